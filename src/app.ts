@@ -1,0 +1,52 @@
+/**
+ * Builds the API: the middleware chain every request passes, the module routers under /v1, the OpenAPI
+ * document and the docs page. Order matters: request context first (so every response, even an error, has a
+ * request id and a log line), then transport guards, then per-surface middleware (geo + edge cache for the
+ * storefront, credentials for admin).
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppEnv } from './env';
+import { edgeCache } from './middleware/edge-cache';
+import { notFoundOrMethodNotAllowed, onError } from './middleware/error-handler';
+import { geo } from './middleware/geo';
+import { requestContext } from './middleware/request-context';
+import { corsFromAllowlist, limitBody, requireJsonBody, securityHeaders } from './middleware/security';
+import { adminRouter } from './modules/admin';
+import { storeRouter } from './modules/store';
+import { systemRouter } from './modules/system';
+import { docsRouter } from './modules/system/docs';
+
+export const API_VERSION = '0.1.0';
+
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.use('*', requestContext(), securityHeaders(), corsFromAllowlist(), limitBody(), requireJsonBody());
+  app.use('/v1/store/*', geo(), edgeCache());
+
+  app.route('/', systemRouter);
+  app.route('/', docsRouter);
+  app.route('/v1/store', storeRouter);
+  app.route('/v1/admin', adminRouter);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'secretKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A secret API key: `Authorization: Bearer sk_...`',
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'edgecart API',
+      version: API_VERSION,
+      description:
+        'Headless commerce at the edge. Storefront routes resolve region, currency, tax display and locale from the ' +
+        'shopper’s country; every error is RFC 9457 problem+json with a stable `code`.',
+    },
+    servers: [{ url: '/' }],
+  });
+
+  app.onError(onError);
+  app.notFound(notFoundOrMethodNotAllowed(() => app.routes));
+  return app;
+}

@@ -1,0 +1,8 @@
+/**
+ * Every KV key the Worker reads or writes, in one place (the storage contract in docs/ARCHITECTURE.md lists
+ * them too). KV is eventually consistent: only values that may lag briefly live here.
+ */
+export const KV_KEYS = {
+  /** Catalog version: salts every edge-cache key; bumped by every catalog write. Value: a decimal string. */
+  catalogVersion: 'catalog:version',
+} as const;

@@ -1,0 +1,73 @@
+/**
+ * The router factory every module uses, so every validation failure looks the same (422 problem+json with a
+ * pointer per field) and every route lands in /openapi.json.
+ */
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import type { ZodError } from 'zod';
+import type { AppEnv } from '../env';
+import { AppError, type FieldError, PROBLEM_CONTENT_TYPE } from './errors';
+
+/** JSON Pointer (RFC 6901) into the request part that failed, e.g. `/body/variants/0/sku`, `/query/limit`. */
+export function toFieldErrors(target: string, error: ZodError): FieldError[] {
+  const part = target === 'json' ? 'body' : target === 'param' ? 'path' : target;
+  return error.issues.map((issue) => ({
+    pointer: `/${[part, ...issue.path.map((p) => String(p).replaceAll('~', '~0').replaceAll('/', '~1'))].join('/')}`,
+    message: issue.message,
+  }));
+}
+
+export function createRouter() {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        throw new AppError(422, 'validation_failed', 'The request has invalid fields.', {
+          errors: toFieldErrors(result.target, result.error),
+        });
+      }
+    },
+  });
+}
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().openapi({ example: 'https://edgecart.dev/problems/validation_failed' }),
+    title: z.string().openapi({ example: 'Unprocessable Content' }),
+    status: z.number().int().openapi({ example: 422 }),
+    detail: z.string(),
+    code: z.string().openapi({ example: 'validation_failed' }),
+    request_id: z.string(),
+    errors: z
+      .array(z.object({ pointer: z.string().openapi({ example: '/query/limit' }), message: z.string() }))
+      .optional(),
+  })
+  .openapi('Problem');
+
+export function jsonContent<T extends z.ZodType>(schema: T, description: string) {
+  return { content: { 'application/json': { schema } }, description };
+}
+
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return { content: { 'application/json': { schema } }, required: true };
+}
+
+const problemDescriptions: Record<number, string> = {
+  400: 'Malformed request',
+  401: 'Missing or invalid credentials',
+  403: 'Not permitted',
+  404: 'Not found',
+  409: 'Conflicts with the current state',
+  413: 'Body too large',
+  415: 'Body is not JSON',
+  422: 'Invalid fields',
+  429: 'Too many requests',
+};
+
+/** The problem+json responses a route can give, for its OpenAPI entry. */
+export function problems(...statuses: (keyof typeof problemDescriptions)[]) {
+  return Object.fromEntries(
+    statuses.map((s) => [
+      s,
+      { content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } }, description: problemDescriptions[s] },
+    ]),
+  ) as Record<number, { content: Record<string, { schema: typeof ProblemSchema }>; description: string }>;
+}

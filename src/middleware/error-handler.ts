@@ -1,0 +1,78 @@
+/**
+ * The single place errors become responses. AppError carries its own status, code and headers; Hono's
+ * HTTPException (thrown by its validators for unparseable JSON) maps to a 400; anything else is a bug: it is
+ * logged with the request id and answered with a generic 500 that reveals nothing.
+ */
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { AppEnv } from '../env';
+import { AppError, problemBody, problemResponse } from '../lib/errors';
+
+export const onError: ErrorHandler<AppEnv> = (err, c) => {
+  const requestId = c.get('requestId') ?? 'unknown';
+  if (err instanceof AppError) {
+    return problemResponse(
+      problemBody(err.status, err.code, err.message, requestId, err.errors),
+      err.headers,
+    );
+  }
+  if (err instanceof HTTPException && err.status < 500) {
+    const malformed = /malformed json/i.test(err.message);
+    return problemResponse(
+      problemBody(
+        err.status,
+        malformed ? 'malformed_json' : 'bad_request',
+        malformed ? 'The request body is not valid JSON.' : 'The request could not be understood.',
+        requestId,
+      ),
+    );
+  }
+  c.get('logger')?.error('unhandled error', {
+    error: err instanceof Error ? err.name : typeof err,
+    message: err instanceof Error ? err.message : undefined,
+    stack: err instanceof Error ? err.stack?.split('\n').slice(0, 4).join(' | ') : undefined,
+  });
+  return problemResponse(
+    problemBody(
+      500,
+      'internal_error',
+      'Something went wrong on our side. Quote the request id if you report it.',
+      requestId,
+    ),
+  );
+};
+
+type RouteSignature = { method: string; pattern: RegExp };
+
+/** Compiles Hono route paths (`/v1/store/products/:handle`) into matchers, to tell 404 from 405. */
+function compileRoutes(routes: { method: string; path: string }[]): RouteSignature[] {
+  return routes
+    .filter((r) => r.method !== 'ALL' && !r.path.includes('*'))
+    .map((r) => ({
+      method: r.method,
+      pattern: new RegExp(
+        `^${r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+')}/?$`,
+      ),
+    }));
+}
+
+export function notFoundOrMethodNotAllowed(
+  routes: () => { method: string; path: string }[],
+): NotFoundHandler<AppEnv> {
+  let compiled: RouteSignature[] | undefined;
+  return (c: Context<AppEnv>) => {
+    compiled ??= compileRoutes(routes());
+    const path = c.req.path;
+    const allowed = [...new Set(compiled.filter((r) => r.pattern.test(path)).map((r) => r.method))];
+    if (allowed.length > 0) {
+      if (allowed.includes('GET')) allowed.push('HEAD');
+      return problemResponse(
+        problemBody(405, 'method_not_allowed', `${c.req.method} is not supported here.`, c.get('requestId')),
+        { Allow: allowed.join(', ') },
+      );
+    }
+    return problemResponse(
+      problemBody(404, 'route_not_found', `There is no route ${path}.`, c.get('requestId')),
+    );
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Decides the storefront context at the edge: the region from the shopper's country (`request.cf.country`), the
+ * locale from Accept-Language among that region's locales. Explicit `region` and `locale` query parameters win,
+ * which is also how local development picks a country (offline `wrangler dev` reports a fixed placeholder).
+ */
+import { createMiddleware } from 'hono/factory';
+import type { AppEnv } from '../env';
+import { readCatalogVersion } from '../lib/catalog-version';
+import { AppError } from '../lib/errors';
+import { getRegionDirectory } from '../modules/regions/directory';
+import { negotiateLocale } from '../modules/regions/locale';
+import { timed } from './request-context';
+
+export function geo() {
+  return createMiddleware<AppEnv>(async function geo(c, next) {
+    const timings = c.get('timings');
+    const version = await timed(timings, 'kv', () => readCatalogVersion(c.env.KV));
+    const directory = await timed(timings, 'regions', () => getRegionDirectory(c.env.DB, version));
+
+    const cfCountry = c.req.raw.cf?.country;
+    const country = typeof cfCountry === 'string' && /^[A-Z]{2}$/.test(cfCountry) ? cfCountry : null;
+
+    const requestedRegion = c.req.query('region');
+    const region = requestedRegion
+      ? directory.byCode.get(requestedRegion)
+      : ((country ? directory.byCountry.get(country) : undefined) ??
+        directory.byCode.get(c.env.DEFAULT_REGION));
+    if (!region) {
+      throw requestedRegion
+        ? new AppError(422, 'unknown_region', `There is no region "${requestedRegion.slice(0, 32)}".`, {
+            errors: [
+              { pointer: '/query/region', message: `Use one of: ${[...directory.byCode.keys()].join(', ')}` },
+            ],
+          })
+        : new AppError(503, 'no_region_configured', 'The store has no region to sell in yet.');
+    }
+
+    const requestedLocale = c.req.query('locale');
+    if (requestedLocale && !region.locales.includes(requestedLocale)) {
+      throw new AppError(
+        422,
+        'unsupported_locale',
+        `Region "${region.code}" is not offered in that locale.`,
+        {
+          errors: [{ pointer: '/query/locale', message: `Use one of: ${region.locales.join(', ')}` }],
+        },
+      );
+    }
+    const fallbackLocale = region.locales[0] ?? 'en';
+    const locale =
+      requestedLocale ?? negotiateLocale(c.req.header('Accept-Language'), region.locales) ?? fallbackLocale;
+
+    c.set('store', { country, region, locale, fallbackLocale, catalogVersion: version });
+    await next();
+  });
+}

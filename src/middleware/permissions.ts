@@ -1,0 +1,32 @@
+/**
+ * Declares and enforces the permission of an admin route. `adminRoute()` wraps `createRoute()` so the
+ * permission is written once and drives both the check (403 before the handler runs) and the OpenAPI
+ * document (`x-permission`, from which docs/PERMISSIONS.md is generated).
+ */
+import { createRoute, type RouteConfig } from '@hono/zod-openapi';
+import { createMiddleware } from 'hono/factory';
+import type { AppEnv } from '../env';
+import { AppError } from '../lib/errors';
+import type { Permission } from '../lib/permissions';
+
+export function requirePermission(permission: Permission) {
+  return createMiddleware<AppEnv>(async function requirePermission(c, next) {
+    const principal = c.get('principal');
+    if (!principal.permissions.has(permission)) {
+      throw new AppError(403, 'forbidden', `This action needs the "${permission}" permission.`);
+    }
+    await next();
+  });
+}
+
+export function adminRoute<const R extends Omit<RouteConfig, 'middleware' | 'security'>>(
+  permission: Permission,
+  route: R,
+) {
+  return createRoute({
+    ...route,
+    middleware: [requirePermission(permission)] as const,
+    security: [{ secretKey: [] }],
+    'x-permission': permission,
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * First in the chain: gives every request an id (a valid incoming X-Request-Id is kept so traces join up),
+ * a logger bound to it, a Server-Timing header, and exactly one structured log line when it completes.
+ */
+import { createMiddleware } from 'hono/factory';
+import type { AppEnv } from '../env';
+import { createLogger } from '../lib/logger';
+
+const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+export function requestContext() {
+  return createMiddleware<AppEnv>(async function requestContext(c, next) {
+    const started = performance.now();
+    const incoming = c.req.header('X-Request-Id');
+    const requestId = incoming && VALID_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    const logger = createLogger({ request_id: requestId });
+    c.set('requestId', requestId);
+    c.set('logger', logger);
+    c.set('timings', new Map());
+
+    await next();
+
+    // performance.now() only advances across I/O in Workers, which is exactly the time worth reporting.
+    const total = performance.now() - started;
+    const timings = [...c.get('timings')].map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`);
+    const cache = c.get('cacheStatus');
+    c.header('X-Request-Id', requestId);
+    c.header(
+      'Server-Timing',
+      [...timings, ...(cache ? [`cache;desc="${cache}"`] : []), `total;dur=${total.toFixed(1)}`].join(', '),
+    );
+    logger.info('request', {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      duration_ms: Math.round(total * 10) / 10,
+      cache,
+      region: c.get('store')?.region.code,
+      country: c.req.raw.cf?.country as string | undefined,
+    });
+  });
+}
+
+/** Runs `work`, recording its duration under `name` for Server-Timing. */
+export async function timed<T>(
+  timings: Map<string, number>,
+  name: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    timings.set(name, (timings.get(name) ?? 0) + performance.now() - started);
+  }
+}

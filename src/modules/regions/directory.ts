@@ -1,0 +1,51 @@
+/**
+ * All regions with their countries, read from D1 once per isolate per catalog version. Region resolution runs
+ * before the edge-cache lookup on every storefront request, so it must not cost a D1 query on a cache hit.
+ */
+import { asc } from 'drizzle-orm';
+import { regionCountries, regions } from '../../db/schema';
+import { createDb } from '../../lib/db';
+import type { RegionInfo } from './context';
+
+export type RegionDirectory = {
+  regions: RegionInfo[];
+  byCode: Map<string, RegionInfo>;
+  byCountry: Map<string, RegionInfo>;
+};
+
+let memo: { version: string; directory: Promise<RegionDirectory> } | undefined;
+
+export function getRegionDirectory(d1: D1Database, version: string): Promise<RegionDirectory> {
+  if (memo?.version !== version) {
+    const directory = loadRegionDirectory(d1);
+    memo = { version, directory };
+    // A failed load must not be remembered: the next request tries again.
+    directory.catch(() => {
+      if (memo?.directory === directory) memo = undefined;
+    });
+  }
+  return memo.directory;
+}
+
+async function loadRegionDirectory(d1: D1Database): Promise<RegionDirectory> {
+  const db = createDb(d1);
+  const [regionRows, countryRows] = await db.batch([
+    db.select().from(regions).orderBy(asc(regions.code)),
+    db.select().from(regionCountries).orderBy(asc(regionCountries.countryCode)),
+  ]);
+  const list: RegionInfo[] = regionRows.map((r) => ({
+    id: r.id,
+    code: r.code,
+    name: r.name,
+    currencyCode: r.currencyCode,
+    taxRateBps: r.taxRateBps,
+    pricesIncludeTax: r.pricesIncludeTax,
+    locales: r.locales,
+    countries: countryRows.filter((c) => c.regionId === r.id).map((c) => c.countryCode),
+  }));
+  return {
+    regions: list,
+    byCode: new Map(list.map((r) => [r.code, r])),
+    byCountry: new Map(list.flatMap((r) => r.countries.map((country) => [country, r] as const))),
+  };
+}

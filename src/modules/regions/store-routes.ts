@@ -1,0 +1,15 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { jsonContent, problems } from '../../lib/openapi';
+import { RegionListSchema, StoreContextQuery } from './schemas';
+
+export const listRegions = createRoute({
+  method: 'get',
+  path: '/regions',
+  tags: ['Store: regions'],
+  summary: 'List the regions the store sells in',
+  request: { query: z.object(StoreContextQuery) },
+  responses: {
+    200: jsonContent(RegionListSchema, 'Regions, with the context resolved for this shopper'),
+    ...problems(422),
+  },
+});

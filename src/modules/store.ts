@@ -1,0 +1,5 @@
+/** Every storefront router, mounted under /v1/store behind the geo and edge-cache middleware. */
+import { createRouter } from '../lib/openapi';
+import { storeRegionsRouter } from './regions/store-handlers';
+
+export const storeRouter = createRouter().route('/', storeRegionsRouter);

@@ -1,0 +1,26 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { jsonContent } from '../../lib/openapi';
+
+const Health = z.object({ status: z.literal('ok') }).openapi('Health');
+const Readiness = z
+  .object({
+    status: z.enum(['ready', 'degraded']),
+    checks: z.object({ d1: z.enum(['ok', 'failed']), kv: z.enum(['ok', 'failed']) }),
+  })
+  .openapi('Readiness');
+
+export const health = createRoute({
+  method: 'get',
+  path: '/health',
+  tags: ['System'],
+  summary: 'Liveness: the Worker answers',
+  responses: { 200: jsonContent(Health, 'Alive') },
+});
+
+export const ready = createRoute({
+  method: 'get',
+  path: '/ready',
+  tags: ['System'],
+  summary: 'Readiness: D1 and KV answer',
+  responses: { 200: jsonContent(Readiness, 'Ready'), 503: jsonContent(Readiness, 'A dependency failed') },
+});

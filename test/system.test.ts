@@ -1,0 +1,121 @@
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { call, problemOf } from './helpers/http';
+
+describe('system routes', () => {
+  it('answers liveness', async () => {
+    const res = await call('/health');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toStrictEqual({ status: 'ok' });
+  });
+
+  it('answers readiness when D1 and KV answer', async () => {
+    const res = await call('/ready');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toStrictEqual({ status: 'ready', checks: { d1: 'ok', kv: 'ok' } });
+  });
+});
+
+describe('request context', () => {
+  it('generates a request id and reports timing on every response', async () => {
+    const res = await call('/health');
+    expect(res.headers.get('X-Request-Id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.headers.get('Server-Timing')).toMatch(/total;dur=\d+(\.\d)?$/);
+  });
+
+  it('keeps a valid incoming request id and replaces an invalid one', async () => {
+    const kept = await call('/health', { headers: { 'X-Request-Id': 'trace-abc.123:xyz' } });
+    expect(kept.headers.get('X-Request-Id')).toBe('trace-abc.123:xyz');
+    const replaced = await call('/health', { headers: { 'X-Request-Id': 'bad id <script>' } });
+    expect(replaced.headers.get('X-Request-Id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('sets security headers', async () => {
+    const res = await call('/health');
+    expect(res.headers.get('X-Content-Type-Options')).toBe('nosniff');
+    expect(res.headers.get('Strict-Transport-Security')).toContain('max-age=');
+    expect(res.headers.get('Content-Security-Policy')).toContain("frame-ancestors 'none'");
+  });
+});
+
+describe('CORS', () => {
+  it('allows a configured origin on preflight', async () => {
+    const res = await call('/v1/store/regions', {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://shop.test', 'Access-Control-Request-Method': 'GET' },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('Access-Control-Allow-Origin')).toBe('https://shop.test');
+  });
+
+  it('does not allow an unknown origin', async () => {
+    const res = await call('/health', { headers: { Origin: 'https://evil.test' } });
+    expect(res.headers.get('Access-Control-Allow-Origin')).toBeNull();
+  });
+});
+
+describe('errors are problem+json', () => {
+  it('answers an unknown route with 404', async () => {
+    const res = await call('/v1/nope');
+    expect(res.status).toBe(404);
+    const body = await problemOf(res);
+    expect(body).toStrictEqual({
+      type: 'https://edgecart.dev/problems/route_not_found',
+      title: 'Not Found',
+      status: 404,
+      detail: 'There is no route /v1/nope.',
+      code: 'route_not_found',
+      request_id: res.headers.get('X-Request-Id'),
+    });
+  });
+
+  it('answers a wrong method with 405 and Allow', async () => {
+    const res = await call('/health', { method: 'DELETE' });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('Allow')).toBe('GET, HEAD');
+    expect((await problemOf(res)).code).toBe('method_not_allowed');
+  });
+
+  it('answers an oversized body with 413 before any handler runs', async () => {
+    const big = JSON.stringify({ pad: 'x'.repeat(Number(env.MAX_BODY_BYTES)) });
+    const res = await call('/v1/admin/products', {
+      method: 'POST',
+      body: big,
+      headers: { 'Content-Type': 'application/json' },
+    });
+    expect(res.status).toBe(413);
+    expect((await problemOf(res)).code).toBe('payload_too_large');
+  });
+
+  it('answers a non-JSON body with 415', async () => {
+    const res = await call('/v1/admin/products', {
+      method: 'POST',
+      body: 'handle=x',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
+    expect(res.status).toBe(415);
+    expect((await problemOf(res)).code).toBe('unsupported_media_type');
+  });
+});
+
+describe('OpenAPI and docs', () => {
+  it('serves an OpenAPI 3.1 document', async () => {
+    const res = await call('/openapi.json');
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toContain('/health');
+  });
+
+  it('serves a docs page that loads its UI from the Worker itself', async () => {
+    const res = await call('/docs');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('Content-Type')).toContain('text/html');
+    const html = await res.text();
+    expect(html).toContain('/vendor/scalar/standalone.js');
+    expect(html).toContain('/openapi.json');
+    expect(html).not.toMatch(/https:\/\/cdn\./);
+    const bundle = await env.ASSETS.fetch('https://assets.local/vendor/scalar/standalone.js');
+    expect(bundle.status).toBe(200);
+  });
+});
