@@ -1,5 +1,12 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
+
+/** Fresh test-only secrets every run: nothing secret is committed, and tests cannot depend on fixed keys. */
+function signingKey(kid: string) {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  return { ...privateKey.export({ format: 'jwk' }), kid, alg: 'EdDSA', use: 'sig' };
+}
 
 export default defineConfig({
   plugins: [
@@ -10,6 +17,15 @@ export default defineConfig({
         bindings: {
           ENVIRONMENT: 'test',
           CORS_ORIGINS: 'https://shop.test,https://admin.test',
+          PUBLIC_URL: 'https://api.edgecart.test',
+          EMAIL_PROVIDER: 'dev-mailbox',
+          EMAIL_API_KEY: 'test-email-api-key',
+          // The first key signs; the second is a previous key still accepted (rotation).
+          JWT_SIGNING_KEYS: JSON.stringify([signingKey('test-2'), signingKey('test-1')]),
+          DATA_ENCRYPTION_KEYS: JSON.stringify([
+            { kid: 'test-2', key: randomBytes(32).toString('base64') },
+            { kid: 'test-1', key: randomBytes(32).toString('base64') },
+          ]),
           TEST_MIGRATIONS: await readD1Migrations('./migrations'),
         },
       },

@@ -1,2 +1,3 @@
 export * from './api-keys';
 export * from './catalog';
+export * from './identity';
