@@ -1,6 +1,6 @@
 /**
  * Caches public storefront GETs with the Cache API at the location that served them. The key holds the path,
- * the normalized query, the resolved region and locale, and the catalog version; so a shopper is never handed
+ * the normalized query, the resolved country, region and locale, and the catalog version; so a shopper is never handed
  * another region's prices, and a catalog write (which bumps the version) makes every older entry unreachable.
  * Browsers get `no-cache` plus an ETag: they revalidate every time and get a cheap 304 when nothing changed.
  */
@@ -13,15 +13,20 @@ const EDGE_TTL_SECONDS = 86_400;
 /** Parameters that become part of the resolved context rather than of the key. */
 const CONTEXT_PARAMS = new Set(['region', 'locale']);
 
-export function cacheKeyFor(url: URL, region: string, locale: string, version: string): Request {
+export function cacheKeyFor(
+  url: URL,
+  context: { country: string | null; region: string; locale: string; version: string },
+): Request {
   const params = [...url.searchParams]
     .filter(([name]) => !CONTEXT_PARAMS.has(name))
     .sort(([a, av], [b, bv]) => (a === b ? av.localeCompare(bv) : a.localeCompare(b)));
   const key = new URL(`https://edge-cache.edgecart.internal${url.pathname}`);
   for (const [name, value] of params) key.searchParams.append(name, value);
-  key.searchParams.set('__region', region);
-  key.searchParams.set('__locale', locale);
-  key.searchParams.set('__v', version);
+  // The country is part of the key because responses echo it in their context.
+  key.searchParams.set('__country', context.country ?? '');
+  key.searchParams.set('__region', context.region);
+  key.searchParams.set('__locale', context.locale);
+  key.searchParams.set('__v', context.version);
   return new Request(key.toString(), { method: 'GET' });
 }
 
@@ -60,7 +65,12 @@ export function edgeCache() {
       return next();
     }
     const store = c.get('store');
-    const key = cacheKeyFor(new URL(c.req.url), store.region.code, store.locale, store.catalogVersion);
+    const key = cacheKeyFor(new URL(c.req.url), {
+      country: store.country,
+      region: store.region.code,
+      locale: store.locale,
+      version: store.catalogVersion,
+    });
     const cache = caches.default;
     const timings = c.get('timings');
     const ifNoneMatch = c.req.header('If-None-Match');

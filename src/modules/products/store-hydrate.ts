@@ -3,8 +3,9 @@
  * a JSON array of ids, so a page of 100 stays under D1's bound-parameter limit), localized with fallback and
  * priced for the region.
  */
+
+import { localeChainParam, localePreference } from '../../lib/locale-sql';
 import type { StoreContext } from '../regions/context';
-import { localeChainParam, localePreference } from './locale-sql';
 import { priceFor } from './price';
 import type { StoreProduct } from './store-schemas';
 
@@ -32,6 +33,11 @@ type ImageRow = { product_id: string; url: string; alt: string; position: number
 type LinkRow = { product_id: string; id: string; handle: string; name: string };
 
 const IDS = 'SELECT value FROM json_each(?)';
+
+/** The rows of one statement of a batch; each statement's row shape is fixed by its SELECT list. */
+function rowsOf<T>(result: D1Result | undefined): T[] {
+  return (result?.results ?? []) as T[];
+}
 
 /** The first translation along the store's locale chain, else whatever exists. */
 function pickLocalized<T extends { locale: string }>(rows: T[], chain: string[]): T | undefined {
@@ -108,13 +114,13 @@ export async function hydrateProducts(
       )
       .bind(chain, json),
   ]);
-  const byId = new Map((products?.results as ProductRow[]).map((p) => [p.id, p]));
-  const translationsOf = groupBy(translations?.results as TranslationRow[]);
-  const variantsOf = groupBy(variants?.results as VariantRow[]);
-  const optionsOf = groupBy(options?.results as OptionRow[]);
-  const imagesOf = groupBy(images?.results as ImageRow[]);
-  const categoriesOf = groupBy(categories?.results as LinkRow[]);
-  const collectionsOf = groupBy(collections?.results as LinkRow[]);
+  const byId = new Map(rowsOf<ProductRow>(products).map((p) => [p.id, p]));
+  const translationsOf = groupBy(rowsOf<TranslationRow>(translations));
+  const variantsOf = groupBy(rowsOf<VariantRow>(variants));
+  const optionsOf = groupBy(rowsOf<OptionRow>(options));
+  const imagesOf = groupBy(rowsOf<ImageRow>(images));
+  const categoriesOf = groupBy(rowsOf<LinkRow>(categories));
+  const collectionsOf = groupBy(rowsOf<LinkRow>(collections));
 
   return ids.flatMap((id) => {
     const product = byId.get(id);

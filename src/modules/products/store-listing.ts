@@ -3,9 +3,10 @@
  * region (active, and at least one variant priced in its currency). Every value is bound; only fixed fragments
  * chosen from the enums below are concatenated.
  */
+
+import { localeChainParam, localePreference } from '../../lib/locale-sql';
 import { decodeCursor } from '../../lib/pagination';
 import type { StoreContext } from '../regions/context';
-import { localeChainParam, localePreference } from './locale-sql';
 import { toFtsQuery } from './search-query';
 import type { ListProductsQuery, ProductSort } from './store-schemas';
 
