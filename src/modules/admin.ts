@@ -2,6 +2,17 @@
 
 import { createRouter } from '../lib/openapi';
 import { requireSecretKey } from '../middleware/admin-auth';
+import { adminCategoriesRouter } from './categories/admin-handlers';
+import { adminCollectionsRouter } from './collections/admin-handlers';
+import { adminProductsRouter } from './products/admin-handlers';
+import { adminVariantsRouter } from './products/admin-variant-handlers';
+import { adminRegionsRouter } from './regions/admin-handlers';
 
 export const adminRouter = createRouter();
 adminRouter.use('*', requireSecretKey());
+adminRouter
+  .route('/', adminRegionsRouter)
+  .route('/', adminProductsRouter)
+  .route('/', adminVariantsRouter)
+  .route('/', adminCategoriesRouter)
+  .route('/', adminCollectionsRouter);
