@@ -65,7 +65,9 @@ export function demoCatalogSql(catalog = buildDemoCatalog()) {
     rows.products.push([id, p.handle, p.status, p.createdAt, p.createdAt]);
     for (const [locale, t] of Object.entries(p.translations))
       rows.translations.push([id, locale, t.title, t.description]);
-    p.options.forEach((name, position) => rows.options.push([newId('opt'), id, name, position]));
+    p.options.forEach((name, position) => {
+      rows.options.push([newId('opt'), id, name, position]);
+    });
     p.variants.forEach((v, position) => {
       const variantId = newId('var', p.createdAt);
       rows.variants.push([
@@ -85,9 +87,9 @@ export function demoCatalogSql(catalog = buildDemoCatalog()) {
     });
     rows.productCategories.push([id, categoryIds.get(p.category)]);
     for (const handle of p.collections) rows.productCollections.push([id, collectionIds.get(handle)]);
-    p.images.forEach((img, position) =>
-      rows.images.push([newId('img'), id, img.url, JSON.stringify(img.alt), position]),
-    );
+    p.images.forEach((img, position) => {
+      rows.images.push([newId('img'), id, img.url, JSON.stringify(img.alt), position]);
+    });
   }
   return [
     ...inserts(
