@@ -15,6 +15,15 @@ export const ID_PREFIXES = {
   collection: 'col',
   image: 'img',
   apiKey: 'key',
+  staff: 'stf',
+  staffInvite: 'inv',
+  recoveryCode: 'rcv',
+  auditEntry: 'aud',
+  session: 'ses',
+  customer: 'cus',
+  address: 'addr',
+  mailMessage: 'msg',
+  identityProvider: 'idp',
 } as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[keyof typeof ID_PREFIXES];
