@@ -12,6 +12,8 @@ import { geo } from './middleware/geo';
 import { requestContext } from './middleware/request-context';
 import { corsFromAllowlist, limitBody, requireJsonBody, securityHeaders } from './middleware/security';
 import { adminRouter } from './modules/admin';
+import { customerAuthRouter } from './modules/customers/auth-handlers';
+import { devMailboxRouter } from './modules/email/dev-mailbox-routes';
 import { jwksRouter } from './modules/identity/jwks';
 import { storeRouter } from './modules/store';
 import { systemRouter } from './modules/system';
@@ -19,15 +21,27 @@ import { docsRouter } from './modules/system/docs';
 
 export const API_VERSION = '0.1.0';
 
+const PUBLIC_CATALOG_PATHS = [
+  '/v1/store/regions',
+  '/v1/store/products',
+  '/v1/store/products/*',
+  '/v1/store/categories',
+  '/v1/store/collections',
+];
+
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
 
   app.use('*', requestContext(), securityHeaders(), corsFromAllowlist(), limitBody(), requireJsonBody());
-  app.use('/v1/store/*', geo(), edgeCache());
+  app.use('/v1/store/*', geo());
+  // Only the public catalog is shared-cacheable; anything per shopper (accounts, carts) must never be.
+  for (const path of PUBLIC_CATALOG_PATHS) app.use(path, edgeCache());
 
   app.route('/', systemRouter);
   app.route('/', docsRouter);
   app.route('/', jwksRouter);
+  app.route('/', devMailboxRouter);
+  app.route('/v1/auth/customers', customerAuthRouter);
   app.route('/v1/store', storeRouter);
   app.route('/v1/admin', adminRouter);
 
@@ -35,6 +49,12 @@ export function createApp() {
     type: 'http',
     scheme: 'bearer',
     description: 'A secret API key: `Authorization: Bearer sk_...`',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'customerToken', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'A customer access token from /v1/auth/customers/login',
   });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

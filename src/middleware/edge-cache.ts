@@ -73,7 +73,8 @@ async function fromCacheApi(key: string): Promise<Entry | undefined> {
 
 export function edgeCache() {
   return createMiddleware<AppEnv>(async function edgeCache(c, next) {
-    if (c.req.method !== 'GET') {
+    // A credentialed request may see private data: it never reads or fills the shared cache.
+    if (c.req.method !== 'GET' || c.req.header('Authorization')) {
       c.set('cacheStatus', 'BYPASS');
       return next();
     }

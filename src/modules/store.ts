@@ -2,6 +2,7 @@
 import { createRouter } from '../lib/openapi';
 import { storeCategoriesRouter } from './categories/store-handlers';
 import { storeCollectionsRouter } from './collections/store-handlers';
+import { customerAccountRouter } from './customers/account-handlers';
 import { storeProductsRouter } from './products/store-handlers';
 import { storeRegionsRouter } from './regions/store-handlers';
 
@@ -9,4 +10,5 @@ export const storeRouter = createRouter()
   .route('/', storeRegionsRouter)
   .route('/', storeProductsRouter)
   .route('/', storeCategoriesRouter)
-  .route('/', storeCollectionsRouter);
+  .route('/', storeCollectionsRouter)
+  .route('/', customerAccountRouter);

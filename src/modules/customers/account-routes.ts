@@ -1,0 +1,137 @@
+import { createRoute, type RouteConfig, z } from '@hono/zod-openapi';
+import { jsonBody, jsonContent, problems } from '../../lib/openapi';
+import { requireCustomer } from '../../middleware/customer-auth';
+import { SessionSchema } from '../sessions/schemas';
+import {
+  AddressInputSchema,
+  AddressParams,
+  AddressSchema,
+  AddressUpdateSchema,
+  CustomerSchema,
+  CustomerUpdateSchema,
+  SessionParams,
+} from './schemas';
+
+const tags = ['Store: account'];
+
+/** A route for the signed-in customer: the token check runs first, and the document says so. */
+function customerRoute<const R extends Omit<RouteConfig, 'middleware' | 'security'>>(route: R) {
+  return createRoute({
+    ...route,
+    middleware: [requireCustomer()] as const,
+    security: [{ customerToken: [] }],
+  });
+}
+
+export const getMe = customerRoute({
+  method: 'get',
+  path: '/customers/me',
+  tags,
+  summary: 'The signed-in customer',
+  responses: { 200: jsonContent(CustomerSchema, 'The customer'), ...problems(401) },
+});
+
+export const updateMe = customerRoute({
+  method: 'patch',
+  path: '/customers/me',
+  tags,
+  summary: 'Change name, phone or locale (email and verification cannot be set here)',
+  request: { body: jsonBody(CustomerUpdateSchema) },
+  responses: { 200: jsonContent(CustomerSchema, 'Updated'), ...problems(400, 401, 415, 422) },
+});
+
+export const exportMe = customerRoute({
+  method: 'get',
+  path: '/customers/me/export',
+  tags,
+  summary: 'Everything stored about the customer, as JSON',
+  responses: {
+    200: jsonContent(
+      z
+        .object({
+          exported_at: z.string(),
+          customer: CustomerSchema,
+          addresses: z.array(AddressSchema),
+          sessions: z.array(
+            z.object({
+              id: z.string(),
+              user_agent: z.string().nullable(),
+              created_at: z.string(),
+              last_used_at: z.string(),
+            }),
+          ),
+          external_identities: z.array(
+            z.object({ issuer: z.string(), subject: z.string(), linked_at: z.string() }),
+          ),
+        })
+        .openapi('CustomerExport'),
+      'The export',
+    ),
+    ...problems(401),
+  },
+});
+
+export const deleteMe = customerRoute({
+  method: 'delete',
+  path: '/customers/me',
+  tags,
+  summary: 'Erase the account’s personal data and sign out everywhere (order records are kept)',
+  responses: { 204: { description: 'Erased' }, ...problems(401) },
+});
+
+export const listMySessions = customerRoute({
+  method: 'get',
+  path: '/customers/me/sessions',
+  tags,
+  summary: 'Active sessions (signed-in devices)',
+  responses: {
+    200: jsonContent(z.object({ data: z.array(SessionSchema) }).openapi('SessionList'), 'Sessions'),
+    ...problems(401),
+  },
+});
+
+export const revokeMySession = customerRoute({
+  method: 'delete',
+  path: '/customers/me/sessions/{id}',
+  tags,
+  summary: 'Sign out one session',
+  request: { params: SessionParams },
+  responses: { 204: { description: 'Revoked' }, ...problems(401, 404, 422) },
+});
+
+const AddressList = z.object({ data: z.array(AddressSchema) }).openapi('AddressList');
+
+export const listAddresses = customerRoute({
+  method: 'get',
+  path: '/customers/me/addresses',
+  tags,
+  summary: 'Saved addresses',
+  responses: { 200: jsonContent(AddressList, 'Addresses'), ...problems(401) },
+});
+
+export const createAddress = customerRoute({
+  method: 'post',
+  path: '/customers/me/addresses',
+  tags,
+  summary: 'Save an address (stored encrypted)',
+  request: { body: jsonBody(AddressInputSchema) },
+  responses: { 201: jsonContent(AddressSchema, 'Saved'), ...problems(400, 401, 415, 422) },
+});
+
+export const updateAddress = customerRoute({
+  method: 'patch',
+  path: '/customers/me/addresses/{id}',
+  tags,
+  summary: 'Change a saved address',
+  request: { params: AddressParams, body: jsonBody(AddressUpdateSchema) },
+  responses: { 200: jsonContent(AddressSchema, 'Updated'), ...problems(400, 401, 404, 415, 422) },
+});
+
+export const deleteAddress = customerRoute({
+  method: 'delete',
+  path: '/customers/me/addresses/{id}',
+  tags,
+  summary: 'Delete a saved address',
+  request: { params: AddressParams },
+  responses: { 204: { description: 'Deleted' }, ...problems(401, 404, 422) },
+});

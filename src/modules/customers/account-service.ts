@@ -1,0 +1,98 @@
+/** The signed-in customer's own record: read, change, export everything, erase. */
+import { eq } from 'drizzle-orm';
+import { customerAddresses, customers, externalIdentities } from '../../db/schema';
+import type { Database } from '../../lib/db';
+import { encryptField } from '../../lib/encryption';
+import { notFound } from '../../lib/errors';
+import { listSessions, revokeAllSessions } from '../sessions/service';
+import { addressView, listAddressRows } from './address-service';
+import type { CustomerView } from './schemas';
+import { type CustomerRow, customerView } from './view';
+
+export async function loadCustomer(db: Database, id: string): Promise<CustomerRow> {
+  const row = await db.select().from(customers).where(eq(customers.id, id)).get();
+  if (!row || row.deletedAt) throw notFound('Customer');
+  return row;
+}
+
+export async function updateCustomer(
+  env: Env,
+  db: Database,
+  id: string,
+  patch: {
+    first_name?: string | null;
+    last_name?: string | null;
+    phone?: string | null;
+    locale?: string | null;
+  },
+): Promise<CustomerView> {
+  await loadCustomer(db, id);
+  const [row] = await db
+    .update(customers)
+    .set({
+      ...(patch.first_name !== undefined ? { firstName: patch.first_name } : {}),
+      ...(patch.last_name !== undefined ? { lastName: patch.last_name } : {}),
+      ...(patch.locale !== undefined ? { locale: patch.locale } : {}),
+      ...(patch.phone !== undefined
+        ? { phoneEncrypted: patch.phone ? await encryptField(env, patch.phone) : null }
+        : {}),
+      updatedAt: new Date(),
+    })
+    .where(eq(customers.id, id))
+    .returning();
+  return customerView(env, row as CustomerRow);
+}
+
+/** Everything stored about the customer, decrypted, in one document (GDPR Art. 15/20). */
+export async function exportCustomer(env: Env, db: Database, id: string) {
+  const row = await loadCustomer(db, id);
+  const [addresses, sessions, identities] = await Promise.all([
+    listAddressRows(db, id),
+    listSessions(db, 'customer', id),
+    db.select().from(externalIdentities).where(eq(externalIdentities.customerId, id)).all(),
+  ]);
+  return {
+    exported_at: new Date().toISOString(),
+    customer: await customerView(env, row),
+    addresses: await Promise.all(addresses.map((a) => addressView(env, a))),
+    sessions: sessions.map((s) => ({
+      id: s.id,
+      user_agent: s.userAgent,
+      created_at: s.createdAt.toISOString(),
+      last_used_at: s.lastUsedAt.toISOString(),
+    })),
+    external_identities: identities.map((i) => ({
+      issuer: i.issuer,
+      subject: i.subject,
+      linked_at: i.createdAt.toISOString(),
+    })),
+  };
+}
+
+/**
+ * Erases personal data (GDPR Art. 17) but keeps the row and its id, so orders that reference it keep their
+ * financial history; orders hold their own copy of what accounting must retain.
+ */
+export async function eraseCustomer(db: Database, id: string): Promise<void> {
+  await loadCustomer(db, id);
+  const now = new Date();
+  await db.batch([
+    db.delete(customerAddresses).where(eq(customerAddresses.customerId, id)),
+    db.delete(externalIdentities).where(eq(externalIdentities.customerId, id)),
+    db
+      .update(customers)
+      .set({
+        email: null,
+        emailVerifiedAt: null,
+        passwordHash: null,
+        firstName: null,
+        lastName: null,
+        phoneEncrypted: null,
+        locale: null,
+        deletedAt: now,
+        updatedAt: now,
+      })
+      .where(eq(customers.id, id)),
+  ]);
+  await revokeAllSessions(db, 'customer', id, 'erased');
+}

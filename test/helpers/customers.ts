@@ -1,0 +1,31 @@
+/** Customer fixtures through the real API, each from its own client IP so rate limits stay per test. */
+import { expect } from 'vitest';
+import { call, jsonInit } from './http';
+
+export const randomIp = () =>
+  `198.51.100.${Math.floor(Math.random() * 250) + 1}-${crypto.randomUUID().slice(0, 8)}`;
+export const uniqueEmail = (name = 'shopper') => `${name}.${crypto.randomUUID().slice(0, 12)}@example.com`;
+export const PASSWORD = 'correct horse battery staple';
+
+export type Tokens = { access_token: string; refresh_token: string; token_type: string; expires_in: number };
+export type SignedIn = { id: string; email: string; tokens: Tokens; ip: string };
+
+export function post(path: string, body: unknown, headers: Record<string, string> = {}) {
+  return call(path, jsonInit('POST', body, { 'CF-Connecting-IP': randomIp(), ...headers }));
+}
+
+export async function registerCustomer(extra: Record<string, unknown> = {}): Promise<SignedIn> {
+  const email = uniqueEmail();
+  const ip = randomIp();
+  const res = await call(
+    '/v1/auth/customers/register',
+    jsonInit('POST', { email, password: PASSWORD, ...extra }, { 'CF-Connecting-IP': ip }),
+  );
+  expect(res.status).toBe(201);
+  const body = (await res.json()) as { customer: { id: string }; tokens: Tokens };
+  return { id: body.customer.id, email, tokens: body.tokens, ip };
+}
+
+export const bearer = (who: SignedIn, extra: Record<string, string> = {}) => ({
+  headers: { Authorization: `Bearer ${who.tokens.access_token}`, ...extra },
+});
