@@ -24,7 +24,8 @@ const WIPE = [
   'DELETE FROM regions;',
 ];
 
-export function demoCatalogSql(catalog = buildDemoCatalog()) {
+/** The demo catalog as INSERT statements (one string each), in foreign-key order. */
+export function demoCatalogStatements(catalog = buildDemoCatalog()) {
   const regionIds = new Map(catalog.regions.map((r) => [r.code, newId('reg')]));
   const categoryIds = new Map(catalog.categories.map((c) => [c.handle, newId('cat')]));
   const collectionIds = new Map(catalog.collections.map((c) => [c.handle, newId('col')]));
@@ -129,7 +130,7 @@ export function demoCatalogSql(catalog = buildDemoCatalog()) {
     ...inserts('product_categories', ['product_id', 'category_id'], rows.productCategories),
     ...inserts('product_collections', ['product_id', 'collection_id'], rows.productCollections),
     ...inserts('product_images', ['id', 'product_id', 'url', 'alt', 'position'], rows.images),
-  ].join('\n');
+  ];
 }
 
 function main() {
@@ -140,7 +141,7 @@ function main() {
     console.log(`Catalog already has ${n} products; not seeding (use --force to replace it).`);
   } else {
     const catalog = buildDemoCatalog();
-    executeSql([...(force ? WIPE : []), demoCatalogSql(catalog)].join('\n'), where);
+    executeSql([...(force ? WIPE : []), ...demoCatalogStatements(catalog)].join('\n'), where);
     const variants = catalog.products.reduce((sum, p) => sum + p.variants.length, 0);
     console.log(
       `Seeded ${catalog.products.length} products (${variants} variants), ${catalog.categories.length} categories, ${catalog.collections.length} collections, ${catalog.regions.length} regions.`,

@@ -81,7 +81,8 @@ export function buildListingQuery(
     variantParams.push(`$."${option.name.replaceAll('"', '')}"`, option.value);
   }
   if (variantConditions.length > 0) {
-    where.push(`EXISTS (SELECT 1 FROM variants v JOIN prices pr ON pr.variant_id = v.id AND pr.currency_code = ?
+    // CROSS JOIN pins the join order: SQLite otherwise walks every price in the currency for each product.
+    where.push(`EXISTS (SELECT 1 FROM variants v CROSS JOIN prices pr ON pr.variant_id = v.id AND pr.currency_code = ?
       WHERE v.product_id = p.id AND ${variantConditions.join(' AND ')})`);
     params.push(currency, ...variantParams);
   }
