@@ -5,4 +5,6 @@
 export const KV_KEYS = {
   /** Catalog version: salts every edge-cache key; bumped by every catalog write. Value: a decimal string. */
   catalogVersion: 'catalog:version',
+  /** An external OpenID issuer's JSON Web Key Set, by its URL. Value: the JWKS JSON. TTL: 1 hour. */
+  externalJwks: (url: string) => `oidc:jwks:${url}`,
 } as const;

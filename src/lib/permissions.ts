@@ -4,7 +4,19 @@
  */
 import type { StaffRole } from '../db/schema';
 
-export const PERMISSIONS = ['catalog:read', 'catalog:write', 'regions:write'] as const;
+export const PERMISSIONS = [
+  'catalog:read',
+  'catalog:write',
+  'regions:write',
+  'staff:manage',
+  'api_keys:manage',
+  'audit:read',
+  'orders:read',
+  'orders:write',
+  'orders:refund',
+  'webhooks:manage',
+  'settings:manage',
+] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
 

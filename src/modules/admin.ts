@@ -4,6 +4,7 @@ import { createRouter } from '../lib/openapi';
 import { requireSecretKey } from '../middleware/admin-auth';
 import { adminCategoriesRouter } from './categories/admin-handlers';
 import { adminCollectionsRouter } from './collections/admin-handlers';
+import { adminIdentityProvidersRouter } from './identity-providers/admin-handlers';
 import { adminProductsRouter } from './products/admin-handlers';
 import { adminVariantsRouter } from './products/admin-variant-handlers';
 import { adminRegionsRouter } from './regions/admin-handlers';
@@ -15,4 +16,5 @@ adminRouter
   .route('/', adminProductsRouter)
   .route('/', adminVariantsRouter)
   .route('/', adminCategoriesRouter)
-  .route('/', adminCollectionsRouter);
+  .route('/', adminCollectionsRouter)
+  .route('/', adminIdentityProvidersRouter);

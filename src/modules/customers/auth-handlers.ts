@@ -10,6 +10,7 @@ import { hashPassword } from '../../lib/password';
 import { bearerToken } from '../../middleware/customer-auth';
 import { rateLimit } from '../../middleware/rate-limit';
 import { sendEmail } from '../email/send';
+import { signInWithIdToken } from '../identity-providers/oidc-login';
 import { issueTokens } from '../sessions/issue-tokens';
 import { revokeAllSessions, revokeSession, rotateRefreshToken } from '../sessions/service';
 import * as routes from './auth-routes';
@@ -44,6 +45,13 @@ export const customerAuthRouter = createRouter()
     const { email, password } = c.req.valid('json');
     await limitAccount(c, email);
     const row = await authenticateCustomer(createDb(c.env.DB), email, password);
+    const tokens = await issueTokens(c, { type: 'customer', id: row.id });
+    c.header('Cache-Control', 'no-store');
+    return c.json({ customer: await customerView(c.env, row), tokens }, 200);
+  })
+  .openapi(routes.oidcLogin, async (c) => {
+    const { provider, id_token } = c.req.valid('json');
+    const row = await signInWithIdToken(createDb(c.env.DB), c.env.KV, provider, id_token);
     const tokens = await issueTokens(c, { type: 'customer', id: row.id });
     c.header('Cache-Control', 'no-store');
     return c.json({ customer: await customerView(c.env, row), tokens }, 200);

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { jsonBody, jsonContent, problems } from '../../lib/openapi';
 import { limitByIp } from '../../middleware/rate-limit';
+import { OidcLoginSchema } from '../identity-providers/schemas';
 import { RefreshRequestSchema, TokenResponseSchema } from '../sessions/schemas';
 import {
   AuthResultSchema,
@@ -85,4 +86,17 @@ export const resetPassword = createRoute({
   middleware: [limitByIp()] as const,
   request: { body: jsonBody(PasswordResetSchema) },
   responses: { 204: { description: 'Password changed' }, ...problems(400, 422, 429) },
+});
+
+export const oidcLogin = createRoute({
+  method: 'post',
+  path: '/oidc',
+  tags,
+  summary: 'Sign in with an ID token from a configured OpenID Connect provider',
+  middleware: [limitByIp()] as const,
+  request: { body: jsonBody(OidcLoginSchema) },
+  responses: {
+    200: jsonContent(AuthResultSchema, 'Signed in'),
+    ...problems(400, 401, 409, 415, 422, 429, 503),
+  },
 });

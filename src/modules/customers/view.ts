@@ -7,7 +7,7 @@ export type CustomerRow = typeof customers.$inferSelect;
 export async function customerView(env: Env, row: CustomerRow): Promise<CustomerView> {
   return {
     id: row.id,
-    email: row.email ?? '',
+    email: row.email,
     email_verified: row.emailVerifiedAt !== null,
     first_name: row.firstName,
     last_name: row.lastName,

@@ -1,0 +1,49 @@
+import { z } from '@hono/zod-openapi';
+
+const HttpsUrl = z
+  .url()
+  .max(500)
+  .refine((u) => u.startsWith('https://'), 'Must be an https URL');
+
+export const OidcLoginSchema = z
+  .object({
+    provider: z.string().min(1).max(500).openapi({ description: 'Provider id (idp_...) or issuer URL' }),
+    id_token: z.string().min(1).max(8192),
+  })
+  .strict()
+  .openapi('OidcLogin');
+
+export const IdentityProviderInputSchema = z
+  .object({
+    name: z.string().trim().min(1).max(100).openapi({ example: 'Google' }),
+    issuer: HttpsUrl.openapi({ example: 'https://accounts.google.com' }),
+    client_id: z.string().min(1).max(500),
+    jwks_url: HttpsUrl.openapi({ example: 'https://www.googleapis.com/oauth2/v3/certs' }),
+    enabled: z.boolean().optional(),
+  })
+  .strict()
+  .openapi('IdentityProviderInput');
+
+export const IdentityProviderUpdateSchema = IdentityProviderInputSchema.partial()
+  .strict()
+  .refine((v) => Object.keys(v).length > 0, 'Send at least one field to change')
+  .openapi('IdentityProviderUpdate');
+
+export const IdentityProviderSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    issuer: z.string(),
+    client_id: z.string(),
+    jwks_url: z.string(),
+    enabled: z.boolean(),
+    created_at: z.string(),
+  })
+  .openapi('IdentityProvider');
+
+export const ProviderParams = z.object({
+  id: z
+    .string()
+    .regex(/^idp_[0-9A-Z]{26}$/)
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
