@@ -25,30 +25,45 @@ export function securityHeaders() {
   });
 }
 
+let allowlist: { source: string; origins: Set<string> } | undefined;
+
+/** The configured origins, parsed once per isolate (and again only if the setting changes). */
+function allowedOrigins(source: string): Set<string> {
+  if (allowlist?.source !== source) {
+    allowlist = {
+      source,
+      origins: new Set(
+        source
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean),
+      ),
+    };
+  }
+  return allowlist.origins;
+}
+
 export function corsFromAllowlist() {
-  return createMiddleware<AppEnv>(async function corsFromAllowlist(c, next) {
-    const allowed = c.env.CORS_ORIGINS.split(',')
-      .map((o) => o.trim())
-      .filter(Boolean);
-    return cors({
-      origin: (origin) => (allowed.includes(origin) ? origin : null),
-      allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-      allowHeaders: [
-        'Authorization',
-        'Content-Type',
-        'Idempotency-Key',
-        'If-None-Match',
-        'X-Request-Id',
-        'Accept-Language',
-      ],
-      exposeHeaders: ['ETag', 'X-Request-Id', 'X-Cache', 'Server-Timing', 'Retry-After', 'Location'],
-      maxAge: 600,
-    })(c, next);
+  return cors({
+    origin: (origin, c) => (allowedOrigins((c.env as Env).CORS_ORIGINS).has(origin) ? origin : null),
+    allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    allowHeaders: [
+      'Authorization',
+      'Content-Type',
+      'Idempotency-Key',
+      'If-None-Match',
+      'X-Request-Id',
+      'Accept-Language',
+    ],
+    exposeHeaders: ['ETag', 'X-Request-Id', 'X-Cache', 'Server-Timing', 'Retry-After', 'Location'],
+    maxAge: 600,
   });
 }
 
 export function limitBody() {
   return createMiddleware<AppEnv>(async function limitBody(c, next) {
+    // Requests without a body (every storefront read) skip building the limiter.
+    if (!METHODS_WITH_BODY.has(c.req.method)) return next();
     return bodyLimit({
       maxSize: Number(c.env.MAX_BODY_BYTES),
       onError: () => {
