@@ -9,6 +9,7 @@ import type { AppEnv } from './env';
 import { edgeCache } from './middleware/edge-cache';
 import { notFoundOrMethodNotAllowed, onError } from './middleware/error-handler';
 import { geo } from './middleware/geo';
+import { publishableKey } from './middleware/publishable-key';
 import { requestContext } from './middleware/request-context';
 import { corsFromAllowlist, limitBody, requireJsonBody, securityHeaders } from './middleware/security';
 import { adminRouter } from './modules/admin';
@@ -22,17 +23,24 @@ export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
 
   app.use('*', requestContext(), securityHeaders(), corsFromAllowlist(), limitBody(), requireJsonBody());
-  app.use('/v1/store/*', geo(), edgeCache());
+  app.use('/v1/store/*', publishableKey(), geo(), edgeCache());
 
   app.route('/', systemRouter);
   app.route('/', docsRouter);
   app.route('/v1/store', storeRouter);
   app.route('/v1/admin', adminRouter);
 
+  app.openAPIRegistry.registerComponent('securitySchemes', 'staffToken', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'A staff access token (audience `edgecart:admin`) from `POST /v1/auth/staff/login`',
+  });
   app.openAPIRegistry.registerComponent('securitySchemes', 'secretKey', {
     type: 'http',
     scheme: 'bearer',
-    description: 'A secret API key: `Authorization: Bearer sk_...`',
+    description:
+      'A secret API key: `Authorization: Bearer sk_...`, holding the permissions it was created with',
   });
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -15,6 +15,10 @@ export const ID_PREFIXES = {
   collection: 'col',
   image: 'img',
   apiKey: 'key',
+  staff: 'stf',
+  staffInvite: 'inv',
+  recoveryCode: 'rcv',
+  auditEntry: 'aud',
 } as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[keyof typeof ID_PREFIXES];

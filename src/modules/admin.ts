@@ -1,7 +1,10 @@
 /** Every admin router, mounted under /v1/admin behind credential checks. */
 
 import { createRouter } from '../lib/openapi';
-import { requireSecretKey } from '../middleware/admin-auth';
+import { requireAdmin } from '../middleware/admin-auth';
+import { apiKeysRouter } from './api-keys/handlers';
+import { auditRouter } from './audit/handlers';
 
 export const adminRouter = createRouter();
-adminRouter.use('*', requireSecretKey());
+adminRouter.use('*', requireAdmin());
+adminRouter.route('/', apiKeysRouter).route('/', auditRouter);

@@ -1,0 +1,71 @@
+/** Admin credentials and storage snapshots for identity tests. */
+import { env } from 'cloudflare:workers';
+import { expect } from 'vitest';
+import * as schema from '../../src/db/schema';
+import { bumpCatalogVersion } from '../../src/lib/catalog-version';
+import { createDb } from '../../src/lib/db';
+import { newId } from '../../src/lib/ids';
+import { PERMISSIONS, type Permission } from '../../src/lib/permissions';
+import { issueSecretKey } from '../../src/modules/api-keys/secret-key';
+
+let sequence = 0;
+/** A suffix that keeps names and emails unique across the tests of one file. */
+export const unique = (base: string) => `${base}-${++sequence}-${crypto.randomUUID().slice(0, 6)}`;
+
+export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/** A secret key holding exactly `permissions` (all of them by default). */
+export async function secretKey(permissions: readonly Permission[] = PERMISSIONS) {
+  return issueSecretKey(env.DB, unique('test key'), permissions);
+}
+
+/** Inserts a region selling to `countries` and makes the storefront's region directory reload. */
+export async function insertRegion(code: string, countries: string[], currencyCode = 'EUR') {
+  const db = createDb(env.DB);
+  const id = newId('reg');
+  await db.batch([
+    db.insert(schema.regions).values({
+      id,
+      code,
+      name: code.toUpperCase(),
+      currencyCode,
+      taxRateBps: 2000,
+      pricesIncludeTax: true,
+      locales: ['en'],
+    }),
+    ...countries.map((countryCode) =>
+      db.insert(schema.regionCountries).values({ countryCode, regionId: id }),
+    ),
+  ]);
+  await bumpCatalogVersion(env.KV);
+  return id;
+}
+
+const IGNORED_TABLES = /^(_cf_|sqlite_|d1_migrations$|product_search_)/;
+
+/** Every row of every table, for showing that a refused request changed nothing. */
+export async function snapshotD1(): Promise<Record<string, unknown[]>> {
+  const tables = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+  ).all<{ name: string }>();
+  const snapshot: Record<string, unknown[]> = {};
+  for (const { name } of tables.results) {
+    if (IGNORED_TABLES.test(name)) continue;
+    const rows = await env.DB.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all();
+    snapshot[name] = rows.results;
+  }
+  return snapshot;
+}
+
+/** Runs `request` and shows it left D1 exactly as it was (API keys' last use aside, which every call records). */
+export async function expectNoWrites(request: () => Promise<Response>): Promise<Response> {
+  const withoutLastUse = (s: Record<string, unknown[]>) => ({
+    ...s,
+    api_keys: (s.api_keys ?? []).map((row) => ({ ...(row as object), last_used_at: null })),
+  });
+  const before = withoutLastUse(await snapshotD1());
+  const res = await request();
+  await res.clone().arrayBuffer();
+  expect(withoutLastUse(await snapshotD1())).toStrictEqual(before);
+  return res;
+}
