@@ -69,3 +69,24 @@ export async function expectNoWrites(request: () => Promise<Response>): Promise<
   expect(withoutLastUse(await snapshotD1())).toStrictEqual(before);
   return res;
 }
+
+/**
+ * A staff row written straight to D1. The password hash is a placeholder that no password matches; tests that
+ * log in use `staffWithPassword` instead.
+ */
+export async function insertStaff(
+  overrides: Partial<typeof schema.staffUsers.$inferInsert> = {},
+): Promise<typeof schema.staffUsers.$inferSelect> {
+  const [row] = await createDb(env.DB)
+    .insert(schema.staffUsers)
+    .values({
+      id: newId('stf'),
+      email: `${unique('staff')}@example.com`,
+      name: 'Test Staff',
+      role: 'support',
+      passwordHash: 'pbkdf2-sha256$v1$1$AAAA$AAAA',
+      ...overrides,
+    })
+    .returning();
+  return row!;
+}
