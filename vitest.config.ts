@@ -35,6 +35,8 @@ export default defineConfig({
   test: {
     setupFiles: ['./test/setup/apply-migrations.ts'],
     include: ['test/**/*.test.ts'],
-    reporters: ['default', './test/setup/summary-reporter.ts'],
+    reporters: ['default', './test/node/summary-reporter.ts'],
+    // One JSON line per request is right in production and noise in a test run; errors still print.
+    onConsoleLog: (log) => !log.includes('"msg":"request"'),
   },
 });

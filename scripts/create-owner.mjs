@@ -1,65 +1,42 @@
-#!/usr/bin/env node
-/**
- * Creates the first owner of a deployment: writes an owner invitation into D1 with `wrangler d1 execute` and
- * prints its token once. The person it names accepts it through the API (choosing their name and password) and
- * enrolls MFA at first login.
- *
- *   npm run owner:create -- --local ana@example.com
- *   npm run owner:create -- --remote ana@example.com
- *
- * Refuses when an active owner exists (they invite further owners through the API) unless --force is given,
- * the break-glass path when every owner is locked out.
- */
-import { spawnSync } from 'node:child_process';
+// Creates the first owner of a deployment: `npm run owner:create -- [--local|--remote] <email> [--force]`.
+// Writes an owner invitation into D1 and prints its token once; the person it names accepts it through the API
+// (choosing name and password) and must enroll MFA at first login. Refuses when an active owner exists (owners
+// invite further owners through the API) unless --force is given: the break-glass path when every owner is
+// locked out.
 import { INVITE_TTL_MS, ownerCheckSql, ownerInvite } from './lib/owner-invite.mjs';
+import { executeSql, query, target } from './lib/wrangler.mjs';
 
+const where = target();
 const args = process.argv.slice(2);
-const target = args.includes('--remote') ? '--remote' : args.includes('--local') ? '--local' : null;
 const email = args.find((a) => !a.startsWith('--'));
-if (!target || !email) {
-  console.error('usage: npm run owner:create -- --local|--remote <email> [--force]');
+if (!email) {
+  console.error('usage: npm run owner:create -- [--local|--remote] <email> [--force]');
   process.exit(2);
 }
 
-function d1(sqlArgs) {
-  const result = spawnSync(
-    'npx',
-    ['--no-install', 'wrangler', 'd1', 'execute', 'DB', target, '--json', ...sqlArgs],
-    {
-      encoding: 'utf8',
-    },
-  );
-  if (result.status !== 0) {
-    console.error(result.stderr || result.stdout);
-    process.exit(1);
-  }
-  return JSON.parse(result.stdout);
-}
-
 try {
-  const [check] = d1(['--command', ownerCheckSql(email)]);
-  const { owners, same_email: sameEmail } = check.results[0];
-  if (sameEmail > 0) {
-    console.error(`${email} already belongs to a staff member.`);
-    process.exit(1);
-  }
+  const [{ owners, same_email: sameEmail }] = query(ownerCheckSql(email), where);
+  if (sameEmail > 0) throw new Error(`${email} already belongs to a staff member.`);
   if (owners > 0 && !args.includes('--force')) {
-    console.error(`This deployment has ${owners} active owner(s); invite further owners through the API.`);
-    console.error('Add --force only to regain access when every owner is locked out.');
-    process.exit(1);
+    throw new Error(
+      `This deployment has ${owners} active owner(s): invite further owners through the API.\n` +
+        'Add --force only to regain access when every owner is locked out.',
+    );
   }
   const invite = await ownerInvite(email);
-  d1(['--command', invite.sql]);
-  const base = target === '--local' ? 'http://localhost:8787' : '<your PUBLIC_URL>';
-  console.log(`Owner invitation ${invite.id} for ${invite.email}, valid ${INVITE_TTL_MS / 3600_000} hours.`);
-  console.log('The token is shown once; hand it over privately.\n');
-  console.log(`  token: ${invite.token}\n`);
-  console.log('Accept it (then log in at /v1/auth/staff/login and enroll MFA):');
+  executeSql(invite.sql, where);
+  const base = where === '--local' ? 'http://localhost:8787' : 'https://<PUBLIC_URL>';
   console.log(
-    `  curl -X POST ${base}/v1/auth/staff/invites/accept -H 'Content-Type: application/json' \\\n` +
+    [
+      `Owner invitation ${invite.id} for ${invite.email} (${where === '--remote' ? 'deployed' : 'local'} database), ` +
+        `valid ${INVITE_TTL_MS / 3600_000} hours. The token is not shown again; hand it over privately:`,
+      `  ${invite.token}`,
+      'Accept it, then log in at /v1/auth/staff/login and enroll MFA:',
+      `  curl -X POST ${base}/v1/auth/staff/invites/accept -H 'Content-Type: application/json' \\`,
       `    -d '{"token":"${invite.token}","name":"Your Name","password":"<at least 12 characters>"}'`,
+    ].join('\n'),
   );
 } catch (error) {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(`Could not create the owner invitation: ${error.message}`);
   process.exit(1);
 }

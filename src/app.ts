@@ -13,6 +13,7 @@ import { publishableKey } from './middleware/publishable-key';
 import { requestContext } from './middleware/request-context';
 import { corsFromAllowlist, limitBody, requireJsonBody, securityHeaders } from './middleware/security';
 import { adminRouter } from './modules/admin';
+import { jwksRouter } from './modules/identity/jwks';
 import { storeRouter } from './modules/store';
 import { systemRouter } from './modules/system';
 import { docsRouter } from './modules/system/docs';
@@ -27,6 +28,7 @@ export function createApp() {
 
   app.route('/', systemRouter);
   app.route('/', docsRouter);
+  app.route('/', jwksRouter);
   app.route('/v1/store', storeRouter);
   app.route('/v1/admin', adminRouter);
 

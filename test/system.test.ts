@@ -119,3 +119,41 @@ describe('OpenAPI and docs', () => {
     expect(bundle.status).toBe(200);
   });
 });
+
+describe('unexpected errors', () => {
+  it('log the driver reason but never the SQL or bound values, and answer a generic 500', async () => {
+    const { onError } = await import('../src/middleware/error-handler');
+    const { Hono } = await import('hono');
+    const lines: string[] = [];
+    const app = new Hono<import('../src/env').AppEnv>();
+    app.use('*', async (c, next) => {
+      c.set('requestId', 'req-test-123');
+      c.set('logger', {
+        info: () => {},
+        warn: () => {},
+        error: (msg, fields) => lines.push(JSON.stringify({ msg, ...fields })),
+      });
+      await next();
+    });
+    app.get('/boom', () => {
+      throw new Error('Failed query: select * from customers where email = ?\nparams: alice@example.com', {
+        cause: new Error('D1_ERROR: no such column: emial'),
+      });
+    });
+    app.onError(onError);
+    const res = await app.request('/boom');
+    expect(res.status).toBe(500);
+    expect(await res.json()).toStrictEqual({
+      type: 'https://edgecart.dev/problems/internal_error',
+      title: 'Internal Server Error',
+      status: 500,
+      detail: 'Something went wrong on our side. Quote the request id if you report it.',
+      code: 'internal_error',
+      request_id: 'req-test-123',
+    });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('D1_ERROR: no such column: emial');
+    expect(lines[0]).not.toContain('alice@example.com');
+    expect(lines[0]).not.toContain('select * from');
+  });
+});

@@ -1,19 +1,32 @@
 /**
  * The catalog version salts every edge-cache key, so a write to the catalog makes all cached responses
  * unreachable at once, in every region, without purging anything.
+ *
+ * Reading it costs a KV call, which would dominate a cache hit; each isolate therefore remembers it for
+ * VERSION_MEMO_MS. KV itself only guarantees global visibility within about a minute, so this memo adds a
+ * second to a bound that already exists; and the isolate that makes a write sees its new version at once.
  */
 import { KV_KEYS } from './kv-keys';
 
-export async function readCatalogVersion(kv: KVNamespace): Promise<string> {
-  return (await kv.get(KV_KEYS.catalogVersion)) ?? '0';
+export const VERSION_MEMO_MS = 1_000;
+
+let memo: { value: string; readAt: number } | undefined;
+
+export async function readCatalogVersion(kv: KVNamespace, now = Date.now()): Promise<string> {
+  if (memo && now - memo.readAt < VERSION_MEMO_MS) return memo.value;
+  const value = (await kv.get(KV_KEYS.catalogVersion)) ?? '0';
+  memo = { value, readAt: now };
+  return value;
 }
 
 /**
- * Moves the version forward. A timestamp rather than a counter: two concurrent bumps both produce a version
- * no cache entry has ever been stored under, which is all that matters; a read-increment-write could lose one.
+ * Moves the version forward. A timestamp plus randomness rather than a counter: two concurrent bumps both
+ * produce a version no cache entry has ever been stored under, which is all that matters; a read-increment-write
+ * could lose one.
  */
 export async function bumpCatalogVersion(kv: KVNamespace): Promise<string> {
   const next = `${Date.now()}${crypto.getRandomValues(new Uint16Array(1))[0]}`;
   await kv.put(KV_KEYS.catalogVersion, next);
+  memo = { value: next, readAt: Date.now() };
   return next;
 }

@@ -1,4 +1,5 @@
-/** Small WebCrypto helpers shared by API keys and (later) tokens. */
+/** Small WebCrypto helpers shared by API keys and tokens. */
+import { toBase64Url } from './encoding';
 
 const encoder = new TextEncoder();
 
@@ -12,11 +13,7 @@ export async function sha256Hex(value: string): Promise<string> {
 
 /** Random URL-safe token with `bytes` bytes of entropy. */
 export function randomToken(bytes = 32): string {
-  const raw = crypto.getRandomValues(new Uint8Array(bytes));
-  return btoa(String.fromCharCode(...raw))
-    .replaceAll('+', '-')
-    .replaceAll('/', '_')
-    .replace(/=+$/, '');
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
 /**

@@ -19,6 +19,11 @@ export const ID_PREFIXES = {
   staffInvite: 'inv',
   recoveryCode: 'rcv',
   auditEntry: 'aud',
+  session: 'ses',
+  customer: 'cus',
+  address: 'addr',
+  mailMessage: 'msg',
+  identityProvider: 'idp',
 } as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[keyof typeof ID_PREFIXES];

@@ -4,9 +4,14 @@
  * amount_including_tax = amount_excluding_tax + tax_amount.
  */
 
+let knownCurrencies: Set<string> | undefined;
+
 /** Decimal places of an ISO 4217 currency (JPY 0, EUR 2, KWD 3), or undefined if the runtime does not know it. */
 export function minorUnits(currency: string): number | undefined {
-  if (!/^[A-Z]{3}$/.test(currency)) return undefined;
+  // Intl.NumberFormat formats any well-formed code (it gives "XYZ" 2 decimals), so it cannot tell a real
+  // currency from an invented one; the runtime's list of supported currencies can.
+  knownCurrencies ??= new Set(Intl.supportedValuesOf('currency'));
+  if (!knownCurrencies.has(currency)) return undefined;
   try {
     return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions()
       .maximumFractionDigits;

@@ -10,10 +10,14 @@ import { AppError, type FieldError, PROBLEM_CONTENT_TYPE } from './errors';
 /** JSON Pointer (RFC 6901) into the request part that failed, e.g. `/body/variants/0/sku`, `/query/limit`. */
 export function toFieldErrors(target: string, error: ZodError): FieldError[] {
   const part = target === 'json' ? 'body' : target === 'param' ? 'path' : target;
-  return error.issues.map((issue) => ({
-    pointer: `/${[part, ...issue.path.map((p) => String(p).replaceAll('~', '~0').replaceAll('/', '~1'))].join('/')}`,
-    message: issue.message,
-  }));
+  const pointer = (path: PropertyKey[]) =>
+    `/${[part, ...path.map((p) => String(p).replaceAll('~', '~0').replaceAll('/', '~1'))].join('/')}`;
+  return error.issues.flatMap((issue) =>
+    // A strict object reports all unknown keys in one issue at the object; point at each key instead.
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ pointer: pointer([...issue.path, key]), message: 'Unknown field' }))
+      : [{ pointer: pointer(issue.path), message: issue.message }],
+  );
 }
 
 export function createRouter() {
@@ -45,6 +49,14 @@ export const ProblemSchema = z
 export function jsonContent<T extends z.ZodType>(schema: T, description: string) {
   return { content: { 'application/json': { schema } }, description };
 }
+
+/** The `Location` header of a 201, for its OpenAPI entry. */
+export const LocationHeader = z.object({
+  Location: z.string().openapi({
+    description: 'URL of the created resource',
+    example: '/v1/admin/products/prod_01JD3Q6C5W9ZK2M4T8R7XPN0AB',
+  }),
+});
 
 export function jsonBody<T extends z.ZodType>(schema: T) {
   return { content: { 'application/json': { schema } }, required: true };

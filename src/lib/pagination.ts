@@ -4,6 +4,7 @@
  * a 500 and never a silently wrong page.
  */
 import { z } from '@hono/zod-openapi';
+import { fromBase64Url, toBase64Url } from './encoding';
 import { AppError } from './errors';
 
 export const MAX_PAGE_SIZE = 100;
@@ -43,17 +44,12 @@ const CursorPayloadSchema = z.object({
 });
 
 export function encodeCursor(payload: CursorPayload): string {
-  const bytes = new TextEncoder().encode(JSON.stringify(payload));
-  return btoa(String.fromCharCode(...bytes))
-    .replaceAll('+', '-')
-    .replaceAll('/', '_')
-    .replace(/=+$/, '');
+  return toBase64Url(new TextEncoder().encode(JSON.stringify(payload)));
 }
 
 export function decodeCursor(cursor: string, expectedSort: string): CursorPayload {
   try {
-    const binary = atob(cursor.replaceAll('-', '+').replaceAll('_', '/'));
-    const json = new TextDecoder().decode(Uint8Array.from(binary, (ch) => ch.charCodeAt(0)));
+    const json = new TextDecoder().decode(fromBase64Url(cursor));
     const payload = CursorPayloadSchema.parse(JSON.parse(json));
     if (payload.sort === expectedSort) return payload;
   } catch {

@@ -49,11 +49,14 @@ export function geo() {
         },
       );
     }
-    const fallbackLocale = region.locales[0] ?? 'en';
     const locale =
-      requestedLocale ?? negotiateLocale(c.req.header('Accept-Language'), region.locales) ?? fallbackLocale;
+      requestedLocale ??
+      negotiateLocale(c.req.header('Accept-Language'), region.locales) ??
+      region.locales[0] ??
+      'en';
+    const localeChain = [locale, ...region.locales.filter((l) => l !== locale)];
 
-    c.set('store', { country, region, locale, fallbackLocale, catalogVersion: version });
+    c.set('store', { country, region, locale, localeChain, catalogVersion: version });
     await next();
   });
 }

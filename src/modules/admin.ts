@@ -4,8 +4,21 @@ import { createRouter } from '../lib/openapi';
 import { requireAdmin } from '../middleware/admin-auth';
 import { apiKeysRouter } from './api-keys/handlers';
 import { auditRouter } from './audit/handlers';
+import { adminCategoriesRouter } from './categories/admin-handlers';
+import { adminCollectionsRouter } from './collections/admin-handlers';
+import { adminProductsRouter } from './products/admin-handlers';
+import { adminVariantsRouter } from './products/admin-variant-handlers';
+import { adminRegionsRouter } from './regions/admin-handlers';
 import { staffRouter } from './staff/handlers';
 
 export const adminRouter = createRouter();
 adminRouter.use('*', requireAdmin());
-adminRouter.route('/', apiKeysRouter).route('/', auditRouter).route('/', staffRouter);
+adminRouter
+  .route('/', adminRegionsRouter)
+  .route('/', adminProductsRouter)
+  .route('/', adminVariantsRouter)
+  .route('/', adminCategoriesRouter)
+  .route('/', adminCollectionsRouter)
+  .route('/', apiKeysRouter)
+  .route('/', auditRouter)
+  .route('/', staffRouter);

@@ -17,7 +17,10 @@ export type StoreContext = {
   region: RegionInfo;
   /** The locale responses are written in. */
   locale: string;
-  /** Where a missing translation falls back to: the region's default locale. */
-  fallbackLocale: string;
+  /**
+   * The order in which translations are tried: the response locale, then the region's other locales in the
+   * region's order. Content missing in all of them falls back to whatever translation exists.
+   */
+  localeChain: string[];
   catalogVersion: string;
 };

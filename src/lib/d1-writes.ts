@@ -1,0 +1,99 @@
+/**
+ * Writing to D1 safely: atomic batches, inserts chunked under the 100-bound-parameter limit, and reading which
+ * constraint a failed statement hit, so a race that slips past a service's up-front check still becomes a
+ * precise 4xx instead of a 500.
+ */
+import { and, eq, getTableColumns, inArray, ne } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
+import type { Database } from './db';
+
+const MAX_BOUND_PARAMS = 100;
+
+export type ConstraintFailure =
+  | { kind: 'unique' | 'not_null'; columns: string }
+  | { kind: 'foreign_key'; columns: undefined };
+
+/**
+ * The constraint a D1 error reports, or undefined for any other error. Only a message that *starts* with the
+ * SQLite text counts, so user data echoed in a wrapping error (drizzle's "Failed query: ... params: ...") cannot
+ * pose as a constraint failure.
+ *
+ * @example constraintFailure(err) // { kind: 'unique', columns: 'products.handle' }
+ */
+export function constraintFailure(error: unknown): ConstraintFailure | undefined {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    const message = current.message.replace(/^D1_ERROR: /, '');
+    const match = /^(UNIQUE|NOT NULL) constraint failed: ([\w.]+(?:, [\w.]+)*)/.exec(message);
+    if (match) return { kind: match[1] === 'UNIQUE' ? 'unique' : 'not_null', columns: match[2] ?? '' };
+    if (message.startsWith('FOREIGN KEY constraint failed'))
+      return { kind: 'foreign_key', columns: undefined };
+  }
+  return undefined;
+}
+
+/** Runs statements as one atomic D1 batch: all of them commit, or none. */
+export async function runBatch(db: Database, statements: BatchItem<'sqlite'>[]): Promise<void> {
+  const [first, ...rest] = statements;
+  if (first) await db.batch([first, ...rest]);
+}
+
+/**
+ * Splits rows for multi-row inserts into `table` so no statement binds more than 100 parameters
+ * (drizzle binds a slot for every column of every row).
+ */
+export function chunkRows<T>(table: SQLiteTable, rows: T[]): T[][] {
+  const perStatement = Math.max(1, Math.floor(MAX_BOUND_PARAMS / Object.keys(getTableColumns(table)).length));
+  const chunks: T[][] = [];
+  for (let i = 0; i < rows.length; i += perStatement) chunks.push(rows.slice(i, i + perStatement));
+  return chunks;
+}
+
+/** Which of `ids` have no row in `idColumn`'s table. */
+export async function missingIds(db: Database, idColumn: SQLiteColumn, ids: string[]): Promise<Set<string>> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return new Set();
+  const found = new Set<string>();
+  for (let i = 0; i < unique.length; i += MAX_BOUND_PARAMS) {
+    const rows = await db
+      .select({ id: idColumn })
+      .from(idColumn.table)
+      .where(inArray(idColumn, unique.slice(i, i + MAX_BOUND_PARAMS)));
+    for (const row of rows) found.add(String(row.id));
+  }
+  return new Set(unique.filter((id) => !found.has(id)));
+}
+
+/**
+ * Commits `statements` atomically. When the batch hits a constraint, a concurrent request won a race the
+ * up-front checks could not see; `recheck` runs those checks again, now that the other write is visible, and
+ * throws the same 4xx the client would have got without the race.
+ */
+export async function commitChecked(
+  db: Database,
+  statements: BatchItem<'sqlite'>[],
+  recheck: () => Promise<void>,
+): Promise<void> {
+  try {
+    await runBatch(db, statements);
+  } catch (error) {
+    if (constraintFailure(error)) await recheck();
+    throw error;
+  }
+}
+
+/** Whether another row than `exceptId` already holds `value` in a unique column. */
+export async function valueTaken(
+  db: Database,
+  column: SQLiteColumn,
+  value: string,
+  idColumn: SQLiteColumn,
+  exceptId?: string,
+): Promise<boolean> {
+  const row = await db
+    .select({ id: idColumn })
+    .from(column.table)
+    .where(exceptId === undefined ? eq(column, value) : and(eq(column, value), ne(idColumn, exceptId)))
+    .get();
+  return row !== undefined;
+}

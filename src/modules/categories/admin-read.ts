@@ -1,0 +1,58 @@
+import { and, asc, eq, gt, inArray, isNull, type SQL } from 'drizzle-orm';
+import { categories, categoryTranslations } from '../../db/schema';
+import { iso } from '../../lib/catalog-fields';
+import type { Database } from '../../lib/db';
+import { notFound } from '../../lib/errors';
+import { decodeCursor, paginate } from '../../lib/pagination';
+import type { AdminCategory } from './admin-schemas';
+
+const SORT = 'id';
+
+type CategoryRow = typeof categories.$inferSelect;
+
+async function withTranslations(db: Database, rows: CategoryRow[]): Promise<AdminCategory[]> {
+  const ids = rows.map((r) => r.id);
+  const translations =
+    ids.length === 0
+      ? []
+      : await db.select().from(categoryTranslations).where(inArray(categoryTranslations.categoryId, ids));
+  return rows.map((row) => ({
+    id: row.id,
+    handle: row.handle,
+    parent_id: row.parentId,
+    position: row.position,
+    translations: Object.fromEntries(
+      translations
+        .filter((t) => t.categoryId === row.id)
+        .map((t) => [t.locale, { name: t.name, description: t.description }]),
+    ),
+    created_at: iso(row.createdAt),
+    updated_at: iso(row.updatedAt),
+  }));
+}
+
+export async function getCategory(db: Database, id: string): Promise<AdminCategory> {
+  const row = await db.select().from(categories).where(eq(categories.id, id)).get();
+  if (!row) throw notFound('Category');
+  const [category] = await withTranslations(db, [row]);
+  if (!category) throw notFound('Category');
+  return category;
+}
+
+export async function listCategories(
+  db: Database,
+  query: { limit: number; cursor?: string | undefined; parent_id?: string | undefined },
+) {
+  const conditions: (SQL | undefined)[] = [];
+  if (query.cursor) conditions.push(gt(categories.id, String(decodeCursor(query.cursor, SORT).key[0])));
+  if (query.parent_id === 'root') conditions.push(isNull(categories.parentId));
+  else if (query.parent_id) conditions.push(eq(categories.parentId, query.parent_id));
+  const rows = await db
+    .select()
+    .from(categories)
+    .where(and(...conditions))
+    .orderBy(asc(categories.id))
+    .limit(query.limit + 1);
+  const page = paginate(rows, query.limit, SORT, (r) => [r.id]);
+  return { data: await withTranslations(db, page.data), page: page.page };
+}

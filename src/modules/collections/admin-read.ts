@@ -1,0 +1,54 @@
+import { asc, eq, gt, inArray } from 'drizzle-orm';
+import { collections, collectionTranslations, productCollections } from '../../db/schema';
+import { iso } from '../../lib/catalog-fields';
+import type { Database } from '../../lib/db';
+import { notFound } from '../../lib/errors';
+import { decodeCursor, paginate } from '../../lib/pagination';
+import type { AdminCollection } from './admin-schemas';
+
+const SORT = 'id';
+
+type CollectionRow = typeof collections.$inferSelect;
+
+async function withDetails(db: Database, rows: CollectionRow[]): Promise<AdminCollection[]> {
+  const ids = rows.map((r) => r.id);
+  if (ids.length === 0) return [];
+  const [translations, links] = await db.batch([
+    db.select().from(collectionTranslations).where(inArray(collectionTranslations.collectionId, ids)),
+    db
+      .select()
+      .from(productCollections)
+      .where(inArray(productCollections.collectionId, ids))
+      .orderBy(asc(productCollections.productId)),
+  ]);
+  return rows.map((row) => ({
+    id: row.id,
+    handle: row.handle,
+    translations: Object.fromEntries(
+      translations
+        .filter((t) => t.collectionId === row.id)
+        .map((t) => [t.locale, { title: t.title, description: t.description }]),
+    ),
+    product_ids: links.filter((l) => l.collectionId === row.id).map((l) => l.productId),
+    created_at: iso(row.createdAt),
+    updated_at: iso(row.updatedAt),
+  }));
+}
+
+export async function getCollection(db: Database, id: string): Promise<AdminCollection> {
+  const row = await db.select().from(collections).where(eq(collections.id, id)).get();
+  const [collection] = row ? await withDetails(db, [row]) : [];
+  if (!collection) throw notFound('Collection');
+  return collection;
+}
+
+export async function listCollections(db: Database, query: { limit: number; cursor?: string | undefined }) {
+  const rows = await db
+    .select()
+    .from(collections)
+    .where(query.cursor ? gt(collections.id, String(decodeCursor(query.cursor, SORT).key[0])) : undefined)
+    .orderBy(asc(collections.id))
+    .limit(query.limit + 1);
+  const page = paginate(rows, query.limit, SORT, (r) => [r.id]);
+  return { data: await withDetails(db, page.data), page: page.page };
+}

@@ -1,0 +1,16 @@
+import { createRouter } from '../../lib/openapi';
+import { serializeStoreContext } from '../regions/schemas';
+import * as routes from './store-routes';
+import { getProductByHandle, listProducts } from './store-service';
+
+export const storeProductsRouter = createRouter()
+  .openapi(routes.listProducts, async (c) => {
+    const store = c.get('store');
+    const { data, page } = await listProducts(c.env.DB, c.req.valid('query'), store);
+    return c.json({ context: serializeStoreContext(store), data, page }, 200);
+  })
+  .openapi(routes.getProduct, async (c) => {
+    const store = c.get('store');
+    const product = await getProductByHandle(c.env.DB, c.req.valid('param').handle, store);
+    return c.json({ context: serializeStoreContext(store), product }, 200);
+  });

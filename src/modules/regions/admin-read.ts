@@ -1,0 +1,56 @@
+import { asc, eq, gt, inArray } from 'drizzle-orm';
+import { regionCountries, regions } from '../../db/schema';
+import { iso } from '../../lib/catalog-fields';
+import type { Database } from '../../lib/db';
+import { notFound } from '../../lib/errors';
+import { decodeCursor, paginate } from '../../lib/pagination';
+import type { AdminRegion } from './admin-schemas';
+
+const SORT = 'code';
+
+export type RegionRow = typeof regions.$inferSelect;
+
+export function serializeRegion(row: RegionRow, countries: string[]): AdminRegion {
+  return {
+    id: row.id,
+    code: row.code,
+    name: row.name,
+    currency: row.currencyCode,
+    tax_rate_bps: row.taxRateBps,
+    prices_include_tax: row.pricesIncludeTax,
+    locales: row.locales,
+    countries: [...countries].sort(),
+    created_at: iso(row.createdAt),
+    updated_at: iso(row.updatedAt),
+  };
+}
+
+async function countriesOf(db: Database, regionIds: string[]): Promise<Map<string, string[]>> {
+  const byRegion = new Map<string, string[]>(regionIds.map((id) => [id, []]));
+  if (regionIds.length === 0) return byRegion;
+  const rows = await db.select().from(regionCountries).where(inArray(regionCountries.regionId, regionIds));
+  for (const row of rows) byRegion.get(row.regionId)?.push(row.countryCode);
+  return byRegion;
+}
+
+export async function getRegion(db: Database, id: string): Promise<AdminRegion> {
+  const row = await db.select().from(regions).where(eq(regions.id, id)).get();
+  if (!row) throw notFound('Region');
+  return serializeRegion(row, (await countriesOf(db, [id])).get(id) ?? []);
+}
+
+export async function listRegions(db: Database, query: { limit: number; cursor?: string | undefined }) {
+  const after = query.cursor ? decodeCursor(query.cursor, SORT).key[0] : undefined;
+  const rows = await db
+    .select()
+    .from(regions)
+    .where(after === undefined ? undefined : gt(regions.code, String(after)))
+    .orderBy(asc(regions.code))
+    .limit(query.limit + 1);
+  const page = paginate(rows, query.limit, SORT, (r) => [r.code]);
+  const countries = await countriesOf(
+    db,
+    page.data.map((r) => r.id),
+  );
+  return { data: page.data.map((r) => serializeRegion(r, countries.get(r.id) ?? [])), page: page.page };
+}

@@ -1,0 +1,129 @@
+/**
+ * Region administration. A country belongs to at most one region (the region_countries primary key enforces
+ * it); the service checks up front to name the conflicting countries, and a concurrent write that slips past
+ * the check gets the same 409 from the constraint.
+ */
+import { and, eq, inArray, ne } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import { regionCountries, regions } from '../../db/schema';
+import { bumpCatalogVersion } from '../../lib/catalog-version';
+import { chunkRows, commitChecked, valueTaken } from '../../lib/d1-writes';
+import { createDb, type Database } from '../../lib/db';
+import { AppError, conflict, notFound } from '../../lib/errors';
+import { newId } from '../../lib/ids';
+import { getRegion, type RegionRow, serializeRegion } from './admin-read';
+import type { AdminRegion, CreateRegionInput, UpdateRegionInput } from './admin-schemas';
+
+/** Countries of `countries` that regions other than `regionId` serve, with the code of that region. */
+async function ownersOf(db: Database, regionId: string, countries: string[]): Promise<Map<string, string>> {
+  const owners = new Map<string, string>();
+  // Chunked: a region may list up to 250 countries, and D1 binds at most 100 parameters per statement.
+  for (let i = 0; i < countries.length; i += 90) {
+    const owned = await db
+      .select({ country: regionCountries.countryCode, code: regions.code })
+      .from(regionCountries)
+      .innerJoin(regions, eq(regions.id, regionCountries.regionId))
+      .where(
+        and(
+          inArray(regionCountries.countryCode, countries.slice(i, i + 90)),
+          ne(regionCountries.regionId, regionId),
+        ),
+      );
+    for (const o of owned) owners.set(o.country, o.code);
+  }
+  return owners;
+}
+
+/** 409s for a taken code or countries already served by another region. */
+async function assertAvailable(db: Database, regionId: string, code?: string, countries?: string[]) {
+  if (code !== undefined && (await valueTaken(db, regions.code, code, regions.id, regionId))) {
+    throw conflict('code_taken', `Another region already has the code "${code}".`);
+  }
+  const owners = await ownersOf(db, regionId, countries ?? []);
+  if (owners.size > 0) throw countryConflict(countries ?? [], owners);
+}
+
+async function checkUpdate(db: Database, id: string, input: UpdateRegionInput) {
+  const existing = await db.select({ id: regions.id }).from(regions).where(eq(regions.id, id)).get();
+  if (!existing) throw notFound('Region');
+  await assertAvailable(db, id, input.code, input.countries);
+}
+
+function countryConflict(countries: string[], owners: Map<string, string>): AppError {
+  return new AppError(409, 'country_in_other_region', 'A country can belong to only one region.', {
+    errors: countries.flatMap((country, index) => {
+      const owner = owners.get(country);
+      return owner === undefined
+        ? []
+        : [
+            {
+              pointer: `/body/countries/${index}`,
+              message: `${country} already belongs to region "${owner}"`,
+            },
+          ];
+    }),
+  });
+}
+
+function countryInserts(db: Database, regionId: string, countries: string[]): BatchItem<'sqlite'>[] {
+  const rows = countries.map((countryCode) => ({ countryCode, regionId }));
+  return chunkRows(regionCountries, rows).map((chunk) => db.insert(regionCountries).values(chunk));
+}
+
+export async function createRegion(env: Env, input: CreateRegionInput): Promise<AdminRegion> {
+  const db = createDb(env.DB);
+  const id = newId('reg');
+  await assertAvailable(db, id, input.code, input.countries);
+  const now = new Date();
+  const row: RegionRow = {
+    id,
+    code: input.code,
+    name: input.name,
+    currencyCode: input.currency,
+    taxRateBps: input.tax_rate_bps,
+    pricesIncludeTax: input.prices_include_tax,
+    locales: input.locales,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await commitChecked(db, [db.insert(regions).values(row), ...countryInserts(db, id, input.countries)], () =>
+    assertAvailable(db, id, input.code, input.countries),
+  );
+  await bumpCatalogVersion(env.KV);
+  return serializeRegion(row, input.countries);
+}
+
+export async function updateRegion(env: Env, id: string, input: UpdateRegionInput): Promise<AdminRegion> {
+  const db = createDb(env.DB);
+  await checkUpdate(db, id, input);
+  const statements: BatchItem<'sqlite'>[] = [
+    db
+      .update(regions)
+      .set({
+        code: input.code,
+        name: input.name,
+        currencyCode: input.currency,
+        taxRateBps: input.tax_rate_bps,
+        pricesIncludeTax: input.prices_include_tax,
+        locales: input.locales,
+        updatedAt: new Date(),
+      })
+      .where(eq(regions.id, id)),
+  ];
+  if (input.countries) {
+    statements.push(
+      db.delete(regionCountries).where(eq(regionCountries.regionId, id)),
+      ...countryInserts(db, id, input.countries),
+    );
+  }
+  await commitChecked(db, statements, () => checkUpdate(db, id, input));
+  await bumpCatalogVersion(env.KV);
+  return getRegion(db, id);
+}
+
+export async function deleteRegion(env: Env, id: string): Promise<void> {
+  const db = createDb(env.DB);
+  const deleted = await db.delete(regions).where(eq(regions.id, id)).returning({ id: regions.id });
+  if (deleted.length === 0) throw notFound('Region');
+  await bumpCatalogVersion(env.KV);
+}

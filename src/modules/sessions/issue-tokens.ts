@@ -1,0 +1,45 @@
+import type { Context } from 'hono';
+import type { StaffRole } from '../../db/schema';
+import type { AppEnv } from '../../env';
+import { createDb } from '../../lib/db';
+import { signAccessToken } from '../../lib/jwt';
+import type { TokenResponse } from './schemas';
+import { startSession } from './service';
+
+export type TokenSubject = { type: 'customer' | 'staff'; id: string; role?: StaffRole; perms?: string[] };
+
+/**
+ * An access token plus refresh token for `principal`: in a new session (sign-in), or in `session` after a
+ * refresh rotated its token. Customers get store-audience tokens, staff admin-audience ones, so neither can be
+ * replayed against the other surface.
+ */
+export async function issueTokens(
+  c: Context<AppEnv>,
+  principal: TokenSubject,
+  session?: { sessionId: string; refreshToken: string },
+): Promise<TokenResponse> {
+  const current =
+    session ??
+    (await startSession(createDb(c.env.DB), {
+      principalType: principal.type,
+      principalId: principal.id,
+      userAgent: c.req.header('User-Agent') ?? null,
+    }));
+  const { token, expiresIn } = await signAccessToken(
+    c.env,
+    {
+      sub: principal.id,
+      typ: principal.type,
+      sid: current.sessionId,
+      ...(principal.role ? { role: principal.role } : {}),
+      ...(principal.perms ? { perms: principal.perms } : {}),
+    },
+    principal.type === 'staff' ? 'edgecart:admin' : 'edgecart:store',
+  );
+  return {
+    access_token: token,
+    token_type: 'Bearer',
+    expires_in: expiresIn,
+    refresh_token: current.refreshToken,
+  };
+}

@@ -1,0 +1,28 @@
+import { z } from '@hono/zod-openapi';
+
+export const TokenResponseSchema = z
+  .object({
+    access_token: z.string().openapi({ description: 'EdDSA JWT, valid for expires_in seconds' }),
+    token_type: z.literal('Bearer'),
+    expires_in: z.number().int().openapi({ example: 900 }),
+    refresh_token: z.string().openapi({ description: 'Opaque, single use: each refresh returns a new one' }),
+  })
+  .openapi('TokenResponse');
+
+export type TokenResponse = z.infer<typeof TokenResponseSchema>;
+
+export const RefreshRequestSchema = z
+  .object({ refresh_token: z.string().min(1).max(200) })
+  .strict()
+  .openapi('RefreshRequest');
+
+export const SessionSchema = z
+  .object({
+    id: z.string().openapi({ example: 'ses_01JD3Q6C5W9ZK2M4T8R7XPN0AB' }),
+    user_agent: z.string().nullable(),
+    created_at: z.string().openapi({ format: 'date-time' }),
+    last_used_at: z.string().openapi({ format: 'date-time' }),
+    expires_at: z.string().openapi({ format: 'date-time' }),
+    current: z.boolean().openapi({ description: 'Whether this is the session of the token making the call' }),
+  })
+  .openapi('Session');

@@ -1,0 +1,158 @@
+/**
+ * Sessions are refresh-token families. Every refresh consumes the presented token and issues a new one; a
+ * consumed token presented again means it was stolen (or replayed), so the whole family is revoked and both the
+ * thief and the owner must sign in again (OAuth 2.0 Security BCP, refresh token rotation).
+ * Only SHA-256 of refresh tokens is stored.
+ */
+import { and, desc, eq, gt, isNull } from 'drizzle-orm';
+import { type PrincipalType, refreshTokens, sessions } from '../../db/schema';
+import { randomToken, sha256Hex } from '../../lib/crypto';
+import type { Database } from '../../lib/db';
+import { AppError } from '../../lib/errors';
+import { newId } from '../../lib/ids';
+
+export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
+
+type RevokedReason = NonNullable<(typeof sessions.$inferSelect)['revokedReason']>;
+export type SessionRow = typeof sessions.$inferSelect;
+
+const invalidGrant = (detail: string) =>
+  new AppError(401, 'invalid_refresh_token', detail, {
+    headers: { 'WWW-Authenticate': 'Bearer realm="edgecart", error="invalid_token"' },
+  });
+
+function newRefreshToken() {
+  return `rt_${randomToken(32)}`;
+}
+
+export async function startSession(
+  db: Database,
+  input: { principalType: PrincipalType; principalId: string; userAgent?: string | null },
+): Promise<{ sessionId: string; refreshToken: string; refreshExpiresAt: Date }> {
+  const now = Date.now();
+  const sessionId = newId('ses');
+  const refreshToken = newRefreshToken();
+  const expiresAt = new Date(now + SESSION_TTL_MS);
+  await db.batch([
+    db.insert(sessions).values({
+      id: sessionId,
+      principalType: input.principalType,
+      principalId: input.principalId,
+      userAgent: input.userAgent?.slice(0, 256) ?? null,
+      lastUsedAt: new Date(now),
+      expiresAt,
+    }),
+    db.insert(refreshTokens).values({ tokenHash: await sha256Hex(refreshToken), sessionId, expiresAt }),
+  ]);
+  return { sessionId, refreshToken, refreshExpiresAt: expiresAt };
+}
+
+/** Consumes `presented` and returns its session with a fresh refresh token; a replay revokes the family. */
+export async function rotateRefreshToken(
+  db: Database,
+  presented: string,
+): Promise<{ session: SessionRow; refreshToken: string }> {
+  const tokenHash = await sha256Hex(presented);
+  const found = await db
+    .select({ token: refreshTokens, session: sessions })
+    .from(refreshTokens)
+    .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+    .where(eq(refreshTokens.tokenHash, tokenHash))
+    .get();
+  if (!found) throw invalidGrant('The refresh token is not valid.');
+  const { token, session } = found;
+  const now = new Date();
+  if (session.revokedAt) throw invalidGrant('The session has ended; sign in again.');
+  if (token.usedAt) {
+    await revokeSession(db, session.id, 'reuse_detected');
+    throw new AppError(
+      401,
+      'refresh_token_reused',
+      'The refresh token was already used; the session is revoked.',
+      {
+        headers: { 'WWW-Authenticate': 'Bearer realm="edgecart", error="invalid_token"' },
+      },
+    );
+  }
+  if (token.expiresAt <= now || session.expiresAt <= now) throw invalidGrant('The session has expired.');
+
+  // Claim the token with a conditional update: of two concurrent refreshes, exactly one wins.
+  const claimed = await db
+    .update(refreshTokens)
+    .set({ usedAt: now })
+    .where(and(eq(refreshTokens.tokenHash, tokenHash), isNull(refreshTokens.usedAt)))
+    .returning({ tokenHash: refreshTokens.tokenHash });
+  if (claimed.length === 0) {
+    await revokeSession(db, session.id, 'reuse_detected');
+    throw new AppError(
+      401,
+      'refresh_token_reused',
+      'The refresh token was already used; the session is revoked.',
+    );
+  }
+  const refreshToken = newRefreshToken();
+  await db.batch([
+    db.insert(refreshTokens).values({
+      tokenHash: await sha256Hex(refreshToken),
+      sessionId: session.id,
+      expiresAt: session.expiresAt,
+    }),
+    db.update(sessions).set({ lastUsedAt: now }).where(eq(sessions.id, session.id)),
+  ]);
+  return { session: { ...session, lastUsedAt: now }, refreshToken };
+}
+
+export async function revokeSession(db: Database, sessionId: string, reason: RevokedReason): Promise<void> {
+  await db
+    .update(sessions)
+    .set({ revokedAt: new Date(), revokedReason: reason })
+    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+}
+
+export async function revokeAllSessions(
+  db: Database,
+  principalType: PrincipalType,
+  principalId: string,
+  reason: RevokedReason,
+): Promise<void> {
+  await db
+    .update(sessions)
+    .set({ revokedAt: new Date(), revokedReason: reason })
+    .where(
+      and(
+        eq(sessions.principalType, principalType),
+        eq(sessions.principalId, principalId),
+        isNull(sessions.revokedAt),
+      ),
+    );
+}
+
+/** The principal's sessions that can still be used, newest activity first. */
+export function listSessions(
+  db: Database,
+  principalType: PrincipalType,
+  principalId: string,
+): Promise<SessionRow[]> {
+  return db
+    .select()
+    .from(sessions)
+    .where(
+      and(
+        eq(sessions.principalType, principalType),
+        eq(sessions.principalId, principalId),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, new Date()),
+      ),
+    )
+    .orderBy(desc(sessions.lastUsedAt))
+    .all();
+}
+
+export async function isSessionActive(db: Database, sessionId: string): Promise<boolean> {
+  const row = await db
+    .select({ id: sessions.id })
+    .from(sessions)
+    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt), gt(sessions.expiresAt, new Date())))
+    .get();
+  return row !== undefined;
+}

@@ -1,0 +1,199 @@
+/** Catalog rows written straight into the local D1, so storefront tests do not depend on the admin API. */
+import { env } from 'cloudflare:workers';
+import * as schema from '../../src/db/schema';
+import { bumpCatalogVersion } from '../../src/lib/catalog-version';
+import { createDb } from '../../src/lib/db';
+import { newId } from '../../src/lib/ids';
+
+const db = () => createDb(env.DB);
+let sequence = 0;
+/** A suffix that keeps handles and SKUs unique across the tests of one file. */
+export const unique = (base: string) => `${base}-${++sequence}-${crypto.randomUUID().slice(0, 6)}`;
+
+export const STANDARD_REGIONS = [
+  {
+    code: 'us',
+    name: 'United States',
+    currencyCode: 'USD',
+    taxRateBps: 825,
+    pricesIncludeTax: false,
+    locales: ['en'],
+    countries: ['US'],
+  },
+  {
+    code: 'eu',
+    name: 'European Union',
+    currencyCode: 'EUR',
+    taxRateBps: 1900,
+    pricesIncludeTax: true,
+    locales: ['de', 'en', 'fr'],
+    countries: ['DE', 'AT', 'FR', 'NL'],
+  },
+  {
+    code: 'uk',
+    name: 'United Kingdom',
+    currencyCode: 'GBP',
+    taxRateBps: 2000,
+    pricesIncludeTax: true,
+    locales: ['en'],
+    countries: ['GB'],
+  },
+  {
+    code: 'jp',
+    name: 'Japan',
+    currencyCode: 'JPY',
+    taxRateBps: 1000,
+    pricesIncludeTax: true,
+    locales: ['ja', 'en'],
+    countries: ['JP'],
+  },
+] as const;
+
+/** Inserts the four standard regions once per test file and makes the region directory reload. */
+export async function seedRegions(): Promise<void> {
+  const existing = await db().select().from(schema.regions).all();
+  if (existing.length > 0) return;
+  for (const region of STANDARD_REGIONS) {
+    const id = newId('reg');
+    const { countries, ...row } = region;
+    await db().batch([
+      db()
+        .insert(schema.regions)
+        .values({ id, ...row, locales: [...row.locales] }),
+      db()
+        .insert(schema.regionCountries)
+        .values(countries.map((countryCode) => ({ countryCode, regionId: id }))),
+    ]);
+  }
+  await bumpCatalogVersion(env.KV);
+}
+
+type Translation = { title: string; description?: string; seoTitle?: string; seoDescription?: string };
+export type ProductFixture = {
+  handle?: string;
+  status?: 'draft' | 'active' | 'archived';
+  createdAt?: Date;
+  translations?: Record<string, Translation>;
+  options?: string[];
+  variants?: {
+    sku?: string;
+    title?: string;
+    options?: Record<string, string>;
+    prices: Record<string, number>;
+  }[];
+  categoryIds?: string[];
+  collectionIds?: string[];
+  images?: { url: string; alt: Record<string, string> }[];
+};
+
+export async function createProduct(fixture: ProductFixture = {}) {
+  const id = newId('prod');
+  const handle = fixture.handle ?? unique('product');
+  const translations = fixture.translations ?? {
+    en: { title: `Title of ${handle}`, description: 'A product.' },
+  };
+  const variants = (fixture.variants ?? [{ prices: { USD: 1000, EUR: 1190, GBP: 900, JPY: 1500 } }]).map(
+    (v, i) => ({
+      id: newId('var'),
+      sku: v.sku ?? unique(`SKU-${handle}`),
+      title: v.title ?? `Variant ${i + 1}`,
+      options: v.options ?? {},
+      prices: v.prices,
+      position: i,
+    }),
+  );
+  const d = db();
+  await d.batch([
+    d.insert(schema.products).values({
+      id,
+      handle,
+      status: fixture.status ?? 'active',
+      ...(fixture.createdAt ? { createdAt: fixture.createdAt, updatedAt: fixture.createdAt } : {}),
+    }),
+    d.insert(schema.productTranslations).values(
+      Object.entries(translations).map(([locale, t]) => ({
+        productId: id,
+        locale,
+        title: t.title,
+        description: t.description ?? '',
+        seoTitle: t.seoTitle ?? null,
+        seoDescription: t.seoDescription ?? null,
+      })),
+    ),
+  ]);
+  const statements = [
+    ...(fixture.options ?? []).map((name, position) =>
+      d.insert(schema.productOptions).values({ id: newId('opt'), productId: id, name, position }),
+    ),
+    ...variants.flatMap((v) => [
+      d.insert(schema.variants).values({
+        id: v.id,
+        productId: id,
+        sku: v.sku,
+        title: v.title,
+        options: v.options,
+        position: v.position,
+      }),
+      ...Object.entries(v.prices).map(([currencyCode, amount]) =>
+        d.insert(schema.prices).values({ variantId: v.id, currencyCode, amount }),
+      ),
+    ]),
+    ...(fixture.categoryIds ?? []).map((categoryId) =>
+      d.insert(schema.productCategories).values({ productId: id, categoryId }),
+    ),
+    ...(fixture.collectionIds ?? []).map((collectionId) =>
+      d.insert(schema.productCollections).values({ productId: id, collectionId }),
+    ),
+    ...(fixture.images ?? []).map((img, position) =>
+      d
+        .insert(schema.productImages)
+        .values({ id: newId('img'), productId: id, url: img.url, alt: img.alt, position }),
+    ),
+  ];
+  for (const statement of statements) await statement;
+  await bumpCatalogVersion(env.KV);
+  return { id, handle, variants };
+}
+
+export async function createCategory(fields: {
+  handle?: string;
+  parentId?: string;
+  position?: number;
+  names: Record<string, string>;
+}) {
+  const id = newId('cat');
+  const handle = fields.handle ?? unique('category');
+  await db()
+    .insert(schema.categories)
+    .values({ id, handle, parentId: fields.parentId ?? null, position: fields.position ?? 0 });
+  await db()
+    .insert(schema.categoryTranslations)
+    .values(
+      Object.entries(fields.names).map(([locale, name]) => ({
+        categoryId: id,
+        locale,
+        name,
+        description: '',
+      })),
+    );
+  await bumpCatalogVersion(env.KV);
+  return { id, handle };
+}
+
+export async function createCollection(fields: { handle?: string; titles: Record<string, string> }) {
+  const id = newId('col');
+  const handle = fields.handle ?? unique('collection');
+  await db().insert(schema.collections).values({ id, handle });
+  await db()
+    .insert(schema.collectionTranslations)
+    .values(
+      Object.entries(fields.titles).map(([locale, title]) => ({
+        collectionId: id,
+        locale,
+        title,
+        description: '',
+      })),
+    );
+  await bumpCatalogVersion(env.KV);
+  return { id, handle };
+}

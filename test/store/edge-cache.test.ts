@@ -1,0 +1,121 @@
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bumpCatalogVersion } from '../../src/lib/catalog-version';
+import { createProduct, seedRegions } from '../helpers/catalog-fixtures';
+import { call } from '../helpers/http';
+
+beforeAll(seedRegions);
+
+type Detail = { context: { currency: string }; product: { price_range: { min: { amount: number } } } };
+
+describe('edge cache', () => {
+  it('misses, then hits, with client caching headers and an ETag', async () => {
+    const product = await createProduct();
+    const path = `/v1/store/products/${product.handle}`;
+    const first = await call(path, { cf: { country: 'DE' } });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('X-Cache')).toBe('MISS');
+    const etag = first.headers.get('ETag');
+    expect(etag).toMatch(/^"[0-9a-f]{24}"$/);
+    expect(first.headers.get('Cache-Control')).toBe('private, no-cache');
+    expect(first.headers.get('Vary')).toBe('Accept-Language, Origin');
+    expect(first.headers.get('Server-Timing')).toContain('cache;desc="MISS"');
+    const firstBody = await first.text();
+
+    const second = await call(path, { cf: { country: 'DE' } });
+    expect(second.status).toBe(200);
+    expect(second.headers.get('X-Cache')).toBe('HIT');
+    expect(second.headers.get('ETag')).toBe(etag);
+    expect(second.headers.get('Cache-Control')).toBe('private, no-cache');
+    expect(second.headers.get('Server-Timing')).toContain('cache;desc="HIT"');
+    expect(await second.text()).toBe(firstBody);
+  });
+
+  it('answers If-None-Match with 304 and no body, on a hit and on a miss', async () => {
+    const product = await createProduct();
+    const path = `/v1/store/products/${product.handle}`;
+    const first = await call(path, { cf: { country: 'DE' } });
+    const etag = first.headers.get('ETag') as string;
+    await first.arrayBuffer();
+
+    const hit = await call(path, { cf: { country: 'DE' }, headers: { 'If-None-Match': etag } });
+    expect(hit.status).toBe(304);
+    expect(hit.headers.get('ETag')).toBe(etag);
+    expect(hit.headers.get('X-Cache')).toBe('HIT');
+    expect(await hit.text()).toBe('');
+
+    await bumpCatalogVersion(env.KV);
+    const miss = await call(path, {
+      cf: { country: 'DE' },
+      headers: { 'If-None-Match': `W/${etag}, "other"` },
+    });
+    expect(miss.status).toBe(304);
+    expect(miss.headers.get('X-Cache')).toBe('MISS');
+
+    const changed = await call(path, { cf: { country: 'DE' }, headers: { 'If-None-Match': '"stale"' } });
+    expect(changed.status).toBe(200);
+  });
+
+  it('never serves one region’s cached prices to another', async () => {
+    const product = await createProduct({ variants: [{ prices: { EUR: 2000, USD: 2100, GBP: 1800 } }] });
+    const path = `/v1/store/products/${product.handle}`;
+    for (const [country, currency, amount] of [
+      ['DE', 'EUR', 2000],
+      ['US', 'USD', 2100],
+      ['GB', 'GBP', 1800],
+      ['DE', 'EUR', 2000],
+      ['US', 'USD', 2100],
+    ] as const) {
+      const res = await call(path, { cf: { country } });
+      const body = (await res.json()) as Detail;
+      expect([body.context.currency, body.product.price_range.min.amount]).toStrictEqual([currency, amount]);
+    }
+  });
+
+  it('keys on the resolved locale, so Accept-Language variants do not collide', async () => {
+    const product = await createProduct({ translations: { de: { title: 'Tasse' }, en: { title: 'Mug' } } });
+    const path = `/v1/store/products/${product.handle}`;
+    const titles = [];
+    for (const language of ['de', 'en', 'de-AT', 'en-US']) {
+      const res = await call(path, { cf: { country: 'AT' }, headers: { 'Accept-Language': language } });
+      titles.push(((await res.json()) as { product: { title: string } }).product.title);
+    }
+    expect(titles).toStrictEqual(['Tasse', 'Mug', 'Tasse', 'Mug']);
+  });
+
+  it('serves the new price right after a catalog write bumps the version', async () => {
+    const product = await createProduct({ variants: [{ prices: { EUR: 1000 } }] });
+    const path = `/v1/store/products/${product.handle}`;
+    await (await call(path, { cf: { country: 'DE' } })).arrayBuffer();
+    const cached = await call(path, { cf: { country: 'DE' } });
+    expect(cached.headers.get('X-Cache')).toBe('HIT');
+    await cached.arrayBuffer();
+
+    await env.DB.prepare('UPDATE prices SET amount = 1500 WHERE variant_id = ?')
+      .bind(product.variants[0]?.id)
+      .run();
+    await bumpCatalogVersion(env.KV);
+
+    const fresh = await call(path, { cf: { country: 'DE' } });
+    expect(fresh.headers.get('X-Cache')).toBe('MISS');
+    expect(((await fresh.json()) as Detail).product.price_range.min.amount).toBe(1500);
+  });
+
+  it('does not cache errors', async () => {
+    const first = await call('/v1/store/products/missing-product', { cf: { country: 'DE' } });
+    expect(first.status).toBe(404);
+    expect(first.headers.get('X-Cache')).toBeNull();
+    await first.arrayBuffer();
+    const createdLater = await createProduct({ handle: 'missing-product' });
+    const second = await call(`/v1/store/products/${createdLater.handle}`, { cf: { country: 'DE' } });
+    expect(second.status).toBe(200);
+  });
+
+  it('normalizes query order so equivalent URLs share an entry', async () => {
+    await createProduct();
+    const a = await call('/v1/store/products?limit=5&sort=newest', { cf: { country: 'DE' } });
+    await a.arrayBuffer();
+    const b = await call('/v1/store/products?sort=newest&limit=5', { cf: { country: 'DE' } });
+    expect(b.headers.get('X-Cache')).toBe('HIT');
+  });
+});
