@@ -14,6 +14,7 @@ import { requestContext } from './middleware/request-context';
 import { corsFromAllowlist, limitBody, requireJsonBody, securityHeaders } from './middleware/security';
 import { adminRouter } from './modules/admin';
 import { jwksRouter } from './modules/identity/jwks';
+import { staffAuthRouter } from './modules/staff-auth/handlers';
 import { storeRouter } from './modules/store';
 import { systemRouter } from './modules/system';
 import { docsRouter } from './modules/system/docs';
@@ -31,6 +32,7 @@ export function createApp() {
   app.route('/', jwksRouter);
   app.route('/v1/store', storeRouter);
   app.route('/v1/admin', adminRouter);
+  app.route('/v1/auth/staff', staffAuthRouter);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'staffToken', {
     type: 'http',

@@ -7,16 +7,14 @@ import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../env';
 import { AppError } from '../lib/errors';
 import { touchApiKey, verifySecretKey } from '../modules/api-keys/secret-key';
+import { staffPrincipal } from '../modules/staff-auth/principal';
+import { bearerToken } from './customer-auth';
 
 const REALM = 'Bearer realm="edgecart-admin"';
 
-function bearerOf(header: string | undefined): string | undefined {
-  return header?.startsWith('Bearer ') ? header.slice(7).trim() || undefined : undefined;
-}
-
 export function requireAdmin() {
   return createMiddleware<AppEnv>(async function requireAdmin(c, next) {
-    const token = bearerOf(c.req.header('Authorization'));
+    const token = bearerToken(c.req.header('Authorization'));
     if (!token) {
       throw new AppError(
         401,
@@ -24,6 +22,11 @@ export function requireAdmin() {
         'Send a staff access token or a secret API key as `Authorization: Bearer ...`.',
         { headers: { 'WWW-Authenticate': REALM } },
       );
+    }
+    // Key formats are fixed prefixes; anything else can only be a staff access token (a JWT).
+    if (!token.startsWith('sk_') && !token.startsWith('pk_')) {
+      c.set('principal', await staffPrincipal(c.env, token));
+      return next();
     }
     const key = await verifySecretKey(c.env.DB, token);
     if (!key) {

@@ -69,11 +69,3 @@ export async function consumeRecoveryCode(
     .returning({ id: staffRecoveryCodes.id });
   return used.length === 1;
 }
-
-export async function remainingRecoveryCodes(db: Database, staffId: string): Promise<number> {
-  const rows = await db
-    .select({ id: staffRecoveryCodes.id })
-    .from(staffRecoveryCodes)
-    .where(and(eq(staffRecoveryCodes.staffId, staffId), isNull(staffRecoveryCodes.usedAt)));
-  return rows.length;
-}

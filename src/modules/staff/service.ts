@@ -10,6 +10,7 @@ import type { AppEnv } from '../../env';
 import { createDb } from '../../lib/db';
 import { notFound } from '../../lib/errors';
 import { auditEntry, changesOf } from '../audit/service';
+import { revokeAllSessions } from '../sessions/service';
 import { assertMayManage } from './rules';
 
 type StaffRow = typeof staffUsers.$inferSelect;
@@ -70,5 +71,8 @@ export async function updateStaff(
       .returning(),
     auditEntry(db, c, { action: 'staff.update', targetType: 'staff', targetId: id, changes }),
   ]);
+  if (change.role || change.status === 'disabled') {
+    await revokeAllSessions(db, 'staff', id, 'revoked');
+  }
   return after ?? before;
 }
