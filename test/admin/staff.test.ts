@@ -101,7 +101,7 @@ describe('PATCH /v1/admin/staff/{id}', () => {
         type: 'https://edgecart.dev/problems/cannot_change_self',
         title: 'Forbidden',
         status: 403,
-        detail: 'You cannot change your own role or status.',
+        detail: 'You cannot change your own role, status or MFA.',
         code: 'cannot_change_self',
         request_id: expect.any(String),
       });

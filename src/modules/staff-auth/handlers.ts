@@ -1,9 +1,11 @@
 import { createRouter } from '../../lib/openapi';
+import { bearerToken } from '../../middleware/customer-auth';
 import { rateLimit } from '../../middleware/rate-limit';
 import { acceptInvite } from '../staff/accept-invite';
 import { serializeStaff } from '../staff/schemas';
 import { checkPassword } from './login-service';
-import { confirmEnrollment, startEnrollment, verifySecondFactor } from './mfa-service';
+import { confirmEnrollment, requestEnrollment, startEnrollment, verifySecondFactor } from './mfa-service';
+import { staffPrincipal } from './principal';
 import * as routes from './routes';
 import { logoutStaff, refreshStaffTokens, staffTokens } from './session-service';
 
@@ -38,6 +40,15 @@ export const staffAuthRouter = createRouter()
       recoveryCode: body.recovery_code,
     });
     return c.json(await staffTokens(c, staff), 200);
+  })
+  .openapi(routes.requestEnrollment, async (c) => {
+    const staff = await staffPrincipal(c.env, bearerToken(c.req.header('Authorization')) ?? '');
+    await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `staff:${staff.id}`, c);
+    const { token, expiresIn } = await requestEnrollment(c, staff.id, c.req.valid('json').password);
+    return c.json(
+      { mfa_enrollment_required: true as const, enrollment_token: token, expires_in: expiresIn },
+      200,
+    );
   })
   .openapi(routes.startEnrollment, async (c) => {
     const { secret, otpauthUri } = await startEnrollment(c, c.req.valid('json').enrollment_token);

@@ -11,10 +11,11 @@ import type { AppEnv } from '../../env';
 import { createDb, type Database } from '../../lib/db';
 import { decryptField, encryptField } from '../../lib/encryption';
 import { AppError, conflict } from '../../lib/errors';
+import { verifyPassword } from '../../lib/password';
 import { generateTotpSecret, otpauthUri, verifyTotp } from '../../lib/totp';
 import { auditEntry } from '../audit/service';
 import { clearFailures, isLocked, recordFailure } from './attempts';
-import { type ChallengePurpose, consumeChallenge, findChallenge } from './challenge-tokens';
+import { type ChallengePurpose, consumeChallenge, findChallenge, issueChallenge } from './challenge-tokens';
 import type { StaffRow } from './login-service';
 import { consumeRecoveryCode, newRecoveryCodes } from './recovery-codes';
 
@@ -35,6 +36,25 @@ async function challengedStaff(db: Database, purpose: ChallengePurpose, token: s
 
 async function useUp(db: Database, challenge: Awaited<ReturnType<typeof findChallenge>>) {
   if (!challenge || (await consumeChallenge(db, challenge)).length !== 1) throw invalidChallenge();
+}
+
+/**
+ * An enrollment token for a signed-in member turning MFA on by choice. The current password is asked again, so a
+ * stolen access token alone cannot bind someone else's authenticator to the account.
+ */
+export async function requestEnrollment(
+  c: Context<AppEnv>,
+  staffId: string,
+  password: string,
+): Promise<{ token: string; expiresIn: number }> {
+  const db = createDb(c.env.DB);
+  const staff = await db.select().from(staffUsers).where(eq(staffUsers.id, staffId)).get();
+  if (!staff || !(await verifyPassword(password, staff.passwordHash)).valid) {
+    if (staff) await recordFailure(db, staff.id);
+    throw new AppError(401, 'invalid_credentials', 'The password is wrong.');
+  }
+  if (staff.mfaEnabledAt) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
+  return issueChallenge(db, 'staff_mfa_enrollment', staff.id);
 }
 
 export async function startEnrollment(c: Context<AppEnv>, enrollmentToken: string) {

@@ -7,8 +7,10 @@ import {
   AcceptInviteBody,
   EnrolledTokenResponseSchema,
   EnrollmentConfirmBody,
+  EnrollmentRequestBody,
   EnrollmentSecretSchema,
   EnrollmentStartBody,
+  MfaEnrollmentRequiredSchema,
   MfaVerifyBody,
   StaffLoginBody,
   StaffLoginResponseSchema,
@@ -56,6 +58,23 @@ export const startEnrollment = createRoute({
   request: { body: jsonBody(EnrollmentStartBody) },
   responses: {
     200: jsonContent(EnrollmentSecretSchema, 'The secret to add to an authenticator app'),
+    ...problems(401, 409, 422, 429),
+  },
+});
+
+export const requestEnrollment = createRoute({
+  method: 'post',
+  path: '/mfa/enrollment-token',
+  tags,
+  middleware,
+  security: [{ staffToken: [] }],
+  summary: 'Get an enrollment token to turn MFA on (any signed-in staff member)',
+  description:
+    'For roles where MFA is optional. Needs the staff access token and the current password; then continue with ' +
+    '/mfa/enrollment and /mfa/enrollment/confirm.',
+  request: { body: jsonBody(EnrollmentRequestBody) },
+  responses: {
+    200: jsonContent(MfaEnrollmentRequiredSchema, 'The enrollment token'),
     ...problems(401, 409, 422, 429),
   },
 });

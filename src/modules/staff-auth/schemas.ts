@@ -57,6 +57,11 @@ export const MfaVerifyBody = z
   })
   .openapi('StaffMfaVerify');
 
+export const EnrollmentRequestBody = z
+  .object({ password: LoginPassword })
+  .strict()
+  .openapi('StaffMfaEnrollmentRequest');
+
 export const EnrollmentStartBody = z
   .object({ enrollment_token: ChallengeToken })
   .strict()

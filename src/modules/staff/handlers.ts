@@ -45,4 +45,7 @@ export const staffRouter = createRouter()
   .openapi(routes.updateStaff, async (c) => {
     const row = await staff.updateStaff(c, c.req.valid('param').id, c.req.valid('json'));
     return c.json(serializeStaff(row), 200);
+  })
+  .openapi(routes.resetStaffMfa, async (c) => {
+    return c.json(serializeStaff(await staff.resetStaffMfa(c, c.req.valid('param').id)), 200);
   });

@@ -92,3 +92,18 @@ export const updateStaff = adminRoute('staff:manage', {
     ...problems(401, 403, 404, 422),
   },
 });
+
+export const resetStaffMfa = adminRoute('staff:manage', {
+  method: 'post',
+  path: '/staff/{id}/mfa/reset',
+  tags,
+  summary: 'Clear a staff member’s MFA (lost authenticator and recovery codes)',
+  description:
+    'Removes the TOTP secret and recovery codes and signs the member out; an owner or admin must enroll again ' +
+    'at the next login. Only an owner can reset an owner; nobody resets their own.',
+  request: { params: StaffIdParam },
+  responses: {
+    200: jsonContent(StaffSchema, 'The staff member'),
+    ...problems(401, 403, 404),
+  },
+});

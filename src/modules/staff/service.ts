@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, lt, or } from 'drizzle-orm';
 import type { Context } from 'hono';
-import { type StaffRole, staffUsers } from '../../db/schema';
+import { type StaffRole, staffRecoveryCodes, staffUsers } from '../../db/schema';
 import type { AppEnv } from '../../env';
 import { createDb } from '../../lib/db';
 import { notFound } from '../../lib/errors';
@@ -74,5 +74,31 @@ export async function updateStaff(
   if (change.role || change.status === 'disabled') {
     await revokeAllSessions(db, 'staff', id, 'revoked');
   }
+  return after ?? before;
+}
+
+/**
+ * Clears a member's MFA (lost device and recovery codes) and signs them out: their next login asks an owner or
+ * admin to enroll again, and lets other roles in with the password alone until they re-enroll.
+ */
+export async function resetStaffMfa(c: Context<AppEnv>, id: string): Promise<StaffRow> {
+  const before = await getStaff(c.env.DB, id);
+  assertMayManage(c.get('principal'), before, { resetMfa: true });
+  const db = createDb(c.env.DB);
+  const [[after]] = await db.batch([
+    db
+      .update(staffUsers)
+      .set({ mfaSecretEncrypted: null, mfaEnabledAt: null, mfaLastStep: null, updatedAt: new Date() })
+      .where(eq(staffUsers.id, id))
+      .returning(),
+    db.delete(staffRecoveryCodes).where(eq(staffRecoveryCodes.staffId, id)),
+    auditEntry(db, c, {
+      action: 'staff.mfa_reset',
+      targetType: 'staff',
+      targetId: id,
+      changes: { mfa_enabled: { from: before.mfaEnabledAt !== null, to: false } },
+    }),
+  ]);
+  await revokeAllSessions(db, 'staff', id, 'revoked');
   return after ?? before;
 }
