@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { unique } from '../helpers/admin';
 import { problemOf } from '../helpers/http';
-import { PASSWORD, post, randomIp, staffWithPassword } from '../helpers/staff';
+import { codeFor, PASSWORD, post, randomIp, staffWithMfa, staffWithPassword } from '../helpers/staff';
 
 const tooMany = {
   type: 'https://edgecart.dev/problems/rate_limited',
@@ -41,6 +41,26 @@ describe('staff auth rate limits', () => {
     const res = await post('/v1/auth/staff/login', { email: staff.email, password: PASSWORD });
     expect(res.status).toBe(429);
     expect(res.headers.get('Retry-After')).toBe('60');
+  });
+
+  it('limits MFA attempts per account, across challenges and IPs', async () => {
+    const { staff, secret } = await staffWithMfa('owner');
+    const challenge = async () =>
+      (
+        (await (await post('/v1/auth/staff/login', { email: staff.email, password: PASSWORD })).json()) as {
+          mfa_token: string;
+        }
+      ).mfa_token;
+    const tokens = [await challenge(), await challenge()];
+    const statuses = [];
+    for (let i = 0; i < 11; i++) {
+      const mfa_token = tokens[i % 2];
+      statuses.push(
+        (await post('/v1/auth/staff/mfa/verify', { mfa_token, code: await codeFor(secret, 9) })).status,
+      );
+    }
+    expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
+    expect(statuses[10]).toBe(429);
   });
 
   it('limits every step of the flow per IP: MFA, enrollment, refresh, invite acceptance', async () => {

@@ -34,7 +34,6 @@ export const staffAuthRouter = createRouter()
   })
   .openapi(routes.verifyMfa, async (c) => {
     const body = c.req.valid('json');
-    await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `staff-mfa:${body.mfa_token}`, c);
     const staff = await verifySecondFactor(c, body.mfa_token, {
       code: body.code,
       recoveryCode: body.recovery_code,
@@ -43,7 +42,7 @@ export const staffAuthRouter = createRouter()
   })
   .openapi(routes.requestEnrollment, async (c) => {
     const staff = await staffPrincipal(c.env, bearerToken(c.req.header('Authorization')) ?? '');
-    await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `staff:${staff.id}`, c);
+    await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `staff-id:${staff.id}`, c);
     const { token, expiresIn } = await requestEnrollment(c, staff.id, c.req.valid('json').password);
     return c.json(
       { mfa_enrollment_required: true as const, enrollment_token: token, expires_in: expiresIn },
@@ -56,7 +55,6 @@ export const staffAuthRouter = createRouter()
   })
   .openapi(routes.confirmEnrollment, async (c) => {
     const body = c.req.valid('json');
-    await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `staff-enroll:${body.enrollment_token}`, c);
     const { staff, recoveryCodes } = await confirmEnrollment(c, body.enrollment_token, body.code);
     return c.json({ ...(await staffTokens(c, staff)), recovery_codes: recoveryCodes }, 200);
   })

@@ -13,6 +13,7 @@ import { decryptField, encryptField } from '../../lib/encryption';
 import { AppError, conflict } from '../../lib/errors';
 import { verifyPassword } from '../../lib/password';
 import { generateTotpSecret, otpauthUri, verifyTotp } from '../../lib/totp';
+import { rateLimit } from '../../middleware/rate-limit';
 import { auditEntry } from '../audit/service';
 import { clearFailures, isLocked, recordFailure } from './attempts';
 import { type ChallengePurpose, consumeChallenge, findChallenge, issueChallenge } from './challenge-tokens';
@@ -25,10 +26,14 @@ const invalidChallenge = () =>
   new AppError(401, 'invalid_mfa_token', 'This MFA step has expired or was already completed; log in again.');
 const invalidCode = () => new AppError(401, 'invalid_mfa_code', 'The code is wrong or was already used.');
 
-/** The staff member a live challenge belongs to; a disabled or locked account ends the challenge. */
-async function challengedStaff(db: Database, purpose: ChallengePurpose, token: string) {
+/**
+ * The staff member a live challenge belongs to; a disabled or locked account ends the challenge. Attempts count
+ * against the account's rate limit, whichever challenge they come with.
+ */
+async function challengedStaff(c: Context<AppEnv>, db: Database, purpose: ChallengePurpose, token: string) {
   const challenge = await findChallenge(db, purpose, token);
   if (!challenge) throw invalidChallenge();
+  await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `staff-id:${challenge.staffId}`, c);
   const staff = await db.select().from(staffUsers).where(eq(staffUsers.id, challenge.staffId)).get();
   if (staff?.status !== 'active' || isLocked(staff)) throw invalidChallenge();
   return { challenge, staff };
@@ -59,7 +64,7 @@ export async function requestEnrollment(
 
 export async function startEnrollment(c: Context<AppEnv>, enrollmentToken: string) {
   const db = createDb(c.env.DB);
-  const { staff } = await challengedStaff(db, 'staff_mfa_enrollment', enrollmentToken);
+  const { staff } = await challengedStaff(c, db, 'staff_mfa_enrollment', enrollmentToken);
   if (staff.mfaEnabledAt) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
   const secret = generateTotpSecret();
   // A new secret each time: an unfinished enrollment never leaves a secret someone else may have seen.
@@ -76,7 +81,7 @@ export async function confirmEnrollment(
   code: string,
 ): Promise<{ staff: StaffRow; recoveryCodes: string[] }> {
   const db = createDb(c.env.DB);
-  const { challenge, staff } = await challengedStaff(db, 'staff_mfa_enrollment', enrollmentToken);
+  const { challenge, staff } = await challengedStaff(c, db, 'staff_mfa_enrollment', enrollmentToken);
   if (staff.mfaEnabledAt) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
   if (!staff.mfaSecretEncrypted) {
     throw conflict('mfa_enrollment_not_started', 'Start the enrollment first to get a secret.');
@@ -88,19 +93,28 @@ export async function confirmEnrollment(
     throw invalidCode();
   }
   await useUp(db, challenge);
+  // Enabling first, on its own and only for the secret the code was checked against: of two concurrent
+  // enrollments exactly one wins, and the loser's recovery codes never replace the winner's.
+  const [enabled] = await db
+    .update(staffUsers)
+    .set({
+      mfaEnabledAt: new Date(),
+      mfaLastStep: step,
+      failedLogins: 0,
+      lockedUntil: null,
+      updatedAt: new Date(),
+    })
+    .where(
+      and(
+        eq(staffUsers.id, staff.id),
+        isNull(staffUsers.mfaEnabledAt),
+        eq(staffUsers.mfaSecretEncrypted, staff.mfaSecretEncrypted),
+      ),
+    )
+    .returning();
+  if (!enabled) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
   const recovery = await newRecoveryCodes(db, staff.id);
-  const [[enabled]] = await db.batch([
-    db
-      .update(staffUsers)
-      .set({
-        mfaEnabledAt: new Date(),
-        mfaLastStep: step,
-        failedLogins: 0,
-        lockedUntil: null,
-        updatedAt: new Date(),
-      })
-      .where(and(eq(staffUsers.id, staff.id), isNull(staffUsers.mfaEnabledAt)))
-      .returning(),
+  await db.batch([
     ...recovery.statements,
     auditEntry(db, c, {
       action: 'staff.mfa_enable',
@@ -110,7 +124,6 @@ export async function confirmEnrollment(
       actor: { type: 'staff', id: staff.id },
     }),
   ]);
-  if (!enabled) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
   return { staff: enabled, recoveryCodes: recovery.codes };
 }
 
@@ -120,7 +133,7 @@ export async function verifySecondFactor(
   proof: { code?: string | undefined; recoveryCode?: string | undefined },
 ): Promise<StaffRow> {
   const db = createDb(c.env.DB);
-  const { challenge, staff } = await challengedStaff(db, 'staff_mfa', mfaToken);
+  const { challenge, staff } = await challengedStaff(c, db, 'staff_mfa', mfaToken);
   if (!staff.mfaEnabledAt || !staff.mfaSecretEncrypted) throw invalidChallenge();
 
   if (proof.code !== undefined) {

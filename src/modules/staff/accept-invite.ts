@@ -9,6 +9,7 @@ import type { Context } from 'hono';
 import { staffInvites, staffUsers } from '../../db/schema';
 import type { AppEnv } from '../../env';
 import { sha256Hex } from '../../lib/crypto';
+import { constraintFailure } from '../../lib/d1-writes';
 import { createDb } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
@@ -67,9 +68,7 @@ export async function acceptInvite(
     return staff!;
   } catch (error) {
     // Only the unique email can fail here: another acceptance of this invite won the race.
-    if (error instanceof Error && /UNIQUE/i.test(`${error.message} ${String(error.cause ?? '')}`)) {
-      throw invalidInvite();
-    }
+    if (constraintFailure(error)?.kind === 'unique') throw invalidInvite();
     throw error;
   }
 }
