@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { auditLog, staffInvites } from '../../src/db/schema';
+import { sha256Hex } from '../../src/lib/crypto';
 import { createDb } from '../../src/lib/db';
 import { bearer, expectNoWrites, insertStaff, secretKey, unique } from '../helpers/admin';
 import { call, jsonInit, problemOf } from '../helpers/http';
@@ -14,12 +15,12 @@ async function invite(key: string, body: { email: string; role: string }) {
 }
 
 describe('POST /v1/admin/staff/invites', () => {
-  it('creates a pending invite that expires in 72 hours, stores only the token hash, audits it', async () => {
+  it('creates a pending invite for 72 hours, shows its token once, stores only the hash, audits it', async () => {
     const key = await secretKey(['staff:manage']);
     const address = email();
     const res = await invite(key.key, { email: address.toUpperCase(), role: 'catalog_manager' });
     expect(res.status).toBe(201);
-    const body = (await res.json()) as { id: string; expires_at: string; created_at: string };
+    const body = (await res.json()) as { id: string; expires_at: string; created_at: string; token: string };
     expect(body).toStrictEqual({
       id: expect.stringMatching(/^inv_/),
       email: address,
@@ -28,6 +29,7 @@ describe('POST /v1/admin/staff/invites', () => {
       invited_by: key.id,
       expires_at: expect.any(String),
       created_at: expect.any(String),
+      token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
     });
     expect(Date.parse(body.expires_at) - Date.parse(body.created_at)).toBeGreaterThan(72 * 3600_000 - 5_000);
     expect(Date.parse(body.expires_at) - Date.parse(body.created_at)).toBeLessThanOrEqual(
@@ -35,7 +37,15 @@ describe('POST /v1/admin/staff/invites', () => {
     );
 
     const row = await db().select().from(staffInvites).where(eq(staffInvites.id, body.id)).get();
-    expect(row?.tokenHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(row?.tokenHash).toBe(await sha256Hex(body.token));
+    const listed = await call('/v1/admin/staff/invites?limit=100', { headers: bearer(key.key) });
+    expect(JSON.stringify(await listed.json())).not.toContain(body.token);
+
+    const accepted = await call(
+      '/v1/auth/staff/invites/accept',
+      jsonInit('POST', { token: body.token, name: 'Ana', password: 'correct horse battery staple' }),
+    );
+    expect(accepted.status).toBe(201);
     const audit = await db().select().from(auditLog).where(eq(auditLog.targetId, body.id)).all();
     expect(audit.map((a) => [a.actorType, a.actorId, a.action, a.targetType, a.changes])).toStrictEqual([
       [

@@ -12,8 +12,8 @@ const afterKey = (cursor: string | undefined, sort: string) =>
 // Invitation routes first: `/staff/invites` must not be taken for `/staff/{id}`.
 export const staffRouter = createRouter()
   .openapi(routes.createInvite, async (c) => {
-    const { invite } = await invites.createInvite(c, c.req.valid('json'));
-    return c.json(serializeInvite(invite), 201);
+    const { invite, token } = await invites.createInvite(c, c.req.valid('json'));
+    return c.json({ ...serializeInvite(invite), token }, 201);
   })
   .openapi(routes.listInvites, async (c) => {
     const q = c.req.valid('query');

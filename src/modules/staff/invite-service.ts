@@ -1,7 +1,8 @@
 /**
- * Staff invitations: an invite names an email and a role; its token (256 bits, only the SHA-256 stored) reaches
- * the invitee by email, and accepting it creates the account with the name and password they choose. Invites
- * expire after INVITE_TTL_MS and work once. Inviting an address again replaces its pending invite.
+ * Staff invitations: an invite names an email and a role; its token (256 bits, only the SHA-256 stored) is shown
+ * once to the inviter, who hands it over, and accepting it creates the account with the name and password the
+ * invitee chooses. Invites expire after INVITE_TTL_MS and work once. Inviting an address again replaces its
+ * pending invite.
  */
 import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or } from 'drizzle-orm';
 import type { Context } from 'hono';

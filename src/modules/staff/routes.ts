@@ -1,6 +1,7 @@
 import { jsonBody, jsonContent, problems } from '../../lib/openapi';
 import { adminRoute } from '../../middleware/permissions';
 import {
+  CreatedInviteSchema,
   CreateInviteBody,
   InviteIdParam,
   InviteListQuery,
@@ -21,11 +22,11 @@ export const createInvite = adminRoute('staff:manage', {
   tags,
   summary: 'Invite a staff member',
   description:
-    'Emails a single-use link valid for 72 hours; inviting the same address again replaces the pending ' +
-    'invitation. Only an owner can invite an owner.',
+    'Creates a single-use invitation valid for 72 hours; its token is in this response only. Inviting the same ' +
+    'address again replaces the pending invitation. Only an owner can invite an owner.',
   request: { body: jsonBody(CreateInviteBody) },
   responses: {
-    201: jsonContent(InviteSchema, 'The invitation (its token goes only to the invitee)'),
+    201: jsonContent(CreatedInviteSchema, 'The invitation and its token'),
     ...problems(401, 403, 409, 422),
   },
 });
