@@ -4,7 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { apiKeys, auditLog } from '../../src/db/schema';
 import { sha256Hex } from '../../src/lib/crypto';
 import { createDb } from '../../src/lib/db';
-import { bearer, expectNoWrites, insertRegion, secretKey, unique } from '../helpers/admin';
+import { bearer, expectNoWrites, secretKey, unique } from '../helpers/admin';
+import { seedRegions } from '../helpers/catalog-fixtures';
 import { call, jsonInit, problemOf } from '../helpers/http';
 
 const db = () => createDb(env.DB);
@@ -16,7 +17,7 @@ const apiKeyBody = {
 };
 
 beforeAll(async () => {
-  await insertRegion('eu', ['DE', 'FR']);
+  await seedRegions();
 });
 
 describe('creating secret keys', () => {

@@ -2,7 +2,6 @@
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
 import * as schema from '../../src/db/schema';
-import { bumpCatalogVersion } from '../../src/lib/catalog-version';
 import { createDb } from '../../src/lib/db';
 import { newId } from '../../src/lib/ids';
 import { PERMISSIONS, type Permission } from '../../src/lib/permissions';
@@ -17,28 +16,6 @@ export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 /** A secret key holding exactly `permissions` (all of them by default). */
 export async function secretKey(permissions: readonly Permission[] = PERMISSIONS) {
   return issueSecretKey(env.DB, unique('test key'), permissions);
-}
-
-/** Inserts a region selling to `countries` and makes the storefront's region directory reload. */
-export async function insertRegion(code: string, countries: string[], currencyCode = 'EUR') {
-  const db = createDb(env.DB);
-  const id = newId('reg');
-  await db.batch([
-    db.insert(schema.regions).values({
-      id,
-      code,
-      name: code.toUpperCase(),
-      currencyCode,
-      taxRateBps: 2000,
-      pricesIncludeTax: true,
-      locales: ['en'],
-    }),
-    ...countries.map((countryCode) =>
-      db.insert(schema.regionCountries).values({ countryCode, regionId: id }),
-    ),
-  ]);
-  await bumpCatalogVersion(env.KV);
-  return id;
 }
 
 const IGNORED_TABLES = /^(_cf_|sqlite_|d1_migrations$|product_search_)/;
