@@ -16,7 +16,13 @@ import { generateTotpSecret, otpauthUri, verifyTotp } from '../../lib/totp';
 import { rateLimit } from '../../middleware/rate-limit';
 import { auditEntry } from '../audit/service';
 import { clearFailures, isLocked, recordFailure } from './attempts';
-import { type ChallengePurpose, consumeChallenge, findChallenge, issueChallenge } from './challenge-tokens';
+import {
+  type Challenge,
+  type ChallengePurpose,
+  consumeChallenge,
+  findChallenge,
+  issueChallenge,
+} from './challenge-tokens';
 import type { StaffRow } from './login-service';
 import { consumeRecoveryCode, newRecoveryCodes } from './recovery-codes';
 
@@ -39,8 +45,8 @@ async function challengedStaff(c: Context<AppEnv>, db: Database, purpose: Challe
   return { challenge, staff };
 }
 
-async function useUp(db: Database, challenge: Awaited<ReturnType<typeof findChallenge>>) {
-  if (!challenge || (await consumeChallenge(db, challenge)).length !== 1) throw invalidChallenge();
+async function useUp(db: Database, challenge: Challenge) {
+  if ((await consumeChallenge(db, challenge)).length !== 1) throw invalidChallenge();
 }
 
 /**
@@ -54,7 +60,7 @@ export async function requestEnrollment(
 ): Promise<{ token: string; expiresIn: number }> {
   const db = createDb(c.env.DB);
   const staff = await db.select().from(staffUsers).where(eq(staffUsers.id, staffId)).get();
-  if (!staff || !(await verifyPassword(password, staff.passwordHash)).valid) {
+  if (!staff || isLocked(staff) || !(await verifyPassword(password, staff.passwordHash)).valid) {
     if (staff) await recordFailure(db, staff.id);
     throw new AppError(401, 'invalid_credentials', 'The password is wrong.');
   }
