@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendDevVar, ensureDevVars } from './lib/dev-vars.mjs';
-import { generateSecretKey, insertSecretKeySql } from './lib/secret-key.mjs';
+import { generateSecretKey, grantAllPermissionsSql, insertSecretKeySql } from './lib/secret-key.mjs';
 import { executeSql, query, sqlText, wrangler } from './lib/wrangler.mjs';
 
 const LOCAL = '--local';
@@ -25,10 +25,13 @@ function ensureLocalSecretKey(vars) {
     throw new Error(
       'EDGECART_LOCAL_SECRET_KEY in .dev.vars is not a secret key; delete the line to regenerate it.',
     );
-  // The local database may have been reset since the key was made: make sure its row exists.
+  // The local database may have been reset since the key was made: make sure its row exists. It holds every
+  // permission, including ones added since it was made.
   if (query(`SELECT id FROM api_keys WHERE id = ${sqlText(id)}`, LOCAL).length === 0) {
     const secretHash = createHash('sha256').update(secret).digest('hex');
     executeSql(insertSecretKeySql({ id, secretHash }, 'Local development'), LOCAL);
+  } else {
+    executeSql(grantAllPermissionsSql(id), LOCAL);
   }
   return key;
 }

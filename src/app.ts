@@ -9,12 +9,14 @@ import type { AppEnv } from './env';
 import { edgeCache } from './middleware/edge-cache';
 import { notFoundOrMethodNotAllowed, onError } from './middleware/error-handler';
 import { geo } from './middleware/geo';
+import { publishableKey } from './middleware/publishable-key';
 import { requestContext } from './middleware/request-context';
 import { corsFromAllowlist, limitBody, requireJsonBody, securityHeaders } from './middleware/security';
 import { adminRouter } from './modules/admin';
 import { customerAuthRouter } from './modules/customers/auth-handlers';
 import { devMailboxRouter } from './modules/email/dev-mailbox-routes';
 import { jwksRouter } from './modules/identity/jwks';
+import { staffAuthRouter } from './modules/staff-auth/handlers';
 import { storeRouter } from './modules/store';
 import { systemRouter } from './modules/system';
 import { docsRouter } from './modules/system/docs';
@@ -33,7 +35,7 @@ export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
 
   app.use('*', requestContext(), securityHeaders(), corsFromAllowlist(), limitBody(), requireJsonBody());
-  app.use('/v1/store/*', geo());
+  app.use('/v1/store/*', publishableKey(), geo());
   // Only the public catalog is shared-cacheable; anything per shopper (accounts, carts) must never be.
   for (const path of PUBLIC_CATALOG_PATHS) app.use(path, edgeCache());
 
@@ -44,11 +46,19 @@ export function createApp() {
   app.route('/v1/auth/customers', customerAuthRouter);
   app.route('/v1/store', storeRouter);
   app.route('/v1/admin', adminRouter);
+  app.route('/v1/auth/staff', staffAuthRouter);
 
+  app.openAPIRegistry.registerComponent('securitySchemes', 'staffToken', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'A staff access token (audience `edgecart:admin`) from `POST /v1/auth/staff/login`',
+  });
   app.openAPIRegistry.registerComponent('securitySchemes', 'secretKey', {
     type: 'http',
     scheme: 'bearer',
-    description: 'A secret API key: `Authorization: Bearer sk_...`',
+    description:
+      'A secret API key: `Authorization: Bearer sk_...`, holding the permissions it was created with',
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'customerToken', {
     type: 'http',

@@ -1,5 +1,6 @@
 import type { Logger } from './lib/logger';
 import type { Principal } from './lib/permissions';
+import type { PublishableKey } from './modules/api-keys/publishable-key';
 import type { StoreContext } from './modules/regions/context';
 
 /** Per-request values set by middleware and read by handlers. */
@@ -14,6 +15,8 @@ export type AppVariables = {
   cacheStatus: 'HIT' | 'MISS' | 'BYPASS';
   /** Who authenticated the request (admin routes). */
   principal: Principal;
+  /** The storefront's publishable key, when the request sent one (storefront routes). */
+  publishableKey: PublishableKey;
 };
 
 export type AppEnv = { Bindings: Env; Variables: AppVariables };

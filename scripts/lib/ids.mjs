@@ -1,10 +1,10 @@
 // The Worker's id format (src/lib/ids.ts): `<prefix>_<ULID>` — 10 Crockford base32 characters of milliseconds,
 // then 16 random ones. Scripts write rows the Worker reads, so they must produce the same shape.
-import { randomBytes } from 'node:crypto';
+// Web Crypto only, so the Workers runtime can import it too (the owner-invite test does).
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-export function newId(prefix, now = Date.now(), random = randomBytes) {
+export function newId(prefix, now = Date.now(), random = (n) => crypto.getRandomValues(new Uint8Array(n))) {
   let time = '';
   let t = now;
   for (let i = 0; i < 10; i++) {

@@ -25,3 +25,29 @@ export type Principal =
   | { type: 'secret_key'; id: string; permissions: ReadonlySet<Permission> }
   | { type: 'staff'; id: string; role: StaffRole; sessionId: string; permissions: ReadonlySet<Permission> }
   | { type: 'customer'; id: string; sessionId: string; permissions: ReadonlySet<Permission> };
+
+const KNOWN = new Set<string>(PERMISSIONS);
+
+export function isPermission(name: string): name is Permission {
+  return KNOWN.has(name);
+}
+
+const READS = PERMISSIONS.filter((p) => p.endsWith(':read'));
+
+/**
+ * What each staff role may do. Owner and admin hold every permission; what only an owner may do (grant or
+ * change the owner role, manage an owner) is a rule of the staff service, not a permission, so no key or
+ * admin can be handed it. Regions set currencies and tax rates, so they stay with owner and admin.
+ * read_only derives from the list, so a read permission added later reaches it without an edit here.
+ */
+export const ROLE_PERMISSIONS: Record<StaffRole, readonly Permission[]> = {
+  owner: PERMISSIONS,
+  admin: PERMISSIONS,
+  catalog_manager: ['catalog:read', 'catalog:write'],
+  order_manager: ['catalog:read', 'orders:read', 'orders:write', 'orders:refund'],
+  support: ['catalog:read', 'orders:read'],
+  read_only: READS,
+};
+
+/** Roles that must pass MFA before they receive an admin token. */
+export const MFA_REQUIRED_ROLES: ReadonlySet<StaffRole> = new Set(['owner', 'admin']);

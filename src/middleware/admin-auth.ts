@@ -1,33 +1,41 @@
 /**
- * Guards /v1/admin: a valid, unrevoked secret API key (`Authorization: Bearer sk_...`) is required.
- * The identity work extends this to staff JWTs and per-route permissions on the same routes.
+ * Guards /v1/admin: the caller is a staff member (an access token for `edgecart:admin` whose session and
+ * account are still active) or a server holding a secret API key (`Authorization: Bearer sk_...`). Either way
+ * the principal carries exactly the permissions it was granted; each route's `requirePermission` decides.
  */
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../env';
 import { AppError } from '../lib/errors';
-import { PERMISSIONS } from '../lib/permissions';
-import { touchSecretKey, verifySecretKey } from '../modules/api-keys/secret-key';
+import { touchApiKey, verifySecretKey } from '../modules/api-keys/secret-key';
+import { staffPrincipal } from '../modules/staff-auth/principal';
+import { bearerToken } from './customer-auth';
 
-const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="edgecart-admin"' };
+const REALM = 'Bearer realm="edgecart-admin"';
 
-export function requireSecretKey() {
-  return createMiddleware<AppEnv>(async function requireSecretKey(c, next) {
-    const header = c.req.header('Authorization');
-    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+export function requireAdmin() {
+  return createMiddleware<AppEnv>(async function requireAdmin(c, next) {
+    const token = bearerToken(c.req.header('Authorization'));
     if (!token) {
-      throw new AppError(401, 'unauthenticated', 'Send a secret API key as `Authorization: Bearer sk_...`.', {
-        headers: CHALLENGE,
-      });
+      throw new AppError(
+        401,
+        'unauthenticated',
+        'Send a staff access token or a secret API key as `Authorization: Bearer ...`.',
+        { headers: { 'WWW-Authenticate': REALM } },
+      );
     }
-    const keyId = await verifySecretKey(c.env.DB, token);
-    if (!keyId) {
+    // Key formats are fixed prefixes; anything else can only be a staff access token (a JWT).
+    if (!token.startsWith('sk_') && !token.startsWith('pk_')) {
+      c.set('principal', await staffPrincipal(c.env, token));
+      return next();
+    }
+    const key = await verifySecretKey(c.env.DB, token);
+    if (!key) {
       throw new AppError(401, 'invalid_credentials', 'The API key is not valid.', {
-        headers: { 'WWW-Authenticate': 'Bearer realm="edgecart-admin", error="invalid_token"' },
+        headers: { 'WWW-Authenticate': `${REALM}, error="invalid_token"` },
       });
     }
-    // Until keys are scoped (identity work), a secret key holds every permission.
-    c.set('principal', { type: 'secret_key', id: keyId, permissions: new Set(PERMISSIONS) });
-    c.executionCtx.waitUntil(touchSecretKey(c.env.DB, keyId));
+    c.set('principal', { type: 'secret_key', id: key.id, permissions: key.permissions });
+    c.executionCtx.waitUntil(touchApiKey(c.env.DB, key.id));
     await next();
   });
 }

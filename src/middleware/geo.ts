@@ -2,6 +2,7 @@
  * Decides the storefront context at the edge: the region from the shopper's country (`request.cf.country`), the
  * locale from Accept-Language among that region's locales. Explicit `region` and `locale` query parameters win,
  * which is also how local development picks a country (offline `wrangler dev` reports a fixed placeholder).
+ * When neither decides, the publishable key's default region does, then DEFAULT_REGION.
  */
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../env';
@@ -21,9 +22,11 @@ export function geo() {
     const country = typeof cfCountry === 'string' && /^[A-Z]{2}$/.test(cfCountry) ? cfCountry : null;
 
     const requestedRegion = c.req.query('region');
+    const keyRegion = c.get('publishableKey')?.defaultRegion;
     const region = requestedRegion
       ? directory.byCode.get(requestedRegion)
       : ((country ? directory.byCountry.get(country) : undefined) ??
+        (keyRegion ? directory.byCode.get(keyRegion) : undefined) ??
         directory.byCode.get(c.env.DEFAULT_REGION));
     if (!region) {
       throw requestedRegion

@@ -19,14 +19,20 @@ export function requirePermission(permission: Permission) {
   });
 }
 
+/** Either credential may call any admin route; the permission decides. */
+const ADMIN_SECURITY: NonNullable<RouteConfig['security']> = [{ staffToken: [] }, { secretKey: [] }];
+
 export function adminRoute<const R extends Omit<RouteConfig, 'middleware' | 'security'>>(
   permission: Permission,
   route: R,
 ) {
-  return createRoute({
-    ...route,
-    middleware: [requirePermission(permission)] as const,
-    security: [{ secretKey: [] }],
-    'x-permission': permission,
-  });
+  // Object.assign keeps R's literal types (a spread of a type parameter widens to its constraint, which
+  // would leave handlers with untyped input).
+  return createRoute(
+    Object.assign({}, route, {
+      middleware: requirePermission(permission),
+      security: ADMIN_SECURITY,
+      'x-permission': permission,
+    }),
+  );
 }

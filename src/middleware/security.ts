@@ -54,6 +54,7 @@ export function corsFromAllowlist() {
       'If-None-Match',
       'X-Request-Id',
       'Accept-Language',
+      'X-Publishable-Api-Key',
     ],
     exposeHeaders: ['ETag', 'X-Request-Id', 'X-Cache', 'Server-Timing', 'Retry-After', 'Location'],
     maxAge: 600,

@@ -72,7 +72,7 @@ describe.each(ROUTES)('%s /v1/admin%s', (method, path, body) => {
 describe('the OpenAPI document', () => {
   type Operation = { security?: unknown; 'x-permission'?: string };
 
-  it('declares a permission and the secret-key scheme on every admin catalog operation', async () => {
+  it('declares a permission and the staff-token and secret-key schemes on every admin catalog operation', async () => {
     const doc = await (await call('/openapi.json')).json<{
       paths: Record<string, Record<string, Operation>>;
     }>();
@@ -80,7 +80,10 @@ describe('the OpenAPI document', () => {
       ROUTES.map(([method, path]) => {
         const template = `/v1/admin${path.replace(/\/(reg|prod|var|cat|col)_x/, '/{id}')}`;
         const operation = doc.paths[template]?.[method.toLowerCase()];
-        expect(operation?.security, `${method} ${template}`).toStrictEqual([{ secretKey: [] }]);
+        expect(operation?.security, `${method} ${template}`).toStrictEqual([
+          { staffToken: [] },
+          { secretKey: [] },
+        ]);
         return [`${method} ${template}`, operation?.['x-permission']];
       }),
     );

@@ -8,6 +8,7 @@ import { expect } from 'vitest';
 import { apiKeys } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
 import { KV_KEYS } from '../../src/lib/kv-keys';
+import { PERMISSIONS } from '../../src/lib/permissions';
 import { issueSecretKey } from '../../src/modules/api-keys/secret-key';
 import { type CallInit, call, problemOf } from './http';
 
@@ -15,12 +16,12 @@ let sharedKey: Promise<string> | undefined;
 
 /** A valid secret key, issued once per test file. */
 export function adminKey(): Promise<string> {
-  sharedKey ??= issueSecretKey(env.DB, 'admin tests').then((issued) => issued.key);
+  sharedKey ??= issueSecretKey(env.DB, 'admin tests', PERMISSIONS).then((issued) => issued.key);
   return sharedKey;
 }
 
 export async function revokedKey(): Promise<string> {
-  const issued = await issueSecretKey(env.DB, 'revoked in tests');
+  const issued = await issueSecretKey(env.DB, 'revoked in tests', PERMISSIONS);
   await createDb(env.DB).update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, issued.id));
   return issued.key;
 }

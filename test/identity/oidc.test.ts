@@ -48,7 +48,7 @@ let providerId = '';
 beforeAll(async () => {
   await seedRegions();
   await issuer.rotate();
-  const { key } = await issueSecretKey(env.DB, 'oidc tests');
+  const { key } = await issueSecretKey(env.DB, 'oidc tests', ['settings:manage']);
   const res = await call(
     '/v1/admin/identity-providers',
     jsonInit(
@@ -188,7 +188,7 @@ describe('external OpenID Connect login', () => {
   it('answers 503, not 500, when the provider’s keys cannot be fetched', async () => {
     const other = new FakeIssuer('https://down.idp.test', 'https://accounts.idp.test/jwks');
     await other.rotate();
-    const { key } = await issueSecretKey(env.DB, 'oidc down');
+    const { key } = await issueSecretKey(env.DB, 'oidc down', ['settings:manage']);
     await call(
       '/v1/admin/identity-providers',
       jsonInit(

@@ -148,12 +148,14 @@ export const refreshTokens = sqliteTable(
   (t) => [index('refresh_tokens_session_idx').on(t.sessionId)],
 );
 
-/** Single-use, expiring tokens sent by email. */
+/** Single-use, expiring tokens: sent by email (verification, reset) or handed out between staff login steps (MFA). */
 export const oneTimeTokens = sqliteTable(
   'one_time_tokens',
   {
     tokenHash: text('token_hash').primaryKey(),
-    purpose: text('purpose', { enum: ['email_verification', 'password_reset'] }).notNull(),
+    purpose: text('purpose', {
+      enum: ['email_verification', 'password_reset', 'staff_mfa', 'staff_mfa_enrollment'],
+    }).notNull(),
     principalType: text('principal_type', { enum: PRINCIPAL_TYPES }).notNull(),
     principalId: text('principal_id').notNull(),
     expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),

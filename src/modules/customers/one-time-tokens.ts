@@ -8,7 +8,11 @@ import { randomToken, sha256Hex } from '../../lib/crypto';
 import type { Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 
-type Purpose = (typeof oneTimeTokens.$inferSelect)['purpose'];
+/** The purposes customers' emailed links serve (staff MFA challenges use the same table elsewhere). */
+type Purpose = Extract<
+  (typeof oneTimeTokens.$inferSelect)['purpose'],
+  'email_verification' | 'password_reset'
+>;
 
 export const TOKEN_LIFETIMES_MS: Record<Purpose, number> = {
   email_verification: 24 * 3600 * 1000,

@@ -1,0 +1,38 @@
+import { timeIdKey } from '../../lib/keyset';
+import { createRouter } from '../../lib/openapi';
+import { decodeCursor, paginate } from '../../lib/pagination';
+import * as routes from './routes';
+import { serializeApiKey } from './schemas';
+import * as service from './service';
+
+export const apiKeysRouter = createRouter()
+  .openapi(routes.createApiKey, async (c) => {
+    const body = c.req.valid('json');
+    if (body.kind === 'secret') {
+      const { row, secretKey } = await service.createSecretKey(c, body);
+      return c.json({ ...serializeApiKey(row), secret_key: secretKey }, 201);
+    }
+    const row = await service.createPublishableKey(c, {
+      name: body.name,
+      defaultRegion: body.default_region,
+    });
+    return c.json({ ...serializeApiKey(row), secret_key: null }, 201);
+  })
+  .openapi(routes.listApiKeys, async (c) => {
+    const q = c.req.valid('query');
+    const after = q.cursor ? timeIdKey(decodeCursor(q.cursor, service.API_KEY_SORT).key) : null;
+    const rows = await service.listApiKeys(
+      c.env.DB,
+      { kind: q.kind, includeRevoked: q.include_revoked },
+      { limit: q.limit, after },
+    );
+    const { data, page } = paginate(rows, q.limit, service.API_KEY_SORT, (r) => [
+      r.createdAt.getTime(),
+      r.id,
+    ]);
+    return c.json({ data: data.map(serializeApiKey), page }, 200);
+  })
+  .openapi(routes.revokeApiKey, async (c) => {
+    const row = await service.revokeApiKey(c, c.req.valid('param').id);
+    return c.json(serializeApiKey(row), 200);
+  });

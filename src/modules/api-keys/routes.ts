@@ -1,0 +1,52 @@
+import { jsonBody, jsonContent, problems } from '../../lib/openapi';
+import { adminRoute } from '../../middleware/permissions';
+import {
+  ApiKeyIdParam,
+  ApiKeyListQuery,
+  ApiKeyPageSchema,
+  ApiKeySchema,
+  CreateApiKeyBody,
+  CreatedApiKeySchema,
+} from './schemas';
+
+const tags = ['Admin: API keys'];
+
+export const createApiKey = adminRoute('api_keys:manage', {
+  method: 'post',
+  path: '/api-keys',
+  tags,
+  summary: 'Create a secret or publishable key',
+  description:
+    'A secret key holds the listed permissions, never more than its creator holds; the `sk_...` value is shown ' +
+    'once. A publishable key names a storefront and its default region.',
+  request: { body: jsonBody(CreateApiKeyBody) },
+  responses: {
+    201: jsonContent(CreatedApiKeySchema, 'The key'),
+    ...problems(401, 403, 422),
+  },
+});
+
+export const listApiKeys = adminRoute('api_keys:manage', {
+  method: 'get',
+  path: '/api-keys',
+  tags,
+  summary: 'List API keys, newest first',
+  request: { query: ApiKeyListQuery },
+  responses: {
+    200: jsonContent(ApiKeyPageSchema, 'A page of keys'),
+    ...problems(401, 403, 422),
+  },
+});
+
+export const revokeApiKey = adminRoute('api_keys:manage', {
+  method: 'post',
+  path: '/api-keys/{id}/revoke',
+  tags,
+  summary: 'Revoke an API key',
+  description: 'Only a principal holding every permission of a secret key can revoke it.',
+  request: { params: ApiKeyIdParam },
+  responses: {
+    200: jsonContent(ApiKeySchema, 'The revoked key'),
+    ...problems(401, 403, 404),
+  },
+});

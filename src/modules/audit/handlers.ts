@@ -1,0 +1,24 @@
+import { timeIdKey } from '../../lib/keyset';
+import { createRouter } from '../../lib/openapi';
+import { decodeCursor, paginate } from '../../lib/pagination';
+import * as routes from './routes';
+import { serializeAuditEntry } from './schemas';
+import { AUDIT_SORT, listAuditLog } from './service';
+
+export const auditRouter = createRouter().openapi(routes.listAuditLog, async (c) => {
+  const q = c.req.valid('query');
+  const after = q.cursor ? timeIdKey(decodeCursor(q.cursor, AUDIT_SORT).key) : null;
+  const rows = await listAuditLog(
+    c.env.DB,
+    {
+      actorType: q.actor_type,
+      actorId: q.actor_id,
+      action: q.action,
+      targetType: q.target_type,
+      targetId: q.target_id,
+    },
+    { limit: q.limit, after },
+  );
+  const { data, page } = paginate(rows, q.limit, AUDIT_SORT, (r) => [r.createdAt.getTime(), r.id]);
+  return c.json({ data: data.map(serializeAuditEntry), page }, 200);
+});

@@ -1,0 +1,109 @@
+/**
+ * The audit log: who changed what, when, and a before/after summary. Every staff and secret-key write records
+ * one entry. Handlers that write with `db.batch()` put `auditEntry()` in the same batch, so the entry exists if
+ * and only if the change does; a single-statement write can call `recordAudit()` after it.
+ *
+ * @example
+ * await db.batch([db.update(products).set(patch).where(eq(products.id, id)), auditEntry(db, c, {
+ *   action: 'product.update', targetType: 'product', targetId: id, changes: changesOf(before, after),
+ * })]);
+ */
+import { and, desc, eq, lt, or } from 'drizzle-orm';
+import type { Context } from 'hono';
+import { auditLog } from '../../db/schema';
+import type { AppEnv } from '../../env';
+import { createDb, type Database } from '../../lib/db';
+import { newId } from '../../lib/ids';
+
+export type AuditActor = { type: 'staff' | 'secret_key' | 'system'; id: string };
+
+export type AuditInput = {
+  /** Dotted `<target>.<verb>`, e.g. `api_key.create`, `staff.update`. */
+  action: string;
+  targetType: string;
+  targetId: string | null;
+  /** A summary of what changed, never secrets (hashes, tokens, passwords). */
+  changes?: Record<string, unknown>;
+  /** Defaults to the authenticated admin principal; set it where nobody is signed in (accepting an invite). */
+  actor?: AuditActor;
+};
+
+function actorOf(c: Context<AppEnv>): AuditActor {
+  const principal: AppEnv['Variables']['principal'] | undefined = c.get('principal');
+  if (principal?.type === 'staff' || principal?.type === 'secret_key') {
+    return { type: principal.type, id: principal.id };
+  }
+  // Only admin principals write what is audited; anything else reaching here is a wiring bug.
+  throw new Error('recordAudit needs an admin principal or an explicit actor');
+}
+
+/** The insert for one audit entry, to run inside the same `db.batch()` as the change it records. */
+export function auditEntry(db: Database, c: Context<AppEnv>, input: AuditInput) {
+  const actor = input.actor ?? actorOf(c);
+  return db.insert(auditLog).values({
+    id: newId('aud'),
+    actorType: actor.type,
+    actorId: actor.id,
+    action: input.action,
+    targetType: input.targetType,
+    targetId: input.targetId,
+    changes: input.changes ?? null,
+    requestId: c.get('requestId'),
+  });
+}
+
+export async function recordAudit(c: Context<AppEnv>, input: AuditInput): Promise<void> {
+  const db = createDb(c.env.DB);
+  await auditEntry(db, c, input).run();
+}
+
+/** `{ field: { from, to } }` for the fields of `after` whose value differs from `before`. */
+export function changesOf<T extends Record<string, unknown>>(
+  before: T,
+  after: Partial<T>,
+): Record<string, { from: unknown; to: unknown }> {
+  const changes: Record<string, { from: unknown; to: unknown }> = {};
+  for (const [field, value] of Object.entries(after)) {
+    if (value !== undefined && JSON.stringify(before[field]) !== JSON.stringify(value)) {
+      changes[field] = { from: before[field] ?? null, to: value };
+    }
+  }
+  return changes;
+}
+
+export type AuditFilters = {
+  actorType?: AuditActor['type'] | undefined;
+  actorId?: string | undefined;
+  action?: string | undefined;
+  targetType?: string | undefined;
+  targetId?: string | undefined;
+};
+
+export const AUDIT_SORT = 'created_at_desc';
+
+/** Newest first; keyset pagination on (created_at, id). */
+export async function listAuditLog(
+  d1: D1Database,
+  filters: AuditFilters,
+  page: { limit: number; after: [number, string] | null },
+) {
+  const conditions = [
+    filters.actorType ? eq(auditLog.actorType, filters.actorType) : undefined,
+    filters.actorId ? eq(auditLog.actorId, filters.actorId) : undefined,
+    filters.action ? eq(auditLog.action, filters.action) : undefined,
+    filters.targetType ? eq(auditLog.targetType, filters.targetType) : undefined,
+    filters.targetId ? eq(auditLog.targetId, filters.targetId) : undefined,
+    page.after
+      ? or(
+          lt(auditLog.createdAt, new Date(page.after[0])),
+          and(eq(auditLog.createdAt, new Date(page.after[0])), lt(auditLog.id, page.after[1])),
+        )
+      : undefined,
+  ];
+  return createDb(d1)
+    .select()
+    .from(auditLog)
+    .where(and(...conditions))
+    .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
+    .limit(page.limit + 1);
+}

@@ -1,0 +1,70 @@
+import { createRouter } from '../../lib/openapi';
+import { bearerToken } from '../../middleware/customer-auth';
+import { rateLimit } from '../../middleware/rate-limit';
+import { acceptInvite } from '../staff/accept-invite';
+import { serializeStaff } from '../staff/schemas';
+import { checkPassword } from './login-service';
+import { confirmEnrollment, requestEnrollment, startEnrollment, verifySecondFactor } from './mfa-service';
+import { staffPrincipal } from './principal';
+import * as routes from './routes';
+import { logoutStaff, refreshStaffTokens, staffTokens } from './session-service';
+
+export const staffAuthRouter = createRouter()
+  .openapi(routes.login, async (c) => {
+    const { email, password } = c.req.valid('json');
+    await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `staff:${email}`, c);
+    const outcome = await checkPassword(c.env.DB, email, password);
+    if (outcome.next === 'mfa') {
+      return c.json(
+        { mfa_required: true as const, mfa_token: outcome.token, expires_in: outcome.expiresIn },
+        200,
+      );
+    }
+    if (outcome.next === 'enroll') {
+      return c.json(
+        {
+          mfa_enrollment_required: true as const,
+          enrollment_token: outcome.token,
+          expires_in: outcome.expiresIn,
+        },
+        200,
+      );
+    }
+    return c.json(await staffTokens(c, outcome.staff), 200);
+  })
+  .openapi(routes.verifyMfa, async (c) => {
+    const body = c.req.valid('json');
+    const staff = await verifySecondFactor(c, body.mfa_token, {
+      code: body.code,
+      recoveryCode: body.recovery_code,
+    });
+    return c.json(await staffTokens(c, staff), 200);
+  })
+  .openapi(routes.requestEnrollment, async (c) => {
+    const staff = await staffPrincipal(c.env, bearerToken(c.req.header('Authorization')) ?? '');
+    await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `staff-id:${staff.id}`, c);
+    const { token, expiresIn } = await requestEnrollment(c, staff.id, c.req.valid('json').password);
+    return c.json(
+      { mfa_enrollment_required: true as const, enrollment_token: token, expires_in: expiresIn },
+      200,
+    );
+  })
+  .openapi(routes.startEnrollment, async (c) => {
+    const { secret, otpauthUri } = await startEnrollment(c, c.req.valid('json').enrollment_token);
+    return c.json({ secret, otpauth_uri: otpauthUri }, 200);
+  })
+  .openapi(routes.confirmEnrollment, async (c) => {
+    const body = c.req.valid('json');
+    const { staff, recoveryCodes } = await confirmEnrollment(c, body.enrollment_token, body.code);
+    return c.json({ ...(await staffTokens(c, staff)), recovery_codes: recoveryCodes }, 200);
+  })
+  .openapi(routes.refresh, async (c) => {
+    return c.json(await refreshStaffTokens(c, c.req.valid('json').refresh_token), 200);
+  })
+  .openapi(routes.logout, async (c) => {
+    await logoutStaff(c.env.DB, c.req.valid('json').refresh_token);
+    return c.body(null, 204);
+  })
+  .openapi(routes.acceptInvite, async (c) => {
+    return c.json(serializeStaff(await acceptInvite(c, c.req.valid('json'))), 201);
+  });

@@ -1,0 +1,186 @@
+/**
+ * Staff MFA: enrolling a TOTP authenticator (secret stored encrypted, confirmed by a first code, ten recovery
+ * codes issued) and passing the second step of a login with a code or a recovery code. A TOTP step is accepted
+ * once per account: `mfa_last_step` only moves forward, in a conditional write, so a code replayed (or sent
+ * twice concurrently) fails. Wrong codes count toward the account lock like wrong passwords.
+ */
+import { and, eq, isNull, lt, or } from 'drizzle-orm';
+import type { Context } from 'hono';
+import { staffUsers } from '../../db/schema';
+import type { AppEnv } from '../../env';
+import { createDb, type Database } from '../../lib/db';
+import { decryptField, encryptField } from '../../lib/encryption';
+import { AppError, conflict } from '../../lib/errors';
+import { verifyPassword } from '../../lib/password';
+import { generateTotpSecret, otpauthUri, verifyTotp } from '../../lib/totp';
+import { rateLimit } from '../../middleware/rate-limit';
+import { auditEntry } from '../audit/service';
+import { clearFailures, isLocked, recordFailure } from './attempts';
+import {
+  type Challenge,
+  type ChallengePurpose,
+  consumeChallenge,
+  findChallenge,
+  issueChallenge,
+} from './challenge-tokens';
+import type { StaffRow } from './login-service';
+import { consumeRecoveryCode, newRecoveryCodes } from './recovery-codes';
+
+const TOTP_ISSUER = 'edgecart';
+
+const invalidChallenge = () =>
+  new AppError(401, 'invalid_mfa_token', 'This MFA step has expired or was already completed; log in again.');
+const invalidCode = () => new AppError(401, 'invalid_mfa_code', 'The code is wrong or was already used.');
+
+/**
+ * The staff member a live challenge belongs to; a disabled or locked account ends the challenge. Attempts count
+ * against the account's rate limit, whichever challenge they come with.
+ */
+async function challengedStaff(c: Context<AppEnv>, db: Database, purpose: ChallengePurpose, token: string) {
+  const challenge = await findChallenge(db, purpose, token);
+  if (!challenge) throw invalidChallenge();
+  await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `staff-id:${challenge.staffId}`, c);
+  const staff = await db.select().from(staffUsers).where(eq(staffUsers.id, challenge.staffId)).get();
+  if (staff?.status !== 'active' || isLocked(staff)) throw invalidChallenge();
+  return { challenge, staff };
+}
+
+async function useUp(db: Database, challenge: Challenge) {
+  if ((await consumeChallenge(db, challenge)).length !== 1) throw invalidChallenge();
+}
+
+/**
+ * An enrollment token for a signed-in member turning MFA on by choice. The current password is asked again, so a
+ * stolen access token alone cannot bind someone else's authenticator to the account.
+ */
+export async function requestEnrollment(
+  c: Context<AppEnv>,
+  staffId: string,
+  password: string,
+): Promise<{ token: string; expiresIn: number }> {
+  const db = createDb(c.env.DB);
+  const staff = await db.select().from(staffUsers).where(eq(staffUsers.id, staffId)).get();
+  if (!staff || isLocked(staff) || !(await verifyPassword(password, staff.passwordHash)).valid) {
+    if (staff) await recordFailure(db, staff.id);
+    throw new AppError(401, 'invalid_credentials', 'The password is wrong.');
+  }
+  if (staff.mfaEnabledAt) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
+  return issueChallenge(db, 'staff_mfa_enrollment', staff.id);
+}
+
+export async function startEnrollment(c: Context<AppEnv>, enrollmentToken: string) {
+  const db = createDb(c.env.DB);
+  const { staff } = await challengedStaff(c, db, 'staff_mfa_enrollment', enrollmentToken);
+  if (staff.mfaEnabledAt) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
+  const secret = generateTotpSecret();
+  // A new secret each time: an unfinished enrollment never leaves a secret someone else may have seen.
+  await db
+    .update(staffUsers)
+    .set({ mfaSecretEncrypted: await encryptField(c.env, secret), mfaLastStep: null })
+    .where(and(eq(staffUsers.id, staff.id), isNull(staffUsers.mfaEnabledAt)));
+  return { secret, otpauthUri: otpauthUri({ issuer: TOTP_ISSUER, account: staff.email, secret }) };
+}
+
+export async function confirmEnrollment(
+  c: Context<AppEnv>,
+  enrollmentToken: string,
+  code: string,
+): Promise<{ staff: StaffRow; recoveryCodes: string[] }> {
+  const db = createDb(c.env.DB);
+  const { challenge, staff } = await challengedStaff(c, db, 'staff_mfa_enrollment', enrollmentToken);
+  if (staff.mfaEnabledAt) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
+  if (!staff.mfaSecretEncrypted) {
+    throw conflict('mfa_enrollment_not_started', 'Start the enrollment first to get a secret.');
+  }
+  const secret = await decryptField(c.env, staff.mfaSecretEncrypted);
+  const step = await verifyTotp(secret, code, { nowMs: Date.now(), lastStep: null });
+  if (step === null) {
+    await recordFailure(db, staff.id);
+    throw invalidCode();
+  }
+  await useUp(db, challenge);
+  // Enabling first, on its own and only for the secret the code was checked against: of two concurrent
+  // enrollments exactly one wins, and the loser's recovery codes never replace the winner's.
+  const [enabled] = await db
+    .update(staffUsers)
+    .set({
+      mfaEnabledAt: new Date(),
+      mfaLastStep: step,
+      failedLogins: 0,
+      lockedUntil: null,
+      updatedAt: new Date(),
+    })
+    .where(
+      and(
+        eq(staffUsers.id, staff.id),
+        isNull(staffUsers.mfaEnabledAt),
+        eq(staffUsers.mfaSecretEncrypted, staff.mfaSecretEncrypted),
+      ),
+    )
+    .returning();
+  if (!enabled) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
+  const recovery = await newRecoveryCodes(db, staff.id);
+  await db.batch([
+    ...recovery.statements,
+    auditEntry(db, c, {
+      action: 'staff.mfa_enable',
+      targetType: 'staff',
+      targetId: staff.id,
+      changes: { mfa_enabled: { from: false, to: true } },
+      actor: { type: 'staff', id: staff.id },
+    }),
+  ]);
+  return { staff: enabled, recoveryCodes: recovery.codes };
+}
+
+export async function verifySecondFactor(
+  c: Context<AppEnv>,
+  mfaToken: string,
+  proof: { code?: string | undefined; recoveryCode?: string | undefined },
+): Promise<StaffRow> {
+  const db = createDb(c.env.DB);
+  const { challenge, staff } = await challengedStaff(c, db, 'staff_mfa', mfaToken);
+  if (!staff.mfaEnabledAt || !staff.mfaSecretEncrypted) throw invalidChallenge();
+
+  if (proof.code !== undefined) {
+    const secret = await decryptField(c.env, staff.mfaSecretEncrypted);
+    const step = await verifyTotp(secret, proof.code, { nowMs: Date.now(), lastStep: staff.mfaLastStep });
+    // The conditional write is the replay check that holds under concurrency: the step only moves forward.
+    const advanced =
+      step === null
+        ? []
+        : await db
+            .update(staffUsers)
+            .set({ mfaLastStep: step })
+            .where(
+              and(
+                eq(staffUsers.id, staff.id),
+                or(isNull(staffUsers.mfaLastStep), lt(staffUsers.mfaLastStep, step)),
+              ),
+            )
+            .returning({ id: staffUsers.id });
+    if (advanced.length !== 1) {
+      await recordFailure(db, staff.id);
+      throw invalidCode();
+    }
+  } else if (!(await consumeRecoveryCode(db, staff.id, proof.recoveryCode ?? ''))) {
+    await recordFailure(db, staff.id);
+    throw invalidCode();
+  }
+
+  await useUp(db, challenge);
+  await db.batch([
+    clearFailures(db, staff.id),
+    ...(proof.code === undefined
+      ? [
+          auditEntry(db, c, {
+            action: 'staff.recovery_code_use',
+            targetType: 'staff',
+            targetId: staff.id,
+            actor: { type: 'staff', id: staff.id },
+          }),
+        ]
+      : []),
+  ]);
+  return staff;
+}

@@ -1,0 +1,136 @@
+import { createRoute } from '@hono/zod-openapi';
+import { jsonBody, jsonContent, problems } from '../../lib/openapi';
+import { limitByIp } from '../../middleware/rate-limit';
+import { RefreshRequestSchema, TokenResponseSchema } from '../sessions/schemas';
+import { StaffSchema } from '../staff/schemas';
+import {
+  AcceptInviteBody,
+  EnrolledTokenResponseSchema,
+  EnrollmentConfirmBody,
+  EnrollmentRequestBody,
+  EnrollmentSecretSchema,
+  EnrollmentStartBody,
+  MfaEnrollmentRequiredSchema,
+  MfaVerifyBody,
+  StaffLoginBody,
+  StaffLoginResponseSchema,
+} from './schemas';
+
+const tags = ['Auth: staff'];
+const middleware = limitByIp();
+
+export const login = createRoute({
+  method: 'post',
+  path: '/login',
+  tags,
+  middleware,
+  summary: 'Log in with email and password',
+  description:
+    'Answers with tokens, or with `mfa_required` and an `mfa_token` (send a code to /mfa/verify), or — for an ' +
+    'owner or admin without MFA — with `mfa_enrollment_required` and an `enrollment_token`. Owners and admins ' +
+    'never receive an admin token before passing MFA.',
+  request: { body: jsonBody(StaffLoginBody) },
+  responses: {
+    200: jsonContent(StaffLoginResponseSchema, 'Tokens, or the next step'),
+    ...problems(401, 422, 429),
+  },
+});
+
+export const verifyMfa = createRoute({
+  method: 'post',
+  path: '/mfa/verify',
+  tags,
+  middleware,
+  summary: 'Complete a login with a TOTP code or a recovery code',
+  request: { body: jsonBody(MfaVerifyBody) },
+  responses: {
+    200: jsonContent(TokenResponseSchema, 'Tokens'),
+    ...problems(401, 422, 429),
+  },
+});
+
+export const startEnrollment = createRoute({
+  method: 'post',
+  path: '/mfa/enrollment',
+  tags,
+  middleware,
+  summary: 'Start MFA enrollment: get a new TOTP secret',
+  request: { body: jsonBody(EnrollmentStartBody) },
+  responses: {
+    200: jsonContent(EnrollmentSecretSchema, 'The secret to add to an authenticator app'),
+    ...problems(401, 409, 422, 429),
+  },
+});
+
+export const requestEnrollment = createRoute({
+  method: 'post',
+  path: '/mfa/enrollment-token',
+  tags,
+  middleware,
+  security: [{ staffToken: [] }],
+  summary: 'Get an enrollment token to turn MFA on (any signed-in staff member)',
+  description:
+    'For roles where MFA is optional. Needs the staff access token and the current password; then continue with ' +
+    '/mfa/enrollment and /mfa/enrollment/confirm.',
+  request: { body: jsonBody(EnrollmentRequestBody) },
+  responses: {
+    200: jsonContent(MfaEnrollmentRequiredSchema, 'The enrollment token'),
+    ...problems(401, 409, 422, 429),
+  },
+});
+
+export const confirmEnrollment = createRoute({
+  method: 'post',
+  path: '/mfa/enrollment/confirm',
+  tags,
+  middleware,
+  summary: 'Finish MFA enrollment with a first code',
+  description: 'Turns MFA on, signs in, and returns ten recovery codes, shown only here.',
+  request: { body: jsonBody(EnrollmentConfirmBody) },
+  responses: {
+    200: jsonContent(EnrolledTokenResponseSchema, 'Tokens and recovery codes'),
+    ...problems(401, 409, 422, 429),
+  },
+});
+
+export const refresh = createRoute({
+  method: 'post',
+  path: '/refresh',
+  tags,
+  middleware,
+  summary: 'Exchange a refresh token for new tokens',
+  description: 'The refresh token rotates; presenting a used one again ends the whole session.',
+  request: { body: jsonBody(RefreshRequestSchema) },
+  responses: {
+    200: jsonContent(TokenResponseSchema, 'Tokens'),
+    ...problems(401, 422, 429),
+  },
+});
+
+export const logout = createRoute({
+  method: 'post',
+  path: '/logout',
+  tags,
+  middleware,
+  summary: 'End the session a refresh token belongs to',
+  request: { body: jsonBody(RefreshRequestSchema) },
+  responses: {
+    204: { description: 'Signed out' },
+    ...problems(422, 429),
+  },
+});
+
+export const acceptInvite = createRoute({
+  method: 'post',
+  path: '/invites/accept',
+  tags,
+  middleware,
+  summary: 'Accept a staff invitation',
+  description:
+    'Creates the account with the invited email and role. Then log in (owners and admins enroll MFA).',
+  request: { body: jsonBody(AcceptInviteBody) },
+  responses: {
+    201: jsonContent(StaffSchema, 'The new staff member'),
+    ...problems(400, 409, 422, 429),
+  },
+});

@@ -1,0 +1,51 @@
+import { timeIdKey } from '../../lib/keyset';
+import { createRouter } from '../../lib/openapi';
+import { decodeCursor, paginate } from '../../lib/pagination';
+import * as invites from './invite-service';
+import * as routes from './routes';
+import { serializeInvite, serializeStaff } from './schemas';
+import * as staff from './service';
+
+const afterKey = (cursor: string | undefined, sort: string) =>
+  cursor ? timeIdKey(decodeCursor(cursor, sort).key) : null;
+
+// Invitation routes first: `/staff/invites` must not be taken for `/staff/{id}`.
+export const staffRouter = createRouter()
+  .openapi(routes.createInvite, async (c) => {
+    const { invite, token } = await invites.createInvite(c, c.req.valid('json'));
+    return c.json({ ...serializeInvite(invite), token }, 201);
+  })
+  .openapi(routes.listInvites, async (c) => {
+    const q = c.req.valid('query');
+    const rows = await invites.listInvites(
+      c.env.DB,
+      { status: q.status },
+      { limit: q.limit, after: afterKey(q.cursor, invites.INVITE_SORT) },
+    );
+    const { data, page } = paginate(rows, q.limit, invites.INVITE_SORT, (r) => [r.createdAt.getTime(), r.id]);
+    return c.json({ data: data.map(serializeInvite), page }, 200);
+  })
+  .openapi(routes.revokeInvite, async (c) => {
+    const invite = await invites.revokeInvite(c, c.req.valid('param').id);
+    return c.json(serializeInvite(invite), 200);
+  })
+  .openapi(routes.listStaff, async (c) => {
+    const q = c.req.valid('query');
+    const rows = await staff.listStaff(
+      c.env.DB,
+      { role: q.role, status: q.status },
+      { limit: q.limit, after: afterKey(q.cursor, staff.STAFF_SORT) },
+    );
+    const { data, page } = paginate(rows, q.limit, staff.STAFF_SORT, (r) => [r.createdAt.getTime(), r.id]);
+    return c.json({ data: data.map(serializeStaff), page }, 200);
+  })
+  .openapi(routes.getStaff, async (c) => {
+    return c.json(serializeStaff(await staff.getStaff(c.env.DB, c.req.valid('param').id)), 200);
+  })
+  .openapi(routes.updateStaff, async (c) => {
+    const row = await staff.updateStaff(c, c.req.valid('param').id, c.req.valid('json'));
+    return c.json(serializeStaff(row), 200);
+  })
+  .openapi(routes.resetStaffMfa, async (c) => {
+    return c.json(serializeStaff(await staff.resetStaffMfa(c, c.req.valid('param').id)), 200);
+  });

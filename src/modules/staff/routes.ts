@@ -1,0 +1,110 @@
+import { jsonBody, jsonContent, problems } from '../../lib/openapi';
+import { adminRoute } from '../../middleware/permissions';
+import {
+  CreatedInviteSchema,
+  CreateInviteBody,
+  InviteIdParam,
+  InviteListQuery,
+  InvitePageSchema,
+  InviteSchema,
+  StaffIdParam,
+  StaffListQuery,
+  StaffPageSchema,
+  StaffSchema,
+  UpdateStaffBody,
+} from './schemas';
+
+const tags = ['Admin: staff'];
+
+export const createInvite = adminRoute('staff:manage', {
+  method: 'post',
+  path: '/staff/invites',
+  tags,
+  summary: 'Invite a staff member',
+  description:
+    'Creates a single-use invitation valid for 72 hours; its token is in this response only. Inviting the same ' +
+    'address again replaces the pending invitation. Only an owner can invite an owner.',
+  request: { body: jsonBody(CreateInviteBody) },
+  responses: {
+    201: jsonContent(CreatedInviteSchema, 'The invitation and its token'),
+    ...problems(401, 403, 409, 422),
+  },
+});
+
+export const listInvites = adminRoute('staff:manage', {
+  method: 'get',
+  path: '/staff/invites',
+  tags,
+  summary: 'List staff invitations, newest first',
+  request: { query: InviteListQuery },
+  responses: {
+    200: jsonContent(InvitePageSchema, 'A page of invitations'),
+    ...problems(401, 403, 422),
+  },
+});
+
+export const revokeInvite = adminRoute('staff:manage', {
+  method: 'post',
+  path: '/staff/invites/{id}/revoke',
+  tags,
+  summary: 'Revoke a pending invitation',
+  request: { params: InviteIdParam },
+  responses: {
+    200: jsonContent(InviteSchema, 'The revoked invitation'),
+    ...problems(401, 403, 404, 409),
+  },
+});
+
+export const listStaff = adminRoute('staff:manage', {
+  method: 'get',
+  path: '/staff',
+  tags,
+  summary: 'List staff members, newest first',
+  request: { query: StaffListQuery },
+  responses: {
+    200: jsonContent(StaffPageSchema, 'A page of staff members'),
+    ...problems(401, 403, 422),
+  },
+});
+
+export const getStaff = adminRoute('staff:manage', {
+  method: 'get',
+  path: '/staff/{id}',
+  tags,
+  summary: 'Get a staff member',
+  request: { params: StaffIdParam },
+  responses: {
+    200: jsonContent(StaffSchema, 'The staff member'),
+    ...problems(401, 403, 404),
+  },
+});
+
+export const updateStaff = adminRoute('staff:manage', {
+  method: 'patch',
+  path: '/staff/{id}',
+  tags,
+  summary: 'Change a staff member’s name, role or status',
+  description:
+    'Disabling or changing the role signs the member out everywhere. Only an owner can change an owner or ' +
+    'grant the owner role; nobody changes their own role or status.',
+  request: { params: StaffIdParam, body: jsonBody(UpdateStaffBody) },
+  responses: {
+    200: jsonContent(StaffSchema, 'The staff member'),
+    ...problems(401, 403, 404, 422),
+  },
+});
+
+export const resetStaffMfa = adminRoute('staff:manage', {
+  method: 'post',
+  path: '/staff/{id}/mfa/reset',
+  tags,
+  summary: 'Clear a staff member’s MFA (lost authenticator and recovery codes)',
+  description:
+    'Removes the TOTP secret and recovery codes and signs the member out; an owner or admin must enroll again ' +
+    'at the next login. Only an owner can reset an owner; nobody resets their own.',
+  request: { params: StaffIdParam },
+  responses: {
+    200: jsonContent(StaffSchema, 'The staff member'),
+    ...problems(401, 403, 404),
+  },
+});

@@ -1,0 +1,119 @@
+import { z } from '@hono/zod-openapi';
+import { STAFF_ROLES, type staffInvites, type staffUsers } from '../../db/schema';
+import { PageInfoSchema, PaginationQuery } from '../../lib/pagination';
+
+const Role = z.enum(STAFF_ROLES).openapi({ example: 'catalog_manager' });
+const Email = z
+  .email()
+  .max(254)
+  .transform((e) => e.toLowerCase())
+  .openapi({ example: 'ana@example.com' });
+
+const idParam = (example: string) =>
+  z.object({
+    id: z
+      .string()
+      .min(1)
+      .max(64)
+      .openapi({ param: { name: 'id', in: 'path' }, example }),
+  });
+export const StaffIdParam = idParam('stf_01JD3Q6C5W9ZK2M4T8R7XPN0AB');
+export const InviteIdParam = idParam('inv_01JD3Q6C5W9ZK2M4T8R7XPN0AB');
+
+export const StaffSchema = z
+  .object({
+    id: z.string().openapi({ example: 'stf_01JD3Q6C5W9ZK2M4T8R7XPN0AB' }),
+    email: z.string(),
+    name: z.string(),
+    role: Role,
+    status: z.enum(['active', 'disabled']),
+    mfa_enabled: z.boolean(),
+    created_at: z.string().openapi({ format: 'date-time' }),
+    updated_at: z.string().openapi({ format: 'date-time' }),
+  })
+  .openapi('Staff');
+
+export const StaffListQuery = z.object({
+  role: Role.optional(),
+  status: z.enum(['active', 'disabled']).optional(),
+  ...PaginationQuery,
+});
+
+export const StaffPageSchema = z
+  .object({ data: z.array(StaffSchema), page: PageInfoSchema })
+  .openapi('StaffPage');
+
+export const UpdateStaffBody = z
+  .object({
+    name: z.string().trim().min(1).max(100).optional(),
+    role: Role.optional(),
+    status: z
+      .enum(['active', 'disabled'])
+      .optional()
+      .openapi({ description: 'Disabling signs the member out everywhere' }),
+  })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, 'Send at least one field to change.')
+  .openapi('UpdateStaff');
+
+export const CreateInviteBody = z.object({ email: Email, role: Role }).strict().openapi('CreateStaffInvite');
+
+export const InviteSchema = z
+  .object({
+    id: z.string().openapi({ example: 'inv_01JD3Q6C5W9ZK2M4T8R7XPN0AB' }),
+    email: z.string(),
+    role: Role,
+    status: z.enum(['pending', 'accepted', 'revoked', 'expired']),
+    invited_by: z.string(),
+    expires_at: z.string().openapi({ format: 'date-time' }),
+    created_at: z.string().openapi({ format: 'date-time' }),
+  })
+  .openapi('StaffInvite');
+
+export const CreatedInviteSchema = InviteSchema.extend({
+  token: z.string().openapi({
+    description:
+      'The acceptance token, shown only in this response (only its SHA-256 is stored). Hand it to the invitee ' +
+      'privately; they send it to /v1/auth/staff/invites/accept.',
+  }),
+}).openapi('CreatedStaffInvite');
+
+export const InviteListQuery = z.object({
+  status: z.enum(['pending', 'accepted', 'revoked', 'expired']).optional(),
+  ...PaginationQuery,
+});
+
+export const InvitePageSchema = z
+  .object({ data: z.array(InviteSchema), page: PageInfoSchema })
+  .openapi('StaffInvitePage');
+
+export function serializeStaff(row: typeof staffUsers.$inferSelect): z.infer<typeof StaffSchema> {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    status: row.status,
+    mfa_enabled: row.mfaEnabledAt !== null,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+export function inviteStatus(row: typeof staffInvites.$inferSelect, now = Date.now()) {
+  if (row.acceptedAt) return 'accepted' as const;
+  if (row.revokedAt) return 'revoked' as const;
+  return row.expiresAt.getTime() <= now ? ('expired' as const) : ('pending' as const);
+}
+
+export function serializeInvite(row: typeof staffInvites.$inferSelect): z.infer<typeof InviteSchema> {
+  return {
+    id: row.id,
+    email: row.email,
+    role: row.role,
+    status: inviteStatus(row),
+    invited_by: row.invitedBy,
+    expires_at: row.expiresAt.toISOString(),
+    created_at: row.createdAt.toISOString(),
+  };
+}

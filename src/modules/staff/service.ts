@@ -1,0 +1,104 @@
+/**
+ * Staff members: listing and changes by those holding staff:manage, within the rules of rules.ts. Disabling a
+ * member or changing their role signs them out everywhere, so the next token they get reflects the change (and a
+ * promotion to owner or admin meets the MFA requirement at the next login).
+ */
+import { and, desc, eq, lt, or } from 'drizzle-orm';
+import type { Context } from 'hono';
+import { type StaffRole, staffRecoveryCodes, staffUsers } from '../../db/schema';
+import type { AppEnv } from '../../env';
+import { createDb } from '../../lib/db';
+import { notFound } from '../../lib/errors';
+import { auditEntry, changesOf } from '../audit/service';
+import { revokeAllSessions } from '../sessions/service';
+import { assertMayManage } from './rules';
+
+type StaffRow = typeof staffUsers.$inferSelect;
+
+export const STAFF_SORT = 'created_at_desc';
+
+export function listStaff(
+  d1: D1Database,
+  filters: { role?: StaffRole | undefined; status?: StaffRow['status'] | undefined },
+  page: { limit: number; after: [number, string] | null },
+) {
+  return createDb(d1)
+    .select()
+    .from(staffUsers)
+    .where(
+      and(
+        filters.role ? eq(staffUsers.role, filters.role) : undefined,
+        filters.status ? eq(staffUsers.status, filters.status) : undefined,
+        page.after
+          ? or(
+              lt(staffUsers.createdAt, new Date(page.after[0])),
+              and(eq(staffUsers.createdAt, new Date(page.after[0])), lt(staffUsers.id, page.after[1])),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(desc(staffUsers.createdAt), desc(staffUsers.id))
+    .limit(page.limit + 1);
+}
+
+export async function getStaff(d1: D1Database, id: string): Promise<StaffRow> {
+  const row = await createDb(d1).select().from(staffUsers).where(eq(staffUsers.id, id)).get();
+  if (!row) throw notFound('The staff member');
+  return row;
+}
+
+export async function updateStaff(
+  c: Context<AppEnv>,
+  id: string,
+  input: { name?: string | undefined; role?: StaffRole | undefined; status?: StaffRow['status'] | undefined },
+): Promise<StaffRow> {
+  const before = await getStaff(c.env.DB, id);
+  const change = {
+    name: input.name !== before.name ? input.name : undefined,
+    role: input.role !== before.role ? input.role : undefined,
+    status: input.status !== before.status ? input.status : undefined,
+  };
+  assertMayManage(c.get('principal'), before, change);
+  const changes = changesOf(before, change);
+  if (Object.keys(changes).length === 0) return before;
+
+  const db = createDb(c.env.DB);
+  const [[after]] = await db.batch([
+    db
+      .update(staffUsers)
+      .set({ ...change, updatedAt: new Date() })
+      .where(eq(staffUsers.id, id))
+      .returning(),
+    auditEntry(db, c, { action: 'staff.update', targetType: 'staff', targetId: id, changes }),
+  ]);
+  if (change.role || change.status === 'disabled') {
+    await revokeAllSessions(db, 'staff', id, 'revoked');
+  }
+  return after ?? before;
+}
+
+/**
+ * Clears a member's MFA (lost device and recovery codes) and signs them out: their next login asks an owner or
+ * admin to enroll again, and lets other roles in with the password alone until they re-enroll.
+ */
+export async function resetStaffMfa(c: Context<AppEnv>, id: string): Promise<StaffRow> {
+  const before = await getStaff(c.env.DB, id);
+  assertMayManage(c.get('principal'), before, { resetMfa: true });
+  const db = createDb(c.env.DB);
+  const [[after]] = await db.batch([
+    db
+      .update(staffUsers)
+      .set({ mfaSecretEncrypted: null, mfaEnabledAt: null, mfaLastStep: null, updatedAt: new Date() })
+      .where(eq(staffUsers.id, id))
+      .returning(),
+    db.delete(staffRecoveryCodes).where(eq(staffRecoveryCodes.staffId, id)),
+    auditEntry(db, c, {
+      action: 'staff.mfa_reset',
+      targetType: 'staff',
+      targetId: id,
+      changes: { mfa_enabled: { from: before.mfaEnabledAt !== null, to: false } },
+    }),
+  ]);
+  await revokeAllSessions(db, 'staff', id, 'revoked');
+  return after ?? before;
+}

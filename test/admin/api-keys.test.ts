@@ -1,0 +1,259 @@
+import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { apiKeys, auditLog } from '../../src/db/schema';
+import { sha256Hex } from '../../src/lib/crypto';
+import { createDb } from '../../src/lib/db';
+import { bearer, expectNoWrites, secretKey, unique } from '../helpers/admin';
+import { seedRegions } from '../helpers/catalog-fixtures';
+import { call, jsonInit, problemOf } from '../helpers/http';
+
+const db = () => createDb(env.DB);
+const apiKeyBody = {
+  id: expect.stringMatching(/^key_[0-9A-Z]{26}$/),
+  created_at: expect.any(String),
+  last_used_at: null,
+  revoked_at: null,
+};
+
+beforeAll(async () => {
+  await seedRegions();
+});
+
+describe('creating secret keys', () => {
+  it('creates a key scoped to a subset of the creator’s permissions, shows it once, stores only its hash', async () => {
+    const creator = await secretKey(['api_keys:manage', 'catalog:read', 'catalog:write']);
+    const name = unique('ERP sync');
+    const res = await call(
+      '/v1/admin/api-keys',
+      jsonInit('POST', { kind: 'secret', name, permissions: ['catalog:read'] }, bearer(creator.key)),
+    );
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { id: string; secret_key: string };
+    expect(body).toStrictEqual({
+      ...apiKeyBody,
+      kind: 'secret',
+      name,
+      permissions: ['catalog:read'],
+      default_region: null,
+      publishable_key: null,
+      created_by: creator.id,
+      secret_key: expect.stringMatching(new RegExp(`^sk_${body.id}_[A-Za-z0-9_-]{43}$`)),
+    });
+
+    const row = await db().select().from(apiKeys).where(eq(apiKeys.id, body.id)).get();
+    const secret = body.secret_key.slice(`sk_${body.id}_`.length);
+    expect(row?.secretHash).toBe(await sha256Hex(secret));
+    expect(JSON.stringify(row)).not.toContain(secret);
+
+    const audit = await db().select().from(auditLog).where(eq(auditLog.targetId, body.id)).all();
+    expect(audit).toStrictEqual([
+      {
+        id: expect.stringMatching(/^aud_/),
+        actorType: 'secret_key',
+        actorId: creator.id,
+        action: 'api_key.create',
+        targetType: 'api_key',
+        targetId: body.id,
+        changes: { kind: 'secret', name, permissions: ['catalog:read'] },
+        requestId: res.headers.get('X-Request-Id'),
+        createdAt: expect.any(Date),
+      },
+    ]);
+    expect(JSON.stringify(audit)).not.toContain(secret);
+
+    const list = await call('/v1/admin/api-keys?kind=secret&limit=100', { headers: bearer(creator.key) });
+    expect(JSON.stringify(await list.json())).not.toContain(secret);
+  });
+
+  it('refuses a key with a permission the creator does not hold, and writes nothing', async () => {
+    const creator = await secretKey(['api_keys:manage', 'catalog:read']);
+    const res = await expectNoWrites(() =>
+      call(
+        '/v1/admin/api-keys',
+        jsonInit(
+          'POST',
+          {
+            kind: 'secret',
+            name: 'escalate',
+            permissions: ['catalog:read', 'staff:manage', 'orders:refund'],
+          },
+          bearer(creator.key),
+        ),
+      ),
+    );
+    expect(res.status).toBe(403);
+    expect(await problemOf(res)).toStrictEqual({
+      type: 'https://edgecart.dev/problems/permission_escalation',
+      title: 'Forbidden',
+      status: 403,
+      detail: 'You cannot create a key with permissions you do not hold: staff:manage, orders:refund.',
+      code: 'permission_escalation',
+      request_id: expect.any(String),
+    });
+  });
+
+  it('rejects unknown permissions, duplicates, an empty list and unknown fields with 422', async () => {
+    const creator = await secretKey();
+    const bodies = [
+      { kind: 'secret', name: 'x', permissions: ['catalog:everything'] },
+      { kind: 'secret', name: 'x', permissions: ['catalog:read', 'catalog:read'] },
+      { kind: 'secret', name: 'x', permissions: [] },
+      { kind: 'secret', name: 'x', permissions: ['catalog:read'], created_by: 'someone' },
+      { kind: 'admin', name: 'x' },
+    ];
+    for (const body of bodies) {
+      const res = await expectNoWrites(() =>
+        call('/v1/admin/api-keys', jsonInit('POST', body, bearer(creator.key))),
+      );
+      expect(res.status, JSON.stringify(body)).toBe(422);
+      expect((await problemOf(res)).code).toBe('validation_failed');
+    }
+  });
+});
+
+describe('using scoped secret keys', () => {
+  it('lets a key do what it holds and refuses the rest with 403', async () => {
+    const reader = await secretKey(['api_keys:manage']);
+    const allowed = await call('/v1/admin/api-keys', { headers: bearer(reader.key) });
+    expect(allowed.status).toBe(200);
+    const refused = await call('/v1/admin/audit-log', { headers: bearer(reader.key) });
+    expect(refused.status).toBe(403);
+    expect(await problemOf(refused)).toStrictEqual({
+      type: 'https://edgecart.dev/problems/forbidden',
+      title: 'Forbidden',
+      status: 403,
+      detail: 'This action needs the "audit:read" permission.',
+      code: 'forbidden',
+      request_id: expect.any(String),
+    });
+  });
+
+  it('holds nothing when its row lists no permissions', async () => {
+    const key = await secretKey();
+    await db().update(apiKeys).set({ permissions: null }).where(eq(apiKeys.id, key.id));
+    const res = await call('/v1/admin/api-keys', { headers: bearer(key.key) });
+    expect(res.status).toBe(403);
+  });
+
+  it('records when a key was last used', async () => {
+    const key = await secretKey(['api_keys:manage']);
+    const before = await db().select().from(apiKeys).where(eq(apiKeys.id, key.id)).get();
+    expect(before?.lastUsedAt).toBeNull();
+    await call('/v1/admin/api-keys', { headers: bearer(key.key) });
+    await expect
+      .poll(async () => (await db().select().from(apiKeys).where(eq(apiKeys.id, key.id)).get())?.lastUsedAt)
+      .toBeInstanceOf(Date);
+  });
+
+  it('answers 401 with a challenge for a missing, malformed or wrong key', async () => {
+    const key = await secretKey();
+    const wrong = `${key.key.slice(0, -4)}AAAA`;
+    for (const headers of [{}, { Authorization: 'Basic abc' }, bearer('sk_nope'), bearer(wrong)]) {
+      const res = await call('/v1/admin/api-keys', { headers });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('WWW-Authenticate')).toMatch(/^Bearer realm="edgecart-admin"/);
+      expect(['unauthenticated', 'invalid_credentials', 'invalid_token']).toContain(
+        (await problemOf(res)).code,
+      );
+    }
+  });
+});
+
+describe('revoking keys', () => {
+  it('revokes a key: it answers 401 from then on, the revocation is audited, a second revoke changes nothing', async () => {
+    const admin = await secretKey();
+    const victim = await secretKey(['catalog:read', 'api_keys:manage']);
+    const res = await call(`/v1/admin/api-keys/${victim.id}/revoke`, {
+      method: 'POST',
+      headers: bearer(admin.key),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toStrictEqual({
+      ...apiKeyBody,
+      kind: 'secret',
+      name: expect.any(String),
+      permissions: ['catalog:read', 'api_keys:manage'],
+      default_region: null,
+      publishable_key: null,
+      created_by: 'system',
+      last_used_at: null,
+      revoked_at: expect.any(String),
+    });
+
+    const after = await call('/v1/admin/api-keys', { headers: bearer(victim.key) });
+    expect(after.status).toBe(401);
+    expect((await problemOf(after)).code).toBe('invalid_credentials');
+
+    const again = await expectNoWrites(() =>
+      call(`/v1/admin/api-keys/${victim.id}/revoke`, { method: 'POST', headers: bearer(admin.key) }),
+    );
+    expect(again.status).toBe(200);
+    const audit = await db().select().from(auditLog).where(eq(auditLog.targetId, victim.id)).all();
+    expect(audit.map((a) => [a.action, a.actorId, a.changes])).toStrictEqual([
+      ['api_key.revoke', admin.id, { revoked_at: { from: null, to: expect.any(String) } }],
+    ]);
+  });
+
+  it('refuses to let a narrow key revoke a broader one', async () => {
+    const narrow = await secretKey(['api_keys:manage']);
+    const broad = await secretKey();
+    const res = await expectNoWrites(() =>
+      call(`/v1/admin/api-keys/${broad.id}/revoke`, { method: 'POST', headers: bearer(narrow.key) }),
+    );
+    expect(res.status).toBe(403);
+    expect((await problemOf(res)).code).toBe('permission_escalation');
+  });
+
+  it('answers 404 for an unknown key', async () => {
+    const admin = await secretKey();
+    const res = await call('/v1/admin/api-keys/key_nope/revoke', {
+      method: 'POST',
+      headers: bearer(admin.key),
+    });
+    expect(res.status).toBe(404);
+    expect((await problemOf(res)).code).toBe('not_found');
+  });
+});
+
+describe('listing keys', () => {
+  it('pages newest first and hides revoked keys unless asked', async () => {
+    const admin = await secretKey();
+    const first = await secretKey(['catalog:read']);
+    const second = await secretKey(['catalog:read']);
+    await call(`/v1/admin/api-keys/${first.id}/revoke`, { method: 'POST', headers: bearer(admin.key) });
+
+    const active = (await (
+      await call('/v1/admin/api-keys?kind=secret&limit=100', { headers: bearer(admin.key) })
+    ).json()) as {
+      data: { id: string }[];
+    };
+    expect(active.data.map((k) => k.id)).toContain(second.id);
+    expect(active.data.map((k) => k.id)).not.toContain(first.id);
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = `include_revoked=true&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = (await (
+        await call(`/v1/admin/api-keys?${query}`, { headers: bearer(admin.key) })
+      ).json()) as {
+        data: { id: string }[];
+        page: { next_cursor: string | null };
+      };
+      seen.push(...page.data.map((k) => k.id));
+      cursor = page.page.next_cursor;
+    } while (cursor);
+    expect(seen).toContain(first.id);
+    expect(seen).toStrictEqual([...seen].sort().reverse());
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it('answers 422 for a forged cursor', async () => {
+    const admin = await secretKey();
+    const forged = btoa(JSON.stringify({ sort: 'created_at_desc', key: ['x', 1] }));
+    const res = await call(`/v1/admin/api-keys?cursor=${forged}`, { headers: bearer(admin.key) });
+    expect(res.status).toBe(422);
+    expect((await problemOf(res)).code).toBe('invalid_cursor');
+  });
+});

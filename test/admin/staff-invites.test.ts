@@ -1,0 +1,181 @@
+import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { auditLog, staffInvites } from '../../src/db/schema';
+import { sha256Hex } from '../../src/lib/crypto';
+import { createDb } from '../../src/lib/db';
+import { bearer, expectNoWrites, insertStaff, secretKey, unique } from '../helpers/admin';
+import { call, jsonInit, problemOf } from '../helpers/http';
+
+const db = () => createDb(env.DB);
+const email = () => `${unique('invitee')}@example.com`;
+
+async function invite(key: string, body: { email: string; role: string }) {
+  return call('/v1/admin/staff/invites', jsonInit('POST', body, bearer(key)));
+}
+
+describe('POST /v1/admin/staff/invites', () => {
+  it('creates a pending invite for 72 hours, shows its token once, stores only the hash, audits it', async () => {
+    const key = await secretKey(['staff:manage']);
+    const address = email();
+    const res = await invite(key.key, { email: address.toUpperCase(), role: 'catalog_manager' });
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { id: string; expires_at: string; created_at: string; token: string };
+    expect(body).toStrictEqual({
+      id: expect.stringMatching(/^inv_/),
+      email: address,
+      role: 'catalog_manager',
+      status: 'pending',
+      invited_by: key.id,
+      expires_at: expect.any(String),
+      created_at: expect.any(String),
+      token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    });
+    expect(Date.parse(body.expires_at) - Date.parse(body.created_at)).toBeGreaterThan(72 * 3600_000 - 5_000);
+    expect(Date.parse(body.expires_at) - Date.parse(body.created_at)).toBeLessThanOrEqual(
+      72 * 3600_000 + 5_000,
+    );
+
+    const row = await db().select().from(staffInvites).where(eq(staffInvites.id, body.id)).get();
+    expect(row?.tokenHash).toBe(await sha256Hex(body.token));
+    const listed = await call('/v1/admin/staff/invites?limit=100', { headers: bearer(key.key) });
+    expect(JSON.stringify(await listed.json())).not.toContain(body.token);
+
+    const accepted = await call(
+      '/v1/auth/staff/invites/accept',
+      jsonInit('POST', { token: body.token, name: 'Ana', password: 'correct horse battery staple' }),
+    );
+    expect(accepted.status).toBe(201);
+    const audit = await db().select().from(auditLog).where(eq(auditLog.targetId, body.id)).all();
+    expect(audit.map((a) => [a.actorType, a.actorId, a.action, a.targetType, a.changes])).toStrictEqual([
+      [
+        'secret_key',
+        key.id,
+        'staff_invite.create',
+        'staff_invite',
+        { email: address, role: 'catalog_manager' },
+      ],
+    ]);
+  });
+
+  it('replaces a pending invite for the same address', async () => {
+    const key = await secretKey(['staff:manage']);
+    const address = email();
+    const first = (await (await invite(key.key, { email: address, role: 'support' })).json()) as {
+      id: string;
+    };
+    const second = (await (await invite(key.key, { email: address, role: 'read_only' })).json()) as {
+      id: string;
+    };
+    const rows = await db().select().from(staffInvites).where(eq(staffInvites.email, address)).all();
+    expect(rows.map((r) => [r.id, r.role, r.revokedAt !== null])).toStrictEqual([
+      [first.id, 'support', true],
+      [second.id, 'read_only', false],
+    ]);
+  });
+
+  it('refuses to invite an owner unless the inviter is an owner (keys never are), writing nothing', async () => {
+    const key = await secretKey();
+    const res = await expectNoWrites(() => invite(key.key, { email: email(), role: 'owner' }));
+    expect(res.status).toBe(403);
+    expect(await problemOf(res)).toStrictEqual({
+      type: 'https://edgecart.dev/problems/owner_only',
+      title: 'Forbidden',
+      status: 403,
+      detail: 'Only an owner can grant the owner role.',
+      code: 'owner_only',
+      request_id: expect.any(String),
+    });
+  });
+
+  it('refuses an address that already belongs to staff with 409', async () => {
+    const key = await secretKey(['staff:manage']);
+    const existing = await insertStaff();
+    const res = await expectNoWrites(() => invite(key.key, { email: existing.email, role: 'support' }));
+    expect(res.status).toBe(409);
+    expect((await problemOf(res)).code).toBe('staff_exists');
+  });
+
+  it('rejects bad emails, unknown roles and extra fields with 422', async () => {
+    const key = await secretKey(['staff:manage']);
+    for (const body of [
+      { email: 'not-an-email', role: 'support' },
+      { email: email(), role: 'superuser' },
+      { email: email(), role: 'support', invited_by: 'stf_x' },
+    ]) {
+      const res = await expectNoWrites(() =>
+        call('/v1/admin/staff/invites', jsonInit('POST', body, bearer(key.key))),
+      );
+      expect(res.status, JSON.stringify(body)).toBe(422);
+    }
+  });
+});
+
+describe('listing and revoking invites', () => {
+  it('lists invites with their status and revokes a pending one once', async () => {
+    const key = await secretKey(['staff:manage']);
+    const created = (await (await invite(key.key, { email: email(), role: 'support' })).json()) as {
+      id: string;
+    };
+
+    const pending = (await (
+      await call('/v1/admin/staff/invites?status=pending&limit=100', { headers: bearer(key.key) })
+    ).json()) as {
+      data: { id: string; status: string }[];
+    };
+    expect(pending.data.find((i) => i.id === created.id)?.status).toBe('pending');
+
+    const revoked = await call(`/v1/admin/staff/invites/${created.id}/revoke`, {
+      method: 'POST',
+      headers: bearer(key.key),
+    });
+    expect(revoked.status).toBe(200);
+    expect(((await revoked.json()) as { status: string }).status).toBe('revoked');
+
+    const again = await expectNoWrites(() =>
+      call(`/v1/admin/staff/invites/${created.id}/revoke`, { method: 'POST', headers: bearer(key.key) }),
+    );
+    expect(again.status).toBe(409);
+    expect((await problemOf(again)).code).toBe('invite_not_pending');
+
+    const listed = (await (
+      await call('/v1/admin/staff/invites?status=revoked&limit=100', { headers: bearer(key.key) })
+    ).json()) as {
+      data: { id: string }[];
+    };
+    expect(listed.data.map((i) => i.id)).toContain(created.id);
+    const audit = await db().select().from(auditLog).where(eq(auditLog.targetId, created.id)).all();
+    expect(audit.map((a) => a.action)).toStrictEqual(['staff_invite.create', 'staff_invite.revoke']);
+  });
+
+  it('shows an invite past its expiry as expired and refuses to revoke it', async () => {
+    const key = await secretKey(['staff:manage']);
+    const created = (await (await invite(key.key, { email: email(), role: 'support' })).json()) as {
+      id: string;
+    };
+    await db()
+      .update(staffInvites)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(staffInvites.id, created.id));
+    const listed = (await (
+      await call('/v1/admin/staff/invites?status=expired&limit=100', { headers: bearer(key.key) })
+    ).json()) as {
+      data: { id: string; status: string }[];
+    };
+    expect(listed.data.find((i) => i.id === created.id)?.status).toBe('expired');
+    const res = await call(`/v1/admin/staff/invites/${created.id}/revoke`, {
+      method: 'POST',
+      headers: bearer(key.key),
+    });
+    expect(res.status).toBe(409);
+  });
+
+  it('answers 404 for an unknown invite', async () => {
+    const key = await secretKey(['staff:manage']);
+    const res = await call('/v1/admin/staff/invites/inv_nope/revoke', {
+      method: 'POST',
+      headers: bearer(key.key),
+    });
+    expect(res.status).toBe(404);
+  });
+});

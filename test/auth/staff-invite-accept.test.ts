@@ -1,0 +1,141 @@
+import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { ownerInvite } from '../../scripts/lib/owner-invite.mjs';
+import { auditLog, staffInvites, staffUsers } from '../../src/db/schema';
+import { createDb } from '../../src/lib/db';
+import { bearer, expectNoWrites } from '../helpers/admin';
+import { call, problemOf } from '../helpers/http';
+import { login, PASSWORD, pendingInvite, post } from '../helpers/staff';
+
+const db = () => createDb(env.DB);
+const accept = (token: string, password = PASSWORD) =>
+  post('/v1/auth/staff/invites/accept', { token, name: 'Ana Lima', password });
+
+const invalidInvite = {
+  type: 'https://edgecart.dev/problems/invalid_invite',
+  title: 'Bad Request',
+  status: 400,
+  detail: 'This invitation is invalid, expired or already used.',
+  code: 'invalid_invite',
+  request_id: expect.any(String),
+};
+
+describe('POST /v1/auth/staff/invites/accept', () => {
+  it('creates the account with the invited email and role, uses the invite up, audits it', async () => {
+    const { invite, token } = await pendingInvite('catalog_manager');
+    const res = await accept(token);
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { id: string };
+    expect(body).toStrictEqual({
+      id: expect.stringMatching(/^stf_/),
+      email: invite.email,
+      name: 'Ana Lima',
+      role: 'catalog_manager',
+      status: 'active',
+      mfa_enabled: false,
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+    });
+    const staff = await db().select().from(staffUsers).where(eq(staffUsers.id, body.id)).get();
+    expect(staff?.passwordHash).toMatch(/^pbkdf2-sha256\$v1\$/);
+    expect(staff?.passwordHash).not.toContain(PASSWORD);
+    const used = await db().select().from(staffInvites).where(eq(staffInvites.id, invite.id)).get();
+    expect(used?.acceptedAt).toBeInstanceOf(Date);
+    const audit = await db().select().from(auditLog).where(eq(auditLog.targetId, body.id)).all();
+    expect(audit.map((a) => [a.actorType, a.actorId, a.action, a.changes])).toStrictEqual([
+      [
+        'staff',
+        body.id,
+        'staff.create',
+        { email: invite.email, role: 'catalog_manager', name: 'Ana Lima', invite_id: invite.id },
+      ],
+    ]);
+
+    const signedIn = await login(invite.email);
+    expect(signedIn.status).toBe(200);
+  });
+
+  it('refuses a replayed invite token, changing nothing', async () => {
+    const { token } = await pendingInvite('support');
+    expect((await accept(token)).status).toBe(201);
+    const replay = await expectNoWrites(() => accept(token, 'another long password'));
+    expect(replay.status).toBe(400);
+    expect(await problemOf(replay)).toStrictEqual(invalidInvite);
+  });
+
+  it('refuses an expired, a revoked and an unknown token alike, changing nothing', async () => {
+    const expired = await pendingInvite('support', { expiresAt: new Date(Date.now() - 1) });
+    const revoked = await pendingInvite('support');
+    await db()
+      .update(staffInvites)
+      .set({ revokedAt: new Date() })
+      .where(eq(staffInvites.id, revoked.invite.id));
+    for (const token of [expired.token, revoked.token, 'not-a-token']) {
+      const res = await expectNoWrites(() => accept(token));
+      expect(res.status).toBe(400);
+      expect(await problemOf(res)).toStrictEqual(invalidInvite);
+    }
+  });
+
+  it('accepts only one of two concurrent acceptances', async () => {
+    const { invite, token } = await pendingInvite('support');
+    const results = await Promise.all([accept(token), accept(token, 'a different long password')]);
+    expect(results.map((r) => r.status).sort()).toStrictEqual([201, 400]);
+    const rows = await db().select().from(staffUsers).where(eq(staffUsers.email, invite.email)).all();
+    expect(rows).toHaveLength(1);
+  });
+
+  it('rejects a short password and extra fields with 422, changing nothing', async () => {
+    const { token } = await pendingInvite('support');
+    for (const body of [
+      { token, name: 'Ana', password: 'short' },
+      { token, name: 'Ana', password: PASSWORD, role: 'owner' },
+    ]) {
+      const res = await expectNoWrites(() => post('/v1/auth/staff/invites/accept', body));
+      expect(res.status).toBe(422);
+    }
+  });
+});
+
+describe('creating the first owner (scripts/create-owner.mjs)', () => {
+  it('writes an owner invite whose token is accepted; the owner must enroll MFA before any admin token', async () => {
+    const invite = await ownerInvite('First.Owner@Example.com');
+    await env.DB.exec(invite.sql);
+    const row = await db().select().from(staffInvites).where(eq(staffInvites.id, invite.id)).get();
+    expect(row).toStrictEqual({
+      id: invite.id,
+      email: 'first.owner@example.com',
+      role: 'owner',
+      tokenHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      invitedBy: 'system',
+      expiresAt: new Date(invite.expiresAt),
+      acceptedAt: null,
+      revokedAt: null,
+      createdAt: expect.any(Date),
+    });
+    expect(row?.tokenHash).not.toBe(invite.token);
+    const audit = await db().select().from(auditLog).where(eq(auditLog.targetId, invite.id)).all();
+    expect(audit.map((a) => [a.actorType, a.actorId, a.action, a.changes])).toStrictEqual([
+      ['system', 'create-owner', 'staff_invite.create', { email: 'first.owner@example.com', role: 'owner' }],
+    ]);
+
+    const accepted = await accept(invite.token);
+    expect(accepted.status).toBe(201);
+    expect(((await accepted.json()) as { role: string }).role).toBe('owner');
+
+    const first = await login('first.owner@example.com');
+    const body = (await first.json()) as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toStrictEqual([
+      'enrollment_token',
+      'expires_in',
+      'mfa_enrollment_required',
+    ]);
+    const enrollmentToken = String(body.enrollment_token);
+    expect((await call('/v1/admin/staff', { headers: bearer(enrollmentToken) })).status).toBe(401);
+  });
+
+  it('refuses an address that is not an email before building any SQL', async () => {
+    await expect(ownerInvite("x'); DROP TABLE staff_users; --@example.com")).rejects.toThrow(/not an email/);
+  });
+});

@@ -1,0 +1,101 @@
+/** Staff accounts and login steps for staff auth tests. */
+import { env } from 'cloudflare:workers';
+import { expect } from 'vitest';
+import { type StaffRole, staffInvites } from '../../src/db/schema';
+import { randomToken, sha256Hex } from '../../src/lib/crypto';
+import { createDb } from '../../src/lib/db';
+import { encryptField } from '../../src/lib/encryption';
+import { newId } from '../../src/lib/ids';
+import { hashPassword } from '../../src/lib/password';
+import { base32Decode, generateTotpSecret, hotp, totpStep } from '../../src/lib/totp';
+import { insertStaff, unique } from './admin';
+import { call, jsonInit } from './http';
+
+export const PASSWORD = 'correct horse battery staple';
+
+export type Tokens = {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token: string;
+};
+
+/** A staff member who can log in with PASSWORD; MFA off. */
+export async function staffWithPassword(role: StaffRole) {
+  return insertStaff({ role, passwordHash: await hashPassword(PASSWORD) });
+}
+
+/** A staff member with MFA already enabled; returns the TOTP secret so tests can make codes. */
+export async function staffWithMfa(role: StaffRole) {
+  const secret = generateTotpSecret();
+  const staff = await insertStaff({
+    role,
+    passwordHash: await hashPassword(PASSWORD),
+    mfaSecretEncrypted: await encryptField(env, secret),
+    mfaEnabledAt: new Date(),
+  });
+  return { staff, secret };
+}
+
+/** The TOTP code for now, or `offset` steps away. */
+export function codeFor(secret: string, offset = 0): Promise<string> {
+  const key = base32Decode(secret);
+  if (!key) throw new Error('not a base32 secret');
+  return hotp(key, totpStep(Date.now()) + offset);
+}
+
+/**
+ * A client IP of its own for each call, so the per-IP limit on auth routes (30 a minute) does not trip across a
+ * test file; the rate-limit tests send a fixed one.
+ */
+export function randomIp(): string {
+  const [a, b, c] = crypto.getRandomValues(new Uint8Array(3));
+  return `10.${a}.${b}.${c}`;
+}
+
+export function post(path: string, body: unknown, ip = randomIp()) {
+  return call(path, jsonInit('POST', body, { 'CF-Connecting-IP': ip }));
+}
+
+export function login(email: string, password = PASSWORD) {
+  return post('/v1/auth/staff/login', { email, password });
+}
+
+/** Logs in a member with MFA through both steps and returns their tokens. */
+export async function signInWithMfa(email: string, secret: string, offset = 0): Promise<Tokens> {
+  const first = await login(email);
+  expect(first.status).toBe(200);
+  const { mfa_token } = (await first.json()) as { mfa_token: string };
+  const res = await post('/v1/auth/staff/mfa/verify', { mfa_token, code: await codeFor(secret, offset) });
+  expect(res.status).toBe(200);
+  return (await res.json()) as Tokens;
+}
+
+/** An owner (or admin) signed in through MFA, with their tokens. */
+export async function signedInStaff(role: StaffRole) {
+  if (role === 'owner' || role === 'admin') {
+    const { staff, secret } = await staffWithMfa(role);
+    return { staff, tokens: await signInWithMfa(staff.email, secret) };
+  }
+  const staff = await staffWithPassword(role);
+  const res = await login(staff.email);
+  expect(res.status).toBe(200);
+  return { staff, tokens: (await res.json()) as Tokens };
+}
+
+/** A pending invitation written straight to D1, with the token an invitee would have received. */
+export async function pendingInvite(role: StaffRole, overrides: { expiresAt?: Date } = {}) {
+  const token = randomToken(32);
+  const [invite] = await createDb(env.DB)
+    .insert(staffInvites)
+    .values({
+      id: newId('inv'),
+      email: `${unique('invitee')}@example.com`,
+      role,
+      tokenHash: await sha256Hex(token),
+      invitedBy: 'stf_test',
+      expiresAt: overrides.expiresAt ?? new Date(Date.now() + 3600_000),
+    })
+    .returning();
+  return { invite: invite!, token };
+}
