@@ -3,6 +3,7 @@
 import { createRouter } from '../lib/openapi';
 import { requireAdmin } from '../middleware/admin-auth';
 import { apiKeysRouter } from './api-keys/handlers';
+import { auditCatalogWrites } from './audit/catalog-writes';
 import { auditRouter } from './audit/handlers';
 import { adminCategoriesRouter } from './categories/admin-handlers';
 import { adminCollectionsRouter } from './collections/admin-handlers';
@@ -13,7 +14,7 @@ import { adminRegionsRouter } from './regions/admin-handlers';
 import { staffRouter } from './staff/handlers';
 
 export const adminRouter = createRouter();
-adminRouter.use('*', requireAdmin());
+adminRouter.use('*', requireAdmin(), auditCatalogWrites());
 adminRouter
   .route('/', adminRegionsRouter)
   .route('/', adminProductsRouter)
