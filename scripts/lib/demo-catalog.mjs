@@ -111,6 +111,21 @@ const MATERIALS = [
   { en: 'Oak', de: 'Eichen', fr: 'Chêne', ja: 'オーク' },
   { en: 'Stoneware', de: 'Steingut', fr: 'Grès', ja: '陶器' },
 ];
+/** Which materials make sense for which category (indexes into MATERIALS): no linen mugs. */
+const MATERIALS_FOR = {
+  'T-shirt': [0, 1, 3],
+  Shirt: [0, 1],
+  Sweater: [2, 1, 3],
+  Trousers: [0, 1, 3],
+  Jacket: [2, 3, 1],
+  Mug: [5],
+  'Cutting board': [4],
+  Cushion: [0, 2, 1],
+  'Throw blanket': [0, 2],
+  'Tote bag': [3, 1],
+  Beanie: [2, 3],
+  Socks: [2, 1],
+};
 const STYLES = [
   { en: 'Classic', de: 'Klassisch', fr: 'Classique' },
   { en: 'Relaxed', de: 'Lässig', fr: 'Décontracté' },
@@ -131,8 +146,7 @@ const TITLE = {
   ja: (_style, material, type) => `${material.ja}${type.ja}`,
 };
 const DESCRIPTION = {
-  en: (t) =>
-    `A ${t.toLowerCase()} made to last, designed in small batches and shipped from the nearest warehouse.`,
+  en: (t) => `${t}: made to last, designed in small batches and shipped from the nearest warehouse.`,
   de: (t) => `${t}, gemacht, um zu bleiben: in kleinen Serien entworfen und aus dem nächsten Lager versandt.`,
   fr: (t) => `${t}, fait pour durer, conçu en petites séries et expédié depuis l'entrepôt le plus proche.`,
   ja: (t) => `長く使える${t}。少量生産で、最寄りの倉庫からお届けします。`,
@@ -173,7 +187,7 @@ export function buildDemoCatalog(productCount = 200, seed = 42) {
   const handles = new Set();
   for (let i = 0; products.length < productCount; i++) {
     const [category, basePrice, optionNames, typeNames] = TYPES[i % TYPES.length];
-    const material = pick(MATERIALS);
+    const material = MATERIALS[pick(MATERIALS_FOR[typeNames.en])];
     const style = pick(STYLES);
     const titles = Object.fromEntries(
       ['en', 'de', 'fr'].map((l) => [l, TITLE[l](style, material, typeNames)]),
