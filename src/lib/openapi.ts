@@ -2,7 +2,8 @@
  * The router factory every module uses, so every validation failure looks the same (422 problem+json with a
  * pointer per field) and every route lands in /openapi.json.
  */
-import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, OpenAPIHono, type RouteConfig, z } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import type { ZodError } from 'zod';
 import type { AppEnv } from '../env';
 import { AppError, type FieldError, PROBLEM_CONTENT_TYPE } from './errors';
@@ -82,4 +83,16 @@ export function problems(...statuses: (keyof typeof problemDescriptions)[]) {
       { content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } }, description: problemDescriptions[s] },
     ]),
   ) as Record<number, { content: Record<string, { schema: typeof ProblemSchema }>; description: string }>;
+}
+
+/**
+ * A route behind one authentication middleware: the check runs before validation and the handler, and the
+ * OpenAPI document names the security scheme it needs.
+ */
+export function guardedRoute<const R extends Omit<RouteConfig, 'middleware' | 'security'>>(
+  guard: MiddlewareHandler<AppEnv>,
+  scheme: 'customerToken' | 'staffToken',
+  route: R,
+) {
+  return createRoute({ ...route, middleware: [guard] as const, security: [{ [scheme]: [] }] });
 }

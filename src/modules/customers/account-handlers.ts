@@ -1,9 +1,6 @@
-import { and, eq } from 'drizzle-orm';
-import { sessions } from '../../db/schema';
 import { createDb } from '../../lib/db';
-import { notFound } from '../../lib/errors';
 import { createRouter } from '../../lib/openapi';
-import { listSessions, revokeSession } from '../sessions/service';
+import { listOwnSessions, revokeOwnSession } from '../sessions/own-sessions';
 import * as routes from './account-routes';
 import { eraseCustomer, exportCustomer, loadCustomer, updateCustomer } from './account-service';
 import * as addresses from './address-service';
@@ -37,38 +34,11 @@ customerAccountRouter
   })
   .openapi(routes.listMySessions, async (c) => {
     const principal = c.get('principal');
-    const rows = await listSessions(createDb(c.env.DB), 'customer', principal.id);
     const current = principal.type === 'customer' ? principal.sessionId : undefined;
-    return c.json(
-      {
-        data: rows.map((s) => ({
-          id: s.id,
-          user_agent: s.userAgent,
-          created_at: s.createdAt.toISOString(),
-          last_used_at: s.lastUsedAt.toISOString(),
-          expires_at: s.expiresAt.toISOString(),
-          current: s.id === current,
-        })),
-      },
-      200,
-    );
+    return c.json(await listOwnSessions(createDb(c.env.DB), 'customer', principal.id, current), 200);
   })
   .openapi(routes.revokeMySession, async (c) => {
-    const db = createDb(c.env.DB);
-    const { id } = c.req.valid('param');
-    const owned = await db
-      .select({ id: sessions.id })
-      .from(sessions)
-      .where(
-        and(
-          eq(sessions.id, id),
-          eq(sessions.principalType, 'customer'),
-          eq(sessions.principalId, c.get('principal').id),
-        ),
-      )
-      .get();
-    if (!owned) throw notFound('Session');
-    await revokeSession(db, id, 'revoked');
+    await revokeOwnSession(createDb(c.env.DB), 'customer', c.get('principal').id, c.req.valid('param').id);
     return c.body(null, 204);
   })
   .openapi(routes.listAddresses, async (c) => {

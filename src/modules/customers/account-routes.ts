@@ -1,7 +1,7 @@
-import { createRoute, type RouteConfig, z } from '@hono/zod-openapi';
-import { jsonBody, jsonContent, problems } from '../../lib/openapi';
+import { z } from '@hono/zod-openapi';
+import { guardedRoute, jsonBody, jsonContent, problems } from '../../lib/openapi';
 import { requireCustomer } from '../../middleware/customer-auth';
-import { SessionSchema } from '../sessions/schemas';
+import { SessionListSchema, SessionParams } from '../sessions/schemas';
 import {
   AddressInputSchema,
   AddressParams,
@@ -9,19 +9,13 @@ import {
   AddressUpdateSchema,
   CustomerSchema,
   CustomerUpdateSchema,
-  SessionParams,
 } from './schemas';
 
 const tags = ['Store: account'];
 
 /** A route for the signed-in customer: the token check runs first, and the document says so. */
-function customerRoute<const R extends Omit<RouteConfig, 'middleware' | 'security'>>(route: R) {
-  return createRoute({
-    ...route,
-    middleware: [requireCustomer()] as const,
-    security: [{ customerToken: [] }],
-  });
-}
+const customerRoute = <const R extends Parameters<typeof guardedRoute>[2]>(route: R) =>
+  guardedRoute(requireCustomer(), 'customerToken', route);
 
 export const getMe = customerRoute({
   method: 'get',
@@ -85,7 +79,7 @@ export const listMySessions = customerRoute({
   tags,
   summary: 'Active sessions (signed-in devices)',
   responses: {
-    200: jsonContent(z.object({ data: z.array(SessionSchema) }).openapi('SessionList'), 'Sessions'),
+    200: jsonContent(SessionListSchema, 'Sessions'),
     ...problems(401),
   },
 });

@@ -133,10 +133,3 @@ export const AddressParams = z.object({
     .regex(/^addr_[0-9A-Z]{26}$/)
     .openapi({ param: { name: 'id', in: 'path' } }),
 });
-
-export const SessionParams = z.object({
-  id: z
-    .string()
-    .regex(/^ses_[0-9A-Z]{26}$/)
-    .openapi({ param: { name: 'id', in: 'path' } }),
-});

@@ -26,3 +26,12 @@ export const SessionSchema = z
     current: z.boolean().openapi({ description: 'Whether this is the session of the token making the call' }),
   })
   .openapi('Session');
+
+export const SessionParams = z.object({
+  id: z
+    .string()
+    .regex(/^ses_[0-9A-Z]{26}$/)
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
+
+export const SessionListSchema = z.object({ data: z.array(SessionSchema) }).openapi('SessionList');

@@ -1,6 +1,8 @@
+import { createDb } from '../../lib/db';
 import { createRouter } from '../../lib/openapi';
 import { bearerToken } from '../../middleware/customer-auth';
 import { rateLimit } from '../../middleware/rate-limit';
+import { listOwnSessions, revokeOwnSession } from '../sessions/own-sessions';
 import { acceptInvite } from '../staff/accept-invite';
 import { serializeStaff } from '../staff/schemas';
 import { checkPassword } from './login-service';
@@ -63,6 +65,15 @@ export const staffAuthRouter = createRouter()
   })
   .openapi(routes.logout, async (c) => {
     await logoutStaff(c.env.DB, c.req.valid('json').refresh_token);
+    return c.body(null, 204);
+  })
+  .openapi(routes.listSessions, async (c) => {
+    const principal = c.get('principal');
+    const current = principal.type === 'staff' ? principal.sessionId : undefined;
+    return c.json(await listOwnSessions(createDb(c.env.DB), 'staff', principal.id, current), 200);
+  })
+  .openapi(routes.revokeSession, async (c) => {
+    await revokeOwnSession(createDb(c.env.DB), 'staff', c.get('principal').id, c.req.valid('param').id);
     return c.body(null, 204);
   })
   .openapi(routes.acceptInvite, async (c) => {

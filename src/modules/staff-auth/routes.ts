@@ -1,8 +1,14 @@
 import { createRoute } from '@hono/zod-openapi';
-import { jsonBody, jsonContent, problems } from '../../lib/openapi';
+import { guardedRoute, jsonBody, jsonContent, problems } from '../../lib/openapi';
 import { limitByIp } from '../../middleware/rate-limit';
-import { RefreshRequestSchema, TokenResponseSchema } from '../sessions/schemas';
+import {
+  RefreshRequestSchema,
+  SessionListSchema,
+  SessionParams,
+  TokenResponseSchema,
+} from '../sessions/schemas';
 import { StaffSchema } from '../staff/schemas';
+import { requireStaff } from './require-staff';
 import {
   AcceptInviteBody,
   EnrolledTokenResponseSchema,
@@ -133,4 +139,21 @@ export const acceptInvite = createRoute({
     201: jsonContent(StaffSchema, 'The new staff member'),
     ...problems(400, 409, 422, 429),
   },
+});
+
+export const listSessions = guardedRoute(requireStaff(), 'staffToken', {
+  method: 'get',
+  path: '/sessions',
+  tags,
+  summary: 'The signed-in staff member’s active sessions',
+  responses: { 200: jsonContent(SessionListSchema, 'Sessions'), ...problems(401) },
+});
+
+export const revokeSession = guardedRoute(requireStaff(), 'staffToken', {
+  method: 'delete',
+  path: '/sessions/{id}',
+  tags,
+  summary: 'End one of the signed-in staff member’s sessions',
+  request: { params: SessionParams },
+  responses: { 204: { description: 'Revoked' }, ...problems(401, 404, 422) },
 });
