@@ -20,7 +20,7 @@ describe('POST /v1/admin/staff/invites', () => {
     const address = email();
     const res = await invite(key.key, { email: address.toUpperCase(), role: 'catalog_manager' });
     expect(res.status).toBe(201);
-    const body = (await res.json()) as { id: string; expires_at: string; created_at: string; token: string };
+    const body = (await res.json()) as { id: string; expires_at: string; created_at: string };
     expect(body).toStrictEqual({
       id: expect.stringMatching(/^inv_/),
       email: address,
@@ -29,21 +29,27 @@ describe('POST /v1/admin/staff/invites', () => {
       invited_by: key.id,
       expires_at: expect.any(String),
       created_at: expect.any(String),
-      token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
     });
+    // The token reaches only the invitee's mailbox.
+    const mail = (await (await call(`/v1/dev/mailbox?to=${address}`)).json()) as {
+      data: { subject: string; text: string }[];
+    };
+    expect(mail.data.map((m) => m.subject)).toStrictEqual(['You are invited to the edgecart admin']);
+    const token = /Token: ([A-Za-z0-9_-]{43})$/.exec(mail.data[0]?.text ?? '')?.[1] as string;
+    expect(token).toBeDefined();
     expect(Date.parse(body.expires_at) - Date.parse(body.created_at)).toBeGreaterThan(72 * 3600_000 - 5_000);
     expect(Date.parse(body.expires_at) - Date.parse(body.created_at)).toBeLessThanOrEqual(
       72 * 3600_000 + 5_000,
     );
 
     const row = await db().select().from(staffInvites).where(eq(staffInvites.id, body.id)).get();
-    expect(row?.tokenHash).toBe(await sha256Hex(body.token));
+    expect(row?.tokenHash).toBe(await sha256Hex(token));
     const listed = await call('/v1/admin/staff/invites?limit=100', { headers: bearer(key.key) });
-    expect(JSON.stringify(await listed.json())).not.toContain(body.token);
+    expect(JSON.stringify(await listed.json())).not.toContain(token);
 
     const accepted = await call(
       '/v1/auth/staff/invites/accept',
-      jsonInit('POST', { token: body.token, name: 'Ana', password: 'correct horse battery staple' }),
+      jsonInit('POST', { token, name: 'Ana', password: 'correct horse battery staple' }),
     );
     expect(accepted.status).toBe(201);
     const audit = await db().select().from(auditLog).where(eq(auditLog.targetId, body.id)).all();

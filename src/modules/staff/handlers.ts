@@ -1,6 +1,7 @@
 import { timeIdKey } from '../../lib/keyset';
 import { createRouter } from '../../lib/openapi';
 import { decodeCursor, paginate } from '../../lib/pagination';
+import { sendEmail } from '../email/send';
 import * as invites from './invite-service';
 import * as routes from './routes';
 import { serializeInvite, serializeStaff } from './schemas';
@@ -13,7 +14,13 @@ const afterKey = (cursor: string | undefined, sort: string) =>
 export const staffRouter = createRouter()
   .openapi(routes.createInvite, async (c) => {
     const { invite, token } = await invites.createInvite(c, c.req.valid('json'));
-    return c.json({ ...serializeInvite(invite), token }, 201);
+    // The token travels only to the invitee's mailbox: whoever invites cannot accept in their place.
+    await sendEmail(c.env, c.get('logger'), {
+      to: invite.email,
+      subject: 'You are invited to the edgecart admin',
+      text: `You were invited as ${invite.role}. Accept within 72 hours: ${c.env.PUBLIC_URL}/admin/accept-invite?token=${encodeURIComponent(token)}\nToken: ${token}`,
+    });
+    return c.json(serializeInvite(invite), 201);
   })
   .openapi(routes.listInvites, async (c) => {
     const q = c.req.valid('query');

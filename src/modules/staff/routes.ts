@@ -1,7 +1,6 @@
 import { jsonBody, jsonContent, problems } from '../../lib/openapi';
 import { adminRoute } from '../../middleware/permissions';
 import {
-  CreatedInviteSchema,
   CreateInviteBody,
   InviteIdParam,
   InviteListQuery,
@@ -26,7 +25,7 @@ export const createInvite = adminRoute('staff:manage', {
     'address again replaces the pending invitation. Only an owner can invite an owner.',
   request: { body: jsonBody(CreateInviteBody) },
   responses: {
-    201: jsonContent(CreatedInviteSchema, 'The invitation and its token'),
+    201: jsonContent(InviteSchema, 'The invitation; its token is emailed to the invitee'),
     ...problems(401, 403, 409, 422),
   },
 });

@@ -70,14 +70,6 @@ export const InviteSchema = z
   })
   .openapi('StaffInvite');
 
-export const CreatedInviteSchema = InviteSchema.extend({
-  token: z.string().openapi({
-    description:
-      'The acceptance token, shown only in this response (only its SHA-256 is stored). Hand it to the invitee ' +
-      'privately; they send it to /v1/auth/staff/invites/accept.',
-  }),
-}).openapi('CreatedStaffInvite');
-
 export const InviteListQuery = z.object({
   status: z.enum(['pending', 'accepted', 'revoked', 'expired']).optional(),
   ...PaginationQuery,
