@@ -5,6 +5,7 @@
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../env';
 import { createLogger } from '../lib/logger';
+import { addResponseHeaders } from '../lib/response-headers';
 
 const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -24,11 +25,15 @@ export function requestContext() {
     const total = performance.now() - started;
     const timings = [...c.get('timings')].map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`);
     const cache = c.get('cacheStatus');
-    c.header('X-Request-Id', requestId);
-    c.header(
-      'Server-Timing',
-      [...timings, ...(cache ? [`cache;desc="${cache}"`] : []), `total;dur=${total.toFixed(1)}`].join(', '),
-    );
+    const serverTiming = [
+      ...timings,
+      ...(cache ? [`cache;desc="${cache}"`] : []),
+      `total;dur=${total.toFixed(1)}`,
+    ];
+    addResponseHeaders(c, [
+      ['X-Request-Id', requestId],
+      ['Server-Timing', serverTiming.join(', ')],
+    ]);
     logger.info('request', {
       method: c.req.method,
       path: c.req.path,
