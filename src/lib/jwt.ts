@@ -15,13 +15,14 @@ import {
   jwtVerify,
   SignJWT,
 } from 'jose';
-import type { StaffRole } from '../db/schema';
+import { STAFF_ROLES, type StaffRole } from '../db/schema';
 import { AppError } from './errors';
 
 export type Audience = 'edgecart:store' | 'edgecart:admin';
 
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 const ALGORITHM = 'EdDSA';
+const TOKEN_TYPE = 'at+jwt';
 
 export type AccessClaims = {
   sub: string;
@@ -77,7 +78,7 @@ export async function signAccessToken(
   const { signer } = await keys(env);
   const { sub, ...custom } = claims;
   const token = await new SignJWT(custom)
-    .setProtectedHeader({ alg: ALGORITHM, kid: signer.kid, typ: 'at+jwt' })
+    .setProtectedHeader({ alg: ALGORITHM, kid: signer.kid, typ: TOKEN_TYPE })
     .setIssuer(env.PUBLIC_URL)
     .setAudience(audience)
     .setSubject(sub)
@@ -98,6 +99,20 @@ export function invalidToken(description: string): AppError {
   });
 }
 
+const ROLES = new Set<unknown>(STAFF_ROLES);
+
+/** Why jose refused a token, in words safe to put in the challenge (no claim values). */
+function failureDescription(error: unknown): string {
+  const { code, claim, reason } = error as { code?: string; claim?: string; reason?: string };
+  if (code === 'ERR_JWT_EXPIRED') return 'token expired';
+  if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') return 'signature verification failed';
+  if (code !== 'ERR_JWT_CLAIM_VALIDATION_FAILED') return 'malformed token';
+  if (reason === 'missing') return 'missing claims';
+  if (claim === 'nbf' || claim === 'iat') return 'token not yet valid';
+  if (claim === 'typ') return 'not an access token';
+  return 'wrong issuer or audience';
+}
+
 function isAccessClaims(payload: JWTPayload): payload is JWTPayload & AccessClaims {
   return (
     typeof payload.sub === 'string' &&
@@ -105,7 +120,10 @@ function isAccessClaims(payload: JWTPayload): payload is JWTPayload & AccessClai
     typeof payload.sid === 'string' &&
     typeof payload.jti === 'string' &&
     typeof payload.iat === 'number' &&
-    typeof payload.exp === 'number'
+    typeof payload.exp === 'number' &&
+    (payload.role === undefined || ROLES.has(payload.role)) &&
+    (payload.perms === undefined ||
+      (Array.isArray(payload.perms) && payload.perms.every((p) => typeof p === 'string')))
   );
 }
 
@@ -123,19 +141,14 @@ export async function verifyAccessToken(env: Env, token: string, audience: Audie
   try {
     ({ payload } = await jwtVerify(token, key, {
       algorithms: [ALGORITHM],
+      // RFC 9068: only access tokens pass, never another JWT that a key of ours might one day sign.
+      typ: TOKEN_TYPE,
       issuer: env.PUBLIC_URL,
       audience,
       requiredClaims: ['sub', 'jti', 'iat', 'exp', 'nbf'],
     }));
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    throw invalidToken(
-      code === 'ERR_JWT_EXPIRED'
-        ? 'token expired'
-        : code === 'ERR_JWT_CLAIM_VALIDATION_FAILED'
-          ? 'wrong issuer, audience or validity window'
-          : 'signature verification failed',
-    );
+    throw invalidToken(failureDescription(error));
   }
   if (!isAccessClaims(payload)) throw invalidToken('missing claims');
   const { sub, typ, sid, role, perms, jti, iat, exp } = payload;

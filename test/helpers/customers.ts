@@ -29,3 +29,17 @@ export async function registerCustomer(extra: Record<string, unknown> = {}): Pro
 export const bearer = (who: SignedIn, extra: Record<string, string> = {}) => ({
   headers: { Authorization: `Bearer ${who.tokens.access_token}`, ...extra },
 });
+
+/** The texts of the mail "sent" to `email`, newest first, read through the dev-only mailbox endpoint. */
+export async function mailTo(email: string): Promise<string[]> {
+  const res = await call(`/v1/dev/mailbox?to=${encodeURIComponent(email)}`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { data: { text: string }[] }).data.map((m) => m.text);
+}
+
+/** The raw token a verification or reset mail carries. */
+export const tokenIn = (text: string | undefined) => /Token: ([\w-]+)/.exec(text ?? '')?.[1] as string;
+
+export async function signIn(email: string, password = PASSWORD): Promise<Response> {
+  return post('/v1/auth/customers/login', { email, password });
+}
