@@ -4,7 +4,7 @@ import { devMailbox } from '../../db/schema';
 import { createDb } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { createRouter, jsonContent, problems } from '../../lib/openapi';
-import { devRoutesEnabled } from './send';
+import { devRoutesEnabled } from './dev-mailbox';
 
 const MessageSchema = z
   .object({ id: z.string(), to: z.string(), subject: z.string(), text: z.string(), created_at: z.string() })
