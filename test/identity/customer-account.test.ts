@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { decryptField } from '../../src/lib/encryption';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { bearer, PASSWORD, post, registerCustomer, type SignedIn } from '../helpers/customers';
 import { call, problemOf } from '../helpers/http';
@@ -93,8 +94,22 @@ describe('addresses', () => {
       .bind(created.id)
       .first<{ data_encrypted: string; country_code: string }>();
     expect(row?.country_code).toBe('DE');
-    expect(row?.data_encrypted).not.toContain('Linden');
-    expect(row?.data_encrypted).not.toContain('Lovelace');
+    // Ciphertext under the current data key, not the plaintext; it opens to exactly the address.
+    expect(row?.data_encrypted).toMatch(/^v1\.test-2\.[\w-]{16}\.[\w-]+$/);
+    for (const value of ['Linden', 'Lovelace', 'Berlin', '10117', '1234567']) {
+      expect(row?.data_encrypted).not.toContain(value);
+    }
+    expect(JSON.parse(await decryptField(env, row?.data_encrypted as string))).toStrictEqual({
+      first_name: 'Ada',
+      last_name: 'Lovelace',
+      company: null,
+      line1: 'Unter den Linden 1',
+      line2: null,
+      city: 'Berlin',
+      postal_code: '10117',
+      province: null,
+      phone: '+49 30 1234567',
+    });
 
     const second = await saveAddress(who, { ...address, city: 'Hamburg', is_default_shipping: true });
     const list = (await (await call('/v1/store/customers/me/addresses', bearer(who))).json()) as {
@@ -126,10 +141,12 @@ describe('addresses', () => {
   it('of another customer are not found, and stay unchanged', async () => {
     const owner = await registerCustomer();
     const intruder = await registerCustomer();
-    const theirs = await saveAddress(owner);
+    const theirs = await saveAddress(owner, { ...address, is_default_shipping: true });
     const before = await env.DB.prepare('SELECT * FROM customer_addresses WHERE id = ?')
       .bind(theirs.id)
       .first();
+    // The intruder's own default is scoped to the intruder: the owner's default stays.
+    await saveAddress(intruder, { ...address, is_default_shipping: true });
     for (const [method, body] of [
       ['PATCH', { city: 'Elsewhere' }],
       ['DELETE', undefined],
@@ -139,12 +156,19 @@ describe('addresses', () => {
         withAuth(intruder, method, body),
       );
       expect(res.status).toBe(404);
-      expect((await problemOf(res)).code).toBe('not_found');
+      expect(await problemOf(res)).toStrictEqual({
+        type: 'https://edgecart.dev/problems/not_found',
+        title: 'Not Found',
+        status: 404,
+        detail: 'Address was not found.',
+        code: 'not_found',
+        request_id: expect.any(String),
+      });
     }
     const list = (await (await call('/v1/store/customers/me/addresses', bearer(intruder))).json()) as {
       data: unknown[];
     };
-    expect(list.data).toStrictEqual([]);
+    expect(list.data).not.toContainEqual(expect.objectContaining({ id: theirs.id }));
     expect(
       await env.DB.prepare('SELECT * FROM customer_addresses WHERE id = ?').bind(theirs.id).first(),
     ).toStrictEqual(before);
@@ -196,45 +220,107 @@ describe('sessions', () => {
 });
 
 describe('export and erasure', () => {
-  it('exports everything stored about the customer', async () => {
+  it('exports everything stored about the customer, decrypted', async () => {
     const who = await registerCustomer({ first_name: 'Ada' });
     const saved = await saveAddress(who);
+    await env.DB.prepare('INSERT INTO external_identities (issuer, subject, customer_id) VALUES (?, ?, ?)')
+      .bind('https://idp.test', 'sub-export', who.id)
+      .run();
     const res = await call('/v1/store/customers/me/export', bearer(who));
     expect(res.status).toBe(200);
     expect(res.headers.get('Cache-Control')).toBe('no-store');
-    const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toStrictEqual({
+    expect(await res.json()).toStrictEqual({
       exported_at: expect.any(String),
-      customer: expect.objectContaining({ id: who.id, email: who.email, first_name: 'Ada' }),
-      addresses: [expect.objectContaining({ id: saved.id, line1: address.line1 })],
-      sessions: [expect.objectContaining({ id: expect.stringMatching(/^ses_/) })],
-      external_identities: [],
+      customer: {
+        id: who.id,
+        email: who.email,
+        email_verified: false,
+        first_name: 'Ada',
+        last_name: null,
+        phone: null,
+        locale: null,
+        created_at: expect.any(String),
+      },
+      addresses: [
+        {
+          ...address,
+          id: saved.id,
+          company: null,
+          line2: null,
+          province: null,
+          is_default_shipping: false,
+          is_default_billing: false,
+          created_at: expect.any(String),
+        },
+      ],
+      sessions: [
+        {
+          id: expect.stringMatching(/^ses_/),
+          user_agent: null,
+          created_at: expect.any(String),
+          last_used_at: expect.any(String),
+        },
+      ],
+      external_identities: [
+        { issuer: 'https://idp.test', subject: 'sub-export', linked_at: expect.any(String) },
+      ],
     });
   });
 
-  it('erases personal data, signs out everywhere and keeps the row for order history', async () => {
+  it('erases personal data, signs out everywhere, unlinks external logins and keeps the row for orders', async () => {
     const who = await registerCustomer({ first_name: 'Ada', last_name: 'Lovelace' });
+    await call('/v1/store/customers/me', withAuth(who, 'PATCH', { phone: '+49 30 1234567' }));
     await saveAddress(who);
+    const second = await post(
+      '/v1/auth/customers/login',
+      { email: who.email, password: PASSWORD },
+      {
+        'User-Agent': 'Phone browser',
+      },
+    );
+    expect(second.status).toBe(200);
+    await post('/v1/auth/customers/password-reset/request', { email: who.email });
+    await env.DB.prepare('INSERT INTO external_identities (issuer, subject, customer_id) VALUES (?, ?, ?)')
+      .bind('https://idp.test', `sub-${who.id}`, who.id)
+      .run();
+
     expect((await call('/v1/store/customers/me', withAuth(who, 'DELETE'))).status).toBe(204);
+
     const row = await env.DB.prepare(
-      'SELECT email, password_hash, first_name, last_name, phone_encrypted, deleted_at FROM customers WHERE id = ?',
+      'SELECT id, email, email_verified_at, password_hash, first_name, last_name, phone_encrypted, locale, deleted_at FROM customers WHERE id = ?',
     )
       .bind(who.id)
       .first();
     expect(row).toStrictEqual({
+      id: who.id,
       email: null,
+      email_verified_at: null,
       password_hash: null,
       first_name: null,
       last_name: null,
       phone_encrypted: null,
+      locale: null,
       deleted_at: expect.any(Number),
     });
-    expect(
-      await env.DB.prepare('SELECT COUNT(*) AS n FROM customer_addresses WHERE customer_id = ?')
-        .bind(who.id)
-        .first(),
-    ).toStrictEqual({ n: 0 });
+    const remaining = async (table: string, column: string) =>
+      (await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${column} = ?`).bind(who.id).first())
+        ?.n;
+    expect(await remaining('customer_addresses', 'customer_id')).toBe(0);
+    expect(await remaining('external_identities', 'customer_id')).toBe(0);
+    expect(await remaining('one_time_tokens', 'principal_id')).toBe(0);
+    const sessions = await env.DB.prepare(
+      'SELECT revoked_reason, user_agent FROM sessions WHERE principal_id = ? ORDER BY id',
+    )
+      .bind(who.id)
+      .all();
+    expect(sessions.results).toStrictEqual([
+      { revoked_reason: 'erased', user_agent: null },
+      { revoked_reason: 'erased', user_agent: null },
+    ]);
     expect((await call('/v1/store/customers/me', bearer(who))).status).toBe(401);
+    expect(
+      (await post('/v1/auth/customers/refresh', { refresh_token: who.tokens.refresh_token })).status,
+    ).toBe(401);
     expect((await post('/v1/auth/customers/login', { email: who.email, password: PASSWORD })).status).toBe(
       401,
     );

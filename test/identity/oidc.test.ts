@@ -1,211 +1,218 @@
+/** External OpenID Connect sign-in: who an ID token signs in as (creating and linking accounts). */
 import { env } from 'cloudflare:workers';
-import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { issueSecretKey } from '../../src/modules/api-keys/secret-key';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import { PASSWORD, post, registerCustomer } from '../helpers/customers';
-import { call, jsonInit, problemOf } from '../helpers/http';
+import { bearer, PASSWORD, post, registerCustomer, signIn, uniqueEmail } from '../helpers/customers';
+import { call, problemOf } from '../helpers/http';
+import { configureProvider, FakeIssuer, newSubject, serveIssuers } from '../helpers/oidc';
 
-/** An independent OpenID issuer: its own keys, its own JWKS document, tokens minted by jose. */
-class FakeIssuer {
-  keys: { kid: string; privateKey: CryptoKey; publicJwk: JWK }[] = [];
-  jwksFetches = 0;
-  constructor(
-    readonly issuer: string,
-    readonly jwksUrl: string,
-  ) {}
-
-  async rotate() {
-    const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-    const kid = `k${this.keys.length + 1}`;
-    this.keys.unshift({
-      kid,
-      privateKey,
-      publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' },
-    });
-  }
-
-  jwks() {
-    return { keys: this.keys.map((k) => k.publicJwk) };
-  }
-
-  async idToken(claims: Record<string, unknown>, options: { audience?: string; expiresIn?: string } = {}) {
-    const key = this.keys[0] as FakeIssuer['keys'][number];
-    return new SignJWT(claims)
-      .setProtectedHeader({ alg: 'RS256', kid: key.kid })
-      .setIssuer(this.issuer)
-      .setAudience(options.audience ?? 'edgecart-client')
-      .setIssuedAt()
-      .setExpirationTime(options.expiresIn ?? '5m')
-      .sign(key.privateKey);
-  }
-}
-
-const issuer = new FakeIssuer('https://accounts.idp.test', 'https://accounts.idp.test/jwks');
-let failJwks = false;
+const issuer = new FakeIssuer('https://accounts.idp.test');
 let providerId = '';
 
 beforeAll(async () => {
   await seedRegions();
   await issuer.rotate();
-  const { key } = await issueSecretKey(env.DB, 'oidc tests', ['settings:manage']);
-  const res = await call(
-    '/v1/admin/identity-providers',
-    jsonInit(
-      'POST',
-      { name: 'IdP', issuer: issuer.issuer, client_id: 'edgecart-client', jwks_url: issuer.jwksUrl },
-      { Authorization: `Bearer ${key}` },
-    ),
-  );
-  expect(res.status).toBe(201);
-  providerId = ((await res.json()) as { id: string }).id;
+  providerId = await configureProvider(issuer);
 });
+serveIssuers(issuer);
 
-const realFetch = globalThis.fetch;
-vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-  const url = input instanceof Request ? input.url : String(input);
-  if (url.startsWith(issuer.jwksUrl)) {
-    issuer.jwksFetches++;
-    if (failJwks) return new Response('upstream down', { status: 502 });
-    return Response.json(issuer.jwks());
-  }
-  return realFetch(input, init);
-});
-afterEach(() => {
-  failJwks = false;
-});
+type AuthBody = {
+  customer: { id: string; email: string | null; email_verified: boolean };
+  tokens: { access_token: string };
+};
 
-const signIn = (idToken: string, provider = providerId) =>
-  post('/v1/auth/customers/oidc', { provider, id_token: idToken });
-const sub = () => `sub-${crypto.randomUUID()}`;
+const oidc = (body: Record<string, unknown>) => post('/v1/auth/customers/oidc', body);
+const signInWith = (idToken: string, provider = providerId) => oidc({ provider, id_token: idToken });
+const customerRow = (id: string) =>
+  env.DB.prepare('SELECT email, email_verified_at, password_hash FROM customers WHERE id = ?')
+    .bind(id)
+    .first();
+const identities = (customerId: string) =>
+  env.DB.prepare('SELECT issuer, subject FROM external_identities WHERE customer_id = ?')
+    .bind(customerId)
+    .all();
+const count = async (table: string) =>
+  (await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table}`).first<{ n: number }>())?.n;
 
-describe('external OpenID Connect login', () => {
-  it('creates a verified customer on first sign-in and returns edgecart tokens', async () => {
-    const email = `oidc.${crypto.randomUUID().slice(0, 8)}@example.com`;
-    const res = await signIn(
-      await issuer.idToken({ sub: sub(), email, email_verified: true, given_name: 'Ada' }),
+describe('first sign-in', () => {
+  it('creates a customer with the verified email and answers edgecart tokens', async () => {
+    const email = uniqueEmail('oidc');
+    const subject = newSubject();
+    const res = await signInWith(
+      await issuer.idToken({
+        sub: subject,
+        email: email.toUpperCase(),
+        email_verified: true,
+        given_name: 'Ada',
+      }),
     );
     expect(res.status).toBe(200);
-    const body = (await res.json()) as {
-      customer: Record<string, unknown>;
-      tokens: { access_token: string };
-    };
-    expect(body.customer).toStrictEqual({
-      id: expect.stringMatching(/^cus_/),
-      email,
-      email_verified: true,
-      first_name: 'Ada',
-      last_name: null,
-      phone: null,
-      locale: null,
-      created_at: expect.any(String),
+    expect(res.headers.get('Cache-Control')).toBe('no-store');
+    const body = (await res.json()) as AuthBody;
+    expect(body).toStrictEqual({
+      customer: {
+        id: expect.stringMatching(/^cus_/),
+        email,
+        email_verified: true,
+        first_name: 'Ada',
+        last_name: null,
+        phone: null,
+        locale: null,
+        created_at: expect.any(String),
+      },
+      tokens: {
+        access_token: expect.any(String),
+        token_type: 'Bearer',
+        expires_in: 900,
+        refresh_token: expect.stringMatching(/^rt_/),
+      },
     });
-    const me = await call('/v1/store/customers/me', {
-      headers: { Authorization: `Bearer ${body.tokens.access_token}` },
-    });
-    expect(me.status).toBe(200);
-  });
-
-  it('signs the same (issuer, sub) into the same customer again', async () => {
-    const subject = sub();
-    const first = (await (await signIn(await issuer.idToken({ sub: subject }))).json()) as {
-      customer: { id: string };
-    };
-    const second = (await (await signIn(await issuer.idToken({ sub: subject }))).json()) as {
-      customer: { id: string };
-    };
-    expect(second.customer.id).toBe(first.customer.id);
+    expect((await identities(body.customer.id)).results).toStrictEqual([{ issuer: issuer.issuer, subject }]);
     expect(
-      await env.DB.prepare('SELECT COUNT(*) AS n FROM external_identities WHERE subject = ?')
-        .bind(subject)
-        .first(),
-    ).toStrictEqual({ n: 1 });
+      (
+        await call('/v1/store/customers/me', {
+          headers: { Authorization: `Bearer ${body.tokens.access_token}` },
+        })
+      ).status,
+    ).toBe(200);
   });
 
-  it('links an existing password account by verified email', async () => {
-    const who = await registerCustomer();
-    const res = await signIn(await issuer.idToken({ sub: sub(), email: who.email, email_verified: true }));
+  it('does not store an email the provider has not verified', async () => {
+    const res = await signInWith(
+      await issuer.idToken({ sub: newSubject(), email: uniqueEmail(), email_verified: false }),
+    );
     expect(res.status).toBe(200);
-    expect(((await res.json()) as { customer: { id: string } }).customer.id).toBe(who.id);
+    expect((await res.json()) as AuthBody).toMatchObject({
+      customer: { email: null, email_verified: false },
+    });
   });
 
-  it('refuses to link an existing account by an unverified email, and links nothing', async () => {
+  it('accepts the provider by issuer URL as well as by id, and checks the nonce when one is sent', async () => {
+    const subject = newSubject();
+    const withNonce = await issuer.idToken({ sub: subject, nonce: 'n-123' });
+    expect((await oidc({ provider: issuer.issuer, id_token: withNonce, nonce: 'n-123' })).status).toBe(200);
+    const before = await count('external_identities');
+    const replayed = await oidc({
+      provider: issuer.issuer,
+      id_token: await issuer.idToken({ sub: newSubject(), nonce: 'n-123' }),
+      nonce: 'n-other',
+    });
+    expect(replayed.status).toBe(401);
+    expect(await problemOf(replayed)).toMatchObject({
+      code: 'invalid_id_token',
+      detail: 'The ID token was issued for another sign-in attempt.',
+    });
+    expect(await count('external_identities')).toBe(before);
+  });
+});
+
+describe('linking', () => {
+  it('signs the same (issuer, sub) into the same customer again', async () => {
+    const subject = newSubject();
+    const first = (await (await signInWith(await issuer.idToken({ sub: subject }))).json()) as AuthBody;
+    const second = (await (await signInWith(await issuer.idToken({ sub: subject }))).json()) as AuthBody;
+    expect(second.customer.id).toBe(first.customer.id);
+    expect((await identities(first.customer.id)).results).toHaveLength(1);
+  });
+
+  it('links concurrent first sign-ins of one identity to one customer', async () => {
+    const token = await issuer.idToken({ sub: newSubject() });
+    const results = await Promise.all([signInWith(token), signInWith(token), signInWith(token)]);
+    expect(results.map((r) => r.status)).toStrictEqual([200, 200, 200]);
+    const ids = await Promise.all(results.map(async (r) => ((await r.json()) as AuthBody).customer.id));
+    expect(new Set(ids).size).toBe(1);
+    expect((await identities(ids[0] as string)).results).toHaveLength(1);
+  });
+
+  it('links an account whose email is verified by a verified email, keeping its password', async () => {
     const who = await registerCustomer();
-    const before = await env.DB.prepare('SELECT COUNT(*) AS n FROM external_identities').first();
-    const res = await signIn(await issuer.idToken({ sub: sub(), email: who.email, email_verified: false }));
+    await env.DB.prepare('UPDATE customers SET email_verified_at = ? WHERE id = ?')
+      .bind(Date.now(), who.id)
+      .run();
+    const res = await signInWith(
+      await issuer.idToken({ sub: newSubject(), email: who.email, email_verified: true }),
+    );
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as AuthBody).customer.id).toBe(who.id);
+    expect((await signIn(who.email)).status).toBe(200);
+    expect((await call('/v1/store/customers/me', bearer(who))).status).toBe(200);
+  });
+
+  it('gives an account registered with an unproven email to the provider-verified owner, ending the squatter’s access', async () => {
+    // Someone registered the address first, with their own password, and never verified it.
+    const squatter = await registerCustomer();
+    const res = await signInWith(
+      await issuer.idToken({ sub: newSubject(), email: squatter.email, email_verified: true }),
+    );
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as AuthBody;
+    expect(body.customer).toMatchObject({ id: squatter.id, email_verified: true });
+    expect(await customerRow(squatter.id)).toStrictEqual({
+      email: squatter.email,
+      email_verified_at: expect.any(Number),
+      password_hash: null,
+    });
+    expect((await call('/v1/store/customers/me', bearer(squatter))).status).toBe(401);
+    expect((await signIn(squatter.email)).status).toBe(401);
+    expect(
+      (await post('/v1/auth/customers/refresh', { refresh_token: squatter.tokens.refresh_token })).status,
+    ).toBe(401);
+    expect(
+      (
+        await call('/v1/store/customers/me', {
+          headers: { Authorization: `Bearer ${body.tokens.access_token}` },
+        })
+      ).status,
+    ).toBe(200);
+  });
+
+  it('refuses to link an existing account by an unverified email, changing nothing', async () => {
+    const who = await registerCustomer();
+    const before = [await count('external_identities'), await count('customers'), await customerRow(who.id)];
+    const res = await signInWith(
+      await issuer.idToken({ sub: newSubject(), email: who.email, email_verified: false }),
+    );
     expect(res.status).toBe(409);
-    expect((await problemOf(res)).code).toBe('email_not_verified');
-    expect(await env.DB.prepare('SELECT COUNT(*) AS n FROM external_identities').first()).toStrictEqual(
-      before,
-    );
-    expect((await post('/v1/auth/customers/login', { email: who.email, password: PASSWORD })).status).toBe(
-      200,
-    );
+    expect(await problemOf(res)).toStrictEqual({
+      type: 'https://edgecart.dev/problems/email_not_verified',
+      title: 'Conflict',
+      status: 409,
+      detail:
+        'An account with this email exists; sign in with your password, or verify the email with the provider.',
+      code: 'email_not_verified',
+      request_id: expect.any(String),
+    });
+    expect([
+      await count('external_identities'),
+      await count('customers'),
+      await customerRow(who.id),
+    ]).toStrictEqual(before);
+    expect((await signIn(who.email, PASSWORD)).status).toBe(200);
   });
+});
 
-  it('refuses a token for another audience, an expired one and one signed by a foreign key', async () => {
-    const wrongAudience = await signIn(await issuer.idToken({ sub: sub() }, { audience: 'someone-else' }));
-    expect(wrongAudience.status).toBe(401);
-    expect((await problemOf(wrongAudience)).code).toBe('invalid_id_token');
-
-    const past = await new SignJWT({ sub: sub() })
-      .setProtectedHeader({ alg: 'RS256', kid: issuer.keys[0]?.kid as string })
-      .setIssuer(issuer.issuer)
-      .setAudience('edgecart-client')
-      .setIssuedAt(Math.floor(Date.now() / 1000) - 7200)
-      .setExpirationTime(Math.floor(Date.now() / 1000) - 3600)
-      .sign(issuer.keys[0]?.privateKey as CryptoKey);
-    const stale = await signIn(past);
-    expect(stale.status).toBe(401);
-    expect((await problemOf(stale)).detail).toBe('The ID token has expired.');
-
-    const impostor = new FakeIssuer(issuer.issuer, 'https://impostor.test/jwks');
-    await impostor.rotate();
-    const forged = await signIn(await impostor.idToken({ sub: sub() }));
-    expect(forged.status).toBe(401);
-  });
-
-  it('picks up rotated issuer keys by refetching the JWKS', async () => {
-    await signIn(await issuer.idToken({ sub: sub() }));
-    await issuer.rotate();
-    const fetchesBefore = issuer.jwksFetches;
-    // The memoized JWKS predates the rotation; the refetch cooldown must have passed.
-    vi.setSystemTime(Date.now() + 60_000);
-    const res = await signIn(await issuer.idToken({ sub: sub() }));
-    vi.useRealTimers();
-    expect(res.status).toBe(200);
-    expect(issuer.jwksFetches).toBe(fetchesBefore + 1);
-  });
-
+describe('providers', () => {
   it('answers an unknown provider with 422', async () => {
-    const res = await signIn(await issuer.idToken({ sub: sub() }), 'https://unknown.test');
+    const res = await signInWith(await issuer.idToken({ sub: newSubject() }), 'https://unknown.test');
     expect(res.status).toBe(422);
-    expect((await problemOf(res)).errors).toStrictEqual([
-      { pointer: '/body/provider', message: 'Use the id or issuer of an enabled provider' },
-    ]);
+    expect(await problemOf(res)).toStrictEqual({
+      type: 'https://edgecart.dev/problems/unknown_identity_provider',
+      title: 'Unprocessable Content',
+      status: 422,
+      detail: 'That sign-in provider is not configured.',
+      code: 'unknown_identity_provider',
+      request_id: expect.any(String),
+      errors: [{ pointer: '/body/provider', message: 'Use the id or issuer of an enabled provider' }],
+    });
   });
 
-  it('answers 503, not 500, when the provider’s keys cannot be fetched', async () => {
-    const other = new FakeIssuer('https://down.idp.test', 'https://accounts.idp.test/jwks');
-    await other.rotate();
-    const { key } = await issueSecretKey(env.DB, 'oidc down', ['settings:manage']);
-    await call(
-      '/v1/admin/identity-providers',
-      jsonInit(
-        'POST',
-        {
-          name: 'Down',
-          issuer: other.issuer,
-          client_id: 'edgecart-client',
-          jwks_url: 'https://accounts.idp.test/jwks?down',
-        },
-        { Authorization: `Bearer ${key}` },
-      ),
-    );
-    failJwks = true;
-    const res = await signIn(await other.idToken({ sub: sub() }), other.issuer);
-    expect(res.status).toBe(503);
-    expect(res.headers.get('Retry-After')).toBe('5');
-    expect((await problemOf(res)).code).toBe('identity_provider_unavailable');
+  it('answers a disabled provider like an unknown one', async () => {
+    const disabled = new FakeIssuer('https://disabled.idp.test');
+    await disabled.rotate();
+    const id = await configureProvider(disabled, { enabled: false });
+    const res = await signInWith(await disabled.idToken({ sub: newSubject() }), id);
+    expect(res.status).toBe(422);
+    expect((await problemOf(res)).code).toBe('unknown_identity_provider');
+    expect(disabled.jwksFetches).toBe(0);
   });
 });

@@ -1,10 +1,10 @@
 /** The signed-in customer's own record: read, change, export everything, erase. */
-import { eq } from 'drizzle-orm';
-import { customerAddresses, customers, externalIdentities } from '../../db/schema';
+import { and, eq } from 'drizzle-orm';
+import { customerAddresses, customers, externalIdentities, oneTimeTokens, sessions } from '../../db/schema';
 import type { Database } from '../../lib/db';
 import { encryptField } from '../../lib/encryption';
 import { notFound } from '../../lib/errors';
-import { listSessions, revokeAllSessions } from '../sessions/service';
+import { listSessions, revokeAllSessionsStatement } from '../sessions/service';
 import { addressView, listAddressRows } from './address-service';
 import type { CustomerView } from './schemas';
 import { type CustomerRow, customerView } from './view';
@@ -46,7 +46,7 @@ export async function updateCustomer(
 /** Everything stored about the customer, decrypted, in one document (GDPR Art. 15/20). */
 export async function exportCustomer(env: Env, db: Database, id: string) {
   const row = await loadCustomer(db, id);
-  const [addresses, sessions, identities] = await Promise.all([
+  const [addresses, activeSessions, identities] = await Promise.all([
     listAddressRows(db, id),
     listSessions(db, 'customer', id),
     db.select().from(externalIdentities).where(eq(externalIdentities.customerId, id)).all(),
@@ -55,7 +55,7 @@ export async function exportCustomer(env: Env, db: Database, id: string) {
     exported_at: new Date().toISOString(),
     customer: await customerView(env, row),
     addresses: await Promise.all(addresses.map((a) => addressView(env, a))),
-    sessions: sessions.map((s) => ({
+    sessions: activeSessions.map((s) => ({
       id: s.id,
       user_agent: s.userAgent,
       created_at: s.createdAt.toISOString(),
@@ -71,14 +71,22 @@ export async function exportCustomer(env: Env, db: Database, id: string) {
 
 /**
  * Erases personal data (GDPR Art. 17) but keeps the row and its id, so orders that reference it keep their
- * financial history; orders hold their own copy of what accounting must retain.
+ * financial history; orders hold their own copy of what accounting must retain. One batch: the account is
+ * anonymized, signed out everywhere and unlinked from external logins, or nothing changes.
  */
 export async function eraseCustomer(db: Database, id: string): Promise<void> {
   await loadCustomer(db, id);
   const now = new Date();
+  const own = and(eq(sessions.principalType, 'customer'), eq(sessions.principalId, id));
   await db.batch([
     db.delete(customerAddresses).where(eq(customerAddresses.customerId, id)),
     db.delete(externalIdentities).where(eq(externalIdentities.customerId, id)),
+    db
+      .delete(oneTimeTokens)
+      .where(and(eq(oneTimeTokens.principalType, 'customer'), eq(oneTimeTokens.principalId, id))),
+    revokeAllSessionsStatement(db, 'customer', id, 'erased'),
+    // Device descriptions are personal data too; the revoked sessions stay only as ids and times.
+    db.update(sessions).set({ userAgent: null }).where(own),
     db
       .update(customers)
       .set({
@@ -89,10 +97,11 @@ export async function eraseCustomer(db: Database, id: string): Promise<void> {
         lastName: null,
         phoneEncrypted: null,
         locale: null,
+        failedLogins: 0,
+        lockedUntil: null,
         deletedAt: now,
         updatedAt: now,
       })
       .where(eq(customers.id, id)),
   ]);
-  await revokeAllSessions(db, 'customer', id, 'erased');
 }

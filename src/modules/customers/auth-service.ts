@@ -5,6 +5,7 @@
  */
 import { eq, sql } from 'drizzle-orm';
 import { customers } from '../../db/schema';
+import { constraintFailure } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
@@ -12,16 +13,28 @@ import { dummyVerify, hashPassword, verifyPassword } from '../../lib/password';
 import type { CustomerRow } from './view';
 
 export const FREE_FAILURES = 5;
-const BASE_LOCK_MS = 30_000;
-const MAX_LOCK_MS = 15 * 60_000;
+export const BASE_LOCK_MS = 30_000;
+export const MAX_LOCK_MS = 15 * 60_000;
 
 export const invalidCredentials = () =>
   new AppError(401, 'invalid_credentials', 'The email or password is not right.');
 
-/** The lock after `failures` consecutive failures: none for the first few, then doubling up to 15 minutes. */
-export function lockDuration(failures: number): number {
-  if (failures < FREE_FAILURES) return 0;
-  return Math.min(BASE_LOCK_MS * 2 ** (failures - FREE_FAILURES), MAX_LOCK_MS);
+/**
+ * The failure counter and the lock, computed by D1 from the stored count (not from a value read earlier), so
+ * concurrent wrong guesses all count: the first FREE_FAILURES are free, then each failure locks the account for
+ * BASE_LOCK_MS doubled per further failure, up to MAX_LOCK_MS.
+ */
+function recordFailure(db: Database, id: string) {
+  const failures = sql`${customers.failedLogins} + 1`;
+  const doublings = sql`min(${failures} - ${FREE_FAILURES}, 10)`;
+  return db
+    .update(customers)
+    .set({
+      failedLogins: failures,
+      lockedUntil: sql`CASE WHEN ${failures} >= ${FREE_FAILURES}
+        THEN ${Date.now()} + min(${BASE_LOCK_MS} << ${doublings}, ${MAX_LOCK_MS}) ELSE NULL END`,
+    })
+    .where(eq(customers.id, id));
 }
 
 function lockedError(until: Date): AppError {
@@ -57,8 +70,9 @@ export async function registerCustomer(
     return row as CustomerRow;
   } catch (error) {
     // Two sign-ups with one email at once: the UNIQUE index decides, the loser gets the same 409.
-    if (String(error).includes('UNIQUE'))
-      throw new AppError(409, 'email_taken', 'An account with this email already exists.');
+    if (constraintFailure(error)?.kind === 'unique') {
+      throw new AppError(409, 'email_taken', 'An account with this email already exists; sign in instead.');
+    }
     throw error;
   }
 }
@@ -76,15 +90,7 @@ export async function authenticateCustomer(
   if (row.lockedUntil && row.lockedUntil > new Date()) throw lockedError(row.lockedUntil);
   const { valid, needsRehash } = await verifyPassword(password, row.passwordHash);
   if (!valid) {
-    const failures = row.failedLogins + 1;
-    const lock = lockDuration(failures);
-    await db
-      .update(customers)
-      .set({
-        failedLogins: sql`${customers.failedLogins} + 1`,
-        lockedUntil: lock ? new Date(Date.now() + lock) : null,
-      })
-      .where(eq(customers.id, row.id));
+    await recordFailure(db, row.id);
     throw invalidCredentials();
   }
   await db

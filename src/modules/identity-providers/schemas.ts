@@ -1,14 +1,17 @@
 import { z } from '@hono/zod-openapi';
 
-const HttpsUrl = z
-  .url()
-  .max(500)
-  .refine((u) => u.startsWith('https://'), 'Must be an https URL');
+const HttpsUrl = z.url({ protocol: /^https$/, error: 'Must be an https URL' }).max(500);
 
 export const OidcLoginSchema = z
   .object({
     provider: z.string().min(1).max(500).openapi({ description: 'Provider id (idp_...) or issuer URL' }),
     id_token: z.string().min(1).max(8192),
+    nonce: z
+      .string()
+      .min(1)
+      .max(255)
+      .optional()
+      .openapi({ description: 'The nonce the storefront sent to the provider; the ID token must carry it' }),
   })
   .strict()
   .openapi('OidcLogin');

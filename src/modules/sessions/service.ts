@@ -16,13 +16,38 @@ export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
 type RevokedReason = NonNullable<(typeof sessions.$inferSelect)['revokedReason']>;
 export type SessionRow = typeof sessions.$inferSelect;
 
+const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="edgecart", error="invalid_token"' };
+
 const invalidGrant = (detail: string) =>
-  new AppError(401, 'invalid_refresh_token', detail, {
-    headers: { 'WWW-Authenticate': 'Bearer realm="edgecart", error="invalid_token"' },
+  new AppError(401, 'invalid_refresh_token', detail, { headers: CHALLENGE });
+
+const reused = () =>
+  new AppError(401, 'refresh_token_reused', 'The refresh token was already used; the session is revoked.', {
+    headers: CHALLENGE,
   });
 
 function newRefreshToken() {
   return `rt_${randomToken(32)}`;
+}
+
+/**
+ * Whose session a refresh token belongs to, without consuming it: so a surface can refuse another principal
+ * type's token untouched, and rate-limit per account before the rotation.
+ */
+export async function refreshTokenOwner(
+  db: Database,
+  presented: string,
+): Promise<{ sessionId: string; principalType: PrincipalType; principalId: string } | undefined> {
+  return db
+    .select({
+      sessionId: sessions.id,
+      principalType: sessions.principalType,
+      principalId: sessions.principalId,
+    })
+    .from(refreshTokens)
+    .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+    .where(eq(refreshTokens.tokenHash, await sha256Hex(presented)))
+    .get();
 }
 
 export async function startSession(
@@ -47,10 +72,14 @@ export async function startSession(
   return { sessionId, refreshToken, refreshExpiresAt: expiresAt };
 }
 
-/** Consumes `presented` and returns its session with a fresh refresh token; a replay revokes the family. */
+/**
+ * Consumes `presented` and returns its session with a fresh refresh token; a replay revokes the family.
+ * With `principalType`, a token of another kind of principal is refused before anything is consumed.
+ */
 export async function rotateRefreshToken(
   db: Database,
   presented: string,
+  principalType?: PrincipalType,
 ): Promise<{ session: SessionRow; refreshToken: string }> {
   const tokenHash = await sha256Hex(presented);
   const found = await db
@@ -59,20 +88,15 @@ export async function rotateRefreshToken(
     .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
     .where(eq(refreshTokens.tokenHash, tokenHash))
     .get();
-  if (!found) throw invalidGrant('The refresh token is not valid.');
+  if (!found || (principalType && found.session.principalType !== principalType)) {
+    throw invalidGrant('The refresh token is not valid.');
+  }
   const { token, session } = found;
   const now = new Date();
   if (session.revokedAt) throw invalidGrant('The session has ended; sign in again.');
   if (token.usedAt) {
     await revokeSession(db, session.id, 'reuse_detected');
-    throw new AppError(
-      401,
-      'refresh_token_reused',
-      'The refresh token was already used; the session is revoked.',
-      {
-        headers: { 'WWW-Authenticate': 'Bearer realm="edgecart", error="invalid_token"' },
-      },
-    );
+    throw reused();
   }
   if (token.expiresAt <= now || session.expiresAt <= now) throw invalidGrant('The session has expired.');
 
@@ -84,11 +108,7 @@ export async function rotateRefreshToken(
     .returning({ tokenHash: refreshTokens.tokenHash });
   if (claimed.length === 0) {
     await revokeSession(db, session.id, 'reuse_detected');
-    throw new AppError(
-      401,
-      'refresh_token_reused',
-      'The refresh token was already used; the session is revoked.',
-    );
+    throw reused();
   }
   const refreshToken = newRefreshToken();
   await db.batch([
@@ -109,13 +129,14 @@ export async function revokeSession(db: Database, sessionId: string, reason: Rev
     .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
 }
 
-export async function revokeAllSessions(
+/** The statement that ends every session of a principal, for a `db.batch` with the change that requires it. */
+export function revokeAllSessionsStatement(
   db: Database,
   principalType: PrincipalType,
   principalId: string,
   reason: RevokedReason,
-): Promise<void> {
-  await db
+) {
+  return db
     .update(sessions)
     .set({ revokedAt: new Date(), revokedReason: reason })
     .where(
@@ -125,6 +146,15 @@ export async function revokeAllSessions(
         isNull(sessions.revokedAt),
       ),
     );
+}
+
+export async function revokeAllSessions(
+  db: Database,
+  principalType: PrincipalType,
+  principalId: string,
+  reason: RevokedReason,
+): Promise<void> {
+  await revokeAllSessionsStatement(db, principalType, principalId, reason);
 }
 
 /** The principal's sessions that can still be used, newest activity first. */

@@ -1,0 +1,75 @@
+/**
+ * The emailed, single-use links of a customer account: address verification and password reset. Tokens are
+ * consumed by a conditional write (one-time-tokens.ts), so a link works once, before it expires, and a replay
+ * is a 400. A reset also ends every session and uses up the customer's other reset links.
+ */
+import { and, eq, isNull } from 'drizzle-orm';
+import type { Context } from 'hono';
+import { customers, oneTimeTokens } from '../../db/schema';
+import type { AppEnv } from '../../env';
+import type { Database } from '../../lib/db';
+import { hashPassword } from '../../lib/password';
+import { sendEmail } from '../email/send';
+import { revokeAllSessionsStatement } from '../sessions/service';
+import { consumeOneTimeToken, createOneTimeToken } from './one-time-tokens';
+
+function link(env: Env, path: string, token: string): string {
+  return `${env.PUBLIC_URL}${path}?token=${encodeURIComponent(token)}`;
+}
+
+export async function sendVerificationEmail(
+  c: Context<AppEnv>,
+  db: Database,
+  customer: { id: string; email: string },
+): Promise<void> {
+  const token = await createOneTimeToken(db, 'email_verification', customer.id);
+  await sendEmail(c.env, c.get('logger'), {
+    to: customer.email,
+    subject: 'Confirm your email address',
+    text: `Welcome! Confirm your email address: ${link(c.env, '/account/verify-email', token)}\nToken: ${token}`,
+  });
+}
+
+export async function confirmEmail(db: Database, token: string): Promise<void> {
+  const customerId = await consumeOneTimeToken(db, 'email_verification', token);
+  const now = new Date();
+  await db
+    .update(customers)
+    .set({ emailVerifiedAt: now, updatedAt: now })
+    .where(and(eq(customers.id, customerId), isNull(customers.emailVerifiedAt)));
+}
+
+/** Mails a reset link when an account has this email; silently does nothing otherwise. */
+export async function requestPasswordReset(c: Context<AppEnv>, db: Database, email: string): Promise<void> {
+  const row = await db.select({ id: customers.id }).from(customers).where(eq(customers.email, email)).get();
+  if (!row) return;
+  const token = await createOneTimeToken(db, 'password_reset', row.id);
+  await sendEmail(c.env, c.get('logger'), {
+    to: email,
+    subject: 'Reset your password',
+    text: `Reset your password within an hour: ${link(c.env, '/account/reset-password', token)}\nToken: ${token}\nIf you did not ask for this, ignore this email.`,
+  });
+}
+
+export async function resetPassword(db: Database, token: string, password: string): Promise<void> {
+  const customerId = await consumeOneTimeToken(db, 'password_reset', token);
+  const now = new Date();
+  await db.batch([
+    db
+      .update(customers)
+      .set({ passwordHash: await hashPassword(password), failedLogins: 0, lockedUntil: null, updatedAt: now })
+      .where(and(eq(customers.id, customerId), isNull(customers.deletedAt))),
+    db
+      .update(oneTimeTokens)
+      .set({ usedAt: now })
+      .where(
+        and(
+          eq(oneTimeTokens.principalType, 'customer'),
+          eq(oneTimeTokens.principalId, customerId),
+          eq(oneTimeTokens.purpose, 'password_reset'),
+          isNull(oneTimeTokens.usedAt),
+        ),
+      ),
+    revokeAllSessionsStatement(db, 'customer', customerId, 'password_changed'),
+  ]);
+}

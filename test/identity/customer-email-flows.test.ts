@@ -1,0 +1,145 @@
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { seedRegions } from '../helpers/catalog-fixtures';
+import { bearer, mailTo, post, registerCustomer, signIn, tokenIn, uniqueEmail } from '../helpers/customers';
+import { call, problemOf } from '../helpers/http';
+
+beforeAll(seedRegions);
+
+const invalidLink = {
+  type: 'https://edgecart.dev/problems/invalid_token',
+  title: 'Bad Request',
+  status: 400,
+  detail: 'The link is invalid, expired or already used.',
+  code: 'invalid_token',
+  request_id: expect.any(String),
+};
+const NEW_PASSWORD = 'a brand new passphrase';
+
+const customerRow = (id: string) =>
+  env.DB.prepare('SELECT email_verified_at, password_hash FROM customers WHERE id = ?').bind(id).first();
+
+/** Moves every unused token of the customer past its expiry, as if its lifetime had run out. */
+const expireTokens = (customerId: string) =>
+  env.DB.prepare('UPDATE one_time_tokens SET expires_at = ? WHERE principal_id = ?')
+    .bind(Date.now() - 1000, customerId)
+    .run();
+
+async function resetToken(email: string): Promise<string> {
+  expect((await post('/v1/auth/customers/password-reset/request', { email })).status).toBe(202);
+  return tokenIn((await mailTo(email))[0]);
+}
+
+describe('email verification', () => {
+  it('verifies once; the same link again is a 400', async () => {
+    const who = await registerCustomer();
+    const token = tokenIn((await mailTo(who.email))[0]);
+    expect(
+      await env.DB.prepare(
+        'SELECT purpose, expires_at - created_at AS lifetime FROM one_time_tokens WHERE principal_id = ?',
+      )
+        .bind(who.id)
+        .first(),
+    ).toStrictEqual({ purpose: 'email_verification', lifetime: expect.closeTo(24 * 3600 * 1000, -3) });
+    expect((await post('/v1/auth/customers/verify-email', { token })).status).toBe(204);
+    const me = (await (await call('/v1/store/customers/me', bearer(who))).json()) as {
+      email_verified: boolean;
+    };
+    expect(me.email_verified).toBe(true);
+
+    const verifiedAt = await customerRow(who.id);
+    const replay = await post('/v1/auth/customers/verify-email', { token });
+    expect(replay.status).toBe(400);
+    expect(await problemOf(replay)).toStrictEqual(invalidLink);
+    expect(await customerRow(who.id)).toStrictEqual(verifiedAt);
+  });
+
+  it('refuses an expired link and verifies nothing', async () => {
+    const who = await registerCustomer();
+    const token = tokenIn((await mailTo(who.email))[0]);
+    await expireTokens(who.id);
+    const res = await post('/v1/auth/customers/verify-email', { token });
+    expect(res.status).toBe(400);
+    expect(await problemOf(res)).toStrictEqual(invalidLink);
+    expect(await customerRow(who.id)).toMatchObject({ email_verified_at: null });
+  });
+});
+
+describe('password reset', () => {
+  it('answers 202 for unknown emails too, and sends nothing', async () => {
+    const email = uniqueEmail('nobody');
+    const res = await post('/v1/auth/customers/password-reset/request', { email });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toStrictEqual({ status: 'accepted' });
+    expect(await mailTo(email)).toStrictEqual([]);
+  });
+
+  it('resets once, signs out every session, and refuses the same link again', async () => {
+    const who = await registerCustomer();
+    const token = await resetToken(who.email);
+    expect(
+      await env.DB.prepare(
+        "SELECT expires_at - created_at AS lifetime FROM one_time_tokens WHERE principal_id = ? AND purpose = 'password_reset'",
+      )
+        .bind(who.id)
+        .first(),
+    ).toStrictEqual({ lifetime: expect.closeTo(3600 * 1000, -3) });
+    const reset = await post('/v1/auth/customers/password-reset/confirm', { token, password: NEW_PASSWORD });
+    expect(reset.status).toBe(204);
+    expect(
+      await env.DB.prepare('SELECT revoked_reason FROM sessions WHERE principal_id = ?').bind(who.id).first(),
+    ).toStrictEqual({ revoked_reason: 'password_changed' });
+    expect((await call('/v1/store/customers/me', bearer(who))).status).toBe(401);
+    expect((await signIn(who.email)).status).toBe(401);
+    expect((await signIn(who.email, NEW_PASSWORD)).status).toBe(200);
+
+    const hash = await customerRow(who.id);
+    const replay = await post('/v1/auth/customers/password-reset/confirm', {
+      token,
+      password: 'yet another passphrase',
+    });
+    expect(replay.status).toBe(400);
+    expect(await problemOf(replay)).toStrictEqual(invalidLink);
+    expect(await customerRow(who.id)).toStrictEqual(hash);
+  });
+
+  it('uses up every other reset link of the account once one is used', async () => {
+    const who = await registerCustomer();
+    const older = await resetToken(who.email);
+    const newer = await resetToken(who.email);
+    expect(older).not.toBe(newer);
+    expect(
+      (await post('/v1/auth/customers/password-reset/confirm', { token: newer, password: NEW_PASSWORD }))
+        .status,
+    ).toBe(204);
+    const res = await post('/v1/auth/customers/password-reset/confirm', {
+      token: older,
+      password: 'an attacker’s passphrase',
+    });
+    expect(res.status).toBe(400);
+    expect((await signIn(who.email, NEW_PASSWORD)).status).toBe(200);
+  });
+
+  it('refuses an expired link and changes nothing', async () => {
+    const who = await registerCustomer();
+    const token = await resetToken(who.email);
+    await expireTokens(who.id);
+    const before = await customerRow(who.id);
+    const res = await post('/v1/auth/customers/password-reset/confirm', { token, password: NEW_PASSWORD });
+    expect(res.status).toBe(400);
+    expect(await problemOf(res)).toStrictEqual(invalidLink);
+    expect(await customerRow(who.id)).toStrictEqual(before);
+    expect((await call('/v1/store/customers/me', bearer(who))).status).toBe(200);
+  });
+
+  it('does not take a verification token for a reset', async () => {
+    const who = await registerCustomer();
+    const verification = tokenIn((await mailTo(who.email))[0]);
+    const res = await post('/v1/auth/customers/password-reset/confirm', {
+      token: verification,
+      password: NEW_PASSWORD,
+    });
+    expect(res.status).toBe(400);
+    expect((await signIn(who.email, NEW_PASSWORD)).status).toBe(401);
+  });
+});
