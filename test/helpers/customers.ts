@@ -43,3 +43,28 @@ export const tokenIn = (text: string | undefined) => /Token: ([\w-]+)/.exec(text
 export async function signIn(email: string, password = PASSWORD): Promise<Response> {
   return post('/v1/auth/customers/login', { email, password });
 }
+
+export const TEST_ADDRESS = {
+  first_name: 'Ada',
+  last_name: 'Lovelace',
+  line1: 'Unter den Linden 1',
+  city: 'Berlin',
+  postal_code: '10117',
+  country_code: 'DE',
+  phone: '+49 30 1234567',
+};
+
+/** A JSON request carrying the customer's access token. */
+export function withAuth(who: SignedIn, method: string, body?: unknown) {
+  return {
+    method,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${who.tokens.access_token}` },
+  };
+}
+
+export async function saveAddress(who: SignedIn, body: Record<string, unknown> = TEST_ADDRESS) {
+  const res = await call('/v1/store/customers/me/addresses', withAuth(who, 'POST', body));
+  expect(res.status).toBe(201);
+  return (await res.json()) as { id: string };
+}
