@@ -5,7 +5,7 @@
  */
 import type { EmailProvider } from './provider';
 
-export const SEND_TIMEOUT_MS = 5_000;
+const SEND_TIMEOUT_MS = 5_000;
 
 export function httpEmailProvider(env: Env): EmailProvider {
   return {
