@@ -35,6 +35,10 @@ export default defineConfig({
   test: {
     setupFiles: ['./test/setup/apply-migrations.ts'],
     include: ['test/**/*.test.ts'],
+    // A timeout here only catches a hang. Speed is measured in bench/, never by a test: the 5 s default failed
+    // tests that walk every route when the machine was busy, which says nothing about the code.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     reporters: ['default', './test/node/summary-reporter.ts'],
     // One JSON line per request is right in production and noise in a test run; errors still print.
     onConsoleLog: (log) => !log.includes('"msg":"request"'),

@@ -5,21 +5,14 @@
  * storefront, credentials for admin).
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppEnv } from './env';
+import { publishableKey } from './auth/publishable-key-middleware';
+import type { AppEnv } from './lib/app-env';
 import { edgeCache } from './middleware/edge-cache';
 import { notFoundOrMethodNotAllowed, onError } from './middleware/error-handler';
 import { geo } from './middleware/geo';
-import { publishableKey } from './middleware/publishable-key';
 import { requestContext } from './middleware/request-context';
 import { corsFromAllowlist, limitBody, requireJsonBody, securityHeaders } from './middleware/security';
-import { adminRouter } from './modules/admin';
-import { customerAuthRouter } from './modules/customers/auth-handlers';
-import { devMailboxRouter } from './modules/email/dev-mailbox-routes';
-import { jwksRouter } from './modules/identity/jwks';
-import { staffAuthRouter } from './modules/staff-auth/handlers';
-import { storeRouter } from './modules/store';
-import { systemRouter } from './modules/system';
-import { docsRouter } from './modules/system/docs';
+import { mountRoutes } from './routes';
 
 export const API_VERSION = '0.1.0';
 
@@ -39,14 +32,7 @@ export function createApp() {
   // Only the public catalog is shared-cacheable; anything per shopper (accounts, carts) must never be.
   for (const path of PUBLIC_CATALOG_PATHS) app.use(path, edgeCache());
 
-  app.route('/', systemRouter);
-  app.route('/', docsRouter);
-  app.route('/', jwksRouter);
-  app.route('/', devMailboxRouter);
-  app.route('/v1/auth/customers', customerAuthRouter);
-  app.route('/v1/store', storeRouter);
-  app.route('/v1/admin', adminRouter);
-  app.route('/v1/auth/staff', staffAuthRouter);
+  mountRoutes(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'staffToken', {
     type: 'http',

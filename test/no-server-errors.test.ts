@@ -5,8 +5,8 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { issueSecretKey } from '../src/auth/secret-key';
 import { PERMISSIONS } from '../src/lib/permissions';
-import { issueSecretKey } from '../src/modules/api-keys/secret-key';
 import { seedRegions } from './helpers/catalog-fixtures';
 import { call } from './helpers/http';
 

@@ -125,7 +125,7 @@ describe('unexpected errors', () => {
     const { onError } = await import('../src/middleware/error-handler');
     const { Hono } = await import('hono');
     const lines: string[] = [];
-    const app = new Hono<import('../src/env').AppEnv>();
+    const app = new Hono<import('../src/lib/app-env').AppEnv>();
     app.use('*', async (c, next) => {
       c.set('requestId', 'req-test-123');
       c.set('logger', {

@@ -3,9 +3,9 @@
  * pointer per field) and every route lands in /openapi.json.
  */
 import { createRoute, OpenAPIHono, type RouteConfig, z } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
+import type { Env, MiddlewareHandler } from 'hono';
 import type { ZodError } from 'zod';
-import type { AppEnv } from '../env';
+import type { AppEnv } from './app-env';
 import { AppError, type FieldError, PROBLEM_CONTENT_TYPE } from './errors';
 
 /** JSON Pointer (RFC 6901) into the request part that failed, e.g. `/body/variants/0/sku`, `/query/limit`. */
@@ -21,8 +21,9 @@ export function toFieldErrors(target: string, error: ZodError): FieldError[] {
   );
 }
 
-export function createRouter() {
-  return new OpenAPIHono<AppEnv>({
+/** A router for one surface; `E` is that surface's env (src/lib/app-env.ts), e.g. `createRouter<AdminEnv>()`. */
+export function createRouter<E extends Env = AppEnv>() {
+  return new OpenAPIHono<E>({
     defaultHook: (result) => {
       if (!result.success) {
         throw new AppError(422, 'validation_failed', 'The request has invalid fields.', {
@@ -89,8 +90,8 @@ export function problems(...statuses: (keyof typeof problemDescriptions)[]) {
  * A route behind one authentication middleware: the check runs before validation and the handler, and the
  * OpenAPI document names the security scheme it needs.
  */
-export function guardedRoute<const R extends Omit<RouteConfig, 'middleware' | 'security'>>(
-  guard: MiddlewareHandler<AppEnv>,
+export function guardedRoute<E extends Env, const R extends Omit<RouteConfig, 'middleware' | 'security'>>(
+  guard: MiddlewareHandler<E>,
   scheme: 'customerToken' | 'staffToken',
   route: R,
 ) {

@@ -21,10 +21,23 @@ export const PERMISSIONS = [
 export type Permission = (typeof PERMISSIONS)[number];
 
 /** Who is calling. Admin routes check `permissions`; a customer holds none. */
-export type Principal =
+export type StaffPrincipal = {
+  type: 'staff';
+  id: string;
+  role: StaffRole;
+  sessionId: string;
+  permissions: ReadonlySet<Permission>;
+};
+export type AdminPrincipal =
   | { type: 'secret_key'; id: string; permissions: ReadonlySet<Permission> }
-  | { type: 'staff'; id: string; role: StaffRole; sessionId: string; permissions: ReadonlySet<Permission> }
-  | { type: 'customer'; id: string; sessionId: string; permissions: ReadonlySet<Permission> };
+  | StaffPrincipal;
+export type CustomerPrincipal = {
+  type: 'customer';
+  id: string;
+  sessionId: string;
+  permissions: ReadonlySet<Permission>;
+};
+export type Principal = AdminPrincipal | CustomerPrincipal;
 
 const KNOWN = new Set<string>(PERMISSIONS);
 

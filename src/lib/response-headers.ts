@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import type { AppEnv } from '../env';
+import type { AppEnv } from './app-env';
 
 /**
  * Adds headers to the finished response in place. Hono's `c.header()` copies the whole Response on every call

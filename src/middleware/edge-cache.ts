@@ -6,7 +6,7 @@
  * Browsers get `no-cache` plus an ETag: they revalidate every time and get a cheap 304 when nothing changed.
  */
 import { createMiddleware } from 'hono/factory';
-import type { AppEnv } from '../env';
+import type { StoreEnv } from '../lib/app-env';
 import { MemoryCache } from '../lib/memory-cache';
 import { timed } from './request-context';
 
@@ -72,7 +72,7 @@ async function fromCacheApi(key: string): Promise<Entry | undefined> {
 }
 
 export function edgeCache() {
-  return createMiddleware<AppEnv>(async function edgeCache(c, next) {
+  return createMiddleware<StoreEnv>(async function edgeCache(c, next) {
     // A credentialed request may see private data: it never reads or fills the shared cache.
     if (c.req.method !== 'GET' || c.req.header('Authorization')) {
       c.set('cacheStatus', 'BYPASS');

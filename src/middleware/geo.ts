@@ -5,15 +5,15 @@
  * When neither decides, the publishable key's default region does, then DEFAULT_REGION.
  */
 import { createMiddleware } from 'hono/factory';
-import type { AppEnv } from '../env';
+import type { StoreEnv } from '../lib/app-env';
 import { readCatalogVersion } from '../lib/catalog-version';
 import { AppError } from '../lib/errors';
-import { getRegionDirectory } from '../modules/regions/directory';
-import { negotiateLocale } from '../modules/regions/locale';
+import { negotiateLocale } from '../lib/locale';
+import { getRegionDirectory } from '../lib/region-directory';
 import { timed } from './request-context';
 
 export function geo() {
-  return createMiddleware<AppEnv>(async function geo(c, next) {
+  return createMiddleware<StoreEnv>(async function geo(c, next) {
     const timings = c.get('timings');
     const version = await timed(timings, 'kv', () => readCatalogVersion(c.env.KV));
     const directory = await timed(timings, 'regions', () => getRegionDirectory(c.env.DB, version));

@@ -4,7 +4,7 @@
  */
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import type { AppEnv } from '../env';
+import type { AppEnv } from '../lib/app-env';
 import { AppError } from '../lib/errors';
 
 export type Limiter = 'AUTH_IP_RATE_LIMITER' | 'AUTH_ACCOUNT_RATE_LIMITER';

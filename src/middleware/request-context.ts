@@ -3,7 +3,7 @@
  * a logger bound to it, a Server-Timing header, and exactly one structured log line when it completes.
  */
 import { createMiddleware } from 'hono/factory';
-import type { AppEnv } from '../env';
+import type { AppEnv } from '../lib/app-env';
 import { createLogger } from '../lib/logger';
 import { addResponseHeaders } from '../lib/response-headers';
 

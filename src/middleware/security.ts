@@ -6,7 +6,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { createMiddleware } from 'hono/factory';
 import { secureHeaders } from 'hono/secure-headers';
-import type { AppEnv } from '../env';
+import type { AppEnv } from '../lib/app-env';
 import { AppError } from '../lib/errors';
 import { addResponseHeaders } from '../lib/response-headers';
 

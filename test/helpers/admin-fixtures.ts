@@ -5,11 +5,11 @@
 import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import { expect } from 'vitest';
+import { issueSecretKey } from '../../src/auth/secret-key';
 import { apiKeys } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
 import { KV_KEYS } from '../../src/lib/kv-keys';
 import { PERMISSIONS } from '../../src/lib/permissions';
-import { issueSecretKey } from '../../src/modules/api-keys/secret-key';
 import { type CallInit, call, problemOf } from './http';
 
 let sharedKey: Promise<string> | undefined;

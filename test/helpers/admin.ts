@@ -1,11 +1,11 @@
 /** Admin credentials and storage snapshots for identity tests. */
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
+import { issueSecretKey } from '../../src/auth/secret-key';
 import * as schema from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
 import { newId } from '../../src/lib/ids';
 import { PERMISSIONS, type Permission } from '../../src/lib/permissions';
-import { issueSecretKey } from '../../src/modules/api-keys/secret-key';
 
 let sequence = 0;
 /** A suffix that keeps names and emails unique across the tests of one file. */

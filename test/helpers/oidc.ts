@@ -6,7 +6,7 @@
 import { env } from 'cloudflare:workers';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { expect, vi } from 'vitest';
-import { issueSecretKey } from '../../src/modules/api-keys/secret-key';
+import { issueSecretKey } from '../../src/auth/secret-key';
 import { call, jsonInit } from './http';
 
 export const CLIENT_ID = 'edgecart-client';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { negotiateLocale } from '../../src/modules/regions/locale';
+import { negotiateLocale } from '../../src/lib/locale';
 
 describe('negotiateLocale', () => {
   it('picks the highest q among offered locales', () => {

@@ -1,3 +1,5 @@
+import { adminCallerOf } from '../../auth/caller';
+import type { AdminEnv } from '../../lib/app-env';
 import { timeIdKey } from '../../lib/keyset';
 import { createRouter } from '../../lib/openapi';
 import { decodeCursor, paginate } from '../../lib/pagination';
@@ -5,14 +7,14 @@ import * as routes from './routes';
 import { serializeApiKey } from './schemas';
 import * as service from './service';
 
-export const apiKeysRouter = createRouter()
+export const apiKeysRouter = createRouter<AdminEnv>()
   .openapi(routes.createApiKey, async (c) => {
     const body = c.req.valid('json');
     if (body.kind === 'secret') {
-      const { row, secretKey } = await service.createSecretKey(c, body);
+      const { row, secretKey } = await service.createSecretKey(c.env, adminCallerOf(c), body);
       return c.json({ ...serializeApiKey(row), secret_key: secretKey }, 201);
     }
-    const row = await service.createPublishableKey(c, {
+    const row = await service.createPublishableKey(c.env, adminCallerOf(c), {
       name: body.name,
       defaultRegion: body.default_region,
     });
@@ -33,6 +35,6 @@ export const apiKeysRouter = createRouter()
     return c.json({ data: data.map(serializeApiKey), page }, 200);
   })
   .openapi(routes.revokeApiKey, async (c) => {
-    const row = await service.revokeApiKey(c, c.req.valid('param').id);
+    const row = await service.revokeApiKey(c.env, adminCallerOf(c), c.req.valid('param').id);
     return c.json(serializeApiKey(row), 200);
   });

@@ -1,5 +1,5 @@
+import { adminRoute } from '../../auth/permissions';
 import { jsonBody, jsonContent, problems } from '../../lib/openapi';
-import { adminRoute } from '../../middleware/permissions';
 import {
   ApiKeyIdParam,
   ApiKeyListQuery,

@@ -1,8 +1,8 @@
 import { z } from '@hono/zod-openapi';
+import { publishableKeyOf } from '../../auth/publishable-key';
 import type { apiKeys } from '../../db/schema';
 import { PageInfoSchema, PaginationQuery } from '../../lib/pagination';
 import { PERMISSIONS } from '../../lib/permissions';
-import { publishableKeyOf } from './publishable-key';
 
 const Name = z.string().trim().min(1).max(100).openapi({ example: 'ERP sync' });
 

@@ -4,21 +4,20 @@
  * narrow key cannot switch off a broad one). Every change is audited in the same batch as the write.
  */
 import { and, desc, eq, isNull, lt, or } from 'drizzle-orm';
-import type { Context } from 'hono';
+import { forgetPublishableKey, publishableKeyHash } from '../../auth/publishable-key';
+import { newSecretKey } from '../../auth/secret-key';
 import { apiKeys, regions } from '../../db/schema';
-import type { AppEnv } from '../../env';
+import type { AdminCaller } from '../../lib/caller';
+import { commit } from '../../lib/commit';
 import { createDb } from '../../lib/db';
 import { AppError, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { isPermission, type Permission } from '../../lib/permissions';
-import { auditEntry } from '../audit/service';
-import { forgetPublishableKey, publishableKeyHash } from './publishable-key';
-import { newSecretKey } from './secret-key';
 
 type ApiKeyRow = typeof apiKeys.$inferSelect;
 
-function refuseEscalation(c: Context<AppEnv>, wanted: readonly string[], verb: string): void {
-  const held = c.get('principal').permissions;
+function refuseEscalation(caller: AdminCaller, wanted: readonly string[], verb: string): void {
+  const held = caller.principal.permissions;
   // Names no longer in PERMISSIONS grant nothing, so they are nothing to hold.
   const missing = wanted.filter(isPermission).filter((p) => !held.has(p));
   if (missing.length > 0) {
@@ -31,33 +30,44 @@ function refuseEscalation(c: Context<AppEnv>, wanted: readonly string[], verb: s
 }
 
 export async function createSecretKey(
-  c: Context<AppEnv>,
+  env: Env,
+  caller: AdminCaller,
   input: { name: string; permissions: Permission[] },
 ): Promise<{ row: ApiKeyRow; secretKey: string }> {
-  refuseEscalation(c, input.permissions, 'create');
-  const db = createDb(c.env.DB);
+  refuseEscalation(caller, input.permissions, 'create');
+  const db = createDb(env.DB);
   const { id, key, secretHash } = await newSecretKey();
-  const createdBy = c.get('principal').id;
-  const [[row]] = await db.batch([
-    db
-      .insert(apiKeys)
-      .values({ id, kind: 'secret', name: input.name, secretHash, permissions: input.permissions, createdBy })
-      .returning(),
-    auditEntry(db, c, {
+  const createdBy = caller.actor.id;
+  const [inserted] = await commit(db, caller, {
+    statements: [
+      db
+        .insert(apiKeys)
+        .values({
+          id,
+          kind: 'secret',
+          name: input.name,
+          secretHash,
+          permissions: input.permissions,
+          createdBy,
+        })
+        .returning(),
+    ],
+    audit: {
       action: 'api_key.create',
       targetType: 'api_key',
       targetId: id,
       changes: { kind: 'secret', name: input.name, permissions: input.permissions },
-    }),
-  ]);
-  return { row: row!, secretKey: key };
+    },
+  });
+  return { row: inserted[0]!, secretKey: key };
 }
 
 export async function createPublishableKey(
-  c: Context<AppEnv>,
+  env: Env,
+  caller: AdminCaller,
   input: { name: string; defaultRegion: string },
 ): Promise<ApiKeyRow> {
-  const db = createDb(c.env.DB);
+  const db = createDb(env.DB);
   const region = await db
     .select({ id: regions.id })
     .from(regions)
@@ -69,27 +79,29 @@ export async function createPublishableKey(
     });
   }
   const id = newId('key');
-  const [[row]] = await db.batch([
-    db
-      .insert(apiKeys)
-      .values({
-        id,
-        kind: 'publishable',
-        name: input.name,
-        secretHash: await publishableKeyHash(id),
-        defaultRegion: input.defaultRegion,
-        createdBy: c.get('principal').id,
-      })
-      .returning(),
-    auditEntry(db, c, {
+  const [inserted] = await commit(db, caller, {
+    statements: [
+      db
+        .insert(apiKeys)
+        .values({
+          id,
+          kind: 'publishable',
+          name: input.name,
+          secretHash: await publishableKeyHash(id),
+          defaultRegion: input.defaultRegion,
+          createdBy: caller.actor.id,
+        })
+        .returning(),
+    ],
+    audit: {
       action: 'api_key.create',
       targetType: 'api_key',
       targetId: id,
       changes: { kind: 'publishable', name: input.name, default_region: input.defaultRegion },
-    }),
-  ]);
+    },
+  });
   forgetPublishableKey(id);
-  return row!;
+  return inserted[0]!;
 }
 
 export const API_KEY_SORT = 'created_at_desc';
@@ -119,26 +131,28 @@ export function listApiKeys(
 }
 
 /** Revokes a key; revoking a revoked key changes nothing and answers with it as it is. */
-export async function revokeApiKey(c: Context<AppEnv>, id: string): Promise<ApiKeyRow> {
-  const db = createDb(c.env.DB);
+export async function revokeApiKey(env: Env, caller: AdminCaller, id: string): Promise<ApiKeyRow> {
+  const db = createDb(env.DB);
   const row = await db.select().from(apiKeys).where(eq(apiKeys.id, id)).get();
   if (!row) throw notFound('The API key');
-  if (row.kind === 'secret') refuseEscalation(c, row.permissions ?? [], 'revoke');
+  if (row.kind === 'secret') refuseEscalation(caller, row.permissions ?? [], 'revoke');
   if (row.revokedAt) return row;
   const now = new Date();
-  const [[revoked]] = await db.batch([
-    db
-      .update(apiKeys)
-      .set({ revokedAt: now })
-      .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
-      .returning(),
-    auditEntry(db, c, {
+  const [revoked] = await commit(db, caller, {
+    statements: [
+      db
+        .update(apiKeys)
+        .set({ revokedAt: now })
+        .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+        .returning(),
+    ],
+    audit: {
       action: 'api_key.revoke',
       targetType: 'api_key',
       targetId: id,
       changes: { revoked_at: { from: null, to: now.toISOString() } },
-    }),
-  ]);
+    },
+  });
   forgetPublishableKey(id);
-  return revoked ?? row;
+  return revoked[0] ?? row;
 }

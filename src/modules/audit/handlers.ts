@@ -1,3 +1,4 @@
+import type { AdminEnv } from '../../lib/app-env';
 import { timeIdKey } from '../../lib/keyset';
 import { createRouter } from '../../lib/openapi';
 import { decodeCursor, paginate } from '../../lib/pagination';
@@ -5,7 +6,7 @@ import * as routes from './routes';
 import { serializeAuditEntry } from './schemas';
 import { AUDIT_SORT, listAuditLog } from './service';
 
-export const auditRouter = createRouter().openapi(routes.listAuditLog, async (c) => {
+export const auditRouter = createRouter<AdminEnv>().openapi(routes.listAuditLog, async (c) => {
   const q = c.req.valid('query');
   const after = q.cursor ? timeIdKey(decodeCursor(q.cursor, AUDIT_SORT).key) : null;
   const rows = await listAuditLog(

@@ -1,5 +1,5 @@
+import { adminRoute } from '../../auth/permissions';
 import { jsonContent, problems } from '../../lib/openapi';
-import { adminRoute } from '../../middleware/permissions';
 import { AuditLogPageSchema, AuditLogQuery } from './schemas';
 
 export const listAuditLog = adminRoute('audit:read', {

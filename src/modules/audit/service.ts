@@ -1,61 +1,12 @@
 /**
- * The audit log: who changed what, when, and a before/after summary. Every staff and secret-key write records
- * one entry. Handlers that write with `db.batch()` put `auditEntry()` in the same batch, so the entry exists if
- * and only if the change does; a single-statement write can call `recordAudit()` after it.
- *
- * @example
- * await db.batch([db.update(products).set(patch).where(eq(products.id, id)), auditEntry(db, c, {
- *   action: 'product.update', targetType: 'product', targetId: id, changes: changesOf(before, after),
- * })]);
+ * Reading the audit log: who changed what, when, and a before/after summary. Entries are written only by
+ * `commit()` (src/lib/commit.ts), in the same D1 batch as the change they record, so an entry exists if and only
+ * if its change does.
  */
 import { and, desc, eq, lt, or } from 'drizzle-orm';
-import type { Context } from 'hono';
 import { auditLog } from '../../db/schema';
-import type { AppEnv } from '../../env';
-import { createDb, type Database } from '../../lib/db';
-import { newId } from '../../lib/ids';
-
-export type AuditActor = { type: 'staff' | 'secret_key' | 'system'; id: string };
-
-export type AuditInput = {
-  /** Dotted `<target>.<verb>`, e.g. `api_key.create`, `staff.update`. */
-  action: string;
-  targetType: string;
-  targetId: string | null;
-  /** A summary of what changed, never secrets (hashes, tokens, passwords). */
-  changes?: Record<string, unknown>;
-  /** Defaults to the authenticated admin principal; set it where nobody is signed in (accepting an invite). */
-  actor?: AuditActor;
-};
-
-function actorOf(c: Context<AppEnv>): AuditActor {
-  const principal: AppEnv['Variables']['principal'] | undefined = c.get('principal');
-  if (principal?.type === 'staff' || principal?.type === 'secret_key') {
-    return { type: principal.type, id: principal.id };
-  }
-  // Only admin principals write what is audited; anything else reaching here is a wiring bug.
-  throw new Error('recordAudit needs an admin principal or an explicit actor');
-}
-
-/** The insert for one audit entry, to run inside the same `db.batch()` as the change it records. */
-export function auditEntry(db: Database, c: Context<AppEnv>, input: AuditInput) {
-  const actor = input.actor ?? actorOf(c);
-  return db.insert(auditLog).values({
-    id: newId('aud'),
-    actorType: actor.type,
-    actorId: actor.id,
-    action: input.action,
-    targetType: input.targetType,
-    targetId: input.targetId,
-    changes: input.changes ?? null,
-    requestId: c.get('requestId'),
-  });
-}
-
-export async function recordAudit(c: Context<AppEnv>, input: AuditInput): Promise<void> {
-  const db = createDb(c.env.DB);
-  await auditEntry(db, c, input).run();
-}
+import type { Actor } from '../../lib/caller';
+import { createDb } from '../../lib/db';
 
 /** `{ field: { from, to } }` for the fields of `after` whose value differs from `before`. */
 export function changesOf<T extends Record<string, unknown>>(
@@ -72,7 +23,7 @@ export function changesOf<T extends Record<string, unknown>>(
 }
 
 export type AuditFilters = {
-  actorType?: AuditActor['type'] | undefined;
+  actorType?: Exclude<Actor['type'], 'anonymous'> | undefined;
   actorId?: string | undefined;
   action?: string | undefined;
   targetType?: string | undefined;

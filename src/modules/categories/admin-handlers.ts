@@ -1,10 +1,11 @@
+import type { AdminEnv } from '../../lib/app-env';
 import { createDb } from '../../lib/db';
 import { createRouter } from '../../lib/openapi';
 import * as read from './admin-read';
 import * as routes from './admin-routes';
 import * as service from './admin-service';
 
-export const adminCategoriesRouter = createRouter()
+export const adminCategoriesRouter = createRouter<AdminEnv>()
   .openapi(routes.createCategory, async (c) => {
     const category = await service.createCategory(c.env, c.req.valid('json'));
     c.header('Location', `/v1/admin/categories/${category.id}`);

@@ -1,6 +1,6 @@
+import { adminRoute } from '../../auth/permissions';
 import { IdParams } from '../../lib/catalog-fields';
 import { jsonBody, jsonContent, LocationHeader, problems } from '../../lib/openapi';
-import { adminRoute } from '../../middleware/permissions';
 import {
   AdminCategoryListSchema,
   AdminCategorySchema,

@@ -1,5 +1,5 @@
 import { localeChainParam, localePreference } from '../../lib/locale-sql';
-import type { StoreContext } from '../regions/context';
+import type { StoreContext } from '../../lib/store-context';
 import type { StoreCategory } from './store-schemas';
 
 type Row = { id: string; parent_id: string | null; handle: string; name: string; description: string };

@@ -1,10 +1,11 @@
+import type { AdminEnv } from '../../lib/app-env';
 import { createDb } from '../../lib/db';
 import { createRouter } from '../../lib/openapi';
 import * as read from './admin-read';
 import * as routes from './admin-routes';
 import * as service from './admin-service';
 
-export const adminCollectionsRouter = createRouter()
+export const adminCollectionsRouter = createRouter<AdminEnv>()
   .openapi(routes.createCollection, async (c) => {
     const collection = await service.createCollection(c.env, c.req.valid('json'));
     c.header('Location', `/v1/admin/collections/${collection.id}`);

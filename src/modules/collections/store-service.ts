@@ -1,6 +1,6 @@
 import { localeChainParam, localePreference } from '../../lib/locale-sql';
 import { decodeCursor, paginate } from '../../lib/pagination';
-import type { StoreContext } from '../regions/context';
+import type { StoreContext } from '../../lib/store-context';
 import type { ListCollectionsQuery } from './store-schemas';
 
 type Row = { id: string; handle: string; title: string; description: string };

@@ -1,3 +1,4 @@
+import { callerOf } from '../../auth/caller';
 import { createDb } from '../../lib/db';
 import { createRouter } from '../../lib/openapi';
 import { listOwnSessions, revokeOwnSession } from '../sessions/own-sessions';
@@ -29,7 +30,7 @@ customerAccountRouter
     return c.json(await exportCustomer(c.env, createDb(c.env.DB), c.get('principal').id), 200);
   })
   .openapi(routes.deleteMe, async (c) => {
-    await eraseCustomer(createDb(c.env.DB), c.get('principal').id);
+    await eraseCustomer(createDb(c.env.DB), callerOf(c), c.get('principal').id);
     return c.body(null, 204);
   })
   .openapi(routes.listMySessions, async (c) => {

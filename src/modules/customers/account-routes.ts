@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
+import { requireCustomer } from '../../auth/require-customer';
 import { guardedRoute, jsonBody, jsonContent, problems } from '../../lib/openapi';
-import { requireCustomer } from '../../middleware/customer-auth';
 import { SessionListSchema, SessionParams } from '../sessions/schemas';
 import {
   AddressInputSchema,

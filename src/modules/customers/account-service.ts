@@ -1,6 +1,8 @@
 /** The signed-in customer's own record: read, change, export everything, erase. */
 import { and, eq } from 'drizzle-orm';
 import { customerAddresses, customers, externalIdentities, oneTimeTokens, sessions } from '../../db/schema';
+import type { Caller } from '../../lib/caller';
+import { commit } from '../../lib/commit';
 import type { Database } from '../../lib/db';
 import { encryptField } from '../../lib/encryption';
 import { notFound } from '../../lib/errors';
@@ -74,34 +76,37 @@ export async function exportCustomer(env: Env, db: Database, id: string) {
  * financial history; orders hold their own copy of what accounting must retain. One batch: the account is
  * anonymized, signed out everywhere and unlinked from external logins, or nothing changes.
  */
-export async function eraseCustomer(db: Database, id: string): Promise<void> {
+export async function eraseCustomer(db: Database, caller: Caller, id: string): Promise<void> {
   await loadCustomer(db, id);
   const now = new Date();
   const own = and(eq(sessions.principalType, 'customer'), eq(sessions.principalId, id));
-  await db.batch([
-    db.delete(customerAddresses).where(eq(customerAddresses.customerId, id)),
-    db.delete(externalIdentities).where(eq(externalIdentities.customerId, id)),
-    db
-      .delete(oneTimeTokens)
-      .where(and(eq(oneTimeTokens.principalType, 'customer'), eq(oneTimeTokens.principalId, id))),
-    revokeAllSessionsStatement(db, 'customer', id, 'erased'),
-    // Device descriptions are personal data too; the revoked sessions stay only as ids and times.
-    db.update(sessions).set({ userAgent: null }).where(own),
-    db
-      .update(customers)
-      .set({
-        email: null,
-        emailVerifiedAt: null,
-        passwordHash: null,
-        firstName: null,
-        lastName: null,
-        phoneEncrypted: null,
-        locale: null,
-        failedLogins: 0,
-        lockedUntil: null,
-        deletedAt: now,
-        updatedAt: now,
-      })
-      .where(eq(customers.id, id)),
-  ]);
+  await commit(db, caller, {
+    events: [{ type: 'customer.deleted', aggregateType: 'customer', aggregateId: id }],
+    statements: [
+      db.delete(customerAddresses).where(eq(customerAddresses.customerId, id)),
+      db.delete(externalIdentities).where(eq(externalIdentities.customerId, id)),
+      db
+        .delete(oneTimeTokens)
+        .where(and(eq(oneTimeTokens.principalType, 'customer'), eq(oneTimeTokens.principalId, id))),
+      revokeAllSessionsStatement(db, 'customer', id, 'erased'),
+      // Device descriptions are personal data too; the revoked sessions stay only as ids and times.
+      db.update(sessions).set({ userAgent: null }).where(own),
+      db
+        .update(customers)
+        .set({
+          email: null,
+          emailVerifiedAt: null,
+          passwordHash: null,
+          firstName: null,
+          lastName: null,
+          phoneEncrypted: null,
+          locale: null,
+          failedLogins: 0,
+          lockedUntil: null,
+          deletedAt: now,
+          updatedAt: now,
+        })
+        .where(eq(customers.id, id)),
+    ],
+  });
 }

@@ -1,9 +1,10 @@
 import type { Context } from 'hono';
-import type { AppEnv } from '../../env';
+import { bearerToken } from '../../auth/bearer';
+import { anonymousCaller, requestMeta } from '../../auth/caller';
+import type { AppEnv } from '../../lib/app-env';
 import { createDb } from '../../lib/db';
 import { invalidToken, verifyAccessToken } from '../../lib/jwt';
 import { createRouter } from '../../lib/openapi';
-import { bearerToken } from '../../middleware/customer-auth';
 import { rateLimit } from '../../middleware/rate-limit';
 import { signInWithIdToken } from '../identity-providers/oidc-login';
 import { issueTokens } from '../sessions/issue-tokens';
@@ -24,10 +25,10 @@ export const customerAuthRouter = createRouter()
   .openapi(routes.register, async (c) => {
     const input = c.req.valid('json');
     await limitAccount(c, input.email);
-    const db = createDb(c.env.DB);
-    const row = await registerCustomer(db, input);
-    await sendVerificationEmail(c, db, { id: row.id, email: input.email });
-    const tokens = await issueTokens(c, { type: 'customer', id: row.id });
+    const row = await registerCustomer(createDb(c.env.DB), anonymousCaller(c), input);
+    const caller = { actor: { type: 'customer' as const, id: row.id }, meta: requestMeta(c) };
+    await sendVerificationEmail(c.env, caller, { id: row.id, email: input.email });
+    const tokens = await issueTokens(c.env, caller.meta, { type: 'customer', id: row.id });
     c.header('Cache-Control', 'no-store');
     return c.json({ customer: await customerView(c.env, row), tokens }, 201);
   })
@@ -35,14 +36,14 @@ export const customerAuthRouter = createRouter()
     const { email, password } = c.req.valid('json');
     await limitAccount(c, email);
     const row = await authenticateCustomer(createDb(c.env.DB), email, password);
-    const tokens = await issueTokens(c, { type: 'customer', id: row.id });
+    const tokens = await issueTokens(c.env, requestMeta(c), { type: 'customer', id: row.id });
     c.header('Cache-Control', 'no-store');
     return c.json({ customer: await customerView(c.env, row), tokens }, 200);
   })
   .openapi(routes.oidcLogin, async (c) => {
     const input = c.req.valid('json');
-    const row = await signInWithIdToken(createDb(c.env.DB), c.env.KV, input);
-    const tokens = await issueTokens(c, { type: 'customer', id: row.id });
+    const row = await signInWithIdToken(createDb(c.env.DB), c.env.KV, anonymousCaller(c), input);
+    const tokens = await issueTokens(c.env, requestMeta(c), { type: 'customer', id: row.id });
     c.header('Cache-Control', 'no-store');
     return c.json({ customer: await customerView(c.env, row), tokens }, 200);
   })
@@ -54,7 +55,8 @@ export const customerAuthRouter = createRouter()
     // A staff token is refused here untouched: consuming it would end that staff session as a "reuse".
     const { session, refreshToken } = await rotateRefreshToken(db, refresh_token, 'customer');
     const tokens = await issueTokens(
-      c,
+      c.env,
+      requestMeta(c),
       { type: 'customer', id: session.principalId },
       { sessionId: session.id, refreshToken },
     );
@@ -75,7 +77,7 @@ export const customerAuthRouter = createRouter()
   .openapi(routes.requestPasswordReset, async (c) => {
     const { email } = c.req.valid('json');
     await limitAccount(c, email);
-    await requestPasswordReset(c, createDb(c.env.DB), email);
+    await requestPasswordReset(c.env, anonymousCaller(c), email);
     return c.json({ status: 'accepted' as const }, 202);
   })
   .openapi(routes.resetPassword, async (c) => {

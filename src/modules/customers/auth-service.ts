@@ -5,6 +5,8 @@
  */
 import { eq, sql } from 'drizzle-orm';
 import { customers } from '../../db/schema';
+import type { Caller } from '../../lib/caller';
+import { commit } from '../../lib/commit';
 import { constraintFailure } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
@@ -46,6 +48,7 @@ function lockedError(until: Date): AppError {
 
 export async function registerCustomer(
   db: Database,
+  caller: Caller,
   input: { email: string; password: string; first_name?: string; last_name?: string; locale?: string },
 ): Promise<CustomerRow> {
   const existing = await db
@@ -55,19 +58,30 @@ export async function registerCustomer(
     .get();
   if (existing)
     throw new AppError(409, 'email_taken', 'An account with this email already exists; sign in instead.');
+  const id = newId('cus');
   try {
-    const [row] = await db
-      .insert(customers)
-      .values({
-        id: newId('cus'),
-        email: input.email,
-        passwordHash: await hashPassword(input.password),
-        firstName: input.first_name ?? null,
-        lastName: input.last_name ?? null,
-        locale: input.locale ?? null,
-      })
-      .returning();
-    return row as CustomerRow;
+    // Whoever signs up acts as the customer they become.
+    const [inserted] = await commit(
+      db,
+      { ...caller, actor: { type: 'customer', id } },
+      {
+        statements: [
+          db
+            .insert(customers)
+            .values({
+              id,
+              email: input.email,
+              passwordHash: await hashPassword(input.password),
+              firstName: input.first_name ?? null,
+              lastName: input.last_name ?? null,
+              locale: input.locale ?? null,
+            })
+            .returning(),
+        ],
+        events: [{ type: 'customer.created', aggregateType: 'customer', aggregateId: id }],
+      },
+    );
+    return inserted[0] as CustomerRow;
   } catch (error) {
     // Two sign-ups with one email at once: the UNIQUE index decides, the loser gets the same 409.
     if (constraintFailure(error)?.kind === 'unique') {

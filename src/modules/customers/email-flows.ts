@@ -4,10 +4,9 @@
  * is a 400. A reset also ends every session and uses up the customer's other reset links.
  */
 import { and, eq, isNull } from 'drizzle-orm';
-import type { Context } from 'hono';
 import { customers, oneTimeTokens } from '../../db/schema';
-import type { AppEnv } from '../../env';
-import type { Database } from '../../lib/db';
+import { type Caller, callerLogger } from '../../lib/caller';
+import { createDb, type Database } from '../../lib/db';
 import { hashPassword } from '../../lib/password';
 import { sendEmail } from '../email/send';
 import { revokeAllSessionsStatement } from '../sessions/service';
@@ -18,15 +17,15 @@ function link(env: Env, path: string, token: string): string {
 }
 
 export async function sendVerificationEmail(
-  c: Context<AppEnv>,
-  db: Database,
+  env: Env,
+  caller: Caller,
   customer: { id: string; email: string },
 ): Promise<void> {
-  const token = await createOneTimeToken(db, 'email_verification', customer.id);
-  await sendEmail(c.env, c.get('logger'), {
+  const token = await createOneTimeToken(createDb(env.DB), 'email_verification', customer.id);
+  await sendEmail(env, callerLogger(caller), {
     to: customer.email,
     subject: 'Confirm your email address',
-    text: `Welcome! Confirm your email address: ${link(c.env, '/account/verify-email', token)}\nToken: ${token}`,
+    text: `Welcome! Confirm your email address: ${link(env, '/account/verify-email', token)}\nToken: ${token}`,
   });
 }
 
@@ -40,14 +39,15 @@ export async function confirmEmail(db: Database, token: string): Promise<void> {
 }
 
 /** Mails a reset link when an account has this email; silently does nothing otherwise. */
-export async function requestPasswordReset(c: Context<AppEnv>, db: Database, email: string): Promise<void> {
+export async function requestPasswordReset(env: Env, caller: Caller, email: string): Promise<void> {
+  const db = createDb(env.DB);
   const row = await db.select({ id: customers.id }).from(customers).where(eq(customers.email, email)).get();
   if (!row) return;
   const token = await createOneTimeToken(db, 'password_reset', row.id);
-  await sendEmail(c.env, c.get('logger'), {
+  await sendEmail(env, callerLogger(caller), {
     to: email,
     subject: 'Reset your password',
-    text: `Reset your password within an hour: ${link(c.env, '/account/reset-password', token)}\nToken: ${token}\nIf you did not ask for this, ignore this email.`,
+    text: `Reset your password within an hour: ${link(env, '/account/reset-password', token)}\nToken: ${token}\nIf you did not ask for this, ignore this email.`,
   });
 }
 

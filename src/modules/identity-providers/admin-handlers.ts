@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { identityProviders } from '../../db/schema';
+import type { AdminEnv } from '../../lib/app-env';
 import { createDb, type Database } from '../../lib/db';
 import { AppError, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
@@ -36,7 +37,7 @@ async function load(db: Database, id: string): Promise<Row> {
   return row;
 }
 
-export const adminIdentityProvidersRouter = createRouter()
+export const adminIdentityProvidersRouter = createRouter<AdminEnv>()
   .openapi(routes.createProvider, async (c) => {
     const input = c.req.valid('json');
     const db = createDb(c.env.DB);

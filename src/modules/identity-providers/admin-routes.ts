@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
+import { adminRoute } from '../../auth/permissions';
 import { jsonBody, jsonContent, LocationHeader, problems } from '../../lib/openapi';
-import { adminRoute } from '../../middleware/permissions';
 import {
   IdentityProviderInputSchema,
   IdentityProviderSchema,

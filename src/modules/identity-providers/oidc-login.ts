@@ -10,6 +10,8 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { customers, externalIdentities } from '../../db/schema';
+import type { Caller } from '../../lib/caller';
+import { commit } from '../../lib/commit';
 import { constraintFailure } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
@@ -32,44 +34,64 @@ async function linkedCustomer(db: Database, identity: Identity): Promise<Custome
   return linked?.customer;
 }
 
-async function linkExisting(db: Database, existing: CustomerRow, identity: Identity): Promise<void> {
+async function linkExisting(db: Database, caller: Caller, existing: CustomerRow, identity: Identity) {
   const link = db.insert(externalIdentities).values({ ...identity, customerId: existing.id });
-  if (existing.emailVerifiedAt) {
-    await link;
-    return;
-  }
   const now = new Date();
-  await db.batch([
-    link,
-    db
-      .update(customers)
-      .set({ emailVerifiedAt: now, passwordHash: null, failedLogins: 0, lockedUntil: null, updatedAt: now })
-      .where(eq(customers.id, existing.id)),
-    revokeAllSessionsStatement(db, 'customer', existing.id, 'revoked'),
-  ]);
+  // An email the provider verified but we never did: whoever set the password may not own the address, so
+  // the password and its sessions go (pre-account takeover).
+  const takeOver = existing.emailVerifiedAt
+    ? []
+    : [
+        db
+          .update(customers)
+          .set({
+            emailVerifiedAt: now,
+            passwordHash: null,
+            failedLogins: 0,
+            lockedUntil: null,
+            updatedAt: now,
+          })
+          .where(eq(customers.id, existing.id)),
+        revokeAllSessionsStatement(db, 'customer', existing.id, 'revoked'),
+      ];
+  await commit(db, caller, { statements: [link, ...takeOver] });
 }
 
 async function createLinked(
   db: Database,
+  caller: Caller,
   identity: Identity,
   claims: { email: string | null; givenName: unknown; familyName: unknown },
 ): Promise<void> {
   const id = newId('cus');
   const name = (value: unknown) =>
     typeof value === 'string' && value.trim() ? value.trim().slice(0, 100) : null;
-  await db.batch([
-    db.insert(customers).values({
-      id,
-      email: claims.email,
-      emailVerifiedAt: claims.email ? new Date() : null,
-      firstName: name(claims.givenName),
-      lastName: name(claims.familyName),
-    }),
-    db.insert(externalIdentities).values({ ...identity, customerId: id }),
-  ]);
+  // Whoever signs up acts as the customer they become.
+  await commit(
+    db,
+    { ...caller, actor: { type: 'customer', id } },
+    {
+      statements: [
+        db.insert(customers).values({
+          id,
+          email: claims.email,
+          emailVerifiedAt: claims.email ? new Date() : null,
+          firstName: name(claims.givenName),
+          lastName: name(claims.familyName),
+        }),
+        db.insert(externalIdentities).values({ ...identity, customerId: id }),
+      ],
+      events: [{ type: 'customer.created', aggregateType: 'customer', aggregateId: id }],
+    },
+  );
 }
 
-async function link(db: Database, provider: Provider, claims: Record<string, unknown> & { sub: string }) {
+async function link(
+  db: Database,
+  caller: Caller,
+  provider: Provider,
+  claims: Record<string, unknown> & { sub: string },
+) {
   const identity = { issuer: provider.issuer, subject: claims.sub };
   const linked = await linkedCustomer(db, identity);
   if (linked) return;
@@ -86,8 +108,8 @@ async function link(db: Database, provider: Provider, claims: Record<string, unk
       'An account with this email exists; sign in with your password, or verify the email with the provider.',
     );
   }
-  if (existing) return linkExisting(db, existing, identity);
-  return createLinked(db, identity, {
+  if (existing) return linkExisting(db, caller, existing, identity);
+  return createLinked(db, caller, identity, {
     email: verified ? email : null,
     givenName: claims.given_name,
     familyName: claims.family_name,
@@ -97,12 +119,13 @@ async function link(db: Database, provider: Provider, claims: Record<string, unk
 export async function signInWithIdToken(
   db: Database,
   kv: KVNamespace,
+  caller: Caller,
   input: { provider: string; id_token: string; nonce?: string },
 ): Promise<CustomerRow> {
   const provider = await findProvider(db, input.provider);
   const claims = await verifyIdToken(kv, provider, input.id_token, input.nonce);
   try {
-    await link(db, provider, claims);
+    await link(db, caller, provider, claims);
   } catch (error) {
     // A concurrent first sign-in of the same identity (or email) won the insert; its link is the answer.
     if (constraintFailure(error)?.kind !== 'unique') throw error;

@@ -1,8 +1,9 @@
+import type { AdminEnv } from '../../lib/app-env';
 import { createRouter } from '../../lib/openapi';
 import * as routes from './admin-variant-routes';
 import * as service from './admin-variant-service';
 
-export const adminVariantsRouter = createRouter()
+export const adminVariantsRouter = createRouter<AdminEnv>()
   .openapi(routes.createVariant, async (c) => {
     const variant = await service.createVariant(c.env, c.req.valid('param').id, c.req.valid('json'));
     c.header('Location', `/v1/admin/variants/${variant.id}`);

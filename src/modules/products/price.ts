@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { formatMoney, taxBreakdown } from '../../lib/money';
-import type { RegionInfo } from '../regions/context';
+import type { RegionInfo } from '../../lib/store-context';
 
 export const PriceSchema = z
   .object({

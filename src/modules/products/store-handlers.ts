@@ -1,10 +1,11 @@
+import type { StoreEnv } from '../../lib/app-env';
 import { createRouter } from '../../lib/openapi';
 import { timed } from '../../middleware/request-context';
 import { serializeStoreContext } from '../regions/schemas';
 import * as routes from './store-routes';
 import { getProductByHandle, listProducts } from './store-service';
 
-export const storeProductsRouter = createRouter()
+export const storeProductsRouter = createRouter<StoreEnv>()
   .openapi(routes.listProducts, async (c) => {
     const store = c.get('store');
     const { data, page } = await timed(c.get('timings'), 'db', () =>

@@ -5,7 +5,7 @@
  */
 
 import { localeChainParam, localePreference } from '../../lib/locale-sql';
-import type { StoreContext } from '../regions/context';
+import type { StoreContext } from '../../lib/store-context';
 import { priceFor } from './price';
 import type { StoreProduct } from './store-schemas';
 

@@ -6,7 +6,7 @@
 
 import { localeChainParam, localePreference } from '../../lib/locale-sql';
 import { decodeCursor } from '../../lib/pagination';
-import type { StoreContext } from '../regions/context';
+import type { StoreContext } from '../../lib/store-context';
 import { toFtsQuery } from './search-query';
 import type { ListProductsQuery, ProductSort } from './store-schemas';
 

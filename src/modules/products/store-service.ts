@@ -1,6 +1,6 @@
 import { notFound } from '../../lib/errors';
 import { paginate } from '../../lib/pagination';
-import type { StoreContext } from '../regions/context';
+import type { StoreContext } from '../../lib/store-context';
 import { hydrateProducts } from './store-hydrate';
 import { buildListingQuery, type ListingRow, sortKeyOf, sortOf } from './store-listing';
 import type { ListProductsQuery, StoreProduct } from './store-schemas';

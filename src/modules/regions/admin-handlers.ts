@@ -1,10 +1,11 @@
+import type { AdminEnv } from '../../lib/app-env';
 import { createDb } from '../../lib/db';
 import { createRouter } from '../../lib/openapi';
 import * as read from './admin-read';
 import * as routes from './admin-routes';
 import * as service from './admin-service';
 
-export const adminRegionsRouter = createRouter()
+export const adminRegionsRouter = createRouter<AdminEnv>()
   .openapi(routes.createRegion, async (c) => {
     const region = await service.createRegion(c.env, c.req.valid('json'));
     c.header('Location', `/v1/admin/regions/${region.id}`);

@@ -1,8 +1,8 @@
 import { z } from '@hono/zod-openapi';
+import { adminRoute } from '../../auth/permissions';
 import { IdParams } from '../../lib/catalog-fields';
 import { jsonBody, jsonContent, LocationHeader, problems } from '../../lib/openapi';
 import { PaginationQuery } from '../../lib/pagination';
-import { adminRoute } from '../../middleware/permissions';
 import {
   AdminRegionListSchema,
   AdminRegionSchema,

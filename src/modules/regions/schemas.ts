@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import type { StoreContext } from './context';
+import type { StoreContext } from '../../lib/store-context';
 
 export const StoreContextSchema = z
   .object({

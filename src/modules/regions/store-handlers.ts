@@ -1,6 +1,7 @@
+import type { StoreEnv } from '../../lib/app-env';
 import { createRouter } from '../../lib/openapi';
-import type { RegionInfo } from './context';
-import { getRegionDirectory } from './directory';
+import { getRegionDirectory } from '../../lib/region-directory';
+import type { RegionInfo } from '../../lib/store-context';
 import { serializeStoreContext } from './schemas';
 import * as routes from './store-routes';
 
@@ -17,7 +18,7 @@ export function serializeRegion(r: RegionInfo) {
   };
 }
 
-export const storeRegionsRouter = createRouter().openapi(routes.listRegions, async (c) => {
+export const storeRegionsRouter = createRouter<StoreEnv>().openapi(routes.listRegions, async (c) => {
   const store = c.get('store');
   const directory = await getRegionDirectory(c.env.DB, store.catalogVersion);
   return c.json({ context: serializeStoreContext(store), data: directory.regions.map(serializeRegion) }, 200);

@@ -1,6 +1,5 @@
-import type { Context } from 'hono';
 import type { StaffRole } from '../../db/schema';
-import type { AppEnv } from '../../env';
+import type { RequestMeta } from '../../lib/caller';
 import { createDb } from '../../lib/db';
 import { signAccessToken } from '../../lib/jwt';
 import type { TokenResponse } from './schemas';
@@ -14,19 +13,20 @@ export type TokenSubject = { type: 'customer' | 'staff'; id: string; role?: Staf
  * replayed against the other surface.
  */
 export async function issueTokens(
-  c: Context<AppEnv>,
+  env: Env,
+  meta: RequestMeta,
   principal: TokenSubject,
   session?: { sessionId: string; refreshToken: string },
 ): Promise<TokenResponse> {
   const current =
     session ??
-    (await startSession(createDb(c.env.DB), {
+    (await startSession(createDb(env.DB), {
       principalType: principal.type,
       principalId: principal.id,
-      userAgent: c.req.header('User-Agent') ?? null,
+      userAgent: meta.userAgent,
     }));
   const { token, expiresIn } = await signAccessToken(
-    c.env,
+    env,
     {
       sub: principal.id,
       typ: principal.type,

@@ -177,12 +177,3 @@ export function listSessions(
     .orderBy(desc(sessions.lastUsedAt))
     .all();
 }
-
-export async function isSessionActive(db: Database, sessionId: string): Promise<boolean> {
-  const row = await db
-    .select({ id: sessions.id })
-    .from(sessions)
-    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt), gt(sessions.expiresAt, new Date())))
-    .get();
-  return row !== undefined;
-}

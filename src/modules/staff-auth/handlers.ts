@@ -1,15 +1,35 @@
+import type { Context } from 'hono';
+import { bearerToken } from '../../auth/bearer';
+import { anonymousCaller, requestMeta } from '../../auth/caller';
+import { staffPrincipal } from '../../auth/staff-principal';
+import type { AppEnv } from '../../lib/app-env';
 import { createDb } from '../../lib/db';
 import { createRouter } from '../../lib/openapi';
-import { bearerToken } from '../../middleware/customer-auth';
 import { rateLimit } from '../../middleware/rate-limit';
 import { listOwnSessions, revokeOwnSession } from '../sessions/own-sessions';
 import { acceptInvite } from '../staff/accept-invite';
 import { serializeStaff } from '../staff/schemas';
+import type { ChallengePurpose } from './challenge-tokens';
 import { checkPassword } from './login-service';
-import { confirmEnrollment, requestEnrollment, startEnrollment, verifySecondFactor } from './mfa-service';
-import { staffPrincipal } from './principal';
+import {
+  confirmEnrollment,
+  openChallenge,
+  requestEnrollment,
+  startEnrollment,
+  verifySecondFactor,
+} from './mfa-service';
 import * as routes from './routes';
 import { logoutStaff, refreshStaffTokens, staffTokens } from './session-service';
+
+/**
+ * The MFA challenge a request presents, after counting the attempt against its account's rate limit (whichever
+ * challenge it comes with, so rotating challenges buys no extra guesses).
+ */
+async function limitedChallenge(c: Context<AppEnv>, purpose: ChallengePurpose, token: string) {
+  const challenge = await openChallenge(c.env.DB, purpose, token);
+  await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `staff-id:${challenge.staffId}`, c);
+  return challenge;
+}
 
 export const staffAuthRouter = createRouter()
   .openapi(routes.login, async (c) => {
@@ -32,36 +52,42 @@ export const staffAuthRouter = createRouter()
         200,
       );
     }
-    return c.json(await staffTokens(c, outcome.staff), 200);
+    return c.json(await staffTokens(c.env, requestMeta(c), outcome.staff), 200);
   })
   .openapi(routes.verifyMfa, async (c) => {
     const body = c.req.valid('json');
-    const staff = await verifySecondFactor(c, body.mfa_token, {
+    const challenge = await limitedChallenge(c, 'staff_mfa', body.mfa_token);
+    const staff = await verifySecondFactor(c.env, anonymousCaller(c), challenge, {
       code: body.code,
       recoveryCode: body.recovery_code,
     });
-    return c.json(await staffTokens(c, staff), 200);
+    return c.json(await staffTokens(c.env, requestMeta(c), staff), 200);
   })
   .openapi(routes.requestEnrollment, async (c) => {
     const staff = await staffPrincipal(c.env, bearerToken(c.req.header('Authorization')) ?? '');
     await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `staff-id:${staff.id}`, c);
-    const { token, expiresIn } = await requestEnrollment(c, staff.id, c.req.valid('json').password);
+    const { token, expiresIn } = await requestEnrollment(c.env.DB, staff.id, c.req.valid('json').password);
     return c.json(
       { mfa_enrollment_required: true as const, enrollment_token: token, expires_in: expiresIn },
       200,
     );
   })
   .openapi(routes.startEnrollment, async (c) => {
-    const { secret, otpauthUri } = await startEnrollment(c, c.req.valid('json').enrollment_token);
+    const challenge = await limitedChallenge(c, 'staff_mfa_enrollment', c.req.valid('json').enrollment_token);
+    const { secret, otpauthUri } = await startEnrollment(c.env, challenge);
     return c.json({ secret, otpauth_uri: otpauthUri }, 200);
   })
   .openapi(routes.confirmEnrollment, async (c) => {
     const body = c.req.valid('json');
-    const { staff, recoveryCodes } = await confirmEnrollment(c, body.enrollment_token, body.code);
-    return c.json({ ...(await staffTokens(c, staff)), recovery_codes: recoveryCodes }, 200);
+    const challenge = await limitedChallenge(c, 'staff_mfa_enrollment', body.enrollment_token);
+    const { staff, recoveryCodes } = await confirmEnrollment(c.env, anonymousCaller(c), challenge, body.code);
+    return c.json(
+      { ...(await staffTokens(c.env, requestMeta(c), staff)), recovery_codes: recoveryCodes },
+      200,
+    );
   })
   .openapi(routes.refresh, async (c) => {
-    return c.json(await refreshStaffTokens(c, c.req.valid('json').refresh_token), 200);
+    return c.json(await refreshStaffTokens(c.env, requestMeta(c), c.req.valid('json').refresh_token), 200);
   })
   .openapi(routes.logout, async (c) => {
     await logoutStaff(c.env.DB, c.req.valid('json').refresh_token);
@@ -77,5 +103,5 @@ export const staffAuthRouter = createRouter()
     return c.body(null, 204);
   })
   .openapi(routes.acceptInvite, async (c) => {
-    return c.json(serializeStaff(await acceptInvite(c, c.req.valid('json'))), 201);
+    return c.json(serializeStaff(await acceptInvite(c.env, anonymousCaller(c), c.req.valid('json'))), 201);
   });

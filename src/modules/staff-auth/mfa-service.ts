@@ -5,16 +5,14 @@
  * twice concurrently) fails. Wrong codes count toward the account lock like wrong passwords.
  */
 import { and, eq, isNull, lt, or } from 'drizzle-orm';
-import type { Context } from 'hono';
 import { staffUsers } from '../../db/schema';
-import type { AppEnv } from '../../env';
+import type { Caller } from '../../lib/caller';
+import { commit } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { decryptField, encryptField } from '../../lib/encryption';
 import { AppError, conflict } from '../../lib/errors';
 import { verifyPassword } from '../../lib/password';
 import { generateTotpSecret, otpauthUri, verifyTotp } from '../../lib/totp';
-import { rateLimit } from '../../middleware/rate-limit';
-import { auditEntry } from '../audit/service';
 import { clearFailures, isLocked, recordFailure } from './attempts';
 import {
   type Challenge,
@@ -33,16 +31,24 @@ const invalidChallenge = () =>
 const invalidCode = () => new AppError(401, 'invalid_mfa_code', 'The code is wrong or was already used.');
 
 /**
- * The staff member a live challenge belongs to; a disabled or locked account ends the challenge. Attempts count
- * against the account's rate limit, whichever challenge they come with.
+ * The live challenge behind a presented MFA token, or a 401. Routes open it first so that attempts count
+ * against the account's rate limit, whichever challenge they come with, before any code is checked.
  */
-async function challengedStaff(c: Context<AppEnv>, db: Database, purpose: ChallengePurpose, token: string) {
-  const challenge = await findChallenge(db, purpose, token);
+export async function openChallenge(
+  d1: D1Database,
+  purpose: ChallengePurpose,
+  token: string,
+): Promise<Challenge> {
+  const challenge = await findChallenge(createDb(d1), purpose, token);
   if (!challenge) throw invalidChallenge();
-  await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `staff-id:${challenge.staffId}`, c);
+  return challenge;
+}
+
+/** The staff member a live challenge belongs to; a disabled or locked account ends the challenge. */
+async function challengedStaff(db: Database, challenge: Challenge) {
   const staff = await db.select().from(staffUsers).where(eq(staffUsers.id, challenge.staffId)).get();
   if (staff?.status !== 'active' || isLocked(staff)) throw invalidChallenge();
-  return { challenge, staff };
+  return staff;
 }
 
 async function useUp(db: Database, challenge: Challenge) {
@@ -54,11 +60,11 @@ async function useUp(db: Database, challenge: Challenge) {
  * stolen access token alone cannot bind someone else's authenticator to the account.
  */
 export async function requestEnrollment(
-  c: Context<AppEnv>,
+  d1: D1Database,
   staffId: string,
   password: string,
 ): Promise<{ token: string; expiresIn: number }> {
-  const db = createDb(c.env.DB);
+  const db = createDb(d1);
   const staff = await db.select().from(staffUsers).where(eq(staffUsers.id, staffId)).get();
   if (!staff || isLocked(staff) || !(await verifyPassword(password, staff.passwordHash)).valid) {
     if (staff) await recordFailure(db, staff.id);
@@ -68,31 +74,32 @@ export async function requestEnrollment(
   return issueChallenge(db, 'staff_mfa_enrollment', staff.id);
 }
 
-export async function startEnrollment(c: Context<AppEnv>, enrollmentToken: string) {
-  const db = createDb(c.env.DB);
-  const { staff } = await challengedStaff(c, db, 'staff_mfa_enrollment', enrollmentToken);
+export async function startEnrollment(env: Env, challenge: Challenge) {
+  const db = createDb(env.DB);
+  const staff = await challengedStaff(db, challenge);
   if (staff.mfaEnabledAt) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
   const secret = generateTotpSecret();
   // A new secret each time: an unfinished enrollment never leaves a secret someone else may have seen.
   await db
     .update(staffUsers)
-    .set({ mfaSecretEncrypted: await encryptField(c.env, secret), mfaLastStep: null })
+    .set({ mfaSecretEncrypted: await encryptField(env, secret), mfaLastStep: null })
     .where(and(eq(staffUsers.id, staff.id), isNull(staffUsers.mfaEnabledAt)));
   return { secret, otpauthUri: otpauthUri({ issuer: TOTP_ISSUER, account: staff.email, secret }) };
 }
 
 export async function confirmEnrollment(
-  c: Context<AppEnv>,
-  enrollmentToken: string,
+  env: Env,
+  caller: Caller,
+  challenge: Challenge,
   code: string,
 ): Promise<{ staff: StaffRow; recoveryCodes: string[] }> {
-  const db = createDb(c.env.DB);
-  const { challenge, staff } = await challengedStaff(c, db, 'staff_mfa_enrollment', enrollmentToken);
+  const db = createDb(env.DB);
+  const staff = await challengedStaff(db, challenge);
   if (staff.mfaEnabledAt) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
   if (!staff.mfaSecretEncrypted) {
     throw conflict('mfa_enrollment_not_started', 'Start the enrollment first to get a secret.');
   }
-  const secret = await decryptField(c.env, staff.mfaSecretEncrypted);
+  const secret = await decryptField(env, staff.mfaSecretEncrypted);
   const step = await verifyTotp(secret, code, { nowMs: Date.now(), lastStep: null });
   if (step === null) {
     await recordFailure(db, staff.id);
@@ -120,30 +127,31 @@ export async function confirmEnrollment(
     .returning();
   if (!enabled) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
   const recovery = await newRecoveryCodes(db, staff.id);
-  await db.batch([
-    ...recovery.statements,
-    auditEntry(db, c, {
+  await commit(db, caller, {
+    statements: recovery.statements,
+    audit: {
       action: 'staff.mfa_enable',
       targetType: 'staff',
       targetId: staff.id,
       changes: { mfa_enabled: { from: false, to: true } },
       actor: { type: 'staff', id: staff.id },
-    }),
-  ]);
+    },
+  });
   return { staff: enabled, recoveryCodes: recovery.codes };
 }
 
 export async function verifySecondFactor(
-  c: Context<AppEnv>,
-  mfaToken: string,
+  env: Env,
+  caller: Caller,
+  challenge: Challenge,
   proof: { code?: string | undefined; recoveryCode?: string | undefined },
 ): Promise<StaffRow> {
-  const db = createDb(c.env.DB);
-  const { challenge, staff } = await challengedStaff(c, db, 'staff_mfa', mfaToken);
+  const db = createDb(env.DB);
+  const staff = await challengedStaff(db, challenge);
   if (!staff.mfaEnabledAt || !staff.mfaSecretEncrypted) throw invalidChallenge();
 
   if (proof.code !== undefined) {
-    const secret = await decryptField(c.env, staff.mfaSecretEncrypted);
+    const secret = await decryptField(env, staff.mfaSecretEncrypted);
     const step = await verifyTotp(secret, proof.code, { nowMs: Date.now(), lastStep: staff.mfaLastStep });
     // The conditional write is the replay check that holds under concurrency: the step only moves forward.
     const advanced =
@@ -169,18 +177,16 @@ export async function verifySecondFactor(
   }
 
   await useUp(db, challenge);
-  await db.batch([
-    clearFailures(db, staff.id),
-    ...(proof.code === undefined
-      ? [
-          auditEntry(db, c, {
-            action: 'staff.recovery_code_use',
-            targetType: 'staff',
-            targetId: staff.id,
-            actor: { type: 'staff', id: staff.id },
-          }),
-        ]
-      : []),
-  ]);
+  await commit(db, caller, {
+    statements: [clearFailures(db, staff.id)],
+    ...(proof.code === undefined && {
+      audit: {
+        action: 'staff.recovery_code_use',
+        targetType: 'staff',
+        targetId: staff.id,
+        actor: { type: 'staff', id: staff.id },
+      },
+    }),
+  });
   return staff;
 }

@@ -1,4 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
+import { requireStaff } from '../../auth/require-staff';
 import { guardedRoute, jsonBody, jsonContent, problems } from '../../lib/openapi';
 import { limitByIp } from '../../middleware/rate-limit';
 import {
@@ -8,7 +9,6 @@ import {
   TokenResponseSchema,
 } from '../sessions/schemas';
 import { StaffSchema } from '../staff/schemas';
-import { requireStaff } from './require-staff';
 import {
   AcceptInviteBody,
   EnrolledTokenResponseSchema,

@@ -4,9 +4,8 @@
  * A refresh token belonging to a customer session is refused here without being consumed.
  */
 import { eq } from 'drizzle-orm';
-import type { Context } from 'hono';
 import { refreshTokens, sessions, staffUsers } from '../../db/schema';
-import type { AppEnv } from '../../env';
+import type { RequestMeta } from '../../lib/caller';
 import { sha256Hex } from '../../lib/crypto';
 import { createDb, type Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
@@ -24,12 +23,14 @@ const invalidRefresh = () =>
 
 /** Tokens in a new session, or in `session` after its refresh token rotated. */
 export function staffTokens(
-  c: Context<AppEnv>,
+  env: Env,
+  meta: RequestMeta,
   staff: Staff,
   session?: { sessionId: string; refreshToken: string },
 ): Promise<TokenResponse> {
   return issueTokens(
-    c,
+    env,
+    meta,
     { type: 'staff', id: staff.id, role: staff.role, perms: [...ROLE_PERMISSIONS[staff.role]] },
     session,
   );
@@ -44,8 +45,12 @@ async function staffSessionOf(db: Database, refreshToken: string) {
     .get();
 }
 
-export async function refreshStaffTokens(c: Context<AppEnv>, presented: string): Promise<TokenResponse> {
-  const db = createDb(c.env.DB);
+export async function refreshStaffTokens(
+  env: Env,
+  meta: RequestMeta,
+  presented: string,
+): Promise<TokenResponse> {
+  const db = createDb(env.DB);
   const owner = await staffSessionOf(db, presented);
   if (owner?.principalType !== 'staff') throw invalidRefresh();
   const { session, refreshToken } = await rotateRefreshToken(db, presented);
@@ -54,7 +59,7 @@ export async function refreshStaffTokens(c: Context<AppEnv>, presented: string):
     await revokeSession(db, session.id, 'revoked');
     throw invalidRefresh();
   }
-  return staffTokens(c, staff, { sessionId: session.id, refreshToken });
+  return staffTokens(env, meta, staff, { sessionId: session.id, refreshToken });
 }
 
 /** Ends the session of a staff refresh token; anything else is ignored, so logout reveals nothing. */

@@ -5,25 +5,25 @@
  * race, because the account insert and the invite update are one batch.
  */
 import { and, eq, gt, isNull } from 'drizzle-orm';
-import type { Context } from 'hono';
 import { staffInvites, staffUsers } from '../../db/schema';
-import type { AppEnv } from '../../env';
+import type { Caller } from '../../lib/caller';
+import { commit } from '../../lib/commit';
 import { sha256Hex } from '../../lib/crypto';
 import { constraintFailure } from '../../lib/d1-writes';
 import { createDb } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { hashPassword } from '../../lib/password';
-import { auditEntry } from '../audit/service';
 
 const invalidInvite = () =>
   new AppError(400, 'invalid_invite', 'This invitation is invalid, expired or already used.');
 
 export async function acceptInvite(
-  c: Context<AppEnv>,
+  env: Env,
+  caller: Caller,
   input: { token: string; name: string; password: string },
 ): Promise<typeof staffUsers.$inferSelect> {
-  const db = createDb(c.env.DB);
+  const db = createDb(env.DB);
   const now = new Date();
   const invite = await db
     .select()
@@ -48,24 +48,26 @@ export async function acceptInvite(
   const id = newId('stf');
   const passwordHash = await hashPassword(input.password);
   try {
-    const [[staff]] = await db.batch([
-      db
-        .insert(staffUsers)
-        .values({ id, email: invite.email, name: input.name, role: invite.role, passwordHash })
-        .returning(),
-      db
-        .update(staffInvites)
-        .set({ acceptedAt: now })
-        .where(and(eq(staffInvites.id, invite.id), isNull(staffInvites.acceptedAt))),
-      auditEntry(db, c, {
+    const [inserted] = await commit(db, caller, {
+      statements: [
+        db
+          .insert(staffUsers)
+          .values({ id, email: invite.email, name: input.name, role: invite.role, passwordHash })
+          .returning(),
+        db
+          .update(staffInvites)
+          .set({ acceptedAt: now })
+          .where(and(eq(staffInvites.id, invite.id), isNull(staffInvites.acceptedAt))),
+      ],
+      audit: {
         action: 'staff.create',
         targetType: 'staff',
         targetId: id,
         changes: { email: invite.email, role: invite.role, name: input.name, invite_id: invite.id },
         actor: { type: 'staff', id },
-      }),
-    ]);
-    return staff!;
+      },
+    });
+    return inserted[0]!;
   } catch (error) {
     // Only the unique email can fail here: another acceptance of this invite won the race.
     if (constraintFailure(error)?.kind === 'unique') throw invalidInvite();

@@ -1,7 +1,8 @@
+import { adminCallerOf } from '../../auth/caller';
+import type { AdminEnv } from '../../lib/app-env';
 import { timeIdKey } from '../../lib/keyset';
 import { createRouter } from '../../lib/openapi';
 import { decodeCursor, paginate } from '../../lib/pagination';
-import { sendEmail } from '../email/send';
 import * as invites from './invite-service';
 import * as routes from './routes';
 import { serializeInvite, serializeStaff } from './schemas';
@@ -11,15 +12,9 @@ const afterKey = (cursor: string | undefined, sort: string) =>
   cursor ? timeIdKey(decodeCursor(cursor, sort).key) : null;
 
 // Invitation routes first: `/staff/invites` must not be taken for `/staff/{id}`.
-export const staffRouter = createRouter()
+export const staffRouter = createRouter<AdminEnv>()
   .openapi(routes.createInvite, async (c) => {
-    const { invite, token } = await invites.createInvite(c, c.req.valid('json'));
-    // The token travels only to the invitee's mailbox: whoever invites cannot accept in their place.
-    await sendEmail(c.env, c.get('logger'), {
-      to: invite.email,
-      subject: 'You are invited to the edgecart admin',
-      text: `You were invited as ${invite.role}. Accept within 72 hours: ${c.env.PUBLIC_URL}/admin/accept-invite?token=${encodeURIComponent(token)}\nToken: ${token}`,
-    });
+    const invite = await invites.createInvite(c.env, adminCallerOf(c), c.req.valid('json'));
     return c.json(serializeInvite(invite), 201);
   })
   .openapi(routes.listInvites, async (c) => {
@@ -33,7 +28,7 @@ export const staffRouter = createRouter()
     return c.json({ data: data.map(serializeInvite), page }, 200);
   })
   .openapi(routes.revokeInvite, async (c) => {
-    const invite = await invites.revokeInvite(c, c.req.valid('param').id);
+    const invite = await invites.revokeInvite(c.env, adminCallerOf(c), c.req.valid('param').id);
     return c.json(serializeInvite(invite), 200);
   })
   .openapi(routes.listStaff, async (c) => {
@@ -50,9 +45,17 @@ export const staffRouter = createRouter()
     return c.json(serializeStaff(await staff.getStaff(c.env.DB, c.req.valid('param').id)), 200);
   })
   .openapi(routes.updateStaff, async (c) => {
-    const row = await staff.updateStaff(c, c.req.valid('param').id, c.req.valid('json'));
+    const row = await staff.updateStaff(
+      c.env,
+      adminCallerOf(c),
+      c.req.valid('param').id,
+      c.req.valid('json'),
+    );
     return c.json(serializeStaff(row), 200);
   })
   .openapi(routes.resetStaffMfa, async (c) => {
-    return c.json(serializeStaff(await staff.resetStaffMfa(c, c.req.valid('param').id)), 200);
+    return c.json(
+      serializeStaff(await staff.resetStaffMfa(c.env, adminCallerOf(c), c.req.valid('param').id)),
+      200,
+    );
   });

@@ -5,14 +5,14 @@
  * pending invite.
  */
 import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or } from 'drizzle-orm';
-import type { Context } from 'hono';
 import { type StaffRole, staffInvites, staffUsers } from '../../db/schema';
-import type { AppEnv } from '../../env';
+import { type AdminCaller, callerLogger } from '../../lib/caller';
+import { commit } from '../../lib/commit';
 import { randomToken, sha256Hex } from '../../lib/crypto';
 import { createDb } from '../../lib/db';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
-import { auditEntry } from '../audit/service';
+import { sendEmail } from '../email/send';
 import { assertMayGrantRole } from './rules';
 
 export const INVITE_TTL_MS = 72 * 3600 * 1000;
@@ -24,13 +24,17 @@ export type InviteStatus = 'pending' | 'accepted' | 'revoked' | 'expired';
 const pending = (now: Date) =>
   and(isNull(staffInvites.acceptedAt), isNull(staffInvites.revokedAt), gt(staffInvites.expiresAt, now));
 
+/**
+ * Invites `input.email` and mails the invitation. The token travels only to the invitee's mailbox: whoever
+ * invites cannot accept in their place.
+ */
 export async function createInvite(
-  c: Context<AppEnv>,
+  env: Env,
+  caller: AdminCaller,
   input: { email: string; role: StaffRole },
-): Promise<{ invite: InviteRow; token: string }> {
-  const principal = c.get('principal');
-  assertMayGrantRole(principal, input.role);
-  const db = createDb(c.env.DB);
+): Promise<InviteRow> {
+  assertMayGrantRole(caller.principal, input.role);
+  const db = createDb(env.DB);
   const existing = await db
     .select({ id: staffUsers.id })
     .from(staffUsers)
@@ -41,30 +45,38 @@ export async function createInvite(
   const now = new Date();
   const token = randomToken(32);
   const id = newId('inv');
-  const [, [invite]] = await db.batch([
-    db
-      .update(staffInvites)
-      .set({ revokedAt: now })
-      .where(and(eq(staffInvites.email, input.email), pending(now))),
-    db
-      .insert(staffInvites)
-      .values({
-        id,
-        email: input.email,
-        role: input.role,
-        tokenHash: await sha256Hex(token),
-        invitedBy: principal.id,
-        expiresAt: new Date(now.getTime() + INVITE_TTL_MS),
-      })
-      .returning(),
-    auditEntry(db, c, {
+  const [, inserted] = await commit(db, caller, {
+    statements: [
+      db
+        .update(staffInvites)
+        .set({ revokedAt: now })
+        .where(and(eq(staffInvites.email, input.email), pending(now))),
+      db
+        .insert(staffInvites)
+        .values({
+          id,
+          email: input.email,
+          role: input.role,
+          tokenHash: await sha256Hex(token),
+          invitedBy: caller.actor.id,
+          expiresAt: new Date(now.getTime() + INVITE_TTL_MS),
+        })
+        .returning(),
+    ],
+    audit: {
       action: 'staff_invite.create',
       targetType: 'staff_invite',
       targetId: id,
       changes: { email: input.email, role: input.role },
-    }),
-  ]);
-  return { invite: invite!, token };
+    },
+  });
+  const invite = inserted[0]!;
+  await sendEmail(env, callerLogger(caller), {
+    to: invite.email,
+    subject: 'You are invited to the edgecart admin',
+    text: `You were invited as ${invite.role}. Accept within 72 hours: ${env.PUBLIC_URL}/admin/accept-invite?token=${encodeURIComponent(token)}\nToken: ${token}`,
+  });
+  return invite;
 }
 
 export function listInvites(
@@ -101,27 +113,29 @@ export function listInvites(
     .limit(page.limit + 1);
 }
 
-export async function revokeInvite(c: Context<AppEnv>, id: string): Promise<InviteRow> {
-  const db = createDb(c.env.DB);
+export async function revokeInvite(env: Env, caller: AdminCaller, id: string): Promise<InviteRow> {
+  const db = createDb(env.DB);
   const invite = await db.select().from(staffInvites).where(eq(staffInvites.id, id)).get();
   if (!invite) throw notFound('The invitation');
-  assertMayGrantRole(c.get('principal'), invite.role);
+  assertMayGrantRole(caller.principal, invite.role);
   const now = new Date();
   if (invite.acceptedAt || invite.revokedAt || invite.expiresAt <= now) {
     throw new AppError(409, 'invite_not_pending', 'Only a pending invitation can be revoked.');
   }
-  const [[revoked]] = await db.batch([
-    db
-      .update(staffInvites)
-      .set({ revokedAt: now })
-      .where(and(eq(staffInvites.id, id), pending(now)))
-      .returning(),
-    auditEntry(db, c, {
+  const [revoked] = await commit(db, caller, {
+    statements: [
+      db
+        .update(staffInvites)
+        .set({ revokedAt: now })
+        .where(and(eq(staffInvites.id, id), pending(now)))
+        .returning(),
+    ],
+    audit: {
       action: 'staff_invite.revoke',
       targetType: 'staff_invite',
       targetId: id,
       changes: { email: invite.email, role: invite.role },
-    }),
-  ]);
-  return revoked ?? invite;
+    },
+  });
+  return revoked[0] ?? invite;
 }

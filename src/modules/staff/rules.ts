@@ -6,18 +6,18 @@
  */
 import type { StaffRole } from '../../db/schema';
 import { AppError } from '../../lib/errors';
-import type { Principal } from '../../lib/permissions';
+import type { AdminPrincipal } from '../../lib/permissions';
 
-const isOwner = (principal: Principal) => principal.type === 'staff' && principal.role === 'owner';
+const isOwner = (principal: AdminPrincipal) => principal.type === 'staff' && principal.role === 'owner';
 
-export function assertMayGrantRole(principal: Principal, role: StaffRole): void {
+export function assertMayGrantRole(principal: AdminPrincipal, role: StaffRole): void {
   if (role === 'owner' && !isOwner(principal)) {
     throw new AppError(403, 'owner_only', 'Only an owner can grant the owner role.');
   }
 }
 
 export function assertMayManage(
-  principal: Principal,
+  principal: AdminPrincipal,
   target: { id: string; role: StaffRole },
   change: { role?: StaffRole | undefined; status?: string | undefined; resetMfa?: boolean },
 ): void {

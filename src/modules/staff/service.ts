@@ -4,13 +4,13 @@
  * promotion to owner or admin meets the MFA requirement at the next login).
  */
 import { and, desc, eq, lt, or } from 'drizzle-orm';
-import type { Context } from 'hono';
 import { type StaffRole, staffRecoveryCodes, staffUsers } from '../../db/schema';
-import type { AppEnv } from '../../env';
+import type { AdminCaller } from '../../lib/caller';
+import { commit } from '../../lib/commit';
 import { createDb } from '../../lib/db';
 import { notFound } from '../../lib/errors';
-import { auditEntry, changesOf } from '../audit/service';
-import { revokeAllSessions } from '../sessions/service';
+import { changesOf } from '../audit/service';
+import { revokeAllSessionsStatement } from '../sessions/service';
 import { assertMayManage } from './rules';
 
 type StaffRow = typeof staffUsers.$inferSelect;
@@ -48,57 +48,62 @@ export async function getStaff(d1: D1Database, id: string): Promise<StaffRow> {
 }
 
 export async function updateStaff(
-  c: Context<AppEnv>,
+  env: Env,
+  caller: AdminCaller,
   id: string,
   input: { name?: string | undefined; role?: StaffRole | undefined; status?: StaffRow['status'] | undefined },
 ): Promise<StaffRow> {
-  const before = await getStaff(c.env.DB, id);
+  const before = await getStaff(env.DB, id);
   const change = {
     name: input.name !== before.name ? input.name : undefined,
     role: input.role !== before.role ? input.role : undefined,
     status: input.status !== before.status ? input.status : undefined,
   };
-  assertMayManage(c.get('principal'), before, change);
+  assertMayManage(caller.principal, before, change);
   const changes = changesOf(before, change);
   if (Object.keys(changes).length === 0) return before;
 
-  const db = createDb(c.env.DB);
-  const [[after]] = await db.batch([
-    db
-      .update(staffUsers)
-      .set({ ...change, updatedAt: new Date() })
-      .where(eq(staffUsers.id, id))
-      .returning(),
-    auditEntry(db, c, { action: 'staff.update', targetType: 'staff', targetId: id, changes }),
-  ]);
-  if (change.role || change.status === 'disabled') {
-    await revokeAllSessions(db, 'staff', id, 'revoked');
-  }
-  return after ?? before;
+  const db = createDb(env.DB);
+  // A new role or a disabled account must not outlive the tokens already issued: sign out in the same batch.
+  const signOut = change.role !== undefined || change.status === 'disabled';
+  const [updated] = await commit(db, caller, {
+    statements: [
+      db
+        .update(staffUsers)
+        .set({ ...change, updatedAt: new Date() })
+        .where(eq(staffUsers.id, id))
+        .returning(),
+      ...(signOut ? [revokeAllSessionsStatement(db, 'staff', id, 'revoked')] : []),
+    ],
+    audit: { action: 'staff.update', targetType: 'staff', targetId: id, changes },
+  });
+  return updated[0] ?? before;
 }
 
 /**
  * Clears a member's MFA (lost device and recovery codes) and signs them out: their next login asks an owner or
  * admin to enroll again, and lets other roles in with the password alone until they re-enroll.
  */
-export async function resetStaffMfa(c: Context<AppEnv>, id: string): Promise<StaffRow> {
-  const before = await getStaff(c.env.DB, id);
-  assertMayManage(c.get('principal'), before, { resetMfa: true });
-  const db = createDb(c.env.DB);
-  const [[after]] = await db.batch([
-    db
-      .update(staffUsers)
-      .set({ mfaSecretEncrypted: null, mfaEnabledAt: null, mfaLastStep: null, updatedAt: new Date() })
-      .where(eq(staffUsers.id, id))
-      .returning(),
-    db.delete(staffRecoveryCodes).where(eq(staffRecoveryCodes.staffId, id)),
-    auditEntry(db, c, {
+export async function resetStaffMfa(env: Env, caller: AdminCaller, id: string): Promise<StaffRow> {
+  const before = await getStaff(env.DB, id);
+  assertMayManage(caller.principal, before, { resetMfa: true });
+  const db = createDb(env.DB);
+  const [updated] = await commit(db, caller, {
+    statements: [
+      db
+        .update(staffUsers)
+        .set({ mfaSecretEncrypted: null, mfaEnabledAt: null, mfaLastStep: null, updatedAt: new Date() })
+        .where(eq(staffUsers.id, id))
+        .returning(),
+      db.delete(staffRecoveryCodes).where(eq(staffRecoveryCodes.staffId, id)),
+      revokeAllSessionsStatement(db, 'staff', id, 'revoked'),
+    ],
+    audit: {
       action: 'staff.mfa_reset',
       targetType: 'staff',
       targetId: id,
       changes: { mfa_enabled: { from: before.mfaEnabledAt !== null, to: false } },
-    }),
-  ]);
-  await revokeAllSessions(db, 'staff', id, 'revoked');
-  return after ?? before;
+    },
+  });
+  return updated[0] ?? before;
 }

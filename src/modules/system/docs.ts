@@ -4,7 +4,7 @@
  */
 import { Scalar } from '@scalar/hono-api-reference';
 import { Hono } from 'hono';
-import type { AppEnv } from '../../env';
+import type { AppEnv } from '../../lib/app-env';
 
 export const DOCS_BUNDLE_PATH = '/vendor/scalar/standalone.js';
 

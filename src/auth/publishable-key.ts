@@ -8,15 +8,14 @@
  * everywhere else. Unknown keys are remembered too, so random keys cannot make every request a D1 query.
  */
 import { and, eq } from 'drizzle-orm';
-import { apiKeys } from '../../db/schema';
-import { sha256Hex } from '../../lib/crypto';
-import { createDb } from '../../lib/db';
+import { apiKeys } from '../db/schema';
+import { sha256Hex } from '../lib/crypto';
+import { createDb } from '../lib/db';
+import type { PublishableKey } from '../lib/store-context';
 
 const PUBLISHABLE_KEY_FORMAT = /^pk_(key_[0-9A-HJKMNP-TV-Z]{26})$/;
 export const RESOLVE_TTL_MS = 60_000;
 const MAX_REMEMBERED = 1_000;
-
-export type PublishableKey = { id: string; defaultRegion: string | null };
 
 const remembered = new Map<string, { value: PublishableKey | null; until: number }>();
 

@@ -4,15 +4,15 @@
  * silently selling in the wrong region. Runs before geo, which uses the key's default region.
  */
 import { createMiddleware } from 'hono/factory';
-import type { AppEnv } from '../env';
+import type { StoreEnv } from '../lib/app-env';
 import { AppError } from '../lib/errors';
-import { resolvePublishableKey } from '../modules/api-keys/publishable-key';
-import { touchApiKey } from '../modules/api-keys/secret-key';
+import { resolvePublishableKey } from './publishable-key';
+import { touchApiKey } from './secret-key';
 
 export const PUBLISHABLE_KEY_HEADER = 'X-Publishable-Api-Key';
 
 export function publishableKey() {
-  return createMiddleware<AppEnv>(async function publishableKey(c, next) {
+  return createMiddleware<StoreEnv>(async function publishableKey(c, next) {
     const presented = c.req.header(PUBLISHABLE_KEY_HEADER);
     if (presented !== undefined) {
       const key = await resolvePublishableKey(c.env.DB, presented.trim(), (id) =>

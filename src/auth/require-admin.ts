@@ -4,16 +4,16 @@
  * the principal carries exactly the permissions it was granted; each route's `requirePermission` decides.
  */
 import { createMiddleware } from 'hono/factory';
-import type { AppEnv } from '../env';
+import type { AdminEnv } from '../lib/app-env';
 import { AppError } from '../lib/errors';
-import { touchApiKey, verifySecretKey } from '../modules/api-keys/secret-key';
-import { staffPrincipal } from '../modules/staff-auth/principal';
-import { bearerToken } from './customer-auth';
+import { bearerToken } from './bearer';
+import { touchApiKey, verifySecretKey } from './secret-key';
+import { staffPrincipal } from './staff-principal';
 
 const REALM = 'Bearer realm="edgecart-admin"';
 
 export function requireAdmin() {
-  return createMiddleware<AppEnv>(async function requireAdmin(c, next) {
+  return createMiddleware<AdminEnv>(async function requireAdmin(c, next) {
     const token = bearerToken(c.req.header('Authorization'));
     if (!token) {
       throw new AppError(

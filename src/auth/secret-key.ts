@@ -7,11 +7,11 @@
  * bootstrap a deployment pass the full list explicitly (`issueSecretKey(db, name, PERMISSIONS)`).
  */
 import { and, eq, isNull } from 'drizzle-orm';
-import { apiKeys } from '../../db/schema';
-import { randomToken, sha256Hex, timingSafeEqualStrings } from '../../lib/crypto';
-import { createDb } from '../../lib/db';
-import { newId } from '../../lib/ids';
-import { isPermission, type Permission } from '../../lib/permissions';
+import { apiKeys } from '../db/schema';
+import { randomToken, sha256Hex, timingSafeEqualStrings } from '../lib/crypto';
+import { createDb } from '../lib/db';
+import { newId } from '../lib/ids';
+import { isPermission, type Permission } from '../lib/permissions';
 
 const SECRET_KEY_FORMAT = /^sk_(key_[0-9A-HJKMNP-TV-Z]{26})_([A-Za-z0-9_-]{43})$/;
 

@@ -1,12 +1,12 @@
 import { createMiddleware } from 'hono/factory';
-import type { AppEnv } from '../../env';
-import { AppError } from '../../lib/errors';
-import { bearerToken } from '../../middleware/customer-auth';
-import { staffPrincipal } from './principal';
+import type { StaffEnv } from '../lib/app-env';
+import { AppError } from '../lib/errors';
+import { bearerToken } from './bearer';
+import { staffPrincipal } from './staff-principal';
 
 /** Routes about the signed-in staff member themself (no permission needed): a valid staff access token. */
 export function requireStaff() {
-  return createMiddleware<AppEnv>(async function requireStaff(c, next) {
+  return createMiddleware<StaffEnv>(async function requireStaff(c, next) {
     const token = bearerToken(c.req.header('Authorization'));
     if (!token) {
       throw new AppError(401, 'unauthenticated', 'Send a staff access token as a Bearer token.', {

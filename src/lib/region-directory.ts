@@ -3,9 +3,9 @@
  * before the edge-cache lookup on every storefront request, so it must not cost a D1 query on a cache hit.
  */
 import { asc } from 'drizzle-orm';
-import { regionCountries, regions } from '../../db/schema';
-import { createDb } from '../../lib/db';
-import type { RegionInfo } from './context';
+import { regionCountries, regions } from '../db/schema';
+import { createDb } from './db';
+import type { RegionInfo } from './store-context';
 
 export type RegionDirectory = {
   regions: RegionInfo[];

@@ -4,12 +4,12 @@
  * are the role's current ones (a demotion applies at once) narrowed to the token's `perms` claim.
  */
 import { and, eq } from 'drizzle-orm';
-import { sessions, staffUsers } from '../../db/schema';
-import { createDb } from '../../lib/db';
-import { invalidToken, verifyAccessToken } from '../../lib/jwt';
-import { MFA_REQUIRED_ROLES, type Principal, ROLE_PERMISSIONS } from '../../lib/permissions';
+import { sessions, staffUsers } from '../db/schema';
+import { createDb } from '../lib/db';
+import { invalidToken, verifyAccessToken } from '../lib/jwt';
+import { MFA_REQUIRED_ROLES, ROLE_PERMISSIONS, type StaffPrincipal } from '../lib/permissions';
 
-export async function staffPrincipal(env: Env, token: string): Promise<Principal> {
+export async function staffPrincipal(env: Env, token: string): Promise<StaffPrincipal> {
   const claims = await verifyAccessToken(env, token, 'edgecart:admin');
   if (claims.typ !== 'staff') throw invalidToken('not a staff token');
   const row = await createDb(env.DB)

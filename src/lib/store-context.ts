@@ -24,3 +24,6 @@ export type StoreContext = {
   localeChain: string[];
   catalogVersion: string;
 };
+
+/** The storefront a publishable key (`X-Publishable-Api-Key`) names, and its default region. */
+export type PublishableKey = { id: string; defaultRegion: string | null };

@@ -5,12 +5,12 @@
  */
 import { createRoute, type RouteConfig } from '@hono/zod-openapi';
 import { createMiddleware } from 'hono/factory';
-import type { AppEnv } from '../env';
+import type { AdminEnv } from '../lib/app-env';
 import { AppError } from '../lib/errors';
 import type { Permission } from '../lib/permissions';
 
 export function requirePermission(permission: Permission) {
-  return createMiddleware<AppEnv>(async function requirePermission(c, next) {
+  return createMiddleware<AdminEnv>(async function requirePermission(c, next) {
     const principal = c.get('principal');
     if (!principal.permissions.has(permission)) {
       throw new AppError(403, 'forbidden', `This action needs the "${permission}" permission.`);

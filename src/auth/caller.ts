@@ -1,0 +1,36 @@
+/**
+ * The HTTP side of `Caller` (src/lib/caller.ts): handlers turn the request into plain values once, here, and
+ * pass those to services, which never see the Hono context.
+ */
+import type { HonoRequest } from 'hono';
+import type { RequestVariables } from '../lib/app-env';
+import type { AdminCaller, Caller, RequestMeta } from '../lib/caller';
+import type { AdminPrincipal, Principal } from '../lib/permissions';
+
+/** The parts of any surface's Hono context a caller is built from. */
+type RequestParts<V = RequestVariables> = { req: HonoRequest; var: Readonly<V> };
+
+export function requestMeta(c: RequestParts): RequestMeta {
+  return {
+    requestId: c.var.requestId,
+    ip: c.req.header('CF-Connecting-IP') ?? null,
+    userAgent: c.req.header('User-Agent') ?? null,
+  };
+}
+
+/** A request on a guarded surface: its principal is the actor. */
+export function callerOf(c: RequestParts<RequestVariables & { principal: Principal }>): Caller {
+  return { actor: { type: c.var.principal.type, id: c.var.principal.id }, meta: requestMeta(c) };
+}
+
+/** A request on the admin surface: the actor plus the permissions and role it acts with. */
+export function adminCallerOf(
+  c: RequestParts<RequestVariables & { principal: AdminPrincipal }>,
+): AdminCaller {
+  return { ...callerOf(c), principal: c.var.principal };
+}
+
+/** A request nobody has signed in for yet (registration, sign-in, password reset). */
+export function anonymousCaller(c: RequestParts): Caller {
+  return { actor: { type: 'anonymous', id: 'anonymous' }, meta: requestMeta(c) };
+}

@@ -1,0 +1,37 @@
+/**
+ * The Hono environment of each surface. Every request has the request-level variables; a surface's own
+ * middleware adds what is guaranteed there, and its routers are typed with that surface's env, so a storefront
+ * handler reads `c.var.store` and an admin handler `c.var.principal` without optional chaining.
+ */
+import type { Logger } from './logger';
+import type { AdminPrincipal, CustomerPrincipal, StaffPrincipal } from './permissions';
+import type { PublishableKey, StoreContext } from './store-context';
+
+/** Set by the global middleware (src/middleware/request-context.ts) on every request. */
+export type RequestVariables = {
+  requestId: string;
+  logger: Logger;
+  /** Named spans for the Server-Timing header, in milliseconds. */
+  timings: Map<string, number>;
+  /** Only for the request's log line: set by the edge cache on the cached storefront paths. */
+  cacheStatus?: 'HIT' | 'MISS' | 'BYPASS';
+  /** Only for the request's log line: set by geo on storefront routes (StoreEnv guarantees it there). */
+  store?: StoreContext;
+};
+
+export type AppEnv = { Bindings: Env; Variables: RequestVariables };
+
+/** `/v1/store/*`: geo has decided the store context; the publishable key is there when one was sent. */
+export type StoreEnv = {
+  Bindings: Env;
+  Variables: RequestVariables & { store: StoreContext; publishableKey?: PublishableKey };
+};
+
+type WithPrincipal<P> = { Bindings: Env; Variables: RequestVariables & { principal: P } };
+
+/** `/v1/admin/*`: a staff member or a secret key, with its permissions (src/auth/require-admin.ts). */
+export type AdminEnv = WithPrincipal<AdminPrincipal>;
+/** Routes about the signed-in staff member themself (src/auth/require-staff.ts). */
+export type StaffEnv = WithPrincipal<StaffPrincipal>;
+/** `/v1/store/customers/me/*` and customer session routes (src/auth/require-customer.ts). */
+export type CustomerEnv = WithPrincipal<CustomerPrincipal>;

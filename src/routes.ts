@@ -1,0 +1,59 @@
+/**
+ * Every router of the API and the path it is mounted at: the one place that shows the whole surface. Surface
+ * middleware (publishable key, geo, edge cache, admin credentials) is applied by src/app.ts before these run.
+ */
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { requireAdmin } from './auth/require-admin';
+import type { AppEnv } from './lib/app-env';
+import { createRouter } from './lib/openapi';
+import { apiKeysRouter } from './modules/api-keys/handlers';
+import { auditRouter } from './modules/audit/handlers';
+import { adminCategoriesRouter } from './modules/categories/admin-handlers';
+import { storeCategoriesRouter } from './modules/categories/store-handlers';
+import { adminCollectionsRouter } from './modules/collections/admin-handlers';
+import { storeCollectionsRouter } from './modules/collections/store-handlers';
+import { customerAccountRouter } from './modules/customers/account-handlers';
+import { customerAuthRouter } from './modules/customers/auth-handlers';
+import { devMailboxRouter } from './modules/email/dev-mailbox-routes';
+import { jwksRouter } from './modules/identity/jwks';
+import { adminIdentityProvidersRouter } from './modules/identity-providers/admin-handlers';
+import { adminProductsRouter } from './modules/products/admin-handlers';
+import { adminVariantsRouter } from './modules/products/admin-variant-handlers';
+import { storeProductsRouter } from './modules/products/store-handlers';
+import { adminRegionsRouter } from './modules/regions/admin-handlers';
+import { storeRegionsRouter } from './modules/regions/store-handlers';
+import { staffRouter } from './modules/staff/handlers';
+import { staffAuthRouter } from './modules/staff-auth/handlers';
+import { systemRouter } from './modules/system';
+import { docsRouter } from './modules/system/docs';
+
+const storeRouter = createRouter()
+  .route('/', storeRegionsRouter)
+  .route('/', storeProductsRouter)
+  .route('/', storeCategoriesRouter)
+  .route('/', storeCollectionsRouter)
+  .route('/', customerAccountRouter);
+
+const adminRouter = createRouter();
+adminRouter.use('*', requireAdmin());
+adminRouter
+  .route('/', adminRegionsRouter)
+  .route('/', adminProductsRouter)
+  .route('/', adminVariantsRouter)
+  .route('/', adminCategoriesRouter)
+  .route('/', adminCollectionsRouter)
+  .route('/', adminIdentityProvidersRouter)
+  .route('/', apiKeysRouter)
+  .route('/', auditRouter)
+  .route('/', staffRouter);
+
+export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.route('/', systemRouter);
+  app.route('/', docsRouter);
+  app.route('/', jwksRouter);
+  app.route('/', devMailboxRouter);
+  app.route('/v1/auth/customers', customerAuthRouter);
+  app.route('/v1/store', storeRouter);
+  app.route('/v1/admin', adminRouter);
+  app.route('/v1/auth/staff', staffAuthRouter);
+}
