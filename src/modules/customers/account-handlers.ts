@@ -5,7 +5,7 @@ import { listOwnSessions, revokeOwnSession } from '../sessions/own-sessions';
 import * as routes from './account-routes';
 import { eraseCustomer, exportCustomer, loadCustomer, updateCustomer } from './account-service';
 import * as addresses from './address-service';
-import { customerView } from './view';
+import { serializeCustomer } from './schemas';
 
 export const customerAccountRouter = createRouter();
 
@@ -18,7 +18,7 @@ customerAccountRouter.use('/customers/*', async (c, next) => {
 customerAccountRouter
   .openapi(routes.getMe, async (c) => {
     const row = await loadCustomer(createDb(c.env.DB), c.get('principal').id);
-    return c.json(await customerView(c.env, row), 200);
+    return c.json(await serializeCustomer(c.env, row), 200);
   })
   .openapi(routes.updateMe, async (c) => {
     return c.json(
@@ -44,7 +44,7 @@ customerAccountRouter
   })
   .openapi(routes.listAddresses, async (c) => {
     const rows = await addresses.listAddressRows(createDb(c.env.DB), c.get('principal').id);
-    return c.json({ data: await Promise.all(rows.map((r) => addresses.addressView(c.env, r))) }, 200);
+    return c.json({ data: await Promise.all(rows.map((r) => addresses.serializeAddress(c.env, r))) }, 200);
   })
   .openapi(routes.createAddress, async (c) => {
     const row = await addresses.createAddress(
@@ -54,7 +54,7 @@ customerAccountRouter
       c.req.valid('json'),
     );
     c.header('Location', `/v1/store/customers/me/addresses/${row.id}`);
-    return c.json(await addresses.addressView(c.env, row), 201);
+    return c.json(await addresses.serializeAddress(c.env, row), 201);
   })
   .openapi(routes.updateAddress, async (c) => {
     const { id } = c.req.valid('param');
@@ -65,7 +65,7 @@ customerAccountRouter
       id,
       c.req.valid('json'),
     );
-    return c.json(await addresses.addressView(c.env, row), 200);
+    return c.json(await addresses.serializeAddress(c.env, row), 200);
   })
   .openapi(routes.deleteAddress, async (c) => {
     await addresses.deleteAddress(createDb(c.env.DB), c.get('principal').id, c.req.valid('param').id);

@@ -7,9 +7,9 @@ import type { Database } from '../../lib/db';
 import { encryptField } from '../../lib/encryption';
 import { notFound } from '../../lib/errors';
 import { listSessions, revokeAllSessionsStatement } from '../sessions/service';
-import { addressView, listAddressRows } from './address-service';
+import { listAddressRows, serializeAddress } from './address-service';
 import type { CustomerView } from './schemas';
-import { type CustomerRow, customerView } from './view';
+import { type CustomerRow, serializeCustomer } from './schemas';
 
 export async function loadCustomer(db: Database, id: string): Promise<CustomerRow> {
   const row = await db.select().from(customers).where(eq(customers.id, id)).get();
@@ -42,7 +42,7 @@ export async function updateCustomer(
     })
     .where(eq(customers.id, id))
     .returning();
-  return customerView(env, row as CustomerRow);
+  return serializeCustomer(env, row as CustomerRow);
 }
 
 /** Everything stored about the customer, decrypted, in one document (GDPR Art. 15/20). */
@@ -55,8 +55,8 @@ export async function exportCustomer(env: Env, db: Database, id: string) {
   ]);
   return {
     exported_at: new Date().toISOString(),
-    customer: await customerView(env, row),
-    addresses: await Promise.all(addresses.map((a) => addressView(env, a))),
+    customer: await serializeCustomer(env, row),
+    addresses: await Promise.all(addresses.map((a) => serializeAddress(env, a))),
     sessions: activeSessions.map((s) => ({
       id: s.id,
       user_agent: s.userAgent,

@@ -33,7 +33,7 @@ function sealedFields(input: AddressInput): SealedFields {
   };
 }
 
-export async function addressView(env: Env, row: AddressRow): Promise<AddressView> {
+export async function serializeAddress(env: Env, row: AddressRow): Promise<AddressView> {
   const fields = JSON.parse(await decryptField(env, row.dataEncrypted)) as SealedFields;
   return {
     id: row.id,
@@ -112,7 +112,7 @@ export async function updateAddress(
   id: string,
   patch: Partial<AddressInput>,
 ): Promise<AddressRow> {
-  const current = await addressView(env, await ownedAddress(db, customerId, id));
+  const current = await serializeAddress(env, await ownedAddress(db, customerId, id));
   const merged = { ...current, ...patch } as AddressInput;
   const update = db
     .update(customerAddresses)

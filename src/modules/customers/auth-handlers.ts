@@ -12,7 +12,7 @@ import { refreshTokenOwner, revokeSession, rotateRefreshToken } from '../session
 import * as routes from './auth-routes';
 import { authenticateCustomer, registerCustomer } from './auth-service';
 import { confirmEmail, requestPasswordReset, resetPassword, sendVerificationEmail } from './email-flows';
-import { customerView } from './view';
+import { serializeCustomer } from './schemas';
 
 /**
  * The per-account limit (on top of the per-IP one on every route): keyed by the normalized email where the
@@ -30,7 +30,7 @@ export const customerAuthRouter = createRouter()
     await sendVerificationEmail(c.env, caller, { id: row.id, email: input.email });
     const tokens = await issueTokens(c.env, caller.meta, { type: 'customer', id: row.id });
     c.header('Cache-Control', 'no-store');
-    return c.json({ customer: await customerView(c.env, row), tokens }, 201);
+    return c.json({ customer: await serializeCustomer(c.env, row), tokens }, 201);
   })
   .openapi(routes.login, async (c) => {
     const { email, password } = c.req.valid('json');
@@ -38,14 +38,14 @@ export const customerAuthRouter = createRouter()
     const row = await authenticateCustomer(createDb(c.env.DB), email, password);
     const tokens = await issueTokens(c.env, requestMeta(c), { type: 'customer', id: row.id });
     c.header('Cache-Control', 'no-store');
-    return c.json({ customer: await customerView(c.env, row), tokens }, 200);
+    return c.json({ customer: await serializeCustomer(c.env, row), tokens }, 200);
   })
   .openapi(routes.oidcLogin, async (c) => {
     const input = c.req.valid('json');
     const row = await signInWithIdToken(createDb(c.env.DB), c.env.KV, anonymousCaller(c), input);
     const tokens = await issueTokens(c.env, requestMeta(c), { type: 'customer', id: row.id });
     c.header('Cache-Control', 'no-store');
-    return c.json({ customer: await customerView(c.env, row), tokens }, 200);
+    return c.json({ customer: await serializeCustomer(c.env, row), tokens }, 200);
   })
   .openapi(routes.refresh, async (c) => {
     const { refresh_token } = c.req.valid('json');

@@ -12,7 +12,7 @@ import type { Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { dummyVerify, hashPassword, verifyPassword } from '../../lib/password';
-import type { CustomerRow } from './view';
+import type { CustomerRow } from './schemas';
 
 export const FREE_FAILURES = 5;
 export const BASE_LOCK_MS = 30_000;

@@ -1,4 +1,6 @@
 import { z } from '@hono/zod-openapi';
+import type { customers } from '../../db/schema';
+import { decryptField } from '../../lib/encryption';
 import { TokenResponseSchema } from '../sessions/schemas';
 
 export const Email = z
@@ -133,3 +135,18 @@ export const AddressParams = z.object({
     .regex(/^addr_[0-9A-Z]{26}$/)
     .openapi({ param: { name: 'id', in: 'path' } }),
 });
+
+export type CustomerRow = typeof customers.$inferSelect;
+
+export async function serializeCustomer(env: Env, row: CustomerRow): Promise<CustomerView> {
+  return {
+    id: row.id,
+    email: row.email,
+    email_verified: row.emailVerifiedAt !== null,
+    first_name: row.firstName,
+    last_name: row.lastName,
+    phone: row.phoneEncrypted ? await decryptField(env, row.phoneEncrypted) : null,
+    locale: row.locale,
+    created_at: row.createdAt.toISOString(),
+  };
+}

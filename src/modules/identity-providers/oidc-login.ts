@@ -16,7 +16,7 @@ import { constraintFailure } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
-import type { CustomerRow } from '../customers/view';
+import type { CustomerRow } from '../customers/schemas';
 import { revokeAllSessionsStatement } from '../sessions/service';
 import { findProvider, type Provider, verifyIdToken } from './id-token';
 

@@ -6,8 +6,8 @@ import { and, eq } from 'drizzle-orm';
 import { type PrincipalType, sessions } from '../../db/schema';
 import type { Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
+import { serializeSession } from './schemas';
 import { listSessions, revokeSession } from './service';
-import { sessionView } from './view';
 
 export async function listOwnSessions(
   db: Database,
@@ -15,7 +15,7 @@ export async function listOwnSessions(
   id: string,
   currentSessionId?: string,
 ) {
-  return { data: (await listSessions(db, type, id)).map((s) => sessionView(s, currentSessionId)) };
+  return { data: (await listSessions(db, type, id)).map((s) => serializeSession(s, currentSessionId)) };
 }
 
 export async function revokeOwnSession(db: Database, type: PrincipalType, id: string, sessionId: string) {

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import type { SessionRow } from './service';
 
 export const TokenResponseSchema = z
   .object({
@@ -35,3 +36,15 @@ export const SessionParams = z.object({
 });
 
 export const SessionListSchema = z.object({ data: z.array(SessionSchema) }).openapi('SessionList');
+
+/** A session as its owner sees it; `current` marks the one the calling token belongs to. */
+export function serializeSession(row: SessionRow, currentSessionId: string | undefined) {
+  return {
+    id: row.id,
+    user_agent: row.userAgent,
+    created_at: row.createdAt.toISOString(),
+    last_used_at: row.lastUsedAt.toISOString(),
+    expires_at: row.expiresAt.toISOString(),
+    current: row.id === currentSessionId,
+  };
+}
