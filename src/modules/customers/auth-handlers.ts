@@ -6,12 +6,12 @@ import { createDb } from '../../lib/db';
 import { invalidToken, verifyAccessToken } from '../../lib/jwt';
 import { createRouter } from '../../lib/openapi';
 import { rateLimit } from '../../middleware/rate-limit';
-import { signInWithIdToken } from '../identity-providers/oidc-login';
 import { issueTokens } from '../sessions/issue-tokens';
 import { refreshTokenOwner, revokeSession, rotateRefreshToken } from '../sessions/service';
 import * as routes from './auth-routes';
 import { authenticateCustomer, registerCustomer } from './auth-service';
 import { confirmEmail, requestPasswordReset, resetPassword, sendVerificationEmail } from './email-flows';
+import { signInWithIdToken } from './oidc-login';
 import { serializeCustomer } from './schemas';
 
 /**

@@ -6,7 +6,7 @@
 import { devMailbox } from '../../db/schema';
 import { createDb } from '../../lib/db';
 import { newId } from '../../lib/ids';
-import type { EmailProvider } from './provider';
+import type { EmailProvider } from './types';
 
 export function devRoutesEnabled(env: Env): boolean {
   return env.ENVIRONMENT === 'development' || env.ENVIRONMENT === 'test';

@@ -3,7 +3,7 @@
  * body `{ from, to, subject, text }`, the shape most transactional email APIs accept. A slow provider is cut
  * off after SEND_TIMEOUT_MS so it cannot hold a shopper's request.
  */
-import type { EmailProvider } from './provider';
+import type { EmailProvider } from './types';
 
 const SEND_TIMEOUT_MS = 5_000;
 

@@ -4,14 +4,7 @@
  */
 import { devMailboxProvider } from './dev-mailbox';
 import { httpEmailProvider } from './http-provider';
-
-export type EmailMessage = { to: string; subject: string; text: string };
-
-export interface EmailProvider {
-  readonly name: 'dev-mailbox' | 'http';
-  /** Resolves once the provider accepted the message; rejects otherwise. */
-  send(message: EmailMessage): Promise<void>;
-}
+import type { EmailProvider } from './types';
 
 export function emailProvider(env: Env): EmailProvider {
   if (env.EMAIL_PROVIDER === 'dev-mailbox') return devMailboxProvider(env);

@@ -3,7 +3,8 @@
  * tokens) and reported as `false`, never thrown: a shopper's sign-up must not fail because mail is down.
  */
 import type { Logger } from '../../lib/logger';
-import { type EmailMessage, emailProvider } from './provider';
+import { emailProvider } from './provider';
+import type { EmailMessage } from './types';
 
 export async function sendEmail(env: Env, logger: Logger, email: EmailMessage): Promise<boolean> {
   try {

@@ -16,9 +16,9 @@ import { constraintFailure } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
-import type { CustomerRow } from '../customers/schemas';
+import { findProvider, type Provider, verifyIdToken } from '../identity-providers/id-token';
 import { revokeAllSessionsStatement } from '../sessions/service';
-import { findProvider, type Provider, verifyIdToken } from './id-token';
+import type { CustomerRow } from './schemas';
 
 type Identity = { issuer: string; subject: string };
 
