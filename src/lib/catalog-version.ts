@@ -6,6 +6,7 @@
  * VERSION_MEMO_MS. KV itself only guarantees global visibility within about a minute, so this memo adds a
  * second to a bound that already exists; and the isolate that makes a write sees its new version at once.
  */
+import type { FollowUp } from './commit';
 import { KV_KEYS } from './kv-keys';
 
 export const VERSION_MEMO_MS = 1_000;
@@ -25,8 +26,27 @@ export async function readCatalogVersion(kv: KVNamespace, now = Date.now()): Pro
  * could lose one.
  */
 export async function bumpCatalogVersion(kv: KVNamespace): Promise<string> {
-  const next = `${Date.now()}${crypto.getRandomValues(new Uint16Array(1))[0]}`;
-  await kv.put(KV_KEYS.catalogVersion, next);
+  const bumpedAt = Date.now();
+  const next = `${bumpedAt}${crypto.getRandomValues(new Uint16Array(1))[0]}`;
+  // The time rides along as metadata so the reconcile job can tell whether a committed write came after it.
+  await kv.put(KV_KEYS.catalogVersion, next, { metadata: { bumpedAt } satisfies CatalogVersionMetadata });
   memo = { value: next, readAt: Date.now() };
   return next;
+}
+
+export type CatalogVersionMetadata = { bumpedAt: number };
+
+/** When the version was last moved, or 0 if never (or by a release that did not record it). */
+export async function catalogVersionBumpedAt(kv: KVNamespace): Promise<number> {
+  const { metadata } = await kv.getWithMetadata<CatalogVersionMetadata>(KV_KEYS.catalogVersion);
+  return typeof metadata?.bumpedAt === 'number' ? metadata.bumpedAt : 0;
+}
+
+/**
+ * The follow-up every catalog write commits with. If KV fails after the batch, the write still answers with
+ * success; the reconcile job (src/jobs/catalog-version.ts) sees a catalog event newer than the version and
+ * bumps it then.
+ */
+export function catalogVersionBump(kv: KVNamespace): FollowUp {
+  return { name: 'catalog_version.bump', run: () => bumpCatalogVersion(kv) };
 }

@@ -1,7 +1,7 @@
 /**
  * Writing to D1 safely: atomic batches, inserts chunked under the 100-bound-parameter limit, and reading which
  * constraint a failed statement hit, so a race that slips past a service's up-front check still becomes a
- * precise 4xx instead of a 500.
+ * precise 4xx instead of a 500 (the re-check in src/lib/commit.ts).
  */
 import { and, eq, getTableColumns, inArray, ne } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
@@ -32,10 +32,13 @@ export function constraintFailure(error: unknown): ConstraintFailure | undefined
   return undefined;
 }
 
-/** Runs statements as one atomic D1 batch: all of them commit, or none. */
-export async function runBatch(db: Database, statements: BatchItem<'sqlite'>[]): Promise<void> {
+/**
+ * Runs statements as one atomic D1 batch: all of them commit, or none. Only `commit()` (src/lib/commit.ts)
+ * calls it, so every write also carries its audit entry and events.
+ */
+export async function runBatch(db: Database, statements: BatchItem<'sqlite'>[]): Promise<unknown[]> {
   const [first, ...rest] = statements;
-  if (first) await db.batch([first, ...rest]);
+  return first ? db.batch([first, ...rest]) : [];
 }
 
 /**
@@ -62,24 +65,6 @@ export async function missingIds(db: Database, idColumn: SQLiteColumn, ids: stri
     for (const row of rows) found.add(String(row.id));
   }
   return new Set(unique.filter((id) => !found.has(id)));
-}
-
-/**
- * Commits `statements` atomically. When the batch hits a constraint, a concurrent request won a race the
- * up-front checks could not see; `recheck` runs those checks again, now that the other write is visible, and
- * throws the same 4xx the client would have got without the race.
- */
-export async function commitChecked(
-  db: Database,
-  statements: BatchItem<'sqlite'>[],
-  recheck: () => Promise<void>,
-): Promise<void> {
-  try {
-    await runBatch(db, statements);
-  } catch (error) {
-    if (constraintFailure(error)) await recheck();
-    throw error;
-  }
 }
 
 /** Whether another row than `exceptId` already holds `value` in a unique column. */

@@ -24,6 +24,7 @@ export const ID_PREFIXES = {
   address: 'addr',
   mailMessage: 'msg',
   identityProvider: 'idp',
+  event: 'evt',
 } as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[keyof typeof ID_PREFIXES];

@@ -23,3 +23,25 @@ export function createLogger(base: LogFields): Logger {
     error: (msg, fields) => write('error', msg, fields),
   };
 }
+
+/**
+ * What may be logged about an unexpected error: its type, the innermost cause's first line (the driver's own
+ * words, e.g. "D1_ERROR: no such table"), and stack frames. Query builders wrap errors in messages that quote
+ * the SQL and its bound values, which can hold personal data, so wrapping messages are never logged.
+ */
+export function describeError(err: unknown): LogFields {
+  if (!(err instanceof Error)) return { error: typeof err };
+  let root: Error = err;
+  while (root.cause instanceof Error) root = root.cause;
+  const reason = root.message.split('\n')[0]?.slice(0, 200);
+  return {
+    error: err.name,
+    reason: reason?.startsWith('Failed query') ? undefined : reason,
+    frames: err.stack
+      ?.split('\n')
+      .filter((line) => line.trim().startsWith('at '))
+      .slice(0, 4)
+      .map((line) => line.trim())
+      .join(' | '),
+  };
+}

@@ -7,28 +7,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from '../env';
 import { AppError, problemBody, problemResponse } from '../lib/errors';
-
-/**
- * What may be logged about an unexpected error: its type, the innermost cause's first line (the driver's own
- * words, e.g. "D1_ERROR: no such table"), and stack frames. Query builders wrap errors in messages that quote
- * the SQL and its bound values, which can hold personal data, so wrapping messages are never logged.
- */
-function describeForLog(err: unknown): Record<string, string | undefined> {
-  if (!(err instanceof Error)) return { error: typeof err };
-  let root: Error = err;
-  while (root.cause instanceof Error) root = root.cause;
-  const reason = root.message.split('\n')[0]?.slice(0, 200);
-  return {
-    error: err.name,
-    reason: reason?.startsWith('Failed query') ? undefined : reason,
-    frames: err.stack
-      ?.split('\n')
-      .filter((line) => line.trim().startsWith('at '))
-      .slice(0, 4)
-      .map((line) => line.trim())
-      .join(' | '),
-  };
-}
+import { describeError } from '../lib/logger';
 
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
   const requestId = c.get('requestId') ?? 'unknown';
@@ -49,7 +28,7 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
       ),
     );
   }
-  c.get('logger')?.error('unhandled error', describeForLog(err));
+  c.get('logger')?.error('unhandled error', describeError(err));
   return problemResponse(
     problemBody(
       500,

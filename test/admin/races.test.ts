@@ -7,7 +7,9 @@ import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { categories, products } from '../../src/db/schema';
-import { commitChecked, constraintFailure } from '../../src/lib/d1-writes';
+import { systemCaller } from '../../src/lib/caller';
+import { commit } from '../../src/lib/commit';
+import { constraintFailure } from '../../src/lib/d1-writes';
 import { createDb } from '../../src/lib/db';
 import { AppError } from '../../src/lib/errors';
 import {
@@ -164,16 +166,15 @@ describe('reading D1 constraint failures', () => {
     const firstId = unique('first');
     const conflict = new AppError(409, 'handle_taken', 'taken');
     await expect(
-      commitChecked(
-        db,
-        [
+      commit(db, systemCaller('test', unique('run')), {
+        statements: [
           db.insert(products).values({ id: firstId, handle: unique('free') }),
           db.insert(products).values({ id: unique('second'), handle }),
         ],
-        async () => {
+        recheck: async () => {
           throw conflict;
         },
-      ),
+      }),
     ).rejects.toBe(conflict);
     expect(await rows('SELECT id FROM products WHERE id = ?', firstId)).toStrictEqual([]);
   });

@@ -198,7 +198,7 @@ export const auditLog = sqliteTable(
   'audit_log',
   {
     id: text('id').primaryKey(),
-    actorType: text('actor_type', { enum: ['staff', 'secret_key', 'system'] }).notNull(),
+    actorType: text('actor_type', { enum: ['staff', 'secret_key', 'customer', 'system'] }).notNull(),
     actorId: text('actor_id').notNull(),
     /** Dotted verb, e.g. `product.update`, `staff.invite`. */
     action: text('action').notNull(),

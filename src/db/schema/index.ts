@@ -1,3 +1,4 @@
 export * from './api-keys';
 export * from './catalog';
 export * from './identity';
+export * from './write-path';

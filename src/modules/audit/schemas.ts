@@ -5,7 +5,7 @@ import { PageInfoSchema, PaginationQuery } from '../../lib/pagination';
 const Id = z.string().min(1).max(64);
 
 export const AuditLogQuery = z.object({
-  actor_type: z.enum(['staff', 'secret_key', 'system']).optional(),
+  actor_type: z.enum(['staff', 'secret_key', 'customer', 'system']).optional(),
   actor_id: Id.optional().openapi({ example: 'stf_01JD3Q6C5W9ZK2M4T8R7XPN0AB' }),
   action: z
     .string()
@@ -24,7 +24,7 @@ export const AuditLogQuery = z.object({
 export const AuditEntrySchema = z
   .object({
     id: z.string().openapi({ example: 'aud_01JD3Q6C5W9ZK2M4T8R7XPN0AB' }),
-    actor_type: z.enum(['staff', 'secret_key', 'system']),
+    actor_type: z.enum(['staff', 'secret_key', 'customer', 'system']),
     actor_id: z.string(),
     action: z.string().openapi({ example: 'staff.update' }),
     target_type: z.string().openapi({ example: 'staff' }),

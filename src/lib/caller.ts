@@ -1,0 +1,26 @@
+/**
+ * Who and what caused a call, as plain values. Services take a `Caller` instead of the HTTP context, so a route,
+ * a queue consumer, a cron job, a Durable Object or a GraphQL resolver can all call the same code.
+ */
+
+/** The principal a change is attributed to: a staff member, a secret API key, a customer, or the system itself. */
+export type Actor = { type: 'staff' | 'secret_key' | 'customer' | 'system'; id: string };
+
+/** What the transport knew about the call. Outside a request, the job's run id stands in for the request id. */
+export type RequestMeta = {
+  requestId: string;
+  /** The client's address (`CF-Connecting-IP`), when there was a client. */
+  ip: string | null;
+  userAgent: string | null;
+};
+
+export type Caller = { actor: Actor; meta: RequestMeta };
+
+/**
+ * The caller of work nobody asked for over HTTP: a cron job, a queue consumer, a Durable Object alarm.
+ *
+ * @example systemCaller('catalog-version-reconcile', runId)
+ */
+export function systemCaller(job: string, runId: string): Caller {
+  return { actor: { type: 'system', id: job }, meta: { requestId: runId, ip: null, userAgent: null } };
+}
