@@ -15,7 +15,7 @@ import type { AppEnv } from '../../env';
 import { createDb, type Database } from '../../lib/db';
 import { newId } from '../../lib/ids';
 
-export type AuditActor = { type: 'staff' | 'secret_key' | 'system'; id: string };
+export type AuditActor = { type: 'staff' | 'secret_key' | 'customer' | 'system'; id: string };
 
 export type AuditInput = {
   /** Dotted `<target>.<verb>`, e.g. `api_key.create`, `staff.update`. */
