@@ -3,8 +3,11 @@
  * a queue consumer, a cron job, a Durable Object or a GraphQL resolver can all call the same code.
  */
 
-/** The principal a change is attributed to: a staff member, a secret API key, a customer, or the system itself. */
-export type Actor = { type: 'staff' | 'secret_key' | 'customer' | 'system'; id: string };
+/**
+ * The principal a change is attributed to: a staff member, a secret API key, a customer, the system itself, or
+ * nobody yet (a sign-up or sign-in before an account is known; such a service names the actor of its audit entry).
+ */
+export type Actor = { type: 'staff' | 'secret_key' | 'customer' | 'system' | 'anonymous'; id: string };
 
 /** What the transport knew about the call. Outside a request, the job's run id stands in for the request id. */
 export type RequestMeta = {

@@ -74,6 +74,8 @@ function bookkeeping(db: Database, caller: Caller, change: Change): BatchItem<'s
   const audits = change.audit === undefined ? [] : [change.audit].flat();
   const statements: BatchItem<'sqlite'>[] = audits.map((entry) => {
     const actor = entry.actor ?? caller.actor;
+    // An audit entry names who did it; a service reached anonymously must say whom it acted for.
+    if (actor.type === 'anonymous') throw new Error(`audit entry ${entry.action} needs a known actor`);
     return db.insert(auditLog).values({
       id: newId('aud'),
       actorType: actor.type,
