@@ -10,7 +10,7 @@ export function requestMeta(c: Context<AppEnv>): RequestMeta {
   return {
     requestId: c.get('requestId'),
     ip: c.req.header('CF-Connecting-IP') ?? null,
-    userAgent: c.req.header('User-Agent')?.slice(0, 256) ?? null,
+    userAgent: c.req.header('User-Agent') ?? null,
   };
 }
 
