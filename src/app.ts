@@ -16,6 +16,7 @@ import { adminRouter } from './modules/admin';
 import { customerAuthRouter } from './modules/customers/auth-handlers';
 import { devMailboxRouter } from './modules/email/dev-mailbox-routes';
 import { jwksRouter } from './modules/identity/jwks';
+import { liveRouter } from './modules/live/handlers';
 import { staffAuthRouter } from './modules/staff-auth/handlers';
 import { storeRouter } from './modules/store';
 import { systemRouter } from './modules/system';
@@ -47,6 +48,7 @@ export function createApp() {
   app.route('/v1/store', storeRouter);
   app.route('/v1/admin', adminRouter);
   app.route('/v1/auth/staff', staffAuthRouter);
+  app.route('/v1', liveRouter);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'staffToken', {
     type: 'http',
