@@ -1,8 +1,9 @@
 /**
- * The Worker's entry point: `fetch` (the HTTP API, src/app.ts). Durable Object classes are exported from here so
- * the runtime can find them by `class_name`.
+ * The Worker's entry points: `fetch` (the HTTP API, src/app.ts) and `scheduled` (cron triggers, src/jobs/).
+ * Durable Object classes are exported from here so the runtime can find them by `class_name`.
  */
 import { createApp } from './app';
+import { runScheduled } from './jobs/schedule';
 
 export { LiveChannel } from './durable-objects/live-channel';
 
@@ -10,4 +11,5 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
+  scheduled: (controller, env, _ctx) => runScheduled(controller, env),
 } satisfies ExportedHandler<Env>;
