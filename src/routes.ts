@@ -17,6 +17,7 @@ import { customerAuthRouter } from './modules/customers/auth-handlers';
 import { devMailboxRouter } from './modules/email/dev-mailbox-routes';
 import { jwksRouter } from './modules/identity/jwks';
 import { adminIdentityProvidersRouter } from './modules/identity-providers/admin-handlers';
+import { liveRouter } from './modules/live/handlers';
 import { adminProductsRouter } from './modules/products/admin-handlers';
 import { adminVariantsRouter } from './modules/products/admin-variant-handlers';
 import { storeProductsRouter } from './modules/products/store-handlers';
@@ -56,4 +57,5 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route('/v1/store', storeRouter);
   app.route('/v1/admin', adminRouter);
   app.route('/v1/auth/staff', staffAuthRouter);
+  app.route('/v1', liveRouter);
 }

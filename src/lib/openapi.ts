@@ -73,6 +73,7 @@ const problemDescriptions: Record<number, string> = {
   413: 'Body too large',
   415: 'Body is not JSON',
   422: 'Invalid fields',
+  426: 'Not a WebSocket upgrade',
   429: 'Too many requests',
 };
 
