@@ -25,6 +25,14 @@ export type Caller = { actor: Actor; meta: RequestMeta };
 /** A caller on the admin surface: what it holds decides what it may grant (keys, roles, invitations). */
 export type AdminCaller = Caller & { principal: AdminPrincipal };
 
+/**
+ * The same call, attributed to someone else: whoever signs up acts as the customer they become, whoever holds an
+ * emailed token as the customer it was sent to.
+ */
+export function actingAs(caller: Caller, actor: Actor): Caller {
+  return { ...caller, actor };
+}
+
 /** A logger whose lines carry the caller's request (or job run) id. */
 export function callerLogger(caller: Caller): Logger {
   return createLogger({ request_id: caller.meta.requestId });

@@ -21,10 +21,7 @@ customerAccountRouter
     return c.json(await serializeCustomer(c.env, row), 200);
   })
   .openapi(routes.updateMe, async (c) => {
-    return c.json(
-      await updateCustomer(c.env, createDb(c.env.DB), c.get('principal').id, c.req.valid('json')),
-      200,
-    );
+    return c.json(await updateCustomer(c.env, callerOf(c), c.get('principal').id, c.req.valid('json')), 200);
   })
   .openapi(routes.exportMe, async (c) => {
     return c.json(await exportCustomer(c.env, createDb(c.env.DB), c.get('principal').id), 200);
@@ -47,12 +44,7 @@ customerAccountRouter
     return c.json({ data: await Promise.all(rows.map((r) => addresses.serializeAddress(c.env, r))) }, 200);
   })
   .openapi(routes.createAddress, async (c) => {
-    const row = await addresses.createAddress(
-      c.env,
-      createDb(c.env.DB),
-      c.get('principal').id,
-      c.req.valid('json'),
-    );
+    const row = await addresses.createAddress(c.env, callerOf(c), c.get('principal').id, c.req.valid('json'));
     c.header('Location', `/v1/store/customers/me/addresses/${row.id}`);
     return c.json(await addresses.serializeAddress(c.env, row), 201);
   })
@@ -60,7 +52,7 @@ customerAccountRouter
     const { id } = c.req.valid('param');
     const row = await addresses.updateAddress(
       c.env,
-      createDb(c.env.DB),
+      callerOf(c),
       c.get('principal').id,
       id,
       c.req.valid('json'),
@@ -68,6 +60,6 @@ customerAccountRouter
     return c.json(await addresses.serializeAddress(c.env, row), 200);
   })
   .openapi(routes.deleteAddress, async (c) => {
-    await addresses.deleteAddress(createDb(c.env.DB), c.get('principal').id, c.req.valid('param').id);
+    await addresses.deleteAddress(c.env, callerOf(c), c.get('principal').id, c.req.valid('param').id);
     return c.body(null, 204);
   });

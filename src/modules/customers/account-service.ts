@@ -3,7 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { customerAddresses, customers, externalIdentities, oneTimeTokens, sessions } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
-import type { Database } from '../../lib/db';
+import { createDb, type Database } from '../../lib/db';
 import { encryptField } from '../../lib/encryption';
 import { notFound } from '../../lib/errors';
 import { listSessions, revokeAllSessionsStatement } from '../sessions/service';
@@ -19,7 +19,7 @@ export async function loadCustomer(db: Database, id: string): Promise<CustomerRo
 
 export async function updateCustomer(
   env: Env,
-  db: Database,
+  caller: Caller,
   id: string,
   patch: {
     first_name?: string | null;
@@ -28,21 +28,26 @@ export async function updateCustomer(
     locale?: string | null;
   },
 ): Promise<CustomerView> {
+  const db = createDb(env.DB);
   await loadCustomer(db, id);
-  const [row] = await db
-    .update(customers)
-    .set({
-      ...(patch.first_name !== undefined ? { firstName: patch.first_name } : {}),
-      ...(patch.last_name !== undefined ? { lastName: patch.last_name } : {}),
-      ...(patch.locale !== undefined ? { locale: patch.locale } : {}),
-      ...(patch.phone !== undefined
-        ? { phoneEncrypted: patch.phone ? await encryptField(env, patch.phone) : null }
-        : {}),
-      updatedAt: new Date(),
-    })
-    .where(eq(customers.id, id))
-    .returning();
-  return serializeCustomer(env, row as CustomerRow);
+  const [updated] = await commit(db, caller, {
+    statements: [
+      db
+        .update(customers)
+        .set({
+          ...(patch.first_name !== undefined ? { firstName: patch.first_name } : {}),
+          ...(patch.last_name !== undefined ? { lastName: patch.last_name } : {}),
+          ...(patch.locale !== undefined ? { locale: patch.locale } : {}),
+          ...(patch.phone !== undefined
+            ? { phoneEncrypted: patch.phone ? await encryptField(env, patch.phone) : null }
+            : {}),
+          updatedAt: new Date(),
+        })
+        .where(eq(customers.id, id))
+        .returning(),
+    ],
+  });
+  return serializeCustomer(env, updated[0] as CustomerRow);
 }
 
 /** Everything stored about the customer, decrypted, in one document (GDPR Art. 15/20). */

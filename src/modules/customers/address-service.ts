@@ -6,7 +6,9 @@
 import type { z } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
 import { customerAddresses } from '../../db/schema';
-import type { Database } from '../../lib/db';
+import type { Caller } from '../../lib/caller';
+import { commit } from '../../lib/commit';
+import { createDb, type Database } from '../../lib/db';
 import { decryptField, encryptField } from '../../lib/encryption';
 import { notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
@@ -88,10 +90,11 @@ function clearDefaults(db: Database, customerId: string, input: Partial<AddressI
 
 export async function createAddress(
   env: Env,
-  db: Database,
+  caller: Caller,
   customerId: string,
   input: AddressInput,
 ): Promise<AddressRow> {
+  const db = createDb(env.DB);
   const id = newId('addr');
   const insert = db.insert(customerAddresses).values({
     id,
@@ -101,17 +104,18 @@ export async function createAddress(
     isDefaultShipping: input.is_default_shipping ?? false,
     isDefaultBilling: input.is_default_billing ?? false,
   });
-  await db.batch([...clearDefaults(db, customerId, input), insert] as [typeof insert]);
+  await commit(db, caller, { statements: [...clearDefaults(db, customerId, input), insert] });
   return ownedAddress(db, customerId, id);
 }
 
 export async function updateAddress(
   env: Env,
-  db: Database,
+  caller: Caller,
   customerId: string,
   id: string,
   patch: Partial<AddressInput>,
 ): Promise<AddressRow> {
+  const db = createDb(env.DB);
   const current = await serializeAddress(env, await ownedAddress(db, customerId, id));
   const merged = { ...current, ...patch } as AddressInput;
   const update = db
@@ -124,13 +128,18 @@ export async function updateAddress(
       updatedAt: new Date(),
     })
     .where(and(eq(customerAddresses.id, id), eq(customerAddresses.customerId, customerId)));
-  await db.batch([...clearDefaults(db, customerId, patch), update] as [typeof update]);
+  await commit(db, caller, { statements: [...clearDefaults(db, customerId, patch), update] });
   return ownedAddress(db, customerId, id);
 }
 
-export async function deleteAddress(db: Database, customerId: string, id: string): Promise<void> {
+export async function deleteAddress(env: Env, caller: Caller, customerId: string, id: string): Promise<void> {
+  const db = createDb(env.DB);
   await ownedAddress(db, customerId, id);
-  await db
-    .delete(customerAddresses)
-    .where(and(eq(customerAddresses.id, id), eq(customerAddresses.customerId, customerId)));
+  await commit(db, caller, {
+    statements: [
+      db
+        .delete(customerAddresses)
+        .where(and(eq(customerAddresses.id, id), eq(customerAddresses.customerId, customerId))),
+    ],
+  });
 }

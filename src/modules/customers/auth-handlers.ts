@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { bearerToken } from '../../auth/bearer';
 import { anonymousCaller, requestMeta } from '../../auth/caller';
 import type { AppEnv } from '../../lib/app-env';
+import { actingAs } from '../../lib/caller';
 import { createDb } from '../../lib/db';
 import { invalidToken, verifyAccessToken } from '../../lib/jwt';
 import { createRouter } from '../../lib/openapi';
@@ -26,7 +27,7 @@ export const customerAuthRouter = createRouter()
     const input = c.req.valid('json');
     await limitAccount(c, input.email);
     const row = await registerCustomer(createDb(c.env.DB), anonymousCaller(c), input);
-    const caller = { actor: { type: 'customer' as const, id: row.id }, meta: requestMeta(c) };
+    const caller = actingAs(anonymousCaller(c), { type: 'customer', id: row.id });
     await sendVerificationEmail(c.env, caller, { id: row.id, email: input.email });
     const tokens = await issueTokens(c.env, caller.meta, { type: 'customer', id: row.id });
     c.header('Cache-Control', 'no-store');
@@ -71,7 +72,7 @@ export const customerAuthRouter = createRouter()
     return c.body(null, 204);
   })
   .openapi(routes.verifyEmail, async (c) => {
-    await confirmEmail(createDb(c.env.DB), c.req.valid('json').token);
+    await confirmEmail(c.env, anonymousCaller(c), c.req.valid('json').token);
     return c.body(null, 204);
   })
   .openapi(routes.requestPasswordReset, async (c) => {
@@ -82,6 +83,6 @@ export const customerAuthRouter = createRouter()
   })
   .openapi(routes.resetPassword, async (c) => {
     const { token, password } = c.req.valid('json');
-    await resetPassword(createDb(c.env.DB), token, password);
+    await resetPassword(c.env, anonymousCaller(c), token, password);
     return c.body(null, 204);
   });

@@ -5,7 +5,7 @@
  */
 import { eq, sql } from 'drizzle-orm';
 import { customers } from '../../db/schema';
-import type { Caller } from '../../lib/caller';
+import { actingAs, type Caller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
 import { constraintFailure } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';

@@ -1,16 +1,25 @@
 /**
  * The emailed, single-use links of a customer account: address verification and password reset. Tokens are
- * consumed by a conditional write (one-time-tokens.ts), so a link works once, before it expires, and a replay
+ * consumed by a conditional write (src/modules/sessions/one-time-tokens.ts), so a link works once, before it expires, and a replay
  * is a 400. A reset also ends every session and uses up the customer's other reset links.
  */
 import { and, eq, isNull } from 'drizzle-orm';
 import { customers, oneTimeTokens } from '../../db/schema';
-import { type Caller, callerLogger } from '../../lib/caller';
+import { actingAs, type Caller, callerLogger } from '../../lib/caller';
+import { commit } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
+import { AppError } from '../../lib/errors';
 import { hashPassword } from '../../lib/password';
 import { sendEmail } from '../email/send';
+import { issueOneTimeToken, redeemOneTimeToken } from '../sessions/one-time-tokens';
 import { revokeAllSessionsStatement } from '../sessions/service';
-import { consumeOneTimeToken, createOneTimeToken } from './one-time-tokens';
+
+/** The customer an emailed token was sent to, using it up; used, expired and unknown tokens are all a 400. */
+async function redeem(db: Database, purpose: 'email_verification' | 'password_reset', token: string) {
+  const customerId = await redeemOneTimeToken(db, purpose, 'customer', token);
+  if (!customerId) throw new AppError(400, 'invalid_token', 'The link is invalid, expired or already used.');
+  return customerId;
+}
 
 function link(env: Env, path: string, token: string): string {
   return `${env.PUBLIC_URL}${path}?token=${encodeURIComponent(token)}`;
@@ -21,7 +30,10 @@ export async function sendVerificationEmail(
   caller: Caller,
   customer: { id: string; email: string },
 ): Promise<void> {
-  const token = await createOneTimeToken(createDb(env.DB), 'email_verification', customer.id);
+  const { token } = await issueOneTimeToken(createDb(env.DB), 'email_verification', {
+    type: 'customer',
+    id: customer.id,
+  });
   await sendEmail(env, callerLogger(caller), {
     to: customer.email,
     subject: 'Confirm your email address',
@@ -29,13 +41,18 @@ export async function sendVerificationEmail(
   });
 }
 
-export async function confirmEmail(db: Database, token: string): Promise<void> {
-  const customerId = await consumeOneTimeToken(db, 'email_verification', token);
+export async function confirmEmail(env: Env, caller: Caller, token: string): Promise<void> {
+  const db = createDb(env.DB);
+  const customerId = await redeem(db, 'email_verification', token);
   const now = new Date();
-  await db
-    .update(customers)
-    .set({ emailVerifiedAt: now, updatedAt: now })
-    .where(and(eq(customers.id, customerId), isNull(customers.emailVerifiedAt)));
+  await commit(db, actingAs(caller, { type: 'customer', id: customerId }), {
+    statements: [
+      db
+        .update(customers)
+        .set({ emailVerifiedAt: now, updatedAt: now })
+        .where(and(eq(customers.id, customerId), isNull(customers.emailVerifiedAt))),
+    ],
+  });
 }
 
 /** Mails a reset link when an account has this email; silently does nothing otherwise. */
@@ -43,7 +60,7 @@ export async function requestPasswordReset(env: Env, caller: Caller, email: stri
   const db = createDb(env.DB);
   const row = await db.select({ id: customers.id }).from(customers).where(eq(customers.email, email)).get();
   if (!row) return;
-  const token = await createOneTimeToken(db, 'password_reset', row.id);
+  const { token } = await issueOneTimeToken(db, 'password_reset', { type: 'customer', id: row.id });
   await sendEmail(env, callerLogger(caller), {
     to: email,
     subject: 'Reset your password',
@@ -51,25 +68,38 @@ export async function requestPasswordReset(env: Env, caller: Caller, email: stri
   });
 }
 
-export async function resetPassword(db: Database, token: string, password: string): Promise<void> {
-  const customerId = await consumeOneTimeToken(db, 'password_reset', token);
+export async function resetPassword(
+  env: Env,
+  caller: Caller,
+  token: string,
+  password: string,
+): Promise<void> {
+  const db = createDb(env.DB);
+  const customerId = await redeem(db, 'password_reset', token);
   const now = new Date();
-  await db.batch([
-    db
-      .update(customers)
-      .set({ passwordHash: await hashPassword(password), failedLogins: 0, lockedUntil: null, updatedAt: now })
-      .where(and(eq(customers.id, customerId), isNull(customers.deletedAt))),
-    db
-      .update(oneTimeTokens)
-      .set({ usedAt: now })
-      .where(
-        and(
-          eq(oneTimeTokens.principalType, 'customer'),
-          eq(oneTimeTokens.principalId, customerId),
-          eq(oneTimeTokens.purpose, 'password_reset'),
-          isNull(oneTimeTokens.usedAt),
+  await commit(db, actingAs(caller, { type: 'customer', id: customerId }), {
+    statements: [
+      db
+        .update(customers)
+        .set({
+          passwordHash: await hashPassword(password),
+          failedLogins: 0,
+          lockedUntil: null,
+          updatedAt: now,
+        })
+        .where(and(eq(customers.id, customerId), isNull(customers.deletedAt))),
+      db
+        .update(oneTimeTokens)
+        .set({ usedAt: now })
+        .where(
+          and(
+            eq(oneTimeTokens.principalType, 'customer'),
+            eq(oneTimeTokens.principalId, customerId),
+            eq(oneTimeTokens.purpose, 'password_reset'),
+            isNull(oneTimeTokens.usedAt),
+          ),
         ),
-      ),
-    revokeAllSessionsStatement(db, 'customer', customerId, 'password_changed'),
-  ]);
+      revokeAllSessionsStatement(db, 'customer', customerId, 'password_changed'),
+    ],
+  });
 }

@@ -10,7 +10,7 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { customers, externalIdentities } from '../../db/schema';
-import type { Caller } from '../../lib/caller';
+import { actingAs, type Caller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
 import { constraintFailure } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';

@@ -9,9 +9,9 @@ import { rateLimit } from '../../middleware/rate-limit';
 import { listOwnSessions, revokeOwnSession } from '../sessions/own-sessions';
 import { acceptInvite } from '../staff/accept-invite';
 import { serializeStaff } from '../staff/schemas';
-import type { ChallengePurpose } from './challenge-tokens';
 import { checkPassword } from './login-service';
 import {
+  type ChallengePurpose,
   confirmEnrollment,
   openChallenge,
   requestEnrollment,
@@ -27,7 +27,7 @@ import { logoutStaff, refreshStaffTokens, staffTokens } from './session-service'
  */
 async function limitedChallenge(c: Context<AppEnv>, purpose: ChallengePurpose, token: string) {
   const challenge = await openChallenge(c.env.DB, purpose, token);
-  await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `staff-id:${challenge.staffId}`, c);
+  await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `staff-id:${challenge.principalId}`, c);
   return challenge;
 }
 

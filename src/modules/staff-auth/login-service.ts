@@ -9,8 +9,8 @@ import { createDb } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { dummyVerify, hashPassword, verifyPassword } from '../../lib/password';
 import { MFA_REQUIRED_ROLES } from '../../lib/permissions';
+import { issueOneTimeToken } from '../sessions/one-time-tokens';
 import { clearFailures, isLocked, recordFailure } from './attempts';
-import { issueChallenge } from './challenge-tokens';
 
 export type StaffRow = typeof staffUsers.$inferSelect;
 
@@ -43,10 +43,13 @@ export async function checkPassword(d1: D1Database, email: string, password: str
   }
 
   if (staff.mfaEnabledAt) {
-    return { next: 'mfa', ...(await issueChallenge(db, 'staff_mfa', staff.id)) };
+    return { next: 'mfa', ...(await issueOneTimeToken(db, 'staff_mfa', { type: 'staff', id: staff.id })) };
   }
   if (MFA_REQUIRED_ROLES.has(staff.role)) {
-    return { next: 'enroll', ...(await issueChallenge(db, 'staff_mfa_enrollment', staff.id)) };
+    return {
+      next: 'enroll',
+      ...(await issueOneTimeToken(db, 'staff_mfa_enrollment', { type: 'staff', id: staff.id })),
+    };
   }
   await clearFailures(db, staff.id);
   return { next: 'signed_in', staff };

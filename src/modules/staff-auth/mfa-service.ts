@@ -13,18 +13,22 @@ import { decryptField, encryptField } from '../../lib/encryption';
 import { AppError, conflict } from '../../lib/errors';
 import { verifyPassword } from '../../lib/password';
 import { generateTotpSecret, otpauthUri, verifyTotp } from '../../lib/totp';
-import { clearFailures, isLocked, recordFailure } from './attempts';
 import {
-  type Challenge,
-  type ChallengePurpose,
-  consumeChallenge,
-  findChallenge,
-  issueChallenge,
-} from './challenge-tokens';
+  findOneTimeToken,
+  issueOneTimeToken,
+  type OneTimeGrant,
+  useUpOneTimeToken,
+} from '../sessions/one-time-tokens';
+import { clearFailures, isLocked, recordFailure } from './attempts';
 import type { StaffRow } from './login-service';
 import { consumeRecoveryCode, newRecoveryCodes } from './recovery-codes';
 
 const TOTP_ISSUER = 'edgecart';
+
+/** The steps between staff login and tokens: a second factor is due, or MFA must be set up first. */
+export type ChallengePurpose = 'staff_mfa' | 'staff_mfa_enrollment';
+/** A live challenge; `principalId` is the staff member's id. */
+export type Challenge = OneTimeGrant;
 
 const invalidChallenge = () =>
   new AppError(401, 'invalid_mfa_token', 'This MFA step has expired or was already completed; log in again.');
@@ -39,20 +43,20 @@ export async function openChallenge(
   purpose: ChallengePurpose,
   token: string,
 ): Promise<Challenge> {
-  const challenge = await findChallenge(createDb(d1), purpose, token);
+  const challenge = await findOneTimeToken(createDb(d1), purpose, 'staff', token);
   if (!challenge) throw invalidChallenge();
   return challenge;
 }
 
 /** The staff member a live challenge belongs to; a disabled or locked account ends the challenge. */
 async function challengedStaff(db: Database, challenge: Challenge) {
-  const staff = await db.select().from(staffUsers).where(eq(staffUsers.id, challenge.staffId)).get();
+  const staff = await db.select().from(staffUsers).where(eq(staffUsers.id, challenge.principalId)).get();
   if (staff?.status !== 'active' || isLocked(staff)) throw invalidChallenge();
   return staff;
 }
 
 async function useUp(db: Database, challenge: Challenge) {
-  if ((await consumeChallenge(db, challenge)).length !== 1) throw invalidChallenge();
+  if ((await useUpOneTimeToken(db, challenge)).length !== 1) throw invalidChallenge();
 }
 
 /**
@@ -71,7 +75,7 @@ export async function requestEnrollment(
     throw new AppError(401, 'invalid_credentials', 'The password is wrong.');
   }
   if (staff.mfaEnabledAt) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
-  return issueChallenge(db, 'staff_mfa_enrollment', staff.id);
+  return issueOneTimeToken(db, 'staff_mfa_enrollment', { type: 'staff', id: staff.id });
 }
 
 export async function startEnrollment(env: Env, challenge: Challenge) {
