@@ -14,8 +14,8 @@ import { adminCollectionsRouter } from './modules/collections/admin-handlers';
 import { storeCollectionsRouter } from './modules/collections/store-handlers';
 import { customerAccountRouter } from './modules/customers/account-handlers';
 import { customerAuthRouter } from './modules/customers/auth-handlers';
-import { devMailboxRouter } from './modules/email/dev-mailbox-routes';
-import { jwksRouter } from './modules/identity/jwks';
+import { devMailboxRouter } from './modules/email/handlers';
+import { jwksRouter } from './modules/identity/handlers';
 import { adminIdentityProvidersRouter } from './modules/identity-providers/admin-handlers';
 import { liveRouter } from './modules/live/handlers';
 import { adminProductsRouter } from './modules/products/admin-handlers';
@@ -25,8 +25,8 @@ import { adminRegionsRouter } from './modules/regions/admin-handlers';
 import { storeRegionsRouter } from './modules/regions/store-handlers';
 import { staffRouter } from './modules/staff/handlers';
 import { staffAuthRouter } from './modules/staff-auth/handlers';
-import { systemRouter } from './modules/system';
 import { docsRouter } from './modules/system/docs';
+import { systemRouter } from './modules/system/handlers';
 
 const storeRouter = createRouter()
   .route('/', storeRegionsRouter)

@@ -3,6 +3,7 @@ import type { AdminEnv } from '../../lib/app-env';
 import { timeIdKey } from '../../lib/keyset';
 import { createRouter } from '../../lib/openapi';
 import { decodeCursor, paginate } from '../../lib/pagination';
+import * as read from './read';
 import * as routes from './routes';
 import { serializeApiKey } from './schemas';
 import * as service from './service';
@@ -22,16 +23,13 @@ export const apiKeysRouter = createRouter<AdminEnv>()
   })
   .openapi(routes.listApiKeys, async (c) => {
     const q = c.req.valid('query');
-    const after = q.cursor ? timeIdKey(decodeCursor(q.cursor, service.API_KEY_SORT).key) : null;
-    const rows = await service.listApiKeys(
+    const after = q.cursor ? timeIdKey(decodeCursor(q.cursor, read.API_KEY_SORT).key) : null;
+    const rows = await read.listApiKeys(
       c.env.DB,
       { kind: q.kind, includeRevoked: q.include_revoked },
       { limit: q.limit, after },
     );
-    const { data, page } = paginate(rows, q.limit, service.API_KEY_SORT, (r) => [
-      r.createdAt.getTime(),
-      r.id,
-    ]);
+    const { data, page } = paginate(rows, q.limit, read.API_KEY_SORT, (r) => [r.createdAt.getTime(), r.id]);
     return c.json({ data: data.map(serializeApiKey), page }, 200);
   })
   .openapi(routes.revokeApiKey, async (c) => {

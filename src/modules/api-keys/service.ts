@@ -3,7 +3,7 @@
  * of its creator's, and a key can only be revoked by a principal holding everything that key holds (so a
  * narrow key cannot switch off a broad one). Every change is audited in the same batch as the write.
  */
-import { and, desc, eq, isNull, lt, or } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import { forgetPublishableKey, publishableKeyHash } from '../../auth/publishable-key';
 import { newSecretKey } from '../../auth/secret-key';
 import { apiKeys, regions } from '../../db/schema';
@@ -102,32 +102,6 @@ export async function createPublishableKey(
   });
   forgetPublishableKey(id);
   return inserted[0]!;
-}
-
-export const API_KEY_SORT = 'created_at_desc';
-
-export function listApiKeys(
-  d1: D1Database,
-  filters: { kind?: ApiKeyRow['kind'] | undefined; includeRevoked: boolean },
-  page: { limit: number; after: [number, string] | null },
-) {
-  return createDb(d1)
-    .select()
-    .from(apiKeys)
-    .where(
-      and(
-        filters.kind ? eq(apiKeys.kind, filters.kind) : undefined,
-        filters.includeRevoked ? undefined : isNull(apiKeys.revokedAt),
-        page.after
-          ? or(
-              lt(apiKeys.createdAt, new Date(page.after[0])),
-              and(eq(apiKeys.createdAt, new Date(page.after[0])), lt(apiKeys.id, page.after[1])),
-            )
-          : undefined,
-      ),
-    )
-    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
-    .limit(page.limit + 1);
 }
 
 /** Revokes a key; revoking a revoked key changes nothing and answers with it as it is. */

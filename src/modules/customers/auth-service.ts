@@ -61,26 +61,22 @@ export async function registerCustomer(
   const id = newId('cus');
   try {
     // Whoever signs up acts as the customer they become.
-    const [inserted] = await commit(
-      db,
-      { ...caller, actor: { type: 'customer', id } },
-      {
-        statements: [
-          db
-            .insert(customers)
-            .values({
-              id,
-              email: input.email,
-              passwordHash: await hashPassword(input.password),
-              firstName: input.first_name ?? null,
-              lastName: input.last_name ?? null,
-              locale: input.locale ?? null,
-            })
-            .returning(),
-        ],
-        events: [{ type: 'customer.created', aggregateType: 'customer', aggregateId: id }],
-      },
-    );
+    const [inserted] = await commit(db, actingAs(caller, { type: 'customer', id }), {
+      statements: [
+        db
+          .insert(customers)
+          .values({
+            id,
+            email: input.email,
+            passwordHash: await hashPassword(input.password),
+            firstName: input.first_name ?? null,
+            lastName: input.last_name ?? null,
+            locale: input.locale ?? null,
+          })
+          .returning(),
+      ],
+      events: [{ type: 'customer.created', aggregateType: 'customer', aggregateId: id }],
+    });
     return inserted[0] as CustomerRow;
   } catch (error) {
     // Two sign-ups with one email at once: the UNIQUE index decides, the loser gets the same 409.

@@ -67,23 +67,19 @@ async function createLinked(
   const name = (value: unknown) =>
     typeof value === 'string' && value.trim() ? value.trim().slice(0, 100) : null;
   // Whoever signs up acts as the customer they become.
-  await commit(
-    db,
-    { ...caller, actor: { type: 'customer', id } },
-    {
-      statements: [
-        db.insert(customers).values({
-          id,
-          email: claims.email,
-          emailVerifiedAt: claims.email ? new Date() : null,
-          firstName: name(claims.givenName),
-          lastName: name(claims.familyName),
-        }),
-        db.insert(externalIdentities).values({ ...identity, customerId: id }),
-      ],
-      events: [{ type: 'customer.created', aggregateType: 'customer', aggregateId: id }],
-    },
-  );
+  await commit(db, actingAs(caller, { type: 'customer', id }), {
+    statements: [
+      db.insert(customers).values({
+        id,
+        email: claims.email,
+        emailVerifiedAt: claims.email ? new Date() : null,
+        firstName: name(claims.givenName),
+        lastName: name(claims.familyName),
+      }),
+      db.insert(externalIdentities).values({ ...identity, customerId: id }),
+    ],
+    events: [{ type: 'customer.created', aggregateType: 'customer', aggregateId: id }],
+  });
 }
 
 async function link(

@@ -4,6 +4,7 @@ import { timeIdKey } from '../../lib/keyset';
 import { createRouter } from '../../lib/openapi';
 import { decodeCursor, paginate } from '../../lib/pagination';
 import * as invites from './invite-service';
+import * as read from './read';
 import * as routes from './routes';
 import { serializeInvite, serializeStaff } from './schemas';
 import * as staff from './service';
@@ -19,12 +20,12 @@ export const staffRouter = createRouter<AdminEnv>()
   })
   .openapi(routes.listInvites, async (c) => {
     const q = c.req.valid('query');
-    const rows = await invites.listInvites(
+    const rows = await read.listInvites(
       c.env.DB,
       { status: q.status },
-      { limit: q.limit, after: afterKey(q.cursor, invites.INVITE_SORT) },
+      { limit: q.limit, after: afterKey(q.cursor, read.INVITE_SORT) },
     );
-    const { data, page } = paginate(rows, q.limit, invites.INVITE_SORT, (r) => [r.createdAt.getTime(), r.id]);
+    const { data, page } = paginate(rows, q.limit, read.INVITE_SORT, (r) => [r.createdAt.getTime(), r.id]);
     return c.json({ data: data.map(serializeInvite), page }, 200);
   })
   .openapi(routes.revokeInvite, async (c) => {
@@ -33,16 +34,16 @@ export const staffRouter = createRouter<AdminEnv>()
   })
   .openapi(routes.listStaff, async (c) => {
     const q = c.req.valid('query');
-    const rows = await staff.listStaff(
+    const rows = await read.listStaff(
       c.env.DB,
       { role: q.role, status: q.status },
-      { limit: q.limit, after: afterKey(q.cursor, staff.STAFF_SORT) },
+      { limit: q.limit, after: afterKey(q.cursor, read.STAFF_SORT) },
     );
-    const { data, page } = paginate(rows, q.limit, staff.STAFF_SORT, (r) => [r.createdAt.getTime(), r.id]);
+    const { data, page } = paginate(rows, q.limit, read.STAFF_SORT, (r) => [r.createdAt.getTime(), r.id]);
     return c.json({ data: data.map(serializeStaff), page }, 200);
   })
   .openapi(routes.getStaff, async (c) => {
-    return c.json(serializeStaff(await staff.getStaff(c.env.DB, c.req.valid('param').id)), 200);
+    return c.json(serializeStaff(await read.getStaff(c.env.DB, c.req.valid('param').id)), 200);
   })
   .openapi(routes.updateStaff, async (c) => {
     const row = await staff.updateStaff(

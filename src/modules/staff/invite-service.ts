@@ -4,7 +4,7 @@
  * invitee chooses. Invites expire after INVITE_TTL_MS and work once. Inviting an address again replaces its
  * pending invite.
  */
-import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { type StaffRole, staffInvites, staffUsers } from '../../db/schema';
 import { type AdminCaller, callerLogger } from '../../lib/caller';
 import { commit } from '../../lib/commit';
@@ -13,16 +13,12 @@ import { createDb } from '../../lib/db';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { sendEmail } from '../email/send';
+import { pendingInvite } from './read';
 import { assertMayGrantRole } from './rules';
 
 export const INVITE_TTL_MS = 72 * 3600 * 1000;
-export const INVITE_SORT = 'created_at_desc';
 
 type InviteRow = typeof staffInvites.$inferSelect;
-export type InviteStatus = 'pending' | 'accepted' | 'revoked' | 'expired';
-
-const pending = (now: Date) =>
-  and(isNull(staffInvites.acceptedAt), isNull(staffInvites.revokedAt), gt(staffInvites.expiresAt, now));
 
 /**
  * Invites `input.email` and mails the invitation. The token travels only to the invitee's mailbox: whoever
@@ -50,7 +46,7 @@ export async function createInvite(
       db
         .update(staffInvites)
         .set({ revokedAt: now })
-        .where(and(eq(staffInvites.email, input.email), pending(now))),
+        .where(and(eq(staffInvites.email, input.email), pendingInvite(now))),
       db
         .insert(staffInvites)
         .values({
@@ -79,40 +75,6 @@ export async function createInvite(
   return invite;
 }
 
-export function listInvites(
-  d1: D1Database,
-  filters: { status?: InviteStatus | undefined },
-  page: { limit: number; after: [number, string] | null },
-) {
-  const now = new Date();
-  const byStatus = {
-    pending: pending(now),
-    accepted: isNotNull(staffInvites.acceptedAt),
-    revoked: and(isNull(staffInvites.acceptedAt), isNotNull(staffInvites.revokedAt)),
-    expired: and(
-      isNull(staffInvites.acceptedAt),
-      isNull(staffInvites.revokedAt),
-      lte(staffInvites.expiresAt, now),
-    ),
-  };
-  return createDb(d1)
-    .select()
-    .from(staffInvites)
-    .where(
-      and(
-        filters.status ? byStatus[filters.status] : undefined,
-        page.after
-          ? or(
-              lt(staffInvites.createdAt, new Date(page.after[0])),
-              and(eq(staffInvites.createdAt, new Date(page.after[0])), lt(staffInvites.id, page.after[1])),
-            )
-          : undefined,
-      ),
-    )
-    .orderBy(desc(staffInvites.createdAt), desc(staffInvites.id))
-    .limit(page.limit + 1);
-}
-
 export async function revokeInvite(env: Env, caller: AdminCaller, id: string): Promise<InviteRow> {
   const db = createDb(env.DB);
   const invite = await db.select().from(staffInvites).where(eq(staffInvites.id, id)).get();
@@ -127,7 +89,7 @@ export async function revokeInvite(env: Env, caller: AdminCaller, id: string): P
       db
         .update(staffInvites)
         .set({ revokedAt: now })
-        .where(and(eq(staffInvites.id, id), pending(now)))
+        .where(and(eq(staffInvites.id, id), pendingInvite(now)))
         .returning(),
     ],
     audit: {

@@ -3,49 +3,17 @@
  * member or changing their role signs them out everywhere, so the next token they get reflects the change (and a
  * promotion to owner or admin meets the MFA requirement at the next login).
  */
-import { and, desc, eq, lt, or } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { type StaffRole, staffRecoveryCodes, staffUsers } from '../../db/schema';
 import type { AdminCaller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
 import { createDb } from '../../lib/db';
-import { notFound } from '../../lib/errors';
 import { changesOf } from '../audit/service';
 import { revokeAllSessionsStatement } from '../sessions/service';
+import { getStaff } from './read';
 import { assertMayManage } from './rules';
 
 type StaffRow = typeof staffUsers.$inferSelect;
-
-export const STAFF_SORT = 'created_at_desc';
-
-export function listStaff(
-  d1: D1Database,
-  filters: { role?: StaffRole | undefined; status?: StaffRow['status'] | undefined },
-  page: { limit: number; after: [number, string] | null },
-) {
-  return createDb(d1)
-    .select()
-    .from(staffUsers)
-    .where(
-      and(
-        filters.role ? eq(staffUsers.role, filters.role) : undefined,
-        filters.status ? eq(staffUsers.status, filters.status) : undefined,
-        page.after
-          ? or(
-              lt(staffUsers.createdAt, new Date(page.after[0])),
-              and(eq(staffUsers.createdAt, new Date(page.after[0])), lt(staffUsers.id, page.after[1])),
-            )
-          : undefined,
-      ),
-    )
-    .orderBy(desc(staffUsers.createdAt), desc(staffUsers.id))
-    .limit(page.limit + 1);
-}
-
-export async function getStaff(d1: D1Database, id: string): Promise<StaffRow> {
-  const row = await createDb(d1).select().from(staffUsers).where(eq(staffUsers.id, id)).get();
-  if (!row) throw notFound('The staff member');
-  return row;
-}
 
 export async function updateStaff(
   env: Env,

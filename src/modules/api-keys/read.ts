@@ -1,0 +1,32 @@
+/** Listing API keys, newest first, with keyset pagination on (created_at, id). */
+import { and, desc, eq, isNull, lt, or } from 'drizzle-orm';
+import { apiKeys } from '../../db/schema';
+import { createDb } from '../../lib/db';
+
+type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+export const API_KEY_SORT = 'created_at_desc';
+
+export function listApiKeys(
+  d1: D1Database,
+  filters: { kind?: ApiKeyRow['kind'] | undefined; includeRevoked: boolean },
+  page: { limit: number; after: [number, string] | null },
+) {
+  return createDb(d1)
+    .select()
+    .from(apiKeys)
+    .where(
+      and(
+        filters.kind ? eq(apiKeys.kind, filters.kind) : undefined,
+        filters.includeRevoked ? undefined : isNull(apiKeys.revokedAt),
+        page.after
+          ? or(
+              lt(apiKeys.createdAt, new Date(page.after[0])),
+              and(eq(apiKeys.createdAt, new Date(page.after[0])), lt(apiKeys.id, page.after[1])),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+    .limit(page.limit + 1);
+}

@@ -1,0 +1,11 @@
+import { createRoute } from '@hono/zod-openapi';
+import { jsonContent } from '../../lib/openapi';
+import { JwksSchema } from './schemas';
+
+export const jwks = createRoute({
+  method: 'get',
+  path: '/.well-known/jwks.json',
+  tags: ['Auth'],
+  summary: 'Public keys that verify edgecart access tokens',
+  responses: { 200: jsonContent(JwksSchema, 'The JSON Web Key Set (RFC 7517)') },
+});
