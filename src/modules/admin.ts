@@ -3,7 +3,6 @@
 import { createRouter } from '../lib/openapi';
 import { requireAdmin } from '../middleware/admin-auth';
 import { apiKeysRouter } from './api-keys/handlers';
-import { auditCatalogWrites } from './audit/catalog-writes';
 import { auditRouter } from './audit/handlers';
 import { adminCategoriesRouter } from './categories/admin-handlers';
 import { adminCollectionsRouter } from './collections/admin-handlers';
@@ -14,7 +13,7 @@ import { adminRegionsRouter } from './regions/admin-handlers';
 import { staffRouter } from './staff/handlers';
 
 export const adminRouter = createRouter();
-adminRouter.use('*', requireAdmin(), auditCatalogWrites());
+adminRouter.use('*', requireAdmin());
 adminRouter
   .route('/', adminRegionsRouter)
   .route('/', adminProductsRouter)

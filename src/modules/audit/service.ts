@@ -1,19 +1,21 @@
 /**
  * The audit log: who changed what, when, and a before/after summary. Every staff and secret-key write records
- * one entry. Handlers that write with `db.batch()` put `auditEntry()` in the same batch, so the entry exists if
- * and only if the change does; a single-statement write can call `recordAudit()` after it.
+ * one entry. Services on the write path state it in their `Change` (src/lib/commit.ts; catalog writes diff their
+ * row with src/lib/row-changes.ts); handlers that still write with `db.batch()` put `auditEntry()` in the same
+ * batch, so the entry exists if and only if the change does.
  *
  * @example
  * await db.batch([db.update(products).set(patch).where(eq(products.id, id)), auditEntry(db, c, {
  *   action: 'product.update', targetType: 'product', targetId: id, changes: changesOf(before, after),
  * })]);
  */
-import { and, desc, eq, lt, or } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { auditLog } from '../../db/schema';
 import type { AppEnv } from '../../env';
 import { createDb, type Database } from '../../lib/db';
 import { newId } from '../../lib/ids';
+import { olderThan } from '../../lib/keyset';
 
 export type AuditActor = { type: 'staff' | 'secret_key' | 'customer' | 'system'; id: string };
 
@@ -52,11 +54,6 @@ export function auditEntry(db: Database, c: Context<AppEnv>, input: AuditInput) 
   });
 }
 
-export async function recordAudit(c: Context<AppEnv>, input: AuditInput): Promise<void> {
-  const db = createDb(c.env.DB);
-  await auditEntry(db, c, input).run();
-}
-
 /** `{ field: { from, to } }` for the fields of `after` whose value differs from `before`. */
 export function changesOf<T extends Record<string, unknown>>(
   before: T,
@@ -93,12 +90,7 @@ export async function listAuditLog(
     filters.action ? eq(auditLog.action, filters.action) : undefined,
     filters.targetType ? eq(auditLog.targetType, filters.targetType) : undefined,
     filters.targetId ? eq(auditLog.targetId, filters.targetId) : undefined,
-    page.after
-      ? or(
-          lt(auditLog.createdAt, new Date(page.after[0])),
-          and(eq(auditLog.createdAt, new Date(page.after[0])), lt(auditLog.id, page.after[1])),
-        )
-      : undefined,
+    olderThan(auditLog.createdAt, auditLog.id, page.after),
   ];
   return createDb(d1)
     .select()

@@ -2,7 +2,7 @@
  * Reads the full admin representation of products: every translation, option, variant with all its prices,
  * category and collection link, and image. A page of products costs one D1 round trip (one batch of reads).
  */
-import { and, asc, eq, exists, gt, inArray, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, exists, inArray, or, type SQL, sql } from 'drizzle-orm';
 import {
   prices,
   productCategories,
@@ -16,7 +16,7 @@ import {
 import { iso } from '../../lib/catalog-fields';
 import type { Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
-import { decodeCursor, paginate } from '../../lib/pagination';
+import { afterCursor, paginate } from '../../lib/pagination';
 import type { AdminProduct } from './admin-schemas';
 import type { AdminVariant } from './admin-variant-schemas';
 
@@ -159,8 +159,7 @@ export async function listProducts(
     q?: string | undefined;
   },
 ) {
-  const conditions: (SQL | undefined)[] = [];
-  if (query.cursor) conditions.push(gt(products.id, String(decodeCursor(query.cursor, SORT).key[0])));
+  const conditions: (SQL | undefined)[] = [afterCursor(products.id, query.cursor, SORT)];
   if (query.status) conditions.push(eq(products.status, query.status));
   if (query.q) {
     const pattern = containing(query.q);
