@@ -107,7 +107,11 @@ export async function sentFields(c: Context<AppEnv>): Promise<string[]> {
 }
 
 /** A 201 answer for a created record: its representation, and its URL in `Location`. */
-export function createdAt<T extends { id: string }>(c: Context<AppEnv>, collectionPath: string, body: T) {
+export function respondCreated<T extends { id: string }>(
+  c: Context<AppEnv>,
+  collectionPath: string,
+  body: T,
+) {
   c.header('Location', `${collectionPath}/${body.id}`);
   return c.json(body, 201);
 }

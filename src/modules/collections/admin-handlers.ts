@@ -1,13 +1,13 @@
 import { callerOf } from '../../auth/caller';
 import { createDb } from '../../lib/db';
-import { createdAt, createRouter, sentFields } from '../../lib/openapi';
+import { createRouter, respondCreated, sentFields } from '../../lib/openapi';
 import * as read from './admin-read';
 import * as routes from './admin-routes';
 import * as service from './admin-service';
 
 export const adminCollectionsRouter = createRouter()
   .openapi(routes.createCollection, async (c) =>
-    createdAt(
+    respondCreated(
       c,
       '/v1/admin/collections',
       await service.createCollection(c.env, callerOf(c), c.req.valid('json'), await sentFields(c)),

@@ -1,11 +1,11 @@
 import { callerOf } from '../../auth/caller';
-import { createdAt, createRouter, sentFields } from '../../lib/openapi';
+import { createRouter, respondCreated, sentFields } from '../../lib/openapi';
 import * as routes from './admin-routes';
 import * as service from './service';
 
 export const adminIdentityProvidersRouter = createRouter()
   .openapi(routes.createProvider, async (c) =>
-    createdAt(
+    respondCreated(
       c,
       '/v1/admin/identity-providers',
       await service.createProvider(c.env, callerOf(c), c.req.valid('json'), await sentFields(c)),

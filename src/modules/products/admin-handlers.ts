@@ -1,13 +1,13 @@
 import { callerOf } from '../../auth/caller';
 import { createDb } from '../../lib/db';
-import { createdAt, createRouter, sentFields } from '../../lib/openapi';
+import { createRouter, respondCreated, sentFields } from '../../lib/openapi';
 import * as read from './admin-read';
 import * as routes from './admin-routes';
 import * as service from './admin-service';
 
 export const adminProductsRouter = createRouter()
   .openapi(routes.createProduct, async (c) =>
-    createdAt(
+    respondCreated(
       c,
       '/v1/admin/products',
       await service.createProduct(c.env, callerOf(c), c.req.valid('json'), await sentFields(c)),

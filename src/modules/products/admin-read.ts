@@ -54,6 +54,44 @@ export function serializeVariant(row: VariantRow, priceRows: PriceRow[]): AdminV
   };
 }
 
+export function serializeProduct(
+  product: typeof products.$inferSelect,
+  parts: {
+    translations: (typeof productTranslations.$inferSelect)[];
+    options: (typeof productOptions.$inferSelect)[];
+    variants: AdminVariant[];
+    categoryIds: string[];
+    collectionIds: string[];
+    images: (typeof productImages.$inferSelect)[];
+  },
+): AdminProduct {
+  return {
+    id: product.id,
+    handle: product.handle,
+    status: product.status,
+    translations: Object.fromEntries(
+      [...parts.translations]
+        .sort((a, b) => a.locale.localeCompare(b.locale))
+        .map((t) => [
+          t.locale,
+          {
+            title: t.title,
+            description: t.description,
+            seo_title: t.seoTitle,
+            seo_description: t.seoDescription,
+          },
+        ]),
+    ),
+    options: parts.options.map((o) => ({ id: o.id, name: o.name, position: o.position })),
+    variants: parts.variants,
+    category_ids: [...parts.categoryIds].sort(),
+    collection_ids: [...parts.collectionIds].sort(),
+    images: parts.images.map((i) => ({ id: i.id, url: i.url, alt: i.alt, position: i.position })),
+    created_at: iso(product.createdAt),
+    updated_at: iso(product.updatedAt),
+  };
+}
+
 /** The products with `ids` (at most 100), in the order of `ids`; missing ones are left out. */
 export async function loadProducts(db: Database, ids: string[]): Promise<AdminProduct[]> {
   if (ids.length === 0) return [];
@@ -105,36 +143,14 @@ export async function loadProducts(db: Database, ids: string[]): Promise<AdminPr
     const product = byId.get(id);
     if (!product) return [];
     return [
-      {
-        id,
-        handle: product.handle,
-        status: product.status,
-        translations: Object.fromEntries(
-          (translations.get(id) ?? [])
-            .sort((a, b) => a.locale.localeCompare(b.locale))
-            .map((t) => [
-              t.locale,
-              {
-                title: t.title,
-                description: t.description,
-                seo_title: t.seoTitle,
-                seo_description: t.seoDescription,
-              },
-            ]),
-        ),
-        options: (options.get(id) ?? []).map((o) => ({ id: o.id, name: o.name, position: o.position })),
+      serializeProduct(product, {
+        translations: translations.get(id) ?? [],
+        options: options.get(id) ?? [],
         variants: (variantsOf.get(id) ?? []).map((v) => serializeVariant(v, pricesOf.get(v.id) ?? [])),
-        category_ids: (categoriesOf.get(id) ?? []).map((r) => r.categoryId).sort(),
-        collection_ids: (collectionsOf.get(id) ?? []).map((r) => r.collectionId).sort(),
-        images: (imagesOf.get(id) ?? []).map((i) => ({
-          id: i.id,
-          url: i.url,
-          alt: i.alt,
-          position: i.position,
-        })),
-        created_at: iso(product.createdAt),
-        updated_at: iso(product.updatedAt),
-      },
+        categoryIds: (categoriesOf.get(id) ?? []).map((r) => r.categoryId),
+        collectionIds: (collectionsOf.get(id) ?? []).map((r) => r.collectionId),
+        images: imagesOf.get(id) ?? [],
+      }),
     ];
   });
 }

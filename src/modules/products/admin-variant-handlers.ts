@@ -1,5 +1,5 @@
 import { callerOf } from '../../auth/caller';
-import { createdAt, createRouter, sentFields } from '../../lib/openapi';
+import { createRouter, respondCreated, sentFields } from '../../lib/openapi';
 import * as routes from './admin-variant-routes';
 import * as service from './admin-variant-service';
 
@@ -13,7 +13,7 @@ export const adminVariantsRouter = createRouter()
       c.req.valid('json'),
       await sentFields(c),
     );
-    return createdAt(c, '/v1/admin/variants', variant);
+    return respondCreated(c, '/v1/admin/variants', variant);
   })
   .openapi(routes.updateVariant, async (c) => {
     const { id } = c.req.valid('param');
