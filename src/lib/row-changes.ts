@@ -58,6 +58,20 @@ export function auditChanges<T extends SQLiteTable>(
   return { fields, row: rowChanges(table, before, after) };
 }
 
+/** `{ field: { from, to } }` for the fields of `after` (keyed as in `after`) whose value differs from `before`. */
+export function changesOf<T extends Record<string, unknown>>(
+  before: T,
+  after: Partial<T>,
+): Record<string, FieldChange> {
+  const changes: Record<string, FieldChange> = {};
+  for (const [field, value] of Object.entries(after)) {
+    if (value !== undefined && JSON.stringify(before[field]) !== JSON.stringify(value)) {
+      changes[field] = { from: before[field] ?? null, to: value };
+    }
+  }
+  return changes;
+}
+
 /** `row` with the defined values of `patch` applied, as an UPDATE that skips undefined values leaves it. */
 export function applyPatch<R extends Record<string, unknown>>(row: R, patch: Partial<R>): R {
   const next = { ...row };

@@ -36,7 +36,7 @@ function actorOf(c: Context<AppEnv>): AuditActor {
     return { type: principal.type, id: principal.id };
   }
   // Only admin principals write what is audited; anything else reaching here is a wiring bug.
-  throw new Error('recordAudit needs an admin principal or an explicit actor');
+  throw new Error('auditEntry needs an admin principal or an explicit actor');
 }
 
 /** The insert for one audit entry, to run inside the same `db.batch()` as the change it records. */
@@ -54,19 +54,8 @@ export function auditEntry(db: Database, c: Context<AppEnv>, input: AuditInput) 
   });
 }
 
-/** `{ field: { from, to } }` for the fields of `after` whose value differs from `before`. */
-export function changesOf<T extends Record<string, unknown>>(
-  before: T,
-  after: Partial<T>,
-): Record<string, { from: unknown; to: unknown }> {
-  const changes: Record<string, { from: unknown; to: unknown }> = {};
-  for (const [field, value] of Object.entries(after)) {
-    if (value !== undefined && JSON.stringify(before[field]) !== JSON.stringify(value)) {
-      changes[field] = { from: before[field] ?? null, to: value };
-    }
-  }
-  return changes;
-}
+// Staff and API-key services import the field diff from here; it lives with the row diff in src/lib.
+export { changesOf } from '../../lib/row-changes';
 
 export type AuditFilters = {
   actorType?: AuditActor['type'] | undefined;
