@@ -1,8 +1,13 @@
 /**
- * Field schemas and checks shared by the admin catalog modules (products, categories, collections, regions),
- * so a handle or a locale is validated the same way everywhere.
+ * Field schemas, checks and statements shared by the admin catalog modules (products, categories, collections,
+ * regions), so a handle or a locale is validated, and a translation written, the same way everywhere.
  */
 import { z } from '@hono/zod-openapi';
+import { and, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import type { SQLiteColumn, SQLiteTable, SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core';
+import { chunkRows, valueTaken } from './d1-writes';
+import type { Database } from './db';
 import { AppError, type FieldError } from './errors';
 import { minorUnits } from './money';
 
@@ -129,3 +134,74 @@ export const someFieldToChange = [
     when: (payload: z.core.ParsePayload) => payload.issues.length === 0,
   },
 ] as const;
+
+/**
+ * 409 `handle_taken` when a record other than `exceptId` in `handle`'s table already has `value`.
+ *
+ * @example await assertHandleFree(db, { handle: categories.handle, id: categories.id }, 'category', input.handle, id)
+ */
+export async function assertHandleFree(
+  db: Database,
+  columns: { handle: SQLiteColumn; id: SQLiteColumn },
+  what: string,
+  value: string | undefined,
+  exceptId?: string,
+): Promise<void> {
+  if (value === undefined || !(await valueTaken(db, columns.handle, value, columns.id, exceptId))) return;
+  throw new AppError(409, 'handle_taken', `Another ${what} already has the handle "${value}".`, {
+    errors: [{ pointer: '/body/handle', message: 'Choose another handle' }],
+  });
+}
+
+/** A translation table: its owner and locale columns form the primary key; every other column is content. */
+export type TranslationTable<T extends SQLiteTable> = { table: T; owner: SQLiteColumn; locale: SQLiteColumn };
+
+/** Inserts translation rows, each replacing the row of its (owner, locale) if there is one. */
+export function upsertTranslations<T extends SQLiteTable>(
+  db: Database,
+  { table, owner, locale }: TranslationTable<T>,
+  rows: T['$inferInsert'][],
+): BatchItem<'sqlite'>[] {
+  const key = new Set([owner.name, locale.name]);
+  const set = Object.fromEntries(
+    Object.entries(getTableColumns(table))
+      .filter(([, column]) => !key.has(column.name))
+      .map(([field, column]) => [field, sql`excluded.${sql.identifier(column.name)}`]),
+  ) as SQLiteUpdateSetSource<T>;
+  return chunkRows(table, rows).map((chunk) =>
+    db
+      .insert(table)
+      .values(chunk)
+      .onConflictDoUpdate({ target: [owner, locale], set }),
+  );
+}
+
+/**
+ * The statements applying a translation patch to `ownerId`: locales set to null are deleted, the others
+ * upserted as whole rows made by `toRow`.
+ */
+export function translationPatchStatements<T extends SQLiteTable, V>(
+  db: Database,
+  translations: TranslationTable<T>,
+  ownerId: string,
+  patch: Record<string, V | null>,
+  toRow: (locale: string, value: V) => T['$inferInsert'],
+): BatchItem<'sqlite'>[] {
+  const { removed, upserted } = splitTranslationPatch(patch);
+  const statements: BatchItem<'sqlite'>[] = [];
+  if (removed.length > 0) {
+    statements.push(
+      db
+        .delete(translations.table)
+        .where(and(eq(translations.owner, ownerId), inArray(translations.locale, removed))),
+    );
+  }
+  statements.push(
+    ...upsertTranslations(
+      db,
+      translations,
+      Object.entries(upserted).map(([locale, value]) => toRow(locale, value)),
+    ),
+  );
+  return statements;
+}

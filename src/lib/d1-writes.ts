@@ -67,25 +67,6 @@ export async function missingIds(db: Database, idColumn: SQLiteColumn, ids: stri
   return new Set(unique.filter((id) => !found.has(id)));
 }
 
-/**
- * TEMPORARY until the catalog services move to commit() (src/lib/commit.ts).
- * Commits `statements` atomically. When the batch hits a constraint, a concurrent request won a race the
- * up-front checks could not see; `recheck` runs those checks again, now that the other write is visible, and
- * throws the same 4xx the client would have got without the race.
- */
-export async function commitChecked(
-  db: Database,
-  statements: BatchItem<'sqlite'>[],
-  recheck: () => Promise<void>,
-): Promise<void> {
-  try {
-    await runBatch(db, statements);
-  } catch (error) {
-    if (constraintFailure(error)) await recheck();
-    throw error;
-  }
-}
-
 /** Whether another row than `exceptId` already holds `value` in a unique column. */
 export async function valueTaken(
   db: Database,

@@ -3,7 +3,7 @@
  * pointer per field) and every route lands in /openapi.json.
  */
 import { createRoute, OpenAPIHono, type RouteConfig, z } from '@hono/zod-openapi';
-import type { Env, MiddlewareHandler } from 'hono';
+import type { Context, Env, MiddlewareHandler } from 'hono';
 import type { ZodError } from 'zod';
 import type { AppEnv } from './app-env';
 import { AppError, type FieldError, PROBLEM_CONTENT_TYPE } from './errors';
@@ -97,4 +97,23 @@ export function guardedRoute<E extends Env, const R extends Omit<RouteConfig, 'm
   route: R,
 ) {
   return createRoute({ ...route, middleware: [guard] as const, security: [{ [scheme]: [] }] });
+}
+
+/**
+ * The top-level fields of the request's JSON body, in the order sent: what a write's audit entry lists. Read
+ * after validation, which has parsed (and cached) the body.
+ */
+export async function sentFields<E extends Env>(c: Context<E>): Promise<string[]> {
+  const body: unknown = await c.req.json();
+  return body !== null && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : [];
+}
+
+/** A 201 answer for a created record: its representation, and its URL in `Location`. */
+export function respondCreated<E extends Env, T extends { id: string }>(
+  c: Context<E>,
+  collectionPath: string,
+  body: T,
+) {
+  c.header('Location', `${collectionPath}/${body.id}`);
+  return c.json(body, 201);
 }

@@ -4,6 +4,8 @@
  * a 500 and never a silently wrong page.
  */
 import { z } from '@hono/zod-openapi';
+import { gt, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { fromBase64Url, toBase64Url } from './encoding';
 import { AppError } from './errors';
 
@@ -73,4 +75,14 @@ export function paginate<T>(
   const last = data.at(-1);
   const next_cursor = rows.length > limit && last ? encodeCursor({ sort, key: keyOf(last) }) : null;
   return { data, page: { limit, next_cursor } };
+}
+
+/**
+ * The filter for the rows after `cursor` in a listing sorted ascending by one unique text `column` (an id, a
+ * code); undefined (no filter) on the first page.
+ *
+ * @example .where(and(afterCursor(products.id, query.cursor, 'id'), eq(products.status, 'active')))
+ */
+export function afterCursor(column: SQLiteColumn, cursor: string | undefined, sort: string): SQL | undefined {
+  return cursor === undefined ? undefined : gt(column, String(decodeCursor(cursor, sort).key[0]));
 }

@@ -2,9 +2,9 @@ import type { AdminEnv } from '../../lib/app-env';
 import { timeIdKey } from '../../lib/keyset';
 import { createRouter } from '../../lib/openapi';
 import { decodeCursor, paginate } from '../../lib/pagination';
+import { AUDIT_SORT, listAuditLog } from './read';
 import * as routes from './routes';
 import { serializeAuditEntry } from './schemas';
-import { AUDIT_SORT, listAuditLog } from './service';
 
 export const auditRouter = createRouter<AdminEnv>().openapi(routes.listAuditLog, async (c) => {
   const q = c.req.valid('query');

@@ -1,16 +1,19 @@
+import { callerOf } from '../../auth/caller';
 import type { AdminEnv } from '../../lib/app-env';
 import { createDb } from '../../lib/db';
-import { createRouter } from '../../lib/openapi';
+import { createRouter, respondCreated, sentFields } from '../../lib/openapi';
 import * as read from './admin-read';
 import * as routes from './admin-routes';
 import * as service from './admin-service';
 
 export const adminCategoriesRouter = createRouter<AdminEnv>()
-  .openapi(routes.createCategory, async (c) => {
-    const category = await service.createCategory(c.env, c.req.valid('json'));
-    c.header('Location', `/v1/admin/categories/${category.id}`);
-    return c.json(category, 201);
-  })
+  .openapi(routes.createCategory, async (c) =>
+    respondCreated(
+      c,
+      '/v1/admin/categories',
+      await service.createCategory(c.env, callerOf(c), c.req.valid('json'), await sentFields(c)),
+    ),
+  )
   .openapi(routes.listCategories, async (c) =>
     c.json(await read.listCategories(createDb(c.env.DB), c.req.valid('query')), 200),
   )
@@ -18,10 +21,17 @@ export const adminCategoriesRouter = createRouter<AdminEnv>()
     c.json(await read.getCategory(createDb(c.env.DB), c.req.valid('param').id), 200),
   )
   .openapi(routes.updateCategory, async (c) => {
-    const category = await service.updateCategory(c.env, c.req.valid('param').id, c.req.valid('json'));
+    const { id } = c.req.valid('param');
+    const category = await service.updateCategory(
+      c.env,
+      callerOf(c),
+      id,
+      c.req.valid('json'),
+      await sentFields(c),
+    );
     return c.json(category, 200);
   })
   .openapi(routes.deleteCategory, async (c) => {
-    await service.deleteCategory(c.env, c.req.valid('param').id);
+    await service.deleteCategory(c.env, callerOf(c), c.req.valid('param').id);
     return c.body(null, 204);
   });

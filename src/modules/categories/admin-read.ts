@@ -1,14 +1,29 @@
-import { and, asc, eq, gt, inArray, isNull, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, type SQL } from 'drizzle-orm';
 import { categories, categoryTranslations } from '../../db/schema';
 import { iso } from '../../lib/catalog-fields';
 import type { Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
-import { decodeCursor, paginate } from '../../lib/pagination';
+import { afterCursor, paginate } from '../../lib/pagination';
 import type { AdminCategory } from './admin-schemas';
 
 const SORT = 'id';
 
 type CategoryRow = typeof categories.$inferSelect;
+type TranslationRow = typeof categoryTranslations.$inferSelect;
+
+export function serializeCategory(row: CategoryRow, translations: TranslationRow[]): AdminCategory {
+  return {
+    id: row.id,
+    handle: row.handle,
+    parent_id: row.parentId,
+    position: row.position,
+    translations: Object.fromEntries(
+      translations.map((t) => [t.locale, { name: t.name, description: t.description }]),
+    ),
+    created_at: iso(row.createdAt),
+    updated_at: iso(row.updatedAt),
+  };
+}
 
 async function withTranslations(db: Database, rows: CategoryRow[]): Promise<AdminCategory[]> {
   const ids = rows.map((r) => r.id);
@@ -16,19 +31,12 @@ async function withTranslations(db: Database, rows: CategoryRow[]): Promise<Admi
     ids.length === 0
       ? []
       : await db.select().from(categoryTranslations).where(inArray(categoryTranslations.categoryId, ids));
-  return rows.map((row) => ({
-    id: row.id,
-    handle: row.handle,
-    parent_id: row.parentId,
-    position: row.position,
-    translations: Object.fromEntries(
-      translations
-        .filter((t) => t.categoryId === row.id)
-        .map((t) => [t.locale, { name: t.name, description: t.description }]),
+  return rows.map((row) =>
+    serializeCategory(
+      row,
+      translations.filter((t) => t.categoryId === row.id),
     ),
-    created_at: iso(row.createdAt),
-    updated_at: iso(row.updatedAt),
-  }));
+  );
 }
 
 export async function getCategory(db: Database, id: string): Promise<AdminCategory> {
@@ -43,8 +51,7 @@ export async function listCategories(
   db: Database,
   query: { limit: number; cursor?: string | undefined; parent_id?: string | undefined },
 ) {
-  const conditions: (SQL | undefined)[] = [];
-  if (query.cursor) conditions.push(gt(categories.id, String(decodeCursor(query.cursor, SORT).key[0])));
+  const conditions: (SQL | undefined)[] = [afterCursor(categories.id, query.cursor, SORT)];
   if (query.parent_id === 'root') conditions.push(isNull(categories.parentId));
   else if (query.parent_id) conditions.push(eq(categories.parentId, query.parent_id));
   const rows = await db

@@ -2,20 +2,44 @@
  * Category writes. Categories form a tree: a category can never become its own ancestor. The move is checked
  * up front for a clear answer, and guarded again inside the UPDATE itself, because two concurrent moves
  * (A under B, B under A) could each pass the check alone and together close a loop.
+ *
+ * Events (aggregate `category`, payload `{ id }`): category.created, category.updated, category.deleted.
  */
-import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
-import type { BatchItem } from 'drizzle-orm/batch';
+import { eq, type SQL, sql } from 'drizzle-orm';
 import { categories, categoryTranslations } from '../../db/schema';
-import { assertTranslationsRemain, splitTranslationPatch, unknownReferences } from '../../lib/catalog-fields';
-import { bumpCatalogVersion } from '../../lib/catalog-version';
-import { chunkRows, commitChecked, valueTaken } from '../../lib/d1-writes';
+import type { Caller } from '../../lib/caller';
+import {
+  assertHandleFree,
+  assertTranslationsRemain,
+  type TranslationTable,
+  translationPatchStatements,
+  unknownReferences,
+  upsertTranslations,
+} from '../../lib/catalog-fields';
+import { catalogVersionBump } from '../../lib/catalog-version';
+import { commit } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
+import { applyPatch, auditChanges } from '../../lib/row-changes';
 import { getCategory } from './admin-read';
 import type { AdminCategory, CreateCategoryInput, UpdateCategoryInput } from './admin-schemas';
 
+type CategoryRow = typeof categories.$inferSelect;
 type Translation = CreateCategoryInput['translations'][string];
+
+const translations: TranslationTable<typeof categoryTranslations> = {
+  table: categoryTranslations,
+  owner: categoryTranslations.categoryId,
+  locale: categoryTranslations.locale,
+};
+const translationRow = (categoryId: string) => (locale: string, t: Translation) => ({
+  categoryId,
+  locale,
+  ...t,
+});
+
+const handleOf = { handle: categories.handle, id: categories.id };
 
 /** True when `categoryId` is `parentId` or one of its ancestors, i.e. when the move would close a loop. */
 function wouldCycle(categoryId: string, parentId: string): SQL<number> {
@@ -45,68 +69,65 @@ async function assertParentExists(db: Database, parentId: string | null | undefi
     throw unknownReferences([{ pointer: '/body/parent_id', message: `There is no category ${parentId}` }]);
 }
 
-async function assertHandleFree(db: Database, handle: string | undefined, exceptId?: string) {
-  if (handle !== undefined && (await valueTaken(db, categories.handle, handle, categories.id, exceptId))) {
-    throw new AppError(409, 'handle_taken', `Another category already has the handle "${handle}".`, {
-      errors: [{ pointer: '/body/handle', message: 'Choose another handle' }],
-    });
-  }
-}
-
-function upsertTranslations(db: Database, categoryId: string, map: Record<string, Translation>) {
-  const rows = Object.entries(map).map(([locale, t]) => ({ categoryId, locale, ...t }));
-  return chunkRows(categoryTranslations, rows).map((chunk) =>
-    db
-      .insert(categoryTranslations)
-      .values(chunk)
-      .onConflictDoUpdate({
-        target: [categoryTranslations.categoryId, categoryTranslations.locale],
-        set: { name: sql`excluded.name`, description: sql`excluded.description` },
-      }),
-  );
-}
-
 async function checkCreate(db: Database, input: CreateCategoryInput) {
   await assertParentExists(db, input.parent_id);
-  await assertHandleFree(db, input.handle);
+  await assertHandleFree(db, handleOf, 'category', input.handle);
 }
 
-export async function createCategory(env: Env, input: CreateCategoryInput): Promise<AdminCategory> {
+export async function createCategory(
+  env: Env,
+  caller: Caller,
+  input: CreateCategoryInput,
+  fields: string[],
+): Promise<AdminCategory> {
   const db = createDb(env.DB);
   await checkCreate(db, input);
   const id = newId('cat');
   const now = new Date();
-  await commitChecked(
-    db,
-    [
-      db.insert(categories).values({
-        id,
-        handle: input.handle,
-        parentId: input.parent_id,
-        position: input.position,
-        createdAt: now,
-        updatedAt: now,
-      }),
-      ...upsertTranslations(db, id, input.translations),
+  const row: CategoryRow = {
+    id,
+    handle: input.handle,
+    parentId: input.parent_id,
+    position: input.position,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await commit(db, caller, {
+    statements: [
+      db.insert(categories).values(row),
+      ...upsertTranslations(
+        db,
+        translations,
+        Object.entries(input.translations).map(([locale, t]) => translationRow(id)(locale, t)),
+      ),
     ],
-    () => checkCreate(db, input),
-  );
-  await bumpCatalogVersion(env.KV);
+    audit: {
+      action: 'category.create',
+      targetType: 'category',
+      targetId: id,
+      changes: auditChanges(categories, fields, null, row),
+    },
+    events: [{ type: 'category.created', aggregateType: 'category', aggregateId: id, payload: { id } }],
+    recheck: () => checkCreate(db, input),
+    afterCommit: [catalogVersionBump(env.KV)],
+  });
   return getCategory(db, id);
 }
 
-async function checkUpdate(db: Database, id: string, input: UpdateCategoryInput) {
-  const [found, translations] = await db.batch([
-    db.select({ id: categories.id }).from(categories).where(eq(categories.id, id)),
+/** The category as it is before the update, once the update is known to be allowed. */
+async function checkUpdate(db: Database, id: string, input: UpdateCategoryInput): Promise<CategoryRow> {
+  const [found, locales] = await db.batch([
+    db.select().from(categories).where(eq(categories.id, id)),
     db
       .select({ locale: categoryTranslations.locale })
       .from(categoryTranslations)
       .where(eq(categoryTranslations.categoryId, id)),
   ]);
-  if (found.length === 0) throw notFound('Category');
+  const before = found[0];
+  if (!before) throw notFound('Category');
   if (input.translations) {
     assertTranslationsRemain(
-      translations.map((t) => t.locale),
+      locales.map((t) => t.locale),
       input.translations,
     );
   }
@@ -119,62 +140,91 @@ async function checkUpdate(db: Database, id: string, input: UpdateCategoryInput)
       .get();
     if (row?.cycle) throw cycle();
   }
-  await assertHandleFree(db, input.handle, id);
+  await assertHandleFree(db, handleOf, 'category', input.handle, id);
+  return before;
 }
 
 export async function updateCategory(
   env: Env,
+  caller: Caller,
   id: string,
   input: UpdateCategoryInput,
+  fields: string[],
 ): Promise<AdminCategory> {
   const db = createDb(env.DB);
-  await checkUpdate(db, id, input);
+  const before = await checkUpdate(db, id, input);
+  const updatedAt = new Date();
+  const after = applyPatch(before, {
+    parentId: input.parent_id,
+    position: input.position,
+    handle: input.handle,
+    updatedAt,
+  });
   const handle = input.handle ?? sql`${categories.handle}`;
-  const statements: BatchItem<'sqlite'>[] = [
-    db
-      .update(categories)
-      .set({
-        parentId: input.parent_id,
-        position: input.position,
-        // A move that would close a loop writes NULL into the NOT NULL handle, which fails the whole batch.
-        handle: input.parent_id
-          ? sql`CASE WHEN ${wouldCycle(id, input.parent_id)} THEN NULL ELSE ${handle} END`
-          : input.handle,
-        updatedAt: new Date(),
-      })
-      .where(eq(categories.id, id)),
-  ];
-  if (input.translations) {
-    const { removed, upserted } = splitTranslationPatch(input.translations);
-    if (removed.length > 0) {
-      statements.push(
-        db
-          .delete(categoryTranslations)
-          .where(and(eq(categoryTranslations.categoryId, id), inArray(categoryTranslations.locale, removed))),
-      );
-    }
-    statements.push(...upsertTranslations(db, id, upserted));
-  }
-  await commitChecked(db, statements, () => checkUpdate(db, id, input));
-  await bumpCatalogVersion(env.KV);
+  await commit(db, caller, {
+    statements: [
+      db
+        .update(categories)
+        .set({
+          parentId: input.parent_id,
+          position: input.position,
+          // A move that would close a loop writes NULL into the NOT NULL handle, which fails the whole batch.
+          handle: input.parent_id
+            ? sql`CASE WHEN ${wouldCycle(id, input.parent_id)} THEN NULL ELSE ${handle} END`
+            : input.handle,
+          updatedAt,
+        })
+        .where(eq(categories.id, id)),
+      ...(input.translations
+        ? translationPatchStatements(db, translations, id, input.translations, translationRow(id))
+        : []),
+    ],
+    audit: {
+      action: 'category.update',
+      targetType: 'category',
+      targetId: id,
+      changes: auditChanges(categories, fields, before, after),
+    },
+    events: [{ type: 'category.updated', aggregateType: 'category', aggregateId: id, payload: { id } }],
+    recheck: async () => {
+      await checkUpdate(db, id, input);
+    },
+    afterCommit: [catalogVersionBump(env.KV)],
+  });
   return getCategory(db, id);
 }
 
-async function checkDelete(db: Database, id: string) {
+/** The category as it is before the delete, once the delete is known to be allowed. */
+async function checkDelete(db: Database, id: string): Promise<CategoryRow> {
   const [found, child] = await db.batch([
-    db.select({ id: categories.id }).from(categories).where(eq(categories.id, id)),
+    db.select().from(categories).where(eq(categories.id, id)),
     db.select({ id: categories.id }).from(categories).where(eq(categories.parentId, id)).limit(1),
   ]);
-  if (found.length === 0) throw notFound('Category');
+  const before = found[0];
+  if (!before) throw notFound('Category');
   if (child.length > 0) {
     throw conflict('category_has_children', 'Move or delete the subcategories of this category first.');
   }
+  return before;
 }
 
-export async function deleteCategory(env: Env, id: string): Promise<void> {
+export async function deleteCategory(env: Env, caller: Caller, id: string): Promise<void> {
   const db = createDb(env.DB);
-  await checkDelete(db, id);
+  const before = await checkDelete(db, id);
   // The parent_id foreign key restricts deletes, so a child added since the check fails the delete.
-  await commitChecked(db, [db.delete(categories).where(eq(categories.id, id))], () => checkDelete(db, id));
-  await bumpCatalogVersion(env.KV);
+  const [deleted] = await commit(db, caller, {
+    statements: [db.delete(categories).where(eq(categories.id, id)).returning({ id: categories.id })],
+    audit: {
+      action: 'category.delete',
+      targetType: 'category',
+      targetId: id,
+      changes: auditChanges(categories, [], before, null),
+    },
+    events: [{ type: 'category.deleted', aggregateType: 'category', aggregateId: id, payload: { id } }],
+    recheck: async () => {
+      await checkDelete(db, id);
+    },
+    afterCommit: [catalogVersionBump(env.KV)],
+  });
+  if ((deleted as unknown[]).length === 0) throw notFound('Category');
 }

@@ -1,14 +1,32 @@
-import { asc, eq, gt, inArray } from 'drizzle-orm';
+import { asc, eq, inArray } from 'drizzle-orm';
 import { collections, collectionTranslations, productCollections } from '../../db/schema';
 import { iso } from '../../lib/catalog-fields';
 import type { Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
-import { decodeCursor, paginate } from '../../lib/pagination';
+import { afterCursor, paginate } from '../../lib/pagination';
 import type { AdminCollection } from './admin-schemas';
 
 const SORT = 'id';
 
 type CollectionRow = typeof collections.$inferSelect;
+type TranslationRow = typeof collectionTranslations.$inferSelect;
+
+export function serializeCollection(
+  row: CollectionRow,
+  translations: TranslationRow[],
+  productIds: string[],
+): AdminCollection {
+  return {
+    id: row.id,
+    handle: row.handle,
+    translations: Object.fromEntries(
+      translations.map((t) => [t.locale, { title: t.title, description: t.description }]),
+    ),
+    product_ids: productIds,
+    created_at: iso(row.createdAt),
+    updated_at: iso(row.updatedAt),
+  };
+}
 
 async function withDetails(db: Database, rows: CollectionRow[]): Promise<AdminCollection[]> {
   const ids = rows.map((r) => r.id);
@@ -21,18 +39,13 @@ async function withDetails(db: Database, rows: CollectionRow[]): Promise<AdminCo
       .where(inArray(productCollections.collectionId, ids))
       .orderBy(asc(productCollections.productId)),
   ]);
-  return rows.map((row) => ({
-    id: row.id,
-    handle: row.handle,
-    translations: Object.fromEntries(
-      translations
-        .filter((t) => t.collectionId === row.id)
-        .map((t) => [t.locale, { title: t.title, description: t.description }]),
+  return rows.map((row) =>
+    serializeCollection(
+      row,
+      translations.filter((t) => t.collectionId === row.id),
+      links.filter((l) => l.collectionId === row.id).map((l) => l.productId),
     ),
-    product_ids: links.filter((l) => l.collectionId === row.id).map((l) => l.productId),
-    created_at: iso(row.createdAt),
-    updated_at: iso(row.updatedAt),
-  }));
+  );
 }
 
 export async function getCollection(db: Database, id: string): Promise<AdminCollection> {
@@ -46,7 +59,7 @@ export async function listCollections(db: Database, query: { limit: number; curs
   const rows = await db
     .select()
     .from(collections)
-    .where(query.cursor ? gt(collections.id, String(decodeCursor(query.cursor, SORT).key[0])) : undefined)
+    .where(afterCursor(collections.id, query.cursor, SORT))
     .orderBy(asc(collections.id))
     .limit(query.limit + 1);
   const page = paginate(rows, query.limit, SORT, (r) => [r.id]);

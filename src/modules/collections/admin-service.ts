@@ -1,48 +1,52 @@
-/** Collection writes: a handle, translations and a hand-picked list of products, replaced as a whole. */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+/**
+ * Collection writes: a handle, translations and a hand-picked list of products, replaced as a whole.
+ *
+ * Events (aggregate `collection`, payload `{ id }`): collection.created, collection.updated (its product list
+ * too), collection.deleted.
+ */
+import { eq } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { collections, collectionTranslations, productCollections, products } from '../../db/schema';
+import type { Caller } from '../../lib/caller';
 import {
+  assertHandleFree,
   assertTranslationsRemain,
   pointersTo,
-  splitTranslationPatch,
+  type TranslationTable,
+  translationPatchStatements,
   unknownReferences,
+  upsertTranslations,
 } from '../../lib/catalog-fields';
-import { bumpCatalogVersion } from '../../lib/catalog-version';
-import { chunkRows, commitChecked, missingIds, valueTaken } from '../../lib/d1-writes';
+import { catalogVersionBump } from '../../lib/catalog-version';
+import { commit } from '../../lib/commit';
+import { chunkRows, missingIds } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
-import { AppError, notFound } from '../../lib/errors';
+import { notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
+import { applyPatch, auditChanges } from '../../lib/row-changes';
 import { getCollection } from './admin-read';
 import type { AdminCollection, CreateCollectionInput, UpdateCollectionInput } from './admin-schemas';
 
+type CollectionRow = typeof collections.$inferSelect;
 type Translation = CreateCollectionInput['translations'][string];
+
+const translations: TranslationTable<typeof collectionTranslations> = {
+  table: collectionTranslations,
+  owner: collectionTranslations.collectionId,
+  locale: collectionTranslations.locale,
+};
+const translationRow = (collectionId: string) => (locale: string, t: Translation) => ({
+  collectionId,
+  locale,
+  ...t,
+});
+
+const handleOf = { handle: collections.handle, id: collections.id };
 
 async function assertProductsExist(db: Database, productIds: string[] | undefined) {
   if (!productIds) return;
   const missing = await missingIds(db, products.id, productIds);
   if (missing.size > 0) throw unknownReferences(pointersTo('product_ids', productIds, missing, 'product'));
-}
-
-async function assertHandleFree(db: Database, handle: string | undefined, exceptId?: string) {
-  if (handle !== undefined && (await valueTaken(db, collections.handle, handle, collections.id, exceptId))) {
-    throw new AppError(409, 'handle_taken', `Another collection already has the handle "${handle}".`, {
-      errors: [{ pointer: '/body/handle', message: 'Choose another handle' }],
-    });
-  }
-}
-
-function upsertTranslations(db: Database, collectionId: string, map: Record<string, Translation>) {
-  const rows = Object.entries(map).map(([locale, t]) => ({ collectionId, locale, ...t }));
-  return chunkRows(collectionTranslations, rows).map((chunk) =>
-    db
-      .insert(collectionTranslations)
-      .values(chunk)
-      .onConflictDoUpdate({
-        target: [collectionTranslations.collectionId, collectionTranslations.locale],
-        set: { title: sql`excluded.title`, description: sql`excluded.description` },
-      }),
-  );
 }
 
 function insertLinks(db: Database, collectionId: string, productIds: string[]): BatchItem<'sqlite'>[] {
@@ -52,68 +56,80 @@ function insertLinks(db: Database, collectionId: string, productIds: string[]): 
 
 async function checkCreate(db: Database, input: CreateCollectionInput) {
   await assertProductsExist(db, input.product_ids);
-  await assertHandleFree(db, input.handle);
+  await assertHandleFree(db, handleOf, 'collection', input.handle);
 }
 
-export async function createCollection(env: Env, input: CreateCollectionInput): Promise<AdminCollection> {
+export async function createCollection(
+  env: Env,
+  caller: Caller,
+  input: CreateCollectionInput,
+  fields: string[],
+): Promise<AdminCollection> {
   const db = createDb(env.DB);
   await checkCreate(db, input);
   const id = newId('col');
   const now = new Date();
-  await commitChecked(
-    db,
-    [
-      db.insert(collections).values({ id, handle: input.handle, createdAt: now, updatedAt: now }),
-      ...upsertTranslations(db, id, input.translations),
+  const row: CollectionRow = { id, handle: input.handle, createdAt: now, updatedAt: now };
+  await commit(db, caller, {
+    statements: [
+      db.insert(collections).values(row),
+      ...upsertTranslations(
+        db,
+        translations,
+        Object.entries(input.translations).map(([locale, t]) => translationRow(id)(locale, t)),
+      ),
       ...insertLinks(db, id, input.product_ids),
     ],
-    () => checkCreate(db, input),
-  );
-  await bumpCatalogVersion(env.KV);
+    audit: {
+      action: 'collection.create',
+      targetType: 'collection',
+      targetId: id,
+      changes: auditChanges(collections, fields, null, row),
+    },
+    events: [{ type: 'collection.created', aggregateType: 'collection', aggregateId: id, payload: { id } }],
+    recheck: () => checkCreate(db, input),
+    afterCommit: [catalogVersionBump(env.KV)],
+  });
   return getCollection(db, id);
 }
 
-async function checkUpdate(db: Database, id: string, input: UpdateCollectionInput) {
-  const [found, translations] = await db.batch([
-    db.select({ id: collections.id }).from(collections).where(eq(collections.id, id)),
+/** The collection as it is before the update, once the update is known to be allowed. */
+async function checkUpdate(db: Database, id: string, input: UpdateCollectionInput): Promise<CollectionRow> {
+  const [found, locales] = await db.batch([
+    db.select().from(collections).where(eq(collections.id, id)),
     db
       .select({ locale: collectionTranslations.locale })
       .from(collectionTranslations)
       .where(eq(collectionTranslations.collectionId, id)),
   ]);
-  if (found.length === 0) throw notFound('Collection');
+  const before = found[0];
+  if (!before) throw notFound('Collection');
   if (input.translations) {
     assertTranslationsRemain(
-      translations.map((t) => t.locale),
+      locales.map((t) => t.locale),
       input.translations,
     );
   }
   await assertProductsExist(db, input.product_ids);
-  await assertHandleFree(db, input.handle, id);
+  await assertHandleFree(db, handleOf, 'collection', input.handle, id);
+  return before;
 }
 
 export async function updateCollection(
   env: Env,
+  caller: Caller,
   id: string,
   input: UpdateCollectionInput,
+  fields: string[],
 ): Promise<AdminCollection> {
   const db = createDb(env.DB);
-  await checkUpdate(db, id, input);
-  const statements: BatchItem<'sqlite'>[] = [
-    db.update(collections).set({ handle: input.handle, updatedAt: new Date() }).where(eq(collections.id, id)),
-  ];
+  const before = await checkUpdate(db, id, input);
+  const patch = { handle: input.handle, updatedAt: new Date() };
+  const statements: BatchItem<'sqlite'>[] = [db.update(collections).set(patch).where(eq(collections.id, id))];
   if (input.translations) {
-    const { removed, upserted } = splitTranslationPatch(input.translations);
-    if (removed.length > 0) {
-      statements.push(
-        db
-          .delete(collectionTranslations)
-          .where(
-            and(eq(collectionTranslations.collectionId, id), inArray(collectionTranslations.locale, removed)),
-          ),
-      );
-    }
-    statements.push(...upsertTranslations(db, id, upserted));
+    statements.push(
+      ...translationPatchStatements(db, translations, id, input.translations, translationRow(id)),
+    );
   }
   if (input.product_ids) {
     statements.push(
@@ -121,17 +137,37 @@ export async function updateCollection(
       ...insertLinks(db, id, input.product_ids),
     );
   }
-  await commitChecked(db, statements, () => checkUpdate(db, id, input));
-  await bumpCatalogVersion(env.KV);
+  await commit(db, caller, {
+    statements,
+    audit: {
+      action: 'collection.update',
+      targetType: 'collection',
+      targetId: id,
+      changes: auditChanges(collections, fields, before, applyPatch(before, patch)),
+    },
+    events: [{ type: 'collection.updated', aggregateType: 'collection', aggregateId: id, payload: { id } }],
+    recheck: async () => {
+      await checkUpdate(db, id, input);
+    },
+    afterCommit: [catalogVersionBump(env.KV)],
+  });
   return getCollection(db, id);
 }
 
-export async function deleteCollection(env: Env, id: string): Promise<void> {
+export async function deleteCollection(env: Env, caller: Caller, id: string): Promise<void> {
   const db = createDb(env.DB);
-  const deleted = await db
-    .delete(collections)
-    .where(eq(collections.id, id))
-    .returning({ id: collections.id });
-  if (deleted.length === 0) throw notFound('Collection');
-  await bumpCatalogVersion(env.KV);
+  const before = await db.select().from(collections).where(eq(collections.id, id)).get();
+  if (!before) throw notFound('Collection');
+  const [deleted] = await commit(db, caller, {
+    statements: [db.delete(collections).where(eq(collections.id, id)).returning({ id: collections.id })],
+    audit: {
+      action: 'collection.delete',
+      targetType: 'collection',
+      targetId: id,
+      changes: auditChanges(collections, [], before, null),
+    },
+    events: [{ type: 'collection.deleted', aggregateType: 'collection', aggregateId: id, payload: { id } }],
+    afterCommit: [catalogVersionBump(env.KV)],
+  });
+  if ((deleted as unknown[]).length === 0) throw notFound('Collection');
 }

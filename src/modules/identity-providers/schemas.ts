@@ -50,3 +50,6 @@ export const ProviderParams = z.object({
     .regex(/^idp_[0-9A-Z]{26}$/)
     .openapi({ param: { name: 'id', in: 'path' } }),
 });
+
+export type IdentityProviderInput = z.infer<typeof IdentityProviderInputSchema>;
+export type IdentityProviderUpdate = z.infer<typeof IdentityProviderUpdateSchema>;

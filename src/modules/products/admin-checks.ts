@@ -5,17 +5,25 @@
  */
 import { and, eq, inArray, ne } from 'drizzle-orm';
 import { categories, collections, products, regions, variants } from '../../db/schema';
-import { pointersTo, unknownReferences } from '../../lib/catalog-fields';
-import { missingIds, valueTaken } from '../../lib/d1-writes';
+import { assertHandleFree, pointersTo, unknownReferences } from '../../lib/catalog-fields';
+import { missingIds } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import { AppError, type FieldError, notFound } from '../../lib/errors';
 
 /** Something in the body to check, with the JSON pointer it is found at. */
 export type Located<T> = { pointer: string; value: T };
 
-export async function assertProductExists(db: Database, id: string): Promise<void> {
-  const row = await db.select({ id: products.id }).from(products).where(eq(products.id, id)).get();
+export type ProductRow = typeof products.$inferSelect;
+
+/** The product's own row; 404 when there is none. */
+export async function findProduct(db: Database, id: string): Promise<ProductRow> {
+  const row = await db.select().from(products).where(eq(products.id, id)).get();
   if (!row) throw notFound('Product');
+  return row;
+}
+
+export async function assertProductExists(db: Database, id: string): Promise<void> {
+  await findProduct(db, id);
 }
 
 export async function assertReferencesExist(
@@ -52,12 +60,8 @@ export async function assertCurrenciesSold(db: Database, currencies: Located<str
   }
 }
 
-export async function assertHandleFree(db: Database, handle: string, exceptId?: string): Promise<void> {
-  if (await valueTaken(db, products.handle, handle, products.id, exceptId)) {
-    throw new AppError(409, 'handle_taken', `Another product already has the handle "${handle}".`, {
-      errors: [{ pointer: '/body/handle', message: 'Choose another handle' }],
-    });
-  }
+export function assertProductHandleFree(db: Database, handle: string | undefined, exceptId?: string) {
+  return assertHandleFree(db, { handle: products.handle, id: products.id }, 'product', handle, exceptId);
 }
 
 export async function assertSkusFree(db: Database, skus: Located<string>[], exceptVariantId?: string) {

@@ -2,7 +2,7 @@
  * Reads the full admin representation of products: every translation, option, variant with all its prices,
  * category and collection link, and image. A page of products costs one D1 round trip (one batch of reads).
  */
-import { and, asc, eq, exists, gt, inArray, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, exists, inArray, or, type SQL, sql } from 'drizzle-orm';
 import {
   prices,
   productCategories,
@@ -16,7 +16,7 @@ import {
 import { iso } from '../../lib/catalog-fields';
 import type { Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
-import { decodeCursor, paginate } from '../../lib/pagination';
+import { afterCursor, paginate } from '../../lib/pagination';
 import type { AdminProduct } from './admin-schemas';
 import type { AdminVariant } from './admin-variant-schemas';
 
@@ -51,6 +51,44 @@ export function serializeVariant(row: VariantRow, priceRows: PriceRow[]): AdminV
       .sort((a, b) => a.currency.localeCompare(b.currency)),
     created_at: iso(row.createdAt),
     updated_at: iso(row.updatedAt),
+  };
+}
+
+export function serializeProduct(
+  product: typeof products.$inferSelect,
+  parts: {
+    translations: (typeof productTranslations.$inferSelect)[];
+    options: (typeof productOptions.$inferSelect)[];
+    variants: AdminVariant[];
+    categoryIds: string[];
+    collectionIds: string[];
+    images: (typeof productImages.$inferSelect)[];
+  },
+): AdminProduct {
+  return {
+    id: product.id,
+    handle: product.handle,
+    status: product.status,
+    translations: Object.fromEntries(
+      [...parts.translations]
+        .sort((a, b) => a.locale.localeCompare(b.locale))
+        .map((t) => [
+          t.locale,
+          {
+            title: t.title,
+            description: t.description,
+            seo_title: t.seoTitle,
+            seo_description: t.seoDescription,
+          },
+        ]),
+    ),
+    options: parts.options.map((o) => ({ id: o.id, name: o.name, position: o.position })),
+    variants: parts.variants,
+    category_ids: [...parts.categoryIds].sort(),
+    collection_ids: [...parts.collectionIds].sort(),
+    images: parts.images.map((i) => ({ id: i.id, url: i.url, alt: i.alt, position: i.position })),
+    created_at: iso(product.createdAt),
+    updated_at: iso(product.updatedAt),
   };
 }
 
@@ -105,36 +143,14 @@ export async function loadProducts(db: Database, ids: string[]): Promise<AdminPr
     const product = byId.get(id);
     if (!product) return [];
     return [
-      {
-        id,
-        handle: product.handle,
-        status: product.status,
-        translations: Object.fromEntries(
-          (translations.get(id) ?? [])
-            .sort((a, b) => a.locale.localeCompare(b.locale))
-            .map((t) => [
-              t.locale,
-              {
-                title: t.title,
-                description: t.description,
-                seo_title: t.seoTitle,
-                seo_description: t.seoDescription,
-              },
-            ]),
-        ),
-        options: (options.get(id) ?? []).map((o) => ({ id: o.id, name: o.name, position: o.position })),
+      serializeProduct(product, {
+        translations: translations.get(id) ?? [],
+        options: options.get(id) ?? [],
         variants: (variantsOf.get(id) ?? []).map((v) => serializeVariant(v, pricesOf.get(v.id) ?? [])),
-        category_ids: (categoriesOf.get(id) ?? []).map((r) => r.categoryId).sort(),
-        collection_ids: (collectionsOf.get(id) ?? []).map((r) => r.collectionId).sort(),
-        images: (imagesOf.get(id) ?? []).map((i) => ({
-          id: i.id,
-          url: i.url,
-          alt: i.alt,
-          position: i.position,
-        })),
-        created_at: iso(product.createdAt),
-        updated_at: iso(product.updatedAt),
-      },
+        categoryIds: (categoriesOf.get(id) ?? []).map((r) => r.categoryId),
+        collectionIds: (collectionsOf.get(id) ?? []).map((r) => r.collectionId),
+        images: imagesOf.get(id) ?? [],
+      }),
     ];
   });
 }
@@ -159,8 +175,7 @@ export async function listProducts(
     q?: string | undefined;
   },
 ) {
-  const conditions: (SQL | undefined)[] = [];
-  if (query.cursor) conditions.push(gt(products.id, String(decodeCursor(query.cursor, SORT).key[0])));
+  const conditions: (SQL | undefined)[] = [afterCursor(products.id, query.cursor, SORT)];
   if (query.status) conditions.push(eq(products.status, query.status));
   if (query.q) {
     const pattern = containing(query.q);

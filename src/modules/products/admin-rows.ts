@@ -2,7 +2,6 @@
  * The insert statements a product write is made of, each chunked under D1's bound-parameter limit. Create,
  * update and the variant endpoints compose them into one atomic batch.
  */
-import { sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import {
@@ -14,6 +13,7 @@ import {
   productTranslations,
   variants,
 } from '../../db/schema';
+import { upsertTranslations as upsertTranslationRows } from '../../lib/catalog-fields';
 import { chunkRows } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import { newId } from '../../lib/ids';
@@ -27,33 +27,35 @@ function inserts<T extends SQLiteTable>(db: Database, table: T, rows: T['$inferI
   return chunkRows(table, rows).map((chunk) => db.insert(table).values(chunk));
 }
 
-/** Inserts the given locales, replacing those that exist. */
-export function upsertTranslations(
-  db: Database,
-  productId: string,
-  translations: Record<string, Translation>,
-): Statement[] {
-  const rows = Object.entries(translations).map(([locale, t]) => ({
+export const translations = {
+  table: productTranslations,
+  owner: productTranslations.productId,
+  locale: productTranslations.locale,
+};
+
+/** The translation row of `productId` in `locale`. */
+export const translationRow =
+  (productId: string) =>
+  (locale: string, t: Translation): typeof productTranslations.$inferInsert => ({
     productId,
     locale,
     title: t.title,
     description: t.description,
     seoTitle: t.seo_title,
     seoDescription: t.seo_description,
-  }));
-  return chunkRows(productTranslations, rows).map((chunk) =>
-    db
-      .insert(productTranslations)
-      .values(chunk)
-      .onConflictDoUpdate({
-        target: [productTranslations.productId, productTranslations.locale],
-        set: {
-          title: sql`excluded.title`,
-          description: sql`excluded.description`,
-          seoTitle: sql`excluded.seo_title`,
-          seoDescription: sql`excluded.seo_description`,
-        },
-      }),
+  });
+
+/** Inserts the given locales, replacing those that exist. */
+export function upsertTranslations(
+  db: Database,
+  productId: string,
+  map: Record<string, Translation>,
+): Statement[] {
+  const toRow = translationRow(productId);
+  return upsertTranslationRows(
+    db,
+    translations,
+    Object.entries(map).map(([locale, t]) => toRow(locale, t)),
   );
 }
 
@@ -67,6 +69,30 @@ export function insertPrices(db: Database, variantId: string, list: PriceInput[]
   return inserts(db, prices, rows);
 }
 
+export type VariantRow = typeof variants.$inferSelect;
+
+/** The row a new variant is stored as. */
+export function variantRow(
+  productId: string,
+  id: string,
+  input: CreateVariantInput,
+  position: number,
+  now: Date,
+): VariantRow {
+  return {
+    id,
+    productId,
+    sku: input.sku,
+    title: input.title,
+    options: input.options,
+    weightGrams: input.weight_grams,
+    barcode: input.barcode,
+    position,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 /** Inserts variants, with their prices, at positions from `firstPosition` on. */
 export function insertVariants(
   db: Database,
@@ -75,18 +101,9 @@ export function insertVariants(
   firstPosition: number,
   now: Date,
 ): Statement[] {
-  const rows = list.map(({ id, input }, index) => ({
-    id,
-    productId,
-    sku: input.sku,
-    title: input.title,
-    options: input.options,
-    weightGrams: input.weight_grams,
-    barcode: input.barcode,
-    position: firstPosition + index,
-    createdAt: now,
-    updatedAt: now,
-  }));
+  const rows = list.map(({ id, input }, index) =>
+    variantRow(productId, id, input, firstPosition + index, now),
+  );
   return [
     ...inserts(db, variants, rows),
     ...list.flatMap(({ id, input }) => insertPrices(db, id, input.prices)),

@@ -1,8 +1,12 @@
 /**
- * Product writes. Each one is checked up front, committed as one atomic D1 batch, then the catalog version is
- * bumped so no edge-cached page can show the old product.
+ * Product writes. Each one is checked up front, then committed with its audit entry and event as one atomic D1
+ * batch; the catalog version is bumped after it so no edge-cached page can show the old product.
+ *
+ * Events: a product with its translations, options, links, images, variants and prices is one aggregate
+ * (`product`, payload `{ id }`): product.created, product.updated (archiving too), product.deleted. Variant and
+ * price writes (admin-variant-service.ts) raise product.updated as well, with `variant_id` in the payload.
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import {
   productCategories,
@@ -11,18 +15,21 @@ import {
   products,
   productTranslations,
 } from '../../db/schema';
-import { assertTranslationsRemain, splitTranslationPatch } from '../../lib/catalog-fields';
-import { bumpCatalogVersion } from '../../lib/catalog-version';
-import { commitChecked } from '../../lib/d1-writes';
+import type { Caller } from '../../lib/caller';
+import { assertTranslationsRemain, translationPatchStatements } from '../../lib/catalog-fields';
+import { catalogVersionBump } from '../../lib/catalog-version';
+import { commit } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
+import { applyPatch, auditChanges } from '../../lib/row-changes';
 import {
   assertCurrenciesSold,
-  assertHandleFree,
-  assertProductExists,
+  assertProductHandleFree,
   assertReferencesExist,
   assertSkusFree,
+  findProduct,
+  type ProductRow,
 } from './admin-checks';
 import { getProduct } from './admin-read';
 import * as rows from './admin-rows';
@@ -36,22 +43,26 @@ async function checkCreate(db: Database, input: CreateProductInput): Promise<voi
       v.prices.map((p, j) => ({ pointer: `/body/variants/${i}/prices/${j}/currency`, value: p.currency })),
     ),
   );
-  await assertHandleFree(db, input.handle);
+  await assertProductHandleFree(db, input.handle);
   await assertSkusFree(
     db,
     input.variants.map((v, i) => ({ pointer: `/body/variants/${i}/sku`, value: v.sku })),
   );
 }
 
-export async function createProduct(env: Env, input: CreateProductInput): Promise<AdminProduct> {
+export async function createProduct(
+  env: Env,
+  caller: Caller,
+  input: CreateProductInput,
+  fields: string[],
+): Promise<AdminProduct> {
   const db = createDb(env.DB);
   await checkCreate(db, input);
   const id = newId('prod');
   const now = new Date();
+  const row: ProductRow = { id, handle: input.handle, status: input.status, createdAt: now, updatedAt: now };
   const statements: BatchItem<'sqlite'>[] = [
-    db
-      .insert(products)
-      .values({ id, handle: input.handle, status: input.status, createdAt: now, updatedAt: now }),
+    db.insert(products).values(row),
     ...rows.upsertTranslations(db, id, input.translations),
     ...rows.insertOptions(
       db,
@@ -69,13 +80,24 @@ export async function createProduct(env: Env, input: CreateProductInput): Promis
     ...rows.insertCollectionLinks(db, id, input.collection_ids),
     ...rows.insertImages(db, id, input.images),
   ];
-  await commitChecked(db, statements, () => checkCreate(db, input));
-  await bumpCatalogVersion(env.KV);
+  await commit(db, caller, {
+    statements,
+    audit: {
+      action: 'product.create',
+      targetType: 'product',
+      targetId: id,
+      changes: auditChanges(products, fields, null, row),
+    },
+    events: [{ type: 'product.created', aggregateType: 'product', aggregateId: id, payload: { id } }],
+    recheck: () => checkCreate(db, input),
+    afterCommit: [catalogVersionBump(env.KV)],
+  });
   return getProduct(db, id);
 }
 
-async function checkUpdate(db: Database, id: string, input: UpdateProductInput): Promise<void> {
-  await assertProductExists(db, id);
+/** The product as it is before the update, once the update is known to be allowed. */
+async function checkUpdate(db: Database, id: string, input: UpdateProductInput): Promise<ProductRow> {
+  const before = await findProduct(db, id);
   await assertReferencesExist(db, input);
   if (input.translations) {
     const existing = await db
@@ -87,28 +109,26 @@ async function checkUpdate(db: Database, id: string, input: UpdateProductInput):
       input.translations,
     );
   }
-  if (input.handle !== undefined) await assertHandleFree(db, input.handle, id);
+  await assertProductHandleFree(db, input.handle, id);
+  return before;
 }
 
-export async function updateProduct(env: Env, id: string, input: UpdateProductInput): Promise<AdminProduct> {
+/** An update of the product, recorded as `action` (`product.update`, or `product.archive` for the shortcut). */
+async function writeUpdate(
+  env: Env,
+  caller: Caller,
+  id: string,
+  input: UpdateProductInput,
+  audit: { action: string; fields: string[] },
+): Promise<AdminProduct> {
   const db = createDb(env.DB);
-  await checkUpdate(db, id, input);
-  const statements: BatchItem<'sqlite'>[] = [
-    db
-      .update(products)
-      .set({ handle: input.handle, status: input.status, updatedAt: new Date() })
-      .where(eq(products.id, id)),
-  ];
+  const before = await checkUpdate(db, id, input);
+  const patch = { handle: input.handle, status: input.status, updatedAt: new Date() };
+  const statements: BatchItem<'sqlite'>[] = [db.update(products).set(patch).where(eq(products.id, id))];
   if (input.translations) {
-    const { removed, upserted } = splitTranslationPatch(input.translations);
-    if (removed.length > 0) {
-      statements.push(
-        db
-          .delete(productTranslations)
-          .where(and(eq(productTranslations.productId, id), inArray(productTranslations.locale, removed))),
-      );
-    }
-    statements.push(...rows.upsertTranslations(db, id, upserted));
+    statements.push(
+      ...translationPatchStatements(db, rows.translations, id, input.translations, rows.translationRow(id)),
+    );
   }
   if (input.category_ids) {
     statements.push(
@@ -128,18 +148,50 @@ export async function updateProduct(env: Env, id: string, input: UpdateProductIn
       ...rows.insertImages(db, id, input.images),
     );
   }
-  await commitChecked(db, statements, () => checkUpdate(db, id, input));
-  await bumpCatalogVersion(env.KV);
+  await commit(db, caller, {
+    statements,
+    audit: {
+      action: audit.action,
+      targetType: 'product',
+      targetId: id,
+      changes: auditChanges(products, audit.fields, before, applyPatch(before, patch)),
+    },
+    events: [{ type: 'product.updated', aggregateType: 'product', aggregateId: id, payload: { id } }],
+    recheck: async () => {
+      await checkUpdate(db, id, input);
+    },
+    afterCommit: [catalogVersionBump(env.KV)],
+  });
   return getProduct(db, id);
 }
 
-export async function deleteProduct(env: Env, id: string): Promise<void> {
-  const db = createDb(env.DB);
-  const deleted = await db.delete(products).where(eq(products.id, id)).returning({ id: products.id });
-  if (deleted.length === 0) throw notFound('Product');
-  await bumpCatalogVersion(env.KV);
+export function updateProduct(
+  env: Env,
+  caller: Caller,
+  id: string,
+  input: UpdateProductInput,
+  fields: string[],
+): Promise<AdminProduct> {
+  return writeUpdate(env, caller, id, input, { action: 'product.update', fields });
 }
 
-export function archiveProduct(env: Env, id: string): Promise<AdminProduct> {
-  return updateProduct(env, id, { status: 'archived' });
+export function archiveProduct(env: Env, caller: Caller, id: string): Promise<AdminProduct> {
+  return writeUpdate(env, caller, id, { status: 'archived' }, { action: 'product.archive', fields: [] });
+}
+
+export async function deleteProduct(env: Env, caller: Caller, id: string): Promise<void> {
+  const db = createDb(env.DB);
+  const before = await findProduct(db, id);
+  const [deleted] = await commit(db, caller, {
+    statements: [db.delete(products).where(eq(products.id, id)).returning({ id: products.id })],
+    audit: {
+      action: 'product.delete',
+      targetType: 'product',
+      targetId: id,
+      changes: auditChanges(products, [], before, null),
+    },
+    events: [{ type: 'product.deleted', aggregateType: 'product', aggregateId: id, payload: { id } }],
+    afterCommit: [catalogVersionBump(env.KV)],
+  });
+  if ((deleted as unknown[]).length === 0) throw notFound('Product');
 }

@@ -1,23 +1,44 @@
+import { callerOf } from '../../auth/caller';
 import type { AdminEnv } from '../../lib/app-env';
-import { createRouter } from '../../lib/openapi';
+import { createRouter, respondCreated, sentFields } from '../../lib/openapi';
 import * as routes from './admin-variant-routes';
 import * as service from './admin-variant-service';
 
 export const adminVariantsRouter = createRouter<AdminEnv>()
   .openapi(routes.createVariant, async (c) => {
-    const variant = await service.createVariant(c.env, c.req.valid('param').id, c.req.valid('json'));
-    c.header('Location', `/v1/admin/variants/${variant.id}`);
-    return c.json(variant, 201);
+    const { id } = c.req.valid('param');
+    const variant = await service.createVariant(
+      c.env,
+      callerOf(c),
+      id,
+      c.req.valid('json'),
+      await sentFields(c),
+    );
+    return respondCreated(c, '/v1/admin/variants', variant);
   })
   .openapi(routes.updateVariant, async (c) => {
-    const variant = await service.updateVariant(c.env, c.req.valid('param').id, c.req.valid('json'));
+    const { id } = c.req.valid('param');
+    const variant = await service.updateVariant(
+      c.env,
+      callerOf(c),
+      id,
+      c.req.valid('json'),
+      await sentFields(c),
+    );
     return c.json(variant, 200);
   })
   .openapi(routes.deleteVariant, async (c) => {
-    await service.deleteVariant(c.env, c.req.valid('param').id);
+    await service.deleteVariant(c.env, callerOf(c), c.req.valid('param').id);
     return c.body(null, 204);
   })
   .openapi(routes.replacePrices, async (c) => {
-    const variant = await service.replacePrices(c.env, c.req.valid('param').id, c.req.valid('json').prices);
+    const { id } = c.req.valid('param');
+    const variant = await service.replacePrices(
+      c.env,
+      callerOf(c),
+      id,
+      c.req.valid('json').prices,
+      await sentFields(c),
+    );
     return c.json(variant, 200);
   });

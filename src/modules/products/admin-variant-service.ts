@@ -1,14 +1,19 @@
 /**
  * Variant and price writes. A variant's option values must name exactly its product's options, and no two
  * variants of a product may carry the same values; prices follow the same currency rule as product creation.
+ *
+ * Each write is audited on the variant (`variant.create|update|delete|set_prices`) and raises product.updated
+ * (aggregate `product`, payload `{ id: <product id>, variant_id }`): variants and prices are part of the product.
  */
 import { and, asc, eq, max, ne } from 'drizzle-orm';
 import { prices, productOptions, variants } from '../../db/schema';
-import { bumpCatalogVersion } from '../../lib/catalog-version';
-import { commitChecked } from '../../lib/d1-writes';
+import type { Caller } from '../../lib/caller';
+import { catalogVersionBump } from '../../lib/catalog-version';
+import { commit, type DomainEvent } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { AppError, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
+import { applyPatch, auditChanges } from '../../lib/row-changes';
 import {
   assertCurrenciesSold,
   assertProductExists,
@@ -17,6 +22,7 @@ import {
 } from './admin-checks';
 import { optionsKey, optionsMismatch } from './admin-options';
 import { getVariant } from './admin-read';
+import type { VariantRow } from './admin-rows';
 import * as rows from './admin-rows';
 import type {
   AdminVariant,
@@ -63,6 +69,14 @@ async function assertOptionsFit(
   if (siblings.some((s) => optionsKey(s.options) === key)) throw variantOptionsTaken();
 }
 
+/** The event every variant write raises: its product changed. */
+const productUpdated = (productId: string, variantId: string): DomainEvent => ({
+  type: 'product.updated',
+  aggregateType: 'product',
+  aggregateId: productId,
+  payload: { id: productId, variant_id: variantId },
+});
+
 async function checkCreate(db: Database, productId: string, input: CreateVariantInput): Promise<void> {
   await assertProductExists(db, productId);
   await assertCurrenciesSold(db, pricePointers(input.prices));
@@ -72,8 +86,10 @@ async function checkCreate(db: Database, productId: string, input: CreateVariant
 
 export async function createVariant(
   env: Env,
+  caller: Caller,
   productId: string,
   input: CreateVariantInput,
+  fields: string[],
 ): Promise<AdminVariant> {
   const db = createDb(env.DB);
   await checkCreate(db, productId, input);
@@ -83,75 +99,123 @@ export async function createVariant(
     .where(eq(variants.productId, productId))
     .get();
   const id = newId('var');
-  const statements = rows.insertVariants(
-    db,
-    productId,
-    [{ id, input }],
-    (last?.position ?? -1) + 1,
-    new Date(),
-  );
-  await commitChecked(db, statements, () => checkCreate(db, productId, input));
-  await bumpCatalogVersion(env.KV);
+  const position = (last?.position ?? -1) + 1;
+  const now = new Date();
+  await commit(db, caller, {
+    statements: rows.insertVariants(db, productId, [{ id, input }], position, now),
+    audit: {
+      action: 'variant.create',
+      targetType: 'variant',
+      targetId: id,
+      changes: auditChanges(variants, fields, null, rows.variantRow(productId, id, input, position, now)),
+    },
+    events: [productUpdated(productId, id)],
+    recheck: () => checkCreate(db, productId, input),
+    afterCommit: [catalogVersionBump(env.KV)],
+  });
   return getVariant(db, id);
 }
 
-async function findVariant(db: Database, id: string) {
-  const row = await db
-    .select({ id: variants.id, productId: variants.productId })
-    .from(variants)
-    .where(eq(variants.id, id))
-    .get();
+async function findVariant(db: Database, id: string): Promise<VariantRow> {
+  const row = await db.select().from(variants).where(eq(variants.id, id)).get();
   if (!row) throw notFound('Variant');
   return row;
 }
 
-async function checkUpdate(db: Database, id: string, input: UpdateVariantInput) {
-  const variant = await findVariant(db, id);
-  if (input.options) await assertOptionsFit(db, variant.productId, input.options, id);
+/** The variant as it is before the update, once the update is known to be allowed. */
+async function checkUpdate(db: Database, id: string, input: UpdateVariantInput): Promise<VariantRow> {
+  const before = await findVariant(db, id);
+  if (input.options) await assertOptionsFit(db, before.productId, input.options, id);
   if (input.sku !== undefined) await assertSkusFree(db, [{ pointer: '/body/sku', value: input.sku }], id);
+  return before;
 }
 
-export async function updateVariant(env: Env, id: string, input: UpdateVariantInput): Promise<AdminVariant> {
+export async function updateVariant(
+  env: Env,
+  caller: Caller,
+  id: string,
+  input: UpdateVariantInput,
+  fields: string[],
+): Promise<AdminVariant> {
   const db = createDb(env.DB);
-  await checkUpdate(db, id, input);
-  const statement = db
-    .update(variants)
-    .set({
-      sku: input.sku,
-      title: input.title,
-      options: input.options,
-      weightGrams: input.weight_grams,
-      barcode: input.barcode,
-      position: input.position,
-      updatedAt: new Date(),
-    })
-    .where(eq(variants.id, id));
-  await commitChecked(db, [statement], () => checkUpdate(db, id, input));
-  await bumpCatalogVersion(env.KV);
+  const before = await checkUpdate(db, id, input);
+  const patch = {
+    sku: input.sku,
+    title: input.title,
+    options: input.options,
+    weightGrams: input.weight_grams,
+    barcode: input.barcode,
+    position: input.position,
+    updatedAt: new Date(),
+  };
+  await commit(db, caller, {
+    statements: [db.update(variants).set(patch).where(eq(variants.id, id))],
+    audit: {
+      action: 'variant.update',
+      targetType: 'variant',
+      targetId: id,
+      changes: auditChanges(variants, fields, before, applyPatch(before, patch)),
+    },
+    events: [productUpdated(before.productId, id)],
+    recheck: async () => {
+      await checkUpdate(db, id, input);
+    },
+    afterCommit: [catalogVersionBump(env.KV)],
+  });
   return getVariant(db, id);
 }
 
-export async function deleteVariant(env: Env, id: string): Promise<void> {
+export async function deleteVariant(env: Env, caller: Caller, id: string): Promise<void> {
   const db = createDb(env.DB);
-  const deleted = await db.delete(variants).where(eq(variants.id, id)).returning({ id: variants.id });
-  if (deleted.length === 0) throw notFound('Variant');
-  await bumpCatalogVersion(env.KV);
+  const before = await findVariant(db, id);
+  const [deleted] = await commit(db, caller, {
+    statements: [db.delete(variants).where(eq(variants.id, id)).returning({ id: variants.id })],
+    audit: {
+      action: 'variant.delete',
+      targetType: 'variant',
+      targetId: id,
+      changes: auditChanges(variants, [], before, null),
+    },
+    events: [productUpdated(before.productId, id)],
+    afterCommit: [catalogVersionBump(env.KV)],
+  });
+  if ((deleted as unknown[]).length === 0) throw notFound('Variant');
 }
 
-async function checkPrices(db: Database, id: string, list: PriceInput[]) {
-  await findVariant(db, id);
+/** The variant as it is before its prices are replaced, once the new list is known to be allowed. */
+async function checkPrices(db: Database, id: string, list: PriceInput[]): Promise<VariantRow> {
+  const before = await findVariant(db, id);
   await assertCurrenciesSold(db, pricePointers(list));
+  return before;
 }
 
-export async function replacePrices(env: Env, id: string, list: PriceInput[]): Promise<AdminVariant> {
+export async function replacePrices(
+  env: Env,
+  caller: Caller,
+  id: string,
+  list: PriceInput[],
+  fields: string[],
+): Promise<AdminVariant> {
   const db = createDb(env.DB);
-  await checkPrices(db, id, list);
-  const statements = [
-    db.update(variants).set({ updatedAt: new Date() }).where(eq(variants.id, id)),
-    db.delete(prices).where(eq(prices.variantId, id)),
-    ...rows.insertPrices(db, id, list),
-  ];
-  await commitChecked(db, statements, () => checkPrices(db, id, list));
-  await bumpCatalogVersion(env.KV);
+  const before = await checkPrices(db, id, list);
+  const patch = { updatedAt: new Date() };
+  await commit(db, caller, {
+    statements: [
+      db.update(variants).set(patch).where(eq(variants.id, id)),
+      db.delete(prices).where(eq(prices.variantId, id)),
+      ...rows.insertPrices(db, id, list),
+    ],
+    audit: {
+      action: 'variant.set_prices',
+      targetType: 'variant',
+      targetId: id,
+      changes: auditChanges(variants, fields, before, applyPatch(before, patch)),
+    },
+    events: [productUpdated(before.productId, id)],
+    recheck: async () => {
+      await checkPrices(db, id, list);
+    },
+    afterCommit: [catalogVersionBump(env.KV)],
+  });
   return getVariant(db, id);
 }

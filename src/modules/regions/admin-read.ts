@@ -1,16 +1,16 @@
-import { asc, eq, gt, inArray } from 'drizzle-orm';
+import { asc, eq, inArray } from 'drizzle-orm';
 import { regionCountries, regions } from '../../db/schema';
 import { iso } from '../../lib/catalog-fields';
 import type { Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
-import { decodeCursor, paginate } from '../../lib/pagination';
+import { afterCursor, paginate } from '../../lib/pagination';
 import type { AdminRegion } from './admin-schemas';
 
 const SORT = 'code';
 
 export type RegionRow = typeof regions.$inferSelect;
 
-export function serializeRegion(row: RegionRow, countries: string[]): AdminRegion {
+export function serializeAdminRegion(row: RegionRow, countries: string[]): AdminRegion {
   return {
     id: row.id,
     code: row.code,
@@ -36,15 +36,14 @@ async function countriesOf(db: Database, regionIds: string[]): Promise<Map<strin
 export async function getRegion(db: Database, id: string): Promise<AdminRegion> {
   const row = await db.select().from(regions).where(eq(regions.id, id)).get();
   if (!row) throw notFound('Region');
-  return serializeRegion(row, (await countriesOf(db, [id])).get(id) ?? []);
+  return serializeAdminRegion(row, (await countriesOf(db, [id])).get(id) ?? []);
 }
 
 export async function listRegions(db: Database, query: { limit: number; cursor?: string | undefined }) {
-  const after = query.cursor ? decodeCursor(query.cursor, SORT).key[0] : undefined;
   const rows = await db
     .select()
     .from(regions)
-    .where(after === undefined ? undefined : gt(regions.code, String(after)))
+    .where(afterCursor(regions.code, query.cursor, SORT))
     .orderBy(asc(regions.code))
     .limit(query.limit + 1);
   const page = paginate(rows, query.limit, SORT, (r) => [r.code]);
@@ -52,5 +51,5 @@ export async function listRegions(db: Database, query: { limit: number; cursor?:
     db,
     page.data.map((r) => r.id),
   );
-  return { data: page.data.map((r) => serializeRegion(r, countries.get(r.id) ?? [])), page: page.page };
+  return { data: page.data.map((r) => serializeAdminRegion(r, countries.get(r.id) ?? [])), page: page.page };
 }

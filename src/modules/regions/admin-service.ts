@@ -2,16 +2,21 @@
  * Region administration. A country belongs to at most one region (the region_countries primary key enforces
  * it); the service checks up front to name the conflicting countries, and a concurrent write that slips past
  * the check gets the same 409 from the constraint.
+ *
+ * Events (aggregate `region`, payload `{ id }`): region.created, region.updated, region.deleted.
  */
 import { and, eq, inArray, ne } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { regionCountries, regions } from '../../db/schema';
-import { bumpCatalogVersion } from '../../lib/catalog-version';
-import { chunkRows, commitChecked, valueTaken } from '../../lib/d1-writes';
+import type { Caller } from '../../lib/caller';
+import { catalogVersionBump } from '../../lib/catalog-version';
+import { commit } from '../../lib/commit';
+import { chunkRows, valueTaken } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
-import { getRegion, type RegionRow, serializeRegion } from './admin-read';
+import { applyPatch, auditChanges } from '../../lib/row-changes';
+import { getRegion, type RegionRow, serializeAdminRegion } from './admin-read';
 import type { AdminRegion, CreateRegionInput, UpdateRegionInput } from './admin-schemas';
 
 /** Countries of `countries` that regions other than `regionId` serve, with the code of that region. */
@@ -43,10 +48,17 @@ async function assertAvailable(db: Database, regionId: string, code?: string, co
   if (owners.size > 0) throw countryConflict(countries ?? [], owners);
 }
 
-async function checkUpdate(db: Database, id: string, input: UpdateRegionInput) {
-  const existing = await db.select({ id: regions.id }).from(regions).where(eq(regions.id, id)).get();
-  if (!existing) throw notFound('Region');
+async function findRegion(db: Database, id: string): Promise<RegionRow> {
+  const row = await db.select().from(regions).where(eq(regions.id, id)).get();
+  if (!row) throw notFound('Region');
+  return row;
+}
+
+/** The region as it is before the update, once the update is known to be allowed. */
+async function checkUpdate(db: Database, id: string, input: UpdateRegionInput): Promise<RegionRow> {
+  const before = await findRegion(db, id);
   await assertAvailable(db, id, input.code, input.countries);
+  return before;
 }
 
 function countryConflict(countries: string[], owners: Map<string, string>): AppError {
@@ -70,7 +82,12 @@ function countryInserts(db: Database, regionId: string, countries: string[]): Ba
   return chunkRows(regionCountries, rows).map((chunk) => db.insert(regionCountries).values(chunk));
 }
 
-export async function createRegion(env: Env, input: CreateRegionInput): Promise<AdminRegion> {
+export async function createRegion(
+  env: Env,
+  caller: Caller,
+  input: CreateRegionInput,
+  fields: string[],
+): Promise<AdminRegion> {
   const db = createDb(env.DB);
   const id = newId('reg');
   await assertAvailable(db, id, input.code, input.countries);
@@ -86,44 +103,77 @@ export async function createRegion(env: Env, input: CreateRegionInput): Promise<
     createdAt: now,
     updatedAt: now,
   };
-  await commitChecked(db, [db.insert(regions).values(row), ...countryInserts(db, id, input.countries)], () =>
-    assertAvailable(db, id, input.code, input.countries),
-  );
-  await bumpCatalogVersion(env.KV);
-  return serializeRegion(row, input.countries);
+  await commit(db, caller, {
+    statements: [db.insert(regions).values(row), ...countryInserts(db, id, input.countries)],
+    audit: {
+      action: 'region.create',
+      targetType: 'region',
+      targetId: id,
+      changes: auditChanges(regions, fields, null, row),
+    },
+    events: [{ type: 'region.created', aggregateType: 'region', aggregateId: id, payload: { id } }],
+    recheck: () => assertAvailable(db, id, input.code, input.countries),
+    afterCommit: [catalogVersionBump(env.KV)],
+  });
+  return serializeAdminRegion(row, input.countries);
 }
 
-export async function updateRegion(env: Env, id: string, input: UpdateRegionInput): Promise<AdminRegion> {
+export async function updateRegion(
+  env: Env,
+  caller: Caller,
+  id: string,
+  input: UpdateRegionInput,
+  fields: string[],
+): Promise<AdminRegion> {
   const db = createDb(env.DB);
-  await checkUpdate(db, id, input);
-  const statements: BatchItem<'sqlite'>[] = [
-    db
-      .update(regions)
-      .set({
-        code: input.code,
-        name: input.name,
-        currencyCode: input.currency,
-        taxRateBps: input.tax_rate_bps,
-        pricesIncludeTax: input.prices_include_tax,
-        locales: input.locales,
-        updatedAt: new Date(),
-      })
-      .where(eq(regions.id, id)),
-  ];
+  const before = await checkUpdate(db, id, input);
+  const patch = {
+    code: input.code,
+    name: input.name,
+    currencyCode: input.currency,
+    taxRateBps: input.tax_rate_bps,
+    pricesIncludeTax: input.prices_include_tax,
+    locales: input.locales,
+    updatedAt: new Date(),
+  };
+  const after = applyPatch(before, patch);
+  const statements: BatchItem<'sqlite'>[] = [db.update(regions).set(patch).where(eq(regions.id, id))];
   if (input.countries) {
     statements.push(
       db.delete(regionCountries).where(eq(regionCountries.regionId, id)),
       ...countryInserts(db, id, input.countries),
     );
   }
-  await commitChecked(db, statements, () => checkUpdate(db, id, input));
-  await bumpCatalogVersion(env.KV);
+  await commit(db, caller, {
+    statements,
+    audit: {
+      action: 'region.update',
+      targetType: 'region',
+      targetId: id,
+      changes: auditChanges(regions, fields, before, after),
+    },
+    events: [{ type: 'region.updated', aggregateType: 'region', aggregateId: id, payload: { id } }],
+    recheck: async () => {
+      await checkUpdate(db, id, input);
+    },
+    afterCommit: [catalogVersionBump(env.KV)],
+  });
   return getRegion(db, id);
 }
 
-export async function deleteRegion(env: Env, id: string): Promise<void> {
+export async function deleteRegion(env: Env, caller: Caller, id: string): Promise<void> {
   const db = createDb(env.DB);
-  const deleted = await db.delete(regions).where(eq(regions.id, id)).returning({ id: regions.id });
-  if (deleted.length === 0) throw notFound('Region');
-  await bumpCatalogVersion(env.KV);
+  const before = await findRegion(db, id);
+  const [deleted] = await commit(db, caller, {
+    statements: [db.delete(regions).where(eq(regions.id, id)).returning({ id: regions.id })],
+    audit: {
+      action: 'region.delete',
+      targetType: 'region',
+      targetId: id,
+      changes: auditChanges(regions, [], before, null),
+    },
+    events: [{ type: 'region.deleted', aggregateType: 'region', aggregateId: id, payload: { id } }],
+    afterCommit: [catalogVersionBump(env.KV)],
+  });
+  if ((deleted as unknown[]).length === 0) throw notFound('Region');
 }

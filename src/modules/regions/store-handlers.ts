@@ -5,7 +5,7 @@ import type { RegionInfo } from '../../lib/store-context';
 import { serializeStoreContext } from './schemas';
 import * as routes from './store-routes';
 
-export function serializeRegion(r: RegionInfo) {
+export function serializeStoreRegion(r: RegionInfo) {
   return {
     id: r.id,
     code: r.code,
@@ -21,5 +21,8 @@ export function serializeRegion(r: RegionInfo) {
 export const storeRegionsRouter = createRouter<StoreEnv>().openapi(routes.listRegions, async (c) => {
   const store = c.get('store');
   const directory = await getRegionDirectory(c.env.DB, store.catalogVersion);
-  return c.json({ context: serializeStoreContext(store), data: directory.regions.map(serializeRegion) }, 200);
+  return c.json(
+    { context: serializeStoreContext(store), data: directory.regions.map(serializeStoreRegion) },
+    200,
+  );
 });

@@ -8,7 +8,7 @@ import { type StaffRole, staffRecoveryCodes, staffUsers } from '../../db/schema'
 import type { AdminCaller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
 import { createDb } from '../../lib/db';
-import { changesOf } from '../audit/service';
+import { changesOf } from '../../lib/row-changes';
 import { revokeAllSessionsStatement } from '../sessions/service';
 import { getStaff } from './read';
 import { assertMayManage } from './rules';

@@ -3,24 +3,11 @@
  * `commit()` (src/lib/commit.ts), in the same D1 batch as the change they record, so an entry exists if and only
  * if its change does.
  */
-import { and, desc, eq, lt, or } from 'drizzle-orm';
+import { and, desc, eq } from 'drizzle-orm';
 import { auditLog } from '../../db/schema';
 import type { Actor } from '../../lib/caller';
 import { createDb } from '../../lib/db';
-
-/** `{ field: { from, to } }` for the fields of `after` whose value differs from `before`. */
-export function changesOf<T extends Record<string, unknown>>(
-  before: T,
-  after: Partial<T>,
-): Record<string, { from: unknown; to: unknown }> {
-  const changes: Record<string, { from: unknown; to: unknown }> = {};
-  for (const [field, value] of Object.entries(after)) {
-    if (value !== undefined && JSON.stringify(before[field]) !== JSON.stringify(value)) {
-      changes[field] = { from: before[field] ?? null, to: value };
-    }
-  }
-  return changes;
-}
+import { olderThan } from '../../lib/keyset';
 
 export type AuditFilters = {
   actorType?: Exclude<Actor['type'], 'anonymous'> | undefined;
@@ -44,12 +31,7 @@ export async function listAuditLog(
     filters.action ? eq(auditLog.action, filters.action) : undefined,
     filters.targetType ? eq(auditLog.targetType, filters.targetType) : undefined,
     filters.targetId ? eq(auditLog.targetId, filters.targetId) : undefined,
-    page.after
-      ? or(
-          lt(auditLog.createdAt, new Date(page.after[0])),
-          and(eq(auditLog.createdAt, new Date(page.after[0])), lt(auditLog.id, page.after[1])),
-        )
-      : undefined,
+    olderThan(auditLog.createdAt, auditLog.id, page.after),
   ];
   return createDb(d1)
     .select()

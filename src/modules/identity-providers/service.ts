@@ -1,0 +1,143 @@
+/**
+ * Identity provider settings: the external OpenID Connect issuers shoppers may sign in with. An issuer is
+ * configured at most once (checked up front for a clear 409; the unique index decides a race).
+ *
+ * Settings, not catalog: no catalog version bump, and no domain events (only catalog aggregates raise them
+ * so far); every write is audited as `identity_provider.create|update|delete`.
+ */
+import { eq } from 'drizzle-orm';
+import { identityProviders } from '../../db/schema';
+import type { Caller } from '../../lib/caller';
+import { commit } from '../../lib/commit';
+import { valueTaken } from '../../lib/d1-writes';
+import { createDb, type Database } from '../../lib/db';
+import { AppError, notFound } from '../../lib/errors';
+import { newId } from '../../lib/ids';
+import { applyPatch, auditChanges } from '../../lib/row-changes';
+import type { IdentityProviderInput, IdentityProviderUpdate } from './schemas';
+
+type ProviderRow = typeof identityProviders.$inferSelect;
+
+export function serializeIdentityProvider(p: ProviderRow) {
+  return {
+    id: p.id,
+    name: p.name,
+    issuer: p.issuer,
+    client_id: p.clientId,
+    jwks_url: p.jwksUrl,
+    enabled: p.enabled,
+    created_at: p.createdAt.toISOString(),
+  };
+}
+
+async function assertIssuerFree(db: Database, issuer: string | undefined, exceptId?: string) {
+  if (
+    issuer !== undefined &&
+    (await valueTaken(db, identityProviders.issuer, issuer, identityProviders.id, exceptId))
+  ) {
+    throw new AppError(409, 'issuer_taken', 'A provider with this issuer already exists.');
+  }
+}
+
+async function findProvider(db: Database, id: string): Promise<ProviderRow> {
+  const row = await db.select().from(identityProviders).where(eq(identityProviders.id, id)).get();
+  if (!row) throw notFound('Identity provider');
+  return row;
+}
+
+export async function listProviders(env: Env) {
+  const rows = await createDb(env.DB).select().from(identityProviders).orderBy(identityProviders.id).all();
+  return { data: rows.map(serializeIdentityProvider) };
+}
+
+export async function createProvider(
+  env: Env,
+  caller: Caller,
+  input: IdentityProviderInput,
+  fields: string[],
+) {
+  const db = createDb(env.DB);
+  await assertIssuerFree(db, input.issuer);
+  const now = new Date();
+  const row: ProviderRow = {
+    id: newId('idp'),
+    name: input.name,
+    issuer: input.issuer,
+    clientId: input.client_id,
+    jwksUrl: input.jwks_url,
+    enabled: input.enabled ?? true,
+    createdAt: now,
+    updatedAt: now,
+  };
+  await commit(db, caller, {
+    statements: [db.insert(identityProviders).values(row)],
+    audit: {
+      action: 'identity_provider.create',
+      targetType: 'identity_provider',
+      targetId: row.id,
+      changes: auditChanges(identityProviders, fields, null, row),
+    },
+    recheck: () => assertIssuerFree(db, input.issuer),
+  });
+  return serializeIdentityProvider(row);
+}
+
+/** The provider as it is before the update, once the update is known to be allowed. */
+async function checkUpdate(db: Database, id: string, patch: IdentityProviderUpdate): Promise<ProviderRow> {
+  const before = await findProvider(db, id);
+  await assertIssuerFree(db, patch.issuer, id);
+  return before;
+}
+
+export async function updateProvider(
+  env: Env,
+  caller: Caller,
+  id: string,
+  input: IdentityProviderUpdate,
+  fields: string[],
+) {
+  const db = createDb(env.DB);
+  const before = await checkUpdate(db, id, input);
+  const patch = {
+    name: input.name,
+    issuer: input.issuer,
+    clientId: input.client_id,
+    jwksUrl: input.jwks_url,
+    enabled: input.enabled,
+    updatedAt: new Date(),
+  };
+  const after = applyPatch(before, patch);
+  await commit(db, caller, {
+    statements: [db.update(identityProviders).set(patch).where(eq(identityProviders.id, id))],
+    audit: {
+      action: 'identity_provider.update',
+      targetType: 'identity_provider',
+      targetId: id,
+      changes: auditChanges(identityProviders, fields, before, after),
+    },
+    recheck: async () => {
+      await checkUpdate(db, id, input);
+    },
+  });
+  return serializeIdentityProvider(after);
+}
+
+export async function deleteProvider(env: Env, caller: Caller, id: string): Promise<void> {
+  const db = createDb(env.DB);
+  const before = await findProvider(db, id);
+  const [deleted] = await commit(db, caller, {
+    statements: [
+      db
+        .delete(identityProviders)
+        .where(eq(identityProviders.id, id))
+        .returning({ id: identityProviders.id }),
+    ],
+    audit: {
+      action: 'identity_provider.delete',
+      targetType: 'identity_provider',
+      targetId: id,
+      changes: auditChanges(identityProviders, [], before, null),
+    },
+  });
+  if ((deleted as unknown[]).length === 0) throw notFound('Identity provider');
+}

@@ -1,0 +1,238 @@
+/**
+ * Catalog writes on the one write path (src/lib/commit.ts): a write commits with exactly one audit entry and its
+ * domain event, under the request's id; a refused write leaves neither; and a follow-up that fails after the
+ * commit (the catalog version in KV) is logged, never answered with an error.
+ */
+import { env } from 'cloudflare:workers';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Caller } from '../../src/lib/caller';
+import { createProduct as createProductService } from '../../src/modules/products/admin-service';
+import {
+  admin,
+  createProduct,
+  ensureCurrencySold,
+  expectProblem,
+  productInput,
+  rows,
+  unique,
+} from '../helpers/admin-fixtures';
+
+beforeAll(async () => {
+  await ensureCurrencySold('EUR');
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const auditOf = (requestId: string | null) =>
+  rows(
+    'SELECT actor_type, actor_id, action, target_type, target_id, changes, request_id FROM audit_log WHERE request_id = ?',
+    requestId,
+  );
+
+const eventsOf = (requestId: string | null) =>
+  rows(
+    `SELECT type, version, aggregate_type, aggregate_id, payload, actor_type, actor_id, request_id, published_at
+     FROM outbox_events WHERE request_id = ?`,
+    requestId,
+  );
+
+const keyId = expect.stringMatching(/^key_/);
+
+function auditRow(requestId: string | null, action: string, targetId: string, changes: unknown) {
+  return {
+    actor_type: 'secret_key',
+    actor_id: keyId,
+    action,
+    target_type: action.split('.')[0],
+    target_id: targetId,
+    changes: JSON.stringify(changes),
+    request_id: requestId,
+  };
+}
+
+function eventRow(requestId: string | null, type: string, aggregateId: string, payload: unknown) {
+  return {
+    type,
+    version: 1,
+    aggregate_type: type.split('.')[0],
+    aggregate_id: aggregateId,
+    payload: JSON.stringify(payload),
+    actor_type: 'secret_key',
+    actor_id: keyId,
+    request_id: requestId,
+    published_at: null,
+  };
+}
+
+describe('catalog writes commit with their audit entry and event', () => {
+  it('records one audit entry and one outbox event for a product create, update and delete', async () => {
+    const input = productInput();
+    const created = await admin('POST', '/products', input);
+    expect(created.status).toBe(201);
+    const product = (await created.json()) as { id: string; handle: string };
+    const createId = created.headers.get('X-Request-Id');
+    expect(await auditOf(createId)).toStrictEqual([
+      auditRow(createId, 'product.create', product.id, {
+        fields: ['handle', 'translations', 'options', 'variants'],
+        row: {
+          id: { from: null, to: product.id },
+          handle: { from: null, to: input.handle },
+          status: { from: null, to: 'draft' },
+        },
+      }),
+    ]);
+    expect(await eventsOf(createId)).toStrictEqual([
+      eventRow(createId, 'product.created', product.id, { id: product.id }),
+    ]);
+
+    const updated = await admin('PATCH', `/products/${product.id}`, { status: 'active' });
+    expect(updated.status).toBe(200);
+    const updateId = updated.headers.get('X-Request-Id');
+    expect(await auditOf(updateId)).toStrictEqual([
+      auditRow(updateId, 'product.update', product.id, {
+        fields: ['status'],
+        row: { status: { from: 'draft', to: 'active' } },
+      }),
+    ]);
+    expect(await eventsOf(updateId)).toStrictEqual([
+      eventRow(updateId, 'product.updated', product.id, { id: product.id }),
+    ]);
+
+    const deleted = await admin('DELETE', `/products/${product.id}`);
+    expect(deleted.status).toBe(204);
+    const deleteId = deleted.headers.get('X-Request-Id');
+    expect(await auditOf(deleteId)).toStrictEqual([
+      auditRow(deleteId, 'product.delete', product.id, {
+        fields: [],
+        row: {
+          id: { from: product.id, to: null },
+          handle: { from: input.handle, to: null },
+          status: { from: 'active', to: null },
+        },
+      }),
+    ]);
+    expect(await eventsOf(deleteId)).toStrictEqual([
+      eventRow(deleteId, 'product.deleted', product.id, { id: product.id }),
+    ]);
+  });
+
+  it('audits a variant write on the variant and raises product.updated on its product', async () => {
+    const product = await createProduct();
+    const res = await admin('PUT', `/variants/${product.variants[0]?.id}/prices`, {
+      prices: [{ currency: 'EUR', amount: 2500 }],
+    });
+    expect(res.status).toBe(200);
+    const requestId = res.headers.get('X-Request-Id');
+    const variantId = product.variants[0]?.id as string;
+    expect(await auditOf(requestId)).toStrictEqual([
+      auditRow(requestId, 'variant.set_prices', variantId, { fields: ['prices'], row: {} }),
+    ]);
+    expect(await eventsOf(requestId)).toStrictEqual([
+      eventRow(requestId, 'product.updated', product.id, { id: product.id, variant_id: variantId }),
+    ]);
+  });
+
+  it('writes neither an audit entry nor an event for a refused write', async () => {
+    const product = await createProduct();
+    const taken = await admin('POST', '/products', productInput({ handle: product.handle }));
+    await expectProblem(taken, 409, 'handle_taken', [
+      { pointer: '/body/handle', message: 'Choose another handle' },
+    ]);
+    const invalid = await admin('PATCH', `/products/${product.id}`, { status: 'gone' });
+    expect(invalid.status).toBe(422);
+    const missing = await admin('DELETE', `/products/${unique('prod')}`);
+    expect(missing.status).toBe(404);
+
+    for (const res of [taken, invalid, missing]) {
+      const requestId = res.headers.get('X-Request-Id');
+      expect(requestId).toEqual(expect.any(String));
+      expect(await auditOf(requestId)).toStrictEqual([]);
+      expect(await eventsOf(requestId)).toStrictEqual([]);
+    }
+  });
+});
+
+describe('a follow-up that fails after the commit', () => {
+  it('still answers with the created product, keeps its rows and logs the failure', async () => {
+    const put = vi
+      .spyOn(env.KV, 'put')
+      .mockRejectedValueOnce(new Error('KV down 1'))
+      .mockRejectedValueOnce(new Error('KV down 2'))
+      .mockRejectedValueOnce(new Error('KV down 3'));
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const requestId = unique('req');
+    const caller: Caller = {
+      actor: { type: 'secret_key', id: 'key_follow_up_test' },
+      meta: { requestId, ip: null, userAgent: null },
+    };
+    const handle = unique('product');
+    const translations = {
+      en: { title: 'Test product', description: '', seo_title: null, seo_description: null },
+    };
+
+    const product = await createProductService(
+      env,
+      caller,
+      {
+        handle,
+        status: 'draft',
+        translations,
+        options: [],
+        variants: [],
+        category_ids: [],
+        collection_ids: [],
+        images: [],
+      },
+      ['handle', 'translations'],
+    );
+
+    expect(put).toHaveBeenCalledTimes(3);
+    expect(product).toStrictEqual({
+      id: expect.stringMatching(/^prod_/),
+      handle,
+      status: 'draft',
+      translations,
+      options: [],
+      variants: [],
+      category_ids: [],
+      collection_ids: [],
+      images: [],
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+    });
+    expect(await rows('SELECT id, handle, status FROM products WHERE id = ?', product.id)).toStrictEqual([
+      { id: product.id, handle, status: 'draft' },
+    ]);
+    expect(await auditOf(requestId)).toStrictEqual([
+      {
+        ...auditRow(requestId, 'product.create', product.id, {
+          fields: ['handle', 'translations'],
+          row: {
+            id: { from: null, to: product.id },
+            handle: { from: null, to: handle },
+            status: { from: null, to: 'draft' },
+          },
+        }),
+        actor_id: 'key_follow_up_test',
+      },
+    ]);
+    expect(await eventsOf(requestId)).toStrictEqual([
+      {
+        ...eventRow(requestId, 'product.created', product.id, { id: product.id }),
+        actor_id: 'key_follow_up_test',
+      },
+    ]);
+    const lines = logged.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
+    expect(lines.filter((l) => l.msg === 'follow-up failed after commit')).toStrictEqual([
+      expect.objectContaining({
+        level: 'error',
+        msg: 'follow-up failed after commit',
+        request_id: requestId,
+        follow_up: 'catalog_version.bump',
+        attempts: 3,
+      }),
+    ]);
+  });
+});
