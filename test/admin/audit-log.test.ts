@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { bearer, expectNoWrites, secretKey, unique } from '../helpers/admin';
-import { call, jsonInit, problemOf } from '../helpers/http';
+import { expectNoWrites, secretKey } from '../helpers/admin';
+import { bearer, call, jsonInit, problemOf } from '../helpers/http';
+import { unique } from '../helpers/unique';
 
 type Page = { data: Record<string, unknown>[]; page: { limit: number; next_cursor: string | null } };
 

@@ -1,7 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bearer, expectNoWrites, secretKey, unique } from '../helpers/admin';
-import { call, jsonInit, problemOf } from '../helpers/http';
+import { expectNoWrites, secretKey } from '../helpers/admin';
+import { bearer, call, jsonInit, problemOf } from '../helpers/http';
+import { unique } from '../helpers/unique';
 
 let manager = '';
 beforeAll(async () => {

@@ -9,8 +9,8 @@ import { createDb } from '../../src/lib/db';
 import { signAccessToken } from '../../src/lib/jwt';
 import { isPermission, PERMISSIONS } from '../../src/lib/permissions';
 import { startSession } from '../../src/modules/sessions/service';
-import { bearer, expectNoWrites, secretKey } from '../helpers/admin';
-import { call, jsonInit, problemOf } from '../helpers/http';
+import { expectNoWrites, secretKey } from '../helpers/admin';
+import { bearer, call, jsonInit, problemOf } from '../helpers/http';
 import { type AdminOperation, adminOperations, type OpenApiDocument } from '../helpers/permission-table';
 import { signedInStaff } from '../helpers/staff';
 

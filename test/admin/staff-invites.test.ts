@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { auditLog, staffInvites } from '../../src/db/schema';
 import { sha256Hex } from '../../src/lib/crypto';
 import { createDb } from '../../src/lib/db';
-import { bearer, expectNoWrites, insertStaff, secretKey, unique } from '../helpers/admin';
-import { call, jsonInit, problemOf } from '../helpers/http';
+import { expectNoWrites, insertStaff, secretKey } from '../helpers/admin';
+import { bearer, call, jsonInit, problemOf } from '../helpers/http';
+import { unique } from '../helpers/unique';
 
 const db = () => createDb(env.DB);
 const email = () => `${unique('invitee')}@example.com`;

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { ownerInvite } from '../../scripts/lib/owner-invite.mjs';
 import { auditLog, staffInvites, staffUsers } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
-import { bearer, expectNoWrites } from '../helpers/admin';
-import { call, problemOf } from '../helpers/http';
-import { login, PASSWORD, pendingInvite, post } from '../helpers/staff';
+import { expectNoWrites } from '../helpers/admin';
+import { bearer, call, post, problemOf } from '../helpers/http';
+import { login, PASSWORD, pendingInvite } from '../helpers/staff';
 
 const db = () => createDb(env.DB);
 const accept = (token: string, password = PASSWORD) =>

@@ -3,12 +3,11 @@ import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { sessions, staffUsers } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
-import { bearer, expectNoWrites } from '../helpers/admin';
-import { call, problemOf } from '../helpers/http';
+import { expectNoWrites } from '../helpers/admin';
+import { bearer, call, post, problemOf } from '../helpers/http';
 import {
   login,
   PASSWORD,
-  post,
   signInWithMfa,
   staffWithMfa,
   staffWithPassword,

@@ -4,9 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { auditLog, oneTimeTokens, sessions, staffRecoveryCodes, staffUsers } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
 import { totpStep } from '../../src/lib/totp';
-import { bearer } from '../helpers/admin';
-import { call, problemOf } from '../helpers/http';
-import { codeFor, login, post, staffWithMfa, staffWithPassword, type Tokens } from '../helpers/staff';
+import { bearer, call, post, problemOf } from '../helpers/http';
+import { codeFor, login, staffWithMfa, staffWithPassword, type Tokens } from '../helpers/staff';
 
 const db = () => createDb(env.DB);
 const staffRow = (id: string) => db().select().from(staffUsers).where(eq(staffUsers.id, id)).get();

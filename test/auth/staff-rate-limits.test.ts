@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { unique } from '../helpers/admin';
-import { problemOf } from '../helpers/http';
-import { codeFor, PASSWORD, post, randomIp, staffWithMfa, staffWithPassword } from '../helpers/staff';
+import { post, problemOf, randomIp } from '../helpers/http';
+import { codeFor, PASSWORD, staffWithMfa, staffWithPassword } from '../helpers/staff';
+import { unique } from '../helpers/unique';
 
 const tooMany = {
   type: 'https://edgecart.dev/problems/rate_limited',
@@ -20,7 +20,7 @@ describe('staff auth rate limits', () => {
       const res = await post(
         '/v1/auth/staff/login',
         { email: `${unique('x')}@example.com`, password: 'x' },
-        ip,
+        { 'CF-Connecting-IP': ip },
       );
       statuses.push(res.status);
       if (res.status === 429) {
@@ -72,7 +72,7 @@ describe('staff auth rate limits', () => {
     ] as const) {
       const ip = randomIp();
       let last = 0;
-      for (let i = 0; i < 31; i++) last = (await post(path, body, ip)).status;
+      for (let i = 0; i < 31; i++) last = (await post(path, body, { 'CF-Connecting-IP': ip })).status;
       expect(last, path).toBe(429);
     }
   });

@@ -1,4 +1,4 @@
-/** Admin credentials and storage snapshots for identity tests. */
+/** Straight to D1 (no HTTP): secret keys, staff rows and whole-database snapshots for admin and auth tests. */
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
 import * as schema from '../../src/db/schema';
@@ -6,12 +6,7 @@ import { createDb } from '../../src/lib/db';
 import { newId } from '../../src/lib/ids';
 import { PERMISSIONS, type Permission } from '../../src/lib/permissions';
 import { issueSecretKey } from '../../src/modules/api-keys/secret-key';
-
-let sequence = 0;
-/** A suffix that keeps names and emails unique across the tests of one file. */
-export const unique = (base: string) => `${base}-${++sequence}-${crypto.randomUUID().slice(0, 6)}`;
-
-export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+import { unique } from './unique';
 
 /** A secret key holding exactly `permissions` (all of them by default). */
 export async function secretKey(permissions: readonly Permission[] = PERMISSIONS) {

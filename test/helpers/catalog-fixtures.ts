@@ -4,11 +4,9 @@ import * as schema from '../../src/db/schema';
 import { bumpCatalogVersion } from '../../src/lib/catalog-version';
 import { createDb } from '../../src/lib/db';
 import { newId } from '../../src/lib/ids';
+import { unique } from './unique';
 
 const db = () => createDb(env.DB);
-let sequence = 0;
-/** A suffix that keeps handles and SKUs unique across the tests of one file. */
-export const unique = (base: string) => `${base}-${++sequence}-${crypto.randomUUID().slice(0, 6)}`;
 
 export const STANDARD_REGIONS = [
   {

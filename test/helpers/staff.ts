@@ -1,4 +1,4 @@
-/** Staff accounts and login steps for staff auth tests. */
+/** Staff for auth tests: accounts and invites inserted straight into D1; logins and MFA steps through HTTP. */
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
 import { type StaffRole, staffInvites } from '../../src/db/schema';
@@ -8,8 +8,9 @@ import { encryptField } from '../../src/lib/encryption';
 import { newId } from '../../src/lib/ids';
 import { hashPassword } from '../../src/lib/password';
 import { base32Decode, generateTotpSecret, hotp, totpStep } from '../../src/lib/totp';
-import { insertStaff, unique } from './admin';
-import { call, jsonInit } from './http';
+import { insertStaff } from './admin';
+import { post } from './http';
+import { unique } from './unique';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -42,19 +43,6 @@ export function codeFor(secret: string, offset = 0): Promise<string> {
   const key = base32Decode(secret);
   if (!key) throw new Error('not a base32 secret');
   return hotp(key, totpStep(Date.now()) + offset);
-}
-
-/**
- * A client IP of its own for each call, so the per-IP limit on auth routes (30 a minute) does not trip across a
- * test file; the rate-limit tests send a fixed one.
- */
-export function randomIp(): string {
-  const [a, b, c] = crypto.getRandomValues(new Uint8Array(3));
-  return `10.${a}.${b}.${c}`;
-}
-
-export function post(path: string, body: unknown, ip = randomIp()) {
-  return call(path, jsonInit('POST', body, { 'CF-Connecting-IP': ip }));
 }
 
 export function login(email: string, password = PASSWORD) {

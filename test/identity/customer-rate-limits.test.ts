@@ -8,17 +8,10 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BASE_LOCK_MS, FREE_FAILURES } from '../../src/modules/customers/auth-service';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import {
-  PASSWORD,
-  post,
-  randomIp,
-  registerCustomer,
-  signIn,
-  type Tokens,
-  uniqueEmail,
-} from '../helpers/customers';
-import { problemOf } from '../helpers/http';
+import { PASSWORD, registerCustomer, signIn, type Tokens } from '../helpers/customers';
+import { post, problemOf, randomIp } from '../helpers/http';
 import { freshRateLimitWindow } from '../helpers/rate-limits';
+import { uniqueEmail } from '../helpers/unique';
 
 beforeAll(seedRegions);
 

@@ -1,13 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  createCategory,
-  createCollection,
-  createProduct,
-  seedRegions,
-  unique,
-} from '../helpers/catalog-fixtures';
+import { createCategory, createCollection, createProduct, seedRegions } from '../helpers/catalog-fixtures';
 import { call, problemOf } from '../helpers/http';
+import { unique } from '../helpers/unique';
 
 beforeAll(seedRegions);
 

@@ -3,9 +3,10 @@ import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { apiKeys, auditLog } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
-import { bearer, expectNoWrites, secretKey, unique } from '../helpers/admin';
+import { expectNoWrites, secretKey } from '../helpers/admin';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import { call, jsonInit, problemOf } from '../helpers/http';
+import { bearer, call, jsonInit, problemOf } from '../helpers/http';
+import { unique } from '../helpers/unique';
 
 const db = () => createDb(env.DB);
 let admin: { id: string; key: string };
