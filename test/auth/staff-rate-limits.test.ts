@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { post, problemOf, randomIp } from '../helpers/http';
-import { codeFor, PASSWORD, staffWithMfa, staffWithPassword } from '../helpers/staff';
+import { codeFor, insertStaffWithMfa, insertStaffWithPassword, PASSWORD } from '../helpers/staff';
 import { unique } from '../helpers/unique';
 
 const tooMany = {
@@ -35,7 +35,7 @@ describe('staff auth rate limits', () => {
   });
 
   it('limits login attempts per account, from any IP, even with the right password', async () => {
-    const staff = await staffWithPassword('support');
+    const staff = await insertStaffWithPassword('support');
     for (let i = 0; i < 10; i++)
       await post('/v1/auth/staff/login', { email: staff.email, password: `wrong ${i}` });
     const res = await post('/v1/auth/staff/login', { email: staff.email, password: PASSWORD });
@@ -44,7 +44,7 @@ describe('staff auth rate limits', () => {
   });
 
   it('limits MFA attempts per account, across challenges and IPs', async () => {
-    const { staff, secret } = await staffWithMfa('owner');
+    const { staff, secret } = await insertStaffWithMfa('owner');
     const challenge = async () =>
       (
         (await (await post('/v1/auth/staff/login', { email: staff.email, password: PASSWORD })).json()) as {

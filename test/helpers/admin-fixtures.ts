@@ -1,6 +1,6 @@
 /**
- * Admin fixtures through HTTP (`create*` call the real admin API); D1 directly only for the secret keys and reads.
- * Also a snapshot of every catalog table plus the catalog version, to prove a rejected request changed nothing.
+ * Admin fixtures through HTTP (`create*` call the real admin API); straight to D1 only secret keys and reads.
+ * Also a snapshot of every catalog table plus the catalog version, to prove a refusal changed nothing.
  */
 import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';

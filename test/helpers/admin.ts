@@ -1,4 +1,4 @@
-/** Straight to D1 (no HTTP): secret keys, staff rows and whole-database snapshots for admin and auth tests. */
+/** Straight to D1 (no HTTP): secret keys, staff rows and whole-database snapshots for admin tests. */
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
 import * as schema from '../../src/db/schema';
@@ -8,8 +8,8 @@ import { PERMISSIONS, type Permission } from '../../src/lib/permissions';
 import { issueSecretKey } from '../../src/modules/api-keys/secret-key';
 import { unique } from './unique';
 
-/** A secret key holding exactly `permissions` (all of them by default). */
-export async function secretKey(permissions: readonly Permission[] = PERMISSIONS) {
+/** A secret key holding exactly `permissions` (all of them by default), issued straight into D1. */
+export async function insertSecretKey(permissions: readonly Permission[] = PERMISSIONS) {
   return issueSecretKey(env.DB, unique('test key'), permissions);
 }
 
@@ -44,7 +44,7 @@ export async function expectNoWrites(request: () => Promise<Response>): Promise<
 
 /**
  * A staff row written straight to D1. The password hash is a placeholder that no password matches; tests that
- * log in use `staffWithPassword` instead.
+ * log in use `insertStaffWithPassword` instead.
  */
 export async function insertStaff(
   overrides: Partial<typeof schema.staffUsers.$inferInsert> = {},

@@ -1,4 +1,4 @@
-/** Customer fixtures through HTTP (the real API), each from its own client IP so rate limits stay per test. */
+/** Customer fixtures through HTTP (the real API), each from its own client IP so limits stay per test. */
 import { expect } from 'vitest';
 import { bearer, call, jsonInit, post, randomIp } from './http';
 import { uniqueEmail } from './unique';

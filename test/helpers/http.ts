@@ -1,4 +1,4 @@
-/** Requests through the real Worker (never straight to D1): `call`, JSON bodies, bearer tokens, problem+json checks. */
+/** Requests through the real Worker (HTTP, never straight to D1): JSON, bearer tokens, problem+json. */
 import { exports } from 'cloudflare:workers';
 import { expect } from 'vitest';
 
@@ -19,8 +19,8 @@ export function jsonInit(method: string, body: unknown, headers: Record<string, 
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 /**
- * A client IP of its own for each call, so the per-IP limits on auth routes do not trip across a test file; the
- * rate-limit tests send a fixed one.
+ * A client IP of its own for each call, so the per-IP limits on auth routes do not trip across a test file;
+ * the rate-limit tests send a fixed one.
  */
 export function randomIp(): string {
   const [a, b, c] = crypto.getRandomValues(new Uint8Array(3));

@@ -1,8 +1,8 @@
 /**
  * An independent OpenID Connect issuer for tests: its own key pairs (made with jose), its own JWKS document in
  * the standard wire format, and ID tokens it signs. The issuer's JWKS endpoint is the outside world, so it is
- * served through a spy on `fetch`; everything on our side (D1, KV, the Worker) is real. `configureProvider` goes
- * through HTTP (the admin API), with a secret key issued straight into D1.
+ * served through a spy on `fetch`; everything on our side (D1, KV, the Worker) is real. `configureProvider`
+ * goes through HTTP (the admin API), with a secret key issued straight into D1.
  */
 import { env } from 'cloudflare:workers';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';

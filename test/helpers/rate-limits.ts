@@ -1,4 +1,6 @@
 /**
+ * No HTTP, no D1: waits for a fresh rate-limit window.
+ *
  * The local rate limiting binding (miniflare's RateLimiterObject) counts per key in fixed windows aligned to
  * the wall clock: window = floor(now / period), and a key's count starts again from zero in the next window.
  * A test that counts up to a limit must not straddle a boundary, or the count restarts halfway; so it first

@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { apiKeys, auditLog } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
-import { expectNoWrites, secretKey } from '../helpers/admin';
+import { expectNoWrites, insertSecretKey } from '../helpers/admin';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { bearer, call, jsonInit, problemOf } from '../helpers/http';
 import { unique } from '../helpers/unique';
@@ -13,7 +13,7 @@ let admin: { id: string; key: string };
 
 beforeAll(async () => {
   await seedRegions();
-  admin = await secretKey();
+  admin = await insertSecretKey();
 });
 
 async function createPublishableKey(defaultRegion: string) {
@@ -150,7 +150,7 @@ describe('creating publishable keys', () => {
   });
 
   it('needs no permission beyond api_keys:manage, since it grants none', async () => {
-    const manager = await secretKey(['api_keys:manage']);
+    const manager = await insertSecretKey(['api_keys:manage']);
     const res = await call(
       '/v1/admin/api-keys',
       jsonInit('POST', { kind: 'publishable', name: 'web', default_region: 'eu' }, bearer(manager.key)),
