@@ -10,25 +10,10 @@ import { BASE_LOCK_MS, FREE_FAILURES } from '../../src/modules/customers/auth-se
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { PASSWORD, registerCustomer, signIn, type Tokens } from '../helpers/customers';
 import { post, problemOf, randomIp } from '../helpers/http';
-import { freshRateLimitWindow } from '../helpers/rate-limits';
+import { expectRateLimited, freshRateLimitWindow } from '../helpers/rate-limits';
 import { uniqueEmail } from '../helpers/unique';
 
 beforeAll(seedRegions);
-
-const rateLimited = {
-  type: 'https://edgecart.dev/problems/rate_limited',
-  title: 'Too Many Requests',
-  status: 429,
-  detail: 'Too many attempts; wait a minute and try again.',
-  code: 'rate_limited',
-  request_id: expect.any(String),
-};
-
-async function expectRateLimited(res: Response): Promise<void> {
-  expect(res.status).toBe(429);
-  expect(res.headers.get('Retry-After')).toBe('60');
-  expect(await problemOf(res)).toStrictEqual(rateLimited);
-}
 
 const lockState = (id: string) =>
   env.DB.prepare('SELECT failed_logins, locked_until FROM customers WHERE id = ?')
