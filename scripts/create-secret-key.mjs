@@ -9,7 +9,7 @@ const where = target();
 const name = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 'Created by script';
 try {
   const permissions = permissionsFromArgs();
-  const generated = generateSecretKey();
+  const generated = await generateSecretKey();
   executeSql(insertSecretKeySql(generated, name, permissions), where);
   console.log(
     `Secret key "${name}" (${where === '--remote' ? 'deployed' : 'local'} database) holding ${permissions.join(', ')}. Store it now; it is not shown again:\n${generated.key}`,

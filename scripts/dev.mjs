@@ -2,17 +2,18 @@
 // 1. .dev.vars with fresh local secrets  2. local D1 migrations  3. the demo catalog if the database is empty
 // 4. a local admin secret key  5. wrangler dev (local bindings only; no account, no network).
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../src/lib/hash.ts';
 import { appendDevVar, ensureDevVars } from './lib/dev-vars.mjs';
 import { generateSecretKey, grantAllPermissionsSql, insertSecretKeySql } from './lib/secret-key.mjs';
-import { executeSql, query, sqlText, wrangler } from './lib/wrangler.mjs';
+import { sqlText } from './lib/sql.mjs';
+import { executeSql, query, wrangler } from './lib/wrangler.mjs';
 
 const LOCAL = '--local';
 
-function ensureLocalSecretKey(vars) {
+async function ensureLocalSecretKey(vars) {
   let key = vars.EDGECART_LOCAL_SECRET_KEY;
   if (!key) {
-    const generated = generateSecretKey();
+    const generated = await generateSecretKey();
     key = generated.key;
     appendDevVar(
       'EDGECART_LOCAL_SECRET_KEY',
@@ -28,7 +29,7 @@ function ensureLocalSecretKey(vars) {
   // The local database may have been reset since the key was made: make sure its row exists. It holds every
   // permission, including ones added since it was made.
   if (query(`SELECT id FROM api_keys WHERE id = ${sqlText(id)}`, LOCAL).length === 0) {
-    const secretHash = createHash('sha256').update(secret).digest('hex');
+    const secretHash = await sha256Hex(secret);
     executeSql(insertSecretKeySql({ id, secretHash }, 'Local development'), LOCAL);
   } else {
     executeSql(grantAllPermissionsSql(id), LOCAL);
@@ -40,9 +41,9 @@ function main() {
   const vars = ensureDevVars();
   wrangler(['d1', 'migrations', 'apply', 'DB', LOCAL]);
   const seed = spawn(process.execPath, ['scripts/seed.mjs', LOCAL], { stdio: 'inherit' });
-  seed.on('exit', (code) => {
+  seed.on('exit', async (code) => {
     if (code !== 0) process.exit(code ?? 1);
-    const key = ensureLocalSecretKey(vars);
+    const key = await ensureLocalSecretKey(vars);
     console.log(
       `\nAdmin secret key (also in .dev.vars):\n  ${key}\nTry:\n  curl -H 'Authorization: Bearer ${key}' http://localhost:8787/v1/admin/products\n  curl 'http://localhost:8787/v1/store/products?region=eu&locale=de&limit=3'\n`,
     );

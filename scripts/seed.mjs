@@ -1,9 +1,10 @@
 // Seeds the demo catalog into D1: `node scripts/seed.mjs [--local|--remote] [--force]`.
 // Skips a database that already has products unless --force, which first deletes the catalog (not customers,
 // staff or keys). Writes plain SQL to a file and applies it with `wrangler d1 execute`.
+import { newId } from '../src/lib/ids.ts';
 import { buildDemoCatalog } from './lib/demo-catalog.mjs';
-import { newId } from './lib/ids.mjs';
-import { executeSql, query, sqlText, target } from './lib/wrangler.mjs';
+import { sqlText } from './lib/sql.mjs';
+import { executeSql, query, target } from './lib/wrangler.mjs';
 
 const ROWS_PER_INSERT = 50;
 

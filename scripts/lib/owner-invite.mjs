@@ -1,25 +1,14 @@
 // The SQL that creates an owner invitation, shared by scripts/create-owner.mjs (Node) and its test (workerd), so
-// Web Crypto only. The token is random (256 bits) and printed once; only its SHA-256 is stored, exactly as for the
+// Web Crypto only (ids, tokens and hashing are the Worker's own, from src/lib). The token is random (256 bits) and printed once; only its SHA-256 is stored, exactly as for the
 // API's own invitations, so accepting goes through the ordinary endpoint and only the Worker hashes passwords.
-import { newId } from './ids.mjs';
+import { randomToken } from '../../src/lib/encoding.ts';
+import { sha256Hex } from '../../src/lib/hash.ts';
+import { newId } from '../../src/lib/ids.ts';
+import { sqlText } from './sql.mjs';
 
+// The Worker's own value is INVITE_TTL_MS in src/modules/staff/invite-service.ts, which Node cannot import.
 export const INVITE_TTL_MS = 72 * 3600 * 1000;
 const EMAIL = /^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$/;
-
-/** A SQL string literal (the same quoting as scripts/lib/wrangler.mjs, which Workers cannot import). */
-const text = (value) => `'${String(value).replaceAll("'", "''")}'`;
-
-function base64url(bytes) {
-  return btoa(String.fromCharCode(...bytes))
-    .replaceAll('+', '-')
-    .replaceAll('/', '_')
-    .replace(/=+$/, '');
-}
-
-async function sha256Hex(value) {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(value)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 export function normalizeEmail(input) {
   const email = String(input).trim().toLowerCase();
@@ -31,23 +20,23 @@ export function normalizeEmail(input) {
 export function ownerCheckSql(email) {
   return (
     "SELECT (SELECT count(*) FROM staff_users WHERE role = 'owner' AND status = 'active') AS owners, " +
-    `(SELECT count(*) FROM staff_users WHERE email = ${text(normalizeEmail(email))}) AS same_email`
+    `(SELECT count(*) FROM staff_users WHERE email = ${sqlText(normalizeEmail(email))}) AS same_email`
   );
 }
 
 /** A new owner invitation for `email`: the token to hand over once, and the SQL that stores its hash. */
 export async function ownerInvite(email, now = Date.now()) {
   const address = normalizeEmail(email);
-  const token = base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const token = randomToken(32);
   const id = newId('inv', now);
   const expiresAt = now + INVITE_TTL_MS;
   const changes = JSON.stringify({ email: address, role: 'owner' });
   const sql = [
-    `UPDATE staff_invites SET revoked_at = ${now} WHERE email = ${text(address)} AND accepted_at IS NULL AND revoked_at IS NULL;`,
+    `UPDATE staff_invites SET revoked_at = ${now} WHERE email = ${sqlText(address)} AND accepted_at IS NULL AND revoked_at IS NULL;`,
     'INSERT INTO staff_invites (id, email, role, token_hash, invited_by, expires_at, created_at) VALUES ' +
-      `(${text(id)}, ${text(address)}, 'owner', ${text(await sha256Hex(token))}, 'system', ${expiresAt}, ${now});`,
+      `(${sqlText(id)}, ${sqlText(address)}, 'owner', ${sqlText(await sha256Hex(token))}, 'system', ${expiresAt}, ${now});`,
     'INSERT INTO audit_log (id, actor_type, actor_id, action, target_type, target_id, changes, created_at) VALUES ' +
-      `(${text(newId('aud', now))}, 'system', 'create-owner', 'staff_invite.create', 'staff_invite', ${text(id)}, ${text(changes)}, ${now});`,
+      `(${sqlText(newId('aud', now))}, 'system', 'create-owner', 'staff_invite.create', 'staff_invite', ${sqlText(id)}, ${sqlText(changes)}, ${now});`,
   ].join('\n');
   return { id, email: address, token, expiresAt, sql };
 }

@@ -1,17 +1,18 @@
-// Secret API keys in the Worker's format (src/modules/api-keys/secret-key.ts): `sk_<key id>_<secret>`, where the
-// secret is 32 random bytes in base64url and only the lowercase hex SHA-256 of the secret is stored.
-import { createHash, randomBytes } from 'node:crypto';
-// Node strips the types of this one TypeScript import, so scripts and Worker share the permission list.
-import { PERMISSIONS } from '../../src/lib/permissions.ts';
-import { newId } from './ids.mjs';
-import { sqlText } from './wrangler.mjs';
+// Secret API keys in the Worker's format (src/auth/secret-key.ts): `sk_<key id>_<secret>`, where the
+// secret is 32 random bytes in base64url and only the lowercase hex SHA-256 of the secret is stored. Node strips
+// the types of the TypeScript imports, so ids, tokens, hashing and the permission list are the Worker's own.
+import { randomToken } from '../../src/lib/encoding.ts';
+import { sha256Hex } from '../../src/lib/hash.ts';
+import { newId } from '../../src/lib/ids.ts';
+import { isPermission, PERMISSIONS } from '../../src/lib/permissions.ts';
+import { sqlText } from './sql.mjs';
 
 export { PERMISSIONS };
 
-export function generateSecretKey() {
+export async function generateSecretKey() {
   const id = newId('key');
-  const secret = randomBytes(32).toString('base64url');
-  return { id, key: `sk_${id}_${secret}`, secretHash: createHash('sha256').update(secret).digest('hex') };
+  const secret = randomToken(32);
+  return { id, key: `sk_${id}_${secret}`, secretHash: await sha256Hex(secret) };
 }
 
 /**
@@ -32,7 +33,7 @@ export function permissionsFromArgs(argv = process.argv) {
   const flag = argv.find((a) => a.startsWith('--permissions='));
   if (!flag) return PERMISSIONS;
   const names = flag.slice('--permissions='.length).split(',').filter(Boolean);
-  const unknown = names.filter((n) => !PERMISSIONS.includes(n));
+  const unknown = names.filter((n) => !isPermission(n));
   if (names.length === 0 || unknown.length > 0) {
     throw new Error(
       `Unknown permission(s) ${unknown.join(', ') || '(none given)'}; use: ${PERMISSIONS.join(', ')}`,

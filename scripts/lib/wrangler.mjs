@@ -34,10 +34,3 @@ export function executeSql(sql, where) {
   writeFileSync(file, sql);
   wrangler(['d1', 'execute', 'DB', where, '--file', file], { capture: true });
 }
-
-/** A SQL string literal. */
-export function sqlText(value) {
-  if (value === null || value === undefined) return 'NULL';
-  if (typeof value === 'number' || typeof value === 'boolean') return String(Number(value));
-  return `'${String(value).replaceAll("'", "''")}'`;
-}

@@ -1,20 +1,9 @@
 /** Small WebCrypto helpers shared by API keys and tokens. */
-import { toBase64Url } from './encoding';
+// Hashing and random tokens live in import-free files (./hash, ./encoding) so Node scripts can share them.
+export { randomToken } from './encoding';
+export { sha256Hex, toHex } from './hash';
 
 const encoder = new TextEncoder();
-
-export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-export async function sha256Hex(value: string): Promise<string> {
-  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(value))));
-}
-
-/** Random URL-safe token with `bytes` bytes of entropy. */
-export function randomToken(bytes = 32): string {
-  return toBase64Url(crypto.getRandomValues(new Uint8Array(bytes)));
-}
 
 /**
  * Compares two strings in time that depends only on their length, so a caller cannot learn a secret prefix by

@@ -1,4 +1,7 @@
-/** base64url without padding, for tokens, salts and ciphertexts that travel in URLs, headers and text columns. */
+/**
+ * base64url without padding, for tokens, salts and ciphertexts that travel in URLs, headers and text columns.
+ * No imports, so Node scripts can import this file too (scripts/lib).
+ */
 export function toBase64Url(bytes: Uint8Array): string {
   let binary = '';
   for (const b of bytes) binary += String.fromCharCode(b);
@@ -9,4 +12,9 @@ export function toBase64Url(bytes: Uint8Array): string {
 export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text.replaceAll('-', '+').replaceAll('_', '/'));
   return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+}
+
+/** Random URL-safe token with `bytes` bytes of entropy. */
+export function randomToken(bytes = 32): string {
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(bytes)));
 }

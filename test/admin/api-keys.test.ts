@@ -4,9 +4,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { apiKeys, auditLog } from '../../src/db/schema';
 import { sha256Hex } from '../../src/lib/crypto';
 import { createDb } from '../../src/lib/db';
-import { bearer, expectNoWrites, secretKey, unique } from '../helpers/admin';
+import { expectNoWrites, insertSecretKey } from '../helpers/admin';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import { call, jsonInit, problemOf } from '../helpers/http';
+import { bearer, call, jsonInit, problemOf } from '../helpers/http';
+import { unique } from '../helpers/unique';
 
 const db = () => createDb(env.DB);
 const apiKeyBody = {
@@ -22,7 +23,7 @@ beforeAll(async () => {
 
 describe('creating secret keys', () => {
   it('creates a key scoped to a subset of the creator’s permissions, shows it once, stores only its hash', async () => {
-    const creator = await secretKey(['api_keys:manage', 'catalog:read', 'catalog:write']);
+    const creator = await insertSecretKey(['api_keys:manage', 'catalog:read', 'catalog:write']);
     const name = unique('ERP sync');
     const res = await call(
       '/v1/admin/api-keys',
@@ -67,7 +68,7 @@ describe('creating secret keys', () => {
   });
 
   it('refuses a key with a permission the creator does not hold, and writes nothing', async () => {
-    const creator = await secretKey(['api_keys:manage', 'catalog:read']);
+    const creator = await insertSecretKey(['api_keys:manage', 'catalog:read']);
     const res = await expectNoWrites(() =>
       call(
         '/v1/admin/api-keys',
@@ -94,7 +95,7 @@ describe('creating secret keys', () => {
   });
 
   it('rejects unknown permissions, duplicates, an empty list and unknown fields with 422', async () => {
-    const creator = await secretKey();
+    const creator = await insertSecretKey();
     const bodies = [
       { kind: 'secret', name: 'x', permissions: ['catalog:everything'] },
       { kind: 'secret', name: 'x', permissions: ['catalog:read', 'catalog:read'] },
@@ -114,7 +115,7 @@ describe('creating secret keys', () => {
 
 describe('using scoped secret keys', () => {
   it('lets a key do what it holds and refuses the rest with 403', async () => {
-    const reader = await secretKey(['api_keys:manage']);
+    const reader = await insertSecretKey(['api_keys:manage']);
     const allowed = await call('/v1/admin/api-keys', { headers: bearer(reader.key) });
     expect(allowed.status).toBe(200);
     const refused = await call('/v1/admin/audit-log', { headers: bearer(reader.key) });
@@ -130,14 +131,14 @@ describe('using scoped secret keys', () => {
   });
 
   it('holds nothing when its row lists no permissions', async () => {
-    const key = await secretKey();
+    const key = await insertSecretKey();
     await db().update(apiKeys).set({ permissions: null }).where(eq(apiKeys.id, key.id));
     const res = await call('/v1/admin/api-keys', { headers: bearer(key.key) });
     expect(res.status).toBe(403);
   });
 
   it('records when a key was last used', async () => {
-    const key = await secretKey(['api_keys:manage']);
+    const key = await insertSecretKey(['api_keys:manage']);
     const before = await db().select().from(apiKeys).where(eq(apiKeys.id, key.id)).get();
     expect(before?.lastUsedAt).toBeNull();
     await call('/v1/admin/api-keys', { headers: bearer(key.key) });
@@ -147,7 +148,7 @@ describe('using scoped secret keys', () => {
   });
 
   it('answers 401 with a challenge for a missing, malformed or wrong key', async () => {
-    const key = await secretKey();
+    const key = await insertSecretKey();
     const wrong = `${key.key.slice(0, -4)}AAAA`;
     for (const headers of [{}, { Authorization: 'Basic abc' }, bearer('sk_nope'), bearer(wrong)]) {
       const res = await call('/v1/admin/api-keys', { headers });
@@ -162,8 +163,8 @@ describe('using scoped secret keys', () => {
 
 describe('revoking keys', () => {
   it('revokes a key: it answers 401 from then on, the revocation is audited, a second revoke changes nothing', async () => {
-    const admin = await secretKey();
-    const victim = await secretKey(['catalog:read', 'api_keys:manage']);
+    const admin = await insertSecretKey();
+    const victim = await insertSecretKey(['catalog:read', 'api_keys:manage']);
     const res = await call(`/v1/admin/api-keys/${victim.id}/revoke`, {
       method: 'POST',
       headers: bearer(admin.key),
@@ -196,8 +197,8 @@ describe('revoking keys', () => {
   });
 
   it('refuses to let a narrow key revoke a broader one', async () => {
-    const narrow = await secretKey(['api_keys:manage']);
-    const broad = await secretKey();
+    const narrow = await insertSecretKey(['api_keys:manage']);
+    const broad = await insertSecretKey();
     const res = await expectNoWrites(() =>
       call(`/v1/admin/api-keys/${broad.id}/revoke`, { method: 'POST', headers: bearer(narrow.key) }),
     );
@@ -206,7 +207,7 @@ describe('revoking keys', () => {
   });
 
   it('answers 404 for an unknown key', async () => {
-    const admin = await secretKey();
+    const admin = await insertSecretKey();
     const res = await call('/v1/admin/api-keys/key_nope/revoke', {
       method: 'POST',
       headers: bearer(admin.key),
@@ -218,9 +219,9 @@ describe('revoking keys', () => {
 
 describe('listing keys', () => {
   it('pages newest first and hides revoked keys unless asked', async () => {
-    const admin = await secretKey();
-    const first = await secretKey(['catalog:read']);
-    const second = await secretKey(['catalog:read']);
+    const admin = await insertSecretKey();
+    const first = await insertSecretKey(['catalog:read']);
+    const second = await insertSecretKey(['catalog:read']);
     await call(`/v1/admin/api-keys/${first.id}/revoke`, { method: 'POST', headers: bearer(admin.key) });
 
     const active = (await (
@@ -250,7 +251,7 @@ describe('listing keys', () => {
   });
 
   it('answers 422 for a forged cursor', async () => {
-    const admin = await secretKey();
+    const admin = await insertSecretKey();
     const forged = btoa(JSON.stringify({ sort: 'created_at_desc', key: ['x', 1] }));
     const res = await call(`/v1/admin/api-keys?cursor=${forged}`, { headers: bearer(admin.key) });
     expect(res.status).toBe(422);

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { admin, createProduct, createRegion, unique } from '../helpers/admin-fixtures';
+import { admin, createProduct, createRegion } from '../helpers/admin-fixtures';
+import { unique } from '../helpers/unique';
 
 type Entry = {
   actor_type: string;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { bearer, expectNoWrites, secretKey, unique } from '../helpers/admin';
-import { call, jsonInit, problemOf } from '../helpers/http';
+import { expectNoWrites, insertSecretKey } from '../helpers/admin';
+import { bearer, call, jsonInit, problemOf } from '../helpers/http';
+import { unique } from '../helpers/unique';
 
 type Page = { data: Record<string, unknown>[]; page: { limit: number; next_cursor: string | null } };
 
@@ -19,8 +20,8 @@ async function createKeyAs(creatorKey: string) {
 
 describe('GET /v1/admin/audit-log', () => {
   it('lists entries with actor, action, target, changes and request id', async () => {
-    const auditor = await secretKey(['audit:read']);
-    const creator = await secretKey(['api_keys:manage', 'catalog:read']);
+    const auditor = await insertSecretKey(['audit:read']);
+    const creator = await insertSecretKey(['api_keys:manage', 'catalog:read']);
     const created = await createKeyAs(creator.key);
 
     const res = await call(`/v1/admin/audit-log?target_type=api_key&target_id=${created.id}`, {
@@ -46,8 +47,8 @@ describe('GET /v1/admin/audit-log', () => {
   });
 
   it('filters by actor and action, pages newest first without gaps or repeats', async () => {
-    const auditor = await secretKey(['audit:read']);
-    const creator = await secretKey(['api_keys:manage', 'catalog:read']);
+    const auditor = await insertSecretKey(['audit:read']);
+    const creator = await insertSecretKey(['api_keys:manage', 'catalog:read']);
     const ids = [];
     for (let i = 0; i < 5; i++) ids.push((await createKeyAs(creator.key)).id);
 
@@ -66,7 +67,7 @@ describe('GET /v1/admin/audit-log', () => {
   });
 
   it('is readable only with audit:read, and reading it writes nothing', async () => {
-    const everythingElse = await secretKey([
+    const everythingElse = await insertSecretKey([
       'api_keys:manage',
       'staff:manage',
       'catalog:read',
@@ -82,7 +83,7 @@ describe('GET /v1/admin/audit-log', () => {
   });
 
   it('rejects malformed filters with 422', async () => {
-    const auditor = await secretKey(['audit:read']);
+    const auditor = await insertSecretKey(['audit:read']);
     for (const query of ['actor_type=robot', 'action=DROP%20TABLE', 'limit=1000', 'cursor=%%%']) {
       const res = await call(`/v1/admin/audit-log?${query}`, { headers: bearer(auditor.key) });
       expect(res.status, query).toBe(422);

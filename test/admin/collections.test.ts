@@ -8,8 +8,8 @@ import {
   ensureCurrencySold,
   expectRejected,
   rows,
-  unique,
 } from '../helpers/admin-fixtures';
+import { unique } from '../helpers/unique';
 
 const any = expect.any(String);
 const anyDate = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);

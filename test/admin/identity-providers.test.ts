@@ -1,11 +1,12 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bearer, expectNoWrites, secretKey, unique } from '../helpers/admin';
-import { call, jsonInit, problemOf } from '../helpers/http';
+import { expectNoWrites, insertSecretKey } from '../helpers/admin';
+import { bearer, call, jsonInit, problemOf } from '../helpers/http';
+import { unique } from '../helpers/unique';
 
 let manager = '';
 beforeAll(async () => {
-  manager = (await secretKey(['settings:manage'])).key;
+  manager = (await insertSecretKey(['settings:manage'])).key;
 });
 
 const admin = (method: string, path: string, body?: unknown, token = manager) =>
@@ -125,7 +126,7 @@ describe('/v1/admin/identity-providers', () => {
 
   it('needs settings:manage: 403 for a key without it, 401 without credentials, changing nothing', async () => {
     const { id } = await create();
-    const reader = (await secretKey(['catalog:read', 'catalog:write'])).key;
+    const reader = (await insertSecretKey(['catalog:read', 'catalog:write'])).key;
     for (const request of [
       () => admin('POST', '/identity-providers', input(), reader),
       () => admin('PATCH', `/identity-providers/${id}`, { enabled: false }, reader),

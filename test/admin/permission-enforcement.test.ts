@@ -9,8 +9,8 @@ import { createDb } from '../../src/lib/db';
 import { signAccessToken } from '../../src/lib/jwt';
 import { isPermission, PERMISSIONS } from '../../src/lib/permissions';
 import { startSession } from '../../src/modules/sessions/service';
-import { bearer, expectNoWrites, secretKey } from '../helpers/admin';
-import { call, jsonInit, problemOf } from '../helpers/http';
+import { expectNoWrites, insertSecretKey } from '../helpers/admin';
+import { bearer, call, jsonInit, problemOf } from '../helpers/http';
 import { type AdminOperation, adminOperations, type OpenApiDocument } from '../helpers/permission-table';
 import { signedInStaff } from '../helpers/staff';
 
@@ -67,7 +67,7 @@ describe('every admin route enforces its declared permission', () => {
 
   it('refuses a secret key holding every other permission with 403, changing nothing', async () => {
     for (const op of await operations()) {
-      const key = await secretKey(allBut(op.permission));
+      const key = await insertSecretKey(allBut(op.permission));
       const res = await expectNoWrites(requestFor(op, bearer(key.key)));
       expect(res.status, `${op.method} ${op.path}`).toBe(403);
       expect(await problemOf(res), `${op.method} ${op.path}`).toStrictEqual(forbidden(op.permission));
@@ -87,7 +87,7 @@ describe('every admin route enforces its declared permission', () => {
   it('does not refuse a key holding only the route’s permission for lack of permission', async () => {
     for (const op of await operations()) {
       expect(isPermission(op.permission), op.permission).toBe(true);
-      const key = await secretKey(PERMISSIONS.filter((p) => p === op.permission));
+      const key = await insertSecretKey(PERMISSIONS.filter((p) => p === op.permission));
       const res = await requestFor(op, bearer(key.key))();
       const body = (await res.json()) as { code?: string };
       expect(body.code, `${op.method} ${op.path}`).not.toBe('forbidden');

@@ -6,8 +6,8 @@ import {
   ensureCurrencySold,
   expectRejected,
   productInput,
-  unique,
 } from '../helpers/admin-fixtures';
+import { unique } from '../helpers/unique';
 
 const any = expect.any(String);
 

@@ -9,8 +9,8 @@ import {
   ensureCurrencySold,
   expectRejected,
   rows,
-  unique,
 } from '../helpers/admin-fixtures';
+import { unique } from '../helpers/unique';
 
 const id = (prefix: string) => expect.stringMatching(new RegExp(`^${prefix}_[0-9A-Z]{26}$`));
 const anyDate = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);

@@ -16,13 +16,13 @@ import {
   admin,
   createCategory,
   ensureCurrencySold,
-  expectProblem,
   productInput,
   regionInput,
   rows,
-  unique,
   uniqueCountry,
 } from '../helpers/admin-fixtures';
+import { expectProblem } from '../helpers/http';
+import { unique } from '../helpers/unique';
 
 beforeAll(async () => {
   await ensureCurrencySold('EUR');

@@ -6,9 +6,9 @@ import {
   expectRejected,
   regionInput,
   rows,
-  unique,
   uniqueCountry,
 } from '../helpers/admin-fixtures';
+import { unique } from '../helpers/unique';
 
 const anyId = expect.stringMatching(/^reg_[0-9A-Z]{26}$/);
 const anyDate = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);

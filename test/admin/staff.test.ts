@@ -3,9 +3,10 @@ import { and, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { auditLog, sessions } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
-import { bearer, expectNoWrites, unique } from '../helpers/admin';
-import { call, jsonInit, problemOf } from '../helpers/http';
+import { expectNoWrites } from '../helpers/admin';
+import { bearer, call, jsonInit, problemOf } from '../helpers/http';
 import { login, signedInStaff } from '../helpers/staff';
+import { unique } from '../helpers/unique';
 
 const db = () => createDb(env.DB);
 const patch = (token: string, id: string, body: unknown) =>

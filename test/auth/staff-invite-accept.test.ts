@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { ownerInvite } from '../../scripts/lib/owner-invite.mjs';
 import { auditLog, staffInvites, staffUsers } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
-import { bearer, expectNoWrites } from '../helpers/admin';
-import { call, problemOf } from '../helpers/http';
-import { login, PASSWORD, pendingInvite, post } from '../helpers/staff';
+import { expectNoWrites } from '../helpers/admin';
+import { bearer, call, post, problemOf } from '../helpers/http';
+import { insertPendingInvite, login, PASSWORD } from '../helpers/staff';
 
 const db = () => createDb(env.DB);
 const accept = (token: string, password = PASSWORD) =>
@@ -23,7 +23,7 @@ const invalidInvite = {
 
 describe('POST /v1/auth/staff/invites/accept', () => {
   it('creates the account with the invited email and role, uses the invite up, audits it', async () => {
-    const { invite, token } = await pendingInvite('catalog_manager');
+    const { invite, token } = await insertPendingInvite('catalog_manager');
     const res = await accept(token);
     expect(res.status).toBe(201);
     const body = (await res.json()) as { id: string };
@@ -57,7 +57,7 @@ describe('POST /v1/auth/staff/invites/accept', () => {
   });
 
   it('refuses a replayed invite token, changing nothing', async () => {
-    const { token } = await pendingInvite('support');
+    const { token } = await insertPendingInvite('support');
     expect((await accept(token)).status).toBe(201);
     const replay = await expectNoWrites(() => accept(token, 'another long password'));
     expect(replay.status).toBe(400);
@@ -65,8 +65,8 @@ describe('POST /v1/auth/staff/invites/accept', () => {
   });
 
   it('refuses an expired, a revoked and an unknown token alike, changing nothing', async () => {
-    const expired = await pendingInvite('support', { expiresAt: new Date(Date.now() - 1) });
-    const revoked = await pendingInvite('support');
+    const expired = await insertPendingInvite('support', { expiresAt: new Date(Date.now() - 1) });
+    const revoked = await insertPendingInvite('support');
     await db()
       .update(staffInvites)
       .set({ revokedAt: new Date() })
@@ -79,7 +79,7 @@ describe('POST /v1/auth/staff/invites/accept', () => {
   });
 
   it('accepts only one of two concurrent acceptances', async () => {
-    const { invite, token } = await pendingInvite('support');
+    const { invite, token } = await insertPendingInvite('support');
     const results = await Promise.all([accept(token), accept(token, 'a different long password')]);
     expect(results.map((r) => r.status).sort()).toStrictEqual([201, 400]);
     const rows = await db().select().from(staffUsers).where(eq(staffUsers.email, invite.email)).all();
@@ -87,7 +87,7 @@ describe('POST /v1/auth/staff/invites/accept', () => {
   });
 
   it('rejects a short password and extra fields with 422, changing nothing', async () => {
-    const { token } = await pendingInvite('support');
+    const { token } = await insertPendingInvite('support');
     for (const body of [
       { token, name: 'Ana', password: 'short' },
       { token, name: 'Ana', password: PASSWORD, role: 'owner' },

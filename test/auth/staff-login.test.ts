@@ -3,15 +3,14 @@ import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { sessions, staffUsers } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
-import { bearer, expectNoWrites } from '../helpers/admin';
-import { call, problemOf } from '../helpers/http';
+import { expectNoWrites } from '../helpers/admin';
+import { bearer, call, post, problemOf } from '../helpers/http';
 import {
+  insertStaffWithMfa,
+  insertStaffWithPassword,
   login,
   PASSWORD,
-  post,
   signInWithMfa,
-  staffWithMfa,
-  staffWithPassword,
   type Tokens,
 } from '../helpers/staff';
 
@@ -27,7 +26,7 @@ const sessionsOf = (staffId: string) =>
 
 describe('staff login without MFA', () => {
   it('signs in a role that does not require MFA, with an admin token scoped to the role', async () => {
-    const staff = await staffWithPassword('read_only');
+    const staff = await insertStaffWithPassword('read_only');
     const res = await login(staff.email.toUpperCase());
     expect(res.status).toBe(200);
     const tokens = (await res.json()) as Tokens;
@@ -42,8 +41,8 @@ describe('staff login without MFA', () => {
   });
 
   it('answers a wrong password, an unknown email and a disabled account alike, without a session', async () => {
-    const staff = await staffWithPassword('support');
-    const disabled = await staffWithPassword('support');
+    const staff = await insertStaffWithPassword('support');
+    const disabled = await insertStaffWithPassword('support');
     await db().update(staffUsers).set({ status: 'disabled' }).where(eq(staffUsers.id, disabled.id));
     const attempts = [
       login(staff.email, 'wrong password'),
@@ -66,7 +65,7 @@ describe('staff login without MFA', () => {
   });
 
   it('locks the account after 5 failures, refusing even the right password the same way', async () => {
-    const staff = await staffWithPassword('support');
+    const staff = await insertStaffWithPassword('support');
     for (let i = 0; i < 5; i++) expect((await login(staff.email, 'wrong')).status).toBe(401);
     const row = await db().select().from(staffUsers).where(eq(staffUsers.id, staff.id)).get();
     expect(row?.failedLogins).toBe(5);
@@ -99,7 +98,7 @@ describe('owners and admins get no admin token before MFA', () => {
   it.each(['owner', 'admin'] as const)(
     'answers an un-enrolled %s with an enrollment token only',
     async (role) => {
-      const staff = await staffWithPassword(role);
+      const staff = await insertStaffWithPassword(role);
       const res = await login(staff.email);
       expect(res.status).toBe(200);
       const body = (await res.json()) as { enrollment_token: string };
@@ -122,7 +121,7 @@ describe('owners and admins get no admin token before MFA', () => {
   );
 
   it('answers a member with MFA with an MFA challenge only', async () => {
-    const { staff } = await staffWithMfa('support');
+    const { staff } = await insertStaffWithMfa('support');
     const res = await login(staff.email);
     expect(await res.json()).toStrictEqual({
       mfa_required: true,
@@ -133,7 +132,7 @@ describe('owners and admins get no admin token before MFA', () => {
   });
 
   it('refuses a token of an owner whose MFA was switched off since it was issued', async () => {
-    const { staff, secret } = await staffWithMfa('owner');
+    const { staff, secret } = await insertStaffWithMfa('owner');
     const tokens = await signInWithMfa(staff.email, secret);
     expect((await call('/v1/admin/audit-log', { headers: bearer(tokens.access_token) })).status).toBe(200);
     await db().update(staffUsers).set({ mfaEnabledAt: null }).where(eq(staffUsers.id, staff.id));

@@ -3,9 +3,9 @@ import { and, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { auditLog, sessions, staffRecoveryCodes, staffUsers } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
-import { bearer, expectNoWrites } from '../helpers/admin';
-import { call, jsonInit, problemOf } from '../helpers/http';
-import { codeFor, login, PASSWORD, post, signedInStaff } from '../helpers/staff';
+import { expectNoWrites } from '../helpers/admin';
+import { bearer, call, jsonInit, post, problemOf } from '../helpers/http';
+import { codeFor, login, PASSWORD, signedInStaff } from '../helpers/staff';
 
 const db = () => createDb(env.DB);
 const requestEnrollment = (accessToken: string, password = PASSWORD) =>

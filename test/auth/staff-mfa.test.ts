@@ -4,9 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { auditLog, oneTimeTokens, sessions, staffRecoveryCodes, staffUsers } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
 import { totpStep } from '../../src/lib/totp';
-import { bearer } from '../helpers/admin';
-import { call, problemOf } from '../helpers/http';
-import { codeFor, login, post, staffWithMfa, staffWithPassword, type Tokens } from '../helpers/staff';
+import { bearer, call, post, problemOf } from '../helpers/http';
+import { codeFor, insertStaffWithMfa, insertStaffWithPassword, login, type Tokens } from '../helpers/staff';
 
 const db = () => createDb(env.DB);
 const staffRow = (id: string) => db().select().from(staffUsers).where(eq(staffUsers.id, id)).get();
@@ -25,7 +24,7 @@ async function enrollmentToken(email: string) {
 
 describe('MFA enrollment', () => {
   it('enrolls an owner: secret, first code, tokens and ten recovery codes shown once', async () => {
-    const owner = await staffWithPassword('owner');
+    const owner = await insertStaffWithPassword('owner');
     const enrollment_token = await enrollmentToken(owner.email);
 
     const started = await post('/v1/auth/staff/mfa/enrollment', { enrollment_token });
@@ -95,7 +94,7 @@ describe('MFA enrollment', () => {
   });
 
   it('refuses to confirm before a secret was issued', async () => {
-    const owner = await staffWithPassword('admin');
+    const owner = await insertStaffWithPassword('admin');
     const enrollment_token = await enrollmentToken(owner.email);
     const early = await post('/v1/auth/staff/mfa/enrollment/confirm', { enrollment_token, code: '123456' });
     expect(early.status).toBe(409);
@@ -103,7 +102,7 @@ describe('MFA enrollment', () => {
   });
 
   it('refuses an expired enrollment token', async () => {
-    const owner = await staffWithPassword('owner');
+    const owner = await insertStaffWithPassword('owner');
     const enrollment_token = await enrollmentToken(owner.email);
     await db()
       .update(oneTimeTokens)
@@ -118,7 +117,7 @@ describe('MFA enrollment', () => {
 
 describe('MFA at login', () => {
   it('accepts a current code once: the same code is refused on the next login (replay)', async () => {
-    const { staff, secret } = await staffWithMfa('owner');
+    const { staff, secret } = await insertStaffWithMfa('owner');
     const code = await codeFor(secret);
     const first = await post('/v1/auth/staff/mfa/verify', { mfa_token: await mfaToken(staff.email), code });
     expect(first.status).toBe(200);
@@ -139,7 +138,7 @@ describe('MFA at login', () => {
   });
 
   it('accepts the previous and next step, but not an older step once a newer one was used', async () => {
-    const { staff, secret } = await staffWithMfa('owner');
+    const { staff, secret } = await insertStaffWithMfa('owner');
     const ok = await post('/v1/auth/staff/mfa/verify', {
       mfa_token: await mfaToken(staff.email),
       code: await codeFor(secret, -1),
@@ -158,7 +157,7 @@ describe('MFA at login', () => {
   });
 
   it('refuses codes two steps away and wrong codes, and the MFA token stays usable for a retry', async () => {
-    const { staff, secret } = await staffWithMfa('admin');
+    const { staff, secret } = await insertStaffWithMfa('admin');
     const mfa_token = await mfaToken(staff.email);
     for (const offset of [-2, 2]) {
       const res = await post('/v1/auth/staff/mfa/verify', { mfa_token, code: await codeFor(secret, offset) });
@@ -172,7 +171,7 @@ describe('MFA at login', () => {
   });
 
   it('locks the account after repeated wrong codes', async () => {
-    const { staff, secret } = await staffWithMfa('owner');
+    const { staff, secret } = await insertStaffWithMfa('owner');
     const mfa_token = await mfaToken(staff.email);
     for (let i = 0; i < 5; i++) {
       expect(
@@ -187,7 +186,7 @@ describe('MFA at login', () => {
   });
 
   it('refuses an expired MFA token', async () => {
-    const { staff, secret } = await staffWithMfa('owner');
+    const { staff, secret } = await insertStaffWithMfa('owner');
     const mfa_token = await mfaToken(staff.email);
     await db()
       .update(oneTimeTokens)
@@ -210,7 +209,7 @@ describe('MFA at login', () => {
 
 describe('recovery codes', () => {
   it('signs in with a recovery code once; the same code is refused after', async () => {
-    const owner = await staffWithPassword('owner');
+    const owner = await insertStaffWithPassword('owner');
     const enrollment_token = await enrollmentToken(owner.email);
     const { secret } = (await (await post('/v1/auth/staff/mfa/enrollment', { enrollment_token })).json()) as {
       secret: string;

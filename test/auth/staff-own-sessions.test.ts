@@ -1,13 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import { call, problemOf } from '../helpers/http';
+import { bearer, call, problemOf } from '../helpers/http';
 import { login, signedInStaff, type Tokens } from '../helpers/staff';
 
 beforeAll(seedRegions);
 
 const auth = (tokens: Tokens, method = 'GET') => ({
   method,
-  headers: { Authorization: `Bearer ${tokens.access_token}` },
+  headers: bearer(tokens.access_token),
 });
 type SessionList = {
   data: { id: string; current: boolean; user_agent: string | null; expires_at: string }[];

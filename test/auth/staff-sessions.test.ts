@@ -4,9 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { sessions, staffUsers } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
 import { startSession } from '../../src/modules/sessions/service';
-import { bearer } from '../helpers/admin';
-import { call, problemOf } from '../helpers/http';
-import { post, signedInStaff, type Tokens } from '../helpers/staff';
+import { bearer, call, post, problemOf } from '../helpers/http';
+import { signedInStaff, type Tokens } from '../helpers/staff';
 
 const db = () => createDb(env.DB);
 const sessionOf = (staffId: string) =>

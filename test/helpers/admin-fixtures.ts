@@ -1,6 +1,6 @@
 /**
- * Fixtures for admin tests: a secret key, authenticated calls, records created through the real admin API, and
- * a snapshot of every catalog table plus the catalog version, to prove a rejected request changed nothing.
+ * Admin fixtures through HTTP (`create*` call the real admin API); straight to D1 only secret keys and reads.
+ * Also a snapshot of every catalog table plus the catalog version, to prove a refusal changed nothing.
  */
 import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
@@ -10,16 +10,18 @@ import { apiKeys } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
 import { KV_KEYS } from '../../src/lib/kv-keys';
 import { PERMISSIONS } from '../../src/lib/permissions';
-import { type CallInit, call, problemOf } from './http';
+import { bearer, type CallInit, call, expectProblem } from './http';
+import { unique } from './unique';
 
 let sharedKey: Promise<string> | undefined;
 
-/** A valid secret key, issued once per test file. */
+/** A valid secret key holding every permission, issued straight into D1 once per test file. */
 export function adminKey(): Promise<string> {
   sharedKey ??= issueSecretKey(env.DB, 'admin tests', PERMISSIONS).then((issued) => issued.key);
   return sharedKey;
 }
 
+/** A secret key issued straight into D1 and revoked there. */
 export async function revokedKey(): Promise<string> {
   const issued = await issueSecretKey(env.DB, 'revoked in tests', PERMISSIONS);
   await createDb(env.DB).update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, issued.id));
@@ -34,7 +36,7 @@ export async function admin(
   init: CallInit = {},
 ): Promise<Response> {
   const headers = new Headers(init.headers);
-  headers.set('Authorization', `Bearer ${await adminKey()}`);
+  headers.set('Authorization', bearer(await adminKey()).Authorization);
   if (body !== undefined) headers.set('Content-Type', 'application/json');
   return call(`/v1/admin${path}`, {
     ...init,
@@ -42,14 +44,6 @@ export async function admin(
     headers,
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
-}
-
-let counter = 0;
-
-/** A handle-safe name no other test in the file uses. */
-export function unique(prefix: string): string {
-  counter += 1;
-  return `${prefix}-${counter}-${crypto.randomUUID().slice(0, 6)}`;
 }
 
 const SYNTHETIC_COUNTRY_LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -242,33 +236,6 @@ export async function rows(query: string, ...params: unknown[]): Promise<Record<
       .bind(...params)
       .all()
   ).results;
-}
-
-const TITLES: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  404: 'Not Found',
-  409: 'Conflict',
-  422: 'Unprocessable Content',
-};
-
-/** Asserts a whole problem+json body. */
-export async function expectProblem(
-  res: Response,
-  status: number,
-  code: string,
-  errors?: { pointer: string; message: unknown }[],
-): Promise<void> {
-  expect(res.status).toBe(status);
-  expect(await problemOf(res)).toStrictEqual({
-    type: `https://edgecart.dev/problems/${code}`,
-    title: TITLES[status],
-    status,
-    detail: expect.any(String),
-    code,
-    request_id: res.headers.get('X-Request-Id'),
-    ...(errors ? { errors } : {}),
-  });
 }
 
 /** Sends a request that must be refused, and proves the refusal changed nothing and bumped nothing. */

@@ -1,4 +1,4 @@
-/** Admin credentials and storage snapshots for identity tests. */
+/** Straight to D1 (no HTTP): secret keys, staff rows and whole-database snapshots for admin tests. */
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
 import { issueSecretKey } from '../../src/auth/secret-key';
@@ -6,15 +6,10 @@ import * as schema from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
 import { newId } from '../../src/lib/ids';
 import { PERMISSIONS, type Permission } from '../../src/lib/permissions';
+import { unique } from './unique';
 
-let sequence = 0;
-/** A suffix that keeps names and emails unique across the tests of one file. */
-export const unique = (base: string) => `${base}-${++sequence}-${crypto.randomUUID().slice(0, 6)}`;
-
-export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-
-/** A secret key holding exactly `permissions` (all of them by default). */
-export async function secretKey(permissions: readonly Permission[] = PERMISSIONS) {
+/** A secret key holding exactly `permissions` (all of them by default), issued straight into D1. */
+export async function insertSecretKey(permissions: readonly Permission[] = PERMISSIONS) {
   return issueSecretKey(env.DB, unique('test key'), permissions);
 }
 
@@ -49,7 +44,7 @@ export async function expectNoWrites(request: () => Promise<Response>): Promise<
 
 /**
  * A staff row written straight to D1. The password hash is a placeholder that no password matches; tests that
- * log in use `staffWithPassword` instead.
+ * log in use `insertStaffWithPassword` instead.
  */
 export async function insertStaff(
   overrides: Partial<typeof schema.staffUsers.$inferInsert> = {},

@@ -1,14 +1,12 @@
-/** Catalog rows written straight into the local D1, so storefront tests do not depend on the admin API. */
+/** Catalog rows written straight into D1 (no HTTP), so storefront tests do not depend on the admin API. */
 import { env } from 'cloudflare:workers';
 import * as schema from '../../src/db/schema';
 import { bumpCatalogVersion } from '../../src/lib/catalog-version';
 import { createDb } from '../../src/lib/db';
 import { newId } from '../../src/lib/ids';
+import { unique } from './unique';
 
 const db = () => createDb(env.DB);
-let sequence = 0;
-/** A suffix that keeps handles and SKUs unique across the tests of one file. */
-export const unique = (base: string) => `${base}-${++sequence}-${crypto.randomUUID().slice(0, 6)}`;
 
 export const STANDARD_REGIONS = [
   {
@@ -86,7 +84,8 @@ export type ProductFixture = {
   images?: { url: string; alt: Record<string, string> }[];
 };
 
-export async function createProduct(fixture: ProductFixture = {}) {
+/** A product with its translations, options, variants, prices and links, inserted straight into D1. */
+export async function insertProductRow(fixture: ProductFixture = {}) {
   const id = newId('prod');
   const handle = fixture.handle ?? unique('product');
   const translations = fixture.translations ?? {
@@ -155,7 +154,8 @@ export async function createProduct(fixture: ProductFixture = {}) {
   return { id, handle, variants };
 }
 
-export async function createCategory(fields: {
+/** A category and its names, inserted straight into D1. */
+export async function insertCategoryRow(fields: {
   handle?: string;
   parentId?: string;
   position?: number;
@@ -180,7 +180,8 @@ export async function createCategory(fields: {
   return { id, handle };
 }
 
-export async function createCollection(fields: { handle?: string; titles: Record<string, string> }) {
+/** A collection and its titles, inserted straight into D1. */
+export async function insertCollectionRow(fields: { handle?: string; titles: Record<string, string> }) {
   const id = newId('col');
   const handle = fields.handle ?? unique('collection');
   await db().insert(schema.collections).values({ id, handle });

@@ -1,34 +1,25 @@
-/** Customer fixtures through the real API, each from its own client IP so rate limits stay per test. */
+/** Customer fixtures through HTTP (the real API), each from its own client IP so limits stay per test. */
 import { expect } from 'vitest';
-import { call, jsonInit } from './http';
+import { bearer, call, jsonInit, post, randomIp } from './http';
+import { uniqueEmail } from './unique';
 
-export const randomIp = () =>
-  `198.51.100.${Math.floor(Math.random() * 250) + 1}-${crypto.randomUUID().slice(0, 8)}`;
-export const uniqueEmail = (name = 'shopper') => `${name}.${crypto.randomUUID().slice(0, 12)}@example.com`;
 export const PASSWORD = 'correct horse battery staple';
 
 export type Tokens = { access_token: string; refresh_token: string; token_type: string; expires_in: number };
 export type SignedIn = { id: string; email: string; tokens: Tokens; ip: string };
 
-export function post(path: string, body: unknown, headers: Record<string, string> = {}) {
-  return call(path, jsonInit('POST', body, { 'CF-Connecting-IP': randomIp(), ...headers }));
-}
-
 export async function registerCustomer(extra: Record<string, unknown> = {}): Promise<SignedIn> {
   const email = uniqueEmail();
   const ip = randomIp();
-  const res = await call(
+  const res = await post(
     '/v1/auth/customers/register',
-    jsonInit('POST', { email, password: PASSWORD, ...extra }, { 'CF-Connecting-IP': ip }),
+    { email, password: PASSWORD, ...extra },
+    { 'CF-Connecting-IP': ip },
   );
   expect(res.status).toBe(201);
   const body = (await res.json()) as { customer: { id: string }; tokens: Tokens };
   return { id: body.customer.id, email, tokens: body.tokens, ip };
 }
-
-export const bearer = (who: SignedIn, extra: Record<string, string> = {}) => ({
-  headers: { Authorization: `Bearer ${who.tokens.access_token}`, ...extra },
-});
 
 /** The texts of the mail "sent" to `email`, newest first, read through the dev-only mailbox endpoint. */
 export async function mailTo(email: string): Promise<string[]> {
@@ -56,11 +47,7 @@ export const TEST_ADDRESS = {
 
 /** A JSON request carrying the customer's access token. */
 export function withAuth(who: SignedIn, method: string, body?: unknown) {
-  return {
-    method,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${who.tokens.access_token}` },
-  };
+  return jsonInit(method, body, bearer(who.tokens.access_token));
 }
 
 export async function saveAddress(who: SignedIn, body: Record<string, unknown> = TEST_ADDRESS) {

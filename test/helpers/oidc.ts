@@ -1,13 +1,14 @@
 /**
  * An independent OpenID Connect issuer for tests: its own key pairs (made with jose), its own JWKS document in
  * the standard wire format, and ID tokens it signs. The issuer's JWKS endpoint is the outside world, so it is
- * served through a spy on `fetch`; everything on our side (D1, KV, the Worker) is real.
+ * served through a spy on `fetch`; everything on our side (D1, KV, the Worker) is real. `configureProvider`
+ * goes through HTTP (the admin API), with a secret key issued straight into D1.
  */
 import { env } from 'cloudflare:workers';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { expect, vi } from 'vitest';
 import { issueSecretKey } from '../../src/auth/secret-key';
-import { call, jsonInit } from './http';
+import { bearer, call, jsonInit } from './http';
 
 export const CLIENT_ID = 'edgecart-client';
 
@@ -88,7 +89,7 @@ export async function configureProvider(
     jsonInit(
       'POST',
       { name: 'IdP', issuer: issuer.issuer, client_id: CLIENT_ID, jwks_url: issuer.jwksUrl, ...extra },
-      { Authorization: `Bearer ${key}` },
+      bearer(key),
     ),
   );
   expect(res.status).toBe(201);

@@ -1,6 +1,7 @@
 /**
- * Renders docs/PERMISSIONS.md from the served OpenAPI document and the role table, so the committed file can
- * be compared with what the code declares (test/permissions-doc.test.ts, `npm run docs:permissions`).
+ * No HTTP, no D1: renders docs/PERMISSIONS.md from the served OpenAPI document and the role table, so the
+ * committed file can be compared with what the code declares (test/permissions-doc.test.ts,
+ * `npm run docs:permissions`).
  */
 
 import { STAFF_ROLES } from '../../src/db/schema';

@@ -1,4 +1,4 @@
-/** Staff accounts and login steps for staff auth tests. */
+/** Staff for auth tests: accounts and invites inserted straight into D1; logins and MFA through HTTP. */
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
 import { type StaffRole, staffInvites } from '../../src/db/schema';
@@ -8,8 +8,9 @@ import { encryptField } from '../../src/lib/encryption';
 import { newId } from '../../src/lib/ids';
 import { hashPassword } from '../../src/lib/password';
 import { base32Decode, generateTotpSecret, hotp, totpStep } from '../../src/lib/totp';
-import { insertStaff, unique } from './admin';
-import { call, jsonInit } from './http';
+import { insertStaff } from './admin';
+import { post } from './http';
+import { unique } from './unique';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -20,13 +21,13 @@ export type Tokens = {
   refresh_token: string;
 };
 
-/** A staff member who can log in with PASSWORD; MFA off. */
-export async function staffWithPassword(role: StaffRole) {
+/** A staff member inserted straight into D1 who can log in with PASSWORD; MFA off. */
+export async function insertStaffWithPassword(role: StaffRole) {
   return insertStaff({ role, passwordHash: await hashPassword(PASSWORD) });
 }
 
-/** A staff member with MFA already enabled; returns the TOTP secret so tests can make codes. */
-export async function staffWithMfa(role: StaffRole) {
+/** A staff member inserted into D1 with MFA enabled; returns the TOTP secret so tests can make codes. */
+export async function insertStaffWithMfa(role: StaffRole) {
   const secret = generateTotpSecret();
   const staff = await insertStaff({
     role,
@@ -44,19 +45,6 @@ export function codeFor(secret: string, offset = 0): Promise<string> {
   return hotp(key, totpStep(Date.now()) + offset);
 }
 
-/**
- * A client IP of its own for each call, so the per-IP limit on auth routes (30 a minute) does not trip across a
- * test file; the rate-limit tests send a fixed one.
- */
-export function randomIp(): string {
-  const [a, b, c] = crypto.getRandomValues(new Uint8Array(3));
-  return `10.${a}.${b}.${c}`;
-}
-
-export function post(path: string, body: unknown, ip = randomIp()) {
-  return call(path, jsonInit('POST', body, { 'CF-Connecting-IP': ip }));
-}
-
 export function login(email: string, password = PASSWORD) {
   return post('/v1/auth/staff/login', { email, password });
 }
@@ -71,20 +59,20 @@ export async function signInWithMfa(email: string, secret: string, offset = 0): 
   return (await res.json()) as Tokens;
 }
 
-/** An owner (or admin) signed in through MFA, with their tokens. */
+/** A staff member inserted into D1, then signed in through HTTP (owner and admin via MFA), with tokens. */
 export async function signedInStaff(role: StaffRole) {
   if (role === 'owner' || role === 'admin') {
-    const { staff, secret } = await staffWithMfa(role);
+    const { staff, secret } = await insertStaffWithMfa(role);
     return { staff, tokens: await signInWithMfa(staff.email, secret) };
   }
-  const staff = await staffWithPassword(role);
+  const staff = await insertStaffWithPassword(role);
   const res = await login(staff.email);
   expect(res.status).toBe(200);
   return { staff, tokens: (await res.json()) as Tokens };
 }
 
 /** A pending invitation written straight to D1, with the token an invitee would have received. */
-export async function pendingInvite(role: StaffRole, overrides: { expiresAt?: Date } = {}) {
+export async function insertPendingInvite(role: StaffRole, overrides: { expiresAt?: Date } = {}) {
   const token = randomToken(32);
   const [invite] = await createDb(env.DB)
     .insert(staffInvites)

@@ -3,14 +3,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import {
   TEST_ADDRESS as address,
-  bearer,
   PASSWORD,
-  post,
   registerCustomer,
   saveAddress,
   withAuth,
 } from '../helpers/customers';
-import { call, problemOf } from '../helpers/http';
+import { bearer, call, post, problemOf } from '../helpers/http';
 
 beforeAll(seedRegions);
 
@@ -62,7 +60,9 @@ describe('sessions', () => {
     const who = await registerCustomer();
     const other = await post('/v1/auth/customers/login', { email: who.email, password: PASSWORD });
     const otherTokens = ((await other.json()) as { tokens: { access_token: string } }).tokens;
-    const list = (await (await call('/v1/store/customers/me/sessions', bearer(who))).json()) as {
+    const list = (await (
+      await call('/v1/store/customers/me/sessions', { headers: bearer(who.tokens.access_token) })
+    ).json()) as {
       data: { id: string; current: boolean }[];
     };
     expect(list.data).toHaveLength(2);
@@ -80,11 +80,13 @@ describe('sessions', () => {
     expect(
       (
         await call('/v1/store/customers/me', {
-          headers: { Authorization: `Bearer ${otherTokens.access_token}` },
+          headers: bearer(otherTokens.access_token),
         })
       ).status,
     ).toBe(401);
-    expect((await call('/v1/store/customers/me', bearer(who))).status).toBe(200);
+    expect((await call('/v1/store/customers/me', { headers: bearer(who.tokens.access_token) })).status).toBe(
+      200,
+    );
   });
 });
 
@@ -95,7 +97,7 @@ describe('export and erasure', () => {
     await env.DB.prepare('INSERT INTO external_identities (issuer, subject, customer_id) VALUES (?, ?, ?)')
       .bind('https://idp.test', 'sub-export', who.id)
       .run();
-    const res = await call('/v1/store/customers/me/export', bearer(who));
+    const res = await call('/v1/store/customers/me/export', { headers: bearer(who.tokens.access_token) });
     expect(res.status).toBe(200);
     expect(res.headers.get('Cache-Control')).toBe('no-store');
     expect(await res.json()).toStrictEqual({
@@ -186,7 +188,9 @@ describe('export and erasure', () => {
       { revoked_reason: 'erased', user_agent: null },
       { revoked_reason: 'erased', user_agent: null },
     ]);
-    expect((await call('/v1/store/customers/me', bearer(who))).status).toBe(401);
+    expect((await call('/v1/store/customers/me', { headers: bearer(who.tokens.access_token) })).status).toBe(
+      401,
+    );
     expect(
       (await post('/v1/auth/customers/refresh', { refresh_token: who.tokens.refresh_token })).status,
     ).toBe(401);

@@ -2,14 +2,8 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decryptField } from '../../src/lib/encryption';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import {
-  TEST_ADDRESS as address,
-  bearer,
-  registerCustomer,
-  saveAddress,
-  withAuth,
-} from '../helpers/customers';
-import { call, problemOf } from '../helpers/http';
+import { TEST_ADDRESS as address, registerCustomer, saveAddress, withAuth } from '../helpers/customers';
+import { bearer, call, problemOf } from '../helpers/http';
 
 beforeAll(seedRegions);
 
@@ -51,7 +45,9 @@ describe('addresses', () => {
     });
 
     const second = await saveAddress(who, { ...address, city: 'Hamburg', is_default_shipping: true });
-    const list = (await (await call('/v1/store/customers/me/addresses', bearer(who))).json()) as {
+    const list = (await (
+      await call('/v1/store/customers/me/addresses', { headers: bearer(who.tokens.access_token) })
+    ).json()) as {
       data: { id: string; is_default_shipping: boolean }[];
     };
     expect(list.data.map((a) => [a.id, a.is_default_shipping])).toStrictEqual([
@@ -104,7 +100,9 @@ describe('addresses', () => {
         request_id: expect.any(String),
       });
     }
-    const list = (await (await call('/v1/store/customers/me/addresses', bearer(intruder))).json()) as {
+    const list = (await (
+      await call('/v1/store/customers/me/addresses', { headers: bearer(intruder.tokens.access_token) })
+    ).json()) as {
       data: unknown[];
     };
     expect(list.data).not.toContainEqual(expect.objectContaining({ id: theirs.id }));

@@ -1,8 +1,9 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import { bearer, mailTo, post, registerCustomer, signIn, tokenIn, uniqueEmail } from '../helpers/customers';
-import { call, problemOf } from '../helpers/http';
+import { mailTo, registerCustomer, signIn, tokenIn } from '../helpers/customers';
+import { bearer, call, post, problemOf } from '../helpers/http';
+import { uniqueEmail } from '../helpers/unique';
 
 beforeAll(seedRegions);
 
@@ -42,7 +43,9 @@ describe('email verification', () => {
         .first(),
     ).toStrictEqual({ purpose: 'email_verification', lifetime: expect.closeTo(24 * 3600 * 1000, -3) });
     expect((await post('/v1/auth/customers/verify-email', { token })).status).toBe(204);
-    const me = (await (await call('/v1/store/customers/me', bearer(who))).json()) as {
+    const me = (await (
+      await call('/v1/store/customers/me', { headers: bearer(who.tokens.access_token) })
+    ).json()) as {
       email_verified: boolean;
     };
     expect(me.email_verified).toBe(true);
@@ -89,7 +92,9 @@ describe('password reset', () => {
     expect(
       await env.DB.prepare('SELECT revoked_reason FROM sessions WHERE principal_id = ?').bind(who.id).first(),
     ).toStrictEqual({ revoked_reason: 'password_changed' });
-    expect((await call('/v1/store/customers/me', bearer(who))).status).toBe(401);
+    expect((await call('/v1/store/customers/me', { headers: bearer(who.tokens.access_token) })).status).toBe(
+      401,
+    );
     expect((await signIn(who.email)).status).toBe(401);
     expect((await signIn(who.email, NEW_PASSWORD)).status).toBe(200);
 
@@ -129,7 +134,9 @@ describe('password reset', () => {
     expect(res.status).toBe(400);
     expect(await problemOf(res)).toStrictEqual(invalidLink);
     expect(await customerRow(who.id)).toStrictEqual(before);
-    expect((await call('/v1/store/customers/me', bearer(who))).status).toBe(200);
+    expect((await call('/v1/store/customers/me', { headers: bearer(who.tokens.access_token) })).status).toBe(
+      200,
+    );
   });
 
   it('does not take a verification token for a reset', async () => {

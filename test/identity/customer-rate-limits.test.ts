@@ -8,34 +8,12 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BASE_LOCK_MS, FREE_FAILURES } from '../../src/modules/customers/auth-service';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import {
-  PASSWORD,
-  post,
-  randomIp,
-  registerCustomer,
-  signIn,
-  type Tokens,
-  uniqueEmail,
-} from '../helpers/customers';
-import { problemOf } from '../helpers/http';
-import { freshRateLimitWindow } from '../helpers/rate-limits';
+import { PASSWORD, registerCustomer, signIn, type Tokens } from '../helpers/customers';
+import { post, problemOf, randomIp } from '../helpers/http';
+import { expectRateLimited, freshRateLimitWindow } from '../helpers/rate-limits';
+import { uniqueEmail } from '../helpers/unique';
 
 beforeAll(seedRegions);
-
-const rateLimited = {
-  type: 'https://edgecart.dev/problems/rate_limited',
-  title: 'Too Many Requests',
-  status: 429,
-  detail: 'Too many attempts; wait a minute and try again.',
-  code: 'rate_limited',
-  request_id: expect.any(String),
-};
-
-async function expectRateLimited(res: Response): Promise<void> {
-  expect(res.status).toBe(429);
-  expect(res.headers.get('Retry-After')).toBe('60');
-  expect(await problemOf(res)).toStrictEqual(rateLimited);
-}
 
 const lockState = (id: string) =>
   env.DB.prepare('SELECT failed_logins, locked_until FROM customers WHERE id = ?')

@@ -5,8 +5,8 @@ import { createLogger } from '../../src/lib/logger';
 import { emailProvider } from '../../src/modules/email/provider';
 import { sendEmail } from '../../src/modules/email/send';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import { randomIp, registerCustomer, tokenIn } from '../helpers/customers';
-import { problemOf } from '../helpers/http';
+import { registerCustomer, tokenIn } from '../helpers/customers';
+import { problemOf, randomIp } from '../helpers/http';
 
 beforeAll(seedRegions);
 afterEach(() => vi.restoreAllMocks());

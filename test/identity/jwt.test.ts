@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_TOKEN_TTL_SECONDS, signAccessToken, verifyAccessToken } from '../../src/lib/jwt';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { registerCustomer, type SignedIn } from '../helpers/customers';
-import { call, problemOf } from '../helpers/http';
+import { bearer, call, problemOf } from '../helpers/http';
 
 type SigningJwk = JWK & { kid: string };
 
@@ -42,8 +42,7 @@ async function forge(
   return edit(jwt).sign(await importJWK(jwk, 'EdDSA'));
 }
 
-const me = (token: string) =>
-  call('/v1/store/customers/me', { headers: { Authorization: `Bearer ${token}` } });
+const me = (token: string) => call('/v1/store/customers/me', { headers: bearer(token) });
 
 async function expectRefused(token: string, description: string): Promise<void> {
   const res = await me(token);

@@ -3,8 +3,7 @@ import { env } from 'cloudflare:workers';
 import { base64url, SignJWT } from 'jose';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import { post } from '../helpers/customers';
-import { problemOf } from '../helpers/http';
+import { post, problemOf } from '../helpers/http';
 import { CLIENT_ID, configureProvider, FakeIssuer, newSubject, serveIssuers } from '../helpers/oidc';
 
 const issuer = new FakeIssuer('https://accounts.idp.test');

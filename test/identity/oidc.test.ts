@@ -2,9 +2,10 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import { bearer, PASSWORD, post, registerCustomer, signIn, uniqueEmail } from '../helpers/customers';
-import { call, problemOf } from '../helpers/http';
+import { PASSWORD, registerCustomer, signIn } from '../helpers/customers';
+import { bearer, call, post, problemOf } from '../helpers/http';
 import { configureProvider, FakeIssuer, newSubject, serveIssuers } from '../helpers/oidc';
+import { uniqueEmail } from '../helpers/unique';
 
 const issuer = new FakeIssuer('https://accounts.idp.test');
 let providerId = '';
@@ -71,7 +72,7 @@ describe('first sign-in', () => {
     expect(
       (
         await call('/v1/store/customers/me', {
-          headers: { Authorization: `Bearer ${body.tokens.access_token}` },
+          headers: bearer(body.tokens.access_token),
         })
       ).status,
     ).toBe(200);
@@ -135,7 +136,9 @@ describe('linking', () => {
     expect(res.status).toBe(200);
     expect(((await res.json()) as AuthBody).customer.id).toBe(who.id);
     expect((await signIn(who.email)).status).toBe(200);
-    expect((await call('/v1/store/customers/me', bearer(who))).status).toBe(200);
+    expect((await call('/v1/store/customers/me', { headers: bearer(who.tokens.access_token) })).status).toBe(
+      200,
+    );
   });
 
   it('gives an account registered with an unproven email to the provider-verified owner, ending the squatter’s access', async () => {
@@ -152,7 +155,9 @@ describe('linking', () => {
       email_verified_at: expect.any(Number),
       password_hash: null,
     });
-    expect((await call('/v1/store/customers/me', bearer(squatter))).status).toBe(401);
+    expect(
+      (await call('/v1/store/customers/me', { headers: bearer(squatter.tokens.access_token) })).status,
+    ).toBe(401);
     expect((await signIn(squatter.email)).status).toBe(401);
     expect(
       (await post('/v1/auth/customers/refresh', { refresh_token: squatter.tokens.refresh_token })).status,
@@ -160,7 +165,7 @@ describe('linking', () => {
     expect(
       (
         await call('/v1/store/customers/me', {
-          headers: { Authorization: `Bearer ${body.tokens.access_token}` },
+          headers: bearer(body.tokens.access_token),
         })
       ).status,
     ).toBe(200);

@@ -1,23 +1,23 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createCategory, createCollection, seedRegions } from '../helpers/catalog-fixtures';
+import { insertCategoryRow, insertCollectionRow, seedRegions } from '../helpers/catalog-fixtures';
 import { call } from '../helpers/http';
 
 beforeAll(seedRegions);
 
 describe('GET /v1/store/categories', () => {
   it('returns the tree localized with fallback, siblings by position', async () => {
-    const apparel = await createCategory({
+    const apparel = await insertCategoryRow({
       handle: 'apparel',
       position: 1,
       names: { en: 'Apparel', de: 'Kleidung' },
     });
-    const home = await createCategory({ handle: 'home', position: 0, names: { en: 'Home' } });
-    const shirts = await createCategory({
+    const home = await insertCategoryRow({ handle: 'home', position: 0, names: { en: 'Home' } });
+    const shirts = await insertCategoryRow({
       handle: 'shirts',
       parentId: apparel.id,
       names: { en: 'Shirts', de: 'Hemden' },
     });
-    const linen = await createCategory({ handle: 'linen', parentId: shirts.id, names: { fr: 'Lin' } });
+    const linen = await insertCategoryRow({ handle: 'linen', parentId: shirts.id, names: { fr: 'Lin' } });
 
     const res = await call('/v1/store/categories', { cf: { country: 'DE' } });
     expect(res.status).toBe(200);
@@ -56,7 +56,7 @@ describe('GET /v1/store/collections', () => {
   it('pages through collections by handle, localized', async () => {
     const made = [];
     for (const handle of ['c-autumn', 'c-spring', 'c-summer']) {
-      made.push(await createCollection({ handle, titles: { en: `${handle} en`, fr: `${handle} fr` } }));
+      made.push(await insertCollectionRow({ handle, titles: { en: `${handle} en`, fr: `${handle} fr` } }));
     }
     const first = await call('/v1/store/collections?limit=2&locale=fr', { cf: { country: 'FR' } });
     const page1 = (await first.json()) as { data: unknown[]; page: { next_cursor: string } };

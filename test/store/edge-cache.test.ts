@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bumpCatalogVersion } from '../../src/lib/catalog-version';
-import { createProduct, seedRegions } from '../helpers/catalog-fixtures';
+import { insertProductRow, seedRegions } from '../helpers/catalog-fixtures';
 import { call } from '../helpers/http';
 
 beforeAll(seedRegions);
@@ -10,7 +10,7 @@ type Detail = { context: { currency: string }; product: { price_range: { min: { 
 
 describe('edge cache', () => {
   it('misses, then hits, with client caching headers and an ETag', async () => {
-    const product = await createProduct();
+    const product = await insertProductRow();
     const path = `/v1/store/products/${product.handle}`;
     const first = await call(path, { cf: { country: 'DE' } });
     expect(first.status).toBe(200);
@@ -32,7 +32,7 @@ describe('edge cache', () => {
   });
 
   it('answers If-None-Match with 304 and no body, on a hit and on a miss', async () => {
-    const product = await createProduct();
+    const product = await insertProductRow();
     const path = `/v1/store/products/${product.handle}`;
     const first = await call(path, { cf: { country: 'DE' } });
     const etag = first.headers.get('ETag') as string;
@@ -57,7 +57,7 @@ describe('edge cache', () => {
   });
 
   it('never serves one region’s cached prices to another', async () => {
-    const product = await createProduct({ variants: [{ prices: { EUR: 2000, USD: 2100, GBP: 1800 } }] });
+    const product = await insertProductRow({ variants: [{ prices: { EUR: 2000, USD: 2100, GBP: 1800 } }] });
     const path = `/v1/store/products/${product.handle}`;
     for (const [country, currency, amount] of [
       ['DE', 'EUR', 2000],
@@ -73,7 +73,9 @@ describe('edge cache', () => {
   });
 
   it('keys on the resolved locale, so Accept-Language variants do not collide', async () => {
-    const product = await createProduct({ translations: { de: { title: 'Tasse' }, en: { title: 'Mug' } } });
+    const product = await insertProductRow({
+      translations: { de: { title: 'Tasse' }, en: { title: 'Mug' } },
+    });
     const path = `/v1/store/products/${product.handle}`;
     const titles = [];
     for (const language of ['de', 'en', 'de-AT', 'en-US']) {
@@ -84,7 +86,7 @@ describe('edge cache', () => {
   });
 
   it('serves the new price right after a catalog write bumps the version', async () => {
-    const product = await createProduct({ variants: [{ prices: { EUR: 1000 } }] });
+    const product = await insertProductRow({ variants: [{ prices: { EUR: 1000 } }] });
     const path = `/v1/store/products/${product.handle}`;
     await (await call(path, { cf: { country: 'DE' } })).arrayBuffer();
     const cached = await call(path, { cf: { country: 'DE' } });
@@ -106,13 +108,13 @@ describe('edge cache', () => {
     expect(first.status).toBe(404);
     expect(first.headers.get('X-Cache')).toBeNull();
     await first.arrayBuffer();
-    const createdLater = await createProduct({ handle: 'missing-product' });
+    const createdLater = await insertProductRow({ handle: 'missing-product' });
     const second = await call(`/v1/store/products/${createdLater.handle}`, { cf: { country: 'DE' } });
     expect(second.status).toBe(200);
   });
 
   it('normalizes query order so equivalent URLs share an entry', async () => {
-    await createProduct();
+    await insertProductRow();
     const a = await call('/v1/store/products?limit=5&sort=newest', { cf: { country: 'DE' } });
     await a.arrayBuffer();
     const b = await call('/v1/store/products?sort=newest&limit=5', { cf: { country: 'DE' } });

@@ -1,13 +1,13 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  createCategory,
-  createCollection,
-  createProduct,
+  insertCategoryRow,
+  insertCollectionRow,
+  insertProductRow,
   seedRegions,
-  unique,
 } from '../helpers/catalog-fixtures';
 import { call, problemOf } from '../helpers/http';
+import { unique } from '../helpers/unique';
 
 beforeAll(seedRegions);
 
@@ -26,9 +26,9 @@ const price = (amount: number, extra: Record<string, unknown>) => ({ amount, ...
 
 describe('GET /v1/store/products/{handle}', () => {
   it('returns the whole product localized and priced for the region', async () => {
-    const category = await createCategory({ names: { en: 'Shirts', de: 'Hemden' } });
-    const collection = await createCollection({ titles: { en: 'Summer', de: 'Sommer' } });
-    const product = await createProduct({
+    const category = await insertCategoryRow({ names: { en: 'Shirts', de: 'Hemden' } });
+    const collection = await insertCollectionRow({ titles: { en: 'Summer', de: 'Sommer' } });
+    const product = await insertProductRow({
       translations: {
         en: { title: 'Linen shirt', description: 'Breathable linen.', seoTitle: 'Buy linen shirts' },
         de: { title: 'Leinenhemd', description: 'Atmungsaktives Leinen.' },
@@ -108,7 +108,7 @@ describe('GET /v1/store/products/{handle}', () => {
   });
 
   it('prices tax-exclusive regions net and adds the tax', async () => {
-    const product = await createProduct({ variants: [{ prices: { USD: 1000 } }] });
+    const product = await insertProductRow({ variants: [{ prices: { USD: 1000 } }] });
     const res = await call(`/v1/store/products/${product.handle}`, { cf: { country: 'US' } });
     const body = (await res.json()) as { product: { price_range: { min: unknown } } };
     expect(body.product.price_range.min).toStrictEqual({
@@ -124,7 +124,7 @@ describe('GET /v1/store/products/{handle}', () => {
   });
 
   it('prices zero-decimal currencies in whole yen and shows only variants priced in JPY', async () => {
-    const product = await createProduct({
+    const product = await insertProductRow({
       translations: { en: { title: 'Mug' }, ja: { title: 'マグカップ' } },
       variants: [{ prices: { JPY: 1980, EUR: 1500 } }, { prices: { EUR: 1700 } }],
     });
@@ -145,7 +145,7 @@ describe('GET /v1/store/products/{handle}', () => {
   });
 
   it('falls back along the region locales when a translation is missing', async () => {
-    const product = await createProduct({
+    const product = await insertProductRow({
       translations: { de: { title: 'Nur Deutsch' }, en: { title: 'English' } },
     });
     const res = await call(`/v1/store/products/${product.handle}?locale=fr`, { cf: { country: 'FR' } });
@@ -162,7 +162,7 @@ describe('GET /v1/store/products/{handle}', () => {
     ['an archived product', { status: 'archived' as const }, 'DE'],
     ['a product not priced in the region currency', { variants: [{ prices: { USD: 100 } }] }, 'GB'],
   ])('answers 404 for %s', async (_name, fixture, country) => {
-    const product = await createProduct(fixture);
+    const product = await insertProductRow(fixture);
     const res = await call(`/v1/store/products/${product.handle}`, { cf: { country } });
     expect(res.status).toBe(404);
     const body = await problemOf(res);
@@ -188,9 +188,13 @@ describe('GET /v1/store/products filters and sorts', () => {
   const handles: Record<string, string> = {};
 
   beforeAll(async () => {
-    const parent = await createCategory({ handle: `${tag}-apparel`, names: { en: 'Apparel' } });
-    const child = await createCategory({ handle: `${tag}-tops`, parentId: parent.id, names: { en: 'Tops' } });
-    const sale = await createCollection({ handle: `${tag}-sale`, titles: { en: 'Sale' } });
+    const parent = await insertCategoryRow({ handle: `${tag}-apparel`, names: { en: 'Apparel' } });
+    const child = await insertCategoryRow({
+      handle: `${tag}-tops`,
+      parentId: parent.id,
+      names: { en: 'Tops' },
+    });
+    const sale = await insertCollectionRow({ handle: `${tag}-sale`, titles: { en: 'Sale' } });
     const specs = [
       {
         key: 'cheap',
@@ -221,7 +225,7 @@ describe('GET /v1/store/products filters and sorts', () => {
       },
     ];
     for (const s of specs) {
-      const p = await createProduct({
+      const p = await insertProductRow({
         createdAt: new Date(Date.UTC(2020, 0, s.day)),
         translations: { en: { title: s.title }, de: { title: s.title } },
         options: ['Color'],
@@ -288,11 +292,11 @@ describe('GET /v1/store/products filters and sorts', () => {
 describe('full-text search', () => {
   it('ranks title matches above description matches and searches the locale chain', async () => {
     const word = `zq${crypto.randomUUID().slice(0, 8)}`;
-    const inDescription = await createProduct({
+    const inDescription = await insertProductRow({
       translations: { de: { title: 'Etwas', description: `Mit ${word} drin` } },
     });
-    const inTitle = await createProduct({ translations: { de: { title: `${word} Hemd` } } });
-    const onlyEnglish = await createProduct({
+    const inTitle = await insertProductRow({ translations: { de: { title: `${word} Hemd` } } });
+    const onlyEnglish = await insertProductRow({
       translations: { en: { title: `${word} shirt in English only` } },
     });
     const handles = (await list(`q=${word}`)).data.map((p) => p.handle);
@@ -303,7 +307,7 @@ describe('full-text search', () => {
 
   it('matches the last word as a prefix and ignores diacritics', async () => {
     const stem = `kx${crypto.randomUUID().slice(0, 6)}`;
-    const product = await createProduct({ translations: { de: { title: `Café ${stem}erei` } } });
+    const product = await insertProductRow({ translations: { de: { title: `Café ${stem}erei` } } });
     expect((await list(`q=cafe ${stem}`)).data.map((p) => p.handle)).toStrictEqual([product.handle]);
   });
 
@@ -323,7 +327,7 @@ describe('pagination', () => {
     const created = [];
     for (let i = 0; i < 7; i++) {
       created.push(
-        await createProduct({
+        await insertProductRow({
           createdAt: new Date(Date.UTC(2021, 0, 1 + (i % 3))),
           translations: { de: { title: `${word} ${String.fromCharCode(65 + ((i * 3) % 7))}` } },
           variants: [{ prices: { EUR: 1000 + (i % 2) * 500 } }],
@@ -349,7 +353,7 @@ describe('pagination', () => {
 
   it('refuses a cursor made for another sort', async () => {
     const word = `pc${crypto.randomUUID().slice(0, 6)}`;
-    for (let i = 0; i < 2; i++) await createProduct({ translations: { de: { title: `${word} ${i}` } } });
+    for (let i = 0; i < 2; i++) await insertProductRow({ translations: { de: { title: `${word} ${i}` } } });
     const first = await list(`q=${word}&sort=newest&limit=1`);
     const res = await call(`/v1/store/products?q=${word}&sort=price_asc&cursor=${first.page.next_cursor}`, {
       cf: { country: 'DE' },
@@ -360,9 +364,9 @@ describe('pagination', () => {
 
   it('only lists active products sold in the region', async () => {
     const word = `ac${crypto.randomUUID().slice(0, 6)}`;
-    const active = await createProduct({ translations: { en: { title: `${word} active` } } });
-    await createProduct({ status: 'draft', translations: { en: { title: `${word} draft` } } });
-    await createProduct({
+    const active = await insertProductRow({ translations: { en: { title: `${word} active` } } });
+    await insertProductRow({ status: 'draft', translations: { en: { title: `${word} draft` } } });
+    await insertProductRow({
       translations: { en: { title: `${word} usd only` } },
       variants: [{ prices: { USD: 5 } }],
     });

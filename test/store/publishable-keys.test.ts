@@ -3,16 +3,17 @@ import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { apiKeys, auditLog } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
-import { bearer, expectNoWrites, secretKey, unique } from '../helpers/admin';
+import { expectNoWrites, insertSecretKey } from '../helpers/admin';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import { call, jsonInit, problemOf } from '../helpers/http';
+import { bearer, call, jsonInit, problemOf } from '../helpers/http';
+import { unique } from '../helpers/unique';
 
 const db = () => createDb(env.DB);
 let admin: { id: string; key: string };
 
 beforeAll(async () => {
   await seedRegions();
-  admin = await secretKey();
+  admin = await insertSecretKey();
 });
 
 async function createPublishableKey(defaultRegion: string) {
@@ -149,7 +150,7 @@ describe('creating publishable keys', () => {
   });
 
   it('needs no permission beyond api_keys:manage, since it grants none', async () => {
-    const manager = await secretKey(['api_keys:manage']);
+    const manager = await insertSecretKey(['api_keys:manage']);
     const res = await call(
       '/v1/admin/api-keys',
       jsonInit('POST', { kind: 'publishable', name: 'web', default_region: 'eu' }, bearer(manager.key)),

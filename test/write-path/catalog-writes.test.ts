@@ -7,15 +7,9 @@ import { env } from 'cloudflare:workers';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Caller } from '../../src/lib/caller';
 import { createProduct as createProductService } from '../../src/modules/products/admin-service';
-import {
-  admin,
-  createProduct,
-  ensureCurrencySold,
-  expectProblem,
-  productInput,
-  rows,
-  unique,
-} from '../helpers/admin-fixtures';
+import { admin, createProduct, ensureCurrencySold, productInput, rows } from '../helpers/admin-fixtures';
+import { expectProblem } from '../helpers/http';
+import { unique } from '../helpers/unique';
 
 beforeAll(async () => {
   await ensureCurrencySold('EUR');
