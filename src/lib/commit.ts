@@ -15,7 +15,9 @@
  *   afterCommit: [catalogVersionBump(env.KV)],
  * });
  */
+import { getTableName, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
+import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { auditLog, idempotencyRecords, outboxEvents } from '../db/schema';
 import { type Actor, type Caller, callerLogger } from './caller';
 import { constraintFailure, runBatch } from './d1-writes';
@@ -65,50 +67,110 @@ export type Change<S extends readonly BatchItem<'sqlite'>[] = BatchItem<'sqlite'
    * the checks could not see, and now that its write is visible they throw the precise 4xx instead of a 500.
    */
   recheck?: () => Promise<void>;
+  /**
+   * Set when the change's LAST statement is conditional (a delete, a revoke, an update guarded by the state it
+   * read) and a concurrent request may already have made it. If it changes no row, nothing else is written: no
+   * audit entry, no event, no idempotency record, and no follow-up runs. The service sees the empty result and
+   * answers with the state it finds (404, or the record as the other request left it).
+   */
+  conditional?: boolean;
   afterCommit?: FollowUp[];
 };
 
 const FOLLOW_UP_ATTEMPTS = 3;
+
+/** A column of `table` and the value to store in it, as D1 stores it (JSON as text, times as epoch ms). */
+type Cell = [SQLiteColumn, unknown];
+
+/** An INSERT of one row that, when `guarded`, inserts only if the statement before it changed a row. */
+function insertRow(db: Database, table: SQLiteTable, cells: Cell[], guarded: boolean) {
+  // `changes()` is the row count of the previous INSERT/UPDATE/DELETE in this batch: the conditional statement
+  // for the first bookkeeping row, then the bookkeeping row before it, so one unchanged row skips them all.
+  return db.run(
+    sql`INSERT INTO ${sql.identifier(getTableName(table))} (${sql.join(
+      cells.map(([column]) => sql.identifier(column.name)),
+      sql`, `,
+    )}) SELECT ${sql.join(
+      cells.map(([, value]) => sql`${value}`),
+      sql`, `,
+    )} WHERE ${guarded ? sql`changes() > 0` : sql`1`}`,
+  );
+}
 
 function bookkeeping(
   db: Database,
   caller: Caller,
   change: Change<readonly BatchItem<'sqlite'>[]>,
 ): BatchItem<'sqlite'>[] {
+  const guarded = change.conditional === true;
   const audits = change.audit === undefined ? [] : [change.audit].flat();
   const statements: BatchItem<'sqlite'>[] = audits.map((entry) => {
     const actor = entry.actor ?? caller.actor;
     // An audit entry names who did it; a service reached anonymously must say whom it acted for.
     if (actor.type === 'anonymous') throw new Error(`audit entry ${entry.action} needs a known actor`);
-    return db.insert(auditLog).values({
-      id: newId('aud'),
-      actorType: actor.type,
-      actorId: actor.id,
-      action: entry.action,
-      targetType: entry.targetType,
-      targetId: entry.targetId,
-      changes: entry.changes ?? null,
-      requestId: caller.meta.requestId,
-    });
+    return insertRow(
+      db,
+      auditLog,
+      [
+        [auditLog.id, newId('aud')],
+        [auditLog.actorType, actor.type],
+        [auditLog.actorId, actor.id],
+        [auditLog.action, entry.action],
+        [auditLog.targetType, entry.targetType],
+        [auditLog.targetId, entry.targetId],
+        [auditLog.changes, entry.changes === undefined ? null : JSON.stringify(entry.changes)],
+        [auditLog.requestId, caller.meta.requestId],
+      ],
+      guarded,
+    );
   });
   for (const event of change.events ?? []) {
     // occurred_at is left to D1's clock at commit, so it orders events against follow-ups that ran after.
     statements.push(
-      db.insert(outboxEvents).values({
-        id: newId('evt'),
-        type: event.type,
-        version: event.version ?? 1,
-        aggregateType: event.aggregateType,
-        aggregateId: event.aggregateId,
-        payload: event.payload ?? {},
-        actorType: caller.actor.type,
-        actorId: caller.actor.id,
-        requestId: caller.meta.requestId,
-      }),
+      insertRow(
+        db,
+        outboxEvents,
+        [
+          [outboxEvents.id, newId('evt')],
+          [outboxEvents.type, event.type],
+          [outboxEvents.version, event.version ?? 1],
+          [outboxEvents.aggregateType, event.aggregateType],
+          [outboxEvents.aggregateId, event.aggregateId],
+          [outboxEvents.payload, JSON.stringify(event.payload ?? {})],
+          [outboxEvents.actorType, caller.actor.type],
+          [outboxEvents.actorId, caller.actor.id],
+          [outboxEvents.requestId, caller.meta.requestId],
+        ],
+        guarded,
+      ),
     );
   }
-  if (change.idempotency) statements.push(db.insert(idempotencyRecords).values(change.idempotency));
+  const record = change.idempotency;
+  if (record) {
+    statements.push(
+      insertRow(
+        db,
+        idempotencyRecords,
+        [
+          [idempotencyRecords.scope, record.scope],
+          [idempotencyRecords.key, record.key],
+          [idempotencyRecords.requestHash, record.requestHash],
+          [idempotencyRecords.status, record.status],
+          [idempotencyRecords.body, record.body],
+          [idempotencyRecords.expiresAt, record.expiresAt.getTime()],
+        ],
+        guarded,
+      ),
+    );
+  }
   return statements;
+}
+
+/** Rows a statement changed: the rows of a `.returning()`, or D1's count for a plain run. */
+function changedRows(result: unknown): number {
+  if (Array.isArray(result)) return result.length;
+  const changes = (result as { meta?: { changes?: unknown } } | undefined)?.meta?.changes;
+  return typeof changes === 'number' ? changes : 0;
 }
 
 async function runFollowUps(caller: Caller, followUps: FollowUp[]): Promise<void> {
@@ -151,6 +213,8 @@ export async function commit<const S extends readonly BatchItem<'sqlite'>[]>(
     if (change.recheck && constraintFailure(error)) await change.recheck();
     throw error;
   }
-  await runFollowUps(caller, change.afterCommit ?? []);
-  return results.slice(0, change.statements.length) as CommitResults<S>;
+  const own = results.slice(0, change.statements.length);
+  const unchanged = change.conditional === true && changedRows(own.at(-1)) === 0;
+  if (!unchanged) await runFollowUps(caller, change.afterCommit ?? []);
+  return own as CommitResults<S>;
 }

@@ -128,6 +128,27 @@ describe('catalog writes commit with their audit entry and event', () => {
     ]);
   });
 
+  it('audits a delete once when two requests race for it: one 204, one 404 that writes nothing', async () => {
+    const product = await createProduct();
+    const responses = await Promise.all([
+      admin('DELETE', `/products/${product.id}`),
+      admin('DELETE', `/products/${product.id}`),
+    ]);
+    expect(responses.map((r) => r.status).sort()).toStrictEqual([204, 404]);
+    const deletes = await rows(
+      "SELECT request_id FROM audit_log WHERE target_id = ? AND action = 'product.delete'",
+      product.id,
+    );
+    const winner = responses.find((r) => r.status === 204)?.headers.get('X-Request-Id');
+    expect(deletes).toStrictEqual([{ request_id: winner }]);
+    expect(
+      await rows(
+        "SELECT request_id FROM outbox_events WHERE aggregate_id = ? AND type = 'product.deleted'",
+        product.id,
+      ),
+    ).toStrictEqual([{ request_id: winner }]);
+  });
+
   it('writes neither an audit entry nor an event for a refused write', async () => {
     const product = await createProduct();
     const taken = await admin('POST', '/products', productInput({ handle: product.handle }));

@@ -3,6 +3,7 @@
  * commit together or not at all, and nothing after the batch turns a committed write into an error.
  */
 import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { products } from '../../src/db/schema';
 import { systemCaller } from '../../src/lib/caller';
@@ -151,6 +152,40 @@ describe('commit()', () => {
         reason: 'KV is down',
       }),
     );
+  });
+
+  it('writes no bookkeeping and runs no follow-up when a conditional change finds its row already gone', async () => {
+    const runId = `run-${token()}`;
+    const id = newId('prod');
+    let followUps = 0;
+    const results = await commit(db, systemCaller('importer', runId), {
+      ...productChange(id, `never-${token()}`, runId),
+      statements: [db.delete(products).where(eq(products.id, id)).returning({ id: products.id })],
+      conditional: true,
+      afterCommit: [{ name: 'test.count', run: async () => void followUps++ }],
+    });
+    expect(results).toStrictEqual([[]]);
+    expect(followUps).toBe(0);
+    expect(await bookkeepingOf(runId)).toStrictEqual({ audit: [], events: [], idempotency: [] });
+  });
+
+  it('writes the bookkeeping of a conditional change that did change its row', async () => {
+    const runId = `run-${token()}`;
+    const id = newId('prod');
+    await db.insert(products).values({ id, handle: `gone-${token()}` });
+    let followUps = 0;
+    const results = await commit(db, systemCaller('importer', runId), {
+      ...productChange(id, 'unused', runId),
+      statements: [db.delete(products).where(eq(products.id, id)).returning({ id: products.id })],
+      conditional: true,
+      afterCommit: [{ name: 'test.count', run: async () => void followUps++ }],
+    });
+    expect(results).toStrictEqual([[{ id }]]);
+    expect(followUps).toBe(1);
+    const written = await bookkeepingOf(runId);
+    expect([written.audit.length, written.events.length, written.idempotency.length]).toStrictEqual([
+      1, 1, 1,
+    ]);
   });
 
   it('refuses an audit entry that names nobody, before writing anything', async () => {

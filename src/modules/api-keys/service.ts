@@ -113,6 +113,7 @@ export async function revokeApiKey(env: Env, caller: AdminCaller, id: string): P
   if (row.revokedAt) return row;
   const now = new Date();
   const [revoked] = await commit(db, caller, {
+    conditional: true,
     statements: [
       db
         .update(apiKeys)

@@ -213,6 +213,7 @@ export async function deleteCategory(env: Env, caller: Caller, id: string): Prom
   const before = await checkDelete(db, id);
   // The parent_id foreign key restricts deletes, so a child added since the check fails the delete.
   const [deleted] = await commit(db, caller, {
+    conditional: true,
     statements: [db.delete(categories).where(eq(categories.id, id)).returning({ id: categories.id })],
     audit: {
       action: 'category.delete',
@@ -226,5 +227,5 @@ export async function deleteCategory(env: Env, caller: Caller, id: string): Prom
     },
     afterCommit: [catalogVersionBump(env.KV)],
   });
-  if ((deleted as unknown[]).length === 0) throw notFound('Category');
+  if (deleted.length === 0) throw notFound('Category');
 }

@@ -159,6 +159,7 @@ export async function deleteCollection(env: Env, caller: Caller, id: string): Pr
   const before = await db.select().from(collections).where(eq(collections.id, id)).get();
   if (!before) throw notFound('Collection');
   const [deleted] = await commit(db, caller, {
+    conditional: true,
     statements: [db.delete(collections).where(eq(collections.id, id)).returning({ id: collections.id })],
     audit: {
       action: 'collection.delete',
@@ -169,5 +170,5 @@ export async function deleteCollection(env: Env, caller: Caller, id: string): Pr
     events: [{ type: 'collection.deleted', aggregateType: 'collection', aggregateId: id, payload: { id } }],
     afterCommit: [catalogVersionBump(env.KV)],
   });
-  if ((deleted as unknown[]).length === 0) throw notFound('Collection');
+  if (deleted.length === 0) throw notFound('Collection');
 }

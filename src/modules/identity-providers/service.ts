@@ -126,6 +126,7 @@ export async function deleteProvider(env: Env, caller: Caller, id: string): Prom
   const db = createDb(env.DB);
   const before = await findProvider(db, id);
   const [deleted] = await commit(db, caller, {
+    conditional: true,
     statements: [
       db
         .delete(identityProviders)
@@ -139,5 +140,5 @@ export async function deleteProvider(env: Env, caller: Caller, id: string): Prom
       changes: auditChanges(identityProviders, [], before, null),
     },
   });
-  if ((deleted as unknown[]).length === 0) throw notFound('Identity provider');
+  if (deleted.length === 0) throw notFound('Identity provider');
 }

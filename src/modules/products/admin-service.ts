@@ -183,6 +183,7 @@ export async function deleteProduct(env: Env, caller: Caller, id: string): Promi
   const db = createDb(env.DB);
   const before = await findProduct(db, id);
   const [deleted] = await commit(db, caller, {
+    conditional: true,
     statements: [db.delete(products).where(eq(products.id, id)).returning({ id: products.id })],
     audit: {
       action: 'product.delete',
@@ -193,5 +194,5 @@ export async function deleteProduct(env: Env, caller: Caller, id: string): Promi
     events: [{ type: 'product.deleted', aggregateType: 'product', aggregateId: id, payload: { id } }],
     afterCommit: [catalogVersionBump(env.KV)],
   });
-  if ((deleted as unknown[]).length === 0) throw notFound('Product');
+  if (deleted.length === 0) throw notFound('Product');
 }

@@ -169,6 +169,7 @@ export async function deleteVariant(env: Env, caller: Caller, id: string): Promi
   const db = createDb(env.DB);
   const before = await findVariant(db, id);
   const [deleted] = await commit(db, caller, {
+    conditional: true,
     statements: [db.delete(variants).where(eq(variants.id, id)).returning({ id: variants.id })],
     audit: {
       action: 'variant.delete',
@@ -179,7 +180,7 @@ export async function deleteVariant(env: Env, caller: Caller, id: string): Promi
     events: [productUpdated(before.productId, id)],
     afterCommit: [catalogVersionBump(env.KV)],
   });
-  if ((deleted as unknown[]).length === 0) throw notFound('Variant');
+  if (deleted.length === 0) throw notFound('Variant');
 }
 
 /** The variant as it is before its prices are replaced, once the new list is known to be allowed. */

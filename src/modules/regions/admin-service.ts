@@ -165,6 +165,7 @@ export async function deleteRegion(env: Env, caller: Caller, id: string): Promis
   const db = createDb(env.DB);
   const before = await findRegion(db, id);
   const [deleted] = await commit(db, caller, {
+    conditional: true,
     statements: [db.delete(regions).where(eq(regions.id, id)).returning({ id: regions.id })],
     audit: {
       action: 'region.delete',
@@ -175,5 +176,5 @@ export async function deleteRegion(env: Env, caller: Caller, id: string): Promis
     events: [{ type: 'region.deleted', aggregateType: 'region', aggregateId: id, payload: { id } }],
     afterCommit: [catalogVersionBump(env.KV)],
   });
-  if ((deleted as unknown[]).length === 0) throw notFound('Region');
+  if (deleted.length === 0) throw notFound('Region');
 }

@@ -85,6 +85,7 @@ export async function revokeInvite(env: Env, caller: AdminCaller, id: string): P
     throw new AppError(409, 'invite_not_pending', 'Only a pending invitation can be revoked.');
   }
   const [revoked] = await commit(db, caller, {
+    conditional: true,
     statements: [
       db
         .update(staffInvites)
