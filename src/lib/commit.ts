@@ -15,7 +15,7 @@
  *   afterCommit: [catalogVersionBump(env.KV)],
  * });
  */
-import { getTableName, sql } from 'drizzle-orm';
+import { getTableColumns, is, SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { auditLog, idempotencyRecords, outboxEvents } from '../db/schema';
@@ -82,19 +82,23 @@ const FOLLOW_UP_ATTEMPTS = 3;
 /** A column of `table` and the value to store in it, as D1 stores it (JSON as text, times as epoch ms). */
 type Cell = [SQLiteColumn, unknown];
 
-/** An INSERT of one row that, when `guarded`, inserts only if the statement before it changed a row. */
+/**
+ * An INSERT of one row that, when `guarded`, inserts only if the statement before it changed a row. Written as
+ * INSERT ... SELECT so the condition can ride along; columns not given get their schema default.
+ */
 function insertRow(db: Database, table: SQLiteTable, cells: Cell[], guarded: boolean) {
+  const given = new Map(cells);
+  const values = Object.values(getTableColumns(table)).map((column) =>
+    given.has(column)
+      ? sql`${given.get(column)}`
+      : is(column.default, SQL)
+        ? sql`(${column.default})`
+        : sql`${column.default ?? null}`,
+  );
   // `changes()` is the row count of the previous INSERT/UPDATE/DELETE in this batch: the conditional statement
   // for the first bookkeeping row, then the bookkeeping row before it, so one unchanged row skips them all.
-  return db.run(
-    sql`INSERT INTO ${sql.identifier(getTableName(table))} (${sql.join(
-      cells.map(([column]) => sql.identifier(column.name)),
-      sql`, `,
-    )}) SELECT ${sql.join(
-      cells.map(([, value]) => sql`${value}`),
-      sql`, `,
-    )} WHERE ${guarded ? sql`changes() > 0` : sql`1`}`,
-  );
+  const condition = guarded ? sql`changes() > 0` : sql`1`;
+  return db.insert(table).select(sql`SELECT ${sql.join(values, sql`, `)} WHERE ${condition}`);
 }
 
 function bookkeeping(
