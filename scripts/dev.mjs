@@ -2,6 +2,7 @@
 // 1. .dev.vars with fresh local secrets  2. local D1 migrations  3. the demo catalog if the database is empty
 // 4. a local admin secret key  5. wrangler dev (local bindings only; no account, no network).
 import { spawn } from 'node:child_process';
+import { SECRET_KEY_FORMAT } from '../src/auth/secret-key-format.ts';
 import { sha256Hex } from '../src/lib/hash.ts';
 import { appendDevVar, ensureDevVars } from './lib/dev-vars.mjs';
 import { generateSecretKey, grantAllPermissionsSql, insertSecretKeySql } from './lib/secret-key.mjs';
@@ -21,7 +22,7 @@ async function ensureLocalSecretKey(vars) {
       'The local admin secret key, for your own calls (the Worker does not read it).',
     );
   }
-  const [, id, secret] = /^sk_(key_[0-9A-Z]{26})_(.+)$/.exec(key) ?? [];
+  const [, id, secret] = SECRET_KEY_FORMAT.exec(key) ?? [];
   if (!id)
     throw new Error(
       'EDGECART_LOCAL_SECRET_KEY in .dev.vars is not a secret key; delete the line to regenerate it.',

@@ -4,10 +4,11 @@
 import { randomToken } from '../../src/lib/encoding.ts';
 import { sha256Hex } from '../../src/lib/hash.ts';
 import { newId } from '../../src/lib/ids.ts';
+import { INVITE_TTL_MS } from '../../src/modules/staff/invite-ttl.ts';
 import { sqlText } from './sql.mjs';
 
-// The Worker's own value is INVITE_TTL_MS in src/modules/staff/invite-service.ts, which Node cannot import.
-export const INVITE_TTL_MS = 72 * 3600 * 1000;
+export { INVITE_TTL_MS };
+
 const EMAIL = /^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$/;
 
 export function normalizeEmail(input) {

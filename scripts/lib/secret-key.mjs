@@ -1,19 +1,13 @@
 // Secret API keys in the Worker's format (src/auth/secret-key.ts): `sk_<key id>_<secret>`, where the
 // secret is 32 random bytes in base64url and only the lowercase hex SHA-256 of the secret is stored. Node strips
 // the types of the TypeScript imports, so ids, tokens, hashing and the permission list are the Worker's own.
-import { randomToken } from '../../src/lib/encoding.ts';
-import { sha256Hex } from '../../src/lib/hash.ts';
-import { newId } from '../../src/lib/ids.ts';
+import { newSecretKey } from '../../src/auth/secret-key-format.ts';
 import { isPermission, PERMISSIONS } from '../../src/lib/permissions.ts';
 import { sqlText } from './sql.mjs';
 
 export { PERMISSIONS };
 
-export async function generateSecretKey() {
-  const id = newId('key');
-  const secret = randomToken(32);
-  return { id, key: `sk_${id}_${secret}`, secretHash: await sha256Hex(secret) };
-}
+export const generateSecretKey = newSecretKey;
 
 /**
  * The INSERT for a key holding `permissions` (every permission by default). A key row without a list holds

@@ -8,21 +8,12 @@
  */
 import { and, eq, isNull } from 'drizzle-orm';
 import { apiKeys } from '../db/schema';
-import { randomToken, sha256Hex, timingSafeEqualStrings } from '../lib/crypto';
+import { sha256Hex, timingSafeEqualStrings } from '../lib/crypto';
 import { createDb } from '../lib/db';
-import { newId } from '../lib/ids';
 import { isPermission, type Permission } from '../lib/permissions';
-
-const SECRET_KEY_FORMAT = /^sk_(key_[0-9A-HJKMNP-TV-Z]{26})_([A-Za-z0-9_-]{43})$/;
+import { newSecretKey, SECRET_KEY_FORMAT } from './secret-key-format';
 
 export type IssuedKey = { id: string; key: string };
-
-/** The row values and the one-time plaintext of a new secret key. */
-export async function newSecretKey(): Promise<{ id: string; key: string; secretHash: string }> {
-  const id = newId('key');
-  const secret = randomToken(32);
-  return { id, key: `sk_${id}_${secret}`, secretHash: await sha256Hex(secret) };
-}
 
 export async function issueSecretKey(
   d1: D1Database,

@@ -5,7 +5,7 @@
  */
 import { and, eq, isNull } from 'drizzle-orm';
 import { forgetPublishableKey, publishableKeyHash } from '../../auth/publishable-key';
-import { newSecretKey } from '../../auth/secret-key';
+import { newSecretKey } from '../../auth/secret-key-format';
 import { apiKeys, regions } from '../../db/schema';
 import type { AdminCaller } from '../../lib/caller';
 import { commit } from '../../lib/commit';

@@ -13,10 +13,9 @@ import { createDb } from '../../lib/db';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { sendEmail } from '../email/send';
+import { INVITE_TTL_MS } from './invite-ttl';
 import { pendingInvite } from './read';
 import { assertMayGrantRole } from './rules';
-
-export const INVITE_TTL_MS = 72 * 3600 * 1000;
 
 type InviteRow = typeof staffInvites.$inferSelect;
 
