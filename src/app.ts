@@ -7,6 +7,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { publishableKey } from './auth/publishable-key-middleware';
 import type { AppEnv } from './lib/app-env';
+import { finishDocument } from './lib/openapi-document';
 import { edgeCache } from './middleware/edge-cache';
 import { notFoundOrMethodNotAllowed, onError } from './middleware/error-handler';
 import { geo } from './middleware/geo';
@@ -23,6 +24,12 @@ const PUBLIC_CATALOG_PATHS = [
   '/v1/store/categories',
   '/v1/store/collections',
 ];
+
+/** `/a/*` matches `/a` and everything under it, as Hono does; anything else matches itself. */
+const matchesHonoPath = (pattern: string, path: string) =>
+  pattern.endsWith('/*')
+    ? path === pattern.slice(0, -2) || path.startsWith(pattern.slice(0, -1))
+    : pattern === path;
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
@@ -52,7 +59,7 @@ export function createApp() {
     bearerFormat: 'JWT',
     description: 'A customer access token from /v1/auth/customers/login',
   });
-  app.doc31('/openapi.json', {
+  const documentConfig = {
     openapi: '3.1.0',
     info: {
       title: 'edgecart API',
@@ -62,6 +69,15 @@ export function createApp() {
         'shopper’s country; every error is RFC 9457 problem+json with a stable `code`.',
     },
     servers: [{ url: '/' }],
+  };
+  // Built on first request (every route is registered by then) and finished with what middleware adds.
+  let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
+  app.get('/openapi.json', (c) => {
+    document ??= finishDocument(app.getOpenAPI31Document(documentConfig), {
+      storefrontPrefix: '/v1/store/',
+      isCached: (path) => PUBLIC_CATALOG_PATHS.some((p) => matchesHonoPath(p, path)),
+    });
+    return c.json(document);
   });
 
   app.onError(onError);
