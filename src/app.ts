@@ -17,6 +17,7 @@ import { mountRoutes } from './routes';
 
 export const API_VERSION = '0.1.0';
 
+const STOREFRONT_PATH = '/v1/store/*';
 const PUBLIC_CATALOG_PATHS = [
   '/v1/store/regions',
   '/v1/store/products',
@@ -35,7 +36,7 @@ export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
 
   app.use('*', requestContext(), securityHeaders(), corsFromAllowlist(), limitBody(), requireJsonBody());
-  app.use('/v1/store/*', publishableKey(), geo());
+  app.use(STOREFRONT_PATH, publishableKey(), geo());
   // Only the public catalog is shared-cacheable; anything per shopper (accounts, carts) must never be.
   for (const path of PUBLIC_CATALOG_PATHS) app.use(path, edgeCache());
 
@@ -70,11 +71,12 @@ export function createApp() {
     },
     servers: [{ url: '/' }],
   };
-  // Built on first request (every route is registered by then) and finished with what middleware adds.
+  // Built on the first request (every route is registered by then), then finished with what the middleware
+  // above adds, by the same path patterns.
   let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
   app.get('/openapi.json', (c) => {
     document ??= finishDocument(app.getOpenAPI31Document(documentConfig), {
-      storefrontPrefix: '/v1/store/',
+      isStorefront: (path) => matchesHonoPath(STOREFRONT_PATH, path),
       isCached: (path) => PUBLIC_CATALOG_PATHS.some((p) => matchesHonoPath(p, path)),
     });
     return c.json(document);

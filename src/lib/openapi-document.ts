@@ -33,8 +33,8 @@ export function operationIdOf(method: string, path: string): string {
 
 /** Where the surface middleware of src/app.ts runs, in OpenAPI path form. */
 export type DocumentSurfaces = {
-  /** Paths under this prefix pass the publishable-key and geo middleware. */
-  storefrontPrefix: string;
+  /** Paths that pass the publishable-key and geo middleware. */
+  isStorefront: (path: string) => boolean;
   /** GETs answered through the edge cache. */
   isCached: (path: string) => boolean;
 };
@@ -92,7 +92,7 @@ const CACHED_RESPONSE_HEADERS = {
 };
 
 function finishOperation(path: string, method: string, op: Operation, on: DocumentSurfaces) {
-  if (path.startsWith(on.storefrontPrefix)) {
+  if (on.isStorefront(path)) {
     op.parameters = [
       ...(op.parameters ?? []),
       ref('parameters', 'PublishableApiKey'),

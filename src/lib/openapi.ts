@@ -83,7 +83,10 @@ const problemDescriptions: Record<number, string> = {
   503: 'A service this request needs is unavailable',
 };
 
-/** Statuses that always carry `Retry-After` (the rate limiter, the account lock, an unreachable key set). */
+/**
+ * Statuses documented with `Retry-After`: every 429 sends it (rate limiter, account lock), and so does the one
+ * listed 503 (an identity provider's keys unreachable).
+ */
 const RETRY_AFTER_STATUSES = new Set([429, 503]);
 
 /** The problem+json responses a route can give, for its OpenAPI entry. */
