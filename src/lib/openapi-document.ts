@@ -20,7 +20,7 @@ const capitalize = (word: string) => word.charAt(0).toUpperCase() + word.slice(1
  * path segment after `/v1` (split at `-`, `.` and `_`), a parameter as `By<Name>`, in camelCase.
  * `GET /v1/admin/products/{id}` -> `getAdminProductsById`, `POST /v1/auth/staff/mfa/verify` -> `postAuthStaffMfaVerify`.
  */
-export function operationIdOf(method: string, path: string): string {
+function operationIdOf(method: string, path: string): string {
   const parts = path
     .replace(/^\/v1(?=\/)/, '')
     .split('/')
