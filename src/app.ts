@@ -7,6 +7,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { publishableKey } from './auth/publishable-key-middleware';
 import type { AppEnv } from './lib/app-env';
+import { finishDocument } from './lib/openapi-document';
 import { edgeCache } from './middleware/edge-cache';
 import { notFoundOrMethodNotAllowed, onError } from './middleware/error-handler';
 import { geo } from './middleware/geo';
@@ -16,6 +17,7 @@ import { mountRoutes } from './routes';
 
 export const API_VERSION = '0.1.0';
 
+const STOREFRONT_PATH = '/v1/store/*';
 const PUBLIC_CATALOG_PATHS = [
   '/v1/store/regions',
   '/v1/store/products',
@@ -24,11 +26,17 @@ const PUBLIC_CATALOG_PATHS = [
   '/v1/store/collections',
 ];
 
+/** `/a/*` matches `/a` and everything under it, as Hono does; anything else matches itself. */
+const matchesHonoPath = (pattern: string, path: string) =>
+  pattern.endsWith('/*')
+    ? path === pattern.slice(0, -2) || path.startsWith(pattern.slice(0, -1))
+    : pattern === path;
+
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
 
   app.use('*', requestContext(), securityHeaders(), corsFromAllowlist(), limitBody(), requireJsonBody());
-  app.use('/v1/store/*', publishableKey(), geo());
+  app.use(STOREFRONT_PATH, publishableKey(), geo());
   // Only the public catalog is shared-cacheable; anything per shopper (accounts, carts) must never be.
   for (const path of PUBLIC_CATALOG_PATHS) app.use(path, edgeCache());
 
@@ -52,7 +60,7 @@ export function createApp() {
     bearerFormat: 'JWT',
     description: 'A customer access token from /v1/auth/customers/login',
   });
-  app.doc31('/openapi.json', {
+  const documentConfig = {
     openapi: '3.1.0',
     info: {
       title: 'edgecart API',
@@ -62,6 +70,16 @@ export function createApp() {
         'shopper’s country; every error is RFC 9457 problem+json with a stable `code`.',
     },
     servers: [{ url: '/' }],
+  };
+  // Built on the first request (every route is registered by then), then finished with what the middleware
+  // above adds, by the same path patterns.
+  let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
+  app.get('/openapi.json', (c) => {
+    document ??= finishDocument(app.getOpenAPI31Document(documentConfig), {
+      isStorefront: (path) => matchesHonoPath(STOREFRONT_PATH, path),
+      isCached: (path) => PUBLIC_CATALOG_PATHS.some((p) => matchesHonoPath(p, path)),
+    });
+    return c.json(document);
   });
 
   app.onError(onError);

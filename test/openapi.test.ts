@@ -1,21 +1,55 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app';
+import { seedRegions } from './helpers/catalog-fixtures';
 import { call } from './helpers/http';
 
-type Operation = { responses: Record<string, unknown>; 'x-permission'?: string; security?: unknown[] };
-type Document = { openapi: string; paths: Record<string, Record<string, Operation>> };
+type Ref = { $ref: string };
+type Response = { description: string; headers?: Record<string, unknown>; content?: Record<string, unknown> };
+type Operation = {
+  operationId: string;
+  responses: Record<string, Response>;
+  parameters?: unknown[];
+  'x-permission'?: string;
+  security?: Record<string, string[]>[];
+};
+type Document = {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: Record<string, Record<string, unknown>>;
+};
 
 /** Hono paths (`/v1/store/products/:handle`) in OpenAPI form (`/v1/store/products/{handle}`). */
 const toOpenApiPath = (path: string) => path.replace(/:([A-Za-z_]+)/g, '{$1}');
 
+let doc: Document;
+beforeAll(async () => {
+  doc = (await (await call('/openapi.json')).json()) as Document;
+});
+
+const operations = () =>
+  Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => ({
+      route: `${method.toUpperCase()} ${path}`,
+      path,
+      method,
+      op,
+    })),
+  );
+
+const ref = (kind: string, name: string): Ref => ({ $ref: `#/components/${kind}/${name}` });
+
+/** The storefront GETs the edge cache answers (PUBLIC_CATALOG_PATHS in src/app.ts). */
+const CACHED = [
+  'getStoreRegions',
+  'getStoreProducts',
+  'getStoreProductsByHandle',
+  'getStoreCategories',
+  'getStoreCollections',
+];
+
 describe('OpenAPI document', () => {
-  it('documents every route the app serves', async () => {
-    const doc = (await (await call('/openapi.json')).json()) as Document;
-    const documented = new Set(
-      Object.entries(doc.paths).flatMap(([path, ops]) =>
-        Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
-      ),
-    );
+  it('documents every route the app serves', () => {
+    const documented = new Set(operations().map((o) => o.route));
     const undocumented = new Set(['GET /docs', 'GET /openapi.json']);
     const served = createApp()
       .routes.filter((r) => r.method !== 'ALL' && !undocumented.has(`${r.method} ${r.path}`))
@@ -24,20 +58,231 @@ describe('OpenAPI document', () => {
     expect(served.filter((route) => !documented.has(route))).toStrictEqual([]);
   });
 
-  it('gives every operation a success response and every admin operation a permission', async () => {
-    const doc = (await (await call('/openapi.json')).json()) as Document;
-    for (const [path, ops] of Object.entries(doc.paths)) {
-      for (const [method, op] of Object.entries(ops)) {
-        // A WebSocket route succeeds with 101 Switching Protocols.
-        expect(
-          Object.keys(op.responses).some((s) => s.startsWith('2') || s === '101'),
-          `${method} ${path}`,
-        ).toBe(true);
-        if (path.startsWith('/v1/admin/')) {
-          expect(op['x-permission'], `${method} ${path}`).toMatch(/^[a-z_]+:[a-z_]+$/);
-          expect(op.security, `${method} ${path}`).toBeDefined();
+  it('gives every operation a success response, a client error unless none can happen, and admin ones a permission', () => {
+    // What redocly.yaml turns off (operation-2xx-response, operation-4xx-response) is checked here instead.
+    const cannotFailByTheClient = new Set(['getHealth', 'getReady', 'getWellKnownJwksJson']);
+    for (const { route, path, op } of operations()) {
+      const statuses = Object.keys(op.responses);
+      // A WebSocket route succeeds with 101 Switching Protocols.
+      expect(
+        statuses.some((s) => s.startsWith('2') || s === '101'),
+        route,
+      ).toBe(true);
+      expect(
+        statuses.some((s) => s.startsWith('4')),
+        route,
+      ).toBe(!cannotFailByTheClient.has(op.operationId));
+      if (path.startsWith('/v1/admin/')) {
+        expect(op['x-permission'], route).toMatch(/^[a-z_]+:[a-z_]+$/);
+        expect(op.security, route).toStrictEqual([{ staffToken: [] }, { secretKey: [] }]);
+      }
+    }
+  });
+
+  // Generated clients name their methods after these: a change here breaks every client built from the document.
+  it('names every operation by method and path (pinned)', () => {
+    expect(Object.fromEntries(operations().map((o) => [o.route, o.op.operationId]))).toStrictEqual({
+      'GET /health': 'getHealth',
+      'GET /ready': 'getReady',
+      'GET /.well-known/jwks.json': 'getWellKnownJwksJson',
+      'GET /v1/dev/mailbox': 'getDevMailbox',
+      'POST /v1/auth/customers/register': 'postAuthCustomersRegister',
+      'POST /v1/auth/customers/login': 'postAuthCustomersLogin',
+      'POST /v1/auth/customers/oidc': 'postAuthCustomersOidc',
+      'POST /v1/auth/customers/refresh': 'postAuthCustomersRefresh',
+      'POST /v1/auth/customers/logout': 'postAuthCustomersLogout',
+      'POST /v1/auth/customers/verify-email': 'postAuthCustomersVerifyEmail',
+      'POST /v1/auth/customers/password-reset/request': 'postAuthCustomersPasswordResetRequest',
+      'POST /v1/auth/customers/password-reset/confirm': 'postAuthCustomersPasswordResetConfirm',
+      'GET /v1/store/regions': 'getStoreRegions',
+      'GET /v1/store/products': 'getStoreProducts',
+      'GET /v1/store/products/{handle}': 'getStoreProductsByHandle',
+      'GET /v1/store/categories': 'getStoreCategories',
+      'GET /v1/store/collections': 'getStoreCollections',
+      'GET /v1/store/customers/me': 'getStoreCustomersMe',
+      'PATCH /v1/store/customers/me': 'patchStoreCustomersMe',
+      'DELETE /v1/store/customers/me': 'deleteStoreCustomersMe',
+      'GET /v1/store/customers/me/export': 'getStoreCustomersMeExport',
+      'GET /v1/store/customers/me/sessions': 'getStoreCustomersMeSessions',
+      'DELETE /v1/store/customers/me/sessions/{id}': 'deleteStoreCustomersMeSessionsById',
+      'GET /v1/store/customers/me/addresses': 'getStoreCustomersMeAddresses',
+      'POST /v1/store/customers/me/addresses': 'postStoreCustomersMeAddresses',
+      'PATCH /v1/store/customers/me/addresses/{id}': 'patchStoreCustomersMeAddressesById',
+      'DELETE /v1/store/customers/me/addresses/{id}': 'deleteStoreCustomersMeAddressesById',
+      'POST /v1/admin/regions': 'postAdminRegions',
+      'GET /v1/admin/regions': 'getAdminRegions',
+      'GET /v1/admin/regions/{id}': 'getAdminRegionsById',
+      'PATCH /v1/admin/regions/{id}': 'patchAdminRegionsById',
+      'DELETE /v1/admin/regions/{id}': 'deleteAdminRegionsById',
+      'POST /v1/admin/products': 'postAdminProducts',
+      'GET /v1/admin/products': 'getAdminProducts',
+      'GET /v1/admin/products/{id}': 'getAdminProductsById',
+      'PATCH /v1/admin/products/{id}': 'patchAdminProductsById',
+      'DELETE /v1/admin/products/{id}': 'deleteAdminProductsById',
+      'POST /v1/admin/products/{id}/archive': 'postAdminProductsByIdArchive',
+      'POST /v1/admin/products/{id}/variants': 'postAdminProductsByIdVariants',
+      'PATCH /v1/admin/variants/{id}': 'patchAdminVariantsById',
+      'DELETE /v1/admin/variants/{id}': 'deleteAdminVariantsById',
+      'PUT /v1/admin/variants/{id}/prices': 'putAdminVariantsByIdPrices',
+      'POST /v1/admin/categories': 'postAdminCategories',
+      'GET /v1/admin/categories': 'getAdminCategories',
+      'GET /v1/admin/categories/{id}': 'getAdminCategoriesById',
+      'PATCH /v1/admin/categories/{id}': 'patchAdminCategoriesById',
+      'DELETE /v1/admin/categories/{id}': 'deleteAdminCategoriesById',
+      'POST /v1/admin/collections': 'postAdminCollections',
+      'GET /v1/admin/collections': 'getAdminCollections',
+      'GET /v1/admin/collections/{id}': 'getAdminCollectionsById',
+      'PATCH /v1/admin/collections/{id}': 'patchAdminCollectionsById',
+      'DELETE /v1/admin/collections/{id}': 'deleteAdminCollectionsById',
+      'POST /v1/admin/identity-providers': 'postAdminIdentityProviders',
+      'GET /v1/admin/identity-providers': 'getAdminIdentityProviders',
+      'PATCH /v1/admin/identity-providers/{id}': 'patchAdminIdentityProvidersById',
+      'DELETE /v1/admin/identity-providers/{id}': 'deleteAdminIdentityProvidersById',
+      'POST /v1/admin/api-keys': 'postAdminApiKeys',
+      'GET /v1/admin/api-keys': 'getAdminApiKeys',
+      'POST /v1/admin/api-keys/{id}/revoke': 'postAdminApiKeysByIdRevoke',
+      'GET /v1/admin/audit-log': 'getAdminAuditLog',
+      'POST /v1/admin/staff/invites': 'postAdminStaffInvites',
+      'GET /v1/admin/staff/invites': 'getAdminStaffInvites',
+      'POST /v1/admin/staff/invites/{id}/revoke': 'postAdminStaffInvitesByIdRevoke',
+      'GET /v1/admin/staff': 'getAdminStaff',
+      'GET /v1/admin/staff/{id}': 'getAdminStaffById',
+      'PATCH /v1/admin/staff/{id}': 'patchAdminStaffById',
+      'POST /v1/admin/staff/{id}/mfa/reset': 'postAdminStaffByIdMfaReset',
+      'POST /v1/auth/staff/login': 'postAuthStaffLogin',
+      'POST /v1/auth/staff/mfa/verify': 'postAuthStaffMfaVerify',
+      'POST /v1/auth/staff/mfa/enrollment-token': 'postAuthStaffMfaEnrollmentToken',
+      'POST /v1/auth/staff/mfa/enrollment': 'postAuthStaffMfaEnrollment',
+      'POST /v1/auth/staff/mfa/enrollment/confirm': 'postAuthStaffMfaEnrollmentConfirm',
+      'POST /v1/auth/staff/refresh': 'postAuthStaffRefresh',
+      'POST /v1/auth/staff/logout': 'postAuthStaffLogout',
+      'GET /v1/auth/staff/sessions': 'getAuthStaffSessions',
+      'DELETE /v1/auth/staff/sessions/{id}': 'deleteAuthStaffSessionsById',
+      'POST /v1/auth/staff/invites/accept': 'postAuthStaffInvitesAccept',
+      'GET /v1/live': 'getLive',
+    });
+  });
+
+  it('states the security of every operation: these are public, every other one names its credential', () => {
+    const isPublic = (op: Operation) => op.security?.length === 0;
+    expect(
+      operations()
+        .filter((o) => isPublic(o.op))
+        .map((o) => o.op.operationId),
+    ).toStrictEqual([
+      'getHealth',
+      'getReady',
+      'getWellKnownJwksJson',
+      'getDevMailbox',
+      'postAuthCustomersRegister',
+      'postAuthCustomersLogin',
+      'postAuthCustomersOidc',
+      'postAuthCustomersRefresh',
+      'postAuthCustomersVerifyEmail',
+      'postAuthCustomersPasswordResetRequest',
+      'postAuthCustomersPasswordResetConfirm',
+      'getStoreRegions',
+      'getStoreProducts',
+      'getStoreProductsByHandle',
+      'getStoreCategories',
+      'getStoreCollections',
+      'postAuthStaffLogin',
+      'postAuthStaffMfaVerify',
+      'postAuthStaffMfaEnrollment',
+      'postAuthStaffMfaEnrollmentConfirm',
+      'postAuthStaffRefresh',
+      'postAuthStaffLogout',
+      'postAuthStaffInvitesAccept',
+      'getLive',
+    ]);
+    const schemes = new Set(Object.keys(doc.components.securitySchemes ?? {}));
+    for (const { route, op } of operations().filter((o) => !isPublic(o.op))) {
+      expect(op.security?.length, route).toBeGreaterThan(0);
+      for (const requirement of op.security ?? []) {
+        for (const scheme of Object.keys(requirement)) expect(schemes.has(scheme), route).toBe(true);
+      }
+    }
+  });
+
+  it('declares the storefront request headers on every storefront operation, and only there', () => {
+    const storefrontHeaders = [ref('parameters', 'PublishableApiKey'), ref('parameters', 'AcceptLanguage')];
+    for (const { route, path, op } of operations()) {
+      const declared = (op.parameters ?? []).filter((p) =>
+        storefrontHeaders.some((h) => h.$ref === (p as Ref).$ref),
+      );
+      expect(declared, route).toStrictEqual(path.startsWith('/v1/store/') ? storefrontHeaders : []);
+    }
+    expect(doc.components.parameters?.PublishableApiKey).toMatchObject({
+      name: 'X-Publishable-Api-Key',
+      in: 'header',
+    });
+    expect(doc.components.parameters?.AcceptLanguage).toMatchObject({
+      name: 'Accept-Language',
+      in: 'header',
+    });
+  });
+
+  it('declares the response headers: request id on all, cache headers on cached GETs, Retry-After on 429 and 503', () => {
+    const cacheHeaders = {
+      ETag: ref('headers', 'ETag'),
+      'X-Cache': ref('headers', 'XCache'),
+      'Cache-Control': ref('headers', 'CacheControl'),
+    };
+    for (const { route, op } of operations()) {
+      const cached = CACHED.includes(op.operationId);
+      expect(op.responses['200']?.headers?.ETag, route).toStrictEqual(cached ? cacheHeaders.ETag : undefined);
+      if (cached) {
+        expect(op.responses['200']?.headers, route).toMatchObject(cacheHeaders);
+        expect(op.responses['304'], route).toStrictEqual({
+          description: 'Not modified: `If-None-Match` matched',
+          headers: { ...cacheHeaders, 'X-Request-Id': ref('headers', 'RequestId') },
+        });
+        expect(op.parameters, route).toContainEqual(ref('parameters', 'IfNoneMatch'));
+      }
+      for (const [status, response] of Object.entries(op.responses)) {
+        // A switched-protocols response belongs to the socket: no middleware adds headers to it.
+        const requestId = status === '101' ? undefined : ref('headers', 'RequestId');
+        expect(response.headers?.['X-Request-Id'], `${route} ${status}`).toStrictEqual(requestId);
+        if ((status === '429' || status === '503') && response.content?.['application/problem+json']) {
+          expect(response.headers?.['Retry-After'], `${route} ${status}`).toMatchObject({ required: true });
         }
       }
     }
+  });
+
+  it('declares Location on the 201s that send it (respondCreated)', () => {
+    const withLocation = operations()
+      .filter((o) => o.op.responses['201']?.headers?.Location)
+      .map((o) => o.op.operationId);
+    expect(withLocation).toStrictEqual([
+      'postAdminRegions',
+      'postAdminProducts',
+      'postAdminProductsByIdVariants',
+      'postAdminCategories',
+      'postAdminCollections',
+      'postAdminIdentityProviders',
+    ]);
+  });
+
+  it('resolves every reference inside the document', () => {
+    const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
+    const unresolved = [...new Set(refs.map((r) => r.slice(8, -1)))].filter((pointer) => {
+      const target = pointer
+        .replace(/^#\//, '')
+        .split('/')
+        .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], doc);
+      return target === undefined;
+    });
+    expect(unresolved).toStrictEqual([]);
+  });
+
+  it('declares the headers a cached storefront read really sends', async () => {
+    await seedRegions();
+    const res = await call('/v1/store/regions', { cf: { country: 'DE' } });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const declared = Object.keys(doc.paths['/v1/store/regions']?.get?.responses['200']?.headers ?? {});
+    expect(declared.sort()).toStrictEqual(['Cache-Control', 'ETag', 'X-Cache', 'X-Request-Id']);
+    expect(declared.filter((name) => !res.headers.has(name))).toStrictEqual([]);
   });
 });

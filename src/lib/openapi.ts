@@ -64,6 +64,11 @@ export function jsonBody<T extends z.ZodType>(schema: T) {
   return { content: { 'application/json': { schema } }, required: true };
 }
 
+/** The `Retry-After` header of a 429 or 503, for its OpenAPI entry. */
+const RetryAfterHeader = z.object({
+  'Retry-After': z.string().openapi({ description: 'Seconds to wait before trying again', example: '60' }),
+});
+
 const problemDescriptions: Record<number, string> = {
   400: 'Malformed request',
   401: 'Missing or invalid credentials',
@@ -75,16 +80,40 @@ const problemDescriptions: Record<number, string> = {
   422: 'Invalid fields',
   426: 'Not a WebSocket upgrade',
   429: 'Too many requests',
+  503: 'A service this request needs is unavailable',
 };
+
+/**
+ * Statuses documented with `Retry-After`: every 429 sends it (rate limiter, account lock), and so does the one
+ * listed 503 (an identity provider's keys unreachable).
+ */
+const RETRY_AFTER_STATUSES = new Set([429, 503]);
 
 /** The problem+json responses a route can give, for its OpenAPI entry. */
 export function problems(...statuses: (keyof typeof problemDescriptions)[]) {
   return Object.fromEntries(
     statuses.map((s) => [
       s,
-      { content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } }, description: problemDescriptions[s] },
+      {
+        content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
+        description: problemDescriptions[s],
+        ...(RETRY_AFTER_STATUSES.has(s) && { headers: RetryAfterHeader }),
+      },
     ]),
-  ) as Record<number, { content: Record<string, { schema: typeof ProblemSchema }>; description: string }>;
+  ) as Record<
+    number,
+    {
+      content: Record<string, { schema: typeof ProblemSchema }>;
+      description: string;
+      headers?: typeof RetryAfterHeader;
+    }
+  >;
+}
+
+/** A route anyone may call without a credential; the document says so (`security: []`) rather than leaving it unstated. */
+export function publicRoute<const R extends Omit<RouteConfig, 'security'>>(route: R) {
+  // Object.assign keeps R's literal types, as in adminRoute().
+  return createRoute(Object.assign({}, route, { security: [] }));
 }
 
 /**

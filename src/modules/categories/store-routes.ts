@@ -1,9 +1,9 @@
-import { createRoute, z } from '@hono/zod-openapi';
-import { jsonContent, problems } from '../../lib/openapi';
+import { z } from '@hono/zod-openapi';
+import { jsonContent, problems, publicRoute } from '../../lib/openapi';
 import { StoreContextQuery } from '../regions/schemas';
 import { CategoryTreeSchema } from './store-schemas';
 
-export const categoryTree = createRoute({
+export const categoryTree = publicRoute({
   method: 'get',
   path: '/categories',
   tags: ['Store: catalog'],

@@ -1,8 +1,7 @@
-import { createRoute } from '@hono/zod-openapi';
-import { jsonContent, problems } from '../../lib/openapi';
+import { jsonContent, problems, publicRoute } from '../../lib/openapi';
 import { CollectionListSchema, ListCollectionsQuery } from './store-schemas';
 
-export const listCollections = createRoute({
+export const listCollections = publicRoute({
   method: 'get',
   path: '/collections',
   tags: ['Store: catalog'],

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { jsonBody, jsonContent, problems } from '../../lib/openapi';
+import { jsonBody, jsonContent, problems, publicRoute } from '../../lib/openapi';
 import { limitByIp } from '../../middleware/rate-limit';
 import { OidcLoginSchema } from '../identity-providers/schemas';
 import { RefreshRequestSchema, TokenResponseSchema } from '../sessions/schemas';
@@ -16,7 +16,7 @@ const tags = ['Auth: customers'];
 const Accepted = z.object({ status: z.literal('accepted') }).openapi('Accepted');
 const bearer = [{ customerToken: [] }];
 
-export const register = createRoute({
+export const register = publicRoute({
   method: 'post',
   path: '/register',
   tags,
@@ -26,7 +26,7 @@ export const register = createRoute({
   responses: { 201: jsonContent(AuthResultSchema, 'Signed up'), ...problems(400, 409, 415, 422, 429) },
 });
 
-export const login = createRoute({
+export const login = publicRoute({
   method: 'post',
   path: '/login',
   tags,
@@ -36,7 +36,7 @@ export const login = createRoute({
   responses: { 200: jsonContent(AuthResultSchema, 'Signed in'), ...problems(400, 401, 415, 422, 429) },
 });
 
-export const refresh = createRoute({
+export const refresh = publicRoute({
   method: 'post',
   path: '/refresh',
   tags,
@@ -55,7 +55,7 @@ export const logout = createRoute({
   responses: { 204: { description: 'Signed out' }, ...problems(401) },
 });
 
-export const verifyEmail = createRoute({
+export const verifyEmail = publicRoute({
   method: 'post',
   path: '/verify-email',
   tags,
@@ -65,7 +65,7 @@ export const verifyEmail = createRoute({
   responses: { 204: { description: 'Verified' }, ...problems(400, 422, 429) },
 });
 
-export const requestPasswordReset = createRoute({
+export const requestPasswordReset = publicRoute({
   method: 'post',
   path: '/password-reset/request',
   tags,
@@ -78,7 +78,7 @@ export const requestPasswordReset = createRoute({
   },
 });
 
-export const resetPassword = createRoute({
+export const resetPassword = publicRoute({
   method: 'post',
   path: '/password-reset/confirm',
   tags,
@@ -88,7 +88,7 @@ export const resetPassword = createRoute({
   responses: { 204: { description: 'Password changed' }, ...problems(400, 422, 429) },
 });
 
-export const oidcLogin = createRoute({
+export const oidcLogin = publicRoute({
   method: 'post',
   path: '/oidc',
   tags,

@@ -1,8 +1,8 @@
-import { createRoute, z } from '@hono/zod-openapi';
-import { jsonContent, problems } from '../../lib/openapi';
+import { z } from '@hono/zod-openapi';
+import { jsonContent, problems, publicRoute } from '../../lib/openapi';
 import { DevMailMessageSchema } from './schemas';
 
-export const listMailbox = createRoute({
+export const listMailbox = publicRoute({
   method: 'get',
   path: '/v1/dev/mailbox',
   tags: ['Development'],

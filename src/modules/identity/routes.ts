@@ -1,8 +1,7 @@
-import { createRoute } from '@hono/zod-openapi';
-import { jsonContent } from '../../lib/openapi';
+import { jsonContent, publicRoute } from '../../lib/openapi';
 import { JwksSchema } from './schemas';
 
-export const jwks = createRoute({
+export const jwks = publicRoute({
   method: 'get',
   path: '/.well-known/jwks.json',
   tags: ['Auth'],

@@ -1,7 +1,7 @@
-import { createRoute, z } from '@hono/zod-openapi';
-import { problems } from '../../lib/openapi';
+import { z } from '@hono/zod-openapi';
+import { problems, publicRoute } from '../../lib/openapi';
 
-export const connect = createRoute({
+export const connect = publicRoute({
   method: 'get',
   path: '/live',
   tags: ['Live'],

@@ -1,9 +1,9 @@
-import { createRoute, z } from '@hono/zod-openapi';
-import { jsonContent, problems } from '../../lib/openapi';
+import { z } from '@hono/zod-openapi';
+import { jsonContent, problems, publicRoute } from '../../lib/openapi';
 import { StoreContextQuery } from '../regions/schemas';
 import { ListProductsQuery, ProductDetailSchema, ProductListSchema, ProductParams } from './store-schemas';
 
-export const listProducts = createRoute({
+export const listProducts = publicRoute({
   method: 'get',
   path: '/products',
   tags: ['Store: products'],
@@ -12,7 +12,7 @@ export const listProducts = createRoute({
   responses: { 200: jsonContent(ProductListSchema, 'A page of products'), ...problems(422) },
 });
 
-export const getProduct = createRoute({
+export const getProduct = publicRoute({
   method: 'get',
   path: '/products/{handle}',
   tags: ['Store: products'],

@@ -1,8 +1,8 @@
-import { createRoute, z } from '@hono/zod-openapi';
-import { jsonContent, problems } from '../../lib/openapi';
+import { z } from '@hono/zod-openapi';
+import { jsonContent, problems, publicRoute } from '../../lib/openapi';
 import { RegionListSchema, StoreContextQuery } from './schemas';
 
-export const listRegions = createRoute({
+export const listRegions = publicRoute({
   method: 'get',
   path: '/regions',
   tags: ['Store: regions'],

@@ -1,6 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
 import { requireStaff } from '../../auth/require-staff';
-import { guardedRoute, jsonBody, jsonContent, problems } from '../../lib/openapi';
+import { guardedRoute, jsonBody, jsonContent, problems, publicRoute } from '../../lib/openapi';
 import { limitByIp } from '../../middleware/rate-limit';
 import {
   RefreshRequestSchema,
@@ -25,7 +25,7 @@ import {
 const tags = ['Auth: staff'];
 const middleware = limitByIp();
 
-export const login = createRoute({
+export const login = publicRoute({
   method: 'post',
   path: '/login',
   tags,
@@ -42,7 +42,7 @@ export const login = createRoute({
   },
 });
 
-export const verifyMfa = createRoute({
+export const verifyMfa = publicRoute({
   method: 'post',
   path: '/mfa/verify',
   tags,
@@ -55,7 +55,7 @@ export const verifyMfa = createRoute({
   },
 });
 
-export const startEnrollment = createRoute({
+export const startEnrollment = publicRoute({
   method: 'post',
   path: '/mfa/enrollment',
   tags,
@@ -85,7 +85,7 @@ export const requestEnrollment = createRoute({
   },
 });
 
-export const confirmEnrollment = createRoute({
+export const confirmEnrollment = publicRoute({
   method: 'post',
   path: '/mfa/enrollment/confirm',
   tags,
@@ -99,7 +99,7 @@ export const confirmEnrollment = createRoute({
   },
 });
 
-export const refresh = createRoute({
+export const refresh = publicRoute({
   method: 'post',
   path: '/refresh',
   tags,
@@ -113,7 +113,7 @@ export const refresh = createRoute({
   },
 });
 
-export const logout = createRoute({
+export const logout = publicRoute({
   method: 'post',
   path: '/logout',
   tags,
@@ -126,7 +126,7 @@ export const logout = createRoute({
   },
 });
 
-export const acceptInvite = createRoute({
+export const acceptInvite = publicRoute({
   method: 'post',
   path: '/invites/accept',
   tags,

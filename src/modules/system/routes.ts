@@ -1,5 +1,5 @@
-import { createRoute, z } from '@hono/zod-openapi';
-import { jsonContent } from '../../lib/openapi';
+import { z } from '@hono/zod-openapi';
+import { jsonContent, publicRoute } from '../../lib/openapi';
 
 const Health = z.object({ status: z.literal('ok') }).openapi('Health');
 const Readiness = z
@@ -9,7 +9,7 @@ const Readiness = z
   })
   .openapi('Readiness');
 
-export const health = createRoute({
+export const health = publicRoute({
   method: 'get',
   path: '/health',
   tags: ['System'],
@@ -17,7 +17,7 @@ export const health = createRoute({
   responses: { 200: jsonContent(Health, 'Alive') },
 });
 
-export const ready = createRoute({
+export const ready = publicRoute({
   method: 'get',
   path: '/ready',
   tags: ['System'],

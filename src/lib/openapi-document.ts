@@ -1,0 +1,142 @@
+/**
+ * Finishes the generated OpenAPI document with what holds for many routes at once because middleware does it,
+ * so it is declared once here, beside the rule that says where it applies, rather than in every route file:
+ * operation ids, the storefront's request headers, the edge cache's response headers and the request id.
+ */
+import type { OpenAPIHono } from '@hono/zod-openapi';
+
+type Document = ReturnType<OpenAPIHono['getOpenAPI31Document']>;
+type Operation = NonNullable<NonNullable<Document['paths']>[string]['get']>;
+
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+const ref = (kind: 'parameters' | 'headers', name: string) => ({ $ref: `#/components/${kind}/${name}` });
+
+const words = (text: string) => text.split(/[-._]/).filter(Boolean);
+const capitalize = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
+
+/**
+ * The operation id of a route, by one rule so that generated clients can rely on it: the method, then each
+ * path segment after `/v1` (split at `-`, `.` and `_`), a parameter as `By<Name>`, in camelCase.
+ * `GET /v1/admin/products/{id}` -> `getAdminProductsById`, `POST /v1/auth/staff/mfa/verify` -> `postAuthStaffMfaVerify`.
+ */
+function operationIdOf(method: string, path: string): string {
+  const parts = path
+    .replace(/^\/v1(?=\/)/, '')
+    .split('/')
+    .flatMap((segment) => {
+      const param = /^\{(.+)\}$/.exec(segment)?.[1];
+      return param ? ['by', ...words(param)] : words(segment);
+    });
+  return method.toLowerCase() + parts.map(capitalize).join('');
+}
+
+/** Where the surface middleware of src/app.ts runs, in OpenAPI path form. */
+export type DocumentSurfaces = {
+  /** Paths that pass the publishable-key and geo middleware. */
+  isStorefront: (path: string) => boolean;
+  /** GETs answered through the edge cache. */
+  isCached: (path: string) => boolean;
+};
+
+const components = {
+  parameters: {
+    PublishableApiKey: {
+      name: 'X-Publishable-Api-Key',
+      in: 'header',
+      required: false,
+      description:
+        'A publishable key (`pk_...`) naming the storefront; its default region applies when the country is in ' +
+        'no region. An unknown or revoked key is refused with 401.',
+      schema: { type: 'string' },
+    },
+    AcceptLanguage: {
+      name: 'Accept-Language',
+      in: 'header',
+      required: false,
+      description:
+        'Picks the locale among the region’s locales (RFC 9110 q-values) unless `locale` is given; otherwise ' +
+        'the region’s first locale.',
+      schema: { type: 'string', example: 'de-CH, de;q=0.9, en;q=0.5' },
+    },
+    IfNoneMatch: {
+      name: 'If-None-Match',
+      in: 'header',
+      required: false,
+      description: 'An ETag from an earlier answer: 304 without a body when it still matches.',
+      schema: { type: 'string' },
+    },
+  },
+  headers: {
+    RequestId: {
+      description:
+        'The request’s id (an incoming valid `X-Request-Id` is kept); it is in the log line and in any problem.',
+      schema: { type: 'string' },
+    },
+    ETag: { description: 'A strong validator of the body, for `If-None-Match`.', schema: { type: 'string' } },
+    XCache: {
+      description: 'Whether the edge cache answered (`HIT`) or the Worker rendered the response (`MISS`).',
+      schema: { type: 'string', enum: ['HIT', 'MISS'] },
+    },
+    CacheControl: {
+      description: 'Always `private, no-cache`: the answer depends on the country, so clients revalidate.',
+      schema: { type: 'string', example: 'private, no-cache' },
+    },
+  },
+} satisfies NonNullable<Document['components']>;
+
+const CACHED_RESPONSE_HEADERS = {
+  ETag: ref('headers', 'ETag'),
+  'X-Cache': ref('headers', 'XCache'),
+  'Cache-Control': ref('headers', 'CacheControl'),
+};
+
+function finishOperation(path: string, method: string, op: Operation, on: DocumentSurfaces) {
+  if (on.isStorefront(path)) {
+    op.parameters = [
+      ...(op.parameters ?? []),
+      ref('parameters', 'PublishableApiKey'),
+      ref('parameters', 'AcceptLanguage'),
+    ];
+  }
+  const responses = op.responses ?? {};
+  // A request that sends an Authorization header bypasses the cache, so these headers may be absent.
+  if (method === 'get' && on.isCached(path)) {
+    op.parameters = [...(op.parameters ?? []), ref('parameters', 'IfNoneMatch')];
+    const ok = responses['200'];
+    if (ok && !('$ref' in ok)) ok.headers = { ...ok.headers, ...CACHED_RESPONSE_HEADERS };
+    responses['304'] = {
+      description: 'Not modified: `If-None-Match` matched',
+      headers: CACHED_RESPONSE_HEADERS,
+    };
+  }
+  for (const [status, response] of Object.entries(responses)) {
+    // A 101 belongs to the WebSocket: no middleware adds headers to it (see addResponseHeaders).
+    if (status === '101' || '$ref' in response) continue;
+    response.headers = { ...response.headers, 'X-Request-Id': ref('headers', 'RequestId') };
+  }
+}
+
+/** Adds operation ids, shared parameters and response headers in place; two routes with one id are refused. */
+export function finishDocument(doc: Document, on: DocumentSurfaces): Document {
+  doc.components = {
+    ...doc.components,
+    parameters: { ...doc.components?.parameters, ...components.parameters },
+    headers: { ...doc.components?.headers, ...components.headers },
+  };
+  const seen = new Map<string, string>();
+  for (const [path, item] of Object.entries(doc.paths ?? {})) {
+    for (const method of METHODS) {
+      const op = item[method];
+      if (!op) continue;
+      const id = operationIdOf(method, path);
+      op.operationId = id;
+      finishOperation(path, method, op, on);
+      const other = seen.get(id);
+      if (other)
+        throw new Error(`Operation id ${id} names both ${other} and ${method.toUpperCase()} ${path}`);
+      seen.set(id, `${method.toUpperCase()} ${path}`);
+    }
+  }
+  return doc;
+}
