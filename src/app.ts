@@ -10,6 +10,7 @@ import type { AppEnv } from './lib/app-env';
 import { edgeCache } from './middleware/edge-cache';
 import { notFoundOrMethodNotAllowed, onError } from './middleware/error-handler';
 import { geo } from './middleware/geo';
+import { requestBounds } from './middleware/request-bounds';
 import { requestContext } from './middleware/request-context';
 import { corsFromAllowlist, limitBody, requireJsonBody, securityHeaders } from './middleware/security';
 import { mountRoutes } from './routes';
@@ -27,7 +28,15 @@ const PUBLIC_CATALOG_PATHS = [
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
 
-  app.use('*', requestContext(), securityHeaders(), corsFromAllowlist(), limitBody(), requireJsonBody());
+  app.use(
+    '*',
+    requestContext(),
+    securityHeaders(),
+    corsFromAllowlist(),
+    requestBounds(),
+    limitBody(),
+    requireJsonBody(),
+  );
   app.use('/v1/store/*', publishableKey(), geo());
   // Only the public catalog is shared-cacheable; anything per shopper (accounts, carts) must never be.
   for (const path of PUBLIC_CATALOG_PATHS) app.use(path, edgeCache());
