@@ -11,6 +11,7 @@ import { finishDocument } from './lib/openapi-document';
 import { edgeCache } from './middleware/edge-cache';
 import { notFoundOrMethodNotAllowed, onError } from './middleware/error-handler';
 import { geo } from './middleware/geo';
+import { requestBounds } from './middleware/request-bounds';
 import { requestContext } from './middleware/request-context';
 import { corsFromAllowlist, limitBody, requireJsonBody, securityHeaders } from './middleware/security';
 import { mountRoutes } from './routes';
@@ -35,7 +36,15 @@ const matchesHonoPath = (pattern: string, path: string) =>
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
 
-  app.use('*', requestContext(), securityHeaders(), corsFromAllowlist(), limitBody(), requireJsonBody());
+  app.use(
+    '*',
+    requestContext(),
+    securityHeaders(),
+    corsFromAllowlist(),
+    requestBounds(),
+    limitBody(),
+    requireJsonBody(),
+  );
   app.use(STOREFRONT_PATH, publishableKey(), geo());
   // Only the public catalog is shared-cacheable; anything per shopper (accounts, carts) must never be.
   for (const path of PUBLIC_CATALOG_PATHS) app.use(path, edgeCache());

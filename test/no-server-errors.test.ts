@@ -1,16 +1,22 @@
 /**
  * Whatever a client sends, the answer is never a 5xx. Walks every operation in /openapi.json with hostile
  * bodies, path parameters and query strings, as an admin holding every permission (so requests get past
- * authorization and reach validation and the handlers).
+ * authorization and reach validation and the handlers); then every list with forged cursors (well-formed, of
+ * the right sort, with a key of the wrong shape) and every free-text filter with JSON-path and FTS5
+ * metacharacters, against a catalog that has rows for those filters to run on.
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { issueSecretKey } from '../src/auth/secret-key';
+import { toBase64Url } from '../src/lib/encoding';
 import { PERMISSIONS } from '../src/lib/permissions';
-import { seedRegions } from './helpers/catalog-fixtures';
+import { insertProductRow, seedRegions } from './helpers/catalog-fixtures';
 import { call } from './helpers/http';
 
-type Document = { paths: Record<string, Record<string, { requestBody?: unknown }>> };
+type Parameter = { name: string; in: string; schema?: { type?: unknown; enum?: string[] } };
+type Document = {
+  paths: Record<string, Record<string, { requestBody?: unknown; parameters?: Parameter[] }>>;
+};
 
 const BODIES = [
   '',
@@ -32,10 +38,14 @@ const QUERIES = [
 ];
 
 let auth: Record<string, string>;
-let operations: { method: string; path: string; hasBody: boolean }[];
+let operations: { method: string; path: string; hasBody: boolean; query: Parameter[] }[];
 
 beforeAll(async () => {
   await seedRegions();
+  await insertProductRow({
+    options: ['Color', 'Size\\'],
+    variants: [{ options: { Color: 'Blue', 'Size\\': 'M"' }, prices: { USD: 1000, EUR: 1100 } }],
+  });
   auth = {
     Authorization: `Bearer ${(await issueSecretKey(env.DB, 'fuzz', PERMISSIONS)).key}`,
     'CF-Connecting-IP': `fuzz-${crypto.randomUUID()}`,
@@ -46,6 +56,7 @@ beforeAll(async () => {
       method: method.toUpperCase(),
       path,
       hasBody: op.requestBody !== undefined,
+      query: (op.parameters ?? []).filter((p) => p.in === 'query'),
     })),
   );
 });
@@ -77,5 +88,91 @@ describe('hostile input never causes a server error', () => {
     // The walk must get past authentication and into validation, or it proves nothing.
     expect(statuses[422]).toBeGreaterThan(100);
     expect(failures).toStrictEqual([]);
+  }, 120_000);
+});
+
+/** The sorts of the lists without a `sort` parameter: each such list gets cursors of its own and the others. */
+const INTERNAL_SORTS = ['id', 'code', 'handle', 'created_at_desc'];
+/** Keys of every wrong arity and type, numbers no column or Date holds, and shapes that fit some sort. */
+const FORGED_KEYS = [
+  '[]',
+  '[1]',
+  '["x"]',
+  '["x","y","z"]',
+  '["x",1]',
+  '[1,"x"]',
+  '[null,"x"]',
+  '[{},"x"]',
+  '[true,"x"]',
+  '[[1],"x"]',
+  '[1.5,"x"]',
+  '[1e308,"x"]',
+  '[-1e308,"x"]',
+  '[1e400,"x"]',
+  '[9007199254740993,"x"]',
+  '[8640000000000001,"x"]',
+  '"x"',
+  'null',
+];
+const cursorOf = (json: string) => toBase64Url(new TextEncoder().encode(json));
+/** Cursors naming each of `sorts`, with every forged key, and two that are no payload at all. */
+const cursorsFor = (sorts: string[]) =>
+  [
+    ...sorts.flatMap((sort) => FORGED_KEYS.map((key) => ({ sort, json: `{"sort":"${sort}","key":${key}}` }))),
+    { sort: sorts[0], json: `{"sort":"${sorts[0]}"}` },
+    { sort: sorts[0], json: '[]' },
+  ].map(({ sort, json }) => ({ sort, cursor: cursorOf(json) }));
+
+/** Characters with a meaning to SQLite JSON paths, FTS5 queries, LIKE or SQL strings, and awkward Unicode. */
+const METACHARACTERS = [
+  ...['\\', '"', "'", '$', '.', '[', ']', '*', '(', ')', '^', '%', '_', '-', '+', ':', '{', '#'],
+  ...['NEAR', 'AND', 'OR', 'NOT', 'NEAR(a b)', '"a" *', '$."a"', 'a\\"b', '\u0000'],
+  ...['ü', 'ǅ', '²', '𝟘', 'e\u0301', '😀', 'ß', '\u200b'],
+];
+/** Each one alone, and inside a Name:Value pair (an option filter whose name and value end with it). */
+const HOSTILE_TEXT = METACHARACTERS.flatMap((m) => [m, `a${m}:b${m}`]);
+/** Query parameters that hold free text and reach SQL; the rest are numbers, enums and cursors. */
+const isFreeText = (p: Parameter) =>
+  !['cursor', 'limit'].includes(p.name) && p.schema?.enum === undefined && p.schema?.type !== 'integer';
+
+describe('hostile list queries never cause a server error', () => {
+  async function expectNoServerErrors(urls: string[]) {
+    const failures: string[] = [];
+    const statuses: Record<number, number> = {};
+    for (const url of urls) {
+      const res = await call(url, { headers: auth });
+      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      if (res.status >= 500) failures.push(`${url} -> ${res.status}`);
+      await res.arrayBuffer();
+    }
+    expect(failures).toStrictEqual([]);
+    return statuses;
+  }
+
+  it('with forged cursors, in every list that takes one', async () => {
+    const urls = operations
+      .filter((op) => op.method === 'GET' && op.query.some((p) => p.name === 'cursor'))
+      .flatMap((op) => {
+        const sorts = op.query.find((p) => p.name === 'sort')?.schema?.enum;
+        const search = op.query.some((p) => p.name === 'q') ? '&q=shirt' : '';
+        return cursorsFor(sorts ?? INTERNAL_SORTS).map(
+          ({ sort, cursor }) => `${op.path}?cursor=${cursor}${sorts ? `&sort=${sort}` : ''}${search}`,
+        );
+      });
+    const statuses = await expectNoServerErrors(urls);
+    // Cursors of the right sort and shape (e.g. ["x"] for an id sort) are answered; all others refused.
+    expect(Object.keys(statuses).sort()).toStrictEqual(['200', '422']);
+  }, 120_000);
+
+  it('with JSON-path and FTS5 metacharacters in every free-text filter', async () => {
+    const urls = operations
+      .filter((op) => op.method === 'GET' && !op.path.includes('{'))
+      .flatMap((op) =>
+        op.query
+          .filter(isFreeText)
+          .flatMap((p) => HOSTILE_TEXT.map((text) => `${op.path}?${p.name}=${encodeURIComponent(text)}`)),
+      );
+    const statuses = await expectNoServerErrors(urls);
+    expect(statuses[200]).toBeGreaterThan(100);
   }, 120_000);
 });

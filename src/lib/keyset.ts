@@ -1,21 +1,12 @@
 /**
- * The (created_at, id) keyset most admin listings sort by, newest first: reading it back from a decoded cursor,
- * and the filter for the rows after it. A well-formed cursor of the right sort can still carry forged values;
- * they are client input, so a 422 and never a 500.
+ * The (created_at, id) keyset most admin listings sort by, newest first: the shape its cursors must have (a
+ * forged time a Date cannot hold is a 422, never a 500) and the filter for the rows after one.
  */
 import { and, eq, lt, or, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
-import { AppError } from './errors';
 
-export function timeIdKey(key: (string | number)[]): [number, string] {
-  const [time, id] = key;
-  if (typeof time === 'number' && Number.isSafeInteger(time) && typeof id === 'string') return [time, id];
-  throw new AppError(422, 'invalid_cursor', 'The cursor is not valid for this listing.', {
-    errors: [
-      { pointer: '/query/cursor', message: 'Use the next_cursor of a previous page with the same sort.' },
-    ],
-  });
-}
+/** The key shape of a (created_at, id) cursor, for decodeCursor. */
+export const TIME_ID_KEY = ['time', 'text'] as const;
 
 /**
  * Rows after `after` in `ORDER BY created_at DESC, id DESC`; undefined (no filter) on the first page.

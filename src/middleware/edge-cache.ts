@@ -14,26 +14,42 @@ import { timed } from './request-context';
 const EDGE_TTL_SECONDS = 86_400;
 /** Parameters that become part of the resolved context rather than of the key. */
 const CONTEXT_PARAMS = new Set(['region', 'locale']);
+/** Keys live under a host of their own, so they can never be mistaken for a URL the Worker serves. */
+const KEY_ORIGIN = 'https://edge-cache.edgecart.internal';
 
-type Entry = { body: ArrayBuffer; headers: [string, string][]; etag: string; size: number };
+/**
+ * What an entry holds: the representation, the same for every requester. Per-requester headers (CORS, `Vary:
+ * Origin`, X-Request-Id, Server-Timing) are computed for each request by the middleware around this one and are
+ * never stored, or a hit would hand one origin's CORS grant to another.
+ */
+type Entry = { body: ArrayBuffer; contentType: string; etag: string; size: number };
 
 const memory = new MemoryCache<Entry>(500, 8 * 1024 * 1024);
 
+/** Orders query parameters by name, then value, by UTF-16 code units: the same order for any permutation. */
+function byNameThenValue([a, av]: [string, string], [b, bv]: [string, string]): number {
+  if (a !== b) return a < b ? -1 : 1;
+  return av < bv ? -1 : av > bv ? 1 : 0;
+}
+
+/**
+ * The cache key of a storefront GET. Linear in the query (one filter, one sort, one serialization): appending
+ * parameters to a URL one by one reserializes its whole query each time, which made a URL of thousands of empty
+ * parameters cost a second of CPU.
+ */
 export function cacheKeyFor(
   url: URL,
   context: { country: string | null; region: string; locale: string; version: string },
 ): string {
-  const params = [...url.searchParams]
-    .filter(([name]) => !CONTEXT_PARAMS.has(name))
-    .sort(([a, av], [b, bv]) => (a === b ? av.localeCompare(bv) : a.localeCompare(b)));
-  const key = new URL(`https://edge-cache.edgecart.internal${url.pathname}`);
-  for (const [name, value] of params) key.searchParams.append(name, value);
+  const params = [...url.searchParams].filter(([name]) => !CONTEXT_PARAMS.has(name)).sort(byNameThenValue);
   // The country is part of the key because responses echo it in their context.
-  key.searchParams.set('__country', context.country ?? '');
-  key.searchParams.set('__region', context.region);
-  key.searchParams.set('__locale', context.locale);
-  key.searchParams.set('__v', context.version);
-  return key.toString();
+  params.push(
+    ['__country', context.country ?? ''],
+    ['__region', context.region],
+    ['__locale', context.locale],
+    ['__v', context.version],
+  );
+  return `${KEY_ORIGIN}${url.pathname}?${new URLSearchParams(params)}`;
 }
 
 function matchesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
@@ -42,19 +58,20 @@ function matchesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
   return ifNoneMatch === '*' || ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === bare);
 }
 
-/** The response a client gets for an entry: the body, or 304 when its ETag already matches. */
+/**
+ * The response a client gets for an entry: the body, or 304 when its ETag already matches. Assigned to `c.res`,
+ * it keeps the per-request headers already on the context's response (Hono copies them over), and middleware
+ * around this one adds the rest after it.
+ */
 function respond(entry: Entry, status: 'HIT' | 'MISS', ifNoneMatch: string | undefined): Response {
-  const headers = new Headers(entry.headers);
-  headers.set('ETag', entry.etag);
-  headers.set('Cache-Control', 'private, no-cache');
-  headers.set('Vary', 'Accept-Language');
-  headers.set('X-Cache', status);
-  if (matchesEtag(ifNoneMatch, entry.etag)) {
-    for (const name of [...headers.keys()]) {
-      if (!['etag', 'cache-control', 'vary', 'x-cache'].includes(name)) headers.delete(name);
-    }
-    return new Response(null, { status: 304, headers });
-  }
+  const headers = new Headers({
+    ETag: entry.etag,
+    'Cache-Control': 'private, no-cache',
+    Vary: 'Accept-Language',
+    'X-Cache': status,
+  });
+  if (matchesEtag(ifNoneMatch, entry.etag)) return new Response(null, { status: 304, headers });
+  headers.set('Content-Type', entry.contentType);
   return new Response(entry.body, { status: 200, headers });
 }
 
@@ -67,8 +84,12 @@ async function fromCacheApi(key: string): Promise<Entry | undefined> {
   const stored = await caches.default.match(key);
   if (!stored) return undefined;
   const body = await stored.arrayBuffer();
-  const headers = [...stored.headers].filter(([name]) => name !== 'cache-control' && name !== 'etag');
-  return { body, headers, etag: stored.headers.get('ETag') ?? (await etagOf(body)), size: body.byteLength };
+  return {
+    body,
+    contentType: stored.headers.get('Content-Type') ?? 'application/json',
+    etag: stored.headers.get('ETag') ?? (await etagOf(body)),
+    size: body.byteLength,
+  };
 }
 
 export function edgeCache() {
@@ -102,16 +123,21 @@ export function edgeCache() {
     const body = await c.res.arrayBuffer();
     const entry: Entry = {
       body,
-      headers: [...c.res.headers],
+      contentType: c.res.headers.get('Content-Type') ?? 'application/json',
       etag: await etagOf(body),
       size: body.byteLength,
     };
     memory.set(key, entry);
-    const stored = new Headers(entry.headers);
-    stored.set('ETag', entry.etag);
-    stored.set('Cache-Control', `public, max-age=${EDGE_TTL_SECONDS}`);
-    c.executionCtx.waitUntil(caches.default.put(key, new Response(body, { status: 200, headers: stored })));
-    c.res = undefined;
+    const stored = new Response(body, {
+      status: 200,
+      headers: {
+        'Content-Type': entry.contentType,
+        ETag: entry.etag,
+        'Cache-Control': `public, max-age=${EDGE_TTL_SECONDS}`,
+      },
+    });
+    c.executionCtx.waitUntil(caches.default.put(key, stored));
+    // The handler's response carries this request's own headers (CORS); assigning keeps them on the answer.
     c.res = respond(entry, 'MISS', ifNoneMatch);
   });
 }

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bumpCatalogVersion } from '../../src/lib/catalog-version';
+import { cacheKeyFor } from '../../src/middleware/edge-cache';
 import { insertProductRow, seedRegions } from '../helpers/catalog-fixtures';
 import { call } from '../helpers/http';
 
@@ -119,5 +120,124 @@ describe('edge cache', () => {
     await a.arrayBuffer();
     const b = await call('/v1/store/products?sort=newest&limit=5', { cf: { country: 'DE' } });
     expect(b.headers.get('X-Cache')).toBe('HIT');
+  });
+});
+
+describe('edge cache, per requester', () => {
+  const accessControl = (res: Response) =>
+    Object.fromEntries([...res.headers].filter(([name]) => name.startsWith('access-control-')));
+  const EXPOSED = 'ETag,X-Request-Id,X-Cache,Server-Timing,Retry-After,Location';
+
+  it('computes CORS headers and the request id for each request, never replaying the first one’s', async () => {
+    const product = await insertProductRow();
+    const path = `/v1/store/products/${product.handle}`;
+    const get = async (origin?: string) => {
+      const res = await call(path, { cf: { country: 'DE' }, headers: origin ? { Origin: origin } : {} });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      return res;
+    };
+
+    const miss = await get('https://shop.test');
+    expect(miss.headers.get('X-Cache')).toBe('MISS');
+    expect(accessControl(miss)).toStrictEqual({
+      'access-control-allow-origin': 'https://shop.test',
+      'access-control-expose-headers': EXPOSED,
+    });
+
+    const otherAllowed = await get('https://admin.test');
+    expect(otherAllowed.headers.get('X-Cache')).toBe('HIT');
+    expect(accessControl(otherAllowed)).toStrictEqual({
+      'access-control-allow-origin': 'https://admin.test',
+      'access-control-expose-headers': EXPOSED,
+    });
+    expect(otherAllowed.headers.get('Vary')).toBe('Accept-Language, Origin');
+
+    const disallowed = await get('https://evil.test');
+    expect(disallowed.headers.get('X-Cache')).toBe('HIT');
+    expect(accessControl(disallowed)).toStrictEqual({ 'access-control-expose-headers': EXPOSED });
+
+    const noOrigin = await get();
+    expect(noOrigin.headers.get('X-Cache')).toBe('HIT');
+    expect(accessControl(noOrigin)).toStrictEqual({});
+    expect(noOrigin.headers.get('Vary')).toBe('Accept-Language, Origin');
+
+    const ids = [miss, otherAllowed, disallowed, noOrigin].map((r) => r.headers.get('X-Request-Id'));
+    expect(new Set(ids).size).toBe(4);
+    expect(noOrigin.headers.get('Server-Timing')).toContain('cache;desc="HIT"');
+    expect(miss.headers.get('Server-Timing')).toContain('cache;desc="MISS"');
+  });
+
+  it('never reads a request carrying Authorization from the cache', async () => {
+    const product = await insertProductRow({ variants: [{ prices: { EUR: 1000 } }] });
+    const path = `/v1/store/products/${product.handle}`;
+    await (await call(path, { cf: { country: 'DE' } })).arrayBuffer();
+    const cached = await call(path, { cf: { country: 'DE' } });
+    expect(cached.headers.get('X-Cache')).toBe('HIT');
+    await cached.arrayBuffer();
+    // Changed without bumping the catalog version: only a response that skipped the cache can show it.
+    await env.DB.prepare('UPDATE prices SET amount = 1500 WHERE variant_id = ?')
+      .bind(product.variants[0]?.id)
+      .run();
+
+    const credentialed = await call(path, { cf: { country: 'DE' }, headers: { Authorization: 'Bearer x' } });
+    expect(credentialed.status).toBe(200);
+    expect(credentialed.headers.get('X-Cache')).toBeNull();
+    expect(credentialed.headers.get('Server-Timing')).toContain('cache;desc="BYPASS"');
+    expect(((await credentialed.json()) as Detail).product.price_range.min.amount).toBe(1500);
+
+    const anonymous = await call(path, { cf: { country: 'DE' } });
+    expect(anonymous.headers.get('X-Cache')).toBe('HIT');
+    expect(((await anonymous.json()) as Detail).product.price_range.min.amount).toBe(1000);
+  });
+
+  it('never stores the response to a request carrying Authorization', async () => {
+    const product = await insertProductRow();
+    const path = `/v1/store/products/${product.handle}`;
+    for (let i = 0; i < 2; i++) {
+      const credentialed = await call(path, {
+        cf: { country: 'DE' },
+        headers: { Authorization: 'Bearer x' },
+      });
+      expect(credentialed.status).toBe(200);
+      expect(credentialed.headers.get('X-Cache')).toBeNull();
+      expect(credentialed.headers.get('Server-Timing')).toContain('cache;desc="BYPASS"');
+      await credentialed.arrayBuffer();
+    }
+    const anonymous = await call(path, { cf: { country: 'DE' } });
+    expect(anonymous.headers.get('X-Cache')).toBe('MISS');
+    await anonymous.arrayBuffer();
+  });
+});
+
+describe('cacheKeyFor', () => {
+  const context = { country: 'DE', region: 'eu', locale: 'de', version: 'v1' };
+  afterEach(() => vi.restoreAllMocks());
+
+  it('gives every order of the same parameters one key, without the context parameters', () => {
+    const keys = ['?b=2&a=1&a=0&region=eu', '?a=0&locale=de&b=2&a=1', '?a=1&b=2&a=0'].map((query) =>
+      cacheKeyFor(new URL(`https://api.test/v1/store/products${query}`), context),
+    );
+    expect(new Set(keys)).toStrictEqual(
+      new Set([
+        'https://edge-cache.edgecart.internal/v1/store/products?a=0&a=1&b=2&__country=DE&__region=eu&__locale=de&__v=v1',
+      ]),
+    );
+  });
+
+  it('sorts once and serializes once, however many parameters there are', () => {
+    const sort = vi.spyOn(Array.prototype, 'sort');
+    const append = vi.spyOn(URLSearchParams.prototype, 'append');
+    const set = vi.spyOn(URLSearchParams.prototype, 'set');
+    const serialize = vi.spyOn(URLSearchParams.prototype, 'toString');
+    const url = new URL(`https://api.test/v1/store/products?${'=&'.repeat(5000)}z=1&a=2`);
+    const key = cacheKeyFor(url, context);
+    expect([sort.mock.calls.length, append.mock.calls.length, set.mock.calls.length]).toStrictEqual([
+      1, 0, 0,
+    ]);
+    expect(serialize.mock.calls.length).toBe(1);
+    expect(key).toBe(
+      `https://edge-cache.edgecart.internal/v1/store/products?${'=&'.repeat(5000)}a=2&z=1&__country=DE&__region=eu&__locale=de&__v=v1`,
+    );
   });
 });

@@ -1,12 +1,13 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { toBase64Url } from '../../src/lib/encoding';
 import {
   insertCategoryRow,
   insertCollectionRow,
   insertProductRow,
   seedRegions,
 } from '../helpers/catalog-fixtures';
-import { call, problemOf } from '../helpers/http';
+import { call, expectProblem, problemOf } from '../helpers/http';
 import { unique } from '../helpers/unique';
 
 beforeAll(seedRegions);
@@ -261,6 +262,18 @@ describe('GET /v1/store/products filters and sorts', () => {
     expect(only(await list(`q=${tag}&option=Color:Blue&option=Color:Red`))).toStrictEqual([]);
   });
 
+  it('matches option names and values literally, JSON-path metacharacters included', async () => {
+    const name = `Fit.$[0]"\\`;
+    const product = await insertProductRow({
+      options: [name],
+      variants: [{ options: { [name]: 'Slim\\' }, prices: { EUR: 1000 } }],
+    });
+    const filter = (text: string) => list(`option=${encodeURIComponent(text)}`);
+    expect((await filter(`${name}:Slim\\`)).data.map((p) => p.handle)).toStrictEqual([product.handle]);
+    expect((await filter(`Fit.$[0]\\:Slim\\`)).data).toStrictEqual([]);
+    expect((await filter('Size\\:M')).data).toStrictEqual([]);
+  });
+
   it.each([
     ['newest', ['dear', 'mid', 'cheap']],
     ['price_asc', ['cheap', 'mid', 'dear']],
@@ -360,6 +373,24 @@ describe('pagination', () => {
     });
     expect(res.status).toBe(422);
     expect((await problemOf(res)).code).toBe('invalid_cursor');
+  });
+
+  it.each([
+    ['newest', '[1]'],
+    ['newest', '[1,"prod_x","extra"]'],
+    ['newest', '["2020-01-01","prod_x"]'],
+    ['price_asc', '[9007199254740993,"prod_x"]'],
+    ['price_asc', '[1.5,"prod_x"]'],
+    ['title_asc', '[1,2]'],
+    ['relevance', '[1e400,"prod_x"]'],
+  ])('refuses a %s cursor whose key is %s with 422, naming the cursor', async (sort, key) => {
+    const cursor = toBase64Url(new TextEncoder().encode(`{"sort":"${sort}","key":${key}}`));
+    const res = await call(`/v1/store/products?q=shirt&sort=${sort}&cursor=${cursor}`, {
+      cf: { country: 'DE' },
+    });
+    await expectProblem(res, 422, 'invalid_cursor', [
+      { pointer: '/query/cursor', message: 'Use the next_cursor of a previous page with the same sort.' },
+    ]);
   });
 
   it('only lists active products sold in the region', async () => {

@@ -1,6 +1,6 @@
 import { adminCallerOf } from '../../auth/caller';
 import type { AdminEnv } from '../../lib/app-env';
-import { timeIdKey } from '../../lib/keyset';
+import { TIME_ID_KEY } from '../../lib/keyset';
 import { createRouter } from '../../lib/openapi';
 import { decodeCursor, paginate } from '../../lib/pagination';
 import * as read from './read';
@@ -23,7 +23,7 @@ export const apiKeysRouter = createRouter<AdminEnv>()
   })
   .openapi(routes.listApiKeys, async (c) => {
     const q = c.req.valid('query');
-    const after = q.cursor ? timeIdKey(decodeCursor(q.cursor, read.API_KEY_SORT).key) : null;
+    const after = q.cursor ? decodeCursor(q.cursor, read.API_KEY_SORT, TIME_ID_KEY) : null;
     const rows = await read.listApiKeys(
       c.env.DB,
       { kind: q.kind, includeRevoked: q.include_revoked },

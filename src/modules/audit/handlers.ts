@@ -1,5 +1,5 @@
 import type { AdminEnv } from '../../lib/app-env';
-import { timeIdKey } from '../../lib/keyset';
+import { TIME_ID_KEY } from '../../lib/keyset';
 import { createRouter } from '../../lib/openapi';
 import { decodeCursor, paginate } from '../../lib/pagination';
 import { AUDIT_SORT, listAuditLog } from './read';
@@ -8,7 +8,7 @@ import { serializeAuditEntry } from './schemas';
 
 export const auditRouter = createRouter<AdminEnv>().openapi(routes.listAuditLog, async (c) => {
   const q = c.req.valid('query');
-  const after = q.cursor ? timeIdKey(decodeCursor(q.cursor, AUDIT_SORT).key) : null;
+  const after = q.cursor ? decodeCursor(q.cursor, AUDIT_SORT, TIME_ID_KEY) : null;
   const rows = await listAuditLog(
     c.env.DB,
     {

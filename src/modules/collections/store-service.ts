@@ -9,7 +9,7 @@ const SORT = 'handle';
 
 /** Collections by handle, keyset-paginated, titled along the locale chain. */
 export async function listCollections(d1: D1Database, query: ListCollectionsQuery, store: StoreContext) {
-  const after = query.cursor ? decodeCursor(query.cursor, SORT).key[0] : undefined;
+  const after = query.cursor ? decodeCursor(query.cursor, SORT, ['text'])[0] : undefined;
   const { results } = await d1
     .prepare(
       `SELECT c.id, c.handle, t.title, t.description FROM collections c

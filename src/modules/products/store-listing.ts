@@ -5,34 +5,58 @@
  */
 
 import { localeChainParam, localePreference } from '../../lib/locale-sql';
-import { decodeCursor } from '../../lib/pagination';
+import { decodeCursor, type KeyShape } from '../../lib/pagination';
 import type { StoreContext } from '../../lib/store-context';
 import { toFtsQuery } from './search-query';
 import type { ListProductsQuery, ProductSort } from './store-schemas';
 
 export type ListingRow = { id: string; created_at: number; min_price: number; title: string; rank: number };
 
-type SortSpec = { order: string; keyset: string; key: (row: ListingRow) => (string | number)[] };
+/** `shape` is what a cursor's key must hold for the `keyset` placeholders: a forged cursor is a 422, not a 500. */
+type SortSpec = {
+  order: string;
+  keyset: string;
+  shape: KeyShape;
+  key: (row: ListingRow) => (string | number)[];
+};
 
 const SORTS: Record<ProductSort, SortSpec> = {
   newest: {
     order: 'created_at DESC, id DESC',
     keyset: '(created_at, id) < (?, ?)',
+    shape: ['integer', 'text'],
     key: (r) => [r.created_at, r.id],
   },
   price_asc: {
     order: 'min_price ASC, id ASC',
     keyset: '(min_price, id) > (?, ?)',
+    shape: ['integer', 'text'],
     key: (r) => [r.min_price, r.id],
   },
   price_desc: {
     order: 'min_price DESC, id DESC',
     keyset: '(min_price, id) < (?, ?)',
+    shape: ['integer', 'text'],
     key: (r) => [r.min_price, r.id],
   },
-  title_asc: { order: 'title ASC, id ASC', keyset: '(title, id) > (?, ?)', key: (r) => [r.title, r.id] },
-  title_desc: { order: 'title DESC, id DESC', keyset: '(title, id) < (?, ?)', key: (r) => [r.title, r.id] },
-  relevance: { order: 'rank ASC, id ASC', keyset: '(rank, id) > (?, ?)', key: (r) => [r.rank, r.id] },
+  title_asc: {
+    order: 'title ASC, id ASC',
+    keyset: '(title, id) > (?, ?)',
+    shape: ['text', 'text'],
+    key: (r) => [r.title, r.id],
+  },
+  title_desc: {
+    order: 'title DESC, id DESC',
+    keyset: '(title, id) < (?, ?)',
+    shape: ['text', 'text'],
+    key: (r) => [r.title, r.id],
+  },
+  relevance: {
+    order: 'rank ASC, id ASC',
+    keyset: '(rank, id) > (?, ?)',
+    shape: ['number', 'text'],
+    key: (r) => [r.rank, r.id],
+  },
 };
 
 export function sortOf(query: ListProductsQuery): ProductSort {
@@ -77,8 +101,10 @@ export function buildListingQuery(
     variantParams.push(query.price_max);
   }
   for (const option of query.option) {
-    variantConditions.push('json_extract(v.options, ?) = ?');
-    variantParams.push(`$."${option.name.replaceAll('"', '')}"`, option.value);
+    // json_each compares the bound name as a plain key: no JSON path is built from client text, so quotes,
+    // backslashes, dots or brackets in a name match literally instead of breaking (or steering) a path.
+    variantConditions.push('EXISTS (SELECT 1 FROM json_each(v.options) o WHERE o.key = ? AND o.value = ?)');
+    variantParams.push(option.name, option.value);
   }
   if (variantConditions.length > 0) {
     // CROSS JOIN pins the join order: SQLite otherwise walks every price in the currency for each product.
@@ -104,7 +130,7 @@ export function buildListingQuery(
   const outer: string[] = [];
   if (query.cursor) {
     outer.push(spec.keyset);
-    params.push(...decodeCursor(query.cursor, sort).key);
+    params.push(...decodeCursor(query.cursor, sort, spec.shape));
   }
   params.push(query.limit + 1);
 

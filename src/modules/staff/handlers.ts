@@ -1,6 +1,6 @@
 import { adminCallerOf } from '../../auth/caller';
 import type { AdminEnv } from '../../lib/app-env';
-import { timeIdKey } from '../../lib/keyset';
+import { TIME_ID_KEY } from '../../lib/keyset';
 import { createRouter } from '../../lib/openapi';
 import { decodeCursor, paginate } from '../../lib/pagination';
 import * as invites from './invite-service';
@@ -10,7 +10,7 @@ import { serializeInvite, serializeStaff } from './schemas';
 import * as staff from './service';
 
 const afterKey = (cursor: string | undefined, sort: string) =>
-  cursor ? timeIdKey(decodeCursor(cursor, sort).key) : null;
+  cursor ? decodeCursor(cursor, sort, TIME_ID_KEY) : null;
 
 // Invitation routes first: `/staff/invites` must not be taken for `/staff/{id}`.
 export const staffRouter = createRouter<AdminEnv>()
