@@ -6,6 +6,7 @@
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { publishableKey } from './auth/publishable-key-middleware';
+import { API_NAME, API_VERSION } from './lib/api-version';
 import type { AppEnv } from './lib/app-env';
 import { edgeCache } from './middleware/edge-cache';
 import { notFoundOrMethodNotAllowed, onError } from './middleware/error-handler';
@@ -13,8 +14,6 @@ import { geo } from './middleware/geo';
 import { requestContext } from './middleware/request-context';
 import { corsFromAllowlist, limitBody, requireJsonBody, securityHeaders } from './middleware/security';
 import { mountRoutes } from './routes';
-
-export const API_VERSION = '0.1.0';
 
 const PUBLIC_CATALOG_PATHS = [
   '/v1/store/regions',
@@ -55,7 +54,7 @@ export function createApp() {
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {
-      title: 'edgecart API',
+      title: API_NAME,
       version: API_VERSION,
       description:
         'Headless commerce at the edge. Storefront routes resolve region, currency, tax display and locale from the ' +
