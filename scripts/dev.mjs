@@ -1,6 +1,8 @@
-// `npm run dev`: everything a fresh clone needs, then `wrangler dev` on http://localhost:8787.
-// 1. .dev.vars with fresh local secrets  2. local D1 migrations  3. the demo catalog if the database is empty
-// 4. a local admin secret key  5. wrangler dev (local bindings only; no account, no network).
+// `npm run dev`: everything a fresh clone needs, then `wrangler dev` on http://localhost:8787, or on the port
+// given as `npm run dev -- --port 8790` or `PORT=8790 npm run dev`.
+// 1. .dev.vars with fresh local secrets (its generated PUBLIC_URL/CORS_ORIGINS follow the port)
+// 2. local D1 migrations  3. the demo catalog if the database is empty  4. a local admin secret key
+// 5. wrangler dev (local bindings only; no account, no network).
 import { spawn } from 'node:child_process';
 import { SECRET_KEY_FORMAT } from '../src/auth/secret-key-format.ts';
 import { sha256Hex } from '../src/lib/hash.ts';
@@ -10,6 +12,19 @@ import { sqlText } from './lib/sql.mjs';
 import { executeSql, query, wrangler } from './lib/wrangler.mjs';
 
 const LOCAL = '--local';
+const DEFAULT_PORT = 8787;
+
+/** `--port N` or `--port=N` from the arguments, else `PORT`, else 8787. */
+function chosenPort(argv = process.argv.slice(2), env = process.env) {
+  const at = argv.findIndex((arg) => arg === '--port' || arg.startsWith('--port='));
+  const given = at === -1 ? env.PORT : argv[at].includes('=') ? argv[at].split('=')[1] : argv[at + 1];
+  if (given === undefined || given === '') return DEFAULT_PORT;
+  const port = Number(given);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`--port/PORT must be a port number (1-65535), not "${given}".`);
+  }
+  return port;
+}
 
 async function ensureLocalSecretKey(vars) {
   let key = vars.EDGECART_LOCAL_SECRET_KEY;
@@ -39,21 +54,26 @@ async function ensureLocalSecretKey(vars) {
 }
 
 function main() {
-  const vars = ensureDevVars();
+  const port = chosenPort();
+  const origin = `http://localhost:${port}`;
+  const vars = ensureDevVars(port);
   wrangler(['d1', 'migrations', 'apply', 'DB', LOCAL]);
   const seed = spawn(process.execPath, ['scripts/seed.mjs', LOCAL], { stdio: 'inherit' });
   seed.on('exit', async (code) => {
     if (code !== 0) process.exit(code ?? 1);
     const key = await ensureLocalSecretKey(vars);
     console.log(
-      `\nAdmin secret key (also in .dev.vars):\n  ${key}\nTry:\n  curl -H 'Authorization: Bearer ${key}' http://localhost:8787/v1/admin/products\n  curl 'http://localhost:8787/v1/store/products?region=eu&locale=de&limit=3'\n`,
+      `\nAdmin secret key (also in .dev.vars):\n  ${key}\nTry:\n  curl -H 'Authorization: Bearer ${key}' ${origin}/v1/admin/products\n  curl '${origin}/v1/store/products?region=eu&locale=de&limit=3'\n  open ${origin}/docs\n`,
     );
     const dev = spawn(
       'npx',
-      ['--no-install', 'wrangler', 'dev', '--local', '--port', '8787', '--ip', '127.0.0.1'],
+      ['--no-install', 'wrangler', 'dev', '--local', '--port', String(port), '--ip', '127.0.0.1'],
       {
         stdio: 'inherit',
-        env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+        // Miniflare would fetch a real `request.cf` from workers.cloudflare.com at every start and print a
+        // `getaddrinfo ENOTFOUND` stack twice when offline; its fixed placeholder (country US) is what local
+        // development uses anyway (pick regions with ?region=). Set CLOUDFLARE_CF_FETCH_ENABLED=true to fetch.
+        env: { CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...process.env, WRANGLER_SEND_METRICS: 'false' },
       },
     );
     for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => dev.kill(signal));

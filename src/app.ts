@@ -6,6 +6,7 @@
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { publishableKey } from './auth/publishable-key-middleware';
+import { API_NAME, API_VERSION } from './lib/api-version';
 import type { AppEnv } from './lib/app-env';
 import { finishDocument } from './lib/openapi-document';
 import { edgeCache } from './middleware/edge-cache';
@@ -15,8 +16,6 @@ import { requestBounds } from './middleware/request-bounds';
 import { requestContext } from './middleware/request-context';
 import { corsFromAllowlist, limitBody, requireJsonBody, securityHeaders } from './middleware/security';
 import { mountRoutes } from './routes';
-
-export const API_VERSION = '0.1.0';
 
 const STOREFRONT_PATH = '/v1/store/*';
 const PUBLIC_CATALOG_PATHS = [
@@ -72,7 +71,7 @@ export function createApp() {
   const documentConfig = {
     openapi: '3.1.0',
     info: {
-      title: 'edgecart API',
+      title: API_NAME,
       version: API_VERSION,
       description:
         'Headless commerce at the edge. Storefront routes resolve region, currency, tax display and locale from the ' +

@@ -1,4 +1,4 @@
-// Runs the project's own wrangler (with the Node 22+ that npm scripts put first on PATH), never prompting.
+// Runs the project's own wrangler (with the bundled Node 24 that npm scripts put first on PATH), never prompting.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

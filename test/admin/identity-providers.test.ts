@@ -114,7 +114,7 @@ describe('/v1/admin/identity-providers', () => {
   it('names the rule a plain-http URL breaks', async () => {
     const res = await admin('POST', '/identity-providers', input({ jwks_url: 'http://keys.test/jwks' }));
     expect((await problemOf(res)).errors).toStrictEqual([
-      { pointer: '/body/jwks_url', message: 'Must be an https URL' },
+      { pointer: '/body/jwks_url', message: 'Not allowed: not https' },
     ]);
   });
 

@@ -1,68 +1,77 @@
 import { describe, expect, it } from 'vitest';
 import { post, randomIp } from '../helpers/http';
-import { expectRateLimited } from '../helpers/rate-limits';
+import { expectRateLimited, inOneRateLimitWindow } from '../helpers/rate-limits';
 import { codeFor, insertStaffWithMfa, insertStaffWithPassword, PASSWORD } from '../helpers/staff';
 import { unique } from '../helpers/unique';
 
+/** Each scenario runs inside one rate-limit window with fresh IPs and accounts (see test/helpers/rate-limits.ts). */
 describe('staff auth rate limits', () => {
   it('limits login attempts per client IP, whatever the account', async () => {
-    const ip = randomIp();
-    const statuses = [];
-    for (let i = 0; i < 31; i++) {
-      const res = await post(
-        '/v1/auth/staff/login',
-        { email: `${unique('x')}@example.com`, password: 'x' },
-        { 'CF-Connecting-IP': ip },
-      );
-      statuses.push(res.status);
-      if (res.status === 429) await expectRateLimited(res);
-    }
-    expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
-    expect(statuses[30]).toBe(429);
-    const otherIp = await post('/v1/auth/staff/login', { email: 'someone@example.com', password: 'x' });
-    expect(otherIp.status).toBe(401);
+    await inOneRateLimitWindow(async () => {
+      const ip = randomIp();
+      const statuses = [];
+      for (let i = 0; i < 31; i++) {
+        const res = await post(
+          '/v1/auth/staff/login',
+          { email: `${unique('x')}@example.com`, password: 'x' },
+          { 'CF-Connecting-IP': ip },
+        );
+        statuses.push(res.status);
+        if (res.status === 429) await expectRateLimited(res);
+      }
+      expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
+      expect(statuses[30]).toBe(429);
+      const otherIp = await post('/v1/auth/staff/login', { email: 'someone@example.com', password: 'x' });
+      expect(otherIp.status).toBe(401);
+    });
   });
 
   it('limits login attempts per account, from any IP, even with the right password', async () => {
-    const staff = await insertStaffWithPassword('support');
-    for (let i = 0; i < 10; i++)
-      await post('/v1/auth/staff/login', { email: staff.email, password: `wrong ${i}` });
-    const res = await post('/v1/auth/staff/login', { email: staff.email, password: PASSWORD });
-    expect(res.status).toBe(429);
-    expect(res.headers.get('Retry-After')).toBe('60');
+    await inOneRateLimitWindow(async () => {
+      const staff = await insertStaffWithPassword('support');
+      for (let i = 0; i < 10; i++)
+        await post('/v1/auth/staff/login', { email: staff.email, password: `wrong ${i}` });
+      const res = await post('/v1/auth/staff/login', { email: staff.email, password: PASSWORD });
+      expect(res.status).toBe(429);
+      expect(res.headers.get('Retry-After')).toBe('60');
+    });
   });
 
   it('limits MFA attempts per account, across challenges and IPs', async () => {
-    const { staff, secret } = await insertStaffWithMfa('owner');
-    const challenge = async () =>
-      (
-        (await (await post('/v1/auth/staff/login', { email: staff.email, password: PASSWORD })).json()) as {
-          mfa_token: string;
-        }
-      ).mfa_token;
-    const tokens = [await challenge(), await challenge()];
-    const statuses = [];
-    for (let i = 0; i < 11; i++) {
-      const mfa_token = tokens[i % 2];
-      statuses.push(
-        (await post('/v1/auth/staff/mfa/verify', { mfa_token, code: await codeFor(secret, 9) })).status,
-      );
-    }
-    expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
-    expect(statuses[10]).toBe(429);
+    await inOneRateLimitWindow(async () => {
+      const { staff, secret } = await insertStaffWithMfa('owner');
+      const challenge = async () =>
+        (
+          (await (await post('/v1/auth/staff/login', { email: staff.email, password: PASSWORD })).json()) as {
+            mfa_token: string;
+          }
+        ).mfa_token;
+      const tokens = [await challenge(), await challenge()];
+      const statuses = [];
+      for (let i = 0; i < 11; i++) {
+        const mfa_token = tokens[i % 2];
+        statuses.push(
+          (await post('/v1/auth/staff/mfa/verify', { mfa_token, code: await codeFor(secret, 9) })).status,
+        );
+      }
+      expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
+      expect(statuses[10]).toBe(429);
+    });
   });
 
   it('limits every step of the flow per IP: MFA, enrollment, refresh, invite acceptance', async () => {
-    for (const [path, body] of [
-      ['/v1/auth/staff/mfa/verify', { mfa_token: 'mfa_x', code: '123456' }],
-      ['/v1/auth/staff/mfa/enrollment', { enrollment_token: 'enroll_x' }],
-      ['/v1/auth/staff/refresh', { refresh_token: 'rt_x' }],
-      ['/v1/auth/staff/invites/accept', { token: 'x', name: 'A', password: PASSWORD }],
-    ] as const) {
-      const ip = randomIp();
-      let last = 0;
-      for (let i = 0; i < 31; i++) last = (await post(path, body, { 'CF-Connecting-IP': ip })).status;
-      expect(last, path).toBe(429);
-    }
+    await inOneRateLimitWindow(async () => {
+      for (const [path, body] of [
+        ['/v1/auth/staff/mfa/verify', { mfa_token: 'mfa_x', code: '123456' }],
+        ['/v1/auth/staff/mfa/enrollment', { enrollment_token: 'enroll_x' }],
+        ['/v1/auth/staff/refresh', { refresh_token: 'rt_x' }],
+        ['/v1/auth/staff/invites/accept', { token: 'x', name: 'A', password: PASSWORD }],
+      ] as const) {
+        const ip = randomIp();
+        let last = 0;
+        for (let i = 0; i < 31; i++) last = (await post(path, body, { 'CF-Connecting-IP': ip })).status;
+        expect(last, path).toBe(429);
+      }
+    });
   });
 });

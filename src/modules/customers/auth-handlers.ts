@@ -43,7 +43,7 @@ export const customerAuthRouter = createRouter()
   })
   .openapi(routes.oidcLogin, async (c) => {
     const input = c.req.valid('json');
-    const row = await signInWithIdToken(createDb(c.env.DB), c.env.KV, anonymousCaller(c), input);
+    const row = await signInWithIdToken(c.env, anonymousCaller(c), input);
     const tokens = await issueTokens(c.env, requestMeta(c), { type: 'customer', id: row.id });
     c.header('Cache-Control', 'no-store');
     return c.json({ customer: await serializeCustomer(c.env, row), tokens }, 200);

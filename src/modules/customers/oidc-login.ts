@@ -10,10 +10,10 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { customers, externalIdentities } from '../../db/schema';
-import { actingAs, type Caller } from '../../lib/caller';
+import { actingAs, type Caller, callerLogger } from '../../lib/caller';
 import { commit } from '../../lib/commit';
 import { constraintFailure } from '../../lib/d1-writes';
-import type { Database } from '../../lib/db';
+import { createDb, type Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { findProvider, type Provider, verifyIdToken } from '../identity-providers/id-token';
@@ -113,13 +113,14 @@ async function link(
 }
 
 export async function signInWithIdToken(
-  db: Database,
-  kv: KVNamespace,
+  env: Env,
   caller: Caller,
   input: { provider: string; id_token: string; nonce?: string },
 ): Promise<CustomerRow> {
+  const db = createDb(env.DB);
   const provider = await findProvider(db, input.provider);
-  const claims = await verifyIdToken(kv, provider, input.id_token, input.nonce);
+  const jwksContext = { kv: env.KV, environment: env.ENVIRONMENT, logger: callerLogger(caller) };
+  const claims = await verifyIdToken(jwksContext, provider, input.id_token, input.nonce);
   try {
     await link(db, caller, provider, claims);
   } catch (error) {

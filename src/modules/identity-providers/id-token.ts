@@ -9,7 +9,7 @@ import { createLocalJWKSet, type JSONWebKeySet, type JWTPayload, jwtVerify } fro
 import { identityProviders } from '../../db/schema';
 import type { Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
-import { getJwks, refetchJwks } from './jwks-cache';
+import { getJwks, type JwksContext, refetchJwks } from './jwks-cache';
 
 const ALGORITHMS = ['RS256', 'ES256', 'EdDSA'];
 
@@ -43,7 +43,7 @@ function reason(error: unknown): string {
 }
 
 export async function verifyIdToken(
-  kv: KVNamespace,
+  jwksContext: JwksContext,
   provider: Provider,
   idToken: string,
   nonce: string | undefined,
@@ -59,12 +59,12 @@ export async function verifyIdToken(
     ).payload;
   let payload: JWTPayload;
   try {
-    payload = await attempt(await getJwks(kv, provider.jwksUrl));
+    payload = await attempt(await getJwks(jwksContext, provider.jwksUrl));
   } catch (error) {
     if (error instanceof AppError) throw error;
     const fresh =
       (error as { code?: string }).code === 'ERR_JWKS_NO_MATCHING_KEY'
-        ? await refetchJwks(kv, provider.jwksUrl)
+        ? await refetchJwks(jwksContext, provider.jwksUrl)
         : undefined;
     if (!fresh) throw rejected(reason(error));
     try {

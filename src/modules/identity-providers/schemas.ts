@@ -1,6 +1,13 @@
 import { z } from '@hono/zod-openapi';
 
-const HttpsUrl = z.url({ protocol: /^https$/, error: 'Must be an https URL' }).max(500);
+// The outbound URL guard (src/lib/url-guard.ts) decides which hosts, ports and schemes may be stored (422
+// `url_not_allowed`); http is there only for a local issuer outside production.
+const ProviderUrl = z
+  .url({ protocol: /^https?$/, error: 'Must be an https URL' })
+  .max(500)
+  .openapi({
+    description: 'https, default port, a public host (see "Outbound URLs" in docs/ARCHITECTURE.md)',
+  });
 
 export const OidcLoginSchema = z
   .object({
@@ -19,9 +26,9 @@ export const OidcLoginSchema = z
 export const IdentityProviderInputSchema = z
   .object({
     name: z.string().trim().min(1).max(100).openapi({ example: 'Google' }),
-    issuer: HttpsUrl.openapi({ example: 'https://accounts.google.com' }),
+    issuer: ProviderUrl.openapi({ example: 'https://accounts.google.com' }),
     client_id: z.string().min(1).max(500),
-    jwks_url: HttpsUrl.openapi({ example: 'https://www.googleapis.com/oauth2/v3/certs' }),
+    jwks_url: ProviderUrl.openapi({ example: 'https://www.googleapis.com/oauth2/v3/certs' }),
     enabled: z.boolean().optional(),
   })
   .strict()

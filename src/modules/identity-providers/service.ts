@@ -2,6 +2,9 @@
  * Identity provider settings: the external OpenID Connect issuers shoppers may sign in with. An issuer is
  * configured at most once (checked up front for a clear 409; the unique index decides a race).
  *
+ * Both URLs pass the outbound URL guard before they are stored (422 `url_not_allowed`); the JWKS fetch checks
+ * its URL again.
+ *
  * Settings, not catalog: no catalog version bump, and no domain events (only catalog aggregates raise them
  * so far); every write is audited as `identity_provider.create|update|delete`.
  */
@@ -14,6 +17,7 @@ import { createDb, type Database } from '../../lib/db';
 import { AppError, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { applyPatch, auditChanges } from '../../lib/row-changes';
+import { assertUrlsAllowed } from '../../lib/url-guard';
 import type { IdentityProviderInput, IdentityProviderUpdate } from './schemas';
 
 type ProviderRow = typeof identityProviders.$inferSelect;
@@ -39,6 +43,10 @@ async function assertIssuerFree(db: Database, issuer: string | undefined, except
   }
 }
 
+function assertProviderUrls(env: Env, input: IdentityProviderUpdate) {
+  assertUrlsAllowed(env.ENVIRONMENT, { '/body/issuer': input.issuer, '/body/jwks_url': input.jwks_url });
+}
+
 async function findProvider(db: Database, id: string): Promise<ProviderRow> {
   const row = await db.select().from(identityProviders).where(eq(identityProviders.id, id)).get();
   if (!row) throw notFound('Identity provider');
@@ -56,6 +64,7 @@ export async function createProvider(
   input: IdentityProviderInput,
   fields: string[],
 ) {
+  assertProviderUrls(env, input);
   const db = createDb(env.DB);
   await assertIssuerFree(db, input.issuer);
   const now = new Date();
@@ -96,6 +105,7 @@ export async function updateProvider(
   input: IdentityProviderUpdate,
   fields: string[],
 ) {
+  assertProviderUrls(env, input);
   const db = createDb(env.DB);
   const before = await checkUpdate(db, id, input);
   const patch = {

@@ -1,3 +1,4 @@
+import { API_NAME, API_VERSION } from '../../lib/api-version';
 import { KV_KEYS } from '../../lib/kv-keys';
 import { createRouter } from '../../lib/openapi';
 import * as routes from './routes';
@@ -8,7 +9,25 @@ const probe = async (check: () => Promise<unknown>) =>
     () => 'failed' as const,
   );
 
+const INDEX = {
+  name: API_NAME,
+  version: API_VERSION,
+  links: {
+    docs: '/docs',
+    openapi: '/openapi.json',
+    health: '/health',
+    ready: '/ready',
+    store: {
+      regions: '/v1/store/regions',
+      products: '/v1/store/products',
+      categories: '/v1/store/categories',
+      collections: '/v1/store/collections',
+    },
+  },
+};
+
 export const systemRouter = createRouter()
+  .openapi(routes.index, (c) => c.json(INDEX, 200))
   .openapi(routes.health, (c) => c.json({ status: 'ok' as const }, 200))
   .openapi(routes.ready, async (c) => {
     const [d1, kv] = await Promise.all([

@@ -9,6 +9,33 @@ const Readiness = z
   })
   .openapi('Readiness');
 
+const ApiIndex = z
+  .object({
+    name: z.string(),
+    version: z.string(),
+    links: z.object({
+      docs: z.string(),
+      openapi: z.string(),
+      health: z.string(),
+      ready: z.string(),
+      store: z.object({
+        regions: z.string(),
+        products: z.string(),
+        categories: z.string(),
+        collections: z.string(),
+      }),
+    }),
+  })
+  .openapi('ApiIndex');
+
+export const index = publicRoute({
+  method: 'get',
+  path: '/',
+  tags: ['System'],
+  summary: 'API index: name, version and where to start',
+  responses: { 200: jsonContent(ApiIndex, 'The API index') },
+});
+
 export const health = publicRoute({
   method: 'get',
   path: '/health',
