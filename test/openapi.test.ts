@@ -60,7 +60,7 @@ describe('OpenAPI document', () => {
 
   it('gives every operation a success response, a client error unless none can happen, and admin ones a permission', () => {
     // What redocly.yaml turns off (operation-2xx-response, operation-4xx-response) is checked here instead.
-    const cannotFailByTheClient = new Set(['getHealth', 'getReady', 'getWellKnownJwksJson']);
+    const cannotFailByTheClient = new Set(['getIndex', 'getHealth', 'getReady', 'getWellKnownJwksJson']);
     for (const { route, path, op } of operations()) {
       const statuses = Object.keys(op.responses);
       // A WebSocket route succeeds with 101 Switching Protocols.
@@ -82,6 +82,7 @@ describe('OpenAPI document', () => {
   // Generated clients name their methods after these: a change here breaks every client built from the document.
   it('names every operation by method and path (pinned)', () => {
     expect(Object.fromEntries(operations().map((o) => [o.route, o.op.operationId]))).toStrictEqual({
+      'GET /': 'getIndex',
       'GET /health': 'getHealth',
       'GET /ready': 'getReady',
       'GET /.well-known/jwks.json': 'getWellKnownJwksJson',
@@ -170,6 +171,7 @@ describe('OpenAPI document', () => {
         .filter((o) => isPublic(o.op))
         .map((o) => o.op.operationId),
     ).toStrictEqual([
+      'getIndex',
       'getHealth',
       'getReady',
       'getWellKnownJwksJson',

@@ -19,6 +19,7 @@ const capitalize = (word: string) => word.charAt(0).toUpperCase() + word.slice(1
  * The operation id of a route, by one rule so that generated clients can rely on it: the method, then each
  * path segment after `/v1` (split at `-`, `.` and `_`), a parameter as `By<Name>`, in camelCase.
  * `GET /v1/admin/products/{id}` -> `getAdminProductsById`, `POST /v1/auth/staff/mfa/verify` -> `postAuthStaffMfaVerify`.
+ * The root path reads as `Index` (`GET /` -> `getIndex`).
  */
 function operationIdOf(method: string, path: string): string {
   const parts = path
@@ -28,7 +29,7 @@ function operationIdOf(method: string, path: string): string {
       const param = /^\{(.+)\}$/.exec(segment)?.[1];
       return param ? ['by', ...words(param)] : words(segment);
     });
-  return method.toLowerCase() + parts.map(capitalize).join('');
+  return method.toLowerCase() + (parts.length > 0 ? parts.map(capitalize).join('') : 'Index');
 }
 
 /** Where the surface middleware of src/app.ts runs, in OpenAPI path form. */
