@@ -6,6 +6,7 @@ import { commit } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { encryptField } from '../../lib/encryption';
 import { notFound } from '../../lib/errors';
+import { clearAllFailures } from '../sessions/login-failures';
 import { listSessions, revokeAllSessionsStatement } from '../sessions/service';
 import { listAddressRows, serializeAddress } from './address-service';
 import type { CustomerView } from './schemas';
@@ -94,6 +95,8 @@ export async function eraseCustomer(db: Database, caller: Caller, id: string): P
         .delete(oneTimeTokens)
         .where(and(eq(oneTimeTokens.principalType, 'customer'), eq(oneTimeTokens.principalId, id))),
       revokeAllSessionsStatement(db, 'customer', id, 'erased'),
+      // Failed sign-ins name client networks: personal data as well.
+      clearAllFailures(db, 'customer', id),
       // Device descriptions are personal data too; the revoked sessions stay only as ids and times.
       db.update(sessions).set({ userAgent: null }).where(own),
       db
@@ -106,8 +109,6 @@ export async function eraseCustomer(db: Database, caller: Caller, id: string): P
           lastName: null,
           phoneEncrypted: null,
           locale: null,
-          failedLogins: 0,
-          lockedUntil: null,
           deletedAt: now,
           updatedAt: now,
         })
