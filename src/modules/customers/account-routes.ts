@@ -9,6 +9,7 @@ import {
   AddressUpdateSchema,
   CustomerSchema,
   CustomerUpdateSchema,
+  ErasureSchema,
 } from './schemas';
 
 const tags = ['Store: account'];
@@ -70,7 +71,10 @@ export const deleteMe = customerRoute({
   path: '/customers/me',
   tags,
   summary: 'Erase the account’s personal data and sign out everywhere (order records are kept)',
-  responses: { 204: { description: 'Erased' }, ...problems(401) },
+  description:
+    'Needs fresh proof of the owner: the current password, or for an account without one, a sign-in (not a refresh) within the last 10 minutes.',
+  request: { body: { ...jsonBody(ErasureSchema), required: false } },
+  responses: { 204: { description: 'Erased' }, ...problems(400, 401, 415, 422, 429) },
 });
 
 export const listMySessions = customerRoute({

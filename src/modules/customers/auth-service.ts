@@ -71,7 +71,35 @@ export async function registerCustomer(
   }
 }
 
-/** The customer whose password this is; a sign-in from a network locked out of the account is refused. */
+/**
+ * Checks `password` against the customer's, counting a failure against the caller's network. An attempt from a
+ * network locked out of the account is refused without looking at the password, yet with the same work and answer
+ * as a wrong one. Returns whether the stored hash should be upgraded.
+ */
+export async function verifyCustomerPassword(
+  db: Database,
+  caller: Caller,
+  customer: { id: string; passwordHash: string },
+  password: string,
+): Promise<{ attempt: SignInAttempt; needsRehash: boolean }> {
+  const attempt: SignInAttempt = {
+    principalType: 'customer',
+    principalId: customer.id,
+    network: clientNetwork(caller.meta.ip),
+  };
+  if (await isLockedOut(db, attempt)) {
+    await dummyVerify(password);
+    throw invalidCredentials();
+  }
+  const { valid, needsRehash } = await verifyPassword(password, customer.passwordHash);
+  if (!valid) {
+    await recordFailure(db, attempt, CUSTOMER_LOCK);
+    throw invalidCredentials();
+  }
+  return { attempt, needsRehash };
+}
+
+/** The customer whose email and password these are. */
 export async function authenticateCustomer(
   db: Database,
   caller: Caller,
@@ -83,21 +111,12 @@ export async function authenticateCustomer(
     await dummyVerify(password);
     throw invalidCredentials();
   }
-  const attempt: SignInAttempt = {
-    principalType: 'customer',
-    principalId: row.id,
-    network: clientNetwork(caller.meta.ip),
-  };
-  if (await isLockedOut(db, attempt)) {
-    // Refused without looking at the password, yet with the same work and answer as a wrong one.
-    await dummyVerify(password);
-    throw invalidCredentials();
-  }
-  const { valid, needsRehash } = await verifyPassword(password, row.passwordHash);
-  if (!valid) {
-    await recordFailure(db, attempt, CUSTOMER_LOCK);
-    throw invalidCredentials();
-  }
+  const { attempt, needsRehash } = await verifyCustomerPassword(
+    db,
+    caller,
+    { id: row.id, passwordHash: row.passwordHash },
+    password,
+  );
   await db.batch([
     clearFailures(db, attempt),
     ...(needsRehash
