@@ -1,7 +1,9 @@
 import { env } from 'cloudflare:workers';
 import { decodeJwt } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createDb } from '../../src/lib/db';
 import { ERASURE_SIGN_IN_WINDOW_MS } from '../../src/modules/customers/account-service';
+import { MAX_ACTIVE_SESSIONS, startSession } from '../../src/modules/sessions/service';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import {
   TEST_ADDRESS as address,
@@ -13,6 +15,12 @@ import {
 import { bearer, call, jsonInit, post, problemOf } from '../helpers/http';
 
 beforeAll(seedRegions);
+
+async function signInTokens(email: string) {
+  const res = await post('/v1/auth/customers/login', { email, password: PASSWORD });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { tokens: { access_token: string } }).tokens;
+}
 
 describe('GET/PATCH /v1/store/customers/me', () => {
   it('reads and updates the profile; the phone is stored encrypted', async () => {
@@ -89,6 +97,49 @@ describe('sessions', () => {
     expect((await call('/v1/store/customers/me', { headers: bearer(who.tokens.access_token) })).status).toBe(
       200,
     );
+  });
+});
+
+describe('active sessions are bounded', () => {
+  it(`a sign-in beyond ${MAX_ACTIVE_SESSIONS} ends the least recently used session (evicted)`, async () => {
+    const who = await registerCustomer();
+    const db = createDb(env.DB);
+    for (let i = 1; i < MAX_ACTIVE_SESSIONS; i++) {
+      await startSession(db, { principalType: 'customer', principalId: who.id });
+    }
+    // Distinct last uses: the registration's session is the least recently used.
+    const own = (
+      await env.DB.prepare('SELECT id FROM sessions WHERE principal_id = ? ORDER BY id')
+        .bind(who.id)
+        .all<{ id: string }>()
+    ).results;
+    expect(own).toHaveLength(MAX_ACTIVE_SESSIONS);
+    await env.DB.batch(
+      own.map((s, i) =>
+        env.DB.prepare('UPDATE sessions SET last_used_at = ? WHERE id = ?').bind(
+          Date.now() - 60_000 + i,
+          s.id,
+        ),
+      ),
+    );
+    const newest = await startSession(db, { principalType: 'customer', principalId: who.id });
+    const states = (
+      await env.DB.prepare('SELECT id, revoked_reason FROM sessions WHERE principal_id = ? ORDER BY id')
+        .bind(who.id)
+        .all<{ id: string; revoked_reason: string | null }>()
+    ).results;
+    expect(states.filter((s) => s.revoked_reason !== null)).toStrictEqual([
+      { id: own[0]?.id, revoked_reason: 'evicted' },
+    ]);
+    expect(states.map((s) => s.id)).toContain(newest.sessionId);
+    // The evicted session's tokens stop working; the list holds the cap.
+    expect((await call('/v1/store/customers/me', { headers: bearer(who.tokens.access_token) })).status).toBe(
+      401,
+    );
+    const list = await call('/v1/store/customers/me/sessions', {
+      headers: bearer((await signInTokens(who.email)).access_token),
+    });
+    expect(((await list.json()) as { data: unknown[] }).data).toHaveLength(MAX_ACTIVE_SESSIONS);
   });
 });
 

@@ -122,7 +122,7 @@ export const sessions = sqliteTable(
     expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
     revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
     revokedReason: text('revoked_reason', {
-      enum: ['logout', 'revoked', 'reuse_detected', 'password_changed', 'erased'],
+      enum: ['logout', 'revoked', 'reuse_detected', 'password_changed', 'erased', 'evicted'],
     }),
   },
   (t) => [index('sessions_principal_idx').on(t.principalType, t.principalId)],

@@ -50,8 +50,7 @@ customerAccountRouter
     return c.body(null, 204);
   })
   .openapi(routes.listAddresses, async (c) => {
-    const rows = await addresses.listAddressRows(createDb(c.env.DB), c.get('principal').id);
-    return c.json({ data: await Promise.all(rows.map((r) => addresses.serializeAddress(c.env, r))) }, 200);
+    return c.json(await addresses.listAddressPage(c.env, c.get('principal').id, c.req.valid('query')), 200);
   })
   .openapi(routes.createAddress, async (c) => {
     const row = await addresses.createAddress(c.env, callerOf(c), c.get('principal').id, c.req.valid('json'));

@@ -91,6 +91,9 @@ export const AuthResultSchema = z
   .object({ customer: CustomerSchema, tokens: TokenResponseSchema })
   .openapi('CustomerAuthResult');
 
+/** How many addresses one account may save: its list and export stay small. */
+export const MAX_ADDRESSES = 50;
+
 export const AddressInputSchema = z
   .object({
     first_name: Name,
