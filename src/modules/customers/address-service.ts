@@ -139,7 +139,8 @@ export async function createAddress(
   if ((await addressCount(db, customerId)) >= MAX_ADDRESSES) throw addressLimitReached();
   const id = newId('addr');
   const now = Date.now();
-  // INSERT ... SELECT ... WHERE count < cap: the cap holds even when creates race past the check above.
+  // INSERT ... SELECT ... WHERE count < cap: the cap holds even when creates race past the check above. The
+  // values follow the table's column order (a column added to it makes this statement fail, never misfile).
   const insert = db.insert(customerAddresses).select(
     sql`SELECT ${id}, ${customerId}, ${await encryptField(env, JSON.stringify(sealedFields(input)))},
       ${input.country_code}, ${input.is_default_shipping ? 1 : 0}, ${input.is_default_billing ? 1 : 0}, ${now}, ${now}
