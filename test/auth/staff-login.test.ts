@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { sessions, staffUsers } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
 import { expectNoWrites } from '../helpers/admin';
-import { bearer, call, post, problemOf } from '../helpers/http';
+import { bearer, call, post, problemOf, randomIp } from '../helpers/http';
 import {
   insertStaffWithMfa,
   insertStaffWithPassword,
@@ -21,6 +21,10 @@ const tokensBody = {
   expires_in: expect.any(Number),
   refresh_token: expect.any(String),
 };
+const failuresOf = (staffId: string, network: string) =>
+  env.DB.prepare('SELECT failures, locked_until FROM login_failures WHERE principal_id = ? AND network = ?')
+    .bind(staffId, network)
+    .first<{ failures: number; locked_until: number | null }>();
 const sessionsOf = (staffId: string) =>
   db().select().from(sessions).where(eq(sessions.principalId, staffId)).all();
 
@@ -64,26 +68,40 @@ describe('staff login without MFA', () => {
     expect(await sessionsOf(disabled.id)).toHaveLength(0);
   });
 
-  it('locks the account after 5 failures, refusing even the right password the same way', async () => {
+  it('locks the failing network out after 5 failures, answering the right password like a wrong one; other networks sign in', async () => {
     const staff = await insertStaffWithPassword('support');
-    for (let i = 0; i < 5; i++) expect((await login(staff.email, 'wrong')).status).toBe(401);
-    const row = await db().select().from(staffUsers).where(eq(staffUsers.id, staff.id)).get();
-    expect(row?.failedLogins).toBe(5);
-    expect(row?.lockedUntil?.getTime()).toBeGreaterThan(Date.now() + 14 * 60_000);
+    const [attacker, member] = [randomIp(), randomIp()];
+    const from = (ip: string, password: string) =>
+      post('/v1/auth/staff/login', { email: staff.email, password }, { 'CF-Connecting-IP': ip });
+    const unknown = (ip: string) =>
+      post(
+        '/v1/auth/staff/login',
+        { email: 'nobody@example.com', password: PASSWORD },
+        { 'CF-Connecting-IP': ip },
+      );
+    for (let i = 0; i < 5; i++) expect((await from(attacker, 'wrong')).status).toBe(401);
+    const row = await failuresOf(staff.id, attacker);
+    expect(row?.failures).toBe(5);
+    expect(row?.locked_until).toBeGreaterThan(Date.now() + 14 * 60_000);
 
-    const res = await login(staff.email, PASSWORD);
-    expect(res.status).toBe(401);
-    expect((await problemOf(res)).code).toBe('invalid_credentials');
+    const locked = await from(attacker, PASSWORD);
+    const stranger = await unknown(attacker);
+    expect([locked.status, stranger.status]).toStrictEqual([401, 401]);
+    const { request_id: _, ...lockedBody } = await problemOf(locked);
+    const { request_id: __, ...strangerBody } = await problemOf(stranger);
+    expect(lockedBody).toStrictEqual(strangerBody);
+    expect(lockedBody.code).toBe('invalid_credentials');
     expect(await sessionsOf(staff.id)).toHaveLength(0);
 
-    await db()
-      .update(staffUsers)
-      .set({ lockedUntil: new Date(Date.now() - 1) })
-      .where(eq(staffUsers.id, staff.id));
-    const after = await login(staff.email, PASSWORD);
-    expect(after.status).toBe(200);
-    const cleared = await db().select().from(staffUsers).where(eq(staffUsers.id, staff.id)).get();
-    expect([cleared?.failedLogins, cleared?.lockedUntil]).toStrictEqual([0, null]);
+    // The member, from their own network, is not locked out, and their login leaves the attacker's lock.
+    expect((await from(member, PASSWORD)).status).toBe(200);
+    expect(await failuresOf(staff.id, attacker)).toStrictEqual(row);
+
+    await env.DB.prepare('UPDATE login_failures SET locked_until = ? WHERE principal_id = ? AND network = ?')
+      .bind(Date.now() - 1, staff.id, attacker)
+      .run();
+    expect((await from(attacker, PASSWORD)).status).toBe(200);
+    expect(await failuresOf(staff.id, attacker)).toBeNull();
   });
 
   it('rejects malformed bodies and unknown fields with 422', async () => {

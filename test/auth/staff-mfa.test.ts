@@ -134,7 +134,12 @@ describe('MFA at login', () => {
       request_id: expect.any(String),
     });
     expect(await sessionsOf(staff.id)).toHaveLength(1);
-    expect((await staffRow(staff.id))?.failedLogins).toBe(1);
+    // A wrong second factor counts against the account everywhere, not only against its network.
+    expect(
+      await env.DB.prepare('SELECT failures FROM login_failures WHERE principal_id = ? AND network = ?')
+        .bind(staff.id, '*')
+        .first(),
+    ).toStrictEqual({ failures: 1 });
   });
 
   it('accepts the previous and next step, but not an older step once a newer one was used', async () => {
@@ -170,7 +175,7 @@ describe('MFA at login', () => {
     expect((await problemOf(used)).code).toBe('invalid_mfa_token');
   });
 
-  it('locks the account after repeated wrong codes', async () => {
+  it('locks the account everywhere after repeated wrong codes, from whichever networks they came', async () => {
     const { staff, secret } = await insertStaffWithMfa('owner');
     const mfa_token = await mfaToken(staff.email);
     for (let i = 0; i < 5; i++) {

@@ -1,5 +1,9 @@
 import { env } from 'cloudflare:workers';
+import { decodeJwt } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createDb } from '../../src/lib/db';
+import { ERASURE_SIGN_IN_WINDOW_MS } from '../../src/modules/customers/account-service';
+import { MAX_ACTIVE_SESSIONS, startSession } from '../../src/modules/sessions/service';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import {
   TEST_ADDRESS as address,
@@ -8,9 +12,15 @@ import {
   saveAddress,
   withAuth,
 } from '../helpers/customers';
-import { bearer, call, post, problemOf } from '../helpers/http';
+import { bearer, call, jsonInit, post, problemOf } from '../helpers/http';
 
 beforeAll(seedRegions);
+
+async function signInTokens(email: string) {
+  const res = await post('/v1/auth/customers/login', { email, password: PASSWORD });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { tokens: { access_token: string } }).tokens;
+}
 
 describe('GET/PATCH /v1/store/customers/me', () => {
   it('reads and updates the profile; the phone is stored encrypted', async () => {
@@ -90,6 +100,49 @@ describe('sessions', () => {
   });
 });
 
+describe('active sessions are bounded', () => {
+  it(`a sign-in beyond ${MAX_ACTIVE_SESSIONS} ends the least recently used session (evicted)`, async () => {
+    const who = await registerCustomer();
+    const db = createDb(env.DB);
+    for (let i = 1; i < MAX_ACTIVE_SESSIONS; i++) {
+      await startSession(db, { principalType: 'customer', principalId: who.id });
+    }
+    // Distinct last uses: the registration's session is the least recently used.
+    const own = (
+      await env.DB.prepare('SELECT id FROM sessions WHERE principal_id = ? ORDER BY id')
+        .bind(who.id)
+        .all<{ id: string }>()
+    ).results;
+    expect(own).toHaveLength(MAX_ACTIVE_SESSIONS);
+    await env.DB.batch(
+      own.map((s, i) =>
+        env.DB.prepare('UPDATE sessions SET last_used_at = ? WHERE id = ?').bind(
+          Date.now() - 60_000 + i,
+          s.id,
+        ),
+      ),
+    );
+    const newest = await startSession(db, { principalType: 'customer', principalId: who.id });
+    const states = (
+      await env.DB.prepare('SELECT id, revoked_reason FROM sessions WHERE principal_id = ? ORDER BY id')
+        .bind(who.id)
+        .all<{ id: string; revoked_reason: string | null }>()
+    ).results;
+    expect(states.filter((s) => s.revoked_reason !== null)).toStrictEqual([
+      { id: own[0]?.id, revoked_reason: 'evicted' },
+    ]);
+    expect(states.map((s) => s.id)).toContain(newest.sessionId);
+    // The evicted session's tokens stop working; the list holds the cap.
+    expect((await call('/v1/store/customers/me', { headers: bearer(who.tokens.access_token) })).status).toBe(
+      401,
+    );
+    const list = await call('/v1/store/customers/me/sessions', {
+      headers: bearer((await signInTokens(who.email)).access_token),
+    });
+    expect(((await list.json()) as { data: unknown[] }).data).toHaveLength(MAX_ACTIVE_SESSIONS);
+  });
+});
+
 describe('export and erasure', () => {
   it('exports everything stored about the customer, decrypted', async () => {
     const who = await registerCustomer({ first_name: 'Ada' });
@@ -155,7 +208,9 @@ describe('export and erasure', () => {
       .bind('https://idp.test', `sub-${who.id}`, who.id)
       .run();
 
-    expect((await call('/v1/store/customers/me', withAuth(who, 'DELETE'))).status).toBe(204);
+    expect(
+      (await call('/v1/store/customers/me', withAuth(who, 'DELETE', { password: PASSWORD }))).status,
+    ).toBe(204);
 
     const row = await env.DB.prepare(
       'SELECT id, email, email_verified_at, password_hash, first_name, last_name, phone_encrypted, locale, deleted_at FROM customers WHERE id = ?',
@@ -201,5 +256,94 @@ describe('export and erasure', () => {
     expect((await post('/v1/auth/customers/register', { email: who.email, password: PASSWORD })).status).toBe(
       201,
     );
+  });
+
+  describe('needs a fresh proof of the owner', () => {
+    const snapshot = async (id: string) => ({
+      customer: await env.DB.prepare('SELECT * FROM customers WHERE id = ?').bind(id).first(),
+      addresses: await env.DB.prepare('SELECT COUNT(*) AS n FROM customer_addresses WHERE customer_id = ?')
+        .bind(id)
+        .first(),
+      sessions: (
+        await env.DB.prepare('SELECT id, revoked_at FROM sessions WHERE principal_id = ? ORDER BY id')
+          .bind(id)
+          .all()
+      ).results,
+      events: await env.DB.prepare(
+        "SELECT COUNT(*) AS n FROM outbox_events WHERE aggregate_id = ? AND type = 'customer.deleted'",
+      )
+        .bind(id)
+        .first(),
+    });
+    const erase = (who: { tokens: { access_token: string } }, body?: unknown) =>
+      call(
+        '/v1/store/customers/me',
+        body === undefined
+          ? { method: 'DELETE', headers: bearer(who.tokens.access_token) }
+          : { ...jsonInit('DELETE', body, bearer(who.tokens.access_token)) },
+      );
+    const reauthProblem = (detail: string) => ({
+      type: 'https://edgecart.dev/problems/reauthentication_required',
+      title: 'Unauthorized',
+      status: 401,
+      detail,
+      code: 'reauthentication_required',
+      request_id: expect.any(String),
+    });
+
+    it('refuses an access token alone, and a wrong password, changing nothing', async () => {
+      const who = await registerCustomer();
+      await saveAddress(who);
+      const before = await snapshot(who.id);
+
+      const bare = await erase(who);
+      expect(bare.status).toBe(401);
+      expect(bare.headers.get('WWW-Authenticate')).toBe(
+        'Bearer realm="edgecart", error="insufficient_user_authentication"',
+      );
+      expect(await problemOf(bare)).toStrictEqual(
+        reauthProblem('Send the current password to erase the account.'),
+      );
+      expect((await problemOf(await erase(who, {}))).code).toBe('reauthentication_required');
+
+      const wrong = await erase(who, { password: 'not the password' });
+      expect(wrong.status).toBe(401);
+      expect(await problemOf(wrong)).toStrictEqual({
+        type: 'https://edgecart.dev/problems/invalid_credentials',
+        title: 'Unauthorized',
+        status: 401,
+        detail: 'The email or password is not right.',
+        code: 'invalid_credentials',
+        request_id: expect.any(String),
+      });
+      expect(await snapshot(who.id)).toStrictEqual(before);
+    });
+
+    it('accepts an account without a password only from a session signed in within the last 10 minutes', async () => {
+      const who = await registerCustomer();
+      // An account that signs in only with an external provider has no password.
+      await env.DB.prepare('UPDATE customers SET password_hash = NULL WHERE id = ?').bind(who.id).run();
+      const sid = decodeJwt(who.tokens.access_token).sid as string;
+      await env.DB.prepare('UPDATE sessions SET created_at = ? WHERE id = ?')
+        .bind(Date.now() - ERASURE_SIGN_IN_WINDOW_MS - 60_000, sid)
+        .run();
+      const before = await snapshot(who.id);
+      const stale = await erase(who);
+      expect(stale.status).toBe(401);
+      expect(await problemOf(stale)).toStrictEqual(
+        reauthProblem('Sign in again, then erase the account within 10 minutes.'),
+      );
+      expect(await snapshot(who.id)).toStrictEqual(before);
+
+      await env.DB.prepare('UPDATE sessions SET created_at = ? WHERE id = ?')
+        .bind(Date.now() - ERASURE_SIGN_IN_WINDOW_MS + 60_000, sid)
+        .run();
+      expect((await erase(who)).status).toBe(204);
+      expect(
+        await env.DB.prepare('SELECT email, deleted_at IS NOT NULL AS erased FROM customers WHERE id = ?')
+          .bind(who.id)
+          .first(),
+      ).toStrictEqual({ email: null, erased: 1 });
+    });
   });
 });

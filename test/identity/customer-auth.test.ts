@@ -1,10 +1,11 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDb } from '../../src/lib/db';
+import { CUSTOMER_LOCK } from '../../src/modules/customers/auth-service';
 import { startSession } from '../../src/modules/sessions/service';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { mailTo, PASSWORD, registerCustomer, signIn, type Tokens } from '../helpers/customers';
-import { bearer, call, post, problemOf } from '../helpers/http';
+import { bearer, call, post, problemOf, randomIp } from '../helpers/http';
 import { uniqueEmail } from '../helpers/unique';
 
 beforeAll(seedRegions);
@@ -118,6 +119,78 @@ describe('login', () => {
     } finally {
       derive.mockRestore();
     }
+  });
+
+  it('answers a locked-out attempt exactly like an unknown email: status, body, headers and hashing work', async () => {
+    const who = await registerCustomer();
+    const ip = randomIp();
+    const from = (email: string, password: string) =>
+      post('/v1/auth/customers/login', { email, password }, { 'CF-Connecting-IP': ip });
+    for (let i = 0; i < CUSTOMER_LOCK.freeFailures; i++) {
+      expect((await from(who.email, `wrong-${i}`)).status).toBe(401);
+    }
+    const derive = vi.spyOn(crypto.subtle, 'deriveBits');
+    const attempt = async (email: string) => {
+      derive.mockClear();
+      const res = await from(email, PASSWORD);
+      const runs = derive.mock.calls.map(([algorithm]) => (algorithm as { iterations?: number }).iterations);
+      return { res, runs };
+    };
+    try {
+      await attempt(uniqueEmail()); // the dummy hash is made once per isolate
+      const locked = await attempt(who.email);
+      const unknown = await attempt(uniqueEmail());
+      expect(locked.runs).toStrictEqual([100_000]);
+      expect(unknown.runs).toStrictEqual(locked.runs);
+      expect([locked.res.status, unknown.res.status]).toStrictEqual([401, 401]);
+      // Everything but the request id and the measured durations.
+      const headers = (res: Response) =>
+        [...res.headers]
+          .filter(([name]) => name !== 'x-request-id')
+          .map(([name, value]) => [
+            name,
+            name === 'server-timing' ? value.replace(/dur=[\d.]+/g, '') : value,
+          ]);
+      expect(headers(locked.res)).toStrictEqual(headers(unknown.res));
+      expect(withoutRequestId(await problemOf(locked.res))).toStrictEqual(
+        withoutRequestId(await problemOf(unknown.res)),
+      );
+    } finally {
+      derive.mockRestore();
+    }
+    // The lock held: the right password was refused without counting, and no session was started.
+    expect(await count('SELECT COUNT(*) AS n FROM sessions WHERE principal_id = ?', who.id)).toBe(1);
+    expect(
+      await env.DB.prepare('SELECT failures FROM login_failures WHERE principal_id = ? AND network = ?')
+        .bind(who.id, ip)
+        .first(),
+    ).toStrictEqual({ failures: CUSTOMER_LOCK.freeFailures });
+  });
+
+  it('does not lock the owner out: after a lock from one network, the right password from another succeeds', async () => {
+    const who = await registerCustomer();
+    const attacker = randomIp();
+    for (let i = 0; i < CUSTOMER_LOCK.freeFailures; i++) {
+      const res = await post(
+        '/v1/auth/customers/login',
+        { email: who.email, password: `wrong-${i}` },
+        { 'CF-Connecting-IP': attacker },
+      );
+      expect(res.status).toBe(401);
+    }
+    const locked = await post(
+      '/v1/auth/customers/login',
+      { email: who.email, password: PASSWORD },
+      { 'CF-Connecting-IP': attacker },
+    );
+    expect(locked.status).toBe(401);
+    const res = await post(
+      '/v1/auth/customers/login',
+      { email: who.email, password: PASSWORD },
+      { 'CF-Connecting-IP': randomIp() },
+    );
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { customer: { id: string } }).customer.id).toBe(who.id);
   });
 
   it('signs in with the right password, whatever the case of the email', async () => {

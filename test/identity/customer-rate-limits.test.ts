@@ -2,12 +2,12 @@
  * Abuse limits on customer auth, against the real local rate limiting binding. It counts in fixed 60-second
  * windows aligned to the clock: every scenario that counts up to a limit runs inside one window
  * (`inOneRateLimitWindow`, with fresh IPs and accounts per run), and "recovering" by waiting would cost up to a
- * minute, so recovery is shown by a different key (IP or account) passing while one is limited, and by the
- * account lock running out (its locked_until moved into the past in D1).
+ * minute, so recovery is shown by a different key (IP or account) passing while one is limited, and by a
+ * network's lock running out (its locked_until moved into the past in D1).
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BASE_LOCK_MS, FREE_FAILURES } from '../../src/modules/customers/auth-service';
+import { CUSTOMER_LOCK } from '../../src/modules/customers/auth-service';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { PASSWORD, registerCustomer, signIn, type Tokens } from '../helpers/customers';
 import { post, problemOf, randomIp } from '../helpers/http';
@@ -16,60 +16,66 @@ import { uniqueEmail } from '../helpers/unique';
 
 beforeAll(seedRegions);
 
-const lockState = (id: string) =>
-  env.DB.prepare('SELECT failed_logins, locked_until FROM customers WHERE id = ?')
-    .bind(id)
-    .first<{ failed_logins: number; locked_until: number | null }>();
-const endLock = (id: string) =>
-  env.DB.prepare('UPDATE customers SET locked_until = ? WHERE id = ?')
-    .bind(Date.now() - 1, id)
+const lockState = (id: string, ip: string) =>
+  env.DB.prepare('SELECT failures, locked_until FROM login_failures WHERE principal_id = ? AND network = ?')
+    .bind(id, ip)
+    .first<{ failures: number; locked_until: number | null }>();
+const endLock = (id: string, ip: string) =>
+  env.DB.prepare('UPDATE login_failures SET locked_until = ? WHERE principal_id = ? AND network = ?')
+    .bind(Date.now() - 1, id, ip)
     .run();
+const signInFrom = (ip: string, email: string, password = PASSWORD) =>
+  post('/v1/auth/customers/login', { email, password }, { 'CF-Connecting-IP': ip });
 
-describe('failed-login slow-down', () => {
-  it('locks after repeated failures, longer each time, refusing even the right password; a success resets it', async () => {
+describe('failed-login slow-down (per account and client network)', () => {
+  it('locks the failing network out, longer each time, answering like a wrong password; other networks and a success are unaffected', async () => {
     // Nine attempts on one account, under its limit of ten a minute in any window: no rate limit in the way.
     const who = await registerCustomer();
+    const [attacker, owner] = [randomIp(), randomIp()];
+    const { freeFailures, baseLockMs } = CUSTOMER_LOCK;
+    // Lock times are bracketed between clock readings taken around the requests: no slack to outrun.
     const beforeFailures = Date.now();
-    for (let i = 0; i < FREE_FAILURES; i++) expect((await signIn(who.email, `wrong-${i}`)).status).toBe(401);
+    for (let i = 0; i < freeFailures; i++) {
+      expect((await signInFrom(attacker, who.email, `wrong-${i}`)).status).toBe(401);
+    }
     const afterFailures = Date.now();
-    const first = await lockState(who.id);
-    expect(first?.failed_logins).toBe(FREE_FAILURES);
-    const lockedUntil = first?.locked_until ?? 0;
-    expect(lockedUntil).toBeGreaterThanOrEqual(beforeFailures + BASE_LOCK_MS);
-    expect(lockedUntil).toBeLessThanOrEqual(afterFailures + BASE_LOCK_MS);
+    const first = await lockState(who.id, attacker);
+    expect(first?.failures).toBe(freeFailures);
+    expect(first?.locked_until).toBeGreaterThanOrEqual(beforeFailures + baseLockMs);
+    expect(first?.locked_until).toBeLessThanOrEqual(afterFailures + baseLockMs);
 
-    const beforeLocked = Date.now();
-    const locked = await signIn(who.email, PASSWORD);
-    const afterLocked = Date.now();
-    expect(locked.status).toBe(429);
-    // Retry-After is the rest of the lock, in whole seconds rounded up, as of when the Worker answered.
-    const retryAfter = Number(locked.headers.get('Retry-After'));
-    expect(retryAfter).toBeGreaterThanOrEqual(Math.ceil((lockedUntil - afterLocked) / 1000));
-    expect(retryAfter).toBeLessThanOrEqual(Math.ceil((lockedUntil - beforeLocked) / 1000));
+    // The right password from the locked network is refused exactly like a wrong one, and moves nothing.
+    const locked = await signInFrom(attacker, who.email);
+    expect(locked.status).toBe(401);
+    expect(locked.headers.get('Retry-After')).toBeNull();
     expect(await problemOf(locked)).toStrictEqual({
-      type: 'https://edgecart.dev/problems/account_locked',
-      title: 'Too Many Requests',
-      status: 429,
-      detail: 'Too many failed sign-ins; try again later.',
-      code: 'account_locked',
+      type: 'https://edgecart.dev/problems/invalid_credentials',
+      title: 'Unauthorized',
+      status: 401,
+      detail: 'The email or password is not right.',
+      code: 'invalid_credentials',
       request_id: expect.any(String),
     });
-    // Refused while locked: the attempt neither counted nor moved the lock.
-    expect(await lockState(who.id)).toStrictEqual(first);
+    expect(await lockState(who.id, attacker)).toStrictEqual(first);
+
+    // The owner, elsewhere, is not locked out; their success leaves the attacker's lock in place.
+    expect((await signInFrom(owner, who.email)).status).toBe(200);
+    expect(await lockState(who.id, owner)).toBeNull();
+    expect(await lockState(who.id, attacker)).toStrictEqual(first);
 
     // The lock runs out; one more failure locks again, for twice as long.
-    await endLock(who.id);
+    await endLock(who.id, attacker);
     const beforeSecond = Date.now();
-    expect((await signIn(who.email, 'wrong again')).status).toBe(401);
+    expect((await signInFrom(attacker, who.email, 'wrong again')).status).toBe(401);
     const afterSecond = Date.now();
-    const second = await lockState(who.id);
-    expect(second?.failed_logins).toBe(FREE_FAILURES + 1);
-    expect(second?.locked_until).toBeGreaterThanOrEqual(beforeSecond + 2 * BASE_LOCK_MS);
-    expect(second?.locked_until).toBeLessThanOrEqual(afterSecond + 2 * BASE_LOCK_MS);
+    const second = await lockState(who.id, attacker);
+    expect(second?.failures).toBe(freeFailures + 1);
+    expect(second?.locked_until).toBeGreaterThanOrEqual(beforeSecond + 2 * baseLockMs);
+    expect(second?.locked_until).toBeLessThanOrEqual(afterSecond + 2 * baseLockMs);
 
-    await endLock(who.id);
-    expect((await signIn(who.email, PASSWORD)).status).toBe(200);
-    expect(await lockState(who.id)).toStrictEqual({ failed_logins: 0, locked_until: null });
+    await endLock(who.id, attacker);
+    expect((await signInFrom(attacker, who.email)).status).toBe(200);
+    expect(await lockState(who.id, attacker)).toBeNull();
   });
 });
 

@@ -99,6 +99,18 @@ describe('access tokens', () => {
     expect((await me(await forge(current))).status).toBe(200);
   });
 
+  it('are accepted in their last minute (issued a lifetime ago less one minute)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const issued = now - ACCESS_TOKEN_TTL_SECONDS + 60;
+    const token = await forge(current, (j) =>
+      j
+        .setIssuedAt(issued)
+        .setNotBefore(issued)
+        .setExpirationTime(issued + ACCESS_TOKEN_TTL_SECONDS),
+    );
+    expect((await me(token)).status).toBe(200);
+  });
+
   it('signed by the previous key still verify (rotation), while new tokens are signed by the first', async () => {
     expect(keys.map((k) => k.kid)).toStrictEqual(['test-2', 'test-1']);
     const res = await me(await forge(previous));
@@ -179,6 +191,19 @@ describe('token attacks are refused with 401 problem+json and a Bearer challenge
           .setIssuedAt(past - 900)
           .setNotBefore(past - 900)
           .setExpirationTime(past),
+      ),
+      'token expired',
+    );
+  });
+
+  it('a token that expired a minute ago (no clock leeway beyond the expiry)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await expectRefused(
+      await forge(current, (j) =>
+        j
+          .setIssuedAt(now - ACCESS_TOKEN_TTL_SECONDS - 60)
+          .setNotBefore(now - ACCESS_TOKEN_TTL_SECONDS - 60)
+          .setExpirationTime(now - 60),
       ),
       'token expired',
     );

@@ -25,9 +25,6 @@ export const customers = sqliteTable('customers', {
   lastName: text('last_name'),
   phoneEncrypted: text('phone_encrypted'),
   locale: text('locale'),
-  /** Consecutive failed logins and the time before which the next attempt is refused (slow-down). */
-  failedLogins: integer('failed_logins').notNull().default(0),
-  lockedUntil: integer('locked_until', { mode: 'timestamp_ms' }),
   deletedAt: integer('deleted_at', { mode: 'timestamp_ms' }),
   createdAt,
   updatedAt,
@@ -75,8 +72,6 @@ export const staffUsers = sqliteTable('staff_users', {
   mfaEnabledAt: integer('mfa_enabled_at', { mode: 'timestamp_ms' }),
   /** The last TOTP time step accepted: a code for this step or an earlier one is a replay. */
   mfaLastStep: integer('mfa_last_step'),
-  failedLogins: integer('failed_logins').notNull().default(0),
-  lockedUntil: integer('locked_until', { mode: 'timestamp_ms' }),
   createdAt,
   updatedAt,
 });
@@ -127,10 +122,29 @@ export const sessions = sqliteTable(
     expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
     revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
     revokedReason: text('revoked_reason', {
-      enum: ['logout', 'revoked', 'reuse_detected', 'password_changed', 'erased'],
+      enum: ['logout', 'revoked', 'reuse_detected', 'password_changed', 'erased', 'evicted'],
     }),
   },
   (t) => [index('sessions_principal_idx').on(t.principalType, t.principalId)],
+);
+
+/**
+ * Failed sign-in attempts per (account, client network): a lock refuses only that network's attempts on that
+ * account, so a stranger cannot lock the owner out. Rows are forgotten a day after their last failure and
+ * deleted by a successful sign-in from the same network.
+ */
+export const loginFailures = sqliteTable(
+  'login_failures',
+  {
+    principalType: text('principal_type', { enum: PRINCIPAL_TYPES }).notNull(),
+    principalId: text('principal_id').notNull(),
+    /** The client's IPv4 address or IPv6 /64 prefix (src/modules/sessions/login-failures.ts). */
+    network: text('network').notNull(),
+    failures: integer('failures').notNull(),
+    lockedUntil: integer('locked_until', { mode: 'timestamp_ms' }),
+    lastFailureAt: integer('last_failure_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.principalType, t.principalId, t.network] })],
 );
 
 /** Every refresh token ever issued in a family; a token with `used_at` set presented again is a replay. */

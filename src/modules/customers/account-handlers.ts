@@ -1,9 +1,12 @@
+import type { Context } from 'hono';
 import { callerOf } from '../../auth/caller';
+import type { AppEnv } from '../../lib/app-env';
 import { createDb } from '../../lib/db';
 import { createRouter } from '../../lib/openapi';
+import { rateLimit } from '../../middleware/rate-limit';
 import { listOwnSessions, revokeOwnSession } from '../sessions/own-sessions';
 import * as routes from './account-routes';
-import { eraseCustomer, exportCustomer, loadCustomer, updateCustomer } from './account-service';
+import { eraseOwnAccount, exportCustomer, loadCustomer, updateCustomer } from './account-service';
 import * as addresses from './address-service';
 import { serializeCustomer } from './schemas';
 
@@ -27,7 +30,14 @@ customerAccountRouter
     return c.json(await exportCustomer(c.env, createDb(c.env.DB), c.get('principal').id), 200);
   })
   .openapi(routes.deleteMe, async (c) => {
-    await eraseCustomer(createDb(c.env.DB), callerOf(c), c.get('principal').id);
+    const principal = c.get('principal');
+    // Each try costs a password check: limited per account like sign-ins, so a stolen token cannot guess fast.
+    // rateLimit reads only c.env; its parameter is typed for the request-level env, which this one extends.
+    await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `customer:${principal.id}`, c as unknown as Context<AppEnv>);
+    await eraseOwnAccount(createDb(c.env.DB), callerOf(c), principal.id, {
+      password: c.req.valid('json').password,
+      sessionId: principal.sessionId,
+    });
     return c.body(null, 204);
   })
   .openapi(routes.listMySessions, async (c) => {
@@ -40,8 +50,7 @@ customerAccountRouter
     return c.body(null, 204);
   })
   .openapi(routes.listAddresses, async (c) => {
-    const rows = await addresses.listAddressRows(createDb(c.env.DB), c.get('principal').id);
-    return c.json({ data: await Promise.all(rows.map((r) => addresses.serializeAddress(c.env, r))) }, 200);
+    return c.json(await addresses.listAddressPage(c.env, c.get('principal').id, c.req.valid('query')), 200);
   })
   .openapi(routes.createAddress, async (c) => {
     const row = await addresses.createAddress(c.env, callerOf(c), c.get('principal').id, c.req.valid('json'));

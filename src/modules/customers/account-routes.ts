@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { requireCustomer } from '../../auth/require-customer';
 import { guardedRoute, jsonBody, jsonContent, problems } from '../../lib/openapi';
+import { MAX_PAGE_SIZE, PageInfoSchema, PaginationQuery } from '../../lib/pagination';
 import { SessionListSchema, SessionParams } from '../sessions/schemas';
 import {
   AddressInputSchema,
@@ -9,6 +10,8 @@ import {
   AddressUpdateSchema,
   CustomerSchema,
   CustomerUpdateSchema,
+  ErasureSchema,
+  MAX_ADDRESSES,
 } from './schemas';
 
 const tags = ['Store: account'];
@@ -70,7 +73,10 @@ export const deleteMe = customerRoute({
   path: '/customers/me',
   tags,
   summary: 'Erase the account’s personal data and sign out everywhere (order records are kept)',
-  responses: { 204: { description: 'Erased' }, ...problems(401) },
+  description:
+    'Needs fresh proof of the owner: the current password, or for an account without one, a sign-in (not a refresh) within the last 10 minutes.',
+  request: { body: { ...jsonBody(ErasureSchema), required: false } },
+  responses: { 204: { description: 'Erased' }, ...problems(400, 401, 415, 422, 429) },
 });
 
 export const listMySessions = customerRoute({
@@ -93,23 +99,36 @@ export const revokeMySession = customerRoute({
   responses: { 204: { description: 'Revoked' }, ...problems(401, 404, 422) },
 });
 
-const AddressList = z.object({ data: z.array(AddressSchema) }).openapi('AddressList');
+const AddressList = z.object({ data: z.array(AddressSchema), page: PageInfoSchema }).openapi('AddressList');
+
+/** The default page holds as many addresses as an account may save, so a client that sends no limit sees them all. */
+const AddressListQuery = z.object({
+  ...PaginationQuery,
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_PAGE_SIZE)
+    .default(MAX_ADDRESSES)
+    .openapi({ description: `Page size, 1-${MAX_PAGE_SIZE}`, example: MAX_ADDRESSES }),
+});
 
 export const listAddresses = customerRoute({
   method: 'get',
   path: '/customers/me/addresses',
   tags,
-  summary: 'Saved addresses',
-  responses: { 200: jsonContent(AddressList, 'Addresses'), ...problems(401) },
+  summary: 'Saved addresses, oldest first',
+  request: { query: AddressListQuery },
+  responses: { 200: jsonContent(AddressList, 'Addresses'), ...problems(401, 422) },
 });
 
 export const createAddress = customerRoute({
   method: 'post',
   path: '/customers/me/addresses',
   tags,
-  summary: 'Save an address (stored encrypted)',
+  summary: `Save an address (stored encrypted); at most ${MAX_ADDRESSES} per account`,
   request: { body: jsonBody(AddressInputSchema) },
-  responses: { 201: jsonContent(AddressSchema, 'Saved'), ...problems(400, 401, 415, 422) },
+  responses: { 201: jsonContent(AddressSchema, 'Saved'), ...problems(400, 401, 409, 415, 422) },
 });
 
 export const updateAddress = customerRoute({

@@ -5,9 +5,11 @@ import type { Caller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { encryptField } from '../../lib/encryption';
-import { notFound } from '../../lib/errors';
+import { AppError, notFound } from '../../lib/errors';
+import { clearAllFailures } from '../sessions/login-failures';
 import { listSessions, revokeAllSessionsStatement } from '../sessions/service';
 import { listAddressRows, serializeAddress } from './address-service';
+import { verifyCustomerPassword } from './auth-service';
 import type { CustomerView } from './schemas';
 import { type CustomerRow, serializeCustomer } from './schemas';
 
@@ -76,6 +78,53 @@ export async function exportCustomer(env: Env, db: Database, id: string) {
   };
 }
 
+/** How recently a customer without a password must have signed in (not refreshed) to erase the account. */
+export const ERASURE_SIGN_IN_WINDOW_MS = 10 * 60 * 1000;
+
+const reauthenticationRequired = (detail: string) =>
+  new AppError(401, 'reauthentication_required', detail, {
+    headers: { 'WWW-Authenticate': 'Bearer realm="edgecart", error="insufficient_user_authentication"' },
+  });
+
+/**
+ * Erasure cannot be undone, so a stolen access token alone must not do it: the caller proves they are the owner
+ * again, with the current password, or, for an account without one (external sign-in only), with a session
+ * signed in within the last ERASURE_SIGN_IN_WINDOW_MS (a refresh keeps a session alive but proves nothing).
+ */
+async function checkFreshAuthentication(
+  db: Database,
+  caller: Caller,
+  row: CustomerRow,
+  proof: { password?: string | undefined; sessionId: string },
+): Promise<void> {
+  if (row.passwordHash) {
+    if (proof.password === undefined) {
+      throw reauthenticationRequired('Send the current password to erase the account.');
+    }
+    await verifyCustomerPassword(db, caller, { id: row.id, passwordHash: row.passwordHash }, proof.password);
+    return;
+  }
+  const session = await db
+    .select({ createdAt: sessions.createdAt })
+    .from(sessions)
+    .where(eq(sessions.id, proof.sessionId))
+    .get();
+  if (!session || session.createdAt.getTime() < Date.now() - ERASURE_SIGN_IN_WINDOW_MS) {
+    throw reauthenticationRequired('Sign in again, then erase the account within 10 minutes.');
+  }
+}
+
+/** The signed-in customer erasing their own account, after proving again that they are its owner. */
+export async function eraseOwnAccount(
+  db: Database,
+  caller: Caller,
+  id: string,
+  proof: { password?: string | undefined; sessionId: string },
+): Promise<void> {
+  await checkFreshAuthentication(db, caller, await loadCustomer(db, id), proof);
+  await eraseCustomer(db, caller, id);
+}
+
 /**
  * Erases personal data (GDPR Art. 17) but keeps the row and its id, so orders that reference it keep their
  * financial history; orders hold their own copy of what accounting must retain. One batch: the account is
@@ -94,6 +143,8 @@ export async function eraseCustomer(db: Database, caller: Caller, id: string): P
         .delete(oneTimeTokens)
         .where(and(eq(oneTimeTokens.principalType, 'customer'), eq(oneTimeTokens.principalId, id))),
       revokeAllSessionsStatement(db, 'customer', id, 'erased'),
+      // Failed sign-ins name client networks: personal data as well.
+      clearAllFailures(db, 'customer', id),
       // Device descriptions are personal data too; the revoked sessions stay only as ids and times.
       db.update(sessions).set({ userAgent: null }).where(own),
       db
@@ -106,8 +157,6 @@ export async function eraseCustomer(db: Database, caller: Caller, id: string): P
           lastName: null,
           phoneEncrypted: null,
           locale: null,
-          failedLogins: 0,
-          lockedUntil: null,
           deletedAt: now,
           updatedAt: now,
         })

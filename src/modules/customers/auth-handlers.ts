@@ -34,9 +34,9 @@ export const customerAuthRouter = createRouter()
     return c.json({ customer: await serializeCustomer(c.env, row), tokens }, 201);
   })
   .openapi(routes.login, async (c) => {
-    const { email, password } = c.req.valid('json');
-    await limitAccount(c, email);
-    const row = await authenticateCustomer(createDb(c.env.DB), email, password);
+    const input = c.req.valid('json');
+    await limitAccount(c, input.email);
+    const row = await authenticateCustomer(createDb(c.env.DB), anonymousCaller(c), input);
     const tokens = await issueTokens(c.env, requestMeta(c), { type: 'customer', id: row.id });
     c.header('Cache-Control', 'no-store');
     return c.json({ customer: await serializeCustomer(c.env, row), tokens }, 200);

@@ -1,9 +1,11 @@
 /**
- * Customer sign-up and sign-in. Login answers identically for an unknown email and a wrong password, and spends
- * the same hashing time on both. Consecutive failures lock the account for a growing time (a correct password
- * during the lock is refused too), on top of the per-IP and per-account rate limits in the handlers.
+ * Customer sign-up and sign-in. Login answers identically for an unknown email, a wrong password and a locked
+ * attempt (status, body, and one PBKDF2 run each), so no answer tells whether an account exists. Failures are
+ * counted per (account, client network): a network that keeps failing is locked out of that account for a
+ * growing time (the right password included), while the owner signing in from elsewhere is not; the per-IP and
+ * per-account rate limits in the handlers bound guessing spread over many networks.
  */
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { customers } from '../../db/schema';
 import { actingAs, type Caller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
@@ -12,39 +14,21 @@ import type { Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { dummyVerify, hashPassword, verifyPassword } from '../../lib/password';
+import {
+  clearFailures,
+  clientNetwork,
+  isLockedOut,
+  type LockPolicy,
+  recordFailure,
+  type SignInAttempt,
+} from '../sessions/login-failures';
 import type { CustomerRow } from './schemas';
 
-export const FREE_FAILURES = 5;
-export const BASE_LOCK_MS = 30_000;
-export const MAX_LOCK_MS = 15 * 60_000;
+/** Five free failures per network, then 30 s doubling with each further failure, up to 15 minutes. */
+export const CUSTOMER_LOCK: LockPolicy = { freeFailures: 5, baseLockMs: 30_000, maxLockMs: 15 * 60_000 };
 
 export const invalidCredentials = () =>
   new AppError(401, 'invalid_credentials', 'The email or password is not right.');
-
-/**
- * The failure counter and the lock, computed by D1 from the stored count (not from a value read earlier), so
- * concurrent wrong guesses all count: the first FREE_FAILURES are free, then each failure locks the account for
- * BASE_LOCK_MS doubled per further failure, up to MAX_LOCK_MS.
- */
-function recordFailure(db: Database, id: string) {
-  const failures = sql`${customers.failedLogins} + 1`;
-  const doublings = sql`min(${failures} - ${FREE_FAILURES}, 10)`;
-  return db
-    .update(customers)
-    .set({
-      failedLogins: failures,
-      lockedUntil: sql`CASE WHEN ${failures} >= ${FREE_FAILURES}
-        THEN ${Date.now()} + min(${BASE_LOCK_MS} << ${doublings}, ${MAX_LOCK_MS}) ELSE NULL END`,
-    })
-    .where(eq(customers.id, id));
-}
-
-function lockedError(until: Date): AppError {
-  const seconds = Math.max(1, Math.ceil((until.getTime() - Date.now()) / 1000));
-  return new AppError(429, 'account_locked', 'Too many failed sign-ins; try again later.', {
-    headers: { 'Retry-After': String(seconds) },
-  });
-}
 
 export async function registerCustomer(
   db: Database,
@@ -87,29 +71,62 @@ export async function registerCustomer(
   }
 }
 
+/**
+ * Checks `password` against the customer's, counting a failure against the caller's network. An attempt from a
+ * network locked out of the account is refused without looking at the password, yet with the same work and answer
+ * as a wrong one. Returns whether the stored hash should be upgraded.
+ */
+export async function verifyCustomerPassword(
+  db: Database,
+  caller: Caller,
+  customer: { id: string; passwordHash: string },
+  password: string,
+): Promise<{ attempt: SignInAttempt; needsRehash: boolean }> {
+  const attempt: SignInAttempt = {
+    principalType: 'customer',
+    principalId: customer.id,
+    network: clientNetwork(caller.meta.ip),
+  };
+  if (await isLockedOut(db, attempt)) {
+    await dummyVerify(password);
+    throw invalidCredentials();
+  }
+  const { valid, needsRehash } = await verifyPassword(password, customer.passwordHash);
+  if (!valid) {
+    await recordFailure(db, attempt, CUSTOMER_LOCK);
+    throw invalidCredentials();
+  }
+  return { attempt, needsRehash };
+}
+
+/** The customer whose email and password these are. */
 export async function authenticateCustomer(
   db: Database,
-  email: string,
-  password: string,
+  caller: Caller,
+  input: { email: string; password: string },
 ): Promise<CustomerRow> {
+  const { email, password } = input;
   const row = await db.select().from(customers).where(eq(customers.email, email)).get();
   if (!row?.passwordHash) {
     await dummyVerify(password);
     throw invalidCredentials();
   }
-  if (row.lockedUntil && row.lockedUntil > new Date()) throw lockedError(row.lockedUntil);
-  const { valid, needsRehash } = await verifyPassword(password, row.passwordHash);
-  if (!valid) {
-    await recordFailure(db, row.id);
-    throw invalidCredentials();
-  }
-  await db
-    .update(customers)
-    .set({
-      failedLogins: 0,
-      lockedUntil: null,
-      ...(needsRehash ? { passwordHash: await hashPassword(password) } : {}),
-    })
-    .where(eq(customers.id, row.id));
+  const { attempt, needsRehash } = await verifyCustomerPassword(
+    db,
+    caller,
+    { id: row.id, passwordHash: row.passwordHash },
+    password,
+  );
+  await db.batch([
+    clearFailures(db, attempt),
+    ...(needsRehash
+      ? [
+          db
+            .update(customers)
+            .set({ passwordHash: await hashPassword(password) })
+            .where(eq(customers.id, row.id)),
+        ]
+      : []),
+  ]);
   return row;
 }

@@ -1,7 +1,7 @@
 /**
  * The emailed, single-use links of a customer account: address verification and password reset. Tokens are
  * consumed by a conditional write (src/modules/sessions/one-time-tokens.ts), so a link works once, before it expires, and a replay
- * is a 400. A reset also ends every session and uses up the customer's other reset links.
+ * is a 400. A reset also ends every session, uses up the customer's other reset links and lifts every lock.
  */
 import { and, eq, isNull } from 'drizzle-orm';
 import { customers, oneTimeTokens } from '../../db/schema';
@@ -11,6 +11,7 @@ import { createDb, type Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { hashPassword } from '../../lib/password';
 import { sendEmail } from '../email/send';
+import { clearAllFailures } from '../sessions/login-failures';
 import { issueOneTimeToken, redeemOneTimeToken } from '../sessions/one-time-tokens';
 import { revokeAllSessionsStatement } from '../sessions/service';
 
@@ -81,12 +82,7 @@ export async function resetPassword(
     statements: [
       db
         .update(customers)
-        .set({
-          passwordHash: await hashPassword(password),
-          failedLogins: 0,
-          lockedUntil: null,
-          updatedAt: now,
-        })
+        .set({ passwordHash: await hashPassword(password), updatedAt: now })
         .where(and(eq(customers.id, customerId), isNull(customers.deletedAt))),
       db
         .update(oneTimeTokens)
@@ -100,6 +96,8 @@ export async function resetPassword(
           ),
         ),
       revokeAllSessionsStatement(db, 'customer', customerId, 'password_changed'),
+      // The owner proved control of the address: no network stays locked out of the new password.
+      clearAllFailures(db, 'customer', customerId),
     ],
   });
 }

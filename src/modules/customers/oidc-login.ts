@@ -47,8 +47,6 @@ async function linkExisting(db: Database, caller: Caller, existing: CustomerRow,
           .set({
             emailVerifiedAt: now,
             passwordHash: null,
-            failedLogins: 0,
-            lockedUntil: null,
             updatedAt: now,
           })
           .where(eq(customers.id, existing.id)),

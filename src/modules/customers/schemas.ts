@@ -81,9 +81,18 @@ export const CustomerUpdateSchema = z
   .refine((v) => Object.keys(v).length > 0, 'Send at least one field to change')
   .openapi('CustomerUpdate');
 
+/** Erasure's proof of a fresh authentication; `password` is required for accounts that have one. */
+export const ErasureSchema = z
+  .object({ password: z.string().min(1).max(256).optional() })
+  .strict()
+  .openapi('CustomerErasure');
+
 export const AuthResultSchema = z
   .object({ customer: CustomerSchema, tokens: TokenResponseSchema })
   .openapi('CustomerAuthResult');
+
+/** How many addresses one account may save: its list and export stay small. */
+export const MAX_ADDRESSES = 50;
 
 export const AddressInputSchema = z
   .object({

@@ -4,7 +4,7 @@
  * thief and the owner must sign in again (OAuth 2.0 Security BCP, refresh token rotation).
  * Only SHA-256 of refresh tokens is stored.
  */
-import { and, desc, eq, gt, isNull } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, notInArray } from 'drizzle-orm';
 import { type PrincipalType, refreshTokens, sessions } from '../../db/schema';
 import { randomToken, sha256Hex } from '../../lib/crypto';
 import type { Database } from '../../lib/db';
@@ -12,6 +12,11 @@ import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 
 export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
+/**
+ * Active sessions one principal may hold: a new sign-in ends the least recently used beyond this (`evicted`), so
+ * "signed-in devices" and the data export stay small however often someone signs in.
+ */
+export const MAX_ACTIVE_SESSIONS = 50;
 
 type RevokedReason = NonNullable<(typeof sessions.$inferSelect)['revokedReason']>;
 export type SessionRow = typeof sessions.$inferSelect;
@@ -50,6 +55,30 @@ export async function refreshTokenOwner(
     .get();
 }
 
+function activeSessionsOf(principalType: PrincipalType, principalId: string, now: Date) {
+  return and(
+    eq(sessions.principalType, principalType),
+    eq(sessions.principalId, principalId),
+    isNull(sessions.revokedAt),
+    gt(sessions.expiresAt, now),
+  );
+}
+
+/** Ends the principal's active sessions beyond the MAX_ACTIVE_SESSIONS most recently used. */
+function evictBeyondLimit(db: Database, principalType: PrincipalType, principalId: string, now: Date) {
+  const active = activeSessionsOf(principalType, principalId, now);
+  const kept = db
+    .select({ id: sessions.id })
+    .from(sessions)
+    .where(active)
+    .orderBy(desc(sessions.lastUsedAt), desc(sessions.id))
+    .limit(MAX_ACTIVE_SESSIONS);
+  return db
+    .update(sessions)
+    .set({ revokedAt: now, revokedReason: 'evicted' })
+    .where(and(active, notInArray(sessions.id, kept)));
+}
+
 export async function startSession(
   db: Database,
   input: { principalType: PrincipalType; principalId: string; userAgent?: string | null },
@@ -68,6 +97,7 @@ export async function startSession(
       expiresAt,
     }),
     db.insert(refreshTokens).values({ tokenHash: await sha256Hex(refreshToken), sessionId, expiresAt }),
+    evictBeyondLimit(db, input.principalType, input.principalId, new Date(now)),
   ]);
   return { sessionId, refreshToken, refreshExpiresAt: expiresAt };
 }
@@ -157,7 +187,10 @@ export async function revokeAllSessions(
   await revokeAllSessionsStatement(db, principalType, principalId, reason);
 }
 
-/** The principal's sessions that can still be used, newest activity first. */
+/**
+ * The principal's sessions that can still be used, newest activity first; never more than MAX_ACTIVE_SESSIONS
+ * (concurrent sign-ins may briefly leave a few more active until the next one evicts them).
+ */
 export function listSessions(
   db: Database,
   principalType: PrincipalType,
@@ -166,14 +199,8 @@ export function listSessions(
   return db
     .select()
     .from(sessions)
-    .where(
-      and(
-        eq(sessions.principalType, principalType),
-        eq(sessions.principalId, principalId),
-        isNull(sessions.revokedAt),
-        gt(sessions.expiresAt, new Date()),
-      ),
-    )
-    .orderBy(desc(sessions.lastUsedAt))
+    .where(activeSessionsOf(principalType, principalId, new Date()))
+    .orderBy(desc(sessions.lastUsedAt), desc(sessions.id))
+    .limit(MAX_ACTIVE_SESSIONS)
     .all();
 }

@@ -35,7 +35,7 @@ export const staffAuthRouter = createRouter()
   .openapi(routes.login, async (c) => {
     const { email, password } = c.req.valid('json');
     await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `staff:${email}`, c);
-    const outcome = await checkPassword(c.env.DB, email, password);
+    const outcome = await checkPassword(c.env.DB, anonymousCaller(c), { email, password });
     if (outcome.next === 'mfa') {
       return c.json(
         { mfa_required: true as const, mfa_token: outcome.token, expires_in: outcome.expiresIn },
@@ -66,7 +66,8 @@ export const staffAuthRouter = createRouter()
   .openapi(routes.requestEnrollment, async (c) => {
     const staff = await staffPrincipal(c.env, bearerToken(c.req.header('Authorization')) ?? '');
     await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `staff-id:${staff.id}`, c);
-    const { token, expiresIn } = await requestEnrollment(c.env.DB, staff.id, c.req.valid('json').password);
+    const { password } = c.req.valid('json');
+    const { token, expiresIn } = await requestEnrollment(c.env.DB, anonymousCaller(c), staff.id, password);
     return c.json(
       { mfa_enrollment_required: true as const, enrollment_token: token, expires_in: expiresIn },
       200,
@@ -74,7 +75,7 @@ export const staffAuthRouter = createRouter()
   })
   .openapi(routes.startEnrollment, async (c) => {
     const challenge = await limitedChallenge(c, 'staff_mfa_enrollment', c.req.valid('json').enrollment_token);
-    const { secret, otpauthUri } = await startEnrollment(c.env, challenge);
+    const { secret, otpauthUri } = await startEnrollment(c.env, anonymousCaller(c), challenge);
     return c.json({ secret, otpauth_uri: otpauthUri }, 200);
   })
   .openapi(routes.confirmEnrollment, async (c) => {

@@ -5,6 +5,7 @@
  */
 import { eq } from 'drizzle-orm';
 import { staffUsers } from '../../db/schema';
+import type { Caller } from '../../lib/caller';
 import { createDb } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { dummyVerify, hashPassword, verifyPassword } from '../../lib/password';
@@ -22,17 +23,22 @@ export type LoginOutcome =
 export const invalidCredentials = () =>
   new AppError(401, 'invalid_credentials', 'The email or password is wrong.');
 
-export async function checkPassword(d1: D1Database, email: string, password: string): Promise<LoginOutcome> {
+export async function checkPassword(
+  d1: D1Database,
+  caller: Caller,
+  input: { email: string; password: string },
+): Promise<LoginOutcome> {
+  const { email, password } = input;
   const db = createDb(d1);
   const staff = await db.select().from(staffUsers).where(eq(staffUsers.email, email)).get();
-  if (!staff || isLocked(staff)) {
+  if (!staff || (await isLocked(db, staff.id, caller))) {
     // Same work and the same answer as a wrong password.
     await dummyVerify(password);
     throw invalidCredentials();
   }
   const { valid, needsRehash } = await verifyPassword(password, staff.passwordHash);
   if (!valid || staff.status !== 'active') {
-    if (!valid) await recordFailure(db, staff.id);
+    if (!valid) await recordFailure(db, staff.id, caller);
     throw invalidCredentials();
   }
   if (needsRehash) {
@@ -51,6 +57,6 @@ export async function checkPassword(d1: D1Database, email: string, password: str
       ...(await issueOneTimeToken(db, 'staff_mfa_enrollment', { type: 'staff', id: staff.id })),
     };
   }
-  await clearFailures(db, staff.id);
+  await clearFailures(db, staff.id, caller);
   return { next: 'signed_in', staff };
 }

@@ -2,7 +2,7 @@
  * Staff MFA: enrolling a TOTP authenticator (secret stored encrypted, confirmed by a first code, ten recovery
  * codes issued) and passing the second step of a login with a code or a recovery code. A TOTP step is accepted
  * once per account: `mfa_last_step` only moves forward, in a conditional write, so a code replayed (or sent
- * twice concurrently) fails. Wrong codes count toward the account lock like wrong passwords.
+ * twice concurrently) fails. Wrong codes count toward an account-wide lock (attempts.ts).
  */
 import { and, eq, isNull, lt, or } from 'drizzle-orm';
 import { staffUsers } from '../../db/schema';
@@ -19,7 +19,7 @@ import {
   type OneTimeGrant,
   useUpOneTimeToken,
 } from '../sessions/one-time-tokens';
-import { clearFailures, isLocked, recordFailure } from './attempts';
+import { clearFailures, isLocked, recordCodeFailure, recordFailure } from './attempts';
 import type { StaffRow } from './login-service';
 import { consumeRecoveryCode, newRecoveryCodes } from './recovery-codes';
 
@@ -48,10 +48,10 @@ export async function openChallenge(
   return challenge;
 }
 
-/** The staff member a live challenge belongs to; a disabled or locked account ends the challenge. */
-async function challengedStaff(db: Database, challenge: Challenge) {
+/** The staff member a live challenge belongs to; a disabled account, or a locked-out network, ends the challenge. */
+async function challengedStaff(db: Database, caller: Caller, challenge: Challenge) {
   const staff = await db.select().from(staffUsers).where(eq(staffUsers.id, challenge.principalId)).get();
-  if (staff?.status !== 'active' || isLocked(staff)) throw invalidChallenge();
+  if (staff?.status !== 'active' || (await isLocked(db, staff.id, caller))) throw invalidChallenge();
   return staff;
 }
 
@@ -65,22 +65,24 @@ async function useUp(db: Database, challenge: Challenge) {
  */
 export async function requestEnrollment(
   d1: D1Database,
+  caller: Caller,
   staffId: string,
   password: string,
 ): Promise<{ token: string; expiresIn: number }> {
   const db = createDb(d1);
   const staff = await db.select().from(staffUsers).where(eq(staffUsers.id, staffId)).get();
-  if (!staff || isLocked(staff) || !(await verifyPassword(password, staff.passwordHash)).valid) {
-    if (staff) await recordFailure(db, staff.id);
+  const locked = staff !== undefined && (await isLocked(db, staff.id, caller));
+  if (!staff || locked || !(await verifyPassword(password, staff.passwordHash)).valid) {
+    if (staff && !locked) await recordFailure(db, staff.id, caller);
     throw new AppError(401, 'invalid_credentials', 'The password is wrong.');
   }
   if (staff.mfaEnabledAt) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
   return issueOneTimeToken(db, 'staff_mfa_enrollment', { type: 'staff', id: staff.id });
 }
 
-export async function startEnrollment(env: Env, challenge: Challenge) {
+export async function startEnrollment(env: Env, caller: Caller, challenge: Challenge) {
   const db = createDb(env.DB);
-  const staff = await challengedStaff(db, challenge);
+  const staff = await challengedStaff(db, caller, challenge);
   if (staff.mfaEnabledAt) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
   const secret = generateTotpSecret();
   // A new secret each time: an unfinished enrollment never leaves a secret someone else may have seen.
@@ -98,7 +100,7 @@ export async function confirmEnrollment(
   code: string,
 ): Promise<{ staff: StaffRow; recoveryCodes: string[] }> {
   const db = createDb(env.DB);
-  const staff = await challengedStaff(db, challenge);
+  const staff = await challengedStaff(db, caller, challenge);
   if (staff.mfaEnabledAt) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
   if (!staff.mfaSecretEncrypted) {
     throw conflict('mfa_enrollment_not_started', 'Start the enrollment first to get a secret.');
@@ -106,7 +108,7 @@ export async function confirmEnrollment(
   const secret = await decryptField(env, staff.mfaSecretEncrypted);
   const step = await verifyTotp(secret, code, { nowMs: Date.now(), lastStep: null });
   if (step === null) {
-    await recordFailure(db, staff.id);
+    await recordCodeFailure(db, staff.id);
     throw invalidCode();
   }
   await useUp(db, challenge);
@@ -114,13 +116,7 @@ export async function confirmEnrollment(
   // enrollments exactly one wins, and the loser's recovery codes never replace the winner's.
   const [enabled] = await db
     .update(staffUsers)
-    .set({
-      mfaEnabledAt: new Date(),
-      mfaLastStep: step,
-      failedLogins: 0,
-      lockedUntil: null,
-      updatedAt: new Date(),
-    })
+    .set({ mfaEnabledAt: new Date(), mfaLastStep: step, updatedAt: new Date() })
     .where(
       and(
         eq(staffUsers.id, staff.id),
@@ -132,7 +128,7 @@ export async function confirmEnrollment(
   if (!enabled) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
   const recovery = await newRecoveryCodes(db, staff.id);
   await commit(db, caller, {
-    statements: recovery.statements,
+    statements: [...recovery.statements, clearFailures(db, staff.id, caller)],
     audit: {
       action: 'staff.mfa_enable',
       targetType: 'staff',
@@ -151,7 +147,7 @@ export async function verifySecondFactor(
   proof: { code?: string | undefined; recoveryCode?: string | undefined },
 ): Promise<StaffRow> {
   const db = createDb(env.DB);
-  const staff = await challengedStaff(db, challenge);
+  const staff = await challengedStaff(db, caller, challenge);
   if (!staff.mfaEnabledAt || !staff.mfaSecretEncrypted) throw invalidChallenge();
 
   if (proof.code !== undefined) {
@@ -172,17 +168,17 @@ export async function verifySecondFactor(
             )
             .returning({ id: staffUsers.id });
     if (advanced.length !== 1) {
-      await recordFailure(db, staff.id);
+      await recordCodeFailure(db, staff.id);
       throw invalidCode();
     }
   } else if (!(await consumeRecoveryCode(db, staff.id, proof.recoveryCode ?? ''))) {
-    await recordFailure(db, staff.id);
+    await recordCodeFailure(db, staff.id);
     throw invalidCode();
   }
 
   await useUp(db, challenge);
   await commit(db, caller, {
-    statements: [clearFailures(db, staff.id)],
+    statements: [clearFailures(db, staff.id, caller)],
     ...(proof.code === undefined && {
       audit: {
         action: 'staff.recovery_code_use',
