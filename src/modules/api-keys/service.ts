@@ -12,29 +12,20 @@ import { commit } from '../../lib/commit';
 import { createDb } from '../../lib/db';
 import { AppError, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
-import { isPermission, type Permission } from '../../lib/permissions';
+import { type Permission, refuseEscalation } from '../../lib/permissions';
 
 type ApiKeyRow = typeof apiKeys.$inferSelect;
-
-function refuseEscalation(caller: AdminCaller, wanted: readonly string[], verb: string): void {
-  const held = caller.principal.permissions;
-  // Names no longer in PERMISSIONS grant nothing, so they are nothing to hold.
-  const missing = wanted.filter(isPermission).filter((p) => !held.has(p));
-  if (missing.length > 0) {
-    throw new AppError(
-      403,
-      'permission_escalation',
-      `You cannot ${verb} a key with permissions you do not hold: ${missing.join(', ')}.`,
-    );
-  }
-}
 
 export async function createSecretKey(
   env: Env,
   caller: AdminCaller,
   input: { name: string; permissions: Permission[] },
 ): Promise<{ row: ApiKeyRow; secretKey: string }> {
-  refuseEscalation(caller, input.permissions, 'create');
+  refuseEscalation(
+    caller.principal,
+    input.permissions,
+    'You cannot create a key with permissions you do not hold',
+  );
   const db = createDb(env.DB);
   const { id, key, secretHash } = await newSecretKey();
   const createdBy = caller.actor.id;
@@ -109,7 +100,12 @@ export async function revokeApiKey(env: Env, caller: AdminCaller, id: string): P
   const db = createDb(env.DB);
   const row = await db.select().from(apiKeys).where(eq(apiKeys.id, id)).get();
   if (!row) throw notFound('The API key');
-  if (row.kind === 'secret') refuseEscalation(caller, row.permissions ?? [], 'revoke');
+  if (row.kind === 'secret')
+    refuseEscalation(
+      caller.principal,
+      row.permissions ?? [],
+      'You cannot revoke a key with permissions you do not hold',
+    );
   if (row.revokedAt) return row;
   const now = new Date();
   const [revoked] = await commit(db, caller, {
