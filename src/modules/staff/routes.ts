@@ -6,6 +6,7 @@ import {
   InviteListQuery,
   InvitePageSchema,
   InviteSchema,
+  StaffDetailSchema,
   StaffIdParam,
   StaffListQuery,
   StaffPageSchema,
@@ -73,10 +74,10 @@ export const getStaff = adminRoute('staff:manage', {
   method: 'get',
   path: '/staff/{id}',
   tags,
-  summary: 'Get a staff member',
+  summary: 'Get a staff member, with the secret keys they created',
   request: { params: StaffIdParam },
   responses: {
-    200: jsonContent(StaffSchema, 'The staff member'),
+    200: jsonContent(StaffDetailSchema, 'The staff member'),
     ...problems(401, 403, 404),
   },
 });
@@ -87,7 +88,8 @@ export const updateStaff = adminRoute('staff:manage', {
   tags,
   summary: 'Change a staff member’s name, role or status',
   description:
-    'Disabling or changing the role signs the member out everywhere. Changing a member needs every permission ' +
+    'Disabling or changing the role signs the member out everywhere and, in the same write, revokes the secret ' +
+    'keys they created (directly or through their keys) that hold more than they now hold. Changing a member needs every permission ' +
     'of their role, and a new role every permission of that role (403 `permission_escalation`). Only an owner ' +
     'can change an owner or grant the owner role; nobody changes their own role or status.',
   request: { params: StaffIdParam, body: jsonBody(UpdateStaffBody) },
