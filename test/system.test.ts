@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
-import { call, problemOf } from './helpers/http';
+import { describe, expect, it, vi } from 'vitest';
+import { insertSecretKey } from './helpers/admin';
+import { bearer, call, jsonInit, problemOf } from './helpers/http';
 
 describe('system routes', () => {
   it('answers liveness', async () => {
@@ -23,11 +24,42 @@ describe('request context', () => {
     expect(res.headers.get('Server-Timing')).toMatch(/total;dur=\d+(\.\d)?$/);
   });
 
-  it('keeps a valid incoming request id and replaces an invalid one', async () => {
-    const kept = await call('/health', { headers: { 'X-Request-Id': 'trace-abc.123:xyz' } });
-    expect(kept.headers.get('X-Request-Id')).toBe('trace-abc.123:xyz');
-    const replaced = await call('/health', { headers: { 'X-Request-Id': 'bad id <script>' } });
-    expect(replaced.headers.get('X-Request-Id')).toMatch(/^[0-9a-f-]{36}$/);
+  it('never takes a client’s X-Request-Id as ours: responses and the audit log carry our id', async () => {
+    const log = vi.spyOn(console, 'log');
+    const key = await insertSecretKey();
+    const res = await call(
+      '/v1/admin/api-keys',
+      jsonInit(
+        'POST',
+        { kind: 'secret', name: 'trace', permissions: ['catalog:read'] },
+        { ...bearer(key.key), 'X-Request-Id': 'trace-abc.123:xyz' },
+      ),
+    );
+    expect(res.status).toBe(201);
+    const ours = res.headers.get('X-Request-Id');
+    expect(ours).toMatch(/^[0-9a-f-]{36}$/);
+    const { id } = (await res.json()) as { id: string };
+    const audit = await env.DB.prepare('SELECT request_id FROM audit_log WHERE target_id = ?').bind(id).all();
+    expect(audit.results).toStrictEqual([{ request_id: ours }]);
+    // The client's id is kept only as a log field of its own, beside ours.
+    const lines = log.mock.calls
+      .map(([line]) => JSON.parse(String(line)) as Record<string, unknown>)
+      .filter((line) => line.msg === 'request' && line.request_id === ours);
+    expect(lines).toMatchObject([{ client_request_id: 'trace-abc.123:xyz', status: 201 }]);
+    log.mockRestore();
+  });
+
+  it('logs no client request id that is not a valid one', async () => {
+    const log = vi.spyOn(console, 'log');
+    const res = await call('/health', { headers: { 'X-Request-Id': 'bad id <script>' } });
+    const ours = res.headers.get('X-Request-Id');
+    expect(ours).toMatch(/^[0-9a-f-]{36}$/);
+    const line = log.mock.calls
+      .map(([entry]) => JSON.parse(String(entry)) as Record<string, unknown>)
+      .find((entry) => entry.request_id === ours);
+    expect(line).toMatchObject({ msg: 'request', path: '/health' });
+    expect(line).not.toHaveProperty('client_request_id');
+    log.mockRestore();
   });
 
   it('sets security headers', async () => {
