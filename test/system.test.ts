@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
+import { createApp } from '../src/app';
 import { insertSecretKey } from './helpers/admin';
 import { bearer, call, jsonInit, problemOf } from './helpers/http';
 
@@ -127,6 +128,37 @@ describe('errors are problem+json', () => {
     });
     expect(res.status).toBe(415);
     expect((await problemOf(res)).code).toBe('unsupported_media_type');
+  });
+});
+
+describe('dev-only routes in production', () => {
+  const production = { ...env, ENVIRONMENT: 'production' };
+  /** A production app's answer, with what varies per request (the id) and per path (the detail) set aside. */
+  async function answer(path: string, method: string) {
+    const init = method === 'GET' || method === 'HEAD' ? { method } : jsonInit(method, {});
+    const res = await createApp().request(path, init, production);
+    const body = method === 'HEAD' ? null : await problemOf(res);
+    return {
+      status: res.status,
+      headers: [...res.headers.keys()].filter((h) => !['x-request-id', 'server-timing'].includes(h)).sort(),
+      body: body && { ...body, request_id: null, detail: body.detail.replace(path, '<path>') },
+    };
+  }
+
+  it('answers every method on a dev path exactly as on an unknown path (404, never 405)', async () => {
+    for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']) {
+      const dev = await answer('/v1/dev/mailbox', method);
+      expect(dev, method).toStrictEqual(await answer('/v1/nowhere/mailbox', method));
+      expect(dev.status, method).toBe(404);
+    }
+    expect((await answer('/v1/dev/mailbox', 'POST')).body).toStrictEqual({
+      type: 'https://edgecart.dev/problems/route_not_found',
+      title: 'Not Found',
+      status: 404,
+      detail: 'There is no route <path>.',
+      code: 'route_not_found',
+      request_id: null,
+    });
   });
 });
 
