@@ -5,7 +5,7 @@ import { auditLog, staffInvites } from '../../src/db/schema';
 import { sha256Hex } from '../../src/lib/crypto';
 import { createDb } from '../../src/lib/db';
 import { expectNoWrites, insertSecretKey, insertStaff } from '../helpers/admin';
-import { bearer, call, jsonInit, problemOf } from '../helpers/http';
+import { bearer, call, expectProblem, jsonInit, problemOf } from '../helpers/http';
 import { unique } from '../helpers/unique';
 
 const db = () => createDb(env.DB);
@@ -103,17 +103,17 @@ describe('POST /v1/admin/staff/invites', () => {
     expect((await problemOf(res)).code).toBe('staff_exists');
   });
 
-  it('rejects bad emails, unknown roles and extra fields with 422', async () => {
+  it('rejects bad emails, unknown roles and extra fields with 422 at the field', async () => {
     const key = await insertSecretKey();
-    for (const body of [
-      { email: 'not-an-email', role: 'support' },
-      { email: email(), role: 'superuser' },
-      { email: email(), role: 'support', invited_by: 'stf_x' },
-    ]) {
+    for (const [body, pointer, message] of [
+      [{ email: 'not-an-email', role: 'support' }, '/body/email', expect.any(String)],
+      [{ email: email(), role: 'superuser' }, '/body/role', expect.any(String)],
+      [{ email: email(), role: 'support', invited_by: 'stf_x' }, '/body/invited_by', 'Unknown field'],
+    ] as const) {
       const res = await expectNoWrites(() =>
         call('/v1/admin/staff/invites', jsonInit('POST', body, bearer(key.key))),
       );
-      expect(res.status, JSON.stringify(body)).toBe(422);
+      await expectProblem(res, 422, 'validation_failed', [{ pointer, message }]);
     }
   });
 });

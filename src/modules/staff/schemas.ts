@@ -70,7 +70,11 @@ export const UpdateStaffBody = z
       .openapi({ description: 'Disabling signs the member out everywhere' }),
   })
   .strict()
-  .refine((b) => Object.keys(b).length > 0, 'Send at least one field to change.')
+  // Only when nothing else is wrong: a body of unknown fields alone is about those fields, not an empty change.
+  .refine((b) => Object.keys(b).length > 0, {
+    message: 'Send at least one field to change.',
+    when: (payload) => payload.issues.length === 0,
+  })
   .openapi('UpdateStaff');
 
 export const CreateInviteBody = z.object({ email: Email, role: Role }).strict().openapi('CreateStaffInvite');
