@@ -1,6 +1,8 @@
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
-import { call, problemOf } from './helpers/http';
+import { describe, expect, it, vi } from 'vitest';
+import { createApp } from '../src/app';
+import { insertSecretKey } from './helpers/admin';
+import { bearer, call, jsonInit, problemOf } from './helpers/http';
 
 describe('system routes', () => {
   it('answers liveness', async () => {
@@ -23,11 +25,42 @@ describe('request context', () => {
     expect(res.headers.get('Server-Timing')).toMatch(/total;dur=\d+(\.\d)?$/);
   });
 
-  it('keeps a valid incoming request id and replaces an invalid one', async () => {
-    const kept = await call('/health', { headers: { 'X-Request-Id': 'trace-abc.123:xyz' } });
-    expect(kept.headers.get('X-Request-Id')).toBe('trace-abc.123:xyz');
-    const replaced = await call('/health', { headers: { 'X-Request-Id': 'bad id <script>' } });
-    expect(replaced.headers.get('X-Request-Id')).toMatch(/^[0-9a-f-]{36}$/);
+  it('never takes a client’s X-Request-Id as ours: responses and the audit log carry our id', async () => {
+    const log = vi.spyOn(console, 'log');
+    const key = await insertSecretKey();
+    const res = await call(
+      '/v1/admin/api-keys',
+      jsonInit(
+        'POST',
+        { kind: 'secret', name: 'trace', permissions: ['catalog:read'] },
+        { ...bearer(key.key), 'X-Request-Id': 'trace-abc.123:xyz' },
+      ),
+    );
+    expect(res.status).toBe(201);
+    const ours = res.headers.get('X-Request-Id');
+    expect(ours).toMatch(/^[0-9a-f-]{36}$/);
+    const { id } = (await res.json()) as { id: string };
+    const audit = await env.DB.prepare('SELECT request_id FROM audit_log WHERE target_id = ?').bind(id).all();
+    expect(audit.results).toStrictEqual([{ request_id: ours }]);
+    // The client's id is kept only as a log field of its own, beside ours.
+    const lines = log.mock.calls
+      .map(([line]) => JSON.parse(String(line)) as Record<string, unknown>)
+      .filter((line) => line.msg === 'request' && line.request_id === ours);
+    expect(lines).toMatchObject([{ client_request_id: 'trace-abc.123:xyz', status: 201 }]);
+    log.mockRestore();
+  });
+
+  it('logs no client request id that is not a valid one', async () => {
+    const log = vi.spyOn(console, 'log');
+    const res = await call('/health', { headers: { 'X-Request-Id': 'bad id <script>' } });
+    const ours = res.headers.get('X-Request-Id');
+    expect(ours).toMatch(/^[0-9a-f-]{36}$/);
+    const line = log.mock.calls
+      .map(([entry]) => JSON.parse(String(entry)) as Record<string, unknown>)
+      .find((entry) => entry.request_id === ours);
+    expect(line).toMatchObject({ msg: 'request', path: '/health' });
+    expect(line).not.toHaveProperty('client_request_id');
+    log.mockRestore();
   });
 
   it('sets security headers', async () => {
@@ -95,6 +128,37 @@ describe('errors are problem+json', () => {
     });
     expect(res.status).toBe(415);
     expect((await problemOf(res)).code).toBe('unsupported_media_type');
+  });
+});
+
+describe('dev-only routes in production', () => {
+  const production = { ...env, ENVIRONMENT: 'production' };
+  /** A production app's answer, with what varies per request (the id) and per path (the detail) set aside. */
+  async function answer(path: string, method: string) {
+    const init = method === 'GET' || method === 'HEAD' ? { method } : jsonInit(method, {});
+    const res = await createApp().request(path, init, production);
+    const body = method === 'HEAD' ? null : await problemOf(res);
+    return {
+      status: res.status,
+      headers: [...res.headers.keys()].filter((h) => !['x-request-id', 'server-timing'].includes(h)).sort(),
+      body: body && { ...body, request_id: null, detail: body.detail.replace(path, '<path>') },
+    };
+  }
+
+  it('answers every method on a dev path exactly as on an unknown path (404, never 405)', async () => {
+    for (const method of ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']) {
+      const dev = await answer('/v1/dev/mailbox', method);
+      expect(dev, method).toStrictEqual(await answer('/v1/nowhere/mailbox', method));
+      expect(dev.status, method).toBe(404);
+    }
+    expect((await answer('/v1/dev/mailbox', 'POST')).body).toStrictEqual({
+      type: 'https://edgecart.dev/problems/route_not_found',
+      title: 'Not Found',
+      status: 404,
+      detail: 'There is no route <path>.',
+      code: 'route_not_found',
+      request_id: null,
+    });
   });
 });
 

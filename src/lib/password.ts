@@ -4,6 +4,7 @@
  * Production Workers refuse more than 100,000 PBKDF2 iterations per call (local workerd accepts more, so a
  * test pins the constant).
  */
+import { timingSafeEqualBytes } from './crypto';
 import { fromBase64Url, toBase64Url } from './encoding';
 
 export const PBKDF2_ITERATIONS = 100_000;
@@ -46,7 +47,7 @@ export async function verifyPassword(
   }
   const expected = fromBase64Url(hashText);
   const actual = await derive(password, fromBase64Url(saltText), Math.min(iterations, PBKDF2_ITERATIONS));
-  const valid = actual.byteLength === expected.byteLength && crypto.subtle.timingSafeEqual(actual, expected);
+  const valid = timingSafeEqualBytes(actual, expected);
   return { valid, needsRehash: valid && iterations < PBKDF2_ITERATIONS };
 }
 

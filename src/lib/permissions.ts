@@ -3,6 +3,7 @@
  * module maps staff roles and scoped API keys onto these names.
  */
 import type { StaffRole } from '../db/schema';
+import { AppError } from './errors';
 
 export const PERMISSIONS = [
   'catalog:read',
@@ -64,3 +65,21 @@ export const ROLE_PERMISSIONS: Record<StaffRole, readonly Permission[]> = {
 
 /** Roles that must pass MFA before they receive an admin token. */
 export const MFA_REQUIRED_ROLES: ReadonlySet<StaffRole> = new Set(['owner', 'admin']);
+
+/**
+ * Nobody hands out what they do not hold: a secret key's permissions, a role given by an invitation or a role
+ * change (a role grants ROLE_PERMISSIONS[role]), and equally switching such a grant off (revoking a key or an
+ * invitation, changing a member), so a narrow principal cannot disable a broad one. The detail is `refusal`
+ * followed by every missing permission.
+ */
+export function refuseEscalation(
+  principal: AdminPrincipal,
+  wanted: readonly string[],
+  refusal: string,
+): void {
+  // Names no longer in PERMISSIONS (a renamed permission) grant nothing, so they are nothing to hold.
+  const missing = wanted.filter(isPermission).filter((p) => !principal.permissions.has(p));
+  if (missing.length > 0) {
+    throw new AppError(403, 'permission_escalation', `${refusal}: ${missing.join(', ')}.`);
+  }
+}

@@ -39,6 +39,10 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
   );
 };
 
+/** The answer to a path nothing serves; dev-only paths outside development give exactly this one too. */
+export const routeNotFound = (path: string) =>
+  new AppError(404, 'route_not_found', `There is no route ${path}.`);
+
 type RouteSignature = { method: string; pattern: RegExp };
 
 /** Compiles Hono route paths (`/v1/store/products/:handle`) into matchers, to tell 404 from 405. */
@@ -68,8 +72,7 @@ export function notFoundOrMethodNotAllowed(
         { Allow: allowed.join(', ') },
       );
     }
-    return problemResponse(
-      problemBody(404, 'route_not_found', `There is no route ${path}.`, c.get('requestId')),
-    );
+    const notFound = routeNotFound(path);
+    return problemResponse(problemBody(notFound.status, notFound.code, notFound.message, c.get('requestId')));
   };
 }

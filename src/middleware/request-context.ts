@@ -1,6 +1,10 @@
 /**
- * First in the chain: gives every request an id (a valid incoming X-Request-Id is kept so traces join up),
- * a logger bound to it, a Server-Timing header, and exactly one structured log line when it completes.
+ * First in the chain: gives every request an id of our own, a logger bound to it, a Server-Timing header, and
+ * exactly one structured log line when it completes. The id is always generated here: it is what the audit log,
+ * the outbox, problem bodies and `X-Request-Id` carry, and a client must not be able to choose it (forging
+ * another request's id in the audit log, or colliding with it). A valid incoming X-Request-Id is only logged,
+ * as `client_request_id` on the lines of the request's logger (the request line among them), so a client's
+ * trace can still be joined to ours.
  */
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../lib/app-env';
@@ -13,8 +17,11 @@ export function requestContext() {
   return createMiddleware<AppEnv>(async function requestContext(c, next) {
     const started = performance.now();
     const incoming = c.req.header('X-Request-Id');
-    const requestId = incoming && VALID_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
-    const logger = createLogger({ request_id: requestId });
+    const requestId = crypto.randomUUID();
+    const logger = createLogger({
+      request_id: requestId,
+      client_request_id: incoming && VALID_REQUEST_ID.test(incoming) ? incoming : undefined,
+    });
     c.set('requestId', requestId);
     c.set('logger', logger);
     c.set('timings', new Map());

@@ -6,7 +6,7 @@ import { sha256Hex } from '../../src/lib/crypto';
 import { createDb } from '../../src/lib/db';
 import { expectNoWrites, insertSecretKey } from '../helpers/admin';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import { bearer, call, jsonInit, problemOf } from '../helpers/http';
+import { bearer, call, expectProblem, jsonInit, problemOf } from '../helpers/http';
 import { unique } from '../helpers/unique';
 
 const db = () => createDb(env.DB);
@@ -97,18 +97,29 @@ describe('creating secret keys', () => {
   it('rejects unknown permissions, duplicates, an empty list and unknown fields with 422', async () => {
     const creator = await insertSecretKey();
     const bodies = [
-      { kind: 'secret', name: 'x', permissions: ['catalog:everything'] },
-      { kind: 'secret', name: 'x', permissions: ['catalog:read', 'catalog:read'] },
-      { kind: 'secret', name: 'x', permissions: [] },
-      { kind: 'secret', name: 'x', permissions: ['catalog:read'], created_by: 'someone' },
-      { kind: 'admin', name: 'x' },
-    ];
-    for (const body of bodies) {
+      [
+        { kind: 'secret', name: 'x', permissions: ['catalog:everything'] },
+        '/body/permissions/0',
+        expect.any(String),
+      ],
+      [
+        { kind: 'secret', name: 'x', permissions: ['catalog:read', 'catalog:read'] },
+        '/body/permissions',
+        'List each permission once.',
+      ],
+      [{ kind: 'secret', name: 'x', permissions: [] }, '/body/permissions', expect.any(String)],
+      [
+        { kind: 'secret', name: 'x', permissions: ['catalog:read'], created_by: 'someone' },
+        '/body/created_by',
+        'Unknown field',
+      ],
+      [{ kind: 'admin', name: 'x' }, '/body/kind', expect.any(String)],
+    ] as const;
+    for (const [body, pointer, message] of bodies) {
       const res = await expectNoWrites(() =>
         call('/v1/admin/api-keys', jsonInit('POST', body, bearer(creator.key))),
       );
-      expect(res.status, JSON.stringify(body)).toBe(422);
-      expect((await problemOf(res)).code).toBe('validation_failed');
+      await expectProblem(res, 422, 'validation_failed', [{ pointer, message }]);
     }
   });
 });
@@ -253,8 +264,11 @@ describe('listing keys', () => {
   it('answers 422 for a forged cursor', async () => {
     const admin = await insertSecretKey();
     const forged = btoa(JSON.stringify({ sort: 'created_at_desc', key: ['x', 1] }));
-    const res = await call(`/v1/admin/api-keys?cursor=${forged}`, { headers: bearer(admin.key) });
-    expect(res.status).toBe(422);
-    expect((await problemOf(res)).code).toBe('invalid_cursor');
+    const res = await expectNoWrites(() =>
+      call(`/v1/admin/api-keys?cursor=${forged}`, { headers: bearer(admin.key) }),
+    );
+    await expectProblem(res, 422, 'invalid_cursor', [
+      { pointer: '/query/cursor', message: expect.any(String) },
+    ]);
   });
 });

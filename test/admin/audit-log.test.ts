@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expectNoWrites, insertSecretKey } from '../helpers/admin';
-import { bearer, call, jsonInit, problemOf } from '../helpers/http';
+import { bearer, call, expectProblem, jsonInit, problemOf } from '../helpers/http';
 import { unique } from '../helpers/unique';
 
 type Page = { data: Record<string, unknown>[]; page: { limit: number; next_cursor: string | null } };
@@ -84,9 +84,16 @@ describe('GET /v1/admin/audit-log', () => {
 
   it('rejects malformed filters with 422', async () => {
     const auditor = await insertSecretKey(['audit:read']);
-    for (const query of ['actor_type=robot', 'action=DROP%20TABLE', 'limit=1000', 'cursor=%%%']) {
-      const res = await call(`/v1/admin/audit-log?${query}`, { headers: bearer(auditor.key) });
-      expect(res.status, query).toBe(422);
+    for (const [query, code, pointer] of [
+      ['actor_type=robot', 'validation_failed', '/query/actor_type'],
+      ['action=DROP%20TABLE', 'validation_failed', '/query/action'],
+      ['limit=1000', 'validation_failed', '/query/limit'],
+      ['cursor=%%%', 'invalid_cursor', '/query/cursor'],
+    ] as const) {
+      const res = await expectNoWrites(() =>
+        call(`/v1/admin/audit-log?${query}`, { headers: bearer(auditor.key) }),
+      );
+      await expectProblem(res, 422, code, [{ pointer, message: expect.any(String) }]);
     }
   });
 });

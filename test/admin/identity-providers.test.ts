@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectNoWrites, insertSecretKey } from '../helpers/admin';
-import { bearer, call, jsonInit, problemOf } from '../helpers/http';
+import { bearer, call, expectProblem, jsonInit, problemOf } from '../helpers/http';
 import { unique } from '../helpers/unique';
 
 let manager = '';
@@ -120,8 +120,14 @@ describe('/v1/admin/identity-providers', () => {
 
   it('refuses an empty update and a malformed id with 422', async () => {
     const { id } = await create();
-    expect((await admin('PATCH', `/identity-providers/${id}`, {})).status).toBe(422);
-    expect((await admin('DELETE', '/identity-providers/not-an-id')).status).toBe(422);
+    const empty = await expectNoWrites(() => admin('PATCH', `/identity-providers/${id}`, {}));
+    await expectProblem(empty, 422, 'validation_failed', [
+      { pointer: '/body', message: 'Send at least one field to change' },
+    ]);
+    const malformed = await expectNoWrites(() => admin('DELETE', '/identity-providers/not-an-id'));
+    await expectProblem(malformed, 422, 'validation_failed', [
+      { pointer: '/path/id', message: expect.any(String) },
+    ]);
   });
 
   it('needs settings:manage: 403 for a key without it, 401 without credentials, changing nothing', async () => {

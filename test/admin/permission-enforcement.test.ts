@@ -1,7 +1,8 @@
 /**
  * Walks every admin operation in /openapi.json, so a route added later is covered without editing this file:
  * a principal holding every permission except the route's own is refused with 403 before anything is read or
- * written, and a principal holding only that permission is not refused for lack of it.
+ * written, and a principal holding only that permission is not refused for lack of it. Which permission each
+ * route must declare is not decided here: permission-table.test.ts holds that, written out by hand.
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { auditLog, sessions } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
 import { expectNoWrites } from '../helpers/admin';
-import { bearer, call, jsonInit, problemOf } from '../helpers/http';
+import { bearer, call, expectProblem, jsonInit, problemOf } from '../helpers/http';
 import { login, signedInStaff } from '../helpers/staff';
 import { unique } from '../helpers/unique';
 
@@ -111,12 +111,17 @@ describe('PATCH /v1/admin/staff/{id}', () => {
     expect(renamed.status).toBe(200);
   });
 
-  it('rejects fields that may not be set (mass assignment) and an empty change with 422', async () => {
+  it('rejects fields that may not be set (mass assignment) and an empty change with 422 at the field', async () => {
     const owner = await signedInStaff('owner');
     const member = await signedInStaff('support');
-    for (const body of [{ email: 'new@example.com' }, { mfa_enabled: false }, {}, { role: 'root' }]) {
+    for (const [body, pointer, message] of [
+      [{ email: 'new@example.com' }, '/body/email', 'Unknown field'],
+      [{ name: 'Ana', mfa_enabled: false }, '/body/mfa_enabled', 'Unknown field'],
+      [{}, '/body', 'Send at least one field to change.'],
+      [{ role: 'root' }, '/body/role', expect.any(String)],
+    ] as const) {
       const res = await expectNoWrites(() => patch(owner.tokens.access_token, member.staff.id, body));
-      expect(res.status, JSON.stringify(body)).toBe(422);
+      await expectProblem(res, 422, 'validation_failed', [{ pointer, message }]);
     }
   });
 });

@@ -3,12 +3,18 @@ import type { AdminEnv } from '../../lib/app-env';
 import { TIME_ID_KEY } from '../../lib/keyset';
 import { createRouter } from '../../lib/openapi';
 import { decodeCursor, paginate } from '../../lib/pagination';
+import { noStore } from '../../middleware/no-store';
 import * as read from './read';
 import * as routes from './routes';
 import { serializeApiKey } from './schemas';
 import * as service from './service';
 
-export const apiKeysRouter = createRouter<AdminEnv>()
+// A created secret key is in its response once; nothing under /api-keys may be stored by any cache.
+const router = createRouter<AdminEnv>();
+router.use('/api-keys', noStore());
+router.use('/api-keys/*', noStore());
+
+export const apiKeysRouter = router
   .openapi(routes.createApiKey, async (c) => {
     const body = c.req.valid('json');
     if (body.kind === 'secret') {

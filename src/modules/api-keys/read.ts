@@ -1,7 +1,7 @@
-/** Listing API keys, newest first, with keyset pagination on (created_at, id). */
-import { and, desc, eq, isNull, lt, or } from 'drizzle-orm';
+/** Listing API keys, newest first, with keyset pagination on (created_at, id); the keys a member's authority made. */
+import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import { apiKeys } from '../../db/schema';
-import { createDb } from '../../lib/db';
+import { createDb, type Database } from '../../lib/db';
 
 type ApiKeyRow = typeof apiKeys.$inferSelect;
 
@@ -29,4 +29,31 @@ export function listApiKeys(
     )
     .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
     .limit(page.limit + 1);
+}
+
+/**
+ * Active secret keys that `creatorId`'s authority created: keys it created, keys those keys created, and so on
+ * down (a key's `created_by` is the staff member or the key that made it).
+ */
+export function activeKeysDescendedFrom(db: Database, creatorId: string) {
+  const descendants = sql`WITH RECURSIVE tree(id) AS (
+      SELECT k.id FROM api_keys k WHERE k.created_by = ${creatorId}
+      UNION SELECT k.id FROM api_keys k JOIN tree ON k.created_by = tree.id
+    ) SELECT id FROM tree`;
+  return db
+    .select()
+    .from(apiKeys)
+    .where(and(sql`${apiKeys.id} IN (${descendants})`, eq(apiKeys.kind, 'secret'), isNull(apiKeys.revokedAt)))
+    .orderBy(apiKeys.createdAt, apiKeys.id)
+    .all();
+}
+
+/** The secret keys a staff member created themselves, revoked ones included, newest first. */
+export function secretKeysCreatedBy(d1: D1Database, staffId: string) {
+  return createDb(d1)
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.createdBy, staffId), eq(apiKeys.kind, 'secret')))
+    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+    .all();
 }

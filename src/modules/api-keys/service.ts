@@ -3,38 +3,31 @@
  * of its creator's, and a key can only be revoked by a principal holding everything that key holds (so a
  * narrow key cannot switch off a broad one). Every change is audited in the same batch as the write.
  */
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import { forgetPublishableKey, publishableKeyHash } from '../../auth/publishable-key';
 import { newSecretKey } from '../../auth/secret-key-format';
 import { apiKeys, regions } from '../../db/schema';
 import type { AdminCaller } from '../../lib/caller';
-import { commit } from '../../lib/commit';
-import { createDb } from '../../lib/db';
+import { type AuditRecord, commit } from '../../lib/commit';
+import { createDb, type Database } from '../../lib/db';
 import { AppError, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
-import { isPermission, type Permission } from '../../lib/permissions';
+import { isPermission, type Permission, refuseEscalation } from '../../lib/permissions';
+import { activeKeysDescendedFrom } from './read';
 
 type ApiKeyRow = typeof apiKeys.$inferSelect;
-
-function refuseEscalation(caller: AdminCaller, wanted: readonly string[], verb: string): void {
-  const held = caller.principal.permissions;
-  // Names no longer in PERMISSIONS grant nothing, so they are nothing to hold.
-  const missing = wanted.filter(isPermission).filter((p) => !held.has(p));
-  if (missing.length > 0) {
-    throw new AppError(
-      403,
-      'permission_escalation',
-      `You cannot ${verb} a key with permissions you do not hold: ${missing.join(', ')}.`,
-    );
-  }
-}
 
 export async function createSecretKey(
   env: Env,
   caller: AdminCaller,
   input: { name: string; permissions: Permission[] },
 ): Promise<{ row: ApiKeyRow; secretKey: string }> {
-  refuseEscalation(caller, input.permissions, 'create');
+  refuseEscalation(
+    caller.principal,
+    input.permissions,
+    'You cannot create a key with permissions you do not hold',
+  );
   const db = createDb(env.DB);
   const { id, key, secretHash } = await newSecretKey();
   const createdBy = caller.actor.id;
@@ -109,7 +102,12 @@ export async function revokeApiKey(env: Env, caller: AdminCaller, id: string): P
   const db = createDb(env.DB);
   const row = await db.select().from(apiKeys).where(eq(apiKeys.id, id)).get();
   if (!row) throw notFound('The API key');
-  if (row.kind === 'secret') refuseEscalation(caller, row.permissions ?? [], 'revoke');
+  if (row.kind === 'secret')
+    refuseEscalation(
+      caller.principal,
+      row.permissions ?? [],
+      'You cannot revoke a key with permissions you do not hold',
+    );
   if (row.revokedAt) return row;
   const now = new Date();
   const [revoked] = await commit(db, caller, {
@@ -130,4 +128,44 @@ export async function revokeApiKey(env: Env, caller: AdminCaller, id: string): P
   });
   forgetPublishableKey(id);
   return revoked[0] ?? row;
+}
+
+/** Why a key was revoked along with a change to the staff member whose authority created it. */
+export type CreatorChange = 'creator_disabled' | 'creator_role_changed';
+
+/**
+ * A key must not outlive the authority that made it. When a staff member is disabled (`kept` is empty) or their
+ * role changes (`kept` is the new role's permissions), every active secret key descended from them (see
+ * activeKeysDescendedFrom) that holds a permission outside `kept` is revoked: the returned statement and its
+ * audit entries (one `api_key.revoke` per key) go into the batch of the member's change, so both commit or
+ * neither does.
+ */
+export async function revokeKeysOutliving(
+  db: Database,
+  staffId: string,
+  kept: readonly Permission[],
+  reason: CreatorChange,
+): Promise<{ statements: BatchItem<'sqlite'>[]; audit: AuditRecord[] }> {
+  const keep = new Set<string>(kept);
+  // Names no longer in PERMISSIONS grant nothing, so they do not make a key outlive anyone.
+  const outliving = (await activeKeysDescendedFrom(db, staffId)).filter((key) =>
+    (key.permissions ?? []).filter(isPermission).some((p) => !keep.has(p)),
+  );
+  if (outliving.length === 0) return { statements: [], audit: [] };
+  const now = new Date();
+  const ids = outliving.map((key) => key.id);
+  return {
+    statements: [
+      db
+        .update(apiKeys)
+        .set({ revokedAt: now })
+        .where(and(inArray(apiKeys.id, ids), isNull(apiKeys.revokedAt))),
+    ],
+    audit: ids.map((id) => ({
+      action: 'api_key.revoke',
+      targetType: 'api_key',
+      targetId: id,
+      changes: { revoked_at: { from: null, to: now.toISOString() }, reason, staff_id: staffId },
+    })),
+  };
 }

@@ -5,6 +5,7 @@ import { staffPrincipal } from '../../auth/staff-principal';
 import type { AppEnv } from '../../lib/app-env';
 import { createDb } from '../../lib/db';
 import { createRouter } from '../../lib/openapi';
+import { noStore } from '../../middleware/no-store';
 import { rateLimit } from '../../middleware/rate-limit';
 import { listOwnSessions, revokeOwnSession } from '../sessions/own-sessions';
 import { acceptInvite } from '../staff/accept-invite';
@@ -31,7 +32,11 @@ async function limitedChallenge(c: Context<AppEnv>, purpose: ChallengePurpose, t
   return challenge;
 }
 
-export const staffAuthRouter = createRouter()
+// Most answers here carry tokens, TOTP secrets or recovery codes: none may be stored by any cache.
+const router = createRouter();
+router.use('*', noStore());
+
+export const staffAuthRouter = router
   .openapi(routes.login, async (c) => {
     const { email, password } = c.req.valid('json');
     await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `staff:${email}`, c);

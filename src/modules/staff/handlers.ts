@@ -3,10 +3,11 @@ import type { AdminEnv } from '../../lib/app-env';
 import { TIME_ID_KEY } from '../../lib/keyset';
 import { createRouter } from '../../lib/openapi';
 import { decodeCursor, paginate } from '../../lib/pagination';
+import { secretKeysCreatedBy } from '../api-keys/read';
 import * as invites from './invite-service';
 import * as read from './read';
 import * as routes from './routes';
-import { serializeInvite, serializeStaff } from './schemas';
+import { serializeInvite, serializeStaff, serializeStaffDetail } from './schemas';
 import * as staff from './service';
 
 const afterKey = (cursor: string | undefined, sort: string) =>
@@ -43,7 +44,8 @@ export const staffRouter = createRouter<AdminEnv>()
     return c.json({ data: data.map(serializeStaff), page }, 200);
   })
   .openapi(routes.getStaff, async (c) => {
-    return c.json(serializeStaff(await read.getStaff(c.env.DB, c.req.valid('param').id)), 200);
+    const row = await read.getStaff(c.env.DB, c.req.valid('param').id);
+    return c.json(serializeStaffDetail(row, await secretKeysCreatedBy(c.env.DB, row.id)), 200);
   })
   .openapi(routes.updateStaff, async (c) => {
     const row = await staff.updateStaff(

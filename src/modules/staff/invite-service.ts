@@ -78,7 +78,8 @@ export async function revokeInvite(env: Env, caller: AdminCaller, id: string): P
   const db = createDb(env.DB);
   const invite = await db.select().from(staffInvites).where(eq(staffInvites.id, id)).get();
   if (!invite) throw notFound('The invitation');
-  assertMayGrantRole(caller.principal, invite.role);
+  // Revoking an invitation switches off a grant, which needs what the grant holds (as revoking a key does).
+  assertMayGrantRole(caller.principal, invite.role, `revoke an invitation to the ${invite.role} role`);
   const now = new Date();
   if (invite.acceptedAt || invite.revokedAt || invite.expiresAt <= now) {
     throw new AppError(409, 'invite_not_pending', 'Only a pending invitation can be revoked.');

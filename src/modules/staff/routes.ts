@@ -6,6 +6,7 @@ import {
   InviteListQuery,
   InvitePageSchema,
   InviteSchema,
+  StaffDetailSchema,
   StaffIdParam,
   StaffListQuery,
   StaffPageSchema,
@@ -21,8 +22,9 @@ export const createInvite = adminRoute('staff:manage', {
   tags,
   summary: 'Invite a staff member',
   description:
-    'Creates a single-use invitation valid for 72 hours; its token is in this response only. Inviting the same ' +
-    'address again replaces the pending invitation. Only an owner can invite an owner.',
+    'Creates a single-use invitation valid for 72 hours; its token is emailed to the invitee and in no response. ' +
+    'Inviting the same address again replaces the pending invitation. Inviting to a role needs every permission ' +
+    'of that role (403 `permission_escalation`); only an owner can invite an owner.',
   request: { body: jsonBody(CreateInviteBody) },
   responses: {
     201: jsonContent(InviteSchema, 'The invitation; its token is emailed to the invitee'),
@@ -47,6 +49,8 @@ export const revokeInvite = adminRoute('staff:manage', {
   path: '/staff/invites/{id}/revoke',
   tags,
   summary: 'Revoke a pending invitation',
+  description:
+    'Needs every permission of the invited role, as revoking a key needs every permission of the key.',
   request: { params: InviteIdParam },
   responses: {
     200: jsonContent(InviteSchema, 'The revoked invitation'),
@@ -70,10 +74,10 @@ export const getStaff = adminRoute('staff:manage', {
   method: 'get',
   path: '/staff/{id}',
   tags,
-  summary: 'Get a staff member',
+  summary: 'Get a staff member, with the secret keys they created',
   request: { params: StaffIdParam },
   responses: {
-    200: jsonContent(StaffSchema, 'The staff member'),
+    200: jsonContent(StaffDetailSchema, 'The staff member'),
     ...problems(401, 403, 404),
   },
 });
@@ -84,8 +88,10 @@ export const updateStaff = adminRoute('staff:manage', {
   tags,
   summary: 'Change a staff member’s name, role or status',
   description:
-    'Disabling or changing the role signs the member out everywhere. Only an owner can change an owner or ' +
-    'grant the owner role; nobody changes their own role or status.',
+    'Disabling or changing the role signs the member out everywhere and, in the same write, revokes the secret ' +
+    'keys they created (directly or through their keys) that hold more than they now hold. Changing a member needs every permission ' +
+    'of their role, and a new role every permission of that role (403 `permission_escalation`). Only an owner ' +
+    'can change an owner or grant the owner role; nobody changes their own role or status.',
   request: { params: StaffIdParam, body: jsonBody(UpdateStaffBody) },
   responses: {
     200: jsonContent(StaffSchema, 'The staff member'),

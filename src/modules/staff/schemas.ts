@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { STAFF_ROLES, type staffInvites, type staffUsers } from '../../db/schema';
+import { type apiKeys, STAFF_ROLES, type staffInvites, type staffUsers } from '../../db/schema';
 import { PageInfoSchema, PaginationQuery } from '../../lib/pagination';
 
 const Role = z.enum(STAFF_ROLES).openapi({ example: 'catalog_manager' });
@@ -33,6 +33,23 @@ export const StaffSchema = z
   })
   .openapi('Staff');
 
+export const StaffDetailSchema = StaffSchema.extend({
+  api_keys: z
+    .array(
+      z.object({
+        id: z.string().openapi({ example: 'key_01JD3Q6C5W9ZK2M4T8R7XPN0AB' }),
+        name: z.string(),
+        permissions: z.array(z.string()),
+        revoked_at: z.string().nullable().openapi({ format: 'date-time' }),
+      }),
+    )
+    .openapi({
+      description:
+        'The secret keys this member created, newest first, revoked ones included. Disabling the member revokes ' +
+        'them (and the keys they created); a role change revokes those holding more than the new role.',
+    }),
+}).openapi('StaffDetail');
+
 export const StaffListQuery = z.object({
   role: Role.optional(),
   status: z.enum(['active', 'disabled']).optional(),
@@ -53,7 +70,11 @@ export const UpdateStaffBody = z
       .openapi({ description: 'Disabling signs the member out everywhere' }),
   })
   .strict()
-  .refine((b) => Object.keys(b).length > 0, 'Send at least one field to change.')
+  // Only when nothing else is wrong: a body of unknown fields alone is about those fields, not an empty change.
+  .refine((b) => Object.keys(b).length > 0, {
+    message: 'Send at least one field to change.',
+    when: (payload) => payload.issues.length === 0,
+  })
   .openapi('UpdateStaff');
 
 export const CreateInviteBody = z.object({ email: Email, role: Role }).strict().openapi('CreateStaffInvite');
@@ -89,6 +110,21 @@ export function serializeStaff(row: typeof staffUsers.$inferSelect): z.infer<typ
     mfa_enabled: row.mfaEnabledAt !== null,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+export function serializeStaffDetail(
+  row: typeof staffUsers.$inferSelect,
+  keys: (typeof apiKeys.$inferSelect)[],
+): z.infer<typeof StaffDetailSchema> {
+  return {
+    ...serializeStaff(row),
+    api_keys: keys.map((key) => ({
+      id: key.id,
+      name: key.name,
+      permissions: key.permissions ?? [],
+      revoked_at: key.revokedAt?.toISOString() ?? null,
+    })),
   };
 }
 

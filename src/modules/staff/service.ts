@@ -1,14 +1,17 @@
 /**
  * Staff members: listing and changes by those holding staff:manage, within the rules of rules.ts. Disabling a
  * member or changing their role signs them out everywhere, so the next token they get reflects the change (and a
- * promotion to owner or admin meets the MFA requirement at the next login).
+ * promotion to owner or admin meets the MFA requirement at the next login), and revokes the secret keys their
+ * authority created that hold more than they now hold (all of them once disabled), in the same batch.
  */
 import { eq } from 'drizzle-orm';
 import { type StaffRole, staffRecoveryCodes, staffUsers } from '../../db/schema';
 import type { AdminCaller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
 import { createDb } from '../../lib/db';
+import { ROLE_PERMISSIONS } from '../../lib/permissions';
 import { changesOf } from '../../lib/row-changes';
+import { revokeKeysOutliving } from '../api-keys/service';
 import { revokeAllSessionsStatement } from '../sessions/service';
 import { getStaff } from './read';
 import { assertMayManage } from './rules';
@@ -32,8 +35,18 @@ export async function updateStaff(
   if (Object.keys(changes).length === 0) return before;
 
   const db = createDb(env.DB);
-  // A new role or a disabled account must not outlive the tokens already issued: sign out in the same batch.
+  // A new role or a disabled account must not outlive the tokens already issued, nor the keys the member made:
+  // sign out and revoke in the same batch.
   const signOut = change.role !== undefined || change.status === 'disabled';
+  const disabled = (change.status ?? before.status) === 'disabled';
+  const keys = signOut
+    ? await revokeKeysOutliving(
+        db,
+        id,
+        disabled ? [] : ROLE_PERMISSIONS[change.role ?? before.role],
+        disabled ? 'creator_disabled' : 'creator_role_changed',
+      )
+    : { statements: [], audit: [] };
   const [updated] = await commit(db, caller, {
     statements: [
       db
@@ -42,8 +55,9 @@ export async function updateStaff(
         .where(eq(staffUsers.id, id))
         .returning(),
       ...(signOut ? [revokeAllSessionsStatement(db, 'staff', id, 'revoked')] : []),
+      ...keys.statements,
     ],
-    audit: { action: 'staff.update', targetType: 'staff', targetId: id, changes },
+    audit: [{ action: 'staff.update', targetType: 'staff', targetId: id, changes }, ...keys.audit],
   });
   return updated[0] ?? before;
 }
