@@ -2,7 +2,7 @@
  * Abuse limits on guessable endpoints, with the Workers rate limiting binding: per client IP and per account.
  * Over the limit is a 429 problem with Retry-After (the binding's window is 60 s).
  */
-import type { Context } from 'hono';
+import type { HonoRequest } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../lib/app-env';
 import { AppError } from '../lib/errors';
@@ -11,11 +11,12 @@ export type Limiter = 'AUTH_IP_RATE_LIMITER' | 'AUTH_ACCOUNT_RATE_LIMITER';
 
 const WINDOW_SECONDS = 60;
 
-export function clientIp(c: Context<AppEnv>): string {
+export function clientIp(c: { req: HonoRequest }): string {
   return c.req.header('CF-Connecting-IP') ?? 'unknown';
 }
 
-export async function rateLimit(limiter: Limiter, key: string, c: Context<AppEnv>): Promise<void> {
+/** Counts one attempt under `key`; any surface's context will do, only its bindings are used. */
+export async function rateLimit(limiter: Limiter, key: string, c: { env: Env }): Promise<void> {
   const { success } = await c.env[limiter].limit({ key });
   if (!success) {
     throw new AppError(429, 'rate_limited', 'Too many attempts; wait a minute and try again.', {

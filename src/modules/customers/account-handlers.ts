@@ -1,6 +1,4 @@
-import type { Context } from 'hono';
 import { callerOf } from '../../auth/caller';
-import type { AppEnv } from '../../lib/app-env';
 import { createDb } from '../../lib/db';
 import { createRouter } from '../../lib/openapi';
 import { rateLimit } from '../../middleware/rate-limit';
@@ -32,8 +30,7 @@ customerAccountRouter
   .openapi(routes.deleteMe, async (c) => {
     const principal = c.get('principal');
     // Each try costs a password check: limited per account like sign-ins, so a stolen token cannot guess fast.
-    // rateLimit reads only c.env; its parameter is typed for the request-level env, which this one extends.
-    await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `customer:${principal.id}`, c as unknown as Context<AppEnv>);
+    await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `customer:${principal.id}`, c);
     await eraseOwnAccount(createDb(c.env.DB), callerOf(c), principal.id, {
       password: c.req.valid('json').password,
       sessionId: principal.sessionId,
@@ -42,8 +39,7 @@ customerAccountRouter
   })
   .openapi(routes.listMySessions, async (c) => {
     const principal = c.get('principal');
-    const current = principal.type === 'customer' ? principal.sessionId : undefined;
-    return c.json(await listOwnSessions(createDb(c.env.DB), 'customer', principal.id, current), 200);
+    return c.json(await listOwnSessions(createDb(c.env.DB), 'customer', principal.id, principal.sessionId), 200);
   })
   .openapi(routes.revokeMySession, async (c) => {
     await revokeOwnSession(createDb(c.env.DB), 'customer', c.get('principal').id, c.req.valid('param').id);

@@ -101,8 +101,7 @@ export const staffAuthRouter = router
   })
   .openapi(routes.listSessions, async (c) => {
     const principal = c.get('principal');
-    const current = principal.type === 'staff' ? principal.sessionId : undefined;
-    return c.json(await listOwnSessions(createDb(c.env.DB), 'staff', principal.id, current), 200);
+    return c.json(await listOwnSessions(createDb(c.env.DB), 'staff', principal.id, principal.sessionId), 200);
   })
   .openapi(routes.revokeSession, async (c) => {
     await revokeOwnSession(createDb(c.env.DB), 'staff', c.get('principal').id, c.req.valid('param').id);
