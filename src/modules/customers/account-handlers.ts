@@ -39,7 +39,10 @@ customerAccountRouter
   })
   .openapi(routes.listMySessions, async (c) => {
     const principal = c.get('principal');
-    return c.json(await listOwnSessions(createDb(c.env.DB), 'customer', principal.id, principal.sessionId), 200);
+    return c.json(
+      await listOwnSessions(createDb(c.env.DB), 'customer', principal.id, principal.sessionId),
+      200,
+    );
   })
   .openapi(routes.revokeMySession, async (c) => {
     await revokeOwnSession(createDb(c.env.DB), 'customer', c.get('principal').id, c.req.valid('param').id);
