@@ -16,7 +16,7 @@ import { customerAccountRouter } from './modules/customers/account-handlers';
 import { customerAuthRouter } from './modules/customers/auth-handlers';
 import { devMailboxRouter } from './modules/email/handlers';
 import { jwksRouter } from './modules/identity/handlers';
-import { adminIdentityProvidersRouter } from './modules/identity-providers/admin-handlers';
+import { adminIdentityProvidersRouter } from './modules/identity-providers/handlers';
 import { liveRouter } from './modules/live/handlers';
 import { adminProductsRouter } from './modules/products/admin-handlers';
 import { adminVariantsRouter } from './modules/products/admin-variant-handlers';

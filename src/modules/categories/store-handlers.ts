@@ -1,8 +1,8 @@
 import type { StoreEnv } from '../../lib/app-env';
 import { createRouter } from '../../lib/openapi';
 import { serializeStoreContext } from '../regions/schemas';
+import { categoryTree } from './store-read';
 import * as routes from './store-routes';
-import { categoryTree } from './store-service';
 
 export const storeCategoriesRouter = createRouter<StoreEnv>().openapi(routes.categoryTree, async (c) => {
   const store = c.get('store');

@@ -1,8 +1,8 @@
 import type { StoreEnv } from '../../lib/app-env';
 import { createRouter } from '../../lib/openapi';
 import { serializeStoreContext } from '../regions/schemas';
+import { listCollections } from './store-read';
 import * as routes from './store-routes';
-import { listCollections } from './store-service';
 
 export const storeCollectionsRouter = createRouter<StoreEnv>().openapi(routes.listCollections, async (c) => {
   const store = c.get('store');

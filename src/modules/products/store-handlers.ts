@@ -2,8 +2,8 @@ import type { StoreEnv } from '../../lib/app-env';
 import { createRouter } from '../../lib/openapi';
 import { timed } from '../../middleware/request-context';
 import { serializeStoreContext } from '../regions/schemas';
+import { getProductByHandle, listProducts } from './store-read';
 import * as routes from './store-routes';
-import { getProductByHandle, listProducts } from './store-service';
 
 export const storeProductsRouter = createRouter<StoreEnv>()
   .openapi(routes.listProducts, async (c) => {

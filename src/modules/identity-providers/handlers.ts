@@ -1,7 +1,7 @@
 import { callerOf } from '../../auth/caller';
 import type { AdminEnv } from '../../lib/app-env';
 import { createRouter, respondCreated, sentFields } from '../../lib/openapi';
-import * as routes from './admin-routes';
+import * as routes from './routes';
 import * as service from './service';
 
 export const adminIdentityProvidersRouter = createRouter<AdminEnv>()
