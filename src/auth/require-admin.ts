@@ -6,23 +6,17 @@
 import { createMiddleware } from 'hono/factory';
 import type { AdminEnv } from '../lib/app-env';
 import { AppError } from '../lib/errors';
-import { bearerToken } from './bearer';
+import { REALMS, requireBearer } from './bearer';
 import { touchApiKey, verifySecretKey } from './secret-key';
 import { staffPrincipal } from './staff-principal';
 
-const REALM = 'Bearer realm="edgecart-admin"';
-
 export function requireAdmin() {
   return createMiddleware<AdminEnv>(async function requireAdmin(c, next) {
-    const token = bearerToken(c.req.header('Authorization'));
-    if (!token) {
-      throw new AppError(
-        401,
-        'unauthenticated',
-        'Send a staff access token or a secret API key as `Authorization: Bearer ...`.',
-        { headers: { 'WWW-Authenticate': REALM } },
-      );
-    }
+    const token = requireBearer(
+      c.req.header('Authorization'),
+      'admin',
+      'Send a staff access token or a secret API key as `Authorization: Bearer ...`.',
+    );
     // Key formats are fixed prefixes; anything else can only be a staff access token (a JWT).
     if (!token.startsWith('sk_') && !token.startsWith('pk_')) {
       c.set('principal', await staffPrincipal(c.env, token));
@@ -31,7 +25,7 @@ export function requireAdmin() {
     const key = await verifySecretKey(c.env.DB, token);
     if (!key) {
       throw new AppError(401, 'invalid_credentials', 'The API key is not valid.', {
-        headers: { 'WWW-Authenticate': `${REALM}, error="invalid_token"` },
+        headers: { 'WWW-Authenticate': `${REALMS.admin}, error="invalid_token"` },
       });
     }
     c.set('principal', { type: 'secret_key', id: key.id, permissions: key.permissions });

@@ -7,9 +7,8 @@ import { createMiddleware } from 'hono/factory';
 import { sessions } from '../db/schema';
 import type { CustomerEnv } from '../lib/app-env';
 import { createDb } from '../lib/db';
-import { AppError } from '../lib/errors';
 import { invalidToken, verifyAccessToken } from '../lib/jwt';
-import { bearerToken } from './bearer';
+import { requireBearer } from './bearer';
 
 async function isSessionActive(d1: D1Database, sessionId: string): Promise<boolean> {
   const row = await createDb(d1)
@@ -22,12 +21,11 @@ async function isSessionActive(d1: D1Database, sessionId: string): Promise<boole
 
 export function requireCustomer() {
   return createMiddleware<CustomerEnv>(async function requireCustomer(c, next) {
-    const token = bearerToken(c.req.header('Authorization'));
-    if (!token) {
-      throw new AppError(401, 'unauthenticated', 'Sign in and send the access token as a Bearer token.', {
-        headers: { 'WWW-Authenticate': 'Bearer realm="edgecart"' },
-      });
-    }
+    const token = requireBearer(
+      c.req.header('Authorization'),
+      'store',
+      'Sign in and send the access token as a Bearer token.',
+    );
     const claims = await verifyAccessToken(c.env, token, 'edgecart:store');
     if (claims.typ !== 'customer') throw invalidToken('not a customer token');
     if (!(await isSessionActive(c.env.DB, claims.sid))) throw invalidToken('session ended');

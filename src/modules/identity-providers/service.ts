@@ -58,6 +58,23 @@ export async function listProviders(env: Env) {
   return { data: rows.map(serializeIdentityProvider) };
 }
 
+type ProviderColumns = Omit<ProviderRow, 'id' | 'enabled' | 'createdAt' | 'updatedAt'> & {
+  enabled?: boolean;
+};
+
+/** The columns a provider body sets; a field left out stays undefined and is not written. */
+function providerColumns(input: IdentityProviderInput): ProviderColumns;
+function providerColumns(input: IdentityProviderUpdate): Partial<ProviderColumns>;
+function providerColumns(input: IdentityProviderUpdate): Partial<ProviderColumns> {
+  return {
+    name: input.name,
+    issuer: input.issuer,
+    clientId: input.client_id,
+    jwksUrl: input.jwks_url,
+    enabled: input.enabled,
+  };
+}
+
 export async function createProvider(
   env: Env,
   caller: Caller,
@@ -70,10 +87,7 @@ export async function createProvider(
   const now = new Date();
   const row: ProviderRow = {
     id: newId('idp'),
-    name: input.name,
-    issuer: input.issuer,
-    clientId: input.client_id,
-    jwksUrl: input.jwks_url,
+    ...providerColumns(input),
     enabled: input.enabled ?? true,
     createdAt: now,
     updatedAt: now,
@@ -108,14 +122,7 @@ export async function updateProvider(
   assertProviderUrls(env, input);
   const db = createDb(env.DB);
   const before = await checkUpdate(db, id, input);
-  const patch = {
-    name: input.name,
-    issuer: input.issuer,
-    clientId: input.client_id,
-    jwksUrl: input.jwks_url,
-    enabled: input.enabled,
-    updatedAt: new Date(),
-  };
+  const patch = { ...providerColumns(input), updatedAt: new Date() };
   const after = applyPatch(before, patch);
   await commit(db, caller, {
     statements: [db.update(identityProviders).set(patch).where(eq(identityProviders.id, id))],

@@ -54,6 +54,22 @@ async function findRegion(db: Database, id: string): Promise<RegionRow> {
   return row;
 }
 
+type RegionColumns = Omit<RegionRow, 'id' | 'createdAt' | 'updatedAt'>;
+
+/** The columns a region body sets; a field left out of an update stays undefined and is not written. */
+function regionColumns(input: CreateRegionInput): RegionColumns;
+function regionColumns(input: UpdateRegionInput): Partial<RegionColumns>;
+function regionColumns(input: UpdateRegionInput): Partial<RegionColumns> {
+  return {
+    code: input.code,
+    name: input.name,
+    currencyCode: input.currency,
+    taxRateBps: input.tax_rate_bps,
+    pricesIncludeTax: input.prices_include_tax,
+    locales: input.locales,
+  };
+}
+
 /** The region as it is before the update, once the update is known to be allowed. */
 async function checkUpdate(db: Database, id: string, input: UpdateRegionInput): Promise<RegionRow> {
   const before = await findRegion(db, id);
@@ -92,17 +108,7 @@ export async function createRegion(
   const id = newId('reg');
   await assertAvailable(db, id, input.code, input.countries);
   const now = new Date();
-  const row: RegionRow = {
-    id,
-    code: input.code,
-    name: input.name,
-    currencyCode: input.currency,
-    taxRateBps: input.tax_rate_bps,
-    pricesIncludeTax: input.prices_include_tax,
-    locales: input.locales,
-    createdAt: now,
-    updatedAt: now,
-  };
+  const row: RegionRow = { id, ...regionColumns(input), createdAt: now, updatedAt: now };
   await commit(db, caller, {
     statements: [db.insert(regions).values(row), ...countryInserts(db, id, input.countries)],
     audit: {
@@ -127,15 +133,7 @@ export async function updateRegion(
 ): Promise<AdminRegion> {
   const db = createDb(env.DB);
   const before = await checkUpdate(db, id, input);
-  const patch = {
-    code: input.code,
-    name: input.name,
-    currencyCode: input.currency,
-    taxRateBps: input.tax_rate_bps,
-    pricesIncludeTax: input.prices_include_tax,
-    locales: input.locales,
-    updatedAt: new Date(),
-  };
+  const patch = { ...regionColumns(input), updatedAt: new Date() };
   const after = applyPatch(before, patch);
   const statements: BatchItem<'sqlite'>[] = [db.update(regions).set(patch).where(eq(regions.id, id))];
   if (input.countries) {
