@@ -15,6 +15,10 @@ export const PERMISSIONS = [
   'orders:read',
   'orders:write',
   'orders:refund',
+  'inventory:read',
+  'inventory:write',
+  'shipping:manage',
+  'discounts:manage',
   'webhooks:manage',
   'settings:manage',
 ] as const;
@@ -57,9 +61,9 @@ const READS = PERMISSIONS.filter((p) => p.endsWith(':read'));
 export const ROLE_PERMISSIONS: Record<StaffRole, readonly Permission[]> = {
   owner: PERMISSIONS,
   admin: PERMISSIONS,
-  catalog_manager: ['catalog:read', 'catalog:write'],
-  order_manager: ['catalog:read', 'orders:read', 'orders:write', 'orders:refund'],
-  support: ['catalog:read', 'orders:read'],
+  catalog_manager: ['catalog:read', 'catalog:write', 'inventory:read', 'inventory:write', 'discounts:manage'],
+  order_manager: ['catalog:read', 'orders:read', 'orders:write', 'orders:refund', 'inventory:read'],
+  support: ['catalog:read', 'orders:read', 'inventory:read'],
   read_only: READS,
 };
 
