@@ -5,6 +5,7 @@
 import { createApp } from './app';
 import { runScheduled } from './jobs/schedule';
 
+export { InventoryItem } from './durable-objects/inventory-item';
 export { LiveChannel } from './durable-objects/live-channel';
 
 const app = createApp();

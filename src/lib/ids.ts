@@ -25,6 +25,8 @@ export const ID_PREFIXES = {
   mailMessage: 'msg',
   identityProvider: 'idp',
   event: 'evt',
+  /** A stock change staff made (on-hand or settings): the InventoryItem ledger's idempotency key. */
+  stockAdjustment: 'adj',
 } as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[keyof typeof ID_PREFIXES];
