@@ -17,6 +17,8 @@ import { customerAuthRouter } from './modules/customers/auth-handlers';
 import { devMailboxRouter } from './modules/email/handlers';
 import { jwksRouter } from './modules/identity/handlers';
 import { adminIdentityProvidersRouter } from './modules/identity-providers/handlers';
+import { adminInventoryRouter } from './modules/inventory/admin-handlers';
+import { storeInventoryRouter } from './modules/inventory/store-handlers';
 import { liveRouter } from './modules/live/handlers';
 import { adminProductsRouter } from './modules/products/admin-handlers';
 import { adminVariantsRouter } from './modules/products/admin-variant-handlers';
@@ -31,6 +33,7 @@ import { systemRouter } from './modules/system/handlers';
 const storeRouter = createRouter()
   .route('/', storeRegionsRouter)
   .route('/', storeProductsRouter)
+  .route('/', storeInventoryRouter)
   .route('/', storeCategoriesRouter)
   .route('/', storeCollectionsRouter)
   .route('/', customerAccountRouter);
@@ -41,6 +44,7 @@ adminRouter
   .route('/', adminRegionsRouter)
   .route('/', adminProductsRouter)
   .route('/', adminVariantsRouter)
+  .route('/', adminInventoryRouter)
   .route('/', adminCategoriesRouter)
   .route('/', adminCollectionsRouter)
   .route('/', adminIdentityProvidersRouter)

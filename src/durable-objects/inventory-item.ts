@@ -300,7 +300,9 @@ export class InventoryItem extends DurableObject<Env> {
    * early, finds nothing to do; it never throws, so the runtime never gives up on it.
    */
   override async alarm(): Promise<void> {
-    this.alarmAt = null; // the runtime cleared the alarm to run this
+    // The runtime cleared the alarm to run this one; read it anyway, so a run from anywhere else leaves the
+    // cached time true.
+    this.alarmAt = await this.ctx.storage.getAlarm();
     this.ctx.storage.transactionSync(() => {
       const now = Date.now();
       const expired = this.store.deleteExpired(now);
