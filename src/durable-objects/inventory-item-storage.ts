@@ -87,12 +87,9 @@ export type Sale = Pick<Extract<CommitResult, { ok: true }>, 'orderId' | 'quanti
 
 type Row = Record<string, SqlStorageValue>;
 
-/** A record before the outbox numbers it. */
-type UnsequencedRecord = StockRecord extends infer R
-  ? R extends StockRecord
-    ? Omit<R, 'seq'>
-    : never
-  : never;
+/** A record before the outbox numbers it (Omit applied to each kind of the union). */
+type Unsequenced<R> = R extends StockRecord ? Omit<R, 'seq'> : never;
+type UnsequencedRecord = Unsequenced<StockRecord>;
 
 const num = (value: SqlStorageValue | undefined) => Number(value ?? 0);
 const str = (value: SqlStorageValue | undefined) => String(value);
@@ -176,9 +173,9 @@ export class StockStorage {
     this.sql.exec('DELETE FROM reservations WHERE id = ?', id);
   }
 
-  /** Deletes every reservation expired at `now`; returns how many. */
-  deleteExpired(now: number): number {
-    return this.sql.exec('DELETE FROM reservations WHERE expires_at <= ?', now).rowsWritten;
+  /** Deletes every reservation expired at `now`. */
+  deleteExpired(now: number): void {
+    this.sql.exec('DELETE FROM reservations WHERE expires_at <= ?', now);
   }
 
   /** Active reservations after `after` (by id), at most `limit`, plus whether more follow. */

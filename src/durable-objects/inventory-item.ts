@@ -95,6 +95,8 @@ export class InventoryItem extends DurableObject<Env> {
   private alarmAt: number | null = null;
   /** The publisher in flight, if any: there is at most one, so records reach D1 in order. */
   private publishing: Promise<void> | undefined;
+  /** Set when a rule queued a record: only such writes start the publisher, not every call while D1 is down. */
+  private queued = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -147,7 +149,7 @@ export class InventoryItem extends DurableObject<Env> {
         reservationId: input.reservationId,
         quantity: input.quantity,
         expiresAt,
-        ...this.settle(item, now, true),
+        ...this.settle(item, now, false),
       };
     });
   }
@@ -159,7 +161,7 @@ export class InventoryItem extends DurableObject<Env> {
       const existing = this.store.reservation(reservationId);
       if (existing) this.store.deleteReservation(reservationId);
       const quantity = existing && existing.expiresAt > now ? existing.quantity : 0;
-      return { released: quantity > 0, quantity, ...this.settle(item, now, existing !== null) };
+      return { released: quantity > 0, quantity, ...this.settle(item, now, false) };
     });
   }
 
@@ -305,10 +307,13 @@ export class InventoryItem extends DurableObject<Env> {
     this.alarmAt = await this.ctx.storage.getAlarm();
     this.ctx.storage.transactionSync(() => {
       const now = Date.now();
-      const expired = this.store.deleteExpired(now);
+      // Deleting expired rows changes no figure (reads ignore them already), but the level may have moved
+      // with time since it was last recorded.
+      this.store.deleteExpired(now);
       const item = this.store.item();
-      if (item) this.settle(item, now, expired > 0);
+      if (item) this.settle(item, now, false);
     });
+    this.queued = false;
     await this.publish().catch(() => undefined);
     await this.rearm();
   }
@@ -326,7 +331,8 @@ export class InventoryItem extends DurableObject<Env> {
       if (stored && stored.sku !== item.sku) this.store.saveItem(item);
       return answer;
     });
-    if (this.store.pendingRecords() > 0) {
+    if (this.queued) {
+      this.queued = false;
       const rearm = () => this.rearm();
       this.ctx.waitUntil(this.publish().then(rearm, rearm));
     }
@@ -388,6 +394,7 @@ export class InventoryItem extends DurableObject<Env> {
       at: now,
     };
     this.store.insertChange(change);
+    this.queued = true;
     this.store.appendRecord(
       { kind: 'change', variantId: item.variantId, sku: item.sku, change },
       now + PUBLISH_RETRY_MS,
@@ -396,16 +403,21 @@ export class InventoryItem extends DurableObject<Env> {
   }
 
   /**
-   * Saves the item if `changed`, and records a level transition if its level moved (counted by `levelSeq`
-   * and queued for D1). Returns the state and the transition for the call's answer.
+   * Saves the item if the rule changed it, and records a level transition if its level moved (counted by
+   * `levelSeq` and queued for D1). Returns the state and the transition for the call's answer.
    */
-  private settle(item: ItemRow, now: number, changed: boolean): { stock: StockSnapshot; level: LevelChange } {
+  private settle(
+    item: ItemRow,
+    now: number,
+    itemChanged: boolean,
+  ): { stock: StockSnapshot; level: LevelChange } {
     const reserved = this.store.activeReserved(now);
     const before = item.level;
     const after = stockLevelOf(item.onHand - reserved, item.lowStockThreshold);
     if (after !== before) {
       item.level = after;
       item.levelSeq += 1;
+      this.queued = true;
       this.store.appendRecord(
         {
           kind: 'level',
@@ -420,7 +432,7 @@ export class InventoryItem extends DurableObject<Env> {
         now + PUBLISH_RETRY_MS,
       );
     }
-    if (changed || after !== before) this.store.saveItem(item);
+    if (itemChanged || after !== before) this.store.saveItem(item);
     return { stock: this.snapshotOf(item, now, reserved), level: { before, after } };
   }
 
