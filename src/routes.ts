@@ -18,6 +18,7 @@ import { devMailboxRouter } from './modules/email/handlers';
 import { jwksRouter } from './modules/identity/handlers';
 import { adminIdentityProvidersRouter } from './modules/identity-providers/handlers';
 import { liveRouter } from './modules/live/handlers';
+import { stripeHooksRouter } from './modules/payments/handlers';
 import { adminProductsRouter } from './modules/products/admin-handlers';
 import { adminVariantsRouter } from './modules/products/admin-variant-handlers';
 import { storeProductsRouter } from './modules/products/store-handlers';
@@ -58,4 +59,5 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route('/v1/admin', adminRouter);
   app.route('/v1/auth/staff', staffAuthRouter);
   app.route('/v1', liveRouter);
+  app.route('/v1/hooks', stripeHooksRouter());
 }
