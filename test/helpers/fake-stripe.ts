@@ -183,7 +183,7 @@ export class FakeStripe {
 
   private refund(form: Record<string, string>) {
     const intent = this.intents.get(form.payment_intent ?? '');
-    if (!intent || intent.status !== 'succeeded') {
+    if (intent?.status !== 'succeeded') {
       return { status: 400, body: { error: { type: 'invalid_request_error', code: 'charge_not_captured' } } };
     }
     const already = this.refunded.get(intent.id) ?? 0;

@@ -22,7 +22,7 @@ const authorizeRequest = (extra = {}) => ({
   amount: 4200,
   currency: 'EUR',
   idempotencyKey: `edgecart:authorize:cart_1:${crypto.randomUUID()}`,
-  metadata: { payment_id: 'pay_1', cart_id: 'cart_1' },
+  metadata: { cart_id: 'cart_1' },
   ...extra,
 });
 
@@ -45,7 +45,6 @@ describe('authorize', () => {
         currency: 'eur',
         capture_method: 'manual',
         'automatic_payment_methods[enabled]': 'true',
-        'metadata[payment_id]': 'pay_1',
         'metadata[cart_id]': 'cart_1',
         receipt_email: 'shopper@example.com',
       },

@@ -17,7 +17,10 @@ export type AuthorizeRequest = {
   amount: number;
   currency: string;
   idempotencyKey: string;
-  /** Small string labels stored with the provider's payment (cart and order ids), never personal data. */
+  /**
+   * String labels stored with the provider's payment (the cart id), never personal data. A retry must send
+   * the same ones: the provider refuses an idempotency key replayed with other parameters.
+   */
   metadata: Record<string, string>;
   /** Where the provider may send its receipt (Stripe: `receipt_email`). */
   email?: string;

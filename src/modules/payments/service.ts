@@ -103,7 +103,7 @@ export type AuthorizePaymentInput = {
   amount: number;
   /** ISO 4217, any case; stored upper case. */
   currency: string;
-  /** The client's Idempotency-Key of this checkout attempt; scoped here by cart, amount and currency. */
+  /** The client's Idempotency-Key of this checkout attempt; scoped here by cart and what is charged. */
   idempotencyKey: string;
   email?: string;
   /** A payment method to confirm server-side at once (Stripe `pm_...`); see AuthorizeRequest. */
@@ -144,12 +144,17 @@ export async function authorizePayment(
   const result = await provider.authorize({
     amount: input.amount,
     currency,
+    // Everything sent is in the key: the provider refuses a key replayed with other parameters.
     idempotencyKey: await providerKey('authorize', input.cartId, [
       String(input.amount),
       currency,
+      input.email ?? '',
+      input.paymentMethod ?? '',
       input.idempotencyKey,
     ]),
-    metadata: { payment_id: id, cart_id: input.cartId, ...(input.orderId && { order_id: input.orderId }) },
+    // Only what a retry sends again: ids made per attempt (this payment's, the order's) would make the
+    // replayed request differ from the first.
+    metadata: { cart_id: input.cartId },
     email: input.email,
     paymentMethod: input.paymentMethod,
   });
@@ -251,7 +256,11 @@ export async function refundPayment(
   const refundable = before.amountCaptured - before.amountRefunded;
   if (input.amount > refundable) throw exceedsRefundable(refundable);
   const provider = paymentProvider(env, before.provider, callerLogger(caller));
-  const key = await providerKey('refund', before.id, [String(input.amount), input.idempotencyKey]);
+  const key = await providerKey('refund', before.id, [
+    String(input.amount),
+    input.reason ?? '',
+    input.idempotencyKey,
+  ]);
   const result = await providerCall(() =>
     provider.refund(before.providerRef, input.amount, input.reason, key),
   );
