@@ -249,7 +249,7 @@ export class FakeStripe {
 }
 
 /**
- * A Stripe event as Stripe sends it. `idempotencyKey` is the key of the API request that caused it (null for
+ * A Stripe event as Stripe sends it, with a snapshot of `object` as it is now. `idempotencyKey` is the key of the API request that caused it (null for
  * one the shopper's browser or Stripe itself caused).
  */
 export function stripeEvent(type: string, object: unknown, idempotencyKey: string | null = null) {
@@ -258,7 +258,7 @@ export function stripeEvent(type: string, object: unknown, idempotencyKey: strin
     object: 'event',
     api_version: '2026-10-28.endive',
     created: Math.floor(Date.now() / 1000),
-    data: { object },
+    data: { object: structuredClone(object) },
     livemode: false,
     pending_webhooks: 1,
     request: { id: idempotencyKey === null ? null : `req_${random()}`, idempotency_key: idempotencyKey },

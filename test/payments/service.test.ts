@@ -7,9 +7,10 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/lib/errors';
-import { PaymentUnavailable } from '../../src/modules/payments/errors';
+import { PaymentUnavailable, paymentDeclined } from '../../src/modules/payments/errors';
 import { chooseProvider, paymentProvider } from '../../src/modules/payments/providers';
-import { serializePayment } from '../../src/modules/payments/schemas';
+import { paymentsOfOrder, refundsOfPayment } from '../../src/modules/payments/read';
+import { serializePayment, serializeRefund } from '../../src/modules/payments/schemas';
 import {
   authorizePayment,
   capturePayment,
@@ -120,9 +121,7 @@ describe('authorizePayment', () => {
     expect(await storedPayment(result.payment.id).catch(() => null)).toBeNull();
 
     await commitWrites(guest(), result.writes);
-    expect(await storedPayment(result.payment.id)).toMatchObject({ status: 'authorized', amount: 4200 });
-    const [stored] = await db.query.payments.findMany({ where: (p, { eq }) => eq(p.id, result.payment.id) });
-    expect(stored).toStrictEqual(result.payment);
+    expect(await paymentsOfOrder(db, 'ord_test_1')).toStrictEqual([result.payment]);
     expect(await eventsOf(result.payment.id)).toStrictEqual([
       { type: 'payment.authorized', payload: serializePayment(result.payment) },
     ]);
@@ -184,7 +183,7 @@ describe('authorizePayment', () => {
     expect(refs[2]).not.toBe(refs[0]);
   });
 
-  it('answers a decline with nothing to write', async () => {
+  it('answers a decline with nothing to write, for checkout to answer 402 payment_declined', async () => {
     const before = await env.DB.prepare('SELECT COUNT(*) AS n FROM payments').first('n');
     expect(
       await authorizePayment(db, env, guest(), {
@@ -198,6 +197,12 @@ describe('authorizePayment', () => {
       }),
     ).toStrictEqual({ status: 'declined', declineCode: 'generic_decline' });
     expect(await env.DB.prepare('SELECT COUNT(*) AS n FROM payments').first('n')).toBe(before);
+    const declined = paymentDeclined();
+    expect([declined.status, declined.code, declined.message]).toStrictEqual([
+      402,
+      'payment_declined',
+      'The payment was declined; try another payment method.',
+    ]);
   });
 
   it('refuses an amount that is not a whole number of minor units above zero, before any provider call', async () => {
@@ -385,7 +390,8 @@ describe('refundPayment', () => {
       'payment.partially_refunded',
       'payment.refunded',
     ]);
-    expect(events[2]?.payload.refund).toMatchObject({ id: first.refund.id, amount: 1000 });
+    expect(events[2]?.payload.refund).toStrictEqual(serializeRefund(first.refund));
+    expect(await refundsOfPayment(db, payment.id)).toStrictEqual([first.refund, rest.refund]);
     expect((await auditOf(payment.id)).map((a) => a.action)).toStrictEqual([
       'payment.capture',
       'payment.refund',
