@@ -1,12 +1,12 @@
 /**
- * The payment state machine, as pure functions of a payment row: what a provider's report does to it, and
- * the event each status raises. No I/O, so every transition is tested without a database.
+ * The payment state machine, as pure functions of a payment row: what a provider's report does to it. No I/O,
+ * so every transition is tested without a database.
  *
- *   requires_action ─┬─> authorized ─┬─> captured ─> partially_refunded ─> refunded
- *        │   ^       └─> captured    └─> voided           (captured ─> refunded)
- *        v   │ (another attempt)
- *      failed ──> authorized | captured | voided
- *   requires_action | failed | authorized ─> voided
+ * - requires_action -> authorized | captured | failed | voided
+ * - failed -> authorized | captured | voided (the shopper tried again on the same provider payment)
+ * - authorized -> captured | voided, or partially_refunded | refunded when a refund's report overtakes the
+ *   capture's
+ * - captured, partially_refunded -> partially_refunded | refunded (refunded amounts only grow)
  *
  * Moves only go forward, so reports arriving late or out of order (webhooks are not ordered) change nothing
  * they should not: an authorization reported after the capture is ignored.
