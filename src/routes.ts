@@ -20,6 +20,7 @@ import { adminIdentityProvidersRouter } from './modules/identity-providers/handl
 import { adminInventoryRouter } from './modules/inventory/admin-handlers';
 import { storeInventoryRouter } from './modules/inventory/store-handlers';
 import { liveRouter } from './modules/live/handlers';
+import { stripeHooksRouter } from './modules/payments/handlers';
 import { adminProductsRouter } from './modules/products/admin-handlers';
 import { adminVariantsRouter } from './modules/products/admin-variant-handlers';
 import { storeProductsRouter } from './modules/products/store-handlers';
@@ -62,4 +63,5 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route('/v1/admin', adminRouter);
   app.route('/v1/auth/staff', staffAuthRouter);
   app.route('/v1', liveRouter);
+  app.route('/v1/hooks', stripeHooksRouter());
 }

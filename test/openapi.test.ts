@@ -167,6 +167,7 @@ describe('OpenAPI document', () => {
       'DELETE /v1/auth/staff/sessions/{id}': 'deleteAuthStaffSessionsById',
       'POST /v1/auth/staff/invites/accept': 'postAuthStaffInvitesAccept',
       'GET /v1/live': 'getLive',
+      'POST /v1/hooks/stripe': 'postHooksStripe',
     });
   });
 

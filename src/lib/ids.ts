@@ -27,6 +27,8 @@ export const ID_PREFIXES = {
   event: 'evt',
   /** A stock change staff made (on-hand or settings): the InventoryItem ledger's idempotency key. */
   stockAdjustment: 'adj',
+  payment: 'pay',
+  refund: 'rfd',
 } as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[keyof typeof ID_PREFIXES];

@@ -2,4 +2,5 @@ export * from './api-keys';
 export * from './catalog';
 export * from './identity';
 export * from './inventory';
+export * from './payments';
 export * from './write-path';
