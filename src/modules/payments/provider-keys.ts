@@ -9,7 +9,7 @@
  */
 import { sha256Hex } from '../../lib/crypto';
 
-export const PROVIDER_KEY_PREFIX = 'edgecart:';
+const PROVIDER_KEY_PREFIX = 'edgecart:';
 
 /** @example await providerKey('capture', 'pay_01J...', ['4200', clientKey]) // "edgecart:capture:pay_01J...:3f9a..." */
 export async function providerKey(

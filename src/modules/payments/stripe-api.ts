@@ -7,7 +7,7 @@
  */
 import { ProviderUnreachable } from './provider';
 
-export const STRIPE_API_BASE = 'https://api.stripe.com/v1';
+const STRIPE_API_BASE = 'https://api.stripe.com/v1';
 /** The API version edgecart's requests are written for (the one the `stripe` npm package it tests with pins). */
 export const STRIPE_API_VERSION = '2026-10-28.endive';
 
@@ -15,7 +15,7 @@ type Scalar = string | number | boolean;
 export type FormParams = Record<string, Scalar | Record<string, Scalar> | undefined>;
 
 /** `{ metadata: { cart_id: 'x' }, amount: 100 }` -> `metadata[cart_id]=x&amount=100`; undefined is left out. */
-export function formBody(params: FormParams): string {
+function formBody(params: FormParams): string {
   const form = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) {
     if (value === undefined) continue;

@@ -34,7 +34,7 @@ export const ChargeSchema = z.object({
   amount_refunded: z.number().int(),
 });
 
-export const RefundSchema = z.object({
+export const StripeRefundSchema = z.object({
   id: z.string().min(1),
   object: z.literal('refund'),
   status: z.string(),

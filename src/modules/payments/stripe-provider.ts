@@ -20,7 +20,7 @@ import {
   intentUpdate,
   type PaymentIntent,
   PaymentIntentSchema,
-  RefundSchema,
+  StripeRefundSchema,
 } from './stripe-objects';
 
 /** Invalid-request codes that mean "this amount cannot be charged", which the shopper can act on. */
@@ -132,7 +132,7 @@ export function stripeProvider(secretKey: string): PaymentProvider {
         signal,
       );
       if (answer.status >= 400) throw rejection(answer);
-      const refund = parsed(RefundSchema, answer.body);
+      const refund = parsed(StripeRefundSchema, answer.body);
       return { providerRef: refund.id, status: REFUND_STATUSES[refund.status] ?? 'failed' };
     },
 
