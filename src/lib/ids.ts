@@ -25,6 +25,9 @@ export const ID_PREFIXES = {
   mailMessage: 'msg',
   identityProvider: 'idp',
   event: 'evt',
+  webhookEndpoint: 'whe',
+  webhookDelivery: 'whd',
+  webhookAttempt: 'wha',
 } as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[keyof typeof ID_PREFIXES];
