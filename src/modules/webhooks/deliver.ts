@@ -159,7 +159,7 @@ export async function attemptDelivery(
     .where(eq(webhookDeliveries.id, deliveryId))
     .get();
   // Gone with its endpoint, already finished, or not due yet: another message has this delivery in hand.
-  if (!row || row.delivery.status !== 'pending') return {};
+  if (row?.delivery.status !== 'pending') return {};
   const { delivery, endpoint } = row;
   if ((delivery.nextAttemptAt?.getTime() ?? 0) > now.getTime() + DUE_TOLERANCE_MS) return {};
   if (!endpoint.enabled) {

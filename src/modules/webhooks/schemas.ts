@@ -152,7 +152,11 @@ export const ReplayBody = z
     to: z.iso.datetime({ offset: true }).openapi({ example: '2026-11-21T00:00:00Z' }),
   })
   .strict()
-  .refine((v) => Date.parse(v.from) < Date.parse(v.to), { message: 'Must be after `from`', path: ['to'] })
+  // An unparsable time is reported by its own field; only two real times can be out of order.
+  .refine(({ from, to }) => !(Date.parse(from) >= Date.parse(to)), {
+    message: 'Must be after `from`',
+    path: ['to'],
+  })
   .openapi('WebhookReplay');
 
 export const ReplayResultSchema = z
