@@ -30,6 +30,7 @@ import { staffRouter } from './modules/staff/handlers';
 import { staffAuthRouter } from './modules/staff-auth/handlers';
 import { docsRouter } from './modules/system/docs';
 import { systemRouter } from './modules/system/handlers';
+import { adminWebhooksRouter } from './modules/webhooks/handlers';
 
 const storeRouter = createRouter()
   .route('/', storeRegionsRouter)
@@ -51,7 +52,8 @@ adminRouter
   .route('/', adminIdentityProvidersRouter)
   .route('/', apiKeysRouter)
   .route('/', auditRouter)
-  .route('/', staffRouter);
+  .route('/', staffRouter)
+  .route('/', adminWebhooksRouter);
 
 export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route('/', systemRouter);

@@ -29,6 +29,9 @@ export const ID_PREFIXES = {
   stockAdjustment: 'adj',
   payment: 'pay',
   refund: 'rfd',
+  webhookEndpoint: 'whe',
+  webhookDelivery: 'whd',
+  webhookAttempt: 'wha',
 } as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[keyof typeof ID_PREFIXES];

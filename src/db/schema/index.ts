@@ -3,4 +3,5 @@ export * from './catalog';
 export * from './identity';
 export * from './inventory';
 export * from './payments';
+export * from './webhooks';
 export * from './write-path';
