@@ -18,6 +18,8 @@ import { devMailboxRouter } from './modules/email/handlers';
 import { jwksRouter } from './modules/identity/handlers';
 import { adminIdentityProvidersRouter } from './modules/identity-providers/handlers';
 import { liveRouter } from './modules/live/handlers';
+import { adminOrdersRouter } from './modules/orders/admin-handlers';
+import { storeOrdersRouter } from './modules/orders/store-handlers';
 import { adminProductsRouter } from './modules/products/admin-handlers';
 import { adminVariantsRouter } from './modules/products/admin-variant-handlers';
 import { storeProductsRouter } from './modules/products/store-handlers';
@@ -33,7 +35,8 @@ const storeRouter = createRouter()
   .route('/', storeProductsRouter)
   .route('/', storeCategoriesRouter)
   .route('/', storeCollectionsRouter)
-  .route('/', customerAccountRouter);
+  .route('/', customerAccountRouter)
+  .route('/', storeOrdersRouter);
 
 const adminRouter = createRouter();
 adminRouter.use('*', requireAdmin());
@@ -45,6 +48,7 @@ adminRouter
   .route('/', adminCollectionsRouter)
   .route('/', adminIdentityProvidersRouter)
   .route('/', apiKeysRouter)
+  .route('/', adminOrdersRouter)
   .route('/', auditRouter)
   .route('/', staffRouter);
 

@@ -25,6 +25,10 @@ export const ID_PREFIXES = {
   mailMessage: 'msg',
   identityProvider: 'idp',
   event: 'evt',
+  order: 'ord',
+  orderLine: 'oli',
+  orderTransition: 'otr',
+  fulfillment: 'ful',
 } as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[keyof typeof ID_PREFIXES];
