@@ -17,9 +17,12 @@ import { customerAuthRouter } from './modules/customers/auth-handlers';
 import { devMailboxRouter } from './modules/email/handlers';
 import { jwksRouter } from './modules/identity/handlers';
 import { adminIdentityProvidersRouter } from './modules/identity-providers/handlers';
+import { adminInventoryRouter } from './modules/inventory/admin-handlers';
+import { storeInventoryRouter } from './modules/inventory/store-handlers';
 import { liveRouter } from './modules/live/handlers';
 import { adminOrdersRouter } from './modules/orders/admin-handlers';
 import { storeOrdersRouter } from './modules/orders/store-handlers';
+import { stripeHooksRouter } from './modules/payments/handlers';
 import { adminProductsRouter } from './modules/products/admin-handlers';
 import { adminVariantsRouter } from './modules/products/admin-variant-handlers';
 import { storeProductsRouter } from './modules/products/store-handlers';
@@ -29,10 +32,12 @@ import { staffRouter } from './modules/staff/handlers';
 import { staffAuthRouter } from './modules/staff-auth/handlers';
 import { docsRouter } from './modules/system/docs';
 import { systemRouter } from './modules/system/handlers';
+import { adminWebhooksRouter } from './modules/webhooks/handlers';
 
 const storeRouter = createRouter()
   .route('/', storeRegionsRouter)
   .route('/', storeProductsRouter)
+  .route('/', storeInventoryRouter)
   .route('/', storeCategoriesRouter)
   .route('/', storeCollectionsRouter)
   .route('/', customerAccountRouter)
@@ -44,13 +49,15 @@ adminRouter
   .route('/', adminRegionsRouter)
   .route('/', adminProductsRouter)
   .route('/', adminVariantsRouter)
+  .route('/', adminInventoryRouter)
   .route('/', adminCategoriesRouter)
   .route('/', adminCollectionsRouter)
   .route('/', adminIdentityProvidersRouter)
   .route('/', apiKeysRouter)
   .route('/', adminOrdersRouter)
   .route('/', auditRouter)
-  .route('/', staffRouter);
+  .route('/', staffRouter)
+  .route('/', adminWebhooksRouter);
 
 export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route('/', systemRouter);
@@ -62,4 +69,5 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route('/v1/admin', adminRouter);
   app.route('/v1/auth/staff', staffAuthRouter);
   app.route('/v1', liveRouter);
+  app.route('/v1/hooks', stripeHooksRouter());
 }

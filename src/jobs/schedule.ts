@@ -4,9 +4,10 @@
  */
 import { runCatalogVersionJob } from './catalog-version';
 import { runIdempotencyCleanupJob } from './idempotency-cleanup';
+import { runWebhookDeliverySweep } from './webhook-deliveries';
 
 export const CRON_JOBS: Record<string, ((env: Env) => Promise<void>)[]> = {
-  '* * * * *': [runCatalogVersionJob, runIdempotencyCleanupJob],
+  '* * * * *': [runCatalogVersionJob, runIdempotencyCleanupJob, runWebhookDeliverySweep],
 };
 
 export async function runScheduled(controller: ScheduledController, env: Env): Promise<void> {

@@ -29,6 +29,13 @@ export const ID_PREFIXES = {
   orderLine: 'oli',
   orderTransition: 'otr',
   fulfillment: 'ful',
+  /** A stock change staff made (on-hand or settings): the InventoryItem ledger's idempotency key. */
+  stockAdjustment: 'adj',
+  payment: 'pay',
+  refund: 'rfd',
+  webhookEndpoint: 'whe',
+  webhookDelivery: 'whd',
+  webhookAttempt: 'wha',
 } as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[keyof typeof ID_PREFIXES];
