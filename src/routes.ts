@@ -20,6 +20,8 @@ import { adminIdentityProvidersRouter } from './modules/identity-providers/handl
 import { adminInventoryRouter } from './modules/inventory/admin-handlers';
 import { storeInventoryRouter } from './modules/inventory/store-handlers';
 import { liveRouter } from './modules/live/handlers';
+import { adminOrdersRouter } from './modules/orders/admin-handlers';
+import { storeOrdersRouter } from './modules/orders/store-handlers';
 import { stripeHooksRouter } from './modules/payments/handlers';
 import { adminProductsRouter } from './modules/products/admin-handlers';
 import { adminVariantsRouter } from './modules/products/admin-variant-handlers';
@@ -38,7 +40,8 @@ const storeRouter = createRouter()
   .route('/', storeInventoryRouter)
   .route('/', storeCategoriesRouter)
   .route('/', storeCollectionsRouter)
-  .route('/', customerAccountRouter);
+  .route('/', customerAccountRouter)
+  .route('/', storeOrdersRouter);
 
 const adminRouter = createRouter();
 adminRouter.use('*', requireAdmin());
@@ -51,6 +54,7 @@ adminRouter
   .route('/', adminCollectionsRouter)
   .route('/', adminIdentityProvidersRouter)
   .route('/', apiKeysRouter)
+  .route('/', adminOrdersRouter)
   .route('/', auditRouter)
   .route('/', staffRouter)
   .route('/', adminWebhooksRouter);

@@ -111,6 +111,8 @@ describe('OpenAPI document', () => {
       'POST /v1/store/customers/me/addresses': 'postStoreCustomersMeAddresses',
       'PATCH /v1/store/customers/me/addresses/{id}': 'patchStoreCustomersMeAddressesById',
       'DELETE /v1/store/customers/me/addresses/{id}': 'deleteStoreCustomersMeAddressesById',
+      'GET /v1/store/orders': 'getStoreOrders',
+      'GET /v1/store/orders/{id}': 'getStoreOrdersById',
       'POST /v1/admin/regions': 'postAdminRegions',
       'GET /v1/admin/regions': 'getAdminRegions',
       'GET /v1/admin/regions/{id}': 'getAdminRegionsById',
@@ -131,6 +133,11 @@ describe('OpenAPI document', () => {
       'PATCH /v1/admin/inventory/{variant_id}': 'patchAdminInventoryByVariantId',
       'POST /v1/admin/inventory/{variant_id}/adjustments': 'postAdminInventoryByVariantIdAdjustments',
       'GET /v1/admin/inventory/{variant_id}/reservations': 'getAdminInventoryByVariantIdReservations',
+      'GET /v1/admin/orders': 'getAdminOrders',
+      'GET /v1/admin/orders/{id}': 'getAdminOrdersById',
+      'POST /v1/admin/orders/{id}/fulfillments': 'postAdminOrdersByIdFulfillments',
+      'POST /v1/admin/orders/{id}/deliver': 'postAdminOrdersByIdDeliver',
+      'POST /v1/admin/orders/{id}/cancel': 'postAdminOrdersByIdCancel',
       'POST /v1/admin/categories': 'postAdminCategories',
       'GET /v1/admin/categories': 'getAdminCategories',
       'GET /v1/admin/categories/{id}': 'getAdminCategoriesById',
@@ -284,6 +291,29 @@ describe('OpenAPI document', () => {
       'postAdminIdentityProviders',
       'postAdminWebhooks',
     ]);
+  });
+
+  it('declares Idempotency-Key on the writes that take one, and Idempotent-Replayed on their successes', () => {
+    type Parameter = { in?: string; name?: string; required?: boolean };
+    const takesKey = (op: Operation) =>
+      ((op.parameters ?? []) as Parameter[]).find((p) => p.in === 'header' && p.name === 'Idempotency-Key');
+    const withKey = operations().filter((o) => takesKey(o.op));
+    expect(
+      Object.fromEntries(withKey.map((o) => [o.op.operationId, takesKey(o.op)?.required ?? false])),
+    ).toStrictEqual({
+      patchStoreCustomersMe: false,
+      postStoreCustomersMeAddresses: false,
+      patchStoreCustomersMeAddressesById: false,
+      deleteStoreCustomersMeAddressesById: false,
+    });
+    for (const { route, op } of operations()) {
+      for (const [status, response] of Object.entries(op.responses)) {
+        const replayed = response.headers?.['Idempotent-Replayed'];
+        expect(replayed, `${route} ${status}`).toStrictEqual(
+          takesKey(op) && status.startsWith('2') ? ref('headers', 'IdempotentReplayed') : undefined,
+        );
+      }
+    }
   });
 
   it('resolves every reference inside the document', () => {

@@ -3,6 +3,7 @@
  * middleware adds what is guaranteed there, and its routers are typed with that surface's env, so a storefront
  * handler reads `c.var.store` and an admin handler `c.var.principal` without optional chaining.
  */
+import type { IdempotencyClaim } from './idempotency';
 import type { Logger } from './logger';
 import type { AdminPrincipal, CustomerPrincipal, StaffPrincipal } from './permissions';
 import type { PublishableKey, StoreContext } from './store-context';
@@ -17,6 +18,8 @@ export type RequestVariables = {
   cacheStatus?: 'HIT' | 'MISS' | 'BYPASS';
   /** Only for the request's log line: set by geo on storefront routes (StoreEnv guarantees it there). */
   store?: StoreContext;
+  /** Set on a write route that accepts Idempotency-Key when the request sent one (src/middleware/idempotency.ts). */
+  idempotency?: IdempotencyClaim;
 };
 
 export type AppEnv = { Bindings: Env; Variables: RequestVariables };
@@ -35,3 +38,8 @@ export type AdminEnv = WithPrincipal<AdminPrincipal>;
 export type StaffEnv = WithPrincipal<StaffPrincipal>;
 /** `/v1/store/customers/me/*` and customer session routes (src/auth/require-customer.ts). */
 export type CustomerEnv = WithPrincipal<CustomerPrincipal>;
+/** Storefront routes a guest may call too: the customer is there when a token was sent (optionalCustomer). */
+export type MaybeCustomerEnv = {
+  Bindings: Env;
+  Variables: RequestVariables & { principal?: CustomerPrincipal };
+};

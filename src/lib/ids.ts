@@ -25,6 +25,10 @@ export const ID_PREFIXES = {
   mailMessage: 'msg',
   identityProvider: 'idp',
   event: 'evt',
+  order: 'ord',
+  orderLine: 'oli',
+  orderTransition: 'otr',
+  fulfillment: 'ful',
   /** A stock change staff made (on-hand or settings): the InventoryItem ledger's idempotency key. */
   stockAdjustment: 'adj',
   payment: 'pay',

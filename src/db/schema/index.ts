@@ -2,6 +2,7 @@ export * from './api-keys';
 export * from './catalog';
 export * from './identity';
 export * from './inventory';
+export * from './orders';
 export * from './payments';
 export * from './webhooks';
 export * from './write-path';
