@@ -1,4 +1,4 @@
-// `node bench/inventory-hot-sku.mjs [--quick] [--duration 10]`
+// `npm run bench:inventory [-- --quick] [-- --duration 10]`
 // One hot SKU: how many reservations per second its InventoryItem object takes, and what happens above that.
 // Builds the Worker as `wrangler deploy` would and runs it on Miniflare's Node API (workerd, real local D1 and
 // SQLite-backed Durable Objects, no dev proxy), with a small driver Worker (bench/inventory-driver.js) that calls

@@ -325,7 +325,7 @@ export class InventoryItem extends DurableObject<Env> {
   private async write<R>(ref: StockRef, rule: (item: ItemRow, now: number) => R): Promise<R> {
     const result = this.ctx.storage.transactionSync(() => {
       const stored = this.store.item();
-      const item = this.itemFor(ref);
+      const item = this.itemFor(ref, stored);
       const answer = rule(item, Date.now());
       // A SKU renamed in the catalog reaches the object with the next call that carries it.
       if (stored && stored.sku !== item.sku) this.store.saveItem(item);
@@ -341,9 +341,8 @@ export class InventoryItem extends DurableObject<Env> {
   }
 
   /** The stored item (defaults for a variant never stocked) with the SKU the Worker passed, if any; not saved. */
-  private itemFor(ref: StockRef): ItemRow {
+  private itemFor(ref: StockRef, item = this.store.item()): ItemRow {
     checkId(ref.variantId, 'variantId');
-    const item = this.store.item();
     if (!item) return defaultItem(ref);
     if (item.variantId !== ref.variantId) {
       throw new Error(`the stock object of ${item.variantId} was called for ${ref.variantId}`);
