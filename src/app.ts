@@ -5,6 +5,7 @@
  * storefront, credentials for admin).
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { except } from 'hono/combine';
 import { createMiddleware } from 'hono/factory';
 import { publishableKey } from './auth/publishable-key-middleware';
 import { API_NAME, API_VERSION } from './lib/api-version';
@@ -19,6 +20,8 @@ import { corsFromAllowlist, limitBody, requireJsonBody, securityHeaders } from '
 import { mountRoutes } from './routes';
 
 const STOREFRONT_PATH = '/v1/store/*';
+/** Provider webhooks: called server to server, never by a browser, so no CORS answer is ever given there. */
+const HOOKS_PATH = '/v1/hooks/*';
 const PUBLIC_CATALOG_PATHS = [
   '/v1/store/regions',
   '/v1/store/products',
@@ -47,7 +50,7 @@ export function createApp() {
     '*',
     requestContext(),
     securityHeaders(),
-    corsFromAllowlist(),
+    except(HOOKS_PATH, corsFromAllowlist()),
     requestBounds(),
     limitBody(),
     requireJsonBody(),
@@ -79,6 +82,14 @@ export function createApp() {
     scheme: 'bearer',
     bearerFormat: 'JWT',
     description: 'A customer access token from /v1/auth/customers/login',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'stripeSignature', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'Stripe-Signature',
+    description:
+      'Stripe’s webhook signature (`t=...,v1=...`): HMAC-SHA256 of the timestamp and the raw body with the ' +
+      'endpoint’s signing secret',
   });
   const documentConfig = {
     openapi: '3.1.0',

@@ -20,6 +20,7 @@ import { adminIdentityProvidersRouter } from './modules/identity-providers/handl
 import { adminInventoryRouter } from './modules/inventory/admin-handlers';
 import { storeInventoryRouter } from './modules/inventory/store-handlers';
 import { liveRouter } from './modules/live/handlers';
+import { stripeHooksRouter } from './modules/payments/handlers';
 import { adminProductsRouter } from './modules/products/admin-handlers';
 import { adminVariantsRouter } from './modules/products/admin-variant-handlers';
 import { storeProductsRouter } from './modules/products/store-handlers';
@@ -29,6 +30,7 @@ import { staffRouter } from './modules/staff/handlers';
 import { staffAuthRouter } from './modules/staff-auth/handlers';
 import { docsRouter } from './modules/system/docs';
 import { systemRouter } from './modules/system/handlers';
+import { adminWebhooksRouter } from './modules/webhooks/handlers';
 
 const storeRouter = createRouter()
   .route('/', storeRegionsRouter)
@@ -50,7 +52,8 @@ adminRouter
   .route('/', adminIdentityProvidersRouter)
   .route('/', apiKeysRouter)
   .route('/', auditRouter)
-  .route('/', staffRouter);
+  .route('/', staffRouter)
+  .route('/', adminWebhooksRouter);
 
 export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route('/', systemRouter);
@@ -62,4 +65,5 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route('/v1/admin', adminRouter);
   app.route('/v1/auth/staff', staffAuthRouter);
   app.route('/v1', liveRouter);
+  app.route('/v1/hooks', stripeHooksRouter());
 }

@@ -156,6 +156,17 @@ describe('OpenAPI document', () => {
       'GET /v1/admin/staff/{id}': 'getAdminStaffById',
       'PATCH /v1/admin/staff/{id}': 'patchAdminStaffById',
       'POST /v1/admin/staff/{id}/mfa/reset': 'postAdminStaffByIdMfaReset',
+      'POST /v1/admin/webhooks': 'postAdminWebhooks',
+      'GET /v1/admin/webhooks': 'getAdminWebhooks',
+      'GET /v1/admin/webhooks/{id}': 'getAdminWebhooksById',
+      'PATCH /v1/admin/webhooks/{id}': 'patchAdminWebhooksById',
+      'DELETE /v1/admin/webhooks/{id}': 'deleteAdminWebhooksById',
+      'POST /v1/admin/webhooks/{id}/rotate-secret': 'postAdminWebhooksByIdRotateSecret',
+      'GET /v1/admin/webhooks/{id}/deliveries': 'getAdminWebhooksByIdDeliveries',
+      'POST /v1/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver':
+        'postAdminWebhooksByIdDeliveriesByDeliveryIdRedeliver',
+      'POST /v1/admin/webhooks/{id}/replay': 'postAdminWebhooksByIdReplay',
+      'POST /v1/admin/webhooks/{id}/test': 'postAdminWebhooksByIdTest',
       'POST /v1/auth/staff/login': 'postAuthStaffLogin',
       'POST /v1/auth/staff/mfa/verify': 'postAuthStaffMfaVerify',
       'POST /v1/auth/staff/mfa/enrollment-token': 'postAuthStaffMfaEnrollmentToken',
@@ -167,6 +178,7 @@ describe('OpenAPI document', () => {
       'DELETE /v1/auth/staff/sessions/{id}': 'deleteAuthStaffSessionsById',
       'POST /v1/auth/staff/invites/accept': 'postAuthStaffInvitesAccept',
       'GET /v1/live': 'getLive',
+      'POST /v1/hooks/stripe': 'postHooksStripe',
     });
   });
 
@@ -270,6 +282,7 @@ describe('OpenAPI document', () => {
       'postAdminCategories',
       'postAdminCollections',
       'postAdminIdentityProviders',
+      'postAdminWebhooks',
     ]);
   });
 

@@ -27,6 +27,11 @@ export const ID_PREFIXES = {
   event: 'evt',
   /** A stock change staff made (on-hand or settings): the InventoryItem ledger's idempotency key. */
   stockAdjustment: 'adj',
+  payment: 'pay',
+  refund: 'rfd',
+  webhookEndpoint: 'whe',
+  webhookDelivery: 'whd',
+  webhookAttempt: 'wha',
 } as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[keyof typeof ID_PREFIXES];

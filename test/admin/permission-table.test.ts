@@ -56,6 +56,16 @@ const REQUIRED: Record<string, Permission> = {
   'PATCH /v1/admin/variants/{id}': 'catalog:write',
   'DELETE /v1/admin/variants/{id}': 'catalog:write',
   'PUT /v1/admin/variants/{id}/prices': 'catalog:write',
+  'GET /v1/admin/webhooks': 'webhooks:manage',
+  'POST /v1/admin/webhooks': 'webhooks:manage',
+  'GET /v1/admin/webhooks/{id}': 'webhooks:manage',
+  'PATCH /v1/admin/webhooks/{id}': 'webhooks:manage',
+  'DELETE /v1/admin/webhooks/{id}': 'webhooks:manage',
+  'GET /v1/admin/webhooks/{id}/deliveries': 'webhooks:manage',
+  'POST /v1/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver': 'webhooks:manage',
+  'POST /v1/admin/webhooks/{id}/replay': 'webhooks:manage',
+  'POST /v1/admin/webhooks/{id}/rotate-secret': 'webhooks:manage',
+  'POST /v1/admin/webhooks/{id}/test': 'webhooks:manage',
 };
 
 describe('admin permissions match the reviewed table', () => {

@@ -2,4 +2,6 @@ export * from './api-keys';
 export * from './catalog';
 export * from './identity';
 export * from './inventory';
+export * from './payments';
+export * from './webhooks';
 export * from './write-path';
