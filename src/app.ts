@@ -68,6 +68,12 @@ export function createApp() {
     bearerFormat: 'JWT',
     description: 'A customer access token from /v1/auth/customers/login',
   });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'cartToken', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-Cart-Token',
+    description: 'A guest cart’s secret token, from the response of `POST /v1/store/carts`',
+  });
   const documentConfig = {
     openapi: '3.1.0',
     info: {

@@ -8,12 +8,14 @@ import type { AppEnv } from './lib/app-env';
 import { createRouter } from './lib/openapi';
 import { apiKeysRouter } from './modules/api-keys/handlers';
 import { auditRouter } from './modules/audit/handlers';
+import { storeCartsRouter } from './modules/carts/handlers';
 import { adminCategoriesRouter } from './modules/categories/admin-handlers';
 import { storeCategoriesRouter } from './modules/categories/store-handlers';
 import { adminCollectionsRouter } from './modules/collections/admin-handlers';
 import { storeCollectionsRouter } from './modules/collections/store-handlers';
 import { customerAccountRouter } from './modules/customers/account-handlers';
 import { customerAuthRouter } from './modules/customers/auth-handlers';
+import { adminDiscountsRouter } from './modules/discounts/handlers';
 import { devMailboxRouter } from './modules/email/handlers';
 import { jwksRouter } from './modules/identity/handlers';
 import { adminIdentityProvidersRouter } from './modules/identity-providers/handlers';
@@ -23,6 +25,7 @@ import { adminVariantsRouter } from './modules/products/admin-variant-handlers';
 import { storeProductsRouter } from './modules/products/store-handlers';
 import { adminRegionsRouter } from './modules/regions/admin-handlers';
 import { storeRegionsRouter } from './modules/regions/store-handlers';
+import { adminShippingOptionsRouter } from './modules/shipping-options/handlers';
 import { staffRouter } from './modules/staff/handlers';
 import { staffAuthRouter } from './modules/staff-auth/handlers';
 import { docsRouter } from './modules/system/docs';
@@ -33,7 +36,8 @@ const storeRouter = createRouter()
   .route('/', storeProductsRouter)
   .route('/', storeCategoriesRouter)
   .route('/', storeCollectionsRouter)
-  .route('/', customerAccountRouter);
+  .route('/', customerAccountRouter)
+  .route('/', storeCartsRouter);
 
 const adminRouter = createRouter();
 adminRouter.use('*', requireAdmin());
@@ -46,7 +50,9 @@ adminRouter
   .route('/', adminIdentityProvidersRouter)
   .route('/', apiKeysRouter)
   .route('/', auditRouter)
-  .route('/', staffRouter);
+  .route('/', staffRouter)
+  .route('/', adminShippingOptionsRouter)
+  .route('/', adminDiscountsRouter);
 
 export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route('/', systemRouter);

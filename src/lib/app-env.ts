@@ -27,6 +27,12 @@ export type StoreEnv = {
   Variables: RequestVariables & { store: StoreContext; publishableKey?: PublishableKey };
 };
 
+/** Storefront routes a guest or a signed-in customer may call (carts): the customer, when one signed in. */
+export type ShopperEnv = {
+  Bindings: Env;
+  Variables: StoreEnv['Variables'] & { principal?: CustomerPrincipal };
+};
+
 type WithPrincipal<P> = { Bindings: Env; Variables: RequestVariables & { principal: P } };
 
 /** `/v1/admin/*`: a staff member or a secret key, with its permissions (src/auth/require-admin.ts). */

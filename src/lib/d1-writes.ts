@@ -3,7 +3,7 @@
  * constraint a failed statement hit, so a race that slips past a service's up-front check still becomes a
  * precise 4xx instead of a 500 (the re-check in src/lib/commit.ts).
  */
-import { and, eq, getTableColumns, inArray, ne } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, ne, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type { Database } from './db';
@@ -30,6 +30,18 @@ export function constraintFailure(error: unknown): ConstraintFailure | undefined
       return { kind: 'foreign_key', columns: undefined };
   }
   return undefined;
+}
+
+/**
+ * `value` when `condition` holds, else NULL. Written into a NOT NULL column, a condition that does not hold
+ * fails the statement with a NOT NULL constraint error and so rolls back the whole batch: the way a batch
+ * refuses to commit when something only the database can decide atomically (a limit, a state another request
+ * may have just changed) is not so. The change's `recheck` (src/lib/commit.ts) then names the precise 4xx.
+ *
+ * @example db.update(carts).set({ status: onlyIf(sql`${carts.status} = 'open'`, carts.status) })
+ */
+export function onlyIf(condition: SQL, value: unknown): SQL {
+  return sql`CASE WHEN ${condition} THEN ${value} END`;
 }
 
 /**

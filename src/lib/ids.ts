@@ -25,6 +25,11 @@ export const ID_PREFIXES = {
   mailMessage: 'msg',
   identityProvider: 'idp',
   event: 'evt',
+  cart: 'cart',
+  cartLine: 'cli',
+  shippingOption: 'ship',
+  discount: 'disc',
+  discountRedemption: 'dred',
 } as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[keyof typeof ID_PREFIXES];

@@ -77,6 +77,7 @@ export function corsFromAllowlist() {
       'X-Request-Id',
       'Accept-Language',
       'X-Publishable-Api-Key',
+      'X-Cart-Token',
     ],
     exposeHeaders: ['ETag', 'X-Request-Id', 'X-Cache', 'Server-Timing', 'Retry-After', 'Location'],
     maxAge: 600,
