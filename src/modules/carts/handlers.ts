@@ -2,13 +2,16 @@ import type { HonoRequest } from 'hono';
 import { shopperCallerOf } from '../../auth/caller';
 import type { ShopperEnv } from '../../lib/app-env';
 import { createDb } from '../../lib/db';
+import { localeChainOf, negotiateLocale } from '../../lib/locale';
 import { createRouter, sentFields } from '../../lib/openapi';
 import type { CustomerPrincipal } from '../../lib/permissions';
+import { getRegionDirectory } from '../../lib/region-directory';
+import type { StoreContext } from '../../lib/store-context';
 import { noStore } from '../../middleware/no-store';
 import { clientIp, rateLimit } from '../../middleware/rate-limit';
 import { CART_TOKEN_HEADER, cartForShopper, type Shopper } from './access';
 import { addLineItem, removeLineItem, updateLineItem } from './line-items';
-import { type LoadedCart, priceCart } from './load';
+import { type LoadedCart, type LocaleChains, priceCart } from './load';
 import { mergeGuestCart } from './merge';
 import * as routes from './routes';
 import { serializeCart } from './schemas';
@@ -31,13 +34,33 @@ const reachableCart = (c: ShopperContext, id: string) => cartForShopper(createDb
 
 const cartBody = (loaded: LoadedCart) => ({ cart: serializeCart(loaded, new Date()) });
 
+/**
+ * Product titles follow the cart's region, which need not be the one the edge resolved for this request: the
+ * shopper's Accept-Language among that region's locales, else its first. Read from the region directory
+ * (memoized per isolate), so it costs no query.
+ */
+async function localesOf(c: {
+  env: Env;
+  req: HonoRequest;
+  var: { store: StoreContext };
+}): Promise<LocaleChains> {
+  const store = c.var.store;
+  const { regions } = await getRegionDirectory(c.env.DB, store.catalogVersion);
+  return (regionId) => {
+    const region = regions.find((r) => r.id === regionId);
+    if (!region || region.id === store.region.id) return store.localeChain;
+    const locale = negotiateLocale(c.req.header('Accept-Language'), region.locales) ?? region.locales[0];
+    return locale ? localeChainOf(locale, region.locales) : store.localeChain;
+  };
+}
+
 export const storeCartsRouter = router
   .openapi(routes.createCart, async (c) => {
     const store = c.var.store;
     const { loaded, token, created } = await createCart(c.env, shopperCallerOf(c), c.req.valid('json'), {
       storeRegion: store.region,
       customerId: c.var.principal?.id ?? null,
-      localeChain: store.localeChain,
+      locales: await localesOf(c),
     });
     const body = { ...cartBody(loaded), token };
     if (!created) return c.json(body, 200);
@@ -46,7 +69,7 @@ export const storeCartsRouter = router
   })
   .openapi(routes.getCart, async (c) => {
     const cart = await reachableCart(c, c.req.valid('param').id);
-    const loaded = await priceCart(c.env, createDb(c.env.DB), cart, { localeChain: c.var.store.localeChain });
+    const loaded = await priceCart(c.env, createDb(c.env.DB), cart, { locales: await localesOf(c) });
     return c.json(cartBody(loaded), 200);
   })
   .openapi(routes.updateCart, async (c) => {
@@ -58,7 +81,7 @@ export const storeCartsRouter = router
       await rateLimit('DISCOUNT_IP_RATE_LIMITER', `ip:${clientIp(c)}`, c);
     }
     const loaded = await updateCart(c.env, shopperCallerOf(c), cart, input, {
-      localeChain: c.var.store.localeChain,
+      locales: await localesOf(c),
       fields: await sentFields(c),
     });
     return c.json(cartBody(loaded), 200);
@@ -70,7 +93,7 @@ export const storeCartsRouter = router
       shopperCallerOf(c),
       cart,
       c.req.valid('json'),
-      c.var.store.localeChain,
+      await localesOf(c),
     );
     return c.json(cartBody(loaded), 200);
   })
@@ -83,19 +106,19 @@ export const storeCartsRouter = router
       cart,
       line_id,
       c.req.valid('json').quantity,
-      c.var.store.localeChain,
+      await localesOf(c),
     );
     return c.json(cartBody(loaded), 200);
   })
   .openapi(routes.removeLineItem, async (c) => {
     const { id, line_id } = c.req.valid('param');
     const cart = await reachableCart(c, id);
-    const loaded = await removeLineItem(c.env, shopperCallerOf(c), cart, line_id, c.var.store.localeChain);
+    const loaded = await removeLineItem(c.env, shopperCallerOf(c), cart, line_id, await localesOf(c));
     return c.json(cartBody(loaded), 200);
   })
   .openapi(routes.listShippingOptions, async (c) => {
     const cart = await reachableCart(c, c.req.valid('param').id);
-    const loaded = await priceCart(c.env, createDb(c.env.DB), cart, { localeChain: c.var.store.localeChain });
+    const loaded = await priceCart(c.env, createDb(c.env.DB), cart, { locales: await localesOf(c) });
     const data = loaded.shippingOptions.map(({ option, amount }) => ({
       id: option.id,
       name: option.name,
@@ -107,12 +130,6 @@ export const storeCartsRouter = router
   .openapi(routes.mergeCart, async (c) => {
     const customerId = c.var.principal.id;
     const guest = await reachableCart(c, c.req.valid('param').id);
-    const loaded = await mergeGuestCart(
-      c.env,
-      shopperCallerOf(c),
-      guest,
-      customerId,
-      c.var.store.localeChain,
-    );
+    const loaded = await mergeGuestCart(c.env, shopperCallerOf(c), guest, customerId, await localesOf(c));
     return c.json(cartBody(loaded), 200);
   });

@@ -21,7 +21,7 @@ import { localeRank } from '../../lib/locale-sql';
 import { describeError } from '../../lib/logger';
 import type { CartRow } from './access';
 import { MAX_CART_LINES, MAX_CART_QUANTITY, MAX_LINE_QUANTITY } from './limits';
-import { type LoadedCart, priceCart } from './load';
+import { type LoadedCart, type LocaleChains, priceCart } from './load';
 import { holdLine, outOfStock, releaseLine } from './reservations';
 import { afterGuard, assertWritable, cartWriteGuard, limitExceeded, recheckCartWrite } from './write-guard';
 
@@ -119,12 +119,12 @@ export async function addLineItem(
   caller: Caller,
   cart: CartRow,
   input: { variant_id: string; quantity: number },
-  localeChain: string[],
+  locales: LocaleChains,
 ): Promise<LoadedCart> {
   const db = createDb(env.DB);
   const now = new Date();
   assertWritable(cart, now);
-  const variant = await variantForLine(db, cart, input.variant_id, localeChain);
+  const variant = await variantForLine(db, cart, input.variant_id, locales(cart.regionId));
   const lines = await quantitiesOf(db, cart.id);
   const before = lines.find((line) => line.variantId === input.variant_id)?.quantity ?? 0;
   const { quantity } = assertAddition(lines, input.variant_id, input.quantity);
@@ -178,7 +178,7 @@ export async function addLineItem(
   if (final !== undefined && final !== quantity) {
     await bestEffort(caller, 'raise hold', () => holdLine(env, cart.id, input.variant_id, final));
   }
-  return priceCart(env, db, afterGuard(cart, now), { localeChain, now });
+  return priceCart(env, db, afterGuard(cart, now), { locales, now });
 }
 
 /** The line `lineId` of the cart, or 404 `line_item_not_found`. */
@@ -194,7 +194,7 @@ export async function updateLineItem(
   cart: CartRow,
   lineId: string,
   quantity: number,
-  localeChain: string[],
+  locales: LocaleChains,
 ): Promise<LoadedCart> {
   const db = createDb(env.DB);
   const now = new Date();
@@ -232,7 +232,7 @@ export async function updateLineItem(
     await bestEffort(caller, 'restore hold', () => holdLine(env, cart.id, line.variantId, line.quantity));
     throw error;
   }
-  return priceCart(env, db, afterGuard(cart, now), { localeChain, now });
+  return priceCart(env, db, afterGuard(cart, now), { locales, now });
 }
 
 export async function removeLineItem(
@@ -240,7 +240,7 @@ export async function removeLineItem(
   caller: Caller,
   cart: CartRow,
   lineId: string,
-  localeChain: string[],
+  locales: LocaleChains,
 ): Promise<LoadedCart> {
   const db = createDb(env.DB);
   const now = new Date();
@@ -255,5 +255,5 @@ export async function removeLineItem(
     recheck: () => recheckCartWrite(db, [cart.id], now),
     afterCommit: [{ name: 'release reservation', run: () => releaseLine(env, cart.id, line.variantId) }],
   });
-  return priceCart(env, db, afterGuard(cart, now), { localeChain, now });
+  return priceCart(env, db, afterGuard(cart, now), { locales, now });
 }

@@ -65,9 +65,11 @@ export type LoadedCart = {
   itemCount: number;
 };
 
+/** The locales product titles are tried in, for a cart in the region `regionId`. */
+export type LocaleChains = (regionId: string | null) => string[];
+
 export type LoadOptions = {
-  /** The request's locale chain, for product titles. */
-  localeChain: string[];
+  locales: LocaleChains;
   /** Checkout passes `chosen_or_cheapest`: with no option chosen, the cheapest that applies is used. */
   shipping?: 'chosen' | 'chosen_or_cheapest';
   now?: Date;
@@ -132,7 +134,7 @@ export async function priceCart(
       .select()
       .from(regions)
       .where(eq(regions.id, cart.regionId ?? '')),
-    linesQuery(db, cart, options.localeChain),
+    linesQuery(db, cart, options.locales(cart.regionId)),
     optionsQuery(db, cart),
     discountWithUsageQuery(db, cart.discountCode ?? '', { customerId: cart.customerId, email: cart.email }),
   ]);

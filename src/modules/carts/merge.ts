@@ -26,7 +26,7 @@ import { newId } from '../../lib/ids';
 import type { CartRow } from './access';
 import { MAX_LINE_QUANTITY } from './limits';
 import { assertWithinLimits, type LineQuantity, quantitiesOf } from './line-items';
-import { type LoadedCart, priceCart } from './load';
+import { type LoadedCart, type LocaleChains, priceCart } from './load';
 import { holdLine, releaseLine } from './reservations';
 import { activeCartOf } from './service';
 import { afterGuard, assertWritable, cartWriteGuard, recheckCartWrite } from './write-guard';
@@ -180,11 +180,11 @@ export async function mergeGuestCart(
   caller: Caller,
   guest: CartRow,
   customerId: string,
-  localeChain: string[],
+  locales: LocaleChains,
 ): Promise<LoadedCart> {
   const db = createDb(env.DB);
   const now = new Date();
-  const price = (cart: CartRow) => priceCart(env, db, cart, { localeChain, now });
+  const price = (cart: CartRow) => priceCart(env, db, cart, { locales, now });
   if (guest.customerId === customerId) return price(guest);
   if (guest.status === 'merged' && guest.mergedIntoCartId) {
     const target = await db.select().from(carts).where(eq(carts.id, guest.mergedIntoCartId)).get();

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { CART_STATUSES } from '../../db/schema';
-import { Timestamp } from '../../lib/catalog-fields';
+import { someFieldToChange, Timestamp } from '../../lib/catalog-fields';
 import { AddressInputSchema, Email } from '../customers/schemas';
 import { DISCOUNT_REFUSALS } from '../discounts/rules';
 import { DiscountCode } from '../discounts/schemas';
@@ -86,7 +86,7 @@ export const UpdateCartBody = z
   })
   .partial()
   .strict()
-  .refine((body) => Object.keys(body).length > 0, 'Send at least one field to change')
+  .refine(...someFieldToChange)
   .openapi('UpdateCart');
 export type UpdateCartInput = z.infer<typeof UpdateCartBody>;
 

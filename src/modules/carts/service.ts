@@ -19,7 +19,7 @@ import { newId } from '../../lib/ids';
 import type { RegionInfo } from '../../lib/store-context';
 import { DISCOUNT_REFUSALS } from '../discounts/rules';
 import { type CartRow, newCartToken } from './access';
-import { type LoadedCart, priceCart, type RegionRow } from './load';
+import { type LoadedCart, type LocaleChains, priceCart, type RegionRow } from './load';
 import { type CartAddressInput, type CreateCartInput, cartAddress, type UpdateCartInput } from './schemas';
 import { afterGuard, assertWritable, cartWriteGuard, recheckCartWrite } from './write-guard';
 
@@ -47,13 +47,13 @@ export async function createCart(
   env: Env,
   caller: Caller,
   input: CreateCartInput,
-  context: { storeRegion: RegionInfo; customerId: string | null; localeChain: string[] },
+  context: { storeRegion: RegionInfo; customerId: string | null; locales: LocaleChains },
 ): Promise<CreatedCart> {
   const db = createDb(env.DB);
-  const { customerId, localeChain } = context;
+  const { customerId, locales } = context;
   const existing = customerId ? await activeCartOf(db, customerId) : undefined;
   if (existing)
-    return { loaded: await priceCart(env, db, existing, { localeChain }), token: null, created: false };
+    return { loaded: await priceCart(env, db, existing, { locales }), token: null, created: false };
 
   const region = input.region
     ? await regionByCode(db, input.region)
@@ -102,10 +102,10 @@ export async function createCart(
     // The customer's other request created their cart first: that one is theirs.
     const winner = customerId && constraintFailure(error) ? await activeCartOf(db, customerId) : undefined;
     if (!winner) throw error;
-    return { loaded: await priceCart(env, db, winner, { localeChain }), token: null, created: false };
+    return { loaded: await priceCart(env, db, winner, { locales }), token: null, created: false };
   }
   return {
-    loaded: await priceCart(env, db, row, { localeChain }),
+    loaded: await priceCart(env, db, row, { locales }),
     token: secret?.token ?? null,
     created: true,
   };
@@ -186,13 +186,13 @@ export async function updateCart(
   caller: Caller,
   cart: CartRow,
   input: UpdateCartInput,
-  context: { localeChain: string[]; fields: string[] },
+  context: { locales: LocaleChains; fields: string[] },
 ): Promise<LoadedCart> {
   const db = createDb(env.DB);
   const now = new Date();
   assertWritable(cart, now);
   const next = await patchedCart(env, db, cart, input);
-  const loaded = await priceCart(env, db, next, { localeChain: context.localeChain, now });
+  const loaded = await priceCart(env, db, next, { locales: context.locales, now });
   assertChoicesApply(loaded, input);
   await commit(db, caller, {
     statements: [
@@ -221,7 +221,7 @@ export async function updateCart(
     // A shipping option deleted since the check fails its foreign key; the recheck says so, or cart_changed.
     recheck: () =>
       recheckCartWrite(db, [cart.id], now, async () => {
-        assertChoicesApply(await priceCart(env, db, next, { localeChain: context.localeChain, now }), input);
+        assertChoicesApply(await priceCart(env, db, next, { locales: context.locales, now }), input);
       }),
   });
   return { ...loaded, cart: afterGuard(next, now) };
