@@ -110,6 +110,14 @@ describe('OpenAPI document', () => {
       'POST /v1/store/customers/me/addresses': 'postStoreCustomersMeAddresses',
       'PATCH /v1/store/customers/me/addresses/{id}': 'patchStoreCustomersMeAddressesById',
       'DELETE /v1/store/customers/me/addresses/{id}': 'deleteStoreCustomersMeAddressesById',
+      'POST /v1/store/carts': 'postStoreCarts',
+      'GET /v1/store/carts/{id}': 'getStoreCartsById',
+      'PATCH /v1/store/carts/{id}': 'patchStoreCartsById',
+      'POST /v1/store/carts/{id}/line-items': 'postStoreCartsByIdLineItems',
+      'PATCH /v1/store/carts/{id}/line-items/{line_id}': 'patchStoreCartsByIdLineItemsByLineId',
+      'DELETE /v1/store/carts/{id}/line-items/{line_id}': 'deleteStoreCartsByIdLineItemsByLineId',
+      'GET /v1/store/carts/{id}/shipping-options': 'getStoreCartsByIdShippingOptions',
+      'POST /v1/store/carts/{id}/merge': 'postStoreCartsByIdMerge',
       'POST /v1/admin/regions': 'postAdminRegions',
       'GET /v1/admin/regions': 'getAdminRegions',
       'GET /v1/admin/regions/{id}': 'getAdminRegionsById',
@@ -150,6 +158,16 @@ describe('OpenAPI document', () => {
       'GET /v1/admin/staff/{id}': 'getAdminStaffById',
       'PATCH /v1/admin/staff/{id}': 'patchAdminStaffById',
       'POST /v1/admin/staff/{id}/mfa/reset': 'postAdminStaffByIdMfaReset',
+      'POST /v1/admin/shipping-options': 'postAdminShippingOptions',
+      'GET /v1/admin/shipping-options': 'getAdminShippingOptions',
+      'GET /v1/admin/shipping-options/{id}': 'getAdminShippingOptionsById',
+      'PATCH /v1/admin/shipping-options/{id}': 'patchAdminShippingOptionsById',
+      'DELETE /v1/admin/shipping-options/{id}': 'deleteAdminShippingOptionsById',
+      'POST /v1/admin/discounts': 'postAdminDiscounts',
+      'GET /v1/admin/discounts': 'getAdminDiscounts',
+      'GET /v1/admin/discounts/{id}': 'getAdminDiscountsById',
+      'PATCH /v1/admin/discounts/{id}': 'patchAdminDiscountsById',
+      'DELETE /v1/admin/discounts/{id}': 'deleteAdminDiscountsById',
       'POST /v1/auth/staff/login': 'postAuthStaffLogin',
       'POST /v1/auth/staff/mfa/verify': 'postAuthStaffMfaVerify',
       'POST /v1/auth/staff/mfa/enrollment-token': 'postAuthStaffMfaEnrollmentToken',
@@ -257,12 +275,15 @@ describe('OpenAPI document', () => {
       .filter((o) => o.op.responses['201']?.headers?.Location)
       .map((o) => o.op.operationId);
     expect(withLocation).toStrictEqual([
+      'postStoreCarts',
       'postAdminRegions',
       'postAdminProducts',
       'postAdminProductsByIdVariants',
       'postAdminCategories',
       'postAdminCollections',
       'postAdminIdentityProviders',
+      'postAdminShippingOptions',
+      'postAdminDiscounts',
     ]);
   });
 
