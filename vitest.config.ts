@@ -20,6 +20,10 @@ export default defineConfig({
           PUBLIC_URL: 'https://api.edgecart.test',
           EMAIL_PROVIDER: 'dev-mailbox',
           EMAIL_API_KEY: 'test-email-api-key',
+          // Manual is the default; Stripe is reachable only through tests that fake it at the fetch boundary.
+          PAYMENT_PROVIDERS: 'manual,stripe',
+          STRIPE_SECRET_KEY: `sk_test_${randomBytes(12).toString('hex')}`,
+          STRIPE_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
           // The first key signs; the second is a previous key still accepted (rotation).
           JWT_SIGNING_KEYS: JSON.stringify([signingKey('test-2'), signingKey('test-1')]),
           DATA_ENCRYPTION_KEYS: JSON.stringify([

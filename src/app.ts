@@ -5,9 +5,11 @@
  * storefront, credentials for admin).
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { except } from 'hono/combine';
+import { createMiddleware } from 'hono/factory';
 import { publishableKey } from './auth/publishable-key-middleware';
 import { API_NAME, API_VERSION } from './lib/api-version';
-import type { AppEnv } from './lib/app-env';
+import type { AppEnv, StoreEnv } from './lib/app-env';
 import { finishDocument } from './lib/openapi-document';
 import { edgeCache } from './middleware/edge-cache';
 import { notFoundOrMethodNotAllowed, onError } from './middleware/error-handler';
@@ -18,6 +20,8 @@ import { corsFromAllowlist, limitBody, requireJsonBody, securityHeaders } from '
 import { mountRoutes } from './routes';
 
 const STOREFRONT_PATH = '/v1/store/*';
+/** Provider webhooks: called server to server, never by a browser, so no CORS answer is ever given there. */
+const HOOKS_PATH = '/v1/hooks/*';
 const PUBLIC_CATALOG_PATHS = [
   '/v1/store/regions',
   '/v1/store/products',
@@ -25,12 +29,19 @@ const PUBLIC_CATALOG_PATHS = [
   '/v1/store/categories',
   '/v1/store/collections',
 ];
+/** Under a cached path, but exact stock, which changes with every cart: never read from or put in the cache. */
+const UNCACHED_STOREFRONT_PATHS = [/^\/v1\/store\/products\/[^/]+\/availability$/];
 
 /** `/a/*` matches `/a` and everything under it, as Hono does; anything else matches itself. */
 const matchesHonoPath = (pattern: string, path: string) =>
   pattern.endsWith('/*')
     ? path === pattern.slice(0, -2) || path.startsWith(pattern.slice(0, -1))
     : pattern === path;
+
+/** Whether the edge cache answers GETs of `path` (a request path or an OpenAPI path). */
+const isCachedPath = (path: string) =>
+  PUBLIC_CATALOG_PATHS.some((p) => matchesHonoPath(p, path)) &&
+  !UNCACHED_STOREFRONT_PATHS.some((uncached) => uncached.test(path));
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
@@ -39,14 +50,18 @@ export function createApp() {
     '*',
     requestContext(),
     securityHeaders(),
-    corsFromAllowlist(),
+    except(HOOKS_PATH, corsFromAllowlist()),
     requestBounds(),
     limitBody(),
     requireJsonBody(),
   );
   app.use(STOREFRONT_PATH, publishableKey(), geo());
   // Only the public catalog is shared-cacheable; anything per shopper (accounts, carts) must never be.
-  for (const path of PUBLIC_CATALOG_PATHS) app.use(path, edgeCache());
+  const cache = edgeCache();
+  const cacheUnlessUncached = createMiddleware<StoreEnv>(async (c, next) =>
+    isCachedPath(c.req.path) ? cache(c, next) : next(),
+  );
+  for (const path of PUBLIC_CATALOG_PATHS) app.use(path, cacheUnlessUncached);
 
   mountRoutes(app);
 
@@ -74,6 +89,14 @@ export function createApp() {
     name: 'X-Cart-Token',
     description: 'A guest cart’s secret token, from the response of `POST /v1/store/carts`',
   });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'stripeSignature', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'Stripe-Signature',
+    description:
+      'Stripe’s webhook signature (`t=...,v1=...`): HMAC-SHA256 of the timestamp and the raw body with the ' +
+      'endpoint’s signing secret',
+  });
   const documentConfig = {
     openapi: '3.1.0',
     info: {
@@ -91,7 +114,7 @@ export function createApp() {
   app.get('/openapi.json', (c) => {
     document ??= finishDocument(app.getOpenAPI31Document(documentConfig), {
       isStorefront: (path) => matchesHonoPath(STOREFRONT_PATH, path),
-      isCached: (path) => PUBLIC_CATALOG_PATHS.some((p) => matchesHonoPath(p, path)),
+      isCached: isCachedPath,
     });
     return c.json(document);
   });

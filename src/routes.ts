@@ -19,7 +19,10 @@ import { adminDiscountsRouter } from './modules/discounts/handlers';
 import { devMailboxRouter } from './modules/email/handlers';
 import { jwksRouter } from './modules/identity/handlers';
 import { adminIdentityProvidersRouter } from './modules/identity-providers/handlers';
+import { adminInventoryRouter } from './modules/inventory/admin-handlers';
+import { storeInventoryRouter } from './modules/inventory/store-handlers';
 import { liveRouter } from './modules/live/handlers';
+import { stripeHooksRouter } from './modules/payments/handlers';
 import { adminProductsRouter } from './modules/products/admin-handlers';
 import { adminVariantsRouter } from './modules/products/admin-variant-handlers';
 import { storeProductsRouter } from './modules/products/store-handlers';
@@ -30,10 +33,12 @@ import { staffRouter } from './modules/staff/handlers';
 import { staffAuthRouter } from './modules/staff-auth/handlers';
 import { docsRouter } from './modules/system/docs';
 import { systemRouter } from './modules/system/handlers';
+import { adminWebhooksRouter } from './modules/webhooks/handlers';
 
 const storeRouter = createRouter()
   .route('/', storeRegionsRouter)
   .route('/', storeProductsRouter)
+  .route('/', storeInventoryRouter)
   .route('/', storeCategoriesRouter)
   .route('/', storeCollectionsRouter)
   .route('/', customerAccountRouter)
@@ -45,6 +50,7 @@ adminRouter
   .route('/', adminRegionsRouter)
   .route('/', adminProductsRouter)
   .route('/', adminVariantsRouter)
+  .route('/', adminInventoryRouter)
   .route('/', adminCategoriesRouter)
   .route('/', adminCollectionsRouter)
   .route('/', adminIdentityProvidersRouter)
@@ -52,7 +58,8 @@ adminRouter
   .route('/', auditRouter)
   .route('/', staffRouter)
   .route('/', adminShippingOptionsRouter)
-  .route('/', adminDiscountsRouter);
+  .route('/', adminDiscountsRouter)
+  .route('/', adminWebhooksRouter);
 
 export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route('/', systemRouter);
@@ -64,4 +71,5 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route('/v1/admin', adminRouter);
   app.route('/v1/auth/staff', staffAuthRouter);
   app.route('/v1', liveRouter);
+  app.route('/v1/hooks', stripeHooksRouter());
 }

@@ -5,6 +5,9 @@ declare global {
     interface Env {
       /** Injected by vitest.config.ts: the SQL of migrations/, applied by test/setup. */
       TEST_MIGRATIONS: D1Migration[];
+      /** Injected by vitest.config.ts: optional secrets in production, fresh random values in tests. */
+      STRIPE_SECRET_KEY: string;
+      STRIPE_WEBHOOK_SECRET: string;
     }
   }
 }

@@ -44,13 +44,16 @@ let customerAuth: Record<string, string>;
 /** Cart routes take a guest (no credential), so hostile input reaches their validation and handlers. */
 let guestAuth: Record<string, string>;
 let operations: { method: string; path: string; hasBody: boolean; query: Parameter[] }[];
+/** A variant that exists, for the lists under a variant (its reservations), so forged cursors reach the list. */
+let variantId: string;
 
 beforeAll(async () => {
   await seedRegions();
-  await insertProductRow({
+  const product = await insertProductRow({
     options: ['Color', 'Size\\'],
     variants: [{ options: { Color: 'Blue', 'Size\\': 'M"' }, prices: { USD: 1000, EUR: 1100 } }],
   });
+  variantId = product.variants[0]?.id ?? '';
   auth = {
     Authorization: `Bearer ${(await issueSecretKey(env.DB, 'fuzz', PERMISSIONS)).key}`,
     'CF-Connecting-IP': `fuzz-${crypto.randomUUID()}`,
@@ -165,7 +168,8 @@ describe('hostile list queries never cause a server error', () => {
         const sorts = op.query.find((p) => p.name === 'sort')?.schema?.enum;
         const search = op.query.some((p) => p.name === 'q') ? '&q=shirt' : '';
         return cursorsFor(sorts ?? INTERNAL_SORTS).map(
-          ({ sort, cursor }) => `${op.path}?cursor=${cursor}${sorts ? `&sort=${sort}` : ''}${search}`,
+          ({ sort, cursor }) =>
+            `${op.path.replace('{variant_id}', variantId)}?cursor=${cursor}${sorts ? `&sort=${sort}` : ''}${search}`,
         );
       });
     const statuses = await expectNoServerErrors(urls);

@@ -98,6 +98,7 @@ describe('OpenAPI document', () => {
       'GET /v1/store/regions': 'getStoreRegions',
       'GET /v1/store/products': 'getStoreProducts',
       'GET /v1/store/products/{handle}': 'getStoreProductsByHandle',
+      'GET /v1/store/products/{id}/availability': 'getStoreProductsByIdAvailability',
       'GET /v1/store/categories': 'getStoreCategories',
       'GET /v1/store/collections': 'getStoreCollections',
       'GET /v1/store/customers/me': 'getStoreCustomersMe',
@@ -133,6 +134,11 @@ describe('OpenAPI document', () => {
       'PATCH /v1/admin/variants/{id}': 'patchAdminVariantsById',
       'DELETE /v1/admin/variants/{id}': 'deleteAdminVariantsById',
       'PUT /v1/admin/variants/{id}/prices': 'putAdminVariantsByIdPrices',
+      'GET /v1/admin/inventory/{variant_id}': 'getAdminInventoryByVariantId',
+      'PUT /v1/admin/inventory/{variant_id}': 'putAdminInventoryByVariantId',
+      'PATCH /v1/admin/inventory/{variant_id}': 'patchAdminInventoryByVariantId',
+      'POST /v1/admin/inventory/{variant_id}/adjustments': 'postAdminInventoryByVariantIdAdjustments',
+      'GET /v1/admin/inventory/{variant_id}/reservations': 'getAdminInventoryByVariantIdReservations',
       'POST /v1/admin/categories': 'postAdminCategories',
       'GET /v1/admin/categories': 'getAdminCategories',
       'GET /v1/admin/categories/{id}': 'getAdminCategoriesById',
@@ -168,6 +174,17 @@ describe('OpenAPI document', () => {
       'GET /v1/admin/discounts/{id}': 'getAdminDiscountsById',
       'PATCH /v1/admin/discounts/{id}': 'patchAdminDiscountsById',
       'DELETE /v1/admin/discounts/{id}': 'deleteAdminDiscountsById',
+      'POST /v1/admin/webhooks': 'postAdminWebhooks',
+      'GET /v1/admin/webhooks': 'getAdminWebhooks',
+      'GET /v1/admin/webhooks/{id}': 'getAdminWebhooksById',
+      'PATCH /v1/admin/webhooks/{id}': 'patchAdminWebhooksById',
+      'DELETE /v1/admin/webhooks/{id}': 'deleteAdminWebhooksById',
+      'POST /v1/admin/webhooks/{id}/rotate-secret': 'postAdminWebhooksByIdRotateSecret',
+      'GET /v1/admin/webhooks/{id}/deliveries': 'getAdminWebhooksByIdDeliveries',
+      'POST /v1/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver':
+        'postAdminWebhooksByIdDeliveriesByDeliveryIdRedeliver',
+      'POST /v1/admin/webhooks/{id}/replay': 'postAdminWebhooksByIdReplay',
+      'POST /v1/admin/webhooks/{id}/test': 'postAdminWebhooksByIdTest',
       'POST /v1/auth/staff/login': 'postAuthStaffLogin',
       'POST /v1/auth/staff/mfa/verify': 'postAuthStaffMfaVerify',
       'POST /v1/auth/staff/mfa/enrollment-token': 'postAuthStaffMfaEnrollmentToken',
@@ -179,6 +196,7 @@ describe('OpenAPI document', () => {
       'DELETE /v1/auth/staff/sessions/{id}': 'deleteAuthStaffSessionsById',
       'POST /v1/auth/staff/invites/accept': 'postAuthStaffInvitesAccept',
       'GET /v1/live': 'getLive',
+      'POST /v1/hooks/stripe': 'postHooksStripe',
     });
   });
 
@@ -204,6 +222,7 @@ describe('OpenAPI document', () => {
       'getStoreRegions',
       'getStoreProducts',
       'getStoreProductsByHandle',
+      'getStoreProductsByIdAvailability',
       'getStoreCategories',
       'getStoreCollections',
       'postAuthStaffLogin',
@@ -284,6 +303,7 @@ describe('OpenAPI document', () => {
       'postAdminIdentityProviders',
       'postAdminShippingOptions',
       'postAdminDiscounts',
+      'postAdminWebhooks',
     ]);
   });
 

@@ -36,6 +36,20 @@ const PORT_FOLLOWING = {
   },
 };
 
+/** Local checkouts take the manual provider (no money, no account); see README "Payments" for Stripe. */
+const PAYMENT_PROVIDERS_LINE = 'PAYMENT_PROVIDERS=manual';
+
+/**
+ * A .dev.vars made before payments existed has no PAYMENT_PROVIDERS, so wrangler.toml's production value
+ * ("stripe") would apply locally: add the local one. A value the developer set is left alone.
+ */
+function ensurePaymentProviders() {
+  const text = readFileSync(DEV_VARS, 'utf8');
+  if (/^PAYMENT_PROVIDERS=/m.test(text)) return;
+  writeFileSync(DEV_VARS, `${text.endsWith('\n') ? text : `${text}\n`}${PAYMENT_PROVIDERS_LINE}\n`);
+  console.log(`${DEV_VARS}: added ${PAYMENT_PROVIDERS_LINE}.`);
+}
+
 /** Creates .dev.vars with fresh local secrets if it does not exist; returns its values. */
 export function ensureDevVars(port) {
   if (!existsSync(DEV_VARS)) {
@@ -49,6 +63,7 @@ export function ensureDevVars(port) {
         `PUBLIC_URL=${PORT_FOLLOWING.PUBLIC_URL.value(port)}`,
         'EMAIL_PROVIDER=dev-mailbox',
         'EMAIL_API_KEY=unused-with-the-dev-mailbox',
+        PAYMENT_PROVIDERS_LINE,
         `JWT_SIGNING_KEYS='${JSON.stringify([signingKey(kid)])}'`,
         `DATA_ENCRYPTION_KEYS='${JSON.stringify([{ kid, key: randomBytes(32).toString('base64') }])}'`,
         '',
@@ -56,6 +71,7 @@ export function ensureDevVars(port) {
     );
     console.log(`Created ${DEV_VARS} with fresh local secrets.`);
   }
+  ensurePaymentProviders();
   followPort(port);
   return readDevVars();
 }

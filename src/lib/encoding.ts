@@ -3,9 +3,14 @@
  * No imports, so Node scripts can import this file too (scripts/lib).
  */
 export function toBase64Url(bytes: Uint8Array): string {
+  return toBase64(bytes).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+}
+
+/** Standard base64 with padding (RFC 4648 §4), where a format asks for it (Standard Webhooks signatures). */
+export function toBase64(bytes: Uint8Array): string {
   let binary = '';
   for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+  return btoa(binary);
 }
 
 /** Throws on input that is not base64 or base64url. */

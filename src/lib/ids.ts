@@ -30,6 +30,13 @@ export const ID_PREFIXES = {
   shippingOption: 'ship',
   discount: 'disc',
   discountRedemption: 'dred',
+  /** A stock change staff made (on-hand or settings): the InventoryItem ledger's idempotency key. */
+  stockAdjustment: 'adj',
+  payment: 'pay',
+  refund: 'rfd',
+  webhookEndpoint: 'whe',
+  webhookDelivery: 'whd',
+  webhookAttempt: 'wha',
 } as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[keyof typeof ID_PREFIXES];

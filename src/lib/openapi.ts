@@ -77,6 +77,7 @@ const RetryAfterHeader = z.object({
 const problemDescriptions: Record<number, string> = {
   400: 'Malformed request',
   401: 'Missing or invalid credentials',
+  402: 'Payment declined',
   403: 'Not permitted',
   404: 'Not found',
   409: 'Conflicts with the current state',

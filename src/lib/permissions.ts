@@ -3,7 +3,8 @@
  * module maps staff roles and scoped API keys onto these names.
  */
 import type { StaffRole } from '../db/schema';
-import { AppError } from './errors';
+// With its extension: Node scripts import this file (scripts/lib/secret-key.mjs) and resolve no bare paths.
+import { AppError } from './errors.ts';
 
 export const PERMISSIONS = [
   'catalog:read',

@@ -1,10 +1,11 @@
 /**
- * The one gate for every outbound URL an admin or a user can configure (OpenID issuer and JWKS URLs today,
- * webhooks later). Checked twice: when the URL is stored (a clear 422) and again right before each fetch (a row
+ * The one gate for every outbound URL an admin or a user can configure (OpenID issuer and JWKS URLs, webhook
+ * endpoints). Checked twice: when the URL is stored (a clear 422) and again right before each fetch (a row
  * written by other means, or a rule tightened since, must not make the Worker connect anywhere).
  *
  * Rules (outside production, `localhost` and `127.0.0.1` over http or https on any port are allowed, so a local
- * issuer can be tried out; every other rule holds in every environment):
+ * issuer can be tried out and a developer can receive webhooks on their machine; every other rule holds in every
+ * environment):
  * - https only, no user name or password in the URL, no explicit port other than 443: real issuers and webhook
  *   receivers answer on the default port, and an odd port is how internal services are usually reached;
  * - no IP literal in a loopback, private, link-local, unique-local, CGNAT, metadata, multicast or reserved
@@ -21,9 +22,12 @@ import { AppError, type FieldError } from './errors';
 
 export type UrlCheck = { allowed: true; url: URL } | { allowed: false; reason: string };
 
-/** A fetch the guard refused: a URL it does not allow, or a redirect. */
+/** A fetch the guard refused: a URL it does not allow (`kind: 'url'`), or a redirect (`kind: 'redirect'`). */
 export class OutboundUrlRefused extends Error {
-  constructor(readonly reason: string) {
+  constructor(
+    readonly reason: string,
+    readonly kind: 'url' | 'redirect' = 'url',
+  ) {
     super(`outbound URL refused: ${reason}`);
     this.name = 'OutboundUrlRefused';
   }
@@ -156,7 +160,7 @@ export async function guardedFetch(
   const res = await fetch(check.url.href, { ...init, redirect: 'manual' });
   if (res.status >= 300 && res.status < 400) {
     await res.body?.cancel();
-    throw new OutboundUrlRefused('a redirect');
+    throw new OutboundUrlRefused(`a redirect (${res.status})`, 'redirect');
   }
   return res;
 }

@@ -90,6 +90,31 @@ const SENSITIVE: { route: string; carries: string; send: () => Promise<Response>
       );
     },
   },
+  {
+    route: 'POST /v1/admin/webhooks',
+    carries: 'a webhook signing secret',
+    send: async () => {
+      const key = await insertSecretKey(['webhooks:manage']);
+      return call(
+        '/v1/admin/webhooks',
+        jsonInit('POST', { url: 'https://hooks.example.com/x', events: ['*'] }, bearer(key.key)),
+      );
+    },
+  },
+  {
+    route: 'POST /v1/admin/webhooks/{id}/rotate-secret',
+    carries: 'a new webhook signing secret',
+    send: async () => {
+      const key = await insertSecretKey(['webhooks:manage']);
+      const { id } = await json<{ id: string }>(
+        call(
+          '/v1/admin/webhooks',
+          jsonInit('POST', { url: 'https://hooks.example.com/y', events: ['*'] }, bearer(key.key)),
+        ),
+      );
+      return call(`/v1/admin/webhooks/${id}/rotate-secret`, { method: 'POST', headers: bearer(key.key) });
+    },
+  },
 ];
 
 describe('responses that carry a token or a secret', () => {

@@ -34,6 +34,11 @@ const REQUIRED: Record<string, Permission> = {
   'POST /v1/admin/identity-providers': 'settings:manage',
   'PATCH /v1/admin/identity-providers/{id}': 'settings:manage',
   'DELETE /v1/admin/identity-providers/{id}': 'settings:manage',
+  'GET /v1/admin/inventory/{variant_id}': 'inventory:read',
+  'PUT /v1/admin/inventory/{variant_id}': 'inventory:write',
+  'PATCH /v1/admin/inventory/{variant_id}': 'inventory:write',
+  'POST /v1/admin/inventory/{variant_id}/adjustments': 'inventory:write',
+  'GET /v1/admin/inventory/{variant_id}/reservations': 'inventory:read',
   'GET /v1/admin/products': 'catalog:read',
   'POST /v1/admin/products': 'catalog:write',
   'GET /v1/admin/products/{id}': 'catalog:read',
@@ -61,6 +66,16 @@ const REQUIRED: Record<string, Permission> = {
   'PATCH /v1/admin/variants/{id}': 'catalog:write',
   'DELETE /v1/admin/variants/{id}': 'catalog:write',
   'PUT /v1/admin/variants/{id}/prices': 'catalog:write',
+  'GET /v1/admin/webhooks': 'webhooks:manage',
+  'POST /v1/admin/webhooks': 'webhooks:manage',
+  'GET /v1/admin/webhooks/{id}': 'webhooks:manage',
+  'PATCH /v1/admin/webhooks/{id}': 'webhooks:manage',
+  'DELETE /v1/admin/webhooks/{id}': 'webhooks:manage',
+  'GET /v1/admin/webhooks/{id}/deliveries': 'webhooks:manage',
+  'POST /v1/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver': 'webhooks:manage',
+  'POST /v1/admin/webhooks/{id}/replay': 'webhooks:manage',
+  'POST /v1/admin/webhooks/{id}/rotate-secret': 'webhooks:manage',
+  'POST /v1/admin/webhooks/{id}/test': 'webhooks:manage',
 };
 
 describe('admin permissions match the reviewed table', () => {

@@ -20,8 +20,8 @@ import { MAX_CART_QUANTITY } from '../../src/modules/carts/limits';
 import { addLineItem } from '../../src/modules/carts/line-items';
 import { cartWriteGuard } from '../../src/modules/carts/write-guard';
 import { rows } from '../helpers/admin-fixtures';
-import { addLine, cartCall, getCart, guestCart } from '../helpers/carts';
-import { insertProductRow, seedRegions } from '../helpers/catalog-fixtures';
+import { addLine, cartCall, getCart, guestCart, stockedProduct } from '../helpers/carts';
+import { seedRegions } from '../helpers/catalog-fixtures';
 import { expectProblem } from '../helpers/http';
 
 const db = () => createDb(env.DB);
@@ -30,7 +30,7 @@ let variants: string[];
 
 beforeAll(async () => {
   await seedRegions();
-  const product = await insertProductRow({ variants: [1, 2, 3].map(() => ({ prices: { EUR: 100 } })) });
+  const product = await stockedProduct({ variants: [1, 2, 3].map(() => ({ prices: { EUR: 100 } })) });
   variants = product.variants.map((v) => v.id);
 });
 

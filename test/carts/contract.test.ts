@@ -8,8 +8,17 @@ import { sha256Hex } from '../../src/lib/crypto';
 import { decryptField } from '../../src/lib/encryption';
 import { MAX_CART_LINES, MAX_CART_QUANTITY, MAX_LINE_QUANTITY } from '../../src/modules/carts/limits';
 import { rows } from '../helpers/admin-fixtures';
-import { addLine, type Cart, cartCall, cartOk, getCart, guestCart, patchCart } from '../helpers/carts';
-import { insertProductRow, seedRegions } from '../helpers/catalog-fixtures';
+import {
+  addLine,
+  type Cart,
+  cartCall,
+  cartOk,
+  getCart,
+  guestCart,
+  patchCart,
+  stockedProduct,
+} from '../helpers/carts';
+import { seedRegions } from '../helpers/catalog-fixtures';
 import { TEST_ADDRESS } from '../helpers/customers';
 import { call, expectProblem } from '../helpers/http';
 import { uniqueEmail } from '../helpers/unique';
@@ -18,12 +27,12 @@ const anyDate = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 const cartId = expect.stringMatching(/^cart_[0-9A-Z]{26}$/);
 const lineId = expect.stringMatching(/^cli_[0-9A-Z]{26}$/);
 
-let mug: Awaited<ReturnType<typeof insertProductRow>>;
+let mug: Awaited<ReturnType<typeof stockedProduct>>;
 let mugVariant: string;
 
 beforeAll(async () => {
   await seedRegions();
-  mug = await insertProductRow({
+  mug = await stockedProduct({
     translations: { en: { title: 'Mug' }, de: { title: 'Tasse' } },
     variants: [{ sku: 'MUG-BLUE', title: 'Blue', prices: { EUR: 1190, USD: 1000 } }],
   });
@@ -252,8 +261,8 @@ describe('line items', () => {
       discount: 0,
       tax: 380,
       total: 2380,
-      reservation_expires_at: expect.toBeOneOf([null, anyDate]),
-      flags: expect.any(Array),
+      reservation_expires_at: anyDate,
+      flags: [],
     };
     expect(added).toStrictEqual(
       emptyCart({
@@ -313,8 +322,8 @@ describe('line items', () => {
 
   it('refuses variants that do not exist (422 variant_not_found) or are not sold in the region (variant_unavailable)', async () => {
     const { cart, who } = await guestCart('eu');
-    const usdOnly = await insertProductRow({ variants: [{ prices: { USD: 500 } }] });
-    const draft = await insertProductRow({ status: 'draft', variants: [{ prices: { EUR: 500 } }] });
+    const usdOnly = await stockedProduct({ variants: [{ prices: { USD: 500 } }] });
+    const draft = await stockedProduct({ status: 'draft', variants: [{ prices: { EUR: 500 } }] });
     const refuse = async (variantId: string, code: string) =>
       expectProblem(
         await cartCall('POST', `/carts/${cart.id}/line-items`, who, { variant_id: variantId, quantity: 1 }),
@@ -360,7 +369,7 @@ describe('limits', () => {
   });
 
   it(`holds at most ${MAX_CART_QUANTITY} units per cart (422 cart_quantity_limit), on add and on change`, async () => {
-    const product = await insertProductRow({
+    const product = await stockedProduct({
       variants: [1, 2, 3].map(() => ({ prices: { EUR: 100 } })),
     });
     const [a, b, c] = product.variants.map((v) => v.id) as [string, string, string];
@@ -386,7 +395,7 @@ describe('limits', () => {
   });
 
   it(`holds at most ${MAX_CART_LINES} different variants (422 cart_line_limit)`, async () => {
-    const product = await insertProductRow({
+    const product = await stockedProduct({
       variants: Array.from({ length: MAX_CART_LINES + 1 }, () => ({ prices: { EUR: 100 } })),
     });
     const { cart, who } = await guestCart();

@@ -15,8 +15,9 @@ import {
   getCart,
   guestCart,
   patchCart,
+  stockedProduct,
 } from '../helpers/carts';
-import { insertProductRow, seedRegions } from '../helpers/catalog-fixtures';
+import { seedRegions } from '../helpers/catalog-fixtures';
 import { registerCustomer, type SignedIn, TEST_ADDRESS } from '../helpers/customers';
 import { expectProblem } from '../helpers/http';
 
@@ -24,7 +25,7 @@ let variants: string[];
 
 beforeAll(async () => {
   await seedRegions();
-  const product = await insertProductRow({
+  const product = await stockedProduct({
     variants: [1, 2, 3, 4].map(() => ({ prices: { EUR: 1000, USD: 900 } })),
   });
   variants = product.variants.map((v) => v.id);

@@ -14,8 +14,17 @@ import {
   discountRedemptionStatement,
 } from '../../src/modules/discounts/redemption';
 import { admin, rows } from '../helpers/admin-fixtures';
-import { addLine, type Cart, cartCall, createCart, getCart, guestCart, patchCart } from '../helpers/carts';
-import { insertProductRow, seedRegions } from '../helpers/catalog-fixtures';
+import {
+  addLine,
+  type Cart,
+  cartCall,
+  createCart,
+  getCart,
+  guestCart,
+  patchCart,
+  stockedProduct,
+} from '../helpers/carts';
+import { seedRegions } from '../helpers/catalog-fixtures';
 import { registerCustomer } from '../helpers/customers';
 import { expectProblem } from '../helpers/http';
 import { expectRateLimited, inOneRateLimitWindow } from '../helpers/rate-limits';
@@ -29,7 +38,7 @@ beforeAll(async () => {
   regionIds = Object.fromEntries(
     (await rows('SELECT code, id FROM regions')).map((r) => [r.code as string, r.id as string]),
   );
-  variantId = (await insertProductRow({ variants: [{ prices: { EUR: 1000, USD: 1000 } }] })).variants[0]
+  variantId = (await stockedProduct({ variants: [{ prices: { EUR: 1000, USD: 1000 } }] })).variants[0]
     ?.id as string;
 });
 

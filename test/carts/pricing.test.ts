@@ -6,8 +6,16 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { admin, rows } from '../helpers/admin-fixtures';
-import { addLine, type Cart, cartCall, getCart, guestCart, patchCart } from '../helpers/carts';
-import { insertProductRow, seedRegions } from '../helpers/catalog-fixtures';
+import {
+  addLine,
+  type Cart,
+  cartCall,
+  getCart,
+  guestCart,
+  patchCart,
+  stockedProduct,
+} from '../helpers/carts';
+import { seedRegions } from '../helpers/catalog-fixtures';
 import { expectProblem } from '../helpers/http';
 
 let regionIds: Record<string, string>;
@@ -32,8 +40,8 @@ const summary = (cart: Cart) => ({
 
 describe('moving a cart to another region', () => {
   it('re-prices every line in the new currency and flags the lines not sold there, keeping them', async () => {
-    const both = await insertProductRow({ variants: [{ prices: { EUR: 1190, USD: 1000 } }] });
-    const euroOnly = await insertProductRow({ variants: [{ prices: { EUR: 2380 } }] });
+    const both = await stockedProduct({ variants: [{ prices: { EUR: 1190, USD: 1000 } }] });
+    const euroOnly = await stockedProduct({ variants: [{ prices: { EUR: 2380 } }] });
     const { cart, who } = await guestCart('eu');
     await addLine(cart.id, who, both.variants[0]?.id as string, 1);
     await addLine(cart.id, who, euroOnly.variants[0]?.id as string, 2);
@@ -64,14 +72,14 @@ describe('moving a cart to another region', () => {
   });
 
   it('flags lines whose product was archived or whose variant was deleted, showing what they were', async () => {
-    const archived = await insertProductRow({
+    const archived = await stockedProduct({
       variants: [{ sku: 'OLD-1', title: 'Old', prices: { EUR: 500 } }],
     });
-    const deleted = await insertProductRow({
+    const deleted = await stockedProduct({
       translations: { en: { title: 'Gone' } },
       variants: [{ sku: 'GONE-1', title: 'Gone variant', prices: { EUR: 700 } }],
     });
-    const kept = await insertProductRow({ variants: [{ prices: { EUR: 100 } }] });
+    const kept = await stockedProduct({ variants: [{ prices: { EUR: 100 } }] });
     const { cart, who } = await guestCart('eu');
     for (const p of [archived, deleted, kept]) await addLine(cart.id, who, p.variants[0]?.id as string, 1);
 
@@ -108,7 +116,7 @@ describe('moving a cart to another region', () => {
       countries: ['QQ'],
     });
     const tempId = ((await region.json()) as { id: string }).id;
-    const product = await insertProductRow({ variants: [{ prices: { EUR: 500 } }] });
+    const product = await stockedProduct({ variants: [{ prices: { EUR: 500 } }] });
     const { cart, who } = await guestCart('temp');
     await addLine(cart.id, who, product.variants[0]?.id as string, 1);
     expect((await admin('DELETE', `/regions/${tempId}`)).status).toBe(204);
@@ -135,7 +143,7 @@ describe('moving a cart to another region', () => {
 
 describe('shipping options', () => {
   it('lists the options that can carry the cart, priced for it, cheapest first', async () => {
-    const product = await insertProductRow({ variants: [{ weightGrams: 1500, prices: { GBP: 2000 } }] });
+    const product = await stockedProduct({ variants: [{ weightGrams: 1500, prices: { GBP: 2000 } }] });
     const flat = await shippingOption('uk', { name: 'Flat', price_type: 'flat', amount: 495 });
     const freeOver = await shippingOption('uk', {
       name: 'Free over 50',
@@ -180,7 +188,7 @@ describe('shipping options', () => {
   });
 
   it('prices the chosen option into the totals, refuses one that does not apply, and shows one that stopped applying', async () => {
-    const product = await insertProductRow({ variants: [{ weightGrams: 800, prices: { USD: 1000 } }] });
+    const product = await stockedProduct({ variants: [{ weightGrams: 800, prices: { USD: 1000 } }] });
     const tiers = [{ max_weight_grams: 1000, amount: 500 }];
     const light = await shippingOption('us', {
       name: 'Light parcels',
@@ -255,7 +263,7 @@ describe('shipping options', () => {
 
 describe('totals in a zero-decimal currency', () => {
   it('prices JPY in whole yen, with inclusive tax extracted per line', async () => {
-    const product = await insertProductRow({ variants: [{ prices: { JPY: 1500 } }] });
+    const product = await stockedProduct({ variants: [{ prices: { JPY: 1500 } }] });
     const option = await shippingOption('jp', { name: '宅配便', price_type: 'flat', amount: 800 });
     const { cart, who } = await guestCart('jp');
     await addLine(cart.id, who, product.variants[0]?.id as string, 3);

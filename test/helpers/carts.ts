@@ -1,6 +1,8 @@
 /** Carts through HTTP (the real storefront API), as a guest with the cart token or as a signed-in customer. */
 import { expect } from 'vitest';
 import type { CartView } from '../../src/modules/carts/schemas';
+import { admin } from './admin-fixtures';
+import { insertProductRow, type ProductFixture } from './catalog-fixtures';
 import { bearer, type CallInit, call, jsonInit, randomIp } from './http';
 
 export type Cart = CartView;
@@ -66,3 +68,21 @@ export const patchCart = (cartId: string, who: CartCredentials, body: Record<str
   cartOk('PATCH', `/carts/${cartId}`, who, body);
 
 export const getCart = (cartId: string, who: CartCredentials) => cartOk('GET', `/carts/${cartId}`, who);
+
+/** Puts `onHand` units of each variant in stock through the admin API, so carts can hold them. */
+export async function stockUp(variantIds: string[], onHand = 1000): Promise<void> {
+  for (const id of variantIds) {
+    const res = await admin('PUT', `/inventory/${id}`, { on_hand: onHand, reason: 'test stock' });
+    expect(res.status, await res.clone().text()).toBe(200);
+  }
+}
+
+/** A product inserted straight into D1 (catalog-fixtures) with every variant in stock. */
+export async function stockedProduct(fixture: ProductFixture = {}, onHand = 1000) {
+  const product = await insertProductRow(fixture);
+  await stockUp(
+    product.variants.map((v) => v.id),
+    onHand,
+  );
+  return product;
+}

@@ -117,7 +117,7 @@ describe('guardedFetch', () => {
       );
     const refused = await guardedFetch('https://keys.example.com/jwks', 'production').catch((e) => e);
     expect(refused).toBeInstanceOf(OutboundUrlRefused);
-    expect((refused as OutboundUrlRefused).reason).toBe('a redirect');
+    expect(refused).toMatchObject({ reason: 'a redirect (302)', kind: 'redirect' });
     expect(fetchSpy).toHaveBeenCalledTimes(1);
     expect(fetchSpy.mock.calls[0]?.[0]).toBe('https://keys.example.com/jwks');
     expect(fetchSpy.mock.calls[0]?.[1]).toMatchObject({ redirect: 'manual' });

@@ -30,6 +30,8 @@ export const outboxEvents = sqliteTable(
     index('outbox_events_unpublished_idx').on(t.publishedAt, t.occurredAt),
     // The catalog-version reconcile job asks for the newest event per aggregate type.
     index('outbox_events_aggregate_idx').on(t.aggregateType, t.occurredAt),
+    // Webhook replay reads the events of a time range.
+    index('outbox_events_occurred_idx').on(t.occurredAt),
   ],
 );
 

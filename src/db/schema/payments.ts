@@ -1,0 +1,105 @@
+/**
+ * Payments: one row per provider payment (a Stripe PaymentIntent, or a manual authorization), the refunds made
+ * through edgecart, and the provider webhook events that changed a payment (so a redelivered event changes
+ * nothing). Amounts are integer minor units in the payment's currency. Provider client secrets (Stripe's
+ * `client_secret`) are never stored: the storefront gets them once, in the checkout response.
+ */
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+export const PAYMENT_PROVIDERS = ['manual', 'stripe'] as const;
+export type PaymentProviderName = (typeof PAYMENT_PROVIDERS)[number];
+
+/**
+ * requires_action: created, waiting for the shopper (Stripe: confirm in the browser, 3-D Secure).
+ * authorized: funds held, not yet taken. captured: taken (`amount_captured`). partially_refunded / refunded:
+ * part or all of the captured amount returned. voided: the authorization was released. failed: the shopper's
+ * last attempt failed; a later attempt on the same provider payment can still authorize it.
+ */
+export const PAYMENT_STATUSES = [
+  'requires_action',
+  'authorized',
+  'captured',
+  'partially_refunded',
+  'refunded',
+  'voided',
+  'failed',
+] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+export const REFUND_STATUSES = ['pending', 'succeeded'] as const;
+
+const createdAt = integer('created_at', { mode: 'timestamp_ms' })
+  .notNull()
+  .default(sql`(unixepoch('subsec') * 1000)`);
+
+export const payments = sqliteTable(
+  'payments',
+  {
+    id: text('id').primaryKey(),
+    /**
+     * The order this payment pays for. No foreign key yet: the orders table arrives with the orders module,
+     * which adds the reference (and may make the column required) when it lands.
+     */
+    orderId: text('order_id'),
+    /** The cart that was checked out (no foreign key, for the same reason as order_id). */
+    cartId: text('cart_id').notNull(),
+    provider: text('provider', { enum: PAYMENT_PROVIDERS }).notNull(),
+    /** The provider's id of the payment (Stripe: the PaymentIntent id `pi_...`). */
+    providerRef: text('provider_ref').notNull(),
+    status: text('status', { enum: PAYMENT_STATUSES }).notNull(),
+    amount: integer('amount').notNull(),
+    /** ISO 4217, upper case. */
+    currency: text('currency').notNull(),
+    amountCaptured: integer('amount_captured').notNull().default(0),
+    amountRefunded: integer('amount_refunded').notNull().default(0),
+    /** Why the last attempt failed (Stripe's decline or error code), while the status is `failed`. */
+    failureCode: text('failure_code'),
+    createdAt,
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' })
+      .notNull()
+      .default(sql`(unixepoch('subsec') * 1000)`),
+  },
+  (t) => [
+    uniqueIndex('payments_provider_ref_uq').on(t.provider, t.providerRef),
+    index('payments_order_idx').on(t.orderId),
+    index('payments_cart_idx').on(t.cartId),
+  ],
+);
+
+export const refunds = sqliteTable(
+  'refunds',
+  {
+    id: text('id').primaryKey(),
+    paymentId: text('payment_id')
+      .notNull()
+      .references(() => payments.id),
+    amount: integer('amount').notNull(),
+    /** Free text from staff; sent to the provider as metadata, never as its own reason enum. */
+    reason: text('reason'),
+    /** The provider's id of the refund (Stripe: `re_...`): a replayed provider call records nothing twice. */
+    providerRef: text('provider_ref').notNull(),
+    status: text('status', { enum: REFUND_STATUSES }).notNull(),
+    createdAt,
+  },
+  (t) => [uniqueIndex('refunds_provider_ref_uq').on(t.paymentId, t.providerRef)],
+);
+
+/**
+ * Webhook events that changed a payment, written in the same batch as the change and only if it happened: an
+ * event delivered again (providers deliver at least once) finds its row and changes nothing.
+ */
+export const paymentProviderEvents = sqliteTable(
+  'payment_provider_events',
+  {
+    provider: text('provider', { enum: PAYMENT_PROVIDERS }).notNull(),
+    /** The provider's event id (Stripe: `evt_...`). */
+    eventId: text('event_id').notNull(),
+    type: text('type').notNull(),
+    paymentId: text('payment_id')
+      .notNull()
+      .references(() => payments.id),
+    receivedAt: integer('received_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.eventId] })],
+);

@@ -1,0 +1,74 @@
+import { z } from '@hono/zod-openapi';
+import { adminRoute } from '../../auth/permissions';
+import { jsonBody, jsonContent, problems } from '../../lib/openapi';
+import { PaginationQuery } from '../../lib/pagination';
+import {
+  AdjustmentBody,
+  AdminInventorySchema,
+  AdminReservationListSchema,
+  InventorySettingsBody,
+  SetOnHandBody,
+  VariantParams,
+} from './admin-schemas';
+
+const tags = ['Admin: inventory'];
+
+export const getInventory = adminRoute('inventory:read', {
+  method: 'get',
+  path: '/inventory/{variant_id}',
+  tags,
+  summary: 'Stock of a variant: on hand, reserved, available, level and settings',
+  request: { params: VariantParams },
+  responses: {
+    200: jsonContent(AdminInventorySchema, 'The variant’s stock'),
+    ...problems(401, 403, 404, 422),
+  },
+});
+
+export const setOnHand = adminRoute('inventory:write', {
+  method: 'put',
+  path: '/inventory/{variant_id}',
+  tags,
+  summary: 'Set the units on hand (a count), with a reason',
+  request: { params: VariantParams, body: jsonBody(SetOnHandBody) },
+  responses: {
+    200: jsonContent(AdminInventorySchema, 'The variant’s stock after the change'),
+    ...problems(400, 401, 403, 404, 422),
+  },
+});
+
+export const updateSettings = adminRoute('inventory:write', {
+  method: 'patch',
+  path: '/inventory/{variant_id}',
+  tags,
+  summary: 'Change the low-stock threshold or the backorder policy',
+  request: { params: VariantParams, body: jsonBody(InventorySettingsBody) },
+  responses: {
+    200: jsonContent(AdminInventorySchema, 'The variant’s stock with its new settings'),
+    ...problems(400, 401, 403, 404, 422),
+  },
+});
+
+export const adjustOnHand = adminRoute('inventory:write', {
+  method: 'post',
+  path: '/inventory/{variant_id}/adjustments',
+  tags,
+  summary: 'Add or remove units on hand, with a reason',
+  request: { params: VariantParams, body: jsonBody(AdjustmentBody) },
+  responses: {
+    200: jsonContent(AdminInventorySchema, 'The variant’s stock after the change'),
+    ...problems(400, 401, 403, 404, 409, 422),
+  },
+});
+
+export const listReservations = adminRoute('inventory:read', {
+  method: 'get',
+  path: '/inventory/{variant_id}/reservations',
+  tags,
+  summary: 'Unexpired reservations of a variant, by id',
+  request: { params: VariantParams, query: z.object(PaginationQuery) },
+  responses: {
+    200: jsonContent(AdminReservationListSchema, 'A page of reservations'),
+    ...problems(401, 403, 404, 422),
+  },
+});

@@ -1,0 +1,14 @@
+import type { StoreEnv } from '../../lib/app-env';
+import { createRouter } from '../../lib/openapi';
+import { timed } from '../../middleware/request-context';
+import { productAvailability } from './store-read';
+import * as routes from './store-routes';
+
+export const storeInventoryRouter = createRouter<StoreEnv>().openapi(routes.getAvailability, async (c) => {
+  const availability = await timed(c.get('timings'), 'stock', () =>
+    productAvailability(c.env, c.req.valid('param').id),
+  );
+  // Exact stock changes with every cart: no browser, proxy or edge may keep it.
+  c.header('Cache-Control', 'no-store');
+  return c.json(availability, 200);
+});

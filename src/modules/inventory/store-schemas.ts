@@ -1,0 +1,44 @@
+import { z } from '@hono/zod-openapi';
+import { BACKORDER_POLICIES, STOCK_LEVELS } from '../../db/schema';
+import { StoreContextQuery } from '../regions/schemas';
+import type { StockSnapshot } from './stock-types';
+
+export const AvailabilityParams = z.object({
+  id: z
+    .string()
+    .max(64)
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'prod_01JD3Q6C5W9ZK2M4T8R7XPN0AB' }),
+});
+
+export const AvailabilityQuery = z.object(StoreContextQuery);
+
+const VariantAvailabilitySchema = z
+  .object({
+    variant_id: z.string().openapi({ example: 'var_01JD3Q6C5W9ZK2M4T8R7XPN0AB' }),
+    sku: z.string(),
+    available: z.number().int().min(0).openapi({ example: 3, description: 'Units a shopper can add now' }),
+    level: z.enum(STOCK_LEVELS),
+    backorder: z.enum(BACKORDER_POLICIES),
+    purchasable: z
+      .boolean()
+      .openapi({ description: 'Whether a cart can take it now: units available, or backorders allowed' }),
+  })
+  .openapi('VariantAvailability');
+
+export const ProductAvailabilitySchema = z
+  .object({ product_id: z.string(), variants: z.array(VariantAvailabilitySchema) })
+  .openapi('ProductAvailability');
+export type ProductAvailability = z.infer<typeof ProductAvailabilitySchema>;
+
+/** What a shopper may know of a variant's stock: never below zero, never who holds it. */
+export function serializeVariantAvailability(sku: string, snapshot: StockSnapshot) {
+  const available = Math.max(0, snapshot.available);
+  return {
+    variant_id: snapshot.variant_id,
+    sku,
+    available,
+    level: snapshot.level,
+    backorder: snapshot.backorder,
+    purchasable: available > 0 || snapshot.backorder === 'allow',
+  };
+}

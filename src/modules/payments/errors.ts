@@ -1,0 +1,59 @@
+/**
+ * The payment problems other modules answer with. `PaymentUnavailable` is an AppError, so checkout can let it
+ * propagate (after releasing its reservations) and the shopper gets 503 `payment_unavailable` with
+ * `Retry-After`; it also names the provider and why, for logs.
+ */
+import type { PaymentProviderName } from '../../db/schema';
+import { AppError, conflict } from '../../lib/errors';
+
+export type UnavailableReason = 'circuit_open' | 'timeout' | 'unreachable';
+
+export class PaymentUnavailable extends AppError {
+  /** Whole seconds, at least 1: what the `Retry-After` header says. */
+  readonly retryAfterSeconds: number;
+
+  constructor(
+    readonly provider: PaymentProviderName,
+    readonly reason: UnavailableReason,
+    retryAfterMs: number,
+  ) {
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    super(503, 'payment_unavailable', `Payments cannot be taken right now; try again in ${seconds} s.`, {
+      headers: { 'Retry-After': String(seconds) },
+    });
+    this.name = 'PaymentUnavailable';
+    this.retryAfterSeconds = seconds;
+  }
+}
+
+/**
+ * 402 `payment_declined`. The provider's decline code stays out of the answer: some codes (`fraudulent`,
+ * `lost_card`) must not be shown to the person paying; it is in the provider's dashboard and our logs.
+ */
+export const paymentDeclined = () =>
+  new AppError(402, 'payment_declined', 'The payment was declined; try another payment method.');
+
+export const notCapturable = (status: string) =>
+  conflict(
+    'payment_not_capturable',
+    `A payment that is ${status} cannot be captured; only an authorized one.`,
+  );
+
+export const notRefundable = (status: string) =>
+  conflict('payment_not_refundable', `A payment that is ${status} cannot be refunded; only a captured one.`);
+
+export const notVoidable = (status: string) =>
+  conflict('payment_not_voidable', `A payment that is ${status} cannot be voided.`);
+
+export const exceedsAuthorized = (authorized: number) =>
+  conflict('capture_exceeds_authorized', `At most ${authorized} can be captured.`);
+
+export const exceedsRefundable = (refundable: number) =>
+  conflict('refund_exceeds_refundable', `At most ${refundable} can be refunded.`);
+
+export const refundFailed = () =>
+  conflict('refund_failed', 'The payment provider refused the refund; nothing was refunded.');
+
+/** An amount that is not a whole number of minor units above zero (a caller's bug or a client's input). */
+export const invalidAmount = () =>
+  new AppError(422, 'invalid_amount', 'The amount must be a whole number of minor units, at least 1.');

@@ -1,0 +1,111 @@
+/**
+ * The one interface every payment provider implements. Services never call a provider directly: they get it
+ * from `paymentProvider()` (providers.ts), wrapped with a timeout and a circuit breaker (resilience.ts), which
+ * pass each call an `AbortSignal` to honour.
+ *
+ * Amounts are integer minor units; currencies ISO 4217 (any case). Every call that changes money takes an
+ * idempotency key: calling again with the same key returns the first call's result and moves no money twice.
+ *
+ * Implementations report outcomes, not failures: a declined card is a result (`declined`). They throw only
+ * `ProviderUnreachable` (the provider gave no usable answer: network error, timeout, 429, 5xx, a body that is
+ * not what it documents) or `ProviderRejected` (the provider answered and refused the request itself: bad
+ * credentials, an invalid parameter, an operation the payment's state does not allow).
+ */
+import type { PaymentProviderName } from '../../db/schema';
+
+export type AuthorizeRequest = {
+  amount: number;
+  currency: string;
+  idempotencyKey: string;
+  /**
+   * String labels stored with the provider's payment (the cart id), never personal data. A retry must send
+   * the same ones: the provider refuses an idempotency key replayed with other parameters.
+   */
+  metadata: Record<string, string>;
+  /** Where the provider may send its receipt (Stripe: `receipt_email`). */
+  email?: string;
+  /**
+   * A payment method to confirm with at once, server-side (Stripe: a `pm_...` id). Without one the payment
+   * waits for the shopper (`requires_action`), who confirms it in the storefront with the client secret.
+   */
+  paymentMethod?: string;
+};
+
+export type AuthorizeResult =
+  | {
+      status: 'authorized' | 'captured' | 'requires_action';
+      providerRef: string;
+      /** For the storefront to confirm or authenticate the payment (Stripe.js). Never stored. */
+      clientSecret?: string;
+    }
+  | {
+      status: 'declined';
+      /** The provider's payment, when it kept one (Stripe keeps the PaymentIntent for another attempt). */
+      providerRef: string | null;
+      /** The provider's reason (`card_declined`, `insufficient_funds`, ...), for logs and support. */
+      declineCode: string | null;
+    };
+
+export type CaptureResult = { amountCaptured: number };
+
+/** `failed`: the provider refused to return the money (Stripe: a refund created as failed or canceled). */
+export type RefundResult = { providerRef: string; status: 'pending' | 'succeeded' | 'failed' };
+
+/**
+ * What the provider says a payment is now (`retrieve`, and webhook events carrying the payment). `refunded`
+ * carries cumulative amounts.
+ */
+export type ProviderUpdate =
+  | { status: 'requires_action' }
+  | { status: 'authorized' }
+  | { status: 'captured'; amountCaptured: number }
+  | { status: 'failed'; failureCode: string | null }
+  | { status: 'voided' }
+  | { status: 'refunded'; amountCaptured: number; amountRefunded: number };
+
+export interface PaymentProvider {
+  readonly name: PaymentProviderName;
+  /** Creates the provider's payment for `amount` and, if it can, authorizes it without capturing. */
+  authorize(request: AuthorizeRequest, signal: AbortSignal): Promise<AuthorizeResult>;
+  /** Captures up to the authorized amount; the rest of the authorization is released. */
+  capture(ref: string, amount: number, idempotencyKey: string, signal: AbortSignal): Promise<CaptureResult>;
+  /** Returns part or all of the captured amount. */
+  refund(
+    ref: string,
+    amount: number,
+    reason: string | null,
+    idempotencyKey: string,
+    signal: AbortSignal,
+  ): Promise<RefundResult>;
+  /** Voids: releases an authorization (or abandons a payment still waiting for the shopper). */
+  cancel(ref: string, idempotencyKey: string, signal: AbortSignal): Promise<void>;
+  /** The payment's state as the provider knows it. */
+  retrieve(ref: string, signal: AbortSignal): Promise<ProviderUpdate>;
+}
+
+/** The provider gave no usable answer; counts as a failure for the circuit breaker. */
+export class ProviderUnreachable extends Error {
+  constructor(
+    readonly reason: 'network' | 'status' | 'invalid_response',
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(detail, options);
+    this.name = 'ProviderUnreachable';
+  }
+}
+
+/**
+ * The provider refused the request itself (HTTP 4xx other than a decline or 429). The provider is up, so the
+ * breaker counts it as a success; the request is wrong or the payment's state forbids it.
+ */
+export class ProviderRejected extends Error {
+  constructor(
+    readonly status: number,
+    /** The provider's machine-readable reason (Stripe `error.code`, e.g. `charge_already_refunded`). */
+    readonly providerCode: string | null,
+  ) {
+    super(`payment provider refused the request (${status}${providerCode ? ` ${providerCode}` : ''})`);
+    this.name = 'ProviderRejected';
+  }
+}

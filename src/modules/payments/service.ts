@@ -1,0 +1,369 @@
+/**
+ * What checkout and orders call to move money. Each function makes the provider call (with its timeout and
+ * circuit breaker) and returns `PaymentWrites`: statements, audit entries and outbox events for the CALLER's
+ * batch, so the payment record commits with the order change it belongs to, in one `commit()`:
+ *
+ *   const { payment, writes } = await capturePayment(db, env, caller, { paymentId, idempotencyKey });
+ *   await commit(db, caller, {
+ *     statements: [orderUpdate, ...writes.statements],
+ *     audit: [orderAudit, ...writes.audit],
+ *     events: [orderEvent, ...writes.events],
+ *   });
+ *
+ * The checks (404, 409, 422) run before the provider is called, so a refused request moves no money. Once the
+ * provider has moved money, the statements record it whatever happened meanwhile: they are written to apply
+ * to the payment as it may have become (a capture applies to an authorized payment, refunded amounts only grow)
+ * rather than to the exact state read, so they never need to be refused, and the caller's batch may commit
+ * them unconditionally. If the batch is lost (the Worker dies after the provider call), the same request
+ * again (same idempotency key) gets the provider's first answer again and records it then.
+ *
+ * Errors: AppErrors (`PaymentUnavailable` 503 with Retry-After, 404, 409, 422) are meant for the client as
+ * they are. `ProviderRejected` that is not one of the state conflicts mapped here is a bug or a
+ * misconfiguration (bad key): left to become a logged 500.
+ */
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import { type PaymentProviderName, payments, refunds } from '../../db/schema';
+import { type Caller, callerLogger } from '../../lib/caller';
+import type { AuditRecord, DomainEvent } from '../../lib/commit';
+import type { Database } from '../../lib/db';
+import { conflict } from '../../lib/errors';
+import { newId } from '../../lib/ids';
+import { rowChanges } from '../../lib/row-changes';
+import {
+  exceedsAuthorized,
+  exceedsRefundable,
+  invalidAmount,
+  notCapturable,
+  notRefundable,
+  notVoidable,
+  refundFailed,
+} from './errors';
+import { paymentEvent } from './events';
+import { ProviderRejected } from './provider';
+import { providerKey } from './provider-keys';
+import { paymentProvider } from './providers';
+import { getPayment } from './read';
+import type { PaymentRow, RefundRow } from './schemas';
+import { type OnPaymentSettled, type RecordResult, recordProviderUpdate } from './settlement';
+import { CAPTURABLE, REFUNDABLE, refundStatus, UNSETTLED, VOIDABLE } from './transitions';
+
+/** What a payment operation adds to the caller's `commit()`: its statements, audit entries and events. */
+export type PaymentWrites = {
+  statements: BatchItem<'sqlite'>[];
+  audit: AuditRecord[];
+  events: DomainEvent[];
+};
+
+/**
+ * Provider codes meaning the payment is no longer in the state our record says (changed in the provider's
+ * dashboard, or by an event not yet received): a 409 the client can retry once the webhook catches up.
+ */
+const STATE_CONFLICT_CODES = new Set([
+  'payment_intent_unexpected_state',
+  'charge_already_captured',
+  'charge_already_refunded',
+  'charge_disputed',
+  'amount_too_large',
+]);
+
+/** Runs a provider call, turning a state conflict the provider reports into 409 `payment_state_conflict`. */
+async function providerCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof ProviderRejected && STATE_CONFLICT_CODES.has(error.providerCode ?? '')) {
+      throw conflict(
+        'payment_state_conflict',
+        'The payment provider reports another state for this payment; try again shortly.',
+      );
+    }
+    throw error;
+  }
+}
+
+function assertAmount(amount: number): void {
+  if (!Number.isSafeInteger(amount) || amount < 1) throw invalidAmount();
+}
+
+const auditOf = (action: string, before: PaymentRow, after: PaymentRow, extra = {}): AuditRecord => ({
+  action,
+  targetType: 'payment',
+  targetId: before.id,
+  changes: { ...extra, row: rowChanges(payments, before, after) },
+});
+
+export type AuthorizePaymentInput = {
+  /** From `chooseProvider(env, requested)`, which refuses providers the store has not enabled. */
+  provider: PaymentProviderName;
+  cartId: string;
+  /** The order the checkout batch creates, when its id is known before the batch (it usually is). */
+  orderId: string | null;
+  /** Integer minor units, at least 1. */
+  amount: number;
+  /** ISO 4217, any case; stored upper case. */
+  currency: string;
+  /** The client's Idempotency-Key of this checkout attempt; scoped here by cart and what is charged. */
+  idempotencyKey: string;
+  email?: string;
+  /** A payment method to confirm server-side at once (Stripe `pm_...`); see AuthorizeRequest. */
+  paymentMethod?: string;
+};
+
+export type AuthorizePaymentResult =
+  | {
+      status: 'authorized' | 'captured' | 'requires_action';
+      /** The row the statements insert. */
+      payment: PaymentRow;
+      /** Hand to the storefront (Stripe.js confirms with it); never stored. Null for the manual provider. */
+      clientSecret: string | null;
+      /** Inserts the payment and raises its event; no audit entry (a guest's checkout has no actor to name). */
+      writes: PaymentWrites;
+    }
+  | { status: 'declined'; declineCode: string | null };
+
+/**
+ * Authorizes `amount` with the provider. Nothing is written by this call: on success, put `writes` in the
+ * checkout batch. A decline writes nothing (answer with `paymentDeclined()`); the provider's payment, if it
+ * kept one, is never captured. If the checkout batch then fails, release the authorization with
+ * `paymentProvider(env, provider, logger).cancel(payment.providerRef, idempotencyKey)`.
+ *
+ * @throws PaymentUnavailable (503), AppError 422 `invalid_amount`.
+ */
+export async function authorizePayment(
+  db: Database,
+  env: Env,
+  caller: Caller,
+  input: AuthorizePaymentInput,
+): Promise<AuthorizePaymentResult> {
+  assertAmount(input.amount);
+  const currency = input.currency.toUpperCase();
+  if (!/^[A-Z]{3}$/.test(currency)) throw new Error(`not an ISO 4217 currency: ${input.currency}`);
+  const id = newId('pay');
+  const provider = paymentProvider(env, input.provider, callerLogger(caller));
+  const result = await provider.authorize({
+    amount: input.amount,
+    currency,
+    // Everything sent is in the key: the provider refuses a key replayed with other parameters.
+    idempotencyKey: await providerKey('authorize', input.cartId, [
+      String(input.amount),
+      currency,
+      input.email ?? '',
+      input.paymentMethod ?? '',
+      input.idempotencyKey,
+    ]),
+    // Only what a retry sends again: ids made per attempt (this payment's, the order's) would make the
+    // replayed request differ from the first.
+    metadata: { cart_id: input.cartId },
+    email: input.email,
+    paymentMethod: input.paymentMethod,
+  });
+  if (result.status === 'declined') return { status: 'declined', declineCode: result.declineCode };
+  const now = new Date();
+  const payment: PaymentRow = {
+    id,
+    orderId: input.orderId,
+    cartId: input.cartId,
+    provider: input.provider,
+    providerRef: result.providerRef,
+    status: result.status,
+    amount: input.amount,
+    currency,
+    amountCaptured: result.status === 'captured' ? input.amount : 0,
+    amountRefunded: 0,
+    failureCode: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  return {
+    status: result.status,
+    payment,
+    clientSecret: result.clientSecret ?? null,
+    writes: { statements: [db.insert(payments).values(payment)], audit: [], events: [paymentEvent(payment)] },
+  };
+}
+
+export type CapturePaymentInput = {
+  paymentId: string;
+  /** Minor units, at most the authorized amount; the whole authorized amount if left out. */
+  amount?: number;
+  idempotencyKey: string;
+};
+
+/**
+ * Captures an authorized payment, in full or in part (the provider releases the rest).
+ *
+ * @throws 404 `not_found`, 409 `payment_not_capturable` | `capture_exceeds_authorized` |
+ *   `payment_state_conflict`, 422 `invalid_amount`, PaymentUnavailable (503).
+ */
+export async function capturePayment(
+  db: Database,
+  env: Env,
+  caller: Caller,
+  input: CapturePaymentInput,
+): Promise<{ payment: PaymentRow; writes: PaymentWrites }> {
+  const before = await getPayment(db, input.paymentId);
+  if (!CAPTURABLE.includes(before.status)) throw notCapturable(before.status);
+  const amount = input.amount ?? before.amount;
+  assertAmount(amount);
+  if (amount > before.amount) throw exceedsAuthorized(before.amount);
+  const provider = paymentProvider(env, before.provider, callerLogger(caller));
+  const key = await providerKey('capture', before.id, [String(amount), input.idempotencyKey]);
+  const { amountCaptured } = await providerCall(() => provider.capture(before.providerRef, amount, key));
+  const after: PaymentRow = { ...before, status: 'captured', amountCaptured, updatedAt: new Date() };
+  return {
+    payment: after,
+    writes: {
+      statements: [
+        db
+          .update(payments)
+          .set({ status: 'captured', amountCaptured, updatedAt: after.updatedAt })
+          .where(and(eq(payments.id, before.id), inArray(payments.status, CAPTURABLE))),
+      ],
+      audit: [auditOf('payment.capture', before, after)],
+      events: [paymentEvent(after)],
+    },
+  };
+}
+
+export type RefundPaymentInput = {
+  paymentId: string;
+  /** Minor units, at most captured minus refunded. */
+  amount: number;
+  /** Staff's note; stored, and sent to the provider as metadata. */
+  reason: string | null;
+  idempotencyKey: string;
+};
+
+/**
+ * Refunds part or all of what was captured and not yet refunded. The refund row is inserted once per
+ * provider refund (a replayed call records nothing twice); the payment's refunded amount becomes the larger
+ * of what it says and the sum of its refund rows, so a webhook that reported the refund first is not counted
+ * twice.
+ *
+ * @throws 404 `not_found`, 409 `payment_not_refundable` | `refund_exceeds_refundable` | `refund_failed` |
+ *   `payment_state_conflict`, 422 `invalid_amount`, PaymentUnavailable (503).
+ */
+export async function refundPayment(
+  db: Database,
+  env: Env,
+  caller: Caller,
+  input: RefundPaymentInput,
+): Promise<{ refund: RefundRow; payment: PaymentRow; writes: PaymentWrites }> {
+  const before = await getPayment(db, input.paymentId);
+  if (!REFUNDABLE.includes(before.status)) throw notRefundable(before.status);
+  assertAmount(input.amount);
+  const refundable = before.amountCaptured - before.amountRefunded;
+  if (input.amount > refundable) throw exceedsRefundable(refundable);
+  const provider = paymentProvider(env, before.provider, callerLogger(caller));
+  const key = await providerKey('refund', before.id, [
+    String(input.amount),
+    input.reason ?? '',
+    input.idempotencyKey,
+  ]);
+  const result = await providerCall(() =>
+    provider.refund(before.providerRef, input.amount, input.reason, key),
+  );
+  if (result.status === 'failed') throw refundFailed();
+  const now = new Date();
+  const refund: RefundRow = {
+    id: newId('rfd'),
+    paymentId: before.id,
+    amount: input.amount,
+    reason: input.reason,
+    providerRef: result.providerRef,
+    status: result.status,
+    createdAt: now,
+  };
+  const amountRefunded = before.amountRefunded + input.amount;
+  const after: PaymentRow = {
+    ...before,
+    status: refundStatus(before.amountCaptured, amountRefunded),
+    amountRefunded,
+    updatedAt: now,
+  };
+  const refundedTotal = sql`max(${payments.amountRefunded}, (SELECT coalesce(sum(${refunds.amount}), 0) FROM ${refunds} WHERE ${refunds.paymentId} = ${before.id}))`;
+  return {
+    refund,
+    payment: after,
+    writes: {
+      statements: [
+        db.insert(refunds).values(refund).onConflictDoNothing(),
+        db
+          .update(payments)
+          .set({
+            amountRefunded: refundedTotal,
+            status: sql`CASE WHEN ${refundedTotal} >= ${payments.amountCaptured} THEN 'refunded' ELSE 'partially_refunded' END`,
+            updatedAt: now,
+          })
+          .where(and(eq(payments.id, before.id), inArray(payments.status, REFUNDABLE))),
+      ],
+      audit: [
+        auditOf('payment.refund', before, after, {
+          refund: { id: refund.id, amount: refund.amount, reason: refund.reason },
+        }),
+      ],
+      events: [paymentEvent(after, refund)],
+    },
+  };
+}
+
+export type VoidPaymentInput = { paymentId: string; idempotencyKey: string };
+
+/**
+ * Voids a payment nobody has captured: releases an authorization, or abandons one still waiting for the
+ * shopper.
+ *
+ * @throws 404 `not_found`, 409 `payment_not_voidable` | `payment_state_conflict`, PaymentUnavailable (503).
+ */
+export async function voidPayment(
+  db: Database,
+  env: Env,
+  caller: Caller,
+  input: VoidPaymentInput,
+): Promise<{ payment: PaymentRow; writes: PaymentWrites }> {
+  const before = await getPayment(db, input.paymentId);
+  if (!VOIDABLE.includes(before.status)) throw notVoidable(before.status);
+  const provider = paymentProvider(env, before.provider, callerLogger(caller));
+  const key = await providerKey('void', before.id, [input.idempotencyKey]);
+  await providerCall(() => provider.cancel(before.providerRef, key));
+  const after: PaymentRow = { ...before, status: 'voided', updatedAt: new Date() };
+  return {
+    payment: after,
+    writes: {
+      statements: [
+        db
+          .update(payments)
+          .set({ status: 'voided', updatedAt: after.updatedAt })
+          .where(and(eq(payments.id, before.id), inArray(payments.status, VOIDABLE))),
+      ],
+      audit: [auditOf('payment.void', before, after)],
+      events: [paymentEvent(after)],
+    },
+  };
+}
+
+/**
+ * The storefront's confirmation: the shopper finished paying in the browser (Stripe.js), so ask the provider
+ * and record what it says. Unlike the functions above this commits by itself, through `recordProviderUpdate`
+ * (settlement.ts): when it settles the payment, `onPaymentSettled` adds the order's side to that batch, and a
+ * webhook reporting the same settlement at the same moment changes nothing (or this call does not).
+ * A payment that is not waiting for the shopper is returned as it is, without asking the provider.
+ *
+ * @throws 404 `not_found`, PaymentUnavailable (503).
+ */
+export async function syncPayment(
+  db: Database,
+  env: Env,
+  caller: Caller,
+  input: { paymentId: string; onPaymentSettled?: OnPaymentSettled },
+): Promise<RecordResult> {
+  const payment = await getPayment(db, input.paymentId);
+  if (!UNSETTLED.includes(payment.status)) return { outcome: 'unchanged', payment };
+  const provider = paymentProvider(env, payment.provider, callerLogger(caller));
+  const update = await provider.retrieve(payment.providerRef);
+  return recordProviderUpdate(db, caller, payment.id, update, {
+    via: 'confirmation',
+    onPaymentSettled: input.onPaymentSettled,
+  });
+}

@@ -1,0 +1,197 @@
+/**
+ * Recording what a provider reports about a payment (a webhook event, or the storefront's confirmation asking
+ * the provider), exactly once however the reports race, and the seam through which the order side joins the
+ * batch that settles a payment.
+ *
+ * Each attempt reads the payment, plans the transition from what it read (transitions.ts) and commits one
+ * batch whose payment UPDATE is guarded by exactly that read state (status and amounts) and, for a webhook
+ * event, by the event not being recorded yet. The UPDATE is the batch's conditional statement, so the
+ * payment's outbox event, the event receipt and whatever the order side added are written if and only if this
+ * batch made the transition. If another writer changed the payment in between, nothing was written: read
+ * again and plan again. Two reports of the same settlement (the webhook and the confirmation) therefore
+ * settle it once; the second finds it settled and changes nothing.
+ *
+ * The seam: `OnPaymentSettled` is called when the planned transition settles the payment (requires_action or
+ * failed -> authorized or captured). It returns statements, audit entries and events for the SAME batch, and
+ * receives `when`, an SQL condition that is true inside the batch exactly when the batch settles the payment.
+ * The order side ANDs `when` into the WHERE of each statement (UPDATE ... WHERE id = ? AND status =
+ * 'pending_payment' AND <when>; an INSERT as INSERT ... SELECT ... WHERE <when>). Its statements run before
+ * the payment UPDATE, see the payment as read, and must not write `payments` or `payment_provider_events`.
+ * Payments never imports orders or checkout: src/routes.ts (the webhook) and checkout (the confirmation) pass
+ * the callback in.
+ */
+import { and, eq, exists, notExists, type SQL, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import { type PaymentProviderName, paymentProviderEvents, payments } from '../../db/schema';
+import type { Caller } from '../../lib/caller';
+import { type AuditRecord, commit, type DomainEvent } from '../../lib/commit';
+import type { Database } from '../../lib/db';
+import { paymentEvent } from './events';
+import type { ProviderUpdate } from './provider';
+import { eventRecorded, getPayment } from './read';
+import type { PaymentRow } from './schemas';
+import { planUpdate } from './transitions';
+
+/** A payment that just became usable for its order: funds held (`authorized`) or taken (`captured`). */
+export type PaymentSettled = {
+  paymentId: string;
+  orderId: string | null;
+  cartId: string;
+  provider: PaymentProviderName;
+  providerRef: string;
+  status: 'authorized' | 'captured';
+  amount: number;
+  amountCaptured: number;
+  currency: string;
+  /** Which report settled it: the provider's webhook, or the storefront's confirmation (`syncPayment`). */
+  via: 'webhook' | 'confirmation';
+};
+
+/** What the order side adds to the settling batch; every statement guarded by `when`. */
+export type SettlementExtension = {
+  statements: BatchItem<'sqlite'>[];
+  audit?: AuditRecord[];
+  events?: DomainEvent[];
+};
+
+/**
+ * Called (possibly more than once, if the payment changes under an attempt) with the settlement and the
+ * condition `when`; reads are allowed, writes go in the returned statements.
+ */
+export type OnPaymentSettled = (
+  db: Database,
+  settled: PaymentSettled,
+  when: SQL,
+) => SettlementExtension | Promise<SettlementExtension>;
+
+/** The webhook event that carried the report, recorded in the batch that applies it. */
+export type ProviderEventReceipt = { provider: PaymentProviderName; eventId: string; type: string };
+
+export type RecordOptions = {
+  via: PaymentSettled['via'];
+  event?: ProviderEventReceipt;
+  /**
+   * Record the state only, raising no event and calling no extension: the change was made by an edgecart
+   * call, whose own batch raises them (see webhook-service.ts).
+   */
+  quiet?: boolean;
+  onPaymentSettled?: OnPaymentSettled;
+};
+
+export type RecordResult = {
+  /** `changed`: this call made the transition. `unchanged`: nothing to do. `duplicate`: the event was recorded. */
+  outcome: 'changed' | 'unchanged' | 'duplicate';
+  /** The payment after the call (as this call left it, or as it found it). */
+  payment: PaymentRow;
+};
+
+/**
+ * Each lost attempt means another writer changed this one payment in between; a payment has a handful of
+ * writers at most (webhook deliveries, the confirmation, staff), so running out means something is wrong.
+ */
+const MAX_ATTEMPTS = 5;
+
+const settledFrom = (payment: PaymentRow, via: PaymentSettled['via']): PaymentSettled => ({
+  paymentId: payment.id,
+  orderId: payment.orderId,
+  cartId: payment.cartId,
+  provider: payment.provider,
+  providerRef: payment.providerRef,
+  status: payment.status === 'captured' ? 'captured' : 'authorized',
+  amount: payment.amount,
+  amountCaptured: payment.amountCaptured,
+  currency: payment.currency,
+  via,
+});
+
+/** The receipt row, inserted only if the statement before it (the payment UPDATE) changed a row. */
+function receiptIfChanged(db: Database, event: ProviderEventReceipt, paymentId: string, at: Date) {
+  // Values in the table's column order: provider, event_id, type, payment_id, received_at.
+  return db
+    .insert(paymentProviderEvents)
+    .select(
+      sql`SELECT ${event.provider}, ${event.eventId}, ${event.type}, ${paymentId}, ${at.getTime()} WHERE changes() > 0`,
+    );
+}
+
+/**
+ * Applies `update` to payment `paymentId` if it moves the payment forward, as described above.
+ *
+ * @throws AppError 404 if the payment does not exist; Error if it kept changing for MAX_ATTEMPTS attempts.
+ */
+export async function recordProviderUpdate(
+  db: Database,
+  caller: Caller,
+  paymentId: string,
+  update: ProviderUpdate,
+  options: RecordOptions,
+): Promise<RecordResult> {
+  const { event } = options;
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const before = await getPayment(db, paymentId);
+    if (event && (await eventRecorded(db, event.provider, event.eventId))) {
+      return { outcome: 'duplicate', payment: before };
+    }
+    const plan = planUpdate(before, update);
+    if (!plan) return { outcome: 'unchanged', payment: before };
+    const after: PaymentRow = {
+      ...before,
+      status: plan.status,
+      amountCaptured: plan.amountCaptured,
+      amountRefunded: plan.amountRefunded,
+      failureCode: plan.failureCode,
+      updatedAt: new Date(),
+    };
+    const asRead = and(
+      eq(payments.id, before.id),
+      eq(payments.status, before.status),
+      eq(payments.amountCaptured, before.amountCaptured),
+      eq(payments.amountRefunded, before.amountRefunded),
+      event
+        ? notExists(
+            db
+              .select({ eventId: paymentProviderEvents.eventId })
+              .from(paymentProviderEvents)
+              .where(
+                and(
+                  eq(paymentProviderEvents.provider, event.provider),
+                  eq(paymentProviderEvents.eventId, event.eventId),
+                ),
+              ),
+          )
+        : undefined,
+    ) as SQL;
+    const extension: SettlementExtension =
+      plan.settles && !options.quiet && options.onPaymentSettled
+        ? await options.onPaymentSettled(
+            db,
+            settledFrom(after, options.via),
+            exists(db.select({ id: payments.id }).from(payments).where(asRead)),
+          )
+        : { statements: [] };
+    const statements: BatchItem<'sqlite'>[] = [
+      ...extension.statements,
+      db
+        .update(payments)
+        .set({
+          status: after.status,
+          amountCaptured: after.amountCaptured,
+          amountRefunded: after.amountRefunded,
+          failureCode: after.failureCode,
+          updatedAt: after.updatedAt,
+        })
+        .where(asRead)
+        .returning({ id: payments.id }),
+    ];
+    if (event) statements.push(receiptIfChanged(db, event, before.id, after.updatedAt));
+    const results = await commit(db, caller, {
+      statements,
+      audit: extension.audit,
+      events: options.quiet ? [] : [paymentEvent(after), ...(extension.events ?? [])],
+      conditional: true,
+    });
+    const updated = results[extension.statements.length];
+    if (Array.isArray(updated) && updated.length > 0) return { outcome: 'changed', payment: after };
+  }
+  throw new Error(`payment ${paymentId} changed under ${MAX_ATTEMPTS} attempts to record a provider update`);
+}

@@ -1,0 +1,88 @@
+/**
+ * The parts of Stripe's objects edgecart reads (PaymentIntent, Charge, Refund, error bodies, events), as zod
+ * schemas, and what a PaymentIntent's or Charge's state means for a payment. Shared by the API client and the
+ * webhook, which receive the same objects. Unknown fields are ignored; a missing field we read is an invalid
+ * response, never a guess.
+ */
+import { z } from 'zod';
+import type { ProviderUpdate } from './provider';
+
+export const PaymentIntentSchema = z.object({
+  id: z.string().min(1),
+  object: z.literal('payment_intent'),
+  status: z.enum([
+    'requires_payment_method',
+    'requires_confirmation',
+    'requires_action',
+    'processing',
+    'requires_capture',
+    'succeeded',
+    'canceled',
+  ]),
+  amount: z.number().int(),
+  amount_received: z.number().int(),
+  client_secret: z.string().nullish(),
+  last_payment_error: z.object({ code: z.string().nullish(), decline_code: z.string().nullish() }).nullish(),
+});
+export type PaymentIntent = z.infer<typeof PaymentIntentSchema>;
+
+export const ChargeSchema = z.object({
+  id: z.string().min(1),
+  object: z.literal('charge'),
+  payment_intent: z.string().nullable(),
+  amount_captured: z.number().int(),
+  amount_refunded: z.number().int(),
+});
+
+export const StripeRefundSchema = z.object({
+  id: z.string().min(1),
+  object: z.literal('refund'),
+  status: z.string(),
+});
+
+/** Stripe's error body (any non-2xx): https://docs.stripe.com/api/errors */
+export const ErrorBodySchema = z.object({
+  error: z.object({
+    type: z.string(),
+    code: z.string().nullish(),
+    decline_code: z.string().nullish(),
+    payment_intent: z.object({ id: z.string() }).nullish(),
+  }),
+});
+
+/** A webhook event: https://docs.stripe.com/api/events/object */
+export const EventSchema = z.object({
+  id: z.string().min(1),
+  object: z.literal('event'),
+  type: z.string(),
+  data: z.object({ object: z.record(z.string(), z.unknown()) }),
+  /** The API request that caused the event; null for events Stripe raised on its own. */
+  request: z.object({ id: z.string().nullish(), idempotency_key: z.string().nullish() }).nullish(),
+});
+export type StripeEvent = z.infer<typeof EventSchema>;
+
+/** Why an attempt failed: the decline code when there is one (`insufficient_funds`), else the error code. */
+export function failureCodeOf(error: { code?: string | null; decline_code?: string | null }): string | null {
+  return error.decline_code ?? error.code ?? null;
+}
+
+/** What a PaymentIntent's status means for the payment it backs. */
+export function intentUpdate(intent: PaymentIntent): ProviderUpdate {
+  switch (intent.status) {
+    case 'requires_capture':
+      return { status: 'authorized' };
+    case 'succeeded':
+      return { status: 'captured', amountCaptured: intent.amount_received };
+    case 'canceled':
+      return { status: 'voided' };
+    case 'requires_payment_method':
+      // A PaymentIntent returns to requires_payment_method when an attempt fails; before any attempt it has
+      // no last_payment_error and is simply waiting for the shopper.
+      return intent.last_payment_error
+        ? { status: 'failed', failureCode: failureCodeOf(intent.last_payment_error) }
+        : { status: 'requires_action' };
+    default:
+      // requires_confirmation, requires_action (3-D Secure), processing: the shopper or the bank is still at it.
+      return { status: 'requires_action' };
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The `stripe` provider: PaymentIntents with `capture_method=manual`, so authorizing holds the funds and a
+ * separate capture takes them (an authorization nobody captures is released by Stripe after about a week, so
+ * a payment whose order was never written never becomes a charge). `automatic_payment_methods[enabled]=true`
+ * lets the storefront offer whatever the Stripe account has switched on.
+ *
+ * Without a payment method, `authorize` creates the PaymentIntent and returns its client secret: the shopper
+ * confirms in the storefront with Stripe.js, and the webhook (or the storefront's confirmation) records the
+ * authorization. With one, it confirms at once, server-side; redirect-based methods are then excluded
+ * (`allow_redirects=never`), since there is no page to return to. A card error (HTTP 402), or an amount Stripe
+ * will not charge, is a decline; any other refusal is `ProviderRejected`.
+ */
+
+import type { z } from 'zod';
+import { type PaymentProvider, ProviderRejected, ProviderUnreachable, type RefundResult } from './provider';
+import { type FormParams, type StripeAnswer, type StripeCall, stripeRequest } from './stripe-api';
+import {
+  ErrorBodySchema,
+  failureCodeOf,
+  intentUpdate,
+  type PaymentIntent,
+  PaymentIntentSchema,
+  StripeRefundSchema,
+} from './stripe-objects';
+
+/** Invalid-request codes that mean "this amount cannot be charged", which the shopper can act on. */
+const AMOUNT_DECLINES = new Set(['amount_too_small', 'amount_too_large']);
+
+/** Stripe's refund statuses as edgecart records them; `failed` and `canceled` are refused refunds. */
+const REFUND_STATUSES: Record<string, RefundResult['status']> = {
+  succeeded: 'succeeded',
+  pending: 'pending',
+  requires_action: 'pending',
+};
+
+const intentPath = (ref: string, action = '') => `/payment_intents/${encodeURIComponent(ref)}${action}`;
+
+/** The body of a 2xx answer as `schema`, or ProviderUnreachable: Stripe promised this shape. */
+function parsed<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const result = schema.safeParse(body);
+  if (!result.success) throw new ProviderUnreachable('invalid_response', 'stripe: unexpected response body');
+  return result.data;
+}
+
+/** A 4xx answer as the error it is. */
+function rejection(answer: StripeAnswer): ProviderRejected {
+  const error = ErrorBodySchema.safeParse(answer.body);
+  return new ProviderRejected(answer.status, error.success ? (error.data.error.code ?? null) : null);
+}
+
+export function stripeProvider(secretKey: string): PaymentProvider {
+  const send = (call: StripeCall, signal: AbortSignal) => stripeRequest(secretKey, call, signal);
+  const intent = async (call: StripeCall, signal: AbortSignal): Promise<PaymentIntent> => {
+    const answer = await send(call, signal);
+    if (answer.status >= 400) throw rejection(answer);
+    return parsed(PaymentIntentSchema, answer.body);
+  };
+
+  return {
+    name: 'stripe',
+
+    async authorize(request, signal) {
+      const params: FormParams = {
+        amount: request.amount,
+        currency: request.currency.toLowerCase(),
+        capture_method: 'manual',
+        automatic_payment_methods: request.paymentMethod
+          ? { enabled: true, allow_redirects: 'never' }
+          : { enabled: true },
+        metadata: request.metadata,
+        receipt_email: request.email,
+        payment_method: request.paymentMethod,
+        confirm: request.paymentMethod ? true : undefined,
+      };
+      const answer = await send(
+        { method: 'POST', path: '/payment_intents', params, idempotencyKey: request.idempotencyKey },
+        signal,
+      );
+      if (answer.status >= 400) {
+        const error = ErrorBodySchema.safeParse(answer.body);
+        const body = error.success ? error.data.error : undefined;
+        const declined =
+          (answer.status === 402 && body?.type === 'card_error') ||
+          (body?.code != null && AMOUNT_DECLINES.has(body.code));
+        if (!declined || !body) throw rejection(answer);
+        return {
+          status: 'declined',
+          providerRef: body.payment_intent?.id ?? null,
+          declineCode: failureCodeOf(body),
+        };
+      }
+      const created = parsed(PaymentIntentSchema, answer.body);
+      const update = intentUpdate(created);
+      const clientSecret = created.client_secret ?? undefined;
+      switch (update.status) {
+        case 'authorized':
+        case 'captured':
+          return { status: update.status, providerRef: created.id };
+        case 'requires_action':
+          return { status: 'requires_action', providerRef: created.id, clientSecret };
+        case 'failed':
+          return { status: 'declined', providerRef: created.id, declineCode: update.failureCode };
+        default:
+          return { status: 'declined', providerRef: created.id, declineCode: null };
+      }
+    },
+
+    async capture(ref, amount, idempotencyKey, signal) {
+      const captured = await intent(
+        {
+          method: 'POST',
+          path: intentPath(ref, '/capture'),
+          params: { amount_to_capture: amount },
+          idempotencyKey,
+        },
+        signal,
+      );
+      if (captured.status !== 'succeeded') {
+        throw new ProviderUnreachable('invalid_response', `stripe capture left status ${captured.status}`);
+      }
+      return { amountCaptured: captured.amount_received };
+    },
+
+    async refund(ref, amount, reason, idempotencyKey, signal) {
+      const answer = await send(
+        {
+          method: 'POST',
+          path: '/refunds',
+          params: { payment_intent: ref, amount, metadata: reason === null ? undefined : { reason } },
+          idempotencyKey,
+        },
+        signal,
+      );
+      if (answer.status >= 400) throw rejection(answer);
+      const refund = parsed(StripeRefundSchema, answer.body);
+      return { providerRef: refund.id, status: REFUND_STATUSES[refund.status] ?? 'failed' };
+    },
+
+    async cancel(ref, idempotencyKey, signal) {
+      await intent({ method: 'POST', path: intentPath(ref, '/cancel'), idempotencyKey }, signal);
+    },
+
+    async retrieve(ref, signal) {
+      return intentUpdate(await intent({ method: 'GET', path: intentPath(ref) }, signal));
+    },
+  };
+}
