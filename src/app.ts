@@ -89,6 +89,12 @@ export function createApp() {
     name: 'X-Order-Token',
     description: 'The `order_token` checkout returned for an order placed as a guest; opens that order only',
   });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'cartToken', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-Cart-Token',
+    description: 'A guest cart’s secret token, from the response of `POST /v1/store/carts`',
+  });
   app.openAPIRegistry.registerComponent('securitySchemes', 'stripeSignature', {
     type: 'apiKey',
     in: 'header',

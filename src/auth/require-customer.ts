@@ -1,12 +1,13 @@
 /**
  * Storefront routes for a signed-in shopper: a store-audience access token of a customer whose session is still
- * active (so logout and revocation take effect before the token expires). `optionalCustomer` is for routes a
- * guest may call too (an order read with its order token): it checks a token only when one is sent.
+ * active (so logout and revocation take effect before the token expires). Carts take a guest too
+ * (`optionalCustomer`): a token, when one is sent, must still be valid, so a shopper who believes they are
+ * signed in is told otherwise instead of silently acting as a guest.
  */
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import { createMiddleware } from 'hono/factory';
 import { sessions } from '../db/schema';
-import type { CustomerEnv, MaybeCustomerEnv } from '../lib/app-env';
+import type { CustomerEnv, ShopperEnv } from '../lib/app-env';
 import { createDb } from '../lib/db';
 import { invalidToken, verifyAccessToken } from '../lib/jwt';
 import type { CustomerPrincipal } from '../lib/permissions';
@@ -21,8 +22,8 @@ async function isSessionActive(d1: D1Database, sessionId: string): Promise<boole
   return row !== undefined;
 }
 
-/** The customer an Authorization header names, or the 401 a guard answers. */
-async function authenticateCustomer(env: Env, authorization: string | undefined): Promise<CustomerPrincipal> {
+/** The customer an `Authorization` header proves, or the 401 that says why not. */
+async function customerPrincipal(env: Env, authorization: string | undefined): Promise<CustomerPrincipal> {
   const token = requireBearer(authorization, 'store', 'Sign in and send the access token as a Bearer token.');
   const claims = await verifyAccessToken(env, token, 'edgecart:store');
   if (claims.typ !== 'customer') throw invalidToken('not a customer token');
@@ -32,16 +33,16 @@ async function authenticateCustomer(env: Env, authorization: string | undefined)
 
 export function requireCustomer() {
   return createMiddleware<CustomerEnv>(async function requireCustomer(c, next) {
-    c.set('principal', await authenticateCustomer(c.env, c.req.header('Authorization')));
+    c.set('principal', await customerPrincipal(c.env, c.req.header('Authorization')));
     await next();
   });
 }
 
-/** Like requireCustomer when an Authorization header is sent (a bad token is still a 401); nothing without one. */
+/** A guest (no `Authorization` header) or a signed-in customer, whose token must then be valid. */
 export function optionalCustomer() {
-  return createMiddleware<MaybeCustomerEnv>(async function optionalCustomer(c, next) {
+  return createMiddleware<ShopperEnv>(async function optionalCustomer(c, next) {
     const authorization = c.req.header('Authorization');
-    if (authorization !== undefined) c.set('principal', await authenticateCustomer(c.env, authorization));
+    if (authorization !== undefined) c.set('principal', await customerPrincipal(c.env, authorization));
     await next();
   });
 }

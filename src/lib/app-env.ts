@@ -30,6 +30,12 @@ export type StoreEnv = {
   Variables: RequestVariables & { store: StoreContext; publishableKey?: PublishableKey };
 };
 
+/** Storefront routes a guest or a signed-in customer may call (carts): the customer, when one signed in. */
+export type ShopperEnv = {
+  Bindings: Env;
+  Variables: StoreEnv['Variables'] & { principal?: CustomerPrincipal };
+};
+
 type WithPrincipal<P> = { Bindings: Env; Variables: RequestVariables & { principal: P } };
 
 /** `/v1/admin/*`: a staff member or a secret key, with its permissions (src/auth/require-admin.ts). */
@@ -39,7 +45,3 @@ export type StaffEnv = WithPrincipal<StaffPrincipal>;
 /** `/v1/store/customers/me/*` and customer session routes (src/auth/require-customer.ts). */
 export type CustomerEnv = WithPrincipal<CustomerPrincipal>;
 /** Storefront routes a guest may call too: the customer is there when a token was sent (optionalCustomer). */
-export type MaybeCustomerEnv = {
-  Bindings: Env;
-  Variables: RequestVariables & { principal?: CustomerPrincipal };
-};

@@ -33,6 +33,18 @@ export function constraintFailure(error: unknown): ConstraintFailure | undefined
 }
 
 /**
+ * `value` when `condition` holds, else NULL. Written into a NOT NULL column, a condition that does not hold
+ * fails the statement with a NOT NULL constraint error and so rolls back the whole batch: the way a batch
+ * refuses to commit when something only the database can decide atomically (a limit, a state another request
+ * may have just changed) is not so. The change's `recheck` (src/lib/commit.ts) then names the precise 4xx.
+ *
+ * @example db.update(carts).set({ status: onlyIf(sql`${carts.status} = 'open'`, carts.status) })
+ */
+export function onlyIf(condition: SQL, value: unknown): SQL {
+  return sql`CASE WHEN ${condition} THEN ${value} END`;
+}
+
+/**
  * Runs statements as one atomic D1 batch: all of them commit, or none. Only `commit()` (src/lib/commit.ts)
  * calls it, so every write also carries its audit entry and events.
  */

@@ -29,6 +29,11 @@ export const ID_PREFIXES = {
   orderLine: 'oli',
   orderTransition: 'otr',
   fulfillment: 'ful',
+  cart: 'cart',
+  cartLine: 'cli',
+  shippingOption: 'ship',
+  discount: 'disc',
+  discountRedemption: 'dred',
   /** A stock change staff made (on-hand or settings): the InventoryItem ledger's idempotency key. */
   stockAdjustment: 'adj',
   payment: 'pay',

@@ -46,6 +46,11 @@ export const ProblemSchema = z
     errors: z
       .array(z.object({ pointer: z.string().openapi({ example: '/query/limit' }), message: z.string() }))
       .optional(),
+    available: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: '`out_of_stock` only: how many units could still be reserved' }),
   })
   .openapi('Problem');
 

@@ -78,6 +78,7 @@ export function corsFromAllowlist() {
       'Accept-Language',
       'X-Publishable-Api-Key',
       'X-Order-Token',
+      'X-Cart-Token',
     ],
     exposeHeaders: [
       'ETag',
