@@ -1,8 +1,10 @@
 /**
- * The Worker's entry points: `fetch` (the HTTP API, src/app.ts) and `scheduled` (cron triggers, src/jobs/).
- * Durable Object classes are exported from here so the runtime can find them by `class_name`.
+ * The Worker's entry points: `fetch` (the HTTP API, src/app.ts), `scheduled` (cron triggers, src/jobs/) and
+ * `queue` (the event queue and its dead-letter queue, src/jobs/queues.ts). Durable Object classes are exported from
+ * here so the runtime can find them by `class_name`.
  */
 import { createApp } from './app';
+import { runQueue } from './jobs/queues';
 import { runScheduled } from './jobs/schedule';
 
 export { LiveChannel } from './durable-objects/live-channel';
@@ -12,4 +14,5 @@ const app = createApp();
 export default {
   fetch: app.fetch,
   scheduled: (controller, env, _ctx) => runScheduled(controller, env),
+  queue: (batch, env, ctx) => runQueue(batch, env, ctx),
 } satisfies ExportedHandler<Env>;

@@ -6,6 +6,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { requireAdmin } from './auth/require-admin';
 import type { AppEnv } from './lib/app-env';
 import { createRouter } from './lib/openapi';
+import { adminAnalyticsRouter } from './modules/analytics/handlers';
 import { apiKeysRouter } from './modules/api-keys/handlers';
 import { auditRouter } from './modules/audit/handlers';
 import { adminCategoriesRouter } from './modules/categories/admin-handlers';
@@ -15,6 +16,7 @@ import { storeCollectionsRouter } from './modules/collections/store-handlers';
 import { customerAccountRouter } from './modules/customers/account-handlers';
 import { customerAuthRouter } from './modules/customers/auth-handlers';
 import { devMailboxRouter } from './modules/email/handlers';
+import { adminEventsRouter } from './modules/events/handlers';
 import { jwksRouter } from './modules/identity/handlers';
 import { adminIdentityProvidersRouter } from './modules/identity-providers/handlers';
 import { liveRouter } from './modules/live/handlers';
@@ -46,7 +48,9 @@ adminRouter
   .route('/', adminIdentityProvidersRouter)
   .route('/', apiKeysRouter)
   .route('/', auditRouter)
-  .route('/', staffRouter);
+  .route('/', staffRouter)
+  .route('/', adminEventsRouter)
+  .route('/', adminAnalyticsRouter);
 
 export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route('/', systemRouter);

@@ -3,9 +3,10 @@
  * with no entry here fails loudly rather than doing nothing.
  */
 import { runCatalogVersionJob } from './catalog-version';
+import { runOutboxSweepJob } from './outbox-sweep';
 
 export const CRON_JOBS: Record<string, ((env: Env) => Promise<void>)[]> = {
-  '* * * * *': [runCatalogVersionJob],
+  '* * * * *': [runCatalogVersionJob, runOutboxSweepJob],
 };
 
 export async function runScheduled(controller: ScheduledController, env: Env): Promise<void> {

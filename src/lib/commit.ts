@@ -22,8 +22,13 @@ import { auditLog, idempotencyRecords, outboxEvents } from '../db/schema';
 import { type Actor, type Caller, callerLogger } from './caller';
 import { constraintFailure, runBatch } from './d1-writes';
 import type { Database } from './db';
+import { type DomainEvent, validateDomainEvent } from './event-catalog';
 import { newId } from './ids';
 import { describeError } from './logger';
+import type { OutboxRow } from './outbox';
+
+/** The event types, their aggregates and payload schemas: src/lib/event-catalog.ts. */
+export type { DomainEvent } from './event-catalog';
 
 export type AuditRecord = {
   /** Dotted `<target>.<verb>`, e.g. `api_key.create`, `product.update`. */
@@ -34,15 +39,6 @@ export type AuditRecord = {
   changes?: Record<string, unknown>;
   /** Who the entry names when it is not the caller (accepting an invite: the new member, who was nobody yet). */
   actor?: Actor;
-};
-
-export type DomainEvent = {
-  /** Dotted `<aggregate>.<past tense>`, e.g. `product.updated`. */
-  type: string;
-  aggregateType: string;
-  aggregateId: string;
-  payload?: Record<string, unknown>;
-  version?: number;
 };
 
 export type IdempotencyRecord = {
@@ -101,11 +97,12 @@ function insertRow(db: Database, table: SQLiteTable, cells: Cell[], guarded: boo
   return db.insert(table).select(sql`SELECT ${sql.join(values, sql`, `)} WHERE ${condition}`);
 }
 
+/** The bookkeeping statements of a change, and where among them the outbox inserts are (they return their rows). */
 function bookkeeping(
   db: Database,
   caller: Caller,
   change: Change<readonly BatchItem<'sqlite'>[]>,
-): BatchItem<'sqlite'>[] {
+): { statements: BatchItem<'sqlite'>[]; events: { from: number; to: number } } {
   const guarded = change.conditional === true;
   const audits = change.audit === undefined ? [] : [change.audit].flat();
   const statements: BatchItem<'sqlite'>[] = audits.map((entry) => {
@@ -128,8 +125,12 @@ function bookkeeping(
       guarded,
     );
   });
+  const eventsFrom = statements.length;
   for (const event of change.events ?? []) {
-    // occurred_at is left to D1's clock at commit, so it orders events against follow-ups that ran after.
+    // Validated before anything is written: a payload its consumers could not read is a bug, not an event.
+    const { version, data } = validateDomainEvent(event);
+    // occurred_at is left to D1's clock at commit, so it orders events against follow-ups that ran after. The
+    // inserted row comes back, so the publisher sends exactly what the sweep would read.
     statements.push(
       insertRow(
         db,
@@ -137,18 +138,20 @@ function bookkeeping(
         [
           [outboxEvents.id, newId('evt')],
           [outboxEvents.type, event.type],
-          [outboxEvents.version, event.version ?? 1],
+          [outboxEvents.version, version],
           [outboxEvents.aggregateType, event.aggregateType],
           [outboxEvents.aggregateId, event.aggregateId],
-          [outboxEvents.payload, JSON.stringify(event.payload ?? {})],
+          [outboxEvents.payload, JSON.stringify(data)],
           [outboxEvents.actorType, caller.actor.type],
           [outboxEvents.actorId, caller.actor.id],
           [outboxEvents.requestId, caller.meta.requestId],
+          [outboxEvents.traceparent, caller.meta.traceparent],
         ],
         guarded,
-      ),
+      ).returning(),
     );
   }
+  const events = { from: eventsFrom, to: statements.length };
   const record = change.idempotency;
   if (record) {
     statements.push(
@@ -167,7 +170,7 @@ function bookkeeping(
       ),
     );
   }
-  return statements;
+  return { statements, events };
 }
 
 /** Rows a statement changed: the rows of a `.returning()`, or D1's count for a plain run. */
@@ -210,15 +213,22 @@ export async function commit<const S extends readonly BatchItem<'sqlite'>[]>(
   caller: Caller,
   change: Change<S>,
 ): Promise<CommitResults<S>> {
+  const own = change.statements.length;
+  const extra = bookkeeping(db, caller, change);
   let results: unknown[];
   try {
-    results = await runBatch(db, [...change.statements, ...bookkeeping(db, caller, change)]);
+    results = await runBatch(db, [...change.statements, ...extra.statements]);
   } catch (error) {
     if (change.recheck && constraintFailure(error)) await change.recheck();
     throw error;
   }
-  const own = results.slice(0, change.statements.length);
-  const unchanged = change.conditional === true && changedRows(own.at(-1)) === 0;
-  if (!unchanged) await runFollowUps(caller, change.afterCommit ?? []);
-  return own as CommitResults<S>;
+  const ownResults = results.slice(0, own);
+  const unchanged = change.conditional === true && changedRows(ownResults.at(-1)) === 0;
+  if (!unchanged) {
+    // A guarded insert that did not run returned no row, so only events that were written are published.
+    const events = results.slice(own + extra.events.from, own + extra.events.to) as OutboxRow[][];
+    caller.publisher?.publish(events.flat());
+    await runFollowUps(caller, change.afterCommit ?? []);
+  }
+  return ownResults as CommitResults<S>;
 }

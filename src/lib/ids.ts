@@ -25,6 +25,8 @@ export const ID_PREFIXES = {
   mailMessage: 'msg',
   identityProvider: 'idp',
   event: 'evt',
+  passwordReset: 'pwr',
+  deadLetter: 'dlq',
 } as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[keyof typeof ID_PREFIXES];

@@ -1,0 +1,307 @@
+/**
+ * The event catalog: every domain event type, the aggregate it belongs to, who may receive it, and the zod schema of
+ * its `data` per version. `commit()` validates each event's payload against it before the batch (a write cannot put
+ * an event on the wire that its consumers cannot read), and the queue handler parses every envelope with it, so a
+ * consumer receives typed data. docs/EVENTS.md and the OpenAPI document (`webhooks`, `components/schemas`) are
+ * generated from, or checked against, this file.
+ *
+ * Audience: `public` events are the integration contract (webhooks may deliver them to receivers); `internal` ones
+ * carry what only our own consumers may see (a reset request names an email address an attacker may have typed)
+ * and reach only consumers that declare `internal: true`. No event carries a secret: mailed tokens are issued by the
+ * email consumer when it sends the mail, never written to an event.
+ *
+ * A version is bumped only for an incompatible change of `data`; old versions stay here until no stored or queued
+ * event has them, so an event written before a deploy is still read after it.
+ */
+import { z } from '@hono/zod-openapi';
+import { type EventEnvelope, EventEnvelopeSchema } from './event-envelope';
+
+const Id = z.string().min(1).max(64);
+const Amount = z.number().int().nonnegative().openapi({ description: 'Integer minor units of `currency`' });
+const Currency = z
+  .string()
+  .regex(/^[A-Z]{3}$/)
+  .openapi({ description: 'ISO 4217', example: 'EUR' });
+const Country = z
+  .string()
+  .regex(/^[A-Z]{2}$/)
+  .openapi({ description: 'ISO 3166-1 alpha-2', example: 'DE' });
+const RegionCode = z.string().min(1).max(64).openapi({ example: 'eu' });
+
+const IdData = z.strictObject({ id: Id });
+
+const OrderLine = z.strictObject({
+  variant_id: Id,
+  sku: z.string(),
+  title: z.string(),
+  quantity: z.number().int().positive(),
+  unit_price: Amount,
+  total: Amount,
+});
+
+/** What the order confirmation mail and the sales analytics need, so neither reads the order back. */
+const OrderCreatedData = z.strictObject({
+  id: Id,
+  customer_id: Id.nullable(),
+  email: z.email(),
+  locale: z.string().nullable(),
+  region: RegionCode,
+  country: Country.openapi({ description: 'The shipping country (ISO 3166-1 alpha-2)' }),
+  currency: Currency,
+  subtotal: Amount,
+  discount_total: Amount,
+  shipping_total: Amount,
+  tax_total: Amount,
+  total: Amount,
+  items: z.array(OrderLine).min(1),
+});
+
+/** A payment or refund of an order, with where the order was placed, for revenue per day, region and country. */
+const OrderMoneyData = z.strictObject({
+  id: Id,
+  region: RegionCode,
+  country: Country,
+  currency: Currency,
+  amount: Amount,
+});
+
+const StockData = z.strictObject({
+  sku: z.string(),
+  variant_id: Id,
+  available: z.number().int(),
+  threshold: z.number().int().nonnegative(),
+});
+
+type EventSpec = {
+  aggregate: string;
+  audience: 'public' | 'internal';
+  description: string;
+  /** The schema of `data` per version; the highest is what writers produce. */
+  versions: Record<number, z.ZodObject>;
+};
+
+const spec = <const S extends EventSpec>(s: S) => s;
+const catalogChange = (what: string, verb: string) =>
+  spec({
+    aggregate: what,
+    audience: 'public',
+    description: `A ${what} was ${verb} by staff or a secret key. Read it through the admin API for its new state.`,
+    versions: { 1: IdData },
+  });
+
+export const EVENT_CATALOG = {
+  'product.created': catalogChange('product', 'created'),
+  'product.updated': spec({
+    aggregate: 'product',
+    audience: 'public',
+    description:
+      'A product changed: its fields, options, images, memberships, or one of its variants or prices (`variant_id`).',
+    versions: { 1: z.strictObject({ id: Id, variant_id: Id.optional() }) },
+  }),
+  'product.deleted': catalogChange('product', 'deleted'),
+  'region.created': catalogChange('region', 'created'),
+  'region.updated': catalogChange('region', 'updated'),
+  'region.deleted': catalogChange('region', 'deleted'),
+  'category.created': catalogChange('category', 'created'),
+  'category.updated': catalogChange('category', 'updated'),
+  'category.deleted': catalogChange('category', 'deleted'),
+  'collection.created': catalogChange('collection', 'created'),
+  'collection.updated': catalogChange('collection', 'updated'),
+  'collection.deleted': catalogChange('collection', 'deleted'),
+  'inventory.low_stock': spec({
+    aggregate: 'inventory_item',
+    audience: 'public',
+    description: 'A SKU’s available stock fell to or below its low-stock threshold.',
+    versions: { 1: StockData },
+  }),
+  'inventory.out_of_stock': spec({
+    aggregate: 'inventory_item',
+    audience: 'public',
+    description: 'A SKU has no stock left to sell.',
+    versions: { 1: StockData },
+  }),
+  'cart.checkout_started': spec({
+    aggregate: 'cart',
+    audience: 'public',
+    description: 'A shopper started checkout: the cart’s lines are being reserved and paid.',
+    versions: {
+      1: z.strictObject({
+        id: Id,
+        customer_id: Id.nullable(),
+        region: RegionCode,
+        currency: Currency,
+        total: Amount,
+      }),
+    },
+  }),
+  'order.created': spec({
+    aggregate: 'order',
+    audience: 'public',
+    description:
+      'An order was placed. Carries what a confirmation needs: lines, totals, the shopper’s email.',
+    versions: { 1: OrderCreatedData },
+  }),
+  'order.paid': spec({
+    aggregate: 'order',
+    audience: 'public',
+    description: 'A payment of the order was captured (`amount`).',
+    versions: { 1: OrderMoneyData },
+  }),
+  'order.fulfilled': spec({
+    aggregate: 'order',
+    audience: 'public',
+    description: 'Every line of the order was shipped.',
+    versions: { 1: IdData },
+  }),
+  'order.canceled': spec({
+    aggregate: 'order',
+    audience: 'public',
+    description: 'The order was canceled; its reservations were released.',
+    versions: { 1: z.strictObject({ id: Id, reason: z.string().max(500).nullable() }) },
+  }),
+  'order.refunded': spec({
+    aggregate: 'order',
+    audience: 'public',
+    description: 'Money was refunded to the shopper (`amount`; partial refunds raise one event each).',
+    versions: { 1: OrderMoneyData },
+  }),
+  'customer.created': spec({
+    aggregate: 'customer',
+    audience: 'public',
+    description: 'A shopper signed up, with a password or a first OpenID sign-in.',
+    versions: { 1: IdData },
+  }),
+  'customer.deleted': spec({
+    aggregate: 'customer',
+    audience: 'public',
+    description: 'A customer’s personal data was erased; the id stays for the orders that name it.',
+    versions: { 1: IdData },
+  }),
+  'customer.email_verification_requested': spec({
+    aggregate: 'customer',
+    audience: 'internal',
+    description:
+      'Mail the customer a link that confirms their address (the email consumer issues its token).',
+    versions: { 1: IdData },
+  }),
+  'password_reset.requested': spec({
+    aggregate: 'password_reset',
+    audience: 'internal',
+    description:
+      'Someone asked for a password reset for `email`. Raised whether or not an account has it, so the request ' +
+      'does the same work either way; the email consumer mails a link only when one does.',
+    versions: { 1: z.strictObject({ email: z.email() }) },
+  }),
+  'staff_invite.created': spec({
+    aggregate: 'staff_invite',
+    audience: 'internal',
+    description: 'Mail the invitation (the email consumer issues the token it carries).',
+    versions: { 1: IdData },
+  }),
+} as const satisfies Record<string, EventSpec>;
+
+type Catalog = typeof EVENT_CATALOG;
+export type EventType = keyof Catalog;
+type LatestVersion<T extends EventType> = keyof Catalog[T]['versions'] & number;
+
+/** The `data` of the version writers produce. */
+export type EventData<T extends EventType> = z.infer<Catalog[T]['versions'][LatestVersion<T>]>;
+
+/** An event as `commit()` takes it: the type decides the aggregate type and the shape of the payload. */
+export type DomainEvent = {
+  [T in EventType]: {
+    type: T;
+    aggregateType: Catalog[T]['aggregate'];
+    aggregateId: string;
+    payload: EventData<T>;
+  };
+}[EventType];
+
+/** An envelope whose type is in the catalog and whose data its schema accepted, narrowed by `type`. */
+export type CatalogEvent = {
+  [T in EventType]: Omit<EventEnvelope, 'type' | 'data'> & { type: T; data: EventData<T> };
+}[EventType];
+
+export const EVENT_TYPES = Object.keys(EVENT_CATALOG) as EventType[];
+
+/** The types webhooks may deliver (and receivers may subscribe to). */
+export const PUBLIC_EVENT_TYPES = EVENT_TYPES.filter((type) => EVENT_CATALOG[type].audience === 'public');
+
+export function isEventType(type: string): type is EventType {
+  return Object.hasOwn(EVENT_CATALOG, type);
+}
+
+export function currentVersion(type: EventType): number {
+  return Math.max(...Object.keys(EVENT_CATALOG[type].versions).map(Number));
+}
+
+export function dataSchema(type: EventType, version: number): z.ZodObject | undefined {
+  const versions: Record<number, z.ZodObject> = EVENT_CATALOG[type].versions;
+  return versions[version];
+}
+
+/**
+ * Checks an event before it is written: its aggregate type and its payload against the current version. A failure is
+ * a programming error in the writing service (the request answers 500 and nothing is written).
+ */
+export function validateDomainEvent(event: DomainEvent): { version: number; data: Record<string, unknown> } {
+  const entry = EVENT_CATALOG[event.type];
+  if (!entry) throw new Error(`event type ${event.type} is not in the event catalog`);
+  if (entry.aggregate !== event.aggregateType) {
+    throw new Error(
+      `event ${event.type} belongs to aggregate ${entry.aggregate}, not ${event.aggregateType}`,
+    );
+  }
+  const version = currentVersion(event.type);
+  const parsed = dataSchema(event.type, version)?.safeParse(event.payload);
+  if (!parsed?.success) {
+    const issue = parsed?.error.issues[0];
+    throw new Error(
+      `event ${event.type} v${version} payload is invalid at /${issue?.path.join('/')}: ${issue?.message}`,
+    );
+  }
+  return { version, data: parsed.data };
+}
+
+const EnvelopeFields = EventEnvelopeSchema.omit({ type: true, version: true, data: true });
+
+/** The OpenAPI component name of a type's envelope: `order.created` -> `OrderCreatedEvent` (`...EventV1` if old). */
+export function eventSchemaName(type: EventType, version: number): string {
+  const name = type
+    .split(/[._]/)
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join('');
+  return version === currentVersion(type) ? `${name}Event` : `${name}EventV${version}`;
+}
+
+function envelopeSchema(type: EventType, version: number, data: z.ZodObject) {
+  return EnvelopeFields.extend({ type: z.literal(type), version: z.literal(version), data })
+    .describe(EVENT_CATALOG[type].description)
+    .openapi(eventSchemaName(type, version));
+}
+
+/** One type's envelopes: one schema, or a union on `version` once a type has several. */
+function typeSchema(type: EventType) {
+  const versions = Object.entries(EVENT_CATALOG[type].versions).map(([version, data]) =>
+    envelopeSchema(type, Number(version), data),
+  );
+  const [only, ...more] = versions;
+  if (!only) throw new Error(`event type ${type} has no version`);
+  return more.length === 0 ? only : z.discriminatedUnion('version', [only, ...more]);
+}
+
+type EnvelopeOption = ReturnType<typeof envelopeSchema>;
+
+/** Every catalog event as one discriminated union on `type` (then `version`): what consumers parse. */
+export const CatalogEventSchema = z.discriminatedUnion(
+  'type',
+  EVENT_TYPES.map(typeSchema) as unknown as [EnvelopeOption, ...EnvelopeOption[]],
+);
+
+/** The envelope as a catalog event, or why not (such an event can never be consumed: it goes to the dead letters). */
+export function parseCatalogEvent(envelope: unknown): { event: CatalogEvent } | { refusal: string } {
+  const parsed = CatalogEventSchema.safeParse(envelope);
+  if (parsed.success) return { event: parsed.data as CatalogEvent };
+  const issue = parsed.error.issues[0];
+  return { refusal: `/${issue?.path.join('/')}: ${issue?.message}` };
+}
