@@ -15,6 +15,7 @@ import { geo } from './middleware/geo';
 import { requestBounds } from './middleware/request-bounds';
 import { requestContext } from './middleware/request-context';
 import { corsFromAllowlist, limitBody, requireJsonBody, securityHeaders } from './middleware/security';
+import { documentEventWebhooks } from './modules/events/webhook-docs';
 import { mountRoutes } from './routes';
 
 const STOREFRONT_PATH = '/v1/store/*';
@@ -68,6 +69,7 @@ export function createApp() {
     bearerFormat: 'JWT',
     description: 'A customer access token from /v1/auth/customers/login',
   });
+  documentEventWebhooks(app.openAPIRegistry);
   const documentConfig = {
     openapi: '3.1.0',
     info: {

@@ -280,12 +280,26 @@ function envelopeSchema(type: EventType, version: number, data: z.ZodObject) {
     .openapi(eventSchemaName(type, version));
 }
 
+/** Every envelope schema, per type and version, built once (each names an OpenAPI component). */
+const ENVELOPE_SCHEMAS = Object.fromEntries(
+  EVENT_TYPES.map((type) => [
+    type,
+    Object.entries(EVENT_CATALOG[type].versions).map(([version, data]) =>
+      envelopeSchema(type, Number(version), data),
+    ),
+  ]),
+) as Record<EventType, ReturnType<typeof envelopeSchema>[]>;
+
+/** The envelope schema of a type's current version: what webhook receivers of that type get. */
+export function currentEnvelopeSchema(type: EventType) {
+  const schema = ENVELOPE_SCHEMAS[type].find((s) => s.shape.version.value === currentVersion(type));
+  if (!schema) throw new Error(`event type ${type} has no current version`);
+  return schema;
+}
+
 /** One type's envelopes: one schema, or a union on `version` once a type has several. */
 function typeSchema(type: EventType) {
-  const versions = Object.entries(EVENT_CATALOG[type].versions).map(([version, data]) =>
-    envelopeSchema(type, Number(version), data),
-  );
-  const [only, ...more] = versions;
+  const [only, ...more] = ENVELOPE_SCHEMAS[type];
   if (!only) throw new Error(`event type ${type} has no version`);
   return more.length === 0 ? only : z.discriminatedUnion('version', [only, ...more]);
 }
