@@ -29,7 +29,8 @@ export async function sweepOutbox(env: Env): Promise<JobResult> {
         lte(outboxEvents.occurredAt, sql`(unixepoch('subsec') * 1000 - ${SWEEP_GRACE_MS})`),
       ),
     )
-    .orderBy(asc(outboxEvents.occurredAt), asc(outboxEvents.id))
+    // Events of one commit share occurred_at; rowid keeps the order they were written in.
+    .orderBy(asc(outboxEvents.occurredAt), sql`rowid`)
     .limit(SWEEP_LIMIT);
   await publishOutboxRows(env.EVENTS, db, rows);
   return { published: rows.length, backlog: rows.length === SWEEP_LIMIT };

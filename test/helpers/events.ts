@@ -5,7 +5,7 @@
  */
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { asc, eq, isNull } from 'drizzle-orm';
+import { asc, eq, isNull, sql } from 'drizzle-orm';
 import { expect, vi } from 'vitest';
 import { outboxEvents } from '../../src/db/schema';
 import { handleEventBatch } from '../../src/jobs/event-queue';
@@ -33,13 +33,18 @@ export async function eventually<T>(
   }
 }
 
-/** The outbox rows a request (or job run) wrote, oldest first. */
+/** The outbox rows a request (or job run) wrote, in the order they were written. */
 export function outboxRowsOf(requestId: string | null): Promise<OutboxRow[]> {
   return createDb(env.DB)
     .select()
     .from(outboxEvents)
     .where(requestId === null ? isNull(outboxEvents.requestId) : eq(outboxEvents.requestId, requestId))
-    .orderBy(asc(outboxEvents.occurredAt), asc(outboxEvents.id));
+    .orderBy(asc(outboxEvents.occurredAt), sql`rowid`);
+}
+
+/** Reads until it finds something (not null), bounded like `eventually`. */
+export async function eventuallyFound<T>(what: string, read: () => Promise<T | null>): Promise<T> {
+  return (await eventually(what, read, (value) => value !== null)) as T;
 }
 
 /** Whether `consumer` has processed the event (its mark is written with its effect). */
