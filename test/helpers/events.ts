@@ -116,11 +116,11 @@ export async function deliverBatch(
 }
 
 /** A catalog envelope built as the outbox would carry it, for consumers whose writers do not exist yet (orders). */
-export function syntheticEnvelope(
+export function syntheticEnvelope<D extends Record<string, unknown>>(
   type: string,
-  data: Record<string, unknown>,
+  data: D,
   extra: Partial<EventEnvelope> = {},
-) {
+): EventEnvelope & { data: D } {
   return {
     id: `evt_test_${crypto.randomUUID()}`,
     type,
@@ -128,9 +128,9 @@ export function syntheticEnvelope(
     occurred_at: new Date().toISOString(),
     aggregate: { type: type.split('.')[0] as string, id: (data.id as string | undefined) ?? 'agg_test' },
     traceparent: null,
-    data,
     ...extra,
-  } satisfies EventEnvelope;
+    data,
+  };
 }
 
 /** The envelopes of outbox rows, as the publisher sends them. */
