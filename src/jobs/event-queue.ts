@@ -24,11 +24,14 @@ import { EVENT_CONSUMERS } from './event-consumers';
 import { type JobContext, runJob } from './run-job';
 
 /** Deliveries of one message before the handler dead-letters it: wrangler.toml's max_retries is this minus one. */
-export const MAX_DELIVERY_ATTEMPTS = 6;
+export const MAX_DELIVERY_ATTEMPTS = 10;
 const FIRST_RETRY_SECONDS = 10;
 const MAX_RETRY_SECONDS = 15 * 60;
 
-/** Seconds before the next delivery after `attempts` failed ones: 10, 20, 40, 80, 160, doubling up to 15 minutes. */
+/**
+ * Seconds before the next delivery after `attempts` failed ones: 10, 20, 40, ... doubling up to 15 minutes, so the
+ * nine retries span about 50 minutes (a mail API outage of that length loses nothing; a longer one dead-letters).
+ */
 export function retryDelaySeconds(attempts: number): number {
   return Math.min(FIRST_RETRY_SECONDS * 2 ** (attempts - 1), MAX_RETRY_SECONDS);
 }

@@ -81,11 +81,15 @@ type EventSpec = {
 };
 
 const spec = <const S extends EventSpec>(s: S) => s;
-const catalogChange = (what: string, verb: string) =>
+/** A catalog write: the event names the record; receivers read its current state through the admin API. */
+const catalogChange = (what: string, verb: 'created' | 'updated' | 'deleted') =>
   spec({
     aggregate: what,
     audience: 'public',
-    description: `A ${what} was ${verb} by staff or a secret key. Read it through the admin API for its new state.`,
+    description:
+      verb === 'deleted'
+        ? `A ${what} was deleted by staff or a secret key.`
+        : `A ${what} was ${verb} by staff or a secret key; read its current state through the admin API.`,
     versions: { 1: IdData },
   });
 

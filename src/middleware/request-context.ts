@@ -1,10 +1,11 @@
 /**
- * First in the chain: gives every request an id of our own, a logger bound to it, a Server-Timing header, and
- * exactly one structured log line when it completes. The id is always generated here: it is what the audit log,
- * the outbox, problem bodies and `X-Request-Id` carry, and a client must not be able to choose it (forging
- * another request's id in the audit log, or colliding with it). A valid incoming X-Request-Id is only logged,
- * as `client_request_id` on the lines of the request's logger (the request line among them), so a client's
- * trace can still be joined to ours.
+ * First in the chain: gives every request an id of our own, a W3C trace context, a logger bound to both, the
+ * publisher its commits send their events with, a Server-Timing header, and exactly one structured log line when
+ * it completes. The id is always generated here: it is what the audit log, the outbox, problem bodies and
+ * `X-Request-Id` carry, and a client must not be able to choose it (forging another request's id in the audit log,
+ * or colliding with it). A valid incoming X-Request-Id is only logged, as `client_request_id` on the lines of the
+ * request's logger (the request line among them), so a client's trace can still be joined to ours; an incoming
+ * `traceparent` is continued (it names a trace, not our record of the request).
  */
 
 import type { Context } from 'hono';

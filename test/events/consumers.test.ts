@@ -68,7 +68,7 @@ describe('acks and retries', () => {
     expect(result.retryBatch).toBe(false);
   });
 
-  it('backs off exponentially: 10, 20, 40, 80, 160 seconds, then dead-letters on the last attempt', async () => {
+  it('backs off exponentially, doubling from 10 s up to 15 minutes, then dead-letters on the last attempt', async () => {
     expect([1, 2, 3, 4, 5].map(retryDelaySeconds)).toStrictEqual([10, 20, 40, 80, 160]);
     expect(retryDelaySeconds(20)).toBe(900);
     const { consumer } = recordingConsumer(unique('down'), { failing: () => true });
