@@ -3,10 +3,11 @@
  * with no entry here fails loudly rather than doing nothing.
  */
 import { runCatalogVersionJob } from './catalog-version';
+import { runOutboxRetentionJob } from './outbox-retention';
 import { runOutboxSweepJob } from './outbox-sweep';
 
 export const CRON_JOBS: Record<string, ((env: Env) => Promise<void>)[]> = {
-  '* * * * *': [runCatalogVersionJob, runOutboxSweepJob],
+  '* * * * *': [runCatalogVersionJob, runOutboxSweepJob, runOutboxRetentionJob],
 };
 
 export async function runScheduled(controller: ScheduledController, env: Env): Promise<void> {
