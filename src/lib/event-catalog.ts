@@ -231,10 +231,6 @@ export const EVENT_TYPES = Object.keys(EVENT_CATALOG) as EventType[];
 /** The types webhooks may deliver (and receivers may subscribe to). */
 export const PUBLIC_EVENT_TYPES = EVENT_TYPES.filter((type) => EVENT_CATALOG[type].audience === 'public');
 
-export function isEventType(type: string): type is EventType {
-  return Object.hasOwn(EVENT_CATALOG, type);
-}
-
 export function currentVersion(type: EventType): number {
   return Math.max(...Object.keys(EVENT_CATALOG[type].versions).map(Number));
 }
