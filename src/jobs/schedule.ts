@@ -4,11 +4,18 @@
  */
 import { runCatalogVersionJob } from './catalog-version';
 import { runIdempotencyCleanupJob } from './idempotency-cleanup';
+import { runOutboxRetentionJob } from './outbox-retention';
 import { runOutboxSweepJob } from './outbox-sweep';
 import { runWebhookDeliverySweep } from './webhook-deliveries';
 
 export const CRON_JOBS: Record<string, ((env: Env) => Promise<void>)[]> = {
-  '* * * * *': [runCatalogVersionJob, runOutboxSweepJob, runIdempotencyCleanupJob, runWebhookDeliverySweep],
+  '* * * * *': [
+    runCatalogVersionJob,
+    runOutboxSweepJob,
+    runOutboxRetentionJob,
+    runIdempotencyCleanupJob,
+    runWebhookDeliverySweep,
+  ],
 };
 
 export async function runScheduled(controller: ScheduledController, env: Env): Promise<void> {

@@ -2,9 +2,11 @@
  * The one write path. Every service write is a `Change`: its statements, the audit entries that record it, the
  * domain events it raises and, when the request carried an Idempotency-Key, the response to replay. `commit()`
  * runs all of them as ONE atomic D1 batch, so an audit entry, an event or an idempotency record exists if and
- * only if its change does. Work that cannot be in the batch (the catalog version in KV) runs after it as a
- * follow-up that is retried and logged, never thrown: a committed write is never answered with an error, and
- * what a follow-up failed to do is healed by a scheduled job (src/jobs/).
+ * only if its change does. After the batch, the events it wrote go to the caller's publisher, which sends them to
+ * the event queue without the caller waiting (src/lib/outbox.ts; the outbox sweep sends what it misses). Work that
+ * cannot be in the batch (the catalog version in KV) runs after it as a follow-up that is retried and logged, never
+ * thrown: a committed write is never answered with an error, and what a follow-up failed to do is healed by a
+ * scheduled job (src/jobs/).
  *
  * @example
  * await commit(db, caller, {
