@@ -24,6 +24,7 @@ import { createDb, type Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { applyPatch, auditChanges } from '../../lib/row-changes';
+import { refreshStorefront } from '../storefront/projection';
 import { getCollection } from './admin-read';
 import type { AdminCollection, CreateCollectionInput, UpdateCollectionInput } from './admin-schemas';
 
@@ -79,6 +80,7 @@ export async function createCollection(
         Object.entries(input.translations).map(([locale, t]) => translationRow(id)(locale, t)),
       ),
       ...insertLinks(db, id, input.product_ids),
+      ...refreshStorefront(db, { collection: id }),
     ],
     audit: {
       action: 'collection.create',
@@ -135,6 +137,7 @@ export async function updateCollection(
     statements.push(
       db.delete(productCollections).where(eq(productCollections.collectionId, id)),
       ...insertLinks(db, id, input.product_ids),
+      ...refreshStorefront(db, { collection: id }),
     );
   }
   await commit(db, caller, {
@@ -158,6 +161,7 @@ export async function deleteCollection(env: Env, caller: Caller, id: string): Pr
   const db = createDb(env.DB);
   const before = await db.select().from(collections).where(eq(collections.id, id)).get();
   if (!before) throw notFound('Collection');
+  // The collection's storefront lanes go with it: their foreign keys cascade.
   const [deleted] = await commit(db, caller, {
     conditional: true,
     statements: [db.delete(collections).where(eq(collections.id, id)).returning({ id: collections.id })],
