@@ -22,7 +22,17 @@ INSERT INTO storefront_documents (product_id, document) SELECT p.id, json_object
       'weight_grams', v.weight_grams, 'barcode', v.barcode,
       'prices', (SELECT json_group_object(pr.currency_code, pr.amount) FROM prices pr WHERE pr.variant_id = v.id)
     ) ORDER BY v.position, v.id)
-    FROM variants v WHERE v.product_id = p.id))
+    FROM variants v WHERE v.product_id = p.id),
+  'categories', (SELECT json_group_array(json_object(
+      'id', c.id, 'handle', c.handle,
+      'names', (SELECT json_group_object(ct.locale, ct.name) FROM category_translations ct WHERE ct.category_id = c.id)
+    ) ORDER BY c.handle)
+    FROM product_categories l JOIN categories c ON c.id = l.category_id WHERE l.product_id = p.id),
+  'collections', (SELECT json_group_array(json_object(
+      'id', c.id, 'handle', c.handle,
+      'names', (SELECT json_group_object(ct.locale, ct.title) FROM collection_translations ct WHERE ct.collection_id = c.id)
+    ) ORDER BY c.handle)
+    FROM product_collections l JOIN collections c ON c.id = l.collection_id WHERE l.product_id = p.id))
 FROM products p WHERE p.id IN (SELECT id FROM products) AND p.status = 'active';
 --> statement-breakpoint
 INSERT INTO storefront_lanes (lane, region_id, locale, category_id, collection_id) WITH RECURSIVE

@@ -83,6 +83,17 @@ export async function actualDocuments(): Promise<Record<string, StorefrontDocume
   return Object.fromEntries(rows.map((r) => [r.product_id, JSON.parse(r.document) as StorefrontDocument]));
 }
 
+/** Rows of (category or collection, one of its translations) as the labels a document holds, in row order. */
+function labels(rows: { id: string; handle: string; locale: string | null; name: string | null }[]) {
+  const byId = new Map<string, { id: string; handle: string; names: Record<string, string> }>();
+  for (const row of rows) {
+    const label = byId.get(row.id) ?? { id: row.id, handle: row.handle, names: {} };
+    if (row.locale !== null && row.name !== null) label.names[row.locale] = row.name;
+    byId.set(row.id, label);
+  }
+  return [...byId.values()];
+}
+
 /** Each active product's document, assembled from plain reads of its rows. */
 export async function expectedDocuments(): Promise<Record<string, StorefrontDocument>> {
   const products = await all<{ id: string; handle: string; created_at: number }>(
@@ -119,12 +130,27 @@ export async function expectedDocuments(): Promise<Record<string, StorefrontDocu
         product.id,
       ),
     ]);
+    const [categories, collections] = await Promise.all([
+      all<{ id: string; handle: string; locale: string | null; name: string | null }>(
+        `SELECT c.id, c.handle, t.locale, t.name FROM product_categories l JOIN categories c ON c.id = l.category_id
+         LEFT JOIN category_translations t ON t.category_id = c.id WHERE l.product_id = ? ORDER BY c.handle`,
+        product.id,
+      ),
+      all<{ id: string; handle: string; locale: string | null; name: string | null }>(
+        `SELECT c.id, c.handle, t.locale, t.title AS name FROM product_collections l
+         JOIN collections c ON c.id = l.collection_id
+         LEFT JOIN collection_translations t ON t.collection_id = c.id WHERE l.product_id = ? ORDER BY c.handle`,
+        product.id,
+      ),
+    ]);
     documents[product.id] = {
       handle: product.handle,
       created_at: product.created_at,
       translations,
       options: options.map((o) => o.name),
       images: images.map((i) => ({ url: i.url, alt: JSON.parse(i.alt), position: i.position })),
+      categories: labels(categories),
+      collections: labels(collections),
       variants: variants.map((v) => ({
         ...v,
         options: JSON.parse(v.options),

@@ -179,7 +179,8 @@ export async function updateCategory(
       ...(input.translations
         ? translationPatchStatements(db, translations, id, input.translations, translationRow(id))
         : []),
-      // A move gives the products of the whole subtree other ancestors; names and handles are read live.
+      // Products show their categories' names and handles; a move gives the whole subtree other ancestors.
+      ...(input.translations || input.handle ? refreshStorefront(db, { category: id }) : []),
       ...(input.parent_id !== undefined ? refreshStorefront(db, { categoryTree: id }) : []),
     ],
     audit: {
@@ -218,8 +219,8 @@ export async function deleteCategory(env: Env, caller: Caller, id: string): Prom
   const remove = db.delete(categories).where(eq(categories.id, id)).returning({ id: categories.id });
   const results = await commit(db, caller, {
     conditional: true,
-    // The category's own lanes cascade; its products' ancestor lanes are rebuilt without it, before the
-    // conditional delete, which must stay last.
+    // The category's own lanes cascade; its products' documents and ancestor lanes are rebuilt without it,
+    // before the conditional delete, which must stay last.
     statements: [...refreshStorefront(db, { leavingCategory: id }), remove],
     audit: {
       action: 'category.delete',

@@ -135,11 +135,13 @@ export async function updateCollection(
   }
   if (input.product_ids) {
     statements.push(
+      // The products leaving the list cannot be found once it is replaced: their documents are rebuilt first.
+      ...refreshStorefront(db, { leavingCollection: id }),
       db.delete(productCollections).where(eq(productCollections.collectionId, id)),
       ...insertLinks(db, id, input.product_ids),
-      ...refreshStorefront(db, { collection: id }),
     );
   }
+  statements.push(...refreshStorefront(db, { collection: id }));
   await commit(db, caller, {
     statements,
     audit: {
@@ -161,10 +163,12 @@ export async function deleteCollection(env: Env, caller: Caller, id: string): Pr
   const db = createDb(env.DB);
   const before = await db.select().from(collections).where(eq(collections.id, id)).get();
   if (!before) throw notFound('Collection');
-  // The collection's storefront lanes go with it: their foreign keys cascade.
-  const [deleted] = await commit(db, caller, {
+  const remove = db.delete(collections).where(eq(collections.id, id)).returning({ id: collections.id });
+  const results = await commit(db, caller, {
     conditional: true,
-    statements: [db.delete(collections).where(eq(collections.id, id)).returning({ id: collections.id })],
+    // The collection's lanes cascade; its products' documents are rebuilt without it, before the conditional
+    // delete, which must stay last.
+    statements: [...refreshStorefront(db, { leavingCollection: id }), remove],
     audit: {
       action: 'collection.delete',
       targetType: 'collection',
@@ -174,5 +178,6 @@ export async function deleteCollection(env: Env, caller: Caller, id: string): Pr
     events: [{ type: 'collection.deleted', aggregateType: 'collection', aggregateId: id, payload: { id } }],
     afterCommit: [catalogVersionBump(env.KV)],
   });
+  const deleted = results.at(-1) as Awaited<typeof remove>;
   if (deleted.length === 0) throw notFound('Collection');
 }

@@ -31,6 +31,8 @@ type Fragment = { sql: string; params: unknown[] };
 type SortSpec = {
   /** The sort column and its direction; the product id breaks ties in the same direction. */
   column: string;
+  /** The index a lane is walked by in this order (a search sorts its matches instead). */
+  index?: string;
   direction: 'ASC' | 'DESC';
   shape: KeyShape;
   key: (row: ListingRow) => (string | number)[];
@@ -39,24 +41,39 @@ type SortSpec = {
 const SORTS: Record<ProductSort, SortSpec> = {
   newest: {
     column: 'e.created_at',
+    index: 'storefront_entries_newest_idx',
     direction: 'DESC',
     shape: ['integer', 'text'],
     key: (r) => [r.created_at, r.id],
   },
   price_asc: {
     column: 'e.min_price',
+    index: 'storefront_entries_price_idx',
     direction: 'ASC',
     shape: ['integer', 'text'],
     key: (r) => [r.min_price, r.id],
   },
   price_desc: {
     column: 'e.min_price',
+    index: 'storefront_entries_price_idx',
     direction: 'DESC',
     shape: ['integer', 'text'],
     key: (r) => [r.min_price, r.id],
   },
-  title_asc: { column: 'e.title', direction: 'ASC', shape: ['text', 'text'], key: (r) => [r.title, r.id] },
-  title_desc: { column: 'e.title', direction: 'DESC', shape: ['text', 'text'], key: (r) => [r.title, r.id] },
+  title_asc: {
+    column: 'e.title',
+    index: 'storefront_entries_title_idx',
+    direction: 'ASC',
+    shape: ['text', 'text'],
+    key: (r) => [r.title, r.id],
+  },
+  title_desc: {
+    column: 'e.title',
+    index: 'storefront_entries_title_idx',
+    direction: 'DESC',
+    shape: ['text', 'text'],
+    key: (r) => [r.title, r.id],
+  },
   relevance: { column: 'hit.rank', direction: 'ASC', shape: ['number', 'text'], key: (r) => [r.rank, r.id] },
 };
 
@@ -94,29 +111,33 @@ function listsOf(query: ListProductsQuery): List[] {
 
 /**
  * Whether one variant priced in the region currency satisfies the price range and every option value, checked
- * against the product's document. Needed only when the entry's price range cannot answer: both price bounds,
- * or options. json_each compares option names as plain keys: no JSON path is built from client text.
+ * against the product's document (read only for the rows that get this far). Needed only when the entry's
+ * price range cannot answer: options, or a range strictly inside the product's own (its cheapest variant below
+ * the range and its dearest above). json_each compares option names as plain keys: no JSON path is built from
+ * client text.
  */
 function variantCondition(query: ListProductsQuery, currency: string): Fragment | undefined {
-  const bothBounds = query.price_min !== undefined && query.price_max !== undefined;
+  const { price_min: min, price_max: max } = query;
+  const bothBounds = min !== undefined && max !== undefined;
   if (!bothBounds && query.option.length === 0) return undefined;
   const conditions = ['pv.amount IS NOT NULL'];
   const params: unknown[] = [currency];
   if (bothBounds) {
     conditions.push('pv.amount >= ?', 'pv.amount <= ?');
-    params.push(query.price_min, query.price_max);
+    params.push(min, max);
   }
   for (const option of query.option) {
     conditions.push('EXISTS (SELECT 1 FROM json_each(pv.options) o WHERE o.key = ? AND o.value = ?)');
     params.push(option.name, option.value);
   }
-  return {
-    sql: `EXISTS (SELECT 1 FROM (
-        SELECT v.value -> '$.prices' ->> ? AS amount, v.value -> '$.options' AS options
-        FROM json_each(d.document, '$.variants') v
-      ) pv WHERE ${conditions.join(' AND ')})`,
-    params,
-  };
+  const variants = `EXISTS (SELECT 1 FROM (
+      SELECT v.value -> '$.prices' ->> ? AS amount, v.value -> '$.options' AS options
+      FROM storefront_documents d CROSS JOIN json_each(d.document, '$.variants') v
+      WHERE d.product_id = e.product_id
+    ) pv WHERE ${conditions.join(' AND ')})`;
+  if (query.option.length > 0) return { sql: variants, params };
+  // With the entry already overlapping the range: its cheapest or dearest variant inside the range is a match.
+  return { sql: `(e.min_price >= ? OR e.max_price <= ? OR ${variants})`, params: [min, max, ...params] };
 }
 
 const SEARCH_HITS = `(
@@ -144,12 +165,10 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
       },
     );
   } else {
-    from.push({ sql: 'storefront_entries e', params: [] });
+    // The sort's index, named: left to itself, SQLite may pick another index that matches a filter (price_max
+    // and the price index) and then sort everything that matched, which grows with the catalog.
+    from.push({ sql: `storefront_entries e INDEXED BY ${sort.index}`, params: [] });
     where.push({ sql: `e.lane = ${lane.sql}`, params: lane.params });
-  }
-  const variants = variantCondition(query, store.region.currencyCode);
-  if (variants) {
-    from.push({ sql: 'CROSS JOIN storefront_documents d ON d.product_id = e.product_id', params: [] });
   }
 
   for (const list of others) {
@@ -162,6 +181,7 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   // A product has a variant priced at or above a minimum exactly when its highest price is; likewise below.
   if (query.price_min !== undefined) where.push({ sql: 'e.max_price >= ?', params: [query.price_min] });
   if (query.price_max !== undefined) where.push({ sql: 'e.min_price <= ?', params: [query.price_max] });
+  const variants = variantCondition(query, store.region.currencyCode);
   if (variants) where.push(variants);
   if (query.cursor) {
     const after = sort.direction === 'ASC' ? '>' : '<';
