@@ -4,16 +4,16 @@
  * chosen from the tables below are concatenated.
  *
  * What a page reads (docs/ARCHITECTURE.md, "Storefront read model"):
- * - Without a search, one lane is walked in the order of the sort's index (`storefront_entries_<sort>_idx`):
- *   the region's whole catalog, or the category (subcategories included) or collection asked for. The walk stops
- *   after `limit + 1` rows that pass the other filters, so a page costs `limit + 1` entries when every walked
- *   row matches. Filters the lane cannot answer are checked on each walked row: a second list (membership: one
- *   primary-key lookup), a price range with both bounds or option values (the product's document: one row).
- *   Those walks read `limit / selectivity` rows: proportional to the page, divided by the share of the lane
- *   that matches.
+ * - Without a search, one lane is walked in the order of the sort's index: the region's whole catalog, or the
+ *   category (subcategories included) or collection asked for. The walk stops after `limit + 1` rows that pass
+ *   the other filters, checked on each walked row: a second list (a primary-key lookup), a price bound (the
+ *   entry's own price range), a price range or option values the entry cannot settle (the product's document).
+ *   A page reads `limit + 1` entries when every walked row matches, and that divided by the share of the lane
+ *   that matches otherwise. The exception: cheapest first with a minimum price walks past every product priced
+ *   wholly below it.
  * - With a search, FTS5 finds the matching (product, locale) rows; each matching product costs one entry lookup
- *   (sort keys, and whether it is sold here), and the matches are sorted. That is proportional to the number of
- *   matches, which FTS bounds, not to the catalog.
+ *   (sort keys, and whether it is sold here), and the matches are sorted: proportional to the matches, which FTS
+ *   bounds, not to the catalog.
  */
 
 import { localeChainParam } from '../../lib/locale-sql';
