@@ -207,11 +207,14 @@ const CATALOG_TABLES = [
   'collection_translations',
   'product_collections',
   'product_images',
+  'storefront_documents',
+  'storefront_lanes',
+  'storefront_entries',
 ] as const;
 
 export type CatalogSnapshot = { version: string | null; tables: Record<string, unknown[]> };
 
-/** Every catalog row and the catalog version, to compare before and after a request. */
+/** Every catalog row (the storefront read model included) and the catalog version, to compare before and after. */
 export async function snapshot(): Promise<CatalogSnapshot> {
   const results = await env.DB.batch(
     CATALOG_TABLES.map((table) => env.DB.prepare(`SELECT * FROM ${table} ORDER BY rowid`)),

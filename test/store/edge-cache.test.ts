@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bumpCatalogVersion } from '../../src/lib/catalog-version';
 import { cacheKeyFor } from '../../src/middleware/edge-cache';
-import { insertProductRow, seedRegions } from '../helpers/catalog-fixtures';
+import { insertProductRow, seedRegions, setPriceRow } from '../helpers/catalog-fixtures';
 import { call } from '../helpers/http';
 
 beforeAll(seedRegions);
@@ -94,9 +94,7 @@ describe('edge cache', () => {
     expect(cached.headers.get('X-Cache')).toBe('HIT');
     await cached.arrayBuffer();
 
-    await env.DB.prepare('UPDATE prices SET amount = 1500 WHERE variant_id = ?')
-      .bind(product.variants[0]?.id)
-      .run();
+    await setPriceRow(product.variants[0]?.id as string, 'EUR', 1500);
     await bumpCatalogVersion(env.KV);
 
     const fresh = await call(path, { cf: { country: 'DE' } });
@@ -176,9 +174,7 @@ describe('edge cache, per requester', () => {
     expect(cached.headers.get('X-Cache')).toBe('HIT');
     await cached.arrayBuffer();
     // Changed without bumping the catalog version: only a response that skipped the cache can show it.
-    await env.DB.prepare('UPDATE prices SET amount = 1500 WHERE variant_id = ?')
-      .bind(product.variants[0]?.id)
-      .run();
+    await setPriceRow(product.variants[0]?.id as string, 'EUR', 1500);
 
     const credentialed = await call(path, { cf: { country: 'DE' }, headers: { Authorization: 'Bearer x' } });
     expect(credentialed.status).toBe(200);

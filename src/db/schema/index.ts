@@ -7,5 +7,6 @@ export * from './identity';
 export * from './inventory';
 export * from './orders';
 export * from './payments';
+export * from './storefront';
 export * from './webhooks';
 export * from './write-path';

@@ -22,6 +22,7 @@ import { createDb, type Database } from '../../lib/db';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { applyPatch, auditChanges } from '../../lib/row-changes';
+import { refreshStorefront } from '../storefront/projection';
 import { getCategory } from './admin-read';
 import type { AdminCategory, CreateCategoryInput, UpdateCategoryInput } from './admin-schemas';
 
@@ -178,6 +179,9 @@ export async function updateCategory(
       ...(input.translations
         ? translationPatchStatements(db, translations, id, input.translations, translationRow(id))
         : []),
+      // Products show their categories' names and handles; a move gives the whole subtree other ancestors.
+      ...(input.translations || input.handle ? refreshStorefront(db, { category: id }) : []),
+      ...(input.parent_id !== undefined ? refreshStorefront(db, { categoryTree: id }) : []),
     ],
     audit: {
       action: 'category.update',
@@ -212,9 +216,12 @@ export async function deleteCategory(env: Env, caller: Caller, id: string): Prom
   const db = createDb(env.DB);
   const before = await checkDelete(db, id);
   // The parent_id foreign key restricts deletes, so a child added since the check fails the delete.
-  const [deleted] = await commit(db, caller, {
+  const remove = db.delete(categories).where(eq(categories.id, id)).returning({ id: categories.id });
+  const results = await commit(db, caller, {
     conditional: true,
-    statements: [db.delete(categories).where(eq(categories.id, id)).returning({ id: categories.id })],
+    // The category's own lanes cascade; its products' documents and ancestor lanes are rebuilt without it,
+    // before the conditional delete, which must stay last.
+    statements: [...refreshStorefront(db, { leavingCategory: id }), remove],
     audit: {
       action: 'category.delete',
       targetType: 'category',
@@ -227,5 +234,6 @@ export async function deleteCategory(env: Env, caller: Caller, id: string): Prom
     },
     afterCommit: [catalogVersionBump(env.KV)],
   });
+  const deleted = results.at(-1) as Awaited<typeof remove>;
   if (deleted.length === 0) throw notFound('Category');
 }

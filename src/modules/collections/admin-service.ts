@@ -24,6 +24,7 @@ import { createDb, type Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { applyPatch, auditChanges } from '../../lib/row-changes';
+import { refreshStorefront } from '../storefront/projection';
 import { getCollection } from './admin-read';
 import type { AdminCollection, CreateCollectionInput, UpdateCollectionInput } from './admin-schemas';
 
@@ -79,6 +80,7 @@ export async function createCollection(
         Object.entries(input.translations).map(([locale, t]) => translationRow(id)(locale, t)),
       ),
       ...insertLinks(db, id, input.product_ids),
+      ...refreshStorefront(db, { collection: id }),
     ],
     audit: {
       action: 'collection.create',
@@ -133,10 +135,13 @@ export async function updateCollection(
   }
   if (input.product_ids) {
     statements.push(
+      // The products leaving the list cannot be found once it is replaced: their documents are rebuilt first.
+      ...refreshStorefront(db, { leavingCollection: id }),
       db.delete(productCollections).where(eq(productCollections.collectionId, id)),
       ...insertLinks(db, id, input.product_ids),
     );
   }
+  statements.push(...refreshStorefront(db, { collection: id }));
   await commit(db, caller, {
     statements,
     audit: {
@@ -158,9 +163,12 @@ export async function deleteCollection(env: Env, caller: Caller, id: string): Pr
   const db = createDb(env.DB);
   const before = await db.select().from(collections).where(eq(collections.id, id)).get();
   if (!before) throw notFound('Collection');
-  const [deleted] = await commit(db, caller, {
+  const remove = db.delete(collections).where(eq(collections.id, id)).returning({ id: collections.id });
+  const results = await commit(db, caller, {
     conditional: true,
-    statements: [db.delete(collections).where(eq(collections.id, id)).returning({ id: collections.id })],
+    // The collection's lanes cascade; its products' documents are rebuilt without it, before the conditional
+    // delete, which must stay last.
+    statements: [...refreshStorefront(db, { leavingCollection: id }), remove],
     audit: {
       action: 'collection.delete',
       targetType: 'collection',
@@ -170,5 +178,6 @@ export async function deleteCollection(env: Env, caller: Caller, id: string): Pr
     events: [{ type: 'collection.deleted', aggregateType: 'collection', aggregateId: id, payload: { id } }],
     afterCommit: [catalogVersionBump(env.KV)],
   });
+  const deleted = results.at(-1) as Awaited<typeof remove>;
   if (deleted.length === 0) throw notFound('Collection');
 }

@@ -23,6 +23,7 @@ import { createDb, type Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { applyPatch, auditChanges } from '../../lib/row-changes';
+import { refreshStorefront } from '../storefront/projection';
 import {
   assertCurrenciesSold,
   assertProductHandleFree,
@@ -79,6 +80,7 @@ export async function createProduct(
     ...rows.insertCategoryLinks(db, id, input.category_ids),
     ...rows.insertCollectionLinks(db, id, input.collection_ids),
     ...rows.insertImages(db, id, input.images),
+    ...refreshStorefront(db, { products: [id] }),
   ];
   await commit(db, caller, {
     statements,
@@ -148,6 +150,7 @@ async function writeUpdate(
       ...rows.insertImages(db, id, input.images),
     );
   }
+  statements.push(...refreshStorefront(db, { products: [id] }));
   await commit(db, caller, {
     statements,
     audit: {
@@ -182,6 +185,7 @@ export function archiveProduct(env: Env, caller: Caller, id: string): Promise<Ad
 export async function deleteProduct(env: Env, caller: Caller, id: string): Promise<void> {
   const db = createDb(env.DB);
   const before = await findProduct(db, id);
+  // The product's storefront rows go with it: their foreign keys cascade.
   const [deleted] = await commit(db, caller, {
     conditional: true,
     statements: [db.delete(products).where(eq(products.id, id)).returning({ id: products.id })],

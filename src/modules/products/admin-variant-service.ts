@@ -14,6 +14,7 @@ import { createDb, type Database } from '../../lib/db';
 import { AppError, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { applyPatch, auditChanges } from '../../lib/row-changes';
+import { refreshStorefront } from '../storefront/projection';
 import {
   assertCurrenciesSold,
   assertProductExists,
@@ -102,7 +103,10 @@ export async function createVariant(
   const position = (last?.position ?? -1) + 1;
   const now = new Date();
   await commit(db, caller, {
-    statements: rows.insertVariants(db, productId, [{ id, input }], position, now),
+    statements: [
+      ...rows.insertVariants(db, productId, [{ id, input }], position, now),
+      ...refreshStorefront(db, { products: [productId] }),
+    ],
     audit: {
       action: 'variant.create',
       targetType: 'variant',
@@ -149,7 +153,10 @@ export async function updateVariant(
     updatedAt: new Date(),
   };
   await commit(db, caller, {
-    statements: [db.update(variants).set(patch).where(eq(variants.id, id))],
+    statements: [
+      db.update(variants).set(patch).where(eq(variants.id, id)),
+      ...refreshStorefront(db, { products: [before.productId] }),
+    ],
     audit: {
       action: 'variant.update',
       targetType: 'variant',
@@ -168,9 +175,12 @@ export async function updateVariant(
 export async function deleteVariant(env: Env, caller: Caller, id: string): Promise<void> {
   const db = createDb(env.DB);
   const before = await findVariant(db, id);
-  const [deleted] = await commit(db, caller, {
+  const remove = db.delete(variants).where(eq(variants.id, id)).returning({ id: variants.id });
+  const results = await commit(db, caller, {
     conditional: true,
-    statements: [db.delete(variants).where(eq(variants.id, id)).returning({ id: variants.id })],
+    // The conditional delete must stay last, so the product's storefront rows are rebuilt before it, without
+    // the variant.
+    statements: [...refreshStorefront(db, { products: [before.productId], withoutVariant: id }), remove],
     audit: {
       action: 'variant.delete',
       targetType: 'variant',
@@ -180,6 +190,7 @@ export async function deleteVariant(env: Env, caller: Caller, id: string): Promi
     events: [productUpdated(before.productId, id)],
     afterCommit: [catalogVersionBump(env.KV)],
   });
+  const deleted = results.at(-1) as Awaited<typeof remove>;
   if (deleted.length === 0) throw notFound('Variant');
 }
 
@@ -205,6 +216,7 @@ export async function replacePrices(
       db.update(variants).set(patch).where(eq(variants.id, id)),
       db.delete(prices).where(eq(prices.variantId, id)),
       ...rows.insertPrices(db, id, list),
+      ...refreshStorefront(db, { products: [before.productId] }),
     ],
     audit: {
       action: 'variant.set_prices',
