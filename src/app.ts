@@ -8,8 +8,9 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { publishableKey } from './auth/publishable-key-middleware';
 import { API_NAME, API_VERSION } from './lib/api-version';
 import type { AppEnv } from './lib/app-env';
+import { CATALOG_SCOPE, LISTING_SCOPE, productScope } from './lib/cache-versions';
 import { finishDocument } from './lib/openapi-document';
-import { edgeCache } from './middleware/edge-cache';
+import { type CacheScopes, edgeCache } from './middleware/edge-cache';
 import { notFoundOrMethodNotAllowed, onError } from './middleware/error-handler';
 import { geo } from './middleware/geo';
 import { requestBounds } from './middleware/request-bounds';
@@ -18,13 +19,33 @@ import { corsFromAllowlist, limitBody, requireJsonBody, securityHeaders } from '
 import { mountRoutes } from './routes';
 
 const STOREFRONT_PATH = '/v1/store/*';
-const PUBLIC_CATALOG_PATHS = [
-  '/v1/store/regions',
-  '/v1/store/products',
-  '/v1/store/products/*',
-  '/v1/store/categories',
-  '/v1/store/collections',
-];
+
+const REGION_LIST = [CATALOG_SCOPE];
+const LISTINGS = [CATALOG_SCOPE, LISTING_SCOPE];
+const PRODUCTS_PATH = '/v1/store/products';
+
+/** The product listing, or one product page by its handle (as the router decodes it); anything else is not cached. */
+function productPathScopes(path: string): readonly string[] | undefined {
+  if (path === PRODUCTS_PATH) return LISTINGS;
+  const handle = path.slice(PRODUCTS_PATH.length + 1);
+  if (handle.includes('/')) return undefined;
+  try {
+    return [CATALOG_SCOPE, productScope(decodeURIComponent(handle))];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The public catalog, the only shared-cacheable part of the API (anything per shopper, like accounts and carts,
+ * must never be), with the cache scopes each response depends on.
+ */
+const PUBLIC_CATALOG: Record<string, CacheScopes> = {
+  '/v1/store/regions': () => REGION_LIST,
+  [`${PRODUCTS_PATH}/*`]: productPathScopes,
+  '/v1/store/categories': () => LISTINGS,
+  '/v1/store/collections': () => LISTINGS,
+};
 
 /** `/a/*` matches `/a` and everything under it, as Hono does; anything else matches itself. */
 const matchesHonoPath = (pattern: string, path: string) =>
@@ -45,8 +66,7 @@ export function createApp() {
     requireJsonBody(),
   );
   app.use(STOREFRONT_PATH, publishableKey(), geo());
-  // Only the public catalog is shared-cacheable; anything per shopper (accounts, carts) must never be.
-  for (const path of PUBLIC_CATALOG_PATHS) app.use(path, edgeCache());
+  for (const [path, scopes] of Object.entries(PUBLIC_CATALOG)) app.use(path, edgeCache(scopes));
 
   mountRoutes(app);
 
@@ -85,7 +105,7 @@ export function createApp() {
   app.get('/openapi.json', (c) => {
     document ??= finishDocument(app.getOpenAPI31Document(documentConfig), {
       isStorefront: (path) => matchesHonoPath(STOREFRONT_PATH, path),
-      isCached: (path) => PUBLIC_CATALOG_PATHS.some((p) => matchesHonoPath(p, path)),
+      isCached: (path) => Object.keys(PUBLIC_CATALOG).some((p) => matchesHonoPath(p, path)),
     });
     return c.json(document);
   });

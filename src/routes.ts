@@ -6,6 +6,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { requireAdmin } from './auth/require-admin';
 import type { AppEnv } from './lib/app-env';
 import { createRouter } from './lib/openapi';
+import { readYourWrites } from './middleware/read-your-writes';
 import { apiKeysRouter } from './modules/api-keys/handlers';
 import { auditRouter } from './modules/audit/handlers';
 import { adminCategoriesRouter } from './modules/categories/admin-handlers';
@@ -36,7 +37,7 @@ const storeRouter = createRouter()
   .route('/', customerAccountRouter);
 
 const adminRouter = createRouter();
-adminRouter.use('*', requireAdmin());
+adminRouter.use('*', requireAdmin(), readYourWrites());
 adminRouter
   .route('/', adminRegionsRouter)
   .route('/', adminProductsRouter)

@@ -1,10 +1,9 @@
 /**
  * The one write path. Every service write is a `Change`: its statements, the audit entries that record it, the
- * domain events it raises and, when the request carried an Idempotency-Key, the response to replay. `commit()`
- * runs all of them as ONE atomic D1 batch, so an audit entry, an event or an idempotency record exists if and
- * only if its change does. Work that cannot be in the batch (the catalog version in KV) runs after it as a
- * follow-up that is retried and logged, never thrown: a committed write is never answered with an error, and
- * what a follow-up failed to do is healed by a scheduled job (src/jobs/).
+ * domain events it raises, the cache versions it moves and, when the request carried an Idempotency-Key, the
+ * response to replay. `commit()` runs all of them as ONE atomic D1 batch, so an audit entry, an event, a version
+ * or an idempotency record exists if and only if its change does. Work that cannot be in the batch runs after it
+ * as a follow-up that is retried and logged, never thrown: a committed write is never answered with an error.
  *
  * @example
  * await commit(db, caller, {
@@ -12,14 +11,16 @@
  *   audit: { action: 'product.update', targetType: 'product', targetId: id, changes },
  *   events: [{ type: 'product.updated', aggregateType: 'product', aggregateId: id }],
  *   recheck: () => checkUpdate(db, id, input),
- *   afterCommit: [catalogVersionBump(env.KV)],
+ *   versions: CatalogVersionBump.product(db, id),
  * });
  */
 import { getTableColumns, is, SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { auditLog, idempotencyRecords, outboxEvents } from '../db/schema';
+import { cacheVersionsMoved } from './cache-versions';
 import { type Actor, type Caller, callerLogger } from './caller';
+import type { CatalogVersionBump } from './catalog-version-bumps';
 import { constraintFailure, runBatch } from './d1-writes';
 import type { Database } from './db';
 import { newId } from './ids';
@@ -74,6 +75,11 @@ export type Change<S extends readonly BatchItem<'sqlite'>[] = BatchItem<'sqlite'
    * answers with the state it finds (404, or the record as the other request left it).
    */
   conditional?: boolean;
+  /**
+   * The edge-cache versions a catalog write moves (src/lib/catalog-version-bumps.ts). Run first in the batch, so
+   * it sees the catalog as it was before the change (old handles, members a delete is about to cascade away).
+   */
+  versions?: CatalogVersionBump;
   afterCommit?: FollowUp[];
 };
 
@@ -210,14 +216,16 @@ export async function commit<const S extends readonly BatchItem<'sqlite'>[]>(
   caller: Caller,
   change: Change<S>,
 ): Promise<CommitResults<S>> {
+  const versions = change.versions ? [change.versions.statement] : [];
   let results: unknown[];
   try {
-    results = await runBatch(db, [...change.statements, ...bookkeeping(db, caller, change)]);
+    results = await runBatch(db, [...versions, ...change.statements, ...bookkeeping(db, caller, change)]);
   } catch (error) {
     if (change.recheck && constraintFailure(error)) await change.recheck();
     throw error;
   }
-  const own = results.slice(0, change.statements.length);
+  if (change.versions) cacheVersionsMoved();
+  const own = results.slice(versions.length, versions.length + change.statements.length);
   const unchanged = change.conditional === true && changedRows(own.at(-1)) === 0;
   if (!unchanged) await runFollowUps(caller, change.afterCommit ?? []);
   return own as CommitResults<S>;

@@ -1,9 +1,12 @@
 /**
- * All regions with their countries, read from D1 once per isolate per catalog version. Region resolution runs
- * before the edge-cache lookup on every storefront request, so it must not cost a D1 query on a cache hit.
+ * All regions with their countries, read from D1 once per isolate per version of the `catalog` scope (which
+ * every region write moves). Region resolution runs before the edge-cache lookup on every storefront request,
+ * so it must not cost a D1 query on a cache hit.
  */
 import { asc } from 'drizzle-orm';
 import { regionCountries, regions } from '../db/schema';
+import { CATALOG_SCOPE, type CacheVersions } from './cache-versions';
+import { sessionDatabase } from './d1-session';
 import { createDb } from './db';
 import type { RegionInfo } from './store-context';
 
@@ -13,11 +16,13 @@ export type RegionDirectory = {
   byCountry: Map<string, RegionInfo>;
 };
 
-let memo: { version: string; directory: Promise<RegionDirectory> } | undefined;
+let memo: { version: number; directory: Promise<RegionDirectory> } | undefined;
 
-export function getRegionDirectory(d1: D1Database, version: string): Promise<RegionDirectory> {
+export function getRegionDirectory(d1: D1Database, versions: CacheVersions): Promise<RegionDirectory> {
+  const version = versions.of(CATALOG_SCOPE);
   if (memo?.version !== version) {
-    const directory = loadRegionDirectory(d1);
+    // Read at least as new as the versions: a replica behind them must not be remembered under their version.
+    const directory = loadRegionDirectory(sessionDatabase(d1, versions.bookmark ?? 'first-unconstrained'));
     memo = { version, directory };
     // A failed load must not be remembered: the next request tries again.
     directory.catch(() => {

@@ -6,7 +6,7 @@
  */
 import { createMiddleware } from 'hono/factory';
 import type { StoreEnv } from '../lib/app-env';
-import { readCatalogVersion } from '../lib/catalog-version';
+import { cacheVersions } from '../lib/cache-versions';
 import { AppError } from '../lib/errors';
 import { negotiateLocale } from '../lib/locale';
 import { getRegionDirectory } from '../lib/region-directory';
@@ -15,8 +15,8 @@ import { timed } from './request-context';
 export function geo() {
   return createMiddleware<StoreEnv>(async function geo(c, next) {
     const timings = c.get('timings');
-    const version = await timed(timings, 'kv', () => readCatalogVersion(c.env.KV));
-    const directory = await timed(timings, 'regions', () => getRegionDirectory(c.env.DB, version));
+    const versions = await cacheVersions(c.env.DB);
+    const directory = await timed(timings, 'regions', () => getRegionDirectory(c.env.DB, versions));
 
     const cfCountry = c.req.raw.cf?.country;
     const country = typeof cfCountry === 'string' && /^[A-Z]{2}$/.test(cfCountry) ? cfCountry : null;
@@ -56,7 +56,7 @@ export function geo() {
       'en';
     const localeChain = [locale, ...region.locales.filter((l) => l !== locale)];
 
-    c.set('store', { country, region, locale, localeChain, catalogVersion: version });
+    c.set('store', { country, region, locale, localeChain, versions });
     await next();
   });
 }

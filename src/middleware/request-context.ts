@@ -1,6 +1,8 @@
 /**
- * First in the chain: gives every request an id of our own, a logger bound to it, a Server-Timing header, and
- * exactly one structured log line when it completes. The id is always generated here: it is what the audit log,
+ * First in the chain: gives every request an id of our own, a logger bound to it, a metered D1 binding, a
+ * Server-Timing header, and exactly one structured log line when it completes. Both carry what the request cost
+ * in D1 (round trips, rows read and written; src/lib/d1-meter.ts): the request's `env.DB` counts every statement,
+ * batch and session, so nothing else has to. The id is always generated here: it is what the audit log,
  * the outbox, problem bodies and `X-Request-Id` carry, and a client must not be able to choose it (forging
  * another request's id in the audit log, or colliding with it). A valid incoming X-Request-Id is only logged,
  * as `client_request_id` on the lines of the request's logger (the request line among them), so a client's
@@ -8,6 +10,7 @@
  */
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../lib/app-env';
+import { costFields, D1Meter, meteredDatabase } from '../lib/d1-meter';
 import { createLogger } from '../lib/logger';
 import { addResponseHeaders } from '../lib/response-headers';
 
@@ -25,6 +28,8 @@ export function requestContext() {
     c.set('requestId', requestId);
     c.set('logger', logger);
     c.set('timings', new Map());
+    const meter = new D1Meter();
+    c.env = { ...c.env, DB: meteredDatabase(c.env.DB, meter) };
 
     await next();
 
@@ -32,9 +37,11 @@ export function requestContext() {
     const total = performance.now() - started;
     const timings = [...c.get('timings')].map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`);
     const cache = c.get('cacheStatus');
+    const cost = costFields(meter);
     const serverTiming = [
       ...timings,
       ...(cache ? [`cache;desc="${cache}"`] : []),
+      ...Object.entries(cost).map(([name, value]) => `${name};desc=${value}`),
       `total;dur=${total.toFixed(1)}`,
     ];
     addResponseHeaders(c, [
@@ -49,6 +56,7 @@ export function requestContext() {
       cache,
       region: c.get('store')?.region.code,
       country: c.req.raw.cf?.country as string | undefined,
+      ...cost,
     });
   });
 }

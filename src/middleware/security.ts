@@ -6,6 +6,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../lib/app-env';
+import { BOOKMARK_HEADER } from '../lib/d1-session';
 import { AppError } from '../lib/errors';
 import { addResponseHeaders, isWebSocketUpgrade } from '../lib/response-headers';
 
@@ -77,8 +78,17 @@ export function corsFromAllowlist() {
       'X-Request-Id',
       'Accept-Language',
       'X-Publishable-Api-Key',
+      BOOKMARK_HEADER,
     ],
-    exposeHeaders: ['ETag', 'X-Request-Id', 'X-Cache', 'Server-Timing', 'Retry-After', 'Location'],
+    exposeHeaders: [
+      'ETag',
+      'X-Request-Id',
+      'X-Cache',
+      'Server-Timing',
+      'Retry-After',
+      'Location',
+      BOOKMARK_HEADER,
+    ],
     maxAge: 600,
   });
   return createMiddleware<AppEnv>(async function corsFromAllowlist(c, next) {

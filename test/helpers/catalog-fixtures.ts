@@ -1,9 +1,9 @@
 /** Catalog rows written straight into D1 (no HTTP), so storefront tests do not depend on the admin API. */
 import { env } from 'cloudflare:workers';
 import * as schema from '../../src/db/schema';
-import { bumpCatalogVersion } from '../../src/lib/catalog-version';
 import { createDb } from '../../src/lib/db';
 import { newId } from '../../src/lib/ids';
+import { invalidateCatalogCache } from './cache-versions';
 import { unique } from './unique';
 
 const db = () => createDb(env.DB);
@@ -63,7 +63,7 @@ export async function seedRegions(): Promise<void> {
         .values(countries.map((countryCode) => ({ countryCode, regionId: id }))),
     ]);
   }
-  await bumpCatalogVersion(env.KV);
+  await invalidateCatalogCache();
 }
 
 type Translation = { title: string; description?: string; seoTitle?: string; seoDescription?: string };
@@ -150,7 +150,7 @@ export async function insertProductRow(fixture: ProductFixture = {}) {
     ),
   ];
   for (const statement of statements) await statement;
-  await bumpCatalogVersion(env.KV);
+  await invalidateCatalogCache();
   return { id, handle, variants };
 }
 
@@ -176,7 +176,7 @@ export async function insertCategoryRow(fields: {
         description: '',
       })),
     );
-  await bumpCatalogVersion(env.KV);
+  await invalidateCatalogCache();
   return { id, handle };
 }
 
@@ -195,6 +195,6 @@ export async function insertCollectionRow(fields: { handle?: string; titles: Rec
         description: '',
       })),
     );
-  await bumpCatalogVersion(env.KV);
+  await invalidateCatalogCache();
   return { id, handle };
 }
