@@ -9,9 +9,10 @@
  *
  * A cache hit must not wait for D1, so an isolate reads versions at most once per REFRESH_MS, and then only the
  * rows that changed since its last read (a range seek on `cache_versions_version_idx`, normally empty). The
- * bound on staleness at any location is therefore REFRESH_MS plus the replica's lag behind the primary (the
- * read goes to the nearest replica). A scope with no row in the isolate's view is at version 0: see HORIZON_MS
- * for why an isolate does not need to load every row when it starts.
+ * bound on staleness at any location is therefore REFRESH_MS, plus the replica's lag behind the primary (the
+ * read goes to the nearest replica), plus the one read's duration for requests that arrive while it runs. A
+ * scope with no row in the isolate's view is at version 0: see HORIZON_MS for why an isolate does not need to
+ * load every row when it starts.
  *
  * Reads are chained through D1 session bookmarks: each read starts from the bookmark of the previous one (so an
  * isolate never goes back in time), and the catalog reads of a cache MISS start from the bookmark of the
@@ -47,7 +48,13 @@ export class CacheVersions {
   }
 }
 
-type View = { versions: CacheVersions; known: Map<string, number>; newest: number | null; readAt: number };
+type View = {
+  versions: CacheVersions;
+  known: ReadonlyMap<string, number>;
+  /** The largest version read so far: the next read asks for what is newer. Null until the first read lands. */
+  newest: number | null;
+  readAt: number;
+};
 
 const NEVER = Number.NEGATIVE_INFINITY;
 let view: View = {
@@ -56,6 +63,7 @@ let view: View = {
   newest: null,
   readAt: NEVER,
 };
+/** Set while a request of this isolate reads the versions; the others keep serving the current view. */
 let reading: Promise<CacheVersions> | undefined;
 /** Counts this isolate's own version changes, so a read that overlapped one does not count as current. */
 let ownChanges = 0;
@@ -63,6 +71,9 @@ let ownChanges = 0;
 /** Rows changed after a version, oldest first; a range seek on the version index. */
 export const CHANGED_SINCE_SQL =
   'SELECT scope, version FROM cache_versions WHERE version > ? ORDER BY version';
+
+/** The later of two bookmarks: they are fixed-width hex, so they order as strings. */
+const later = (a: string | null, b: string | null) => (a === null || (b !== null && b > a) ? b : a);
 
 async function readChanges(d1: D1Database, now: number): Promise<CacheVersions> {
   const changesBefore = ownChanges;
@@ -72,33 +83,53 @@ async function readChanges(d1: D1Database, now: number): Promise<CacheVersions> 
     .prepare(CHANGED_SINCE_SQL)
     .bind(since)
     .all<{ scope: string; version: number }>();
+  // Merged into the view as it is now (another read may have landed meanwhile), never moving a version back.
   // A new map only when something changed: a view handed to a request never changes under it.
-  const known = results.length > 0 ? new Map(view.known) : view.known;
-  for (const row of results) known.set(row.scope, row.version);
-  const bookmark = session.getBookmark() ?? view.versions.bookmark;
+  let known = view.known;
+  if (results.length > 0) {
+    const merged = new Map(view.known);
+    for (const row of results) {
+      if (row.version > (merged.get(row.scope) ?? 0)) merged.set(row.scope, row.version);
+    }
+    known = merged;
+  }
+  const bookmark = later(view.versions.bookmark, session.getBookmark());
   view = {
-    versions: new CacheVersions(known, bookmark),
+    versions:
+      known === view.known && bookmark === view.versions.bookmark
+        ? view.versions
+        : new CacheVersions(known, bookmark),
     known,
-    newest: results.at(-1)?.version ?? since,
-    readAt: ownChanges === changesBefore ? now : NEVER,
+    newest: Math.max(view.newest ?? since, results.at(-1)?.version ?? since),
+    readAt: ownChanges === changesBefore ? Math.max(view.readAt, now) : NEVER,
   };
   return view.versions;
 }
 
 /**
- * The isolate's current view, read again from D1 when it is older than REFRESH_MS. Concurrent requests share one
- * read; a failed read is not remembered, so the next request tries again.
+ * The isolate's current view, read again from D1 when it is older than REFRESH_MS. While one request reads, the
+ * others serve the view they have, so no request waits for another's I/O (a promise settled by another request
+ * is delivered late, and never if that request is cancelled). Only an isolate with no view yet has each request
+ * read for itself. `keepAlive` (the request's `waitUntil`) lets a read finish even if its request is cancelled.
  */
-export function cacheVersions(d1: D1Database, now = Date.now()): CacheVersions | Promise<CacheVersions> {
+export function cacheVersions(
+  d1: D1Database,
+  keepAlive: (work: Promise<unknown>) => void,
+  now = Date.now(),
+): CacheVersions | Promise<CacheVersions> {
   if (now - view.readAt < REFRESH_MS) return view.versions;
-  if (!reading) {
-    reading = readChanges(d1, now);
-    const clear = () => {
-      reading = undefined;
+  const loaded = view.newest !== null;
+  if (reading && loaded) return view.versions;
+  const read = readChanges(d1, now);
+  keepAlive(read);
+  if (loaded) {
+    reading = read;
+    const done = () => {
+      if (reading === read) reading = undefined;
     };
-    reading.then(clear, clear);
+    read.then(done, done);
   }
-  return reading;
+  return read;
 }
 
 /**

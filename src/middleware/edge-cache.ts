@@ -199,14 +199,15 @@ export function edgeCache(scopesOf: CacheScopes) {
 
     const work = lookUpOrRender(c, next, key, ifNoneMatch);
     // Waiting requests only ever see an entry or undefined; the first request's own error reaches it alone.
-    inflight.set(
-      key,
-      work.catch(() => undefined),
+    const shared = work.catch(() => undefined);
+    inflight.set(key, shared);
+    // Others wait on this work: it must finish, and the key be released, even if this request is cancelled
+    // (its own continuation would then never run, and every later request for the key would wait forever).
+    c.executionCtx.waitUntil(
+      shared.then(() => {
+        if (inflight.get(key) === shared) inflight.delete(key);
+      }),
     );
-    try {
-      await work;
-    } finally {
-      inflight.delete(key);
-    }
+    await work;
   });
 }

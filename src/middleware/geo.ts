@@ -10,13 +10,11 @@ import { cacheVersions } from '../lib/cache-versions';
 import { AppError } from '../lib/errors';
 import { negotiateLocale } from '../lib/locale';
 import { getRegionDirectory } from '../lib/region-directory';
-import { timed } from './request-context';
 
 export function geo() {
   return createMiddleware<StoreEnv>(async function geo(c, next) {
-    const timings = c.get('timings');
-    const versions = await cacheVersions(c.env.DB);
-    const directory = await timed(timings, 'regions', () => getRegionDirectory(c.env.DB, versions));
+    const versions = await cacheVersions(c.env.DB, (work) => c.executionCtx.waitUntil(work));
+    const directory = await getRegionDirectory(c.env.DB, versions);
 
     const cfCountry = c.req.raw.cf?.country;
     const country = typeof cfCountry === 'string' && /^[A-Z]{2}$/.test(cfCountry) ? cfCountry : null;
