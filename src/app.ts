@@ -106,6 +106,7 @@ export function createApp() {
     document ??= finishDocument(app.getOpenAPI31Document(documentConfig), {
       isStorefront: (path) => matchesHonoPath(STOREFRONT_PATH, path),
       isCached: (path) => Object.keys(PUBLIC_CATALOG).some((p) => matchesHonoPath(p, path)),
+      isAdmin: (path) => path.startsWith('/v1/admin/'),
     });
     return c.json(document);
   });

@@ -110,18 +110,18 @@ async function readChanges(d1: D1Database, now: number): Promise<CacheVersions> 
  * The isolate's current view, read again from D1 when it is older than REFRESH_MS. While one request reads, the
  * others serve the view they have, so no request waits for another's I/O (a promise settled by another request
  * is delivered late, and never if that request is cancelled). Only an isolate with no view yet has each request
- * read for itself. `keepAlive` (the request's `waitUntil`) lets a read finish even if its request is cancelled.
+ * read for itself. The request's `waitUntil` lets a read finish even if its request is cancelled.
  */
 export function cacheVersions(
   d1: D1Database,
-  keepAlive: (work: Promise<unknown>) => void,
+  context: Pick<ExecutionContext, 'waitUntil'>,
   now = Date.now(),
 ): CacheVersions | Promise<CacheVersions> {
   if (now - view.readAt < REFRESH_MS) return view.versions;
   const loaded = view.newest !== null;
   if (reading && loaded) return view.versions;
   const read = readChanges(d1, now);
-  keepAlive(read);
+  context.waitUntil(read);
   if (loaded) {
     reading = read;
     const done = () => {

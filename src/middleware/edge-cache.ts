@@ -17,6 +17,7 @@ import { type CacheVersions, EDGE_TTL_SECONDS } from '../lib/cache-versions';
 import { sessionDatabase } from '../lib/d1-session';
 import { MemoryCache } from '../lib/memory-cache';
 import { timed } from './request-context';
+import { type SecuredHeaders, securedResponse, withSecurityHeaders } from './security';
 
 /** Parameters that become part of the resolved context rather than of the key. */
 const CONTEXT_PARAMS = new Set(['region', 'locale']);
@@ -34,7 +35,14 @@ export type CacheScopes = (path: string) => readonly string[] | undefined;
  * Origin`, X-Request-Id, Server-Timing) are computed for each request by the middleware around this one and are
  * never stored, or a hit would hand one origin's CORS grant to another.
  */
-type Entry = { body: ArrayBuffer; contentType: string; etag: string; size: number };
+type Entry = {
+  body: ArrayBuffer;
+  contentType: string;
+  etag: string;
+  size: number;
+  /** The header lists of the answers given from this entry, built on first use (see respond). */
+  answers: Partial<Record<string, SecuredHeaders>>;
+};
 
 const memory = new MemoryCache<Entry>(500, 8 * 1024 * 1024);
 /** Keys being looked up or rendered by a request of this isolate; undefined when that one was not cacheable. */
@@ -75,18 +83,21 @@ function matchesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
 /**
  * The response a client gets for an entry: the body, or 304 when its ETag already matches. Assigned to `c.res`,
  * it keeps the per-request headers already on the context's response (Hono copies them over), and middleware
- * around this one adds the rest after it.
+ * around this one adds the rest after it. Its headers, security headers included, are built once per entry and
+ * kind of answer: a hit then costs one Response construction and no header writes beyond the per-request ones.
  */
 function respond(entry: Entry, status: 'HIT' | 'MISS', ifNoneMatch: string | undefined): Response {
-  const headers = new Headers({
-    ETag: entry.etag,
-    'Cache-Control': 'private, no-cache',
-    Vary: 'Accept-Language',
-    'X-Cache': status,
-  });
-  if (matchesEtag(ifNoneMatch, entry.etag)) return new Response(null, { status: 304, headers });
-  headers.set('Content-Type', entry.contentType);
-  return new Response(entry.body, { status: 200, headers });
+  const notModified = matchesEtag(ifNoneMatch, entry.etag);
+  const kind = notModified ? `${status} 304` : status;
+  entry.answers[kind] ??= withSecurityHeaders([
+    ['ETag', entry.etag],
+    ['Cache-Control', 'private, no-cache'],
+    ['Vary', 'Accept-Language'],
+    ['X-Cache', status],
+    ...(notModified ? [] : [['Content-Type', entry.contentType] as [string, string]]),
+  ]);
+  const headers = entry.answers[kind];
+  return securedResponse(notModified ? null : entry.body, notModified ? 304 : 200, headers);
 }
 
 async function etagOf(body: ArrayBuffer): Promise<string> {
@@ -103,6 +114,7 @@ async function fromCacheApi(key: string): Promise<Entry | undefined> {
     contentType: stored.headers.get('Content-Type') ?? 'application/json',
     etag: stored.headers.get('ETag') ?? (await etagOf(body)),
     size: body.byteLength,
+    answers: {},
   };
 }
 
@@ -120,11 +132,12 @@ async function lookUpOrRender(
   c: Context<StoreEnv>,
   next: () => Promise<void>,
   key: string,
+  memoryKey: string,
   ifNoneMatch: string | undefined,
 ): Promise<Entry | undefined> {
   const stored = await timed(c.get('timings'), 'cache', () => fromCacheApi(key));
   if (stored) {
-    memory.set(key, stored);
+    memory.set(memoryKey, stored);
     c.set('cacheStatus', 'HIT');
     c.res = respond(stored, 'HIT', ifNoneMatch);
     return stored;
@@ -144,8 +157,9 @@ async function lookUpOrRender(
     contentType: c.res.headers.get('Content-Type') ?? 'application/json',
     etag: await etagOf(body),
     size: body.byteLength,
+    answers: {},
   };
-  memory.set(key, entry);
+  memory.set(memoryKey, entry);
   const cached = new Response(body, {
     status: 200,
     headers: {
@@ -169,25 +183,30 @@ export function edgeCache(scopesOf: CacheScopes) {
       return next();
     }
     const store = c.get('store');
-    const key = cacheKeyFor(new URL(c.req.url), {
-      country: store.country,
-      region: store.region.code,
-      locale: store.locale,
-      version: versionTag(store.versions, scopes),
-    });
+    const tag = versionTag(store.versions, scopes);
+    // The memory tier is keyed by the URL as sent and the resolved context, so a hit parses nothing; the
+    // normalized key (one entry for every order of the same parameters) is built only when memory misses.
+    const memoryKey = `${c.req.url} ${store.country} ${store.region.code} ${store.locale} ${tag}`;
     const ifNoneMatch = c.req.header('If-None-Match');
 
-    const remembered = memory.get(key);
+    const remembered = memory.get(memoryKey);
     if (remembered) {
       c.set('cacheStatus', 'HIT');
       c.res = respond(remembered, 'HIT', ifNoneMatch);
       return;
     }
 
+    const key = cacheKeyFor(new URL(c.req.url), {
+      country: store.country,
+      region: store.region.code,
+      locale: store.locale,
+      version: tag,
+    });
     const pending = inflight.get(key);
     if (pending) {
       const shared = await pending;
       if (shared) {
+        memory.set(memoryKey, shared);
         c.set('cacheStatus', 'COALESCED');
         c.res = respond(shared, 'MISS', ifNoneMatch);
         return;
@@ -197,7 +216,7 @@ export function edgeCache(scopesOf: CacheScopes) {
       return next();
     }
 
-    const work = lookUpOrRender(c, next, key, ifNoneMatch);
+    const work = lookUpOrRender(c, next, key, memoryKey, ifNoneMatch);
     // Waiting requests only ever see an entry or undefined; the first request's own error reaches it alone.
     const shared = work.catch(() => undefined);
     inflight.set(key, shared);

@@ -13,8 +13,11 @@ import { getRegionDirectory } from '../lib/region-directory';
 
 export function geo() {
   return createMiddleware<StoreEnv>(async function geo(c, next) {
-    const versions = await cacheVersions(c.env.DB, (work) => c.executionCtx.waitUntil(work));
-    const directory = await getRegionDirectory(c.env.DB, versions);
+    // Both are plain values on a cache hit (remembered by the isolate); only a read returns a promise.
+    const remembered = cacheVersions(c.env.DB, c.executionCtx);
+    const versions = remembered instanceof Promise ? await remembered : remembered;
+    const known = getRegionDirectory(c.env.DB, versions);
+    const directory = known instanceof Promise ? await known : known;
 
     const cfCountry = c.req.raw.cf?.country;
     const country = typeof cfCountry === 'string' && /^[A-Z]{2}$/.test(cfCountry) ? cfCountry : null;

@@ -35,18 +35,17 @@ export function requestContext() {
 
     // performance.now() only advances across I/O in Workers, which is exactly the time worth reporting.
     const total = performance.now() - started;
-    const timings = [...c.get('timings')].map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`);
     const cache = c.get('cacheStatus');
     const cost = costFields(meter);
-    const serverTiming = [
-      ...timings,
-      ...(cache ? [`cache;desc="${cache}"`] : []),
-      ...Object.entries(cost).map(([name, value]) => `${name};desc=${value}`),
-      `total;dur=${total.toFixed(1)}`,
-    ];
+    // Concatenated rather than mapped and joined: this runs for every request, cache hits included.
+    let serverTiming = '';
+    for (const [name, ms] of c.get('timings')) serverTiming += `${name};dur=${ms.toFixed(1)}, `;
+    if (cache) serverTiming += `cache;desc="${cache}", `;
+    for (const name in cost) serverTiming += `${name};desc=${cost[name]}, `;
+    serverTiming += `total;dur=${total.toFixed(1)}`;
     addResponseHeaders(c, [
       ['X-Request-Id', requestId],
-      ['Server-Timing', serverTiming.join(', ')],
+      ['Server-Timing', serverTiming],
     ]);
     logger.info('request', {
       method: c.req.method,
