@@ -6,7 +6,8 @@
 // disturb far less than throughput. Prints one Markdown table with the machine's load average. `--bundle`
 // measures another build of the Worker (e.g. an older commit's). `--profile` instead samples the Worker's CPU
 // through the workerd inspector (Chrome DevTools protocol) while loading the listing HIT, and prints the
-// functions with the most self time.
+// functions with the most self time; with DUMP_PROFILE=<file.cpuprofile> it also writes the raw profile, which
+// Chrome DevTools opens.
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
