@@ -4,6 +4,7 @@
  * read (what D1 bills), and answers with those counts. The store context is resolved as the geo middleware does
  * for an explicit `region` (and optional `locale`) parameter.
  */
+import { CacheVersions } from '../src/lib/cache-versions';
 import { listProducts } from '../src/modules/products/store-read';
 import { ListProductsQuery } from '../src/modules/products/store-schemas';
 import { meteredD1 } from '../test/helpers/d1-meter';
@@ -41,7 +42,7 @@ export default {
       },
       locale,
       localeChain: [locale, ...locales.filter((l) => l !== locale)],
-      catalogVersion: 'bench',
+      versions: new CacheVersions(new Map(), null),
     };
     const { db, usage } = meteredD1(env.DB);
     const { data } = await listProducts(db, ListProductsQuery.parse(params), store);

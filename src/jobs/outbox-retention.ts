@@ -35,5 +35,5 @@ export async function pruneResetRequests(env: Env): Promise<JobResult> {
 }
 
 export function runOutboxRetentionJob(env: Env): Promise<void> {
-  return runJob(OUTBOX_RETENTION_JOB, () => pruneResetRequests(env));
+  return runJob(OUTBOX_RETENTION_JOB, env, ({ env: metered }) => pruneResetRequests(metered));
 }

@@ -8,6 +8,7 @@
  *   and a rare word in exactly ten products.
  */
 import { env } from 'cloudflare:workers';
+import { CacheVersions } from '../../src/lib/cache-versions';
 import { createDb } from '../../src/lib/db';
 import { newId } from '../../src/lib/ids';
 import type { StoreContext } from '../../src/lib/store-context';
@@ -88,7 +89,7 @@ export async function seedBulkCatalog(tag: string, currency: string, count: numb
       },
       locale: 'en',
       localeChain: ['en', 'de'],
-      catalogVersion: 'bulk',
+      versions: new CacheVersions(new Map(), null),
     },
     parent: parent.handle,
     category: a.handle,

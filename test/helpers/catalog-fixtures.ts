@@ -2,10 +2,10 @@
 import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import * as schema from '../../src/db/schema';
-import { bumpCatalogVersion } from '../../src/lib/catalog-version';
 import { createDb } from '../../src/lib/db';
 import { newId } from '../../src/lib/ids';
 import { refreshStorefront, type StorefrontScope } from '../../src/modules/storefront/projection';
+import { invalidateCatalogCache } from './cache-versions';
 import { unique } from './unique';
 
 const db = () => createDb(env.DB);
@@ -72,7 +72,7 @@ export async function seedRegions(): Promise<void> {
     ]);
     await refreshReadModel({ region: id });
   }
-  await bumpCatalogVersion(env.KV);
+  await invalidateCatalogCache();
 }
 
 type Translation = { title: string; description?: string; seoTitle?: string; seoDescription?: string };
@@ -163,7 +163,7 @@ export async function insertProductRow(fixture: ProductFixture = {}) {
   ];
   for (const statement of statements) await statement;
   await refreshReadModel({ products: [id] });
-  await bumpCatalogVersion(env.KV);
+  await invalidateCatalogCache();
   return { id, handle, variants };
 }
 
@@ -210,7 +210,7 @@ export async function insertCategoryRow(fields: {
         description: '',
       })),
     );
-  await bumpCatalogVersion(env.KV);
+  await invalidateCatalogCache();
   return { id, handle };
 }
 
@@ -229,6 +229,6 @@ export async function insertCollectionRow(fields: { handle?: string; titles: Rec
         description: '',
       })),
     );
-  await bumpCatalogVersion(env.KV);
+  await invalidateCatalogCache();
   return { id, handle };
 }

@@ -1,5 +1,6 @@
 export * from './analytics';
 export * from './api-keys';
+export * from './cache-versions';
 export * from './carts';
 export * from './catalog';
 export * from './events';

@@ -16,7 +16,7 @@ import {
   unknownReferences,
   upsertTranslations,
 } from '../../lib/catalog-fields';
-import { catalogVersionBump } from '../../lib/catalog-version';
+import { CatalogVersionBump } from '../../lib/catalog-version-bumps';
 import { commit } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { AppError, conflict, notFound } from '../../lib/errors';
@@ -110,7 +110,7 @@ export async function createCategory(
     },
     events: [{ type: 'category.created', aggregateType: 'category', aggregateId: id, payload: { id } }],
     recheck: () => checkCreate(db, input),
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.category(db, id),
   });
   return getCategory(db, id);
 }
@@ -193,7 +193,7 @@ export async function updateCategory(
     recheck: async () => {
       await checkUpdate(db, id, input);
     },
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.category(db, id),
   });
   return getCategory(db, id);
 }
@@ -232,7 +232,7 @@ export async function deleteCategory(env: Env, caller: Caller, id: string): Prom
     recheck: async () => {
       await checkDelete(db, id);
     },
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.category(db, id),
   });
   const deleted = results.at(-1) as Awaited<typeof remove>;
   if (deleted.length === 0) throw notFound('Category');

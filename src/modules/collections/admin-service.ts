@@ -17,7 +17,7 @@ import {
   unknownReferences,
   upsertTranslations,
 } from '../../lib/catalog-fields';
-import { catalogVersionBump } from '../../lib/catalog-version';
+import { CatalogVersionBump } from '../../lib/catalog-version-bumps';
 import { commit } from '../../lib/commit';
 import { chunkRows, missingIds } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
@@ -90,7 +90,7 @@ export async function createCollection(
     },
     events: [{ type: 'collection.created', aggregateType: 'collection', aggregateId: id, payload: { id } }],
     recheck: () => checkCreate(db, input),
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.collection(db, id, input.product_ids),
   });
   return getCollection(db, id);
 }
@@ -154,7 +154,7 @@ export async function updateCollection(
     recheck: async () => {
       await checkUpdate(db, id, input);
     },
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.collection(db, id, input.product_ids),
   });
   return getCollection(db, id);
 }
@@ -176,7 +176,7 @@ export async function deleteCollection(env: Env, caller: Caller, id: string): Pr
       changes: auditChanges(collections, [], before, null),
     },
     events: [{ type: 'collection.deleted', aggregateType: 'collection', aggregateId: id, payload: { id } }],
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.collection(db, id),
   });
   const deleted = results.at(-1) as Awaited<typeof remove>;
   if (deleted.length === 0) throw notFound('Collection');

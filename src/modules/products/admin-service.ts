@@ -1,6 +1,6 @@
 /**
- * Product writes. Each one is checked up front, then committed with its audit entry and event as one atomic D1
- * batch; the catalog version is bumped after it so no edge-cached page can show the old product.
+ * Product writes. Each one is checked up front, then committed with its audit entry, event and cache versions as
+ * one atomic D1 batch, so no edge-cached page can show the old product once the write is visible.
  *
  * Events: a product with its translations, options, links, images, variants and prices is one aggregate
  * (`product`, payload `{ id }`): product.created, product.updated (archiving too), product.deleted. Variant and
@@ -17,7 +17,7 @@ import {
 } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { assertTranslationsRemain, translationPatchStatements } from '../../lib/catalog-fields';
-import { catalogVersionBump } from '../../lib/catalog-version';
+import { CatalogVersionBump } from '../../lib/catalog-version-bumps';
 import { commit } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
@@ -92,7 +92,7 @@ export async function createProduct(
     },
     events: [{ type: 'product.created', aggregateType: 'product', aggregateId: id, payload: { id } }],
     recheck: () => checkCreate(db, input),
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.product(db, id, input.handle),
   });
   return getProduct(db, id);
 }
@@ -163,7 +163,7 @@ async function writeUpdate(
     recheck: async () => {
       await checkUpdate(db, id, input);
     },
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.product(db, id, input.handle),
   });
   return getProduct(db, id);
 }
@@ -196,7 +196,7 @@ export async function deleteProduct(env: Env, caller: Caller, id: string): Promi
       changes: auditChanges(products, [], before, null),
     },
     events: [{ type: 'product.deleted', aggregateType: 'product', aggregateId: id, payload: { id } }],
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.product(db, id),
   });
   if (deleted.length === 0) throw notFound('Product');
 }

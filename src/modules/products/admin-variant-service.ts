@@ -8,7 +8,7 @@
 import { and, asc, eq, max, ne } from 'drizzle-orm';
 import { prices, productOptions, variants } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
-import { catalogVersionBump } from '../../lib/catalog-version';
+import { CatalogVersionBump } from '../../lib/catalog-version-bumps';
 import { commit, type ComputedDomainEvent as DomainEvent } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { AppError, notFound } from '../../lib/errors';
@@ -115,7 +115,7 @@ export async function createVariant(
     },
     events: [productUpdated(productId, id)],
     recheck: () => checkCreate(db, productId, input),
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.product(db, productId),
   });
   return getVariant(db, id);
 }
@@ -167,7 +167,7 @@ export async function updateVariant(
     recheck: async () => {
       await checkUpdate(db, id, input);
     },
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.product(db, before.productId),
   });
   return getVariant(db, id);
 }
@@ -188,7 +188,7 @@ export async function deleteVariant(env: Env, caller: Caller, id: string): Promi
       changes: auditChanges(variants, [], before, null),
     },
     events: [productUpdated(before.productId, id)],
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.product(db, before.productId),
   });
   const deleted = results.at(-1) as Awaited<typeof remove>;
   if (deleted.length === 0) throw notFound('Variant');
@@ -228,7 +228,7 @@ export async function replacePrices(
     recheck: async () => {
       await checkPrices(db, id, list);
     },
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.product(db, before.productId),
   });
   return getVariant(db, id);
 }

@@ -9,7 +9,7 @@ import { and, eq, inArray, ne } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { regionCountries, regions } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
-import { catalogVersionBump } from '../../lib/catalog-version';
+import { CatalogVersionBump } from '../../lib/catalog-version-bumps';
 import { commit } from '../../lib/commit';
 import { chunkRows, valueTaken } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
@@ -124,7 +124,7 @@ export async function createRegion(
     },
     events: [{ type: 'region.created', aggregateType: 'region', aggregateId: id, payload: { id } }],
     recheck: () => assertAvailable(db, id, input.code, input.countries),
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.region(db),
   });
   return serializeAdminRegion(row, input.countries);
 }
@@ -165,7 +165,7 @@ export async function updateRegion(
     recheck: async () => {
       await checkUpdate(db, id, input);
     },
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.region(db),
   });
   return getRegion(db, id);
 }
@@ -184,7 +184,7 @@ export async function deleteRegion(env: Env, caller: Caller, id: string): Promis
       changes: auditChanges(regions, [], before, null),
     },
     events: [{ type: 'region.deleted', aggregateType: 'region', aggregateId: id, payload: { id } }],
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.region(db),
   });
   if (deleted.length === 0) throw notFound('Region');
 }
