@@ -21,6 +21,9 @@ import { requestTraceparent, traceIdOf } from '../lib/trace-context';
 
 const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
+/** Sign-in, registration, reset and token refresh: their responses must not reveal what D1 read. */
+const CREDENTIAL_PATHS = '/v1/auth/';
+
 export function requestContext() {
   return createMiddleware<AppEnv>(async function requestContext(c, next) {
     const started = performance.now();
@@ -51,7 +54,11 @@ export function requestContext() {
     let serverTiming = '';
     for (const [name, ms] of c.get('timings')) serverTiming += `${name};dur=${ms.toFixed(1)}, `;
     if (cache) serverTiming += `cache;desc="${cache}", `;
-    for (const name in cost) serverTiming += `${name};desc=${cost[name]}, `;
+    // Not on the sign-in surface: rows read differ between an account that exists and one that does not, and
+    // those answers must be identical (account enumeration). The log line still carries the cost.
+    if (!c.req.path.startsWith(CREDENTIAL_PATHS)) {
+      for (const name in cost) serverTiming += `${name};desc=${cost[name]}, `;
+    }
     serverTiming += `total;dur=${total.toFixed(1)}`;
     addResponseHeaders(c, [
       ['X-Request-Id', requestId],
