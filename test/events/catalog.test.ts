@@ -59,7 +59,15 @@ describe('the event catalog', () => {
   });
 
   it('reads an envelope only in a known type, version and shape', () => {
-    const paid = { id: 'ord_1', region: 'eu', country: 'DE', currency: 'EUR', amount: 100 };
+    const paid = {
+      id: 'ord_1',
+      region: 'eu',
+      country: 'DE',
+      currency: 'EUR',
+      amount: 100,
+      payment_id: 'pay_1',
+      via: 'checkout',
+    };
     expect(parseCatalogEvent(syntheticEnvelope('order.paid', paid))).toMatchObject({
       event: { type: 'order.paid', data: paid },
     });

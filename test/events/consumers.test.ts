@@ -40,6 +40,8 @@ const paid = (amount: number) =>
     country: 'DE',
     currency: 'EUR',
     amount,
+    payment_id: unique('pay'),
+    via: 'checkout',
   });
 
 const deadLetterOf = (eventId: string) =>

@@ -155,6 +155,7 @@ describe('every request states its D1 cost', () => {
         msg: 'request',
         time: expect.any(String),
         request_id: res.headers.get('X-Request-Id'),
+        trace_id: expect.stringMatching(/^[0-9a-f]{32}$/),
         method: 'GET',
         path: '/v1/store/products',
         status: 200,

@@ -12,6 +12,7 @@ import { prices } from '../../src/db/schema';
 import { CHANGED_SINCE_SQL, REFRESH_MS } from '../../src/lib/cache-versions';
 import { CatalogVersionBump } from '../../src/lib/catalog-version-bumps';
 import { createDb } from '../../src/lib/db';
+import { refreshStorefront } from '../../src/modules/storefront/projection';
 import {
   type AdminProductBody,
   admin,
@@ -214,13 +215,15 @@ describe('a write made at another location', () => {
   it('reaches this isolate when it next reads the versions, at most REFRESH_MS later', async () => {
     const product = await activeProduct();
     await warm(page(product));
-    // Another location's write: the rows and the version change in one batch, and this isolate is not told.
+    // Another location's write: the rows, their read model and the version change in one batch, and this isolate
+    // is not told.
     const db = createDb(env.DB);
     await db.batch([
       db
         .update(prices)
         .set({ amount: 777 })
         .where(eq(prices.variantId, product.variants[0]?.id ?? '')),
+      ...refreshStorefront(db, { products: [product.id] }),
       CatalogVersionBump.product(db, product.id).statement,
     ]);
 

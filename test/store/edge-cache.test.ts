@@ -123,7 +123,8 @@ describe('edge cache', () => {
 describe('edge cache, per requester', () => {
   const accessControl = (res: Response) =>
     Object.fromEntries([...res.headers].filter(([name]) => name.startsWith('access-control-')));
-  const EXPOSED = 'ETag,X-Request-Id,X-Cache,Server-Timing,Retry-After,Location,X-D1-Bookmark';
+  const EXPOSED =
+    'ETag,X-Request-Id,X-Cache,Server-Timing,Retry-After,Location,Idempotent-Replayed,X-D1-Bookmark';
 
   it('computes CORS headers and the request id for each request, never replaying the first one’s', async () => {
     const product = await insertProductRow();
