@@ -6,7 +6,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { releaseStock, stockSnapshot } from '../../src/modules/inventory/stock';
-import { rows } from '../helpers/admin-fixtures';
+import { admin, rows } from '../helpers/admin-fixtures';
 import { getCart, patchCart, stockedProduct } from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import {
@@ -192,5 +192,51 @@ describe('a cart that cannot be checked out yet', () => {
     expect(await cartState(cartId)).toMatchObject({ status: 'open', checkout_started_at: null });
     expect(await rows('SELECT id FROM payments WHERE cart_id = ?', cartId)).toStrictEqual([]);
     expect((await getCart(cartId, who)).status).toBe('open');
+  });
+});
+
+describe('a discount code at checkout', () => {
+  async function discount(body: Record<string, unknown>) {
+    const res = await admin('POST', '/discounts', {
+      code: `SALE${crypto.randomUUID().slice(0, 6).toUpperCase()}`,
+      type: 'percentage',
+      percentage_bps: 1000,
+      ...body,
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    return (await res.json()) as { id: string; code: string };
+  }
+
+  it('is redeemed with the order; of two checkouts racing for its last use, one wins and the other is undone', async () => {
+    const code = await discount({ usage_limit: 1 });
+    const product = await stockedProduct({ variants: [{ prices: { EUR: 1000 } }] }, 10);
+    const variantId = product.variants[0]?.id as string;
+    const carts = [await readyCart([{ variantId }]), await readyCart([{ variantId }])];
+    for (const { cartId, who } of carts) await patchCart(cartId, who, { discount_code: code.code });
+
+    const responses = await Promise.all(
+      carts.map(({ cartId, who }) => checkoutCall(cartId, who, crypto.randomUUID())),
+    );
+    expect(responses.map((r) => r.status).sort()).toStrictEqual([201, 409]);
+    const winner = (await responses.find((r) => r.status === 201)?.json()) as CheckoutBody & {
+      order: { discount: unknown; discount_total: number };
+    };
+    expect(winner.order.discount).toStrictEqual({ code: code.code, amount: 100 });
+    expect(winner.order.discount_total).toBe(100);
+    const loser = responses.find((r) => r.status === 409) as Response;
+    expect(await problemOf(loser)).toMatchObject({ code: 'discount_usage_limit_reached' });
+    expect(
+      await rows('SELECT order_id FROM discount_redemptions WHERE discount_id = ?', code.id),
+    ).toStrictEqual([{ order_id: winner.order.id }]);
+    // The loser's cart is open again, nothing of it held or recorded as paid.
+    const states = await Promise.all(carts.map((c) => cartState(c.cartId)));
+    expect(states.map((s) => s?.status).sort()).toStrictEqual(['completed', 'open']);
+    expect(await stock(variantId)).toMatchObject({ on_hand: 9, reserved: 0 });
+    const paid = await rows(
+      'SELECT order_id FROM payments WHERE cart_id IN (?, ?)',
+      carts[0]?.cartId,
+      carts[1]?.cartId,
+    );
+    expect(paid).toStrictEqual([{ order_id: winner.order.id }]);
   });
 });
