@@ -110,6 +110,12 @@ describe('checking out a guest cart with the manual provider', () => {
 
     // Another key for the same cart: the cart is done.
     await expectProblem(await checkoutCall(cartId, who, crypto.randomUUID()), 409, 'cart_completed');
+    // The same key with another body is another request.
+    await expectProblem(
+      await checkoutCall(cartId, who, key, { provider: 'stripe' }),
+      422,
+      'idempotency_key_reused',
+    );
   });
 
   it('needs an Idempotency-Key, and a cart the caller may use before anything else', async () => {
@@ -192,6 +198,28 @@ describe('a cart that cannot be checked out yet', () => {
     expect(await cartState(cartId)).toMatchObject({ status: 'open', checkout_started_at: null });
     expect(await rows('SELECT id FROM payments WHERE cart_id = ?', cartId)).toStrictEqual([]);
     expect((await getCart(cartId, who)).status).toBe('open');
+  });
+});
+
+describe('a sold-out SKU', () => {
+  it('refuses a cart whose hold lapsed before locking anything: 409 out_of_stock, no checkout started', async () => {
+    const product = await stockedProduct({ variants: [{ prices: { EUR: 500 } }] }, 1);
+    const variantId = product.variants[0]?.id as string;
+    const { cartId, who } = await readyCart([{ variantId }]);
+    await releaseStock(env.INVENTORY_ITEM, variantId, `${cartId}:${variantId}`);
+    await rows('UPDATE cart_lines SET reservation_expires_at = ? WHERE cart_id = ?', Date.now() - 1, cartId);
+    await readyCart([{ variantId }]);
+
+    const res = await checkoutCall(cartId, who, crypto.randomUUID());
+    expect(res.status).toBe(409);
+    expect(await problemOf(res)).toMatchObject({ code: 'out_of_stock', available: 0 });
+    expect(
+      await rows(
+        "SELECT id FROM outbox_events WHERE aggregate_id = ? AND type = 'cart.checkout_started'",
+        cartId,
+      ),
+    ).toStrictEqual([]);
+    expect(await cartState(cartId)).toMatchObject({ status: 'open', checkout_started_at: null });
   });
 });
 

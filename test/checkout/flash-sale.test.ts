@@ -28,8 +28,14 @@ describe('a flash sale', () => {
     // units were left. Checkout must hold them again, and only some can.
     const carts = [];
     for (let i = 0; i < SHOPPERS; i++) carts.push(await readyCart([{ variantId }]));
-    for (const { cartId } of carts)
+    for (const { cartId } of carts) {
       await releaseStock(env.INVENTORY_ITEM, variantId, `${cartId}:${variantId}`);
+      await rows(
+        'UPDATE cart_lines SET reservation_expires_at = ? WHERE cart_id = ?',
+        Date.now() - 1,
+        cartId,
+      );
+    }
     const set = await admin('PUT', `/inventory/${variantId}`, { on_hand: UNITS, reason: 'flash sale' });
     expect(set.status).toBe(200);
 

@@ -8,6 +8,7 @@ import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runOrderStockJob } from '../../src/jobs/order-stock';
+import { CRON_JOBS } from '../../src/jobs/schedule';
 import { systemCaller } from '../../src/lib/caller';
 import { commit } from '../../src/lib/commit';
 import { createDb } from '../../src/lib/db';
@@ -199,5 +200,11 @@ describe('an order that was never paid', () => {
     await runOrderStockJob(env);
     expect(await orderRow(placed.order.id)).toStrictEqual({ status: 'canceled', stock_status: 'returned' });
     expect(await stock(variantId)).toMatchObject({ on_hand: 5, reserved: 0 });
+  });
+});
+
+describe('the stock sweep', () => {
+  it('runs every minute', () => {
+    expect(CRON_JOBS['* * * * *']).toContain(runOrderStockJob);
   });
 });

@@ -6,7 +6,7 @@
  * line to the cart would).
  */
 import { outOfStock, reservationTtlMs } from '../carts/reservations';
-import { releaseStock, reserveStock } from '../inventory/stock';
+import { releaseStock, reserveStock, stockSnapshots } from '../inventory/stock';
 import type { OrderLineDraft } from '../orders/place';
 
 type HeldLine = Pick<OrderLineDraft, 'variantId' | 'reservationId' | 'quantity'>;
@@ -34,5 +34,27 @@ export async function holdAll(env: Env, cartId: string, lines: HeldLine[]): Prom
       await releaseHolds(env, lines);
       throw outOfStock(held.available);
     }
+  }
+}
+
+/**
+ * Before anything is written: 409 `out_of_stock` for a line that holds nothing (its cart hold lapsed) while its
+ * variant has fewer units available than it needs. A read per variant, so a sold-out SKU costs the shoppers who
+ * lost the race no lock, no hold and no unlock. Lines still held skip it (their own hold counts for them), and
+ * passing it promises nothing: `holdAll` decides.
+ */
+export async function refuseSoldOut(
+  env: Env,
+  lines: (HeldLine & { heldUntil: Date | null })[],
+  now: Date,
+): Promise<void> {
+  const unheld = lines.filter((line) => line.heldUntil === null || line.heldUntil <= now);
+  const snapshots = await stockSnapshots(
+    env.INVENTORY_ITEM,
+    unheld.map((line) => line.variantId),
+  );
+  for (const line of unheld) {
+    const available = snapshots.get(line.variantId)?.available ?? 0;
+    if (available < line.quantity) throw outOfStock(Math.max(0, available));
   }
 }

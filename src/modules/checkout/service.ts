@@ -3,7 +3,8 @@
  * Worker dies right after each (docs/ARCHITECTURE.md, "Checkout"):
  *
  * 0. Checks: the cart is the caller's, priced now (the cheapest applicable shipping option when none was
- *    chosen), and complete (orderDraftOf). Nothing is written if they fail.
+ *    chosen), complete (orderDraftOf), and no line whose hold lapsed is plainly sold out (refuseSoldOut, a
+ *    read). Nothing is written if they fail.
  * 1. Lock the cart (`checking_out`, carts/checkout-hooks.ts) with a `cart.checkout_started` event: from now
  *    on the shopper cannot change it. Died: the lock is abandoned after CHECKOUT_LOCK_TTL_MS and the cart
  *    reopens on the shopper's next write.
@@ -43,7 +44,7 @@ import { providerKey } from '../payments/provider-keys';
 import { chooseProvider, paymentProvider } from '../payments/providers';
 import { type AuthorizePaymentResult, authorizePayment } from '../payments/service';
 import { orderDraftOf } from './draft';
-import { holdAll, releaseHolds } from './holds';
+import { holdAll, refuseSoldOut, releaseHolds } from './holds';
 import type { CheckoutInput, CheckoutResult } from './schemas';
 
 type Authorized = Exclude<AuthorizePaymentResult, { status: 'declined' }>;
@@ -124,6 +125,12 @@ export async function checkout(env: Env, caller: Caller, request: CheckoutReques
     now: lockedAt,
   });
   const draft = await orderDraftOf(db, loaded, 'paid');
+  const heldUntil = new Map(loaded.lines.map((l) => [l.row.variantId, l.row.reservationExpiresAt]));
+  await refuseSoldOut(
+    env,
+    draft.lines.map((line) => ({ ...line, heldUntil: heldUntil.get(line.variantId) ?? null })),
+    lockedAt,
+  );
 
   // 1. Lock the cart.
   const [locked] = await commit(db, caller, {
