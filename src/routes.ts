@@ -13,6 +13,7 @@ import { auditRouter } from './modules/audit/handlers';
 import { storeCartsRouter } from './modules/carts/handlers';
 import { adminCategoriesRouter } from './modules/categories/admin-handlers';
 import { storeCategoriesRouter } from './modules/categories/store-handlers';
+import { checkoutRouter } from './modules/checkout/handlers';
 import { adminCollectionsRouter } from './modules/collections/admin-handlers';
 import { storeCollectionsRouter } from './modules/collections/store-handlers';
 import { customerAccountRouter } from './modules/customers/account-handlers';
@@ -26,6 +27,7 @@ import { adminInventoryRouter } from './modules/inventory/admin-handlers';
 import { storeInventoryRouter } from './modules/inventory/store-handlers';
 import { liveRouter } from './modules/live/handlers';
 import { adminOrdersRouter } from './modules/orders/admin-handlers';
+import { markOrderPaidOnSettlement } from './modules/orders/settlement';
 import { storeOrdersRouter } from './modules/orders/store-handlers';
 import { stripeHooksRouter } from './modules/payments/handlers';
 import { adminProductsRouter } from './modules/products/admin-handlers';
@@ -48,7 +50,8 @@ const storeRouter = createRouter()
   .route('/', storeCollectionsRouter)
   .route('/', customerAccountRouter)
   .route('/', storeOrdersRouter)
-  .route('/', storeCartsRouter);
+  .route('/', storeCartsRouter)
+  .route('/', checkoutRouter);
 
 const adminRouter = createRouter();
 adminRouter.use('*', requireAdmin(), readYourWrites());
@@ -80,5 +83,5 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route('/v1/admin', adminRouter);
   app.route('/v1/auth/staff', staffAuthRouter);
   app.route('/v1', liveRouter);
-  app.route('/v1/hooks', stripeHooksRouter());
+  app.route('/v1/hooks', stripeHooksRouter({ onPaymentSettled: markOrderPaidOnSettlement }));
 }

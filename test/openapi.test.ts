@@ -113,6 +113,7 @@ describe('OpenAPI document', () => {
       'DELETE /v1/store/customers/me/addresses/{id}': 'deleteStoreCustomersMeAddressesById',
       'GET /v1/store/orders': 'getStoreOrders',
       'GET /v1/store/orders/{id}': 'getStoreOrdersById',
+      'POST /v1/store/orders/{id}/confirm-payment': 'postStoreOrdersByIdConfirmPayment',
       'POST /v1/store/carts': 'postStoreCarts',
       'GET /v1/store/carts/{id}': 'getStoreCartsById',
       'PATCH /v1/store/carts/{id}': 'patchStoreCartsById',
@@ -121,6 +122,7 @@ describe('OpenAPI document', () => {
       'DELETE /v1/store/carts/{id}/line-items/{line_id}': 'deleteStoreCartsByIdLineItemsByLineId',
       'GET /v1/store/carts/{id}/shipping-options': 'getStoreCartsByIdShippingOptions',
       'POST /v1/store/carts/{id}/merge': 'postStoreCartsByIdMerge',
+      'POST /v1/store/carts/{id}/checkout': 'postStoreCartsByIdCheckout',
       'POST /v1/admin/regions': 'postAdminRegions',
       'GET /v1/admin/regions': 'getAdminRegions',
       'GET /v1/admin/regions/{id}': 'getAdminRegionsById',
@@ -146,6 +148,7 @@ describe('OpenAPI document', () => {
       'POST /v1/admin/orders/{id}/fulfillments': 'postAdminOrdersByIdFulfillments',
       'POST /v1/admin/orders/{id}/deliver': 'postAdminOrdersByIdDeliver',
       'POST /v1/admin/orders/{id}/cancel': 'postAdminOrdersByIdCancel',
+      'POST /v1/admin/orders/{id}/refunds': 'postAdminOrdersByIdRefunds',
       'POST /v1/admin/categories': 'postAdminCategories',
       'GET /v1/admin/categories': 'getAdminCategories',
       'GET /v1/admin/categories/{id}': 'getAdminCategoriesById',
@@ -349,6 +352,7 @@ describe('OpenAPI document', () => {
       postStoreCustomersMeAddresses: false,
       patchStoreCustomersMeAddressesById: false,
       deleteStoreCustomersMeAddressesById: false,
+      postStoreCartsByIdCheckout: true,
     });
     for (const { route, op } of operations()) {
       for (const [status, response] of Object.entries(op.responses)) {

@@ -6,5 +6,6 @@
 import type { EventConsumer } from '../lib/event-consumer';
 import { analyticsConsumer } from '../modules/analytics/consumer';
 import { emailConsumer } from '../modules/notifications/consumer';
+import { webhooksConsumer } from '../modules/webhooks/consumer';
 
-export const EVENT_CONSUMERS: readonly EventConsumer[] = [emailConsumer, analyticsConsumer];
+export const EVENT_CONSUMERS: readonly EventConsumer[] = [emailConsumer, analyticsConsumer, webhooksConsumer];

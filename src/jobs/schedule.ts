@@ -3,12 +3,19 @@
  * with no entry here fails loudly rather than doing nothing.
  */
 import { runIdempotencyCleanupJob } from './idempotency-cleanup';
+import { runOrderStockJob } from './order-stock';
 import { runOutboxRetentionJob } from './outbox-retention';
 import { runOutboxSweepJob } from './outbox-sweep';
 import { runWebhookDeliverySweep } from './webhook-deliveries';
 
 export const CRON_JOBS: Record<string, ((env: Env) => Promise<void>)[]> = {
-  '* * * * *': [runOutboxSweepJob, runOutboxRetentionJob, runIdempotencyCleanupJob, runWebhookDeliverySweep],
+  '* * * * *': [
+    runOutboxSweepJob,
+    runOutboxRetentionJob,
+    runIdempotencyCleanupJob,
+    runWebhookDeliverySweep,
+    runOrderStockJob,
+  ],
 };
 
 export async function runScheduled(controller: ScheduledController, env: Env): Promise<void> {

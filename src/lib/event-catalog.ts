@@ -67,10 +67,20 @@ const OrderMoneyData = z.strictObject({
 
 /** An order's payment was taken: its money, plus which payment and which report settled it. */
 const OrderPaidData = OrderMoneyData.extend({
-  payment_id: Id,
+  payment_id: Id.nullable().openapi({ description: 'Null when the order had nothing to pay (a total of 0)' }),
   via: z.enum(['checkout', 'webhook', 'confirmation']).openapi({
     description: 'What settled it: checkout itself, the provider’s webhook, or the storefront’s confirmation',
   }),
+});
+
+/** Staff refunded part or all of an order: the money, and the order's transition. */
+const OrderRefundedData = OrderMoneyData.extend({
+  number: z.string(),
+  from: z.string(),
+  to: z.enum(['partially_refunded', 'refunded']),
+  reason: z.string().optional(),
+  payment_id: Id,
+  refunded_total: Amount,
 });
 
 const StockLevel = z.enum(['in_stock', 'low_stock', 'out_of_stock']);
@@ -284,8 +294,10 @@ export const EVENT_CATALOG = {
   'order.refunded': spec({
     aggregate: 'order',
     audience: 'public',
-    description: 'Money was refunded to the shopper (`amount`; partial refunds raise one event each).',
-    versions: { 1: OrderMoneyData },
+    description:
+      'Staff refunded money to the shopper (`amount`; `refunded_total` so far); a partial refund raises one ' +
+      'event each, and `to` says whether the order is now `partially_refunded` or `refunded`.',
+    versions: { 1: OrderRefundedData },
   }),
   'customer.created': spec({
     aggregate: 'customer',

@@ -48,6 +48,7 @@ const REQUIRED: Record<string, Permission> = {
   'POST /v1/admin/orders/{id}/cancel': 'orders:write',
   'POST /v1/admin/orders/{id}/deliver': 'orders:write',
   'POST /v1/admin/orders/{id}/fulfillments': 'orders:write',
+  'POST /v1/admin/orders/{id}/refunds': 'orders:refund',
   'GET /v1/admin/products': 'catalog:read',
   'POST /v1/admin/products': 'catalog:write',
   'GET /v1/admin/products/{id}': 'catalog:read',

@@ -48,10 +48,12 @@ export async function problemOf(res: Response) {
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
+  402: 'Payment Required',
   403: 'Forbidden',
   404: 'Not Found',
   409: 'Conflict',
   422: 'Unprocessable Content',
+  503: 'Service Unavailable',
 };
 
 /** Asserts a whole problem+json body. */

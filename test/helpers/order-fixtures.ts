@@ -26,8 +26,9 @@ export const ORDER_ADDRESS = {
 
 /** Two lines (2 x 10.00 and 1 x 25.00 EUR, tax included at 19%) and 4.90 shipping. */
 export function orderDraft(overrides: Partial<OrderDraft> = {}): OrderDraft {
+  const cartId = overrides.cartId ?? unique('cart');
   return {
-    cartId: unique('cart'),
+    cartId,
     customerId: null,
     email: uniqueEmail(),
     regionId: 'reg_test',
@@ -41,6 +42,7 @@ export function orderDraft(overrides: Partial<OrderDraft> = {}): OrderDraft {
         variantId: 'var_mug_blue',
         productId: 'prod_mug',
         sku: unique('MUG-BLUE'),
+        reservationId: `${cartId}:var_mug_blue`,
         productTitle: 'Mug',
         variantTitle: 'Blue',
         options: { Color: 'Blue' },
@@ -55,6 +57,7 @@ export function orderDraft(overrides: Partial<OrderDraft> = {}): OrderDraft {
         variantId: 'var_teapot',
         productId: 'prod_teapot',
         sku: unique('TEAPOT'),
+        reservationId: `${cartId}:var_teapot`,
         productTitle: 'Teapot',
         variantTitle: 'Default',
         options: {},
@@ -90,7 +93,7 @@ export async function insertOrder(
     db,
     systemCaller('checkout', `run-${crypto.randomUUID()}`),
     orderDraft({ ...draft, status: placedStatus }),
-    createdAt,
+    { now: createdAt },
   );
   const [first, ...rest] = placed.statements;
   if (!first) throw new Error('placeOrder wrote nothing');

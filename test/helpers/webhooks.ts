@@ -147,6 +147,18 @@ export async function deliveryRow(id: string): Promise<DeliveryRow> {
   return row;
 }
 
+/** Waits until the delivery `id` is no longer pending; returns its row. */
+export async function settledDelivery(id: string): Promise<DeliveryRow> {
+  return vi.waitFor(
+    async () => {
+      const row = await deliveryRow(id);
+      expect(row.status).not.toBe('pending');
+      return row;
+    },
+    { timeout: 60_000, interval: 100 },
+  );
+}
+
 export async function attemptRows(deliveryId: string): Promise<AttemptRow[]> {
   const { results } = await env.DB.prepare(
     'SELECT attempt, attempted_at, latency_ms, response_status, response_excerpt, error FROM webhook_delivery_attempts WHERE delivery_id = ? ORDER BY attempt',

@@ -125,6 +125,8 @@ describe('GET /v1/admin/orders', () => {
       region_id: 'reg_test',
       shipping_address: ORDER_ADDRESS,
       fulfillments: [],
+      stock_status: 'held',
+      payments: [],
       transitions: [
         {
           id: alice.order.lastTransitionId,
@@ -162,7 +164,9 @@ describe('GET /v1/admin/orders', () => {
         'customer_id',
         'cart_id',
         'region_id',
+        'stock_status',
         'transitions',
+        'payments',
       ].sort(),
     );
   });

@@ -428,12 +428,12 @@ describe('settlement seam: the webhook racing the storefront’s confirmation', 
     return receiveStripeWebhook(db, env, staff(), {
       payload: new TextEncoder().encode(payload),
       signature: await signature(payload),
-      onPaymentSettled: async (database, settled, when) => {
+      onPaymentSettled: async (database, settled, when, caller) => {
         if (!overtaken) {
           overtaken = true;
           await syncPayment(db, env, guest(), { paymentId, onPaymentSettled: markStandInOrderPaid });
         }
-        return markStandInOrderPaid(database, settled, when);
+        return markStandInOrderPaid(database, settled, when, caller);
       },
     });
   }

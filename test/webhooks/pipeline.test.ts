@@ -23,6 +23,7 @@ import {
   FakeReceivers,
   insertDelivery,
   settledDeliveries,
+  settledDelivery,
 } from '../helpers/webhooks';
 
 let token = '';
@@ -431,8 +432,9 @@ describe('through the real queue', () => {
     await worker.scheduled(createScheduledController({ cron: '* * * * *' }), env, ctx);
     await waitOnExecutionContext(ctx);
 
-    const [delivered] = await settledDeliveries(endpoint.id, 1);
-    expect(delivered?.id).toBe(lost);
+    // The same run publishes what earlier tests left in the outbox, and the webhooks consumer fans those events
+    // out to this endpoint too (it takes every type): wait for the lost delivery itself, not for a count.
+    expect(await settledDelivery(lost)).toMatchObject({ status: 'succeeded', attempt_count: 1 });
     expect(await deliveryRow(late)).toMatchObject({ status: 'pending', attempt_count: 0 });
   });
 });

@@ -29,6 +29,14 @@ export const ORDER_STATUSES = [
 ] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
+/**
+ * Where the order's units are in the InventoryItem objects. `held`: reserved for the cart, not yet sold (checkout
+ * sells them right after placing the order; a sweep finishes it if the Worker died). `sold`: committed into a
+ * sale. `returned`: the order was canceled and its units are back (holds released, or sold units restocked).
+ */
+export const ORDER_STOCK_STATUSES = ['held', 'sold', 'returned'] as const;
+export type OrderStockStatus = (typeof ORDER_STOCK_STATUSES)[number];
+
 /** The shipping method as chosen at checkout. */
 export type ShippingMethodSnapshot = { id: string; name: string; amount: number };
 /** The discount as applied at checkout. */
@@ -73,8 +81,9 @@ export const orders = sqliteTable(
     total: integer('total').notNull(),
     /** Whether the prices (and so `total`) include `tax_total`, as the region said at checkout. */
     taxInclusive: integer('tax_inclusive', { mode: 'boolean' }).notNull(),
-    /** Sum of refunds so far; `refunded` once it reaches `total`. */
+    /** Sum of refunds so far (from its payments, set in the refund's batch); `refunded` once it reaches `total`. */
     refundedTotal: integer('refunded_total').notNull().default(0),
+    stockStatus: text('stock_status', { enum: ORDER_STOCK_STATUSES }).notNull().default('held'),
     createdAt,
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' })
       .notNull()
@@ -86,6 +95,13 @@ export const orders = sqliteTable(
     index('orders_status_created_idx').on(t.status, t.createdAt, t.id),
     index('orders_customer_created_idx').on(t.customerId, t.createdAt, t.id),
     index('orders_email_created_idx').on(t.email, t.createdAt, t.id),
+    // The stock sweep's two queues, kept small by their conditions: units still held, units to give back.
+    index('orders_stock_held_idx').on(t.createdAt).where(sql`stock_status = 'held'`),
+    index('orders_stock_to_return_idx')
+      .on(t.updatedAt)
+      .where(sql`stock_status = 'sold' AND status = 'canceled'`),
+    // Orders whose payment never came, oldest first, for the expiry sweep.
+    index('orders_pending_payment_idx').on(t.createdAt).where(sql`status = 'pending_payment'`),
   ],
 );
 
@@ -101,6 +117,11 @@ export const orderLines = sqliteTable(
     variantId: text('variant_id').notNull(),
     productId: text('product_id').notNull(),
     sku: text('sku').notNull(),
+    /**
+     * The InventoryItem reservation that holds this line's units (the cart line's), committed into the sale.
+     * Checkout always sets it; the default only lets the column be added to the table as it was.
+     */
+    reservationId: text('reservation_id').notNull().default(''),
     productTitle: text('product_title').notNull(),
     variantTitle: text('variant_title').notNull(),
     options: text('options', { mode: 'json' }).$type<Record<string, string>>().notNull(),

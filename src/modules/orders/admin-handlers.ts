@@ -42,4 +42,8 @@ export const adminOrdersRouter = createRouter<AdminEnv>()
       c.req.valid('json') ?? {},
     );
     return c.json(order, 200);
+  })
+  .openapi(routes.refundOrder, async (c) => {
+    const { id } = c.req.valid('param');
+    return c.json(await service.refundOrder(c.env, adminCallerOf(c), id, c.req.valid('json') ?? {}), 201);
   });

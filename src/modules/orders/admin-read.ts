@@ -7,6 +7,8 @@ import { type OrderStatus, orders } from '../../db/schema';
 import { createDb, type Database } from '../../lib/db';
 import { olderThan, TIME_ID_KEY } from '../../lib/keyset';
 import { decodeCursor, paginate } from '../../lib/pagination';
+import { paymentsOfOrder, refundsOfPayment } from '../payments/read';
+import { serializePayment, serializeRefund } from '../payments/schemas';
 import { normalizeOrderNumber } from './number';
 import { findOrder, itemCounts, loadOrderParts, loadTransitions } from './read';
 import { type AdminOrder, serializeOrderSummary, serializeStoreOrder, serializeTransition } from './schemas';
@@ -74,12 +76,22 @@ export async function listOrders(
 export async function getAdminOrder(env: Env, id: string): Promise<AdminOrder> {
   const db = createDb(env.DB);
   const order = await findOrder(db, id);
-  const [parts, transitions] = await Promise.all([loadOrderParts(db, order), loadTransitions(db, id)]);
+  const [parts, transitions, paid] = await Promise.all([
+    loadOrderParts(db, order),
+    loadTransitions(db, id),
+    paymentsOfOrder(db, id),
+  ]);
+  const paymentRefunds = await Promise.all(paid.map((p) => refundsOfPayment(db, p.id)));
   return {
     ...(await serializeStoreOrder(env, order, parts.lines, parts.fulfillments)),
     customer_id: order.customerId,
     cart_id: order.cartId,
     region_id: order.regionId,
+    stock_status: order.stockStatus,
     transitions: transitions.map(serializeTransition),
+    payments: paid.map((p, i) => ({
+      ...serializePayment(p),
+      refunds: (paymentRefunds[i] ?? []).map(serializeRefund),
+    })),
   };
 }

@@ -1,6 +1,6 @@
 import { adminRoute } from '../../auth/permissions';
 import { jsonBody, jsonContent, problems } from '../../lib/openapi';
-import { AdminOrderListQuery, CancelBody, FulfilBody } from './admin-schemas';
+import { AdminOrderListQuery, CancelBody, FulfilBody, RefundBody } from './admin-schemas';
 import { AdminOrderListSchema, AdminOrderSchema, OrderParams } from './schemas';
 
 const tags = ['Admin: orders'];
@@ -28,10 +28,11 @@ export const fulfilOrder = adminRoute('orders:write', {
   path: '/orders/{id}/fulfillments',
   tags,
   summary: 'Ship some or all of what is left: the order becomes partially fulfilled or fulfilled',
+  description: 'The first fulfilment captures the authorized payment in full.',
   request: { params: OrderParams, body: jsonBody(FulfilBody) },
   responses: {
     201: jsonContent(AdminOrderSchema, 'The order with the new fulfilment'),
-    ...problems(400, 401, 403, 404, 409, 415, 422),
+    ...problems(400, 401, 403, 404, 409, 415, 422, 503),
   },
 });
 
@@ -48,10 +49,22 @@ export const cancelOrder = adminRoute('orders:write', {
   method: 'post',
   path: '/orders/{id}/cancel',
   tags,
-  summary: 'Cancel an order that has not shipped',
+  summary: 'Cancel an order that has not shipped: its payment is voided (or refunded) and its units go back',
   request: { params: OrderParams, body: { ...jsonBody(CancelBody), required: false } },
   responses: {
     200: jsonContent(AdminOrderSchema, 'The canceled order'),
-    ...problems(400, 401, 403, 404, 409, 415, 422),
+    ...problems(400, 401, 403, 404, 409, 415, 422, 503),
+  },
+});
+
+export const refundOrder = adminRoute('orders:refund', {
+  method: 'post',
+  path: '/orders/{id}/refunds',
+  tags,
+  summary: 'Refund part or all of what was charged (payment is taken at the first fulfilment)',
+  request: { params: OrderParams, body: { ...jsonBody(RefundBody), required: false } },
+  responses: {
+    201: jsonContent(AdminOrderSchema, 'The order with the refund'),
+    ...problems(400, 401, 403, 404, 409, 415, 422, 503),
   },
 });

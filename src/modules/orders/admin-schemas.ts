@@ -57,3 +57,18 @@ export const FulfilBody = z
 export type FulfilInput = z.infer<typeof FulfilBody>;
 
 export const CancelBody = z.object({ reason: Reason.optional() }).strict().openapi('CancelOrder');
+
+export const RefundBody = z
+  .object({
+    amount: z
+      .number()
+      .int()
+      .min(1)
+      .max(Number.MAX_SAFE_INTEGER)
+      .optional()
+      .openapi({ description: 'Minor units; everything still refundable when left out', example: 1000 }),
+    reason: Reason.optional().openapi({ example: 'Damaged in transit' }),
+  })
+  .strict()
+  .openapi('RefundOrder');
+export type RefundInput = z.infer<typeof RefundBody>;

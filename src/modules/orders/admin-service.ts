@@ -1,77 +1,29 @@
 /**
- * What staff do to an order: ship it (in one or more fulfilments), mark it delivered, cancel it. Each is one
- * transition of the state machine (./state.ts), committed with the change's own rows, an audit entry and an
- * event (./transitions.ts). The checks run twice when a concurrent change wins the race: once before the batch
- * (a refused request writes nothing), and again on the order as the winner left it, so the loser is told
- * precisely why (409 `invalid_transition`, 422 over-quantity) or, if its request would still be valid, 409
- * `order_changed`.
+ * What staff do to an order: ship it (in one or more fulfilments; the first captures the payment), mark it
+ * delivered, cancel it (the payment voided or refunded, the units given back), refund it in part or in full.
+ * Each is one transition of the state machine (./state.ts), applied by ./changes.ts with its own rows, the
+ * payment's record, an audit entry and an event.
  *
  * Events (aggregate `order`, payload `{ id, number, from, to, ... }`): order.partially_fulfilled,
- * order.fulfilled (with the fulfilment), order.delivered, order.canceled.
+ * order.fulfilled (with the fulfilment), order.delivered, order.canceled, and order.refunded for each refund
+ * (with the money: amount, region, country, currency).
  */
-import { and, eq, type SQL, sql } from 'drizzle-orm';
-import type { BatchItem } from 'drizzle-orm/batch';
-import { type FulfilledLine, fulfillments, type OrderStatus, orderLines } from '../../db/schema';
+import { and, eq, sql } from 'drizzle-orm';
+import { type FulfilledLine, fulfillments, orderLines, refunds } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
-import type { ComputedDomainEvent as DomainEvent } from '../../lib/commit';
 import { insertRowIf } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
 import { AppError, conflict, type FieldError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { getAdminOrder } from './admin-read';
-import type { FulfilInput } from './admin-schemas';
-import { findOrder, loadOrderParts, type OrderParts } from './read';
+import type { FulfilInput, RefundInput } from './admin-schemas';
+import { cancelOrderAs } from './cancel';
+import { changeOrder } from './changes';
+import { orderMoneyOf, regionCodeOf } from './events';
+import { captureForFulfilment, refundableOf, refundedSoFar, refundForOrder } from './order-payments';
+import { findOrder, type OrderParts } from './read';
 import type { AdminOrder } from './schemas';
-import { allows, invalidTransition, nextStatus, type OrderEvent } from './state';
-import { commitTransition, orderChanged, transitionOrder } from './transitions';
-
-/** One staff action, planned against the order as read: the event, its own guarded statements, what it says. */
-type Plan = {
-  event: OrderEvent;
-  reason?: string | null;
-  statements?: (db: Database, won: SQL) => BatchItem<'sqlite'>[];
-  /** Added to the audit entry's changes and the event's payload. */
-  details?: Record<string, unknown>;
-};
-
-const eventType = (event: OrderEvent, to: OrderStatus): string =>
-  event.action === 'fulfil'
-    ? event.complete
-      ? 'order.fulfilled'
-      : 'order.partially_fulfilled'
-    : `order.${to}`;
-
-async function changeOrder(
-  env: Env,
-  caller: Caller,
-  orderId: string,
-  plan: (parts: OrderParts) => Plan,
-): Promise<AdminOrder> {
-  const db = createDb(env.DB);
-  const parts = await loadOrderParts(db, await findOrder(db, orderId));
-  const { event, reason, statements, details } = plan(parts);
-  const { order } = parts;
-  const to = nextStatus(order.status, event);
-  const transition = transitionOrder(db, caller, order, { action: event.action, to, reason: reason ?? null });
-  const summary = { from: order.status, to, ...(reason ? { reason } : {}), ...details };
-  const domainEvent: DomainEvent = {
-    type: eventType(event, to),
-    aggregateType: 'order',
-    aggregateId: order.id,
-    payload: { id: order.id, number: order.number, ...summary },
-  };
-  const won = await commitTransition(db, caller, transition, {
-    statements: statements?.(db, transition.won) ?? [],
-    audit: { action: `order.${event.action}`, targetType: 'order', targetId: order.id, changes: summary },
-    events: [domainEvent],
-  });
-  if (!won) {
-    const now = await loadOrderParts(db, await findOrder(db, orderId));
-    nextStatus(now.order.status, plan(now).event);
-    throw orderChanged();
-  }
-  return getAdminOrder(env, orderId);
-}
+import { allows, invalidTransition } from './state';
 
 /** The lines and quantities a fulfilment ships: as asked, or everything not yet shipped. */
 function shipmentOf(parts: OrderParts, input: FulfilInput): FulfilledLine[] {
@@ -101,58 +53,134 @@ function shipmentOf(parts: OrderParts, input: FulfilInput): FulfilledLine[] {
   return input.lines.map((l) => ({ line_id: l.line_id, quantity: l.quantity }));
 }
 
-export function fulfilOrder(env: Env, caller: Caller, orderId: string, input: FulfilInput) {
+export async function fulfilOrder(
+  env: Env,
+  caller: Caller,
+  orderId: string,
+  input: FulfilInput,
+): Promise<AdminOrder> {
+  const db = createDb(env.DB);
   const fulfillmentId = newId('ful');
-  return changeOrder(env, caller, orderId, (parts) => {
-    // The status decides first: a canceled order is a 409 whatever its lines say.
-    if (!allows(parts.order.status, 'fulfil')) throw invalidTransition(parts.order.status, 'fulfil');
-    const shipment = shipmentOf(parts, input);
-    const shipped = new Map(shipment.map((l) => [l.line_id, l.quantity]));
-    const complete = parts.lines.every((l) => l.fulfilledQuantity + (shipped.get(l.id) ?? 0) === l.quantity);
-    return {
-      event: { action: 'fulfil', complete },
-      details: {
-        fulfillment_id: fulfillmentId,
-        carrier: input.carrier,
-        tracking_number: input.tracking_number,
-        lines: shipment,
-      },
-      statements: (db, won) => [
-        insertRowIf(
-          db,
-          fulfillments,
-          {
-            id: fulfillmentId,
-            orderId,
-            carrier: input.carrier,
-            trackingNumber: input.tracking_number,
-            lines: shipment,
-          },
-          won,
-        ),
-        ...shipment.map((line) =>
-          db
-            .update(orderLines)
-            .set({ fulfilledQuantity: sql`${orderLines.fulfilledQuantity} + ${line.quantity}` })
-            .where(and(eq(orderLines.id, line.line_id), eq(orderLines.orderId, orderId), won)),
-        ),
-      ],
-    };
+  await changeOrder(env, caller, orderId, {
+    plan: (parts) => {
+      // The status decides first: a canceled order is a 409 whatever its lines say.
+      if (!allows(parts.order.status, 'fulfil')) throw invalidTransition(parts.order.status, 'fulfil');
+      const shipment = shipmentOf(parts, input);
+      const shipped = new Map(shipment.map((l) => [l.line_id, l.quantity]));
+      const complete = parts.lines.every(
+        (l) => l.fulfilledQuantity + (shipped.get(l.id) ?? 0) === l.quantity,
+      );
+      return {
+        event: { action: 'fulfil', complete },
+        details: {
+          fulfillment_id: fulfillmentId,
+          carrier: input.carrier,
+          tracking_number: input.tracking_number,
+          lines: shipment,
+        },
+        statements: (tx, won) => [
+          insertRowIf(
+            tx,
+            fulfillments,
+            {
+              id: fulfillmentId,
+              orderId,
+              carrier: input.carrier,
+              trackingNumber: input.tracking_number,
+              lines: shipment,
+            },
+            won,
+          ),
+          ...shipment.map((line) =>
+            tx
+              .update(orderLines)
+              .set({ fulfilledQuantity: sql`${orderLines.fulfilledQuantity} + ${line.quantity}` })
+              .where(and(eq(orderLines.id, line.line_id), eq(orderLines.orderId, orderId), won)),
+          ),
+        ],
+      };
+    },
+    money: (parts) => captureForFulfilment(db, env, caller, parts.order),
   });
+  return getAdminOrder(env, orderId);
 }
 
-export function markDelivered(env: Env, caller: Caller, orderId: string) {
-  return changeOrder(env, caller, orderId, () => ({ event: { action: 'deliver' } }));
+export async function markDelivered(env: Env, caller: Caller, orderId: string): Promise<AdminOrder> {
+  await changeOrder(env, caller, orderId, { plan: () => ({ event: { action: 'deliver' } }) });
+  return getAdminOrder(env, orderId);
 }
 
-export function cancelOrder(
+/**
+ * Cancels an order nothing of which has shipped: the payment is voided (or refunded, if it was captured) before
+ * the batch, and the units go back after it (./cancel.ts).
+ */
+export async function cancelOrder(
   env: Env,
   caller: Caller,
   orderId: string,
   input: { reason?: string | undefined },
-) {
-  return changeOrder(env, caller, orderId, () => ({
-    event: { action: 'cancel' },
-    reason: input.reason ?? null,
-  }));
+): Promise<AdminOrder> {
+  await cancelOrderAs(env, caller, orderId, input.reason ?? null);
+  return getAdminOrder(env, orderId);
+}
+
+async function refundRecorded(db: Database, paymentId: string, providerRef: string): Promise<boolean> {
+  const row = await db
+    .select({ id: refunds.id })
+    .from(refunds)
+    .where(and(eq(refunds.paymentId, paymentId), eq(refunds.providerRef, providerRef)))
+    .get();
+  return row !== undefined;
+}
+
+/**
+ * Returns `amount` (everything still refundable if left out) of what was captured. The order becomes refunded
+ * when its payments have returned its whole total, partially refunded before.
+ */
+export async function refundOrder(
+  env: Env,
+  caller: Caller,
+  orderId: string,
+  input: RefundInput,
+): Promise<AdminOrder> {
+  const db = createDb(env.DB);
+  const order = await findOrder(db, orderId);
+  if (!allows(order.status, 'refund')) throw invalidTransition(order.status, 'refund');
+  const { payment, refundable } = await refundableOf(db, order);
+  const amount = input.amount ?? refundable;
+  if (amount > refundable) {
+    throw new AppError(422, 'refund_exceeds_refundable', `At most ${refundable} can be refunded.`, {
+      errors: [{ pointer: '/body/amount', message: `At most ${refundable}` }],
+    });
+  }
+  const reason = input.reason ?? null;
+  let moved: { providerRef: string } | undefined;
+  await changeOrder(env, caller, orderId, {
+    plan: async (parts) => {
+      if (!allows(parts.order.status, 'refund')) throw invalidTransition(parts.order.status, 'refund');
+      // After a lost race this refund may already be in the payment's figures (its writes ride unguarded).
+      const counted = moved !== undefined && (await refundRecorded(db, payment.id, moved.providerRef));
+      const refunded = (await refundedSoFar(db, orderId)) + (counted ? 0 : amount);
+      return {
+        event: { action: 'refund', full: refunded >= parts.order.total },
+        reason,
+        details: {
+          ...orderMoneyOf(parts.order, await regionCodeOf(db, parts.order.regionId)),
+          amount,
+          payment_id: payment.id,
+          refunded_total: refunded,
+        },
+      };
+    },
+    money: async (parts) => {
+      const result = await refundForOrder(db, env, caller, parts.order, {
+        paymentId: payment.id,
+        amount,
+        reason,
+      });
+      moved = { providerRef: result.providerRef };
+      return result.writes;
+    },
+  });
+  return getAdminOrder(env, orderId);
 }

@@ -52,14 +52,16 @@ export type PlacedOrder = {
   statements: BatchItem<'sqlite'>[];
 };
 
+/** `id`: when the caller needs it before the batch (checkout authorizes the payment for it first). */
 export async function placeOrder(
   env: Env,
   db: Database,
   caller: Caller,
   draft: OrderDraft,
-  now = new Date(),
+  options: { id?: string; now?: Date } = {},
 ): Promise<PlacedOrder> {
-  const id = newId('ord', now.getTime());
+  const now = options.now ?? new Date();
+  const id = options.id ?? newId('ord', now.getTime());
   const transitionId = newId('otr', now.getTime());
   const token = draft.customerId === null ? `ot_${randomToken(32)}` : null;
   const order: OrderRow = {
@@ -85,6 +87,7 @@ export async function placeOrder(
     total: draft.total,
     taxInclusive: draft.taxInclusive,
     refundedTotal: 0,
+    stockStatus: 'held',
     createdAt: now,
     updatedAt: now,
   };

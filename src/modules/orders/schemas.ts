@@ -7,6 +7,7 @@ import {
   type fulfillments,
   ORDER_ACTIONS,
   ORDER_STATUSES,
+  ORDER_STOCK_STATUSES,
   type orderLines,
   type orders,
   type orderTransitions,
@@ -14,6 +15,7 @@ import {
 import { Timestamp } from '../../lib/catalog-fields';
 import { decryptField } from '../../lib/encryption';
 import { PageInfoSchema } from '../../lib/pagination';
+import { PaymentSchema, RefundSchema } from '../payments/schemas';
 
 export type OrderRow = typeof orders.$inferSelect;
 export type OrderLineRow = typeof orderLines.$inferSelect;
@@ -111,13 +113,21 @@ export const OrderTransitionSchema = z
   })
   .openapi('OrderTransition');
 
+export const OrderPaymentSchema = z
+  .object({ ...PaymentSchema.shape, refunds: z.array(RefundSchema) })
+  .openapi('OrderPayment');
+
 export const AdminOrderSchema = z
   .object({
     ...orderFields,
     customer_id: z.string().nullable(),
     cart_id: z.string(),
     region_id: z.string(),
+    stock_status: z.enum(ORDER_STOCK_STATUSES).openapi({
+      description: '`held`: units reserved, not yet sold; `sold`; `returned`: back on hand after a cancel',
+    }),
     transitions: z.array(OrderTransitionSchema),
+    payments: z.array(OrderPaymentSchema),
   })
   .openapi('AdminOrder');
 export type AdminOrder = z.infer<typeof AdminOrderSchema>;

@@ -1,8 +1,10 @@
+import { shopperCallerOf } from '../../auth/caller';
 import { createDb } from '../../lib/db';
 import { createRouter } from '../../lib/openapi';
 import { noStore } from '../../middleware/no-store';
 import { listOwnOrders, readOwnOrder } from './store-read';
 import * as routes from './store-routes';
+import { confirmOrderPayment } from './store-service';
 
 export const storeOrdersRouter = createRouter();
 
@@ -16,6 +18,13 @@ storeOrdersRouter
   )
   .openapi(routes.getMyOrder, async (c) => {
     const order = await readOwnOrder(c.env, c.req.valid('param').id, {
+      customerId: c.var.principal?.id,
+      orderToken: c.req.valid('header')['X-Order-Token'],
+    });
+    return c.json(order, 200);
+  })
+  .openapi(routes.confirmMyOrderPayment, async (c) => {
+    const order = await confirmOrderPayment(c.env, shopperCallerOf(c), c.req.valid('param').id, {
       customerId: c.var.principal?.id,
       orderToken: c.req.valid('header')['X-Order-Token'],
     });

@@ -24,11 +24,16 @@ async function opens(order: OrderRow, proof: OrderProof): Promise<boolean> {
   return timingSafeEqualStrings(await sha256Hex(proof.orderToken), order.tokenHash);
 }
 
-export async function readOwnOrder(env: Env, id: string, proof: OrderProof): Promise<StoreOrder> {
-  const db = createDb(env.DB);
+/** The order `id` if `proof` opens it, else the 404 of an order that does not exist. */
+export async function ownOrder(db: Database, id: string, proof: OrderProof): Promise<OrderRow> {
   const order = await db.select().from(orders).where(eq(orders.id, id)).get();
   if (!order || !(await opens(order, proof))) throw notFound('Order');
-  const parts = await loadOrderParts(db, order);
+  return order;
+}
+
+export async function readOwnOrder(env: Env, id: string, proof: OrderProof): Promise<StoreOrder> {
+  const db = createDb(env.DB);
+  const parts = await loadOrderParts(db, await ownOrder(db, id, proof));
   return serializeStoreOrder(env, parts.order, parts.lines, parts.fulfillments);
 }
 

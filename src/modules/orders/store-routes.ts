@@ -38,3 +38,20 @@ export const getMyOrder = createRoute({
   request: { params: OrderParams, headers: OrderTokenHeaders },
   responses: { 200: jsonContent(StoreOrderSchema, 'The order'), ...problems(401, 404, 422) },
 });
+
+export const confirmMyOrderPayment = createRoute({
+  method: 'post',
+  path: '/orders/{id}/confirm-payment',
+  tags,
+  summary: 'After paying in the browser (Stripe.js): record the payment and answer the order',
+  description:
+    'Asks the payment provider and records what it says; a settled payment makes a `pending_payment` order ' +
+    '`paid` (once, even if the provider’s webhook reports it at the same moment). Safe to repeat.',
+  middleware: [optionalCustomer()] as const,
+  security: OWNER_SECURITY,
+  request: { params: OrderParams, headers: OrderTokenHeaders },
+  responses: {
+    200: jsonContent(StoreOrderSchema, 'The order as it is now'),
+    ...problems(401, 404, 422, 503),
+  },
+});

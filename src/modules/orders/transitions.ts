@@ -35,6 +35,7 @@ function claimStatement(
   order: { id: string; status: OrderStatus; version: number },
   to: OrderStatus,
   transitionId: string,
+  guard: SQL | undefined,
 ) {
   return db
     .update(orders)
@@ -44,24 +45,28 @@ function claimStatement(
       lastTransitionId: transitionId,
       updatedAt: new Date(),
     })
-    .where(and(eq(orders.id, order.id), eq(orders.status, order.status), eq(orders.version, order.version)));
+    .where(
+      and(eq(orders.id, order.id), eq(orders.status, order.status), eq(orders.version, order.version), guard),
+    );
 }
 
 /**
  * The statements that move `order` (as read, with its version) to `to` by `action`, recorded with the caller as
- * actor. Put `claim` first, the change's own statements (guarded by `won`) next and `record` last.
+ * actor. Put `claim` first, the change's own statements (guarded by `won`) next and `record` last. `guard` is
+ * one more condition of the claim (the payment settlement's `when`, when the batch is another module's).
  */
 export function transitionOrder(
   db: Database,
   caller: Caller,
   order: { id: string; status: OrderStatus; version: number },
   step: { action: OrderAction; to: OrderStatus; reason?: string | null },
+  guard?: SQL,
 ): OrderTransition {
   const id = newId('otr');
   const won = sql`EXISTS (SELECT 1 FROM ${orders} WHERE ${orders.id} = ${order.id} AND ${orders.lastTransitionId} = ${id})`;
   return {
     id,
-    claim: claimStatement(db, order, step.to, id),
+    claim: claimStatement(db, order, step.to, id, guard),
     won,
     record: recordStatement(db, caller, order, step, id, won),
   };

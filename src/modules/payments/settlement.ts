@@ -55,13 +55,15 @@ export type SettlementExtension = {
 };
 
 /**
- * Called (possibly more than once, if the payment changes under an attempt) with the settlement and the
- * condition `when`; reads are allowed, writes go in the returned statements.
+ * Called (possibly more than once, if the payment changes under an attempt) with the settlement, the
+ * condition `when` and the caller recording it (the webhook's system actor, or the confirming shopper);
+ * reads are allowed, writes go in the returned statements.
  */
 export type OnPaymentSettled = (
   db: Database,
   settled: PaymentSettled,
   when: SQL,
+  caller: Caller,
 ) => SettlementExtension | Promise<SettlementExtension>;
 
 /** The webhook event that carried the report, recorded in the batch that applies it. */
@@ -167,6 +169,7 @@ export async function recordProviderUpdate(
             db,
             settledFrom(after, options.via),
             exists(db.select({ id: payments.id }).from(payments).where(asRead)),
+            caller,
           )
         : { statements: [] };
     const statements: BatchItem<'sqlite'>[] = [

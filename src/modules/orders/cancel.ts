@@ -1,0 +1,47 @@
+/**
+ * Canceling an order, by staff or by the system, and selling a placed order's units (which cancels it when they
+ * ran out). A cancel voids the payment (or refunds what was captured) before its batch and gives the units back
+ * after it, as a follow-up the stock sweep repeats if it fails.
+ */
+import type { Caller } from '../../lib/caller';
+import type { FollowUp } from '../../lib/commit';
+import { createDb } from '../../lib/db';
+import { changeOrder } from './changes';
+import { releasePaymentForCancel } from './order-payments';
+import type { OrderRow } from './schemas';
+import { allows, invalidTransition } from './state';
+import { settleStockNow } from './stock';
+
+const returnStock = (env: Env, caller: Caller, orderId: string): FollowUp => ({
+  name: 'order.return_stock',
+  run: () => settleStockNow(env, caller, orderId),
+});
+
+export function cancelOrderAs(
+  env: Env,
+  caller: Caller,
+  orderId: string,
+  reason: string | null,
+): Promise<OrderRow> {
+  const db = createDb(env.DB);
+  return changeOrder(env, caller, orderId, {
+    plan: (parts) => {
+      if (!allows(parts.order.status, 'cancel')) throw invalidTransition(parts.order.status, 'cancel');
+      return { event: { action: 'cancel' }, reason };
+    },
+    money: (parts) => releasePaymentForCancel(db, env, caller, parts.order),
+    afterCommit: (order) => [returnStock(env, caller, order.id)],
+  });
+}
+
+/** The reason an order canceled for lack of stock gives, in its transition and its `order.canceled` event. */
+export const OUT_OF_STOCK_REASON = 'out of stock when the sale was completed';
+
+/**
+ * Sells a placed order's held units; if they ran out (a hold expired and others bought the free units), the
+ * order is canceled and its payment voided. Idempotent: what is already sold stays sold.
+ */
+export async function sellOrderStock(env: Env, caller: Caller, orderId: string): Promise<void> {
+  const outcome = await settleStockNow(env, caller, orderId);
+  if (outcome.outcome === 'short') await cancelOrderAs(env, caller, orderId, OUT_OF_STOCK_REASON);
+}

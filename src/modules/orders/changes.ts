@@ -1,0 +1,118 @@
+/**
+ * One change of an order, start to finish: plan it against the order as read (the checks: a refused request
+ * writes nothing), move money once if it needs to (a capture, a refund, a void), then commit the transition
+ * (./transitions.ts) with the change's rows, the payment's record, an audit entry and an event.
+ *
+ * If a concurrent change wins the race, the change is planned again on the order as the winner left it, and
+ * either committed on top of it (two fulfilments of different lines both go through) or refused precisely
+ * (409 `invalid_transition`, 422 `invalid_fulfillment`). Money that already moved is never lost that way: the
+ * payment's statements apply whatever the order's state (see src/modules/payments/service.ts), ride in every
+ * attempt unguarded, and are committed on their own, with their audit entry and event, if the order change
+ * itself ends up refused.
+ */
+import type { SQL } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import type { OrderStatus } from '../../db/schema';
+import type { Caller } from '../../lib/caller';
+import { type ComputedDomainEvent, commit, type FollowUp } from '../../lib/commit';
+import { createDb, type Database } from '../../lib/db';
+import type { PaymentWrites } from '../payments/service';
+import { findOrder, loadOrderParts, type OrderParts } from './read';
+import type { OrderRow } from './schemas';
+import { nextStatus, type OrderEvent } from './state';
+import { commitTransition, orderChanged, transitionOrder } from './transitions';
+
+/** What one change does, planned against the order as read. */
+export type OrderChangePlan = {
+  event: OrderEvent;
+  reason?: string | null;
+  /** The change's own rows; every statement must be guarded by `won`. */
+  statements?: (db: Database, won: SQL) => BatchItem<'sqlite'>[];
+  /** Added to the audit entry's changes and the event's payload. */
+  details?: Record<string, unknown>;
+};
+
+export type OrderChange = {
+  /** Runs again on the order as it is after a lost race; may read (the payment), must not write. */
+  plan: (parts: OrderParts) => OrderChangePlan | Promise<OrderChangePlan>;
+  /** Moves money once, after the first plan: the provider call and the payment's writes (never guarded). */
+  money?: (parts: OrderParts, plan: OrderChangePlan) => Promise<PaymentWrites | null>;
+  /** Work after the commit (stock), given the order as the change left it. */
+  afterCommit?: (order: OrderRow) => FollowUp[];
+};
+
+/** Attempts before giving up on an order that keeps changing under the request. */
+const MAX_ATTEMPTS = 3;
+
+// Every refund, partial or full, is one `order.refunded` (its `to` tells which): revenue adds them up.
+const eventType = (event: OrderEvent, to: OrderStatus): string => {
+  if (event.action === 'fulfil') return event.complete ? 'order.fulfilled' : 'order.partially_fulfilled';
+  if (event.action === 'refund') return 'order.refunded';
+  return `order.${to}`;
+};
+
+/** Applies `change` to the order; returns the order as the change left it. */
+export async function changeOrder(
+  env: Env,
+  caller: Caller,
+  orderId: string,
+  change: OrderChange,
+): Promise<OrderRow> {
+  const db = createDb(env.DB);
+  let parts = await loadOrderParts(db, await findOrder(db, orderId));
+  let plan = await change.plan(parts);
+  const money = (await change.money?.(parts, plan)) ?? { statements: [], audit: [], events: [] };
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const { order } = parts;
+    const to = nextStatus(order.status, plan.event);
+    const transition = transitionOrder(db, caller, order, {
+      action: plan.event.action,
+      to,
+      reason: plan.reason,
+    });
+    const summary = {
+      from: order.status,
+      to,
+      ...(plan.reason ? { reason: plan.reason } : {}),
+      ...plan.details,
+    };
+    const orderEvent: ComputedDomainEvent = {
+      type: eventType(plan.event, to),
+      aggregateType: 'order',
+      aggregateId: order.id,
+      payload: { id: order.id, number: order.number, ...summary },
+    };
+    const after: OrderRow = {
+      ...order,
+      status: to,
+      version: order.version + 1,
+      lastTransitionId: transition.id,
+    };
+    const won = await commitTransition(db, caller, transition, {
+      statements: [...(plan.statements?.(db, transition.won) ?? []), ...money.statements],
+      audit: [
+        { action: `order.${plan.event.action}`, targetType: 'order', targetId: order.id, changes: summary },
+        ...money.audit,
+      ],
+      events: [orderEvent, ...money.events],
+      afterCommit: change.afterCommit?.(after),
+    });
+    if (won) return after;
+    parts = await loadOrderParts(db, await findOrder(db, orderId));
+    try {
+      plan = await change.plan(parts);
+      nextStatus(parts.order.status, plan.event);
+    } catch (refusal) {
+      await recordMoney(db, caller, money);
+      throw refusal;
+    }
+  }
+  await recordMoney(db, caller, money);
+  throw orderChanged();
+}
+
+/** Commits money that moved for a change that could not be applied, so the payment record is never behind. */
+async function recordMoney(db: Database, caller: Caller, money: PaymentWrites): Promise<void> {
+  if (money.statements.length === 0) return;
+  await commit(db, caller, { statements: money.statements, audit: money.audit, events: money.events });
+}

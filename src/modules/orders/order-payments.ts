@@ -1,0 +1,125 @@
+/**
+ * The money side of order changes, through the payments module's service (which moves money and returns the
+ * writes for the order's own batch). Policy:
+ *
+ * - Placing an order authorizes its total (checkout); nothing is taken yet.
+ * - The first fulfilment captures the whole authorized amount: money is taken when the goods ship.
+ * - A refund returns captured money, in part or in full; before anything was captured there is nothing to
+ *   refund (cancel the order instead).
+ * - Canceling voids an authorization (or a payment still waiting for the shopper), and refunds whatever was
+ *   captured (a capture made in the provider's dashboard).
+ *
+ * Provider idempotency keys name the order, its version and the action, so a retry of the same change on the
+ * same order (a Worker that died after the provider call) repeats the provider's first answer instead of moving
+ * money twice.
+ */
+import { eq, sql } from 'drizzle-orm';
+import { orders, payments } from '../../db/schema';
+import type { Caller } from '../../lib/caller';
+import type { Database } from '../../lib/db';
+import { conflict } from '../../lib/errors';
+import { paymentsOfOrder } from '../payments/read';
+import type { PaymentRow } from '../payments/schemas';
+import { capturePayment, type PaymentWrites, refundPayment, voidPayment } from '../payments/service';
+import { CAPTURABLE, REFUNDABLE, VOIDABLE } from '../payments/transitions';
+import type { OrderRow } from './schemas';
+
+/** The payment that pays for the order now: the newest one not voided or failed. */
+export async function activePayment(db: Database, orderId: string): Promise<PaymentRow | undefined> {
+  const rows = await paymentsOfOrder(db, orderId);
+  return rows.filter((p) => p.status !== 'voided' && p.status !== 'failed').at(-1);
+}
+
+const keyOf = (order: OrderRow, action: string) => `order:${order.id}:v${order.version}:${action}`;
+
+/** The order's refunded total as its payments say, set in the same batch as a refund's payment writes. */
+function refundedTotalStatement(db: Database, orderId: string) {
+  return db
+    .update(orders)
+    .set({
+      refundedTotal: sql`(SELECT coalesce(sum(${payments.amountRefunded}), 0) FROM ${payments} WHERE ${payments.orderId} = ${orderId})`,
+    })
+    .where(eq(orders.id, orderId));
+}
+
+/** At the first fulfilment: capture the authorized payment in full. Nothing to do once captured. */
+export async function captureForFulfilment(
+  db: Database,
+  env: Env,
+  caller: Caller,
+  order: OrderRow,
+): Promise<PaymentWrites | null> {
+  const payment = await activePayment(db, order.id);
+  if (!payment || !CAPTURABLE.includes(payment.status)) return null;
+  const { writes } = await capturePayment(db, env, caller, {
+    paymentId: payment.id,
+    idempotencyKey: keyOf(order, 'capture'),
+  });
+  return writes;
+}
+
+/** Cancel: void what is only authorized or pending, refund what was captured. */
+export async function releasePaymentForCancel(
+  db: Database,
+  env: Env,
+  caller: Caller,
+  order: OrderRow,
+): Promise<PaymentWrites | null> {
+  const payment = await activePayment(db, order.id);
+  if (!payment) return null;
+  if (VOIDABLE.includes(payment.status)) {
+    const { writes } = await voidPayment(db, env, caller, {
+      paymentId: payment.id,
+      idempotencyKey: keyOf(order, 'cancel'),
+    });
+    return writes;
+  }
+  const refundable = payment.amountCaptured - payment.amountRefunded;
+  if (!REFUNDABLE.includes(payment.status) || refundable === 0) return null;
+  const { writes } = await refundPayment(db, env, caller, {
+    paymentId: payment.id,
+    amount: refundable,
+    reason: 'order canceled',
+    idempotencyKey: keyOf(order, 'cancel'),
+  });
+  return { ...writes, statements: [...writes.statements, refundedTotalStatement(db, order.id)] };
+}
+
+/** How much of the order can still be refunded, and from which payment; 409 when nothing was captured. */
+export async function refundableOf(
+  db: Database,
+  order: OrderRow,
+): Promise<{ payment: PaymentRow; refundable: number }> {
+  const payment = await activePayment(db, order.id);
+  if (!payment || !REFUNDABLE.includes(payment.status)) {
+    throw conflict(
+      'nothing_to_refund',
+      'Nothing has been charged for this order yet (payment is taken at the first fulfilment); cancel it instead.',
+    );
+  }
+  return { payment, refundable: payment.amountCaptured - payment.amountRefunded };
+}
+
+/** Refunds `amount` of the order's payment; the writes also bring the order's refunded total up to date. */
+export async function refundForOrder(
+  db: Database,
+  env: Env,
+  caller: Caller,
+  order: OrderRow,
+  refund: { paymentId: string; amount: number; reason: string | null },
+): Promise<{ providerRef: string; writes: PaymentWrites }> {
+  const { refund: row, writes } = await refundPayment(db, env, caller, {
+    ...refund,
+    idempotencyKey: keyOf(order, `refund:${refund.amount}`),
+  });
+  return {
+    providerRef: row.providerRef,
+    writes: { ...writes, statements: [...writes.statements, refundedTotalStatement(db, order.id)] },
+  };
+}
+
+/** What the order's payments have returned so far, as D1 says now. */
+export async function refundedSoFar(db: Database, orderId: string): Promise<number> {
+  const rows = await paymentsOfOrder(db, orderId);
+  return rows.reduce((sum, p) => sum + p.amountRefunded, 0);
+}

@@ -1,0 +1,204 @@
+/**
+ * The money side of staff's order actions, on orders placed through real checkout (manual provider, and Stripe
+ * faked at the fetch boundary): the first fulfilment captures, a cancel voids and gives the units back, refunds
+ * return captured money in part or in full and move the order's status with them; money that moved is recorded
+ * once, even when the order changes under the request.
+ */
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { systemCaller } from '../../src/lib/caller';
+import { stockSnapshot } from '../../src/modules/inventory/stock';
+import { fulfilOrder, refundOrder } from '../../src/modules/orders/admin-service';
+import { admin, rows } from '../helpers/admin-fixtures';
+import { stockedProduct } from '../helpers/carts';
+import { seedRegions } from '../helpers/catalog-fixtures';
+import { type CheckoutBody, checkoutCall, readyCart, shippingOption } from '../helpers/checkout';
+import { FakeStripe } from '../helpers/fake-stripe';
+import { expectProblem } from '../helpers/http';
+
+const stripe = new FakeStripe();
+stripe.install();
+
+beforeAll(async () => {
+  await seedRegions();
+  await shippingOption('eu', { amount: 500 });
+});
+
+type AdminOrder = {
+  status: string;
+  refunded_total: number;
+  stock_status: string;
+  lines: { id: string }[];
+  payments: {
+    status: string;
+    amount: number;
+    amount_captured: number;
+    amount_refunded: number;
+    refunds: { amount: number }[];
+  }[];
+};
+
+/** A paid order of 2 x 10.00 + 5.00 shipping (25.00), placed through checkout. */
+async function paidOrder(provider: 'manual' | 'stripe' = 'manual') {
+  const made = await stockedProduct({ variants: [{ prices: { EUR: 1000 } }] }, 5);
+  const variantId = made.variants[0]?.id as string;
+  const { cartId, who } = await readyCart([{ variantId, quantity: 2 }]);
+  const res = await checkoutCall(
+    cartId,
+    who,
+    crypto.randomUUID(),
+    provider === 'stripe' ? { provider, payment_method: 'pm_card_visa' } : {},
+  );
+  expect(res.status, await res.clone().text()).toBe(201);
+  const body = (await res.json()) as CheckoutBody;
+  return { id: body.order.id, variantId };
+}
+
+async function order(id: string): Promise<AdminOrder> {
+  const res = await admin('GET', `/orders/${id}`);
+  expect(res.status).toBe(200);
+  return (await res.json()) as AdminOrder;
+}
+
+const eventTypes = async (aggregateType: string, ids: string[]) =>
+  (
+    await rows(
+      `SELECT type FROM outbox_events WHERE aggregate_type = ? AND aggregate_id IN (${ids.map(() => '?').join(',')}) ORDER BY rowid`,
+      aggregateType,
+      ...ids,
+    )
+  ).map((r) => r.type as string);
+
+describe('canceling a paid order', () => {
+  it('voids the authorization and puts the units back on hand', async () => {
+    const placed = await paidOrder();
+    expect(await stockSnapshot(env.INVENTORY_ITEM, placed.variantId)).toMatchObject({ on_hand: 3 });
+
+    const res = await admin('POST', `/orders/${placed.id}/cancel`, { reason: 'Customer asked' });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const canceled = (await res.json()) as AdminOrder;
+    expect(canceled).toMatchObject({ status: 'canceled', stock_status: 'returned' });
+    expect(canceled.payments.map((p) => p.status)).toStrictEqual(['voided']);
+    expect(await stockSnapshot(env.INVENTORY_ITEM, placed.variantId)).toMatchObject({
+      on_hand: 5,
+      reserved: 0,
+    });
+    expect(await eventTypes('order', [placed.id])).toStrictEqual([
+      'order.created',
+      'order.paid',
+      'order.canceled',
+    ]);
+  });
+});
+
+describe('fulfilling', () => {
+  it('captures the payment at the first fulfilment only', async () => {
+    const placed = await paidOrder('stripe');
+    const [line] = (await order(placed.id)).lines;
+    const first = await admin('POST', `/orders/${placed.id}/fulfillments`, {
+      carrier: 'DHL',
+      tracking_number: 'T1',
+      lines: [{ line_id: line?.id, quantity: 1 }],
+    });
+    expect(first.status, await first.clone().text()).toBe(201);
+    expect(((await first.json()) as AdminOrder).payments).toMatchObject([
+      { status: 'captured', amount: 2500, amount_captured: 2500 },
+    ]);
+    const captures = () => stripe.requests.filter((r) => r.url.endsWith('/capture')).length;
+    const before = captures();
+    const rest = await admin('POST', `/orders/${placed.id}/fulfillments`, {
+      carrier: 'DHL',
+      tracking_number: 'T2',
+    });
+    expect(rest.status).toBe(201);
+    expect(((await rest.json()) as AdminOrder).status).toBe('fulfilled');
+    expect(captures()).toBe(before);
+  });
+});
+
+describe('refunds', () => {
+  async function shipped() {
+    const placed = await paidOrder();
+    expect(
+      (await admin('POST', `/orders/${placed.id}/fulfillments`, { carrier: 'DHL', tracking_number: 'T' }))
+        .status,
+    ).toBe(201);
+    return placed;
+  }
+
+  it('return part, then the rest: partially refunded, then refunded, with the payment and refunds recorded', async () => {
+    const placed = await shipped();
+    const part = await admin('POST', `/orders/${placed.id}/refunds`, { amount: 1000, reason: 'Damaged' });
+    expect(part.status, await part.clone().text()).toBe(201);
+    expect(await part.json()).toMatchObject({
+      status: 'partially_refunded',
+      refunded_total: 1000,
+      payments: [{ status: 'partially_refunded', amount_refunded: 1000, refunds: [{ amount: 1000 }] }],
+    });
+
+    const rest = await admin('POST', `/orders/${placed.id}/refunds`, {});
+    expect(rest.status).toBe(201);
+    expect(await rest.json()).toMatchObject({
+      status: 'refunded',
+      refunded_total: 2500,
+      payments: [
+        { status: 'refunded', amount_refunded: 2500, refunds: [{ amount: 1000 }, { amount: 1500 }] },
+      ],
+    });
+    await expectProblem(
+      await admin('POST', `/orders/${placed.id}/refunds`, { amount: 1 }),
+      409,
+      'invalid_transition',
+    );
+    expect(await eventTypes('order', [placed.id])).toStrictEqual([
+      'order.created',
+      'order.paid',
+      'order.fulfilled',
+      'order.refunded',
+      'order.refunded',
+    ]);
+  });
+
+  it('refuses more than is refundable (422) and a refund before anything was charged (409)', async () => {
+    const placed = await shipped();
+    const res = await admin('POST', `/orders/${placed.id}/refunds`, { amount: 2501 });
+    await expectProblem(res, 422, 'refund_exceeds_refundable', [
+      { pointer: '/body/amount', message: 'At most 2500' },
+    ]);
+    const unshipped = await paidOrder();
+    await expectProblem(await admin('POST', `/orders/${unshipped.id}/refunds`, {}), 409, 'nothing_to_refund');
+    expect((await order(unshipped.id)).payments.map((p) => p.status)).toStrictEqual(['authorized']);
+  });
+
+  it('racing a fulfilment: both apply, and the money is recorded once', async () => {
+    for (let round = 0; round < 3; round++) {
+      const placed = await paidOrder();
+      const [line] = (await order(placed.id)).lines;
+      await fulfilOrder(env, staffCaller(), placed.id, {
+        carrier: 'DHL',
+        tracking_number: 'T1',
+        lines: [{ line_id: line?.id as string, quantity: 1 }],
+      });
+      await Promise.all([
+        refundOrder(env, staffCaller(), placed.id, { amount: 500 }),
+        fulfilOrder(env, staffCaller(), placed.id, { carrier: 'DHL', tracking_number: 'T2' }),
+      ]);
+      const after = await order(placed.id);
+      expect(after).toMatchObject({ status: 'partially_refunded', refunded_total: 500 });
+      expect(after.payments).toMatchObject([{ amount_refunded: 500, refunds: [{ amount: 500 }] }]);
+      expect(await eventTypes('order', [placed.id])).toContain('order.partially_refunded');
+      expect(
+        (await eventTypes('payment', [await paymentIdOf(placed.id)])).filter((t) => t.includes('refund')),
+      ).toStrictEqual(['payment.partially_refunded']);
+    }
+  });
+});
+
+const staffCaller = () => ({
+  ...systemCaller('refund-race', crypto.randomUUID()),
+  actor: { type: 'staff' as const, id: 'stf_money_test' },
+});
+
+async function paymentIdOf(orderId: string): Promise<string> {
+  return (await rows('SELECT id FROM payments WHERE order_id = ?', orderId))[0]?.id as string;
+}
