@@ -10,7 +10,8 @@ import { createDb } from '../lib/db';
 import { invalidToken, verifyAccessToken } from '../lib/jwt';
 import { requireBearer } from './bearer';
 
-async function isSessionActive(d1: D1Database, sessionId: string): Promise<boolean> {
+/** Whether the customer session is neither revoked nor expired (also checked by bearer-principal.ts). */
+export async function isSessionActive(d1: D1Database, sessionId: string): Promise<boolean> {
   const row = await createDb(d1)
     .select({ id: sessions.id })
     .from(sessions)
