@@ -83,6 +83,18 @@ export function createApp() {
     bearerFormat: 'JWT',
     description: 'A customer access token from /v1/auth/customers/login',
   });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'orderToken', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-Order-Token',
+    description: 'The `order_token` checkout returned for an order placed as a guest; opens that order only',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'cartToken', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-Cart-Token',
+    description: 'A guest cart’s secret token, from the response of `POST /v1/store/carts`',
+  });
   app.openAPIRegistry.registerComponent('securitySchemes', 'stripeSignature', {
     type: 'apiKey',
     in: 'header',

@@ -8,24 +8,29 @@ import type { AppEnv } from './lib/app-env';
 import { createRouter } from './lib/openapi';
 import { apiKeysRouter } from './modules/api-keys/handlers';
 import { auditRouter } from './modules/audit/handlers';
+import { storeCartsRouter } from './modules/carts/handlers';
 import { adminCategoriesRouter } from './modules/categories/admin-handlers';
 import { storeCategoriesRouter } from './modules/categories/store-handlers';
 import { adminCollectionsRouter } from './modules/collections/admin-handlers';
 import { storeCollectionsRouter } from './modules/collections/store-handlers';
 import { customerAccountRouter } from './modules/customers/account-handlers';
 import { customerAuthRouter } from './modules/customers/auth-handlers';
+import { adminDiscountsRouter } from './modules/discounts/handlers';
 import { devMailboxRouter } from './modules/email/handlers';
 import { jwksRouter } from './modules/identity/handlers';
 import { adminIdentityProvidersRouter } from './modules/identity-providers/handlers';
 import { adminInventoryRouter } from './modules/inventory/admin-handlers';
 import { storeInventoryRouter } from './modules/inventory/store-handlers';
 import { liveRouter } from './modules/live/handlers';
+import { adminOrdersRouter } from './modules/orders/admin-handlers';
+import { storeOrdersRouter } from './modules/orders/store-handlers';
 import { stripeHooksRouter } from './modules/payments/handlers';
 import { adminProductsRouter } from './modules/products/admin-handlers';
 import { adminVariantsRouter } from './modules/products/admin-variant-handlers';
 import { storeProductsRouter } from './modules/products/store-handlers';
 import { adminRegionsRouter } from './modules/regions/admin-handlers';
 import { storeRegionsRouter } from './modules/regions/store-handlers';
+import { adminShippingOptionsRouter } from './modules/shipping-options/handlers';
 import { staffRouter } from './modules/staff/handlers';
 import { staffAuthRouter } from './modules/staff-auth/handlers';
 import { docsRouter } from './modules/system/docs';
@@ -38,7 +43,9 @@ const storeRouter = createRouter()
   .route('/', storeInventoryRouter)
   .route('/', storeCategoriesRouter)
   .route('/', storeCollectionsRouter)
-  .route('/', customerAccountRouter);
+  .route('/', customerAccountRouter)
+  .route('/', storeOrdersRouter)
+  .route('/', storeCartsRouter);
 
 const adminRouter = createRouter();
 adminRouter.use('*', requireAdmin());
@@ -51,8 +58,11 @@ adminRouter
   .route('/', adminCollectionsRouter)
   .route('/', adminIdentityProvidersRouter)
   .route('/', apiKeysRouter)
+  .route('/', adminOrdersRouter)
   .route('/', auditRouter)
   .route('/', staffRouter)
+  .route('/', adminShippingOptionsRouter)
+  .route('/', adminDiscountsRouter)
   .route('/', adminWebhooksRouter);
 
 export function mountRoutes(app: OpenAPIHono<AppEnv>): void {

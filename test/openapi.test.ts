@@ -111,6 +111,16 @@ describe('OpenAPI document', () => {
       'POST /v1/store/customers/me/addresses': 'postStoreCustomersMeAddresses',
       'PATCH /v1/store/customers/me/addresses/{id}': 'patchStoreCustomersMeAddressesById',
       'DELETE /v1/store/customers/me/addresses/{id}': 'deleteStoreCustomersMeAddressesById',
+      'GET /v1/store/orders': 'getStoreOrders',
+      'GET /v1/store/orders/{id}': 'getStoreOrdersById',
+      'POST /v1/store/carts': 'postStoreCarts',
+      'GET /v1/store/carts/{id}': 'getStoreCartsById',
+      'PATCH /v1/store/carts/{id}': 'patchStoreCartsById',
+      'POST /v1/store/carts/{id}/line-items': 'postStoreCartsByIdLineItems',
+      'PATCH /v1/store/carts/{id}/line-items/{line_id}': 'patchStoreCartsByIdLineItemsByLineId',
+      'DELETE /v1/store/carts/{id}/line-items/{line_id}': 'deleteStoreCartsByIdLineItemsByLineId',
+      'GET /v1/store/carts/{id}/shipping-options': 'getStoreCartsByIdShippingOptions',
+      'POST /v1/store/carts/{id}/merge': 'postStoreCartsByIdMerge',
       'POST /v1/admin/regions': 'postAdminRegions',
       'GET /v1/admin/regions': 'getAdminRegions',
       'GET /v1/admin/regions/{id}': 'getAdminRegionsById',
@@ -131,6 +141,11 @@ describe('OpenAPI document', () => {
       'PATCH /v1/admin/inventory/{variant_id}': 'patchAdminInventoryByVariantId',
       'POST /v1/admin/inventory/{variant_id}/adjustments': 'postAdminInventoryByVariantIdAdjustments',
       'GET /v1/admin/inventory/{variant_id}/reservations': 'getAdminInventoryByVariantIdReservations',
+      'GET /v1/admin/orders': 'getAdminOrders',
+      'GET /v1/admin/orders/{id}': 'getAdminOrdersById',
+      'POST /v1/admin/orders/{id}/fulfillments': 'postAdminOrdersByIdFulfillments',
+      'POST /v1/admin/orders/{id}/deliver': 'postAdminOrdersByIdDeliver',
+      'POST /v1/admin/orders/{id}/cancel': 'postAdminOrdersByIdCancel',
       'POST /v1/admin/categories': 'postAdminCategories',
       'GET /v1/admin/categories': 'getAdminCategories',
       'GET /v1/admin/categories/{id}': 'getAdminCategoriesById',
@@ -156,6 +171,16 @@ describe('OpenAPI document', () => {
       'GET /v1/admin/staff/{id}': 'getAdminStaffById',
       'PATCH /v1/admin/staff/{id}': 'patchAdminStaffById',
       'POST /v1/admin/staff/{id}/mfa/reset': 'postAdminStaffByIdMfaReset',
+      'POST /v1/admin/shipping-options': 'postAdminShippingOptions',
+      'GET /v1/admin/shipping-options': 'getAdminShippingOptions',
+      'GET /v1/admin/shipping-options/{id}': 'getAdminShippingOptionsById',
+      'PATCH /v1/admin/shipping-options/{id}': 'patchAdminShippingOptionsById',
+      'DELETE /v1/admin/shipping-options/{id}': 'deleteAdminShippingOptionsById',
+      'POST /v1/admin/discounts': 'postAdminDiscounts',
+      'GET /v1/admin/discounts': 'getAdminDiscounts',
+      'GET /v1/admin/discounts/{id}': 'getAdminDiscountsById',
+      'PATCH /v1/admin/discounts/{id}': 'patchAdminDiscountsById',
+      'DELETE /v1/admin/discounts/{id}': 'deleteAdminDiscountsById',
       'POST /v1/admin/webhooks': 'postAdminWebhooks',
       'GET /v1/admin/webhooks': 'getAdminWebhooks',
       'GET /v1/admin/webhooks/{id}': 'getAdminWebhooksById',
@@ -276,14 +301,40 @@ describe('OpenAPI document', () => {
       .filter((o) => o.op.responses['201']?.headers?.Location)
       .map((o) => o.op.operationId);
     expect(withLocation).toStrictEqual([
+      'postStoreCarts',
       'postAdminRegions',
       'postAdminProducts',
       'postAdminProductsByIdVariants',
       'postAdminCategories',
       'postAdminCollections',
       'postAdminIdentityProviders',
+      'postAdminShippingOptions',
+      'postAdminDiscounts',
       'postAdminWebhooks',
     ]);
+  });
+
+  it('declares Idempotency-Key on the writes that take one, and Idempotent-Replayed on their successes', () => {
+    type Parameter = { in?: string; name?: string; required?: boolean };
+    const takesKey = (op: Operation) =>
+      ((op.parameters ?? []) as Parameter[]).find((p) => p.in === 'header' && p.name === 'Idempotency-Key');
+    const withKey = operations().filter((o) => takesKey(o.op));
+    expect(
+      Object.fromEntries(withKey.map((o) => [o.op.operationId, takesKey(o.op)?.required ?? false])),
+    ).toStrictEqual({
+      patchStoreCustomersMe: false,
+      postStoreCustomersMeAddresses: false,
+      patchStoreCustomersMeAddressesById: false,
+      deleteStoreCustomersMeAddressesById: false,
+    });
+    for (const { route, op } of operations()) {
+      for (const [status, response] of Object.entries(op.responses)) {
+        const replayed = response.headers?.['Idempotent-Replayed'];
+        expect(replayed, `${route} ${status}`).toStrictEqual(
+          takesKey(op) && status.startsWith('2') ? ref('headers', 'IdempotentReplayed') : undefined,
+        );
+      }
+    }
   });
 
   it('resolves every reference inside the document', () => {

@@ -30,6 +30,14 @@ export function adminCallerOf(
   return { ...callerOf(c), principal: c.var.principal };
 }
 
+/** A storefront request that a guest or a signed-in customer may make (carts). */
+export function shopperCallerOf(c: RequestParts<RequestVariables & { principal?: Principal }>): Caller {
+  const principal = c.var.principal;
+  return principal
+    ? { actor: { type: principal.type, id: principal.id }, meta: requestMeta(c) }
+    : anonymousCaller(c);
+}
+
 /** A request nobody has signed in for yet (registration, sign-in, password reset). */
 export function anonymousCaller(c: RequestParts): Caller {
   return { actor: { type: 'anonymous', id: 'anonymous' }, meta: requestMeta(c) };

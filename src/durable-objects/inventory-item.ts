@@ -4,8 +4,8 @@
  * on the object's own SQLite storage (inventory-item-storage.ts), serialized by the runtime. Call it through
  * src/modules/inventory/stock.ts.
  *
- * - Reservations expire on their own: reads ignore expired rows at once, and the object's ONE alarm, armed at
- *   the earliest due time after every change, deletes them and records what that did to the level.
+ * - Reservations expire on their own: reads ignore expired rows at once, and the object's ONE alarm, never
+ *   later than the earliest due time, deletes them and records what that did to the level.
  * - D1 never sits inside a rule. Each rule is one synchronous storage transaction; what D1 must learn (ledger
  *   entries to journal and audit, level transitions) is appended to the object's outbox in that transaction
  *   and published afterwards, in order, by one publisher that awaits D1 with no rule open, so other calls on
@@ -95,7 +95,7 @@ const defaultItem = (ref: StockRef): ItemRow => ({
 export class InventoryItem extends DurableObject<Env> {
   private readonly store: StockStorage;
   private readonly live: StockBroadcast;
-  /** The alarm as last set (null: none): read once at start-up, then kept in step by every set and every run. */
+  /** The alarm as last set (null: none): read at start-up and at every run, kept in step by every set. */
   private alarmAt: number | null = null;
   /** The publisher in flight, if any: there is at most one, so records reach D1 in order. */
   private publishing: Promise<void> | undefined;
@@ -334,7 +334,7 @@ export class InventoryItem extends DurableObject<Env> {
   ): Promise<R> {
     const result = this.ctx.storage.transactionSync(() => {
       const stored = this.store.item();
-      const item = this.itemFor(ref);
+      const item = this.itemFor(ref, stored);
       const answer = rule(item, Date.now());
       // A SKU renamed in the catalog reaches the object with the next call that carries it.
       if (stored && stored.sku !== item.sku) this.store.saveItem(item);
@@ -357,9 +357,8 @@ export class InventoryItem extends DurableObject<Env> {
   }
 
   /** The stored item (defaults for a variant never stocked) with the SKU the Worker passed, if any; not saved. */
-  private itemFor(ref: StockRef): ItemRow {
+  private itemFor(ref: StockRef, item = this.store.item()): ItemRow {
     checkId(ref.variantId, 'variantId');
-    const item = this.store.item();
     if (!item) return defaultItem(ref);
     if (item.variantId !== ref.variantId) {
       throw new Error(`the stock object of ${item.variantId} was called for ${ref.variantId}`);
@@ -500,13 +499,16 @@ export class InventoryItem extends DurableObject<Env> {
   }
 
   /**
-   * Points the one alarm at the next due time (earliest expiry or record attempt), or removes it. The due
-   * time is read and the alarm set in one synchronous step, so concurrent calls leave the latest answer.
+   * Keeps the one alarm no later than the next due time (earliest expiry or record attempt). An alarm that is
+   * earlier than needed is left alone: it wakes the object, finds nothing due and re-arms exactly. So a hold
+   * released or extended costs no alarm write (each is a durable storage write; on the hot path they were a
+   * third of a reservation's cost, bench/inventory-hot-sku.mjs); only an earlier due time moves the alarm.
+   * The due time is read and the alarm set in one synchronous step, so concurrent calls cannot interleave.
    */
   private rearm(): Promise<void> {
     const due = this.store.nextDueAt();
-    if (due === this.alarmAt) return Promise.resolve();
+    if (due === null || (this.alarmAt !== null && this.alarmAt <= due)) return Promise.resolve();
     this.alarmAt = due;
-    return due === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(due);
+    return this.ctx.storage.setAlarm(due);
   }
 }

@@ -3,10 +3,11 @@
  * with no entry here fails loudly rather than doing nothing.
  */
 import { runCatalogVersionJob } from './catalog-version';
+import { runIdempotencyCleanupJob } from './idempotency-cleanup';
 import { runWebhookDeliverySweep } from './webhook-deliveries';
 
 export const CRON_JOBS: Record<string, ((env: Env) => Promise<void>)[]> = {
-  '* * * * *': [runCatalogVersionJob, runWebhookDeliverySweep],
+  '* * * * *': [runCatalogVersionJob, runIdempotencyCleanupJob, runWebhookDeliverySweep],
 };
 
 export async function runScheduled(controller: ScheduledController, env: Env): Promise<void> {

@@ -3,6 +3,7 @@
  * middleware adds what is guaranteed there, and its routers are typed with that surface's env, so a storefront
  * handler reads `c.var.store` and an admin handler `c.var.principal` without optional chaining.
  */
+import type { IdempotencyClaim } from './idempotency';
 import type { Logger } from './logger';
 import type { AdminPrincipal, CustomerPrincipal, StaffPrincipal } from './permissions';
 import type { PublishableKey, StoreContext } from './store-context';
@@ -17,6 +18,8 @@ export type RequestVariables = {
   cacheStatus?: 'HIT' | 'MISS' | 'BYPASS';
   /** Only for the request's log line: set by geo on storefront routes (StoreEnv guarantees it there). */
   store?: StoreContext;
+  /** Set on a write route that accepts Idempotency-Key when the request sent one (src/middleware/idempotency.ts). */
+  idempotency?: IdempotencyClaim;
 };
 
 export type AppEnv = { Bindings: Env; Variables: RequestVariables };
@@ -27,6 +30,12 @@ export type StoreEnv = {
   Variables: RequestVariables & { store: StoreContext; publishableKey?: PublishableKey };
 };
 
+/** Storefront routes a guest or a signed-in customer may call (carts): the customer, when one signed in. */
+export type ShopperEnv = {
+  Bindings: Env;
+  Variables: StoreEnv['Variables'] & { principal?: CustomerPrincipal };
+};
+
 type WithPrincipal<P> = { Bindings: Env; Variables: RequestVariables & { principal: P } };
 
 /** `/v1/admin/*`: a staff member or a secret key, with its permissions (src/auth/require-admin.ts). */
@@ -35,3 +44,4 @@ export type AdminEnv = WithPrincipal<AdminPrincipal>;
 export type StaffEnv = WithPrincipal<StaffPrincipal>;
 /** `/v1/store/customers/me/*` and customer session routes (src/auth/require-customer.ts). */
 export type CustomerEnv = WithPrincipal<CustomerPrincipal>;
+/** Storefront routes a guest may call too: the customer is there when a token was sent (optionalCustomer). */

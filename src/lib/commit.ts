@@ -15,13 +15,19 @@
  *   afterCommit: [catalogVersionBump(env.KV)],
  * });
  */
-import { getTableColumns, is, SQL, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
-import { auditLog, idempotencyRecords, outboxEvents } from '../db/schema';
+import { auditLog, outboxEvents } from '../db/schema';
 import { type Actor, type Caller, callerLogger } from './caller';
-import { constraintFailure, runBatch } from './d1-writes';
+import { constraintFailure, insertRowIf, runBatch } from './d1-writes';
 import type { Database } from './db';
+import {
+  completeRecord,
+  type IdempotencyRecord,
+  idempotencyKeyInUse,
+  isIdempotencyKeyConflict,
+  keyNotTakenOver,
+} from './idempotency';
 import { newId } from './ids';
 import { describeError } from './logger';
 
@@ -45,15 +51,6 @@ export type DomainEvent = {
   version?: number;
 };
 
-export type IdempotencyRecord = {
-  scope: string;
-  key: string;
-  requestHash: string;
-  status: number;
-  body: string;
-  expiresAt: Date;
-};
-
 /** Work after the batch that must not fail the request: retried in place, logged if it still fails. */
 export type FollowUp = { name: string; run: () => Promise<unknown> };
 
@@ -61,6 +58,11 @@ export type Change<S extends readonly BatchItem<'sqlite'>[] = BatchItem<'sqlite'
   statements: S;
   audit?: AuditRecord | AuditRecord[];
   events?: DomainEvent[];
+  /**
+   * The response to replay for the request's Idempotency-Key (src/lib/idempotency.ts), computed before the
+   * batch. The batch first checks that no other request has taken the key over (a request that outlived its lock
+   * fails whole, with 409 `idempotency_key_in_use`), and completes the record last.
+   */
   idempotency?: IdempotencyRecord;
   /**
    * Runs the service's up-front checks again when the batch hits a constraint: a concurrent request won a race
@@ -79,27 +81,10 @@ export type Change<S extends readonly BatchItem<'sqlite'>[] = BatchItem<'sqlite'
 
 const FOLLOW_UP_ATTEMPTS = 3;
 
-/** A column of `table` and the value to store in it, as D1 stores it (JSON as text, times as epoch ms). */
-type Cell = [SQLiteColumn, unknown];
-
-/**
- * An INSERT of one row that, when `guarded`, inserts only if the statement before it changed a row. Written as
- * INSERT ... SELECT so the condition can ride along; columns not given get their schema default.
- */
-function insertRow(db: Database, table: SQLiteTable, cells: Cell[], guarded: boolean) {
-  const given = new Map(cells);
-  const values = Object.values(getTableColumns(table)).map((column) =>
-    given.has(column)
-      ? sql`${given.get(column)}`
-      : is(column.default, SQL)
-        ? sql`(${column.default})`
-        : sql`${column.default ?? null}`,
-  );
-  // `changes()` is the row count of the previous INSERT/UPDATE/DELETE in this batch: the conditional statement
-  // for the first bookkeeping row, then the bookkeeping row before it, so one unchanged row skips them all.
-  const condition = guarded ? sql`changes() > 0` : sql`1`;
-  return db.insert(table).select(sql`SELECT ${sql.join(values, sql`, `)} WHERE ${condition}`);
-}
+// `changes()` is the row count of the previous INSERT/UPDATE/DELETE in this batch: the conditional statement for
+// the first bookkeeping row, then the bookkeeping row before it, so one unchanged row skips them all.
+const CHANGED = sql`changes() > 0`;
+const ALWAYS = sql`1`;
 
 function bookkeeping(
   db: Database,
@@ -107,66 +92,50 @@ function bookkeeping(
   change: Change<readonly BatchItem<'sqlite'>[]>,
 ): BatchItem<'sqlite'>[] {
   const guarded = change.conditional === true;
+  const condition = guarded ? CHANGED : ALWAYS;
   const audits = change.audit === undefined ? [] : [change.audit].flat();
   const statements: BatchItem<'sqlite'>[] = audits.map((entry) => {
     const actor = entry.actor ?? caller.actor;
     // An audit entry names who did it; a service reached anonymously must say whom it acted for.
     if (actor.type === 'anonymous') throw new Error(`audit entry ${entry.action} needs a known actor`);
-    return insertRow(
+    return insertRowIf(
       db,
       auditLog,
-      [
-        [auditLog.id, newId('aud')],
-        [auditLog.actorType, actor.type],
-        [auditLog.actorId, actor.id],
-        [auditLog.action, entry.action],
-        [auditLog.targetType, entry.targetType],
-        [auditLog.targetId, entry.targetId],
-        [auditLog.changes, entry.changes === undefined ? null : JSON.stringify(entry.changes)],
-        [auditLog.requestId, caller.meta.requestId],
-      ],
-      guarded,
+      {
+        id: newId('aud'),
+        actorType: actor.type,
+        actorId: actor.id,
+        action: entry.action,
+        targetType: entry.targetType,
+        targetId: entry.targetId,
+        changes: entry.changes ?? null,
+        requestId: caller.meta.requestId,
+      },
+      condition,
     );
   });
   for (const event of change.events ?? []) {
     // occurred_at is left to D1's clock at commit, so it orders events against follow-ups that ran after.
     statements.push(
-      insertRow(
+      insertRowIf(
         db,
         outboxEvents,
-        [
-          [outboxEvents.id, newId('evt')],
-          [outboxEvents.type, event.type],
-          [outboxEvents.version, event.version ?? 1],
-          [outboxEvents.aggregateType, event.aggregateType],
-          [outboxEvents.aggregateId, event.aggregateId],
-          [outboxEvents.payload, JSON.stringify(event.payload ?? {})],
-          [outboxEvents.actorType, caller.actor.type],
-          [outboxEvents.actorId, caller.actor.id],
-          [outboxEvents.requestId, caller.meta.requestId],
-        ],
-        guarded,
+        {
+          id: newId('evt'),
+          type: event.type,
+          version: event.version ?? 1,
+          aggregateType: event.aggregateType,
+          aggregateId: event.aggregateId,
+          payload: event.payload ?? {},
+          actorType: caller.actor.type,
+          actorId: caller.actor.id,
+          requestId: caller.meta.requestId,
+        },
+        condition,
       ),
     );
   }
-  const record = change.idempotency;
-  if (record) {
-    statements.push(
-      insertRow(
-        db,
-        idempotencyRecords,
-        [
-          [idempotencyRecords.scope, record.scope],
-          [idempotencyRecords.key, record.key],
-          [idempotencyRecords.requestHash, record.requestHash],
-          [idempotencyRecords.status, record.status],
-          [idempotencyRecords.body, record.body],
-          [idempotencyRecords.expiresAt, record.expiresAt.getTime()],
-        ],
-        guarded,
-      ),
-    );
-  }
+  if (change.idempotency) statements.push(completeRecord(db, change.idempotency, condition));
   return statements;
 }
 
@@ -210,14 +179,16 @@ export async function commit<const S extends readonly BatchItem<'sqlite'>[]>(
   caller: Caller,
   change: Change<S>,
 ): Promise<CommitResults<S>> {
+  const keyGuard = change.idempotency ? [keyNotTakenOver(db, change.idempotency)] : [];
   let results: unknown[];
   try {
-    results = await runBatch(db, [...change.statements, ...bookkeeping(db, caller, change)]);
+    results = await runBatch(db, [...keyGuard, ...change.statements, ...bookkeeping(db, caller, change)]);
   } catch (error) {
+    if (isIdempotencyKeyConflict(error)) throw idempotencyKeyInUse();
     if (change.recheck && constraintFailure(error)) await change.recheck();
     throw error;
   }
-  const own = results.slice(0, change.statements.length);
+  const own = results.slice(keyGuard.length, keyGuard.length + change.statements.length);
   const unchanged = change.conditional === true && changedRows(own.at(-1)) === 0;
   if (!unchanged) await runFollowUps(caller, change.afterCommit ?? []);
   return own as CommitResults<S>;

@@ -3,7 +3,7 @@
  * constraint a failed statement hit, so a race that slips past a service's up-front check still becomes a
  * precise 4xx instead of a 500 (the re-check in src/lib/commit.ts).
  */
-import { and, eq, getTableColumns, inArray, ne } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, is, ne, SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type { Database } from './db';
@@ -30,6 +30,18 @@ export function constraintFailure(error: unknown): ConstraintFailure | undefined
       return { kind: 'foreign_key', columns: undefined };
   }
   return undefined;
+}
+
+/**
+ * `value` when `condition` holds, else NULL. Written into a NOT NULL column, a condition that does not hold
+ * fails the statement with a NOT NULL constraint error and so rolls back the whole batch: the way a batch
+ * refuses to commit when something only the database can decide atomically (a limit, a state another request
+ * may have just changed) is not so. The change's `recheck` (src/lib/commit.ts) then names the precise 4xx.
+ *
+ * @example db.update(carts).set({ status: onlyIf(sql`${carts.status} = 'open'`, carts.status) })
+ */
+export function onlyIf(condition: SQL, value: unknown): SQL {
+  return sql`CASE WHEN ${condition} THEN ${value} END`;
 }
 
 /**
@@ -81,4 +93,26 @@ export async function valueTaken(
     .where(exceptId === undefined ? eq(column, value) : and(eq(column, value), ne(idColumn, exceptId)))
     .get();
   return row !== undefined;
+}
+
+/**
+ * An INSERT of one row that happens only where `condition` holds, written as INSERT ... SELECT ... WHERE so it
+ * can ride in a batch behind the statement it depends on. Values are mapped as drizzle maps them (JSON as text,
+ * times as epoch ms, booleans as 0/1); columns not given get their schema default.
+ *
+ * @example insertRowIf(db, orderTransitions, { id, orderId, ... }, sql`changes() > 0`)
+ */
+export function insertRowIf<T extends SQLiteTable>(
+  db: Database,
+  table: T,
+  row: Partial<T['$inferInsert']>,
+  condition: SQL,
+) {
+  const given = row as Record<string, unknown>;
+  const values = Object.entries(getTableColumns(table)).map(([field, column]) => {
+    const value = given[field];
+    if (value !== undefined) return sql`${value === null ? null : column.mapToDriverValue(value)}`;
+    return is(column.default, SQL) ? sql`(${column.default})` : sql`${column.default ?? null}`;
+  });
+  return db.insert(table).select(sql`SELECT ${sql.join(values, sql`, `)} WHERE ${condition}`);
 }

@@ -15,6 +15,8 @@ export type ProblemBody = {
   request_id: string;
   instance?: string;
   errors?: FieldError[];
+  /** An extension member some problems carry (RFC 9457 §3.2): `out_of_stock` says how many are left. */
+  available?: number;
 };
 
 const TITLES: Record<number, string> = {
@@ -45,12 +47,18 @@ export class AppError extends Error {
   readonly code: string;
   readonly errors: FieldError[] | undefined;
   readonly headers: Record<string, string> | undefined;
+  readonly extensions: Pick<ProblemBody, 'available'> | undefined;
 
   constructor(
     status: ContentfulStatusCode,
     code: string,
     detail: string,
-    options: { errors?: FieldError[]; headers?: Record<string, string>; cause?: unknown } = {},
+    options: {
+      errors?: FieldError[];
+      headers?: Record<string, string>;
+      extensions?: Pick<ProblemBody, 'available'>;
+      cause?: unknown;
+    } = {},
   ) {
     super(detail, { cause: options.cause });
     this.name = 'AppError';
@@ -58,6 +66,7 @@ export class AppError extends Error {
     this.code = code;
     this.errors = options.errors;
     this.headers = options.headers;
+    this.extensions = options.extensions;
   }
 }
 
@@ -67,6 +76,7 @@ export function problemBody(
   detail: string,
   requestId: string,
   errors?: FieldError[],
+  extensions?: Pick<ProblemBody, 'available'>,
 ): ProblemBody {
   return {
     type: `${PROBLEM_TYPE_BASE}${code}`,
@@ -76,6 +86,7 @@ export function problemBody(
     code,
     request_id: requestId,
     ...(errors ? { errors } : {}),
+    ...extensions,
   };
 }
 

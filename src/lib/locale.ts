@@ -25,3 +25,12 @@ export function negotiateLocale(header: string | undefined, offered: string[]): 
   }
   return undefined;
 }
+
+/**
+ * The order in which translations are tried: `locale`, then the region's other locales in the region's order.
+ *
+ * @example localeChainOf('en', ['de', 'en', 'fr']) // ['en', 'de', 'fr']
+ */
+export function localeChainOf(locale: string, regionLocales: string[]): string[] {
+  return [locale, ...regionLocales.filter((l) => l !== locale)];
+}

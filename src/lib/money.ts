@@ -39,16 +39,23 @@ export type TaxBreakdown = {
  */
 export function taxBreakdown(amount: number, taxRateBps: number, pricesIncludeTax: boolean): TaxBreakdown {
   if (pricesIncludeTax) {
-    const net = roundHalfUpDiv(amount * 10_000, 10_000 + taxRateBps);
+    const net = mulDivRound(amount, 10_000, 10_000 + taxRateBps);
     return { amount, taxAmount: amount - net, amountExcludingTax: net, amountIncludingTax: amount };
   }
-  const tax = roundHalfUpDiv(amount * taxRateBps, 10_000);
+  const tax = mulDivRound(amount, taxRateBps, 10_000);
   return { amount, taxAmount: tax, amountExcludingTax: amount, amountIncludingTax: amount + tax };
 }
 
-/** round(numerator / denominator), halves away from zero, for non-negative integers. */
-function roundHalfUpDiv(numerator: number, denominator: number): number {
-  return Math.floor((2 * numerator + denominator) / (2 * denominator));
+/**
+ * round(amount × numerator / denominator), halves away from zero, for non-negative integers. Exact for any
+ * safe-integer amount (the product is taken in BigInt), so a large cart line is rounded like a small price.
+ *
+ * @example mulDivRound(1999, 1500, 10_000) // 300 (299.85 rounds up)
+ */
+export function mulDivRound(amount: number, numerator: number, denominator: number): number {
+  const product = BigInt(amount) * BigInt(numerator);
+  const divisor = BigInt(denominator);
+  return Number((2n * product + divisor) / (2n * divisor));
 }
 
 /** Formats minor units for display in a locale, e.g. formatMoney(1999, 'EUR', 'de') -> "19,99 €". */

@@ -1,9 +1,11 @@
 /**
  * Finishes the generated OpenAPI document with what holds for many routes at once because middleware does it,
  * so it is declared once here, beside the rule that says where it applies, rather than in every route file:
- * operation ids, the storefront's request headers, the edge cache's response headers and the request id.
+ * operation ids, the storefront's request headers, the edge cache's response headers, the request id, and the
+ * replay header of writes that take an Idempotency-Key.
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from './idempotency';
 
 type Document = ReturnType<OpenAPIHono['getOpenAPI31Document']>;
 type Operation = NonNullable<NonNullable<Document['paths']>[string]['get']>;
@@ -83,6 +85,11 @@ const components = {
       description: 'Always `private, no-cache`: the answer depends on the country, so clients revalidate.',
       schema: { type: 'string', example: 'private, no-cache' },
     },
+    IdempotentReplayed: {
+      description:
+        '`true` when this is the stored response of an earlier request with the same Idempotency-Key; absent otherwise.',
+      schema: { type: 'string', enum: ['true'] },
+    },
   },
 } satisfies NonNullable<Document['components']>;
 
@@ -101,6 +108,10 @@ function finishOperation(path: string, method: string, op: Operation, on: Docume
     ];
   }
   const responses = op.responses ?? {};
+  // The idempotency middleware answers a replay with the first success response and this header.
+  const takesIdempotencyKey = (op.parameters ?? []).some(
+    (p) => !('$ref' in p) && p.in === 'header' && p.name === IDEMPOTENCY_KEY_HEADER,
+  );
   // A request that sends an Authorization header bypasses the cache, so these headers may be absent.
   if (method === 'get' && on.isCached(path)) {
     op.parameters = [...(op.parameters ?? []), ref('parameters', 'IfNoneMatch')];
@@ -115,6 +126,9 @@ function finishOperation(path: string, method: string, op: Operation, on: Docume
     // A 101 belongs to the WebSocket: no middleware adds headers to it (see addResponseHeaders).
     if (status === '101' || '$ref' in response) continue;
     response.headers = { ...response.headers, 'X-Request-Id': ref('headers', 'RequestId') };
+    if (takesIdempotencyKey && status.startsWith('2')) {
+      response.headers[IDEMPOTENT_REPLAYED_HEADER] = ref('headers', 'IdempotentReplayed');
+    }
   }
 }
 

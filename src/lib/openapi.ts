@@ -7,6 +7,7 @@ import type { Context, Env, MiddlewareHandler } from 'hono';
 import type { ZodError } from 'zod';
 import type { AppEnv } from './app-env';
 import { AppError, type FieldError, PROBLEM_CONTENT_TYPE } from './errors';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_RETENTION_MS, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency';
 
 /** JSON Pointer (RFC 6901) into the request part that failed, e.g. `/body/variants/0/sku`, `/query/limit`. */
 export function toFieldErrors(target: string, error: ZodError): FieldError[] {
@@ -45,6 +46,11 @@ export const ProblemSchema = z
     errors: z
       .array(z.object({ pointer: z.string().openapi({ example: '/query/limit' }), message: z.string() }))
       .optional(),
+    available: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: '`out_of_stock` only: how many units could still be reserved' }),
   })
   .openapi('Problem');
 
@@ -119,14 +125,34 @@ export function publicRoute<const R extends Omit<RouteConfig, 'security'>>(route
 
 /**
  * A route behind one authentication middleware: the check runs before validation and the handler, and the
- * OpenAPI document names the security scheme it needs.
+ * OpenAPI document names the security scheme it needs. Middleware that needs the caller (an Idempotency-Key
+ * claim scoped to them) follows the guard in `then`.
  */
 export function guardedRoute<E extends Env, const R extends Omit<RouteConfig, 'middleware' | 'security'>>(
   guard: MiddlewareHandler<E>,
   scheme: 'customerToken' | 'staffToken',
   route: R,
+  ...then: MiddlewareHandler<E>[]
 ) {
-  return createRoute({ ...route, middleware: [guard] as const, security: [{ [scheme]: [] }] });
+  // Typed as the guard alone: every handler in the chain has the guard's env, which is what handlers read.
+  const middleware = [guard, ...then] as [MiddlewareHandler<E>];
+  return createRoute({ ...route, middleware, security: [{ [scheme]: [] }] });
+}
+
+/**
+ * The Idempotency-Key request header of a write that accepts one, for its `request.headers`. The middleware
+ * (src/middleware/idempotency.ts) checks it; this declares it.
+ */
+export function idempotencyKeyHeaders(required: boolean) {
+  const key = z.string().openapi({
+    description:
+      `1-${MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters (a UUID will do). A retry with the same key and ` +
+      `the same request gets the first response again, with \`Idempotent-Replayed: true\`, for ` +
+      `${IDEMPOTENCY_RETENTION_MS / 3_600_000} h; the same key with another request is 422 ` +
+      '`idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`.',
+    example: '5f0c7e1a-3b4d-4c2e-9a8f-1d2e3f4a5b6c',
+  });
+  return z.object({ [IDEMPOTENCY_KEY_HEADER]: required ? key : key.optional() });
 }
 
 /**

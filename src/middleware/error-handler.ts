@@ -13,7 +13,7 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
   const requestId = c.get('requestId') ?? 'unknown';
   if (err instanceof AppError) {
     return problemResponse(
-      problemBody(err.status, err.code, err.message, requestId, err.errors),
+      problemBody(err.status, err.code, err.message, requestId, err.errors, err.extensions),
       err.headers,
     );
   }

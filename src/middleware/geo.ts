@@ -8,7 +8,7 @@ import { createMiddleware } from 'hono/factory';
 import type { StoreEnv } from '../lib/app-env';
 import { readCatalogVersion } from '../lib/catalog-version';
 import { AppError } from '../lib/errors';
-import { negotiateLocale } from '../lib/locale';
+import { localeChainOf, negotiateLocale } from '../lib/locale';
 import { getRegionDirectory } from '../lib/region-directory';
 import { timed } from './request-context';
 
@@ -54,7 +54,7 @@ export function geo() {
       negotiateLocale(c.req.header('Accept-Language'), region.locales) ??
       region.locales[0] ??
       'en';
-    const localeChain = [locale, ...region.locales.filter((l) => l !== locale)];
+    const localeChain = localeChainOf(locale, region.locales);
 
     c.set('store', { country, region, locale, localeChain, catalogVersion: version });
     await next();

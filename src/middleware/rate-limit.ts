@@ -7,7 +7,11 @@ import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../lib/app-env';
 import { AppError } from '../lib/errors';
 
-export type Limiter = 'AUTH_IP_RATE_LIMITER' | 'AUTH_ACCOUNT_RATE_LIMITER';
+export type Limiter =
+  | 'AUTH_IP_RATE_LIMITER'
+  | 'AUTH_ACCOUNT_RATE_LIMITER'
+  | 'DISCOUNT_CART_RATE_LIMITER'
+  | 'DISCOUNT_IP_RATE_LIMITER';
 
 const WINDOW_SECONDS = 60;
 

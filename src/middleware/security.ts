@@ -77,8 +77,18 @@ export function corsFromAllowlist() {
       'X-Request-Id',
       'Accept-Language',
       'X-Publishable-Api-Key',
+      'X-Order-Token',
+      'X-Cart-Token',
     ],
-    exposeHeaders: ['ETag', 'X-Request-Id', 'X-Cache', 'Server-Timing', 'Retry-After', 'Location'],
+    exposeHeaders: [
+      'ETag',
+      'X-Request-Id',
+      'X-Cache',
+      'Server-Timing',
+      'Retry-After',
+      'Location',
+      'Idempotent-Replayed',
+    ],
     maxAge: 600,
   });
   return createMiddleware<AppEnv>(async function corsFromAllowlist(c, next) {

@@ -74,7 +74,7 @@ describe('granting a role needs every permission of the role', () => {
   });
 
   it('lets a key invite a role whose permissions it holds', async () => {
-    const key = await insertSecretKey(['staff:manage', 'catalog:read', 'catalog:write']);
+    const key = await insertSecretKey(['staff:manage', ...ROLE_PERMISSIONS.catalog_manager]);
     const res = await invite(key.key, 'catalog_manager');
     expect(res.status).toBe(201);
   });

@@ -77,6 +77,7 @@ export type ProductFixture = {
     sku?: string;
     title?: string;
     options?: Record<string, string>;
+    weightGrams?: number;
     prices: Record<string, number>;
   }[];
   categoryIds?: string[];
@@ -97,6 +98,7 @@ export async function insertProductRow(fixture: ProductFixture = {}) {
       sku: v.sku ?? unique(`SKU-${handle}`),
       title: v.title ?? `Variant ${i + 1}`,
       options: v.options ?? {},
+      weightGrams: v.weightGrams ?? null,
       prices: v.prices,
       position: i,
     }),
@@ -131,6 +133,7 @@ export async function insertProductRow(fixture: ProductFixture = {}) {
         sku: v.sku,
         title: v.title,
         options: v.options,
+        weightGrams: v.weightGrams,
         position: v.position,
       }),
       ...Object.entries(v.prices).map(([currencyCode, amount]) =>

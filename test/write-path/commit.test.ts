@@ -43,6 +43,7 @@ function productChange(id: string, handle: string, requestId: string) {
       scope: 'system:test',
       key: requestId,
       requestHash: 'hash',
+      claimId: crypto.randomUUID(),
       status: 201,
       body: JSON.stringify({ id }),
       expiresAt: new Date(Date.now() + 86_400_000),

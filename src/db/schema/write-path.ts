@@ -43,11 +43,19 @@ export const idempotencyRecords = sqliteTable(
     key: text('key').notNull(),
     /** SHA-256 of method, path and body: the same key with another request is refused, not replayed. */
     requestHash: text('request_hash').notNull(),
+    /**
+     * The request that holds or held the key (random per request). Its commit writes the final record only while
+     * the key is still its own, so a request that outlived its lock cannot overwrite the one that took over.
+     */
+    claimId: text('claim_id').notNull().default(''),
+    /** 0 while the first request runs (a lock until `expires_at`), then the HTTP status of its response. */
     status: integer('status').notNull(),
+    /** The response body to replay (JSON text; empty while in progress and for a 204). */
     body: text('body').notNull(),
     createdAt: integer('created_at', { mode: 'timestamp_ms' })
       .notNull()
       .default(sql`(unixepoch('subsec') * 1000)`),
+    /** In progress: when the lock lapses (a Worker that died frees the key). Done: when the key is forgotten. */
     expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.scope, t.key] }), index('idempotency_records_expiry_idx').on(t.expiresAt)],

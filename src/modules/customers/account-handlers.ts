@@ -22,7 +22,14 @@ customerAccountRouter
     return c.json(await serializeCustomer(c.env, row), 200);
   })
   .openapi(routes.updateMe, async (c) => {
-    return c.json(await updateCustomer(c.env, callerOf(c), c.get('principal').id, c.req.valid('json')), 200);
+    const view = await updateCustomer(
+      c.env,
+      callerOf(c),
+      c.get('principal').id,
+      c.req.valid('json'),
+      c.var.idempotency,
+    );
+    return c.json(view, 200);
   })
   .openapi(routes.exportMe, async (c) => {
     return c.json(await exportCustomer(c.env, createDb(c.env.DB), c.get('principal').id), 200);
@@ -52,22 +59,29 @@ customerAccountRouter
     return c.json(await addresses.listAddressPage(c.env, c.get('principal').id, c.req.valid('query')), 200);
   })
   .openapi(routes.createAddress, async (c) => {
-    const row = await addresses.createAddress(c.env, callerOf(c), c.get('principal').id, c.req.valid('json'));
-    c.header('Location', `/v1/store/customers/me/addresses/${row.id}`);
-    return c.json(await addresses.serializeAddress(c.env, row), 201);
-  })
-  .openapi(routes.updateAddress, async (c) => {
-    const { id } = c.req.valid('param');
-    const row = await addresses.updateAddress(
+    const view = await addresses.createAddress(
       c.env,
       callerOf(c),
       c.get('principal').id,
-      id,
       c.req.valid('json'),
+      c.var.idempotency,
     );
-    return c.json(await addresses.serializeAddress(c.env, row), 200);
+    c.header('Location', `/v1/store/customers/me/addresses/${view.id}`);
+    return c.json(view, 201);
+  })
+  .openapi(routes.updateAddress, async (c) => {
+    const view = await addresses.updateAddress(
+      c.env,
+      callerOf(c),
+      c.get('principal').id,
+      c.req.valid('param').id,
+      c.req.valid('json'),
+      c.var.idempotency,
+    );
+    return c.json(view, 200);
   })
   .openapi(routes.deleteAddress, async (c) => {
-    await addresses.deleteAddress(c.env, callerOf(c), c.get('principal').id, c.req.valid('param').id);
+    const { id } = c.req.valid('param');
+    await addresses.deleteAddress(c.env, callerOf(c), c.get('principal').id, id, c.var.idempotency);
     return c.body(null, 204);
   });

@@ -1,7 +1,9 @@
 import { z } from '@hono/zod-openapi';
 import { requireCustomer } from '../../auth/require-customer';
-import { guardedRoute, jsonBody, jsonContent, problems } from '../../lib/openapi';
+import type { CustomerEnv } from '../../lib/app-env';
+import { guardedRoute, idempotencyKeyHeaders, jsonBody, jsonContent, problems } from '../../lib/openapi';
 import { MAX_PAGE_SIZE, PageInfoSchema, PaginationQuery } from '../../lib/pagination';
+import { acceptIdempotencyKey } from '../../middleware/idempotency';
 import { SessionListSchema, SessionParams } from '../sessions/schemas';
 import {
   AddressInputSchema,
@@ -20,6 +22,16 @@ const tags = ['Store: account'];
 const customerRoute = <const R extends Parameters<typeof guardedRoute>[2]>(route: R) =>
   guardedRoute(requireCustomer(), 'customerToken', route);
 
+/** A write of the signed-in customer that takes an Idempotency-Key; keys are per customer. */
+const idempotentCustomerRoute = <const R extends Parameters<typeof guardedRoute>[2]>(route: R) =>
+  guardedRoute(
+    requireCustomer(),
+    'customerToken',
+    route,
+    acceptIdempotencyKey<CustomerEnv>({ scope: (c) => `customer:${c.var.principal.id}` }),
+  );
+const OptionalIdempotencyKey = idempotencyKeyHeaders(false);
+
 export const getMe = customerRoute({
   method: 'get',
   path: '/customers/me',
@@ -28,13 +40,13 @@ export const getMe = customerRoute({
   responses: { 200: jsonContent(CustomerSchema, 'The customer'), ...problems(401) },
 });
 
-export const updateMe = customerRoute({
+export const updateMe = idempotentCustomerRoute({
   method: 'patch',
   path: '/customers/me',
   tags,
   summary: 'Change name, phone or locale (email and verification cannot be set here)',
-  request: { body: jsonBody(CustomerUpdateSchema) },
-  responses: { 200: jsonContent(CustomerSchema, 'Updated'), ...problems(400, 401, 415, 422) },
+  request: { headers: OptionalIdempotencyKey, body: jsonBody(CustomerUpdateSchema) },
+  responses: { 200: jsonContent(CustomerSchema, 'Updated'), ...problems(400, 401, 409, 415, 422) },
 });
 
 export const exportMe = customerRoute({
@@ -122,29 +134,29 @@ export const listAddresses = customerRoute({
   responses: { 200: jsonContent(AddressList, 'Addresses'), ...problems(401, 422) },
 });
 
-export const createAddress = customerRoute({
+export const createAddress = idempotentCustomerRoute({
   method: 'post',
   path: '/customers/me/addresses',
   tags,
   summary: `Save an address (stored encrypted); at most ${MAX_ADDRESSES} per account`,
-  request: { body: jsonBody(AddressInputSchema) },
+  request: { headers: OptionalIdempotencyKey, body: jsonBody(AddressInputSchema) },
   responses: { 201: jsonContent(AddressSchema, 'Saved'), ...problems(400, 401, 409, 415, 422) },
 });
 
-export const updateAddress = customerRoute({
+export const updateAddress = idempotentCustomerRoute({
   method: 'patch',
   path: '/customers/me/addresses/{id}',
   tags,
   summary: 'Change a saved address',
-  request: { params: AddressParams, body: jsonBody(AddressUpdateSchema) },
-  responses: { 200: jsonContent(AddressSchema, 'Updated'), ...problems(400, 401, 404, 415, 422) },
+  request: { headers: OptionalIdempotencyKey, params: AddressParams, body: jsonBody(AddressUpdateSchema) },
+  responses: { 200: jsonContent(AddressSchema, 'Updated'), ...problems(400, 401, 404, 409, 415, 422) },
 });
 
-export const deleteAddress = customerRoute({
+export const deleteAddress = idempotentCustomerRoute({
   method: 'delete',
   path: '/customers/me/addresses/{id}',
   tags,
   summary: 'Delete a saved address',
-  request: { params: AddressParams },
-  responses: { 204: { description: 'Deleted' }, ...problems(401, 404, 422) },
+  request: { headers: OptionalIdempotencyKey, params: AddressParams },
+  responses: { 204: { description: 'Deleted' }, ...problems(400, 401, 404, 409, 422) },
 });

@@ -6,6 +6,7 @@ import { commit } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { encryptField } from '../../lib/encryption';
 import { AppError, notFound } from '../../lib/errors';
+import { type IdempotencyClaim, idempotencyRecord } from '../../lib/idempotency';
 import { clearAllFailures } from '../sessions/login-failures';
 import { listSessions, revokeAllSessionsStatement } from '../sessions/service';
 import { listAddressRows, serializeAddress } from './address-service';
@@ -19,6 +20,7 @@ export async function loadCustomer(db: Database, id: string): Promise<CustomerRo
   return row;
 }
 
+/** Changes the customer's own fields; the answer is computed before the batch, which stores it for a replay. */
 export async function updateCustomer(
   env: Env,
   caller: Caller,
@@ -29,27 +31,25 @@ export async function updateCustomer(
     phone?: string | null;
     locale?: string | null;
   },
+  idempotency?: IdempotencyClaim,
 ): Promise<CustomerView> {
   const db = createDb(env.DB);
-  await loadCustomer(db, id);
-  const [updated] = await commit(db, caller, {
-    statements: [
-      db
-        .update(customers)
-        .set({
-          ...(patch.first_name !== undefined ? { firstName: patch.first_name } : {}),
-          ...(patch.last_name !== undefined ? { lastName: patch.last_name } : {}),
-          ...(patch.locale !== undefined ? { locale: patch.locale } : {}),
-          ...(patch.phone !== undefined
-            ? { phoneEncrypted: patch.phone ? await encryptField(env, patch.phone) : null }
-            : {}),
-          updatedAt: new Date(),
-        })
-        .where(eq(customers.id, id))
-        .returning(),
-    ],
+  const before = await loadCustomer(db, id);
+  const changes = {
+    ...(patch.first_name !== undefined ? { firstName: patch.first_name } : {}),
+    ...(patch.last_name !== undefined ? { lastName: patch.last_name } : {}),
+    ...(patch.locale !== undefined ? { locale: patch.locale } : {}),
+    ...(patch.phone !== undefined
+      ? { phoneEncrypted: patch.phone ? await encryptField(env, patch.phone) : null }
+      : {}),
+    updatedAt: new Date(),
+  };
+  const view = await serializeCustomer(env, { ...before, ...changes });
+  await commit(db, caller, {
+    statements: [db.update(customers).set(changes).where(eq(customers.id, id))],
+    idempotency: idempotencyRecord(idempotency, 200, view),
   });
-  return serializeCustomer(env, updated[0] as CustomerRow);
+  return view;
 }
 
 /** Everything stored about the customer, decrypted, in one document (GDPR Art. 15/20). */

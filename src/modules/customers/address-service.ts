@@ -5,13 +5,15 @@
  */
 
 import type { z } from '@hono/zod-openapi';
-import { and, count, eq, ne, sql } from 'drizzle-orm';
+import { and, count, eq, ne, type SQL, sql } from 'drizzle-orm';
 import { customerAddresses } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
+import { insertRowIf } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
 import { decryptField, encryptField } from '../../lib/encryption';
 import { conflict, notFound } from '../../lib/errors';
+import { type IdempotencyClaim, idempotencyRecord } from '../../lib/idempotency';
 import { newId } from '../../lib/ids';
 import { afterCursor, paginate } from '../../lib/pagination';
 import { type AddressInputSchema, type AddressView, MAX_ADDRESSES } from './schemas';
@@ -110,15 +112,17 @@ async function ownedAddress(db: Database, customerId: string, id: string): Promi
 }
 
 /**
- * Setting a default clears the flag on the owner's other addresses in the same batch, after the address itself
- * was written, and only if it exists: a create refused by the cap clears nothing.
+ * Setting a default clears the flag on the owner's other addresses, in the same batch and only where `applies`
+ * holds (the address exists; for a create, the cap leaves room for it), so a refused write clears nothing.
  */
-function clearDefaults(db: Database, customerId: string, id: string, input: Partial<AddressInput>) {
-  const others = and(
-    eq(customerAddresses.customerId, customerId),
-    ne(customerAddresses.id, id),
-    sql`EXISTS (SELECT 1 FROM ${customerAddresses} WHERE ${customerAddresses.id} = ${id})`,
-  );
+function clearDefaults(
+  db: Database,
+  customerId: string,
+  id: string,
+  input: Partial<AddressInput>,
+  applies: SQL,
+) {
+  const others = and(eq(customerAddresses.customerId, customerId), ne(customerAddresses.id, id), applies);
   return [
     ...(input.is_default_shipping
       ? [db.update(customerAddresses).set({ isDefaultShipping: false }).where(others)]
@@ -129,32 +133,48 @@ function clearDefaults(db: Database, customerId: string, id: string, input: Part
   ];
 }
 
+const addressExists = (id: string) =>
+  sql`EXISTS (SELECT 1 FROM ${customerAddresses} WHERE ${customerAddresses.id} = ${id})`;
+
+/**
+ * Saves an address. The answer is computed before the batch, because a request with an Idempotency-Key stores
+ * it in the same batch (src/lib/idempotency.ts).
+ */
 export async function createAddress(
   env: Env,
   caller: Caller,
   customerId: string,
   input: AddressInput,
-): Promise<AddressRow> {
+  idempotency?: IdempotencyClaim,
+): Promise<AddressView> {
   const db = createDb(env.DB);
   if ((await addressCount(db, customerId)) >= MAX_ADDRESSES) throw addressLimitReached();
-  const id = newId('addr');
-  const now = Date.now();
-  // INSERT ... SELECT ... WHERE count < cap: the cap holds even when creates race past the check above. The
-  // values follow the table's column order (a column added to it makes this statement fail, never misfile).
-  const insert = db.insert(customerAddresses).select(
-    sql`SELECT ${id}, ${customerId}, ${await encryptField(env, JSON.stringify(sealedFields(input)))},
-      ${input.country_code}, ${input.is_default_shipping ? 1 : 0}, ${input.is_default_billing ? 1 : 0}, ${now}, ${now}
-    WHERE (SELECT count(*) FROM ${customerAddresses} WHERE ${customerAddresses.customerId} = ${customerId})
-      < ${MAX_ADDRESSES}`,
-  );
-  await commit(db, caller, { statements: [insert, ...clearDefaults(db, customerId, id, input)] });
-  const created = await db
-    .select()
-    .from(customerAddresses)
-    .where(and(eq(customerAddresses.id, id), eq(customerAddresses.customerId, customerId)))
-    .get();
-  if (!created) throw addressLimitReached();
-  return created;
+  const now = new Date();
+  const row: AddressRow = {
+    id: newId('addr'),
+    customerId,
+    dataEncrypted: await encryptField(env, JSON.stringify(sealedFields(input))),
+    countryCode: input.country_code,
+    isDefaultShipping: input.is_default_shipping ?? false,
+    isDefaultBilling: input.is_default_billing ?? false,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const view = await serializeAddress(env, row);
+  // The cap holds even when creates race past the check above: the insert (last, so the change is conditional
+  // on it) and the default-clearing before it run only while the account is under the cap.
+  const underCap = sql`(SELECT count(*) FROM ${customerAddresses} WHERE ${customerAddresses.customerId} = ${customerId}) < ${MAX_ADDRESSES}`;
+  const results = await commit(db, caller, {
+    conditional: true,
+    statements: [
+      ...clearDefaults(db, customerId, row.id, input, underCap),
+      insertRowIf(db, customerAddresses, row, underCap).returning({ id: customerAddresses.id }),
+    ],
+    idempotency: idempotencyRecord(idempotency, 201, view),
+  });
+  const inserted = results.at(-1) as { id: string }[];
+  if (inserted.length === 0) throw addressLimitReached();
+  return view;
 }
 
 export async function updateAddress(
@@ -163,32 +183,52 @@ export async function updateAddress(
   customerId: string,
   id: string,
   patch: Partial<AddressInput>,
-): Promise<AddressRow> {
+  idempotency?: IdempotencyClaim,
+): Promise<AddressView> {
   const db = createDb(env.DB);
-  const current = await serializeAddress(env, await ownedAddress(db, customerId, id));
+  const before = await ownedAddress(db, customerId, id);
+  const current = await serializeAddress(env, before);
   const merged = { ...current, ...patch } as AddressInput;
+  const changes = {
+    dataEncrypted: await encryptField(env, JSON.stringify(sealedFields(merged))),
+    countryCode: merged.country_code,
+    isDefaultShipping: merged.is_default_shipping ?? false,
+    isDefaultBilling: merged.is_default_billing ?? false,
+    updatedAt: new Date(),
+  };
+  const view = await serializeAddress(env, { ...before, ...changes });
   const update = db
     .update(customerAddresses)
-    .set({
-      dataEncrypted: await encryptField(env, JSON.stringify(sealedFields(merged))),
-      countryCode: merged.country_code,
-      isDefaultShipping: merged.is_default_shipping ?? false,
-      isDefaultBilling: merged.is_default_billing ?? false,
-      updatedAt: new Date(),
-    })
-    .where(and(eq(customerAddresses.id, id), eq(customerAddresses.customerId, customerId)));
-  await commit(db, caller, { statements: [update, ...clearDefaults(db, customerId, id, patch)] });
-  return ownedAddress(db, customerId, id);
+    .set(changes)
+    .where(and(eq(customerAddresses.id, id), eq(customerAddresses.customerId, customerId)))
+    .returning({ id: customerAddresses.id });
+  const results = await commit(db, caller, {
+    conditional: true,
+    statements: [...clearDefaults(db, customerId, id, patch, addressExists(id)), update],
+    idempotency: idempotencyRecord(idempotency, 200, view),
+  });
+  // Deleted by a concurrent request after the read above.
+  if ((results.at(-1) as { id: string }[]).length === 0) throw notFound('Address');
+  return view;
 }
 
-export async function deleteAddress(env: Env, caller: Caller, customerId: string, id: string): Promise<void> {
+export async function deleteAddress(
+  env: Env,
+  caller: Caller,
+  customerId: string,
+  id: string,
+  idempotency?: IdempotencyClaim,
+): Promise<void> {
   const db = createDb(env.DB);
   await ownedAddress(db, customerId, id);
+  // A concurrent delete of the same address leaves this one nothing to do; both answer 204.
   await commit(db, caller, {
+    conditional: true,
     statements: [
       db
         .delete(customerAddresses)
         .where(and(eq(customerAddresses.id, id), eq(customerAddresses.customerId, customerId))),
     ],
+    idempotency: idempotencyRecord(idempotency, 204, null),
   });
 }

@@ -22,7 +22,7 @@ import { createDb, type Database } from '../../lib/db';
 import type { StockChange, StockRecord } from './stock-types';
 
 /** The system actor that level transitions are attributed to: time and carts move levels, not a person. */
-export const INVENTORY_SYSTEM_ACTOR = 'inventory-item';
+const INVENTORY_SYSTEM_ACTOR = 'inventory-item';
 
 type ChangeRecord = Extract<StockRecord, { kind: 'change' }>;
 type LevelRecord = Extract<StockRecord, { kind: 'level' }>;

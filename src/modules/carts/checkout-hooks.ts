@@ -1,0 +1,77 @@
+/**
+ * What checkout does to a cart, as statements for its own batches. The cart module owns the carts table;
+ * checkout changes a cart only through these.
+ *
+ * 1. `lockCartForCheckout`: `open` -> `checking_out`, stamping the lock time. From then on every shopper write
+ *    fails (write-guard.ts), so the cart checkout priced is the cart it completes. The statement returns the
+ *    cart's id when it took the lock and nothing otherwise (already locked, completed, merged): run it with
+ *    `commit({ conditional: true })` and answer 409 when it changed no row. A lock older than
+ *    CHECKOUT_LOCK_TTL_MS counts as abandoned (the Worker died mid-checkout): a new checkout may take it over,
+ *    and a shopper write reopens the cart.
+ * 2. `unlockCart`: back to `open` after a failure (payment declined, out of stock), if the lock is still ours.
+ * 3. `completeCartStatement`: `checking_out` -> `completed` with the order id, in the order's batch, only while
+ *    our lock holds. If the lock was taken over or the cart reopened, the statement fails the batch (NOT NULL
+ *    on `status`), so an order is never created for a cart that changed after it was priced.
+ *
+ * Each statement names the lock by its time (`lockedAt`, the `now` given to `lockCartForCheckout`), so a
+ * checkout that lost its lock cannot unlock or complete what another checkout holds.
+ */
+import { and, eq, or, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import { carts } from '../../db/schema';
+import { onlyIf } from '../../lib/d1-writes';
+import type { Database } from '../../lib/db';
+
+/** How long checkout may hold a cart: longer than its slowest path (payment timeouts included). */
+export const CHECKOUT_LOCK_TTL_MS = 120_000;
+
+const heldBy = (lockedAt: Date) =>
+  and(eq(carts.status, 'checking_out'), eq(carts.checkoutStartedAt, lockedAt));
+
+/** open (or abandoned checking_out) -> checking_out at `now`; returns `[{ id }]` when the lock was taken. */
+export function lockCartForCheckout(db: Database, cartId: string, now: Date) {
+  return db
+    .update(carts)
+    .set({ status: 'checking_out', checkoutStartedAt: now, updatedAt: now })
+    .where(
+      and(
+        eq(carts.id, cartId),
+        or(
+          eq(carts.status, 'open'),
+          and(
+            eq(carts.status, 'checking_out'),
+            sql`${carts.checkoutStartedAt} < ${now.getTime() - CHECKOUT_LOCK_TTL_MS}`,
+          ),
+        ),
+      ),
+    )
+    .returning({ id: carts.id });
+}
+
+/** checking_out -> open, if the lock taken at `lockedAt` still holds; returns `[{ id }]` when it did. */
+export function unlockCart(db: Database, cartId: string, lockedAt: Date) {
+  return db
+    .update(carts)
+    .set({ status: 'open', checkoutStartedAt: null, updatedAt: new Date() })
+    .where(and(eq(carts.id, cartId), heldBy(lockedAt)))
+    .returning({ id: carts.id });
+}
+
+/** checking_out -> completed with `orderId`, failing the batch unless the lock taken at `lockedAt` holds. */
+export function completeCartStatement(
+  db: Database,
+  cartId: string,
+  lockedAt: Date,
+  orderId: string,
+  now: Date,
+): BatchItem<'sqlite'> {
+  return db
+    .update(carts)
+    .set({
+      status: onlyIf(heldBy(lockedAt) ?? sql`0`, sql`'completed'`),
+      completedOrderId: orderId,
+      completedAt: now,
+      updatedAt: now,
+    })
+    .where(eq(carts.id, cartId));
+}

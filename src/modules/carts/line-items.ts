@@ -1,0 +1,259 @@
+/**
+ * Adding, changing and removing cart lines, with their stock holds (reservations.ts).
+ *
+ * Adding or changing a line first sets its reservation to the new quantity (not enough stock: 409
+ * `out_of_stock` with `available`, and nothing is written), then writes the line in one batch that ends with
+ * the write guard. If the batch fails (the cart was locked for checkout meanwhile, a limit was reached by a
+ * concurrent request), the reservation is set back to the old quantity; should that fail too, the hold simply
+ * expires. Removing a line releases its reservation after the batch commits (a follow-up: retried, logged).
+ *
+ * Adding a variant the cart already has adds to its line, in SQL (`quantity + n`), so two concurrent adds both
+ * count; if the line then holds more than was reserved, the reservation is raised to match.
+ */
+import { and, eq, sql } from 'drizzle-orm';
+import { cartLines, prices, products, productTranslations, variants } from '../../db/schema';
+import { type Caller, callerLogger } from '../../lib/caller';
+import { commit, type DomainEvent } from '../../lib/commit';
+import { createDb, type Database } from '../../lib/db';
+import { AppError } from '../../lib/errors';
+import { newId } from '../../lib/ids';
+import { localeRank } from '../../lib/locale-sql';
+import { describeError } from '../../lib/logger';
+import type { CartRow } from './access';
+import { MAX_CART_LINES, MAX_CART_QUANTITY, MAX_LINE_QUANTITY } from './limits';
+import { type LoadedCart, type LocaleChains, priceCart } from './load';
+import { holdLine, outOfStock, releaseLine } from './reservations';
+import { afterGuard, assertWritable, cartWriteGuard, limitExceeded, recheckCartWrite } from './write-guard';
+
+export type LineQuantity = { id: string; variantId: string; quantity: number };
+
+const linesChanged = (cartId: string): DomainEvent[] => [
+  {
+    type: 'cart.updated',
+    aggregateType: 'cart',
+    aggregateId: cartId,
+    payload: { id: cartId, fields: ['line_items'] },
+  },
+];
+
+export function quantitiesOf(db: Database, cartId: string): Promise<LineQuantity[]> {
+  return db
+    .select({ id: cartLines.id, variantId: cartLines.variantId, quantity: cartLines.quantity })
+    .from(cartLines)
+    .where(eq(cartLines.cartId, cartId))
+    .all();
+}
+
+/** 422s for a cart whose lines would become `lines` (`changed` among them, sent at `pointer`). */
+export function assertWithinLimits(
+  lines: LineQuantity[],
+  changed: LineQuantity | null,
+  pointer?: string,
+): void {
+  if (changed && changed.quantity > MAX_LINE_QUANTITY) {
+    throw limitExceeded('line_quantity_limit', `A line holds at most ${MAX_LINE_QUANTITY} units.`, pointer);
+  }
+  if (lines.length > MAX_CART_LINES) {
+    throw limitExceeded(
+      'cart_line_limit',
+      `A cart holds at most ${MAX_CART_LINES} different items.`,
+      pointer,
+    );
+  }
+  if (lines.reduce((sum, line) => sum + line.quantity, 0) > MAX_CART_QUANTITY) {
+    throw limitExceeded('cart_quantity_limit', `A cart holds at most ${MAX_CART_QUANTITY} units.`, pointer);
+  }
+}
+
+/** The lines after adding `quantity` of `variantId`, checked against the limits. */
+function assertAddition(lines: LineQuantity[], variantId: string, quantity: number): LineQuantity {
+  const current = lines.find((line) => line.variantId === variantId);
+  const changed = { id: current?.id ?? 'new', variantId, quantity: (current?.quantity ?? 0) + quantity };
+  const after = [...lines.filter((line) => line !== current), changed];
+  assertWithinLimits(after, changed, current ? '/body/quantity' : '/body/variant_id');
+  return changed;
+}
+
+/** Runs `work` (setting a hold back) and logs instead of throwing: the request's own error matters more. */
+async function bestEffort(caller: Caller, what: string, work: () => Promise<unknown>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    callerLogger(caller).error('reservation follow-up failed', { follow_up: what, ...describeError(error) });
+  }
+}
+
+/** The variant as a line shows it, priced in `currency`, or the 422 saying why it cannot be added. */
+async function variantForLine(db: Database, cart: CartRow, variantId: string, localeChain: string[]) {
+  const row = await db
+    .select({
+      sku: variants.sku,
+      variantTitle: variants.title,
+      productStatus: products.status,
+      amount: prices.amount,
+      title: sql<string>`coalesce((SELECT ${productTranslations.title} FROM ${productTranslations}
+        WHERE ${productTranslations.productId} = ${products.id}
+        ORDER BY ${localeRank(productTranslations.locale, localeChain)}, ${productTranslations.locale} LIMIT 1),
+        ${products.handle})`,
+    })
+    .from(variants)
+    .innerJoin(products, eq(products.id, variants.productId))
+    .leftJoin(prices, and(eq(prices.variantId, variants.id), eq(prices.currencyCode, cart.currencyCode)))
+    .where(eq(variants.id, variantId))
+    .get();
+  const pointer = [
+    { pointer: '/body/variant_id', message: 'Use a variant of an active product in the region' },
+  ];
+  if (!row)
+    throw new AppError(422, 'variant_not_found', `There is no variant ${variantId}.`, { errors: pointer });
+  if (row.productStatus !== 'active' || row.amount === null || cart.regionId === null) {
+    throw new AppError(422, 'variant_unavailable', 'This variant is not sold in the cart’s region.', {
+      errors: pointer,
+    });
+  }
+  return row;
+}
+
+export async function addLineItem(
+  env: Env,
+  caller: Caller,
+  cart: CartRow,
+  input: { variant_id: string; quantity: number },
+  locales: LocaleChains,
+): Promise<LoadedCart> {
+  const db = createDb(env.DB);
+  const now = new Date();
+  assertWritable(cart, now);
+  const variant = await variantForLine(db, cart, input.variant_id, locales(cart.regionId));
+  const lines = await quantitiesOf(db, cart.id);
+  const before = lines.find((line) => line.variantId === input.variant_id)?.quantity ?? 0;
+  const { quantity } = assertAddition(lines, input.variant_id, input.quantity);
+
+  const hold = await holdLine(env, cart.id, input.variant_id, quantity);
+  if (!hold.ok) throw outOfStock(hold.available);
+  const snapshot = { sku: variant.sku, productTitle: variant.title, variantTitle: variant.variantTitle };
+  let written: { quantity: number }[];
+  try {
+    [written] = await commit(db, caller, {
+      statements: [
+        db
+          .insert(cartLines)
+          .values({
+            id: newId('cli'),
+            cartId: cart.id,
+            variantId: input.variant_id,
+            quantity: input.quantity,
+            reservationExpiresAt: hold.expiresAt,
+            ...snapshot,
+            createdAt: now,
+            updatedAt: now,
+          })
+          .onConflictDoUpdate({
+            target: [cartLines.cartId, cartLines.variantId],
+            set: {
+              quantity: sql`${cartLines.quantity} + excluded.quantity`,
+              reservationExpiresAt: hold.expiresAt,
+              ...snapshot,
+              updatedAt: now,
+            },
+          })
+          .returning({ quantity: cartLines.quantity }),
+        cartWriteGuard(db, cart.id, now),
+      ],
+      events: linesChanged(cart.id),
+      recheck: () =>
+        recheckCartWrite(db, [cart.id], now, async () => {
+          assertAddition(await quantitiesOf(db, cart.id), input.variant_id, input.quantity);
+        }),
+    });
+  } catch (error) {
+    await bestEffort(caller, 'restore hold', () =>
+      before > 0
+        ? holdLine(env, cart.id, input.variant_id, before)
+        : releaseLine(env, cart.id, input.variant_id),
+    );
+    throw error;
+  }
+  const final = written[0]?.quantity;
+  if (final !== undefined && final !== quantity) {
+    await bestEffort(caller, 'raise hold', () => holdLine(env, cart.id, input.variant_id, final));
+  }
+  return priceCart(env, db, afterGuard(cart, now), { locales, now });
+}
+
+/** The line `lineId` of the cart, or 404 `line_item_not_found`. */
+function lineOf(lines: LineQuantity[], lineId: string): LineQuantity {
+  const line = lines.find((l) => l.id === lineId);
+  if (!line) throw new AppError(404, 'line_item_not_found', 'The cart has no such line item.');
+  return line;
+}
+
+export async function updateLineItem(
+  env: Env,
+  caller: Caller,
+  cart: CartRow,
+  lineId: string,
+  quantity: number,
+  locales: LocaleChains,
+): Promise<LoadedCart> {
+  const db = createDb(env.DB);
+  const now = new Date();
+  assertWritable(cart, now);
+  const check = (lines: LineQuantity[]) => {
+    const line = lineOf(lines, lineId);
+    const changed = { ...line, quantity };
+    assertWithinLimits(
+      lines.map((l) => (l === line ? changed : l)),
+      changed,
+      '/body/quantity',
+    );
+    return line;
+  };
+  const line = check(await quantitiesOf(db, cart.id));
+
+  const hold = await holdLine(env, cart.id, line.variantId, quantity);
+  if (!hold.ok) throw outOfStock(hold.available);
+  try {
+    await commit(db, caller, {
+      statements: [
+        db
+          .update(cartLines)
+          .set({ quantity, reservationExpiresAt: hold.expiresAt, updatedAt: now })
+          .where(and(eq(cartLines.id, lineId), eq(cartLines.cartId, cart.id))),
+        cartWriteGuard(db, cart.id, now),
+      ],
+      events: linesChanged(cart.id),
+      recheck: () =>
+        recheckCartWrite(db, [cart.id], now, async () => {
+          check(await quantitiesOf(db, cart.id));
+        }),
+    });
+  } catch (error) {
+    await bestEffort(caller, 'restore hold', () => holdLine(env, cart.id, line.variantId, line.quantity));
+    throw error;
+  }
+  return priceCart(env, db, afterGuard(cart, now), { locales, now });
+}
+
+export async function removeLineItem(
+  env: Env,
+  caller: Caller,
+  cart: CartRow,
+  lineId: string,
+  locales: LocaleChains,
+): Promise<LoadedCart> {
+  const db = createDb(env.DB);
+  const now = new Date();
+  assertWritable(cart, now);
+  const line = lineOf(await quantitiesOf(db, cart.id), lineId);
+  await commit(db, caller, {
+    statements: [
+      db.delete(cartLines).where(and(eq(cartLines.id, lineId), eq(cartLines.cartId, cart.id))),
+      cartWriteGuard(db, cart.id, now),
+    ],
+    events: linesChanged(cart.id),
+    recheck: () => recheckCartWrite(db, [cart.id], now),
+    afterCommit: [{ name: 'release reservation', run: () => releaseLine(env, cart.id, line.variantId) }],
+  });
+  return priceCart(env, db, afterGuard(cart, now), { locales, now });
+}

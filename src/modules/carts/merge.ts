@@ -1,0 +1,198 @@
+/**
+ * A guest cart joins the customer's cart when the shopper signs in. The storefront calls
+ * `POST /v1/store/carts/{guest cart id}/merge` right after sign-in with BOTH the customer's access token and
+ * the guest cart's `X-Cart-Token`: the token proves the cart is the shopper's, the access token whose it
+ * becomes. Sign-in itself is left as it is (no cart logic in authentication), and a storefront that forgets to
+ * call merge loses nothing: the guest cart stays reachable by its token.
+ *
+ * - The customer has no active cart: the guest cart becomes theirs (its token stops working; their access
+ *   token reaches it; its email defaults to theirs). Lines and holds stay as they are.
+ * - The customer has an open cart: each guest line moves into it, quantities of the same variant summed and
+ *   capped at MAX_LINE_QUANTITY; if the result would exceed the cart's line or unit limit, the merge is refused
+ *   with 422 and nothing moves. The customer's cart keeps its region, email and choices; the guest's address,
+ *   discount code and (same region) shipping option fill only what it lacks. The guest cart becomes `merged`
+ *   (its email and address cleared, its lines gone); its token then reads it, and it cannot change.
+ * - The customer's cart is being checked out: 409 `cart_not_open`.
+ * Calling merge again for the same guest cart answers the customer's cart again (the call is idempotent).
+ * Holds follow the lines after the batch: the guest's are released and the customer's cart holds the summed
+ * quantities (best effort; checkout reserves again anyway).
+ */
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import { cartLines, carts, customers } from '../../db/schema';
+import type { Caller } from '../../lib/caller';
+import { commit, type FollowUp } from '../../lib/commit';
+import { createDb, type Database } from '../../lib/db';
+import { newId } from '../../lib/ids';
+import type { CartRow } from './access';
+import { MAX_LINE_QUANTITY } from './limits';
+import { assertWithinLimits, type LineQuantity, quantitiesOf } from './line-items';
+import { type LoadedCart, type LocaleChains, priceCart } from './load';
+import { holdLine, releaseLine } from './reservations';
+import { activeCartOf } from './service';
+import { afterGuard, assertWritable, cartWriteGuard, recheckCartWrite } from './write-guard';
+
+const merged = (target: string, guest: string, customerId: string) => [
+  {
+    type: 'cart.merged',
+    aggregateType: 'cart',
+    aggregateId: target,
+    payload: { id: target, guest_cart_id: guest, customer_id: customerId },
+  },
+];
+
+/** The guest cart's lines summed into the target's, as the merge batch leaves them. */
+function mergedQuantities(target: LineQuantity[], guest: LineQuantity[]): LineQuantity[] {
+  const byVariant = new Map(target.map((line) => [line.variantId, { ...line }]));
+  for (const line of guest) {
+    const existing = byVariant.get(line.variantId);
+    if (existing) existing.quantity = Math.min(existing.quantity + line.quantity, MAX_LINE_QUANTITY);
+    else byVariant.set(line.variantId, { ...line });
+  }
+  return [...byVariant.values()];
+}
+
+async function adopt(db: Database, caller: Caller, guest: CartRow, customerId: string, now: Date) {
+  const customer = await db
+    .select({ email: customers.email })
+    .from(customers)
+    .where(eq(customers.id, customerId))
+    .get();
+  const adopted: CartRow = {
+    ...guest,
+    customerId,
+    tokenHash: null,
+    email: guest.email ?? customer?.email ?? null,
+  };
+  await commit(db, caller, {
+    statements: [
+      db
+        .update(carts)
+        .set({ customerId, tokenHash: null, email: adopted.email })
+        .where(and(eq(carts.id, guest.id), isNull(carts.customerId))),
+      cartWriteGuard(db, guest.id, now),
+    ],
+    events: merged(guest.id, guest.id, customerId),
+    // Another request gave the customer an active cart first (the unique index): merging again joins it.
+    recheck: () => recheckCartWrite(db, [guest.id], now),
+  });
+  return afterGuard(adopted, now);
+}
+
+/** After the batch: the guest's holds released, the customer's lines held at their summed quantities. */
+function moveHolds(env: Env, db: Database, guest: CartRow, target: CartRow, lines: LineQuantity[]): FollowUp {
+  return {
+    name: 'move reservations',
+    run: async () => {
+      for (const line of lines) {
+        await releaseLine(env, guest.id, line.variantId);
+        const hold = await holdLine(env, target.id, line.variantId, line.quantity);
+        await db
+          .update(cartLines)
+          .set({ reservationExpiresAt: hold.ok ? hold.expiresAt : null })
+          .where(and(eq(cartLines.cartId, target.id), eq(cartLines.variantId, line.variantId)));
+      }
+    },
+  };
+}
+
+async function mergeInto(
+  env: Env,
+  db: Database,
+  caller: Caller,
+  guest: CartRow,
+  target: CartRow,
+  now: Date,
+): Promise<CartRow> {
+  assertWritable(target, now);
+  const customerId = target.customerId ?? '';
+  const guestLines = await db.select().from(cartLines).where(eq(cartLines.cartId, guest.id)).all();
+  const check = async () => {
+    const lines = mergedQuantities(await quantitiesOf(db, target.id), guestLines);
+    assertWithinLimits(lines, null);
+    return lines;
+  };
+  const lines = await check();
+  const moved = new Set(guestLines.map((line) => line.variantId));
+  const filled = {
+    shippingAddressEncrypted: target.shippingAddressEncrypted ?? guest.shippingAddressEncrypted,
+    shippingCountry: target.shippingAddressEncrypted ? target.shippingCountry : guest.shippingCountry,
+    discountCode: target.discountCode ?? guest.discountCode,
+    shippingOptionId:
+      target.shippingOptionId ?? (guest.regionId === target.regionId ? guest.shippingOptionId : null),
+  };
+  await commit(db, caller, {
+    statements: [
+      cartWriteGuard(db, guest.id, now),
+      ...guestLines.map((line) =>
+        db
+          .insert(cartLines)
+          .values({
+            ...line,
+            id: newId('cli'),
+            cartId: target.id,
+            reservationExpiresAt: null,
+            updatedAt: now,
+          })
+          .onConflictDoUpdate({
+            target: [cartLines.cartId, cartLines.variantId],
+            set: {
+              quantity: sql`min(${cartLines.quantity} + excluded.quantity, ${MAX_LINE_QUANTITY})`,
+              updatedAt: now,
+            },
+          }),
+      ),
+      db.delete(cartLines).where(eq(cartLines.cartId, guest.id)),
+      db
+        .update(carts)
+        .set({
+          status: 'merged',
+          mergedIntoCartId: target.id,
+          email: null,
+          shippingAddressEncrypted: null,
+          shippingCountry: null,
+          updatedAt: now,
+        })
+        .where(eq(carts.id, guest.id)),
+      db.update(carts).set(filled).where(eq(carts.id, target.id)),
+      cartWriteGuard(db, target.id, now),
+    ],
+    events: merged(target.id, guest.id, customerId),
+    recheck: () =>
+      recheckCartWrite(db, [guest.id, target.id], now, async () => {
+        await check();
+      }),
+    afterCommit: [
+      moveHolds(
+        env,
+        db,
+        guest,
+        target,
+        lines.filter((line) => moved.has(line.variantId)),
+      ),
+    ],
+  });
+  return afterGuard({ ...target, ...filled }, now);
+}
+
+/** Merges (or hands over) `guest` into the customer's cart; answers the customer's cart. */
+export async function mergeGuestCart(
+  env: Env,
+  caller: Caller,
+  guest: CartRow,
+  customerId: string,
+  locales: LocaleChains,
+): Promise<LoadedCart> {
+  const db = createDb(env.DB);
+  const now = new Date();
+  const price = (cart: CartRow) => priceCart(env, db, cart, { locales, now });
+  if (guest.customerId === customerId) return price(guest);
+  if (guest.status === 'merged' && guest.mergedIntoCartId) {
+    const target = await db.select().from(carts).where(eq(carts.id, guest.mergedIntoCartId)).get();
+    if (target?.customerId === customerId) return price(target);
+  }
+  assertWritable(guest, now);
+  const target = await activeCartOf(db, customerId);
+  if (!target) return price(await adopt(db, caller, guest, customerId, now));
+  if (target.id === guest.id) return price(target);
+  return price(await mergeInto(env, db, caller, guest, target, now));
+}

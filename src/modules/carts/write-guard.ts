@@ -1,0 +1,91 @@
+/**
+ * Every cart write is one batch that ends with `cartWriteGuard`: it stamps `updated_at` and fails the whole
+ * batch (lib/d1-writes `onlyIf`) unless, with the batch's own changes applied, the cart is still writable and
+ * within its limits. A checkout that locked the cart a moment ago, or a second request that filled it, makes
+ * the batch roll back instead of slipping a change past checks that read an older state; the service's recheck
+ * then says which (409 `cart_not_open`, 422 with the limit's code).
+ *
+ * Writable: `open`, or `checking_out` with a lock older than CHECKOUT_LOCK_TTL_MS (the checkout died; see
+ * checkout-hooks.ts). Writing to such a cart reopens it, and the dead checkout can no longer complete it.
+ */
+import { and, count, eq, gt, sql, sum } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import { cartLines, carts } from '../../db/schema';
+import { onlyIf } from '../../lib/d1-writes';
+import type { Database } from '../../lib/db';
+import { AppError, conflict } from '../../lib/errors';
+import { type CartRow, cartNotFound } from './access';
+import { CHECKOUT_LOCK_TTL_MS } from './checkout-hooks';
+import { MAX_CART_LINES, MAX_CART_QUANTITY, MAX_LINE_QUANTITY } from './limits';
+
+/** Whether a cart with `row`'s status may be changed by the shopper at `now`. */
+export function isWritable(row: Pick<CartRow, 'status' | 'checkoutStartedAt'>, now: Date): boolean {
+  return (
+    row.status === 'open' ||
+    (row.status === 'checking_out' &&
+      row.checkoutStartedAt !== null &&
+      row.checkoutStartedAt.getTime() < now.getTime() - CHECKOUT_LOCK_TTL_MS)
+  );
+}
+
+/** 409 `cart_not_open` unless the shopper may change the cart. */
+export function assertWritable(row: CartRow, now: Date): void {
+  if (isWritable(row, now)) return;
+  const detail =
+    row.status === 'checking_out'
+      ? 'The cart is being checked out and cannot change.'
+      : `The cart is ${row.status} and cannot change.`;
+  throw conflict('cart_not_open', detail);
+}
+
+/** The 422 for a request that would take a cart past one of its limits (`pointer`: the field to blame). */
+export function limitExceeded(code: string, detail: string, pointer?: string): AppError {
+  return new AppError(422, code, detail, pointer ? { errors: [{ pointer, message: detail }] } : {});
+}
+
+/** The last statement of every cart write (see above). */
+export function cartWriteGuard(db: Database, cartId: string, now: Date): BatchItem<'sqlite'> {
+  const lines = db.select({ n: count() }).from(cartLines).where(eq(cartLines.cartId, cartId));
+  const units = db
+    .select({ n: sql`coalesce(${sum(cartLines.quantity)}, 0)` })
+    .from(cartLines)
+    .where(eq(cartLines.cartId, cartId));
+  const overfull = db
+    .select({ one: sql`1` })
+    .from(cartLines)
+    .where(and(eq(cartLines.cartId, cartId), gt(cartLines.quantity, MAX_LINE_QUANTITY)));
+  const staleLock = now.getTime() - CHECKOUT_LOCK_TTL_MS;
+  // Subqueries embedded in sql`` render with their own parentheses.
+  const allowed = sql`(${carts.status} = 'open'
+      OR (${carts.status} = 'checking_out' AND ${carts.checkoutStartedAt} < ${staleLock}))
+    AND ${lines} <= ${MAX_CART_LINES} AND ${units} <= ${MAX_CART_QUANTITY} AND NOT EXISTS ${overfull}`;
+  return db
+    .update(carts)
+    .set({ status: onlyIf(allowed, sql`'open'`), checkoutStartedAt: null, updatedAt: now })
+    .where(eq(carts.id, cartId));
+}
+
+/**
+ * The recheck of a write to the carts `cartIds` whose batch the guard (or a constraint) failed: 404 if a cart
+ * is gone, 409 `cart_not_open` if one is no longer writable, whatever `checks` throw for the request's own
+ * rules, and otherwise 409 `cart_changed` (a concurrent change that has already passed again).
+ */
+export async function recheckCartWrite(
+  db: Database,
+  cartIds: string[],
+  now: Date,
+  checks: () => Promise<void> = async () => {},
+): Promise<never> {
+  for (const cartId of cartIds) {
+    const row = await db.select().from(carts).where(eq(carts.id, cartId)).get();
+    if (!row) throw cartNotFound();
+    assertWritable(row, now);
+  }
+  await checks();
+  throw conflict('cart_changed', 'The cart changed while this request was applied; send it again.');
+}
+
+/** The cart row as the guard leaves it: open, unlocked, updated at `now`. */
+export function afterGuard(cart: CartRow, now: Date): CartRow {
+  return { ...cart, status: 'open', checkoutStartedAt: null, updatedAt: now };
+}

@@ -1,0 +1,83 @@
+/**
+ * Reading discounts: by id or code, pages for staff (newest first, keyset on created_at, id) and how often a
+ * code was redeemed. The redemption counts are SQL fragments shared with the redemption statement, so the
+ * limit a shopper is told about and the limit the order's batch enforces are counted the same way.
+ */
+import { and, desc, eq, type SQL, sql } from 'drizzle-orm';
+import { discountRedemptions, discounts } from '../../db/schema';
+import type { Database } from '../../lib/db';
+import { notFound } from '../../lib/errors';
+import { olderThan } from '../../lib/keyset';
+import type { DiscountUsage } from './rules';
+import type { DiscountRow } from './schemas';
+
+export const DISCOUNT_SORT = 'created_at_desc';
+
+/** Who a per-customer limit counts: the customer's id and email (a guest has only the email). */
+export type Redeemer = { customerId: string | null; email: string | null };
+
+/** Redemptions of `discountId` (an SQL value: a bound id or a column). */
+export function redemptionsTotal(discountId: SQL | string): SQL<number> {
+  return sql<number>`(SELECT count(*) FROM ${discountRedemptions} WHERE ${discountRedemptions.discountId} = ${discountId})`;
+}
+
+/** Redemptions of `discountId` by the redeemer: their customer id or their email (NULL matches nothing). */
+export function redemptionsBy(discountId: SQL | string, who: Redeemer): SQL<number> {
+  return sql<number>`(SELECT count(*) FROM ${discountRedemptions} WHERE ${discountRedemptions.discountId} = ${discountId}
+    AND (${discountRedemptions.customerId} = ${who.customerId} OR ${discountRedemptions.email} = ${who.email}))`;
+}
+
+export async function findDiscount(db: Database, id: string): Promise<DiscountRow> {
+  const row = await db.select().from(discounts).where(eq(discounts.id, id)).get();
+  if (!row) throw notFound('Discount');
+  return row;
+}
+
+export async function timesUsed(db: Database, id: string): Promise<number> {
+  const row = await db
+    .select({ n: redemptionsTotal(id) })
+    .from(sql`(SELECT 1)`)
+    .get();
+  return row?.n ?? 0;
+}
+
+/** The query for the discount with `code` (already upper-cased) and its usage by `who`: for a batch. */
+export function discountWithUsageQuery(db: Database, code: string, who: Redeemer) {
+  return db
+    .select({
+      discount: discounts,
+      total: redemptionsTotal(sql`${discounts.id}`).as('times_used'),
+      byCustomer: redemptionsBy(sql`${discounts.id}`, who).as('times_used_by_customer'),
+    })
+    .from(discounts)
+    .where(eq(discounts.code, code));
+}
+
+/** What `discountWithUsageQuery` found: the discount (or null) and its usage. */
+export function discountWithUsage(rows: { discount: DiscountRow; total: number; byCustomer: number }[]): {
+  discount: DiscountRow | null;
+  usage: DiscountUsage;
+} {
+  const row = rows[0];
+  return row
+    ? { discount: row.discount, usage: { total: row.total, byCustomer: row.byCustomer } }
+    : { discount: null, usage: { total: 0, byCustomer: 0 } };
+}
+
+export function listDiscounts(
+  db: Database,
+  filters: { code?: string | undefined },
+  page: { limit: number; after: [number, string] | null },
+) {
+  return db
+    .select({ discount: discounts, timesUsed: redemptionsTotal(sql`${discounts.id}`) })
+    .from(discounts)
+    .where(
+      and(
+        filters.code ? eq(discounts.code, filters.code) : undefined,
+        olderThan(discounts.createdAt, discounts.id, page.after),
+      ),
+    )
+    .orderBy(desc(discounts.createdAt), desc(discounts.id))
+    .limit(page.limit + 1);
+}

@@ -1,0 +1,45 @@
+import { adminCallerOf } from '../../auth/caller';
+import type { AdminEnv } from '../../lib/app-env';
+import { createDb } from '../../lib/db';
+import { createRouter } from '../../lib/openapi';
+import * as read from './admin-read';
+import * as routes from './admin-routes';
+import * as service from './admin-service';
+
+export const adminOrdersRouter = createRouter<AdminEnv>()
+  .openapi(routes.listOrders, async (c) => {
+    const q = c.req.valid('query');
+    const filters = {
+      status: q.status,
+      customerId: q.customer_id,
+      email: q.email,
+      createdFrom: q.created_from ? new Date(q.created_from) : undefined,
+      createdBefore: q.created_before ? new Date(q.created_before) : undefined,
+      q: q.q,
+    };
+    return c.json(await read.listOrders(createDb(c.env.DB), filters, q), 200);
+  })
+  .openapi(routes.getOrder, async (c) =>
+    c.json(await read.getAdminOrder(c.env, c.req.valid('param').id), 200),
+  )
+  .openapi(routes.fulfilOrder, async (c) => {
+    const order = await service.fulfilOrder(
+      c.env,
+      adminCallerOf(c),
+      c.req.valid('param').id,
+      c.req.valid('json'),
+    );
+    return c.json(order, 201);
+  })
+  .openapi(routes.markDelivered, async (c) =>
+    c.json(await service.markDelivered(c.env, adminCallerOf(c), c.req.valid('param').id), 200),
+  )
+  .openapi(routes.cancelOrder, async (c) => {
+    const order = await service.cancelOrder(
+      c.env,
+      adminCallerOf(c),
+      c.req.valid('param').id,
+      c.req.valid('json') ?? {},
+    );
+    return c.json(order, 200);
+  });

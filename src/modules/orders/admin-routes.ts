@@ -1,0 +1,57 @@
+import { adminRoute } from '../../auth/permissions';
+import { jsonBody, jsonContent, problems } from '../../lib/openapi';
+import { AdminOrderListQuery, CancelBody, FulfilBody } from './admin-schemas';
+import { AdminOrderListSchema, AdminOrderSchema, OrderParams } from './schemas';
+
+const tags = ['Admin: orders'];
+
+export const listOrders = adminRoute('orders:read', {
+  method: 'get',
+  path: '/orders',
+  tags,
+  summary: 'List orders, newest first; filter by status, customer, email, time, or search by number or email',
+  request: { query: AdminOrderListQuery },
+  responses: { 200: jsonContent(AdminOrderListSchema, 'A page of orders'), ...problems(401, 403, 422) },
+});
+
+export const getOrder = adminRoute('orders:read', {
+  method: 'get',
+  path: '/orders/{id}',
+  tags,
+  summary: 'An order with its lines, fulfilments and every transition',
+  request: { params: OrderParams },
+  responses: { 200: jsonContent(AdminOrderSchema, 'The order'), ...problems(401, 403, 404) },
+});
+
+export const fulfilOrder = adminRoute('orders:write', {
+  method: 'post',
+  path: '/orders/{id}/fulfillments',
+  tags,
+  summary: 'Ship some or all of what is left: the order becomes partially fulfilled or fulfilled',
+  request: { params: OrderParams, body: jsonBody(FulfilBody) },
+  responses: {
+    201: jsonContent(AdminOrderSchema, 'The order with the new fulfilment'),
+    ...problems(400, 401, 403, 404, 409, 415, 422),
+  },
+});
+
+export const markDelivered = adminRoute('orders:write', {
+  method: 'post',
+  path: '/orders/{id}/deliver',
+  tags,
+  summary: 'Mark a fulfilled order delivered',
+  request: { params: OrderParams },
+  responses: { 200: jsonContent(AdminOrderSchema, 'The order'), ...problems(401, 403, 404, 409) },
+});
+
+export const cancelOrder = adminRoute('orders:write', {
+  method: 'post',
+  path: '/orders/{id}/cancel',
+  tags,
+  summary: 'Cancel an order that has not shipped',
+  request: { params: OrderParams, body: { ...jsonBody(CancelBody), required: false } },
+  responses: {
+    200: jsonContent(AdminOrderSchema, 'The canceled order'),
+    ...problems(400, 401, 403, 404, 409, 415, 422),
+  },
+});

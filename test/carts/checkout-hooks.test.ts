@@ -1,0 +1,174 @@
+/**
+ * The statements checkout uses on a cart (lock, unlock, complete) and the write guard that ends every cart
+ * write: a locked cart cannot change, a dead checkout's lock expires, and a batch that would take a cart past a
+ * limit or past a lock rolls back whole, however stale the state the request checked.
+ */
+import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cartLines, carts } from '../../src/db/schema';
+import { systemCaller } from '../../src/lib/caller';
+import { commit } from '../../src/lib/commit';
+import { createDb } from '../../src/lib/db';
+import {
+  CHECKOUT_LOCK_TTL_MS,
+  completeCartStatement,
+  lockCartForCheckout,
+  unlockCart,
+} from '../../src/modules/carts/checkout-hooks';
+import { MAX_CART_QUANTITY } from '../../src/modules/carts/limits';
+import { addLineItem } from '../../src/modules/carts/line-items';
+import { cartWriteGuard } from '../../src/modules/carts/write-guard';
+import { rows } from '../helpers/admin-fixtures';
+import { addLine, cartCall, getCart, guestCart, stockedProduct } from '../helpers/carts';
+import { seedRegions } from '../helpers/catalog-fixtures';
+import { expectProblem } from '../helpers/http';
+
+const db = () => createDb(env.DB);
+const caller = systemCaller('checkout-test', 'run');
+let variants: string[];
+
+beforeAll(async () => {
+  await seedRegions();
+  const product = await stockedProduct({ variants: [1, 2, 3].map(() => ({ prices: { EUR: 100 } })) });
+  variants = product.variants.map((v) => v.id);
+});
+
+const variant = (i: number) => variants[i] as string;
+const lock = (cartId: string, now: Date) =>
+  commit(db(), caller, { conditional: true, statements: [lockCartForCheckout(db(), cartId, now)] });
+const cartRow = (id: string) => db().select().from(carts).where(eq(carts.id, id)).get();
+
+describe('locking a cart for checkout', () => {
+  it('takes the lock once; the locked cart reads but refuses every shopper write', async () => {
+    const { cart, who } = await guestCart();
+    await addLine(cart.id, who, variant(0), 1);
+    const lockedAt = new Date();
+    expect(await lock(cart.id, lockedAt)).toStrictEqual([[{ id: cart.id }]]);
+    expect(await lock(cart.id, new Date())).toStrictEqual([[]]);
+
+    expect((await getCart(cart.id, who)).status).toBe('checking_out');
+    const line = (await getCart(cart.id, who)).lines[0]?.id;
+    for (const res of [
+      await cartCall('POST', `/carts/${cart.id}/line-items`, who, { variant_id: variant(1), quantity: 1 }),
+      await cartCall('PATCH', `/carts/${cart.id}/line-items/${line}`, who, { quantity: 5 }),
+      await cartCall('DELETE', `/carts/${cart.id}/line-items/${line}`, who),
+      await cartCall('PATCH', `/carts/${cart.id}`, who, { email: 'late@example.com' }),
+    ]) {
+      await expectProblem(res, 409, 'cart_not_open');
+    }
+
+    expect(
+      await commit(db(), caller, { conditional: true, statements: [unlockCart(db(), cart.id, lockedAt)] }),
+    ).toStrictEqual([[{ id: cart.id }]]);
+    expect((await addLine(cart.id, who, variant(1), 1)).status).toBe('open');
+  });
+
+  it('refuses, in the batch itself, a write checked against the cart as it was before the lock', async () => {
+    const { cart, who } = await guestCart();
+    const stale = await cartRow(cart.id);
+    await lock(cart.id, new Date());
+    // The service checks the stale row (open) and writes; the guard sees the lock and rolls the batch back.
+    const attempt = addLineItem(
+      env,
+      caller,
+      stale as NonNullable<typeof stale>,
+      { variant_id: variant(0), quantity: 1 },
+      () => ['en'],
+    );
+    await expect(attempt).rejects.toMatchObject({ status: 409, code: 'cart_not_open' });
+    expect(await rows('SELECT COUNT(*) AS n FROM cart_lines WHERE cart_id = ?', cart.id)).toStrictEqual([
+      { n: 0 },
+    ]);
+    expect((await getCart(cart.id, who)).status).toBe('checking_out');
+  });
+
+  it('completes the cart with its order only while the lock holds', async () => {
+    const { cart, who } = await guestCart();
+    const lockedAt = new Date();
+    await lock(cart.id, lockedAt);
+    const wrongLock = new Date(lockedAt.getTime() - 1);
+    await expect(
+      commit(db(), caller, {
+        statements: [completeCartStatement(db(), cart.id, wrongLock, 'ord_1', new Date())],
+      }),
+    ).rejects.toThrow();
+    await commit(db(), caller, {
+      statements: [completeCartStatement(db(), cart.id, lockedAt, 'ord_2', new Date())],
+    });
+    const completed = await getCart(cart.id, who);
+    expect([completed.status, completed.completed_order_id]).toStrictEqual(['completed', 'ord_2']);
+    await expectProblem(
+      await cartCall('PATCH', `/carts/${cart.id}`, who, { email: 'after@example.com' }),
+      409,
+      'cart_not_open',
+    );
+  });
+
+  it(`treats a lock older than ${CHECKOUT_LOCK_TTL_MS / 1000} s as abandoned: the shopper's write reopens the cart, and the dead checkout can no longer complete it`, async () => {
+    const { cart, who } = await guestCart();
+    const deadLock = new Date(Date.now() - CHECKOUT_LOCK_TTL_MS - 1000);
+    await lock(cart.id, deadLock);
+    const reopened = await addLine(cart.id, who, variant(0), 1);
+    expect(reopened.status).toBe('open');
+    expect(await rows('SELECT status, checkout_started_at FROM carts WHERE id = ?', cart.id)).toStrictEqual([
+      { status: 'open', checkout_started_at: null },
+    ]);
+    await expect(
+      commit(db(), caller, {
+        statements: [completeCartStatement(db(), cart.id, deadLock, 'ord_dead', new Date())],
+      }),
+    ).rejects.toThrow();
+    // A new checkout may take over an abandoned lock too.
+    await lock(cart.id, deadLock);
+    expect(await lock(cart.id, new Date())).toStrictEqual([[{ id: cart.id }]]);
+  });
+});
+
+describe('the write guard', () => {
+  it(`rolls back a batch that would take the cart past ${MAX_CART_QUANTITY} units, with everything in it`, async () => {
+    const { cart, who } = await guestCart();
+    await addLine(cart.id, who, variant(0), 99);
+    await addLine(cart.id, who, variant(1), 99);
+    const now = new Date();
+    const overfill = db()
+      .insert(cartLines)
+      .values({
+        id: 'cli_overfill',
+        cartId: cart.id,
+        variantId: variant(2),
+        quantity: MAX_CART_QUANTITY - 198 + 1,
+        sku: 's',
+        productTitle: 'p',
+        variantTitle: 'v',
+      });
+    await expect(
+      commit(db(), caller, {
+        statements: [overfill, cartWriteGuard(db(), cart.id, now)],
+        events: [{ type: 'cart.updated', aggregateType: 'cart', aggregateId: cart.id }],
+      }),
+    ).rejects.toThrow(/NOT NULL constraint failed: carts\.status/);
+    expect(await rows("SELECT COUNT(*) AS n FROM cart_lines WHERE id = 'cli_overfill'")).toStrictEqual([
+      { n: 0 },
+    ]);
+    expect(
+      await rows(
+        "SELECT COUNT(*) AS n FROM outbox_events WHERE aggregate_id = ? AND payload = '{}'",
+        cart.id,
+      ),
+    ).toStrictEqual([{ n: 0 }]);
+  });
+
+  it('lets only as many concurrent adds through as the cart has room for', async () => {
+    const { cart, who } = await guestCart();
+    await addLine(cart.id, who, variant(0), 99);
+    await addLine(cart.id, who, variant(1), 99);
+    const answers = await Promise.all(
+      [40, 40].map((quantity) =>
+        cartCall('POST', `/carts/${cart.id}/line-items`, who, { variant_id: variant(2), quantity }),
+      ),
+    );
+    expect(answers.map((r) => r.status).sort()).toStrictEqual([200, 422]);
+    expect((await getCart(cart.id, who)).item_count).toBe(238);
+  });
+});
