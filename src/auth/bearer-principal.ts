@@ -6,10 +6,10 @@
  */
 import { decodeJwt } from 'jose';
 import { AppError } from '../lib/errors';
-import { invalidToken, verifyAccessToken } from '../lib/jwt';
+import { invalidToken } from '../lib/jwt';
 import type { Principal } from '../lib/permissions';
 import { bearerToken, REALMS } from './bearer';
-import { isSessionActive } from './require-customer';
+import { customerPrincipal } from './require-customer';
 import { verifySecretKey } from './secret-key';
 import { staffPrincipal } from './staff-principal';
 
@@ -51,11 +51,6 @@ export async function bearerPrincipal(
     const principal = await staffPrincipal(env, token);
     return { principal, expiresAt: (decodeJwt(token).exp ?? 0) * 1000 };
   }
-  const claims = await verifyAccessToken(env, token, 'edgecart:store');
-  if (claims.typ !== 'customer') throw invalidToken('not a customer token');
-  if (!(await isSessionActive(env.DB, claims.sid))) throw invalidToken('session ended');
-  return {
-    principal: { type: 'customer', id: claims.sub, sessionId: claims.sid, permissions: new Set() },
-    expiresAt: claims.exp * 1000,
-  };
+  const principal = await customerPrincipal(env, authorization);
+  return { principal, expiresAt: (decodeJwt(token).exp ?? 0) * 1000 };
 }

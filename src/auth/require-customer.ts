@@ -13,8 +13,7 @@ import { invalidToken, verifyAccessToken } from '../lib/jwt';
 import type { CustomerPrincipal } from '../lib/permissions';
 import { requireBearer } from './bearer';
 
-/** Whether the customer session is neither revoked nor expired (also checked by bearer-principal.ts). */
-export async function isSessionActive(d1: D1Database, sessionId: string): Promise<boolean> {
+async function isSessionActive(d1: D1Database, sessionId: string): Promise<boolean> {
   const row = await createDb(d1)
     .select({ id: sessions.id })
     .from(sessions)
@@ -23,8 +22,11 @@ export async function isSessionActive(d1: D1Database, sessionId: string): Promis
   return row !== undefined;
 }
 
-/** The customer an `Authorization` header proves, or the 401 that says why not. */
-async function customerPrincipal(env: Env, authorization: string | undefined): Promise<CustomerPrincipal> {
+/** The customer an `Authorization` header proves, or the 401 that says why not (also for bearer-principal.ts). */
+export async function customerPrincipal(
+  env: Env,
+  authorization: string | undefined,
+): Promise<CustomerPrincipal> {
   const token = requireBearer(authorization, 'store', 'Sign in and send the access token as a Bearer token.');
   const claims = await verifyAccessToken(env, token, 'edgecart:store');
   if (claims.typ !== 'customer') throw invalidToken('not a customer token');

@@ -485,7 +485,7 @@ export class InventoryItem extends DurableObject<Env> {
   private async drainOutbox(): Promise<void> {
     for (let record = this.store.oldestRecord(); record; record = this.store.oldestRecord()) {
       try {
-        await publishStockRecord(this.env.DB, record);
+        await publishStockRecord(this.env, record);
       } catch (error) {
         this.store.postponeRecords(Date.now() + PUBLISH_RETRY_MS);
         createLogger({ durable_object: 'InventoryItem', variant_id: record.variantId }).error(

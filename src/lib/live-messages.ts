@@ -9,7 +9,7 @@
  * and `data`; data values are absolute (the stock now, the status now), so applying one twice is harmless.
  */
 import { z } from 'zod';
-import type { BackorderPolicy, PaymentStatus, StockLevel } from '../db/schema';
+import type { BackorderPolicy, OrderStatus, PaymentStatus, StockLevel } from '../db/schema';
 
 export const LIVE_PROTOCOL_VERSION = 1;
 
@@ -96,6 +96,17 @@ const PAYMENT_STATUSES = [
   'failed',
 ] as const satisfies readonly PaymentStatus[];
 
+const ORDER_STATUSES = [
+  'pending_payment',
+  'paid',
+  'partially_fulfilled',
+  'fulfilled',
+  'delivered',
+  'canceled',
+  'partially_refunded',
+  'refunded',
+] as const satisfies readonly OrderStatus[];
+
 const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_${ULID}$`));
 const currency = z.string().regex(/^[A-Z]{3}$/);
 const minorUnits = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -114,7 +125,15 @@ export const StockData = z.strictObject({
 export const PriceData = z.strictObject({
   product_id: id('prod'),
   variant_id: id('var'),
-  prices: z.array(z.strictObject({ currency, amount: minorUnits })).max(200),
+  prices: z.array(z.strictObject({ currency, amount: minorUnits })).max(50),
+});
+
+/** An order moved to another status (its owner's topic). */
+export const OrderStatusData = z.strictObject({
+  order_id: id('ord'),
+  number: z.string().max(20),
+  status: z.enum(ORDER_STATUSES),
+  previous_status: z.enum(ORDER_STATUSES).nullable(),
 });
 
 /** A stock level that needs staff attention. */
@@ -143,6 +162,7 @@ export const PaymentData = z.strictObject({
 export const LiveEventDraft = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('stock'), data: StockData }),
   z.strictObject({ type: z.literal('price'), data: PriceData }),
+  z.strictObject({ type: z.literal('order_status'), data: OrderStatusData }),
   z.strictObject({ type: z.literal('low_stock'), data: LowStockData }),
   z.strictObject({ type: z.literal('payment'), data: PaymentData }),
 ]);
@@ -152,19 +172,23 @@ export type LiveEventType = LiveEventDraft['type'];
 export const EVENT_TOPIC_KINDS: Record<LiveEventType, TopicKind> = {
   stock: 'product',
   price: 'product',
+  order_status: 'order',
   low_stock: 'staff',
   payment: 'staff',
 };
 
 /**
  * The key under which a channel keeps an event as current state, sent to every new subscriber (and after a
- * `resync`): the latest stock and prices per variant. Alerts (low stock, payments) are news, not state: none.
+ * `resync`): the latest stock and prices per variant, an order's status. Alerts (low stock, payments) are news,
+ * not state: none.
  */
 export function retainKeyOf(draft: LiveEventDraft): string | null {
   switch (draft.type) {
     case 'stock':
     case 'price':
       return `${draft.type}:${draft.data.variant_id}`;
+    case 'order_status':
+      return draft.type;
     default:
       return null;
   }
@@ -235,6 +259,7 @@ const ErrorMessage = z.strictObject({
 export const LiveServerMessage = z.discriminatedUnion('type', [
   z.strictObject({ ...eventEnvelope, type: z.literal('stock'), data: StockData }),
   z.strictObject({ ...eventEnvelope, type: z.literal('price'), data: PriceData }),
+  z.strictObject({ ...eventEnvelope, type: z.literal('order_status'), data: OrderStatusData }),
   z.strictObject({ ...eventEnvelope, type: z.literal('low_stock'), data: LowStockData }),
   z.strictObject({ ...eventEnvelope, type: z.literal('payment'), data: PaymentData }),
   Subscribed,

@@ -6,9 +6,11 @@
  * (`subscriptionAccess`).
  */
 import type { BearerPrincipal } from '../../auth/bearer-principal';
+import { createDb } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { type LiveErrorCode, type Topic, topicKind, topicSubject } from '../../lib/live-messages';
 import type { Permission } from '../../lib/permissions';
+import { proofOpensOrder } from '../orders/store-read';
 import { GRANT_MAX_MS, type Grant } from './tickets';
 
 /** The permission that opens the staff feed and any order's topic. */
@@ -33,9 +35,12 @@ async function mayFollow(env: Env, requester: TicketRequester, topic: Topic): Pr
   }
 }
 
-/** Orders arrive with the orders module; until then no order exists that anyone could own. */
-async function ownsOrder(_env: Env, _requester: TicketRequester, _orderId: string): Promise<boolean> {
-  return false;
+/** The customer who placed the order, or the holder of its order token. */
+function ownsOrder(env: Env, requester: TicketRequester, orderId: string): Promise<boolean> {
+  const customerId =
+    requester.bearer?.principal.type === 'customer' ? requester.bearer.principal.id : undefined;
+  if (customerId === undefined && requester.orderToken === undefined) return Promise.resolve(false);
+  return proofOpensOrder(createDb(env.DB), orderId, { customerId, orderToken: requester.orderToken });
 }
 
 /**
