@@ -14,10 +14,11 @@ export class MessageBudget {
 
   constructor(
     private readonly now: () => number = Date.now,
-    private readonly limits: Pick<
-      typeof LIVE_LIMITS,
-      'messageBurst' | 'messagesPerSecond' | 'maxRefusedInARow'
-    > = LIVE_LIMITS,
+    private readonly limits: {
+      messageBurst: number;
+      messagesPerSecond: number;
+      maxRefusedInARow: number;
+    } = LIVE_LIMITS,
   ) {
     this.tokens = limits.messageBurst;
     this.refilledAt = now();
