@@ -76,7 +76,7 @@ liveRouter.openapi(routes.createTicket, async (c) => {
   const { topics } = c.req.valid('json');
   const requester = {
     bearer: await bearerPrincipal(c.env, c.req.header('Authorization')),
-    orderToken: c.req.valid('header')['x-order-token'],
+    orderToken: c.req.valid('header')['X-Order-Token'],
   };
   const grant = await ticketGrant(c.env, requester, topics);
   const issued = await signTicket(c.env, { topics, ...grant });

@@ -1,6 +1,7 @@
 import { createRoute, type RouteConfig, z } from '@hono/zod-openapi';
 import { jsonBody, jsonContent, problems, publicRoute } from '../../lib/openapi';
-import { ConnectQuery, SseHeaders, SseQuery, TicketBody, TicketHeaders, TicketSchema } from './schemas';
+import { OrderTokenHeaders } from '../orders/store-routes';
+import { ConnectQuery, SseHeaders, SseQuery, TicketBody, TicketSchema } from './schemas';
 
 const tags = ['Live'];
 
@@ -51,6 +52,7 @@ const TICKET_SECURITY: NonNullable<RouteConfig['security']> = [
   { customerToken: [] },
   { staffToken: [] },
   { secretKey: [] },
+  { orderToken: [] },
   {},
 ];
 
@@ -64,7 +66,7 @@ export const createTicket = createRoute({
     'token or secret key holding `orders:read` for `staff:feed` and any order. The ticket is valid for 60 s to ' +
     'connect or subscribe with; the subscriptions it opens last until the credential expires (at most an hour).',
   security: TICKET_SECURITY,
-  request: { body: jsonBody(TicketBody), headers: TicketHeaders },
+  request: { body: jsonBody(TicketBody), headers: OrderTokenHeaders },
   responses: {
     200: jsonContent(TicketSchema, 'The ticket'),
     ...problems(400, 401, 403, 415, 422),

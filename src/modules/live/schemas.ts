@@ -90,12 +90,3 @@ export const TicketSchema = z
   })
   .openapi('LiveTicket');
 export type LiveTicket = z.infer<typeof TicketSchema>;
-
-export const TicketHeaders = z.object({
-  'x-order-token': z
-    .string()
-    .min(1)
-    .max(256)
-    .optional()
-    .openapi({ description: 'The order token checkout returned, for a guest following their order' }),
-});
