@@ -2,11 +2,10 @@
 // Builds the Worker as `wrangler deploy` would, runs it on Miniflare's Node API (workerd with the real local
 // D1/KV/Cache bindings and no dev proxy in front), seeds the demo catalog, and loads it with autocannon next to
 // a bare hello-world Worker on the same runtime. Prints one Markdown table; only targets 127.0.0.1; stops itself.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
-import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { demoCatalogStatements } from '../scripts/seed.mjs';
+import { applyMigrations, build, HOST, MINIFLARE_VERSION, worker } from './runtime.mjs';
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -15,44 +14,12 @@ const flag = (name, fallback) => {
 };
 const DURATION = args.includes('--quick') ? 3 : flag('duration', 10);
 const CONNECTIONS = flag('connections', 20);
-const HOST = '127.0.0.1';
 const APP_PORT = 8797;
 const HELLO_PORT = 8798;
-const COMPATIBILITY_DATE = /compatibility_date = "([\d-]+)"/.exec(readFileSync('wrangler.toml', 'utf8'))[1];
-
-function build() {
-  const result = spawnSync(
-    'npx',
-    ['--no-install', 'wrangler', 'deploy', '--dry-run', '--outdir', 'bench/.build'],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-    },
-  );
-  if (result.status !== 0) throw new Error('wrangler build failed');
-}
-
-function worker(name, port, options) {
-  return new Miniflare(
-    convertV4MiniflareOptions({
-      host: HOST,
-      port,
-      // One JSON log line per request is kept but not printed: the table is the output.
-      handleStructuredLogs: () => {},
-      workers: [{ name, modules: true, compatibilityDate: COMPATIBILITY_DATE, ...options }],
-    }),
-  );
-}
 
 async function seed(mf) {
   const db = await mf.getD1Database('DB');
-  for (const file of readdirSync('migrations')
-    .filter((f) => f.endsWith('.sql'))
-    .sort()) {
-    for (const statement of readFileSync(`migrations/${file}`, 'utf8').split('--> statement-breakpoint')) {
-      if (statement.trim()) await db.prepare(statement).run();
-    }
-  }
+  await applyMigrations(db);
   for (const statement of demoCatalogStatements()) await db.prepare(statement).run();
   return (
     await db.prepare("SELECT handle FROM products WHERE status = 'active' ORDER BY handle LIMIT 1").first()
@@ -131,7 +98,7 @@ async function main() {
   await Promise.all([app.dispose(), hello.dispose()]);
 
   const table = [
-    `Runtime: Miniflare ${JSON.parse(readFileSync('node_modules/miniflare/package.json', 'utf8')).version} (workerd, real local D1/KV/Cache, no dev proxy), ${CONNECTIONS} connections, ${DURATION} s per scenario, demo catalog (200 products).`,
+    `Runtime: Miniflare ${MINIFLARE_VERSION} (workerd, real local D1/KV/Cache, no dev proxy), ${CONNECTIONS} connections, ${DURATION} s per scenario, demo catalog (200 products).`,
     '',
     '| scenario | req/s | p50 ms | p99 ms | errors + non-2xx | vs hello-world |',
     '|---|---|---|---|---|---|',

@@ -17,6 +17,7 @@ import { geo } from './middleware/geo';
 import { requestBounds } from './middleware/request-bounds';
 import { requestContext } from './middleware/request-context';
 import { corsFromAllowlist, limitBody, requireJsonBody, securityHeaders } from './middleware/security';
+import { documentEventWebhooks } from './modules/events/webhook-docs';
 import { mountRoutes } from './routes';
 
 const STOREFRONT_PATH = '/v1/store/*';
@@ -103,6 +104,7 @@ export function createApp() {
       'Stripe’s webhook signature (`t=...,v1=...`): HMAC-SHA256 of the timestamp and the raw body with the ' +
       'endpoint’s signing secret',
   });
+  documentEventWebhooks(app.openAPIRegistry);
   const documentConfig = {
     openapi: '3.1.0',
     info: {

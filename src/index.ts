@@ -15,5 +15,5 @@ const app = createApp();
 export default {
   fetch: app.fetch,
   scheduled: (controller, env, _ctx) => runScheduled(controller, env),
-  queue: (batch, env, _ctx) => runQueue(batch, env),
+  queue: (batch, env, ctx) => runQueue(batch, env, ctx),
 } satisfies ExportedHandler<Env>;

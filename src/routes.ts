@@ -6,6 +6,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { requireAdmin } from './auth/require-admin';
 import type { AppEnv } from './lib/app-env';
 import { createRouter } from './lib/openapi';
+import { adminAnalyticsRouter } from './modules/analytics/handlers';
 import { apiKeysRouter } from './modules/api-keys/handlers';
 import { auditRouter } from './modules/audit/handlers';
 import { storeCartsRouter } from './modules/carts/handlers';
@@ -17,6 +18,7 @@ import { customerAccountRouter } from './modules/customers/account-handlers';
 import { customerAuthRouter } from './modules/customers/auth-handlers';
 import { adminDiscountsRouter } from './modules/discounts/handlers';
 import { devMailboxRouter } from './modules/email/handlers';
+import { adminEventsRouter } from './modules/events/handlers';
 import { jwksRouter } from './modules/identity/handlers';
 import { adminIdentityProvidersRouter } from './modules/identity-providers/handlers';
 import { adminInventoryRouter } from './modules/inventory/admin-handlers';
@@ -63,7 +65,9 @@ adminRouter
   .route('/', staffRouter)
   .route('/', adminShippingOptionsRouter)
   .route('/', adminDiscountsRouter)
-  .route('/', adminWebhooksRouter);
+  .route('/', adminWebhooksRouter)
+  .route('/', adminEventsRouter)
+  .route('/', adminAnalyticsRouter);
 
 export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route('/', systemRouter);

@@ -11,3 +11,9 @@ declare global {
     }
   }
 }
+
+/** Vite's `?raw` import: a file's text, for tests that check a document against the code. */
+declare module '*.md?raw' {
+  const text: string;
+  export default text;
+}

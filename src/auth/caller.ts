@@ -15,12 +15,19 @@ export function requestMeta(c: RequestParts): RequestMeta {
     requestId: c.var.requestId,
     ip: c.req.header('CF-Connecting-IP') ?? null,
     userAgent: c.req.header('User-Agent') ?? null,
+    traceparent: c.var.traceparent,
   };
+}
+
+/** The request as the caller of a service: who, the transport's facts, and its event publisher. */
+function requestCaller(c: RequestParts, actor: Caller['actor']): Caller {
+  const { publisher } = c.var;
+  return { actor, meta: requestMeta(c), ...(publisher && { publisher }) };
 }
 
 /** A request on a guarded surface: its principal is the actor. */
 export function callerOf(c: RequestParts<RequestVariables & { principal: Principal }>): Caller {
-  return { actor: { type: c.var.principal.type, id: c.var.principal.id }, meta: requestMeta(c) };
+  return requestCaller(c, { type: c.var.principal.type, id: c.var.principal.id });
 }
 
 /** A request on the admin surface: the actor plus the permissions and role it acts with. */
@@ -40,5 +47,5 @@ export function shopperCallerOf(c: RequestParts<RequestVariables & { principal?:
 
 /** A request nobody has signed in for yet (registration, sign-in, password reset). */
 export function anonymousCaller(c: RequestParts): Caller {
-  return { actor: { type: 'anonymous', id: 'anonymous' }, meta: requestMeta(c) };
+  return requestCaller(c, { type: 'anonymous', id: 'anonymous' });
 }

@@ -1,16 +1,22 @@
 /**
- * Which consumer handles each queue. The names must match `[[queues.consumers]]` in wrangler.toml; a batch from
- * a queue with no entry here fails loudly (and is retried) rather than being acknowledged unread.
+ * Which handler each queue's batches go to (`[[queues.consumers]]` in wrangler.toml). A batch from a queue with no
+ * entry fails loudly, so the platform retries it rather than it being acked unhandled.
  */
 import { WEBHOOK_DELIVERY_QUEUE } from '../modules/webhooks/delivery-queue';
+import { handleDeadLetterBatch, handleEventBatch } from './event-queue';
 import { runWebhookDeliveryBatch } from './webhook-deliveries';
 
-export const QUEUE_CONSUMERS: Record<string, (batch: MessageBatch, env: Env) => Promise<void>> = {
-  [WEBHOOK_DELIVERY_QUEUE]: runWebhookDeliveryBatch,
+export const QUEUE_HANDLERS: Record<
+  string,
+  (batch: MessageBatch, env: Env, ctx: ExecutionContext) => Promise<void>
+> = {
+  'edgecart-events': (batch, env, ctx) => handleEventBatch(batch, env, ctx),
+  'edgecart-events-dlq': (batch, env) => handleDeadLetterBatch(batch, env),
+  [WEBHOOK_DELIVERY_QUEUE]: (batch, env) => runWebhookDeliveryBatch(batch, env),
 };
 
-export async function runQueue(batch: MessageBatch, env: Env): Promise<void> {
-  const consumer = QUEUE_CONSUMERS[batch.queue];
-  if (!consumer) throw new Error(`No consumer handles queue "${batch.queue}"`);
-  await consumer(batch, env);
+export async function runQueue(batch: MessageBatch, env: Env, ctx: ExecutionContext): Promise<void> {
+  const handler = QUEUE_HANDLERS[batch.queue];
+  if (!handler) throw new Error(`No handler for queue "${batch.queue}"`);
+  await handler(batch, env, ctx);
 }

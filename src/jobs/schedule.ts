@@ -4,10 +4,11 @@
  */
 import { runCatalogVersionJob } from './catalog-version';
 import { runIdempotencyCleanupJob } from './idempotency-cleanup';
+import { runOutboxSweepJob } from './outbox-sweep';
 import { runWebhookDeliverySweep } from './webhook-deliveries';
 
 export const CRON_JOBS: Record<string, ((env: Env) => Promise<void>)[]> = {
-  '* * * * *': [runCatalogVersionJob, runIdempotencyCleanupJob, runWebhookDeliverySweep],
+  '* * * * *': [runCatalogVersionJob, runOutboxSweepJob, runIdempotencyCleanupJob, runWebhookDeliverySweep],
 };
 
 export async function runScheduled(controller: ScheduledController, env: Env): Promise<void> {

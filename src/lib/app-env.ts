@@ -5,12 +5,17 @@
  */
 import type { IdempotencyClaim } from './idempotency';
 import type { Logger } from './logger';
+import type { EventPublisher } from './outbox';
 import type { AdminPrincipal, CustomerPrincipal, StaffPrincipal } from './permissions';
 import type { PublishableKey, StoreContext } from './store-context';
 
 /** Set by the global middleware (src/middleware/request-context.ts) on every request. */
 export type RequestVariables = {
   requestId: string;
+  /** W3C traceparent of this request: the caller's trace continued, or a new one (src/lib/trace-context.ts). */
+  traceparent: string;
+  /** Sends committed events to the queue after the response; absent when the request has no execution context. */
+  publisher?: EventPublisher;
   logger: Logger;
   /** Named spans for the Server-Timing header, in milliseconds. */
   timings: Map<string, number>;

@@ -21,6 +21,10 @@ import { auditLog, outboxEvents } from '../db/schema';
 import { type Actor, type Caller, callerLogger } from './caller';
 import { constraintFailure, insertRowIf, runBatch } from './d1-writes';
 import type { Database } from './db';
+import { type ComputedDomainEvent, type DomainEvent, validateDomainEvent } from './event-catalog';
+
+export type { ComputedDomainEvent, DomainEvent };
+
 import {
   completeRecord,
   type IdempotencyRecord,
@@ -30,6 +34,7 @@ import {
 } from './idempotency';
 import { newId } from './ids';
 import { describeError } from './logger';
+import type { OutboxRow } from './outbox';
 
 export type AuditRecord = {
   /** Dotted `<target>.<verb>`, e.g. `api_key.create`, `product.update`. */
@@ -42,22 +47,13 @@ export type AuditRecord = {
   actor?: Actor;
 };
 
-export type DomainEvent = {
-  /** Dotted `<aggregate>.<past tense>`, e.g. `product.updated`. */
-  type: string;
-  aggregateType: string;
-  aggregateId: string;
-  payload?: Record<string, unknown>;
-  version?: number;
-};
-
 /** Work after the batch that must not fail the request: retried in place, logged if it still fails. */
 export type FollowUp = { name: string; run: () => Promise<unknown> };
 
 export type Change<S extends readonly BatchItem<'sqlite'>[] = BatchItem<'sqlite'>[]> = {
   statements: S;
   audit?: AuditRecord | AuditRecord[];
-  events?: DomainEvent[];
+  events?: (DomainEvent | ComputedDomainEvent)[];
   /**
    * The response to replay for the request's Idempotency-Key (src/lib/idempotency.ts), computed before the
    * batch. The batch first checks that no other request has taken the key over (a request that outlived its lock
@@ -90,7 +86,7 @@ function bookkeeping(
   db: Database,
   caller: Caller,
   change: Change<readonly BatchItem<'sqlite'>[]>,
-): BatchItem<'sqlite'>[] {
+): { statements: BatchItem<'sqlite'>[]; events: { from: number; to: number } } {
   const guarded = change.conditional === true;
   const condition = guarded ? CHANGED : ALWAYS;
   const audits = change.audit === undefined ? [] : [change.audit].flat();
@@ -114,8 +110,12 @@ function bookkeeping(
       condition,
     );
   });
+  const eventsFrom = statements.length;
   for (const event of change.events ?? []) {
-    // occurred_at is left to D1's clock at commit, so it orders events against follow-ups that ran after.
+    // Validated before anything is written: a payload its consumers could not read is a bug, not an event.
+    const { version, data } = validateDomainEvent(event);
+    // occurred_at is left to D1's clock at commit, so it orders events against follow-ups that ran after. The
+    // inserted row comes back, so the publisher sends exactly what the sweep would read.
     statements.push(
       insertRowIf(
         db,
@@ -123,20 +123,22 @@ function bookkeeping(
         {
           id: newId('evt'),
           type: event.type,
-          version: event.version ?? 1,
+          version,
           aggregateType: event.aggregateType,
           aggregateId: event.aggregateId,
-          payload: event.payload ?? {},
+          payload: data,
           actorType: caller.actor.type,
           actorId: caller.actor.id,
           requestId: caller.meta.requestId,
+          traceparent: caller.meta.traceparent,
         },
         condition,
-      ),
+      ).returning(),
     );
   }
+  const events = { from: eventsFrom, to: statements.length };
   if (change.idempotency) statements.push(completeRecord(db, change.idempotency, condition));
-  return statements;
+  return { statements, events };
 }
 
 /** Rows a statement changed: the rows of a `.returning()`, or D1's count for a plain run. */
@@ -180,16 +182,24 @@ export async function commit<const S extends readonly BatchItem<'sqlite'>[]>(
   change: Change<S>,
 ): Promise<CommitResults<S>> {
   const keyGuard = change.idempotency ? [keyNotTakenOver(db, change.idempotency)] : [];
+  const extra = bookkeeping(db, caller, change);
   let results: unknown[];
   try {
-    results = await runBatch(db, [...keyGuard, ...change.statements, ...bookkeeping(db, caller, change)]);
+    results = await runBatch(db, [...keyGuard, ...change.statements, ...extra.statements]);
   } catch (error) {
     if (isIdempotencyKeyConflict(error)) throw idempotencyKeyInUse();
     if (change.recheck && constraintFailure(error)) await change.recheck();
     throw error;
   }
-  const own = results.slice(keyGuard.length, keyGuard.length + change.statements.length);
+  const ownFrom = keyGuard.length;
+  const ownTo = ownFrom + change.statements.length;
+  const own = results.slice(ownFrom, ownTo);
   const unchanged = change.conditional === true && changedRows(own.at(-1)) === 0;
-  if (!unchanged) await runFollowUps(caller, change.afterCommit ?? []);
+  if (!unchanged) {
+    // A guarded insert that did not run returned no row, so only events that were written are published.
+    const events = results.slice(ownTo + extra.events.from, ownTo + extra.events.to) as OutboxRow[][];
+    caller.publisher?.publish(events.flat());
+    await runFollowUps(caller, change.afterCommit ?? []);
+  }
   return own as CommitResults<S>;
 }

@@ -41,6 +41,8 @@ export const ID_PREFIXES = {
   webhookEndpoint: 'whe',
   webhookDelivery: 'whd',
   webhookAttempt: 'wha',
+  passwordReset: 'pwr',
+  deadLetter: 'dlq',
 } as const;
 
 export type IdPrefix = (typeof ID_PREFIXES)[keyof typeof ID_PREFIXES];

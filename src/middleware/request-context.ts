@@ -1,15 +1,20 @@
 /**
- * First in the chain: gives every request an id of our own, a logger bound to it, a Server-Timing header, and
- * exactly one structured log line when it completes. The id is always generated here: it is what the audit log,
- * the outbox, problem bodies and `X-Request-Id` carry, and a client must not be able to choose it (forging
- * another request's id in the audit log, or colliding with it). A valid incoming X-Request-Id is only logged,
- * as `client_request_id` on the lines of the request's logger (the request line among them), so a client's
- * trace can still be joined to ours.
+ * First in the chain: gives every request an id of our own, a W3C trace context, a logger bound to both, the
+ * publisher its commits send their events with, a Server-Timing header, and exactly one structured log line when
+ * it completes. The id is always generated here: it is what the audit log, the outbox, problem bodies and
+ * `X-Request-Id` carry, and a client must not be able to choose it (forging another request's id in the audit log,
+ * or colliding with it). A valid incoming X-Request-Id is only logged, as `client_request_id` on the lines of the
+ * request's logger (the request line among them), so a client's trace can still be joined to ours; an incoming
+ * `traceparent` is continued (it names a trace, not our record of the request).
  */
+
+import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../lib/app-env';
-import { createLogger } from '../lib/logger';
+import { createLogger, type Logger } from '../lib/logger';
+import { type EventPublisher, queuePublisher } from '../lib/outbox';
 import { addResponseHeaders } from '../lib/response-headers';
+import { requestTraceparent, traceIdOf } from '../lib/trace-context';
 
 const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -18,13 +23,18 @@ export function requestContext() {
     const started = performance.now();
     const incoming = c.req.header('X-Request-Id');
     const requestId = crypto.randomUUID();
+    const traceparent = requestTraceparent(c.req.header('traceparent'), requestId);
     const logger = createLogger({
       request_id: requestId,
+      trace_id: traceIdOf(traceparent),
       client_request_id: incoming && VALID_REQUEST_ID.test(incoming) ? incoming : undefined,
     });
     c.set('requestId', requestId);
+    c.set('traceparent', traceparent);
     c.set('logger', logger);
     c.set('timings', new Map());
+    const publisher = eventPublisher(c, logger);
+    if (publisher) c.set('publisher', publisher);
 
     await next();
 
@@ -51,6 +61,21 @@ export function requestContext() {
       country: c.req.raw.cf?.country as string | undefined,
     });
   });
+}
+
+/**
+ * The request's event publisher: a commit's events leave in `waitUntil`, after the response. `app.request()` in
+ * tests and scripts has no execution context; its events wait in the outbox for the sweep.
+ */
+function eventPublisher(c: Context<AppEnv>, logger: Logger): EventPublisher | undefined {
+  let waitUntil: ExecutionContext['waitUntil'];
+  try {
+    const ctx = c.executionCtx;
+    waitUntil = ctx.waitUntil.bind(ctx);
+  } catch {
+    return undefined;
+  }
+  return queuePublisher(c.env, waitUntil, logger);
 }
 
 /** Runs `work`, recording its duration under `name` for Server-Timing. */

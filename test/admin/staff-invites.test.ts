@@ -5,6 +5,7 @@ import { auditLog, staffInvites } from '../../src/db/schema';
 import { sha256Hex } from '../../src/lib/crypto';
 import { createDb } from '../../src/lib/db';
 import { expectNoWrites, insertSecretKey, insertStaff } from '../helpers/admin';
+import { mailSentAfter } from '../helpers/events';
 import { bearer, call, expectProblem, jsonInit, problemOf } from '../helpers/http';
 import { unique } from '../helpers/unique';
 
@@ -31,7 +32,8 @@ describe('POST /v1/admin/staff/invites', () => {
       expires_at: expect.any(String),
       created_at: expect.any(String),
     });
-    // The token reaches only the invitee's mailbox.
+    // The token reaches only the invitee's mailbox, from the invitation's event.
+    await mailSentAfter(res);
     const mail = (await (await call(`/v1/dev/mailbox?to=${address}`)).json()) as {
       data: { subject: string; text: string }[];
     };

@@ -145,7 +145,14 @@ describe('the write guard', () => {
     await expect(
       commit(db(), caller, {
         statements: [overfill, cartWriteGuard(db(), cart.id, now)],
-        events: [{ type: 'cart.updated', aggregateType: 'cart', aggregateId: cart.id }],
+        events: [
+          {
+            type: 'cart.updated',
+            aggregateType: 'cart',
+            aggregateId: cart.id,
+            payload: { id: cart.id, fields: ['line_items'] },
+          },
+        ],
       }),
     ).rejects.toThrow(/NOT NULL constraint failed: carts\.status/);
     expect(await rows("SELECT COUNT(*) AS n FROM cart_lines WHERE id = 'cli_overfill'")).toStrictEqual([

@@ -79,7 +79,6 @@ function redeem(
         at,
       }),
     ],
-    events: [{ type: 'order.created', aggregateType: 'order', aggregateId: orderId }],
   }).then(() => orderId);
 }
 

@@ -6,7 +6,8 @@ import { uniqueEmail } from './unique';
 export const PASSWORD = 'correct horse battery staple';
 
 export type Tokens = { access_token: string; refresh_token: string; token_type: string; expires_in: number };
-export type SignedIn = { id: string; email: string; tokens: Tokens; ip: string };
+/** `requestId` names the sign-up's events (its verification mail: `mailSentAfter(requestId)`). */
+export type SignedIn = { id: string; email: string; tokens: Tokens; ip: string; requestId: string };
 
 export async function registerCustomer(extra: Record<string, unknown> = {}): Promise<SignedIn> {
   const email = uniqueEmail();
@@ -18,10 +19,19 @@ export async function registerCustomer(extra: Record<string, unknown> = {}): Pro
   );
   expect(res.status).toBe(201);
   const body = (await res.json()) as { customer: { id: string }; tokens: Tokens };
-  return { id: body.customer.id, email, tokens: body.tokens, ip };
+  return {
+    id: body.customer.id,
+    email,
+    tokens: body.tokens,
+    ip,
+    requestId: res.headers.get('X-Request-Id') ?? '',
+  };
 }
 
-/** The texts of the mail "sent" to `email`, newest first, read through the dev-only mailbox endpoint. */
+/**
+ * The texts of the mail "sent" to `email`, newest first, read through the dev-only mailbox endpoint. Mail leaves
+ * from events: wait for the request that causes it first (`mailSentAfter` in ./events).
+ */
 export async function mailTo(email: string): Promise<string[]> {
   const res = await call(`/v1/dev/mailbox?to=${encodeURIComponent(email)}`);
   expect(res.status).toBe(200);

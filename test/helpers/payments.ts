@@ -19,7 +19,7 @@ import type { OnPaymentSettled } from '../../src/modules/payments/settlement';
 
 export const db = createDb(env.DB);
 
-const meta = () => ({ requestId: crypto.randomUUID(), ip: null, userAgent: null });
+const meta = () => ({ requestId: crypto.randomUUID(), ip: null, userAgent: null, traceparent: null });
 /** A shopper checking out as a guest. */
 export const guest = (): Caller => ({ actor: { type: 'anonymous', id: 'anonymous' }, meta: meta() });
 /** Staff capturing, refunding or voiding through the order side. */
@@ -146,7 +146,15 @@ export const markStandInOrderPaid: OnPaymentSettled = (database, settled, when) 
       type: 'order.paid',
       aggregateType: 'order',
       aggregateId: settled.orderId ?? 'none',
-      payload: { payment_id: settled.paymentId, status: settled.status, via: settled.via },
+      payload: {
+        id: settled.orderId ?? 'none',
+        region: 'eu',
+        country: 'DE',
+        currency: settled.currency,
+        amount: settled.amount,
+        payment_id: settled.paymentId,
+        via: settled.via,
+      },
     },
   ],
 });

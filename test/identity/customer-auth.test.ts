@@ -5,6 +5,7 @@ import { CUSTOMER_LOCK } from '../../src/modules/customers/auth-service';
 import { startSession } from '../../src/modules/sessions/service';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { mailTo, PASSWORD, registerCustomer, signIn, type Tokens } from '../helpers/customers';
+import { mailSentAfter } from '../helpers/events';
 import { bearer, call, post, problemOf, randomIp } from '../helpers/http';
 import { uniqueEmail } from '../helpers/unique';
 
@@ -51,6 +52,7 @@ describe('register', () => {
       .bind(email.toLowerCase())
       .first<{ password_hash: string }>();
     expect(stored?.password_hash).toMatch(/^pbkdf2-sha256\$v1\$100000\$/);
+    await mailSentAfter(res);
     expect(await mailTo(email.toLowerCase())).toStrictEqual([expect.stringContaining('Confirm your email')]);
   });
 

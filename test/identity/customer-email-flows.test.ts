@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { mailTo, registerCustomer, signIn, tokenIn } from '../helpers/customers';
+import { mailSentAfter } from '../helpers/events';
 import { bearer, call, post, problemOf } from '../helpers/http';
 import { uniqueEmail } from '../helpers/unique';
 
@@ -27,14 +28,21 @@ const expireTokens = (customerId: string) =>
     .run();
 
 async function resetToken(email: string): Promise<string> {
-  expect((await post('/v1/auth/customers/password-reset/request', { email })).status).toBe(202);
+  const res = await post('/v1/auth/customers/password-reset/request', { email });
+  expect(res.status).toBe(202);
+  await mailSentAfter(res);
   return tokenIn((await mailTo(email))[0]);
+}
+
+async function verificationToken(who: { email: string; requestId: string }): Promise<string> {
+  await mailSentAfter(who.requestId);
+  return tokenIn((await mailTo(who.email))[0]);
 }
 
 describe('email verification', () => {
   it('verifies once; the same link again is a 400', async () => {
     const who = await registerCustomer();
-    const token = tokenIn((await mailTo(who.email))[0]);
+    const token = await verificationToken(who);
     expect(
       await env.DB.prepare(
         'SELECT purpose, expires_at - created_at AS lifetime FROM one_time_tokens WHERE principal_id = ?',
@@ -59,7 +67,7 @@ describe('email verification', () => {
 
   it('refuses an expired link and verifies nothing', async () => {
     const who = await registerCustomer();
-    const token = tokenIn((await mailTo(who.email))[0]);
+    const token = await verificationToken(who);
     await expireTokens(who.id);
     const res = await post('/v1/auth/customers/verify-email', { token });
     expect(res.status).toBe(400);
@@ -74,6 +82,8 @@ describe('password reset', () => {
     const res = await post('/v1/auth/customers/password-reset/request', { email });
     expect(res.status).toBe(202);
     expect(await res.json()).toStrictEqual({ status: 'accepted' });
+    // The email consumer has handled the request's event, and mailed nothing.
+    await mailSentAfter(res);
     expect(await mailTo(email)).toStrictEqual([]);
   });
 
@@ -141,7 +151,7 @@ describe('password reset', () => {
 
   it('does not take a verification token for a reset', async () => {
     const who = await registerCustomer();
-    const verification = tokenIn((await mailTo(who.email))[0]);
+    const verification = await verificationToken(who);
     const res = await post('/v1/auth/customers/password-reset/confirm', {
       token: verification,
       password: NEW_PASSWORD,

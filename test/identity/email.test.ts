@@ -1,11 +1,11 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../../src/app';
-import { createLogger } from '../../src/lib/logger';
 import { emailProvider } from '../../src/modules/email/provider';
 import { sendEmail } from '../../src/modules/email/send';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { registerCustomer, tokenIn } from '../helpers/customers';
+import { deliverBatch, envelopesOf, mailSentAfter, outboxRowsOf } from '../helpers/events';
 import { problemOf, randomIp } from '../helpers/http';
 
 beforeAll(seedRegions);
@@ -17,7 +17,6 @@ const httpEnv: Env = {
   EMAIL_API_URL: 'https://mail.provider.test/v1/send',
   EMAIL_FROM: 'edgecart <no-reply@shop.test>',
 };
-const logger = createLogger({ test: 'email' });
 const message = { to: 'ada@example.com', subject: 'Hello', text: 'Token: abc' };
 
 /** The outside world's email API, faked at the network boundary; D1 and the rest stay real. */
@@ -31,7 +30,7 @@ describe('the http email provider', () => {
   it('POSTs the message as JSON to EMAIL_API_URL with the API key as a Bearer token', async () => {
     const fetchSpy = fakeEmailApi();
     expect(emailProvider(httpEnv).name).toBe('http');
-    expect(await sendEmail(httpEnv, logger, message)).toBe(true);
+    await sendEmail(httpEnv, message);
 
     expect(fetchSpy).toHaveBeenCalledTimes(1);
     const [url, init] = fetchSpy.mock.calls[0] as [string, RequestInit];
@@ -51,19 +50,28 @@ describe('the http email provider', () => {
     expect(init.signal).toBeInstanceOf(AbortSignal);
   });
 
-  it('reports a refused send as false and logs it without the message', async () => {
-    fakeEmailApi(500);
-    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
-    expect(await sendEmail(httpEnv, logger, message)).toBe(false);
-    expect(errors).toHaveBeenCalledTimes(1);
-    const logged = String(errors.mock.calls[0]?.[0]);
-    expect(JSON.parse(logged)).toMatchObject({ msg: 'email not sent', reason: 'email API answered 500' });
-    expect(logged).not.toContain('abc');
+  it('sends the idempotency key of a mail, so a provider drops a retried duplicate', async () => {
+    const fetchSpy = fakeEmailApi();
+    await sendEmail(httpEnv, { ...message, idempotencyKey: 'email:evt_1' });
+    const [, init] = fetchSpy.mock.calls[0] as [string, RequestInit];
+    expect(init.headers).toStrictEqual({
+      Authorization: 'Bearer test-email-api-key',
+      'Content-Type': 'application/json',
+      'Idempotency-Key': 'email:evt_1',
+    });
   });
 
-  it('carries a password reset link end to end, and a provider outage still answers 202', async () => {
+  it('throws a refused send with the provider’s reason and never the message', async () => {
+    fakeEmailApi(500);
+    const sent = sendEmail(httpEnv, message);
+    await expect(sent).rejects.toThrow('email not sent by http: email API answered 500');
+    await expect(sent).rejects.not.toThrow('abc');
+  });
+
+  it('mails a password reset link from the request’s event; a provider outage is retried, never the request’s', async () => {
     const who = await registerCustomer();
     const fetchSpy = fakeEmailApi();
+    // app.request() has no execution context: the event stays in the outbox, and the test delivers it.
     const request = () =>
       createApp().request(
         '/v1/auth/customers/password-reset/request',
@@ -74,9 +82,16 @@ describe('the http email provider', () => {
         },
         httpEnv,
       );
-    expect((await request()).status).toBe(202);
-    const [url, init] = fetchSpy.mock.calls[0] as [string, RequestInit];
+    const res = await request();
+    expect(res.status).toBe(202);
+    expect(fetchSpy).not.toHaveBeenCalled();
+    const [event] = envelopesOf(await outboxRowsOf(res.headers.get('X-Request-Id')));
+    expect(event).toMatchObject({ type: 'password_reset.requested', data: { email: who.email } });
+
+    expect(await deliverBatch([event], { env: httpEnv })).toMatchObject({ acked: [expect.any(String)] });
+    const [url, init] = fetchSpy.mock.calls[0] as [string, RequestInit & { headers: Record<string, string> }];
     expect(url).toBe(httpEnv.EMAIL_API_URL);
+    expect(init.headers['Idempotency-Key']).toBe(`email:${event?.id}`);
     const sent = JSON.parse(init.body as string) as { to: string; subject: string; text: string };
     expect(sent).toMatchObject({ to: who.email, subject: 'Reset your password' });
     expect(sent.text).toContain(
@@ -87,7 +102,12 @@ describe('the http email provider', () => {
       throw new TypeError('network down');
     });
     vi.spyOn(console, 'error').mockImplementation(() => undefined);
-    expect((await request()).status).toBe(202);
+    const again = await request();
+    expect(again.status).toBe(202);
+    const retried = await deliverBatch(envelopesOf(await outboxRowsOf(again.headers.get('X-Request-Id'))), {
+      env: httpEnv,
+    });
+    expect(retried).toMatchObject({ acked: [], retried: [{ delaySeconds: 10 }] });
   });
 });
 
@@ -114,6 +134,7 @@ describe('the dev mailbox provider', () => {
 describe('the dev mailbox endpoint', () => {
   it('lists mail newest first, filtered by recipient', async () => {
     const who = await registerCustomer();
+    await mailSentAfter(who.requestId);
     const res = await createApp().request(`/v1/dev/mailbox?to=${encodeURIComponent(who.email)}`, {}, env);
     expect(res.status).toBe(200);
     expect(await res.json()).toStrictEqual({

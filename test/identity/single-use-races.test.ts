@@ -6,6 +6,7 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { mailTo, registerCustomer, signIn, type Tokens, tokenIn } from '../helpers/customers';
+import { mailSentAfter } from '../helpers/events';
 import { post, problemOf } from '../helpers/http';
 
 beforeAll(seedRegions);
@@ -33,6 +34,7 @@ describe('concurrent use of one single-use credential', () => {
 
   it('the same email verification link twice: one 204, one 400, verified once', async () => {
     const who = await registerCustomer();
+    await mailSentAfter(who.requestId);
     const token = tokenIn((await mailTo(who.email))[0]);
     const twice = await Promise.all([
       post('/v1/auth/customers/verify-email', { token }),
@@ -50,7 +52,9 @@ describe('concurrent use of one single-use credential', () => {
 
   it('the same password reset link twice, with two passwords: exactly one is set', async () => {
     const who = await registerCustomer();
-    expect((await post('/v1/auth/customers/password-reset/request', { email: who.email })).status).toBe(202);
+    const requested = await post('/v1/auth/customers/password-reset/request', { email: who.email });
+    expect(requested.status).toBe(202);
+    await mailSentAfter(requested);
     const token = tokenIn((await mailTo(who.email))[0]);
     const passwords = ['first new passphrase', 'second new passphrase'];
     const twice = await Promise.all(

@@ -295,7 +295,7 @@ describe('Idempotency-Key on a store write', () => {
 
     const caller = {
       actor: { type: 'customer' as const, id: shopper.id },
-      meta: { requestId: 'slow', ip: null, userAgent: null },
+      meta: { requestId: 'slow', ip: null, userAgent: null, traceparent: null },
     };
     await expect(createAddress(env, caller, shopper.id, TEST_ADDRESS, slow.claimed)).rejects.toMatchObject({
       status: 409,

@@ -362,7 +362,14 @@ describe('a transition that lost its race', () => {
     const change = (statements: BatchItem<'sqlite'>[], type: string) => ({
       statements,
       audit: { action: type, targetType: 'order', targetId: read.id },
-      events: [{ type, aggregateType: 'order', aggregateId: read.id }],
+      events: [
+        {
+          type,
+          aggregateType: 'order',
+          aggregateId: read.id,
+          payload: { id: read.id, number: read.number, from: read.status, to: type.slice('order.'.length) },
+        },
+      ],
     });
     expect(await commitTransition(db, caller, cancel, change([], 'order.canceled'))).toBe(true);
     const staleShipment = [

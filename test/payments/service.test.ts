@@ -531,7 +531,18 @@ describe('syncPayment (the storefront’s confirmation)', () => {
     expect(await storedPayment(payment.id)).toMatchObject({ status: 'authorized' });
     expect(await orderStatus(orderId)).toBe('paid');
     expect(await eventsOf(orderId)).toStrictEqual([
-      { type: 'order.paid', payload: { payment_id: payment.id, status: 'authorized', via: 'confirmation' } },
+      {
+        type: 'order.paid',
+        payload: {
+          id: orderId,
+          region: 'eu',
+          country: 'DE',
+          currency: payment.currency,
+          amount: payment.amount,
+          payment_id: payment.id,
+          via: 'confirmation',
+        },
+      },
     ]);
 
     const sent = stripe.requests.length;

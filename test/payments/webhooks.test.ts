@@ -370,7 +370,18 @@ describe('settlement seam: the webhook racing the storefront’s confirmation', 
     expect(await deliverWithOrderSide(event)).toStrictEqual({ event_id: event.id, result: 'processed' });
     expect(await orderStatus(orderId)).toBe('paid');
     expect(await eventsOf(orderId)).toStrictEqual([
-      { type: 'order.paid', payload: { payment_id: payment.id, status: 'authorized', via: 'webhook' } },
+      {
+        type: 'order.paid',
+        payload: {
+          id: orderId,
+          region: 'eu',
+          country: 'DE',
+          currency: payment.currency,
+          amount: payment.amount,
+          payment_id: payment.id,
+          via: 'webhook',
+        },
+      },
     ]);
     expect(await deliverWithOrderSide(event)).toStrictEqual({ event_id: event.id, result: 'duplicate' });
     expect(await eventsOf(orderId)).toHaveLength(1);
@@ -435,7 +446,18 @@ describe('settlement seam: the webhook racing the storefront’s confirmation', 
       result: 'ignored',
     });
     expect(await eventsOf(orderId)).toStrictEqual([
-      { type: 'order.paid', payload: { payment_id: payment.id, status: 'authorized', via: 'confirmation' } },
+      {
+        type: 'order.paid',
+        payload: {
+          id: orderId,
+          region: 'eu',
+          country: 'DE',
+          currency: payment.currency,
+          amount: payment.amount,
+          payment_id: payment.id,
+          via: 'confirmation',
+        },
+      },
     ]);
     expect((await eventsOf(payment.id)).map((e) => e.type)).toStrictEqual([
       'payment.created',

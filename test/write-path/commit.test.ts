@@ -38,7 +38,14 @@ function productChange(id: string, handle: string, requestId: string) {
   return {
     statements: [db.insert(products).values({ id, handle })],
     audit: { action: 'product.create', targetType: 'product', targetId: id, changes: { handle } },
-    events: [{ type: 'product.created', aggregateType: 'product', aggregateId: id, payload: { handle } }],
+    events: [
+      {
+        type: 'product.created' as const,
+        aggregateType: 'product' as const,
+        aggregateId: id,
+        payload: { id },
+      },
+    ],
     idempotency: {
       scope: 'system:test',
       key: requestId,
@@ -79,7 +86,7 @@ describe('commit()', () => {
           type: 'product.created',
           aggregate_type: 'product',
           aggregate_id: id,
-          payload: JSON.stringify({ handle }),
+          payload: JSON.stringify({ id }),
           actor_type: 'system',
           actor_id: 'importer',
           published_at: null,

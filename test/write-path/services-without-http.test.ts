@@ -12,6 +12,7 @@ import { ROLE_PERMISSIONS } from '../../src/lib/permissions';
 import { createSecretKey } from '../../src/modules/api-keys/service';
 import { eraseCustomer } from '../../src/modules/customers/account-service';
 import { createInvite } from '../../src/modules/staff/invite-service';
+import { deliverBatch, envelopesOf, outboxRowsOf } from '../helpers/events';
 
 const db = createDb(env.DB);
 const token = () => crypto.randomUUID().slice(0, 12);
@@ -35,7 +36,7 @@ async function ownerCaller(runId: string): Promise<AdminCaller> {
 }
 
 describe('services called without an HTTP request', () => {
-  it('invites a staff member: the invite, its audit entry and the mail, attributed to the caller', async () => {
+  it('invites a staff member: the invite, its audit entry and its event (the mail leaves from it), attributed to the caller', async () => {
     const runId = `job-${token()}`;
     const caller = await ownerCaller(runId);
     const email = `invitee-${token()}@example.com`;
@@ -53,6 +54,12 @@ describe('services called without an HTTP request', () => {
     ).toStrictEqual([
       { actor_type: 'staff', actor_id: caller.actor.id, action: 'staff_invite.create', target_id: invite.id },
     ]);
+    // A job has no publisher: the event waits in the outbox for the sweep; here the queue handler gets it directly.
+    const events = await outboxRowsOf(runId);
+    expect(events.map((e) => [e.type, e.aggregateId, e.actorId, e.publishedAt])).toStrictEqual([
+      ['staff_invite.created', invite.id, caller.actor.id, null],
+    ]);
+    expect((await deliverBatch(envelopesOf(events))).acked).toHaveLength(1);
     const mail = await env.DB.prepare('SELECT subject FROM dev_mailbox WHERE to_address = ?')
       .bind(email)
       .all();

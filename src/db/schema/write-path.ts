@@ -20,6 +20,8 @@ export const outboxEvents = sqliteTable(
     actorType: text('actor_type').notNull(),
     actorId: text('actor_id').notNull(),
     requestId: text('request_id'),
+    /** W3C traceparent of the request (or consumer run) that caused the change; the envelope carries it on. */
+    traceparent: text('traceparent'),
     occurredAt: integer('occurred_at', { mode: 'timestamp_ms' })
       .notNull()
       .default(sql`(unixepoch('subsec') * 1000)`),

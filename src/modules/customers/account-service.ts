@@ -135,7 +135,7 @@ export async function eraseCustomer(db: Database, caller: Caller, id: string): P
   const now = new Date();
   const own = and(eq(sessions.principalType, 'customer'), eq(sessions.principalId, id));
   await commit(db, caller, {
-    events: [{ type: 'customer.deleted', aggregateType: 'customer', aggregateId: id }],
+    events: [{ type: 'customer.deleted', aggregateType: 'customer', aggregateId: id, payload: { id } }],
     statements: [
       db.delete(customerAddresses).where(eq(customerAddresses.customerId, id)),
       db.delete(externalIdentities).where(eq(externalIdentities.customerId, id)),

@@ -2,7 +2,6 @@ import type { Context } from 'hono';
 import { bearerToken } from '../../auth/bearer';
 import { anonymousCaller, requestMeta } from '../../auth/caller';
 import type { AppEnv } from '../../lib/app-env';
-import { actingAs } from '../../lib/caller';
 import { createDb } from '../../lib/db';
 import { invalidToken, verifyAccessToken } from '../../lib/jwt';
 import { createRouter } from '../../lib/openapi';
@@ -11,7 +10,7 @@ import { issueTokens } from '../sessions/issue-tokens';
 import { refreshTokenOwner, revokeSession, rotateRefreshToken } from '../sessions/service';
 import * as routes from './auth-routes';
 import { authenticateCustomer, registerCustomer } from './auth-service';
-import { confirmEmail, requestPasswordReset, resetPassword, sendVerificationEmail } from './email-flows';
+import { confirmEmail, requestPasswordReset, resetPassword } from './email-flows';
 import { signInWithIdToken } from './oidc-login';
 import { serializeCustomer } from './schemas';
 
@@ -27,9 +26,7 @@ export const customerAuthRouter = createRouter()
     const input = c.req.valid('json');
     await limitAccount(c, input.email);
     const row = await registerCustomer(createDb(c.env.DB), anonymousCaller(c), input);
-    const caller = actingAs(anonymousCaller(c), { type: 'customer', id: row.id });
-    await sendVerificationEmail(c.env, caller, { id: row.id, email: input.email });
-    const tokens = await issueTokens(c.env, caller.meta, { type: 'customer', id: row.id });
+    const tokens = await issueTokens(c.env, requestMeta(c), { type: 'customer', id: row.id });
     c.header('Cache-Control', 'no-store');
     return c.json({ customer: await serializeCustomer(c.env, row), tokens }, 201);
   })

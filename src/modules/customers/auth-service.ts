@@ -59,7 +59,16 @@ export async function registerCustomer(
           })
           .returning(),
       ],
-      events: [{ type: 'customer.created', aggregateType: 'customer', aggregateId: id }],
+      events: [
+        { type: 'customer.created', aggregateType: 'customer', aggregateId: id, payload: { id } },
+        // The email consumer mails the link: a slow mail API never slows the sign-up.
+        {
+          type: 'customer.email_verification_requested',
+          aggregateType: 'customer',
+          aggregateId: id,
+          payload: { id },
+        },
+      ],
     });
     return inserted[0] as CustomerRow;
   } catch (error) {

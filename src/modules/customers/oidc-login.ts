@@ -76,7 +76,7 @@ async function createLinked(
       }),
       db.insert(externalIdentities).values({ ...identity, customerId: id }),
     ],
-    events: [{ type: 'customer.created', aggregateType: 'customer', aggregateId: id }],
+    events: [{ type: 'customer.created', aggregateType: 'customer', aggregateId: id, payload: { id } }],
   });
 }
 

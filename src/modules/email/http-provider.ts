@@ -1,7 +1,7 @@
 /**
  * The production mail provider: `POST EMAIL_API_URL` with `Authorization: Bearer EMAIL_API_KEY` and the JSON
- * body `{ from, to, subject, text }`, the shape most transactional email APIs accept. A slow provider is cut
- * off after SEND_TIMEOUT_MS so it cannot hold a shopper's request.
+ * body `{ from, to, subject, text }`, the shape most transactional email APIs accept, plus `Idempotency-Key` when
+ * the message has one. A slow provider is cut off after SEND_TIMEOUT_MS so it cannot hold a consumer's batch.
  */
 import type { EmailProvider } from './types';
 
@@ -13,7 +13,11 @@ export function httpEmailProvider(env: Env): EmailProvider {
     async send(message) {
       const res = await fetch(env.EMAIL_API_URL, {
         method: 'POST',
-        headers: { Authorization: `Bearer ${env.EMAIL_API_KEY}`, 'Content-Type': 'application/json' },
+        headers: {
+          Authorization: `Bearer ${env.EMAIL_API_KEY}`,
+          'Content-Type': 'application/json',
+          ...(message.idempotencyKey && { 'Idempotency-Key': message.idempotencyKey }),
+        },
         body: JSON.stringify({
           from: env.EMAIL_FROM,
           to: message.to,

@@ -1,20 +1,18 @@
 /**
- * The one function modules call to send mail. A failed send is logged (without the message, which holds
- * tokens) and reported as `false`, never thrown: a shopper's sign-up must not fail because mail is down.
+ * The one function that sends mail. Only event consumers call it (src/modules/notifications), never a request: a
+ * failure is thrown, and the event queue retries the consumer with backoff and finally dead-letters the event, so a
+ * mail outage delays mail instead of failing a shopper's sign-up or revealing anything through its timing.
  */
-import type { Logger } from '../../lib/logger';
 import { emailProvider } from './provider';
 import type { EmailMessage } from './types';
 
-export async function sendEmail(env: Env, logger: Logger, email: EmailMessage): Promise<boolean> {
+export async function sendEmail(env: Env, email: EmailMessage): Promise<void> {
   try {
     await emailProvider(env).send(email);
-    return true;
   } catch (error) {
-    logger.error('email not sent', {
-      provider: env.EMAIL_PROVIDER,
-      reason: error instanceof Error ? error.message : 'unknown',
-    });
-    return false;
+    // The message holds a token; only the provider's reason may travel on (into logs and dead letters).
+    throw new Error(
+      `email not sent by ${env.EMAIL_PROVIDER}: ${error instanceof Error ? error.message : 'unknown'}`,
+    );
   }
 }

@@ -1,5 +1,14 @@
 /** What every mail provider implements; modules only ever see `sendEmail` (send.ts). */
-export type EmailMessage = { to: string; subject: string; text: string };
+export type EmailMessage = {
+  to: string;
+  subject: string;
+  text: string;
+  /**
+   * The same key for every attempt at one mail (the consumer and event it comes from), so a provider that honours
+   * `Idempotency-Key` sends a retried mail once.
+   */
+  idempotencyKey?: string;
+};
 
 export interface EmailProvider {
   readonly name: 'dev-mailbox' | 'http';

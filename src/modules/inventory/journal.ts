@@ -18,7 +18,7 @@
 import { sql } from 'drizzle-orm';
 import { inventoryChanges, stockLevels } from '../../db/schema';
 import { type Caller, systemCaller } from '../../lib/caller';
-import { commit, type DomainEvent, type FollowUp } from '../../lib/commit';
+import { commit, type ComputedDomainEvent as DomainEvent, type FollowUp } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import type { LiveChannelNamespace } from '../../lib/live-channel-contract';
 import { STAFF_FEED_TOPIC } from '../../lib/live-messages';
@@ -76,7 +76,7 @@ async function journalChange(db: Database, { variantId, sku, change }: ChangeRec
   // Attributed to whoever asked, with their request id, as if the Worker that served them had written it.
   const caller: Caller = {
     actor: change.actor,
-    meta: { requestId: change.requestId, ip: null, userAgent: null },
+    meta: { requestId: change.requestId, ip: null, userAgent: null, traceparent: null },
   };
   await commit(db, caller, {
     conditional: true,

@@ -14,7 +14,7 @@ import { and, eq, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { type FulfilledLine, fulfillments, type OrderStatus, orderLines } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
-import type { DomainEvent } from '../../lib/commit';
+import type { ComputedDomainEvent as DomainEvent } from '../../lib/commit';
 import { insertRowIf } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
 import { AppError, conflict, type FieldError } from '../../lib/errors';

@@ -5,7 +5,7 @@
  * something that happened.
  */
 import type { PaymentStatus } from '../../db/schema';
-import type { DomainEvent } from '../../lib/commit';
+import type { ComputedDomainEvent as DomainEvent } from '../../lib/commit';
 import { type PaymentRow, type RefundRow, serializePayment, serializeRefund } from './schemas';
 
 export const paymentEventType = (status: PaymentStatus) =>

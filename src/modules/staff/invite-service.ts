@@ -1,18 +1,20 @@
 /**
- * Staff invitations: an invite names an email and a role; its token (256 bits, only the SHA-256 stored) is shown
- * once to the inviter, who hands it over, and accepting it creates the account with the name and password the
- * invitee chooses. Invites expire after INVITE_TTL_MS and work once. Inviting an address again replaces its
- * pending invite.
+ * Staff invitations: an invite names an email and a role; its token (256 bits, only the SHA-256 stored) travels only
+ * in the invitation mail, and accepting it creates the account with the name and password the invitee chooses.
+ * Invites expire after INVITE_TTL_MS and work once. Inviting an address again replaces its pending invite.
+ *
+ * The mail is sent by the email consumer from the `staff_invite.created` event (src/modules/notifications), which
+ * issues the token as it builds the mail (`invitationMail`): no token is ever in an event or in a log.
  */
 import { and, eq } from 'drizzle-orm';
 import { type StaffRole, staffInvites, staffUsers } from '../../db/schema';
-import { type AdminCaller, callerLogger } from '../../lib/caller';
+import type { AdminCaller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
 import { randomToken, sha256Hex } from '../../lib/crypto';
 import { createDb } from '../../lib/db';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
-import { sendEmail } from '../email/send';
+import type { EmailMessage } from '../email/types';
 import { INVITE_TTL_MS } from './invite-ttl';
 import { pendingInvite } from './read';
 import { assertMayGrantRole } from './rules';
@@ -20,8 +22,8 @@ import { assertMayGrantRole } from './rules';
 type InviteRow = typeof staffInvites.$inferSelect;
 
 /**
- * Invites `input.email` and mails the invitation. The token travels only to the invitee's mailbox: whoever
- * invites cannot accept in their place.
+ * Invites `input.email`; the invitation is mailed from its event. The token travels only to the invitee's mailbox:
+ * whoever invites cannot accept in their place.
  */
 export async function createInvite(
   env: Env,
@@ -38,7 +40,6 @@ export async function createInvite(
   if (existing) throw conflict('staff_exists', 'A staff member with this email already exists.');
 
   const now = new Date();
-  const token = randomToken(32);
   const id = newId('inv');
   const [, inserted] = await commit(db, caller, {
     statements: [
@@ -52,7 +53,8 @@ export async function createInvite(
           id,
           email: input.email,
           role: input.role,
-          tokenHash: await sha256Hex(token),
+          // A token nobody holds: the mail replaces it with the one it carries.
+          tokenHash: await sha256Hex(randomToken(32)),
           invitedBy: caller.actor.id,
           expiresAt: new Date(now.getTime() + INVITE_TTL_MS),
         })
@@ -64,14 +66,31 @@ export async function createInvite(
       targetId: id,
       changes: { email: input.email, role: input.role },
     },
+    events: [
+      { type: 'staff_invite.created', aggregateType: 'staff_invite', aggregateId: id, payload: { id } },
+    ],
   });
-  const invite = inserted[0]!;
-  await sendEmail(env, callerLogger(caller), {
+  return inserted[0]!;
+}
+
+/**
+ * The invitation mail with a fresh token, whose hash replaces the invite's (so only the newest mail of an invite
+ * works); null once the invite is no longer pending, so a revoked invite is never mailed.
+ */
+export async function invitationMail(env: Env, inviteId: string): Promise<EmailMessage | null> {
+  const db = createDb(env.DB);
+  const token = randomToken(32);
+  const [invite] = await db
+    .update(staffInvites)
+    .set({ tokenHash: await sha256Hex(token) })
+    .where(and(eq(staffInvites.id, inviteId), pendingInvite(new Date())))
+    .returning();
+  if (!invite) return null;
+  return {
     to: invite.email,
     subject: 'You are invited to the edgecart admin',
     text: `You were invited as ${invite.role}. Accept within 72 hours: ${env.PUBLIC_URL}/admin/accept-invite?token=${encodeURIComponent(token)}\nToken: ${token}`,
-  });
-  return invite;
+  };
 }
 
 export async function revokeInvite(env: Env, caller: AdminCaller, id: string): Promise<InviteRow> {

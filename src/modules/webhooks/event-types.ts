@@ -1,39 +1,11 @@
 /**
  * Which event types an endpoint may subscribe to, and whether a subscription matches an event. An endpoint lists
- * exact type names, `<aggregate>.*` for every type of one aggregate, or `*` for everything.
- *
- * WEBHOOK_EVENT_TYPES is the webhooks module's own copy of the event catalog's names; when the event backbone
- * publishes its catalog, this constant is replaced by that catalog's list (nothing else here changes).
+ * exact type names, `<aggregate>.*` for every type of one aggregate, or `*` for everything. The names are the
+ * event catalog's public types: internal events (mail requests) never leave edgecart.
  */
+import { PUBLIC_EVENT_TYPES } from '../../lib/event-catalog';
 
-export const WEBHOOK_EVENT_TYPES = [
-  'product.created',
-  'product.updated',
-  'product.deleted',
-  'region.created',
-  'region.updated',
-  'region.deleted',
-  'category.created',
-  'category.updated',
-  'category.deleted',
-  'collection.created',
-  'collection.updated',
-  'collection.deleted',
-  'inventory.low_stock',
-  'inventory.out_of_stock',
-  'cart.created',
-  'cart.updated',
-  'cart.merged',
-  'cart.checkout_started',
-  'order.created',
-  'order.paid',
-  'order.fulfilled',
-  'order.canceled',
-  'order.refunded',
-  'customer.created',
-  'customer.deleted',
-  'webhook_endpoint.disabled',
-] as const;
+export const WEBHOOK_EVENT_TYPES = PUBLIC_EVENT_TYPES;
 
 /** The type of the test ping (`POST /v1/admin/webhooks/{id}/test`): sent to one endpoint, never subscribed to. */
 export const PING_EVENT_TYPE = 'webhook.ping';
