@@ -8,8 +8,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
-import { demoCatalogStatements } from '../scripts/seed.mjs';
 import { generateSecretKey, insertSecretKeySql } from '../scripts/lib/secret-key.mjs';
+import { demoCatalogStatements } from '../scripts/seed.mjs';
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -101,7 +101,9 @@ async function seed(mf) {
 
 /** The RSS of the workerd process Miniflare started (the runtime holding every socket), in MB. */
 function workerdRssMb() {
-  const children = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+  const children = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], {
+    encoding: 'utf8',
+  });
   const pid = children
     .split('\n')
     .map((line) => line.trim().split(/\s+/))
@@ -155,7 +157,8 @@ function subscriber(url) {
   };
 }
 
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+const percentile = (sorted, p) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const round1 = (ms) => Math.round(ms * 10) / 10;
 
 async function main() {

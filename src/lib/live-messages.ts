@@ -107,8 +107,10 @@ const ORDER_STATUSES = [
   'refunded',
 ] as const satisfies readonly OrderStatus[];
 
-const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_${ULID}$`));
+/** An id of ours (`prefix_...`); topics are stricter (a ULID body), data only needs to be well formed. */
+const id = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[0-9A-Za-z_-]{1,64}$`));
 const currency = z.string().regex(/^[A-Z]{3}$/);
+const country = z.string().regex(/^[A-Z]{2}$/);
 const minorUnits = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /** A variant's stock as a shopper may know it (GET /v1/store/products/{id}/availability shows the same). */
@@ -128,12 +130,29 @@ export const PriceData = z.strictObject({
   prices: z.array(z.strictObject({ currency, amount: minorUnits })).max(50),
 });
 
-/** An order moved to another status (its owner's topic). */
+/** An order's status, read after it changed (its owner's topic). */
 export const OrderStatusData = z.strictObject({
   order_id: id('ord'),
   number: z.string().max(20),
   status: z.enum(ORDER_STATUSES),
-  previous_status: z.enum(ORDER_STATUSES).nullable(),
+});
+
+/** A new order, for the staff feed. */
+export const OrderPlacedData = z.strictObject({
+  order_id: id('ord'),
+  number: z.string().max(20),
+  status: z.enum(ORDER_STATUSES),
+  country,
+  currency,
+  total: minorUnits,
+});
+
+/** Orders placed in the last `window_minutes`, per shipping country and currency, as of the event's `at`. */
+export const SalesTotalsData = z.strictObject({
+  window_minutes: z.number().int().positive(),
+  countries: z
+    .array(z.strictObject({ country, currency, orders: z.number().int().positive(), total: minorUnits }))
+    .max(1000),
 });
 
 /** A stock level that needs staff attention. */
@@ -163,6 +182,8 @@ export const LiveEventDraft = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('stock'), data: StockData }),
   z.strictObject({ type: z.literal('price'), data: PriceData }),
   z.strictObject({ type: z.literal('order_status'), data: OrderStatusData }),
+  z.strictObject({ type: z.literal('order_placed'), data: OrderPlacedData }),
+  z.strictObject({ type: z.literal('sales_totals'), data: SalesTotalsData }),
   z.strictObject({ type: z.literal('low_stock'), data: LowStockData }),
   z.strictObject({ type: z.literal('payment'), data: PaymentData }),
 ]);
@@ -173,14 +194,16 @@ export const EVENT_TOPIC_KINDS: Record<LiveEventType, TopicKind> = {
   stock: 'product',
   price: 'product',
   order_status: 'order',
+  order_placed: 'staff',
+  sales_totals: 'staff',
   low_stock: 'staff',
   payment: 'staff',
 };
 
 /**
  * The key under which a channel keeps an event as current state, sent to every new subscriber (and after a
- * `resync`): the latest stock and prices per variant, an order's status. Alerts (low stock, payments) are news,
- * not state: none.
+ * `resync`): the latest stock and prices per variant, an order's status, the staff feed's sales totals. News (new
+ * orders, payments, low stock) is not state: none.
  */
 export function retainKeyOf(draft: LiveEventDraft): string | null {
   switch (draft.type) {
@@ -188,6 +211,7 @@ export function retainKeyOf(draft: LiveEventDraft): string | null {
     case 'price':
       return `${draft.type}:${draft.data.variant_id}`;
     case 'order_status':
+    case 'sales_totals':
       return draft.type;
     default:
       return null;
@@ -260,6 +284,8 @@ export const LiveServerMessage = z.discriminatedUnion('type', [
   z.strictObject({ ...eventEnvelope, type: z.literal('stock'), data: StockData }),
   z.strictObject({ ...eventEnvelope, type: z.literal('price'), data: PriceData }),
   z.strictObject({ ...eventEnvelope, type: z.literal('order_status'), data: OrderStatusData }),
+  z.strictObject({ ...eventEnvelope, type: z.literal('order_placed'), data: OrderPlacedData }),
+  z.strictObject({ ...eventEnvelope, type: z.literal('sales_totals'), data: SalesTotalsData }),
   z.strictObject({ ...eventEnvelope, type: z.literal('low_stock'), data: LowStockData }),
   z.strictObject({ ...eventEnvelope, type: z.literal('payment'), data: PaymentData }),
   Subscribed,

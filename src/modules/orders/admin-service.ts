@@ -7,8 +7,7 @@
  * `order_changed`.
  *
  * Events (aggregate `order`, payload `{ id, number, from, to, ... }`): order.partially_fulfilled,
- * order.fulfilled (with the fulfilment), order.delivered, order.canceled. The new status also goes to the order's
- * live topic once the transition has committed (`orderStatusLive`).
+ * order.fulfilled (with the fulfilment), order.delivered, order.canceled.
  */
 import { and, eq, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
@@ -24,7 +23,7 @@ import type { FulfilInput } from './admin-schemas';
 import { findOrder, loadOrderParts, type OrderParts } from './read';
 import type { AdminOrder } from './schemas';
 import { allows, invalidTransition, nextStatus, type OrderEvent } from './state';
-import { commitTransition, orderChanged, orderStatusLive, transitionOrder } from './transitions';
+import { commitTransition, orderChanged, transitionOrder } from './transitions';
 
 /** One staff action, planned against the order as read: the event, its own guarded statements, what it says. */
 type Plan = {
@@ -65,7 +64,6 @@ async function changeOrder(
     statements: statements?.(db, transition.won) ?? [],
     audit: { action: `order.${event.action}`, targetType: 'order', targetId: order.id, changes: summary },
     events: [domainEvent],
-    afterCommit: [orderStatusLive(env.LIVE_CHANNEL, order, to)],
   });
   if (!won) {
     const now = await loadOrderParts(db, await findOrder(db, orderId));

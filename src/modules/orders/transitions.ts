@@ -16,14 +16,11 @@ import { and, eq, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { type OrderAction, type OrderStatus, orders, orderTransitions } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
-import { type Change, commit, type FollowUp } from '../../lib/commit';
+import { type Change, commit } from '../../lib/commit';
 import { insertRowIf } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import { conflict } from '../../lib/errors';
 import { newId } from '../../lib/ids';
-import type { LiveChannelNamespace } from '../../lib/live-channel-contract';
-import { orderTopic } from '../../lib/live-messages';
-import { liveFollowUp } from '../../lib/live-publish';
 
 export type OrderTransition = {
   id: string;
@@ -111,21 +108,6 @@ export async function commitTransition(
   // The record's `.returning()` rows: one if this transition won, none if it lost.
   const recorded: unknown = results.at(-1);
   return Array.isArray(recorded) && recorded.length > 0;
-}
-
-/**
- * The follow-up every committed transition adds (`afterCommit`): the order's new status to its owner's live topic
- * (src/lib/live-publish.ts). A lost race commits nothing, so it publishes nothing either.
- */
-export function orderStatusLive(
-  live: LiveChannelNamespace,
-  order: { id: string; number: string; status: OrderStatus },
-  to: OrderStatus,
-): FollowUp {
-  return liveFollowUp(live, orderTopic(order.id), {
-    type: 'order_status',
-    data: { order_id: order.id, number: order.number, status: to, previous_status: order.status },
-  });
 }
 
 /** The answer to a change that lost its race but would still be allowed now: the caller should look again. */
