@@ -16,6 +16,9 @@ import { ORIGIN } from '../helpers/http';
 /** Only a hang: a message that is coming arrives in milliseconds. */
 const HANG_MS = 15_000;
 
+/** For `vi.waitFor` on what happens after an answer (a close travelling, a log line): bounded only against a hang. */
+export const BOUNDED_POLL = { timeout: HANG_MS, interval: 20 };
+
 function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hang = new Promise<never>((_, reject) => {

@@ -9,7 +9,7 @@ import { STAFF_FEED_TOPIC } from '../../src/lib/live-messages';
 import { SSE_RETRY_MS } from '../../src/modules/live/client-sinks';
 import { admin } from '../helpers/admin-fixtures';
 import { expectProblem } from '../helpers/http';
-import { channelOf, liveProduct, openStream, publish, stockDraft, stream } from './helpers';
+import { BOUNDED_POLL, channelOf, liveProduct, openStream, publish, stockDraft, stream } from './helpers';
 
 const AT = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
@@ -144,6 +144,6 @@ describe('GET /v1/live/sse', () => {
     await live.cancel();
     await vi.waitFor(async () => {
       expect((await publish(product.topic, stockDraft(product.id, variant, 1))).delivered).toBe(0);
-    });
+    }, BOUNDED_POLL);
   });
 });

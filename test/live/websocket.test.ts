@@ -10,7 +10,7 @@ import { LIVE_LIMITS } from '../../src/lib/live-messages';
 import { admin, ensureCurrencySold } from '../helpers/admin-fixtures';
 import { insertProductRow } from '../helpers/catalog-fixtures';
 import { ORIGIN } from '../helpers/http';
-import { connect, liveProduct, publish, stockDraft, upgrade } from './helpers';
+import { BOUNDED_POLL, connect, liveProduct, publish, stockDraft, upgrade } from './helpers';
 
 const AT = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
@@ -201,7 +201,7 @@ describe('product topics', () => {
     await vi.waitFor(async () => {
       const published = await publish(product.topic, stockDraft(product.id, variant?.id as string, 1));
       expect(published.delivered).toBe(0);
-    });
+    }, BOUNDED_POLL);
     live.send({ type: 'unsubscribe', topic: product.topic });
     expect(await live.next()).toStrictEqual({
       v: 1,
