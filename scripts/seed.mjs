@@ -1,20 +1,50 @@
-// Seeds the demo catalog into D1: `node scripts/seed.mjs [--local|--remote] [--force]`.
-// Skips a database that already has products unless --force, which first deletes the catalog (not customers,
-// staff or keys). Writes plain SQL to a file and applies it with `wrangler d1 execute`.
+// Seeds the demo catalog into D1: `node scripts/seed.mjs [--local|--remote] [--force] [--products N]` (200 products
+// unless N is given). Skips a database that already has products unless --force, which first deletes the catalog
+// (not customers, staff or keys). Writes plain SQL to a file and applies it with `wrangler d1 execute`. The
+// storefront read model is filled by the same statements every catalog write runs
+// (src/modules/storefront/statements.ts), rendered to SQL here.
+import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core';
 import { newId } from '../src/lib/ids.ts';
+import { statementSql, storefrontStatements } from '../src/modules/storefront/statements.ts';
 import { buildDemoCatalog } from './lib/demo-catalog.mjs';
 import { sqlText } from './lib/sql.mjs';
 import { executeSql, query, target } from './lib/wrangler.mjs';
 
-const ROWS_PER_INSERT = 50;
+/**
+ * Bytes of one INSERT, under D1's 100 KB statement limit. Few large statements, not many small ones: applying a
+ * file costs per statement, so rows per statement are what makes a 100,000-product catalog take minutes.
+ */
+const MAX_STATEMENT_BYTES = 90_000;
 
 function inserts(table, columns, rows) {
+  const head = `INSERT INTO ${table} (${columns.join(', ')}) VALUES\n`;
   const statements = [];
-  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    const values = rows.slice(i, i + ROWS_PER_INSERT).map((row) => `(${row.map(sqlText).join(', ')})`);
-    statements.push(`INSERT INTO ${table} (${columns.join(', ')}) VALUES\n${values.join(',\n')};`);
+  let values = [];
+  let bytes = head.length;
+  for (const row of rows) {
+    const value = `(${row.map(sqlText).join(', ')})`;
+    if (values.length > 0 && bytes + value.length + 2 > MAX_STATEMENT_BYTES) {
+      statements.push(`${head}${values.join(',\n')};`);
+      values = [];
+      bytes = head.length;
+    }
+    values.push(value);
+    bytes += value.length + 2;
   }
+  if (values.length > 0) statements.push(`${head}${values.join(',\n')};`);
   return statements;
+}
+
+const dialect = new SQLiteSyncDialect();
+
+/** The read-model statements of `scope` as SQL text, with their bound values written in as literals. */
+function storefrontSql(scope) {
+  return storefrontStatements(scope).map((statement) => {
+    const { sql, params } = dialect.sqlToQuery(statementSql(statement));
+    const parts = sql.split('?');
+    if (parts.length !== params.length + 1) throw new Error('a read-model statement has a literal "?"');
+    return `${parts.map((part, i) => (i < params.length ? part + sqlText(params[i]) : part)).join('')};`;
+  });
 }
 
 const WIPE = [
@@ -25,8 +55,21 @@ const WIPE = [
   'DELETE FROM regions;',
 ];
 
-/** The demo catalog as INSERT statements (one string each), in foreign-key order. */
-export function demoCatalogStatements(catalog = buildDemoCatalog()) {
+/**
+ * The storefront read model's secondary indexes, as `{ name, sql }` rows of this query. A bulk load drops them
+ * and creates them again afterwards: building an index from a table is several times faster than inserting
+ * millions of entries into four indexes one by one (measured: 30 s instead of 118 s at 20,000 products).
+ */
+export const READ_MODEL_INDEXES_QUERY =
+  "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'storefront_entries' AND sql IS NOT NULL";
+
+/**
+ * The demo catalog as INSERT statements (one string each), in foreign-key order, then its storefront read model,
+ * built from scratch by the statements the migration backfill runs. Pass the rows of READ_MODEL_INDEXES_QUERY to
+ * load the read model without its secondary indexes and create them at the end: only where all the statements
+ * run in one atomic batch (`wrangler d1 execute --local`), so a failure cannot leave the indexes dropped.
+ */
+export function demoCatalogStatements(catalog = buildDemoCatalog(), readModelIndexes = []) {
   const regionIds = new Map(catalog.regions.map((r) => [r.code, newId('reg')]));
   const categoryIds = new Map(catalog.categories.map((c) => [c.handle, newId('cat')]));
   const collectionIds = new Map(catalog.collections.map((c) => [c.handle, newId('col')]));
@@ -131,21 +174,37 @@ export function demoCatalogStatements(catalog = buildDemoCatalog()) {
     ...inserts('product_categories', ['product_id', 'category_id'], rows.productCategories),
     ...inserts('product_collections', ['product_id', 'collection_id'], rows.productCollections),
     ...inserts('product_images', ['id', 'product_id', 'url', 'alt', 'position'], rows.images),
+    ...readModelIndexes.map(({ name }) => `DROP INDEX ${name};`),
+    ...storefrontSql({ everything: true }),
+    ...readModelIndexes.map(({ sql }) => `${sql};`),
   ];
+}
+
+/** `--products N`: how many demo products to generate. */
+function productCount(argv = process.argv) {
+  const at = argv.indexOf('--products');
+  if (at < 0) return undefined;
+  const count = Number(argv[at + 1]);
+  if (!Number.isSafeInteger(count) || count < 1) throw new Error('--products takes a positive whole number');
+  return count;
 }
 
 function main() {
   const where = target();
   const force = process.argv.includes('--force');
+  const count = productCount();
   const [{ n }] = query('SELECT COUNT(*) AS n FROM products', where);
   if (n > 0 && !force) {
     console.log(`Catalog already has ${n} products; not seeding (use --force to replace it).`);
   } else {
-    const catalog = buildDemoCatalog();
-    executeSql([...(force ? WIPE : []), ...demoCatalogStatements(catalog)].join('\n'), where);
+    const started = Date.now();
+    const catalog = buildDemoCatalog(count);
+    // Locally the whole file is one atomic batch; a remote import gives no such promise, so it keeps the indexes.
+    const indexes = where === '--local' ? query(READ_MODEL_INDEXES_QUERY, where) : [];
+    executeSql([...(force ? WIPE : []), ...demoCatalogStatements(catalog, indexes)].join('\n'), where);
     const variants = catalog.products.reduce((sum, p) => sum + p.variants.length, 0);
     console.log(
-      `Seeded ${catalog.products.length} products (${variants} variants), ${catalog.categories.length} categories, ${catalog.collections.length} collections, ${catalog.regions.length} regions.`,
+      `Seeded ${catalog.products.length} products (${variants} variants), ${catalog.categories.length} categories, ${catalog.collections.length} collections, ${catalog.regions.length} regions in ${Math.round((Date.now() - started) / 1000)} s.`,
     );
   }
 }

@@ -6,12 +6,12 @@
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { except } from 'hono/combine';
-import { createMiddleware } from 'hono/factory';
 import { publishableKey } from './auth/publishable-key-middleware';
 import { API_NAME, API_VERSION } from './lib/api-version';
-import type { AppEnv, StoreEnv } from './lib/app-env';
+import type { AppEnv } from './lib/app-env';
+import { CATALOG_SCOPE, LISTING_SCOPE, productScope } from './lib/cache-versions';
 import { finishDocument } from './lib/openapi-document';
-import { edgeCache } from './middleware/edge-cache';
+import { type CacheScopes, edgeCache } from './middleware/edge-cache';
 import { notFoundOrMethodNotAllowed, onError } from './middleware/error-handler';
 import { geo } from './middleware/geo';
 import { requestBounds } from './middleware/request-bounds';
@@ -23,26 +23,39 @@ import { mountRoutes } from './routes';
 const STOREFRONT_PATH = '/v1/store/*';
 /** Provider webhooks: called server to server, never by a browser, so no CORS answer is ever given there. */
 const HOOKS_PATH = '/v1/hooks/*';
-const PUBLIC_CATALOG_PATHS = [
-  '/v1/store/regions',
-  '/v1/store/products',
-  '/v1/store/products/*',
-  '/v1/store/categories',
-  '/v1/store/collections',
-];
-/** Under a cached path, but exact stock, which changes with every cart: never read from or put in the cache. */
-const UNCACHED_STOREFRONT_PATHS = [/^\/v1\/store\/products\/[^/]+\/availability$/];
+
+const REGION_LIST = [CATALOG_SCOPE];
+const LISTINGS = [CATALOG_SCOPE, LISTING_SCOPE];
+const PRODUCTS_PATH = '/v1/store/products';
+
+/** The product listing, or one product page by its handle (as the router decodes it); anything else is not cached. */
+function productPathScopes(path: string): readonly string[] | undefined {
+  if (path === PRODUCTS_PATH) return LISTINGS;
+  const handle = path.slice(PRODUCTS_PATH.length + 1);
+  if (handle.includes('/')) return undefined;
+  try {
+    return [CATALOG_SCOPE, productScope(decodeURIComponent(handle))];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The public catalog, the only shared-cacheable part of the API (anything per shopper, like accounts and carts,
+ * must never be), with the cache scopes each response depends on.
+ */
+const PUBLIC_CATALOG: Record<string, CacheScopes> = {
+  '/v1/store/regions': () => REGION_LIST,
+  [`${PRODUCTS_PATH}/*`]: productPathScopes,
+  '/v1/store/categories': () => LISTINGS,
+  '/v1/store/collections': () => LISTINGS,
+};
 
 /** `/a/*` matches `/a` and everything under it, as Hono does; anything else matches itself. */
 const matchesHonoPath = (pattern: string, path: string) =>
   pattern.endsWith('/*')
     ? path === pattern.slice(0, -2) || path.startsWith(pattern.slice(0, -1))
     : pattern === path;
-
-/** Whether the edge cache answers GETs of `path` (a request path or an OpenAPI path). */
-const isCachedPath = (path: string) =>
-  PUBLIC_CATALOG_PATHS.some((p) => matchesHonoPath(p, path)) &&
-  !UNCACHED_STOREFRONT_PATHS.some((uncached) => uncached.test(path));
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
@@ -57,12 +70,7 @@ export function createApp() {
     requireJsonBody(),
   );
   app.use(STOREFRONT_PATH, publishableKey(), geo());
-  // Only the public catalog is shared-cacheable; anything per shopper (accounts, carts) must never be.
-  const cache = edgeCache();
-  const cacheUnlessUncached = createMiddleware<StoreEnv>(async (c, next) =>
-    isCachedPath(c.req.path) ? cache(c, next) : next(),
-  );
-  for (const path of PUBLIC_CATALOG_PATHS) app.use(path, cacheUnlessUncached);
+  for (const [path, scopes] of Object.entries(PUBLIC_CATALOG)) app.use(path, edgeCache(scopes));
 
   mountRoutes(app);
 
@@ -122,7 +130,12 @@ export function createApp() {
   app.get('/openapi.json', (c) => {
     document ??= finishDocument(app.getOpenAPI31Document(documentConfig), {
       isStorefront: (path) => matchesHonoPath(STOREFRONT_PATH, path),
-      isCached: isCachedPath,
+      // Under a cached prefix but not cached itself (a product's exact availability): the scopes say so.
+      isCached: (path) =>
+        Object.entries(PUBLIC_CATALOG).some(
+          ([p, scopes]) => matchesHonoPath(p, path) && scopes(path) !== undefined,
+        ),
+      isAdmin: (path) => path.startsWith('/v1/admin/'),
     });
     return c.json(document);
   });

@@ -6,6 +6,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import { requireAdmin } from './auth/require-admin';
 import type { AppEnv } from './lib/app-env';
 import { createRouter } from './lib/openapi';
+import { readYourWrites } from './middleware/read-your-writes';
 import { adminAnalyticsRouter } from './modules/analytics/handlers';
 import { apiKeysRouter } from './modules/api-keys/handlers';
 import { auditRouter } from './modules/audit/handlers';
@@ -50,7 +51,7 @@ const storeRouter = createRouter()
   .route('/', storeCartsRouter);
 
 const adminRouter = createRouter();
-adminRouter.use('*', requireAdmin());
+adminRouter.use('*', requireAdmin(), readYourWrites());
 adminRouter
   .route('/', adminRegionsRouter)
   .route('/', adminProductsRouter)

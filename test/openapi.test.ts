@@ -303,6 +303,25 @@ describe('OpenAPI document', () => {
     }
   });
 
+  it('declares X-D1-Bookmark on admin answers and as a header admin reads take, and only there', () => {
+    for (const { route, path, method, op } of operations()) {
+      const admin = path.startsWith('/v1/admin/');
+      const takesBookmark = (op.parameters ?? []).some(
+        (p) => (p as Ref).$ref === ref('parameters', 'D1BookmarkRequest').$ref,
+      );
+      expect(takesBookmark, route).toBe(admin && method === 'get');
+      for (const [status, response] of Object.entries(op.responses)) {
+        expect(response.headers?.['X-D1-Bookmark'], `${route} ${status}`).toStrictEqual(
+          admin ? ref('headers', 'D1Bookmark') : undefined,
+        );
+      }
+    }
+    expect(doc.components.parameters?.D1BookmarkRequest).toMatchObject({
+      name: 'X-D1-Bookmark',
+      in: 'header',
+    });
+  });
+
   it('declares Location on the 201s that send it (respondCreated)', () => {
     const withLocation = operations()
       .filter((o) => o.op.responses['201']?.headers?.Location)

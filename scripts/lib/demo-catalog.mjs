@@ -1,5 +1,5 @@
-// The demo catalog: 4 regions, a translated category tree, collections and ~200 products with variants and prices,
-// generated from a fixed seed so every developer and every benchmark sees the same data.
+// The demo catalog: 4 regions, a translated category tree, collections and 200 products (or any number) with variants
+// and prices, generated from a fixed seed so every developer and every benchmark sees the same data.
 
 /** mulberry32: a tiny deterministic PRNG; Math.random would make every seed different. */
 function prng(seed) {
@@ -184,7 +184,7 @@ export function buildDemoCatalog(productCount = 200, seed = 42) {
   }));
   const collections = COLLECTIONS.map(([handle, titles]) => ({ handle, titles }));
   const products = [];
-  const handles = new Set();
+  const handles = new Map();
   for (let i = 0; products.length < productCount; i++) {
     const [category, basePrice, optionNames, typeNames] = TYPES[i % TYPES.length];
     const material = MATERIALS[pick(MATERIALS_FOR[typeNames.en])];
@@ -194,9 +194,12 @@ export function buildDemoCatalog(productCount = 200, seed = 42) {
     );
     // Every third product also has Japanese text; the rest show the English fallback in Japan.
     if (i % 3 === 0) titles.ja = TITLE.ja(style, material, typeNames);
-    let handle = slug(titles.en);
-    for (let n = 2; handles.has(handle); n++) handle = `${slug(titles.en)}-${n}`;
-    handles.add(handle);
+    // The first product of a title takes its slug, the next ones -2, -3, ...: counted per slug, so a catalog of
+    // 100,000 products (a few hundred titles) does not search for a free number each time.
+    const base = slug(titles.en);
+    const taken = handles.get(base) ?? 0;
+    handles.set(base, taken + 1);
+    const handle = taken === 0 ? base : `${base}-${taken + 1}`;
 
     const sizes = category === 'socks' ? SIZES.socks : category === 'kitchen' ? SIZES.kitchen : SIZES.apparel;
     const colors = COLORS.slice(0, 1 + Math.floor(rand() * 3));

@@ -7,11 +7,5 @@ import type { EventConsumer } from '../lib/event-consumer';
 import { analyticsConsumer } from '../modules/analytics/consumer';
 import { liveConsumer } from '../modules/live/consumer';
 import { emailConsumer } from '../modules/notifications/consumer';
-import { webhooksConsumer } from '../modules/webhooks/consumer';
 
-export const EVENT_CONSUMERS: readonly EventConsumer[] = [
-  emailConsumer,
-  analyticsConsumer,
-  webhooksConsumer,
-  liveConsumer,
-];
+export const EVENT_CONSUMERS: readonly EventConsumer[] = [emailConsumer, analyticsConsumer, liveConsumer];

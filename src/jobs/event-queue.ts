@@ -139,7 +139,7 @@ export function handleEventBatch(
   ctx: ExecutionContext,
   consumers: readonly EventConsumer[] = EVENT_CONSUMERS,
 ): Promise<void> {
-  return runJob('event-queue', async (job) => {
+  return runJob('event-queue', env, async (job) => {
     const db = createDb(env.DB);
     const parsed = batch.messages.map((message) => parseCatalogEvent(message.body));
     const eventIds = parsed.flatMap((p) => ('event' in p ? [p.event.id] : []));
@@ -180,7 +180,7 @@ function deadLetterOf(message: Message): DeadLetter {
 }
 
 export function handleDeadLetterBatch(batch: MessageBatch, env: Env): Promise<void> {
-  return runJob('dead-letter-queue', async (job) => {
+  return runJob('dead-letter-queue', env, async (job) => {
     const db = createDb(env.DB);
     let stored = 0;
     for (const message of batch.messages) {

@@ -24,5 +24,5 @@ export async function cleanUpIdempotencyRecords(env: Env, now = Date.now()): Pro
 }
 
 export function runIdempotencyCleanupJob(env: Env): Promise<void> {
-  return runJob(IDEMPOTENCY_CLEANUP_JOB, () => cleanUpIdempotencyRecords(env));
+  return runJob(IDEMPOTENCY_CLEANUP_JOB, env, ({ env: metered }) => cleanUpIdempotencyRecords(metered));
 }

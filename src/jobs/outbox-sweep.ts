@@ -37,5 +37,5 @@ export async function sweepOutbox(env: Env): Promise<JobResult> {
 }
 
 export function runOutboxSweepJob(env: Env): Promise<void> {
-  return runJob(OUTBOX_SWEEP_JOB, () => sweepOutbox(env));
+  return runJob(OUTBOX_SWEEP_JOB, env, ({ env: metered }) => sweepOutbox(metered));
 }

@@ -2,13 +2,13 @@
  * Which jobs each cron trigger runs. The expressions must match `[triggers] crons` in wrangler.toml; a trigger
  * with no entry here fails loudly rather than doing nothing.
  */
-import { runCatalogVersionJob } from './catalog-version';
 import { runIdempotencyCleanupJob } from './idempotency-cleanup';
+import { runOutboxRetentionJob } from './outbox-retention';
 import { runOutboxSweepJob } from './outbox-sweep';
 import { runWebhookDeliverySweep } from './webhook-deliveries';
 
 export const CRON_JOBS: Record<string, ((env: Env) => Promise<void>)[]> = {
-  '* * * * *': [runCatalogVersionJob, runOutboxSweepJob, runIdempotencyCleanupJob, runWebhookDeliverySweep],
+  '* * * * *': [runOutboxSweepJob, runOutboxRetentionJob, runIdempotencyCleanupJob, runWebhookDeliverySweep],
 };
 
 export async function runScheduled(controller: ScheduledController, env: Env): Promise<void> {

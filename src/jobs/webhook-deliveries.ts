@@ -7,11 +7,13 @@ import { requeueOverdueDeliveries } from '../modules/webhooks/sweep';
 import { runJob } from './run-job';
 
 export function runWebhookDeliveryBatch(batch: MessageBatch, env: Env): Promise<void> {
-  return runJob('webhook-deliveries', ({ caller, logger }) =>
-    deliverMessages(env, batch.messages, caller, logger),
+  return runJob('webhook-deliveries', env, ({ caller, logger, env: metered }) =>
+    deliverMessages(metered, batch.messages, caller, logger),
   );
 }
 
 export function runWebhookDeliverySweep(env: Env): Promise<void> {
-  return runJob('webhook-delivery-sweep', ({ caller }) => requeueOverdueDeliveries(env, caller));
+  return runJob('webhook-delivery-sweep', env, ({ caller, env: metered }) =>
+    requeueOverdueDeliveries(metered, caller),
+  );
 }

@@ -19,8 +19,11 @@ export type RequestVariables = {
   logger: Logger;
   /** Named spans for the Server-Timing header, in milliseconds. */
   timings: Map<string, number>;
-  /** Only for the request's log line: set by the edge cache on the cached storefront paths. */
-  cacheStatus?: 'HIT' | 'MISS' | 'BYPASS';
+  /**
+   * Only for the request's log line: set by the edge cache on the cached storefront paths. COALESCED: answered
+   * with the entry a concurrent request of the same isolate rendered for the same key.
+   */
+  cacheStatus?: 'HIT' | 'MISS' | 'BYPASS' | 'COALESCED';
   /** Only for the request's log line: set by geo on storefront routes (StoreEnv guarantees it there). */
   store?: StoreContext;
   /** Set on a write route that accepts Idempotency-Key when the request sent one (src/middleware/idempotency.ts). */

@@ -1,10 +1,11 @@
 /**
  * The one write path. Every service write is a `Change`: its statements, the audit entries that record it, the
- * domain events it raises and, when the request carried an Idempotency-Key, the response to replay. `commit()`
- * runs all of them as ONE atomic D1 batch, so an audit entry, an event or an idempotency record exists if and
- * only if its change does. Work that cannot be in the batch (the catalog version in KV) runs after it as a
- * follow-up that is retried and logged, never thrown: a committed write is never answered with an error, and
- * what a follow-up failed to do is healed by a scheduled job (src/jobs/).
+ * domain events it raises, the cache versions it moves and, when the request carried an Idempotency-Key, the
+ * response to replay. `commit()` runs all of them as ONE atomic D1 batch, so an audit entry, an event, a version
+ * or an idempotency record exists if and only if its change does. After the batch, the events it wrote go to the
+ * caller's publisher, which sends them to the event queue without the caller waiting (src/lib/outbox.ts; the
+ * outbox sweep sends what it misses). Work that cannot be in the batch runs after it as a follow-up that is
+ * retried and logged, never thrown: a committed write is never answered with an error.
  *
  * @example
  * await commit(db, caller, {
@@ -12,13 +13,15 @@
  *   audit: { action: 'product.update', targetType: 'product', targetId: id, changes },
  *   events: [{ type: 'product.updated', aggregateType: 'product', aggregateId: id }],
  *   recheck: () => checkUpdate(db, id, input),
- *   afterCommit: [catalogVersionBump(env.KV)],
+ *   versions: CatalogVersionBump.product(db, id),
  * });
  */
 import { sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { auditLog, outboxEvents } from '../db/schema';
+import { cacheVersionsMoved } from './cache-versions';
 import { type Actor, type Caller, callerLogger } from './caller';
+import type { CatalogVersionBump } from './catalog-version-bumps';
 import { constraintFailure, insertRowIf, runBatch } from './d1-writes';
 import type { Database } from './db';
 import { type ComputedDomainEvent, type DomainEvent, validateDomainEvent } from './event-catalog';
@@ -72,6 +75,11 @@ export type Change<S extends readonly BatchItem<'sqlite'>[] = BatchItem<'sqlite'
    * answers with the state it finds (404, or the record as the other request left it).
    */
   conditional?: boolean;
+  /**
+   * The edge-cache versions a catalog write moves (src/lib/catalog-version-bumps.ts). Run first in the batch, so
+   * it sees the catalog as it was before the change (old handles, members a delete is about to cascade away).
+   */
+  versions?: CatalogVersionBump;
   afterCommit?: FollowUp[];
 };
 
@@ -181,17 +189,22 @@ export async function commit<const S extends readonly BatchItem<'sqlite'>[]>(
   caller: Caller,
   change: Change<S>,
 ): Promise<CommitResults<S>> {
-  const keyGuard = change.idempotency ? [keyNotTakenOver(db, change.idempotency)] : [];
+  // The key guard and the version bump lead the batch; the change's own statements follow them.
+  const lead = [
+    ...(change.idempotency ? [keyNotTakenOver(db, change.idempotency)] : []),
+    ...(change.versions ? [change.versions.statement] : []),
+  ];
   const extra = bookkeeping(db, caller, change);
   let results: unknown[];
   try {
-    results = await runBatch(db, [...keyGuard, ...change.statements, ...extra.statements]);
+    results = await runBatch(db, [...lead, ...change.statements, ...extra.statements]);
   } catch (error) {
     if (isIdempotencyKeyConflict(error)) throw idempotencyKeyInUse();
     if (change.recheck && constraintFailure(error)) await change.recheck();
     throw error;
   }
-  const ownFrom = keyGuard.length;
+  if (change.versions) cacheVersionsMoved();
+  const ownFrom = lead.length;
   const ownTo = ownFrom + change.statements.length;
   const own = results.slice(ownFrom, ownTo);
   const unchanged = change.conditional === true && changedRows(own.at(-1)) === 0;

@@ -3,8 +3,8 @@
  * them too). KV is eventually consistent: only values that may lag briefly live here.
  */
 export const KV_KEYS = {
-  /** Catalog version: salts every edge-cache key; bumped by every catalog write. Value: a decimal string. */
-  catalogVersion: 'catalog:version',
+  /** Never written: `/ready` reads it to see that KV answers. */
+  readinessProbe: 'system:ready-probe',
   /** An external OpenID issuer's JSON Web Key Set, by its URL. Value: the JWKS JSON. TTL: 1 hour. */
   externalJwks: (url: string) => `oidc:jwks:${url}`,
 } as const;

@@ -10,18 +10,32 @@ export type Logger = {
   error(msg: string, fields?: LogFields): void;
 };
 
+/**
+ * A logger bound to fields every line repeats (the request or run id). A class, so that creating one per
+ * request allocates one object rather than a closure per level.
+ */
+class JsonLogger implements Logger {
+  constructor(private readonly base: LogFields) {}
+
+  info(msg: string, fields?: LogFields): void {
+    console.log(this.line('info', msg, fields));
+  }
+
+  warn(msg: string, fields?: LogFields): void {
+    console.warn(this.line('warn', msg, fields));
+  }
+
+  error(msg: string, fields?: LogFields): void {
+    console.error(this.line('error', msg, fields));
+  }
+
+  private line(level: 'info' | 'warn' | 'error', msg: string, fields: LogFields | undefined): string {
+    return JSON.stringify({ level, msg, time: new Date().toISOString(), ...this.base, ...fields });
+  }
+}
+
 export function createLogger(base: LogFields): Logger {
-  const write = (level: 'info' | 'warn' | 'error', msg: string, fields?: LogFields) => {
-    const line = JSON.stringify({ level, msg, time: new Date().toISOString(), ...base, ...fields });
-    if (level === 'error') console.error(line);
-    else if (level === 'warn') console.warn(line);
-    else console.log(line);
-  };
-  return {
-    info: (msg, fields) => write('info', msg, fields),
-    warn: (msg, fields) => write('warn', msg, fields),
-    error: (msg, fields) => write('error', msg, fields),
-  };
+  return new JsonLogger(base);
 }
 
 /**

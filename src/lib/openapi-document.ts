@@ -1,8 +1,8 @@
 /**
  * Finishes the generated OpenAPI document with what holds for many routes at once because middleware does it,
  * so it is declared once here, beside the rule that says where it applies, rather than in every route file:
- * operation ids, the storefront's request headers, the edge cache's response headers, the request id, and the
- * replay header of writes that take an Idempotency-Key.
+ * operation ids, the storefront's request headers, the edge cache's response headers, the request id, the replay
+ * header of writes that take an Idempotency-Key and the admin surface's D1 bookmark.
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from './idempotency';
@@ -40,6 +40,8 @@ export type DocumentSurfaces = {
   isStorefront: (path: string) => boolean;
   /** GETs answered through the edge cache. */
   isCached: (path: string) => boolean;
+  /** Paths whose queries run in a D1 session that answers with its bookmark (read-your-writes middleware). */
+  isAdmin: (path: string) => boolean;
 };
 
 const components = {
@@ -62,6 +64,16 @@ const components = {
         'the region’s first locale.',
       schema: { type: 'string', example: 'de-CH, de;q=0.9, en;q=0.5' },
     },
+    D1BookmarkRequest: {
+      name: 'X-D1-Bookmark',
+      in: 'header',
+      required: false,
+      description:
+        'The `X-D1-Bookmark` of an earlier admin answer: this read then sees at least what that request wrote, ' +
+        'served by any database replica that has caught up (read replication). Without it, the read goes to ' +
+        'the primary; a value that is not a bookmark is ignored.',
+      schema: { type: 'string', example: '00000000-00000003-00000000-00000000000000000000000000000000' },
+    },
     IfNoneMatch: {
       name: 'If-None-Match',
       in: 'header',
@@ -77,6 +89,12 @@ const components = {
       schema: { type: 'string' },
     },
     ETag: { description: 'A strong validator of the body, for `If-None-Match`.', schema: { type: 'string' } },
+    D1Bookmark: {
+      description:
+        'The database session bookmark after this request; send it back as `X-D1-Bookmark` on a later read to see ' +
+        'this request’s writes. Absent when the request was refused before it read anything.',
+      schema: { type: 'string' },
+    },
     XCache: {
       description: 'Whether the edge cache answered (`HIT`) or the Worker rendered the response (`MISS`).',
       schema: { type: 'string', enum: ['HIT', 'MISS'] },
@@ -122,10 +140,17 @@ function finishOperation(path: string, method: string, op: Operation, on: Docume
       headers: CACHED_RESPONSE_HEADERS,
     };
   }
+  const admin = on.isAdmin(path);
+  if (admin && method === 'get')
+    op.parameters = [...(op.parameters ?? []), ref('parameters', 'D1BookmarkRequest')];
   for (const [status, response] of Object.entries(responses)) {
     // A 101 belongs to the WebSocket: no middleware adds headers to it (see addResponseHeaders).
     if (status === '101' || '$ref' in response) continue;
-    response.headers = { ...response.headers, 'X-Request-Id': ref('headers', 'RequestId') };
+    response.headers = {
+      ...response.headers,
+      'X-Request-Id': ref('headers', 'RequestId'),
+      ...(admin ? { 'X-D1-Bookmark': ref('headers', 'D1Bookmark') } : {}),
+    };
     if (takesIdempotencyKey && status.startsWith('2')) {
       response.headers[IDEMPOTENT_REPLAYED_HEADER] = ref('headers', 'IdempotentReplayed');
     }

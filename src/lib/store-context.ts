@@ -1,3 +1,5 @@
+import type { CacheVersions } from './cache-versions';
+
 /** What the edge decided about the shopper: where they are, which region sells to them, in which language. */
 export type RegionInfo = {
   id: string;
@@ -22,7 +24,8 @@ export type StoreContext = {
    * region's order. Content missing in all of them falls back to whatever translation exists.
    */
   localeChain: string[];
-  catalogVersion: string;
+  /** The cache versions this request was keyed and read at (src/lib/cache-versions.ts). */
+  versions: CacheVersions;
 };
 
 /** The storefront a publishable key (`X-Publishable-Api-Key`) names, and its default region. */

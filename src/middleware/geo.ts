@@ -6,17 +6,18 @@
  */
 import { createMiddleware } from 'hono/factory';
 import type { StoreEnv } from '../lib/app-env';
-import { readCatalogVersion } from '../lib/catalog-version';
+import { cacheVersions } from '../lib/cache-versions';
 import { AppError } from '../lib/errors';
 import { localeChainOf, negotiateLocale } from '../lib/locale';
 import { getRegionDirectory } from '../lib/region-directory';
-import { timed } from './request-context';
 
 export function geo() {
   return createMiddleware<StoreEnv>(async function geo(c, next) {
-    const timings = c.get('timings');
-    const version = await timed(timings, 'kv', () => readCatalogVersion(c.env.KV));
-    const directory = await timed(timings, 'regions', () => getRegionDirectory(c.env.DB, version));
+    // Both are plain values on a cache hit (remembered by the isolate); only a read returns a promise.
+    const remembered = cacheVersions(c.env.DB, c.executionCtx);
+    const versions = remembered instanceof Promise ? await remembered : remembered;
+    const known = getRegionDirectory(c.env.DB, versions);
+    const directory = known instanceof Promise ? await known : known;
 
     const cfCountry = c.req.raw.cf?.country;
     const country = typeof cfCountry === 'string' && /^[A-Z]{2}$/.test(cfCountry) ? cfCountry : null;
@@ -56,7 +57,7 @@ export function geo() {
       'en';
     const localeChain = localeChainOf(locale, region.locales);
 
-    c.set('store', { country, region, locale, localeChain, catalogVersion: version });
+    c.set('store', { country, region, locale, localeChain, versions });
     await next();
   });
 }

@@ -79,6 +79,15 @@ function redeem(
         at,
       }),
     ],
+    // Any event of the order's batch: it must commit or roll back with the redemption.
+    events: [
+      {
+        type: 'cart.checkout_started',
+        aggregateType: 'cart',
+        aggregateId: orderId,
+        payload: { id: orderId, customer_id: null, region: 'eu', currency: 'EUR', total: 0 },
+      },
+    ],
   }).then(() => orderId);
 }
 
@@ -255,7 +264,7 @@ describe('the redemption statement', () => {
     // The loser's event was in its batch, so it went with it.
     expect(
       await rows(
-        "SELECT aggregate_id FROM outbox_events WHERE type = 'order.created' AND aggregate_id IN (?, ?)",
+        "SELECT aggregate_id FROM outbox_events WHERE type = 'cart.checkout_started' AND aggregate_id IN (?, ?)",
         ...orders,
       ),
     ).toStrictEqual([{ aggregate_id: won.value }]);

@@ -1,11 +1,13 @@
 /**
- * The outbox sweep (src/jobs/outbox-sweep.ts): every minute it sends the rows a commit's own publish missed, after
- * a grace period, in commit order, at most SWEEP_LIMIT per run.
+ * The outbox jobs: every minute the sweep (src/jobs/outbox-sweep.ts) sends the rows a commit's own publish missed,
+ * after a grace period, in commit order, at most SWEEP_LIMIT per run; retention (src/jobs/outbox-retention.ts)
+ * forgets password reset requests after a week.
  */
 import { createExecutionContext, createScheduledController } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import worker from '../../src/index';
+import { pruneResetRequests, RESET_REQUEST_RETENTION_MS } from '../../src/jobs/outbox-retention';
 import { SWEEP_GRACE_MS, SWEEP_LIMIT, sweepOutbox } from '../../src/jobs/outbox-sweep';
 
 beforeEach(async () => {
@@ -86,5 +88,26 @@ describe('the outbox sweep', () => {
     expect(logs.mock.calls.map(([line]) => JSON.parse(String(line)))).toContainEqual(
       expect.objectContaining({ msg: 'job', job: 'outbox-sweep', published: ids.length, status: 'ok' }),
     );
+  });
+});
+
+describe('outbox retention', () => {
+  it('deletes password reset requests older than a week, and nothing else', async () => {
+    const insert = (id: string, type: string, aggregateType: string, payload: string, ageMs: number) =>
+      env.DB.prepare(
+        `INSERT INTO outbox_events (id, type, aggregate_type, aggregate_id, payload, actor_type, actor_id, occurred_at, published_at)
+         VALUES (?, ?, ?, ?, ?, 'anonymous', 'anonymous', unixepoch('subsec') * 1000 - ?, unixepoch('subsec') * 1000 - ?)`,
+      )
+        .bind(id, type, aggregateType, `agg_${id}`, payload, ageMs, ageMs)
+        .run();
+    const reset = JSON.stringify({ email: 'someone@example.com' });
+    const week = RESET_REQUEST_RETENTION_MS;
+    await insert('evt_old_reset', 'password_reset.requested', 'password_reset', reset, week + 60_000);
+    await insert('evt_recent_reset', 'password_reset.requested', 'password_reset', reset, week - 60_000);
+    await insert('evt_old_customer', 'customer.created', 'customer', '{"id":"cus_1"}', week + 60_000);
+
+    expect(await pruneResetRequests(env)).toStrictEqual({ deleted: 1 });
+    const left = await env.DB.prepare('SELECT id FROM outbox_events ORDER BY id').all<{ id: string }>();
+    expect(left.results.map((r) => r.id)).toStrictEqual(['evt_old_customer', 'evt_recent_reset']);
   });
 });

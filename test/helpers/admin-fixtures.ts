@@ -1,6 +1,6 @@
 /**
  * Admin fixtures through HTTP (`create*` call the real admin API); straight to D1 only secret keys and reads.
- * Also a snapshot of every catalog table plus the catalog version, to prove a refusal changed nothing.
+ * Also a snapshot of every catalog table plus the cache versions, to prove a refusal changed nothing.
  */
 import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
@@ -8,8 +8,8 @@ import { expect } from 'vitest';
 import { issueSecretKey } from '../../src/auth/secret-key';
 import { apiKeys } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
-import { KV_KEYS } from '../../src/lib/kv-keys';
 import { PERMISSIONS } from '../../src/lib/permissions';
+import { cacheVersionRows } from './cache-versions';
 import { bearer, type CallInit, call, expectProblem } from './http';
 import { unique } from './unique';
 
@@ -207,27 +207,31 @@ const CATALOG_TABLES = [
   'collection_translations',
   'product_collections',
   'product_images',
+  'storefront_documents',
+  'storefront_lanes',
+  'storefront_entries',
 ] as const;
 
-export type CatalogSnapshot = { version: string | null; tables: Record<string, unknown[]> };
+export type CatalogSnapshot = { versions: Record<string, number>; tables: Record<string, unknown[]> };
 
-/** Every catalog row and the catalog version, to compare before and after a request. */
+/** Every catalog row (the storefront read model included) and every cache version, to compare before and after. */
 export async function snapshot(): Promise<CatalogSnapshot> {
   const results = await env.DB.batch(
     CATALOG_TABLES.map((table) => env.DB.prepare(`SELECT * FROM ${table} ORDER BY rowid`)),
   );
   return {
-    version: await env.KV.get(KV_KEYS.catalogVersion),
+    versions: await cacheVersionRows(),
     tables: Object.fromEntries(CATALOG_TABLES.map((table, i) => [table, results[i]?.results ?? []])),
   };
 }
 
-/** Asserts that nothing in the catalog, and not the catalog version, changed since `before`. */
+/** Asserts that nothing in the catalog, and no cache version, changed since `before`. */
 export async function expectUnchanged(before: CatalogSnapshot): Promise<void> {
   expect(await snapshot()).toStrictEqual(before);
 }
 
-export const catalogVersion = () => env.KV.get(KV_KEYS.catalogVersion);
+/** The cache versions as one comparable value: any catalog write moves at least one of them. */
+export const catalogVersion = async () => JSON.stringify(await cacheVersionRows());
 
 /** Runs SQL against the test D1 and returns the rows, for asserting what a request wrote. */
 export async function rows(query: string, ...params: unknown[]): Promise<Record<string, unknown>[]> {

@@ -1,12 +1,20 @@
 /** Catalog rows written straight into D1 (no HTTP), so storefront tests do not depend on the admin API. */
 import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
 import * as schema from '../../src/db/schema';
-import { bumpCatalogVersion } from '../../src/lib/catalog-version';
 import { createDb } from '../../src/lib/db';
 import { newId } from '../../src/lib/ids';
+import { refreshStorefront, type StorefrontScope } from '../../src/modules/storefront/projection';
+import { invalidateCatalogCache } from './cache-versions';
 import { unique } from './unique';
 
 const db = () => createDb(env.DB);
+
+/** Brings the storefront read model in step with rows inserted here, as a catalog write's own batch does. */
+async function refreshReadModel(scope: StorefrontScope): Promise<void> {
+  const [first, ...rest] = refreshStorefront(db(), scope);
+  if (first) await db().batch([first, ...rest]);
+}
 
 export const STANDARD_REGIONS = [
   {
@@ -62,8 +70,9 @@ export async function seedRegions(): Promise<void> {
         .insert(schema.regionCountries)
         .values(countries.map((countryCode) => ({ countryCode, regionId: id }))),
     ]);
+    await refreshReadModel({ region: id });
   }
-  await bumpCatalogVersion(env.KV);
+  await invalidateCatalogCache();
 }
 
 type Translation = { title: string; description?: string; seoTitle?: string; seoDescription?: string };
@@ -153,8 +162,30 @@ export async function insertProductRow(fixture: ProductFixture = {}) {
     ),
   ];
   for (const statement of statements) await statement;
-  await bumpCatalogVersion(env.KV);
+  await refreshReadModel({ products: [id] });
+  await invalidateCatalogCache();
   return { id, handle, variants };
+}
+
+/**
+ * Sets a price straight in D1, with the storefront read model in the same batch, as a price write does; the
+ * catalog version is left alone (tests bump it when they mean to).
+ */
+export async function setPriceRow(variantId: string, currencyCode: string, amount: number): Promise<void> {
+  const d = db();
+  const variant = await d
+    .select({ productId: schema.variants.productId })
+    .from(schema.variants)
+    .where(eq(schema.variants.id, variantId))
+    .get();
+  if (!variant) throw new Error(`no variant ${variantId}`);
+  await d.batch([
+    d
+      .insert(schema.prices)
+      .values({ variantId, currencyCode, amount })
+      .onConflictDoUpdate({ target: [schema.prices.variantId, schema.prices.currencyCode], set: { amount } }),
+    ...refreshStorefront(d, { products: [variant.productId] }),
+  ]);
 }
 
 /** A category and its names, inserted straight into D1. */
@@ -179,7 +210,7 @@ export async function insertCategoryRow(fields: {
         description: '',
       })),
     );
-  await bumpCatalogVersion(env.KV);
+  await invalidateCatalogCache();
   return { id, handle };
 }
 
@@ -198,6 +229,6 @@ export async function insertCollectionRow(fields: { handle?: string; titles: Rec
         description: '',
       })),
     );
-  await bumpCatalogVersion(env.KV);
+  await invalidateCatalogCache();
   return { id, handle };
 }

@@ -1,13 +1,20 @@
 /**
  * Catalog writes on the one write path (src/lib/commit.ts): a write commits with exactly one audit entry and its
- * domain event, under the request's id; a refused write leaves neither; and a follow-up that fails after the
- * commit (the catalog version in KV) is logged, never answered with an error.
+ * domain event, under the request's id; a refused write leaves neither; and the cache versions a write moves
+ * are in the same batch, so they move if and only if the write commits.
  */
 import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { products } from '../../src/db/schema';
 import type { Caller } from '../../src/lib/caller';
+import { CatalogVersionBump } from '../../src/lib/catalog-version-bumps';
+import { commit } from '../../src/lib/commit';
+import { createDb } from '../../src/lib/db';
+import { newId } from '../../src/lib/ids';
 import { createProduct as createProductService } from '../../src/modules/products/admin-service';
 import { admin, createProduct, ensureCurrencySold, productInput, rows } from '../helpers/admin-fixtures';
+import { cacheVersionRows } from '../helpers/cache-versions';
 import { expectProblem } from '../helpers/http';
 import { unique } from '../helpers/unique';
 
@@ -169,85 +176,50 @@ describe('catalog writes commit with their audit entry and event', () => {
   });
 });
 
-describe('a follow-up that fails after the commit', () => {
-  it('still answers with the created product, keeps its rows and logs the failure', async () => {
-    const put = vi
-      .spyOn(env.KV, 'put')
-      .mockRejectedValueOnce(new Error('KV down 1'))
-      .mockRejectedValueOnce(new Error('KV down 2'))
-      .mockRejectedValueOnce(new Error('KV down 3'));
-    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
-    const requestId = unique('req');
-    const caller: Caller = {
-      actor: { type: 'secret_key', id: 'key_follow_up_test' },
-      meta: { requestId, ip: null, userAgent: null, traceparent: null },
-    };
+describe("cache versions move in the write's own batch", () => {
+  const caller: Caller = {
+    actor: { type: 'secret_key', id: 'key_versions_test' },
+    meta: { requestId: 'req_versions_test', ip: null, userAgent: null, traceparent: null },
+  };
+  const draft = (handle: string) => ({
+    handle,
+    status: 'draft' as const,
+    translations: { en: { title: 'Test product', description: '', seo_title: null, seo_description: null } },
+    options: [],
+    variants: [],
+    category_ids: [],
+    collection_ids: [],
+    images: [],
+  });
+
+  it('moves the page of the new product and the listings with it', async () => {
+    const before = await cacheVersionRows();
     const handle = unique('product');
-    const translations = {
-      en: { title: 'Test product', description: '', seo_title: null, seo_description: null },
-    };
+    await createProductService(env, caller, draft(handle), ['handle']);
+    const after = await cacheVersionRows();
+    expect(before[`product:${handle}`]).toBeUndefined();
+    expect(after[`product:${handle}`]).toBeGreaterThan(before.listing ?? 0);
+    // One statement moves every scope of a write to the same version.
+    expect(after.listing).toBe(after[`product:${handle}`]);
+  });
 
-    const product = await createProductService(
-      env,
-      caller,
-      {
-        handle,
-        status: 'draft',
-        translations,
-        options: [],
-        variants: [],
-        category_ids: [],
-        collection_ids: [],
-        images: [],
-      },
-      ['handle', 'translations'],
-    );
-
-    expect(put).toHaveBeenCalledTimes(3);
-    expect(product).toStrictEqual({
-      id: expect.stringMatching(/^prod_/),
-      handle,
-      status: 'draft',
-      translations,
-      options: [],
-      variants: [],
-      category_ids: [],
-      collection_ids: [],
-      images: [],
-      created_at: expect.any(String),
-      updated_at: expect.any(String),
-    });
-    expect(await rows('SELECT id, handle, status FROM products WHERE id = ?', product.id)).toStrictEqual([
-      { id: product.id, handle, status: 'draft' },
-    ]);
-    expect(await auditOf(requestId)).toStrictEqual([
-      {
-        ...auditRow(requestId, 'product.create', product.id, {
-          fields: ['handle', 'translations'],
-          row: {
-            id: { from: null, to: product.id },
-            handle: { from: null, to: handle },
-            status: { from: null, to: 'draft' },
-          },
-        }),
-        actor_id: 'key_follow_up_test',
-      },
-    ]);
-    expect(await eventsOf(requestId)).toStrictEqual([
-      {
-        ...eventRow(requestId, 'product.created', product.id, { id: product.id }),
-        actor_id: 'key_follow_up_test',
-      },
-    ]);
-    const lines = logged.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
-    expect(lines.filter((l) => l.msg === 'follow-up failed after commit')).toStrictEqual([
-      expect.objectContaining({
-        level: 'error',
-        msg: 'follow-up failed after commit',
-        request_id: requestId,
-        follow_up: 'catalog_version.bump',
-        attempts: 3,
+  it('moves no version when the batch fails', async () => {
+    const taken = await createProductService(env, caller, draft(unique('product')), ['handle']);
+    const before = await cacheVersionRows();
+    const db = createDb(env.DB);
+    const id = newId('prod');
+    const handle = unique('product');
+    const now = new Date();
+    await expect(
+      commit(db, caller, {
+        // The second insert breaks the handle's unique index, so the whole batch rolls back.
+        statements: [
+          db.insert(products).values({ id, handle, status: 'draft', createdAt: now, updatedAt: now }),
+          db.update(products).set({ handle: taken.handle }).where(eq(products.id, id)),
+        ],
+        versions: CatalogVersionBump.product(db, id, handle),
       }),
-    ]);
+    ).rejects.toThrow();
+    expect(await cacheVersionRows()).toStrictEqual(before);
   });
 });

@@ -1,5 +1,6 @@
 export * from './analytics';
 export * from './api-keys';
+export * from './cache-versions';
 export * from './carts';
 export * from './catalog';
 export * from './events';
@@ -7,5 +8,6 @@ export * from './identity';
 export * from './inventory';
 export * from './orders';
 export * from './payments';
+export * from './storefront';
 export * from './webhooks';
 export * from './write-path';

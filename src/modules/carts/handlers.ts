@@ -45,7 +45,7 @@ async function localesOf(c: {
   var: { store: StoreContext };
 }): Promise<LocaleChains> {
   const store = c.var.store;
-  const { regions } = await getRegionDirectory(c.env.DB, store.catalogVersion);
+  const { regions } = await getRegionDirectory(c.env.DB, store.versions);
   return (regionId) => {
     const region = regions.find((r) => r.id === regionId);
     if (!region || region.id === store.region.id) return store.localeChain;

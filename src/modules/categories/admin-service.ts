@@ -16,12 +16,13 @@ import {
   unknownReferences,
   upsertTranslations,
 } from '../../lib/catalog-fields';
-import { catalogVersionBump } from '../../lib/catalog-version';
+import { CatalogVersionBump } from '../../lib/catalog-version-bumps';
 import { commit } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { applyPatch, auditChanges } from '../../lib/row-changes';
+import { refreshStorefront } from '../storefront/projection';
 import { getCategory } from './admin-read';
 import type { AdminCategory, CreateCategoryInput, UpdateCategoryInput } from './admin-schemas';
 
@@ -109,7 +110,7 @@ export async function createCategory(
     },
     events: [{ type: 'category.created', aggregateType: 'category', aggregateId: id, payload: { id } }],
     recheck: () => checkCreate(db, input),
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.category(db, id),
   });
   return getCategory(db, id);
 }
@@ -178,6 +179,9 @@ export async function updateCategory(
       ...(input.translations
         ? translationPatchStatements(db, translations, id, input.translations, translationRow(id))
         : []),
+      // Products show their categories' names and handles; a move gives the whole subtree other ancestors.
+      ...(input.translations || input.handle ? refreshStorefront(db, { category: id }) : []),
+      ...(input.parent_id !== undefined ? refreshStorefront(db, { categoryTree: id }) : []),
     ],
     audit: {
       action: 'category.update',
@@ -189,7 +193,7 @@ export async function updateCategory(
     recheck: async () => {
       await checkUpdate(db, id, input);
     },
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.category(db, id),
   });
   return getCategory(db, id);
 }
@@ -212,9 +216,12 @@ export async function deleteCategory(env: Env, caller: Caller, id: string): Prom
   const db = createDb(env.DB);
   const before = await checkDelete(db, id);
   // The parent_id foreign key restricts deletes, so a child added since the check fails the delete.
-  const [deleted] = await commit(db, caller, {
+  const remove = db.delete(categories).where(eq(categories.id, id)).returning({ id: categories.id });
+  const results = await commit(db, caller, {
     conditional: true,
-    statements: [db.delete(categories).where(eq(categories.id, id)).returning({ id: categories.id })],
+    // The category's own lanes cascade; its products' documents and ancestor lanes are rebuilt without it,
+    // before the conditional delete, which must stay last.
+    statements: [...refreshStorefront(db, { leavingCategory: id }), remove],
     audit: {
       action: 'category.delete',
       targetType: 'category',
@@ -225,7 +232,8 @@ export async function deleteCategory(env: Env, caller: Caller, id: string): Prom
     recheck: async () => {
       await checkDelete(db, id);
     },
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.category(db, id),
   });
+  const deleted = results.at(-1) as Awaited<typeof remove>;
   if (deleted.length === 0) throw notFound('Category');
 }

@@ -17,13 +17,14 @@ import {
   unknownReferences,
   upsertTranslations,
 } from '../../lib/catalog-fields';
-import { catalogVersionBump } from '../../lib/catalog-version';
+import { CatalogVersionBump } from '../../lib/catalog-version-bumps';
 import { commit } from '../../lib/commit';
 import { chunkRows, missingIds } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { applyPatch, auditChanges } from '../../lib/row-changes';
+import { refreshStorefront } from '../storefront/projection';
 import { getCollection } from './admin-read';
 import type { AdminCollection, CreateCollectionInput, UpdateCollectionInput } from './admin-schemas';
 
@@ -79,6 +80,7 @@ export async function createCollection(
         Object.entries(input.translations).map(([locale, t]) => translationRow(id)(locale, t)),
       ),
       ...insertLinks(db, id, input.product_ids),
+      ...refreshStorefront(db, { collection: id }),
     ],
     audit: {
       action: 'collection.create',
@@ -88,7 +90,7 @@ export async function createCollection(
     },
     events: [{ type: 'collection.created', aggregateType: 'collection', aggregateId: id, payload: { id } }],
     recheck: () => checkCreate(db, input),
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.collection(db, id, input.product_ids),
   });
   return getCollection(db, id);
 }
@@ -133,10 +135,13 @@ export async function updateCollection(
   }
   if (input.product_ids) {
     statements.push(
+      // The products leaving the list cannot be found once it is replaced: their documents are rebuilt first.
+      ...refreshStorefront(db, { leavingCollection: id }),
       db.delete(productCollections).where(eq(productCollections.collectionId, id)),
       ...insertLinks(db, id, input.product_ids),
     );
   }
+  statements.push(...refreshStorefront(db, { collection: id }));
   await commit(db, caller, {
     statements,
     audit: {
@@ -149,7 +154,7 @@ export async function updateCollection(
     recheck: async () => {
       await checkUpdate(db, id, input);
     },
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.collection(db, id, input.product_ids),
   });
   return getCollection(db, id);
 }
@@ -158,9 +163,12 @@ export async function deleteCollection(env: Env, caller: Caller, id: string): Pr
   const db = createDb(env.DB);
   const before = await db.select().from(collections).where(eq(collections.id, id)).get();
   if (!before) throw notFound('Collection');
-  const [deleted] = await commit(db, caller, {
+  const remove = db.delete(collections).where(eq(collections.id, id)).returning({ id: collections.id });
+  const results = await commit(db, caller, {
     conditional: true,
-    statements: [db.delete(collections).where(eq(collections.id, id)).returning({ id: collections.id })],
+    // The collection's lanes cascade; its products' documents are rebuilt without it, before the conditional
+    // delete, which must stay last.
+    statements: [...refreshStorefront(db, { leavingCollection: id }), remove],
     audit: {
       action: 'collection.delete',
       targetType: 'collection',
@@ -168,7 +176,8 @@ export async function deleteCollection(env: Env, caller: Caller, id: string): Pr
       changes: auditChanges(collections, [], before, null),
     },
     events: [{ type: 'collection.deleted', aggregateType: 'collection', aggregateId: id, payload: { id } }],
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.collection(db, id),
   });
+  const deleted = results.at(-1) as Awaited<typeof remove>;
   if (deleted.length === 0) throw notFound('Collection');
 }

@@ -1,6 +1,6 @@
 /**
- * Product writes. Each one is checked up front, then committed with its audit entry and event as one atomic D1
- * batch; the catalog version is bumped after it so no edge-cached page can show the old product.
+ * Product writes. Each one is checked up front, then committed with its audit entry, event and cache versions as
+ * one atomic D1 batch, so no edge-cached page can show the old product once the write is visible.
  *
  * Events: a product with its translations, options, links, images, variants and prices is one aggregate
  * (`product`, payload `{ id }`): product.created, product.updated (archiving too), product.deleted. Variant and
@@ -17,12 +17,13 @@ import {
 } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { assertTranslationsRemain, translationPatchStatements } from '../../lib/catalog-fields';
-import { catalogVersionBump } from '../../lib/catalog-version';
+import { CatalogVersionBump } from '../../lib/catalog-version-bumps';
 import { commit } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { applyPatch, auditChanges } from '../../lib/row-changes';
+import { refreshStorefront } from '../storefront/projection';
 import {
   assertCurrenciesSold,
   assertProductHandleFree,
@@ -79,6 +80,7 @@ export async function createProduct(
     ...rows.insertCategoryLinks(db, id, input.category_ids),
     ...rows.insertCollectionLinks(db, id, input.collection_ids),
     ...rows.insertImages(db, id, input.images),
+    ...refreshStorefront(db, { products: [id] }),
   ];
   await commit(db, caller, {
     statements,
@@ -90,7 +92,7 @@ export async function createProduct(
     },
     events: [{ type: 'product.created', aggregateType: 'product', aggregateId: id, payload: { id } }],
     recheck: () => checkCreate(db, input),
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.product(db, id, input.handle),
   });
   return getProduct(db, id);
 }
@@ -148,6 +150,7 @@ async function writeUpdate(
       ...rows.insertImages(db, id, input.images),
     );
   }
+  statements.push(...refreshStorefront(db, { products: [id] }));
   await commit(db, caller, {
     statements,
     audit: {
@@ -160,7 +163,7 @@ async function writeUpdate(
     recheck: async () => {
       await checkUpdate(db, id, input);
     },
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.product(db, id, input.handle),
   });
   return getProduct(db, id);
 }
@@ -182,6 +185,7 @@ export function archiveProduct(env: Env, caller: Caller, id: string): Promise<Ad
 export async function deleteProduct(env: Env, caller: Caller, id: string): Promise<void> {
   const db = createDb(env.DB);
   const before = await findProduct(db, id);
+  // The product's storefront rows go with it: their foreign keys cascade.
   const [deleted] = await commit(db, caller, {
     conditional: true,
     statements: [db.delete(products).where(eq(products.id, id)).returning({ id: products.id })],
@@ -192,7 +196,7 @@ export async function deleteProduct(env: Env, caller: Caller, id: string): Promi
       changes: auditChanges(products, [], before, null),
     },
     events: [{ type: 'product.deleted', aggregateType: 'product', aggregateId: id, payload: { id } }],
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.product(db, id),
   });
   if (deleted.length === 0) throw notFound('Product');
 }

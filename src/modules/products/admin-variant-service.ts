@@ -9,7 +9,7 @@
 import { and, asc, eq, max, ne } from 'drizzle-orm';
 import { prices, productOptions, variants } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
-import { catalogVersionBump } from '../../lib/catalog-version';
+import { CatalogVersionBump } from '../../lib/catalog-version-bumps';
 import { commit, type ComputedDomainEvent as DomainEvent } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { AppError, notFound } from '../../lib/errors';
@@ -17,6 +17,7 @@ import { newId } from '../../lib/ids';
 import { productTopic } from '../../lib/live-messages';
 import { liveFollowUp } from '../../lib/live-publish';
 import { applyPatch, auditChanges } from '../../lib/row-changes';
+import { refreshStorefront } from '../storefront/projection';
 import {
   assertCurrenciesSold,
   assertProductExists,
@@ -112,7 +113,10 @@ export async function createVariant(
   const position = (last?.position ?? -1) + 1;
   const now = new Date();
   await commit(db, caller, {
-    statements: rows.insertVariants(db, productId, [{ id, input }], position, now),
+    statements: [
+      ...rows.insertVariants(db, productId, [{ id, input }], position, now),
+      ...refreshStorefront(db, { products: [productId] }),
+    ],
     audit: {
       action: 'variant.create',
       targetType: 'variant',
@@ -121,7 +125,8 @@ export async function createVariant(
     },
     events: [productUpdated(productId, id)],
     recheck: () => checkCreate(db, productId, input),
-    afterCommit: [catalogVersionBump(env.KV), livePrices(env, productId, id, input.prices)],
+    versions: CatalogVersionBump.product(db, productId),
+    afterCommit: [livePrices(env, productId, id, input.prices)],
   });
   return getVariant(db, id);
 }
@@ -159,7 +164,10 @@ export async function updateVariant(
     updatedAt: new Date(),
   };
   await commit(db, caller, {
-    statements: [db.update(variants).set(patch).where(eq(variants.id, id))],
+    statements: [
+      db.update(variants).set(patch).where(eq(variants.id, id)),
+      ...refreshStorefront(db, { products: [before.productId] }),
+    ],
     audit: {
       action: 'variant.update',
       targetType: 'variant',
@@ -170,7 +178,7 @@ export async function updateVariant(
     recheck: async () => {
       await checkUpdate(db, id, input);
     },
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.product(db, before.productId),
   });
   return getVariant(db, id);
 }
@@ -178,9 +186,12 @@ export async function updateVariant(
 export async function deleteVariant(env: Env, caller: Caller, id: string): Promise<void> {
   const db = createDb(env.DB);
   const before = await findVariant(db, id);
-  const [deleted] = await commit(db, caller, {
+  const remove = db.delete(variants).where(eq(variants.id, id)).returning({ id: variants.id });
+  const results = await commit(db, caller, {
     conditional: true,
-    statements: [db.delete(variants).where(eq(variants.id, id)).returning({ id: variants.id })],
+    // The conditional delete must stay last, so the product's storefront rows are rebuilt before it, without
+    // the variant.
+    statements: [...refreshStorefront(db, { products: [before.productId], withoutVariant: id }), remove],
     audit: {
       action: 'variant.delete',
       targetType: 'variant',
@@ -188,8 +199,9 @@ export async function deleteVariant(env: Env, caller: Caller, id: string): Promi
       changes: auditChanges(variants, [], before, null),
     },
     events: [productUpdated(before.productId, id)],
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.product(db, before.productId),
   });
+  const deleted = results.at(-1) as Awaited<typeof remove>;
   if (deleted.length === 0) throw notFound('Variant');
 }
 
@@ -215,6 +227,7 @@ export async function replacePrices(
       db.update(variants).set(patch).where(eq(variants.id, id)),
       db.delete(prices).where(eq(prices.variantId, id)),
       ...rows.insertPrices(db, id, list),
+      ...refreshStorefront(db, { products: [before.productId] }),
     ],
     audit: {
       action: 'variant.set_prices',
@@ -226,7 +239,8 @@ export async function replacePrices(
     recheck: async () => {
       await checkPrices(db, id, list);
     },
-    afterCommit: [catalogVersionBump(env.KV), livePrices(env, before.productId, id, list)],
+    versions: CatalogVersionBump.product(db, before.productId),
+    afterCommit: [livePrices(env, before.productId, id, list)],
   });
   return getVariant(db, id);
 }

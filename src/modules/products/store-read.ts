@@ -2,9 +2,10 @@ import { notFound } from '../../lib/errors';
 import { paginate } from '../../lib/pagination';
 import type { StoreContext } from '../../lib/store-context';
 import { hydrateProducts } from './store-hydrate';
-import { buildListingQuery, type ListingRow, sortKeyOf, sortOf } from './store-listing';
+import { buildListingQuery, type ListingRow, laneOf, sortKeyOf, sortOf } from './store-listing';
 import type { ListProductsQuery, StoreProduct } from './store-schemas';
 
+/** A page of products: one round trip for the page's ids and sort keys, one for their content. */
 export async function listProducts(d1: D1Database, query: ListProductsQuery, store: StoreContext) {
   const { sql, params } = buildListingQuery(query, store);
   const { results } = await d1
@@ -23,15 +24,20 @@ export async function listProducts(d1: D1Database, query: ListProductsQuery, sto
   };
 }
 
-/** A product is visible in a region only when it is active and has a variant priced in the region's currency. */
+/** A product is visible in a region only when it has an entry in the region's catalog lane (it is sold there). */
 export async function getProductByHandle(
   d1: D1Database,
   handle: string,
   store: StoreContext,
 ): Promise<StoreProduct> {
+  const lane = laneOf({ kind: 'all' }, store);
   const row = await d1
-    .prepare(`SELECT id FROM products WHERE handle = ? AND status = 'active'`)
-    .bind(handle)
+    .prepare(
+      `SELECT e.product_id AS id FROM products p
+       CROSS JOIN storefront_entries e ON e.lane = ${lane.sql} AND e.product_id = p.id
+       WHERE p.handle = ?`,
+    )
+    .bind(...lane.params, handle)
     .first<{ id: string }>();
   const [product] = row ? await hydrateProducts(d1, [row.id], store) : [];
   if (!product) throw notFound('Product');

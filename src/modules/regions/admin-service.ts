@@ -9,13 +9,14 @@ import { and, eq, inArray, ne } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { regionCountries, regions } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
-import { catalogVersionBump } from '../../lib/catalog-version';
+import { CatalogVersionBump } from '../../lib/catalog-version-bumps';
 import { commit } from '../../lib/commit';
 import { chunkRows, valueTaken } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { applyPatch, auditChanges } from '../../lib/row-changes';
+import { refreshStorefront } from '../storefront/projection';
 import { getRegion, type RegionRow, serializeAdminRegion } from './admin-read';
 import type { AdminRegion, CreateRegionInput, UpdateRegionInput } from './admin-schemas';
 
@@ -110,7 +111,11 @@ export async function createRegion(
   const now = new Date();
   const row: RegionRow = { id, ...regionColumns(input), createdAt: now, updatedAt: now };
   await commit(db, caller, {
-    statements: [db.insert(regions).values(row), ...countryInserts(db, id, input.countries)],
+    statements: [
+      db.insert(regions).values(row),
+      ...countryInserts(db, id, input.countries),
+      ...refreshStorefront(db, { region: id }),
+    ],
     audit: {
       action: 'region.create',
       targetType: 'region',
@@ -119,7 +124,7 @@ export async function createRegion(
     },
     events: [{ type: 'region.created', aggregateType: 'region', aggregateId: id, payload: { id } }],
     recheck: () => assertAvailable(db, id, input.code, input.countries),
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.region(db),
   });
   return serializeAdminRegion(row, input.countries);
 }
@@ -142,6 +147,12 @@ export async function updateRegion(
       ...countryInserts(db, id, input.countries),
     );
   }
+  // The currency and the locales decide the region's storefront rows; its name, tax and countries do not
+  // (prices get the region's tax when read). Sent at all, not compared with the row read up front: a concurrent
+  // update may have changed it since.
+  if (input.currency !== undefined || input.locales !== undefined) {
+    statements.push(...refreshStorefront(db, { region: id }));
+  }
   await commit(db, caller, {
     statements,
     audit: {
@@ -154,7 +165,7 @@ export async function updateRegion(
     recheck: async () => {
       await checkUpdate(db, id, input);
     },
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.region(db),
   });
   return getRegion(db, id);
 }
@@ -162,6 +173,7 @@ export async function updateRegion(
 export async function deleteRegion(env: Env, caller: Caller, id: string): Promise<void> {
   const db = createDb(env.DB);
   const before = await findRegion(db, id);
+  // The region's storefront lanes go with it: their foreign keys cascade.
   const [deleted] = await commit(db, caller, {
     conditional: true,
     statements: [db.delete(regions).where(eq(regions.id, id)).returning({ id: regions.id })],
@@ -172,7 +184,7 @@ export async function deleteRegion(env: Env, caller: Caller, id: string): Promis
       changes: auditChanges(regions, [], before, null),
     },
     events: [{ type: 'region.deleted', aggregateType: 'region', aggregateId: id, payload: { id } }],
-    afterCommit: [catalogVersionBump(env.KV)],
+    versions: CatalogVersionBump.region(db),
   });
   if (deleted.length === 0) throw notFound('Region');
 }

@@ -20,7 +20,7 @@ export function serializeStoreRegion(r: RegionInfo) {
 
 export const storeRegionsRouter = createRouter<StoreEnv>().openapi(routes.listRegions, async (c) => {
   const store = c.get('store');
-  const directory = await getRegionDirectory(c.env.DB, store.catalogVersion);
+  const directory = await getRegionDirectory(c.env.DB, store.versions);
   return c.json(
     { context: serializeStoreContext(store), data: directory.regions.map(serializeStoreRegion) },
     200,

@@ -32,7 +32,7 @@ export const systemRouter = createRouter()
   .openapi(routes.ready, async (c) => {
     const [d1, kv] = await Promise.all([
       probe(() => c.env.DB.prepare('SELECT 1').first()),
-      probe(() => c.env.KV.get(KV_KEYS.catalogVersion)),
+      probe(() => c.env.KV.get(KV_KEYS.readinessProbe)),
     ]);
     const ok = d1 === 'ok' && kv === 'ok';
     if (!ok) c.get('logger').warn('not ready', { d1, kv });

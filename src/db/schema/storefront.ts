@@ -1,0 +1,76 @@
+/**
+ * The storefront read model: what listing and detail reads need, derived from the catalog tables and rewritten
+ * in the same D1 batch as every catalog write (src/modules/storefront/projection.ts), so a listing reads rows in
+ * proportion to the page instead of computing prices over the whole catalog.
+ *
+ * - `storefront_documents`: one JSON document per active product with everything a response shows that does
+ *   not depend on the region (handle, translations, options, images, variants with their prices per currency).
+ * - `storefront_lanes`: one per (region, locale, list), where a list is the whole catalog, a category (with its
+ *   subcategories) or a collection. A lane is a small integer, so entries do not repeat three text keys.
+ * - `storefront_entries`: one row per product sold in a lane (active, a variant priced in the region currency,
+ *   a title), with its sort keys, so every sort of every list is a walk of one index range.
+ *
+ * Foreign keys cascade: deleting a product, region, category or collection removes its rows here with no
+ * statement of its own.
+ */
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { categories, collections, products, regions } from './catalog';
+
+export const storefrontDocuments = sqliteTable('storefront_documents', {
+  productId: text('product_id')
+    .primaryKey()
+    .references(() => products.id, { onDelete: 'cascade' }),
+  /** A StorefrontDocument (src/modules/storefront/document.ts) as JSON. */
+  document: text('document').notNull(),
+});
+
+export const storefrontLanes = sqliteTable(
+  'storefront_lanes',
+  {
+    lane: integer('lane').primaryKey(),
+    regionId: text('region_id')
+      .notNull()
+      .references(() => regions.id, { onDelete: 'cascade' }),
+    locale: text('locale').notNull(),
+    /** Set for a category's lane: the products in it or in any of its subcategories. */
+    categoryId: text('category_id').references(() => categories.id, { onDelete: 'cascade' }),
+    /** Set for a collection's lane. */
+    collectionId: text('collection_id').references(() => collections.id, { onDelete: 'cascade' }),
+    /** The list a query asks for: '' for the whole catalog, else the category or collection id. */
+    listId: text('list_id')
+      .notNull()
+      .generatedAlwaysAs(sql`coalesce(category_id, collection_id, '')`, { mode: 'virtual' }),
+  },
+  (t) => [
+    uniqueIndex('storefront_lanes_list_uq').on(t.regionId, t.locale, t.listId),
+    index('storefront_lanes_category_idx').on(t.categoryId),
+    index('storefront_lanes_collection_idx').on(t.collectionId),
+  ],
+);
+
+export const storefrontEntries = sqliteTable(
+  'storefront_entries',
+  {
+    lane: integer('lane')
+      .notNull()
+      .references(() => storefrontLanes.lane, { onDelete: 'cascade' }),
+    productId: text('product_id')
+      .notNull()
+      .references(() => products.id, { onDelete: 'cascade' }),
+    /** products.created_at (epoch ms): the newest sort. */
+    createdAt: integer('created_at').notNull(),
+    /** The lowest and highest price of the product's variants in the region currency, minor units. */
+    minPrice: integer('min_price').notNull(),
+    maxPrice: integer('max_price').notNull(),
+    /** The title along the lane's locale chain: the title sorts. */
+    title: text('title').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.lane, t.productId] }),
+    index('storefront_entries_product_idx').on(t.productId),
+    index('storefront_entries_newest_idx').on(t.lane, t.createdAt, t.productId),
+    index('storefront_entries_price_idx').on(t.lane, t.minPrice, t.productId),
+    index('storefront_entries_title_idx').on(t.lane, t.title, t.productId),
+  ],
+);

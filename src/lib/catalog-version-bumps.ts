@@ -1,0 +1,89 @@
+/**
+ * Which cache versions a catalog write moves (scopes in src/lib/cache-versions.ts). A write passes its bump to
+ * `commit()` as `versions`, which runs it in the write's own batch, before the change's statements, so that it
+ * reads the catalog as it was (a product's old handle, a category's members before a delete cascades them away):
+ *
+ * - a product, its variants or prices: that product's page (under its old and its new handle) and the listings;
+ *   other products' pages stay cached;
+ * - a category or collection: the listings, and the pages of the products linked to it (before, and after when
+ *   the write sets links), because a product page names its categories and collections;
+ * - a region: everything (`catalog`), because a region decides currency, tax and locales of every response.
+ *
+ * These four are the only ways to move a version. Stock levels and reservations are not catalog data and have no
+ * bump here, on purpose: a flash sale must not empty the cache. Availability is to be served outside the cached
+ * responses (uncached or live), never by moving these versions.
+ */
+import { type SQL, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
+import { cacheVersions } from '../db/schema';
+import { CATALOG_SCOPE, LISTING_SCOPE, productScope } from './cache-versions';
+import type { Database } from './db';
+
+/**
+ * The next version: D1's clock in ms, or one past the largest version when that is ahead (two writes in one
+ * millisecond, a clock step back). Versions therefore grow in commit order, which is what lets an isolate ask
+ * for "everything after the largest version I have seen".
+ */
+const NEXT_VERSION = sql`max(CAST(unixepoch('subsec') * 1000 AS INTEGER), coalesce((SELECT max(version) FROM cache_versions), 0) + 1)`;
+
+const literal = (scope: string) => sql`SELECT ${scope} AS scope`;
+const LISTING = literal(LISTING_SCOPE);
+const PRODUCT_PREFIX = productScope('');
+
+/** The page scope of each product in `ids` (a JSON array, so any number of ids binds one parameter). */
+const productsById = (ids: string[]) =>
+  sql`SELECT ${PRODUCT_PREFIX} || handle AS scope FROM products WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`;
+
+/** The page scope of each product linked through `link` (product_categories or product_collections). */
+const linkedProducts = (link: 'product_categories' | 'product_collections', column: string, id: string) =>
+  sql`SELECT ${PRODUCT_PREFIX} || p.handle AS scope FROM ${sql.raw(link)} l JOIN products p ON p.id = l.product_id
+    WHERE l.${sql.raw(column)} = ${id}`;
+
+export class CatalogVersionBump {
+  private constructor(readonly statement: BatchItem<'sqlite'>) {}
+
+  /** One upsert moving every scope the queries name to the next version. */
+  private static of(db: Database, scopes: SQL[]): CatalogVersionBump {
+    return new CatalogVersionBump(
+      db
+        .insert(cacheVersions)
+        // `WHERE true` lets SQLite parse the ON CONFLICT clause after a SELECT with a FROM.
+        .select(sql`SELECT scope, ${NEXT_VERSION} FROM (${sql.join(scopes, sql` UNION `)}) WHERE true`)
+        .onConflictDoUpdate({ target: cacheVersions.scope, set: { version: sql`excluded.version` } }),
+    );
+  }
+
+  /** A region was created, changed or deleted. */
+  static region(db: Database): CatalogVersionBump {
+    return CatalogVersionBump.of(db, [literal(CATALOG_SCOPE)]);
+  }
+
+  /**
+   * A product (or one of its variants or prices) was created, changed or deleted. `newHandle` is the handle it
+   * gets, when the write sets one (a create, a rename): its page moves as well as the page under the old handle.
+   */
+  static product(db: Database, productId: string, newHandle?: string): CatalogVersionBump {
+    return CatalogVersionBump.of(db, [
+      LISTING,
+      productsById([productId]),
+      ...(newHandle === undefined ? [] : [literal(productScope(newHandle))]),
+    ]);
+  }
+
+  /** A category was created, changed or deleted. */
+  static category(db: Database, categoryId: string): CatalogVersionBump {
+    return CatalogVersionBump.of(db, [
+      LISTING,
+      linkedProducts('product_categories', 'category_id', categoryId),
+    ]);
+  }
+
+  /** A collection was created, changed or deleted; `productIds` are the members the write sets, if it does. */
+  static collection(db: Database, collectionId: string, productIds: string[] = []): CatalogVersionBump {
+    return CatalogVersionBump.of(db, [
+      LISTING,
+      linkedProducts('product_collections', 'collection_id', collectionId),
+      productsById(productIds),
+    ]);
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * The storefront read model's statements as drizzle queries, for a catalog write's batch. (drizzle's raw
+ * `db.run(sql)` cannot carry bound values inside a D1 batch, its query builders can.)
+ */
+import type { BatchItem } from 'drizzle-orm/batch';
+import { storefrontDocuments, storefrontEntries, storefrontLanes } from '../../db/schema';
+import type { Database } from '../../lib/db';
+import { type StorefrontScope, type StorefrontTable, storefrontStatements } from './statements';
+
+export type { StorefrontScope } from './statements';
+
+const TABLES = {
+  storefront_documents: storefrontDocuments,
+  storefront_lanes: storefrontLanes,
+  storefront_entries: storefrontEntries,
+} satisfies Record<StorefrontTable, unknown>;
+
+/**
+ * The statements to put in a catalog write's batch so the read model follows it.
+ *
+ * @example statements: [db.update(products).set(patch).where(eq(products.id, id)), ...refreshStorefront(db, { products: [id] })]
+ */
+export function refreshStorefront(db: Database, scope: StorefrontScope): BatchItem<'sqlite'>[] {
+  return storefrontStatements(scope).map((statement) => {
+    if ('delete' in statement) return db.delete(TABLES[statement.delete]).where(statement.where);
+    const insert = db.insert(TABLES[statement.insert]).select(statement.select);
+    return statement.skipExisting ? insert.onConflictDoNothing() : insert;
+  });
+}

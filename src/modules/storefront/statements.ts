@@ -1,0 +1,324 @@
+/**
+ * The SQL that keeps the storefront read model (src/db/schema/storefront.ts) equal to what the catalog tables
+ * say. Every catalog write appends these statements to its batch (through refreshStorefront in projection.ts),
+ * so the model changes in the same atomic D1 batch as its source: no reader sees one without the other, and a
+ * rejected or failed write changes neither. Each refresh deletes the rows of its scope and rebuilds them with
+ * INSERT ... SELECT from the source tables as the batch has left them, so the result never depends on what the
+ * rows held before, on which of two concurrent writes ran first, or on the service computing anything itself.
+ *
+ * Deleting a product or a region needs no statement: foreign keys cascade. Where a change removes the very rows
+ * that say which products it affects, the refresh runs BEFORE it and computes the rows as the change will
+ * leave them ("leaving" scopes, or `withoutVariant`): deleting a variant, a leaf category or a collection (the
+ * delete must stay the change's last, conditional statement), and replacing a collection's product list (the
+ * products it drops are no longer findable afterwards).
+ *
+ * This file imports nothing but drizzle-orm, so scripts (the demo seed) run the very same SQL in Node.
+ */
+import { type SQL, sql } from 'drizzle-orm';
+
+/** `storefront_documents.document`: what a response shows of a product in any region (documentsInsert below). */
+export type StorefrontDocument = {
+  handle: string;
+  /** Epoch milliseconds. */
+  created_at: number;
+  /** By locale. */
+  translations: {
+    locale: string;
+    title: string;
+    description: string;
+    seo_title: string | null;
+    seo_description: string | null;
+  }[];
+  /** Option names by position, then name. */
+  options: string[];
+  /** By position, then id. */
+  images: { url: string; alt: Record<string, string>; position: number }[];
+  /** By position, then id; `prices` maps a currency to minor units. */
+  variants: {
+    id: string;
+    sku: string;
+    title: string;
+    options: Record<string, string>;
+    weight_grams: number | null;
+    barcode: string | null;
+    prices: Record<string, number>;
+  }[];
+  /** The categories the product is in (not their ancestors), by handle; `names` maps a locale to a name. */
+  categories: { id: string; handle: string; names: Record<string, string> }[];
+  /** By handle; `names` maps a locale to a title. */
+  collections: { id: string; handle: string; names: Record<string, string> }[];
+};
+
+/** What a write changed, and so which rows of the model to rebuild. */
+export type StorefrontScope =
+  /** Products written (created, updated, archived, their variants or prices), minus a variant being deleted. */
+  | { products: string[]; withoutVariant?: string }
+  /** A category's name or handle changed: the documents of the products in it. */
+  | { category: string }
+  /** A category moved: the products in it or below it have new ancestors, so new lanes. */
+  | { categoryTree: string }
+  /** A leaf category is about to be deleted: its products' documents and lanes as if it were gone. */
+  | { leavingCategory: string }
+  /** A collection was created or changed: its products' documents and the collection's lanes. */
+  | { collection: string }
+  /** A collection is about to be deleted or to get another product list: its products' documents without it. */
+  | { leavingCollection: string }
+  /** A region was created or its currency or locales changed: that region's lanes, for every product. */
+  | { region: string }
+  /** Everything, from scratch: the migration backfill and the demo seed. */
+  | { everything: true };
+
+export type StorefrontTable = 'storefront_documents' | 'storefront_lanes' | 'storefront_entries';
+
+/**
+ * One statement of a refresh. An insert's SELECT yields the table's columns in their declared order
+ * (src/db/schema/storefront.ts), which is the order drizzle and statementSql below both name them in.
+ */
+export type StorefrontStatement =
+  | { delete: StorefrontTable; where: SQL }
+  | { insert: StorefrontTable; select: SQL; skipExisting?: boolean };
+
+/** What the statements are built from. */
+type Plan = {
+  /** A SELECT of the ids of the products whose rows are rebuilt. */
+  products: SQL;
+  /** The deletes that clear the rows about to be rebuilt. */
+  clear: StorefrontStatement[];
+  documents: boolean;
+  /** Which entries to rebuild: every lane of the products, one region's or one collection's, or none. */
+  entries: 'products' | { region: string } | { collection: string } | 'none';
+  withoutVariant?: string;
+  withoutCategory?: string;
+  withoutCollection?: string;
+};
+
+const ids = (list: string[]) => sql`SELECT value FROM json_each(${JSON.stringify(list)})`;
+
+const clearDocuments = (products: SQL): StorefrontStatement => ({
+  delete: 'storefront_documents',
+  where: sql`product_id IN (${products})`,
+});
+const clearEntries = (products: SQL): StorefrontStatement => ({
+  delete: 'storefront_entries',
+  where: sql`product_id IN (${products})`,
+});
+
+function planOf(scope: StorefrontScope): Plan {
+  if ('products' in scope) {
+    const products = ids(scope.products);
+    return {
+      products,
+      clear: [clearDocuments(products), clearEntries(products)],
+      documents: true,
+      entries: 'products',
+      ...(scope.withoutVariant === undefined ? {} : { withoutVariant: scope.withoutVariant }),
+    };
+  }
+  if ('category' in scope) {
+    const products = sql`SELECT product_id FROM product_categories WHERE category_id = ${scope.category}`;
+    return { products, clear: [clearDocuments(products)], documents: true, entries: 'none' };
+  }
+  if ('categoryTree' in scope) {
+    const products = sql`SELECT DISTINCT pc.product_id FROM product_categories pc WHERE pc.category_id IN (
+      WITH RECURSIVE subtree(id) AS (
+        SELECT ${scope.categoryTree} UNION SELECT c.id FROM categories c JOIN subtree ON c.parent_id = subtree.id
+      ) SELECT id FROM subtree)`;
+    return { products, clear: [clearEntries(products)], documents: false, entries: 'products' };
+  }
+  if ('leavingCategory' in scope) {
+    const products = sql`SELECT product_id FROM product_categories WHERE category_id = ${scope.leavingCategory}`;
+    return {
+      products,
+      clear: [clearDocuments(products), clearEntries(products)],
+      documents: true,
+      entries: 'products',
+      withoutCategory: scope.leavingCategory,
+    };
+  }
+  if ('collection' in scope) {
+    const products = sql`SELECT product_id FROM product_collections WHERE collection_id = ${scope.collection}`;
+    return {
+      products,
+      clear: [
+        clearDocuments(products),
+        {
+          delete: 'storefront_entries',
+          where: sql`lane IN (SELECT lane FROM storefront_lanes WHERE collection_id = ${scope.collection})`,
+        },
+      ],
+      documents: true,
+      entries: { collection: scope.collection },
+    };
+  }
+  if ('leavingCollection' in scope) {
+    const products = sql`SELECT product_id FROM product_collections WHERE collection_id = ${scope.leavingCollection}`;
+    return {
+      products,
+      clear: [clearDocuments(products)],
+      documents: true,
+      entries: 'none',
+      withoutCollection: scope.leavingCollection,
+    };
+  }
+  if ('region' in scope) {
+    return {
+      products: sql`SELECT id FROM products`,
+      // Dropping the region's lanes also drops those of locales it no longer offers (entries cascade).
+      clear: [{ delete: 'storefront_lanes', where: sql`region_id = ${scope.region}` }],
+      documents: false,
+      entries: { region: scope.region },
+    };
+  }
+  return {
+    products: sql`SELECT id FROM products`,
+    clear: [
+      { delete: 'storefront_documents', where: sql`true` },
+      { delete: 'storefront_lanes', where: sql`true` },
+    ],
+    documents: true,
+    entries: 'products',
+  };
+}
+
+/** `condition(id)`, or nothing when there is no id. */
+const unless = (id: string | undefined, condition: (id: string) => SQL) =>
+  id === undefined ? sql`` : condition(id);
+
+/**
+ * The document of each active product in the plan: the product's content, the same in every region, with its
+ * categories and collections named in every locale. Lists are in the order responses show them.
+ */
+function documentsInsert(plan: Plan): StorefrontStatement {
+  const variantFilter = unless(plan.withoutVariant, (id) => sql` AND v.id <> ${id}`);
+  const categoryFilter = unless(plan.withoutCategory, (id) => sql` AND l.category_id <> ${id}`);
+  const collectionFilter = unless(plan.withoutCollection, (id) => sql` AND l.collection_id <> ${id}`);
+  const select = sql`SELECT p.id, json_object(
+      'handle', p.handle,
+      'created_at', p.created_at,
+      'translations', (SELECT json_group_array(json_object(
+          'locale', t.locale, 'title', t.title, 'description', t.description,
+          'seo_title', t.seo_title, 'seo_description', t.seo_description) ORDER BY t.locale)
+        FROM product_translations t WHERE t.product_id = p.id),
+      'options', (SELECT json_group_array(o.name ORDER BY o.position, o.name)
+        FROM product_options o WHERE o.product_id = p.id),
+      'images', (SELECT json_group_array(json_object(
+          'url', i.url, 'alt', json(i.alt), 'position', i.position) ORDER BY i.position, i.id)
+        FROM product_images i WHERE i.product_id = p.id),
+      'variants', (SELECT json_group_array(json_object(
+          'id', v.id, 'sku', v.sku, 'title', v.title, 'options', json(v.options),
+          'weight_grams', v.weight_grams, 'barcode', v.barcode,
+          'prices', (SELECT json_group_object(pr.currency_code, pr.amount) FROM prices pr WHERE pr.variant_id = v.id)
+        ) ORDER BY v.position, v.id)
+        FROM variants v WHERE v.product_id = p.id${variantFilter}),
+      'categories', (SELECT json_group_array(json_object(
+          'id', c.id, 'handle', c.handle,
+          'names', (SELECT json_group_object(ct.locale, ct.name) FROM category_translations ct WHERE ct.category_id = c.id)
+        ) ORDER BY c.handle)
+        FROM product_categories l JOIN categories c ON c.id = l.category_id WHERE l.product_id = p.id${categoryFilter}),
+      'collections', (SELECT json_group_array(json_object(
+          'id', c.id, 'handle', c.handle,
+          'names', (SELECT json_group_object(ct.locale, ct.title) FROM collection_translations ct WHERE ct.collection_id = c.id)
+        ) ORDER BY c.handle)
+        FROM product_collections l JOIN collections c ON c.id = l.collection_id WHERE l.product_id = p.id${collectionFilter}))
+    FROM products p WHERE p.id IN (${plan.products}) AND p.status = 'active'`;
+  return { insert: 'storefront_documents', select };
+}
+
+type Entries = Exclude<Plan['entries'], 'none'>;
+
+/**
+ * The rows each product of the plan has in each lane: `sold` (per region: active with a variant priced in its
+ * currency, and the price range), `titled` (per region locale: the title along that locale's chain, the
+ * locale first, then the region's others in order, else the first locale alphabetically, as responses pick it),
+ * `tree` (each category link plus every ancestor), `lists` (the whole catalog, those categories, collections).
+ */
+function placed(plan: Plan, entries: Entries): SQL {
+  const regionFilter =
+    typeof entries === 'object' && 'region' in entries ? sql` AND r.id = ${entries.region}` : sql``;
+  const variantFilter = unless(plan.withoutVariant, (id) => sql` AND v.id <> ${id}`);
+  const categoryFilter = unless(plan.withoutCategory, (id) => sql` AND pc.category_id <> ${id}`);
+  const lists =
+    typeof entries === 'object' && 'collection' in entries
+      ? sql`SELECT product_id, NULL, collection_id FROM product_collections WHERE collection_id = ${entries.collection}`
+      : sql`SELECT id, NULL, NULL FROM picked
+          UNION ALL SELECT product_id, category_id, NULL FROM tree
+          UNION ALL SELECT pcol.product_id, NULL, pcol.collection_id FROM product_collections pcol
+            WHERE pcol.product_id IN (SELECT id FROM picked)`;
+  return sql`WITH RECURSIVE
+    picked(id) AS MATERIALIZED (${plan.products}),
+    sold AS MATERIALIZED (
+      SELECT r.id AS region_id, r.locales, p.id AS product_id, p.created_at,
+        MIN(pr.amount) AS min_price, MAX(pr.amount) AS max_price
+      FROM picked
+      CROSS JOIN products p ON p.id = picked.id
+      CROSS JOIN variants v ON v.product_id = p.id
+      CROSS JOIN regions r
+      CROSS JOIN prices pr ON pr.variant_id = v.id AND pr.currency_code = r.currency_code
+      WHERE p.status = 'active'${regionFilter}${variantFilter}
+      GROUP BY r.id, p.id
+    ),
+    titled AS MATERIALIZED (
+      SELECT s.*, loc.value AS locale,
+        (SELECT t.title FROM product_translations t LEFT JOIN json_each(s.locales) rl ON rl.value = t.locale
+          WHERE t.product_id = s.product_id
+          ORDER BY CASE WHEN t.locale = loc.value THEN -1 ELSE coalesce(rl.key, 1000000) END, t.locale
+          LIMIT 1) AS title
+      FROM sold s CROSS JOIN json_each(s.locales) loc
+    ),
+    tree(product_id, category_id) AS (
+      SELECT pc.product_id, pc.category_id FROM product_categories pc
+        WHERE pc.product_id IN (SELECT id FROM picked)${categoryFilter}
+      UNION
+      SELECT tree.product_id, c.parent_id FROM tree JOIN categories c ON c.id = tree.category_id
+        WHERE c.parent_id IS NOT NULL
+    ),
+    lists(product_id, category_id, collection_id) AS (${lists}),
+    placed AS (
+      SELECT ti.region_id, ti.locale, l.category_id, l.collection_id,
+        coalesce(l.category_id, l.collection_id, '') AS list_id,
+        ti.product_id, ti.created_at, ti.min_price, ti.max_price, ti.title
+      FROM titled ti JOIN lists l ON l.product_id = ti.product_id
+      WHERE ti.title IS NOT NULL
+    )`;
+}
+
+/** The lanes the plan's rows need that do not exist yet; `lane` is left to SQLite (NULL: the next rowid). */
+function lanesInsert(plan: Plan, entries: Entries): StorefrontStatement {
+  // WHERE true: an INSERT ... SELECT with an ON CONFLICT clause needs a WHERE to parse unambiguously.
+  const select = sql`${placed(plan, entries)}
+    SELECT DISTINCT NULL, region_id, locale, category_id, collection_id FROM placed WHERE true`;
+  return { insert: 'storefront_lanes', select, skipExisting: true };
+}
+
+function entriesInsert(plan: Plan, entries: Entries): StorefrontStatement {
+  const select = sql`${placed(plan, entries)}
+    SELECT ln.lane, pl.product_id, pl.created_at, pl.min_price, pl.max_price, pl.title
+    FROM placed pl JOIN storefront_lanes ln
+      ON ln.region_id = pl.region_id AND ln.locale = pl.locale AND ln.list_id = pl.list_id`;
+  return { insert: 'storefront_entries', select };
+}
+
+/** The statements that rebuild `scope`, in order. */
+export function storefrontStatements(scope: StorefrontScope): StorefrontStatement[] {
+  const plan = planOf(scope);
+  const { entries } = plan;
+  return [
+    ...plan.clear,
+    ...(plan.documents ? [documentsInsert(plan)] : []),
+    ...(entries === 'none' ? [] : [lanesInsert(plan, entries), entriesInsert(plan, entries)]),
+  ];
+}
+
+/** Each table's columns in declared order, for statements run outside drizzle. */
+const COLUMNS: Record<StorefrontTable, string> = {
+  storefront_documents: 'product_id, document',
+  storefront_lanes: 'lane, region_id, locale, category_id, collection_id',
+  storefront_entries: 'lane, product_id, created_at, min_price, max_price, title',
+};
+
+/** A statement as one SQL text with bound values, for scripts that run it without drizzle's query builder. */
+export function statementSql(statement: StorefrontStatement): SQL {
+  if ('delete' in statement) return sql`DELETE FROM ${sql.raw(statement.delete)} WHERE ${statement.where}`;
+  const conflict = statement.skipExisting ? sql` ON CONFLICT DO NOTHING` : sql``;
+  return sql`INSERT INTO ${sql.raw(statement.insert)} (${sql.raw(COLUMNS[statement.insert])}) ${statement.select}${conflict}`;
+}

@@ -1,0 +1,100 @@
+/**
+ * A catalog of any size written with a handful of INSERT ... SELECT statements (a page's worth of rows or
+ * thousands cost the same few round trips), in a region of its own, for tests of what queries cost as the
+ * catalog grows. Every size has the same mix, so a filter matches the same share of it:
+ * - two categories under one parent (products alternate), a collection holding every third product;
+ * - three variants (S, M, L; one color per product, cycling Blue, Red, Green), priced 1,000-6,300 minor units;
+ * - an English title with the catalog's tag (a word every product matches), German for every other product,
+ *   and a rare word in exactly ten products.
+ */
+import { env } from 'cloudflare:workers';
+import { CacheVersions } from '../../src/lib/cache-versions';
+import { createDb } from '../../src/lib/db';
+import { newId } from '../../src/lib/ids';
+import type { StoreContext } from '../../src/lib/store-context';
+import { refreshStorefront } from '../../src/modules/storefront/projection';
+
+export type BulkCatalog = {
+  store: StoreContext;
+  parent: string;
+  category: string;
+  collection: string;
+  /** In every product's title. */
+  common: string;
+  /** In exactly ten products' titles. */
+  rare: string;
+};
+
+export async function seedBulkCatalog(tag: string, currency: string, count: number): Promise<BulkCatalog> {
+  const region = newId('reg');
+  const [parent, a, b, collection] = ['all', 'a', 'b', 'picks'].map((name) => ({
+    id: `${tag}_${name}`,
+    handle: `${tag}-${name}`,
+  })) as [
+    { id: string; handle: string },
+    { id: string; handle: string },
+    { id: string; handle: string },
+    { id: string; handle: string },
+  ];
+  const numbers = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${count})`;
+  const product = `'${tag}_p' || printf('%06d', i)`;
+  const statements = [
+    `INSERT INTO regions (id, code, name, currency_code, tax_rate_bps, prices_include_tax, locales)
+     VALUES ('${region}', '${tag}', '${tag}', '${currency}', 1000, 1, '["en","de"]')`,
+    `INSERT INTO categories (id, parent_id, handle) VALUES ('${parent.id}', NULL, '${parent.handle}'),
+     ('${a.id}', '${parent.id}', '${a.handle}'), ('${b.id}', '${parent.id}', '${b.handle}')`,
+    `INSERT INTO collections (id, handle) VALUES ('${collection.id}', '${collection.handle}')`,
+    `INSERT INTO products (id, handle, status, created_at, updated_at) ${numbers}
+     SELECT ${product}, '${tag}-' || i, 'active', 1700000000000 + i * 60000, 1700000000000 FROM n`,
+    `INSERT INTO product_translations (product_id, locale, title) ${numbers}
+     SELECT ${product}, 'en', '${tag} ' || printf('%07d', (i * 7919) % 1000003)
+       || CASE WHEN i % ${Math.max(1, Math.floor(count / 10))} = 0 THEN ' rare${tag}' ELSE '' END FROM n`,
+    `INSERT INTO product_translations (product_id, locale, title) ${numbers}
+     SELECT ${product}, 'de', '${tag} de ' || printf('%07d', (i * 104729) % 1000003) FROM n WHERE i % 2 = 0`,
+    `INSERT INTO product_options (id, product_id, name, position) ${numbers}
+     SELECT ${product} || '_o' || k, ${product}, name, k FROM n, (SELECT 0 AS k, 'Size' AS name UNION ALL SELECT 1, 'Color')`,
+    `INSERT INTO variants (id, product_id, sku, title, options, position) ${numbers}
+     SELECT ${product} || '_v' || s.k, ${product}, ${product} || '-' || s.size, s.size,
+       json_object('Size', s.size, 'Color', CASE i % 3 WHEN 0 THEN 'Blue' WHEN 1 THEN 'Red' ELSE 'Green' END), s.k
+     FROM n, (SELECT 0 AS k, 'S' AS size UNION ALL SELECT 1, 'M' UNION ALL SELECT 2, 'L') s`,
+    `INSERT INTO prices (variant_id, currency_code, amount) ${numbers}
+     SELECT ${product} || '_v' || k, '${currency}', 1000 + ((i * 37) % 50) * 100 + k * 200
+     FROM n, (SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2)`,
+    `INSERT INTO product_categories (product_id, category_id) ${numbers}
+     SELECT ${product}, CASE i % 2 WHEN 0 THEN '${a.id}' ELSE '${b.id}' END FROM n`,
+    `INSERT INTO product_collections (product_id, collection_id) ${numbers}
+     SELECT ${product}, '${collection.id}' FROM n WHERE i % 3 = 0`,
+  ];
+  await env.DB.batch(statements.map((s) => env.DB.prepare(s)));
+  const db = createDb(env.DB);
+  const ids = await env.DB.prepare(`SELECT id FROM products WHERE id LIKE '${tag}_p%'`).all<{ id: string }>();
+  for (let i = 0; i < ids.results.length; i += 1000) {
+    const [first, ...rest] = refreshStorefront(db, {
+      products: ids.results.slice(i, i + 1000).map((r) => r.id),
+    });
+    if (first) await db.batch([first, ...rest]);
+  }
+  return {
+    store: {
+      country: null,
+      region: {
+        id: region,
+        code: tag,
+        name: tag,
+        currencyCode: currency,
+        taxRateBps: 1000,
+        pricesIncludeTax: true,
+        locales: ['en', 'de'],
+        countries: [],
+      },
+      locale: 'en',
+      localeChain: ['en', 'de'],
+      versions: new CacheVersions(new Map(), null),
+    },
+    parent: parent.handle,
+    category: a.handle,
+    collection: collection.handle,
+    common: tag,
+    rare: `rare${tag}`,
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * The storefront read model checked against the catalog tables: what it holds, and what it should hold computed
+ * independently (a differently written SQL query for entries, plain row reads assembled in TypeScript for
+ * documents), so a mistake in the maintained SQL cannot hide behind the same mistake in the check.
+ */
+import { env } from 'cloudflare:workers';
+import { expect } from 'vitest';
+import type { StorefrontDocument } from '../../src/modules/storefront/statements';
+
+async function all<T>(query: string, ...params: unknown[]): Promise<T[]> {
+  return (
+    await env.DB.prepare(query)
+      .bind(...params)
+      .all<T>()
+  ).results;
+}
+
+type EntryRow = {
+  region_id: string;
+  locale: string;
+  list_id: string;
+  product_id: string;
+  created_at: number;
+  min_price: number;
+  max_price: number;
+  title: string;
+};
+
+/** Every entry with its lane spelled out. */
+export function actualEntries(): Promise<EntryRow[]> {
+  return all(`SELECT l.region_id, l.locale, l.list_id, e.product_id, e.created_at, e.min_price, e.max_price, e.title
+    FROM storefront_entries e JOIN storefront_lanes l ON l.lane = e.lane ORDER BY 1, 2, 3, 4`);
+}
+
+/**
+ * What the entries should be: one per (region, offered locale, list) for each active product with a variant
+ * priced in the region currency and a translation; lists are the whole catalog, every category the product is
+ * in or below, and its collections; the title is the first along the locale chain (the lane's locale, then the
+ * region's others in order, then any by locale).
+ */
+export function expectedEntries(): Promise<EntryRow[]> {
+  return all(`WITH RECURSIVE
+    ancestry(product_id, category_id) AS (
+      SELECT product_id, category_id FROM product_categories
+      UNION
+      SELECT a.product_id, c.parent_id FROM ancestry a JOIN categories c ON c.id = a.category_id
+      WHERE c.parent_id IS NOT NULL
+    ),
+    memberships(product_id, list_id) AS (
+      SELECT id, '' FROM products
+      UNION ALL SELECT product_id, category_id FROM ancestry
+      UNION ALL SELECT product_id, collection_id FROM product_collections
+    ),
+    offered(region_id, currency_code, locale, rank) AS (
+      SELECT r.id, r.currency_code, l.value, l.key FROM regions r, json_each(r.locales) l
+    ),
+    price_ranges(product_id, currency_code, low, high) AS (
+      SELECT v.product_id, pr.currency_code, MIN(pr.amount), MAX(pr.amount)
+      FROM variants v JOIN prices pr ON pr.variant_id = v.id GROUP BY v.product_id, pr.currency_code
+    ),
+    ranked_titles AS (
+      SELECT o.region_id, o.locale, t.product_id, t.title,
+        ROW_NUMBER() OVER (PARTITION BY o.region_id, o.locale, t.product_id
+          ORDER BY t.locale = o.locale DESC, other.rank IS NULL, other.rank, t.locale) AS n
+      FROM offered o JOIN product_translations t
+      LEFT JOIN offered other ON other.region_id = o.region_id AND other.locale = t.locale
+    )
+    SELECT o.region_id, o.locale, m.list_id, p.id AS product_id, p.created_at,
+      pz.low AS min_price, pz.high AS max_price, rt.title
+    FROM products p
+    JOIN offered o
+    JOIN price_ranges pz ON pz.product_id = p.id AND pz.currency_code = o.currency_code
+    JOIN ranked_titles rt ON rt.region_id = o.region_id AND rt.locale = o.locale AND rt.product_id = p.id AND rt.n = 1
+    JOIN memberships m ON m.product_id = p.id
+    WHERE p.status = 'active'
+    ORDER BY 1, 2, 3, 4`);
+}
+
+export async function actualDocuments(): Promise<Record<string, StorefrontDocument>> {
+  const rows = await all<{ product_id: string; document: string }>(
+    'SELECT product_id, document FROM storefront_documents',
+  );
+  return Object.fromEntries(rows.map((r) => [r.product_id, JSON.parse(r.document) as StorefrontDocument]));
+}
+
+/** Rows of (category or collection, one of its translations) as the labels a document holds, in row order. */
+function labels(rows: { id: string; handle: string; locale: string | null; name: string | null }[]) {
+  const byId = new Map<string, { id: string; handle: string; names: Record<string, string> }>();
+  for (const row of rows) {
+    const label = byId.get(row.id) ?? { id: row.id, handle: row.handle, names: {} };
+    if (row.locale !== null && row.name !== null) label.names[row.locale] = row.name;
+    byId.set(row.id, label);
+  }
+  return [...byId.values()];
+}
+
+/** Each active product's document, assembled from plain reads of its rows. */
+export async function expectedDocuments(): Promise<Record<string, StorefrontDocument>> {
+  const products = await all<{ id: string; handle: string; created_at: number }>(
+    `SELECT id, handle, created_at FROM products WHERE status = 'active'`,
+  );
+  const documents: Record<string, StorefrontDocument> = {};
+  for (const product of products) {
+    const [translations, options, images, variants, prices] = await Promise.all([
+      all<StorefrontDocument['translations'][number]>(
+        'SELECT locale, title, description, seo_title, seo_description FROM product_translations WHERE product_id = ? ORDER BY locale',
+        product.id,
+      ),
+      all<{ name: string }>(
+        'SELECT name FROM product_options WHERE product_id = ? ORDER BY position, name',
+        product.id,
+      ),
+      all<{ url: string; alt: string; position: number }>(
+        'SELECT url, alt, position FROM product_images WHERE product_id = ? ORDER BY position, id',
+        product.id,
+      ),
+      all<{
+        id: string;
+        sku: string;
+        title: string;
+        options: string;
+        weight_grams: number | null;
+        barcode: string | null;
+      }>(
+        'SELECT id, sku, title, options, weight_grams, barcode FROM variants WHERE product_id = ? ORDER BY position, id',
+        product.id,
+      ),
+      all<{ variant_id: string; currency_code: string; amount: number }>(
+        'SELECT pr.variant_id, pr.currency_code, pr.amount FROM prices pr JOIN variants v ON v.id = pr.variant_id WHERE v.product_id = ?',
+        product.id,
+      ),
+    ]);
+    const [categories, collections] = await Promise.all([
+      all<{ id: string; handle: string; locale: string | null; name: string | null }>(
+        `SELECT c.id, c.handle, t.locale, t.name FROM product_categories l JOIN categories c ON c.id = l.category_id
+         LEFT JOIN category_translations t ON t.category_id = c.id WHERE l.product_id = ? ORDER BY c.handle`,
+        product.id,
+      ),
+      all<{ id: string; handle: string; locale: string | null; name: string | null }>(
+        `SELECT c.id, c.handle, t.locale, t.title AS name FROM product_collections l
+         JOIN collections c ON c.id = l.collection_id
+         LEFT JOIN collection_translations t ON t.collection_id = c.id WHERE l.product_id = ? ORDER BY c.handle`,
+        product.id,
+      ),
+    ]);
+    documents[product.id] = {
+      handle: product.handle,
+      created_at: product.created_at,
+      translations,
+      options: options.map((o) => o.name),
+      images: images.map((i) => ({ url: i.url, alt: JSON.parse(i.alt), position: i.position })),
+      categories: labels(categories),
+      collections: labels(collections),
+      variants: variants.map((v) => ({
+        ...v,
+        options: JSON.parse(v.options),
+        prices: Object.fromEntries(
+          prices.filter((p) => p.variant_id === v.id).map((p) => [p.currency_code, p.amount]),
+        ),
+      })),
+    };
+  }
+  return documents;
+}
+
+/** Lanes whose locale their region no longer offers (there must be none: their entries would be stale). */
+export function lanesOutsideTheirRegion(): Promise<unknown[]> {
+  return all(`SELECT l.* FROM storefront_lanes l JOIN regions r ON r.id = l.region_id
+    WHERE NOT EXISTS (SELECT 1 FROM json_each(r.locales) WHERE value = l.locale)`);
+}
+
+/** The whole read model equals what the catalog tables say. */
+export async function expectStorefrontMatchesCatalog(): Promise<void> {
+  expect(await actualEntries()).toStrictEqual(await expectedEntries());
+  expect(await actualDocuments()).toStrictEqual(await expectedDocuments());
+  expect(await lanesOutsideTheirRegion()).toStrictEqual([]);
+}

@@ -1,0 +1,263 @@
+/**
+ * The storefront read model follows every catalog write through the admin API: after each kind of write, after
+ * refused writes and after concurrent writes it equals what the catalog tables say (computed independently,
+ * test/helpers/storefront.ts). The migration's backfill builds the same model for a catalog that existed
+ * before it.
+ */
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AdminProductBody,
+  admin,
+  createCategory,
+  createCollection,
+  createRegion,
+  expectRejected,
+  productInput,
+  rows,
+} from '../helpers/admin-fixtures';
+import { actualEntries, expectedEntries, expectStorefrontMatchesCatalog } from '../helpers/storefront';
+import { unique } from '../helpers/unique';
+
+async function ok(request: Promise<Response>, status = 200): Promise<Response> {
+  const res = await request;
+  if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${await res.text()}`);
+  return res;
+}
+
+async function createdProduct(overrides: Record<string, unknown>): Promise<AdminProductBody> {
+  return (await (
+    await ok(admin('POST', '/products', productInput(overrides)), 201)
+  ).json()) as AdminProductBody;
+}
+
+const variant = (size: string, prices: Record<string, number>) => ({
+  sku: unique(`SKU-${size}`),
+  title: size,
+  options: { Size: size },
+  prices: Object.entries(prices).map(([currency, amount]) => ({ currency, amount })),
+});
+
+let euRegion: string;
+let root: string;
+let child: string;
+let leaf: string;
+let collection: string;
+
+beforeAll(async () => {
+  euRegion = (await createRegion({ currency: 'EUR', locales: ['de', 'en', 'fr'] })).id;
+  await createRegion({ currency: 'USD', locales: ['en'] });
+  root = (await createCategory({ translations: { en: { name: 'Root' } } })).id;
+  child = (await createCategory({ parent_id: root, translations: { en: { name: 'Child' } } })).id;
+  leaf = (await createCategory({ parent_id: child, translations: { en: { name: 'Leaf' } } })).id;
+  collection = (await createCollection()).id;
+});
+
+describe('the storefront read model after each kind of catalog write', () => {
+  let product: AdminProductBody;
+
+  it('product create: an entry per region locale and list, ancestors included', async () => {
+    product = await createdProduct({
+      status: 'active',
+      translations: { en: { title: 'Linen shirt' }, de: { title: 'Leinenhemd', seo_title: 'Hemd' } },
+      options: [{ name: 'Size' }],
+      variants: [variant('S', { EUR: 4990, USD: 4500 }), variant('M', { EUR: 5990 })],
+      category_ids: [leaf],
+      collection_ids: [collection],
+      images: [{ url: 'https://img.example/a.jpg', alt: { en: 'A shirt' } }],
+    });
+    await expectStorefrontMatchesCatalog();
+    const lists = (await actualEntries()).filter(
+      (e) => e.product_id === product.id && e.region_id === euRegion,
+    );
+    expect(new Set(lists.map((e) => e.list_id))).toStrictEqual(new Set(['', root, child, leaf, collection]));
+    expect(new Set(lists.map((e) => e.title))).toStrictEqual(new Set(['Leinenhemd', 'Linen shirt']));
+  });
+
+  it('a draft product has no entries and no document', async () => {
+    const draft = await createdProduct({ variants: [variant('S', { EUR: 100 })] });
+    await expectStorefrontMatchesCatalog();
+    expect(await rows('SELECT * FROM storefront_entries WHERE product_id = ?', draft.id)).toStrictEqual([]);
+    expect(await rows('SELECT * FROM storefront_documents WHERE product_id = ?', draft.id)).toStrictEqual([]);
+  });
+
+  it('product update: translations, handle, links, images and status', async () => {
+    await ok(
+      admin('PATCH', `/products/${product.id}`, {
+        handle: unique('renamed'),
+        translations: { de: null, fr: { title: 'Chemise en lin' } },
+        category_ids: [child],
+        collection_ids: [],
+        images: [],
+      }),
+    );
+    await expectStorefrontMatchesCatalog();
+    await ok(admin('POST', `/products/${product.id}/archive`));
+    await expectStorefrontMatchesCatalog();
+    expect(await rows('SELECT * FROM storefront_entries WHERE product_id = ?', product.id)).toStrictEqual([]);
+    await ok(admin('PATCH', `/products/${product.id}`, { status: 'active', category_ids: [leaf] }));
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('variant create, update, price replacement and delete', async () => {
+    const res = await ok(admin('POST', `/products/${product.id}/variants`, variant('L', { EUR: 100 })), 201);
+    const added = (await res.json()) as { id: string };
+    await expectStorefrontMatchesCatalog();
+    await ok(admin('PATCH', `/variants/${added.id}`, { options: { Size: 'XL' }, sku: unique('XL') }));
+    await expectStorefrontMatchesCatalog();
+    await ok(admin('PUT', `/variants/${added.id}/prices`, { prices: [{ currency: 'USD', amount: 99 }] }));
+    await expectStorefrontMatchesCatalog();
+    await ok(admin('DELETE', `/variants/${added.id}`), 204);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('the last priced variant leaving a currency takes the product out of that region', async () => {
+    const only = await createdProduct({ status: 'active', variants: [variant('S', { USD: 700 })] });
+    await expectStorefrontMatchesCatalog();
+    expect((await rows('SELECT * FROM storefront_entries WHERE product_id = ?', only.id)).length).toBe(1);
+    await ok(admin('DELETE', `/variants/${only.variants[0]?.id}`), 204);
+    await expectStorefrontMatchesCatalog();
+    expect(await rows('SELECT * FROM storefront_entries WHERE product_id = ?', only.id)).toStrictEqual([]);
+  });
+
+  it('category move and rename, and deleting a leaf category', async () => {
+    const other = (await createCategory()).id;
+    await ok(admin('PATCH', `/categories/${child}`, { parent_id: other }));
+    await expectStorefrontMatchesCatalog();
+    await ok(admin('PATCH', `/categories/${child}`, { parent_id: null, handle: unique('moved') }));
+    await expectStorefrontMatchesCatalog();
+    await ok(
+      admin('PATCH', `/categories/${child}`, { parent_id: root, translations: { de: { name: 'Kind' } } }),
+    );
+    await expectStorefrontMatchesCatalog();
+    await ok(admin('DELETE', `/categories/${leaf}`), 204);
+    await expectStorefrontMatchesCatalog();
+    expect(await rows('SELECT * FROM storefront_lanes WHERE category_id = ?', leaf)).toStrictEqual([]);
+  });
+
+  it('collection create, membership and translations, delete', async () => {
+    const second = await createCollection({ product_ids: [product.id] });
+    await expectStorefrontMatchesCatalog();
+    await ok(admin('PATCH', `/collections/${collection}`, { product_ids: [product.id] }));
+    await expectStorefrontMatchesCatalog();
+    await ok(
+      admin('PATCH', `/collections/${second.id}`, { product_ids: [], translations: { de: { title: 'Z' } } }),
+    );
+    await expectStorefrontMatchesCatalog();
+    await ok(admin('DELETE', `/collections/${collection}`), 204);
+    await expectStorefrontMatchesCatalog();
+    expect(await rows('SELECT * FROM storefront_lanes WHERE collection_id = ?', collection)).toStrictEqual(
+      [],
+    );
+  });
+
+  it('region create, currency and locale changes, other fields, delete', async () => {
+    const region = await createRegion({ currency: 'GBP', locales: ['en'] });
+    await ok(
+      admin('PUT', `/variants/${product.variants[0]?.id}/prices`, {
+        prices: [
+          { currency: 'EUR', amount: 4990 },
+          { currency: 'GBP', amount: 3990 },
+        ],
+      }),
+    );
+    await expectStorefrontMatchesCatalog();
+    await ok(admin('PATCH', `/regions/${region.id}`, { currency: 'EUR' }));
+    await expectStorefrontMatchesCatalog();
+    await ok(admin('PATCH', `/regions/${region.id}`, { locales: ['fr', 'en'] }));
+    await expectStorefrontMatchesCatalog();
+    await ok(admin('PATCH', `/regions/${region.id}`, { name: 'Renamed', tax_rate_bps: 500 }));
+    await expectStorefrontMatchesCatalog();
+    await ok(admin('DELETE', `/regions/${region.id}`), 204);
+    await expectStorefrontMatchesCatalog();
+    expect(await rows('SELECT * FROM storefront_lanes WHERE region_id = ?', region.id)).toStrictEqual([]);
+  });
+
+  it('product delete', async () => {
+    await ok(admin('DELETE', `/products/${product.id}`), 204);
+    await expectStorefrontMatchesCatalog();
+    expect(await rows('SELECT * FROM storefront_entries WHERE product_id = ?', product.id)).toStrictEqual([]);
+  });
+});
+
+describe('refused catalog writes leave the read model as it was', () => {
+  let existing: AdminProductBody;
+  beforeAll(async () => {
+    existing = await createdProduct({ status: 'active', variants: [variant('S', { EUR: 500 })] });
+  });
+
+  it('a product whose handle is taken', async () => {
+    await expectRejected(
+      () => admin('POST', '/products', productInput({ handle: existing.handle, status: 'active' })),
+      409,
+      'handle_taken',
+      [{ pointer: '/body/handle', message: 'Choose another handle' }],
+    );
+  });
+
+  it('prices in a currency no region sells', async () => {
+    await expectRejected(
+      () =>
+        admin('PUT', `/variants/${existing.variants[0]?.id}/prices`, {
+          prices: [{ currency: 'CHF', amount: 1 }],
+        }),
+      422,
+      'currency_not_sold',
+      [{ pointer: '/body/prices/0/currency', message: 'No region sells in CHF' }],
+    );
+  });
+
+  it('deleting a category that still has children', async () => {
+    const parent = (await createCategory()).id;
+    await createCategory({ parent_id: parent });
+    await expectRejected(() => admin('DELETE', `/categories/${parent}`), 409, 'category_has_children');
+  });
+});
+
+describe('concurrent catalog writes', () => {
+  it('leave the read model equal to the catalog, whatever order D1 ran them in', async () => {
+    const parent = (await createCategory()).id;
+    const sub = (await createCategory({ parent_id: parent })).id;
+    const shared = await createCollection();
+    const made = await Promise.all(
+      [1, 2, 3].map((n) =>
+        createdProduct({
+          status: 'active',
+          variants: [variant('S', { EUR: 1000 * n, USD: 900 * n }), variant('M', { EUR: 1100 * n })],
+          category_ids: [sub],
+        }),
+      ),
+    );
+    const [a, b, c] = made as [AdminProductBody, AdminProductBody, AdminProductBody];
+    const responses = await Promise.all([
+      admin('PUT', `/variants/${a.variants[0]?.id}/prices`, { prices: [{ currency: 'EUR', amount: 1 }] }),
+      admin('PUT', `/variants/${a.variants[1]?.id}/prices`, { prices: [{ currency: 'USD', amount: 2 }] }),
+      admin('PATCH', `/products/${a.id}`, { translations: { de: { title: 'Neu' } }, category_ids: [parent] }),
+      admin('PATCH', `/categories/${sub}`, { parent_id: null }),
+      admin('PATCH', `/collections/${shared.id}`, { product_ids: [a.id, b.id] }),
+      admin('PATCH', `/collections/${shared.id}`, { product_ids: [c.id] }),
+      admin('POST', `/products/${b.id}/archive`),
+      admin('DELETE', `/variants/${c.variants[0]?.id}`),
+      admin('PATCH', `/products/${c.id}`, { category_ids: [sub, parent] }),
+      admin('PATCH', `/regions/${euRegion}`, { locales: ['en', 'de'] }),
+    ]);
+    expect(responses.map((r) => r.status)).toStrictEqual([200, 200, 200, 200, 200, 200, 200, 204, 200, 200]);
+    await expectStorefrontMatchesCatalog();
+  });
+});
+
+describe('the migration backfill', () => {
+  it('builds the same read model from the catalog tables alone', async () => {
+    const expected = await expectedEntries();
+    await env.DB.batch([
+      env.DB.prepare('DELETE FROM storefront_documents'),
+      env.DB.prepare('DELETE FROM storefront_lanes'),
+    ]);
+    expect(await actualEntries()).toStrictEqual([]);
+    const backfill = env.TEST_MIGRATIONS.find((m) => m.name.endsWith('_storefront_custom.sql'));
+    expect(backfill).toBeDefined();
+    await env.DB.batch((backfill?.queries ?? []).map((query) => env.DB.prepare(query)));
+    expect(await actualEntries()).toStrictEqual(expected);
+    await expectStorefrontMatchesCatalog();
+  });
+});

@@ -1,0 +1,173 @@
+/**
+ * What storefront listing reads cost: the plan of every query shape the API can produce (each sort with each
+ * filter combination, with and without a search and a cursor) searches indexes instead of scanning the
+ * catalog, and the rows D1 reads for a page stay the same when the catalog is ten times larger. Costs are rows
+ * read as D1 reports them (`meta.rows_read`), never time.
+ */
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { encodeCursor } from '../../src/lib/pagination';
+import { buildListingQuery } from '../../src/modules/products/store-listing';
+import { getProductByHandle, listProducts } from '../../src/modules/products/store-read';
+import { ListProductsQuery, PRODUCT_SORTS, type ProductSort } from '../../src/modules/products/store-schemas';
+import { type BulkCatalog, seedBulkCatalog } from '../helpers/bulk-catalog';
+import { meteredD1 } from '../helpers/d1-meter';
+
+let small: BulkCatalog;
+let large: BulkCatalog;
+
+beforeAll(async () => {
+  small = await seedBulkCatalog('small', 'SEK', 500);
+  large = await seedBulkCatalog('large', 'NOK', 5000);
+});
+
+type Filters = Record<string, string | string[]>;
+
+/** Every filter combination that changes the query's shape; values come from the catalog. */
+const FILTERS: [string, (catalog: BulkCatalog) => Filters][] = [
+  ['no filter', () => ({})],
+  ['category', (c) => ({ category: c.parent })],
+  ['subcategory', (c) => ({ category: c.category })],
+  ['collection', (c) => ({ collection: c.collection })],
+  ['category + collection', (c) => ({ category: c.category, collection: c.collection })],
+  ['price_min', () => ({ price_min: '3000' })],
+  ['price_max', () => ({ price_max: '3000' })],
+  ['price range', () => ({ price_min: '2500', price_max: '4000' })],
+  ['option', () => ({ option: 'Color:Blue' })],
+  ['two options', () => ({ option: ['Color:Blue', 'Size:M'] })],
+  [
+    'category + price range + option',
+    (c) => ({ category: c.parent, price_min: '2500', price_max: '4000', option: 'Color:Red' }),
+  ],
+];
+
+type Shape = {
+  name: string;
+  sort: ProductSort;
+  search: boolean;
+  paged: boolean;
+  /** Whether the filters have a minimum price. */
+  priceMin: boolean;
+  query: (catalog: BulkCatalog, cursor?: string) => ListProductsQuery;
+};
+
+/** Each sort x filter set x (search or not) x (first page or a later one). */
+const SHAPES: Shape[] = PRODUCT_SORTS.flatMap((sort) =>
+  [false, true].flatMap((search) =>
+    sort === 'relevance' && !search
+      ? []
+      : FILTERS.flatMap(([filterName, filters]) =>
+          [false, true].map((paged) => ({
+            name: `${sort}, ${filterName}${search ? ', search' : ''}${paged ? ', next page' : ''}`,
+            sort,
+            search,
+            paged,
+            priceMin: 'price_min' in filters({ parent: '', category: '', collection: '' } as BulkCatalog),
+            query: (catalog: BulkCatalog, cursor?: string) =>
+              ListProductsQuery.parse({
+                ...filters(catalog),
+                sort,
+                limit: '20',
+                ...(search ? { q: catalog.common } : {}),
+                ...(cursor === undefined ? {} : { cursor }),
+              }),
+          })),
+        ),
+  ),
+);
+
+/** A cursor of the shape's sort, for plans: any key will do. */
+const anyCursor = (sort: string) =>
+  encodeCursor({ sort, key: sort.startsWith('title') ? ['m', 'prod_m'] : [5000, 'prod_m'] });
+
+async function plan(catalog: BulkCatalog, query: ListProductsQuery): Promise<string[]> {
+  const { sql, params } = buildListingQuery(query, catalog.store);
+  const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+    .bind(...params)
+    .all<{ detail: string }>();
+  return results.map((r) => r.detail);
+}
+
+/** Tables whose full scan would make a listing cost grow with the catalog. */
+const CATALOG_SCAN =
+  /^SCAN (products|variants|prices|product_\w+|categories|collections|storefront_\w+|e|d|m|p)\b/;
+
+describe('query plans', () => {
+  it.each(SHAPES.map((shape) => [shape.name, shape] as const))('%s', async (_name, shape) => {
+    const steps = await plan(small, shape.query(small, shape.paged ? anyCursor(shape.sort) : undefined));
+    expect(steps.filter((step) => CATALOG_SCAN.test(step) && !step.includes('VIRTUAL TABLE'))).toStrictEqual(
+      [],
+    );
+    // Without a search the page is read in the order of an index and the walk stops at the limit; a search
+    // sorts its matches (bounded by FTS, not by the catalog).
+    if (!shape.search) expect(steps.filter((step) => step.includes('TEMP B-TREE'))).toStrictEqual([]);
+    else expect(steps.some((step) => step.startsWith('SCAN product_search VIRTUAL TABLE'))).toBe(true);
+  });
+
+  it('reads the lane of a product detail by index', async () => {
+    const { db } = meteredD1(env.DB);
+    const steps = await env.DB.prepare(
+      `EXPLAIN QUERY PLAN SELECT e.product_id FROM products p
+       CROSS JOIN storefront_entries e ON e.lane = (SELECT lane FROM storefront_lanes WHERE region_id = ? AND locale = ? AND list_id = '') AND e.product_id = p.id
+       WHERE p.handle = ?`,
+    )
+      .bind(small.store.region.id, 'en', 'small-1')
+      .all<{ detail: string }>();
+    expect(steps.results.map((s) => s.detail).filter((d) => CATALOG_SCAN.test(d))).toStrictEqual([]);
+    const product = await getProductByHandle(db, 'small-1', small.store);
+    expect(product.handle).toBe('small-1');
+  });
+});
+
+/**
+ * Cheapest first with a minimum price: the walk in price order passes over every product whose prices all lie
+ * below the minimum before it reaches one that matches, and those grow with the catalog (docs/ARCHITECTURE.md,
+ * "Storefront read model", states this bound).
+ */
+function skipsCheaperProducts(shape: Shape): boolean {
+  return shape.sort === 'price_asc' && shape.priceMin;
+}
+
+describe('rows read per page', () => {
+  async function cost(catalog: BulkCatalog, query: ListProductsQuery) {
+    const { db, usage } = meteredD1(env.DB);
+    const { data, page } = await listProducts(db, query, catalog.store);
+    return { ...usage, products: data.length, next: page.next_cursor };
+  }
+
+  /** The cost of the shape's page: the first, or the one after it. */
+  async function pageCost(catalog: BulkCatalog, shape: Shape) {
+    const first = await cost(catalog, shape.query(catalog));
+    if (!shape.paged) return first;
+    return cost(catalog, shape.query(catalog, first.next ?? undefined));
+  }
+
+  it.each(
+    SHAPES.filter((shape) => !shape.search && !skipsCheaperProducts(shape)).map((s) => [s.name, s] as const),
+  )('%s: the same at 5,000 products as at 500, in two round trips', async (_name, shape) => {
+    const atSmall = await pageCost(small, shape);
+    const atLarge = await pageCost(large, shape);
+    expect([atSmall.products, atLarge.products]).toStrictEqual([20, 20]);
+    expect(atLarge.roundTrips).toBe(2);
+    // Equal up to where the filters' matches happen to fall in the sort order (measured: within 17%).
+    expect(atLarge.rowsRead).toBeLessThanOrEqual(atSmall.rowsRead * 1.25 + 10);
+  });
+
+  it('an unfiltered page reads at most ten rows per product plus a small constant', async () => {
+    for (const sort of ['newest', 'price_asc', 'price_desc', 'title_asc', 'title_desc'] as const) {
+      const page = await cost(large, ListProductsQuery.parse({ sort, limit: '20' }));
+      expect(page.products).toBe(20);
+      expect(page.rowsRead).toBeLessThanOrEqual(10 * 20 + 20);
+    }
+  });
+
+  it('a search costs what its matches cost, not the catalog: ten matches read the same at both sizes', async () => {
+    for (const sort of PRODUCT_SORTS) {
+      const query = (catalog: BulkCatalog) => ListProductsQuery.parse({ q: catalog.rare, sort, limit: '20' });
+      const atSmall = await cost(small, query(small));
+      const atLarge = await cost(large, query(large));
+      expect([atSmall.products, atLarge.products]).toStrictEqual([10, 10]);
+      expect(atLarge.rowsRead).toBeLessThanOrEqual(atSmall.rowsRead + 5);
+    }
+  });
+});
