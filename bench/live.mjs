@@ -99,8 +99,8 @@ async function seed(mf) {
   return { productId: variant.product_id, variantId: variant.id, key: key.key };
 }
 
-/** The RSS of the workerd process Miniflare started (the runtime holding every socket), in MB. */
-function workerdRssMb() {
+/** The workerd process Miniflare started: the runtime holding every socket. */
+function workerdPid() {
   const children = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], {
     encoding: 'utf8',
   });
@@ -109,8 +109,25 @@ function workerdRssMb() {
     .map((line) => line.trim().split(/\s+/))
     .find(([, comm]) => comm === 'workerd')?.[0];
   if (!pid) throw new Error('no workerd child process');
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return pid;
+}
+
+/** Its resident memory, in MB. */
+function workerdRssMb() {
+  const status = readFileSync(`/proc/${workerdPid()}/status`, 'utf8');
   return Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) / 1024);
+}
+
+/** The CPU time it has used (user + system), in ms (/proc/<pid>/stat counts clock ticks, 100 a second). */
+function workerdCpuMs() {
+  const fields = readFileSync(`/proc/${workerdPid()}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** This process's CPU time (the subscribers' side), in ms. */
+function clientCpuMs() {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 const uptime = () =>
@@ -186,6 +203,7 @@ async function main() {
   const fanOut = [];
   const answered = [];
   const spread = [];
+  const cpuBefore = { workerd: workerdCpuMs(), clients: clientCpuMs() };
   for (let seq = 1; seq <= ROUNDS; seq++) {
     const sentAt = performance.now();
     const res = await fetch(`${base}/v1/admin/inventory/${variantId}`, {
@@ -201,6 +219,11 @@ async function main() {
     fanOut.push(...subscribers.map((s) => s.sinceSent.get(seq)));
     spread.push(Math.max(...times) - Math.min(...times));
   }
+  const deliveries = ROUNDS * SUBSCRIBERS;
+  const cpuPerDelivery = {
+    workerd: ((workerdCpuMs() - cpuBefore.workerd) * 1000) / deliveries,
+    clients: ((clientCpuMs() - cpuBefore.clients) * 1000) / deliveries,
+  };
   const rssAfter = workerdRssMb();
   const loadAfter = uptime();
   for (const s of subscribers) s.ws.close(1000, 'done');
@@ -222,6 +245,7 @@ async function main() {
     `| channel sent it (\`at\`) -> at a subscriber, p50 / p99 / max (ms, 1 ms resolution) | ${percentile(fanOut, 50)} / ${percentile(fanOut, 99)} / ${fanOut.at(-1)} |`,
     `| PUT sent -> PUT answered, p50 / max (ms) | ${round1(percentile(answered, 50))} / ${round1(answered.at(-1))} |`,
     `| first -> last subscriber of one event, p50 / max (ms) | ${round1(percentile(spread, 50))} / ${round1(spread.at(-1))} |`,
+    `| CPU per delivered event: workerd / Node subscribers (µs; the rounds' PUTs included) | ${Math.round(cpuPerDelivery.workerd)} / ${Math.round(cpuPerDelivery.clients)} |`,
     `| workerd RSS idle / ${SUBSCRIBERS} subscribed / after the rounds (MB) | ${rssIdle} / ${rssSubscribed} / ${rssAfter} |`,
     `| workerd RSS per subscriber (KB) | ${Math.round(((rssSubscribed - rssIdle) * 1024) / SUBSCRIBERS)} |`,
   ].join('\n');
