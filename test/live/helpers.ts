@@ -230,3 +230,10 @@ export function channelRows(topic: Topic, query: string, ...bindings: unknown[])
     state.storage.sql.exec(query, ...bindings).toArray(),
   );
 }
+
+/** When the runtime last answered a ping on each of a channel's sockets (null: never), without waking it for that. */
+export function autoResponsesOf(topic: Topic) {
+  return runInDurableObject(channelOf(topic), (_: LiveChannel, state: DurableObjectState) =>
+    state.getWebSockets().map((ws) => state.getWebSocketAutoResponseTimestamp(ws)),
+  );
+}

@@ -35,6 +35,8 @@ export type SessionOptions = {
   grants: readonly Grant[];
   logger: Logger;
   now?: () => number;
+  /** HEARTBEAT_MS unless a test needs heartbeats sooner. */
+  heartbeatMs?: number;
 };
 
 const utf8Length = (text: string) => new TextEncoder().encode(text).byteLength;
@@ -62,7 +64,7 @@ export class LiveSession {
     const now = options.now ?? Date.now;
     this.budget = new MessageBudget(now);
     this.startedAt = now();
-    this.heartbeatTimer = setInterval(() => this.heartbeat(), HEARTBEAT_MS);
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), options.heartbeatMs ?? HEARTBEAT_MS);
   }
 
   /** A message from a WebSocket client. Never throws. */
@@ -277,6 +279,8 @@ export class LiveSession {
     this.subscriptions.clear();
     this.options.logger.info('live session ended', {
       transport: this.options.transport,
+      // Who the connection's ticket was issued to, if it had one (`customer:cus_...`, `staff:stf_...`).
+      ticket_holder: this.options.grants.map((grant) => grant.holder).join(',') || null,
       reason,
       delivered: this.delivered,
       duration_ms: (this.options.now ?? Date.now)() - this.startedAt,
