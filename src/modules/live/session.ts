@@ -7,8 +7,7 @@
  * otherwise (rate: close 1008; backlog: close 4008).
  */
 import { AppError } from '../../lib/errors';
-import type { LiveTransport } from '../../lib/live-channel-contract';
-import { CHANNEL_CLOSE_CODES } from '../../lib/live-channel-contract';
+import { CHANNEL_CLOSE_CODES, type LiveTransport } from '../../lib/live-channel-contract';
 import {
   encodeControl,
   LIVE_CLOSE_CODES,
