@@ -44,7 +44,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ['default', './test/node/summary-reporter.ts'],
-    // One JSON line per request is right in production and noise in a test run; errors still print.
-    onConsoleLog: (log) => !log.includes('"msg":"request"'),
+    // One JSON line per request (and per live connection) is right in production and noise in a test run;
+    // errors still print.
+    onConsoleLog: (log) => !log.includes('"msg":"request"') && !log.includes('"msg":"live session ended"'),
   },
 });

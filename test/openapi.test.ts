@@ -210,6 +210,8 @@ describe('OpenAPI document', () => {
       'DELETE /v1/auth/staff/sessions/{id}': 'deleteAuthStaffSessionsById',
       'POST /v1/auth/staff/invites/accept': 'postAuthStaffInvitesAccept',
       'GET /v1/live': 'getLive',
+      'GET /v1/live/sse': 'getLiveSse',
+      'POST /v1/live/tickets': 'postLiveTickets',
       'POST /v1/hooks/stripe': 'postHooksStripe',
     });
   });
@@ -247,6 +249,7 @@ describe('OpenAPI document', () => {
       'postAuthStaffLogout',
       'postAuthStaffInvitesAccept',
       'getLive',
+      'getLiveSse',
     ]);
     const schemes = new Set(Object.keys(doc.components.securitySchemes ?? {}));
     for (const { route, op } of operations().filter((o) => !isPublic(o.op))) {

@@ -22,8 +22,11 @@ async function isSessionActive(d1: D1Database, sessionId: string): Promise<boole
   return row !== undefined;
 }
 
-/** The customer an `Authorization` header proves, or the 401 that says why not. */
-async function customerPrincipal(env: Env, authorization: string | undefined): Promise<CustomerPrincipal> {
+/** The customer an `Authorization` header proves, or the 401 that says why not (also for bearer-principal.ts). */
+export async function customerPrincipal(
+  env: Env,
+  authorization: string | undefined,
+): Promise<CustomerPrincipal> {
   const token = requireBearer(authorization, 'store', 'Sign in and send the access token as a Bearer token.');
   const claims = await verifyAccessToken(env, token, 'edgecart:store');
   if (claims.typ !== 'customer') throw invalidToken('not a customer token');

@@ -12,6 +12,9 @@
  *   restock/setOnHand/adjust/configure and the stock history.
  * - `sales`: reservation id -> order id, quantity, source: the idempotency record of commit.
  * - `outbox`: what must reach D1 (ledger entries, level transitions), in order, each with its next attempt time.
+ *
+ * One more table lives in the same database and belongs to stock-broadcast.ts: `live_product` (the variant's
+ * product id, for live stock events).
  */
 import type { Actor } from '../lib/caller';
 import type {

@@ -13,6 +13,8 @@
  *   record once (journal.ts), so a repeat after a crash changes nothing.
  * - Idempotency: reserve per reservation id (again = adjust or extend), release per id, commit per
  *   reservation id (the sales table), restock per key and staff changes per change id (the ledger).
+ * - Live: after every write (and alarm run) the figures a shopper may see go to the product's live topic
+ *   (stock-broadcast.ts), in `waitUntil`, never holding up the SKU or failing its write.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { BACKORDER_POLICIES } from '../db/schema';
@@ -44,6 +46,7 @@ import {
   stockLevelOf,
 } from '../modules/inventory/stock-types';
 import { type ItemRow, StockStorage } from './inventory-item-storage';
+import { StockBroadcast } from './stock-broadcast';
 
 /** How long an unpublished record waits before the alarm tries it, and between attempts while D1 fails. */
 export const PUBLISH_RETRY_MS = 30_000;
@@ -91,6 +94,7 @@ const defaultItem = (ref: StockRef): ItemRow => ({
 
 export class InventoryItem extends DurableObject<Env> {
   private readonly store: StockStorage;
+  private readonly live: StockBroadcast;
   /** The alarm as last set (null: none): read at start-up and at every run, kept in step by every set. */
   private alarmAt: number | null = null;
   /** The publisher in flight, if any: there is at most one, so records reach D1 in order. */
@@ -101,6 +105,7 @@ export class InventoryItem extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new StockStorage(ctx.storage.sql);
+    this.live = new StockBroadcast(ctx.storage.sql, env);
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
     });
@@ -305,14 +310,15 @@ export class InventoryItem extends DurableObject<Env> {
     // The runtime cleared the alarm to run this one; read it anyway, so a run from anywhere else leaves the
     // cached time true.
     this.alarmAt = await this.ctx.storage.getAlarm();
-    this.ctx.storage.transactionSync(() => {
+    const stock = this.ctx.storage.transactionSync(() => {
       const now = Date.now();
       // Deleting expired rows changes no figure (reads ignore them already), but the level may have moved
       // with time since it was last recorded.
       this.store.deleteExpired(now);
       const item = this.store.item();
-      if (item) this.settle(item, now, false);
+      return item ? this.settle(item, now, false).stock : null;
     });
+    if (stock) this.broadcast(stock);
     this.queued = false;
     await this.publish().catch(() => undefined);
     await this.rearm();
@@ -322,7 +328,10 @@ export class InventoryItem extends DurableObject<Env> {
    * Runs one rule as a storage transaction (all or nothing), then starts publishing what it queued and
    * re-arms the alarm. The publisher runs on after the answer; nothing here waits for D1.
    */
-  private async write<R>(ref: StockRef, rule: (item: ItemRow, now: number) => R): Promise<R> {
+  private async write<R extends { stock: StockSnapshot }>(
+    ref: StockRef,
+    rule: (item: ItemRow, now: number) => R,
+  ): Promise<R> {
     const result = this.ctx.storage.transactionSync(() => {
       const stored = this.store.item();
       const item = this.itemFor(ref, stored);
@@ -331,6 +340,7 @@ export class InventoryItem extends DurableObject<Env> {
       if (stored && stored.sku !== item.sku) this.store.saveItem(item);
       return answer;
     });
+    this.broadcast(result.stock);
     if (this.queued) {
       this.queued = false;
       const rearm = () => this.rearm();
@@ -338,6 +348,12 @@ export class InventoryItem extends DurableObject<Env> {
     }
     await this.rearm();
     return result;
+  }
+
+  /** Sends the figures to the product's live topic after the write, off the SKU's path. */
+  private broadcast(stock: StockSnapshot): void {
+    const sending = this.live.offer(stock);
+    if (sending) this.ctx.waitUntil(sending);
   }
 
   /** The stored item (defaults for a variant never stocked) with the SKU the Worker passed, if any; not saved. */
@@ -469,7 +485,7 @@ export class InventoryItem extends DurableObject<Env> {
   private async drainOutbox(): Promise<void> {
     for (let record = this.store.oldestRecord(); record; record = this.store.oldestRecord()) {
       try {
-        await publishStockRecord(this.env.DB, record);
+        await publishStockRecord(this.env, record);
       } catch (error) {
         this.store.postponeRecords(Date.now() + PUBLISH_RETRY_MS);
         createLogger({ durable_object: 'InventoryItem', variant_id: record.variantId }).error(

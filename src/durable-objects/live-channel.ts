@@ -1,56 +1,179 @@
 /**
- * One live channel: clients connect over a WebSocket and the object answers them. The seed of the real-time
- * issue; today it only proves the path (Worker -> app -> Durable Object -> 101) and the message contract.
+ * One live topic (`idFromName(topic)`: `product:<id>`, `order:<id>`, `staff:feed`): it numbers the topic's
+ * events, keeps the recent ones for replay and the latest state for new subscribers (live-channel-storage.ts),
+ * and sends each event to its subscribers.
  *
- * Sockets are accepted through the Hibernation API, so an idle channel costs nothing: the runtime keeps the
- * connections while the object is evicted and wakes it for each message.
+ * Subscribers are the Worker's live sessions (src/modules/live/session.ts), one socket per client connection
+ * and topic, never browsers directly: the Worker authenticates, holds the client's WebSocket or SSE stream and
+ * subscribes here (docs/ARCHITECTURE.md, "Live"). Sockets are accepted with the Hibernation API, so a channel
+ * with subscribers and no events costs nothing: the runtime keeps the sockets while the object is evicted,
+ * answers the sessions' pings itself (`setWebSocketAutoResponse`) and wakes the object for a publish. What a
+ * socket needs after a wake-up (when its grant ends) is in its attachment, not in memory.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { z } from 'zod';
+import {
+  CHANNEL_CLOSE_CODES,
+  CHANNEL_PING,
+  CHANNEL_PONG,
+  type ChannelSubscription,
+  type LiveTransport,
+  parseSubscriptionRequest,
+} from '../lib/live-channel-contract';
+import {
+  encodeControl,
+  LIVE_LIMITS,
+  LIVE_PROTOCOL_VERSION,
+  type LiveEventDraft,
+  retainKeyOf,
+  type Topic,
+} from '../lib/live-messages';
+import { type ChannelRow, ChannelStorage, RETENTION_MS } from './live-channel-storage';
 
-/** A client message larger than this is refused, not parsed. */
-export const MAX_MESSAGE_BYTES = 4096;
+/** What a subscriber socket carries through hibernation. */
+export type SubscriberAttachment = {
+  transport: LiveTransport;
+  subscribedAt: number;
+  /** Epoch ms when the grant behind this subscription ends (null: a public topic, never). */
+  until: number | null;
+};
 
-const ClientMessage = z.discriminatedUnion('type', [z.object({ type: z.literal('ping') })]);
-export type ClientMessage = z.infer<typeof ClientMessage>;
-
-export type ServerMessage = { type: 'pong' } | { type: 'error'; code: 'invalid_message' };
-
-/** The message as sent, or null if it is binary, too large, not JSON or not a message we know. */
-export function parseClientMessage(message: string | ArrayBuffer): ClientMessage | null {
-  if (typeof message !== 'string') return null;
-  if (new TextEncoder().encode(message).byteLength > MAX_MESSAGE_BYTES) return null;
-  let json: unknown;
-  try {
-    json = JSON.parse(message);
-  } catch {
-    return null;
-  }
-  const parsed = ClientMessage.safeParse(json);
-  return parsed.success ? parsed.data : null;
-}
+export type PublishResult = { seq: number; delivered: number };
 
 export class LiveChannel extends DurableObject<Env> {
-  /** Accepts a WebSocket upgrade (the route has already checked the `Upgrade` header). */
+  private readonly store: ChannelStorage;
+  /** Attachments read once per socket per wake-up: deserializing on every publish would cost per event. */
+  private readonly attachments = new WeakMap<WebSocket, SubscriberAttachment>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new ChannelStorage(ctx.storage.sql);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(CHANNEL_PING, CHANNEL_PONG));
+  }
+
+  /**
+   * A live session subscribing (the request `subscriptionRequest` builds): accepts its socket, then sends
+   * `subscribed` and what the subscriber lacks, all before any later event can be sent to it.
+   */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
       return new Response('Expected a WebSocket upgrade', { status: 426, headers: { Upgrade: 'websocket' } });
     }
+    const subscription = parseSubscriptionRequest(request);
+    if (!subscription) return new Response('Not a channel subscription', { status: 400 });
+    const now = Date.now();
+    const channel = this.channelFor(subscription.topic);
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
+    const attachment: SubscriberAttachment = {
+      transport: subscription.transport,
+      subscribedAt: now,
+      until: subscription.until,
+    };
+    server.serializeAttachment(attachment);
+    this.attachments.set(server, attachment);
+    for (const message of this.catchUp(channel, subscription, now)) server.send(message);
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const parsed = parseClientMessage(message);
-    // A bad message is answered, not punished: the socket stays open.
-    const reply: ServerMessage =
-      parsed === null ? { type: 'error', code: 'invalid_message' } : { type: 'pong' };
-    ws.send(JSON.stringify(reply));
+  /**
+   * Numbers `draft` as the topic's next event, keeps it (for replay while anyone follows or left less than
+   * RETENTION_MS ago; as state if it has a retain key) and sends it to every subscriber. With no subscriber this
+   * is one or two row writes and no send.
+   */
+  async publish(topic: Topic, draft: LiveEventDraft): Promise<PublishResult> {
+    const now = Date.now();
+    const channel = this.channelFor(topic);
+    const seq = channel.seq + 1;
+    const body = JSON.stringify({
+      v: LIVE_PROTOCOL_VERSION,
+      type: draft.type,
+      topic,
+      seq,
+      at: new Date(now).toISOString(),
+      data: draft.data,
+    });
+    const sockets = this.ctx.getWebSockets();
+    const retainKey = retainKeyOf(draft);
+    this.ctx.storage.transactionSync(() => {
+      this.store.saveChannel({ ...channel, seq });
+      if (sockets.length > 0 || now - channel.lastSubscriberAt <= RETENTION_MS) {
+        this.store.appendEvent(seq, now, body);
+      } else {
+        this.store.dropEvents();
+      }
+      if (retainKey !== null) this.store.retain(retainKey, seq, body);
+    });
+    let delivered = 0;
+    for (const ws of sockets) {
+      if (this.deliver(ws, body, now)) delivered += 1;
+    }
+    return { seq, delivered };
   }
 
-  override async webSocketClose(): Promise<void> {
-    // The runtime has already answered the close frame (compatibility date >= 2026-04-07,
-    // web_socket_auto_reply_to_close) and forgets the socket; a channel keeps no per-socket state yet.
+  /** A session never sends anything but pings, which the runtime answers; anything else is ignored. */
+  override async webSocketMessage(): Promise<void> {}
+
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    this.forget(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.forget(ws);
+  }
+
+  /** When the last subscriber leaves, the retention window starts counting. */
+  private forget(ws: WebSocket): void {
+    const channel = this.store.channel();
+    const others = this.ctx.getWebSockets().filter((other) => other !== ws);
+    if (channel && others.length === 0) this.store.saveChannel({ ...channel, lastSubscriberAt: Date.now() });
+  }
+
+  /** The channel row (made up, not saved, for a topic never published to). One object serves one topic. */
+  private channelFor(topic: Topic): ChannelRow {
+    const channel = this.store.channel();
+    if (channel && channel.topic !== topic) {
+      throw new Error(`the channel of ${channel.topic} was called for ${topic}`);
+    }
+    return channel ?? { topic, seq: 0, lastSubscriberAt: 0 };
+  }
+
+  /** `subscribed`, then: the retained state (new subscriber), the missed events, or `resync` and the state. */
+  private catchUp(channel: ChannelRow, subscription: ChannelSubscription, now: number): string[] {
+    const { topic, seq } = channel;
+    const subscribed = encodeControl({ type: 'subscribed', topic, seq });
+    const { afterSeq } = subscription;
+    if (afterSeq === undefined) return [subscribed, ...this.store.retainedEvents()];
+    const missed = afterSeq <= seq ? this.store.eventsAfter(afterSeq, seq, now) : null;
+    if (missed) return [subscribed, ...missed];
+    return [subscribed, encodeControl({ type: 'resync', topic, seq }), ...this.store.retainedEvents()];
+  }
+
+  /** Sends `body` unless the subscription has ended or its reader fell too far behind (then closes it). */
+  private deliver(ws: WebSocket, body: string, now: number): boolean {
+    const attachment = this.attachmentOf(ws);
+    try {
+      if (attachment.until !== null && attachment.until <= now) {
+        ws.close(CHANNEL_CLOSE_CODES.expired, 'subscription expired');
+        return false;
+      }
+      if (ws.bufferedAmount > LIVE_LIMITS.maxBacklogBytes) {
+        ws.close(CHANNEL_CLOSE_CODES.slowConsumer, 'slow consumer');
+        return false;
+      }
+      ws.send(body);
+      return true;
+    } catch {
+      // Closing or closed already: its close handler forgets it.
+      return false;
+    }
+  }
+
+  private attachmentOf(ws: WebSocket): SubscriberAttachment {
+    let attachment = this.attachments.get(ws);
+    if (!attachment) {
+      attachment = ws.deserializeAttachment() as SubscriberAttachment;
+      this.attachments.set(ws, attachment);
+    }
+    return attachment;
   }
 }

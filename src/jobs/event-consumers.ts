@@ -5,7 +5,13 @@
  */
 import type { EventConsumer } from '../lib/event-consumer';
 import { analyticsConsumer } from '../modules/analytics/consumer';
+import { liveConsumer } from '../modules/live/consumer';
 import { emailConsumer } from '../modules/notifications/consumer';
 import { webhooksConsumer } from '../modules/webhooks/consumer';
 
-export const EVENT_CONSUMERS: readonly EventConsumer[] = [emailConsumer, analyticsConsumer, webhooksConsumer];
+export const EVENT_CONSUMERS: readonly EventConsumer[] = [
+  emailConsumer,
+  analyticsConsumer,
+  webhooksConsumer,
+  liveConsumer,
+];

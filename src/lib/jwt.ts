@@ -63,7 +63,8 @@ async function loadKeys(source: string): Promise<KeySet> {
   return { signer: signer as KeySet['signer'], verifiers, publicJwks };
 }
 
-function keys(env: Env): Promise<KeySet> {
+/** The signing key and the verifiers by kid; also signs live tickets (src/modules/live/tickets.ts). */
+export function signingKeys(env: Env): Promise<KeySet> {
   if (memo?.source !== env.JWT_SIGNING_KEYS) {
     memo = { source: env.JWT_SIGNING_KEYS, keys: loadKeys(env.JWT_SIGNING_KEYS) };
   }
@@ -75,7 +76,7 @@ export async function signAccessToken(
   claims: { sub: string; typ: 'customer' | 'staff'; sid: string; role?: StaffRole; perms?: string[] },
   audience: Audience,
 ): Promise<{ token: string; expiresIn: number }> {
-  const { signer } = await keys(env);
+  const { signer } = await signingKeys(env);
   const { sub, ...custom } = claims;
   const token = await new SignJWT(custom)
     .setProtectedHeader({ alg: ALGORITHM, kid: signer.kid, typ: TOKEN_TYPE })
@@ -135,7 +136,7 @@ export async function verifyAccessToken(env: Env, token: string, audience: Audie
     throw invalidToken('malformed token');
   }
   if (header.alg !== ALGORITHM) throw invalidToken('unsupported algorithm');
-  const key = header.kid ? (await keys(env)).verifiers.get(header.kid) : undefined;
+  const key = header.kid ? (await signingKeys(env)).verifiers.get(header.kid) : undefined;
   if (!key) throw invalidToken('unknown signing key');
   let payload: JWTPayload;
   try {
@@ -156,5 +157,5 @@ export async function verifyAccessToken(env: Env, token: string, audience: Audie
 }
 
 export async function publicJwks(env: Env): Promise<{ keys: JWK[] }> {
-  return { keys: (await keys(env)).publicJwks };
+  return { keys: (await signingKeys(env)).publicJwks };
 }

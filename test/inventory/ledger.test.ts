@@ -157,8 +157,8 @@ describe('the D1 journal', () => {
   it('takes a record published twice once: one ledger row, one audit entry, one event', async () => {
     const variantId = freshVariant();
     const record = change(variantId);
-    await publishStockRecord(env.DB, record);
-    await publishStockRecord(env.DB, record);
+    await publishStockRecord(env, record);
+    await publishStockRecord(env, record);
     expect(await countOf('inventory_changes WHERE variant_id = ?', variantId)).toBe(1);
     expect(await countOf('audit_log WHERE target_id = ?', variantId)).toBe(1);
     expect(await countOf('outbox_events WHERE aggregate_id = ?', variantId)).toBe(1);
@@ -166,9 +166,9 @@ describe('the D1 journal', () => {
 
   it('moves a level only forwards: a repeated or older record changes nothing and raises nothing', async () => {
     const variantId = freshVariant();
-    await publishStockRecord(env.DB, level(variantId, 2, 'out_of_stock'));
-    await publishStockRecord(env.DB, level(variantId, 2, 'out_of_stock'));
-    await publishStockRecord(env.DB, level(variantId, 1, 'in_stock'));
+    await publishStockRecord(env, level(variantId, 2, 'out_of_stock'));
+    await publishStockRecord(env, level(variantId, 2, 'out_of_stock'));
+    await publishStockRecord(env, level(variantId, 1, 'in_stock'));
     expect(await rows('SELECT level, seq FROM stock_levels WHERE variant_id = ?', variantId)).toStrictEqual([
       { level: 'out_of_stock', seq: 2 },
     ]);

@@ -5,7 +5,8 @@
  *   entry (`inventory.<kind>`, naming the actor who asked) and its event (`inventory.adjusted`, or
  *   `inventory.configured` for settings);
  * - a level transition (`level`): `stock_levels` moved forward to the object's level counter, with
- *   `inventory.low_stock` / `inventory.out_of_stock` when the new level is one of those.
+ *   `inventory.low_stock` / `inventory.out_of_stock` when the new level is one of those, and then (after the
+ *   commit) a `low_stock` message on the live staff feed.
  *
  * Each commit is `conditional` on its keyed statement, so a record published twice (the object crashed after
  * D1 took it, before it forgot it) writes nothing the second time: one audit entry and one event per change.
@@ -17,8 +18,11 @@
 import { sql } from 'drizzle-orm';
 import { inventoryChanges, stockLevels } from '../../db/schema';
 import { type Caller, systemCaller } from '../../lib/caller';
-import { commit, type ComputedDomainEvent as DomainEvent } from '../../lib/commit';
+import { commit, type ComputedDomainEvent as DomainEvent, type FollowUp } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
+import type { LiveChannelNamespace } from '../../lib/live-channel-contract';
+import { STAFF_FEED_TOPIC } from '../../lib/live-messages';
+import { liveFollowUp } from '../../lib/live-publish';
 import type { StockChange, StockRecord } from './stock-types';
 
 /** The system actor that level transitions are attributed to: time and carts move levels, not a person. */
@@ -105,7 +109,24 @@ async function journalChange(db: Database, { variantId, sku, change }: ChangeRec
   });
 }
 
-async function recordLevel(db: Database, record: LevelRecord): Promise<void> {
+/** A level that needs staff attention, for the live staff feed once D1 has recorded it. */
+function lowStockLive(live: LiveChannelNamespace, record: LevelRecord): FollowUp[] {
+  if (record.level === 'in_stock') return [];
+  return [
+    liveFollowUp(live, STAFF_FEED_TOPIC, {
+      type: 'low_stock',
+      data: {
+        variant_id: record.variantId,
+        sku: record.sku,
+        level: record.level,
+        previous_level: record.previous,
+        available: record.available,
+      },
+    }),
+  ];
+}
+
+async function recordLevel(db: Database, live: LiveChannelNamespace, record: LevelRecord): Promise<void> {
   const caller = systemCaller(INVENTORY_SYSTEM_ACTOR, `${record.variantId}:level:${record.levelSeq}`);
   const row = {
     variantId: record.variantId,
@@ -149,12 +170,19 @@ async function recordLevel(db: Database, record: LevelRecord): Promise<void> {
               },
             },
           ],
+    afterCommit: lowStockLive(live, record),
   });
 }
 
-/** Writes one outbox record of an InventoryItem object to D1; safe to repeat. Throws if D1 fails. */
-export async function publishStockRecord(d1: D1Database, record: StockRecord): Promise<void> {
-  const db = createDb(d1);
+/**
+ * Writes one outbox record of an InventoryItem object to D1; safe to repeat. Throws if D1 fails. A level moved to
+ * low or out of stock also goes to the live staff feed, once, after the commit that recorded it.
+ */
+export async function publishStockRecord(
+  bindings: Pick<Env, 'DB' | 'LIVE_CHANNEL'>,
+  record: StockRecord,
+): Promise<void> {
+  const db = createDb(bindings.DB);
   if (record.kind === 'change') await journalChange(db, record);
-  else await recordLevel(db, record);
+  else await recordLevel(db, bindings.LIVE_CHANNEL, record);
 }

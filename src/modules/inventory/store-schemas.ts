@@ -30,15 +30,22 @@ export const ProductAvailabilitySchema = z
   .openapi('ProductAvailability');
 export type ProductAvailability = z.infer<typeof ProductAvailabilitySchema>;
 
-/** What a shopper may know of a variant's stock: never below zero, never who holds it. */
-export function serializeVariantAvailability(sku: string, snapshot: StockSnapshot) {
+/**
+ * What a shopper may know of a variant's stock: never below zero, never who holds it. Also what live stock
+ * events carry (src/durable-objects/stock-broadcast.ts).
+ */
+export function shopperStock(snapshot: StockSnapshot) {
   const available = Math.max(0, snapshot.available);
   return {
     variant_id: snapshot.variant_id,
-    sku,
     available,
     level: snapshot.level,
     backorder: snapshot.backorder,
     purchasable: available > 0 || snapshot.backorder === 'allow',
   };
+}
+
+export function serializeVariantAvailability(sku: string, snapshot: StockSnapshot) {
+  const { variant_id, ...stock } = shopperStock(snapshot);
+  return { variant_id, sku, ...stock };
 }

@@ -1,18 +1,90 @@
 /**
- * GET /v1/live hands a WebSocket upgrade to a LiveChannel Durable Object, whose 101 response passes the global
- * middleware untouched (src/lib/response-headers.ts). One channel for now: the "lobby".
+ * The live routes. Both transports end in a LiveSession (session.ts) that the Worker holds while the client is
+ * connected, subscribed to one LiveChannel object per topic over hibernatable sockets: a WebSocket upgrade is
+ * answered here (the 101 passes the global middleware untouched, src/lib/response-headers.ts), an SSE stream
+ * is a streamed 200. What can be refused before the connection opens (a bad ticket, a topic the ticket does not
+ * name, an inactive product, a malformed Last-Event-ID) is refused with problem+json.
  */
+import { bearerPrincipal } from '../../auth/bearer-principal';
 import { AppError } from '../../lib/errors';
+import type { Topic } from '../../lib/live-messages';
 import { createRouter } from '../../lib/openapi';
 import { isWebSocketUpgrade } from '../../lib/response-headers';
+import { noStore } from '../../middleware/no-store';
+import { subscriptionAccess, ticketGrant } from './access';
+import { SseSink, WebSocketSink } from './client-sinks';
 import * as routes from './routes';
+import type { LiveTicket } from './schemas';
+import { LiveSession } from './session';
+import { parseCursor } from './sse-cursor';
+import { type Grant, signTicket, verifyTicket } from './tickets';
 
-export const liveRouter = createRouter().openapi(routes.connect, (c) => {
-  if (!isWebSocketUpgrade(c)) {
-    throw new AppError(426, 'upgrade_required', 'This endpoint only accepts a WebSocket upgrade.', {
-      headers: { Upgrade: 'websocket' },
+const REFUSALS = { topic_not_found: 404, forbidden: 403 } as const;
+
+/** Each topic's subscription end, checked before the connection opens; the first refusal as problem+json. */
+async function checkTopics(env: Env, topics: readonly Topic[], grants: readonly Grant[]) {
+  const access = await Promise.all(topics.map((topic) => subscriptionAccess(env, topic, grants)));
+  return access.map((result, i) => {
+    if (!result.ok) {
+      throw new AppError(REFUSALS[result.code], result.code, result.message, {
+        errors: [{ pointer: `/query/topics/${i}`, message: result.message }],
+      });
+    }
+    return result.until;
+  });
+}
+
+export const liveRouter = createRouter()
+  .openapi(routes.connect, async (c) => {
+    if (!isWebSocketUpgrade(c)) {
+      throw new AppError(426, 'upgrade_required', 'This endpoint only accepts a WebSocket upgrade.', {
+        headers: { Upgrade: 'websocket' },
+      });
+    }
+    const { topics = [], ticket } = c.req.valid('query');
+    const grants = ticket === undefined ? [] : [await verifyTicket(c.env, ticket)];
+    const until = await checkTopics(c.env, topics, grants);
+    const { 0: client, 1: server } = new WebSocketPair();
+    server.accept();
+    const session = new LiveSession(c.env, new WebSocketSink(server), {
+      transport: 'websocket',
+      grants,
+      logger: c.var.logger,
     });
-  }
-  const channels = c.env.LIVE_CHANNEL;
-  return channels.get(channels.idFromName('lobby')).fetch(c.req.raw);
+    server.addEventListener('message', (event) => void session.receive(event.data));
+    server.addEventListener('close', () => session.end());
+    server.addEventListener('error', () => session.end());
+    for (const [i, topic] of topics.entries()) void session.follow(topic, until[i] ?? null, undefined);
+    return new Response(null, { status: 101, webSocket: client });
+  })
+  .openapi(routes.stream, async (c) => {
+    const { topics, ticket, last_event_id } = c.req.valid('query');
+    const positions = parseCursor(c.req.valid('header')['last-event-id'] ?? last_event_id, topics.length);
+    const grants = ticket === undefined ? [] : [await verifyTicket(c.env, ticket)];
+    const until = await checkTopics(c.env, topics, grants);
+    const sink = new SseSink(topics, [...positions], () => session.end());
+    const session = new LiveSession(c.env, sink, { transport: 'sse', grants, logger: c.var.logger });
+    for (const [i, topic] of topics.entries()) void session.follow(topic, until[i] ?? null, positions[i]);
+    return new Response(sink.body, {
+      status: 200,
+      headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' },
+    });
+  });
+
+liveRouter.use('/live/tickets', noStore());
+liveRouter.openapi(routes.createTicket, async (c) => {
+  const { topics } = c.req.valid('json');
+  const requester = {
+    bearer: await bearerPrincipal(c.env, c.req.header('Authorization')),
+    orderToken: c.req.valid('header')['X-Order-Token'],
+  };
+  const grant = await ticketGrant(c.env, requester, topics);
+  const issued = await signTicket(c.env, { topics, ...grant });
+  const body: LiveTicket = {
+    ticket: issued.ticket,
+    topics,
+    expires_at: issued.expiresAt.toISOString(),
+    subscriptions_end_at: issued.until.toISOString(),
+  };
+  return c.json(body, 200);
 });

@@ -1,22 +1,74 @@
-import { z } from '@hono/zod-openapi';
-import { problems, publicRoute } from '../../lib/openapi';
+import { createRoute, type RouteConfig, z } from '@hono/zod-openapi';
+import { jsonBody, jsonContent, problems, publicRoute } from '../../lib/openapi';
+import { OrderTokenHeaders } from '../orders/store-routes';
+import { ConnectQuery, SseHeaders, SseQuery, TicketBody, TicketSchema } from './schemas';
+
+const tags = ['Live'];
 
 export const connect = publicRoute({
   method: 'get',
   path: '/live',
-  tags: ['Live'],
-  summary: 'Open a live channel (WebSocket)',
+  tags,
+  summary: 'Follow topics over a WebSocket',
   description:
-    'Send `Upgrade: websocket`. Messages are JSON objects with a `type`: send `{"type":"ping"}` and receive ' +
-    '`{"type":"pong"}`. A message that is not JSON, has an unknown type, or exceeds 4 KB is answered with ' +
-    '`{"type":"error","code":"invalid_message"}` and the socket stays open.',
+    'Send `Upgrade: websocket`. Subscribe with `{"type":"subscribe","topic":"product:<id>"}` (add `after_seq` ' +
+    'to replay what you missed, `ticket` for topics that need one); events arrive as JSON with `type`, ' +
+    '`topic`, `seq` and `data`. The protocol, limits and close codes: docs/LIVE.md. Product topics are public; ' +
+    'order topics and the staff feed need a ticket (`?ticket=` here, or in the subscribe message).',
   request: {
+    query: ConnectQuery,
     headers: z.object({
       upgrade: z.string().optional().openapi({ description: 'Must be `websocket`', example: 'websocket' }),
     }),
   },
   responses: {
     101: { description: 'Switching Protocols: the connection is now a WebSocket' },
-    ...problems(426),
+    ...problems(401, 403, 404, 422, 426),
+  },
+});
+
+export const stream = publicRoute({
+  method: 'get',
+  path: '/live/sse',
+  tags,
+  summary: 'Follow topics as Server-Sent Events',
+  description:
+    'The same messages as the WebSocket, one per event (`data` is the message JSON); the event `id` holds the ' +
+    'seq of every topic, so `Last-Event-ID` resumes them all. Order topics and the staff feed need `ticket`.',
+  request: { query: SseQuery, headers: SseHeaders },
+  responses: {
+    200: {
+      description: 'An event stream that stays open',
+      content: {
+        'text/event-stream': { schema: z.string().openapi({ example: 'id: 12\ndata: {...}\n\n' }) },
+      },
+    },
+    ...problems(401, 403, 404, 422),
+  },
+});
+
+/** Any of these credentials, or none (a ticket for product topics only). */
+const TICKET_SECURITY: NonNullable<RouteConfig['security']> = [
+  { customerToken: [] },
+  { staffToken: [] },
+  { secretKey: [] },
+  { orderToken: [] },
+  {},
+];
+
+export const createTicket = createRoute({
+  method: 'post',
+  path: '/live/tickets',
+  tags,
+  summary: 'Get a short-lived ticket for topics that need credentials',
+  description:
+    'Send the credential that opens the topics: a customer token or `X-Order-Token` for `order:<id>`, a staff ' +
+    'token or secret key holding `orders:read` for `staff:feed` and any order. The ticket is valid for 60 s to ' +
+    'connect or subscribe with; the subscriptions it opens last until the credential expires (at most an hour).',
+  security: TICKET_SECURITY,
+  request: { body: jsonBody(TicketBody), headers: OrderTokenHeaders },
+  responses: {
+    200: jsonContent(TicketSchema, 'The ticket'),
+    ...problems(400, 401, 403, 415, 422),
   },
 });

@@ -1,5 +1,5 @@
 /** Loading an order with what hangs off it; shared by both surfaces and by the services' checks. */
-import { asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, ne, sql } from 'drizzle-orm';
 import { fulfillments, orderLines, orders, orderTransitions } from '../../db/schema';
 import type { Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
@@ -43,4 +43,22 @@ export async function itemCounts(db: Database, orderIds: string[]): Promise<Map<
     .where(inArray(orderLines.orderId, orderIds))
     .groupBy(orderLines.orderId);
   return new Map(rows.map((r) => [r.orderId, r.units]));
+}
+
+/**
+ * Orders placed since `since` and not canceled, per shipping country and currency: how many and their total
+ * (the live staff feed's running totals). A range of the created_at index.
+ */
+export function salesByCountrySince(db: Database, since: Date) {
+  return db
+    .select({
+      country: orders.shippingCountry,
+      currency: orders.currency,
+      orders: sql<number>`count(*)`.mapWith(Number),
+      total: sql<number>`sum(${orders.total})`.mapWith(Number),
+    })
+    .from(orders)
+    .where(and(gte(orders.createdAt, since), ne(orders.status, 'canceled')))
+    .groupBy(orders.shippingCountry, orders.currency)
+    .orderBy(orders.shippingCountry, orders.currency);
 }

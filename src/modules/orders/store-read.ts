@@ -24,6 +24,12 @@ async function opens(order: OrderRow, proof: OrderProof): Promise<boolean> {
   return timingSafeEqualStrings(await sha256Hex(proof.orderToken), order.tokenHash);
 }
 
+/** Whether `proof` opens order `id` (false when there is no such order): who may follow it live. */
+export async function proofOpensOrder(db: Database, id: string, proof: OrderProof): Promise<boolean> {
+  const order = await db.select().from(orders).where(eq(orders.id, id)).get();
+  return order !== undefined && (await opens(order, proof));
+}
+
 /** The order `id` if `proof` opens it, else the 404 of an order that does not exist. */
 export async function ownOrder(db: Database, id: string, proof: OrderProof): Promise<OrderRow> {
   const order = await db.select().from(orders).where(eq(orders.id, id)).get();

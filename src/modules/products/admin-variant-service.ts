@@ -4,6 +4,7 @@
  *
  * Each write is audited on the variant (`variant.create|update|delete|set_prices`) and raises product.updated
  * (aggregate `product`, payload `{ id: <product id>, variant_id }`): variants and prices are part of the product.
+ * A variant's new prices also go to its product's live topic after the commit (`price`, src/lib/live-publish.ts).
  */
 import { and, asc, eq, max, ne } from 'drizzle-orm';
 import { prices, productOptions, variants } from '../../db/schema';
@@ -13,6 +14,8 @@ import { commit, type ComputedDomainEvent as DomainEvent } from '../../lib/commi
 import { createDb, type Database } from '../../lib/db';
 import { AppError, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
+import { productTopic } from '../../lib/live-messages';
+import { liveFollowUp } from '../../lib/live-publish';
 import { applyPatch, auditChanges } from '../../lib/row-changes';
 import { refreshStorefront } from '../storefront/projection';
 import {
@@ -70,6 +73,13 @@ async function assertOptionsFit(
   if (siblings.some((s) => optionsKey(s.options) === key)) throw variantOptionsTaken();
 }
 
+/** The live `price` event of a variant whose prices were just set, sent after the commit. */
+const livePrices = (env: Env, productId: string, variantId: string, list: PriceInput[]) =>
+  liveFollowUp(env.LIVE_CHANNEL, productTopic(productId), {
+    type: 'price',
+    data: { product_id: productId, variant_id: variantId, prices: list },
+  });
+
 /** The event every variant write raises: its product changed. */
 const productUpdated = (productId: string, variantId: string): DomainEvent => ({
   type: 'product.updated',
@@ -116,6 +126,7 @@ export async function createVariant(
     events: [productUpdated(productId, id)],
     recheck: () => checkCreate(db, productId, input),
     versions: CatalogVersionBump.product(db, productId),
+    afterCommit: [livePrices(env, productId, id, input.prices)],
   });
   return getVariant(db, id);
 }
@@ -229,6 +240,7 @@ export async function replacePrices(
       await checkPrices(db, id, list);
     },
     versions: CatalogVersionBump.product(db, before.productId),
+    afterCommit: [livePrices(env, before.productId, id, list)],
   });
   return getVariant(db, id);
 }

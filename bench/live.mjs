@@ -1,0 +1,260 @@
+// `npm run bench:live [-- --subscribers 1000] [-- --rounds 20]`
+// One product topic with many WebSocket subscribers: the time from a stock change (the staff PUT that sets on-hand,
+// sent over HTTP) to its `stock` event reaching every subscriber, and the memory of the local runtime (RSS of the
+// workerd process) before and after the subscribers connect. Builds the Worker as `wrangler deploy` would and runs
+// it on Miniflare's Node API (workerd, real local D1, SQLite-backed Durable Objects, no dev proxy) with the demo
+// catalog. Prints one Markdown table (also bench/results/live.md). Only targets 127.0.0.1; stops itself.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
+import { generateSecretKey, insertSecretKeySql } from '../scripts/lib/secret-key.mjs';
+import { demoCatalogStatements } from '../scripts/seed.mjs';
+
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 ? Number(args[at + 1]) : fallback;
+};
+const SUBSCRIBERS = flag('subscribers', 1000);
+const ROUNDS = flag('rounds', 20);
+/** Connections opened at once while subscribing (the handshakes queue on 2 cores otherwise). */
+const CONNECT_BATCH = 50;
+/** Only a hang: every event that is coming arrives far sooner. */
+const HANG_MS = 60_000;
+const HOST = '127.0.0.1';
+const COMPATIBILITY_DATE = /compatibility_date = "([\d-]+)"/.exec(readFileSync('wrangler.toml', 'utf8'))[1];
+
+function build() {
+  const result = spawnSync(
+    'npx',
+    ['--no-install', 'wrangler', 'deploy', '--dry-run', '--outdir', 'bench/.build'],
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
+  );
+  if (result.status !== 0) throw new Error('wrangler build failed');
+}
+
+function start() {
+  return new Miniflare(
+    convertV4MiniflareOptions({
+      host: HOST,
+      port: 0,
+      handleStructuredLogs: () => {},
+      workers: [
+        {
+          name: 'edgecart',
+          modules: true,
+          compatibilityDate: COMPATIBILITY_DATE,
+          scriptPath: 'bench/.build/index.js',
+          d1Databases: { DB: 'bench-live-db' },
+          kvNamespaces: ['KV'],
+          durableObjects: {
+            INVENTORY_ITEM: { className: 'InventoryItem', useSQLite: true },
+            LIVE_CHANNEL: { className: 'LiveChannel', useSQLite: true },
+          },
+          bindings: {
+            ENVIRONMENT: 'production',
+            CORS_ORIGINS: 'http://localhost',
+            MAX_BODY_BYTES: '1048576',
+            DEFAULT_REGION: 'us',
+            PUBLIC_URL: 'http://localhost',
+            EMAIL_PROVIDER: 'http',
+            EMAIL_API_URL: 'http://127.0.0.1:9/unused',
+            EMAIL_FROM: 'bench@localhost',
+            EMAIL_API_KEY: 'unused',
+            JWT_SIGNING_KEYS: '[]',
+            DATA_ENCRYPTION_KEYS: '[]',
+            PAYMENT_PROVIDERS: 'manual',
+            PAYMENT_TIMEOUT_MS: '10000',
+          },
+          ratelimits: {
+            AUTH_IP_RATE_LIMITER: { namespace_id: '1001', simple: { limit: 30, period: 60 } },
+            AUTH_ACCOUNT_RATE_LIMITER: { namespace_id: '1002', simple: { limit: 10, period: 60 } },
+          },
+        },
+      ],
+    }),
+  );
+}
+
+/** The schema, the demo catalog and a secret key; returns an active product's id, a variant of it and the key. */
+async function seed(mf) {
+  const db = await mf.getD1Database('DB');
+  for (const file of readdirSync('migrations')
+    .filter((f) => f.endsWith('.sql'))
+    .sort()) {
+    for (const statement of readFileSync(`migrations/${file}`, 'utf8').split('--> statement-breakpoint')) {
+      if (statement.trim()) await db.prepare(statement).run();
+    }
+  }
+  for (const statement of demoCatalogStatements()) await db.prepare(statement).run();
+  const key = await generateSecretKey();
+  await db.prepare(insertSecretKeySql(key, 'live bench')).run();
+  const variant = await db
+    .prepare(
+      `SELECT v.id, v.product_id FROM variants v JOIN products p ON p.id = v.product_id
+       WHERE p.status = 'active' ORDER BY p.handle, v.position LIMIT 1`,
+    )
+    .first();
+  return { productId: variant.product_id, variantId: variant.id, key: key.key };
+}
+
+/** The workerd process Miniflare started: the runtime holding every socket. */
+function workerdPid() {
+  const children = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], {
+    encoding: 'utf8',
+  });
+  const pid = children
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .find(([, comm]) => comm === 'workerd')?.[0];
+  if (!pid) throw new Error('no workerd child process');
+  return pid;
+}
+
+/** Its resident memory, in MB. */
+function workerdRssMb() {
+  const status = readFileSync(`/proc/${workerdPid()}/status`, 'utf8');
+  return Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) / 1024);
+}
+
+/** The CPU time it has used (user + system), in ms (/proc/<pid>/stat counts clock ticks, 100 a second). */
+function workerdCpuMs() {
+  const fields = readFileSync(`/proc/${workerdPid()}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** This process's CPU time (the subscribers' side), in ms. */
+function clientCpuMs() {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+const uptime = () =>
+  execFileSync('uptime', { encoding: 'utf8' })
+    .trim()
+    .replace(/^.*load average:/, 'load average:');
+
+function withHangGuard(promise, what) {
+  let timer;
+  const hang = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took over ${HANG_MS} ms`)), HANG_MS);
+  });
+  return Promise.race([promise, hang]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * One subscriber: a WebSocket following the topic from the URL. `arrivals` maps each stock event's seq to when it
+ * arrived here (performance.now()); `sinceSent` to the milliseconds since its channel sent it (the event's `at`,
+ * the same system clock); `waitFor(seq)` resolves once that event has arrived.
+ */
+function subscriber(url) {
+  const ws = new WebSocket(url);
+  const arrivals = new Map();
+  const sinceSent = new Map();
+  const waiting = new Map();
+  const subscribed = new Promise((resolve, reject) => {
+    ws.addEventListener('error', () => reject(new Error('subscriber socket failed')));
+    ws.addEventListener('message', (event) => {
+      const message = JSON.parse(event.data);
+      if (message.type === 'subscribed') resolve();
+      if (message.type !== 'stock') return;
+      arrivals.set(message.seq, performance.now());
+      sinceSent.set(message.seq, Date.now() - Date.parse(message.at));
+      waiting.get(message.seq)?.();
+    });
+  });
+  return {
+    ws,
+    subscribed,
+    arrivals,
+    sinceSent,
+    waitFor: (seq) =>
+      arrivals.has(seq) ? Promise.resolve() : new Promise((resolve) => waiting.set(seq, resolve)),
+  };
+}
+
+const percentile = (sorted, p) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+const round1 = (ms) => Math.round(ms * 10) / 10;
+
+async function main() {
+  build();
+  const mf = start();
+  const base = (await mf.ready).origin;
+  const { productId, variantId, key } = await seed(mf);
+  const topic = `product:${productId}`;
+  const loadBefore = uptime();
+  const rssIdle = workerdRssMb();
+
+  const wsUrl = `${base.replace('http', 'ws')}/v1/live?topics=${topic}`;
+  const subscribers = [];
+  const connectStart = performance.now();
+  for (let i = 0; i < SUBSCRIBERS; i += CONNECT_BATCH) {
+    const batch = Array.from({ length: Math.min(CONNECT_BATCH, SUBSCRIBERS - i) }, () => subscriber(wsUrl));
+    await withHangGuard(Promise.all(batch.map((s) => s.subscribed)), 'subscribing');
+    subscribers.push(...batch);
+  }
+  const connectSeconds = (performance.now() - connectStart) / 1000;
+  const rssSubscribed = workerdRssMb();
+
+  // Each round sets on-hand to a new figure: one stock event (seq = round) for every subscriber.
+  const endToEnd = [];
+  const fanOut = [];
+  const answered = [];
+  const spread = [];
+  const cpuBefore = { workerd: workerdCpuMs(), clients: clientCpuMs() };
+  for (let seq = 1; seq <= ROUNDS; seq++) {
+    const sentAt = performance.now();
+    const res = await fetch(`${base}/v1/admin/inventory/${variantId}`, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ on_hand: 1_000 + seq, reason: 'live bench' }),
+    });
+    if (res.status !== 200) throw new Error(`PUT answered ${res.status}: ${await res.text()}`);
+    answered.push(performance.now() - sentAt);
+    await withHangGuard(Promise.all(subscribers.map((s) => s.waitFor(seq))), `round ${seq}`);
+    const times = subscribers.map((s) => s.arrivals.get(seq) - sentAt);
+    endToEnd.push(...times);
+    fanOut.push(...subscribers.map((s) => s.sinceSent.get(seq)));
+    spread.push(Math.max(...times) - Math.min(...times));
+  }
+  const deliveries = ROUNDS * SUBSCRIBERS;
+  const cpuPerDelivery = {
+    workerd: ((workerdCpuMs() - cpuBefore.workerd) * 1000) / deliveries,
+    clients: ((clientCpuMs() - cpuBefore.clients) * 1000) / deliveries,
+  };
+  const rssAfter = workerdRssMb();
+  const loadAfter = uptime();
+  for (const s of subscribers) s.ws.close(1000, 'done');
+  await mf.dispose();
+
+  endToEnd.sort((a, b) => a - b);
+  fanOut.sort((a, b) => a - b);
+  answered.sort((a, b) => a - b);
+  spread.sort((a, b) => a - b);
+  const table = [
+    `Runtime: Miniflare ${JSON.parse(readFileSync('node_modules/miniflare/package.json', 'utf8')).version} (workerd, SQLite-backed Durable Objects, local D1), demo catalog, ${new Date().toISOString().slice(0, 10)}. Subscribers are Node WebSockets on the same 2 cores.`,
+    `Load before: ${loadBefore}; after: ${loadAfter}.`,
+    '',
+    '| measure | value |',
+    '|---|---|',
+    `| subscribers on one product topic | ${SUBSCRIBERS} (connected in ${round1(connectSeconds)} s) |`,
+    `| stock changes (staff PUT, one at a time) | ${ROUNDS} |`,
+    `| PUT sent -> stock event at a subscriber, p50 / p99 / max (ms) | ${round1(percentile(endToEnd, 50))} / ${round1(percentile(endToEnd, 99))} / ${round1(endToEnd.at(-1))} |`,
+    `| channel sent it (\`at\`) -> at a subscriber, p50 / p99 / max (ms, 1 ms resolution) | ${percentile(fanOut, 50)} / ${percentile(fanOut, 99)} / ${fanOut.at(-1)} |`,
+    `| PUT sent -> PUT answered, p50 / max (ms) | ${round1(percentile(answered, 50))} / ${round1(answered.at(-1))} |`,
+    `| first -> last subscriber of one event, p50 / max (ms) | ${round1(percentile(spread, 50))} / ${round1(spread.at(-1))} |`,
+    `| CPU per delivered event: workerd / Node subscribers (µs; the rounds' PUTs included) | ${Math.round(cpuPerDelivery.workerd)} / ${Math.round(cpuPerDelivery.clients)} |`,
+    `| workerd RSS idle / ${SUBSCRIBERS} subscribed / after the rounds (MB) | ${rssIdle} / ${rssSubscribed} / ${rssAfter} |`,
+    `| workerd RSS per subscriber (KB) | ${Math.round(((rssSubscribed - rssIdle) * 1024) / SUBSCRIBERS)} |`,
+  ].join('\n');
+  console.log(table);
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/live.md', `${table}\n`);
+}
+
+main().catch((error) => {
+  console.error(`Benchmark failed: ${error.message}`);
+  process.exit(1);
+});

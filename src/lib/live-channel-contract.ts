@@ -1,0 +1,67 @@
+/**
+ * How the Worker talks to a LiveChannel object (src/durable-objects/live-channel.ts), one object per topic
+ * (`idFromName(topic)`): the subscription request a live session sends to open its hibernatable socket to the
+ * channel, the ping the channel's runtime answers without waking it, and the close codes the channel uses. Both
+ * sides import this file, so the request is built and parsed in one place.
+ */
+import { LiveTopic, type Topic } from './live-messages';
+
+export type LiveChannelNamespace = Env['LIVE_CHANNEL'];
+
+/** Which kind of client connection a channel subscriber serves (kept in the socket's attachment). */
+export type LiveTransport = 'websocket' | 'sse';
+
+export type ChannelSubscription = {
+  topic: Topic;
+  /** Replay what came after this seq (or say `resync`); absent: send the retained state. */
+  afterSeq?: number;
+  /** Epoch ms after which the channel ends the subscription (its ticket's grant ran out); null: never. */
+  until: number | null;
+  transport: LiveTransport;
+};
+
+/** Sent by a live session to check its channel socket; answered by the runtime while the object sleeps. */
+export const CHANNEL_PING = '{"type":"ping"}';
+export const CHANNEL_PONG = '{"type":"pong"}';
+
+/** How a channel closes a subscriber socket. */
+export const CHANNEL_CLOSE_CODES = {
+  /** The subscription's `until` has passed. */
+  expired: 4001,
+  /** The subscriber did not read what the channel sent (its queue passed the backlog limit). */
+  slowConsumer: 4008,
+} as const;
+
+const BASE_URL = 'https://live-channel.internal/subscribe';
+
+export function channelStub(ns: LiveChannelNamespace, topic: Topic) {
+  return ns.get(ns.idFromName(topic));
+}
+
+/** The WebSocket upgrade request that subscribes to a channel. */
+export function subscriptionRequest(subscription: ChannelSubscription): Request {
+  const url = new URL(BASE_URL);
+  url.searchParams.set('topic', subscription.topic);
+  url.searchParams.set('transport', subscription.transport);
+  if (subscription.afterSeq !== undefined) url.searchParams.set('after_seq', String(subscription.afterSeq));
+  if (subscription.until !== null) url.searchParams.set('until', String(subscription.until));
+  return new Request(url, { headers: { Upgrade: 'websocket' } });
+}
+
+const integer = (value: string | null) =>
+  value !== null && /^\d{1,16}$/.test(value) ? Number(value) : undefined;
+
+/** The subscription a request asks for, or null if it is not one `subscriptionRequest` built. */
+export function parseSubscriptionRequest(request: Request): ChannelSubscription | null {
+  const url = new URL(request.url);
+  const topic = LiveTopic.safeParse(url.searchParams.get('topic'));
+  const transport = url.searchParams.get('transport');
+  if (!topic.success || (transport !== 'websocket' && transport !== 'sse')) return null;
+  const afterSeq = integer(url.searchParams.get('after_seq'));
+  return {
+    topic: topic.data,
+    transport,
+    ...(afterSeq !== undefined && { afterSeq }),
+    until: integer(url.searchParams.get('until')) ?? null,
+  };
+}
