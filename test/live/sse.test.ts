@@ -9,16 +9,7 @@ import { STAFF_FEED_TOPIC } from '../../src/lib/live-messages';
 import { SSE_RETRY_MS } from '../../src/modules/live/client-sinks';
 import { admin } from '../helpers/admin-fixtures';
 import { expectProblem } from '../helpers/http';
-import {
-  autoResponsesOf,
-  BOUNDED_POLL,
-  channelOf,
-  liveProduct,
-  openStream,
-  publish,
-  stockDraft,
-  stream,
-} from './helpers';
+import { BOUNDED_POLL, channelOf, liveProduct, openStream, publish, stockDraft, stream } from './helpers';
 
 const AT = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
