@@ -49,7 +49,16 @@ const money = (
   region: string,
   country: string,
   amount: number,
-) => syntheticEnvelope(type, { id: unique('ord'), region, country, currency: 'EUR', amount }, at(day));
+) => {
+  const facts = { id: unique('ord'), region, country, currency: 'EUR', amount, payment_id: unique('pay') };
+  return type === 'order.paid'
+    ? syntheticEnvelope(type, { ...facts, via: 'checkout' }, at(day))
+    : syntheticEnvelope(
+        type,
+        { ...facts, number: 'EC-TEST', from: 'fulfilled', to: 'partially_refunded', refunded_total: amount },
+        at(day),
+      );
+};
 
 const row = (day: string, region: string, country: string, currency: string, totals: number[]) => {
   const [orders, ordered, paid, refunded] = totals as [number, number, number, number];
