@@ -10,14 +10,18 @@ import { cacheVersions } from '../lib/cache-versions';
 import { AppError } from '../lib/errors';
 import { localeChainOf, negotiateLocale } from '../lib/locale';
 import { getRegionDirectory } from '../lib/region-directory';
+import { timed } from './request-context';
 
 export function geo() {
   return createMiddleware<StoreEnv>(async function geo(c, next) {
-    // Both are plain values on a cache hit (remembered by the isolate); only a read returns a promise.
+    // Both are plain values on a cache hit (remembered by the isolate); only a read returns a promise, and only
+    // a read is timed for Server-Timing.
+    const timings = c.get('timings');
     const remembered = cacheVersions(c.env.DB, c.executionCtx);
-    const versions = remembered instanceof Promise ? await remembered : remembered;
+    const versions =
+      remembered instanceof Promise ? await timed(timings, 'versions', () => remembered) : remembered;
     const known = getRegionDirectory(c.env.DB, versions);
-    const directory = known instanceof Promise ? await known : known;
+    const directory = known instanceof Promise ? await timed(timings, 'regions', () => known) : known;
 
     const cfCountry = c.req.raw.cf?.country;
     const country = typeof cfCountry === 'string' && /^[A-Z]{2}$/.test(cfCountry) ? cfCountry : null;
