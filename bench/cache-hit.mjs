@@ -1,15 +1,17 @@
 // `npm run bench:hit [-- --duration 10] [-- --connections 20] [-- --rounds 3] [-- --bundle path] [-- --profile]`
 // How close a storefront cache HIT comes to the runtime's floor: the listing (and a detail page) served from the
 // isolate's memory tier, against a bare hello-world Worker on the same runtime (bench/lib/runtime.mjs), in
-// alternating rounds so that load from other processes falls on both alike. Two ratios: throughput, and the
-// workerd process's CPU time per request (user + system, from /proc), which other processes on a busy machine
-// disturb far less than throughput. Prints one Markdown table with the machine's load average. `--bundle`
+// alternating rounds so that load from other processes falls on both alike. Three ratios: throughput; the
+// workerd process's CPU time per request (user + system, from /proc); and the service time of one request at a
+// time (the 10th percentile of sequential keep-alive requests, interleaved across the Workers), which load from
+// other processes on a busy machine disturbs least. Prints one Markdown table with the machine's load average. `--bundle`
 // measures another build of the Worker (e.g. an older commit's). `--profile` instead samples the Worker's CPU
 // through the workerd inspector (Chrome DevTools protocol) while loading the listing HIT, and prints the
 // functions with the most self time; with DUMP_PROFILE=<file.cpuprofile> it also writes the raw profile, which
 // Chrome DevTools opens.
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import { loadavg } from 'node:os';
 import {
   buildWorker,
@@ -26,10 +28,12 @@ const args = process.argv.slice(2);
 const DURATION = numberFlag(args, 'duration', 10);
 const CONNECTIONS = numberFlag(args, 'connections', 20);
 const ROUNDS = numberFlag(args, 'rounds', 3);
-const APP_PORT = 8799;
-const HELLO_PORT = 8800;
-const FLOOR_PORT = 8801;
-const INSPECTOR_PORT = 9239;
+const SEQUENTIAL_ROUNDS = numberFlag(args, 'sequential-rounds', 20);
+const SEQUENTIAL_BATCH = 50;
+const APP_PORT = 8870;
+const HELLO_PORT = 8871;
+const FLOOR_PORT = 8872;
+const INSPECTOR_PORT = 9279;
 const at = args.indexOf('--bundle');
 const BUNDLE = at >= 0 ? args[at + 1] : undefined;
 const LIST = '/v1/store/products?limit=20&region=eu';
@@ -61,6 +65,38 @@ async function measured(pid, base, paths, options) {
   const result = await load(base, paths, options);
   const cpu = cpuSeconds(pid) - before;
   return { result, cpuPerRequest: (cpu * 1e6) / result.requests.total };
+}
+
+/** One GET over a keep-alive connection of its own; resolves with its latency in µs once the body is read. */
+function timedGet(agent, port, path, headers) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    http
+      .get({ host: HOST, port, path, agent, headers }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(Number(process.hrtime.bigint() - started) / 1000));
+      })
+      .on('error', reject);
+  });
+}
+
+/**
+ * The 10th percentile of sequential request latencies per target, in µs: batches of SEQUENTIAL_BATCH requests,
+ * one target after the other, SEQUENTIAL_ROUNDS times. With one request in flight, the low percentiles are the
+ * service time without queueing behind other processes.
+ */
+async function serviceTimes(targets) {
+  const agents = targets.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+  const latencies = targets.map(() => []);
+  for (let round = 0; round < SEQUENTIAL_ROUNDS; round++) {
+    for (const [i, t] of targets.entries()) {
+      for (let n = 0; n < SEQUENTIAL_BATCH; n++) {
+        latencies[i].push(await timedGet(agents[i], t.port, t.path, t.headers));
+      }
+    }
+  }
+  for (const agent of agents) agent.destroy();
+  return latencies.map((l) => [...l].sort((a, b) => a - b)[Math.floor(l.length / 10)]);
 }
 
 async function firstActiveHandle(mf) {
@@ -152,22 +188,28 @@ async function measure() {
     }
     loads.push(load1());
   }
+  const [helloService, ...services] = await serviceTimes([
+    { port: HELLO_PORT, path: '/', headers: {} },
+    ...rows.map((r) => ({ port: r.port ?? APP_PORT, path: r.path, headers: r.headers })),
+  ]);
+  loads.push(load1());
   await Promise.all([app.dispose(), hello.dispose(), floor.dispose()]);
 
   console.log(
     [
       `Runtime: Miniflare ${MINIFLARE_VERSION} (workerd, real local bindings, no dev proxy), ${CONNECTIONS} connections, ` +
         `${DURATION} s per run, ${ROUNDS} rounds of hello-world then HIT; medians. Load average (1 min) over the ` +
-        `run: ${loads.join(', ')}.`,
+        `run: ${loads.join(', ')}. Sequential: ${SEQUENTIAL_ROUNDS} rounds of ${SEQUENTIAL_BATCH} requests per Worker.`,
       '',
-      '| scenario | req/s | p50 ms | p99 ms | errors + non-2xx | req/s vs hello-world (rounds) | workerd CPU µs/req | CPU vs hello-world (rounds) |',
-      '|---|---|---|---|---|---|---|---|',
-      `| bare hello-world Worker | ${Math.round(median(ceilings))} | | | | 100% | ${Math.round(median(ceilingCpu))} | 100% |`,
+      '| scenario | req/s | p50 ms | p99 ms | errors + non-2xx | req/s vs hello-world (rounds) | workerd CPU µs/req | CPU vs hello-world (rounds) | sequential p10 µs | vs hello-world |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+      `| bare hello-world Worker | ${Math.round(median(ceilings))} | | | | 100% | ${Math.round(median(ceilingCpu))} | 100% | ${Math.round(helloService)} | 100% |`,
       ...rows.map(
-        (r) =>
+        (r, i) =>
           `| ${r.name} | ${Math.round(median(r.rates))} | ${median(r.p50)} | ${median(r.p99)} | ${r.failures} | ` +
           `**${percent(median(r.ratios))}** (${r.ratios.map(percent).join(', ')}) | ${Math.round(median(r.cpu))} | ` +
-          `**${percent(median(r.cpuRatios))}** (${r.cpuRatios.map(percent).join(', ')}) |`,
+          `**${percent(median(r.cpuRatios))}** (${r.cpuRatios.map(percent).join(', ')}) | ` +
+          `${Math.round(services[i])} | **${percent(helloService / services[i])}** |`,
       ),
     ].join('\n'),
   );

@@ -17,7 +17,6 @@ import { type CacheVersions, EDGE_TTL_SECONDS } from '../lib/cache-versions';
 import { sessionDatabase } from '../lib/d1-session';
 import { MemoryCache } from '../lib/memory-cache';
 import { timed } from './request-context';
-import { type SecuredHeaders, securedResponse, withSecurityHeaders } from './security';
 
 /** Parameters that become part of the resolved context rather than of the key. */
 const CONTEXT_PARAMS = new Set(['region', 'locale']);
@@ -40,8 +39,8 @@ type Entry = {
   contentType: string;
   etag: string;
   size: number;
-  /** The header lists of the answers given from this entry, built on first use (see respond). */
-  answers: Partial<Record<string, SecuredHeaders>>;
+  /** The headers of each kind of answer given from this entry, built on first use (see respond). */
+  answers: Partial<Record<string, Headers>>;
 };
 
 const memory = new MemoryCache<Entry>(500, 8 * 1024 * 1024);
@@ -83,21 +82,23 @@ function matchesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
 /**
  * The response a client gets for an entry: the body, or 304 when its ETag already matches. Assigned to `c.res`,
  * it keeps the per-request headers already on the context's response (Hono copies them over), and middleware
- * around this one adds the rest after it. Its headers, security headers included, are built once per entry and
- * kind of answer: a hit then costs one Response construction and no header writes beyond the per-request ones.
+ * around this one adds the rest after it. Its headers are built once per entry and kind of answer, and the
+ * Response constructor copies them.
  */
 function respond(entry: Entry, status: 'HIT' | 'MISS', ifNoneMatch: string | undefined): Response {
   const notModified = matchesEtag(ifNoneMatch, entry.etag);
   const kind = notModified ? `${status} 304` : status;
-  entry.answers[kind] ??= withSecurityHeaders([
+  entry.answers[kind] ??= new Headers([
     ['ETag', entry.etag],
     ['Cache-Control', 'private, no-cache'],
     ['Vary', 'Accept-Language'],
     ['X-Cache', status],
     ...(notModified ? [] : [['Content-Type', entry.contentType] as [string, string]]),
   ]);
-  const headers = entry.answers[kind];
-  return securedResponse(notModified ? null : entry.body, notModified ? 304 : 200, headers);
+  return new Response(notModified ? null : entry.body, {
+    status: notModified ? 304 : 200,
+    headers: entry.answers[kind],
+  });
 }
 
 async function etagOf(body: ArrayBuffer): Promise<string> {

@@ -41,31 +41,10 @@ const SECURITY_HEADERS: [string, string][] = [
  * Security headers on every response. Written through addResponseHeaders rather than Hono's secureHeaders(),
  * which sets them on `c.res` unconditionally and so throws on a WebSocket upgrade (immutable headers).
  */
-/** Headers that include the security headers (withSecurityHeaders); build them once, reuse them. */
-export type SecuredHeaders = Headers & { readonly secured: true };
-
-/** `headers` (which must not name a security header) and the security headers. */
-export function withSecurityHeaders(headers: [string, string][]): SecuredHeaders {
-  return Object.assign(new Headers([...headers, ...SECURITY_HEADERS]), { secured: true as const });
-}
-
-/** Responses built with the security headers in place (securedResponse): the middleware leaves them alone. */
-const secured = new WeakSet<Response>();
-
-/**
- * A response with the security headers given at construction, for the hottest path (an edge-cache hit): copying
- * a prepared Headers object into the Response costs less than a dozen `headers.set` calls after it.
- */
-export function securedResponse(body: BodyInit | null, status: number, headers: SecuredHeaders): Response {
-  const response = new Response(body, { status, headers });
-  secured.add(response);
-  return response;
-}
-
 export function securityHeaders() {
   return createMiddleware<AppEnv>(async function securityHeaders(c, next) {
     await next();
-    if (!secured.has(c.res)) addResponseHeaders(c, SECURITY_HEADERS);
+    addResponseHeaders(c, SECURITY_HEADERS);
   });
 }
 
