@@ -3,7 +3,8 @@
  * cache (no I/O at all) in front of the Cache API. The key holds the path, the normalized query, the resolved
  * country, region and locale, and the versions of the cache scopes the response depends on (src/lib/
  * cache-versions.ts); so a shopper is never handed another region's prices, and a catalog write makes exactly
- * the entries it changed unreachable in both tiers.
+ * the entries it changed unreachable in both tiers. The memory tier uses the URL as sent in place of the path
+ * and normalized query, so that a hit parses nothing.
  * Browsers get `no-cache` plus an ETag: they revalidate every time and get a cheap 304 when nothing changed.
  *
  * Concurrent misses of one key in an isolate are computed once: the first request looks the key up in the Cache
