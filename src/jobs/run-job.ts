@@ -1,6 +1,6 @@
 /**
- * What a request gets from the middleware, for work nobody asked for over HTTP (cron jobs now; queue consumers
- * and alarms later): a run id, a logger bound to it, a Caller for services, an env whose D1 binding is metered,
+ * What a request gets from the middleware, for work nobody asked for over HTTP (cron jobs and queue consumers):
+ * a run id, a logger bound to it, a Caller for services, an env whose D1 binding is metered,
  * and exactly one log line per run, carrying what the run cost in D1 (src/lib/d1-meter.ts) whether it succeeded
  * or failed. A failure is logged (type, reason, stack frames; see describeError) and rethrown, so the platform
  * records the run as failed and retries where it does (queues); nothing is swallowed.

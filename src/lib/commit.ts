@@ -24,9 +24,15 @@ import { type Actor, type Caller, callerLogger } from './caller';
 import type { CatalogVersionBump } from './catalog-version-bumps';
 import { constraintFailure, insertRowIf, runBatch } from './d1-writes';
 import type { Database } from './db';
-import { type ComputedDomainEvent, type DomainEvent, validateDomainEvent } from './event-catalog';
+import {
+  type ComputedDomainEvent,
+  computedEvent,
+  type DomainEvent,
+  validateDomainEvent,
+} from './event-catalog';
 
 export type { ComputedDomainEvent, DomainEvent };
+export { computedEvent };
 
 import {
   completeRecord,
@@ -56,7 +62,7 @@ export type FollowUp = { name: string; run: () => Promise<unknown> };
 export type Change<S extends readonly BatchItem<'sqlite'>[] = BatchItem<'sqlite'>[]> = {
   statements: S;
   audit?: AuditRecord | AuditRecord[];
-  events?: (DomainEvent | ComputedDomainEvent)[];
+  events?: DomainEvent[];
   /**
    * The response to replay for the request's Idempotency-Key (src/lib/idempotency.ts), computed before the
    * batch. The batch first checks that no other request has taken the key over (a request that outlived its lock

@@ -10,6 +10,7 @@ import type { BatchItem } from 'drizzle-orm/batch';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { orderLines } from '../../src/db/schema';
 import { systemCaller } from '../../src/lib/caller';
+import { computedEvent } from '../../src/lib/commit';
 import { createDb } from '../../src/lib/db';
 import type { AppError } from '../../src/lib/errors';
 import { cancelOrder, fulfilOrder } from '../../src/modules/orders/admin-service';
@@ -363,12 +364,12 @@ describe('a transition that lost its race', () => {
       statements,
       audit: { action: type, targetType: 'order', targetId: read.id },
       events: [
-        {
+        computedEvent({
           type,
           aggregateType: 'order',
           aggregateId: read.id,
           payload: { id: read.id, number: read.number, from: read.status, to: type.slice('order.'.length) },
-        },
+        }),
       ],
     });
     expect(await commitTransition(db, caller, cancel, change([], 'order.canceled'))).toBe(true);

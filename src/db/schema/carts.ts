@@ -81,7 +81,7 @@ export const discounts = sqliteTable(
 
 /**
  * One row per order that used a code, written by checkout in the order's batch through
- * `discountRedemptionStatement` (src/modules/carts/discount-redemption.ts), whose conditions make the batch fail
+ * `discountRedemptionStatement` (src/modules/discounts/redemption.ts), whose conditions make the batch fail
  * when the code is over a limit. A discount with redemptions cannot be deleted (restrict): deactivate it.
  */
 export const discountRedemptions = sqliteTable(

@@ -8,7 +8,7 @@ import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlit
 export const processedEvents = sqliteTable(
   'processed_events',
   {
-    /** The consumer's registered name (`email`, `analytics`, `webhooks`). */
+    /** The consumer's registered name (`email`, `analytics`, `live`; webhooks dedupe by their own unique index). */
     consumer: text('consumer').notNull(),
     eventId: text('event_id').notNull(),
     processedAt: integer('processed_at', { mode: 'timestamp_ms' })

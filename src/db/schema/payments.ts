@@ -38,8 +38,8 @@ export const payments = sqliteTable(
   {
     id: text('id').primaryKey(),
     /**
-     * The order this payment pays for. No foreign key yet: the orders table arrives with the orders module,
-     * which adds the reference (and may make the column required) when it lands.
+     * The order this payment pays for. Not a foreign key: the payments module sits below orders and knows
+     * nothing of its tables (the orders module reaches payments through OnPaymentSettled, not the reverse).
      */
     orderId: text('order_id'),
     /** The cart that was checked out (no foreign key, for the same reason as order_id). */

@@ -30,7 +30,7 @@ export const outboxEvents = sqliteTable(
   },
   (t) => [
     index('outbox_events_unpublished_idx').on(t.publishedAt, t.occurredAt),
-    // The catalog-version reconcile job asks for the newest event per aggregate type.
+    // The outbox-retention job finds old events of one aggregate type (password resets) through it.
     index('outbox_events_aggregate_idx').on(t.aggregateType, t.occurredAt),
     // Webhook replay reads the events of a time range.
     index('outbox_events_occurred_idx').on(t.occurredAt),

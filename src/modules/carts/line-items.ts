@@ -13,7 +13,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { cartLines, prices, products, productTranslations, variants } from '../../db/schema';
 import { type Caller, callerLogger } from '../../lib/caller';
-import { commit, type ComputedDomainEvent as DomainEvent } from '../../lib/commit';
+import { commit, type DomainEvent } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';

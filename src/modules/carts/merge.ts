@@ -20,7 +20,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { cartLines, carts, customers } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
-import { commit, type FollowUp } from '../../lib/commit';
+import { commit, type DomainEvent, type FollowUp } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { newId } from '../../lib/ids';
 import type { CartRow } from './access';
@@ -31,7 +31,7 @@ import { holdLine, releaseLine } from './reservations';
 import { activeCartOf } from './service';
 import { afterGuard, assertWritable, cartWriteGuard, recheckCartWrite } from './write-guard';
 
-const merged = (target: string, guest: string, customerId: string) => [
+const merged = (target: string, guest: string, customerId: string): DomainEvent[] => [
   {
     type: 'cart.merged',
     aggregateType: 'cart',

@@ -118,6 +118,9 @@ export async function checkout(env: Env, caller: Caller, request: CheckoutReques
     lockedAt,
   );
 
+  // orderDraftOf refused a cart without a region.
+  const regionCode = loaded.region?.code ?? draft.regionId;
+
   // 1. Lock the cart.
   const [locked] = await commit(db, caller, {
     conditional: true,
@@ -127,7 +130,13 @@ export async function checkout(env: Env, caller: Caller, request: CheckoutReques
         type: 'cart.checkout_started',
         aggregateType: 'cart',
         aggregateId: cart.id,
-        payload: { id: cart.id, total: draft.total, currency: draft.currency, provider },
+        payload: {
+          id: cart.id,
+          customer_id: cart.customerId,
+          region: regionCode,
+          currency: draft.currency,
+          total: draft.total,
+        },
       },
     ],
   });
@@ -172,8 +181,7 @@ export async function checkout(env: Env, caller: Caller, request: CheckoutReques
     // 4. The batch.
     return await placeAndCommit(env, db, caller, request, {
       cart,
-      // orderDraftOf refused a cart without a region.
-      regionCode: loaded.region?.code ?? draft.regionId,
+      regionCode,
       locale: request.locales(draft.regionId)[0] ?? null,
       lockedAt,
       orderId,

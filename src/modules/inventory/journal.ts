@@ -13,12 +13,12 @@
  * The object publishes in order, so a level record is never overtaken by an older one.
  *
  * Events use aggregate type `inventory` (id: the variant id), never `variant`: stock moves all day and must
- * not look like a catalog change to the catalog-version reconcile job.
+ * never look like a catalog change (catalog writes move cache versions; stock never does).
  */
 import { sql } from 'drizzle-orm';
 import { inventoryChanges, stockLevels } from '../../db/schema';
 import { type Caller, systemCaller } from '../../lib/caller';
-import { commit, type ComputedDomainEvent as DomainEvent, type FollowUp } from '../../lib/commit';
+import { commit, computedEvent, type DomainEvent, type FollowUp } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import type { LiveChannelNamespace } from '../../lib/live-channel-contract';
 import { STAFF_FEED_TOPIC } from '../../lib/live-messages';
@@ -156,7 +156,7 @@ async function recordLevel(db: Database, live: LiveChannelNamespace, record: Lev
       record.level === 'in_stock'
         ? []
         : [
-            {
+            computedEvent({
               type: `inventory.${record.level}`,
               aggregateType: 'inventory',
               aggregateId: record.variantId,
@@ -168,7 +168,7 @@ async function recordLevel(db: Database, live: LiveChannelNamespace, record: Lev
                 available: record.available,
                 seq: record.levelSeq,
               },
-            },
+            }),
           ],
     afterCommit: lowStockLive(live, record),
   });

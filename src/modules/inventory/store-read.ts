@@ -1,7 +1,7 @@
 /**
  * Exact availability for the storefront: straight from each variant's InventoryItem object, never cached, so
  * it is as fresh as stock itself while the catalog responses around it stay cached (stock never bumps the
- * catalog version).
+ * cache versions).
  */
 import { notFound } from '../../lib/errors';
 import { stockSnapshots } from './stock';

@@ -14,7 +14,7 @@ import type { SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { OrderStatus } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
-import { type ComputedDomainEvent, commit, type FollowUp } from '../../lib/commit';
+import { commit, computedEvent, type FollowUp } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import type { PaymentWrites } from '../payments/service';
 import { findOrder, loadOrderParts, type OrderParts } from './read';
@@ -76,12 +76,12 @@ export async function changeOrder(
       ...(plan.reason ? { reason: plan.reason } : {}),
       ...plan.details,
     };
-    const orderEvent: ComputedDomainEvent = {
+    const orderEvent = computedEvent({
       type: eventType(plan.event, to),
       aggregateType: 'order',
       aggregateId: order.id,
       payload: { id: order.id, number: order.number, ...summary },
-    };
+    });
     const after: OrderRow = {
       ...order,
       status: to,

@@ -5,17 +5,17 @@
  * something that happened.
  */
 import type { PaymentStatus } from '../../db/schema';
-import type { ComputedDomainEvent as DomainEvent } from '../../lib/commit';
+import { computedEvent, type DomainEvent } from '../../lib/commit';
 import { type PaymentRow, type RefundRow, serializePayment, serializeRefund } from './schemas';
 
 export const paymentEventType = (status: PaymentStatus) =>
   status === 'requires_action' ? 'payment.created' : `payment.${status}`;
 
 export function paymentEvent(payment: PaymentRow, refund?: RefundRow): DomainEvent {
-  return {
+  return computedEvent({
     type: paymentEventType(payment.status),
     aggregateType: 'payment',
     aggregateId: payment.id,
     payload: { ...serializePayment(payment), ...(refund && { refund: serializeRefund(refund) }) },
-  };
+  });
 }

@@ -25,7 +25,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { type PaymentProviderName, payments, refunds } from '../../db/schema';
 import { type Caller, callerLogger } from '../../lib/caller';
-import type { AuditRecord, ComputedDomainEvent as DomainEvent } from '../../lib/commit';
+import type { AuditRecord, DomainEvent } from '../../lib/commit';
 import type { Database } from '../../lib/db';
 import { conflict } from '../../lib/errors';
 import { newId } from '../../lib/ids';

@@ -24,7 +24,7 @@ import { and, eq, exists, notExists, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { type PaymentProviderName, paymentProviderEvents, payments } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
-import { type AuditRecord, commit, type ComputedDomainEvent as DomainEvent } from '../../lib/commit';
+import { type AuditRecord, commit, type DomainEvent } from '../../lib/commit';
 import type { Database } from '../../lib/db';
 import { paymentEvent } from './events';
 import type { ProviderUpdate } from './provider';

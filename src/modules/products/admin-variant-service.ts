@@ -10,7 +10,7 @@ import { and, asc, eq, max, ne } from 'drizzle-orm';
 import { prices, productOptions, variants } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { CatalogVersionBump } from '../../lib/catalog-version-bumps';
-import { commit, type ComputedDomainEvent as DomainEvent } from '../../lib/commit';
+import { commit, type DomainEvent } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { AppError, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
