@@ -1,4 +1,5 @@
-// `node bench/events.mjs [-- --quick] [-- --duration 10] [-- --connections 10] [-- --burst 1000] [-- --products 300]`
+// `npm run bench:events [-- --quick] [-- --duration 10] [-- --connections 10] [-- --burst 1000] [-- --products 300]`
+// (npm run's Node: the secret-key helper imports the Worker's TypeScript, which the system Node 20 cannot load.)
 // The event backbone on the local queue: the Worker built as `wrangler deploy` builds it, on Miniflare's Node API,
 // with the queues, consumers and dead-letter queue configured exactly as in wrangler.toml. Three scenarios:
 //  - commit to consumer: clients POST password-reset requests (each commits one event, published after the
