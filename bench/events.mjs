@@ -1,15 +1,24 @@
-// `node bench/events.mjs [-- --quick] [-- --duration 10] [-- --connections 10] [-- --burst 1000]`
+// `npm run bench:events [-- --quick] [-- --duration 10] [-- --connections 10] [-- --burst 1000] [-- --products 300]`
+// (npm run's Node: the secret-key helper imports the Worker's TypeScript, which the system Node 20 cannot load.)
 // The event backbone on the local queue: the Worker built as `wrangler deploy` builds it, on Miniflare's Node API,
-// with the queues, consumers and dead-letter queue configured exactly as in wrangler.toml. Two scenarios:
+// with the queues, consumers and dead-letter queue configured exactly as in wrangler.toml. Three scenarios:
 //  - commit to consumer: clients POST password-reset requests (each commits one event, published after the
 //    response in waitUntil), the email consumer handles each one; latency is the consumer's processed mark minus
 //    the event's occurred_at, both D1's clock.
 //  - burst: order.created rows written straight to the outbox, sent by the outbox sweep (the cron handler), and
 //    handled by the email consumer (a confirmation mail into the dev mailbox) and the analytics consumer.
+//  - commit to webhook receipt: `CONNECTIONS` staff clients create products through the admin API; the webhooks
+//    consumer fans each product.created out to one endpoint, whose delivery queue sends it, signed, to a receiver
+//    on 127.0.0.1; latency is the receiver's verified arrival minus the event's occurred_at (D1's clock and Node's,
+//    the same machine's). Fails unless every product's event arrives with a valid signature.
 // Prints one Markdown table with the machine's load; only targets 127.0.0.1; stops itself.
 import { execSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { Webhook } from 'standardwebhooks';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
-import { applyMigrations, build, MINIFLARE_VERSION, worker } from './runtime.mjs';
+import { generateSecretKey, insertSecretKeySql } from '../scripts/lib/secret-key.mjs';
+import { applyMigrations, build, HOST, MINIFLARE_VERSION, worker } from './runtime.mjs';
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -20,6 +29,7 @@ const QUICK = args.includes('--quick');
 const DURATION = QUICK ? 3 : flag('duration', 10);
 const CONNECTIONS = flag('connections', 10);
 const BURST = QUICK ? 200 : flag('burst', 1000);
+const PRODUCTS = QUICK ? 50 : flag('products', 300);
 
 const load = () =>
   execSync('uptime')
@@ -28,7 +38,9 @@ const load = () =>
     .replace(/^.*load average: /, '');
 
 function start() {
-  // The queue bindings and consumer settings of wrangler.toml, so the bench runs what deploys.
+  // The bindings and consumer settings of wrangler.toml, so the bench runs what deploys: the event queue, its
+  // dead-letter queue and the webhook delivery queue with their consumers, the Durable Objects the live consumer
+  // publishes to, the rate limiters.
   const { workerOptions } = unstable_getMiniflareWorkerOptions('wrangler.toml');
   return worker('edgecart', 0, {
     scriptPath: 'bench/.build/index.js',
@@ -37,7 +49,10 @@ function start() {
     queueProducers: workerOptions.queueProducers,
     queueConsumers: workerOptions.queueConsumers,
     analyticsEngineDatasets: workerOptions.analyticsEngineDatasets,
+    durableObjects: workerOptions.durableObjects,
+    ratelimits: workerOptions.ratelimits,
     bindings: {
+      // Outside production a webhook endpoint on 127.0.0.1 is allowed, as on a developer's machine.
       ENVIRONMENT: 'development',
       CORS_ORIGINS: 'http://localhost',
       MAX_BODY_BYTES: '1048576',
@@ -48,11 +63,8 @@ function start() {
       EMAIL_FROM: 'bench@localhost',
       EMAIL_API_KEY: 'unused',
       JWT_SIGNING_KEYS: '[]',
-      DATA_ENCRYPTION_KEYS: '[]',
-    },
-    ratelimits: {
-      AUTH_IP_RATE_LIMITER: { namespace_id: '1001', simple: { limit: 30, period: 60 } },
-      AUTH_ACCOUNT_RATE_LIMITER: { namespace_id: '1002', simple: { limit: 10, period: 60 } },
+      // Webhook endpoint secrets are stored encrypted.
+      DATA_ENCRYPTION_KEYS: JSON.stringify([{ kid: 'bench', key: randomBytes(32).toString('base64') }]),
     },
   });
 }
@@ -60,32 +72,45 @@ function start() {
 const percentile = (sorted, p) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
-/** Waits until `consumers` have processed every event of `type`; then the figures, all from D1's clock. */
+/** Polls `check` every 200 ms until it answers something truthy, which it returns; fails after 10 minutes. */
+async function until(what, check) {
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`${what} within 10 minutes`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/**
+ * Waits until each of `consumers` (by name) has processed every event of `type`; then the figures, all from D1's
+ * clock. By name, because other consumers mark the same events (live marks every order event).
+ */
 async function drained(db, type, consumers, since) {
+  const named = `p.consumer IN (${consumers.map(() => '?').join(', ')})`;
   const expected = await db
     .prepare('SELECT COUNT(*) AS n FROM outbox_events WHERE type = ? AND occurred_at >= ?')
     .bind(type, since)
     .first('n');
-  const deadline = Date.now() + 10 * 60_000;
-  for (;;) {
-    if (Date.now() > deadline) throw new Error(`${type} events were not all consumed within 10 minutes`);
+  await until(`${type} events were not all consumed`, async () => {
     const done = await db
       .prepare(
         `SELECT COUNT(*) AS n FROM processed_events p JOIN outbox_events e ON e.id = p.event_id
-         WHERE e.type = ? AND e.occurred_at >= ?`,
+         WHERE e.type = ? AND e.occurred_at >= ? AND ${named}`,
       )
-      .bind(type, since)
+      .bind(type, since, ...consumers)
       .first('n');
-    if (done >= expected * consumers) break;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+    return done >= expected * consumers.length;
+  });
   // Per event: from its commit (or its publish, for the sweep) to the last consumer's mark.
   const { results } = await db
     .prepare(
       `SELECT e.occurred_at, e.published_at, max(p.processed_at) AS done FROM outbox_events e
-       JOIN processed_events p ON p.event_id = e.id WHERE e.type = ? AND e.occurred_at >= ? GROUP BY e.id`,
+       JOIN processed_events p ON p.event_id = e.id WHERE e.type = ? AND e.occurred_at >= ? AND ${named}
+       GROUP BY e.id`,
     )
-    .bind(type, since)
+    .bind(type, since, ...consumers)
     .all();
   return results;
 }
@@ -172,6 +197,137 @@ async function burst(mf, db) {
   return since;
 }
 
+/**
+ * A webhook receiver on 127.0.0.1 (any free port). It verifies each delivery's signature and keeps every arrival
+ * per product, so a duplicate shows; a delivery that does not verify is kept as rejected and answered 401, so the
+ * run fails on it instead of waiting out the retry schedule.
+ */
+function receiver() {
+  const arrivals = new Map();
+  const rejected = [];
+  let webhook;
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      const at = Date.now();
+      try {
+        const event = webhook.verify(body, req.headers);
+        const product = event.aggregate.id;
+        const arrival = { occurred_at: Date.parse(event.occurred_at), done: at };
+        arrivals.set(product, [...(arrivals.get(product) ?? []), arrival]);
+        res.writeHead(204).end();
+      } catch (error) {
+        rejected.push(error.message);
+        res.writeHead(401).end();
+      }
+    });
+  });
+  return {
+    arrivals,
+    rejected,
+    listen: () =>
+      new Promise((resolve) =>
+        server.listen(0, HOST, () => resolve(`http://${HOST}:${server.address().port}/hooks`)),
+      ),
+    useSecret: (secret) => {
+      webhook = new Webhook(secret);
+    },
+    // workerd keeps its connections to the receiver open; close would wait for them.
+    close: () =>
+      new Promise((resolve) => {
+        server.close(resolve);
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** `CONNECTIONS` staff clients creating PRODUCTS draft products between them, each one commit; the ids created. */
+async function createProducts(base, key) {
+  const ids = [];
+  let next = 0;
+  const client = async () => {
+    while (next < PRODUCTS) {
+      const n = next++;
+      const res = await fetch(`${base}/v1/admin/products`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ handle: `bench-${n}`, translations: { en: { title: `Bench product ${n}` } } }),
+      });
+      if (res.status !== 201)
+        throw new Error(`creating a product answered ${res.status}: ${await res.text()}`);
+      ids.push((await res.json()).id);
+    }
+  };
+  await Promise.all(Array.from({ length: CONNECTIONS }, client));
+  return ids;
+}
+
+/**
+ * One endpoint subscribed to product.created, then PRODUCTS products created through the admin API. Fails unless
+ * each product's event reached the receiver with a valid signature, and nothing else did; then the figures, and
+ * the deliveries as D1 recorded them once none was pending.
+ */
+async function webhookReceipts(base, db) {
+  const hooks = receiver();
+  const url = await hooks.listen();
+  const key = await generateSecretKey();
+  await db.prepare(insertSecretKeySql(key, 'bench', ['webhooks:manage', 'catalog:write'])).run();
+  const res = await fetch(`${base}/v1/admin/webhooks`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${key.key}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ url, events: ['product.created'] }),
+  });
+  if (res.status !== 201)
+    throw new Error(`registering the endpoint answered ${res.status}: ${await res.text()}`);
+  const endpoint = await res.json();
+  hooks.useSecret(endpoint.secret);
+  try {
+    const ids = await createProducts(base, key.key);
+    await until('product.created webhooks did not all arrive', () => {
+      if (hooks.rejected.length > 0) {
+        throw new Error(`${hooks.rejected.length} webhooks failed verification: ${hooks.rejected[0]}`);
+      }
+      return ids.every((id) => hooks.arrivals.has(id));
+    });
+    // A delivery is finished once the receiver's answer is recorded; waiting for that lets late repeats arrive.
+    const record = await until('webhook deliveries were still pending', async () => {
+      const row = await db
+        .prepare(
+          `SELECT COUNT(*) AS deliveries, SUM(status = 'succeeded') AS succeeded, SUM(status = 'pending') AS pending,
+           SUM(attempt_count) AS attempts FROM webhook_deliveries WHERE endpoint_id = ?`,
+        )
+        .bind(endpoint.id)
+        .first();
+      return row.pending === 0 && row;
+    });
+    const created = new Set(ids);
+    const unexpected = [...hooks.arrivals.keys()].filter((id) => !created.has(id));
+    if (hooks.rejected.length > 0 || unexpected.length > 0 || record.succeeded !== ids.length) {
+      throw new Error(
+        `webhooks: ${hooks.rejected.length} failed verification, ${unexpected.length} for no product created, ${record.succeeded} of ${ids.length} deliveries succeeded`,
+      );
+    }
+    const arrivals = ids.map((id) => hooks.arrivals.get(id));
+    // The rate the clients committed at, to tell a delivery backlog from clients that were slow to commit.
+    const commits = arrivals.map((list) => list[0].occurred_at);
+    return {
+      ...figures(
+        arrivals.map((list) => list[0]),
+        'occurred_at',
+      ),
+      deliveries: record.deliveries,
+      attempts: record.attempts,
+      repeats: arrivals.reduce((sum, list) => sum + list.length - 1, 0),
+      committedPerSecond: Math.round((ids.length * 1000) / (Math.max(...commits) - Math.min(...commits))),
+    };
+  } finally {
+    await hooks.close();
+  }
+}
+
 async function main() {
   build();
   const mf = start();
@@ -183,9 +339,13 @@ async function main() {
 
   const since = await db.prepare("SELECT unixepoch('subsec') * 1000 AS t").first('t');
   const requests = await resetRequests(base);
-  const commit = figures(await drained(db, 'password_reset.requested', 1, since), 'occurred_at');
+  const commit = figures(await drained(db, 'password_reset.requested', ['email'], since), 'occurred_at');
   const burstSince = await burst(mf, db);
-  const sweep = figures(await drained(db, 'order.created', 2, burstSince), 'published_at');
+  const sweep = figures(
+    await drained(db, 'order.created', ['email', 'analytics'], burstSince),
+    'published_at',
+  );
+  const webhooks = await webhookReceipts(base, db);
   const loadAfter = load();
   await mf.dispose();
 
@@ -198,6 +358,7 @@ async function main() {
       '|---|---|---|---|---|',
       `| reset requests, ${CONNECTIONS} clients for ${DURATION} s (${requests.sent} requests, ${requests.failed} not 202): commit to email consumer | ${commit.events} | ${commit.perSecond} | ${commit.p50} | ${commit.p99} |`,
       `| ${BURST} order.created swept from the outbox: publish to email + analytics consumers | ${sweep.events} | ${sweep.perSecond} | ${sweep.p50} | ${sweep.p99} |`,
+      `| ${PRODUCTS} products created by ${CONNECTIONS} staff clients: commit to webhook receipt, signature verified (committed at ${webhooks.committedPerSecond}/s; ${webhooks.deliveries} deliveries, ${webhooks.attempts} attempts, ${webhooks.repeats} repeats at the receiver) | ${webhooks.events} | ${webhooks.perSecond} | ${webhooks.p50} | ${webhooks.p99} |`,
     ].join('\n'),
   );
 }
