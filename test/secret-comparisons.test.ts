@@ -44,7 +44,8 @@ function isConstant(text: string): boolean {
     /^(undefined|null|true|false|-?\d[\d_]*)$/.test(bare) ||
     /^(['"\x60]).*\1$/.test(bare) ||
     /\.(length|byteLength|size)$/.test(bare) ||
-    /^[A-Z][A-Z0-9_]*$/.test(bare) ||
+    // A named constant, or a member of a constant table (`CLOSE_CODES.expired`).
+    /^[A-Z][A-Z0-9_]*(\.[A-Za-z_$][\w$]*)*$/.test(bare) ||
     bare.startsWith('typeof ')
   );
 }

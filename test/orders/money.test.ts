@@ -186,7 +186,7 @@ describe('refunds', () => {
       const after = await order(placed.id);
       expect(after).toMatchObject({ status: 'partially_refunded', refunded_total: 500 });
       expect(after.payments).toMatchObject([{ amount_refunded: 500, refunds: [{ amount: 500 }] }]);
-      expect(await eventTypes('order', [placed.id])).toContain('order.partially_refunded');
+      expect(await eventTypes('order', [placed.id])).toContain('order.refunded');
       expect(
         (await eventTypes('payment', [await paymentIdOf(placed.id)])).filter((t) => t.includes('refund')),
       ).toStrictEqual(['payment.partially_refunded']);
