@@ -1,0 +1,42 @@
+/**
+ * Forgets finished deliveries a month after they finished. Each one keeps the exact body it sent (an event
+ * payload, which can name a customer) and up to eight attempt rows, one delivery per endpoint and event, so the
+ * table grows with traffic times endpoints; a month leaves staff time to look into a failure or redeliver it.
+ * Pending deliveries are never touched: their retries still need them.
+ *
+ * The unique (event, endpoint) index no longer sees a deleted delivery, so a dead-lettered event replayed after
+ * the window reaches its endpoints again; receivers dedupe by `webhook-id`, which is the event's id.
+ */
+import { and, inArray, lt } from 'drizzle-orm';
+import { webhookDeliveries } from '../../db/schema';
+import { createDb, type Database } from '../../lib/db';
+
+export const FINISHED_DELIVERY_RETENTION_MS = 30 * 86_400_000;
+/** Deliveries per run (each with at most eight attempts): a backlog drains over a few runs. */
+export const DELIVERY_PRUNE_LIMIT = 500;
+
+/** Finished (succeeded, failed or canceled) deliveries completed before `cutoff`, through the completed index. */
+export function finishedDeliveriesBefore(db: Database, cutoff: Date) {
+  return db
+    .select({ id: webhookDeliveries.id })
+    .from(webhookDeliveries)
+    .where(
+      and(
+        lt(webhookDeliveries.completedAt, cutoff),
+        // Only a finished delivery has a completion time; the status says so for a reader of the query.
+        inArray(webhookDeliveries.status, ['succeeded', 'failed', 'canceled']),
+      ),
+    )
+    .limit(DELIVERY_PRUNE_LIMIT);
+}
+
+/** Deletes up to DELIVERY_PRUNE_LIMIT expired deliveries; their attempts go with them (foreign key cascade). */
+export async function pruneFinishedDeliveries(env: Env, now = new Date()): Promise<{ deleted: number }> {
+  const db = createDb(env.DB);
+  const cutoff = new Date(now.getTime() - FINISHED_DELIVERY_RETENTION_MS);
+  const deleted = await db
+    .delete(webhookDeliveries)
+    .where(inArray(webhookDeliveries.id, finishedDeliveriesBefore(db, cutoff)))
+    .returning({ id: webhookDeliveries.id });
+  return { deleted: deleted.length };
+}
