@@ -7,7 +7,7 @@
  * The unique (event, endpoint) index no longer sees a deleted delivery, so a dead-lettered event replayed after
  * the window reaches its endpoints again; receivers dedupe by `webhook-id`, which is the event's id.
  */
-import { and, inArray, lt } from 'drizzle-orm';
+import { inArray, lt } from 'drizzle-orm';
 import { webhookDeliveries } from '../../db/schema';
 import { createDb, type Database } from '../../lib/db';
 
@@ -20,13 +20,9 @@ export function finishedDeliveriesBefore(db: Database, cutoff: Date) {
   return db
     .select({ id: webhookDeliveries.id })
     .from(webhookDeliveries)
-    .where(
-      and(
-        lt(webhookDeliveries.completedAt, cutoff),
-        // Only a finished delivery has a completion time; the status says so for a reader of the query.
-        inArray(webhookDeliveries.status, ['succeeded', 'failed', 'canceled']),
-      ),
-    )
+    // A delivery gets its completion time exactly when it becomes succeeded, failed or canceled (deliver.ts).
+    // A status condition here would make SQLite pick the due index and read every finished delivery.
+    .where(lt(webhookDeliveries.completedAt, cutoff))
     .limit(DELIVERY_PRUNE_LIMIT);
 }
 
