@@ -15,13 +15,15 @@ export const FINISHED_DELIVERY_RETENTION_MS = 30 * 86_400_000;
 /** Deliveries per run (each with at most eight attempts): a backlog drains over a few runs. */
 export const DELIVERY_PRUNE_LIMIT = 500;
 
-/** Finished (succeeded, failed or canceled) deliveries completed before `cutoff`, through the completed index. */
+/**
+ * Deliveries finished before `cutoff`, through webhook_deliveries_completed_idx. A delivery gets its completion
+ * time exactly when it becomes succeeded, failed or canceled (deliver.ts), so the time alone selects them; a
+ * status condition would make SQLite pick the due index and read every finished delivery.
+ */
 export function finishedDeliveriesBefore(db: Database, cutoff: Date) {
   return db
     .select({ id: webhookDeliveries.id })
     .from(webhookDeliveries)
-    // A delivery gets its completion time exactly when it becomes succeeded, failed or canceled (deliver.ts).
-    // A status condition here would make SQLite pick the due index and read every finished delivery.
     .where(lt(webhookDeliveries.completedAt, cutoff))
     .limit(DELIVERY_PRUNE_LIMIT);
 }
