@@ -2,11 +2,13 @@
  * Which jobs each cron trigger runs. The expressions must match `[triggers] crons` in wrangler.toml; a trigger
  * with no entry here fails loudly rather than doing nothing.
  */
+import { runCartRetentionJob } from './cart-retention';
 import { runIdempotencyCleanupJob } from './idempotency-cleanup';
 import { runOrderStockJob } from './order-stock';
 import { runOutboxRetentionJob } from './outbox-retention';
 import { runOutboxSweepJob } from './outbox-sweep';
 import { runWebhookDeliverySweep } from './webhook-deliveries';
+import { runWebhookDeliveryRetentionJob } from './webhook-delivery-retention';
 
 export const CRON_JOBS: Record<string, ((env: Env) => Promise<void>)[]> = {
   '* * * * *': [
@@ -15,6 +17,8 @@ export const CRON_JOBS: Record<string, ((env: Env) => Promise<void>)[]> = {
     runIdempotencyCleanupJob,
     runWebhookDeliverySweep,
     runOrderStockJob,
+    runWebhookDeliveryRetentionJob,
+    runCartRetentionJob,
   ],
 };
 

@@ -66,6 +66,9 @@ export const webhookDeliveries = sqliteTable(
     index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.createdAt, t.id),
     // The sweep looks for pending deliveries whose message was lost (next attempt long overdue).
     index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt),
+    // Retention deletes finished deliveries by age (src/modules/webhooks/retention.ts); pending ones have no
+    // completion time and stay out of the index.
+    index('webhook_deliveries_completed_idx').on(t.completedAt).where(sql`completed_at IS NOT NULL`),
     // An event reaches an endpoint once however often the event queue hands it over; redeliveries and
     // replays are deliberate repeats and are not limited.
     uniqueIndex('webhook_deliveries_event_uq').on(t.eventId, t.endpointId).where(sql`origin = 'event'`),

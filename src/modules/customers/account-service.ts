@@ -1,6 +1,13 @@
 /** The signed-in customer's own record: read, change, export everything, erase. */
-import { and, eq } from 'drizzle-orm';
-import { customerAddresses, customers, externalIdentities, oneTimeTokens, sessions } from '../../db/schema';
+import { and, eq, inArray } from 'drizzle-orm';
+import {
+  carts,
+  customerAddresses,
+  customers,
+  externalIdentities,
+  oneTimeTokens,
+  sessions,
+} from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
@@ -128,7 +135,8 @@ export async function eraseOwnAccount(
 /**
  * Erases personal data (GDPR Art. 17) but keeps the row and its id, so orders that reference it keep their
  * financial history; orders hold their own copy of what accounting must retain. One batch: the account is
- * anonymized, signed out everywhere and unlinked from external logins, or nothing changes.
+ * anonymized, its open carts stripped of email and address, signed out everywhere and unlinked from external
+ * logins, or nothing changes.
  */
 export async function eraseCustomer(db: Database, caller: Caller, id: string): Promise<void> {
   await loadCustomer(db, id);
@@ -142,6 +150,15 @@ export async function eraseCustomer(db: Database, caller: Caller, id: string): P
       db
         .delete(oneTimeTokens)
         .where(and(eq(oneTimeTokens.principalType, 'customer'), eq(oneTimeTokens.principalId, id))),
+      // The one write to carts outside the carts module: it must be in this batch, and carts imports this
+      // module's schemas, so a statement from carts would close an import loop. Carts not yet an order
+      // (`checking_out` too: the order takes its own copy before completing the cart) lose their contact details
+      // and keep their lines and holds until cart retention deletes them. Completed carts stay with the orders
+      // that name them; merged ones were cleared by the merge.
+      db
+        .update(carts)
+        .set({ email: null, shippingAddressEncrypted: null, shippingCountry: null })
+        .where(and(eq(carts.customerId, id), inArray(carts.status, ['open', 'checking_out']))),
       revokeAllSessionsStatement(db, 'customer', id, 'erased'),
       // Failed sign-ins name client networks: personal data as well.
       clearAllFailures(db, 'customer', id),

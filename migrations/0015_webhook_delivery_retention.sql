@@ -1,0 +1,1 @@
+CREATE INDEX `webhook_deliveries_completed_idx` ON `webhook_deliveries` (`completed_at`) WHERE completed_at IS NOT NULL;
