@@ -123,6 +123,13 @@ async function seed(mf) {
   return { db, key: key.key };
 }
 
+/** A table row of what a request cost in D1, from its Server-Timing (`d1_queries;desc=3, ...`). */
+function costRow(label, res) {
+  const timing = res.headers.get('Server-Timing') ?? '';
+  const metric = (name) => new RegExp(`d1_${name};desc=(\\d+)`).exec(timing)?.[1] ?? '?';
+  return `| ${label} | ${res.status} | ${metric('queries')} | ${metric('rows_read')} | ${metric('rows_written')} |`;
+}
+
 async function json(res, expected) {
   if (res.status !== expected) throw new Error(`${res.url}: ${res.status} ${await res.text()}`);
   return res.json();
@@ -277,6 +284,28 @@ async function main() {
     .bind(target.variant_id)
     .first();
   const stock = await json(await admin('GET', `/inventory/${target.variant_id}`), 200);
+
+  // What one checkout costs in D1 (its Server-Timing, before the response; the sale of its units runs after it):
+  // refused with the SKU sold out, then placed once a unit is back.
+  const buyer = carts[carts.length - 1];
+  const checkout = () =>
+    fetch(`${base}/v1/store/carts/${buyer.id}/checkout`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        'X-Cart-Token': buyer.token,
+        'Idempotency-Key': crypto.randomUUID(),
+      },
+      body: '{}',
+    });
+  const refused = await checkout();
+  await refused.arrayBuffer();
+  await json(
+    await admin('POST', `/inventory/${target.variant_id}/adjustments`, { delta: 1, reason: 'one back' }),
+    200,
+  );
+  const accepted = await checkout();
+  await accepted.arrayBuffer();
   await mf.dispose();
 
   const codes = result.statusCodeStats ?? {};
@@ -294,6 +323,11 @@ async function main() {
     `| ${ATTEMPTS} | ${CONNECTIONS} | ${UNITS} | ${placed.orders} | ${oversold} | ${byStatus} | ${result.errors + result.timeouts} | ${Math.round(answered / (result.duration || 1))} | ${result.latency.p50} | ${result.latency.p99} | ${result.latency.max} |`,
     '',
     `Afterwards: on_hand ${stock.on_hand}, reserved ${stock.reserved}, available ${stock.available}.`,
+    '',
+    '| one checkout | status | D1 round trips | rows read | rows written |',
+    '|---|---|---|---|---|',
+    costRow('refused, SKU sold out', refused),
+    costRow('placed (manual provider)', accepted),
   ].join('\n');
   console.log(table);
   mkdirSync('bench/results', { recursive: true });

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { CART_STATUSES } from '../../db/schema';
 import { someFieldToChange, Timestamp } from '../../lib/catalog-fields';
-import { AddressInputSchema, Email } from '../customers/schemas';
+import { AddressInputSchema, Email, postalAddressFields } from '../customers/schemas';
 import { DISCOUNT_REFUSALS } from '../discounts/rules';
 import { DiscountCode } from '../discounts/schemas';
 import { MAX_CART_QUANTITY, MAX_LINE_QUANTITY } from './limits';
@@ -21,20 +21,7 @@ export const CartAddressInput = AddressInputSchema.omit({
   .openapi('CartAddressInput');
 export type CartAddressInput = z.infer<typeof CartAddressInput>;
 
-export const CartAddressSchema = z
-  .object({
-    first_name: z.string(),
-    last_name: z.string(),
-    company: z.string().nullable(),
-    line1: z.string(),
-    line2: z.string().nullable(),
-    city: z.string(),
-    postal_code: z.string(),
-    province: z.string().nullable(),
-    country_code: z.string(),
-    phone: z.string().nullable(),
-  })
-  .openapi('CartAddress');
+export const CartAddressSchema = z.object(postalAddressFields).openapi('CartAddress');
 export type CartAddress = z.infer<typeof CartAddressSchema>;
 
 /** The address as stored and shown: every optional field present, null when not given. */

@@ -117,19 +117,24 @@ export const AddressUpdateSchema = AddressInputSchema.partial()
   .refine((v) => Object.keys(v).length > 0, 'Send at least one field to change')
   .openapi('AddressUpdate');
 
+/** A postal address as stored and shown (saved, in carts, in orders): optional fields present, null when unset. */
+export const postalAddressFields = {
+  first_name: z.string(),
+  last_name: z.string(),
+  company: z.string().nullable(),
+  line1: z.string(),
+  line2: z.string().nullable(),
+  city: z.string(),
+  postal_code: z.string(),
+  province: z.string().nullable(),
+  country_code: z.string(),
+  phone: z.string().nullable(),
+};
+
 export const AddressSchema = z
   .object({
     id: z.string(),
-    first_name: z.string(),
-    last_name: z.string(),
-    company: z.string().nullable(),
-    line1: z.string(),
-    line2: z.string().nullable(),
-    city: z.string(),
-    postal_code: z.string(),
-    province: z.string().nullable(),
-    country_code: z.string(),
-    phone: z.string().nullable(),
+    ...postalAddressFields,
     is_default_shipping: z.boolean(),
     is_default_billing: z.boolean(),
     created_at: z.string(),

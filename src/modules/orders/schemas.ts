@@ -15,6 +15,7 @@ import {
 import { Timestamp } from '../../lib/catalog-fields';
 import { decryptField } from '../../lib/encryption';
 import { PageInfoSchema } from '../../lib/pagination';
+import { postalAddressFields } from '../customers/schemas';
 import { PaymentSchema, RefundSchema } from '../payments/schemas';
 
 export type OrderRow = typeof orders.$inferSelect;
@@ -30,20 +31,7 @@ const Money = z
 export const OrderStatusSchema = z.enum(ORDER_STATUSES).openapi('OrderStatus');
 
 /** The shipping address as the order keeps it: the shape of a saved customer address. */
-export const OrderAddressSchema = z
-  .object({
-    first_name: z.string(),
-    last_name: z.string(),
-    company: z.string().nullable(),
-    line1: z.string(),
-    line2: z.string().nullable(),
-    city: z.string(),
-    postal_code: z.string(),
-    province: z.string().nullable(),
-    country_code: z.string(),
-    phone: z.string().nullable(),
-  })
-  .openapi('OrderAddress');
+export const OrderAddressSchema = z.object(postalAddressFields).openapi('OrderAddress');
 export type OrderAddress = z.infer<typeof OrderAddressSchema>;
 
 export const OrderLineSchema = z
