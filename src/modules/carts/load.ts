@@ -17,13 +17,13 @@ import {
 import type { Database } from '../../lib/db';
 import { decryptField } from '../../lib/encryption';
 import { localeRank } from '../../lib/locale-sql';
+import type { PostalAddress } from '../customers/schemas';
 import { discountWithUsage, discountWithUsageQuery } from '../discounts/read';
 import { type DiscountRefusal, discountRefusal, discountTerms } from '../discounts/rules';
 import type { DiscountRow } from '../discounts/schemas';
 import { shippingPrice } from '../shipping-options/pricing';
 import type { ShippingOptionRow } from '../shipping-options/schemas';
 import type { CartRow } from './access';
-import type { CartAddress } from './schemas';
 import { type CartTotals, cartTotals, discountAmount, type LineTotals } from './totals';
 
 type CartLineRow = typeof cartLines.$inferSelect;
@@ -49,7 +49,7 @@ export type LoadedCart = {
   cart: CartRow;
   region: RegionRow | null;
   lines: LoadedLine[];
-  shippingAddress: CartAddress | null;
+  shippingAddress: PostalAddress | null;
   /** The region's active options that can carry the cart, cheapest first (then by name). */
   shippingOptions: PricedShippingOption[];
   /**
@@ -201,7 +201,7 @@ export async function priceCart(
     region,
     lines: lines.map((line) => ({ ...line, totals: lineTotals.get(line) ?? null })),
     shippingAddress: cart.shippingAddressEncrypted
-      ? (JSON.parse(await decryptField(env, cart.shippingAddressEncrypted)) as CartAddress)
+      ? (JSON.parse(await decryptField(env, cart.shippingAddressEncrypted)) as PostalAddress)
       : null,
     shippingOptions: applicable,
     shippingOption,

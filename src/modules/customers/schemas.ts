@@ -130,6 +130,7 @@ export const postalAddressFields = {
   country_code: z.string(),
   phone: z.string().nullable(),
 };
+export type PostalAddress = z.infer<z.ZodObject<typeof postalAddressFields>>;
 
 export const AddressSchema = z
   .object({
