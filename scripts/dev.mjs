@@ -2,10 +2,11 @@
 // given as `npm run dev -- --port 8790` or `PORT=8790 npm run dev`.
 // 1. .dev.vars with fresh local secrets (its generated PUBLIC_URL/CORS_ORIGINS follow the port)
 // 2. local D1 migrations  3. the demo catalog if the database is empty  4. a local admin secret key
-// 5. wrangler dev (local bindings only; no account, no network).
+// 5. wrangler dev (local bindings only; no account, no network)  6. demo stock, if no variant was ever stocked.
 import { spawn } from 'node:child_process';
 import { SECRET_KEY_FORMAT } from '../src/auth/secret-key-format.ts';
 import { sha256Hex } from '../src/lib/hash.ts';
+import { DEMO_ON_HAND, stockDemoCatalog } from './lib/demo-stock.mjs';
 import { appendDevVar, ensureDevVars } from './lib/dev-vars.mjs';
 import { generateSecretKey, grantAllPermissionsSql, insertSecretKeySql } from './lib/secret-key.mjs';
 import { sqlText } from './lib/sql.mjs';
@@ -62,6 +63,12 @@ function main() {
   seed.on('exit', async (code) => {
     if (code !== 0) process.exit(code ?? 1);
     const key = await ensureLocalSecretKey(vars);
+    // Read before wrangler dev holds the database. Only a database where no variant was ever stocked gets demo
+    // stock, so stock a developer set (or sold) is never overwritten.
+    const neverStocked =
+      query('SELECT count(*) AS n FROM stock_levels', LOCAL)[0]?.n === 0
+        ? query('SELECT id FROM variants ORDER BY id', LOCAL).map((row) => row.id)
+        : [];
     console.log(
       `\nAdmin secret key (also in .dev.vars):\n  ${key}\nTry:\n  curl -H 'Authorization: Bearer ${key}' ${origin}/v1/admin/products\n  curl '${origin}/v1/store/products?region=eu&locale=de&limit=3'\n  open ${origin}/docs\n`,
     );
@@ -77,6 +84,13 @@ function main() {
       },
     );
     for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => dev.kill(signal));
+    if (neverStocked.length > 0) {
+      stockDemoCatalog(`http://127.0.0.1:${port}`, key, neverStocked).then(
+        (count) => console.log(`\nDemo stock: ${count} variants set to ${DEMO_ON_HAND} on hand.\n`),
+        // The server keeps running: stock can still be set by hand (PUT /v1/admin/inventory/{variant_id}).
+        (error) => console.error(`\nDemo stock was not set: ${error.message}\n`),
+      );
+    }
     dev.on('exit', (devCode) => process.exit(devCode ?? 0));
   });
 }

@@ -76,6 +76,7 @@ export function demoCatalogStatements(catalog = buildDemoCatalog(), readModelInd
   const rows = {
     regions: [],
     countries: [],
+    shippingOptions: [],
     categories: [],
     categoryNames: [],
     collections: [],
@@ -93,6 +94,8 @@ export function demoCatalogStatements(catalog = buildDemoCatalog(), readModelInd
     const id = regionIds.get(r.code);
     rows.regions.push([id, r.code, r.name, r.currency, r.taxRateBps, r.inclusive, JSON.stringify(r.locales)]);
     for (const country of r.countries) rows.countries.push([country, id]);
+    const { name, amount, freeOver } = r.shipping;
+    rows.shippingOptions.push([newId('ship'), id, name, 'flat', amount, freeOver]);
   }
   for (const c of catalog.categories) {
     const id = categoryIds.get(c.handle);
@@ -143,6 +146,11 @@ export function demoCatalogStatements(catalog = buildDemoCatalog(), readModelInd
       rows.regions,
     ),
     ...inserts('region_countries', ['country_code', 'region_id'], rows.countries),
+    ...inserts(
+      'shipping_options',
+      ['id', 'region_id', 'name', 'price_type', 'amount', 'free_over'],
+      rows.shippingOptions,
+    ),
     ...inserts('categories', ['id', 'parent_id', 'handle', 'position'], rows.categories),
     ...inserts('category_translations', ['category_id', 'locale', 'name', 'description'], rows.categoryNames),
     ...inserts('collections', ['id', 'handle'], rows.collections),

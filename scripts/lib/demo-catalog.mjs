@@ -22,6 +22,8 @@ export const REGIONS = [
     inclusive: false,
     locales: ['en'],
     countries: ['US', 'PR'],
+    // One flat shipping option per region, free over an amount, so a demo cart can be checked out.
+    shipping: { name: 'Standard', amount: 599, freeOver: 7500 },
   },
   {
     code: 'eu',
@@ -31,6 +33,7 @@ export const REGIONS = [
     inclusive: true,
     locales: ['de', 'en', 'fr'],
     countries: ['DE', 'AT', 'FR', 'NL', 'BE', 'LU', 'IT', 'ES', 'IE', 'PT', 'FI'],
+    shipping: { name: 'Standard', amount: 490, freeOver: 5000 },
   },
   {
     code: 'uk',
@@ -40,6 +43,7 @@ export const REGIONS = [
     inclusive: true,
     locales: ['en'],
     countries: ['GB'],
+    shipping: { name: 'Standard', amount: 395, freeOver: 4000 },
   },
   {
     code: 'jp',
@@ -49,6 +53,7 @@ export const REGIONS = [
     inclusive: true,
     locales: ['ja', 'en'],
     countries: ['JP'],
+    shipping: { name: 'Standard', amount: 800, freeOver: 8000 },
   },
 ];
 
