@@ -1,4 +1,5 @@
-// `node bench/webhooks.mjs [--pings 30] [--burst 100]`
+// `npm run bench:webhooks [-- --pings 30] [-- --burst 100]` (npm run's Node: the shared runtime imports the
+// Worker's TypeScript, which the system Node 20 cannot load.)
 // Webhook delivery latency: from the admin request that queues a delivery (a test ping) to the moment a receiver
 // on 127.0.0.1 has it, signature verified. Runs the Worker as `wrangler deploy` builds it on Miniflare's Node API
 // with the real local D1 and the delivery queue configured as in wrangler.toml. Sequential pings show the

@@ -131,13 +131,17 @@ export async function applyMigrations(db) {
 }
 
 /**
- * The demo catalog of `products` products (scripts/seed.mjs), its read model loaded without the secondary
+ * Seeds the demo catalog of `products` products (scripts/seed.mjs), its read model loaded without the secondary
  * indexes, which are created at the end (faster than filling them row by row; the bench database is throwaway,
- * so a failure halfway needs no atomic batch).
+ * so a failure halfway needs no atomic batch). Returns the handle of the first active product, for detail pages.
  */
 export async function seedDemoCatalog(db, products = 200) {
   const indexes = (await db.prepare(READ_MODEL_INDEXES_QUERY).all()).results;
   await inBatches(db, demoCatalogStatements(buildDemoCatalog(products), indexes));
+  const first = await db
+    .prepare("SELECT handle FROM products WHERE status = 'active' ORDER BY handle LIMIT 1")
+    .first();
+  return first.handle;
 }
 
 /** Stores a new secret API key named `name` holding `permissions` (default: all); returns the key to send. */
