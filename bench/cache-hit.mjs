@@ -9,56 +9,41 @@
 // through the workerd inspector (Chrome DevTools protocol) while loading the listing HIT, and prints the
 // functions with the most self time; with DUMP_PROFILE=<file.cpuprofile> it also writes the raw profile, which
 // Chrome DevTools opens.
-import { execSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { loadavg } from 'node:os';
 import {
+  applyMigrations,
   buildWorker,
-  edgecartOptions,
+  cpuSeconds,
+  edgecartWorker,
+  flag,
   HOST,
+  hasFlag,
   load,
   MINIFLARE_VERSION,
   numberFlag,
   seedDemoCatalog,
-  startWorker,
+  startWorkers,
+  workerdPid,
 } from './lib/runtime.mjs';
 
-const args = process.argv.slice(2);
-const DURATION = numberFlag(args, 'duration', 10);
-const CONNECTIONS = numberFlag(args, 'connections', 20);
-const ROUNDS = numberFlag(args, 'rounds', 3);
-const SEQUENTIAL_ROUNDS = numberFlag(args, 'sequential-rounds', 20);
+const DURATION = numberFlag('duration', 10);
+const CONNECTIONS = numberFlag('connections', 20);
+const ROUNDS = numberFlag('rounds', 3);
+const SEQUENTIAL_ROUNDS = numberFlag('sequential-rounds', 20);
 const SEQUENTIAL_BATCH = 50;
 const APP_PORT = 8870;
 const HELLO_PORT = 8871;
 const FLOOR_PORT = 8872;
 const INSPECTOR_PORT = 9279;
-const at = args.indexOf('--bundle');
-const BUNDLE = at >= 0 ? args[at + 1] : undefined;
+const BUNDLE = flag('bundle', undefined);
 const LIST = '/v1/store/products?limit=20&region=eu';
 const ORIGIN = 'http://localhost';
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const load1 = () => loadavg()[0].toFixed(2);
 const percent = (x) => `${Math.round(100 * x)}%`;
-const TICKS_PER_SECOND = Number(execSync('getconf CLK_TCK').toString());
-
-/** The workerd process Miniflare started for `port` (its entry socket is on the command line). */
-function workerdPid(port) {
-  const line = execSync(`ps -o pid=,args= --ppid ${process.pid}`)
-    .toString()
-    .split('\n')
-    .find((l) => l.includes(`--socket-addr=entry=${HOST}:${port}`));
-  return Number(line.trim().split(/\s+/)[0]);
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far. */
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
-
 /** Loads a Worker and measures its throughput and its workerd's CPU time per request, in µs. */
 async function measured(pid, base, paths, options) {
   const before = cpuSeconds(pid);
@@ -99,12 +84,19 @@ async function serviceTimes(targets) {
   return latencies.map((l) => [...l].sort((a, b) => a - b)[Math.floor(l.length / 10)]);
 }
 
-async function firstActiveHandle(mf) {
+/** The built Worker, or the `--bundle` given, with the storefront's bindings. */
+const edgecart = () =>
+  edgecartWorker({
+    database: 'bench-db',
+    declared: ['AUTH_IP_RATE_LIMITER', 'AUTH_ACCOUNT_RATE_LIMITER'],
+    scriptPath: BUNDLE,
+  });
+
+/** The schema and the demo catalog; returns the first active product's handle. */
+async function seed(mf) {
   const db = await mf.getD1Database('DB');
-  const row = await db
-    .prepare("SELECT handle FROM products WHERE status = 'active' ORDER BY handle LIMIT 1")
-    .first();
-  return row.handle;
+  await applyMigrations(db);
+  return seedDemoCatalog(db);
 }
 
 /** Requests each path once so the next ones are memory-tier hits, and checks that they are. */
@@ -118,26 +110,29 @@ async function warm(base, paths, headers = {}) {
 }
 
 async function measure() {
-  const app = startWorker('edgecart', APP_PORT, edgecartOptions(BUNDLE));
-  const hello = startWorker('hello', HELLO_PORT, { scriptPath: 'bench/hello-worker.js' });
+  const app = startWorkers(APP_PORT, [edgecart()]);
+  const hello = startWorkers(HELLO_PORT, [{ name: 'hello', scriptPath: 'bench/hello-worker.js' }]);
   await Promise.all([app.ready, hello.ready]);
   const [appPid, helloPid] = [workerdPid(APP_PORT), workerdPid(HELLO_PORT)];
-  await seedDemoCatalog(app);
+  const handle = await seed(app);
   const base = `http://${HOST}:${APP_PORT}`;
-  const detail = `/v1/store/products/${await firstActiveHandle(app)}?region=eu`;
+  const detail = `/v1/store/products/${handle}?region=eu`;
   await warm(base, [LIST, detail]);
   await warm(base, [LIST], { Origin: ORIGIN });
   // Without Accept-Encoding, as autocannon sends it: the answer's headers then name no compression.
   const hitAnswer = await fetch(`${base}${LIST}`, { headers: { 'Accept-Encoding': 'identity' } });
-  const floor = startWorker('floor', FLOOR_PORT, {
-    scriptPath: 'bench/hit-floor-worker.js',
-    bindings: {
-      BODY: await hitAnswer.text(),
-      HEADERS: JSON.stringify(
-        [...hitAnswer.headers].filter(([name]) => !['x-request-id', 'transfer-encoding'].includes(name)),
-      ),
+  const floor = startWorkers(FLOOR_PORT, [
+    {
+      name: 'floor',
+      scriptPath: 'bench/hit-floor-worker.js',
+      bindings: {
+        BODY: await hitAnswer.text(),
+        HEADERS: JSON.stringify(
+          [...hitAnswer.headers].filter(([name]) => !['x-request-id', 'transfer-encoding'].includes(name)),
+        ),
+      },
     },
-  });
+  ]);
   await floor.ready;
   const floorPid = workerdPid(FLOOR_PORT);
 
@@ -258,9 +253,9 @@ function selfTimes(profile) {
 }
 
 async function profile() {
-  const app = startWorker('edgecart', APP_PORT, edgecartOptions(BUNDLE), { inspectorPort: INSPECTOR_PORT });
+  const app = startWorkers(APP_PORT, [edgecart()], { inspectorPort: INSPECTOR_PORT });
   await app.ready;
-  await seedDemoCatalog(app);
+  await seed(app);
   const base = `http://${HOST}:${APP_PORT}`;
   await warm(base, [LIST]);
   const targets = await fetch(`http://${HOST}:${INSPECTOR_PORT}/json`).then((r) => r.json());
@@ -271,8 +266,7 @@ async function profile() {
   await cdp.send('Profiler.start');
   const result = await load(base, () => LIST, { connections: CONNECTIONS, duration: DURATION });
   const { profile: cpu } = await cdp.send('Profiler.stop');
-  if (process.env.DUMP_PROFILE)
-    (await import('node:fs')).writeFileSync(process.env.DUMP_PROFILE, JSON.stringify(cpu));
+  if (process.env.DUMP_PROFILE) writeFileSync(process.env.DUMP_PROFILE, JSON.stringify(cpu));
   cdp.close();
   await app.dispose();
 
@@ -290,7 +284,7 @@ async function profile() {
 }
 
 if (!BUNDLE) buildWorker();
-(args.includes('--profile') ? profile() : measure()).catch((error) => {
+(hasFlag('profile') ? profile() : measure()).catch((error) => {
   console.error(`Benchmark failed: ${error.stack ?? error.message}`);
   process.exit(1);
 });

@@ -12,65 +12,58 @@
 //    on 127.0.0.1; latency is the receiver's verified arrival minus the event's occurred_at (D1's clock and Node's,
 //    the same machine's). Fails unless every product's event arrives with a valid signature.
 // Prints one Markdown table with the machine's load; only targets 127.0.0.1; stops itself.
-import { execSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { Webhook } from 'standardwebhooks';
-import { unstable_getMiniflareWorkerOptions } from 'wrangler';
-import { generateSecretKey, insertSecretKeySql } from '../scripts/lib/secret-key.mjs';
-import { applyMigrations, build, HOST, MINIFLARE_VERSION, worker } from './runtime.mjs';
+import {
+  applyMigrations,
+  benchDataEncryptionKeys,
+  buildWorker,
+  edgecartWorker,
+  HOST,
+  hasFlag,
+  insertSecretKey,
+  loadAverage,
+  MINIFLARE_VERSION,
+  numberFlag,
+  percentile,
+  startWorkers,
+} from './lib/runtime.mjs';
 
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? Number(args[at + 1]) : fallback;
-};
-const QUICK = args.includes('--quick');
-const DURATION = QUICK ? 3 : flag('duration', 10);
-const CONNECTIONS = flag('connections', 10);
-const BURST = QUICK ? 200 : flag('burst', 1000);
-const PRODUCTS = QUICK ? 50 : flag('products', 300);
-
-const load = () =>
-  execSync('uptime')
-    .toString()
-    .trim()
-    .replace(/^.*load average: /, '');
+const QUICK = hasFlag('quick');
+const DURATION = QUICK ? 3 : numberFlag('duration', 10);
+const CONNECTIONS = numberFlag('connections', 10);
+const BURST = QUICK ? 200 : numberFlag('burst', 1000);
+const PRODUCTS = QUICK ? 50 : numberFlag('products', 300);
 
 function start() {
-  // The bindings and consumer settings of wrangler.toml, so the bench runs what deploys: the event queue, its
-  // dead-letter queue and the webhook delivery queue with their consumers, the Durable Objects the live consumer
-  // publishes to, the rate limiters.
-  const { workerOptions } = unstable_getMiniflareWorkerOptions('wrangler.toml');
-  return worker('edgecart', 0, {
-    scriptPath: 'bench/.build/index.js',
-    d1Databases: { DB: 'bench-events-db' },
-    kvNamespaces: ['KV'],
-    queueProducers: workerOptions.queueProducers,
-    queueConsumers: workerOptions.queueConsumers,
-    analyticsEngineDatasets: workerOptions.analyticsEngineDatasets,
-    durableObjects: workerOptions.durableObjects,
-    ratelimits: workerOptions.ratelimits,
-    bindings: {
-      // Outside production a webhook endpoint on 127.0.0.1 is allowed, as on a developer's machine.
-      ENVIRONMENT: 'development',
-      CORS_ORIGINS: 'http://localhost',
-      MAX_BODY_BYTES: '1048576',
-      DEFAULT_REGION: 'us',
-      PUBLIC_URL: 'http://localhost',
-      EMAIL_PROVIDER: 'dev-mailbox',
-      EMAIL_API_URL: 'http://127.0.0.1:9/unused',
-      EMAIL_FROM: 'bench@localhost',
-      EMAIL_API_KEY: 'unused',
-      JWT_SIGNING_KEYS: '[]',
-      // Webhook endpoint secrets are stored encrypted.
-      DATA_ENCRYPTION_KEYS: JSON.stringify([{ kid: 'bench', key: randomBytes(32).toString('base64') }]),
-    },
-  });
+  return startWorkers(0, [
+    edgecartWorker({
+      database: 'bench-events-db',
+      // As wrangler.toml declares them, so the bench runs what deploys: the event queue, its dead-letter queue and
+      // the webhook delivery queue with their consumers, the Durable Objects the live consumer publishes to, the
+      // rate limiters.
+      declared: [
+        'EVENTS',
+        'EVENTS_DLQ',
+        'WEBHOOK_DELIVERIES',
+        'ANALYTICS',
+        'LIVE_CHANNEL',
+        'INVENTORY_ITEM',
+        'AUTH_IP_RATE_LIMITER',
+        'AUTH_ACCOUNT_RATE_LIMITER',
+        'DISCOUNT_CART_RATE_LIMITER',
+        'DISCOUNT_IP_RATE_LIMITER',
+      ],
+      vars: {
+        // Outside production a webhook endpoint on 127.0.0.1 is allowed, as on a developer's machine.
+        ENVIRONMENT: 'development',
+        EMAIL_PROVIDER: 'dev-mailbox',
+        // Webhook endpoint secrets are stored encrypted.
+        DATA_ENCRYPTION_KEYS: benchDataEncryptionKeys(),
+      },
+    }),
+  ]);
 }
-
-const percentile = (sorted, p) =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
 /** Polls `check` every 200 ms until it answers something truthy, which it returns; fails after 10 minutes. */
 async function until(what, check) {
@@ -273,11 +266,10 @@ async function createProducts(base, key) {
 async function webhookReceipts(base, db) {
   const hooks = receiver();
   const url = await hooks.listen();
-  const key = await generateSecretKey();
-  await db.prepare(insertSecretKeySql(key, 'bench', ['webhooks:manage', 'catalog:write'])).run();
+  const key = await insertSecretKey(db, 'bench', ['webhooks:manage', 'catalog:write']);
   const res = await fetch(`${base}/v1/admin/webhooks`, {
     method: 'POST',
-    headers: { Authorization: `Bearer ${key.key}`, 'Content-Type': 'application/json' },
+    headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
     body: JSON.stringify({ url, events: ['product.created'] }),
   });
   if (res.status !== 201)
@@ -285,7 +277,7 @@ async function webhookReceipts(base, db) {
   const endpoint = await res.json();
   hooks.useSecret(endpoint.secret);
   try {
-    const ids = await createProducts(base, key.key);
+    const ids = await createProducts(base, key);
     await until('product.created webhooks did not all arrive', () => {
       if (hooks.rejected.length > 0) {
         throw new Error(`${hooks.rejected.length} webhooks failed verification: ${hooks.rejected[0]}`);
@@ -329,13 +321,13 @@ async function webhookReceipts(base, db) {
 }
 
 async function main() {
-  build();
+  buildWorker();
   const mf = start();
   // Any free port, so the bench runs beside other servers on the machine.
   const base = (await mf.ready).origin;
   const db = await mf.getD1Database('DB');
   await applyMigrations(db);
-  const loadBefore = load();
+  const loadBefore = loadAverage();
 
   const since = await db.prepare("SELECT unixepoch('subsec') * 1000 AS t").first('t');
   const requests = await resetRequests(base);
@@ -346,7 +338,7 @@ async function main() {
     'published_at',
   );
   const webhooks = await webhookReceipts(base, db);
-  const loadAfter = load();
+  const loadAfter = loadAverage();
   await mf.dispose();
 
   console.log(

@@ -8,24 +8,24 @@
 // The carts are filled while stock is plentiful; their holds are then released (as if they had lapsed) by a
 // small driver Worker bound to the same objects, and on-hand is set to UNITS: every checkout must hold its
 // unit again, and only UNITS can.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import autocannon from 'autocannon';
-import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
-import { generateSecretKey, insertSecretKeySql } from '../scripts/lib/secret-key.mjs';
-import { demoCatalogStatements } from '../scripts/seed.mjs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import {
+  applyMigrations,
+  benchDataEncryptionKeys,
+  buildWorker,
+  edgecartWorker,
+  insertSecretKey,
+  load,
+  loadAverage,
+  MINIFLARE_VERSION,
+  numberFlag,
+  seedDemoCatalog,
+  startWorkers,
+} from './lib/runtime.mjs';
 
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? Number(args[at + 1]) : fallback;
-};
-const ATTEMPTS = flag('attempts', 1000);
-const CONNECTIONS = flag('connections', 200);
-const UNITS = flag('units', 100);
-const HOST = '127.0.0.1';
-const COMPATIBILITY_DATE = /compatibility_date = "([\d-]+)"/.exec(readFileSync('wrangler.toml', 'utf8'))[1];
+const ATTEMPTS = numberFlag('attempts', 1000);
+const CONNECTIONS = numberFlag('connections', 200);
+const UNITS = numberFlag('units', 100);
 const ADDRESS = {
   first_name: 'Ada',
   last_name: 'Lovelace',
@@ -45,82 +45,35 @@ const DRIVER = `export default {
   },
 };`;
 
-function build() {
-  const result = spawnSync(
-    'npx',
-    ['--no-install', 'wrangler', 'deploy', '--dry-run', '--outdir', 'bench/.build'],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
-  );
-  if (result.status !== 0) throw new Error('wrangler build failed');
-}
-
 function start() {
-  return new Miniflare(
-    convertV4MiniflareOptions({
-      host: HOST,
-      port: 0,
-      handleStructuredLogs: () => {},
-      workers: [
-        {
-          name: 'edgecart',
-          modules: true,
-          compatibilityDate: COMPATIBILITY_DATE,
-          scriptPath: 'bench/.build/index.js',
-          d1Databases: { DB: 'bench-flash-sale-db' },
-          kvNamespaces: ['KV'],
-          durableObjects: {
-            INVENTORY_ITEM: { className: 'InventoryItem', useSQLite: true },
-            LIVE_CHANNEL: { className: 'LiveChannel', useSQLite: true },
-          },
-          bindings: {
-            ENVIRONMENT: 'production',
-            CORS_ORIGINS: 'http://localhost',
-            MAX_BODY_BYTES: '1048576',
-            DEFAULT_REGION: 'eu',
-            PUBLIC_URL: 'http://localhost',
-            EMAIL_PROVIDER: 'http',
-            EMAIL_API_URL: 'http://127.0.0.1:9/unused',
-            EMAIL_FROM: 'bench@localhost',
-            EMAIL_API_KEY: 'unused',
-            JWT_SIGNING_KEYS: '[]',
-            DATA_ENCRYPTION_KEYS: JSON.stringify([{ kid: 'bench', key: randomBytes(32).toString('base64') }]),
-            CART_RESERVATION_TTL_SECONDS: '900',
-            PAYMENT_PROVIDERS: 'manual',
-            PAYMENT_TIMEOUT_MS: '10000',
-          },
-          ratelimits: {
-            DISCOUNT_CART_RATE_LIMITER: { namespace_id: '1101', simple: { limit: 10, period: 60 } },
-            DISCOUNT_IP_RATE_LIMITER: { namespace_id: '1102', simple: { limit: 30, period: 60 } },
-          },
-        },
-        {
-          name: 'driver',
-          modules: true,
-          compatibilityDate: COMPATIBILITY_DATE,
-          script: DRIVER,
-          durableObjects: {
-            INVENTORY_ITEM: { className: 'InventoryItem', scriptName: 'edgecart', useSQLite: true },
-          },
-        },
-      ],
+  return startWorkers(0, [
+    edgecartWorker({
+      database: 'bench-flash-sale-db',
+      declared: ['INVENTORY_ITEM', 'LIVE_CHANNEL', 'DISCOUNT_CART_RATE_LIMITER', 'DISCOUNT_IP_RATE_LIMITER'],
+      vars: {
+        DEFAULT_REGION: 'eu',
+        DATA_ENCRYPTION_KEYS: benchDataEncryptionKeys(),
+        CART_RESERVATION_TTL_SECONDS: '900',
+        PAYMENT_PROVIDERS: 'manual',
+        PAYMENT_TIMEOUT_MS: '10000',
+      },
     }),
-  );
+    {
+      name: 'driver',
+      script: DRIVER,
+      durableObjects: {
+        INVENTORY_ITEM: { className: 'InventoryItem', scriptName: 'edgecart', useSQLite: true },
+      },
+    },
+  ]);
 }
 
 /** Schema, the demo catalog, and a secret key for the admin calls; returns the key. */
 async function seed(mf) {
   const db = await mf.getD1Database('DB', 'edgecart');
-  for (const file of readdirSync('migrations')
-    .filter((f) => f.endsWith('.sql'))
-    .sort()) {
-    for (const statement of readFileSync(`migrations/${file}`, 'utf8').split('--> statement-breakpoint')) {
-      if (statement.trim()) await db.prepare(statement).run();
-    }
-  }
-  for (const statement of demoCatalogStatements()) await db.prepare(statement).run();
-  const key = await generateSecretKey();
-  await db.prepare(insertSecretKeySql(key, 'flash-sale bench')).run();
-  return { db, key: key.key };
+  await applyMigrations(db);
+  await seedDemoCatalog(db);
+  return { db, key: await insertSecretKey(db, 'flash-sale bench') };
 }
 
 /** A table row of what a request cost in D1, from its Server-Timing (`d1_queries;desc=3, ...`). */
@@ -149,13 +102,8 @@ async function pool(items, limit, work) {
   return results;
 }
 
-const uptime = () =>
-  execFileSync('uptime', { encoding: 'utf8' })
-    .trim()
-    .replace(/^.*load average:/, 'load average:');
-
 async function main() {
-  build();
+  buildWorker();
   const mf = start();
   const base = (await mf.ready).origin;
   const driver = await mf.getWorker('driver');
@@ -243,38 +191,25 @@ async function main() {
     200,
   );
 
-  const loadBefore = uptime();
-  let next = 0;
-  const result = await new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url: base,
-        connections: CONNECTIONS,
-        amount: ATTEMPTS,
-        timeout: 120,
-        requests: [
-          {
-            method: 'POST',
-            setupRequest: (req) => {
-              const cart = carts[next++ % carts.length];
-              return {
-                ...req,
-                path: `/v1/store/carts/${cart.id}/checkout`,
-                headers: {
-                  'Content-Type': 'application/json',
-                  'X-Cart-Token': cart.token,
-                  'Idempotency-Key': crypto.randomUUID(),
-                },
-                body: '{}',
-              };
-            },
-          },
-        ],
-      },
-      (error, r) => (error ? reject(error) : resolve(r)),
-    );
-  });
-  const loadAfter = uptime();
+  const loadBefore = loadAverage();
+  const result = await load(
+    base,
+    (i) => {
+      const cart = carts[i % carts.length];
+      return {
+        method: 'POST',
+        path: `/v1/store/carts/${cart.id}/checkout`,
+        headers: {
+          'Content-Type': 'application/json',
+          'X-Cart-Token': cart.token,
+          'Idempotency-Key': crypto.randomUUID(),
+        },
+        body: '{}',
+      };
+    },
+    { connections: CONNECTIONS, amount: ATTEMPTS, timeout: 120 },
+  );
+  const loadAfter = loadAverage();
 
   const placed = await db
     .prepare(
@@ -315,8 +250,8 @@ async function main() {
   const oversold = Math.max(0, placed.units - UNITS) + Math.max(0, -stock.on_hand);
   const answered = Object.values(codes).reduce((sum, { count }) => sum + count, 0);
   const table = [
-    `Runtime: Miniflare ${JSON.parse(readFileSync('node_modules/miniflare/package.json', 'utf8')).version} (workerd, local D1, SQLite-backed InventoryItem objects, no dev proxy), manual payment provider, ${new Date().toISOString().slice(0, 10)}.`,
-    `Load before: ${loadBefore}; after: ${loadAfter} (2 cores, shared).`,
+    `Runtime: Miniflare ${MINIFLARE_VERSION} (workerd, local D1, SQLite-backed InventoryItem objects, no dev proxy), manual payment provider, ${new Date().toISOString().slice(0, 10)}.`,
+    `Load before: load average: ${loadBefore}; after: load average: ${loadAfter} (2 cores, shared).`,
     '',
     '| attempts | clients | units | orders placed | oversold | responses by status | socket errors + timeouts | checkouts/s (answered) | p50 ms | p99 ms | max ms |',
     '|---|---|---|---|---|---|---|---|---|---|---|',

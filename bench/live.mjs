@@ -4,124 +4,59 @@
 // workerd process) before and after the subscribers connect. Builds the Worker as `wrangler deploy` would and runs
 // it on Miniflare's Node API (workerd, real local D1, SQLite-backed Durable Objects, no dev proxy) with the demo
 // catalog. Prints one Markdown table (also bench/results/live.md). Only targets 127.0.0.1; stops itself.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
-import { generateSecretKey, insertSecretKeySql } from '../scripts/lib/secret-key.mjs';
-import { demoCatalogStatements } from '../scripts/seed.mjs';
+import {
+  applyMigrations,
+  buildWorker,
+  cpuSeconds,
+  edgecartWorker,
+  insertSecretKey,
+  loadAverage,
+  MINIFLARE_VERSION,
+  numberFlag,
+  percentile,
+  seedDemoCatalog,
+  startWorkers,
+  workerdPid,
+} from './lib/runtime.mjs';
 
-const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? Number(args[at + 1]) : fallback;
-};
-const SUBSCRIBERS = flag('subscribers', 1000);
-const ROUNDS = flag('rounds', 20);
+const SUBSCRIBERS = numberFlag('subscribers', 1000);
+const ROUNDS = numberFlag('rounds', 20);
 /** Connections opened at once while subscribing (the handshakes queue on 2 cores otherwise). */
 const CONNECT_BATCH = 50;
 /** Only a hang: every event that is coming arrives far sooner. */
 const HANG_MS = 60_000;
-const HOST = '127.0.0.1';
-const COMPATIBILITY_DATE = /compatibility_date = "([\d-]+)"/.exec(readFileSync('wrangler.toml', 'utf8'))[1];
-
-function build() {
-  const result = spawnSync(
-    'npx',
-    ['--no-install', 'wrangler', 'deploy', '--dry-run', '--outdir', 'bench/.build'],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
-  );
-  if (result.status !== 0) throw new Error('wrangler build failed');
-}
 
 function start() {
-  return new Miniflare(
-    convertV4MiniflareOptions({
-      host: HOST,
-      port: 0,
-      handleStructuredLogs: () => {},
-      workers: [
-        {
-          name: 'edgecart',
-          modules: true,
-          compatibilityDate: COMPATIBILITY_DATE,
-          scriptPath: 'bench/.build/index.js',
-          d1Databases: { DB: 'bench-live-db' },
-          kvNamespaces: ['KV'],
-          durableObjects: {
-            INVENTORY_ITEM: { className: 'InventoryItem', useSQLite: true },
-            LIVE_CHANNEL: { className: 'LiveChannel', useSQLite: true },
-          },
-          bindings: {
-            ENVIRONMENT: 'production',
-            CORS_ORIGINS: 'http://localhost',
-            MAX_BODY_BYTES: '1048576',
-            DEFAULT_REGION: 'us',
-            PUBLIC_URL: 'http://localhost',
-            EMAIL_PROVIDER: 'http',
-            EMAIL_API_URL: 'http://127.0.0.1:9/unused',
-            EMAIL_FROM: 'bench@localhost',
-            EMAIL_API_KEY: 'unused',
-            JWT_SIGNING_KEYS: '[]',
-            DATA_ENCRYPTION_KEYS: '[]',
-            PAYMENT_PROVIDERS: 'manual',
-            PAYMENT_TIMEOUT_MS: '10000',
-          },
-          ratelimits: {
-            AUTH_IP_RATE_LIMITER: { namespace_id: '1001', simple: { limit: 30, period: 60 } },
-            AUTH_ACCOUNT_RATE_LIMITER: { namespace_id: '1002', simple: { limit: 10, period: 60 } },
-          },
-        },
-      ],
+  return startWorkers(0, [
+    edgecartWorker({
+      database: 'bench-live-db',
+      declared: ['INVENTORY_ITEM', 'LIVE_CHANNEL', 'AUTH_IP_RATE_LIMITER', 'AUTH_ACCOUNT_RATE_LIMITER'],
+      vars: { PAYMENT_PROVIDERS: 'manual', PAYMENT_TIMEOUT_MS: '10000' },
     }),
-  );
+  ]);
 }
 
 /** The schema, the demo catalog and a secret key; returns an active product's id, a variant of it and the key. */
 async function seed(mf) {
   const db = await mf.getD1Database('DB');
-  for (const file of readdirSync('migrations')
-    .filter((f) => f.endsWith('.sql'))
-    .sort()) {
-    for (const statement of readFileSync(`migrations/${file}`, 'utf8').split('--> statement-breakpoint')) {
-      if (statement.trim()) await db.prepare(statement).run();
-    }
-  }
-  for (const statement of demoCatalogStatements()) await db.prepare(statement).run();
-  const key = await generateSecretKey();
-  await db.prepare(insertSecretKeySql(key, 'live bench')).run();
+  await applyMigrations(db);
+  await seedDemoCatalog(db);
+  const key = await insertSecretKey(db, 'live bench');
   const variant = await db
     .prepare(
       `SELECT v.id, v.product_id FROM variants v JOIN products p ON p.id = v.product_id
        WHERE p.status = 'active' ORDER BY p.handle, v.position LIMIT 1`,
     )
     .first();
-  return { productId: variant.product_id, variantId: variant.id, key: key.key };
+  return { productId: variant.product_id, variantId: variant.id, key };
 }
 
-/** The workerd process Miniflare started: the runtime holding every socket. */
-function workerdPid() {
-  const children = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], {
-    encoding: 'utf8',
-  });
-  const pid = children
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .find(([, comm]) => comm === 'workerd')?.[0];
-  if (!pid) throw new Error('no workerd child process');
-  return pid;
-}
-
-/** Its resident memory, in MB. */
-function workerdRssMb() {
-  const status = readFileSync(`/proc/${workerdPid()}/status`, 'utf8');
+/** The resident memory of the workerd process (the runtime holding every socket), in MB. */
+function workerdRssMb(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) / 1024);
-}
-
-/** The CPU time it has used (user + system), in ms (/proc/<pid>/stat counts clock ticks, 100 a second). */
-function workerdCpuMs() {
-  const fields = readFileSync(`/proc/${workerdPid()}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** This process's CPU time (the subscribers' side), in ms. */
@@ -129,11 +64,6 @@ function clientCpuMs() {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 }
-
-const uptime = () =>
-  execFileSync('uptime', { encoding: 'utf8' })
-    .trim()
-    .replace(/^.*load average:/, 'load average:');
 
 function withHangGuard(promise, what) {
   let timer;
@@ -174,18 +104,18 @@ function subscriber(url) {
   };
 }
 
-const percentile = (sorted, p) =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const round1 = (ms) => Math.round(ms * 10) / 10;
 
 async function main() {
-  build();
+  buildWorker();
   const mf = start();
   const base = (await mf.ready).origin;
+  const workerd = workerdPid(0);
+  const workerdCpuMs = () => cpuSeconds(workerd) * 1000;
   const { productId, variantId, key } = await seed(mf);
   const topic = `product:${productId}`;
-  const loadBefore = uptime();
-  const rssIdle = workerdRssMb();
+  const loadBefore = loadAverage();
+  const rssIdle = workerdRssMb(workerd);
 
   const wsUrl = `${base.replace('http', 'ws')}/v1/live?topics=${topic}`;
   const subscribers = [];
@@ -196,7 +126,7 @@ async function main() {
     subscribers.push(...batch);
   }
   const connectSeconds = (performance.now() - connectStart) / 1000;
-  const rssSubscribed = workerdRssMb();
+  const rssSubscribed = workerdRssMb(workerd);
 
   // Each round sets on-hand to a new figure: one stock event (seq = round) for every subscriber.
   const endToEnd = [];
@@ -224,8 +154,8 @@ async function main() {
     workerd: ((workerdCpuMs() - cpuBefore.workerd) * 1000) / deliveries,
     clients: ((clientCpuMs() - cpuBefore.clients) * 1000) / deliveries,
   };
-  const rssAfter = workerdRssMb();
-  const loadAfter = uptime();
+  const rssAfter = workerdRssMb(workerd);
+  const loadAfter = loadAverage();
   for (const s of subscribers) s.ws.close(1000, 'done');
   await mf.dispose();
 
@@ -234,8 +164,8 @@ async function main() {
   answered.sort((a, b) => a - b);
   spread.sort((a, b) => a - b);
   const table = [
-    `Runtime: Miniflare ${JSON.parse(readFileSync('node_modules/miniflare/package.json', 'utf8')).version} (workerd, SQLite-backed Durable Objects, local D1), demo catalog, ${new Date().toISOString().slice(0, 10)}. Subscribers are Node WebSockets on the same 2 cores.`,
-    `Load before: ${loadBefore}; after: ${loadAfter}.`,
+    `Runtime: Miniflare ${MINIFLARE_VERSION} (workerd, SQLite-backed Durable Objects, local D1), demo catalog, ${new Date().toISOString().slice(0, 10)}. Subscribers are Node WebSockets on the same 2 cores.`,
+    `Load before: load average: ${loadBefore}; after: load average: ${loadAfter}.`,
     '',
     '| measure | value |',
     '|---|---|',

@@ -8,30 +8,31 @@
 //   counted by bench/listing-probe.ts, which runs the route's own read functions through a metered D1 binding.
 // - throughput: autocannon against cache HITs and MISSes next to a bare hello-world Worker on the same runtime.
 // Prints Markdown tables and writes them to bench/results/latest.md; only targets 127.0.0.1; stops itself.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import autocannon from 'autocannon';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { build as esbuild } from 'esbuild';
-import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
-import { buildDemoCatalog } from '../scripts/lib/demo-catalog.mjs';
-import { demoCatalogStatements, READ_MODEL_INDEXES_QUERY } from '../scripts/seed.mjs';
+import {
+  applyMigrations,
+  buildWorker,
+  edgecartWorker,
+  flag,
+  HOST,
+  hasFlag,
+  load,
+  MINIFLARE_VERSION,
+  numberFlag,
+  percentile,
+  seedDemoCatalog,
+  startWorkers,
+} from './lib/runtime.mjs';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : fallback;
-};
-const QUICK = args.includes('--quick');
-const DURATION = QUICK ? 3 : Number(option('duration', 10));
-const CONNECTIONS = Number(option('connections', 20));
-const MISS_REQUESTS = QUICK ? 20 : Number(option('requests', 100));
-const SIZES = option('products', '200').split(',').map(Number);
-const ONLY = option('only', undefined);
-const HOST = '127.0.0.1';
+const QUICK = hasFlag('quick');
+const DURATION = QUICK ? 3 : numberFlag('duration', 10);
+const CONNECTIONS = numberFlag('connections', 20);
+const MISS_REQUESTS = QUICK ? 20 : numberFlag('requests', 100);
+const SIZES = flag('products', '200').split(',').map(Number);
+const ONLY = flag('only', undefined);
 const APP_PORT = 8797;
 const HELLO_PORT = 8798;
-const STATEMENTS_PER_BATCH = 50;
-const COMPATIBILITY_DATE = /compatibility_date = "([\d-]+)"/.exec(readFileSync('wrangler.toml', 'utf8'))[1];
 
 /** The listings whose MISS cost is measured: the demo catalog's region, category and a common search word. */
 const LISTINGS = [
@@ -43,15 +44,7 @@ const LISTINGS = [
 ];
 
 function build() {
-  const result = spawnSync(
-    'npx',
-    ['--no-install', 'wrangler', 'deploy', '--dry-run', '--outdir', 'bench/.build'],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
-    },
-  );
-  if (result.status !== 0) throw new Error('wrangler build failed');
+  buildWorker();
   return esbuild({
     entryPoints: ['bench/listing-probe.ts'],
     bundle: true,
@@ -65,48 +58,15 @@ function build() {
   });
 }
 
-function miniflare(port, workers) {
-  return new Miniflare(
-    convertV4MiniflareOptions({
-      host: HOST,
-      port,
-      // One JSON log line per request is kept but not printed: the tables are the output.
-      handleStructuredLogs: () => {},
-      workers: workers.map((w) => ({ modules: true, compatibilityDate: COMPATIBILITY_DATE, ...w })),
-    }),
-  );
-}
-
-async function inBatches(db, statements) {
-  for (let i = 0; i < statements.length; i += STATEMENTS_PER_BATCH) {
-    await db.batch(statements.slice(i, i + STATEMENTS_PER_BATCH).map((s) => db.prepare(s)));
-  }
-}
-
-/** Applies the migrations and seeds the demo catalog of `size` products; returns the seconds seeding took. */
+/** Applies the migrations and seeds the demo catalog of `size` products; returns the seconds seeding took and
+ * the first active product's handle. */
 async function seed(mf, size) {
   const db = await mf.getD1Database('DB');
-  for (const file of readdirSync('migrations')
-    .filter((f) => f.endsWith('.sql'))
-    .sort()) {
-    const statements = readFileSync(`migrations/${file}`, 'utf8').split('--> statement-breakpoint');
-    await inBatches(
-      db,
-      statements.filter((s) => s.trim()),
-    );
-  }
+  await applyMigrations(db);
   const started = Date.now();
-  const indexes = (await db.prepare(READ_MODEL_INDEXES_QUERY).all()).results;
-  await inBatches(db, demoCatalogStatements(buildDemoCatalog(size), indexes));
+  const handle = await seedDemoCatalog(db, size);
   const seconds = (Date.now() - started) / 1000;
-  const handle = (
-    await db.prepare("SELECT handle FROM products WHERE status = 'active' ORDER BY handle LIMIT 1").first()
-  ).handle;
   return { seconds, handle };
-}
-
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 /** Sequential cache MISSes of one listing: latency percentiles, and the listing's D1 cost from the probe. */
@@ -126,22 +86,6 @@ async function missCost(base, probe, path) {
   return { p50: percentile(times, 50), p99: percentile(times, 99), ...cost };
 }
 
-function load(title, base, paths) {
-  let i = 0;
-  return new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url: base,
-        title,
-        connections: CONNECTIONS,
-        duration: DURATION,
-        requests: [{ setupRequest: (req) => ({ ...req, path: paths(i++) }) }],
-      },
-      (error, result) => (error ? reject(error) : resolve(result)),
-    );
-  });
-}
-
 const throughputRow = (name, r, ceiling) =>
   `| ${name} | ${Math.round(r.requests.average)} | ${r.latency.p50} | ${r.latency.p99} | ${r.errors + r.timeouts + r.non2xx} | ${
     ceiling ? `${Math.round((100 * r.requests.average) / ceiling)}%` : '100%'
@@ -151,55 +95,32 @@ async function throughput(base, handle) {
   const list = '/v1/store/products?limit=20&region=eu';
   const detail = `/v1/store/products/${handle}?region=eu`;
   for (const path of [list, detail]) await fetch(`${base}${path}`).then((r) => r.arrayBuffer());
-  const hello = miniflare(HELLO_PORT, [{ name: 'hello', scriptPath: 'bench/hello-worker.js' }]);
+  const hello = startWorkers(HELLO_PORT, [{ name: 'hello', scriptPath: 'bench/hello-worker.js' }]);
   await hello.ready;
-  const ceiling = await load('hello', `http://${HOST}:${HELLO_PORT}`, () => '/');
+  const options = { connections: CONNECTIONS, duration: DURATION };
+  const ceiling = await load(`http://${HOST}:${HELLO_PORT}`, () => '/', options);
   await hello.dispose();
   const avg = ceiling.requests.average;
   return [
     throughputRow('bare hello-world Worker', ceiling),
-    throughputRow('`GET /v1/store/products?limit=20` cache HIT', await load('hit', base, () => list), avg),
+    throughputRow('`GET /v1/store/products?limit=20` cache HIT', await load(base, () => list, options), avg),
     // A distinct, valid price_min per request is part of the cache key, so every request misses and runs the query.
     throughputRow(
       '`GET /v1/store/products?limit=20` cache MISS',
-      await load('miss', base, (i) => `${list}&price_min=${i}`),
+      await load(base, (i) => `${list}&price_min=${i}`, options),
       avg,
     ),
     throughputRow(
       '`GET /v1/store/products/{handle}` cache HIT',
-      await load('detail', base, () => detail),
+      await load(base, () => detail, options),
       avg,
     ),
   ];
 }
 
-const APP_BINDINGS = {
-  ENVIRONMENT: 'production',
-  CORS_ORIGINS: 'http://localhost',
-  MAX_BODY_BYTES: '1048576',
-  DEFAULT_REGION: 'us',
-  PUBLIC_URL: 'http://localhost',
-  EMAIL_PROVIDER: 'http',
-  EMAIL_API_URL: 'http://127.0.0.1:9/unused',
-  EMAIL_FROM: 'bench@localhost',
-  EMAIL_API_KEY: 'unused',
-  JWT_SIGNING_KEYS: '[]',
-  DATA_ENCRYPTION_KEYS: '[]',
-};
-
 async function measure(size) {
-  const mf = miniflare(APP_PORT, [
-    {
-      name: 'edgecart',
-      scriptPath: 'bench/.build/index.js',
-      d1Databases: { DB: 'bench-db' },
-      kvNamespaces: ['KV'],
-      bindings: APP_BINDINGS,
-      ratelimits: {
-        AUTH_IP_RATE_LIMITER: { namespace_id: '1001', simple: { limit: 30, period: 60 } },
-        AUTH_ACCOUNT_RATE_LIMITER: { namespace_id: '1002', simple: { limit: 10, period: 60 } },
-      },
-    },
+  const mf = startWorkers(APP_PORT, [
+    edgecartWorker({ database: 'bench-db', declared: ['AUTH_IP_RATE_LIMITER', 'AUTH_ACCOUNT_RATE_LIMITER'] }),
     { name: 'probe', scriptPath: 'bench/.build/listing-probe.js', d1Databases: { DB: 'bench-db' } },
   ]);
   await mf.ready;
@@ -224,7 +145,7 @@ async function main() {
   await build();
   const runs = [];
   for (const size of SIZES) runs.push(await measure(size));
-  const runtime = `Miniflare ${JSON.parse(readFileSync('node_modules/miniflare/package.json', 'utf8')).version} (workerd, real local D1/KV/Cache, no dev proxy)`;
+  const runtime = `Miniflare ${MINIFLARE_VERSION} (workerd, real local D1/KV/Cache, no dev proxy)`;
   const lines = [
     `Runtime: ${runtime}. Demo catalog seeded in: ${runs.map((r) => `${r.size} products ${Math.round(r.seconds)} s`).join(', ')}.`,
   ];
