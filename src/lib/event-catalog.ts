@@ -73,6 +73,21 @@ const OrderPaidData = OrderMoneyData.extend({
   }),
 });
 
+/**
+ * An order was canceled: its transition, and the money the cancel released (voided or refunded), so revenue can
+ * take back what `order.paid` counted.
+ */
+const OrderCanceledData = OrderMoneyData.extend({
+  amount: Amount.openapi({
+    description:
+      'The payment released: the order’s total if it was paid, 0 if it was still waiting for payment',
+  }),
+  number: z.string(),
+  from: z.enum(['pending_payment', 'paid']),
+  to: z.literal('canceled'),
+  reason: z.string().optional(),
+});
+
 /** Staff refunded part or all of an order: the money, and the order's transition. */
 const OrderRefundedData = OrderMoneyData.extend({
   number: z.string(),
@@ -266,8 +281,8 @@ export const EVENT_CATALOG = {
   'order.canceled': spec({
     aggregate: 'order',
     audience: 'public',
-    description: 'The order was canceled; its stock was restocked.',
-    versions: { 1: OrderTransitionData },
+    description: 'The order was canceled: its payment voided or refunded (`amount`), its stock restocked.',
+    versions: { 1: OrderCanceledData },
   }),
   'payment.created': paymentEvent(
     'A payment was created and waits for the shopper (e.g. Stripe’s confirmation).',

@@ -44,20 +44,31 @@ function created(day: string, region: string, country: string, currency: string,
 }
 
 const money = (
-  type: 'order.paid' | 'order.refunded',
+  type: 'order.paid' | 'order.refunded' | 'order.canceled',
   day: string,
   region: string,
   country: string,
   amount: number,
 ) => {
-  const facts = { id: unique('ord'), region, country, currency: 'EUR', amount, payment_id: unique('pay') };
-  return type === 'order.paid'
-    ? syntheticEnvelope(type, { ...facts, via: 'checkout' }, at(day))
-    : syntheticEnvelope(
-        type,
-        { ...facts, number: 'EC-TEST', from: 'fulfilled', to: 'partially_refunded', refunded_total: amount },
-        at(day),
-      );
+  const facts = { id: unique('ord'), region, country, currency: 'EUR', amount };
+  const payment_id = unique('pay');
+  if (type === 'order.paid')
+    return syntheticEnvelope(type, { ...facts, payment_id, via: 'checkout' }, at(day));
+  if (type === 'order.canceled') {
+    return syntheticEnvelope(type, { ...facts, number: 'EC-TEST', from: 'paid', to: 'canceled' }, at(day));
+  }
+  return syntheticEnvelope(
+    type,
+    {
+      ...facts,
+      payment_id,
+      number: 'EC-TEST',
+      from: 'fulfilled',
+      to: 'partially_refunded',
+      refunded_total: amount,
+    },
+    at(day),
+  );
 };
 
 const row = (day: string, region: string, country: string, currency: string, totals: number[]) => {
@@ -85,6 +96,9 @@ describe('sales analytics', () => {
       created('2021-03-02', 'us', 'US', 'USD', 9900),
       money('order.paid', '2021-03-01', 'eu', 'DE', 7500),
       money('order.refunded', '2021-03-02', 'eu', 'DE', 2500),
+      // Paid, then canceled before shipping: the cancel gives the payment back, so it adds no revenue.
+      money('order.paid', '2021-03-01', 'eu', 'FR', 1000),
+      money('order.canceled', '2021-03-01', 'eu', 'FR', 1000),
     ];
     expect((await deliverBatch(events)).acked).toHaveLength(events.length);
 
@@ -93,7 +107,7 @@ describe('sales analytics', () => {
     expect(await res.json()).toStrictEqual({
       data: [
         row('2021-03-01', 'eu', 'DE', 'EUR', [2, 7500, 7500, 0]),
-        row('2021-03-01', 'eu', 'FR', 'EUR', [1, 1000, 0, 0]),
+        row('2021-03-01', 'eu', 'FR', 'EUR', [1, 1000, 1000, 1000]),
         row('2021-03-02', 'eu', 'DE', 'EUR', [0, 0, 0, 2500]),
         row('2021-03-02', 'us', 'US', 'USD', [1, 9900, 0, 0]),
       ],
@@ -124,6 +138,8 @@ describe('sales analytics', () => {
       [1, 9900, 0, 0],
       [0, 0, 7500, 0],
       [0, 0, 0, 2500],
+      [0, 0, 1000, 0],
+      [0, 0, 0, 1000],
     ];
     expect(written).toEqual(
       expect.arrayContaining(events.map((e, i) => pointOf(e, expected[i] as number[]))),

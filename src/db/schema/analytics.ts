@@ -16,9 +16,9 @@ export const salesDaily = sqliteTable(
     orders: integer('orders').notNull().default(0),
     /** Sum of order totals placed (order.created). */
     orderedAmount: integer('ordered_amount').notNull().default(0),
-    /** Sum of captured payments (order.paid). */
+    /** Sum of payments authorized or captured (order.paid). */
     paidAmount: integer('paid_amount').notNull().default(0),
-    /** Sum of refunds (order.refunded). */
+    /** Money given back: refunds (order.refunded) and the payments of paid orders canceled (order.canceled). */
     refundedAmount: integer('refunded_amount').notNull().default(0),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' })
       .notNull()

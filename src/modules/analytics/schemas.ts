@@ -34,8 +34,11 @@ export const SalesRowSchema = z
     currency: z.string().openapi({ example: 'EUR' }),
     orders: z.number().int().openapi({ description: 'Orders placed', example: 12 }),
     ordered_amount: z.number().int().openapi({ description: 'Sum of order totals placed (minor units)' }),
-    paid_amount: z.number().int().openapi({ description: 'Payments captured (minor units)' }),
-    refunded_amount: z.number().int().openapi({ description: 'Refunds (minor units)' }),
+    paid_amount: z.number().int().openapi({ description: 'Payments authorized or captured (minor units)' }),
+    refunded_amount: z
+      .number()
+      .int()
+      .openapi({ description: 'Refunds, and the payments of paid orders canceled (minor units)' }),
     revenue: z.number().int().openapi({ description: '`paid_amount - refunded_amount`' }),
   })
   .openapi('SalesRow');

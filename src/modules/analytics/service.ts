@@ -9,12 +9,16 @@ import { salesDaily } from '../../db/schema';
 import type { Database } from '../../lib/db';
 import type { CatalogEvent } from '../../lib/event-catalog';
 
-export type SalesEvent = Extract<CatalogEvent, { type: 'order.created' | 'order.paid' | 'order.refunded' }>;
+export type SalesEvent = Extract<
+  CatalogEvent,
+  { type: 'order.created' | 'order.paid' | 'order.refunded' | 'order.canceled' }
+>;
 
 export const SALES_EVENT_TYPES: readonly SalesEvent['type'][] = [
   'order.created',
   'order.paid',
   'order.refunded',
+  'order.canceled',
 ];
 
 /** What one event adds to its day's row. */
@@ -27,6 +31,8 @@ export function salesDelta(event: SalesEvent): SalesDelta {
     case 'order.paid':
       return { orders: 0, ordered: 0, paid: event.data.amount, refunded: 0 };
     case 'order.refunded':
+    // A cancel gives back what order.paid counted (voided or refunded): revenue must not keep it.
+    case 'order.canceled':
       return { orders: 0, ordered: 0, paid: 0, refunded: event.data.amount };
   }
 }

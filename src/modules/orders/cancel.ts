@@ -7,6 +7,7 @@ import type { Caller } from '../../lib/caller';
 import type { FollowUp } from '../../lib/commit';
 import { createDb } from '../../lib/db';
 import { changeOrder } from './changes';
+import { orderMoneyOf, regionCodeOf } from './events';
 import { releasePaymentForCancel } from './order-payments';
 import type { OrderRow } from './schemas';
 import { allows, invalidTransition } from './state';
@@ -25,9 +26,12 @@ export function cancelOrderAs(
 ): Promise<OrderRow> {
   const db = createDb(env.DB);
   return changeOrder(env, caller, orderId, {
-    plan: (parts) => {
-      if (!allows(parts.order.status, 'cancel')) throw invalidTransition(parts.order.status, 'cancel');
-      return { event: { action: 'cancel' }, reason };
+    plan: async ({ order }) => {
+      if (!allows(order.status, 'cancel')) throw invalidTransition(order.status, 'cancel');
+      // What order.paid counted is released now (voided, or refunded if captured); a pending order counted none.
+      const released = order.status === 'paid' ? order.total : 0;
+      const money = orderMoneyOf(order, await regionCodeOf(db, order.regionId));
+      return { event: { action: 'cancel' }, reason, details: { ...money, amount: released } };
     },
     money: (parts) => releasePaymentForCancel(db, env, caller, parts.order),
     afterCommit: (order) => [returnStock(env, caller, order.id)],
