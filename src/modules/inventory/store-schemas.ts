@@ -12,6 +12,42 @@ export const AvailabilityParams = z.object({
 
 export const AvailabilityQuery = z.object(StoreContextQuery);
 
+/** At most one listing page's products: the answer's cost stays in proportion to a page. */
+export const MAX_STOCK_LEVEL_PRODUCTS = 50;
+
+export const StockLevelsQuery = z.object({
+  ...StoreContextQuery,
+  product_ids: z
+    .string()
+    .transform((text) => [...new Set(text.split(','))])
+    .pipe(
+      z
+        .array(z.string().regex(/^prod_[0-9A-Z]{26}$/, 'Not a product id'))
+        .min(1)
+        .max(MAX_STOCK_LEVEL_PRODUCTS, `At most ${MAX_STOCK_LEVEL_PRODUCTS} products`),
+    )
+    .openapi({
+      type: 'string',
+      description: `Comma-separated product ids (at most ${MAX_STOCK_LEVEL_PRODUCTS}), e.g. those of a listing page`,
+      example: 'prod_01JD3Q6C5W9ZK2M4T8R7XPN0AB,prod_01JD3Q6C5W9ZK2M4T8R7XPN0AC',
+    }),
+});
+
+const Level = z.enum(STOCK_LEVELS);
+
+export const StockLevelsSchema = z
+  .object({
+    data: z.array(
+      z.object({
+        product_id: z.string(),
+        level: Level.openapi({ description: 'The best level of its variants' }),
+        variants: z.array(z.object({ variant_id: z.string(), level: Level })),
+      }),
+    ),
+  })
+  .openapi('StockLevels');
+export type StockLevels = z.infer<typeof StockLevelsSchema>;
+
 const VariantAvailabilitySchema = z
   .object({
     variant_id: z.string().openapi({ example: 'var_01JD3Q6C5W9ZK2M4T8R7XPN0AB' }),
