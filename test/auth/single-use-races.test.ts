@@ -10,12 +10,15 @@ import { newRecoveryCodes } from '../../src/modules/staff-auth/recovery-codes';
 import { post } from '../helpers/http';
 import {
   codeFor,
+  holdClockMidTotpStep,
   insertPendingInvite,
   insertStaffWithMfa,
   login,
   PASSWORD,
   signedInStaff,
 } from '../helpers/staff';
+
+holdClockMidTotpStep();
 
 const statuses = (responses: Response[]) => responses.map((r) => r.status).sort();
 const count = async (sql: string, ...binds: unknown[]) =>

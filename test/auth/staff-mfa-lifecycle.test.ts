@@ -5,7 +5,9 @@ import { auditLog, sessions, staffRecoveryCodes, staffUsers } from '../../src/db
 import { createDb } from '../../src/lib/db';
 import { expectNoWrites } from '../helpers/admin';
 import { bearer, call, jsonInit, post, problemOf } from '../helpers/http';
-import { codeFor, login, PASSWORD, signedInStaff } from '../helpers/staff';
+import { codeFor, holdClockMidTotpStep, login, PASSWORD, signedInStaff } from '../helpers/staff';
+
+holdClockMidTotpStep();
 
 const db = () => createDb(env.DB);
 const requestEnrollment = (accessToken: string, password = PASSWORD) =>

@@ -5,7 +5,16 @@ import { auditLog, oneTimeTokens, sessions, staffRecoveryCodes, staffUsers } fro
 import { createDb } from '../../src/lib/db';
 import { totpStep } from '../../src/lib/totp';
 import { bearer, call, post, problemOf } from '../helpers/http';
-import { codeFor, insertStaffWithMfa, insertStaffWithPassword, login, type Tokens } from '../helpers/staff';
+import {
+  codeFor,
+  holdClockMidTotpStep,
+  insertStaffWithMfa,
+  insertStaffWithPassword,
+  login,
+  type Tokens,
+} from '../helpers/staff';
+
+holdClockMidTotpStep();
 
 const db = () => createDb(env.DB);
 const staffRow = (id: string) => db().select().from(staffUsers).where(eq(staffUsers.id, id)).get();

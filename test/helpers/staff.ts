@@ -1,6 +1,6 @@
 /** Staff for auth tests: accounts and invites inserted straight into D1; logins and MFA through HTTP. */
 import { env } from 'cloudflare:workers';
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect, vi } from 'vitest';
 import { type StaffRole, staffInvites } from '../../src/db/schema';
 import { randomToken, sha256Hex } from '../../src/lib/crypto';
 import { createDb } from '../../src/lib/db';
@@ -36,6 +36,21 @@ export async function insertStaffWithMfa(role: StaffRole) {
     mfaEnabledAt: new Date(),
   });
   return { staff, secret };
+}
+
+/**
+ * Holds the clock (Date only; timers and I/O run as usual) in the middle of the current 30 s TOTP step for each
+ * test of the file that calls it, so a code made for a step is checked in that same step: without it, a step
+ * turning between making a code and the server checking it moves every offset by one.
+ */
+export function holdClockMidTotpStep(): void {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(totpStep(Date.now()) * 30_000 + 15_000);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 }
 
 /** The TOTP code for now, or `offset` steps away. */
