@@ -8,15 +8,12 @@ import { insertSecretKey } from '../helpers/admin';
 import { bearer, call, jsonInit, post } from '../helpers/http';
 import {
   codeFor,
-  holdClockMidTotpStep,
   insertStaffWithMfa,
   insertStaffWithPassword,
   login,
   PASSWORD,
   signedInStaff,
 } from '../helpers/staff';
-
-holdClockMidTotpStep();
 
 async function json<T>(res: Promise<Response>): Promise<T> {
   const response = await res;

@@ -5,9 +5,7 @@ import { auditLog, sessions, staffRecoveryCodes, staffUsers } from '../../src/db
 import { createDb } from '../../src/lib/db';
 import { expectNoWrites } from '../helpers/admin';
 import { bearer, call, jsonInit, post, problemOf } from '../helpers/http';
-import { codeFor, holdClockMidTotpStep, login, PASSWORD, signedInStaff } from '../helpers/staff';
-
-holdClockMidTotpStep();
+import { codeFor, login, PASSWORD, signedInStaff } from '../helpers/staff';
 
 const db = () => createDb(env.DB);
 const requestEnrollment = (accessToken: string, password = PASSWORD) =>

@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { post, randomIp } from '../helpers/http';
 import { expectRateLimited, inOneRateLimitWindow } from '../helpers/rate-limits';
-import {
-  codeFor,
-  holdClockMidTotpStep,
-  insertStaffWithMfa,
-  insertStaffWithPassword,
-  PASSWORD,
-} from '../helpers/staff';
+import { codeFor, insertStaffWithMfa, insertStaffWithPassword, PASSWORD } from '../helpers/staff';
 import { unique } from '../helpers/unique';
-
-holdClockMidTotpStep();
 
 /** Each scenario runs inside one rate-limit window with fresh IPs and accounts (see test/helpers/rate-limits.ts). */
 describe('staff auth rate limits', () => {

@@ -41,7 +41,8 @@ export async function insertStaffWithMfa(role: StaffRole) {
 /**
  * Holds the clock (Date only; timers and I/O run as usual) in the middle of the current 30 s TOTP step for each
  * test of the file that calls it, so a code made for a step is checked in that same step: without it, a step
- * turning between making a code and the server checking it moves every offset by one.
+ * turning between making a code and the server checking it moves every offset by one. Only for files whose codes
+ * are a step or two from now: `inOneRateLimitWindow` needs the real clock to see a window roll over.
  */
 export function holdClockMidTotpStep(): void {
   beforeEach(() => {
