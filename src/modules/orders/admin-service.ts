@@ -154,6 +154,8 @@ export async function refundOrder(
     });
   }
   const reason = input.reason ?? null;
+  // Read once: the plan below runs again after every lost race, and an order never changes region.
+  const regionCode = await regionCodeOf(db, order.regionId);
   let moved: { providerRef: string } | undefined;
   await changeOrder(env, caller, orderId, {
     plan: async (parts) => {
@@ -165,7 +167,7 @@ export async function refundOrder(
         event: { action: 'refund', full: refunded >= parts.order.total },
         reason,
         details: {
-          ...orderMoneyOf(parts.order, await regionCodeOf(db, parts.order.regionId)),
+          ...orderMoneyOf(parts.order, regionCode),
           amount,
           payment_id: payment.id,
           refunded_total: refunded,

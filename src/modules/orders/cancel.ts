@@ -25,12 +25,15 @@ export function cancelOrderAs(
   reason: string | null,
 ): Promise<OrderRow> {
   const db = createDb(env.DB);
+  // Read at most once: the plan runs again after every lost race, and an order never changes region.
+  let regionCode: Promise<string> | undefined;
   return changeOrder(env, caller, orderId, {
     plan: async ({ order }) => {
       if (!allows(order.status, 'cancel')) throw invalidTransition(order.status, 'cancel');
       // What order.paid counted is released now (voided, or refunded if captured); a pending order counted none.
       const released = order.status === 'paid' ? order.total : 0;
-      const money = orderMoneyOf(order, await regionCodeOf(db, order.regionId));
+      regionCode ??= regionCodeOf(db, order.regionId);
+      const money = orderMoneyOf(order, await regionCode);
       return { event: { action: 'cancel' }, reason, details: { ...money, amount: released } };
     },
     money: (parts) => releasePaymentForCancel(db, env, caller, parts.order),
