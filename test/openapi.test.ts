@@ -211,6 +211,7 @@ describe('OpenAPI document', () => {
       'DELETE /v1/auth/staff/sessions/{id}': 'deleteAuthStaffSessionsById',
       'POST /v1/auth/staff/invites/accept': 'postAuthStaffInvitesAccept',
       'GET /v1/live': 'getLive',
+      'GET /v1/live/channel': 'getLiveChannel',
       'GET /v1/live/sse': 'getLiveSse',
       'POST /v1/live/tickets': 'postLiveTickets',
       'POST /v1/hooks/stripe': 'postHooksStripe',
@@ -251,6 +252,7 @@ describe('OpenAPI document', () => {
       'postAuthStaffLogout',
       'postAuthStaffInvitesAccept',
       'getLive',
+      'getLiveChannel',
       'getLiveSse',
     ]);
     const schemes = new Set(Object.keys(doc.components.securitySchemes ?? {}));

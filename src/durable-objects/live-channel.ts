@@ -4,11 +4,13 @@
  * and sends each event to its subscribers.
  *
  * Subscribers are the Worker's live sessions (src/modules/live/session.ts), one socket per client connection
- * and topic, never browsers directly: the Worker authenticates, holds the client's WebSocket or SSE stream and
- * subscribes here (docs/ARCHITECTURE.md, "Live"). Sockets are accepted with the Hibernation API, so a channel
- * with subscribers and no events costs nothing: the runtime keeps the sockets while the object is evicted,
- * answers the sessions' pings itself (`setWebSocketAutoResponse`) and wakes the object for a publish. What a
- * socket needs after a wake-up (when its grant ends) is in its attachment, not in memory.
+ * and topic: the Worker authenticates, holds the client's WebSocket or SSE stream and subscribes here
+ * (docs/ARCHITECTURE.md, "Live"); or direct clients: a browser's own WebSocket that follows only this topic,
+ * handed over by the Worker after it checked access (`GET /v1/live/channel`, live-direct-client.ts), one hop
+ * less per event. Sockets are accepted with the Hibernation API, so a channel with subscribers and no events
+ * costs nothing: the runtime keeps the sockets while the object is evicted, answers pings itself
+ * (`setWebSocketAutoResponse`) and wakes the object for a publish. What a socket needs after a wake-up (its
+ * topic, when its grant ends) is in its attachment, not in memory.
  */
 import { DurableObject } from 'cloudflare:workers';
 import {
@@ -28,9 +30,11 @@ import {
   type Topic,
 } from '../lib/live-messages';
 import { type ChannelRow, ChannelStorage, RETENTION_MS } from './live-channel-storage';
+import { DirectClients } from './live-direct-client';
 
 /** What a subscriber socket carries through hibernation. */
 export type SubscriberAttachment = {
+  topic: Topic;
   transport: LiveTransport;
   subscribedAt: number;
   /** Epoch ms when the grant behind this subscription ends (null: a public topic, never). */
@@ -39,10 +43,17 @@ export type SubscriberAttachment = {
 
 export type PublishResult = { seq: number; delivered: number };
 
+const SLOW_CONSUMER_ERROR = encodeControl({
+  type: 'error',
+  code: 'slow_consumer',
+  message: 'Messages were not read fast enough; reconnect with your last seq.',
+});
+
 export class LiveChannel extends DurableObject<Env> {
   private readonly store: ChannelStorage;
   /** Attachments read once per socket per wake-up: deserializing on every publish would cost per event. */
   private readonly attachments = new WeakMap<WebSocket, SubscriberAttachment>();
+  private readonly directClients = new DirectClients();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -51,8 +62,8 @@ export class LiveChannel extends DurableObject<Env> {
   }
 
   /**
-   * A live session subscribing (the request `subscriptionRequest` builds): accepts its socket, then sends
-   * `subscribed` and what the subscriber lacks, all before any later event can be sent to it.
+   * A live session or a direct client subscribing (the request `subscriptionRequest` builds): accepts its socket,
+   * then sends `subscribed` and what the subscriber lacks, all before any later event can be sent to it.
    */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
@@ -65,6 +76,7 @@ export class LiveChannel extends DurableObject<Env> {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     const attachment: SubscriberAttachment = {
+      topic: subscription.topic,
       transport: subscription.transport,
       subscribedAt: now,
       until: subscription.until,
@@ -110,8 +122,14 @@ export class LiveChannel extends DurableObject<Env> {
     return { seq, delivered };
   }
 
-  /** A session never sends anything but pings, which the runtime answers; anything else is ignored. */
-  override async webSocketMessage(): Promise<void> {}
+  /**
+   * A direct client's message (live-direct-client.ts). A session never sends anything but pings, which the runtime
+   * answers; anything else from a session is ignored.
+   */
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const attachment = this.attachmentOf(ws);
+    if (attachment.transport === 'direct') this.directClients.receive(ws, attachment.topic, message);
+  }
 
   override async webSocketClose(ws: WebSocket): Promise<void> {
     this.forget(ws);
@@ -148,15 +166,23 @@ export class LiveChannel extends DurableObject<Env> {
     return [subscribed, encodeControl({ type: 'resync', topic, seq }), ...this.store.retainedEvents()];
   }
 
-  /** Sends `body` unless the subscription has ended or its reader fell too far behind (then closes it). */
+  /**
+   * Sends `body` unless the subscription has ended or its reader fell too far behind (then closes it). A session
+   * tells its client why from the close code; a direct client is told in a message first, as a session would.
+   */
   private deliver(ws: WebSocket, body: string, now: number): boolean {
     const attachment = this.attachmentOf(ws);
+    const direct = attachment.transport === 'direct';
     try {
       if (attachment.until !== null && attachment.until <= now) {
+        if (direct) {
+          ws.send(encodeControl({ type: 'unsubscribed', topic: attachment.topic, reason: 'expired' }));
+        }
         ws.close(CHANNEL_CLOSE_CODES.expired, 'subscription expired');
         return false;
       }
       if (ws.bufferedAmount > LIVE_LIMITS.maxBacklogBytes) {
+        if (direct) ws.send(SLOW_CONSUMER_ERROR);
         ws.close(CHANNEL_CLOSE_CODES.slowConsumer, 'slow consumer');
         return false;
       }

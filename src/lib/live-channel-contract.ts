@@ -4,12 +4,17 @@
  * channel, the ping the channel's runtime answers without waking it, and the close codes the channel uses. Both
  * sides import this file, so the request is built and parsed in one place.
  */
-import { LiveTopic, type Topic } from './live-messages';
+import { encodeControl, LIVE_CLOSE_CODES, LiveTopic, type Topic } from './live-messages';
 
 export type LiveChannelNamespace = Env['LIVE_CHANNEL'];
 
-/** Which kind of client connection a channel subscriber serves (kept in the socket's attachment). */
-export type LiveTransport = 'websocket' | 'sse';
+/**
+ * Which kind of client connection a channel subscriber serves (kept in the socket's attachment): a live session's
+ * WebSocket or SSE stream (the subscriber is the session), or `direct`: the client's own WebSocket, handed to the
+ * channel by `GET /v1/live/channel` (the subscriber is the client, speaking the live protocol).
+ */
+export const LIVE_TRANSPORTS = ['websocket', 'sse', 'direct'] as const;
+export type LiveTransport = (typeof LIVE_TRANSPORTS)[number];
 
 export type ChannelSubscription = {
   topic: Topic;
@@ -20,16 +25,19 @@ export type ChannelSubscription = {
   transport: LiveTransport;
 };
 
-/** Sent by a live session to check its channel socket; answered by the runtime while the object sleeps. */
+/**
+ * Sent by a live session (or a direct client) to check its channel socket; answered by the runtime while the
+ * object sleeps. Both are messages of the live protocol, so a direct client's ping gets the pong it expects.
+ */
 export const CHANNEL_PING = '{"type":"ping"}';
-export const CHANNEL_PONG = '{"type":"pong"}';
+export const CHANNEL_PONG = encodeControl({ type: 'pong' });
 
-/** How a channel closes a subscriber socket. */
+/** How a channel closes a subscriber socket: the live protocol's codes, so a direct client reads them as is. */
 export const CHANNEL_CLOSE_CODES = {
   /** The subscription's `until` has passed. */
-  expired: 4001,
+  expired: LIVE_CLOSE_CODES.expired,
   /** The subscriber did not read what the channel sent (its queue passed the backlog limit). */
-  slowConsumer: 4008,
+  slowConsumer: LIVE_CLOSE_CODES.slowConsumer,
 } as const;
 
 const BASE_URL = 'https://live-channel.internal/subscribe';
@@ -55,8 +63,8 @@ const integer = (value: string | null) =>
 export function parseSubscriptionRequest(request: Request): ChannelSubscription | null {
   const url = new URL(request.url);
   const topic = LiveTopic.safeParse(url.searchParams.get('topic'));
-  const transport = url.searchParams.get('transport');
-  if (!topic.success || (transport !== 'websocket' && transport !== 'sse')) return null;
+  const transport = LIVE_TRANSPORTS.find((t) => t === url.searchParams.get('transport'));
+  if (!topic.success || transport === undefined) return null;
   const afterSeq = integer(url.searchParams.get('after_seq'));
   return {
     topic: topic.data,

@@ -32,6 +32,8 @@ export const LIVE_LIMITS = {
 export const LIVE_CLOSE_CODES = {
   /** Kept sending over the rate limit after being told. */
   policyViolation: 1008,
+  /** A direct connection's (GET /v1/live/channel) ticket grant ran out: get a new ticket and reconnect. */
+  expired: 4001,
   /** Did not read fast enough: reconnect and subscribe with `after_seq` to catch up. */
   slowConsumer: 4008,
 } as const;
@@ -268,6 +270,7 @@ export const LIVE_ERROR_CODES = [
   'invalid_ticket',
   'slow_consumer',
   'unavailable',
+  'single_topic',
 ] as const;
 export type LiveErrorCode = (typeof LIVE_ERROR_CODES)[number];
 

@@ -53,6 +53,7 @@ const TITLES: Record<number, string> = {
   404: 'Not Found',
   409: 'Conflict',
   422: 'Unprocessable Content',
+  426: 'Upgrade Required',
   503: 'Service Unavailable',
 };
 

@@ -8,7 +8,7 @@ import { env, exports } from 'cloudflare:workers';
 import { expect } from 'vitest';
 import type { LiveChannel, SubscriberAttachment } from '../../src/durable-objects/live-channel';
 import { channelStub } from '../../src/lib/live-channel-contract';
-import { type LiveEventDraft, LiveServerMessage, type Topic } from '../../src/lib/live-messages';
+import { LIVE_LIMITS, type LiveEventDraft, LiveServerMessage, type Topic } from '../../src/lib/live-messages';
 import { publishLive } from '../../src/lib/live-publish';
 import { insertProductRow } from '../helpers/catalog-fixtures';
 import { ORIGIN } from '../helpers/http';
@@ -91,15 +91,26 @@ export class LiveSocket {
   }
 }
 
-/** Upgrades through the Worker entry, as a client would; `accept: false` leaves the client end unread. */
-export async function upgrade(query = '', headers: Record<string, string> = {}): Promise<Response> {
+/** A session's WebSocket (any topics), or a socket held by one topic's channel. */
+type SocketPath = '/v1/live' | '/v1/live/channel';
+
+/** Upgrades through the Worker entry, as a client would; the client end is left unaccepted (unread). */
+export async function upgrade(
+  query = '',
+  headers: Record<string, string> = {},
+  path: SocketPath = '/v1/live',
+): Promise<Response> {
   return exports.default.fetch(
-    new Request(`${ORIGIN}/v1/live${query}`, { headers: { Upgrade: 'websocket', ...headers } }),
+    new Request(`${ORIGIN}${path}${query}`, { headers: { Upgrade: 'websocket', ...headers } }),
   );
 }
 
-export async function connect(query = '', headers: Record<string, string> = {}): Promise<LiveSocket> {
-  const res = await upgrade(query, headers);
+export async function connect(
+  query = '',
+  headers: Record<string, string> = {},
+  path: SocketPath = '/v1/live',
+): Promise<LiveSocket> {
+  const res = await upgrade(query, headers, path);
   expect(res.status).toBe(101);
   const ws = res.webSocket;
   if (!ws) throw new Error('the 101 response carries no WebSocket');
@@ -212,6 +223,36 @@ export function stockDraft(productId: string, variantId: string, available: numb
       purchasable: available > 0,
     },
   };
+}
+
+/** A price event of 50 currencies: about 1.7 KB, so a backlog builds in a few hundred events. */
+export function bulkyPrice(productId: string, variantId: string, amount: number): LiveEventDraft {
+  const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+  return {
+    type: 'price',
+    data: {
+      product_id: productId,
+      variant_id: variantId,
+      prices: Array.from({ length: 50 }, (_, i) => ({
+        currency: `X${letters[Math.floor(i / 26)]}${letters[i % 26]}`,
+        amount,
+      })),
+    },
+  };
+}
+
+/** Publishes until the channel has nobody left to send to (the slow subscriber was dropped); how many it took. */
+export async function publishUntilDropped(
+  topic: Topic,
+  productId: string,
+  variantId: string,
+): Promise<number> {
+  const most = (4 * LIVE_LIMITS.maxBacklogBytes) / 1000;
+  for (let i = 1; i <= most; i++) {
+    const { delivered } = await publish(topic, bulkyPrice(productId, variantId, i));
+    if (delivered === 0) return i;
+  }
+  throw new Error(`still subscribed after ${most} events`);
 }
 
 /** The channel object of a topic. */

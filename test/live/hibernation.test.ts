@@ -29,6 +29,7 @@ describe('a hibernating channel', () => {
     await live.subscribe(product.topic);
     const [attachment] = await attachmentsOf(product.topic);
     expect(attachment).toStrictEqual({
+      topic: product.topic,
       transport: 'websocket',
       subscribedAt: expect.any(Number),
       until: null,
@@ -57,6 +58,7 @@ describe('a hibernating channel', () => {
     await live.subscribe(STAFF_FEED_TOPIC);
     const attachments = await attachmentsOf(STAFF_FEED_TOPIC);
     expect(attachments).toContainEqual({
+      topic: STAFF_FEED_TOPIC,
       transport: 'websocket',
       subscribedAt: expect.any(Number),
       until: Date.parse(subscriptions_end_at),

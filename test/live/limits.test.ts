@@ -4,35 +4,17 @@
  * backlog pass LIVE_LIMITS.maxBacklogBytes is told so and dropped (WebSocket close 4008; SSE: the stream ends).
  */
 import { describe, expect, it } from 'vitest';
-import { LIVE_CLOSE_CODES, LIVE_LIMITS, type LiveEventDraft, type Topic } from '../../src/lib/live-messages';
+import { LIVE_CLOSE_CODES, LIVE_LIMITS } from '../../src/lib/live-messages';
 import { MessageBudget } from '../../src/modules/live/message-budget';
-import { connect, LiveSocket, LiveStream, liveProduct, openStream, publish, upgrade } from './helpers';
-
-/** A price event of 50 currencies: about 1.7 KB, so a backlog builds in a few hundred events. */
-function bulkyPrice(productId: string, variantId: string, amount: number): LiveEventDraft {
-  const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-  return {
-    type: 'price',
-    data: {
-      product_id: productId,
-      variant_id: variantId,
-      prices: Array.from({ length: 50 }, (_, i) => ({
-        currency: `X${letters[Math.floor(i / 26)]}${letters[i % 26]}`,
-        amount,
-      })),
-    },
-  };
-}
-
-/** Publishes until the channel has nobody left to send to (the slow subscriber was dropped); how many it took. */
-async function publishUntilDropped(topic: Topic, productId: string, variantId: string): Promise<number> {
-  const most = (4 * LIVE_LIMITS.maxBacklogBytes) / 1000;
-  for (let i = 1; i <= most; i++) {
-    const { delivered } = await publish(topic, bulkyPrice(productId, variantId, i));
-    if (delivered === 0) return i;
-  }
-  throw new Error(`still subscribed after ${most} events`);
-}
+import {
+  connect,
+  LiveSocket,
+  LiveStream,
+  liveProduct,
+  openStream,
+  publishUntilDropped,
+  upgrade,
+} from './helpers';
 
 describe('subscriptions per connection', () => {
   it('follows each topic once, and at most the limit', async () => {

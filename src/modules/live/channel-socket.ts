@@ -60,12 +60,25 @@ export class ChannelSocket {
   }
 }
 
+/**
+ * The channel's 101 answer to `subscription` and the socket it carries. A session keeps the socket
+ * (`openChannelSocket`); `GET /v1/live/channel` returns the answer to the client as it is, so the client's
+ * WebSocket is the channel's, with nothing in between.
+ */
+export async function channelUpgrade(
+  ns: LiveChannelNamespace,
+  subscription: ChannelSubscription,
+): Promise<{ res: Response; socket: WebSocket }> {
+  const res = await channelStub(ns, subscription.topic).fetch(subscriptionRequest(subscription));
+  if (!res.webSocket)
+    throw new Error(`channel ${subscription.topic} refused the subscription: ${res.status}`);
+  return { res, socket: res.webSocket };
+}
+
 export async function openChannelSocket(
   ns: LiveChannelNamespace,
   subscription: ChannelSubscription,
 ): Promise<ChannelSocket> {
-  const res = await channelStub(ns, subscription.topic).fetch(subscriptionRequest(subscription));
-  if (!res.webSocket)
-    throw new Error(`channel ${subscription.topic} refused the subscription: ${res.status}`);
-  return new ChannelSocket(res.webSocket);
+  const { socket } = await channelUpgrade(ns, subscription);
+  return new ChannelSocket(socket);
 }

@@ -1,17 +1,22 @@
 /**
- * The live routes. Both transports end in a LiveSession (session.ts) that the Worker holds while the client is
- * connected, subscribed to one LiveChannel object per topic over hibernatable sockets: a WebSocket upgrade is
- * answered here (the 101 passes the global middleware untouched, src/lib/response-headers.ts), an SSE stream
- * is a streamed 200. What can be refused before the connection opens (a bad ticket, a topic the ticket does not
- * name, an inactive product, a malformed Last-Event-ID) is refused with problem+json.
+ * The live routes. `/live` and `/live/sse` end in a LiveSession (session.ts) that the Worker holds while the
+ * client is connected, subscribed to one LiveChannel object per topic over hibernatable sockets: a WebSocket
+ * upgrade is answered here (the 101 passes the global middleware untouched, src/lib/response-headers.ts), an SSE
+ * stream is a streamed 200. `/live/channel` hands the client's WebSocket to its one topic's channel instead.
+ * What can be refused before the connection opens (a bad ticket, a topic the ticket does not name, an inactive
+ * product, a malformed Last-Event-ID) is refused with problem+json.
  */
+import type { Context } from 'hono';
 import { bearerPrincipal } from '../../auth/bearer-principal';
+import type { AppEnv } from '../../lib/app-env';
 import { AppError } from '../../lib/errors';
 import type { Topic } from '../../lib/live-messages';
+import { describeError } from '../../lib/logger';
 import { createRouter } from '../../lib/openapi';
 import { isWebSocketUpgrade } from '../../lib/response-headers';
 import { noStore } from '../../middleware/no-store';
 import { subscriptionAccess, ticketGrant } from './access';
+import { channelUpgrade } from './channel-socket';
 import { SseSink, WebSocketSink } from './client-sinks';
 import * as routes from './routes';
 import type { LiveTicket } from './schemas';
@@ -21,26 +26,38 @@ import { type Grant, signTicket, verifyTicket } from './tickets';
 
 const REFUSALS = { topic_not_found: 404, forbidden: 403 } as const;
 
-/** Each topic's subscription end, checked before the connection opens; the first refusal as problem+json. */
-async function checkTopics(env: Env, topics: readonly Topic[], grants: readonly Grant[]) {
+/**
+ * Each topic's subscription end, checked before the connection opens; the first refusal as problem+json, pointing
+ * at the query parameter that named the topic.
+ */
+async function checkTopics(
+  env: Env,
+  topics: readonly Topic[],
+  grants: readonly Grant[],
+  pointer: (index: number) => string = (i) => `/query/topics/${i}`,
+) {
   const access = await Promise.all(topics.map((topic) => subscriptionAccess(env, topic, grants)));
   return access.map((result, i) => {
     if (!result.ok) {
       throw new AppError(REFUSALS[result.code], result.code, result.message, {
-        errors: [{ pointer: `/query/topics/${i}`, message: result.message }],
+        errors: [{ pointer: pointer(i), message: result.message }],
       });
     }
     return result.until;
   });
 }
 
+function requireUpgrade(c: Context<AppEnv>): void {
+  if (!isWebSocketUpgrade(c)) {
+    throw new AppError(426, 'upgrade_required', 'This endpoint only accepts a WebSocket upgrade.', {
+      headers: { Upgrade: 'websocket' },
+    });
+  }
+}
+
 export const liveRouter = createRouter()
   .openapi(routes.connect, async (c) => {
-    if (!isWebSocketUpgrade(c)) {
-      throw new AppError(426, 'upgrade_required', 'This endpoint only accepts a WebSocket upgrade.', {
-        headers: { Upgrade: 'websocket' },
-      });
-    }
+    requireUpgrade(c);
     const { topics = [], ticket } = c.req.valid('query');
     const grants = ticket === undefined ? [] : [await verifyTicket(c.env, ticket)];
     const until = await checkTopics(c.env, topics, grants);
@@ -56,6 +73,26 @@ export const liveRouter = createRouter()
     server.addEventListener('error', () => session.end());
     for (const [i, topic] of topics.entries()) void session.follow(topic, until[i] ?? null, undefined);
     return new Response(null, { status: 101, webSocket: client });
+  })
+  .openapi(routes.channel, async (c) => {
+    requireUpgrade(c);
+    const { topic, after_seq, ticket } = c.req.valid('query');
+    const grants = ticket === undefined ? [] : [await verifyTicket(c.env, ticket)];
+    const [until = null] = await checkTopics(c.env, [topic], grants, () => '/query/topic');
+    try {
+      const { res } = await channelUpgrade(c.env.LIVE_CHANNEL, {
+        topic,
+        until,
+        transport: 'direct',
+        ...(after_seq !== undefined && { afterSeq: after_seq }),
+      });
+      return res;
+    } catch (error) {
+      c.var.logger.error('live channel unreachable', { topic, ...describeError(error) });
+      throw new AppError(503, 'live_unavailable', 'The topic cannot be followed right now; try again.', {
+        headers: { 'Retry-After': '1' },
+      });
+    }
   })
   .openapi(routes.stream, async (c) => {
     const { topics, ticket, last_event_id } = c.req.valid('query');

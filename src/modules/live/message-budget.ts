@@ -7,6 +7,9 @@ import { LIVE_LIMITS } from '../../lib/live-messages';
 
 export type BudgetVerdict = 'allowed' | 'refused' | 'exhausted';
 
+/** What a client is told when a message is over the budget. */
+export const OVER_BUDGET_MESSAGE = `Too many messages: at most ${LIVE_LIMITS.messageBurst} at once, then ${LIVE_LIMITS.messagesPerSecond} a second.`;
+
 export class MessageBudget {
   private tokens: number;
   private refilledAt: number;

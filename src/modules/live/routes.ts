@@ -1,7 +1,7 @@
 import { createRoute, type RouteConfig, z } from '@hono/zod-openapi';
 import { jsonBody, jsonContent, problems, publicRoute } from '../../lib/openapi';
 import { OrderTokenHeaders } from '../orders/store-routes';
-import { ConnectQuery, SseHeaders, SseQuery, TicketBody, TicketSchema } from './schemas';
+import { ChannelQuery, ConnectQuery, SseHeaders, SseQuery, TicketBody, TicketSchema } from './schemas';
 
 const tags = ['Live'];
 
@@ -24,6 +24,29 @@ export const connect = publicRoute({
   responses: {
     101: { description: 'Switching Protocols: the connection is now a WebSocket' },
     ...problems(401, 403, 404, 422, 426),
+  },
+});
+
+export const channel = publicRoute({
+  method: 'get',
+  path: '/live/channel',
+  tags,
+  summary: 'Follow one topic over a WebSocket held by the topic itself',
+  description:
+    "Send `Upgrade: websocket`. The connection follows `topic` only and is held by the topic's channel, with no " +
+    'session in between: the fastest way to watch one product. `subscribed` and the retained state (or what came ' +
+    'after `after_seq`) arrive first, then events as on `/v1/live`. The client may send `ping` and ' +
+    "`unsubscribe` (which closes the connection); a `subscribe` gets the error `single_topic`. When a ticket's " +
+    'grant ends the connection gets `unsubscribed` `expired` and closes with 4001. docs/LIVE.md has the details.',
+  request: {
+    query: ChannelQuery,
+    headers: z.object({
+      upgrade: z.string().optional().openapi({ description: 'Must be `websocket`', example: 'websocket' }),
+    }),
+  },
+  responses: {
+    101: { description: 'Switching Protocols: the connection is now a WebSocket' },
+    ...problems(401, 403, 404, 422, 426, 503),
   },
 });
 

@@ -39,6 +39,23 @@ export const ConnectQuery = z.object({
   ticket: TicketParam.optional(),
 });
 
+export const ChannelQuery = z.object({
+  topic: LiveTopic.openapi({ description: 'The one topic this connection follows', example: TOPIC_EXAMPLE }),
+  after_seq: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(Number.MAX_SAFE_INTEGER)
+    .optional()
+    .openapi({
+      description:
+        'The last seq received on the topic, when reconnecting: what came after it is replayed, or `resync` says ' +
+        'it is gone',
+      example: 12,
+    }),
+  ticket: TicketParam.optional(),
+});
+
 export const SseQuery = z.object({
   topics: TopicList.openapi({ description: 'Topics to follow, comma-separated', example: TOPIC_EXAMPLE }),
   ticket: TicketParam.optional(),

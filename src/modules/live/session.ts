@@ -12,15 +12,15 @@ import {
   encodeControl,
   LIVE_CLOSE_CODES,
   LIVE_LIMITS,
-  LiveClientMessage,
   type LiveErrorCode,
   type Topic,
 } from '../../lib/live-messages';
 import { describeError, type Logger } from '../../lib/logger';
 import { subscriptionAccess } from './access';
 import { type ChannelSocket, openChannelSocket } from './channel-socket';
+import { readClientMessage } from './client-message';
 import type { ClientSink } from './client-sinks';
-import { MessageBudget } from './message-budget';
+import { MessageBudget, OVER_BUDGET_MESSAGE } from './message-budget';
 import { type Grant, verifyTicket } from './tickets';
 
 /** How often a session pings its channels (and an SSE stream writes a keep-alive comment). */
@@ -37,15 +37,6 @@ export type SessionOptions = {
   /** HEARTBEAT_MS unless a test needs heartbeats sooner. */
   heartbeatMs?: number;
 };
-
-const utf8Length = (text: string) => new TextEncoder().encode(text).byteLength;
-
-/** The first problem zod found, as `path: message`, for the client's error message. */
-function firstIssue(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
-  const issue = error.issues[0];
-  if (!issue) return 'Not a message of the live protocol.';
-  return issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ${issue.message}` : issue.message;
-}
 
 export class LiveSession {
   private readonly subscriptions = new Map<Topic, ChannelSocket | typeof OPENING>();
@@ -76,11 +67,7 @@ export class LiveSession {
       return;
     }
     if (verdict === 'refused') {
-      const { messageBurst, messagesPerSecond } = LIVE_LIMITS;
-      this.error(
-        'rate_limited',
-        `Too many messages: at most ${messageBurst} at once, then ${messagesPerSecond} a second.`,
-      );
+      this.error('rate_limited', OVER_BUDGET_MESSAGE);
       return;
     }
     try {
@@ -95,30 +82,12 @@ export class LiveSession {
   }
 
   private async handle(data: string | ArrayBuffer): Promise<void> {
-    if (typeof data !== 'string') {
-      this.error('invalid_message', 'Send JSON text messages, not binary ones.');
+    const read = readClientMessage(data);
+    if (!read.ok) {
+      this.error(read.code, read.message);
       return;
     }
-    if (
-      data.length > LIVE_LIMITS.maxClientMessageBytes ||
-      utf8Length(data) > LIVE_LIMITS.maxClientMessageBytes
-    ) {
-      this.error('message_too_large', `Messages are at most ${LIVE_LIMITS.maxClientMessageBytes} bytes.`);
-      return;
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(data);
-    } catch {
-      this.error('invalid_message', 'Not JSON.');
-      return;
-    }
-    const parsed = LiveClientMessage.safeParse(json);
-    if (!parsed.success) {
-      this.error('invalid_message', firstIssue(parsed.error));
-      return;
-    }
-    const message = parsed.data;
+    const { message } = read;
     switch (message.type) {
       case 'ping':
         this.deliver(encodeControl({ type: 'pong' }));
