@@ -57,7 +57,13 @@ export function startWorkers(port, workers, instance = {}) {
       port,
       handleStructuredLogs: () => {},
       ...instance,
-      workers: workers.map((w) => ({ modules: true, compatibilityDate: DECLARED.compatibilityDate, ...w })),
+      // Every Worker runs on edgecart's compatibility date and flags, as deployed.
+      workers: workers.map((w) => ({
+        modules: true,
+        compatibilityDate: DECLARED.compatibilityDate,
+        compatibilityFlags: DECLARED.compatibilityFlags,
+        ...w,
+      })),
     }),
   );
 }
