@@ -409,21 +409,55 @@ describe('refundPayment', () => {
     );
   });
 
-  it('records a replayed provider refund once (same idempotency key, committed twice)', async () => {
+  it('records a provider refund once: the same row again changes nothing, another row for it fails the batch', async () => {
     const payment = await captured();
     const idempotencyKey = key();
     const input = { paymentId: payment.id, amount: 700, reason: null, idempotencyKey };
-    await commitWrites(staff(), (await refundPayment(db, env, staff(), input)).writes);
-    await commitWrites(staff(), (await refundPayment(db, env, staff(), input)).writes);
+    const first = await refundPayment(db, env, staff(), input);
+    await commitWrites(staff(), first.writes);
+    await commitWrites(staff(), first.writes);
+    // The same key again, as a concurrent request for the same refund sends it: the provider answers with the
+    // refund already recorded, which this call would record again as a refund of its own.
+    const again = await refundPayment(db, env, staff(), input);
+    expect(again.refund.providerRef).toBe(first.refund.providerRef);
+    await expect(commitWrites(staff(), again.writes)).rejects.toThrow(
+      /UNIQUE constraint failed: refunds\.payment_id, refunds\.provider_ref/,
+    );
     expect(await storedPayment(payment.id)).toMatchObject({
       status: 'partially_refunded',
       amount_refunded: 700,
     });
-    expect(
-      await env.DB.prepare('SELECT COUNT(*) AS n FROM refunds WHERE payment_id = ?')
-        .bind(payment.id)
-        .first('n'),
-    ).toBe(1);
+    expect(await refundsOfPayment(db, payment.id)).toStrictEqual([first.refund]);
+  });
+
+  it('fails the batch of a refund that no longer fits what was captured, whatever the provider accepted', async () => {
+    const payment = await captured('manual', 1000);
+    // Both planned against the untouched payment, as two concurrent requests plan them; manual accepts both.
+    const refund = () =>
+      refundPayment(db, env, staff(), {
+        paymentId: payment.id,
+        amount: 600,
+        reason: null,
+        idempotencyKey: key(),
+      });
+    const first = await refund();
+    const second = await refund();
+    await commitWrites(staff(), first.writes);
+    const before = await storedPayment(payment.id);
+    await expect(commitWrites(staff(), second.writes)).rejects.toThrow(
+      /NOT NULL constraint failed: payments\.amount_refunded/,
+    );
+    expect(await storedPayment(payment.id)).toStrictEqual(before);
+    expect(before).toMatchObject({
+      status: 'partially_refunded',
+      amount_captured: 1000,
+      amount_refunded: 600,
+    });
+    expect((await refundsOfPayment(db, payment.id)).map((r) => r.amount)).toStrictEqual([600]);
+    expect((await auditOf(payment.id)).map((a) => a.action)).toStrictEqual([
+      'payment.capture',
+      'payment.refund',
+    ]);
   });
 
   it('refuses a payment that was not captured, and a bad amount', async () => {

@@ -124,18 +124,26 @@ export async function cancelOrder(
   return getAdminOrder(env, orderId);
 }
 
-async function refundRecorded(db: Database, paymentId: string, providerRef: string): Promise<boolean> {
-  const row = await db
-    .select({ id: refunds.id })
-    .from(refunds)
-    .where(and(eq(refunds.paymentId, paymentId), eq(refunds.providerRef, providerRef)))
-    .get();
+/** Whether the refund row this request made is on record (its losing attempts' writes ride unguarded). */
+async function refundRecorded(db: Database, refundId: string): Promise<boolean> {
+  const row = await db.select({ id: refunds.id }).from(refunds).where(eq(refunds.id, refundId)).get();
   return row !== undefined;
 }
+
+/** 422: the body's amount is what is wrong (the payments service answers its own callers 409 with this code). */
+const exceedsRefundable = (refundable: number) =>
+  new AppError(422, 'refund_exceeds_refundable', `At most ${refundable} can be refunded.`, {
+    errors: [{ pointer: '/body/amount', message: `At most ${refundable}` }],
+  });
 
 /**
  * Returns `amount` (everything still refundable if left out) of what was captured. The order becomes refunded
  * when its payments have returned its whole total, partially refunded before.
+ *
+ * Two refunds planned against the same payment at once may both pass the checks and both reach the provider;
+ * the payment's record takes only what fits what was captured (src/modules/payments/service.ts), so the one that
+ * does not fit fails its batch whole and is answered as if it had come after the other: 422 for an amount over
+ * what is left, 409 `invalid_transition` once the order is refunded, 409 `order_changed` for "everything".
  */
 export async function refundOrder(
   env: Env,
@@ -148,20 +156,20 @@ export async function refundOrder(
   if (!allows(order.status, 'refund')) throw invalidTransition(order.status, 'refund');
   const { payment, refundable } = await refundableOf(db, order);
   const amount = input.amount ?? refundable;
-  if (amount > refundable) {
-    throw new AppError(422, 'refund_exceeds_refundable', `At most ${refundable} can be refunded.`, {
-      errors: [{ pointer: '/body/amount', message: `At most ${refundable}` }],
-    });
-  }
+  if (amount > refundable) throw exceedsRefundable(refundable);
   const reason = input.reason ?? null;
   // Read once: the plan below runs again after every lost race, and an order never changes region.
   const regionCode = await regionCodeOf(db, order.regionId);
-  let moved: { providerRef: string } | undefined;
+  let refundId: string | undefined;
   await changeOrder(env, caller, orderId, {
     plan: async (parts) => {
       if (!allows(parts.order.status, 'refund')) throw invalidTransition(parts.order.status, 'refund');
-      // After a lost race this refund may already be in the payment's figures (its writes ride unguarded).
-      const counted = moved !== undefined && (await refundRecorded(db, payment.id, moved.providerRef));
+      // After a lost race this refund is already in the payment's figures, unless its batch failed for not fitting.
+      const counted = refundId !== undefined && (await refundRecorded(db, refundId));
+      if (refundId !== undefined && !counted && input.amount !== undefined) {
+        const now = await refundableOf(db, parts.order);
+        if (input.amount > now.refundable) throw exceedsRefundable(now.refundable);
+      }
       const refunded = (await refundedSoFar(db, orderId)) + (counted ? 0 : amount);
       return {
         event: { action: 'refund', full: refunded >= parts.order.total },
@@ -180,7 +188,7 @@ export async function refundOrder(
         amount,
         reason,
       });
-      moved = { providerRef: result.providerRef };
+      refundId = result.refundId;
       return result.writes;
     },
   });

@@ -9,6 +9,10 @@
  * payment's statements apply whatever the order's state (see src/modules/payments/service.ts), ride in every
  * attempt unguarded, and are committed on their own, with their audit entry and event, if the order change
  * itself ends up refused.
+ *
+ * A refund's statements are the exception: they fail the whole batch rather than record more than was captured
+ * (two refunds planned against the same payment at once). Nothing is written then, and the change is planned
+ * once more on the order as it is now, to answer with the precise refusal, or 409 `order_changed`.
  */
 import type { SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
@@ -33,7 +37,10 @@ export type OrderChangePlan = {
 };
 
 export type OrderChange = {
-  /** Runs again on the order as it is after a lost race; may read (the payment), must not write. */
+  /**
+   * Runs again on the order as it is after a lost race, or after money that could not be recorded failed the
+   * batch (then it throws why the change is refused now); may read (the payment), must not write.
+   */
   plan: (parts: OrderParts) => OrderChangePlan | Promise<OrderChangePlan>;
   /** Moves money once, after the first plan: the provider call and the payment's writes (never guarded). */
   money?: (parts: OrderParts, plan: OrderChangePlan) => Promise<PaymentWrites | null>;
@@ -96,6 +103,11 @@ export async function changeOrder(
       ],
       events: [orderEvent, ...money.events],
       afterCommit: change.afterCommit?.(after),
+      recheck: async () => {
+        const now = await loadOrderParts(db, await findOrder(db, orderId));
+        nextStatus(now.order.status, (await change.plan(now)).event);
+        throw orderChanged();
+      },
     });
     if (won) return after;
     parts = await loadOrderParts(db, await findOrder(db, orderId));

@@ -107,13 +107,13 @@ export async function refundForOrder(
   caller: Caller,
   order: OrderRow,
   refund: { paymentId: string; amount: number; reason: string | null },
-): Promise<{ providerRef: string; writes: PaymentWrites }> {
+): Promise<{ refundId: string; writes: PaymentWrites }> {
   const { refund: row, writes } = await refundPayment(db, env, caller, {
     ...refund,
     idempotencyKey: keyOf(order, `refund:${refund.amount}`),
   });
   return {
-    providerRef: row.providerRef,
+    refundId: row.id,
     writes: { ...writes, statements: [...writes.statements, refundedTotalStatement(db, order.id)] },
   };
 }

@@ -13,9 +13,15 @@
  * The checks (404, 409, 422) run before the provider is called, so a refused request moves no money. Once the
  * provider has moved money, the statements record it whatever happened meanwhile: they are written to apply
  * to the payment as it may have become (a capture applies to an authorized payment, refunded amounts only grow)
- * rather than to the exact state read, so they never need to be refused, and the caller's batch may commit
- * them unconditionally. If the batch is lost (the Worker dies after the provider call), the same request
- * again (same idempotency key) gets the provider's first answer again and records it then.
+ * rather than to the exact state read, and the caller's batch may commit them unconditionally. If the batch is
+ * lost (the Worker dies after the provider call), the same request again (same idempotency key) gets the
+ * provider's first answer again and records it then.
+ *
+ * One exception: a refund's statements fail the caller's whole batch (a constraint error; give the commit a
+ * `recheck`) rather than record more refunded than was captured, or the provider's refund a second time under
+ * another row. Both mean two requests refunded against the same state at once and this one lost: a provider that
+ * keeps its own figures (Stripe) has refused the excess itself, or answered both requests with the same refund
+ * because they sent the same idempotency key; one that accepts anything (manual) relies on this alone.
  *
  * Errors: AppErrors (`PaymentUnavailable` 503 with Retry-After, 404, 409, 422) are meant for the client as
  * they are. `ProviderRejected` that is not one of the state conflicts mapped here is a bug or a
@@ -26,6 +32,7 @@ import type { BatchItem } from 'drizzle-orm/batch';
 import { type PaymentProviderName, payments, refunds } from '../../db/schema';
 import { type Caller, callerLogger } from '../../lib/caller';
 import type { AuditRecord, DomainEvent } from '../../lib/commit';
+import { onlyIf } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import { conflict } from '../../lib/errors';
 import { newId } from '../../lib/ids';
@@ -237,9 +244,10 @@ export type RefundPaymentInput = {
 
 /**
  * Refunds part or all of what was captured and not yet refunded. The refund row is inserted once per
- * provider refund (a replayed call records nothing twice); the payment's refunded amount becomes the larger
- * of what it says and the sum of its refund rows, so a webhook that reported the refund first is not counted
- * twice.
+ * provider refund: the same row again (the caller's batch retried) changes nothing, and the provider's refund
+ * under another row (a concurrent request that sent the same idempotency key) fails the batch. The payment's
+ * refunded amount becomes the larger of what it says and the sum of its refund rows, so a webhook that
+ * reported the refund first is not counted twice, and the batch fails if that is more than was captured.
  *
  * @throws 404 `not_found`, 409 `payment_not_refundable` | `refund_exceeds_refundable` | `refund_failed` |
  *   `payment_state_conflict`, 422 `invalid_amount`, PaymentUnavailable (503).
@@ -288,15 +296,18 @@ export async function refundPayment(
     payment: after,
     writes: {
       statements: [
-        db.insert(refunds).values(refund).onConflictDoNothing(),
+        // Only this very row may already be there; the unique provider ref refuses anyone else's.
+        db.insert(refunds).values(refund).onConflictDoNothing({ target: refunds.id }),
+        // No status filter: an UPDATE that matched no row would leave the refund row in without a word. The amount
+        // guard alone refuses a payment refunded in full or never captured (nothing captured, nothing refundable).
         db
           .update(payments)
           .set({
-            amountRefunded: refundedTotal,
+            amountRefunded: onlyIf(sql`${refundedTotal} <= ${payments.amountCaptured}`, refundedTotal),
             status: sql`CASE WHEN ${refundedTotal} >= ${payments.amountCaptured} THEN 'refunded' ELSE 'partially_refunded' END`,
             updatedAt: now,
           })
-          .where(and(eq(payments.id, before.id), inArray(payments.status, REFUNDABLE))),
+          .where(eq(payments.id, before.id)),
       ],
       audit: [
         auditOf('payment.refund', before, after, {
