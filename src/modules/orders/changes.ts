@@ -13,6 +13,13 @@
  * A refund's statements are the exception: they fail the whole batch rather than record more than was captured
  * (two refunds planned against the same payment at once). Nothing is written then, and the change is planned
  * once more on the order as it is now, to answer with the precise refusal, or 409 `order_changed`.
+ *
+ * A capture's or a void's statements do not ride unguarded either (their `move`): they apply only in the attempt
+ * that wins, with the audit entry and event of the move, and fail it if the payment left the state they move it
+ * from (a webhook recorded the capture). Once another request or the provider's report has moved the payment
+ * (two fulfilments, a fulfilment and a cancel, two cancels at once), they are dropped: the change goes on, or is
+ * refused, without a second `payment.captured` or `payment.voided`. Committed on their own after a refusal, they
+ * are `conditional` on their UPDATE, which changes no row once the payment has moved.
  */
 import type { SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
@@ -42,7 +49,7 @@ export type OrderChange = {
    * batch (then it throws why the change is refused now); may read (the payment), must not write.
    */
   plan: (parts: OrderParts) => OrderChangePlan | Promise<OrderChangePlan>;
-  /** Moves money once, after the first plan: the provider call and the payment's writes (never guarded). */
+  /** Moves money once, after the first plan: the provider call and the payment's writes (a refund's unguarded). */
   money?: (parts: OrderParts, plan: OrderChangePlan) => Promise<PaymentWrites | null>;
   /** Work after the commit (stock), given the order as the change left it. */
   afterCommit?: (order: OrderRow) => FollowUp[];
@@ -50,6 +57,10 @@ export type OrderChange = {
 
 /** Attempts before giving up on an order that keeps changing under the request. */
 const MAX_ATTEMPTS = 3;
+
+const NO_MONEY: PaymentWrites = { statements: [], audit: [], events: [] };
+/** Thrown by a commit's recheck when the payment it was to capture or void was moved by someone else. */
+const MOVED_ELSEWHERE = new Error('the payment was moved by another request');
 
 // Every refund, partial or full, is one `order.refunded` (its `to` tells which): revenue adds them up.
 const eventType = (event: OrderEvent, to: OrderStatus): string => {
@@ -68,7 +79,7 @@ export async function changeOrder(
   const db = createDb(env.DB);
   let parts = await loadOrderParts(db, await findOrder(db, orderId));
   let plan = await change.plan(parts);
-  const money = (await change.money?.(parts, plan)) ?? { statements: [], audit: [], events: [] };
+  let money = (await change.money?.(parts, plan)) ?? NO_MONEY;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const { order } = parts;
     const to = nextStatus(order.status, plan.event);
@@ -95,22 +106,37 @@ export async function changeOrder(
       version: order.version + 1,
       lastTransitionId: transition.id,
     };
-    const won = await commitTransition(db, caller, transition, {
-      statements: [...(plan.statements?.(db, transition.won) ?? []), ...money.statements],
-      audit: [
-        { action: `order.${plan.event.action}`, targetType: 'order', targetId: order.id, changes: summary },
-        ...money.audit,
-      ],
-      events: [orderEvent, ...money.events],
-      afterCommit: change.afterCommit?.(after),
-      recheck: async () => {
-        const now = await loadOrderParts(db, await findOrder(db, orderId));
-        nextStatus(now.order.status, (await change.plan(now)).event);
-        throw orderChanged();
-      },
-    });
+    const { move } = money;
+    let won = false;
+    try {
+      won = await commitTransition(db, caller, transition, {
+        statements: [
+          ...(plan.statements?.(db, transition.won) ?? []),
+          ...(move ? move.guarded(transition.won) : money.statements),
+        ],
+        audit: [
+          { action: `order.${plan.event.action}`, targetType: 'order', targetId: order.id, changes: summary },
+          ...money.audit,
+        ],
+        events: [orderEvent, ...money.events],
+        afterCommit: change.afterCommit?.(after),
+        recheck: async () => {
+          // The payment left the state the capture or void moves it from (a webhook recorded it): drop it, go again.
+          if (move && !(await move.pending())) throw MOVED_ELSEWHERE;
+          const now = await loadOrderParts(db, await findOrder(db, orderId));
+          nextStatus(now.order.status, (await change.plan(now)).event);
+          throw orderChanged();
+        },
+      });
+    } catch (error) {
+      if (error !== MOVED_ELSEWHERE) throw error;
+      money = NO_MONEY;
+    }
     if (won) return after;
     parts = await loadOrderParts(db, await findOrder(db, orderId));
+    // The winner moved the payment this change would have (its capture, or a void): it is recorded, with its own
+    // audit entry and event, so this change goes on, or is refused, without them.
+    if (money.move && !(await money.move.pending())) money = NO_MONEY;
     try {
       plan = await change.plan(parts);
       nextStatus(parts.order.status, plan.event);
@@ -123,8 +149,17 @@ export async function changeOrder(
   throw orderChanged();
 }
 
-/** Commits money that moved for a change that could not be applied, so the payment record is never behind. */
+/**
+ * Commits money that moved for a change that could not be applied, so the payment record is never behind. A
+ * capture's or a void's UPDATE is the last statement and changes no row if another request moved the payment
+ * first: then its audit entry and event are not written either.
+ */
 async function recordMoney(db: Database, caller: Caller, money: PaymentWrites): Promise<void> {
   if (money.statements.length === 0) return;
-  await commit(db, caller, { statements: money.statements, audit: money.audit, events: money.events });
+  await commit(db, caller, {
+    statements: money.statements,
+    audit: money.audit,
+    events: money.events,
+    conditional: money.move !== undefined,
+  });
 }

@@ -13,7 +13,8 @@
  * The checks (404, 409, 422) run before the provider is called, so a refused request moves no money. Once the
  * provider has moved money, the statements record it whatever happened meanwhile: they are written to apply
  * to the payment as it may have become (a capture applies to an authorized payment, refunded amounts only grow)
- * rather than to the exact state read, and the caller's batch may commit them unconditionally. If the batch is
+ * rather than to the exact state read, and the caller's batch may commit them unconditionally (a capture's or a
+ * void's only record the move if they make it: see PaymentMove). If the batch is
  * lost (the Worker dies after the provider call), the same request again (same idempotency key) gets the
  * provider's first answer again and records it then.
  *
@@ -27,9 +28,9 @@
  * they are. `ProviderRejected` that is not one of the state conflicts mapped here is a bug or a
  * misconfiguration (bad key): left to become a logged 500.
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { type PaymentProviderName, payments, refunds } from '../../db/schema';
+import { type PaymentProviderName, type PaymentStatus, payments, refunds } from '../../db/schema';
 import { type Caller, callerLogger } from '../../lib/caller';
 import type { AuditRecord, DomainEvent } from '../../lib/commit';
 import { onlyIf } from '../../lib/d1-writes';
@@ -60,7 +61,50 @@ export type PaymentWrites = {
   statements: BatchItem<'sqlite'>[];
   audit: AuditRecord[];
   events: DomainEvent[];
+  /** A capture's or a void's: the same writes for a batch that may not take effect (see PaymentMove). */
+  move?: PaymentMove;
 };
+
+/**
+ * A capture or a void moves the payment out of a state (authorized, or waiting for the shopper); two requests that
+ * read that state at once both reach the provider, but only the first to commit moves the payment, so only it may
+ * write the audit entry and the event. `statements` alone change no row once the payment has left that state, so
+ * a caller committing them on their own passes `conditional: true` (nothing else is written then). A caller whose
+ * batch may not take effect (an order change that can lose its race) uses `guarded(when)` instead: the UPDATE
+ * applies only where `when` holds, and then fails the whole batch (NOT NULL) if the payment has left that state
+ * meanwhile, so the audit entry and event riding with it are never written for a move another request (or the
+ * provider's webhook) already recorded. `pending()` reads whether the payment is still in that state: once it is
+ * not, these writes are to be dropped.
+ */
+export type PaymentMove = {
+  guarded: (when: SQL) => BatchItem<'sqlite'>[];
+  pending: () => Promise<boolean>;
+};
+
+/** The UPDATE of a capture or a void, and its guarded form (PaymentMove). */
+function moveOf(
+  db: Database,
+  paymentId: string,
+  from: readonly PaymentStatus[],
+  set: { status: PaymentStatus; amountCaptured?: number; updatedAt: Date },
+): { statement: BatchItem<'sqlite'>; move: PaymentMove } {
+  const inFrom = inArray(payments.status, from);
+  return {
+    statement: db
+      .update(payments)
+      .set(set)
+      .where(and(eq(payments.id, paymentId), inFrom)),
+    move: {
+      guarded: (when) => [
+        db
+          .update(payments)
+          .set({ ...set, status: onlyIf(inFrom, set.status) })
+          .where(and(eq(payments.id, paymentId), when)),
+      ],
+      pending: async () => from.includes((await getPayment(db, paymentId)).status),
+    },
+  };
+}
 
 /**
  * Provider codes meaning the payment is no longer in the state our record says (changed in the provider's
@@ -218,17 +262,18 @@ export async function capturePayment(
   const key = await providerKey('capture', before.id, [String(amount), input.idempotencyKey]);
   const { amountCaptured } = await providerCall(() => provider.capture(before.providerRef, amount, key));
   const after: PaymentRow = { ...before, status: 'captured', amountCaptured, updatedAt: new Date() };
+  const { statement, move } = moveOf(db, before.id, CAPTURABLE, {
+    status: 'captured',
+    amountCaptured,
+    updatedAt: after.updatedAt,
+  });
   return {
     payment: after,
     writes: {
-      statements: [
-        db
-          .update(payments)
-          .set({ status: 'captured', amountCaptured, updatedAt: after.updatedAt })
-          .where(and(eq(payments.id, before.id), inArray(payments.status, CAPTURABLE))),
-      ],
+      statements: [statement],
       audit: [auditOf('payment.capture', before, after)],
       events: [paymentEvent(after)],
+      move,
     },
   };
 }
@@ -339,17 +384,17 @@ export async function voidPayment(
   const key = await providerKey('void', before.id, [input.idempotencyKey]);
   await providerCall(() => provider.cancel(before.providerRef, key));
   const after: PaymentRow = { ...before, status: 'voided', updatedAt: new Date() };
+  const { statement, move } = moveOf(db, before.id, VOIDABLE, {
+    status: 'voided',
+    updatedAt: after.updatedAt,
+  });
   return {
     payment: after,
     writes: {
-      statements: [
-        db
-          .update(payments)
-          .set({ status: 'voided', updatedAt: after.updatedAt })
-          .where(and(eq(payments.id, before.id), inArray(payments.status, VOIDABLE))),
-      ],
+      statements: [statement],
       audit: [auditOf('payment.void', before, after)],
       events: [paymentEvent(after)],
+      move,
     },
   };
 }

@@ -1,0 +1,292 @@
+/**
+ * Changes of one paid order sent at the same time, through the real Worker, when each moves its `manual` payment:
+ * the first fulfilment captures it, a cancel voids it. Both requests reach the provider (manual accepts anything,
+ * and two captures of the same order version send the same idempotency key, so a real provider answers both with
+ * one capture), but the payment changes once, so it is recorded once: one `payment.capture` (or `payment.void`)
+ * audit entry and one `payment.captured` (or `payment.voided`) event, which feed webhooks, analytics and emails.
+ * The request that lost gets the answer it would have got had it been sent after the winner.
+ *
+ * The race is forced, not hoped for: both requests are held at the provider until both have passed their checks
+ * against the same, untouched order, then one is let go and answered before the other moves on.
+ */
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { manualProvider } from '../../src/modules/payments/manual-provider';
+import { recordProviderUpdate } from '../../src/modules/payments/settlement';
+import { admin, rows } from '../helpers/admin-fixtures';
+import { stockedProduct } from '../helpers/carts';
+import { seedRegions } from '../helpers/catalog-fixtures';
+import { type CheckoutBody, checkoutCall, readyCart, shippingOption } from '../helpers/checkout';
+import { expectProblem } from '../helpers/http';
+import { db, staff } from '../helpers/payments';
+
+beforeAll(async () => {
+  await seedRegions();
+  await shippingOption('eu', { amount: 40 });
+});
+
+/** A paid order of two lines (0.30 each) + 0.40 shipping, placed through checkout: its payment authorized 100. */
+async function paidOrder(): Promise<{ orderId: string; lineIds: string[] }> {
+  const made = await stockedProduct({ variants: [{ prices: { EUR: 30 } }, { prices: { EUR: 30 } }] }, 5);
+  const { cartId, who } = await readyCart(made.variants.map((v) => ({ variantId: v.id })));
+  const placed = await checkoutCall(cartId, who, crypto.randomUUID());
+  expect(placed.status, await placed.clone().text()).toBe(201);
+  const { order } = (await placed.json()) as CheckoutBody;
+  expect([order.status, order.total, order.lines.length]).toStrictEqual(['paid', 100, 2]);
+  return { orderId: order.id, lineIds: order.lines.map((l) => l.id) };
+}
+
+const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+type Kind = 'capture' | 'cancel';
+type Sent = { kind: Kind; path: string; body?: unknown };
+
+const fulfilment = (orderId: string, body: Record<string, unknown> = {}): Sent => ({
+  kind: 'capture',
+  path: `/orders/${orderId}/fulfillments`,
+  body: { carrier: 'DHL', tracking_number: 'T', ...body },
+});
+const cancel = (orderId: string): Sent => ({ kind: 'cancel', path: `/orders/${orderId}/cancel` });
+
+/**
+ * Sends `first` and `second` at once and holds each at the provider (capture for a fulfilment, cancel for a
+ * cancel; the real manual provider answers once let go) until both are there: each has then read the order and its
+ * payment before either wrote. `first` is let go and answered in full; only then does `second` go on, against the
+ * order as `first` left it.
+ *
+ * Both sides wait in short pauses on plain flags, never on a promise the other side settles: workerd cancels a
+ * request that awaits something only another request could settle ("Promise will never complete").
+ */
+async function race(first: Sent, second: Sent): Promise<{ winner: Response; loser: Response }> {
+  const held: { kind: Kind; released: boolean }[] = [];
+  const hold =
+    <A extends unknown[], R>(kind: Kind, real: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const call = { kind, released: false };
+      held.push(call);
+      while (!call.released) await pause();
+      return real(...args);
+    };
+  const real = { capture: manualProvider.capture, cancel: manualProvider.cancel };
+  const spies = [
+    vi.spyOn(manualProvider, 'capture').mockImplementation(hold('capture', real.capture)),
+    vi.spyOn(manualProvider, 'cancel').mockImplementation(hold('cancel', real.cancel)),
+  ];
+  try {
+    const answered: number[] = [];
+    const sent = [first, second].map((request, i) =>
+      admin('POST', request.path, request.body).finally(() => answered.push(i)),
+    );
+    while (held.length < 2) {
+      // A request answered before reaching the provider was refused up front: there was no race to force.
+      if (answered.length > 0) throw new Error(`request ${answered[0]} was answered before both were held`);
+      await pause();
+    }
+    const winner = held.find((call) => call.kind === first.kind) as { released: boolean };
+    winner.released = true;
+    while (answered.length === 0) await pause();
+    for (const call of held) call.released = true;
+    const responses = await Promise.all(sent);
+    // Two requests of one kind: whichever was let go first is the winner.
+    expect(first.kind === second.kind || answered[0] === 0).toBe(true);
+    const [winnerIndex = 0, loserIndex = 1] = answered;
+    return { winner: responses[winnerIndex] as Response, loser: responses[loserIndex] as Response };
+  } finally {
+    // Nothing stays held (and polling) if the race could not be set up.
+    for (const call of held) call.released = true;
+    for (const spy of spies) spy.mockRestore();
+  }
+}
+
+/** What D1 holds for the order and its payment, and what the payment's events and audit entries say. */
+async function recorded(orderId: string) {
+  const [order] = await rows('SELECT status FROM orders WHERE id = ?', orderId);
+  const [{ id: paymentId, ...payment } = {}] = await rows(
+    'SELECT id, status, amount_captured, amount_refunded FROM payments WHERE order_id = ?',
+    orderId,
+  );
+  const lines = await rows(
+    'SELECT fulfilled_quantity FROM order_lines WHERE order_id = ? ORDER BY rowid',
+    orderId,
+  );
+  const fulfillments = await rows(
+    'SELECT lines FROM fulfillments WHERE order_id = ? ORDER BY rowid',
+    orderId,
+  );
+  const transitions = await rows(
+    'SELECT action, to_status FROM order_transitions WHERE order_id = ? ORDER BY rowid',
+    orderId,
+  );
+  const paymentEvents = await rows(
+    'SELECT type FROM outbox_events WHERE aggregate_id = ? ORDER BY rowid',
+    paymentId,
+  );
+  const paymentAudit = await rows(
+    "SELECT action FROM audit_log WHERE target_type = 'payment' AND target_id = ? ORDER BY rowid",
+    paymentId,
+  );
+  const orderAudit = await rows(
+    "SELECT action FROM audit_log WHERE target_type = 'order' AND target_id = ? ORDER BY rowid",
+    orderId,
+  );
+  return {
+    order,
+    payment,
+    fulfilledQuantities: lines.map((l) => l.fulfilled_quantity),
+    fulfillments: fulfillments.length,
+    transitions: transitions.map((t) => `${t.action}:${t.to_status}`),
+    paymentEvents: paymentEvents.map((e) => e.type),
+    paymentAudit: paymentAudit.map((a) => a.action),
+    orderAudit: orderAudit.map((a) => a.action),
+  };
+}
+
+/** The answer is the order as it now is: nothing was written after it. */
+async function expectCurrentOrder(res: Response, status: number, orderId: string) {
+  expect(res.status, await res.clone().text()).toBe(status);
+  const now = await admin('GET', `/orders/${orderId}`);
+  expect(await res.json()).toStrictEqual(await now.json());
+}
+
+const CAPTURED = { status: 'captured', amount_captured: 100, amount_refunded: 0 };
+const VOIDED = { status: 'voided', amount_captured: 0, amount_refunded: 0 };
+
+describe('two changes of a paid order that both move its payment, at the same time', () => {
+  it('two fulfilments of everything: one ships and captures, the other is refused, and the capture is recorded once', async () => {
+    const { orderId } = await paidOrder();
+    const { winner, loser } = await race(fulfilment(orderId), fulfilment(orderId));
+
+    await expectCurrentOrder(winner, 201, orderId);
+    await expectProblem(loser, 409, 'invalid_transition');
+    expect(await recorded(orderId)).toStrictEqual({
+      order: { status: 'fulfilled' },
+      payment: CAPTURED,
+      fulfilledQuantities: [1, 1],
+      fulfillments: 1,
+      transitions: ['place:paid', 'fulfil:fulfilled'],
+      paymentEvents: ['payment.authorized', 'payment.captured'],
+      paymentAudit: ['payment.capture'],
+      orderAudit: ['order.fulfil'],
+    });
+  });
+
+  it('two fulfilments of different lines: both ship, and the capture is recorded once', async () => {
+    const { orderId, lineIds } = await paidOrder();
+    const { winner, loser } = await race(
+      fulfilment(orderId, { lines: [{ line_id: lineIds[0], quantity: 1 }] }),
+      fulfilment(orderId, { lines: [{ line_id: lineIds[1], quantity: 1 }] }),
+    );
+
+    expect(winner.status, await winner.clone().text()).toBe(201);
+    expect(await winner.json()).toMatchObject({ status: 'partially_fulfilled' });
+    await expectCurrentOrder(loser, 201, orderId);
+    expect(await recorded(orderId)).toStrictEqual({
+      order: { status: 'fulfilled' },
+      payment: CAPTURED,
+      fulfilledQuantities: [1, 1],
+      fulfillments: 2,
+      transitions: ['place:paid', 'fulfil:partially_fulfilled', 'fulfil:fulfilled'],
+      paymentEvents: ['payment.authorized', 'payment.captured'],
+      paymentAudit: ['payment.capture'],
+      orderAudit: ['order.fulfil', 'order.fulfil'],
+    });
+  });
+
+  it('a cancel, then a fulfilment: the fulfilment is refused and records no capture of the voided payment', async () => {
+    const { orderId } = await paidOrder();
+    const { winner, loser } = await race(cancel(orderId), fulfilment(orderId));
+
+    await expectCurrentOrder(winner, 200, orderId);
+    await expectProblem(loser, 409, 'invalid_transition');
+    expect(await recorded(orderId)).toStrictEqual({
+      order: { status: 'canceled' },
+      payment: VOIDED,
+      fulfilledQuantities: [0, 0],
+      fulfillments: 0,
+      transitions: ['place:paid', 'cancel:canceled'],
+      paymentEvents: ['payment.authorized', 'payment.voided'],
+      paymentAudit: ['payment.void'],
+      orderAudit: ['order.cancel'],
+    });
+  });
+
+  it('a fulfilment, then a cancel: the cancel is refused and records no void of the captured payment', async () => {
+    const { orderId } = await paidOrder();
+    const { winner, loser } = await race(fulfilment(orderId), cancel(orderId));
+
+    await expectCurrentOrder(winner, 201, orderId);
+    await expectProblem(loser, 409, 'invalid_transition');
+    expect(await recorded(orderId)).toStrictEqual({
+      order: { status: 'fulfilled' },
+      payment: CAPTURED,
+      fulfilledQuantities: [1, 1],
+      fulfillments: 1,
+      transitions: ['place:paid', 'fulfil:fulfilled'],
+      paymentEvents: ['payment.authorized', 'payment.captured'],
+      paymentAudit: ['payment.capture'],
+      orderAudit: ['order.fulfil'],
+    });
+  });
+
+  it('two cancels: one cancels and voids, the other is refused, and the void is recorded once', async () => {
+    const { orderId } = await paidOrder();
+    const { winner, loser } = await race(cancel(orderId), cancel(orderId));
+
+    await expectCurrentOrder(winner, 200, orderId);
+    await expectProblem(loser, 409, 'invalid_transition');
+    expect(await recorded(orderId)).toStrictEqual({
+      order: { status: 'canceled' },
+      payment: VOIDED,
+      fulfilledQuantities: [0, 0],
+      fulfillments: 0,
+      transitions: ['place:paid', 'cancel:canceled'],
+      paymentEvents: ['payment.authorized', 'payment.voided'],
+      paymentAudit: ['payment.void'],
+      orderAudit: ['order.cancel'],
+    });
+  });
+});
+
+describe('a fulfilment whose capture the provider reports first', () => {
+  it('ships, and leaves the capture as the webhook recorded it', async () => {
+    const { orderId } = await paidOrder();
+    const [{ id: paymentId }] = (await rows('SELECT id FROM payments WHERE order_id = ?', orderId)) as [
+      { id: string },
+    ];
+    const real = manualProvider.capture;
+    const call = { held: false, released: false };
+    const spy = vi.spyOn(manualProvider, 'capture').mockImplementation(async (...args) => {
+      call.held = true;
+      while (!call.released) await pause();
+      return real(...args);
+    });
+    try {
+      const sent = admin('POST', `/orders/${orderId}/fulfillments`, { carrier: 'DHL', tracking_number: 'T' });
+      while (!call.held) await pause();
+      // The provider's webhook reports the capture while the fulfilment's batch is not yet written.
+      const reported = await recordProviderUpdate(
+        db,
+        staff(),
+        paymentId,
+        { status: 'captured', amountCaptured: 100 },
+        { via: 'webhook' },
+      );
+      expect(reported.outcome).not.toBe('unchanged');
+      const before = await recorded(orderId);
+      call.released = true;
+      await expectCurrentOrder(await sent, 201, orderId);
+      expect(await recorded(orderId)).toStrictEqual({
+        ...before,
+        order: { status: 'fulfilled' },
+        fulfilledQuantities: [1, 1],
+        fulfillments: 1,
+        transitions: ['place:paid', 'fulfil:fulfilled'],
+        orderAudit: ['order.fulfil'],
+      });
+      expect(before.payment).toStrictEqual(CAPTURED);
+      expect(before.paymentEvents).toStrictEqual(['payment.authorized', 'payment.captured']);
+    } finally {
+      call.released = true;
+      spy.mockRestore();
+    }
+  });
+});
