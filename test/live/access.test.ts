@@ -15,9 +15,7 @@ import { registerCustomer } from '../helpers/customers';
 import { bearer, call, expectProblem, jsonInit } from '../helpers/http';
 import { insertOrder } from '../helpers/order-fixtures';
 import { signedInStaff } from '../helpers/staff';
-import { connect, liveProduct, openStream, upgrade } from './helpers';
-
-const AT = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+import { AT, connect, liveProduct, openStream, upgrade } from './helpers';
 
 function ticketRequest(topics: unknown, headers: Record<string, string> = {}) {
   return call('/v1/live/tickets', jsonInit('POST', { topics }, headers));

@@ -15,10 +15,12 @@ import { registerCustomer } from '../helpers/customers';
 import { bearer, call, expectProblem, jsonInit } from '../helpers/http';
 import { insertOrder } from '../helpers/order-fixtures';
 import {
+  AT,
   attachmentsOf,
   autoResponsesOf,
   channelOf,
   connect,
+  inStockEvent,
   LiveSocket,
   liveProduct,
   publish,
@@ -27,7 +29,6 @@ import {
   upgrade,
 } from './helpers';
 
-const AT = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 const PATH = '/v1/live/channel';
 
 const direct = (query: string) => connect(query, {}, PATH);
@@ -55,21 +56,9 @@ describe('GET /v1/live/channel', () => {
 
     const res = await admin('PUT', `/inventory/${variant?.id}`, { on_hand: 7, reason: 'counted' });
     expect(res.status).toBe(200);
-    expect(await live.next()).toStrictEqual({
-      v: 1,
-      type: 'stock',
-      topic: product.topic,
-      seq: 1,
-      at: AT,
-      data: {
-        product_id: product.id,
-        variant_id: variant?.id,
-        available: 7,
-        level: 'in_stock',
-        backorder: 'deny',
-        purchasable: true,
-      },
-    });
+    expect(await live.next()).toStrictEqual(
+      inStockEvent(product.topic, product.id, variant?.id as string, 1, 7),
+    );
     await live.close();
   });
 
@@ -225,12 +214,7 @@ describe('GET /v1/live/channel', () => {
     const published = await publishUntilDropped(product.topic, product.id, variant);
     ws.accept();
     const live = new LiveSocket(ws);
-    const messages = [];
-    for (;;) {
-      const message = await live.next();
-      messages.push(message);
-      if (message.type === 'error') break;
-    }
+    const messages = await live.untilError();
     expect(messages[0]).toMatchObject({ type: 'subscribed', seq: 0 });
     expect(messages.at(-1)).toStrictEqual({
       v: 1,

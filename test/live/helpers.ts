@@ -45,6 +45,34 @@ class Inbox<T> {
   }
 }
 
+/** An event's `at`: an ISO timestamp with milliseconds. */
+export const AT = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+
+/** The whole `stock` event of a variant that is in stock and not sold on backorder, as a shopper receives it. */
+export function inStockEvent(
+  topic: Topic,
+  productId: string,
+  variantId: string,
+  seq: number,
+  available: number,
+) {
+  return {
+    v: 1,
+    type: 'stock',
+    topic,
+    seq,
+    at: AT,
+    data: {
+      product_id: productId,
+      variant_id: variantId,
+      available,
+      level: 'in_stock',
+      backorder: 'deny',
+      purchasable: true,
+    },
+  };
+}
+
 export type LiveMessage = LiveServerMessage;
 
 export class LiveSocket {
@@ -73,6 +101,16 @@ export class LiveSocket {
     const messages: LiveMessage[] = [];
     for (let i = 0; i < count; i++) messages.push(await this.next());
     return messages;
+  }
+
+  /** The messages up to and including the first `error`. */
+  async untilError(): Promise<LiveMessage[]> {
+    const messages: LiveMessage[] = [];
+    for (;;) {
+      const message = await this.next();
+      messages.push(message);
+      if (message.type === 'error') return messages;
+    }
   }
 
   /** Subscribes and returns what came up to and including `subscribed` (an error instead, if refused). */

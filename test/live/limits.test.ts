@@ -122,12 +122,7 @@ describe('slow consumers', () => {
     const published = await publishUntilDropped(product.topic, product.id, variant);
     ws.accept();
     const live = new LiveSocket(ws);
-    const messages = [];
-    for (;;) {
-      const message = await live.next();
-      messages.push(message);
-      if (message.type === 'error') break;
-    }
+    const messages = await live.untilError();
     expect(messages[0]).toMatchObject({ type: 'subscribed', seq: 0 });
     expect(messages.at(-1)).toStrictEqual({
       v: 1,

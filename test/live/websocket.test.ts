@@ -10,9 +10,16 @@ import { LIVE_LIMITS } from '../../src/lib/live-messages';
 import { admin, ensureCurrencySold } from '../helpers/admin-fixtures';
 import { insertProductRow } from '../helpers/catalog-fixtures';
 import { ORIGIN } from '../helpers/http';
-import { BOUNDED_POLL, connect, liveProduct, publish, stockDraft, upgrade } from './helpers';
-
-const AT = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+import {
+  AT,
+  BOUNDED_POLL,
+  connect,
+  inStockEvent,
+  liveProduct,
+  publish,
+  stockDraft,
+  upgrade,
+} from './helpers';
 
 beforeAll(async () => {
   await ensureCurrencySold('USD');
@@ -125,21 +132,9 @@ describe('product topics', () => {
 
     const res = await admin('PUT', `/inventory/${variant?.id}`, { on_hand: 7, reason: 'counted' });
     expect(res.status).toBe(200);
-    expect(await live.next()).toStrictEqual({
-      v: 1,
-      type: 'stock',
-      topic: product.topic,
-      seq: 1,
-      at: AT,
-      data: {
-        product_id: product.id,
-        variant_id: variant?.id,
-        available: 7,
-        level: 'in_stock',
-        backorder: 'deny',
-        purchasable: true,
-      },
-    });
+    expect(await live.next()).toStrictEqual(
+      inStockEvent(product.topic, product.id, variant?.id as string, 1, 7),
+    );
     await live.close();
   });
 
