@@ -19,6 +19,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { BACKORDER_POLICIES } from '../db/schema';
 import type { Actor } from '../lib/caller';
+import { MAX_CHANGE_ID_LENGTH, MAX_ID_LENGTH as MAX_EVENT_ID_LENGTH } from '../lib/event-catalog';
 import { createLogger, describeError } from '../lib/logger';
 import { publishStockRecord } from '../modules/inventory/journal';
 import {
@@ -51,15 +52,17 @@ import { StockBroadcast } from './stock-broadcast';
 /** How long an unpublished record waits before the alarm tries it, and between attempts while D1 fails. */
 export const PUBLISH_RETRY_MS = 30_000;
 
+/** Reservation, owner, order, actor and request ids; change ids and variant ids are bounded as events need them. */
 const MAX_ID_LENGTH = 200;
 const MAX_REASON_LENGTH = 500;
 const KNOWN_ACTORS = new Set<Actor['type']>(['staff', 'secret_key', 'customer', 'system']);
 
 // Inputs come from our own Worker code, already validated at the API; these checks keep a caller's bug from
-// storing something the outbox could never publish (an anonymous actor, a non-integer quantity).
-function checkId(value: unknown, name: string): void {
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID_LENGTH) {
-    throw new TypeError(`${name} must be a string of 1-${MAX_ID_LENGTH} characters`);
+// storing something the outbox could never publish (an anonymous actor, a non-integer quantity, an id longer
+// than the event catalog takes).
+function checkId(value: unknown, name: string, max = MAX_ID_LENGTH): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
+    throw new TypeError(`${name} must be a string of 1-${max} characters`);
   }
 }
 
@@ -216,7 +219,7 @@ export class InventoryItem extends DurableObject<Env> {
 
   /** Puts `quantity` units back (an order canceled), once per `key`. */
   async restock(ref: StockRef, input: RestockInput): Promise<StockChangeResult> {
-    checkId(input.key, 'key');
+    checkId(input.key, 'key', MAX_CHANGE_ID_LENGTH);
     checkInteger(input.quantity, 'quantity', 1);
     checkSource(input);
     return this.applyChange(ref, input.key, input, (item) => ({
@@ -227,7 +230,7 @@ export class InventoryItem extends DurableObject<Env> {
 
   /** Sets on-hand to a counted figure, once per `adjustmentId`. Reservations stand (see commit). */
   async setOnHand(ref: StockRef, input: SetOnHandInput): Promise<StockChangeResult> {
-    checkId(input.adjustmentId, 'adjustmentId');
+    checkId(input.adjustmentId, 'adjustmentId', MAX_CHANGE_ID_LENGTH);
     checkInteger(input.onHand, 'onHand', 0);
     checkSource(input);
     return this.applyChange(ref, input.adjustmentId, input, () => ({
@@ -241,7 +244,7 @@ export class InventoryItem extends DurableObject<Env> {
    * reason: 'negative_on_hand'`); an increase is always allowed, also onto backordered (negative) stock.
    */
   async adjust(ref: StockRef, input: AdjustInput): Promise<StockChangeResult> {
-    checkId(input.adjustmentId, 'adjustmentId');
+    checkId(input.adjustmentId, 'adjustmentId', MAX_CHANGE_ID_LENGTH);
     checkInteger(input.delta, 'delta', -MAX_STOCK_QUANTITY);
     if (input.delta === 0) throw new RangeError('delta must not be 0');
     checkSource(input);
@@ -253,7 +256,7 @@ export class InventoryItem extends DurableObject<Env> {
 
   /** Sets the low-stock threshold and/or the backorder policy, once per `changeId`. */
   async configure(ref: StockRef, input: ConfigureInput): Promise<ConfigureResult> {
-    checkId(input.changeId, 'changeId');
+    checkId(input.changeId, 'changeId', MAX_CHANGE_ID_LENGTH);
     if (input.lowStockThreshold !== undefined) checkInteger(input.lowStockThreshold, 'lowStockThreshold', 0);
     if (input.backorder !== undefined && !BACKORDER_POLICIES.includes(input.backorder)) {
       throw new TypeError('backorder must be allow or deny');
@@ -358,7 +361,7 @@ export class InventoryItem extends DurableObject<Env> {
 
   /** The stored item (defaults for a variant never stocked) with the SKU the Worker passed, if any; not saved. */
   private itemFor(ref: StockRef, item = this.store.item()): ItemRow {
-    checkId(ref.variantId, 'variantId');
+    checkId(ref.variantId, 'variantId', MAX_EVENT_ID_LENGTH);
     if (!item) return defaultItem(ref);
     if (item.variantId !== ref.variantId) {
       throw new Error(`the stock object of ${item.variantId} was called for ${ref.variantId}`);

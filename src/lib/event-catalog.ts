@@ -16,7 +16,15 @@
 import { z } from '@hono/zod-openapi';
 import { type EventEnvelope, EventEnvelopeSchema } from './event-envelope';
 
-const Id = z.string().min(1).max(64);
+/** The ids of our rows (prefixed ULIDs), with room to spare. */
+export const MAX_ID_LENGTH = 64;
+const Id = z.string().min(1).max(MAX_ID_LENGTH);
+/**
+ * A stock change's id: an adjustment id, or the key a restock was asked under, which names the order and its line
+ * (`order:<order id>:<line id>`: 67 characters), so longer than a row id. The InventoryItem refuses longer ones at
+ * its door: a record the catalog refused would wait in its outbox for ever.
+ */
+export const MAX_CHANGE_ID_LENGTH = 200;
 const Amount = z.number().int().nonnegative().openapi({ description: 'Integer minor units of `currency`' });
 const Currency = z
   .string()
@@ -113,7 +121,7 @@ const StockData = z.strictObject({
 const StockChangeBase = {
   variant_id: Id,
   sku: z.string().nullable(),
-  change_id: Id,
+  change_id: z.string().min(1).max(MAX_CHANGE_ID_LENGTH),
   reason: z.string().nullable(),
 };
 

@@ -7,7 +7,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { systemCaller } from '../../src/lib/caller';
-import { stockSnapshot } from '../../src/modules/inventory/stock';
+import { stockObject, stockSnapshot } from '../../src/modules/inventory/stock';
 import { fulfilOrder, refundOrder } from '../../src/modules/orders/admin-service';
 import { admin, rows } from '../helpers/admin-fixtures';
 import { stockedProduct } from '../helpers/carts';
@@ -88,6 +88,23 @@ describe('canceling a paid order', () => {
       'order.paid',
       'order.canceled',
     ]);
+    // The restock reaches D1 under the key orders use (`order:<id>:<line id>`), with its event: a key the event
+    // catalog refused would leave the record in the object's outbox, retried for ever and never journaled.
+    await stockObject(env.INVENTORY_ITEM, placed.variantId).flush();
+    const changeId = `order:${placed.id}:${canceled.lines[0]?.id}`;
+    expect(
+      await rows(
+        'SELECT id, kind, delta, on_hand_after FROM inventory_changes WHERE variant_id = ? AND kind = ?',
+        placed.variantId,
+        'restock',
+      ),
+    ).toStrictEqual([{ id: changeId, kind: 'restock', delta: 2, on_hand_after: 5 }]);
+    const restocked = await rows(
+      `SELECT json_extract(payload, '$.change_id') AS change_id, json_extract(payload, '$.delta') AS delta
+       FROM outbox_events WHERE type = 'inventory.adjusted' AND aggregate_id = ?`,
+      placed.variantId,
+    );
+    expect(restocked).toContainEqual({ change_id: changeId, delta: 2 });
   });
 });
 
