@@ -200,7 +200,8 @@ export const EVENT_CATALOG = {
   'inventory.adjusted': spec({
     aggregate: 'inventory',
     audience: 'public',
-    description: 'Staff set or adjusted a SKU’s on-hand stock (`kind`, `delta`, before and after, `reason`).',
+    description:
+      'A SKU’s on-hand stock changed: staff set or adjusted it, or a canceled order put units back (`kind`: `set_on_hand`, `adjust` or `restock`; `delta`, before and after, `reason`).',
     versions: {
       1: z.strictObject({
         ...StockChangeBase,
