@@ -18,6 +18,7 @@ import { seedRegions } from '../helpers/catalog-fixtures';
 import { type CheckoutBody, checkoutCall, readyCart, shippingOption } from '../helpers/checkout';
 import { expectProblem } from '../helpers/http';
 import { db, staff } from '../helpers/payments';
+import { pause, raceAtProvider } from '../helpers/provider-race';
 
 beforeAll(async () => {
   await seedRegions();
@@ -35,8 +36,6 @@ async function paidOrder(): Promise<{ orderId: string; lineIds: string[] }> {
   return { orderId: order.id, lineIds: order.lines.map((l) => l.id) };
 }
 
-const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
-
 type Kind = 'capture' | 'cancel';
 type Sent = { kind: Kind; path: string; body?: unknown };
 
@@ -47,54 +46,16 @@ const fulfilment = (orderId: string, body: Record<string, unknown> = {}): Sent =
 });
 const cancel = (orderId: string): Sent => ({ kind: 'cancel', path: `/orders/${orderId}/cancel` });
 
-/**
- * Sends `first` and `second` at once and holds each at the provider (capture for a fulfilment, cancel for a
- * cancel; the real manual provider answers once let go) until both are there: each has then read the order and its
- * payment before either wrote. `first` is let go and answered in full; only then does `second` go on, against the
- * order as `first` left it.
- *
- * Both sides wait in short pauses on plain flags, never on a promise the other side settles: workerd cancels a
- * request that awaits something only another request could settle ("Promise will never complete").
- */
+/** Both raced at the provider (test/helpers/provider-race.ts): `first`'s capture or cancel is let go first. */
 async function race(first: Sent, second: Sent): Promise<{ winner: Response; loser: Response }> {
-  const held: { kind: Kind; released: boolean }[] = [];
-  const hold =
-    <A extends unknown[], R>(kind: Kind, real: (...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
-      const call = { kind, released: false };
-      held.push(call);
-      while (!call.released) await pause();
-      return real(...args);
-    };
-  const real = { capture: manualProvider.capture, cancel: manualProvider.cancel };
-  const spies = [
-    vi.spyOn(manualProvider, 'capture').mockImplementation(hold('capture', real.capture)),
-    vi.spyOn(manualProvider, 'cancel').mockImplementation(hold('cancel', real.cancel)),
-  ];
-  try {
-    const answered: number[] = [];
-    const sent = [first, second].map((request, i) =>
-      admin('POST', request.path, request.body).finally(() => answered.push(i)),
-    );
-    while (held.length < 2) {
-      // A request answered before reaching the provider was refused up front: there was no race to force.
-      if (answered.length > 0) throw new Error(`request ${answered[0]} was answered before both were held`);
-      await pause();
-    }
-    const winner = held.find((call) => call.kind === first.kind) as { released: boolean };
-    winner.released = true;
-    while (answered.length === 0) await pause();
-    for (const call of held) call.released = true;
-    const responses = await Promise.all(sent);
-    // Two requests of one kind: whichever was let go first is the winner.
-    expect(first.kind === second.kind || answered[0] === 0).toBe(true);
-    const [winnerIndex = 0, loserIndex = 1] = answered;
-    return { winner: responses[winnerIndex] as Response, loser: responses[loserIndex] as Response };
-  } finally {
-    // Nothing stays held (and polling) if the race could not be set up.
-    for (const call of held) call.released = true;
-    for (const spy of spies) spy.mockRestore();
-  }
+  const { winner, loser, answered } = await raceAtProvider(
+    ['capture', 'cancel'],
+    [first, second],
+    (call) => call.method === first.kind,
+  );
+  // Two requests of one kind: whichever was let go first is the winner.
+  expect(first.kind === second.kind || answered[0] === 0).toBe(true);
+  return { winner, loser };
 }
 
 /** What D1 holds for the order and its payment, and what the payment's events and audit entries say. */
@@ -149,6 +110,28 @@ async function expectCurrentOrder(res: Response, status: number, orderId: string
 
 const CAPTURED = { status: 'captured', amount_captured: 100, amount_refunded: 0 };
 const VOIDED = { status: 'voided', amount_captured: 0, amount_refunded: 0 };
+/** Shipped whole by one fulfilment, its capture recorded once. */
+const SHIPPED_ONCE = {
+  order: { status: 'fulfilled' },
+  payment: CAPTURED,
+  fulfilledQuantities: [1, 1],
+  fulfillments: 1,
+  transitions: ['place:paid', 'fulfil:fulfilled'],
+  paymentEvents: ['payment.authorized', 'payment.captured'],
+  paymentAudit: ['payment.capture'],
+  orderAudit: ['order.fulfil'],
+};
+/** Canceled once, its void recorded once. */
+const CANCELED_ONCE = {
+  order: { status: 'canceled' },
+  payment: VOIDED,
+  fulfilledQuantities: [0, 0],
+  fulfillments: 0,
+  transitions: ['place:paid', 'cancel:canceled'],
+  paymentEvents: ['payment.authorized', 'payment.voided'],
+  paymentAudit: ['payment.void'],
+  orderAudit: ['order.cancel'],
+};
 
 describe('two changes of a paid order that both move its payment, at the same time', () => {
   it('two fulfilments of everything: one ships and captures, the other is refused, and the capture is recorded once', async () => {
@@ -157,16 +140,7 @@ describe('two changes of a paid order that both move its payment, at the same ti
 
     await expectCurrentOrder(winner, 201, orderId);
     await expectProblem(loser, 409, 'invalid_transition');
-    expect(await recorded(orderId)).toStrictEqual({
-      order: { status: 'fulfilled' },
-      payment: CAPTURED,
-      fulfilledQuantities: [1, 1],
-      fulfillments: 1,
-      transitions: ['place:paid', 'fulfil:fulfilled'],
-      paymentEvents: ['payment.authorized', 'payment.captured'],
-      paymentAudit: ['payment.capture'],
-      orderAudit: ['order.fulfil'],
-    });
+    expect(await recorded(orderId)).toStrictEqual(SHIPPED_ONCE);
   });
 
   it('two fulfilments of different lines: both ship, and the capture is recorded once', async () => {
@@ -197,16 +171,7 @@ describe('two changes of a paid order that both move its payment, at the same ti
 
     await expectCurrentOrder(winner, 200, orderId);
     await expectProblem(loser, 409, 'invalid_transition');
-    expect(await recorded(orderId)).toStrictEqual({
-      order: { status: 'canceled' },
-      payment: VOIDED,
-      fulfilledQuantities: [0, 0],
-      fulfillments: 0,
-      transitions: ['place:paid', 'cancel:canceled'],
-      paymentEvents: ['payment.authorized', 'payment.voided'],
-      paymentAudit: ['payment.void'],
-      orderAudit: ['order.cancel'],
-    });
+    expect(await recorded(orderId)).toStrictEqual(CANCELED_ONCE);
   });
 
   it('a fulfilment, then a cancel: the cancel is refused and records no void of the captured payment', async () => {
@@ -215,16 +180,7 @@ describe('two changes of a paid order that both move its payment, at the same ti
 
     await expectCurrentOrder(winner, 201, orderId);
     await expectProblem(loser, 409, 'invalid_transition');
-    expect(await recorded(orderId)).toStrictEqual({
-      order: { status: 'fulfilled' },
-      payment: CAPTURED,
-      fulfilledQuantities: [1, 1],
-      fulfillments: 1,
-      transitions: ['place:paid', 'fulfil:fulfilled'],
-      paymentEvents: ['payment.authorized', 'payment.captured'],
-      paymentAudit: ['payment.capture'],
-      orderAudit: ['order.fulfil'],
-    });
+    expect(await recorded(orderId)).toStrictEqual(SHIPPED_ONCE);
   });
 
   it('two cancels: one cancels and voids, the other is refused, and the void is recorded once', async () => {
@@ -233,16 +189,7 @@ describe('two changes of a paid order that both move its payment, at the same ti
 
     await expectCurrentOrder(winner, 200, orderId);
     await expectProblem(loser, 409, 'invalid_transition');
-    expect(await recorded(orderId)).toStrictEqual({
-      order: { status: 'canceled' },
-      payment: VOIDED,
-      fulfilledQuantities: [0, 0],
-      fulfillments: 0,
-      transitions: ['place:paid', 'cancel:canceled'],
-      paymentEvents: ['payment.authorized', 'payment.voided'],
-      paymentAudit: ['payment.void'],
-      orderAudit: ['order.cancel'],
-    });
+    expect(await recorded(orderId)).toStrictEqual(CANCELED_ONCE);
   });
 });
 

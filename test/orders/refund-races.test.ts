@@ -8,13 +8,13 @@
  * The race is forced, not hoped for: both requests are held at the provider until both have passed their checks
  * against the same, untouched order, then one is let go and answered before the other moves on.
  */
-import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { manualProvider } from '../../src/modules/payments/manual-provider';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { admin, rows } from '../helpers/admin-fixtures';
 import { stockedProduct } from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { type CheckoutBody, checkoutCall, readyCart, shippingOption } from '../helpers/checkout';
 import { expectProblem } from '../helpers/http';
+import { raceAtProvider } from '../helpers/provider-race';
 
 beforeAll(async () => {
   await seedRegions();
@@ -37,52 +37,17 @@ async function capturedOrder(): Promise<string> {
   return order.id;
 }
 
-const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
-
-/**
- * Sends both refunds at once and holds each at the provider (the real manual provider answers once let go) until
- * both are there: each has then read the order and its payment before either wrote. `first` is let go and
- * answered in full; only then does the other go on, against the order as `first` left it.
- *
- * Both sides wait in short pauses on plain flags, never on a promise the other side settles: workerd cancels a
- * request that awaits something only another request could settle ("Promise will never complete").
- */
-async function race(
-  orderId: string,
-  first: { amount?: number },
-  second: { amount?: number },
-  firstAmount: number,
-): Promise<{ winner: Response; loser: Response }> {
-  const real = manualProvider.refund;
-  const held: { amount: number; released: boolean }[] = [];
-  const spy = vi.spyOn(manualProvider, 'refund').mockImplementation(async (...args) => {
-    const call = { amount: args[1], released: false };
-    held.push(call);
-    while (!call.released) await pause();
-    return real(...args);
-  });
-  try {
-    const answered: number[] = [];
-    const sent = [first, second].map((body, i) =>
-      admin('POST', `/orders/${orderId}/refunds`, body).finally(() => answered.push(i)),
-    );
-    while (held.length < 2) {
-      // A request answered before reaching the provider was refused up front: there was no race to force.
-      if (answered.length > 0) throw new Error(`refund ${answered[0]} was answered before both were held`);
-      await pause();
-    }
-    const winner = held.find((call) => call.amount === firstAmount) as { released: boolean };
-    winner.released = true;
-    while (answered.length === 0) await pause();
-    for (const call of held) call.released = true;
-    const responses = await Promise.all(sent);
-    const [winnerIndex = 0, loserIndex = 1] = answered;
-    return { winner: responses[winnerIndex] as Response, loser: responses[loserIndex] as Response };
-  } finally {
-    // Nothing stays held (and polling) if the race could not be set up.
-    for (const call of held) call.released = true;
-    spy.mockRestore();
-  }
+/** Both refunds raced at the provider (test/helpers/provider-race.ts); the one of `firstAmount` goes first. */
+function race(orderId: string, first: { amount?: number }, second: { amount?: number }, firstAmount: number) {
+  const path = `/orders/${orderId}/refunds`;
+  return raceAtProvider(
+    ['refund'],
+    [
+      { path, body: first },
+      { path, body: second },
+    ],
+    (call) => call.args[1] === firstAmount,
+  );
 }
 
 /** What D1 holds for the order's money, and what its events and transitions say about refunds. */

@@ -14,9 +14,9 @@
  * provider has moved money, the statements record it whatever happened meanwhile: they are written to apply
  * to the payment as it may have become (a capture applies to an authorized payment, refunded amounts only grow)
  * rather than to the exact state read, and the caller's batch may commit them unconditionally (a capture's or a
- * void's only record the move if they make it: see PaymentMove). If the batch is
- * lost (the Worker dies after the provider call), the same request again (same idempotency key) gets the
- * provider's first answer again and records it then.
+ * void's record the move only if they make it: see PaymentMove). If the batch is lost (the Worker dies after the
+ * provider call), the same request again (same idempotency key) gets the provider's first answer again and
+ * records it then.
  *
  * One exception: a refund's statements fail the caller's whole batch (a constraint error; give the commit a
  * `recheck`) rather than record more refunded than was captured, or the provider's refund a second time under
