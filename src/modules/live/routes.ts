@@ -5,6 +5,10 @@ import { ChannelQuery, ConnectQuery, SseHeaders, SseQuery, TicketBody, TicketSch
 
 const tags = ['Live'];
 
+const UpgradeHeaders = z.object({
+  upgrade: z.string().optional().openapi({ description: 'Must be `websocket`', example: 'websocket' }),
+});
+
 export const connect = publicRoute({
   method: 'get',
   path: '/live',
@@ -17,9 +21,7 @@ export const connect = publicRoute({
     'order topics and the staff feed need a ticket (`?ticket=` here, or in the subscribe message).',
   request: {
     query: ConnectQuery,
-    headers: z.object({
-      upgrade: z.string().optional().openapi({ description: 'Must be `websocket`', example: 'websocket' }),
-    }),
+    headers: UpgradeHeaders,
   },
   responses: {
     101: { description: 'Switching Protocols: the connection is now a WebSocket' },
@@ -40,9 +42,7 @@ export const channel = publicRoute({
     'grant ends the connection gets `unsubscribed` `expired` and closes with 4001. docs/LIVE.md has the details.',
   request: {
     query: ChannelQuery,
-    headers: z.object({
-      upgrade: z.string().optional().openapi({ description: 'Must be `websocket`', example: 'websocket' }),
-    }),
+    headers: UpgradeHeaders,
   },
   responses: {
     101: { description: 'Switching Protocols: the connection is now a WebSocket' },
