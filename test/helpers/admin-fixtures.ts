@@ -196,7 +196,6 @@ const CATALOG_TABLES = [
   'region_countries',
   'products',
   'product_translations',
-  'product_search',
   'product_options',
   'variants',
   'prices',
@@ -210,6 +209,8 @@ const CATALOG_TABLES = [
   'storefront_documents',
   'storefront_lanes',
   'storefront_entries',
+  'storefront_search_rows',
+  'storefront_search',
 ] as const;
 
 export type CatalogSnapshot = { versions: Record<string, number>; tables: Record<string, unknown[]> };

@@ -13,7 +13,8 @@ export async function insertSecretKey(permissions: readonly Permission[] = PERMI
   return issueSecretKey(env.DB, unique('test key'), permissions);
 }
 
-const IGNORED_TABLES = /^(_cf_|sqlite_|d1_migrations$|product_search_)/;
+// FTS5's shadow tables change with its rows, which the snapshot holds already.
+const IGNORED_TABLES = /^(_cf_|sqlite_|d1_migrations$|storefront_search_(data|idx|content|docsize|config)$)/;
 
 /** Every row of every table, for showing that a refused request changed nothing. */
 export async function snapshotD1(): Promise<Record<string, unknown[]>> {

@@ -169,9 +169,60 @@ export function lanesOutsideTheirRegion(): Promise<unknown[]> {
     WHERE NOT EXISTS (SELECT 1 FROM json_each(r.locales) WHERE value = l.locale)`);
 }
 
+type SearchRow = {
+  region_id: string | null;
+  product_id: string;
+  lists: string;
+  title: string | null;
+  description: string | null;
+};
+
+/** Every full-text row with the (product, region) its number stands for (none for a row left behind). */
+export function actualSearchRows(): Promise<SearchRow[]> {
+  return all(`SELECT k.region_id, s.product_id, s.lists, s.title, s.description
+    FROM storefront_search s LEFT JOIN storefront_search_rows k ON k.row = s.rowid AND k.product_id = s.product_id
+    ORDER BY 1, 2`);
+}
+
+/**
+ * What the full-text rows should be, from the expected entries: one per product sold in a region, its lists the
+ * region then the product's lists there, its text the translations in the region's locales, by locale.
+ */
+export async function expectedSearchRows(entries: EntryRow[]): Promise<SearchRow[]> {
+  const regions = await all<{ id: string; locales: string }>('SELECT id, locales FROM regions');
+  const translations = await all<{ product_id: string; locale: string; title: string; description: string }>(
+    'SELECT product_id, locale, title, description FROM product_translations ORDER BY locale',
+  );
+  const lists = new Map<string, Set<string>>();
+  for (const entry of entries) {
+    const key = `${entry.region_id} ${entry.product_id}`;
+    const set = lists.get(key) ?? new Set<string>();
+    if (entry.list_id !== '') set.add(entry.list_id);
+    lists.set(key, set);
+  }
+  const rows = [...lists].map(([key, ids]): SearchRow => {
+    const [regionId, productId] = key.split(' ') as [string, string];
+    const locales: string[] = JSON.parse(regions.find((r) => r.id === regionId)?.locales ?? '[]');
+    const texts = translations.filter((t) => t.product_id === productId && locales.includes(t.locale));
+    const joined = (field: 'title' | 'description') =>
+      texts.length === 0 ? null : texts.map((t) => t[field]).join(' ');
+    return {
+      region_id: regionId,
+      product_id: productId,
+      lists: [regionId, ...[...ids].sort()].join(' '),
+      title: joined('title'),
+      description: joined('description'),
+    };
+  });
+  const order = (row: SearchRow) => `${row.region_id} ${row.product_id}`;
+  return rows.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+}
+
 /** The whole read model equals what the catalog tables say. */
 export async function expectStorefrontMatchesCatalog(): Promise<void> {
-  expect(await actualEntries()).toStrictEqual(await expectedEntries());
+  const entries = await expectedEntries();
+  expect(await actualEntries()).toStrictEqual(entries);
+  expect(await actualSearchRows()).toStrictEqual(await expectedSearchRows(entries));
   expect(await actualDocuments()).toStrictEqual(await expectedDocuments());
   expect(await lanesOutsideTheirRegion()).toStrictEqual([]);
 }

@@ -318,6 +318,39 @@ describe('full-text search', () => {
     expect(handles.length).toBe(3);
   });
 
+  it('orders by tier, then the latest listed first, the same across pages', async () => {
+    const word = `zt${crypto.randomUUID().slice(0, 8)}`;
+    const inTitle = [];
+    const inDescription = [];
+    for (let i = 0; i < 3; i++) {
+      inDescription.push(
+        await insertProductRow({ translations: { de: { title: `Etwas ${i}`, description: `Mit ${word}` } } }),
+      );
+      inTitle.push(await insertProductRow({ translations: { de: { title: `${word} ${i}` } } }));
+    }
+    const handles: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Listing = await list(`q=${word}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      handles.push(...page.data.map((p) => p.handle));
+      cursor = page.page.next_cursor;
+    } while (cursor);
+    expect(handles).toStrictEqual([...inTitle.reverse(), ...inDescription.reverse()].map((p) => p.handle));
+  });
+
+  it('puts a product with every word in a title before one with a word only in its description', async () => {
+    const word = `zw${crypto.randomUUID().slice(0, 8)}`;
+    const split = await insertProductRow({
+      translations: { de: { title: `${word} Hemd`, description: 'Blau' } },
+    });
+    const titled = await insertProductRow({ translations: { de: { title: `Hemd ${word} blau` } } });
+    await insertProductRow({ translations: { de: { title: `${word} Hemd`, description: 'Rot' } } });
+    expect((await list(`q=${word} blau`)).data.map((p) => p.handle)).toStrictEqual([
+      titled.handle,
+      split.handle,
+    ]);
+  });
+
   it('matches the last word as a prefix and ignores diacritics', async () => {
     const stem = `kx${crypto.randomUUID().slice(0, 6)}`;
     const product = await insertProductRow({ translations: { de: { title: `Café ${stem}erei` } } });

@@ -98,10 +98,19 @@ describe('query plans', () => {
     expect(steps.filter((step) => CATALOG_SCAN.test(step) && !step.includes('VIRTUAL TABLE'))).toStrictEqual(
       [],
     );
-    // Without a search the page is read in the order of an index and the walk stops at the limit; a search
-    // sorts its matches (bounded by FTS, not by the catalog).
+    // Without a search the page is read in the order of an index and the walk stops at the limit. A search
+    // by relevance walks each tier in the index's order too (only the tiers' own rows are sorted, the last
+    // step); another sort sorts its matches, which FTS bounds, not the catalog.
     if (!shape.search) expect(steps.filter((step) => step.includes('TEMP B-TREE'))).toStrictEqual([]);
-    else expect(steps.some((step) => step.startsWith('SCAN product_search VIRTUAL TABLE'))).toBe(true);
+    else expect(steps.some((step) => step.startsWith('SCAN storefront_search VIRTUAL TABLE'))).toBe(true);
+    if (shape.sort === 'relevance') {
+      // Each tier's walk is a co-routine; what is sorted is only the rows it handed on (`SCAN (subquery-N)`).
+      const sorted = steps.flatMap((step, i) => (step.includes('TEMP B-TREE') ? [steps[i - 1]] : []));
+      expect(sorted.map((step) => step?.replace(/\d+/, 'N'))).toStrictEqual([
+        'SCAN (subquery-N)',
+        'SCAN (subquery-N)',
+      ]);
+    }
   });
 
   it('reads the lane of a product detail by index', async () => {
@@ -153,12 +162,27 @@ describe('rows read per page', () => {
     expect(atLarge.rowsRead).toBeLessThanOrEqual(atSmall.rowsRead * 1.25 + 10);
   });
 
-  it('an unfiltered page reads at most ten rows per product plus a small constant', async () => {
+  it('an unfiltered page, or a search by relevance, reads at most ten rows per product plus a small constant', async () => {
     for (const sort of ['newest', 'price_asc', 'price_desc', 'title_asc', 'title_desc'] as const) {
       const page = await cost(large, ListProductsQuery.parse({ sort, limit: '20' }));
       expect(page.products).toBe(20);
       expect(page.rowsRead).toBeLessThanOrEqual(10 * 20 + 20);
     }
+    const search = await cost(large, ListProductsQuery.parse({ q: large.common, limit: '20' }));
+    expect(search.products).toBe(20);
+    expect(search.rowsRead).toBeLessThanOrEqual(10 * 20 + 20);
+  });
+
+  it.each(
+    SHAPES.filter((shape) => shape.sort === 'relevance' && !skipsCheaperProducts(shape)).map(
+      (s) => [s.name, s] as const,
+    ),
+  )('%s: a word every product has reads the same at 5,000 products as at 500', async (_name, shape) => {
+    const atSmall = await pageCost(small, shape);
+    const atLarge = await pageCost(large, shape);
+    expect([atSmall.products, atLarge.products]).toStrictEqual([20, 20]);
+    expect(atLarge.roundTrips).toBe(2);
+    expect(atLarge.rowsRead).toBeLessThanOrEqual(atSmall.rowsRead * 1.25 + 10);
   });
 
   it('a search costs what its matches cost, not the catalog: ten matches read the same at both sizes', async () => {

@@ -9,6 +9,9 @@
  *   subcategories) or a collection. A lane is a small integer, so entries do not repeat three text keys.
  * - `storefront_entries`: one row per product sold in a lane (active, a variant priced in the region currency,
  *   a title), with its sort keys, so every sort of every list is a walk of one index range.
+ * - `storefront_search_rows`: the number of each (product, region) in the storefront's full-text index
+ *   (`storefront_search`, an FTS5 table made by migration 0017, see src/db/fts.ts), given once and kept, so a
+ *   product's index row keeps its place in the index's order across rewrites.
  *
  * Foreign keys cascade: deleting a product, region, category or collection removes its rows here with no
  * statement of its own.
@@ -72,5 +75,24 @@ export const storefrontEntries = sqliteTable(
     index('storefront_entries_newest_idx').on(t.lane, t.createdAt, t.productId),
     index('storefront_entries_price_idx').on(t.lane, t.minPrice, t.productId),
     index('storefront_entries_title_idx').on(t.lane, t.title, t.productId),
+  ],
+);
+
+export const storefrontSearchRows = sqliteTable(
+  'storefront_search_rows',
+  {
+    /** The rowid of the product's row in storefront_search: numbered in the order products were first sold
+     * in the region, so walking the index by rowid, highest first, lists the newest first. */
+    row: integer('row').primaryKey(),
+    productId: text('product_id')
+      .notNull()
+      .references(() => products.id, { onDelete: 'cascade' }),
+    regionId: text('region_id')
+      .notNull()
+      .references(() => regions.id, { onDelete: 'cascade' }),
+  },
+  (t) => [
+    uniqueIndex('storefront_search_rows_uq').on(t.productId, t.regionId),
+    index('storefront_search_rows_region_idx').on(t.regionId),
   ],
 );

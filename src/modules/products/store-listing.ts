@@ -11,12 +11,14 @@
  *   A page reads `limit + 1` entries when every walked row matches, and that divided by the share of the lane
  *   that matches otherwise. The exception: cheapest first with a minimum price walks past every product priced
  *   wholly below it.
- * - With a search, FTS5 finds the matching (product, locale) rows; each matching product costs one entry lookup
- *   (sort keys, and whether it is sold here), and the matches are sorted: proportional to the matches, which FTS
- *   bounds, not to the catalog.
+ * - With a search, the full-text index (src/db/fts.ts) finds the products sold in the region, listed in the lists
+ *   asked for, whose text matches: region and lists are words of the index row, so FTS5 filters them without
+ *   reading a row. Ranked by relevance, the matches come in two tiers walked in the index's order (latest
+ *   listed first), each stopping after `limit + 1` rows that pass the other filters: a page reads about two rows per
+ *   product it shows, at any depth and any catalog size. Sorted otherwise, every match is read (one index row
+ *   and one entry) and sorted: proportional to the matches, not to the catalog.
  */
 
-import { localeChainParam } from '../../lib/locale-sql';
 import { decodeCursor, type KeyShape } from '../../lib/pagination';
 import type { StoreContext } from '../../lib/store-context';
 import { toFtsQuery } from './search-query';
@@ -74,7 +76,7 @@ const SORTS: Record<ProductSort, SortSpec> = {
     shape: ['text', 'text'],
     key: (r) => [r.title, r.id],
   },
-  relevance: { column: 'hit.rank', direction: 'ASC', shape: ['number', 'text'], key: (r) => [r.rank, r.id] },
+  relevance: { column: 'rank', direction: 'ASC', shape: ['number', 'text'], key: (r) => [r.rank, r.id] },
 };
 
 export function sortOf(query: ListProductsQuery): ProductSort {
@@ -140,37 +142,88 @@ function variantCondition(query: ListProductsQuery, currency: string): Fragment 
   return { sql: `(e.min_price >= ? OR e.max_price <= ? OR ${variants})`, params: [min, max, ...params] };
 }
 
-const SEARCH_HITS = `(
-    SELECT product_id, MIN(rank) AS rank FROM product_search
-    WHERE product_search MATCH ? AND rank MATCH 'bm25(0.0, 0.0, 10.0, 1.0)'
-      AND instr(?, ',' || locale || ',') > 0
-    GROUP BY product_id
-  ) hit`;
+/**
+ * Relevance tiers, best first, as FTS5 queries of the shopper's terms: every term in a title (in any of the
+ * region's locales), then every term in the title or description but not all in a title. Within a tier, the
+ * latest listed in the region first (storefront_search_rows numbers them). Each tier is a walk of the index in rowid order that can stop early, which bm25 cannot: bm25
+ * scores every match before it can return the best one.
+ */
+const RELEVANCE_TIERS = [
+  (terms: string) => `{title}: (${terms})`,
+  (terms: string) => `({title description}: (${terms}) NOT {title}: (${terms}))`,
+];
+const ANY_TEXT = (terms: string) => `{title description}: (${terms})`;
+
+/** A relevance rank is `tier * RANK_TIER` plus the row's place in its tier (rowids stay far below 2^48). */
+const RANK_TIER = 2 ** 48;
+
+const SELECTED = (rank: string) => `e.product_id AS id, e.created_at, e.min_price, e.title, ${rank} AS rank`;
+
+/**
+ * The FTS5 query, built in SQL: the region and every list named must be words of the row's lists (ids are
+ * letters, digits and `_`, so they need no escaping; a handle that names nothing matches no row), and `text`.
+ */
+function searchMatch(lists: List[], store: StoreContext, text: string): Fragment {
+  const named = lists.filter((list): list is Exclude<List, { kind: 'all' }> => list.kind !== 'all');
+  const sql = [
+    `'{lists}: "' || ? || '"'`,
+    ...named.map((list) => `' AND {lists}: "' || coalesce(${LIST_ID[list.kind]}, 'none') || '"'`),
+    `' AND ' || ?`,
+  ].join(' || ');
+  return {
+    sql: `storefront_search MATCH (${sql})`,
+    params: [store.region.id, ...named.map((l) => l.handle), text],
+  };
+}
+
+const SEARCH_FROM = (lane: Fragment): Fragment => ({
+  sql: `storefront_search CROSS JOIN storefront_entries e ON e.lane = ${lane.sql} AND e.product_id = storefront_search.product_id`,
+  params: lane.params,
+});
+
+const joined = (fragments: Fragment[], separator: string) => ({
+  sql: fragments.map((f) => f.sql).join(separator),
+  params: fragments.flatMap((f) => f.params),
+});
+
+/**
+ * A search by relevance: each tier from the cursor's on, walked in rowid order, highest first, to `limit + 1`
+ * rows; then the tiers' rows in rank order. A cursor's rank names its tier and the rowid to continue below.
+ */
+function relevanceQuery(query: ListProductsQuery, store: StoreContext, lists: List[], filters: Fragment[]) {
+  const terms = toFtsQuery(query.q as string);
+  const from = SEARCH_FROM(laneOf(lists[0] as List, store));
+  const rank = query.cursor
+    ? (decodeCursor(query.cursor, 'relevance', SORTS.relevance.shape)[0] as number)
+    : -1;
+  const fromTier = Math.max(0, Math.floor(rank / RANK_TIER));
+  const branches = RELEVANCE_TIERS.flatMap((tier, t) => {
+    if (t < fromTier) return [];
+    const after: Fragment[] =
+      t === fromTier && query.cursor
+        ? [{ sql: 'storefront_search.rowid < ?', params: [RANK_TIER - 1 - (rank - t * RANK_TIER)] }]
+        : [];
+    const where = joined([searchMatch(lists, store, tier(terms)), ...filters, ...after], ' AND ');
+    return [
+      {
+        sql: `SELECT * FROM (SELECT ${SELECTED(`${t * RANK_TIER} + ${RANK_TIER - 1} - storefront_search.rowid`)}
+      FROM ${from.sql} WHERE ${where.sql} ORDER BY storefront_search.rowid DESC LIMIT ?)`,
+        params: [...from.params, ...where.params, query.limit + 1],
+      },
+    ];
+  });
+  if (branches.length === 0)
+    return { sql: `SELECT ${SELECTED('0')} FROM storefront_entries e WHERE false`, params: [] };
+  const union = joined(branches, '\n    UNION ALL ');
+  return { sql: `${union.sql}\n    ORDER BY rank, id LIMIT ?`, params: [...union.params, query.limit + 1] };
+}
 
 export function buildListingQuery(query: ListProductsQuery, store: StoreContext): Fragment {
   const sort = SORTS[sortOf(query)];
-  const [walked, ...others] = listsOf(query);
+  const lists = listsOf(query);
+  const [walked, ...others] = lists;
   const lane = laneOf(walked as List, store);
-  const from: Fragment[] = [];
   const where: Fragment[] = [];
-
-  if (query.q) {
-    // Title matches weigh ten times description matches; text in any of the region's locales counts. bm25()
-    // cannot be aggregated directly, but FTS5's rank column, configured to the same bm25, can.
-    from.push(
-      { sql: SEARCH_HITS, params: [toFtsQuery(query.q), localeChainParam(store.localeChain)] },
-      {
-        sql: `CROSS JOIN storefront_entries e ON e.lane = ${lane.sql} AND e.product_id = hit.product_id`,
-        params: lane.params,
-      },
-    );
-  } else {
-    // The sort's index, named: left to itself, SQLite may pick another index that matches a filter (price_max
-    // and the price index) and then sort everything that matched, which grows with the catalog.
-    from.push({ sql: `storefront_entries e INDEXED BY ${sort.index}`, params: [] });
-    where.push({ sql: `e.lane = ${lane.sql}`, params: lane.params });
-  }
-
   for (const list of others) {
     const other = laneOf(list, store);
     where.push({
@@ -183,6 +236,18 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   if (query.price_max !== undefined) where.push({ sql: 'e.min_price <= ?', params: [query.price_max] });
   const variants = variantCondition(query, store.region.currencyCode);
   if (variants) where.push(variants);
+  if (query.q && sortOf(query) === 'relevance') return relevanceQuery(query, store, lists, where);
+
+  let from: Fragment;
+  if (query.q) {
+    from = SEARCH_FROM(lane);
+    where.unshift(searchMatch(lists, store, ANY_TEXT(toFtsQuery(query.q))));
+  } else {
+    // The sort's index, named: left to itself, SQLite may pick another index that matches a filter (price_max
+    // and the price index) and then sort everything that matched, which grows with the catalog.
+    from = { sql: `storefront_entries e INDEXED BY ${sort.index}`, params: [] };
+    where.unshift({ sql: `e.lane = ${lane.sql}`, params: lane.params });
+  }
   if (query.cursor) {
     const after = sort.direction === 'ASC' ? '>' : '<';
     where.push({
@@ -191,10 +256,10 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
     });
   }
 
-  const fragments = [...from, ...where];
-  const sql = `SELECT e.product_id AS id, e.created_at, e.min_price, e.title, ${query.q ? 'hit.rank' : '0'} AS rank
-    FROM ${from.map((f) => f.sql).join('\n    ')}
-    ${where.length > 0 ? `WHERE ${where.map((w) => w.sql).join(' AND ')}` : ''}
+  const conditions = joined(where, ' AND ');
+  const sql = `SELECT ${SELECTED('0')}
+    FROM ${from.sql}
+    WHERE ${conditions.sql}
     ORDER BY ${sort.column} ${sort.direction}, e.product_id ${sort.direction} LIMIT ?`;
-  return { sql, params: [...fragments.flatMap((f) => f.params), query.limit + 1] };
+  return { sql, params: [...from.params, ...conditions.params, query.limit + 1] };
 }

@@ -25,13 +25,11 @@ export const ListProductsQuery = z
   .object({
     ...StoreContextQuery,
     ...PaginationQuery,
-    q: z
-      .string()
-      .trim()
-      .min(1)
-      .max(200)
-      .optional()
-      .openapi({ description: 'Full-text search', example: 'linen shirt' }),
+    q: z.string().trim().min(1).max(200).optional().openapi({
+      description:
+        "Full-text search: every word must be in the title or description, in one of the region's locales; the last word matches as a prefix. Accents and case are ignored.",
+      example: 'linen shirt',
+    }),
     category: z
       .string()
       .max(128)
@@ -61,7 +59,10 @@ export const ListProductsQuery = z
         description: 'Repeatable `Name:Value`; a product matches when one variant has them all',
         example: ['Color:Blue'],
       }),
-    sort: z.enum(PRODUCT_SORTS).optional().openapi({ description: 'Default: relevance with q, else newest' }),
+    sort: z.enum(PRODUCT_SORTS).optional().openapi({
+      description:
+        'Default: relevance with q, else newest. relevance: the products with every word in a title first, then the others; within each, the latest listed in the region first.',
+    }),
   })
   .superRefine((query, ctx) => {
     if (query.sort === 'relevance' && !query.q) {

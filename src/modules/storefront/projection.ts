@@ -3,7 +3,13 @@
  * `db.run(sql)` cannot carry bound values inside a D1 batch, its query builders can.)
  */
 import type { BatchItem } from 'drizzle-orm/batch';
-import { storefrontDocuments, storefrontEntries, storefrontLanes } from '../../db/schema';
+import { storefrontSearch } from '../../db/fts';
+import {
+  storefrontDocuments,
+  storefrontEntries,
+  storefrontLanes,
+  storefrontSearchRows,
+} from '../../db/schema';
 import type { Database } from '../../lib/db';
 import { type StorefrontScope, type StorefrontTable, storefrontStatements } from './statements';
 
@@ -13,6 +19,8 @@ const TABLES = {
   storefront_documents: storefrontDocuments,
   storefront_lanes: storefrontLanes,
   storefront_entries: storefrontEntries,
+  storefront_search_rows: storefrontSearchRows,
+  storefront_search: storefrontSearch,
 } satisfies Record<StorefrontTable, unknown>;
 
 /**

@@ -68,7 +68,12 @@ export type StorefrontScope =
   /** Everything, from scratch: the migration backfill and the demo seed. */
   | { everything: true };
 
-export type StorefrontTable = 'storefront_documents' | 'storefront_lanes' | 'storefront_entries';
+export type StorefrontTable =
+  | 'storefront_documents'
+  | 'storefront_lanes'
+  | 'storefront_entries'
+  | 'storefront_search_rows'
+  | 'storefront_search';
 
 /**
  * One statement of a refresh. An insert's SELECT yields the table's columns in their declared order
@@ -87,6 +92,8 @@ type Plan = {
   documents: boolean;
   /** Which entries to rebuild: every lane of the products, one region's or one collection's, or none. */
   entries: 'products' | { region: string } | { collection: string } | 'none';
+  /** Which full-text rows to rebuild from the entries: the products' in every region, in one region, or none. */
+  search: 'products' | { region: string } | 'none';
   withoutVariant?: string;
   withoutCategory?: string;
   withoutCollection?: string;
@@ -111,19 +118,26 @@ function planOf(scope: StorefrontScope): Plan {
       clear: [clearDocuments(products), clearEntries(products)],
       documents: true,
       entries: 'products',
+      search: 'products',
       ...(scope.withoutVariant === undefined ? {} : { withoutVariant: scope.withoutVariant }),
     };
   }
   if ('category' in scope) {
     const products = sql`SELECT product_id FROM product_categories WHERE category_id = ${scope.category}`;
-    return { products, clear: [clearDocuments(products)], documents: true, entries: 'none' };
+    return { products, clear: [clearDocuments(products)], documents: true, entries: 'none', search: 'none' };
   }
   if ('categoryTree' in scope) {
     const products = sql`SELECT DISTINCT pc.product_id FROM product_categories pc WHERE pc.category_id IN (
       WITH RECURSIVE subtree(id) AS (
         SELECT ${scope.categoryTree} UNION SELECT c.id FROM categories c JOIN subtree ON c.parent_id = subtree.id
       ) SELECT id FROM subtree)`;
-    return { products, clear: [clearEntries(products)], documents: false, entries: 'products' };
+    return {
+      products,
+      clear: [clearEntries(products)],
+      documents: false,
+      entries: 'products',
+      search: 'products',
+    };
   }
   if ('leavingCategory' in scope) {
     const products = sql`SELECT product_id FROM product_categories WHERE category_id = ${scope.leavingCategory}`;
@@ -132,6 +146,7 @@ function planOf(scope: StorefrontScope): Plan {
       clear: [clearDocuments(products), clearEntries(products)],
       documents: true,
       entries: 'products',
+      search: 'products',
       withoutCategory: scope.leavingCategory,
     };
   }
@@ -148,6 +163,7 @@ function planOf(scope: StorefrontScope): Plan {
       ],
       documents: true,
       entries: { collection: scope.collection },
+      search: 'products',
     };
   }
   if ('leavingCollection' in scope) {
@@ -157,6 +173,8 @@ function planOf(scope: StorefrontScope): Plan {
       clear: [clearDocuments(products)],
       documents: true,
       entries: 'none',
+      // The collection's entries stay until the change itself: its products' lists are written without it.
+      search: 'products',
       withoutCollection: scope.leavingCollection,
     };
   }
@@ -167,6 +185,7 @@ function planOf(scope: StorefrontScope): Plan {
       clear: [{ delete: 'storefront_lanes', where: sql`region_id = ${scope.region}` }],
       documents: false,
       entries: { region: scope.region },
+      search: { region: scope.region },
     };
   }
   return {
@@ -177,6 +196,7 @@ function planOf(scope: StorefrontScope): Plan {
     ],
     documents: true,
     entries: 'products',
+    search: 'products',
   };
 }
 
@@ -298,14 +318,65 @@ function entriesInsert(plan: Plan, entries: Entries): StorefrontStatement {
   return { insert: 'storefront_entries', select };
 }
 
-/** The statements that rebuild `scope`, in order. */
+type Search = Exclude<Plan['search'], 'none'>;
+
+/** Whether a (`product`, `region`) pair, named by two columns, is one whose full-text row the plan rebuilds. */
+const searchedIn = (plan: Plan, search: Search, product: string, region: string) =>
+  sql`${sql.raw(product)} IN (${plan.products})${
+    typeof search === 'object' ? sql` AND ${sql.raw(region)} = ${search.region}` : sql``
+  }`;
+
+/**
+ * Numbers the (product, region) pairs newly sold, in the order the products were created; a pair keeps its
+ * number for as long as both exist, so rewriting a product's text never moves it in the index's order.
+ */
+function searchRowsInsert(plan: Plan, search: Search): StorefrontStatement {
+  const select = sql`SELECT NULL, e.product_id, l.region_id
+    FROM storefront_entries e JOIN storefront_lanes l ON l.lane = e.lane
+    WHERE l.list_id = '' AND ${searchedIn(plan, search, 'e.product_id', 'l.region_id')}
+    GROUP BY e.product_id, l.region_id ORDER BY MIN(e.created_at), e.product_id`;
+  return { insert: 'storefront_search_rows', select, skipExisting: true };
+}
+
+const searchClear = (plan: Plan, search: Search): StorefrontStatement => ({
+  delete: 'storefront_search',
+  where: sql`rowid IN (SELECT row FROM storefront_search_rows k WHERE ${searchedIn(plan, search, 'k.product_id', 'k.region_id')})`,
+});
+
+/**
+ * One full-text row per pair sold in its region (an entry in the region's whole-catalog lanes): the region and
+ * the lists of its entries there, then its text in the region's locales, by locale. Text in other locales is
+ * not searchable in the region, as it is not shown there first.
+ */
+function searchInsert(plan: Plan, search: Search): StorefrontStatement {
+  const collectionFilter = unless(plan.withoutCollection, (id) => sql` AND l.collection_id IS NOT ${id}`);
+  const text = (column: 'title' | 'description') =>
+    sql`(SELECT group_concat(t.${sql.raw(column)}, ' ' ORDER BY t.locale) FROM product_translations t
+        WHERE t.product_id = k.product_id AND t.locale IN (SELECT value FROM json_each(r.locales)))`;
+  const select = sql`SELECT k.row, k.product_id,
+      r.id || coalesce(' ' || (SELECT group_concat(list_id, ' ' ORDER BY list_id) FROM (
+        SELECT DISTINCT l.list_id FROM storefront_entries e JOIN storefront_lanes l ON l.lane = e.lane
+        WHERE e.product_id = k.product_id AND l.region_id = r.id AND l.list_id <> ''${collectionFilter})), ''),
+      ${text('title')},
+      ${text('description')}
+    FROM storefront_search_rows k JOIN regions r ON r.id = k.region_id
+    WHERE ${searchedIn(plan, search, 'k.product_id', 'k.region_id')}
+      AND EXISTS (SELECT 1 FROM storefront_entries e JOIN storefront_lanes l ON l.lane = e.lane
+        WHERE e.product_id = k.product_id AND l.region_id = r.id AND l.list_id = '')`;
+  return { insert: 'storefront_search', select };
+}
+
+/** The statements that rebuild `scope`, in order: the full-text rows last, as they are read off the entries. */
 export function storefrontStatements(scope: StorefrontScope): StorefrontStatement[] {
   const plan = planOf(scope);
-  const { entries } = plan;
+  const { entries, search } = plan;
   return [
     ...plan.clear,
     ...(plan.documents ? [documentsInsert(plan)] : []),
     ...(entries === 'none' ? [] : [lanesInsert(plan, entries), entriesInsert(plan, entries)]),
+    ...(search === 'none'
+      ? []
+      : [searchRowsInsert(plan, search), searchClear(plan, search), searchInsert(plan, search)]),
   ];
 }
 
@@ -314,6 +385,8 @@ const COLUMNS: Record<StorefrontTable, string> = {
   storefront_documents: 'product_id, document',
   storefront_lanes: 'lane, region_id, locale, category_id, collection_id',
   storefront_entries: 'lane, product_id, created_at, min_price, max_price, title',
+  storefront_search_rows: 'row, product_id, region_id',
+  storefront_search: 'rowid, product_id, lists, title, description',
 };
 
 /** A statement as one SQL text with bound values, for scripts that run it without drizzle's query builder. */
