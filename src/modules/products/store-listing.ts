@@ -148,9 +148,9 @@ function variantCondition(query: ListProductsQuery, currency: string): Fragment 
  * latest listed in the region first (storefront_search_rows numbers them). Each tier is a walk of the index in rowid order that can stop early, which bm25 cannot: bm25
  * scores every match before it can return the best one.
  */
-const RELEVANCE_TIERS = [
-  (terms: string) => `{title}: (${terms})`,
-  (terms: string) => `({title description}: (${terms}) NOT {title}: (${terms}))`,
+const RELEVANCE_TIERS: [(terms: string) => string, (terms: string) => string] = [
+  (terms) => `{title}: (${terms})`,
+  (terms) => `({title description}: (${terms}) NOT {title}: (${terms}))`,
 ];
 const ANY_TEXT = (terms: string) => `{title description}: (${terms})`;
 
@@ -186,36 +186,53 @@ const joined = (fragments: Fragment[], separator: string) => ({
   params: fragments.flatMap((f) => f.params),
 });
 
+const rowidBelow = (value: number | string): Fragment => ({
+  sql: 'storefront_search.rowid < ?',
+  params: [value],
+});
+
 /**
  * A search by relevance: each tier from the cursor's on, walked in rowid order, highest first, to `limit + 1`
- * rows; then the tiers' rows in rank order. A cursor's rank names its tier and the rowid to continue below.
+ * rows, then their rows in rank order. The second tier is walked only when the first cannot fill the page: it
+ * skips every match of the first tier, which is cheap in rows (FTS5 hands none of them on) but not in time when
+ * most matches are in a title. A cursor's rank names its tier and the rowid to continue below.
  */
 function relevanceQuery(query: ListProductsQuery, store: StoreContext, lists: List[], filters: Fragment[]) {
   const terms = toFtsQuery(query.q as string);
   const from = SEARCH_FROM(laneOf(lists[0] as List, store));
+  const rows = query.limit + 1;
+  const walk = (t: 0 | 1, bound: Fragment | undefined): Fragment => {
+    const where = joined(
+      [searchMatch(lists, store, RELEVANCE_TIERS[t](terms)), ...filters, ...(bound ? [bound] : [])],
+      ' AND ',
+    );
+    return {
+      sql: `SELECT ${SELECTED(`${t * RANK_TIER} + ${RANK_TIER - 1} - storefront_search.rowid`)}
+      FROM ${from.sql} WHERE ${where.sql} ORDER BY storefront_search.rowid DESC LIMIT ?`,
+      params: [...from.params, ...where.params, rows],
+    };
+  };
   const rank = query.cursor
     ? (decodeCursor(query.cursor, 'relevance', SORTS.relevance.shape)[0] as number)
     : -1;
-  const fromTier = Math.max(0, Math.floor(rank / RANK_TIER));
-  const branches = RELEVANCE_TIERS.flatMap((tier, t) => {
-    if (t < fromTier) return [];
-    const after: Fragment[] =
-      t === fromTier && query.cursor
-        ? [{ sql: 'storefront_search.rowid < ?', params: [RANK_TIER - 1 - (rank - t * RANK_TIER)] }]
-        : [];
-    const where = joined([searchMatch(lists, store, tier(terms)), ...filters, ...after], ' AND ');
-    return [
-      {
-        sql: `SELECT * FROM (SELECT ${SELECTED(`${t * RANK_TIER} + ${RANK_TIER - 1} - storefront_search.rowid`)}
-      FROM ${from.sql} WHERE ${where.sql} ORDER BY storefront_search.rowid DESC LIMIT ?)`,
-        params: [...from.params, ...where.params, query.limit + 1],
-      },
-    ];
+  const tier = Math.max(0, Math.floor(rank / RANK_TIER));
+  const after = query.cursor ? rowidBelow(RANK_TIER - 1 - (rank - tier * RANK_TIER)) : undefined;
+  // One tier left: its walk is in rank order already.
+  if (tier === 1) return walk(1, after);
+  if (tier > 1) return { sql: `SELECT ${SELECTED('0')} FROM storefront_entries e WHERE false`, params: [] };
+  // Unless the first tier falls short, the second starts below the lowest rowid (1) and reads nothing. (A
+  // constant condition on the second walk does not keep SQLite from running it.)
+  const second = walk(1, {
+    sql: `storefront_search.rowid < CASE WHEN (SELECT count(*) FROM first_tier) < ? THEN ? ELSE 1 END`,
+    params: [rows, RANK_TIER],
   });
-  if (branches.length === 0)
-    return { sql: `SELECT ${SELECTED('0')} FROM storefront_entries e WHERE false`, params: [] };
-  const union = joined(branches, '\n    UNION ALL ');
-  return { sql: `${union.sql}\n    ORDER BY rank, id LIMIT ?`, params: [...union.params, query.limit + 1] };
+  const first = walk(0, after);
+  return {
+    sql: `WITH first_tier AS MATERIALIZED (${first.sql})
+    SELECT * FROM first_tier UNION ALL SELECT * FROM (${second.sql})
+    ORDER BY rank, id LIMIT ?`,
+    params: [...first.params, ...second.params, rows],
+  };
 }
 
 export function buildListingQuery(query: ListProductsQuery, store: StoreContext): Fragment {
