@@ -124,6 +124,19 @@ async function inBatches(db, statements) {
   }
 }
 
+/**
+ * Building a large catalog's statements blocks the event loop for seconds (20 s at 100,000 products), after which
+ * the first request fails with "other side closed" on the keep-alive connection workerd dropped meanwhile (the
+ * next one opens a new one). A read that may fail once takes that hit instead of a batch.
+ */
+async function reconnect(db) {
+  try {
+    await db.prepare('SELECT 1').first();
+  } catch {
+    await db.prepare('SELECT 1').first();
+  }
+}
+
 export async function applyMigrations(db) {
   for (const file of readdirSync('migrations')
     .filter((f) => f.endsWith('.sql'))
@@ -143,7 +156,9 @@ export async function applyMigrations(db) {
  */
 export async function seedDemoCatalog(db, products = 200) {
   const indexes = (await db.prepare(READ_MODEL_INDEXES_QUERY).all()).results;
-  await inBatches(db, demoCatalogStatements(buildDemoCatalog(products), indexes));
+  const statements = demoCatalogStatements(buildDemoCatalog(products), indexes);
+  await reconnect(db);
+  await inBatches(db, statements);
   const first = await db
     .prepare("SELECT handle FROM products WHERE status = 'active' ORDER BY handle LIMIT 1")
     .first();
