@@ -32,6 +32,7 @@ export function orderDraft(overrides: Partial<OrderDraft> = {}): OrderDraft {
     customerId: null,
     email: uniqueEmail(),
     regionId: 'reg_test',
+    regionCode: 'test',
     currency: 'EUR',
     status: 'paid',
     shippingAddress: ORDER_ADDRESS,

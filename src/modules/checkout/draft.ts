@@ -104,6 +104,7 @@ export async function orderDraftOf(
     customerId: cart.customerId,
     email: cart.email,
     regionId: region.id,
+    regionCode: region.code,
     currency: cart.currencyCode,
     status,
     shippingAddress: address,

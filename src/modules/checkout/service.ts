@@ -92,10 +92,10 @@ async function recheckPlacement(
 
 function orderEvents(placed: PlacedOrder, placement: Placement): DomainEvent[] {
   const { order, lines } = placed;
-  const created = orderCreatedEvent(order, lines, placement.regionCode, placement.locale);
+  const created = orderCreatedEvent(order, lines, placement.draft.regionCode, placement.locale);
   if (order.status !== 'paid') return [created];
   const payment = { id: placement.authorization?.payment.id ?? null, via: 'checkout' as const };
-  return [created, orderPaidEvent(order, placement.regionCode, payment)];
+  return [created, orderPaidEvent(order, placement.draft.regionCode, payment)];
 }
 
 export async function checkout(env: Env, caller: Caller, request: CheckoutRequest): Promise<CheckoutResult> {
@@ -118,9 +118,6 @@ export async function checkout(env: Env, caller: Caller, request: CheckoutReques
     lockedAt,
   );
 
-  // orderDraftOf refused a cart without a region.
-  const regionCode = loaded.region?.code ?? draft.regionId;
-
   // 1. Lock the cart.
   const [locked] = await commit(db, caller, {
     conditional: true,
@@ -133,7 +130,7 @@ export async function checkout(env: Env, caller: Caller, request: CheckoutReques
         payload: {
           id: cart.id,
           customer_id: cart.customerId,
-          region: regionCode,
+          region: draft.regionCode,
           currency: draft.currency,
           total: draft.total,
         },
@@ -181,7 +178,6 @@ export async function checkout(env: Env, caller: Caller, request: CheckoutReques
     // 4. The batch.
     return await placeAndCommit(env, db, caller, request, {
       cart,
-      regionCode,
       locale: request.locales(draft.regionId)[0] ?? null,
       lockedAt,
       orderId,
@@ -196,8 +192,7 @@ export async function checkout(env: Env, caller: Caller, request: CheckoutReques
 
 type Placement = {
   cart: CartRow;
-  /** For the events: the region's code and the shopper's first locale there. */
-  regionCode: string;
+  /** For the events: the shopper's first locale in the region. */
   locale: string | null;
   lockedAt: Date;
   orderId: string;

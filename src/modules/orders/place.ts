@@ -28,6 +28,8 @@ export type OrderDraft = {
   customerId: string | null;
   email: string;
   regionId: string;
+  /** The region's code, as events name it. */
+  regionCode: string;
   currency: string;
   status: (typeof PLACED_STATUSES)[number];
   shippingAddress: OrderAddress;
