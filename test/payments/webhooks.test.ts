@@ -11,6 +11,7 @@ import { receiveStripeWebhook } from '../../src/modules/payments/webhook-service
 import { deliver, FakeStripe, signature, stripeEvent } from '../helpers/fake-stripe';
 import { call, expectProblem } from '../helpers/http';
 import {
+  type Authorized,
   commitWrites,
   createOrdersStandIn,
   createPayment,
@@ -364,25 +365,26 @@ describe('settlement seam: the webhook racing the storefront’s confirmation', 
     return { orderId, payment };
   }
 
+  /** The one `order.paid` event the stand-in order gets, reported by `via`. */
+  const orderPaid = (orderId: string, payment: Authorized['payment'], via: 'webhook' | 'confirmation') => ({
+    type: 'order.paid',
+    payload: {
+      id: orderId,
+      region: 'eu',
+      country: 'DE',
+      currency: payment.currency,
+      amount: payment.amount,
+      payment_id: payment.id,
+      via,
+    },
+  });
+
   it('marks the order paid in the webhook’s batch', async () => {
     const { orderId, payment } = await pendingOrderWithConfirmedPayment();
     const event = stripeEvent('payment_intent.amount_capturable_updated', intentOf(payment.providerRef));
     expect(await deliverWithOrderSide(event)).toStrictEqual({ event_id: event.id, result: 'processed' });
     expect(await orderStatus(orderId)).toBe('paid');
-    expect(await eventsOf(orderId)).toStrictEqual([
-      {
-        type: 'order.paid',
-        payload: {
-          id: orderId,
-          region: 'eu',
-          country: 'DE',
-          currency: payment.currency,
-          amount: payment.amount,
-          payment_id: payment.id,
-          via: 'webhook',
-        },
-      },
-    ]);
+    expect(await eventsOf(orderId)).toStrictEqual([orderPaid(orderId, payment, 'webhook')]);
     expect(await deliverWithOrderSide(event)).toStrictEqual({ event_id: event.id, result: 'duplicate' });
     expect(await eventsOf(orderId)).toHaveLength(1);
   });
@@ -445,20 +447,7 @@ describe('settlement seam: the webhook racing the storefront’s confirmation', 
       event_id: event.id,
       result: 'ignored',
     });
-    expect(await eventsOf(orderId)).toStrictEqual([
-      {
-        type: 'order.paid',
-        payload: {
-          id: orderId,
-          region: 'eu',
-          country: 'DE',
-          currency: payment.currency,
-          amount: payment.amount,
-          payment_id: payment.id,
-          via: 'confirmation',
-        },
-      },
-    ]);
+    expect(await eventsOf(orderId)).toStrictEqual([orderPaid(orderId, payment, 'confirmation')]);
     expect((await eventsOf(payment.id)).map((e) => e.type)).toStrictEqual([
       'payment.created',
       'payment.authorized',
