@@ -33,9 +33,9 @@ INSERT INTO storefront_search_rows (row, product_id, region_id) SELECT NULL, e.p
 DELETE FROM storefront_search WHERE rowid IN (SELECT row FROM storefront_search_rows k WHERE k.product_id IN (SELECT id FROM products));
 --> statement-breakpoint
 INSERT INTO storefront_search (rowid, product_id, lists, title, description) SELECT k.row, k.product_id,
-      r.id || coalesce(' ' || (SELECT group_concat(list_id, ' ' ORDER BY list_id) FROM (
+      replace(r.id || coalesce(' ' || (SELECT group_concat(list_id, ' ' ORDER BY list_id) FROM (
         SELECT DISTINCT l.list_id FROM storefront_entries e JOIN storefront_lanes l ON l.lane = e.lane
-        WHERE e.product_id = k.product_id AND l.region_id = r.id AND l.list_id <> '')), ''),
+        WHERE e.product_id = k.product_id AND l.region_id = r.id AND l.list_id <> '')), ''), '_', ''),
       (SELECT group_concat(t.title, ' ' ORDER BY t.locale) FROM product_translations t
         WHERE t.product_id = k.product_id AND t.locale IN (SELECT value FROM json_each(r.locales))),
       (SELECT group_concat(t.description, ' ' ORDER BY t.locale) FROM product_translations t

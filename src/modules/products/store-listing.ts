@@ -159,22 +159,33 @@ const RANK_TIER = 2 ** 48;
 
 const SELECTED = (rank: string) => `e.product_id AS id, e.created_at, e.min_price, e.title, ${rank} AS rank`;
 
+/** A word no row's lists has (they are ids): searching for it matches nothing, answered from one lookup. */
+const NO_LIST = 'none';
+
 /**
- * The FTS5 query, built in SQL: the region and every list named must be words of the row's lists (ids are
- * letters, digits and `_`, so they need no escaping; a handle that names nothing matches no row), and `text`.
+ * The FTS5 query, built in SQL: the region and every list named must be words of the row's lists (ids without
+ * their `_`, as statements.ts writes them; ids are letters, digits and `_`, so they need no escaping; a handle
+ * that names nothing matches no row), and `text`.
  */
-function searchMatch(lists: List[], store: StoreContext, text: string): Fragment {
+function searchQuery(lists: List[], store: StoreContext, text: string): Fragment {
   const named = lists.filter((list): list is Exclude<List, { kind: 'all' }> => list.kind !== 'all');
   const sql = [
-    `'{lists}: "' || ? || '"'`,
-    ...named.map((list) => `' AND {lists}: "' || coalesce(${LIST_ID[list.kind]}, 'none') || '"'`),
+    `'{lists}: "' || replace(?, '_', '') || '"'`,
+    ...named.map(
+      (list) => `' AND {lists}: "' || replace(coalesce(${LIST_ID[list.kind]}, '${NO_LIST}'), '_', '') || '"'`,
+    ),
     `' AND ' || ?`,
   ].join(' || ');
   return {
-    sql: `storefront_search MATCH (${sql})`,
+    sql,
     params: [store.region.id, ...named.map((l) => l.handle), text],
   };
 }
+
+const matching = (search: Fragment): Fragment => ({
+  sql: `storefront_search MATCH (${search.sql})`,
+  params: search.params,
+});
 
 const SEARCH_FROM = (lane: Fragment): Fragment => ({
   sql: `storefront_search CROSS JOIN storefront_entries e ON e.lane = ${lane.sql} AND e.product_id = storefront_search.product_id`,
@@ -184,11 +195,6 @@ const SEARCH_FROM = (lane: Fragment): Fragment => ({
 const joined = (fragments: Fragment[], separator: string) => ({
   sql: fragments.map((f) => f.sql).join(separator),
   params: fragments.flatMap((f) => f.params),
-});
-
-const rowidBelow = (value: number | string): Fragment => ({
-  sql: 'storefront_search.rowid < ?',
-  params: [value],
 });
 
 /**
@@ -201,11 +207,16 @@ function relevanceQuery(query: ListProductsQuery, store: StoreContext, lists: Li
   const terms = toFtsQuery(query.q as string);
   const from = SEARCH_FROM(laneOf(lists[0] as List, store));
   const rows = query.limit + 1;
-  const walk = (t: 0 | 1, bound: Fragment | undefined): Fragment => {
-    const where = joined(
-      [searchMatch(lists, store, RELEVANCE_TIERS[t](terms)), ...filters, ...(bound ? [bound] : [])],
-      ' AND ',
-    );
+  /** Tier `t`'s walk, below `bound` if given; if `gate` is given, only when it holds (else it matches nothing). */
+  const walk = (t: 0 | 1, bound?: Fragment, gate?: Fragment): Fragment => {
+    const search = searchQuery(lists, store, RELEVANCE_TIERS[t](terms));
+    const match = gate
+      ? matching({
+          sql: `CASE WHEN ${gate.sql} THEN ${search.sql} ELSE '{lists}: ${NO_LIST}' END`,
+          params: [...gate.params, ...search.params],
+        })
+      : matching(search);
+    const where = joined([match, ...filters, ...(bound ? [bound] : [])], ' AND ');
     return {
       sql: `SELECT ${SELECTED(`${t * RANK_TIER} + ${RANK_TIER - 1} - storefront_search.rowid`)}
       FROM ${from.sql} WHERE ${where.sql} ORDER BY storefront_search.rowid DESC LIMIT ?`,
@@ -216,17 +227,17 @@ function relevanceQuery(query: ListProductsQuery, store: StoreContext, lists: Li
     ? (decodeCursor(query.cursor, 'relevance', SORTS.relevance.shape)[0] as number)
     : -1;
   const tier = Math.max(0, Math.floor(rank / RANK_TIER));
-  const after = query.cursor ? rowidBelow(RANK_TIER - 1 - (rank - tier * RANK_TIER)) : undefined;
+  const after: Fragment | undefined = query.cursor
+    ? { sql: 'storefront_search.rowid < ?', params: [RANK_TIER - 1 - (rank - tier * RANK_TIER)] }
+    : undefined;
   // One tier left: its walk is in rank order already.
   if (tier === 1) return walk(1, after);
   if (tier > 1) return { sql: `SELECT ${SELECTED('0')} FROM storefront_entries e WHERE false`, params: [] };
-  // Unless the first tier falls short, the second starts below the lowest rowid (1) and reads nothing. (A
-  // constant condition on the second walk does not keep SQLite from running it.)
-  const second = walk(1, {
-    sql: `storefront_search.rowid < CASE WHEN (SELECT count(*) FROM first_tier) < ? THEN ? ELSE 1 END`,
-    params: [rows, RANK_TIER],
-  });
   const first = walk(0, after);
+  // Unless the first tier falls short, the second walk searches for a word no row has, which FTS5 answers from
+  // one lookup (a condition beside the walk, even a constant one, does not keep SQLite from running it, and
+  // the setup of the real query costs time in proportion to the matches).
+  const second = walk(1, undefined, { sql: '(SELECT count(*) FROM first_tier) < ?', params: [rows] });
   return {
     sql: `WITH first_tier AS MATERIALIZED (${first.sql})
     SELECT * FROM first_tier UNION ALL SELECT * FROM (${second.sql})
@@ -258,7 +269,7 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   let from: Fragment;
   if (query.q) {
     from = SEARCH_FROM(lane);
-    where.unshift(searchMatch(lists, store, ANY_TEXT(toFtsQuery(query.q))));
+    where.unshift(matching(searchQuery(lists, store, ANY_TEXT(toFtsQuery(query.q)))));
   } else {
     // The sort's index, named: left to itself, SQLite may pick another index that matches a filter (price_max
     // and the price index) and then sort everything that matched, which grows with the catalog.

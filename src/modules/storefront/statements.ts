@@ -348,7 +348,9 @@ const searchClear = (plan: Plan, search: Search): StorefrontStatement => ({
 
 /**
  * One full-text row per pair sold in its region (an entry in the region's whole-catalog lanes): the region and
- * the lists of its entries there, then its text in the region's locales, by locale. Text in other locales is
+ * the lists of its entries there, each id without its `_` so it is one word (`reg_01H...` would be the words
+ * `reg` and `01h...`, and `reg`, in every row, makes a phrase match slow), then its text in the region's
+ * locales, by locale. Text in other locales is
  * not searchable in the region, as it is not shown there first.
  */
 function searchInsert(plan: Plan, search: Search): StorefrontStatement {
@@ -357,9 +359,9 @@ function searchInsert(plan: Plan, search: Search): StorefrontStatement {
     sql`(SELECT group_concat(t.${sql.raw(column)}, ' ' ORDER BY t.locale) FROM product_translations t
         WHERE t.product_id = k.product_id AND t.locale IN (SELECT value FROM json_each(r.locales)))`;
   const select = sql`SELECT k.row, k.product_id,
-      r.id || coalesce(' ' || (SELECT group_concat(list_id, ' ' ORDER BY list_id) FROM (
+      replace(r.id || coalesce(' ' || (SELECT group_concat(list_id, ' ' ORDER BY list_id) FROM (
         SELECT DISTINCT l.list_id FROM storefront_entries e JOIN storefront_lanes l ON l.lane = e.lane
-        WHERE e.product_id = k.product_id AND l.region_id = r.id AND l.list_id <> ''${collectionFilter})), ''),
+        WHERE e.product_id = k.product_id AND l.region_id = r.id AND l.list_id <> ''${collectionFilter})), ''), '_', ''),
       ${text('title')},
       ${text('description')}
     FROM storefront_search_rows k JOIN regions r ON r.id = k.region_id
