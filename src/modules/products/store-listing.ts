@@ -14,9 +14,10 @@
  * - With a search, the full-text index (src/db/fts.ts) finds the products sold in the region, listed in the lists
  *   asked for, whose text matches: region and lists are words of the index row, so FTS5 filters them without
  *   reading a row. Ranked by relevance, the matches come in two tiers walked in the index's order (latest
- *   listed first), each stopping after `limit + 1` rows that pass the other filters: a page reads about two rows per
- *   product it shows, at any depth and any catalog size. Sorted otherwise, every match is read (one index row
- *   and one entry) and sorted: proportional to the matches, not to the catalog.
+ *   listed first), each stopping after `limit + 1` rows that pass the other filters, the second only if the
+ *   first falls short: a page reads about four rows per product it shows, at any depth and any catalog size.
+ *   Sorted otherwise, every match is read (one index row and one entry) and sorted: proportional to the
+ *   matches, not to the catalog.
  */
 
 import { decodeCursor, type KeyShape } from '../../lib/pagination';
