@@ -146,8 +146,8 @@ function variantCondition(query: ListProductsQuery, currency: string): Fragment 
 /**
  * Relevance tiers, best first, as FTS5 queries of the shopper's terms: every term in a title (in any of the
  * region's locales), then every term in the title or description but not all in a title. Within a tier, the
- * latest listed in the region first (storefront_search_rows numbers them). Each tier is a walk of the index in rowid order that can stop early, which bm25 cannot: bm25
- * scores every match before it can return the best one.
+ * latest listed in the region first (storefront_search_rows numbers them). Each tier is a walk of the index in
+ * rowid order that can stop early, which bm25 cannot: bm25 scores every match before it can return the best.
  */
 const RELEVANCE_TIERS: [(terms: string) => string, (terms: string) => string] = [
   (terms) => `{title}: (${terms})`,
@@ -189,7 +189,8 @@ const matching = (search: Fragment): Fragment => ({
 });
 
 const SEARCH_FROM = (lane: Fragment): Fragment => ({
-  sql: `storefront_search CROSS JOIN storefront_entries e ON e.lane = ${lane.sql} AND e.product_id = storefront_search.product_id`,
+  sql: `storefront_search CROSS JOIN storefront_entries e
+      ON e.lane = ${lane.sql} AND e.product_id = storefront_search.product_id`,
   params: lane.params,
 });
 
