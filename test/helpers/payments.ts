@@ -133,6 +133,24 @@ export async function orderStatus(id: string): Promise<string | undefined> {
   )?.status;
 }
 
+/** The `order.paid` event markStandInOrderPaid writes for `payment` of order `orderId`, reported by `via`. */
+export const standInOrderPaid = (
+  orderId: string,
+  payment: Authorized['payment'],
+  via: 'webhook' | 'confirmation',
+) => ({
+  type: 'order.paid',
+  payload: {
+    id: orderId,
+    region: 'eu',
+    country: 'DE',
+    currency: payment.currency,
+    amount: payment.amount,
+    payment_id: payment.id,
+    via,
+  },
+});
+
 /** The order side of a settlement, as checkout would write it: pending_payment -> paid, guarded by `when`. */
 export const markStandInOrderPaid: OnPaymentSettled = (database, settled, when) => ({
   statements: [

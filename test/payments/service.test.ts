@@ -32,6 +32,7 @@ import {
   newCartId,
   orderStatus,
   staff,
+  standInOrderPaid,
   storedPayment,
 } from '../helpers/payments';
 
@@ -564,20 +565,7 @@ describe('syncPayment (the storefront’s confirmation)', () => {
     expect(result.payment).toMatchObject({ status: 'authorized' });
     expect(await storedPayment(payment.id)).toMatchObject({ status: 'authorized' });
     expect(await orderStatus(orderId)).toBe('paid');
-    expect(await eventsOf(orderId)).toStrictEqual([
-      {
-        type: 'order.paid',
-        payload: {
-          id: orderId,
-          region: 'eu',
-          country: 'DE',
-          currency: payment.currency,
-          amount: payment.amount,
-          payment_id: payment.id,
-          via: 'confirmation',
-        },
-      },
-    ]);
+    expect(await eventsOf(orderId)).toStrictEqual([standInOrderPaid(orderId, payment, 'confirmation')]);
 
     const sent = stripe.requests.length;
     expect(

@@ -11,7 +11,6 @@ import { receiveStripeWebhook } from '../../src/modules/payments/webhook-service
 import { deliver, FakeStripe, signature, stripeEvent } from '../helpers/fake-stripe';
 import { call, expectProblem } from '../helpers/http';
 import {
-  type Authorized,
   commitWrites,
   createOrdersStandIn,
   createPayment,
@@ -23,6 +22,7 @@ import {
   orderStatus,
   receiptsOf,
   staff,
+  standInOrderPaid,
   storedPayment,
 } from '../helpers/payments';
 
@@ -365,26 +365,12 @@ describe('settlement seam: the webhook racing the storefront’s confirmation', 
     return { orderId, payment };
   }
 
-  /** The one `order.paid` event the stand-in order gets, reported by `via`. */
-  const orderPaid = (orderId: string, payment: Authorized['payment'], via: 'webhook' | 'confirmation') => ({
-    type: 'order.paid',
-    payload: {
-      id: orderId,
-      region: 'eu',
-      country: 'DE',
-      currency: payment.currency,
-      amount: payment.amount,
-      payment_id: payment.id,
-      via,
-    },
-  });
-
   it('marks the order paid in the webhook’s batch', async () => {
     const { orderId, payment } = await pendingOrderWithConfirmedPayment();
     const event = stripeEvent('payment_intent.amount_capturable_updated', intentOf(payment.providerRef));
     expect(await deliverWithOrderSide(event)).toStrictEqual({ event_id: event.id, result: 'processed' });
     expect(await orderStatus(orderId)).toBe('paid');
-    expect(await eventsOf(orderId)).toStrictEqual([orderPaid(orderId, payment, 'webhook')]);
+    expect(await eventsOf(orderId)).toStrictEqual([standInOrderPaid(orderId, payment, 'webhook')]);
     expect(await deliverWithOrderSide(event)).toStrictEqual({ event_id: event.id, result: 'duplicate' });
     expect(await eventsOf(orderId)).toHaveLength(1);
   });
@@ -447,7 +433,7 @@ describe('settlement seam: the webhook racing the storefront’s confirmation', 
       event_id: event.id,
       result: 'ignored',
     });
-    expect(await eventsOf(orderId)).toStrictEqual([orderPaid(orderId, payment, 'confirmation')]);
+    expect(await eventsOf(orderId)).toStrictEqual([standInOrderPaid(orderId, payment, 'confirmation')]);
     expect((await eventsOf(payment.id)).map((e) => e.type)).toStrictEqual([
       'payment.created',
       'payment.authorized',
