@@ -41,6 +41,7 @@ const LISTINGS = [
   ['category (with subcategories)', '/v1/store/products?limit=20&region=eu&category=tops'],
   ['price range 20-60 €', '/v1/store/products?limit=20&region=eu&price_min=2000&price_max=6000'],
   ['search "linen"', '/v1/store/products?limit=20&region=eu&q=linen'],
+  ['search "linen", price lowest first', '/v1/store/products?limit=20&region=eu&q=linen&sort=price_asc'],
 ];
 
 function build() {

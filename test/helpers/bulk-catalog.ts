@@ -5,7 +5,7 @@
  * - two categories under one parent (products alternate), a collection holding every third product;
  * - three variants (S, M, L; one color per product, cycling Blue, Red, Green), priced 1,000-6,300 minor units;
  * - an English title with the catalog's tag (a word every product matches), German for every other product,
- *   and a rare word in exactly ten products.
+ *   a sparse word in every 40th product and a rare word in exactly ten products.
  */
 import { env } from 'cloudflare:workers';
 import { CacheVersions } from '../../src/lib/cache-versions';
@@ -21,6 +21,8 @@ export type BulkCatalog = {
   collection: string;
   /** In every product's title. */
   common: string;
+  /** In every 40th product's title. */
+  sparse: string;
   /** In exactly ten products' titles. */
   rare: string;
 };
@@ -48,7 +50,8 @@ export async function seedBulkCatalog(tag: string, currency: string, count: numb
      SELECT ${product}, '${tag}-' || i, 'active', 1700000000000 + i * 60000, 1700000000000 FROM n`,
     `INSERT INTO product_translations (product_id, locale, title) ${numbers}
      SELECT ${product}, 'en', '${tag} ' || printf('%07d', (i * 7919) % 1000003)
-       || CASE WHEN i % ${Math.max(1, Math.floor(count / 10))} = 0 THEN ' rare${tag}' ELSE '' END FROM n`,
+       || CASE WHEN i % ${Math.max(1, Math.floor(count / 10))} = 0 THEN ' rare${tag}' ELSE '' END
+       || CASE WHEN i % 40 = 0 THEN ' sparse${tag}' ELSE '' END FROM n`,
     `INSERT INTO product_translations (product_id, locale, title) ${numbers}
      SELECT ${product}, 'de', '${tag} de ' || printf('%07d', (i * 104729) % 1000003) FROM n WHERE i % 2 = 0`,
     `INSERT INTO product_options (id, product_id, name, position) ${numbers}
@@ -95,6 +98,7 @@ export async function seedBulkCatalog(tag: string, currency: string, count: numb
     category: a.handle,
     collection: collection.handle,
     common: tag,
+    sparse: `sparse${tag}`,
     rare: `rare${tag}`,
   };
 }

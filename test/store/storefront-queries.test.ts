@@ -214,6 +214,69 @@ describe('rows read per page', () => {
   });
 });
 
+/**
+ * A search sorted otherwise than by relevance reads its matches and sorts them (store-listing.ts). Whatever the
+ * number of matches, ten, 125 over seven pages, or every product, the pages must list exactly what the matches
+ * sorted by the sort's keys say, each once, page after page.
+ */
+describe('a search sorted otherwise than by relevance', () => {
+  type Entry = { product_id: string; created_at: number; min_price: number; title: string };
+
+  /** The catalog's entries in its region's English lane whose title has `word`, in the sort's order. */
+  async function expected(catalog: BulkCatalog, word: string, sort: Exclude<ProductSort, 'relevance'>) {
+    const { results } = await env.DB.prepare(
+      `SELECT e.product_id, e.created_at, e.min_price, e.title FROM storefront_entries e
+       JOIN storefront_lanes l ON l.lane = e.lane AND l.region_id = ? AND l.locale = 'en' AND l.list_id = ''
+       WHERE (' ' || e.title || ' ') LIKE ?`,
+    )
+      .bind(catalog.store.region.id, `% ${word} %`)
+      .all<Entry>();
+    const [column, direction] = {
+      newest: ['created_at', -1],
+      price_asc: ['min_price', 1],
+      price_desc: ['min_price', -1],
+      title_asc: ['title', 1],
+      title_desc: ['title', -1],
+    }[sort] as [keyof Entry, number];
+    const compare = (a: Entry, b: Entry) =>
+      a[column] < b[column] ? -1 : a[column] > b[column] ? 1 : a.product_id < b.product_id ? -1 : 1;
+    return results.sort((a, b) => direction * compare(a, b)).map((e) => e.product_id);
+  }
+
+  /** Every product the listing shows, following its cursor to the end (or `pages` pages). */
+  async function listed(catalog: BulkCatalog, q: string, sort: ProductSort, pages: number) {
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    for (let n = 0; n < pages; n++) {
+      const query = ListProductsQuery.parse({ q, sort, limit: '20', ...(cursor ? { cursor } : {}) });
+      const { data, page } = await listProducts(env.DB, query, catalog.store);
+      ids.push(...data.map((p) => p.id));
+      if (!page.next_cursor) break;
+      cursor = page.next_cursor;
+    }
+    return ids;
+  }
+
+  const SORTED = PRODUCT_SORTS.filter((sort) => sort !== 'relevance');
+
+  it.each(SORTED)('%s: a word in ten products', async (sort) => {
+    const all = await expected(large, large.rare, sort);
+    expect(all).toHaveLength(10);
+    expect(await listed(large, large.rare, sort, 2)).toStrictEqual(all);
+  });
+
+  it.each(SORTED)('%s: a word in every product, its first three pages', async (sort) => {
+    const all = await expected(large, large.common, sort);
+    expect(await listed(large, large.common, sort, 3)).toStrictEqual(all.slice(0, 60));
+  });
+
+  it.each(SORTED)('%s: a word in every 40th product, all seven pages', async (sort) => {
+    const all = await expected(large, large.sparse, sort);
+    expect(all).toHaveLength(125);
+    expect(await listed(large, large.sparse, sort, 10)).toStrictEqual(all);
+  });
+});
+
 describe('rows a catalog write reads', () => {
   it("rebuilding one product's read model reads what the product holds, not the catalog", async () => {
     for (const id of ['small_p000001', 'large_p000001']) {
