@@ -1,4 +1,4 @@
-// `npm run bench [-- --products 200[,20000,100000]] [-- --only miss|throughput] [-- --requests 100] [-- --quick]
+// `npm run bench [-- --products 200[,20000,100000]] [-- --only miss|writes|throughput] [-- --requests 100] [-- --quick]
 //  [-- --duration 10] [-- --connections 20]`
 // Builds the Worker as `wrangler deploy` would, runs it on Miniflare's Node API (workerd with the real local
 // D1/KV/Cache bindings and no dev proxy in front), seeds the demo catalog at each size given, and measures:
@@ -6,6 +6,9 @@
 //   price range, a search): sequential requests, each a cache MISS (a distinct `bench` parameter makes each URL,
 //   and so each cache key, new), with p50/p99 latency, plus the D1 round trips and rows read of that listing
 //   counted by bench/listing-probe.ts, which runs the route's own read functions through a metered D1 binding.
+// - writes: what the storefront read model adds to a catalog write's batch (one product, a category renamed, a
+//   collection, a region's currency or locales), run in one batch by bench/write-probe.ts: time, rows read and
+//   written, each the median of WRITE_RUNS runs.
 // - throughput: autocannon against cache HITs and MISSes next to a bare hello-world Worker on the same runtime.
 // Prints Markdown tables and writes them to bench/results/latest.md; only targets 127.0.0.1; stops itself.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -44,17 +47,26 @@ const LISTINGS = [
   ['search "linen", price lowest first', '/v1/store/products?limit=20&region=eu&q=linen&sort=price_asc'],
 ];
 
+/** The read-model part of catalog writes measured: scope and key (a handle, or the region's code). */
+const WRITES = [
+  ['one product', 'product', null],
+  ['category `tops` renamed (with subcategories)', 'category', 'tops'],
+  ['collection `summer`', 'collection', 'summer'],
+  ['region `eu` (currency or locales)', 'region', 'eu'],
+];
+const WRITE_RUNS = 3;
+
 function build() {
   buildWorker();
   return esbuild({
-    entryPoints: ['bench/listing-probe.ts'],
+    entryPoints: ['bench/listing-probe.ts', 'bench/write-probe.ts'],
     bundle: true,
     format: 'esm',
     // Resolved as wrangler resolves the Worker's own imports.
     platform: 'browser',
     conditions: ['workerd', 'worker', 'browser'],
     target: 'es2024',
-    outfile: 'bench/.build/listing-probe.js',
+    outdir: 'bench/.build',
     logLevel: 'warning',
   });
 }
@@ -85,6 +97,18 @@ async function missCost(base, probe, path) {
   times.sort((a, b) => a - b);
   const cost = await (await probe.fetch(`http://probe${path.slice(path.indexOf('?'))}`)).json();
   return { p50: percentile(times, 50), p99: percentile(times, 99), ...cost };
+}
+
+/** One kind of write's read-model batch, WRITE_RUNS times: the median time and its rows (the same every run). */
+async function writeCost(writer, scope, key) {
+  const runs = [];
+  for (let i = 0; i < WRITE_RUNS; i++) {
+    const res = await writer.fetch(`http://writer/?scope=${scope}&key=${encodeURIComponent(key)}`);
+    if (res.status !== 200) throw new Error(`${scope} ${key}: ${res.status} ${await res.text()}`);
+    runs.push(await res.json());
+  }
+  runs.sort((a, b) => a.ms - b.ms);
+  return runs[Math.floor(runs.length / 2)];
 }
 
 const throughputRow = (name, r, ceiling) =>
@@ -123,6 +147,7 @@ async function measure(size) {
   const mf = startWorkers(APP_PORT, [
     edgecartWorker({ database: 'bench-db', declared: ['AUTH_IP_RATE_LIMITER', 'AUTH_ACCOUNT_RATE_LIMITER'] }),
     { name: 'probe', scriptPath: 'bench/.build/listing-probe.js', d1Databases: { DB: 'bench-db' } },
+    { name: 'writer', scriptPath: 'bench/.build/write-probe.js', d1Databases: { DB: 'bench-db' } },
   ]);
   await mf.ready;
   try {
@@ -130,11 +155,18 @@ async function measure(size) {
     const base = `http://${HOST}:${APP_PORT}`;
     const probe = await mf.getWorker('probe');
     const miss = [];
-    if (ONLY !== 'throughput') {
+    if (ONLY === undefined || ONLY === 'miss') {
       for (const [name, path] of LISTINGS) miss.push({ name, ...(await missCost(base, probe, path)) });
     }
-    const hits = ONLY === 'miss' ? [] : await throughput(base, handle);
-    return { size, seconds, miss, hits };
+    const writes = [];
+    if (ONLY === undefined || ONLY === 'writes') {
+      const writer = await mf.getWorker('writer');
+      for (const [name, scope, key] of WRITES) {
+        writes.push({ name, ...(await writeCost(writer, scope, key ?? handle)) });
+      }
+    }
+    const hits = ONLY === undefined || ONLY === 'throughput' ? await throughput(base, handle) : [];
+    return { size, seconds, miss, writes, hits };
   } finally {
     await mf.dispose();
   }
@@ -150,7 +182,7 @@ async function main() {
   const lines = [
     `Runtime: ${runtime}. Demo catalog seeded in: ${runs.map((r) => `${r.size} products ${Math.round(r.seconds)} s`).join(', ')}.`,
   ];
-  if (ONLY !== 'throughput') {
+  if (runs[0].miss.length > 0) {
     lines.push(
       '',
       `Cache MISS of \`GET /v1/store/products\` (limit 20, region eu), ${MISS_REQUESTS} sequential requests per row:`,
@@ -161,6 +193,21 @@ async function main() {
         runs.map((run) => {
           const m = run.miss.find((x) => x.name === name);
           return `| ${name} | ${run.size.toLocaleString('en')} | ${ms(m.p50)} | ${ms(m.p99)} | ${m.round_trips} | ${m.rows_read} | ${(m.rows_read / Math.max(1, m.products)).toFixed(1)} |`;
+        }),
+      ),
+    );
+  }
+  if (runs[0].writes.length > 0) {
+    lines.push(
+      '',
+      `The storefront read model's part of a catalog write's batch, median of ${WRITE_RUNS} runs:`,
+      '',
+      '| write | products | batch ms | statements | rows read | rows written |',
+      '|---|---|---|---|---|---|',
+      ...WRITES.flatMap(([name]) =>
+        runs.map((run) => {
+          const w = run.writes.find((x) => x.name === name);
+          return `| ${name} | ${run.size.toLocaleString('en')} | ${w.ms} | ${w.statements} | ${w.rows_read.toLocaleString('en')} | ${w.rows_written.toLocaleString('en')} |`;
         }),
       ),
     );

@@ -1,0 +1,44 @@
+/**
+ * A Worker for bench/run.mjs only, never deployed: runs what one kind of catalog write adds to its batch for the
+ * storefront read model (`refreshStorefront`: one product, a category renamed, a collection, a region's currency
+ * or locales) against the benchmark's D1 database, in one batch as the write does, and answers with how long the
+ * batch took and the rows D1 read and wrote. The write's own few statements (the row, its audit entry, its event)
+ * are left out: they are the same at every catalog size.
+ */
+import { createDb } from '../src/lib/db';
+import { refreshStorefront, type StorefrontScope } from '../src/modules/storefront/projection';
+import { meteredD1 } from '../test/helpers/d1-meter';
+
+const SCOPES: Record<string, (db: D1Database, key: string) => Promise<StorefrontScope>> = {
+  product: async (db, handle) => ({ products: [await idOf(db, 'products', 'handle', handle)] }),
+  category: async (db, handle) => ({ category: await idOf(db, 'categories', 'handle', handle) }),
+  collection: async (db, handle) => ({ collection: await idOf(db, 'collections', 'handle', handle) }),
+  region: async (db, code) => ({ region: await idOf(db, 'regions', 'code', code) }),
+};
+
+async function idOf(db: D1Database, table: string, column: string, value: string): Promise<string> {
+  const id = await db.prepare(`SELECT id FROM ${table} WHERE ${column} = ?`).bind(value).first<string>('id');
+  if (id === null) throw new Error(`no ${table} row with ${column} ${value}`);
+  return id;
+}
+
+export default {
+  async fetch(request: Request, env: { DB: D1Database }): Promise<Response> {
+    const params = new URL(request.url).searchParams;
+    const scopeOf = SCOPES[params.get('scope') ?? ''];
+    if (!scopeOf) return Response.json({ error: 'unknown scope' }, { status: 404 });
+    const scope = await scopeOf(env.DB, params.get('key') ?? '');
+    const { db, usage } = meteredD1(env.DB);
+    const [first, ...rest] = refreshStorefront(createDb(db), scope);
+    if (!first) return Response.json({ error: 'no statements' }, { status: 500 });
+    // Time in a Worker advances across I/O only: this is the batch's round trip.
+    const started = Date.now();
+    await createDb(db).batch([first, ...rest]);
+    return Response.json({
+      ms: Date.now() - started,
+      statements: rest.length + 1,
+      rows_read: usage.rowsRead,
+      rows_written: usage.rowsWritten,
+    });
+  },
+};
