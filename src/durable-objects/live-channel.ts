@@ -23,12 +23,14 @@ import {
 } from '../lib/live-channel-contract';
 import {
   encodeControl,
+  LIVE_CLOSE_CODES,
   LIVE_LIMITS,
   LIVE_PROTOCOL_VERSION,
   type LiveEventDraft,
   retainKeyOf,
   type Topic,
 } from '../lib/live-messages';
+import { createLogger } from '../lib/logger';
 import { type ChannelRow, ChannelStorage, RETENTION_MS } from './live-channel-storage';
 import { DirectClients } from './live-direct-client';
 
@@ -39,6 +41,15 @@ export type SubscriberAttachment = {
   subscribedAt: number;
   /** Epoch ms when the grant behind this subscription ends (null: a public topic, never). */
   until: number | null;
+  /** A direct client's opening request and ticket holder, for its end-of-connection log line. */
+  opened?: ChannelSubscription['opened'];
+};
+
+/** Why a direct client's connection ended, in a live session's words, by the code it closed with. */
+const END_REASONS: Record<number, string> = {
+  [LIVE_CLOSE_CODES.policyViolation]: 'rate_limited',
+  [LIVE_CLOSE_CODES.expired]: 'expired',
+  [LIVE_CLOSE_CODES.slowConsumer]: 'slow_consumer',
 };
 
 export type PublishResult = { seq: number; delivered: number };
@@ -80,6 +91,7 @@ export class LiveChannel extends DurableObject<Env> {
       transport: subscription.transport,
       subscribedAt: now,
       until: subscription.until,
+      ...(subscription.opened && { opened: subscription.opened }),
     };
     server.serializeAttachment(attachment);
     this.attachments.set(server, attachment);
@@ -131,19 +143,41 @@ export class LiveChannel extends DurableObject<Env> {
     if (attachment.transport === 'direct') this.directClients.receive(ws, attachment.topic, message);
   }
 
-  override async webSocketClose(ws: WebSocket): Promise<void> {
-    this.forget(ws);
+  /**
+   * The peer closed: answer its Close frame, which the runtime does not do for a hibernatable socket (without
+   * it a client's close waited 10 s for the reply, and a live session's channel socket lingered as long).
+   */
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    try {
+      ws.close(code, 'closed');
+    } catch {
+      // The channel had closed it first (expiry, slow consumer, rate limit): the handshake is complete.
+    }
+    this.forget(ws, END_REASONS[code] ?? 'client_closed');
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    this.forget(ws);
+    this.forget(ws, 'error');
   }
 
-  /** When the last subscriber leaves, the retention window starts counting. */
-  private forget(ws: WebSocket): void {
+  /**
+   * When the last subscriber leaves, the retention window starts counting. A direct client's connection ends
+   * here, so its end-of-connection line is written here too (a live session writes its own).
+   */
+  private forget(ws: WebSocket, reason: string): void {
+    const now = Date.now();
     const channel = this.store.channel();
     const others = this.ctx.getWebSockets().filter((other) => other !== ws);
-    if (channel && others.length === 0) this.store.saveChannel({ ...channel, lastSubscriberAt: Date.now() });
+    if (channel && others.length === 0) this.store.saveChannel({ ...channel, lastSubscriberAt: now });
+    const { transport, topic, opened, subscribedAt } = this.attachmentOf(ws);
+    if (transport !== 'direct' || !opened) return;
+    createLogger({ request_id: opened.requestId }).info('live session ended', {
+      transport,
+      topic,
+      ticket_holder: opened.holder,
+      reason,
+      duration_ms: now - subscribedAt,
+    });
   }
 
   /** The channel row (made up, not saved, for a topic never published to). One object serves one topic. */

@@ -23,6 +23,12 @@ export type ChannelSubscription = {
   /** Epoch ms after which the channel ends the subscription (its ticket's grant ran out); null: never. */
   until: number | null;
   transport: LiveTransport;
+  /**
+   * For a direct client, whose connection the channel ends: the Worker's id of the request that opened it and
+   * who its ticket was issued to (null: no ticket), so the channel's end-of-connection log line joins the request
+   * line as a live session's does.
+   */
+  opened?: { requestId: string; holder: string | null };
 };
 
 /**
@@ -53,11 +59,19 @@ export function subscriptionRequest(subscription: ChannelSubscription): Request 
   url.searchParams.set('transport', subscription.transport);
   if (subscription.afterSeq !== undefined) url.searchParams.set('after_seq', String(subscription.afterSeq));
   if (subscription.until !== null) url.searchParams.set('until', String(subscription.until));
+  if (subscription.opened) {
+    url.searchParams.set('request_id', subscription.opened.requestId);
+    if (subscription.opened.holder !== null) url.searchParams.set('holder', subscription.opened.holder);
+  }
   return new Request(url, { headers: { Upgrade: 'websocket' } });
 }
 
 const integer = (value: string | null) =>
   value !== null && /^\d{1,16}$/.test(value) ? Number(value) : undefined;
+
+/** The Worker's request ids (UUIDs) and ticket holders (`customer:cus_...`), nothing longer or stranger. */
+const LOGGABLE = /^[A-Za-z0-9_:-]{1,128}$/;
+const loggable = (value: string | null) => (value !== null && LOGGABLE.test(value) ? value : null);
 
 /** The subscription a request asks for, or null if it is not one `subscriptionRequest` built. */
 export function parseSubscriptionRequest(request: Request): ChannelSubscription | null {
@@ -66,10 +80,12 @@ export function parseSubscriptionRequest(request: Request): ChannelSubscription 
   const transport = LIVE_TRANSPORTS.find((t) => t === url.searchParams.get('transport'));
   if (!topic.success || transport === undefined) return null;
   const afterSeq = integer(url.searchParams.get('after_seq'));
+  const requestId = loggable(url.searchParams.get('request_id'));
   return {
     topic: topic.data,
     transport,
     ...(afterSeq !== undefined && { afterSeq }),
     until: integer(url.searchParams.get('until')) ?? null,
+    ...(requestId !== null && { opened: { requestId, holder: loggable(url.searchParams.get('holder')) } }),
   };
 }

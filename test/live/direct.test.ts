@@ -5,7 +5,7 @@
  * (`single_topic`), and every refusal before the upgrade as problem+json.
  */
 import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import type { LiveChannel, SubscriberAttachment } from '../../src/durable-objects/live-channel';
 import { CHANNEL_PING } from '../../src/lib/live-channel-contract';
 import { LIVE_CLOSE_CODES, LIVE_LIMITS, type Topic } from '../../src/lib/live-messages';
@@ -18,6 +18,7 @@ import {
   AT,
   attachmentsOf,
   autoResponsesOf,
+  BOUNDED_POLL,
   channelOf,
   connect,
   inStockEvent,
@@ -43,6 +44,25 @@ beforeAll(async () => {
   await ensureCurrencySold('USD');
 });
 
+let log: MockInstance<typeof console.log>;
+beforeEach(() => {
+  log = vi.spyOn(console, 'log');
+});
+afterEach(() => {
+  log.mockRestore();
+});
+
+/** The JSON lines written to console.log so far. */
+const logLines = (spy: MockInstance<typeof console.log>) =>
+  spy.mock.calls
+    .map(([line]) => String(line))
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+/** The end-of-connection lines written so far for `topic` (a previous test's connections may end late). */
+const endLines = (spy: MockInstance<typeof console.log>, topic: Topic) =>
+  logLines(spy).filter((line) => line.msg === 'live session ended' && line.topic === topic);
+
 describe('GET /v1/live/channel', () => {
   it('follows one product straight from its channel: a staff stock change arrives as on /v1/live', async () => {
     const product = await liveProduct();
@@ -51,7 +71,13 @@ describe('GET /v1/live/channel', () => {
     expect(await live.next()).toStrictEqual({ v: 1, type: 'subscribed', topic: product.topic, seq: 0 });
     // The client's socket is the channel's own: no session socket stands between them.
     expect(await attachmentsOf(product.topic)).toStrictEqual([
-      { topic: product.topic, transport: 'direct', subscribedAt: expect.any(Number), until: null },
+      {
+        topic: product.topic,
+        transport: 'direct',
+        subscribedAt: expect.any(Number),
+        until: null,
+        opened: { requestId: expect.any(String), holder: null },
+      },
     ]);
 
     const res = await admin('PUT', `/inventory/${variant?.id}`, { on_hand: 7, reason: 'counted' });
@@ -282,6 +308,7 @@ describe('access to GET /v1/live/channel', () => {
           transport: 'direct',
           subscribedAt: expect.any(Number),
           until: expect.any(Number),
+          opened: { requestId: expect.any(String), holder: `customer:${owner.id}` },
         });
         ws.serializeAttachment({ ...attachment, until: Date.now() - 1 });
       }
@@ -291,6 +318,42 @@ describe('access to GET /v1/live/channel', () => {
     expect(await live.next()).toStrictEqual({ v: 1, type: 'unsubscribed', topic, reason: 'expired' });
     const closed = await live.waitClosed();
     expect([closed.code, closed.reason]).toStrictEqual([LIVE_CLOSE_CODES.expired, 'subscription expired']);
+    await vi.waitFor(
+      () =>
+        expect(endLines(log, topic)).toStrictEqual([
+          expect.objectContaining({ ticket_holder: `customer:${owner.id}`, reason: 'expired' }),
+        ]),
+      BOUNDED_POLL,
+    );
+  });
+
+  it('answers the client’s close, and writes one line joined to the request that opened it', async () => {
+    const product = await liveProduct();
+    const live = await connect(`?topic=${product.topic}`, { 'X-Request-Id': 'direct-ends-0001' }, PATH);
+    expect(await live.next()).toStrictEqual({ v: 1, type: 'subscribed', topic: product.topic, seq: 0 });
+    const [request] = logLines(log).filter((line) => line.client_request_id === 'direct-ends-0001');
+    expect(request).toMatchObject({ msg: 'request', path: PATH, status: 101 });
+    // The channel answers the Close frame (the runtime does not for a hibernatable socket): a clean close.
+    live.ws.close(1000, 'done');
+    const closed = await live.waitClosed();
+    expect([closed.code, closed.wasClean]).toStrictEqual([1000, true]);
+    await vi.waitFor(
+      () =>
+        expect(endLines(log, product.topic)).toStrictEqual([
+          {
+            level: 'info',
+            msg: 'live session ended',
+            time: AT,
+            request_id: request?.request_id,
+            transport: 'direct',
+            topic: product.topic,
+            ticket_holder: null,
+            reason: 'client_closed',
+            duration_ms: expect.any(Number),
+          },
+        ]),
+      BOUNDED_POLL,
+    );
   });
 
   it('refuses before the upgrade: no upgrade, a bad topic, a bad ticket, a product not on sale', async () => {

@@ -85,6 +85,7 @@ export const liveRouter = createRouter()
         until,
         transport: 'direct',
         ...(after_seq !== undefined && { afterSeq: after_seq }),
+        opened: { requestId: c.var.requestId, holder: grants[0]?.holder ?? null },
       });
       return res;
     } catch (error) {
