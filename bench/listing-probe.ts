@@ -4,10 +4,11 @@
  * read (what D1 bills), and answers with those counts. The store context is resolved as the geo middleware does
  * for an explicit `region` (and optional `locale`) parameter.
  */
+
 import { CacheVersions } from '../src/lib/cache-versions';
+import { D1Meter, meteredDatabase } from '../src/lib/d1-meter';
 import { listProducts } from '../src/modules/products/store-read';
 import { ListProductsQuery } from '../src/modules/products/store-schemas';
-import { meteredD1 } from '../test/helpers/d1-meter';
 
 type RegionRow = {
   id: string;
@@ -44,8 +45,12 @@ export default {
       localeChain: [locale, ...locales.filter((l) => l !== locale)],
       versions: new CacheVersions(new Map(), null),
     };
-    const { db, usage } = meteredD1(env.DB);
-    const { data } = await listProducts(db, ListProductsQuery.parse(params), store);
-    return Response.json({ round_trips: usage.roundTrips, rows_read: usage.rowsRead, products: data.length });
+    const meter = new D1Meter();
+    const { data } = await listProducts(
+      meteredDatabase(env.DB, meter),
+      ListProductsQuery.parse(params),
+      store,
+    );
+    return Response.json({ round_trips: meter.queries, rows_read: meter.rowsRead, products: data.length });
   },
 };

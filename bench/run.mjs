@@ -174,6 +174,19 @@ async function measure(size) {
 
 const ms = (value) => value.toFixed(1);
 
+/**
+ * One Markdown row per measured scenario and catalog size, sizes side by side: the scenario's name, the size,
+ * then `cells` of that run's result for it (`kind`: which of the run's result lists).
+ */
+function rowsPerSize(runs, kind, scenarios, cells) {
+  return scenarios.flatMap(([name]) =>
+    runs.map((run) => {
+      const result = run[kind].find((x) => x.name === name);
+      return `| ${[name, run.size.toLocaleString('en'), ...cells(result)].join(' | ')} |`;
+    }),
+  );
+}
+
 async function main() {
   await build();
   const runs = [];
@@ -189,12 +202,13 @@ async function main() {
       '',
       '| listing | products | MISS p50 ms | MISS p99 ms | D1 round trips | rows read | rows read per product returned |',
       '|---|---|---|---|---|---|---|',
-      ...LISTINGS.flatMap(([name]) =>
-        runs.map((run) => {
-          const m = run.miss.find((x) => x.name === name);
-          return `| ${name} | ${run.size.toLocaleString('en')} | ${ms(m.p50)} | ${ms(m.p99)} | ${m.round_trips} | ${m.rows_read} | ${(m.rows_read / Math.max(1, m.products)).toFixed(1)} |`;
-        }),
-      ),
+      ...rowsPerSize(runs, 'miss', LISTINGS, (m) => [
+        ms(m.p50),
+        ms(m.p99),
+        m.round_trips,
+        m.rows_read,
+        (m.rows_read / Math.max(1, m.products)).toFixed(1),
+      ]),
     );
   }
   if (runs[0].writes.length > 0) {
@@ -204,12 +218,12 @@ async function main() {
       '',
       '| write | products | batch ms | statements | rows read | rows written |',
       '|---|---|---|---|---|---|',
-      ...WRITES.flatMap(([name]) =>
-        runs.map((run) => {
-          const w = run.writes.find((x) => x.name === name);
-          return `| ${name} | ${run.size.toLocaleString('en')} | ${w.ms} | ${w.statements} | ${w.rows_read.toLocaleString('en')} | ${w.rows_written.toLocaleString('en')} |`;
-        }),
-      ),
+      ...rowsPerSize(runs, 'writes', WRITES, (w) => [
+        w.ms,
+        w.statements,
+        w.rows_read.toLocaleString('en'),
+        w.rows_written.toLocaleString('en'),
+      ]),
     );
   }
   for (const run of runs.filter((r) => r.hits.length > 0)) {

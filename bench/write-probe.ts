@@ -5,9 +5,9 @@
  * batch took and the rows D1 read and wrote. The write's own few statements (the row, its audit entry, its event)
  * are left out: they are the same at every catalog size.
  */
+import { D1Meter, meteredDatabase } from '../src/lib/d1-meter';
 import { createDb } from '../src/lib/db';
 import { refreshStorefront, type StorefrontScope } from '../src/modules/storefront/projection';
-import { meteredD1 } from '../test/helpers/d1-meter';
 
 const SCOPES: Record<string, (db: D1Database, key: string) => Promise<StorefrontScope>> = {
   product: async (db, handle) => ({ products: [await idOf(db, 'products', 'handle', handle)] }),
@@ -28,17 +28,18 @@ export default {
     const scopeOf = SCOPES[params.get('scope') ?? ''];
     if (!scopeOf) return Response.json({ error: 'unknown scope' }, { status: 404 });
     const scope = await scopeOf(env.DB, params.get('key') ?? '');
-    const { db, usage } = meteredD1(env.DB);
-    const [first, ...rest] = refreshStorefront(createDb(db), scope);
+    const meter = new D1Meter();
+    const db = createDb(meteredDatabase(env.DB, meter));
+    const [first, ...rest] = refreshStorefront(db, scope);
     if (!first) return Response.json({ error: 'no statements' }, { status: 500 });
     // Time in a Worker advances across I/O only: this is the batch's round trip.
     const started = Date.now();
-    await createDb(db).batch([first, ...rest]);
+    await db.batch([first, ...rest]);
     return Response.json({
       ms: Date.now() - started,
       statements: rest.length + 1,
-      rows_read: usage.rowsRead,
-      rows_written: usage.rowsWritten,
+      rows_read: meter.rowsRead,
+      rows_written: meter.rowsWritten,
     });
   },
 };
