@@ -7,7 +7,7 @@
 //   and so each cache key, new), with p50/p99 latency, plus the D1 round trips and rows read of that listing
 //   counted by bench/listing-probe.ts, which runs the route's own read functions through a metered D1 binding.
 // - writes: what the storefront read model adds to a catalog write's batch (one product, a category renamed, a
-//   collection, a region's currency or locales), run in one batch by bench/write-probe.ts: time, rows read and
+//   collection, one step of a region's rebuild), run in one batch by bench/write-probe.ts: time, rows read and
 //   written, each the median of WRITE_RUNS runs.
 // - throughput: autocannon against cache HITs and MISSes next to a bare hello-world Worker on the same runtime.
 // Prints Markdown tables and writes them to bench/results/latest.md; only targets 127.0.0.1; stops itself.
@@ -52,7 +52,7 @@ const WRITES = [
   ['one product', 'product', null],
   ['category `tops` renamed (with subcategories)', 'category', 'tops'],
   ['collection `summer`', 'collection', 'summer'],
-  ['region `eu` (currency or locales)', 'region', 'eu'],
+  ['region `eu` (currency or locales): one step, 1,000 products', 'region', 'eu'],
 ];
 const WRITE_RUNS = 3;
 

@@ -7,6 +7,7 @@ import type { EventConsumer } from '../lib/event-consumer';
 import { analyticsConsumer } from '../modules/analytics/consumer';
 import { liveConsumer } from '../modules/live/consumer';
 import { emailConsumer } from '../modules/notifications/consumer';
+import { storefrontConsumer } from '../modules/storefront/consumer';
 import { webhooksConsumer } from '../modules/webhooks/consumer';
 
 export const EVENT_CONSUMERS: readonly EventConsumer[] = [
@@ -14,4 +15,5 @@ export const EVENT_CONSUMERS: readonly EventConsumer[] = [
   analyticsConsumer,
   webhooksConsumer,
   liveConsumer,
+  storefrontConsumer,
 ];

@@ -7,10 +7,12 @@
  *   other products' pages stay cached;
  * - a category or collection: the listings, and the pages of the products linked to it (before, and after when
  *   the write sets links), because a product page names its categories and collections;
- * - a region: everything (`catalog`), because a region decides currency, tax and locales of every response.
+ * - a region: everything (`catalog`), because a region decides currency, tax and locales of every response; and
+ *   everything again when the region's read model, rebuilt in steps after a change of currency or locales, is
+ *   done.
  *
- * These four are the only ways to move a version. Stock levels and reservations are not catalog data and have no
- * bump here, on purpose: a flash sale must not empty the cache. Availability is to be served outside the cached
+ * These are the only ways to move a version. Stock levels and reservations are not catalog data and have no bump
+ * here, on purpose: a flash sale must not empty the cache. Availability is to be served outside the cached
  * responses (uncached or live), never by moving these versions.
  */
 import { type SQL, sql } from 'drizzle-orm';
@@ -56,6 +58,14 @@ export class CatalogVersionBump {
   /** A region was created, changed or deleted. */
   static region(db: Database): CatalogVersionBump {
     return CatalogVersionBump.of(db, [literal(CATALOG_SCOPE)]);
+  }
+
+  /**
+   * A region's read model is rebuilt in steps after a change (src/modules/storefront/rebuild.ts): everything
+   * again when `lastStep` holds, the condition that the batch's step reaches the last product.
+   */
+  static regionRebuilt(db: Database, lastStep: SQL): CatalogVersionBump {
+    return CatalogVersionBump.of(db, [sql`${literal(CATALOG_SCOPE)} WHERE ${lastStep}`]);
   }
 
   /**

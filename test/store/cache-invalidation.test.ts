@@ -277,6 +277,7 @@ describe('stock', () => {
       'modules/products/admin-service.ts',
       'modules/products/admin-variant-service.ts',
       'modules/regions/admin-service.ts',
+      'modules/storefront/rebuild.ts',
     ]);
   });
 });

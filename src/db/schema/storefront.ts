@@ -96,3 +96,19 @@ export const storefrontSearchRows = sqliteTable(
     index('storefront_search_rows_region_idx').on(t.regionId),
   ],
 );
+
+/**
+ * A region's read model being rebuilt in steps (src/modules/storefront/rebuild.ts): a change to its currency or
+ * locales rewrites its rows for every product, too many for one D1 batch in a large catalog. The change's own
+ * batch rebuilds the first products by id and adds this row; each later step rebuilds the next products after
+ * `after_product` and moves it on, and the step that reaches the last product deletes the row.
+ */
+export const storefrontRebuilds = sqliteTable('storefront_rebuilds', {
+  regionId: text('region_id')
+    .primaryKey()
+    .references(() => regions.id, { onDelete: 'cascade' }),
+  /** The largest product id rebuilt since the latest change of the region; '' before any. */
+  afterProduct: text('after_product').notNull(),
+  /** When the latest change of the region asked for the rebuild (epoch ms). */
+  requestedAt: integer('requested_at').notNull(),
+});

@@ -63,8 +63,11 @@ export type StorefrontScope =
   | { collection: string }
   /** A collection is about to be deleted or to get another product list: its products' documents without it. */
   | { leavingCollection: string }
-  /** A region was created or its currency or locales changed: that region's lanes, for every product. */
-  | { region: string }
+  /**
+   * A region was created or its currency or locales changed: that region's rows of the `chunk` products whose
+   * ids follow `after` ('' for the first), in id order (rebuild.ts steps through every product this way).
+   */
+  | { region: string; after: string; chunk: number }
   /** Everything, from scratch: the migration backfill and the demo seed. */
   | { everything: true };
 
@@ -98,6 +101,10 @@ type Plan = {
   withoutCategory?: string;
   withoutCollection?: string;
 };
+
+/** The ids of the `chunk` products that follow `after` in id order: a walk of the products' primary key. */
+export const productsAfter = (after: string, chunk: number) =>
+  sql`SELECT id FROM products WHERE id > ${after} ORDER BY id LIMIT ${chunk}`;
 
 const ids = (list: string[]) => sql`SELECT value FROM json_each(${JSON.stringify(list)})`;
 
@@ -179,10 +186,18 @@ function planOf(scope: StorefrontScope): Plan {
     };
   }
   if ('region' in scope) {
+    const products = productsAfter(scope.after, scope.chunk);
     return {
-      products: sql`SELECT id FROM products`,
-      // Dropping the region's lanes also drops those of locales it no longer offers (entries cascade).
-      clear: [{ delete: 'storefront_lanes', where: sql`region_id = ${scope.region}` }],
+      products,
+      // In every lane of the region, those of locales it no longer offers included: rebuild.ts drops those lanes
+      // once every product is done and they are empty.
+      clear: [
+        {
+          delete: 'storefront_entries',
+          where: sql`product_id IN (${products})
+            AND lane IN (SELECT lane FROM storefront_lanes WHERE region_id = ${scope.region})`,
+        },
+      ],
       documents: false,
       entries: { region: scope.region },
       search: { region: scope.region },

@@ -1,0 +1,18 @@
+/**
+ * Carries on the storefront rebuilds that regions' changes left pending (src/modules/storefront/rebuild.ts), for
+ * REBUILD_BUDGET_MS a run; a rebuild that needs longer goes on at the next run. The region events' consumer
+ * starts the same work as soon as a change is published; this job is what finishes it in any case.
+ */
+import { continueStorefrontRebuilds } from '../modules/storefront/rebuild';
+import { runJob } from './run-job';
+
+export const STOREFRONT_REBUILD_JOB = 'storefront-rebuild';
+
+/** Well inside the minute between runs, so runs seldom overlap (an overlap repeats a step, nothing worse). */
+export const REBUILD_BUDGET_MS = 45_000;
+
+export function runStorefrontRebuildJob(env: Env): Promise<void> {
+  return runJob(STOREFRONT_REBUILD_JOB, env, (job) =>
+    continueStorefrontRebuilds(job.env, job.caller, { deadline: Date.now() + REBUILD_BUDGET_MS }),
+  );
+}

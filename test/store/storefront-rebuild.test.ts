@@ -1,0 +1,276 @@
+/**
+ * A region's currency or locale change rebuilds its storefront rows in steps when the catalog is larger than one
+ * step (src/modules/storefront/rebuild.ts): the change's batch does the first products by id, the job and the
+ * region events' consumer do the rest, and once the last step has run the read model equals the catalog
+ * (test/helpers/storefront.ts), whatever was written meanwhile. The steps here are three products, so a catalog of
+ * ten takes four.
+ */
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runStorefrontRebuildJob } from '../../src/jobs/storefront-rebuild';
+import { systemCaller } from '../../src/lib/caller';
+import { deleteRegion, updateRegion } from '../../src/modules/regions/admin-service';
+import { storefrontConsumer } from '../../src/modules/storefront/consumer';
+import { continueStorefrontRebuilds } from '../../src/modules/storefront/rebuild';
+import {
+  type AdminProductBody,
+  admin,
+  createProduct,
+  createRegion,
+  ensureCurrencySold,
+  rows,
+} from '../helpers/admin-fixtures';
+import { deliverBatch, syntheticEnvelope } from '../helpers/events';
+import { call } from '../helpers/http';
+import {
+  actualEntries,
+  expectStorefrontMatchesCatalog,
+  lanesOutsideTheirRegion,
+} from '../helpers/storefront';
+
+const STEP = 3;
+const stepped: Env = { ...env, STOREFRONT_REBUILD_CHUNK: String(STEP) };
+const caller = systemCaller('test', 'storefront-rebuild-test');
+const untilDone = () => ({ deadline: Date.now() + 60_000 });
+
+let products: AdminProductBody[];
+/** Product ids in the order the steps take them. */
+let byId: string[];
+
+beforeAll(async () => {
+  await ensureCurrencySold('GBP');
+  await ensureCurrencySold('USD');
+  products = [];
+  for (let i = 0; i < 10; i++) {
+    products.push(
+      await createProduct({
+        status: 'active',
+        translations: { en: { title: `Shirt ${i}` }, fr: { title: `Chemise ${i}` } },
+        variants: [
+          {
+            sku: `REBUILD-${i}-${crypto.randomUUID()}`,
+            title: 'M',
+            options: { Size: 'M' },
+            prices: [
+              { currency: 'EUR', amount: 1000 + i },
+              { currency: 'GBP', amount: 900 + i },
+              { currency: 'USD', amount: 1100 + i },
+            ],
+          },
+        ],
+      }),
+    );
+  }
+  byId = products.map((p) => p.id).sort();
+});
+
+type Mark = { region_id: string; after_product: string; requested_at: number };
+
+type Price = { currency: string; amount: number };
+
+const marks = async (regionId: string) =>
+  (await rows('SELECT * FROM storefront_rebuilds WHERE region_id = ?', regionId)) as Mark[];
+
+/** The region's entries of the whole-catalog lane in `locale`: product id -> cheapest price. */
+async function prices(regionId: string, locale = 'en'): Promise<Record<string, number>> {
+  const entries = (await actualEntries()).filter(
+    (e) => e.region_id === regionId && e.locale === locale && e.list_id === '',
+  );
+  return Object.fromEntries(entries.map((e) => [e.product_id, e.min_price]));
+}
+
+const expectedPrices = (amounts: (i: number) => number, ids: string[]) =>
+  Object.fromEntries(ids.map((id) => [id, amounts(products.findIndex((p) => p.id === id))]));
+
+const catalogVersion = async () =>
+  ((await rows(`SELECT version FROM cache_versions WHERE scope = 'catalog'`))[0]?.version as
+    | number
+    | undefined) ?? 0;
+
+async function changeRegion(regionId: string, input: Record<string, unknown>): Promise<void> {
+  await updateRegion(stepped, caller, regionId, input, Object.keys(input));
+}
+
+describe('a region change on a catalog larger than one step', () => {
+  it('rebuilds the first products in its own batch and leaves a mark; the steps do the rest, then move the cache version', async () => {
+    const region = await createRegion({ currency: 'EUR', locales: ['en'], countries: [] });
+    const versionBefore = await catalogVersion();
+
+    await changeRegion(region.id, { currency: 'GBP' });
+
+    expect(await marks(region.id)).toStrictEqual([
+      { region_id: region.id, after_product: byId[STEP - 1], requested_at: expect.any(Number) },
+    ]);
+    // The first three products by id are in GBP already; the others keep their EUR rows until a step reaches them.
+    expect(await prices(region.id)).toStrictEqual({
+      ...expectedPrices((i) => 1000 + i, byId.slice(STEP)),
+      ...expectedPrices((i) => 900 + i, byId.slice(0, STEP)),
+    });
+    const versionAfterChange = await catalogVersion();
+    expect(versionAfterChange).toBeGreaterThan(versionBefore);
+
+    expect(await continueStorefrontRebuilds(stepped, caller, untilDone())).toStrictEqual({
+      steps: 3,
+      pending: 0,
+    });
+
+    expect(await marks(region.id)).toStrictEqual([]);
+    expect(await prices(region.id)).toStrictEqual(expectedPrices((i) => 900 + i, byId));
+    await expectStorefrontMatchesCatalog();
+    expect(await catalogVersion()).toBeGreaterThan(versionAfterChange);
+  });
+
+  it('serves the region meanwhile: prices in the new currency, products not yet reached sorted by their old ones', async () => {
+    const region = await createRegion({ currency: 'GBP', locales: ['en'], countries: [] });
+    await changeRegion(region.id, { currency: 'EUR' });
+    const listing = async () => {
+      const res = await call(`/v1/store/products?limit=20&sort=price_asc&region=${region.code}`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { data: { id: string; price_range: { min: Price } }[] };
+      return body.data.map((p) => [p.id, p.price_range.min.currency, p.price_range.min.amount]);
+    };
+    const eur = (id: string) => [id, 'EUR', 1000 + products.findIndex((p) => p.id === id)];
+
+    // The first three by id are sorted by EUR (1000-1002); the rest still by GBP (903-909), so they come first.
+    expect(await listing()).toStrictEqual([...byId.slice(STEP), ...byId.slice(0, STEP)].map(eur));
+    await continueStorefrontRebuilds(stepped, caller, untilDone());
+    expect(await listing()).toStrictEqual(byId.map(eur));
+  });
+
+  it('drops the lanes of a locale the region no longer offers once the last step has run', async () => {
+    const region = await createRegion({ currency: 'EUR', locales: ['en', 'fr'], countries: [] });
+    await changeRegion(region.id, { locales: ['fr'] });
+
+    // The English lane still lists the products no step has reached: no shopper is served it (the region does
+    // not offer English any more), and it goes with the last step.
+    expect(Object.keys(await prices(region.id, 'en')).sort()).toStrictEqual(byId.slice(STEP));
+    await continueStorefrontRebuilds(stepped, caller, untilDone());
+
+    expect(await lanesOutsideTheirRegion()).toStrictEqual([]);
+    expect(Object.keys(await prices(region.id, 'fr')).sort()).toStrictEqual(byId);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('does not keep a product written meanwhile waiting: its own write rebuilds its rows', async () => {
+    const region = await createRegion({ currency: 'EUR', locales: ['en'], countries: [] });
+    await changeRegion(region.id, { currency: 'USD' });
+    const last = byId.at(-1) as string;
+
+    const res = await admin('PATCH', `/products/${last}`, {
+      translations: { en: { title: 'Renamed shirt' } },
+    });
+    expect(res.status).toBe(200);
+
+    const entry = (await actualEntries()).find(
+      (e) => e.region_id === region.id && e.list_id === '' && e.product_id === last,
+    );
+    expect(entry).toMatchObject({
+      title: 'Renamed shirt',
+      min_price: 1100 + products.findIndex((p) => p.id === last),
+    });
+    await continueStorefrontRebuilds(stepped, caller, untilDone());
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('starts over from the first product when the region changes again before the last step', async () => {
+    const region = await createRegion({ currency: 'EUR', locales: ['en'], countries: [] });
+    await changeRegion(region.id, { currency: 'GBP' });
+    expect(await continueStorefrontRebuilds(stepped, caller, { ...untilDone(), steps: 1 })).toStrictEqual({
+      steps: 1,
+      pending: 1,
+    });
+    const [first] = await marks(region.id);
+    expect(first?.after_product).toBe(byId[2 * STEP - 1]);
+
+    await changeRegion(region.id, { currency: 'USD' });
+
+    expect(await marks(region.id)).toStrictEqual([
+      { region_id: region.id, after_product: byId[STEP - 1], requested_at: expect.any(Number) },
+    ]);
+    expect((await marks(region.id))[0]?.requested_at).toBeGreaterThanOrEqual(first?.requested_at ?? 0);
+    await continueStorefrontRebuilds(stepped, caller, untilDone());
+    expect(await prices(region.id)).toStrictEqual(expectedPrices((i) => 1100 + i, byId));
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('stops at its deadline and goes on at the next run', async () => {
+    const region = await createRegion({ currency: 'EUR', locales: ['en'], countries: [] });
+    await changeRegion(region.id, { currency: 'GBP' });
+
+    expect(await continueStorefrontRebuilds(stepped, caller, { deadline: 0 })).toStrictEqual({
+      steps: 0,
+      pending: 1,
+    });
+    expect(await marks(region.id)).toHaveLength(1);
+    expect(await continueStorefrontRebuilds(stepped, caller, untilDone())).toStrictEqual({
+      steps: 3,
+      pending: 0,
+    });
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('comes out right with two runners stepping at once', async () => {
+    const region = await createRegion({ currency: 'EUR', locales: ['en', 'fr'], countries: [] });
+    await changeRegion(region.id, { currency: 'USD', locales: ['fr'] });
+
+    await Promise.all([
+      continueStorefrontRebuilds(stepped, caller, untilDone()),
+      continueStorefrontRebuilds(stepped, caller, untilDone()),
+    ]);
+
+    expect(await marks(region.id)).toStrictEqual([]);
+    expect(await lanesOutsideTheirRegion()).toStrictEqual([]);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('ends with the region when it is deleted before the last step', async () => {
+    const region = await createRegion({ currency: 'EUR', locales: ['en'], countries: [] });
+    await changeRegion(region.id, { currency: 'GBP' });
+
+    await deleteRegion(stepped, caller, region.id);
+
+    expect(await marks(region.id)).toStrictEqual([]);
+    expect(await continueStorefrontRebuilds(stepped, caller, untilDone())).toStrictEqual({
+      steps: 0,
+      pending: 0,
+    });
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('leaves no mark when the catalog fits in one step', async () => {
+    const region = await createRegion({ currency: 'EUR', locales: ['en'], countries: [] });
+    await updateRegion({ ...env, STOREFRONT_REBUILD_CHUNK: '1000' }, caller, region.id, { currency: 'GBP' }, [
+      'currency',
+    ]);
+
+    expect(await marks(region.id)).toStrictEqual([]);
+    await expectStorefrontMatchesCatalog();
+  });
+});
+
+describe('what carries a rebuild on', () => {
+  it('the region events’ consumer, as soon as the change is delivered', async () => {
+    const region = await createRegion({ currency: 'EUR', locales: ['en'], countries: [] });
+    await changeRegion(region.id, { currency: 'GBP' });
+
+    const delivered = await deliverBatch([syntheticEnvelope('region.updated', { id: region.id })], {
+      env: stepped,
+      consumers: [storefrontConsumer],
+    });
+
+    expect(delivered.retried).toStrictEqual([]);
+    expect(await marks(region.id)).toStrictEqual([]);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('the storefront-rebuild cron job', async () => {
+    const region = await createRegion({ currency: 'EUR', locales: ['en'], countries: [] });
+    await changeRegion(region.id, { locales: ['en', 'fr'] });
+
+    await runStorefrontRebuildJob(stepped);
+
+    expect(await marks(region.id)).toStrictEqual([]);
+    expect(Object.keys(await prices(region.id, 'fr')).sort()).toStrictEqual(byId);
+    await expectStorefrontMatchesCatalog();
+  });
+});
