@@ -7,6 +7,8 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { EVENT_CONSUMERS } from '../../src/jobs/event-consumers';
+import { CRON_JOBS } from '../../src/jobs/schedule';
 import { runStorefrontRebuildJob } from '../../src/jobs/storefront-rebuild';
 import { systemCaller } from '../../src/lib/caller';
 import { deleteRegion, updateRegion } from '../../src/modules/regions/admin-service';
@@ -249,6 +251,11 @@ describe('a region change on a catalog larger than one step', () => {
 });
 
 describe('what carries a rebuild on', () => {
+  it('is registered: the job on the minute trigger, the consumer on the event queue', () => {
+    expect(CRON_JOBS['* * * * *']).toContain(runStorefrontRebuildJob);
+    expect(EVENT_CONSUMERS).toContain(storefrontConsumer);
+  });
+
   it('the region events’ consumer, as soon as the change is delivered', async () => {
     const region = await createRegion({ currency: 'EUR', locales: ['en'], countries: [] });
     await changeRegion(region.id, { currency: 'GBP' });

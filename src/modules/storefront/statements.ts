@@ -194,8 +194,10 @@ function planOf(scope: StorefrontScope): Plan {
       clear: [
         {
           delete: 'storefront_entries',
+          // `+lane`: found by product (an index), then kept if the lane is the region's; by lane, SQLite would
+          // probe every lane of the region for every product.
           where: sql`product_id IN (${products})
-            AND lane IN (SELECT lane FROM storefront_lanes WHERE region_id = ${scope.region})`,
+            AND +lane IN (SELECT lane FROM storefront_lanes WHERE region_id = ${scope.region})`,
         },
       ],
       documents: false,
@@ -265,15 +267,10 @@ function documentsInsert(plan: Plan): StorefrontStatement {
 type Entries = Exclude<Plan['entries'], 'none'>;
 
 /**
- * The rows each product of the plan has in each lane: `sold` (per region: active with a variant priced in its
- * currency, and the price range), `titled` (per region locale: the title along that locale's chain, the
- * locale first, then the region's others in order, else the first locale alphabetically, as responses pick it),
- * `tree` (each category link plus every ancestor), `lists` (the whole catalog, those categories, collections).
+ * The lists each product of the plan is in, as CTEs: `tree` (each category link plus every ancestor), `lists`
+ * (the whole catalog, those categories, collections), for the products in `picked`.
  */
-function placed(plan: Plan, entries: Entries): SQL {
-  const regionFilter =
-    typeof entries === 'object' && 'region' in entries ? sql` AND r.id = ${entries.region}` : sql``;
-  const variantFilter = unless(plan.withoutVariant, (id) => sql` AND v.id <> ${id}`);
+function listed(plan: Plan, entries: Entries): SQL {
   const categoryFilter = unless(plan.withoutCategory, (id) => sql` AND pc.category_id <> ${id}`);
   const lists =
     typeof entries === 'object' && 'collection' in entries
@@ -282,8 +279,31 @@ function placed(plan: Plan, entries: Entries): SQL {
           UNION ALL SELECT product_id, category_id, NULL FROM tree
           UNION ALL SELECT pcol.product_id, NULL, pcol.collection_id FROM product_collections pcol
             WHERE pcol.product_id IN (SELECT id FROM picked)`;
+  return sql`picked(id) AS MATERIALIZED (${plan.products}),
+    tree(product_id, category_id) AS (
+      SELECT pc.product_id, pc.category_id FROM product_categories pc
+        WHERE pc.product_id IN (SELECT id FROM picked)${categoryFilter}
+      UNION
+      SELECT tree.product_id, c.parent_id FROM tree JOIN categories c ON c.id = tree.category_id
+        WHERE c.parent_id IS NOT NULL
+    ),
+    lists(product_id, category_id, collection_id) AS (${lists})`;
+}
+
+/** ` AND <column> = <region>` when the plan's entries or full-text rows are one region's, else nothing. */
+const inRegion = (part: Entries | Search, column: string) =>
+  typeof part === 'object' && 'region' in part ? sql` AND ${sql.raw(column)} = ${part.region}` : sql``;
+
+/**
+ * The rows each product of the plan has in each lane: `sold` (per region: active with a variant priced in its
+ * currency, and the price range), `titled` (per region locale: the title along that locale's chain, the
+ * locale first, then the region's others in order, else the first locale alphabetically, as responses pick it),
+ * and its lists (listed above).
+ */
+function placed(plan: Plan, entries: Entries): SQL {
+  const variantFilter = unless(plan.withoutVariant, (id) => sql` AND v.id <> ${id}`);
   return sql`WITH RECURSIVE
-    picked(id) AS MATERIALIZED (${plan.products}),
+    ${listed(plan, entries)},
     sold AS MATERIALIZED (
       SELECT r.id AS region_id, r.locales, p.id AS product_id, p.created_at,
         MIN(pr.amount) AS min_price, MAX(pr.amount) AS max_price
@@ -292,7 +312,7 @@ function placed(plan: Plan, entries: Entries): SQL {
       CROSS JOIN variants v ON v.product_id = p.id
       CROSS JOIN regions r
       CROSS JOIN prices pr ON pr.variant_id = v.id AND pr.currency_code = r.currency_code
-      WHERE p.status = 'active'${regionFilter}${variantFilter}
+      WHERE p.status = 'active'${inRegion(entries, 'r.id')}${variantFilter}
       GROUP BY r.id, p.id
     ),
     titled AS MATERIALIZED (
@@ -303,14 +323,6 @@ function placed(plan: Plan, entries: Entries): SQL {
           LIMIT 1) AS title
       FROM sold s CROSS JOIN json_each(s.locales) loc
     ),
-    tree(product_id, category_id) AS (
-      SELECT pc.product_id, pc.category_id FROM product_categories pc
-        WHERE pc.product_id IN (SELECT id FROM picked)${categoryFilter}
-      UNION
-      SELECT tree.product_id, c.parent_id FROM tree JOIN categories c ON c.id = tree.category_id
-        WHERE c.parent_id IS NOT NULL
-    ),
-    lists(product_id, category_id, collection_id) AS (${lists}),
     placed AS (
       SELECT ti.region_id, ti.locale, l.category_id, l.collection_id,
         coalesce(l.category_id, l.collection_id, '') AS list_id,
@@ -320,11 +332,19 @@ function placed(plan: Plan, entries: Entries): SQL {
     )`;
 }
 
-/** The lanes the plan's rows need that do not exist yet; `lane` is left to SQLite (NULL: the next rowid). */
+/**
+ * The lanes the plan's entries may need that do not exist yet: each of the products' lists in each region
+ * locale (in the plan's region, if it has one), whether or not the product is sold there. A lane left empty
+ * costs one small row; deciding which lanes are needed from the entries instead would compute every entry's
+ * prices and title twice, a quarter of a write's reads. `lane` is left to SQLite (NULL: the next rowid).
+ */
 function lanesInsert(plan: Plan, entries: Entries): StorefrontStatement {
   // WHERE true: an INSERT ... SELECT with an ON CONFLICT clause needs a WHERE to parse unambiguously.
-  const select = sql`${placed(plan, entries)}
-    SELECT DISTINCT NULL, region_id, locale, category_id, collection_id FROM placed WHERE true`;
+  const select = sql`WITH RECURSIVE ${listed(plan, entries)}
+    SELECT NULL, r.id, loc.value, l.category_id, l.collection_id
+    FROM (SELECT DISTINCT category_id, collection_id FROM lists) l
+    CROSS JOIN regions r CROSS JOIN json_each(r.locales) loc
+    WHERE true${inRegion(entries, 'r.id')}`;
   return { insert: 'storefront_lanes', select, skipExisting: true };
 }
 
@@ -338,21 +358,28 @@ function entriesInsert(plan: Plan, entries: Entries): StorefrontStatement {
 
 type Search = Exclude<Plan['search'], 'none'>;
 
+/** `l`, the whole-catalog lane of each locale of the region `r`: one index seek each. */
+const WHOLE_CATALOG_LANES_OF_R = sql`json_each(r.locales) loc
+  CROSS JOIN storefront_lanes l ON l.region_id = r.id AND l.locale = loc.value AND l.list_id = ''`;
+
 /** Whether a (`product`, `region`) pair, named by two columns, is one whose full-text row the plan rebuilds. */
 const searchedIn = (plan: Plan, search: Search, product: string, region: string) =>
-  sql`${sql.raw(product)} IN (${plan.products})${
-    typeof search === 'object' ? sql` AND ${sql.raw(region)} = ${search.region}` : sql``
-  }`;
+  sql`${sql.raw(product)} IN (${plan.products})${inRegion(search, region)}`;
 
 /**
  * Numbers the (product, region) pairs newly sold, in the order the products were created; a pair keeps its
  * number for as long as both exist, so rewriting a product's text never moves it in the index's order.
  */
 function searchRowsInsert(plan: Plan, search: Search): StorefrontStatement {
-  const select = sql`SELECT NULL, e.product_id, l.region_id
-    FROM storefront_entries e JOIN storefront_lanes l ON l.lane = e.lane
-    WHERE l.list_id = '' AND ${searchedIn(plan, search, 'e.product_id', 'l.region_id')}
-    GROUP BY e.product_id, l.region_id ORDER BY MIN(e.created_at), e.product_id`;
+  // Each region's whole-catalog lanes (one per locale), then a primary-key probe per product and lane (CROSS
+  // JOIN keeps that order): left to itself, SQLite walks every entry of the region's lanes.
+  const select = sql`WITH picked(id) AS MATERIALIZED (${plan.products})
+    SELECT NULL, e.product_id, r.id
+    FROM regions r CROSS JOIN ${WHOLE_CATALOG_LANES_OF_R}
+    CROSS JOIN picked
+    CROSS JOIN storefront_entries e ON e.lane = l.lane AND e.product_id = picked.id
+    WHERE true${inRegion(search, 'r.id')}
+    GROUP BY e.product_id, r.id ORDER BY MIN(e.created_at), e.product_id`;
   return { insert: 'storefront_search_rows', select, skipExisting: true };
 }
 
@@ -381,8 +408,8 @@ function searchInsert(plan: Plan, search: Search): StorefrontStatement {
       ${text('description')}
     FROM storefront_search_rows k JOIN regions r ON r.id = k.region_id
     WHERE ${searchedIn(plan, search, 'k.product_id', 'k.region_id')}
-      AND EXISTS (SELECT 1 FROM storefront_entries e JOIN storefront_lanes l ON l.lane = e.lane
-        WHERE e.product_id = k.product_id AND l.region_id = r.id AND l.list_id = '')`;
+      AND EXISTS (SELECT 1 FROM ${WHOLE_CATALOG_LANES_OF_R}
+        CROSS JOIN storefront_entries e ON e.lane = l.lane AND e.product_id = k.product_id)`;
   return { insert: 'storefront_search', select };
 }
 
