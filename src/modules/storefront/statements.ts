@@ -333,18 +333,24 @@ function placed(plan: Plan, entries: Entries): SQL {
 }
 
 /**
- * The lanes the plan's entries may need that do not exist yet: each of the products' lists in each region
- * locale (in the plan's region, if it has one), whether or not the product is sold there. A lane left empty
- * costs one small row; deciding which lanes are needed from the entries instead would compute every entry's
- * prices and title twice, a quarter of a write's reads. `lane` is left to SQLite (NULL: the next rowid).
+ * The lanes the plan's entries may need that do not exist yet: each of the products' lists in each locale of
+ * each region (the plan's, if it has one) whose currency one of the products has a price in. A lane that stays
+ * empty (the product priced there is a draft, or in another list) costs one small row; deciding from the
+ * entries instead would compute every entry's prices and title twice, a quarter of a write's reads. `lane` is
+ * left to SQLite (NULL: the next rowid).
  */
 function lanesInsert(plan: Plan, entries: Entries): StorefrontStatement {
   // WHERE true: an INSERT ... SELECT with an ON CONFLICT clause needs a WHERE to parse unambiguously.
-  const select = sql`WITH RECURSIVE ${listed(plan, entries)}
+  const select = sql`WITH RECURSIVE ${listed(plan, entries)},
+    priced(id, locales) AS MATERIALIZED (
+      SELECT r.id, r.locales FROM regions r
+      WHERE EXISTS (SELECT 1 FROM picked CROSS JOIN variants v ON v.product_id = picked.id
+        CROSS JOIN prices pr ON pr.variant_id = v.id AND pr.currency_code = r.currency_code)${inRegion(entries, 'r.id')}
+    )
     SELECT NULL, r.id, loc.value, l.category_id, l.collection_id
     FROM (SELECT DISTINCT category_id, collection_id FROM lists) l
-    CROSS JOIN regions r CROSS JOIN json_each(r.locales) loc
-    WHERE true${inRegion(entries, 'r.id')}`;
+    CROSS JOIN priced r CROSS JOIN json_each(r.locales) loc
+    WHERE true`;
   return { insert: 'storefront_lanes', select, skipExisting: true };
 }
 
