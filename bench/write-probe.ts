@@ -1,9 +1,10 @@
 /**
  * A Worker for bench/run.mjs only, never deployed: runs what one kind of catalog write adds to its batch for the
- * storefront read model (`refreshStorefront`: one product, a category renamed, a collection, one step of a
- * region's rebuild after a change of its currency or locales) against the benchmark's D1 database, in one batch as the write does, and answers with how long the
- * batch took and the rows D1 read and wrote. The write's own few statements (the row, its audit entry, its event)
- * are left out: they are the same at every catalog size.
+ * storefront read model (`refreshStorefront`: one product, a category renamed, a collection's products or names,
+ * one step of a region's rebuild after a change of its currency or locales) against the benchmark's D1 database,
+ * in one batch as the write does, and answers with how long the batch took and the rows D1 read and wrote. The
+ * write's own few statements (the row, its audit entry, its event) are left out: they are the same at every
+ * catalog size.
  */
 import { D1Meter, meteredDatabase } from '../src/lib/d1-meter';
 import { createDb } from '../src/lib/db';
@@ -14,6 +15,9 @@ const SCOPES: Record<string, (db: D1Database, key: string) => Promise<Storefront
   product: async (db, handle) => ({ products: [await idOf(db, 'products', 'handle', handle)] }),
   category: async (db, handle) => ({ category: await idOf(db, 'categories', 'handle', handle) }),
   collection: async (db, handle) => ({ collection: await idOf(db, 'collections', 'handle', handle) }),
+  'collection-renamed': async (db, handle) => ({
+    collectionRenamed: await idOf(db, 'collections', 'handle', handle),
+  }),
   region: async (db, code) => ({
     region: await idOf(db, 'regions', 'code', code),
     after: '',

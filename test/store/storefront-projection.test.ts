@@ -135,10 +135,18 @@ describe('the storefront read model after each kind of catalog write', () => {
     expect(await rows('SELECT * FROM storefront_lanes WHERE category_id = ?', leaf)).toStrictEqual([]);
   });
 
-  it('collection create, membership and translations, delete', async () => {
+  it('collection create, membership, names and handle, delete', async () => {
     const second = await createCollection({ product_ids: [product.id] });
     await expectStorefrontMatchesCatalog();
     await ok(admin('PATCH', `/collections/${collection}`, { product_ids: [product.id] }));
+    await expectStorefrontMatchesCatalog();
+    // Names and handle only: the documents name the collection, nothing else of the model does.
+    await ok(
+      admin('PATCH', `/collections/${collection}`, {
+        handle: unique('renamed'),
+        translations: { en: { title: 'Renamed' } },
+      }),
+    );
     await expectStorefrontMatchesCatalog();
     await ok(
       admin('PATCH', `/collections/${second.id}`, { product_ids: [], translations: { de: { title: 'Z' } } }),

@@ -141,7 +141,10 @@ export async function updateCollection(
       ...insertLinks(db, id, input.product_ids),
     );
   }
-  statements.push(...refreshStorefront(db, { collection: id }));
+  // Without a new product list, only the names or the handle changed: they are only in the documents.
+  statements.push(
+    ...refreshStorefront(db, input.product_ids ? { collection: id } : { collectionRenamed: id }),
+  );
   await commit(db, caller, {
     statements,
     audit: {

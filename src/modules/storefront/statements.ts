@@ -55,6 +55,8 @@ export type StorefrontScope =
   | { products: string[]; withoutVariant?: string }
   /** A category's name or handle changed: the documents of the products in it. */
   | { category: string }
+  /** A collection's names or handle changed, not its products: the documents of the products in it. */
+  | { collectionRenamed: string }
   /** A category moved: the products in it or below it have new ancestors, so new lanes. */
   | { categoryTree: string }
   /** A leaf category is about to be deleted: its products' documents and lanes as if it were gone. */
@@ -117,6 +119,14 @@ const clearEntries = (products: SQL): StorefrontStatement => ({
   where: sql`product_id IN (${products})`,
 });
 
+const documentsOnly = (products: SQL): Plan => ({
+  products,
+  clear: [clearDocuments(products)],
+  documents: true,
+  entries: 'none',
+  search: 'none',
+});
+
 function planOf(scope: StorefrontScope): Plan {
   if ('products' in scope) {
     const products = ids(scope.products);
@@ -129,9 +139,16 @@ function planOf(scope: StorefrontScope): Plan {
       ...(scope.withoutVariant === undefined ? {} : { withoutVariant: scope.withoutVariant }),
     };
   }
+  // A name or a handle is only in the documents: lanes, entries and full-text rows name ids.
   if ('category' in scope) {
-    const products = sql`SELECT product_id FROM product_categories WHERE category_id = ${scope.category}`;
-    return { products, clear: [clearDocuments(products)], documents: true, entries: 'none', search: 'none' };
+    return documentsOnly(
+      sql`SELECT product_id FROM product_categories WHERE category_id = ${scope.category}`,
+    );
+  }
+  if ('collectionRenamed' in scope) {
+    return documentsOnly(
+      sql`SELECT product_id FROM product_collections WHERE collection_id = ${scope.collectionRenamed}`,
+    );
   }
   if ('categoryTree' in scope) {
     const products = sql`SELECT DISTINCT pc.product_id FROM product_categories pc WHERE pc.category_id IN (
