@@ -33,6 +33,7 @@ describe('POST /v1/admin/regions', () => {
       prices_include_tax: true,
       locales: ['en', 'de'],
       countries: [first, second],
+      storefront_rebuild_since: null,
       created_at: anyDate,
       updated_at: anyDate,
     });

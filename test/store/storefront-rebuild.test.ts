@@ -89,6 +89,20 @@ const catalogVersion = async () =>
     | number
     | undefined) ?? 0;
 
+/** `storefront_rebuild_since` of the region as the admin API shows it, alone and in the list. */
+async function regionRebuildSince(regionId: string): Promise<string | null> {
+  const res = await admin('GET', `/regions/${regionId}`);
+  expect(res.status).toBe(200);
+  const one = (await res.json()) as { storefront_rebuild_since: string | null };
+  const listed = (await (await admin('GET', '/regions?limit=100')).json()) as {
+    data: { id: string; storefront_rebuild_since: string | null }[];
+  };
+  expect(listed.data.find((r) => r.id === regionId)?.storefront_rebuild_since).toBe(
+    one.storefront_rebuild_since,
+  );
+  return one.storefront_rebuild_since;
+}
+
 async function changeRegion(regionId: string, input: Record<string, unknown>): Promise<void> {
   await updateRegion(stepped, caller, regionId, input, Object.keys(input));
 }
@@ -110,6 +124,10 @@ describe('a region change on a catalog larger than one step', () => {
     });
     const versionAfterChange = await catalogVersion();
     expect(versionAfterChange).toBeGreaterThan(versionBefore);
+    // Staff see that the storefront is catching up, and since when.
+    const [mark] = await marks(region.id);
+    const since = new Date(mark?.requested_at ?? 0).toISOString();
+    expect(await regionRebuildSince(region.id)).toBe(since);
 
     expect(await continueStorefrontRebuilds(stepped, caller, untilDone())).toStrictEqual({
       steps: 3,
@@ -117,6 +135,7 @@ describe('a region change on a catalog larger than one step', () => {
     });
 
     expect(await marks(region.id)).toStrictEqual([]);
+    expect(await regionRebuildSince(region.id)).toBeNull();
     expect(await prices(region.id)).toStrictEqual(expectedPrices((i) => 900 + i, byId));
     await expectStorefrontMatchesCatalog();
     expect(await catalogVersion()).toBeGreaterThan(versionAfterChange);

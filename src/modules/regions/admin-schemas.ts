@@ -57,6 +57,10 @@ export const AdminRegionSchema = z
     prices_include_tax: z.boolean(),
     locales: z.array(z.string()),
     countries: z.array(z.string()),
+    storefront_rebuild_since: Timestamp.nullable().openapi({
+      description:
+        'While the storefront catches up with a change of currency or locales (large catalogs are rebuilt in steps after the change), when that change was made; null once every product shows it.',
+    }),
     created_at: Timestamp,
     updated_at: Timestamp,
   })

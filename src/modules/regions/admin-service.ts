@@ -17,7 +17,7 @@ import { AppError, conflict, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { applyPatch, auditChanges } from '../../lib/row-changes';
 import { rebuildChunk, startRegionRebuild } from '../storefront/rebuild';
-import { getRegion, type RegionRow, serializeAdminRegion } from './admin-read';
+import { getRegion, type RegionRow } from './admin-read';
 import type { AdminRegion, CreateRegionInput, UpdateRegionInput } from './admin-schemas';
 
 /** Countries of `countries` that regions other than `regionId` serve, with the code of that region. */
@@ -126,7 +126,8 @@ export async function createRegion(
     recheck: () => assertAvailable(db, id, input.code, input.countries),
     versions: CatalogVersionBump.region(db),
   });
-  return serializeAdminRegion(row, input.countries);
+  // Read back: a large catalog leaves the storefront rebuild under way.
+  return getRegion(db, id);
 }
 
 export async function updateRegion(

@@ -19,7 +19,7 @@
  * Meanwhile (the staleness bound, docs/ARCHITECTURE.md): products not yet reached keep the region's rows of the
  * previous currency and locales, and listings cached since the change keep what they showed until the last step.
  */
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { storefrontLanes, storefrontRebuilds } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
@@ -138,4 +138,14 @@ export async function continueStorefrontRebuilds(
     await step(db, caller, oldest, chunk);
     steps++;
   }
+}
+
+/** When each of `regionIds` whose rebuild is under way asked for it (epoch ms); regions not in the map are done. */
+export async function rebuildsUnderWay(db: Database, regionIds: string[]): Promise<Map<string, number>> {
+  if (regionIds.length === 0) return new Map();
+  const marks = await db
+    .select({ regionId: storefrontRebuilds.regionId, requestedAt: storefrontRebuilds.requestedAt })
+    .from(storefrontRebuilds)
+    .where(inArray(storefrontRebuilds.regionId, regionIds));
+  return new Map(marks.map((m) => [m.regionId, m.requestedAt]));
 }
