@@ -4,15 +4,17 @@ import { iso } from '../../lib/catalog-fields';
 import type { Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
 import { afterCursor, paginate } from '../../lib/pagination';
-import { rebuildsUnderWay } from '../storefront/rebuild';
+import { rebuildMarksOf } from '../storefront/rebuild';
 import type { AdminRegion } from './admin-schemas';
 
 const SORT = 'code';
 
 export type RegionRow = typeof regions.$inferSelect;
 
-/** `rebuildSince`: when the region's storefront rebuild under way was asked for (epoch ms), if one is. */
-function serializeAdminRegion(row: RegionRow, countries: string[], rebuildSince?: number): AdminRegion {
+/** `rebuildSince`: when the change the region's storefront is still catching up with was made (epoch ms). */
+type RegionDetails = { countries: string[]; rebuildSince?: number };
+
+function serializeAdminRegion(row: RegionRow, details: RegionDetails = { countries: [] }): AdminRegion {
   return {
     id: row.id,
     code: row.code,
@@ -21,26 +23,33 @@ function serializeAdminRegion(row: RegionRow, countries: string[], rebuildSince?
     tax_rate_bps: row.taxRateBps,
     prices_include_tax: row.pricesIncludeTax,
     locales: row.locales,
-    countries: [...countries].sort(),
-    storefront_rebuild_since: rebuildSince === undefined ? null : iso(new Date(rebuildSince)),
+    countries: [...details.countries].sort(),
+    storefront_rebuild_since: details.rebuildSince === undefined ? null : iso(new Date(details.rebuildSince)),
     created_at: iso(row.createdAt),
     updated_at: iso(row.updatedAt),
   };
 }
 
-async function countriesOf(db: Database, regionIds: string[]): Promise<Map<string, string[]>> {
-  const byRegion = new Map<string, string[]>(regionIds.map((id) => [id, []]));
-  if (regionIds.length === 0) return byRegion;
-  const rows = await db.select().from(regionCountries).where(inArray(regionCountries.regionId, regionIds));
-  for (const row of rows) byRegion.get(row.regionId)?.push(row.countryCode);
-  return byRegion;
+/** Each region's countries and storefront rebuild under way, read in one round trip. */
+async function detailsOf(db: Database, regionIds: string[]): Promise<Map<string, RegionDetails>> {
+  const details = new Map<string, RegionDetails>(regionIds.map((id) => [id, { countries: [] }]));
+  if (regionIds.length === 0) return details;
+  const [countries, marks] = await db.batch([
+    db.select().from(regionCountries).where(inArray(regionCountries.regionId, regionIds)),
+    rebuildMarksOf(db, regionIds),
+  ]);
+  for (const row of countries) details.get(row.regionId)?.countries.push(row.countryCode);
+  for (const mark of marks) {
+    const region = details.get(mark.regionId);
+    if (region) region.rebuildSince = mark.requestedAt;
+  }
+  return details;
 }
 
 export async function getRegion(db: Database, id: string): Promise<AdminRegion> {
   const row = await db.select().from(regions).where(eq(regions.id, id)).get();
   if (!row) throw notFound('Region');
-  const rebuilds = await rebuildsUnderWay(db, [id]);
-  return serializeAdminRegion(row, (await countriesOf(db, [id])).get(id) ?? [], rebuilds.get(id));
+  return serializeAdminRegion(row, (await detailsOf(db, [id])).get(id));
 }
 
 export async function listRegions(db: Database, query: { limit: number; cursor?: string | undefined }) {
@@ -51,11 +60,9 @@ export async function listRegions(db: Database, query: { limit: number; cursor?:
     .orderBy(asc(regions.code))
     .limit(query.limit + 1);
   const page = paginate(rows, query.limit, SORT, (r) => [r.code]);
-  const ids = page.data.map((r) => r.id);
-  const countries = await countriesOf(db, ids);
-  const rebuilds = await rebuildsUnderWay(db, ids);
-  return {
-    data: page.data.map((r) => serializeAdminRegion(r, countries.get(r.id) ?? [], rebuilds.get(r.id))),
-    page: page.page,
-  };
+  const details = await detailsOf(
+    db,
+    page.data.map((r) => r.id),
+  );
+  return { data: page.data.map((r) => serializeAdminRegion(r, details.get(r.id))), page: page.page };
 }

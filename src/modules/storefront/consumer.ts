@@ -9,7 +9,7 @@ import { continueStorefrontRebuilds } from './rebuild';
 
 export const STOREFRONT_CONSUMER = 'storefront';
 
-export const CONSUMER_BUDGET_MS = 10_000;
+const CONSUMER_BUDGET_MS = 10_000;
 
 export const storefrontConsumer: EventConsumer = {
   name: STOREFRONT_CONSUMER,

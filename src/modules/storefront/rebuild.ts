@@ -140,12 +140,13 @@ export async function continueStorefrontRebuilds(
   }
 }
 
-/** When each of `regionIds` whose rebuild is under way asked for it (epoch ms); regions not in the map are done. */
-export async function rebuildsUnderWay(db: Database, regionIds: string[]): Promise<Map<string, number>> {
-  if (regionIds.length === 0) return new Map();
-  const marks = await db
+/**
+ * The marks of `regionIds` whose rebuild is under way (region id, and when the change was made, epoch ms), as a
+ * query to run in the caller's batch; a region without one shows the region as it is.
+ */
+export function rebuildMarksOf(db: Database, regionIds: string[]) {
+  return db
     .select({ regionId: storefrontRebuilds.regionId, requestedAt: storefrontRebuilds.requestedAt })
     .from(storefrontRebuilds)
     .where(inArray(storefrontRebuilds.regionId, regionIds));
-  return new Map(marks.map((m) => [m.regionId, m.requestedAt]));
 }
