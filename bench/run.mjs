@@ -7,7 +7,7 @@
 //   and so each cache key, new), with p50/p99 latency, plus the D1 round trips and rows read of that listing
 //   counted by bench/listing-probe.ts, which runs the route's own read functions through a metered D1 binding.
 // - writes: what the storefront read model adds to a catalog write's batch (one product, a category renamed, a
-//   collection's product list or names, one step of a region's rebuild), run in one batch by
+//   collection's product list or names, one step of a region's or a moved category's rebuild), run in one batch by
 //   bench/write-probe.ts: time, rows read and written, each the median of WRITE_RUNS runs.
 // - throughput: autocannon against cache HITs and MISSes next to a bare hello-world Worker on the same runtime.
 // Prints Markdown tables and writes them to bench/results/latest.md; only targets 127.0.0.1; stops itself.
@@ -51,6 +51,7 @@ const LISTINGS = [
 const WRITES = [
   ['one product', 'product', null],
   ['category `tops` renamed (with subcategories)', 'category', 'tops'],
+  ['category `apparel` moved: one step, 1,000 products', 'category-moved', 'apparel'],
   ['collection `summer`: its product list', 'collection', 'summer'],
   ['collection `summer` renamed', 'collection-renamed', 'summer'],
   ['region `eu` (currency or locales): one step, 1,000 products', 'region', 'eu'],

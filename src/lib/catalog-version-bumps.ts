@@ -6,7 +6,8 @@
  * - a product, its variants or prices: that product's page (under its old and its new handle) and the listings;
  *   other products' pages stay cached;
  * - a category or collection: the listings, and the pages of the products linked to it (before, and after when
- *   the write sets links), because a product page names its categories and collections;
+ *   the write sets links), because a product page names its categories and collections; the listings again
+ *   when a moved category's read model, rebuilt in steps, is done;
  * - a region: everything (`catalog`), because a region decides currency, tax and locales of every response; and
  *   everything again when the region's read model, rebuilt in steps after a change of currency or locales, is
  *   done.
@@ -66,6 +67,14 @@ export class CatalogVersionBump {
    */
   static regionRebuilt(db: Database, lastStep: SQL): CatalogVersionBump {
     return CatalogVersionBump.of(db, [sql`${literal(CATALOG_SCOPE)} WHERE ${lastStep}`]);
+  }
+
+  /**
+   * A moved category's products are in their new ancestors' lanes, after steps like a region's: the listings
+   * again when `lastStep` holds (a product page names only the categories a product is directly in).
+   */
+  static categoryTreeRebuilt(db: Database, lastStep: SQL): CatalogVersionBump {
+    return CatalogVersionBump.of(db, [sql`${LISTING} WHERE ${lastStep}`]);
   }
 
   /**

@@ -39,6 +39,7 @@ describe('POST /v1/admin/categories', () => {
       parent_id: parent.id,
       position: 3,
       translations: { en: { name: 'Mugs', description: 'For tea' }, de: { name: 'Tassen', description: '' } },
+      storefront_rebuild_since: null,
       created_at: anyDate,
       updated_at: anyDate,
     });

@@ -156,6 +156,7 @@ export type AdminCategoryBody = {
   parent_id: string | null;
   position: number;
   translations: Record<string, { name: string; description: string }>;
+  storefront_rebuild_since: string | null;
   created_at: string;
   updated_at: string;
 };

@@ -70,8 +70,8 @@ export async function seedRegions(): Promise<void> {
         .insert(schema.regionCountries)
         .values(countries.map((countryCode) => ({ countryCode, regionId: id }))),
     ]);
-    // Every product in one step: the fixtures are small, and the tests of stepping set their own chunk.
-    await refreshReadModel({ region: id, after: '', chunk: Number.MAX_SAFE_INTEGER });
+    // Every product at once: the fixtures are small, and the tests of stepping set their own chunk.
+    await refreshReadModel({ region: id, after: '' });
   }
   await invalidateCatalogCache();
 }

@@ -13,6 +13,7 @@ import { buildListingQuery } from '../../src/modules/products/store-listing';
 import { getProductByHandle, listProducts } from '../../src/modules/products/store-read';
 import { ListProductsQuery, PRODUCT_SORTS, type ProductSort } from '../../src/modules/products/store-schemas';
 import { refreshStorefront } from '../../src/modules/storefront/projection';
+import { stepScope } from '../../src/modules/storefront/rebuild';
 import { type BulkCatalog, seedBulkCatalog } from '../helpers/bulk-catalog';
 import { insertProductRow } from '../helpers/catalog-fixtures';
 
@@ -304,7 +305,8 @@ describe('rows a catalog write reads', () => {
       const meter = new D1Meter();
       const db = createDb(meteredDatabase(env.DB, meter));
       const region = catalog.store.region.id;
-      const [first, ...rest] = refreshStorefront(db, { region, after: `${prefix}_p000100`, chunk: 50 });
+      const scope = await stepScope(db, { region }, `${prefix}_p000100`, 50);
+      const [first, ...rest] = refreshStorefront(db, scope);
       if (first) await db.batch([first, ...rest]);
       return usage(meter).rowsRead;
     };
@@ -312,5 +314,31 @@ describe('rows a catalog write reads', () => {
     const inLarge = await step(large, 'large');
     // A statement that walked the region's lanes or full-text rows read ten times more in the larger region.
     expect(inLarge).toBeLessThanOrEqual(inSmall * 1.1);
+  });
+
+  it('a step of a moved category reads what its products hold, once found by one read of its links', async () => {
+    // Fifty products of category `a` (every other product: 250 in one catalog, 2,500 in the other).
+    const step = async (prefix: string) => {
+      const [find, rebuild] = [new D1Meter(), new D1Meter()];
+      const after = `${prefix}_p000100`;
+      const category = `${prefix}_a`;
+      const scope = await stepScope(createDb(meteredDatabase(env.DB, find)), { category }, after, 50);
+      const db = createDb(meteredDatabase(env.DB, rebuild));
+      const [first, ...rest] = refreshStorefront(db, scope);
+      if (first) await db.batch([first, ...rest]);
+      const links = await env.DB.prepare(
+        'SELECT count(*) AS n FROM product_categories WHERE category_id = ? AND product_id > ?',
+      )
+        .bind(category, after)
+        .first<number>('n');
+      return { find: usage(find).rowsRead, rebuild: usage(rebuild).rowsRead, links: links ?? 0 };
+    };
+    const inSmall = await step('small');
+    const inLarge = await step('large');
+    // The batch seeks the step's range in each statement: the same rows in both catalogs. Without the range,
+    // each of its six statements read every link past the mark (13,500 more rows in the larger catalog).
+    expect(inLarge.rebuild).toBeLessThanOrEqual(inSmall.rebuild * 1.1);
+    // Finding the range reads the links past the mark once (200 and 2,450), then the fifty ids it keeps.
+    for (const { find, links } of [inSmall, inLarge]) expect(find).toBeLessThanOrEqual(links + 60);
   });
 });

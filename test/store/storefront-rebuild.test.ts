@@ -71,7 +71,10 @@ type Mark = { region_id: string; after_product: string; requested_at: number };
 type Price = { currency: string; amount: number };
 
 const marks = async (regionId: string) =>
-  (await rows('SELECT * FROM storefront_rebuilds WHERE region_id = ?', regionId)) as Mark[];
+  (await rows(
+    'SELECT region_id, after_product, requested_at FROM storefront_rebuilds WHERE region_id = ?',
+    regionId,
+  )) as Mark[];
 
 /** The region's entries of the whole-catalog lane in `locale`: product id -> cheapest price. */
 async function prices(regionId: string, locale = 'en'): Promise<Record<string, number>> {

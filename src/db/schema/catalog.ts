@@ -161,7 +161,8 @@ export const productCategories = sqliteTable(
   },
   (t) => [
     primaryKey({ columns: [t.productId, t.categoryId] }),
-    index('product_categories_category_idx').on(t.categoryId),
+    // With the product id, a category's links are in product order: a moved category's rebuild walks them in steps.
+    index('product_categories_category_idx').on(t.categoryId, t.productId),
   ],
 );
 

@@ -17,7 +17,7 @@
  * statement of its own.
  */
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { categories, collections, products, regions } from './catalog';
 
 export const storefrontDocuments = sqliteTable('storefront_documents', {
@@ -98,17 +98,31 @@ export const storefrontSearchRows = sqliteTable(
 );
 
 /**
- * A region's read model being rebuilt in steps (src/modules/storefront/rebuild.ts): a change to its currency or
- * locales rewrites its rows for every product, too many for one D1 batch in a large catalog. The change's own
- * batch rebuilds the first products by id and adds this row; each later step rebuilds the next products after
- * `after_product` and moves it on, and the step that reaches the last product deletes the row.
+ * A rebuild of the read model in steps (src/modules/storefront/rebuild.ts), for a change whose rows are too many
+ * for one D1 batch in a large catalog: a region's currency or locales (that region's rows of every product), a
+ * category moved (every lane of the products in it or below it). The change's own batch rebuilds the first
+ * products by id and adds this row; each later step rebuilds the next products after `after_product` and moves
+ * it on, and the step that reaches the last product deletes the row.
  */
-export const storefrontRebuilds = sqliteTable('storefront_rebuilds', {
-  regionId: text('region_id')
-    .primaryKey()
-    .references(() => regions.id, { onDelete: 'cascade' }),
-  /** The largest product id rebuilt since the latest change of the region; '' before any. */
-  afterProduct: text('after_product').notNull(),
-  /** When the latest change of the region asked for the rebuild (epoch ms). */
-  requestedAt: integer('requested_at').notNull(),
-});
+export const storefrontRebuilds = sqliteTable(
+  'storefront_rebuilds',
+  {
+    /** The region's or the category's id: one rebuild of each at a time, a second change starting it over. */
+    target: text('target').primaryKey(),
+    /** Set for a region's rebuild; the row goes with the region. */
+    regionId: text('region_id').references(() => regions.id, { onDelete: 'cascade' }),
+    /** Set for a category's rebuild; the row goes with the category. */
+    categoryId: text('category_id').references(() => categories.id, { onDelete: 'cascade' }),
+    /** The largest product id rebuilt since the latest change of the target; '' before any. */
+    afterProduct: text('after_product').notNull(),
+    /** When the latest change of the target asked for the rebuild (epoch ms). */
+    requestedAt: integer('requested_at').notNull(),
+  },
+  () => [
+    check(
+      'storefront_rebuilds_target',
+      // Plain column names: drizzle would qualify them with the table name, which a rebuild renames.
+      sql`target = coalesce(region_id, category_id) AND (region_id IS NULL) <> (category_id IS NULL)`,
+    ),
+  ],
+);

@@ -4,6 +4,7 @@ import { iso } from '../../lib/catalog-fields';
 import type { Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
 import { afterCursor, paginate } from '../../lib/pagination';
+import { rebuildMarksOf } from '../storefront/rebuild';
 import type { AdminCategory } from './admin-schemas';
 
 const SORT = 'id';
@@ -11,7 +12,11 @@ const SORT = 'id';
 type CategoryRow = typeof categories.$inferSelect;
 type TranslationRow = typeof categoryTranslations.$inferSelect;
 
-export function serializeCategory(row: CategoryRow, translations: TranslationRow[]): AdminCategory {
+function serializeCategory(
+  row: CategoryRow,
+  translations: TranslationRow[],
+  rebuildSince: number | undefined,
+): AdminCategory {
   return {
     id: row.id,
     handle: row.handle,
@@ -20,21 +25,26 @@ export function serializeCategory(row: CategoryRow, translations: TranslationRow
     translations: Object.fromEntries(
       translations.map((t) => [t.locale, { name: t.name, description: t.description }]),
     ),
+    storefront_rebuild_since: rebuildSince === undefined ? null : iso(new Date(rebuildSince)),
     created_at: iso(row.createdAt),
     updated_at: iso(row.updatedAt),
   };
 }
 
-async function withTranslations(db: Database, rows: CategoryRow[]): Promise<AdminCategory[]> {
+/** The categories with their translations and storefront rebuild under way, read in one round trip. */
+async function withDetails(db: Database, rows: CategoryRow[]): Promise<AdminCategory[]> {
   const ids = rows.map((r) => r.id);
-  const translations =
-    ids.length === 0
-      ? []
-      : await db.select().from(categoryTranslations).where(inArray(categoryTranslations.categoryId, ids));
+  if (ids.length === 0) return [];
+  const [translations, marks] = await db.batch([
+    db.select().from(categoryTranslations).where(inArray(categoryTranslations.categoryId, ids)),
+    rebuildMarksOf(db, ids),
+  ]);
+  const rebuildSince = new Map(marks.map((mark) => [mark.target, mark.requestedAt]));
   return rows.map((row) =>
     serializeCategory(
       row,
       translations.filter((t) => t.categoryId === row.id),
+      rebuildSince.get(row.id),
     ),
   );
 }
@@ -42,7 +52,7 @@ async function withTranslations(db: Database, rows: CategoryRow[]): Promise<Admi
 export async function getCategory(db: Database, id: string): Promise<AdminCategory> {
   const row = await db.select().from(categories).where(eq(categories.id, id)).get();
   if (!row) throw notFound('Category');
-  const [category] = await withTranslations(db, [row]);
+  const [category] = await withDetails(db, [row]);
   if (!category) throw notFound('Category');
   return category;
 }
@@ -61,5 +71,5 @@ export async function listCategories(
     .orderBy(asc(categories.id))
     .limit(query.limit + 1);
   const page = paginate(rows, query.limit, SORT, (r) => [r.id]);
-  return { data: await withTranslations(db, page.data), page: page.page };
+  return { data: await withDetails(db, page.data), page: page.page };
 }

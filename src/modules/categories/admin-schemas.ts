@@ -58,6 +58,10 @@ export const AdminCategorySchema = z
     parent_id: z.string().nullable(),
     position: z.number().int(),
     translations: z.record(z.string(), z.object({ name: z.string(), description: z.string() })),
+    storefront_rebuild_since: Timestamp.nullable().openapi({
+      description:
+        'While the storefront catches up with a move of the category (its products are listed under their new ancestors in steps after the move when they are many), when that move was made; null once every product is listed where the move puts it.',
+    }),
     created_at: Timestamp,
     updated_at: Timestamp,
   })

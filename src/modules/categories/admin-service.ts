@@ -23,6 +23,7 @@ import { AppError, conflict, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { applyPatch, auditChanges } from '../../lib/row-changes';
 import { refreshStorefront } from '../storefront/projection';
+import { rebuildChunk, startStorefrontRebuild } from '../storefront/rebuild';
 import { getCategory } from './admin-read';
 import type { AdminCategory, CreateCategoryInput, UpdateCategoryInput } from './admin-schemas';
 
@@ -179,9 +180,12 @@ export async function updateCategory(
       ...(input.translations
         ? translationPatchStatements(db, translations, id, input.translations, translationRow(id))
         : []),
-      // Products show their categories' names and handles; a move gives the whole subtree other ancestors.
+      // Products show their categories' names and handles; a move gives the whole subtree other ancestors, in
+      // steps when it holds more products than one (storefront/rebuild.ts).
       ...(input.translations || input.handle ? refreshStorefront(db, { category: id }) : []),
-      ...(input.parent_id !== undefined ? refreshStorefront(db, { categoryTree: id }) : []),
+      ...(input.parent_id !== undefined
+        ? await startStorefrontRebuild(db, { category: id }, rebuildChunk(env))
+        : []),
     ],
     audit: {
       action: 'category.update',

@@ -40,7 +40,7 @@ async function detailsOf(db: Database, regionIds: string[]): Promise<Map<string,
   ]);
   for (const row of countries) details.get(row.regionId)?.countries.push(row.countryCode);
   for (const mark of marks) {
-    const region = details.get(mark.regionId);
+    const region = details.get(mark.target);
     if (region) region.rebuildSince = mark.requestedAt;
   }
   return details;

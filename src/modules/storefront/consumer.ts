@@ -1,8 +1,9 @@
 /**
- * The storefront as a consumer of the event queue (src/jobs/event-consumers.ts): a region's creation or change
- * may leave its read model to be rebuilt in steps (rebuild.ts), and this starts them as soon as the change is
- * published instead of at the next run of the storefront-rebuild job. It works for CONSUMER_BUDGET_MS, short
- * enough not to hold up the other events of its queue batch; the job finishes what is left.
+ * The storefront as a consumer of the event queue (src/jobs/event-consumers.ts): a region's creation or change,
+ * or a category's move, may leave read model rows to be rebuilt in steps (rebuild.ts), and this starts them as
+ * soon as the change is published instead of at the next run of the storefront-rebuild job. It works for
+ * CONSUMER_BUDGET_MS, short enough not to hold up the other events of its queue batch; the job finishes what is
+ * left.
  */
 import type { EventConsumer } from '../../lib/event-consumer';
 import { continueStorefrontRebuilds } from './rebuild';
@@ -11,9 +12,12 @@ export const STOREFRONT_CONSUMER = 'storefront';
 
 const CONSUMER_BUDGET_MS = 10_000;
 
+/** The events of the changes that can start a rebuild (a category update may be a move). */
+const REBUILT_AFTER = new Set(['region.created', 'region.updated', 'category.updated']);
+
 export const storefrontConsumer: EventConsumer = {
   name: STOREFRONT_CONSUMER,
-  handles: (type) => type === 'region.created' || type === 'region.updated',
+  handles: (type) => REBUILT_AFTER.has(type),
   async consume(env, _event, { caller, commitOnce }) {
     await continueStorefrontRebuilds(env, caller, { deadline: Date.now() + CONSUMER_BUDGET_MS });
     await commitOnce({ statements: [] });

@@ -57,8 +57,12 @@ export type StorefrontScope =
   | { category: string }
   /** A collection's names or handle changed, not its products: the documents of the products in it. */
   | { collectionRenamed: string }
-  /** A category moved: the products in it or below it have new ancestors, so new lanes. */
-  | { categoryTree: string }
+  /**
+   * A category moved: the products in it or below it have new ancestors, so new lanes; those of them whose ids
+   * are after `after` and up to `through` (all of them when it is not given; rebuild.ts steps through them this
+   * way, in id order).
+   */
+  | { categoryTree: string; after: string; through?: string }
   /** A leaf category is about to be deleted: its products' documents and lanes as if it were gone. */
   | { leavingCategory: string }
   /** A collection was created or changed: its products' documents and the collection's lanes. */
@@ -66,10 +70,11 @@ export type StorefrontScope =
   /** A collection is about to be deleted or to get another product list: its products' documents without it. */
   | { leavingCollection: string }
   /**
-   * A region was created or its currency or locales changed: that region's rows of the `chunk` products whose
-   * ids follow `after` ('' for the first), in id order (rebuild.ts steps through every product this way).
+   * A region was created or its currency or locales changed: that region's rows of the products whose ids are
+   * after `after` and up to `through` (all of them when it is not given; rebuild.ts steps through every product
+   * this way, in id order).
    */
-  | { region: string; after: string; chunk: number }
+  | { region: string; after: string; through?: string }
   /** Everything, from scratch: the migration backfill and the demo seed. */
   | { everything: true };
 
@@ -104,9 +109,26 @@ type Plan = {
   withoutCollection?: string;
 };
 
-/** The ids of the `chunk` products that follow `after` in id order: a walk of the products' primary key. */
-export const productsAfter = (after: string, chunk: number) =>
-  sql`SELECT id FROM products WHERE id > ${after} ORDER BY id LIMIT ${chunk}`;
+/** Product ids after `after` and up to `through`, or the first `chunk` of them in id order when that is given. */
+export type IdRange = { after: string | SQL; through?: string; chunk?: number };
+
+const inRange = (column: string, range: IdRange) =>
+  sql`${sql.raw(column)} > ${range.after}${range.through === undefined ? sql`` : sql` AND ${sql.raw(column)} <= ${range.through}`}
+    ORDER BY ${sql.raw(column)}${range.chunk === undefined ? sql`` : sql` LIMIT ${range.chunk}`}`;
+
+/** The ids (`id`) of the products in `range`: a walk of the products' primary key. */
+export const productsIn = (range: IdRange) => sql`SELECT id FROM products WHERE ${inRange('id', range)}`;
+
+/**
+ * The ids (`id`) of the products in `category` or below it that are in `range`: for each category of the
+ * subtree, a seek of its links (by category, then product) to the range, so a range of a step's products reads
+ * their links only; the first `chunk` after a mark sorts every link past it.
+ */
+export const subtreeProductsIn = (category: string, range: IdRange) =>
+  sql`SELECT DISTINCT pc.product_id AS id FROM product_categories pc WHERE pc.category_id IN (
+      WITH RECURSIVE subtree(id) AS (
+        SELECT ${category} UNION SELECT c.id FROM categories c JOIN subtree ON c.parent_id = subtree.id
+      ) SELECT id FROM subtree) AND ${inRange('pc.product_id', range)}`;
 
 const ids = (list: string[]) => sql`SELECT value FROM json_each(${JSON.stringify(list)})`;
 
@@ -151,10 +173,7 @@ function planOf(scope: StorefrontScope): Plan {
     );
   }
   if ('categoryTree' in scope) {
-    const products = sql`SELECT DISTINCT pc.product_id FROM product_categories pc WHERE pc.category_id IN (
-      WITH RECURSIVE subtree(id) AS (
-        SELECT ${scope.categoryTree} UNION SELECT c.id FROM categories c JOIN subtree ON c.parent_id = subtree.id
-      ) SELECT id FROM subtree)`;
+    const products = subtreeProductsIn(scope.categoryTree, scope);
     return {
       products,
       clear: [clearEntries(products)],
@@ -203,7 +222,7 @@ function planOf(scope: StorefrontScope): Plan {
     };
   }
   if ('region' in scope) {
-    const products = productsAfter(scope.after, scope.chunk);
+    const products = productsIn(scope);
     return {
       products,
       // In every lane of the region, those of locales it no longer offers included: rebuild.ts drops those lanes

@@ -1,0 +1,228 @@
+/**
+ * A category moved under another parent gives every product in it or below it other ancestors, so other lanes.
+ * With more of them than one step holds, the move's own batch relists the first products by id and the steps do
+ * the rest (src/modules/storefront/rebuild.ts), as after a region's change; once the last step has run the read
+ * model equals the catalog (test/helpers/storefront.ts). The steps here are three products, so the ten products
+ * of the moved category take four.
+ */
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { systemCaller } from '../../src/lib/caller';
+import { deleteCategory, updateCategory } from '../../src/modules/categories/admin-service';
+import { storefrontConsumer } from '../../src/modules/storefront/consumer';
+import { continueStorefrontRebuilds } from '../../src/modules/storefront/rebuild';
+import {
+  type AdminCategoryBody,
+  type AdminProductBody,
+  admin,
+  createCategory,
+  createProduct,
+  createRegion,
+  rows,
+} from '../helpers/admin-fixtures';
+import { deliverBatch, syntheticEnvelope } from '../helpers/events';
+import { call } from '../helpers/http';
+import { actualEntries, expectStorefrontMatchesCatalog } from '../helpers/storefront';
+
+const STEP = 3;
+const stepped: Env = { ...env, STOREFRONT_REBUILD_CHUNK: String(STEP) };
+const caller = systemCaller('test', 'storefront-category-rebuild-test');
+const untilDone = () => ({ deadline: Date.now() + 60_000 });
+
+type Tree = { from: AdminCategoryBody; to: AdminCategoryBody; moved: AdminCategoryBody; byId: string[] };
+
+let regionCode: string;
+
+beforeAll(async () => {
+  regionCode = (await createRegion({ currency: 'EUR', locales: ['en'], countries: [] })).code;
+});
+
+/** A category `moved` under `from` holding ten products, and another top-level category `to`. */
+async function tree(): Promise<Tree> {
+  const from = await createCategory();
+  const to = await createCategory();
+  const moved = await createCategory({ parent_id: from.id });
+  const products: AdminProductBody[] = [];
+  for (let i = 0; i < 10; i++) {
+    products.push(
+      await createProduct({
+        status: 'active',
+        category_ids: [moved.id],
+        translations: { en: { title: `Tee ${i}` } },
+        variants: [
+          {
+            sku: `MOVED-${i}-${crypto.randomUUID()}`,
+            title: 'M',
+            options: { Size: 'M' },
+            prices: [{ currency: 'EUR', amount: 1000 + i }],
+          },
+        ],
+      }),
+    );
+  }
+  return { from, to, moved, byId: products.map((p) => p.id).sort() };
+}
+
+/** The products listed under `categoryId` (in its lanes of every region and locale), by id. */
+async function listed(categoryId: string): Promise<string[]> {
+  const ids = (await actualEntries()).filter((e) => e.list_id === categoryId).map((e) => e.product_id);
+  return [...new Set(ids)].sort();
+}
+
+type Mark = { target: string; category_id: string; after_product: string; requested_at: number };
+
+const marks = async (categoryId: string) =>
+  (await rows(
+    'SELECT target, category_id, after_product, requested_at FROM storefront_rebuilds WHERE category_id = ?',
+    categoryId,
+  )) as Mark[];
+
+const listingVersion = async () =>
+  ((await rows(`SELECT version FROM cache_versions WHERE scope = 'listing'`))[0]?.version as
+    | number
+    | undefined) ?? 0;
+
+/** `storefront_rebuild_since` of the category as the admin API shows it, alone and in its parent's list. */
+async function rebuildSince(category: AdminCategoryBody, parentId: string): Promise<string | null> {
+  const res = await admin('GET', `/categories/${category.id}`);
+  expect(res.status).toBe(200);
+  const one = (await res.json()) as AdminCategoryBody;
+  const listed = (await (await admin('GET', `/categories?parent_id=${parentId}&limit=100`)).json()) as {
+    data: AdminCategoryBody[];
+  };
+  expect(listed.data.find((c) => c.id === category.id)?.storefront_rebuild_since).toBe(
+    one.storefront_rebuild_since,
+  );
+  return one.storefront_rebuild_since;
+}
+
+async function move(category: AdminCategoryBody, parentId: string | null): Promise<void> {
+  await updateCategory(stepped, caller, category.id, { parent_id: parentId }, ['parent_id']);
+}
+
+/** The storefront's listing of a category, as a shopper gets it: product ids, newest first. */
+async function storefrontListing(category: AdminCategoryBody): Promise<string[]> {
+  const res = await call(`/v1/store/products?limit=20&region=${regionCode}&category=${category.handle}`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { data: { id: string }[] }).data.map((p) => p.id).sort();
+}
+
+describe('a category moved with more products than one step', () => {
+  it('lists the first products under the new parent in its own batch; the steps do the rest, then move the listings’ version', async () => {
+    const { from, to, moved, byId } = await tree();
+    const versionBefore = await listingVersion();
+
+    await move(moved, to.id);
+
+    expect(await marks(moved.id)).toStrictEqual([
+      {
+        target: moved.id,
+        category_id: moved.id,
+        after_product: byId[STEP - 1],
+        requested_at: expect.any(Number),
+      },
+    ]);
+    // The first three by id are under the new parent; the others stay under the old one until a step comes.
+    expect(await listed(to.id)).toStrictEqual(byId.slice(0, STEP));
+    expect(await listed(from.id)).toStrictEqual(byId.slice(STEP));
+    expect(await listed(moved.id)).toStrictEqual(byId);
+    expect(await storefrontListing(to)).toStrictEqual(byId.slice(0, STEP));
+    const versionAfterMove = await listingVersion();
+    expect(versionAfterMove).toBeGreaterThan(versionBefore);
+    // Staff see that the storefront is catching up, and since when.
+    const [mark] = await marks(moved.id);
+    expect(await rebuildSince(moved, to.id)).toBe(new Date(mark?.requested_at ?? 0).toISOString());
+
+    expect(await continueStorefrontRebuilds(stepped, caller, untilDone())).toStrictEqual({
+      steps: 3,
+      pending: 0,
+    });
+
+    expect(await marks(moved.id)).toStrictEqual([]);
+    expect(await rebuildSince(moved, to.id)).toBeNull();
+    expect(await listed(to.id)).toStrictEqual(byId);
+    expect(await listed(from.id)).toStrictEqual([]);
+    expect(await storefrontListing(to)).toStrictEqual(byId);
+    expect(await storefrontListing(from)).toStrictEqual([]);
+    expect(await listingVersion()).toBeGreaterThan(versionAfterMove);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('starts over from the first product when the category moves again before the last step', async () => {
+    const { from, to, moved, byId } = await tree();
+    await move(moved, to.id);
+    await continueStorefrontRebuilds(stepped, caller, { ...untilDone(), steps: 1 });
+    expect((await marks(moved.id))[0]?.after_product).toBe(byId[2 * STEP - 1]);
+
+    await move(moved, null);
+
+    expect((await marks(moved.id))[0]?.after_product).toBe(byId[STEP - 1]);
+    // Six products were listed under `to` by the first move; the second move's first step took three away.
+    expect(await listed(to.id)).toStrictEqual(byId.slice(STEP, 2 * STEP));
+    await continueStorefrontRebuilds(stepped, caller, untilDone());
+    expect(await listed(to.id)).toStrictEqual([]);
+    expect(await listed(from.id)).toStrictEqual([]);
+    expect(await listed(moved.id)).toStrictEqual(byId);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('does not keep a product written meanwhile waiting: its own write lists it where it belongs', async () => {
+    const { to, moved, byId } = await tree();
+    await move(moved, to.id);
+    const last = byId.at(-1) as string;
+
+    const res = await admin('PATCH', `/products/${last}`, { translations: { en: { title: 'Renamed tee' } } });
+    expect(res.status).toBe(200);
+
+    expect(await listed(to.id)).toStrictEqual([...byId.slice(0, STEP), last]);
+    await continueStorefrontRebuilds(stepped, caller, untilDone());
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('ends with the category when it is deleted before the last step', async () => {
+    const { from, to, moved } = await tree();
+    await move(moved, to.id);
+
+    // A leaf's delete relists all of its products in its own batch, the ones no step has reached included.
+    await deleteCategory(stepped, caller, moved.id);
+
+    expect(await marks(moved.id)).toStrictEqual([]);
+    expect(await continueStorefrontRebuilds(stepped, caller, untilDone())).toStrictEqual({
+      steps: 0,
+      pending: 0,
+    });
+    expect(await listed(from.id)).toStrictEqual([]);
+    expect(await listed(to.id)).toStrictEqual([]);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('leaves no mark when the products fit in one step', async () => {
+    const { to, moved, byId } = await tree();
+    await updateCategory(
+      { ...env, STOREFRONT_REBUILD_CHUNK: '1000' },
+      caller,
+      moved.id,
+      { parent_id: to.id },
+      ['parent_id'],
+    );
+
+    expect(await marks(moved.id)).toStrictEqual([]);
+    expect(await listed(to.id)).toStrictEqual(byId);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('is carried on by the storefront consumer as soon as the category event is delivered', async () => {
+    const { to, moved, byId } = await tree();
+    await move(moved, to.id);
+
+    const delivered = await deliverBatch([syntheticEnvelope('category.updated', { id: moved.id })], {
+      env: stepped,
+      consumers: [storefrontConsumer],
+    });
+
+    expect(delivered.retried).toStrictEqual([]);
+    expect(await marks(moved.id)).toStrictEqual([]);
+    expect(await listed(to.id)).toStrictEqual(byId);
+    await expectStorefrontMatchesCatalog();
+  });
+});
