@@ -52,7 +52,11 @@ const WRITES = [
   ['one product', 'product', null],
   ['category `tops` renamed (with subcategories)', 'category', 'tops'],
   ['category `apparel` moved: one step, 1,000 products', 'category-moved', 'apparel'],
-  ['collection `summer`: its product list', 'collection', 'summer'],
+  [
+    'collection `summer`: a new product list (documents, then one step of 1,000 products)',
+    'collection',
+    'summer',
+  ],
   ['collection `summer` renamed', 'collection-renamed', 'summer'],
   ['region `eu` (currency or locales): one step, 1,000 products', 'region', 'eu'],
 ];

@@ -9,7 +9,7 @@ import { runJob } from './run-job';
 
 export const STOREFRONT_REBUILD_JOB = 'storefront-rebuild';
 
-/** Well inside the minute between runs, so runs seldom overlap (an overlap repeats a step, nothing worse). */
+/** Well inside the minute between runs, so runs seldom overlap (overlapping runs share the steps, nothing worse). */
 const REBUILD_BUDGET_MS = 45_000;
 
 export function runStorefrontRebuildJob(env: Env): Promise<void> {

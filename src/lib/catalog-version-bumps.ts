@@ -7,7 +7,7 @@
  *   other products' pages stay cached;
  * - a category or collection: the listings, and the pages of the products linked to it (before, and after when
  *   the write sets links), because a product page names its categories and collections; the listings again
- *   when a moved category's read model, rebuilt in steps, is done;
+ *   when the read model of a moved category or a collection's new product list, rebuilt in steps, is done;
  * - a region: everything (`catalog`), because a region decides currency, tax and locales of every response; and
  *   everything again when the region's read model, rebuilt in steps after a change of currency or locales, is
  *   done.
@@ -70,10 +70,12 @@ export class CatalogVersionBump {
   }
 
   /**
-   * A moved category's products are in their new ancestors' lanes, after steps like a region's: the listings
-   * again when `lastStep` holds (a product page names only the categories a product is directly in).
+   * A moved category's products are in their new ancestors' lanes, or a collection's new product list in its
+   * lanes, after steps like a region's: the listings again when `lastStep` holds (the product pages moved with
+   * the change: a page names a product's collections and the categories it is directly in, which a move does not
+   * change).
    */
-  static categoryTreeRebuilt(db: Database, lastStep: SQL): CatalogVersionBump {
+  static listingsRebuilt(db: Database, lastStep: SQL): CatalogVersionBump {
     return CatalogVersionBump.of(db, [sql`${LISTING} WHERE ${lastStep}`]);
   }
 

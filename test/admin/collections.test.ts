@@ -39,6 +39,7 @@ describe('POST /v1/admin/collections', () => {
       handle,
       translations: { en: { title: 'Summer', description: 'Sunny' } },
       product_ids: sorted([a.id, b.id]),
+      storefront_rebuild_since: null,
       created_at: anyDate,
       updated_at: anyDate,
     });

@@ -176,6 +176,7 @@ export type AdminCollectionBody = {
   handle: string;
   translations: Record<string, { title: string; description: string }>;
   product_ids: string[];
+  storefront_rebuild_since: string | null;
   created_at: string;
   updated_at: string;
 };

@@ -227,3 +227,25 @@ export async function expectStorefrontMatchesCatalog(): Promise<void> {
   expect(await actualDocuments()).toStrictEqual(await expectedDocuments());
   expect(await lanesOutsideTheirRegion()).toStrictEqual([]);
 }
+
+/** The products listed in the lanes of a list (a category or collection id; every region and locale), by id. */
+export async function listedIn(listId: string): Promise<string[]> {
+  const ids = (await actualEntries()).filter((e) => e.list_id === listId).map((e) => e.product_id);
+  return [...new Set(ids)].sort();
+}
+
+/** The rebuild mark of a target (a region, category or collection id), if its rebuild is under way. */
+export function rebuildMarks(target: string) {
+  return all<{ target: string; after_product: string; requested_at: number }>(
+    'SELECT target, after_product, requested_at FROM storefront_rebuilds WHERE target = ?',
+    target,
+  );
+}
+
+/** The version of the listings' cache scope (0 before any write). */
+export async function listingVersion(): Promise<number> {
+  return (
+    (await all<{ version: number }>(`SELECT version FROM cache_versions WHERE scope = 'listing'`))[0]
+      ?.version ?? 0
+  );
+}

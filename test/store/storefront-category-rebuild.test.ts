@@ -18,11 +18,15 @@ import {
   createCategory,
   createProduct,
   createRegion,
-  rows,
 } from '../helpers/admin-fixtures';
 import { deliverBatch, syntheticEnvelope } from '../helpers/events';
 import { call } from '../helpers/http';
-import { actualEntries, expectStorefrontMatchesCatalog } from '../helpers/storefront';
+import {
+  expectStorefrontMatchesCatalog,
+  listedIn,
+  listingVersion,
+  rebuildMarks,
+} from '../helpers/storefront';
 
 const STEP = 3;
 const stepped: Env = { ...env, STOREFRONT_REBUILD_CHUNK: String(STEP) };
@@ -63,25 +67,6 @@ async function tree(): Promise<Tree> {
   return { from, to, moved, byId: products.map((p) => p.id).sort() };
 }
 
-/** The products listed under `categoryId` (in its lanes of every region and locale), by id. */
-async function listed(categoryId: string): Promise<string[]> {
-  const ids = (await actualEntries()).filter((e) => e.list_id === categoryId).map((e) => e.product_id);
-  return [...new Set(ids)].sort();
-}
-
-type Mark = { target: string; category_id: string; after_product: string; requested_at: number };
-
-const marks = async (categoryId: string) =>
-  (await rows(
-    'SELECT target, category_id, after_product, requested_at FROM storefront_rebuilds WHERE category_id = ?',
-    categoryId,
-  )) as Mark[];
-
-const listingVersion = async () =>
-  ((await rows(`SELECT version FROM cache_versions WHERE scope = 'listing'`))[0]?.version as
-    | number
-    | undefined) ?? 0;
-
 /** `storefront_rebuild_since` of the category as the admin API shows it, alone and in its parent's list. */
 async function rebuildSince(category: AdminCategoryBody, parentId: string): Promise<string | null> {
   const res = await admin('GET', `/categories/${category.id}`);
@@ -114,23 +99,22 @@ describe('a category moved with more products than one step', () => {
 
     await move(moved, to.id);
 
-    expect(await marks(moved.id)).toStrictEqual([
+    expect(await rebuildMarks(moved.id)).toStrictEqual([
       {
         target: moved.id,
-        category_id: moved.id,
         after_product: byId[STEP - 1],
         requested_at: expect.any(Number),
       },
     ]);
     // The first three by id are under the new parent; the others stay under the old one until a step comes.
-    expect(await listed(to.id)).toStrictEqual(byId.slice(0, STEP));
-    expect(await listed(from.id)).toStrictEqual(byId.slice(STEP));
-    expect(await listed(moved.id)).toStrictEqual(byId);
+    expect(await listedIn(to.id)).toStrictEqual(byId.slice(0, STEP));
+    expect(await listedIn(from.id)).toStrictEqual(byId.slice(STEP));
+    expect(await listedIn(moved.id)).toStrictEqual(byId);
     expect(await storefrontListing(to)).toStrictEqual(byId.slice(0, STEP));
     const versionAfterMove = await listingVersion();
     expect(versionAfterMove).toBeGreaterThan(versionBefore);
     // Staff see that the storefront is catching up, and since when.
-    const [mark] = await marks(moved.id);
+    const [mark] = await rebuildMarks(moved.id);
     expect(await rebuildSince(moved, to.id)).toBe(new Date(mark?.requested_at ?? 0).toISOString());
 
     expect(await continueStorefrontRebuilds(stepped, caller, untilDone())).toStrictEqual({
@@ -138,10 +122,10 @@ describe('a category moved with more products than one step', () => {
       pending: 0,
     });
 
-    expect(await marks(moved.id)).toStrictEqual([]);
+    expect(await rebuildMarks(moved.id)).toStrictEqual([]);
     expect(await rebuildSince(moved, to.id)).toBeNull();
-    expect(await listed(to.id)).toStrictEqual(byId);
-    expect(await listed(from.id)).toStrictEqual([]);
+    expect(await listedIn(to.id)).toStrictEqual(byId);
+    expect(await listedIn(from.id)).toStrictEqual([]);
     expect(await storefrontListing(to)).toStrictEqual(byId);
     expect(await storefrontListing(from)).toStrictEqual([]);
     expect(await listingVersion()).toBeGreaterThan(versionAfterMove);
@@ -152,17 +136,17 @@ describe('a category moved with more products than one step', () => {
     const { from, to, moved, byId } = await tree();
     await move(moved, to.id);
     await continueStorefrontRebuilds(stepped, caller, { ...untilDone(), steps: 1 });
-    expect((await marks(moved.id))[0]?.after_product).toBe(byId[2 * STEP - 1]);
+    expect((await rebuildMarks(moved.id))[0]?.after_product).toBe(byId[2 * STEP - 1]);
 
     await move(moved, null);
 
-    expect((await marks(moved.id))[0]?.after_product).toBe(byId[STEP - 1]);
+    expect((await rebuildMarks(moved.id))[0]?.after_product).toBe(byId[STEP - 1]);
     // Six products were listed under `to` by the first move; the second move's first step took three away.
-    expect(await listed(to.id)).toStrictEqual(byId.slice(STEP, 2 * STEP));
+    expect(await listedIn(to.id)).toStrictEqual(byId.slice(STEP, 2 * STEP));
     await continueStorefrontRebuilds(stepped, caller, untilDone());
-    expect(await listed(to.id)).toStrictEqual([]);
-    expect(await listed(from.id)).toStrictEqual([]);
-    expect(await listed(moved.id)).toStrictEqual(byId);
+    expect(await listedIn(to.id)).toStrictEqual([]);
+    expect(await listedIn(from.id)).toStrictEqual([]);
+    expect(await listedIn(moved.id)).toStrictEqual(byId);
     await expectStorefrontMatchesCatalog();
   });
 
@@ -174,7 +158,7 @@ describe('a category moved with more products than one step', () => {
     const res = await admin('PATCH', `/products/${last}`, { translations: { en: { title: 'Renamed tee' } } });
     expect(res.status).toBe(200);
 
-    expect(await listed(to.id)).toStrictEqual([...byId.slice(0, STEP), last]);
+    expect(await listedIn(to.id)).toStrictEqual([...byId.slice(0, STEP), last]);
     await continueStorefrontRebuilds(stepped, caller, untilDone());
     await expectStorefrontMatchesCatalog();
   });
@@ -186,13 +170,13 @@ describe('a category moved with more products than one step', () => {
     // A leaf's delete relists all of its products in its own batch, the ones no step has reached included.
     await deleteCategory(stepped, caller, moved.id);
 
-    expect(await marks(moved.id)).toStrictEqual([]);
+    expect(await rebuildMarks(moved.id)).toStrictEqual([]);
     expect(await continueStorefrontRebuilds(stepped, caller, untilDone())).toStrictEqual({
       steps: 0,
       pending: 0,
     });
-    expect(await listed(from.id)).toStrictEqual([]);
-    expect(await listed(to.id)).toStrictEqual([]);
+    expect(await listedIn(from.id)).toStrictEqual([]);
+    expect(await listedIn(to.id)).toStrictEqual([]);
     await expectStorefrontMatchesCatalog();
   });
 
@@ -206,8 +190,8 @@ describe('a category moved with more products than one step', () => {
       ['parent_id'],
     );
 
-    expect(await marks(moved.id)).toStrictEqual([]);
-    expect(await listed(to.id)).toStrictEqual(byId);
+    expect(await rebuildMarks(moved.id)).toStrictEqual([]);
+    expect(await listedIn(to.id)).toStrictEqual(byId);
     await expectStorefrontMatchesCatalog();
   });
 
@@ -221,8 +205,8 @@ describe('a category moved with more products than one step', () => {
     });
 
     expect(delivered.retried).toStrictEqual([]);
-    expect(await marks(moved.id)).toStrictEqual([]);
-    expect(await listed(to.id)).toStrictEqual(byId);
+    expect(await rebuildMarks(moved.id)).toStrictEqual([]);
+    expect(await listedIn(to.id)).toStrictEqual(byId);
     await expectStorefrontMatchesCatalog();
   });
 });

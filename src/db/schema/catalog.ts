@@ -161,7 +161,7 @@ export const productCategories = sqliteTable(
   },
   (t) => [
     primaryKey({ columns: [t.productId, t.categoryId] }),
-    // With the product id, a category's links are in product order: a moved category's rebuild walks them in steps.
+    // With the product id, a category's links are in product order: a moved category is relisted in steps.
     index('product_categories_category_idx').on(t.categoryId, t.productId),
   ],
 );
@@ -197,7 +197,8 @@ export const productCollections = sqliteTable(
   },
   (t) => [
     primaryKey({ columns: [t.productId, t.collectionId] }),
-    index('product_collections_collection_idx').on(t.collectionId),
+    // With the product id, a collection's links are in product order: a new product list is relisted in steps.
+    index('product_collections_collection_idx').on(t.collectionId, t.productId),
   ],
 );
 

@@ -100,29 +100,39 @@ export const storefrontSearchRows = sqliteTable(
 /**
  * A rebuild of the read model in steps (src/modules/storefront/rebuild.ts), for a change whose rows are too many
  * for one D1 batch in a large catalog: a region's currency or locales (that region's rows of every product), a
- * category moved (every lane of the products in it or below it). The change's own batch rebuilds the first
- * products by id and adds this row; each later step rebuilds the next products after `after_product` and moves
- * it on, and the step that reaches the last product deletes the row.
+ * category moved (every lane of the products in it or below it), a collection's product list replaced (every
+ * lane of the products it lists now or listed before). The change's own batch rebuilds the first products by id
+ * and adds this row; each later step rebuilds the next products after `after_product` and moves it on, and the
+ * step that reaches the last product deletes the row.
  */
 export const storefrontRebuilds = sqliteTable(
   'storefront_rebuilds',
   {
-    /** The region's or the category's id: one rebuild of each at a time, a second change starting it over. */
+    /** The region's, category's or collection's id: one rebuild of each at a time, a second change starting it over. */
     target: text('target').primaryKey(),
     /** Set for a region's rebuild; the row goes with the region. */
     regionId: text('region_id').references(() => regions.id, { onDelete: 'cascade' }),
     /** Set for a category's rebuild; the row goes with the category. */
     categoryId: text('category_id').references(() => categories.id, { onDelete: 'cascade' }),
+    /** Set for a collection's rebuild; the row goes with the collection. */
+    collectionId: text('collection_id').references(() => collections.id, { onDelete: 'cascade' }),
     /** The largest product id rebuilt since the latest change of the target; '' before any. */
     afterProduct: text('after_product').notNull(),
     /** When the latest change of the target asked for the rebuild (epoch ms). */
     requestedAt: integer('requested_at').notNull(),
+    /**
+     * The ids of the products the step under way rebuilds (a JSON array), set by the step's first statement and
+     * cleared by its last, in the same batch: its other statements read them here, so the step rebuilds one
+     * fixed set of products even where the rows that say which products it covers are ones it rewrites.
+     */
+    stepProducts: text('step_products'),
   },
   () => [
     check(
       'storefront_rebuilds_target',
       // Plain column names: drizzle would qualify them with the table name, which a rebuild renames.
-      sql`target = coalesce(region_id, category_id) AND (region_id IS NULL) <> (category_id IS NULL)`,
+      sql`target = coalesce(region_id, category_id, collection_id)
+        AND (region_id IS NOT NULL) + (category_id IS NOT NULL) + (collection_id IS NOT NULL) = 1`,
     ),
   ],
 );

@@ -184,7 +184,7 @@ export async function updateCategory(
       // steps when it holds more products than one (storefront/rebuild.ts).
       ...(input.translations || input.handle ? refreshStorefront(db, { category: id }) : []),
       ...(input.parent_id !== undefined
-        ? await startStorefrontRebuild(db, { category: id }, rebuildChunk(env))
+        ? startStorefrontRebuild(db, { category: id }, rebuildChunk(env))
         : []),
     ],
     audit: {

@@ -4,6 +4,7 @@ import { iso } from '../../lib/catalog-fields';
 import type { Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
 import { afterCursor, paginate } from '../../lib/pagination';
+import { rebuildMarksOf } from '../storefront/rebuild';
 import type { AdminCollection } from './admin-schemas';
 
 const SORT = 'id';
@@ -11,10 +12,11 @@ const SORT = 'id';
 type CollectionRow = typeof collections.$inferSelect;
 type TranslationRow = typeof collectionTranslations.$inferSelect;
 
-export function serializeCollection(
+function serializeCollection(
   row: CollectionRow,
   translations: TranslationRow[],
   productIds: string[],
+  rebuildSince: number | undefined,
 ): AdminCollection {
   return {
     id: row.id,
@@ -23,6 +25,7 @@ export function serializeCollection(
       translations.map((t) => [t.locale, { title: t.title, description: t.description }]),
     ),
     product_ids: productIds,
+    storefront_rebuild_since: rebuildSince === undefined ? null : iso(new Date(rebuildSince)),
     created_at: iso(row.createdAt),
     updated_at: iso(row.updatedAt),
   };
@@ -31,19 +34,22 @@ export function serializeCollection(
 async function withDetails(db: Database, rows: CollectionRow[]): Promise<AdminCollection[]> {
   const ids = rows.map((r) => r.id);
   if (ids.length === 0) return [];
-  const [translations, links] = await db.batch([
+  const [translations, links, marks] = await db.batch([
     db.select().from(collectionTranslations).where(inArray(collectionTranslations.collectionId, ids)),
     db
       .select()
       .from(productCollections)
       .where(inArray(productCollections.collectionId, ids))
       .orderBy(asc(productCollections.productId)),
+    rebuildMarksOf(db, ids),
   ]);
+  const rebuildSince = new Map(marks.map((mark) => [mark.target, mark.requestedAt]));
   return rows.map((row) =>
     serializeCollection(
       row,
       translations.filter((t) => t.collectionId === row.id),
       links.filter((l) => l.collectionId === row.id).map((l) => l.productId),
+      rebuildSince.get(row.id),
     ),
   );
 }

@@ -50,6 +50,10 @@ export const AdminCollectionSchema = z
     handle: z.string(),
     translations: z.record(z.string(), z.object({ title: z.string(), description: z.string() })),
     product_ids: z.array(z.string()),
+    storefront_rebuild_since: Timestamp.nullable().openapi({
+      description:
+        'While the storefront catches up with a new product list of the collection (its products are relisted in steps after the change when they are many), when that change was made; null once every product is listed as the collection says.',
+    }),
     created_at: Timestamp,
     updated_at: Timestamp,
   })

@@ -25,6 +25,7 @@ import { notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { applyPatch, auditChanges } from '../../lib/row-changes';
 import { refreshStorefront } from '../storefront/projection';
+import { rebuildChunk, startStorefrontRebuild } from '../storefront/rebuild';
 import { getCollection } from './admin-read';
 import type { AdminCollection, CreateCollectionInput, UpdateCollectionInput } from './admin-schemas';
 
@@ -136,15 +137,15 @@ export async function updateCollection(
   if (input.product_ids) {
     statements.push(
       // The products leaving the list cannot be found once it is replaced: their documents are rebuilt first.
-      ...refreshStorefront(db, { leavingCollection: id }),
+      ...refreshStorefront(db, { replacingCollection: id }),
       db.delete(productCollections).where(eq(productCollections.collectionId, id)),
       ...insertLinks(db, id, input.product_ids),
+      // The lanes of the products it lists now and listed before, in steps when they are many (rebuild.ts).
+      ...startStorefrontRebuild(db, { collection: id }, rebuildChunk(env)),
     );
   }
-  // Without a new product list, only the names or the handle changed: they are only in the documents.
-  statements.push(
-    ...refreshStorefront(db, input.product_ids ? { collection: id } : { collectionRenamed: id }),
-  );
+  // Names, a handle and the product list are all in the documents of the products it lists.
+  statements.push(...refreshStorefront(db, { collectionDocuments: id }));
   await commit(db, caller, {
     statements,
     audit: {

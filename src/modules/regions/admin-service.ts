@@ -114,7 +114,7 @@ export async function createRegion(
     statements: [
       db.insert(regions).values(row),
       ...countryInserts(db, id, input.countries),
-      ...(await startStorefrontRebuild(db, { region: id }, rebuildChunk(env))),
+      ...startStorefrontRebuild(db, { region: id }, rebuildChunk(env)),
     ],
     audit: {
       action: 'region.create',
@@ -152,7 +152,7 @@ export async function updateRegion(
   // (prices get the region's tax when read). Sent at all, not compared with the row read up front: a concurrent
   // update may have changed it since. A catalog larger than one chunk is finished in steps after the commit.
   if (input.currency !== undefined || input.locales !== undefined) {
-    statements.push(...(await startStorefrontRebuild(db, { region: id }, rebuildChunk(env))));
+    statements.push(...startStorefrontRebuild(db, { region: id }, rebuildChunk(env)));
   }
   await commit(db, caller, {
     statements,

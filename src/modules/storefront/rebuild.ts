@@ -4,7 +4,10 @@
  * docs/BENCHMARKS.md):
  * - a region's currency or locales: the region's rows of every product (sort keys in the new currency, titles
  *   along the new locale chain);
- * - a category moved: every lane of the products in it or below it (they have other ancestors now).
+ * - a category moved: every lane of the products in it or below it (they have other ancestors now);
+ * - a collection's product list replaced: every lane of the products it lists now or listed before (the
+ *   documents of both go in the change's own batch: they are much cheaper, and only there are the products it
+ *   listed before known for certain).
  *
  * So the change's own batch rebuilds the rows of the first `chunk` of those products by id and records where it
  * stopped in `storefront_rebuilds`; each step after it (the storefront-rebuild job and the storefront's event
@@ -13,15 +16,16 @@
  * region's: also drops the lanes of locales it no longer offers, empty by then). A change whose products fit in
  * one chunk is rebuilt whole in its own batch, as every other catalog write is.
  *
- * Every step computes rows from the catalog as it is when its batch runs, so any order of steps, repeated steps
- * and catalog writes in between leaves the read model equal to the catalog once the last step has run. A product
+ * Every step takes its products from the mark and computes their rows from the catalog as its batch finds them,
+ * so two runners take one step after the other, and any order of steps and catalog writes in between leaves the
+ * read model equal to the catalog once the last step has run. A product
  * written meanwhile is right at once: its own write rebuilds its rows everywhere. A second change of the same
- * region or category starts the walk again from the first product.
+ * target starts the walk again from the first product.
  *
  * Meanwhile (the staleness bound, docs/ARCHITECTURE.md): products not yet reached keep their rows as they were
  * before the change, and listings cached since the change keep what they showed until the last step.
  */
-import { and, asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { storefrontLanes, storefrontRebuilds } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
@@ -29,7 +33,7 @@ import { CatalogVersionBump } from '../../lib/catalog-version-bumps';
 import { commit } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { refreshStorefront, type StorefrontScope } from './projection';
-import { type IdRange, productsIn, subtreeProductsIn } from './statements';
+import { collectionProductsAfter, type IdsAfter, productsAfter, subtreeProductsAfter } from './statements';
 
 /** Products per step when STOREFRONT_REBUILD_CHUNK is unset or malformed: about a second of D1 time. */
 export const DEFAULT_REBUILD_CHUNK = 1000;
@@ -39,14 +43,15 @@ export function rebuildChunk(env: Pick<Env, 'STOREFRONT_REBUILD_CHUNK'>): number
   return Number.isInteger(chunk) && chunk > 0 ? chunk : DEFAULT_REBUILD_CHUNK;
 }
 
-/** What is rebuilt: a region's rows, or the lanes of a category's products. */
-type Target = { region: string } | { category: string };
+/** What is rebuilt: a region's rows, or the lanes of a moved category's products or of a collection's. */
+type Target = { region: string } | { category: string } | { collection: string };
 
 /** How a kind of rebuild walks its products, rebuilds them, and ends. */
 type Kind = {
-  /** The ids (`id`) of its products in `range`, in id order. */
-  walk: (id: string, range: IdRange) => SQL;
-  scope: (id: string, after: string, through: string) => StorefrontScope;
+  /** The ids (`id`) of its products after a mark, in id order. */
+  walk: (id: string, ids: IdsAfter) => SQL;
+  /** The refresh of the products of the step under way. */
+  scope: (id: string) => StorefrontScope;
   /** What the last step does besides deleting the mark (runs in every step, after the mark's statements). */
   finishing: (db: Database, id: string) => BatchItem<'sqlite'>[];
   /** The cache version the last step moves: `lastStep` holds in that step's batch. */
@@ -54,8 +59,8 @@ type Kind = {
 };
 
 const REGION: Kind = {
-  walk: (_region, range) => productsIn(range),
-  scope: (region, after, through) => ({ region, after, through }),
+  walk: (_region, ids) => productsAfter(ids),
+  scope: (regionStep) => ({ regionStep }),
   // The lanes of locales the region no longer offers, whose entries every step has been deleting.
   finishing: (db, region) => [
     db.delete(storefrontLanes).where(sql`region_id = ${region}
@@ -66,124 +71,128 @@ const REGION: Kind = {
 };
 
 const CATEGORY: Kind = {
-  walk: subtreeProductsIn,
-  scope: (categoryTree, after, through) => ({ categoryTree, after, through }),
+  walk: subtreeProductsAfter,
+  scope: (categoryStep) => ({ categoryStep }),
   finishing: () => [],
-  bump: (db, lastStep) => CatalogVersionBump.categoryTreeRebuilt(db, lastStep),
+  bump: (db, lastStep) => CatalogVersionBump.listingsRebuilt(db, lastStep),
 };
 
-const kindOf = (target: Target): [Kind, string] =>
-  'region' in target ? [REGION, target.region] : [CATEGORY, target.category];
+const COLLECTION: Kind = {
+  walk: collectionProductsAfter,
+  scope: (collectionStep) => ({ collectionStep }),
+  finishing: () => [],
+  bump: (db, lastStep) => CatalogVersionBump.listingsRebuilt(db, lastStep),
+};
+
+function kindOf(target: Target): [Kind, string] {
+  if ('region' in target) return [REGION, target.region];
+  if ('category' in target) return [CATEGORY, target.category];
+  return [COLLECTION, target.collection];
+}
+
+/** The target's mark, in a statement about another table. */
+const markOf = (id: string) => sql`(SELECT after_product FROM storefront_rebuilds WHERE target = ${id})`;
 
 /**
- * What one step after `after` covers: the scope of the products up to the `chunk`-th after it, found by one read
- * before the step's batch, so that each statement of the batch seeks that range instead of walking to it again.
- * A product that joins the range before the batch runs is rebuilt with it; one past `through`, by a later step.
+ * One step of the rebuild of `id`, after its mark as the batch finds it: the first statement fixes the step's
+ * products in the mark's row (the next `chunk` after the mark, read once), the refresh rebuilds them, the last
+ * statement moves the mark to the last of them. Computed in the batch, the step is the mark's next one whatever
+ * ran since the runner read the marks: a change that set the mark back, another runner's step.
  */
-async function stepOf(db: Database, kind: Kind, id: string, after: string, chunk: number) {
-  const last = await db.get<{ id: string | null }>(
-    sql`SELECT max(id) AS id FROM (${kind.walk(id, { after, chunk })})`,
-  );
-  const through = last?.id ?? after;
-  return { through, scope: kind.scope(id, after, through) };
+function stepStatements(db: Database, kind: Kind, id: string, chunk: number): BatchItem<'sqlite'>[] {
+  const mark = eq(storefrontRebuilds.target, id);
+  const next = kind.walk(id, { after: sql`storefront_rebuilds.after_product`, chunk });
+  return [
+    db
+      .update(storefrontRebuilds)
+      .set({ stepProducts: sql`(SELECT json_group_array(id) FROM (${next}))` })
+      .where(mark),
+    ...refreshStorefront(db, kind.scope(id)),
+    db
+      .update(storefrontRebuilds)
+      .set({
+        afterProduct: sql`coalesce((SELECT max(value) FROM json_each(step_products)), after_product)`,
+        stepProducts: null,
+      })
+      .where(mark),
+  ];
 }
 
 /** The statements that end the rebuild when its mark has passed the last product: the mark goes, then the rest. */
 function finishing(db: Database, kind: Kind, id: string): BatchItem<'sqlite'>[] {
+  const rest = kind.walk(id, { after: sql`storefront_rebuilds.after_product` });
   return [
-    db
-      .delete(storefrontRebuilds)
-      .where(
-        sql`target = ${id} AND NOT EXISTS (${kind.walk(id, { after: sql`storefront_rebuilds.after_product`, chunk: 1 })})`,
-      ),
+    db.delete(storefrontRebuilds).where(sql`target = ${id} AND NOT EXISTS (${rest})`),
     ...kind.finishing(db, id),
   ];
 }
 
-/** "No product is left after `through`": the condition, in a step's batch, that it is the last step. */
-const lastStep = (kind: Kind, id: string, through: string) =>
-  sql`NOT EXISTS (${kind.walk(id, { after: through, chunk: 1 })})`;
-
 /**
- * The statements a change puts in its own batch: the first step, and the mark the next steps start from (set
- * again, so a change during a rebuild starts the walk over). The products it covers are read first (one query).
+ * The statements a change puts in its own batch, after the change itself: the mark, set (or set back, so a
+ * change during a rebuild starts the walk over) before the first product, then the first step.
  *
- * @example statements: [db.update(categories).set({ parentId }).where(eq(categories.id, id)), ...(await startStorefrontRebuild(db, { category: id }, chunk))]
+ * @example
+ * statements: [
+ *   db.update(categories).set({ parentId }).where(eq(categories.id, id)),
+ *   ...startStorefrontRebuild(db, { category: id }, rebuildChunk(env)),
+ * ]
  */
-export async function startStorefrontRebuild(
-  db: Database,
-  target: Target,
-  chunk: number,
-): Promise<BatchItem<'sqlite'>[]> {
-  const [kind, id] = kindOf(target);
-  const { through, scope } = await stepOf(db, kind, id, '', chunk);
+export function startStorefrontRebuild(db: Database, target: Target, chunk: number): BatchItem<'sqlite'>[] {
+  const [, id] = kindOf(target);
   return [
-    ...refreshStorefront(db, scope),
     db
       .insert(storefrontRebuilds)
       .values({
         target: id,
         regionId: 'region' in target ? target.region : null,
         categoryId: 'category' in target ? target.category : null,
-        afterProduct: through,
+        collectionId: 'collection' in target ? target.collection : null,
+        afterProduct: '',
         requestedAt: sql`CAST(unixepoch('subsec') * 1000 AS INTEGER)`,
       })
       .onConflictDoUpdate({
         target: storefrontRebuilds.target,
         set: { afterProduct: sql`excluded.after_product`, requestedAt: sql`excluded.requested_at` },
       }),
-    ...finishing(db, kind, id),
+    ...rebuildStep(db, target, chunk),
   ];
 }
 
 type Mark = typeof storefrontRebuilds.$inferSelect;
 
-const targetOf = (mark: Mark): Target =>
-  mark.regionId !== null ? { region: mark.regionId } : { category: mark.target };
-
-/**
- * One step after `mark`, as one batch. The mark moves only if no change of its target has set it again since it
- * was read; the rows rebuilt are right either way, as they are computed from the catalog as it is.
- */
-async function step(db: Database, caller: Caller, mark: Mark, chunk: number): Promise<void> {
-  const { target, afterProduct, requestedAt } = mark;
-  const [kind, id] = kindOf(targetOf(mark));
-  const { through, scope } = await stepOf(db, kind, id, afterProduct, chunk);
-  await commit(db, caller, {
-    statements: [
-      ...refreshStorefront(db, scope),
-      db
-        .update(storefrontRebuilds)
-        .set({ afterProduct: through })
-        .where(
-          and(
-            eq(storefrontRebuilds.target, target),
-            eq(storefrontRebuilds.afterProduct, afterProduct),
-            eq(storefrontRebuilds.requestedAt, requestedAt),
-          ),
-        ),
-      ...finishing(db, kind, id),
-    ],
-    // Run first in the batch, so the condition is "this step reaches the last product".
-    versions: kind.bump(db, lastStep(kind, id, through)),
-  });
+function targetOf(mark: Mark): Target {
+  if (mark.regionId !== null) return { region: mark.regionId };
+  if (mark.categoryId !== null) return { category: mark.categoryId };
+  return { collection: mark.target };
 }
 
-/**
- * One step's scope for `target` after `after`, as a step would run it (bench/write-probe.ts measures a step with
- * it, its read included when `db` is metered).
- */
-export async function stepScope(db: Database, target: Target, after: string, chunk: number) {
+/** The statements of one step of `target`'s rebuild, after its mark (what a runner commits, bump aside). */
+export function rebuildStep(db: Database, target: Target, chunk: number): BatchItem<'sqlite'>[] {
   const [kind, id] = kindOf(target);
-  return (await stepOf(db, kind, id, after, chunk)).scope;
+  return [...stepStatements(db, kind, id, chunk), ...finishing(db, kind, id)];
+}
+
+/** One step of `mark`'s rebuild, as one batch. */
+async function step(db: Database, caller: Caller, mark: Mark, chunk: number): Promise<void> {
+  const target = targetOf(mark);
+  const [kind, id] = kindOf(target);
+  await commit(db, caller, {
+    statements: rebuildStep(db, target, chunk),
+    // Run first in the batch, so the condition is "the mark is there, and this step reaches the last product".
+    versions: kind.bump(
+      db,
+      sql`EXISTS (SELECT 1 FROM storefront_rebuilds WHERE target = ${id})
+        AND NOT EXISTS (SELECT 1 FROM (${kind.walk(id, { after: markOf(id), chunk: chunk + 1 })}) LIMIT 1 OFFSET ${chunk})`,
+    ),
+  });
 }
 
 export type RebuildProgress = { steps: number; pending: number };
 
 /**
  * Runs steps, oldest rebuild first, until none is pending, `until.deadline` (epoch ms) has passed or
- * `until.steps` have run; what is left waits for the next run. Safe to run in several places at once: two runners
- * may repeat a step, never spoil one.
+ * `until.steps` have run; what is left waits for the next run. Safe to run in several places at once: each batch
+ * takes the mark's next step, so two runners share the work.
  */
 export async function continueStorefrontRebuilds(
   env: Env,

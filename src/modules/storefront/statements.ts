@@ -10,7 +10,7 @@
  * that say which products it affects, the refresh runs BEFORE it and computes the rows as the change will
  * leave them ("leaving" scopes, or `withoutVariant`): deleting a variant, a leaf category or a collection (the
  * delete must stay the change's last, conditional statement), and replacing a collection's product list (the
- * products it drops are no longer findable afterwards).
+ * documents of the products it drops: afterwards only its lanes name them, which rebuild.ts walks for the rest).
  *
  * This file imports nothing but drizzle-orm, so scripts (the demo seed) run the very same SQL in Node.
  */
@@ -55,26 +55,40 @@ export type StorefrontScope =
   | { products: string[]; withoutVariant?: string }
   /** A category's name or handle changed: the documents of the products in it. */
   | { category: string }
-  /** A collection's names or handle changed, not its products: the documents of the products in it. */
-  | { collectionRenamed: string }
   /**
-   * A category moved: the products in it or below it have new ancestors, so new lanes; those of them whose ids
-   * are after `after` and up to `through` (all of them when it is not given; rebuild.ts steps through them this
-   * way, in id order).
+   * The documents of the products in a collection: its names or handle changed, or it has a new product list
+   * (whose lanes follow in steps: `collectionStep`).
    */
-  | { categoryTree: string; after: string; through?: string }
+  | { collectionDocuments: string }
+  /**
+   * A category moved: the products in it or below it have new ancestors, so new lanes; those of them in the
+   * step under way of the category's rebuild (rebuild.ts steps through them in id order).
+   */
+  | { categoryStep: string }
   /** A leaf category is about to be deleted: its products' documents and lanes as if it were gone. */
   | { leavingCategory: string }
-  /** A collection was created or changed: its products' documents and the collection's lanes. */
+  /** A collection was created: its products' documents and the collection's lanes. */
   | { collection: string }
-  /** A collection is about to be deleted or to get another product list: its products' documents without it. */
+  /**
+   * A collection is about to get another product list: its products' documents without it (the documents of
+   * the products it gets are rebuilt after the change, as for a rename; their lanes in steps, below).
+   */
+  | { replacingCollection: string }
+  /**
+   * A collection has a new product list: every lane and full-text row of the products it lists now or listed
+   * before, those of them in the step under way of the collection's rebuild (rebuild.ts).
+   */
+  | { collectionStep: string }
+  /**
+   * A collection is about to be deleted: its products' documents and full-text rows without it, those it listed
+   * before a product list whose rebuild is not done included.
+   */
   | { leavingCollection: string }
   /**
-   * A region was created or its currency or locales changed: that region's rows of the products whose ids are
-   * after `after` and up to `through` (all of them when it is not given; rebuild.ts steps through every product
-   * this way, in id order).
+   * A region was created or its currency or locales changed: that region's rows of the products in the step
+   * under way of its rebuild (rebuild.ts steps through every product in id order).
    */
-  | { region: string; after: string; through?: string }
+  | { regionStep: string }
   /** Everything, from scratch: the migration backfill and the demo seed. */
   | { everything: true };
 
@@ -109,26 +123,49 @@ type Plan = {
   withoutCollection?: string;
 };
 
-/** Product ids after `after` and up to `through`, or the first `chunk` of them in id order when that is given. */
-export type IdRange = { after: string | SQL; through?: string; chunk?: number };
+/**
+ * The first `chunk` product ids after `after` (a value, or an SQL expression such as a column of the statement it
+ * is part of), in id order; without a chunk, all of them in no order (for EXISTS, which stops at the first).
+ */
+export type IdsAfter = { after: string | SQL; chunk?: number };
 
-const inRange = (column: string, range: IdRange) =>
-  sql`${sql.raw(column)} > ${range.after}${range.through === undefined ? sql`` : sql` AND ${sql.raw(column)} <= ${range.through}`}
-    ORDER BY ${sql.raw(column)}${range.chunk === undefined ? sql`` : sql` LIMIT ${range.chunk}`}`;
+const inOrder = (column: string, chunk: number | undefined) =>
+  chunk === undefined ? sql`` : sql`ORDER BY ${sql.raw(column)} LIMIT ${chunk}`;
 
-/** The ids (`id`) of the products in `range`: a walk of the products' primary key. */
-export const productsIn = (range: IdRange) => sql`SELECT id FROM products WHERE ${inRange('id', range)}`;
+/** The ids (`id`) of products: a walk of the products' primary key. */
+export const productsAfter = ({ after, chunk }: IdsAfter) =>
+  sql`SELECT id FROM products WHERE id > ${after} ${inOrder('id', chunk)}`;
 
 /**
- * The ids (`id`) of the products in `category` or below it that are in `range`: for each category of the
- * subtree, a seek of its links (by category, then product) to the range, so a range of a step's products reads
- * their links only; the first `chunk` after a mark sorts every link past it.
+ * The ids (`id`) of products in `category` or below it: a seek of each subtree category's links (by category,
+ * then product) past `after`, sorted.
  */
-export const subtreeProductsIn = (category: string, range: IdRange) =>
+export const subtreeProductsAfter = (category: string, { after, chunk }: IdsAfter) =>
   sql`SELECT DISTINCT pc.product_id AS id FROM product_categories pc WHERE pc.category_id IN (
       WITH RECURSIVE subtree(id) AS (
         SELECT ${category} UNION SELECT c.id FROM categories c JOIN subtree ON c.parent_id = subtree.id
-      ) SELECT id FROM subtree) AND ${inRange('pc.product_id', range)}`;
+      ) SELECT id FROM subtree) AND pc.product_id > ${after} ${inOrder('pc.product_id', chunk)}`;
+
+/**
+ * The ids (`id`) of products `collection` lists now (its links, by collection then product) or listed before a
+ * new product list, until a step of its rebuild reaches them (its entries: its lanes, then each lane's primary
+ * key by product), past `after`, sorted.
+ */
+export const collectionProductsAfter = (collection: string, { after, chunk }: IdsAfter) =>
+  sql`SELECT id FROM (
+      SELECT product_id AS id FROM product_collections WHERE collection_id = ${collection} AND product_id > ${after}
+      UNION
+      SELECT e.product_id FROM storefront_lanes l CROSS JOIN storefront_entries e ON e.lane = l.lane
+      WHERE l.collection_id = ${collection} AND e.product_id > ${after}
+    ) ${inOrder('id', chunk)}`;
+
+/**
+ * The products of the step under way of `target`'s rebuild, which rebuild.ts fixes in `storefront_rebuilds`
+ * before the step's refresh: fixed, because a collection's products are partly known by the entries the step
+ * rewrites, so a query run again by each statement would lose them after the first.
+ */
+const stepProducts = (target: string) =>
+  sql`SELECT value FROM json_each((SELECT step_products FROM storefront_rebuilds WHERE target = ${target}))`;
 
 const ids = (list: string[]) => sql`SELECT value FROM json_each(${JSON.stringify(list)})`;
 
@@ -167,13 +204,13 @@ function planOf(scope: StorefrontScope): Plan {
       sql`SELECT product_id FROM product_categories WHERE category_id = ${scope.category}`,
     );
   }
-  if ('collectionRenamed' in scope) {
+  if ('collectionDocuments' in scope) {
     return documentsOnly(
-      sql`SELECT product_id FROM product_collections WHERE collection_id = ${scope.collectionRenamed}`,
+      sql`SELECT product_id FROM product_collections WHERE collection_id = ${scope.collectionDocuments}`,
     );
   }
-  if ('categoryTree' in scope) {
-    const products = subtreeProductsIn(scope.categoryTree, scope);
+  if ('categoryStep' in scope || 'collectionStep' in scope) {
+    const products = stepProducts('categoryStep' in scope ? scope.categoryStep : scope.collectionStep);
     return {
       products,
       clear: [clearEntries(products)],
@@ -209,8 +246,15 @@ function planOf(scope: StorefrontScope): Plan {
       search: 'products',
     };
   }
+  if ('replacingCollection' in scope) {
+    const { replacingCollection: id } = scope;
+    return {
+      ...documentsOnly(sql`SELECT product_id FROM product_collections WHERE collection_id = ${id}`),
+      withoutCollection: id,
+    };
+  }
   if ('leavingCollection' in scope) {
-    const products = sql`SELECT product_id FROM product_collections WHERE collection_id = ${scope.leavingCollection}`;
+    const products = collectionProductsAfter(scope.leavingCollection, { after: '' });
     return {
       products,
       clear: [clearDocuments(products)],
@@ -221,8 +265,9 @@ function planOf(scope: StorefrontScope): Plan {
       withoutCollection: scope.leavingCollection,
     };
   }
-  if ('region' in scope) {
-    const products = productsIn(scope);
+  if ('regionStep' in scope) {
+    const { regionStep: region } = scope;
+    const products = stepProducts(region);
     return {
       products,
       // In every lane of the region, those of locales it no longer offers included: rebuild.ts drops those lanes
@@ -233,12 +278,12 @@ function planOf(scope: StorefrontScope): Plan {
           // `+lane`: found by product (an index), then kept if the lane is the region's; by lane, SQLite would
           // probe every lane of the region for every product.
           where: sql`product_id IN (${products})
-            AND +lane IN (SELECT lane FROM storefront_lanes WHERE region_id = ${scope.region})`,
+            AND +lane IN (SELECT lane FROM storefront_lanes WHERE region_id = ${region})`,
         },
       ],
       documents: false,
-      entries: { region: scope.region },
-      search: { region: scope.region },
+      entries: { region },
+      search: { region },
     };
   }
   return {

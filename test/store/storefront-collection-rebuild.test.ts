@@ -1,0 +1,214 @@
+/**
+ * A collection's new product list changes the lanes of every product it lists now or listed before. With more of
+ * them than one step holds, the change's own batch rebuilds the documents of all of them and the lanes of the
+ * first products by id; the steps do the rest (src/modules/storefront/rebuild.ts), as after a region's change or
+ * a category's move. Once the last step has run the read model equals the catalog (test/helpers/storefront.ts).
+ * The steps here are three products; the collection lists products 0-9 (by id), then 5-14: fifteen products, the
+ * change's batch and four steps.
+ */
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { systemCaller } from '../../src/lib/caller';
+import { deleteCollection, updateCollection } from '../../src/modules/collections/admin-service';
+import { storefrontConsumer } from '../../src/modules/storefront/consumer';
+import { continueStorefrontRebuilds } from '../../src/modules/storefront/rebuild';
+import {
+  type AdminCollectionBody,
+  admin,
+  createCollection,
+  createProduct,
+  createRegion,
+} from '../helpers/admin-fixtures';
+import { deliverBatch, syntheticEnvelope } from '../helpers/events';
+import { call } from '../helpers/http';
+import {
+  actualDocuments,
+  expectedDocuments,
+  expectStorefrontMatchesCatalog,
+  listedIn,
+  listingVersion,
+  rebuildMarks,
+} from '../helpers/storefront';
+
+const STEP = 3;
+const stepped: Env = { ...env, STOREFRONT_REBUILD_CHUNK: String(STEP) };
+const caller = systemCaller('test', 'storefront-collection-rebuild-test');
+const untilDone = () => ({ deadline: Date.now() + 60_000 });
+
+let regionCode: string;
+
+beforeAll(async () => {
+  regionCode = (await createRegion({ currency: 'EUR', locales: ['en'], countries: [] })).code;
+});
+
+type Lists = { collection: AdminCollectionBody; before: string[]; after: string[]; byId: string[] };
+
+/** Fifteen new products and a collection listing the first ten by id; `after` is the list it gets: the last ten. */
+async function lists(): Promise<Lists> {
+  const ids: string[] = [];
+  for (let i = 0; i < 15; i++) {
+    const product = await createProduct({
+      status: 'active',
+      translations: { en: { title: `Mug ${i}` } },
+      variants: [
+        {
+          sku: `LISTED-${i}-${crypto.randomUUID()}`,
+          title: 'One size',
+          options: { Size: 'One size' },
+          prices: [{ currency: 'EUR', amount: 1000 + i }],
+        },
+      ],
+    });
+    ids.push(product.id);
+  }
+  const byId = ids.sort();
+  const before = byId.slice(0, 10);
+  const collection = await createCollection({ product_ids: before });
+  return { collection, before, after: byId.slice(5), byId };
+}
+
+/** `storefront_rebuild_since` of the collection as the admin API shows it, alone and in the list. */
+async function rebuildSince(collection: AdminCollectionBody): Promise<string | null> {
+  const res = await admin('GET', `/collections/${collection.id}`);
+  expect(res.status).toBe(200);
+  const one = (await res.json()) as AdminCollectionBody;
+  const page = (await (await admin('GET', '/collections?limit=100')).json()) as {
+    data: AdminCollectionBody[];
+  };
+  expect(page.data.find((c) => c.id === collection.id)?.storefront_rebuild_since).toBe(
+    one.storefront_rebuild_since,
+  );
+  return one.storefront_rebuild_since;
+}
+
+async function relist(collection: AdminCollectionBody, productIds: string[], environment = stepped) {
+  await updateCollection(environment, caller, collection.id, { product_ids: productIds }, ['product_ids']);
+}
+
+/** The storefront's listing of the collection, as a shopper gets it: product ids. */
+async function storefrontListing(collection: AdminCollectionBody): Promise<string[]> {
+  const res = await call(`/v1/store/products?limit=20&region=${regionCode}&collection=${collection.handle}`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { data: { id: string }[] }).data.map((p) => p.id).sort();
+}
+
+/** Those of `ids` up to `through` (in id order), and those after it. */
+const split = (ids: string[], through: string) => [
+  ids.filter((id) => id <= through),
+  ids.filter((id) => id > through),
+];
+
+describe('a collection given a new product list covering more products than one step', () => {
+  it('rebuilds every document and the first products’ lanes in its own batch; the steps do the rest, then move the listings’ version', async () => {
+    const { collection, before, after, byId } = await lists();
+    const versionBefore = await listingVersion();
+
+    await relist(collection, after);
+
+    const through = byId[STEP - 1] as string;
+    expect(await rebuildMarks(collection.id)).toStrictEqual([
+      {
+        target: collection.id,
+        after_product: through,
+        requested_at: expect.any(Number),
+      },
+    ]);
+    // Every product page shows the new list at once; the lanes past the mark still list the old one.
+    expect(await actualDocuments()).toStrictEqual(await expectedDocuments());
+    const [reachedNow] = split(after, through);
+    const [, notYet] = split(before, through);
+    expect(await listedIn(collection.id)).toStrictEqual([...(reachedNow ?? []), ...(notYet ?? [])].sort());
+    expect(await storefrontListing(collection)).toStrictEqual(await listedIn(collection.id));
+    const versionAfterChange = await listingVersion();
+    expect(versionAfterChange).toBeGreaterThan(versionBefore);
+    // Staff see that the storefront is catching up, and since when.
+    const [mark] = await rebuildMarks(collection.id);
+    expect(await rebuildSince(collection)).toBe(new Date(mark?.requested_at ?? 0).toISOString());
+
+    expect(await continueStorefrontRebuilds(stepped, caller, untilDone())).toStrictEqual({
+      steps: 4,
+      pending: 0,
+    });
+
+    expect(await rebuildMarks(collection.id)).toStrictEqual([]);
+    expect(await rebuildSince(collection)).toBeNull();
+    expect(await listedIn(collection.id)).toStrictEqual(after);
+    expect(await storefrontListing(collection)).toStrictEqual(after);
+    expect(await listingVersion()).toBeGreaterThan(versionAfterChange);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('starts over from the first product when the list changes again before the last step', async () => {
+    const { collection, before, after, byId } = await lists();
+    await relist(collection, after);
+    await continueStorefrontRebuilds(stepped, caller, { ...untilDone(), steps: 1 });
+    const [first] = await rebuildMarks(collection.id);
+    expect(first?.after_product).toBe(byId[2 * STEP - 1]);
+
+    await relist(collection, before);
+
+    // The walk starts over: the change's batch takes the first three by id of the products the collection
+    // listed or lists (0-2, listed again).
+    const [mark] = await rebuildMarks(collection.id);
+    expect(mark?.after_product).toBe(byId[STEP - 1]);
+    expect(mark?.requested_at).toBeGreaterThanOrEqual(first?.requested_at ?? 0);
+    await continueStorefrontRebuilds(stepped, caller, untilDone());
+    expect(await listedIn(collection.id)).toStrictEqual(before);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('does not keep a product written meanwhile waiting: its own write lists it as the collection says', async () => {
+    const { collection, before, after } = await lists();
+    await relist(collection, after);
+    const leaving = before.filter((id) => !after.includes(id)).at(-1) as string;
+    expect(await listedIn(collection.id)).toContain(leaving);
+
+    const res = await admin('PATCH', `/products/${leaving}`, {
+      translations: { en: { title: 'Renamed mug' } },
+    });
+    expect(res.status).toBe(200);
+
+    expect(await listedIn(collection.id)).not.toContain(leaving);
+    await continueStorefrontRebuilds(stepped, caller, untilDone());
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('ends with the collection when it is deleted before the last step, the products not yet reached included', async () => {
+    const { collection, after } = await lists();
+    await relist(collection, after);
+
+    await deleteCollection(stepped, caller, collection.id);
+
+    expect(await rebuildMarks(collection.id)).toStrictEqual([]);
+    expect(await continueStorefrontRebuilds(stepped, caller, untilDone())).toStrictEqual({
+      steps: 0,
+      pending: 0,
+    });
+    // Their full-text rows no longer name it, the ones only listed before the new list included.
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('leaves no mark when the products fit in one step', async () => {
+    const { collection, after } = await lists();
+    await relist(collection, after, { ...env, STOREFRONT_REBUILD_CHUNK: '1000' });
+
+    expect(await rebuildMarks(collection.id)).toStrictEqual([]);
+    expect(await listedIn(collection.id)).toStrictEqual(after);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('is carried on by the storefront consumer as soon as the collection event is delivered', async () => {
+    const { collection, after } = await lists();
+    await relist(collection, after);
+
+    const delivered = await deliverBatch([syntheticEnvelope('collection.updated', { id: collection.id })], {
+      env: stepped,
+      consumers: [storefrontConsumer],
+    });
+
+    expect(delivered.retried).toStrictEqual([]);
+    expect(await rebuildMarks(collection.id)).toStrictEqual([]);
+    expect(await listedIn(collection.id)).toStrictEqual(after);
+    await expectStorefrontMatchesCatalog();
+  });
+});
