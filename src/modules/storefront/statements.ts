@@ -125,7 +125,8 @@ type Plan = {
 
 /**
  * The first `chunk` product ids after `after` (a value, or an SQL expression such as a column of the statement it
- * is part of), in id order; without a chunk, all of them in no order (for EXISTS, which stops at the first).
+ * is part of), in id order; without a chunk, all of them in no order and perhaps repeated (for EXISTS, which
+ * stops at the first).
  */
 export type IdsAfter = { after: string | SQL; chunk?: number };
 
@@ -152,9 +153,10 @@ export const subtreeProductsAfter = (category: string, { after, chunk }: IdsAfte
  * key by product), past `after`, sorted.
  */
 export const collectionProductsAfter = (collection: string, { after, chunk }: IdsAfter) =>
+  // Without a chunk, for EXISTS or IN, repeats do not matter, and UNION ALL can stop at the first row.
   sql`SELECT id FROM (
       SELECT product_id AS id FROM product_collections WHERE collection_id = ${collection} AND product_id > ${after}
-      UNION
+      ${chunk === undefined ? sql`UNION ALL` : sql`UNION`}
       SELECT e.product_id FROM storefront_lanes l CROSS JOIN storefront_entries e ON e.lane = l.lane
       WHERE l.collection_id = ${collection} AND e.product_id > ${after}
     ) ${inOrder('id', chunk)}`;
@@ -209,8 +211,26 @@ function planOf(scope: StorefrontScope): Plan {
       sql`SELECT product_id FROM product_collections WHERE collection_id = ${scope.collectionDocuments}`,
     );
   }
-  if ('categoryStep' in scope || 'collectionStep' in scope) {
-    const products = stepProducts('categoryStep' in scope ? scope.categoryStep : scope.collectionStep);
+  if ('collectionStep' in scope) {
+    const { collectionStep: collection } = scope;
+    const products = stepProducts(collection);
+    return {
+      products,
+      // Only the collection's lanes: a product's other lanes do not depend on its collections.
+      clear: [
+        {
+          delete: 'storefront_entries',
+          where: sql`product_id IN (${products})
+            AND +lane IN (SELECT lane FROM storefront_lanes WHERE collection_id = ${collection})`,
+        },
+      ],
+      documents: false,
+      entries: { collection },
+      search: 'products',
+    };
+  }
+  if ('categoryStep' in scope) {
+    const products = stepProducts(scope.categoryStep);
     return {
       products,
       clear: [clearEntries(products)],
@@ -254,7 +274,7 @@ function planOf(scope: StorefrontScope): Plan {
     };
   }
   if ('leavingCollection' in scope) {
-    const products = collectionProductsAfter(scope.leavingCollection, { after: '' });
+    const products = sql`SELECT DISTINCT id FROM (${collectionProductsAfter(scope.leavingCollection, { after: '' })})`;
     return {
       products,
       clear: [clearDocuments(products)],
@@ -355,7 +375,8 @@ function listed(plan: Plan, entries: Entries): SQL {
   const categoryFilter = unless(plan.withoutCategory, (id) => sql` AND pc.category_id <> ${id}`);
   const lists =
     typeof entries === 'object' && 'collection' in entries
-      ? sql`SELECT product_id, NULL, collection_id FROM product_collections WHERE collection_id = ${entries.collection}`
+      ? sql`SELECT product_id, NULL, collection_id FROM product_collections
+          WHERE collection_id = ${entries.collection} AND product_id IN (SELECT id FROM picked)`
       : sql`SELECT id, NULL, NULL FROM picked
           UNION ALL SELECT product_id, category_id, NULL FROM tree
           UNION ALL SELECT pcol.product_id, NULL, pcol.collection_id FROM product_collections pcol
