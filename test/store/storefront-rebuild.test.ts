@@ -13,7 +13,12 @@ import { runStorefrontRebuildJob } from '../../src/jobs/storefront-rebuild';
 import { systemCaller } from '../../src/lib/caller';
 import { deleteRegion, updateRegion } from '../../src/modules/regions/admin-service';
 import { storefrontConsumer } from '../../src/modules/storefront/consumer';
-import { continueStorefrontRebuilds } from '../../src/modules/storefront/rebuild';
+import {
+  continueStorefrontRebuilds,
+  DEFAULT_REBUILD_CHUNK,
+  MAX_REBUILD_CHUNK,
+  rebuildChunk,
+} from '../../src/modules/storefront/rebuild';
 import {
   type AdminProductBody,
   admin,
@@ -269,6 +274,22 @@ describe('a region change on a catalog larger than one step', () => {
 
     expect(await marks(region.id)).toStrictEqual([]);
     await expectStorefrontMatchesCatalog();
+  });
+});
+
+describe('the size of a step', () => {
+  it.each([
+    ['1000', 1000],
+    ['3', 3],
+    ['10000', MAX_REBUILD_CHUNK],
+    ['250000', MAX_REBUILD_CHUNK],
+    ['0', DEFAULT_REBUILD_CHUNK],
+    ['-5', DEFAULT_REBUILD_CHUNK],
+    ['1.5', DEFAULT_REBUILD_CHUNK],
+    ['many', DEFAULT_REBUILD_CHUNK],
+    ['', DEFAULT_REBUILD_CHUNK],
+  ])('STOREFRONT_REBUILD_CHUNK=%j makes steps of %i products', (value, chunk) => {
+    expect(rebuildChunk({ STOREFRONT_REBUILD_CHUNK: value })).toBe(chunk);
   });
 });
 

@@ -35,12 +35,18 @@ import { createDb, type Database } from '../../lib/db';
 import { refreshStorefront, type StorefrontScope } from './projection';
 import { collectionProductsAfter, type IdsAfter, productsAfter, subtreeProductsAfter } from './statements';
 
-/** Products per step when STOREFRONT_REBUILD_CHUNK is unset or malformed: about a second of D1 time. */
+/** Products per step when STOREFRONT_REBUILD_CHUNK is unset or malformed: one to three seconds of D1 time. */
 export const DEFAULT_REBUILD_CHUNK = 1000;
+
+/**
+ * The most a step takes, whatever STOREFRONT_REBUILD_CHUNK says: some 10-30 s of D1 time, as much as a batch may
+ * run, and the step's list of product ids (about 31 bytes each in the mark's row) far inside D1's 2 MB row.
+ */
+export const MAX_REBUILD_CHUNK = 10_000;
 
 export function rebuildChunk(env: Pick<Env, 'STOREFRONT_REBUILD_CHUNK'>): number {
   const chunk = Number(env.STOREFRONT_REBUILD_CHUNK);
-  return Number.isInteger(chunk) && chunk > 0 ? chunk : DEFAULT_REBUILD_CHUNK;
+  return Number.isInteger(chunk) && chunk > 0 ? Math.min(chunk, MAX_REBUILD_CHUNK) : DEFAULT_REBUILD_CHUNK;
 }
 
 /** What is rebuilt: a region's rows, or the lanes of a moved category's products or of a collection's. */
