@@ -1,8 +1,8 @@
 /**
- * Carries on the storefront rebuilds that regions' changes and categories' moves left pending
- * (src/modules/storefront/rebuild.ts), for REBUILD_BUDGET_MS a run; a rebuild that needs longer goes on at the
- * next run. The storefront's event consumer starts the same work as soon as a change is published; this job is
- * what finishes it in any case.
+ * Carries on the storefront rebuilds that regions' changes, categories' moves and collections' new product lists
+ * left pending (src/modules/storefront/rebuild.ts), for REBUILD_BUDGET_MS a run; a rebuild that needs longer goes
+ * on at the next run. The storefront's event consumer starts the same work as soon as a change is published; this
+ * job is what finishes it in any case.
  */
 import { continueStorefrontRebuilds } from '../modules/storefront/rebuild';
 import { runJob } from './run-job';

@@ -108,7 +108,7 @@ export const storefrontSearchRows = sqliteTable(
 export const storefrontRebuilds = sqliteTable(
   'storefront_rebuilds',
   {
-    /** The region's, category's or collection's id: one rebuild of each at a time, a second change starting it over. */
+    /** The region's, category's or collection's id: one rebuild of each at a time, a new change restarting it. */
     target: text('target').primaryKey(),
     /** Set for a region's rebuild; the row goes with the region. */
     regionId: text('region_id').references(() => regions.id, { onDelete: 'cascade' }),

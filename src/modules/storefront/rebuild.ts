@@ -187,8 +187,8 @@ async function step(db: Database, caller: Caller, mark: Mark, chunk: number): Pr
     // Run first in the batch, so the condition is "the mark is there, and this step reaches the last product".
     versions: kind.bump(
       db,
-      sql`EXISTS (SELECT 1 FROM storefront_rebuilds WHERE target = ${id})
-        AND NOT EXISTS (SELECT 1 FROM (${kind.walk(id, { after: markOf(id), chunk: chunk + 1 })}) LIMIT 1 OFFSET ${chunk})`,
+      sql`EXISTS (SELECT 1 FROM storefront_rebuilds WHERE target = ${id}) AND NOT EXISTS (
+        SELECT 1 FROM (${kind.walk(id, { after: markOf(id), chunk: chunk + 1 })}) LIMIT 1 OFFSET ${chunk})`,
     ),
   });
 }
