@@ -4,7 +4,7 @@ import { iso } from '../../lib/catalog-fields';
 import type { Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
 import { afterCursor, paginate } from '../../lib/pagination';
-import { rebuildMarksOf } from '../storefront/rebuild';
+import { rebuildMarksOf, rebuildSinceByTarget } from '../storefront/rebuild';
 import type { AdminCategory } from './admin-schemas';
 
 const SORT = 'id';
@@ -15,7 +15,7 @@ type TranslationRow = typeof categoryTranslations.$inferSelect;
 function serializeCategory(
   row: CategoryRow,
   translations: TranslationRow[],
-  rebuildSince: number | undefined,
+  rebuildSince: string | undefined,
 ): AdminCategory {
   return {
     id: row.id,
@@ -25,7 +25,7 @@ function serializeCategory(
     translations: Object.fromEntries(
       translations.map((t) => [t.locale, { name: t.name, description: t.description }]),
     ),
-    storefront_rebuild_since: rebuildSince === undefined ? null : iso(new Date(rebuildSince)),
+    storefront_rebuild_since: rebuildSince ?? null,
     created_at: iso(row.createdAt),
     updated_at: iso(row.updatedAt),
   };
@@ -39,7 +39,7 @@ async function withDetails(db: Database, rows: CategoryRow[]): Promise<AdminCate
     db.select().from(categoryTranslations).where(inArray(categoryTranslations.categoryId, ids)),
     rebuildMarksOf(db, ids),
   ]);
-  const rebuildSince = new Map(marks.map((mark) => [mark.target, mark.requestedAt]));
+  const rebuildSince = rebuildSinceByTarget(marks);
   return rows.map((row) =>
     serializeCategory(
       row,

@@ -4,7 +4,7 @@ import { iso } from '../../lib/catalog-fields';
 import type { Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
 import { afterCursor, paginate } from '../../lib/pagination';
-import { rebuildMarksOf } from '../storefront/rebuild';
+import { rebuildMarksOf, rebuildSinceByTarget } from '../storefront/rebuild';
 import type { AdminCollection } from './admin-schemas';
 
 const SORT = 'id';
@@ -16,7 +16,7 @@ function serializeCollection(
   row: CollectionRow,
   translations: TranslationRow[],
   productIds: string[],
-  rebuildSince: number | undefined,
+  rebuildSince: string | undefined,
 ): AdminCollection {
   return {
     id: row.id,
@@ -25,7 +25,7 @@ function serializeCollection(
       translations.map((t) => [t.locale, { title: t.title, description: t.description }]),
     ),
     product_ids: productIds,
-    storefront_rebuild_since: rebuildSince === undefined ? null : iso(new Date(rebuildSince)),
+    storefront_rebuild_since: rebuildSince ?? null,
     created_at: iso(row.createdAt),
     updated_at: iso(row.updatedAt),
   };
@@ -43,7 +43,7 @@ async function withDetails(db: Database, rows: CollectionRow[]): Promise<AdminCo
       .orderBy(asc(productCollections.productId)),
     rebuildMarksOf(db, ids),
   ]);
-  const rebuildSince = new Map(marks.map((mark) => [mark.target, mark.requestedAt]));
+  const rebuildSince = rebuildSinceByTarget(marks);
   return rows.map((row) =>
     serializeCollection(
       row,

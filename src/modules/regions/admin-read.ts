@@ -4,15 +4,15 @@ import { iso } from '../../lib/catalog-fields';
 import type { Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
 import { afterCursor, paginate } from '../../lib/pagination';
-import { rebuildMarksOf } from '../storefront/rebuild';
+import { rebuildMarksOf, rebuildSinceByTarget } from '../storefront/rebuild';
 import type { AdminRegion } from './admin-schemas';
 
 const SORT = 'code';
 
 export type RegionRow = typeof regions.$inferSelect;
 
-/** `rebuildSince`: when the change the region's storefront is still catching up with was made (epoch ms). */
-type RegionDetails = { countries: string[]; rebuildSince?: number };
+/** `rebuildSince`: when the change the region's storefront is still catching up with was made. */
+type RegionDetails = { countries: string[]; rebuildSince?: string };
 
 function serializeAdminRegion(row: RegionRow, details: RegionDetails = { countries: [] }): AdminRegion {
   return {
@@ -24,7 +24,7 @@ function serializeAdminRegion(row: RegionRow, details: RegionDetails = { countri
     prices_include_tax: row.pricesIncludeTax,
     locales: row.locales,
     countries: [...details.countries].sort(),
-    storefront_rebuild_since: details.rebuildSince === undefined ? null : iso(new Date(details.rebuildSince)),
+    storefront_rebuild_since: details.rebuildSince ?? null,
     created_at: iso(row.createdAt),
     updated_at: iso(row.updatedAt),
   };
@@ -39,9 +39,9 @@ async function detailsOf(db: Database, regionIds: string[]): Promise<Map<string,
     rebuildMarksOf(db, regionIds),
   ]);
   for (const row of countries) details.get(row.regionId)?.countries.push(row.countryCode);
-  for (const mark of marks) {
-    const region = details.get(mark.target);
-    if (region) region.rebuildSince = mark.requestedAt;
+  for (const [target, since] of rebuildSinceByTarget(marks)) {
+    const region = details.get(target);
+    if (region) region.rebuildSince = since;
   }
   return details;
 }

@@ -29,6 +29,7 @@ import { asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { storefrontLanes, storefrontRebuilds } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
+import { iso } from '../../lib/catalog-fields';
 import { CatalogVersionBump } from '../../lib/catalog-version-bumps';
 import { commit } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
@@ -233,3 +234,7 @@ export function rebuildMarksOf(db: Database, targets: string[]) {
     .from(storefrontRebuilds)
     .where(inArray(storefrontRebuilds.target, targets));
 }
+
+/** What the admin API shows as `storefront_rebuild_since`, by target, from rebuildMarksOf's rows. */
+export const rebuildSinceByTarget = (marks: { target: string; requestedAt: number }[]): Map<string, string> =>
+  new Map(marks.map((mark) => [mark.target, iso(new Date(mark.requestedAt))]));

@@ -180,6 +180,22 @@ const clearEntries = (products: SQL): StorefrontStatement => ({
   where: sql`product_id IN (${products})`,
 });
 
+/**
+ * The products' entries in the lanes of one region or one collection. `+lane`: found by product (an index), then
+ * kept if the lane is one of those; by lane, SQLite would probe every such lane for every product.
+ */
+const clearEntriesIn = (
+  products: SQL,
+  lanes: { region: string } | { collection: string },
+): StorefrontStatement => {
+  const owner =
+    'region' in lanes ? sql`region_id = ${lanes.region}` : sql`collection_id = ${lanes.collection}`;
+  return {
+    delete: 'storefront_entries',
+    where: sql`product_id IN (${products}) AND +lane IN (SELECT lane FROM storefront_lanes WHERE ${owner})`,
+  };
+};
+
 const documentsOnly = (products: SQL): Plan => ({
   products,
   clear: [clearDocuments(products)],
@@ -217,13 +233,7 @@ function planOf(scope: StorefrontScope): Plan {
     return {
       products,
       // Only the collection's lanes: a product's other lanes do not depend on its collections.
-      clear: [
-        {
-          delete: 'storefront_entries',
-          where: sql`product_id IN (${products})
-            AND +lane IN (SELECT lane FROM storefront_lanes WHERE collection_id = ${collection})`,
-        },
-      ],
+      clear: [clearEntriesIn(products, { collection })],
       documents: false,
       entries: { collection },
       search: 'products',
@@ -292,15 +302,7 @@ function planOf(scope: StorefrontScope): Plan {
       products,
       // In every lane of the region, those of locales it no longer offers included: rebuild.ts drops those lanes
       // once every product is done and they are empty.
-      clear: [
-        {
-          delete: 'storefront_entries',
-          // `+lane`: found by product (an index), then kept if the lane is the region's; by lane, SQLite would
-          // probe every lane of the region for every product.
-          where: sql`product_id IN (${products})
-            AND +lane IN (SELECT lane FROM storefront_lanes WHERE region_id = ${region})`,
-        },
-      ],
+      clear: [clearEntriesIn(products, { region })],
       documents: false,
       entries: { region },
       search: { region },
