@@ -1,24 +1,32 @@
 /**
  * A Worker for bench/run.mjs only, never deployed: runs what one kind of catalog write adds to its batch for the
  * storefront read model (one product, a category renamed, a collection's names, and the first step of the
- * rebuild after a region's currency or locales change, a category's move or a collection's new product list)
+ * rebuild after a region's currency or locales change, a category's move, a collection's new product list, or
+ * the delete of a leaf category or a collection, the delete and its cascades included, so it runs once)
  * against the benchmark's D1 database, in one batch as the write does, and answers with how long the batch took and the
  * rows D1 read and wrote. The write's own few statements (the row, its audit entry, its event) are left out:
  * they are the same at every catalog size.
  */
+import { eq } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
+import { categories, collections } from '../src/db/schema';
 import { D1Meter, meteredDatabase } from '../src/lib/d1-meter';
 import { createDb, type Database } from '../src/lib/db';
 import { refreshStorefront } from '../src/modules/storefront/projection';
-import { DEFAULT_REBUILD_CHUNK, startStorefrontRebuild } from '../src/modules/storefront/rebuild';
+import {
+  DEFAULT_REBUILD_CHUNK,
+  startDeletedListRebuild,
+  startStorefrontRebuild,
+} from '../src/modules/storefront/rebuild';
 
 type Statements = BatchItem<'sqlite'>[];
 
 /**
  * What each kind of write adds to its batch for the read model, from the handle or code asked for (looked up
- * unmetered). A region's currency or locale change, a category's move and a collection's new product list start
- * a rebuild in steps, and their batch holds its first step (a collection's also the documents of the products it
- * listed and lists: the same list again here).
+ * unmetered). A region's currency or locale change, a category's move, a collection's new product list and a
+ * delete start a rebuild in steps, and their batch holds its first step (a collection's new list also the
+ * documents of the products it listed and lists: the same list again here; a delete, those it lists, and the
+ * delete itself).
  */
 const WRITES: Record<string, (db: Database, raw: D1Database, key: string) => Promise<Statements>> = {
   product: async (db, raw, handle) =>
@@ -34,9 +42,25 @@ const WRITES: Record<string, (db: Database, raw: D1Database, key: string) => Pro
   collection: async (db, raw, handle) => {
     const collection = await idOf(raw, 'collections', 'handle', handle);
     return [
-      ...refreshStorefront(db, { replacingCollection: collection }),
+      ...refreshStorefront(db, { leavingCollection: collection }),
       ...startStorefrontRebuild(db, { collection }, DEFAULT_REBUILD_CHUNK),
       ...refreshStorefront(db, { collectionDocuments: collection }),
+    ];
+  },
+  'category-deleted': async (db, raw, handle) => {
+    const category = await idOf(raw, 'categories', 'handle', handle);
+    return [
+      ...refreshStorefront(db, { leavingCategory: category }),
+      ...startDeletedListRebuild(db, { category }, DEFAULT_REBUILD_CHUNK),
+      db.delete(categories).where(eq(categories.id, category)),
+    ];
+  },
+  'collection-deleted': async (db, raw, handle) => {
+    const collection = await idOf(raw, 'collections', 'handle', handle);
+    return [
+      ...refreshStorefront(db, { leavingCollection: collection }),
+      ...startDeletedListRebuild(db, { collection }, DEFAULT_REBUILD_CHUNK),
+      db.delete(collections).where(eq(collections.id, collection)),
     ];
   },
   'collection-renamed': async (db, raw, handle) =>

@@ -1,7 +1,7 @@
 /**
- * Carries on the storefront rebuilds that regions' changes, categories' moves and collections' new product lists
- * left pending (src/modules/storefront/rebuild.ts), for REBUILD_BUDGET_MS a run; a rebuild that needs longer goes
- * on at the next run. The storefront's event consumer starts the same work as soon as a change is published; this
+ * Carries on the storefront rebuilds that regions' changes, categories' moves, collections' new product lists and
+ * the deletes of either left pending (src/modules/storefront/rebuild.ts), for REBUILD_BUDGET_MS a run; a rebuild
+ * that needs longer goes on at the next run. The storefront's event consumer starts the same work as soon as a change is published; this
  * job is what finishes it in any case.
  */
 import { continueStorefrontRebuilds } from '../modules/storefront/rebuild';

@@ -249,3 +249,21 @@ export async function listingVersion(): Promise<number> {
       ?.version ?? 0
   );
 }
+
+/** The products whose full-text rows name a list (a category or collection id), by id. */
+export async function searchedIn(listId: string): Promise<string[]> {
+  const word = listId.replaceAll('_', '');
+  const ids = (await actualSearchRows())
+    .filter((r) => r.lists.split(' ').includes(word))
+    .map((r) => r.product_id);
+  return [...new Set(ids)].sort();
+}
+
+/** The products a deleted category's or collection's rebuild still walks (captured by the delete), by id. */
+export async function capturedFor(target: string): Promise<string[]> {
+  const rows = await all<{ product_id: string }>(
+    'SELECT product_id FROM storefront_rebuild_products WHERE target = ? ORDER BY product_id',
+    target,
+  );
+  return rows.map((r) => r.product_id);
+}

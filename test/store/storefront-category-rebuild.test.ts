@@ -22,10 +22,14 @@ import {
 import { deliverBatch, syntheticEnvelope } from '../helpers/events';
 import { call } from '../helpers/http';
 import {
+  actualDocuments,
+  capturedFor,
+  expectedDocuments,
   expectStorefrontMatchesCatalog,
   listedIn,
   listingVersion,
   rebuildMarks,
+  searchedIn,
 } from '../helpers/storefront';
 
 const STEP = 3;
@@ -163,20 +167,21 @@ describe('a category moved with more products than one step', () => {
     await expectStorefrontMatchesCatalog();
   });
 
-  it('ends with the category when it is deleted before the last step', async () => {
-    const { from, to, moved } = await tree();
+  it('relists in steps the products of a category deleted before the last step of its move', async () => {
+    const { from, to, moved, byId } = await tree();
     await move(moved, to.id);
 
-    // A leaf's delete relists all of its products in its own batch, the ones no step has reached included.
     await deleteCategory(stepped, caller, moved.id);
 
-    expect(await rebuildMarks(moved.id)).toStrictEqual([]);
-    expect(await continueStorefrontRebuilds(stepped, caller, untilDone())).toStrictEqual({
-      steps: 0,
-      pending: 0,
-    });
-    expect(await listedIn(from.id)).toStrictEqual([]);
+    // The move's rebuild became the delete's: from the first product again, its own first step done.
+    expect(await rebuildMarks(moved.id)).toStrictEqual([
+      { target: moved.id, after_product: byId[STEP - 1], requested_at: expect.any(Number) },
+    ]);
     expect(await listedIn(to.id)).toStrictEqual([]);
+    expect(await listedIn(from.id)).toStrictEqual(byId.slice(STEP));
+    await continueStorefrontRebuilds(stepped, caller, untilDone());
+    expect(await listedIn(from.id)).toStrictEqual([]);
+    expect(await capturedFor(moved.id)).toStrictEqual([]);
     await expectStorefrontMatchesCatalog();
   });
 
@@ -207,6 +212,82 @@ describe('a category moved with more products than one step', () => {
     expect(delivered.retried).toStrictEqual([]);
     expect(await rebuildMarks(moved.id)).toStrictEqual([]);
     expect(await listedIn(to.id)).toStrictEqual(byId);
+    await expectStorefrontMatchesCatalog();
+  });
+});
+
+describe('a leaf category deleted with more products than one step', () => {
+  it('rebuilds its products’ documents in its own batch and their other lanes and full-text rows in steps', async () => {
+    const { from, moved, byId } = await tree();
+    const versionBefore = await listingVersion();
+
+    await deleteCategory(stepped, caller, moved.id);
+
+    expect((await admin('GET', `/categories/${moved.id}`)).status).toBe(404);
+    expect(await rebuildMarks(moved.id)).toStrictEqual([
+      { target: moved.id, after_product: byId[STEP - 1], requested_at: expect.any(Number) },
+    ]);
+    expect(await capturedFor(moved.id)).toStrictEqual(byId);
+    // Product pages no longer name it at once; its parent lists the products no step has reached yet.
+    expect(await actualDocuments()).toStrictEqual(await expectedDocuments());
+    expect(await listedIn(moved.id)).toStrictEqual([]);
+    expect(await listedIn(from.id)).toStrictEqual(byId.slice(STEP));
+    expect(await searchedIn(from.id)).toStrictEqual(byId.slice(STEP));
+    expect(await storefrontListing(from)).toStrictEqual(byId.slice(STEP));
+    const versionAfterDelete = await listingVersion();
+    expect(versionAfterDelete).toBeGreaterThan(versionBefore);
+
+    expect(await continueStorefrontRebuilds(stepped, caller, untilDone())).toStrictEqual({
+      steps: 3,
+      pending: 0,
+    });
+
+    expect(await rebuildMarks(moved.id)).toStrictEqual([]);
+    expect(await capturedFor(moved.id)).toStrictEqual([]);
+    expect(await listedIn(from.id)).toStrictEqual([]);
+    expect(await searchedIn(from.id)).toStrictEqual([]);
+    expect(await storefrontListing(from)).toStrictEqual([]);
+    expect(await listingVersion()).toBeGreaterThan(versionAfterDelete);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('drops a product deleted before its step from the walk', async () => {
+    const { moved, byId } = await tree();
+    await deleteCategory(stepped, caller, moved.id);
+    const last = byId.at(-1) as string;
+
+    expect((await admin('DELETE', `/products/${last}`)).status).toBe(204);
+
+    expect(await capturedFor(moved.id)).toStrictEqual(byId.slice(0, -1));
+    expect(await continueStorefrontRebuilds(stepped, caller, untilDone())).toStrictEqual({
+      steps: 2,
+      pending: 0,
+    });
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('leaves no mark when the products fit in one step', async () => {
+    const { from, moved } = await tree();
+    await deleteCategory({ ...env, STOREFRONT_REBUILD_CHUNK: '1000' }, caller, moved.id);
+
+    expect(await rebuildMarks(moved.id)).toStrictEqual([]);
+    expect(await capturedFor(moved.id)).toStrictEqual([]);
+    expect(await listedIn(from.id)).toStrictEqual([]);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('is carried on by the storefront consumer as soon as the category event is delivered', async () => {
+    const { from, moved } = await tree();
+    await deleteCategory(stepped, caller, moved.id);
+
+    const delivered = await deliverBatch([syntheticEnvelope('category.deleted', { id: moved.id })], {
+      env: stepped,
+      consumers: [storefrontConsumer],
+    });
+
+    expect(delivered.retried).toStrictEqual([]);
+    expect(await rebuildMarks(moved.id)).toStrictEqual([]);
+    expect(await listedIn(from.id)).toStrictEqual([]);
     await expectStorefrontMatchesCatalog();
   });
 });

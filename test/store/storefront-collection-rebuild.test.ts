@@ -23,11 +23,13 @@ import { deliverBatch, syntheticEnvelope } from '../helpers/events';
 import { call } from '../helpers/http';
 import {
   actualDocuments,
+  capturedFor,
   expectedDocuments,
   expectStorefrontMatchesCatalog,
   listedIn,
   listingVersion,
   rebuildMarks,
+  searchedIn,
 } from '../helpers/storefront';
 
 const STEP = 3;
@@ -173,18 +175,45 @@ describe('a collection given a new product list covering more products than one 
     await expectStorefrontMatchesCatalog();
   });
 
-  it('ends with the collection when it is deleted before the last step, the products not yet reached included', async () => {
-    const { collection, after } = await lists();
+  it('relists in steps the products of a collection deleted before the last step, those it listed before included', async () => {
+    const { collection, after, byId } = await lists();
     await relist(collection, after);
 
     await deleteCollection(stepped, caller, collection.id);
 
-    expect(await rebuildMarks(collection.id)).toStrictEqual([]);
+    // Captured: what it lists (products 5-14) and what its lanes still listed from before (3-9: the new list's
+    // first step had reached 0-2). The delete's own first step took 3-5.
+    expect(await rebuildMarks(collection.id)).toStrictEqual([
+      { target: collection.id, after_product: byId[5], requested_at: expect.any(Number) },
+    ]);
+    expect(await capturedFor(collection.id)).toStrictEqual(byId.slice(3));
+    expect(await listedIn(collection.id)).toStrictEqual([]);
+    expect(await actualDocuments()).toStrictEqual(await expectedDocuments());
+    // Full-text rows name it until a step reaches them (a search cannot ask for a collection that is gone).
+    expect(await searchedIn(collection.id)).toStrictEqual(byId.slice(6, 10));
+
     expect(await continueStorefrontRebuilds(stepped, caller, untilDone())).toStrictEqual({
-      steps: 0,
+      steps: 3,
       pending: 0,
     });
-    // Their full-text rows no longer name it, the ones only listed before the new list included.
+    expect(await searchedIn(collection.id)).toStrictEqual([]);
+    expect(await capturedFor(collection.id)).toStrictEqual([]);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('is carried on by the storefront consumer when a deleted collection’s event is delivered', async () => {
+    const { collection, before } = await lists();
+    await deleteCollection(stepped, caller, collection.id);
+    expect(await capturedFor(collection.id)).toStrictEqual(before);
+
+    const delivered = await deliverBatch([syntheticEnvelope('collection.deleted', { id: collection.id })], {
+      env: stepped,
+      consumers: [storefrontConsumer],
+    });
+
+    expect(delivered.retried).toStrictEqual([]);
+    expect(await rebuildMarks(collection.id)).toStrictEqual([]);
+    expect(await searchedIn(collection.id)).toStrictEqual([]);
     await expectStorefrontMatchesCatalog();
   });
 

@@ -101,14 +101,18 @@ export const storefrontSearchRows = sqliteTable(
  * A rebuild of the read model in steps (src/modules/storefront/rebuild.ts), for a change whose rows are too many
  * for one D1 batch in a large catalog: a region's currency or locales (that region's rows of every product), a
  * category moved (every lane of the products in it or below it), a collection's product list replaced (every
- * lane of the products it lists now or listed before). The change's own batch rebuilds the first products by id
- * and adds this row; each later step rebuilds the next products after `after_product` and moves it on, and the
- * step that reaches the last product deletes the row.
+ * lane of the products it lists now or listed before), a leaf category or a collection deleted (every lane and
+ * full-text row of the products it listed, kept in `storefront_rebuild_products`). The change's own batch
+ * rebuilds the first products by id and adds this row; each later step rebuilds the next products after
+ * `after_product` and moves it on, and the step that reaches the last product deletes the row.
  */
 export const storefrontRebuilds = sqliteTable(
   'storefront_rebuilds',
   {
-    /** The region's, category's or collection's id: one rebuild of each at a time, a new change restarting it. */
+    /**
+     * The region's, category's or collection's id: one rebuild of each at a time, a new change restarting it.
+     * A deleted category's or collection's rebuild keeps its id and sets none of the three columns below.
+     */
     target: text('target').primaryKey(),
     /** Set for a region's rebuild; the row goes with the region. */
     regionId: text('region_id').references(() => regions.id, { onDelete: 'cascade' }),
@@ -131,8 +135,29 @@ export const storefrontRebuilds = sqliteTable(
     check(
       'storefront_rebuilds_target',
       // Plain column names: drizzle would qualify them with the table name, which a rebuild renames.
-      sql`target = coalesce(region_id, category_id, collection_id)
-        AND (region_id IS NOT NULL) + (category_id IS NOT NULL) + (collection_id IS NOT NULL) = 1`,
+      sql`target = coalesce(region_id, category_id, collection_id, target)
+        AND (region_id IS NOT NULL) + (category_id IS NOT NULL) + (collection_id IS NOT NULL) <= 1`,
     ),
+  ],
+);
+
+/**
+ * The products a deleted category or collection listed (its links, and a collection's former products that a
+ * step of its new list's rebuild had not reached), captured in the delete's batch before the links cascade away:
+ * what the steps of the deletion's rebuild walk, by target then product. The rows go with the rebuild's mark.
+ */
+export const storefrontRebuildProducts = sqliteTable(
+  'storefront_rebuild_products',
+  {
+    target: text('target')
+      .notNull()
+      .references(() => storefrontRebuilds.target, { onDelete: 'cascade' }),
+    productId: text('product_id')
+      .notNull()
+      .references(() => products.id, { onDelete: 'cascade' }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.target, t.productId] }),
+    index('storefront_rebuild_products_product_idx').on(t.productId),
   ],
 );

@@ -23,7 +23,7 @@ import { AppError, conflict, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { applyPatch, auditChanges } from '../../lib/row-changes';
 import { refreshStorefront } from '../storefront/projection';
-import { rebuildChunk, startStorefrontRebuild } from '../storefront/rebuild';
+import { rebuildChunk, startDeletedListRebuild, startStorefrontRebuild } from '../storefront/rebuild';
 import { getCategory } from './admin-read';
 import type { AdminCategory, CreateCategoryInput, UpdateCategoryInput } from './admin-schemas';
 
@@ -223,9 +223,14 @@ export async function deleteCategory(env: Env, caller: Caller, id: string): Prom
   const remove = db.delete(categories).where(eq(categories.id, id)).returning({ id: categories.id });
   const results = await commit(db, caller, {
     conditional: true,
-    // The category's own lanes cascade; its products' documents and ancestor lanes are rebuilt without it,
-    // before the conditional delete, which must stay last.
-    statements: [...refreshStorefront(db, { leavingCategory: id }), remove],
+    // The category's own lanes cascade. Before the conditional delete, which must stay last: its products'
+    // documents without it, and their ancestors' lanes and full-text rows in steps when they are many
+    // (rebuild.ts).
+    statements: [
+      ...refreshStorefront(db, { leavingCategory: id }),
+      ...startDeletedListRebuild(db, { category: id }, rebuildChunk(env)),
+      remove,
+    ],
     audit: {
       action: 'category.delete',
       targetType: 'category',

@@ -25,7 +25,7 @@ import { notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { applyPatch, auditChanges } from '../../lib/row-changes';
 import { refreshStorefront } from '../storefront/projection';
-import { rebuildChunk, startStorefrontRebuild } from '../storefront/rebuild';
+import { rebuildChunk, startDeletedListRebuild, startStorefrontRebuild } from '../storefront/rebuild';
 import { getCollection } from './admin-read';
 import type { AdminCollection, CreateCollectionInput, UpdateCollectionInput } from './admin-schemas';
 
@@ -137,7 +137,7 @@ export async function updateCollection(
   if (input.product_ids) {
     statements.push(
       // The products leaving the list cannot be found once it is replaced: their documents are rebuilt first.
-      ...refreshStorefront(db, { replacingCollection: id }),
+      ...refreshStorefront(db, { leavingCollection: id }),
       db.delete(productCollections).where(eq(productCollections.collectionId, id)),
       ...insertLinks(db, id, input.product_ids),
       // The lanes of the products it lists now and listed before, in steps when they are many (rebuild.ts).
@@ -170,9 +170,13 @@ export async function deleteCollection(env: Env, caller: Caller, id: string): Pr
   const remove = db.delete(collections).where(eq(collections.id, id)).returning({ id: collections.id });
   const results = await commit(db, caller, {
     conditional: true,
-    // The collection's lanes cascade; its products' documents are rebuilt without it, before the conditional
-    // delete, which must stay last.
-    statements: [...refreshStorefront(db, { leavingCollection: id }), remove],
+    // The collection's lanes cascade. Before the conditional delete, which must stay last: its products'
+    // documents without it, and their full-text rows (which name it) in steps when they are many (rebuild.ts).
+    statements: [
+      ...refreshStorefront(db, { leavingCollection: id }),
+      ...startDeletedListRebuild(db, { collection: id }, rebuildChunk(env)),
+      remove,
+    ],
     audit: {
       action: 'collection.delete',
       targetType: 'collection',

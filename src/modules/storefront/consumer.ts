@@ -1,9 +1,9 @@
 /**
  * The storefront as a consumer of the event queue (src/jobs/event-consumers.ts): a region's creation or change,
- * a category's move or a collection's new product list may leave read model rows to be rebuilt in steps
- * (rebuild.ts), and this starts them as soon as the change is published instead of at the next run of the
- * storefront-rebuild job. It works for CONSUMER_BUDGET_MS, short enough not to hold up the other events of its
- * queue batch; the job finishes what is left.
+ * a category's move, a collection's new product list or the delete of either may leave read model rows to be
+ * rebuilt in steps (rebuild.ts), and this starts them as soon as the change is published instead of at the next
+ * run of the storefront-rebuild job. It works for CONSUMER_BUDGET_MS, short enough not to hold up the other
+ * events of its queue batch; the job finishes what is left.
  */
 import type { EventConsumer } from '../../lib/event-consumer';
 import { continueStorefrontRebuilds } from './rebuild';
@@ -13,7 +13,14 @@ export const STOREFRONT_CONSUMER = 'storefront';
 const CONSUMER_BUDGET_MS = 10_000;
 
 /** The events of changes that can start a rebuild (a category's update may be a move, a collection's a new list). */
-const REBUILT_AFTER = new Set(['region.created', 'region.updated', 'category.updated', 'collection.updated']);
+const REBUILT_AFTER = new Set([
+  'region.created',
+  'region.updated',
+  'category.updated',
+  'category.deleted',
+  'collection.updated',
+  'collection.deleted',
+]);
 
 export const storefrontConsumer: EventConsumer = {
   name: STOREFRONT_CONSUMER,

@@ -7,7 +7,10 @@
  * - a category moved: every lane of the products in it or below it (they have other ancestors now);
  * - a collection's product list replaced: every lane of the products it lists now or listed before (the
  *   documents of both go in the change's own batch: they are much cheaper, and only there are the products it
- *   listed before known for certain).
+ *   listed before known for certain);
+ * - a leaf category or a collection deleted: every lane and full-text row of the products it listed, which the
+ *   delete's batch captures in `storefront_rebuild_products` before its links cascade away (their documents go
+ *   in that batch too). The mark outlives the category or collection, so it names no owner.
  *
  * So the change's own batch rebuilds the rows of the first `chunk` of those products by id and records where it
  * stopped in `storefront_rebuilds`; each step after it (the storefront-rebuild job and the storefront's event
@@ -27,14 +30,20 @@
  */
 import { asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { storefrontLanes, storefrontRebuilds } from '../../db/schema';
+import { storefrontLanes, storefrontRebuildProducts, storefrontRebuilds } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { iso } from '../../lib/catalog-fields';
 import { CatalogVersionBump } from '../../lib/catalog-version-bumps';
 import { commit } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { refreshStorefront, type StorefrontScope } from './projection';
-import { collectionProductsAfter, type IdsAfter, productsAfter, subtreeProductsAfter } from './statements';
+import {
+  collectionProductsAfter,
+  deletedListProductsAfter,
+  type IdsAfter,
+  productsAfter,
+  subtreeProductsAfter,
+} from './statements';
 
 /** Products per step when STOREFRONT_REBUILD_CHUNK is unset or malformed: one to three seconds of D1 time. */
 export const DEFAULT_REBUILD_CHUNK = 1000;
@@ -50,8 +59,11 @@ export function rebuildChunk(env: Pick<Env, 'STOREFRONT_REBUILD_CHUNK'>): number
   return Number.isInteger(chunk) && chunk > 0 ? Math.min(chunk, MAX_REBUILD_CHUNK) : DEFAULT_REBUILD_CHUNK;
 }
 
-/** What is rebuilt: a region's rows, or the lanes of a moved category's products or of a collection's. */
-type Target = { region: string } | { category: string } | { collection: string };
+/**
+ * What is rebuilt: a region's rows, the lanes of a moved category's products or of a collection's, or the lanes
+ * and full-text rows of the products of a deleted category or collection (`deletedList`: its id).
+ */
+type Target = { region: string } | { category: string } | { collection: string } | { deletedList: string };
 
 /** How a kind of rebuild walks its products, rebuilds them, and ends. */
 type Kind = {
@@ -91,10 +103,18 @@ const COLLECTION: Kind = {
   bump: (db, lastStep) => CatalogVersionBump.listingsRebuilt(db, lastStep),
 };
 
+const DELETED_LIST: Kind = {
+  walk: deletedListProductsAfter,
+  scope: (deletedListStep) => ({ deletedListStep }),
+  finishing: () => [],
+  bump: (db, lastStep) => CatalogVersionBump.listingsRebuilt(db, lastStep),
+};
+
 function kindOf(target: Target): [Kind, string] {
   if ('region' in target) return [REGION, target.region];
   if ('category' in target) return [CATEGORY, target.category];
-  return [COLLECTION, target.collection];
+  if ('collection' in target) return [COLLECTION, target.collection];
+  return [DELETED_LIST, target.deletedList];
 }
 
 /** The target's mark, in a statement about another table. */
@@ -144,25 +164,73 @@ function finishing(db: Database, kind: Kind, id: string): BatchItem<'sqlite'>[] 
  *   ...startStorefrontRebuild(db, { category: id }, rebuildChunk(env)),
  * ]
  */
-export function startStorefrontRebuild(db: Database, target: Target, chunk: number): BatchItem<'sqlite'>[] {
-  const [, id] = kindOf(target);
+export function startStorefrontRebuild(
+  db: Database,
+  target: Exclude<Target, { deletedList: string }>,
+  chunk: number,
+): BatchItem<'sqlite'>[] {
+  return [markSet(db, target), ...rebuildStep(db, target, chunk)];
+}
+
+/**
+ * The statements a leaf category's or a collection's delete puts in its batch, BEFORE the delete (whose
+ * cascades take the links that say which products it listed): the mark, the products it lists (a collection's,
+ * also those it listed before a new list whose rebuild is not done), then the first step, which leaves the
+ * category or collection out of the rows it writes. A rebuild of it under way (a move, a new list) becomes this
+ * one: its products are among those captured.
+ *
+ * @example
+ * statements: [
+ *   ...refreshStorefront(db, { leavingCategory: id }),
+ *   ...startDeletedListRebuild(db, { category: id }, rebuildChunk(env)),
+ *   db.delete(categories).where(eq(categories.id, id)),
+ * ]
+ */
+export function startDeletedListRebuild(
+  db: Database,
+  list: { category: string } | { collection: string },
+  chunk: number,
+): BatchItem<'sqlite'>[] {
+  const target = { deletedList: 'category' in list ? list.category : list.collection };
+  const listed =
+    'category' in list
+      ? sql`SELECT product_id AS id FROM product_categories WHERE category_id = ${list.category}`
+      : collectionProductsAfter(list.collection, { after: '' });
   return [
+    markSet(db, target),
     db
-      .insert(storefrontRebuilds)
-      .values({
-        target: id,
-        regionId: 'region' in target ? target.region : null,
-        categoryId: 'category' in target ? target.category : null,
-        collectionId: 'collection' in target ? target.collection : null,
-        afterProduct: '',
-        requestedAt: sql`CAST(unixepoch('subsec') * 1000 AS INTEGER)`,
-      })
-      .onConflictDoUpdate({
-        target: storefrontRebuilds.target,
-        set: { afterProduct: sql`excluded.after_product`, requestedAt: sql`excluded.requested_at` },
-      }),
+      .insert(storefrontRebuildProducts)
+      .select(sql`SELECT DISTINCT ${target.deletedList}, id FROM (${listed}) WHERE true`)
+      .onConflictDoNothing(),
     ...rebuildStep(db, target, chunk),
   ];
+}
+
+/** The mark, set (or set back, so a change during a rebuild starts the walk over) before the first product. */
+function markSet(db: Database, target: Target) {
+  const [, id] = kindOf(target);
+  const owners = {
+    regionId: 'region' in target ? target.region : null,
+    categoryId: 'category' in target ? target.category : null,
+    collectionId: 'collection' in target ? target.collection : null,
+  };
+  return db
+    .insert(storefrontRebuilds)
+    .values({
+      target: id,
+      ...owners,
+      afterProduct: '',
+      requestedAt: sql`CAST(unixepoch('subsec') * 1000 AS INTEGER)`,
+    })
+    .onConflictDoUpdate({
+      target: storefrontRebuilds.target,
+      // The owners too: a deletion's mark must not go with the category or collection it outlives.
+      set: {
+        ...owners,
+        afterProduct: sql`excluded.after_product`,
+        requestedAt: sql`excluded.requested_at`,
+      },
+    });
 }
 
 type Mark = typeof storefrontRebuilds.$inferSelect;
@@ -170,7 +238,8 @@ type Mark = typeof storefrontRebuilds.$inferSelect;
 function targetOf(mark: Mark): Target {
   if (mark.regionId !== null) return { region: mark.regionId };
   if (mark.categoryId !== null) return { category: mark.categoryId };
-  return { collection: mark.target };
+  if (mark.collectionId !== null) return { collection: mark.collectionId };
+  return { deletedList: mark.target };
 }
 
 /** The statements of one step of `target`'s rebuild, after its mark (what a runner commits, bump aside). */
@@ -225,8 +294,9 @@ export async function continueStorefrontRebuilds(
 }
 
 /**
- * The rebuilds under way of `targets` (regions or categories: the target's id, and when the change was made,
- * epoch ms), as a query to run in the caller's batch; a target without one shows in the storefront as it is.
+ * The rebuilds under way of `targets` (regions, categories or collections: the target's id, and when the change
+ * was made, epoch ms), as a query to run in the caller's batch; a target without one shows in the storefront as
+ * it is.
  */
 export function rebuildMarksOf(db: Database, targets: string[]) {
   return db

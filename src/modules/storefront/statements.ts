@@ -9,8 +9,9 @@
  * Deleting a product or a region needs no statement: foreign keys cascade. Where a change removes the very rows
  * that say which products it affects, the refresh runs BEFORE it and computes the rows as the change will
  * leave them ("leaving" scopes, or `withoutVariant`): deleting a variant, a leaf category or a collection (the
- * delete must stay the change's last, conditional statement), and replacing a collection's product list (the
- * documents of the products it drops: afterwards only its lanes name them, which rebuild.ts walks for the rest).
+ * delete must stay the change's last, conditional statement), and replacing a collection's product list. Those
+ * last three refresh the documents there; the lanes and full-text rows of the products follow in steps
+ * (rebuild.ts), which find them in the list's lanes (a new list) or in those captured by the delete's batch.
  *
  * This file imports nothing but drizzle-orm, so scripts (the demo seed) run the very same SQL in Node.
  */
@@ -65,25 +66,30 @@ export type StorefrontScope =
    * step under way of the category's rebuild (rebuild.ts steps through them in id order).
    */
   | { categoryStep: string }
-  /** A leaf category is about to be deleted: its products' documents and lanes as if it were gone. */
+  /**
+   * A leaf category is about to be deleted: its products' documents as if it were gone (their lanes and
+   * full-text rows follow in steps: `deletedListStep`).
+   */
   | { leavingCategory: string }
   /** A collection was created: its products' documents and the collection's lanes. */
   | { collection: string }
   /**
-   * A collection is about to get another product list: its products' documents without it (the documents of
-   * the products it gets are rebuilt after the change, as for a rename; their lanes in steps, below).
+   * A collection is about to get another product list or be deleted: the documents of the products it lists,
+   * without it (after a new list, the documents of the products it gets are rebuilt as for a rename; the lanes
+   * follow in steps: `collectionStep`, `deletedListStep`).
    */
-  | { replacingCollection: string }
+  | { leavingCollection: string }
   /**
    * A collection has a new product list: every lane and full-text row of the products it lists now or listed
    * before, those of them in the step under way of the collection's rebuild (rebuild.ts).
    */
   | { collectionStep: string }
   /**
-   * A collection is about to be deleted: its products' documents and full-text rows without it, those it listed
-   * before a product list whose rebuild is not done included.
+   * A leaf category or a collection is deleted (or about to be, in the delete's own batch): every lane and
+   * full-text row, without it, of the products it listed that are in the step under way of the deletion's
+   * rebuild (rebuild.ts walks the products captured in `storefront_rebuild_products`).
    */
-  | { leavingCollection: string }
+  | { deletedListStep: string }
   /**
    * A region was created or its currency or locales changed: that region's rows of the products in the step
    * under way of its rebuild (rebuild.ts steps through every product in id order).
@@ -166,6 +172,11 @@ export const collectionProductsAfter = (collection: string, { after, chunk }: Id
  * before the step's refresh: fixed, because a collection's products are partly known by the entries the step
  * rewrites, so a query run again by each statement would lose them after the first.
  */
+/** The ids (`id`) of the products a deleted category or collection listed, past `after`, sorted. */
+export const deletedListProductsAfter = (target: string, { after, chunk }: IdsAfter) =>
+  sql`SELECT product_id AS id FROM storefront_rebuild_products WHERE target = ${target} AND product_id > ${after}
+    ${inOrder('product_id', chunk)}`;
+
 const stepProducts = (target: string) =>
   sql`SELECT value FROM json_each((SELECT step_products FROM storefront_rebuilds WHERE target = ${target}))`;
 
@@ -250,14 +261,10 @@ function planOf(scope: StorefrontScope): Plan {
     };
   }
   if ('leavingCategory' in scope) {
-    const products = sql`SELECT product_id FROM product_categories WHERE category_id = ${scope.leavingCategory}`;
+    const { leavingCategory: id } = scope;
     return {
-      products,
-      clear: [clearDocuments(products), clearEntries(products)],
-      documents: true,
-      entries: 'products',
-      search: 'products',
-      withoutCategory: scope.leavingCategory,
+      ...documentsOnly(sql`SELECT product_id FROM product_categories WHERE category_id = ${id}`),
+      withoutCategory: id,
     };
   }
   if ('collection' in scope) {
@@ -276,23 +283,26 @@ function planOf(scope: StorefrontScope): Plan {
       search: 'products',
     };
   }
-  if ('replacingCollection' in scope) {
-    const { replacingCollection: id } = scope;
+  if ('leavingCollection' in scope) {
+    const { leavingCollection: id } = scope;
     return {
       ...documentsOnly(sql`SELECT product_id FROM product_collections WHERE collection_id = ${id}`),
       withoutCollection: id,
     };
   }
-  if ('leavingCollection' in scope) {
-    const products = sql`SELECT DISTINCT id FROM (${collectionProductsAfter(scope.leavingCollection, { after: '' })})`;
+  if ('deletedListStep' in scope) {
+    const { deletedListStep: id } = scope;
+    const products = stepProducts(id);
     return {
       products,
-      clear: [clearDocuments(products)],
-      documents: true,
-      entries: 'none',
-      // The collection's entries stay until the change itself: its products' lists are written without it.
+      clear: [clearEntries(products)],
+      documents: false,
+      entries: 'products',
       search: 'products',
-      withoutCollection: scope.leavingCollection,
+      // The id is a category's or a collection's: leaving out the other kind's is leaving out nothing. In the
+      // delete's own batch, where the first step runs, the category or collection is still there.
+      withoutCategory: id,
+      withoutCollection: id,
     };
   }
   if ('regionStep' in scope) {

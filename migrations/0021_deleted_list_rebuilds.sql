@@ -1,0 +1,32 @@
+-- Deleting a leaf category or a collection relists the products it listed in steps, like a moved category's
+-- (src/modules/storefront/rebuild.ts). The deletion's mark outlives the category or collection, so it names none:
+-- the CHECK lets a mark set no owner. Nothing references the table yet, so it is rebuilt without touching
+-- foreign key enforcement, and a rebuild under way keeps its place.
+CREATE TABLE `__new_storefront_rebuilds` (
+	`target` text PRIMARY KEY NOT NULL,
+	`region_id` text,
+	`category_id` text,
+	`collection_id` text,
+	`after_product` text NOT NULL,
+	`requested_at` integer NOT NULL,
+	`step_products` text,
+	FOREIGN KEY (`region_id`) REFERENCES `regions`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`category_id`) REFERENCES `categories`(`id`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`collection_id`) REFERENCES `collections`(`id`) ON UPDATE no action ON DELETE cascade,
+	CONSTRAINT "storefront_rebuilds_target" CHECK(target = coalesce(region_id, category_id, collection_id, target)
+        AND (region_id IS NOT NULL) + (category_id IS NOT NULL) + (collection_id IS NOT NULL) <= 1)
+);
+--> statement-breakpoint
+INSERT INTO `__new_storefront_rebuilds`("target", "region_id", "category_id", "collection_id", "after_product", "requested_at", "step_products") SELECT "target", "region_id", "category_id", "collection_id", "after_product", "requested_at", "step_products" FROM `storefront_rebuilds`;--> statement-breakpoint
+DROP TABLE `storefront_rebuilds`;--> statement-breakpoint
+ALTER TABLE `__new_storefront_rebuilds` RENAME TO `storefront_rebuilds`;--> statement-breakpoint
+-- The products a deletion's steps walk, captured in the delete's batch before its links cascade away.
+CREATE TABLE `storefront_rebuild_products` (
+	`target` text NOT NULL,
+	`product_id` text NOT NULL,
+	PRIMARY KEY(`target`, `product_id`),
+	FOREIGN KEY (`target`) REFERENCES `storefront_rebuilds`(`target`) ON UPDATE no action ON DELETE cascade,
+	FOREIGN KEY (`product_id`) REFERENCES `products`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `storefront_rebuild_products_product_idx` ON `storefront_rebuild_products` (`product_id`);
