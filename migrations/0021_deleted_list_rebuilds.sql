@@ -1,12 +1,13 @@
 -- Deleting a leaf category or a collection relists the products it listed in steps, like a moved category's
--- (src/modules/storefront/rebuild.ts). The deletion's mark outlives the category or collection, so it names none:
--- the CHECK lets a mark set no owner. Nothing references the table yet, so it is rebuilt without touching
--- foreign key enforcement, and a rebuild under way keeps its place.
+-- (src/modules/storefront/rebuild.ts). The deletion's mark outlives the category or collection, so no foreign
+-- key names it: `deleted_list` says which kind it was. Nothing references the table yet, so it is rebuilt without
+-- touching foreign key enforcement, and a rebuild under way keeps its place.
 CREATE TABLE `__new_storefront_rebuilds` (
 	`target` text PRIMARY KEY NOT NULL,
 	`region_id` text,
 	`category_id` text,
 	`collection_id` text,
+	`deleted_list` text,
 	`after_product` text NOT NULL,
 	`requested_at` integer NOT NULL,
 	`step_products` text,
@@ -14,10 +15,12 @@ CREATE TABLE `__new_storefront_rebuilds` (
 	FOREIGN KEY (`category_id`) REFERENCES `categories`(`id`) ON UPDATE no action ON DELETE cascade,
 	FOREIGN KEY (`collection_id`) REFERENCES `collections`(`id`) ON UPDATE no action ON DELETE cascade,
 	CONSTRAINT "storefront_rebuilds_target" CHECK(target = coalesce(region_id, category_id, collection_id, target)
-        AND (region_id IS NOT NULL) + (category_id IS NOT NULL) + (collection_id IS NOT NULL) <= 1)
+        AND (region_id IS NOT NULL) + (category_id IS NOT NULL) + (collection_id IS NOT NULL)
+          + (deleted_list IS NOT NULL) = 1
+        AND (deleted_list IS NULL OR deleted_list IN ('category', 'collection')))
 );
 --> statement-breakpoint
-INSERT INTO `__new_storefront_rebuilds`("target", "region_id", "category_id", "collection_id", "after_product", "requested_at", "step_products") SELECT "target", "region_id", "category_id", "collection_id", "after_product", "requested_at", "step_products" FROM `storefront_rebuilds`;--> statement-breakpoint
+INSERT INTO `__new_storefront_rebuilds`("target", "region_id", "category_id", "collection_id", "deleted_list", "after_product", "requested_at", "step_products") SELECT "target", "region_id", "category_id", "collection_id", NULL, "after_product", "requested_at", "step_products" FROM `storefront_rebuilds`;--> statement-breakpoint
 DROP TABLE `storefront_rebuilds`;--> statement-breakpoint
 ALTER TABLE `__new_storefront_rebuilds` RENAME TO `storefront_rebuilds`;--> statement-breakpoint
 -- The products a deletion's steps walk, captured in the delete's batch before its links cascade away.

@@ -8,9 +8,10 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { systemCaller } from '../../src/lib/caller';
+import { createDb } from '../../src/lib/db';
 import { deleteCategory, updateCategory } from '../../src/modules/categories/admin-service';
 import { storefrontConsumer } from '../../src/modules/storefront/consumer';
-import { continueStorefrontRebuilds } from '../../src/modules/storefront/rebuild';
+import { continueStorefrontRebuilds, rebuildStep } from '../../src/modules/storefront/rebuild';
 import {
   type AdminCategoryBody,
   type AdminProductBody,
@@ -182,6 +183,25 @@ describe('a category moved with more products than one step', () => {
     await continueStorefrontRebuilds(stepped, caller, untilDone());
     expect(await listedIn(from.id)).toStrictEqual([]);
     expect(await capturedFor(moved.id)).toStrictEqual([]);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('leaves the delete’s rebuild alone when a runner that read the move’s mark steps after the delete', async () => {
+    const { from, to, moved, byId } = await tree();
+    await move(moved, to.id);
+    await deleteCategory(stepped, caller, moved.id);
+    const marks = await rebuildMarks(moved.id);
+
+    // The runner's step, built for the move: the category's links are gone, so its walk finds nothing, and
+    // without a check of the mark's kind it would end the delete's rebuild as done.
+    const db = createDb(env.DB);
+    const [first, ...rest] = rebuildStep(db, { category: moved.id }, STEP);
+    if (first) await db.batch([first, ...rest]);
+
+    expect(await rebuildMarks(moved.id)).toStrictEqual(marks);
+    expect(await capturedFor(moved.id)).toStrictEqual(byId);
+    await continueStorefrontRebuilds(stepped, caller, untilDone());
+    expect(await listedIn(from.id)).toStrictEqual([]);
     await expectStorefrontMatchesCatalog();
   });
 

@@ -9,9 +9,10 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { systemCaller } from '../../src/lib/caller';
+import { createDb } from '../../src/lib/db';
 import { deleteCollection, updateCollection } from '../../src/modules/collections/admin-service';
 import { storefrontConsumer } from '../../src/modules/storefront/consumer';
-import { continueStorefrontRebuilds } from '../../src/modules/storefront/rebuild';
+import { continueStorefrontRebuilds, rebuildStep } from '../../src/modules/storefront/rebuild';
 import {
   type AdminCollectionBody,
   admin,
@@ -198,6 +199,23 @@ describe('a collection given a new product list covering more products than one 
     });
     expect(await searchedIn(collection.id)).toStrictEqual([]);
     expect(await capturedFor(collection.id)).toStrictEqual([]);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('leaves the delete’s rebuild alone when a runner that read the new list’s mark steps after the delete', async () => {
+    const { collection, after, byId } = await lists();
+    await relist(collection, after);
+    await deleteCollection(stepped, caller, collection.id);
+    const marks = await rebuildMarks(collection.id);
+
+    const db = createDb(env.DB);
+    const [first, ...rest] = rebuildStep(db, { collection: collection.id }, STEP);
+    if (first) await db.batch([first, ...rest]);
+
+    expect(await rebuildMarks(collection.id)).toStrictEqual(marks);
+    expect(await capturedFor(collection.id)).toStrictEqual(byId.slice(3));
+    await continueStorefrontRebuilds(stepped, caller, untilDone());
+    expect(await searchedIn(collection.id)).toStrictEqual([]);
     await expectStorefrontMatchesCatalog();
   });
 

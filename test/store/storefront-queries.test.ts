@@ -304,16 +304,16 @@ describe('rows a catalog write reads', () => {
    * products of the category `captured` first, as the delete's batch does.
    */
   async function stepRows(
-    target: { region: string } | { category: string } | { collection: string } | { deletedList: string },
+    target: { region: string } | { category: string } | { collection: string } | { deletedCategory: string },
     after: string,
     captured?: string,
   ): Promise<number> {
     const [[kind, id]] = Object.entries(target) as [[string, string]];
-    const owner = kind === 'deletedList' ? '' : `, ${kind}_id`;
+    const [column, value] = kind === 'deletedCategory' ? ['deleted_list', 'category'] : [`${kind}_id`, id];
     await env.DB.prepare(
-      `INSERT INTO storefront_rebuilds (target${owner}, after_product, requested_at) VALUES (?1${owner && ', ?1'}, ?2, 0)`,
+      `INSERT INTO storefront_rebuilds (target, ${column}, after_product, requested_at) VALUES (?, ?, ?, 0)`,
     )
-      .bind(id, after)
+      .bind(id, value, after)
       .run();
     if (captured !== undefined) {
       await env.DB.prepare(
@@ -376,8 +376,8 @@ describe('rows a catalog write reads', () => {
 
   it('a step of a deleted category’s rebuild reads what its products hold, found by the primary key', async () => {
     // The products of category `a` captured (250 in one catalog, 2,500 in the other), as its delete would.
-    const inSmall = await stepRows({ deletedList: 'small_gone' }, 'small_p000100', 'small_a');
-    const inLarge = await stepRows({ deletedList: 'large_gone' }, 'large_p000100', 'large_a');
+    const inSmall = await stepRows({ deletedCategory: 'small_gone' }, 'small_p000100', 'small_a');
+    const inLarge = await stepRows({ deletedCategory: 'large_gone' }, 'large_p000100', 'large_a');
     // The captured ids past the mark are a seek of (target, product): fifty-one rows in either catalog.
     expect(inLarge).toBeLessThanOrEqual(inSmall * 1.1);
   });

@@ -111,7 +111,7 @@ export const storefrontRebuilds = sqliteTable(
   {
     /**
      * The region's, category's or collection's id: one rebuild of each at a time, a new change restarting it.
-     * A deleted category's or collection's rebuild keeps its id and sets none of the three columns below.
+     * A deleted category's or collection's rebuild keeps its id and sets `deleted_list` instead of an owner.
      */
     target: text('target').primaryKey(),
     /** Set for a region's rebuild; the row goes with the region. */
@@ -120,6 +120,11 @@ export const storefrontRebuilds = sqliteTable(
     categoryId: text('category_id').references(() => categories.id, { onDelete: 'cascade' }),
     /** Set for a collection's rebuild; the row goes with the collection. */
     collectionId: text('collection_id').references(() => collections.id, { onDelete: 'cascade' }),
+    /**
+     * Set for a deleted leaf category's or collection's rebuild, whose products are in storefront_rebuild_products;
+     * its target is gone, so no foreign key names it.
+     */
+    deletedList: text('deleted_list', { enum: ['category', 'collection'] }),
     /** The largest product id rebuilt since the latest change of the target; '' before any. */
     afterProduct: text('after_product').notNull(),
     /** When the latest change of the target asked for the rebuild (epoch ms). */
@@ -136,7 +141,9 @@ export const storefrontRebuilds = sqliteTable(
       'storefront_rebuilds_target',
       // Plain column names: drizzle would qualify them with the table name, which a rebuild renames.
       sql`target = coalesce(region_id, category_id, collection_id, target)
-        AND (region_id IS NOT NULL) + (category_id IS NOT NULL) + (collection_id IS NOT NULL) <= 1`,
+        AND (region_id IS NOT NULL) + (category_id IS NOT NULL) + (collection_id IS NOT NULL)
+          + (deleted_list IS NOT NULL) = 1
+        AND (deleted_list IS NULL OR deleted_list IN ('category', 'collection'))`,
     ),
   ],
 );

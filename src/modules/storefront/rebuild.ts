@@ -8,9 +8,10 @@
  * - a collection's product list replaced: every lane of the products it lists now or listed before (the
  *   documents of both go in the change's own batch: they are much cheaper, and only there are the products it
  *   listed before known for certain);
- * - a leaf category or a collection deleted: every lane and full-text row of the products it listed, which the
- *   delete's batch captures in `storefront_rebuild_products` before its links cascade away (their documents go
- *   in that batch too). The mark outlives the category or collection, so it names no owner.
+ * - a leaf category or a collection deleted: every lane and full-text row of the products the category listed,
+ *   or the full-text rows of the collection's, which the delete's batch captures in `storefront_rebuild_products`
+ *   before its links cascade away (their documents go in that batch too). The mark outlives the category or
+ *   collection, so it names no owner: `deleted_list` says which it was.
  *
  * So the change's own batch rebuilds the rows of the first `chunk` of those products by id and records where it
  * stopped in `storefront_rebuilds`; each step after it (the storefront-rebuild job and the storefront's event
@@ -28,7 +29,7 @@
  * Meanwhile (the staleness bound, docs/ARCHITECTURE.md): products not yet reached keep their rows as they were
  * before the change, and listings cached since the change keep what they showed until the last step.
  */
-import { asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { asc, inArray, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { storefrontLanes, storefrontRebuildProducts, storefrontRebuilds } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
@@ -60,13 +61,26 @@ export function rebuildChunk(env: Pick<Env, 'STOREFRONT_REBUILD_CHUNK'>): number
 }
 
 /**
- * What is rebuilt: a region's rows, the lanes of a moved category's products or of a collection's, or the lanes
- * and full-text rows of the products of a deleted category or collection (`deletedList`: its id).
+ * What is rebuilt: a region's rows, the lanes of a moved category's products or of a collection's, or the rows
+ * of the products of a deleted category or collection (its id).
  */
-type Target = { region: string } | { category: string } | { collection: string } | { deletedList: string };
+type Target =
+  | { region: string }
+  | { category: string }
+  | { collection: string }
+  | { deletedCategory: string }
+  | { deletedCollection: string };
+
+type DeletedList = { deletedCategory: string } | { deletedCollection: string };
 
 /** How a kind of rebuild walks its products, rebuilds them, and ends. */
 type Kind = {
+  /**
+   * What its mark holds besides the target (a condition on a storefront_rebuilds row): a step is built for one
+   * kind, and a mark can change kind between a runner's read and its batch (a moved category deleted), so every
+   * statement of a step acts only on a mark still of its kind.
+   */
+  mark: SQL;
   /** The ids (`id`) of its products after a mark, in id order. */
   walk: (id: string, ids: IdsAfter) => SQL;
   /** The refresh of the products of the step under way. */
@@ -78,6 +92,7 @@ type Kind = {
 };
 
 const REGION: Kind = {
+  mark: sql`region_id IS NOT NULL`,
   walk: (_region, ids) => productsAfter(ids),
   scope: (regionStep) => ({ regionStep }),
   // The lanes of locales the region no longer offers, whose entries every step has been deleting.
@@ -90,6 +105,7 @@ const REGION: Kind = {
 };
 
 const CATEGORY: Kind = {
+  mark: sql`category_id IS NOT NULL`,
   walk: subtreeProductsAfter,
   scope: (categoryStep) => ({ categoryStep }),
   finishing: () => [],
@@ -97,25 +113,37 @@ const CATEGORY: Kind = {
 };
 
 const COLLECTION: Kind = {
+  mark: sql`collection_id IS NOT NULL`,
   walk: collectionProductsAfter,
   scope: (collectionStep) => ({ collectionStep }),
   finishing: () => [],
   bump: (db, lastStep) => CatalogVersionBump.listingsRebuilt(db, lastStep),
 };
 
-const DELETED_LIST: Kind = {
+const DELETED_CATEGORY: Kind = {
+  mark: sql`deleted_list = 'category'`,
   walk: deletedListProductsAfter,
-  scope: (deletedListStep) => ({ deletedListStep }),
+  scope: (deletedCategoryStep) => ({ deletedCategoryStep }),
   finishing: () => [],
   bump: (db, lastStep) => CatalogVersionBump.listingsRebuilt(db, lastStep),
+};
+
+const DELETED_COLLECTION: Kind = {
+  ...DELETED_CATEGORY,
+  mark: sql`deleted_list = 'collection'`,
+  scope: (deletedCollectionStep) => ({ deletedCollectionStep }),
 };
 
 function kindOf(target: Target): [Kind, string] {
   if ('region' in target) return [REGION, target.region];
   if ('category' in target) return [CATEGORY, target.category];
   if ('collection' in target) return [COLLECTION, target.collection];
-  return [DELETED_LIST, target.deletedList];
+  if ('deletedCategory' in target) return [DELETED_CATEGORY, target.deletedCategory];
+  return [DELETED_COLLECTION, target.deletedCollection];
 }
+
+/** The condition on a storefront_rebuilds row that it is the mark of `id`, of `kind`. */
+const isMark = (kind: Kind, id: string) => sql`target = ${id} AND ${kind.mark}`;
 
 /** The target's mark, in a statement about another table. */
 const markOf = (id: string) => sql`(SELECT after_product FROM storefront_rebuilds WHERE target = ${id})`;
@@ -127,7 +155,8 @@ const markOf = (id: string) => sql`(SELECT after_product FROM storefront_rebuild
  * ran since the runner read the marks: a change that set the mark back, another runner's step.
  */
 function stepStatements(db: Database, kind: Kind, id: string, chunk: number): BatchItem<'sqlite'>[] {
-  const mark = eq(storefrontRebuilds.target, id);
+  // A mark of another kind leaves `step_products` empty, so the refresh rebuilds nothing.
+  const mark = isMark(kind, id);
   const next = kind.walk(id, { after: sql`storefront_rebuilds.after_product`, chunk });
   return [
     db
@@ -149,7 +178,7 @@ function stepStatements(db: Database, kind: Kind, id: string, chunk: number): Ba
 function finishing(db: Database, kind: Kind, id: string): BatchItem<'sqlite'>[] {
   const rest = kind.walk(id, { after: sql`storefront_rebuilds.after_product` });
   return [
-    db.delete(storefrontRebuilds).where(sql`target = ${id} AND NOT EXISTS (${rest})`),
+    db.delete(storefrontRebuilds).where(sql`${isMark(kind, id)} AND NOT EXISTS (${rest})`),
     ...kind.finishing(db, id),
   ];
 }
@@ -166,7 +195,7 @@ function finishing(db: Database, kind: Kind, id: string): BatchItem<'sqlite'>[] 
  */
 export function startStorefrontRebuild(
   db: Database,
-  target: Exclude<Target, { deletedList: string }>,
+  target: Exclude<Target, DeletedList>,
   chunk: number,
 ): BatchItem<'sqlite'>[] {
   return [markSet(db, target), ...rebuildStep(db, target, chunk)];
@@ -191,16 +220,23 @@ export function startDeletedListRebuild(
   list: { category: string } | { collection: string },
   chunk: number,
 ): BatchItem<'sqlite'>[] {
-  const target = { deletedList: 'category' in list ? list.category : list.collection };
-  const listed =
+  const [target, id, listed]: [DeletedList, string, SQL] =
     'category' in list
-      ? sql`SELECT product_id AS id FROM product_categories WHERE category_id = ${list.category}`
-      : collectionProductsAfter(list.collection, { after: '' });
+      ? [
+          { deletedCategory: list.category },
+          list.category,
+          sql`SELECT product_id AS id FROM product_categories WHERE category_id = ${list.category}`,
+        ]
+      : [
+          { deletedCollection: list.collection },
+          list.collection,
+          collectionProductsAfter(list.collection, { after: '' }),
+        ];
   return [
     markSet(db, target),
     db
       .insert(storefrontRebuildProducts)
-      .select(sql`SELECT DISTINCT ${target.deletedList}, id FROM (${listed}) WHERE true`)
+      .select(sql`SELECT DISTINCT ${id}, id FROM (${listed}) WHERE true`)
       .onConflictDoNothing(),
     ...rebuildStep(db, target, chunk),
   ];
@@ -213,7 +249,9 @@ function markSet(db: Database, target: Target) {
     regionId: 'region' in target ? target.region : null,
     categoryId: 'category' in target ? target.category : null,
     collectionId: 'collection' in target ? target.collection : null,
-  };
+    deletedList:
+      'deletedCategory' in target ? 'category' : 'deletedCollection' in target ? 'collection' : null,
+  } as const;
   return db
     .insert(storefrontRebuilds)
     .values({
@@ -239,7 +277,8 @@ function targetOf(mark: Mark): Target {
   if (mark.regionId !== null) return { region: mark.regionId };
   if (mark.categoryId !== null) return { category: mark.categoryId };
   if (mark.collectionId !== null) return { collection: mark.collectionId };
-  return { deletedList: mark.target };
+  if (mark.deletedList === 'category') return { deletedCategory: mark.target };
+  return { deletedCollection: mark.target };
 }
 
 /** The statements of one step of `target`'s rebuild, after its mark (what a runner commits, bump aside). */
@@ -257,7 +296,7 @@ async function step(db: Database, caller: Caller, mark: Mark, chunk: number): Pr
     // Run first in the batch, so the condition is "the mark is there, and this step reaches the last product".
     versions: kind.bump(
       db,
-      sql`EXISTS (SELECT 1 FROM storefront_rebuilds WHERE target = ${id}) AND NOT EXISTS (
+      sql`EXISTS (SELECT 1 FROM storefront_rebuilds WHERE ${isMark(kind, id)}) AND NOT EXISTS (
         SELECT 1 FROM (${kind.walk(id, { after: markOf(id), chunk: chunk + 1 })}) LIMIT 1 OFFSET ${chunk})`,
     ),
   });

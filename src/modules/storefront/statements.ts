@@ -85,11 +85,17 @@ export type StorefrontScope =
    */
   | { collectionStep: string }
   /**
-   * A leaf category or a collection is deleted (or about to be, in the delete's own batch): every lane and
-   * full-text row, without it, of the products it listed that are in the step under way of the deletion's
-   * rebuild (rebuild.ts walks the products captured in `storefront_rebuild_products`).
+   * A leaf category is deleted (or about to be, in the delete's own batch): every lane and full-text row,
+   * without it, of the products it listed that are in the step under way of the deletion's rebuild (rebuild.ts
+   * walks the products captured in `storefront_rebuild_products`).
    */
-  | { deletedListStep: string }
+  | { deletedCategoryStep: string }
+  /**
+   * A collection is deleted (or about to be): the full-text rows, without it, of the products it listed that are
+   * in the step under way of the deletion's rebuild. Its lanes go by cascade, and a product's other lanes do not
+   * depend on its collections.
+   */
+  | { deletedCollectionStep: string }
   /**
    * A region was created or its currency or locales changed: that region's rows of the products in the step
    * under way of its rebuild (rebuild.ts steps through every product in id order).
@@ -167,16 +173,16 @@ export const collectionProductsAfter = (collection: string, { after, chunk }: Id
       WHERE l.collection_id = ${collection} AND e.product_id > ${after}
     ) ${inOrder('id', chunk)}`;
 
-/**
- * The products of the step under way of `target`'s rebuild, which rebuild.ts fixes in `storefront_rebuilds`
- * before the step's refresh: fixed, because a collection's products are partly known by the entries the step
- * rewrites, so a query run again by each statement would lose them after the first.
- */
 /** The ids (`id`) of the products a deleted category or collection listed, past `after`, sorted. */
 export const deletedListProductsAfter = (target: string, { after, chunk }: IdsAfter) =>
   sql`SELECT product_id AS id FROM storefront_rebuild_products WHERE target = ${target} AND product_id > ${after}
     ${inOrder('product_id', chunk)}`;
 
+/**
+ * The products of the step under way of `target`'s rebuild, which rebuild.ts fixes in `storefront_rebuilds`
+ * before the step's refresh: fixed, because a collection's products are partly known by the entries the step
+ * rewrites, so a query run again by each statement would lose them after the first.
+ */
 const stepProducts = (target: string) =>
   sql`SELECT value FROM json_each((SELECT step_products FROM storefront_rebuilds WHERE target = ${target}))`;
 
@@ -290,8 +296,9 @@ function planOf(scope: StorefrontScope): Plan {
       withoutCollection: id,
     };
   }
-  if ('deletedListStep' in scope) {
-    const { deletedListStep: id } = scope;
+  // In the delete's own batch, where the first step runs, the category or collection is still there.
+  if ('deletedCategoryStep' in scope) {
+    const { deletedCategoryStep: id } = scope;
     const products = stepProducts(id);
     return {
       products,
@@ -299,9 +306,17 @@ function planOf(scope: StorefrontScope): Plan {
       documents: false,
       entries: 'products',
       search: 'products',
-      // The id is a category's or a collection's: leaving out the other kind's is leaving out nothing. In the
-      // delete's own batch, where the first step runs, the category or collection is still there.
       withoutCategory: id,
+    };
+  }
+  if ('deletedCollectionStep' in scope) {
+    const { deletedCollectionStep: id } = scope;
+    return {
+      products: stepProducts(id),
+      clear: [],
+      documents: false,
+      entries: 'none',
+      search: 'products',
       withoutCollection: id,
     };
   }
