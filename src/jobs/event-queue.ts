@@ -90,6 +90,7 @@ async function consumeEvent(event: CatalogEvent, delivery: Delivery): Promise<De
     try {
       await consumer.consume(env, event, {
         caller,
+        logger: job.logger,
         commitOnce: commitOnceFor(db, caller, consumer.name, event.id),
       });
     } catch (error) {

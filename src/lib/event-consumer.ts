@@ -21,6 +21,7 @@ import { type Change, type CommitResults, commit } from './commit';
 import { constraintFailure } from './d1-writes';
 import type { Database } from './db';
 import type { CatalogEvent, EventType } from './event-catalog';
+import type { Logger } from './logger';
 
 export type ConsumeContext = {
   /**
@@ -28,6 +29,8 @@ export type ConsumeContext = {
    * events like a request's.
    */
   caller: Caller;
+  /** The queue run's logger (its lines carry the run id): for a consumer whose work deserves a line of its own. */
+  logger: Logger;
   /**
    * Commits `change` (through `commit()`, so with its audit entries and events) together with this consumer's
    * processed mark for the event. Returns the change's results, or null when another delivery of the event

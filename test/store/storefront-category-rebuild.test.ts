@@ -6,7 +6,7 @@
  * of the moved category take four.
  */
 import { env } from 'cloudflare:workers';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { systemCaller } from '../../src/lib/caller';
 import { createDb } from '../../src/lib/db';
 import { deleteCategory, updateCategory } from '../../src/modules/categories/admin-service';
@@ -22,6 +22,7 @@ import {
 } from '../helpers/admin-fixtures';
 import { deliverBatch, syntheticEnvelope } from '../helpers/events';
 import { call } from '../helpers/http';
+import { logLines } from '../helpers/request-cost';
 import {
   actualDocuments,
   capturedFor,
@@ -296,16 +297,29 @@ describe('a leaf category deleted with more products than one step', () => {
     await expectStorefrontMatchesCatalog();
   });
 
-  it('is carried on by the storefront consumer as soon as the category event is delivered', async () => {
+  it('is carried on by the storefront consumer as soon as the category event is delivered, with a line of its own', async () => {
     const { from, moved } = await tree();
     await deleteCategory(stepped, caller, moved.id);
+    const event = syntheticEnvelope('category.deleted', { id: moved.id });
+    const log = vi.spyOn(console, 'log');
 
-    const delivered = await deliverBatch([syntheticEnvelope('category.deleted', { id: moved.id })], {
-      env: stepped,
-      consumers: [storefrontConsumer],
-    });
+    const delivered = await deliverBatch([event], { env: stepped, consumers: [storefrontConsumer] });
 
     expect(delivered.retried).toStrictEqual([]);
+    expect(logLines(log).filter((line) => line.msg === 'storefront rebuild')).toStrictEqual([
+      {
+        level: 'info',
+        msg: 'storefront rebuild',
+        time: expect.any(String),
+        job: 'event-queue',
+        run_id: expect.any(String),
+        event_id: event.id,
+        event_type: 'category.deleted',
+        steps: 3,
+        pending: 0,
+      },
+    ]);
+    log.mockRestore();
     expect(await rebuildMarks(moved.id)).toStrictEqual([]);
     expect(await listedIn(from.id)).toStrictEqual([]);
     await expectStorefrontMatchesCatalog();

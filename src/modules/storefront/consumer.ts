@@ -25,8 +25,15 @@ const REBUILT_AFTER = new Set([
 export const storefrontConsumer: EventConsumer = {
   name: STOREFRONT_CONSUMER,
   handles: (type) => REBUILT_AFTER.has(type),
-  async consume(env, _event, { caller, commitOnce }) {
-    await continueStorefrontRebuilds(env, caller, { deadline: Date.now() + CONSUMER_BUDGET_MS });
+  async consume(env, event, { caller, logger, commitOnce }) {
+    const progress = await continueStorefrontRebuilds(env, caller, {
+      deadline: Date.now() + CONSUMER_BUDGET_MS,
+    });
+    // Steps taken here would otherwise show only in the queue run's line; an event that started none (a rename)
+    // logs nothing.
+    if (progress.steps > 0) {
+      logger.info('storefront rebuild', { event_id: event.id, event_type: event.type, ...progress });
+    }
     await commitOnce({ statements: [] });
   },
 };
