@@ -1,6 +1,6 @@
 -- Deleting a leaf category or a collection relists the products it listed in steps, like a moved category's
 -- (src/modules/storefront/rebuild.ts). The deletion's mark outlives the category or collection, so no foreign
--- key names it: `deleted_list` says which kind it was. Nothing references the table yet, so it is rebuilt without
+-- key names it: `deleted_list` says which kind it was. Nothing references the table, so it is rebuilt without
 -- touching foreign key enforcement, and a rebuild under way keeps its place.
 CREATE TABLE `__new_storefront_rebuilds` (
 	`target` text PRIMARY KEY NOT NULL,
@@ -23,12 +23,12 @@ CREATE TABLE `__new_storefront_rebuilds` (
 INSERT INTO `__new_storefront_rebuilds`("target", "region_id", "category_id", "collection_id", "deleted_list", "after_product", "requested_at", "step_products") SELECT "target", "region_id", "category_id", "collection_id", NULL, "after_product", "requested_at", "step_products" FROM `storefront_rebuilds`;--> statement-breakpoint
 DROP TABLE `storefront_rebuilds`;--> statement-breakpoint
 ALTER TABLE `__new_storefront_rebuilds` RENAME TO `storefront_rebuilds`;--> statement-breakpoint
--- The products a deletion's steps walk, captured in the delete's batch before its links cascade away.
+-- The products a deletion's steps walk, captured in the delete's batch before its links cascade away. No foreign
+-- key to the mark: a later rebuild of storefront_rebuilds like the one above would cascade them away.
 CREATE TABLE `storefront_rebuild_products` (
 	`target` text NOT NULL,
 	`product_id` text NOT NULL,
 	PRIMARY KEY(`target`, `product_id`),
-	FOREIGN KEY (`target`) REFERENCES `storefront_rebuilds`(`target`) ON UPDATE no action ON DELETE cascade,
 	FOREIGN KEY (`product_id`) REFERENCES `products`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint

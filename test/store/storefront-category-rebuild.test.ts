@@ -302,11 +302,12 @@ describe('a leaf category deleted with more products than one step', () => {
     await deleteCategory(stepped, caller, moved.id);
     const event = syntheticEnvelope('category.deleted', { id: moved.id });
     const log = vi.spyOn(console, 'log');
-
     const delivered = await deliverBatch([event], { env: stepped, consumers: [storefrontConsumer] });
+    const lines = logLines(log);
+    log.mockRestore();
 
     expect(delivered.retried).toStrictEqual([]);
-    expect(logLines(log).filter((line) => line.msg === 'storefront rebuild')).toStrictEqual([
+    expect(lines.filter((line) => line.msg === 'storefront rebuild')).toStrictEqual([
       {
         level: 'info',
         msg: 'storefront rebuild',
@@ -319,7 +320,6 @@ describe('a leaf category deleted with more products than one step', () => {
         pending: 0,
       },
     ]);
-    log.mockRestore();
     expect(await rebuildMarks(moved.id)).toStrictEqual([]);
     expect(await listedIn(from.id)).toStrictEqual([]);
     await expectStorefrontMatchesCatalog();

@@ -151,14 +151,14 @@ export const storefrontRebuilds = sqliteTable(
 /**
  * The products a deleted category or collection listed (its links, and a collection's former products that a
  * step of its new list's rebuild had not reached), captured in the delete's batch before the links cascade away:
- * what the steps of the deletion's rebuild walk, by target then product. The rows go with the rebuild's mark.
+ * what the steps of the deletion's rebuild walk, by target then product. The step that deletes the mark deletes
+ * them. No foreign key to the mark: migrations rebuild storefront_rebuilds (0019-0021), and its DROP TABLE would
+ * cascade these rows away while a rebuild is under way.
  */
 export const storefrontRebuildProducts = sqliteTable(
   'storefront_rebuild_products',
   {
-    target: text('target')
-      .notNull()
-      .references(() => storefrontRebuilds.target, { onDelete: 'cascade' }),
+    target: text('target').notNull(),
     productId: text('product_id')
       .notNull()
       .references(() => products.id, { onDelete: 'cascade' }),

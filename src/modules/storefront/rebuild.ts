@@ -124,7 +124,15 @@ const DELETED_CATEGORY: Kind = {
   mark: sql`deleted_list = 'category'`,
   walk: deletedListProductsAfter,
   scope: (deletedCategoryStep) => ({ deletedCategoryStep }),
-  finishing: () => [],
+  // The captured products, once the mark is gone. The target is NULL while it is there, so the seek reads
+  // nothing (a condition beside `target = id` would be checked on every captured row).
+  finishing: (db, id) => [
+    db
+      .delete(storefrontRebuildProducts)
+      .where(
+        sql`target = (SELECT ${id} WHERE NOT EXISTS (SELECT 1 FROM storefront_rebuilds WHERE target = ${id}))`,
+      ),
+  ],
   bump: (db, lastStep) => CatalogVersionBump.listingsRebuilt(db, lastStep),
 };
 
