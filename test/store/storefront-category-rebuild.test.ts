@@ -272,6 +272,38 @@ describe('a leaf category deleted with more products than one step', () => {
     await expectStorefrontMatchesCatalog();
   });
 
+  it('does not keep a product written meanwhile waiting: its own write takes it out of the ancestors’ lanes', async () => {
+    const { from, moved, byId } = await tree();
+    await deleteCategory(stepped, caller, moved.id);
+    const last = byId.at(-1) as string;
+
+    const res = await admin('PATCH', `/products/${last}`, { translations: { en: { title: 'Renamed tee' } } });
+    expect(res.status).toBe(200);
+
+    expect(await listedIn(from.id)).toStrictEqual(byId.slice(STEP, -1));
+    await continueStorefrontRebuilds(stepped, caller, untilDone());
+    expect(await listedIn(from.id)).toStrictEqual([]);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('ends equal to the catalog when two deletes of it race, one of them a 404', async () => {
+    const { from, moved } = await tree();
+
+    const results = await Promise.allSettled([
+      deleteCategory(stepped, caller, moved.id),
+      deleteCategory(stepped, caller, moved.id),
+    ]);
+
+    expect(results.map((r) => r.status).sort()).toStrictEqual(['fulfilled', 'rejected']);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toMatchObject({ status: 404, code: 'not_found' });
+    await continueStorefrontRebuilds(stepped, caller, untilDone());
+    expect(await rebuildMarks(moved.id)).toStrictEqual([]);
+    expect(await capturedFor(moved.id)).toStrictEqual([]);
+    expect(await listedIn(from.id)).toStrictEqual([]);
+    await expectStorefrontMatchesCatalog();
+  });
+
   it('drops a product deleted before its step from the walk', async () => {
     const { moved, byId } = await tree();
     await deleteCategory(stepped, caller, moved.id);
