@@ -25,8 +25,8 @@ type Statements = BatchItem<'sqlite'>[];
  * What each kind of write adds to its batch for the read model, from the handle or code asked for (looked up
  * unmetered). A region's currency or locale change, a category's move, a collection's new product list and a
  * delete start a rebuild in steps, and their batch holds its first step (a collection's new list also the
- * documents of the products it listed and lists: the same list again here; a delete, those it lists, and the
- * delete itself).
+ * documents of the products it lists and of those it drops: the same list again here, so none dropped; a
+ * delete, those it lists, and the delete itself).
  */
 const WRITES: Record<string, (db: Database, raw: D1Database, key: string) => Promise<Statements>> = {
   product: async (db, raw, handle) =>
@@ -41,8 +41,13 @@ const WRITES: Record<string, (db: Database, raw: D1Database, key: string) => Pro
     ),
   collection: async (db, raw, handle) => {
     const collection = await idOf(raw, 'collections', 'handle', handle);
+    const { results } = await raw
+      .prepare('SELECT product_id FROM product_collections WHERE collection_id = ?')
+      .bind(collection)
+      .all<{ product_id: string }>();
+    const keeping = results.map((r) => r.product_id);
     return [
-      ...refreshStorefront(db, { leavingCollection: collection }),
+      ...refreshStorefront(db, { leavingCollection: collection, keeping }),
       ...startStorefrontRebuild(db, { collection }, DEFAULT_REBUILD_CHUNK),
       ...refreshStorefront(db, { collectionDocuments: collection }),
     ];

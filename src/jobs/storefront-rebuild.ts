@@ -1,15 +1,15 @@
 /**
  * Carries on the storefront rebuilds that regions' changes, categories' moves, collections' new product lists and
  * the deletes of either left pending (src/modules/storefront/rebuild.ts), for REBUILD_BUDGET_MS a run; a rebuild
- * that needs longer goes on at the next run. The storefront's event consumer starts the same work as soon as a change is published; this
- * job is what finishes it in any case.
+ * that needs longer goes on at the next run. The storefront's event consumer starts the same work as soon as a
+ * change is published; this job is what finishes it in any case.
  */
 import { continueStorefrontRebuilds } from '../modules/storefront/rebuild';
 import { runJob } from './run-job';
 
 export const STOREFRONT_REBUILD_JOB = 'storefront-rebuild';
 
-/** Well inside the minute between runs, so runs seldom overlap (overlapping runs share the steps, nothing worse). */
+/** Well inside the minute between runs, so runs seldom overlap (overlapping runs share the steps: no harm). */
 const REBUILD_BUDGET_MS = 45_000;
 
 export function runStorefrontRebuildJob(env: Env): Promise<void> {

@@ -5,6 +5,8 @@
  */
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
+import type { Database } from '../../src/lib/db';
+import { rebuildStep } from '../../src/modules/storefront/rebuild';
 import type { StorefrontDocument } from '../../src/modules/storefront/statements';
 
 async function all<T>(query: string, ...params: unknown[]): Promise<T[]> {
@@ -266,4 +268,20 @@ export async function capturedFor(target: string): Promise<string[]> {
     target,
   );
   return rows.map((r) => r.product_id);
+}
+
+/** The test env with rebuilds in steps of `step` products. */
+export const steppedEnv = (step: number): Env => ({ ...env, STOREFRONT_REBUILD_CHUNK: String(step) });
+
+/** Until every rebuild is done: a deadline no test's steps reach. */
+export const untilDone = () => ({ deadline: Date.now() + 60_000 });
+
+/** One step of `target`'s rebuild, committed on `db` as a runner commits it (its version bump aside). */
+export async function runRebuildStep(
+  db: Database,
+  target: Parameters<typeof rebuildStep>[1],
+  chunk: number,
+): Promise<void> {
+  const [first, ...rest] = rebuildStep(db, target, chunk);
+  if (first) await db.batch([first, ...rest]);
 }

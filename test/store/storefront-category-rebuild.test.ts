@@ -11,7 +11,7 @@ import { systemCaller } from '../../src/lib/caller';
 import { createDb } from '../../src/lib/db';
 import { deleteCategory, updateCategory } from '../../src/modules/categories/admin-service';
 import { storefrontConsumer } from '../../src/modules/storefront/consumer';
-import { continueStorefrontRebuilds, rebuildStep } from '../../src/modules/storefront/rebuild';
+import { continueStorefrontRebuilds } from '../../src/modules/storefront/rebuild';
 import {
   type AdminCategoryBody,
   type AdminProductBody,
@@ -31,13 +31,15 @@ import {
   listedIn,
   listingVersion,
   rebuildMarks,
+  runRebuildStep,
   searchedIn,
+  steppedEnv,
+  untilDone,
 } from '../helpers/storefront';
 
 const STEP = 3;
-const stepped: Env = { ...env, STOREFRONT_REBUILD_CHUNK: String(STEP) };
+const stepped = steppedEnv(STEP);
 const caller = systemCaller('test', 'storefront-category-rebuild-test');
-const untilDone = () => ({ deadline: Date.now() + 60_000 });
 
 type Tree = { from: AdminCategoryBody; to: AdminCategoryBody; moved: AdminCategoryBody; byId: string[] };
 
@@ -195,9 +197,7 @@ describe('a category moved with more products than one step', () => {
 
     // The runner's step, built for the move: the category's links are gone, so its walk finds nothing, and
     // without a check of the mark's kind it would end the delete's rebuild as done.
-    const db = createDb(env.DB);
-    const [first, ...rest] = rebuildStep(db, { category: moved.id }, STEP);
-    if (first) await db.batch([first, ...rest]);
+    await runRebuildStep(createDb(env.DB), { category: moved.id }, STEP);
 
     expect(await rebuildMarks(moved.id)).toStrictEqual(marks);
     expect(await capturedFor(moved.id)).toStrictEqual(byId);

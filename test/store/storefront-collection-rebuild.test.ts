@@ -12,7 +12,7 @@ import { systemCaller } from '../../src/lib/caller';
 import { createDb } from '../../src/lib/db';
 import { deleteCollection, updateCollection } from '../../src/modules/collections/admin-service';
 import { storefrontConsumer } from '../../src/modules/storefront/consumer';
-import { continueStorefrontRebuilds, rebuildStep } from '../../src/modules/storefront/rebuild';
+import { continueStorefrontRebuilds } from '../../src/modules/storefront/rebuild';
 import {
   type AdminCollectionBody,
   admin,
@@ -30,13 +30,15 @@ import {
   listedIn,
   listingVersion,
   rebuildMarks,
+  runRebuildStep,
   searchedIn,
+  steppedEnv,
+  untilDone,
 } from '../helpers/storefront';
 
 const STEP = 3;
-const stepped: Env = { ...env, STOREFRONT_REBUILD_CHUNK: String(STEP) };
+const stepped = steppedEnv(STEP);
 const caller = systemCaller('test', 'storefront-collection-rebuild-test');
-const untilDone = () => ({ deadline: Date.now() + 60_000 });
 
 let regionCode: string;
 
@@ -208,9 +210,7 @@ describe('a collection given a new product list covering more products than one 
     await deleteCollection(stepped, caller, collection.id);
     const marks = await rebuildMarks(collection.id);
 
-    const db = createDb(env.DB);
-    const [first, ...rest] = rebuildStep(db, { collection: collection.id }, STEP);
-    if (first) await db.batch([first, ...rest]);
+    await runRebuildStep(createDb(env.DB), { collection: collection.id }, STEP);
 
     expect(await rebuildMarks(collection.id)).toStrictEqual(marks);
     expect(await capturedFor(collection.id)).toStrictEqual(byId.slice(3));

@@ -13,9 +13,9 @@ import { buildListingQuery } from '../../src/modules/products/store-listing';
 import { getProductByHandle, listProducts } from '../../src/modules/products/store-read';
 import { ListProductsQuery, PRODUCT_SORTS, type ProductSort } from '../../src/modules/products/store-schemas';
 import { refreshStorefront } from '../../src/modules/storefront/projection';
-import { rebuildStep } from '../../src/modules/storefront/rebuild';
 import { type BulkCatalog, seedBulkCatalog } from '../helpers/bulk-catalog';
 import { insertProductRow } from '../helpers/catalog-fixtures';
+import { runRebuildStep } from '../helpers/storefront';
 
 let small: BulkCatalog;
 let large: BulkCatalog;
@@ -324,8 +324,7 @@ describe('rows a catalog write reads', () => {
     }
     const meter = new D1Meter();
     const db = createDb(meteredDatabase(env.DB, meter));
-    const [first, ...rest] = rebuildStep(db, target, 50);
-    if (first) await db.batch([first, ...rest]);
+    await runRebuildStep(db, target, 50);
     // The step rebuilt fifty products: a step that rebuilt none would read little in both catalogs alike.
     const moved = await env.DB.prepare('SELECT after_product FROM storefront_rebuilds WHERE target = ?')
       .bind(id)

@@ -33,12 +33,13 @@ import {
   actualEntries,
   expectStorefrontMatchesCatalog,
   lanesOutsideTheirRegion,
+  steppedEnv,
+  untilDone,
 } from '../helpers/storefront';
 
 const STEP = 3;
-const stepped: Env = { ...env, STOREFRONT_REBUILD_CHUNK: String(STEP) };
+const stepped = steppedEnv(STEP);
 const caller = systemCaller('test', 'storefront-rebuild-test');
-const untilDone = () => ({ deadline: Date.now() + 60_000 });
 
 let products: AdminProductBody[];
 /** Product ids in the order the steps take them. */

@@ -121,8 +121,8 @@ export const storefrontRebuilds = sqliteTable(
     /** Set for a collection's rebuild; the row goes with the collection. */
     collectionId: text('collection_id').references(() => collections.id, { onDelete: 'cascade' }),
     /**
-     * Set for a deleted leaf category's or collection's rebuild, whose products are in storefront_rebuild_products;
-     * its target is gone, so no foreign key names it.
+     * Set for a deleted leaf category's or collection's rebuild, whose products are in
+     * storefront_rebuild_products; its target is gone, so no foreign key names it.
      */
     deletedList: text('deleted_list', { enum: ['category', 'collection'] }),
     /** The largest product id rebuilt since the latest change of the target; '' before any. */

@@ -137,7 +137,7 @@ export async function updateCollection(
   if (input.product_ids) {
     statements.push(
       // The products leaving the list cannot be found once it is replaced: their documents are rebuilt first.
-      ...refreshStorefront(db, { leavingCollection: id }),
+      ...refreshStorefront(db, { leavingCollection: id, keeping: input.product_ids }),
       db.delete(productCollections).where(eq(productCollections.collectionId, id)),
       ...insertLinks(db, id, input.product_ids),
       // The lanes of the products it lists now and listed before, in steps when they are many (rebuild.ts).

@@ -12,7 +12,7 @@ export const STOREFRONT_CONSUMER = 'storefront';
 
 const CONSUMER_BUDGET_MS = 10_000;
 
-/** The events of changes that can start a rebuild (a category's update may be a move, a collection's a new list). */
+/** The events of changes that can start a rebuild (a category's update may be a move, a collection's a list). */
 const REBUILT_AFTER = new Set([
   'region.created',
   'region.updated',

@@ -68,17 +68,17 @@ export type StorefrontScope =
   | { categoryStep: string }
   /**
    * A leaf category is about to be deleted: its products' documents as if it were gone (their lanes and
-   * full-text rows follow in steps: `deletedListStep`).
+   * full-text rows follow in steps: `deletedCategoryStep`).
    */
   | { leavingCategory: string }
   /** A collection was created: its products' documents and the collection's lanes. */
   | { collection: string }
   /**
-   * A collection is about to get another product list or be deleted: the documents of the products it lists,
-   * without it (after a new list, the documents of the products it gets are rebuilt as for a rename; the lanes
-   * follow in steps: `collectionStep`, `deletedListStep`).
+   * A collection is about to get another product list (`keeping`: its products) or be deleted: the documents of
+   * the products it lists and will not, without it (after a new list, the documents of the products it has are
+   * rebuilt as for a rename; the lanes follow in steps: `collectionStep`, `deletedCollectionStep`).
    */
-  | { leavingCollection: string }
+  | { leavingCollection: string; keeping?: string[] }
   /**
    * A collection has a new product list: every lane and full-text row of the products it lists now or listed
    * before, those of them in the step under way of the collection's rebuild (rebuild.ts).
@@ -213,6 +213,18 @@ const clearEntriesIn = (
   };
 };
 
+/** Every entry and full-text row of the products in the step under way of `target`'s rebuild. */
+const everyLaneOfStep = (target: string): Plan => {
+  const products = stepProducts(target);
+  return {
+    products,
+    clear: [clearEntries(products)],
+    documents: false,
+    entries: 'products',
+    search: 'products',
+  };
+};
+
 const documentsOnly = (products: SQL): Plan => ({
   products,
   clear: [clearDocuments(products)],
@@ -256,16 +268,7 @@ function planOf(scope: StorefrontScope): Plan {
       search: 'products',
     };
   }
-  if ('categoryStep' in scope) {
-    const products = stepProducts(scope.categoryStep);
-    return {
-      products,
-      clear: [clearEntries(products)],
-      documents: false,
-      entries: 'products',
-      search: 'products',
-    };
-  }
+  if ('categoryStep' in scope) return everyLaneOfStep(scope.categoryStep);
   if ('leavingCategory' in scope) {
     const { leavingCategory: id } = scope;
     return {
@@ -290,24 +293,17 @@ function planOf(scope: StorefrontScope): Plan {
     };
   }
   if ('leavingCollection' in scope) {
-    const { leavingCollection: id } = scope;
+    const { leavingCollection: id, keeping = [] } = scope;
     return {
-      ...documentsOnly(sql`SELECT product_id FROM product_collections WHERE collection_id = ${id}`),
+      ...documentsOnly(sql`SELECT product_id FROM product_collections WHERE collection_id = ${id}
+        AND product_id NOT IN (${ids(keeping)})`),
       withoutCollection: id,
     };
   }
   // In the delete's own batch, where the first step runs, the category or collection is still there.
   if ('deletedCategoryStep' in scope) {
     const { deletedCategoryStep: id } = scope;
-    const products = stepProducts(id);
-    return {
-      products,
-      clear: [clearEntries(products)],
-      documents: false,
-      entries: 'products',
-      search: 'products',
-      withoutCategory: id,
-    };
+    return { ...everyLaneOfStep(id), withoutCategory: id };
   }
   if ('deletedCollectionStep' in scope) {
     const { deletedCollectionStep: id } = scope;
