@@ -5,6 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
+import { PAIR_BITS, priceKey } from '../../src/db/fts';
 import type { Database } from '../../src/lib/db';
 import { rebuildStep } from '../../src/modules/storefront/rebuild';
 import type { StorefrontDocument } from '../../src/modules/storefront/statements';
@@ -221,11 +222,88 @@ export async function expectedSearchRows(entries: EntryRow[]): Promise<SearchRow
   return rows.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
 }
 
+type PriceSearchRow = {
+  region_id: string | null;
+  product_id: string | null;
+  price_key: number;
+  words: string;
+};
+
+/**
+ * The words of each row of a full-text index, as `column:word` in order, by rowid. Read through an fts5vocab
+ * table (made here, for tests only): the price-ordered index is contentless, so its rows cannot be read back.
+ */
+async function indexedWords(index: 'storefront_search' | 'storefront_search_prices') {
+  await env.DB.exec(
+    `CREATE VIRTUAL TABLE IF NOT EXISTS ${index}_words USING fts5vocab(${index}, 'instance')`,
+  );
+  return all<{ doc: number; pair: number; price_key: number; words: string }>(
+    `SELECT doc, doc & ${2 ** PAIR_BITS - 1} AS pair, doc >> ${PAIR_BITS} AS price_key,
+      group_concat(col || ':' || term, ' ' ORDER BY col, term) AS words
+    FROM (SELECT DISTINCT doc, col, term FROM ${index}_words) GROUP BY doc`,
+  );
+}
+
+/**
+ * Every row of the price-ordered index, with the (product, region) its rowid names when that pair's price key is
+ * the one the rowid holds (none for a row left behind), its price key and its words.
+ */
+export async function actualPriceSearchRows(): Promise<PriceSearchRow[]> {
+  const pairs = await all<{ row: number; region_id: string; product_id: string; price_key: number | null }>(
+    'SELECT row, region_id, product_id, price_key FROM storefront_search_rows',
+  );
+  const byRow = new Map(pairs.map((p) => [p.row, p]));
+  const rows = (await indexedWords('storefront_search_prices')).map(({ pair, price_key, words }) => {
+    const named = byRow.get(pair);
+    const current = named?.price_key === price_key ? named : undefined;
+    return {
+      region_id: current?.region_id ?? null,
+      product_id: current?.product_id ?? null,
+      price_key,
+      words,
+    };
+  });
+  return rows.sort(byPair);
+}
+
+/**
+ * What the price-ordered index should hold: a row per row of storefront_search with the same words, under the
+ * key of the pair's lowest price in the region (from the expected entries).
+ */
+export async function expectedPriceSearchRows(entries: EntryRow[]): Promise<PriceSearchRow[]> {
+  const pairs = await all<{ row: number; region_id: string; product_id: string }>(
+    'SELECT row, region_id, product_id FROM storefront_search_rows',
+  );
+  const byRow = new Map(pairs.map((p) => [p.row, p]));
+  const lowest = new Map<string, number>();
+  for (const e of entries) {
+    const key = `${e.region_id} ${e.product_id}`;
+    lowest.set(key, Math.min(lowest.get(key) ?? Number.POSITIVE_INFINITY, e.min_price));
+  }
+  const rows = (await indexedWords('storefront_search')).map(({ doc, words }) => {
+    const pair = byRow.get(doc);
+    const price = lowest.get(`${pair?.region_id} ${pair?.product_id}`);
+    return {
+      region_id: pair?.region_id ?? null,
+      product_id: pair?.product_id ?? null,
+      price_key: price === undefined ? -1 : priceKey(price),
+      words,
+    };
+  });
+  return rows.sort(byPair);
+}
+
+const byPair = (a: PriceSearchRow, b: PriceSearchRow) => {
+  const [x, y] = [`${a.region_id} ${a.product_id} ${a.words}`, `${b.region_id} ${b.product_id} ${b.words}`];
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
 /** The whole read model equals what the catalog tables say. */
 export async function expectStorefrontMatchesCatalog(): Promise<void> {
   const entries = await expectedEntries();
   expect(await actualEntries()).toStrictEqual(entries);
   expect(await actualSearchRows()).toStrictEqual(await expectedSearchRows(entries));
+  expect(await actualPriceSearchRows()).toStrictEqual(await expectedPriceSearchRows(entries));
   expect(await actualDocuments()).toStrictEqual(await expectedDocuments());
   expect(await lanesOutsideTheirRegion()).toStrictEqual([]);
 }

@@ -16,7 +16,12 @@ import {
   productInput,
   rows,
 } from '../helpers/admin-fixtures';
-import { actualEntries, expectedEntries, expectStorefrontMatchesCatalog } from '../helpers/storefront';
+import {
+  actualEntries,
+  actualPriceSearchRows,
+  expectedEntries,
+  expectStorefrontMatchesCatalog,
+} from '../helpers/storefront';
 import { unique } from '../helpers/unique';
 
 async function ok(request: Promise<Response>, status = 200): Promise<Response> {
@@ -266,6 +271,24 @@ describe('the migration backfill', () => {
     expect(backfill).toBeDefined();
     await env.DB.batch((backfill?.queries ?? []).map((query) => env.DB.prepare(query)));
     expect(await actualEntries()).toStrictEqual(expected);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('gives every pair sold its price key and a row in the price-ordered index', async () => {
+    const expected = await actualPriceSearchRows();
+    expect(expected.length).toBeGreaterThan(0);
+    await env.DB.batch([
+      env.DB.prepare('DELETE FROM storefront_search_prices'),
+      env.DB.prepare('UPDATE storefront_search_rows SET price_key = NULL'),
+    ]);
+    expect(await actualPriceSearchRows()).toStrictEqual([]);
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.endsWith('_search_by_price.sql'));
+    const backfill = (migration?.queries ?? []).filter((query) =>
+      /^(UPDATE `storefront_search_rows`|INSERT INTO `storefront_search_prices`)/m.test(query),
+    );
+    expect(backfill).toHaveLength(2);
+    await env.DB.batch(backfill.map((query) => env.DB.prepare(query)));
+    expect(await actualPriceSearchRows()).toStrictEqual(expected);
     await expectStorefrontMatchesCatalog();
   });
 });

@@ -80,9 +80,15 @@ const SHAPES: Shape[] = PRODUCT_SORTS.flatMap((sort) =>
   ),
 );
 
-/** A cursor of the shape's sort, for plans: any key will do. */
-const anyCursor = (sort: string) =>
-  encodeCursor({ sort, key: sort.startsWith('title') ? ['m', 'prod_m'] : [5000, 'prod_m'] });
+/** Whether a shape walks the price-ordered full-text index. */
+const byPriceSearch = (shape: Shape) => shape.search && shape.sort.startsWith('price');
+
+/** A cursor of the shape's sort, for plans: any key will do (a search by price holds a price and a number). */
+const anyCursor = (shape: Shape) =>
+  encodeCursor({
+    sort: shape.sort,
+    key: shape.sort.startsWith('title') ? ['m', 'prod_m'] : [5000, byPriceSearch(shape) ? 40 : 'prod_m'],
+  });
 
 async function plan(catalog: BulkCatalog, query: ListProductsQuery): Promise<string[]> {
   const { sql, params } = buildListingQuery(query, catalog.store);
@@ -107,15 +113,23 @@ function usage(meter: D1Meter) {
 
 describe('query plans', () => {
   it.each(SHAPES.map((shape) => [shape.name, shape] as const))('%s', async (_name, shape) => {
-    const steps = await plan(small, shape.query(small, shape.paged ? anyCursor(shape.sort) : undefined));
+    const steps = await plan(small, shape.query(small, shape.paged ? anyCursor(shape) : undefined));
     expect(steps.filter((step) => CATALOG_SCAN.test(step) && !step.includes('VIRTUAL TABLE'))).toStrictEqual(
       [],
     );
     // Without a search the page is read in the order of an index and the walk stops at the limit. A search
     // by relevance walks each tier in the index's order too (only the tiers' own rows are sorted, the last
-    // step); another sort sorts its matches, which FTS bounds, not the catalog.
+    // step), and so does a search by price, in the price-ordered index; another sort sorts its matches, which
+    // FTS bounds, not the catalog.
     if (!shape.search) expect(steps.filter((step) => step.includes('TEMP B-TREE'))).toStrictEqual([]);
-    else expect(steps.some((step) => step.startsWith('SCAN storefront_search VIRTUAL TABLE'))).toBe(true);
+    else if (byPriceSearch(shape)) {
+      // FTS5's plan number has 64 when it hands rows over in rowid order, which the walk's LIMIT stops.
+      const [walk, rest] = steps.filter((step) => step.startsWith('SCAN sp VIRTUAL TABLE'));
+      expect(Number(/INDEX (\d+):/.exec(walk ?? '')?.[1]) & 64).toBe(64);
+      expect(rest).toBeDefined();
+      // One sort per side of the merge of the walk's rows with the rest of their last price key.
+      expect(steps.filter((step) => step.includes('TEMP B-TREE'))).toHaveLength(2);
+    } else expect(steps.some((step) => step.startsWith('SCAN storefront_search VIRTUAL TABLE'))).toBe(true);
     if (shape.sort === 'relevance') {
       // One sort per side of the final merge of the tiers' rows (at most 2 x (limit + 1)); a tier's walk that
       // was not in the index's order would add a sort of its own.
@@ -160,10 +174,11 @@ describe('rows read per page', () => {
     return cost(catalog, shape.query(catalog, first.next ?? undefined));
   }
 
-  // A search by relevance too: the catalogs' common word is in every product.
+  // A search by relevance or price too: the catalogs' common word is in every product.
   it.each(
     SHAPES.filter(
-      (shape) => (!shape.search || shape.sort === 'relevance') && !skipsCheaperProducts(shape),
+      (shape) =>
+        (!shape.search || shape.sort === 'relevance' || byPriceSearch(shape)) && !skipsCheaperProducts(shape),
     ).map((s) => [s.name, s] as const),
   )('%s: the same at 5,000 products as at 500, in two round trips', async (_name, shape) => {
     const atSmall = await pageCost(small, shape);
@@ -224,18 +239,20 @@ describe('rows read per page', () => {
 });
 
 /**
- * A search sorted otherwise than by relevance reads its matches and sorts them (store-listing.ts). Whatever the
- * number of matches, ten, 125 over seven pages, or every product, the pages must list exactly what the matches
- * sorted by the sort's keys say, each once, page after page.
+ * A search sorted otherwise than by relevance walks the price-ordered index (by price) or reads its matches and
+ * sorts them (store-listing.ts). Whatever the number of matches, ten, 125 over seven pages, or every product, the
+ * pages must list exactly what the matches sorted by the sort's keys say, each once, page after page. Ties are
+ * broken by product id, or by price by the (product, region) pair's number in the full-text index.
  */
 describe('a search sorted otherwise than by relevance', () => {
-  type Entry = { product_id: string; created_at: number; min_price: number; title: string };
+  type Entry = { product_id: string; created_at: number; min_price: number; title: string; row: number };
 
   /** The catalog's entries in its region's English lane whose title has `word`, in the sort's order. */
   async function expected(catalog: BulkCatalog, word: string, sort: Exclude<ProductSort, 'relevance'>) {
     const { results } = await env.DB.prepare(
-      `SELECT e.product_id, e.created_at, e.min_price, e.title FROM storefront_entries e
+      `SELECT e.product_id, e.created_at, e.min_price, e.title, k.row FROM storefront_entries e
        JOIN storefront_lanes l ON l.lane = e.lane AND l.region_id = ? AND l.locale = 'en' AND l.list_id = ''
+       JOIN storefront_search_rows k ON k.product_id = e.product_id AND k.region_id = l.region_id
        WHERE (' ' || e.title || ' ') LIKE ?`,
     )
       .bind(catalog.store.region.id, `% ${word} %`)
@@ -247,8 +264,10 @@ describe('a search sorted otherwise than by relevance', () => {
       title_asc: ['title', 1],
       title_desc: ['title', -1],
     }[sort] as [keyof Entry, number];
+    const tie = (a: Entry, b: Entry) =>
+      column === 'min_price' ? a.row - b.row : a.product_id < b.product_id ? -1 : 1;
     const compare = (a: Entry, b: Entry) =>
-      a[column] < b[column] ? -1 : a[column] > b[column] ? 1 : a.product_id < b.product_id ? -1 : 1;
+      a[column] < b[column] ? -1 : a[column] > b[column] ? 1 : tie(a, b);
     return results.sort((a, b) => direction * compare(a, b)).map((e) => e.product_id);
   }
 
@@ -283,6 +302,66 @@ describe('a search sorted otherwise than by relevance', () => {
     const all = await expected(large, large.sparse, sort);
     expect(all).toHaveLength(125);
     expect(await listed(large, large.sparse, sort, 10)).toStrictEqual(all);
+  });
+});
+
+describe('a search by price past the exact price keys', () => {
+  /**
+   * Products whose titles have a new word, created in this order (so numbered in it), priced in the small
+   * catalog's currency. From EXACT_PRICE_KEYS (2^26 minor units) on, a key stands for 2^14 minor units:
+   * 99,991,552 to 100,007,935 share one, so the index holds 100,000,010 before 100,000,000.
+   */
+  const PRICES = [100_007_936, 100_000_010, 100_000_005, 100_000_000, 100_000_005, 99_991_551, 3_000];
+
+  async function products(prices: number[]) {
+    const word = `zp${crypto.randomUUID().slice(0, 8)}`;
+    const made: { id: string; amount: number; order: number }[] = [];
+    for (const [order, amount] of prices.entries()) {
+      const { id } = await insertProductRow({
+        translations: { en: { title: `${word} ${order}` } },
+        variants: [{ prices: { SEK: amount } }],
+      });
+      made.push({ id, amount, order });
+    }
+    return { word, made };
+  }
+
+  /** Every page of a search, two products a page, by id. */
+  async function pages(q: string, sort: ProductSort, filters: Filters = {}) {
+    const listed: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const query = ListProductsQuery.parse({
+        q,
+        sort,
+        limit: '2',
+        ...filters,
+        ...(cursor ? { cursor } : {}),
+      });
+      const { data, page } = await listProducts(env.DB, query, small.store);
+      listed.push(data.map((p) => p.id));
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    return listed;
+  }
+
+  it('lists them in price order, equal prices in the order they were numbered, page after page, both ways', async () => {
+    const { word, made } = await products(PRICES);
+    const ascending = [...made].sort((a, b) => a.amount - b.amount || a.order - b.order).map((p) => p.id);
+    expect((await pages(word, 'price_asc')).flat()).toStrictEqual(ascending);
+    expect((await pages(word, 'price_desc')).flat()).toStrictEqual([...ascending].reverse());
+  });
+
+  it('a maximum price inside a shared key keeps the prices above it out', async () => {
+    const { word, made } = await products(PRICES);
+    const upTo = (max: number) =>
+      made
+        .filter((p) => p.amount <= max)
+        .sort((a, b) => a.amount - b.amount || a.order - b.order)
+        .map((p) => p.id);
+    const filters = { price_max: '100000005' };
+    expect((await pages(word, 'price_asc', filters)).flat()).toStrictEqual(upTo(100_000_005));
+    expect((await pages(word, 'price_desc', filters)).flat()).toStrictEqual(upTo(100_000_005).reverse());
   });
 });
 

@@ -16,10 +16,12 @@
  *   reading a row. Ranked by relevance, the matches come in two tiers walked in the index's order (latest
  *   listed first), each stopping after `limit + 1` rows that pass the other filters, the second only if the
  *   first falls short: a page reads about four rows per product it shows, at any depth and any catalog size.
- *   Sorted otherwise, every match is read (one index row and one entry) and sorted: proportional to the
- *   matches, not to the catalog.
+ *   Sorted by price, the price-ordered copy of the index is walked the same way, in price order. Sorted by date
+ *   or title, every match is read (one index row and one entry) and sorted: proportional to the matches, not to
+ *   the catalog.
  */
 
+import { EXACT_PRICE_KEYS, PAIR_BITS, priceKey } from '../../db/fts';
 import { decodeCursor, type KeyShape } from '../../lib/pagination';
 import type { StoreContext } from '../../lib/store-context';
 import { toFtsQuery } from './search-query';
@@ -84,8 +86,21 @@ export function sortOf(query: ListProductsQuery): ProductSort {
   return query.sort ?? (query.q ? 'relevance' : 'newest');
 }
 
-export function sortKeyOf(sort: ProductSort) {
-  return SORTS[sort].key;
+/**
+ * A search sorted by price walks the price-ordered index (src/db/fts.ts), where ties are in the order of the
+ * (product, region) pair's number: its cursor holds the price and that number, which the query selects as `rank`.
+ */
+const PRICE_SEARCH = {
+  shape: ['integer', 'integer'],
+  key: (r: ListingRow) => [r.min_price, r.rank],
+} as const satisfies Pick<SortSpec, 'shape' | 'key'>;
+
+const searchedByPrice = (query: ListProductsQuery) =>
+  Boolean(query.q) && (sortOf(query) === 'price_asc' || sortOf(query) === 'price_desc');
+
+/** The key a page's cursor holds, from its last row. */
+export function cursorKeyOf(query: ListProductsQuery) {
+  return searchedByPrice(query) ? PRICE_SEARCH.key : SORTS[sortOf(query)].key;
 }
 
 type List = { kind: 'all' } | { kind: 'category' | 'collection'; handle: string };
@@ -183,8 +198,10 @@ function searchQuery(lists: List[], store: StoreContext, text: string): Fragment
   };
 }
 
-const matching = (search: Fragment): Fragment => ({
-  sql: `storefront_search MATCH (${search.sql})`,
+type SearchIndex = 'storefront_search' | 'storefront_search_prices';
+
+const matching = (search: Fragment, index: SearchIndex = 'storefront_search'): Fragment => ({
+  sql: `${index} MATCH (${search.sql})`,
   params: search.params,
 });
 
@@ -248,6 +265,91 @@ function relevanceQuery(query: ListProductsQuery, store: StoreContext, lists: Li
   };
 }
 
+/** The bits of a price-ordered index rowid below its price key. */
+const PAIR_MASK = 2 ** PAIR_BITS - 1;
+
+/** The price-ordered index, each row's pair by its number (the rowid's low bits), and its entry in the lane. */
+const PRICE_SEARCH_FROM = (lane: Fragment): Fragment => ({
+  sql: `storefront_search_prices sp CROSS JOIN storefront_search_rows k ON k.row = (sp.rowid & ${PAIR_MASK})
+      CROSS JOIN storefront_entries e ON e.lane = ${lane.sql} AND e.product_id = k.product_id`,
+  params: lane.params,
+});
+
+/**
+ * A search sorted by price: the price-ordered index walked in rowid order, from the cursor's place (and, with a
+ * maximum price, from or to that price's key), to `limit + 1` rows that pass the other filters. Rows of one exact
+ * price key come in the order of their pair's number, the sort's tie-break. Rows sharing an inexact key (prices
+ * of EXACT_PRICE_KEYS minor units and more) come in the order of their numbers, not their prices, so the rest of
+ * the last walked row's key is read too (a FTS5 query that matches nothing unless that key is inexact) and the
+ * rows sorted by price: exact at any price, and the page still read in proportion to itself.
+ */
+function priceSearchQuery(
+  query: ListProductsQuery,
+  store: StoreContext,
+  lists: List[],
+  filters: Fragment[],
+  direction: 'ASC' | 'DESC',
+): Fragment {
+  const search = searchQuery(lists, store, ANY_TEXT(toFtsQuery(query.q as string)));
+  const from = PRICE_SEARCH_FROM(laneOf(lists[0] as List, store));
+  const ascending = direction === 'ASC';
+  // A key's rowids run from `key << PAIR_BITS` to just below `(key + 1) << PAIR_BITS`. The shifts are SQL's: a
+  // rowid can be above 2^53, past what a JavaScript number holds exactly.
+  const keyStart = (key: number): Fragment => ({ sql: `(? << ${PAIR_BITS})`, params: [key] });
+  const below: Fragment[] = [];
+  let above: Fragment | undefined;
+  if (query.price_max !== undefined) below.push(keyStart(priceKey(query.price_max) + 1));
+  const where = [...filters];
+  if (query.cursor) {
+    const [price, row] = decodeCursor(query.cursor, sortOf(query), PRICE_SEARCH.shape);
+    const key = priceKey(price);
+    // Past the cursor's own rowid when its key is exact; else from its key's first or last, as that key's
+    // rows are not in price order.
+    const place: Fragment | undefined =
+      key < EXACT_PRICE_KEYS ? { sql: `((? << ${PAIR_BITS}) | ?)`, params: [key, row] } : undefined;
+    if (ascending) above = place ?? { sql: `(? << ${PAIR_BITS}) - 1`, params: [key] };
+    else below.push(place ?? keyStart(key + 1));
+    where.push({ sql: `(e.min_price, k.row) ${ascending ? '>' : '<'} (?, ?)`, params: [price, row] });
+  }
+  const seek: Fragment[] = [];
+  if (above) seek.push({ sql: `sp.rowid > ${above.sql}`, params: above.params });
+  if (below.length > 0) {
+    // One bound for FTS5 to seek by: given two, it would use one and check the other on every row.
+    const least =
+      below.length === 1 ? (below[0] as Fragment).sql : `min(${below.map((b) => b.sql).join(', ')})`;
+    seek.push({ sql: `sp.rowid < ${least}`, params: below.flatMap((b) => b.params) });
+  }
+  const rows = query.limit + 1;
+  const walk = joined([matching(search, 'storefront_search_prices'), ...where, ...seek], ' AND ');
+  // The rest of the key of the last row walked, only when that key is inexact.
+  const edge = `(SELECT place FROM edge)`;
+  const gate = `${edge} >> ${PAIR_BITS} >= ${EXACT_PRICE_KEYS}`;
+  const rest = ascending
+    ? `sp.rowid > ${edge} AND sp.rowid < ((${edge} >> ${PAIR_BITS}) + 1) << ${PAIR_BITS}`
+    : `sp.rowid < ${edge} AND sp.rowid > ((${edge} >> ${PAIR_BITS}) << ${PAIR_BITS}) - 1`;
+  const tail = joined(
+    [
+      matching(
+        { sql: `CASE WHEN ${gate} THEN ${search.sql} ELSE '{lists}: ${NO_LIST}' END`, params: search.params },
+        'storefront_search_prices',
+      ),
+      ...where,
+      { sql: rest, params: [] },
+    ],
+    ' AND ',
+  );
+  return {
+    sql: `WITH walked AS MATERIALIZED (
+      SELECT ${SELECTED('k.row')}, sp.rowid AS place FROM ${from.sql} WHERE ${walk.sql}
+      ORDER BY sp.rowid ${direction} LIMIT ?
+    ), edge AS MATERIALIZED (SELECT ${ascending ? 'max' : 'min'}(place) AS place FROM walked)
+    SELECT id, created_at, min_price, title, rank FROM walked
+    UNION ALL SELECT ${SELECTED('k.row')} FROM ${from.sql} WHERE ${tail.sql}
+    ORDER BY min_price ${direction}, rank ${direction} LIMIT ?`,
+    params: [...from.params, ...walk.params, rows, ...from.params, ...tail.params, rows],
+  };
+}
+
 export function buildListingQuery(query: ListProductsQuery, store: StoreContext): Fragment {
   const sort = SORTS[sortOf(query)];
   const lists = listsOf(query);
@@ -267,6 +369,7 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   const variants = variantCondition(query, store.region.currencyCode);
   if (variants) where.push(variants);
   if (query.q && sortOf(query) === 'relevance') return relevanceQuery(query, store, lists, where);
+  if (searchedByPrice(query)) return priceSearchQuery(query, store, lists, where, sort.direction);
 
   let from: Fragment;
   if (query.q) {

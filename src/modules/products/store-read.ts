@@ -2,7 +2,7 @@ import { notFound } from '../../lib/errors';
 import { paginate } from '../../lib/pagination';
 import type { StoreContext } from '../../lib/store-context';
 import { hydrateProducts } from './store-hydrate';
-import { buildListingQuery, type ListingRow, laneOf, sortKeyOf, sortOf } from './store-listing';
+import { buildListingQuery, cursorKeyOf, type ListingRow, laneOf, sortOf } from './store-listing';
 import type { ListProductsQuery, StoreProduct } from './store-schemas';
 
 /** A page of products: one round trip for the page's ids and sort keys, one for their content. */
@@ -13,7 +13,7 @@ export async function listProducts(d1: D1Database, query: ListProductsQuery, sto
     .bind(...params)
     .all<ListingRow>();
   const sort = sortOf(query);
-  const { data, page } = paginate(results, query.limit, sort, sortKeyOf(sort));
+  const { data, page } = paginate(results, query.limit, sort, cursorKeyOf(query));
   return {
     data: await hydrateProducts(
       d1,

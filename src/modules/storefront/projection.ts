@@ -2,8 +2,9 @@
  * The storefront read model's statements as drizzle queries, for a catalog write's batch. (drizzle's raw
  * `db.run(sql)` cannot carry bound values inside a D1 batch, its query builders can.)
  */
+import { sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { storefrontSearch } from '../../db/fts';
+import { storefrontSearch, storefrontSearchPrices } from '../../db/fts';
 import {
   storefrontDocuments,
   storefrontEntries,
@@ -21,6 +22,7 @@ const TABLES = {
   storefront_entries: storefrontEntries,
   storefront_search_rows: storefrontSearchRows,
   storefront_search: storefrontSearch,
+  storefront_search_prices: storefrontSearchPrices,
 } satisfies Record<StorefrontTable, unknown>;
 
 /**
@@ -31,6 +33,15 @@ const TABLES = {
 export function refreshStorefront(db: Database, scope: StorefrontScope): BatchItem<'sqlite'>[] {
   return storefrontStatements(scope).map((statement) => {
     if ('delete' in statement) return db.delete(TABLES[statement.delete]).where(statement.where);
+    if ('numberPairs' in statement) {
+      return db
+        .insert(storefrontSearchRows)
+        .select(statement.numberPairs)
+        .onConflictDoUpdate({
+          target: [storefrontSearchRows.productId, storefrontSearchRows.regionId],
+          set: { priceKey: sql`excluded.price_key` },
+        });
+    }
     const insert = db.insert(TABLES[statement.insert]).select(statement.select);
     return statement.skipExisting ? insert.onConflictDoNothing() : insert;
   });

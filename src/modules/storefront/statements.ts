@@ -13,9 +13,11 @@
  * last three refresh the documents there; the lanes and full-text rows of the products follow in steps
  * (rebuild.ts), which find them in the list's lanes (a new list) or in those captured by the delete's batch.
  *
- * This file imports nothing but drizzle-orm, so scripts (the demo seed) run the very same SQL in Node.
+ * This file imports nothing but drizzle-orm and the full-text indexes' layout, so scripts (the demo seed) run the
+ * very same SQL in Node.
  */
 import { type SQL, sql } from 'drizzle-orm';
+import { PAIR_BITS, priceKeySql } from '../../db/fts.ts';
 
 /** `storefront_documents.document`: what a response shows of a product in any region (documentsInsert below). */
 export type StorefrontDocument = {
@@ -109,7 +111,8 @@ export type StorefrontTable =
   | 'storefront_lanes'
   | 'storefront_entries'
   | 'storefront_search_rows'
-  | 'storefront_search';
+  | 'storefront_search'
+  | 'storefront_search_prices';
 
 /**
  * One statement of a refresh. An insert's SELECT yields the table's columns in their declared order
@@ -117,7 +120,12 @@ export type StorefrontTable =
  */
 export type StorefrontStatement =
   | { delete: StorefrontTable; where: SQL }
-  | { insert: StorefrontTable; select: SQL; skipExisting?: boolean };
+  | { insert: StorefrontTable; select: SQL; skipExisting?: boolean }
+  /**
+   * Rows of storefront_search_rows: a pair not numbered yet gets its number, a numbered one keeps it; both get
+   * the price key the select gives.
+   */
+  | { numberPairs: SQL };
 
 /** What the statements are built from. */
 type Plan = {
@@ -499,20 +507,32 @@ const searchedIn = (plan: Plan, search: Search, product: string, region: string)
 
 /**
  * Numbers the (product, region) pairs newly sold, in the order the products were created; a pair keeps its
- * number for as long as both exist, so rewriting a product's text never moves it in the index's order.
+ * number for as long as both exist, so rewriting a product's text never moves it in the index's order. Every
+ * pair sold gets the key of its lowest price there (the same in each of the region's lanes).
  */
 function searchRowsInsert(plan: Plan, search: Search): StorefrontStatement {
   // Each region's whole-catalog lanes (one per locale), then a primary-key probe per product and lane (CROSS
   // JOIN keeps that order): left to itself, SQLite walks every entry of the region's lanes.
-  const select = sql`WITH picked(id) AS MATERIALIZED (${plan.products})
-    SELECT NULL, e.product_id, r.id
+  return {
+    numberPairs: sql`WITH picked(id) AS MATERIALIZED (${plan.products})
+    SELECT NULL, e.product_id, r.id, ${sql.raw(priceKeySql('MIN(e.min_price)'))}
     FROM regions r CROSS JOIN ${WHOLE_CATALOG_LANES_OF_R}
     CROSS JOIN picked
     CROSS JOIN storefront_entries e ON e.lane = l.lane AND e.product_id = picked.id
     WHERE true${inRegion(search, 'r.id')}
-    GROUP BY e.product_id, r.id ORDER BY MIN(e.created_at), e.product_id`;
-  return { insert: 'storefront_search_rows', select, skipExisting: true };
+    GROUP BY e.product_id, r.id ORDER BY MIN(e.created_at), e.product_id`,
+  };
 }
+
+/** The rowid of a pair's row in storefront_search_prices, from its row of storefront_search_rows `k`. */
+const PRICE_ROWID = sql.raw(`(k.price_key << ${PAIR_BITS}) | k.row`);
+
+/** Run before the pairs are numbered again: a row is found by the price key it was written with. */
+const searchPricesClear = (plan: Plan, search: Search): StorefrontStatement => ({
+  delete: 'storefront_search_prices',
+  where: sql`rowid IN (SELECT ${PRICE_ROWID} FROM storefront_search_rows k
+    WHERE ${searchedIn(plan, search, 'k.product_id', 'k.region_id')} AND k.price_key IS NOT NULL)`,
+});
 
 const searchClear = (plan: Plan, search: Search): StorefrontStatement => ({
   delete: 'storefront_search',
@@ -544,6 +564,14 @@ function searchInsert(plan: Plan, search: Search): StorefrontStatement {
   return { insert: 'storefront_search', select };
 }
 
+/** The price-ordered copy of the full-text rows just written: the same words, under the pair's price key. */
+function searchPricesInsert(plan: Plan, search: Search): StorefrontStatement {
+  const select = sql`SELECT ${PRICE_ROWID}, s.lists, s.title, s.description
+    FROM storefront_search_rows k CROSS JOIN storefront_search s ON s.rowid = k.row
+    WHERE ${searchedIn(plan, search, 'k.product_id', 'k.region_id')}`;
+  return { insert: 'storefront_search_prices', select };
+}
+
 /** The statements that rebuild `scope`, in order: the full-text rows last, as they are read off the entries. */
 export function storefrontStatements(scope: StorefrontScope): StorefrontStatement[] {
   const plan = planOf(scope);
@@ -554,7 +582,13 @@ export function storefrontStatements(scope: StorefrontScope): StorefrontStatemen
     ...(entries === 'none' ? [] : [lanesInsert(plan, entries), entriesInsert(plan, entries)]),
     ...(search === 'none'
       ? []
-      : [searchRowsInsert(plan, search), searchClear(plan, search), searchInsert(plan, search)]),
+      : [
+          searchPricesClear(plan, search),
+          searchRowsInsert(plan, search),
+          searchClear(plan, search),
+          searchInsert(plan, search),
+          searchPricesInsert(plan, search),
+        ]),
   ];
 }
 
@@ -563,13 +597,18 @@ const COLUMNS: Record<StorefrontTable, string> = {
   storefront_documents: 'product_id, document',
   storefront_lanes: 'lane, region_id, locale, category_id, collection_id',
   storefront_entries: 'lane, product_id, created_at, min_price, max_price, title',
-  storefront_search_rows: 'row, product_id, region_id',
+  storefront_search_rows: 'row, product_id, region_id, price_key',
   storefront_search: 'rowid, product_id, lists, title, description',
+  storefront_search_prices: 'rowid, lists, title, description',
 };
 
 /** A statement as one SQL text with bound values, for scripts that run it without drizzle's query builder. */
 export function statementSql(statement: StorefrontStatement): SQL {
   if ('delete' in statement) return sql`DELETE FROM ${sql.raw(statement.delete)} WHERE ${statement.where}`;
+  if ('numberPairs' in statement) {
+    return sql`INSERT INTO storefront_search_rows (${sql.raw(COLUMNS.storefront_search_rows)}) ${statement.numberPairs}
+      ON CONFLICT (product_id, region_id) DO UPDATE SET price_key = excluded.price_key`;
+  }
   const conflict = statement.skipExisting ? sql` ON CONFLICT DO NOTHING` : sql``;
   return sql`INSERT INTO ${sql.raw(statement.insert)} (${sql.raw(COLUMNS[statement.insert])}) ${statement.select}${conflict}`;
 }
