@@ -1,4 +1,4 @@
-// `npm run bench [-- --products 200[,20000,100000]] [-- --only miss|writes|throughput] [-- --requests 100] [-- --quick]
+// `npm run bench [-- --products 200[,20000,100000]] [-- --only miss[,writes][,throughput]] [-- --requests 100] [-- --quick]
 //  [-- --duration 10] [-- --connections 20]`
 // Builds the Worker as `wrangler deploy` would, runs it on Miniflare's Node API (workerd with the real local
 // D1/KV/Cache bindings and no dev proxy in front), seeds the demo catalog at each size given, and measures:
@@ -33,7 +33,9 @@ const DURATION = QUICK ? 3 : numberFlag('duration', 10);
 const CONNECTIONS = numberFlag('connections', 20);
 const MISS_REQUESTS = QUICK ? 20 : numberFlag('requests', 100);
 const SIZES = flag('products', '200').split(',').map(Number);
-const ONLY = flag('only', undefined);
+const ONLY = flag('only', undefined)?.split(',');
+/** Whether a part of the bench runs: all of them unless --only names some. */
+const runs = (part) => ONLY === undefined || ONLY.includes(part);
 const APP_PORT = 8797;
 const HELLO_PORT = 8798;
 
@@ -45,6 +47,8 @@ const LISTINGS = [
   ['price range 20-60 €', '/v1/store/products?limit=20&region=eu&price_min=2000&price_max=6000'],
   ['search "linen"', '/v1/store/products?limit=20&region=eu&q=linen'],
   ['search "linen", price lowest first', '/v1/store/products?limit=20&region=eu&q=linen&sort=price_asc'],
+  ['search "linen", price highest first', '/v1/store/products?limit=20&region=eu&q=linen&sort=price_desc'],
+  ['search "linen", newest first', '/v1/store/products?limit=20&region=eu&q=linen&sort=newest'],
 ];
 
 /**
@@ -167,17 +171,17 @@ async function measure(size) {
     const base = `http://${HOST}:${APP_PORT}`;
     const probe = await mf.getWorker('probe');
     const miss = [];
-    if (ONLY === undefined || ONLY === 'miss') {
+    if (runs('miss')) {
       for (const [name, path] of LISTINGS) miss.push({ name, ...(await missCost(base, probe, path)) });
     }
     const writes = [];
-    if (ONLY === undefined || ONLY === 'writes') {
+    if (runs('writes')) {
       const writer = await mf.getWorker('writer');
       for (const [name, scope, key, times = WRITE_RUNS] of WRITES) {
         writes.push({ name, ...(await writeCost(writer, scope, key ?? handle, times)) });
       }
     }
-    const hits = ONLY === undefined || ONLY === 'throughput' ? await throughput(base, handle) : [];
+    const hits = runs('throughput') ? await throughput(base, handle) : [];
     return { size, seconds, miss, writes, hits };
   } finally {
     await mf.dispose();

@@ -10,6 +10,7 @@ import {
   expectRejected,
   rows,
 } from '../helpers/admin-fixtures';
+import { actualPriceSearchRows } from '../helpers/storefront';
 import { unique } from '../helpers/unique';
 
 const id = (prefix: string) => expect.stringMatching(new RegExp(`^${prefix}_[0-9A-Z]{26}$`));
@@ -363,11 +364,14 @@ describe('DELETE /v1/admin/products/{id}', () => {
   it('deletes the product with everything that belongs to it', async () => {
     const category = await createCategory();
     const product = await createProduct({
+      status: 'active',
       category_ids: [category.id],
       images: [{ url: 'https://img.test/x.jpg' }],
     });
     const variantId = product.variants[0]?.id;
     const before = await catalogVersion();
+    const priced = (await actualPriceSearchRows()).filter((r) => r.product_id === product.id);
+    expect(priced.length).toBeGreaterThan(0);
 
     const res = await admin('DELETE', `/products/${product.id}`);
 
@@ -386,6 +390,10 @@ describe('DELETE /v1/admin/products/{id}', () => {
       expect(await rows(`SELECT * FROM ${table} = ?`, product.id)).toStrictEqual([]);
     }
     expect(await rows('SELECT * FROM prices WHERE variant_id = ?', variantId)).toStrictEqual([]);
+    // The price-ordered full-text index (contentless) holds no row for it, nor any row its pair no longer names.
+    expect(
+      (await actualPriceSearchRows()).filter((r) => r.product_id === product.id || r.product_id === null),
+    ).toStrictEqual([]);
     expect(await rows('SELECT id FROM categories WHERE id = ?', category.id)).toStrictEqual([
       { id: category.id },
     ]);
