@@ -24,10 +24,11 @@ export const storefrontSearch = sqliteTable('storefront_search', {
  * `storefront_search_prices`: the same rows and words as storefront_search, in the order of the pair's lowest
  * price in the region's currency, so a search sorted by price walks its matches in that order and stops at the
  * page instead of sorting every match. Contentless (it holds the index only; a match is read through its pair's
- * number) and with column detail (enough for `{lists}:` and `{title description}:`).
+ * number), with full detail like storefront_search, so every query the shopper's words make runs on both.
  *
  * A rowid is `priceKey(lowest price) << PAIR_BITS | the pair's number`; storefront_search_rows keeps each pair's
- * key, so a rewrite finds the row to replace after the price has changed.
+ * key, so a rewrite finds the row to replace after the price has changed. A rowid is never read into
+ * JavaScript: it can be above 2^53.
  */
 export const storefrontSearchPrices = sqliteTable('storefront_search_prices', {
   rowid: integer('rowid').notNull(),
@@ -36,22 +37,37 @@ export const storefrontSearchPrices = sqliteTable('storefront_search_prices', {
   description: text('description'),
 });
 
-/** The bits of a storefront_search_prices rowid that hold the pair's number: 68.7 billion numbers. */
-export const PAIR_BITS = 36;
+/**
+ * The bits of a storefront_search_prices rowid that hold the pair's number: 2^31 numbers. A pair numbered past
+ * them (2.1 billion pairs first sold, in the life of one database) has no row there: statements.ts leaves it out.
+ */
+export const PAIR_BITS = 31;
 
 /**
- * Prices below this many minor units are their own key; above it a key stands for 2^14 minor units (163.84 in a
- * currency of cents), so that every price up to MAX_AMOUNT (10^12) has a key below 2^27 and a rowid fits in 63
- * bits. Rows of one exact key are in price order; rows sharing an inexact key are sorted by whoever reads them.
+ * Prices below 2^31 minor units (21.4 million in a currency of cents) are their own key; above, a key stands for
+ * 2^9 minor units. Rows of one exact key are in price order; rows sharing an inexact key are sorted by whoever
+ * reads them.
  */
-export const EXACT_PRICE_KEYS = 2 ** 26;
-const INEXACT_KEY_SHIFT = 14;
+export const EXACT_PRICE_KEYS = 2 ** 31;
+const INEXACT_KEY_SHIFT = 9;
 
-/** The key of a price in minor units (an integer from 0 to MAX_AMOUNT), in JavaScript. */
+/**
+ * The largest amount with a key of its own range: every price is below it (MAX_AMOUNT is 10^12), and its key
+ * plus one, shifted by PAIR_BITS, is still below 2^63.
+ */
+const LARGEST_KEYED_AMOUNT = 2 ** 40 - 2 ** INEXACT_KEY_SHIFT - 1;
+
+/**
+ * The key of an amount in minor units, in JavaScript. A bound from a client can be any safe integer: it is
+ * clamped to the amounts keys cover, which no price lies outside of.
+ */
 export function priceKey(amount: number): number {
-  return amount < EXACT_PRICE_KEYS ? amount : EXACT_PRICE_KEYS + Math.floor(amount / 2 ** INEXACT_KEY_SHIFT);
+  const clamped = Math.min(Math.max(amount, 0), LARGEST_KEYED_AMOUNT);
+  return clamped < EXACT_PRICE_KEYS
+    ? clamped
+    : EXACT_PRICE_KEYS + Math.floor(clamped / 2 ** INEXACT_KEY_SHIFT);
 }
 
-/** The same key in SQL, of an expression. */
+/** The same key in SQL, of an expression that is a price (so within the keyed range). */
 export const priceKeySql = (amount: string) =>
   `CASE WHEN ${amount} < ${EXACT_PRICE_KEYS} THEN ${amount} ELSE ${EXACT_PRICE_KEYS} + (${amount} >> ${INEXACT_KEY_SHIFT}) END`;

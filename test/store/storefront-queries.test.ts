@@ -308,10 +308,12 @@ describe('a search sorted otherwise than by relevance', () => {
 describe('a search by price past the exact price keys', () => {
   /**
    * Products whose titles have a new word, created in this order (so numbered in it), priced in the small
-   * catalog's currency. From EXACT_PRICE_KEYS (2^26 minor units) on, a key stands for 2^14 minor units:
-   * 99,991,552 to 100,007,935 share one, so the index holds 100,000,010 before 100,000,000.
+   * catalog's currency. From EXACT_PRICE_KEYS (2^31 minor units) on, a key stands for 2^9 minor units:
+   * 3,000,000,000 to 3,000,000,511 share one, so the index holds 3,000,000,010 before 3,000,000,000.
    */
-  const PRICES = [100_007_936, 100_000_010, 100_000_005, 100_000_000, 100_000_005, 99_991_551, 3_000];
+  const PRICES = [
+    3_000_000_512, 3_000_000_010, 3_000_000_005, 3_000_000_000, 3_000_000_005, 2_999_999_999, 3_000,
+  ];
 
   async function products(prices: number[]) {
     const word = `zp${crypto.randomUUID().slice(0, 8)}`;
@@ -359,9 +361,28 @@ describe('a search by price past the exact price keys', () => {
         .filter((p) => p.amount <= max)
         .sort((a, b) => a.amount - b.amount || a.order - b.order)
         .map((p) => p.id);
-    const filters = { price_max: '100000005' };
-    expect((await pages(word, 'price_asc', filters)).flat()).toStrictEqual(upTo(100_000_005));
-    expect((await pages(word, 'price_desc', filters)).flat()).toStrictEqual(upTo(100_000_005).reverse());
+    const filters = { price_max: '3000000005' };
+    expect((await pages(word, 'price_asc', filters)).flat()).toStrictEqual(upTo(3_000_000_005));
+    expect((await pages(word, 'price_desc', filters)).flat()).toStrictEqual(upTo(3_000_000_005).reverse());
+  });
+
+  it('a maximum price past every price leaves every product in, in both directions', async () => {
+    const { word, made } = await products(PRICES);
+    const ascending = [...made].sort((a, b) => a.amount - b.amount || a.order - b.order).map((p) => p.id);
+    for (const max of [2 ** 40, Number.MAX_SAFE_INTEGER]) {
+      const filters = { price_max: String(max) };
+      expect((await pages(word, 'price_asc', filters)).flat()).toStrictEqual(ascending);
+      expect((await pages(word, 'price_desc', filters)).flat()).toStrictEqual([...ascending].reverse());
+    }
+  });
+
+  it('takes every word the other sorts take, even one the index splits in two', async () => {
+    // New Tai Lue vowel signs are letters to JavaScript and separators to FTS5's tokenizer: "xᦰy" is one quoted
+    // term, two tokens to FTS5.
+    for (const sort of PRODUCT_SORTS) {
+      const query = ListProductsQuery.parse({ q: 'xᦰy', sort, limit: '20' });
+      expect((await listProducts(env.DB, query, small.store)).data).toStrictEqual([]);
+    }
   });
 });
 

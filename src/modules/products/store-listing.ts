@@ -314,7 +314,7 @@ function priceSearchQuery(
   const seek: Fragment[] = [];
   if (above) seek.push({ sql: `sp.rowid > ${above.sql}`, params: above.params });
   if (below.length > 0) {
-    // One bound for FTS5 to seek by: given two, it would use one and check the other on every row.
+    // The lower of the two (a price_max's and a cursor's): one constraint for FTS5 to start its walk at.
     const least =
       below.length === 1 ? (below[0] as Fragment).sql : `min(${below.map((b) => b.sql).join(', ')})`;
     seek.push({ sql: `sp.rowid < ${least}`, params: below.flatMap((b) => b.params) });

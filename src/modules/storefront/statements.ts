@@ -527,11 +527,15 @@ function searchRowsInsert(plan: Plan, search: Search): StorefrontStatement {
 /** The rowid of a pair's row in storefront_search_prices, from its row of storefront_search_rows `k`. */
 const PRICE_ROWID = sql.raw(`(k.price_key << ${PAIR_BITS}) | k.row`);
 
+/** Whether the pair of `k` has a number that fits its bits in a price-ordered rowid (src/db/fts.ts). */
+const HAS_PRICE_ROW = sql.raw(`k.row < ${2 ** PAIR_BITS}`);
+
 /** Run before the pairs are numbered again: a row is found by the price key it was written with. */
 const searchPricesClear = (plan: Plan, search: Search): StorefrontStatement => ({
   delete: 'storefront_search_prices',
   where: sql`rowid IN (SELECT ${PRICE_ROWID} FROM storefront_search_rows k
-    WHERE ${searchedIn(plan, search, 'k.product_id', 'k.region_id')} AND k.price_key IS NOT NULL)`,
+    WHERE ${searchedIn(plan, search, 'k.product_id', 'k.region_id')} AND k.price_key IS NOT NULL
+      AND ${HAS_PRICE_ROW})`,
 });
 
 const searchClear = (plan: Plan, search: Search): StorefrontStatement => ({
@@ -568,7 +572,7 @@ function searchInsert(plan: Plan, search: Search): StorefrontStatement {
 function searchPricesInsert(plan: Plan, search: Search): StorefrontStatement {
   const select = sql`SELECT ${PRICE_ROWID}, s.lists, s.title, s.description
     FROM storefront_search_rows k CROSS JOIN storefront_search s ON s.rowid = k.row
-    WHERE ${searchedIn(plan, search, 'k.product_id', 'k.region_id')}`;
+    WHERE ${searchedIn(plan, search, 'k.product_id', 'k.region_id')} AND ${HAS_PRICE_ROW}`;
   return { insert: 'storefront_search_prices', select };
 }
 
