@@ -21,14 +21,14 @@ export const storefrontSearch = sqliteTable('storefront_search', {
 });
 
 /**
- * `storefront_search_prices`: the same rows and words as storefront_search, in the order of the pair's lowest
- * price in the region's currency, so a search sorted by price walks its matches in that order and stops at the
- * page instead of sorting every match. Contentless (it holds the index only; a match is read through its pair's
- * number), with full detail like storefront_search, so every query the shopper's words make runs on both.
+ * Two ordered copies of storefront_search, `storefront_search_prices` and `storefront_search_dates`: the same rows
+ * and words, in the order of the pair's lowest price in the region's currency, or of the product's creation, so
+ * a search sorted by price or by date walks its matches in that order and stops at the page instead of sorting
+ * every match. Contentless (they hold the index only; a match is read through its pair's number), with full
+ * detail like storefront_search, so every query the shopper's words make runs on all three.
  *
- * A rowid is `priceKey(lowest price) << PAIR_BITS | the pair's number`; storefront_search_rows keeps each pair's
- * key, so a rewrite finds the row to replace after the price has changed. A rowid is never read into
- * JavaScript: it can be above 2^53.
+ * A rowid is `key << PAIR_BITS | the pair's number`; storefront_search_rows keeps each pair's keys, so a rewrite
+ * finds the row to replace after a price has changed. A rowid is never read into JavaScript: it can be above 2^53.
  */
 export const storefrontSearchPrices = sqliteTable('storefront_search_prices', {
   rowid: integer('rowid').notNull(),
@@ -37,37 +37,75 @@ export const storefrontSearchPrices = sqliteTable('storefront_search_prices', {
   description: text('description'),
 });
 
+export const storefrontSearchDates = sqliteTable('storefront_search_dates', {
+  rowid: integer('rowid').notNull(),
+  lists: text('lists').notNull(),
+  title: text('title'),
+  description: text('description'),
+});
+
 /**
- * The bits of a storefront_search_prices rowid that hold the pair's number: 2^31 numbers. A pair numbered past
- * them (2.1 billion pairs first sold, in the life of one database) has no row there: statements.ts leaves it out.
+ * The bits of an ordered copy's rowid that hold the pair's number: 2^31 numbers. A pair numbered past them (2.1
+ * billion pairs first sold, in the life of one database) has no row there: statements.ts leaves it out.
  */
 export const PAIR_BITS = 31;
+
+/** Keys are below 2^32 - 1, so that a key plus one, shifted by PAIR_BITS, is still below 2^63. */
+const LARGEST_KEY = 2 ** 32 - 2;
 
 /**
  * Prices below 2^31 minor units (21.4 million in a currency of cents) are their own key; above, a key stands for
  * 2^9 minor units. Rows of one exact key are in price order; rows sharing an inexact key are sorted by whoever
  * reads them.
  */
-export const EXACT_PRICE_KEYS = 2 ** 31;
-const INEXACT_KEY_SHIFT = 9;
+const EXACT_PRICE_KEYS = 2 ** 31;
+const INEXACT_PRICE_SHIFT = 9;
 
 /**
- * The largest amount with a key of its own range: every price is below it (MAX_AMOUNT is 10^12), and its key
- * plus one, shifted by PAIR_BITS, is still below 2^63.
+ * A date key stands for 2^10 ms (about a second) of `created_at`, epoch ms: no key is exact. Keys last until
+ * 2109; a time outside them takes the nearest key.
  */
-const LARGEST_KEYED_AMOUNT = 2 ** 40 - 2 ** INEXACT_KEY_SHIFT - 1;
+const DATE_SHIFT = 10;
 
-/**
- * The key of an amount in minor units, in JavaScript. A bound from a client can be any safe integer: it is
- * clamped to the amounts keys cover, which no price lies outside of.
- */
-export function priceKey(amount: number): number {
-  const clamped = Math.min(Math.max(amount, 0), LARGEST_KEYED_AMOUNT);
-  return clamped < EXACT_PRICE_KEYS
-    ? clamped
-    : EXACT_PRICE_KEYS + Math.floor(clamped / 2 ** INEXACT_KEY_SHIFT);
-}
+/** How one ordered copy keys its rows. */
+export type SearchOrder = {
+  table: 'storefront_search_prices' | 'storefront_search_dates';
+  /** The storefront_search_rows column that keeps the key each pair's row was written under. */
+  keyColumn: 'price_key' | 'date_key';
+  /** Keys below this stand for one value, so their rows are in order already. */
+  exactBelow: number;
+  /**
+   * The key of a value, in JavaScript. A bound from a client can be any safe integer: it is clamped to the keys'
+   * range, which no stored value lies outside of.
+   */
+  key: (value: number) => number;
+  /** The key of an SQL expression that is a stored value (a price, a `created_at`). */
+  keySql: (value: string) => string;
+};
 
-/** The same key in SQL, of an expression that is a price (so within the keyed range). */
-export const priceKeySql = (amount: string) =>
-  `CASE WHEN ${amount} < ${EXACT_PRICE_KEYS} THEN ${amount} ELSE ${EXACT_PRICE_KEYS} + (${amount} >> ${INEXACT_KEY_SHIFT}) END`;
+export const BY_PRICE: SearchOrder = {
+  table: 'storefront_search_prices',
+  keyColumn: 'price_key',
+  exactBelow: EXACT_PRICE_KEYS,
+  key: (amount) => {
+    const clamped = Math.max(amount, 0);
+    const key =
+      clamped < EXACT_PRICE_KEYS
+        ? clamped
+        : EXACT_PRICE_KEYS + Math.floor(clamped / 2 ** INEXACT_PRICE_SHIFT);
+    return Math.min(key, LARGEST_KEY);
+  },
+  // Every price is below MAX_AMOUNT (10^12), whose key is below 2^32 - 2^22.
+  keySql: (amount) =>
+    `CASE WHEN ${amount} < ${EXACT_PRICE_KEYS} THEN ${amount} ELSE ${EXACT_PRICE_KEYS} + (${amount} >> ${INEXACT_PRICE_SHIFT}) END`,
+};
+
+export const BY_DATE: SearchOrder = {
+  table: 'storefront_search_dates',
+  keyColumn: 'date_key',
+  exactBelow: 0,
+  key: (ms) => Math.min(Math.max(Math.floor(ms / 2 ** DATE_SHIFT), 0), LARGEST_KEY),
+  keySql: (ms) => `max(0, min(${ms} >> ${DATE_SHIFT}, ${LARGEST_KEY}))`,
+};
+
+export const SEARCH_ORDERS = [BY_PRICE, BY_DATE] as const;

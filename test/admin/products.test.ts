@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { BY_DATE, BY_PRICE } from '../../src/db/fts';
 import {
   type AdminProductBody,
   admin,
@@ -10,7 +11,7 @@ import {
   expectRejected,
   rows,
 } from '../helpers/admin-fixtures';
-import { actualPriceSearchRows } from '../helpers/storefront';
+import { actualOrderedSearchRows } from '../helpers/storefront';
 import { unique } from '../helpers/unique';
 
 const id = (prefix: string) => expect.stringMatching(new RegExp(`^${prefix}_[0-9A-Z]{26}$`));
@@ -370,8 +371,12 @@ describe('DELETE /v1/admin/products/{id}', () => {
     });
     const variantId = product.variants[0]?.id;
     const before = await catalogVersion();
-    const priced = (await actualPriceSearchRows()).filter((r) => r.product_id === product.id);
-    expect(priced.length).toBeGreaterThan(0);
+    /** The rows of the ordered copies of the full-text index (contentless) for it, or that no pair names. */
+    const orderedRows = async () =>
+      (await Promise.all([BY_PRICE, BY_DATE].map(actualOrderedSearchRows)))
+        .flat()
+        .filter((r) => r.product_id === product.id || r.product_id === null);
+    expect((await orderedRows()).length).toBe(2);
 
     const res = await admin('DELETE', `/products/${product.id}`);
 
@@ -390,10 +395,7 @@ describe('DELETE /v1/admin/products/{id}', () => {
       expect(await rows(`SELECT * FROM ${table} = ?`, product.id)).toStrictEqual([]);
     }
     expect(await rows('SELECT * FROM prices WHERE variant_id = ?', variantId)).toStrictEqual([]);
-    // The price-ordered full-text index (contentless) holds no row for it, nor any row its pair no longer names.
-    expect(
-      (await actualPriceSearchRows()).filter((r) => r.product_id === product.id || r.product_id === null),
-    ).toStrictEqual([]);
+    expect(await orderedRows()).toStrictEqual([]);
     expect(await rows('SELECT id FROM categories WHERE id = ?', category.id)).toStrictEqual([
       { id: category.id },
     ]);

@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
-import { PAIR_BITS, priceKey } from '../../src/db/fts';
+import { BY_PRICE, PAIR_BITS, SEARCH_ORDERS, type SearchOrder } from '../../src/db/fts';
 import type { Database } from '../../src/lib/db';
 import { rebuildStep } from '../../src/modules/storefront/rebuild';
 import type { StorefrontDocument } from '../../src/modules/storefront/statements';
@@ -222,78 +222,70 @@ export async function expectedSearchRows(entries: EntryRow[]): Promise<SearchRow
   return rows.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
 }
 
-type PriceSearchRow = {
-  region_id: string | null;
-  product_id: string | null;
-  price_key: number;
-  words: string;
-};
+type OrderedSearchRow = { region_id: string | null; product_id: string | null; key: number; words: string };
 
 /**
  * The words of each row of a full-text index, as `column:word` in order, by rowid. Read through an fts5vocab
- * table (made here, for tests only): the price-ordered index is contentless, so its rows cannot be read back.
+ * table (made here, for tests only): the ordered copies are contentless, so their rows cannot be read back.
  */
-async function indexedWords(index: 'storefront_search' | 'storefront_search_prices') {
+async function indexedWords(index: 'storefront_search' | SearchOrder['table']) {
   await env.DB.exec(
     `CREATE VIRTUAL TABLE IF NOT EXISTS ${index}_words USING fts5vocab(${index}, 'instance')`,
   );
-  return all<{ doc: number; pair: number; price_key: number; words: string }>(
-    `SELECT doc, doc & ${2 ** PAIR_BITS - 1} AS pair, doc >> ${PAIR_BITS} AS price_key,
+  return all<{ doc: number; pair: number; key: number; words: string }>(
+    `SELECT doc, doc & ${2 ** PAIR_BITS - 1} AS pair, doc >> ${PAIR_BITS} AS key,
       group_concat(col || ':' || term, ' ' ORDER BY col, term) AS words
     FROM (SELECT DISTINCT doc, col, term FROM ${index}_words) GROUP BY doc`,
   );
 }
 
+type PairRow = { row: number; region_id: string; product_id: string; price_key: number; date_key: number };
+
 /**
- * Every row of the price-ordered index, with the (product, region) its rowid names when that pair's price key is
- * the one the rowid holds (none for a row left behind), its price key and its words.
+ * Every row of an ordered copy of the full-text index, with the (product, region) its rowid names when that
+ * pair's stored key is the one the rowid holds (none for a row left behind), its key and its words.
  */
-export async function actualPriceSearchRows(): Promise<PriceSearchRow[]> {
-  const pairs = await all<{ row: number; region_id: string; product_id: string; price_key: number | null }>(
-    'SELECT row, region_id, product_id, price_key FROM storefront_search_rows',
-  );
+export async function actualOrderedSearchRows(order: SearchOrder): Promise<OrderedSearchRow[]> {
+  const pairs = await all<PairRow>('SELECT * FROM storefront_search_rows');
   const byRow = new Map(pairs.map((p) => [p.row, p]));
-  const rows = (await indexedWords('storefront_search_prices')).map(({ pair, price_key, words }) => {
+  const rows = (await indexedWords(order.table)).map(({ pair, key, words }) => {
     const named = byRow.get(pair);
-    const current = named?.price_key === price_key ? named : undefined;
-    return {
-      region_id: current?.region_id ?? null,
-      product_id: current?.product_id ?? null,
-      price_key,
-      words,
-    };
+    const current = named?.[order.keyColumn] === key ? named : undefined;
+    return { region_id: current?.region_id ?? null, product_id: current?.product_id ?? null, key, words };
   });
   return rows.sort(byPair);
 }
 
 /**
- * What the price-ordered index should hold: a row per row of storefront_search with the same words, under the
- * key of the pair's lowest price in the region (from the expected entries).
+ * What an ordered copy should hold: a row per row of storefront_search with the same words, under the key of the
+ * pair's lowest price in the region or of its product's creation (from the expected entries).
  */
-export async function expectedPriceSearchRows(entries: EntryRow[]): Promise<PriceSearchRow[]> {
-  const pairs = await all<{ row: number; region_id: string; product_id: string }>(
-    'SELECT row, region_id, product_id FROM storefront_search_rows',
-  );
+export async function expectedOrderedSearchRows(
+  order: SearchOrder,
+  entries: EntryRow[],
+): Promise<OrderedSearchRow[]> {
+  const pairs = await all<PairRow>('SELECT * FROM storefront_search_rows');
   const byRow = new Map(pairs.map((p) => [p.row, p]));
-  const lowest = new Map<string, number>();
+  const value = new Map<string, number>();
   for (const e of entries) {
-    const key = `${e.region_id} ${e.product_id}`;
-    lowest.set(key, Math.min(lowest.get(key) ?? Number.POSITIVE_INFINITY, e.min_price));
+    const pair = `${e.region_id} ${e.product_id}`;
+    const own = order === BY_PRICE ? e.min_price : e.created_at;
+    value.set(pair, Math.min(value.get(pair) ?? Number.POSITIVE_INFINITY, own));
   }
   const rows = (await indexedWords('storefront_search')).map(({ doc, words }) => {
     const pair = byRow.get(doc);
-    const price = lowest.get(`${pair?.region_id} ${pair?.product_id}`);
+    const sorted = value.get(`${pair?.region_id} ${pair?.product_id}`);
     return {
       region_id: pair?.region_id ?? null,
       product_id: pair?.product_id ?? null,
-      price_key: price === undefined ? -1 : priceKey(price),
+      key: sorted === undefined ? -1 : order.key(sorted),
       words,
     };
   });
   return rows.sort(byPair);
 }
 
-const byPair = (a: PriceSearchRow, b: PriceSearchRow) => {
+const byPair = (a: OrderedSearchRow, b: OrderedSearchRow) => {
   const [x, y] = [`${a.region_id} ${a.product_id} ${a.words}`, `${b.region_id} ${b.product_id} ${b.words}`];
   return x < y ? -1 : x > y ? 1 : 0;
 };
@@ -303,7 +295,11 @@ export async function expectStorefrontMatchesCatalog(): Promise<void> {
   const entries = await expectedEntries();
   expect(await actualEntries()).toStrictEqual(entries);
   expect(await actualSearchRows()).toStrictEqual(await expectedSearchRows(entries));
-  expect(await actualPriceSearchRows()).toStrictEqual(await expectedPriceSearchRows(entries));
+  for (const order of SEARCH_ORDERS) {
+    expect(await actualOrderedSearchRows(order)).toStrictEqual(
+      await expectedOrderedSearchRows(order, entries),
+    );
+  }
   expect(await actualDocuments()).toStrictEqual(await expectedDocuments());
   expect(await lanesOutsideTheirRegion()).toStrictEqual([]);
 }

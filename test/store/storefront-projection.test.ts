@@ -6,6 +6,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SEARCH_ORDERS } from '../../src/db/fts';
 import {
   type AdminProductBody,
   admin,
@@ -18,7 +19,7 @@ import {
 } from '../helpers/admin-fixtures';
 import {
   actualEntries,
-  actualPriceSearchRows,
+  actualOrderedSearchRows,
   expectedEntries,
   expectStorefrontMatchesCatalog,
 } from '../helpers/storefront';
@@ -274,21 +275,25 @@ describe('the migration backfill', () => {
     await expectStorefrontMatchesCatalog();
   });
 
-  it('gives every pair sold its price key and a row in the price-ordered index', async () => {
-    const expected = await actualPriceSearchRows();
-    expect(expected.length).toBeGreaterThan(0);
+  it('gives every pair sold its keys and a row in each ordered copy of the full-text index', async () => {
+    const ordered = () => Promise.all(SEARCH_ORDERS.map(actualOrderedSearchRows));
+    const expected = await ordered();
+    expect(expected.map((rows) => rows.length > 0)).toStrictEqual([true, true]);
     await env.DB.batch([
       env.DB.prepare('DELETE FROM storefront_search_prices'),
-      env.DB.prepare('UPDATE storefront_search_rows SET price_key = NULL'),
+      env.DB.prepare('DELETE FROM storefront_search_dates'),
+      env.DB.prepare('UPDATE storefront_search_rows SET price_key = NULL, date_key = NULL'),
     ]);
-    expect(await actualPriceSearchRows()).toStrictEqual([]);
-    const migration = env.TEST_MIGRATIONS.find((m) => m.name.endsWith('_search_by_price.sql'));
-    const backfill = (migration?.queries ?? []).filter((query) =>
-      /^(UPDATE `storefront_search_rows`|INSERT INTO `storefront_search_prices`)/m.test(query),
-    );
-    expect(backfill).toHaveLength(2);
+    expect(await ordered()).toStrictEqual([[], []]);
+    const migrations = env.TEST_MIGRATIONS.filter((m) => /_search_by_(price|date)\.sql$/.test(m.name));
+    const backfill = migrations
+      .flatMap((m) => m.queries)
+      .filter((query) =>
+        /^(UPDATE `storefront_search_rows`|INSERT INTO `storefront_search_(prices|dates)`)/m.test(query),
+      );
+    expect(backfill).toHaveLength(4);
     await env.DB.batch(backfill.map((query) => env.DB.prepare(query)));
-    expect(await actualPriceSearchRows()).toStrictEqual(expected);
+    expect(await ordered()).toStrictEqual(expected);
     await expectStorefrontMatchesCatalog();
   });
 });

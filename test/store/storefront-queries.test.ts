@@ -80,14 +80,15 @@ const SHAPES: Shape[] = PRODUCT_SORTS.flatMap((sort) =>
   ),
 );
 
-/** Whether a shape walks the price-ordered full-text index. */
-const byPriceSearch = (shape: Shape) => shape.search && shape.sort.startsWith('price');
+/** Whether a shape walks an ordered copy of the full-text index (by price or by date). */
+const byOrderedSearch = (shape: Shape) =>
+  shape.search && (shape.sort.startsWith('price') || shape.sort === 'newest');
 
-/** A cursor of the shape's sort, for plans: any key will do (a search by price holds a price and a number). */
+/** A cursor of the shape's sort, for plans: any key will do (an ordered search holds a value and a number). */
 const anyCursor = (shape: Shape) =>
   encodeCursor({
     sort: shape.sort,
-    key: shape.sort.startsWith('title') ? ['m', 'prod_m'] : [5000, byPriceSearch(shape) ? 40 : 'prod_m'],
+    key: shape.sort.startsWith('title') ? ['m', 'prod_m'] : [5000, byOrderedSearch(shape) ? 40 : 'prod_m'],
   });
 
 async function plan(catalog: BulkCatalog, query: ListProductsQuery): Promise<string[]> {
@@ -119,12 +120,12 @@ describe('query plans', () => {
     );
     // Without a search the page is read in the order of an index and the walk stops at the limit. A search
     // by relevance walks each tier in the index's order too (only the tiers' own rows are sorted, the last
-    // step), and so does a search by price, in the price-ordered index; another sort sorts its matches, which
-    // FTS bounds, not the catalog.
+    // step), and so does a search by price or date, in an ordered copy of the index; a search by title sorts
+    // its matches, which FTS bounds, not the catalog.
     if (!shape.search) expect(steps.filter((step) => step.includes('TEMP B-TREE'))).toStrictEqual([]);
-    else if (byPriceSearch(shape)) {
+    else if (byOrderedSearch(shape)) {
       // FTS5's plan number has 64 when it hands rows over in rowid order, which the walk's LIMIT stops.
-      const [walk, rest] = steps.filter((step) => step.startsWith('SCAN sp VIRTUAL TABLE'));
+      const [walk, rest] = steps.filter((step) => step.startsWith('SCAN ix VIRTUAL TABLE'));
       expect(Number(/INDEX (\d+):/.exec(walk ?? '')?.[1]) & 64).toBe(64);
       expect(rest).toBeDefined();
       // One sort per side of the merge of the walk's rows with the rest of their last price key.
@@ -178,7 +179,8 @@ describe('rows read per page', () => {
   it.each(
     SHAPES.filter(
       (shape) =>
-        (!shape.search || shape.sort === 'relevance' || byPriceSearch(shape)) && !skipsCheaperProducts(shape),
+        (!shape.search || shape.sort === 'relevance' || byOrderedSearch(shape)) &&
+        !skipsCheaperProducts(shape),
     ).map((s) => [s.name, s] as const),
   )('%s: the same at 5,000 products as at 500, in two round trips', async (_name, shape) => {
     const atSmall = await pageCost(small, shape);
@@ -239,10 +241,10 @@ describe('rows read per page', () => {
 });
 
 /**
- * A search sorted otherwise than by relevance walks the price-ordered index (by price) or reads its matches and
- * sorts them (store-listing.ts). Whatever the number of matches, ten, 125 over seven pages, or every product, the
+ * A search sorted otherwise than by relevance walks an ordered copy of the index (by price or date) or reads its
+ * matches and sorts them (by title; store-listing.ts). Whatever the number of matches, ten, 125 over seven pages, or every product, the
  * pages must list exactly what the matches sorted by the sort's keys say, each once, page after page. Ties are
- * broken by product id, or by price by the (product, region) pair's number in the full-text index.
+ * broken by the (product, region) pair's number in the full-text index, or by title by product id.
  */
 describe('a search sorted otherwise than by relevance', () => {
   type Entry = { product_id: string; created_at: number; min_price: number; title: string; row: number };
@@ -265,7 +267,7 @@ describe('a search sorted otherwise than by relevance', () => {
       title_desc: ['title', -1],
     }[sort] as [keyof Entry, number];
     const tie = (a: Entry, b: Entry) =>
-      column === 'min_price' ? a.row - b.row : a.product_id < b.product_id ? -1 : 1;
+      column === 'title' ? (a.product_id < b.product_id ? -1 : 1) : a.row - b.row;
     const compare = (a: Entry, b: Entry) =>
       a[column] < b[column] ? -1 : a[column] > b[column] ? 1 : tie(a, b);
     return results.sort((a, b) => direction * compare(a, b)).map((e) => e.product_id);
@@ -305,7 +307,7 @@ describe('a search sorted otherwise than by relevance', () => {
   });
 });
 
-describe('a search by price past the exact price keys', () => {
+describe('a search by price past the exact price keys, or by date within one key', () => {
   /**
    * Products whose titles have a new word, created in this order (so numbered in it), priced in the small
    * catalog's currency. From EXACT_PRICE_KEYS (2^31 minor units) on, a key stands for 2^9 minor units:
@@ -374,6 +376,24 @@ describe('a search by price past the exact price keys', () => {
       expect((await pages(word, 'price_asc', filters)).flat()).toStrictEqual(ascending);
       expect((await pages(word, 'price_desc', filters)).flat()).toStrictEqual([...ascending].reverse());
     }
+  });
+
+  it('lists products created within one date key newest first, equal times by number, page after page', async () => {
+    // A date key stands for 1,024 ms: BASE to BASE + 1,023 share one, so the index holds them by number.
+    const BASE = 1_024 * 1_750_000_000;
+    const times = [BASE + 1_023, BASE + 500, BASE + 500, BASE, BASE + 1_024, BASE - 1, BASE + 700];
+    const word = `zd${crypto.randomUUID().slice(0, 8)}`;
+    const made: { id: string; time: number; order: number }[] = [];
+    for (const [order, time] of times.entries()) {
+      const { id } = await insertProductRow({
+        translations: { en: { title: `${word} ${order}` } },
+        variants: [{ prices: { SEK: 1_000 } }],
+        createdAt: new Date(time),
+      });
+      made.push({ id, time, order });
+    }
+    const newest = [...made].sort((a, b) => b.time - a.time || b.order - a.order).map((p) => p.id);
+    expect((await pages(word, 'newest')).flat()).toStrictEqual(newest);
   });
 
   it('takes every word the other sorts take, even one the index splits in two', async () => {

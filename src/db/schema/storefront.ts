@@ -11,8 +11,8 @@
  *   a title), with its sort keys, so every sort of every list is a walk of one index range.
  * - `storefront_search_rows`: the number of each (product, region) in the storefront's full-text index
  *   (`storefront_search`, an FTS5 table made by migration 0017, see src/db/fts.ts), given once and kept, so a
- *   product's index row keeps its place in the index's order across rewrites, and the key of its price in the
- *   price-ordered copy of that index (`storefront_search_prices`).
+ *   product's index row keeps its place in the index's order across rewrites, and the keys of its rows in the
+ *   price- and date-ordered copies of that index (`storefront_search_prices`, `storefront_search_dates`).
  *
  * Foreign keys cascade: deleting a product, region, category or collection removes its rows here with no
  * statement of its own.
@@ -94,6 +94,8 @@ export const storefrontSearchRows = sqliteTable(
     /** The key of the pair's lowest price when its row in storefront_search_prices was last written (src/db/fts.ts):
      * that row's rowid is `price_key << PAIR_BITS | row`, which a rewrite must name to replace it. */
     priceKey: integer('price_key'),
+    /** The same for its row in storefront_search_dates, keyed by the product's `created_at`. */
+    dateKey: integer('date_key'),
   },
   (t) => [
     uniqueIndex('storefront_search_rows_uq').on(t.productId, t.regionId),

@@ -16,12 +16,12 @@
  *   reading a row. Ranked by relevance, the matches come in two tiers walked in the index's order (latest
  *   listed first), each stopping after `limit + 1` rows that pass the other filters, the second only if the
  *   first falls short: a page reads about four rows per product it shows, at any depth and any catalog size.
- *   Sorted by price, the price-ordered copy of the index is walked the same way, in price order. Sorted by date
- *   or title, every match is read (one index row and one entry) and sorted: proportional to the matches, not to
+ *   Sorted by price or date, an ordered copy of the index is walked the same way, in that order. Sorted by
+ *   title, every match is read (one index row and one entry) and sorted: proportional to the matches, not to
  *   the catalog.
  */
 
-import { EXACT_PRICE_KEYS, PAIR_BITS, priceKey } from '../../db/fts';
+import { BY_DATE, BY_PRICE, PAIR_BITS, type SearchOrder } from '../../db/fts';
 import { decodeCursor, type KeyShape } from '../../lib/pagination';
 import type { StoreContext } from '../../lib/store-context';
 import { toFtsQuery } from './search-query';
@@ -41,6 +41,8 @@ type SortSpec = {
   direction: 'ASC' | 'DESC';
   shape: KeyShape;
   key: (row: ListingRow) => (string | number)[];
+  /** With a search: the ordered copy of the full-text index (src/db/fts.ts) walked for this sort, by this field. */
+  searched?: { order: SearchOrder; field: 'min_price' | 'created_at' };
 };
 
 const SORTS: Record<ProductSort, SortSpec> = {
@@ -50,6 +52,7 @@ const SORTS: Record<ProductSort, SortSpec> = {
     direction: 'DESC',
     shape: ['integer', 'text'],
     key: (r) => [r.created_at, r.id],
+    searched: { order: BY_DATE, field: 'created_at' },
   },
   price_asc: {
     column: 'e.min_price',
@@ -57,6 +60,7 @@ const SORTS: Record<ProductSort, SortSpec> = {
     direction: 'ASC',
     shape: ['integer', 'text'],
     key: (r) => [r.min_price, r.id],
+    searched: { order: BY_PRICE, field: 'min_price' },
   },
   price_desc: {
     column: 'e.min_price',
@@ -64,6 +68,7 @@ const SORTS: Record<ProductSort, SortSpec> = {
     direction: 'DESC',
     shape: ['integer', 'text'],
     key: (r) => [r.min_price, r.id],
+    searched: { order: BY_PRICE, field: 'min_price' },
   },
   title_asc: {
     column: 'e.title',
@@ -87,20 +92,19 @@ export function sortOf(query: ListProductsQuery): ProductSort {
 }
 
 /**
- * A search sorted by price walks the price-ordered index (src/db/fts.ts), where ties are in the order of the
- * (product, region) pair's number: its cursor holds the price and that number, which the query selects as `rank`.
+ * A search sorted by price or date walks an ordered copy of the full-text index, where ties are in the order of
+ * the (product, region) pair's number: its cursor holds the price or time and that number, which the query
+ * selects as `rank`.
  */
-const PRICE_SEARCH = {
-  shape: ['integer', 'integer'],
-  key: (r: ListingRow) => [r.min_price, r.rank],
-} as const satisfies Pick<SortSpec, 'shape' | 'key'>;
+const ORDERED_SEARCH_SHAPE = ['integer', 'integer'] as const;
 
-const searchedByPrice = (query: ListProductsQuery) =>
-  Boolean(query.q) && (sortOf(query) === 'price_asc' || sortOf(query) === 'price_desc');
+/** The ordered copy a query's search walks, if it has a search and its sort has one. */
+const orderedSearchOf = (query: ListProductsQuery) => (query.q ? SORTS[sortOf(query)].searched : undefined);
 
 /** The key a page's cursor holds, from its last row. */
-export function cursorKeyOf(query: ListProductsQuery) {
-  return searchedByPrice(query) ? PRICE_SEARCH.key : SORTS[sortOf(query)].key;
+export function cursorKeyOf(query: ListProductsQuery): (row: ListingRow) => (string | number)[] {
+  const searched = orderedSearchOf(query);
+  return searched ? (r) => [r[searched.field], r.rank] : SORTS[sortOf(query)].key;
 }
 
 type List = { kind: 'all' } | { kind: 'category' | 'collection'; handle: string };
@@ -198,7 +202,7 @@ function searchQuery(lists: List[], store: StoreContext, text: string): Fragment
   };
 }
 
-type SearchIndex = 'storefront_search' | 'storefront_search_prices';
+type SearchIndex = 'storefront_search' | SearchOrder['table'];
 
 const matching = (search: Fragment, index: SearchIndex = 'storefront_search'): Fragment => ({
   sql: `${index} MATCH (${search.sql})`,
@@ -265,73 +269,78 @@ function relevanceQuery(query: ListProductsQuery, store: StoreContext, lists: Li
   };
 }
 
-/** The bits of a price-ordered index rowid below its price key. */
+/** The bits of an ordered copy's rowid below its key. */
 const PAIR_MASK = 2 ** PAIR_BITS - 1;
 
-/** The price-ordered index, each row's pair by its number (the rowid's low bits), and its entry in the lane. */
-const PRICE_SEARCH_FROM = (lane: Fragment): Fragment => ({
-  sql: `storefront_search_prices sp CROSS JOIN storefront_search_rows k ON k.row = (sp.rowid & ${PAIR_MASK})
+/** An ordered copy of the index, each row's pair by its number (the rowid's low bits), and its entry in the lane. */
+const ORDERED_SEARCH_FROM = (order: SearchOrder, lane: Fragment): Fragment => ({
+  sql: `${order.table} ix CROSS JOIN storefront_search_rows k ON k.row = (ix.rowid & ${PAIR_MASK})
       CROSS JOIN storefront_entries e ON e.lane = ${lane.sql} AND e.product_id = k.product_id`,
   params: lane.params,
 });
 
 /**
- * A search sorted by price: the price-ordered index walked in rowid order, from the cursor's place (and, with a
- * maximum price, from or to that price's key), to `limit + 1` rows that pass the other filters. Rows of one exact
- * price key come in the order of their pair's number, the sort's tie-break. Rows sharing an inexact key (prices
- * of EXACT_PRICE_KEYS minor units and more) come in the order of their numbers, not their prices, so the rest of
- * the last walked row's key is read too (a FTS5 query that matches nothing unless that key is inexact) and the
- * rows sorted by price: exact at any price, and the page still read in proportion to itself.
+ * A search sorted by price or date: the ordered copy walked in rowid order, from the cursor's place (and, by
+ * price with a maximum price, from or to that price's key), to `limit + 1` rows that pass the other filters. Rows
+ * of one exact key come in the order of their pair's number, the sort's tie-break. Rows sharing an inexact key
+ * (prices from 2^31 minor units, and every date key, which stands for about a second) come in the order of their
+ * numbers, not their values, so the rest of the last walked row's key is read too (a FTS5 query that matches
+ * nothing unless that key is inexact) and the rows sorted by value: exact order, and the page still read in
+ * proportion to itself and to the products sharing its last key.
  */
-function priceSearchQuery(
+function orderedSearchQuery(
   query: ListProductsQuery,
   store: StoreContext,
   lists: List[],
   filters: Fragment[],
   direction: 'ASC' | 'DESC',
+  { order, field }: NonNullable<SortSpec['searched']>,
 ): Fragment {
   const search = searchQuery(lists, store, ANY_TEXT(toFtsQuery(query.q as string)));
-  const from = PRICE_SEARCH_FROM(laneOf(lists[0] as List, store));
+  const from = ORDERED_SEARCH_FROM(order, laneOf(lists[0] as List, store));
   const ascending = direction === 'ASC';
   // A key's rowids run from `key << PAIR_BITS` to just below `(key + 1) << PAIR_BITS`. The shifts are SQL's: a
   // rowid can be above 2^53, past what a JavaScript number holds exactly.
   const keyStart = (key: number): Fragment => ({ sql: `(? << ${PAIR_BITS})`, params: [key] });
   const below: Fragment[] = [];
   let above: Fragment | undefined;
-  if (query.price_max !== undefined) below.push(keyStart(priceKey(query.price_max) + 1));
+  if (order === BY_PRICE && query.price_max !== undefined)
+    below.push(keyStart(order.key(query.price_max) + 1));
   const where = [...filters];
   if (query.cursor) {
-    const [price, row] = decodeCursor(query.cursor, sortOf(query), PRICE_SEARCH.shape);
-    const key = priceKey(price);
+    const [value, row] = decodeCursor(query.cursor, sortOf(query), ORDERED_SEARCH_SHAPE);
+    const key = order.key(value);
     // Past the cursor's own rowid when its key is exact; else from its key's first or last, as that key's
-    // rows are not in price order.
+    // rows are not in the sort's order.
+    // A forged number past PAIR_BITS would reach into the key's bits; the filter below keeps the page exact.
+    const number = Math.min(Math.max(row, 0), PAIR_MASK);
     const place: Fragment | undefined =
-      key < EXACT_PRICE_KEYS ? { sql: `((? << ${PAIR_BITS}) | ?)`, params: [key, row] } : undefined;
+      key < order.exactBelow ? { sql: `((? << ${PAIR_BITS}) | ?)`, params: [key, number] } : undefined;
     if (ascending) above = place ?? { sql: `(? << ${PAIR_BITS}) - 1`, params: [key] };
     else below.push(place ?? keyStart(key + 1));
-    where.push({ sql: `(e.min_price, k.row) ${ascending ? '>' : '<'} (?, ?)`, params: [price, row] });
+    where.push({ sql: `(e.${field}, k.row) ${ascending ? '>' : '<'} (?, ?)`, params: [value, row] });
   }
   const seek: Fragment[] = [];
-  if (above) seek.push({ sql: `sp.rowid > ${above.sql}`, params: above.params });
+  if (above) seek.push({ sql: `ix.rowid > ${above.sql}`, params: above.params });
   if (below.length > 0) {
     // The lower of the two (a price_max's and a cursor's): one constraint for FTS5 to start its walk at.
     const least =
       below.length === 1 ? (below[0] as Fragment).sql : `min(${below.map((b) => b.sql).join(', ')})`;
-    seek.push({ sql: `sp.rowid < ${least}`, params: below.flatMap((b) => b.params) });
+    seek.push({ sql: `ix.rowid < ${least}`, params: below.flatMap((b) => b.params) });
   }
   const rows = query.limit + 1;
-  const walk = joined([matching(search, 'storefront_search_prices'), ...where, ...seek], ' AND ');
+  const walk = joined([matching(search, order.table), ...where, ...seek], ' AND ');
   // The rest of the key of the last row walked, only when that key is inexact.
   const edge = `(SELECT place FROM edge)`;
-  const gate = `${edge} >> ${PAIR_BITS} >= ${EXACT_PRICE_KEYS}`;
+  const gate = `${edge} >> ${PAIR_BITS} >= ${order.exactBelow}`;
   const rest = ascending
-    ? `sp.rowid > ${edge} AND sp.rowid < ((${edge} >> ${PAIR_BITS}) + 1) << ${PAIR_BITS}`
-    : `sp.rowid < ${edge} AND sp.rowid > ((${edge} >> ${PAIR_BITS}) << ${PAIR_BITS}) - 1`;
+    ? `ix.rowid > ${edge} AND ix.rowid < ((${edge} >> ${PAIR_BITS}) + 1) << ${PAIR_BITS}`
+    : `ix.rowid < ${edge} AND ix.rowid > ((${edge} >> ${PAIR_BITS}) << ${PAIR_BITS}) - 1`;
   const tail = joined(
     [
       matching(
         { sql: `CASE WHEN ${gate} THEN ${search.sql} ELSE '{lists}: ${NO_LIST}' END`, params: search.params },
-        'storefront_search_prices',
+        order.table,
       ),
       ...where,
       { sql: rest, params: [] },
@@ -340,12 +349,12 @@ function priceSearchQuery(
   );
   return {
     sql: `WITH walked AS MATERIALIZED (
-      SELECT ${SELECTED('k.row')}, sp.rowid AS place FROM ${from.sql} WHERE ${walk.sql}
-      ORDER BY sp.rowid ${direction} LIMIT ?
+      SELECT ${SELECTED('k.row')}, ix.rowid AS place FROM ${from.sql} WHERE ${walk.sql}
+      ORDER BY ix.rowid ${direction} LIMIT ?
     ), edge AS MATERIALIZED (SELECT ${ascending ? 'max' : 'min'}(place) AS place FROM walked)
     SELECT id, created_at, min_price, title, rank FROM walked
     UNION ALL SELECT ${SELECTED('k.row')} FROM ${from.sql} WHERE ${tail.sql}
-    ORDER BY min_price ${direction}, rank ${direction} LIMIT ?`,
+    ORDER BY ${field} ${direction}, rank ${direction} LIMIT ?`,
     params: [...from.params, ...walk.params, rows, ...from.params, ...tail.params, rows],
   };
 }
@@ -369,7 +378,8 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   const variants = variantCondition(query, store.region.currencyCode);
   if (variants) where.push(variants);
   if (query.q && sortOf(query) === 'relevance') return relevanceQuery(query, store, lists, where);
-  if (searchedByPrice(query)) return priceSearchQuery(query, store, lists, where, sort.direction);
+  const searched = orderedSearchOf(query);
+  if (searched) return orderedSearchQuery(query, store, lists, where, sort.direction, searched);
 
   let from: Fragment;
   if (query.q) {

@@ -4,7 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { storefrontSearch, storefrontSearchPrices } from '../../db/fts';
+import { storefrontSearch, storefrontSearchDates, storefrontSearchPrices } from '../../db/fts';
 import {
   storefrontDocuments,
   storefrontEntries,
@@ -23,6 +23,7 @@ const TABLES = {
   storefront_search_rows: storefrontSearchRows,
   storefront_search: storefrontSearch,
   storefront_search_prices: storefrontSearchPrices,
+  storefront_search_dates: storefrontSearchDates,
 } satisfies Record<StorefrontTable, unknown>;
 
 /**
@@ -39,7 +40,7 @@ export function refreshStorefront(db: Database, scope: StorefrontScope): BatchIt
         .select(statement.numberPairs)
         .onConflictDoUpdate({
           target: [storefrontSearchRows.productId, storefrontSearchRows.regionId],
-          set: { priceKey: sql`excluded.price_key` },
+          set: { priceKey: sql`excluded.price_key`, dateKey: sql`excluded.date_key` },
         });
     }
     const insert = db.insert(TABLES[statement.insert]).select(statement.select);

@@ -17,7 +17,7 @@
  * very same SQL in Node.
  */
 import { type SQL, sql } from 'drizzle-orm';
-import { PAIR_BITS, priceKeySql } from '../../db/fts.ts';
+import { BY_DATE, BY_PRICE, PAIR_BITS, SEARCH_ORDERS, type SearchOrder } from '../../db/fts.ts';
 
 /** `storefront_documents.document`: what a response shows of a product in any region (documentsInsert below). */
 export type StorefrontDocument = {
@@ -112,7 +112,8 @@ export type StorefrontTable =
   | 'storefront_entries'
   | 'storefront_search_rows'
   | 'storefront_search'
-  | 'storefront_search_prices';
+  | 'storefront_search_prices'
+  | 'storefront_search_dates';
 
 /**
  * One statement of a refresh. An insert's SELECT yields the table's columns in their declared order
@@ -123,7 +124,7 @@ export type StorefrontStatement =
   | { insert: StorefrontTable; select: SQL; skipExisting?: boolean }
   /**
    * Rows of storefront_search_rows: a pair not numbered yet gets its number, a numbered one keeps it; both get
-   * the price key the select gives.
+   * the keys the select gives.
    */
   | { numberPairs: SQL };
 
@@ -508,14 +509,16 @@ const searchedIn = (plan: Plan, search: Search, product: string, region: string)
 /**
  * Numbers the (product, region) pairs newly sold, in the order the products were created; a pair keeps its
  * number for as long as both exist, so rewriting a product's text never moves it in the index's order. Every
- * pair sold gets the key of its lowest price there (the same in each of the region's lanes).
+ * pair sold gets the keys of its lowest price there (the same in each of the region's lanes) and of its product's
+ * creation.
  */
 function searchRowsInsert(plan: Plan, search: Search): StorefrontStatement {
   // Each region's whole-catalog lanes (one per locale), then a primary-key probe per product and lane (CROSS
   // JOIN keeps that order): left to itself, SQLite walks every entry of the region's lanes.
   return {
     numberPairs: sql`WITH picked(id) AS MATERIALIZED (${plan.products})
-    SELECT NULL, e.product_id, r.id, ${sql.raw(priceKeySql('MIN(e.min_price)'))}
+    SELECT NULL, e.product_id, r.id, ${sql.raw(BY_PRICE.keySql('MIN(e.min_price)'))},
+      ${sql.raw(BY_DATE.keySql('MIN(e.created_at)'))}
     FROM regions r CROSS JOIN ${WHOLE_CATALOG_LANES_OF_R}
     CROSS JOIN picked
     CROSS JOIN storefront_entries e ON e.lane = l.lane AND e.product_id = picked.id
@@ -524,18 +527,18 @@ function searchRowsInsert(plan: Plan, search: Search): StorefrontStatement {
   };
 }
 
-/** The rowid of a pair's row in storefront_search_prices, from its row of storefront_search_rows `k`. */
-const PRICE_ROWID = sql.raw(`(k.price_key << ${PAIR_BITS}) | k.row`);
+/** The rowid of a pair's row in an ordered copy, from its row of storefront_search_rows `k`. */
+const orderedRowid = (order: SearchOrder) => sql.raw(`(k.${order.keyColumn} << ${PAIR_BITS}) | k.row`);
 
-/** Whether the pair of `k` has a number that fits its bits in a price-ordered rowid (src/db/fts.ts). */
-const HAS_PRICE_ROW = sql.raw(`k.row < ${2 ** PAIR_BITS}`);
+/** Whether the pair of `k` has a number that fits its bits in an ordered copy's rowid (src/db/fts.ts). */
+const HAS_ORDERED_ROWS = sql.raw(`k.row < ${2 ** PAIR_BITS}`);
 
-/** Run before the pairs are numbered again: a row is found by the price key it was written with. */
-const searchPricesClear = (plan: Plan, search: Search): StorefrontStatement => ({
-  delete: 'storefront_search_prices',
-  where: sql`rowid IN (SELECT ${PRICE_ROWID} FROM storefront_search_rows k
-    WHERE ${searchedIn(plan, search, 'k.product_id', 'k.region_id')} AND k.price_key IS NOT NULL
-      AND ${HAS_PRICE_ROW})`,
+/** Run before the pairs are numbered again: a row is found by the key it was written with. */
+const orderedClear = (plan: Plan, search: Search, order: SearchOrder): StorefrontStatement => ({
+  delete: order.table,
+  where: sql`rowid IN (SELECT ${orderedRowid(order)} FROM storefront_search_rows k
+    WHERE ${searchedIn(plan, search, 'k.product_id', 'k.region_id')} AND k.${sql.raw(order.keyColumn)} IS NOT NULL
+      AND ${HAS_ORDERED_ROWS})`,
 });
 
 const searchClear = (plan: Plan, search: Search): StorefrontStatement => ({
@@ -568,12 +571,13 @@ function searchInsert(plan: Plan, search: Search): StorefrontStatement {
   return { insert: 'storefront_search', select };
 }
 
-/** The price-ordered copy of the full-text rows just written: the same words, under the pair's price key. */
-function searchPricesInsert(plan: Plan, search: Search): StorefrontStatement {
-  const select = sql`SELECT ${PRICE_ROWID}, s.lists, s.title, s.description
+/** An ordered copy of the full-text rows just written: the same words, under the pair's key. */
+function orderedInsert(plan: Plan, search: Search, order: SearchOrder): StorefrontStatement {
+  const select = sql`SELECT ${orderedRowid(order)}, s.lists, s.title, s.description
     FROM storefront_search_rows k CROSS JOIN storefront_search s ON s.rowid = k.row
-    WHERE ${searchedIn(plan, search, 'k.product_id', 'k.region_id')} AND ${HAS_PRICE_ROW}`;
-  return { insert: 'storefront_search_prices', select };
+    WHERE ${searchedIn(plan, search, 'k.product_id', 'k.region_id')} AND ${HAS_ORDERED_ROWS}
+      AND k.${sql.raw(order.keyColumn)} IS NOT NULL`;
+  return { insert: order.table, select };
 }
 
 /** The statements that rebuild `scope`, in order: the full-text rows last, as they are read off the entries. */
@@ -587,11 +591,11 @@ export function storefrontStatements(scope: StorefrontScope): StorefrontStatemen
     ...(search === 'none'
       ? []
       : [
-          searchPricesClear(plan, search),
+          ...SEARCH_ORDERS.map((order) => orderedClear(plan, search, order)),
           searchRowsInsert(plan, search),
           searchClear(plan, search),
           searchInsert(plan, search),
-          searchPricesInsert(plan, search),
+          ...SEARCH_ORDERS.map((order) => orderedInsert(plan, search, order)),
         ]),
   ];
 }
@@ -601,9 +605,10 @@ const COLUMNS: Record<StorefrontTable, string> = {
   storefront_documents: 'product_id, document',
   storefront_lanes: 'lane, region_id, locale, category_id, collection_id',
   storefront_entries: 'lane, product_id, created_at, min_price, max_price, title',
-  storefront_search_rows: 'row, product_id, region_id, price_key',
+  storefront_search_rows: 'row, product_id, region_id, price_key, date_key',
   storefront_search: 'rowid, product_id, lists, title, description',
   storefront_search_prices: 'rowid, lists, title, description',
+  storefront_search_dates: 'rowid, lists, title, description',
 };
 
 /** A statement as one SQL text with bound values, for scripts that run it without drizzle's query builder. */
@@ -611,7 +616,7 @@ export function statementSql(statement: StorefrontStatement): SQL {
   if ('delete' in statement) return sql`DELETE FROM ${sql.raw(statement.delete)} WHERE ${statement.where}`;
   if ('numberPairs' in statement) {
     return sql`INSERT INTO storefront_search_rows (${sql.raw(COLUMNS.storefront_search_rows)}) ${statement.numberPairs}
-      ON CONFLICT (product_id, region_id) DO UPDATE SET price_key = excluded.price_key`;
+      ON CONFLICT (product_id, region_id) DO UPDATE SET price_key = excluded.price_key, date_key = excluded.date_key`;
   }
   const conflict = statement.skipExisting ? sql` ON CONFLICT DO NOTHING` : sql``;
   return sql`INSERT INTO ${sql.raw(statement.insert)} (${sql.raw(COLUMNS[statement.insert])}) ${statement.select}${conflict}`;
