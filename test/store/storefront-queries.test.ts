@@ -242,9 +242,10 @@ describe('rows read per page', () => {
 
 /**
  * A search sorted otherwise than by relevance walks an ordered copy of the index (by price or date) or reads its
- * matches and sorts them (by title; store-listing.ts). Whatever the number of matches, ten, 125 over seven pages, or every product, the
- * pages must list exactly what the matches sorted by the sort's keys say, each once, page after page. Ties are
- * broken by the (product, region) pair's number in the full-text index, or by title by product id.
+ * matches and sorts them (by title; store-search.ts). Whatever the number of matches, ten, 125 over seven pages,
+ * or every product, the pages must list exactly what the matches sorted by the sort's keys say, each once, page
+ * after page. Ties are broken by the (product, region) pair's number in the full-text index, or by title by
+ * product id.
  */
 describe('a search sorted otherwise than by relevance', () => {
   type Entry = { product_id: string; created_at: number; min_price: number; title: string; row: number };

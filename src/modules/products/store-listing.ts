@@ -11,26 +11,22 @@
  *   A page reads `limit + 1` entries when every walked row matches, and that divided by the share of the lane
  *   that matches otherwise. The exception: cheapest first with a minimum price walks past every product priced
  *   wholly below it.
- * - With a search, the full-text index (src/db/fts.ts) finds the products sold in the region, listed in the lists
- *   asked for, whose text matches: region and lists are words of the index row, so FTS5 filters them without
- *   reading a row. Ranked by relevance, the matches come in two tiers walked in the index's order (latest
- *   listed first), each stopping after `limit + 1` rows that pass the other filters, the second only if the
- *   first falls short: a page reads about four rows per product it shows, at any depth and any catalog size.
- *   Sorted by price or date, an ordered copy of the index is walked the same way, in that order. Sorted by
- *   title, every match is read (one index row and one entry) and sorted: proportional to the matches, not to
- *   the catalog.
+ * - With a search, the full-text index or an ordered copy of it is walked instead (store-search.ts).
  */
 
-import { BY_DATE, BY_PRICE, PAIR_BITS, type SearchOrder } from '../../db/fts';
+import { BY_DATE, BY_PRICE } from '../../db/fts';
 import { decodeCursor, type KeyShape } from '../../lib/pagination';
 import type { StoreContext } from '../../lib/store-context';
-import { toFtsQuery } from './search-query';
+import { type Fragment, joined, type List, type ListingRow, laneOf, SELECTED } from './store-query-parts';
 import type { ListProductsQuery, ProductSort } from './store-schemas';
-
-export type ListingRow = { id: string; created_at: number; min_price: number; title: string; rank: number };
-
-/** SQL text and the values its placeholders take, in order. */
-type Fragment = { sql: string; params: unknown[] };
+import {
+  matchingText,
+  orderedSearchQuery,
+  RELEVANCE_SHAPE,
+  relevanceQuery,
+  SEARCH_FROM,
+  type SearchedBy,
+} from './store-search';
 
 /** `shape` is what a cursor's key must hold: a forged cursor is a 422, not a 500. */
 type SortSpec = {
@@ -42,7 +38,7 @@ type SortSpec = {
   shape: KeyShape;
   key: (row: ListingRow) => (string | number)[];
   /** With a search: the ordered copy of the full-text index (src/db/fts.ts) walked for this sort, by this field. */
-  searched?: { order: SearchOrder; field: 'min_price' | 'created_at' };
+  searched?: SearchedBy;
 };
 
 const SORTS: Record<ProductSort, SortSpec> = {
@@ -84,19 +80,12 @@ const SORTS: Record<ProductSort, SortSpec> = {
     shape: ['text', 'text'],
     key: (r) => [r.title, r.id],
   },
-  relevance: { column: 'rank', direction: 'ASC', shape: ['number', 'text'], key: (r) => [r.rank, r.id] },
+  relevance: { column: 'rank', direction: 'ASC', shape: RELEVANCE_SHAPE, key: (r) => [r.rank, r.id] },
 };
 
 export function sortOf(query: ListProductsQuery): ProductSort {
   return query.sort ?? (query.q ? 'relevance' : 'newest');
 }
-
-/**
- * A search sorted by price or date walks an ordered copy of the full-text index, where ties are in the order of
- * the (product, region) pair's number: its cursor holds the price or time and that number, which the query
- * selects as `rank`.
- */
-const ORDERED_SEARCH_SHAPE = ['integer', 'integer'] as const;
 
 /** The ordered copy a query's search walks, if it has a search and its sort has one. */
 const orderedSearchOf = (query: ListProductsQuery) => (query.q ? SORTS[sortOf(query)].searched : undefined);
@@ -105,22 +94,6 @@ const orderedSearchOf = (query: ListProductsQuery) => (query.q ? SORTS[sortOf(qu
 export function cursorKeyOf(query: ListProductsQuery): (row: ListingRow) => (string | number)[] {
   const searched = orderedSearchOf(query);
   return searched ? (r) => [r[searched.field], r.rank] : SORTS[sortOf(query)].key;
-}
-
-type List = { kind: 'all' } | { kind: 'category' | 'collection'; handle: string };
-
-const LIST_ID: Record<List['kind'], string> = {
-  all: `''`,
-  category: '(SELECT id FROM categories WHERE handle = ?)',
-  collection: '(SELECT id FROM collections WHERE handle = ?)',
-};
-
-/** The lane of `list` in the store's region and locale, as a scalar subquery (NULL when there is none). */
-export function laneOf(list: List, store: StoreContext): Fragment {
-  return {
-    sql: `(SELECT lane FROM storefront_lanes WHERE region_id = ? AND locale = ? AND list_id = ${LIST_ID[list.kind]})`,
-    params: [store.region.id, store.locale, ...(list.kind === 'all' ? [] : [list.handle])],
-  };
 }
 
 /** The lists the query names, the one to walk first: a category, else a collection, else the whole catalog. */
@@ -162,203 +135,6 @@ function variantCondition(query: ListProductsQuery, currency: string): Fragment 
   return { sql: `(e.min_price >= ? OR e.max_price <= ? OR ${variants})`, params: [min, max, ...params] };
 }
 
-/**
- * Relevance tiers, best first, as FTS5 queries of the shopper's terms: every term in a title (in any of the
- * region's locales), then every term in the title or description but not all in a title. Within a tier, the
- * latest listed in the region first (storefront_search_rows numbers them). Each tier is a walk of the index in
- * rowid order that can stop early, which bm25 cannot: bm25 scores every match before it can return the best.
- */
-const RELEVANCE_TIERS: [(terms: string) => string, (terms: string) => string] = [
-  (terms) => `{title}: (${terms})`,
-  (terms) => `({title description}: (${terms}) NOT {title}: (${terms}))`,
-];
-const ANY_TEXT = (terms: string) => `{title description}: (${terms})`;
-
-/** A relevance rank is `tier * RANK_TIER` plus the row's place in its tier (rowids stay far below 2^48). */
-const RANK_TIER = 2 ** 48;
-
-const SELECTED = (rank: string) => `e.product_id AS id, e.created_at, e.min_price, e.title, ${rank} AS rank`;
-
-/** A word no row's lists has (they are ids): searching for it matches nothing, answered from one lookup. */
-const NO_LIST = 'none';
-
-/**
- * The FTS5 query, built in SQL: the region and every list named must be words of the row's lists (ids without
- * their `_`, as statements.ts writes them; ids are letters, digits and `_`, so they need no escaping; a handle
- * that names nothing matches no row), and `text`.
- */
-function searchQuery(lists: List[], store: StoreContext, text: string): Fragment {
-  const named = lists.filter((list): list is Exclude<List, { kind: 'all' }> => list.kind !== 'all');
-  const sql = [
-    `'{lists}: "' || replace(?, '_', '') || '"'`,
-    ...named.map(
-      (list) => `' AND {lists}: "' || replace(coalesce(${LIST_ID[list.kind]}, '${NO_LIST}'), '_', '') || '"'`,
-    ),
-    `' AND ' || ?`,
-  ].join(' || ');
-  return {
-    sql,
-    params: [store.region.id, ...named.map((l) => l.handle), text],
-  };
-}
-
-type SearchIndex = 'storefront_search' | SearchOrder['table'];
-
-const matching = (search: Fragment, index: SearchIndex = 'storefront_search'): Fragment => ({
-  sql: `${index} MATCH (${search.sql})`,
-  params: search.params,
-});
-
-const SEARCH_FROM = (lane: Fragment): Fragment => ({
-  sql: `storefront_search CROSS JOIN storefront_entries e
-      ON e.lane = ${lane.sql} AND e.product_id = storefront_search.product_id`,
-  params: lane.params,
-});
-
-const joined = (fragments: Fragment[], separator: string) => ({
-  sql: fragments.map((f) => f.sql).join(separator),
-  params: fragments.flatMap((f) => f.params),
-});
-
-/**
- * A search by relevance: each tier from the cursor's on, walked in rowid order, highest first, to `limit + 1`
- * rows, then their rows in rank order. The second tier is walked only when the first cannot fill the page: it
- * skips every match of the first tier, which is cheap in rows (FTS5 hands none of them on) but not in time when
- * most matches are in a title. A cursor's rank names its tier and the rowid to continue below.
- */
-function relevanceQuery(query: ListProductsQuery, store: StoreContext, lists: List[], filters: Fragment[]) {
-  const terms = toFtsQuery(query.q as string);
-  const from = SEARCH_FROM(laneOf(lists[0] as List, store));
-  const rows = query.limit + 1;
-  /** Tier `t`'s walk, below `bound` if given; if `gate` is given, only when it holds (else it matches nothing). */
-  const walk = (t: 0 | 1, bound?: Fragment, gate?: Fragment): Fragment => {
-    const search = searchQuery(lists, store, RELEVANCE_TIERS[t](terms));
-    const match = gate
-      ? matching({
-          sql: `CASE WHEN ${gate.sql} THEN ${search.sql} ELSE '{lists}: ${NO_LIST}' END`,
-          params: [...gate.params, ...search.params],
-        })
-      : matching(search);
-    const where = joined([match, ...filters, ...(bound ? [bound] : [])], ' AND ');
-    return {
-      sql: `SELECT ${SELECTED(`${t * RANK_TIER} + ${RANK_TIER - 1} - storefront_search.rowid`)}
-      FROM ${from.sql} WHERE ${where.sql} ORDER BY storefront_search.rowid DESC LIMIT ?`,
-      params: [...from.params, ...where.params, rows],
-    };
-  };
-  const rank = query.cursor
-    ? (decodeCursor(query.cursor, 'relevance', SORTS.relevance.shape)[0] as number)
-    : -1;
-  const tier = Math.max(0, Math.floor(rank / RANK_TIER));
-  const after: Fragment | undefined = query.cursor
-    ? { sql: 'storefront_search.rowid < ?', params: [RANK_TIER - 1 - (rank - tier * RANK_TIER)] }
-    : undefined;
-  // One tier left: its walk is in rank order already.
-  if (tier === 1) return walk(1, after);
-  if (tier > 1) return { sql: `SELECT ${SELECTED('0')} FROM storefront_entries e WHERE false`, params: [] };
-  const first = walk(0, after);
-  // Unless the first tier falls short, the second walk searches for a word no row has, which FTS5 answers from
-  // one lookup (a condition beside the walk, even a constant one, does not keep SQLite from running it, and
-  // the setup of the real query costs time in proportion to the matches).
-  const second = walk(1, undefined, { sql: '(SELECT count(*) FROM first_tier) < ?', params: [rows] });
-  return {
-    sql: `WITH first_tier AS MATERIALIZED (${first.sql})
-    SELECT * FROM first_tier UNION ALL SELECT * FROM (${second.sql})
-    ORDER BY rank, id LIMIT ?`,
-    params: [...first.params, ...second.params, rows],
-  };
-}
-
-/** The bits of an ordered copy's rowid below its key. */
-const PAIR_MASK = 2 ** PAIR_BITS - 1;
-
-/** An ordered copy of the index, each row's pair by its number (the rowid's low bits), and its entry in the lane. */
-const ORDERED_SEARCH_FROM = (order: SearchOrder, lane: Fragment): Fragment => ({
-  sql: `${order.table} ix CROSS JOIN storefront_search_rows k ON k.row = (ix.rowid & ${PAIR_MASK})
-      CROSS JOIN storefront_entries e ON e.lane = ${lane.sql} AND e.product_id = k.product_id`,
-  params: lane.params,
-});
-
-/**
- * A search sorted by price or date: the ordered copy walked in rowid order, from the cursor's place (and, by
- * price with a maximum price, from or to that price's key), to `limit + 1` rows that pass the other filters. Rows
- * of one exact key come in the order of their pair's number, the sort's tie-break. Rows sharing an inexact key
- * (prices from 2^31 minor units, and every date key, which stands for about a second) come in the order of their
- * numbers, not their values, so the rest of the last walked row's key is read too (a FTS5 query that matches
- * nothing unless that key is inexact) and the rows sorted by value: exact order, and the page still read in
- * proportion to itself and to the products sharing its last key.
- */
-function orderedSearchQuery(
-  query: ListProductsQuery,
-  store: StoreContext,
-  lists: List[],
-  filters: Fragment[],
-  direction: 'ASC' | 'DESC',
-  { order, field }: NonNullable<SortSpec['searched']>,
-): Fragment {
-  const search = searchQuery(lists, store, ANY_TEXT(toFtsQuery(query.q as string)));
-  const from = ORDERED_SEARCH_FROM(order, laneOf(lists[0] as List, store));
-  const ascending = direction === 'ASC';
-  // A key's rowids run from `key << PAIR_BITS` to just below `(key + 1) << PAIR_BITS`. The shifts are SQL's: a
-  // rowid can be above 2^53, past what a JavaScript number holds exactly.
-  const keyStart = (key: number): Fragment => ({ sql: `(? << ${PAIR_BITS})`, params: [key] });
-  const below: Fragment[] = [];
-  let above: Fragment | undefined;
-  if (order === BY_PRICE && query.price_max !== undefined)
-    below.push(keyStart(order.key(query.price_max) + 1));
-  const where = [...filters];
-  if (query.cursor) {
-    const [value, row] = decodeCursor(query.cursor, sortOf(query), ORDERED_SEARCH_SHAPE);
-    const key = order.key(value);
-    // Past the cursor's own rowid when its key is exact; else from its key's first or last, as that key's
-    // rows are not in the sort's order.
-    // A forged number past PAIR_BITS would reach into the key's bits; the filter below keeps the page exact.
-    const number = Math.min(Math.max(row, 0), PAIR_MASK);
-    const place: Fragment | undefined =
-      key < order.exactBelow ? { sql: `((? << ${PAIR_BITS}) | ?)`, params: [key, number] } : undefined;
-    if (ascending) above = place ?? { sql: `(? << ${PAIR_BITS}) - 1`, params: [key] };
-    else below.push(place ?? keyStart(key + 1));
-    where.push({ sql: `(e.${field}, k.row) ${ascending ? '>' : '<'} (?, ?)`, params: [value, row] });
-  }
-  const seek: Fragment[] = [];
-  if (above) seek.push({ sql: `ix.rowid > ${above.sql}`, params: above.params });
-  if (below.length > 0) {
-    // The lower of the two (a price_max's and a cursor's): one constraint for FTS5 to start its walk at.
-    const least =
-      below.length === 1 ? (below[0] as Fragment).sql : `min(${below.map((b) => b.sql).join(', ')})`;
-    seek.push({ sql: `ix.rowid < ${least}`, params: below.flatMap((b) => b.params) });
-  }
-  const rows = query.limit + 1;
-  const walk = joined([matching(search, order.table), ...where, ...seek], ' AND ');
-  // The rest of the key of the last row walked, only when that key is inexact.
-  const edge = `(SELECT place FROM edge)`;
-  const gate = `${edge} >> ${PAIR_BITS} >= ${order.exactBelow}`;
-  const rest = ascending
-    ? `ix.rowid > ${edge} AND ix.rowid < ((${edge} >> ${PAIR_BITS}) + 1) << ${PAIR_BITS}`
-    : `ix.rowid < ${edge} AND ix.rowid > ((${edge} >> ${PAIR_BITS}) << ${PAIR_BITS}) - 1`;
-  const tail = joined(
-    [
-      matching(
-        { sql: `CASE WHEN ${gate} THEN ${search.sql} ELSE '{lists}: ${NO_LIST}' END`, params: search.params },
-        order.table,
-      ),
-      ...where,
-      { sql: rest, params: [] },
-    ],
-    ' AND ',
-  );
-  return {
-    sql: `WITH walked AS MATERIALIZED (
-      SELECT ${SELECTED('k.row')}, ix.rowid AS place FROM ${from.sql} WHERE ${walk.sql}
-      ORDER BY ix.rowid ${direction} LIMIT ?
-    ), edge AS MATERIALIZED (SELECT ${ascending ? 'max' : 'min'}(place) AS place FROM walked)
-    SELECT id, created_at, min_price, title, rank FROM walked
-    UNION ALL SELECT ${SELECTED('k.row')} FROM ${from.sql} WHERE ${tail.sql}
-    ORDER BY ${field} ${direction}, rank ${direction} LIMIT ?`,
-    params: [...from.params, ...walk.params, rows, ...from.params, ...tail.params, rows],
-  };
-}
-
 export function buildListingQuery(query: ListProductsQuery, store: StoreContext): Fragment {
   const sort = SORTS[sortOf(query)];
   const lists = listsOf(query);
@@ -379,12 +155,14 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   if (variants) where.push(variants);
   if (query.q && sortOf(query) === 'relevance') return relevanceQuery(query, store, lists, where);
   const searched = orderedSearchOf(query);
-  if (searched) return orderedSearchQuery(query, store, lists, where, sort.direction, searched);
+  if (searched) {
+    return orderedSearchQuery(query, store, lists, where, sortOf(query), sort.direction, searched);
+  }
 
   let from: Fragment;
   if (query.q) {
     from = SEARCH_FROM(lane);
-    where.unshift(matching(searchQuery(lists, store, ANY_TEXT(toFtsQuery(query.q)))));
+    where.unshift(matchingText(lists, store, query.q));
   } else {
     // The sort's index, named: left to itself, SQLite may pick another index that matches a filter (price_max
     // and the price index) and then sort everything that matched, which grows with the catalog.

@@ -2,7 +2,8 @@ import { notFound } from '../../lib/errors';
 import { paginate } from '../../lib/pagination';
 import type { StoreContext } from '../../lib/store-context';
 import { hydrateProducts } from './store-hydrate';
-import { buildListingQuery, cursorKeyOf, type ListingRow, laneOf, sortOf } from './store-listing';
+import { buildListingQuery, cursorKeyOf, sortOf } from './store-listing';
+import { type ListingRow, laneOf } from './store-query-parts';
 import type { ListProductsQuery, StoreProduct } from './store-schemas';
 
 /** A page of products: one round trip for the page's ids and sort keys, one for their content. */
