@@ -41,6 +41,16 @@ export async function mailTo(email: string): Promise<string[]> {
 /** The raw token a verification or reset mail carries. */
 export const tokenIn = (text: string | undefined) => /Token: ([\w-]+)/.exec(text ?? '')?.[1] as string;
 
+const OPENINGS = { verification: 'Welcome! Confirm your email', reset: 'Reset your password' };
+
+/**
+ * The token of the newest mail of one kind to `email`. Not simply the newest mail: a registration's welcome is
+ * sent by the event consumer too, and may land in the same millisecond as a reset mail, or after it.
+ */
+export async function tokenMailed(email: string, kind: keyof typeof OPENINGS): Promise<string> {
+  return tokenIn((await mailTo(email)).find((text) => text.startsWith(OPENINGS[kind])));
+}
+
 export async function signIn(email: string, password = PASSWORD): Promise<Response> {
   return post('/v1/auth/customers/login', { email, password });
 }

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import { mailTo, registerCustomer, signIn, tokenIn } from '../helpers/customers';
+import { mailTo, registerCustomer, signIn, tokenMailed } from '../helpers/customers';
 import { mailSentAfter } from '../helpers/events';
 import { bearer, call, post, problemOf } from '../helpers/http';
 import { uniqueEmail } from '../helpers/unique';
@@ -31,12 +31,12 @@ async function resetToken(email: string): Promise<string> {
   const res = await post('/v1/auth/customers/password-reset/request', { email });
   expect(res.status).toBe(202);
   await mailSentAfter(res);
-  return tokenIn((await mailTo(email))[0]);
+  return tokenMailed(email, 'reset');
 }
 
 async function verificationToken(who: { email: string; requestId: string }): Promise<string> {
   await mailSentAfter(who.requestId);
-  return tokenIn((await mailTo(who.email))[0]);
+  return tokenMailed(who.email, 'verification');
 }
 
 describe('email verification', () => {

@@ -5,7 +5,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import { mailTo, registerCustomer, signIn, type Tokens, tokenIn } from '../helpers/customers';
+import { registerCustomer, signIn, type Tokens, tokenMailed } from '../helpers/customers';
 import { mailSentAfter } from '../helpers/events';
 import { post, problemOf } from '../helpers/http';
 
@@ -35,7 +35,7 @@ describe('concurrent use of one single-use credential', () => {
   it('the same email verification link twice: one 204, one 400, verified once', async () => {
     const who = await registerCustomer();
     await mailSentAfter(who.requestId);
-    const token = tokenIn((await mailTo(who.email))[0]);
+    const token = await tokenMailed(who.email, 'verification');
     const twice = await Promise.all([
       post('/v1/auth/customers/verify-email', { token }),
       post('/v1/auth/customers/verify-email', { token }),
@@ -55,7 +55,7 @@ describe('concurrent use of one single-use credential', () => {
     const requested = await post('/v1/auth/customers/password-reset/request', { email: who.email });
     expect(requested.status).toBe(202);
     await mailSentAfter(requested);
-    const token = tokenIn((await mailTo(who.email))[0]);
+    const token = await tokenMailed(who.email, 'reset');
     const passwords = ['first new passphrase', 'second new passphrase'];
     const twice = await Promise.all(
       passwords.map((password) => post('/v1/auth/customers/password-reset/confirm', { token, password })),
