@@ -9,8 +9,8 @@
  *   the other filters, checked on each walked row: a second list (a primary-key lookup), a price bound (the
  *   entry's own price range), a price range or option values the entry cannot settle (the product's document).
  *   A page reads `limit + 1` entries when every walked row matches, and that divided by the share of the lane
- *   that matches otherwise. The exception: cheapest first with a minimum price walks past every product priced
- *   wholly below it.
+ *   that matches otherwise. The exceptions: cheapest first with a minimum price walks past every product priced
+ *   wholly below it, and dearest first with one does once the products at or above it run out.
  * - With a search, the full-text index or an ordered copy of it is walked instead (store-search.ts).
  */
 
@@ -32,7 +32,8 @@ import {
 type SortSpec = {
   /** The sort column and its direction; the product id breaks ties in the same direction. */
   column: string;
-  /** The index a lane is walked by in this order (a search sorts its matches instead). */
+  /** The index a lane is walked by in this order (a search walks an ordered copy of the full-text index, or
+   * sorts its matches by title). */
   index?: string;
   direction: 'ASC' | 'DESC';
   shape: KeyShape;
