@@ -195,32 +195,35 @@ export function orderedSearchQuery(
   }
   const rows = query.limit + 1;
   const walk = joined([matching(search, order.table), ...where, ...seek], ' AND ');
-  // The rest of the key of the last row walked, only when that key is inexact.
+  // The rest of the key of the last row walked is read when that key is inexact: a tail whose FTS5 query costs
+  // time in proportion to the shopper's last word's matches even when it hands on no row. Where every key is
+  // inexact (dates), the walk takes one row past the page first, and the tail runs only when the last two rows
+  // walked share a key (on a last page, whose walk ends before the extra row, the tail then finds nothing).
+  // `max(place)` over the walk is one row read (SQLite's min/max optimization); a count would read them all.
   const edge = `(SELECT place FROM edge)`;
-  const gate = `${edge} >> ${PAIR_BITS} >= ${order.exactBelow}`;
+  const last = ascending ? 'max' : 'min';
+  const peeks = order.exactBelow === 0;
+  const beforeEdge = `(SELECT ${last}(place) FROM walked WHERE place ${ascending ? '<' : '>'} ${edge})`;
+  const gate = peeks
+    ? `${edge} >> ${PAIR_BITS} = ${beforeEdge} >> ${PAIR_BITS}`
+    : `${edge} >> ${PAIR_BITS} >= ${order.exactBelow}`;
+  const tailSearch: Fragment = {
+    sql: `CASE WHEN ${gate} THEN ${search.sql} ELSE '{lists}: ${NO_LIST}' END`,
+    params: search.params,
+  };
   const rest = ascending
     ? `ix.rowid > ${edge} AND ix.rowid < ((${edge} >> ${PAIR_BITS}) + 1) << ${PAIR_BITS}`
     : `ix.rowid < ${edge} AND ix.rowid > ((${edge} >> ${PAIR_BITS}) << ${PAIR_BITS}) - 1`;
-  const tail = joined(
-    [
-      matching(
-        { sql: `CASE WHEN ${gate} THEN ${search.sql} ELSE '{lists}: ${NO_LIST}' END`, params: search.params },
-        order.table,
-      ),
-      ...where,
-      { sql: rest, params: [] },
-    ],
-    ' AND ',
-  );
+  const tail = joined([matching(tailSearch, order.table), ...where, { sql: rest, params: [] }], ' AND ');
   return {
     sql: `WITH walked AS MATERIALIZED (
       SELECT ${SELECTED('k.row')}, ix.rowid AS place FROM ${from.sql} WHERE ${walk.sql}
       ORDER BY ix.rowid ${direction} LIMIT ?
-    ), edge AS MATERIALIZED (SELECT ${ascending ? 'max' : 'min'}(place) AS place FROM walked)
+    ), edge AS MATERIALIZED (SELECT ${last}(place) AS place FROM walked)
     SELECT id, created_at, min_price, title, rank FROM walked
     UNION ALL SELECT ${SELECTED('k.row')} FROM ${from.sql} WHERE ${tail.sql}
     ORDER BY ${field} ${direction}, rank ${direction} LIMIT ?`,
-    params: [...from.params, ...walk.params, rows, ...from.params, ...tail.params, rows],
+    params: [...from.params, ...walk.params, peeks ? rows + 1 : rows, ...from.params, ...tail.params, rows],
   };
 }
 
