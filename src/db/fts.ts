@@ -72,6 +72,8 @@ export type SearchOrder = {
   table: 'storefront_search_prices' | 'storefront_search_dates';
   /** The storefront_search_rows column that keeps the key each pair's row was written under. */
   keyColumn: 'price_key' | 'date_key';
+  /** The storefront_entries column (and listing row field) the copy is in the order of. */
+  field: 'min_price' | 'created_at';
   /** Keys below this stand for one value, so their rows are in order already. */
   exactBelow: number;
   /**
@@ -86,6 +88,7 @@ export type SearchOrder = {
 export const BY_PRICE: SearchOrder = {
   table: 'storefront_search_prices',
   keyColumn: 'price_key',
+  field: 'min_price',
   exactBelow: EXACT_PRICE_KEYS,
   key: (amount) => {
     const clamped = Math.max(amount, 0);
@@ -103,9 +106,11 @@ export const BY_PRICE: SearchOrder = {
 export const BY_DATE: SearchOrder = {
   table: 'storefront_search_dates',
   keyColumn: 'date_key',
+  field: 'created_at',
   exactBelow: 0,
   key: (ms) => Math.min(Math.max(Math.floor(ms / 2 ** DATE_SHIFT), 0), LARGEST_KEY),
   keySql: (ms) => `max(0, min(${ms} >> ${DATE_SHIFT}, ${LARGEST_KEY}))`,
 };
 
+/** Every ordered copy, in the order storefront_search_rows declares their key columns. */
 export const SEARCH_ORDERS = [BY_PRICE, BY_DATE] as const;

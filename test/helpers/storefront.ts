@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
-import { BY_PRICE, PAIR_BITS, SEARCH_ORDERS, type SearchOrder } from '../../src/db/fts';
+import { PAIR_BITS, SEARCH_ORDERS, type SearchOrder } from '../../src/db/fts';
 import type { Database } from '../../src/lib/db';
 import { rebuildStep } from '../../src/modules/storefront/rebuild';
 import type { StorefrontDocument } from '../../src/modules/storefront/statements';
@@ -269,7 +269,7 @@ export async function expectedOrderedSearchRows(
   const value = new Map<string, number>();
   for (const e of entries) {
     const pair = `${e.region_id} ${e.product_id}`;
-    const own = order === BY_PRICE ? e.min_price : e.created_at;
+    const own = e[order.field];
     value.set(pair, Math.min(value.get(pair) ?? Number.POSITIVE_INFINITY, own));
   }
   const rows = (await indexedWords('storefront_search')).map(({ doc, words }) => {

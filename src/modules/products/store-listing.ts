@@ -14,7 +14,7 @@
  * - With a search, the full-text index or an ordered copy of it is walked instead (store-search.ts).
  */
 
-import { BY_DATE, BY_PRICE } from '../../db/fts';
+import { BY_DATE, BY_PRICE, type SearchOrder } from '../../db/fts';
 import { decodeCursor, type KeyShape } from '../../lib/pagination';
 import type { StoreContext } from '../../lib/store-context';
 import { type Fragment, joined, type List, type ListingRow, laneOf, SELECTED } from './store-query-parts';
@@ -25,7 +25,6 @@ import {
   RELEVANCE_SHAPE,
   relevanceQuery,
   SEARCH_FROM,
-  type SearchedBy,
 } from './store-search';
 
 /** `shape` is what a cursor's key must hold: a forged cursor is a 422, not a 500. */
@@ -38,8 +37,8 @@ type SortSpec = {
   direction: 'ASC' | 'DESC';
   shape: KeyShape;
   key: (row: ListingRow) => (string | number)[];
-  /** With a search: the ordered copy of the full-text index (src/db/fts.ts) walked for this sort, by this field. */
-  searched?: SearchedBy;
+  /** With a search: the ordered copy of the full-text index (src/db/fts.ts) walked for this sort. */
+  searched?: SearchOrder;
 };
 
 const SORTS: Record<ProductSort, SortSpec> = {
@@ -49,7 +48,7 @@ const SORTS: Record<ProductSort, SortSpec> = {
     direction: 'DESC',
     shape: ['integer', 'text'],
     key: (r) => [r.created_at, r.id],
-    searched: { order: BY_DATE, field: 'created_at' },
+    searched: BY_DATE,
   },
   price_asc: {
     column: 'e.min_price',
@@ -57,7 +56,7 @@ const SORTS: Record<ProductSort, SortSpec> = {
     direction: 'ASC',
     shape: ['integer', 'text'],
     key: (r) => [r.min_price, r.id],
-    searched: { order: BY_PRICE, field: 'min_price' },
+    searched: BY_PRICE,
   },
   price_desc: {
     column: 'e.min_price',
@@ -65,7 +64,7 @@ const SORTS: Record<ProductSort, SortSpec> = {
     direction: 'DESC',
     shape: ['integer', 'text'],
     key: (r) => [r.min_price, r.id],
-    searched: { order: BY_PRICE, field: 'min_price' },
+    searched: BY_PRICE,
   },
   title_asc: {
     column: 'e.title',

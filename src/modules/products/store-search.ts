@@ -26,9 +26,6 @@ export const RELEVANCE_SHAPE = ['number', 'text'] as const;
  */
 export const ORDERED_SEARCH_SHAPE = ['integer', 'integer'] as const;
 
-/** The ordered copy a sort walks with a search, and the entry's field it is ordered by. */
-export type SearchedBy = { order: SearchOrder; field: 'min_price' | 'created_at' };
-
 /**
  * Relevance tiers, best first, as FTS5 queries of the shopper's terms: every term in a title (in any of the
  * region's locales), then every term in the title or description but not all in a title. Within a tier, the
@@ -159,7 +156,7 @@ export function orderedSearchQuery(
   filters: Fragment[],
   sort: ProductSort,
   direction: 'ASC' | 'DESC',
-  { order, field }: SearchedBy,
+  order: SearchOrder,
 ): Fragment {
   const search = searchQuery(lists, store, ANY_TEXT(toFtsQuery(query.q as string)));
   const from = ORDERED_SEARCH_FROM(order, laneOf(lists[0] as List, store));
@@ -183,7 +180,7 @@ export function orderedSearchQuery(
       key < order.exactBelow ? { sql: `((? << ${PAIR_BITS}) | ?)`, params: [key, number] } : undefined;
     if (ascending) above = place ?? { sql: `(? << ${PAIR_BITS}) - 1`, params: [key] };
     else below.push(place ?? keyStart(key + 1));
-    where.push({ sql: `(e.${field}, k.row) ${ascending ? '>' : '<'} (?, ?)`, params: [value, row] });
+    where.push({ sql: `(e.${order.field}, k.row) ${ascending ? '>' : '<'} (?, ?)`, params: [value, row] });
   }
   const seek: Fragment[] = [];
   if (above) seek.push({ sql: `ix.rowid > ${above.sql}`, params: above.params });
@@ -222,7 +219,7 @@ export function orderedSearchQuery(
     ), edge AS MATERIALIZED (SELECT ${last}(place) AS place FROM walked)
     SELECT id, created_at, min_price, title, rank FROM walked
     UNION ALL SELECT ${SELECTED('k.row')} FROM ${from.sql} WHERE ${tail.sql}
-    ORDER BY ${field} ${direction}, rank ${direction} LIMIT ?`,
+    ORDER BY ${order.field} ${direction}, rank ${direction} LIMIT ?`,
     params: [...from.params, ...walk.params, peeks ? rows + 1 : rows, ...from.params, ...tail.params, rows],
   };
 }

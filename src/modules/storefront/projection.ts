@@ -2,9 +2,9 @@
  * The storefront read model's statements as drizzle queries, for a catalog write's batch. (drizzle's raw
  * `db.run(sql)` cannot carry bound values inside a D1 batch, its query builders can.)
  */
-import { sql } from 'drizzle-orm';
+import { getTableColumns, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { storefrontSearch, storefrontSearchDates, storefrontSearchPrices } from '../../db/fts';
+import { SEARCH_ORDERS, storefrontSearch, storefrontSearchDates, storefrontSearchPrices } from '../../db/fts';
 import {
   storefrontDocuments,
   storefrontEntries,
@@ -31,6 +31,13 @@ const TABLES = {
  *
  * @example statements: [db.update(products).set(patch).where(eq(products.id, id)), ...refreshStorefront(db, { products: [id] })]
  */
+/** On a pair numbered already, the keys of its ordered rows as the numbering computed them. */
+const ORDERED_KEYS = Object.fromEntries(
+  Object.entries(getTableColumns(storefrontSearchRows))
+    .filter(([, column]) => SEARCH_ORDERS.some((order) => order.keyColumn === column.name))
+    .map(([field, column]) => [field, sql.raw(`excluded.${column.name}`)]),
+);
+
 export function refreshStorefront(db: Database, scope: StorefrontScope): BatchItem<'sqlite'>[] {
   return storefrontStatements(scope).map((statement) => {
     if ('delete' in statement) return db.delete(TABLES[statement.delete]).where(statement.where);
@@ -40,7 +47,7 @@ export function refreshStorefront(db: Database, scope: StorefrontScope): BatchIt
         .select(statement.numberPairs)
         .onConflictDoUpdate({
           target: [storefrontSearchRows.productId, storefrontSearchRows.regionId],
-          set: { priceKey: sql`excluded.price_key`, dateKey: sql`excluded.date_key` },
+          set: ORDERED_KEYS,
         });
     }
     const insert = db.insert(TABLES[statement.insert]).select(statement.select);

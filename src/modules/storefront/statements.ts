@@ -17,7 +17,7 @@
  * very same SQL in Node.
  */
 import { type SQL, sql } from 'drizzle-orm';
-import { BY_DATE, BY_PRICE, PAIR_BITS, SEARCH_ORDERS, type SearchOrder } from '../../db/fts.ts';
+import { PAIR_BITS, SEARCH_ORDERS, type SearchOrder } from '../../db/fts.ts';
 
 /** `storefront_documents.document`: what a response shows of a product in any region (documentsInsert below). */
 export type StorefrontDocument = {
@@ -517,8 +517,7 @@ function searchRowsInsert(plan: Plan, search: Search): StorefrontStatement {
   // JOIN keeps that order): left to itself, SQLite walks every entry of the region's lanes.
   return {
     numberPairs: sql`WITH picked(id) AS MATERIALIZED (${plan.products})
-    SELECT NULL, e.product_id, r.id, ${sql.raw(BY_PRICE.keySql('MIN(e.min_price)'))},
-      ${sql.raw(BY_DATE.keySql('MIN(e.created_at)'))}
+    SELECT NULL, e.product_id, r.id, ${sql.raw(SEARCH_ORDERS.map((o) => o.keySql(`MIN(e.${o.field})`)).join(', '))}
     FROM regions r CROSS JOIN ${WHOLE_CATALOG_LANES_OF_R}
     CROSS JOIN picked
     CROSS JOIN storefront_entries e ON e.lane = l.lane AND e.product_id = picked.id
@@ -530,15 +529,18 @@ function searchRowsInsert(plan: Plan, search: Search): StorefrontStatement {
 /** The rowid of a pair's row in an ordered copy, from its row of storefront_search_rows `k`. */
 const orderedRowid = (order: SearchOrder) => sql.raw(`(k.${order.keyColumn} << ${PAIR_BITS}) | k.row`);
 
-/** Whether the pair of `k` has a number that fits its bits in an ordered copy's rowid (src/db/fts.ts). */
-const HAS_ORDERED_ROWS = sql.raw(`k.row < ${2 ** PAIR_BITS}`);
+/**
+ * Whether the pair of `k` has a row in an ordered copy: a key, and a number that fits its bits in the copy's rowid
+ * (src/db/fts.ts).
+ */
+const hasOrderedRow = (order: SearchOrder) =>
+  sql.raw(`k.${order.keyColumn} IS NOT NULL AND k.row < ${2 ** PAIR_BITS}`);
 
 /** Run before the pairs are numbered again: a row is found by the key it was written with. */
 const orderedClear = (plan: Plan, search: Search, order: SearchOrder): StorefrontStatement => ({
   delete: order.table,
   where: sql`rowid IN (SELECT ${orderedRowid(order)} FROM storefront_search_rows k
-    WHERE ${searchedIn(plan, search, 'k.product_id', 'k.region_id')} AND k.${sql.raw(order.keyColumn)} IS NOT NULL
-      AND ${HAS_ORDERED_ROWS})`,
+    WHERE ${searchedIn(plan, search, 'k.product_id', 'k.region_id')} AND ${hasOrderedRow(order)})`,
 });
 
 const searchClear = (plan: Plan, search: Search): StorefrontStatement => ({
@@ -575,8 +577,7 @@ function searchInsert(plan: Plan, search: Search): StorefrontStatement {
 function orderedInsert(plan: Plan, search: Search, order: SearchOrder): StorefrontStatement {
   const select = sql`SELECT ${orderedRowid(order)}, s.lists, s.title, s.description
     FROM storefront_search_rows k CROSS JOIN storefront_search s ON s.rowid = k.row
-    WHERE ${searchedIn(plan, search, 'k.product_id', 'k.region_id')} AND ${HAS_ORDERED_ROWS}
-      AND k.${sql.raw(order.keyColumn)} IS NOT NULL`;
+    WHERE ${searchedIn(plan, search, 'k.product_id', 'k.region_id')} AND ${hasOrderedRow(order)}`;
   return { insert: order.table, select };
 }
 
@@ -616,7 +617,9 @@ export function statementSql(statement: StorefrontStatement): SQL {
   if ('delete' in statement) return sql`DELETE FROM ${sql.raw(statement.delete)} WHERE ${statement.where}`;
   if ('numberPairs' in statement) {
     return sql`INSERT INTO storefront_search_rows (${sql.raw(COLUMNS.storefront_search_rows)}) ${statement.numberPairs}
-      ON CONFLICT (product_id, region_id) DO UPDATE SET price_key = excluded.price_key, date_key = excluded.date_key`;
+      ON CONFLICT (product_id, region_id) DO UPDATE SET ${sql.raw(
+        SEARCH_ORDERS.map((o) => `${o.keyColumn} = excluded.${o.keyColumn}`).join(', '),
+      )}`;
   }
   const conflict = statement.skipExisting ? sql` ON CONFLICT DO NOTHING` : sql``;
   return sql`INSERT INTO ${sql.raw(statement.insert)} (${sql.raw(COLUMNS[statement.insert])}) ${statement.select}${conflict}`;
