@@ -78,27 +78,37 @@ export async function seedBulkCatalog(tag: string, currency: string, count: numb
     if (first) await db.batch([first, ...rest]);
   }
   return {
-    store: {
-      country: null,
-      region: {
-        id: region,
-        code: tag,
-        name: tag,
-        currencyCode: currency,
-        taxRateBps: 1000,
-        pricesIncludeTax: true,
-        locales: ['en', 'de'],
-        countries: [],
-      },
-      locale: 'en',
-      localeChain: ['en', 'de'],
-      versions: new CacheVersions(new Map(), null),
-    },
+    store: regionStore({ id: region, code: tag, currency, locales: ['en', 'de'] }),
     parent: parent.handle,
     category: a.handle,
     collection: collection.handle,
     common: tag,
     sparse: `sparse${tag}`,
     rare: `rare${tag}`,
+  };
+}
+
+/** The storefront context of a region made by a test, read in its first locale. */
+export function regionStore(region: {
+  id: string;
+  code: string;
+  currency: string;
+  locales: string[];
+}): StoreContext {
+  return {
+    country: null,
+    region: {
+      id: region.id,
+      code: region.code,
+      name: region.code,
+      currencyCode: region.currency,
+      taxRateBps: 1000,
+      pricesIncludeTax: true,
+      locales: region.locales,
+      countries: [],
+    },
+    locale: region.locales[0] as string,
+    localeChain: region.locales,
+    versions: new CacheVersions(new Map(), null),
   };
 }

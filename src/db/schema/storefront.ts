@@ -21,6 +21,21 @@ import { sql } from 'drizzle-orm';
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { categories, collections, products, regions } from './catalog';
 
+/**
+ * The spread levels of storefront_entries.spread_level: 41, so that a level below the last is a spread under 2^40
+ * minor units, past every price (MAX_AMOUNT is 10^12).
+ */
+export const SPREAD_LEVELS = 41;
+
+/** The spread level of an SQL expression that is a price spread (a non-negative integer). */
+function spreadLevelOf(spread: string): string {
+  const levels = Array.from(
+    { length: SPREAD_LEVELS - 1 },
+    (_, level) => `WHEN ${spread} < ${2 ** level} THEN ${level}`,
+  );
+  return `CASE ${levels.join(' ')} ELSE ${SPREAD_LEVELS - 1} END`;
+}
+
 export const storefrontDocuments = sqliteTable('storefront_documents', {
   productId: text('product_id')
     .primaryKey()
@@ -69,6 +84,15 @@ export const storefrontEntries = sqliteTable(
     maxPrice: integer('max_price').notNull(),
     /** The title along the lane's locale chain: the title sorts. */
     title: text('title').notNull(),
+    /**
+     * How far apart the lowest and highest price lie, as a power of two: the least `level` with
+     * `max_price - min_price < 2^level`, up to SPREAD_LEVELS - 1 (every spread from 2^(SPREAD_LEVELS - 2) on).
+     * A listing by price with a minimum price walks each level from that minimum less its width
+     * (src/modules/products/store-price-floor.ts).
+     */
+    spreadLevel: integer('spread_level')
+      .notNull()
+      .generatedAlwaysAs(sql.raw(spreadLevelOf('max_price - min_price')), { mode: 'virtual' }),
   },
   (t) => [
     primaryKey({ columns: [t.lane, t.productId] }),
@@ -76,6 +100,7 @@ export const storefrontEntries = sqliteTable(
     index('storefront_entries_newest_idx').on(t.lane, t.createdAt, t.productId),
     index('storefront_entries_price_idx').on(t.lane, t.minPrice, t.productId),
     index('storefront_entries_title_idx').on(t.lane, t.title, t.productId),
+    index('storefront_entries_spread_idx').on(t.lane, t.spreadLevel, t.minPrice, t.productId),
   ],
 );
 

@@ -17,6 +17,7 @@
 import { BY_DATE, BY_PRICE, type SearchOrder } from '../../db/fts';
 import { decodeCursor, type KeyShape } from '../../lib/pagination';
 import type { StoreContext } from '../../lib/store-context';
+import { priceFloorQuery } from './store-price-floor';
 import { type Fragment, joined, type List, type ListingRow, laneOf, SELECTED } from './store-query-parts';
 import type { ListProductsQuery, ProductSort } from './store-schemas';
 import {
@@ -159,6 +160,16 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
     return orderedSearchQuery(query, store, lists, where, sortOf(query), sort.direction, searched);
   }
 
+  const cursor = query.cursor ? decodeCursor(query.cursor, sortOf(query), sort.shape) : undefined;
+  if (!query.q && sort.column === 'e.min_price' && query.price_min !== undefined) {
+    const after = cursor as [number, string] | undefined;
+    return priceFloorQuery(lane, query.price_min, after, where, sort.direction, query.limit + 1);
+  }
+  if (cursor) {
+    const after = sort.direction === 'ASC' ? '>' : '<';
+    where.push({ sql: `(${sort.column}, e.product_id) ${after} (?, ?)`, params: cursor });
+  }
+
   let from: Fragment;
   if (query.q) {
     from = SEARCH_FROM(lane);
@@ -168,13 +179,6 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
     // and the price index) and then sort everything that matched, which grows with the catalog.
     from = { sql: `storefront_entries e INDEXED BY ${sort.index}`, params: [] };
     where.unshift({ sql: `e.lane = ${lane.sql}`, params: lane.params });
-  }
-  if (query.cursor) {
-    const after = sort.direction === 'ASC' ? '>' : '<';
-    where.push({
-      sql: `(${sort.column}, e.product_id) ${after} (?, ?)`,
-      params: decodeCursor(query.cursor, sortOf(query), sort.shape),
-    });
   }
 
   const conditions = joined(where, ' AND ');

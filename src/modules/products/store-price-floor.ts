@@ -1,0 +1,84 @@
+/**
+ * A listing sorted by price with a minimum price and no search (store-listing.ts builds the rest). A product
+ * matches the minimum when its highest price reaches it, but the walk is in the order of the lowest price: walked
+ * as one lane, the products priced wholly below the minimum would be read and passed over, cheapest first before
+ * any match, dearest first after the last product whose lowest price reaches it, as many as the catalog holds.
+ *
+ * Instead each spread level (storefront_entries.spread_level: `max_price - min_price < 4^level`) is walked on its
+ * own, and only from the minimum less the level's width: below that no product of the level reaches it. SQLite
+ * merges the walks of a compound SELECT with an ORDER BY, each in its index's order, pulling rows only as the page
+ * needs them, so the page stops after `limit + 1` rows.
+ *
+ * What a page reads: the page, one row of each level's walk past it (and a lane lookup per level), and in each
+ * level's window below the minimum, the products priced wholly below it. A product of a level spreads over at
+ * least a quarter of the level's window, so where a level's products are priced evenly, at least one in four of
+ * those in its window reaches the minimum.
+ */
+import { SPREAD_LEVELS } from '../../db/schema/storefront';
+import { type Fragment, joined, SELECTED } from './store-query-parts';
+
+/** The width of a spread level: every spread of the level is below it; the last level has none. */
+const widthOf = (level: number): number | undefined => (level < SPREAD_LEVELS - 1 ? 2 ** level : undefined);
+
+/**
+ * The page of `lane` in price order with `minimum`, after `cursor` (its lowest price and product id) if given;
+ * `filters` hold every other condition (the minimum's own among them, and the other lists', price and option
+ * filters).
+ */
+export function priceFloorQuery(
+  lane: Fragment,
+  minimum: number,
+  cursor: readonly [number, string] | undefined,
+  filters: Fragment[],
+  direction: 'ASC' | 'DESC',
+  rows: number,
+): Fragment {
+  // Each walk names the minimum and the cursor by number (?1, ?2, ?3): written once each, forty-one walks stay
+  // within D1's hundred bound values. The CTE comes first in the text so that they are numbered before the
+  // other placeholders.
+  const walks = Array.from({ length: SPREAD_LEVELS }, (_, level) => {
+    const width = widthOf(level);
+    const bounds: string[] = [];
+    // Cheapest first, the walk starts at the later of the window's start and the cursor: the one bound SQLite
+    // seeks to (given two, it seeks to one and reads past rows the other rules out).
+    const cursorFirst = cursor !== undefined && (width === undefined || cursor[0] > minimum - width);
+    if (width !== undefined && (direction === 'DESC' || !cursorFirst))
+      bounds.push(`e.min_price > ?1 - ${width}`);
+    if (cursor !== undefined && (direction === 'DESC' || cursorFirst)) {
+      bounds.push(`(e.min_price, e.product_id) ${direction === 'ASC' ? '>' : '<'} (?2, ?3)`);
+    }
+    return {
+      sql: `SELECT e.product_id, e.created_at, e.min_price, e.max_price, e.title
+      FROM storefront_entries e INDEXED BY storefront_entries_spread_idx
+      WHERE ${['e.lane = (SELECT lane FROM floor)', `e.spread_level = ${level}`, ...bounds].join(' AND ')}`,
+      params: [],
+    };
+  });
+  const order = (column: string) => `ORDER BY min_price ${direction}, ${column} ${direction}`;
+  const merged = mergedInOrder(walks, order('product_id'));
+  const where = joined(filters, ' AND ');
+  return {
+    sql: `WITH floor AS MATERIALIZED (SELECT ?1 AS minimum, ?2 AS after_price, ?3 AS after_id, ${lane.sql} AS lane)
+    SELECT ${SELECTED('0')} FROM (${merged.sql} ${order('product_id')}) e
+    WHERE ${where.sql}
+    ${order('id')} LIMIT ?`,
+    params: [minimum, cursor?.[0] ?? null, cursor?.[1] ?? null, ...lane.params, ...where.params, rows],
+  };
+}
+
+/**
+ * D1 refuses a compound SELECT of more than five terms (measured on workerd). Nested compounds, each ordered,
+ * pass, and SQLite flattens them back into one merge of every term in its index's order, with no sort.
+ */
+const COMPOUND_TERMS = 5;
+
+/** `parts` as one compound SELECT, without its final ORDER BY (`order`, which every nested one takes). */
+function mergedInOrder(parts: Fragment[], order: string): Fragment {
+  if (parts.length <= COMPOUND_TERMS) return joined(parts, '\n    UNION ALL ');
+  const size = Math.ceil(parts.length / COMPOUND_TERMS);
+  const groups = Array.from({ length: Math.ceil(parts.length / size) }, (_, g) => {
+    const group = mergedInOrder(parts.slice(g * size, (g + 1) * size), order);
+    return { sql: `SELECT * FROM (${group.sql} ${order})`, params: group.params };
+  });
+  return mergedInOrder(groups, order);
+}
