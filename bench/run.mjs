@@ -45,6 +45,8 @@ const LISTINGS = [
   ['price, lowest first', '/v1/store/products?limit=20&region=eu&sort=price_asc'],
   ['category (with subcategories)', '/v1/store/products?limit=20&region=eu&category=tops'],
   ['price range 20-60 €', '/v1/store/products?limit=20&region=eu&price_min=2000&price_max=6000'],
+  ['from 20 €, price lowest first', '/v1/store/products?limit=20&region=eu&price_min=2000&sort=price_asc'],
+  ['from 20 €, price highest first', '/v1/store/products?limit=20&region=eu&price_min=2000&sort=price_desc'],
   ['search "linen"', '/v1/store/products?limit=20&region=eu&q=linen'],
   ['search "linen", price lowest first', '/v1/store/products?limit=20&region=eu&q=linen&sort=price_asc'],
   ['search "linen", price highest first', '/v1/store/products?limit=20&region=eu&q=linen&sort=price_desc'],

@@ -1,9 +1,10 @@
 /**
  * A listing sorted by price with a minimum price walks each spread level of the lane on its own, from the minimum
- * less the level's width (src/modules/products/store-price-floor.ts). Whatever the products' spreads, from none to
- * past the last level's, the pages must list every product with a variant priced at or above the minimum, in the
- * order of its lowest price (ties by id), each once, page after page, in both directions, and with a maximum
- * price too.
+ * less the level's width (src/modules/products/store-price-floor.ts); with a search, the price-ordered copy of the
+ * full-text index is walked from the minimum less the width of the lane's widest level. Whatever the products'
+ * spreads, from none to past the last level's, the pages must list every product with a variant priced at or
+ * above the minimum, in the order of its lowest price (ties by id, or with a search by the order the products
+ * were first sold in the region), each once, page after page, in both directions, and with a maximum price too.
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +14,7 @@ import type { StoreContext } from '../../src/lib/store-context';
 import { listProducts } from '../../src/modules/products/store-read';
 import { ListProductsQuery } from '../../src/modules/products/store-schemas';
 import { regionStore } from '../helpers/bulk-catalog';
-import { insertProductRow } from '../helpers/catalog-fixtures';
+import { insertCategoryRow, insertProductRow } from '../helpers/catalog-fixtures';
 
 /** A currency no other test prices in: the region made here lists these products only. */
 const CURRENCY = 'ISK';
@@ -22,7 +23,8 @@ const HUGE = 2 ** 39;
 
 /**
  * Each product's lowest and highest price (a variant at each). Spreads at both sides of level boundaries (511 and
- * 512, 1,023 and 1,024), equal lowest prices at several levels, and spreads in the last level (from 2^39).
+ * 512, 1,023 and 1,024), equal lowest prices at several levels, spreads in the last level (from 2^39), and the
+ * widest spread of level 11 (2,047), which reaches a minimum of 5,047 from the lowest price that can.
  */
 const RANGES: [number, number][] = [
   [0, 0],
@@ -46,6 +48,7 @@ const RANGES: [number, number][] = [
   [1_499, 1_500],
   [1_600, 1_600],
   [2_000, 2_000],
+  [3_000, 5_047],
   [LIMIT, LIMIT],
 ];
 
@@ -66,6 +69,8 @@ const MINIMUMS = [
   2_001,
   2_024,
   2_025,
+  5_047,
+  5_048,
   1_000_000,
   HUGE,
   HUGE + 1_001,
@@ -74,10 +79,19 @@ const MINIMUMS = [
   Number.MAX_SAFE_INTEGER,
 ];
 
-type Product = { id: string; min: number; max: number };
+/** Every product's title has it. */
+const WORD = 'floorword';
+
+/** `order`: the order they were made in, the tie-break of a search; `narrow`: listed in NARROW. */
+type Product = { id: string; min: number; max: number; order: number; narrow: boolean };
 
 let store: StoreContext;
 const products: Product[] = [];
+/**
+ * A category of the products whose spread is below 2^11, so the widest level of its lane is 11 and a search in it
+ * starts its walk at the minimum less 2,047.
+ */
+let narrow: string;
 
 beforeAll(async () => {
   const region = { id: newId('reg'), code: 'floor', currency: CURRENCY, locales: ['en'] };
@@ -88,27 +102,39 @@ beforeAll(async () => {
     .bind(region.id, region.code, region.code, region.currency)
     .run();
   store = regionStore(region);
-  for (const [n, [min, max]] of RANGES.entries()) {
+  const category = await insertCategoryRow({ names: { en: 'Narrow' } });
+  narrow = category.handle;
+  for (const [order, [min, max]] of RANGES.entries()) {
     const prices = min === max ? [min] : [min, max];
+    const inNarrow = max - min < 2 ** 11;
     const { id } = await insertProductRow({
-      translations: { en: { title: `Floor ${n}` } },
+      translations: { en: { title: `${WORD} ${order}` } },
       variants: prices.map((amount) => ({ prices: { [CURRENCY]: amount } })),
+      categoryIds: inNarrow ? [category.id] : [],
     });
-    products.push({ id, min, max });
+    products.push({ id, min, max, order, narrow: inNarrow });
   }
 });
 
+type Listing = { search?: boolean; narrow?: boolean };
+
 /** What the listing must show: the products with a variant priced within the bounds, in price order. */
-function expected(direction: 1 | -1, minimum: number, maximum?: number): string[] {
+function expected(direction: 1 | -1, minimum: number, maximum?: number, listing: Listing = {}): string[] {
   const within = (price: number) => price >= minimum && (maximum === undefined || price <= maximum);
+  const tie = (a: Product, b: Product) => (listing.search ? a.order - b.order : a.id < b.id ? -1 : 1);
   return products
-    .filter((p) => within(p.min) || within(p.max))
-    .sort((a, b) => direction * (a.min - b.min || (a.id < b.id ? -1 : 1)))
+    .filter((p) => (within(p.min) || within(p.max)) && (!listing.narrow || p.narrow))
+    .sort((a, b) => direction * (a.min - b.min || tie(a, b)))
     .map((p) => p.id);
 }
 
 /** Every page of the listing, `limit` products a page, by id. */
-async function listed(sort: 'price_asc' | 'price_desc', filters: Record<string, string>, limit: number) {
+async function listed(
+  sort: 'price_asc' | 'price_desc',
+  filters: Record<string, string>,
+  limit: number,
+  listing: Listing = {},
+) {
   const ids: string[] = [];
   let cursor: string | undefined;
   do {
@@ -116,6 +142,8 @@ async function listed(sort: 'price_asc' | 'price_desc', filters: Record<string, 
       sort,
       limit: String(limit),
       ...filters,
+      ...(listing.search ? { q: WORD } : {}),
+      ...(listing.narrow ? { category: narrow } : {}),
       ...(cursor ? { cursor } : {}),
     });
     const { data, page } = await listProducts(env.DB, query, store);
@@ -129,7 +157,7 @@ describe('a listing by price with a minimum price', () => {
   it('stores each entry’s spread level: the least power of two above its spread, the last level past 2^39', async () => {
     const { results } = await env.DB.prepare(
       `SELECT e.min_price, e.max_price, e.spread_level FROM storefront_entries e
-       JOIN storefront_lanes l ON l.lane = e.lane WHERE l.region_id = ?`,
+       JOIN storefront_lanes l ON l.lane = e.lane WHERE l.region_id = ? AND l.list_id = ''`,
     )
       .bind(store.region.id)
       .all<{ min_price: number; max_price: number; spread_level: number }>();
@@ -164,6 +192,22 @@ describe('a listing by price with a minimum price', () => {
       const filters = { price_min: String(minimum), price_max: String(maximum) };
       expect(await listed('price_asc', filters, 2)).toStrictEqual(expected(1, minimum, maximum));
       expect(await listed('price_desc', filters, 2)).toStrictEqual(expected(-1, minimum, maximum));
+    }
+  });
+
+  it.each<[string, Listing]>([
+    ['a search', { search: true }],
+    ['a search in a category of narrow spreads', { search: true, narrow: true }],
+    ['a category of narrow spreads', { narrow: true }],
+  ])('lists the same with %s, both ways', async (_name, listing) => {
+    for (const minimum of MINIMUMS) {
+      const filters = { price_min: String(minimum) };
+      expect(await listed('price_asc', filters, 3, listing)).toStrictEqual(
+        expected(1, minimum, undefined, listing),
+      );
+      expect(await listed('price_desc', filters, 3, listing)).toStrictEqual(
+        expected(-1, minimum, undefined, listing),
+      );
     }
   });
 });

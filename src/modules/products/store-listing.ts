@@ -9,8 +9,8 @@
  *   the other filters, checked on each walked row: a second list (a primary-key lookup), a price bound (the
  *   entry's own price range), a price range or option values the entry cannot settle (the product's document).
  *   A page reads `limit + 1` entries when every walked row matches, and that divided by the share of the lane
- *   that matches otherwise. The exceptions: cheapest first with a minimum price walks past every product priced
- *   wholly below it, and dearest first with one does once the products at or above it run out.
+ *   that matches otherwise. A price sort with a minimum price walks the lane once per spread level instead
+ *   (store-price-floor.ts): one walk would pass over every product priced wholly below the minimum.
  * - With a search, the full-text index or an ordered copy of it is walked instead (store-search.ts).
  */
 

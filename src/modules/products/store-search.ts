@@ -13,6 +13,7 @@ import { BY_PRICE, PAIR_BITS, type SearchOrder } from '../../db/fts';
 import { decodeCursor } from '../../lib/pagination';
 import type { StoreContext } from '../../lib/store-context';
 import { toFtsQuery } from './search-query';
+import { lowestReaching } from './store-price-floor';
 import { type Fragment, joined, LIST_ID, type List, laneOf, SELECTED } from './store-query-parts';
 import type { ListProductsQuery, ProductSort } from './store-schemas';
 
@@ -159,15 +160,25 @@ export function orderedSearchQuery(
   order: SearchOrder,
 ): Fragment {
   const search = searchQuery(lists, store, ANY_TEXT(toFtsQuery(query.q as string)));
-  const from = ORDERED_SEARCH_FROM(order, laneOf(lists[0] as List, store));
+  const lane = laneOf(lists[0] as List, store);
+  const from = ORDERED_SEARCH_FROM(order, lane);
   const ascending = direction === 'ASC';
   // A key's rowids run from `key << PAIR_BITS` to just below `(key + 1) << PAIR_BITS`. The shifts are SQL's: a
   // rowid can be above 2^53, past what a JavaScript number holds exactly.
   const keyStart = (key: number): Fragment => ({ sql: `(? << ${PAIR_BITS})`, params: [key] });
   const below: Fragment[] = [];
-  let above: Fragment | undefined;
+  const above: Fragment[] = [];
   if (order === BY_PRICE && query.price_max !== undefined)
     below.push(keyStart(order.key(query.price_max) + 1));
+  // With a minimum price, no match is priced lower than the minimum less the width of the lane's widest spread
+  // level (store-price-floor.ts): the walk starts there cheapest first, and stops there dearest first.
+  const lowest =
+    order === BY_PRICE && query.price_min !== undefined ? lowestReaching(lane, query.price_min) : undefined;
+  const reaching: Fragment | undefined = lowest && {
+    sql: `reaching AS MATERIALIZED (SELECT ${order.keySql('price')} AS key FROM (SELECT ${lowest.sql} AS price)),`,
+    params: lowest.params,
+  };
+  if (reaching) above.push({ sql: `((SELECT key FROM reaching) << ${PAIR_BITS}) - 1`, params: [] });
   const where = [...filters];
   if (query.cursor) {
     const [value, row] = decodeCursor(query.cursor, sort, ORDERED_SEARCH_SHAPE);
@@ -178,17 +189,23 @@ export function orderedSearchQuery(
     const number = Math.min(Math.max(row, 0), PAIR_MASK);
     const place: Fragment | undefined =
       key < order.exactBelow ? { sql: `((? << ${PAIR_BITS}) | ?)`, params: [key, number] } : undefined;
-    if (ascending) above = place ?? { sql: `(? << ${PAIR_BITS}) - 1`, params: [key] };
+    if (ascending) above.push(place ?? { sql: `(? << ${PAIR_BITS}) - 1`, params: [key] });
     else below.push(place ?? keyStart(key + 1));
     where.push({ sql: `(e.${order.field}, k.row) ${ascending ? '>' : '<'} (?, ?)`, params: [value, row] });
   }
+  // Of two bounds on one side (a price's and a cursor's), the tighter: one constraint for FTS5 to seek to.
+  const tightest = (bounds: Fragment[], pick: 'min' | 'max'): Fragment =>
+    bounds.length === 1
+      ? (bounds[0] as Fragment)
+      : { sql: `${pick}(${bounds.map((b) => b.sql).join(', ')})`, params: bounds.flatMap((b) => b.params) };
   const seek: Fragment[] = [];
-  if (above) seek.push({ sql: `ix.rowid > ${above.sql}`, params: above.params });
+  if (above.length > 0) {
+    const most = tightest(above, 'max');
+    seek.push({ sql: `ix.rowid > ${most.sql}`, params: most.params });
+  }
   if (below.length > 0) {
-    // The lower of the two (a price_max's and a cursor's): one constraint for FTS5 to start its walk at.
-    const least =
-      below.length === 1 ? (below[0] as Fragment).sql : `min(${below.map((b) => b.sql).join(', ')})`;
-    seek.push({ sql: `ix.rowid < ${least}`, params: below.flatMap((b) => b.params) });
+    const least = tightest(below, 'min');
+    seek.push({ sql: `ix.rowid < ${least.sql}`, params: least.params });
   }
   const rows = query.limit + 1;
   const walk = joined([matching(search, order.table), ...where, ...seek], ' AND ');
@@ -213,14 +230,22 @@ export function orderedSearchQuery(
     : `ix.rowid < ${edge} AND ix.rowid > ((${edge} >> ${PAIR_BITS}) << ${PAIR_BITS}) - 1`;
   const tail = joined([matching(tailSearch, order.table), ...where, { sql: rest, params: [] }], ' AND ');
   return {
-    sql: `WITH walked AS MATERIALIZED (
+    sql: `WITH ${reaching?.sql ?? ''} walked AS MATERIALIZED (
       SELECT ${SELECTED('k.row')}, ix.rowid AS place FROM ${from.sql} WHERE ${walk.sql}
       ORDER BY ix.rowid ${direction} LIMIT ?
     ), edge AS MATERIALIZED (SELECT ${last}(place) AS place FROM walked)
     SELECT id, created_at, min_price, title, rank FROM walked
     UNION ALL SELECT ${SELECTED('k.row')} FROM ${from.sql} WHERE ${tail.sql}
     ORDER BY ${order.field} ${direction}, rank ${direction} LIMIT ?`,
-    params: [...from.params, ...walk.params, peeks ? rows + 1 : rows, ...from.params, ...tail.params, rows],
+    params: [
+      ...(reaching?.params ?? []),
+      ...from.params,
+      ...walk.params,
+      peeks ? rows + 1 : rows,
+      ...from.params,
+      ...tail.params,
+      rows,
+    ],
   };
 }
 
