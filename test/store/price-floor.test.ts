@@ -82,16 +82,20 @@ const MINIMUMS = [
 /** Every product's title has it. */
 const WORD = 'floorword';
 
-/** `order`: the order they were made in, the tie-break of a search; `narrow`: listed in NARROW. */
-type Product = { id: string; min: number; max: number; order: number; narrow: boolean };
+/** Categories of the products whose spread is below a bound: the widest level of each one's lane. */
+const CATEGORIES = { narrow: 2 ** 11, wide: 2 ** 39 } as const;
+type Category = keyof typeof CATEGORIES;
+
+/** `order`: the order they were made in, the tie-break of a search; `categories`: the ones it is listed in. */
+type Product = { id: string; min: number; max: number; order: number; categories: Category[] };
 
 let store: StoreContext;
 const products: Product[] = [];
 /**
- * A category of the products whose spread is below 2^11, so the widest level of its lane is 11 and a search in it
- * starts its walk at the minimum less 2,047.
+ * Each category's handle. In `narrow` the widest level is 11, so a search there starts its walk at the minimum
+ * less 2,047; in `wide` it is 39, a start far below zero for any minimum.
  */
-let narrow: string;
+const handles = {} as Record<Category, string>;
 
 beforeAll(async () => {
   const region = { id: newId('reg'), code: 'floor', currency: CURRENCY, locales: ['en'] };
@@ -102,28 +106,32 @@ beforeAll(async () => {
     .bind(region.id, region.code, region.code, region.currency)
     .run();
   store = regionStore(region);
-  const category = await insertCategoryRow({ names: { en: 'Narrow' } });
-  narrow = category.handle;
+  const ids = {} as Record<Category, string>;
+  for (const name of Object.keys(CATEGORIES) as Category[]) {
+    const category = await insertCategoryRow({ names: { en: name } });
+    [ids[name], handles[name]] = [category.id, category.handle];
+  }
   for (const [order, [min, max]] of RANGES.entries()) {
     const prices = min === max ? [min] : [min, max];
-    const inNarrow = max - min < 2 ** 11;
+    const categories = (Object.keys(CATEGORIES) as Category[]).filter((name) => max - min < CATEGORIES[name]);
     const { id } = await insertProductRow({
       translations: { en: { title: `${WORD} ${order}` } },
       variants: prices.map((amount) => ({ prices: { [CURRENCY]: amount } })),
-      categoryIds: inNarrow ? [category.id] : [],
+      categoryIds: categories.map((name) => ids[name]),
     });
-    products.push({ id, min, max, order, narrow: inNarrow });
+    products.push({ id, min, max, order, categories });
   }
 });
 
-type Listing = { search?: boolean; narrow?: boolean };
+type Listing = { search?: boolean; category?: Category };
 
 /** What the listing must show: the products with a variant priced within the bounds, in price order. */
 function expected(direction: 1 | -1, minimum: number, maximum?: number, listing: Listing = {}): string[] {
   const within = (price: number) => price >= minimum && (maximum === undefined || price <= maximum);
   const tie = (a: Product, b: Product) => (listing.search ? a.order - b.order : a.id < b.id ? -1 : 1);
   return products
-    .filter((p) => (within(p.min) || within(p.max)) && (!listing.narrow || p.narrow))
+    .filter((p) => within(p.min) || within(p.max))
+    .filter((p) => listing.category === undefined || p.categories.includes(listing.category))
     .sort((a, b) => direction * (a.min - b.min || tie(a, b)))
     .map((p) => p.id);
 }
@@ -143,7 +151,7 @@ async function listed(
       limit: String(limit),
       ...filters,
       ...(listing.search ? { q: WORD } : {}),
-      ...(listing.narrow ? { category: narrow } : {}),
+      ...(listing.category ? { category: handles[listing.category] } : {}),
       ...(cursor ? { cursor } : {}),
     });
     const { data, page } = await listProducts(env.DB, query, store);
@@ -197,8 +205,9 @@ describe('a listing by price with a minimum price', () => {
 
   it.each<[string, Listing]>([
     ['a search', { search: true }],
-    ['a search in a category of narrow spreads', { search: true, narrow: true }],
-    ['a category of narrow spreads', { narrow: true }],
+    ['a search in a category of narrow spreads', { search: true, category: 'narrow' }],
+    ['a search in a category of spreads below 2^39', { search: true, category: 'wide' }],
+    ['a category of narrow spreads', { category: 'narrow' }],
   ])('lists the same with %s, both ways', async (_name, listing) => {
     for (const minimum of MINIMUMS) {
       const filters = { price_min: String(minimum) };

@@ -22,8 +22,8 @@ import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } fro
 import { categories, collections, products, regions } from './catalog';
 
 /**
- * The spread levels of storefront_entries.spread_level: 41, so that a level below the last is a spread under 2^40
- * minor units, past every price (MAX_AMOUNT is 10^12).
+ * The spread levels of storefront_entries.spread_level: 41. Levels 0-39 hold the spreads below 2^39 minor units,
+ * each level `L` those below 2^L; the last, 40, every spread from 2^39 (prices are below MAX_AMOUNT, 10^12 < 2^40).
  */
 export const SPREAD_LEVELS = 41;
 

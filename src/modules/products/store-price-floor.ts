@@ -4,17 +4,18 @@
  * as one lane, the products priced wholly below the minimum would be read and passed over, cheapest first before
  * any match, dearest first after the last product whose lowest price reaches it, as many as the catalog holds.
  *
- * Instead each spread level (storefront_entries.spread_level: `max_price - min_price < 4^level`) is walked on its
+ * Instead each spread level (storefront_entries.spread_level: `max_price - min_price < 2^level`) is walked on its
  * own, and only from the minimum less the level's width: below that no product of the level reaches it. SQLite
  * merges the walks of a compound SELECT with an ORDER BY, each in its index's order, pulling rows only as the page
  * needs them, so the page stops after `limit + 1` rows.
  *
- * What a page reads: the page, one row of each level's walk past it (and a lane lookup per level), and in each
- * level's window below the minimum, the products priced wholly below it. A product of a level spreads over at
- * least a quarter of the level's window, so where a level's products are priced evenly, at least one in four of
- * those in its window reaches the minimum.
+ * What a page reads: the page; two rows per level up to the lane's widest (its lane, and the row that ends its
+ * walk) and one above; and in each level's window below the minimum, the products priced wholly below it. A
+ * product of a level spreads over at least half of the level's window, so where a level's products are priced
+ * evenly, at least one in two of those in its window reaches the minimum.
  */
 import { SPREAD_LEVELS } from '../../db/schema/storefront';
+import { MAX_AMOUNT } from './admin-variant-schemas';
 import { type Fragment, joined, SELECTED } from './store-query-parts';
 
 /** The width of a spread level: every spread of the level is below it; the last level has none. */
@@ -48,10 +49,11 @@ export function priceFloorQuery(
     if (cursor !== undefined && (direction === 'DESC' || cursorFirst)) {
       bounds.push(`(e.min_price, e.product_id) ${direction === 'ASC' ? '>' : '<'} (?2, ?3)`);
     }
+    const lane = `(SELECT CASE WHEN widest >= ${level} THEN lane END FROM floor)`;
     return {
       sql: `SELECT e.product_id, e.created_at, e.min_price, e.max_price, e.title
       FROM storefront_entries e INDEXED BY storefront_entries_spread_idx
-      WHERE ${[`e.lane = (SELECT CASE WHEN widest >= ${level} THEN lane END FROM floor)`, `e.spread_level = ${level}`, ...bounds].join(' AND ')}`,
+      WHERE ${[`e.lane = ${lane}`, `e.spread_level = ${level}`, ...bounds].join(' AND ')}`,
       params: [],
     };
   });
@@ -75,8 +77,9 @@ export function priceFloorQuery(
  * widest spread level the lane holds, plus one (0 when it holds the last level, which has no width, or none).
  */
 export function lowestReaching(lane: Fragment, minimum: number): Fragment {
+  // Between 0 and MAX_AMOUNT, past which no price lies: a price's key shifted into a rowid must not wrap.
   return {
-    sql: `(SELECT CASE WHEN widest < ${SPREAD_LEVELS - 1} THEN ? - (1 << widest) + 1 ELSE 0 END
+    sql: `(SELECT CASE WHEN widest < ${SPREAD_LEVELS - 1} THEN max(0, min(?, ${MAX_AMOUNT}) - (1 << widest) + 1) ELSE 0 END
       FROM (SELECT ${widestLevel(lane.sql)} AS widest))`,
     params: [minimum, ...lane.params],
   };

@@ -143,7 +143,8 @@ const ORDERED_SEARCH_FROM = (order: SearchOrder, lane: Fragment): Fragment => ({
 
 /**
  * A search sorted by price or date: the ordered copy walked in rowid order, from the cursor's place (and, by
- * price with a maximum price, from or to that price's key), to `limit + 1` rows that pass the other filters. Rows
+ * price, from or to a maximum price's key, and to or from the lowest price that can reach a minimum price), to
+ * `limit + 1` rows that pass the other filters. Rows
  * of one exact key come in the order of their pair's number, the sort's tie-break. Rows sharing an inexact key
  * (prices from 2^31 minor units, and every date key, which stands for about a second) come in the order of their
  * numbers, not their values, so the rest of the last walked row's key is read too (a FTS5 query that matches
