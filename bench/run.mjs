@@ -51,6 +51,10 @@ const LISTINGS = [
   ['search "linen", price lowest first', '/v1/store/products?limit=20&region=eu&q=linen&sort=price_asc'],
   ['search "linen", price highest first', '/v1/store/products?limit=20&region=eu&q=linen&sort=price_desc'],
   ['search "linen", newest first', '/v1/store/products?limit=20&region=eu&q=linen&sort=newest'],
+  [
+    'search "linen" from 50 €, price lowest first',
+    '/v1/store/products?limit=20&region=eu&q=linen&price_min=5000&sort=price_asc',
+  ],
 ];
 
 /**

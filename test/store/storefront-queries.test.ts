@@ -149,6 +149,21 @@ describe('query plans', () => {
     }
   });
 
+  it('a price sort with a minimum price after a cursor below it seeks each level from the later of the two', async () => {
+    // Cheapest first from 3,000 after a product priced 1,000: a level of width above 2,000 (11 and up, and the
+    // last, which has none) starts at the cursor, the others at their window; each walk is given one bound only.
+    const query = ListProductsQuery.parse({
+      sort: 'price_asc',
+      price_min: '3000',
+      limit: '20',
+      cursor: encodeCursor({ sort: 'price_asc', key: [1000, 'prod_m'] }),
+    });
+    const walks = (await plan(small, query)).filter((step) => step.includes('storefront_entries_spread_idx'));
+    const fromCursor = walks.filter((walk) => walk.endsWith('AND (min_price,product_id)>(?,?))'));
+    const fromWindow = walks.filter((walk) => walk.endsWith('AND min_price>?)'));
+    expect([fromCursor.length, fromWindow.length]).toStrictEqual([SPREAD_LEVELS - 11, 11]);
+  });
+
   it('reads the lane of a product detail by index', async () => {
     const steps = await env.DB.prepare(
       `EXPLAIN QUERY PLAN SELECT e.product_id FROM products p
