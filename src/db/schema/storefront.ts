@@ -22,8 +22,9 @@ import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } fro
 import { categories, collections, products, regions } from './catalog';
 
 /**
- * The spread levels of storefront_entries.spread_level: 41. Levels 0-39 hold the spreads below 2^39 minor units,
- * each level `L` those below 2^L; the last, 40, every spread from 2^39 (prices are below MAX_AMOUNT, 10^12 < 2^40).
+ * The spread levels of storefront_entries.spread_level: 41. Level 0 holds a spread of 0, level L from 1 to 39 the
+ * spreads from 2^(L-1) to below 2^L, and the last, 40, every spread from 2^39 (prices are below MAX_AMOUNT, 10^12,
+ * itself below 2^40).
  */
 export const SPREAD_LEVELS = 41;
 

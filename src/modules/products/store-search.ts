@@ -142,9 +142,9 @@ const ORDERED_SEARCH_FROM = (order: SearchOrder, lane: Fragment): Fragment => ({
 });
 
 /**
- * A search sorted by price or date: the ordered copy walked in rowid order, from the cursor's place (and, by
- * price, from or to a maximum price's key, and to or from the lowest price that can reach a minimum price), to
- * `limit + 1` rows that pass the other filters. Rows
+ * A search sorted by price or date: the ordered copy walked in rowid order, from the cursor's place, to `limit + 1`
+ * rows that pass the other filters. By price, cheapest first, the walk also starts no lower than the lowest price
+ * that can reach a minimum price and ends at a maximum price's key; dearest first the other way round. Rows
  * of one exact key come in the order of their pair's number, the sort's tie-break. Rows sharing an inexact key
  * (prices from 2^31 minor units, and every date key, which stands for about a second) come in the order of their
  * numbers, not their values, so the rest of the last walked row's key is read too (a FTS5 query that matches
