@@ -15,7 +15,7 @@ import { getProductByHandle, listProducts } from '../../src/modules/products/sto
 import { ListProductsQuery, PRODUCT_SORTS, type ProductSort } from '../../src/modules/products/store-schemas';
 import { refreshStorefront } from '../../src/modules/storefront/projection';
 import { type BulkCatalog, seedBulkCatalog } from '../helpers/bulk-catalog';
-import { insertProductRow } from '../helpers/catalog-fixtures';
+import { insertCollectionRow, insertProductRow } from '../helpers/catalog-fixtures';
 import { runRebuildStep } from '../helpers/storefront';
 
 let small: BulkCatalog;
@@ -53,6 +53,8 @@ type Shape = {
   paged: boolean;
   /** Whether the filters have a minimum price. */
   priceMin: boolean;
+  /** Whether the filters name a category and a collection. */
+  twoLists: boolean;
   query: (catalog: BulkCatalog, cursor?: string) => ListProductsQuery;
 };
 
@@ -68,6 +70,9 @@ const SHAPES: Shape[] = PRODUCT_SORTS.flatMap((sort) =>
             search,
             paged,
             priceMin: 'price_min' in filters({ parent: '', category: '', collection: '' } as BulkCatalog),
+            twoLists: ['category', 'collection'].every((name) =>
+              Object.hasOwn(filters({ parent: '', category: '', collection: '' } as BulkCatalog), name),
+            ),
             query: (catalog: BulkCatalog, cursor?: string) =>
               ListProductsQuery.parse({
                 ...filters(catalog),
@@ -81,9 +86,12 @@ const SHAPES: Shape[] = PRODUCT_SORTS.flatMap((sort) =>
   ),
 );
 
-/** Whether a shape walks an ordered copy of the full-text index (by price or by date). */
+/**
+ * Whether a shape walks an ordered copy of the full-text index (by price or by date): with a search, or with a
+ * category and a collection.
+ */
 const byOrderedSearch = (shape: Shape) =>
-  shape.search && (shape.sort.startsWith('price') || shape.sort === 'newest');
+  (shape.search || shape.twoLists) && (shape.sort.startsWith('price') || shape.sort === 'newest');
 
 /** A cursor of the shape's sort, for plans: any key will do (an ordered search holds a value and a number). */
 const anyCursor = (shape: Shape) =>
@@ -123,15 +131,15 @@ describe('query plans', () => {
     // by relevance walks each tier in the index's order too (only the tiers' own rows are sorted, the last
     // step), and so does a search by price or date, in an ordered copy of the index; a search by title sorts
     // its matches, which FTS bounds, not the catalog.
-    if (!shape.search) expect(steps.filter((step) => step.includes('TEMP B-TREE'))).toStrictEqual([]);
-    else if (byOrderedSearch(shape)) {
+    if (byOrderedSearch(shape)) {
       // FTS5's plan number has 64 when it hands rows over in rowid order, which the walk's LIMIT stops.
       const [walk, rest] = steps.filter((step) => step.startsWith('SCAN ix VIRTUAL TABLE'));
       expect(Number(/INDEX (\d+):/.exec(walk ?? '')?.[1]) & 64).toBe(64);
       expect(rest).toBeDefined();
       // One sort per side of the merge of the walk's rows with the rest of their last price key.
       expect(steps.filter((step) => step.includes('TEMP B-TREE'))).toHaveLength(2);
-    } else expect(steps.some((step) => step.startsWith('SCAN storefront_search VIRTUAL TABLE'))).toBe(true);
+    } else if (!shape.search) expect(steps.filter((step) => step.includes('TEMP B-TREE'))).toStrictEqual([]);
+    else expect(steps.some((step) => step.startsWith('SCAN storefront_search VIRTUAL TABLE'))).toBe(true);
     if (!shape.search && shape.sort.startsWith('price') && shape.priceMin) {
       // A price sort with a minimum price: one walk per spread level, each a seek of the spread index that starts
       // at its window or the cursor (the last level has no window), merged without a sort.
@@ -190,7 +198,7 @@ const LANE = `(SELECT lane FROM storefront_lanes WHERE region_id = ?1 AND locale
 async function pricedJustBelow(catalog: BulkCatalog, shape: Shape): Promise<number> {
   const { price_min: minimum } = shape.query(catalog);
   if (!shape.sort.startsWith('price') || minimum === undefined) return 0;
-  const level = shape.search
+  const level = byOrderedSearch(shape)
     ? `(SELECT max(spread_level) FROM storefront_entries WHERE lane = ${LANE})`
     : 'spread_level';
   const { n } = (await env.DB.prepare(
@@ -228,9 +236,9 @@ describe('rows read per page', () => {
     expect(atLarge.roundTrips).toBe(2);
     // Equal up to where the filters' matches happen to fall in the sort order (measured: within 17%), and, for a
     // price sort with a minimum price, up to how many products each catalog prices just below the minimum.
-    // A search passes over each of those at three rows: its index row, its pair's number and its entry.
+    // A walk of the index passes over each of those at three rows: its index row, its pair's number and its entry.
     const nearMinimum =
-      (shape.search ? 3 : 1) *
+      (byOrderedSearch(shape) ? 3 : 1) *
       ((await pricedJustBelow(large, shape)) - (await pricedJustBelow(small, shape)));
     expect(atLarge.rowsRead).toBeLessThanOrEqual(atSmall.rowsRead * 1.25 + 10 + nearMinimum);
   });
@@ -301,6 +309,42 @@ describe('rows read per page', () => {
   });
 });
 
+/** An entry's sort keys, and its (product, region) pair's number in the full-text index. */
+type Entry = { product_id: string; created_at: number; min_price: number; title: string; row: number };
+
+/**
+ * Product ids of `entries` in the order a listing walking the full-text index shows them: by the sort's key, ties
+ * by the pair's number, or by title by product id.
+ */
+function inSortOrder(entries: Entry[], sort: Exclude<ProductSort, 'relevance'>): string[] {
+  const [column, direction] = {
+    newest: ['created_at', -1],
+    price_asc: ['min_price', 1],
+    price_desc: ['min_price', -1],
+    title_asc: ['title', 1],
+    title_desc: ['title', -1],
+  }[sort] as [keyof Entry, number];
+  const tie = (a: Entry, b: Entry) =>
+    column === 'title' ? (a.product_id < b.product_id ? -1 : 1) : a.row - b.row;
+  const compare = (a: Entry, b: Entry) =>
+    a[column] < b[column] ? -1 : a[column] > b[column] ? 1 : tie(a, b);
+  return entries.sort((a, b) => direction * compare(a, b)).map((e) => e.product_id);
+}
+
+/** Every product a listing with `filters` shows, 20 a page, following its cursor to the end or `pages` pages. */
+async function listed(catalog: BulkCatalog, filters: Filters, sort: ProductSort, pages: number) {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  for (let n = 0; n < pages; n++) {
+    const query = ListProductsQuery.parse({ ...filters, sort, limit: '20', ...(cursor ? { cursor } : {}) });
+    const { data, page } = await listProducts(env.DB, query, catalog.store);
+    ids.push(...data.map((p) => p.id));
+    if (!page.next_cursor) break;
+    cursor = page.next_cursor;
+  }
+  return ids;
+}
+
 /**
  * A search sorted otherwise than by relevance walks an ordered copy of the index (by price or date) or reads its
  * matches and sorts them (by title; store-search.ts). Whatever the number of matches, ten, 125 over seven pages,
@@ -309,8 +353,6 @@ describe('rows read per page', () => {
  * product id.
  */
 describe('a search sorted otherwise than by relevance', () => {
-  type Entry = { product_id: string; created_at: number; min_price: number; title: string; row: number };
-
   /** The catalog's entries in its region's English lane whose title has `word`, in the sort's order. */
   async function expected(catalog: BulkCatalog, word: string, sort: Exclude<ProductSort, 'relevance'>) {
     const { results } = await env.DB.prepare(
@@ -321,32 +363,7 @@ describe('a search sorted otherwise than by relevance', () => {
     )
       .bind(catalog.store.region.id, `% ${word} %`)
       .all<Entry>();
-    const [column, direction] = {
-      newest: ['created_at', -1],
-      price_asc: ['min_price', 1],
-      price_desc: ['min_price', -1],
-      title_asc: ['title', 1],
-      title_desc: ['title', -1],
-    }[sort] as [keyof Entry, number];
-    const tie = (a: Entry, b: Entry) =>
-      column === 'title' ? (a.product_id < b.product_id ? -1 : 1) : a.row - b.row;
-    const compare = (a: Entry, b: Entry) =>
-      a[column] < b[column] ? -1 : a[column] > b[column] ? 1 : tie(a, b);
-    return results.sort((a, b) => direction * compare(a, b)).map((e) => e.product_id);
-  }
-
-  /** Every product the listing shows, following its cursor to the end (or `pages` pages). */
-  async function listed(catalog: BulkCatalog, q: string, sort: ProductSort, pages: number) {
-    const ids: string[] = [];
-    let cursor: string | undefined;
-    for (let n = 0; n < pages; n++) {
-      const query = ListProductsQuery.parse({ q, sort, limit: '20', ...(cursor ? { cursor } : {}) });
-      const { data, page } = await listProducts(env.DB, query, catalog.store);
-      ids.push(...data.map((p) => p.id));
-      if (!page.next_cursor) break;
-      cursor = page.next_cursor;
-    }
-    return ids;
+    return inSortOrder(results, sort);
   }
 
   const SORTED = PRODUCT_SORTS.filter((sort) => sort !== 'relevance');
@@ -354,18 +371,93 @@ describe('a search sorted otherwise than by relevance', () => {
   it.each(SORTED)('%s: a word in ten products', async (sort) => {
     const all = await expected(large, large.rare, sort);
     expect(all).toHaveLength(10);
-    expect(await listed(large, large.rare, sort, 2)).toStrictEqual(all);
+    expect(await listed(large, { q: large.rare }, sort, 2)).toStrictEqual(all);
   });
 
   it.each(SORTED)('%s: a word in every product, its first three pages', async (sort) => {
     const all = await expected(large, large.common, sort);
-    expect(await listed(large, large.common, sort, 3)).toStrictEqual(all.slice(0, 60));
+    expect(await listed(large, { q: large.common }, sort, 3)).toStrictEqual(all.slice(0, 60));
   });
 
   it.each(SORTED)('%s: a word in every 40th product, all seven pages', async (sort) => {
     const all = await expected(large, large.sparse, sort);
     expect(all).toHaveLength(125);
-    expect(await listed(large, large.sparse, sort, 10)).toStrictEqual(all);
+    expect(await listed(large, { q: large.sparse }, sort, 10)).toStrictEqual(all);
+  });
+});
+
+/**
+ * A category and a collection, sorted by date or price, walk an ordered copy of the full-text index: both lists
+ * are words of each row, so FTS5 hands over only the products in both. The pages must list exactly the products
+ * in both, in the sort's order (ties by the pair's number, the copies' order; by title by product id, as a title
+ * sort walks the category's lane), and read in proportion to the page however small the overlap.
+ */
+describe('a category and a collection', () => {
+  const SORTED = PRODUCT_SORTS.filter((sort) => sort !== 'relevance');
+
+  /** The products of `catalog` in its parent category and in `collection` (an id), in the sort's order. */
+  async function expected(catalog: BulkCatalog, collection: string, sort: Exclude<ProductSort, 'relevance'>) {
+    const { results } = await env.DB.prepare(
+      `SELECT e.product_id, e.created_at, e.min_price, e.title, k.row FROM storefront_entries e
+       JOIN storefront_lanes l ON l.lane = e.lane AND l.region_id = ? AND l.locale = 'en'
+         AND l.list_id = (SELECT id FROM categories WHERE handle = ?)
+       JOIN product_collections pc ON pc.product_id = e.product_id AND pc.collection_id = ?
+       JOIN storefront_search_rows k ON k.product_id = e.product_id AND k.region_id = l.region_id`,
+    )
+      .bind(catalog.store.region.id, catalog.parent, collection)
+      .all<Entry>();
+    return inSortOrder(results, sort);
+  }
+
+  /** Ten new products in both catalogs' parent categories and in a new collection. */
+  async function tenInBoth() {
+    const collection = await insertCollectionRow({ titles: { en: 'Ten' } });
+    for (let i = 0; i < 10; i++) {
+      await insertProductRow({
+        translations: { en: { title: `Ten ${i}` } },
+        categoryIds: [`${small.common}_all`, `${large.common}_all`],
+        collectionIds: [collection.id],
+        variants: [{ prices: { SEK: 1_000 + (i % 3), NOK: 1_000 + (i % 3) } }],
+      });
+    }
+    return collection;
+  }
+
+  it.each(SORTED)('%s: a third of the catalog, its first three pages', async (sort) => {
+    const all = await expected(large, `${large.common}_picks`, sort);
+    expect(all).toHaveLength(1_666);
+    expect(
+      await listed(large, { category: large.parent, collection: large.collection }, sort, 3),
+    ).toStrictEqual(all.slice(0, 60));
+  });
+
+  it.each(SORTED)('%s: ten products in both, every page, at both sizes', async (sort) => {
+    const ten = await tenInBoth();
+    for (const catalog of [small, large]) {
+      const all = await expected(catalog, ten.id, sort);
+      expect(all).toHaveLength(10);
+      expect(
+        await listed(catalog, { category: catalog.parent, collection: ten.handle }, sort, 3),
+      ).toStrictEqual(all);
+    }
+  });
+
+  it('by date or price, ten products in both read the same at 5,000 products as at 500', async () => {
+    const ten = await tenInBoth();
+    for (const sort of ['newest', 'price_asc', 'price_desc'] as const) {
+      const query = (catalog: BulkCatalog) =>
+        ListProductsQuery.parse({ category: catalog.parent, collection: ten.handle, sort, limit: '20' });
+      const [atSmall, atLarge] = [new D1Meter(), new D1Meter()];
+      const pages = [
+        await listProducts(meteredDatabase(env.DB, atSmall), query(small), small.store),
+        await listProducts(meteredDatabase(env.DB, atLarge), query(large), large.store),
+      ];
+      expect(pages.map((page) => page.data.length)).toStrictEqual([10, 10]);
+      expect(usage(atLarge).rowsRead).toBeLessThanOrEqual(usage(atSmall).rowsRead + 5);
+      // A walk of the category's lane reads every product of it when few are in the collection: 505 and 5,005
+      // rows (measured before the index walk). The index walk reads 114 (measured), hydration included.
+      expect(usage(atSmall).rowsRead).toBeLessThan(250);
+    }
   });
 });
 

@@ -6,12 +6,14 @@
  * What a page reads (docs/ARCHITECTURE.md, "Storefront read model"):
  * - Without a search, one lane is walked in the order of the sort's index: the region's whole catalog, or the
  *   category (subcategories included) or collection asked for. The walk stops after `limit + 1` rows that pass
- *   the other filters, checked on each walked row: a second list (a primary-key lookup), a price bound (the
- *   entry's own price range), a price range or option values the entry cannot settle (the product's document).
+ *   the other filters, checked on each walked row: a second list (a primary-key lookup; only by title, see
+ *   below), a price bound (the entry's own price range), a price range or option values the entry cannot settle
+ *   (the product's document).
  *   A page reads `limit + 1` entries when every walked row matches, and that divided by the share of the lane
  *   that matches otherwise. A price sort with a minimum price walks the lane once per spread level instead
  *   (store-price-floor.ts): one walk would pass over every product priced wholly below the minimum.
- * - With a search, the full-text index or an ordered copy of it is walked instead (store-search.ts).
+ * - With a search, or a category and a collection sorted by date or price, the full-text index or an ordered copy
+ *   of it is walked instead (store-search.ts).
  */
 
 import { BY_DATE, BY_PRICE, type SearchOrder } from '../../db/fts';
@@ -88,8 +90,21 @@ export function sortOf(query: ListProductsQuery): ProductSort {
   return query.sort ?? (query.q ? 'relevance' : 'newest');
 }
 
-/** The ordered copy a query's search walks, if it has a search and its sort has one. */
-const orderedSearchOf = (query: ListProductsQuery) => (query.q ? SORTS[sortOf(query)].searched : undefined);
+/**
+ * Whether the query walks the full-text index instead of a lane: with a search, and with two lists in a sort that
+ * has an ordered copy of the index. Both lists are words of each row, so FTS5 finds the products in both, where a
+ * walk of one list's lane would pass over every product of it not in the other. By title, two lists stay a lane
+ * walk: the index would read and sort every product in both.
+ */
+const walksIndex = (query: ListProductsQuery) =>
+  query.q !== undefined ||
+  (query.category !== undefined &&
+    query.collection !== undefined &&
+    SORTS[sortOf(query)].searched !== undefined);
+
+/** The ordered copy a query walks, if it walks the full-text index and its sort has one. */
+const orderedSearchOf = (query: ListProductsQuery) =>
+  walksIndex(query) ? SORTS[sortOf(query)].searched : undefined;
 
 /** The key a page's cursor holds, from its last row. */
 export function cursorKeyOf(query: ListProductsQuery): (row: ListingRow) => (string | number)[] {
@@ -161,7 +176,7 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   }
 
   const cursor = query.cursor ? decodeCursor(query.cursor, sortOf(query), sort.shape) : undefined;
-  if (!query.q && sort.column === 'e.min_price' && query.price_min !== undefined) {
+  if (!walksIndex(query) && sort.column === 'e.min_price' && query.price_min !== undefined) {
     const after = cursor as [number, string] | undefined;
     return priceFloorQuery(lane, query.price_min, after, where, sort.direction, query.limit + 1);
   }
@@ -171,7 +186,7 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   }
 
   let from: Fragment;
-  if (query.q) {
+  if (walksIndex(query)) {
     from = SEARCH_FROM(lane);
     where.unshift(matchingText(lists, store, query.q));
   } else {

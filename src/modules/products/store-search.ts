@@ -5,7 +5,8 @@
  * - By relevance, the matches come in two tiers walked in the index's order (latest listed first), each stopping
  *   after `limit + 1` rows that pass the other filters, the second only if the first falls short: a page reads
  *   about four rows per product it shows, at any depth and any catalog size.
- * - By price or date, an ordered copy of the index is walked the same way, in that order.
+ * - By price or date, an ordered copy of the index is walked the same way, in that order; so is a category and a
+ *   collection without a search (store-listing.ts), with no text.
  * - By title, every match is read (one index row and one entry) and sorted (`SEARCH_FROM`, `matchingText`):
  *   proportional to the matches, not to the catalog.
  */
@@ -48,22 +49,25 @@ const NO_LIST = 'none';
 /**
  * The FTS5 query, built in SQL: the region and every list named must be words of the row's lists (ids without
  * their `_`, as statements.ts writes them; ids are letters, digits and `_`, so they need no escaping; a handle
- * that names nothing matches no row), and `text`.
+ * that names nothing matches no row), and `text` if given.
  */
-function searchQuery(lists: List[], store: StoreContext, text: string): Fragment {
+function searchQuery(lists: List[], store: StoreContext, text?: string): Fragment {
   const named = lists.filter((list): list is Exclude<List, { kind: 'all' }> => list.kind !== 'all');
   const sql = [
     `'{lists}: "' || replace(?, '_', '') || '"'`,
     ...named.map(
       (list) => `' AND {lists}: "' || replace(coalesce(${LIST_ID[list.kind]}, '${NO_LIST}'), '_', '') || '"'`,
     ),
-    `' AND ' || ?`,
+    ...(text === undefined ? [] : [`' AND ' || ?`]),
   ].join(' || ');
   return {
     sql,
-    params: [store.region.id, ...named.map((l) => l.handle), text],
+    params: [store.region.id, ...named.map((l) => l.handle), ...(text === undefined ? [] : [text])],
   };
 }
+
+/** The shopper's words as an FTS5 query of any of the text, or none without a search. */
+const textOf = (q: string | undefined) => (q === undefined ? undefined : ANY_TEXT(toFtsQuery(q)));
 
 type SearchIndex = 'storefront_search' | SearchOrder['table'];
 
@@ -160,7 +164,7 @@ export function orderedSearchQuery(
   direction: 'ASC' | 'DESC',
   order: SearchOrder,
 ): Fragment {
-  const search = searchQuery(lists, store, ANY_TEXT(toFtsQuery(query.q as string)));
+  const search = searchQuery(lists, store, textOf(query.q));
   const lane = laneOf(lists[0] as List, store);
   const from = ORDERED_SEARCH_FROM(order, lane);
   const ascending = direction === 'ASC';
@@ -250,6 +254,9 @@ export function orderedSearchQuery(
   };
 }
 
-/** The condition that the shopper's words match, in any of the region's text, within the lists named. */
-export const matchingText = (lists: List[], store: StoreContext, q: string): Fragment =>
-  matching(searchQuery(lists, store, ANY_TEXT(toFtsQuery(q))));
+/**
+ * The condition that the row is in the region and every list named, and that the shopper's words, if any, match in
+ * any of the region's text.
+ */
+export const matchingText = (lists: List[], store: StoreContext, q: string | undefined): Fragment =>
+  matching(searchQuery(lists, store, textOf(q)));
