@@ -1,5 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { cacheKeyFor } from '../../src/middleware/edge-cache';
+import { CacheVersions } from '../../src/lib/cache-versions';
+import { cacheKeyFor, RESPONSE_FORMAT, versionTag } from '../../src/middleware/edge-cache';
 import { invalidateCatalogCache } from '../helpers/cache-versions';
 import { insertProductRow, seedRegions, setPriceRow } from '../helpers/catalog-fixtures';
 import { call } from '../helpers/http';
@@ -235,5 +236,18 @@ describe('cacheKeyFor', () => {
     expect(key).toBe(
       `https://edge-cache.edgecart.internal/v1/store/products?${'=&'.repeat(5000)}a=2&z=1&__country=DE&__region=eu&__locale=de&__v=v1`,
     );
+  });
+});
+
+describe('versionTag', () => {
+  it('puts the response format before the scopes’ versions, so a change of format misses every cached page', () => {
+    const versions = new CacheVersions(
+      new Map([
+        ['catalog', 7],
+        ['listing', 1795690869140],
+      ]),
+      null,
+    );
+    expect(versionTag(versions, ['catalog', 'listing'])).toBe(`${RESPONSE_FORMAT}.7.1795690869140`);
   });
 });

@@ -32,15 +32,15 @@ import {
 
 /** `shape` is what a cursor's key must hold: a forged cursor is a 422, not a 500. */
 type SortSpec = {
-  /** The sort column and its direction; the product id breaks ties in the same direction. */
+  /** The sort column and its direction; in a lane walk the product id breaks ties in the same direction. */
   column: string;
-  /** The index a lane is walked by in this order (a search walks an ordered copy of the full-text index, or
+  /** The index a lane is walked by in this order (a walk of the full-text index walks an ordered copy of it, or
    * sorts its matches by title). */
   index?: string;
   direction: 'ASC' | 'DESC';
   shape: KeyShape;
   key: (row: ListingRow) => (string | number)[];
-  /** With a search: the ordered copy of the full-text index (src/db/fts.ts) walked for this sort. */
+  /** The ordered copy of the full-text index (src/db/fts.ts) a walk of the index takes for this sort. */
   searched?: SearchOrder;
 };
 
