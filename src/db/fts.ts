@@ -7,7 +7,8 @@
  * storefront_search_rows:
  * - `product_id` (not indexed);
  * - `lists`: the region's id, then every category (with its ancestors) and collection the product is listed in
- *   there, so a search filters by region and list inside the index instead of reading each match;
+ *   there, then a word for each option value of its variants (`optionWordSql`), so a listing filters by region,
+ *   list and option value inside the index instead of reading each match;
  * - `title`, `description`: the product's text in each of the region's locales, by locale.
  */
 import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
@@ -114,3 +115,11 @@ export const BY_DATE: SearchOrder = {
 
 /** Every ordered copy, in the order storefront_search_rows declares their key columns. */
 export const SEARCH_ORDERS = [BY_PRICE, BY_DATE] as const;
+
+/**
+ * The word of an option value in a full-text row's `lists`, in SQL from SQL expressions of its name and value: `o`
+ * and the hex of both (UTF-8, joined by the unit separator, char 31, so no two pairs make one word), one word to
+ * the tokenizer whatever the text. A listing filtered by option values finds the products that have them inside
+ * the index; which variant has them all, priced in the region, is still checked against the product's document.
+ */
+export const optionWordSql = (name: string, value: string) => `('o' || hex(${name} || char(31) || ${value}))`;

@@ -188,14 +188,32 @@ export function actualSearchRows(): Promise<SearchRow[]> {
 }
 
 /**
+ * The words of a product's option values in its full-text rows: `o` and the upper-case hex of the UTF-8 of name,
+ * unit separator and value, each once, in order.
+ */
+function optionWords(variants: { options: string }[]): string[] {
+  const hex = (text: string) =>
+    [...new TextEncoder().encode(text)].map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join('');
+  const words = variants.flatMap((v) =>
+    Object.entries(JSON.parse(v.options) as Record<string, string>).map(
+      ([name, value]) => `o${hex(`${name}\x1f${value}`)}`,
+    ),
+  );
+  return [...new Set(words)].sort();
+}
+
+/**
  * What the full-text rows should be, from the expected entries: one per product sold in a region, its lists the
- * region then the product's lists there (ids without their `_`), its text the translations in the region's
- * locales, by locale.
+ * region then the product's lists there (ids without their `_`) and the words of its option values, its text the
+ * translations in the region's locales, by locale.
  */
 export async function expectedSearchRows(entries: EntryRow[]): Promise<SearchRow[]> {
   const regions = await all<{ id: string; locales: string }>('SELECT id, locales FROM regions');
   const translations = await all<{ product_id: string; locale: string; title: string; description: string }>(
     'SELECT product_id, locale, title, description FROM product_translations ORDER BY locale',
+  );
+  const variants = await all<{ product_id: string; options: string }>(
+    'SELECT product_id, options FROM variants',
   );
   const lists = new Map<string, Set<string>>();
   for (const entry of entries) {
@@ -213,7 +231,10 @@ export async function expectedSearchRows(entries: EntryRow[]): Promise<SearchRow
     return {
       region_id: regionId,
       product_id: productId,
-      lists: [regionId, ...[...ids].sort()].join(' ').replaceAll('_', ''),
+      lists: [
+        [regionId, ...[...ids].sort()].join(' ').replaceAll('_', ''),
+        ...optionWords(variants.filter((v) => v.product_id === productId)),
+      ].join(' '),
       title: joined('title'),
       description: joined('description'),
     };

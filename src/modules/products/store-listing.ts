@@ -7,13 +7,13 @@
  * - Without a search, one lane is walked in the order of the sort's index: the region's whole catalog, or the
  *   category (subcategories included) or collection asked for. The walk stops after `limit + 1` rows that pass
  *   the other filters, checked on each walked row: a second list (a primary-key lookup; only by title, see
- *   below), a price bound (the entry's own price range), a price range or option values the entry cannot settle
- *   (the product's document).
+ *   below), a price bound (the entry's own price range), a price range or (by title) option values the entry
+ *   cannot settle (the product's document).
  *   A page reads `limit + 1` entries when every walked row matches, and that divided by the share of the lane
  *   that matches otherwise. A price sort with a minimum price walks the lane once per spread level instead
  *   (store-price-floor.ts): one walk would pass over every product priced wholly below the minimum.
- * - With a search, or a category and a collection sorted by date or price, the full-text index or an ordered copy
- *   of it is walked instead (store-search.ts).
+ * - With a search, or a category and a collection or option values sorted by date or price, the full-text index
+ *   or an ordered copy of it is walked instead (store-search.ts).
  */
 
 import { BY_DATE, BY_PRICE, type SearchOrder } from '../../db/fts';
@@ -91,15 +91,14 @@ export function sortOf(query: ListProductsQuery): ProductSort {
 }
 
 /**
- * Whether the query walks the full-text index instead of a lane: with a search, and with two lists in a sort that
- * has an ordered copy of the index. Both lists are words of each row, so FTS5 finds the products in both, where a
- * walk of one list's lane would pass over every product of it not in the other. By title, two lists stay a lane
- * walk: the index would read and sort every product in both.
+ * Whether the query walks the full-text index instead of a lane: with a search, and, in a sort that has an
+ * ordered copy of the index, with two lists or option values. Lists and option values are words of each row, so
+ * FTS5 finds the products that have them all, where a walk of one list's lane would pass over every product of
+ * it without them. By title these stay a lane walk: the index would read and sort every product that has them.
  */
 const walksIndex = (query: ListProductsQuery) =>
   query.q !== undefined ||
-  (query.category !== undefined &&
-    query.collection !== undefined &&
+  (((query.category !== undefined && query.collection !== undefined) || query.option.length > 0) &&
     SORTS[sortOf(query)].searched !== undefined);
 
 /** The ordered copy a query walks, if it walks the full-text index and its sort has one. */
@@ -188,7 +187,7 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   let from: Fragment;
   if (walksIndex(query)) {
     from = SEARCH_FROM(lane);
-    where.unshift(matchingText(lists, store, query.q));
+    where.unshift(matchingText(query, lists, store));
   } else {
     // The sort's index, named: left to itself, SQLite may pick another index that matches a filter (price_max
     // and the price index) and then sort everything that matched, which grows with the catalog.

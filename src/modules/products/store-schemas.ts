@@ -21,6 +21,9 @@ const OptionFilter = z
     return { name: s.slice(0, at), value: s.slice(at + 1) };
   });
 
+/** An option value a listing is filtered by. */
+export type OptionValue = z.output<typeof OptionFilter>;
+
 export const ListProductsQuery = z
   .object({
     ...StoreContextQuery,

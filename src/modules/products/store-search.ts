@@ -10,13 +10,13 @@
  * - By title, every match is read (one index row and one entry) and sorted (`SEARCH_FROM`, `matchingText`):
  *   proportional to the matches, not to the catalog.
  */
-import { BY_PRICE, PAIR_BITS, type SearchOrder } from '../../db/fts';
+import { BY_PRICE, optionWordSql, PAIR_BITS, type SearchOrder } from '../../db/fts';
 import { decodeCursor } from '../../lib/pagination';
 import type { StoreContext } from '../../lib/store-context';
 import { toFtsQuery } from './search-query';
 import { lowestReaching } from './store-price-floor';
 import { type Fragment, joined, LIST_ID, type List, laneOf, SELECTED } from './store-query-parts';
-import type { ListProductsQuery, ProductSort } from './store-schemas';
+import type { ListProductsQuery, OptionValue, ProductSort } from './store-schemas';
 
 /** A relevance cursor's key: the rank (tier and place in it), then the product id. */
 export const RELEVANCE_SHAPE = ['number', 'text'] as const;
@@ -47,22 +47,29 @@ const RANK_TIER = 2 ** 48;
 const NO_LIST = 'none';
 
 /**
- * The FTS5 query, built in SQL: the region and every list named must be words of the row's lists (ids without
- * their `_`, as statements.ts writes them; ids are letters, digits and `_`, so they need no escaping; a handle
- * that names nothing matches no row), and `text` if given.
+ * The FTS5 query, built in SQL: the region, every list named and every option value asked for must be words of
+ * the row's lists (ids without their `_`, as statements.ts writes them; ids are letters, digits and `_`, so they
+ * need no escaping; a handle that names nothing matches no row; an option value's word is hex), and `text` if
+ * given.
  */
-function searchQuery(lists: List[], store: StoreContext, text?: string): Fragment {
+function searchQuery(lists: List[], options: OptionValue[], store: StoreContext, text?: string): Fragment {
   const named = lists.filter((list): list is Exclude<List, { kind: 'all' }> => list.kind !== 'all');
   const sql = [
     `'{lists}: "' || replace(?, '_', '') || '"'`,
     ...named.map(
       (list) => `' AND {lists}: "' || replace(coalesce(${LIST_ID[list.kind]}, '${NO_LIST}'), '_', '') || '"'`,
     ),
+    ...options.map(() => `' AND {lists}: "' || ${optionWordSql('?', '?')} || '"'`),
     ...(text === undefined ? [] : [`' AND ' || ?`]),
   ].join(' || ');
   return {
     sql,
-    params: [store.region.id, ...named.map((l) => l.handle), ...(text === undefined ? [] : [text])],
+    params: [
+      store.region.id,
+      ...named.map((l) => l.handle),
+      ...options.flatMap((o) => [o.name, o.value]),
+      ...(text === undefined ? [] : [text]),
+    ],
   };
 }
 
@@ -100,7 +107,7 @@ export function relevanceQuery(
   const rows = query.limit + 1;
   /** Tier `t`'s walk, below `bound` if given; if `gate` is given, only when it holds (else it matches nothing). */
   const walk = (t: 0 | 1, bound?: Fragment, gate?: Fragment): Fragment => {
-    const search = searchQuery(lists, store, RELEVANCE_TIERS[t](terms));
+    const search = searchQuery(lists, query.option, store, RELEVANCE_TIERS[t](terms));
     const match = gate
       ? matching({
           sql: `CASE WHEN ${gate.sql} THEN ${search.sql} ELSE '{lists}: ${NO_LIST}' END`,
@@ -164,7 +171,7 @@ export function orderedSearchQuery(
   direction: 'ASC' | 'DESC',
   order: SearchOrder,
 ): Fragment {
-  const search = searchQuery(lists, store, textOf(query.q));
+  const search = searchQuery(lists, query.option, store, textOf(query.q));
   const lane = laneOf(lists[0] as List, store);
   const from = ORDERED_SEARCH_FROM(order, lane);
   const ascending = direction === 'ASC';
@@ -255,8 +262,8 @@ export function orderedSearchQuery(
 }
 
 /**
- * The condition that the row is in the region and every list named, and that the shopper's words, if any, match in
- * any of the region's text.
+ * The condition that the row is in the region and every list named, has every option value asked for, and that
+ * the shopper's words, if any, match in any of the region's text.
  */
-export const matchingText = (lists: List[], store: StoreContext, q: string | undefined): Fragment =>
-  matching(searchQuery(lists, store, textOf(q)));
+export const matchingText = (query: ListProductsQuery, lists: List[], store: StoreContext): Fragment =>
+  matching(searchQuery(lists, query.option, store, textOf(query.q)));

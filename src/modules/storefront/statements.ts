@@ -17,7 +17,7 @@
  * very same SQL in Node.
  */
 import { type SQL, sql } from 'drizzle-orm';
-import { PAIR_BITS, SEARCH_ORDERS, type SearchOrder } from '../../db/fts.ts';
+import { optionWordSql, PAIR_BITS, SEARCH_ORDERS, type SearchOrder } from '../../db/fts.ts';
 
 /** `storefront_documents.document`: what a response shows of a product in any region (documentsInsert below). */
 export type StorefrontDocument = {
@@ -551,19 +551,24 @@ const searchClear = (plan: Plan, search: Search): StorefrontStatement => ({
 /**
  * One full-text row per pair sold in its region (an entry in the region's whole-catalog lanes): the region and
  * the lists of its entries there, each id without its `_` so it is one word (`reg_01H...` would be the words
- * `reg` and `01h...`, and `reg`, in every row, makes a phrase match slow), then its text in the region's
- * locales, by locale. Text in other locales is
+ * `reg` and `01h...`, and `reg`, in every row, makes a phrase match slow), and the words of its variants' option
+ * values (src/db/fts.ts), then its text in the region's locales, by locale. Text in other locales is
  * not searchable in the region, as it is not shown there first.
  */
 function searchInsert(plan: Plan, search: Search): StorefrontStatement {
   const collectionFilter = unless(plan.withoutCollection, (id) => sql` AND l.collection_id IS NOT ${id}`);
+  const variantFilter = unless(plan.withoutVariant, (id) => sql` AND v.id <> ${id}`);
+  const optionWords = sql`(SELECT group_concat(word, ' ' ORDER BY word) FROM (
+        SELECT DISTINCT ${sql.raw(optionWordSql('o.key', 'o.value'))} AS word
+        FROM variants v CROSS JOIN json_each(v.options) o WHERE v.product_id = k.product_id${variantFilter}))`;
   const text = (column: 'title' | 'description') =>
     sql`(SELECT group_concat(t.${sql.raw(column)}, ' ' ORDER BY t.locale) FROM product_translations t
         WHERE t.product_id = k.product_id AND t.locale IN (SELECT value FROM json_each(r.locales)))`;
   const select = sql`SELECT k.row, k.product_id,
       replace(r.id || coalesce(' ' || (SELECT group_concat(list_id, ' ' ORDER BY list_id) FROM (
         SELECT DISTINCT l.list_id FROM storefront_entries e JOIN storefront_lanes l ON l.lane = e.lane
-        WHERE e.product_id = k.product_id AND l.region_id = r.id AND l.list_id <> ''${collectionFilter})), ''), '_', ''),
+        WHERE e.product_id = k.product_id AND l.region_id = r.id AND l.list_id <> ''${collectionFilter})), ''), '_', '')
+        || coalesce(' ' || ${optionWords}, ''),
       ${text('title')},
       ${text('description')}
     FROM storefront_search_rows k JOIN regions r ON r.id = k.region_id
