@@ -123,9 +123,10 @@ async function fromCacheApi(key: string): Promise<Entry | undefined> {
 /**
  * The format of cached storefront responses, the first part of every version tag: raised by a change that makes
  * the same catalog answer differently, so that no location serves a page the previous code cached (a next_cursor
- * of a shape the new code refuses). 2: a category and a collection, by date or price, page by the pair's number.
+ * of a shape the new code refuses). 2: a category and a collection, by date or price, page by the pair's number;
+ * 3: so do option values.
  */
-export const RESPONSE_FORMAT = 2;
+export const RESPONSE_FORMAT = 3;
 
 /** The response format and the versions of `scopes` as one key component, e.g. `2.0.1795690869140`. */
 export function versionTag(versions: CacheVersions, scopes: readonly string[]): string {
