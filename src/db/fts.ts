@@ -118,8 +118,9 @@ export const SEARCH_ORDERS = [BY_PRICE, BY_DATE] as const;
 
 /**
  * The word of an option value in a full-text row's `lists`, in SQL from SQL expressions of its name and value: `o`
- * and the hex of both (UTF-8, joined by the unit separator, char 31, so no two pairs make one word), one word to
- * the tokenizer whatever the text. A listing filtered by option values finds the products that have them inside
- * the index; which variant has them all, priced in the region, is still checked against the product's document.
+ * and the hex of both (UTF-8, joined by the unit separator, char 31), one word to the tokenizer whatever the text.
+ * A listing filtered by option values finds the products that have them inside the index; which variant has them
+ * all, priced in the region, is still checked against the product's document (which also tells apart the rare
+ * pairs whose names or values hold char 31 and so share a word).
  */
 export const optionWordSql = (name: string, value: string) => `('o' || hex(${name} || char(31) || ${value}))`;

@@ -214,6 +214,34 @@ async function pricedJustBelow(catalog: BulkCatalog, shape: Shape): Promise<numb
   return n;
 }
 
+describe('bound values', () => {
+  it("the largest query a client can send binds at most D1's 100 values, and runs, in every sort", async () => {
+    // Ten option values (the most the schema takes), two lists, both price bounds, a search and a cursor.
+    const option = Array.from({ length: 10 }, (_, i) => `Name ${i}:Value ${i}`);
+    for (const sort of PRODUCT_SORTS) {
+      for (const q of sort === 'relevance' ? ['two words'] : [undefined, 'two words']) {
+        const key =
+          sort === 'relevance' ? [5, 'prod_m'] : sort.startsWith('title') ? ['m', 'prod_m'] : [5000, 40];
+        for (const cursor of [undefined, encodeCursor({ sort, key })]) {
+          const query = ListProductsQuery.parse({
+            category: small.parent,
+            collection: small.collection,
+            price_min: '1000',
+            price_max: '5000',
+            option,
+            sort,
+            limit: '100',
+            ...(q === undefined ? {} : { q }),
+            ...(cursor === undefined ? {} : { cursor }),
+          });
+          expect(buildListingQuery(query, small.store).params.length).toBeLessThanOrEqual(100);
+          expect((await listProducts(env.DB, query, small.store)).data).toStrictEqual([]);
+        }
+      }
+    }
+  });
+});
+
 describe('rows read per page', () => {
   async function cost(catalog: BulkCatalog, query: ListProductsQuery) {
     const meter = new D1Meter();
@@ -484,10 +512,16 @@ describe('option values', () => {
       `SELECT e.product_id, e.created_at, e.min_price, e.title, k.row FROM storefront_entries e
        JOIN storefront_lanes l ON l.lane = e.lane AND l.region_id = ? AND l.locale = 'en' AND l.list_id = ''
        JOIN storefront_search_rows k ON k.product_id = e.product_id AND k.region_id = l.region_id
-       WHERE EXISTS (SELECT 1 FROM variants v WHERE v.product_id = e.product_id
-         AND (SELECT count(*) FROM json_each(?) f WHERE v.options ->> f.key = f.value) = ?)`,
+       WHERE EXISTS (SELECT 1 FROM variants v JOIN prices p ON p.variant_id = v.id AND p.currency_code = ?
+         WHERE v.product_id = e.product_id
+           AND (SELECT count(*) FROM json_each(?) f WHERE v.options ->> f.key = f.value) = ?)`,
     )
-      .bind(catalog.store.region.id, JSON.stringify(Object.fromEntries(options)), options.length)
+      .bind(
+        catalog.store.region.id,
+        catalog.store.region.currencyCode,
+        JSON.stringify(Object.fromEntries(options)),
+        options.length,
+      )
       .all<Entry>();
     return inSortOrder(results, sort);
   }

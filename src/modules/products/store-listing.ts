@@ -20,7 +20,15 @@ import { BY_DATE, BY_PRICE, type SearchOrder } from '../../db/fts';
 import { decodeCursor, type KeyShape } from '../../lib/pagination';
 import type { StoreContext } from '../../lib/store-context';
 import { priceFloorQuery } from './store-price-floor';
-import { type Fragment, joined, type List, type ListingRow, laneOf, SELECTED } from './store-query-parts';
+import {
+  type Fragment,
+  joined,
+  type List,
+  type ListingRow,
+  laneOf,
+  optionsJson,
+  SELECTED,
+} from './store-query-parts';
 import type { ListProductsQuery, ProductSort } from './store-schemas';
 import {
   matchingText,
@@ -136,9 +144,12 @@ function variantCondition(query: ListProductsQuery, currency: string): Fragment 
     conditions.push('pv.amount >= ?', 'pv.amount <= ?');
     params.push(min, max);
   }
-  for (const option of query.option) {
-    conditions.push('EXISTS (SELECT 1 FROM json_each(pv.options) o WHERE o.key = ? AND o.value = ?)');
-    params.push(option.name, option.value);
+  if (query.option.length > 0) {
+    // Every value asked for (one bound JSON array of [name, value]: ten options would otherwise bind twenty values,
+    // twice in a walk of the index) is on the variant.
+    conditions.push(`NOT EXISTS (SELECT 1 FROM json_each(?) f WHERE NOT EXISTS (
+      SELECT 1 FROM json_each(pv.options) o WHERE o.key = f.value ->> 0 AND o.value = f.value ->> 1))`);
+    params.push(optionsJson(query.option));
   }
   const variants = `EXISTS (SELECT 1 FROM (
       SELECT v.value -> '$.prices' ->> ? AS amount, v.value -> '$.options' AS options

@@ -3,6 +3,7 @@
  * bound values, the lists a query can name and their lanes, and the columns every listing query selects.
  */
 import type { StoreContext } from '../../lib/store-context';
+import type { OptionValue } from './store-schemas';
 
 /** A row of a listing query: a product's id and every sort key a cursor may hold. */
 export type ListingRow = { id: string; created_at: number; min_price: number; title: string; rank: number };
@@ -36,3 +37,7 @@ export function laneOf(list: List, store: StoreContext): Fragment {
     params: [store.region.id, store.locale, ...(list.kind === 'all' ? [] : [list.handle])],
   };
 }
+
+/** Option values as one bound value, a JSON array of [name, value], read in SQL with json_each. */
+export const optionsJson = (options: OptionValue[]): string =>
+  JSON.stringify(options.map((option) => [option.name, option.value]));

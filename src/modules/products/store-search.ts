@@ -15,7 +15,15 @@ import { decodeCursor } from '../../lib/pagination';
 import type { StoreContext } from '../../lib/store-context';
 import { toFtsQuery } from './search-query';
 import { lowestReaching } from './store-price-floor';
-import { type Fragment, joined, LIST_ID, type List, laneOf, SELECTED } from './store-query-parts';
+import {
+  type Fragment,
+  joined,
+  LIST_ID,
+  type List,
+  laneOf,
+  optionsJson,
+  SELECTED,
+} from './store-query-parts';
 import type { ListProductsQuery, OptionValue, ProductSort } from './store-schemas';
 
 /** A relevance cursor's key: the rank (tier and place in it), then the product id. */
@@ -59,7 +67,12 @@ function searchQuery(lists: List[], options: OptionValue[], store: StoreContext,
     ...named.map(
       (list) => `' AND {lists}: "' || replace(coalesce(${LIST_ID[list.kind]}, '${NO_LIST}'), '_', '') || '"'`,
     ),
-    ...options.map(() => `' AND {lists}: "' || ${optionWordSql('?', '?')} || '"'`),
+    ...(options.length === 0
+      ? []
+      : [
+          `' AND ' || (SELECT group_concat('{lists}: "' || ${optionWordSql('(f.value ->> 0)', '(f.value ->> 1)')} || '"', ' AND ')
+            FROM json_each(?) f)`,
+        ]),
     ...(text === undefined ? [] : [`' AND ' || ?`]),
   ].join(' || ');
   return {
@@ -67,7 +80,7 @@ function searchQuery(lists: List[], options: OptionValue[], store: StoreContext,
     params: [
       store.region.id,
       ...named.map((l) => l.handle),
-      ...options.flatMap((o) => [o.name, o.value]),
+      ...(options.length === 0 ? [] : [optionsJson(options)]),
       ...(text === undefined ? [] : [text]),
     ],
   };
