@@ -1,6 +1,6 @@
 /**
- * The storefront's full-text indexes, FTS5 virtual tables (migrations 0017, 0022 and 0023), described to drizzle
- * only so catalog writes can put their statements in their batch. They are not in src/db/schema: drizzle-kit
+ * The storefront's full-text indexes, FTS5 virtual tables (migrations 0017, 0022 and 0023; 0025 added the option
+ * words), described to drizzle only so catalog writes can put their statements in their batch. They are not in src/db/schema: drizzle-kit
  * cannot create a virtual table and must not try.
  *
  * `storefront_search`: one row per (product, region where it is sold), its rowid the pair's number in

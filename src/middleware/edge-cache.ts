@@ -128,7 +128,7 @@ async function fromCacheApi(key: string): Promise<Entry | undefined> {
  */
 export const RESPONSE_FORMAT = 3;
 
-/** The response format and the versions of `scopes` as one key component, e.g. `2.0.1795690869140`. */
+/** The response format and the versions of `scopes` as one key component, e.g. `3.0.1795690869140`. */
 export function versionTag(versions: CacheVersions, scopes: readonly string[]): string {
   return [RESPONSE_FORMAT, ...scopes.map((scope) => versions.of(scope))].join('.');
 }

@@ -580,6 +580,33 @@ describe('option values', () => {
     }
   });
 
+  it('with one price bound, lists the products whose variant with the values is within it', async () => {
+    // Size S is each product's cheapest variant and L its dearest (200 more each): a product whose L reaches
+    // 3,000 but whose S does not has no S variant from 3,000.
+    const within = async (size: string, bound: 'price_min' | 'price_max', amount: number) => {
+      const { results } = await env.DB.prepare(
+        `SELECT e.product_id, e.created_at, e.min_price, e.title, k.row FROM storefront_entries e
+         JOIN storefront_lanes l ON l.lane = e.lane AND l.region_id = ? AND l.locale = 'en' AND l.list_id = ''
+         JOIN storefront_search_rows k ON k.product_id = e.product_id AND k.region_id = l.region_id
+         WHERE EXISTS (SELECT 1 FROM variants v JOIN prices p ON p.variant_id = v.id AND p.currency_code = ?
+           WHERE v.product_id = e.product_id AND v.options ->> 'Size' = ?
+             AND (CASE ? WHEN 'price_min' THEN p.amount >= ? ELSE p.amount <= ? END))`,
+      )
+        .bind(small.store.region.id, small.store.region.currencyCode, size, bound, amount, amount)
+        .all<Entry>();
+      return inSortOrder(results, 'newest');
+    };
+    for (const [size, bound, amount] of [
+      ['S', 'price_min', 3_000],
+      ['L', 'price_max', 3_000],
+    ] as const) {
+      const all = await within(size, bound, amount);
+      expect(all.length).toBeGreaterThan(20);
+      const filters = { option: `Size:${size}`, [bound]: String(amount) };
+      expect(await listed(small, filters, 'newest', 50)).toStrictEqual(all);
+    }
+  });
+
   it('by date or price, a value on ten products reads the same at 5,000 products as at 500', async () => {
     const color = await tenPurple();
     for (const sort of ['newest', 'price_asc', 'price_desc'] as const) {

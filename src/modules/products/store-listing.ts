@@ -40,7 +40,8 @@ import {
 
 /** `shape` is what a cursor's key must hold: a forged cursor is a 422, not a 500. */
 type SortSpec = {
-  /** The sort column and its direction; in a lane walk the product id breaks ties in the same direction. */
+  /** The sort column and its direction; in a lane walk and by title the product id breaks ties in the same
+   * direction. */
   column: string;
   /** The index a lane is walked by in this order (a walk of the full-text index walks an ordered copy of it, or
    * sorts its matches by title). */
@@ -128,11 +129,11 @@ function listsOf(query: ListProductsQuery): List[] {
 }
 
 /**
- * Whether one variant priced in the region currency satisfies the price range and every option value, checked
+ * Whether one variant priced in the region currency satisfies the price bounds and every option value, checked
  * against the product's document (read only for the rows that get this far). Needed only when the entry's
- * price range cannot answer: options, or a range strictly inside the product's own (its cheapest variant below
- * the range and its dearest above). json_each compares option names as plain keys: no JSON path is built from
- * client text.
+ * price range cannot answer: options (whichever bounds are given must hold for the variant that has them), or a
+ * range strictly inside the product's own (its cheapest variant below the range and its dearest above).
+ * json_each compares option names as plain keys: no JSON path is built from client text.
  */
 function variantCondition(query: ListProductsQuery, currency: string): Fragment | undefined {
   const { price_min: min, price_max: max } = query;
@@ -140,9 +141,13 @@ function variantCondition(query: ListProductsQuery, currency: string): Fragment 
   if (!bothBounds && query.option.length === 0) return undefined;
   const conditions = ['pv.amount IS NOT NULL'];
   const params: unknown[] = [currency];
-  if (bothBounds) {
-    conditions.push('pv.amount >= ?', 'pv.amount <= ?');
-    params.push(min, max);
+  if (min !== undefined) {
+    conditions.push('pv.amount >= ?');
+    params.push(min);
+  }
+  if (max !== undefined) {
+    conditions.push('pv.amount <= ?');
+    params.push(max);
   }
   if (query.option.length > 0) {
     // Every value asked for (one bound JSON array of [name, value]: ten options would otherwise bind twenty values,
@@ -186,7 +191,8 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   }
 
   const cursor = query.cursor ? decodeCursor(query.cursor, sortOf(query), sort.shape) : undefined;
-  if (!walksIndex(query) && sort.column === 'e.min_price' && query.price_min !== undefined) {
+  // A walk of the index by price has returned above: a price sort left here walks a lane.
+  if (sort.column === 'e.min_price' && query.price_min !== undefined) {
     const after = cursor as [number, string] | undefined;
     return priceFloorQuery(lane, query.price_min, after, where, sort.direction, query.limit + 1);
   }

@@ -1,5 +1,6 @@
 /**
- * A listing sorted by price with a minimum price and no search (store-listing.ts builds the rest). A product
+ * A listing sorted by price with a minimum price that walks a lane (store-listing.ts builds the rest; with a
+ * search, two lists or option values it walks the price-ordered copy of the full-text index instead). A product
  * matches the minimum when its highest price reaches it, but the walk is in the order of the lowest price: walked
  * as one lane, the products priced wholly below the minimum would be read and passed over, cheapest first before
  * any match, dearest first after the last product whose lowest price reaches it, as many as the catalog holds.
@@ -23,8 +24,7 @@ const widthOf = (level: number): number | undefined => (level < SPREAD_LEVELS - 
 
 /**
  * The page of `lane` in price order with `minimum`, after `cursor` (its lowest price and product id) if given;
- * `filters` hold every other condition (the minimum's own among them, and the other lists', price and option
- * filters).
+ * `filters` hold every other condition (the minimum's own among them, and a maximum price's).
  */
 export function priceFloorQuery(
   lane: Fragment,
@@ -35,8 +35,8 @@ export function priceFloorQuery(
   rows: number,
 ): Fragment {
   // Each walk names the minimum and the cursor by number (?1, ?2, ?3): written once each, forty-one walks stay
-  // within D1's hundred bound values. The CTE comes first in the text so that they are numbered before the
-  // other placeholders. A level above the lane's widest is not walked: its lane is NULL, which SQLite answers
+  // within D1's hundred bound values. The CTE selects them first in the text only so that they take those
+  // numbers before the other placeholders; its columns of them are not read. A level above the lane's widest is not walked: its lane is NULL, which SQLite answers
   // without a seek (one row read instead of two).
   const walks = Array.from({ length: SPREAD_LEVELS }, (_, level) => {
     const width = widthOf(level);

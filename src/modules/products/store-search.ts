@@ -1,12 +1,13 @@
 /**
- * The storefront listing's searches (store-listing.ts builds the rest): the full-text index (src/db/fts.ts) finds
- * the products sold in the region, listed in the lists asked for, whose text matches. Region and lists are words of
- * the index row, so FTS5 filters them without reading a row.
+ * The storefront listing's walks of the full-text index (store-listing.ts builds the rest): the index
+ * (src/db/fts.ts) finds the products sold in the region, listed in the lists asked for, with the option values
+ * asked for, whose text matches. Region, lists and option values are words of the index row, so FTS5 filters them
+ * without reading a row.
  * - By relevance, the matches come in two tiers walked in the index's order (latest listed first), each stopping
  *   after `limit + 1` rows that pass the other filters, the second only if the first falls short: a page reads
  *   about four rows per product it shows, at any depth and any catalog size.
- * - By price or date, an ordered copy of the index is walked the same way, in that order; so is a category and a
- *   collection without a search (store-listing.ts), with no text.
+ * - By price or date, an ordered copy of the index is walked the same way, in that order; so it is for a category
+ *   and a collection, or option values, without a search (store-listing.ts), with no text.
  * - By title, every match is read (one index row and one entry) and sorted (`SEARCH_FROM`, `matchingText`):
  *   proportional to the matches, not to the catalog.
  */
@@ -30,7 +31,7 @@ import type { ListProductsQuery, OptionValue, ProductSort } from './store-schema
 export const RELEVANCE_SHAPE = ['number', 'text'] as const;
 
 /**
- * A search sorted by price or date walks an ordered copy of the full-text index, where ties are in the order of
+ * A walk of the index sorted by price or date takes an ordered copy of it, where ties are in the order of
  * the (product, region) pair's number: its cursor holds the price or time and that number, which the query
  * selects as `rank`.
  */
@@ -166,7 +167,7 @@ const ORDERED_SEARCH_FROM = (order: SearchOrder, lane: Fragment): Fragment => ({
 });
 
 /**
- * A search sorted by price or date: the ordered copy walked in rowid order, from the cursor's place, to `limit + 1`
+ * A walk of the index sorted by price or date: the ordered copy walked in rowid order, from the cursor's place, to `limit + 1`
  * rows that pass the other filters. By price, cheapest first, the walk also starts no lower than the lowest price
  * that can reach a minimum price and ends at a maximum price's key; dearest first the other way round. Rows
  * of one exact key come in the order of their pair's number, the sort's tie-break. Rows sharing an inexact key
