@@ -4,6 +4,9 @@
  * amount_including_tax = amount_excluding_tax + tax_amount.
  */
 
+/** Amounts are below this: it keeps every sum of prices well inside exact double precision. */
+export const MAX_AMOUNT = 1_000_000_000_000;
+
 let knownCurrencies: Set<string> | undefined;
 
 /** Decimal places of an ISO 4217 currency (JPY 0, EUR 2, KWD 3), or undefined if the runtime does not know it. */

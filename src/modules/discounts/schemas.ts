@@ -1,8 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { DISCOUNT_TYPES, type discounts } from '../../db/schema';
 import { Currency, iso, someFieldToChange, Timestamp, uniqueBy } from '../../lib/catalog-fields';
+import { MAX_AMOUNT } from '../../lib/money';
 import { PageInfoSchema, PaginationQuery } from '../../lib/pagination';
-import { MAX_AMOUNT } from '../products/admin-variant-schemas';
 
 /**
  * A discount code as shoppers type it: letters, digits, `-` and `_`, compared without regard to case (stored

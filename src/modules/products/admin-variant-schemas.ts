@@ -1,8 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { Currency, someFieldToChange, Timestamp, uniqueBy } from '../../lib/catalog-fields';
-
-/** Prices are integer minor units; the bound keeps every sum well inside exact double precision. */
-export const MAX_AMOUNT = 1_000_000_000_000;
+import { MAX_AMOUNT } from '../../lib/money';
 
 export const PriceSchema = z
   .object({

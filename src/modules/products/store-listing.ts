@@ -30,13 +30,7 @@ import {
   SELECTED,
 } from './store-query-parts';
 import type { ListProductsQuery, ProductSort } from './store-schemas';
-import {
-  matchingText,
-  orderedSearchQuery,
-  RELEVANCE_SHAPE,
-  relevanceQuery,
-  SEARCH_FROM,
-} from './store-search';
+import { indexMatch, orderedIndexQuery, RELEVANCE_SHAPE, relevanceQuery, SEARCH_FROM } from './store-search';
 
 /** `shape` is what a cursor's key must hold: a forged cursor is a 422, not a 500. */
 type SortSpec = {
@@ -50,7 +44,7 @@ type SortSpec = {
   shape: KeyShape;
   key: (row: ListingRow) => (string | number)[];
   /** The ordered copy of the full-text index (src/db/fts.ts) a walk of the index takes for this sort. */
-  searched?: SearchOrder;
+  ordered?: SearchOrder;
 };
 
 const SORTS: Record<ProductSort, SortSpec> = {
@@ -60,7 +54,7 @@ const SORTS: Record<ProductSort, SortSpec> = {
     direction: 'DESC',
     shape: ['integer', 'text'],
     key: (r) => [r.created_at, r.id],
-    searched: BY_DATE,
+    ordered: BY_DATE,
   },
   price_asc: {
     column: 'e.min_price',
@@ -68,7 +62,7 @@ const SORTS: Record<ProductSort, SortSpec> = {
     direction: 'ASC',
     shape: ['integer', 'text'],
     key: (r) => [r.min_price, r.id],
-    searched: BY_PRICE,
+    ordered: BY_PRICE,
   },
   price_desc: {
     column: 'e.min_price',
@@ -76,7 +70,7 @@ const SORTS: Record<ProductSort, SortSpec> = {
     direction: 'DESC',
     shape: ['integer', 'text'],
     key: (r) => [r.min_price, r.id],
-    searched: BY_PRICE,
+    ordered: BY_PRICE,
   },
   title_asc: {
     column: 'e.title',
@@ -108,16 +102,16 @@ export function sortOf(query: ListProductsQuery): ProductSort {
 const walksIndex = (query: ListProductsQuery) =>
   query.q !== undefined ||
   (((query.category !== undefined && query.collection !== undefined) || query.option.length > 0) &&
-    SORTS[sortOf(query)].searched !== undefined);
+    SORTS[sortOf(query)].ordered !== undefined);
 
 /** The ordered copy a query walks, if it walks the full-text index and its sort has one. */
-const orderedSearchOf = (query: ListProductsQuery) =>
-  walksIndex(query) ? SORTS[sortOf(query)].searched : undefined;
+const orderedCopyOf = (query: ListProductsQuery) =>
+  walksIndex(query) ? SORTS[sortOf(query)].ordered : undefined;
 
 /** The key a page's cursor holds, from its last row. */
 export function cursorKeyOf(query: ListProductsQuery): (row: ListingRow) => (string | number)[] {
-  const searched = orderedSearchOf(query);
-  return searched ? (r) => [r[searched.field], r.rank] : SORTS[sortOf(query)].key;
+  const ordered = orderedCopyOf(query);
+  return ordered ? (r) => [r[ordered.field], r.rank] : SORTS[sortOf(query)].key;
 }
 
 /** The lists the query names, the one to walk first: a category, else a collection, else the whole catalog. */
@@ -185,9 +179,9 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   const variants = variantCondition(query, store.region.currencyCode);
   if (variants) where.push(variants);
   if (query.q && sortOf(query) === 'relevance') return relevanceQuery(query, store, lists, where);
-  const searched = orderedSearchOf(query);
-  if (searched) {
-    return orderedSearchQuery(query, store, lists, where, sortOf(query), sort.direction, searched);
+  const ordered = orderedCopyOf(query);
+  if (ordered) {
+    return orderedIndexQuery(query, store, lists, where, sortOf(query), sort.direction, ordered);
   }
 
   const cursor = query.cursor ? decodeCursor(query.cursor, sortOf(query), sort.shape) : undefined;
@@ -204,7 +198,7 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   let from: Fragment;
   if (walksIndex(query)) {
     from = SEARCH_FROM(lane);
-    where.unshift(matchingText(query, lists, store));
+    where.unshift(indexMatch(query, lists, store));
   } else {
     // The sort's index, named: left to itself, SQLite may pick another index that matches a filter (price_max
     // and the price index) and then sort everything that matched, which grows with the catalog.

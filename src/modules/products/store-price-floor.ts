@@ -16,7 +16,7 @@
  * evenly, at least one in two of those in its window reaches the minimum.
  */
 import { SPREAD_LEVELS } from '../../db/schema/storefront';
-import { MAX_AMOUNT } from './admin-variant-schemas';
+import { MAX_AMOUNT } from '../../lib/money';
 import { type Fragment, joined, SELECTED } from './store-query-parts';
 
 /** The width of a spread level: every spread of the level is below it; the last level has none. */

@@ -8,7 +8,7 @@
  *   about four rows per product it shows, at any depth and any catalog size.
  * - By price or date, an ordered copy of the index is walked the same way, in that order; so it is for a category
  *   and a collection, or option values, without a search (store-listing.ts), with no text.
- * - By title, every match is read (one index row and one entry) and sorted (`SEARCH_FROM`, `matchingText`):
+ * - By title, every match is read (one index row and one entry) and sorted (`SEARCH_FROM`, `indexMatch`):
  *   proportional to the matches, not to the catalog.
  */
 import { BY_PRICE, optionWordSql, PAIR_BITS, type SearchOrder } from '../../db/fts';
@@ -35,7 +35,7 @@ export const RELEVANCE_SHAPE = ['number', 'text'] as const;
  * the (product, region) pair's number: its cursor holds the price or time and that number, which the query
  * selects as `rank`.
  */
-export const ORDERED_SEARCH_SHAPE = ['integer', 'integer'] as const;
+export const ORDERED_INDEX_SHAPE = ['integer', 'integer'] as const;
 
 /**
  * Relevance tiers, best first, as FTS5 queries of the shopper's terms: every term in a title (in any of the
@@ -176,7 +176,7 @@ const ORDERED_SEARCH_FROM = (order: SearchOrder, lane: Fragment): Fragment => ({
  * nothing unless that key is inexact) and the rows sorted by value: exact order, and the page still read in
  * proportion to itself and to the products sharing its last key.
  */
-export function orderedSearchQuery(
+export function orderedIndexQuery(
   query: ListProductsQuery,
   store: StoreContext,
   lists: List[],
@@ -207,7 +207,7 @@ export function orderedSearchQuery(
   if (reaching) above.push({ sql: `((SELECT key FROM reaching) << ${PAIR_BITS}) - 1`, params: [] });
   const where = [...filters];
   if (query.cursor) {
-    const [value, row] = decodeCursor(query.cursor, sort, ORDERED_SEARCH_SHAPE);
+    const [value, row] = decodeCursor(query.cursor, sort, ORDERED_INDEX_SHAPE);
     const key = order.key(value);
     // Past the cursor's own rowid when its key is exact; else from its key's first or last, as that key's
     // rows are not in the sort's order.
@@ -279,5 +279,5 @@ export function orderedSearchQuery(
  * The condition that the row is in the region and every list named, has every option value asked for, and that
  * the shopper's words, if any, match in any of the region's text.
  */
-export const matchingText = (query: ListProductsQuery, lists: List[], store: StoreContext): Fragment =>
+export const indexMatch = (query: ListProductsQuery, lists: List[], store: StoreContext): Fragment =>
   matching(searchQuery(lists, query.option, store, textOf(query.q)));

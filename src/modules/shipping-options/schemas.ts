@@ -1,8 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { SHIPPING_PRICE_TYPES, type shippingOptions } from '../../db/schema';
 import { iso, someFieldToChange, Timestamp } from '../../lib/catalog-fields';
+import { MAX_AMOUNT } from '../../lib/money';
 import { PageInfoSchema, PaginationQuery } from '../../lib/pagination';
-import { MAX_AMOUNT } from '../products/admin-variant-schemas';
 
 /** A tiered option has at most this many tiers: enough for any carrier table, small enough to scan per cart. */
 export const MAX_WEIGHT_TIERS = 20;

@@ -354,12 +354,15 @@ function planOf(scope: StorefrontScope): Plan {
 const unless = (id: string | undefined, condition: (id: string) => SQL) =>
   id === undefined ? sql`` : condition(id);
 
+/** Leaves out the variant a deleting plan removes, from a query of variants `v`. */
+const variantFilterOf = (plan: Plan) => unless(plan.withoutVariant, (id) => sql` AND v.id <> ${id}`);
+
 /**
  * The document of each active product in the plan: the product's content, the same in every region, with its
  * categories and collections named in every locale. Lists are in the order responses show them.
  */
 function documentsInsert(plan: Plan): StorefrontStatement {
-  const variantFilter = unless(plan.withoutVariant, (id) => sql` AND v.id <> ${id}`);
+  const variantFilter = variantFilterOf(plan);
   const categoryFilter = unless(plan.withoutCategory, (id) => sql` AND l.category_id <> ${id}`);
   const collectionFilter = unless(plan.withoutCollection, (id) => sql` AND l.collection_id <> ${id}`);
   // The products are looked up by id (CROSS JOIN keeps that order): left to itself, SQLite walks every active
@@ -435,7 +438,7 @@ const inRegion = (part: Entries | Search, column: string) =>
  * and its lists (listed above).
  */
 function placed(plan: Plan, entries: Entries): SQL {
-  const variantFilter = unless(plan.withoutVariant, (id) => sql` AND v.id <> ${id}`);
+  const variantFilter = variantFilterOf(plan);
   return sql`WITH RECURSIVE
     ${listed(plan, entries)},
     sold AS MATERIALIZED (
@@ -557,7 +560,7 @@ const searchClear = (plan: Plan, search: Search): StorefrontStatement => ({
  */
 function searchInsert(plan: Plan, search: Search): StorefrontStatement {
   const collectionFilter = unless(plan.withoutCollection, (id) => sql` AND l.collection_id IS NOT ${id}`);
-  const variantFilter = unless(plan.withoutVariant, (id) => sql` AND v.id <> ${id}`);
+  const variantFilter = variantFilterOf(plan);
   const optionWords = sql`(SELECT group_concat(word, ' ' ORDER BY word) FROM (
         SELECT DISTINCT ${sql.raw(optionWordSql('o.key', 'o.value'))} AS word
         FROM variants v CROSS JOIN json_each(v.options) o WHERE v.product_id = k.product_id${variantFilter}))`;
