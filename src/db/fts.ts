@@ -1,7 +1,7 @@
 /**
  * The storefront's full-text indexes, FTS5 virtual tables (migrations 0017, 0022 and 0023; 0025 added the option
- * words), described to drizzle only so catalog writes can put their statements in their batch. They are not in src/db/schema: drizzle-kit
- * cannot create a virtual table and must not try.
+ * words), described to drizzle only so catalog writes can put their statements in their batch. They are not in
+ * src/db/schema: drizzle-kit cannot create a virtual table and must not try.
  *
  * `storefront_search`: one row per (product, region where it is sold), its rowid the pair's number in
  * storefront_search_rows:
@@ -101,7 +101,8 @@ export const BY_PRICE: SearchOrder = {
   },
   // Every price is below MAX_AMOUNT (10^12), whose key is below 2^32 - 2^22.
   keySql: (amount) =>
-    `CASE WHEN ${amount} < ${EXACT_PRICE_KEYS} THEN ${amount} ELSE ${EXACT_PRICE_KEYS} + (${amount} >> ${INEXACT_PRICE_SHIFT}) END`,
+    `CASE WHEN ${amount} < ${EXACT_PRICE_KEYS} THEN ${amount}
+      ELSE ${EXACT_PRICE_KEYS} + (${amount} >> ${INEXACT_PRICE_SHIFT}) END`,
 };
 
 export const BY_DATE: SearchOrder = {

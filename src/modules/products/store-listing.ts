@@ -101,8 +101,7 @@ export function sortOf(query: ListProductsQuery): ProductSort {
  */
 const walksIndex = (query: ListProductsQuery) =>
   query.q !== undefined ||
-  (((query.category !== undefined && query.collection !== undefined) || query.option.length > 0) &&
-    SORTS[sortOf(query)].ordered !== undefined);
+  ((listsOf(query).length > 1 || query.option.length > 0) && SORTS[sortOf(query)].ordered !== undefined);
 
 /** The ordered copy a query walks, if it walks the full-text index and its sort has one. */
 const orderedCopyOf = (query: ListProductsQuery) =>

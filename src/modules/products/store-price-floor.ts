@@ -36,8 +36,8 @@ export function priceFloorQuery(
 ): Fragment {
   // Each walk names the minimum and the cursor by number (?1, ?2, ?3): written once each, forty-one walks stay
   // within D1's hundred bound values. The CTE selects them first in the text only so that they take those
-  // numbers before the other placeholders; its columns of them are not read. A level above the lane's widest is not walked: its lane is NULL, which SQLite answers
-  // without a seek (one row read instead of two).
+  // numbers before the other placeholders; its columns of them are not read. A level above the lane's widest is
+  // not walked: its lane is NULL, which SQLite answers without a seek (one row read instead of two).
   const walks = Array.from({ length: SPREAD_LEVELS }, (_, level) => {
     const width = widthOf(level);
     const bounds: string[] = [];
@@ -79,7 +79,8 @@ export function priceFloorQuery(
 export function lowestReaching(lane: Fragment, minimum: number): Fragment {
   // Between 0 and MAX_AMOUNT, past which no price lies: a price's key shifted into a rowid must not wrap.
   return {
-    sql: `(SELECT CASE WHEN widest < ${SPREAD_LEVELS - 1} THEN max(0, min(?, ${MAX_AMOUNT}) - (1 << widest) + 1) ELSE 0 END
+    sql: `(SELECT CASE WHEN widest < ${SPREAD_LEVELS - 1}
+        THEN max(0, min(?, ${MAX_AMOUNT}) - (1 << widest) + 1) ELSE 0 END
       FROM (SELECT ${widestLevel(lane.sql)} AS widest))`,
     params: [minimum, ...lane.params],
   };

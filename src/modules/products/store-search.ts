@@ -35,7 +35,7 @@ export const RELEVANCE_SHAPE = ['number', 'text'] as const;
  * the (product, region) pair's number: its cursor holds the price or time and that number, which the query
  * selects as `rank`.
  */
-export const ORDERED_INDEX_SHAPE = ['integer', 'integer'] as const;
+const ORDERED_INDEX_SHAPE = ['integer', 'integer'] as const;
 
 /**
  * Relevance tiers, best first, as FTS5 queries of the shopper's terms: every term in a title (in any of the
@@ -55,6 +55,9 @@ const RANK_TIER = 2 ** 48;
 /** A word no row's lists has (they are ids): searching for it matches nothing, answered from one lookup. */
 const NO_LIST = 'none';
 
+/** The FTS5 term of one option value `f` of the bound JSON array (store-query-parts.ts, optionsJson). */
+const OPTION_TERM = `'{lists}: "' || ${optionWordSql('(f.value ->> 0)', '(f.value ->> 1)')} || '"'`;
+
 /**
  * The FTS5 query, built in SQL: the region, every list named and every option value asked for must be words of
  * the row's lists (ids without their `_`, as statements.ts writes them; ids are letters, digits and `_`, so they
@@ -70,10 +73,7 @@ function searchQuery(lists: List[], options: OptionValue[], store: StoreContext,
     ),
     ...(options.length === 0
       ? []
-      : [
-          `' AND ' || (SELECT group_concat('{lists}: "' || ${optionWordSql('(f.value ->> 0)', '(f.value ->> 1)')} || '"', ' AND ')
-            FROM json_each(?) f)`,
-        ]),
+      : [`' AND ' || (SELECT group_concat(${OPTION_TERM}, ' AND ') FROM json_each(?) f)`]),
     ...(text === undefined ? [] : [`' AND ' || ?`]),
   ].join(' || ');
   return {
@@ -160,21 +160,21 @@ export function relevanceQuery(
 const PAIR_MASK = 2 ** PAIR_BITS - 1;
 
 /** An ordered copy of the index, each row's pair by its number (the rowid's low bits), and its entry in the lane. */
-const ORDERED_SEARCH_FROM = (order: SearchOrder, lane: Fragment): Fragment => ({
+const ORDERED_INDEX_FROM = (order: SearchOrder, lane: Fragment): Fragment => ({
   sql: `${order.table} ix CROSS JOIN storefront_search_rows k ON k.row = (ix.rowid & ${PAIR_MASK})
       CROSS JOIN storefront_entries e ON e.lane = ${lane.sql} AND e.product_id = k.product_id`,
   params: lane.params,
 });
 
 /**
- * A walk of the index sorted by price or date: the ordered copy walked in rowid order, from the cursor's place, to `limit + 1`
- * rows that pass the other filters. By price, cheapest first, the walk also starts no lower than the lowest price
- * that can reach a minimum price and ends at a maximum price's key; dearest first the other way round. Rows
- * of one exact key come in the order of their pair's number, the sort's tie-break. Rows sharing an inexact key
- * (prices from 2^31 minor units, and every date key, which stands for about a second) come in the order of their
- * numbers, not their values, so the rest of the last walked row's key is read too (a FTS5 query that matches
- * nothing unless that key is inexact) and the rows sorted by value: exact order, and the page still read in
- * proportion to itself and to the products sharing its last key.
+ * A walk of the index sorted by price or date: the ordered copy walked in rowid order, from the cursor's place,
+ * to `limit + 1` rows that pass the other filters. By price, cheapest first, the walk also starts no lower than
+ * the lowest price that can reach a minimum price and ends at a maximum price's key; dearest first the other way
+ * round. Rows of one exact key come in the order of their pair's number, the sort's tie-break. Rows sharing an
+ * inexact key (prices from 2^31 minor units, and every date key, which stands for about a second) come in the
+ * order of their numbers, not their values, so the rest of the last walked row's key is read too (a FTS5 query
+ * that matches nothing unless that key is inexact) and the rows sorted by value: exact order, and the page still
+ * read in proportion to itself and to the products sharing its last key.
  */
 export function orderedIndexQuery(
   query: ListProductsQuery,
@@ -187,7 +187,7 @@ export function orderedIndexQuery(
 ): Fragment {
   const search = searchQuery(lists, query.option, store, textOf(query.q));
   const lane = laneOf(lists[0] as List, store);
-  const from = ORDERED_SEARCH_FROM(order, lane);
+  const from = ORDERED_INDEX_FROM(order, lane);
   const ascending = direction === 'ASC';
   // A key's rowids run from `key << PAIR_BITS` to just below `(key + 1) << PAIR_BITS`. The shifts are SQL's: a
   // rowid can be above 2^53, past what a JavaScript number holds exactly.

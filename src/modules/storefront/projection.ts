@@ -26,11 +26,6 @@ const TABLES = {
   storefront_search_dates: storefrontSearchDates,
 } satisfies Record<StorefrontTable, unknown>;
 
-/**
- * The statements to put in a catalog write's batch so the read model follows it.
- *
- * @example statements: [db.update(products).set(patch).where(eq(products.id, id)), ...refreshStorefront(db, { products: [id] })]
- */
 /** On a pair numbered already, the keys of its ordered rows as the numbering computed them. */
 const ORDERED_KEYS = Object.fromEntries(
   Object.entries(getTableColumns(storefrontSearchRows))
@@ -38,6 +33,11 @@ const ORDERED_KEYS = Object.fromEntries(
     .map(([field, column]) => [field, sql.raw(`excluded.${column.name}`)]),
 );
 
+/**
+ * The statements to put in a catalog write's batch so the read model follows it.
+ *
+ * @example statements: [db.update(products).set(patch).where(eq(products.id, id)), ...refreshStorefront(db, { products: [id] })]
+ */
 export function refreshStorefront(db: Database, scope: StorefrontScope): BatchItem<'sqlite'>[] {
   return storefrontStatements(scope).map((statement) => {
     if ('delete' in statement) return db.delete(TABLES[statement.delete]).where(statement.where);
