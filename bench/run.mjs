@@ -55,6 +55,9 @@ const LISTINGS = [
     'search "linen" from 50 €, price lowest first',
     '/v1/store/products?limit=20&region=eu&q=linen&price_min=5000&sort=price_asc',
   ],
+  ['search "linen", by title', '/v1/store/products?limit=20&region=eu&q=linen&sort=title_asc'],
+  // Sizes 36-39 are the socks' only (about one product in sixteen).
+  ['size 36-39, by title', '/v1/store/products?limit=20&region=eu&option=Size:36-39&sort=title_asc'],
 ];
 
 /**

@@ -13,6 +13,7 @@ import { encodeCursor } from '../../src/lib/pagination';
 import { buildListingQuery } from '../../src/modules/products/store-listing';
 import { getProductByHandle, listProducts } from '../../src/modules/products/store-read';
 import { ListProductsQuery, PRODUCT_SORTS, type ProductSort } from '../../src/modules/products/store-schemas';
+import { FEW_MATCHES } from '../../src/modules/products/store-title-walk';
 import { refreshStorefront } from '../../src/modules/storefront/projection';
 import { type BulkCatalog, seedBulkCatalog } from '../helpers/bulk-catalog';
 import { insertCollectionRow, insertProductRow } from '../helpers/catalog-fixtures';
@@ -97,6 +98,13 @@ const byOrderedSearch = (shape: Shape) =>
   (shape.search || shape.twoLists || shape.options) &&
   (shape.sort.startsWith('price') || shape.sort === 'newest');
 
+/**
+ * Whether a shape sorted by title walks the lane's head, then reads every match or walks the whole lane
+ * (store-title-walk.ts): without a search, with a category and a collection, or option values.
+ */
+const byTitleWalk = (shape: Shape) =>
+  (shape.search || shape.twoLists || shape.options) && shape.sort.startsWith('title');
+
 /** A cursor of the shape's sort, for plans: any key will do (an ordered search holds a value and a number). */
 const anyCursor = (shape: Shape) =>
   encodeCursor({
@@ -128,13 +136,17 @@ function usage(meter: D1Meter) {
 describe('query plans', () => {
   it.each(SHAPES.map((shape) => [shape.name, shape] as const))('%s', async (_name, shape) => {
     const steps = await plan(small, shape.query(small, shape.paged ? anyCursor(shape) : undefined));
-    expect(steps.filter((step) => CATALOG_SCAN.test(step) && !step.includes('VIRTUAL TABLE'))).toStrictEqual(
-      [],
+    // A scan of a co-routine reads the rows its own steps (listed too) hand over.
+    const coroutines = steps.filter((step) => step.startsWith('CO-ROUTINE ')).map((step) => step.slice(11));
+    const scans = steps.filter(
+      (step) =>
+        CATALOG_SCAN.test(step) && !step.includes('VIRTUAL TABLE') && !coroutines.includes(step.slice(5)),
     );
+    expect(scans).toStrictEqual([]);
     // Without a search the page is read in the order of an index and the walk stops at the limit. A search
     // by relevance walks each tier in the index's order too (only the tiers' own rows are sorted, the last
-    // step), and so does a search by price or date, in an ordered copy of the index; a search by title sorts
-    // its matches, which FTS bounds, not the catalog.
+    // step), and so does a search by price or date, in an ordered copy of the index; by title, the lane's
+    // head is walked in the title index's order, or the matches sorted, which FTS bounds, not the catalog.
     if (byOrderedSearch(shape)) {
       // FTS5's plan number has 64 when it hands rows over in rowid order, which the walk's LIMIT stops.
       const [walk, rest] = steps.filter((step) => step.startsWith('SCAN ix VIRTUAL TABLE'));
@@ -142,6 +154,24 @@ describe('query plans', () => {
       expect(rest).toBeDefined();
       // One sort per side of the merge of the walk's rows with the rest of their last price key.
       expect(steps.filter((step) => step.includes('TEMP B-TREE'))).toHaveLength(2);
+    } else if (byTitleWalk(shape)) {
+      // The lane's head and (without a search) the whole lane are walked by the title index, in its order; the
+      // matches are counted (without a search) and, the other way, read from the full-text index.
+      const ways = shape.search ? 1 : 2;
+      const walks = steps.filter((step) =>
+        step.startsWith('SEARCH e USING INDEX storefront_entries_title_idx'),
+      );
+      expect(walks).toHaveLength(ways);
+      const index = steps.filter((step) => step.startsWith('SCAN storefront_search VIRTUAL TABLE'));
+      expect(index.filter((step) => step.endsWith(':M4'))).toHaveLength(ways);
+      // With a search or option values, each walk checks a walked product in the index by its row (a rowid
+      // lookup).
+      expect(index.filter((step) => step.endsWith(':=M4'))).toHaveLength(
+        shape.search || shape.options ? ways : 0,
+      );
+      // The matches' sort, and one per side of the merge of the ways' rows (at most limit + 1 each); a walk that
+      // was not in the index's order would add a sort of its own.
+      expect(steps.filter((step) => step.includes('TEMP B-TREE'))).toHaveLength(ways + 2);
     } else if (!shape.search) expect(steps.filter((step) => step.includes('TEMP B-TREE'))).toStrictEqual([]);
     else expect(steps.some((step) => step.startsWith('SCAN storefront_search VIRTUAL TABLE'))).toBe(true);
     if (!byOrderedSearch(shape) && shape.sort.startsWith('price') && shape.priceMin) {
@@ -256,24 +286,24 @@ describe('rows read per page', () => {
     return cost(catalog, shape.query(catalog, first.next ?? undefined));
   }
 
-  // A search by relevance or price too: the catalogs' common word is in every product.
-  it.each(
-    SHAPES.filter((shape) => !shape.search || shape.sort === 'relevance' || byOrderedSearch(shape)).map(
-      (s) => [s.name, s] as const,
-    ),
-  )('%s: the same at 5,000 products as at 500, in two round trips', async (_name, shape) => {
-    const atSmall = await pageCost(small, shape);
-    const atLarge = await pageCost(large, shape);
-    expect([atSmall.products, atLarge.products]).toStrictEqual([20, 20]);
-    expect(atLarge.roundTrips).toBe(2);
-    // Equal up to where the filters' matches happen to fall in the sort order (measured: within 17%), and, for a
-    // price sort with a minimum price, up to how many products each catalog prices just below the minimum.
-    // A walk of the index passes over each of those at three rows: its index row, its pair's number and its entry.
-    const nearMinimum =
-      (byOrderedSearch(shape) ? 3 : 1) *
-      ((await pricedJustBelow(large, shape)) - (await pricedJustBelow(small, shape)));
-    expect(atLarge.rowsRead).toBeLessThanOrEqual(atSmall.rowsRead * 1.25 + 10 + nearMinimum);
-  });
+  // Every shape, searches in every sort among them: the catalogs' common word is in every product, and by title
+  // the head of the lane holds a page of its matches.
+  it.each(SHAPES.map((s) => [s.name, s] as const))(
+    '%s: the same at 5,000 products as at 500, in two round trips',
+    async (_name, shape) => {
+      const atSmall = await pageCost(small, shape);
+      const atLarge = await pageCost(large, shape);
+      expect([atSmall.products, atLarge.products]).toStrictEqual([20, 20]);
+      expect(atLarge.roundTrips).toBe(2);
+      // Equal up to where the filters' matches happen to fall in the sort order (measured: within 17%), and, for a
+      // price sort with a minimum price, up to how many products each catalog prices just below the minimum.
+      // A walk of the index passes over each of those at three rows: its index row, its pair's number and its entry.
+      const nearMinimum =
+        (byOrderedSearch(shape) ? 3 : 1) *
+        ((await pricedJustBelow(large, shape)) - (await pricedJustBelow(small, shape)));
+      expect(atLarge.rowsRead).toBeLessThanOrEqual(atSmall.rowsRead * 1.25 + 10 + nearMinimum);
+    },
+  );
 
   it('cheapest first with a minimum price reads the page, at most two rows per spread level and the products just below it', async () => {
     const shape = SHAPES.find((s) => s.name === 'price_asc, price_min') as Shape;
@@ -474,22 +504,21 @@ describe('a category and a collection', () => {
     }
   });
 
-  it('by date or price, ten products in both read the same at 5,000 products as at 500', async () => {
+  it.each(SORTED)('%s: ten products in both read the same at 5,000 products as at 500', async (sort) => {
     const ten = await tenInBoth();
-    for (const sort of ['newest', 'price_asc', 'price_desc'] as const) {
-      const query = (catalog: BulkCatalog) =>
-        ListProductsQuery.parse({ category: catalog.parent, collection: ten.handle, sort, limit: '20' });
-      const [atSmall, atLarge] = [new D1Meter(), new D1Meter()];
-      const pages = [
-        await listProducts(meteredDatabase(env.DB, atSmall), query(small), small.store),
-        await listProducts(meteredDatabase(env.DB, atLarge), query(large), large.store),
-      ];
-      expect(pages.map((page) => page.data.length)).toStrictEqual([10, 10]);
-      expect(usage(atLarge).rowsRead).toBeLessThanOrEqual(usage(atSmall).rowsRead + 5);
-      // A walk of the category's lane reads every product of it when few are in the collection: 505 and 5,005
-      // rows (measured before the index walk). The index walk reads 114 (measured), hydration included.
-      expect(usage(atSmall).rowsRead).toBeLessThan(250);
-    }
+    const query = (catalog: BulkCatalog) =>
+      ListProductsQuery.parse({ category: catalog.parent, collection: ten.handle, sort, limit: '20' });
+    const [atSmall, atLarge] = [new D1Meter(), new D1Meter()];
+    const pages = [
+      await listProducts(meteredDatabase(env.DB, atSmall), query(small), small.store),
+      await listProducts(meteredDatabase(env.DB, atLarge), query(large), large.store),
+    ];
+    expect(pages.map((page) => page.data.length)).toStrictEqual([10, 10]);
+    expect(usage(atLarge).rowsRead).toBeLessThanOrEqual(usage(atSmall).rowsRead + 5);
+    // A walk of the category's lane reads every product of it when few are in the collection: 505 and 5,005
+    // rows (measured before the index walk, and by title before the count). The index walk reads 114, and by
+    // title the lane's head, the count and the ten read 301-330 (measured), hydration included.
+    expect(usage(atSmall).rowsRead).toBeLessThan(sort.startsWith('title') ? 500 : 250);
   });
 });
 
@@ -607,22 +636,94 @@ describe('option values', () => {
     }
   });
 
-  it('by date or price, a value on ten products reads the same at 5,000 products as at 500', async () => {
+  it.each(SORTED)('%s: a value on ten products reads the same at 5,000 products as at 500', async (sort) => {
     const color = await tenPurple();
-    for (const sort of ['newest', 'price_asc', 'price_desc'] as const) {
-      const query = ListProductsQuery.parse({ option: `Color:${color}`, sort, limit: '20' });
-      const [atSmall, atLarge] = [new D1Meter(), new D1Meter()];
-      const pages = [
-        await listProducts(meteredDatabase(env.DB, atSmall), query, small.store),
-        await listProducts(meteredDatabase(env.DB, atLarge), query, large.store),
-      ];
-      expect(pages.map((page) => page.data.length)).toStrictEqual([10, 10]);
-      expect(usage(atLarge).rowsRead).toBeLessThanOrEqual(usage(atSmall).rowsRead + 5);
-      // A walk of the lane reads every product, its document and its variants' options when few have the value:
-      // 5,541 and 55,042 rows (measured before the index walk).
-      expect(usage(atSmall).rowsRead).toBeLessThan(500);
-    }
+    const query = ListProductsQuery.parse({ option: `Color:${color}`, sort, limit: '20' });
+    const [atSmall, atLarge] = [new D1Meter(), new D1Meter()];
+    const pages = [
+      await listProducts(meteredDatabase(env.DB, atSmall), query, small.store),
+      await listProducts(meteredDatabase(env.DB, atLarge), query, large.store),
+    ];
+    expect(pages.map((page) => page.data.length)).toStrictEqual([10, 10]);
+    expect(usage(atLarge).rowsRead).toBeLessThanOrEqual(usage(atSmall).rowsRead + 5);
+    // A walk of the lane reads every product, its document and its variants' options when few have the value:
+    // 5,541 and 55,042 rows (measured before the index walk, and by title before the count). By title the
+    // lane's head, the count and the ten read 504-544 (measured), hydration included.
+    expect(usage(atSmall).rowsRead).toBeLessThan(sort.startsWith('title') ? 750 : 500);
   });
+});
+
+/**
+ * By title, a category and a collection or option values walk the head of the lane, then count the matches, and
+ * read and sort them when few, else walk the whole lane (store-title-walk.ts). Here more than FEW_MATCHES products,
+ * the last of the titles, have the filter: from the first title, the head finds none and the whole lane is walked;
+ * from the last, the head holds the page. Either way the pages list exactly the products with the filter.
+ */
+describe('by title, more than a few matches at one end of the titles', () => {
+  const LATE = 700;
+  let catalog: BulkCatalog;
+  let collection: { id: string; handle: string };
+  let late: Entry[];
+
+  beforeAll(async () => {
+    // A catalog of its own (the others' costs are measured elsewhere) of 1,500 products, whose last 700 titles
+    // in English get a new collection and a new option value.
+    catalog = await seedBulkCatalog('late', 'DKK', 1_500);
+    late = (
+      await env.DB.prepare(
+        `SELECT e.product_id, e.created_at, e.min_price, e.title, k.row FROM storefront_entries e
+         JOIN storefront_search_rows k ON k.product_id = e.product_id AND k.region_id = ?1
+         WHERE e.lane = ${LANE} ORDER BY e.title DESC, e.product_id DESC LIMIT ?2`,
+      )
+        .bind(catalog.store.region.id, LATE)
+        .all<Entry>()
+    ).results;
+    collection = await insertCollectionRow({ titles: { en: 'Late' } });
+    const ids = JSON.stringify(late.map((entry) => entry.product_id));
+    await env.DB.batch([
+      env.DB.prepare(
+        'INSERT INTO product_collections (product_id, collection_id) SELECT value, ? FROM json_each(?)',
+      ).bind(collection.id, ids),
+      env.DB.prepare(
+        `INSERT INTO product_options (id, product_id, name, position) SELECT value || '_o2', value, 'Finish', 2
+         FROM json_each(?)`,
+      ).bind(ids),
+      env.DB.prepare(
+        `UPDATE variants SET options = json_set(options, '$.Finish', 'Late')
+         WHERE product_id IN (SELECT value FROM json_each(?))`,
+      ).bind(ids),
+    ]);
+    const db = createDb(env.DB);
+    const [first, ...rest] = refreshStorefront(db, { products: late.map((entry) => entry.product_id) });
+    if (first) await db.batch([first, ...rest]);
+  });
+
+  const FILTERS: [string, () => Filters][] = [
+    ['a category and a collection', () => ({ category: catalog.parent, collection: collection.handle })],
+    ['an option value', () => ({ option: 'Finish:Late' })],
+  ];
+
+  it.each(FILTERS)(
+    '%s: the first three pages from either end, and what they read',
+    async (_name, filters) => {
+      expect(await listed(catalog, filters(), 'title_desc', 3)).toStrictEqual(
+        inSortOrder(late, 'title_desc').slice(0, 60),
+      );
+      expect(await listed(catalog, filters(), 'title_asc', 3)).toStrictEqual(
+        inSortOrder(late, 'title_asc').slice(0, 60),
+      );
+      const read = async (sort: ProductSort) => {
+        const meter = new D1Meter();
+        const query = ListProductsQuery.parse({ ...filters(), sort, limit: '20' });
+        await listProducts(meteredDatabase(env.DB, meter), query, catalog.store);
+        return usage(meter).rowsRead;
+      };
+      // From the last title the head holds the page; from the first the matches are counted (FEW_MATCHES + 1
+      // rows) and the lane walked to them: 800 products passed over, at least a row each.
+      expect(await read('title_desc')).toBeLessThan(FEW_MATCHES);
+      expect(await read('title_asc')).toBeGreaterThan(FEW_MATCHES + 800);
+    },
+  );
 });
 
 describe('a search by price past the exact price keys, or by date within one key', () => {

@@ -4,16 +4,17 @@
  * chosen from the tables below are concatenated.
  *
  * What a page reads (docs/ARCHITECTURE.md, "Storefront read model"):
- * - Without a search, one lane is walked in the order of the sort's index: the region's whole catalog, or the
- *   category (subcategories included) or collection asked for. The walk stops after `limit + 1` rows that pass
- *   the other filters, checked on each walked row: a second list (a primary-key lookup; only by title, see
- *   below), a price bound (the entry's own price range), a price range or (by title) option values the entry
- *   cannot settle (the product's document).
+ * - Without a search, two lists or option values, one lane is walked in the order of the sort's index: the
+ *   region's whole catalog, or the category (subcategories included) or collection asked for. The walk stops
+ *   after `limit + 1` rows that pass the other filters, checked on each walked row: a price bound (the entry's own
+ *   price range), or a price range the entry cannot settle (the product's document).
  *   A page reads `limit + 1` entries when every walked row matches, and that divided by the share of the lane
  *   that matches otherwise. A price sort with a minimum price walks the lane once per spread level instead
  *   (store-price-floor.ts): one walk would pass over every product priced wholly below the minimum.
- * - With a search, or a category and a collection or option values sorted by date or price, the full-text index
- *   or an ordered copy of it is walked instead (store-search.ts).
+ * - With a search, or a category and a collection, or option values, the full-text index finds the products:
+ *   by relevance, date or price it is walked, or an ordered copy of it (store-search.ts); by title a page takes
+ *   the first of three ways that fits, the lane's head, every match sorted, or the whole lane
+ *   (store-title-walk.ts).
  */
 
 import { BY_DATE, BY_PRICE, type SearchOrder } from '../../db/fts';
@@ -30,15 +31,15 @@ import {
   SELECTED,
 } from './store-query-parts';
 import type { ListProductsQuery, ProductSort } from './store-schemas';
-import { indexMatch, orderedIndexQuery, RELEVANCE_SHAPE, relevanceQuery, SEARCH_FROM } from './store-search';
+import { orderedIndexQuery, RELEVANCE_SHAPE, relevanceQuery } from './store-search';
+import { titleWalkQuery } from './store-title-walk';
 
 /** `shape` is what a cursor's key must hold: a forged cursor is a 422, not a 500. */
 type SortSpec = {
   /** The sort column and its direction; in a lane walk and by title the product id breaks ties in the same
    * direction. */
   column: string;
-  /** The index a lane is walked by in this order (a walk of the full-text index walks an ordered copy of it, or
-   * sorts its matches by title). */
+  /** The index a lane is walked by in this order. */
   index?: string;
   direction: 'ASC' | 'DESC';
   shape: KeyShape;
@@ -94,18 +95,16 @@ export function sortOf(query: ListProductsQuery): ProductSort {
 }
 
 /**
- * Whether the query walks the full-text index instead of a lane: with a search, and, in a sort that has an
- * ordered copy of the index, with two lists or option values. Lists and option values are words of each row, so
- * FTS5 finds the products that have them all, where a walk of one list's lane would pass over every product of
- * it without them. By title these stay a lane walk: the index would read and sort every product that has them.
+ * Whether the full-text index finds the query's products, rather than a walk of one lane: with a search, two
+ * lists or option values. Lists and option values are words of each row, so FTS5 finds the products that have
+ * them all, where a walk of one list's lane would pass over every product of it without them.
  */
-const walksIndex = (query: ListProductsQuery) =>
-  query.q !== undefined ||
-  ((listsOf(query).length > 1 || query.option.length > 0) && SORTS[sortOf(query)].ordered !== undefined);
+const usesIndex = (query: ListProductsQuery) =>
+  query.q !== undefined || listsOf(query).length > 1 || query.option.length > 0;
 
-/** The ordered copy a query walks, if it walks the full-text index and its sort has one. */
+/** The ordered copy of the index a query walks: if it uses the index, and its sort has one (date or price). */
 const orderedCopyOf = (query: ListProductsQuery) =>
-  walksIndex(query) ? SORTS[sortOf(query)].ordered : undefined;
+  usesIndex(query) ? SORTS[sortOf(query)].ordered : undefined;
 
 /** The key a page's cursor holds, from its last row. */
 export function cursorKeyOf(query: ListProductsQuery): (row: ListingRow) => (string | number)[] {
@@ -184,6 +183,11 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   }
 
   const cursor = query.cursor ? decodeCursor(query.cursor, sortOf(query), sort.shape) : undefined;
+  if (usesIndex(query)) {
+    // By title: relevance and the sorts with an ordered copy of the index have returned above.
+    const after = cursor as [string, string] | undefined;
+    return titleWalkQuery(query, store, lists, where, sort.direction, after);
+  }
   // A walk of the index by price has returned above: a price sort left here walks a lane.
   if (sort.column === 'e.min_price' && query.price_min !== undefined) {
     const after = cursor as [number, string] | undefined;
@@ -194,21 +198,12 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
     where.push({ sql: `(${sort.column}, e.product_id) ${after} (?, ?)`, params: cursor });
   }
 
-  let from: Fragment;
-  if (walksIndex(query)) {
-    from = SEARCH_FROM(lane);
-    where.unshift(indexMatch(query, lists, store));
-  } else {
-    // The sort's index, named: left to itself, SQLite may pick another index that matches a filter (price_max
-    // and the price index) and then sort everything that matched, which grows with the catalog.
-    from = { sql: `storefront_entries e INDEXED BY ${sort.index}`, params: [] };
-    where.unshift({ sql: `e.lane = ${lane.sql}`, params: lane.params });
-  }
-
-  const conditions = joined(where, ' AND ');
+  // The sort's index, named: left to itself, SQLite may pick another index that matches a filter (price_max and
+  // the price index) and then sort everything that matched, which grows with the catalog.
+  const conditions = joined([{ sql: `e.lane = ${lane.sql}`, params: lane.params }, ...where], ' AND ');
   const sql = `SELECT ${SELECTED('0')}
-    FROM ${from.sql}
+    FROM storefront_entries e INDEXED BY ${sort.index}
     WHERE ${conditions.sql}
     ORDER BY ${sort.column} ${sort.direction}, e.product_id ${sort.direction} LIMIT ?`;
-  return { sql, params: [...from.params, ...conditions.params, query.limit + 1] };
+  return { sql, params: [...conditions.params, query.limit + 1] };
 }

@@ -8,8 +8,8 @@
  *   about four rows per product it shows, at any depth and any catalog size.
  * - By price or date, an ordered copy of the index is walked the same way, in that order; so it is for a category
  *   and a collection, or option values, without a search (store-listing.ts), with no text.
- * - By title, every match is read (one index row and one entry) and sorted (`SEARCH_FROM`, `indexMatch`):
- *   proportional to the matches, not to the catalog.
+ * - By title there is no ordered copy: store-title-walk.ts walks the lane's head, or reads every match
+ *   (`SEARCH_FROM`) and sorts them, or walks the whole lane, with the FTS5 query built here (`searchQuery`).
  */
 import { BY_PRICE, optionWordSql, PAIR_BITS, type SearchOrder } from '../../db/fts';
 import { decodeCursor } from '../../lib/pagination';
@@ -53,7 +53,7 @@ const ANY_TEXT = (terms: string) => `{title description}: (${terms})`;
 const RANK_TIER = 2 ** 48;
 
 /** A word no row's lists has (they are ids): searching for it matches nothing, answered from one lookup. */
-const NO_LIST = 'none';
+export const NO_LIST = 'none';
 
 /** The FTS5 term of one option value `f` of the bound JSON array (store-query-parts.ts, optionsJson). */
 const OPTION_TERM = `'{lists}: "' || ${optionWordSql('(f.value ->> 0)', '(f.value ->> 1)')} || '"'`;
@@ -64,7 +64,12 @@ const OPTION_TERM = `'{lists}: "' || ${optionWordSql('(f.value ->> 0)', '(f.valu
  * need no escaping; a handle that names nothing matches no row; an option value's word is hex), and `text` if
  * given.
  */
-function searchQuery(lists: List[], options: OptionValue[], store: StoreContext, text?: string): Fragment {
+export function searchQuery(
+  lists: List[],
+  options: OptionValue[],
+  store: StoreContext,
+  text?: string,
+): Fragment {
   const named = lists.filter((list): list is Exclude<List, { kind: 'all' }> => list.kind !== 'all');
   const sql = [
     `'{lists}: "' || replace(?, '_', '') || '"'`,
@@ -88,11 +93,11 @@ function searchQuery(lists: List[], options: OptionValue[], store: StoreContext,
 }
 
 /** The shopper's words as an FTS5 query of any of the text, or none without a search. */
-const textOf = (q: string | undefined) => (q === undefined ? undefined : ANY_TEXT(toFtsQuery(q)));
+export const textOf = (q: string | undefined) => (q === undefined ? undefined : ANY_TEXT(toFtsQuery(q)));
 
 type SearchIndex = 'storefront_search' | SearchOrder['table'];
 
-const matching = (search: Fragment, index: SearchIndex = 'storefront_search'): Fragment => ({
+export const matching = (search: Fragment, index: SearchIndex = 'storefront_search'): Fragment => ({
   sql: `${index} MATCH (${search.sql})`,
   params: search.params,
 });
@@ -274,10 +279,3 @@ export function orderedIndexQuery(
     ],
   };
 }
-
-/**
- * The condition that the row is in the region and every list named, has every option value asked for, and that
- * the shopper's words, if any, match in any of the region's text.
- */
-export const indexMatch = (query: ListProductsQuery, lists: List[], store: StoreContext): Fragment =>
-  matching(searchQuery(lists, query.option, store, textOf(query.q)));
