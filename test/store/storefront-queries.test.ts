@@ -103,7 +103,7 @@ const byOrderedSearch = (shape: Shape) =>
  * (store-title-walk.ts): without a search, with a category and a collection, or option values.
  */
 const byTitleWalk = (shape: Shape) =>
-  (shape.search || shape.twoLists || shape.options) && shape.sort.startsWith('title');
+  !shape.search && (shape.twoLists || shape.options) && shape.sort.startsWith('title');
 
 /** A cursor of the shape's sort, for plans: any key will do (an ordered search holds a value and a number). */
 const anyCursor = (shape: Shape) =>
@@ -145,8 +145,8 @@ describe('query plans', () => {
     expect(scans).toStrictEqual([]);
     // Without a search the page is read in the order of an index and the walk stops at the limit. A search
     // by relevance walks each tier in the index's order too (only the tiers' own rows are sorted, the last
-    // step), and so does a search by price or date, in an ordered copy of the index; by title, the lane's
-    // head is walked in the title index's order, or the matches sorted, which FTS bounds, not the catalog.
+    // step), and so does a search by price or date, in an ordered copy of the index; a search by title sorts
+    // its matches, which FTS bounds, not the catalog.
     if (byOrderedSearch(shape)) {
       // FTS5's plan number has 64 when it hands rows over in rowid order, which the walk's LIMIT stops.
       const [walk, rest] = steps.filter((step) => step.startsWith('SCAN ix VIRTUAL TABLE'));
@@ -155,23 +155,16 @@ describe('query plans', () => {
       // One sort per side of the merge of the walk's rows with the rest of their last price key.
       expect(steps.filter((step) => step.includes('TEMP B-TREE'))).toHaveLength(2);
     } else if (byTitleWalk(shape)) {
-      // The lane's head and (without a search) the whole lane are walked by the title index, in its order; the
-      // matches are counted (without a search) and, the other way, read from the full-text index.
-      const ways = shape.search ? 1 : 2;
+      // The lane's head, the edge of the head and the rest of the lane are walked by the title index, in its
+      // order; the matches are counted and, the other way, read from the full-text index.
       const walks = steps.filter((step) =>
-        step.startsWith('SEARCH e USING INDEX storefront_entries_title_idx'),
+        /^SEARCH e USING (COVERING )?INDEX storefront_entries_title_idx/.test(step),
       );
-      expect(walks).toHaveLength(ways);
-      const index = steps.filter((step) => step.startsWith('SCAN storefront_search VIRTUAL TABLE'));
-      expect(index.filter((step) => step.endsWith(':M4'))).toHaveLength(ways);
-      // With a search or option values, each walk checks a walked product in the index by its row (a rowid
-      // lookup).
-      expect(index.filter((step) => step.endsWith(':=M4'))).toHaveLength(
-        shape.search || shape.options ? ways : 0,
-      );
-      // The matches' sort, and one per side of the merge of the ways' rows (at most limit + 1 each); a walk that
-      // was not in the index's order would add a sort of its own.
-      expect(steps.filter((step) => step.includes('TEMP B-TREE'))).toHaveLength(ways + 2);
+      expect(walks).toHaveLength(3);
+      expect(steps.filter((step) => step.startsWith('SCAN storefront_search VIRTUAL TABLE'))).toHaveLength(2);
+      // The matches' sort, and one per side of the merge of the three ways' rows (at most limit + 1 each); a
+      // walk that was not in the index's order would add a sort of its own.
+      expect(steps.filter((step) => step.includes('TEMP B-TREE'))).toHaveLength(4);
     } else if (!shape.search) expect(steps.filter((step) => step.includes('TEMP B-TREE'))).toStrictEqual([]);
     else expect(steps.some((step) => step.startsWith('SCAN storefront_search VIRTUAL TABLE'))).toBe(true);
     if (!byOrderedSearch(shape) && shape.sort.startsWith('price') && shape.priceMin) {
@@ -286,24 +279,25 @@ describe('rows read per page', () => {
     return cost(catalog, shape.query(catalog, first.next ?? undefined));
   }
 
-  // Every shape, searches in every sort among them: the catalogs' common word is in every product, and by title
-  // the head of the lane holds a page of its matches.
-  it.each(SHAPES.map((s) => [s.name, s] as const))(
-    '%s: the same at 5,000 products as at 500, in two round trips',
-    async (_name, shape) => {
-      const atSmall = await pageCost(small, shape);
-      const atLarge = await pageCost(large, shape);
-      expect([atSmall.products, atLarge.products]).toStrictEqual([20, 20]);
-      expect(atLarge.roundTrips).toBe(2);
-      // Equal up to where the filters' matches happen to fall in the sort order (measured: within 17%), and, for a
-      // price sort with a minimum price, up to how many products each catalog prices just below the minimum.
-      // A walk of the index passes over each of those at three rows: its index row, its pair's number and its entry.
-      const nearMinimum =
-        (byOrderedSearch(shape) ? 3 : 1) *
-        ((await pricedJustBelow(large, shape)) - (await pricedJustBelow(small, shape)));
-      expect(atLarge.rowsRead).toBeLessThanOrEqual(atSmall.rowsRead * 1.25 + 10 + nearMinimum);
-    },
-  );
+  // A search by relevance, date or price too: the catalogs' common word is in every product. By title a search
+  // reads every match (store-title-walk.ts).
+  it.each(
+    SHAPES.filter((shape) => !shape.search || !shape.sort.startsWith('title')).map(
+      (s) => [s.name, s] as const,
+    ),
+  )('%s: the same at 5,000 products as at 500, in two round trips', async (_name, shape) => {
+    const atSmall = await pageCost(small, shape);
+    const atLarge = await pageCost(large, shape);
+    expect([atSmall.products, atLarge.products]).toStrictEqual([20, 20]);
+    expect(atLarge.roundTrips).toBe(2);
+    // Equal up to where the filters' matches happen to fall in the sort order (measured: within 17%), and, for a
+    // price sort with a minimum price, up to how many products each catalog prices just below the minimum.
+    // A walk of the index passes over each of those at three rows: its index row, its pair's number and its entry.
+    const nearMinimum =
+      (byOrderedSearch(shape) ? 3 : 1) *
+      ((await pricedJustBelow(large, shape)) - (await pricedJustBelow(small, shape)));
+    expect(atLarge.rowsRead).toBeLessThanOrEqual(atSmall.rowsRead * 1.25 + 10 + nearMinimum);
+  });
 
   it('cheapest first with a minimum price reads the page, at most two rows per spread level and the products just below it', async () => {
     const shape = SHAPES.find((s) => s.name === 'price_asc, price_min') as Shape;
@@ -645,11 +639,14 @@ describe('option values', () => {
       await listProducts(meteredDatabase(env.DB, atLarge), query, large.store),
     ];
     expect(pages.map((page) => page.data.length)).toStrictEqual([10, 10]);
-    expect(usage(atLarge).rowsRead).toBeLessThanOrEqual(usage(atSmall).rowsRead + 5);
+    // By title, up to how soon the head's products settle their variants (measured: within 2%).
+    const byTitle = sort.startsWith('title');
+    expect(usage(atLarge).rowsRead).toBeLessThanOrEqual(usage(atSmall).rowsRead * (byTitle ? 1.05 : 1) + 5);
     // A walk of the lane reads every product, its document and its variants' options when few have the value:
-    // 5,541 and 55,042 rows (measured before the index walk, and by title before the count). By title the
-    // lane's head, the count and the ten read 504-544 (measured), hydration included.
-    expect(usage(atSmall).rowsRead).toBeLessThan(sort.startsWith('title') ? 750 : 500);
+    // 5,541 and 55,042 rows (measured before the index walk, and by title before the head and the count). By
+    // title the head (200 products, each with its document and its variants' options), the count and the ten
+    // read 1,184-2,304 (measured), hydration included.
+    expect(usage(atSmall).rowsRead).toBeLessThan(byTitle ? 2_500 : 500);
   });
 });
 

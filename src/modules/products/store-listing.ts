@@ -186,7 +186,7 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   if (usesIndex(query)) {
     // By title: relevance and the sorts with an ordered copy of the index have returned above.
     const after = cursor as [string, string] | undefined;
-    return titleWalkQuery(query, store, lists, where, sort.direction, after);
+    return titleWalkQuery(query, store, lists, where, { direction: sort.direction, cursor: after });
   }
   // A walk of the index by price has returned above: a price sort left here walks a lane.
   if (sort.column === 'e.min_price' && query.price_min !== undefined) {
