@@ -12,9 +12,9 @@
  *   that matches otherwise. A price sort with a minimum price walks the lane once per spread level instead
  *   (store-price-floor.ts): one walk would pass over every product priced wholly below the minimum.
  * - With a search, or a category and a collection, or option values, the full-text index finds the products:
- *   by relevance, date or price it is walked, or an ordered copy of it (store-search.ts); by title a page takes
- *   the first of three ways that fits, the lane's head, every match sorted, or the whole lane
- *   (store-title-walk.ts).
+ *   by relevance, date or price it is walked, or an ordered copy of it (store-search.ts); by title a search's
+ *   matches are sorted, and two lists or option values take the first of three ways that fits: the lane's head,
+ *   every match sorted, or the rest of the lane (store-title-walk.ts).
  */
 
 import { BY_DATE, BY_PRICE, type SearchOrder } from '../../db/fts';

@@ -8,8 +8,8 @@
  *   about four rows per product it shows, at any depth and any catalog size.
  * - By price or date, an ordered copy of the index is walked the same way, in that order; so it is for a category
  *   and a collection, or option values, without a search (store-listing.ts), with no text.
- * - By title there is no ordered copy: store-title-walk.ts walks the lane's head, or reads every match
- *   (`SEARCH_FROM`) and sorts them, or walks the whole lane, with the FTS5 query built here (`searchQuery`).
+ * - By title there is no ordered copy: store-title-walk.ts sorts the matches (`SEARCH_FROM`), or walks the
+ *   lane, with the FTS5 query built here (`searchQuery`).
  */
 import { BY_PRICE, optionWordSql, PAIR_BITS, type SearchOrder } from '../../db/fts';
 import { decodeCursor } from '../../lib/pagination';
@@ -53,7 +53,10 @@ const ANY_TEXT = (terms: string) => `{title description}: (${terms})`;
 const RANK_TIER = 2 ** 48;
 
 /** A word no row's lists has (they are ids): searching for it matches nothing, answered from one lookup. */
-export const NO_LIST = 'none';
+const NO_LIST = 'none';
+
+/** An FTS5 query, as an SQL string, that matches nothing: the query of a way not taken. */
+export const MATCH_NOTHING = `'{lists}: ${NO_LIST}'`;
 
 /** The FTS5 term of one option value `f` of the bound JSON array (store-query-parts.ts, optionsJson). */
 const OPTION_TERM = `'{lists}: "' || ${optionWordSql('(f.value ->> 0)', '(f.value ->> 1)')} || '"'`;
@@ -129,7 +132,7 @@ export function relevanceQuery(
     const search = searchQuery(lists, query.option, store, RELEVANCE_TIERS[t](terms));
     const match = gate
       ? matching({
-          sql: `CASE WHEN ${gate.sql} THEN ${search.sql} ELSE '{lists}: ${NO_LIST}' END`,
+          sql: `CASE WHEN ${gate.sql} THEN ${search.sql} ELSE ${MATCH_NOTHING} END`,
           params: [...gate.params, ...search.params],
         })
       : matching(search);
@@ -253,7 +256,7 @@ export function orderedIndexQuery(
     ? `${edge} >> ${PAIR_BITS} = ${beforeEdge} >> ${PAIR_BITS}`
     : `${edge} >> ${PAIR_BITS} >= ${order.exactBelow}`;
   const tailSearch: Fragment = {
-    sql: `CASE WHEN ${gate} THEN ${search.sql} ELSE '{lists}: ${NO_LIST}' END`,
+    sql: `CASE WHEN ${gate} THEN ${search.sql} ELSE ${MATCH_NOTHING} END`,
     params: search.params,
   };
   const rest = ascending

@@ -13,20 +13,24 @@
  * from the cursor passes over every product before the titles that hold them, and a product cannot be checked
  * against the words in less than the index's time for a prefix (the last word), about 2 ms at 40,000 products.
  *
- * Without, a page takes the first of three ways that fits, all in one statement (each given nothing to read
- * unless it is taken), one round trip:
+ * Without, a page takes the first of three ways that fits, all in one statement (one round trip; the sort and the
+ * walk are each given nothing to read unless taken):
  * 1. The head: the first HEAD_WALK products of the lane from the cursor, checked as a lane walk checks them; if
  *    `limit + 1` of them match, they are the page. Where the matches are common near the cursor, a page reads
  *    what a lane walk reads.
  * 2. Else the matches are counted in the index (lists and option values are words of its rows), up to
  *    FEW_MATCHES + 1, one row each; up to FEW_MATCHES they are read and sorted.
  * 3. Else the lane walk goes on from the head's last product: it costs what the walk cost before the head, plus
- *    the count.
+ *    the count and the seek to that product (HEAD_WALK rows of the title index).
+ * Where the lane ends inside the head (a last page, a small list) the head holds every match, but the count and,
+ * for few matches, the sort still run. And the count is of the words only: it leaves out the cursor, the price
+ * bounds and whether one variant has every value, so filters whose words are common but that nothing satisfies
+ * together (two sizes at once) still walk the rest of the lane, as before the head.
  */
 import type { StoreContext } from '../../lib/store-context';
 import { type Fragment, joined, type List, laneOf, SELECTED } from './store-query-parts';
 import type { ListProductsQuery } from './store-schemas';
-import { matching, NO_LIST, SEARCH_FROM, searchQuery, textOf } from './store-search';
+import { MATCH_NOTHING, matching, SEARCH_FROM, searchQuery, textOf } from './store-search';
 
 /**
  * The most matches a listing without a search reads and sorts. Past the head, the count costs up to FEW_MATCHES
@@ -37,14 +41,12 @@ import { matching, NO_LIST, SEARCH_FROM, searchQuery, textOf } from './store-sea
 export const FEW_MATCHES = 500;
 
 /**
- * How many products of the lane the head walks: enough to fill a page of 20 where a tenth of the lane matches.
+ * How many products of the lane the head walks: enough to fill a page of 20 where more than a tenth of the lane
+ * matches.
  * Where fewer do, the head costs a row per product (the second list's check finds none for the others), or,
  * with option values, a dozen (the product's document and its variants).
  */
 const HEAD_WALK = 200;
-
-/** A word no row has: a MATCH given it reads nothing (one lookup). */
-const NOTHING = `'{lists}: ${NO_LIST}'`;
 
 type TitleSort = {
   direction: 'ASC' | 'DESC';
@@ -92,9 +94,11 @@ export function titleWalkQuery(
     [{ sql: `e.lane = ${lane.sql}`, params: lane.params }, ...pastCursor(sort)],
     ' AND ',
   );
+  // Never empty here (the second list's or the option values' check is among the filters); `true` keeps the
+  // SQL whole regardless.
+  const checked = joined([{ sql: 'true', params: [] }, ...filters], ' AND ');
   // The head's walk selects whole entries, as the filters read their prices: a join back to each would read two
   // rows for each product walked instead of one.
-  const checked = joined([{ sql: 'true', params: [] }, ...filters], ' AND ');
   const head: Fragment = {
     sql: `SELECT ${SELECTED('0')} FROM (
         SELECT * FROM storefront_entries e INDEXED BY storefront_entries_title_idx
@@ -114,6 +118,7 @@ export function titleWalkQuery(
       WHERE ${edgeFrom.sql} ${order} LIMIT 1 OFFSET ${HEAD_WALK - 1}`,
     params: edgeFrom.params,
   };
+  // Past the edge, to what the head's matches leave of the page.
   const walk = joined(
     [
       walked,
@@ -124,7 +129,7 @@ export function titleWalkQuery(
   );
   const sorted = sortedMatches(
     lane,
-    { sql: `CASE WHEN ${way} = 'sort' THEN (SELECT q FROM terms) ELSE ${NOTHING} END`, params: [] },
+    { sql: `CASE WHEN ${way} = 'sort' THEN (SELECT q FROM terms) ELSE ${MATCH_NOTHING} END`, params: [] },
     filters,
     sort,
     rows,
@@ -132,10 +137,10 @@ export function titleWalkQuery(
   return {
     sql: `WITH terms AS MATERIALIZED (SELECT ${search.sql} AS q),
       head AS MATERIALIZED (${head.sql}),
-      full AS MATERIALIZED (SELECT count(*) = ? AS yes FROM head),
+      full AS MATERIALIZED (SELECT count(*) AS taken, count(*) = ? AS yes FROM head),
       counted AS MATERIALIZED (SELECT count(*) AS matches FROM (
         SELECT rowid FROM storefront_search
-        WHERE storefront_search MATCH CASE WHEN (SELECT yes FROM full) THEN ${NOTHING} ELSE (SELECT q FROM terms) END
+        WHERE storefront_search MATCH CASE WHEN (SELECT yes FROM full) THEN ${MATCH_NOTHING} ELSE (SELECT q FROM terms) END
         LIMIT ${FEW_MATCHES + 1})),
       way AS MATERIALIZED (SELECT CASE WHEN (SELECT yes FROM full) THEN 'head'
         WHEN (SELECT matches FROM counted) <= ${FEW_MATCHES} THEN 'sort' ELSE 'walk' END AS way),
@@ -145,7 +150,7 @@ export function titleWalkQuery(
     SELECT * FROM (${sorted.sql})
     UNION ALL
     SELECT * FROM (SELECT ${SELECTED('0')} FROM storefront_entries e INDEXED BY storefront_entries_title_idx
-      WHERE ${walk.sql} ${order} LIMIT ?)
+      WHERE ${walk.sql} ${order} LIMIT ? - (SELECT taken FROM full))
     ORDER BY title ${sort.direction}, id ${sort.direction} LIMIT ?`,
     params: [
       ...search.params,
