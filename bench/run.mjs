@@ -56,8 +56,13 @@ const LISTINGS = [
     '/v1/store/products?limit=20&region=eu&q=linen&price_min=5000&sort=price_asc',
   ],
   ['search "linen", by title', '/v1/store/products?limit=20&region=eu&q=linen&sort=title_asc'],
-  // Sizes 36-39 are the socks' only (about one product in sixteen).
+  // Sizes 36-39 are the socks' only (one product type in twelve).
   ['size 36-39, by title', '/v1/store/products?limit=20&region=eu&option=Size:36-39&sort=title_asc'],
+  // Twelve t-shirts at every size (scripts/lib/demo-catalog.mjs), in a category of five product types in twelve.
+  [
+    'apparel in the limited collection, by title',
+    '/v1/store/products?limit=20&region=eu&category=apparel&collection=limited&sort=title_asc',
+  ],
 ];
 
 /**

@@ -87,6 +87,17 @@ const COLLECTIONS = [
   ['sale', { en: 'Sale', de: 'Sale', fr: 'Soldes', ja: 'セール' }],
 ];
 
+/**
+ * A collection of twelve t-shirts at every catalog size, spread across the catalog: a list that holds a fixed
+ * number of products, whose share of a category shrinks as the catalog grows (the bench lists it with a category,
+ * by title).
+ */
+const LIMITED = [
+  'limited',
+  { en: 'Limited edition', de: 'Limitierte Auflage', fr: 'Édition limitée', ja: '限定品' },
+];
+const LIMITED_PRODUCTS = 12;
+
 // Product types: category, base USD price in cents, options, and names per locale.
 const TYPES = [
   ['t-shirts', 2400, ['Size', 'Color'], { en: 'T-shirt', de: 'T-Shirt', fr: 'T-shirt', ja: 'Tシャツ' }],
@@ -188,6 +199,11 @@ export function buildDemoCatalog(productCount = 200, seed = 42) {
     position,
   }));
   const collections = COLLECTIONS.map(([handle, titles]) => ({ handle, titles }));
+  // Every `limitedStep`-th product while it is active, a multiple of the types' count so that each is a t-shirt
+  // (the first type); a step short of the catalog's twelfth leaves room for those that are not.
+  const limitedStep =
+    TYPES.length * Math.max(1, Math.floor(productCount / (LIMITED_PRODUCTS + 1) / TYPES.length));
+  let limitedCount = 0;
   const products = [];
   const handles = new Map();
   for (let i = 0; products.length < productCount; i++) {
@@ -235,9 +251,12 @@ export function buildDemoCatalog(productCount = 200, seed = 42) {
         ]),
       ),
     }));
+    const status = i % 40 === 39 ? 'draft' : i % 53 === 52 ? 'archived' : 'active';
+    const limited = i % limitedStep === 0 && status === 'active' && limitedCount < LIMITED_PRODUCTS;
+    if (limited) limitedCount++;
     products.push({
       handle,
-      status: i % 40 === 39 ? 'draft' : i % 53 === 52 ? 'archived' : 'active',
+      status,
       createdAt: Date.UTC(2026, 0, 1) + i * 3_600_000,
       translations: Object.fromEntries(
         Object.entries(titles).map(([locale, title]) => [
@@ -248,15 +267,23 @@ export function buildDemoCatalog(productCount = 200, seed = 42) {
       options: optionNames,
       variants,
       category,
-      collections: collections
-        .filter((_, c) => (i + c) % 4 === 0)
-        .map((c) => c.handle)
-        .slice(0, 2),
+      collections: [
+        ...collections
+          .filter((_, c) => (i + c) % 4 === 0)
+          .map((c) => c.handle)
+          .slice(0, 2),
+        ...(limited ? [LIMITED[0]] : []),
+      ],
       images: [1, 2].map((n) => ({
         url: `https://images.edgecart.dev/demo/${handle}-${n}.jpg`,
         alt: Object.fromEntries(Object.entries(titles).map(([locale, title]) => [locale, `${title} (${n})`])),
       })),
     });
   }
-  return { regions: REGIONS, categories, collections, products };
+  return {
+    regions: REGIONS,
+    categories,
+    collections: [...collections, { handle: LIMITED[0], titles: LIMITED[1] }],
+    products,
+  };
 }
