@@ -631,6 +631,27 @@ describe('option values', () => {
     }
   });
 
+  it('two values of one option list nothing, reading no row, in every sort; one value twice is that value', async () => {
+    // Every product of the catalog has a variant in S and one in M, so the words of both are in every row: a
+    // walk would check every product to find none.
+    for (const sort of PRODUCT_SORTS) {
+      for (const q of sort === 'relevance' ? [large.common] : [undefined, large.common]) {
+        const query = (option: string[]) =>
+          ListProductsQuery.parse({ option, sort, limit: '20', ...(q === undefined ? {} : { q }) });
+        const meter = new D1Meter();
+        const both = await listProducts(
+          meteredDatabase(env.DB, meter),
+          query(['Size:S', 'Size:M']),
+          large.store,
+        );
+        expect(both).toStrictEqual({ data: [], page: { limit: 20, next_cursor: null } });
+        expect(usage(meter)).toStrictEqual({ roundTrips: 1, rowsRead: 0 });
+        const twice = await listProducts(env.DB, query(['Size:S', 'Size:S']), large.store);
+        expect(twice).toStrictEqual(await listProducts(env.DB, query(['Size:S']), large.store));
+      }
+    }
+  });
+
   it.each(SORTED)('%s: a value on ten products reads the same at 5,000 products as at 500', async (sort) => {
     const color = await tenPurple();
     const query = ListProductsQuery.parse({ option: `Color:${color}`, sort, limit: '20' });

@@ -27,10 +27,11 @@ import {
   type List,
   type ListingRow,
   laneOf,
+  NOTHING_LISTED,
   optionsJson,
   SELECTED,
 } from './store-query-parts';
-import type { ListProductsQuery, ProductSort } from './store-schemas';
+import type { ListProductsQuery, OptionValue, ProductSort } from './store-schemas';
 import { orderedIndexQuery, RELEVANCE_SHAPE, relevanceQuery } from './store-search';
 import { titleWalkQuery } from './store-title-walk';
 
@@ -158,7 +159,17 @@ function variantCondition(query: ListProductsQuery, currency: string): Fragment 
   return { sql: `(e.min_price >= ? OR e.max_price <= ? OR ${variants})`, params: [min, max, ...params] };
 }
 
+/**
+ * Whether the option values asked for give one option two values: no variant has both, so nothing matches. Their
+ * words are common (each value on many products), so a walk would read every product that has both on some
+ * variants, a whole lane where every product comes in both sizes, to find none.
+ */
+const contradictory = (options: OptionValue[]) =>
+  new Set(options.map((o) => o.name)).size <
+  new Set(options.map((o) => JSON.stringify([o.name, o.value]))).size;
+
 export function buildListingQuery(query: ListProductsQuery, store: StoreContext): Fragment {
+  if (contradictory(query.option)) return NOTHING_LISTED;
   const sort = SORTS[sortOf(query)];
   const lists = listsOf(query);
   const [walked, ...others] = lists;

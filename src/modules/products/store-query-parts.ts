@@ -20,6 +20,12 @@ export const joined = (fragments: Fragment[], separator: string): Fragment => ({
 export const SELECTED = (rank: string) =>
   `e.product_id AS id, e.created_at, e.min_price, e.title, ${rank} AS rank`;
 
+/** A listing query that lists nothing and reads no row. */
+export const NOTHING_LISTED: Fragment = {
+  sql: `SELECT ${SELECTED('0')} FROM storefront_entries e WHERE false`,
+  params: [],
+};
+
 /** The whole catalog, or a category (with its subcategories) or collection by handle. */
 export type List = { kind: 'all' } | { kind: 'category' | 'collection'; handle: string };
 

@@ -59,7 +59,8 @@ export const ListProductsQuery = z
         param: { style: 'form', explode: true },
         type: 'array',
         items: { type: 'string' },
-        description: 'Repeatable `Name:Value`; a product matches when one variant has them all',
+        description:
+          'Repeatable `Name:Value`; a product matches when one variant has them all (so two values of one option match none)',
         example: ['Color:Blue'],
       }),
     sort: z.enum(PRODUCT_SORTS).optional().openapi({

@@ -22,6 +22,7 @@ import {
   LIST_ID,
   type List,
   laneOf,
+  NOTHING_LISTED,
   optionsJson,
   SELECTED,
 } from './store-query-parts';
@@ -150,7 +151,7 @@ export function relevanceQuery(
     : undefined;
   // One tier left: its walk is in rank order already.
   if (tier === 1) return walk(1, after);
-  if (tier > 1) return { sql: `SELECT ${SELECTED('0')} FROM storefront_entries e WHERE false`, params: [] };
+  if (tier > 1) return NOTHING_LISTED;
   const first = walk(0, after);
   // Unless the first tier falls short, the second walk searches for a word no row has, which FTS5 answers from
   // one lookup (a condition beside the walk, even a constant one, does not keep SQLite from running it, and

@@ -25,7 +25,8 @@
  * Where the lane ends inside the head (a last page, a small list) the head holds every match, but the count and,
  * for few matches, the sort still run. And the count is of the words only: it leaves out the cursor, the price
  * bounds and whether one variant has every value, so filters whose words are common but that nothing satisfies
- * together (two sizes at once) still walk the rest of the lane, as before the head.
+ * together (a size with a price range no variant of that size reaches) still walk the rest of the lane, as before
+ * the head.
  */
 import type { StoreContext } from '../../lib/store-context';
 import { type Fragment, joined, type List, laneOf, SELECTED } from './store-query-parts';
