@@ -39,7 +39,10 @@ const runs = (part) => ONLY === undefined || ONLY.includes(part);
 const APP_PORT = 8797;
 const HELLO_PORT = 8798;
 
-/** The listings whose MISS cost is measured: the demo catalog's region, category and a common search word. */
+/**
+ * The listings whose MISS cost is measured: the demo catalog's region, a category, a common search word, an option
+ * value and a collection.
+ */
 const LISTINGS = [
   ['newest', '/v1/store/products?limit=20&region=eu'],
   ['price, lowest first', '/v1/store/products?limit=20&region=eu&sort=price_asc'],

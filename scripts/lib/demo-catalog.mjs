@@ -88,7 +88,7 @@ const COLLECTIONS = [
 ];
 
 /**
- * A collection of twelve t-shirts at every catalog size, spread across the catalog: a list that holds a fixed
+ * A collection of twelve t-shirts at every catalog size from 144 products (fewer below), spread across the catalog: a list that holds a fixed
  * number of products, whose share of a category shrinks as the catalog grows (the bench lists it with a category,
  * by title).
  */

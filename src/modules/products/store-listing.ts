@@ -144,7 +144,7 @@ function variantCondition(query: ListProductsQuery, currency: string): Fragment 
   }
   if (query.option.length > 0) {
     // Every value asked for (one bound JSON array of [name, value]: ten options would otherwise bind twenty values,
-    // twice in a walk of the index) is on the variant.
+    // twice in a walk of the index, three times by title) is on the variant.
     conditions.push(`NOT EXISTS (SELECT 1 FROM json_each(?) f WHERE NOT EXISTS (
       SELECT 1 FROM json_each(pv.options) o WHERE o.key = f.value ->> 0 AND o.value = f.value ->> 1))`);
     params.push(optionsJson(query.option));

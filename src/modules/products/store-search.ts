@@ -1,5 +1,6 @@
 /**
- * The storefront listing's walks of the full-text index (store-listing.ts builds the rest): the index
+ * The storefront listing's walks of the full-text index (store-listing.ts builds the rest, by title
+ * store-title-walk.ts): the index
  * (src/db/fts.ts) finds the products sold in the region, listed in the lists asked for, with the option values
  * asked for, whose text matches. Region, lists and option values are words of the index row, so FTS5 filters them
  * without reading a row.
@@ -8,8 +9,8 @@
  *   about four rows per product it shows, at any depth and any catalog size.
  * - By price or date, an ordered copy of the index is walked the same way, in that order; so it is for a category
  *   and a collection, or option values, without a search (store-listing.ts), with no text.
- * - By title there is no ordered copy: store-title-walk.ts sorts the matches (`SEARCH_FROM`), or walks the
- *   lane, with the FTS5 query built here (`searchQuery`).
+ * - By title there is no ordered copy: store-title-walk.ts walks the lane's head, counts the matches and sorts
+ *   them (`SEARCH_FROM`) or walks on; the count and the sort use the FTS5 query built here (`searchQuery`).
  */
 import { BY_PRICE, optionWordSql, PAIR_BITS, type SearchOrder } from '../../db/fts';
 import { decodeCursor } from '../../lib/pagination';

@@ -11,13 +11,14 @@
  *
  * With a search every match is read and sorted: the shopper's words follow the titles ("Linen shirt"), so a walk
  * from the cursor passes over every product before the titles that hold them, and a product cannot be checked
- * against the words in less than the index's time for a prefix (the last word), about 2 ms at 40,000 products.
+ * against the words quickly: FTS5 gathers the last word's matches (it is a prefix) for each check, about 2 ms at
+ * 40,000 products for a word in every product.
  *
  * Without, a page takes the first of three ways that fits, all in one statement (one round trip; the sort and the
  * walk are each given nothing to read unless taken):
  * 1. The head: the first HEAD_WALK products of the lane from the cursor, checked as a lane walk checks them; if
  *    `limit + 1` of them match, they are the page. Where the matches are common near the cursor, a page reads
- *    what a lane walk reads.
+ *    what a lane walk reads and 50-70 rows more (the head's rows are kept, counted and merged).
  * 2. Else the matches are counted in the index (lists and option values are words of its rows), up to
  *    FEW_MATCHES + 1, one row each; up to FEW_MATCHES they are read and sorted.
  * 3. Else the lane walk goes on from the head's last product: it costs what the walk cost before the head, plus
