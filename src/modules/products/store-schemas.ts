@@ -60,7 +60,7 @@ export const ListProductsQuery = z
         type: 'array',
         items: { type: 'string' },
         description:
-          'Repeatable `Name:Value`; a product matches when one variant has them all (so two values of one option match none)',
+          'Repeatable `Name:Value`; a product matches when one variant has them all (two values of one option: none)',
         example: ['Color:Blue'],
       }),
     sort: z.enum(PRODUCT_SORTS).optional().openapi({

@@ -16,9 +16,10 @@
  *
  * Without, a page takes the first of three ways that fits, all in one statement (one round trip; the sort and the
  * walk are each given nothing to read unless taken):
- * 1. The head: the first HEAD_WALK products of the lane from the cursor, checked as a lane walk checks them; if
- *    `limit + 1` of them match, they are the page. Where the matches are common near the cursor, a page reads
- *    what a lane walk reads and 50-70 rows more (the head's rows are kept, counted and merged).
+ * 1. The head: the first HEAD_WALK products of the lane from the cursor, each checked (the second list's primary
+ *    key, the price bounds, the document for option values); if `limit + 1` of them match, they are the page.
+ *    Where the matches are common near the cursor, a page reads what a lane walk reads and 50-70 rows more (the
+ *    head's rows are kept, counted and merged).
  * 2. Else the matches are counted in the index (lists and option values are words of its rows), up to
  *    FEW_MATCHES + 1, one row each; up to FEW_MATCHES they are read and sorted.
  * 3. Else the lane walk goes on from the head's last product: it costs what the walk cost before the head, plus
@@ -44,9 +45,8 @@ export const FEW_MATCHES = 500;
 
 /**
  * How many products of the lane the head walks: enough to fill a page of 20 where more than a tenth of the lane
- * matches.
- * Where fewer do, the head costs a row per product (the second list's check finds none for the others), or,
- * with option values, a dozen (the product's document and its variants).
+ * matches. Where fewer do, the head costs a row per product (the second list's check finds none for the others),
+ * or, with option values, a dozen (the product's document and its variants).
  */
 const HEAD_WALK = 200;
 
@@ -142,7 +142,8 @@ export function titleWalkQuery(
       full AS MATERIALIZED (SELECT count(*) AS taken, count(*) = ? AS yes FROM head),
       counted AS MATERIALIZED (SELECT count(*) AS matches FROM (
         SELECT rowid FROM storefront_search
-        WHERE storefront_search MATCH CASE WHEN (SELECT yes FROM full) THEN ${MATCH_NOTHING} ELSE (SELECT q FROM terms) END
+        WHERE storefront_search MATCH
+          CASE WHEN (SELECT yes FROM full) THEN ${MATCH_NOTHING} ELSE (SELECT q FROM terms) END
         LIMIT ${FEW_MATCHES + 1})),
       way AS MATERIALIZED (SELECT CASE WHEN (SELECT yes FROM full) THEN 'head'
         WHEN (SELECT matches FROM counted) <= ${FEW_MATCHES} THEN 'sort' ELSE 'walk' END AS way),
