@@ -5,6 +5,7 @@
 // (src/modules/storefront/statements.ts), rendered to SQL here.
 import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core';
 import { newId } from '../src/lib/ids.ts';
+import { CATALOG_SCOPE, NEXT_VERSION_SQL } from '../src/lib/version-scopes.ts';
 import { statementSql, storefrontStatements } from '../src/modules/storefront/statements.ts';
 import { buildDemoCatalog } from './lib/demo-catalog.mjs';
 import { sqlText } from './lib/sql.mjs';
@@ -54,6 +55,20 @@ const WIPE = [
   'DELETE FROM collections;',
   'DELETE FROM regions;',
 ];
+
+/**
+ * A seed replaces the catalog outside the API's writes. Like a region write (src/lib/catalog-version-bumps.ts), it
+ * moves the `catalog` version, which every cached response and each isolate's region directory depend on: a
+ * running Worker (`npm run dev`, or a deployed one after `--remote`) sees the new catalog within a second instead
+ * of serving what it had cached for up to a day.
+ */
+const CATALOG_MOVED = `INSERT INTO cache_versions (scope, version) SELECT '${CATALOG_SCOPE}', ${NEXT_VERSION_SQL} WHERE true
+  ON CONFLICT (scope) DO UPDATE SET version = excluded.version;`;
+
+/** Everything a seed runs, in order: the old catalog's deletion if `force`, the demo catalog, its version. */
+export function seedStatements(catalog, { force = false, readModelIndexes = [] } = {}) {
+  return [...(force ? WIPE : []), ...demoCatalogStatements(catalog, readModelIndexes), CATALOG_MOVED];
+}
 
 /**
  * The storefront read model's sort indexes, as `{ name, sql }` rows of this query. A bulk load drops them and
@@ -210,7 +225,7 @@ function main() {
     const catalog = buildDemoCatalog(count);
     // Locally the whole file is one atomic batch; a remote import gives no such promise, so it keeps the indexes.
     const indexes = where === '--local' ? query(READ_MODEL_INDEXES_QUERY, where) : [];
-    executeSql([...(force ? WIPE : []), ...demoCatalogStatements(catalog, indexes)].join('\n'), where);
+    executeSql(seedStatements(catalog, { force, readModelIndexes: indexes }).join('\n'), where);
     const variants = catalog.products.reduce((sum, p) => sum + p.variants.length, 0);
     console.log(
       `Seeded ${catalog.products.length} products (${variants} variants), ${catalog.categories.length} categories, ${catalog.collections.length} collections, ${catalog.regions.length} regions in ${Math.round((Date.now() - started) / 1000)} s.`,

@@ -31,10 +31,6 @@ export const EDGE_TTL_SECONDS = 86_400;
  */
 export const HORIZON_MS = (EDGE_TTL_SECONDS + 3_600) * 1_000;
 
-export const CATALOG_SCOPE = 'catalog';
-export const LISTING_SCOPE = 'listing';
-export const productScope = (handle: string) => `product:${handle}`;
-
 /** One isolate's view of the versions at one moment; a request keeps the view it started with. */
 export class CacheVersions {
   constructor(

@@ -1,5 +1,5 @@
 /**
- * Which cache versions a catalog write moves (scopes in src/lib/cache-versions.ts). A write passes its bump to
+ * Which cache versions a catalog write moves (scopes in src/lib/version-scopes.ts). A write passes its bump to
  * `commit()` as `versions`, which runs it in the write's own batch, before the change's statements, so that it
  * reads the catalog as it was (a product's old handle, a category's members before a delete cascades them away):
  *
@@ -19,15 +19,10 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { cacheVersions } from '../db/schema';
-import { CATALOG_SCOPE, LISTING_SCOPE, productScope } from './cache-versions';
 import type { Database } from './db';
+import { CATALOG_SCOPE, LISTING_SCOPE, NEXT_VERSION_SQL, productScope } from './version-scopes';
 
-/**
- * The next version: D1's clock in ms, or one past the largest version when that is ahead (two writes in one
- * millisecond, a clock step back). Versions therefore grow in commit order, which is what lets an isolate ask
- * for "everything after the largest version I have seen".
- */
-const NEXT_VERSION = sql`max(CAST(unixepoch('subsec') * 1000 AS INTEGER), coalesce((SELECT max(version) FROM cache_versions), 0) + 1)`;
+const NEXT_VERSION = sql.raw(NEXT_VERSION_SQL);
 
 const literal = (scope: string) => sql`SELECT ${scope} AS scope`;
 const LISTING = literal(LISTING_SCOPE);

@@ -10,10 +10,11 @@
  */
 import { asc } from 'drizzle-orm';
 import { regionCountries, regions } from '../db/schema';
-import { CATALOG_SCOPE, type CacheVersions } from './cache-versions';
+import type { CacheVersions } from './cache-versions';
 import { sessionDatabase } from './d1-session';
 import { createDb } from './db';
 import type { RegionInfo } from './store-context';
+import { CATALOG_SCOPE } from './version-scopes';
 
 export type RegionDirectory = {
   regions: RegionInfo[];
