@@ -2,8 +2,8 @@
 //  [-- --duration 10] [-- --connections 20]`
 // Builds the Worker as `wrangler deploy` would, runs it on Miniflare's Node API (workerd with the real local
 // D1/KV/Cache bindings and no dev proxy in front), seeds the demo catalog at each size given, and measures:
-// - miss: what an uncached storefront listing costs, one scenario at a time (newest, price sort, a category, a
-//   price range, a search): sequential requests, each a cache MISS (a distinct `bench` parameter makes each URL,
+// - miss: what an uncached storefront listing costs, one scenario at a time (LISTINGS below: sorts, a category,
+//   price bounds, searches, an option value and a collection by title): sequential requests, each a cache MISS (a distinct `bench` parameter makes each URL,
 //   and so each cache key, new), with p50/p99 latency, plus the D1 round trips and rows read of that listing
 //   counted by bench/listing-probe.ts, which runs the route's own read functions through a metered D1 binding.
 // - writes: what the storefront read model adds to a catalog write's batch (one product, a category renamed, a

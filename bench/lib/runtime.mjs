@@ -10,7 +10,7 @@ import { convertV4MiniflareOptions, Miniflare } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { buildDemoCatalog } from '../../scripts/lib/demo-catalog.mjs';
 import { generateSecretKey, insertSecretKeySql } from '../../scripts/lib/secret-key.mjs';
-import { demoCatalogStatements, READ_MODEL_INDEXES_QUERY } from '../../scripts/seed.mjs';
+import { READ_MODEL_INDEXES_QUERY, seedStatements } from '../../scripts/seed.mjs';
 
 export const HOST = '127.0.0.1';
 export const MINIFLARE_VERSION = JSON.parse(
@@ -156,7 +156,7 @@ export async function applyMigrations(db) {
  */
 export async function seedDemoCatalog(db, products = 200) {
   const indexes = (await db.prepare(READ_MODEL_INDEXES_QUERY).all()).results;
-  const statements = demoCatalogStatements(buildDemoCatalog(products), indexes);
+  const statements = seedStatements(buildDemoCatalog(products), { readModelIndexes: indexes });
   await reconnect(db);
   await inBatches(db, statements);
   const first = await db

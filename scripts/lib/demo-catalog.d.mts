@@ -1,4 +1,4 @@
-/** The types of demo-catalog.mjs, for the tests that seed the demo catalog (test/store/demo-seed.test.ts). */
+/** The types of demo-catalog.mjs, for the test that runs a seed (test/store/demo-seed.test.ts). */
 export type DemoCatalog = {
   regions: unknown[];
   categories: unknown[];
@@ -6,4 +6,4 @@ export type DemoCatalog = {
   products: unknown[];
 };
 
-export function buildDemoCatalog(productCount?: number, seed?: number): DemoCatalog;
+export declare function buildDemoCatalog(productCount?: number, seed?: number): DemoCatalog;

@@ -13,7 +13,7 @@ function prng(seed) {
   };
 }
 
-export const REGIONS = [
+const REGIONS = [
   {
     code: 'us',
     name: 'United States',
@@ -88,14 +88,14 @@ const COLLECTIONS = [
 ];
 
 /**
- * A collection of twelve t-shirts at every catalog size from 144 products (fewer below), spread across the catalog: a list that holds a fixed
- * number of products, whose share of a category shrinks as the catalog grows (the bench lists it with a category,
- * by title).
+ * A collection of twelve t-shirts at every catalog size from 144 products (fewer below), spread across the
+ * catalog: a list that holds a fixed number of products, whose share of a category shrinks as the catalog grows
+ * (the bench lists it with a category, by title).
  */
-const LIMITED = [
-  'limited',
-  { en: 'Limited edition', de: 'Limitierte Auflage', fr: 'Édition limitée', ja: '限定品' },
-];
+const LIMITED = {
+  handle: 'limited',
+  titles: { en: 'Limited edition', de: 'Limitierte Auflage', fr: 'Édition limitée', ja: '限定品' },
+};
 const LIMITED_PRODUCTS = 12;
 
 // Product types: category, base USD price in cents, options, and names per locale.
@@ -272,7 +272,7 @@ export function buildDemoCatalog(productCount = 200, seed = 42) {
           .filter((_, c) => (i + c) % 4 === 0)
           .map((c) => c.handle)
           .slice(0, 2),
-        ...(limited ? [LIMITED[0]] : []),
+        ...(limited ? [LIMITED.handle] : []),
       ],
       images: [1, 2].map((n) => ({
         url: `https://images.edgecart.dev/demo/${handle}-${n}.jpg`,
@@ -283,7 +283,7 @@ export function buildDemoCatalog(productCount = 200, seed = 42) {
   return {
     regions: REGIONS,
     categories,
-    collections: [...collections, { handle: LIMITED[0], titles: LIMITED[1] }],
+    collections: [...collections, LIMITED],
     products,
   };
 }

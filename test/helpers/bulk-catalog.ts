@@ -28,7 +28,7 @@ export type BulkCatalog = {
 };
 
 export async function seedBulkCatalog(tag: string, currency: string, count: number): Promise<BulkCatalog> {
-  const region = newId('reg');
+  const store = await insertRegion({ code: tag, currency, locales: ['en', 'de'] });
   const [parent, a, b, collection] = ['all', 'a', 'b', 'picks'].map((name) => ({
     id: `${tag}_${name}`,
     handle: `${tag}-${name}`,
@@ -41,8 +41,6 @@ export async function seedBulkCatalog(tag: string, currency: string, count: numb
   const numbers = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${count})`;
   const product = `'${tag}_p' || printf('%06d', i)`;
   const statements = [
-    `INSERT INTO regions (id, code, name, currency_code, tax_rate_bps, prices_include_tax, locales)
-     VALUES ('${region}', '${tag}', '${tag}', '${currency}', 1000, 1, '["en","de"]')`,
     `INSERT INTO categories (id, parent_id, handle) VALUES ('${parent.id}', NULL, '${parent.handle}'),
      ('${a.id}', '${parent.id}', '${a.handle}'), ('${b.id}', '${parent.id}', '${b.handle}')`,
     `INSERT INTO collections (id, handle) VALUES ('${collection.id}', '${collection.handle}')`,
@@ -69,16 +67,10 @@ export async function seedBulkCatalog(tag: string, currency: string, count: numb
      SELECT ${product}, '${collection.id}' FROM n WHERE i % 3 = 0`,
   ];
   await env.DB.batch(statements.map((s) => env.DB.prepare(s)));
-  const db = createDb(env.DB);
   const ids = await env.DB.prepare(`SELECT id FROM products WHERE id LIKE '${tag}_p%'`).all<{ id: string }>();
-  for (let i = 0; i < ids.results.length; i += 1000) {
-    const [first, ...rest] = refreshStorefront(db, {
-      products: ids.results.slice(i, i + 1000).map((r) => r.id),
-    });
-    if (first) await db.batch([first, ...rest]);
-  }
+  await refreshProducts(ids.results.map((r) => r.id));
   return {
-    store: regionStore({ id: region, code: tag, currency, locales: ['en', 'de'] }),
+    store,
     parent: parent.handle,
     category: a.handle,
     collection: collection.handle,
@@ -88,8 +80,51 @@ export async function seedBulkCatalog(tag: string, currency: string, count: numb
   };
 }
 
+/** Rebuilds the read model of `ids` after rows written outside the API, a thousand products a batch. */
+export async function refreshProducts(ids: string[]): Promise<void> {
+  const db = createDb(env.DB);
+  for (let i = 0; i < ids.length; i += 1000) {
+    const [first, ...rest] = refreshStorefront(db, { products: ids.slice(i, i + 1000) });
+    if (first) await db.batch([first, ...rest]);
+  }
+}
+
+/**
+ * Gives the products' variants `value` of a new option `name`, written as seedBulkCatalog writes options (ids
+ * `<product>_o<position>`, the next position); the read model is left to refreshProducts.
+ */
+export function addOptionValue(productIds: string[], name: string, value: string) {
+  const ids = JSON.stringify(productIds);
+  return [
+    env.DB.prepare(
+      `INSERT INTO product_options (id, product_id, name, position)
+       SELECT value || '_o' || n, value, ?, n FROM (
+         SELECT j.value, (SELECT count(*) FROM product_options o WHERE o.product_id = j.value) AS n FROM json_each(?) j)`,
+    ).bind(name, ids),
+    env.DB.prepare(
+      `UPDATE variants SET options = json_set(options, '$.' || ?, ?)
+       WHERE product_id IN (SELECT value FROM json_each(?))`,
+    ).bind(name, value, ids),
+  ];
+}
+
+/**
+ * A region made by a test, `name` its code, tax 10% included in its prices, and its storefront context (read in
+ * its first locale).
+ */
+export async function insertRegion(fields: { code: string; currency: string; locales: string[] }) {
+  const region = { id: newId('reg'), ...fields };
+  await env.DB.prepare(
+    `INSERT INTO regions (id, code, name, currency_code, tax_rate_bps, prices_include_tax, locales)
+     VALUES (?, ?, ?, ?, 1000, 1, ?)`,
+  )
+    .bind(region.id, region.code, region.code, region.currency, JSON.stringify(region.locales))
+    .run();
+  return regionStore(region);
+}
+
 /** The storefront context of a region made by a test, read in its first locale. */
-export function regionStore(region: {
+function regionStore(region: {
   id: string;
   code: string;
   currency: string;

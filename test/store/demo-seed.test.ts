@@ -11,7 +11,10 @@ import { REFRESH_MS } from '../../src/lib/cache-versions';
 import { call } from '../helpers/http';
 import { cacheStatusOf } from '../helpers/request-cost';
 
-/** Runs what `npm run seed:local` runs for a catalog of `count` products. */
+/**
+ * Runs what `npm run seed:local` runs for a catalog of `count` products, but for its local drop and rebuild of the
+ * read model's indexes (what `--remote` runs).
+ */
 async function seed(count: number, force: boolean) {
   const statements = seedStatements(buildDemoCatalog(count), { force });
   await env.DB.batch(statements.map((statement) => env.DB.prepare(statement)));

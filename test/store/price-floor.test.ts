@@ -9,12 +9,10 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SPREAD_LEVELS } from '../../src/db/schema/storefront';
-import { newId } from '../../src/lib/ids';
 import type { StoreContext } from '../../src/lib/store-context';
-import { listProducts } from '../../src/modules/products/store-read';
-import { ListProductsQuery } from '../../src/modules/products/store-schemas';
-import { regionStore } from '../helpers/bulk-catalog';
+import { insertRegion } from '../helpers/bulk-catalog';
 import { insertCategoryRow, insertProductRow } from '../helpers/catalog-fixtures';
+import { listedIds } from '../helpers/listing-pages';
 
 /** A currency no other test prices in: the region made here lists these products only. */
 const CURRENCY = 'ISK';
@@ -98,14 +96,7 @@ const products: Product[] = [];
 const handles = {} as Record<Category, string>;
 
 beforeAll(async () => {
-  const region = { id: newId('reg'), code: 'floor', currency: CURRENCY, locales: ['en'] };
-  await env.DB.prepare(
-    `INSERT INTO regions (id, code, name, currency_code, tax_rate_bps, prices_include_tax, locales)
-     VALUES (?, ?, ?, ?, 1000, 1, '["en"]')`,
-  )
-    .bind(region.id, region.code, region.code, region.currency)
-    .run();
-  store = regionStore(region);
+  store = await insertRegion({ code: 'floor', currency: CURRENCY, locales: ['en'] });
   const ids = {} as Record<Category, string>;
   for (const name of Object.keys(CATEGORIES) as Category[]) {
     const category = await insertCategoryRow({ names: { en: name } });
@@ -143,22 +134,13 @@ async function listed(
   limit: number,
   listing: Listing = {},
 ) {
-  const ids: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const query = ListProductsQuery.parse({
-      sort,
-      limit: String(limit),
-      ...filters,
-      ...(listing.search ? { q: WORD } : {}),
-      ...(listing.category ? { category: handles[listing.category] } : {}),
-      ...(cursor ? { cursor } : {}),
-    });
-    const { data, page } = await listProducts(env.DB, query, store);
-    ids.push(...data.map((p) => p.id));
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor);
-  return ids;
+  const fields = {
+    sort,
+    ...filters,
+    ...(listing.search ? { q: WORD } : {}),
+    ...(listing.category ? { category: handles[listing.category] } : {}),
+  };
+  return listedIds(store, fields, { limit });
 }
 
 describe('a listing by price with a minimum price', () => {

@@ -15,8 +15,9 @@ import { getProductByHandle, listProducts } from '../../src/modules/products/sto
 import { ListProductsQuery, PRODUCT_SORTS, type ProductSort } from '../../src/modules/products/store-schemas';
 import { FEW_MATCHES } from '../../src/modules/products/store-title-walk';
 import { refreshStorefront } from '../../src/modules/storefront/projection';
-import { type BulkCatalog, seedBulkCatalog } from '../helpers/bulk-catalog';
+import { addOptionValue, type BulkCatalog, refreshProducts, seedBulkCatalog } from '../helpers/bulk-catalog';
 import { insertCollectionRow, insertProductRow } from '../helpers/catalog-fixtures';
+import { listedIds } from '../helpers/listing-pages';
 import { runRebuildStep } from '../helpers/storefront';
 
 let small: BulkCatalog;
@@ -61,6 +62,13 @@ type Shape = {
   query: (catalog: BulkCatalog, cursor?: string) => ListProductsQuery;
 };
 
+/** Which of the filters that change a query's shape `filters` names. */
+const namedFilters = (filters: Filters) => ({
+  priceMin: 'price_min' in filters,
+  twoLists: 'category' in filters && 'collection' in filters,
+  options: 'option' in filters,
+});
+
 /** Each sort x filter set x (search or not) x (first page or a later one). */
 const SHAPES: Shape[] = PRODUCT_SORTS.flatMap((sort) =>
   [false, true].flatMap((search) =>
@@ -72,11 +80,7 @@ const SHAPES: Shape[] = PRODUCT_SORTS.flatMap((sort) =>
             sort,
             search,
             paged,
-            priceMin: 'price_min' in filters({ parent: '', category: '', collection: '' } as BulkCatalog),
-            twoLists: ['category', 'collection'].every((name) =>
-              Object.hasOwn(filters({ parent: '', category: '', collection: '' } as BulkCatalog), name),
-            ),
-            options: 'option' in filters({ parent: '', category: '', collection: '' } as BulkCatalog),
+            ...namedFilters(filters({ parent: '', category: '', collection: '' } as BulkCatalog)),
             query: (catalog: BulkCatalog, cursor?: string) =>
               ListProductsQuery.parse({
                 ...filters(catalog),
@@ -106,11 +110,8 @@ const byTitleWalk = (shape: Shape) =>
   !shape.search && (shape.twoLists || shape.options) && shape.sort.startsWith('title');
 
 /** A cursor of the shape's sort, for plans: any key will do (an ordered search holds a value and a number). */
-const anyCursor = (shape: Shape) =>
-  encodeCursor({
-    sort: shape.sort,
-    key: shape.sort.startsWith('title') ? ['m', 'prod_m'] : [5000, byOrderedSearch(shape) ? 40 : 'prod_m'],
-  });
+const anyCursor = (sort: ProductSort, ordered: boolean) =>
+  encodeCursor({ sort, key: sort.startsWith('title') ? ['m', 'prod_m'] : [5000, ordered ? 40 : 'prod_m'] });
 
 async function plan(catalog: BulkCatalog, query: ListProductsQuery): Promise<string[]> {
   const { sql, params } = buildListingQuery(query, catalog.store);
@@ -133,9 +134,19 @@ function usage(meter: D1Meter) {
   return { roundTrips: meter.queries, rowsRead: meter.rowsRead };
 }
 
+/** What a page of `query` costs in `catalog`: round trips and rows read, the products shown, the next cursor. */
+async function cost(catalog: BulkCatalog, query: ListProductsQuery) {
+  const meter = new D1Meter();
+  const { data, page } = await listProducts(meteredDatabase(env.DB, meter), query, catalog.store);
+  return { ...usage(meter), products: data.length, next: page.next_cursor };
+}
+
 describe('query plans', () => {
   it.each(SHAPES.map((shape) => [shape.name, shape] as const))('%s', async (_name, shape) => {
-    const steps = await plan(small, shape.query(small, shape.paged ? anyCursor(shape) : undefined));
+    const steps = await plan(
+      small,
+      shape.query(small, shape.paged ? anyCursor(shape.sort, byOrderedSearch(shape)) : undefined),
+    );
     // A scan of a co-routine reads the rows its own steps (listed too) hand over.
     const coroutines = steps.filter((step) => step.startsWith('CO-ROUTINE ')).map((step) => step.slice(11));
     const scans = steps.filter(
@@ -217,6 +228,30 @@ describe('query plans', () => {
 const LANE = `(SELECT lane FROM storefront_lanes WHERE region_id = ?1 AND locale = 'en' AND list_id = '')`;
 
 /**
+ * The entries of `catalog`'s English lane of `category` (a handle; the whole catalog without one) for which `where`
+ * holds, with their pair's number, in title order. `where` is SQL over the entry `e`, and may name the region's
+ * id as `?1`; its placeholders take `params`.
+ */
+async function laneEntries(catalog: BulkCatalog, where: string, params: unknown[] = [], category?: string) {
+  const { results } = await env.DB.prepare(
+    `SELECT e.product_id, e.created_at, e.min_price, e.title, k.row FROM storefront_entries e
+     JOIN storefront_search_rows k ON k.product_id = e.product_id AND k.region_id = ?1
+     WHERE e.lane = (SELECT lane FROM storefront_lanes WHERE region_id = ?1 AND locale = 'en'
+         AND list_id = coalesce((SELECT id FROM categories WHERE handle = ?2), ''))
+       AND ${where}
+     ORDER BY e.title, e.product_id`,
+  )
+    .bind(catalog.store.region.id, category ?? '', ...params)
+    .all<Entry>();
+  return results;
+}
+
+/** That a variant of the entry's product priced in the region's currency (`p.amount`) satisfies `condition`. */
+const aVariant = (condition: string) => `EXISTS (SELECT 1 FROM variants v JOIN prices p ON p.variant_id = v.id
+  AND p.currency_code = (SELECT currency_code FROM regions WHERE id = ?1)
+  WHERE v.product_id = e.product_id AND ${condition})`;
+
+/**
  * For a price sort with a minimum price: the products of the catalog priced wholly below the minimum but within
  * their spread level's width of it, which store-price-floor.ts walks cheapest first, or, for a search, within the
  * width of the lane's widest level, where the walk of the price-ordered copy starts. Counted in the whole
@@ -245,9 +280,8 @@ describe('bound values', () => {
     for (const option of [tenOptions, []]) {
       for (const sort of PRODUCT_SORTS) {
         for (const q of sort === 'relevance' ? ['two words'] : [undefined, 'two words']) {
-          const key =
-            sort === 'relevance' ? [5, 'prod_m'] : sort.startsWith('title') ? ['m', 'prod_m'] : [5000, 40];
-          for (const cursor of [undefined, encodeCursor({ sort, key })]) {
+          // Two lists: a walk of the index, which by date or price pages by the pair's number.
+          for (const cursor of [undefined, anyCursor(sort, sort !== 'relevance')]) {
             const query = ListProductsQuery.parse({
               category: small.parent,
               collection: small.collection,
@@ -271,12 +305,6 @@ describe('bound values', () => {
 });
 
 describe('rows read per page', () => {
-  async function cost(catalog: BulkCatalog, query: ListProductsQuery) {
-    const meter = new D1Meter();
-    const { data, page } = await listProducts(meteredDatabase(env.DB, meter), query, catalog.store);
-    return { ...usage(meter), products: data.length, next: page.next_cursor };
-  }
-
   /** The cost of the shape's page: the first, or the one after it. */
   async function pageCost(catalog: BulkCatalog, shape: Shape) {
     const first = await cost(catalog, shape.query(catalog));
@@ -373,11 +401,17 @@ describe('rows read per page', () => {
 /** An entry's sort keys, and its (product, region) pair's number in the full-text index. */
 type Entry = { product_id: string; created_at: number; min_price: number; title: string; row: number };
 
+const idsOf = (entries: Entry[]) => entries.map((entry) => entry.product_id);
+
+/** Every sort but relevance, which needs a search. */
+const SORTED = PRODUCT_SORTS.filter((sort): sort is Sorted => sort !== 'relevance');
+type Sorted = Exclude<ProductSort, 'relevance'>;
+
 /**
  * Product ids of `entries` in the order a listing walking the full-text index shows them: by the sort's key, ties
  * by the pair's number, or by title by product id.
  */
-function inSortOrder(entries: Entry[], sort: Exclude<ProductSort, 'relevance'>): string[] {
+function inSortOrder(entries: Entry[], sort: Sorted): string[] {
   const [column, direction] = {
     newest: ['created_at', -1],
     price_asc: ['min_price', 1],
@@ -393,18 +427,8 @@ function inSortOrder(entries: Entry[], sort: Exclude<ProductSort, 'relevance'>):
 }
 
 /** Every product a listing with `filters` shows, 20 a page, following its cursor to the end or `pages` pages. */
-async function listed(catalog: BulkCatalog, filters: Filters, sort: ProductSort, pages: number) {
-  const ids: string[] = [];
-  let cursor: string | undefined;
-  for (let n = 0; n < pages; n++) {
-    const query = ListProductsQuery.parse({ ...filters, sort, limit: '20', ...(cursor ? { cursor } : {}) });
-    const { data, page } = await listProducts(env.DB, query, catalog.store);
-    ids.push(...data.map((p) => p.id));
-    if (!page.next_cursor) break;
-    cursor = page.next_cursor;
-  }
-  return ids;
-}
+const listed = (catalog: BulkCatalog, filters: Filters, sort: ProductSort, pages: number, limit = 20) =>
+  listedIds(catalog.store, { ...filters, sort }, { pages, limit });
 
 /**
  * A search sorted otherwise than by relevance walks an ordered copy of the index (by price or date) or reads its
@@ -415,19 +439,9 @@ async function listed(catalog: BulkCatalog, filters: Filters, sort: ProductSort,
  */
 describe('a search sorted otherwise than by relevance', () => {
   /** The catalog's entries in its region's English lane whose title has `word`, in the sort's order. */
-  async function expected(catalog: BulkCatalog, word: string, sort: Exclude<ProductSort, 'relevance'>) {
-    const { results } = await env.DB.prepare(
-      `SELECT e.product_id, e.created_at, e.min_price, e.title, k.row FROM storefront_entries e
-       JOIN storefront_lanes l ON l.lane = e.lane AND l.region_id = ? AND l.locale = 'en' AND l.list_id = ''
-       JOIN storefront_search_rows k ON k.product_id = e.product_id AND k.region_id = l.region_id
-       WHERE (' ' || e.title || ' ') LIKE ?`,
-    )
-      .bind(catalog.store.region.id, `% ${word} %`)
-      .all<Entry>();
-    return inSortOrder(results, sort);
+  async function expected(catalog: BulkCatalog, word: string, sort: Sorted) {
+    return inSortOrder(await laneEntries(catalog, "(' ' || e.title || ' ') LIKE ?", [`% ${word} %`]), sort);
   }
-
-  const SORTED = PRODUCT_SORTS.filter((sort) => sort !== 'relevance');
 
   it.each(SORTED)('%s: a word in ten products', async (sort) => {
     const all = await expected(large, large.rare, sort);
@@ -455,20 +469,11 @@ describe('a search sorted otherwise than by relevance', () => {
  * title by product id), and read in proportion to the page however small the overlap.
  */
 describe('a category and a collection', () => {
-  const SORTED = PRODUCT_SORTS.filter((sort) => sort !== 'relevance');
-
   /** The products of `catalog` in its parent category and in `collection` (an id), in the sort's order. */
-  async function expected(catalog: BulkCatalog, collection: string, sort: Exclude<ProductSort, 'relevance'>) {
-    const { results } = await env.DB.prepare(
-      `SELECT e.product_id, e.created_at, e.min_price, e.title, k.row FROM storefront_entries e
-       JOIN storefront_lanes l ON l.lane = e.lane AND l.region_id = ? AND l.locale = 'en'
-         AND l.list_id = (SELECT id FROM categories WHERE handle = ?)
-       JOIN product_collections pc ON pc.product_id = e.product_id AND pc.collection_id = ?
-       JOIN storefront_search_rows k ON k.product_id = e.product_id AND k.region_id = l.region_id`,
-    )
-      .bind(catalog.store.region.id, catalog.parent, collection)
-      .all<Entry>();
-    return inSortOrder(results, sort);
+  async function expected(catalog: BulkCatalog, collection: string, sort: Sorted) {
+    const inCollection = `EXISTS (SELECT 1 FROM product_collections pc
+      WHERE pc.product_id = e.product_id AND pc.collection_id = ?)`;
+    return inSortOrder(await laneEntries(catalog, inCollection, [collection], catalog.parent), sort);
   }
 
   /** Ten new products in both catalogs' parent categories and in a new collection. */
@@ -508,17 +513,13 @@ describe('a category and a collection', () => {
     const ten = await tenInBoth();
     const query = (catalog: BulkCatalog) =>
       ListProductsQuery.parse({ category: catalog.parent, collection: ten.handle, sort, limit: '20' });
-    const [atSmall, atLarge] = [new D1Meter(), new D1Meter()];
-    const pages = [
-      await listProducts(meteredDatabase(env.DB, atSmall), query(small), small.store),
-      await listProducts(meteredDatabase(env.DB, atLarge), query(large), large.store),
-    ];
-    expect(pages.map((page) => page.data.length)).toStrictEqual([10, 10]);
-    expect(usage(atLarge).rowsRead).toBeLessThanOrEqual(usage(atSmall).rowsRead + 5);
+    const [atSmall, atLarge] = [await cost(small, query(small)), await cost(large, query(large))];
+    expect([atSmall.products, atLarge.products]).toStrictEqual([10, 10]);
+    expect(atLarge.rowsRead).toBeLessThanOrEqual(atSmall.rowsRead + 5);
     // A walk of the category's lane reads every product of it when few are in the collection: 505 and 5,005
     // rows (measured before the index walk, and by title before the count). The index walk reads 114, and by
     // title the lane's head, the count and the ten read 301-330 (measured), hydration included.
-    expect(usage(atSmall).rowsRead).toBeLessThan(sort.startsWith('title') ? 500 : 250);
+    expect(atSmall.rowsRead).toBeLessThan(sort.startsWith('title') ? 500 : 250);
   });
 });
 
@@ -529,30 +530,11 @@ describe('a category and a collection', () => {
  * the sort's order, and read in proportion to the page however few products have it.
  */
 describe('option values', () => {
-  const SORTED = PRODUCT_SORTS.filter((sort) => sort !== 'relevance');
-
   /** The products of `catalog` with a variant that has every option value, in the sort's order. */
-  async function expected(
-    catalog: BulkCatalog,
-    options: [string, string][],
-    sort: Exclude<ProductSort, 'relevance'>,
-  ) {
-    const { results } = await env.DB.prepare(
-      `SELECT e.product_id, e.created_at, e.min_price, e.title, k.row FROM storefront_entries e
-       JOIN storefront_lanes l ON l.lane = e.lane AND l.region_id = ? AND l.locale = 'en' AND l.list_id = ''
-       JOIN storefront_search_rows k ON k.product_id = e.product_id AND k.region_id = l.region_id
-       WHERE EXISTS (SELECT 1 FROM variants v JOIN prices p ON p.variant_id = v.id AND p.currency_code = ?
-         WHERE v.product_id = e.product_id
-           AND (SELECT count(*) FROM json_each(?) f WHERE v.options ->> f.key = f.value) = ?)`,
-    )
-      .bind(
-        catalog.store.region.id,
-        catalog.store.region.currencyCode,
-        JSON.stringify(Object.fromEntries(options)),
-        options.length,
-      )
-      .all<Entry>();
-    return inSortOrder(results, sort);
+  async function expected(catalog: BulkCatalog, options: [string, string][], sort: Sorted) {
+    const hasAll = aVariant('(SELECT count(*) FROM json_each(?) f WHERE v.options ->> f.key = f.value) = ?');
+    const values = JSON.stringify(Object.fromEntries(options));
+    return inSortOrder(await laneEntries(catalog, hasAll, [values, options.length]), sort);
   }
 
   const filterOf = (options: [string, string][]) => ({
@@ -613,17 +595,9 @@ describe('option values', () => {
     // Size S is each product's cheapest variant and L its dearest (200 more each): a product whose L reaches
     // 3,000 but whose S does not has no S variant from 3,000.
     const within = async (size: string, bound: 'price_min' | 'price_max', amount: number) => {
-      const { results } = await env.DB.prepare(
-        `SELECT e.product_id, e.created_at, e.min_price, e.title, k.row FROM storefront_entries e
-         JOIN storefront_lanes l ON l.lane = e.lane AND l.region_id = ? AND l.locale = 'en' AND l.list_id = ''
-         JOIN storefront_search_rows k ON k.product_id = e.product_id AND k.region_id = l.region_id
-         WHERE EXISTS (SELECT 1 FROM variants v JOIN prices p ON p.variant_id = v.id AND p.currency_code = ?
-           WHERE v.product_id = e.product_id AND v.options ->> 'Size' = ?
-             AND (CASE ? WHEN 'price_min' THEN p.amount >= ? ELSE p.amount <= ? END))`,
-      )
-        .bind(small.store.region.id, small.store.region.currencyCode, size, bound, amount, amount)
-        .all<Entry>();
-      return inSortOrder(results, 'newest');
+      const comparison = bound === 'price_min' ? '>=' : '<=';
+      const sized = aVariant(`v.options ->> 'Size' = ? AND p.amount ${comparison} ?`);
+      return inSortOrder(await laneEntries(small, sized, [size, amount]), 'newest');
     };
     for (const [size, bound, amount] of [
       ['S', 'price_min', 3_000],
@@ -660,20 +634,16 @@ describe('option values', () => {
   it.each(SORTED)('%s: a value on ten products reads the same at 5,000 products as at 500', async (sort) => {
     const color = await tenPurple();
     const query = ListProductsQuery.parse({ option: `Color:${color}`, sort, limit: '20' });
-    const [atSmall, atLarge] = [new D1Meter(), new D1Meter()];
-    const pages = [
-      await listProducts(meteredDatabase(env.DB, atSmall), query, small.store),
-      await listProducts(meteredDatabase(env.DB, atLarge), query, large.store),
-    ];
-    expect(pages.map((page) => page.data.length)).toStrictEqual([10, 10]);
+    const [atSmall, atLarge] = [await cost(small, query), await cost(large, query)];
+    expect([atSmall.products, atLarge.products]).toStrictEqual([10, 10]);
     // By title, up to how soon the head's products settle their variants (measured: within 2%).
     const byTitle = sort.startsWith('title');
-    expect(usage(atLarge).rowsRead).toBeLessThanOrEqual(usage(atSmall).rowsRead * (byTitle ? 1.05 : 1) + 5);
+    expect(atLarge.rowsRead).toBeLessThanOrEqual(atSmall.rowsRead * (byTitle ? 1.05 : 1) + 5);
     // A walk of the lane reads every product, its document and its variants' options when few have the value:
     // 5,541 and 55,042 rows (measured before the index walk, and by title before the head and the count). By
     // title the head (200 products, each with its document and its variants' options), the count and the ten
     // read 1,184-2,304 (measured), hydration included.
-    expect(usage(atSmall).rowsRead).toBeLessThan(byTitle ? 2_500 : 500);
+    expect(atSmall.rowsRead).toBeLessThan(byTitle ? 2_500 : 500);
   });
 });
 
@@ -694,54 +664,20 @@ describe('by title, a filter whose products sit at the ends of the titles, or ar
   /** The catalog's English lane in title order. */
   let titles: Entry[];
 
-  /** Gives `value` of a new option `name` to the products' variants. */
-  function optionStatements(products: Entry[], name: string, value: string, position: number) {
-    const ids = JSON.stringify(products.map((entry) => entry.product_id));
-    return [
-      env.DB.prepare(
-        `INSERT INTO product_options (id, product_id, name, position) SELECT value || '_o' || ?, value, ?, ?
-         FROM json_each(?)`,
-      ).bind(position, name, position, ids),
-      env.DB.prepare(
-        `UPDATE variants SET options = json_set(options, '$.' || ?, ?)
-         WHERE product_id IN (SELECT value FROM json_each(?))`,
-      ).bind(name, value, ids),
-    ];
-  }
-
   beforeAll(async () => {
     // A catalog of its own (the others' costs are measured elsewhere) of 1,500 products.
     catalog = await seedBulkCatalog('ends', 'DKK', 1_500);
-    titles = (
-      await env.DB.prepare(
-        `SELECT e.product_id, e.created_at, e.min_price, e.title, k.row FROM storefront_entries e
-         JOIN storefront_search_rows k ON k.product_id = e.product_id AND k.region_id = ?1
-         WHERE e.lane = ${LANE} ORDER BY e.title, e.product_id`,
-      )
-        .bind(catalog.store.region.id)
-        .all<Entry>()
-    ).results;
+    titles = await laneEntries(catalog, 'true');
     collection = await insertCollectionRow({ titles: { en: 'Ends' } });
-    const collected = JSON.stringify([...titles.slice(0, 5), ...titles.slice(-700)].map((e) => e.product_id));
+    const collected = JSON.stringify(idsOf([...titles.slice(0, 5), ...titles.slice(-700)]));
     await env.DB.batch([
       env.DB.prepare(
         'INSERT INTO product_collections (product_id, collection_id) SELECT value, ? FROM json_each(?)',
       ).bind(collection.id, collected),
-      ...optionStatements([...titles.slice(0, 700), ...titles.slice(-5)], 'Finish', 'Early', 2),
-      ...optionStatements(
-        titles.filter((_, i) => i % 40 === 7),
-        'Edition',
-        'Sparse',
-        3,
-      ),
+      ...addOptionValue(idsOf([...titles.slice(0, 700), ...titles.slice(-5)]), 'Finish', 'Early'),
+      ...addOptionValue(idsOf(titles.filter((_, i) => i % 40 === 7)), 'Edition', 'Sparse'),
     ]);
-    const db = createDb(env.DB);
-    for (let i = 0; i < titles.length; i += 500) {
-      const [first, ...rest] = refreshStorefront(db, {
-        products: titles.slice(i, i + 500).map((entry) => entry.product_id),
-      });
-      if (first) await db.batch([first, ...rest]);
-    }
+    await refreshProducts(idsOf(titles));
   });
 
   /** The way a page takes from either end: the head, the sort of every match, or the walk on past the head. */
@@ -774,10 +710,8 @@ describe('by title, a filter whose products sit at the ends of the titles, or ar
         expect(await listed(catalog, filters(), sort, 3)).toStrictEqual(
           inSortOrder(held(), sort).slice(0, 60),
         );
-        const meter = new D1Meter();
-        const query = ListProductsQuery.parse({ ...filters(), sort, limit: '20' });
-        await listProducts(meteredDatabase(env.DB, meter), query, catalog.store);
-        const read = usage(meter).rowsRead;
+        const read = (await cost(catalog, ListProductsQuery.parse({ ...filters(), sort, limit: '20' })))
+          .rowsRead;
         // The head holds the page: it reads less than the count alone would. The walk goes on past the 600
         // products between the head and the other end (at least a row each) after the count (FEW_MATCHES + 1
         // rows). The sort reads the head's 200 products with their documents, the count and the 38 matches
@@ -814,30 +748,15 @@ describe('a search by price past the exact price keys, or by date within one key
     return { word, made };
   }
 
-  /** Every page of a search, two products a page, by id. */
-  async function pages(q: string, sort: ProductSort, filters: Filters = {}) {
-    const listed: string[][] = [];
-    let cursor: string | undefined;
-    do {
-      const query = ListProductsQuery.parse({
-        q,
-        sort,
-        limit: '2',
-        ...filters,
-        ...(cursor ? { cursor } : {}),
-      });
-      const { data, page } = await listProducts(env.DB, query, small.store);
-      listed.push(data.map((p) => p.id));
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor);
-    return listed;
-  }
+  /** Every page of a search, two products a page: the products' ids in order. */
+  const pages = (q: string, sort: ProductSort, filters: Filters = {}) =>
+    listed(small, { q, ...filters }, sort, Number.POSITIVE_INFINITY, 2);
 
   it('lists them in price order, equal prices in the order they were numbered, page after page, both ways', async () => {
     const { word, made } = await products(PRICES);
     const ascending = [...made].sort((a, b) => a.amount - b.amount || a.order - b.order).map((p) => p.id);
-    expect((await pages(word, 'price_asc')).flat()).toStrictEqual(ascending);
-    expect((await pages(word, 'price_desc')).flat()).toStrictEqual([...ascending].reverse());
+    expect(await pages(word, 'price_asc')).toStrictEqual(ascending);
+    expect(await pages(word, 'price_desc')).toStrictEqual([...ascending].reverse());
   });
 
   it('a maximum price inside a shared key keeps the prices above it out', async () => {
@@ -848,8 +767,8 @@ describe('a search by price past the exact price keys, or by date within one key
         .sort((a, b) => a.amount - b.amount || a.order - b.order)
         .map((p) => p.id);
     const filters = { price_max: '3000000005' };
-    expect((await pages(word, 'price_asc', filters)).flat()).toStrictEqual(upTo(3_000_000_005));
-    expect((await pages(word, 'price_desc', filters)).flat()).toStrictEqual(upTo(3_000_000_005).reverse());
+    expect(await pages(word, 'price_asc', filters)).toStrictEqual(upTo(3_000_000_005));
+    expect(await pages(word, 'price_desc', filters)).toStrictEqual(upTo(3_000_000_005).reverse());
   });
 
   it('a maximum price past every price leaves every product in, in both directions', async () => {
@@ -857,8 +776,8 @@ describe('a search by price past the exact price keys, or by date within one key
     const ascending = [...made].sort((a, b) => a.amount - b.amount || a.order - b.order).map((p) => p.id);
     for (const max of [2 ** 40, Number.MAX_SAFE_INTEGER]) {
       const filters = { price_max: String(max) };
-      expect((await pages(word, 'price_asc', filters)).flat()).toStrictEqual(ascending);
-      expect((await pages(word, 'price_desc', filters)).flat()).toStrictEqual([...ascending].reverse());
+      expect(await pages(word, 'price_asc', filters)).toStrictEqual(ascending);
+      expect(await pages(word, 'price_desc', filters)).toStrictEqual([...ascending].reverse());
     }
   });
 
@@ -877,7 +796,7 @@ describe('a search by price past the exact price keys, or by date within one key
       made.push({ id, time, order });
     }
     const newest = [...made].sort((a, b) => b.time - a.time || b.order - a.order).map((p) => p.id);
-    expect((await pages(word, 'newest')).flat()).toStrictEqual(newest);
+    expect(await pages(word, 'newest')).toStrictEqual(newest);
   });
 
   it('takes every word the other sorts take, even one the index splits in two', async () => {

@@ -1,9 +1,8 @@
 /**
  * The storefront listing's walks of the full-text index (store-listing.ts builds the rest, by title
- * store-title-walk.ts): the index
- * (src/db/fts.ts) finds the products sold in the region, listed in the lists asked for, with the option values
- * asked for, whose text matches. Region, lists and option values are words of the index row, so FTS5 filters them
- * without reading a row.
+ * store-title-walk.ts): the index (src/db/fts.ts) finds the products sold in the region, listed in the lists asked
+ * for, with the option values asked for, whose text matches. Region, lists and option values are words of the
+ * index row, so FTS5 filters them without reading a row.
  * - By relevance, the matches come in two tiers walked in the index's order (latest listed first), each stopping
  *   after `limit + 1` rows that pass the other filters, the second only if the first falls short: a page reads
  *   about four rows per product it shows, at any depth and any catalog size.
