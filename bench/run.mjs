@@ -50,6 +50,9 @@ const LISTINGS = [
   ['price range 20-60 €', '/v1/store/products?limit=20&region=eu&price_min=2000&price_max=6000'],
   ['from 20 €, price lowest first', '/v1/store/products?limit=20&region=eu&price_min=2000&sort=price_asc'],
   ['from 20 €, price highest first', '/v1/store/products?limit=20&region=eu&price_min=2000&sort=price_desc'],
+  // Under one product in a thousand reaches 200 € (jackets whose largest size costs 200.90 €).
+  ['from 200 €, newest first', '/v1/store/products?limit=20&region=eu&price_min=20000'],
+  ['from 200 €, by title', '/v1/store/products?limit=20&region=eu&price_min=20000&sort=title_asc'],
   ['search "linen"', '/v1/store/products?limit=20&region=eu&q=linen'],
   ['search "linen", price lowest first', '/v1/store/products?limit=20&region=eu&q=linen&sort=price_asc'],
   ['search "linen", price highest first', '/v1/store/products?limit=20&region=eu&q=linen&sort=price_desc'],

@@ -10,10 +10,10 @@ import { SPREAD_LEVELS } from '../../src/db/schema/storefront';
 import { D1Meter, meteredDatabase } from '../../src/lib/d1-meter';
 import { createDb } from '../../src/lib/db';
 import { encodeCursor } from '../../src/lib/pagination';
+import { FEW_MATCHES } from '../../src/modules/products/store-lane-head';
 import { buildListingQuery } from '../../src/modules/products/store-listing';
 import { getProductByHandle, listProducts } from '../../src/modules/products/store-read';
 import { ListProductsQuery, PRODUCT_SORTS, type ProductSort } from '../../src/modules/products/store-schemas';
-import { FEW_MATCHES } from '../../src/modules/products/store-title-walk';
 import { refreshStorefront } from '../../src/modules/storefront/projection';
 import { addOptionValue, type BulkCatalog, refreshProducts, seedBulkCatalog } from '../helpers/bulk-catalog';
 import { insertCollectionRow, insertProductRow } from '../helpers/catalog-fixtures';
@@ -55,6 +55,8 @@ type Shape = {
   paged: boolean;
   /** Whether the filters have a minimum price. */
   priceMin: boolean;
+  /** Whether the filters have a price bound, either. */
+  priceBound: boolean;
   /** Whether the filters name a category and a collection. */
   twoLists: boolean;
   /** Whether the filters name option values. */
@@ -65,6 +67,7 @@ type Shape = {
 /** Which of the filters that change a query's shape `filters` names. */
 const namedFilters = (filters: Filters) => ({
   priceMin: 'price_min' in filters,
+  priceBound: 'price_min' in filters || 'price_max' in filters,
   twoLists: 'category' in filters && 'collection' in filters,
   options: 'option' in filters,
 });
@@ -108,6 +111,18 @@ const byOrderedSearch = (shape: Shape) =>
  */
 const byTitleWalk = (shape: Shape) =>
   !shape.search && (shape.twoLists || shape.options) && shape.sort.startsWith('title');
+
+/**
+ * Whether a shape walks the lane's head, then reads the products within its price bounds from the price index or
+ * walks the whole lane (store-price-bound.ts): newest first or by title with a price bound, one list, no search and
+ * no option values.
+ */
+const byPriceBound = (shape: Shape) =>
+  !shape.search &&
+  !shape.twoLists &&
+  !shape.options &&
+  shape.priceBound &&
+  (shape.sort === 'newest' || shape.sort.startsWith('title'));
 
 /** A cursor of the shape's sort, for plans: any key will do (an ordered search holds a value and a number). */
 const anyCursor = (sort: ProductSort, ordered: boolean) =>
@@ -175,6 +190,22 @@ describe('query plans', () => {
       expect(steps.filter((step) => step.startsWith('SCAN storefront_search VIRTUAL TABLE'))).toHaveLength(2);
       // The matches' sort, and one per side of the merge of the three ways' rows (at most limit + 1 each); a
       // walk that was not in the index's order would add a sort of its own.
+      expect(steps.filter((step) => step.includes('TEMP B-TREE'))).toHaveLength(4);
+    } else if (byPriceBound(shape)) {
+      // The lane's head, the edge of the head and the rest of the lane are walked by the sort's index, in its
+      // order; the products within the bounds are counted and, the other way, read from the price index.
+      const sortIndex = shape.sort === 'newest' ? 'newest' : 'title';
+      const walks = steps.filter((step) =>
+        new RegExp(`^SEARCH e USING (COVERING )?INDEX storefront_entries_${sortIndex}_idx`).test(step),
+      );
+      expect(walks).toHaveLength(3);
+      const byPrice = steps.filter((step) =>
+        /^SEARCH e USING (COVERING )?INDEX storefront_entries_price_idx \(lane=\? AND min_price[<>]/.test(
+          step,
+        ),
+      );
+      expect(byPrice).toHaveLength(2);
+      // The matches' sort, and one per side of the merge of the three ways' rows.
       expect(steps.filter((step) => step.includes('TEMP B-TREE'))).toHaveLength(4);
     } else if (!shape.search) expect(steps.filter((step) => step.includes('TEMP B-TREE'))).toStrictEqual([]);
     else expect(steps.some((step) => step.startsWith('SCAN storefront_search VIRTUAL TABLE'))).toBe(true);
@@ -720,6 +751,142 @@ describe('by title, a filter whose products sit at the ends of the titles, or ar
         if (ways[sort] === 'head') expect(read).toBeLessThan(FEW_MATCHES);
         if (ways[sort] === 'walk') expect(read).toBeGreaterThan(FEW_MATCHES + 600);
         if (ways[sort] === 'sort') expect(read).toBeLessThan(4_000);
+      }
+    },
+  );
+});
+
+/**
+ * Newest first or by title, a price bound walks the head of the lane, then counts the products within it in the
+ * price index, and reads and sorts them when few, else walks on past the head (store-price-bound.ts). Each bound
+ * here is met by a different set of the catalog's products, so every way is taken:
+ * - from 90,000: the oldest 700 products and the newest five. Newest first, the head finds five, there are more
+ *   than FEW_MATCHES, and the walk goes on to the oldest; by title they are spread, and the head holds the page;
+ * - 80,000 to 80,400: of the others, the first five titles and the last 700: the same by title, ascending;
+ * - up to 500: every twentieth of the rest, few, read and sorted, over two pages.
+ * The pages must list exactly the products within the bounds, in the sort's order, each once.
+ */
+describe('newest first or by title, a price bound whose products sit at the ends of the lane, or are few', () => {
+  let catalog: BulkCatalog;
+  /** The catalog's English lane in title order, and the products each bound holds. */
+  let titles: Entry[];
+  const held: Record<'dateEnds' | 'titleEnds' | 'few', Entry[]> = { dateEnds: [], titleEnds: [], few: [] };
+
+  /** Prices every variant of `entries`' products at `amount`, plus 200 for each variant after the first. */
+  const priced = (entries: Entry[], amount: number) =>
+    env.DB.prepare(
+      `UPDATE prices SET amount = ? + 200 * CAST(substr(variant_id, -1) AS INTEGER)
+       WHERE variant_id IN (SELECT id FROM variants WHERE product_id IN (SELECT value FROM json_each(?)))`,
+    ).bind(amount, JSON.stringify(idsOf(entries)));
+
+  beforeAll(async () => {
+    // A catalog of its own (the others' costs are measured elsewhere) of 2,000 products.
+    catalog = await seedBulkCatalog('priced', 'CHF', 2_000);
+    titles = await laneEntries(catalog, 'true');
+    const byDate = inSortOrder([...titles], 'newest');
+    const dateEnds = new Set([...byDate.slice(0, 5), ...byDate.slice(-700)]);
+    held.dateEnds = titles.filter((e) => dateEnds.has(e.product_id));
+    const rest = titles.filter((e) => !dateEnds.has(e.product_id));
+    held.titleEnds = [...rest.slice(0, 5), ...rest.slice(-700)];
+    const titleEnds = new Set(idsOf(held.titleEnds));
+    held.few = rest.filter((e, i) => !titleEnds.has(e.product_id) && i % 20 === 3);
+    await env.DB.batch([
+      priced(held.dateEnds, 90_000),
+      priced(held.titleEnds, 80_000),
+      priced(held.few, 100),
+    ]);
+    await refreshProducts(idsOf(titles));
+  });
+
+  /** The way a page takes: the head, the sort of every match, or the walk on past the head. */
+  type Way = 'head' | 'sort' | 'walk';
+  const SORTS = ['newest', 'title_asc', 'title_desc'] as const;
+  const CASES: [string, Filters, keyof typeof held, Record<(typeof SORTS)[number], Way>][] = [
+    [
+      'from 90,000',
+      { price_min: '90000' },
+      'dateEnds',
+      { newest: 'walk', title_asc: 'head', title_desc: 'head' },
+    ],
+    [
+      '80,000 to 80,400',
+      { price_min: '80000', price_max: '80400' },
+      'titleEnds',
+      { newest: 'head', title_asc: 'walk', title_desc: 'head' },
+    ],
+    ['up to 500', { price_max: '500' }, 'few', { newest: 'sort', title_asc: 'sort', title_desc: 'sort' }],
+  ];
+
+  it.each(CASES)(
+    '%s: the first three pages in each sort, and what they read',
+    async (_n, filters, set, ways) => {
+      expect(held[set].length).toBeGreaterThan(20);
+      for (const sort of SORTS) {
+        expect(await listed(catalog, filters, sort, 3)).toStrictEqual(
+          inSortOrder([...held[set]], sort).slice(0, 60),
+        );
+        const read = (await cost(catalog, ListProductsQuery.parse({ ...filters, sort, limit: '20' })))
+          .rowsRead;
+        // The head holds the page: it reads less than the count alone would. The walk goes on past the products
+        // between the head and the others (at least 600, a row each) after the count (FEW_MATCHES + 1 rows). The
+        // sort reads the head's 200 products, the count and the matches, where a walk of the lane would read it
+        // to its end: 2,000 products.
+        if (ways[sort] === 'head') expect(read).toBeLessThan(FEW_MATCHES);
+        if (ways[sort] === 'walk') expect(read).toBeGreaterThan(FEW_MATCHES + 600);
+        if (ways[sort] === 'sort') expect(read).toBeLessThan(600);
+      }
+    },
+  );
+
+  it('a product whose range holds the bounds but no variant within them is not listed, in any way', async () => {
+    // 80,100 to 80,300 lies inside each titleEnds product's range (80,000 to 80,400) and between its variants
+    // (80,000, 80,200, 80,400): only the middle one is within it, and of the others none.
+    const narrow = { price_min: '80150', price_max: '80250' };
+    for (const sort of SORTS) {
+      expect(await listed(catalog, narrow, sort, 50)).toStrictEqual(inSortOrder([...held.titleEnds], sort));
+      expect(await listed(catalog, { price_min: '80050', price_max: '80150' }, sort, 50)).toStrictEqual([]);
+    }
+  });
+});
+
+/**
+ * A fixed number of products within a price bound, in catalogs of 500 and 5,000: newest first or by title a walk of
+ * the lane checked each product's prices, so it read the whole lane to list them.
+ */
+describe('a price bound ten products reach', () => {
+  /** Ten new products in both catalogs, priced from `amount` (three variants, 200 apart). */
+  async function tenPriced(amount: number) {
+    for (let i = 0; i < 10; i++) {
+      await insertProductRow({
+        translations: { en: { title: `Priced ${amount} ${i}` } },
+        variants: [0, 1, 2].map((k) => ({
+          prices: { SEK: amount + i + k * 200, NOK: amount + i + k * 200 },
+        })),
+      });
+    }
+  }
+
+  beforeAll(async () => {
+    await tenPriced(700_000);
+    await tenPriced(1);
+  });
+
+  it.each(['newest', 'title_asc', 'title_desc'] as const)(
+    '%s: from a minimum, to a maximum, and between, the same rows at 5,000 products as at 500',
+    async (sort) => {
+      for (const filters of [
+        { price_min: '700000' },
+        { price_max: '20' },
+        { price_min: '700100', price_max: '700300' },
+      ]) {
+        const query = ListProductsQuery.parse({ ...filters, sort, limit: '20' });
+        const [atSmall, atLarge] = [await cost(small, query), await cost(large, query)];
+        expect([atSmall.products, atLarge.products]).toStrictEqual([10, 10]);
+        expect(atLarge.rowsRead).toBeLessThanOrEqual(atSmall.rowsRead + 5);
+        // A walk of the lane read every product: 500 and 5,000 rows and the page's hydration (measured before the
+        // head and the count). The head (200 products), the count and the ten read 275-340 (measured), hydration
+        // included.
+        expect(atSmall.rowsRead).toBeLessThan(400);
       }
     },
   );

@@ -20,6 +20,7 @@
 import { BY_DATE, BY_PRICE, type SearchOrder } from '../../db/fts';
 import { decodeCursor, type KeyShape } from '../../lib/pagination';
 import type { StoreContext } from '../../lib/store-context';
+import { priceBoundQuery } from './store-price-bound';
 import { priceFloorQuery } from './store-price-floor';
 import {
   type Fragment,
@@ -168,6 +169,15 @@ const contradictory = (options: OptionValue[]) =>
   new Set(options.map((o) => o.name)).size <
   new Set(options.map((o) => JSON.stringify([o.name, o.value]))).size;
 
+/**
+ * That an entry's price range meets the price bounds: a product has a variant priced at or above a minimum exactly
+ * when its highest price is; likewise below.
+ */
+const priceChecksOf = ({ price_min: min, price_max: max }: ListProductsQuery): Fragment[] => [
+  ...(min === undefined ? [] : [{ sql: 'e.max_price >= ?', params: [min] }]),
+  ...(max === undefined ? [] : [{ sql: 'e.min_price <= ?', params: [max] }]),
+];
+
 export function buildListingQuery(query: ListProductsQuery, store: StoreContext): Fragment {
   if (contradictory(query.option)) return NOTHING_LISTED;
   const sort = SORTS[sortOf(query)];
@@ -182,9 +192,8 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
       params: other.params,
     });
   }
-  // A product has a variant priced at or above a minimum exactly when its highest price is; likewise below.
-  if (query.price_min !== undefined) where.push({ sql: 'e.max_price >= ?', params: [query.price_min] });
-  if (query.price_max !== undefined) where.push({ sql: 'e.min_price <= ?', params: [query.price_max] });
+  const priceChecks = priceChecksOf(query);
+  where.push(...priceChecks);
   const variants = variantCondition(query, store.region.currencyCode);
   if (variants) where.push(variants);
   if (query.q && sortOf(query) === 'relevance') return relevanceQuery(query, store, lists, where);
@@ -203,6 +212,14 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   if (sort.column === 'e.min_price' && query.price_min !== undefined) {
     const after = cursor as [number, string] | undefined;
     return priceFloorQuery(lane, query.price_min, after, where, sort.direction, query.limit + 1);
+  }
+  // Newest first or by title with a price bound: the lane's head, else the products within it by the price index
+  // (a price sort walks that index itself).
+  if (sort.index && sort.column !== 'e.min_price' && priceChecks.length > 0) {
+    const order = { column: sort.column, index: sort.index, direction: sort.direction };
+    const after = cursor as [number | string, string] | undefined;
+    const bounds = { min: query.price_min, checks: priceChecks };
+    return priceBoundQuery(lane, bounds, { ...order, cursor: after }, where, query.limit + 1);
   }
   if (cursor) {
     const after = sort.direction === 'ASC' ? '>' : '<';
