@@ -109,6 +109,17 @@ export function addOptionValue(productIds: string[], name: string, value: string
 }
 
 /**
+ * Gives each variant of the products the value of option `name` (one they have) that `bySize` holds for the
+ * variant's Size, so that the products' variants differ in it; the read model is left to refreshProducts.
+ */
+export function setOptionBySize(productIds: string[], name: string, bySize: Record<'S' | 'M' | 'L', string>) {
+  return env.DB.prepare(
+    `UPDATE variants SET options = json_set(options, '$.' || ?1, ?2 ->> (options ->> 'Size'))
+     WHERE product_id IN (SELECT value FROM json_each(?3))`,
+  ).bind(name, JSON.stringify(bySize), JSON.stringify(productIds));
+}
+
+/**
  * A region made by a test, `name` its code, tax 10% included in its prices, and its storefront context (read in
  * its first locale).
  */
