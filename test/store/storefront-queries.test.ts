@@ -893,7 +893,7 @@ describe('newest first or by title, a price bound whose products sit at the ends
 
   beforeAll(async () => {
     // A catalog of its own (the others' costs are measured elsewhere) of 2,000 products.
-    catalog = await seedBulkCatalog('priced', 'CHF', 2_000);
+    catalog = await seedBulkCatalog('priced', 'CZK', 2_000);
     titles = await laneEntries(catalog, 'true');
     const byDate = inSortOrder([...titles], 'newest');
     const dateEnds = new Set([...byDate.slice(0, 5), ...byDate.slice(-700)]);

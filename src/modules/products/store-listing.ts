@@ -10,7 +10,9 @@
  *   price range), or a price range the entry cannot settle (the product's document).
  *   A page reads `limit + 1` entries when every walked row matches, and that divided by the share of the lane
  *   that matches otherwise. A price sort with a minimum price walks the lane once per spread level instead
- *   (store-price-floor.ts): one walk would pass over every product priced wholly below the minimum.
+ *   (store-price-floor.ts): one walk would pass over every product priced wholly below the minimum. Newest first
+ *   or by title, a price bound takes the lane's head, else the products within it from the price index
+ *   (store-price-bound.ts): where few products reach it, the walk would pass over the rest of the lane.
  * - With a search, or a category and a collection, or option values, the full-text index finds the products:
  *   by relevance, date or price it is walked, or an ordered copy of it (store-search.ts); by title a search's
  *   matches are sorted, and two lists or option values take the first of three ways that fits: the lane's head,
