@@ -338,6 +338,20 @@ describe('bound values', () => {
         }
       }
     }
+    // One list with both price bounds and a cursor: by date or title, the lane's head, the price index's count and
+    // sort, and the walk, each with the bounds' checks.
+    for (const sort of SORTED) {
+      const query = ListProductsQuery.parse({
+        category: small.parent,
+        price_min: '1000',
+        price_max: '5000',
+        sort,
+        limit: '100',
+        cursor: anyCursor(sort, false),
+      });
+      expect(buildListingQuery(query, small.store).params.length).toBeLessThanOrEqual(100);
+      await listProducts(env.DB, query, small.store);
+    }
   });
 });
 
@@ -951,12 +965,36 @@ describe('newest first or by title, a price bound whose products sit at the ends
   );
 
   it('a product whose range holds the bounds but no variant within them is not listed, in any way', async () => {
-    // 80,100 to 80,300 lies inside each titleEnds product's range (80,000 to 80,400) and between its variants
-    // (80,000, 80,200, 80,400): only the middle one is within it, and of the others none.
+    // 80,150 to 80,250 lies inside each titleEnds product's range (80,000 to 80,400) and holds its middle variant
+    // (80,200); 80,050 to 80,150 lies between its variants and holds none.
     const narrow = { price_min: '80150', price_max: '80250' };
     for (const sort of SORTS) {
       expect(await listed(catalog, narrow, sort, 50)).toStrictEqual(inSortOrder([...held.titleEnds], sort));
       expect(await listed(catalog, { price_min: '80050', price_max: '80150' }, sort, 50)).toStrictEqual([]);
+    }
+  });
+
+  // Last in this catalog: the product it adds widens the lane's widest spread level for every later query.
+  it('one product of a wide spread does not make the count and the sort read the whole lane', async () => {
+    // A gift card from 10 to 20,000: its spread level puts the start of the price index's range for any minimum
+    // at 0, so the range is the whole lane. It is the only product from 1,000,000.
+    const card = await insertProductRow({
+      translations: { en: { title: 'Gift card' } },
+      variants: [{ prices: { CZK: 1_000 } }, { prices: { CZK: 2_000_000 } }],
+    });
+    const lane = (await laneEntries(catalog, 'true')).length;
+    for (const sort of SORTS) {
+      const query = ListProductsQuery.parse({ price_min: '1000000', sort, limit: '20' });
+      const page = await cost(catalog, query);
+      expect(page.products).toBe(1);
+      expect((await listProducts(env.DB, query, catalog.store)).data.map((p) => p.id)).toStrictEqual([
+        card.id,
+      ]);
+      // The head (200), the count (at most 1,001 rows of the price index, then it gives up) and the walk of the
+      // lane, which was the cost before the count: less than reading the lane twice, once to count its matches
+      // and once to sort them (measured: 3,228-3,229 rows, where counting the whole range read 4,228).
+      expect(page.rowsRead).toBeLessThan(lane + 1_001 + 2 * 200 + 100);
+      expect(page.rowsRead).toBeLessThan(2 * lane);
     }
   });
 });

@@ -9,21 +9,22 @@
  * 1. The head: the first HEAD_WALK products of the lane from the cursor, each checked; if `limit + 1` of them
  *    match, they are the page. Where matches are common near the cursor, a page reads what a lane walk reads and
  *    50-70 rows more (the head's rows are kept, counted and merged).
- * 2. Else the matches are counted in the other index, up to FEW_MATCHES + 1; up to FEW_MATCHES they are read and
- *    sorted.
+ * 2. Else the other index is read to count the matches, up to a number of its rows the caller gives; if it ends
+ *    within them with up to FEW_MATCHES matches, they are read and sorted.
  * 3. Else the lane walk goes on from the head's last product: what the walk cost before the head, plus the count
  *    and the seek to that product (HEAD_WALK rows of the sort's index).
  * Where the lane ends inside the head (a last page, a small list) the head holds every match, but the count and,
  * for few matches, the sort still run. The count may be of a superset (it need not apply every filter), so
- * filters that nothing satisfies together walk the rest of the lane.
+ * filters that nothing satisfies together walk the rest of the lane. The count's rows are bounded whatever the
+ * other index passes over (the price index below a minimum): past its bound, the walk goes on, as before the head.
  */
 import { type Fragment, joined, SELECTED } from './store-query-parts';
 
 /**
- * The most matches a page reads and sorts. Past the head, the count costs up to FEW_MATCHES + 1 rows; reading the
- * matches, one to fifteen rows each (fifteen with option values: the index row, its product, the entry, and the
- * document with its variants). Around 500 the two are even at 100,000 products, where a walk to a page of 20 among
- * FEW_MATCHES + 1 matches spread along the lane passes over about 4,000 products.
+ * The most matches a page reads and sorts. Reading them costs one to fifteen rows each (fifteen with option values:
+ * the index row, its product, the entry, and the document with its variants). Around 500 the sort and the walk
+ * are even at 100,000 products, where a walk to a page of 20 among FEW_MATCHES + 1 matches spread along the lane
+ * passes over about 4,000 products.
  */
 export const FEW_MATCHES = 500;
 
@@ -67,8 +68,13 @@ export type HeadFirst = {
   rows: number;
   /** Common table expressions the other two take, each `name AS MATERIALIZED (...)`, written first. */
   prelude?: Fragment;
-  /** A SELECT of one row per match (a superset will do), which reads nothing unless `gate` holds. */
+  /**
+   * A SELECT of the other index's rows that hold the matches (a superset will do), each with `hit`: 1 for a match,
+   * 0 for a row it only passes over; it reads nothing unless `gate` holds.
+   */
   matches: (gate: Gate) => Fragment;
+  /** The most rows of `matches` the count reads: the sort is taken only if they end within it. */
+  countedRows: number;
   /**
    * A SELECT of the matches past the cursor that pass the filters (`SELECTED` columns), in the lane's order, to
    * `rows`, which reads nothing unless `gate` holds.
@@ -84,6 +90,7 @@ export function headFirstQuery({
   rows,
   prelude,
   matches,
+  countedRows,
   sorted,
 }: HeadFirst): Fragment {
   const by = orderBy(order);
@@ -130,9 +137,11 @@ export function headFirstQuery({
     sql: `WITH ${prelude?.sql ?? ''}
       head AS MATERIALIZED (${head.sql}),
       full AS MATERIALIZED (SELECT count(*) AS taken, count(*) = ? AS yes FROM head),
-      counted AS MATERIALIZED (SELECT count(*) AS matches FROM (${counted.sql} LIMIT ${FEW_MATCHES + 1})),
+      counted AS MATERIALIZED (SELECT count(*) AS seen, coalesce(sum(hit), 0) AS matches
+        FROM (${counted.sql} LIMIT ${countedRows + 1})),
       way AS MATERIALIZED (SELECT CASE WHEN (SELECT yes FROM full) THEN 'head'
-        WHEN (SELECT matches FROM counted) <= ${FEW_MATCHES} THEN 'sort' ELSE 'walk' END AS way),
+        WHEN (SELECT seen <= ${countedRows} AND matches <= ${FEW_MATCHES} FROM counted) THEN 'sort'
+        ELSE 'walk' END AS way),
       edge AS MATERIALIZED (${edge.sql})
     SELECT * FROM head WHERE ${way} <> 'sort'
     UNION ALL

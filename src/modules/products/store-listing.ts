@@ -220,7 +220,7 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   if (sort.index && sort.column !== 'e.min_price' && priceChecks.length > 0) {
     const order = { column: sort.column, index: sort.index, direction: sort.direction };
     const after = cursor as [number | string, string] | undefined;
-    const bounds = { min: query.price_min, checks: priceChecks };
+    const bounds = { min: query.price_min, max: query.price_max };
     return priceBoundQuery(lane, bounds, { ...order, cursor: after }, where, query.limit + 1);
   }
   if (cursor) {

@@ -6,19 +6,27 @@
  * three ways that fits (store-lane-head.ts): the lane's head; else the products within the bounds, found in the
  * price index, counted and, when few, read and sorted; else the rest of the lane.
  *
- * The price index finds the products whose price range meets the bounds: from a maximum down, those whose
- * cheapest price is at most it; from a minimum up, those whose dearest reaches it, whose cheapest lies at most the
- * width of the lane's widest spread level below it (store-price-floor.ts). The read passes over the products in
- * that width priced wholly below the minimum. With both bounds inside a product's own range, the count is of a
- * superset (the document settles whether a variant lies within the range); the sort applies every filter.
+ * The price index holds them in one range, read upwards: those whose cheapest price is at most a maximum, and from
+ * a minimum, those whose dearest reaches it, whose cheapest lies at most the width of the lane's widest spread
+ * level below it (store-price-floor.ts). So from a minimum the read passes over the products in that width priced
+ * wholly below it, as many as the catalog prices there, and one product of a wide spread (a gift card from 10 to
+ * 2,000 €) widens it for the whole lane: the count reads at most WINDOW_ROWS rows, and past them the walk goes on.
+ * With both bounds inside a product's own range, the count is of a superset (the document settles whether a
+ * variant lies within the range); the sort applies every filter.
  */
-
 import { headFirstQuery, type LaneOrder, orderBy, pastCursor } from './store-lane-head';
 import { lowestReaching } from './store-price-floor';
 import { type Fragment, joined, SELECTED } from './store-query-parts';
 
-/** The price bounds asked for (at least one): the minimum, and the checks that an entry's range meets them. */
-export type PriceBounds = { min: number | undefined; checks: Fragment[] };
+/**
+ * The most rows of the price index the count reads: the matches, and the products passed over below a minimum.
+ * The sort reads them again, about two rows each with their entries; twice the most matches it takes leaves room
+ * for as many passed over.
+ */
+const WINDOW_ROWS = 1_000;
+
+/** The price bounds asked for, at least one. */
+export type PriceBounds = { min: number | undefined; max: number | undefined };
 
 /**
  * The page of `lane` in `order` with `bounds`; `filters` hold every condition (the bounds' own checks among
@@ -32,15 +40,16 @@ export function priceBoundQuery(
   rows: number,
 ): Fragment {
   /**
-   * Where the price index is read: the lane, where `gate` holds (else no lane, and nothing is read), from the lowest
-   * price that can reach the minimum, if there is one; a maximum is among the bounds' checks.
+   * The range of the price index that holds the products within the bounds: in the lane, where `gate` holds (else
+   * no lane, and nothing is read), from the lowest price that can reach the minimum and to the maximum, if given.
    */
-  const seek = (gate: string): Fragment[] => {
+  const range = (gate: string): Fragment[] => {
     const gated: Fragment = { sql: `CASE WHEN ${gate} THEN ${lane.sql} END`, params: lane.params };
     const lowest = bounds.min === undefined ? undefined : lowestReaching(gated, bounds.min);
     return [
       { sql: `e.lane = ${gated.sql}`, params: gated.params },
       ...(lowest ? [{ sql: `e.min_price >= ${lowest.sql}`, params: lowest.params }] : []),
+      ...(bounds.max === undefined ? [] : [{ sql: 'e.min_price <= ?', params: [bounds.max] }]),
     ];
   };
   const byPrice = (conditions: Fragment[]): Fragment => {
@@ -50,17 +59,21 @@ export function priceBoundQuery(
       params: where.params,
     };
   };
+  // A row of the range is a match if it reaches the minimum (every row is within a maximum).
+  const hit: Fragment =
+    bounds.min === undefined ? { sql: '1', params: [] } : { sql: 'e.max_price >= ?', params: [bounds.min] };
   return headFirstQuery({
     lane,
     order,
     filters,
     rows,
     matches: (gate) => {
-      const from = byPrice([...seek(gate), ...bounds.checks]);
-      return { sql: `SELECT 1 ${from.sql}`, params: from.params };
+      const from = byPrice(range(gate));
+      return { sql: `SELECT ${hit.sql} AS hit ${from.sql}`, params: [...hit.params, ...from.params] };
     },
+    countedRows: WINDOW_ROWS,
     sorted: (gate) => {
-      const from = byPrice([...seek(gate), ...filters, ...pastCursor(order)]);
+      const from = byPrice([...range(gate), ...filters, ...pastCursor(order)]);
       return {
         sql: `SELECT ${SELECTED('0')} ${from.sql} ${orderBy(order)} LIMIT ?`,
         params: [...from.params, rows],

@@ -22,7 +22,7 @@
  * price range no variant of that size reaches) still walk the rest of the lane, as before the head.
  */
 import type { StoreContext } from '../../lib/store-context';
-import { headFirstQuery, type LaneOrder, orderBy, pastCursor } from './store-lane-head';
+import { FEW_MATCHES, headFirstQuery, type LaneOrder, orderBy, pastCursor } from './store-lane-head';
 import { type Fragment, joined, type List, laneOf, SELECTED } from './store-query-parts';
 import type { ListProductsQuery } from './store-schemas';
 import { MATCH_NOTHING, matching, SEARCH_FROM, searchQuery, textOf } from './store-search';
@@ -73,10 +73,12 @@ export function titleWalkQuery(
     filters,
     rows,
     prelude: { sql: `terms AS MATERIALIZED (SELECT ${search.sql} AS q),`, params: search.params },
+    // Every row FTS5 hands on is a match: the count reads one more than the most the sort takes.
     matches: (gate) => ({
-      sql: `SELECT rowid FROM storefront_search WHERE storefront_search MATCH ${gated(gate).sql}`,
+      sql: `SELECT 1 AS hit FROM storefront_search WHERE storefront_search MATCH ${gated(gate).sql}`,
       params: [],
     }),
+    countedRows: FEW_MATCHES,
     sorted: (gate) => sortedMatches(lane, gated(gate), filters, order, rows),
   });
 }
