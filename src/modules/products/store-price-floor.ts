@@ -90,7 +90,7 @@ export function lowestReaching(lane: Fragment, minimum: number): Fragment {
  * The widest spread level among the entries of a lane (NULL when it has none), in SQL: one row of the spread
  * index, by SQLite's min/max optimization.
  */
-const widestLevel = (lane: string) =>
+export const widestLevel = (lane: string) =>
   `(SELECT max(spread_level) FROM storefront_entries INDEXED BY storefront_entries_spread_idx WHERE lane = ${lane})`;
 
 /**
