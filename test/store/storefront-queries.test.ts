@@ -883,7 +883,7 @@ describe('by title, a filter whose products sit at the ends of the titles, or ar
 
 /**
  * Newest first or by title, a price bound walks the head of the lane, then counts the products within it in the
- * price index, and reads and sorts them when few, else walks on past the head (store-price-bound.ts). Each bound
+ * price or the spread index, and reads and sorts them when few, else walks on past the head (store-price-bound.ts). Each bound
  * here is met by a different set of the catalog's products, so every way is taken:
  * - from 90,000: the oldest 700 products and the newest five. Newest first, the head finds five, there are more
  *   than FEW_MATCHES, and the walk goes on to the oldest; by title they are spread, and the head holds the page;
@@ -952,10 +952,10 @@ describe('newest first or by title, a price bound whose products sit at the ends
         );
         const read = (await cost(catalog, ListProductsQuery.parse({ ...filters, sort, limit: '20' })))
           .rowsRead;
-        // The head holds the page: it reads less than the count alone would. The walk goes on past the products
-        // between the head and the others (at least 600, a row each) after the count (FEW_MATCHES + 1 rows). The
-        // sort reads the head's 200 products, the count and the matches, where a walk of the lane would read it
-        // to its end: 2,000 products.
+        // The head holds the page: less than FEW_MATCHES rows. The walk goes on past the products between the
+        // head and the others (at least 600, a row each) after the count (here the 705 products from 90,000, or
+        // FEW_MATCHES + 1 rows up to a maximum). The sort reads the head's 200 products, the count and the
+        // matches, where a walk of the lane would read it to its end: 2,000 products.
         if (ways[sort] === 'head') expect(read).toBeLessThan(FEW_MATCHES);
         if (ways[sort] === 'walk') expect(read).toBeGreaterThan(FEW_MATCHES + 600);
         if (ways[sort] === 'sort') expect(read).toBeLessThan(600);
@@ -975,8 +975,9 @@ describe('newest first or by title, a price bound whose products sit at the ends
 
   // Last in this catalog: the product it adds widens the lane's widest spread level for every later query.
   it('one product of a wide spread widens only its own level, not every read from a minimum', async () => {
-    // A gift card from 10 to 20,000: a read of one range of the price index from the minimum less the widest
-    // level's width would start at 0, reading the whole lane. It is the only product from 1,000,000.
+    // A gift card from 10 to 20,000 CZK (minor units below): a read of one range of the price index from the
+    // minimum less the widest level's width would start at 0 for any minimum below 2^21 (20,971.52 CZK), reading
+    // the whole lane. It is the only product from 10,000 CZK.
     const card = await insertProductRow({
       translations: { en: { title: 'Gift card' } },
       variants: [{ prices: { CZK: 1_000 } }, { prices: { CZK: 2_000_000 } }],

@@ -8,7 +8,7 @@
  * and the walk are each given nothing to read unless taken:
  * 1. The head: the first HEAD_WALK products of the lane from the cursor, each checked; if `limit + 1` of them
  *    match, they are the page. Where matches are common near the cursor, a page reads what a lane walk reads and
- *    50-70 rows more (the head's rows are kept, counted and merged).
+ *    50-75 rows more (the head's rows are kept, counted and merged).
  * 2. Else the other index is read to count the matches, up to a number of its rows the caller gives; if it ends
  *    within them with up to FEW_MATCHES matches, they are read and sorted.
  * 3. Else the lane walk goes on from the head's last product: what the walk cost before the head, plus the count
@@ -16,7 +16,7 @@
  * Where the lane ends inside the head (a last page, a small list) the head holds every match, but the count and,
  * for few matches, the sort still run. The count may be of a superset (it need not apply every filter), so
  * filters that nothing satisfies together walk the rest of the lane. The count's rows are bounded whatever the
- * other index passes over (the price index below a minimum): past its bound, the walk goes on, as before the head.
+ * other index passes over (the spread index below a minimum): past its bound, the walk goes on, as before the head.
  */
 import { type Fragment, joined, SELECTED } from './store-query-parts';
 
@@ -73,7 +73,10 @@ export type HeadFirst = {
    * 0 for a row it only passes over; it reads nothing unless `gate` holds.
    */
   matches: (gate: Gate) => Fragment;
-  /** The most rows of `matches` the count reads: the sort is taken only if they end within it. */
+  /**
+   * The count reads up to `countedRows + 1` rows of `matches`: the sort is taken only if they end within
+   * `countedRows` with at most FEW_MATCHES matches.
+   */
   countedRows: number;
   /**
    * A SELECT of the matches past the cursor that pass the filters (`SELECTED` columns), in the lane's order, to
@@ -109,7 +112,7 @@ export function headFirstQuery({
       ) e WHERE ${checked.sql} ${by} LIMIT ?`,
     params: [...fromCursor.params, ...checked.params, rows],
   };
-  const counted = matches('NOT (SELECT yes FROM full)');
+  const count = matches('NOT (SELECT yes FROM full)');
   // The whole lane, given no lane (nothing to seek) unless the walk is the way.
   const walked: Fragment = {
     sql: `e.lane = CASE WHEN ${way} = 'walk' THEN ${lane.sql} END`,
@@ -138,7 +141,7 @@ export function headFirstQuery({
       head AS MATERIALIZED (${head.sql}),
       full AS MATERIALIZED (SELECT count(*) AS taken, count(*) = ? AS yes FROM head),
       counted AS MATERIALIZED (SELECT count(*) AS seen, coalesce(sum(hit), 0) AS matches
-        FROM (${counted.sql} LIMIT ${countedRows + 1})),
+        FROM (${count.sql} LIMIT ${countedRows + 1})),
       way AS MATERIALIZED (SELECT CASE WHEN (SELECT yes FROM full) THEN 'head'
         WHEN (SELECT seen <= ${countedRows} AND matches <= ${FEW_MATCHES} FROM counted) THEN 'sort'
         ELSE 'walk' END AS way),
@@ -154,7 +157,7 @@ export function headFirstQuery({
       ...(prelude?.params ?? []),
       ...head.params,
       rows,
-      ...counted.params,
+      ...count.params,
       ...edge.params,
       ...few.params,
       ...walk.params,

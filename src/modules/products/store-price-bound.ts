@@ -3,34 +3,43 @@
  * is walked in the sort's order and each product's prices checked, which costs the page divided by the share of
  * the lane within the bounds: where a fixed number of products reach them ("from 1,000 €" in a catalog of
  * shirts), the walk grows with the catalog, to the whole lane on the last page. So the page takes the first of
- * three ways that fits (store-lane-head.ts): the lane's head; else the products within the bounds, found by the
- * entries' price indexes, counted and, when few, read and sorted; else the rest of the lane.
+ * three ways that fits (store-lane-head.ts): the lane's head; else the products within the bounds, found in the
+ * price or the spread index, counted and, when few, read and sorted; else the rest of the lane.
  *
  * Up to a maximum, they are one range of the price index: the products whose cheapest price is at most it. From a
- * minimum, they are those whose dearest price reaches it, which the spread index finds level by level
- * (store-price-floor.ts): in level L, from the minimum less 2^L, below which none of the level reaches it. The
- * levels are read one after another (a nested loop over the lane's levels, not a merge: the count and the sort
- * need no price order), so one product of a wide spread (a gift card from 10 to 2,000 €) widens only its own
- * level's window. Each window passes over the products of its level priced wholly below the minimum, as many as
- * the catalog prices there: the count reads at most WINDOW_ROWS rows, and past them the walk goes on. With both
- * bounds inside a product's own range, the count is of a superset (the document settles whether a variant lies
- * within the range); the sort applies every filter.
+ * minimum, they are those whose dearest price reaches it, which the spread index finds level by level, each level
+ * from its window (store-spread-levels.ts), below which none of the level reaches it. The levels are read one
+ * after another (a nested loop over the lane's levels, not a merge: the count and the sort need no price order),
+ * so one product of a wide spread (a gift card from 10 to 20,000) widens only its own level's window. Each window
+ * also holds the products of its level priced wholly below the minimum, as many as the catalog prices there: the
+ * count reads at most WINDOW_ROWS + 1 rows, and past them the walk goes on. With both bounds inside a product's own
+ * range, the count is of a superset (the document settles whether a variant lies within the range); the sort
+ * applies every filter.
  */
-
-import { SPREAD_LEVELS } from '../../db/schema/storefront';
-import { headFirstQuery, type LaneOrder, orderBy, pastCursor } from './store-lane-head';
-import { widestLevel } from './store-price-floor';
+import {
+  FEW_MATCHES,
+  type Gate,
+  headFirstQuery,
+  type LaneOrder,
+  orderBy,
+  pastCursor,
+} from './store-lane-head';
 import { type Fragment, joined, SELECTED } from './store-query-parts';
+import { widestLevel, windowFloor } from './store-spread-levels';
 
 /**
- * The most rows of the price index the count reads: the matches, and the products passed over below a minimum.
- * The sort reads them again, about two rows each with their entries; twice the most matches it takes leaves room
- * for as many passed over.
+ * The most rows of the spread index the count from a minimum reads to settle the way (one more, to tell it
+ * passed them): the matches, and the products passed over below the minimum, each with its entry. The sort reads
+ * them again; twice the most matches it takes leaves room for as many passed over. Up to a maximum every row is a
+ * match, and the count reads FEW_MATCHES + 1.
  */
 const WINDOW_ROWS = 1_000;
 
 /** The price bounds asked for, at least one. */
-export type PriceBounds = { min: number | undefined; max: number | undefined };
+type PriceBounds = { min: number | undefined; max: number | undefined };
+
+/** Tables to read and the conditions on them. */
+type Source = { from: Fragment; where: Fragment[] };
 
 /**
  * The page of `lane` in `order` with `bounds`; `filters` hold every condition (the bounds' own checks among
@@ -43,48 +52,42 @@ export function priceBoundQuery(
   filters: Fragment[],
   rows: number,
 ): Fragment {
+  const max: Fragment[] = bounds.max === undefined ? [] : [{ sql: 'e.min_price <= ?', params: [bounds.max] }];
   /**
-   * The entries that hold the products within the bounds, in the lane where `gate` holds (else no lane, and
-   * nothing is read): up to a maximum, one range of the price index; from a minimum, each spread level of the lane
-   * up to its widest from the minimum less the level's width (the last level has none), and to the maximum.
+   * The entries that hold the products within the bounds, read only where `gate` holds: up to a maximum, one
+   * range of the price index (its lane NULL unless the gate holds); from a minimum, each spread level up to the
+   * lane's widest (none unless the gate holds) from its window, to the maximum.
    */
-  const within = (gate: string): Fragment => {
-    const gated: Fragment = { sql: `CASE WHEN ${gate} THEN ${lane.sql} END`, params: lane.params };
-    const max: Fragment[] =
-      bounds.max === undefined ? [] : [{ sql: 'e.min_price <= ?', params: [bounds.max] }];
+  const within = (gate: Gate): Source => {
     if (bounds.min === undefined) {
-      const where = joined([{ sql: `e.lane = ${gated.sql}`, params: gated.params }, ...max], ' AND ');
       return {
-        sql: `storefront_entries e INDEXED BY storefront_entries_price_idx WHERE ${where.sql}`,
-        params: where.params,
+        from: { sql: 'storefront_entries e INDEXED BY storefront_entries_price_idx', params: [] },
+        where: [{ sql: `e.lane = CASE WHEN ${gate} THEN ${lane.sql} END`, params: lane.params }, ...max],
       };
     }
-    const last = SPREAD_LEVELS - 1;
-    const on = joined(
-      [
-        { sql: `e.lane = ${gated.sql} AND e.spread_level = lv.level`, params: gated.params },
-        {
-          sql: `e.min_price > CASE WHEN lv.level < ${last} THEN ? - (1 << lv.level) ELSE -1 END`,
-          params: [bounds.min],
-        },
+    const levels = `(WITH RECURSIVE lv(level) AS (SELECT 0 WHERE ${gate}
+        UNION ALL SELECT level + 1 FROM lv WHERE level < ${widestLevel(lane.sql)})
+      SELECT level FROM lv) lv`;
+    return {
+      from: {
+        sql: `${levels} CROSS JOIN storefront_entries e INDEXED BY storefront_entries_spread_idx`,
+        params: lane.params,
+      },
+      where: [
+        { sql: `e.lane = ${lane.sql} AND e.spread_level = lv.level`, params: lane.params },
+        { sql: `e.min_price > ${windowFloor('lv.level', '?')}`, params: [bounds.min] },
         ...max,
       ],
-      ' AND ',
-    );
-    // The levels as rows, none where the gate does not hold.
-    const levels: Fragment = {
-      sql: `(WITH RECURSIVE lv(level) AS (SELECT 0 WHERE ${gate}
-          UNION ALL SELECT level + 1 FROM lv WHERE level < ${widestLevel(lane.sql)})
-        SELECT level FROM lv)`,
-      params: lane.params,
-    };
-    return {
-      sql: `${levels.sql} lv CROSS JOIN storefront_entries e INDEXED BY storefront_entries_spread_idx ON ${on.sql}
-        WHERE true`,
-      params: [...levels.params, ...on.params],
     };
   };
-  // A row of the range is a match if it reaches the minimum (every row is within a maximum).
+  const select = (columns: Fragment, { from, where }: Source, rest: string): Fragment => {
+    const conditions = joined(where, ' AND ');
+    return {
+      sql: `SELECT ${columns.sql} FROM ${from.sql} WHERE ${conditions.sql} ${rest}`,
+      params: [...columns.params, ...from.params, ...conditions.params],
+    };
+  };
+  // A row is a match if it reaches the minimum (every row is within a maximum).
   const hit: Fragment =
     bounds.min === undefined ? { sql: '1', params: [] } : { sql: 'e.max_price >= ?', params: [bounds.min] };
   return headFirstQuery({
@@ -92,18 +95,13 @@ export function priceBoundQuery(
     order,
     filters,
     rows,
-    matches: (gate) => {
-      const from = within(gate);
-      return { sql: `SELECT ${hit.sql} AS hit FROM ${from.sql}`, params: [...hit.params, ...from.params] };
-    },
-    countedRows: WINDOW_ROWS,
+    matches: (gate) => select({ sql: `${hit.sql} AS hit`, params: hit.params }, within(gate), ''),
+    countedRows: bounds.min === undefined ? FEW_MATCHES : WINDOW_ROWS,
     sorted: (gate) => {
-      const from = within(gate);
-      const where = joined([...filters, ...pastCursor(order)], ' AND ');
-      return {
-        sql: `SELECT ${SELECTED('0')} FROM ${from.sql} AND ${where.sql} ${orderBy(order)} LIMIT ?`,
-        params: [...from.params, ...where.params, rows],
-      };
+      const source = within(gate);
+      const all = { ...source, where: [...source.where, ...filters, ...pastCursor(order)] };
+      const page = select({ sql: SELECTED('0'), params: [] }, all, `${orderBy(order)} LIMIT ?`);
+      return { sql: page.sql, params: [...page.params, rows] };
     },
   });
 }

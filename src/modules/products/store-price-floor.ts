@@ -16,8 +16,8 @@
  * evenly, at least one in two of those in its window reaches the minimum.
  */
 import { SPREAD_LEVELS } from '../../db/schema/storefront';
-import { MAX_AMOUNT } from '../../lib/money';
 import { type Fragment, joined, SELECTED } from './store-query-parts';
+import { widestLevel } from './store-spread-levels';
 
 /** The width of a spread level: every spread of the level is below it; the last level has none. */
 const widthOf = (level: number): number | undefined => (level < SPREAD_LEVELS - 1 ? 2 ** level : undefined);
@@ -71,27 +71,6 @@ export function priceFloorQuery(
     params: [minimum, cursor?.[0] ?? null, cursor?.[1] ?? null, ...lane.params, ...where.params, rows],
   };
 }
-
-/**
- * The lowest price at which a product of `lane` can reach `minimum`, in SQL: the minimum less the width of the
- * widest spread level the lane holds, plus one (0 when it holds the last level, which has no width, or none).
- */
-export function lowestReaching(lane: Fragment, minimum: number): Fragment {
-  // Between 0 and MAX_AMOUNT, past which no price lies: a price's key shifted into a rowid must not wrap.
-  return {
-    sql: `(SELECT CASE WHEN widest < ${SPREAD_LEVELS - 1}
-        THEN max(0, min(?, ${MAX_AMOUNT}) - (1 << widest) + 1) ELSE 0 END
-      FROM (SELECT ${widestLevel(lane.sql)} AS widest))`,
-    params: [minimum, ...lane.params],
-  };
-}
-
-/**
- * The widest spread level among the entries of a lane (NULL when it has none), in SQL: one row of the spread
- * index, by SQLite's min/max optimization.
- */
-export const widestLevel = (lane: string) =>
-  `(SELECT max(spread_level) FROM storefront_entries INDEXED BY storefront_entries_spread_idx WHERE lane = ${lane})`;
 
 /**
  * D1 refuses a compound SELECT of more than five terms (measured on workerd). Nested compounds, each ordered,

@@ -15,7 +15,6 @@ import { BY_PRICE, optionWordSql, PAIR_BITS, type SearchOrder } from '../../db/f
 import { decodeCursor } from '../../lib/pagination';
 import type { StoreContext } from '../../lib/store-context';
 import { toFtsQuery } from './search-query';
-import { lowestReaching } from './store-price-floor';
 import {
   type Fragment,
   joined,
@@ -27,6 +26,7 @@ import {
   SELECTED,
 } from './store-query-parts';
 import type { ListProductsQuery, OptionValue, ProductSort } from './store-schemas';
+import { lowestReaching } from './store-spread-levels';
 
 /** A relevance cursor's key: the rank (tier and place in it), then the product id. */
 export const RELEVANCE_SHAPE = ['number', 'text'] as const;
