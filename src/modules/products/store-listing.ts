@@ -125,18 +125,29 @@ function listsOf(query: ListProductsQuery): List[] {
 }
 
 /**
+ * Option values that appear in a product's document as they are, when one of its variants has them: printable
+ * ASCII without `"` or `\`, which no JSON writer escapes (the API's JSON.stringify, SQLite's json()). A document
+ * without such a value's text has no variant with it; other values are left to the variants' check alone.
+ */
+const VERBATIM_IN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]+$/;
+
+/**
  * Whether one variant priced in the region currency satisfies the price bounds and every option value, checked
  * against the product's document (read only for the rows that get this far). Needed only when the entry's
  * price range cannot answer: options (whichever bounds are given must hold for the variant that has them), or a
  * range strictly inside the product's own (its cheapest variant below the range and its dearest above).
  * json_each compares option names as plain keys: no JSON path is built from client text.
  */
-function variantCondition(query: ListProductsQuery, currency: string): Fragment | undefined {
-  const { price_min: min, price_max: max } = query;
+function variantCondition(
+  query: ListProductsQuery,
+  currency: string,
+  textFirst: boolean,
+): Fragment | undefined {
+  const { price_min: min, price_max: max, option: options } = query;
   const bothBounds = min !== undefined && max !== undefined;
-  if (!bothBounds && query.option.length === 0) return undefined;
+  if (!bothBounds && options.length === 0) return undefined;
   const conditions = ['pv.amount IS NOT NULL'];
-  const params: unknown[] = [currency];
+  const params: unknown[] = [];
   if (min !== undefined) {
     conditions.push('pv.amount >= ?');
     params.push(min);
@@ -145,21 +156,40 @@ function variantCondition(query: ListProductsQuery, currency: string): Fragment 
     conditions.push('pv.amount <= ?');
     params.push(max);
   }
-  if (query.option.length > 0) {
+  if (options.length > 0) {
     // Every value asked for (one bound JSON array of [name, value]: ten options would otherwise bind twenty values,
     // twice in a walk of the index, three times by title) is on the variant.
     conditions.push(`NOT EXISTS (SELECT 1 FROM json_each(?) f WHERE NOT EXISTS (
       SELECT 1 FROM json_each(pv.options) o WHERE o.key = f.value ->> 0 AND o.value = f.value ->> 1))`);
-    params.push(optionsJson(query.option));
+    params.push(optionsJson(options));
   }
-  const variants = `EXISTS (SELECT 1 FROM (
+  // Before its variants are read (a dozen rows of json_each), the document's text rules out a product that lacks a
+  // value: a row for the document and one for the value. Only where the products checked are not already those
+  // with the values' words (a walk of the lane by title): there it would cost a row each and rule out none.
+  const verbatim = textFirst
+    ? options.map((o) => o.value).filter((value) => VERBATIM_IN_JSON.test(value))
+    : [];
+  const inText: Fragment =
+    verbatim.length === 0
+      ? { sql: '', params: [] }
+      : {
+          sql: ' AND NOT EXISTS (SELECT 1 FROM json_each(?) t WHERE instr(d.document, t.value) = 0)',
+          params: [JSON.stringify(verbatim)],
+        };
+  const variants: Fragment = {
+    sql: `EXISTS (SELECT 1 FROM (
       SELECT v.value -> '$.prices' ->> ? AS amount, v.value -> '$.options' AS options
       FROM storefront_documents d CROSS JOIN json_each(d.document, '$.variants') v
-      WHERE d.product_id = e.product_id
-    ) pv WHERE ${conditions.join(' AND ')})`;
-  if (query.option.length > 0) return { sql: variants, params };
+      WHERE d.product_id = e.product_id${inText.sql}
+    ) pv WHERE ${conditions.join(' AND ')})`,
+    params: [currency, ...inText.params, ...params],
+  };
+  if (options.length > 0) return variants;
   // With the entry already overlapping the range: its cheapest or dearest variant inside the range is a match.
-  return { sql: `(e.min_price >= ? OR e.max_price <= ? OR ${variants})`, params: [min, max, ...params] };
+  return {
+    sql: `(e.min_price >= ? OR e.max_price <= ? OR ${variants.sql})`,
+    params: [min, max, ...variants.params],
+  };
 }
 
 /**
@@ -196,7 +226,7 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   }
   const priceChecks = priceChecksOf(query);
   where.push(...priceChecks);
-  const variants = variantCondition(query, store.region.currencyCode);
+  const variants = variantCondition(query, store.region.currencyCode, sort.column === 'e.title');
   if (variants) where.push(variants);
   if (query.q && sortOf(query) === 'relevance') return relevanceQuery(query, store, lists, where);
   const ordered = orderedCopyOf(query);

@@ -15,9 +15,9 @@
  * 40,000 products for a word in every product.
  *
  * Without, a page takes the first of three ways that fits (store-lane-head.ts): the lane's head, each product
- * checked (the second list's primary key, the price bounds, the document for option values); else the matches
- * counted in the index (lists and option values are words of its rows), and read and sorted when few; else the
- * rest of the lane. The count is of the words only: it leaves out the cursor, the price bounds and whether one
+ * checked (the second list's primary key, the price bounds, for option values the document's text and then its
+ * variants); else the matches counted in the index (lists and option values are words of its rows), and read and
+ * sorted when few; else the rest of the lane. The count is of the words only: it leaves out the cursor, the price bounds and whether one
  * variant has every value, so filters whose words are common but that nothing satisfies together (a size with a
  * price range no variant of that size reaches) still walk the rest of the lane, as before the head.
  */
