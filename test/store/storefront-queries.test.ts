@@ -652,8 +652,10 @@ describe('option values', () => {
   });
 
   it('by title, a value JSON escapes or that is not ASCII is found without the text check, and one that is with it', async () => {
-    // The document's text rules out a product only for values every JSON writer leaves as they are (printable
-    // ASCII without a quote or a backslash); the others go straight to the variants' check.
+    // The document's text rules out a product only for values SQLite's JSON functions write as they are (printable
+    // ASCII without a quote or a backslash); the others go straight to the variants' check. The quote and the
+    // backslash are escaped in the text, so a check of them there would miss their products; "Grün" is left out
+    // only for caution (its text is as it is).
     const values = ['Grün', '15" screen', 'back\\slash', 'plain 42'];
     const ids: string[] = [];
     for (const value of values) {
@@ -664,6 +666,19 @@ describe('option values', () => {
       });
       ids.push(product.id);
     }
+    // A variant written outside the API with an escape JSON allows but no writer of ours makes (`\/` for `/`): the
+    // document writes the decoded value, so its text still holds "x/y".
+    const escaped = await insertProductRow({
+      translations: { en: { title: 'Escaped by an import' } },
+      options: ['Finish'],
+      variants: [{ options: { Finish: 'x/y' }, prices: { SEK: 1_000 } }],
+    });
+    await env.DB.prepare(`UPDATE variants SET options = '{"Finish":"x\\/y"}' WHERE product_id = ?`)
+      .bind(escaped.id)
+      .run();
+    await refreshProducts([escaped.id]);
+    values.push('x/y');
+    ids.push(escaped.id);
     for (const [i, value] of values.entries()) {
       for (const sort of ['title_asc', 'title_desc'] as const) {
         const { data } = await listProducts(
@@ -1154,9 +1169,10 @@ describe('rows a catalog write reads', () => {
       const [first, ...rest] = refreshStorefront(db, { products: [id] });
       if (first) await db.batch([first, ...rest]);
       // The two catalogs hold 5,500 active products: a walk of them (the documents' statement once walked
-      // every active product by the status index) reads thousands. Measured: 251 (215 before the words of
-      // option values).
-      expect(usage(meter).rowsRead).toBeLessThanOrEqual(300);
+      // every active product by the status index) reads thousands. Measured in this file's run: 305 (299 before
+      // the document wrote each variant's options from their decoded values, six json_each rows here; 251 and 215
+      // on a fresh catalog before that and before the words of option values).
+      expect(usage(meter).rowsRead).toBeLessThanOrEqual(350);
     }
   });
 

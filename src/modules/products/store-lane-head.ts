@@ -30,8 +30,8 @@ export const FEW_MATCHES = 500;
 
 /**
  * How many products of the lane the head walks: enough to fill a page of 20 where more than a tenth of the lane
- * matches. Where fewer do, the head costs a row per product, or, with option values, a dozen (the product's
- * document and its variants).
+ * matches. Where fewer do, the head costs a row per product, or, with option values, two or three (the product's
+ * document and the values' text; a dozen more where the text holds them, for its variants).
  */
 const HEAD_WALK = 200;
 

@@ -126,8 +126,9 @@ function listsOf(query: ListProductsQuery): List[] {
 
 /**
  * Option values that appear in a product's document as they are, when one of its variants has them: printable
- * ASCII without `"` or `\`, which no JSON writer escapes (the API's JSON.stringify, SQLite's json()). A document
- * without such a value's text has no variant with it; other values are left to the variants' check alone.
+ * ASCII without `"` or `\`, which SQLite's JSON functions write unescaped (the documents write each variant's
+ * options from their decoded values: src/modules/storefront/statements.ts). A document without such a value's text
+ * has no variant with it; other values are left to the variants' check alone (non-ASCII ones only for caution).
  */
 const VERBATIM_IN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]+$/;
 
@@ -164,8 +165,10 @@ function variantCondition(
     params.push(optionsJson(options));
   }
   // Before its variants are read (a dozen rows of json_each), the document's text rules out a product that lacks a
-  // value: a row for the document and one for the value. Only where the products checked are not already those
-  // with the values' words (a walk of the lane by title): there it would cost a row each and rule out none.
+  // value: a row for the document and one for the value. Only by title without a search, where the lane's head
+  // and walk check products the values' words have not chosen; by date or price, or with a search, the full-text
+  // index has chosen them, and the check would cost a row each and rule out none (as it does in the sort of a
+  // title walk's few matches, which shares the head's filters).
   const verbatim = textFirst
     ? options.map((o) => o.value).filter((value) => VERBATIM_IN_JSON.test(value))
     : [];
@@ -226,7 +229,11 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   }
   const priceChecks = priceChecksOf(query);
   where.push(...priceChecks);
-  const variants = variantCondition(query, store.region.currencyCode, sort.column === 'e.title');
+  const variants = variantCondition(
+    query,
+    store.region.currencyCode,
+    sort.column === 'e.title' && query.q === undefined,
+  );
   if (variants) where.push(variants);
   if (query.q && sortOf(query) === 'relevance') return relevanceQuery(query, store, lists, where);
   const ordered = orderedCopyOf(query);

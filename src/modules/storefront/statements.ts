@@ -359,7 +359,10 @@ const variantFilterOf = (plan: Plan) => unless(plan.withoutVariant, (id) => sql`
 
 /**
  * The document of each active product in the plan: the product's content, the same in every region, with its
- * categories and collections named in every locale. Lists are in the order responses show them.
+ * categories and collections named in every locale. Lists are in the order responses show them. A variant's
+ * options are written again from their decoded values, not copied (`json()` keeps whatever escapes the stored
+ * text has): so an option value of printable ASCII without `"` or `\` is always in the document's text as it is,
+ * which a title listing's check of the text relies on (store-listing.ts).
  */
 function documentsInsert(plan: Plan): StorefrontStatement {
   const variantFilter = variantFilterOf(plan);
@@ -381,7 +384,8 @@ function documentsInsert(plan: Plan): StorefrontStatement {
           'url', i.url, 'alt', json(i.alt), 'position', i.position) ORDER BY i.position, i.id)
         FROM product_images i WHERE i.product_id = p.id),
       'variants', (SELECT json_group_array(json_object(
-          'id', v.id, 'sku', v.sku, 'title', v.title, 'options', json(v.options),
+          'id', v.id, 'sku', v.sku, 'title', v.title,
+          'options', (SELECT json_group_object(o.key, o.value) FROM json_each(v.options) o),
           'weight_grams', v.weight_grams, 'barcode', v.barcode,
           'prices', (SELECT json_group_object(pr.currency_code, pr.amount) FROM prices pr WHERE pr.variant_id = v.id)
         ) ORDER BY v.position, v.id)
