@@ -59,14 +59,14 @@ export const orderBy = ({ column, direction }: LaneOrder) =>
 /** A gate's SQL: true when the ways it names are taken. */
 export type Gate = string;
 
-export type HeadFirst = {
+type HeadFirst = {
   lane: Fragment;
   order: LaneOrder;
   /** Every condition a product must meet (but the cursor), on the entry `e`. */
   filters: Fragment[];
   /** `limit + 1`. */
   rows: number;
-  /** Common table expressions the other two take, each `name AS MATERIALIZED (...)`, written first. */
+  /** Common table expressions the other two take, `name AS MATERIALIZED (...)` joined by commas, written first. */
   prelude?: Fragment;
   /**
    * A SELECT of the other index's rows that hold the matches (a superset will do), each with `hit`: 1 for a match,
@@ -137,7 +137,7 @@ export function headFirstQuery({
   const few = sorted(`${way} = 'sort'`);
   const column = order.column.slice('e.'.length);
   return {
-    sql: `WITH ${prelude?.sql ?? ''}
+    sql: `WITH ${prelude ? `${prelude.sql},` : ''}
       head AS MATERIALIZED (${head.sql}),
       full AS MATERIALIZED (SELECT count(*) AS taken, count(*) = ? AS yes FROM head),
       counted AS MATERIALIZED (SELECT count(*) AS seen, coalesce(sum(hit), 0) AS matches

@@ -11,8 +11,9 @@
  *   A page reads `limit + 1` entries when every walked row matches, and that divided by the share of the lane
  *   that matches otherwise. A price sort with a minimum price walks the lane once per spread level instead
  *   (store-price-floor.ts): one walk would pass over every product priced wholly below the minimum. Newest first
- *   or by title, a price bound takes the lane's head, else the products within it from the price index
- *   (store-price-bound.ts): where few products reach it, the walk would pass over the rest of the lane.
+ *   or by title, a price bound takes the lane's head, else the products within it from the price index (up to a
+ *   maximum) or the spread index (from a minimum; store-price-bound.ts): where few products reach it, the walk
+ *   would pass over the rest of the lane.
  * - With a search, or a category and a collection, or option values, the full-text index finds the products:
  *   by relevance, date or price it is walked, or an ordered copy of it (store-search.ts); by title a search's
  *   matches are sorted, and two lists or option values take the first of three ways that fits: the lane's head,
@@ -127,8 +128,10 @@ function listsOf(query: ListProductsQuery): List[] {
 /**
  * Option values that appear in a product's document as they are, when one of its variants has them: printable
  * ASCII without `"` or `\`, which SQLite's JSON functions write unescaped (the documents write each variant's
- * options from their decoded values: src/modules/storefront/statements.ts). A document without such a value's text
- * has no variant with it; other values are left to the variants' check alone (non-ASCII ones only for caution).
+ * options from their decoded values: src/modules/storefront/statements.ts; documents from before copied the stored
+ * text, which the API's JSON.stringify and SQLite write without escaping these either). A document without such a
+ * value's text has no variant with it; other values are left to the variants' check alone (non-ASCII ones only
+ * for caution).
  */
 const VERBATIM_IN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]+$/;
 
@@ -252,13 +255,13 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
     const after = cursor as [number, string] | undefined;
     return priceFloorQuery(lane, query.price_min, after, where, sort.direction, query.limit + 1);
   }
-  // Newest first or by title with a price bound: the lane's head, else the products within it by the price index
-  // (a price sort walks that index itself).
+  // Newest first or by title with a price bound: the lane's head, else the products within it by the price or the
+  // spread index (a price sort walks those itself).
   if (sort.index && sort.column !== 'e.min_price' && priceChecks.length > 0) {
-    const order = { column: sort.column, index: sort.index, direction: sort.direction };
     const after = cursor as [number | string, string] | undefined;
+    const order = { column: sort.column, index: sort.index, direction: sort.direction, cursor: after };
     const bounds = { min: query.price_min, max: query.price_max };
-    return priceBoundQuery(lane, bounds, { ...order, cursor: after }, where, query.limit + 1);
+    return priceBoundQuery(lane, bounds, order, where, query.limit + 1);
   }
   if (cursor) {
     const after = sort.direction === 'ASC' ? '>' : '<';

@@ -52,7 +52,8 @@ export function priceBoundQuery(
   filters: Fragment[],
   rows: number,
 ): Fragment {
-  const max: Fragment[] = bounds.max === undefined ? [] : [{ sql: 'e.min_price <= ?', params: [bounds.max] }];
+  const maxCheck: Fragment[] =
+    bounds.max === undefined ? [] : [{ sql: 'e.min_price <= ?', params: [bounds.max] }];
   /**
    * The entries that hold the products within the bounds, read only where `gate` holds: up to a maximum, one
    * range of the price index (its lane NULL unless the gate holds); from a minimum, each spread level up to the
@@ -62,7 +63,7 @@ export function priceBoundQuery(
     if (bounds.min === undefined) {
       return {
         from: { sql: 'storefront_entries e INDEXED BY storefront_entries_price_idx', params: [] },
-        where: [{ sql: `e.lane = CASE WHEN ${gate} THEN ${lane.sql} END`, params: lane.params }, ...max],
+        where: [{ sql: `e.lane = CASE WHEN ${gate} THEN ${lane.sql} END`, params: lane.params }, ...maxCheck],
       };
     }
     const levels = `(WITH RECURSIVE lv(level) AS (SELECT 0 WHERE ${gate}
@@ -76,7 +77,7 @@ export function priceBoundQuery(
       where: [
         { sql: `e.lane = ${lane.sql} AND e.spread_level = lv.level`, params: lane.params },
         { sql: `e.min_price > ${windowFloor('lv.level', '?')}`, params: [bounds.min] },
-        ...max,
+        ...maxCheck,
       ],
     };
   };

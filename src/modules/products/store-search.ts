@@ -206,7 +206,7 @@ export function orderedIndexQuery(
   if (order === BY_PRICE && query.price_max !== undefined)
     below.push(keyStart(order.key(query.price_max) + 1));
   // With a minimum price, no match is priced lower than the minimum less the width of the lane's widest spread
-  // level (store-price-floor.ts): the walk starts there cheapest first, and stops there dearest first.
+  // level (store-spread-levels.ts): the walk starts there cheapest first, and stops there dearest first.
   const lowest =
     order === BY_PRICE && query.price_min !== undefined ? lowestReaching(lane, query.price_min) : undefined;
   const reaching: Fragment | undefined = lowest && {

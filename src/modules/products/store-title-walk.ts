@@ -17,12 +17,20 @@
  * Without, a page takes the first of three ways that fits (store-lane-head.ts): the lane's head, each product
  * checked (the second list's primary key, the price bounds, for option values the document's text and then its
  * variants); else the matches counted in the index (lists and option values are words of its rows), and read and
- * sorted when few; else the rest of the lane. The count is of the words only: it leaves out the cursor, the price bounds and whether one
- * variant has every value, so filters whose words are common but that nothing satisfies together (a size with a
- * price range no variant of that size reaches) still walk the rest of the lane, as before the head.
+ * sorted when few; else the rest of the lane. The count is of the words only: it leaves out the cursor, the price
+ * bounds and whether one variant has every value, so filters whose words are common but that nothing satisfies
+ * together (a size with a price range no variant of that size reaches) still walk the rest of the lane, as before
+ * the head.
  */
 import type { StoreContext } from '../../lib/store-context';
-import { FEW_MATCHES, headFirstQuery, type LaneOrder, orderBy, pastCursor } from './store-lane-head';
+import {
+  FEW_MATCHES,
+  type Gate,
+  headFirstQuery,
+  type LaneOrder,
+  orderBy,
+  pastCursor,
+} from './store-lane-head';
 import { type Fragment, joined, type List, laneOf, SELECTED } from './store-query-parts';
 import type { ListProductsQuery } from './store-schemas';
 import { MATCH_NOTHING, matching, SEARCH_FROM, searchQuery, textOf } from './store-search';
@@ -63,7 +71,7 @@ export function titleWalkQuery(
   const order: LaneOrder = { column: 'e.title', index: 'storefront_entries_title_idx', ...sort };
   if (query.q !== undefined) return sortedMatches(lane, search, filters, order, rows);
   /** The shopper's FTS5 query where `gate` holds, else one that matches nothing. */
-  const gated = (gate: string): Fragment => ({
+  const gated = (gate: Gate): Fragment => ({
     sql: `CASE WHEN ${gate} THEN (SELECT q FROM terms) ELSE ${MATCH_NOTHING} END`,
     params: [],
   });
@@ -72,7 +80,7 @@ export function titleWalkQuery(
     order,
     filters,
     rows,
-    prelude: { sql: `terms AS MATERIALIZED (SELECT ${search.sql} AS q),`, params: search.params },
+    prelude: { sql: `terms AS MATERIALIZED (SELECT ${search.sql} AS q)`, params: search.params },
     // Every row FTS5 hands on is a match: the count reads one more than the most the sort takes.
     matches: (gate) => ({
       sql: `SELECT 1 AS hit FROM storefront_search WHERE storefront_search MATCH ${gated(gate).sql}`,

@@ -361,8 +361,9 @@ const variantFilterOf = (plan: Plan) => unless(plan.withoutVariant, (id) => sql`
  * The document of each active product in the plan: the product's content, the same in every region, with its
  * categories and collections named in every locale. Lists are in the order responses show them. A variant's
  * options are written again from their decoded values, not copied (`json()` keeps whatever escapes the stored
- * text has): so an option value of printable ASCII without `"` or `\` is always in the document's text as it is,
- * which a title listing's check of the text relies on (store-listing.ts).
+ * text has): so an option value of printable ASCII without `"` or `\` is in the document's text as it is, which a
+ * title listing's check of the text relies on (store-listing.ts). Migration 0012's backfill copied the text; the
+ * API and the seed store these values unescaped, so its documents hold them as they are too.
  */
 function documentsInsert(plan: Plan): StorefrontStatement {
   const variantFilter = variantFilterOf(plan);
