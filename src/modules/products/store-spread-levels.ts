@@ -1,8 +1,9 @@
 /**
  * The spread levels of a lane's entries in SQL (storefront_entries.spread_level: `max_price - min_price < 2^level`,
  * the last level holding every wider spread): where a product of a level can be priced and still reach a minimum
- * price. Listings from a minimum read from there instead of from 0 (store-price-floor.ts, store-price-bound.ts, and
- * a search by price in store-search.ts).
+ * price. Listings from a minimum read from there instead of from 0: store-price-bound.ts and a search by price
+ * (store-search.ts) take their windows from here; the price sort (store-price-floor.ts) takes the lane's widest
+ * level, and writes each level's window into its own walk (`widthOf`), one literal per level.
  */
 import { SPREAD_LEVELS } from '../../db/schema/storefront';
 import { MAX_AMOUNT } from '../../lib/money';
