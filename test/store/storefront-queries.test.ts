@@ -498,12 +498,13 @@ const listed = (catalog: BulkCatalog, filters: Filters, sort: ProductSort, pages
 /**
  * Ten new products, `${title} 0` to `${title} 9`, with `fields` and a variant for each of `variantOptions` (one
  * without options unless given), priced in both catalogs' currencies: the i-th product's k-th variant at
- * 1,000 + i % 3 + k.
+ * `priceOf(i, k)`, 1,000 + i % 3 + k unless given.
  */
 async function insertTen(
   title: string,
   fields: ProductFixture,
   variantOptions: Record<string, string>[] = [{}],
+  priceOf: (i: number, k: number) => number = (i, k) => 1_000 + (i % 3) + k,
 ) {
   for (let i = 0; i < 10; i++) {
     await insertProductRow({
@@ -511,7 +512,7 @@ async function insertTen(
       ...fields,
       variants: variantOptions.map((options, k) => ({
         options,
-        prices: { SEK: 1_000 + (i % 3) + k, NOK: 1_000 + (i % 3) + k },
+        prices: { SEK: priceOf(i, k), NOK: priceOf(i, k) },
       })),
     });
   }
@@ -1059,16 +1060,8 @@ describe('newest first or by title, a price bound whose products sit at the ends
  */
 describe('a price bound ten products reach', () => {
   /** Ten new products in both catalogs, priced from `amount` (three variants, 200 apart). */
-  async function tenPriced(amount: number) {
-    for (let i = 0; i < 10; i++) {
-      await insertProductRow({
-        translations: { en: { title: `Priced ${amount} ${i}` } },
-        variants: [0, 1, 2].map((k) => ({
-          prices: { SEK: amount + i + k * 200, NOK: amount + i + k * 200 },
-        })),
-      });
-    }
-  }
+  const tenPriced = (amount: number) =>
+    insertTen(`Priced ${amount}`, {}, [{}, {}, {}], (i, k) => amount + i + k * 200);
 
   beforeAll(async () => {
     await tenPriced(700_000);
