@@ -9,10 +9,9 @@
  */
 import { env } from 'cloudflare:workers';
 import { CacheVersions } from '../../src/lib/cache-versions';
-import { createDb } from '../../src/lib/db';
 import { newId } from '../../src/lib/ids';
 import type { StoreContext } from '../../src/lib/store-context';
-import { refreshStorefront } from '../../src/modules/storefront/projection';
+import { refreshReadModel } from './catalog-fixtures';
 
 export type BulkCatalog = {
   store: StoreContext;
@@ -82,11 +81,7 @@ export async function seedBulkCatalog(tag: string, currency: string, count: numb
 
 /** Rebuilds the read model of `ids` after rows written outside the API, a thousand products a batch. */
 export async function refreshProducts(ids: string[]): Promise<void> {
-  const db = createDb(env.DB);
-  for (let i = 0; i < ids.length; i += 1000) {
-    const [first, ...rest] = refreshStorefront(db, { products: ids.slice(i, i + 1000) });
-    if (first) await db.batch([first, ...rest]);
-  }
+  for (let i = 0; i < ids.length; i += 1000) await refreshReadModel({ products: ids.slice(i, i + 1000) });
 }
 
 /**

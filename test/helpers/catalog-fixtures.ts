@@ -12,7 +12,7 @@ import { unique } from './unique';
 const db = () => createDb(env.DB);
 
 /** Brings the storefront read model in step with rows inserted here, as a catalog write's own batch does. */
-async function refreshReadModel(scope: StorefrontScope): Promise<void> {
+export async function refreshReadModel(scope: StorefrontScope): Promise<void> {
   const [first, ...rest] = refreshStorefront(db(), scope);
   if (first) await db().batch([first, ...rest]);
 }

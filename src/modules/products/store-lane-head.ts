@@ -9,8 +9,8 @@
  * 1. The head: the first HEAD_WALK products of the lane from the cursor, each checked; if `limit + 1` of them
  *    match, they are the page. Where matches are common near the cursor, a page reads what a lane walk reads and
  *    50-75 rows more (the head's rows are kept, counted and merged).
- * 2. Else the other index is read to count the matches, up to a number of its rows the caller gives; if it ends
- *    within them with up to FEW_MATCHES matches, they are read and sorted.
+ * 2. Else the other index is read to count the matches, up to FEW_MATCHES rows and as many it passes over as the
+ *    caller allows; if it ends within them with up to FEW_MATCHES matches, they are read and sorted.
  * 3. Else the lane walk goes on from the head's last product: what the walk cost before the head, plus the count
  *    and the seek to that product (HEAD_WALK rows of the sort's index).
  * Where the lane ends inside the head (a last page, a small list) the head holds every match, but the count and,
@@ -74,10 +74,11 @@ type HeadFirst = {
    */
   matches: (gate: Gate) => Fragment;
   /**
-   * The count reads up to `countedRows + 1` rows of `matches`: the sort is taken only if they end within
-   * `countedRows` with at most FEW_MATCHES matches.
+   * How many rows of `matches` that are not matches the count may read past FEW_MATCHES (none unless given): it
+   * reads up to FEW_MATCHES + `passedOver` + 1 rows, and the sort is taken only if they end within the first
+   * FEW_MATCHES + `passedOver` with at most FEW_MATCHES matches.
    */
-  countedRows: number;
+  passedOver?: number;
   /**
    * A SELECT of the matches past the cursor that pass the filters (`SELECTED` columns), in the lane's order, to
    * `rows`, which reads nothing unless `gate` holds.
@@ -93,7 +94,7 @@ export function headFirstQuery({
   rows,
   prelude,
   matches,
-  countedRows,
+  passedOver = 0,
   sorted,
 }: HeadFirst): Fragment {
   const by = orderBy(order);
@@ -135,6 +136,7 @@ export function headFirstQuery({
     ' AND ',
   );
   const few = sorted(`${way} = 'sort'`);
+  const countedRows = FEW_MATCHES + passedOver;
   const column = order.column.slice('e.'.length);
   return {
     sql: `WITH ${prelude ? `${prelude.sql},` : ''}

@@ -12,28 +12,21 @@
  * after another (a nested loop over the lane's levels, not a merge: the count and the sort need no price order),
  * so one product of a wide spread (a gift card from 10 to 20,000) widens only its own level's window. Each window
  * also holds the products of its level priced wholly below the minimum, as many as the catalog prices there: the
- * count reads at most WINDOW_ROWS + 1 rows, and past them the walk goes on. With both bounds inside a product's own
+ * count passes over at most PASSED_OVER of them, and past them the walk goes on. With both bounds inside a product's own
  * range, the count is of a superset (the document settles whether a variant lies within the range); the sort
  * applies every filter.
  */
-import {
-  FEW_MATCHES,
-  type Gate,
-  headFirstQuery,
-  type LaneOrder,
-  orderBy,
-  pastCursor,
-} from './store-lane-head';
+import { type Gate, headFirstQuery, type LaneOrder, orderBy, pastCursor } from './store-lane-head';
 import { type Fragment, joined, SELECTED } from './store-query-parts';
 import { widestLevel, windowFloor } from './store-spread-levels';
 
 /**
- * The most rows of the spread index the count from a minimum reads to settle the way (one more, to tell it
- * passed them): the matches, and the products passed over below the minimum, each with its entry. The sort reads
- * them again; twice the most matches it takes leaves room for as many passed over. Up to a maximum every row is a
- * match, and the count reads FEW_MATCHES + 1.
+ * How many products priced wholly below a minimum, in their levels' windows, the count from it may pass over
+ * beside the matches (each row with its entry): as many as the most matches the sort takes, so the count reads at
+ * most 1,001 rows, and the sort reads them again. Up to a maximum every row is a match, and nothing is passed
+ * over.
  */
-const WINDOW_ROWS = 1_000;
+const PASSED_OVER = 500;
 
 /** The price bounds asked for, at least one. */
 type PriceBounds = { min: number | undefined; max: number | undefined };
@@ -97,7 +90,7 @@ export function priceBoundQuery(
     filters,
     rows,
     matches: (gate) => select({ sql: `${hit.sql} AS hit`, params: hit.params }, within(gate), ''),
-    countedRows: bounds.min === undefined ? FEW_MATCHES : WINDOW_ROWS,
+    passedOver: bounds.min === undefined ? 0 : PASSED_OVER,
     sorted: (gate) => {
       const source = within(gate);
       const all = { ...source, where: [...source.where, ...filters, ...pastCursor(order)] };

@@ -23,14 +23,7 @@
  * the head.
  */
 import type { StoreContext } from '../../lib/store-context';
-import {
-  FEW_MATCHES,
-  type Gate,
-  headFirstQuery,
-  type LaneOrder,
-  orderBy,
-  pastCursor,
-} from './store-lane-head';
+import { type Gate, headFirstQuery, type LaneOrder, orderBy, pastCursor } from './store-lane-head';
 import { type Fragment, joined, type List, laneOf, SELECTED } from './store-query-parts';
 import type { ListProductsQuery } from './store-schemas';
 import { MATCH_NOTHING, matching, SEARCH_FROM, searchQuery, textOf } from './store-search';
@@ -86,7 +79,6 @@ export function titleWalkQuery(
       sql: `SELECT 1 AS hit FROM storefront_search WHERE storefront_search MATCH ${gated(gate).sql}`,
       params: [],
     }),
-    countedRows: FEW_MATCHES,
     sorted: (gate) => sortedMatches(lane, gated(gate), filters, order, rows),
   });
 }
