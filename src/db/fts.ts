@@ -1,6 +1,6 @@
 /**
- * The storefront's full-text indexes, FTS5 virtual tables (migrations 0017, 0022 and 0023; 0025 added the option
- * words), described to drizzle only so catalog writes can put their statements in their batch. They are not in
+ * The storefront's full-text indexes, FTS5 virtual tables (migrations 0017, 0022, 0023 and 0026; 0025 added the
+ * option words), described to drizzle only so catalog writes can put their statements in their batch. They are not in
  * src/db/schema: drizzle-kit cannot create a virtual table and must not try.
  *
  * `storefront_search`: one row per (product, region where it is sold), its rowid the pair's number in
@@ -46,13 +46,38 @@ export const storefrontSearchDates = sqliteTable('storefront_search_dates', {
 });
 
 /**
+ * A title-ordered copy of storefront_search, `storefront_search_titles`: a row per (product, region, locale), the
+ * words of the pair's row with the word of its locale's whole-catalog lane (`titleLaneWordSql`), so a listing by
+ * title walks the matches of its lane in title order and stops at the page. A title is not a number, so each
+ * whole-catalog entry carries a label (`storefront_entries.title_label`) that is non-decreasing in (title, product
+ * id) order within its lane: a written entry takes a label between its neighbours' (statements.ts). Entries that
+ * share a label are read together and sorted by the query, as a date key's are. The rowid is `title_label <<
+ * PAIR_BITS | place`, where place is the pair's number shifted by LOCALE_BITS with the locale's position in the
+ * region's locales; the entry keeps it (`title_row`), so the row goes when the entry does (a trigger). A pair
+ * numbered from 2^(PAIR_BITS - LOCALE_BITS) (67 million pairs first sold in one database) has no row there, so it
+ * is missing from these listings.
+ */
+export const storefrontSearchTitles = sqliteTable('storefront_search_titles', {
+  rowid: integer('rowid').notNull(),
+  lists: text('lists').notNull(),
+  title: text('title'),
+  description: text('description'),
+});
+
+/** The bits of a title row's place that hold the locale's position in its region's locales (at most 20). */
+export const LOCALE_BITS = 5;
+
+/** The word of a whole-catalog lane in storefront_search_titles's `lists`, from an SQL expression of its number. */
+export const titleLaneWordSql = (lane: string) => `('ln' || ${lane})`;
+
+/**
  * The bits of an ordered copy's rowid that hold the pair's number: 2^31 numbers. A pair numbered past them (2.1
  * billion pairs first sold, in the life of one database) has no row there: statements.ts leaves it out.
  */
 export const PAIR_BITS = 31;
 
-/** Keys are below 2^32 - 1, so that a key plus one, shifted by PAIR_BITS, is still below 2^63. */
-const LARGEST_KEY = 2 ** 32 - 2;
+/** Keys are below 2^32 - 1, so that a key plus one, shifted by PAIR_BITS, is still below 2^63. Title labels too. */
+export const LARGEST_KEY = 2 ** 32 - 2;
 
 /**
  * Prices below 2^31 minor units (21.4 million in a currency of cents) are their own key; above, a key stands for

@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
-import { PAIR_BITS, SEARCH_ORDERS, type SearchOrder } from '../../src/db/fts';
+import { LOCALE_BITS, PAIR_BITS, SEARCH_ORDERS, type SearchOrder } from '../../src/db/fts';
 import type { Database } from '../../src/lib/db';
 import { rebuildStep } from '../../src/modules/storefront/rebuild';
 import type { StorefrontDocument } from '../../src/modules/storefront/statements';
@@ -249,7 +249,7 @@ type OrderedSearchRow = { region_id: string | null; product_id: string | null; k
  * The words of each row of a full-text index, as `column:word` in order, by rowid. Read through an fts5vocab
  * table (made here, for tests only): the ordered copies are contentless, so their rows cannot be read back.
  */
-async function indexedWords(index: 'storefront_search' | SearchOrder['table']) {
+async function indexedWords(index: 'storefront_search' | SearchOrder['table'] | 'storefront_search_titles') {
   await env.DB.exec(
     `CREATE VIRTUAL TABLE IF NOT EXISTS ${index}_words USING fts5vocab(${index}, 'instance')`,
   );
@@ -311,6 +311,121 @@ const byPair = (a: OrderedSearchRow, b: OrderedSearchRow) => {
   return x < y ? -1 : x > y ? 1 : 0;
 };
 
+type TitleRow = {
+  region_id: string | null;
+  locale: string | null;
+  product_id: string | null;
+  words: string[];
+};
+
+/** A row's words, each `column:word`, as a sorted list: a row's words are compared, not their order. */
+const wordList = (words: string) => words.split(' ').sort();
+
+/**
+ * Every row of the title-ordered copy of the index, with the whole-catalog entry whose `title_label` and
+ * `title_row` its rowid holds (none for a row left behind), and its words.
+ */
+export async function actualTitleRows(): Promise<TitleRow[]> {
+  const entries = await all<{
+    region_id: string;
+    locale: string;
+    product_id: string;
+    key: number;
+    place: number;
+  }>(
+    `SELECT l.region_id, l.locale, e.product_id, e.title_label AS key, e.title_row & ${2 ** PAIR_BITS - 1} AS place
+    FROM storefront_entries e JOIN storefront_lanes l ON l.lane = e.lane
+    WHERE e.title_row IS NOT NULL AND e.title_row >> ${PAIR_BITS} = e.title_label`,
+  );
+  const byRowid = new Map(entries.map((e) => [`${e.key} ${e.place}`, e]));
+  const rows = (await indexedWords('storefront_search_titles')).map(({ key, pair, words }) => {
+    const entry = byRowid.get(`${key} ${pair}`);
+    return {
+      region_id: entry?.region_id ?? null,
+      locale: entry?.locale ?? null,
+      product_id: entry?.product_id ?? null,
+      words: wordList(words),
+    };
+  });
+  return rows.sort(byEntry);
+}
+
+/**
+ * What the title-ordered copy should hold: a row per whole-catalog entry (from the expected entries), under the
+ * pair's number and the locale's position in the region's locales, with the words of the pair's full-text row
+ * and the word of its lane.
+ */
+export async function expectedTitleRows(entries: EntryRow[]): Promise<TitleRow[]> {
+  const pairs = await all<PairRow>('SELECT * FROM storefront_search_rows');
+  const lanes = await all<{ lane: number; region_id: string; locale: string }>(
+    "SELECT lane, region_id, locale FROM storefront_lanes WHERE list_id = ''",
+  );
+  const words = new Map((await indexedWords('storefront_search')).map((row) => [row.doc, row.words]));
+  const rows = entries
+    .filter((e) => e.list_id === '')
+    .flatMap((e): TitleRow[] => {
+      const pair = pairs.find((p) => p.region_id === e.region_id && p.product_id === e.product_id);
+      const lane = lanes.find((l) => l.region_id === e.region_id && l.locale === e.locale);
+      if (pair === undefined || pair.row >= 2 ** (PAIR_BITS - LOCALE_BITS)) return [];
+      return [
+        {
+          region_id: e.region_id,
+          locale: e.locale,
+          product_id: e.product_id,
+          words: wordList(`${words.get(pair.row)} lists:ln${lane?.lane}`),
+        },
+      ];
+    });
+  return rows.sort(byEntry);
+}
+
+const byEntry = (a: TitleRow, b: TitleRow) => {
+  const [x, y] = [`${a.region_id} ${a.locale} ${a.product_id}`, `${b.region_id} ${b.locale} ${b.product_id}`];
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
+/**
+ * Entries whose title labels break the rules: in a whole-catalog lane, a label missing, outside 0 .. 2^32 - 2,
+ * below the one before it in (title, product id) order, or a title row not under it with the pair's number and
+ * the locale's position (in the region's locales when the row was written: with no rebuild of the region under
+ * way, its locales now); in any other lane, a label or a title row at all.
+ */
+export async function misplacedTitleLabels(): Promise<unknown[]> {
+  const entries = await all<{
+    lane: number;
+    whole: number;
+    product_id: string;
+    title: string;
+    label: number | null;
+    row_label: number | null;
+    place: number | null;
+    expected_place: number | null;
+  }>(`SELECT e.lane, l.list_id = '' AS whole, e.product_id, e.title, e.title_label AS label,
+      e.title_row >> ${PAIR_BITS} AS row_label, e.title_row & ${2 ** PAIR_BITS - 1} AS place,
+      (SELECT (k.row << ${LOCALE_BITS}) | loc.key FROM storefront_search_rows k JOIN regions r ON r.id = k.region_id
+        JOIN json_each(r.locales) loc ON loc.value = l.locale
+        WHERE k.product_id = e.product_id AND k.region_id = l.region_id) AS expected_place
+    FROM storefront_entries e JOIN storefront_lanes l ON l.lane = e.lane
+    ORDER BY e.lane, e.title, e.product_id`);
+  const wrong: unknown[] = [];
+  let previous: (typeof entries)[number] | undefined;
+  for (const entry of entries) {
+    const { whole, label, row_label, place, expected_place } = entry;
+    const sameLane = previous?.lane === entry.lane;
+    const bad = whole
+      ? label === null ||
+        label < 0 ||
+        label > 2 ** 32 - 2 ||
+        (sameLane && previous?.label !== null && label < (previous?.label as number)) ||
+        row_label !== label ||
+        place !== expected_place
+      : label !== null || place !== null;
+    if (bad) wrong.push({ ...entry, previous: sameLane ? previous?.label : undefined });
+    previous = entry;
+  }
+  return wrong;
+}
+
 /** The whole read model equals what the catalog tables say. */
 export async function expectStorefrontMatchesCatalog(): Promise<void> {
   const entries = await expectedEntries();
@@ -321,6 +436,8 @@ export async function expectStorefrontMatchesCatalog(): Promise<void> {
       await expectedOrderedSearchRows(order, entries),
     );
   }
+  expect(await actualTitleRows()).toStrictEqual(await expectedTitleRows(entries));
+  expect(await misplacedTitleLabels()).toStrictEqual([]);
   expect(await actualDocuments()).toStrictEqual(await expectedDocuments());
   expect(await lanesOutsideTheirRegion()).toStrictEqual([]);
 }

@@ -17,10 +17,12 @@ import {
   productInput,
   rows,
 } from '../helpers/admin-fixtures';
+import { refreshReadModel } from '../helpers/catalog-fixtures';
 import {
   actualEntries,
   actualOrderedSearchRows,
   actualSearchRows,
+  actualTitleRows,
   expectedEntries,
   expectStorefrontMatchesCatalog,
 } from '../helpers/storefront';
@@ -261,6 +263,16 @@ describe('concurrent catalog writes', () => {
   });
 });
 
+/**
+ * Migration 0027, the backfill of 0026's title labels and title-ordered copy. A migration after another's backfill
+ * runs it, as a database migrated from before both would.
+ */
+function titleBackfill(): D1PreparedStatement[] {
+  const migration = env.TEST_MIGRATIONS.find((m) => m.name.endsWith('_title_labels.sql'));
+  expect(migration?.queries).toHaveLength(4);
+  return (migration?.queries ?? []).map((query) => env.DB.prepare(query));
+}
+
 describe('the migration backfill', () => {
   it('builds the same read model from the catalog tables alone', async () => {
     const expected = await expectedEntries();
@@ -273,6 +285,7 @@ describe('the migration backfill', () => {
     expect(backfill).toBeDefined();
     await env.DB.batch((backfill?.queries ?? []).map((query) => env.DB.prepare(query)));
     expect(await actualEntries()).toStrictEqual(expected);
+    await env.DB.batch(titleBackfill());
     await expectStorefrontMatchesCatalog();
   });
 
@@ -332,6 +345,33 @@ describe('the migration backfill', () => {
     // Run again (after a deploy, README "Deploy"), it changes nothing.
     await env.DB.batch((migration?.queries ?? []).map((query) => env.DB.prepare(query)));
     expect(await searchRows()).toStrictEqual(expected);
+    await env.DB.batch(titleBackfill());
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('gives every whole-catalog entry the title label the statements give it from scratch, and its row in the title-ordered copy, however often it runs', async () => {
+    const labels = () =>
+      rows(`SELECT l.region_id, l.locale, e.product_id, e.title_label, e.title_row >> 31 AS row_label,
+          e.title_row & 2147483647 AS place
+        FROM storefront_entries e JOIN storefront_lanes l ON l.lane = e.lane WHERE l.list_id = '' ORDER BY 1, 2, 3`);
+    const titleRows = await actualTitleRows();
+    expect(titleRows.length).toBeGreaterThan(0);
+    // Rows as an older Worker wrote them: without labels or title rows.
+    await env.DB.batch([
+      env.DB.prepare('UPDATE storefront_entries SET title_label = NULL, title_row = NULL'),
+      env.DB.prepare("INSERT INTO storefront_search_titles (storefront_search_titles) VALUES ('delete-all')"),
+    ]);
+    expect(await actualTitleRows()).toStrictEqual([]);
+    await env.DB.batch(titleBackfill());
+    expect(await actualTitleRows()).toStrictEqual(titleRows);
+    await expectStorefrontMatchesCatalog();
+    const backfilled = await labels();
+    await env.DB.batch(titleBackfill());
+    expect(await labels()).toStrictEqual(backfilled);
+    expect(await actualTitleRows()).toStrictEqual(titleRows);
+    // The statements from scratch spread each lane's labels the same way.
+    await refreshReadModel({ everything: true });
+    expect(await labels()).toStrictEqual(backfilled);
     await expectStorefrontMatchesCatalog();
   });
 });

@@ -86,6 +86,18 @@ export const storefrontEntries = sqliteTable(
     /** The title along the lane's locale chain: the title sorts. */
     title: text('title').notNull(),
     /**
+     * In a whole-catalog lane (else NULL): the entry's place in title order, a label non-decreasing in (title,
+     * product id) order within the lane, from 0 to 2^32 - 2, taken between its neighbours' when the entry is
+     * written (src/modules/storefront/statements.ts). A listing by title that uses the full-text index walks
+     * storefront_search_titles in label order (src/db/fts.ts).
+     */
+    titleLabel: integer('title_label'),
+    /**
+     * The rowid of the entry's row in storefront_search_titles, once written (none for a pair numbered from
+     * 2^26 on): a trigger deletes that row with the entry.
+     */
+    titleRow: integer('title_row'),
+    /**
      * How far apart the lowest and highest price lie, as a power of two: the least `level` with
      * `max_price - min_price < 2^level`, up to SPREAD_LEVELS - 1 (every spread from 2^(SPREAD_LEVELS - 2) on).
      * A listing by price with a minimum price walks each level from that minimum less its width

@@ -1,7 +1,6 @@
 /**
- * A lane walk that another index can cut short, for listings whose filters the sort's index cannot seek to: by
- * title with two lists or option values (store-title-walk.ts, the full-text index), and newest first or by title
- * with a price bound (store-price-bound.ts, the price index). Walking the lane in the sort's order and checking
+ * A lane walk that another index can cut short, for listings whose filters the sort's index cannot seek to:
+ * newest first or by title with a price bound (store-price-bound.ts, the price and the spread index). Walking the lane in the sort's order and checking
  * each product costs the page divided by the share of the lane that matches, which grows with the catalog where
  * few products match; reading every match from the other index and sorting them costs the matches, which grow with
  * the catalog where many do. One statement (one round trip) takes the first of three ways that fits, and the sort
@@ -21,17 +20,17 @@
 import { type Fragment, joined, SELECTED } from './store-query-parts';
 
 /**
- * The most matches a page reads and sorts. Reading them costs one to fifteen rows each (fifteen with option values:
- * the index row, its product, the entry, and the document with its variants). Around 500 the sort and the walk
- * are even at 100,000 products, where a walk to a page of 20 among FEW_MATCHES + 1 matches spread along the lane
- * passes over about 4,000 products.
+ * The most matches a page reads and sorts. Reading them costs a few rows each (the index row, the entry, the
+ * product's document when its price range cannot settle the bounds). Around 500 the sort and the walk are even at
+ * 100,000 products, where a walk to a page of 20 among FEW_MATCHES + 1 matches spread along the lane passes over
+ * about 4,000 products.
  */
 export const FEW_MATCHES = 500;
 
 /**
  * How many products of the lane the head walks: enough to fill a page of 20 where more than a tenth of the lane
- * matches. Where fewer do, the head costs a row per product, or, with option values, two or three (the product's
- * document and the values' text; a dozen more where the text holds them, for its variants).
+ * matches. Where fewer do, the head costs a row per product (and the document where the entry's price range cannot
+ * settle the bounds).
  */
 const HEAD_WALK = 200;
 
@@ -66,8 +65,6 @@ type HeadFirst = {
   filters: Fragment[];
   /** `limit + 1`. */
   rows: number;
-  /** Common table expressions the other two take, `name AS MATERIALIZED (...)` joined by commas, written first. */
-  prelude?: Fragment;
   /**
    * A SELECT of the other index's rows that hold the matches (a superset will do), each with `hit`: 1 for a match,
    * 0 for a row it only passes over; it reads nothing unless `gate` holds.
@@ -92,7 +89,6 @@ export function headFirstQuery({
   order,
   filters,
   rows,
-  prelude,
   matches,
   passedOver = 0,
   sorted,
@@ -139,8 +135,7 @@ export function headFirstQuery({
   const countedRows = FEW_MATCHES + passedOver;
   const column = order.column.slice('e.'.length);
   return {
-    sql: `WITH ${prelude ? `${prelude.sql},` : ''}
-      head AS MATERIALIZED (${head.sql}),
+    sql: `WITH head AS MATERIALIZED (${head.sql}),
       full AS MATERIALIZED (SELECT count(*) AS taken, count(*) = ? AS yes FROM head),
       counted AS MATERIALIZED (SELECT count(*) AS seen, coalesce(sum(hit), 0) AS matches
         FROM (${count.sql} LIMIT ${countedRows + 1})),
@@ -156,7 +151,6 @@ export function headFirstQuery({
       WHERE ${walk.sql} ${by} LIMIT ? - (SELECT taken FROM full))
     ORDER BY ${column} ${order.direction}, id ${order.direction} LIMIT ?`,
     params: [
-      ...(prelude?.params ?? []),
       ...head.params,
       rows,
       ...count.params,

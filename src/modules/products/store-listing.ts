@@ -15,9 +15,8 @@
  *   maximum) or the spread index (from a minimum; store-price-bound.ts): where few products reach it, the walk
  *   would pass over the rest of the lane.
  * - With a search, or a category and a collection, or option values, the full-text index finds the products:
- *   by relevance, date or price it is walked, or an ordered copy of it (store-search.ts); by title a search's
- *   matches are sorted, and two lists or option values take the first of three ways that fits: the lane's head,
- *   every match sorted, or the rest of the lane (store-title-walk.ts).
+ *   by relevance it is walked, by date or price an ordered copy of it (store-search.ts), by title its
+ *   title-ordered copy (store-title-index.ts).
  */
 
 import { BY_DATE, BY_PRICE, type SearchOrder } from '../../db/fts';
@@ -37,7 +36,7 @@ import {
 } from './store-query-parts';
 import type { ListProductsQuery, OptionValue, ProductSort } from './store-schemas';
 import { orderedIndexQuery, RELEVANCE_SHAPE, relevanceQuery } from './store-search';
-import { titleWalkQuery } from './store-title-walk';
+import { titleIndexQuery } from './store-title-index';
 
 /** `shape` is what a cursor's key must hold: a forged cursor is a 422, not a 500. */
 type SortSpec = {
@@ -126,27 +125,13 @@ function listsOf(query: ListProductsQuery): List[] {
 }
 
 /**
- * Option values that appear in a product's document as they are, when one of its variants has them: printable
- * ASCII without `"` or `\`, which SQLite's JSON functions write unescaped (the documents write each variant's
- * options from their decoded values: src/modules/storefront/statements.ts; documents from before copied the stored
- * text, which the API's JSON.stringify and SQLite write without escaping these either). A document without such a
- * value's text has no variant with it; other values are left to the variants' check alone (non-ASCII ones only
- * for caution).
- */
-const VERBATIM_IN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]+$/;
-
-/**
  * Whether one variant priced in the region currency satisfies the price bounds and every option value, checked
  * against the product's document (read only for the rows that get this far). Needed only when the entry's
  * price range cannot answer: options (whichever bounds are given must hold for the variant that has them), or a
  * range strictly inside the product's own (its cheapest variant below the range and its dearest above).
  * json_each compares option names as plain keys: no JSON path is built from client text.
  */
-function variantCondition(
-  query: ListProductsQuery,
-  currency: string,
-  textFirst: boolean,
-): Fragment | undefined {
+function variantCondition(query: ListProductsQuery, currency: string): Fragment | undefined {
   const { price_min: min, price_max: max, option: options } = query;
   const bothBounds = min !== undefined && max !== undefined;
   if (!bothBounds && options.length === 0) return undefined;
@@ -162,33 +147,18 @@ function variantCondition(
   }
   if (options.length > 0) {
     // Every value asked for (one bound JSON array of [name, value]: ten options would otherwise bind twenty values,
-    // twice in a walk of the index, three times by title) is on the variant.
+    // twice in a walk of an ordered copy of the index) is on the variant.
     conditions.push(`NOT EXISTS (SELECT 1 FROM json_each(?) f WHERE NOT EXISTS (
       SELECT 1 FROM json_each(pv.options) o WHERE o.key = f.value ->> 0 AND o.value = f.value ->> 1))`);
     params.push(optionsJson(options));
   }
-  // Before its variants are read (a dozen rows of json_each), the document's text rules out a product that lacks a
-  // value: a row for the document and one for the value. Only by title without a search, where the lane's head
-  // and walk check products the values' words have not chosen; by date or price, or with a search, the full-text
-  // index has chosen them, and the check would cost a row each and rule out none (as it does in the sort of a
-  // title walk's few matches, which shares the head's filters).
-  const verbatim = textFirst
-    ? options.map((o) => o.value).filter((value) => VERBATIM_IN_JSON.test(value))
-    : [];
-  const inText: Fragment =
-    verbatim.length === 0
-      ? { sql: '', params: [] }
-      : {
-          sql: ' AND NOT EXISTS (SELECT 1 FROM json_each(?) t WHERE instr(d.document, t.value) = 0)',
-          params: [JSON.stringify(verbatim)],
-        };
   const variants: Fragment = {
     sql: `EXISTS (SELECT 1 FROM (
       SELECT v.value -> '$.prices' ->> ? AS amount, v.value -> '$.options' AS options
       FROM storefront_documents d CROSS JOIN json_each(d.document, '$.variants') v
-      WHERE d.product_id = e.product_id${inText.sql}
+      WHERE d.product_id = e.product_id
     ) pv WHERE ${conditions.join(' AND ')})`,
-    params: [currency, ...inText.params, ...params],
+    params: [currency, ...params],
   };
   if (options.length > 0) return variants;
   // With the entry already overlapping the range: its cheapest or dearest variant inside the range is a match.
@@ -232,11 +202,7 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   }
   const priceChecks = priceChecksOf(query);
   where.push(...priceChecks);
-  const variants = variantCondition(
-    query,
-    store.region.currencyCode,
-    sort.column === 'e.title' && query.q === undefined,
-  );
+  const variants = variantCondition(query, store.region.currencyCode);
   if (variants) where.push(variants);
   if (query.q && sortOf(query) === 'relevance') return relevanceQuery(query, store, lists, where);
   const ordered = orderedCopyOf(query);
@@ -246,9 +212,9 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
 
   const cursor = query.cursor ? decodeCursor(query.cursor, sortOf(query), sort.shape) : undefined;
   if (usesIndex(query)) {
-    // By title: relevance and the sorts with an ordered copy of the index have returned above.
+    // By title: relevance and the other sorts with an ordered copy of the index have returned above.
     const after = cursor as [string, string] | undefined;
-    return titleWalkQuery(query, store, lists, where, { direction: sort.direction, cursor: after });
+    return titleIndexQuery(query, store, lists, where, sort.direction, after);
   }
   // A walk of the index by price has returned above: a price sort left here walks a lane.
   if (sort.column === 'e.min_price' && query.price_min !== undefined) {

@@ -1,5 +1,5 @@
 /**
- * What the storefront listing's queries (store-listing.ts, store-search.ts, store-title-walk.ts, store-lane-head.ts,
+ * What the storefront listing's queries (store-listing.ts, store-search.ts, store-title-index.ts, store-lane-head.ts,
  * store-price-bound.ts, store-price-floor.ts) are built of: SQL fragments with their bound values, the lists a query
  * can name and their lanes, and the columns every listing query selects.
  */

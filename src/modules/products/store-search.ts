@@ -1,15 +1,15 @@
 /**
  * The storefront listing's walks of the full-text index (store-listing.ts builds the rest, by title
- * store-title-walk.ts): the index (src/db/fts.ts) finds the products sold in the region, listed in the lists asked
- * for, with the option values asked for, whose text matches. Region, lists and option values are words of the
- * index row, so FTS5 filters them without reading a row.
+ * store-title-index.ts): the index (src/db/fts.ts) finds the products sold in the region, listed in the lists
+ * asked for, with the option values asked for, whose text matches. Region, lists and option values are words of
+ * the index row, so FTS5 filters them without reading a row.
  * - By relevance, the matches come in two tiers walked in the index's order (latest listed first), each stopping
  *   after `limit + 1` rows that pass the other filters, the second only if the first falls short: a page reads
  *   about four rows per product it shows, at any depth and any catalog size.
  * - By price or date, an ordered copy of the index is walked the same way, in that order; so it is for a category
- *   and a collection, or option values, without a search (store-listing.ts), with no text.
- * - By title there is no ordered copy: store-title-walk.ts walks the lane's head, counts the matches and sorts
- *   them (`SEARCH_FROM`) or walks on; the count and the sort use the FTS5 query built here (`searchQuery`).
+ *   and a collection, or option values, without a search (store-listing.ts), with no text. By title,
+ *   store-title-index.ts walks the title-ordered copy with the FTS5 query built here (`searchQuery`) and the page
+ *   of an ordered copy (`keyOrderedPage`).
  */
 import { BY_PRICE, optionWordSql, PAIR_BITS, type SearchOrder } from '../../db/fts';
 import { decodeCursor } from '../../lib/pagination';
@@ -57,7 +57,7 @@ const RANK_TIER = 2 ** 48;
 const NO_LIST = 'none';
 
 /** An FTS5 query, as an SQL string, that matches nothing: the query of a way not taken. */
-export const MATCH_NOTHING = `'{lists}: ${NO_LIST}'`;
+const MATCH_NOTHING = `'{lists}: ${NO_LIST}'`;
 
 /** The FTS5 term of one option value `f` of the bound JSON array (store-query-parts.ts, optionsJson). */
 const OPTION_TERM = `'{lists}: "' || ${optionWordSql('(f.value ->> 0)', '(f.value ->> 1)')} || '"'`;
@@ -99,15 +99,15 @@ export function searchQuery(
 /** The shopper's words as an FTS5 query of any of the text, or none without a search. */
 export const textOf = (q: string | undefined) => (q === undefined ? undefined : ANY_TEXT(toFtsQuery(q)));
 
-type SearchIndex = 'storefront_search' | SearchOrder['table'];
+type SearchIndex = 'storefront_search' | SearchOrder['table'] | 'storefront_search_titles';
 
-export const matching = (search: Fragment, index: SearchIndex = 'storefront_search'): Fragment => ({
+const matching = (search: Fragment, index: SearchIndex = 'storefront_search'): Fragment => ({
   sql: `${index} MATCH (${search.sql})`,
   params: search.params,
 });
 
 /** The full-text index and each match's entry in the walked lane. */
-export const SEARCH_FROM = (lane: Fragment): Fragment => ({
+const SEARCH_FROM = (lane: Fragment): Fragment => ({
   sql: `storefront_search CROSS JOIN storefront_entries e
       ON e.lane = ${lane.sql} AND e.product_id = storefront_search.product_id`,
   params: lane.params,
@@ -242,20 +242,67 @@ export function orderedIndexQuery(
     const least = tightest(below, 'min');
     seek.push({ sql: `ix.rowid < ${least.sql}`, params: least.params });
   }
-  const rows = query.limit + 1;
-  const walk = joined([matching(search, order.table), ...where, ...seek], ' AND ');
+  return keyOrderedPage({
+    prelude: reaching,
+    table: order.table,
+    from,
+    search,
+    where,
+    seek,
+    direction,
+    rows: query.limit + 1,
+    exactBelow: order.exactBelow,
+    rank: 'k.row',
+    sortedBy: `${order.field} ${direction}, rank ${direction}`,
+  });
+}
+
+/** How a page of an ordered copy `ix` of the index is walked (keyOrderedPage). */
+type KeyOrderedWalk = {
+  /** CTEs the walk's bounds read, each followed by a comma. */
+  prelude?: Fragment;
+  table: Exclude<SearchIndex, 'storefront_search'>;
+  /** The copy `ix` joined to each match's entry `e` in the walked lane. */
+  from: Fragment;
+  /** The FTS5 query. */
+  search: Fragment;
+  /** Conditions on the entry (the other filters, the cursor's). */
+  where: Fragment[];
+  /** Bounds on `ix.rowid`. */
+  seek: Fragment[];
+  direction: 'ASC' | 'DESC';
+  rows: number;
+  /** Keys below this stand for one value, so their rows are in the sort's order already: 0 where none does. */
+  exactBelow: number;
+  /** The SQL of each row's `rank`. */
+  rank: string;
+  /** The page's ORDER BY, of the listing row's columns. */
+  sortedBy: string;
+};
+
+/**
+ * A page of an ordered copy of the index: the copy walked in rowid order, to `rows` rows that pass the filters.
+ * Rows sharing an inexact key (a key's high bits of the rowid) come in the order of their low bits, not their
+ * values, so the rest of the last walked row's key is read too (a FTS5 query that matches nothing unless that key
+ * is inexact) and the rows sorted by value: exact order, and the page still read in proportion to itself and to
+ * the products sharing its last key.
+ */
+export function keyOrderedPage(walk: KeyOrderedWalk): Fragment {
+  const { prelude, table, from, search, where, seek, direction, rows, exactBelow, rank, sortedBy } = walk;
+  const ascending = direction === 'ASC';
+  const walked = joined([matching(search, table), ...where, ...seek], ' AND ');
   // The rest of the key of the last row walked is read when that key is inexact: a tail whose FTS5 query costs
   // time in proportion to the shopper's last word's matches even when it hands on no row. Where every key is
-  // inexact (dates), the walk takes one row past the page first, and the tail runs only when the last two rows
-  // walked share a key (on a last page, whose walk ends before the extra row, the tail then finds nothing).
+  // inexact (dates, titles), the walk takes one row past the page first, and the tail runs only when the last two
+  // rows walked share a key (on a last page, whose walk ends before the extra row, the tail then finds nothing).
   // `max(place)` over the walk is one row read (SQLite's min/max optimization); a count would read them all.
   const edge = `(SELECT place FROM edge)`;
   const last = ascending ? 'max' : 'min';
-  const peeks = order.exactBelow === 0;
+  const peeks = exactBelow === 0;
   const beforeEdge = `(SELECT ${last}(place) FROM walked WHERE place ${ascending ? '<' : '>'} ${edge})`;
   const gate = peeks
     ? `${edge} >> ${PAIR_BITS} = ${beforeEdge} >> ${PAIR_BITS}`
-    : `${edge} >> ${PAIR_BITS} >= ${order.exactBelow}`;
+    : `${edge} >> ${PAIR_BITS} >= ${exactBelow}`;
   const tailSearch: Fragment = {
     sql: `CASE WHEN ${gate} THEN ${search.sql} ELSE ${MATCH_NOTHING} END`,
     params: search.params,
@@ -263,19 +310,19 @@ export function orderedIndexQuery(
   const rest = ascending
     ? `ix.rowid > ${edge} AND ix.rowid < ((${edge} >> ${PAIR_BITS}) + 1) << ${PAIR_BITS}`
     : `ix.rowid < ${edge} AND ix.rowid > ((${edge} >> ${PAIR_BITS}) << ${PAIR_BITS}) - 1`;
-  const tail = joined([matching(tailSearch, order.table), ...where, { sql: rest, params: [] }], ' AND ');
+  const tail = joined([matching(tailSearch, table), ...where, { sql: rest, params: [] }], ' AND ');
   return {
-    sql: `WITH ${reaching?.sql ?? ''} walked AS MATERIALIZED (
-      SELECT ${SELECTED('k.row')}, ix.rowid AS place FROM ${from.sql} WHERE ${walk.sql}
+    sql: `WITH ${prelude?.sql ?? ''} walked AS MATERIALIZED (
+      SELECT ${SELECTED(rank)}, ix.rowid AS place FROM ${from.sql} WHERE ${walked.sql}
       ORDER BY ix.rowid ${direction} LIMIT ?
     ), edge AS MATERIALIZED (SELECT ${last}(place) AS place FROM walked)
     SELECT id, created_at, min_price, title, rank FROM walked
-    UNION ALL SELECT ${SELECTED('k.row')} FROM ${from.sql} WHERE ${tail.sql}
-    ORDER BY ${order.field} ${direction}, rank ${direction} LIMIT ?`,
+    UNION ALL SELECT ${SELECTED(rank)} FROM ${from.sql} WHERE ${tail.sql}
+    ORDER BY ${sortedBy} LIMIT ?`,
     params: [
-      ...(reaching?.params ?? []),
+      ...(prelude?.params ?? []),
       ...from.params,
-      ...walk.params,
+      ...walked.params,
       peeks ? rows + 1 : rows,
       ...from.params,
       ...tail.params,

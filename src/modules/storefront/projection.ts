@@ -4,7 +4,13 @@
  */
 import { getTableColumns, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { SEARCH_ORDERS, storefrontSearch, storefrontSearchDates, storefrontSearchPrices } from '../../db/fts';
+import {
+  SEARCH_ORDERS,
+  storefrontSearch,
+  storefrontSearchDates,
+  storefrontSearchPrices,
+  storefrontSearchTitles,
+} from '../../db/fts';
 import {
   storefrontDocuments,
   storefrontEntries,
@@ -24,6 +30,7 @@ const TABLES = {
   storefront_search: storefrontSearch,
   storefront_search_prices: storefrontSearchPrices,
   storefront_search_dates: storefrontSearchDates,
+  storefront_search_titles: storefrontSearchTitles,
 } satisfies Record<StorefrontTable, unknown>;
 
 /** On a pair numbered already, the keys of its ordered rows as the numbering computed them. */
@@ -41,6 +48,10 @@ const ORDERED_KEYS = Object.fromEntries(
 export function refreshStorefront(db: Database, scope: StorefrontScope): BatchItem<'sqlite'>[] {
   return storefrontStatements(scope).map((statement) => {
     if ('delete' in statement) return db.delete(TABLES[statement.delete]).where(statement.where);
+    if ('titleRows' in statement) {
+      const { value, where } = statement.titleRows;
+      return db.update(storefrontEntries).set({ titleRow: value }).where(where);
+    }
     if ('numberPairs' in statement) {
       return db
         .insert(storefrontSearchRows)

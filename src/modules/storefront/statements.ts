@@ -17,7 +17,15 @@
  * very same SQL in Node.
  */
 import { type SQL, sql } from 'drizzle-orm';
-import { optionWordSql, PAIR_BITS, SEARCH_ORDERS, type SearchOrder } from '../../db/fts.ts';
+import {
+  LARGEST_KEY,
+  LOCALE_BITS,
+  optionWordSql,
+  PAIR_BITS,
+  SEARCH_ORDERS,
+  type SearchOrder,
+  titleLaneWordSql,
+} from '../../db/fts.ts';
 
 /** `storefront_documents.document`: what a response shows of a product in any region (documentsInsert below). */
 export type StorefrontDocument = {
@@ -113,7 +121,8 @@ export type StorefrontTable =
   | 'storefront_search_rows'
   | 'storefront_search'
   | 'storefront_search_prices'
-  | 'storefront_search_dates';
+  | 'storefront_search_dates'
+  | 'storefront_search_titles';
 
 /**
  * One statement of a refresh. An insert's SELECT yields the table's columns in their declared order
@@ -126,7 +135,9 @@ export type StorefrontStatement =
    * Rows of storefront_search_rows: a pair not numbered yet gets its number, a numbered one keeps it; both get
    * the keys the select gives.
    */
-  | { numberPairs: SQL };
+  | { numberPairs: SQL }
+  /** Sets `title_row` to `value` on the entries `where` selects. */
+  | { titleRows: { value: SQL; where: SQL } };
 
 /** What the statements are built from. */
 type Plan = {
@@ -359,11 +370,7 @@ const variantFilterOf = (plan: Plan) => unless(plan.withoutVariant, (id) => sql`
 
 /**
  * The document of each active product in the plan: the product's content, the same in every region, with its
- * categories and collections named in every locale. Lists are in the order responses show them. A variant's
- * options are written again from their decoded values, not copied (`json()` keeps whatever escapes the stored
- * text has): so an option value of printable ASCII without `"` or `\` is in the document's text as it is, which a
- * title listing's check of the text relies on (store-listing.ts). Migration 0012's backfill copied the text; the
- * API and the seed store these values unescaped, so its documents hold them as they are too.
+ * categories and collections named in every locale. Lists are in the order responses show them.
  */
 function documentsInsert(plan: Plan): StorefrontStatement {
   const variantFilter = variantFilterOf(plan);
@@ -385,8 +392,7 @@ function documentsInsert(plan: Plan): StorefrontStatement {
           'url', i.url, 'alt', json(i.alt), 'position', i.position) ORDER BY i.position, i.id)
         FROM product_images i WHERE i.product_id = p.id),
       'variants', (SELECT json_group_array(json_object(
-          'id', v.id, 'sku', v.sku, 'title', v.title,
-          'options', (SELECT json_group_object(o.key, o.value) FROM json_each(v.options) o),
+          'id', v.id, 'sku', v.sku, 'title', v.title, 'options', json(v.options),
           'weight_grams', v.weight_grams, 'barcode', v.barcode,
           'prices', (SELECT json_group_object(pr.currency_code, pr.amount) FROM prices pr WHERE pr.variant_id = v.id)
         ) ORDER BY v.position, v.id)
@@ -496,11 +502,66 @@ function lanesInsert(plan: Plan, entries: Entries): StorefrontStatement {
   return { insert: 'storefront_lanes', select, skipExisting: true };
 }
 
+/**
+ * The label of the neighbour of entry `r` in its lane's title order, before it (`<`) or after it (`>`): the nearest
+ * labelled entry of the same title on that side, else the nearest of another title, each a seek of the title
+ * index. (A row-value comparison with `r`'s columns would seek on the title alone and pass over every entry of the
+ * same title: the demo catalog has about 300 of each at 100,000 products.) The plan's own entries are cleared
+ * before, so it is never one of them; an entry without a label (written by a Worker from before migration 0026)
+ * is passed over, as if it were not there.
+ */
+const neighbourLabel = (side: '<' | '>') => {
+  const direction = side === '<' ? 'DESC' : 'ASC';
+  return sql.raw(`coalesce(
+      (SELECT n.title_label FROM storefront_entries n
+        WHERE n.lane = r.lane AND n.title = r.title AND n.product_id ${side} r.product_id
+          AND n.title_label IS NOT NULL
+        ORDER BY n.product_id ${direction} LIMIT 1),
+      (SELECT n.title_label FROM storefront_entries n
+        WHERE n.lane = r.lane AND n.title ${side} r.title AND n.title_label IS NOT NULL
+        ORDER BY n.title ${direction}, n.product_id ${direction} LIMIT 1))`);
+};
+
+/**
+ * How far apart entries written at a lane's end, past its first or last label, are placed: a fixed stride rather
+ * than half the room left, so products added one at a time in title order (a sorted import) take 2^11 writes to
+ * reach the end of the labels where halving took 31.
+ */
+const END_STRIDE = 2 ** 20;
+
+/**
+ * The plan's entries, each in every lane of its lists. In a whole-catalog lane an entry gets a title label
+ * (src/db/fts.ts) between its neighbours': the entries of the plan that fall between the same two neighbours share
+ * that gap out evenly in (title, product id) order, so a product written again takes the middle of its gap. A gap
+ * at a lane's end reaches END_STRIDE an entry past its one neighbour (to 0 or LARGEST_KEY at most); an empty lane's
+ * first write spreads its entries over every label (the seed, a new region or locale). Where a gap has fewer
+ * labels than entries, neighbours share one, which costs the listing reads, never order. (The INSERT reads the
+ * table it writes, so SQLite computes every row before it writes one.)
+ */
 function entriesInsert(plan: Plan, entries: Entries): StorefrontStatement {
-  const select = sql`${placed(plan, entries)}
-    SELECT ln.lane, pl.product_id, pl.created_at, pl.min_price, pl.max_price, pl.title
-    FROM placed pl JOIN storefront_lanes ln
-      ON ln.region_id = pl.region_id AND ln.locale = pl.locale AND ln.list_id = pl.list_id`;
+  const gap = 'PARTITION BY lane, before, after';
+  const n = `count(*) OVER (${gap})`;
+  const low = `coalesce(before, CASE WHEN after IS NULL THEN 0 ELSE max(0, after - (${n} + 1) * ${END_STRIDE}) END)`;
+  const high = `coalesce(after, CASE WHEN before IS NULL THEN ${LARGEST_KEY}
+    ELSE min(${LARGEST_KEY}, before + (${n} + 1) * ${END_STRIDE}) END)`;
+  const select = sql`${placed(plan, entries)},
+    laned AS MATERIALIZED (
+      SELECT ln.lane, pl.product_id, pl.created_at, pl.min_price, pl.max_price, pl.title, pl.list_id
+      FROM placed pl JOIN storefront_lanes ln
+        ON ln.region_id = pl.region_id AND ln.locale = pl.locale AND ln.list_id = pl.list_id
+    ),
+    neighbours AS MATERIALIZED (
+      SELECT r.lane, r.product_id, r.title, ${neighbourLabel('<')} AS before, ${neighbourLabel('>')} AS after
+      FROM laned r WHERE r.list_id = ''
+    ),
+    labels AS MATERIALIZED (
+      SELECT lane, product_id,
+        ${sql.raw(low)} + (${sql.raw(high)} - ${sql.raw(low)})
+          * row_number() OVER (${sql.raw(gap)} ORDER BY title, product_id) / (${sql.raw(n)} + 1) AS label
+      FROM neighbours
+    )
+    SELECT r.lane, r.product_id, r.created_at, r.min_price, r.max_price, r.title, lb.label, NULL
+    FROM laned r LEFT JOIN labels lb ON lb.lane = r.lane AND lb.product_id = r.product_id`;
   return { insert: 'storefront_entries', select };
 }
 
@@ -594,6 +655,64 @@ function orderedInsert(plan: Plan, search: Search, order: SearchOrder): Storefro
   return { insert: order.table, select };
 }
 
+/** A pair's number fits a title row's place (src/db/fts.ts) below this. */
+const TITLE_PAIRS = 2 ** (PAIR_BITS - LOCALE_BITS);
+
+/**
+ * `e`, the whole-catalog entries of each pair `k` the plan rebuilds, one per locale `loc` of its region `r`, then
+ * `where`.
+ */
+const titleEntries = (plan: Plan, search: Search, where: SQL, join = sql``) =>
+  sql`storefront_search_rows k JOIN regions r ON r.id = k.region_id CROSS JOIN ${WHOLE_CATALOG_LANES_OF_R}
+    CROSS JOIN storefront_entries e ON e.lane = l.lane AND e.product_id = k.product_id${join}
+    WHERE ${searchedIn(plan, search, 'k.product_id', 'k.region_id')} AND ${where}`;
+
+/**
+ * The title rows of the pairs whose entries the plan kept (a collection's steps rewrite only their words); a
+ * rebuilt entry's row went with it (a trigger).
+ */
+const titleClear = (plan: Plan, search: Search): StorefrontStatement => ({
+  delete: 'storefront_search_titles',
+  where: sql`rowid IN (SELECT e.title_row FROM ${titleEntries(plan, search, sql`e.title_row IS NOT NULL`)})`,
+});
+
+/**
+ * Each new whole-catalog entry of the pairs gets its title row's rowid: its label, the pair's number and the
+ * locale's position in the region's locales (all of a pair's entries in a region are written together, so the
+ * positions differ). A pair numbered from TITLE_PAIRS on gets none.
+ */
+const titleRowsOf = (plan: Plan, search: Search): StorefrontStatement => ({
+  titleRows: {
+    value: sql.raw(`(title_label << ${PAIR_BITS}) | (
+      SELECT (k.row << ${LOCALE_BITS}) | loc.key
+      FROM storefront_lanes l CROSS JOIN regions r ON r.id = l.region_id CROSS JOIN json_each(r.locales) loc
+      CROSS JOIN storefront_search_rows k ON k.product_id = storefront_entries.product_id AND k.region_id = r.id
+      WHERE l.lane = storefront_entries.lane AND loc.value = l.locale)`),
+    where: sql`title_row IS NULL AND (lane, product_id) IN (
+      SELECT e.lane, e.product_id FROM ${titleEntries(plan, search, sql`k.row < ${TITLE_PAIRS}`)})`,
+  },
+});
+
+/** The title-ordered copy of the pairs' full-text rows: a row per whole-catalog entry, with its lane's word. */
+function titleInsert(plan: Plan, search: Search): StorefrontStatement {
+  const rows = titleEntries(
+    plan,
+    search,
+    sql`e.title_row IS NOT NULL`,
+    sql` CROSS JOIN storefront_search s ON s.rowid = k.row`,
+  );
+  const select = sql`SELECT e.title_row, ${sql.raw(titleLaneWordSql('e.lane'))} || ' ' || s.lists, s.title, s.description
+    FROM ${rows}`;
+  return { insert: 'storefront_search_titles', select };
+}
+
+/**
+ * Whether the plan rebuilds the whole-catalog entries of the pairs whose full-text rows it rebuilds: every lane of
+ * the products, or of the region (a plan's search is then that region's); not a collection's lanes, nor none.
+ */
+const rebuildsWholeCatalogLanes = (entries: Plan['entries']) =>
+  entries === 'products' || (typeof entries === 'object' && 'region' in entries);
+
 /** The statements that rebuild `scope`, in order: the full-text rows last, as they are read off the entries. */
 export function storefrontStatements(scope: StorefrontScope): StorefrontStatement[] {
   const plan = planOf(scope);
@@ -610,6 +729,9 @@ export function storefrontStatements(scope: StorefrontScope): StorefrontStatemen
           searchClear(plan, search),
           searchInsert(plan, search),
           ...SEARCH_ORDERS.map((order) => orderedInsert(plan, search, order)),
+          // Entries the plan rebuilt lost their title rows with them and need new ones; kept entries keep theirs.
+          ...(rebuildsWholeCatalogLanes(entries) ? [titleRowsOf(plan, search)] : [titleClear(plan, search)]),
+          titleInsert(plan, search),
         ]),
   ];
 }
@@ -618,16 +740,20 @@ export function storefrontStatements(scope: StorefrontScope): StorefrontStatemen
 const COLUMNS: Record<StorefrontTable, string> = {
   storefront_documents: 'product_id, document',
   storefront_lanes: 'lane, region_id, locale, category_id, collection_id',
-  storefront_entries: 'lane, product_id, created_at, min_price, max_price, title',
+  storefront_entries: 'lane, product_id, created_at, min_price, max_price, title, title_label, title_row',
   storefront_search_rows: 'row, product_id, region_id, price_key, date_key',
   storefront_search: 'rowid, product_id, lists, title, description',
   storefront_search_prices: 'rowid, lists, title, description',
   storefront_search_dates: 'rowid, lists, title, description',
+  storefront_search_titles: 'rowid, lists, title, description',
 };
 
 /** A statement as one SQL text with bound values, for scripts that run it without drizzle's query builder. */
 export function statementSql(statement: StorefrontStatement): SQL {
   if ('delete' in statement) return sql`DELETE FROM ${sql.raw(statement.delete)} WHERE ${statement.where}`;
+  if ('titleRows' in statement) {
+    return sql`UPDATE storefront_entries SET title_row = ${statement.titleRows.value} WHERE ${statement.titleRows.where}`;
+  }
   if ('numberPairs' in statement) {
     return sql`INSERT INTO storefront_search_rows (${sql.raw(COLUMNS.storefront_search_rows)}) ${statement.numberPairs}
       ON CONFLICT (product_id, region_id) DO UPDATE SET ${sql.raw(
