@@ -1,11 +1,13 @@
 -- Backfill of 0026's title labels and title-ordered copy: each whole-catalog lane's entries get labels spread
--- evenly over 0 .. 2^32 - 2 in (title, product id) order, as a lane's first write spreads them
+-- evenly over 2^30 .. 2^32 - 2 - 2^30 in (title, product id) order (room left at both ends for entries added
+-- there later), as a lane's first write spreads them
 -- (src/modules/storefront/statements.ts, entriesInsert), then their rowids, then the copy is written from the
 -- full-text rows. Running it again gives every lane fresh labels and the copy again, so entries an older Worker
 -- wrote between the migrations and the deploy (without labels) are healed by running this file once more after
 -- it (README, "Deploy"), and so are lanes whose labels writes one at a time into one gap have crowded.
 UPDATE `storefront_entries` SET `title_label` = x.label, `title_row` = NULL FROM (
-  SELECT e.lane, e.product_id, 4294967294 * row_number() OVER (PARTITION BY e.lane ORDER BY e.title, e.product_id)
+  SELECT e.lane, e.product_id, 1073741824 + 2147483646
+    * row_number() OVER (PARTITION BY e.lane ORDER BY e.title, e.product_id)
     / (count(*) OVER (PARTITION BY e.lane) + 1) AS label
   FROM storefront_lanes l CROSS JOIN storefront_entries e ON e.lane = l.lane
   WHERE l.list_id = ''

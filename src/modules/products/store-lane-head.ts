@@ -1,9 +1,9 @@
 /**
  * A lane walk that another index can cut short, for listings whose filters the sort's index cannot seek to:
- * newest first or by title with a price bound (store-price-bound.ts, the price and the spread index). Walking the lane in the sort's order and checking
- * each product costs the page divided by the share of the lane that matches, which grows with the catalog where
- * few products match; reading every match from the other index and sorting them costs the matches, which grow with
- * the catalog where many do. One statement (one round trip) takes the first of three ways that fits, and the sort
+ * newest first or by title with a price bound (store-price-bound.ts, the price and the spread index). Walking the
+ * lane in the sort's order and checking each product costs the page divided by the share of the lane that matches,
+ * which grows with the catalog where few products match; reading every match from the other index and sorting them
+ * costs the matches, which grow with the catalog where many do. One statement (one round trip) takes the first of three ways that fits, and the sort
  * and the walk are each given nothing to read unless taken:
  * 1. The head: the first HEAD_WALK products of the lane from the cursor, each checked; if `limit + 1` of them
  *    match, they are the page. Where matches are common near the cursor, a page reads what a lane walk reads and

@@ -262,7 +262,7 @@ type KeyOrderedWalk = {
   /** CTEs the walk's bounds read, each followed by a comma. */
   prelude?: Fragment;
   table: Exclude<SearchIndex, 'storefront_search'>;
-  /** The copy `ix` joined to each match's entry `e` in the walked lane. */
+  /** The copy `ix` joined to each match's entry `e` in the lane the page is sorted by. */
   from: Fragment;
   /** The FTS5 query. */
   search: Fragment;

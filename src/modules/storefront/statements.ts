@@ -523,10 +523,13 @@ const neighbourLabel = (side: '<' | '>') => {
 };
 
 /**
- * How far apart entries written at a lane's end, past its first or last label, are placed: a fixed stride rather
- * than half the room left, so products added one at a time in title order (a sorted import) take 2^11 writes to
- * reach the end of the labels where halving took 31.
+ * An empty lane's first write (the seed, a new region or locale, migration 0027) spreads its entries over the
+ * labels between END_ROOM and LARGEST_KEY - END_ROOM, leaving room at both ends of the lane; entries written later
+ * past its first or last label are placed END_STRIDE apart there, not at half the room left. So products added one
+ * at a time in title order (a sorted import) take 2^10 writes to fill an end, where the room a spread over every
+ * label left ran out after about 20 in a lane of 5,000 entries.
  */
+const END_ROOM = 2 ** 30;
 const END_STRIDE = 2 ** 20;
 
 /**
@@ -534,15 +537,16 @@ const END_STRIDE = 2 ** 20;
  * (src/db/fts.ts) between its neighbours': the entries of the plan that fall between the same two neighbours share
  * that gap out evenly in (title, product id) order, so a product written again takes the middle of its gap. A gap
  * at a lane's end reaches END_STRIDE an entry past its one neighbour (to 0 or LARGEST_KEY at most); an empty lane's
- * first write spreads its entries over every label (the seed, a new region or locale). Where a gap has fewer
+ * first write spreads its entries between END_ROOM and LARGEST_KEY - END_ROOM. Where a gap has fewer
  * labels than entries, neighbours share one, which costs the listing reads, never order. (The INSERT reads the
  * table it writes, so SQLite computes every row before it writes one.)
  */
 function entriesInsert(plan: Plan, entries: Entries): StorefrontStatement {
   const gap = 'PARTITION BY lane, before, after';
   const n = `count(*) OVER (${gap})`;
-  const low = `coalesce(before, CASE WHEN after IS NULL THEN 0 ELSE max(0, after - (${n} + 1) * ${END_STRIDE}) END)`;
-  const high = `coalesce(after, CASE WHEN before IS NULL THEN ${LARGEST_KEY}
+  const low = `coalesce(before, CASE WHEN after IS NULL THEN ${END_ROOM}
+    ELSE max(0, after - (${n} + 1) * ${END_STRIDE}) END)`;
+  const high = `coalesce(after, CASE WHEN before IS NULL THEN ${LARGEST_KEY - END_ROOM}
     ELSE min(${LARGEST_KEY}, before + (${n} + 1) * ${END_STRIDE}) END)`;
   const select = sql`${placed(plan, entries)},
     laned AS MATERIALIZED (
