@@ -3,8 +3,8 @@
  * newest first or by title with a price bound (store-price-bound.ts, the price and the spread index). Walking the
  * lane in the sort's order and checking each product costs the page divided by the share of the lane that matches,
  * which grows with the catalog where few products match; reading every match from the other index and sorting them
- * costs the matches, which grow with the catalog where many do. One statement (one round trip) takes the first of three ways that fits, and the sort
- * and the walk are each given nothing to read unless taken:
+ * costs the matches, which grow with the catalog where many do. One statement (one round trip) takes the first of
+ * three ways that fits, and the sort and the walk are each given nothing to read unless taken:
  * 1. The head: the first HEAD_WALK products of the lane from the cursor, each checked; if `limit + 1` of them
  *    match, they are the page. Where matches are common near the cursor, a page reads what a lane walk reads and
  *    50-75 rows more (the head's rows are kept, counted and merged).
@@ -71,11 +71,11 @@ type HeadFirst = {
    */
   matches: (gate: Gate) => Fragment;
   /**
-   * How many rows of `matches` that are not matches the count may read past FEW_MATCHES (none unless given): it
-   * reads up to FEW_MATCHES + `passedOver` + 1 rows, and the sort is taken only if they end within the first
+   * How many rows of `matches` that are not matches the count may read past FEW_MATCHES: it reads up to
+   * FEW_MATCHES + `passedOver` + 1 rows, and the sort is taken only if they end within the first
    * FEW_MATCHES + `passedOver` with at most FEW_MATCHES matches.
    */
-  passedOver?: number;
+  passedOver: number;
   /**
    * A SELECT of the matches past the cursor that pass the filters (`SELECTED` columns), in the lane's order, to
    * `rows`, which reads nothing unless `gate` holds.
@@ -90,7 +90,7 @@ export function headFirstQuery({
   filters,
   rows,
   matches,
-  passedOver = 0,
+  passedOver,
   sorted,
 }: HeadFirst): Fragment {
   const by = orderBy(order);

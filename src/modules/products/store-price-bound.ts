@@ -12,9 +12,9 @@
  * after another (a nested loop over the lane's levels, not a merge: the count and the sort need no price order),
  * so one product of a wide spread (a gift card from 10 to 20,000) widens only its own level's window. Each window
  * also holds the products of its level priced wholly below the minimum, as many as the catalog prices there: the
- * count passes over at most PASSED_OVER of them, and past them the walk goes on. With both bounds inside a product's own
- * range, the count is of a superset (the document settles whether a variant lies within the range); the sort
- * applies every filter.
+ * count passes over at most PASSED_OVER of them, and past them the walk goes on. With both bounds inside a
+ * product's own range, the count is of a superset (the document settles whether a variant lies within the range);
+ * the sort applies every filter.
  */
 import { type Gate, headFirstQuery, type LaneOrder, orderBy, pastCursor } from './store-lane-head';
 import { type Fragment, joined, SELECTED } from './store-query-parts';
