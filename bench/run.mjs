@@ -89,6 +89,8 @@ const WRITES = [
   // Last, and once: they delete what they name.
   ['leaf category `kitchen` deleted (documents, one step, the delete)', 'category-deleted', 'kitchen', 1],
   ['collection `summer` deleted (documents, one step, the delete)', 'collection-deleted', 'summer', 1],
+  ['region `eu` deleted (one step, 1,000 products, the delete)', 'region-deleted', 'eu', 1],
+  ["region `eu` deleted: the deletion's next step, 1,000 products", 'region-deletion-step', 'eu', 1],
 ];
 const WRITE_RUNS = 3;
 

@@ -2,20 +2,23 @@
  * A Worker for bench/run.mjs only, never deployed: runs what one kind of catalog write adds to its batch for the
  * storefront read model (one product, a category renamed, a collection's names, and the first step of the
  * rebuild after a region's currency or locales change, a category's move, a collection's new product list, or
- * the delete of a leaf category or a collection, the delete and its cascades included, so it runs once)
+ * the delete of a leaf category, a collection or a region, the delete and its cascades included, so it runs once;
+ * and the next step of that region's deletion)
  * against the benchmark's D1 database, in one batch as the write does, and answers with how long the batch took and the
  * rows D1 read and wrote. The write's own few statements (the row, its audit entry, its event) are left out:
  * they are the same at every catalog size.
  */
 import { eq } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { categories, collections } from '../src/db/schema';
+import { categories, collections, regions } from '../src/db/schema';
 import { D1Meter, meteredDatabase } from '../src/lib/d1-meter';
 import { createDb, type Database } from '../src/lib/db';
 import { refreshStorefront } from '../src/modules/storefront/projection';
 import {
   DEFAULT_REBUILD_CHUNK,
+  rebuildStep,
   startDeletedListRebuild,
+  startRegionDeletion,
   startStorefrontRebuild,
 } from '../src/modules/storefront/rebuild';
 
@@ -72,6 +75,20 @@ const WRITES: Record<string, (db: Database, raw: D1Database, key: string) => Pro
     refreshStorefront(db, { collectionDocuments: await idOf(raw, 'collections', 'handle', handle) }),
   region: async (db, raw, code) =>
     startStorefrontRebuild(db, { region: await idOf(raw, 'regions', 'code', code) }, DEFAULT_REBUILD_CHUNK),
+  'region-deleted': async (db, raw, code) => {
+    const region = await idOf(raw, 'regions', 'code', code);
+    return [
+      ...startRegionDeletion(db, region, DEFAULT_REBUILD_CHUNK),
+      db.delete(regions).where(eq(regions.id, region)),
+    ];
+  },
+  // The region is gone: its deletion's mark names it (none when the delete's own step was the last).
+  'region-deletion-step': async (db, raw) => {
+    const mark = await raw
+      .prepare("SELECT target FROM storefront_rebuilds WHERE deleted_list = 'region'")
+      .first<string>('target');
+    return rebuildStep(db, { deletedRegion: mark ?? '' }, DEFAULT_REBUILD_CHUNK);
+  },
 };
 
 async function idOf(db: D1Database, table: string, column: string, value: string): Promise<string> {

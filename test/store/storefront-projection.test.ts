@@ -7,6 +7,9 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SEARCH_ORDERS } from '../../src/db/fts';
+import { systemCaller } from '../../src/lib/caller';
+import { updateRegion } from '../../src/modules/regions/admin-service';
+import { continueStorefrontRebuilds } from '../../src/modules/storefront/rebuild';
 import {
   type AdminProductBody,
   admin,
@@ -25,6 +28,8 @@ import {
   actualTitleRows,
   expectedEntries,
   expectStorefrontMatchesCatalog,
+  steppedEnv,
+  untilDone,
 } from '../helpers/storefront';
 import { unique } from '../helpers/unique';
 
@@ -372,6 +377,71 @@ describe('the migration backfill', () => {
     // The statements from scratch spread each lane's labels the same way.
     await refreshReadModel({ everything: true });
     expect(await labels()).toStrictEqual(backfilled);
+    await expectStorefrontMatchesCatalog();
+  });
+});
+
+describe('migration 0028', () => {
+  const caller = systemCaller('test', 'migration-0028-test');
+  const foreignKeys = () =>
+    rows(`SELECT m.name AS child, f."table" AS parent, f.on_delete FROM sqlite_master m, pragma_foreign_key_list(m.name) f
+      WHERE m.name IN ('storefront_lanes', 'storefront_entries', 'storefront_search_rows', 'storefront_rebuilds')
+      ORDER BY 1, 2`);
+  const triggers = () =>
+    rows(
+      `SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'
+        AND (tbl_name LIKE 'storefront_%' OR tbl_name = 'regions') ORDER BY 1`,
+    );
+  const tables = () =>
+    Promise.all([
+      rows('SELECT * FROM storefront_lanes ORDER BY lane'),
+      rows('SELECT * FROM storefront_entries ORDER BY lane, product_id'),
+      rows('SELECT * FROM storefront_search_rows ORDER BY row'),
+      rows('SELECT * FROM storefront_rebuilds ORDER BY target'),
+      actualSearchRows(),
+      ...SEARCH_ORDERS.map((order) => actualOrderedSearchRows(order)),
+      actualTitleRows(),
+    ]);
+
+  it('rebuilds the lanes, entries, pairs and marks with every row, full-text row and trigger, and no foreign key to regions', async () => {
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.endsWith('_region_delete_in_steps.sql'));
+    const listed = (await createCollection()).id;
+    const parent = (await createCategory({ translations: { en: { name: 'Parent' } } })).id;
+    const sub = (await createCategory({ parent_id: parent, translations: { en: { name: 'Sub' } } })).id;
+    for (const category of [parent, sub]) {
+      await createdProduct({ status: 'active', category_ids: [category], collection_ids: [listed] });
+    }
+    // A rebuild of a region under way, one product per step: its mark keeps its place.
+    await updateRegion(steppedEnv(1), caller, euRegion, { locales: ['de', 'en', 'fr'] }, ['locales']);
+    const before = await tables();
+    expect(before.map((table) => table.length > 0)).toStrictEqual(Array(8).fill(true));
+
+    // Run again on the tables it made (the test database has them), as it ran on those before it.
+    await env.DB.batch((migration?.queries ?? []).map((query) => env.DB.prepare(query)));
+
+    expect(await tables()).toStrictEqual(before);
+    expect(await foreignKeys()).toStrictEqual([
+      { child: 'storefront_entries', parent: 'products', on_delete: 'CASCADE' },
+      { child: 'storefront_entries', parent: 'storefront_lanes', on_delete: 'CASCADE' },
+      { child: 'storefront_lanes', parent: 'categories', on_delete: 'CASCADE' },
+      { child: 'storefront_lanes', parent: 'collections', on_delete: 'CASCADE' },
+      { child: 'storefront_rebuilds', parent: 'categories', on_delete: 'CASCADE' },
+      { child: 'storefront_rebuilds', parent: 'collections', on_delete: 'CASCADE' },
+      { child: 'storefront_rebuilds', parent: 'regions', on_delete: 'CASCADE' },
+      { child: 'storefront_search_rows', parent: 'products', on_delete: 'CASCADE' },
+    ]);
+    expect(await triggers()).toStrictEqual([
+      { name: 'regions_storefront_ad', tbl_name: 'regions' },
+      { name: 'storefront_entries_title_ad', tbl_name: 'storefront_entries' },
+      { name: 'storefront_search_rows_ad', tbl_name: 'storefront_search_rows' },
+    ]);
+    // The triggers and cascades act on the new tables: a product's and a collection's rows go with them.
+    await continueStorefrontRebuilds(env, caller, untilDone());
+    const gone = await createdProduct({ status: 'active', collection_ids: [listed] });
+    await expectStorefrontMatchesCatalog();
+    await ok(admin('DELETE', `/products/${gone.id}`), 204);
+    await expectStorefrontMatchesCatalog();
+    await ok(admin('DELETE', `/collections/${listed}`), 204);
     await expectStorefrontMatchesCatalog();
   });
 });

@@ -7,6 +7,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { SEARCH_ORDERS } from '../../src/db/fts';
 import { EVENT_CONSUMERS } from '../../src/jobs/event-consumers';
 import { CRON_JOBS } from '../../src/jobs/schedule';
 import { runStorefrontRebuildJob } from '../../src/jobs/storefront-rebuild';
@@ -31,8 +32,11 @@ import { deliverBatch, syntheticEnvelope } from '../helpers/events';
 import { call } from '../helpers/http';
 import {
   actualEntries,
+  actualOrderedSearchRows,
+  actualSearchRows,
+  actualTitleRows,
   expectStorefrontMatchesCatalog,
-  lanesOutsideTheirRegion,
+  rowsOutsideTheirRegion,
   steppedEnv,
   untilDone,
 } from '../helpers/storefront';
@@ -81,6 +85,57 @@ const marks = async (regionId: string) =>
     'SELECT region_id, after_product, requested_at FROM storefront_rebuilds WHERE region_id = ?',
     regionId,
   )) as Mark[];
+
+/** The mark of a target's rebuild as a deletion's would be (no owner, `deleted_list` set). */
+const deletionMark = (target: string) =>
+  rows(
+    'SELECT target, region_id, deleted_list, after_product FROM storefront_rebuilds WHERE target = ?',
+    target,
+  );
+
+/**
+ * What the read model still holds of a region: its lanes (by locale), entries and title rows (product and
+ * locale), numbered pairs, and the pairs' rows in the full-text index and its price- and date-ordered copies (by
+ * product), each sorted.
+ */
+async function regionRows(regionId: string) {
+  const sorted = (values: string[]) => [...values].sort();
+  const pairs = (await rows(
+    'SELECT product_id FROM storefront_search_rows WHERE region_id = ?',
+    regionId,
+  )) as { product_id: string }[];
+  const ordered = await Promise.all(SEARCH_ORDERS.map((order) => actualOrderedSearchRows(order)));
+  return {
+    lanes: sorted(
+      (
+        (await rows('SELECT locale FROM storefront_lanes WHERE region_id = ?', regionId)) as {
+          locale: string;
+        }[]
+      ).map((l) => l.locale),
+    ),
+    entries: sorted(
+      (await actualEntries())
+        .filter((e) => e.region_id === regionId)
+        .map((e) => `${e.product_id} ${e.locale}`),
+    ),
+    titleRows: sorted(
+      (await actualTitleRows())
+        .filter((t) => t.region_id === regionId)
+        .map((t) => `${t.product_id} ${t.locale}`),
+    ),
+    pairs: sorted(pairs.map((p) => p.product_id)),
+    searchRows: sorted(
+      (await actualSearchRows()).filter((r) => r.region_id === regionId).map((r) => r.product_id),
+    ),
+    orderedRows: sorted(
+      ordered
+        .flat()
+        .flatMap((r) => (r.region_id === regionId && r.product_id !== null ? [r.product_id] : [])),
+    ),
+  };
+}
+
+const NO_ROWS = { lanes: [], entries: [], titleRows: [], pairs: [], searchRows: [], orderedRows: [] };
 
 /** The region's entries of the whole-catalog lane in `locale`: product id -> cheapest price. */
 async function prices(regionId: string, locale = 'en'): Promise<Record<string, number>> {
@@ -176,7 +231,7 @@ describe('a region change on a catalog larger than one step', () => {
     expect(Object.keys(await prices(region.id, 'en')).sort()).toStrictEqual(byId.slice(STEP));
     await continueStorefrontRebuilds(stepped, caller, untilDone());
 
-    expect(await lanesOutsideTheirRegion()).toStrictEqual([]);
+    expect(await rowsOutsideTheirRegion()).toStrictEqual([]);
     expect(Object.keys(await prices(region.id, 'fr')).sort()).toStrictEqual(byId);
     await expectStorefrontMatchesCatalog();
   });
@@ -249,21 +304,30 @@ describe('a region change on a catalog larger than one step', () => {
     ]);
 
     expect(await marks(region.id)).toStrictEqual([]);
-    expect(await lanesOutsideTheirRegion()).toStrictEqual([]);
+    expect(await rowsOutsideTheirRegion()).toStrictEqual([]);
     await expectStorefrontMatchesCatalog();
   });
 
-  it('ends with the region when it is deleted before the last step', async () => {
+  it("gives way to the region's deletion when it is deleted before the last step", async () => {
     const region = await createRegion({ currency: 'EUR', locales: ['en'], countries: [] });
     await changeRegion(region.id, { currency: 'GBP' });
+    expect(await continueStorefrontRebuilds(stepped, caller, { ...untilDone(), steps: 1 })).toStrictEqual({
+      steps: 1,
+      pending: 1,
+    });
 
     await deleteRegion(stepped, caller, region.id);
 
+    // The deletion's steps start over from the first product: the rebuild's had passed some.
     expect(await marks(region.id)).toStrictEqual([]);
+    expect(await deletionMark(region.id)).toStrictEqual([
+      { target: region.id, region_id: null, deleted_list: 'region', after_product: byId[STEP - 1] },
+    ]);
     expect(await continueStorefrontRebuilds(stepped, caller, untilDone())).toStrictEqual({
-      steps: 0,
+      steps: 3,
       pending: 0,
     });
+    expect(await regionRows(region.id)).toStrictEqual(NO_ROWS);
     await expectStorefrontMatchesCatalog();
   });
 
@@ -275,6 +339,118 @@ describe('a region change on a catalog larger than one step', () => {
 
     expect(await marks(region.id)).toStrictEqual([]);
     await expectStorefrontMatchesCatalog();
+  });
+});
+
+describe('a region deleted from a catalog larger than one step', () => {
+  it('is gone at once; its first products lose their rows in its batch, the steps take the rest, then its lanes', async () => {
+    const region = await createRegion({ currency: 'EUR', locales: ['en', 'fr'], countries: [] });
+    const versionBefore = await catalogVersion();
+
+    await deleteRegion(stepped, caller, region.id);
+
+    expect((await admin('GET', `/regions/${region.id}`)).status).toBe(404);
+    const listing = await call(`/v1/store/products?region=${region.code}`);
+    expect(listing.status).toBe(422);
+    expect(((await listing.json()) as { code: string }).code).toBe('unknown_region');
+    const versionAfterDelete = await catalogVersion();
+    expect(versionAfterDelete).toBeGreaterThan(versionBefore);
+    expect(await deletionMark(region.id)).toStrictEqual([
+      { target: region.id, region_id: null, deleted_list: 'region', after_product: byId[STEP - 1] },
+    ]);
+    // Two locales: an entry, a title row in each; one pair and its full-text rows per product.
+    const rest = byId.slice(STEP);
+    expect(await regionRows(region.id)).toStrictEqual({
+      lanes: ['en', 'fr'],
+      entries: rest.flatMap((id) => [`${id} en`, `${id} fr`]).sort(),
+      titleRows: rest.flatMap((id) => [`${id} en`, `${id} fr`]).sort(),
+      pairs: rest,
+      searchRows: rest,
+      orderedRows: rest.flatMap((id) => [id, id]).sort(),
+    });
+
+    expect(await continueStorefrontRebuilds(stepped, caller, untilDone())).toStrictEqual({
+      steps: 3,
+      pending: 0,
+    });
+
+    expect(await deletionMark(region.id)).toStrictEqual([]);
+    expect(await regionRows(region.id)).toStrictEqual(NO_ROWS);
+    // Its own batch moved the version: no listing showed the rows the steps deleted.
+    expect(await catalogVersion()).toBe(versionAfterDelete);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it("leaves a product written meanwhile no rows in it, and the steps the product's pair", async () => {
+    const region = await createRegion({ currency: 'EUR', locales: ['en'], countries: [] });
+    await deleteRegion(stepped, caller, region.id);
+    const last = byId.at(-1) as string;
+
+    const res = await admin('PATCH', `/products/${last}`, {
+      translations: { en: { title: 'Renamed shirt' } },
+    });
+    expect(res.status).toBe(200);
+
+    const left = await regionRows(region.id);
+    expect(left.entries).toStrictEqual(byId.slice(STEP, -1).map((id) => `${id} en`));
+    expect(left.searchRows).toStrictEqual(byId.slice(STEP, -1));
+    expect(left.pairs).toStrictEqual(byId.slice(STEP));
+    await continueStorefrontRebuilds(stepped, caller, untilDone());
+    expect(await regionRows(region.id)).toStrictEqual(NO_ROWS);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('comes out right with two runners stepping at once', async () => {
+    const region = await createRegion({ currency: 'EUR', locales: ['en', 'fr'], countries: [] });
+    await deleteRegion(stepped, caller, region.id);
+
+    await Promise.all([
+      continueStorefrontRebuilds(stepped, caller, untilDone()),
+      continueStorefrontRebuilds(stepped, caller, untilDone()),
+    ]);
+
+    expect(await deletionMark(region.id)).toStrictEqual([]);
+    expect(await regionRows(region.id)).toStrictEqual(NO_ROWS);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('leaves no mark and no rows when the catalog fits in one step', async () => {
+    const region = await createRegion({ currency: 'EUR', locales: ['en'], countries: [] });
+
+    await deleteRegion({ ...env, STOREFRONT_REBUILD_CHUNK: '1000' }, caller, region.id);
+
+    expect(await deletionMark(region.id)).toStrictEqual([]);
+    expect(await regionRows(region.id)).toStrictEqual(NO_ROWS);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('takes the same steps when the region is deleted by SQL alone (an older Worker, or by hand)', async () => {
+    const region = await createRegion({ currency: 'EUR', locales: ['en'], countries: [] });
+    await changeRegion(region.id, { currency: 'GBP' });
+
+    await env.DB.prepare('DELETE FROM regions WHERE id = ?').bind(region.id).run();
+
+    // The rebuild's mark went with the region; the deletion's starts from the first product.
+    expect(await deletionMark(region.id)).toStrictEqual([
+      { target: region.id, region_id: null, deleted_list: 'region', after_product: '' },
+    ]);
+    expect(await continueStorefrontRebuilds(stepped, caller, untilDone())).toStrictEqual({
+      steps: 4,
+      pending: 0,
+    });
+    expect(await regionRows(region.id)).toStrictEqual(NO_ROWS);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('a second delete of the region answers 404 and starts nothing', async () => {
+    const region = await createRegion({ currency: 'EUR', locales: ['en'], countries: [] });
+    await deleteRegion(stepped, caller, region.id);
+    await continueStorefrontRebuilds(stepped, caller, untilDone());
+
+    const again = await admin('DELETE', `/regions/${region.id}`);
+
+    expect(again.status).toBe(404);
+    expect(await deletionMark(region.id)).toStrictEqual([]);
   });
 });
 
@@ -311,6 +487,21 @@ describe('what carries a rebuild on', () => {
 
     expect(delivered.retried).toStrictEqual([]);
     expect(await marks(region.id)).toStrictEqual([]);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it("the region events' consumer on its delete: the deletion's steps", async () => {
+    const region = await createRegion({ currency: 'EUR', locales: ['en'], countries: [] });
+    await deleteRegion(stepped, caller, region.id);
+
+    const delivered = await deliverBatch([syntheticEnvelope('region.deleted', { id: region.id })], {
+      env: stepped,
+      consumers: [storefrontConsumer],
+    });
+
+    expect(delivered.retried).toStrictEqual([]);
+    expect(await deletionMark(region.id)).toStrictEqual([]);
+    expect(await regionRows(region.id)).toStrictEqual(NO_ROWS);
     await expectStorefrontMatchesCatalog();
   });
 

@@ -14,8 +14,10 @@
  *   product's index row keeps its place in the index's order across rewrites, and the keys of its rows in the
  *   price- and date-ordered copies of that index (`storefront_search_prices`, `storefront_search_dates`).
  *
- * Foreign keys cascade: deleting a product, region, category or collection removes its rows here with no
- * statement of its own.
+ * Foreign keys cascade: deleting a product, category or collection removes its rows here with no statement of
+ * its own. A region's lanes and numbered pairs name it with no foreign key: they are far more rows than one batch
+ * may delete in a large catalog, so deleting a region leaves them to steps (src/modules/storefront/rebuild.ts);
+ * nothing reads them meanwhile, as every read starts from a region that exists, and region ids are never reused.
  */
 import { sql } from 'drizzle-orm';
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
@@ -49,9 +51,8 @@ export const storefrontLanes = sqliteTable(
   'storefront_lanes',
   {
     lane: integer('lane').primaryKey(),
-    regionId: text('region_id')
-      .notNull()
-      .references(() => regions.id, { onDelete: 'cascade' }),
+    /** No foreign key: a deleted region's lanes go in steps (see the top of this file). */
+    regionId: text('region_id').notNull(),
     locale: text('locale').notNull(),
     /** Set for a category's lane: the products in it or in any of its subcategories. */
     categoryId: text('category_id').references(() => categories.id, { onDelete: 'cascade' }),
@@ -126,9 +127,8 @@ export const storefrontSearchRows = sqliteTable(
     productId: text('product_id')
       .notNull()
       .references(() => products.id, { onDelete: 'cascade' }),
-    regionId: text('region_id')
-      .notNull()
-      .references(() => regions.id, { onDelete: 'cascade' }),
+    /** No foreign key: a deleted region's pairs go in steps (see the top of this file). */
+    regionId: text('region_id').notNull(),
     /** The key of the pair's lowest price when its row in storefront_search_prices was last written (src/db/fts.ts):
      * that row's rowid is `price_key << PAIR_BITS | row`, which a rewrite must name to replace it. */
     priceKey: integer('price_key'),
@@ -146,7 +146,8 @@ export const storefrontSearchRows = sqliteTable(
  * for one D1 batch in a large catalog: a region's currency or locales (that region's rows of every product), a
  * category moved (every lane of the products in it or below it), a collection's product list replaced (every
  * lane of the products it lists now or listed before), a leaf category or a collection deleted (every lane and
- * full-text row of the products it listed, kept in `storefront_rebuild_products`). The change's own batch
+ * full-text row of the products it listed, kept in `storefront_rebuild_products`), a region deleted (its rows of
+ * every product, then its lanes). The change's own batch
  * rebuilds the first products by id and adds this row; each later step rebuilds the next products after
  * `after_product` and moves it on, and the step that reaches the last product deletes the row.
  */
@@ -166,9 +167,10 @@ export const storefrontRebuilds = sqliteTable(
     collectionId: text('collection_id').references(() => collections.id, { onDelete: 'cascade' }),
     /**
      * Set for a deleted leaf category's or collection's rebuild, whose products are in
-     * storefront_rebuild_products; its target is gone, so no foreign key names it.
+     * storefront_rebuild_products, or for a deleted region's ('region'), whose steps delete its rows of every
+     * product; its target is gone, so no foreign key names it.
      */
-    deletedList: text('deleted_list', { enum: ['category', 'collection'] }),
+    deletedList: text('deleted_list', { enum: ['category', 'collection', 'region'] }),
     /** The largest product id rebuilt since the latest change of the target; '' before any. */
     afterProduct: text('after_product').notNull(),
     /** When the latest change of the target asked for the rebuild (epoch ms). */
@@ -187,7 +189,7 @@ export const storefrontRebuilds = sqliteTable(
       sql`target = coalesce(region_id, category_id, collection_id, target)
         AND (region_id IS NOT NULL) + (category_id IS NOT NULL) + (collection_id IS NOT NULL)
           + (deleted_list IS NOT NULL) = 1
-        AND (deleted_list IS NULL OR deleted_list IN ('category', 'collection'))`,
+        AND (deleted_list IS NULL OR deleted_list IN ('category', 'collection', 'region'))`,
     ),
   ],
 );

@@ -16,7 +16,7 @@ import { createDb, type Database } from '../../lib/db';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { applyPatch, auditChanges } from '../../lib/row-changes';
-import { rebuildChunk, startStorefrontRebuild } from '../storefront/rebuild';
+import { rebuildChunk, startRegionDeletion, startStorefrontRebuild } from '../storefront/rebuild';
 import { getRegion, type RegionRow } from './admin-read';
 import type { AdminRegion, CreateRegionInput, UpdateRegionInput } from './admin-schemas';
 
@@ -174,10 +174,13 @@ export async function updateRegion(
 export async function deleteRegion(env: Env, caller: Caller, id: string): Promise<void> {
   const db = createDb(env.DB);
   const before = await findRegion(db, id);
-  // The region's storefront lanes go with it: their foreign keys cascade.
-  const [deleted] = await commit(db, caller, {
+  const remove = db.delete(regions).where(eq(regions.id, id)).returning({ id: regions.id });
+  const results = await commit(db, caller, {
     conditional: true,
-    statements: [db.delete(regions).where(eq(regions.id, id)).returning({ id: regions.id })],
+    // Its countries and shipping options go with it (foreign keys cascade). Its storefront rows, too many for one
+    // batch in a large catalog, go in steps from this batch on (rebuild.ts), started before the conditional
+    // delete, which must stay last.
+    statements: [...startRegionDeletion(db, id, rebuildChunk(env)), remove],
     audit: {
       action: 'region.delete',
       targetType: 'region',
@@ -187,5 +190,6 @@ export async function deleteRegion(env: Env, caller: Caller, id: string): Promis
     events: [{ type: 'region.deleted', aggregateType: 'region', aggregateId: id, payload: { id } }],
     versions: CatalogVersionBump.region(db),
   });
+  const deleted = results.at(-1) as Awaited<typeof remove>;
   if (deleted.length === 0) throw notFound('Region');
 }

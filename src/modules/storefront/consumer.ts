@@ -1,8 +1,8 @@
 /**
- * The storefront as a consumer of the event queue (src/jobs/event-consumers.ts): a region's creation or change,
- * a category's move, a collection's new product list or the delete of either may leave read model rows to be
- * rebuilt in steps (rebuild.ts), and this starts them as soon as the change is published instead of at the next
- * run of the storefront-rebuild job. It works for CONSUMER_BUDGET_MS, short enough not to hold up the other
+ * The storefront as a consumer of the event queue (src/jobs/event-consumers.ts): a region's creation, change or
+ * delete, a category's move, a collection's new product list or the delete of either may leave read model rows to
+ * be rebuilt (or deleted) in steps (rebuild.ts), and this starts them as soon as the change is published instead
+ * of at the next run of the storefront-rebuild job. It works for CONSUMER_BUDGET_MS, short enough not to hold up the other
  * events of its queue batch; the job finishes what is left.
  */
 import type { EventConsumer } from '../../lib/event-consumer';
@@ -16,6 +16,7 @@ const CONSUMER_BUDGET_MS = 10_000;
 const REBUILT_AFTER = new Set([
   'region.created',
   'region.updated',
+  'region.deleted',
   'category.updated',
   'category.deleted',
   'collection.updated',

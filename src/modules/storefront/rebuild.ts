@@ -11,7 +11,10 @@
  * - a leaf category or a collection deleted: every lane and full-text row of the products the category listed,
  *   or the full-text rows of the collection's, which the delete's batch captures in `storefront_rebuild_products`
  *   before its links cascade away (their documents go in that batch too). The mark outlives the category or
- *   collection, so it names no owner: `deleted_list` says which it was.
+ *   collection, so it names no owner: `deleted_list` says which it was;
+ * - a region deleted: its entries and numbered pairs of every product (their triggers take the full-text rows),
+ *   then its lanes, none of which name the region by a foreign key. Nothing reads them meanwhile: every read
+ *   starts from a region that exists. Its mark outlives the region, as a deleted list's does.
  *
  * So the change's own batch rebuilds the rows of the first `chunk` of those products by id and records where it
  * stopped in `storefront_rebuilds`; each step after it (the storefront-rebuild job and the storefront's event
@@ -69,9 +72,10 @@ type Target =
   | { category: string }
   | { collection: string }
   | { deletedCategory: string }
-  | { deletedCollection: string };
+  | { deletedCollection: string }
+  | { deletedRegion: string };
 
-type DeletedList = { deletedCategory: string } | { deletedCollection: string };
+type Deletion = { deletedCategory: string } | { deletedCollection: string } | { deletedRegion: string };
 
 /** How a kind of rebuild walks its products, rebuilds them, and ends. */
 type Kind = {
@@ -87,8 +91,11 @@ type Kind = {
   scope: (id: string) => StorefrontScope;
   /** What the last step does besides deleting the mark (runs in every step, after the mark's statements). */
   finishing: (db: Database, id: string) => BatchItem<'sqlite'>[];
-  /** The cache version the last step moves: `lastStep` holds in that step's batch. */
-  bump: (db: Database, lastStep: SQL) => CatalogVersionBump;
+  /**
+   * The cache version the last step moves (`lastStep` holds in that step's batch); none for a region's deletion,
+   * whose own batch moved it (no listing shows the rows its steps delete).
+   */
+  bump?: (db: Database, lastStep: SQL) => CatalogVersionBump;
 };
 
 const REGION: Kind = {
@@ -142,11 +149,23 @@ const DELETED_COLLECTION: Kind = {
   scope: (deletedCollectionStep) => ({ deletedCollectionStep }),
 };
 
+const DELETED_REGION: Kind = {
+  mark: sql`deleted_list = 'region'`,
+  walk: (_region, ids) => productsAfter(ids),
+  scope: (deletedRegionStep) => ({ deletedRegionStep }),
+  // The region's lanes, empty by then: no write adds entries to a region that is gone.
+  finishing: (db, region) => [
+    db.delete(storefrontLanes).where(sql`region_id = ${region}
+      AND NOT EXISTS (SELECT 1 FROM storefront_rebuilds WHERE target = ${region})`),
+  ],
+};
+
 function kindOf(target: Target): [Kind, string] {
   if ('region' in target) return [REGION, target.region];
   if ('category' in target) return [CATEGORY, target.category];
   if ('collection' in target) return [COLLECTION, target.collection];
   if ('deletedCategory' in target) return [DELETED_CATEGORY, target.deletedCategory];
+  if ('deletedRegion' in target) return [DELETED_REGION, target.deletedRegion];
   return [DELETED_COLLECTION, target.deletedCollection];
 }
 
@@ -203,7 +222,7 @@ function finishing(db: Database, kind: Kind, id: string): BatchItem<'sqlite'>[] 
  */
 export function startStorefrontRebuild(
   db: Database,
-  target: Exclude<Target, DeletedList>,
+  target: Exclude<Target, Deletion>,
   chunk: number,
 ): BatchItem<'sqlite'>[] {
   return [markSet(db, target), ...rebuildStep(db, target, chunk)];
@@ -228,7 +247,7 @@ export function startDeletedListRebuild(
   list: { category: string } | { collection: string },
   chunk: number,
 ): BatchItem<'sqlite'>[] {
-  const [target, id, listed]: [DeletedList, string, SQL] =
+  const [target, id, listed]: [Deletion, string, SQL] =
     'category' in list
       ? [
           { deletedCategory: list.category },
@@ -250,15 +269,38 @@ export function startDeletedListRebuild(
   ];
 }
 
+/**
+ * The statements a region's delete puts in its batch, BEFORE the delete (which must stay last, being
+ * conditional): the mark, which takes the place of a rebuild of the region under way, then the first step. A
+ * catalog that fits in one step loses the region's rows in that batch, as with any other write.
+ *
+ * @example
+ * statements: [
+ *   ...startRegionDeletion(db, id, rebuildChunk(env)),
+ *   db.delete(regions).where(eq(regions.id, id)).returning({ id: regions.id }),
+ * ]
+ */
+export function startRegionDeletion(db: Database, region: string, chunk: number): BatchItem<'sqlite'>[] {
+  const target = { deletedRegion: region };
+  return [markSet(db, target), ...rebuildStep(db, target, chunk)];
+}
+
 /** The mark, set (or set back, so a change during a rebuild starts the walk over) before the first product. */
+/** What a deletion's mark says it was, in place of an owner. */
+function deletedListOf(target: Target) {
+  if ('deletedCategory' in target) return 'category';
+  if ('deletedCollection' in target) return 'collection';
+  if ('deletedRegion' in target) return 'region';
+  return null;
+}
+
 function markSet(db: Database, target: Target) {
   const [, id] = kindOf(target);
   const owners = {
     regionId: 'region' in target ? target.region : null,
     categoryId: 'category' in target ? target.category : null,
     collectionId: 'collection' in target ? target.collection : null,
-    deletedList:
-      'deletedCategory' in target ? 'category' : 'deletedCollection' in target ? 'collection' : null,
+    deletedList: deletedListOf(target),
   } as const;
   return db
     .insert(storefrontRebuilds)
@@ -270,7 +312,7 @@ function markSet(db: Database, target: Target) {
     })
     .onConflictDoUpdate({
       target: storefrontRebuilds.target,
-      // The owners too: a deletion's mark must not go with the category or collection it outlives.
+      // The owners too: a deletion's mark must not go with the category, collection or region it outlives.
       set: {
         ...owners,
         afterProduct: sql`excluded.after_product`,
@@ -286,6 +328,7 @@ function targetOf(mark: Mark): Target {
   if (mark.categoryId !== null) return { category: mark.categoryId };
   if (mark.collectionId !== null) return { collection: mark.collectionId };
   if (mark.deletedList === 'category') return { deletedCategory: mark.target };
+  if (mark.deletedList === 'region') return { deletedRegion: mark.target };
   return { deletedCollection: mark.target };
 }
 
@@ -302,7 +345,7 @@ async function step(db: Database, caller: Caller, mark: Mark, chunk: number): Pr
   await commit(db, caller, {
     statements: rebuildStep(db, target, chunk),
     // Run first in the batch, so the condition is "the mark is there, and this step reaches the last product".
-    versions: kind.bump(
+    versions: kind.bump?.(
       db,
       sql`EXISTS (SELECT 1 FROM storefront_rebuilds WHERE ${isMark(kind, id)}) AND NOT EXISTS (
         SELECT 1 FROM (${kind.walk(id, { after: markOf(id), chunk: chunk + 1 })}) LIMIT 1 OFFSET ${chunk})`,

@@ -6,7 +6,8 @@
  * INSERT ... SELECT from the source tables as the batch has left them, so the result never depends on what the
  * rows held before, on which of two concurrent writes ran first, or on the service computing anything itself.
  *
- * Deleting a product or a region needs no statement: foreign keys cascade. Where a change removes the very rows
+ * Deleting a product needs no statement: foreign keys cascade. A deleted region's rows go in steps (rebuild.ts),
+ * as a region's rebuild writes them: they are too many for one batch. Where a change removes the very rows
  * that say which products it affects, the refresh runs BEFORE it and computes the rows as the change will
  * leave them ("leaving" scopes, or `withoutVariant`): deleting a variant, a leaf category or a collection (the
  * delete must stay the change's last, conditional statement), and replacing a collection's product list. Those
@@ -111,6 +112,11 @@ export type StorefrontScope =
    * under way of its rebuild (rebuild.ts steps through every product in id order).
    */
   | { regionStep: string }
+  /**
+   * A region is deleted (or about to be, in the delete's own batch): its entries and numbered pairs of the
+   * products in the step under way of the deletion's steps, which walk every product as a region's rebuild does.
+   */
+  | { deletedRegionStep: string }
   /** Everything, from scratch: the migration backfill and the demo seed. */
   | { everything: true };
 
@@ -347,6 +353,24 @@ function planOf(scope: StorefrontScope): Plan {
       documents: false,
       entries: { region },
       search: { region },
+    };
+  }
+  if ('deletedRegionStep' in scope) {
+    const { deletedRegionStep: region } = scope;
+    const products = stepProducts(region);
+    return {
+      products,
+      // Their triggers delete the entries' title rows and the pairs' full-text rows.
+      clear: [
+        clearEntriesIn(products, { region }),
+        {
+          delete: 'storefront_search_rows',
+          where: sql`product_id IN (${products}) AND region_id = ${region}`,
+        },
+      ],
+      documents: false,
+      entries: 'none',
+      search: 'none',
     };
   }
   return {
