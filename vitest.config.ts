@@ -13,6 +13,9 @@ export default defineConfig({
     cloudflareTest(async () => ({
       wrangler: { configPath: './wrangler.toml' },
       miniflare: {
+        // A second, empty database for migration tests that start from an older schema (test/setup leaves it
+        // empty); DB stays as wrangler.toml binds it.
+        d1Databases: { MIGRATION_DB: 'migration-test' },
         // Tests run against the local implementations only; nothing remote.
         bindings: {
           ENVIRONMENT: 'test',

@@ -1,7 +1,9 @@
--- Deleting a region deletes its storefront rows in steps (src/modules/storefront/rebuild.ts): at 100,000 demo
--- products they are some 900,000 entries, pairs and full-text rows, past what one D1 batch may delete in 30 s. So
--- a region's lanes and numbered pairs name it with no foreign key (nothing reads them once the region is gone,
--- and region ids are never reused), and a deleted region's mark may outlive it (`deleted_list` 'region').
+-- Deleting a region, a leaf category or a collection deletes its storefront rows in steps
+-- (src/modules/storefront/rebuild.ts): a region's are some 900,000 entries, pairs and full-text rows at 100,000
+-- demo products, past what one D1 batch may delete in 30 s, and a category's or collection's lanes grow with it.
+-- So a lane names its region, category or collection, and a numbered pair its region, with no foreign key
+-- (nothing reads them once the owner is gone, and ids are never reused), and a deleted region's mark may
+-- outlive it (`deleted_list` 'region').
 --
 -- D1 cannot turn foreign keys off, so a table rebuild must not drop a table that others reference: DROP TABLE
 -- deletes its rows first, and that cascades. storefront_entries references storefront_lanes, so both are rebuilt:
@@ -9,8 +11,11 @@
 -- created and filled, then the old entries and the old lanes are dropped, in that order, with nothing left to
 -- cascade to. DROP TABLE fires no triggers, so the full-text rows of the entries and pairs stay, under the same
 -- keys the copied rows carry (title_row; a pair's row, price_key and date_key).
--- (Made at the end; dropped first so that the migration runs again on the tables it made, as a test does.)
+-- (The triggers on regions, categories and collections are made at the end, as they name these tables; dropped
+-- first so that the migration runs again on the tables it made, as a test does.)
 DROP TRIGGER IF EXISTS `regions_storefront_ad`;--> statement-breakpoint
+DROP TRIGGER IF EXISTS `categories_storefront_ad`;--> statement-breakpoint
+DROP TRIGGER IF EXISTS `collections_storefront_ad`;--> statement-breakpoint
 ALTER TABLE `storefront_entries` RENAME TO `__old_storefront_entries`;--> statement-breakpoint
 ALTER TABLE `storefront_lanes` RENAME TO `__old_storefront_lanes`;--> statement-breakpoint
 CREATE TABLE `storefront_lanes` (
@@ -19,9 +24,7 @@ CREATE TABLE `storefront_lanes` (
 	`locale` text NOT NULL,
 	`category_id` text,
 	`collection_id` text,
-	`list_id` text GENERATED ALWAYS AS (coalesce(category_id, collection_id, '')) VIRTUAL NOT NULL,
-	FOREIGN KEY (`category_id`) REFERENCES `categories`(`id`) ON UPDATE no action ON DELETE cascade,
-	FOREIGN KEY (`collection_id`) REFERENCES `collections`(`id`) ON UPDATE no action ON DELETE cascade
+	`list_id` text GENERATED ALWAYS AS (coalesce(category_id, collection_id, '')) VIRTUAL NOT NULL
 );
 --> statement-breakpoint
 INSERT INTO `storefront_lanes` (`lane`, `region_id`, `locale`, `category_id`, `collection_id`)
@@ -102,14 +105,25 @@ INSERT INTO `__new_storefront_rebuilds` (`target`, `region_id`, `category_id`, `
   SELECT `target`, `region_id`, `category_id`, `collection_id`, `deleted_list`, `after_product`, `requested_at`, `step_products` FROM `storefront_rebuilds`;--> statement-breakpoint
 DROP TABLE `storefront_rebuilds`;--> statement-breakpoint
 ALTER TABLE `__new_storefront_rebuilds` RENAME TO `storefront_rebuilds`;--> statement-breakpoint
--- However a region is deleted (the previous Worker between this migration and the deploy, SQL run by hand), its
--- rows get the deletion's mark, and the steps delete them. The Worker's own delete sets the mark first and runs
--- the first step; when that step was the last, no lane or pair is left and this adds nothing. Foreign key actions
--- run before AFTER triggers, so a rebuild's mark of the region has cascaded away by then.
+-- However a region, a leaf category or a collection is deleted (the previous Worker between this migration and
+-- the deploy, SQL run by hand), its rows do not stay behind. The Worker's own delete sets the deletion's mark and
+-- runs the first step before it; when that step was the last, nothing is left and these do nothing. Foreign key
+-- actions run before AFTER triggers, so a rebuild's mark of the deleted row has cascaded away by then.
+-- A region's rows get the deletion's mark, and the steps delete them.
 CREATE TRIGGER `regions_storefront_ad` AFTER DELETE ON `regions`
 WHEN EXISTS (SELECT 1 FROM `storefront_lanes` WHERE `region_id` = old.`id`)
   OR EXISTS (SELECT 1 FROM `storefront_search_rows` WHERE `region_id` = old.`id`) BEGIN
   INSERT INTO `storefront_rebuilds` (`target`, `deleted_list`, `after_product`, `requested_at`)
   VALUES (old.`id`, 'region', '', CAST(unixepoch('subsec') * 1000 AS INTEGER))
   ON CONFLICT (`target`) DO NOTHING;
+END;--> statement-breakpoint
+-- A category's or collection's lanes go at once, as their cascade did before, unless a deletion's steps are
+-- under way (its products are no longer known here: their links are gone).
+CREATE TRIGGER `categories_storefront_ad` AFTER DELETE ON `categories`
+WHEN NOT EXISTS (SELECT 1 FROM `storefront_rebuilds` WHERE `target` = old.`id`) BEGIN
+  DELETE FROM `storefront_lanes` WHERE `category_id` = old.`id`;
+END;--> statement-breakpoint
+CREATE TRIGGER `collections_storefront_ad` AFTER DELETE ON `collections`
+WHEN NOT EXISTS (SELECT 1 FROM `storefront_rebuilds` WHERE `target` = old.`id`) BEGIN
+  DELETE FROM `storefront_lanes` WHERE `collection_id` = old.`id`;
 END;

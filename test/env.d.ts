@@ -5,6 +5,8 @@ declare global {
     interface Env {
       /** Injected by vitest.config.ts: the SQL of migrations/, applied by test/setup. */
       TEST_MIGRATIONS: D1Migration[];
+      /** Injected by vitest.config.ts: an empty database, for migrations applied from an older schema. */
+      MIGRATION_DB: D1Database;
       /** Injected by vitest.config.ts: optional secrets in production, fresh random values in tests. */
       STRIPE_SECRET_KEY: string;
       STRIPE_WEBHOOK_SECRET: string;

@@ -167,15 +167,17 @@ export async function expectedDocuments(): Promise<Record<string, StorefrontDocu
 }
 
 /**
- * Lanes of a region that is gone or of a locale their region no longer offers, and numbered pairs of a region that
- * is gone: there must be none once every step has run (their rows would be stale).
+ * Lanes of a region, category or collection that is gone or of a locale their region no longer offers, and numbered
+ * pairs of a region that is gone: there must be none once every step has run (their rows would be stale).
  */
-export function rowsOutsideTheirRegion(): Promise<unknown[]> {
-  return all(`SELECT 'lane' AS kind, l.lane AS id, l.region_id, l.locale FROM storefront_lanes l
+export function rowsOutsideTheirOwners(): Promise<unknown[]> {
+  return all(`SELECT 'lane' AS kind, l.lane AS id, l.region_id, l.locale, l.list_id FROM storefront_lanes l
       LEFT JOIN regions r ON r.id = l.region_id
       WHERE r.id IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(r.locales) WHERE value = l.locale)
+        OR (l.category_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM categories c WHERE c.id = l.category_id))
+        OR (l.collection_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM collections c WHERE c.id = l.collection_id))
     UNION ALL
-    SELECT 'pair', k.row, k.region_id, NULL FROM storefront_search_rows k
+    SELECT 'pair', k.row, k.region_id, NULL, NULL FROM storefront_search_rows k
       WHERE NOT EXISTS (SELECT 1 FROM regions r WHERE r.id = k.region_id)`);
 }
 
@@ -446,7 +448,7 @@ export async function expectStorefrontMatchesCatalog(): Promise<void> {
   expect(await actualTitleRows()).toStrictEqual(await expectedTitleRows(entries));
   expect(await misplacedTitleLabels()).toStrictEqual([]);
   expect(await actualDocuments()).toStrictEqual(await expectedDocuments());
-  expect(await rowsOutsideTheirRegion()).toStrictEqual([]);
+  expect(await rowsOutsideTheirOwners()).toStrictEqual([]);
 }
 
 /** The products listed in the lanes of a list (a category or collection id; every region and locale), by id. */

@@ -8,8 +8,10 @@ import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { buildDemoCatalog } from '../../scripts/lib/demo-catalog.mjs';
 import { seedStatements } from '../../scripts/seed.mjs';
 import { REFRESH_MS } from '../../src/lib/cache-versions';
+import { rows } from '../helpers/admin-fixtures';
 import { call } from '../helpers/http';
 import { cacheStatusOf } from '../helpers/request-cost';
+import { rowsOutsideTheirOwners } from '../helpers/storefront';
 
 /**
  * Runs what `npm run seed:local` runs for a catalog of `count` products, but for its local drop and rebuild of the
@@ -62,4 +64,7 @@ it('a reseed is listed once the Worker next reads the versions, not the listing 
   expect(after.cache).toBe('MISS');
   expect(after.handles).toStrictEqual(await soldInEu());
   expect(after.handles.length).toBeLessThan(first.handles.length);
+  // The old catalog's regions left no rows, nor deletions' marks for steps with nothing to do.
+  expect(await rowsOutsideTheirOwners()).toStrictEqual([]);
+  expect(await rows('SELECT target, deleted_list FROM storefront_rebuilds')).toStrictEqual([]);
 });

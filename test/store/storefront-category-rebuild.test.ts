@@ -19,7 +19,9 @@ import {
   createCategory,
   createProduct,
   createRegion,
+  rows,
 } from '../helpers/admin-fixtures';
+import { refreshReadModel } from '../helpers/catalog-fixtures';
 import { deliverBatch, syntheticEnvelope } from '../helpers/events';
 import { call } from '../helpers/http';
 import { logLines } from '../helpers/request-cost';
@@ -249,9 +251,10 @@ describe('a leaf category deleted with more products than one step', () => {
       { target: moved.id, after_product: byId[STEP - 1], requested_at: expect.any(Number) },
     ]);
     expect(await capturedFor(moved.id)).toStrictEqual(byId);
-    // Product pages no longer name it at once; its parent lists the products no step has reached yet.
+    // Product pages no longer name it at once; its parent lists the products no step has reached yet, and its own
+    // lanes keep them (nothing can ask for a category that is gone).
     expect(await actualDocuments()).toStrictEqual(await expectedDocuments());
-    expect(await listedIn(moved.id)).toStrictEqual([]);
+    expect(await listedIn(moved.id)).toStrictEqual(byId.slice(STEP));
     expect(await listedIn(from.id)).toStrictEqual(byId.slice(STEP));
     expect(await searchedIn(from.id)).toStrictEqual(byId.slice(STEP));
     expect(await storefrontListing(from)).toStrictEqual(byId.slice(STEP));
@@ -265,10 +268,25 @@ describe('a leaf category deleted with more products than one step', () => {
 
     expect(await rebuildMarks(moved.id)).toStrictEqual([]);
     expect(await capturedFor(moved.id)).toStrictEqual([]);
+    expect(await listedIn(moved.id)).toStrictEqual([]);
+    expect(await rows('SELECT lane FROM storefront_lanes WHERE category_id = ?', moved.id)).toStrictEqual([]);
     expect(await listedIn(from.id)).toStrictEqual([]);
     expect(await searchedIn(from.id)).toStrictEqual([]);
     expect(await storefrontListing(from)).toStrictEqual([]);
     expect(await listingVersion()).toBeGreaterThan(versionAfterDelete);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('takes its lanes with it when deleted by SQL alone (an older Worker, or by hand), as the cascade did', async () => {
+    const { from, moved, byId } = await tree();
+
+    await env.DB.prepare('DELETE FROM categories WHERE id = ?').bind(moved.id).run();
+
+    expect(await rows('SELECT lane FROM storefront_lanes WHERE category_id = ?', moved.id)).toStrictEqual([]);
+    expect(await listedIn(moved.id)).toStrictEqual([]);
+    // Nothing rebuilt its products: its parent still lists them until they are written again.
+    expect(await listedIn(from.id)).toStrictEqual(byId);
+    await refreshReadModel({ products: byId });
     await expectStorefrontMatchesCatalog();
   });
 

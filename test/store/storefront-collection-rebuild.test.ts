@@ -19,7 +19,9 @@ import {
   createCollection,
   createProduct,
   createRegion,
+  rows,
 } from '../helpers/admin-fixtures';
+import { refreshReadModel } from '../helpers/catalog-fixtures';
 import { deliverBatch, syntheticEnvelope } from '../helpers/events';
 import { call } from '../helpers/http';
 import {
@@ -190,17 +192,37 @@ describe('a collection given a new product list covering more products than one 
       { target: collection.id, after_product: byId[5], requested_at: expect.any(Number) },
     ]);
     expect(await capturedFor(collection.id)).toStrictEqual(byId.slice(3));
-    expect(await listedIn(collection.id)).toStrictEqual([]);
     expect(await actualDocuments()).toStrictEqual(await expectedDocuments());
-    // Full-text rows name it until a step reaches them (a search cannot ask for a collection that is gone).
+    // Its lanes keep, and full-text rows name it, until a step reaches them: nothing can ask for a collection
+    // that is gone.
+    expect(await listedIn(collection.id)).toStrictEqual(byId.slice(6, 10));
     expect(await searchedIn(collection.id)).toStrictEqual(byId.slice(6, 10));
 
     expect(await continueStorefrontRebuilds(stepped, caller, untilDone())).toStrictEqual({
       steps: 3,
       pending: 0,
     });
+    expect(await listedIn(collection.id)).toStrictEqual([]);
+    expect(
+      await rows('SELECT lane FROM storefront_lanes WHERE collection_id = ?', collection.id),
+    ).toStrictEqual([]);
     expect(await searchedIn(collection.id)).toStrictEqual([]);
     expect(await capturedFor(collection.id)).toStrictEqual([]);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('takes its lanes with it when deleted by SQL alone (an older Worker, or by hand), as the cascade did', async () => {
+    const { collection, before } = await lists();
+
+    await env.DB.prepare('DELETE FROM collections WHERE id = ?').bind(collection.id).run();
+
+    expect(
+      await rows('SELECT lane FROM storefront_lanes WHERE collection_id = ?', collection.id),
+    ).toStrictEqual([]);
+    expect(await listedIn(collection.id)).toStrictEqual([]);
+    // Nothing rebuilt its products: their full-text rows name it until they are written again.
+    expect(await searchedIn(collection.id)).toStrictEqual(before);
+    await refreshReadModel({ products: before });
     await expectStorefrontMatchesCatalog();
   });
 

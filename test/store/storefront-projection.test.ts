@@ -4,8 +4,11 @@
  * test/helpers/storefront.ts). The migration's backfill builds the same model for a catalog that existed
  * before it.
  */
+import { applyD1Migrations } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildDemoCatalog } from '../../scripts/lib/demo-catalog.mjs';
+import { seedStatements } from '../../scripts/seed.mjs';
 import { SEARCH_ORDERS } from '../../src/db/fts';
 import { systemCaller } from '../../src/lib/caller';
 import { updateRegion } from '../../src/modules/regions/admin-service';
@@ -390,7 +393,7 @@ describe('migration 0028', () => {
   const triggers = () =>
     rows(
       `SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'
-        AND (tbl_name LIKE 'storefront_%' OR tbl_name = 'regions') ORDER BY 1`,
+        AND (tbl_name LIKE 'storefront_%' OR tbl_name IN ('regions', 'categories', 'collections')) ORDER BY 1`,
     );
   const tables = () =>
     Promise.all([
@@ -403,7 +406,7 @@ describe('migration 0028', () => {
       actualTitleRows(),
     ]);
 
-  it('rebuilds the lanes, entries, pairs and marks with every row, full-text row and trigger, and no foreign key to regions', async () => {
+  it('rebuilds the lanes, entries, pairs and marks with every row, full-text row and trigger, and no foreign key to their owners', async () => {
     const migration = env.TEST_MIGRATIONS.find((m) => m.name.endsWith('_region_delete_in_steps.sql'));
     const listed = (await createCollection()).id;
     const parent = (await createCategory({ translations: { en: { name: 'Parent' } } })).id;
@@ -423,14 +426,14 @@ describe('migration 0028', () => {
     expect(await foreignKeys()).toStrictEqual([
       { child: 'storefront_entries', parent: 'products', on_delete: 'CASCADE' },
       { child: 'storefront_entries', parent: 'storefront_lanes', on_delete: 'CASCADE' },
-      { child: 'storefront_lanes', parent: 'categories', on_delete: 'CASCADE' },
-      { child: 'storefront_lanes', parent: 'collections', on_delete: 'CASCADE' },
       { child: 'storefront_rebuilds', parent: 'categories', on_delete: 'CASCADE' },
       { child: 'storefront_rebuilds', parent: 'collections', on_delete: 'CASCADE' },
       { child: 'storefront_rebuilds', parent: 'regions', on_delete: 'CASCADE' },
       { child: 'storefront_search_rows', parent: 'products', on_delete: 'CASCADE' },
     ]);
     expect(await triggers()).toStrictEqual([
+      { name: 'categories_storefront_ad', tbl_name: 'categories' },
+      { name: 'collections_storefront_ad', tbl_name: 'collections' },
       { name: 'regions_storefront_ad', tbl_name: 'regions' },
       { name: 'storefront_entries_title_ad', tbl_name: 'storefront_entries' },
       { name: 'storefront_search_rows_ad', tbl_name: 'storefront_search_rows' },
@@ -443,5 +446,79 @@ describe('migration 0028', () => {
     await expectStorefrontMatchesCatalog();
     await ok(admin('DELETE', `/collections/${listed}`), 204);
     await expectStorefrontMatchesCatalog();
+  });
+
+  it('keeps every row, full-text row and mark of a database as 0027 left it, and its triggers then act', async () => {
+    const db = env.MIGRATION_DB;
+    const upTo0027 = env.TEST_MIGRATIONS.filter((m) => m.name < '0028');
+    const [migration] = env.TEST_MIGRATIONS.filter((m) => m.name.startsWith('0028_'));
+    await applyD1Migrations(db, upTo0027);
+    await db.batch(seedStatements(buildDemoCatalog(12)).map((statement) => db.prepare(statement)));
+    // A region's rebuild and a deleted category's, under way.
+    await db.batch([
+      db.prepare(`INSERT INTO storefront_rebuilds (target, region_id, after_product, requested_at)
+        SELECT id, id, '', 1 FROM regions WHERE code = 'eu'`),
+      db.prepare(`INSERT INTO storefront_rebuilds (target, deleted_list, after_product, requested_at)
+        VALUES ('cat_gone', 'category', '', 2)`),
+    ]);
+    const all = async (query: string) => (await db.prepare(query).all()).results;
+    const snapshot = () =>
+      Promise.all([
+        all(
+          'SELECT lane, region_id, locale, category_id, collection_id, list_id FROM storefront_lanes ORDER BY lane',
+        ),
+        all(`SELECT lane, product_id, created_at, min_price, max_price, title, title_label, title_row, spread_level
+          FROM storefront_entries ORDER BY lane, product_id`),
+        all('SELECT * FROM storefront_search_rows ORDER BY row'),
+        all('SELECT * FROM storefront_rebuilds ORDER BY target'),
+        all('SELECT rowid, * FROM storefront_search ORDER BY rowid'),
+        ...['prices', 'dates', 'titles'].map((copy) =>
+          all(`SELECT rowid FROM storefront_search_${copy} ORDER BY rowid`),
+        ),
+      ]);
+    const before = await snapshot();
+    expect(before.map((rows) => rows.length > 0)).toStrictEqual(Array(8).fill(true));
+
+    await db.batch((migration?.queries ?? []).map((query) => db.prepare(query)));
+
+    expect(await snapshot()).toStrictEqual(before);
+    const foreignKeysTo = await all(`SELECT m.name AS child, f."table" AS parent FROM sqlite_master m,
+      pragma_foreign_key_list(m.name) f WHERE f."table" IN ('regions', 'categories', 'collections')
+        AND m.name LIKE 'storefront_%' ORDER BY 1, 2`);
+    expect(foreignKeysTo).toStrictEqual([
+      { child: 'storefront_rebuilds', parent: 'categories' },
+      { child: 'storefront_rebuilds', parent: 'collections' },
+      { child: 'storefront_rebuilds', parent: 'regions' },
+    ]);
+    // The entries' and pairs' triggers delete a product's full-text rows with it (by cascade from the product).
+    const product =
+      (await db.prepare('SELECT id FROM products ORDER BY id LIMIT 1').first<string>('id')) ?? '';
+    const rowsOf = (query: string) => db.prepare(query).bind(product).all();
+    const titleRows = (
+      await rowsOf('SELECT title_row FROM storefront_entries WHERE product_id = ? AND title_row IS NOT NULL')
+    ).results;
+    const pairs = (await rowsOf('SELECT row FROM storefront_search_rows WHERE product_id = ?')).results;
+    expect([titleRows.length > 0, pairs.length > 0]).toStrictEqual([true, true]);
+    await db.prepare('DELETE FROM products WHERE id = ?').bind(product).run();
+    const left = async (table: string, rowids: unknown[]) =>
+      (await all(`SELECT rowid FROM ${table} WHERE rowid IN (${rowids.join(', ')})`)).length;
+    expect(
+      await left(
+        'storefront_search_titles',
+        titleRows.map((r) => r.title_row),
+      ),
+    ).toBe(0);
+    expect(
+      await left(
+        'storefront_search',
+        pairs.map((r) => r.row),
+      ),
+    ).toBe(0);
+    // A region deleted by SQL keeps its lanes and gets its deletion's mark, in place of its rebuild's.
+    await db.prepare("DELETE FROM regions WHERE code = 'eu'").run();
+    expect(
+      await all(`SELECT deleted_list, region_id, after_product FROM storefront_rebuilds
+      WHERE target NOT IN (SELECT id FROM regions) AND target <> 'cat_gone'`),
+    ).toStrictEqual([{ deleted_list: 'region', region_id: null, after_product: '' }]);
   });
 });

@@ -6,12 +6,15 @@
  * ten takes four.
  */
 import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SEARCH_ORDERS } from '../../src/db/fts';
+import { regions } from '../../src/db/schema';
 import { EVENT_CONSUMERS } from '../../src/jobs/event-consumers';
 import { CRON_JOBS } from '../../src/jobs/schedule';
 import { runStorefrontRebuildJob } from '../../src/jobs/storefront-rebuild';
 import { systemCaller } from '../../src/lib/caller';
+import { createDb } from '../../src/lib/db';
 import { deleteRegion, updateRegion } from '../../src/modules/regions/admin-service';
 import { storefrontConsumer } from '../../src/modules/storefront/consumer';
 import {
@@ -19,6 +22,7 @@ import {
   DEFAULT_REBUILD_CHUNK,
   MAX_REBUILD_CHUNK,
   rebuildChunk,
+  startRegionDeletion,
 } from '../../src/modules/storefront/rebuild';
 import {
   type AdminProductBody,
@@ -36,7 +40,8 @@ import {
   actualSearchRows,
   actualTitleRows,
   expectStorefrontMatchesCatalog,
-  rowsOutsideTheirRegion,
+  rowsOutsideTheirOwners,
+  runRebuildStep,
   steppedEnv,
   untilDone,
 } from '../helpers/storefront';
@@ -137,6 +142,16 @@ async function regionRows(regionId: string) {
 
 const NO_ROWS = { lanes: [], entries: [], titleRows: [], pairs: [], searchRows: [], orderedRows: [] };
 
+/** Full-text rows (the index, its ordered copies, the title copy) whose pair or entry is gone: left behind. */
+async function rowsOfNoPair() {
+  const all = [
+    ...(await actualSearchRows()),
+    ...(await Promise.all(SEARCH_ORDERS.map((order) => actualOrderedSearchRows(order)))).flat(),
+    ...(await actualTitleRows()),
+  ];
+  return all.filter((row) => row.region_id === null);
+}
+
 /** The region's entries of the whole-catalog lane in `locale`: product id -> cheapest price. */
 async function prices(regionId: string, locale = 'en'): Promise<Record<string, number>> {
   const entries = (await actualEntries()).filter(
@@ -231,7 +246,7 @@ describe('a region change on a catalog larger than one step', () => {
     expect(Object.keys(await prices(region.id, 'en')).sort()).toStrictEqual(byId.slice(STEP));
     await continueStorefrontRebuilds(stepped, caller, untilDone());
 
-    expect(await rowsOutsideTheirRegion()).toStrictEqual([]);
+    expect(await rowsOutsideTheirOwners()).toStrictEqual([]);
     expect(Object.keys(await prices(region.id, 'fr')).sort()).toStrictEqual(byId);
     await expectStorefrontMatchesCatalog();
   });
@@ -304,7 +319,7 @@ describe('a region change on a catalog larger than one step', () => {
     ]);
 
     expect(await marks(region.id)).toStrictEqual([]);
-    expect(await rowsOutsideTheirRegion()).toStrictEqual([]);
+    expect(await rowsOutsideTheirOwners()).toStrictEqual([]);
     await expectStorefrontMatchesCatalog();
   });
 
@@ -368,6 +383,7 @@ describe('a region deleted from a catalog larger than one step', () => {
       searchRows: rest,
       orderedRows: rest.flatMap((id) => [id, id]).sort(),
     });
+    expect(await rowsOfNoPair()).toStrictEqual([]);
 
     expect(await continueStorefrontRebuilds(stepped, caller, untilDone())).toStrictEqual({
       steps: 3,
@@ -442,15 +458,41 @@ describe('a region deleted from a catalog larger than one step', () => {
     await expectStorefrontMatchesCatalog();
   });
 
-  it('a second delete of the region answers 404 and starts nothing', async () => {
+  it('sets nothing back when a delete that lost a race commits after the winner: its batch takes the next step', async () => {
     const region = await createRegion({ currency: 'EUR', locales: ['en'], countries: [] });
     await deleteRegion(stepped, caller, region.id);
+    // What the losing request commits, having found the region before the winner's batch.
+    const db = createDb(env.DB);
+    const losersBatch = async () => {
+      const [mark, ...step] = startRegionDeletion(db, region.id, STEP);
+      if (mark) await db.batch([mark, ...step, db.delete(regions).where(eq(regions.id, region.id))]);
+    };
+
+    await losersBatch();
+
+    expect(await deletionMark(region.id)).toStrictEqual([
+      { target: region.id, region_id: null, deleted_list: 'region', after_product: byId[2 * STEP - 1] },
+    ]);
     await continueStorefrontRebuilds(stepped, caller, untilDone());
-
-    const again = await admin('DELETE', `/regions/${region.id}`);
-
-    expect(again.status).toBe(404);
+    // Once the deletion is done, a loser's batch starts no walk of every product again.
+    await losersBatch();
     expect(await deletionMark(region.id)).toStrictEqual([]);
+    expect(await regionRows(region.id)).toStrictEqual(NO_ROWS);
+  });
+
+  it("leaves the deletion alone when a runner that read the region's rebuild mark steps after the delete", async () => {
+    const region = await createRegion({ currency: 'EUR', locales: ['en', 'fr'], countries: [] });
+    await changeRegion(region.id, { currency: 'GBP' });
+    await deleteRegion(stepped, caller, region.id);
+    const [mark, left] = [await deletionMark(region.id), await regionRows(region.id)];
+
+    await runRebuildStep(createDb(env.DB), { region: region.id }, STEP);
+
+    expect(await deletionMark(region.id)).toStrictEqual(mark);
+    expect(await regionRows(region.id)).toStrictEqual(left);
+    await continueStorefrontRebuilds(stepped, caller, untilDone());
+    expect(await regionRows(region.id)).toStrictEqual(NO_ROWS);
+    await expectStorefrontMatchesCatalog();
   });
 });
 

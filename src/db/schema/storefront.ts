@@ -14,10 +14,11 @@
  *   product's index row keeps its place in the index's order across rewrites, and the keys of its rows in the
  *   price- and date-ordered copies of that index (`storefront_search_prices`, `storefront_search_dates`).
  *
- * Foreign keys cascade: deleting a product, category or collection removes its rows here with no statement of
- * its own. A region's lanes and numbered pairs name it with no foreign key: they are far more rows than one batch
- * may delete in a large catalog, so deleting a region leaves them to steps (src/modules/storefront/rebuild.ts);
- * nothing reads them meanwhile, as every read starts from a region that exists, and region ids are never reused.
+ * Deleting a product removes its rows here by cascade. A lane names its region, category or collection, and a
+ * numbered pair its region, with no foreign key: their rows are far more than one batch may delete in a large
+ * catalog, so a delete leaves them to steps (src/modules/storefront/rebuild.ts; triggers of migration 0028 do
+ * the same for a delete by SQL alone). Nothing reads them meanwhile, as every read starts from a region,
+ * category or collection that exists, and ids are never reused.
  */
 import { sql } from 'drizzle-orm';
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
@@ -51,13 +52,13 @@ export const storefrontLanes = sqliteTable(
   'storefront_lanes',
   {
     lane: integer('lane').primaryKey(),
-    /** No foreign key: a deleted region's lanes go in steps (see the top of this file). */
+    /** No foreign key, nor on the list's columns: a deleted owner's lanes go in steps (see the top of this file). */
     regionId: text('region_id').notNull(),
     locale: text('locale').notNull(),
     /** Set for a category's lane: the products in it or in any of its subcategories. */
-    categoryId: text('category_id').references(() => categories.id, { onDelete: 'cascade' }),
+    categoryId: text('category_id'),
     /** Set for a collection's lane. */
-    collectionId: text('collection_id').references(() => collections.id, { onDelete: 'cascade' }),
+    collectionId: text('collection_id'),
     /** The list a query asks for: '' for the whole catalog, else the category or collection id. */
     listId: text('list_id')
       .notNull()

@@ -223,8 +223,8 @@ export async function deleteCategory(env: Env, caller: Caller, id: string): Prom
   const remove = db.delete(categories).where(eq(categories.id, id)).returning({ id: categories.id });
   const results = await commit(db, caller, {
     conditional: true,
-    // The category's own lanes cascade. Before the conditional delete, which must stay last: its products'
-    // documents without it, and their ancestors' lanes and full-text rows in steps when they are many
+    // Before the conditional delete, which must stay last: its products' documents without it, and their
+    // entries (in its lanes and its ancestors') and full-text rows in steps when they are many, then its lanes
     // (rebuild.ts).
     statements: [
       ...refreshStorefront(db, { leavingCategory: id }),

@@ -170,8 +170,9 @@ export async function deleteCollection(env: Env, caller: Caller, id: string): Pr
   const remove = db.delete(collections).where(eq(collections.id, id)).returning({ id: collections.id });
   const results = await commit(db, caller, {
     conditional: true,
-    // The collection's lanes cascade. Before the conditional delete, which must stay last: its products'
-    // documents without it, and their full-text rows (which name it) in steps when they are many (rebuild.ts).
+    // Before the conditional delete, which must stay last: its products' documents without it, and their
+    // entries in its lanes and full-text rows (which name it) in steps when they are many, then its lanes
+    // (rebuild.ts).
     statements: [
       ...refreshStorefront(db, { leavingCollection: id }),
       ...startDeletedListRebuild(db, { collection: id }, rebuildChunk(env)),

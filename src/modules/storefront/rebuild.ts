@@ -9,12 +9,16 @@
  *   documents of both go in the change's own batch: they are much cheaper, and only there are the products it
  *   listed before known for certain);
  * - a leaf category or a collection deleted: every lane and full-text row of the products the category listed,
- *   or the full-text rows of the collection's, which the delete's batch captures in `storefront_rebuild_products`
- *   before its links cascade away (their documents go in that batch too). The mark outlives the category or
- *   collection, so it names no owner: `deleted_list` says which it was;
+ *   or the entries in the collection's lanes and the full-text rows of the products it listed, which the delete's
+ *   batch captures in `storefront_rebuild_products` before its links cascade away (their documents go in that
+ *   batch too), then its lanes. The mark outlives the category or collection, so it names no owner:
+ *   `deleted_list` says which it was;
  * - a region deleted: its entries and numbered pairs of every product (their triggers take the full-text rows),
- *   then its lanes, none of which name the region by a foreign key. Nothing reads them meanwhile: every read
- *   starts from a region that exists. Its mark outlives the region, as a deleted list's does.
+ *   then its lanes. Its mark outlives the region, as a deleted list's does.
+ *
+ * A lane names its region, category or collection with no foreign key (migration 0028), so a delete leaves them
+ * to the steps. Nothing reads them meanwhile: every read starts from a region, category or collection that
+ * exists, and ids are never reused.
  *
  * So the change's own batch rebuilds the rows of the first `chunk` of those products by id and records where it
  * stopped in `storefront_rebuilds`; each step after it (the storefront-rebuild job and the storefront's event
@@ -78,7 +82,16 @@ type Target =
 type Deletion = { deletedCategory: string } | { deletedCollection: string } | { deletedRegion: string };
 
 /** How a kind of rebuild walks its products, rebuilds them, and ends. */
+/** The table of a rebuild's target, and the column a lane names it by. */
+const OWNERS = {
+  regions: 'region_id',
+  categories: 'category_id',
+  collections: 'collection_id',
+} as const;
+
 type Kind = {
+  /** The table of its target. */
+  owner: keyof typeof OWNERS;
   /**
    * What its mark holds besides the target (a condition on a storefront_rebuilds row): a step is built for one
    * kind, and a mark can change kind between a runner's read and its batch (a moved category deleted), so every
@@ -99,6 +112,7 @@ type Kind = {
 };
 
 const REGION: Kind = {
+  owner: 'regions',
   mark: sql`region_id IS NOT NULL`,
   walk: (_region, ids) => productsAfter(ids),
   scope: (regionStep) => ({ regionStep }),
@@ -112,6 +126,7 @@ const REGION: Kind = {
 };
 
 const CATEGORY: Kind = {
+  owner: 'categories',
   mark: sql`category_id IS NOT NULL`,
   walk: subtreeProductsAfter,
   scope: (categoryStep) => ({ categoryStep }),
@@ -120,6 +135,7 @@ const CATEGORY: Kind = {
 };
 
 const COLLECTION: Kind = {
+  owner: 'collections',
   mark: sql`collection_id IS NOT NULL`,
   walk: collectionProductsAfter,
   scope: (collectionStep) => ({ collectionStep }),
@@ -127,37 +143,49 @@ const COLLECTION: Kind = {
   bump: (db, lastStep) => CatalogVersionBump.listingsRebuilt(db, lastStep),
 };
 
+/**
+ * The lanes of a deleted region, category or collection (`owner`, its table), once its mark is gone: empty by
+ * then, as each step deleted its products' entries there. No foreign key cascades them (migration 0028).
+ */
+const emptiedLanes = (db: Database, owner: keyof typeof OWNERS, id: string) =>
+  db.delete(storefrontLanes).where(sql`${sql.raw(OWNERS[owner])} = ${id}
+    AND NOT EXISTS (SELECT 1 FROM storefront_rebuilds WHERE target = ${id})`);
+
+/**
+ * The products a deleted category or collection listed, once its mark is gone. The target is NULL while it is
+ * there, so the seek reads nothing (a condition beside `target = id` would be checked on every captured row).
+ */
+const capturedProducts = (db: Database, id: string) =>
+  db
+    .delete(storefrontRebuildProducts)
+    .where(
+      sql`target = (SELECT ${id} WHERE NOT EXISTS (SELECT 1 FROM storefront_rebuilds WHERE target = ${id}))`,
+    );
+
 const DELETED_CATEGORY: Kind = {
+  owner: 'categories',
   mark: sql`deleted_list = 'category'`,
   walk: deletedListProductsAfter,
   scope: (deletedCategoryStep) => ({ deletedCategoryStep }),
-  // The captured products, once the mark is gone. The target is NULL while it is there, so the seek reads
-  // nothing (a condition beside `target = id` would be checked on every captured row).
-  finishing: (db, id) => [
-    db
-      .delete(storefrontRebuildProducts)
-      .where(
-        sql`target = (SELECT ${id} WHERE NOT EXISTS (SELECT 1 FROM storefront_rebuilds WHERE target = ${id}))`,
-      ),
-  ],
+  finishing: (db, id) => [capturedProducts(db, id), emptiedLanes(db, 'categories', id)],
   bump: (db, lastStep) => CatalogVersionBump.listingsRebuilt(db, lastStep),
 };
 
 const DELETED_COLLECTION: Kind = {
   ...DELETED_CATEGORY,
+  owner: 'collections',
   mark: sql`deleted_list = 'collection'`,
   scope: (deletedCollectionStep) => ({ deletedCollectionStep }),
+  finishing: (db, id) => [capturedProducts(db, id), emptiedLanes(db, 'collections', id)],
 };
 
 const DELETED_REGION: Kind = {
+  owner: 'regions',
   mark: sql`deleted_list = 'region'`,
   walk: (_region, ids) => productsAfter(ids),
   scope: (deletedRegionStep) => ({ deletedRegionStep }),
-  // The region's lanes, empty by then: no write adds entries to a region that is gone.
-  finishing: (db, region) => [
-    db.delete(storefrontLanes).where(sql`region_id = ${region}
-      AND NOT EXISTS (SELECT 1 FROM storefront_rebuilds WHERE target = ${region})`),
-  ],
+  // No write adds entries to a region that is gone.
+  finishing: (db, region) => [emptiedLanes(db, 'regions', region)],
 };
 
 function kindOf(target: Target): [Kind, string] {
@@ -285,7 +313,6 @@ export function startRegionDeletion(db: Database, region: string, chunk: number)
   return [markSet(db, target), ...rebuildStep(db, target, chunk)];
 }
 
-/** The mark, set (or set back, so a change during a rebuild starts the walk over) before the first product. */
 /** What a deletion's mark says it was, in place of an owner. */
 function deletedListOf(target: Target) {
   if ('deletedCategory' in target) return 'category';
@@ -294,8 +321,12 @@ function deletedListOf(target: Target) {
   return null;
 }
 
+/**
+ * The mark, set (or set back, so a change during a rebuild starts the walk over) before the first product, while
+ * the target's row is there: a concurrent delete that won leaves nothing to walk (its own mark is not set back).
+ */
 function markSet(db: Database, target: Target) {
-  const [, id] = kindOf(target);
+  const [kind, id] = kindOf(target);
   const owners = {
     regionId: 'region' in target ? target.region : null,
     categoryId: 'category' in target ? target.category : null,
@@ -304,12 +335,11 @@ function markSet(db: Database, target: Target) {
   } as const;
   return db
     .insert(storefrontRebuilds)
-    .values({
-      target: id,
-      ...owners,
-      afterProduct: '',
-      requestedAt: sql`CAST(unixepoch('subsec') * 1000 AS INTEGER)`,
-    })
+    .select(
+      sql`SELECT ${id}, ${owners.regionId}, ${owners.categoryId}, ${owners.collectionId}, ${owners.deletedList}, '',
+        CAST(unixepoch('subsec') * 1000 AS INTEGER), NULL
+        WHERE EXISTS (SELECT 1 FROM ${sql.raw(kind.owner)} WHERE id = ${id})`,
+    )
     .onConflictDoUpdate({
       target: storefrontRebuilds.target,
       // The owners too: a deletion's mark must not go with the category, collection or region it outlives.

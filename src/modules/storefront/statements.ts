@@ -6,13 +6,14 @@
  * INSERT ... SELECT from the source tables as the batch has left them, so the result never depends on what the
  * rows held before, on which of two concurrent writes ran first, or on the service computing anything itself.
  *
- * Deleting a product needs no statement: foreign keys cascade. A deleted region's rows go in steps (rebuild.ts),
- * as a region's rebuild writes them: they are too many for one batch. Where a change removes the very rows
- * that say which products it affects, the refresh runs BEFORE it and computes the rows as the change will
- * leave them ("leaving" scopes, or `withoutVariant`): deleting a variant, a leaf category or a collection (the
- * delete must stay the change's last, conditional statement), and replacing a collection's product list. Those
- * last three refresh the documents there; the lanes and full-text rows of the products follow in steps
- * (rebuild.ts), which find them in the list's lanes (a new list) or in those captured by the delete's batch.
+ * Deleting a product needs no statement: foreign keys cascade. The rows of a deleted region, category or
+ * collection go in steps (rebuild.ts), as a rebuild writes them: they are too many for one batch. Where a change
+ * removes the very rows that say which products it affects, the refresh runs BEFORE it and computes the rows as
+ * the change will leave them ("leaving" scopes, or `withoutVariant`): deleting a variant, a leaf category or a
+ * collection (the delete must stay the change's last, conditional statement), and replacing a collection's
+ * product list. Those last three refresh the documents there; the lanes and full-text rows of the products follow
+ * in steps (rebuild.ts), which find them in the list's lanes (a new list) or in those captured by the delete's
+ * batch.
  *
  * This file imports nothing but drizzle-orm and the full-text indexes' layout, so scripts (the demo seed) run the
  * very same SQL in Node.
@@ -96,15 +97,16 @@ export type StorefrontScope =
    */
   | { collectionStep: string }
   /**
-   * A leaf category is deleted (or about to be, in the delete's own batch): every lane and full-text row,
+   * A leaf category is deleted (or about to be, in the delete's own batch): every entry and full-text row,
    * without it, of the products it listed that are in the step under way of the deletion's rebuild (rebuild.ts
-   * walks the products captured in `storefront_rebuild_products`).
+   * walks the products captured in `storefront_rebuild_products`, and deletes its lanes, empty by then, at the
+   * last step).
    */
   | { deletedCategoryStep: string }
   /**
-   * A collection is deleted (or about to be): the full-text rows, without it, of the products it listed that are
-   * in the step under way of the deletion's rebuild. Its lanes go by cascade, and a product's other lanes do not
-   * depend on its collections.
+   * A collection is deleted (or about to be): the entries in its lanes and the full-text rows, without it, of the
+   * products it listed that are in the step under way of the deletion's rebuild (a product's other lanes do not
+   * depend on its collections; rebuild.ts deletes its lanes, empty by then, at the last step).
    */
   | { deletedCollectionStep: string }
   /**
@@ -333,9 +335,10 @@ function planOf(scope: StorefrontScope): Plan {
   }
   if ('deletedCollectionStep' in scope) {
     const { deletedCollectionStep: id } = scope;
+    const products = stepProducts(id);
     return {
-      products: stepProducts(id),
-      clear: [],
+      products,
+      clear: [clearEntriesIn(products, { collection: id })],
       documents: false,
       entries: 'none',
       search: 'products',
