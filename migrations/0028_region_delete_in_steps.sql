@@ -105,10 +105,12 @@ INSERT INTO `__new_storefront_rebuilds` (`target`, `region_id`, `category_id`, `
   SELECT `target`, `region_id`, `category_id`, `collection_id`, `deleted_list`, `after_product`, `requested_at`, `step_products` FROM `storefront_rebuilds`;--> statement-breakpoint
 DROP TABLE `storefront_rebuilds`;--> statement-breakpoint
 ALTER TABLE `__new_storefront_rebuilds` RENAME TO `storefront_rebuilds`;--> statement-breakpoint
--- However a region, a leaf category or a collection is deleted (the previous Worker between this migration and
--- the deploy, SQL run by hand), its rows do not stay behind. The Worker's own delete sets the deletion's mark and
+-- A region, leaf category or collection deleted by SQL alone (by hand, or by the previous Worker between this
+-- migration and the deploy) does not leave its rows behind. The Worker's own delete sets the deletion's mark and
 -- runs the first step before it; when that step was the last, nothing is left and these do nothing. Foreign key
--- actions run before AFTER triggers, so a rebuild's mark of the deleted row has cascaded away by then.
+-- actions run before AFTER triggers, so a rebuild's mark of the deleted row has cascaded away by then. (A
+-- category or collection the previous Worker deletes in steps keeps its lanes: README, "Upgrading across
+-- migration 0028".)
 -- A region's rows get the deletion's mark, and the steps delete them.
 CREATE TRIGGER `regions_storefront_ad` AFTER DELETE ON `regions`
 WHEN EXISTS (SELECT 1 FROM `storefront_lanes` WHERE `region_id` = old.`id`)

@@ -6,12 +6,15 @@
  * of the moved category take four.
  */
 import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { categories } from '../../src/db/schema';
 import { systemCaller } from '../../src/lib/caller';
 import { createDb } from '../../src/lib/db';
 import { deleteCategory, updateCategory } from '../../src/modules/categories/admin-service';
 import { storefrontConsumer } from '../../src/modules/storefront/consumer';
-import { continueStorefrontRebuilds } from '../../src/modules/storefront/rebuild';
+import { refreshStorefront } from '../../src/modules/storefront/projection';
+import { continueStorefrontRebuilds, startDeletedListRebuild } from '../../src/modules/storefront/rebuild';
 import {
   type AdminCategoryBody,
   type AdminProductBody,
@@ -277,7 +280,42 @@ describe('a leaf category deleted with more products than one step', () => {
     await expectStorefrontMatchesCatalog();
   });
 
-  it('takes its lanes with it when deleted by SQL alone (an older Worker, or by hand), as the cascade did', async () => {
+  it('captures the products its lanes still list from a subcategory moved out, and leaves them to its steps', async () => {
+    const { from, to, moved, byId } = await tree();
+    await move(moved, to.id);
+
+    // `from` is a leaf now; its lanes still list the moved subcategory's products no step of the move has reached.
+    await deleteCategory(stepped, caller, from.id);
+
+    expect(await capturedFor(from.id)).toStrictEqual(byId.slice(STEP));
+    // Its batch took the first three of them out of its lanes, and cascaded none of the others.
+    expect(await listedIn(from.id)).toStrictEqual(byId.slice(2 * STEP));
+    await continueStorefrontRebuilds(stepped, caller, untilDone());
+    expect(await listedIn(from.id)).toStrictEqual([]);
+    expect(await listedIn(to.id)).toStrictEqual(byId);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('sets nothing back when a delete that lost a race commits after the winner: its batch takes the next step', async () => {
+    const { moved, byId } = await tree();
+    await deleteCategory(stepped, caller, moved.id);
+    const db = createDb(env.DB);
+    const [first, ...rest] = [
+      ...refreshStorefront(db, { leavingCategory: moved.id }),
+      ...startDeletedListRebuild(db, { category: moved.id }, STEP),
+      db.delete(categories).where(eq(categories.id, moved.id)),
+    ];
+
+    if (first) await db.batch([first, ...rest]);
+
+    expect(await rebuildMarks(moved.id)).toStrictEqual([
+      { target: moved.id, after_product: byId[2 * STEP - 1], requested_at: expect.any(Number) },
+    ]);
+    await continueStorefrontRebuilds(stepped, caller, untilDone());
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('takes its lanes with it when deleted by SQL alone (by hand), as the cascade did', async () => {
     const { from, moved, byId } = await tree();
 
     await env.DB.prepare('DELETE FROM categories WHERE id = ?').bind(moved.id).run();

@@ -7,12 +7,15 @@
  * change's batch and four steps.
  */
 import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { collections } from '../../src/db/schema';
 import { systemCaller } from '../../src/lib/caller';
 import { createDb } from '../../src/lib/db';
 import { deleteCollection, updateCollection } from '../../src/modules/collections/admin-service';
 import { storefrontConsumer } from '../../src/modules/storefront/consumer';
-import { continueStorefrontRebuilds } from '../../src/modules/storefront/rebuild';
+import { refreshStorefront } from '../../src/modules/storefront/projection';
+import { continueStorefrontRebuilds, startDeletedListRebuild } from '../../src/modules/storefront/rebuild';
 import {
   type AdminCollectionBody,
   admin,
@@ -211,7 +214,26 @@ describe('a collection given a new product list covering more products than one 
     await expectStorefrontMatchesCatalog();
   });
 
-  it('takes its lanes with it when deleted by SQL alone (an older Worker, or by hand), as the cascade did', async () => {
+  it('sets nothing back when a delete that lost a race commits after the winner: its batch takes the next step', async () => {
+    const { collection, before } = await lists();
+    await deleteCollection(stepped, caller, collection.id);
+    const db = createDb(env.DB);
+    const [first, ...rest] = [
+      ...refreshStorefront(db, { leavingCollection: collection.id }),
+      ...startDeletedListRebuild(db, { collection: collection.id }, STEP),
+      db.delete(collections).where(eq(collections.id, collection.id)),
+    ];
+
+    if (first) await db.batch([first, ...rest]);
+
+    expect(await rebuildMarks(collection.id)).toStrictEqual([
+      { target: collection.id, after_product: before[2 * STEP - 1], requested_at: expect.any(Number) },
+    ]);
+    await continueStorefrontRebuilds(stepped, caller, untilDone());
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('takes its lanes with it when deleted by SQL alone (by hand), as the cascade did', async () => {
     const { collection, before } = await lists();
 
     await env.DB.prepare('DELETE FROM collections WHERE id = ?').bind(collection.id).run();

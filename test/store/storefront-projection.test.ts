@@ -7,6 +7,7 @@
 import { applyD1Migrations } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import readme from '../../README.md?raw';
 import { buildDemoCatalog } from '../../scripts/lib/demo-catalog.mjs';
 import { seedStatements } from '../../scripts/seed.mjs';
 import { SEARCH_ORDERS } from '../../src/db/fts';
@@ -520,5 +521,46 @@ describe('migration 0028', () => {
       await all(`SELECT deleted_list, region_id, after_product FROM storefront_rebuilds
       WHERE target NOT IN (SELECT id FROM regions) AND target <> 'cat_gone'`),
     ).toStrictEqual([{ deleted_list: 'region', region_id: null, after_product: '' }]);
+    // A leaf category and a collection deleted by SQL take their lanes with them, as their cascade did.
+    const lanesOf = async (list: unknown) =>
+      (await db.prepare('SELECT lane FROM storefront_lanes WHERE list_id = ?').bind(list).all()).results
+        .length;
+    const [leaf, collection, kept] = [
+      await db
+        .prepare(`SELECT id FROM categories WHERE id NOT IN (SELECT parent_id FROM categories WHERE parent_id IS NOT NULL)
+          AND id IN (SELECT category_id FROM storefront_lanes) ORDER BY id LIMIT 1`)
+        .first<string>('id'),
+      ...(
+        await all(
+          'SELECT id FROM collections WHERE id IN (SELECT collection_id FROM storefront_lanes) ORDER BY id LIMIT 2',
+        )
+      ).map((c) => c.id),
+    ];
+    expect([await lanesOf(leaf), await lanesOf(collection), await lanesOf(kept)].every((n) => n > 0)).toBe(
+      true,
+    );
+    await db.prepare('DELETE FROM categories WHERE id = ?').bind(leaf).run();
+    expect(await lanesOf(leaf)).toBe(0);
+    // README's cleanup after deploying 0028: a list the previous Worker deleted in steps (a mark at its delete,
+    // gone once its steps were done) keeps its lanes until it runs; one whose steps are under way keeps them.
+    for (const id of [collection, kept]) {
+      await db.batch([
+        db
+          .prepare(`INSERT INTO storefront_rebuilds (target, deleted_list, after_product, requested_at)
+          VALUES (?, 'collection', '', 3)`)
+          .bind(id),
+        db.prepare('DELETE FROM collections WHERE id = ?').bind(id),
+      ]);
+    }
+    await db.prepare('DELETE FROM storefront_rebuilds WHERE target = ?').bind(collection).run();
+    expect([(await lanesOf(collection)) > 0, (await lanesOf(kept)) > 0]).toStrictEqual([true, true]);
+    const cleanup = /--command "(DELETE FROM storefront_lanes WHERE [^"]+)"/.exec(readme)?.[1] ?? '';
+    await db.prepare(cleanup).run();
+    expect([await lanesOf(collection), (await lanesOf(kept)) > 0]).toStrictEqual([0, true]);
+    expect(
+      await all(
+        'SELECT e.lane FROM storefront_entries e LEFT JOIN storefront_lanes l ON l.lane = e.lane WHERE l.lane IS NULL',
+      ),
+    ).toStrictEqual([]);
   });
 });

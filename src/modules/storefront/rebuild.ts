@@ -81,7 +81,6 @@ type Target =
 
 type Deletion = { deletedCategory: string } | { deletedCollection: string } | { deletedRegion: string };
 
-/** How a kind of rebuild walks its products, rebuilds them, and ends. */
 /** The table of a rebuild's target, and the column a lane names it by. */
 const OWNERS = {
   regions: 'region_id',
@@ -89,6 +88,7 @@ const OWNERS = {
   collections: 'collection_id',
 } as const;
 
+/** How a kind of rebuild walks its products, rebuilds them, and ends. */
 type Kind = {
   /** The table of its target. */
   owner: keyof typeof OWNERS;
@@ -258,9 +258,9 @@ export function startStorefrontRebuild(
 
 /**
  * The statements a leaf category's or a collection's delete puts in its batch, BEFORE the delete (whose
- * cascades take the links that say which products it listed): the mark, the products it lists (a collection's,
- * also those it listed before a new list whose rebuild is not done), then the first step, which leaves the
- * category or collection out of the rows it writes. A rebuild of it under way (a move, a new list) becomes this
+ * cascades take the links that say which products it listed): the mark, the products it lists and those its
+ * lanes still list (a category's from a subcategory moved out, a collection's from before a new list, whose
+ * steps are under way), then the first step, which leaves the category or collection out of the rows it writes. A rebuild of it under way (a move, a new list) becomes this
  * one: its products are among those captured.
  *
  * @example
@@ -280,7 +280,10 @@ export function startDeletedListRebuild(
       ? [
           { deletedCategory: list.category },
           list.category,
-          sql`SELECT product_id AS id FROM product_categories WHERE category_id = ${list.category}`,
+          // Its lanes too: they may still list products of a subcategory moved out whose steps are under way.
+          sql`SELECT product_id AS id FROM product_categories WHERE category_id = ${list.category}
+            UNION ALL SELECT e.product_id FROM storefront_lanes l CROSS JOIN storefront_entries e ON e.lane = l.lane
+            WHERE l.category_id = ${list.category}`,
         ]
       : [
           { deletedCollection: list.collection },
@@ -322,23 +325,26 @@ function deletedListOf(target: Target) {
 }
 
 /**
- * The mark, set (or set back, so a change during a rebuild starts the walk over) before the first product, while
- * the target's row is there: a concurrent delete that won leaves nothing to walk (its own mark is not set back).
+ * The mark, set (or set back, so a change during a rebuild starts the walk over) before the first product. A
+ * deletion's only while the target's row is there: one that lost a race with another delete leaves the winner's
+ * walk where it is. A change's mark names its target by a foreign key, which fails the change's batch when a
+ * delete won (its recheck answers 404, and nothing of it is written).
  */
 function markSet(db: Database, target: Target) {
   const [kind, id] = kindOf(target);
+  const deletedList = deletedListOf(target);
   const owners = {
     regionId: 'region' in target ? target.region : null,
     categoryId: 'category' in target ? target.category : null,
     collectionId: 'collection' in target ? target.collection : null,
-    deletedList: deletedListOf(target),
+    deletedList,
   } as const;
   return db
     .insert(storefrontRebuilds)
     .select(
       sql`SELECT ${id}, ${owners.regionId}, ${owners.categoryId}, ${owners.collectionId}, ${owners.deletedList}, '',
         CAST(unixepoch('subsec') * 1000 AS INTEGER), NULL
-        WHERE EXISTS (SELECT 1 FROM ${sql.raw(kind.owner)} WHERE id = ${id})`,
+        WHERE ${deletedList === null ? sql`true` : sql`EXISTS (SELECT 1 FROM ${sql.raw(kind.owner)} WHERE id = ${id})`}`,
     )
     .onConflictDoUpdate({
       target: storefrontRebuilds.target,
