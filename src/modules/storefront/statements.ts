@@ -658,21 +658,35 @@ const searchClear = (plan: Plan, search: Search): StorefrontStatement => ({
 function searchInsert(plan: Plan, search: Search): StorefrontStatement {
   const collectionFilter = unless(plan.withoutCollection, (id) => sql` AND l.collection_id IS NOT ${id}`);
   const variantFilter = variantFilterOf(plan);
-  const optionWords = sql`(SELECT group_concat(word, ' ' ORDER BY word) FROM (
-        SELECT DISTINCT ${sql.raw(optionWordSql('o.key', 'o.value'))} AS word
-        FROM variants v CROSS JOIN json_each(v.options) o WHERE v.product_id = k.product_id${variantFilter}))`;
   const text = (column: 'title' | 'description') =>
     sql`(SELECT group_concat(t.${sql.raw(column)}, ' ' ORDER BY t.locale) FROM product_translations t
         WHERE t.product_id = k.product_id AND t.locale IN (SELECT value FROM json_each(r.locales)))`;
-  const select = sql`SELECT k.row, k.product_id,
-      replace(r.id || coalesce(' ' || (SELECT group_concat(list_id, ' ' ORDER BY list_id) FROM (
-        SELECT DISTINCT l.list_id FROM storefront_entries e JOIN storefront_lanes l ON l.lane = e.lane
-        WHERE e.product_id = k.product_id AND l.region_id = r.id AND l.list_id <> ''${collectionFilter})), ''), '_', '')
-        || coalesce(' ' || ${optionWords}, ''),
+  // A product's lists (per region) and option words, found once for all its pairs: by pair, each region's
+  // lists read every entry of the product in every region again.
+  const select = sql`WITH picked(id) AS MATERIALIZED (${plan.products}),
+    listed(product_id, region_id, lists) AS MATERIALIZED (
+      SELECT product_id, region_id, group_concat(list_id, ' ' ORDER BY list_id) FROM (
+        SELECT DISTINCT e.product_id, l.region_id, l.list_id
+        FROM picked CROSS JOIN storefront_entries e ON e.product_id = picked.id
+        CROSS JOIN storefront_lanes l ON l.lane = e.lane
+        WHERE l.list_id <> ''${inRegion(search, 'l.region_id')}${collectionFilter})
+      GROUP BY product_id, region_id
+    ),
+    worded(product_id, words) AS MATERIALIZED (
+      SELECT product_id, group_concat(word, ' ' ORDER BY word) FROM (
+        SELECT DISTINCT v.product_id, ${sql.raw(optionWordSql('o.key', 'o.value'))} AS word
+        FROM picked CROSS JOIN variants v ON v.product_id = picked.id CROSS JOIN json_each(v.options) o
+        WHERE true${variantFilter})
+      GROUP BY product_id
+    )
+    SELECT k.row, k.product_id,
+      replace(r.id || coalesce(' ' || ls.lists, ''), '_', '') || coalesce(' ' || w.words, ''),
       ${text('title')},
       ${text('description')}
     FROM storefront_search_rows k JOIN regions r ON r.id = k.region_id
-    WHERE ${searchedIn(plan, search, 'k.product_id', 'k.region_id')}
+    LEFT JOIN listed ls ON ls.product_id = k.product_id AND ls.region_id = k.region_id
+    LEFT JOIN worded w ON w.product_id = k.product_id
+    WHERE k.product_id IN (SELECT id FROM picked)${inRegion(search, 'k.region_id')}
       AND EXISTS (SELECT 1 FROM ${WHOLE_CATALOG_LANES_OF_R}
         CROSS JOIN storefront_entries e ON e.lane = l.lane AND e.product_id = k.product_id)`;
   return { insert: 'storefront_search', select };
