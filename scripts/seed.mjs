@@ -48,8 +48,9 @@ function storefrontSql(scope) {
   });
 }
 
-// The read model's lanes and rebuild marks first: lanes name their region, category or collection with no foreign
-// key, and a region deleted with lanes left would get a deletion's mark (migration 0028) for steps with nothing to do.
+// The read model's lanes and rebuild marks first: lanes name their region, category or collection with no
+// foreign key, and a region deleted with lanes left would get a deletion's mark (migration 0028) for steps with
+// nothing to do.
 const WIPE = [
   'DELETE FROM products;',
   'DELETE FROM storefront_lanes;',

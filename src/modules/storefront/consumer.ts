@@ -2,8 +2,8 @@
  * The storefront as a consumer of the event queue (src/jobs/event-consumers.ts): a region's creation, change or
  * delete, a category's move, a collection's new product list or the delete of either may leave read model rows to
  * be rebuilt (or deleted) in steps (rebuild.ts), and this starts them as soon as the change is published instead
- * of at the next run of the storefront-rebuild job. It works for CONSUMER_BUDGET_MS, short enough not to hold up the other
- * events of its queue batch; the job finishes what is left.
+ * of at the next run of the storefront-rebuild job. It works for CONSUMER_BUDGET_MS, short enough not to hold up
+ * the other events of its queue batch; the job finishes what is left.
  */
 import type { EventConsumer } from '../../lib/event-consumer';
 import { continueStorefrontRebuilds } from './rebuild';

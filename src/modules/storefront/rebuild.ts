@@ -260,8 +260,8 @@ export function startStorefrontRebuild(
  * The statements a leaf category's or a collection's delete puts in its batch, BEFORE the delete (whose
  * cascades take the links that say which products it listed): the mark, the products it lists and those its
  * lanes still list (a category's from a subcategory moved out, a collection's from before a new list, whose
- * steps are under way), then the first step, which leaves the category or collection out of the rows it writes. A rebuild of it under way (a move, a new list) becomes this
- * one: its products are among those captured.
+ * steps are under way), then the first step, which leaves the category or collection out of the rows it writes.
+ * A rebuild of it under way (a move, a new list) becomes this one: its products are among those captured.
  *
  * @example
  * statements: [
@@ -333,6 +333,7 @@ function deletedListOf(target: Target) {
 function markSet(db: Database, target: Target) {
   const [kind, id] = kindOf(target);
   const deletedList = deletedListOf(target);
+  const present = sql`EXISTS (SELECT 1 FROM ${sql.raw(kind.owner)} WHERE id = ${id})`;
   const owners = {
     regionId: 'region' in target ? target.region : null,
     categoryId: 'category' in target ? target.category : null,
@@ -344,7 +345,7 @@ function markSet(db: Database, target: Target) {
     .select(
       sql`SELECT ${id}, ${owners.regionId}, ${owners.categoryId}, ${owners.collectionId}, ${owners.deletedList}, '',
         CAST(unixepoch('subsec') * 1000 AS INTEGER), NULL
-        WHERE ${deletedList === null ? sql`true` : sql`EXISTS (SELECT 1 FROM ${sql.raw(kind.owner)} WHERE id = ${id})`}`,
+        WHERE ${deletedList === null ? sql`true` : present}`,
     )
     .onConflictDoUpdate({
       target: storefrontRebuilds.target,
