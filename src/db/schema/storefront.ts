@@ -16,9 +16,10 @@
  *
  * Deleting a product removes its rows here by cascade. A lane names its region, category or collection, and a
  * numbered pair its region, with no foreign key: their rows are far more than one batch may delete in a large
- * catalog, so a delete leaves them to steps (src/modules/storefront/rebuild.ts; triggers of migration 0028 do
- * the same for a delete by SQL alone). Nothing reads them meanwhile, as every read starts from a region,
- * category or collection that exists, and ids are never reused.
+ * catalog, so a delete leaves them to steps (src/modules/storefront/rebuild.ts; for a delete by SQL alone,
+ * triggers of migration 0028 give a region's rows the same steps and take a category's or collection's lanes at
+ * once). Nothing reads them meanwhile, as every read starts from a region, category or collection that exists,
+ * and ids are never reused.
  */
 import { sql } from 'drizzle-orm';
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';

@@ -68,8 +68,8 @@ export function rebuildChunk(env: Pick<Env, 'STOREFRONT_REBUILD_CHUNK'>): number
 }
 
 /**
- * What is rebuilt: a region's rows, the lanes of a moved category's products or of a collection's, or the rows
- * of the products of a deleted category or collection (its id).
+ * What is rebuilt: a region's rows, the lanes of a moved category's products or of a collection's, the rows of the
+ * products of a deleted category or collection, or a deleted region's rows (its id).
  */
 type Target =
   | { region: string }
@@ -93,11 +93,10 @@ type Kind = {
   /** The table of its target. */
   owner: keyof typeof OWNERS;
   /**
-   * What its mark holds besides the target (a condition on a storefront_rebuilds row): a step is built for one
-   * kind, and a mark can change kind between a runner's read and its batch (a moved category deleted), so every
-   * statement of a step acts only on a mark still of its kind.
+   * Set for a deletion: what its mark says was deleted, in place of an owner column (the target is gone, so no
+   * foreign key names it).
    */
-  mark: SQL;
+  deleted?: 'category' | 'collection' | 'region';
   /** The ids (`id`) of its products after a mark, in id order. */
   walk: (id: string, ids: IdsAfter) => SQL;
   /** The refresh of the products of the step under way. */
@@ -111,23 +110,24 @@ type Kind = {
   bump?: (db: Database, lastStep: SQL) => CatalogVersionBump;
 };
 
+/** The mark of `id` is gone (a condition, in a statement about another table). */
+const markGone = (id: string) => sql`NOT EXISTS (SELECT 1 FROM storefront_rebuilds WHERE target = ${id})`;
+
 const REGION: Kind = {
   owner: 'regions',
-  mark: sql`region_id IS NOT NULL`,
   walk: (_region, ids) => productsAfter(ids),
   scope: (regionStep) => ({ regionStep }),
   // The lanes of locales the region no longer offers, whose entries every step has been deleting.
   finishing: (db, region) => [
     db.delete(storefrontLanes).where(sql`region_id = ${region}
       AND locale NOT IN (SELECT value FROM json_each((SELECT locales FROM regions WHERE id = ${region})))
-      AND NOT EXISTS (SELECT 1 FROM storefront_rebuilds WHERE target = ${region})`),
+      AND ${markGone(region)}`),
   ],
   bump: (db, lastStep) => CatalogVersionBump.regionRebuilt(db, lastStep),
 };
 
 const CATEGORY: Kind = {
   owner: 'categories',
-  mark: sql`category_id IS NOT NULL`,
   walk: subtreeProductsAfter,
   scope: (categoryStep) => ({ categoryStep }),
   finishing: () => [],
@@ -136,7 +136,6 @@ const CATEGORY: Kind = {
 
 const COLLECTION: Kind = {
   owner: 'collections',
-  mark: sql`collection_id IS NOT NULL`,
   walk: collectionProductsAfter,
   scope: (collectionStep) => ({ collectionStep }),
   finishing: () => [],
@@ -148,23 +147,18 @@ const COLLECTION: Kind = {
  * then, as each step deleted its products' entries there. No foreign key cascades them (migration 0028).
  */
 const emptiedLanes = (db: Database, owner: keyof typeof OWNERS, id: string) =>
-  db.delete(storefrontLanes).where(sql`${sql.raw(OWNERS[owner])} = ${id}
-    AND NOT EXISTS (SELECT 1 FROM storefront_rebuilds WHERE target = ${id})`);
+  db.delete(storefrontLanes).where(sql`${sql.raw(OWNERS[owner])} = ${id} AND ${markGone(id)}`);
 
 /**
  * The products a deleted category or collection listed, once its mark is gone. The target is NULL while it is
  * there, so the seek reads nothing (a condition beside `target = id` would be checked on every captured row).
  */
 const capturedProducts = (db: Database, id: string) =>
-  db
-    .delete(storefrontRebuildProducts)
-    .where(
-      sql`target = (SELECT ${id} WHERE NOT EXISTS (SELECT 1 FROM storefront_rebuilds WHERE target = ${id}))`,
-    );
+  db.delete(storefrontRebuildProducts).where(sql`target = (SELECT ${id} WHERE ${markGone(id)})`);
 
 const DELETED_CATEGORY: Kind = {
   owner: 'categories',
-  mark: sql`deleted_list = 'category'`,
+  deleted: 'category',
   walk: deletedListProductsAfter,
   scope: (deletedCategoryStep) => ({ deletedCategoryStep }),
   finishing: (db, id) => [capturedProducts(db, id), emptiedLanes(db, 'categories', id)],
@@ -174,14 +168,14 @@ const DELETED_CATEGORY: Kind = {
 const DELETED_COLLECTION: Kind = {
   ...DELETED_CATEGORY,
   owner: 'collections',
-  mark: sql`deleted_list = 'collection'`,
+  deleted: 'collection',
   scope: (deletedCollectionStep) => ({ deletedCollectionStep }),
   finishing: (db, id) => [capturedProducts(db, id), emptiedLanes(db, 'collections', id)],
 };
 
 const DELETED_REGION: Kind = {
   owner: 'regions',
-  mark: sql`deleted_list = 'region'`,
+  deleted: 'region',
   walk: (_region, ids) => productsAfter(ids),
   scope: (deletedRegionStep) => ({ deletedRegionStep }),
   // No write adds entries to a region that is gone.
@@ -197,8 +191,15 @@ function kindOf(target: Target): [Kind, string] {
   return [DELETED_COLLECTION, target.deletedCollection];
 }
 
-/** The condition on a storefront_rebuilds row that it is the mark of `id`, of `kind`. */
-const isMark = (kind: Kind, id: string) => sql`target = ${id} AND ${kind.mark}`;
+/**
+ * The condition on a storefront_rebuilds row that it is the mark of `id`, of `kind`: its owner column set, or its
+ * `deleted_list`. A step is built for one kind, and a mark can change kind between a runner's read and its batch
+ * (a moved category deleted), so every statement of a step acts only on a mark still of its kind.
+ */
+const isMark = (kind: Kind, id: string) => {
+  const held = kind.deleted ? `deleted_list = '${kind.deleted}'` : `${OWNERS[kind.owner]} IS NOT NULL`;
+  return sql`target = ${id} AND ${sql.raw(held)}`;
+};
 
 /** The target's mark, in a statement about another table. */
 const markOf = (id: string) => sql`(SELECT after_product FROM storefront_rebuilds WHERE target = ${id})`;
@@ -316,14 +317,6 @@ export function startRegionDeletion(db: Database, region: string, chunk: number)
   return [markSet(db, target), ...rebuildStep(db, target, chunk)];
 }
 
-/** What a deletion's mark says it was, in place of an owner. */
-function deletedListOf(target: Target) {
-  if ('deletedCategory' in target) return 'category';
-  if ('deletedCollection' in target) return 'collection';
-  if ('deletedRegion' in target) return 'region';
-  return null;
-}
-
 /**
  * The mark, set (or set back, so a change during a rebuild starts the walk over) before the first product. A
  * deletion's only while the target's row is there: one that lost a race with another delete leaves the winner's
@@ -332,20 +325,21 @@ function deletedListOf(target: Target) {
  */
 function markSet(db: Database, target: Target) {
   const [kind, id] = kindOf(target);
-  const deletedList = deletedListOf(target);
-  const present = sql`EXISTS (SELECT 1 FROM ${sql.raw(kind.owner)} WHERE id = ${id})`;
+  const ownerIs = (table: keyof typeof OWNERS) =>
+    kind.deleted === undefined && kind.owner === table ? id : null;
   const owners = {
-    regionId: 'region' in target ? target.region : null,
-    categoryId: 'category' in target ? target.category : null,
-    collectionId: 'collection' in target ? target.collection : null,
-    deletedList,
-  } as const;
+    regionId: ownerIs('regions'),
+    categoryId: ownerIs('categories'),
+    collectionId: ownerIs('collections'),
+    deletedList: kind.deleted ?? null,
+  };
+  const present = sql`EXISTS (SELECT 1 FROM ${sql.raw(kind.owner)} WHERE id = ${id})`;
   return db
     .insert(storefrontRebuilds)
     .select(
       sql`SELECT ${id}, ${owners.regionId}, ${owners.categoryId}, ${owners.collectionId}, ${owners.deletedList}, '',
         CAST(unixepoch('subsec') * 1000 AS INTEGER), NULL
-        WHERE ${deletedList === null ? sql`true` : present}`,
+        WHERE ${kind.deleted === undefined ? sql`true` : present}`,
     )
     .onConflictDoUpdate({
       target: storefrontRebuilds.target,
