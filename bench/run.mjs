@@ -86,6 +86,11 @@ const WRITES = [
   ],
   ['collection `summer` renamed', 'collection-renamed', 'summer'],
   ['region `eu` (currency or locales): one step, 1,000 products', 'region', 'eu'],
+  [
+    "1,000 entries of `eu`'s English lane sharing one label, spread again (the storefront-rebuild job's reads and batches)",
+    'title-respread',
+    '1000',
+  ],
   // Last, and once: they delete what they name.
   ['leaf category `kitchen` deleted (documents, one step, the delete)', 'category-deleted', 'kitchen', 1],
   ['collection `summer` deleted (documents, one step, the delete)', 'collection-deleted', 'summer', 1],

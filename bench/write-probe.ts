@@ -6,11 +6,13 @@
  * and the next step of that region's deletion)
  * against the benchmark's D1 database, in one batch as the write does, and answers with how long the batch took and the
  * rows D1 read and wrote. The write's own few statements (the row, its audit entry, its event) are left out:
- * they are the same at every catalog size.
+ * they are the same at every catalog size. One scope is not a write's batch but the storefront-rebuild job's
+ * spread of crowded title labels (`title-respread`): its reads and batches, timed together.
  */
 import { eq } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { categories, collections, regions } from '../src/db/schema';
+import { systemCaller } from '../src/lib/caller';
 import { D1Meter, meteredDatabase } from '../src/lib/d1-meter';
 import { createDb, type Database } from '../src/lib/db';
 import { refreshStorefront } from '../src/modules/storefront/projection';
@@ -21,6 +23,7 @@ import {
   startRegionDeletion,
   startStorefrontRebuild,
 } from '../src/modules/storefront/rebuild';
+import { respreadCrowdedTitles } from '../src/modules/storefront/title-respread';
 
 type Statements = BatchItem<'sqlite'>[];
 
@@ -91,6 +94,39 @@ const WRITES: Record<string, (db: Database, raw: D1Database, key: string) => Pro
   },
 };
 
+/** The English whole-catalog lane of region `eu`. */
+const EU_LANE = `(SELECT lane FROM storefront_lanes l JOIN regions r ON r.id = l.region_id
+  WHERE r.code = 'eu' AND l.locale = 'en' AND l.list_id = '')`;
+
+/**
+ * Unmetered: `size` entries from the middle of `eu`'s English whole-catalog lane given the first one's label and
+ * marked, as that many products written one at a time into one gap leave them (their title rows keep the rowids
+ * they have, as such writes' do: the spread deletes them by those).
+ */
+async function crowd(raw: D1Database, size: number): Promise<void> {
+  const { results } = await raw
+    .prepare(
+      `SELECT title, product_id, title_label FROM storefront_entries WHERE lane = ${EU_LANE}
+       ORDER BY title, product_id LIMIT ?1 OFFSET (SELECT count(*) / 2 FROM storefront_entries WHERE lane = ${EU_LANE})`,
+    )
+    .bind(size)
+    .all<{ title: string; product_id: string; title_label: number }>();
+  const [first, last] = [results[0], results.at(-1)];
+  if (first === undefined || last === undefined) throw new Error('no entries to crowd');
+  const inCrowd = `lane = ${EU_LANE} AND (title, product_id) BETWEEN (?1, ?2) AND (?3, ?4)`;
+  const bounds = [first.title, first.product_id, last.title, last.product_id];
+  await raw.batch([
+    raw
+      .prepare(`UPDATE storefront_entries SET title_label = ?5 WHERE ${inCrowd}`)
+      .bind(...bounds, first.title_label),
+    raw
+      .prepare(
+        `INSERT INTO storefront_title_crowds SELECT lane, product_id FROM storefront_entries WHERE ${inCrowd}`,
+      )
+      .bind(...bounds),
+  ]);
+}
+
 async function idOf(db: D1Database, table: string, column: string, value: string): Promise<string> {
   const id = await db.prepare(`SELECT id FROM ${table} WHERE ${column} = ?`).bind(value).first<string>('id');
   if (id === null) throw new Error(`no ${table} row with ${column} ${value}`);
@@ -100,10 +136,23 @@ async function idOf(db: D1Database, table: string, column: string, value: string
 export default {
   async fetch(request: Request, env: { DB: D1Database }): Promise<Response> {
     const params = new URL(request.url).searchParams;
-    const write = WRITES[params.get('scope') ?? ''];
-    if (!write) return Response.json({ error: 'unknown scope' }, { status: 404 });
     const meter = new D1Meter();
     const db = createDb(meteredDatabase(env.DB, meter));
+    if (params.get('scope') === 'title-respread') {
+      await crowd(env.DB, Number(params.get('key')));
+      const started = Date.now();
+      const progress = await respreadCrowdedTitles(db, systemCaller('bench', 'respread'), {
+        deadline: started + 60_000,
+      });
+      return Response.json({
+        ms: Date.now() - started,
+        statements: `${progress.respread} batches, ${progress.entries_respread} entries`,
+        rows_read: meter.rowsRead,
+        rows_written: meter.rowsWritten,
+      });
+    }
+    const write = WRITES[params.get('scope') ?? ''];
+    if (!write) return Response.json({ error: 'unknown scope' }, { status: 404 });
     const [first, ...rest] = await write(db, env.DB, params.get('key') ?? '');
     if (!first) return Response.json({ error: 'no statements' }, { status: 500 });
     // Time in a Worker advances across I/O only: this is the batch's round trip.

@@ -50,11 +50,12 @@ function storefrontSql(scope) {
 
 // The read model's lanes and rebuild marks first: lanes name their region, category or collection with no
 // foreign key, and a region deleted with lanes left would get a deletion's mark (migration 0028) for steps with
-// nothing to do.
+// nothing to do. Crowded labels' marks name lanes too (the storefront-rebuild job would drop them).
 const WIPE = [
   'DELETE FROM products;',
   'DELETE FROM storefront_lanes;',
   'DELETE FROM storefront_rebuilds;',
+  'DELETE FROM storefront_title_crowds;',
   'UPDATE categories SET parent_id = NULL;',
   'DELETE FROM categories;',
   'DELETE FROM collections;',

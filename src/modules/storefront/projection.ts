@@ -16,6 +16,7 @@ import {
   storefrontEntries,
   storefrontLanes,
   storefrontSearchRows,
+  storefrontTitleCrowds,
 } from '../../db/schema';
 import type { Database } from '../../lib/db';
 import { type StorefrontScope, type StorefrontTable, storefrontStatements } from './statements';
@@ -31,6 +32,7 @@ const TABLES = {
   storefront_search_prices: storefrontSearchPrices,
   storefront_search_dates: storefrontSearchDates,
   storefront_search_titles: storefrontSearchTitles,
+  storefront_title_crowds: storefrontTitleCrowds,
 } satisfies Record<StorefrontTable, unknown>;
 
 /** On a pair numbered already, the keys of its ordered rows as the numbering computed them. */

@@ -130,7 +130,8 @@ export type StorefrontTable =
   | 'storefront_search'
   | 'storefront_search_prices'
   | 'storefront_search_dates'
-  | 'storefront_search_titles';
+  | 'storefront_search_titles'
+  | 'storefront_title_crowds';
 
 /**
  * One statement of a refresh. An insert's SELECT yields the table's columns in their declared order
@@ -161,6 +162,8 @@ type Plan = {
   withoutVariant?: string;
   withoutCategory?: string;
   withoutCollection?: string;
+  /** Every lane is written from empty (`everything`), which spreads its labels: none can be shared. */
+  fromEmptyLanes?: true;
 };
 
 /**
@@ -385,6 +388,7 @@ function planOf(scope: StorefrontScope): Plan {
     documents: true,
     entries: 'products',
     search: 'products',
+    fromEmptyLanes: true,
   };
 }
 
@@ -530,22 +534,22 @@ function lanesInsert(plan: Plan, entries: Entries): StorefrontStatement {
 }
 
 /**
- * The label of the neighbour of entry `r` in its lane's title order, before it (`<`) or after it (`>`): the nearest
+ * The label of the neighbour of entry `r` (an alias) in its lane's title order, before it (`<`) or after it (`>`): the nearest
  * labelled entry of the same title on that side, else the nearest of another title, each a seek of the title
  * index. (A row-value comparison with `r`'s columns would seek on the title alone and pass over every entry of the
  * same title: the demo catalog has about 300 of each at 100,000 products.) The plan's own entries are cleared
  * before, so it is never one of them; an entry without a label (written by a Worker from before migration 0026)
  * is passed over, as if it were not there.
  */
-const neighbourLabel = (side: '<' | '>') => {
+const neighbourLabel = (side: '<' | '>', r = 'r') => {
   const direction = side === '<' ? 'DESC' : 'ASC';
   return sql.raw(`coalesce(
       (SELECT n.title_label FROM storefront_entries n
-        WHERE n.lane = r.lane AND n.title = r.title AND n.product_id ${side} r.product_id
+        WHERE n.lane = ${r}.lane AND n.title = ${r}.title AND n.product_id ${side} ${r}.product_id
           AND n.title_label IS NOT NULL
         ORDER BY n.product_id ${direction} LIMIT 1),
       (SELECT n.title_label FROM storefront_entries n
-        WHERE n.lane = r.lane AND n.title ${side} r.title AND n.title_label IS NOT NULL
+        WHERE n.lane = ${r}.lane AND n.title ${side} ${r}.title AND n.title_label IS NOT NULL
         ORDER BY n.title ${direction}, n.product_id ${direction} LIMIT 1))`);
 };
 
@@ -594,6 +598,32 @@ function entriesInsert(plan: Plan, entries: Entries): StorefrontStatement {
     SELECT r.lane, r.product_id, r.created_at, r.min_price, r.max_price, r.title, lb.label, NULL
     FROM laned r LEFT JOIN labels lb ON lb.lane = r.lane AND lb.product_id = r.product_id`;
   return { insert: 'storefront_entries', select };
+}
+
+/**
+ * Marks the plan's whole-catalog entries that share their title label with a neighbour (their gap had no label
+ * left, or fewer than the plan's entries in it): the storefront-rebuild job spreads the labels around each again
+ * (title-respread.ts). Run after the entries are written. A label is taken below the one after it unless the one
+ * before is the same (statements' integer division), so an entry shares it with the one after only where it
+ * shares it with the one before too, or has none before it (a lane's start, where its room has run out): one
+ * neighbour's seek, one or two of the title index, an entry, and the other only at a lane's start.
+ */
+function crowdsInsert(plan: Plan, entries: 'products' | { region: string }): StorefrontStatement {
+  // One region's by its lanes, then each product's entry there (primary key); every region's by product, keeping
+  // the labelled ones. Never a seek in a list's lane: no entry there has a label, so it would walk the lane.
+  const whole =
+    typeof entries === 'object'
+      ? sql`SELECT e.lane, e.product_id, e.title, e.title_label FROM regions r CROSS JOIN ${WHOLE_CATALOG_LANES_OF_R}
+          CROSS JOIN picked CROSS JOIN storefront_entries e ON e.lane = l.lane AND e.product_id = picked.id
+          WHERE r.id = ${entries.region} AND e.title_label IS NOT NULL`
+      : sql`SELECT e.lane, e.product_id, e.title, e.title_label
+          FROM picked CROSS JOIN storefront_entries e ON e.product_id = picked.id WHERE e.title_label IS NOT NULL`;
+  const select = sql`WITH picked(id) AS MATERIALIZED (${plan.products}),
+    whole AS MATERIALIZED (${whole}),
+    near AS MATERIALIZED (SELECT e.*, ${neighbourLabel('<', 'e')} AS before FROM whole e)
+    SELECT e.lane, e.product_id FROM near e
+    WHERE e.title_label = e.before OR (e.before IS NULL AND e.title_label = ${neighbourLabel('>', 'e')})`;
+  return { insert: 'storefront_title_crowds', select, skipExisting: true };
 }
 
 type Search = Exclude<Plan['search'], 'none'>;
@@ -722,17 +752,26 @@ const titleClear = (plan: Plan, search: Search): StorefrontStatement => ({
 });
 
 /**
+ * The rowid of the title row of the entry an UPDATE of storefront_entries is at: its label, its pair's number and
+ * its locale's position in the region's locales; NULL for a pair numbered from TITLE_PAIRS on.
+ */
+export const TITLE_ROW = sql.raw(`(title_label << ${PAIR_BITS}) | (
+  SELECT CASE WHEN k.row < ${TITLE_PAIRS} THEN (k.row << ${LOCALE_BITS}) | loc.key END
+  FROM storefront_lanes l CROSS JOIN regions r ON r.id = l.region_id CROSS JOIN json_each(r.locales) loc
+  CROSS JOIN storefront_search_rows k ON k.product_id = storefront_entries.product_id AND k.region_id = r.id
+  WHERE l.lane = storefront_entries.lane AND loc.value = l.locale)`);
+
+/** The pair's number in a title row's rowid (TITLE_ROW), in SQL, of a rowid `row`: its full-text row's rowid. */
+export const pairOfTitleRow = (row: string) => `((${row} & ${2 ** PAIR_BITS - 1}) >> ${LOCALE_BITS})`;
+
+/**
  * Each new whole-catalog entry of the pairs gets its title row's rowid: its label, the pair's number and the
  * locale's position in the region's locales (all of a pair's entries in a region are written together, so the
  * positions differ). A pair numbered from TITLE_PAIRS on gets none.
  */
 const titleRowsOf = (plan: Plan, search: Search): StorefrontStatement => ({
   titleRows: {
-    value: sql.raw(`(title_label << ${PAIR_BITS}) | (
-      SELECT (k.row << ${LOCALE_BITS}) | loc.key
-      FROM storefront_lanes l CROSS JOIN regions r ON r.id = l.region_id CROSS JOIN json_each(r.locales) loc
-      CROSS JOIN storefront_search_rows k ON k.product_id = storefront_entries.product_id AND k.region_id = r.id
-      WHERE l.lane = storefront_entries.lane AND loc.value = l.locale)`),
+    value: TITLE_ROW,
     where: sql`title_row IS NULL AND (lane, product_id) IN (
       SELECT e.lane, e.product_id FROM ${titleEntries(plan, search, sql`k.row < ${TITLE_PAIRS}`)})`,
   },
@@ -755,7 +794,7 @@ function titleInsert(plan: Plan, search: Search): StorefrontStatement {
  * Whether the plan rebuilds the whole-catalog entries of the pairs whose full-text rows it rebuilds: every lane of
  * the products, or of the region (a plan's search is then that region's); not a collection's lanes, nor none.
  */
-const rebuildsWholeCatalogLanes = (entries: Plan['entries']) =>
+const rebuildsWholeCatalogLanes = (entries: Plan['entries']): entries is 'products' | { region: string } =>
   entries === 'products' || (typeof entries === 'object' && 'region' in entries);
 
 /** The statements that rebuild `scope`, in order: the full-text rows last, as they are read off the entries. */
@@ -766,6 +805,7 @@ export function storefrontStatements(scope: StorefrontScope): StorefrontStatemen
     ...plan.clear,
     ...(plan.documents ? [documentsInsert(plan)] : []),
     ...(entries === 'none' ? [] : [lanesInsert(plan, entries), entriesInsert(plan, entries)]),
+    ...(rebuildsWholeCatalogLanes(entries) && !plan.fromEmptyLanes ? [crowdsInsert(plan, entries)] : []),
     ...(search === 'none'
       ? []
       : [
@@ -791,6 +831,7 @@ const COLUMNS: Record<StorefrontTable, string> = {
   storefront_search_prices: 'rowid, lists, title, description',
   storefront_search_dates: 'rowid, lists, title, description',
   storefront_search_titles: 'rowid, lists, title, description',
+  storefront_title_crowds: 'lane, product_id',
 };
 
 /** A statement as one SQL text with bound values, for scripts that run it without drizzle's query builder. */

@@ -1,0 +1,224 @@
+/**
+ * Crowded title labels spread again (src/modules/storefront/title-respread.ts): products written one at a time into
+ * one gap of a lane's titles halve it each time until neighbours share a label, which a listing by title reads
+ * together. The write marks each entry that shares its label; the storefront-rebuild job spreads a window around
+ * each, after which no two entries share one, the title-ordered copy holds every row under its new label, and the
+ * listing reads a page's worth again.
+ */
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { runStorefrontRebuildJob } from '../../src/jobs/storefront-rebuild';
+import { systemCaller } from '../../src/lib/caller';
+import { D1Meter, meteredDatabase } from '../../src/lib/d1-meter';
+import { createDb } from '../../src/lib/db';
+import { encodeCursor } from '../../src/lib/pagination';
+import { listProducts } from '../../src/modules/products/store-read';
+import { ListProductsQuery } from '../../src/modules/products/store-schemas';
+import { respreadCrowdedTitles } from '../../src/modules/storefront/title-respread';
+import { type BulkCatalog, seedBulkCatalog } from '../helpers/bulk-catalog';
+import { insertProductRow } from '../helpers/catalog-fixtures';
+import { listedIds } from '../helpers/listing-pages';
+import { expectStorefrontMatchesCatalog, misplacedTitleLabels } from '../helpers/storefront';
+
+/** The catalog region's English lane of the whole catalog, in SQL (`?1`: the region's id). */
+const LANE = `(SELECT lane FROM storefront_lanes WHERE region_id = ?1 AND locale = 'en' AND list_id = '')`;
+
+/** Every entry of the catalog's English whole-catalog lane, in title order, with its label. */
+async function labels(catalog: BulkCatalog) {
+  const { results } = await env.DB.prepare(
+    `SELECT product_id, title, title_label FROM storefront_entries WHERE lane = ${LANE}
+     ORDER BY title, product_id`,
+  )
+    .bind(catalog.store.region.id)
+    .all<{ product_id: string; title: string; title_label: number }>();
+  return results;
+}
+
+/** How many entries of the lane share a label with another. */
+async function sharedLabels(catalog: BulkCatalog): Promise<number> {
+  const rows = await labels(catalog);
+  return rows.length - new Set(rows.map((row) => row.title_label)).size;
+}
+
+/** The marked entries of the lane, by product id. */
+async function marks(catalog: BulkCatalog): Promise<string[]> {
+  const { results } = await env.DB.prepare(
+    `SELECT product_id FROM storefront_title_crowds WHERE lane = ${LANE} ORDER BY product_id`,
+  )
+    .bind(catalog.store.region.id)
+    .all<{ product_id: string }>();
+  return results.map((row) => row.product_id);
+}
+
+/**
+ * Writes `count` products one at a time, titled `<word> NN`: newest first (each before the last, as the first is
+ * at the start of its titles), or each after the last.
+ */
+async function writeOneAtATime(
+  word: string,
+  currency: string,
+  count: number,
+  order: 'descending' | 'ascending',
+) {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const n = order === 'ascending' ? i + 10 : i === 0 ? 0 : 99 - i;
+    const { id } = await insertProductRow({
+      translations: { en: { title: `${word} ${String(n).padStart(2, '0')}` } },
+      variants: [{ prices: { [currency]: 1_000 + i } }],
+    });
+    ids.push(id);
+  }
+  return ids;
+}
+
+/** The products whose title has `word`, as a listing by title shows them: the lane's entries in title order. */
+async function expected(catalog: BulkCatalog, word: string, direction: 'asc' | 'desc') {
+  const ids = (await labels(catalog)).filter((e) => e.title.startsWith(`${word} `)).map((e) => e.product_id);
+  return direction === 'asc' ? ids : ids.reverse();
+}
+
+/** Rows read by the page of two after the first `skip` products titled `<word> ...` (a search for it by title). */
+async function pageCost(catalog: BulkCatalog, word: string, skip: number): Promise<number> {
+  const titled = (await labels(catalog)).filter((e) => e.title.startsWith(`${word} `));
+  const edge = titled[skip - 1];
+  if (edge === undefined) throw new Error(`fewer than ${skip} products titled ${word}`);
+  const cursor = encodeCursor({ sort: 'title_asc', key: [edge.title, edge.product_id] });
+  const meter = new D1Meter();
+  const query = ListProductsQuery.parse({ q: word, sort: 'title_asc', limit: '2', cursor });
+  const { data } = await listProducts(meteredDatabase(env.DB, meter), query, catalog.store);
+  expect(data.map((product) => product.id)).toStrictEqual(
+    titled.slice(skip, skip + 2).map((e) => e.product_id),
+  );
+  return meter.rowsRead;
+}
+
+const caller = systemCaller('test', 'respread');
+const later = () => ({ deadline: Date.now() + 60_000 });
+
+describe('crowded title labels', () => {
+  it('products written one at a time into one gap are marked, and one batch a lane spreads them', async () => {
+    const catalog = await seedBulkCatalog('ropes', 'HUF', 200);
+    expect(await marks(catalog)).toStrictEqual([]);
+    await writeOneAtATime('Knot', 'HUF', 50, 'descending');
+    const shared = await sharedLabels(catalog);
+    expect(shared).toBeGreaterThan(10);
+    // Every marked entry shares its label with a neighbour; each but the first of a crowd is marked.
+    const marked = await marks(catalog);
+    const byLabel = Map.groupBy(await labels(catalog), (e) => e.title_label);
+    const crowded = [...byLabel.values()].filter((group) => group.length > 1);
+    expect(marked.length).toBe(crowded.reduce((n, group) => n + group.length - 1, 0));
+    for (const id of marked) {
+      expect(crowded.some((group) => group.some((e) => e.product_id === id))).toBe(true);
+    }
+    const crowdedCost = await pageCost(catalog, 'Knot', 30);
+
+    const progress = await respreadCrowdedTitles(createDb(env.DB), caller, later());
+
+    // The region's two locales, two lanes: the crowd of each in one window.
+    expect(progress).toStrictEqual({ respread: 2, entries_respread: expect.any(Number), crowds_left: 0 });
+    expect(progress.entries_respread).toBeGreaterThanOrEqual(100);
+    expect(await sharedLabels(catalog)).toBe(0);
+    expect(await marks(catalog)).toStrictEqual([]);
+    await expectStorefrontMatchesCatalog();
+    for (const direction of ['asc', 'desc'] as const) {
+      const all = await expected(catalog, 'Knot', direction);
+      expect(all).toHaveLength(50);
+      expect(
+        await listedIds(catalog.store, { q: 'knot', sort: `title_${direction}` }, { limit: 2 }),
+      ).toStrictEqual(all);
+    }
+    // Measured: 126 rows with the page's edge inside the shared label, 39 after.
+    const spreadCost = await pageCost(catalog, 'Knot', 30);
+    expect(spreadCost).toBeLessThan(crowdedCost / 2);
+  });
+
+  it('the storefront-rebuild job spreads a crowd of products written in title order', async () => {
+    const catalog = await seedBulkCatalog('loops', 'ISK', 200);
+    // Between two of the catalog's titles ("loops 0...": each next one after the last).
+    await writeOneAtATime('loops 05', 'ISK', 40, 'ascending');
+    expect(await sharedLabels(catalog)).toBeGreaterThan(0);
+    expect((await marks(catalog)).length).toBeGreaterThan(0);
+
+    await runStorefrontRebuildJob(env);
+
+    expect(await sharedLabels(catalog)).toBe(0);
+    expect(await marks(catalog)).toStrictEqual([]);
+    expect(await misplacedTitleLabels()).toStrictEqual([]);
+    const all = await expected(catalog, 'loops 05', 'asc');
+    expect(all).toHaveLength(40);
+    expect(await listedIds(catalog.store, { q: 'loops', sort: 'title_asc' }, { limit: 7 })).toStrictEqual(
+      (await labels(catalog)).map((e) => e.product_id),
+    );
+  });
+
+  it('two runners at once leave the labels spread and every title row in place', async () => {
+    const catalog = await seedBulkCatalog('twice', 'PLN', 100);
+    await writeOneAtATime('Twice', 'PLN', 40, 'descending');
+    const db = createDb(env.DB);
+
+    await Promise.all([
+      respreadCrowdedTitles(db, caller, later()),
+      respreadCrowdedTitles(db, caller, later()),
+    ]);
+
+    expect(await sharedLabels(catalog)).toBe(0);
+    expect(await marks(catalog)).toStrictEqual([]);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it("at a lane's start, where its room has run out, a product written first shares the first label and is marked", async () => {
+    const catalog = await seedBulkCatalog('start', 'BGN', 50);
+    // As 1,024 products written one at a time before the first title would leave it.
+    await env.DB.prepare(
+      `UPDATE storefront_entries SET title_label = 0 WHERE lane = ${LANE}
+        AND product_id = (SELECT product_id FROM storefront_entries WHERE lane = ${LANE} ORDER BY title, product_id LIMIT 1)`,
+    )
+      .bind(catalog.store.region.id)
+      .run();
+    const [first] = await writeOneAtATime('Aaa', 'BGN', 1, 'ascending');
+
+    expect(await marks(catalog)).toStrictEqual([first]);
+    expect((await labels(catalog)).slice(0, 2).map((e) => e.title_label)).toStrictEqual([0, 0]);
+    await respreadCrowdedTitles(createDb(env.DB), caller, later());
+    expect(await sharedLabels(catalog)).toBe(0);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('migration 0029 marks the crowds written before it, and runs again without harm', async () => {
+    const catalog = await seedBulkCatalog('older', 'RON', 100);
+    await writeOneAtATime('Older', 'RON', 40, 'descending');
+    await env.DB.prepare('DELETE FROM storefront_title_crowds').run();
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith('0029_'));
+    const run = () => env.DB.batch((migration?.queries ?? []).map((query) => env.DB.prepare(query)));
+
+    await run();
+    await run();
+
+    // Each entry whose label is its predecessor's in title order.
+    const entries = await labels(catalog);
+    const sharing = entries
+      .filter((e, i) => i > 0 && e.title_label === entries[i - 1]?.title_label)
+      .map((e) => e.product_id);
+    expect(sharing.length).toBeGreaterThan(10);
+    expect(await marks(catalog)).toStrictEqual(sharing.sort());
+    await respreadCrowdedTitles(createDb(env.DB), caller, later());
+    expect(await sharedLabels(catalog)).toBe(0);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  it('a mark whose entry is gone is dropped, and nothing else changes', async () => {
+    const catalog = await seedBulkCatalog('gone', 'CZK', 50);
+    const before = await labels(catalog);
+    await env.DB.prepare(
+      `INSERT INTO storefront_title_crowds (lane, product_id) VALUES (${LANE}, 'prod_gone')`,
+    )
+      .bind(catalog.store.region.id)
+      .run();
+
+    const progress = await respreadCrowdedTitles(createDb(env.DB), caller, later());
+
+    expect(progress).toStrictEqual({ respread: 0, entries_respread: 0, crowds_left: 0 });
+    expect(await labels(catalog)).toStrictEqual(before);
+  });
+});
