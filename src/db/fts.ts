@@ -51,7 +51,8 @@ export const storefrontSearchDates = sqliteTable('storefront_search_dates', {
  * title walks the matches of its lane in title order and stops at the page. A title is not a number, so each
  * whole-catalog entry carries a label (`storefront_entries.title_label`) that is non-decreasing in (title, product
  * id) order within its lane: a written entry takes a label between its neighbours' (statements.ts). Entries that
- * share a label are read together and sorted by the query, as a date key's are. The rowid is `title_label <<
+ * share a label are read together and sorted by the query, as a date key's are, until the storefront-rebuild job
+ * spreads them again (src/modules/storefront/title-respread.ts). The rowid is `title_label <<
  * PAIR_BITS | place`, where place is the pair's number shifted by LOCALE_BITS with the locale's position in the
  * region's locales; the entry keeps it (`title_row`), so the row goes when the entry does (a trigger). A pair
  * numbered from 2^(PAIR_BITS - LOCALE_BITS) (67 million pairs first sold in one database) has no row there, so it

@@ -44,8 +44,8 @@ const ROOM = 2 ** 10;
 /** An entry in a whole-catalog lane, by its place in title order. */
 type Placed = { lane: number; product_id: string; title: string; title_label: number };
 
-/** The window to spread: its first and last entries in title order. */
-type Window = { lane: number; first: Placed; last: Placed };
+/** The window to spread: its first and last entries in title order, and how many it held when read. */
+type Window = { lane: number; first: Placed; last: Placed; size: number };
 
 /** Up to `limit` labelled entries of `at`'s lane before or after it, nearest first. */
 function beside(db: Database, at: Placed, side: 'before' | 'after', limit: number): Promise<Placed[]> {
@@ -78,7 +78,7 @@ async function windowAround(db: Database, marked: Placed): Promise<Window | unde
     });
     if ((room >= ROOM && ends) || whole || side >= MAX_WINDOW) {
       const [first, last] = [inside[0] as Placed, inside.at(-1) as Placed];
-      return room >= 1 ? { lane: marked.lane, first, last } : undefined;
+      return room >= 1 ? { lane: marked.lane, first, last, size: inside.length } : undefined;
     }
   }
 }
@@ -174,8 +174,8 @@ export async function respreadCrowdedTitles(
       });
       continue;
     }
-    const [, labelled] = await commit(db, caller, { statements: respread(db, window) });
+    await commit(db, caller, { statements: respread(db, window) });
     progress.respread++;
-    progress.entries_respread += labelled.meta.changes;
+    progress.entries_respread += window.size;
   }
 }
