@@ -77,6 +77,9 @@ export const titleLaneWordSql = (lane: string) => `('ln' || ${lane})`;
  */
 export const PAIR_BITS = 31;
 
+/** The pair's number in a title row's rowid `row` (an SQL expression): the rowid of its pair's storefront_search row. */
+export const titleRowPairSql = (row: string) => `((${row} & ${2 ** PAIR_BITS - 1}) >> ${LOCALE_BITS})`;
+
 /** Keys are below 2^32 - 1, so that a key plus one, shifted by PAIR_BITS, is still below 2^63. Title labels too. */
 export const LARGEST_KEY = 2 ** 32 - 2;
 

@@ -199,6 +199,12 @@ describe('the storefront read model after each kind of catalog write', () => {
     expect(await rows('SELECT * FROM storefront_lanes WHERE region_id = ?', region.id)).toStrictEqual([]);
   });
 
+  it('a scope that names a product twice rebuilds it once', async () => {
+    // Every API write names a product once; the duplicate failed the documents' primary key, and the write with it.
+    await refreshReadModel({ products: [product.id, product.id] });
+    await expectStorefrontMatchesCatalog();
+  });
+
   it('product delete', async () => {
     await ok(admin('DELETE', `/products/${product.id}`), 204);
     await expectStorefrontMatchesCatalog();

@@ -217,7 +217,8 @@ export const deletedListProductsAfter = (target: string, { after, chunk }: IdsAf
 const stepProducts = (target: string) =>
   sql`SELECT value FROM json_each((SELECT step_products FROM storefront_rebuilds WHERE target = ${target}))`;
 
-const ids = (list: string[]) => sql`SELECT value FROM json_each(${JSON.stringify(list)})`;
+/** The ids of `list`, each once: a product named twice would be rebuilt twice, and its rows written twice fail. */
+const ids = (list: string[]) => sql`SELECT DISTINCT value FROM json_each(${JSON.stringify(list)})`;
 
 const clearDocuments = (products: SQL): StorefrontStatement => ({
   delete: 'storefront_documents',
@@ -752,26 +753,17 @@ const titleClear = (plan: Plan, search: Search): StorefrontStatement => ({
 });
 
 /**
- * The rowid of the title row of the entry an UPDATE of storefront_entries is at: its label, its pair's number and
- * its locale's position in the region's locales; NULL for a pair numbered from TITLE_PAIRS on.
- */
-export const TITLE_ROW = sql.raw(`(title_label << ${PAIR_BITS}) | (
-  SELECT CASE WHEN k.row < ${TITLE_PAIRS} THEN (k.row << ${LOCALE_BITS}) | loc.key END
-  FROM storefront_lanes l CROSS JOIN regions r ON r.id = l.region_id CROSS JOIN json_each(r.locales) loc
-  CROSS JOIN storefront_search_rows k ON k.product_id = storefront_entries.product_id AND k.region_id = r.id
-  WHERE l.lane = storefront_entries.lane AND loc.value = l.locale)`);
-
-/** The pair's number in a title row's rowid (TITLE_ROW), in SQL, of a rowid `row`: its full-text row's rowid. */
-export const pairOfTitleRow = (row: string) => `((${row} & ${2 ** PAIR_BITS - 1}) >> ${LOCALE_BITS})`;
-
-/**
  * Each new whole-catalog entry of the pairs gets its title row's rowid: its label, the pair's number and the
  * locale's position in the region's locales (all of a pair's entries in a region are written together, so the
  * positions differ). A pair numbered from TITLE_PAIRS on gets none.
  */
 const titleRowsOf = (plan: Plan, search: Search): StorefrontStatement => ({
   titleRows: {
-    value: TITLE_ROW,
+    value: sql.raw(`(title_label << ${PAIR_BITS}) | (
+      SELECT (k.row << ${LOCALE_BITS}) | loc.key
+      FROM storefront_lanes l CROSS JOIN regions r ON r.id = l.region_id CROSS JOIN json_each(r.locales) loc
+      CROSS JOIN storefront_search_rows k ON k.product_id = storefront_entries.product_id AND k.region_id = r.id
+      WHERE l.lane = storefront_entries.lane AND loc.value = l.locale)`),
     where: sql`title_row IS NULL AND (lane, product_id) IN (
       SELECT e.lane, e.product_id FROM ${titleEntries(plan, search, sql`k.row < ${TITLE_PAIRS}`)})`,
   },

@@ -7,31 +7,39 @@
  * storefront-rebuild job takes the marks here, one batch each:
  *
  * - the window: the entries around the marked one in (title, product id) order, WINDOW_START on each side, doubled
- *   until its outer neighbours' labels (or the lane's ends) leave ROOM between its entries spread evenly, or it
- *   holds MAX_WINDOW on a side (then whatever room that leaves, if any);
+ *   until its outer neighbours' labels (or the lane's ends) leave ROOM between its entries spread evenly and the
+ *   crowd ends inside it (neither outer neighbour shares its label with the next entry out), or it holds the
+ *   whole lane, or MAX_WINDOW on a side (then whatever room that leaves; none, where the marked entry is deep
+ *   inside a crowd wider than that: its mark is dropped, and marks nearer the crowd's ends spread what their
+ *   windows reach);
  * - the batch deletes the window's title rows, gives its entries labels spread evenly between the outer
- *   neighbours' in title order, writes their rows again under them, and deletes the marks of its entries. The
- *   window is read before; the batch takes its entries by their title range and the outer labels as it finds
- *   them, so an entry written in between is spread with the rest, and labels stay in title order whatever ran
- *   first.
+ *   neighbours' in title order and their rows' rowids the new label with the place they had, writes their rows
+ *   again under them, and deletes the marks of its entries. The window is read before; the batch takes its
+ *   entries by their title range and the outer labels as it finds them, so an entry written in between is
+ *   spread with the rest, and labels stay in title order whatever ran first.
  *
  * Labels change what a listing by title reads, never what it lists or in which order: no cache version moves.
  */
 import { asc, eq, type SQL, sql } from 'drizzle-orm';
-import { LARGEST_KEY, storefrontSearchTitles, titleLaneWordSql } from '../../db/fts';
+import {
+  LARGEST_KEY,
+  PAIR_BITS,
+  storefrontSearchTitles,
+  titleLaneWordSql,
+  titleRowPairSql,
+} from '../../db/fts';
 import { storefrontEntries, storefrontTitleCrowds } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
 import type { Database } from '../../lib/db';
-import { pairOfTitleRow, TITLE_ROW } from './statements';
 
 /** Entries on each side of a marked one in the first window read. */
 const WINDOW_START = 8;
 
 /**
- * The most entries on each side of a marked one a window takes: a batch of some 16,000 entries' labels and rows
- * (docs/BENCHMARKS.md). A crowd wider than that (as many writes into one gap between two runs of the job) keeps
- * what room the widest window leaves; migration 0027, run again, spreads a whole lane.
+ * The most entries on each side of a marked one a window takes: a batch of some 16,000 entries' labels and rows,
+ * about 400,000 rows read (docs/BENCHMARKS.md). A crowd wider than that takes as many writes into one gap between
+ * two runs of the job; migration 0027, run again, spreads a whole lane.
  */
 const MAX_WINDOW = 8192;
 
@@ -114,17 +122,21 @@ function respread(db: Database, window: Window) {
       .where(
         sql`rowid IN (SELECT e.title_row FROM storefront_entries e WHERE ${within('e', window)} AND e.title_row IS NOT NULL)`,
       ),
+    // A title row's place (its pair's number, its locale's position) stays as it was written: computed again from
+    // the region's locales, it could take another lane's rowid while a rebuild of those locales is under way.
     db
       .update(storefrontEntries)
-      .set({ titleLabel: sql`spread.label`, titleRow: null })
+      .set({
+        titleLabel: sql`spread.label`,
+        titleRow: sql.raw(`(spread.label << ${PAIR_BITS}) | (title_row & ${2 ** PAIR_BITS - 1})`),
+      })
       .from(spread)
       .where(
         sql`${storefrontEntries.lane} = ${window.lane} AND ${storefrontEntries.productId} = spread.product_id`,
       ),
-    db.update(storefrontEntries).set({ titleRow: TITLE_ROW }).where(within('storefront_entries', window)),
     db.insert(storefrontSearchTitles).select(
       sql`SELECT e.title_row, ${sql.raw(titleLaneWordSql('e.lane'))} || ' ' || s.lists, s.title, s.description
-          FROM storefront_entries e CROSS JOIN storefront_search s ON s.rowid = ${sql.raw(pairOfTitleRow('e.title_row'))}
+          FROM storefront_entries e CROSS JOIN storefront_search s ON s.rowid = ${sql.raw(titleRowPairSql('e.title_row'))}
           WHERE ${within('e', window)} AND e.title_row IS NOT NULL`,
     ),
     db
@@ -135,7 +147,16 @@ function respread(db: Database, window: Window) {
   ] as const;
 }
 
-export type RespreadProgress = { respread: number; entries_respread: number; crowds_left: number };
+/**
+ * Windows spread, the entries they held when read, marks dropped without a spread (their entry gone, or no room
+ * around it), and marks left for the next run.
+ */
+export type RespreadProgress = {
+  respread: number;
+  entries_respread: number;
+  crowds_dropped: number;
+  crowds_left: number;
+};
 
 /**
  * Spreads the windows around marked entries, one batch each, until no mark is left or `until.deadline` (epoch ms)
@@ -146,7 +167,7 @@ export async function respreadCrowdedTitles(
   caller: Caller,
   until: { deadline: number },
 ): Promise<RespreadProgress> {
-  const progress = { respread: 0, entries_respread: 0 };
+  const progress = { respread: 0, entries_respread: 0, crowds_dropped: 0 };
   for (;;) {
     const [mark] = await db
       .select()
@@ -172,6 +193,7 @@ export async function respreadCrowdedTitles(
             ),
         ],
       });
+      progress.crowds_dropped++;
       continue;
     }
     await commit(db, caller, { statements: respread(db, window) });
