@@ -17,7 +17,7 @@ import { ListProductsQuery } from '../../src/modules/products/store-schemas';
 import { continueStorefrontRebuilds, startStorefrontRebuild } from '../../src/modules/storefront/rebuild';
 import { respreadCrowdedTitles } from '../../src/modules/storefront/title-respread';
 import { type BulkCatalog, seedBulkCatalog } from '../helpers/bulk-catalog';
-import { insertProductRow } from '../helpers/catalog-fixtures';
+import { insertProductRow, refreshReadModel } from '../helpers/catalog-fixtures';
 import { listedIds } from '../helpers/listing-pages';
 import { expectStorefrontMatchesCatalog, misplacedTitleLabels, rebuildMarks } from '../helpers/storefront';
 
@@ -288,6 +288,63 @@ describe('crowded title labels', () => {
     expect(await marks(catalog)).toStrictEqual(sharing.sort());
     await respreadCrowdedTitles(createDb(env.DB), caller, later());
     expect(await sharedLabels(catalog)).toBe(0);
+    await expectStorefrontMatchesCatalog();
+  });
+
+  /**
+   * Writes in a random order (a seeded generator, so the same every run): products written into a few gaps in
+   * ascending and descending runs, products renamed and deleted, spreads now and then. At each checkpoint the
+   * labels are in title order with every title row under its entry's rowid, after each spread no label is shared,
+   * and at the end the read model equals the catalog.
+   */
+  it('any mix of writes, renames, deletes and spreads leaves the labels in order and the title copy whole', async () => {
+    const catalog = await seedBulkCatalog('mixed', 'SGD', 100);
+    let state = 20261127;
+    const next = (n: number) => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state % n;
+    };
+    const written: string[] = [];
+    const counters = [0, 0, 0];
+    const title = () => {
+      // Three gaps: before, inside and after the catalog's titles ("mixed 0..."), each filled in runs.
+      const gap = next(3);
+      const n = counters[gap] ?? 0;
+      counters[gap] = n + 1;
+      const step = next(2) === 0 ? n : 999 - n;
+      return `${['Aa', 'mixed 05', 'zz'][gap]} ${String(step).padStart(3, '0')}`;
+    };
+    const db = createDb(env.DB);
+    let spread = 0;
+    for (let op = 1; op <= 150; op++) {
+      const roll = next(20);
+      const target = written[next(Math.max(1, written.length))];
+      if (roll < 2 && target !== undefined) {
+        await env.DB.prepare('DELETE FROM products WHERE id = ?').bind(target).run();
+        written.splice(written.indexOf(target), 1);
+      } else if (roll < 5 && target !== undefined) {
+        await env.DB.prepare(
+          "UPDATE product_translations SET title = ? WHERE product_id = ? AND locale = 'en'",
+        )
+          .bind(title(), target)
+          .run();
+        await refreshReadModel({ products: [target] });
+      } else if (roll < 6) {
+        spread += (await respreadCrowdedTitles(db, caller, later())).respread;
+        expect(await sharedLabels(catalog)).toBe(0);
+      } else {
+        const { id } = await insertProductRow({
+          translations: { en: { title: title() } },
+          variants: [{ prices: { SGD: 1_000 + op } }],
+        });
+        written.push(id);
+      }
+      if (op % 50 === 0) expect(await misplacedTitleLabels()).toStrictEqual([]);
+    }
+    spread += (await respreadCrowdedTitles(db, caller, later())).respread;
+    expect(spread).toBeGreaterThan(3);
+    expect(await sharedLabels(catalog)).toBe(0);
+    expect(await marks(catalog)).toStrictEqual([]);
     await expectStorefrontMatchesCatalog();
   });
 
