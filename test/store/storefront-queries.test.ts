@@ -1266,8 +1266,8 @@ describe('rows a catalog write reads', () => {
       const [first, ...rest] = refreshStorefront(db, { products: [id] });
       if (first) await db.batch([first, ...rest]);
       // The two catalogs hold 5,500 active products: a walk of them (the documents' statement once walked
-      // every active product by the status index) reads thousands. Measured in this file's run: 472 (453 before
-      // the check for labels shared with a neighbour, four seeks for each of its two whole-catalog entries; 440
+      // every active product by the status index) reads thousands. Measured in this file's run: 470 (453 before
+      // the check for labels shared with a neighbour: the neighbour before each of its two whole-catalog entries; 440
       // before a product's lists and option words were found once for all its pairs: 13 rows more for a product
       // sold in one region, as here, 265 fewer for a demo product sold in four; 299 before the title-ordered copy
       // of the full-text index, 215 before the words of option values).

@@ -124,7 +124,8 @@ export const storefrontEntries = sqliteTable(
  * Whole-catalog entries that share their title label with a neighbour (`storefront_entries.title_label`), marked by
  * the write that gave them the label: the storefront-rebuild job spreads the labels of a window of entries around
  * each again (src/modules/storefront/title-respread.ts) and deletes the marks of the entries it spread. No foreign
- * key: a mark whose entry is gone (its product or lane deleted) is dropped by the job.
+ * key: a mark whose entry is gone (its product or lane deleted) is dropped by the job, as is one it finds no room
+ * around.
  */
 export const storefrontTitleCrowds = sqliteTable(
   'storefront_title_crowds',

@@ -535,9 +535,9 @@ function lanesInsert(plan: Plan, entries: Entries): StorefrontStatement {
 }
 
 /**
- * The label of the neighbour of entry `r` (an alias) in its lane's title order, before it (`<`) or after it (`>`): the nearest
- * labelled entry of the same title on that side, else the nearest of another title, each a seek of the title
- * index. (A row-value comparison with `r`'s columns would seek on the title alone and pass over every entry of the
+ * The label of the neighbour of entry `r` (the alias given) in its lane's title order, before it (`<`) or after it
+ * (`>`): the nearest labelled entry of the same title on that side, else the nearest of another title, each a seek
+ * of the title index. (A row-value comparison with `r`'s columns would seek on the title alone and pass over every entry of the
  * same title: the demo catalog has about 300 of each at 100,000 products.) The plan's own entries are cleared
  * before, so it is never one of them; an entry without a label (written by a Worker from before migration 0026)
  * is passed over, as if it were not there.
@@ -604,10 +604,10 @@ function entriesInsert(plan: Plan, entries: Entries): StorefrontStatement {
 /**
  * Marks the plan's whole-catalog entries that share their title label with a neighbour (their gap had no label
  * left, or fewer than the plan's entries in it): the storefront-rebuild job spreads the labels around each again
- * (title-respread.ts). Run after the entries are written. A label is taken below the one after it unless the one
- * before is the same (statements' integer division), so an entry shares it with the one after only where it
- * shares it with the one before too, or has none before it (a lane's start, where its room has run out): one
- * neighbour's seek, one or two of the title index, an entry, and the other only at a lane's start.
+ * (title-respread.ts). Run after the entries are written. entriesInsert's integer division takes a label below the
+ * next entry's unless the one before has it too, so an entry shares the next one's label only where it shares
+ * the one before's, or has none before it (a lane's start, where its room has run out): the neighbour before is
+ * sought (one or two seeks of the title index an entry), the one after only at a lane's start.
  */
 function crowdsInsert(plan: Plan, entries: 'products' | { region: string }): StorefrontStatement {
   // One region's by its lanes, then each product's entry there (primary key); every region's by product, keeping
