@@ -6,6 +6,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { LARGEST_KEY, LOCALE_BITS, PAIR_BITS } from '../../src/db/fts';
 import { SPREAD_LEVELS } from '../../src/db/schema/storefront';
 import { D1Meter, meteredDatabase } from '../../src/lib/d1-meter';
 import { createDb } from '../../src/lib/db';
@@ -643,9 +644,9 @@ describe('a search sorted otherwise than by relevance', () => {
     expect(await misplacedTitleLabels()).toStrictEqual([]);
   });
 
-  // Past a lane's last label, each product written one at a time (a sorted import through the API) takes a fixed
-  // stride in the room a lane's first write leaves at its ends. With the first write spread over every label, a
-  // lane of 5,000 left room for about twenty before they shared labels (measured: 18 of these 40 shared).
+  // Past a lane's last label, each product written one at a time (a sorted import through the API) takes a share of
+  // the room a lane's first write leaves at its ends. With the first write spread over every label, a lane of 5,000
+  // left room for about twenty before they shared labels (measured: 18 of these 40 shared).
   it('by title, products written one at a time at the end of the titles keep labels of their own', async () => {
     const catalog = await seedBulkCatalog('tail', 'BGN', 5_000);
     for (let i = 0; i < 40; i++) {
@@ -659,7 +660,46 @@ describe('a search sorted otherwise than by relevance', () => {
     expect(all).toHaveLength(40);
     expect(await listed(catalog, { q: 'zz' }, 'title_asc', 6, 7)).toStrictEqual(all);
   });
+
+  // The room left at an end after 1,022 products written one at a time past it at the fixed stride of 2^20 that a
+  // share of the room replaced: two more fit there, and the rest of these forty shared one label.
+  it('by title, an end with little room left still takes products written one at a time past it', async () => {
+    const catalog = await seedBulkCatalog('nearend', 'KRW', 50);
+    for (const locale of ['en', 'de']) {
+      await moveLastLabel(catalog, locale, LARGEST_KEY - 2 ** 21);
+    }
+    for (let i = 0; i < 40; i++) {
+      await insertProductRow({
+        translations: { en: { title: `zz ${String(i).padStart(2, '0')}` } },
+        variants: [{ prices: { KRW: 1_000 + i } }],
+      });
+    }
+    expect(await sharedLabels(catalog)).toBe(0);
+    expect(await misplacedTitleLabels()).toStrictEqual([]);
+  });
 });
+
+/**
+ * Gives the last entry in title order of `catalog`'s whole-catalog lane in `locale` the label `label`, its title
+ * row moved with it, as writes past it would have left it.
+ */
+async function moveLastLabel(catalog: BulkCatalog, locale: string, label: number) {
+  const lane = `(SELECT lane FROM storefront_lanes WHERE region_id = ?1 AND locale = '${locale}' AND list_id = '')`;
+  const last = (e: string) => `(${e}.lane, ${e}.product_id) = (SELECT lane, product_id FROM storefront_entries
+    WHERE lane = ${lane} ORDER BY title DESC, product_id DESC LIMIT 1)`;
+  const place = 2 ** PAIR_BITS - 1;
+  await env.DB.batch(
+    [
+      `DELETE FROM storefront_search_titles
+       WHERE rowid = (SELECT e.title_row FROM storefront_entries e WHERE ${last('e')})`,
+      `UPDATE storefront_entries AS e SET title_label = ${label}, title_row = (${label} << ${PAIR_BITS}) | (title_row & ${place})
+       WHERE ${last('e')}`,
+      `INSERT INTO storefront_search_titles (rowid, lists, title, description)
+       SELECT e.title_row, 'ln' || e.lane || ' ' || s.lists, s.title, s.description FROM storefront_entries e
+       JOIN storefront_search s ON s.rowid = (e.title_row & ${place}) >> ${LOCALE_BITS} WHERE ${last('e')}`,
+    ].map((statement) => env.DB.prepare(statement).bind(catalog.store.region.id)),
+  );
+}
 
 /**
  * A category and a collection, sorted by date, price or title, walk an ordered copy of the full-text index: both

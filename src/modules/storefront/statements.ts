@@ -556,30 +556,33 @@ const neighbourLabel = (side: '<' | '>', r = 'r') => {
 
 /**
  * An empty lane's first write (the seed, a new region or locale, migration 0027) spreads its entries over the
- * labels between END_ROOM and LARGEST_KEY - END_ROOM, leaving room at both ends of the lane; entries written later
- * past its first or last label are placed END_STRIDE apart there, not at half the room left. So products added one
- * at a time in title order (a sorted import) take 2^10 writes to fill an end, where the room a spread over every
- * label left ran out after about 20 in a lane of 5,000 entries.
+ * labels between END_ROOM and LARGEST_KEY - END_ROOM, leaving room at both ends of the lane; an entry written later
+ * past its first or last label takes 2^-END_SHARE of the room left there (at least one label), not half of it.
+ * So products added one at a time in title order (a sorted import, as a store's first import often is) take some
+ * 68,000 writes to bring an end's labels closer than 2^10 and 207,000 to use up its room, where the fixed stride
+ * of 2^20 it replaces used it up in 1,024 (and a spread over every label, before that, in about 20 in a lane of
+ * 5,000 entries).
  */
 const END_ROOM = 2 ** 30;
-const END_STRIDE = 2 ** 20;
+const END_SHARE = 14;
 
 /**
  * The plan's entries, each in every lane of its lists. In a whole-catalog lane an entry gets a title label
  * (src/db/fts.ts) between its neighbours': the entries of the plan that fall between the same two neighbours share
  * that gap out evenly in (title, product id) order, so a product written again takes the middle of its gap. A gap
- * at a lane's end reaches END_STRIDE an entry past its one neighbour (to 0 or LARGEST_KEY at most); an empty lane's
- * first write spreads its entries between END_ROOM and LARGEST_KEY - END_ROOM. Where a gap has fewer
- * labels than entries, neighbours share one, which costs the listing reads, never order. (The INSERT reads the
- * table it writes, so SQLite computes every row before it writes one.)
+ * at a lane's end reaches past its one neighbour 2^-END_SHARE of the room there for each entry (to 0 or
+ * LARGEST_KEY at most); an empty lane's first write spreads its entries between END_ROOM and LARGEST_KEY -
+ * END_ROOM. Where a gap has fewer labels than entries, neighbours share one, which costs the listing reads, never
+ * order, until the storefront-rebuild job spreads them again (crowdsInsert). (The INSERT reads the table it writes,
+ * so SQLite computes every row before it writes one.)
  */
 function entriesInsert(plan: Plan, entries: Entries): StorefrontStatement {
   const gap = 'PARTITION BY lane, before, after';
   const n = `count(*) OVER (${gap})`;
   const low = `coalesce(before, CASE WHEN after IS NULL THEN ${END_ROOM}
-    ELSE max(0, after - (${n} + 1) * ${END_STRIDE}) END)`;
+    ELSE max(0, after - (${n} + 1) * max(1, after >> ${END_SHARE})) END)`;
   const high = `coalesce(after, CASE WHEN before IS NULL THEN ${LARGEST_KEY - END_ROOM}
-    ELSE min(${LARGEST_KEY}, before + (${n} + 1) * ${END_STRIDE}) END)`;
+    ELSE min(${LARGEST_KEY}, before + (${n} + 1) * max(1, (${LARGEST_KEY} - before) >> ${END_SHARE})) END)`;
   const select = sql`${placed(plan, entries)},
     laned AS MATERIALIZED (
       SELECT ln.lane, pl.product_id, pl.created_at, pl.min_price, pl.max_price, pl.title, pl.list_id
