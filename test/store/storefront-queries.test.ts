@@ -662,7 +662,8 @@ describe('a search sorted otherwise than by relevance', () => {
   });
 
   // The room left at an end after 1,022 products written one at a time past it at the fixed stride of 2^20 that a
-  // share of the room replaced: two more fit there, and the rest of these forty shared one label.
+  // share of the room replaced: the stride, capped at the lane's last label, halved what was left from there, and
+  // 20 of these forty shared one label.
   it('by title, an end with little room left still takes products written one at a time past it', async () => {
     const catalog = await seedBulkCatalog('nearend', 'KRW', 50);
     for (const locale of ['en', 'de']) {

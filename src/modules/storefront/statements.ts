@@ -560,8 +560,8 @@ const neighbourLabel = (side: '<' | '>', r = 'r') => {
  * past its first or last label takes 2^-END_SHARE of the room left there (at least one label), not half of it.
  * So products added one at a time in title order (a sorted import, as a store's first import often is) take some
  * 68,000 writes to bring an end's labels closer than 2^10 and 207,000 to use up its room, where the fixed stride
- * of 2^20 it replaces used it up in 1,024 (and a spread over every label, before that, in about 20 in a lane of
- * 5,000 entries).
+ * of 2^20 it replaces used it up in about 1,040 (and a spread over every label, before that, in about 20 in a lane
+ * of 5,000 entries).
  */
 const END_ROOM = 2 ** 30;
 const END_SHARE = 14;
