@@ -37,8 +37,8 @@ import type { Database } from '../../lib/db';
 const WINDOW_START = 8;
 
 /**
- * The most entries on each side of a marked one a window takes: a batch of some 16,000 entries' labels and rows,
- * about 330,000 rows read (docs/BENCHMARKS.md). A crowd wider than that takes as many writes into one gap between
+ * The most entries on each side of a marked one a window takes: a batch of 16,385 entries' labels and rows,
+ * some 330,000 rows read and 0.8 s (docs/BENCHMARKS.md). A crowd wider than that takes as many writes into one gap between
  * two runs of the job; migration 0027, run again, spreads a whole lane.
  */
 const MAX_WINDOW = 8192;
