@@ -156,12 +156,17 @@ const emptiedLanes = (db: Database, owner: keyof typeof OWNERS, id: string) =>
 const capturedProducts = (db: Database, id: string) =>
   db.delete(storefrontRebuildProducts).where(sql`target = (SELECT ${id} WHERE ${markGone(id)})`);
 
+/** A deleted category's or collection's last step: its captured products and its lanes, once its mark is gone. */
+const deletedListFinishing =
+  (owner: 'categories' | 'collections'): Kind['finishing'] =>
+  (db, id) => [capturedProducts(db, id), emptiedLanes(db, owner, id)];
+
 const DELETED_CATEGORY: Kind = {
   owner: 'categories',
   deleted: 'category',
   walk: deletedListProductsAfter,
   scope: (deletedCategoryStep) => ({ deletedCategoryStep }),
-  finishing: (db, id) => [capturedProducts(db, id), emptiedLanes(db, 'categories', id)],
+  finishing: deletedListFinishing('categories'),
   bump: (db, lastStep) => CatalogVersionBump.listingsRebuilt(db, lastStep),
 };
 
@@ -170,13 +175,13 @@ const DELETED_COLLECTION: Kind = {
   owner: 'collections',
   deleted: 'collection',
   scope: (deletedCollectionStep) => ({ deletedCollectionStep }),
-  finishing: (db, id) => [capturedProducts(db, id), emptiedLanes(db, 'collections', id)],
+  finishing: deletedListFinishing('collections'),
 };
 
 const DELETED_REGION: Kind = {
   owner: 'regions',
   deleted: 'region',
-  walk: (_region, ids) => productsAfter(ids),
+  walk: REGION.walk,
   scope: (deletedRegionStep) => ({ deletedRegionStep }),
   // No write adds entries to a region that is gone.
   finishing: (db, region) => [emptiedLanes(db, 'regions', region)],

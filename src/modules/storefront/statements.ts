@@ -535,14 +535,14 @@ function lanesInsert(plan: Plan, entries: Entries): StorefrontStatement {
 }
 
 /**
- * The label of the neighbour of entry `r` (the alias given) in its lane's title order, before it (`<`) or after it
- * (`>`): the nearest labelled entry of the same title on that side, else the nearest of another title, each a seek
- * of the title index. (A row-value comparison with `r`'s columns would seek on the title alone and pass over every entry of the
- * same title: the demo catalog has about 300 of each at 100,000 products.) The plan's own entries are cleared
- * before, so it is never one of them; an entry without a label (written by a Worker from before migration 0026)
- * is passed over, as if it were not there.
+ * The label of the neighbour of entry `r` (the alias given: a row with its lane, title and product id) in its
+ * lane's title order, before it (`<`) or after it (`>`): the nearest labelled entry of the same title on that side,
+ * else the nearest of another title, each a seek of the title index. (A row-value comparison with `r`'s columns
+ * would seek on the title alone and pass over every entry of the same title: the demo catalog has about 300 of each
+ * at 100,000 products.) A plan's own entries are cleared before, so it is never one of them; an entry without a
+ * label (written by a Worker from before migration 0026) is passed over, as if it were not there.
  */
-const neighbourLabel = (side: '<' | '>', r = 'r') => {
+export const neighbourLabel = (side: '<' | '>', r = 'r') => {
   const direction = side === '<' ? 'DESC' : 'ASC';
   return sql.raw(`coalesce(
       (SELECT n.title_label FROM storefront_entries n

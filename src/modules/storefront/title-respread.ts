@@ -32,6 +32,7 @@ import { storefrontEntries, storefrontTitleCrowds } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
 import type { Database } from '../../lib/db';
+import { neighbourLabel } from './statements';
 
 /** Entries on each side of a marked one in the first window read. */
 const WINDOW_START = 8;
@@ -102,12 +103,11 @@ const within = (e: string, { lane, first, last }: Window): SQL =>
  * D1 binds a number as a real, which would make the spread's arithmetic real).
  */
 function outerLabel({ lane, first, last }: Window, side: 'before' | 'after'): SQL {
-  const [edge, past, order, none] =
-    side === 'before' ? [first, '<', 'DESC', -1] : [last, '>', 'ASC', LARGEST_KEY + 1];
-  return sql`coalesce((SELECT n.title_label FROM storefront_entries n
-    WHERE n.lane = ${lane} AND n.title_label IS NOT NULL
-      AND (n.title, n.product_id) ${sql.raw(past)} (${edge.title}, ${edge.product_id})
-    ORDER BY n.title ${sql.raw(order)}, n.product_id ${sql.raw(order)} LIMIT 1), ${sql.raw(String(none))})`;
+  const [edge, past, none] =
+    side === 'before' ? ([first, '<', -1] as const) : ([last, '>', LARGEST_KEY + 1] as const);
+  return sql`coalesce((SELECT ${neighbourLabel(past, 'edge')}
+    FROM (SELECT CAST(${lane} AS INTEGER) AS lane, ${edge.title} AS title, ${edge.product_id} AS product_id) edge),
+    ${sql.raw(String(none))})`;
 }
 
 /** The batch that spreads `window` and deletes its marks. */
@@ -174,9 +174,9 @@ export async function respreadCrowdedTitles(
       .from(storefrontTitleCrowds)
       .orderBy(asc(storefrontTitleCrowds.lane), asc(storefrontTitleCrowds.productId))
       .limit(1);
-    if (mark === undefined || Date.now() >= until.deadline) {
-      const left = await db.$count(storefrontTitleCrowds);
-      return { ...progress, crowds_left: left };
+    if (mark === undefined) return { ...progress, crowds_left: 0 };
+    if (Date.now() >= until.deadline) {
+      return { ...progress, crowds_left: await db.$count(storefrontTitleCrowds) };
     }
     const [marked] =
       await db.all<Placed>(sql`SELECT lane, product_id, title, title_label FROM storefront_entries
