@@ -117,7 +117,9 @@ export class InventoryItem extends DurableObject<Env> {
   /**
    * Holds `quantity` units for `reservationId` until `ttlMs` from now. Again with the same id: another
    * quantity adjusts the hold (a cart line's quantity changed), the same quantity only extends it; a hold that
-   * does not fit leaves the existing one as it was. Never takes available below 0 unless backorders are allowed.
+   * does not fit leaves the existing one as it was. Never takes available below 0 unless backorders are allowed,
+   * but a hold that does not grow stands as commit would honour it (checkout re-reserves every line before it
+   * commits, and a shopper lowering a line after a recount asks for nothing).
    */
   async reserve(ref: StockRef, input: ReserveInput): Promise<ReserveResult> {
     checkId(input.reservationId, 'reservationId');
@@ -130,20 +132,20 @@ export class InventoryItem extends DurableObject<Env> {
         throw new Error(`reservation ${input.reservationId} belongs to another owner`);
       }
       const held = existing && existing.expiresAt > now ? existing.quantity : 0;
-      const free = item.onHand - (this.store.activeReserved(now) - held);
+      const most = this.mostFor(item, held, now);
       if (this.store.sale(input.reservationId)) {
         return {
           ok: false,
           reason: 'committed',
-          available: Math.max(0, free),
+          available: Math.max(0, most),
           ...this.settle(item, now, false),
         };
       }
-      if (item.backorder === 'deny' && input.quantity > free) {
+      if (item.backorder === 'deny' && input.quantity > most) {
         return {
           ok: false,
           reason: 'insufficient_stock',
-          available: Math.max(0, free),
+          available: Math.max(0, most),
           ...this.settle(item, now, false),
         };
       }
@@ -192,16 +194,12 @@ export class InventoryItem extends DurableObject<Env> {
       if (sale) return { ok: true, ...sale, replayed: true, ...this.settle(item, now, false) };
       const existing = this.store.reservation(input.reservationId);
       const held = existing && existing.expiresAt > now ? existing.quantity : 0;
-      const free = item.onHand - (this.store.activeReserved(now) - held);
-      const coveredByHold = held >= input.quantity;
-      const allowed =
-        item.backorder === 'allow' ||
-        (coveredByHold ? item.onHand >= input.quantity : input.quantity <= free);
-      if (!allowed) {
+      const most = this.mostFor(item, held, now);
+      if (item.backorder === 'deny' && input.quantity > most) {
         return {
           ok: false,
           reason: 'insufficient_stock',
-          available: Math.max(0, free),
+          available: Math.max(0, most),
           ...this.settle(item, now, false),
         };
       }
@@ -210,7 +208,7 @@ export class InventoryItem extends DurableObject<Env> {
       const made = {
         orderId: input.orderId,
         quantity: input.quantity,
-        source: coveredByHold ? ('reservation' as const) : ('free_stock' as const),
+        source: held >= input.quantity ? ('reservation' as const) : ('free_stock' as const),
       };
       this.store.insertSale(input.reservationId, made, now);
       return { ok: true, ...made, replayed: false, ...this.settle(item, now, true) };
@@ -351,6 +349,16 @@ export class InventoryItem extends DurableObject<Env> {
     }
     await this.rearm();
     return result;
+  }
+
+  /**
+   * The most units a reservation holding `held` active units may keep or sell now without backorders: its own
+   * hold is honoured while the units exist, even after staff counted less than is reserved (so it may be kept,
+   * extended or shrunk); more than it holds must come from free units, never from other holds.
+   */
+  private mostFor(item: ItemRow, held: number, now: number): number {
+    const free = item.onHand - (this.store.activeReserved(now) - held);
+    return Math.max(free, Math.min(held, item.onHand));
   }
 
   /** Sends the figures to the product's live topic after the write, off the SKU's path. */

@@ -116,6 +116,46 @@ describe('reserve', () => {
     expect(row).toStrictEqual({ quantity: 2, expires_at: mine.expiresAt });
   });
 
+  it('keeps, extends or shrinks a hold after staff counted less than is reserved, while its units exist', async () => {
+    const variantId = freshVariant();
+    await stockUp(variantId, 4);
+    await reserveStock(ns(), variantId, hold(2, 'first', 'cart_1'));
+    await reserveStock(ns(), variantId, hold(2, 'second', 'cart_2'));
+    await stockUp(variantId, 2); // counted 2: the holds stand
+    // Checkout reserves every line again with its own id and quantity before it commits (checkout/holds.ts).
+    expect(await reserveStock(ns(), variantId, hold(2, 'first', 'cart_1'))).toMatchObject({
+      ok: true,
+      quantity: 2,
+      stock: { on_hand: 2, reserved: 4, available: -2 },
+    });
+    // Growing it would take units the other cart holds.
+    expect(await reserveStock(ns(), variantId, hold(3, 'first', 'cart_1'))).toMatchObject({
+      ok: false,
+      reason: 'insufficient_stock',
+      available: 2,
+      stock: { reserved: 4 },
+    });
+    // The shopper lowers the line: that asks for nothing.
+    expect(await reserveStock(ns(), variantId, hold(1, 'first', 'cart_1'))).toMatchObject({
+      ok: true,
+      quantity: 1,
+      stock: { reserved: 3, available: -1 },
+    });
+    expect(
+      await commitStock(ns(), variantId, { reservationId: 'first', orderId: 'ord_1', quantity: 1 }),
+    ).toMatchObject({ ok: true, source: 'reservation', stock: { on_hand: 1, reserved: 2 } });
+    // One unit is left for the other cart's 2: it may keep that one, not the 2 the units no longer cover.
+    expect(await reserveStock(ns(), variantId, hold(2, 'second', 'cart_2'))).toMatchObject({
+      ok: false,
+      reason: 'insufficient_stock',
+      available: 1,
+    });
+    expect(await reserveStock(ns(), variantId, hold(1, 'second', 'cart_2'))).toMatchObject({ ok: true });
+    expect(await objectRows(variantId, 'SELECT id, quantity FROM reservations ORDER BY id')).toStrictEqual([
+      { id: 'second', quantity: 1 },
+    ]);
+  });
+
   // Called on the instance inside the object: a rejected RPC through a stub leaks an unhandled rejection into
   // the test run (cloudflare/workers-sdk#14736), which would fail it though the test handles the error.
   it('rejects a reservation id used by another owner (a caller bug), changing nothing', async () => {

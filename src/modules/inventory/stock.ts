@@ -41,9 +41,10 @@ export function stockObject(ns: InventoryNamespace, variantId: string) {
  *
  * Answers `{ ok: true, expiresAt }` (epoch ms), or `{ ok: false, reason, available }` where `available` is
  * the most this reservation could hold now (its own hold included) and `reason` is `insufficient_stock`, or
- * `committed` when the reservation id was already sold. Available never goes below 0 unless the variant
- * allows backorders. The hold is released by the object's alarm at expiry; expired holds stop counting at
- * once. `owner` must be the same on every call for an id (a different one throws).
+ * `committed` when the reservation id was already sold. A reserve never takes available below 0 unless the
+ * variant allows backorders; after staff counted less than is reserved, a hold that does not grow still succeeds
+ * while its units exist (as commit honours it). The hold is released by the object's alarm at expiry; expired
+ * holds stop counting at once. `owner` must be the same on every call for an id (a different one throws).
  */
 export function reserveStock(
   ns: InventoryNamespace,
