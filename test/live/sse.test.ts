@@ -3,8 +3,9 @@
  * topic's seq), so `Last-Event-ID` (or `last_event_id` for a new stream) resumes each topic where it stopped. The
  * Worker holds the stream; the channel only holds a hibernatable socket, so an open stream never pins it awake.
  */
-import { evictDurableObject } from 'cloudflare:test';
+import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
+import type { LiveChannel } from '../../src/durable-objects/live-channel';
 import { STAFF_FEED_TOPIC } from '../../src/lib/live-messages';
 import { SSE_RETRY_MS } from '../../src/modules/live/client-sinks';
 import { admin } from '../helpers/admin-fixtures';
@@ -138,5 +139,30 @@ describe('GET /v1/live/sse', () => {
     await vi.waitFor(async () => {
       expect((await publish(product.topic, stockDraft(product.id, variant, 1))).delivered).toBe(0);
     }, BOUNDED_POLL);
+  });
+
+  it('ends the stream when the server loses a topic, so EventSource reconnects and resumes (it cannot resubscribe)', async () => {
+    const product = await liveProduct();
+    const [variant] = product.variants.map((v) => v.id) as [string];
+    const live = await stream(`?topics=${product.topic}`);
+    await live.next();
+    await publish(product.topic, stockDraft(product.id, variant, 5));
+    expect((await live.next()).id).toBe('1');
+    // The channel loses its socket to the session (the object reset, or the runtime dropped it).
+    await runInDurableObject(channelOf(product.topic), (_: LiveChannel, state: DurableObjectState) => {
+      for (const ws of state.getWebSockets()) ws.close(1011, 'gone');
+    });
+    expect(await live.ended()).toStrictEqual([
+      {
+        id: undefined,
+        message: { v: 1, type: 'unsubscribed', topic: product.topic, reason: 'channel_closed' },
+      },
+    ]);
+    const again = await stream(`?topics=${product.topic}`, { 'Last-Event-ID': '1' });
+    expect(await again.next()).toStrictEqual({
+      id: '1',
+      message: { v: 1, type: 'subscribed', topic: product.topic, seq: 1 },
+    });
+    await again.cancel();
   });
 });

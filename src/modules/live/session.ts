@@ -201,6 +201,13 @@ export class LiveSession {
     this.subscriptions.delete(topic);
     const reason = code === CHANNEL_CLOSE_CODES.expired ? 'expired' : 'channel_closed';
     this.deliver(encodeControl({ type: 'unsubscribed', topic, reason }));
+    // An SSE client cannot subscribe again, and EventSource reconnects (with Last-Event-ID, resuming every
+    // topic after its seq) only when the stream ends; left open, the stream would carry nothing for the topic.
+    // (A stream ends without a code: 1012, "service restart", is only what a WebSocket would be told.)
+    if (reason === 'channel_closed' && this.options.transport === 'sse') {
+      this.sink.close(1012, 'channel closed');
+      this.end('channel_closed');
+    }
   }
 
   /** Every HEARTBEAT_MS: keeps an SSE stream alive and ends subscriptions whose channel stopped answering. */
