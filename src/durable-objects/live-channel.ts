@@ -52,6 +52,12 @@ const END_REASONS: Record<number, string> = {
   [LIVE_CLOSE_CODES.slowConsumer]: 'slow_consumer',
 };
 
+/**
+ * Codes a Close frame may not carry (RFC 6455, 7.4.1): 1005 (no code was sent, as from a browser's plain
+ * `close()`), 1006 and 1015 only report, 1004 is reserved. The runtime's `close()` throws on them.
+ */
+const UNSENDABLE_CLOSE_CODES = new Set([1004, 1005, 1006, 1015]);
+
 export type PublishResult = { seq: number; delivered: number };
 
 const SLOW_CONSUMER_ERROR = encodeControl({
@@ -145,11 +151,14 @@ export class LiveChannel extends DurableObject<Env> {
 
   /**
    * The peer closed: answer its Close frame, which the runtime does not do for a hibernatable socket (without
-   * it a client's close waited 10 s for the reply, and a live session's channel socket lingered as long).
+   * it a client's close waited 10 s for the reply, and a live session's channel socket lingered as long). The
+   * answer echoes the peer's code, or carries none when that code may not be sent, as the runtime answers on a
+   * socket it replies for.
    */
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     try {
-      ws.close(code, 'closed');
+      if (UNSENDABLE_CLOSE_CODES.has(code)) ws.close();
+      else ws.close(code, 'closed');
     } catch {
       // The channel had closed it first (expiry, slow consumer, rate limit): the handshake is complete.
     }

@@ -356,6 +356,17 @@ describe('access to GET /v1/live/channel', () => {
     );
   });
 
+  it('answers a close without a status code (a browser’s plain close()) cleanly too', async () => {
+    const product = await liveProduct();
+    const live = await direct(`?topic=${product.topic}`);
+    expect(await live.next()).toMatchObject({ type: 'subscribed' });
+    // A Close frame with no code, which the channel reads as 1005: a code no Close frame may carry back.
+    live.ws.close();
+    const closed = await live.waitClosed();
+    expect([closed.code, closed.wasClean]).toStrictEqual([1005, true]);
+    expect(await attachmentsOf(product.topic)).toStrictEqual([]);
+  });
+
   it('refuses before the upgrade: no upgrade, a bad topic, a bad ticket, a product not on sale', async () => {
     const product = await liveProduct();
     const plain = await call(`${PATH}?topic=${product.topic}`);
