@@ -170,15 +170,16 @@ export class LiveChannel extends DurableObject<Env> {
   }
 
   /**
-   * When the last subscriber leaves, the retention window starts counting. A direct client's connection ends
-   * here, so its end-of-connection line is written here too (a live session writes its own).
+   * When the last subscriber leaves, the retention window starts counting, also for a topic never published to
+   * (its row is saved at seq 0), so what is published next is kept for the subscriber to replay. A direct
+   * client's connection ends here, so its end-of-connection line is written here too (a live session writes its
+   * own).
    */
   private forget(ws: WebSocket, reason: string): void {
     const now = Date.now();
-    const channel = this.store.channel();
-    const others = this.ctx.getWebSockets().filter((other) => other !== ws);
-    if (channel && others.length === 0) this.store.saveChannel({ ...channel, lastSubscriberAt: now });
     const { transport, topic, opened, subscribedAt } = this.attachmentOf(ws);
+    const others = this.ctx.getWebSockets().filter((other) => other !== ws);
+    if (others.length === 0) this.store.saveChannel({ ...this.channelFor(topic), lastSubscriberAt: now });
     if (transport !== 'direct' || !opened) return;
     createLogger({ request_id: opened.requestId }).info('live session ended', {
       transport,
@@ -189,7 +190,7 @@ export class LiveChannel extends DurableObject<Env> {
     });
   }
 
-  /** The channel row (made up, not saved, for a topic never published to). One object serves one topic. */
+  /** The channel row (made up, not saved, for a topic with none yet). One object serves one topic. */
   private channelFor(topic: Topic): ChannelRow {
     const channel = this.store.channel();
     if (channel && channel.topic !== topic) {

@@ -77,6 +77,24 @@ describe('subscribe with after_seq', () => {
     await live.close();
   });
 
+  it('replays what was published just after the only subscriber of a topic never published to left', async () => {
+    const product = await liveProduct();
+    const [variant] = product.variants.map((v) => v.id) as [string];
+    // A direct client: the channel answers its close itself, so it has forgotten it once the close completes.
+    const first = await connect(`?topic=${product.topic}`, {}, '/v1/live/channel');
+    expect(await first.next()).toMatchObject({ type: 'subscribed', seq: 0 });
+    await first.close();
+    await publish(product.topic, stockDraft(product.id, variant, 7));
+    expect(await channelRows(product.topic, 'SELECT seq FROM events')).toStrictEqual([{ seq: 1 }]);
+    const again = await connect();
+    expect(await again.subscribe(product.topic, { after_seq: 0 })).toMatchObject({
+      type: 'subscribed',
+      seq: 1,
+    });
+    expect(await again.next()).toMatchObject({ type: 'stock', seq: 1, data: { available: 7 } });
+    await again.close();
+  });
+
   it('says resync, then sends the retained state, when what was missed is no longer kept', async () => {
     const product = await topicWithEvents(RETAINED_EVENTS + 3);
     const head = RETAINED_EVENTS + 3;
