@@ -11,6 +11,7 @@ type Operation = {
   parameters?: unknown[];
   'x-permission'?: string;
   security?: Record<string, string[]>[];
+  requestBody?: unknown;
 };
 type Document = {
   openapi: string;
@@ -368,6 +369,24 @@ describe('OpenAPI document', () => {
           takesKey(op) && status.startsWith('2') ? ref('headers', 'IdempotentReplayed') : undefined,
         );
       }
+    }
+  });
+
+  it('declares the 415 of a body that is not JSON (requireJsonBody) on every operation that takes a body, and only there', () => {
+    expect(operations().filter((o) => o.op.requestBody).length).toBeGreaterThan(50);
+    for (const { route, path, op } of operations()) {
+      expect(op.responses['415'], route).toStrictEqual(
+        op.requestBody
+          ? {
+              description: 'Body is not JSON',
+              content: { 'application/problem+json': { schema: ref('schemas', 'Problem') } },
+              headers: {
+                'X-Request-Id': ref('headers', 'RequestId'),
+                ...(path.startsWith('/v1/admin/') && { 'X-D1-Bookmark': ref('headers', 'D1Bookmark') }),
+              },
+            }
+          : undefined,
+      );
     }
   });
 

@@ -2,10 +2,13 @@
  * Finishes the generated OpenAPI document with what holds for many routes at once because middleware does it,
  * so it is declared once here, beside the rule that says where it applies, rather than in every route file:
  * operation ids, the storefront's request headers, the edge cache's response headers, the request id, the replay
- * header of writes that take an Idempotency-Key and the admin surface's D1 bookmark.
+ * header of writes that take an Idempotency-Key, the admin surface's D1 bookmark and the 415 of bodies that are
+ * not JSON.
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { PROBLEM_CONTENT_TYPE } from './errors';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from './idempotency';
+import { problemDescriptions } from './openapi';
 
 type Document = ReturnType<OpenAPIHono['getOpenAPI31Document']>;
 type Operation = NonNullable<NonNullable<Document['paths']>[string]['get']>;
@@ -117,6 +120,12 @@ const CACHED_RESPONSE_HEADERS = {
   'Cache-Control': ref('headers', 'CacheControl'),
 };
 
+/** A problem+json response as `problems()` (openapi.ts) documents it, generated; a new object per operation. */
+const problemResponse = (status: number) => ({
+  description: problemDescriptions[status] as string,
+  content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } },
+});
+
 function finishOperation(path: string, method: string, op: Operation, on: DocumentSurfaces) {
   if (on.isStorefront(path)) {
     op.parameters = [
@@ -140,6 +149,8 @@ function finishOperation(path: string, method: string, op: Operation, on: Docume
       headers: CACHED_RESPONSE_HEADERS,
     };
   }
+  // requireJsonBody (src/middleware/security.ts) refuses any body that is not JSON, before the route runs.
+  if (op.requestBody) responses['415'] ??= problemResponse(415);
   const admin = on.isAdmin(path);
   if (admin && method === 'get')
     op.parameters = [...(op.parameters ?? []), ref('parameters', 'D1BookmarkRequest')];

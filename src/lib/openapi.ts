@@ -75,7 +75,7 @@ const RetryAfterHeader = z.object({
   'Retry-After': z.string().openapi({ description: 'Seconds to wait before trying again', example: '60' }),
 });
 
-const problemDescriptions: Record<number, string> = {
+export const problemDescriptions: Record<number, string> = {
   400: 'Malformed request',
   401: 'Missing or invalid credentials',
   402: 'Payment declined',
@@ -96,7 +96,10 @@ const problemDescriptions: Record<number, string> = {
  */
 const RETRY_AFTER_STATUSES = new Set([429, 503]);
 
-/** The problem+json responses a route can give, for its OpenAPI entry. */
+/**
+ * The problem+json responses a route can give, for its OpenAPI entry. The 415 of a body that is not JSON need
+ * not be listed: finishDocument (openapi-document.ts) adds it to every route that takes a body.
+ */
 export function problems(...statuses: (keyof typeof problemDescriptions)[]) {
   return Object.fromEntries(
     statuses.map((s) => [
