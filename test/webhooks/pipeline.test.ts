@@ -327,6 +327,36 @@ describe('POST /v1/admin/webhooks/{id}/replay', () => {
     expect(byId(bodies)).toStrictEqual(byId([a, b, c]));
   });
 
+  it('never replays an internal event, though `*` and `customer.*` match its name', async () => {
+    const everything = await createEndpoint(token, { url: receivers.url(), events: ['*'] });
+    const customers = await createEndpoint(token, { url: receivers.url(), events: ['customer.*'] });
+    const product = await outboxEvent('product.updated', '2025-06-01T10:00:00.000Z');
+    const customer = await outboxEvent('customer.created', '2025-06-01T10:01:00.000Z');
+    // Internal events: mail requests for our own email consumer. A reset request names an address anyone typed.
+    await outboxEvent('password_reset.requested', '2025-06-01T10:02:00.000Z');
+    await outboxEvent('staff_invite.created', '2025-06-01T10:03:00.000Z');
+    await outboxEvent('customer.email_verification_requested', '2025-06-01T10:04:00.000Z');
+    const range = { from: '2025-06-01T10:00:00.000Z', to: '2025-06-01T11:00:00.000Z' };
+    const replayedEvents = async (endpointId: string) => {
+      const { results } = await env.DB.prepare(
+        'SELECT event_id FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY event_id',
+      )
+        .bind(endpointId)
+        .all<{ event_id: string }>();
+      return results.map((row) => row.event_id);
+    };
+
+    const toEverything = await admin('POST', `/webhooks/${everything.id}/replay`, range);
+    const toCustomers = await admin('POST', `/webhooks/${customers.id}/replay`, range);
+
+    expect(toEverything.status).toBe(202);
+    expect(await toEverything.json()).toStrictEqual({ queued: 2, ...range });
+    expect(await replayedEvents(everything.id)).toStrictEqual([product.id, customer.id].sort());
+    expect(toCustomers.status).toBe(202);
+    expect(await toCustomers.json()).toStrictEqual({ queued: 1, ...range });
+    expect(await replayedEvents(customers.id)).toStrictEqual([customer.id]);
+  });
+
   it('refuses a range holding more than 100 events with 422, queuing nothing', async () => {
     const endpoint = await createEndpoint(token, { url: receivers.url(), events: ['product.deleted'] });
     for (let i = 0; i <= 100; i++)

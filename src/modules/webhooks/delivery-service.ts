@@ -4,7 +4,7 @@
  * that fails leaves the delivery pending, and the sweep (src/modules/webhooks/sweep.ts) queues it later.
  * A disabled endpoint receives nothing, these included (409 `webhook_endpoint_disabled`): enable it first.
  */
-import { and, asc, eq, gte, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray, lt } from 'drizzle-orm';
 import { outboxEvents, webhookDeliveries, type webhookEndpoints } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { type AuditRecord, commit } from '../../lib/commit';
@@ -13,7 +13,7 @@ import { AppError, notFound } from '../../lib/errors';
 import type { EventEnvelope } from '../../lib/event-envelope';
 import { newId } from '../../lib/ids';
 import { enqueueDeliveries } from './delivery-queue';
-import { PING_EVENT_TYPE } from './event-types';
+import { PING_EVENT_TYPE, subscribedTypes } from './event-types';
 import { insertDeliveries, newDeliveryRow } from './fan-out';
 import { findEndpoint } from './read';
 import { serializeWebhookDelivery, type WebhookDelivery } from './schemas';
@@ -126,20 +126,8 @@ function envelopeOf(row: typeof outboxEvents.$inferSelect): EventEnvelope {
   };
 }
 
-/** The outbox filter for an endpoint's subscriptions (patterns are validated: `*`, `<aggregate>.*`, types). */
-function subscribedTypes(patterns: readonly string[]): SQL | undefined {
-  if (patterns.includes('*')) return undefined;
-  return or(
-    ...patterns.map((pattern) =>
-      pattern.endsWith('.*')
-        ? sql`${outboxEvents.type} GLOB ${`${pattern.slice(0, -1)}*`}`
-        : eq(outboxEvents.type, pattern),
-    ),
-  );
-}
-
 /**
- * Queues again every event of [from, to) (by when it committed) that the endpoint subscribes to now, in the
+ * Queues again every public event of [from, to) (by when it committed) that the endpoint subscribes to now, in the
  * order they occurred. A range holding more than MAX_REPLAY_EVENTS is refused whole (422
  * `replay_range_too_large`), never cut silently; replay it in shorter ranges.
  */
@@ -158,7 +146,8 @@ export async function replayRange(
       and(
         gte(outboxEvents.occurredAt, range.from),
         lt(outboxEvents.occurredAt, range.to),
-        subscribedTypes(endpoint.eventTypes),
+        // Public types only, by name: internal events never leave edgecart, whatever `*` would match.
+        inArray(outboxEvents.type, subscribedTypes(endpoint.eventTypes)),
       ),
     )
     .orderBy(asc(outboxEvents.occurredAt), asc(outboxEvents.id))

@@ -28,3 +28,11 @@ export function subscribesTo(patterns: readonly string[], type: string): boolean
       (pattern.endsWith('.*') && type.startsWith(pattern.slice(0, -1))),
   );
 }
+
+/**
+ * The public types an endpoint subscribed to `patterns` receives: what a read of the outbox (which holds internal
+ * events too, that `*` or `customer.*` would match) must filter by.
+ */
+export function subscribedTypes(patterns: readonly string[]): string[] {
+  return WEBHOOK_EVENT_TYPES.filter((type) => subscribesTo(patterns, type));
+}
