@@ -10,9 +10,11 @@
  *   receivers answer on the default port, and an odd port is how internal services are usually reached;
  * - no IP literal in a loopback, private, link-local, unique-local, CGNAT, metadata, multicast or reserved
  *   range, for IPv4 in any spelling (the URL parser turns `0x7f.1`, `2130706433` and `0177.0.0.1` into
- *   `127.0.0.1`) and IPv6, including IPv4-mapped, IPv4-compatible, NAT64 and 6to4 addresses of such IPv4;
+ *   `127.0.0.1`) and IPv6, including IPv4-mapped, IPv4-translated, IPv4-compatible, NAT64 and 6to4 addresses
+ *   of such IPv4, and the local-use NAT64 prefix;
  * - no `localhost`, `*.localhost`, `*.internal`, `*.local` or single-label names (they resolve only inside
- *   a network);
+ *   a network), and no empty label (`intranet..`, `.intranet`, `127.0.0.1..`): one trailing dot (a fully
+ *   qualified name) is the only one allowed, so no spelling of a refused name gets past these rules;
  * - redirects are refused, not followed (`guardedFetch`), so an allowed URL cannot bounce the Worker elsewhere.
  *
  * A Worker has no DNS API, so a public name that resolves to a private address cannot be caught here; deployed,
@@ -88,10 +90,12 @@ function blockedV6(address: string): boolean {
   const embedded = v4From(g6, g7);
   const zeroTo = (n: number) => g.slice(0, n).every((x) => x === 0);
   if (zeroTo(5) && g5 === 0xffff) return blockedV4(embedded); // IPv4-mapped ::ffff:a.b.c.d
+  if (zeroTo(4) && g4 === 0xffff && g5 === 0) return blockedV4(embedded); // IPv4-translated ::ffff:0:a.b.c.d
   if (zeroTo(6)) return true; // ::, ::1 and the deprecated IPv4-compatible ::a.b.c.d
   if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) {
     return blockedV4(embedded); // NAT64 64:ff9b::a.b.c.d
   }
+  if (g0 === 0x64 && g1 === 0xff9b && g2 === 1) return true; // local-use NAT64 64:ff9b:1::/48, a network's own
   if (g0 === 0x2002) return blockedV4(v4From(g1, g2)); // 6to4 2002:a.b.c.d::
   if ((g0 & 0xfe00) === 0xfc00) return true; // unique local fc00::/7 (AWS metadata fd00:ec2::254)
   if ((g0 & 0xffc0) === 0xfe80 || (g0 & 0xffc0) === 0xfec0) return true; // link-local, old site-local
@@ -107,6 +111,7 @@ function hostReason(host: string): string | undefined {
     return blockedV4(v4(host)) ? 'a private or reserved IPv4 address' : undefined;
   }
   const name = host.replace(/\.$/, '');
+  if (name.split('.').includes('')) return 'an empty label in the host name';
   if (LOCAL_NAME.test(name)) return 'a local host name';
   if (!name.includes('.')) return 'a single-label host name';
   return undefined;

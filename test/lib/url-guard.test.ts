@@ -9,6 +9,7 @@ const verdict = (raw: string, environment: string) => {
 
 const V4 = 'a private or reserved IPv4 address';
 const V6 = 'a private or reserved IPv6 address';
+const EMPTY_LABEL = 'an empty label in the host name';
 
 describe('checkOutboundUrl in production', () => {
   it.each([
@@ -18,6 +19,7 @@ describe('checkOutboundUrl in production', () => {
     ['https://8.8.8.8/jwks', 'allowed'],
     ['https://[2606:4700:4700::1111]/jwks', 'allowed'],
     ['https://[::ffff:8.8.8.8]/jwks', 'allowed'],
+    ['https://[::ffff:0:8.8.8.8]/jwks', 'allowed'],
     ['not a url', 'not a URL'],
     ['http://accounts.example.com', 'not https'],
     ['ftp://accounts.example.com', 'not https'],
@@ -31,6 +33,13 @@ describe('checkOutboundUrl in production', () => {
     ['https://metadata.google.internal/', 'a local host name'],
     ['https://printer.local/', 'a local host name'],
     ['https://intranet/jwks', 'a single-label host name'],
+    ['https://accounts.google.com./jwks', 'allowed'],
+    ['https://intranet../jwks', EMPTY_LABEL],
+    ['https://printer.local../', EMPTY_LABEL],
+    ['https://metadata.google.internal../computeMetadata/v1/', EMPTY_LABEL],
+    ['https://.intranet/jwks', EMPTY_LABEL],
+    ['https://accounts..example.com/jwks', EMPTY_LABEL],
+    ['https://127.0.0.1../jwks', EMPTY_LABEL],
     ['https://127.0.0.1/jwks', V4],
     ['https://127.1/jwks', V4],
     ['https://2130706433/jwks', V4],
@@ -52,8 +61,11 @@ describe('checkOutboundUrl in production', () => {
     ['https://[::ffff:127.0.0.1]/', V6],
     ['https://[::ffff:a9fe:a9fe]/', V6],
     ['https://[0:0:0:0:0:ffff:10.0.0.1]/', V6],
+    ['https://[::ffff:0:7f00:1]/', V6],
+    ['https://[::ffff:0:169.254.169.254]/', V6],
     ['https://[::127.0.0.1]/', V6],
     ['https://[64:ff9b::169.254.169.254]/', V6],
+    ['https://[64:ff9b:1::808:808]/', V6],
     ['https://[2002:a00:1::]/', V6],
     ['https://[fd00:ec2::254]/', V6],
     ['https://[fc00::1]/', V6],

@@ -171,6 +171,10 @@ describe('the outbound URL guard at registration', () => {
     ['https://metadata.google.internal/x', 'a local host name'],
     ['https://printer.local/x', 'a local host name'],
     ['https://intranet/x', 'a single-label host name'],
+    ['https://metadata.google.internal../computeMetadata/v1/', 'an empty label in the host name'],
+    ['https://printer.local../x', 'an empty label in the host name'],
+    ['https://intranet../x', 'an empty label in the host name'],
+    ['https://[::ffff:0:7f00:1]/x', 'a private or reserved IPv6 address'],
   ])('refuses %s (%s) on create and on update, storing nothing', async (url, reason) => {
     const { id } = await createEndpoint(token, { url: 'https://hooks.example.com/ok' });
     for (const request of [
