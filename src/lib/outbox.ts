@@ -13,8 +13,21 @@ import { describeError, type Logger } from './logger';
 
 export type OutboxRow = typeof outboxEvents.$inferSelect;
 
-/** A queue accepts at most 100 messages per sendBatch; D1 binds at most 100 values per statement. */
-const CHUNK = 100;
+/**
+ * Cloudflare Queues' limits (developers.cloudflare.com/queues/platform/limits/, 1 KB = 1,000 bytes): at most 100
+ * messages and 256 KB per sendBatch, and 128 KB per message, each message counting its body plus up to about 100
+ * bytes of metadata. Local queues take 288 KB per batch, so a test cannot catch an overfull batch: these can.
+ * 100 is also D1's limit of bound values per statement, which the stamp's id list must respect.
+ */
+const MAX_BATCH_MESSAGES = 100;
+const MAX_BATCH_BYTES = 256_000;
+export const MAX_MESSAGE_BYTES = 128_000;
+const MESSAGE_METADATA_BYTES = 100;
+
+/** What a JSON message counts against the queue's limits. */
+export function queueMessageBytes(body: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(body)).byteLength + MESSAGE_METADATA_BYTES;
+}
 
 export function envelopeOf(row: OutboxRow): EventEnvelope {
   return {
@@ -28,27 +41,53 @@ export function envelopeOf(row: OutboxRow): EventEnvelope {
   };
 }
 
-/**
- * Sends the rows' envelopes to `queue`, in the given order, and stamps them published (with D1's clock, like
- * `occurred_at`). A row is stamped only after the queue accepted it; a failure leaves the rest for the sweep.
- */
-export async function publishOutboxRows(queue: Queue, db: Database, rows: OutboxRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const chunk = rows.slice(i, i + CHUNK);
-    await queue.sendBatch(chunk.map((row) => ({ body: envelopeOf(row), contentType: 'json' as const })));
-    await db
-      .update(outboxEvents)
-      .set({ publishedAt: sql`(unixepoch('subsec') * 1000)` })
-      .where(
-        and(
-          inArray(
-            outboxEvents.id,
-            chunk.map((row) => row.id),
-          ),
-          isNull(outboxEvents.publishedAt),
-        ),
-      );
+type Message = { row: OutboxRow; body: EventEnvelope; bytes: number };
+
+/** Splits messages, in order, into runs that one sendBatch accepts (each message is within MAX_MESSAGE_BYTES). */
+function sendBatches(messages: Message[]): Message[][] {
+  const batches: Message[][] = [];
+  let batch: Message[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    if (batch.length === MAX_BATCH_MESSAGES || bytes + message.bytes > MAX_BATCH_BYTES) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(message);
+    bytes += message.bytes;
   }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+/** Stamps rows published, with D1's clock like `occurred_at`; a row stamped already keeps its first stamp. */
+export function markPublished(db: Database, ids: string[]) {
+  return db
+    .update(outboxEvents)
+    .set({ publishedAt: sql`(unixepoch('subsec') * 1000)` })
+    .where(and(inArray(outboxEvents.id, ids), isNull(outboxEvents.publishedAt)));
+}
+
+/**
+ * Sends the rows' envelopes to `queue`, in the given order, and stamps them published. A row is stamped only after
+ * the queue accepted it; a failure leaves the rest for the sweep. A row over the queue's message limit is neither
+ * sent nor stamped: it is answered, for the sweep to set aside (src/jobs/outbox-sweep.ts), and the rows after it go on.
+ */
+export async function publishOutboxRows(queue: Queue, db: Database, rows: OutboxRow[]): Promise<OutboxRow[]> {
+  const messages = rows.map((row) => {
+    const body = envelopeOf(row);
+    return { row, body, bytes: queueMessageBytes(body) };
+  });
+  const sendable = messages.filter((message) => message.bytes <= MAX_MESSAGE_BYTES);
+  for (const batch of sendBatches(sendable)) {
+    await queue.sendBatch(batch.map((message) => ({ body: message.body, contentType: 'json' as const })));
+    await markPublished(
+      db,
+      batch.map((message) => message.row.id),
+    );
+  }
+  return messages.filter((message) => message.bytes > MAX_MESSAGE_BYTES).map((message) => message.row);
 }
 
 /** Publishes a commit's events without the caller waiting for it (see `Caller.publisher`). */

@@ -8,7 +8,6 @@ import { eq } from 'drizzle-orm';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../../src/app';
 import { products } from '../../src/db/schema';
-import { sweepOutbox } from '../../src/jobs/outbox-sweep';
 import { type Caller, systemCaller } from '../../src/lib/caller';
 import { commit } from '../../src/lib/commit';
 import { createDb } from '../../src/lib/db';
@@ -25,7 +24,7 @@ import {
 } from '../helpers/admin-fixtures';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { mailTo, PASSWORD, registerCustomer, withAuth } from '../helpers/customers';
-import { eventually, mailSentAfter, outboxRowsOf } from '../helpers/events';
+import { eventually, mailSentAfter, outboxRowsOf, sweep } from '../helpers/events';
 import { bearer, call, jsonInit, post, randomIp } from '../helpers/http';
 import { unique, uniqueEmail } from '../helpers/unique';
 
@@ -259,7 +258,7 @@ describe('no change without its event', () => {
     await env.DB.prepare('UPDATE outbox_events SET occurred_at = occurred_at - 60000 WHERE request_id = ?')
       .bind(requestIdOf(res))
       .run();
-    await sweepOutbox(env);
+    await sweep();
     expect((await outboxRowsOf(requestIdOf(res))).every((row) => row.publishedAt !== null)).toBe(true);
     await mailSentAfter(res);
     expect(await mailTo(email)).toStrictEqual([expect.stringContaining('Confirm your email address')]);

@@ -9,9 +9,12 @@ import { asc, eq, isNull, sql } from 'drizzle-orm';
 import { expect, vi } from 'vitest';
 import { outboxEvents } from '../../src/db/schema';
 import { handleEventBatch } from '../../src/jobs/event-queue';
+import { OUTBOX_SWEEP_JOB, sweepOutbox } from '../../src/jobs/outbox-sweep';
+import { systemCaller } from '../../src/lib/caller';
 import { createDb } from '../../src/lib/db';
 import type { EventConsumer } from '../../src/lib/event-consumer';
 import type { EventEnvelope } from '../../src/lib/event-envelope';
+import { createLogger } from '../../src/lib/logger';
 import { envelopeOf, type OutboxRow } from '../../src/lib/outbox';
 import { emailConsumer } from '../../src/modules/notifications/consumer';
 
@@ -135,3 +138,12 @@ export function syntheticEnvelope<D extends Record<string, unknown>>(
 
 /** The envelopes of outbox rows, as the publisher sends them. */
 export const envelopesOf = (rows: OutboxRow[]) => rows.map(envelopeOf);
+
+/** One run of the outbox sweep, as its cron job runs it (its own caller and logger). */
+export function sweep() {
+  const runId = crypto.randomUUID();
+  return sweepOutbox(env, {
+    caller: systemCaller(OUTBOX_SWEEP_JOB, runId),
+    logger: createLogger({ job: OUTBOX_SWEEP_JOB, run_id: runId }),
+  });
+}

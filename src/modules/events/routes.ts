@@ -33,7 +33,7 @@ export const replayDeadLetter = adminRoute('webhooks:manage', {
   summary: 'Send a dead letter’s event to its consumers again',
   description:
     'Consumers that already handled the event skip it; the others run again (a new failure makes a new dead ' +
-    'letter). 409 `event_not_replayable` when no consumer can read the event.',
+    'letter). 409 `event_not_replayable` when no consumer can read the event, or it is too large for the queue.',
   request: { params: IdParams },
   responses: {
     202: jsonContent(
