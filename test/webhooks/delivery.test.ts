@@ -130,6 +130,40 @@ describe('an answer in time', () => {
   });
 });
 
+describe('one delivery, one attempt at a time', () => {
+  it('two messages for one due delivery in one batch (a re-queue racing the first) send one request', async () => {
+    const { url, deliveryId } = await deliveryTo();
+
+    // Handled concurrently, in either order: the other message finds the attempt claimed or made.
+    const { retryDelays } = await runDeliveryQueue(deliveryId, deliveryId);
+
+    expect(retryDelays).toStrictEqual([undefined, undefined]);
+    expect(receivers.at(url)).toHaveLength(1);
+    expect((await attemptRows(deliveryId)).map((a) => a.attempt)).toStrictEqual([1]);
+    expect(await deliveryRow(deliveryId)).toMatchObject({ status: 'succeeded', attempt_count: 1 });
+  });
+
+  it('a message that arrives while the attempt is in flight sends nothing', async () => {
+    let second: Awaited<ReturnType<typeof runDeliveryQueue>> | undefined;
+    let inFlight = false;
+    const { url, deliveryId } = await deliveryTo(async () => {
+      // The receiver has the first request, which is not recorded yet: the delivery is still pending.
+      if (!inFlight) {
+        inFlight = true;
+        second = await runDeliveryQueue(deliveryId);
+      }
+      return new Response('ok');
+    });
+
+    await runDeliveryQueue(deliveryId);
+
+    expect(second?.retryDelays).toStrictEqual([undefined]);
+    expect(receivers.at(url)).toHaveLength(1);
+    expect((await attemptRows(deliveryId)).map((a) => a.attempt)).toStrictEqual([1]);
+    expect(await deliveryRow(deliveryId)).toMatchObject({ status: 'succeeded', attempt_count: 1 });
+  });
+});
+
 describe('retries', () => {
   it('follows the schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, then gives up after the eighth attempt', async () => {
     const { url, endpoint, deliveryId } = await deliveryTo(() => new Response('down', { status: 500 }));

@@ -2,7 +2,8 @@
  * Makes the next attempt of one delivery and records it: the attempt row, the delivery's new state and the
  * endpoint's failure streak in one batch. D1 holds the schedule; the queue only carries "attempt this delivery
  * now", so a message that arrives for a finished delivery, or before the delivery is due (a duplicate), changes
- * nothing.
+ * nothing. Two messages may find one delivery due at once (a fan-out re-queueing it, the sweep): each claims the
+ * attempt before sending, and only one claim takes, so the receiver gets one request per attempt.
  *
  * Outcomes: a 2xx succeeds; 410 Gone fails the delivery and disables the endpoint (the receiver says it is gone
  * for good); anything else is retried on the schedule (src/modules/webhooks/retry-schedule.ts) until the eighth
@@ -10,7 +11,7 @@
  * Disabling writes an audit entry and a `webhook_endpoint.disabled` event, so staff are told through the event
  * backbone like any other change.
  */
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { webhookDeliveries, webhookDeliveryAttempts, webhookEndpoints } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
@@ -19,13 +20,20 @@ import { createDb, type Database } from '../../lib/db';
 import { decryptField } from '../../lib/encryption';
 import { newId } from '../../lib/ids';
 import { retryDelaySeconds } from './retry-schedule';
-import { type AttemptOutcome, sendAttempt } from './send-attempt';
+import { ATTEMPT_TIMEOUT_MS, type AttemptOutcome, sendAttempt } from './send-attempt';
 import { signatureHeaders } from './signature';
 
 /** An endpoint failing every attempt for this long is disabled (Svix and Standard Webhooks senders use 5 days). */
 export const FAILING_ENDPOINT_DISABLE_MS = 5 * 24 * 3600_000;
 /** A message up to this early still counts as due: the queue's delay and our clock need not agree to the ms. */
 const DUE_TOLERANCE_MS = 1_000;
+/**
+ * How far a claim moves the delivery's due time: past the attempt's timeout with room to record it, and within
+ * the minute after which a message whose handling threw comes back (delivery-queue.ts), so that message finds the
+ * delivery due again. If the Worker dies mid-attempt, its message comes back and attempts again once the claim has
+ * run out; one that comes back sooner changes nothing, and the sweep (sweep.ts) queues the delivery later.
+ */
+const CLAIM_MS = ATTEMPT_TIMEOUT_MS + 15_000;
 
 type Endpoint = typeof webhookEndpoints.$inferSelect;
 type Delivery = typeof webhookDeliveries.$inferSelect;
@@ -144,6 +152,32 @@ async function record(
   return finished ? {} : { retryInSeconds: retryIn };
 }
 
+/**
+ * Claims the delivery's next attempt: moves its due time past the attempt, if the delivery is still as it was
+ * read. A second message that read it at the same time claims nothing and leaves the attempt to the first.
+ */
+async function claimAttempt(db: Database, caller: Caller, delivery: Delivery, now: Date): Promise<boolean> {
+  const [claimed] = await commit(db, caller, {
+    statements: [
+      db
+        .update(webhookDeliveries)
+        .set({ nextAttemptAt: new Date(now.getTime() + CLAIM_MS) })
+        .where(
+          and(
+            eq(webhookDeliveries.id, delivery.id),
+            eq(webhookDeliveries.status, 'pending'),
+            eq(webhookDeliveries.attemptCount, delivery.attemptCount),
+            delivery.nextAttemptAt
+              ? eq(webhookDeliveries.nextAttemptAt, delivery.nextAttemptAt)
+              : isNull(webhookDeliveries.nextAttemptAt),
+          ),
+        )
+        .returning({ id: webhookDeliveries.id }),
+    ],
+  });
+  return claimed.length > 0;
+}
+
 /** Attempts delivery `deliveryId` if it is pending and due; answers when its message should come back. */
 export async function attemptDelivery(
   env: Env,
@@ -179,6 +213,7 @@ export async function attemptDelivery(
     delivery.payload,
     await signingSecrets(env, endpoint, now),
   );
+  if (!(await claimAttempt(db, caller, delivery, now))) return {};
   const outcome = await sendAttempt(env.ENVIRONMENT, endpoint.url, headers, delivery.payload, now);
   return record(db, caller, endpoint, delivery, outcome, now);
 }
