@@ -159,6 +159,20 @@ describe('dead letters', () => {
     expect((await problemOf(await replay(id))).detail).toMatch(/^No consumer can read this event \(\/type: /);
   });
 
+  it('answers an id longer than any of ours with 422, as the OpenAPI document says, writing nothing', async () => {
+    const id = 'd'.repeat(65);
+    const idTooLong = [{ pointer: '/path/id', message: expect.any(String) }];
+    await expectProblem(await get(`/dead-letters/${id}`), 422, 'validation_failed', idTooLong);
+    await expectProblem(await expectNoWrites(() => replay(id)), 422, 'validation_failed', idTooLong);
+    const doc = (await (await call('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    };
+    const statuses = (path: string, method: string) =>
+      Object.keys(doc.paths[path]?.[method]?.responses ?? {});
+    expect(statuses('/v1/admin/events/dead-letters/{id}', 'get')).toContain('422');
+    expect(statuses('/v1/admin/events/dead-letters/{id}/replay', 'post')).toContain('422');
+  });
+
   it('answers unknown ids with 404, bad queries with 422 and other permissions with 403, writing nothing', async () => {
     await expectProblem(await get('/dead-letters/dlq_unknown'), 404, 'not_found');
     await expectProblem(await expectNoWrites(() => replay('dlq_unknown')), 404, 'not_found');

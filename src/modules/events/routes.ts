@@ -23,7 +23,7 @@ export const getDeadLetter = adminRoute('webhooks:manage', {
   tags,
   summary: 'Get a dead letter with its event',
   request: { params: IdParams },
-  responses: { 200: jsonContent(DeadLetterDetailSchema, 'The dead letter'), ...problems(401, 403, 404) },
+  responses: { 200: jsonContent(DeadLetterDetailSchema, 'The dead letter'), ...problems(401, 403, 404, 422) },
 });
 
 export const replayDeadLetter = adminRoute('webhooks:manage', {
@@ -40,6 +40,6 @@ export const replayDeadLetter = adminRoute('webhooks:manage', {
       DeadLetterDetailSchema,
       'The event is queued again; the dead letter with its replay count',
     ),
-    ...problems(401, 403, 404, 409),
+    ...problems(401, 403, 404, 409, 422),
   },
 });
