@@ -1,9 +1,11 @@
 /**
- * The event catalog is the contract: docs/EVENTS.md lists exactly its types, the OpenAPI document has a webhook per
- * public type (and nothing internal), and an envelope is read only in a version and shape the catalog knows.
+ * The event catalog is the contract: docs/EVENTS.md lists exactly its types, docs/WEBHOOKS.md exactly its public
+ * ones, the OpenAPI document has a webhook per public type (and nothing internal), and an envelope is read only in a
+ * version and shape the catalog knows.
  */
 import { describe, expect, it } from 'vitest';
 import eventsDoc from '../../docs/EVENTS.md?raw';
+import webhooksDoc from '../../docs/WEBHOOKS.md?raw';
 import {
   currentVersion,
   dataSchema,
@@ -35,6 +37,18 @@ describe('the event catalog', () => {
       .split('\n')
       .filter((line) => /^\| `[a-z_]+\.[a-z_]+` \| (public|internal) \|/.test(line));
     expect(documented).toStrictEqual(rows);
+  });
+
+  it('is the list of known types in docs/WEBHOOKS.md: every type an endpoint may subscribe to, and only those', () => {
+    const paragraph = webhooksDoc.slice(
+      webhooksDoc.indexOf('Known types'),
+      webhooksDoc.indexOf('An unknown name'),
+    );
+    // Written `aggregate.verb|verb`: one entry per aggregate.
+    const listed = [...paragraph.matchAll(/`([a-z_]+)\.([a-z_|]+)`/g)].flatMap(([, aggregate, verbs]) =>
+      (verbs ?? '').split('|').map((verb) => `${aggregate}.${verb}`),
+    );
+    expect(listed.toSorted()).toStrictEqual(PUBLIC_EVENT_TYPES.toSorted());
   });
 
   it('publishes each public type as a webhook in the OpenAPI document, and no internal one', async () => {
