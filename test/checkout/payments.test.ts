@@ -60,6 +60,17 @@ describe('a payment that does not go through', () => {
     await nothingLeftBehind(cartId, variantId, 0);
   });
 
+  it('a payment method Stripe does not know (a typo, another account’s): 402 payment_declined, not a 500', async () => {
+    const { cartId, who, variantId } = await stockedCart();
+    const res = await checkoutCall(cartId, who, crypto.randomUUID(), {
+      provider: 'stripe',
+      payment_method: 'pm_missing_typo',
+    });
+    await expectProblem(res, 402, 'payment_declined');
+    expect(res.headers.get('Content-Type')).toBe('application/problem+json');
+    await nothingLeftBehind(cartId, variantId, 0);
+  });
+
   it('provider unreachable: 503 payment_unavailable with Retry-After; holds released, cart open', async () => {
     const { cartId, who, variantId } = await stockedCart();
     stripe.behaviour = 'fail';

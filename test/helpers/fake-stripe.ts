@@ -5,7 +5,9 @@
  * webhook events signed by the official `stripe` package.
  *
  * Test payment methods, as in Stripe's test mode: `pm_card_visa` authorizes, `pm_card_chargeDeclined` is
- * declined (402 card_error), `pm_card_threeDSecure2Required` needs the shopper (requires_action).
+ * declined (402 card_error), `pm_card_threeDSecure2Required` needs the shopper (requires_action). Any other
+ * PaymentMethod id is one Stripe does not know: creating a PaymentIntent with it is refused (400
+ * `resource_missing`, `param: payment_method`) and creates none.
  */
 import { env } from 'cloudflare:workers';
 import Stripe from 'stripe';
@@ -42,6 +44,12 @@ export type Behaviour = 'serve' | 'fail' | 'hang';
 const random = () => crypto.randomUUID().replaceAll('-', '').slice(0, 24);
 
 const stripeError = (status: number, error: Record<string, unknown>) => Response.json({ error }, { status });
+
+const TEST_PAYMENT_METHODS = new Set([
+  'pm_card_visa',
+  'pm_card_chargeDeclined',
+  'pm_card_threeDSecure2Required',
+]);
 
 export class FakeStripe {
   behaviour: Behaviour = 'serve';
@@ -122,6 +130,19 @@ export class FakeStripe {
   }
 
   private create(form: Record<string, string>) {
+    if (form.payment_method !== undefined && !TEST_PAYMENT_METHODS.has(form.payment_method)) {
+      return {
+        status: 400,
+        body: {
+          error: {
+            type: 'invalid_request_error',
+            code: 'resource_missing',
+            param: 'payment_method',
+            message: `No such PaymentMethod: '${form.payment_method}'`,
+          },
+        },
+      };
+    }
     const id = `pi_${random()}`;
     const metadata = Object.fromEntries(
       Object.entries(form)

@@ -88,6 +88,13 @@ describe('authorize', () => {
     });
   });
 
+  it('reads a payment method Stripe does not know (400 resource_missing) as a decline', async () => {
+    const intents = stripe.intents.size;
+    const result = await provider.authorize(authorizeRequest({ paymentMethod: 'pm_missing_typo' }), signal);
+    expect(result).toStrictEqual({ status: 'declined', providerRef: null, declineCode: 'resource_missing' });
+    expect(stripe.intents.size).toBe(intents);
+  });
+
   it('is idempotent: the same key gets the same PaymentIntent', async () => {
     const request = authorizeRequest();
     const first = await provider.authorize(request, signal);

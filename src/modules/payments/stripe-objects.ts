@@ -46,9 +46,12 @@ export const ErrorBodySchema = z.object({
     type: z.string(),
     code: z.string().nullish(),
     decline_code: z.string().nullish(),
+    /** The request parameter the error is about, when it is about one (`payment_method`, `amount`). */
+    param: z.string().nullish(),
     payment_intent: z.object({ id: z.string() }).nullish(),
   }),
 });
+export type StripeError = z.infer<typeof ErrorBodySchema>['error'];
 
 /** A webhook event: https://docs.stripe.com/api/events/object */
 export const EventSchema = z.object({

@@ -7,8 +7,9 @@
  * Without a payment method, `authorize` creates the PaymentIntent and returns its client secret: the shopper
  * confirms in the storefront with Stripe.js, and the webhook (or the storefront's confirmation) records the
  * authorization. With one, it confirms at once, server-side; redirect-based methods are then excluded
- * (`allow_redirects=never`), since there is no page to return to. A card error (HTTP 402), or an amount Stripe
- * will not charge, is a decline; any other refusal is `ProviderRejected`.
+ * (`allow_redirects=never`), since there is no page to return to. A card error (HTTP 402), an amount Stripe
+ * will not charge, or a payment method it refuses (one it does not know: a typo, another account's, a detached
+ * one), is a decline; any other refusal is `ProviderRejected`.
  */
 
 import type { z } from 'zod';
@@ -20,11 +21,25 @@ import {
   intentUpdate,
   type PaymentIntent,
   PaymentIntentSchema,
+  type StripeError,
   StripeRefundSchema,
 } from './stripe-objects';
 
 /** Invalid-request codes that mean "this amount cannot be charged", which the shopper can act on. */
 const AMOUNT_DECLINES = new Set(['amount_too_small', 'amount_too_large']);
+
+/**
+ * Whether Stripe's refusal of an authorization is a decline: something the shopper can change (card, amount,
+ * payment method) rather than a bug or a misconfiguration of ours. A refused `payment_method` is the shopper's
+ * input (Stripe answers 400 `resource_missing` for one it does not know), so it must not become a 500.
+ */
+function isDecline(status: number, error: StripeError): boolean {
+  return (
+    (status === 402 && error.type === 'card_error') ||
+    (error.code != null && AMOUNT_DECLINES.has(error.code)) ||
+    error.param === 'payment_method'
+  );
+}
 
 /** Stripe's refund statuses as edgecart records them; `failed` and `canceled` are refused refunds. */
 const REFUND_STATUSES: Record<string, RefundResult['status']> = {
@@ -79,10 +94,7 @@ export function stripeProvider(secretKey: string): PaymentProvider {
       if (answer.status >= 400) {
         const error = ErrorBodySchema.safeParse(answer.body);
         const body = error.success ? error.data.error : undefined;
-        const declined =
-          (answer.status === 402 && body?.type === 'card_error') ||
-          (body?.code != null && AMOUNT_DECLINES.has(body.code));
-        if (!declined || !body) throw rejection(answer);
+        if (!body || !isDecline(answer.status, body)) throw rejection(answer);
         return {
           status: 'declined',
           providerRef: body.payment_intent?.id ?? null,
