@@ -9,6 +9,8 @@ import { type OrderStatus, orders } from '../../src/db/schema';
 import { systemCaller } from '../../src/lib/caller';
 import { createDb } from '../../src/lib/db';
 import { type OrderDraft, placeOrder } from '../../src/modules/orders/place';
+import { authorizePayment } from '../../src/modules/payments/service';
+import { commitWrites } from './payments';
 import { unique, uniqueEmail } from './unique';
 
 export const ORDER_ADDRESS = {
@@ -103,5 +105,27 @@ export async function insertOrder(
     await db.update(orders).set({ status }).where(eq(orders.id, placed.order.id));
     placed.order.status = status;
   }
+  return placed;
+}
+
+/**
+ * A paid order as checkout leaves it: placed as insertOrder does, its total authorized with the manual provider
+ * (no money moves), so that the first fulfilment has a payment to capture.
+ */
+export async function insertAuthorizedOrder(
+  overrides: Parameters<typeof insertOrder>[0] = {},
+): Promise<PlacedFixture> {
+  const placed = await insertOrder(overrides);
+  const caller = systemCaller('checkout', `run-${crypto.randomUUID()}`);
+  const authorized = await authorizePayment(createDb(env.DB), env, caller, {
+    provider: 'manual',
+    cartId: placed.order.cartId,
+    orderId: placed.order.id,
+    amount: placed.order.total,
+    currency: placed.order.currency,
+    idempotencyKey: crypto.randomUUID(),
+  });
+  if (authorized.status === 'declined') throw new Error('the manual provider does not decline');
+  await commitWrites(caller, authorized.writes);
   return placed;
 }

@@ -13,7 +13,7 @@ import { insertSecretKey } from '../helpers/admin';
 import { admin, ensureCurrencySold, revokedKey } from '../helpers/admin-fixtures';
 import { registerCustomer } from '../helpers/customers';
 import { bearer, call, expectProblem, jsonInit } from '../helpers/http';
-import { insertOrder } from '../helpers/order-fixtures';
+import { insertAuthorizedOrder, insertOrder } from '../helpers/order-fixtures';
 import { signedInStaff } from '../helpers/staff';
 import { AT, connect, liveProduct, openStream, upgrade } from './helpers';
 
@@ -139,7 +139,7 @@ describe('order topics', () => {
   it('open to the customer who placed the order, who sees its transitions; nobody else', async () => {
     const owner = await registerCustomer();
     const other = await registerCustomer();
-    const placed = await insertOrder({ customerId: owner.id });
+    const placed = await insertAuthorizedOrder({ customerId: owner.id });
     const topic = `order:${placed.order.id}` as Topic;
 
     await expectProblem(

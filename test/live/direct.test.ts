@@ -13,7 +13,7 @@ import { admin, ensureCurrencySold } from '../helpers/admin-fixtures';
 import { insertProductRow } from '../helpers/catalog-fixtures';
 import { registerCustomer } from '../helpers/customers';
 import { bearer, call, expectProblem, jsonInit } from '../helpers/http';
-import { insertOrder } from '../helpers/order-fixtures';
+import { insertAuthorizedOrder, insertOrder } from '../helpers/order-fixtures';
 import {
   AT,
   attachmentsOf,
@@ -257,7 +257,7 @@ describe('GET /v1/live/channel', () => {
 describe('access to GET /v1/live/channel', () => {
   it('opens an order topic to its owner’s ticket, ends it when the grant does, even across hibernation', async () => {
     const owner = await registerCustomer();
-    const placed = await insertOrder({ customerId: owner.id });
+    const placed = await insertAuthorizedOrder({ customerId: owner.id });
     const topic = `order:${placed.order.id}` as Topic;
 
     await expectProblem(await upgrade(`?topic=${topic}`, {}, PATH), 403, 'forbidden', [

@@ -13,7 +13,7 @@ import { admin, rows } from '../helpers/admin-fixtures';
 import { stockedProduct } from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { type CheckoutBody, checkoutCall, readyCart, shippingOption } from '../helpers/checkout';
-import { FakeStripe } from '../helpers/fake-stripe';
+import { deliver, FakeStripe, stripeEvent } from '../helpers/fake-stripe';
 import { expectProblem } from '../helpers/http';
 
 const stripe = new FakeStripe();
@@ -130,6 +130,27 @@ describe('fulfilling', () => {
     expect(rest.status).toBe(201);
     expect(((await rest.json()) as AdminOrder).status).toBe('fulfilled');
     expect(captures()).toBe(before);
+  });
+
+  it('refuses an order whose authorization Stripe canceled (expired, or voided in the dashboard): 409, nothing shipped', async () => {
+    const placed = await paidOrder('stripe');
+    const [payment] = await rows('SELECT provider_ref FROM payments WHERE order_id = ?', placed.id);
+    const intent = stripe.intents.get(payment?.provider_ref as string);
+    if (!intent) throw new Error('no PaymentIntent');
+    Object.assign(intent, { status: 'canceled', amount_capturable: 0 });
+    expect(await (await deliver(stripeEvent('payment_intent.canceled', intent))).json()).toMatchObject({
+      result: 'processed',
+    });
+    const before = await order(placed.id);
+
+    const res = await admin('POST', `/orders/${placed.id}/fulfillments`, {
+      carrier: 'DHL',
+      tracking_number: '00340434161094042557',
+    });
+    await expectProblem(res, 409, 'payment_not_capturable');
+    expect(await order(placed.id)).toStrictEqual(before);
+    expect(before).toMatchObject({ status: 'paid', payments: [{ status: 'voided', amount_captured: 0 }] });
+    expect(await eventTypes('order', [placed.id])).toStrictEqual(['order.created', 'order.paid']);
   });
 });
 

@@ -19,7 +19,7 @@ import { commitTransition, transitionOrder } from '../../src/modules/orders/tran
 import { insertSecretKey, snapshotD1 } from '../helpers/admin';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { bearer, call, expectProblem, jsonInit } from '../helpers/http';
-import { insertOrder, type PlacedFixture } from '../helpers/order-fixtures';
+import { insertAuthorizedOrder, insertOrder, type PlacedFixture } from '../helpers/order-fixtures';
 
 let key: { id: string; key: string };
 beforeAll(async () => {
@@ -86,7 +86,7 @@ async function bookkeeping(orderId: string) {
 
 describe('fulfilling an order', () => {
   it('ships part, then the rest: partially fulfilled, then fulfilled, each recorded with the actor', async () => {
-    const placed = await insertOrder();
+    const placed = await insertAuthorizedOrder();
     const [mug, teapot] = placed.lines;
 
     const first = await fulfil(placed, { lines: [{ line_id: mug!.id, quantity: 1 }] });
@@ -170,7 +170,7 @@ describe('fulfilling an order', () => {
   });
 
   it('refuses lines that are not in the order or more than is left (422), and a fulfilled order (409)', async () => {
-    const placed = await insertOrder();
+    const placed = await insertAuthorizedOrder();
     const [mug] = placed.lines;
     const before = await snapshotD1();
     const refused = await fulfil(placed, {
@@ -205,7 +205,7 @@ describe('fulfilling an order', () => {
   });
 
   it('ships what is left of a partially refunded order, which stays partially refunded', async () => {
-    const placed = await insertOrder({ status: 'partially_refunded' });
+    const placed = await insertAuthorizedOrder({ status: 'partially_refunded' });
     const res = await fulfil(placed);
     expect(res.status).toBe(201);
     const order = (await res.json()) as AdminOrder;
@@ -307,7 +307,7 @@ describe('delivery and cancellation', () => {
 describe('concurrent transitions', () => {
   it('of a cancel and a fulfilment racing, exactly one applies and the other is told why', async () => {
     for (let round = 0; round < 5; round++) {
-      const placed = await insertOrder();
+      const placed = await insertAuthorizedOrder();
       const [cancel, ship] = await Promise.all([
         asStaff('POST', `/orders/${placed.order.id}/cancel`),
         fulfil(placed),
@@ -318,7 +318,8 @@ describe('concurrent transitions', () => {
         [201, 409],
       ]).toContainEqual(statuses);
       const loser = cancel.status === 409 ? cancel : ship;
-      expect(['invalid_transition', 'order_changed']).toContain(
+      // A fulfilment that reaches the payment after the cancel voided it is refused for that.
+      expect(['invalid_transition', 'order_changed', 'payment_not_capturable']).toContain(
         ((await loser.json()) as { code: string }).code,
       );
       const order = await adminOrder(placed);
@@ -331,7 +332,7 @@ describe('concurrent transitions', () => {
   });
 
   it('of two partial fulfilments racing for the last unit, one ships it and nothing is shipped twice', async () => {
-    const placed = await insertOrder();
+    const placed = await insertAuthorizedOrder();
     const [, teapot] = placed.lines;
     const results = await Promise.all(
       Array.from({ length: 4 }, (_, i) =>
@@ -417,7 +418,7 @@ describe('a transition that lost its race', () => {
 
   it('is answered with the precise refusal, or order_changed, by the service', async () => {
     for (let round = 0; round < 5; round++) {
-      const placed = await insertOrder();
+      const placed = await insertAuthorizedOrder();
       const staff = {
         ...caller,
         principal: { type: 'secret_key' as const, id: key.id, permissions: new Set([]) },
@@ -428,7 +429,9 @@ describe('a transition that lost its race', () => {
       ]);
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
       const refused = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-      expect(['invalid_transition', 'order_changed']).toContain((refused!.reason as AppError).code);
+      expect(['invalid_transition', 'order_changed', 'payment_not_capturable']).toContain(
+        (refused!.reason as AppError).code,
+      );
       expect((await adminOrder(placed)).transitions).toHaveLength(2);
     }
   });

@@ -28,7 +28,9 @@ export const fulfilOrder = adminRoute('orders:write', {
   path: '/orders/{id}/fulfillments',
   tags,
   summary: 'Ship some or all of what is left: the order becomes partially fulfilled or fulfilled',
-  description: 'The first fulfilment captures the authorized payment in full.',
+  description:
+    'The first fulfilment captures the authorized payment in full; an order with a total and no authorized or ' +
+    'captured payment (the authorization was voided or expired) is refused with 409 `payment_not_capturable`.',
   request: { params: OrderParams, body: jsonBody(FulfilBody) },
   responses: {
     201: jsonContent(AdminOrderSchema, 'The order with the new fulfilment'),

@@ -3,7 +3,8 @@
  * writes for the order's own batch). Policy:
  *
  * - Placing an order authorizes its total (checkout); nothing is taken yet.
- * - The first fulfilment captures the whole authorized amount: money is taken when the goods ship.
+ * - The first fulfilment captures the whole authorized amount: money is taken when the goods ship. An order
+ *   with a total and no payment authorized or captured (the authorization was voided or expired) does not ship.
  * - A refund returns captured money, in part or in full; before anything was captured there is nothing to
  *   refund (cancel the order instead).
  * - Canceling voids an authorization (or a payment still waiting for the shopper), and refunds whatever was
@@ -42,7 +43,18 @@ function refundedTotalStatement(db: Database, orderId: string) {
     .where(eq(orders.id, orderId));
 }
 
-/** At the first fulfilment: capture the authorized payment in full. Nothing to do once captured. */
+/** 409: shipping the order would send goods that nothing pays for. */
+const notPaidFor = () =>
+  conflict(
+    'payment_not_capturable',
+    'This order has no authorized or captured payment (it was voided, or its authorization expired), so it cannot be shipped.',
+  );
+
+/**
+ * At the first fulfilment: capture the authorized payment in full. Nothing to do once captured, or for a free
+ * order. An order with a total and neither an authorization nor captured money (the provider canceled the
+ * authorization: it expired, or was voided in the provider's dashboard) is refused before anything is written.
+ */
 export async function captureForFulfilment(
   db: Database,
   env: Env,
@@ -50,12 +62,15 @@ export async function captureForFulfilment(
   order: OrderRow,
 ): Promise<PaymentWrites | null> {
   const payment = await activePayment(db, order.id);
-  if (!payment || !CAPTURABLE.includes(payment.status)) return null;
-  const { writes } = await capturePayment(db, env, caller, {
-    paymentId: payment.id,
-    idempotencyKey: keyOf(order, 'capture'),
-  });
-  return writes;
+  if (payment && CAPTURABLE.includes(payment.status)) {
+    const { writes } = await capturePayment(db, env, caller, {
+      paymentId: payment.id,
+      idempotencyKey: keyOf(order, 'capture'),
+    });
+    return writes;
+  }
+  if ((payment && REFUNDABLE.includes(payment.status)) || order.total === 0) return null;
+  throw notPaidFor();
 }
 
 /** Cancel: void what is only authorized or pending, refund what was captured. */
