@@ -35,9 +35,13 @@ beforeAll(async () => {
 });
 
 const variant = (i: number) => variants[i] as string;
-const lock = (cartId: string, now: Date) =>
-  commit(db(), caller, { conditional: true, statements: [lockCartForCheckout(db(), cartId, now)] });
 const cartRow = (id: string) => db().select().from(carts).where(eq(carts.id, id)).get();
+/** Checkout's lock on the cart as it is now. */
+const lock = async (cartId: string, now: Date) => {
+  const read = await cartRow(cartId);
+  if (!read) throw new Error(`no cart ${cartId}`);
+  return commit(db(), caller, { conditional: true, statements: [lockCartForCheckout(db(), read, now)] });
+};
 
 describe('locking a cart for checkout', () => {
   it('takes the lock once; the locked cart reads but refuses every shopper write', async () => {
@@ -81,6 +85,30 @@ describe('locking a cart for checkout', () => {
       { n: 0 },
     ]);
     expect((await getCart(cart.id, who)).status).toBe('checking_out');
+  });
+
+  it('refuses the lock once the cart changed after checkout priced it: a line removed then is not charged', async () => {
+    const { cart, who } = await guestCart();
+    await addLine(cart.id, who, variant(0), 1);
+    const added = await addLine(cart.id, who, variant(1), 1);
+    // Last written a minute ago, so the removal below stamps another updated_at whatever the clock does.
+    await rows('UPDATE carts SET updated_at = ? WHERE id = ?', Date.now() - 60_000, cart.id);
+    const priced = await cartRow(cart.id);
+    if (!priced) throw new Error('no cart');
+    // Between checkout's pricing and its lock, the shopper removes a line (another tab): 200.
+    const line = added.lines.find((l) => l.variant_id === variant(1))?.id;
+    expect((await cartCall('DELETE', `/carts/${cart.id}/line-items/${line}`, who)).status).toBe(200);
+
+    const locked = await commit(db(), caller, {
+      conditional: true,
+      statements: [lockCartForCheckout(db(), priced, new Date())],
+    });
+    expect(locked).toStrictEqual([[]]);
+    expect(await rows('SELECT status, checkout_started_at FROM carts WHERE id = ?', cart.id)).toStrictEqual([
+      { status: 'open', checkout_started_at: null },
+    ]);
+    // Checkout starts again from the cart as it is now: priced without the line, and locked.
+    expect(await lock(cart.id, new Date())).toStrictEqual([[{ id: cart.id }]]);
   });
 
   it('completes the cart with its order only while the lock holds', async () => {

@@ -126,7 +126,7 @@ describe('holding stock for cart lines', () => {
     const db = createDb(env.DB);
     const stale = await db.select().from(carts).where(eq(carts.id, cart.id)).get();
     await commit(db, systemCaller('test', 'run'), {
-      statements: [lockCartForCheckout(db, cart.id, new Date())],
+      statements: [lockCartForCheckout(db, stale as NonNullable<typeof stale>, new Date())],
     });
 
     const attempt = addLineItem(

@@ -6,7 +6,9 @@
  */
 import { runDurableObjectAlarm } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { carts } from '../../src/db/schema';
 import { runOrderStockJob } from '../../src/jobs/order-stock';
 import { CRON_JOBS } from '../../src/jobs/schedule';
 import { systemCaller } from '../../src/lib/caller';
@@ -69,9 +71,10 @@ describe('the Worker dies right after', () => {
   it('locking the cart: the cart stays locked until its lock lapses, then a checkout takes it over', async () => {
     const variantId = await product(5);
     const { cartId, who } = await readyCart([{ variantId }]);
+    const read = await db.select().from(carts).where(eq(carts.id, cartId)).get();
     await commit(db, caller, {
       conditional: true,
-      statements: [lockCartForCheckout(db, cartId, new Date())],
+      statements: [lockCartForCheckout(db, read as NonNullable<typeof read>, new Date())],
     });
     await expectProblem(await checkoutCall(cartId, who, crypto.randomUUID()), 409, 'checkout_in_progress');
 

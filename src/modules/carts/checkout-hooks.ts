@@ -2,9 +2,11 @@
  * What checkout does to a cart, as statements for its own batches. The cart module owns the carts table;
  * checkout changes a cart only through these.
  *
- * 1. `lockCartForCheckout`: `open` -> `checking_out`, stamping the lock time. From then on every shopper write
- *    fails (write-guard.ts), so the cart checkout priced is the cart it completes. The statement returns the
- *    cart's id when it took the lock and nothing otherwise (already locked, completed, merged): run it with
+ * 1. `lockCartForCheckout`: `open` -> `checking_out`, stamping the lock time, only if the cart is still as
+ *    checkout read it before pricing it (its `updated_at`, which every cart write stamps). From then on every
+ *    shopper write fails (write-guard.ts), so the cart checkout priced is the cart it completes: a line
+ *    removed between the pricing and the lock is never charged. The statement returns the cart's id when it
+ *    took the lock and nothing otherwise (changed since read, already locked, completed, merged): run it with
  *    `commit({ conditional: true })` and answer 409 when it changed no row. A lock older than
  *    CHECKOUT_LOCK_TTL_MS counts as abandoned (the Worker died mid-checkout): a new checkout may take it over,
  *    and a shopper write reopens the cart.
@@ -21,6 +23,7 @@ import type { BatchItem } from 'drizzle-orm/batch';
 import { carts } from '../../db/schema';
 import { onlyIf } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
+import type { CartRow } from './access';
 
 /** How long checkout may hold a cart: longer than its slowest path (payment timeouts included). */
 export const CHECKOUT_LOCK_TTL_MS = 120_000;
@@ -28,14 +31,18 @@ export const CHECKOUT_LOCK_TTL_MS = 120_000;
 const heldBy = (lockedAt: Date) =>
   and(eq(carts.status, 'checking_out'), eq(carts.checkoutStartedAt, lockedAt));
 
-/** open (or abandoned checking_out) -> checking_out at `now`; returns `[{ id }]` when the lock was taken. */
-export function lockCartForCheckout(db: Database, cartId: string, now: Date) {
+/**
+ * open (or abandoned checking_out) -> checking_out at `now`, if `cart` (as read before pricing) has not changed
+ * since; returns `[{ id }]` when the lock was taken.
+ */
+export function lockCartForCheckout(db: Database, cart: Pick<CartRow, 'id' | 'updatedAt'>, now: Date) {
   return db
     .update(carts)
     .set({ status: 'checking_out', checkoutStartedAt: now, updatedAt: now })
     .where(
       and(
-        eq(carts.id, cartId),
+        eq(carts.id, cart.id),
+        eq(carts.updatedAt, cart.updatedAt),
         or(
           eq(carts.status, 'open'),
           and(

@@ -5,9 +5,9 @@
  * 0. Checks: the cart is the caller's, priced now (the cheapest applicable shipping option when none was
  *    chosen), complete (orderDraftOf), and no line whose hold lapsed is plainly sold out (refuseSoldOut, a
  *    read). Nothing is written if they fail.
- * 1. Lock the cart (`checking_out`, carts/checkout-hooks.ts) with a `cart.checkout_started` event: from now
- *    on the shopper cannot change it. Died: the lock is abandoned after CHECKOUT_LOCK_TTL_MS and the cart
- *    reopens on the shopper's next write.
+ * 1. Lock the cart (`checking_out`, carts/checkout-hooks.ts) with a `cart.checkout_started` event, only if
+ *    it is unchanged since it was priced (else 409 `cart_changed`): from now on the shopper cannot change it.
+ *    Died: the lock is abandoned after CHECKOUT_LOCK_TTL_MS and the cart reopens on the shopper's next write.
  * 2. Hold every line, all or nothing (./holds.ts). Died: the holds expire (the InventoryItem alarm).
  * 3. Authorize the total. Died: no order and no payment record; the provider's authorization is never captured
  *    (Stripe releases it after 7 days; manual moves no money), and a retry with the same Idempotency-Key reaches
@@ -35,6 +35,7 @@ import { describeError } from '../../lib/logger';
 import { type CartRow, cartForShopper, type Shopper } from '../carts/access';
 import { completeCartStatement, lockCartForCheckout, unlockCart } from '../carts/checkout-hooks';
 import { type LocaleChains, priceCart } from '../carts/load';
+import { isWritable } from '../carts/write-guard';
 import { assertDiscountRedeemable, discountRedemptionStatement } from '../discounts/redemption';
 import { sellOrderStock } from '../orders/cancel';
 import { orderCreatedEvent, orderPaidEvent } from '../orders/events';
@@ -65,6 +66,17 @@ const cartNotOpen = (cart: CartRow) =>
 const checkoutInProgress = () =>
   conflict('checkout_in_progress', 'This cart is being checked out by another request; wait for it.');
 
+const cartChanged = () =>
+  conflict('cart_changed', 'The cart changed while it was being checked out; review it and try again.');
+
+/** Why the lock took no row: another checkout holds the cart, or the shopper changed it after it was priced. */
+async function lockRefusal(db: Database, cartId: string, now: Date): Promise<AppError> {
+  const row = await db.select().from(carts).where(eq(carts.id, cartId)).get();
+  if (row?.status === 'checking_out' && !isWritable(row, now)) return checkoutInProgress();
+  if (row && row.status !== 'open' && row.status !== 'checking_out') return cartNotOpen(row);
+  return cartChanged();
+}
+
 /** Why the order's batch failed, now that the winner's writes are visible (commit's recheck). */
 async function recheckPlacement(
   db: Database,
@@ -83,10 +95,7 @@ async function recheckPlacement(
   const now = await db.select().from(carts).where(eq(carts.id, cart.id)).get();
   if (now?.status === 'completed') throw cartNotOpen(now);
   if (now?.status !== 'checking_out' || now.checkoutStartedAt?.getTime() !== lockedAt.getTime()) {
-    throw conflict(
-      'cart_changed',
-      'The cart changed while it was being checked out; review it and try again.',
-    );
+    throw cartChanged();
   }
 }
 
@@ -121,7 +130,7 @@ export async function checkout(env: Env, caller: Caller, request: CheckoutReques
   // 1. Lock the cart.
   const [locked] = await commit(db, caller, {
     conditional: true,
-    statements: [lockCartForCheckout(db, cart.id, lockedAt)],
+    statements: [lockCartForCheckout(db, cart, lockedAt)],
     events: [
       {
         type: 'cart.checkout_started',
@@ -137,7 +146,7 @@ export async function checkout(env: Env, caller: Caller, request: CheckoutReques
       },
     ],
   });
-  if (locked.length === 0) throw checkoutInProgress();
+  if (locked.length === 0) throw await lockRefusal(db, cart.id, lockedAt);
 
   const orderId = newId('ord', lockedAt.getTime());
   let authorization: Authorized | null = null;
