@@ -2,8 +2,8 @@
  * Finishes the generated OpenAPI document with what holds for many routes at once because middleware does it,
  * so it is declared once here, beside the rule that says where it applies, rather than in every route file:
  * operation ids, the storefront's request headers, the edge cache's response headers, the request id, the replay
- * header of writes that take an Idempotency-Key, the admin surface's D1 bookmark and the 415 of bodies that are
- * not JSON.
+ * header of writes that take an Idempotency-Key, the admin surface's D1 bookmark, and the problems every route
+ * of a kind can answer (a body's 400, 413 and 415; a path or query parameter's 422).
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { PROBLEM_CONTENT_TYPE } from './errors';
@@ -126,7 +126,25 @@ const problemResponse = (status: number) => ({
   content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } },
 });
 
+/**
+ * The problems middleware and validation answer for any route that takes a body or parameters, before the route
+ * runs: a body that is not JSON (415, requireJsonBody) or is malformed JSON (400, the error handler), a body over
+ * MAX_BODY_BYTES (413, limitBody), and a path or query value its schema refuses (422, createRouter's hook; every
+ * id, handle and filter in this API has bounds). The routes list what only they answer.
+ */
+function addCommonProblems(op: Operation, responses: NonNullable<Operation['responses']>) {
+  const statuses: number[] = [];
+  if (op.requestBody) statuses.push(400, 413, 415);
+  const validated = (op.parameters ?? []).some(
+    (p) => !('$ref' in p) && (p.in === 'path' || p.in === 'query'),
+  );
+  if (validated) statuses.push(422);
+  for (const status of statuses) responses[status] ??= problemResponse(status);
+}
+
 function finishOperation(path: string, method: string, op: Operation, on: DocumentSurfaces) {
+  const responses = op.responses ?? {};
+  addCommonProblems(op, responses);
   if (on.isStorefront(path)) {
     op.parameters = [
       ...(op.parameters ?? []),
@@ -134,7 +152,6 @@ function finishOperation(path: string, method: string, op: Operation, on: Docume
       ref('parameters', 'AcceptLanguage'),
     ];
   }
-  const responses = op.responses ?? {};
   // The idempotency middleware answers a replay with the first success response and this header.
   const takesIdempotencyKey = (op.parameters ?? []).some(
     (p) => !('$ref' in p) && p.in === 'header' && p.name === IDEMPOTENCY_KEY_HEADER,
@@ -149,8 +166,6 @@ function finishOperation(path: string, method: string, op: Operation, on: Docume
       headers: CACHED_RESPONSE_HEADERS,
     };
   }
-  // requireJsonBody (src/middleware/security.ts) refuses any body that is not JSON, before the route runs.
-  if (op.requestBody) responses['415'] ??= problemResponse(415);
   const admin = on.isAdmin(path);
   if (admin && method === 'get')
     op.parameters = [...(op.parameters ?? []), ref('parameters', 'D1BookmarkRequest')];

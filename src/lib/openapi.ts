@@ -97,8 +97,9 @@ export const problemDescriptions: Record<number, string> = {
 const RETRY_AFTER_STATUSES = new Set([429, 503]);
 
 /**
- * The problem+json responses a route can give, for its OpenAPI entry. The 415 of a body that is not JSON need
- * not be listed: finishDocument (openapi-document.ts) adds it to every route that takes a body.
+ * The problem+json responses a route can give, for its OpenAPI entry. What any body or parameter can meet need
+ * not be listed (400, 413 and 415 of a body, 422 of a path or query value): finishDocument (openapi-document.ts)
+ * adds it.
  */
 export function problems(...statuses: (keyof typeof problemDescriptions)[]) {
   return Object.fromEntries(
