@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:workers';
-import { eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { apiKeys, auditLog } from '../../src/db/schema';
 import { sha256Hex } from '../../src/lib/crypto';
@@ -205,6 +205,68 @@ describe('revoking keys', () => {
     expect(audit.map((a) => [a.action, a.actorId, a.changes])).toStrictEqual([
       ['api_key.revoke', admin.id, { revoked_at: { from: null, to: expect.any(String) } }],
     ]);
+  });
+
+  it('revokes the keys the key created, and theirs, in the same write, audited per key', async () => {
+    const admin = await insertSecretKey();
+    const createKey = async (token: string, name: string, permissions: string[]) => {
+      const res = await call(
+        '/v1/admin/api-keys',
+        jsonInit('POST', { kind: 'secret', name, permissions }, bearer(token)),
+      );
+      expect(res.status).toBe(201);
+      return (await res.json()) as { id: string; secret_key: string };
+    };
+    const leaked = await createKey(admin.key, 'leaked', ['api_keys:manage', 'catalog:read']);
+    const child = await createKey(leaked.secret_key, 'child', ['api_keys:manage', 'catalog:read']);
+    const grandchild = await createKey(child.secret_key, 'grandchild', ['catalog:read']);
+    const sibling = await createKey(admin.key, 'sibling', ['catalog:read']);
+
+    const res = await call(`/v1/admin/api-keys/${leaked.id}/revoke`, {
+      method: 'POST',
+      headers: bearer(admin.key),
+    });
+    expect(res.status).toBe(200);
+    for (const key of [leaked, child, grandchild]) {
+      const refused = await call('/v1/admin/products?limit=1', { headers: bearer(key.secret_key) });
+      expect(refused.status).toBe(401);
+      expect((await problemOf(refused)).code).toBe('invalid_credentials');
+    }
+    expect((await call('/v1/admin/products?limit=1', { headers: bearer(sibling.secret_key) })).status).toBe(
+      200,
+    );
+
+    const ids = [leaked.id, child.id, grandchild.id, sibling.id];
+    const rows = await db().select().from(apiKeys).where(inArray(apiKeys.id, ids)).all();
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.revokedAt !== null]))).toStrictEqual({
+      [leaked.id]: true,
+      [child.id]: true,
+      [grandchild.id]: true,
+      [sibling.id]: false,
+    });
+    const audit = await db()
+      .select()
+      .from(auditLog)
+      .where(and(inArray(auditLog.targetId, ids), eq(auditLog.action, 'api_key.revoke')))
+      .all();
+    const revokedAt = (id: string) => rows.find((r) => r.id === id)?.revokedAt?.toISOString();
+    const byCreator = (id: string) => ({
+      revoked_at: { from: null, to: revokedAt(id) },
+      reason: 'creator_revoked',
+      api_key_id: leaked.id,
+    });
+    expect(audit.map((a) => [a.targetId, a.actorId, a.requestId, a.changes]).sort()).toStrictEqual(
+      [
+        [
+          leaked.id,
+          admin.id,
+          res.headers.get('X-Request-Id'),
+          { revoked_at: { from: null, to: revokedAt(leaked.id) } },
+        ],
+        [child.id, admin.id, res.headers.get('X-Request-Id'), byCreator(child.id)],
+        [grandchild.id, admin.id, res.headers.get('X-Request-Id'), byCreator(grandchild.id)],
+      ].sort(),
+    );
   });
 
   it('refuses to let a narrow key revoke a broader one', async () => {

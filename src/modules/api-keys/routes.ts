@@ -43,7 +43,9 @@ export const revokeApiKey = adminRoute('api_keys:manage', {
   path: '/api-keys/{id}/revoke',
   tags,
   summary: 'Revoke an API key',
-  description: 'Only a principal holding every permission of a secret key can revoke it.',
+  description:
+    'Only a principal holding every permission of a secret key can revoke it. The keys it created, and the keys ' +
+    'those created, are revoked in the same write.',
   request: { params: ApiKeyIdParam },
   responses: {
     200: jsonContent(ApiKeySchema, 'The revoked key'),

@@ -97,7 +97,10 @@ export async function createPublishableKey(
   return inserted[0]!;
 }
 
-/** Revokes a key; revoking a revoked key changes nothing and answers with it as it is. */
+/**
+ * Revokes a key and, in the same batch, every active key descended from it (see revokeKeysOutliving): a leaked
+ * key's children must not keep its access. Revoking a revoked key changes nothing and answers with it as it is.
+ */
 export async function revokeApiKey(env: Env, caller: AdminCaller, id: string): Promise<ApiKeyRow> {
   const db = createDb(env.DB);
   const row = await db.select().from(apiKeys).where(eq(apiKeys.id, id)).get();
@@ -109,46 +112,58 @@ export async function revokeApiKey(env: Env, caller: AdminCaller, id: string): P
       'You cannot revoke a key with permissions you do not hold',
     );
   if (row.revokedAt) return row;
+  const descendants = await revokeKeysOutliving(db, id, [], 'creator_revoked');
   const now = new Date();
-  const [revoked] = await commit(db, caller, {
+  const revoke = db
+    .update(apiKeys)
+    .set({ revokedAt: now })
+    .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+    .returning();
+  const results = await commit(db, caller, {
     conditional: true,
-    statements: [
-      db
-        .update(apiKeys)
-        .set({ revokedAt: now })
-        .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
-        .returning(),
+    // The key's own revoke stays last, as `conditional` needs: a concurrent revoke that got there first leaves
+    // nothing to audit.
+    statements: [...descendants.statements, revoke],
+    audit: [
+      {
+        action: 'api_key.revoke',
+        targetType: 'api_key',
+        targetId: id,
+        changes: { revoked_at: { from: null, to: now.toISOString() } },
+      },
+      ...descendants.audit,
     ],
-    audit: {
-      action: 'api_key.revoke',
-      targetType: 'api_key',
-      targetId: id,
-      changes: { revoked_at: { from: null, to: now.toISOString() } },
-    },
   });
   forgetPublishableKey(id);
-  return revoked[0] ?? row;
+  return (results.at(-1) as Awaited<typeof revoke>)[0] ?? row;
 }
 
-/** Why a key was revoked along with a change to the staff member whose authority created it. */
-export type CreatorChange = 'creator_disabled' | 'creator_role_changed';
+/** Why a key was revoked along with a change to the staff member or the key whose authority created it. */
+export type CreatorChange = 'creator_disabled' | 'creator_role_changed' | 'creator_revoked';
+
+/** The audit field naming the creator: a member is disabled or changes role, a key is revoked. */
+const CREATOR_FIELD: Record<CreatorChange, string> = {
+  creator_disabled: 'staff_id',
+  creator_role_changed: 'staff_id',
+  creator_revoked: 'api_key_id',
+};
 
 /**
- * A key must not outlive the authority that made it. When a staff member is disabled (`kept` is empty) or their
- * role changes (`kept` is the new role's permissions), every active secret key descended from them (see
- * activeKeysDescendedFrom) that holds a permission outside `kept` is revoked: the returned statement and its
- * audit entries (one `api_key.revoke` per key) go into the batch of the member's change, so both commit or
- * neither does.
+ * A key must not outlive the authority that made it. When a staff member is disabled or a key revoked (`kept` is
+ * empty) or a member's role changes (`kept` is the new role's permissions), every active secret key descended
+ * from `creatorId` (see activeKeysDescendedFrom) that holds a permission outside `kept` is revoked: the returned
+ * statement and its audit entries (one `api_key.revoke` per key) go into the batch of the creator's change, so
+ * both commit or neither does.
  */
 export async function revokeKeysOutliving(
   db: Database,
-  staffId: string,
+  creatorId: string,
   kept: readonly Permission[],
   reason: CreatorChange,
 ): Promise<{ statements: BatchItem<'sqlite'>[]; audit: AuditRecord[] }> {
   const keep = new Set<string>(kept);
   // Names no longer in PERMISSIONS grant nothing, so they do not make a key outlive anyone.
-  const outliving = (await activeKeysDescendedFrom(db, staffId)).filter((key) =>
+  const outliving = (await activeKeysDescendedFrom(db, creatorId)).filter((key) =>
     (key.permissions ?? []).filter(isPermission).some((p) => !keep.has(p)),
   );
   if (outliving.length === 0) return { statements: [], audit: [] };
@@ -165,7 +180,11 @@ export async function revokeKeysOutliving(
       action: 'api_key.revoke',
       targetType: 'api_key',
       targetId: id,
-      changes: { revoked_at: { from: null, to: now.toISOString() }, reason, staff_id: staffId },
+      changes: {
+        revoked_at: { from: null, to: now.toISOString() },
+        reason,
+        [CREATOR_FIELD[reason]]: creatorId,
+      },
     })),
   };
 }
