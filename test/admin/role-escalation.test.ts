@@ -130,3 +130,36 @@ describe('granting a role needs every permission of the role', () => {
     );
   });
 });
+
+describe('re-inviting an address revokes its pending invitation, so it needs what revoking it needs', () => {
+  const reinvite = (token: string, email: string, role: string) =>
+    call('/v1/admin/staff/invites', jsonInit('POST', { email, role }, bearer(token)));
+
+  it('refuses a key that may invite to support but not revoke an invitation to admin, writing nothing', async () => {
+    const key = await insertSecretKey(['staff:manage', ...ROLE_PERMISSIONS.support]);
+    const { invite: pending } = await insertPendingInvite('admin');
+    const res = await expectNoWrites(() => reinvite(key.key, pending.email, 'support'));
+    expect(res.status).toBe(403);
+    expect(await problemOf(res)).toStrictEqual(
+      escalation(
+        'You cannot revoke an invitation to the admin role, which holds permissions you do not hold',
+        beyondStaffManage('admin').filter((p) => !ROLE_PERMISSIONS.support.includes(p)),
+      ),
+    );
+  });
+
+  it('refuses an admin re-inviting the address of a pending owner invitation, writing nothing', async () => {
+    const { tokens } = await signedInStaff('admin');
+    const { invite: pending } = await insertPendingInvite('owner');
+    const res = await expectNoWrites(() => reinvite(tokens.access_token, pending.email, 'support'));
+    expect(res.status).toBe(403);
+    expect(await problemOf(res)).toStrictEqual({
+      type: 'https://edgecart.dev/problems/owner_only',
+      title: 'Forbidden',
+      status: 403,
+      detail: 'Only an owner can revoke an invitation to the owner role.',
+      code: 'owner_only',
+      request_id: expect.any(String),
+    });
+  });
+});

@@ -81,6 +81,11 @@ describe('POST /v1/admin/staff/invites', () => {
       [first.id, 'support', true],
       [second.id, 'read_only', false],
     ]);
+    const audit = await db().select().from(auditLog).where(eq(auditLog.targetId, first.id)).all();
+    expect(audit.map((a) => [a.actorId, a.action, a.changes])).toStrictEqual([
+      [key.id, 'staff_invite.create', { email: address, role: 'support' }],
+      [key.id, 'staff_invite.revoke', { email: address, role: 'support', replaced_by: second.id }],
+    ]);
   });
 
   it('refuses to invite an owner unless the inviter is an owner (keys never are), writing nothing', async () => {

@@ -1,12 +1,13 @@
 /**
  * Staff invitations: an invite names an email and a role; its token (256 bits, only the SHA-256 stored) travels only
  * in the invitation mail, and accepting it creates the account with the name and password the invitee chooses.
- * Invites expire after INVITE_TTL_MS and work once. Inviting an address again replaces its pending invite.
+ * Invites expire after INVITE_TTL_MS and work once. Inviting an address again replaces its pending invite, which
+ * revokes it: only a caller who may revoke it directly may do so.
  *
  * The mail is sent by the email consumer from the `staff_invite.created` event (src/modules/notifications), which
  * issues the token as it builds the mail (`invitationMail`): no token is ever in an event or in a log.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { type StaffRole, staffInvites, staffUsers } from '../../db/schema';
 import type { AdminCaller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
@@ -17,7 +18,7 @@ import { newId } from '../../lib/ids';
 import type { EmailMessage } from '../email/types';
 import { INVITE_TTL_MS } from './invite-ttl';
 import { pendingInvite } from './read';
-import { assertMayGrantRole } from './rules';
+import { assertMayGrantRole, assertMayRevokeInvite } from './rules';
 
 type InviteRow = typeof staffInvites.$inferSelect;
 
@@ -40,13 +41,28 @@ export async function createInvite(
   if (existing) throw conflict('staff_exists', 'A staff member with this email already exists.');
 
   const now = new Date();
+  const replaced = await db
+    .select()
+    .from(staffInvites)
+    .where(and(eq(staffInvites.email, input.email), pendingInvite(now)))
+    .all();
+  for (const pending of replaced) assertMayRevokeInvite(caller.principal, pending.role);
   const id = newId('inv');
   const [, inserted] = await commit(db, caller, {
     statements: [
+      // Only the invitations checked above: one created since, by someone else, is not this caller's to revoke.
       db
         .update(staffInvites)
         .set({ revokedAt: now })
-        .where(and(eq(staffInvites.email, input.email), pendingInvite(now))),
+        .where(
+          and(
+            inArray(
+              staffInvites.id,
+              replaced.map((r) => r.id),
+            ),
+            pendingInvite(now),
+          ),
+        ),
       db
         .insert(staffInvites)
         .values({
@@ -60,12 +76,20 @@ export async function createInvite(
         })
         .returning(),
     ],
-    audit: {
-      action: 'staff_invite.create',
-      targetType: 'staff_invite',
-      targetId: id,
-      changes: { email: input.email, role: input.role },
-    },
+    audit: [
+      {
+        action: 'staff_invite.create',
+        targetType: 'staff_invite',
+        targetId: id,
+        changes: { email: input.email, role: input.role },
+      },
+      ...replaced.map((r) => ({
+        action: 'staff_invite.revoke',
+        targetType: 'staff_invite',
+        targetId: r.id,
+        changes: { email: r.email, role: r.role, replaced_by: id },
+      })),
+    ],
     events: [
       { type: 'staff_invite.created', aggregateType: 'staff_invite', aggregateId: id, payload: { id } },
     ],
@@ -97,8 +121,7 @@ export async function revokeInvite(env: Env, caller: AdminCaller, id: string): P
   const db = createDb(env.DB);
   const invite = await db.select().from(staffInvites).where(eq(staffInvites.id, id)).get();
   if (!invite) throw notFound('The invitation');
-  // Revoking an invitation switches off a grant, which needs what the grant holds (as revoking a key does).
-  assertMayGrantRole(caller.principal, invite.role, `revoke an invitation to the ${invite.role} role`);
+  assertMayRevokeInvite(caller.principal, invite.role);
   const now = new Date();
   if (invite.acceptedAt || invite.revokedAt || invite.expiresAt <= now) {
     throw new AppError(409, 'invite_not_pending', 'Only a pending invitation can be revoked.');

@@ -23,8 +23,9 @@ export const createInvite = adminRoute('staff:manage', {
   summary: 'Invite a staff member',
   description:
     'Creates a single-use invitation valid for 72 hours; its token is emailed to the invitee and in no response. ' +
-    'Inviting the same address again replaces the pending invitation. Inviting to a role needs every permission ' +
-    'of that role (403 `permission_escalation`); only an owner can invite an owner.',
+    'Inviting the same address again replaces (revokes) the pending invitation, which needs what revoking it ' +
+    'needs. Inviting to a role needs every permission of that role (403 `permission_escalation`); only an owner ' +
+    'can invite an owner.',
   request: { body: jsonBody(CreateInviteBody) },
   responses: {
     201: jsonContent(InviteSchema, 'The invitation; its token is emailed to the invitee'),

@@ -22,13 +22,21 @@ export function assertMayGrantRole(
   action = `grant the ${role} role`,
 ): void {
   if (role === 'owner' && !isOwner(principal)) {
-    throw new AppError(403, 'owner_only', 'Only an owner can grant the owner role.');
+    throw new AppError(403, 'owner_only', `Only an owner can ${action}.`);
   }
   refuseEscalation(
     principal,
     ROLE_PERMISSIONS[role],
     `You cannot ${action}, which holds permissions you do not hold`,
   );
+}
+
+/**
+ * Revoking an invitation to `role`, directly or by inviting its address again: it switches off a grant, which
+ * needs what the grant holds (as revoking a key does).
+ */
+export function assertMayRevokeInvite(principal: AdminPrincipal, role: StaffRole): void {
+  assertMayGrantRole(principal, role, `revoke an invitation to the ${role} role`);
 }
 
 export function assertMayManage(
