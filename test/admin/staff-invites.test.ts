@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:workers';
-import { eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { auditLog, staffInvites } from '../../src/db/schema';
 import { sha256Hex } from '../../src/lib/crypto';
@@ -7,10 +7,18 @@ import { createDb } from '../../src/lib/db';
 import { expectNoWrites, insertSecretKey, insertStaff } from '../helpers/admin';
 import { mailSentAfter } from '../helpers/events';
 import { bearer, call, expectProblem, jsonInit, problemOf } from '../helpers/http';
+import { signedInStaff } from '../helpers/staff';
 import { unique } from '../helpers/unique';
 
 const db = () => createDb(env.DB);
 const email = () => `${unique('invitee')}@example.com`;
+
+/** The token the invitation mail carried, once the email consumer has sent it for `res`'s invitation. */
+async function mailedToken(res: Response, address: string): Promise<string> {
+  await mailSentAfter(res);
+  const mail = (await (await call(`/v1/dev/mailbox?to=${address}`)).json()) as { data: { text: string }[] };
+  return /Token: ([A-Za-z0-9_-]{43})$/.exec(mail.data[0]?.text ?? '')?.[1] as string;
+}
 
 async function invite(key: string, body: { email: string; role: string }) {
   return call('/v1/admin/staff/invites', jsonInit('POST', body, bearer(key)));
@@ -191,5 +199,125 @@ describe('listing and revoking invites', () => {
       headers: bearer(key.key),
     });
     expect(res.status).toBe(404);
+  });
+});
+
+describe('invitations outliving their inviter’s authority', () => {
+  const created = async (res: Response) => {
+    expect(res.status).toBe(201);
+    return (await res.json()) as { id: string; email: string };
+  };
+  const createKey = async (token: string, permissions: string[]) => {
+    const res = await call(
+      '/v1/admin/api-keys',
+      jsonInit('POST', { kind: 'secret', name: unique('key'), permissions }, bearer(token)),
+    );
+    expect(res.status).toBe(201);
+    return (await res.json()) as { id: string; secret_key: string };
+  };
+  const pendingAndRevokes = async (ids: string[]) => {
+    const rows = await db().select().from(staffInvites).where(inArray(staffInvites.id, ids)).all();
+    const revokes = await db()
+      .select()
+      .from(auditLog)
+      .where(and(inArray(auditLog.targetId, ids), eq(auditLog.action, 'staff_invite.revoke')))
+      .all();
+    return {
+      pending: Object.fromEntries(rows.map((r) => [r.id, r.revokedAt === null])),
+      revokes: revokes.map((a) => [a.targetId, a.actorId, a.requestId, a.changes]).sort(),
+    };
+  };
+  const supportPermissions = ['staff:manage', 'catalog:read', 'orders:read', 'inventory:read'];
+
+  it('revokes a disabled member’s pending invitations and their keys’, so none can be accepted', async () => {
+    const owner = await signedInStaff('owner');
+    const fired = await signedInStaff('admin');
+    const key = await createKey(fired.tokens.access_token, supportPermissions);
+    const adminRes = await invite(fired.tokens.access_token, { email: email(), role: 'admin' });
+    const toAdmin = await created(adminRes.clone());
+    const token = await mailedToken(adminRes, toAdmin.email);
+    const byKey = await created(await invite(key.secret_key, { email: email(), role: 'support' }));
+    const someoneElses = await created(
+      await invite(owner.tokens.access_token, { email: email(), role: 'support' }),
+    );
+
+    const res = await call(
+      `/v1/admin/staff/${fired.staff.id}`,
+      jsonInit('PATCH', { status: 'disabled' }, bearer(owner.tokens.access_token)),
+    );
+    expect(res.status).toBe(200);
+    const accepted = await call(
+      '/v1/auth/staff/invites/accept',
+      jsonInit('POST', { token, name: 'Backdoor', password: 'correct horse battery staple' }),
+    );
+    expect(accepted.status).toBe(400);
+    expect(await problemOf(accepted)).toStrictEqual({
+      type: 'https://edgecart.dev/problems/invalid_invite',
+      title: 'Bad Request',
+      status: 400,
+      detail: 'This invitation is invalid, expired or already used.',
+      code: 'invalid_invite',
+      request_id: expect.any(String),
+    });
+    const because = { reason: 'creator_disabled', staff_id: fired.staff.id };
+    const requestId = res.headers.get('X-Request-Id');
+    expect(await pendingAndRevokes([toAdmin.id, byKey.id, someoneElses.id])).toStrictEqual({
+      pending: { [toAdmin.id]: false, [byKey.id]: false, [someoneElses.id]: true },
+      revokes: [
+        [toAdmin.id, owner.staff.id, requestId, { email: toAdmin.email, role: 'admin', ...because }],
+        [byKey.id, owner.staff.id, requestId, { email: byKey.email, role: 'support', ...because }],
+      ].sort(),
+    });
+  });
+
+  it('revokes a demoted owner’s pending owner invitations and keeps those the new role could make', async () => {
+    const owner = await signedInStaff('owner');
+    const demoted = await signedInStaff('owner');
+    const toOwner = await created(
+      await invite(demoted.tokens.access_token, { email: email(), role: 'owner' }),
+    );
+    const toAdmin = await created(
+      await invite(demoted.tokens.access_token, { email: email(), role: 'admin' }),
+    );
+
+    const res = await call(
+      `/v1/admin/staff/${demoted.staff.id}`,
+      jsonInit('PATCH', { role: 'admin' }, bearer(owner.tokens.access_token)),
+    );
+    expect(res.status).toBe(200);
+    expect(await pendingAndRevokes([toOwner.id, toAdmin.id])).toStrictEqual({
+      pending: { [toOwner.id]: false, [toAdmin.id]: true },
+      revokes: [
+        [
+          toOwner.id,
+          owner.staff.id,
+          res.headers.get('X-Request-Id'),
+          { email: toOwner.email, role: 'owner', reason: 'creator_role_changed', staff_id: demoted.staff.id },
+        ],
+      ],
+    });
+  });
+
+  it('revokes a revoked key’s pending invitations and those of the keys it created', async () => {
+    const admin = await insertSecretKey();
+    const parent = await createKey(admin.key, ['api_keys:manage', ...supportPermissions]);
+    const child = await createKey(parent.secret_key, supportPermissions);
+    const byParent = await created(await invite(parent.secret_key, { email: email(), role: 'support' }));
+    const byChild = await created(await invite(child.secret_key, { email: email(), role: 'support' }));
+
+    const res = await call(`/v1/admin/api-keys/${parent.id}/revoke`, {
+      method: 'POST',
+      headers: bearer(admin.key),
+    });
+    expect(res.status).toBe(200);
+    const because = { reason: 'creator_revoked', api_key_id: parent.id };
+    const requestId = res.headers.get('X-Request-Id');
+    expect(await pendingAndRevokes([byParent.id, byChild.id])).toStrictEqual({
+      pending: { [byParent.id]: false, [byChild.id]: false },
+      revokes: [
+        [byParent.id, admin.id, requestId, { email: byParent.email, role: 'support', ...because }],
+        [byChild.id, admin.id, requestId, { email: byChild.email, role: 'support', ...because }],
+      ].sort(),
+    });
   });
 });

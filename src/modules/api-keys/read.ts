@@ -32,18 +32,26 @@ export function listApiKeys(
 }
 
 /**
- * Active secret keys that `creatorId`'s authority created: keys it created, keys those keys created, and so on
- * down (a key's `created_by` is the staff member or the key that made it).
+ * The ids of every key `creatorId`'s authority created, revoked ones included: keys it created, keys those keys
+ * created, and so on down (a key's `created_by` is the staff member or the key that made it).
  */
-export function activeKeysDescendedFrom(db: Database, creatorId: string) {
-  const descendants = sql`WITH RECURSIVE tree(id) AS (
+export const keyIdsDescendedFrom = (creatorId: string) => sql`WITH RECURSIVE tree(id) AS (
       SELECT k.id FROM api_keys k WHERE k.created_by = ${creatorId}
       UNION SELECT k.id FROM api_keys k JOIN tree ON k.created_by = tree.id
     ) SELECT id FROM tree`;
+
+/** Active secret keys that `creatorId`'s authority created (see keyIdsDescendedFrom). */
+export function activeKeysDescendedFrom(db: Database, creatorId: string) {
   return db
     .select()
     .from(apiKeys)
-    .where(and(sql`${apiKeys.id} IN (${descendants})`, eq(apiKeys.kind, 'secret'), isNull(apiKeys.revokedAt)))
+    .where(
+      and(
+        sql`${apiKeys.id} IN (${keyIdsDescendedFrom(creatorId)})`,
+        eq(apiKeys.kind, 'secret'),
+        isNull(apiKeys.revokedAt),
+      ),
+    )
     .orderBy(apiKeys.createdAt, apiKeys.id)
     .all();
 }

@@ -44,8 +44,8 @@ export const revokeApiKey = adminRoute('api_keys:manage', {
   tags,
   summary: 'Revoke an API key',
   description:
-    'Only a principal holding every permission of a secret key can revoke it. The keys it created, and the keys ' +
-    'those created, are revoked in the same write.',
+    'Only a principal holding every permission of a secret key can revoke it. The keys it created, the keys ' +
+    'those created, and their pending staff invitations are revoked in the same write.',
   request: { params: ApiKeyIdParam },
   responses: {
     200: jsonContent(ApiKeySchema, 'The revoked key'),

@@ -7,13 +7,15 @@ import { and, eq, inArray, isNull } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { forgetPublishableKey, publishableKeyHash } from '../../auth/publishable-key';
 import { newSecretKey } from '../../auth/secret-key-format';
-import { apiKeys, regions } from '../../db/schema';
+import { apiKeys, regions, type StaffRole, staffInvites } from '../../db/schema';
 import type { AdminCaller } from '../../lib/caller';
 import { type AuditRecord, commit } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { AppError, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
-import { isPermission, type Permission, refuseEscalation } from '../../lib/permissions';
+import { isPermission, type Permission, ROLE_PERMISSIONS, refuseEscalation } from '../../lib/permissions';
+import { pendingInvite, pendingInvitesMadeBy } from '../staff/read';
+import { roleMayInvite } from '../staff/rules';
 import { activeKeysDescendedFrom } from './read';
 
 type ApiKeyRow = typeof apiKeys.$inferSelect;
@@ -98,8 +100,8 @@ export async function createPublishableKey(
 }
 
 /**
- * Revokes a key and, in the same batch, every active key descended from it (see revokeKeysOutliving): a leaked
- * key's children must not keep its access. Revoking a revoked key changes nothing and answers with it as it is.
+ * Revokes a key and, in the same batch, what it granted (see revokeGrantsOutliving): a leaked key's children and
+ * pending invitations must not keep its access. Revoking a revoked key changes nothing and answers with it as it is.
  */
 export async function revokeApiKey(env: Env, caller: AdminCaller, id: string): Promise<ApiKeyRow> {
   const db = createDb(env.DB);
@@ -112,7 +114,7 @@ export async function revokeApiKey(env: Env, caller: AdminCaller, id: string): P
       'You cannot revoke a key with permissions you do not hold',
     );
   if (row.revokedAt) return row;
-  const descendants = await revokeKeysOutliving(db, id, [], 'creator_revoked');
+  const grants = await revokeGrantsOutliving(db, id, null, 'creator_revoked');
   const now = new Date();
   const revoke = db
     .update(apiKeys)
@@ -123,7 +125,7 @@ export async function revokeApiKey(env: Env, caller: AdminCaller, id: string): P
     conditional: true,
     // The key's own revoke stays last, as `conditional` needs: a concurrent revoke that got there first leaves
     // nothing to audit.
-    statements: [...descendants.statements, revoke],
+    statements: [...grants.statements, revoke],
     audit: [
       {
         action: 'api_key.revoke',
@@ -131,14 +133,14 @@ export async function revokeApiKey(env: Env, caller: AdminCaller, id: string): P
         targetId: id,
         changes: { revoked_at: { from: null, to: now.toISOString() } },
       },
-      ...descendants.audit,
+      ...grants.audit,
     ],
   });
   forgetPublishableKey(id);
   return (results.at(-1) as Awaited<typeof revoke>)[0] ?? row;
 }
 
-/** Why a key was revoked along with a change to the staff member or the key whose authority created it. */
+/** Why a grant (a key, an invitation) was revoked along with a change to the member or key that made it. */
 export type CreatorChange = 'creator_disabled' | 'creator_role_changed' | 'creator_revoked';
 
 /** The audit field naming the creator: a member is disabled or changes role, a key is revoked. */
@@ -148,19 +150,39 @@ const CREATOR_FIELD: Record<CreatorChange, string> = {
   creator_revoked: 'api_key_id',
 };
 
+type Revocations = { statements: BatchItem<'sqlite'>[]; audit: AuditRecord[] };
+
 /**
- * A key must not outlive the authority that made it. When a staff member is disabled or a key revoked (`kept` is
- * empty) or a member's role changes (`kept` is the new role's permissions), every active secret key descended
- * from `creatorId` (see activeKeysDescendedFrom) that holds a permission outside `kept` is revoked: the returned
- * statement and its audit entries (one `api_key.revoke` per key) go into the batch of the creator's change, so
- * both commit or neither does.
+ * A grant must not outlive the authority that made it. When a staff member is disabled or a key revoked (`kept`
+ * is null) or a member's role changes (`kept` is the new role), what `creatorId`'s authority made and `kept`
+ * could not make again is revoked: active secret keys descended from it holding a permission outside `kept`'s,
+ * and pending invitations made by it or those keys to a role `kept` could not invite to (see roleMayInvite).
+ * The returned statements and audit entries (one `api_key.revoke` or `staff_invite.revoke` per grant) go into
+ * the batch of the creator's change, so both commit or neither does.
  */
-export async function revokeKeysOutliving(
+export async function revokeGrantsOutliving(
+  db: Database,
+  creatorId: string,
+  kept: StaffRole | null,
+  reason: CreatorChange,
+): Promise<Revocations> {
+  const because = { reason, [CREATOR_FIELD[reason]]: creatorId };
+  const [keys, invites] = await Promise.all([
+    revokeKeysOutliving(db, creatorId, kept ? ROLE_PERMISSIONS[kept] : [], because),
+    revokeInvitesOutliving(db, creatorId, kept, because),
+  ]);
+  return {
+    statements: [...keys.statements, ...invites.statements],
+    audit: [...keys.audit, ...invites.audit],
+  };
+}
+
+async function revokeKeysOutliving(
   db: Database,
   creatorId: string,
   kept: readonly Permission[],
-  reason: CreatorChange,
-): Promise<{ statements: BatchItem<'sqlite'>[]; audit: AuditRecord[] }> {
+  because: Record<string, string>,
+): Promise<Revocations> {
   const keep = new Set<string>(kept);
   // Names no longer in PERMISSIONS grant nothing, so they do not make a key outlive anyone.
   const outliving = (await activeKeysDescendedFrom(db, creatorId)).filter((key) =>
@@ -180,11 +202,42 @@ export async function revokeKeysOutliving(
       action: 'api_key.revoke',
       targetType: 'api_key',
       targetId: id,
-      changes: {
-        revoked_at: { from: null, to: now.toISOString() },
-        reason,
-        [CREATOR_FIELD[reason]]: creatorId,
-      },
+      changes: { revoked_at: { from: null, to: now.toISOString() }, ...because },
+    })),
+  };
+}
+
+async function revokeInvitesOutliving(
+  db: Database,
+  creatorId: string,
+  kept: StaffRole | null,
+  because: Record<string, string>,
+): Promise<Revocations> {
+  const now = new Date();
+  const outliving = (await pendingInvitesMadeBy(db, creatorId, now)).filter(
+    (invite) => kept === null || !roleMayInvite(kept, invite.role),
+  );
+  if (outliving.length === 0) return { statements: [], audit: [] };
+  return {
+    statements: [
+      db
+        .update(staffInvites)
+        .set({ revokedAt: now })
+        .where(
+          and(
+            inArray(
+              staffInvites.id,
+              outliving.map((invite) => invite.id),
+            ),
+            pendingInvite(now),
+          ),
+        ),
+    ],
+    audit: outliving.map((invite) => ({
+      action: 'staff_invite.revoke',
+      targetType: 'staff_invite',
+      targetId: invite.id,
+      changes: { email: invite.email, role: invite.role, ...because },
     })),
   };
 }

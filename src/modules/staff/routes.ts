@@ -90,7 +90,8 @@ export const updateStaff = adminRoute('staff:manage', {
   summary: 'Change a staff member’s name, role or status',
   description:
     'Disabling or changing the role signs the member out everywhere and, in the same write, revokes the secret ' +
-    'keys they created (directly or through their keys) that hold more than they now hold. Changing a member needs every permission ' +
+    'keys they created (directly or through their keys) that hold more than they now hold, and the pending ' +
+    'invitations so made that they could no longer make. Changing a member needs every permission ' +
     'of their role, and a new role every permission of that role (403 `permission_escalation`). Only an owner ' +
     'can change an owner or grant the owner role; nobody changes their own role or status.',
   request: { params: StaffIdParam, body: jsonBody(UpdateStaffBody) },

@@ -1,17 +1,16 @@
 /**
  * Staff members: listing and changes by those holding staff:manage, within the rules of rules.ts. Disabling a
  * member or changing their role signs them out everywhere, so the next token they get reflects the change (and a
- * promotion to owner or admin meets the MFA requirement at the next login), and revokes the secret keys their
- * authority created that hold more than they now hold (all of them once disabled), in the same batch.
+ * promotion to owner or admin meets the MFA requirement at the next login), and revokes the secret keys and pending
+ * invitations their authority made that they could no longer make (all of them once disabled), in the same batch.
  */
 import { eq } from 'drizzle-orm';
 import { type StaffRole, staffRecoveryCodes, staffUsers } from '../../db/schema';
 import type { AdminCaller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
 import { createDb } from '../../lib/db';
-import { ROLE_PERMISSIONS } from '../../lib/permissions';
 import { changesOf } from '../../lib/row-changes';
-import { revokeKeysOutliving } from '../api-keys/service';
+import { revokeGrantsOutliving } from '../api-keys/service';
 import { revokeAllSessionsStatement } from '../sessions/service';
 import { getStaff } from './read';
 import { assertMayManage } from './rules';
@@ -35,15 +34,15 @@ export async function updateStaff(
   if (Object.keys(changes).length === 0) return before;
 
   const db = createDb(env.DB);
-  // A new role or a disabled account must not outlive the tokens already issued, nor the keys the member made:
-  // sign out and revoke in the same batch.
+  // A new role or a disabled account must not outlive the tokens already issued, nor the keys and pending
+  // invitations the member's authority made: sign out and revoke in the same batch.
   const signOut = change.role !== undefined || change.status === 'disabled';
   const disabled = (change.status ?? before.status) === 'disabled';
-  const keys = signOut
-    ? await revokeKeysOutliving(
+  const grants = signOut
+    ? await revokeGrantsOutliving(
         db,
         id,
-        disabled ? [] : ROLE_PERMISSIONS[change.role ?? before.role],
+        disabled ? null : (change.role ?? before.role),
         disabled ? 'creator_disabled' : 'creator_role_changed',
       )
     : { statements: [], audit: [] };
@@ -55,9 +54,9 @@ export async function updateStaff(
         .where(eq(staffUsers.id, id))
         .returning(),
       ...(signOut ? [revokeAllSessionsStatement(db, 'staff', id, 'revoked')] : []),
-      ...keys.statements,
+      ...grants.statements,
     ],
-    audit: [{ action: 'staff.update', targetType: 'staff', targetId: id, changes }, ...keys.audit],
+    audit: [{ action: 'staff.update', targetType: 'staff', targetId: id, changes }, ...grants.audit],
   });
   return updated[0] ?? before;
 }
