@@ -1,7 +1,19 @@
+import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { refreshTokens } from '../../src/db/schema';
+import { sha256Hex } from '../../src/lib/crypto';
+import { createDb } from '../../src/lib/db';
 import { post, randomIp } from '../helpers/http';
 import { expectRateLimited, inOneRateLimitWindow } from '../helpers/rate-limits';
-import { codeFor, insertStaffWithMfa, insertStaffWithPassword, PASSWORD } from '../helpers/staff';
+import {
+  codeFor,
+  insertStaffWithMfa,
+  insertStaffWithPassword,
+  PASSWORD,
+  signedInStaff,
+  type Tokens,
+} from '../helpers/staff';
 import { unique } from '../helpers/unique';
 
 /** Each scenario runs inside one rate-limit window with fresh IPs and accounts (see test/helpers/rate-limits.ts). */
@@ -56,6 +68,31 @@ describe('staff auth rate limits', () => {
       }
       expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
       expect(statuses[10]).toBe(429);
+    });
+  });
+
+  it('limits refreshes per account, from any IP, without consuming the refused token', async () => {
+    await inOneRateLimitWindow(async () => {
+      const { tokens } = await signedInStaff('support');
+      let token = tokens.refresh_token;
+      for (let i = 0; i < 10; i++) {
+        const res = await post(
+          '/v1/auth/staff/refresh',
+          { refresh_token: token },
+          { 'CF-Connecting-IP': randomIp() },
+        );
+        expect(res.status).toBe(200);
+        token = ((await res.json()) as Tokens).refresh_token;
+      }
+      await expectRateLimited(
+        await post('/v1/auth/staff/refresh', { refresh_token: token }, { 'CF-Connecting-IP': randomIp() }),
+      );
+      const row = await createDb(env.DB)
+        .select()
+        .from(refreshTokens)
+        .where(eq(refreshTokens.tokenHash, await sha256Hex(token)))
+        .get();
+      expect(row?.usedAt).toBeNull();
     });
   });
 

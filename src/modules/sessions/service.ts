@@ -35,6 +35,8 @@ function newRefreshToken() {
   return `rt_${randomToken(32)}`;
 }
 
+export type RefreshTokenOwner = { sessionId: string; principalType: PrincipalType; principalId: string };
+
 /**
  * Whose session a refresh token belongs to, without consuming it: so a surface can refuse another principal
  * type's token untouched, and rate-limit per account before the rotation.
@@ -42,7 +44,7 @@ function newRefreshToken() {
 export async function refreshTokenOwner(
   db: Database,
   presented: string,
-): Promise<{ sessionId: string; principalType: PrincipalType; principalId: string } | undefined> {
+): Promise<RefreshTokenOwner | undefined> {
   return db
     .select({
       sessionId: sessions.id,

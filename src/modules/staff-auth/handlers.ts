@@ -8,6 +8,7 @@ import { createRouter } from '../../lib/openapi';
 import { noStore } from '../../middleware/no-store';
 import { rateLimit } from '../../middleware/rate-limit';
 import { listOwnSessions, revokeOwnSession } from '../sessions/own-sessions';
+import { refreshTokenOwner } from '../sessions/service';
 import { acceptInvite } from '../staff/accept-invite';
 import { serializeStaff } from '../staff/schemas';
 import { checkPassword } from './login-service';
@@ -93,7 +94,13 @@ export const staffAuthRouter = router
     );
   })
   .openapi(routes.refresh, async (c) => {
-    return c.json(await refreshStaffTokens(c.env, requestMeta(c), c.req.valid('json').refresh_token), 200);
+    const { refresh_token } = c.req.valid('json');
+    const owner = await refreshTokenOwner(createDb(c.env.DB), refresh_token);
+    // Counted per member before the token is consumed, as the customer refresh is.
+    if (owner?.principalType === 'staff') {
+      await rateLimit('AUTH_ACCOUNT_RATE_LIMITER', `staff-id:${owner.principalId}`, c);
+    }
+    return c.json(await refreshStaffTokens(c.env, requestMeta(c), refresh_token, owner), 200);
   })
   .openapi(routes.logout, async (c) => {
     await logoutStaff(c.env.DB, c.req.valid('json').refresh_token);

@@ -4,15 +4,19 @@
  * A refresh token belonging to a customer session is refused here without being consumed.
  */
 import { eq } from 'drizzle-orm';
-import { refreshTokens, sessions, staffUsers } from '../../db/schema';
+import { staffUsers } from '../../db/schema';
 import type { RequestMeta } from '../../lib/caller';
-import { sha256Hex } from '../../lib/crypto';
-import { createDb, type Database } from '../../lib/db';
+import { createDb } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { MFA_REQUIRED_ROLES, ROLE_PERMISSIONS } from '../../lib/permissions';
 import { issueTokens } from '../sessions/issue-tokens';
 import type { TokenResponse } from '../sessions/schemas';
-import { revokeSession, rotateRefreshToken } from '../sessions/service';
+import {
+  type RefreshTokenOwner,
+  refreshTokenOwner,
+  revokeSession,
+  rotateRefreshToken,
+} from '../sessions/service';
 
 type Staff = { id: string; role: (typeof staffUsers.$inferSelect)['role'] };
 
@@ -36,23 +40,18 @@ export function staffTokens(
   );
 }
 
-async function staffSessionOf(db: Database, refreshToken: string) {
-  return db
-    .select({ sessionId: sessions.id, principalType: sessions.principalType })
-    .from(refreshTokens)
-    .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
-    .where(eq(refreshTokens.tokenHash, await sha256Hex(refreshToken)))
-    .get();
-}
-
+/**
+ * Rotates a staff refresh token whose `owner` (refreshTokenOwner, looked up first so the handler can count the
+ * attempt against the member before anything is consumed) is a staff session.
+ */
 export async function refreshStaffTokens(
   env: Env,
   meta: RequestMeta,
   presented: string,
+  owner: RefreshTokenOwner | undefined,
 ): Promise<TokenResponse> {
-  const db = createDb(env.DB);
-  const owner = await staffSessionOf(db, presented);
   if (owner?.principalType !== 'staff') throw invalidRefresh();
+  const db = createDb(env.DB);
   const { session, refreshToken } = await rotateRefreshToken(db, presented);
   const staff = await db.select().from(staffUsers).where(eq(staffUsers.id, session.principalId)).get();
   if (staff?.status !== 'active' || (MFA_REQUIRED_ROLES.has(staff.role) && !staff.mfaEnabledAt)) {
@@ -65,6 +64,6 @@ export async function refreshStaffTokens(
 /** Ends the session of a staff refresh token; anything else is ignored, so logout reveals nothing. */
 export async function logoutStaff(d1: D1Database, presented: string): Promise<void> {
   const db = createDb(d1);
-  const owner = await staffSessionOf(db, presented);
+  const owner = await refreshTokenOwner(db, presented);
   if (owner?.principalType === 'staff') await revokeSession(db, owner.sessionId, 'logout');
 }
