@@ -27,7 +27,7 @@ import { adminInventoryRouter } from './modules/inventory/admin-handlers';
 import { storeInventoryRouter } from './modules/inventory/store-handlers';
 import { liveRouter } from './modules/live/handlers';
 import { adminOrdersRouter } from './modules/orders/admin-handlers';
-import { markOrderPaidOnSettlement } from './modules/orders/settlement';
+import { markOrderPaidOnSettlement, refundOrderOnProviderRefund } from './modules/orders/settlement';
 import { storeOrdersRouter } from './modules/orders/store-handlers';
 import { stripeHooksRouter } from './modules/payments/handlers';
 import { adminProductsRouter } from './modules/products/admin-handlers';
@@ -83,5 +83,11 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
   app.route('/v1/admin', adminRouter);
   app.route('/v1/auth/staff', staffAuthRouter);
   app.route('/v1', liveRouter);
-  app.route('/v1/hooks', stripeHooksRouter({ onPaymentSettled: markOrderPaidOnSettlement }));
+  app.route(
+    '/v1/hooks',
+    stripeHooksRouter({
+      onPaymentSettled: markOrderPaidOnSettlement,
+      onPaymentRefunded: refundOrderOnProviderRefund,
+    }),
+  );
 }

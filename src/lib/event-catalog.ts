@@ -96,7 +96,7 @@ const OrderCanceledData = OrderMoneyData.extend({
   reason: z.string().optional(),
 });
 
-/** Staff refunded part or all of an order: the money, and the order's transition. */
+/** Part or all of an order was refunded (by staff, or in the provider's dashboard): the money, and the order's transition. */
 const OrderRefundedData = OrderMoneyData.extend({
   number: z.string(),
   from: z.string(),
@@ -319,8 +319,9 @@ export const EVENT_CATALOG = {
     aggregate: 'order',
     audience: 'public',
     description:
-      'Staff refunded money to the shopper (`amount`; `refunded_total` so far); a partial refund raises one ' +
-      'event each, and `to` says whether the order is now `partially_refunded` or `refunded`.',
+      'Money went back to the shopper, refunded by staff or in the provider’s dashboard (`amount`; ' +
+      '`refunded_total` so far); a partial refund raises one event each, and `to` says whether the order is ' +
+      'now `partially_refunded` or `refunded`.',
     versions: { 1: OrderRefundedData },
   }),
   'customer.created': spec({

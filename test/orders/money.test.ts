@@ -8,13 +8,16 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { systemCaller } from '../../src/lib/caller';
 import { stockObject, stockSnapshot } from '../../src/modules/inventory/stock';
-import { fulfilOrder, refundOrder } from '../../src/modules/orders/admin-service';
+import { fulfilOrder, markDelivered, refundOrder } from '../../src/modules/orders/admin-service';
+import { refundOrderOnProviderRefund } from '../../src/modules/orders/settlement';
+import { receiveStripeWebhook } from '../../src/modules/payments/webhook-service';
 import { admin, rows } from '../helpers/admin-fixtures';
 import { stockedProduct } from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { type CheckoutBody, checkoutCall, readyCart, shippingOption } from '../helpers/checkout';
-import { deliver, FakeStripe, stripeEvent } from '../helpers/fake-stripe';
+import { deliver, FakeStripe, signature, stripeEvent } from '../helpers/fake-stripe';
 import { expectProblem } from '../helpers/http';
+import { db } from '../helpers/payments';
 
 const stripe = new FakeStripe();
 stripe.install();
@@ -232,6 +235,8 @@ describe('refunds', () => {
   });
 });
 
+const webhookCaller = () => systemCaller('stripe-webhook', crypto.randomUUID());
+
 const staffCaller = () => ({
   ...systemCaller('refund-race', crypto.randomUUID()),
   actor: { type: 'staff' as const, id: 'stf_money_test' },
@@ -240,3 +245,129 @@ const staffCaller = () => ({
 async function paymentIdOf(orderId: string): Promise<string> {
   return (await rows('SELECT id FROM payments WHERE order_id = ?', orderId))[0]?.id as string;
 }
+
+describe('a refund made in Stripe’s dashboard', () => {
+  /** A Stripe order shipped in full (its 25.00 captured), and what Stripe's charge.refunded says once `refunded` went back. */
+  async function shippedWithStripe() {
+    const placed = await paidOrder('stripe');
+    const shipped = await admin('POST', `/orders/${placed.id}/fulfillments`, {
+      carrier: 'DHL',
+      tracking_number: 'T',
+    });
+    expect(shipped.status).toBe(201);
+    const [payment] = await rows('SELECT id, provider_ref FROM payments WHERE order_id = ?', placed.id);
+    const ref = payment?.provider_ref as string;
+    const refundedInStripe = (total: number, idempotencyKey: string | null = null) => {
+      stripe.refunded.set(ref, total);
+      return stripeEvent('charge.refunded', stripe.charge(ref), idempotencyKey);
+    };
+    return { ...placed, paymentId: payment?.id as string, ref, refundedInStripe };
+  }
+
+  const refundRecords = (orderId: string) =>
+    rows(
+      `SELECT o.payload, a.actor_type, a.actor_id, a.action FROM outbox_events o
+       JOIN audit_log a ON a.request_id = o.request_id AND a.target_id = o.aggregate_id
+       WHERE o.type = 'order.refunded' AND o.aggregate_id = ? ORDER BY o.rowid`,
+      orderId,
+    );
+
+  it('shows on the order', async () => {
+    const placed = await shippedWithStripe();
+    const partial = placed.refundedInStripe(1000);
+    expect(await (await deliver(partial)).json()).toStrictEqual({
+      event_id: partial.id,
+      result: 'processed',
+    });
+    expect(await order(placed.id)).toMatchObject({
+      status: 'partially_refunded',
+      refunded_total: 1000,
+      payments: [{ status: 'partially_refunded', amount_refunded: 1000 }],
+    });
+    const [record] = await refundRecords(placed.id);
+    expect(JSON.parse(record?.payload as string)).toStrictEqual({
+      id: placed.id,
+      number: expect.any(String),
+      from: 'fulfilled',
+      to: 'partially_refunded',
+      reason: 'stripe refund (webhook)',
+      region: 'eu',
+      country: 'DE',
+      currency: 'EUR',
+      amount: 1000,
+      payment_id: placed.paymentId,
+      refunded_total: 1000,
+    });
+    expect(record).toMatchObject({
+      actor_type: 'system',
+      actor_id: 'stripe-webhook',
+      action: 'order.refund',
+    });
+
+    // Stripe redelivers the event: nothing changes.
+    expect(await (await deliver(partial)).json()).toMatchObject({ result: 'duplicate' });
+    const full = placed.refundedInStripe(2500);
+    expect(await (await deliver(full)).json()).toMatchObject({ result: 'processed' });
+    expect(await order(placed.id)).toMatchObject({ status: 'refunded', refunded_total: 2500 });
+    expect(await eventTypes('order', [placed.id])).toStrictEqual([
+      'order.created',
+      'order.paid',
+      'order.fulfilled',
+      'order.refunded',
+      'order.refunded',
+    ]);
+    expect(
+      (await refundRecords(placed.id)).map((r) => JSON.parse(r.payload as string).refunded_total),
+    ).toStrictEqual([1000, 2500]);
+    await expectProblem(
+      await admin('POST', `/orders/${placed.id}/refunds`, { amount: 1 }),
+      409,
+      'invalid_transition',
+    );
+  });
+
+  it('is not counted again when it is edgecart’s own refund reported back', async () => {
+    const placed = await shippedWithStripe();
+    const refund = await admin('POST', `/orders/${placed.id}/refunds`, { amount: 1000 });
+    expect(refund.status).toBe(201);
+    const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? null;
+    const reported = stripeEvent('charge.refunded', stripe.charge(placed.ref), ownKey);
+    expect(await (await deliver(reported)).json()).toMatchObject({ result: 'ignored' });
+    expect(await order(placed.id)).toMatchObject({ status: 'partially_refunded', refunded_total: 1000 });
+    expect(await refundRecords(placed.id)).toHaveLength(1);
+  });
+  it('reaches the order when staff changed it between the webhook’s read and its batch', async () => {
+    const placed = await shippedWithStripe();
+    const event = placed.refundedInStripe(1000);
+    const payload = JSON.stringify(event);
+    let delivered = false;
+    // Staff mark the order delivered once the order side's first call has read the order: every run alike.
+    const result = await receiveStripeWebhook(db, env, webhookCaller(), {
+      payload: new TextEncoder().encode(payload),
+      signature: await signature(payload),
+      onPaymentRefunded: async (database, refunded, when, caller) => {
+        const extension = await refundOrderOnProviderRefund(database, refunded, when, caller);
+        if (!delivered) {
+          delivered = true;
+          await markDelivered(env, staffCaller(), placed.id);
+        }
+        return extension;
+      },
+    });
+    expect(result).toStrictEqual({ event_id: event.id, result: 'processed' });
+    expect(await order(placed.id)).toMatchObject({
+      status: 'partially_refunded',
+      refunded_total: 1000,
+      payments: [{ status: 'partially_refunded', amount_refunded: 1000 }],
+    });
+    expect(
+      (
+        await rows(
+          'SELECT action, to_status FROM order_transitions WHERE order_id = ? ORDER BY rowid',
+          placed.id,
+        )
+      ).map((t) => `${t.action}:${t.to_status}`),
+    ).toStrictEqual(['place:paid', 'fulfil:fulfilled', 'deliver:delivered', 'refund:partially_refunded']);
+    expect(await refundRecords(placed.id)).toHaveLength(1);
+  });
+});

@@ -14,7 +14,7 @@
  * same order (a Worker that died after the provider call) repeats the provider's first answer instead of moving
  * money twice.
  */
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 import { orders, payments } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import type { Database } from '../../lib/db';
@@ -33,14 +33,25 @@ export async function activePayment(db: Database, orderId: string): Promise<Paym
 
 const keyOf = (order: OrderRow, action: string) => `order:${order.id}:v${order.version}:${action}`;
 
-/** The order's refunded total as its payments say, set in the same batch as a refund's payment writes. */
-function refundedTotalStatement(db: Database, orderId: string) {
+/**
+ * The order's refunded total as its payments say, set in the same batch as a refund's payment writes. A
+ * provider's report is recorded by an UPDATE that comes after the order side's statements, so `reported` counts
+ * its payment at the refunded amount the report sets; `guard` is the order change's `won`.
+ */
+export function refundedTotalStatement(
+  db: Database,
+  orderId: string,
+  reported?: { paymentId: string; amountRefunded: number; guard: SQL },
+) {
+  const amount = reported
+    ? sql`CASE WHEN ${payments.id} = ${reported.paymentId} THEN ${reported.amountRefunded} ELSE ${payments.amountRefunded} END`
+    : sql`${payments.amountRefunded}`;
   return db
     .update(orders)
     .set({
-      refundedTotal: sql`(SELECT coalesce(sum(${payments.amountRefunded}), 0) FROM ${payments} WHERE ${payments.orderId} = ${orderId})`,
+      refundedTotal: sql`(SELECT coalesce(sum(${amount}), 0) FROM ${payments} WHERE ${payments.orderId} = ${orderId})`,
     })
-    .where(eq(orders.id, orderId));
+    .where(and(eq(orders.id, orderId), reported?.guard));
 }
 
 /** 409: shipping the order would send goods that nothing pays for. */

@@ -8,11 +8,19 @@
  *
  * An order that is no longer waiting (already paid, or canceled by staff, whose cancel voided the payment
  * first) is left alone.
+ *
+ * A refund made in the provider's dashboard arrives the same way (`OnPaymentRefunded`): the order takes it as a
+ * staff refund would be taken, in the batch that records it on the payment, with the same transition, audit
+ * entry and `order.refunded` event, once per report (the webhook's receipt) and never for edgecart's own refunds
+ * (their batch did it; their report is recorded quietly). Its claim must match for the payment to be recorded.
  */
 import { eq } from 'drizzle-orm';
 import { orders } from '../../db/schema';
-import type { OnPaymentSettled } from '../payments/settlement';
-import { orderPaidEvent, regionCodeOf } from './events';
+import { computedEvent } from '../../lib/commit';
+import type { OnPaymentRefunded, OnPaymentSettled } from '../payments/settlement';
+import { orderMoneyOf, orderPaidEvent, regionCodeOf } from './events';
+import { refundedSoFar, refundedTotalStatement } from './order-payments';
+import { allows, nextStatus } from './state';
 import { transitionOrder } from './transitions';
 
 export const markOrderPaidOnSettlement: OnPaymentSettled = async (db, settled, when, caller) => {
@@ -29,5 +37,43 @@ export const markOrderPaidOnSettlement: OnPaymentSettled = async (db, settled, w
         via: settled.via,
       }),
     ],
+  };
+};
+
+/** Money a provider reports refunded outside edgecart: the order's refunded total and status follow, with the event. */
+export const refundOrderOnProviderRefund: OnPaymentRefunded = async (db, refunded, when, caller) => {
+  if (refunded.orderId === null) return { statements: [] };
+  const order = await db.select().from(orders).where(eq(orders.id, refunded.orderId)).get();
+  if (!order || !allows(order.status, 'refund')) return { statements: [] };
+  const refundedTotal = (await refundedSoFar(db, order.id)) + refunded.amount;
+  const to = nextStatus(order.status, { action: 'refund', full: refundedTotal >= order.total });
+  const reason = `${refunded.provider} refund (${refunded.via})`;
+  const transition = transitionOrder(db, caller, order, { action: 'refund', to, reason }, when);
+  const summary = {
+    from: order.status,
+    to,
+    reason,
+    ...orderMoneyOf(order, await regionCodeOf(db, order.regionId)),
+    amount: refunded.amount,
+    payment_id: refunded.paymentId,
+    refunded_total: refundedTotal,
+  };
+  return {
+    statements: [
+      transition.claim,
+      refundedTotalStatement(db, order.id, { ...refunded, guard: transition.won }),
+      transition.record,
+    ],
+    audit: [{ action: 'order.refund', targetType: 'order', targetId: order.id, changes: summary }],
+    // The status comes from the state machine's table, as a staff refund's does (changes.ts), so typed at run time.
+    events: [
+      computedEvent({
+        type: 'order.refunded',
+        aggregateType: 'order',
+        aggregateId: order.id,
+        payload: { number: order.number, ...summary },
+      }),
+    ],
+    requires: transition.won,
   };
 };

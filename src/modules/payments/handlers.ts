@@ -7,17 +7,20 @@ import { actingAs } from '../../lib/caller';
 import { createDb } from '../../lib/db';
 import { createRouter } from '../../lib/openapi';
 import * as routes from './routes';
-import type { OnPaymentSettled } from './settlement';
+import type { OnPaymentRefunded, OnPaymentSettled } from './settlement';
 import { receiveStripeWebhook } from './webhook-service';
 
-/** The hooks router; `onPaymentSettled` adds the order side to a settling batch (src/routes.ts wires it). */
-export function stripeHooksRouter(options: { onPaymentSettled?: OnPaymentSettled } = {}) {
+/** The hooks router; the callbacks add the order side to a settling or refunding batch (src/routes.ts wires them). */
+export function stripeHooksRouter(
+  options: { onPaymentSettled?: OnPaymentSettled; onPaymentRefunded?: OnPaymentRefunded } = {},
+) {
   return createRouter().openapi(routes.receiveStripeEvent, async (c) => {
     const caller = actingAs(anonymousCaller(c), { type: 'system', id: 'stripe-webhook' });
     const result = await receiveStripeWebhook(createDb(c.env.DB), c.env, caller, {
       payload: new Uint8Array(await c.req.arrayBuffer()),
       signature: c.req.header('Stripe-Signature'),
       onPaymentSettled: options.onPaymentSettled,
+      onPaymentRefunded: options.onPaymentRefunded,
     });
     return c.json(result, 200);
   });

@@ -17,8 +17,13 @@
  * The order side ANDs `when` into the WHERE of each statement (UPDATE ... WHERE id = ? AND status =
  * 'pending_payment' AND <when>; an INSERT as INSERT ... SELECT ... WHERE <when>). Its statements run before
  * the payment UPDATE, see the payment as read, and must not write `payments` or `payment_provider_events`.
+ *
+ * `OnPaymentRefunded` is the same seam for money a report says went back (a refund made in the provider's
+ * dashboard), with one more guard: what it returns may carry `requires`, a condition the payment UPDATE also
+ * needs (the order's claim matched). An order that changed after it was read then makes the attempt write
+ * nothing, and it reads again, so the payment is never recorded refunded under an order that missed it.
  * Payments never imports orders or checkout: src/routes.ts (the webhook) and checkout (the confirmation) pass
- * the callback in.
+ * the callbacks in.
  */
 import { and, eq, exists, notExists, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
@@ -47,11 +52,26 @@ export type PaymentSettled = {
   via: 'webhook' | 'confirmation';
 };
 
+/** Money a provider reported returned to the shopper, not by an edgecart call: a refund in its dashboard. */
+export type PaymentRefunded = {
+  paymentId: string;
+  orderId: string | null;
+  provider: PaymentProviderName;
+  /** What this report adds to the refunded amount. */
+  amount: number;
+  /** The payment's refunded amount once the report is recorded. */
+  amountRefunded: number;
+  currency: string;
+  via: PaymentSettled['via'];
+};
+
 /** What the order side adds to the settling batch; every statement guarded by `when`. */
 export type SettlementExtension = {
   statements: BatchItem<'sqlite'>[];
   audit?: AuditRecord[];
   events?: DomainEvent[];
+  /** True in the batch once the order side's change took effect: the payment UPDATE applies only then. */
+  requires?: SQL;
 };
 
 /**
@@ -62,6 +82,14 @@ export type SettlementExtension = {
 export type OnPaymentSettled = (
   db: Database,
   settled: PaymentSettled,
+  when: SQL,
+  caller: Caller,
+) => SettlementExtension | Promise<SettlementExtension>;
+
+/** As `OnPaymentSettled`, for a report that a refund, not edgecart's, returned money (see the top of this file). */
+export type OnPaymentRefunded = (
+  db: Database,
+  refunded: PaymentRefunded,
   when: SQL,
   caller: Caller,
 ) => SettlementExtension | Promise<SettlementExtension>;
@@ -78,6 +106,7 @@ export type RecordOptions = {
    */
   quiet?: boolean;
   onPaymentSettled?: OnPaymentSettled;
+  onPaymentRefunded?: OnPaymentRefunded;
 };
 
 export type RecordResult = {
@@ -105,6 +134,36 @@ const settledFrom = (payment: PaymentRow, via: PaymentSettled['via']): PaymentSe
   currency: payment.currency,
   via,
 });
+
+/** What the order side adds to the batch that moves `before` to `after`, through the callback that applies. */
+async function orderSide(
+  db: Database,
+  caller: Caller,
+  before: PaymentRow,
+  after: PaymentRow,
+  settles: boolean,
+  when: SQL,
+  options: RecordOptions,
+): Promise<SettlementExtension> {
+  if (options.quiet) return { statements: [] };
+  if (settles && options.onPaymentSettled) {
+    return options.onPaymentSettled(db, settledFrom(after, options.via), when, caller);
+  }
+  const amount = after.amountRefunded - before.amountRefunded;
+  if (amount > 0 && options.onPaymentRefunded) {
+    const refunded: PaymentRefunded = {
+      paymentId: after.id,
+      orderId: after.orderId,
+      provider: after.provider,
+      amount,
+      amountRefunded: after.amountRefunded,
+      currency: after.currency,
+      via: options.via,
+    };
+    return options.onPaymentRefunded(db, refunded, when, caller);
+  }
+  return { statements: [] };
+}
 
 /** The receipt row, inserted only if the statement before it (the payment UPDATE) changed a row. */
 function receiptIfChanged(db: Database, event: ProviderEventReceipt, paymentId: string, at: Date) {
@@ -163,15 +222,15 @@ export async function recordProviderUpdate(
           )
         : undefined,
     ) as SQL;
-    const extension: SettlementExtension =
-      plan.settles && !options.quiet && options.onPaymentSettled
-        ? await options.onPaymentSettled(
-            db,
-            settledFrom(after, options.via),
-            exists(db.select({ id: payments.id }).from(payments).where(asRead)),
-            caller,
-          )
-        : { statements: [] };
+    const extension = await orderSide(
+      db,
+      caller,
+      before,
+      after,
+      plan.settles,
+      exists(db.select({ id: payments.id }).from(payments).where(asRead)),
+      options,
+    );
     const statements: BatchItem<'sqlite'>[] = [
       ...extension.statements,
       db
@@ -183,7 +242,7 @@ export async function recordProviderUpdate(
           failureCode: after.failureCode,
           updatedAt: after.updatedAt,
         })
-        .where(asRead)
+        .where(and(asRead, extension.requires))
         .returning({ id: payments.id }),
     ];
     if (event) statements.push(receiptIfChanged(db, event, before.id, after.updatedAt));

@@ -14,8 +14,8 @@
  * ours, provider-keys.ts) reports a change whose call records it, with its events and the order's change, in
  * the caller's batch. Such an event only fills in the state, quietly (no outbox event, no settlement), in case
  * that batch was lost. Every other event (the shopper confirming in Stripe.js, 3-D Secure completing, staff
- * acting in Stripe's dashboard) is recorded in full: payment event, receipt and, when it settles the
- * payment, the order side through `onPaymentSettled` (settlement.ts).
+ * acting in Stripe's dashboard) is recorded in full: payment event, receipt and the order side, through
+ * `onPaymentSettled` when it settles the payment and `onPaymentRefunded` when it reports a refund (settlement.ts).
  */
 import type { PaymentProviderName } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
@@ -26,7 +26,7 @@ import type { ProviderUpdate } from './provider';
 import { madeByEdgecart } from './provider-keys';
 import { findPaymentByRef } from './read';
 import type { StripeHookResult } from './schemas';
-import { type OnPaymentSettled, recordProviderUpdate } from './settlement';
+import { type OnPaymentRefunded, type OnPaymentSettled, recordProviderUpdate } from './settlement';
 import {
   ChargeSchema,
   EventSchema,
@@ -76,8 +76,9 @@ export type StripeWebhookInput = {
   payload: Uint8Array;
   /** The `Stripe-Signature` header. */
   signature: string | null | undefined;
-  /** The order side of a settlement (see settlement.ts); src/routes.ts passes it. */
+  /** The order side of a settlement and of a refund made in Stripe (see settlement.ts); src/routes.ts passes them. */
   onPaymentSettled?: OnPaymentSettled;
+  onPaymentRefunded?: OnPaymentRefunded;
   /** The clock for the signature's timestamp tolerance, ms since the epoch. */
   now?: number;
 };
@@ -129,6 +130,7 @@ export async function receiveStripeWebhook(
     event: { provider: PROVIDER, eventId: event.id, type: event.type },
     quiet: madeByEdgecart(event.request?.idempotency_key),
     onPaymentSettled: input.onPaymentSettled,
+    onPaymentRefunded: input.onPaymentRefunded,
   });
   const result = outcome === 'changed' ? 'processed' : outcome === 'duplicate' ? 'duplicate' : 'ignored';
   return { event_id: event.id, result };
