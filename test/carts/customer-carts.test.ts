@@ -3,8 +3,13 @@
  * cart into the customer's cart after sign-in.
  */
 import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { carts } from '../../src/db/schema';
+import { systemCaller } from '../../src/lib/caller';
+import { createDb } from '../../src/lib/db';
 import { MAX_CART_QUANTITY, MAX_LINE_QUANTITY } from '../../src/modules/carts/limits';
+import { mergeGuestCart } from '../../src/modules/carts/merge';
 import { rows } from '../helpers/admin-fixtures';
 import {
   addLine,
@@ -21,6 +26,7 @@ import { seedRegions } from '../helpers/catalog-fixtures';
 import { registerCustomer, type SignedIn, TEST_ADDRESS } from '../helpers/customers';
 import { expectProblem } from '../helpers/http';
 
+const db = createDb(env.DB);
 let variants: string[];
 
 beforeAll(async () => {
@@ -218,5 +224,74 @@ describe('POST /v1/store/carts/{id}/merge', () => {
     await addLine(guest.cart.id, guest.who, variant(0), 1);
     await expectProblem(await merge(guest.cart.id, { ...guest.who, ...as(customer) }), 409, 'cart_not_open');
     expect((await getCart(guest.cart.id, guest.who)).lines).toHaveLength(1);
+  });
+  /**
+   * The merge reads the guest cart, then commits; `change` (the shopper in another tab, answered 200) runs in
+   * between: the service is called with the cart as read, in that order, every run.
+   */
+  async function mergedAfter(change: () => Promise<unknown>, customer: SignedIn, guestCartId: string) {
+    // Last written a minute ago, so the change stamps another updated_at whatever the clock does.
+    await rows('UPDATE carts SET updated_at = ? WHERE id = ?', Date.now() - 60_000, guestCartId);
+    const read = await db.select().from(carts).where(eq(carts.id, guestCartId)).get();
+    if (!read) throw new Error('no guest cart');
+    await change();
+    const caller = {
+      ...systemCaller('merge-test', 'run'),
+      actor: { type: 'customer' as const, id: customer.id },
+    };
+    return mergeGuestCart(env, caller, read, customer.id, () => ['en']);
+  }
+
+  const cartChanged = {
+    status: 409,
+    code: 'cart_changed',
+    message: 'The cart changed while this request was applied; send it again.',
+  };
+
+  it('refuses with 409 cart_changed, moving nothing, when the guest cart changed after it was read', async () => {
+    const customer = await registerCustomer();
+    const mine = await createCart({ region: 'eu' }, as(customer));
+    await addLine(mine.cart.id, as(customer), variant(0), 1);
+    const guest = await guestCart();
+    await addLine(guest.cart.id, guest.who, variant(1), 1);
+
+    const addedElsewhere = () => addLine(guest.cart.id, guest.who, variant(2), 1);
+    await expect(mergedAfter(addedElsewhere, customer, guest.cart.id)).rejects.toMatchObject(cartChanged);
+    const left = await getCart(guest.cart.id, guest.who);
+    expect([left.status, quantities(left)]).toStrictEqual(['open', { [variant(1)]: 1, [variant(2)]: 1 }]);
+    expect(quantities(await getCart(mine.cart.id, as(customer)))).toStrictEqual({ [variant(0)]: 1 });
+    expect(
+      await rows(
+        "SELECT COUNT(*) AS n FROM outbox_events WHERE type = 'cart.merged' AND aggregate_id = ?",
+        mine.cart.id,
+      ),
+    ).toStrictEqual([{ n: 0 }]);
+
+    // Sent again, the merge moves every line the guest cart has now.
+    const res = await merge(guest.cart.id, { ...guest.who, ...as(customer) });
+    expect(res.status).toBe(200);
+    expect(quantities(((await res.json()) as { cart: Cart }).cart)).toStrictEqual({
+      [variant(0)]: 1,
+      [variant(1)]: 1,
+      [variant(2)]: 1,
+    });
+  });
+
+  it('refuses a hand-over the same way when the guest cart changed after it was read', async () => {
+    const customer = await registerCustomer();
+    const guest = await guestCart();
+    const emailSet = () => patchCart(guest.cart.id, guest.who, { email: 'guest@example.com' });
+
+    // Read without an email, the hand-over would give the cart the customer's over the one just set.
+    await expect(mergedAfter(emailSet, customer, guest.cart.id)).rejects.toMatchObject(cartChanged);
+    const left = await getCart(guest.cart.id, guest.who);
+    expect([left.customer_id, left.email]).toStrictEqual([null, 'guest@example.com']);
+    const res = await merge(guest.cart.id, { ...guest.who, ...as(customer) });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { cart: Cart }).cart).toMatchObject({
+      id: guest.cart.id,
+      customer_id: customer.id,
+      email: 'guest@example.com',
+    });
   });
 });

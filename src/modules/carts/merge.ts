@@ -13,6 +13,8 @@
  *   discount code and (same region) shipping option fill only what it lacks. The guest cart becomes `merged`
  *   (its email and address cleared, its lines gone); its token then reads it, and it cannot change.
  * - The customer's cart is being checked out: 409 `cart_not_open`.
+ * - The guest cart changed after it was read (a line added in another tab): 409 `cart_changed`, nothing moves,
+ *   so no line is deleted without having been moved; the storefront sends the merge again.
  * Calling merge again for the same guest cart answers the customer's cart again (the call is idempotent).
  * Holds follow the lines after the batch: the guest's are released and the customer's cart holds the summed
  * quantities (best effort; checkout reserves again anyway).
@@ -29,7 +31,13 @@ import { assertWithinLimits, type LineQuantity, quantitiesOf } from './line-item
 import { type LoadedCart, type LocaleChains, priceCart } from './load';
 import { holdLine, releaseLine } from './reservations';
 import { activeCartOf } from './service';
-import { afterGuard, assertWritable, cartWriteGuard, recheckCartWrite } from './write-guard';
+import {
+  afterGuard,
+  assertWritable,
+  cartUnchangedSince,
+  cartWriteGuard,
+  recheckCartWrite,
+} from './write-guard';
 
 const merged = (target: string, guest: string, customerId: string): DomainEvent[] => [
   {
@@ -65,6 +73,8 @@ async function adopt(db: Database, caller: Caller, guest: CartRow, customerId: s
   };
   await commit(db, caller, {
     statements: [
+      // The email is defaulted from the cart as read: a change since must fail the batch, not be overwritten.
+      cartUnchangedSince(db, guest),
       db
         .update(carts)
         .set({ customerId, tokenHash: null, email: adopted.email })
@@ -72,7 +82,8 @@ async function adopt(db: Database, caller: Caller, guest: CartRow, customerId: s
       cartWriteGuard(db, guest.id, now),
     ],
     events: merged(guest.id, guest.id, customerId),
-    // Another request gave the customer an active cart first (the unique index): merging again joins it.
+    // Another request gave the customer an active cart first (the unique index), or changed the guest cart:
+    // merging again joins it, or takes the cart as it is now.
     recheck: () => recheckCartWrite(db, [guest.id], now),
   });
   return afterGuard(adopted, now);
@@ -122,6 +133,8 @@ async function mergeInto(
   };
   await commit(db, caller, {
     statements: [
+      // The lines moved below are the ones read: a line added since must fail the batch, not be deleted unmoved.
+      cartUnchangedSince(db, guest),
       cartWriteGuard(db, guest.id, now),
       ...guestLines.map((line) =>
         db

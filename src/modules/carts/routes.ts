@@ -137,7 +137,8 @@ export const mergeCart = createRoute({
   description:
     'Send the customer’s access token AND the guest cart’s `X-Cart-Token`. Lines of the same variant are ' +
     `summed (at most ${MAX_LINE_QUANTITY} per line); if the result would exceed the cart’s limits, 422 and ` +
-    'nothing moves. Answers the customer’s cart; calling it again answers it again.',
+    'nothing moves; if the guest cart changes meanwhile (a line added in another tab), 409 `cart_changed` and ' +
+    'nothing moves: send it again. Answers the customer’s cart; calling it again answers it again.',
   middleware: [requireCustomer()] as const,
   security: [{ customerToken: [], cartToken: [] }],
   request: { params: CartParams },

@@ -66,6 +66,22 @@ export function cartWriteGuard(db: Database, cartId: string, now: Date): BatchIt
 }
 
 /**
+ * Fails the batch (NOT NULL) unless the cart's `updated_at` is still the one read in `cart`: for a write that acts
+ * on more of the cart than its guard checks (a merge moves the guest lines it read and deletes them all), so a
+ * change that answered 200 in between is not lost. Put it before the cart's `cartWriteGuard`, which restamps it;
+ * the recheck then answers 409 `cart_changed`.
+ */
+export function cartUnchangedSince(
+  db: Database,
+  cart: Pick<CartRow, 'id' | 'updatedAt'>,
+): BatchItem<'sqlite'> {
+  return db
+    .update(carts)
+    .set({ updatedAt: onlyIf(eq(carts.updatedAt, cart.updatedAt), carts.updatedAt) })
+    .where(eq(carts.id, cart.id));
+}
+
+/**
  * The recheck of a write to the carts `cartIds` whose batch the guard (or a constraint) failed: 404 if a cart
  * is gone, 409 `cart_not_open` if one is no longer writable, whatever `checks` throw for the request's own
  * rules, and otherwise 409 `cart_changed` (a concurrent change that has already passed again).
