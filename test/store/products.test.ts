@@ -300,6 +300,25 @@ describe('GET /v1/store/products filters and sorts', () => {
     const body = await problemOf(res);
     expect(body.errors?.map((e) => e.pointer)).toContain(pointer);
   });
+
+  // Number('') is 0: read leniently, an empty price_max would list only free products, a 200 that hides the rest.
+  it.each([
+    ['price_max=', ['price_max']],
+    ['price_min=&price_max=', ['price_min', 'price_max']],
+    ['price_min=%20', ['price_min']],
+    ['price_max=1e3', ['price_max']],
+    ['price_min=0x10', ['price_min']],
+    ['limit=', ['limit']],
+    ['limit=1e1', ['limit']],
+  ])('refuses %s instead of reading it as a number', async (query, names) => {
+    const res = await call(`/v1/store/products?${query}`, { cf: { country: 'DE' } });
+    await expectProblem(
+      res,
+      422,
+      'validation_failed',
+      names.map((name) => ({ pointer: `/query/${name}`, message: 'Use an integer in decimal digits' })),
+    );
+  });
 });
 
 describe('full-text search', () => {

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { PageInfoSchema, PaginationQuery } from '../../lib/pagination';
+import { queryInteger } from '../../lib/query-integer';
 import { StoreContextQuery, StoreContextSchema } from '../regions/schemas';
 import { PriceSchema } from './price';
 
@@ -39,18 +40,8 @@ export const ListProductsQuery = z
       .optional()
       .openapi({ description: 'Category handle; includes subcategories' }),
     collection: z.string().max(128).optional().openapi({ description: 'Collection handle' }),
-    price_min: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .optional()
-      .openapi({ description: 'Minor units, region currency' }),
-    price_max: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .optional()
-      .openapi({ description: 'Minor units, region currency' }),
+    price_min: queryInteger(0).optional().openapi({ description: 'Minor units, region currency' }),
+    price_max: queryInteger(0).optional().openapi({ description: 'Minor units, region currency' }),
     option: z
       .union([OptionFilter, z.array(OptionFilter).max(10)])
       .optional()
