@@ -1,10 +1,10 @@
 /**
  * Caches public storefront GETs at the location that served them, in two tiers: a small in-isolate memory
- * cache (no I/O at all) in front of the Cache API. The key holds the path, the normalized query, the resolved
- * country, region and locale, and the versions of the cache scopes the response depends on (src/lib/
- * cache-versions.ts); so a shopper is never handed another region's prices, and a catalog write makes exactly
- * the entries it changed unreachable in both tiers. The memory tier uses the URL as sent in place of the path
- * and normalized query, so that a hit parses nothing.
+ * cache (no I/O at all) in front of the Cache API. The key holds the path, the query as the validators read it
+ * (normalized), the resolved country, region and locale, and the versions of the cache scopes the response
+ * depends on (src/lib/cache-versions.ts); so a shopper is never handed another region's prices, and a catalog
+ * write makes exactly the entries it changed unreachable in both tiers. The memory tier uses the URL as sent in
+ * place of the path and normalized query, so that a hit parses nothing.
  * Browsers get `no-cache` plus an ETag: they revalidate every time and get a cheap 304 when nothing changed.
  *
  * Concurrent misses of one key in an isolate are computed once: the first request looks the key up in the Cache
@@ -55,15 +55,22 @@ function byNameThenValue([a, av]: [string, string], [b, bv]: [string, string]): 
 }
 
 /**
- * The cache key of a storefront GET. Linear in the query (one filter, one sort, one serialization): appending
- * parameters to a URL one by one reserializes its whole query each time, which made a URL of thousands of empty
- * parameters cost a second of CPU.
+ * The cache key of a storefront GET: its path, and its query as the route's validators read it (Hono's
+ * `c.req.queries()`), so that two requests share a key only when the handler cannot tell them apart. Another
+ * parser would merge requests the handler answers differently: URLSearchParams decodes an undecodable `%FF` to
+ * U+FFFD, as it does the valid `%EF%BF%BD`, where Hono keeps the text `%FF`, so those two searches would share
+ * one page. Linear in the query (one filter, one sort, one serialization): appending parameters to a URL one by
+ * one reserializes its whole query each time, which made a URL of thousands of parameters cost a second of CPU.
  */
 export function cacheKeyFor(
-  url: URL,
+  path: string,
+  query: Record<string, string[]>,
   context: { country: string | null; region: string; locale: string; version: string },
 ): string {
-  const params = [...url.searchParams].filter(([name]) => !CONTEXT_PARAMS.has(name)).sort(byNameThenValue);
+  const params = Object.entries(query)
+    .filter(([name]) => !CONTEXT_PARAMS.has(name))
+    .flatMap(([name, values]) => values.map((value): [string, string] => [name, value]))
+    .sort(byNameThenValue);
   // The country is part of the key because responses echo it in their context.
   params.push(
     ['__country', context.country ?? ''],
@@ -71,7 +78,7 @@ export function cacheKeyFor(
     ['__locale', context.locale],
     ['__v', context.version],
   );
-  return `${KEY_ORIGIN}${url.pathname}?${new URLSearchParams(params)}`;
+  return `${KEY_ORIGIN}${path}?${new URLSearchParams(params)}`;
 }
 
 function matchesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
@@ -206,7 +213,7 @@ export function edgeCache(scopesOf: CacheScopes) {
       return;
     }
 
-    const key = cacheKeyFor(new URL(c.req.url), {
+    const key = cacheKeyFor(new URL(c.req.url).pathname, c.req.queries(), {
       country: store.country,
       region: store.region.code,
       locale: store.locale,

@@ -1,12 +1,14 @@
+import { HonoRequest } from 'hono/request';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CacheVersions } from '../../src/lib/cache-versions';
 import { cacheKeyFor, RESPONSE_FORMAT, versionTag } from '../../src/middleware/edge-cache';
 import { invalidateCatalogCache } from '../helpers/cache-versions';
 import { insertProductRow, seedRegions, setPriceRow } from '../helpers/catalog-fixtures';
-import { call } from '../helpers/http';
+import { call, expectProblem } from '../helpers/http';
 
 beforeAll(seedRegions);
 
+type Listing = { data: { handle: string }[] };
 type Detail = { context: { currency: string }; product: { price_range: { min: { amount: number } } } };
 
 describe('edge cache', () => {
@@ -119,6 +121,20 @@ describe('edge cache', () => {
     const b = await call('/v1/store/products?sort=newest&limit=5', { cf: { country: 'DE' } });
     expect(b.headers.get('X-Cache')).toBe('HIT');
   });
+
+  it('never answers one query with the cached page of a different one', async () => {
+    // URLSearchParams reads an undecodable %FF as U+FFFD, as it does the valid encoding of U+FFFD itself; the
+    // validators read the text "%FF". Keyed by the former, the second search was handed the first one's page.
+    const product = await insertProductRow({ translations: { en: { title: 'Widget ff gadget' } } });
+    const first = await call('/v1/store/products?q=%FF', { cf: { country: 'US' } });
+    expect(first.status).toBe(200);
+    expect(((await first.json()) as Listing).data.map((p) => p.handle)).toContain(product.handle);
+
+    const second = await call('/v1/store/products?q=%EF%BF%BD', { cf: { country: 'US' } });
+    await expectProblem(second, 422, 'validation_failed', [
+      { pointer: '/query/q', message: 'Search needs at least one letter or digit' },
+    ]);
+  });
 });
 
 describe('edge cache, per requester', () => {
@@ -209,11 +225,14 @@ describe('edge cache, per requester', () => {
 
 describe('cacheKeyFor', () => {
   const context = { country: 'DE', region: 'eu', locale: 'de', version: 'v1' };
+  /** The key of a URL, from its query as the middleware reads it (and the validators do). */
+  const keyOf = (url: string) =>
+    cacheKeyFor(new URL(url).pathname, new HonoRequest(new Request(url)).queries(), context);
   afterEach(() => vi.restoreAllMocks());
 
   it('gives every order of the same parameters one key, without the context parameters', () => {
     const keys = ['?b=2&a=1&a=0&region=eu', '?a=0&locale=de&b=2&a=1', '?a=1&b=2&a=0'].map((query) =>
-      cacheKeyFor(new URL(`https://api.test/v1/store/products${query}`), context),
+      keyOf(`https://api.test/v1/store/products${query}`),
     );
     expect(new Set(keys)).toStrictEqual(
       new Set([
@@ -222,19 +241,32 @@ describe('cacheKeyFor', () => {
     );
   });
 
+  it('keys a value as the validators read it: an undecodable escape stays text, apart from U+FFFD', () => {
+    const [undecodable, replacement] = ['%FF', '%EF%BF%BD'].map((q) =>
+      keyOf(`https://api.test/v1/store/products?q=${q}`),
+    );
+    expect(undecodable).toBe(
+      'https://edge-cache.edgecart.internal/v1/store/products?q=%25FF&__country=DE&__region=eu&__locale=de&__v=v1',
+    );
+    expect(replacement).toBe(
+      'https://edge-cache.edgecart.internal/v1/store/products?q=%EF%BF%BD&__country=DE&__region=eu&__locale=de&__v=v1',
+    );
+  });
+
   it('sorts once and serializes once, however many parameters there are', () => {
+    const url = `https://api.test/v1/store/products?${'a=&'.repeat(5000)}z=1&a=2`;
+    const query = new HonoRequest(new Request(url)).queries();
     const sort = vi.spyOn(Array.prototype, 'sort');
     const append = vi.spyOn(URLSearchParams.prototype, 'append');
     const set = vi.spyOn(URLSearchParams.prototype, 'set');
     const serialize = vi.spyOn(URLSearchParams.prototype, 'toString');
-    const url = new URL(`https://api.test/v1/store/products?${'=&'.repeat(5000)}z=1&a=2`);
-    const key = cacheKeyFor(url, context);
+    const key = cacheKeyFor('/v1/store/products', query, context);
     expect([sort.mock.calls.length, append.mock.calls.length, set.mock.calls.length]).toStrictEqual([
       1, 0, 0,
     ]);
     expect(serialize.mock.calls.length).toBe(1);
     expect(key).toBe(
-      `https://edge-cache.edgecart.internal/v1/store/products?${'=&'.repeat(5000)}a=2&z=1&__country=DE&__region=eu&__locale=de&__v=v1`,
+      `https://edge-cache.edgecart.internal/v1/store/products?${'a=&'.repeat(5000)}a=2&z=1&__country=DE&__region=eu&__locale=de&__v=v1`,
     );
   });
 });
