@@ -6,7 +6,7 @@ import { z } from '@hono/zod-openapi';
 import { and, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { SQLiteColumn, SQLiteTable, SQLiteUpdateSetSource } from 'drizzle-orm/sqlite-core';
-import { chunkRows, valueTaken } from './d1-writes';
+import { chunkRows, insertRowIf, valueTaken } from './d1-writes';
 import type { Database } from './db';
 import { AppError, type FieldError } from './errors';
 import { minorUnits } from './money';
@@ -177,8 +177,23 @@ export function upsertTranslations<T extends SQLiteTable>(
 }
 
 /**
+ * Fails the batch when `ownerId` has no translation left: only then it inserts a row of defaults (no owner, no
+ * locale), which the NOT NULL columns refuse, so the change's recheck answers with assertTranslationsRemain's 422.
+ * The up-front check cannot see a concurrent patch: two patches removing different locales each leave one, and
+ * both committed would leave none (an active record with no text in any locale, gone from the storefront).
+ */
+function translationsRemain<T extends SQLiteTable>(
+  db: Database,
+  { table, owner }: TranslationTable<T>,
+  ownerId: string,
+): BatchItem<'sqlite'> {
+  return insertRowIf(db, table, {}, sql`NOT EXISTS (SELECT 1 FROM ${table} WHERE ${eq(owner, ownerId)})`);
+}
+
+/**
  * The statements applying a translation patch to `ownerId`: locales set to null are deleted, the others
- * upserted as whole rows made by `toRow`.
+ * upserted as whole rows made by `toRow`. A patch that removes locales is guarded in the batch: it commits only
+ * if a translation remains.
  */
 export function translationPatchStatements<T extends SQLiteTable, V>(
   db: Database,
@@ -203,5 +218,6 @@ export function translationPatchStatements<T extends SQLiteTable, V>(
       Object.entries(upserted).map(([locale, value]) => toRow(locale, value)),
     ),
   );
+  if (removed.length > 0) statements.push(translationsRemain(db, translations, ownerId));
   return statements;
 }

@@ -1,7 +1,7 @@
 /**
- * Concurrent writes that each pass the up-front checks must still end as one success and clean 409s: the
- * database constraints (and the guarded category move) decide, and the loser gets the same answer it would
- * have got without the race, never a 500.
+ * Concurrent writes that each pass the up-front checks must still end as one success and clean 4xx: the
+ * database constraints (and the guarded category move and translation removal) decide, and the loser gets the
+ * same answer it would have got without the race, never a 500.
  */
 import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
@@ -12,9 +12,14 @@ import { commit } from '../../src/lib/commit';
 import { constraintFailure } from '../../src/lib/d1-writes';
 import { createDb } from '../../src/lib/db';
 import { AppError } from '../../src/lib/errors';
+import { updateCategory } from '../../src/modules/categories/admin-service';
+import { updateCollection } from '../../src/modules/collections/admin-service';
+import { updateProduct } from '../../src/modules/products/admin-service';
 import {
   admin,
   createCategory,
+  createCollection,
+  createProduct,
   ensureCurrencySold,
   productInput,
   regionInput,
@@ -30,6 +35,64 @@ beforeAll(async () => {
 
 async function statuses(responses: Response[]) {
   return responses.map((r) => r.status).sort();
+}
+
+const LAST_TRANSLATION = [{ pointer: '/body/translations', message: 'Do not remove every translation' }];
+
+/** Each translated catalog record: where it is patched, its translations, and its service's update. */
+const TRANSLATED_KINDS = {
+  product: {
+    path: '/products',
+    table: 'product_translations',
+    owner: 'product_id',
+    create: () => createProduct({ translations: { en: { title: 'Mug' }, de: { title: 'Tasse' } } }),
+    update: updateProduct,
+  },
+  category: {
+    path: '/categories',
+    table: 'category_translations',
+    owner: 'category_id',
+    create: () => createCategory({ translations: { en: { name: 'Mugs' }, de: { name: 'Tassen' } } }),
+    update: updateCategory,
+  },
+  collection: {
+    path: '/collections',
+    table: 'collection_translations',
+    owner: 'collection_id',
+    create: () => createCollection({ translations: { en: { title: 'Summer' }, de: { title: 'Sommer' } } }),
+    update: updateCollection,
+  },
+} as const;
+const TRANSLATED = Object.keys(TRANSLATED_KINDS) as (keyof typeof TRANSLATED_KINDS)[];
+
+/**
+ * The Worker env with a D1 that runs `concurrent` (another request's write) just before the batch that deletes
+ * from `table`: after the service's up-front checks have read the rows, before its own write commits.
+ */
+function writeLandsBeforeBatch(table: string, concurrent: () => Promise<unknown>): Env {
+  let armed = false;
+  const DB = new Proxy(env.DB, {
+    get(target, property) {
+      if (property === 'prepare') {
+        return (query: string) => {
+          armed ||= query.startsWith(`delete from "${table}"`);
+          return target.prepare(query);
+        };
+      }
+      if (property === 'batch') {
+        return async (statements: D1PreparedStatement[]) => {
+          if (armed) {
+            armed = false;
+            await concurrent();
+          }
+          return target.batch(statements);
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { ...env, DB };
 }
 
 describe('concurrent admin writes', () => {
@@ -101,6 +164,54 @@ describe('concurrent admin writes', () => {
     const parents = await rows('SELECT id, parent_id FROM categories WHERE id IN (?, ?)', a.id, b.id);
     expect(parents.filter((p) => p.parent_id !== null)).toHaveLength(1);
   });
+
+  it.each(TRANSLATED)(
+    'never leaves a %s without any translation when two patches remove one each',
+    async (kind) => {
+      const { path, table, owner, create } = TRANSLATED_KINDS[kind];
+      const { id } = await create();
+      const responses = await Promise.all([
+        admin('PATCH', `${path}/${id}`, { translations: { en: null } }),
+        admin('PATCH', `${path}/${id}`, { translations: { de: null } }),
+      ]);
+      expect(await statuses(responses)).toStrictEqual([200, 422]);
+      const loser = responses.find((r) => r.status === 422);
+      if (loser) await expectProblem(loser, 422, 'validation_failed', LAST_TRANSLATION);
+      expect(await rows(`SELECT locale FROM ${table} WHERE ${owner} = ?`, id)).toHaveLength(1);
+      expect(
+        await rows(`SELECT id FROM audit_log WHERE action = ? AND target_id = ?`, `${kind}.update`, id),
+      ).toHaveLength(1);
+    },
+  );
+
+  // The race above, made deterministic: the other patch commits after this one's checks, before its batch.
+  it.each(TRANSLATED)(
+    'refuses in its batch a %s patch whose check a concurrent removal made stale',
+    async (kind) => {
+      const { table, owner, create, update } = TRANSLATED_KINDS[kind];
+      const { id } = await create();
+      const removeGerman = () =>
+        env.DB.prepare(`DELETE FROM ${table} WHERE ${owner} = ? AND locale = 'de'`).bind(id).run();
+      const write = update(
+        writeLandsBeforeBatch(table, removeGerman),
+        systemCaller('test', unique('run')),
+        id,
+        {
+          translations: { en: null },
+        },
+        ['translations'],
+      );
+      await expect(write).rejects.toMatchObject({
+        status: 422,
+        code: 'validation_failed',
+        errors: LAST_TRANSLATION,
+      });
+      expect(await rows(`SELECT locale FROM ${table} WHERE ${owner} = ?`, id)).toStrictEqual([
+        { locale: 'en' },
+      ]);
+      expect(await rows(`SELECT id FROM audit_log WHERE target_id = ?`, id)).toHaveLength(1);
+    },
+  );
 });
 
 describe('reading D1 constraint failures', () => {
