@@ -26,6 +26,7 @@ import {
   rows,
   uniqueCountry,
 } from '../helpers/admin-fixtures';
+import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { expectProblem } from '../helpers/http';
 import { unique } from '../helpers/unique';
 
@@ -64,36 +65,6 @@ const TRANSLATED_KINDS = {
   },
 } as const;
 const TRANSLATED = Object.keys(TRANSLATED_KINDS) as (keyof typeof TRANSLATED_KINDS)[];
-
-/**
- * The Worker env with a D1 that runs `concurrent` (another request's write) just before the batch that deletes
- * from `table`: after the service's up-front checks have read the rows, before its own write commits.
- */
-function writeLandsBeforeBatch(table: string, concurrent: () => Promise<unknown>): Env {
-  let armed = false;
-  const DB = new Proxy(env.DB, {
-    get(target, property) {
-      if (property === 'prepare') {
-        return (query: string) => {
-          armed ||= query.startsWith(`delete from "${table}"`);
-          return target.prepare(query);
-        };
-      }
-      if (property === 'batch') {
-        return async (statements: D1PreparedStatement[]) => {
-          if (armed) {
-            armed = false;
-            await concurrent();
-          }
-          return target.batch(statements);
-        };
-      }
-      const value = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { ...env, DB };
-}
 
 describe('concurrent admin writes', () => {
   it('creates one of five products racing for the same handle; the others get 409 handle_taken', async () => {

@@ -1,10 +1,15 @@
 import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { apiKeys, auditLog } from '../../src/db/schema';
+import { apiKeys, auditLog, regions } from '../../src/db/schema';
+import { systemCaller } from '../../src/lib/caller';
 import { createDb } from '../../src/lib/db';
+import { newId } from '../../src/lib/ids';
+import { deleteRegion } from '../../src/modules/regions/admin-service';
 import { expectNoWrites, insertSecretKey } from '../helpers/admin';
+import { createRegion } from '../helpers/admin-fixtures';
 import { seedRegions } from '../helpers/catalog-fixtures';
+import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { bearer, call, jsonInit, problemOf } from '../helpers/http';
 import { unique } from '../helpers/unique';
 
@@ -156,5 +161,72 @@ describe('creating publishable keys', () => {
       jsonInit('POST', { kind: 'publishable', name: 'web', default_region: 'eu' }, bearer(manager.key)),
     );
     expect(res.status).toBe(201);
+  });
+});
+
+describe('a key’s default region when the region changes', () => {
+  const adminCall = (method: string, path: string, body?: unknown) =>
+    call(
+      `/v1/admin${path}`,
+      body === undefined ? { method, headers: bearer(admin.key) } : jsonInit(method, body, bearer(admin.key)),
+    );
+
+  it('keeps a publishable key’s default region when the region’s code changes', async () => {
+    const region = await createRegion({ countries: [], locales: ['en'] });
+    const pk = await createPublishableKey(region.code);
+    const headers = { 'X-Publishable-Api-Key': pk.publishable_key };
+    // From a country no region serves, so the key decides; asked before the change, so the isolate remembers it.
+    expect(await regionOf(await call('/v1/store/regions', { headers, cf: { country: 'BR' } }))).toBe(
+      region.code,
+    );
+
+    const code = unique('rn').toLowerCase().slice(0, 32);
+    expect((await adminCall('PATCH', `/regions/${region.id}`, { code })).status).toBe(200);
+
+    expect(await regionOf(await call('/v1/store/regions', { headers, cf: { country: 'BR' } }))).toBe(code);
+    expect((await db().select().from(apiKeys).where(eq(apiKeys.id, pk.id)).get())?.defaultRegion).toBe(code);
+    const audit = await db().select().from(auditLog).where(eq(auditLog.targetId, pk.id));
+    expect(audit.map((a) => [a.action, a.changes])).toStrictEqual([
+      ['api_key.create', expect.anything()],
+      ['api_key.update', { fields: [], row: { default_region: { from: region.code, to: code } } }],
+    ]);
+  });
+
+  it('refuses to delete a region an active key defaults to with 409, and deletes it once the key is revoked', async () => {
+    const region = await createRegion({ countries: [] });
+    const pk = await createPublishableKey(region.code);
+
+    const refused = await expectNoWrites(() => adminCall('DELETE', `/regions/${region.id}`));
+    expect(refused.status).toBe(409);
+    expect(await problemOf(refused)).toStrictEqual({
+      type: 'https://edgecart.dev/problems/region_has_publishable_keys',
+      title: 'Conflict',
+      status: 409,
+      detail: `Publishable keys sell in region "${region.code}" by default; revoke them first.`,
+      code: 'region_has_publishable_keys',
+      request_id: expect.any(String),
+    });
+
+    expect((await adminCall('POST', `/api-keys/${pk.id}/revoke`)).status).toBe(200);
+    expect((await adminCall('DELETE', `/regions/${region.id}`)).status).toBe(204);
+  });
+
+  it('refuses in its batch a region delete when a key naming the region was created after its check', async () => {
+    const region = await createRegion({ countries: [] });
+    const keyId = newId('key');
+    const createKey = () =>
+      env.DB.prepare(
+        "INSERT INTO api_keys (id, kind, name, secret_hash, default_region) VALUES (?, 'publishable', 'late', ?, ?)",
+      )
+        .bind(keyId, unique('hash'), region.code)
+        .run();
+    const deletion = deleteRegion(
+      writeLandsBeforeBatch('regions', createKey),
+      systemCaller('test', unique('run')),
+      region.id,
+    );
+    await expect(deletion).rejects.toMatchObject({ status: 409, code: 'region_has_publishable_keys' });
+    expect(await db().select().from(regions).where(eq(regions.id, region.id))).toHaveLength(1);
+    expect(await db().select().from(auditLog).where(eq(auditLog.targetId, region.id))).toHaveLength(1);
   });
 });

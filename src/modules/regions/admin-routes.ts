@@ -60,5 +60,5 @@ export const deleteRegion = adminRoute('regions:write', {
   tags,
   summary: 'Delete a region and free its countries',
   request: { params: IdParams },
-  responses: { 204: { description: 'Deleted' }, ...problems(401, 403, 404) },
+  responses: { 204: { description: 'Deleted' }, ...problems(401, 403, 404, 409) },
 });

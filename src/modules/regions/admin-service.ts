@@ -3,15 +3,20 @@
  * it); the service checks up front to name the conflicting countries, and a concurrent write that slips past
  * the check gets the same 409 from the constraint.
  *
+ * Publishable keys name their default region by code (api_keys.default_region): a change of code moves their
+ * default with it, in the same batch and audited on each key, and a region that an active key defaults to cannot
+ * be deleted (409 region_has_publishable_keys), or those storefronts would silently sell in DEFAULT_REGION.
+ *
  * Events (aggregate `region`, payload `{ id }`): region.created, region.updated, region.deleted.
  */
-import { and, eq, inArray, ne } from 'drizzle-orm';
+import { and, eq, inArray, isNull, ne, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { regionCountries, regions } from '../../db/schema';
+import { forgetPublishableKey } from '../../auth/publishable-key';
+import { apiKeys, regionCountries, regions } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { CatalogVersionBump } from '../../lib/catalog-version-bumps';
-import { commit } from '../../lib/commit';
-import { chunkRows, valueTaken } from '../../lib/d1-writes';
+import { type AuditRecord, commit } from '../../lib/commit';
+import { chunkRows, onlyIf, valueTaken } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
@@ -94,6 +99,35 @@ function countryConflict(countries: string[], owners: Map<string, string>): AppE
   });
 }
 
+/** The publishable keys defaulting to region `code`, revoked ones too (a rename moves those as well). */
+function keysDefaultingTo(db: Database, code: string): Promise<{ id: string; revokedAt: Date | null }[]> {
+  return db
+    .select({ id: apiKeys.id, revokedAt: apiKeys.revokedAt })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.kind, 'publishable'), eq(apiKeys.defaultRegion, code)));
+}
+
+/**
+ * Moves the keys defaulting to region `id` to its new code. It reads the code in the batch, before the region's
+ * own update: a key created, or a code changed, since the up-front reads is moved all the same.
+ */
+function moveKeysToCode(db: Database, id: string, code: string) {
+  return db
+    .update(apiKeys)
+    .set({ defaultRegion: code })
+    .where(
+      eq(apiKeys.defaultRegion, sql`(SELECT ${regions.code} FROM ${regions} WHERE ${regions.id} = ${id})`),
+    );
+}
+
+/** An audit entry on a publishable key whose default region moved from code `from` to `to`. */
+const keyMoved = (keyId: string, from: string, to: string): AuditRecord => ({
+  action: 'api_key.update',
+  targetType: 'api_key',
+  targetId: keyId,
+  changes: { fields: [], row: { default_region: { from, to } } },
+});
+
 function countryInserts(db: Database, regionId: string, countries: string[]): BatchItem<'sqlite'>[] {
   const rows = countries.map((countryCode) => ({ countryCode, regionId }));
   return chunkRows(regionCountries, rows).map((chunk) => db.insert(regionCountries).values(chunk));
@@ -141,7 +175,12 @@ export async function updateRegion(
   const before = await checkUpdate(db, id, input);
   const patch = { ...regionColumns(input), updatedAt: new Date() };
   const after = applyPatch(before, patch);
-  const statements: BatchItem<'sqlite'>[] = [db.update(regions).set(patch).where(eq(regions.id, id))];
+  const movedKeys =
+    input.code !== undefined && input.code !== before.code ? await keysDefaultingTo(db, before.code) : [];
+  const statements: BatchItem<'sqlite'>[] = [
+    ...(input.code === undefined ? [] : [moveKeysToCode(db, id, input.code)]),
+    db.update(regions).set(patch).where(eq(regions.id, id)),
+  ];
   if (input.countries) {
     statements.push(
       db.delete(regionCountries).where(eq(regionCountries.regionId, id)),
@@ -156,31 +195,63 @@ export async function updateRegion(
   }
   await commit(db, caller, {
     statements,
-    audit: {
-      action: 'region.update',
-      targetType: 'region',
-      targetId: id,
-      changes: auditChanges(regions, fields, before, after),
-    },
+    audit: [
+      {
+        action: 'region.update',
+        targetType: 'region',
+        targetId: id,
+        changes: auditChanges(regions, fields, before, after),
+      },
+      ...movedKeys.map((key) => keyMoved(key.id, before.code, after.code)),
+    ],
     events: [{ type: 'region.updated', aggregateType: 'region', aggregateId: id, payload: { id } }],
     recheck: async () => {
       await checkUpdate(db, id, input);
     },
     versions: CatalogVersionBump.region(db),
   });
+  // Other isolates remember a key's old default for at most RESOLVE_TTL_MS, as they do a revoked key.
+  for (const key of movedKeys) forgetPublishableKey(key.id);
   return getRegion(db, id);
+}
+
+/** The region as it is before the delete, once the delete is known to be allowed. */
+async function checkDelete(db: Database, id: string): Promise<RegionRow> {
+  const before = await findRegion(db, id);
+  if ((await keysDefaultingTo(db, before.code)).some((key) => key.revokedAt === null)) {
+    throw conflict(
+      'region_has_publishable_keys',
+      `Publishable keys sell in region "${before.code}" by default; revoke them first.`,
+    );
+  }
+  return before;
+}
+
+/**
+ * Fails the batch, before anything else in it, when an active publishable key defaults to region `id`: one may
+ * have been created since the up-front check. Its code becomes NULL, which the NOT NULL column refuses.
+ */
+function noKeyDefaultsTo(db: Database, id: string) {
+  const keyDefaults = sql`EXISTS (SELECT 1 FROM ${apiKeys} WHERE ${and(
+    eq(apiKeys.defaultRegion, regions.code),
+    isNull(apiKeys.revokedAt),
+  )})`;
+  return db
+    .update(regions)
+    .set({ code: onlyIf(sql`NOT ${keyDefaults}`, regions.code) })
+    .where(eq(regions.id, id));
 }
 
 export async function deleteRegion(env: Env, caller: Caller, id: string): Promise<void> {
   const db = createDb(env.DB);
-  const before = await findRegion(db, id);
+  const before = await checkDelete(db, id);
   const remove = db.delete(regions).where(eq(regions.id, id)).returning({ id: regions.id });
   const results = await commit(db, caller, {
     conditional: true,
     // Its countries and shipping options go with it (foreign keys cascade). Its storefront rows, too many for one
     // batch in a large catalog, go in steps from this batch on (rebuild.ts), started before the conditional
     // delete, which must stay last.
-    statements: [...startRegionDeletion(db, id, rebuildChunk(env)), remove],
+    statements: [noKeyDefaultsTo(db, id), ...startRegionDeletion(db, id, rebuildChunk(env)), remove],
     audit: {
       action: 'region.delete',
       targetType: 'region',
@@ -188,6 +259,9 @@ export async function deleteRegion(env: Env, caller: Caller, id: string): Promis
       changes: auditChanges(regions, [], before, null),
     },
     events: [{ type: 'region.deleted', aggregateType: 'region', aggregateId: id, payload: { id } }],
+    recheck: async () => {
+      await checkDelete(db, id);
+    },
     versions: CatalogVersionBump.region(db),
   });
   const deleted = results.at(-1) as Awaited<typeof remove>;
