@@ -379,12 +379,15 @@ describe('access to GET /v1/live/channel', () => {
     await expectProblem(await upgrade('?topic=product:nope', {}, PATH), 422, 'validation_failed', [
       { pointer: '/query/topic', message: expect.stringMatching(/^Not a topic/) },
     ]);
-    await expectProblem(
-      await upgrade(`?topic=${product.topic}&after_seq=-1`, {}, PATH),
-      422,
-      'validation_failed',
-      [{ pointer: '/query/after_seq', message: expect.any(String) }],
-    );
+    // An empty or non-decimal after_seq is refused, not read as 0 (a replay from the start).
+    for (const afterSeq of ['-1', '', '0x1', '1e1']) {
+      await expectProblem(
+        await upgrade(`?topic=${product.topic}&after_seq=${afterSeq}`, {}, PATH),
+        422,
+        'validation_failed',
+        [{ pointer: '/query/after_seq', message: expect.any(String) }],
+      );
+    }
     await expectProblem(
       await upgrade(`?topic=${product.topic}&ticket=not.a.ticket`, {}, PATH),
       401,

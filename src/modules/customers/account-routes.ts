@@ -3,6 +3,7 @@ import { requireCustomer } from '../../auth/require-customer';
 import type { CustomerEnv } from '../../lib/app-env';
 import { guardedRoute, idempotencyKeyHeaders, jsonBody, jsonContent, problems } from '../../lib/openapi';
 import { MAX_PAGE_SIZE, PageInfoSchema, PaginationQuery } from '../../lib/pagination';
+import { queryInteger } from '../../lib/query-integer';
 import { acceptIdempotencyKey } from '../../middleware/idempotency';
 import { SessionListSchema, SessionParams } from '../sessions/schemas';
 import {
@@ -116,11 +117,7 @@ const AddressList = z.object({ data: z.array(AddressSchema), page: PageInfoSchem
 /** The default page holds as many addresses as an account may save, so a client that sends no limit sees them all. */
 const AddressListQuery = z.object({
   ...PaginationQuery,
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_PAGE_SIZE)
+  limit: queryInteger(1, MAX_PAGE_SIZE)
     .default(MAX_ADDRESSES)
     .openapi({ description: `Page size, 1-${MAX_PAGE_SIZE}`, example: MAX_ADDRESSES }),
 });

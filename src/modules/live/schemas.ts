@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { LIVE_LIMITS, LiveTopic, type Topic } from '../../lib/live-messages';
+import { queryInteger } from '../../lib/query-integer';
 
 const TOPIC_EXAMPLE = 'product:prod_01JD3Q6C5W9ZK2M4T8R7XPN0AB';
 
@@ -41,11 +42,7 @@ export const ConnectQuery = z.object({
 
 export const ChannelQuery = z.object({
   topic: LiveTopic.openapi({ description: 'The one topic this connection follows', example: TOPIC_EXAMPLE }),
-  after_seq: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(Number.MAX_SAFE_INTEGER)
+  after_seq: queryInteger(0)
     .optional()
     .openapi({
       description:
