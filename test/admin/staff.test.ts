@@ -1,8 +1,12 @@
 import { env } from 'cloudflare:workers';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { auditLog, sessions } from '../../src/db/schema';
+import { auditLog, sessions, staffUsers } from '../../src/db/schema';
+import type { AdminCaller } from '../../src/lib/caller';
 import { createDb } from '../../src/lib/db';
+import { AppError } from '../../src/lib/errors';
+import { ROLE_PERMISSIONS } from '../../src/lib/permissions';
+import { checkStaffUpdate, resetStaffMfa } from '../../src/modules/staff/service';
 import { expectNoWrites } from '../helpers/admin';
 import { bearer, call, expectProblem, jsonInit, problemOf } from '../helpers/http';
 import { login, signedInStaff } from '../helpers/staff';
@@ -171,5 +175,140 @@ describe('API keys created by staff', () => {
     );
     expect(res.status).toBe(201);
     expect(((await res.json()) as { created_by: string }).created_by).toBe(owner.staff.id);
+  });
+});
+
+describe('changes racing the checks they passed', () => {
+  type Member = Awaited<ReturnType<typeof signedInStaff>>;
+  const callerFor = ({ staff }: Member): AdminCaller => ({
+    actor: { type: 'staff', id: staff.id },
+    meta: { requestId: unique('req'), ip: null, userAgent: null, traceparent: null },
+    principal: {
+      type: 'staff',
+      id: staff.id,
+      role: staff.role,
+      sessionId: unique('ses'),
+      permissions: new Set(ROLE_PERMISSIONS[staff.role]),
+    },
+  });
+  /** The problem a refused write answers with, as the error handler would render it. */
+  const refusalOf = async (write: Promise<unknown>) => {
+    const error = await write.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(AppError);
+    const { status, code, message } = error as AppError;
+    return { status, code, detail: message };
+  };
+  const staffRows = async (ids: string[]) =>
+    Object.fromEntries(
+      (await db().select().from(staffUsers).where(inArray(staffUsers.id, ids)).all()).map((s) => [
+        s.id,
+        [s.role, s.status],
+      ]),
+    );
+  const updatesOf = async (ids: string[]) =>
+    (
+      await db()
+        .select()
+        .from(auditLog)
+        .where(and(inArray(auditLog.targetId, ids), eq(auditLog.action, 'staff.update')))
+        .all()
+    ).map((a) => [a.actorId, a.targetId, a.changes]);
+
+  it('two owners taking each other’s ownership at once: one wins, one active owner remains', async () => {
+    // The file's earlier owners step aside, so these two are the store's only active owners.
+    await env.DB.prepare("UPDATE staff_users SET status = 'disabled' WHERE role = 'owner'").run();
+    const [a, b] = [await signedInStaff('owner'), await signedInStaff('owner')];
+    // Both requests pass their checks before either writes.
+    const aDisablesB = await checkStaffUpdate(env, callerFor(a), b.staff.id, { status: 'disabled' });
+    const bDemotesA = await checkStaffUpdate(env, callerFor(b), a.staff.id, { role: 'admin' });
+
+    expect((await aDisablesB()).status).toBe('disabled');
+    expect(await refusalOf(bDemotesA())).toStrictEqual({
+      status: 409,
+      code: 'last_owner',
+      detail: 'This change would leave the store without an active owner.',
+    });
+    expect(await staffRows([a.staff.id, b.staff.id])).toStrictEqual({
+      [a.staff.id]: ['owner', 'active'],
+      [b.staff.id]: ['owner', 'disabled'],
+    });
+    expect(await updatesOf([a.staff.id, b.staff.id])).toStrictEqual([
+      [a.staff.id, b.staff.id, { status: { from: 'active', to: 'disabled' } }],
+    ]);
+    // The refused change signed nobody out: its whole batch rolled back.
+    expect(await activeSessions(a.staff.id)).toHaveLength(1);
+  });
+
+  it('an owner disabled after their checks changes nobody: 401, as their next request would get', async () => {
+    const [owner, other, member] = [
+      await signedInStaff('owner'),
+      await signedInStaff('owner'),
+      await signedInStaff('support'),
+    ];
+    const disableMember = await checkStaffUpdate(env, callerFor(owner), member.staff.id, {
+      status: 'disabled',
+    });
+    expect((await patch(other.tokens.access_token, owner.staff.id, { status: 'disabled' })).status).toBe(200);
+
+    expect(await refusalOf(disableMember())).toStrictEqual({
+      status: 401,
+      code: 'invalid_token',
+      detail: 'The access token is not valid: session ended.',
+    });
+    expect(await staffRows([member.staff.id])).toStrictEqual({ [member.staff.id]: ['support', 'active'] });
+    expect(await updatesOf([member.staff.id])).toStrictEqual([]);
+    expect(await activeSessions(member.staff.id)).toHaveLength(1);
+  });
+
+  it('an admin’s change to a member promoted to owner after its checks is refused with 409', async () => {
+    const [owner, admin, member] = [
+      await signedInStaff('owner'),
+      await signedInStaff('admin'),
+      await signedInStaff('support'),
+    ];
+    const disableMember = await checkStaffUpdate(env, callerFor(admin), member.staff.id, {
+      status: 'disabled',
+    });
+    expect((await patch(owner.tokens.access_token, member.staff.id, { role: 'owner' })).status).toBe(200);
+
+    expect(await refusalOf(disableMember())).toStrictEqual({
+      status: 409,
+      code: 'staff_changed',
+      detail: 'The staff member changed while this request ran; read it again and retry.',
+    });
+    expect(await staffRows([member.staff.id])).toStrictEqual({ [member.staff.id]: ['owner', 'active'] });
+    expect(await updatesOf([member.staff.id])).toStrictEqual([
+      [owner.staff.id, member.staff.id, { role: { from: 'support', to: 'owner' } }],
+    ]);
+  });
+
+  it('an owner disabled after authenticating resets nobody’s MFA: 401, and the MFA stays', async () => {
+    const [owner, other, target] = [
+      await signedInStaff('owner'),
+      await signedInStaff('owner'),
+      await signedInStaff('owner'),
+    ];
+    // The owner's request was authenticated before the other owner disabled them.
+    const caller = callerFor(owner);
+    expect((await patch(other.tokens.access_token, owner.staff.id, { status: 'disabled' })).status).toBe(200);
+
+    expect(await refusalOf(resetStaffMfa(env, caller, target.staff.id))).toStrictEqual({
+      status: 401,
+      code: 'invalid_token',
+      detail: 'The access token is not valid: session ended.',
+    });
+    const row = await db().select().from(staffUsers).where(eq(staffUsers.id, target.staff.id)).get();
+    expect(row?.mfaEnabledAt).toStrictEqual(target.staff.mfaEnabledAt);
+    expect(await activeSessions(target.staff.id)).toHaveLength(1);
+    expect(
+      await db()
+        .select()
+        .from(auditLog)
+        .where(and(eq(auditLog.targetId, target.staff.id), eq(auditLog.action, 'staff.mfa_reset')))
+        .all(),
+    ).toStrictEqual([]);
   });
 });

@@ -93,11 +93,14 @@ export const updateStaff = adminRoute('staff:manage', {
     'keys they created (directly or through their keys) that hold more than they now hold, and the pending ' +
     'invitations so made that they could no longer make. Changing a member needs every permission ' +
     'of their role, and a new role every permission of that role (403 `permission_escalation`). Only an owner ' +
-    'can change an owner or grant the owner role; nobody changes their own role or status.',
+    'can change an owner or grant the owner role; nobody changes their own role or status. A change racing ' +
+    'another is refused whole: 409 `last_owner` when it would leave no active owner (two owners disabling or ' +
+    'demoting each other at once), 409 `staff_changed` when the member’s role changed since it was checked, ' +
+    '401 when the caller was disabled or changed role meanwhile.',
   request: { params: StaffIdParam, body: jsonBody(UpdateStaffBody) },
   responses: {
     200: jsonContent(StaffSchema, 'The staff member'),
-    ...problems(401, 403, 404, 422),
+    ...problems(401, 403, 404, 409, 422),
   },
 });
 
@@ -108,10 +111,11 @@ export const resetStaffMfa = adminRoute('staff:manage', {
   summary: 'Clear a staff member’s MFA (lost authenticator and recovery codes)',
   description:
     'Removes the TOTP secret and recovery codes and signs the member out; an owner or admin must enroll again ' +
-    'at the next login. Only an owner can reset an owner; nobody resets their own.',
+    'at the next login. Only an owner can reset an owner; nobody resets their own. 409 `staff_changed` when ' +
+    'the member’s role changed since it was checked, 401 when the caller was disabled or changed role meanwhile.',
   request: { params: StaffIdParam },
   responses: {
     200: jsonContent(StaffSchema, 'The staff member'),
-    ...problems(401, 403, 404),
+    ...problems(401, 403, 404, 409),
   },
 });

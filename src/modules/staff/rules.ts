@@ -7,7 +7,8 @@
  * Owner and admin hold the same permissions; what separates them is here: only an owner grants the owner role or
  * changes an owner (role, status, name, MFA, pending owner invites), so neither an admin nor any API key can
  * create or lock out an owner. Nobody changes their own role, status or MFA, which also means the acting owner
- * always remains: a store cannot lose its last owner through the API.
+ * always remains: a store cannot lose its last owner through the API. Two owners acting at once could each pass
+ * these checks, so the write re-checks them in its batch and keeps an active owner (service.ts, stillAllowed).
  */
 import type { StaffRole } from '../../db/schema';
 import { AppError } from '../../lib/errors';
