@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers';
 import { and, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { auditLog, oneTimeTokens, sessions, staffRecoveryCodes, staffUsers } from '../../src/db/schema';
+import { sha256Hex } from '../../src/lib/crypto';
 import { createDb } from '../../src/lib/db';
 import { totpStep } from '../../src/lib/totp';
 import { bearer, call, post, problemOf } from '../helpers/http';
@@ -124,6 +125,72 @@ describe('MFA enrollment', () => {
     expect(res.status).toBe(401);
     expect((await problemOf(res)).code).toBe('invalid_mfa_token');
     expect((await staffRow(owner.id))?.mfaSecretEncrypted).toBeNull();
+  });
+  it('turns MFA on only with its recovery codes and audit entry: a confirm whose write fails leaves it off', async () => {
+    const owner = await insertStaffWithPassword('owner');
+    const enrollment_token = await enrollmentToken(owner.email);
+    const { secret } = (await (await post('/v1/auth/staff/mfa/enrollment', { enrollment_token })).json()) as {
+      secret: string;
+    };
+    // Storing this member's recovery codes fails, as any D1 error in the middle of the write would.
+    await env.DB.prepare(
+      `CREATE TRIGGER refuse_recovery_codes BEFORE INSERT ON staff_recovery_codes
+       WHEN NEW.staff_id = '${owner.id}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
+    ).run();
+    try {
+      const res = await post('/v1/auth/staff/mfa/enrollment/confirm', {
+        enrollment_token,
+        code: await codeFor(secret),
+      });
+      expect(res.status).toBe(500);
+      expect((await problemOf(res)).code).toBe('internal_error');
+    } finally {
+      await env.DB.prepare('DROP TRIGGER refuse_recovery_codes').run();
+    }
+    expect((await staffRow(owner.id))?.mfaEnabledAt).toBeNull();
+    expect(
+      await db().select().from(staffRecoveryCodes).where(eq(staffRecoveryCodes.staffId, owner.id)).all(),
+    ).toStrictEqual([]);
+    expect(await db().select().from(auditLog).where(eq(auditLog.targetId, owner.id)).all()).toStrictEqual([]);
+    // MFA is off, so the next login asks to enroll again.
+    expect(await enrollmentToken(owner.email)).toStrictEqual(expect.any(String));
+  });
+
+  it('two confirms of one enrollment at once: one turns MFA on, with its own recovery codes only', async () => {
+    const owner = await insertStaffWithPassword('owner');
+    const [first, second] = [await enrollmentToken(owner.email), await enrollmentToken(owner.email)];
+    const { secret } = (await (
+      await post('/v1/auth/staff/mfa/enrollment', { enrollment_token: first })
+    ).json()) as { secret: string };
+    const code = await codeFor(secret);
+    const responses = await Promise.all(
+      [first, second].map((enrollment_token) =>
+        post('/v1/auth/staff/mfa/enrollment/confirm', { enrollment_token, code }),
+      ),
+    );
+    expect(responses.map((r) => r.status).sort()).toStrictEqual([200, 409]);
+    const loser = responses.find((r) => r.status === 409) as Response;
+    expect(await problemOf(loser)).toStrictEqual({
+      type: 'https://edgecart.dev/problems/mfa_already_enabled',
+      title: 'Conflict',
+      status: 409,
+      detail: 'MFA is already set up for this account.',
+      code: 'mfa_already_enabled',
+      request_id: loser.headers.get('X-Request-Id'),
+    });
+    const winner = (await (responses.find((r) => r.status === 200) as Response).json()) as {
+      recovery_codes: string[];
+    };
+    const stored = await db()
+      .select({ codeHash: staffRecoveryCodes.codeHash })
+      .from(staffRecoveryCodes)
+      .where(eq(staffRecoveryCodes.staffId, owner.id))
+      .all();
+    expect(stored.map((r) => r.codeHash).sort()).toStrictEqual(
+      (await Promise.all(winner.recovery_codes.map((c) => sha256Hex(c.replaceAll('-', ''))))).sort(),
+    );
+    const audit = await db().select().from(auditLog).where(eq(auditLog.targetId, owner.id)).all();
+    expect(audit.map((a) => a.action)).toStrictEqual(['staff.mfa_enable']);
   });
 });
 

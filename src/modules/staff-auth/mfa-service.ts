@@ -4,10 +4,11 @@
  * once per account: `mfa_last_step` only moves forward, in a conditional write, so a code replayed (or sent
  * twice concurrently) fails. Wrong codes count toward an account-wide lock (attempts.ts).
  */
-import { and, eq, isNull, lt, or } from 'drizzle-orm';
+import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import { staffUsers } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
+import { onlyIf } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
 import { decryptField, encryptField } from '../../lib/encryption';
 import { AppError, conflict } from '../../lib/errors';
@@ -32,6 +33,7 @@ export type Challenge = OneTimeGrant;
 
 const invalidChallenge = () =>
   new AppError(401, 'invalid_mfa_token', 'This MFA step has expired or was already completed; log in again.');
+const alreadyEnabled = () => conflict('mfa_already_enabled', 'MFA is already set up for this account.');
 const invalidCode = () => new AppError(401, 'invalid_mfa_code', 'The code is wrong or was already used.');
 
 /**
@@ -76,14 +78,14 @@ export async function requestEnrollment(
     if (staff && !locked) await recordFailure(db, staff.id, caller);
     throw new AppError(401, 'invalid_credentials', 'The password is wrong.');
   }
-  if (staff.mfaEnabledAt) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
+  if (staff.mfaEnabledAt) throw alreadyEnabled();
   return issueOneTimeToken(db, 'staff_mfa_enrollment', { type: 'staff', id: staff.id });
 }
 
 export async function startEnrollment(env: Env, caller: Caller, challenge: Challenge) {
   const db = createDb(env.DB);
   const staff = await challengedStaff(db, caller, challenge);
-  if (staff.mfaEnabledAt) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
+  if (staff.mfaEnabledAt) throw alreadyEnabled();
   const secret = generateTotpSecret();
   // A new secret each time: an unfinished enrollment never leaves a secret someone else may have seen.
   await db
@@ -101,7 +103,7 @@ export async function confirmEnrollment(
 ): Promise<{ staff: StaffRow; recoveryCodes: string[] }> {
   const db = createDb(env.DB);
   const staff = await challengedStaff(db, caller, challenge);
-  if (staff.mfaEnabledAt) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
+  if (staff.mfaEnabledAt) throw alreadyEnabled();
   if (!staff.mfaSecretEncrypted) {
     throw conflict('mfa_enrollment_not_started', 'Start the enrollment first to get a secret.');
   }
@@ -112,23 +114,27 @@ export async function confirmEnrollment(
     throw invalidCode();
   }
   await useUp(db, challenge);
-  // Enabling first, on its own and only for the secret the code was checked against: of two concurrent
-  // enrollments exactly one wins, and the loser's recovery codes never replace the winner's.
-  const [enabled] = await db
-    .update(staffUsers)
-    .set({ mfaEnabledAt: new Date(), mfaLastStep: step, updatedAt: new Date() })
-    .where(
-      and(
-        eq(staffUsers.id, staff.id),
-        isNull(staffUsers.mfaEnabledAt),
-        eq(staffUsers.mfaSecretEncrypted, staff.mfaSecretEncrypted),
-      ),
-    )
-    .returning();
-  if (!enabled) throw conflict('mfa_already_enabled', 'MFA is already set up for this account.');
   const recovery = await newRecoveryCodes(db, staff.id);
-  await commit(db, caller, {
-    statements: [...recovery.statements, clearFailures(db, staff.id, caller)],
+  // MFA goes on in the batch that stores its recovery codes and audits it, so it is never on without them. Only
+  // for the secret the code was checked against: of two concurrent enrollments the second to commit writes NULL
+  // into the NOT NULL status, so its whole batch fails and its recovery codes never replace the winner's.
+  const stillPending = sql`${isNull(staffUsers.mfaEnabledAt)} AND ${eq(staffUsers.mfaSecretEncrypted, staff.mfaSecretEncrypted)}`;
+  const now = new Date();
+  const [enabled] = await commit(db, caller, {
+    statements: [
+      db
+        .update(staffUsers)
+        .set({
+          status: onlyIf(stillPending, staffUsers.status),
+          mfaEnabledAt: now,
+          mfaLastStep: step,
+          updatedAt: now,
+        })
+        .where(eq(staffUsers.id, staff.id))
+        .returning(),
+      ...recovery.statements,
+      clearFailures(db, staff.id, caller),
+    ],
     audit: {
       action: 'staff.mfa_enable',
       targetType: 'staff',
@@ -136,8 +142,11 @@ export async function confirmEnrollment(
       changes: { mfa_enabled: { from: false, to: true } },
       actor: { type: 'staff', id: staff.id },
     },
+    recheck: async () => {
+      throw alreadyEnabled();
+    },
   });
-  return { staff: enabled, recoveryCodes: recovery.codes };
+  return { staff: enabled[0] ?? staff, recoveryCodes: recovery.codes };
 }
 
 export async function verifySecondFactor(
