@@ -5,7 +5,9 @@
  *
  * Storefront requests must stay cheap on an edge-cache hit, so lookups are remembered per isolate for
  * RESOLVE_TTL_MS: a revoked key stops working at once in the isolate that revoked it and within that bound
- * everywhere else. Unknown keys are remembered too, so random keys cannot make every request a D1 query.
+ * everywhere else. Unknown keys are remembered too, so repeating one costs one D1 query per TTL, but apart from
+ * the keys that exist: a flood of made-up keys (each a query of its own) pushes out older made-up keys, never a
+ * real one, so storefront requests with real keys keep answering from memory.
  */
 import { and, eq } from 'drizzle-orm';
 import { apiKeys } from '../db/schema';
@@ -15,9 +17,22 @@ import type { PublishableKey } from '../lib/store-context';
 
 const PUBLISHABLE_KEY_FORMAT = /^pk_(key_[0-9A-HJKMNP-TV-Z]{26})$/;
 export const RESOLVE_TTL_MS = 60_000;
-const MAX_REMEMBERED = 1_000;
+/** How many keys each of the two memories holds; past it, the one remembered longest ago is forgotten. */
+export const MAX_REMEMBERED = 1_000;
 
-const remembered = new Map<string, { value: PublishableKey | null; until: number }>();
+type Remembered = { value: PublishableKey | null; until: number };
+/** Keys that exist, and keys that do not (or no longer), remembered apart. */
+const known = new Map<string, Remembered>();
+const unknown = new Map<string, Remembered>();
+
+function remember(presented: string, entry: Remembered): void {
+  // Maps keep insertion order: deleting first puts the key last, and the first key is the oldest.
+  known.delete(presented);
+  unknown.delete(presented);
+  const memory = entry.value ? known : unknown;
+  if (memory.size >= MAX_REMEMBERED) memory.delete(memory.keys().next().value as string);
+  memory.set(presented, entry);
+}
 
 export function publishableKeyOf(id: string): string {
   return `pk_${id}`;
@@ -29,7 +44,8 @@ export function publishableKeyHash(id: string): Promise<string> {
 
 /** Drops what this isolate remembers about a key (after create or revoke). */
 export function forgetPublishableKey(id: string): void {
-  remembered.delete(publishableKeyOf(id));
+  known.delete(publishableKeyOf(id));
+  unknown.delete(publishableKeyOf(id));
 }
 
 /**
@@ -44,7 +60,7 @@ export async function resolvePublishableKey(
   const match = PUBLISHABLE_KEY_FORMAT.exec(presented);
   if (!match?.[1]) return null;
   const now = Date.now();
-  const hit = remembered.get(presented);
+  const hit = known.get(presented) ?? unknown.get(presented);
   if (hit && hit.until > now) return hit.value;
 
   const row = await createDb(d1)
@@ -53,8 +69,7 @@ export async function resolvePublishableKey(
     .where(and(eq(apiKeys.id, match[1]), eq(apiKeys.kind, 'publishable')))
     .get();
   const value = row && !row.revokedAt ? { id: row.id, defaultRegion: row.defaultRegion } : null;
-  if (remembered.size >= MAX_REMEMBERED) remembered.clear();
-  remembered.set(presented, { value, until: now + RESOLVE_TTL_MS });
+  remember(presented, { value, until: now + RESOLVE_TTL_MS });
   if (value) onLookup(value.id);
   return value;
 }

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MAX_REMEMBERED, resolvePublishableKey } from '../../src/auth/publishable-key';
 import { apiKeys, auditLog, regions } from '../../src/db/schema';
 import { systemCaller } from '../../src/lib/caller';
 import { createDb } from '../../src/lib/db';
@@ -82,6 +83,20 @@ describe('publishable keys on storefront routes', () => {
         request_id: expect.any(String),
       });
     }
+  });
+
+  it('keeps answering a real key from memory through a flood of made-up ones', async () => {
+    const pk = await createPublishableKey('eu');
+    const lookups: string[] = [];
+    const resolve = (presented: string) => resolvePublishableKey(env.DB, presented, (id) => lookups.push(id));
+    expect(await resolve(pk.publishable_key)).toStrictEqual({ id: pk.id, defaultRegion: 'eu' });
+    expect(lookups).toStrictEqual([pk.id]);
+    // Well-formed keys that do not exist, more than the isolate remembers: each is a D1 query of its own.
+    for (let i = 0; i <= MAX_REMEMBERED; i++) {
+      expect(await resolve(`pk_key_${String(i).padStart(26, '0')}`)).toBeNull();
+    }
+    expect(await resolve(pk.publishable_key)).toStrictEqual({ id: pk.id, defaultRegion: 'eu' });
+    expect(lookups).toStrictEqual([pk.id]);
   });
 
   it('refuses a revoked key, even for a response the edge has cached', async () => {
