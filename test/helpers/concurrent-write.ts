@@ -1,32 +1,45 @@
 /** Deterministic races: another request's write landing between a service's up-front checks and its batch. */
 import { env } from 'cloudflare:workers';
 
+type Write = 'delete from' | 'insert into' | 'update';
+
 /**
  * The Worker env with a D1 that runs `concurrent` (another request's write) just before the batch that deletes
- * from `table`: after the service's up-front checks have read the rows, before its own write commits.
+ * from `table` (or inserts into it, or updates it, as `write` says): after the service's up-front checks have read
+ * the rows, before its own write commits. Sessions opened on it do the same, so it works through the app too (a
+ * request routes its queries through one session, src/lib/d1-session.ts).
  */
-export function writeLandsBeforeBatch(table: string, concurrent: () => Promise<unknown>): Env {
+export function writeLandsBeforeBatch(
+  table: string,
+  concurrent: () => Promise<unknown>,
+  write: Write = 'delete from',
+): Env {
   let armed = false;
-  const DB = new Proxy(env.DB, {
-    get(target, property) {
-      if (property === 'prepare') {
-        return (query: string) => {
-          armed ||= query.startsWith(`delete from "${table}"`);
-          return target.prepare(query);
-        };
-      }
-      if (property === 'batch') {
-        return async (statements: D1PreparedStatement[]) => {
-          if (armed) {
-            armed = false;
-            await concurrent();
-          }
-          return target.batch(statements);
-        };
-      }
-      const value = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  return { ...env, DB };
+  const intercept = <T extends D1Database | D1DatabaseSession>(d1: T): T =>
+    new Proxy(d1, {
+      get(target, property) {
+        if (property === 'prepare') {
+          return (query: string) => {
+            armed ||= query.startsWith(`${write} "${table}"`);
+            return target.prepare(query);
+          };
+        }
+        if (property === 'batch') {
+          return async (statements: D1PreparedStatement[]) => {
+            if (armed) {
+              armed = false;
+              await concurrent();
+            }
+            return target.batch(statements);
+          };
+        }
+        if (property === 'withSession') {
+          return (constraint?: D1SessionBookmark | D1SessionConstraint) =>
+            intercept((target as D1Database).withSession(constraint));
+        }
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  return { ...env, DB: intercept(env.DB) };
 }

@@ -1,16 +1,20 @@
 /**
  * Variant and price writes. A variant's option values must name exactly its product's options, and no two
- * variants of a product may carry the same values; prices follow the same currency rule as product creation.
+ * variants of a product may carry the same values (checked up front, and again inside the batch of each write
+ * that sets them: a product's own creation needs no guard, as nothing else can add variants to it before it
+ * exists); prices follow the same currency rule as product creation.
  *
  * Each write is audited on the variant (`variant.create|update|delete|set_prices`) and raises product.updated
  * (aggregate `product`, payload `{ id: <product id>, variant_id }`): variants and prices are part of the product.
  * A variant's new prices also go to its product's live topic after the commit (`price`, src/lib/live-publish.ts).
  */
-import { and, asc, eq, max, ne } from 'drizzle-orm';
+import { and, asc, eq, max, ne, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import { prices, productOptions, variants } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { CatalogVersionBump } from '../../lib/catalog-version-bumps';
 import { commit, type DomainEvent } from '../../lib/commit';
+import { insertRowIf } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
 import { AppError, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
@@ -73,6 +77,31 @@ async function assertOptionsFit(
   if (siblings.some((s) => optionsKey(s.options) === key)) throw variantOptionsTaken();
 }
 
+/**
+ * Fails the batch when variant `id`, as the batch has just written it, has the option values of another variant
+ * of its product: only then it inserts a row of defaults, which the NOT NULL columns refuse, so the change's
+ * recheck answers with assertOptionsFit's 409. The up-front check cannot see a concurrent write: two requests
+ * giving two variants the same values each pass it alone. The values are compared as sets of name-value pairs,
+ * as optionsKey does, because a variant's options are stored in the key order its request gave them.
+ */
+function optionsStayUnique(db: Database, id: string): BatchItem<'sqlite'> {
+  return insertRowIf(
+    db,
+    variants,
+    {},
+    sql`EXISTS (
+      SELECT 1 FROM variants mine
+      JOIN variants other ON other.product_id = mine.product_id AND other.id <> mine.id
+      WHERE mine.id = ${id}
+        AND (SELECT count(*) FROM json_each(mine.options)) = (SELECT count(*) FROM json_each(other.options))
+        AND NOT EXISTS (
+          SELECT 1 FROM json_each(mine.options) m
+          WHERE NOT EXISTS (SELECT 1 FROM json_each(other.options) o WHERE o.key = m.key AND o.value = m.value)
+        )
+    )`,
+  );
+}
+
 /** The live `price` event of a variant whose prices were just set, sent after the commit. */
 const livePrices = (env: Env, productId: string, variantId: string, list: PriceInput[]) =>
   liveFollowUp(env.LIVE_CHANNEL, productTopic(productId), {
@@ -115,6 +144,7 @@ export async function createVariant(
   await commit(db, caller, {
     statements: [
       ...rows.insertVariants(db, productId, [{ id, input }], position, now),
+      optionsStayUnique(db, id),
       ...refreshStorefront(db, { products: [productId] }),
     ],
     audit: {
@@ -166,6 +196,7 @@ export async function updateVariant(
   await commit(db, caller, {
     statements: [
       db.update(variants).set(patch).where(eq(variants.id, id)),
+      ...(input.options ? [optionsStayUnique(db, id)] : []),
       ...refreshStorefront(db, { products: [before.productId] }),
     ],
     audit: {
