@@ -1,7 +1,7 @@
 /** Listing API keys, newest first, with keyset pagination on (created_at, id); the keys a member's authority made. */
-import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, or } from 'drizzle-orm';
 import { apiKeys } from '../../db/schema';
-import { createDb, type Database } from '../../lib/db';
+import { createDb } from '../../lib/db';
 
 type ApiKeyRow = typeof apiKeys.$inferSelect;
 
@@ -29,31 +29,6 @@ export function listApiKeys(
     )
     .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
     .limit(page.limit + 1);
-}
-
-/**
- * The ids of every key `creatorId`'s authority created, revoked ones included: keys it created, keys those keys
- * created, and so on down (a key's `created_by` is the staff member or the key that made it).
- */
-export const keyIdsDescendedFrom = (creatorId: string) => sql`WITH RECURSIVE tree(id) AS (
-      SELECT k.id FROM api_keys k WHERE k.created_by = ${creatorId}
-      UNION SELECT k.id FROM api_keys k JOIN tree ON k.created_by = tree.id
-    ) SELECT id FROM tree`;
-
-/** Active secret keys that `creatorId`'s authority created (see keyIdsDescendedFrom). */
-export function activeKeysDescendedFrom(db: Database, creatorId: string) {
-  return db
-    .select()
-    .from(apiKeys)
-    .where(
-      and(
-        sql`${apiKeys.id} IN (${keyIdsDescendedFrom(creatorId)})`,
-        eq(apiKeys.kind, 'secret'),
-        isNull(apiKeys.revokedAt),
-      ),
-    )
-    .orderBy(apiKeys.createdAt, apiKeys.id)
-    .all();
 }
 
 /** The secret keys a staff member created themselves, revoked ones included, newest first. */

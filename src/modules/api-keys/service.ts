@@ -3,20 +3,17 @@
  * of its creator's, and a key can only be revoked by a principal holding everything that key holds (so a
  * narrow key cannot switch off a broad one). Every change is audited in the same batch as the write.
  */
-import { and, eq, inArray, isNull } from 'drizzle-orm';
-import type { BatchItem } from 'drizzle-orm/batch';
+import { and, eq, isNull } from 'drizzle-orm';
 import { forgetPublishableKey, publishableKeyHash } from '../../auth/publishable-key';
 import { newSecretKey } from '../../auth/secret-key-format';
-import { apiKeys, regions, type StaffRole, staffInvites } from '../../db/schema';
+import { apiKeys, regions } from '../../db/schema';
 import type { AdminCaller } from '../../lib/caller';
-import { type AuditRecord, commit } from '../../lib/commit';
-import { createDb, type Database } from '../../lib/db';
+import { commit } from '../../lib/commit';
+import { createDb } from '../../lib/db';
 import { AppError, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
-import { isPermission, type Permission, ROLE_PERMISSIONS, refuseEscalation } from '../../lib/permissions';
-import { pendingInvite, pendingInvitesMadeBy } from '../staff/read';
-import { roleMayInvite } from '../staff/rules';
-import { activeKeysDescendedFrom } from './read';
+import { type Permission, refuseEscalation } from '../../lib/permissions';
+import { revokeGrantsOutliving } from '../grants/service';
 
 type ApiKeyRow = typeof apiKeys.$inferSelect;
 
@@ -138,106 +135,4 @@ export async function revokeApiKey(env: Env, caller: AdminCaller, id: string): P
   });
   forgetPublishableKey(id);
   return (results.at(-1) as Awaited<typeof revoke>)[0] ?? row;
-}
-
-/** Why a grant (a key, an invitation) was revoked along with a change to the member or key that made it. */
-export type CreatorChange = 'creator_disabled' | 'creator_role_changed' | 'creator_revoked';
-
-/** The audit field naming the creator: a member is disabled or changes role, a key is revoked. */
-const CREATOR_FIELD: Record<CreatorChange, string> = {
-  creator_disabled: 'staff_id',
-  creator_role_changed: 'staff_id',
-  creator_revoked: 'api_key_id',
-};
-
-type Revocations = { statements: BatchItem<'sqlite'>[]; audit: AuditRecord[] };
-
-/**
- * A grant must not outlive the authority that made it. When a staff member is disabled or a key revoked (`kept`
- * is null) or a member's role changes (`kept` is the new role), what `creatorId`'s authority made and `kept`
- * could not make again is revoked: active secret keys descended from it holding a permission outside `kept`'s,
- * and pending invitations made by it or those keys to a role `kept` could not invite to (see roleMayInvite).
- * The returned statements and audit entries (one `api_key.revoke` or `staff_invite.revoke` per grant) go into
- * the batch of the creator's change, so both commit or neither does.
- */
-export async function revokeGrantsOutliving(
-  db: Database,
-  creatorId: string,
-  kept: StaffRole | null,
-  reason: CreatorChange,
-): Promise<Revocations> {
-  const because = { reason, [CREATOR_FIELD[reason]]: creatorId };
-  const [keys, invites] = await Promise.all([
-    revokeKeysOutliving(db, creatorId, kept ? ROLE_PERMISSIONS[kept] : [], because),
-    revokeInvitesOutliving(db, creatorId, kept, because),
-  ]);
-  return {
-    statements: [...keys.statements, ...invites.statements],
-    audit: [...keys.audit, ...invites.audit],
-  };
-}
-
-async function revokeKeysOutliving(
-  db: Database,
-  creatorId: string,
-  kept: readonly Permission[],
-  because: Record<string, string>,
-): Promise<Revocations> {
-  const keep = new Set<string>(kept);
-  // Names no longer in PERMISSIONS grant nothing, so they do not make a key outlive anyone.
-  const outliving = (await activeKeysDescendedFrom(db, creatorId)).filter((key) =>
-    (key.permissions ?? []).filter(isPermission).some((p) => !keep.has(p)),
-  );
-  if (outliving.length === 0) return { statements: [], audit: [] };
-  const now = new Date();
-  const ids = outliving.map((key) => key.id);
-  return {
-    statements: [
-      db
-        .update(apiKeys)
-        .set({ revokedAt: now })
-        .where(and(inArray(apiKeys.id, ids), isNull(apiKeys.revokedAt))),
-    ],
-    audit: ids.map((id) => ({
-      action: 'api_key.revoke',
-      targetType: 'api_key',
-      targetId: id,
-      changes: { revoked_at: { from: null, to: now.toISOString() }, ...because },
-    })),
-  };
-}
-
-async function revokeInvitesOutliving(
-  db: Database,
-  creatorId: string,
-  kept: StaffRole | null,
-  because: Record<string, string>,
-): Promise<Revocations> {
-  const now = new Date();
-  const outliving = (await pendingInvitesMadeBy(db, creatorId, now)).filter(
-    (invite) => kept === null || !roleMayInvite(kept, invite.role),
-  );
-  if (outliving.length === 0) return { statements: [], audit: [] };
-  return {
-    statements: [
-      db
-        .update(staffInvites)
-        .set({ revokedAt: now })
-        .where(
-          and(
-            inArray(
-              staffInvites.id,
-              outliving.map((invite) => invite.id),
-            ),
-            pendingInvite(now),
-          ),
-        ),
-    ],
-    audit: outliving.map((invite) => ({
-      action: 'staff_invite.revoke',
-      targetType: 'staff_invite',
-      targetId: invite.id,
-      changes: { email: invite.email, role: invite.role, ...because },
-    })),
-  };
 }

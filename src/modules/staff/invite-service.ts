@@ -16,8 +16,8 @@ import { createDb } from '../../lib/db';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import type { EmailMessage } from '../email/types';
+import { pendingInvite } from '../grants/read';
 import { INVITE_TTL_MS } from './invite-ttl';
-import { pendingInvite } from './read';
 import { assertMayGrantRole, assertMayRevokeInvite } from './rules';
 
 type InviteRow = typeof staffInvites.$inferSelect;

@@ -1,38 +1,13 @@
-/**
- * Staff members and invitations as admins list them: newest first, keyset pagination on (created_at, id); the
- * pending invitations a member's authority made.
- */
-import { and, desc, eq, gt, isNotNull, isNull, lt, lte, or, sql } from 'drizzle-orm';
+/** Staff members and invitations as admins list them: newest first, keyset pagination on (created_at, id). */
+import { and, desc, eq, isNotNull, isNull, lt, lte, or } from 'drizzle-orm';
 import { type StaffRole, staffInvites, staffUsers } from '../../db/schema';
-import { createDb, type Database } from '../../lib/db';
+import { createDb } from '../../lib/db';
 import { notFound } from '../../lib/errors';
-import { keyIdsDescendedFrom } from '../api-keys/read';
+import { pendingInvite } from '../grants/read';
 
 type StaffRow = typeof staffUsers.$inferSelect;
 export type InviteStatus = 'pending' | 'accepted' | 'revoked' | 'expired';
 export const INVITE_SORT = 'created_at_desc';
-
-/** An invitation that can still be accepted. */
-export const pendingInvite = (now: Date) =>
-  and(isNull(staffInvites.acceptedAt), isNull(staffInvites.revokedAt), gt(staffInvites.expiresAt, now));
-
-/** Pending invitations made by `creatorId` (a staff member or a key) or by a key descended from it. */
-export function pendingInvitesMadeBy(db: Database, creatorId: string, now: Date) {
-  return db
-    .select()
-    .from(staffInvites)
-    .where(
-      and(
-        or(
-          eq(staffInvites.invitedBy, creatorId),
-          sql`${staffInvites.invitedBy} IN (${keyIdsDescendedFrom(creatorId)})`,
-        ),
-        pendingInvite(now),
-      ),
-    )
-    .orderBy(staffInvites.createdAt, staffInvites.id)
-    .all();
-}
 
 export const STAFF_SORT = 'created_at_desc';
 

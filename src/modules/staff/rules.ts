@@ -33,20 +33,6 @@ export function assertMayGrantRole(
 }
 
 /**
- * Whether a member of role `granter` may invite to `role`: inviting needs staff:manage, and granting what
- * assertMayGrantRole asks of a staff member. A pending invitation their authority made is revoked once their
- * role no longer could (src/modules/api-keys/service.ts, revokeGrantsOutliving).
- */
-export function roleMayInvite(granter: StaffRole, role: StaffRole): boolean {
-  const holds = new Set(ROLE_PERMISSIONS[granter]);
-  return (
-    (role !== 'owner' || granter === 'owner') &&
-    holds.has('staff:manage') &&
-    ROLE_PERMISSIONS[role].every((p) => holds.has(p))
-  );
-}
-
-/**
  * Revoking an invitation to `role`, directly or by inviting its address again: it switches off a grant, which
  * needs what the grant holds (as revoking a key does).
  */

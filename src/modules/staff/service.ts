@@ -15,7 +15,7 @@ import { conflict } from '../../lib/errors';
 import { invalidToken } from '../../lib/jwt';
 import type { AdminPrincipal } from '../../lib/permissions';
 import { changesOf } from '../../lib/row-changes';
-import { revokeGrantsOutliving } from '../api-keys/service';
+import { revokeGrantsOutliving } from '../grants/service';
 import { revokeAllSessionsStatement } from '../sessions/service';
 import { getStaff } from './read';
 import { assertMayManage } from './rules';

@@ -1,0 +1,54 @@
+/**
+ * What a member's or a key's authority made, for revoking it when that authority ends (service.ts): the keys
+ * descended from it and the pending invitations it or those keys made.
+ */
+import { and, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import { apiKeys, staffInvites } from '../../db/schema';
+import type { Database } from '../../lib/db';
+
+/**
+ * The ids of every key `creatorId`'s authority created, revoked ones included: keys it created, keys those keys
+ * created, and so on down (a key's `created_by` is the staff member or the key that made it).
+ */
+export const keyIdsDescendedFrom = (creatorId: string) => sql`WITH RECURSIVE tree(id) AS (
+      SELECT k.id FROM api_keys k WHERE k.created_by = ${creatorId}
+      UNION SELECT k.id FROM api_keys k JOIN tree ON k.created_by = tree.id
+    ) SELECT id FROM tree`;
+
+/** Active secret keys that `creatorId`'s authority created (see keyIdsDescendedFrom). */
+export function activeKeysDescendedFrom(db: Database, creatorId: string) {
+  return db
+    .select()
+    .from(apiKeys)
+    .where(
+      and(
+        sql`${apiKeys.id} IN (${keyIdsDescendedFrom(creatorId)})`,
+        eq(apiKeys.kind, 'secret'),
+        isNull(apiKeys.revokedAt),
+      ),
+    )
+    .orderBy(apiKeys.createdAt, apiKeys.id)
+    .all();
+}
+
+/** An invitation that can still be accepted. */
+export const pendingInvite = (now: Date) =>
+  and(isNull(staffInvites.acceptedAt), isNull(staffInvites.revokedAt), gt(staffInvites.expiresAt, now));
+
+/** Pending invitations made by `creatorId` (a staff member or a key) or by a key descended from it. */
+export function pendingInvitesMadeBy(db: Database, creatorId: string, now: Date) {
+  return db
+    .select()
+    .from(staffInvites)
+    .where(
+      and(
+        or(
+          eq(staffInvites.invitedBy, creatorId),
+          sql`${staffInvites.invitedBy} IN (${keyIdsDescendedFrom(creatorId)})`,
+        ),
+        pendingInvite(now),
+      ),
+    )
+    .orderBy(staffInvites.createdAt, staffInvites.id)
+    .all();
+}
