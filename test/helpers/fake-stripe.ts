@@ -24,6 +24,16 @@ export type RecordedRequest = {
   form: Record<string, string>;
 };
 
+export type StripeRefund = {
+  id: string;
+  object: 'refund';
+  amount: number;
+  currency: string;
+  payment_intent: string;
+  status: string;
+  metadata: Record<string, string>;
+};
+
 export type Intent = {
   id: string;
   object: 'payment_intent';
@@ -57,6 +67,8 @@ export class FakeStripe {
   readonly intents = new Map<string, Intent>();
   /** Refunded amount per PaymentIntent. */
   readonly refunded = new Map<string, number>();
+  /** The Refunds made through the API or `refundInDashboard`, oldest first (as `GET /v1/refunds` lists them, newest first). */
+  readonly refunds: StripeRefund[] = [];
   private readonly replies = new Map<string, { form: string; status: number; body: unknown }>();
 
   constructor(readonly secretKey: string = env.STRIPE_SECRET_KEY) {}
@@ -106,7 +118,11 @@ export class FakeStripe {
         headers: { 'Idempotent-Replayed': 'true' },
       });
     }
-    const { status, body } = this.route(request.method, new URL(request.url).pathname, form);
+    const url = new URL(request.url);
+    const { status, body } =
+      request.method === 'GET' && url.pathname === '/v1/refunds'
+        ? this.listRefunds(url.searchParams)
+        : this.route(request.method, url.pathname, form);
     if (key !== null) this.replies.set(key, { form: encoded, status, body });
     return Response.json(body, { status });
   }
@@ -212,17 +228,47 @@ export class FakeStripe {
     if (already + amount > intent.amount_received) {
       return { status: 400, body: { error: { type: 'invalid_request_error', code: 'amount_too_large' } } };
     }
-    this.refunded.set(intent.id, already + amount);
+    const metadata = Object.fromEntries(
+      Object.entries(form)
+        .filter(([k]) => k.startsWith('metadata['))
+        .map(([k, v]) => [k.slice('metadata['.length, -1), v]),
+    );
+    return { status: 200, body: this.record(intent, amount, metadata) };
+  }
+
+  private record(intent: Intent, amount: number, metadata: Record<string, string>): StripeRefund {
+    this.refunded.set(intent.id, (this.refunded.get(intent.id) ?? 0) + amount);
+    const refund: StripeRefund = {
+      id: `re_${random()}`,
+      object: 'refund',
+      amount,
+      currency: intent.currency,
+      payment_intent: intent.id,
+      status: 'succeeded',
+      metadata,
+    };
+    this.refunds.push(refund);
+    return refund;
+  }
+
+  /** `GET /v1/refunds?payment_intent=...`: newest first, `limit` a page, `starting_after` the page after a refund. */
+  private listRefunds(query: URLSearchParams) {
+    const all = this.refunds.filter((r) => r.payment_intent === query.get('payment_intent')).reverse();
+    const after = query.get('starting_after');
+    const from = after === null ? 0 : all.findIndex((r) => r.id === after) + 1;
+    const limit = Number(query.get('limit') ?? 10);
+    const data = all.slice(from, from + limit);
     return {
       status: 200,
-      body: {
-        id: `re_${random()}`,
-        object: 'refund',
-        amount,
-        payment_intent: intent.id,
-        status: 'succeeded',
-      },
+      body: { object: 'list', data, has_more: from + limit < all.length, url: '/v1/refunds' },
     };
+  }
+
+  /** Staff refund `amount` in Stripe's dashboard: a Refund with none of edgecart's metadata. */
+  refundInDashboard(intentId: string, amount: number): StripeRefund {
+    const intent = this.intents.get(intentId);
+    if (!intent) throw new Error(`no PaymentIntent ${intentId}`);
+    return this.record(intent, amount, {});
   }
 
   /** The shopper confirms in the browser (Stripe.js) with a test payment method. */

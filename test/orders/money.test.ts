@@ -247,7 +247,7 @@ async function paymentIdOf(orderId: string): Promise<string> {
 }
 
 describe('a refund made in Stripe’s dashboard', () => {
-  /** A Stripe order shipped in full (its 25.00 captured), and what Stripe's charge.refunded says once `refunded` went back. */
+  /** A Stripe order shipped in full (its 25.00 captured), and Stripe's charge.refunded once `total` went back in its dashboard. */
   async function shippedWithStripe() {
     const placed = await paidOrder('stripe');
     const shipped = await admin('POST', `/orders/${placed.id}/fulfillments`, {
@@ -258,7 +258,7 @@ describe('a refund made in Stripe’s dashboard', () => {
     const [payment] = await rows('SELECT id, provider_ref FROM payments WHERE order_id = ?', placed.id);
     const ref = payment?.provider_ref as string;
     const refundedInStripe = (total: number, idempotencyKey: string | null = null) => {
-      stripe.refunded.set(ref, total);
+      stripe.refundInDashboard(ref, total - (stripe.refunded.get(ref) ?? 0));
       return stripeEvent('charge.refunded', stripe.charge(ref), idempotencyKey);
     };
     return { ...placed, paymentId: payment?.id as string, ref, refundedInStripe };
@@ -336,6 +336,65 @@ describe('a refund made in Stripe’s dashboard', () => {
     expect(await order(placed.id)).toMatchObject({ status: 'partially_refunded', refunded_total: 1000 });
     expect(await refundRecords(placed.id)).toHaveLength(1);
   });
+  it('is counted once beside staff refunds, whoever refunded first, and leaves only the rest refundable', async () => {
+    const placed = await shippedWithStripe();
+    const dashboard = placed.refundedInStripe(1000);
+    expect(await (await deliver(dashboard)).json()).toMatchObject({ result: 'processed' });
+    const staff = await admin('POST', `/orders/${placed.id}/refunds`, { amount: 500 });
+    expect(staff.status, await staff.clone().text()).toBe(201);
+    expect(await staff.json()).toMatchObject({
+      status: 'partially_refunded',
+      refunded_total: 1500,
+      payments: [{ status: 'partially_refunded', amount_captured: 2500, amount_refunded: 1500 }],
+    });
+
+    // Stripe reports the staff refund back, and redelivers the dashboard's: nothing changes.
+    const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? null;
+    const reported = stripeEvent('charge.refunded', stripe.charge(placed.ref), ownKey);
+    expect(await (await deliver(reported)).json()).toMatchObject({ result: 'ignored' });
+    expect(await (await deliver(dashboard)).json()).toMatchObject({ result: 'duplicate' });
+    const settled = await order(placed.id);
+    expect(settled).toMatchObject({ refunded_total: 1500, payments: [{ amount_refunded: 1500 }] });
+    const stored = await rows(
+      'SELECT amount, reason, provider_ref FROM refunds WHERE payment_id = ? ORDER BY rowid',
+      placed.paymentId,
+    );
+    expect(stored).toStrictEqual([
+      { amount: 1000, reason: null, provider_ref: stripe.refunds.at(-2)?.id },
+      { amount: 500, reason: null, provider_ref: stripe.refunds.at(-1)?.id },
+    ]);
+
+    // 1000 of the 2500 is left: more is refused before Stripe is asked, and nothing is written.
+    const requests = stripe.requests.length;
+    await expectProblem(
+      await admin('POST', `/orders/${placed.id}/refunds`, { amount: 1001 }),
+      422,
+      'refund_exceeds_refundable',
+      [{ pointer: '/body/amount', message: 'At most 1000' }],
+    );
+    expect(stripe.requests).toHaveLength(requests);
+    expect(await order(placed.id)).toStrictEqual(settled);
+
+    // A second dashboard refund: its event lists the staff refund too, which is not taken for a dashboard one.
+    const more = placed.refundedInStripe(1800);
+    expect(await (await deliver(more)).json()).toMatchObject({ result: 'processed' });
+    expect(await order(placed.id)).toMatchObject({
+      status: 'partially_refunded',
+      refunded_total: 1800,
+      payments: [{ amount_refunded: 1800, refunds: [{ amount: 1000 }, { amount: 500 }, { amount: 300 }] }],
+    });
+    expect(
+      (await refundRecords(placed.id)).map((r) => {
+        const { amount, refunded_total } = JSON.parse(r.payload as string);
+        return { amount, refunded_total };
+      }),
+    ).toStrictEqual([
+      { amount: 1000, refunded_total: 1000 },
+      { amount: 500, refunded_total: 1500 },
+      { amount: 300, refunded_total: 1800 },
+    ]);
+  });
+
   it('reaches the order when staff changed it between the webhook’s read and its batch', async () => {
     const placed = await shippedWithStripe();
     const event = placed.refundedInStripe(1000);

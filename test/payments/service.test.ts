@@ -498,6 +498,7 @@ describe('refundPayment', () => {
     expect(stripe.lastRequest('/refunds').form).toStrictEqual({
       payment_intent: payment.providerRef,
       amount: '1200',
+      'metadata[edgecart]': 'refund',
       'metadata[reason]': 'late',
     });
     await commitWrites(staff(), result.writes);

@@ -151,11 +151,40 @@ describe('capture, refund, cancel, retrieve', () => {
     expect(sent.form).toStrictEqual({
       payment_intent: ref,
       amount: '1200',
+      'metadata[edgecart]': 'refund',
       'metadata[reason]': 'damaged in transit',
     });
     await expect(provider.refund(ref, 4000, null, 'edgecart:refund:k3', signal)).rejects.toStrictEqual(
       new ProviderRejected(400, 'amount_too_large'),
     );
+  });
+
+  it('lists every refund of a payment, page after page, telling edgecart’s from the dashboard’s', async () => {
+    const ref = await authorized();
+    await provider.capture(ref, 4200, 'edgecart:capture:k6', signal);
+    const ours = await provider.refund(ref, 100, null, 'edgecart:refund:k6', signal);
+    const dashboard = Array.from({ length: 100 }, () => stripe.refundInDashboard(ref, 1));
+    const listed = await provider.refunds(ref, signal);
+    expect(listed).toHaveLength(101);
+    expect(listed.at(-1)).toStrictEqual({
+      providerRef: ours.providerRef,
+      amount: 100,
+      status: 'succeeded',
+      ours: true,
+    });
+    expect(listed[0]).toStrictEqual({
+      providerRef: dashboard.at(-1)?.id,
+      amount: 1,
+      status: 'succeeded',
+      ours: false,
+    });
+    const pages = stripe.requests.filter(
+      (r) => new URL(r.url).pathname === '/v1/refunds' && r.method === 'GET',
+    );
+    expect(pages.map((r) => new URL(r.url).searchParams.get('starting_after'))).toStrictEqual([
+      null,
+      listed[99]?.providerRef,
+    ]);
   });
 
   it('cancels (voids) an authorization, and reads the state back', async () => {

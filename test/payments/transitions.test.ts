@@ -85,7 +85,7 @@ const updates: Record<ProviderUpdate['status'], ProviderUpdate> = {
   captured: { status: 'captured', amountCaptured: 1000 },
   failed: { status: 'failed', failureCode: 'insufficient_funds' },
   voided: { status: 'voided' },
-  refunded: { status: 'refunded', amountCaptured: 1000, amountRefunded: 400 },
+  refunded: { status: 'refunded', amountCaptured: 1000, amountRefunded: 400, external: [] },
 };
 
 describe('planUpdate', () => {
@@ -130,6 +130,7 @@ describe('planUpdate', () => {
       status: 'refunded' as const,
       amountCaptured: 1000,
       amountRefunded,
+      external: [],
     });
     expect(planUpdate(row('partially_refunded', 1000, 400), refunded(400))).toBeNull();
     expect(planUpdate(row('partially_refunded', 1000, 400), refunded(300))).toBeNull();
@@ -143,5 +144,15 @@ describe('planUpdate', () => {
       amountCaptured: 1000,
       amountRefunded: 1000,
     });
+  });
+
+  it('takes a refund made outside edgecart not recorded yet, even when an earlier report counted its amount', () => {
+    const external = [{ providerRef: 're_dashboard', amount: 400, status: 'succeeded' as const }];
+    const update = { status: 'refunded' as const, amountCaptured: 1000, amountRefunded: 400, external };
+    expect(planUpdate(row('partially_refunded', 1000, 400), update)).toMatchObject({
+      status: 'partially_refunded',
+      amountRefunded: 400,
+    });
+    expect(planUpdate(row('partially_refunded', 1000, 700), update)).toMatchObject({ amountRefunded: 700 });
   });
 });

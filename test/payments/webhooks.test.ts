@@ -308,6 +308,43 @@ describe('events caused by edgecart’s own calls', () => {
   });
 });
 
+describe('refunds made in Stripe’s dashboard beside edgecart’s', () => {
+  const refundRows = (paymentId: string) =>
+    env.DB.prepare('SELECT amount, provider_ref FROM refunds WHERE payment_id = ? ORDER BY amount')
+      .bind(paymentId)
+      .all()
+      .then((r) => r.results);
+
+  it('are recorded once by Stripe’s id, and an edgecart refund whose batch is pending is left to it', async () => {
+    const { payment } = await createPayment('stripe', { paymentMethod: 'pm_card_visa' });
+    await commitWrites(
+      staff(),
+      (await capturePayment(db, env, staff(), { paymentId: payment.id, idempotencyKey: key() })).writes,
+    );
+    // Staff's refund has reached Stripe, its batch not D1, when a dashboard refund's event arrives.
+    const refund = await refundPayment(db, env, staff(), {
+      paymentId: payment.id,
+      amount: 1000,
+      reason: null,
+      idempotencyKey: key(),
+    });
+    const dashboard = stripe.refundInDashboard(payment.providerRef, 500);
+    const event = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
+    await expectResult(await deliver(event), event.id, 'processed');
+    expect(await refundRows(payment.id)).toStrictEqual([{ amount: 500, provider_ref: dashboard.id }]);
+    await commitWrites(staff(), refund.writes);
+    await expectResult(await deliver(event), event.id, 'duplicate');
+    expect(await storedPayment(payment.id)).toMatchObject({
+      status: 'partially_refunded',
+      amount_refunded: 1500,
+    });
+    expect(await refundRows(payment.id)).toStrictEqual([
+      { amount: 500, provider_ref: dashboard.id },
+      { amount: 1000, provider_ref: refund.refund.providerRef },
+    ]);
+  });
+});
+
 describe('transport', () => {
   it('gives no CORS answer on the hook, even to an allowed origin', async () => {
     const event = stripeEvent('customer.created', { id: 'cus_1' });

@@ -144,8 +144,18 @@ export async function refundForOrder(
   };
 }
 
-/** What the order's payments have returned so far, as D1 says now. */
-export async function refundedSoFar(db: Database, orderId: string): Promise<number> {
+/**
+ * What the order's payments have returned so far, as D1 says now, counting a provider's report at the refunded
+ * amount it sets (as `refundedTotalStatement` does).
+ */
+export async function refundedSoFar(
+  db: Database,
+  orderId: string,
+  reported?: { paymentId: string; amountRefunded: number },
+): Promise<number> {
   const rows = await paymentsOfOrder(db, orderId);
-  return rows.reduce((sum, p) => sum + p.amountRefunded, 0);
+  return rows.reduce(
+    (sum, p) => sum + (p.id === reported?.paymentId ? reported.amountRefunded : p.amountRefunded),
+    0,
+  );
 }

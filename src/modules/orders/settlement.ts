@@ -45,7 +45,7 @@ export const refundOrderOnProviderRefund: OnPaymentRefunded = async (db, refunde
   if (refunded.orderId === null) return { statements: [] };
   const order = await db.select().from(orders).where(eq(orders.id, refunded.orderId)).get();
   if (!order || !allows(order.status, 'refund')) return { statements: [] };
-  const refundedTotal = (await refundedSoFar(db, order.id)) + refunded.amount;
+  const refundedTotal = await refundedSoFar(db, order.id, refunded);
   const to = nextStatus(order.status, { action: 'refund', full: refundedTotal >= order.total });
   const reason = `${refunded.provider} refund (${refunded.via})`;
   const transition = transitionOrder(db, caller, order, { action: 'refund', to, reason }, when);

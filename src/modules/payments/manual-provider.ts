@@ -4,7 +4,8 @@
  * local development and tests run without a payment account. Its references derive from the idempotency key,
  * so a retried call returns the same reference, as a real provider's idempotency would.
  *
- * It holds no state: `retrieve` reports what it does to every payment, `authorized`.
+ * It holds no state: `retrieve` reports what it does to every payment, `authorized`, and `refunds` lists none
+ * (it has no dashboard to refund in, and edgecart's own refunds are in its refund rows).
  */
 import { sha256Hex } from '../../lib/crypto';
 import type { PaymentProvider } from './provider';
@@ -26,5 +27,8 @@ export const manualProvider: PaymentProvider = {
   async cancel() {},
   async retrieve() {
     return { status: 'authorized' };
+  },
+  async refunds() {
+    return [];
   },
 };

@@ -51,9 +51,16 @@ export type CaptureResult = { amountCaptured: number };
 /** `failed`: the provider refused to return the money (Stripe: a refund created as failed or canceled). */
 export type RefundResult = { providerRef: string; status: 'pending' | 'succeeded' | 'failed' };
 
+/** A refund as the provider lists it; `ours` when an edgecart call made it, not someone in the provider's dashboard. */
+export type ProviderRefund = RefundResult & { amount: number; ours: boolean };
+
+/** A refund made outside edgecart that returned (or is returning) money: what the webhook records as a refund row. */
+export type ExternalRefund = { providerRef: string; amount: number; status: 'pending' | 'succeeded' };
+
 /**
  * What the provider says a payment is now (`retrieve`, and webhook events carrying the payment). `refunded`
- * carries cumulative amounts.
+ * carries cumulative amounts and the refunds made outside edgecart (`external`: empty when not looked up), each
+ * to be recorded once as a refund row, so that edgecart's refunds and these add up to what went back.
  */
 export type ProviderUpdate =
   | { status: 'requires_action' }
@@ -61,7 +68,7 @@ export type ProviderUpdate =
   | { status: 'captured'; amountCaptured: number }
   | { status: 'failed'; failureCode: string | null }
   | { status: 'voided' }
-  | { status: 'refunded'; amountCaptured: number; amountRefunded: number };
+  | { status: 'refunded'; amountCaptured: number; amountRefunded: number; external: ExternalRefund[] };
 
 export interface PaymentProvider {
   readonly name: PaymentProviderName;
@@ -81,6 +88,8 @@ export interface PaymentProvider {
   cancel(ref: string, idempotencyKey: string, signal: AbortSignal): Promise<void>;
   /** The payment's state as the provider knows it. */
   retrieve(ref: string, signal: AbortSignal): Promise<ProviderUpdate>;
+  /** Every refund of the payment, whoever made it. */
+  refunds(ref: string, signal: AbortSignal): Promise<ProviderRefund[]>;
 }
 
 /** The provider gave no usable answer; counts as a failure for the circuit breaker. */

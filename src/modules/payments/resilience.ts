@@ -25,6 +25,7 @@ export type ResilientProvider = {
   ): ReturnType<PaymentProvider['refund']>;
   cancel(ref: string, idempotencyKey: string): ReturnType<PaymentProvider['cancel']>;
   retrieve(ref: string): ReturnType<PaymentProvider['retrieve']>;
+  refunds(ref: string): ReturnType<PaymentProvider['refunds']>;
 };
 
 export type Resilience = { breaker: CircuitBreaker; timeoutMs: number; logger: Logger };
@@ -70,5 +71,6 @@ export function resilientProvider(
       guarded('refund', (signal) => provider.refund(ref, amount, reason, key, signal)),
     cancel: (ref, key) => guarded('cancel', (signal) => provider.cancel(ref, key, signal)),
     retrieve: (ref) => guarded('retrieve', (signal) => provider.retrieve(ref, signal)),
+    refunds: (ref) => guarded('refunds', (signal) => provider.refunds(ref, signal)),
   };
 }

@@ -17,6 +17,6 @@ export const receiveStripeEvent = createRoute({
   request: { body: { content: { 'application/json': { schema: STRIPE_EVENT_DOCUMENT } }, required: true } },
   responses: {
     200: jsonContent(StripeHookResultSchema, 'Received: applied, a duplicate, or nothing to do'),
-    ...problems(400, 413, 415),
+    ...problems(400, 413, 415, 503),
   },
 });

@@ -291,8 +291,9 @@ export type RefundPaymentInput = {
  * Refunds part or all of what was captured and not yet refunded. The refund row is inserted once per
  * provider refund: the same row again (the caller's batch retried) changes nothing, and the provider's refund
  * under another row (a concurrent request that sent the same idempotency key) fails the batch. The payment's
- * refunded amount becomes the larger of what it says and the sum of its refund rows, so a webhook that
- * reported the refund first is not counted twice, and the batch fails if that is more than was captured.
+ * refunded amount becomes the larger of what it says and the sum of its refund rows (edgecart's, and those the
+ * webhook recorded for refunds made in the provider's dashboard), so a webhook that reported the refund first is
+ * not counted twice, and the batch fails if that is more than was captured.
  *
  * @throws 404 `not_found`, 409 `payment_not_refundable` | `refund_exceeds_refundable` | `refund_failed` |
  *   `payment_state_conflict`, 422 `invalid_amount`, PaymentUnavailable (503).

@@ -24,16 +24,23 @@
  * nothing, and it reads again, so the payment is never recorded refunded under an order that missed it.
  * Payments never imports orders or checkout: src/routes.ts (the webhook) and checkout (the confirmation) pass
  * the callbacks in.
+ *
+ * Each refund made outside edgecart is recorded once, as a refund row keyed by the provider's id, in the batch
+ * that reports it, so the payment's refund rows add up to everything that went back whoever refunded, and a
+ * staff refund after it counts from there (service.ts). What those rows returned is the amount `OnPaymentRefunded`
+ * is told of: known refunds, never a difference of cumulative amounts, which would also take in an edgecart
+ * refund whose own batch has not committed yet (that batch reports it).
  */
-import { and, eq, exists, notExists, type SQL, sql } from 'drizzle-orm';
+import { and, eq, exists, inArray, notExists, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { type PaymentProviderName, paymentProviderEvents, payments } from '../../db/schema';
+import { type PaymentProviderName, paymentProviderEvents, payments, refunds } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { type AuditRecord, commit, type DomainEvent } from '../../lib/commit';
 import type { Database } from '../../lib/db';
+import { newId } from '../../lib/ids';
 import { paymentEvent } from './events';
-import type { ProviderUpdate } from './provider';
-import { eventRecorded, getPayment } from './read';
+import type { ExternalRefund, ProviderUpdate } from './provider';
+import { eventRecorded, getPayment, refundsOfPayment } from './read';
 import type { PaymentRow } from './schemas';
 import { planUpdate } from './transitions';
 
@@ -57,7 +64,7 @@ export type PaymentRefunded = {
   paymentId: string;
   orderId: string | null;
   provider: PaymentProviderName;
-  /** What this report adds to the refunded amount. */
+  /** What the refunds this report records returned. */
   amount: number;
   /** The payment's refunded amount once the report is recorded. */
   amountRefunded: number;
@@ -135,13 +142,13 @@ const settledFrom = (payment: PaymentRow, via: PaymentSettled['via']): PaymentSe
   via,
 });
 
-/** What the order side adds to the batch that moves `before` to `after`, through the callback that applies. */
+/** What the order side adds to the batch that moves the payment to `after`, through the callback that applies. */
 async function orderSide(
   db: Database,
   caller: Caller,
-  before: PaymentRow,
   after: PaymentRow,
   settles: boolean,
+  external: ExternalRefund[],
   when: SQL,
   options: RecordOptions,
 ): Promise<SettlementExtension> {
@@ -149,7 +156,7 @@ async function orderSide(
   if (settles && options.onPaymentSettled) {
     return options.onPaymentSettled(db, settledFrom(after, options.via), when, caller);
   }
-  const amount = after.amountRefunded - before.amountRefunded;
+  const amount = external.reduce((sum, r) => sum + r.amount, 0);
   if (amount > 0 && options.onPaymentRefunded) {
     const refunded: PaymentRefunded = {
       paymentId: after.id,
@@ -163,6 +170,30 @@ async function orderSide(
     return options.onPaymentRefunded(db, refunded, when, caller);
   }
   return { statements: [] };
+}
+
+/** The refunds of `update` made outside edgecart that no refund row records yet. */
+async function unrecorded(
+  db: Database,
+  paymentId: string,
+  update: ProviderUpdate,
+): Promise<ExternalRefund[]> {
+  if (update.status !== 'refunded' || update.external.length === 0) return [];
+  const recorded = new Set((await refundsOfPayment(db, paymentId)).map((r) => r.providerRef));
+  return update.external.filter((r) => !recorded.has(r.providerRef));
+}
+
+/**
+ * The refund row of `refund`, inserted only if the statement before it (the payment UPDATE, or the row before)
+ * changed a row.
+ */
+function refundIfChanged(db: Database, paymentId: string, refund: ExternalRefund, at: Date) {
+  // Values in the table's column order: id, payment_id, amount, reason, provider_ref, status, created_at.
+  return db
+    .insert(refunds)
+    .select(
+      sql`SELECT ${newId('rfd')}, ${paymentId}, ${refund.amount}, NULL, ${refund.providerRef}, ${refund.status}, ${at.getTime()} WHERE changes() > 0`,
+    );
 }
 
 /** The receipt row, inserted only if the statement before it (the payment UPDATE) changed a row. */
@@ -193,7 +224,8 @@ export async function recordProviderUpdate(
     if (event && (await eventRecorded(db, event.provider, event.eventId))) {
       return { outcome: 'duplicate', payment: before };
     }
-    const plan = planUpdate(before, update);
+    const external = await unrecorded(db, before.id, update);
+    const plan = planUpdate(before, update.status === 'refunded' ? { ...update, external } : update);
     if (!plan) return { outcome: 'unchanged', payment: before };
     const after: PaymentRow = {
       ...before,
@@ -221,13 +253,30 @@ export async function recordProviderUpdate(
               ),
           )
         : undefined,
+      // Another report recorded one of these refunds meanwhile: read again rather than count it twice.
+      external.length > 0
+        ? notExists(
+            db
+              .select({ id: refunds.id })
+              .from(refunds)
+              .where(
+                and(
+                  eq(refunds.paymentId, before.id),
+                  inArray(
+                    refunds.providerRef,
+                    external.map((r) => r.providerRef),
+                  ),
+                ),
+              ),
+          )
+        : undefined,
     ) as SQL;
     const extension = await orderSide(
       db,
       caller,
-      before,
       after,
       plan.settles,
+      external,
       exists(db.select({ id: payments.id }).from(payments).where(asRead)),
       options,
     );
@@ -244,6 +293,8 @@ export async function recordProviderUpdate(
         })
         .where(and(asRead, extension.requires))
         .returning({ id: payments.id }),
+      // After the UPDATE, whose guard they would falsify: each row goes in if the statement before it did.
+      ...external.map((refund) => refundIfChanged(db, before.id, refund, after.updatedAt)),
     ];
     if (event) statements.push(receiptIfChanged(db, event, before.id, after.updatedAt));
     const results = await commit(db, caller, {

@@ -37,7 +37,16 @@ export const ChargeSchema = z.object({
 export const StripeRefundSchema = z.object({
   id: z.string().min(1),
   object: z.literal('refund'),
+  amount: z.number().int(),
   status: z.string(),
+  metadata: z.record(z.string(), z.string()),
+});
+
+/** A page of `GET /v1/refunds`: https://docs.stripe.com/api/refunds/list */
+export const RefundListSchema = z.object({
+  object: z.literal('list'),
+  data: z.array(StripeRefundSchema),
+  has_more: z.boolean(),
 });
 
 /** Stripe's error body (any non-2xx): https://docs.stripe.com/api/errors */

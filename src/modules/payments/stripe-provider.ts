@@ -13,7 +13,13 @@
  */
 
 import type { z } from 'zod';
-import { type PaymentProvider, ProviderRejected, ProviderUnreachable, type RefundResult } from './provider';
+import {
+  type PaymentProvider,
+  type ProviderRefund,
+  ProviderRejected,
+  ProviderUnreachable,
+  type RefundResult,
+} from './provider';
 import { type FormParams, type StripeAnswer, type StripeCall, stripeRequest } from './stripe-api';
 import {
   ErrorBodySchema,
@@ -21,6 +27,7 @@ import {
   intentUpdate,
   type PaymentIntent,
   PaymentIntentSchema,
+  RefundListSchema,
   type StripeError,
   StripeRefundSchema,
 } from './stripe-objects';
@@ -49,6 +56,15 @@ const REFUND_STATUSES: Record<string, RefundResult['status']> = {
 };
 
 const intentPath = (ref: string, action = '') => `/payment_intents/${encodeURIComponent(ref)}${action}`;
+
+/**
+ * Set on every refund edgecart creates, so a refund listed without it is known to be one made in Stripe's
+ * dashboard (a Refund carries no trace of the request that made it). Constant, so a retried call sends the same.
+ */
+const EDGECART_REFUND = { key: 'edgecart', value: 'refund' } as const;
+
+/** Most refunds Stripe lists per page (its maximum). */
+const REFUND_PAGE = 100;
 
 /** The body of a 2xx answer as `schema`, or ProviderUnreachable: Stripe promised this shape. */
 function parsed<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
@@ -138,7 +154,14 @@ export function stripeProvider(secretKey: string): PaymentProvider {
         {
           method: 'POST',
           path: '/refunds',
-          params: { payment_intent: ref, amount, metadata: reason === null ? undefined : { reason } },
+          params: {
+            payment_intent: ref,
+            amount,
+            metadata: {
+              [EDGECART_REFUND.key]: EDGECART_REFUND.value,
+              ...(reason === null ? {} : { reason }),
+            },
+          },
           idempotencyKey,
         },
         signal,
@@ -154,6 +177,28 @@ export function stripeProvider(secretKey: string): PaymentProvider {
 
     async retrieve(ref, signal) {
       return intentUpdate(await intent({ method: 'GET', path: intentPath(ref) }, signal));
+    },
+
+    async refunds(ref, signal) {
+      const listed: ProviderRefund[] = [];
+      let after: string | undefined;
+      do {
+        const query = new URLSearchParams({ payment_intent: ref, limit: String(REFUND_PAGE) });
+        if (after !== undefined) query.set('starting_after', after);
+        const answer = await send({ method: 'GET', path: `/refunds?${query}` }, signal);
+        if (answer.status >= 400) throw rejection(answer);
+        const page = parsed(RefundListSchema, answer.body);
+        for (const refund of page.data) {
+          listed.push({
+            providerRef: refund.id,
+            amount: refund.amount,
+            status: REFUND_STATUSES[refund.status] ?? 'failed',
+            ours: refund.metadata[EDGECART_REFUND.key] === EDGECART_REFUND.value,
+          });
+        }
+        after = page.has_more ? page.data.at(-1)?.id : undefined;
+      } while (after !== undefined);
+      return listed;
     },
   };
 }

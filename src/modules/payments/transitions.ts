@@ -8,6 +8,8 @@
  *   capture's
  * - captured, partially_refunded -> partially_refunded | refunded (refunded amounts only grow)
  *
+ * `planUpdate` is given a refund report's `external` refunds already less those recorded (settlement.ts).
+ *
  * Moves only go forward, so reports arriving late or out of order (webhooks are not ordered) change nothing
  * they should not: an authorization reported after the capture is ignored.
  */
@@ -54,15 +56,18 @@ export function planUpdate(row: PaymentRow, update: ProviderUpdate): PaymentPlan
     case 'voided':
       return VOIDABLE.includes(row.status) ? { ...keep, status: 'voided', settles: false } : null;
     case 'refunded': {
-      // From authorized too: the refund's report may overtake the capture's.
+      // From authorized too: the refund's report may overtake the capture's. A refund made outside edgecart that
+      // is not recorded yet is news even when the amount is not (an earlier report already counted it).
       const refundable = CAPTURABLE.includes(row.status) || REFUNDABLE.includes(row.status);
-      if (!refundable || update.amountRefunded <= row.amountRefunded) return null;
+      const news = update.amountRefunded > row.amountRefunded || update.external.length > 0;
+      if (!refundable || !news) return null;
       const amountCaptured = Math.max(row.amountCaptured, update.amountCaptured);
+      const amountRefunded = Math.max(row.amountRefunded, update.amountRefunded);
       return {
         ...keep,
-        status: refundStatus(amountCaptured, update.amountRefunded),
+        status: refundStatus(amountCaptured, amountRefunded),
         amountCaptured,
-        amountRefunded: update.amountRefunded,
+        amountRefunded,
         settles: false,
       };
     }

@@ -5,8 +5,10 @@
  * from the event's name):
  * - `payment_intent.amount_capturable_updated` -> authorized, `payment_intent.succeeded` -> captured,
  *   `payment_intent.payment_failed` -> failed, `payment_intent.canceled` -> voided;
- * - `charge.refunded` -> the charge's cumulative captured and refunded amounts (refunds made in Stripe's
- *   dashboard too).
+ * - `charge.refunded` -> the charge's cumulative captured and refunded amounts, and each refund made in Stripe's
+ *   dashboard, recorded once as a refund row keyed by Stripe's refund id. The event's Charge no longer lists its
+ *   refunds (API version 2022-11-15 on), so they are listed from Stripe (`GET /v1/refunds`); edgecart marks its
+ *   own in their metadata, and records them itself.
  * Any other type, or a PaymentIntent that is not one of our payments, is answered 200 `ignored` and not
  * recorded: Stripe stops resending it, and there is nothing to deduplicate.
  *
@@ -18,12 +20,13 @@
  * `onPaymentSettled` when it settles the payment and `onPaymentRefunded` when it reports a refund (settlement.ts).
  */
 import type { PaymentProviderName } from '../../db/schema';
-import type { Caller } from '../../lib/caller';
+import { type Caller, callerLogger } from '../../lib/caller';
 import type { Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { stripeSecret } from './config';
 import type { ProviderUpdate } from './provider';
 import { madeByEdgecart } from './provider-keys';
+import { paymentProvider } from './providers';
 import { findPaymentByRef } from './read';
 import type { StripeHookResult } from './schemas';
 import { type OnPaymentRefunded, type OnPaymentSettled, recordProviderUpdate } from './settlement';
@@ -65,10 +68,35 @@ function updateOf(event: StripeEvent): { ref: string; update: ProviderUpdate } |
         status: 'refunded',
         amountCaptured: charge.data.amount_captured,
         amountRefunded: charge.data.amount_refunded,
+        external: [],
       },
     };
   }
   return null;
+}
+
+/**
+ * `update` with the refunds made in Stripe's dashboard, and the refunded amount raised to all that Stripe lists
+ * now (the event may be older than the list).
+ */
+async function withExternalRefunds(
+  env: Env,
+  caller: Caller,
+  ref: string,
+  update: Extract<ProviderUpdate, { status: 'refunded' }>,
+): Promise<ProviderUpdate> {
+  const listed = await paymentProvider(env, PROVIDER, callerLogger(caller)).refunds(ref);
+  const counted = listed.flatMap((r) => (r.status === 'failed' ? [] : [{ ...r, status: r.status }]));
+  return {
+    ...update,
+    amountRefunded: Math.max(
+      update.amountRefunded,
+      counted.reduce((sum, r) => sum + r.amount, 0),
+    ),
+    external: counted
+      .filter((r) => !r.ours)
+      .map(({ providerRef, amount, status }) => ({ providerRef, amount, status })),
+  };
 }
 
 export type StripeWebhookInput = {
@@ -88,8 +116,9 @@ export type StripeWebhookInput = {
  *
  * @throws AppError 400 `invalid_signature` (missing, malformed or not matching: one answer for all),
  *   400 `signature_expired` (signed, but more than 300 s from our clock), 400 `invalid_event` (signed, but not
- *   an event of the shape Stripe documents); Error when STRIPE_WEBHOOK_SECRET is not set (a logged 500, so
- *   Stripe keeps the events and retries them once the secret is configured).
+ *   an event of the shape Stripe documents); PaymentUnavailable (503) when Stripe does not answer the listing of
+ *   a charge's refunds (Stripe delivers the event again later); Error when STRIPE_WEBHOOK_SECRET is not set (a
+ *   logged 500, so Stripe keeps the events and retries them once the secret is configured).
  */
 export async function receiveStripeWebhook(
   db: Database,
@@ -125,10 +154,16 @@ export async function receiveStripeWebhook(
   if (!target) return ignored;
   const payment = await findPaymentByRef(db, PROVIDER, target.ref);
   if (!payment) return ignored;
-  const { outcome } = await recordProviderUpdate(db, caller, payment.id, target.update, {
+  const quiet = madeByEdgecart(event.request?.idempotency_key);
+  // Edgecart's own refund reported back is recorded by its call; any dashboard refund gets its own event.
+  const update =
+    target.update.status === 'refunded' && !quiet
+      ? await withExternalRefunds(env, caller, target.ref, target.update)
+      : target.update;
+  const { outcome } = await recordProviderUpdate(db, caller, payment.id, update, {
     via: 'webhook',
     event: { provider: PROVIDER, eventId: event.id, type: event.type },
-    quiet: madeByEdgecart(event.request?.idempotency_key),
+    quiet,
     onPaymentSettled: input.onPaymentSettled,
     onPaymentRefunded: input.onPaymentRefunded,
   });
