@@ -93,6 +93,14 @@ async function revokeKeysOutliving(
   };
 }
 
+/** Revokes those of `ids` still pending at `now`: one accepted or revoked since it was read stays as it is. */
+export function revokePendingInvites(db: Database, ids: string[], now: Date) {
+  return db
+    .update(staffInvites)
+    .set({ revokedAt: now })
+    .where(and(inArray(staffInvites.id, ids), pendingInvite(now)));
+}
+
 async function revokeInvitesOutliving(
   db: Database,
   creatorId: string,
@@ -106,18 +114,11 @@ async function revokeInvitesOutliving(
   if (outliving.length === 0) return { statements: [], audit: [] };
   return {
     statements: [
-      db
-        .update(staffInvites)
-        .set({ revokedAt: now })
-        .where(
-          and(
-            inArray(
-              staffInvites.id,
-              outliving.map((invite) => invite.id),
-            ),
-            pendingInvite(now),
-          ),
-        ),
+      revokePendingInvites(
+        db,
+        outliving.map((invite) => invite.id),
+        now,
+      ),
     ],
     audit: outliving.map((invite) => ({
       action: 'staff_invite.revoke',

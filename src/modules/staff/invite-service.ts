@@ -7,7 +7,7 @@
  * The mail is sent by the email consumer from the `staff_invite.created` event (src/modules/notifications), which
  * issues the token as it builds the mail (`invitationMail`): no token is ever in an event or in a log.
  */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { type StaffRole, staffInvites, staffUsers } from '../../db/schema';
 import type { AdminCaller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
@@ -17,6 +17,7 @@ import { AppError, conflict, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import type { EmailMessage } from '../email/types';
 import { pendingInvite } from '../grants/read';
+import { revokePendingInvites } from '../grants/service';
 import { INVITE_TTL_MS } from './invite-ttl';
 import { assertMayGrantRole, assertMayRevokeInvite } from './rules';
 
@@ -51,18 +52,11 @@ export async function createInvite(
   const [, inserted] = await commit(db, caller, {
     statements: [
       // Only the invitations checked above: one created since, by someone else, is not this caller's to revoke.
-      db
-        .update(staffInvites)
-        .set({ revokedAt: now })
-        .where(
-          and(
-            inArray(
-              staffInvites.id,
-              replaced.map((r) => r.id),
-            ),
-            pendingInvite(now),
-          ),
-        ),
+      revokePendingInvites(
+        db,
+        replaced.map((r) => r.id),
+        now,
+      ),
       db
         .insert(staffInvites)
         .values({
