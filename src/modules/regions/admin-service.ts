@@ -175,8 +175,9 @@ export async function updateRegion(
   const before = await checkUpdate(db, id, input);
   const patch = { ...regionColumns(input), updatedAt: new Date() };
   const after = applyPatch(before, patch);
-  const movedKeys =
-    input.code !== undefined && input.code !== before.code ? await keysDefaultingTo(db, before.code) : [];
+  const changes = auditChanges(regions, fields, before, after);
+  // Keys move with a code that changes; `changes` holds only what differs from the row read.
+  const movedKeys = 'code' in changes.row ? await keysDefaultingTo(db, before.code) : [];
   const statements: BatchItem<'sqlite'>[] = [
     ...(input.code === undefined ? [] : [moveKeysToCode(db, id, input.code)]),
     db.update(regions).set(patch).where(eq(regions.id, id)),
@@ -200,7 +201,7 @@ export async function updateRegion(
         action: 'region.update',
         targetType: 'region',
         targetId: id,
-        changes: auditChanges(regions, fields, before, after),
+        changes,
       },
       ...movedKeys.map((key) => keyMoved(key.id, before.code, after.code)),
     ],
