@@ -221,6 +221,17 @@ describe('revoking keys', () => {
     const child = await createKey(leaked.secret_key, 'child', ['api_keys:manage', 'catalog:read']);
     const grandchild = await createKey(child.secret_key, 'grandchild', ['catalog:read']);
     const sibling = await createKey(admin.key, 'sibling', ['catalog:read']);
+    // A storefront key the leaked key made grants nothing: it stays (docs/AUTH.md).
+    const storefront = await call(
+      '/v1/admin/api-keys',
+      jsonInit(
+        'POST',
+        { kind: 'publishable', name: 'storefront', default_region: 'eu' },
+        bearer(leaked.secret_key),
+      ),
+    );
+    expect(storefront.status).toBe(201);
+    const publishable = (await storefront.json()) as { id: string };
 
     const res = await call(`/v1/admin/api-keys/${leaked.id}/revoke`, {
       method: 'POST',
@@ -236,13 +247,14 @@ describe('revoking keys', () => {
       200,
     );
 
-    const ids = [leaked.id, child.id, grandchild.id, sibling.id];
+    const ids = [leaked.id, child.id, grandchild.id, sibling.id, publishable.id];
     const rows = await db().select().from(apiKeys).where(inArray(apiKeys.id, ids)).all();
     expect(Object.fromEntries(rows.map((r) => [r.id, r.revokedAt !== null]))).toStrictEqual({
       [leaked.id]: true,
       [child.id]: true,
       [grandchild.id]: true,
       [sibling.id]: false,
+      [publishable.id]: false,
     });
     const audit = await db()
       .select()

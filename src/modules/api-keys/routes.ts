@@ -44,8 +44,9 @@ export const revokeApiKey = adminRoute('api_keys:manage', {
   tags,
   summary: 'Revoke an API key',
   description:
-    'Only a principal holding every permission of a secret key can revoke it. The keys it created, the keys ' +
-    'those created, and their pending staff invitations are revoked in the same write.',
+    'Only a principal holding every permission of a secret key can revoke it. The secret keys it created, ' +
+    'the secret keys those created, and their pending staff invitations are revoked in the same write ' +
+    '(publishable keys grant nothing and stay).',
   request: { params: ApiKeyIdParam },
   responses: {
     200: jsonContent(ApiKeySchema, 'The revoked key'),
