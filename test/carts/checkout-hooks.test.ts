@@ -20,9 +20,10 @@ import { MAX_CART_QUANTITY } from '../../src/modules/carts/limits';
 import { addLineItem } from '../../src/modules/carts/line-items';
 import { cartWriteGuard } from '../../src/modules/carts/write-guard';
 import { rows } from '../helpers/admin-fixtures';
-import { addLine, cartCall, getCart, guestCart, stockedProduct } from '../helpers/carts';
+import { addLine, cartCall, createCart, getCart, guestCart, stockedProduct } from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import { expectProblem } from '../helpers/http';
+import { PASSWORD, registerCustomer } from '../helpers/customers';
+import { bearer, call, expectProblem, jsonInit } from '../helpers/http';
 
 const db = () => createDb(env.DB);
 const caller = systemCaller('checkout-test', 'run');
@@ -109,6 +110,32 @@ describe('locking a cart for checkout', () => {
     ]);
     // Checkout starts again from the cart as it is now: priced without the line, and locked.
     expect(await lock(cart.id, new Date())).toStrictEqual([[{ id: cart.id }]]);
+  });
+
+  it('refuses the lock once the shopper’s account was erased after checkout read the cart', async () => {
+    const shopper = await registerCustomer();
+    const who = { accessToken: shopper.tokens.access_token };
+    const { cart } = await createCart({ region: 'eu', email: shopper.email }, who);
+    await addLine(cart.id, who, variant(0), 1);
+    // Last written a minute ago, so the erasure below stamps another updated_at whatever the clock does.
+    await rows('UPDATE carts SET updated_at = ? WHERE id = ?', Date.now() - 60_000, cart.id);
+    const priced = await cartRow(cart.id);
+    if (!priced) throw new Error('no cart');
+    expect(priced.email).toBe(shopper.email);
+    const erased = await call(
+      '/v1/store/customers/me',
+      jsonInit('DELETE', { password: PASSWORD }, bearer(who.accessToken)),
+    );
+    expect(erased.status).toBe(204);
+
+    const locked = await commit(db(), caller, {
+      conditional: true,
+      statements: [lockCartForCheckout(db(), priced, new Date())],
+    });
+    expect(locked).toStrictEqual([[]]);
+    expect(await rows('SELECT status, email FROM carts WHERE id = ?', cart.id)).toStrictEqual([
+      { status: 'open', email: null },
+    ]);
   });
 
   it('completes the cart with its order only while the lock holds', async () => {
