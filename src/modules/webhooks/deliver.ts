@@ -30,8 +30,9 @@ const DUE_TOLERANCE_MS = 1_000;
 /**
  * How far a claim moves the delivery's due time: past the attempt's timeout with room to record it, and within
  * the minute after which a message whose handling threw comes back (delivery-queue.ts), so that message finds the
- * delivery due again. If the Worker dies mid-attempt, its message comes back and attempts again once the claim has
- * run out; one that comes back sooner changes nothing, and the sweep (sweep.ts) queues the delivery later.
+ * delivery due again. If the Worker dies mid-attempt, a message that comes back after the claim has run out
+ * attempts again; one that comes back sooner (the queue redelivers at once) changes nothing, and the sweep
+ * (sweep.ts) queues the delivery once it is OVERDUE_AFTER_MS late (docs/ARCHITECTURE.md, Webhooks).
  */
 const CLAIM_MS = ATTEMPT_TIMEOUT_MS + 15_000;
 
