@@ -5,7 +5,7 @@
  * once, even when the order changes under the request.
  */
 import { env } from 'cloudflare:workers';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { systemCaller } from '../../src/lib/caller';
 import { stockObject, stockSnapshot } from '../../src/modules/inventory/stock';
 import { fulfilOrder, markDelivered, refundOrder } from '../../src/modules/orders/admin-service';
@@ -392,6 +392,45 @@ describe('a refund made in Stripe’s dashboard', () => {
       { amount: 1000, refunded_total: 1000 },
       { amount: 500, refunded_total: 1500 },
       { amount: 300, refunded_total: 1800 },
+    ]);
+  });
+
+  it('does not count a staff refund whose batch is pending: the order and its events count recorded refunds only', async () => {
+    const placed = await shippedWithStripe();
+    // Staff's refund of 1500 has reached Stripe, its batch not D1, when a dashboard refund of 1000 is reported.
+    const answerOf = stripe.handle.bind(stripe);
+    let between: { delivered: unknown; order: AdminOrder } | undefined;
+    const held = vi.spyOn(stripe, 'handle').mockImplementation(async (request, signal) => {
+      const answer = await answerOf(request, signal);
+      held.mockRestore();
+      const delivered = await (await deliver(placed.refundedInStripe(2500))).json();
+      between = { delivered, order: await order(placed.id) };
+      return answer;
+    });
+    const refunded = await refundOrder(env, staffCaller(), placed.id, { amount: 1500 });
+    expect(between).toMatchObject({
+      delivered: { result: 'processed' },
+      order: {
+        status: 'partially_refunded',
+        refunded_total: 1000,
+        payments: [{ status: 'partially_refunded', amount_refunded: 1000, refunds: [{ amount: 1000 }] }],
+      },
+    });
+    expect(refunded).toMatchObject({
+      status: 'refunded',
+      refunded_total: 2500,
+      payments: [
+        { status: 'refunded', amount_refunded: 2500, refunds: [{ amount: 1000 }, { amount: 1500 }] },
+      ],
+    });
+    expect(
+      (await refundRecords(placed.id)).map((r) => {
+        const { to, amount, refunded_total } = JSON.parse(r.payload as string);
+        return { to, amount, refunded_total };
+      }),
+    ).toStrictEqual([
+      { to: 'partially_refunded', amount: 1000, refunded_total: 1000 },
+      { to: 'refunded', amount: 1500, refunded_total: 2500 },
     ]);
   });
 

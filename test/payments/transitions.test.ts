@@ -85,7 +85,7 @@ const updates: Record<ProviderUpdate['status'], ProviderUpdate> = {
   captured: { status: 'captured', amountCaptured: 1000 },
   failed: { status: 'failed', failureCode: 'insufficient_funds' },
   voided: { status: 'voided' },
-  refunded: { status: 'refunded', amountCaptured: 1000, amountRefunded: 400, external: [] },
+  refunded: { status: 'refunded', amountCaptured: 1000, amountRefunded: 400, external: null },
 };
 
 describe('planUpdate', () => {
@@ -130,7 +130,7 @@ describe('planUpdate', () => {
       status: 'refunded' as const,
       amountCaptured: 1000,
       amountRefunded,
-      external: [],
+      external: null,
     });
     expect(planUpdate(row('partially_refunded', 1000, 400), refunded(400))).toBeNull();
     expect(planUpdate(row('partially_refunded', 1000, 400), refunded(300))).toBeNull();
@@ -154,5 +154,16 @@ describe('planUpdate', () => {
       amountRefunded: 400,
     });
     expect(planUpdate(row('partially_refunded', 1000, 700), update)).toMatchObject({ amountRefunded: 700 });
+  });
+
+  it('counts only the outside refunds it records, not an edgecart refund in the cumulative amount', () => {
+    // 200 recorded; Stripe's total of 900 also holds an edgecart refund of 300 whose batch has not committed.
+    const external = [{ providerRef: 're_dashboard', amount: 400, status: 'succeeded' as const }];
+    const update = { status: 'refunded' as const, amountCaptured: 1000, amountRefunded: 900, external };
+    expect(planUpdate(row('partially_refunded', 1000, 200), update)).toMatchObject({
+      status: 'partially_refunded',
+      amountRefunded: 600,
+    });
+    expect(planUpdate(row('partially_refunded', 1000, 200), { ...update, external: [] })).toBeNull();
   });
 });

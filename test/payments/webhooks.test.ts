@@ -236,20 +236,20 @@ describe('effects', () => {
     ]);
   });
 
-  it('records refunds made in Stripe’s dashboard from charge.refunded (cumulative amounts)', async () => {
+  it('records refunds made in Stripe’s dashboard from charge.refunded', async () => {
     const { payment } = await createPayment('stripe', { paymentMethod: 'pm_card_visa' });
     await commitWrites(
       staff(),
       (await capturePayment(db, env, staff(), { paymentId: payment.id, idempotencyKey: key() })).writes,
     );
-    stripe.refunded.set(payment.providerRef, 1500);
+    stripe.refundInDashboard(payment.providerRef, 1500);
     const partial = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
     await expectResult(await deliver(partial), partial.id, 'processed');
     expect(await storedPayment(payment.id)).toMatchObject({
       status: 'partially_refunded',
       amount_refunded: 1500,
     });
-    stripe.refunded.set(payment.providerRef, 4200);
+    stripe.refundInDashboard(payment.providerRef, 2700);
     const full = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
     await expectResult(await deliver(full), full.id, 'processed');
     expect(await storedPayment(payment.id)).toMatchObject({ status: 'refunded', amount_refunded: 4200 });
@@ -332,6 +332,7 @@ describe('refunds made in Stripe’s dashboard beside edgecart’s', () => {
     const event = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
     await expectResult(await deliver(event), event.id, 'processed');
     expect(await refundRows(payment.id)).toStrictEqual([{ amount: 500, provider_ref: dashboard.id }]);
+    expect(await storedPayment(payment.id)).toMatchObject({ amount_refunded: 500 });
     await commitWrites(staff(), refund.writes);
     await expectResult(await deliver(event), event.id, 'duplicate');
     expect(await storedPayment(payment.id)).toMatchObject({

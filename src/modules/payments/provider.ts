@@ -59,8 +59,11 @@ export type ExternalRefund = { providerRef: string; amount: number; status: 'pen
 
 /**
  * What the provider says a payment is now (`retrieve`, and webhook events carrying the payment). `refunded`
- * carries cumulative amounts and the refunds made outside edgecart (`external`: empty when not looked up), each
- * to be recorded once as a refund row, so that edgecart's refunds and these add up to what went back.
+ * carries cumulative amounts and the refunds made outside edgecart (`external`), each to be recorded once as a
+ * refund row, so that edgecart's refunds and these add up to what went back. Once they are looked up, the
+ * refunded amount grows by those refunds only, `amountRefunded` being their ceiling: the cumulative amount also
+ * takes in edgecart refunds whose own batch has not committed yet, which that batch counts. `external` is null
+ * when not looked up (the report of edgecart's own refund), and the cumulative amount is then taken as it is.
  */
 export type ProviderUpdate =
   | { status: 'requires_action' }
@@ -68,7 +71,12 @@ export type ProviderUpdate =
   | { status: 'captured'; amountCaptured: number }
   | { status: 'failed'; failureCode: string | null }
   | { status: 'voided' }
-  | { status: 'refunded'; amountCaptured: number; amountRefunded: number; external: ExternalRefund[] };
+  | {
+      status: 'refunded';
+      amountCaptured: number;
+      amountRefunded: number;
+      external: ExternalRefund[] | null;
+    };
 
 export interface PaymentProvider {
   readonly name: PaymentProviderName;

@@ -28,8 +28,9 @@
  * Each refund made outside edgecart is recorded once, as a refund row keyed by the provider's id, in the batch
  * that reports it, so the payment's refund rows add up to everything that went back whoever refunded, and a
  * staff refund after it counts from there (service.ts). What those rows returned is the amount `OnPaymentRefunded`
- * is told of: known refunds, never a difference of cumulative amounts, which would also take in an edgecart
- * refund whose own batch has not committed yet (that batch reports it).
+ * is told of, and all the payment's refunded amount grows by (transitions.ts): known refunds, never a difference
+ * of cumulative amounts, which would also take in an edgecart refund whose own batch has not committed yet (that
+ * batch reports it).
  */
 import { and, eq, exists, inArray, notExists, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
@@ -178,7 +179,7 @@ async function unrecorded(
   paymentId: string,
   update: ProviderUpdate,
 ): Promise<ExternalRefund[]> {
-  if (update.status !== 'refunded' || update.external.length === 0) return [];
+  if (update.status !== 'refunded' || !update.external?.length) return [];
   const recorded = new Set((await refundsOfPayment(db, paymentId)).map((r) => r.providerRef));
   return update.external.filter((r) => !recorded.has(r.providerRef));
 }
@@ -225,7 +226,10 @@ export async function recordProviderUpdate(
       return { outcome: 'duplicate', payment: before };
     }
     const external = await unrecorded(db, before.id, update);
-    const plan = planUpdate(before, update.status === 'refunded' ? { ...update, external } : update);
+    const plan = planUpdate(
+      before,
+      update.status === 'refunded' && update.external !== null ? { ...update, external } : update,
+    );
     if (!plan) return { outcome: 'unchanged', payment: before };
     const after: PaymentRow = {
       ...before,

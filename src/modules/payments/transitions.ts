@@ -8,7 +8,8 @@
  *   capture's
  * - captured, partially_refunded -> partially_refunded | refunded (refunded amounts only grow)
  *
- * `planUpdate` is given a refund report's `external` refunds already less those recorded (settlement.ts).
+ * `planUpdate` is given a refund report's `external` refunds already less those recorded (settlement.ts), and
+ * counts only them when they were looked up (see ProviderUpdate).
  *
  * Moves only go forward, so reports arriving late or out of order (webhooks are not ordered) change nothing
  * they should not: an authorization reported after the capture is ignored.
@@ -36,6 +37,17 @@ export type PaymentPlan = {
 export const refundStatus = (amountCaptured: number, amountRefunded: number): PaymentStatus =>
   amountRefunded >= amountCaptured ? 'refunded' : 'partially_refunded';
 
+/**
+ * The refunded amount a refund report stands for: the cumulative amount, or, once its outside refunds were looked
+ * up, what is recorded plus those not recorded yet, never beyond the cumulative amount (an earlier report without
+ * them may have counted them already).
+ */
+function reportedRefunded(row: PaymentRow, update: Extract<ProviderUpdate, { status: 'refunded' }>): number {
+  if (update.external === null) return update.amountRefunded;
+  const recording = update.external.reduce((sum, r) => sum + r.amount, 0);
+  return Math.min(row.amountRefunded + recording, update.amountRefunded);
+}
+
 /** What `update` does to `row`, or null when it changes nothing (already there, or behind the row). */
 export function planUpdate(row: PaymentRow, update: ProviderUpdate): PaymentPlan | null {
   const unsettled = UNSETTLED.includes(row.status);
@@ -59,10 +71,11 @@ export function planUpdate(row: PaymentRow, update: ProviderUpdate): PaymentPlan
       // From authorized too: the refund's report may overtake the capture's. A refund made outside edgecart that
       // is not recorded yet is news even when the amount is not (an earlier report already counted it).
       const refundable = CAPTURABLE.includes(row.status) || REFUNDABLE.includes(row.status);
-      const news = update.amountRefunded > row.amountRefunded || update.external.length > 0;
+      const reported = reportedRefunded(row, update);
+      const news = reported > row.amountRefunded || (update.external?.length ?? 0) > 0;
       if (!refundable || !news) return null;
       const amountCaptured = Math.max(row.amountCaptured, update.amountCaptured);
-      const amountRefunded = Math.max(row.amountRefunded, update.amountRefunded);
+      const amountRefunded = Math.max(row.amountRefunded, reported);
       return {
         ...keep,
         status: refundStatus(amountCaptured, amountRefunded),

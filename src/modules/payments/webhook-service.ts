@@ -68,7 +68,7 @@ function updateOf(event: StripeEvent): { ref: string; update: ProviderUpdate } |
         status: 'refunded',
         amountCaptured: charge.data.amount_captured,
         amountRefunded: charge.data.amount_refunded,
-        external: [],
+        external: null,
       },
     };
   }
@@ -76,8 +76,8 @@ function updateOf(event: StripeEvent): { ref: string; update: ProviderUpdate } |
 }
 
 /**
- * `update` with the refunds made in Stripe's dashboard, and the refunded amount raised to all that Stripe lists
- * now (the event may be older than the list).
+ * `update` with the refunds made in Stripe's dashboard; the ceiling of what they add is raised to all that Stripe
+ * lists now (the event may be older than the list).
  */
 async function withExternalRefunds(
   env: Env,
