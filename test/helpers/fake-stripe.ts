@@ -30,8 +30,9 @@ export type StripeRefund = {
   amount: number;
   currency: string;
   payment_intent: string;
-  status: string;
-  metadata: Record<string, string>;
+  /** Both nullable, as Stripe documents them. */
+  status: string | null;
+  metadata: Record<string, string> | null;
 };
 
 export type Intent = {

@@ -5,7 +5,7 @@
  * the settlement seam racing the storefront's confirmation.
  */
 import { env } from 'cloudflare:workers';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { capturePayment, refundPayment, syncPayment } from '../../src/modules/payments/service';
 import { receiveStripeWebhook } from '../../src/modules/payments/webhook-service';
 import { deliver, FakeStripe, signature, stripeEvent } from '../helpers/fake-stripe';
@@ -343,6 +343,75 @@ describe('refunds made in Stripe’s dashboard beside edgecart’s', () => {
       { amount: 500, provider_ref: dashboard.id },
       { amount: 1000, provider_ref: refund.refund.providerRef },
     ]);
+  });
+});
+
+describe('listing a charge’s refunds from Stripe', () => {
+  const refundRows = (paymentId: string) =>
+    env.DB.prepare('SELECT amount, provider_ref FROM refunds WHERE payment_id = ? ORDER BY amount')
+      .bind(paymentId)
+      .all()
+      .then((r) => r.results);
+
+  async function captured() {
+    const { payment } = await createPayment('stripe', { paymentMethod: 'pm_card_visa' });
+    await commitWrites(
+      staff(),
+      (await capturePayment(db, env, staff(), { paymentId: payment.id, idempotencyKey: key() })).writes,
+    );
+    return payment;
+  }
+
+  it('reads a refund without metadata as the dashboard’s, and one without a status as returning nothing', async () => {
+    const payment = await captured();
+    // Stripe documents both as nullable.
+    Object.assign(stripe.refundInDashboard(payment.providerRef, 300), { status: null, metadata: null });
+    const dashboard = Object.assign(stripe.refundInDashboard(payment.providerRef, 500), { metadata: null });
+    const event = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
+    await expectResult(await deliver(event), event.id, 'processed');
+    expect(await refundRows(payment.id)).toStrictEqual([{ amount: 500, provider_ref: dashboard.id }]);
+    expect(await storedPayment(payment.id)).toMatchObject({
+      status: 'partially_refunded',
+      amount_refunded: 500,
+    });
+  });
+
+  it('answers 503 when Stripe refuses to list them, recording nothing; the redelivery applies', async () => {
+    const payment = await captured();
+    stripe.refundInDashboard(payment.providerRef, 500);
+    const event = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
+    const answerOf = stripe.handle.bind(stripe);
+    // A restricted key without read access to refunds, say.
+    const refusing = vi
+      .spyOn(stripe, 'handle')
+      .mockImplementation(async (request, signal) =>
+        new URL(request.url).pathname === '/v1/refunds'
+          ? Response.json(
+              { error: { type: 'invalid_request_error', message: 'The provided key does not have access' } },
+              { status: 403 },
+            )
+          : answerOf(request, signal),
+      );
+    const refused = await deliver(event);
+    refusing.mockRestore();
+    await expectProblem(refused, 503, 'payment_unavailable');
+    expect(await storedPayment(payment.id)).toMatchObject({ status: 'captured', amount_refunded: 0 });
+    expect(await receiptsOf(payment.id)).toStrictEqual([]);
+    expect(await refundRows(payment.id)).toStrictEqual([]);
+    await expectResult(await deliver(event), event.id, 'processed');
+    expect(await storedPayment(payment.id)).toMatchObject({ amount_refunded: 500 });
+  });
+
+  it('answers a redelivered event duplicate without asking Stripe, even while Stripe is down', async () => {
+    const payment = await captured();
+    stripe.refundInDashboard(payment.providerRef, 500);
+    const event = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
+    await expectResult(await deliver(event), event.id, 'processed');
+    stripe.behaviour = 'fail';
+    const asked = stripe.requests.length;
+    await expectResult(await deliver(event), event.id, 'duplicate');
+    expect(stripe.requests).toHaveLength(asked);
+    expect(await storedPayment(payment.id)).toMatchObject({ amount_refunded: 500 });
   });
 });
 

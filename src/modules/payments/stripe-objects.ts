@@ -38,8 +38,10 @@ export const StripeRefundSchema = z.object({
   id: z.string().min(1),
   object: z.literal('refund'),
   amount: z.number().int(),
-  status: z.string(),
-  metadata: z.record(z.string(), z.string()),
+  /** Documented nullable: a refund whose status Stripe does not state. */
+  status: z.string().nullable(),
+  /** Documented nullable: a refund nobody set metadata on, so not one of edgecart's. */
+  metadata: z.record(z.string(), z.string()).nullable(),
 });
 
 /** A page of `GET /v1/refunds`: https://docs.stripe.com/api/refunds/list */

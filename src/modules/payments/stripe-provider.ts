@@ -55,6 +55,10 @@ const REFUND_STATUSES: Record<string, RefundResult['status']> = {
   requires_action: 'pending',
 };
 
+/** A refund's status as edgecart records it; one Stripe does not state (null) is not known to return money. */
+const refundStatusOf = (status: string | null): RefundResult['status'] =>
+  (status === null ? undefined : REFUND_STATUSES[status]) ?? 'failed';
+
 const intentPath = (ref: string, action = '') => `/payment_intents/${encodeURIComponent(ref)}${action}`;
 
 /**
@@ -168,7 +172,7 @@ export function stripeProvider(secretKey: string): PaymentProvider {
       );
       if (answer.status >= 400) throw rejection(answer);
       const refund = parsed(StripeRefundSchema, answer.body);
-      return { providerRef: refund.id, status: REFUND_STATUSES[refund.status] ?? 'failed' };
+      return { providerRef: refund.id, status: refundStatusOf(refund.status) };
     },
 
     async cancel(ref, idempotencyKey, signal) {
@@ -192,8 +196,8 @@ export function stripeProvider(secretKey: string): PaymentProvider {
           listed.push({
             providerRef: refund.id,
             amount: refund.amount,
-            status: REFUND_STATUSES[refund.status] ?? 'failed',
-            ours: refund.metadata[EDGECART_REFUND.key] === EDGECART_REFUND.value,
+            status: refundStatusOf(refund.status),
+            ours: refund.metadata?.[EDGECART_REFUND.key] === EDGECART_REFUND.value,
           });
         }
         after = page.has_more ? page.data.at(-1)?.id : undefined;

@@ -24,10 +24,11 @@ import { type Caller, callerLogger } from '../../lib/caller';
 import type { Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { stripeSecret } from './config';
-import type { ProviderUpdate } from './provider';
+import { PaymentUnavailable } from './errors';
+import { type ProviderRefund, ProviderRejected, type ProviderUpdate } from './provider';
 import { madeByEdgecart } from './provider-keys';
 import { paymentProvider } from './providers';
-import { findPaymentByRef } from './read';
+import { eventRecorded, findPaymentByRef } from './read';
 import type { StripeHookResult } from './schemas';
 import { type OnPaymentRefunded, type OnPaymentSettled, recordProviderUpdate } from './settlement';
 import {
@@ -75,6 +76,28 @@ function updateOf(event: StripeEvent): { ref: string; update: ProviderUpdate } |
   return null;
 }
 
+/** Retry-After of a refused listing; Stripe keeps its own schedule, and the key must be fixed first anyway. */
+const REFUSED_LISTING_RETRY_MS = 60_000;
+
+/**
+ * Every refund of the PaymentIntent, as Stripe lists them. A refusal (a restricted key without read access to
+ * refunds, say) is a logged 503 as much as no answer is: Stripe delivers the event again, for days, so it is
+ * applied once the key is fixed, and the webhook documents no other server error.
+ */
+async function listedRefunds(env: Env, caller: Caller, ref: string): Promise<ProviderRefund[]> {
+  const logger = callerLogger(caller);
+  try {
+    return await paymentProvider(env, PROVIDER, logger).refunds(ref);
+  } catch (error) {
+    if (!(error instanceof ProviderRejected)) throw error;
+    logger.error('stripe refused to list refunds', {
+      status: error.status,
+      provider_code: error.providerCode,
+    });
+    throw new PaymentUnavailable(PROVIDER, 'rejected', REFUSED_LISTING_RETRY_MS);
+  }
+}
+
 /**
  * `update` with the refunds made in Stripe's dashboard; the ceiling of what they add is raised to all that Stripe
  * lists now (the event may be older than the list).
@@ -85,7 +108,7 @@ async function withExternalRefunds(
   ref: string,
   update: Extract<ProviderUpdate, { status: 'refunded' }>,
 ): Promise<ProviderUpdate> {
-  const listed = await paymentProvider(env, PROVIDER, callerLogger(caller)).refunds(ref);
+  const listed = await listedRefunds(env, caller, ref);
   const counted = listed.flatMap((r) => (r.status === 'failed' ? [] : [{ ...r, status: r.status }]));
   return {
     ...update,
@@ -116,9 +139,9 @@ export type StripeWebhookInput = {
  *
  * @throws AppError 400 `invalid_signature` (missing, malformed or not matching: one answer for all),
  *   400 `signature_expired` (signed, but more than 300 s from our clock), 400 `invalid_event` (signed, but not
- *   an event of the shape Stripe documents); PaymentUnavailable (503) when Stripe does not answer the listing of
- *   a charge's refunds (Stripe delivers the event again later); Error when STRIPE_WEBHOOK_SECRET is not set (a
- *   logged 500, so Stripe keeps the events and retries them once the secret is configured).
+ *   an event of the shape Stripe documents); PaymentUnavailable (503) when Stripe does not answer or refuses the
+ *   listing of a charge's refunds (Stripe delivers the event again later); Error when STRIPE_WEBHOOK_SECRET is
+ *   not set (a logged 500, so Stripe keeps the events and retries them once the secret is configured).
  */
 export async function receiveStripeWebhook(
   db: Database,
@@ -154,6 +177,8 @@ export async function receiveStripeWebhook(
   if (!target) return ignored;
   const payment = await findPaymentByRef(db, PROVIDER, target.ref);
   if (!payment) return ignored;
+  // A redelivery is answered from its receipt before Stripe is asked anything: Stripe may be down.
+  if (await eventRecorded(db, PROVIDER, event.id)) return { event_id: event.id, result: 'duplicate' };
   const quiet = madeByEdgecart(event.request?.idempotency_key);
   // Edgecart's own refund reported back is recorded by its call; any dashboard refund gets its own event.
   const update =
