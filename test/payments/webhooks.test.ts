@@ -402,6 +402,29 @@ describe('listing a charge’s refunds from Stripe', () => {
     expect(await storedPayment(payment.id)).toMatchObject({ amount_refunded: 500 });
   });
 
+  it('answers 503 while Stripe’s list has not caught up with the event, recording nothing; the redelivery applies', async () => {
+    const payment = await captured();
+    stripe.refundInDashboard(payment.providerRef, 500);
+    const event = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
+    const answerOf = stripe.handle.bind(stripe);
+    const lagging = vi
+      .spyOn(stripe, 'handle')
+      .mockImplementation(async (request, signal) =>
+        new URL(request.url).pathname === '/v1/refunds'
+          ? Response.json({ object: 'list', data: [], has_more: false, url: '/v1/refunds' })
+          : answerOf(request, signal),
+      );
+    const behind = await deliver(event);
+    lagging.mockRestore();
+    await expectProblem(behind, 503, 'payment_unavailable');
+    expect(behind.headers.get('Retry-After')).toBe('10');
+    expect(await storedPayment(payment.id)).toMatchObject({ status: 'captured', amount_refunded: 0 });
+    expect(await receiptsOf(payment.id)).toStrictEqual([]);
+    expect(await refundRows(payment.id)).toStrictEqual([]);
+    await expectResult(await deliver(event), event.id, 'processed');
+    expect(await storedPayment(payment.id)).toMatchObject({ amount_refunded: 500 });
+  });
+
   it('answers a redelivered event duplicate without asking Stripe, even while Stripe is down', async () => {
     const payment = await captured();
     stripe.refundInDashboard(payment.providerRef, 500);

@@ -7,7 +7,7 @@ import type { PaymentProviderName } from '../../db/schema';
 import { AppError, conflict } from '../../lib/errors';
 
 /** `rejected`: the provider refused a call that only reads (a key without access), which an operator fixes. */
-export type UnavailableReason = 'circuit_open' | 'timeout' | 'unreachable' | 'rejected';
+export type UnavailableReason = 'circuit_open' | 'timeout' | 'unreachable' | 'rejected' | 'behind';
 
 export class PaymentUnavailable extends AppError {
   /** Whole seconds, at least 1: what the `Retry-After` header says. */

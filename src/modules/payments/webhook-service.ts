@@ -78,6 +78,8 @@ function updateOf(event: StripeEvent): { ref: string; update: ProviderUpdate } |
 
 /** Retry-After of a refused listing; Stripe keeps its own schedule, and the key must be fixed first anyway. */
 const REFUSED_LISTING_RETRY_MS = 60_000;
+/** Retry-After of a listing that has not caught up with the event yet (Stripe's lists can lag its events). */
+const LISTING_BEHIND_RETRY_MS = 10_000;
 
 /**
  * Every refund of the PaymentIntent, as Stripe lists them. A refusal (a restricted key without read access to
@@ -109,6 +111,18 @@ async function withExternalRefunds(
   update: Extract<ProviderUpdate, { status: 'refunded' }>,
 ): Promise<ProviderUpdate> {
   const listed = await listedRefunds(env, caller, ref);
+  // Every refund the event counts is listed, failed ones too once they fail: a list short of the event's amount
+  // has not caught up with it. Recording it now would miss the refund for good (this event is not sent again once
+  // answered), so it is a 503, and Stripe delivers the event again.
+  if (listed.reduce((sum, r) => sum + r.amount, 0) < update.amountRefunded) {
+    callerLogger(caller).warn(
+      'stripe lists fewer refunds than its event reports; asking for the event again',
+      {
+        listed: listed.length,
+      },
+    );
+    throw new PaymentUnavailable(PROVIDER, 'behind', LISTING_BEHIND_RETRY_MS);
+  }
   const counted = listed.flatMap((r) => (r.status === 'failed' ? [] : [{ ...r, status: r.status }]));
   return {
     ...update,
