@@ -49,6 +49,16 @@ async function expectResult(res: Response, eventId: string, result: string): Pro
   expect(await res.json()).toStrictEqual({ event_id: eventId, result });
 }
 
+/** A Stripe payment, authorized and captured. */
+async function captured() {
+  const { payment } = await createPayment('stripe', { paymentMethod: 'pm_card_visa' });
+  await commitWrites(
+    staff(),
+    (await capturePayment(db, env, staff(), { paymentId: payment.id, idempotencyKey: key() })).writes,
+  );
+  return payment;
+}
+
 describe('signature', () => {
   it('applies a correctly signed event', async () => {
     const payment = await confirmedByShopper();
@@ -237,11 +247,7 @@ describe('effects', () => {
   });
 
   it('records refunds made in Stripe’s dashboard from charge.refunded', async () => {
-    const { payment } = await createPayment('stripe', { paymentMethod: 'pm_card_visa' });
-    await commitWrites(
-      staff(),
-      (await capturePayment(db, env, staff(), { paymentId: payment.id, idempotencyKey: key() })).writes,
-    );
+    const payment = await captured();
     stripe.refundInDashboard(payment.providerRef, 1500);
     const partial = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
     await expectResult(await deliver(partial), partial.id, 'processed');
@@ -281,11 +287,7 @@ describe('events caused by edgecart’s own calls', () => {
   });
 
   it('do not count a refund twice when charge.refunded arrives before the refund’s batch', async () => {
-    const { payment } = await createPayment('stripe', { paymentMethod: 'pm_card_visa' });
-    await commitWrites(
-      staff(),
-      (await capturePayment(db, env, staff(), { paymentId: payment.id, idempotencyKey: key() })).writes,
-    );
+    const payment = await captured();
     const refund = await refundPayment(db, env, staff(), {
       paymentId: payment.id,
       amount: 1000,
@@ -316,11 +318,7 @@ describe('refunds made in Stripe’s dashboard beside edgecart’s', () => {
       .then((r) => r.results);
 
   it('are recorded once by Stripe’s id, and an edgecart refund whose batch is pending is left to it', async () => {
-    const { payment } = await createPayment('stripe', { paymentMethod: 'pm_card_visa' });
-    await commitWrites(
-      staff(),
-      (await capturePayment(db, env, staff(), { paymentId: payment.id, idempotencyKey: key() })).writes,
-    );
+    const payment = await captured();
     // Staff's refund has reached Stripe, its batch not D1, when a dashboard refund's event arrives.
     const refund = await refundPayment(db, env, staff(), {
       paymentId: payment.id,
@@ -352,15 +350,6 @@ describe('listing a charge’s refunds from Stripe', () => {
       .bind(paymentId)
       .all()
       .then((r) => r.results);
-
-  async function captured() {
-    const { payment } = await createPayment('stripe', { paymentMethod: 'pm_card_visa' });
-    await commitWrites(
-      staff(),
-      (await capturePayment(db, env, staff(), { paymentId: payment.id, idempotencyKey: key() })).writes,
-    );
-    return payment;
-  }
 
   it('reads a refund without metadata as the dashboard’s, and one without a status as returning nothing', async () => {
     const payment = await captured();
