@@ -365,53 +365,46 @@ describe('listing a charge’s refunds from Stripe', () => {
     });
   });
 
-  it('answers 503 when Stripe refuses to list them, recording nothing; the redelivery applies', async () => {
+  /**
+   * A dashboard refund's event delivered while Stripe answers the refunds listing with `listing`: the answer is
+   * returned after checking it recorded nothing, and that the redelivery, with Stripe answering again, applies.
+   */
+  async function deliveredWhileListing(listing: () => Response): Promise<Response> {
     const payment = await captured();
     stripe.refundInDashboard(payment.providerRef, 500);
     const event = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
     const answerOf = stripe.handle.bind(stripe);
-    // A restricted key without read access to refunds, say.
-    const refusing = vi
+    const listingAnswered = vi
       .spyOn(stripe, 'handle')
       .mockImplementation(async (request, signal) =>
-        new URL(request.url).pathname === '/v1/refunds'
-          ? Response.json(
-              { error: { type: 'invalid_request_error', message: 'The provided key does not have access' } },
-              { status: 403 },
-            )
-          : answerOf(request, signal),
+        new URL(request.url).pathname === '/v1/refunds' ? listing() : answerOf(request, signal),
       );
-    const refused = await deliver(event);
-    refusing.mockRestore();
-    await expectProblem(refused, 503, 'payment_unavailable');
+    const first = await deliver(event);
+    listingAnswered.mockRestore();
+    await expectProblem(first.clone(), 503, 'payment_unavailable');
     expect(await storedPayment(payment.id)).toMatchObject({ status: 'captured', amount_refunded: 0 });
     expect(await receiptsOf(payment.id)).toStrictEqual([]);
     expect(await refundRows(payment.id)).toStrictEqual([]);
     await expectResult(await deliver(event), event.id, 'processed');
     expect(await storedPayment(payment.id)).toMatchObject({ amount_refunded: 500 });
+    return first;
+  }
+
+  it('answers 503 when Stripe refuses to list them, recording nothing; the redelivery applies', async () => {
+    // A restricted key without read access to refunds, say.
+    await deliveredWhileListing(() =>
+      Response.json(
+        { error: { type: 'invalid_request_error', message: 'The provided key does not have access' } },
+        { status: 403 },
+      ),
+    );
   });
 
   it('answers 503 while Stripe’s list has not caught up with the event, recording nothing; the redelivery applies', async () => {
-    const payment = await captured();
-    stripe.refundInDashboard(payment.providerRef, 500);
-    const event = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
-    const answerOf = stripe.handle.bind(stripe);
-    const lagging = vi
-      .spyOn(stripe, 'handle')
-      .mockImplementation(async (request, signal) =>
-        new URL(request.url).pathname === '/v1/refunds'
-          ? Response.json({ object: 'list', data: [], has_more: false, url: '/v1/refunds' })
-          : answerOf(request, signal),
-      );
-    const behind = await deliver(event);
-    lagging.mockRestore();
-    await expectProblem(behind, 503, 'payment_unavailable');
+    const behind = await deliveredWhileListing(() =>
+      Response.json({ object: 'list', data: [], has_more: false, url: '/v1/refunds' }),
+    );
     expect(behind.headers.get('Retry-After')).toBe('10');
-    expect(await storedPayment(payment.id)).toMatchObject({ status: 'captured', amount_refunded: 0 });
-    expect(await receiptsOf(payment.id)).toStrictEqual([]);
-    expect(await refundRows(payment.id)).toStrictEqual([]);
-    await expectResult(await deliver(event), event.id, 'processed');
-    expect(await storedPayment(payment.id)).toMatchObject({ amount_refunded: 500 });
   });
 
   it('answers a redelivered event duplicate without asking Stripe, even while Stripe is down', async () => {
