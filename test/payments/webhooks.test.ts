@@ -49,6 +49,13 @@ async function expectResult(res: Response, eventId: string, result: string): Pro
   expect(await res.json()).toStrictEqual({ event_id: eventId, result });
 }
 
+/** A payment's refund rows, smallest first. */
+const refundRows = (paymentId: string) =>
+  env.DB.prepare('SELECT amount, provider_ref FROM refunds WHERE payment_id = ? ORDER BY amount')
+    .bind(paymentId)
+    .all()
+    .then((r) => r.results);
+
 /** A Stripe payment, authorized and captured. */
 async function captured() {
   const { payment } = await createPayment('stripe', { paymentMethod: 'pm_card_visa' });
@@ -311,12 +318,6 @@ describe('events caused by edgecart’s own calls', () => {
 });
 
 describe('refunds made in Stripe’s dashboard beside edgecart’s', () => {
-  const refundRows = (paymentId: string) =>
-    env.DB.prepare('SELECT amount, provider_ref FROM refunds WHERE payment_id = ? ORDER BY amount')
-      .bind(paymentId)
-      .all()
-      .then((r) => r.results);
-
   it('are recorded once by Stripe’s id, and an edgecart refund whose batch is pending is left to it', async () => {
     const payment = await captured();
     // Staff's refund has reached Stripe, its batch not D1, when a dashboard refund's event arrives.
@@ -345,12 +346,6 @@ describe('refunds made in Stripe’s dashboard beside edgecart’s', () => {
 });
 
 describe('listing a charge’s refunds from Stripe', () => {
-  const refundRows = (paymentId: string) =>
-    env.DB.prepare('SELECT amount, provider_ref FROM refunds WHERE payment_id = ? ORDER BY amount')
-      .bind(paymentId)
-      .all()
-      .then((r) => r.results);
-
   it('reads a refund without metadata as the dashboard’s, and one without a status as returning nothing', async () => {
     const payment = await captured();
     // Stripe documents both as nullable.
