@@ -6,20 +6,11 @@ import { auditLog, staffInvites, staffUsers } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
 import { expectNoWrites } from '../helpers/admin';
 import { bearer, call, post, problemOf } from '../helpers/http';
-import { insertPendingInvite, login, PASSWORD } from '../helpers/staff';
+import { insertPendingInvite, invalidInvite, login, PASSWORD } from '../helpers/staff';
 
 const db = () => createDb(env.DB);
 const accept = (token: string, password = PASSWORD) =>
   post('/v1/auth/staff/invites/accept', { token, name: 'Ana Lima', password });
-
-const invalidInvite = {
-  type: 'https://edgecart.dev/problems/invalid_invite',
-  title: 'Bad Request',
-  status: 400,
-  detail: 'This invitation is invalid, expired or already used.',
-  code: 'invalid_invite',
-  request_id: expect.any(String),
-};
 
 describe('POST /v1/auth/staff/invites/accept', () => {
   it('creates the account with the invited email and role, uses the invite up, audits it', async () => {

@@ -103,3 +103,13 @@ export async function insertPendingInvite(role: StaffRole, overrides: { expiresA
     .returning();
   return { invite: invite!, token };
 }
+
+/** The answer to an invitation that cannot be accepted (invalid, expired, used or revoked). */
+export const invalidInvite = {
+  type: 'https://edgecart.dev/problems/invalid_invite',
+  title: 'Bad Request',
+  status: 400,
+  detail: 'This invitation is invalid, expired or already used.',
+  code: 'invalid_invite',
+  request_id: expect.any(String),
+};
