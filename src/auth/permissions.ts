@@ -4,6 +4,7 @@
  * document (`x-permission`, from which docs/PERMISSIONS.md is generated).
  */
 import { createRoute, type RouteConfig } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { AdminEnv } from '../lib/app-env';
 import { AppError } from '../lib/errors';
@@ -22,15 +23,22 @@ export function requirePermission(permission: Permission) {
 /** Either credential may call any admin route; the permission decides. */
 const ADMIN_SECURITY: NonNullable<RouteConfig['security']> = [{ staffToken: [] }, { secretKey: [] }];
 
+/**
+ * An admin route: the permission is checked first; middleware that needs the caller (an Idempotency-Key claim
+ * scoped to them) follows in `then`.
+ */
 export function adminRoute<const R extends Omit<RouteConfig, 'middleware' | 'security'>>(
   permission: Permission,
   route: R,
+  ...then: MiddlewareHandler<AdminEnv>[]
 ) {
+  // Typed as the permission check alone, as guardedRoute() does: every handler in the chain has its env.
+  const middleware = [requirePermission(permission), ...then] as [MiddlewareHandler<AdminEnv>];
   // Object.assign keeps R's literal types (a spread of a type parameter widens to its constraint, which
   // would leave handlers with untyped input).
   return createRoute(
     Object.assign({}, route, {
-      middleware: requirePermission(permission),
+      middleware,
       security: ADMIN_SECURITY,
       'x-permission': permission,
     }),

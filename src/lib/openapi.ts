@@ -145,13 +145,14 @@ export function guardedRoute<E extends Env, const R extends Omit<RouteConfig, 'm
 
 /**
  * The Idempotency-Key request header of a write that accepts one, for its `request.headers`. The middleware
- * (src/middleware/idempotency.ts) checks it; this declares it.
+ * (src/middleware/idempotency.ts) checks it; this declares it. `replay` says what a retry gets (a route with
+ * the middleware's `replayAs`: the first status with the resource as it is now).
  */
-export function idempotencyKeyHeaders(required: boolean) {
+export function idempotencyKeyHeaders(required: boolean, replay = 'the first response again') {
   const key = z.string().openapi({
     description:
       `1-${MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters (a UUID will do). A retry with the same key and ` +
-      `the same request gets the first response again, with \`Idempotent-Replayed: true\`, for ` +
+      `the same request gets ${replay}, with \`Idempotent-Replayed: true\`, for ` +
       `${IDEMPOTENCY_RETENTION_MS / 3_600_000} h; the same key with another request is 422 ` +
       '`idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`.',
     example: '5f0c7e1a-3b4d-4c2e-9a8f-1d2e3f4a5b6c',

@@ -12,9 +12,8 @@ import { fulfilOrder, markDelivered, refundOrder } from '../../src/modules/order
 import { refundOrderOnProviderRefund } from '../../src/modules/orders/settlement';
 import { receiveStripeWebhook } from '../../src/modules/payments/webhook-service';
 import { admin, rows } from '../helpers/admin-fixtures';
-import { stockedProduct } from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import { type CheckoutBody, checkoutCall, readyCart, shippingOption } from '../helpers/checkout';
+import { paidOrder, shippingOption } from '../helpers/checkout';
 import { deliver, FakeStripe, signature, stripeEvent } from '../helpers/fake-stripe';
 import { expectProblem } from '../helpers/http';
 import { db } from '../helpers/payments';
@@ -40,22 +39,6 @@ type AdminOrder = {
     refunds: { amount: number }[];
   }[];
 };
-
-/** A paid order of 2 x 10.00 + 5.00 shipping (25.00), placed through checkout. */
-async function paidOrder(provider: 'manual' | 'stripe' = 'manual') {
-  const made = await stockedProduct({ variants: [{ prices: { EUR: 1000 } }] }, 5);
-  const variantId = made.variants[0]?.id as string;
-  const { cartId, who } = await readyCart([{ variantId, quantity: 2 }]);
-  const res = await checkoutCall(
-    cartId,
-    who,
-    crypto.randomUUID(),
-    provider === 'stripe' ? { provider, payment_method: 'pm_card_visa' } : {},
-  );
-  expect(res.status, await res.clone().text()).toBe(201);
-  const body = (await res.json()) as CheckoutBody;
-  return { id: body.order.id, variantId };
-}
 
 async function order(id: string): Promise<AdminOrder> {
   const res = await admin('GET', `/orders/${id}`);

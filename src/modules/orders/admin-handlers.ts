@@ -28,11 +28,15 @@ export const adminOrdersRouter = createRouter<AdminEnv>()
       adminCallerOf(c),
       c.req.valid('param').id,
       c.req.valid('json'),
+      c.var.idempotency,
     );
     return c.json(order, 201);
   })
   .openapi(routes.markDelivered, async (c) =>
-    c.json(await service.markDelivered(c.env, adminCallerOf(c), c.req.valid('param').id), 200),
+    c.json(
+      await service.markDelivered(c.env, adminCallerOf(c), c.req.valid('param').id, c.var.idempotency),
+      200,
+    ),
   )
   .openapi(routes.cancelOrder, async (c) => {
     const order = await service.cancelOrder(
@@ -40,10 +44,12 @@ export const adminOrdersRouter = createRouter<AdminEnv>()
       adminCallerOf(c),
       c.req.valid('param').id,
       c.req.valid('json') ?? {},
+      c.var.idempotency,
     );
     return c.json(order, 200);
   })
   .openapi(routes.refundOrder, async (c) => {
     const { id } = c.req.valid('param');
-    return c.json(await service.refundOrder(c.env, adminCallerOf(c), id, c.req.valid('json') ?? {}), 201);
+    const input = c.req.valid('json') ?? {};
+    return c.json(await service.refundOrder(c.env, adminCallerOf(c), id, input, c.var.idempotency), 201);
   });

@@ -1,9 +1,29 @@
 import { adminRoute } from '../../auth/permissions';
-import { jsonBody, jsonContent, problems } from '../../lib/openapi';
+import type { AdminEnv } from '../../lib/app-env';
+import { idempotencyKeyHeaders, jsonBody, jsonContent, problems } from '../../lib/openapi';
+import type { Permission } from '../../lib/permissions';
+import { acceptIdempotencyKey } from '../../middleware/idempotency';
+import { getAdminOrder } from './admin-read';
 import { AdminOrderListQuery, CancelBody, FulfilBody, RefundBody } from './admin-schemas';
 import { AdminOrderListSchema, AdminOrderSchema, OrderParams } from './schemas';
 
 const tags = ['Admin: orders'];
+
+/**
+ * A staff action on an order, which takes an Idempotency-Key (a refund or a partial fulfilment retried after a
+ * lost answer would otherwise happen twice). Keys are per caller; the answer is read after the commit, so a
+ * replay gives the first status with the order as it is now.
+ */
+const orderAction = <const R extends Parameters<typeof adminRoute>[1]>(permission: Permission, route: R) =>
+  adminRoute(
+    permission,
+    route,
+    acceptIdempotencyKey<AdminEnv>({
+      scope: (c) => `${c.var.principal.type}:${c.var.principal.id}`,
+      replayAs: (c) => getAdminOrder(c.env, c.req.param('id') ?? ''),
+    }),
+  );
+const OptionalIdempotencyKey = idempotencyKeyHeaders(false, 'the first status with the order as it is now');
 
 export const listOrders = adminRoute('orders:read', {
   method: 'get',
@@ -23,7 +43,7 @@ export const getOrder = adminRoute('orders:read', {
   responses: { 200: jsonContent(AdminOrderSchema, 'The order'), ...problems(401, 403, 404) },
 });
 
-export const fulfilOrder = adminRoute('orders:write', {
+export const fulfilOrder = orderAction('orders:write', {
   method: 'post',
   path: '/orders/{id}/fulfillments',
   tags,
@@ -31,40 +51,48 @@ export const fulfilOrder = adminRoute('orders:write', {
   description:
     'The first fulfilment captures the authorized payment in full; an order with a total and no authorized or ' +
     'captured payment (the authorization was voided or expired) is refused with 409 `payment_not_capturable`.',
-  request: { params: OrderParams, body: jsonBody(FulfilBody) },
+  request: { params: OrderParams, headers: OptionalIdempotencyKey, body: jsonBody(FulfilBody) },
   responses: {
     201: jsonContent(AdminOrderSchema, 'The order with the new fulfilment'),
     ...problems(400, 401, 403, 404, 409, 415, 422, 503),
   },
 });
 
-export const markDelivered = adminRoute('orders:write', {
+export const markDelivered = orderAction('orders:write', {
   method: 'post',
   path: '/orders/{id}/deliver',
   tags,
   summary: 'Mark a fulfilled order delivered',
-  request: { params: OrderParams },
-  responses: { 200: jsonContent(AdminOrderSchema, 'The order'), ...problems(401, 403, 404, 409) },
+  request: { params: OrderParams, headers: OptionalIdempotencyKey },
+  responses: { 200: jsonContent(AdminOrderSchema, 'The order'), ...problems(400, 401, 403, 404, 409, 422) },
 });
 
-export const cancelOrder = adminRoute('orders:write', {
+export const cancelOrder = orderAction('orders:write', {
   method: 'post',
   path: '/orders/{id}/cancel',
   tags,
   summary: 'Cancel an order that has not shipped: its payment is voided (or refunded) and its units go back',
-  request: { params: OrderParams, body: { ...jsonBody(CancelBody), required: false } },
+  request: {
+    params: OrderParams,
+    headers: OptionalIdempotencyKey,
+    body: { ...jsonBody(CancelBody), required: false },
+  },
   responses: {
     200: jsonContent(AdminOrderSchema, 'The canceled order'),
     ...problems(400, 401, 403, 404, 409, 415, 422, 503),
   },
 });
 
-export const refundOrder = adminRoute('orders:refund', {
+export const refundOrder = orderAction('orders:refund', {
   method: 'post',
   path: '/orders/{id}/refunds',
   tags,
   summary: 'Refund part or all of what was charged (payment is taken at the first fulfilment)',
-  request: { params: OrderParams, body: { ...jsonBody(RefundBody), required: false } },
+  request: {
+    params: OrderParams,
+    headers: OptionalIdempotencyKey,
+    body: { ...jsonBody(RefundBody), required: false },
+  },
   responses: {
     201: jsonContent(AdminOrderSchema, 'The order with the refund'),
     ...problems(400, 401, 403, 404, 409, 415, 422, 503),

@@ -14,6 +14,7 @@ import type { Caller } from '../../lib/caller';
 import { insertRowIf } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
 import { AppError, conflict, type FieldError } from '../../lib/errors';
+import { type IdempotencyClaim, idempotencyRecord } from '../../lib/idempotency';
 import { newId } from '../../lib/ids';
 import { getAdminOrder } from './admin-read';
 import type { FulfilInput, RefundInput } from './admin-schemas';
@@ -24,6 +25,13 @@ import { captureForFulfilment, refundableOf, refundedSoFar, refundForOrder } fro
 import { findOrder, type OrderParts } from './read';
 import type { AdminOrder } from './schemas';
 import { allows, invalidTransition } from './state';
+
+/**
+ * The Idempotency-Key record of a staff action: its status only, since the answer (the order) is read after the
+ * commit; a replay reads it again (the route's `replayAs`).
+ */
+const answeredByReading = (claim: IdempotencyClaim | undefined, status: 200 | 201) =>
+  idempotencyRecord(claim, status, null);
 
 /** The lines and quantities a fulfilment ships: as asked, or everything not yet shipped. */
 function shipmentOf(parts: OrderParts, input: FulfilInput): FulfilledLine[] {
@@ -58,6 +66,7 @@ export async function fulfilOrder(
   caller: Caller,
   orderId: string,
   input: FulfilInput,
+  idempotency?: IdempotencyClaim,
 ): Promise<AdminOrder> {
   const db = createDb(env.DB);
   const fulfillmentId = newId('ful');
@@ -101,12 +110,21 @@ export async function fulfilOrder(
       };
     },
     money: (parts) => captureForFulfilment(db, env, caller, parts.order),
+    idempotency: answeredByReading(idempotency, 201),
   });
   return getAdminOrder(env, orderId);
 }
 
-export async function markDelivered(env: Env, caller: Caller, orderId: string): Promise<AdminOrder> {
-  await changeOrder(env, caller, orderId, { plan: () => ({ event: { action: 'deliver' } }) });
+export async function markDelivered(
+  env: Env,
+  caller: Caller,
+  orderId: string,
+  idempotency?: IdempotencyClaim,
+): Promise<AdminOrder> {
+  await changeOrder(env, caller, orderId, {
+    plan: () => ({ event: { action: 'deliver' } }),
+    idempotency: answeredByReading(idempotency, 200),
+  });
   return getAdminOrder(env, orderId);
 }
 
@@ -119,8 +137,9 @@ export async function cancelOrder(
   caller: Caller,
   orderId: string,
   input: { reason?: string | undefined },
+  idempotency?: IdempotencyClaim,
 ): Promise<AdminOrder> {
-  await cancelOrderAs(env, caller, orderId, input.reason ?? null);
+  await cancelOrderAs(env, caller, orderId, input.reason ?? null, answeredByReading(idempotency, 200));
   return getAdminOrder(env, orderId);
 }
 
@@ -150,6 +169,7 @@ export async function refundOrder(
   caller: Caller,
   orderId: string,
   input: RefundInput,
+  idempotency?: IdempotencyClaim,
 ): Promise<AdminOrder> {
   const db = createDb(env.DB);
   const order = await findOrder(db, orderId);
@@ -191,6 +211,7 @@ export async function refundOrder(
       refundId = result.refundId;
       return result.writes;
     },
+    idempotency: answeredByReading(idempotency, 201),
   });
   return getAdminOrder(env, orderId);
 }

@@ -6,6 +6,7 @@
 import type { Caller } from '../../lib/caller';
 import type { FollowUp } from '../../lib/commit';
 import { createDb } from '../../lib/db';
+import type { IdempotencyRecord } from '../../lib/idempotency';
 import { changeOrder } from './changes';
 import { orderMoneyOf, regionCodeOf } from './events';
 import { releasePaymentForCancel } from './order-payments';
@@ -23,6 +24,7 @@ export function cancelOrderAs(
   caller: Caller,
   orderId: string,
   reason: string | null,
+  idempotency?: IdempotencyRecord,
 ): Promise<OrderRow> {
   const db = createDb(env.DB);
   // Read at most once: the plan runs again after every lost race, and an order never changes region.
@@ -38,6 +40,7 @@ export function cancelOrderAs(
     },
     money: (parts) => releasePaymentForCancel(db, env, caller, parts.order),
     afterCommit: (order) => [returnStock(env, caller, order.id)],
+    idempotency,
   });
 }
 

@@ -27,6 +27,7 @@ import type { OrderStatus } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { commit, computedEvent, type FollowUp } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
+import type { IdempotencyRecord } from '../../lib/idempotency';
 import type { PaymentWrites } from '../payments/service';
 import { findOrder, loadOrderParts, type OrderParts } from './read';
 import type { OrderRow } from './schemas';
@@ -53,6 +54,8 @@ export type OrderChange = {
   money?: (parts: OrderParts, plan: OrderChangePlan) => Promise<PaymentWrites | null>;
   /** Work after the commit (stock), given the order as the change left it. */
   afterCommit?: (order: OrderRow) => FollowUp[];
+  /** The request's Idempotency-Key record, completed in the batch that applies the change (never with money alone). */
+  idempotency?: IdempotencyRecord | undefined;
 };
 
 /** Attempts before giving up on an order that keeps changing under the request. */
@@ -119,6 +122,7 @@ export async function changeOrder(
           ...money.audit,
         ],
         events: [orderEvent, ...money.events],
+        idempotency: change.idempotency,
         afterCommit: change.afterCommit?.(after),
         recheck: async () => {
           // The payment left the state the capture or void moves it from (a webhook recorded it): drop it, go again.

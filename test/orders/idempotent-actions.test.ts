@@ -1,0 +1,186 @@
+/**
+ * Staff actions on an order retried with their Idempotency-Key: a refund, a partial fulfilment, a cancel or a
+ * delivery whose answer was lost runs once; the retry gets the first status, the order as it is now and
+ * `Idempotent-Replayed: true`. Orders are placed through real checkout, Stripe faked at the fetch boundary.
+ */
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { issueSecretKey } from '../../src/auth/secret-key';
+import { PERMISSIONS } from '../../src/lib/permissions';
+import { admin, rows } from '../helpers/admin-fixtures';
+import { seedRegions } from '../helpers/catalog-fixtures';
+import { paidOrder, shippingOption } from '../helpers/checkout';
+import { FakeStripe } from '../helpers/fake-stripe';
+import { bearer, call, expectProblem, jsonInit } from '../helpers/http';
+
+const stripe = new FakeStripe();
+stripe.install();
+
+beforeAll(async () => {
+  await seedRegions();
+  await shippingOption('eu', { amount: 500 });
+});
+
+const withKey = (key: string) => ({ headers: { 'Idempotency-Key': key } });
+
+/** What a staff action leaves in storage for the order: every row a second run would add to. */
+async function orderRecord(orderId: string) {
+  const [order] = await rows('SELECT status, version, refunded_total FROM orders WHERE id = ?', orderId);
+  return {
+    order,
+    transitions: await rows(
+      'SELECT action, from_status, to_status FROM order_transitions WHERE order_id = ? ORDER BY rowid',
+      orderId,
+    ),
+    fulfillments: await rows('SELECT carrier, tracking_number FROM fulfillments WHERE order_id = ?', orderId),
+    refunds: await rows(
+      'SELECT r.amount, r.status FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.order_id = ?',
+      orderId,
+    ),
+    events: (
+      await rows(
+        "SELECT type FROM outbox_events WHERE aggregate_type = 'order' AND aggregate_id = ? ORDER BY rowid",
+        orderId,
+      )
+    ).map((r) => r.type),
+    audit: (
+      await rows(
+        "SELECT action FROM audit_log WHERE target_type = 'order' AND target_id = ? ORDER BY rowid",
+        orderId,
+      )
+    ).map((r) => r.action),
+  };
+}
+
+/** The order as staff read it now. */
+async function currentOrder(orderId: string): Promise<unknown> {
+  const res = await admin('GET', `/orders/${orderId}`);
+  expect(res.status).toBe(200);
+  return res.json();
+}
+
+async function shippedOrder(provider: 'manual' | 'stripe' = 'manual') {
+  const placed = await paidOrder(provider);
+  const res = await admin('POST', `/orders/${placed.id}/fulfillments`, {
+    carrier: 'DHL',
+    tracking_number: 'T',
+  });
+  expect(res.status, await res.clone().text()).toBe(201);
+  return placed;
+}
+
+const stripeRefunds = () => stripe.requests.filter((r) => new URL(r.url).pathname === '/v1/refunds').length;
+
+describe('a staff action retried with its Idempotency-Key', () => {
+  it('a refund whose answer was lost is not made again: the retry replays 201 with the order as it is', async () => {
+    const placed = await shippedOrder('stripe');
+    const key = crypto.randomUUID();
+    const refundsBefore = stripeRefunds();
+
+    const first = await admin('POST', `/orders/${placed.id}/refunds`, { amount: 1000 }, withKey(key));
+    expect(first.status, await first.clone().text()).toBe(201);
+    expect(first.headers.get('Idempotent-Replayed')).toBeNull();
+    const stored = await orderRecord(placed.id);
+
+    const retry = await admin('POST', `/orders/${placed.id}/refunds`, { amount: 1000 }, withKey(key));
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('Idempotent-Replayed')).toBe('true');
+    expect(retry.headers.get('Content-Type')).toBe('application/json');
+    expect(await retry.json()).toStrictEqual(await currentOrder(placed.id));
+    expect(await orderRecord(placed.id)).toStrictEqual(stored);
+    expect(stored.order).toMatchObject({ status: 'partially_refunded', refunded_total: 1000 });
+    expect(stored.refunds).toStrictEqual([{ amount: 1000, status: 'succeeded' }]);
+    expect(stored.events.filter((type) => type === 'order.refunded')).toHaveLength(1);
+    expect(stripeRefunds() - refundsBefore).toBe(1);
+  });
+
+  it('a partial fulfilment ships once; a cancel and a delivery answer their first status again', async () => {
+    const placed = await paidOrder();
+    const [line] = ((await currentOrder(placed.id)) as { lines: { id: string }[] }).lines;
+    const shipment = { carrier: 'DHL', tracking_number: 'T1', lines: [{ line_id: line?.id, quantity: 1 }] };
+    const shipKey = crypto.randomUUID();
+    expect(
+      (await admin('POST', `/orders/${placed.id}/fulfillments`, shipment, withKey(shipKey))).status,
+    ).toBe(201);
+    const shipped = await orderRecord(placed.id);
+    const again = await admin('POST', `/orders/${placed.id}/fulfillments`, shipment, withKey(shipKey));
+    expect([again.status, again.headers.get('Idempotent-Replayed')]).toStrictEqual([201, 'true']);
+    expect(await again.json()).toStrictEqual(await currentOrder(placed.id));
+    expect(await orderRecord(placed.id)).toStrictEqual(shipped);
+    expect(shipped.fulfillments).toStrictEqual([{ carrier: 'DHL', tracking_number: 'T1' }]);
+    const [quantity] = await rows('SELECT fulfilled_quantity FROM order_lines WHERE id = ?', line?.id);
+    expect(quantity).toStrictEqual({ fulfilled_quantity: 1 });
+
+    // The rest ships; delivery retried replays 200 where a second delivery would be 409.
+    const rest = { carrier: 'DHL', tracking_number: 'T2' };
+    expect((await admin('POST', `/orders/${placed.id}/fulfillments`, rest)).status).toBe(201);
+    const deliverKey = crypto.randomUUID();
+    expect((await admin('POST', `/orders/${placed.id}/deliver`, undefined, withKey(deliverKey))).status).toBe(
+      200,
+    );
+    const delivered = await orderRecord(placed.id);
+    const redelivered = await admin('POST', `/orders/${placed.id}/deliver`, undefined, withKey(deliverKey));
+    expect([redelivered.status, redelivered.headers.get('Idempotent-Replayed')]).toStrictEqual([200, 'true']);
+    expect(await orderRecord(placed.id)).toStrictEqual(delivered);
+    await expectProblem(await admin('POST', `/orders/${placed.id}/deliver`), 409, 'invalid_transition');
+
+    const toCancel = await paidOrder();
+    const cancelKey = crypto.randomUUID();
+    const reason = { reason: 'Customer asked' };
+    expect((await admin('POST', `/orders/${toCancel.id}/cancel`, reason, withKey(cancelKey))).status).toBe(
+      200,
+    );
+    const canceled = await orderRecord(toCancel.id);
+    const recanceled = await admin('POST', `/orders/${toCancel.id}/cancel`, reason, withKey(cancelKey));
+    expect([recanceled.status, recanceled.headers.get('Idempotent-Replayed')]).toStrictEqual([200, 'true']);
+    expect(await recanceled.json()).toMatchObject({ status: 'canceled' });
+    expect(await orderRecord(toCancel.id)).toStrictEqual(canceled);
+  });
+
+  it('the same key with another request is 422 idempotency_key_reused, and nothing changes', async () => {
+    const placed = await shippedOrder();
+    const key = crypto.randomUUID();
+    expect((await admin('POST', `/orders/${placed.id}/refunds`, { amount: 500 }, withKey(key))).status).toBe(
+      201,
+    );
+    const stored = await orderRecord(placed.id);
+    await expectProblem(
+      await admin('POST', `/orders/${placed.id}/refunds`, { amount: 700 }, withKey(key)),
+      422,
+      'idempotency_key_reused',
+    );
+    expect(await orderRecord(placed.id)).toStrictEqual(stored);
+  });
+
+  it('a refused action keeps nothing, so its key serves the corrected request', async () => {
+    const placed = await shippedOrder();
+    const key = crypto.randomUUID();
+    await expectProblem(
+      await admin('POST', `/orders/${placed.id}/refunds`, { amount: 9999 }, withKey(key)),
+      422,
+      'refund_exceeds_refundable',
+      [{ pointer: '/body/amount', message: 'At most 2500' }],
+    );
+    const fixed = await admin('POST', `/orders/${placed.id}/refunds`, { amount: 2500 }, withKey(key));
+    expect([fixed.status, fixed.headers.get('Idempotent-Replayed')]).toStrictEqual([201, null]);
+    expect((await orderRecord(placed.id)).order).toMatchObject({ status: 'refunded', refunded_total: 2500 });
+  });
+
+  it('keys are per caller: another key holder sending the same key makes their own request', async () => {
+    const placed = await shippedOrder();
+    const key = crypto.randomUUID();
+    expect((await admin('POST', `/orders/${placed.id}/refunds`, { amount: 500 }, withKey(key))).status).toBe(
+      201,
+    );
+    const other = await issueSecretKey(env.DB, 'second till', PERMISSIONS);
+    const theirs = await call(
+      `/v1/admin/orders/${placed.id}/refunds`,
+      jsonInit('POST', { amount: 500 }, { ...withKey(key).headers, ...bearer(other.key) }),
+    );
+    expect([theirs.status, theirs.headers.get('Idempotent-Replayed')]).toStrictEqual([201, null]);
+    expect((await orderRecord(placed.id)).refunds).toStrictEqual([
+      { amount: 500, status: 'succeeded' },
+      { amount: 500, status: 'succeeded' },
+    ]);
+  });
+});
