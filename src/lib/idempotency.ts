@@ -53,7 +53,7 @@ export const idempotencyKeyInUse = () =>
     { headers: { 'Retry-After': '1' } },
   );
 
-const idempotencyKeyReused = () =>
+export const idempotencyKeyReused = () =>
   new AppError(
     422,
     'idempotency_key_reused',

@@ -278,6 +278,87 @@ describe('POST /v1/admin/inventory/{variant_id}/adjustments', () => {
   });
 });
 
+describe('a count or an adjustment retried with its Idempotency-Key', () => {
+  const withKey = (key: string) => ({ headers: { 'Idempotency-Key': key } });
+
+  it('is applied once: the retry answers the stock as it is now, Idempotent-Replayed, and journals nothing more', async () => {
+    const v = await variant();
+    const countKey = crypto.randomUUID();
+    const count = { on_hand: 10, reason: 'Count' };
+    expect((await admin('PUT', `/inventory/${v.id}`, count, withKey(countKey))).status).toBe(200);
+    const adjustKey = crypto.randomUUID();
+    const damaged = { delta: -4, reason: 'Damaged' };
+    const first = await admin('POST', `/inventory/${v.id}/adjustments`, damaged, withKey(adjustKey));
+    expect([first.status, first.headers.get('Idempotent-Replayed')]).toStrictEqual([200, null]);
+    const journal = await journalOf(v.id);
+
+    const retry = await admin('POST', `/inventory/${v.id}/adjustments`, damaged, withKey(adjustKey));
+    expect([retry.status, retry.headers.get('Idempotent-Replayed')]).toStrictEqual([200, 'true']);
+    expect(await retry.json()).toStrictEqual(inventory(v, { on_hand: 6, available: 6, level: 'in_stock' }));
+    // A count retried after the adjustment does not undo it.
+    const recount = await admin('PUT', `/inventory/${v.id}`, count, withKey(countKey));
+    expect([recount.status, recount.headers.get('Idempotent-Replayed')]).toStrictEqual([200, 'true']);
+    expect(await recount.json()).toMatchObject({ on_hand: 6 });
+    expect(await journalOf(v.id)).toStrictEqual(journal);
+    expect(journal.changes.map((c) => [c.kind, c.delta, c.on_hand_after])).toStrictEqual([
+      ['set_on_hand', 10, 10],
+      ['adjust', -4, 6],
+    ]);
+  });
+
+  it('refuses the key for another change with 422 idempotency_key_reused, changing nothing', async () => {
+    const v = await variant();
+    const key = crypto.randomUUID();
+    await admin('PUT', `/inventory/${v.id}`, { on_hand: 10, reason: 'Count' });
+    expect(
+      (await admin('POST', `/inventory/${v.id}/adjustments`, { delta: 2, reason: 'Found' }, withKey(key)))
+        .status,
+    ).toBe(200);
+    const before = await snapshotD1();
+    for (const other of [
+      { delta: 3, reason: 'Found' },
+      { delta: 2, reason: 'Returned' },
+    ]) {
+      await expectProblem(
+        await admin('POST', `/inventory/${v.id}/adjustments`, other, withKey(key)),
+        422,
+        'idempotency_key_reused',
+      );
+    }
+    await expectProblem(
+      await admin('PUT', `/inventory/${v.id}`, { on_hand: 20, reason: 'Found' }, withKey(key)),
+      422,
+      'idempotency_key_reused',
+    );
+    expect({ ...(await snapshotD1()), api_keys: [] }).toStrictEqual({ ...before, api_keys: [] });
+    expect(await (await admin('GET', `/inventory/${v.id}`)).json()).toMatchObject({ on_hand: 12 });
+  });
+
+  it('keeps nothing for a refused change, and keys apart per caller', async () => {
+    const v = await variant();
+    const key = crypto.randomUUID();
+    await admin('PUT', `/inventory/${v.id}`, { on_hand: 2, reason: 'Count' });
+    await expectProblem(
+      await admin('POST', `/inventory/${v.id}/adjustments`, { delta: -3, reason: 'Lost' }, withKey(key)),
+      409,
+      'negative_on_hand',
+    );
+    const fixed = await admin(
+      'POST',
+      `/inventory/${v.id}/adjustments`,
+      { delta: -2, reason: 'Lost' },
+      withKey(key),
+    );
+    expect([fixed.status, fixed.headers.get('Idempotent-Replayed')]).toStrictEqual([200, null]);
+    const other = await insertSecretKey(['inventory:write']);
+    const theirs = await call(
+      `/v1/admin/inventory/${v.id}/adjustments`,
+      jsonInit('POST', { delta: -2, reason: 'Lost' }, { ...bearer(other.key), 'Idempotency-Key': key }),
+    );
+    await expectProblem(theirs, 409, 'negative_on_hand');
+  });
+});
+
 describe('PATCH /v1/admin/inventory/{variant_id}', () => {
   it('sets the low-stock threshold, which moves the level and raises low_stock', async () => {
     const v = await variant();

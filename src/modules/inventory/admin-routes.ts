@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { adminRoute } from '../../auth/permissions';
-import { jsonBody, jsonContent, problems } from '../../lib/openapi';
+import { idempotencyKeyHeaders, jsonBody, jsonContent, problems } from '../../lib/openapi';
 import { PaginationQuery } from '../../lib/pagination';
 import {
   AdjustmentBody,
@@ -12,6 +12,9 @@ import {
 } from './admin-schemas';
 
 const tags = ['Admin: inventory'];
+
+/** A count or an adjustment retried with its key is not applied again (the object applies a change id once). */
+const OptionalIdempotencyKey = idempotencyKeyHeaders(false, 'the stock as it is now, changed once');
 
 export const getInventory = adminRoute('inventory:read', {
   method: 'get',
@@ -30,7 +33,7 @@ export const setOnHand = adminRoute('inventory:write', {
   path: '/inventory/{variant_id}',
   tags,
   summary: 'Set the units on hand (a count), with a reason',
-  request: { params: VariantParams, body: jsonBody(SetOnHandBody) },
+  request: { params: VariantParams, headers: OptionalIdempotencyKey, body: jsonBody(SetOnHandBody) },
   responses: {
     200: jsonContent(AdminInventorySchema, 'The variant’s stock after the change'),
     ...problems(400, 401, 403, 404, 422),
@@ -54,7 +57,7 @@ export const adjustOnHand = adminRoute('inventory:write', {
   path: '/inventory/{variant_id}/adjustments',
   tags,
   summary: 'Add or remove units on hand, with a reason',
-  request: { params: VariantParams, body: jsonBody(AdjustmentBody) },
+  request: { params: VariantParams, headers: OptionalIdempotencyKey, body: jsonBody(AdjustmentBody) },
   responses: {
     200: jsonContent(AdminInventorySchema, 'The variant’s stock after the change'),
     ...problems(400, 401, 403, 404, 409, 422),

@@ -9,12 +9,19 @@
  * If this Worker dies after the object applied the change, the object publishes the journal on its own (right
  * away, else by its alarm every 30 s until D1 takes it), attributed to the same actor and request; the journal
  * is keyed by the change id, so it is written exactly once whoever gets there first. A change refused by the
- * object writes nothing anywhere. A client that lost the answer and retries makes a second change (a PUT sets
- * the same figure again; an adjustment is applied twice), as with any non-idempotent request.
+ * object writes nothing anywhere.
+ *
+ * A count or an adjustment sent with an Idempotency-Key takes its change id from the caller and the key
+ * (`changeIdFor`), and the object applies a change id once (its ledger keeps every id for good), so a retry after
+ * a lost answer changes nothing and is answered with the stock as it is now (`replayed`); the same key with
+ * another count, delta or reason is 422 `idempotency_key_reused`. Without a key, a retry makes a second change
+ * (a count set again over the sales since; an adjustment applied twice).
  */
 import { type Caller, callerLogger } from '../../lib/caller';
 import { createDb } from '../../lib/db';
 import { AppError } from '../../lib/errors';
+import { sha256Hex } from '../../lib/hash';
+import { idempotencyKeyReused } from '../../lib/idempotency';
 import { newId } from '../../lib/ids';
 import { describeError } from '../../lib/logger';
 import { variantRef } from './admin-read';
@@ -26,7 +33,10 @@ import {
   serializeAdminInventory,
 } from './admin-schemas';
 import { stockObject } from './stock';
-import type { StockChangeResult, StockRef } from './stock-types';
+import type { StockChange, StockChangeResult, StockRef } from './stock-types';
+
+/** A staff change's answer: the stock after it, and whether the change had been made before (a retried key). */
+export type StaffStockChange = { inventory: AdminInventory; replayed: boolean };
 
 const REFUSALS = {
   negative_on_hand: 'On hand cannot go below zero.',
@@ -61,10 +71,27 @@ async function awaitJournal(env: Env, caller: Caller, variantId: string): Promis
   }
 }
 
-async function answer(env: Env, caller: Caller, ref: Required<StockRef>, result: StockChangeResult) {
+/**
+ * The change id of a staff change: fresh, or for a request with an Idempotency-Key the same for every retry of
+ * it by this caller (ULIDs never take this form: 32 hex digits).
+ */
+async function changeIdFor(caller: Caller, idempotencyKey: string | undefined): Promise<string> {
+  if (idempotencyKey === undefined) return newId('adj');
+  const digest = await sha256Hex(`${caller.actor.type}:${caller.actor.id}\n${idempotencyKey}`);
+  return `adj_${digest.slice(0, 32)}`;
+}
+
+async function answer(
+  env: Env,
+  caller: Caller,
+  ref: Required<StockRef>,
+  result: StockChangeResult,
+  sameRequest: (first: StockChange) => boolean,
+): Promise<StaffStockChange> {
   if (!result.ok) throw new AppError(409, result.reason, REFUSALS[result.reason]);
+  if (!result.applied && !sameRequest(result.change)) throw idempotencyKeyReused();
   await awaitJournal(env, caller, ref.variantId);
-  return serializeAdminInventory(ref.sku, result.stock);
+  return { inventory: serializeAdminInventory(ref.sku, result.stock), replayed: !result.applied };
 }
 
 export async function setOnHand(
@@ -72,14 +99,22 @@ export async function setOnHand(
   caller: Caller,
   variantId: string,
   input: SetOnHandInput,
-): Promise<AdminInventory> {
+  idempotencyKey?: string,
+): Promise<StaffStockChange> {
   const ref = await variantRef(createDb(env.DB), variantId);
   const result = await stockObject(env.INVENTORY_ITEM, variantId).setOnHand(ref, {
-    adjustmentId: newId('adj'),
+    adjustmentId: await changeIdFor(caller, idempotencyKey),
     onHand: input.on_hand,
     ...sourceOf(caller, input.reason),
   });
-  return answer(env, caller, ref, result);
+  return answer(
+    env,
+    caller,
+    ref,
+    result,
+    (first) =>
+      first.kind === 'set_on_hand' && first.onHandAfter === input.on_hand && first.reason === input.reason,
+  );
 }
 
 export async function adjustOnHand(
@@ -87,14 +122,21 @@ export async function adjustOnHand(
   caller: Caller,
   variantId: string,
   input: AdjustmentInput,
-): Promise<AdminInventory> {
+  idempotencyKey?: string,
+): Promise<StaffStockChange> {
   const ref = await variantRef(createDb(env.DB), variantId);
   const result = await stockObject(env.INVENTORY_ITEM, variantId).adjust(ref, {
-    adjustmentId: newId('adj'),
+    adjustmentId: await changeIdFor(caller, idempotencyKey),
     delta: input.delta,
     ...sourceOf(caller, input.reason),
   });
-  return answer(env, caller, ref, result);
+  return answer(
+    env,
+    caller,
+    ref,
+    result,
+    (first) => first.kind === 'adjust' && first.delta === input.delta && first.reason === input.reason,
+  );
 }
 
 export async function updateSettings(
