@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { auditLog, staffInvites } from '../../src/db/schema';
 import { sha256Hex } from '../../src/lib/crypto';
 import { createDb } from '../../src/lib/db';
+import { pendingInvitesMadeBy } from '../../src/modules/grants/read';
 import { expectNoWrites, insertSecretKey, insertStaff } from '../helpers/admin';
 import { mailSentAfter } from '../helpers/events';
 import { bearer, call, expectProblem, jsonInit, problemOf } from '../helpers/http';
@@ -312,5 +313,19 @@ describe('invitations outliving their inviter’s authority', () => {
         [byChild.id, admin.id, requestId, { email: byChild.email, role: 'support', ...because }],
       ].sort(),
     });
+  });
+});
+
+describe('what revoking a grant reads', () => {
+  it('finds the pending invitations a member or key made through staff_invites_invited_by_idx', async () => {
+    const query = pendingInvitesMadeBy(db(), 'stf_plan', new Date()).toSQL();
+    const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query.sql}`)
+      .bind(...query.params)
+      .all<{ detail: string }>();
+    const invitesRead = results.map((r) => r.detail).filter((detail) => detail.includes('staff_invites'));
+    expect(invitesRead).toStrictEqual([
+      'SEARCH staff_invites USING INDEX staff_invites_invited_by_idx (invited_by=?)',
+      'SEARCH staff_invites USING INDEX staff_invites_invited_by_idx (invited_by=?)',
+    ]);
   });
 });

@@ -103,7 +103,11 @@ export const staffInvites = sqliteTable(
     revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
     createdAt,
   },
-  (t) => [index('staff_invites_email_idx').on(t.email)],
+  (t) => [
+    index('staff_invites_email_idx').on(t.email),
+    // Revoking what a member or key granted finds their pending invitations (src/modules/grants).
+    index('staff_invites_invited_by_idx').on(t.invitedBy),
+  ],
 );
 
 export const PRINCIPAL_TYPES = ['customer', 'staff'] as const;

@@ -35,7 +35,10 @@ export function activeKeysDescendedFrom(db: Database, creatorId: string) {
 export const pendingInvite = (now: Date) =>
   and(isNull(staffInvites.acceptedAt), isNull(staffInvites.revokedAt), gt(staffInvites.expiresAt, now));
 
-/** Pending invitations made by `creatorId` (a staff member or a key) or by a key descended from it. */
+/**
+ * Pending invitations made by `creatorId` (a staff member or a key) or by a key descended from it: the query, to
+ * run with `.all()` (its plan is tested).
+ */
 export function pendingInvitesMadeBy(db: Database, creatorId: string, now: Date) {
   return db
     .select()
@@ -49,6 +52,5 @@ export function pendingInvitesMadeBy(db: Database, creatorId: string, now: Date)
         pendingInvite(now),
       ),
     )
-    .orderBy(staffInvites.createdAt, staffInvites.id)
-    .all();
+    .orderBy(staffInvites.createdAt, staffInvites.id);
 }

@@ -108,7 +108,7 @@ async function revokeInvitesOutliving(
   because: Record<string, string>,
 ): Promise<Revocations> {
   const now = new Date();
-  const outliving = (await pendingInvitesMadeBy(db, creatorId, now)).filter(
+  const outliving = (await pendingInvitesMadeBy(db, creatorId, now).all()).filter(
     (invite) => kept === null || !roleMayInvite(kept, invite.role),
   );
   if (outliving.length === 0) return { statements: [], audit: [] };

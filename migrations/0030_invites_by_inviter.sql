@@ -1,0 +1,1 @@
+CREATE INDEX `staff_invites_invited_by_idx` ON `staff_invites` (`invited_by`);
