@@ -4,14 +4,19 @@
  * `Idempotent-Replayed: true`. Orders are placed through real checkout, Stripe faked at the fetch boundary.
  */
 import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { issueSecretKey } from '../../src/auth/secret-key';
+import { orders } from '../../src/db/schema';
 import { PERMISSIONS } from '../../src/lib/permissions';
+import { refundForOrder } from '../../src/modules/orders/order-payments';
+import type { OrderRow } from '../../src/modules/orders/schemas';
 import { admin, rows } from '../helpers/admin-fixtures';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { paidOrder, shippingOption } from '../helpers/checkout';
 import { FakeStripe } from '../helpers/fake-stripe';
 import { bearer, call, expectProblem, jsonInit } from '../helpers/http';
+import { db, staff } from '../helpers/payments';
 
 const stripe = new FakeStripe();
 stripe.install();
@@ -182,5 +187,29 @@ describe('a staff action retried with its Idempotency-Key', () => {
       { amount: 500, status: 'succeeded' },
       { amount: 500, status: 'succeeded' },
     ]);
+  });
+
+  it('a refund retried after the Worker died past Stripe reaches Stripe’s first refund, though the order changed since', async () => {
+    const placed = await shippedOrder('stripe');
+    const till = await issueSecretKey(env.DB, 'till', PERMISSIONS);
+    const key = crypto.randomUUID();
+    const refundsBefore = stripeRefunds();
+    // The first request's provider call, then nothing: its batch never ran.
+    const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
+    const [payment] = await rows('SELECT id, provider_ref FROM payments WHERE order_id = ?', placed.id);
+    const claim = { scope: `secret_key:${till.id}`, key, requestHash: '', claimId: '' };
+    const died = { paymentId: String(payment?.id), amount: 1000, reason: null };
+    await refundForOrder(db, env, staff(), order as OrderRow, died, claim);
+    // Meanwhile the order moves on (its version with it).
+    expect((await admin('POST', `/orders/${placed.id}/deliver`)).status).toBe(200);
+
+    const retry = await call(
+      `/v1/admin/orders/${placed.id}/refunds`,
+      jsonInit('POST', { amount: 1000 }, { ...withKey(key).headers, ...bearer(till.key) }),
+    );
+    expect(retry.status, await retry.clone().text()).toBe(201);
+    expect(stripeRefunds() - refundsBefore).toBe(2);
+    expect(stripe.refunds.filter((r) => r.payment_intent === payment?.provider_ref)).toHaveLength(1);
+    expect((await orderRecord(placed.id)).refunds).toStrictEqual([{ amount: 1000, status: 'succeeded' }]);
   });
 });

@@ -203,11 +203,14 @@ export async function refundOrder(
       };
     },
     money: async (parts) => {
-      const result = await refundForOrder(db, env, caller, parts.order, {
-        paymentId: payment.id,
-        amount,
-        reason,
-      });
+      const result = await refundForOrder(
+        db,
+        env,
+        caller,
+        parts.order,
+        { paymentId: payment.id, amount, reason },
+        idempotency,
+      );
       refundId = result.refundId;
       return result.writes;
     },

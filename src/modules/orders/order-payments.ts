@@ -12,13 +12,15 @@
  *
  * Provider idempotency keys name the order, its version and the action, so a retry of the same change on the
  * same order (a Worker that died after the provider call) repeats the provider's first answer instead of moving
- * money twice.
+ * money twice. A refund sent with an Idempotency-Key names the request instead of the version: its retry reaches
+ * the provider's first refund even when the order changed in between (another action moved its version).
  */
 import { and, eq, type SQL, sql } from 'drizzle-orm';
 import { orders, payments } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import type { Database } from '../../lib/db';
 import { conflict } from '../../lib/errors';
+import type { IdempotencyClaim } from '../../lib/idempotency';
 import { paymentsOfOrder } from '../payments/read';
 import type { PaymentRow } from '../payments/schemas';
 import { capturePayment, type PaymentWrites, refundPayment, voidPayment } from '../payments/service';
@@ -133,11 +135,12 @@ export async function refundForOrder(
   caller: Caller,
   order: OrderRow,
   refund: { paymentId: string; amount: number; reason: string | null },
+  request?: IdempotencyClaim,
 ): Promise<{ refundId: string; writes: PaymentWrites }> {
-  const { refund: row, writes } = await refundPayment(db, env, caller, {
-    ...refund,
-    idempotencyKey: keyOf(order, `refund:${refund.amount}`),
-  });
+  const idempotencyKey = request
+    ? `order:${order.id}:request:${request.scope}\n${request.key}:refund:${refund.amount}`
+    : keyOf(order, `refund:${refund.amount}`);
+  const { refund: row, writes } = await refundPayment(db, env, caller, { ...refund, idempotencyKey });
   return {
     refundId: row.id,
     writes: { ...writes, statements: [...writes.statements, refundedTotalStatement(db, order.id)] },
