@@ -4,30 +4,31 @@ import { env } from 'cloudflare:workers';
 type Write = 'delete from' | 'insert into' | 'update';
 
 /**
- * The Worker env with a D1 that runs `concurrent` (another request's write) just before the batch that deletes
- * from `table` (or inserts into it, or updates it, as `write` says): after the service's up-front checks have read
- * the rows, before its own write commits. Sessions opened on it do the same, so it works through the app too (a
- * request routes its queries through one session, src/lib/d1-session.ts).
+ * The Worker env with a D1 that runs `concurrent` (another request's write) once, just before the first batch that
+ * deletes from `table` (or inserts into it, or updates it, as `write` says): after the service's up-front checks
+ * have read the rows, before its own write commits. Later batches of the service (a checkout that went on, its
+ * undo) run as they are. Sessions opened on it do the same, so it works through the app too (a request routes
+ * its queries through one session, src/lib/d1-session.ts).
  */
 export function writeLandsBeforeBatch(
   table: string,
   concurrent: () => Promise<unknown>,
   write: Write = 'delete from',
 ): Env {
-  let armed = false;
+  let state: 'waiting' | 'armed' | 'landed' = 'waiting';
   const intercept = <T extends D1Database | D1DatabaseSession>(d1: T): T =>
     new Proxy(d1, {
       get(target, property) {
         if (property === 'prepare') {
           return (query: string) => {
-            armed ||= query.startsWith(`${write} "${table}"`);
+            if (state === 'waiting' && query.startsWith(`${write} "${table}"`)) state = 'armed';
             return target.prepare(query);
           };
         }
         if (property === 'batch') {
           return async (statements: D1PreparedStatement[]) => {
-            if (armed) {
-              armed = false;
+            if (state === 'armed') {
+              state = 'landed';
               await concurrent();
             }
             return target.batch(statements);
