@@ -45,6 +45,16 @@ export function onlyIf(condition: SQL, value: unknown): SQL {
 }
 
 /**
+ * The new `updated_at` (milliseconds) for a row whose `updated_at` is its version, as a guard compares it
+ * (`eq(column, as read)`): `now`, or one past the stored value when that is not earlier. A plain `now` would leave
+ * the value as read after a write in the same millisecond (another isolate, or the Workers clock, which only
+ * advances on I/O), and the guard would pass a change it exists to catch.
+ */
+export function versionStamp(column: SQLiteColumn, now: Date): SQL {
+  return sql`max(${now.getTime()}, ${column} + 1)`;
+}
+
+/**
  * Runs statements as one atomic D1 batch: all of them commit, or none. Only `commit()` (src/lib/commit.ts)
  * calls it, so every write also carries its audit entry and events.
  */

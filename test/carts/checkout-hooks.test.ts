@@ -4,12 +4,12 @@
  * limit or past a lock rolls back whole, however stale the state the request checked.
  */
 import { env } from 'cloudflare:workers';
-import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cartLines, carts } from '../../src/db/schema';
+import { cartLines } from '../../src/db/schema';
 import { systemCaller } from '../../src/lib/caller';
 import { commit } from '../../src/lib/commit';
 import { createDb } from '../../src/lib/db';
+import type { CartRow } from '../../src/modules/carts/access';
 import {
   CHECKOUT_LOCK_TTL_MS,
   completeCartStatement,
@@ -17,11 +17,24 @@ import {
   unlockCart,
 } from '../../src/modules/carts/checkout-hooks';
 import { MAX_CART_QUANTITY } from '../../src/modules/carts/limits';
-import { addLineItem } from '../../src/modules/carts/line-items';
+import { addLineItem, removeLineItem } from '../../src/modules/carts/line-items';
+import { updateCart } from '../../src/modules/carts/service';
 import { cartWriteGuard } from '../../src/modules/carts/write-guard';
 import { rows } from '../helpers/admin-fixtures';
-import { addLine, cartCall, createCart, getCart, guestCart, stockedProduct } from '../helpers/carts';
+import {
+  addLine,
+  cartCall,
+  cartOk,
+  cartRow,
+  createCart,
+  getCart,
+  guestCart,
+  holdClockAt,
+  patchCart,
+  stockedProduct,
+} from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
+import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { PASSWORD, registerCustomer } from '../helpers/customers';
 import { bearer, call, expectProblem, jsonInit } from '../helpers/http';
 
@@ -36,13 +49,12 @@ beforeAll(async () => {
 });
 
 const variant = (i: number) => variants[i] as string;
-const cartRow = (id: string) => db().select().from(carts).where(eq(carts.id, id)).get();
 /** Checkout's lock on the cart as it is now. */
-const lock = async (cartId: string, now: Date) => {
-  const read = await cartRow(cartId);
-  if (!read) throw new Error(`no cart ${cartId}`);
-  return commit(db(), caller, { conditional: true, statements: [lockCartForCheckout(db(), read, now)] });
-};
+const lock = async (cartId: string, now: Date) =>
+  commit(db(), caller, {
+    conditional: true,
+    statements: [lockCartForCheckout(db(), await cartRow(cartId), now)],
+  });
 
 describe('locking a cart for checkout', () => {
   it('takes the lock once; the locked cart reads but refuses every shopper write', async () => {
@@ -74,13 +86,7 @@ describe('locking a cart for checkout', () => {
     const stale = await cartRow(cart.id);
     await lock(cart.id, new Date());
     // The service checks the stale row (open) and writes; the guard sees the lock and rolls the batch back.
-    const attempt = addLineItem(
-      env,
-      caller,
-      stale as NonNullable<typeof stale>,
-      { variant_id: variant(0), quantity: 1 },
-      () => ['en'],
-    );
+    const attempt = addLineItem(env, caller, stale, { variant_id: variant(0), quantity: 1 }, () => ['en']);
     await expect(attempt).rejects.toMatchObject({ status: 409, code: 'cart_not_open' });
     expect(await rows('SELECT COUNT(*) AS n FROM cart_lines WHERE cart_id = ?', cart.id)).toStrictEqual([
       { n: 0 },
@@ -92,11 +98,10 @@ describe('locking a cart for checkout', () => {
     const { cart, who } = await guestCart();
     await addLine(cart.id, who, variant(0), 1);
     const added = await addLine(cart.id, who, variant(1), 1);
-    // Last written a minute ago, so the removal below stamps another updated_at whatever the clock does.
-    await rows('UPDATE carts SET updated_at = ? WHERE id = ?', Date.now() - 60_000, cart.id);
     const priced = await cartRow(cart.id);
-    if (!priced) throw new Error('no cart');
-    // Between checkout's pricing and its lock, the shopper removes a line (another tab): 200.
+    // In the millisecond of checkout's read, between its pricing and its lock, the shopper removes a line
+    // (another tab): 200.
+    holdClockAt(priced.updatedAt);
     const line = added.lines.find((l) => l.variant_id === variant(1))?.id;
     expect((await cartCall('DELETE', `/carts/${cart.id}/line-items/${line}`, who)).status).toBe(200);
 
@@ -117,11 +122,10 @@ describe('locking a cart for checkout', () => {
     const who = { accessToken: shopper.tokens.access_token };
     const { cart } = await createCart({ region: 'eu', email: shopper.email }, who);
     await addLine(cart.id, who, variant(0), 1);
-    // Last written a minute ago, so the erasure below stamps another updated_at whatever the clock does.
-    await rows('UPDATE carts SET updated_at = ? WHERE id = ?', Date.now() - 60_000, cart.id);
     const priced = await cartRow(cart.id);
-    if (!priced) throw new Error('no cart');
     expect(priced.email).toBe(shopper.email);
+    // The erasure lands in the millisecond of checkout's read.
+    holdClockAt(priced.updatedAt);
     const erased = await call(
       '/v1/store/customers/me',
       jsonInit('DELETE', { password: PASSWORD }, bearer(who.accessToken)),
@@ -181,6 +185,81 @@ describe('locking a cart for checkout', () => {
 });
 
 describe('the write guard', () => {
+  it('moves updated_at strictly forward on every cart write, within one millisecond too, and answers the row’s', async () => {
+    const { cart, who } = await guestCart();
+    const created = await cartRow(cart.id);
+    expect(cart.updated_at).toBe(created.updatedAt.toISOString());
+    // Every write below lands in the millisecond the cart was created.
+    holdClockAt(created.updatedAt);
+    const added = await addLine(cart.id, who, variant(0), 1);
+    const line = added.lines[0]?.id;
+    const answers = [
+      added,
+      await cartOk('PATCH', `/carts/${cart.id}/line-items/${line}`, who, { quantity: 2 }),
+      await patchCart(cart.id, who, { email: 'same.millisecond@example.com' }),
+      await cartOk('DELETE', `/carts/${cart.id}/line-items/${line}`, who),
+    ];
+    const msAfter = (n: number) => new Date(created.updatedAt.getTime() + n);
+    expect(answers.map((answer) => answer.updated_at)).toStrictEqual(
+      [1, 2, 3, 4].map((n) => msAfter(n).toISOString()),
+    );
+    expect((await getCart(cart.id, who)).updated_at).toBe(msAfter(4).toISOString());
+
+    // Checkout's statements move it the same way.
+    const lockedAt = new Date();
+    const stamps: Date[] = [];
+    const stamped = async () => stamps.push((await cartRow(cart.id)).updatedAt);
+    await lock(cart.id, lockedAt);
+    await stamped();
+    await commit(db(), caller, { conditional: true, statements: [unlockCart(db(), cart.id, lockedAt)] });
+    await stamped();
+    await lock(cart.id, lockedAt);
+    await commit(db(), caller, {
+      statements: [completeCartStatement(db(), cart.id, lockedAt, 'ord_same_ms', lockedAt)],
+    });
+    await stamped();
+    expect(stamps).toStrictEqual([msAfter(5), msAfter(6), msAfter(8)]);
+  });
+
+  it.each([
+    [
+      'a line removal',
+      'cart_lines',
+      'delete from',
+      (env: Env, cart: CartRow, line: string) => removeLineItem(env, caller, cart, line, () => ['en']),
+    ],
+    [
+      'a cart update',
+      'carts',
+      'update',
+      (env: Env, cart: CartRow) =>
+        updateCart(
+          env,
+          caller,
+          cart,
+          { email: 'late@example.com' },
+          { locales: () => ['en'], fields: ['email'] },
+        ),
+    ],
+  ] as const)(
+    'answers %s 404 cart_not_found, recording nothing, when the cart was deleted after it was read',
+    async (_, table, write, send) => {
+      const { cart, who } = await guestCart();
+      const added = await addLine(cart.id, who, variant(0), 1);
+      const read = await cartRow(cart.id);
+      // Retention deletes the cart between the write's checks and its batch.
+      const deleted = () => env.DB.prepare('DELETE FROM carts WHERE id = ?').bind(cart.id).run();
+      const attempt = send(writeLandsBeforeBatch(table, deleted, write), read, added.lines[0]?.id as string);
+      await expect(attempt).rejects.toMatchObject({ status: 404, code: 'cart_not_found' });
+      expect(
+        await rows(
+          "SELECT COUNT(*) AS n FROM outbox_events WHERE aggregate_id = ? AND type = 'cart.updated'",
+          cart.id,
+        ),
+      ).toStrictEqual([{ n: 1 }]);
+    },
+  );
+
   it(`rolls back a batch that would take the cart past ${MAX_CART_QUANTITY} units, with everything in it`, async () => {
     const { cart, who } = await guestCart();
     await addLine(cart.id, who, variant(0), 99);

@@ -3,11 +3,8 @@
  * cart into the customer's cart after sign-in.
  */
 import { env } from 'cloudflare:workers';
-import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { carts } from '../../src/db/schema';
 import { systemCaller } from '../../src/lib/caller';
-import { createDb } from '../../src/lib/db';
 import { MAX_CART_QUANTITY, MAX_LINE_QUANTITY } from '../../src/modules/carts/limits';
 import { mergeGuestCart } from '../../src/modules/carts/merge';
 import { rows } from '../helpers/admin-fixtures';
@@ -16,17 +13,19 @@ import {
   type Cart,
   type CartCredentials,
   cartCall,
+  cartRow,
   createCart,
   getCart,
   guestCart,
+  holdClockAt,
   patchCart,
   stockedProduct,
 } from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
+import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { registerCustomer, type SignedIn, TEST_ADDRESS } from '../helpers/customers';
 import { expectProblem } from '../helpers/http';
 
-const db = createDb(env.DB);
 let variants: string[];
 
 beforeAll(async () => {
@@ -226,20 +225,19 @@ describe('POST /v1/store/carts/{id}/merge', () => {
     expect((await getCart(guest.cart.id, guest.who)).lines).toHaveLength(1);
   });
   /**
-   * The merge reads the guest cart, then commits; `change` (the shopper in another tab, answered 200) runs in
-   * between: the service is called with the cart as read, in that order, every run.
+   * The merge of the guest cart as read, with `change` (the shopper in another tab, answered 200) landing after
+   * the merge's reads and before its batch, in the very millisecond the guest cart was last written: every run,
+   * the version the merge read is all that tells it the cart changed.
    */
   async function mergedAfter(change: () => Promise<unknown>, customer: SignedIn, guestCartId: string) {
-    // Last written a minute ago, so the change stamps another updated_at whatever the clock does.
-    await rows('UPDATE carts SET updated_at = ? WHERE id = ?', Date.now() - 60_000, guestCartId);
-    const read = await db.select().from(carts).where(eq(carts.id, guestCartId)).get();
-    if (!read) throw new Error('no guest cart');
-    await change();
+    const read = await cartRow(guestCartId);
+    holdClockAt(read.updatedAt);
     const caller = {
       ...systemCaller('merge-test', 'run'),
       actor: { type: 'customer' as const, id: customer.id },
     };
-    return mergeGuestCart(env, caller, read, customer.id, () => ['en']);
+    const changed = writeLandsBeforeBatch('carts', change, 'update');
+    return mergeGuestCart(changed, caller, read, customer.id, () => ['en']);
   }
 
   const cartChanged = {
@@ -267,14 +265,16 @@ describe('POST /v1/store/carts/{id}/merge', () => {
       ),
     ).toStrictEqual([{ n: 0 }]);
 
-    // Sent again, the merge moves every line the guest cart has now.
+    // Sent again, the merge moves every line the guest cart has now, and answers the cart's version as stored.
     const res = await merge(guest.cart.id, { ...guest.who, ...as(customer) });
     expect(res.status).toBe(200);
-    expect(quantities(((await res.json()) as { cart: Cart }).cart)).toStrictEqual({
+    const merged = ((await res.json()) as { cart: Cart }).cart;
+    expect(quantities(merged)).toStrictEqual({
       [variant(0)]: 1,
       [variant(1)]: 1,
       [variant(2)]: 1,
     });
+    expect(merged.updated_at).toBe((await getCart(mine.cart.id, as(customer))).updated_at);
   });
 
   it('refuses a hand-over the same way when the guest cart changed after it was read', async () => {
@@ -288,10 +288,12 @@ describe('POST /v1/store/carts/{id}/merge', () => {
     expect([left.customer_id, left.email]).toStrictEqual([null, 'guest@example.com']);
     const res = await merge(guest.cart.id, { ...guest.who, ...as(customer) });
     expect(res.status).toBe(200);
-    expect(((await res.json()) as { cart: Cart }).cart).toMatchObject({
+    const handedOver = ((await res.json()) as { cart: Cart }).cart;
+    expect(handedOver).toMatchObject({
       id: guest.cart.id,
       customer_id: customer.id,
       email: 'guest@example.com',
     });
+    expect(handedOver.updated_at).toBe((await getCart(guest.cart.id, as(customer))).updated_at);
   });
 });

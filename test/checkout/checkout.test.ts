@@ -5,9 +5,13 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { systemCaller } from '../../src/lib/caller';
+import { createDb } from '../../src/lib/db';
+import { claimIdempotencyKey } from '../../src/lib/idempotency';
+import { checkout } from '../../src/modules/checkout/service';
 import { releaseStock, stockSnapshot } from '../../src/modules/inventory/stock';
 import { admin, rows } from '../helpers/admin-fixtures';
-import { getCart, patchCart, stockedProduct } from '../helpers/carts';
+import { cartCall, cartRow, getCart, holdClockAt, patchCart, stockedProduct } from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import {
   type CheckoutBody,
@@ -16,6 +20,7 @@ import {
   SHIPPING_ADDRESS,
   shippingOption,
 } from '../helpers/checkout';
+import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { registerCustomer } from '../helpers/customers';
 import { bearer, call, expectProblem, problemOf } from '../helpers/http';
 
@@ -220,6 +225,54 @@ describe('a sold-out SKU', () => {
       ),
     ).toStrictEqual([]);
     expect(await cartState(cartId)).toMatchObject({ status: 'open', checkout_started_at: null });
+  });
+});
+
+describe('a cart changed while checkout prices it', () => {
+  it('is refused with 409 cart_changed, even in the same millisecond: no order, the removed line never charged', async () => {
+    const product = await stockedProduct(
+      { variants: [{ prices: { EUR: 500 } }, { prices: { EUR: 700 } }] },
+      5,
+    );
+    const [kept, removed] = product.variants.map((v) => v.id) as [string, string];
+    const { cartId, who } = await readyCart([{ variantId: kept }, { variantId: removed }]);
+    const line = (await getCart(cartId, who)).lines.find((l) => l.variant_id === removed)?.id;
+    // The removal lands after checkout read and priced the cart, before its lock, in the millisecond the cart
+    // was last written: only the cart's version can tell checkout that it changed.
+    holdClockAt((await cartRow(cartId)).updatedAt);
+    const removal = async () => {
+      expect((await cartCall('DELETE', `/carts/${cartId}/line-items/${line}`, who)).status).toBe(200);
+    };
+    const key = { scope: `cart:${cartId}`, key: crypto.randomUUID(), requestHash: 'same-millisecond' };
+    const claim = await claimIdempotencyKey(createDb(env.DB), key);
+    if (!('claimed' in claim)) throw new Error('the key was not claimed');
+    const attempt = checkout(writeLandsBeforeBatch('carts', removal, 'update'), systemCaller('test', 'run'), {
+      cartId,
+      shopper: { customerId: null, cartToken: who.token ?? undefined },
+      locales: () => ['en'],
+      idempotency: claim.claimed,
+    });
+
+    await expect(attempt).rejects.toMatchObject({ status: 409, code: 'cart_changed' });
+    expect(await cartState(cartId)).toStrictEqual({
+      status: 'open',
+      checkout_started_at: null,
+      completed_order_id: null,
+    });
+    expect(await rows('SELECT id FROM orders WHERE cart_id = ?', cartId)).toStrictEqual([]);
+    expect(await rows('SELECT id FROM payments WHERE cart_id = ?', cartId)).toStrictEqual([]);
+    expect(
+      await rows(
+        "SELECT id FROM outbox_events WHERE aggregate_id = ? AND type = 'cart.checkout_started'",
+        cartId,
+      ),
+    ).toStrictEqual([]);
+
+    // Sent again, checkout charges the cart as it is now: the kept line and shipping.
+    const res = await checkoutCall(cartId, who, crypto.randomUUID());
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { order } = (await res.json()) as CheckoutBody & { order: { subtotal: number } };
+    expect([order.subtotal, order.total, order.lines.map((l) => l.quantity)]).toStrictEqual([500, 990, [1]]);
   });
 });
 

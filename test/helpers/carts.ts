@@ -1,5 +1,10 @@
 /** Carts through HTTP (the real storefront API), as a guest with the cart token or as a signed-in customer. */
-import { expect } from 'vitest';
+import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
+import { expect, onTestFinished, vi } from 'vitest';
+import { carts } from '../../src/db/schema';
+import { createDb } from '../../src/lib/db';
+import type { CartRow } from '../../src/modules/carts/access';
 import type { CartView } from '../../src/modules/carts/schemas';
 import { admin } from './admin-fixtures';
 import { insertProductRow, type ProductFixture } from './catalog-fixtures';
@@ -85,4 +90,24 @@ export async function stockedProduct(fixture: ProductFixture = {}, onHand = 1000
     onHand,
   );
   return product;
+}
+
+/** The cart's row as D1 holds it now: what a service reads before it writes. */
+export async function cartRow(cartId: string): Promise<CartRow> {
+  const row = await createDb(env.DB).select().from(carts).where(eq(carts.id, cartId)).get();
+  if (!row) throw new Error(`no cart ${cartId}`);
+  return row;
+}
+
+/**
+ * Holds the clock (Date only; timers and I/O run as usual) at `instant` until the test ends. Held at a cart's
+ * `updated_at`, the next write lands in the very millisecond of the last one, as a request in another isolate can
+ * (or one in the same isolate: the Workers clock moves only on I/O), every run.
+ */
+export function holdClockAt(instant: Date): void {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(instant);
+  onTestFinished(() => {
+    vi.useRealTimers();
+  });
 }

@@ -3,13 +3,13 @@
  * checkout changes a cart only through these.
  *
  * 1. `lockCartForCheckout`: `open` -> `checking_out`, stamping the lock time, only if the cart is still as
- *    checkout read it before pricing it (its `updated_at`, which every cart write stamps). From then on every
- *    shopper write fails (write-guard.ts), so the cart checkout priced is the cart it completes: a line
- *    removed between the pricing and the lock is never charged. The statement returns the cart's id when it
- *    took the lock and nothing otherwise (changed since read, already locked, completed, merged): run it with
- *    `commit({ conditional: true })` and answer 409 when it changed no row. A lock older than
- *    CHECKOUT_LOCK_TTL_MS counts as abandoned (the Worker died mid-checkout): a new checkout may take it over,
- *    and a shopper write reopens the cart.
+ *    checkout read it before pricing it (its `updated_at`, which every cart write moves strictly forward,
+ *    even within one millisecond: write-guard.ts). From then on every shopper write fails (write-guard.ts),
+ *    so the cart checkout priced is the cart it completes: a line removed between the pricing and the lock is
+ *    never charged. The statement returns the cart's id when it took the lock and nothing otherwise (changed
+ *    since read, already locked, completed, merged): run it with `commit({ conditional: true })` and answer
+ *    409 when it changed no row. A lock older than CHECKOUT_LOCK_TTL_MS counts as abandoned (the Worker died
+ *    mid-checkout): a new checkout may take it over, and a shopper write reopens the cart.
  * 2. `unlockCart`: back to `open` after a failure (payment declined, out of stock), if the lock is still ours.
  * 3. `completeCartStatement`: `checking_out` -> `completed` with the order id, in the order's batch, only while
  *    our lock holds. If the lock was taken over or the cart reopened, the statement fails the batch (NOT NULL
@@ -21,7 +21,7 @@
 import { and, eq, or, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { carts } from '../../db/schema';
-import { onlyIf } from '../../lib/d1-writes';
+import { onlyIf, versionStamp } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import type { CartRow } from './access';
 
@@ -38,7 +38,7 @@ const heldBy = (lockedAt: Date) =>
 export function lockCartForCheckout(db: Database, cart: Pick<CartRow, 'id' | 'updatedAt'>, now: Date) {
   return db
     .update(carts)
-    .set({ status: 'checking_out', checkoutStartedAt: now, updatedAt: now })
+    .set({ status: 'checking_out', checkoutStartedAt: now, updatedAt: versionStamp(carts.updatedAt, now) })
     .where(
       and(
         eq(carts.id, cart.id),
@@ -59,7 +59,7 @@ export function lockCartForCheckout(db: Database, cart: Pick<CartRow, 'id' | 'up
 export function unlockCart(db: Database, cartId: string, lockedAt: Date) {
   return db
     .update(carts)
-    .set({ status: 'open', checkoutStartedAt: null, updatedAt: new Date() })
+    .set({ status: 'open', checkoutStartedAt: null, updatedAt: versionStamp(carts.updatedAt, new Date()) })
     .where(and(eq(carts.id, cartId), heldBy(lockedAt)))
     .returning({ id: carts.id });
 }
@@ -78,7 +78,7 @@ export function completeCartStatement(
       status: onlyIf(heldBy(lockedAt) ?? sql`0`, sql`'completed'`),
       completedOrderId: orderId,
       completedAt: now,
-      updatedAt: now,
+      updatedAt: versionStamp(carts.updatedAt, now),
     })
     .where(eq(carts.id, cartId));
 }

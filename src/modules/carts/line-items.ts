@@ -23,7 +23,14 @@ import type { CartRow } from './access';
 import { MAX_CART_LINES, MAX_CART_QUANTITY, MAX_LINE_QUANTITY } from './limits';
 import { type LoadedCart, type LocaleChains, priceCart } from './load';
 import { holdLine, outOfStock, releaseLine } from './reservations';
-import { afterGuard, assertWritable, cartWriteGuard, limitExceeded, recheckCartWrite } from './write-guard';
+import {
+  afterGuard,
+  assertWritable,
+  cartWriteGuard,
+  type GuardStamp,
+  limitExceeded,
+  recheckCartWrite,
+} from './write-guard';
 
 export type LineQuantity = { id: string; variantId: string; quantity: number };
 
@@ -133,8 +140,10 @@ export async function addLineItem(
   if (!hold.ok) throw outOfStock(hold.available);
   const snapshot = { sku: variant.sku, productTitle: variant.title, variantTitle: variant.variantTitle };
   let written: { quantity: number }[];
+  let stamped: GuardStamp;
   try {
-    [written] = await commit(db, caller, {
+    [written, stamped] = await commit(db, caller, {
+      conditional: true,
       statements: [
         db
           .insert(cartLines)
@@ -178,7 +187,7 @@ export async function addLineItem(
   if (final !== undefined && final !== quantity) {
     await bestEffort(caller, 'raise hold', () => holdLine(env, cart.id, input.variant_id, final));
   }
-  return priceCart(env, db, afterGuard(cart, now), { locales, now });
+  return priceCart(env, db, afterGuard(cart, stamped), { locales, now });
 }
 
 /** The line `lineId` of the cart, or 404 `line_item_not_found`. */
@@ -213,8 +222,10 @@ export async function updateLineItem(
 
   const hold = await holdLine(env, cart.id, line.variantId, quantity);
   if (!hold.ok) throw outOfStock(hold.available);
+  let stamped: GuardStamp;
   try {
-    await commit(db, caller, {
+    [, stamped] = await commit(db, caller, {
+      conditional: true,
       statements: [
         db
           .update(cartLines)
@@ -232,7 +243,7 @@ export async function updateLineItem(
     await bestEffort(caller, 'restore hold', () => holdLine(env, cart.id, line.variantId, line.quantity));
     throw error;
   }
-  return priceCart(env, db, afterGuard(cart, now), { locales, now });
+  return priceCart(env, db, afterGuard(cart, stamped), { locales, now });
 }
 
 export async function removeLineItem(
@@ -246,7 +257,8 @@ export async function removeLineItem(
   const now = new Date();
   assertWritable(cart, now);
   const line = lineOf(await quantitiesOf(db, cart.id), lineId);
-  await commit(db, caller, {
+  const [, stamped] = await commit(db, caller, {
+    conditional: true,
     statements: [
       db.delete(cartLines).where(and(eq(cartLines.id, lineId), eq(cartLines.cartId, cart.id))),
       cartWriteGuard(db, cart.id, now),
@@ -255,5 +267,5 @@ export async function removeLineItem(
     recheck: () => recheckCartWrite(db, [cart.id], now),
     afterCommit: [{ name: 'release reservation', run: () => releaseLine(env, cart.id, line.variantId) }],
   });
-  return priceCart(env, db, afterGuard(cart, now), { locales, now });
+  return priceCart(env, db, afterGuard(cart, stamped), { locales, now });
 }

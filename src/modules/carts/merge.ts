@@ -23,6 +23,7 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import { cartLines, carts, customers } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { commit, type DomainEvent, type FollowUp } from '../../lib/commit';
+import { versionStamp } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
 import { newId } from '../../lib/ids';
 import type { CartRow } from './access';
@@ -36,6 +37,7 @@ import {
   assertWritable,
   cartUnchangedSince,
   cartWriteGuard,
+  finalStamp,
   recheckCartWrite,
 } from './write-guard';
 
@@ -71,7 +73,8 @@ async function adopt(db: Database, caller: Caller, guest: CartRow, customerId: s
     tokenHash: null,
     email: guest.email ?? customer?.email ?? null,
   };
-  await commit(db, caller, {
+  const [, , stamped] = await commit(db, caller, {
+    conditional: true,
     statements: [
       // The email is defaulted from the cart as read: a change since must fail the batch, not be overwritten.
       cartUnchangedSince(db, guest),
@@ -86,7 +89,7 @@ async function adopt(db: Database, caller: Caller, guest: CartRow, customerId: s
     // merging again joins it, or takes the cart as it is now.
     recheck: () => recheckCartWrite(db, [guest.id], now),
   });
-  return afterGuard(adopted, now);
+  return afterGuard(adopted, stamped);
 }
 
 /** After the batch: the guest's holds released, the customer's lines held at their summed quantities. */
@@ -131,7 +134,8 @@ async function mergeInto(
     shippingOptionId:
       target.shippingOptionId ?? (guest.regionId === target.regionId ? guest.shippingOptionId : null),
   };
-  await commit(db, caller, {
+  const results = await commit(db, caller, {
+    conditional: true,
     statements: [
       // The lines moved below are the ones read: a line added since must fail the batch, not be deleted unmoved.
       cartUnchangedSince(db, guest),
@@ -163,7 +167,7 @@ async function mergeInto(
           email: null,
           shippingAddressEncrypted: null,
           shippingCountry: null,
-          updatedAt: now,
+          updatedAt: versionStamp(carts.updatedAt, now),
         })
         .where(eq(carts.id, guest.id)),
       db.update(carts).set(filled).where(eq(carts.id, target.id)),
@@ -184,7 +188,7 @@ async function mergeInto(
       ),
     ],
   });
-  return afterGuard({ ...target, ...filled }, now);
+  return afterGuard({ ...target, ...filled }, finalStamp(results));
 }
 
 /** Merges (or hands over) `guest` into the customer's cart; answers the customer's cart. */

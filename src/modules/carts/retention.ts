@@ -38,7 +38,8 @@ export function abandonedCarts(db: Database, cutoff: Date, now: Date) {
 
 /**
  * Deletes up to CART_PRUNE_LIMIT abandoned carts. One statement: a shopper write that lands first moves
- * `updated_at` and the cart no longer matches; one that lands after finds the cart gone (404 on its recheck).
+ * `updated_at` and the cart no longer matches; one that lands after finds the cart gone (404 `cart_not_found`,
+ * nothing recorded: write-guard.ts).
  */
 export async function pruneAbandonedCarts(env: Env, now = new Date()): Promise<{ deleted: number }> {
   const db = createDb(env.DB);

@@ -191,7 +191,11 @@ export const CartSchema = z
       .openapi('CartTotals'),
     completed_order_id: z.string().nullable(),
     created_at: Timestamp,
-    updated_at: Timestamp,
+    updated_at: Timestamp.openapi({
+      description:
+        'Later after every change of the cart, even two in one millisecond (it may then run a few ' +
+        'milliseconds ahead of the clock): a different value means the cart changed',
+    }),
   })
   .openapi('Cart');
 export type CartView = z.infer<typeof CartSchema>;

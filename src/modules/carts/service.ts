@@ -194,7 +194,8 @@ export async function updateCart(
   const next = await patchedCart(env, db, cart, input);
   const loaded = await priceCart(env, db, next, { locales: context.locales, now });
   assertChoicesApply(loaded, input);
-  await commit(db, caller, {
+  const [, stamped] = await commit(db, caller, {
+    conditional: true,
     statements: [
       db
         .update(carts)
@@ -224,5 +225,5 @@ export async function updateCart(
         assertChoicesApply(await priceCart(env, db, next, { locales: context.locales, now }), input);
       }),
   });
-  return { ...loaded, cart: afterGuard(next, now) };
+  return { ...loaded, cart: afterGuard(next, stamped) };
 }

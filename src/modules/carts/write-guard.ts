@@ -5,13 +5,18 @@
  * the batch roll back instead of slipping a change past checks that read an older state; the service's recheck
  * then says which (409 `cart_not_open`, 422 with the limit's code).
  *
+ * `updated_at` is the cart's version: every statement that stamps it makes it strictly greater
+ * (lib/d1-writes `versionStamp`), so a value read is matched by no row once any write has landed, even one in
+ * the same millisecond. `cartUnchangedSince` and checkout's lock rely on that. The service answers the stamp the
+ * guard returns (`afterGuard`), never its own clock, so the `updated_at` a shopper is shown is the row's.
+ *
  * Writable: `open`, or `checking_out` with a lock older than CHECKOUT_LOCK_TTL_MS (the checkout died; see
  * checkout-hooks.ts). Writing to such a cart reopens it, and the dead checkout can no longer complete it.
  */
 import { and, count, eq, gt, sql, sum } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { cartLines, carts } from '../../db/schema';
-import { onlyIf } from '../../lib/d1-writes';
+import { onlyIf, versionStamp } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import { AppError, conflict } from '../../lib/errors';
 import { type CartRow, cartNotFound } from './access';
@@ -43,8 +48,12 @@ export function limitExceeded(code: string, detail: string, pointer?: string): A
   return new AppError(422, code, detail, pointer ? { errors: [{ pointer, message: detail }] } : {});
 }
 
-/** The last statement of every cart write (see above). */
-export function cartWriteGuard(db: Database, cartId: string, now: Date): BatchItem<'sqlite'> {
+/**
+ * The last statement of every cart write (see above). Returns the cart's new `updated_at`, or no row when the
+ * cart is gone (deleted by retention since it was read): run the write with `commit({ conditional: true })`, so
+ * nothing of it is recorded then, and hand the result to `afterGuard`.
+ */
+export function cartWriteGuard(db: Database, cartId: string, now: Date) {
   const lines = db.select({ n: count() }).from(cartLines).where(eq(cartLines.cartId, cartId));
   const units = db
     .select({ n: sql`coalesce(${sum(cartLines.quantity)}, 0)` })
@@ -61,8 +70,21 @@ export function cartWriteGuard(db: Database, cartId: string, now: Date): BatchIt
     AND ${lines} <= ${MAX_CART_LINES} AND ${units} <= ${MAX_CART_QUANTITY} AND NOT EXISTS ${overfull}`;
   return db
     .update(carts)
-    .set({ status: onlyIf(allowed, sql`'open'`), checkoutStartedAt: null, updatedAt: now })
-    .where(eq(carts.id, cartId));
+    .set({
+      status: onlyIf(allowed, sql`'open'`),
+      checkoutStartedAt: null,
+      updatedAt: versionStamp(carts.updatedAt, now),
+    })
+    .where(eq(carts.id, cartId))
+    .returning({ updatedAt: carts.updatedAt });
+}
+
+/** What `cartWriteGuard` returned. */
+export type GuardStamp = { updatedAt: Date }[];
+
+/** The guard's result in a write whose batch has statements of a varying number before its final guard. */
+export function finalStamp(results: readonly [...unknown[], GuardStamp]): GuardStamp {
+  return results.at(-1) as GuardStamp;
 }
 
 /**
@@ -101,7 +123,12 @@ export async function recheckCartWrite(
   throw conflict('cart_changed', 'The cart changed while this request was applied; send it again.');
 }
 
-/** The cart row as the guard leaves it: open, unlocked, updated at `now`. */
-export function afterGuard(cart: CartRow, now: Date): CartRow {
-  return { ...cart, status: 'open', checkoutStartedAt: null, updatedAt: now };
+/**
+ * The cart row as the guard left it (`stamped`: what it returned): open, unlocked, at the `updated_at` it
+ * stamped. No row: the cart was deleted before the batch, which then recorded nothing (404 `cart_not_found`).
+ */
+export function afterGuard(cart: CartRow, stamped: GuardStamp): CartRow {
+  const [row] = stamped;
+  if (!row) throw cartNotFound();
+  return { ...cart, status: 'open', checkoutStartedAt: null, updatedAt: row.updatedAt };
 }

@@ -10,6 +10,7 @@ import {
 } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
+import { versionStamp } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
 import { encryptField } from '../../lib/encryption';
 import { AppError, notFound } from '../../lib/errors';
@@ -154,11 +155,17 @@ export async function eraseCustomer(db: Database, caller: Caller, id: string): P
       // module's schemas, so a statement from carts would close an import loop. Carts not yet an order
       // (`checking_out` too: the order takes its own copy before completing the cart) lose their contact details
       // and keep their lines and holds until cart retention deletes them. Completed carts stay with the orders
-      // that name them; merged ones were cleared by the merge. Stamped like every cart write, so a checkout that
-      // read the cart before is refused its lock instead of placing an order with the erased details.
+      // that name them; merged ones were cleared by the merge. Stamped like every cart write (strictly later, even
+      // within one millisecond), so a checkout that read the cart before is refused its lock instead of placing an
+      // order with the erased details.
       db
         .update(carts)
-        .set({ email: null, shippingAddressEncrypted: null, shippingCountry: null, updatedAt: new Date() })
+        .set({
+          email: null,
+          shippingAddressEncrypted: null,
+          shippingCountry: null,
+          updatedAt: versionStamp(carts.updatedAt, now),
+        })
         .where(and(eq(carts.customerId, id), inArray(carts.status, ['open', 'checking_out']))),
       revokeAllSessionsStatement(db, 'customer', id, 'erased'),
       // Failed sign-ins name client networks: personal data as well.
