@@ -1,7 +1,7 @@
 /** Checkout through the storefront API: a cart made ready (lines, email, address) and its checkout call. */
 import { expect } from 'vitest';
 import { admin, rows } from './admin-fixtures';
-import { addLine, type CartCredentials, cartCall, createCart, patchCart, stockedProduct } from './carts';
+import { addLine, type CartCredentials, cartCall, createCart, patchCart } from './carts';
 
 export const SHIPPING_ADDRESS = {
   first_name: 'Ada',
@@ -76,22 +76,3 @@ export type CheckoutBody = {
   order_token?: string;
   payment: { id: string; provider: string; status: string; client_secret: string | null } | null;
 };
-
-/**
- * A paid order of 2 x 10.00 EUR plus the `eu` region's shipping option, placed through checkout from a product of
- * 5 units: authorized by the manual provider, or by Stripe (faked by the test file's FakeStripe).
- */
-export async function paidOrder(provider: 'manual' | 'stripe' = 'manual') {
-  const made = await stockedProduct({ variants: [{ prices: { EUR: 1000 } }] }, 5);
-  const variantId = made.variants[0]?.id as string;
-  const { cartId, who } = await readyCart([{ variantId, quantity: 2 }]);
-  const res = await checkoutCall(
-    cartId,
-    who,
-    crypto.randomUUID(),
-    provider === 'stripe' ? { provider, payment_method: 'pm_card_visa' } : {},
-  );
-  expect(res.status, await res.clone().text()).toBe(201);
-  const body = (await res.json()) as CheckoutBody;
-  return { id: body.order.id, variantId };
-}

@@ -13,10 +13,11 @@ import { refundForOrder } from '../../src/modules/orders/order-payments';
 import type { OrderRow } from '../../src/modules/orders/schemas';
 import { admin, rows } from '../helpers/admin-fixtures';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import { paidOrder, shippingOption } from '../helpers/checkout';
+import { shippingOption } from '../helpers/checkout';
 import { FakeStripe } from '../helpers/fake-stripe';
 import { bearer, call, expectProblem, jsonInit } from '../helpers/http';
 import { db, staff } from '../helpers/payments';
+import { paidOrder } from '../helpers/placed-orders';
 
 const stripe = new FakeStripe();
 stripe.install();
@@ -196,9 +197,8 @@ describe('a staff action retried with its Idempotency-Key', () => {
     const refundsBefore = stripeRefunds();
     // The first request's provider call, then nothing: its batch never ran.
     const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
-    const [payment] = await rows('SELECT id, provider_ref FROM payments WHERE order_id = ?', placed.id);
     const claim = { scope: `secret_key:${till.id}`, key, requestHash: '', claimId: '' };
-    const died = { paymentId: String(payment?.id), amount: 1000, reason: null };
+    const died = { paymentId: placed.paymentId, amount: 1000, reason: null };
     await refundForOrder(db, env, staff(), order as OrderRow, died, claim);
     // Meanwhile the order moves on (its version with it).
     expect((await admin('POST', `/orders/${placed.id}/deliver`)).status).toBe(200);
@@ -209,7 +209,7 @@ describe('a staff action retried with its Idempotency-Key', () => {
     );
     expect(retry.status, await retry.clone().text()).toBe(201);
     expect(stripeRefunds() - refundsBefore).toBe(2);
-    expect(stripe.refunds.filter((r) => r.payment_intent === payment?.provider_ref)).toHaveLength(1);
+    expect(stripe.refunds.filter((r) => r.payment_intent === placed.providerRef)).toHaveLength(1);
     expect((await orderRecord(placed.id)).refunds).toStrictEqual([{ amount: 1000, status: 'succeeded' }]);
   });
 });

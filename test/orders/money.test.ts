@@ -13,10 +13,11 @@ import { refundOrderOnProviderRefund } from '../../src/modules/orders/settlement
 import { receiveStripeWebhook } from '../../src/modules/payments/webhook-service';
 import { admin, rows } from '../helpers/admin-fixtures';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import { paidOrder, shippingOption } from '../helpers/checkout';
+import { shippingOption } from '../helpers/checkout';
 import { deliver, FakeStripe, signature, stripeEvent } from '../helpers/fake-stripe';
 import { expectProblem } from '../helpers/http';
 import { db } from '../helpers/payments';
+import { type AdminOrder, eventTypes, adminOrder as order, paidOrder } from '../helpers/placed-orders';
 
 const stripe = new FakeStripe();
 stripe.install();
@@ -25,35 +26,6 @@ beforeAll(async () => {
   await seedRegions();
   await shippingOption('eu', { amount: 500 });
 });
-
-type AdminOrder = {
-  status: string;
-  refunded_total: number;
-  stock_status: string;
-  lines: { id: string }[];
-  payments: {
-    status: string;
-    amount: number;
-    amount_captured: number;
-    amount_refunded: number;
-    refunds: { amount: number }[];
-  }[];
-};
-
-async function order(id: string): Promise<AdminOrder> {
-  const res = await admin('GET', `/orders/${id}`);
-  expect(res.status).toBe(200);
-  return (await res.json()) as AdminOrder;
-}
-
-const eventTypes = async (aggregateType: string, ids: string[]) =>
-  (
-    await rows(
-      `SELECT type FROM outbox_events WHERE aggregate_type = ? AND aggregate_id IN (${ids.map(() => '?').join(',')}) ORDER BY rowid`,
-      aggregateType,
-      ...ids,
-    )
-  ).map((r) => r.type as string);
 
 describe('canceling a paid order', () => {
   it('voids the authorization and puts the units back on hand', async () => {
