@@ -27,7 +27,11 @@ import { adminInventoryRouter } from './modules/inventory/admin-handlers';
 import { storeInventoryRouter } from './modules/inventory/store-handlers';
 import { liveRouter } from './modules/live/handlers';
 import { adminOrdersRouter } from './modules/orders/admin-handlers';
-import { markOrderPaidOnSettlement, refundOrderOnProviderRefund } from './modules/orders/settlement';
+import {
+  cancelOrderOnProviderVoid,
+  markOrderPaidOnSettlement,
+  refundOrderOnProviderRefund,
+} from './modules/orders/settlement';
 import { storeOrdersRouter } from './modules/orders/store-handlers';
 import { stripeHooksRouter } from './modules/payments/handlers';
 import { adminProductsRouter } from './modules/products/admin-handlers';
@@ -88,6 +92,7 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
     stripeHooksRouter({
       onPaymentSettled: markOrderPaidOnSettlement,
       onPaymentRefunded: refundOrderOnProviderRefund,
+      onPaymentVoided: cancelOrderOnProviderVoid,
     }),
   );
 }

@@ -9,6 +9,7 @@
  * The race is forced, not hoped for: both requests are held at the provider until both have passed their checks
  * against the same, untouched order, then one is let go and answered before the other moves on.
  */
+import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { manualProvider } from '../../src/modules/payments/manual-provider';
 import { recordProviderUpdate } from '../../src/modules/payments/settlement';
@@ -212,6 +213,7 @@ describe('a fulfilment whose capture the provider reports first', () => {
       // The provider's webhook reports the capture while the fulfilment's batch is not yet written.
       const reported = await recordProviderUpdate(
         db,
+        env,
         staff(),
         paymentId,
         { status: 'captured', amountCaptured: 100 },

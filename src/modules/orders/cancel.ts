@@ -1,20 +1,22 @@
 /**
  * Canceling an order, by staff or by the system, and selling a placed order's units (which cancels it when they
  * ran out). A cancel voids the payment (or refunds what was captured) before its batch and gives the units back
- * after it, as a follow-up the stock sweep repeats if it fails.
+ * after it, as a follow-up the stock sweep repeats if it fails. (An authorization the provider canceled cancels
+ * its paid order in the webhook's batch instead, with the same follow-up: ./settlement.ts.)
  */
 import type { Caller } from '../../lib/caller';
 import type { FollowUp } from '../../lib/commit';
 import { createDb } from '../../lib/db';
 import type { IdempotencyRecord } from '../../lib/idempotency';
 import { changeOrder } from './changes';
-import { orderMoneyOf, regionCodeOf } from './events';
+import { orderCanceledMoney, regionCodeOf } from './events';
 import { releasePaymentForCancel } from './order-payments';
 import type { OrderRow } from './schemas';
 import { allows, invalidTransition } from './state';
 import { settleStockNow } from './stock';
 
-const returnStock = (env: Env, caller: Caller, orderId: string): FollowUp => ({
+/** The follow-up of every cancel: the order's units go back (the stock sweep repeats it if it fails). */
+export const returnStock = (env: Env, caller: Caller, orderId: string): FollowUp => ({
   name: 'order.return_stock',
   run: () => settleStockNow(env, caller, orderId),
 });
@@ -32,11 +34,8 @@ export function cancelOrderAs(
   return changeOrder(env, caller, orderId, {
     plan: async ({ order }) => {
       if (!allows(order.status, 'cancel')) throw invalidTransition(order.status, 'cancel');
-      // What order.paid counted is released now (voided, or refunded if captured); a pending order counted none.
-      const released = order.status === 'paid' ? order.total : 0;
       regionCode ??= regionCodeOf(db, order.regionId);
-      const money = orderMoneyOf(order, await regionCode);
-      return { event: { action: 'cancel' }, reason, details: { ...money, amount: released } };
+      return { event: { action: 'cancel' }, reason, details: orderCanceledMoney(order, await regionCode) };
     },
     money: (parts) => releasePaymentForCancel(db, env, caller, parts.order),
     afterCommit: (order) => [returnStock(env, caller, order.id)],

@@ -25,6 +25,14 @@ export function orderMoneyOf(order: OrderRow, regionCode: string): OrderMoney {
   return { id: order.id, region: regionCode, country: order.shippingCountry, currency: order.currency };
 }
 
+/**
+ * What a cancel's audit entry and `order.canceled` carry besides the transition: the order's money, and what it
+ * releases. What order.paid counted is released (voided, or refunded if captured); a pending order counted none.
+ */
+export function orderCanceledMoney(order: OrderRow, regionCode: string): OrderMoney & { amount: number } {
+  return { ...orderMoneyOf(order, regionCode), amount: order.status === 'paid' ? order.total : 0 };
+}
+
 export function orderCreatedEvent(
   order: OrderRow,
   lines: OrderLineRow[],

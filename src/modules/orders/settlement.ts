@@ -13,20 +13,40 @@
  * staff refund would be taken, in the batch that records it on the payment, with the same transition, audit
  * entry and `order.refunded` event, once per report (the webhook's receipt) and never for edgecart's own refunds
  * (their batch did it; their report is recorded quietly). Its claim must match for the payment to be recorded.
+ *
+ * An authorization the provider cancels (`OnPaymentVoided`: it expired after 7 days, or was voided in Stripe's
+ * dashboard) leaves a `paid` order nothing to ship against: that order is canceled in the batch that records the
+ * void, as a staff cancel would cancel it (transition, `order.cancel` audit entry, one `order.canceled` with the
+ * same payload), and its units go back after the batch, by the same follow-up (the stock sweep repeats it). Only
+ * the order's active payment counts, and only from `paid`: an order still waiting for the shopper is the stock
+ * sweep's to cancel, one shipped or canceled is past it. A void edgecart made (a staff cancel) is never seen here:
+ * its report is recorded quietly, or finds the payment already voided.
  */
 import { eq } from 'drizzle-orm';
 import { orders } from '../../db/schema';
-import { computedEvent } from '../../lib/commit';
-import type { OnPaymentRefunded, OnPaymentSettled } from '../payments/settlement';
-import { orderMoneyOf, orderPaidEvent, regionCodeOf } from './events';
-import { refundedSoFar, refundedTotalStatement } from './order-payments';
+import { computedEvent, type DomainEvent } from '../../lib/commit';
+import type { Database } from '../../lib/db';
+import type {
+  OnPaymentRefunded,
+  OnPaymentSettled,
+  OnPaymentVoided,
+  SettlementExtension,
+} from '../payments/settlement';
+import { returnStock } from './cancel';
+import { orderCanceledMoney, orderMoneyOf, orderPaidEvent, regionCodeOf } from './events';
+import { activePayment, refundedSoFar, refundedTotalStatement } from './order-payments';
 import { allows, nextStatus } from './state';
 import { transitionOrder } from './transitions';
 
+const NOTHING: SettlementExtension = { statements: [] };
+
+const orderOf = (db: Database, orderId: string) =>
+  db.select().from(orders).where(eq(orders.id, orderId)).get();
+
 export const markOrderPaidOnSettlement: OnPaymentSettled = async (db, settled, when, caller) => {
-  if (settled.orderId === null) return { statements: [] };
-  const order = await db.select().from(orders).where(eq(orders.id, settled.orderId)).get();
-  if (order?.status !== 'pending_payment') return { statements: [] };
+  if (settled.orderId === null) return NOTHING;
+  const order = await orderOf(db, settled.orderId);
+  if (order?.status !== 'pending_payment') return NOTHING;
   const reason = `${settled.provider} payment ${settled.status} (${settled.via})`;
   const transition = transitionOrder(db, caller, order, { action: 'pay', to: 'paid', reason }, when);
   return {
@@ -42,9 +62,9 @@ export const markOrderPaidOnSettlement: OnPaymentSettled = async (db, settled, w
 
 /** Money a provider reports refunded outside edgecart: the order's refunded total and status follow, with the event. */
 export const refundOrderOnProviderRefund: OnPaymentRefunded = async (db, refunded, when, caller) => {
-  if (refunded.orderId === null) return { statements: [] };
-  const order = await db.select().from(orders).where(eq(orders.id, refunded.orderId)).get();
-  if (!order || !allows(order.status, 'refund')) return { statements: [] };
+  if (refunded.orderId === null) return NOTHING;
+  const order = await orderOf(db, refunded.orderId);
+  if (!order || !allows(order.status, 'refund')) return NOTHING;
   const refundedTotal = await refundedSoFar(db, order.id, refunded);
   const to = nextStatus(order.status, { action: 'refund', full: refundedTotal >= order.total });
   const reason = `${refunded.provider} refund (${refunded.via})`;
@@ -75,5 +95,36 @@ export const refundOrderOnProviderRefund: OnPaymentRefunded = async (db, refunde
       }),
     ],
     requires: transition.won,
+  };
+};
+
+/** An authorization the provider canceled: the paid order it paid for is canceled, its units given back after. */
+export const cancelOrderOnProviderVoid: OnPaymentVoided = async (db, env, voided, when, caller) => {
+  if (voided.orderId === null) return NOTHING;
+  const order = await orderOf(db, voided.orderId);
+  if (order?.status !== 'paid') return NOTHING;
+  // Only the payment that pays for the order now counts (activePayment): a void of another takes nothing from it.
+  if ((await activePayment(db, order.id))?.id !== voided.paymentId) return NOTHING;
+  const reason = `${voided.provider} authorization canceled (${voided.via})`;
+  const transition = transitionOrder(db, caller, order, { action: 'cancel', to: 'canceled', reason }, when);
+  const summary = {
+    from: order.status,
+    to: 'canceled' as const,
+    reason,
+    ...orderCanceledMoney(order, await regionCodeOf(db, order.regionId)),
+  };
+  const canceled: Extract<DomainEvent, { type: 'order.canceled' }> = {
+    type: 'order.canceled',
+    aggregateType: 'order',
+    aggregateId: order.id,
+    payload: { number: order.number, ...summary },
+  };
+  return {
+    statements: [transition.claim, transition.record],
+    audit: [{ action: 'order.cancel', targetType: 'order', targetId: order.id, changes: summary }],
+    events: [canceled],
+    // The void is recorded only with the cancel: never a voided payment under an order still saying paid.
+    requires: transition.won,
+    afterCommit: [returnStock(env, caller, order.id)],
   };
 };

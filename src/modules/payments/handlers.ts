@@ -7,12 +7,19 @@ import { actingAs } from '../../lib/caller';
 import { createDb } from '../../lib/db';
 import { createRouter } from '../../lib/openapi';
 import * as routes from './routes';
-import type { OnPaymentRefunded, OnPaymentSettled } from './settlement';
+import type { OnPaymentRefunded, OnPaymentSettled, OnPaymentVoided } from './settlement';
 import { receiveStripeWebhook } from './webhook-service';
 
-/** The hooks router; the callbacks add the order side to a settling or refunding batch (src/routes.ts wires them). */
+/**
+ * The hooks router; the callbacks add the order side to a settling, refunding or voiding batch (src/routes.ts
+ * wires them).
+ */
 export function stripeHooksRouter(
-  options: { onPaymentSettled?: OnPaymentSettled; onPaymentRefunded?: OnPaymentRefunded } = {},
+  options: {
+    onPaymentSettled?: OnPaymentSettled;
+    onPaymentRefunded?: OnPaymentRefunded;
+    onPaymentVoided?: OnPaymentVoided;
+  } = {},
 ) {
   return createRouter().openapi(routes.receiveStripeEvent, async (c) => {
     const caller = actingAs(anonymousCaller(c), { type: 'system', id: 'stripe-webhook' });
@@ -21,6 +28,7 @@ export function stripeHooksRouter(
       signature: c.req.header('Stripe-Signature'),
       onPaymentSettled: options.onPaymentSettled,
       onPaymentRefunded: options.onPaymentRefunded,
+      onPaymentVoided: options.onPaymentVoided,
     });
     return c.json(result, 200);
   });

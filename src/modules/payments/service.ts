@@ -419,7 +419,7 @@ export async function syncPayment(
   if (!UNSETTLED.includes(payment.status)) return { outcome: 'unchanged', payment };
   const provider = paymentProvider(env, payment.provider, callerLogger(caller));
   const update = await provider.retrieve(payment.providerRef);
-  return recordProviderUpdate(db, caller, payment.id, update, {
+  return recordProviderUpdate(db, env, caller, payment.id, update, {
     via: 'confirmation',
     onPaymentSettled: input.onPaymentSettled,
   });

@@ -22,6 +22,10 @@
  * dashboard), with one more guard: what it returns may carry `requires`, a condition the payment UPDATE also
  * needs (the order's claim matched). An order that changed after it was read then makes the attempt write
  * nothing, and it reads again, so the payment is never recorded refunded under an order that missed it.
+ * `OnPaymentVoided` is the seam for a void the provider reports and edgecart did not make (an authorization that
+ * expired, or was canceled in the provider's dashboard): the order that payment paid for loses what pays for it.
+ * Its result may carry `requires` too, and `afterCommit`: work after the batch (giving the order's units back),
+ * run only if the batch recorded the void. It is given the Worker's env for that work.
  * Payments never imports orders or checkout: src/routes.ts (the webhook) and checkout (the confirmation) pass
  * the callbacks in.
  *
@@ -36,7 +40,7 @@ import { and, eq, exists, inArray, notExists, type SQL, sql } from 'drizzle-orm'
 import type { BatchItem } from 'drizzle-orm/batch';
 import { type PaymentProviderName, paymentProviderEvents, payments, refunds } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
-import { type AuditRecord, commit, type DomainEvent } from '../../lib/commit';
+import { type AuditRecord, commit, type DomainEvent, type FollowUp } from '../../lib/commit';
 import type { Database } from '../../lib/db';
 import { newId } from '../../lib/ids';
 import { paymentEvent } from './events';
@@ -73,6 +77,14 @@ export type PaymentRefunded = {
   via: PaymentSettled['via'];
 };
 
+/** A payment the provider reports voided, not by an edgecart call: its authorization expired, or was canceled. */
+export type PaymentVoided = {
+  paymentId: string;
+  orderId: string | null;
+  provider: PaymentProviderName;
+  via: PaymentSettled['via'];
+};
+
 /** What the order side adds to the settling batch; every statement guarded by `when`. */
 export type SettlementExtension = {
   statements: BatchItem<'sqlite'>[];
@@ -80,6 +92,8 @@ export type SettlementExtension = {
   events?: DomainEvent[];
   /** True in the batch once the order side's change took effect: the payment UPDATE applies only then. */
   requires?: SQL;
+  /** Work after the batch, run only if it recorded the report (`commit()`'s follow-ups). */
+  afterCommit?: FollowUp[];
 };
 
 /**
@@ -102,6 +116,15 @@ export type OnPaymentRefunded = (
   caller: Caller,
 ) => SettlementExtension | Promise<SettlementExtension>;
 
+/** As `OnPaymentSettled`, for a void the provider reports that edgecart did not make; with the env its follow-ups need. */
+export type OnPaymentVoided = (
+  db: Database,
+  env: Env,
+  voided: PaymentVoided,
+  when: SQL,
+  caller: Caller,
+) => SettlementExtension | Promise<SettlementExtension>;
+
 /** The webhook event that carried the report, recorded in the batch that applies it. */
 export type ProviderEventReceipt = { provider: PaymentProviderName; eventId: string; type: string };
 
@@ -115,6 +138,7 @@ export type RecordOptions = {
   quiet?: boolean;
   onPaymentSettled?: OnPaymentSettled;
   onPaymentRefunded?: OnPaymentRefunded;
+  onPaymentVoided?: OnPaymentVoided;
 };
 
 export type RecordResult = {
@@ -146,6 +170,7 @@ const settledFrom = (payment: PaymentRow, via: PaymentSettled['via']): PaymentSe
 /** What the order side adds to the batch that moves the payment to `after`, through the callback that applies. */
 async function orderSide(
   db: Database,
+  env: Env,
   caller: Caller,
   after: PaymentRow,
   settles: boolean,
@@ -156,6 +181,15 @@ async function orderSide(
   if (options.quiet) return { statements: [] };
   if (settles && options.onPaymentSettled) {
     return options.onPaymentSettled(db, settledFrom(after, options.via), when, caller);
+  }
+  if (after.status === 'voided' && options.onPaymentVoided) {
+    const voided: PaymentVoided = {
+      paymentId: after.id,
+      orderId: after.orderId,
+      provider: after.provider,
+      via: options.via,
+    };
+    return options.onPaymentVoided(db, env, voided, when, caller);
   }
   const amount = external.reduce((sum, r) => sum + r.amount, 0);
   if (amount > 0 && options.onPaymentRefunded) {
@@ -214,6 +248,7 @@ function receiptIfChanged(db: Database, event: ProviderEventReceipt, paymentId: 
  */
 export async function recordProviderUpdate(
   db: Database,
+  env: Env,
   caller: Caller,
   paymentId: string,
   update: ProviderUpdate,
@@ -277,6 +312,7 @@ export async function recordProviderUpdate(
     ) as SQL;
     const extension = await orderSide(
       db,
+      env,
       caller,
       after,
       plan.settles,
@@ -306,6 +342,7 @@ export async function recordProviderUpdate(
       audit: extension.audit,
       events: options.quiet ? [] : [paymentEvent(after), ...(extension.events ?? [])],
       conditional: true,
+      afterCommit: extension.afterCommit,
     });
     const updated = results[extension.statements.length];
     if (Array.isArray(updated) && updated.length > 0) return { outcome: 'changed', payment: after };

@@ -16,8 +16,9 @@
  * ours, provider-keys.ts) reports a change whose call records it, with its events and the order's change, in
  * the caller's batch. Such an event only fills in the state, quietly (no outbox event, no settlement), in case
  * that batch was lost. Every other event (the shopper confirming in Stripe.js, 3-D Secure completing, staff
- * acting in Stripe's dashboard) is recorded in full: payment event, receipt and the order side, through
- * `onPaymentSettled` when it settles the payment and `onPaymentRefunded` when it reports a refund (settlement.ts).
+ * acting in Stripe's dashboard, the authorization expiring) is recorded in full: payment event, receipt and the
+ * order side, through `onPaymentSettled` when it settles the payment, `onPaymentRefunded` when it reports a refund
+ * and `onPaymentVoided` when it reports the payment voided (settlement.ts).
  */
 import type { PaymentProviderName } from '../../db/schema';
 import { type Caller, callerLogger } from '../../lib/caller';
@@ -30,7 +31,12 @@ import { madeByEdgecart } from './provider-keys';
 import { paymentProvider } from './providers';
 import { eventRecorded, findPaymentByRef } from './read';
 import type { StripeHookResult } from './schemas';
-import { type OnPaymentRefunded, type OnPaymentSettled, recordProviderUpdate } from './settlement';
+import {
+  type OnPaymentRefunded,
+  type OnPaymentSettled,
+  type OnPaymentVoided,
+  recordProviderUpdate,
+} from './settlement';
 import {
   ChargeSchema,
   EventSchema,
@@ -141,9 +147,13 @@ export type StripeWebhookInput = {
   payload: Uint8Array;
   /** The `Stripe-Signature` header. */
   signature: string | null | undefined;
-  /** The order side of a settlement and of a refund made in Stripe (see settlement.ts); src/routes.ts passes them. */
+  /**
+   * The order side of a settlement, of a refund made in Stripe and of an authorization Stripe canceled (see
+   * settlement.ts); src/routes.ts passes them.
+   */
   onPaymentSettled?: OnPaymentSettled;
   onPaymentRefunded?: OnPaymentRefunded;
+  onPaymentVoided?: OnPaymentVoided;
   /** The clock for the signature's timestamp tolerance, ms since the epoch. */
   now?: number;
 };
@@ -199,12 +209,13 @@ export async function receiveStripeWebhook(
     target.update.status === 'refunded' && !quiet
       ? await withExternalRefunds(env, caller, target.ref, target.update)
       : target.update;
-  const { outcome } = await recordProviderUpdate(db, caller, payment.id, update, {
+  const { outcome } = await recordProviderUpdate(db, env, caller, payment.id, update, {
     via: 'webhook',
     event: { provider: PROVIDER, eventId: event.id, type: event.type },
     quiet,
     onPaymentSettled: input.onPaymentSettled,
     onPaymentRefunded: input.onPaymentRefunded,
+    onPaymentVoided: input.onPaymentVoided,
   });
   const result = outcome === 'changed' ? 'processed' : outcome === 'duplicate' ? 'duplicate' : 'ignored';
   return { event_id: event.id, result };
