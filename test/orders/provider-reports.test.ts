@@ -2,7 +2,7 @@
  * What Stripe reports after the fact reaching the order, through the real webhook route with events signed as
  * Stripe signs them, on orders placed through real checkout: an authorization Stripe cancels (its 7-day expiry,
  * or a void in its dashboard) cancels the paid order it paid for, with its transition, audit entry, event and
- * units back, once.
+ * units back, once; and a settlement marking an order paid is audited once, whichever report made it.
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { admin, rows } from '../helpers/admin-fixtures';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { shippingOption } from '../helpers/checkout';
 import { deliver, FakeStripe, signature, stripeEvent } from '../helpers/fake-stripe';
-import { expectProblem } from '../helpers/http';
+import { call, expectProblem } from '../helpers/http';
 import { db } from '../helpers/payments';
 import {
   adminOrder,
@@ -271,4 +271,66 @@ describe('an authorization Stripe cancels (expired, or voided in its dashboard)'
 const staffCaller = () => ({
   ...systemCaller('staff-cancel', crypto.randomUUID()),
   actor: { type: 'staff' as const, id: 'stf_provider_reports_test' },
+});
+
+describe('a settlement marking the order paid', () => {
+  const confirm = (placed: PlacedOrder) =>
+    call(`/v1/store/orders/${placed.id}/confirm-payment`, {
+      method: 'POST',
+      headers: { 'X-Order-Token': placed.token },
+    });
+  const authorizedEvent = (placed: PlacedOrder) =>
+    stripeEvent('payment_intent.amount_capturable_updated', intentOf(placed));
+  const paidSummary = (placed: PlacedOrder, via: string) => ({
+    from: 'pending_payment',
+    to: 'paid',
+    reason: `stripe payment authorized (${via})`,
+    id: placed.id,
+    region: 'eu',
+    country: 'DE',
+    currency: 'EUR',
+    amount: 2500,
+    payment_id: placed.paymentId,
+    via,
+  });
+
+  it('is audited as Stripe’s report through the webhook', async () => {
+    const placed = await pendingStripeOrder();
+    stripe.confirm(placed.providerRef);
+    const event = authorizedEvent(placed);
+    await expectResult(await deliver(event), event.id, 'processed');
+    expect(await auditOf(placed.id, 'order.pay')).toStrictEqual([
+      { actor_type: 'system', actor_id: 'stripe-webhook', changes: paidSummary(placed, 'webhook') },
+    ]);
+  });
+
+  it('is audited as Stripe’s report through the storefront’s confirmation (an anonymous shopper asked)', async () => {
+    const placed = await pendingStripeOrder();
+    stripe.confirm(placed.providerRef);
+    const res = await confirm(placed);
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(((await res.json()) as { status: string }).status).toBe('paid');
+    expect(await auditOf(placed.id, 'order.pay')).toStrictEqual([
+      { actor_type: 'system', actor_id: 'stripe-confirmation', changes: paidSummary(placed, 'confirmation') },
+    ]);
+  });
+
+  it('is audited once between the two reports, whichever comes first, and when both come at once', async () => {
+    for (const order of ['webhook first', 'confirmation first', 'together'] as const) {
+      const placed = await pendingStripeOrder();
+      stripe.confirm(placed.providerRef);
+      const event = authorizedEvent(placed);
+      if (order === 'webhook first') {
+        await deliver(event);
+        await confirm(placed);
+      } else if (order === 'confirmation first') {
+        await confirm(placed);
+        await deliver(event);
+      } else {
+        await Promise.all([deliver(event), confirm(placed)]);
+      }
+      expect(await auditOf(placed.id, 'order.pay'), order).toHaveLength(1);
+      expect(await eventTypes('order', [placed.id]), order).toStrictEqual(['order.created', 'order.paid']);
+    }
+  });
 });

@@ -21,15 +21,21 @@
  * the order's active payment counts, and only from `paid`: an order still waiting for the shopper is the stock
  * sweep's to cancel, one shipped or canceled is past it. A void edgecart made (a staff cancel) is never seen here:
  * its report is recorded quietly, or finds the payment already voided.
+ *
+ * Every audit entry here names the provider's report as its actor (`system`, `<provider>-<via>`: `stripe-webhook`,
+ * `stripe-confirmation`), not the caller: the storefront's confirmation is asked for by a shopper, often an
+ * anonymous one, and what it records is what the provider answered, as the webhook records what it sent.
  */
 import { eq } from 'drizzle-orm';
 import { orders } from '../../db/schema';
+import type { Actor } from '../../lib/caller';
 import { computedEvent, type DomainEvent } from '../../lib/commit';
 import type { Database } from '../../lib/db';
 import type {
   OnPaymentRefunded,
   OnPaymentSettled,
   OnPaymentVoided,
+  PaymentSettled,
   SettlementExtension,
 } from '../payments/settlement';
 import { returnStock } from './cancel';
@@ -40,6 +46,12 @@ import { transitionOrder } from './transitions';
 
 const NOTHING: SettlementExtension = { statements: [] };
 
+/** The actor of an audit entry a provider's report made (see above). */
+const reportedBy = (report: Pick<PaymentSettled, 'provider' | 'via'>): Actor => ({
+  type: 'system',
+  id: `${report.provider}-${report.via}`,
+});
+
 const orderOf = (db: Database, orderId: string) =>
   db.select().from(orders).where(eq(orders.id, orderId)).get();
 
@@ -49,14 +61,22 @@ export const markOrderPaidOnSettlement: OnPaymentSettled = async (db, settled, w
   if (order?.status !== 'pending_payment') return NOTHING;
   const reason = `${settled.provider} payment ${settled.status} (${settled.via})`;
   const transition = transitionOrder(db, caller, order, { action: 'pay', to: 'paid', reason }, when);
+  const paid = orderPaidEvent(order, await regionCodeOf(db, order.regionId), {
+    id: settled.paymentId,
+    via: settled.via,
+  });
   return {
     statements: [transition.claim, transition.record],
-    events: [
-      orderPaidEvent(order, await regionCodeOf(db, order.regionId), {
-        id: settled.paymentId,
-        via: settled.via,
-      }),
+    audit: [
+      {
+        action: 'order.pay',
+        targetType: 'order',
+        targetId: order.id,
+        changes: { from: order.status, to: 'paid', reason, ...paid.payload },
+        actor: reportedBy(settled),
+      },
     ],
+    events: [paid],
   };
 };
 
@@ -84,7 +104,15 @@ export const refundOrderOnProviderRefund: OnPaymentRefunded = async (db, refunde
       refundedTotalStatement(db, order.id, { ...refunded, guard: transition.won }),
       transition.record,
     ],
-    audit: [{ action: 'order.refund', targetType: 'order', targetId: order.id, changes: summary }],
+    audit: [
+      {
+        action: 'order.refund',
+        targetType: 'order',
+        targetId: order.id,
+        changes: summary,
+        actor: reportedBy(refunded),
+      },
+    ],
     // The status comes from the state machine's table, as a staff refund's does (changes.ts), so typed at run time.
     events: [
       computedEvent({
@@ -121,7 +149,15 @@ export const cancelOrderOnProviderVoid: OnPaymentVoided = async (db, env, voided
   };
   return {
     statements: [transition.claim, transition.record],
-    audit: [{ action: 'order.cancel', targetType: 'order', targetId: order.id, changes: summary }],
+    audit: [
+      {
+        action: 'order.cancel',
+        targetType: 'order',
+        targetId: order.id,
+        changes: summary,
+        actor: reportedBy(voided),
+      },
+    ],
     events: [canceled],
     // The void is recorded only with the cancel: never a voided payment under an order still saying paid.
     requires: transition.won,
