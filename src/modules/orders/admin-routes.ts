@@ -50,7 +50,8 @@ export const fulfilOrder = orderAction('orders:write', {
   summary: 'Ship some or all of what is left: the order becomes partially fulfilled or fulfilled',
   description:
     'The first fulfilment captures the authorized payment in full; an order with a total and no authorized or ' +
-    'captured payment (the authorization was voided or expired) is refused with 409 `payment_not_capturable`.',
+    'captured payment is refused with 409 `payment_not_capturable` (an authorization the provider cancels ' +
+    'cancels its paid order, which then answers 409 `invalid_transition`; this is a void whose cancel was lost).',
   request: { params: OrderParams, headers: OptionalIdempotencyKey, body: jsonBody(FulfilBody) },
   responses: {
     201: jsonContent(AdminOrderSchema, 'The order with the new fulfilment'),

@@ -4,7 +4,8 @@
  *
  * - Placing an order authorizes its total (checkout); nothing is taken yet.
  * - The first fulfilment captures the whole authorized amount: money is taken when the goods ship. An order
- *   with a total and no payment authorized or captured (the authorization was voided or expired) does not ship.
+ *   with a total and no payment authorized or captured does not ship (an authorization the provider cancels
+ *   cancels a paid order, ./settlement.ts; what is left is edgecart's own void whose cancel's batch was lost).
  * - A refund returns captured money, in part or in full; before anything was captured there is nothing to
  *   refund (cancel the order instead).
  * - Canceling voids an authorization (or a payment still waiting for the shopper), and refunds whatever was
@@ -60,13 +61,13 @@ export function refundedTotalStatement(
 const notPaidFor = () =>
   conflict(
     'payment_not_capturable',
-    'This order has no authorized or captured payment (it was voided, or its authorization expired), so it cannot be shipped.',
+    'This order has no authorized or captured payment (it was voided), so it cannot be shipped; cancel it.',
   );
 
 /**
  * At the first fulfilment: capture the authorized payment in full. Nothing to do once captured, or for a free
- * order. An order with a total and neither an authorization nor captured money (the provider canceled the
- * authorization: it expired, or was voided in the provider's dashboard) is refused before anything is written.
+ * order. An order with a total and neither an authorization nor captured money (a void recorded without its
+ * order's cancel) is refused before anything is written.
  */
 export async function captureForFulfilment(
   db: Database,
