@@ -53,8 +53,8 @@ const LISTINGS = [
   // Under one product in a thousand reaches 200 € (jackets whose largest size costs 200.90 €).
   ['from 200 €, newest first', '/v1/store/products?limit=20&region=eu&price_min=20000'],
   ['from 200 €, by title', '/v1/store/products?limit=20&region=eu&price_min=20000&sort=title_asc'],
-  // The design's worst case in the bench: 110 products reach 196 € at 20,000 and over 500 at 100,000, more than
-  // a page reads and sorts (store-lane-head.ts, FEW_MATCHES), so the walk passes over the lane between them.
+  // The worst case of the lane's head and count (before the price words, 2026-11-28): 110 products reach 196 € at
+  // 20,000 and over 500 at 100,000, more than a page read and sorted, so the walk passed over the lane between them.
   ['from 196 €, newest first', '/v1/store/products?limit=20&region=eu&price_min=19600'],
   ['from 196 €, by title', '/v1/store/products?limit=20&region=eu&price_min=19600&sort=title_asc'],
   ['search "linen"', '/v1/store/products?limit=20&region=eu&q=linen'],

@@ -131,9 +131,9 @@ async function fromCacheApi(key: string): Promise<Entry | undefined> {
  * The format of cached storefront responses, the first part of every version tag: raised by a change that makes
  * the same catalog answer differently, so that no location serves a page the previous code cached (a next_cursor
  * of a shape the new code refuses). 2: a category and a collection, by date or price, page by the pair's number;
- * 3: so do option values.
+ * 3: so do option values; 4: so does a price bound newest first.
  */
-export const RESPONSE_FORMAT = 3;
+export const RESPONSE_FORMAT = 4;
 
 /** The response format and the versions of `scopes` as one key component, e.g. `3.0.1795690869140`. */
 export function versionTag(versions: CacheVersions, scopes: readonly string[]): string {

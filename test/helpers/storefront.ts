@@ -212,9 +212,25 @@ function optionWords(variants: { options: string }[]): string[] {
 }
 
 /**
+ * The price words of a row (src/db/price-words.ts), spelled out from their definition: for its dearest (`ph`) and
+ * its cheapest (`pl`) price, how many base-4 digits it has, then the price with its lowest 0, 1, ... digits
+ * dropped while anything is left, in hex.
+ */
+function priceWords(cheapest: number, dearest: number): string[] {
+  const words = (side: string, price: number) => {
+    const digits = price === 0 ? 0 : price.toString(4).length;
+    const prefixes = Array.from({ length: digits }, (_, level) =>
+      Number.parseInt(price.toString(4).slice(0, digits - level), 4).toString(16),
+    );
+    return [`${side}m${digits}`, ...prefixes.map((prefix, level) => `${side}${level}x${prefix}`)];
+  };
+  return [...words('ph', dearest), ...words('pl', cheapest)];
+}
+
+/**
  * What the full-text rows should be, from the expected entries: one per product sold in a region, its lists the
- * region then the product's lists there (ids without their `_`) and the words of its option values, its text the
- * translations in the region's locales, by locale.
+ * region then the product's lists there (ids without their `_`), the words of its prices there and of its option
+ * values, its text the translations in the region's locales, by locale.
  */
 export async function expectedSearchRows(entries: EntryRow[]): Promise<SearchRow[]> {
   const regions = await all<{ id: string; locales: string }>('SELECT id, locales FROM regions');
@@ -225,11 +241,13 @@ export async function expectedSearchRows(entries: EntryRow[]): Promise<SearchRow
     'SELECT product_id, options FROM variants',
   );
   const lists = new Map<string, Set<string>>();
+  const prices = new Map<string, string[]>();
   for (const entry of entries) {
     const key = `${entry.region_id} ${entry.product_id}`;
     const set = lists.get(key) ?? new Set<string>();
     if (entry.list_id !== '') set.add(entry.list_id);
     lists.set(key, set);
+    prices.set(key, priceWords(entry.min_price, entry.max_price));
   }
   const rows = [...lists].map(([key, ids]): SearchRow => {
     const [regionId, productId] = key.split(' ') as [string, string];
@@ -242,6 +260,7 @@ export async function expectedSearchRows(entries: EntryRow[]): Promise<SearchRow
       product_id: productId,
       lists: [
         [regionId, ...[...ids].sort()].join(' ').replaceAll('_', ''),
+        ...(prices.get(key) ?? []),
         ...optionWords(variants.filter((v) => v.product_id === productId)),
       ].join(' '),
       title: joined('title'),

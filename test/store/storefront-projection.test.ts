@@ -364,6 +364,51 @@ describe('the migration backfill', () => {
     await expectStorefrontMatchesCatalog();
   });
 
+  it('gives every full-text row, and its ordered and title copies, the words of its prices, once however often it runs', async () => {
+    const searchRows = () =>
+      Promise.all([
+        actualSearchRows(),
+        ...SEARCH_ORDERS.map((order) => actualOrderedSearchRows(order)),
+        actualTitleRows(),
+      ]);
+    const expected = await searchRows();
+    // A price word is `ph` or `pl`, then `m` and a digit count or a level, `x` and hex (src/db/price-words.ts).
+    const isPriceWord = (word: string) => /^p[hl](m\d+|\d+x[0-9a-f]+)$/.test(word);
+    expect(expected[0].length).toBeGreaterThan(0);
+    expect(expected[0].every((row) => row.lists.split(' ').some(isPriceWord))).toBe(true);
+    // The rows as the migrations before 0031 left them: no price words, in the index or its copies.
+    const written = (await rows('SELECT rowid, lists FROM storefront_search')) as {
+      rowid: number;
+      lists: string;
+    }[];
+    await env.DB.batch([
+      ...written.map((row) =>
+        env.DB.prepare('UPDATE storefront_search SET lists = ? WHERE rowid = ?').bind(
+          row.lists
+            .split(' ')
+            .filter((word) => !isPriceWord(word))
+            .join(' '),
+          row.rowid,
+        ),
+      ),
+      ...[...SEARCH_ORDERS.map(({ table }) => table), 'storefront_search_titles'].map((table) =>
+        env.DB.prepare(`INSERT INTO ${table} (${table}) VALUES ('delete-all')`),
+      ),
+    ]);
+    expect(await searchRows()).not.toStrictEqual(expected);
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.endsWith('_price_words.sql'));
+    expect(migration?.queries).toHaveLength(7);
+    await env.DB.batch((migration?.queries ?? []).map((query) => env.DB.prepare(query)));
+    expect(await searchRows()).toStrictEqual(expected);
+    // Run again (after a deploy, README "Deploy"), it changes nothing; nor does the option words' file before it.
+    const optionWords = env.TEST_MIGRATIONS.find((m) => m.name.endsWith('_option_words.sql'));
+    for (const run of [migration, optionWords, migration]) {
+      await env.DB.batch((run?.queries ?? []).map((query) => env.DB.prepare(query)));
+    }
+    expect(await searchRows()).toStrictEqual(expected);
+    await expectStorefrontMatchesCatalog();
+  });
+
   it('gives every whole-catalog entry the title label the statements give it from scratch, and its row in the title-ordered copy, however often it runs', async () => {
     const labels = () =>
       rows(`SELECT l.region_id, l.locale, e.product_id, e.title_label, e.title_row >> 31 AS row_label,

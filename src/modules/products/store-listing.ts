@@ -10,19 +10,17 @@
  *   price range), or a price range the entry cannot settle (the product's document).
  *   A page reads `limit + 1` entries when every walked row matches, and that divided by the share of the lane
  *   that matches otherwise. A price sort with a minimum price walks the lane once per spread level instead
- *   (store-price-floor.ts): one walk would pass over every product priced wholly below the minimum. Newest first
- *   or by title, a price bound takes the lane's head, else the products within it from the price index (up to a
- *   maximum) or the spread index (from a minimum; store-price-bound.ts): where few products reach it, the walk
- *   would pass over the rest of the lane.
- * - With a search, or a category and a collection, or option values, the full-text index finds the products:
- *   by relevance it is walked, by date or price an ordered copy of it (store-search.ts), by title its
- *   title-ordered copy (store-title-index.ts).
+ *   (store-price-floor.ts): one walk would pass over every product priced wholly below the minimum.
+ * - With a search, or a category and a collection, or option values, or a price bound newest first or by title,
+ *   the full-text index finds the products (the bound's price words, src/db/price-words.ts: a lane walk would pass
+ *   over every product outside it): by relevance it is walked, by date or price an ordered copy of it
+ *   (store-search.ts), by title its title-ordered copy (store-title-index.ts).
  */
 
 import { BY_DATE, BY_PRICE, type SearchOrder } from '../../db/fts';
+import { priceBoundTerms } from '../../db/price-words';
 import { decodeCursor, type KeyShape } from '../../lib/pagination';
 import type { StoreContext } from '../../lib/store-context';
-import { priceBoundQuery } from './store-price-bound';
 import { priceFloorQuery } from './store-price-floor';
 import {
   type Fragment,
@@ -100,11 +98,16 @@ export function sortOf(query: ListProductsQuery): ProductSort {
 
 /**
  * Whether the full-text index finds the query's products, rather than a walk of one lane: with a search, two
- * lists or option values. Lists and option values are words of each row, so FTS5 finds the products that have
- * them all, where a walk of one list's lane would pass over every product of it without them.
+ * lists, option values, or a price bound in any order but price's. Lists, option values and prices are words of
+ * each row, so FTS5 finds the products that have them all, where a walk of one list's lane would pass over every
+ * product of it without them. Sorted by price, a lane walks its price index from the bound (store-price-floor.ts).
  */
 const usesIndex = (query: ListProductsQuery) =>
-  query.q !== undefined || listsOf(query).length > 1 || query.option.length > 0;
+  query.q !== undefined ||
+  listsOf(query).length > 1 ||
+  query.option.length > 0 ||
+  (SORTS[sortOf(query)].column !== 'e.min_price' &&
+    priceBoundTerms(query.price_min, query.price_max) !== undefined);
 
 /** The ordered copy of the index a query walks: if it uses the index, and its sort has one (date or price). */
 const orderedCopyOf = (query: ListProductsQuery) =>
@@ -200,8 +203,7 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
       params: other.params,
     });
   }
-  const priceChecks = priceChecksOf(query);
-  where.push(...priceChecks);
+  where.push(...priceChecksOf(query));
   const variants = variantCondition(query, store.region.currencyCode);
   if (variants) where.push(variants);
   if (query.q && sortOf(query) === 'relevance') return relevanceQuery(query, store, lists, where);
@@ -220,14 +222,6 @@ export function buildListingQuery(query: ListProductsQuery, store: StoreContext)
   if (sort.column === 'e.min_price' && query.price_min !== undefined) {
     const after = cursor as [number, string] | undefined;
     return priceFloorQuery(lane, query.price_min, after, where, sort.direction, query.limit + 1);
-  }
-  // Newest first or by title with a price bound: the lane's head, else the products within it by the price or the
-  // spread index (a price sort walks those itself).
-  if (sort.index && sort.column !== 'e.min_price' && priceChecks.length > 0) {
-    const after = cursor as [number | string, string] | undefined;
-    const order = { column: sort.column, index: sort.index, direction: sort.direction, cursor: after };
-    const bounds = { min: query.price_min, max: query.price_max };
-    return priceBoundQuery(lane, bounds, order, where, query.limit + 1);
   }
   if (cursor) {
     const after = sort.direction === 'ASC' ? '>' : '<';

@@ -1,6 +1,6 @@
 /**
- * What the storefront listing's queries (store-listing.ts, store-search.ts, store-title-index.ts, store-lane-head.ts,
- * store-price-bound.ts, store-price-floor.ts) are built of: SQL fragments with their bound values, the lists a query
+ * What the storefront listing's queries (store-listing.ts, store-search.ts, store-title-index.ts,
+ * store-price-floor.ts) are built of: SQL fragments with their bound values, the lists a query
  * can name and their lanes, and the columns every listing query selects.
  */
 import type { StoreContext } from '../../lib/store-context';

@@ -12,6 +12,7 @@
  *   of an ordered copy (`keyOrderedPage`).
  */
 import { BY_PRICE, optionWordSql, PAIR_BITS, type SearchOrder } from '../../db/fts';
+import { priceBoundTerms } from '../../db/price-words';
 import { decodeCursor } from '../../lib/pagination';
 import type { StoreContext } from '../../lib/store-context';
 import { toFtsQuery } from './search-query';
@@ -25,7 +26,7 @@ import {
   optionsJson,
   SELECTED,
 } from './store-query-parts';
-import type { ListProductsQuery, OptionValue, ProductSort } from './store-schemas';
+import type { ListProductsQuery, ProductSort } from './store-schemas';
 import { lowestReaching } from './store-spread-levels';
 
 /** A relevance cursor's key: the rank (tier and place in it), then the product id. */
@@ -65,16 +66,18 @@ const OPTION_TERM = `'{lists}: "' || ${optionWordSql('(f.value ->> 0)', '(f.valu
 /**
  * The FTS5 query, built in SQL: the region, every list named and every option value asked for must be words of
  * the row's lists (ids without their `_`, as statements.ts writes them; ids are letters, digits and `_`, so they
- * need no escaping; a handle that names nothing matches no row; an option value's word is hex), and `text` if
- * given.
+ * need no escaping; a handle that names nothing matches no row; an option value's word is hex), so must the words
+ * of the price bounds (src/db/price-words.ts: only products within them), and `text` if given.
  */
 export function searchQuery(
   lists: List[],
-  options: OptionValue[],
+  query: Pick<ListProductsQuery, 'option' | 'price_min' | 'price_max'>,
   store: StoreContext,
   text?: string,
 ): Fragment {
+  const { option: options } = query;
   const named = lists.filter((list): list is Exclude<List, { kind: 'all' }> => list.kind !== 'all');
+  const prices = priceBoundTerms(query.price_min, query.price_max);
   const sql = [
     `'{lists}: "' || replace(?, '_', '') || '"'`,
     ...named.map(
@@ -83,6 +86,7 @@ export function searchQuery(
     ...(options.length === 0
       ? []
       : [`' AND ' || (SELECT group_concat(${OPTION_TERM}, ' AND ') FROM json_each(?) f)`]),
+    ...(prices === undefined ? [] : [`' AND ' || ?`]),
     ...(text === undefined ? [] : [`' AND ' || ?`]),
   ].join(' || ');
   return {
@@ -91,6 +95,7 @@ export function searchQuery(
       store.region.id,
       ...named.map((l) => l.handle),
       ...(options.length === 0 ? [] : [optionsJson(options)]),
+      ...(prices === undefined ? [] : [prices]),
       ...(text === undefined ? [] : [text]),
     ],
   };
@@ -130,7 +135,7 @@ export function relevanceQuery(
   const rows = query.limit + 1;
   /** Tier `t`'s walk, below `bound` if given; if `gate` is given, only when it holds (else it matches nothing). */
   const walk = (t: 0 | 1, bound?: Fragment, gate?: Fragment): Fragment => {
-    const search = searchQuery(lists, query.option, store, RELEVANCE_TIERS[t](terms));
+    const search = searchQuery(lists, query, store, RELEVANCE_TIERS[t](terms));
     const match = gate
       ? matching({
           sql: `CASE WHEN ${gate.sql} THEN ${search.sql} ELSE ${MATCH_NOTHING} END`,
@@ -194,7 +199,7 @@ export function orderedIndexQuery(
   direction: 'ASC' | 'DESC',
   order: SearchOrder,
 ): Fragment {
-  const search = searchQuery(lists, query.option, store, textOf(query.q));
+  const search = searchQuery(lists, query, store, textOf(query.q));
   const lane = laneOf(lists[0] as List, store);
   const from = ORDERED_INDEX_FROM(order, lane);
   const ascending = direction === 'ASC';

@@ -1,8 +1,8 @@
 /**
  * The spread levels of a lane's entries in SQL (storefront_entries.spread_level: `max_price - min_price < 2^level`,
  * the last level holding every wider spread): where a product of a level can be priced and still reach a minimum
- * price. Listings from a minimum read from there instead of from 0: store-price-bound.ts and a search by price
- * (store-search.ts) take their windows from here; the price sort (store-price-floor.ts) takes the lane's widest
+ * price. Listings from a minimum read from there instead of from 0: a walk of the index by price (store-search.ts)
+ * takes its start from here; the price sort (store-price-floor.ts) takes the lane's widest
  * level, and writes each level's window into its own walk (`widthOf`), one literal per level.
  */
 import { SPREAD_LEVELS } from '../../db/schema/storefront';
@@ -21,7 +21,7 @@ export const widestLevel = (lane: string) =>
  * expressions: the minimum less the level's width, or -1 for the last level, which has no width (prices are never
  * negative) and for a lane with no level (NULL).
  */
-export const windowFloor = (level: string, minimum: string) =>
+const windowFloor = (level: string, minimum: string) =>
   `CASE WHEN ${level} < ${SPREAD_LEVELS - 1} THEN ${minimum} - (1 << ${level}) ELSE -1 END`;
 
 /**

@@ -37,7 +37,7 @@ export function titleIndexQuery(
 ): Fragment {
   const ascending = direction === 'ASC';
   const whole = laneOf({ kind: 'all' }, store);
-  const words = searchQuery(lists, query.option, store, textOf(query.q));
+  const words = searchQuery(lists, query, store, textOf(query.q));
   // The rows of the store's locale: its whole-catalog lane's word (a lane that does not exist names none).
   const search: Fragment = {
     sql: `${words.sql} || ' AND {lists}: "' || ${titleLaneWordSql(`coalesce(${whole.sql}, 'none')`)} || '"'`,

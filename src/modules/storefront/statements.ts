@@ -15,8 +15,8 @@
  * in steps (rebuild.ts), which find them in the list's lanes (a new list) or in those captured by the delete's
  * batch.
  *
- * This file imports nothing but drizzle-orm and the full-text indexes' layout, so scripts (the demo seed) run the
- * very same SQL in Node.
+ * This file imports nothing but drizzle-orm and the full-text indexes' layout (their words), so scripts (the demo
+ * seed) run the very same SQL in Node.
  */
 import { type SQL, sql } from 'drizzle-orm';
 import {
@@ -28,6 +28,7 @@ import {
   type SearchOrder,
   titleLaneWordSql,
 } from '../../db/fts.ts';
+import { priceWordsSql } from '../../db/price-words.ts';
 
 /** `storefront_documents.document`: what a response shows of a product in any region (documentsInsert below). */
 export type StorefrontDocument = {
@@ -685,8 +686,9 @@ const searchClear = (plan: Plan, search: Search): StorefrontStatement => ({
 /**
  * One full-text row per pair sold in its region (an entry in the region's whole-catalog lanes): the region and
  * the lists of its entries there, each id without its `_` so it is one word (`reg_01H...` would be the words
- * `reg` and `01h...`, and `reg`, in every row, makes a phrase match slow), and the words of its variants' option
- * values (src/db/fts.ts), then its text in the region's locales, by locale. Text in other locales is
+ * `reg` and `01h...`, and `reg`, in every row, makes a phrase match slow), the words of its cheapest and dearest
+ * price there (src/db/price-words.ts, from an entry) and of its variants' option values (src/db/fts.ts), then its
+ * text in the region's locales, by locale. Text in other locales is
  * not searchable in the region, as it is not shown there first.
  */
 function searchInsert(plan: Plan, search: Search): StorefrontStatement {
@@ -714,7 +716,10 @@ function searchInsert(plan: Plan, search: Search): StorefrontStatement {
       GROUP BY product_id
     )
     SELECT k.row, k.product_id,
-      replace(r.id || coalesce(' ' || ls.lists, ''), '_', '') || coalesce(' ' || w.words, ''),
+      replace(r.id || coalesce(' ' || ls.lists, ''), '_', '') || (
+        SELECT ${sql.raw(priceWordsSql('e.min_price', 'e.max_price'))} FROM ${WHOLE_CATALOG_LANES_OF_R}
+        CROSS JOIN storefront_entries e ON e.lane = l.lane AND e.product_id = k.product_id LIMIT 1
+      ) || coalesce(' ' || w.words, ''),
       ${text('title')},
       ${text('description')}
     FROM storefront_search_rows k JOIN regions r ON r.id = k.region_id
