@@ -27,9 +27,12 @@ export const staff = (): Caller => ({ actor: { type: 'staff', id: 'stf_payments_
 
 export const newCartId = () => `cart_${crypto.randomUUID()}`;
 
-/** Commits a payment operation's writes as its caller would, alone in the batch. */
+/**
+ * Commits a payment operation's writes as its caller would, alone in the batch: a capture's or a void's records
+ * only if its UPDATE still moved the payment (as src/modules/orders/changes.ts commits them).
+ */
 export function commitWrites(caller: Caller, writes: PaymentWrites) {
-  return commit(db, caller, writes);
+  return commit(db, caller, { ...writes, conditional: writes.move !== undefined });
 }
 
 export type Authorized = Extract<AuthorizePaymentResult, { payment: unknown }>;

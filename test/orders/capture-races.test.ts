@@ -195,7 +195,13 @@ describe('two changes of a paid order that both move its payment, at the same ti
 });
 
 describe('a fulfilment whose capture the provider reports first', () => {
-  it('ships, and leaves the capture as the webhook recorded it', async () => {
+  // A report of edgecart's own capture (its idempotency key is ours: quiet) records the move as the fulfilment
+  // would have, event and audit entry, since the fulfilment then drops its own; one of a capture made elsewhere
+  // records the event, as every report does.
+  it.each([
+    ['a report of its own capture', true, ['payment.capture']],
+    ['a report of a capture made elsewhere', false, []],
+  ])('ships, and leaves the capture as the webhook recorded it: %s', async (_name, quiet, paymentAudit) => {
     const { orderId } = await paidOrder();
     const [{ id: paymentId }] = (await rows('SELECT id FROM payments WHERE order_id = ?', orderId)) as [
       { id: string },
@@ -217,7 +223,7 @@ describe('a fulfilment whose capture the provider reports first', () => {
         staff(),
         paymentId,
         { status: 'captured', amountCaptured: 100 },
-        { via: 'webhook' },
+        { via: 'webhook', quiet },
       );
       expect(reported.outcome).not.toBe('unchanged');
       const before = await recorded(orderId);
@@ -233,6 +239,40 @@ describe('a fulfilment whose capture the provider reports first', () => {
       });
       expect(before.payment).toStrictEqual(CAPTURED);
       expect(before.paymentEvents).toStrictEqual(['payment.authorized', 'payment.captured']);
+      expect(before.paymentAudit).toStrictEqual(paymentAudit);
+    } finally {
+      call.released = true;
+      spy.mockRestore();
+    }
+  });
+});
+
+describe('a cancel whose void the provider reports first, as its own', () => {
+  it('cancels, and the void is recorded once, by the report: its event and audit entry', async () => {
+    const { orderId } = await paidOrder();
+    const [{ id: paymentId }] = (await rows('SELECT id FROM payments WHERE order_id = ?', orderId)) as [
+      { id: string },
+    ];
+    const call = { held: false, released: false };
+    const spy = vi.spyOn(manualProvider, 'cancel').mockImplementation(async () => {
+      call.held = true;
+      while (!call.released) await pause();
+    });
+    try {
+      const sent = admin('POST', `/orders/${orderId}/cancel`);
+      while (!call.held) await pause();
+      const reported = await recordProviderUpdate(
+        db,
+        env,
+        staff(),
+        paymentId,
+        { status: 'voided' },
+        { via: 'webhook', quiet: true },
+      );
+      expect(reported.outcome).toBe('changed');
+      call.released = true;
+      await expectCurrentOrder(await sent, 200, orderId);
+      expect(await recorded(orderId)).toStrictEqual(CANCELED_ONCE);
     } finally {
       call.released = true;
       spy.mockRestore();

@@ -277,7 +277,7 @@ describe('effects', () => {
 });
 
 describe('events caused by edgecart’s own calls', () => {
-  it('fill in a capture quietly when they arrive before the capture’s batch; the batch raises the one event', async () => {
+  it('record a capture, with its one event, when they arrive before the capture’s batch, which then writes nothing', async () => {
     const { payment } = await createPayment('stripe', { paymentMethod: 'pm_card_visa' });
     const capture = await capturePayment(db, env, staff(), { paymentId: payment.id, idempotencyKey: key() });
     const ownKey =

@@ -37,7 +37,6 @@ import { onlyIf } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import { conflict } from '../../lib/errors';
 import { newId } from '../../lib/ids';
-import { rowChanges } from '../../lib/row-changes';
 import {
   exceedsAuthorized,
   exceedsRefundable,
@@ -47,7 +46,7 @@ import {
   notVoidable,
   refundFailed,
 } from './errors';
-import { paymentEvent } from './events';
+import { paymentAudit, paymentEvent } from './events';
 import { ProviderRejected } from './provider';
 import { providerKey } from './provider-keys';
 import { paymentProvider } from './providers';
@@ -136,13 +135,6 @@ async function providerCall<T>(call: () => Promise<T>): Promise<T> {
 function assertAmount(amount: number): void {
   if (!Number.isSafeInteger(amount) || amount < 1) throw invalidAmount();
 }
-
-const auditOf = (action: string, before: PaymentRow, after: PaymentRow, extra = {}): AuditRecord => ({
-  action,
-  targetType: 'payment',
-  targetId: before.id,
-  changes: { ...extra, row: rowChanges(payments, before, after) },
-});
 
 export type AuthorizePaymentInput = {
   /** From `chooseProvider(env, requested)`, which refuses providers the store has not enabled. */
@@ -271,7 +263,7 @@ export async function capturePayment(
     payment: after,
     writes: {
       statements: [statement],
-      audit: [auditOf('payment.capture', before, after)],
+      audit: [paymentAudit('payment.capture', before, after)],
       events: [paymentEvent(after)],
       move,
     },
@@ -356,7 +348,7 @@ export async function refundPayment(
           .where(eq(payments.id, before.id)),
       ],
       audit: [
-        auditOf('payment.refund', before, after, {
+        paymentAudit('payment.refund', before, after, {
           refund: { id: refund.id, amount: refund.amount, reason: refund.reason },
         }),
       ],
@@ -393,7 +385,7 @@ export async function voidPayment(
     payment: after,
     writes: {
       statements: [statement],
-      audit: [auditOf('payment.void', before, after)],
+      audit: [paymentAudit('payment.void', before, after)],
       events: [paymentEvent(after)],
       move,
     },

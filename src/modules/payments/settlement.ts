@@ -38,12 +38,18 @@
  */
 import { and, eq, exists, inArray, notExists, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { type PaymentProviderName, paymentProviderEvents, payments, refunds } from '../../db/schema';
+import {
+  type PaymentProviderName,
+  type PaymentStatus,
+  paymentProviderEvents,
+  payments,
+  refunds,
+} from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { type AuditRecord, commit, type DomainEvent, type FollowUp } from '../../lib/commit';
 import type { Database } from '../../lib/db';
 import { newId } from '../../lib/ids';
-import { paymentEvent } from './events';
+import { paymentAudit, paymentEvent } from './events';
 import type { ExternalRefund, ProviderUpdate } from './provider';
 import { eventRecorded, getPayment, refundsOfPayment } from './read';
 import type { PaymentRow } from './schemas';
@@ -146,6 +152,17 @@ export type RecordResult = {
   outcome: 'changed' | 'unchanged' | 'duplicate';
   /** The payment after the call (as this call left it, or as it found it). */
   payment: PaymentRow;
+};
+
+/**
+ * A report of edgecart's own capture or void (quiet) that reaches D1 before the call's batch moves the payment
+ * itself; the call's batch then finds it moved and drops its own records of the move (its statements are
+ * conditional on the state they move from, src/modules/orders/changes.ts), so the report records it as the call
+ * would have: the payment's event and its audit entry (by the report's caller), once, whichever comes first.
+ */
+const OWN_MOVES: Partial<Record<PaymentStatus, string>> = {
+  captured: 'payment.capture',
+  voided: 'payment.void',
 };
 
 /**
@@ -337,10 +354,11 @@ export async function recordProviderUpdate(
       ...external.map((refund) => refundIfChanged(db, before.id, refund, after.updatedAt)),
     ];
     if (event) statements.push(receiptIfChanged(db, event, before.id, after.updatedAt));
+    const ownMove = options.quiet && before.status !== after.status ? OWN_MOVES[after.status] : undefined;
     const results = await commit(db, caller, {
       statements,
-      audit: extension.audit,
-      events: options.quiet ? [] : [paymentEvent(after), ...(extension.events ?? [])],
+      audit: [...(extension.audit ?? []), ...(ownMove ? [paymentAudit(ownMove, before, after)] : [])],
+      events: options.quiet && !ownMove ? [] : [paymentEvent(after), ...(extension.events ?? [])],
       conditional: true,
       afterCommit: extension.afterCommit,
     });

@@ -14,8 +14,9 @@
  *
  * One recorder per change: an event caused by edgecart's own API call (its request's idempotency key is one of
  * ours, provider-keys.ts) reports a change whose call records it, with its events and the order's change, in
- * the caller's batch. Such an event only fills in the state, quietly (no outbox event, no settlement), in case
- * that batch was lost. Every other event (the shopper confirming in Stripe.js, 3-D Secure completing, staff
+ * the caller's batch. Such an event only fills in the state, quietly (no settlement; an event and an audit entry
+ * only for a capture or void it records first, settlement.ts), in case that batch was lost or comes later. Every
+ * other event (the shopper confirming in Stripe.js, 3-D Secure completing, staff
  * acting in Stripe's dashboard, the authorization expiring) is recorded in full: payment event, receipt and the
  * order side, through `onPaymentSettled` when it settles the payment, `onPaymentRefunded` when it reports a refund
  * and `onPaymentVoided` when it reports the payment voided (settlement.ts).
