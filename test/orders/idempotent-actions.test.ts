@@ -14,7 +14,7 @@ import type { OrderRow } from '../../src/modules/orders/schemas';
 import { admin, rows } from '../helpers/admin-fixtures';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { shippingOption } from '../helpers/checkout';
-import { FakeStripe } from '../helpers/fake-stripe';
+import { deliver, FakeStripe, stripeEvent } from '../helpers/fake-stripe';
 import { bearer, call, expectProblem, jsonInit } from '../helpers/http';
 import { db, staff } from '../helpers/payments';
 import { paidOrder } from '../helpers/placed-orders';
@@ -212,4 +212,57 @@ describe('a staff action retried with its Idempotency-Key', () => {
     expect(stripe.refunds.filter((r) => r.payment_intent === placed.providerRef)).toHaveLength(1);
     expect((await orderRecord(placed.id)).refunds).toStrictEqual([{ amount: 1000, status: 'succeeded' }]);
   });
+  // Stripe reports the first refund (charge.refunded, caused by edgecart's own key: quiet) within seconds, while a
+  // retry must wait for the dead request's lock to lapse (IDEMPOTENCY_LOCK_MS): the report fills in the payment
+  // first, and the retry must still record the one refund on the order, as the first request would have.
+  it.each([
+    ['more than is left once the report counted it', 1500],
+    ['less than is left', 1000],
+  ])(
+    'a refund retried after the Worker died past Stripe, whose report landed first, is recorded once on the order: %s',
+    async (_name, amount) => {
+      const placed = await shippedOrder('stripe');
+      const till = await issueSecretKey(env.DB, 'till', PERMISSIONS);
+      const key = crypto.randomUUID();
+      const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
+      expect(order?.total).toBe(2500);
+      const claim = { scope: `secret_key:${till.id}`, key, requestHash: '', claimId: '' };
+      await refundForOrder(
+        db,
+        env,
+        staff(),
+        order as OrderRow,
+        { paymentId: placed.paymentId, amount, reason: null },
+        claim,
+      );
+      const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
+      const report = await deliver(stripeEvent('charge.refunded', stripe.charge(placed.providerRef), ownKey));
+      expect(report.status).toBe(200);
+
+      const retry = await call(
+        `/v1/admin/orders/${placed.id}/refunds`,
+        jsonInit('POST', { amount }, { ...withKey(key).headers, ...bearer(till.key) }),
+      );
+      expect(retry.status, await retry.clone().text()).toBe(201);
+      expect(stripe.refunds.filter((r) => r.payment_intent === placed.providerRef)).toHaveLength(1);
+      const record = await orderRecord(placed.id);
+      expect(record.order).toMatchObject({ status: 'partially_refunded', refunded_total: amount });
+      expect(record.refunds).toStrictEqual([{ amount, status: 'succeeded' }]);
+      const [refunded] = await rows(
+        "SELECT payload FROM outbox_events WHERE aggregate_id = ? AND type = 'order.refunded'",
+        placed.id,
+      );
+      expect(JSON.parse(String(refunded?.payload))).toMatchObject({ amount, refunded_total: amount });
+      const [payment] = await rows(
+        'SELECT status, amount_refunded FROM payments WHERE id = ?',
+        placed.paymentId,
+      );
+      expect(payment).toStrictEqual({ status: 'partially_refunded', amount_refunded: amount });
+      const paymentEvents = await rows(
+        "SELECT payload FROM outbox_events WHERE aggregate_id = ? AND type LIKE 'payment.%refunded' ORDER BY rowid",
+        placed.paymentId,
+      );
+      expect(paymentEvents.map((e) => JSON.parse(String(e.payload)).amount_refunded)).toStrictEqual([amount]);
+    },
+  );
 });
