@@ -12,6 +12,8 @@ import { bearer, call, expectProblem, jsonInit } from '../helpers/http';
 import { unique } from '../helpers/unique';
 import { ns } from './helpers';
 
+const withKey = (key: string) => ({ headers: { 'Idempotency-Key': key } });
+
 const ADJ_ID = expect.stringMatching(/^adj_[0-9A-Z]{26}$/);
 
 beforeAll(async () => {
@@ -279,8 +281,6 @@ describe('POST /v1/admin/inventory/{variant_id}/adjustments', () => {
 });
 
 describe('a count or an adjustment retried with its Idempotency-Key', () => {
-  const withKey = (key: string) => ({ headers: { 'Idempotency-Key': key } });
-
   it('is applied once: the retry answers the stock as it is now, Idempotent-Replayed, and journals nothing more', async () => {
     const v = await variant();
     const countKey = crypto.randomUUID();
@@ -356,6 +356,31 @@ describe('a count or an adjustment retried with its Idempotency-Key', () => {
       jsonInit('POST', { delta: -2, reason: 'Lost' }, { ...bearer(other.key), 'Idempotency-Key': key }),
     );
     await expectProblem(theirs, 409, 'negative_on_hand');
+  });
+});
+
+describe('the Idempotency-Key of a stock change as the API document describes it', () => {
+  it('promises what the object does: a key kept for good, per variant, and never 409 idempotency_key_in_use', async () => {
+    const v = await variant();
+    const w = await variant();
+    const key = crypto.randomUUID();
+    const count = { on_hand: 5, reason: 'Count' };
+    expect((await admin('PUT', `/inventory/${v.id}`, count, withKey(key))).status).toBe(200);
+    // The same key for another variant is another request, and the object of that variant applies it.
+    const other = await admin('PUT', `/inventory/${w.id}`, count, withKey(key));
+    expect([other.status, other.headers.get('Idempotent-Replayed')]).toStrictEqual([200, null]);
+
+    type Parameter = { name: string; description: string };
+    const doc = (await (await call('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { parameters: Parameter[] }>>;
+    };
+    for (const [path, method] of [
+      ['/v1/admin/inventory/{variant_id}', 'put'],
+      ['/v1/admin/inventory/{variant_id}/adjustments', 'post'],
+    ] as const) {
+      const header = doc.paths[path]?.[method]?.parameters.find((p) => p.name === 'Idempotency-Key');
+      expect(header?.description, path).not.toMatch(/24 h|idempotency_key_in_use|another request is 422/);
+    }
   });
 });
 
