@@ -296,4 +296,29 @@ describe('POST /v1/store/carts/{id}/merge', () => {
     });
     expect(handedOver.updated_at).toBe((await getCart(guest.cart.id, as(customer))).updated_at);
   });
+  it('leaves the guest cart as it was when the customer’s cart is deleted (retention) after the merge read it', async () => {
+    const customer = await registerCustomer();
+    const mine = await createCart({ region: 'eu' }, as(customer));
+    const guest = await guestCart();
+    await patchCart(guest.cart.id, guest.who, { email: 'guest@example.com' });
+    const before = await cartRow(guest.cart.id);
+    const caller = {
+      ...systemCaller('merge-test', 'run'),
+      actor: { type: 'customer' as const, id: customer.id },
+    };
+    // Retention's prune of the customer's abandoned cart lands after the merge's reads, before its batch.
+    const pruned = () => env.DB.prepare('DELETE FROM carts WHERE id = ?').bind(mine.cart.id).run();
+    const merging = mergeGuestCart(
+      writeLandsBeforeBatch('carts', pruned, 'update'),
+      caller,
+      before,
+      customer.id,
+      () => ['en'],
+    );
+
+    await expect(merging).rejects.toMatchObject({ status: 404, code: 'cart_not_found' });
+    expect(await cartRow(guest.cart.id)).toStrictEqual(before);
+    const left = await getCart(guest.cart.id, guest.who);
+    expect([left.status, left.email]).toStrictEqual(['open', 'guest@example.com']);
+  });
 });
