@@ -35,6 +35,7 @@ import { activeCartOf } from './service';
 import {
   afterGuard,
   assertWritable,
+  cartStillExists,
   cartUnchangedSince,
   cartWriteGuard,
   finalStamp,
@@ -139,6 +140,8 @@ async function mergeInto(
     statements: [
       // The lines moved below are the ones read: a line added since must fail the batch, not be deleted unmoved.
       cartUnchangedSince(db, guest),
+      // And the cart they move into is still there: else nothing of the guest cart may change.
+      cartStillExists(db, guest, target.id),
       cartWriteGuard(db, guest.id, now),
       ...guestLines.map((line) =>
         db

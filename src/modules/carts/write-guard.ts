@@ -104,6 +104,23 @@ export function cartUnchangedSince(
 }
 
 /**
+ * Fails the batch (NOT NULL on `cart`'s `updated_at`) unless the cart `intoId` still exists: for a write that moves
+ * `cart`'s contents into another cart (a merge). That cart's guard, last in the batch, only skips the bookkeeping
+ * when the cart went meanwhile (retention deleted it), and would leave `cart`'s statements before it applied.
+ */
+export function cartStillExists(
+  db: Database,
+  cart: Pick<CartRow, 'id'>,
+  intoId: string,
+): BatchItem<'sqlite'> {
+  const exists = sql`EXISTS (SELECT 1 FROM carts AS into_cart WHERE into_cart.id = ${intoId})`;
+  return db
+    .update(carts)
+    .set({ updatedAt: onlyIf(exists, carts.updatedAt) })
+    .where(eq(carts.id, cart.id));
+}
+
+/**
  * The recheck of a write to the carts `cartIds` whose batch the guard (or a constraint) failed: 404 if a cart
  * is gone, 409 `cart_not_open` if one is no longer writable, whatever `checks` throw for the request's own
  * rules, and otherwise 409 `cart_changed` (a concurrent change that has already passed again).
