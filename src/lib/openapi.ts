@@ -144,17 +144,23 @@ export function guardedRoute<E extends Env, const R extends Omit<RouteConfig, 'm
 }
 
 /**
- * The Idempotency-Key request header of a write that accepts one, for its `request.headers`. The middleware
- * (src/middleware/idempotency.ts) checks it; this declares it. `replay` says what a retry gets (a route with
- * the middleware's `replayAs`: the first status with the resource as it is now).
+ * What a retry with the key gets from a write whose keys src/lib/idempotency.ts keeps (the claim and the
+ * recorded answer in D1): `replay` says what it answers (a route with the middleware's `replayAs`: the first
+ * status with the resource as it is now).
  */
-export function idempotencyKeyHeaders(required: boolean, replay = 'the first response again') {
+export const recordedKeySemantics = (replay = 'the first response again') =>
+  `A retry with the same key and the same request gets ${replay}, with \`Idempotent-Replayed: true\`, for ` +
+  `${IDEMPOTENCY_RETENTION_MS / 3_600_000} h; the same key with another request is 422 ` +
+  '`idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`.';
+
+/**
+ * The Idempotency-Key request header of a write that accepts one, for its `request.headers`: its format, then
+ * `semantics`, what a retry gets (recordedKeySemantics unless the write keeps its keys elsewhere). The middleware
+ * (src/middleware/idempotency.ts) or the service checks it; this declares it.
+ */
+export function idempotencyKeyHeaders(required: boolean, semantics = recordedKeySemantics()) {
   const key = z.string().openapi({
-    description:
-      `1-${MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters (a UUID will do). A retry with the same key and ` +
-      `the same request gets ${replay}, with \`Idempotent-Replayed: true\`, for ` +
-      `${IDEMPOTENCY_RETENTION_MS / 3_600_000} h; the same key with another request is 422 ` +
-      '`idempotency_key_reused`; while the first request runs, 409 `idempotency_key_in_use`.',
+    description: `1-${MAX_IDEMPOTENCY_KEY_LENGTH} visible ASCII characters (a UUID will do). ${semantics}`,
     example: '5f0c7e1a-3b4d-4c2e-9a8f-1d2e3f4a5b6c',
   });
   return z.object({ [IDEMPOTENCY_KEY_HEADER]: required ? key : key.optional() });

@@ -14,7 +14,13 @@ import {
 const tags = ['Admin: inventory'];
 
 /** A count or an adjustment retried with its key is not applied again (the object applies a change id once). */
-const OptionalIdempotencyKey = idempotencyKeyHeaders(false, 'the stock as it is now, changed once');
+const OptionalIdempotencyKey = idempotencyKeyHeaders(
+  false,
+  'The change is made once per key, for the caller and the variant, and the key is kept with the variant’s ' +
+    'stock history for good: a retry gets the stock as it is now, with `Idempotent-Replayed: true`, at once ' +
+    'even while the first request runs; the same key with another count, delta or reason is 422 ' +
+    '`idempotency_key_reused`.',
+);
 
 export const getInventory = adminRoute('inventory:read', {
   method: 'get',

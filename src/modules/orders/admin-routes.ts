@@ -1,6 +1,12 @@
 import { adminRoute } from '../../auth/permissions';
 import type { AdminEnv } from '../../lib/app-env';
-import { idempotencyKeyHeaders, jsonBody, jsonContent, problems } from '../../lib/openapi';
+import {
+  idempotencyKeyHeaders,
+  jsonBody,
+  jsonContent,
+  problems,
+  recordedKeySemantics,
+} from '../../lib/openapi';
 import type { Permission } from '../../lib/permissions';
 import { acceptIdempotencyKey } from '../../middleware/idempotency';
 import { getAdminOrder } from './admin-read';
@@ -23,7 +29,10 @@ const orderAction = <const R extends Parameters<typeof adminRoute>[1]>(permissio
       replayAs: (c) => getAdminOrder(c.env, c.req.param('id') ?? ''),
     }),
   );
-const OptionalIdempotencyKey = idempotencyKeyHeaders(false, 'the first status with the order as it is now');
+const OptionalIdempotencyKey = idempotencyKeyHeaders(
+  false,
+  recordedKeySemantics('the first status with the order as it is now'),
+);
 
 export const listOrders = adminRoute('orders:read', {
   method: 'get',
