@@ -21,7 +21,7 @@ import type { FulfilInput, RefundInput } from './admin-schemas';
 import { cancelOrderAs } from './cancel';
 import { changeOrder } from './changes';
 import { orderMoneyOf, regionCodeOf } from './events';
-import { captureForFulfilment, refundableOf, refundedSoFar, refundForOrder } from './order-payments';
+import { captureForFulfilment, refundableOf, refundedTotalWith, refundForOrder } from './order-payments';
 import { findOrder, type OrderParts } from './read';
 import type { AdminOrder } from './schemas';
 import { allows, invalidTransition } from './state';
@@ -174,7 +174,7 @@ export async function refundOrder(
   const db = createDb(env.DB);
   const order = await findOrder(db, orderId);
   if (!allows(order.status, 'refund')) throw invalidTransition(order.status, 'refund');
-  const { payment, refundable } = await refundableOf(db, order);
+  const { payment, refundable } = await refundableOf(db, order, idempotency);
   const amount = input.amount ?? refundable;
   if (amount > refundable) throw exceedsRefundable(refundable);
   const reason = input.reason ?? null;
@@ -187,10 +187,17 @@ export async function refundOrder(
       // After a lost race this refund is already in the payment's figures, unless its batch failed for not fitting.
       const counted = refundId !== undefined && (await refundRecorded(db, refundId));
       if (refundId !== undefined && !counted && input.amount !== undefined) {
-        const now = await refundableOf(db, parts.order);
+        const now = await refundableOf(db, parts.order, idempotency);
         if (input.amount > now.refundable) throw exceedsRefundable(now.refundable);
       }
-      const refunded = (await refundedSoFar(db, orderId)) + (counted ? 0 : amount);
+      // Counted as its batch will count it: a provider's report of this very refund may be in the payment already.
+      const refunded = await refundedTotalWith(
+        db,
+        orderId,
+        payment.id,
+        amount,
+        counted ? refundId : undefined,
+      );
       return {
         event: { action: 'refund', full: refunded >= parts.order.total },
         reason,

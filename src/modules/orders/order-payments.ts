@@ -22,9 +22,16 @@ import type { Caller } from '../../lib/caller';
 import type { Database } from '../../lib/db';
 import { conflict } from '../../lib/errors';
 import type { IdempotencyClaim } from '../../lib/idempotency';
-import { paymentsOfOrder } from '../payments/read';
+import { paymentsOfOrder, refundsOfPayment } from '../payments/read';
 import type { PaymentRow } from '../payments/schemas';
-import { capturePayment, type PaymentWrites, refundPayment, voidPayment } from '../payments/service';
+import {
+  capturePayment,
+  type PaymentWrites,
+  recordedRefundTotal,
+  refundedWith,
+  refundPayment,
+  voidPayment,
+} from '../payments/service';
 import { CAPTURABLE, REFUNDABLE, VOIDABLE } from '../payments/transitions';
 import type { OrderRow } from './schemas';
 
@@ -118,6 +125,7 @@ export async function releasePaymentForCancel(
 export async function refundableOf(
   db: Database,
   order: OrderRow,
+  request?: IdempotencyClaim,
 ): Promise<{ payment: PaymentRow; refundable: number }> {
   const payment = await activePayment(db, order.id);
   if (!payment || !REFUNDABLE.includes(payment.status)) {
@@ -126,7 +134,12 @@ export async function refundableOf(
       'Nothing has been charged for this order yet (payment is taken at the first fulfilment); cancel it instead.',
     );
   }
-  return { payment, refundable: payment.amountCaptured - payment.amountRefunded };
+  // A request with a key may be the retry of a refund the provider made already (see refundForOrder): only the
+  // recorded refunds count against it, as the payments service counts them.
+  const refunded = request
+    ? recordedRefundTotal(await refundsOfPayment(db, payment.id))
+    : payment.amountRefunded;
+  return { payment, refundable: payment.amountCaptured - refunded };
 }
 
 /** Refunds `amount` of the order's payment; the writes also bring the order's refunded total up to date. */
@@ -141,11 +154,40 @@ export async function refundForOrder(
   const idempotencyKey = request
     ? `order:${order.id}:request:${request.scope}\n${request.key}:refund:${refund.amount}`
     : keyOf(order, `refund:${refund.amount}`);
-  const { refund: row, writes } = await refundPayment(db, env, caller, { ...refund, idempotencyKey });
+  const { refund: row, writes } = await refundPayment(db, env, caller, {
+    ...refund,
+    idempotencyKey,
+    repeatsRequest: request !== undefined,
+  });
   return {
     refundId: row.id,
     writes: { ...writes, statements: [...writes.statements, refundedTotalStatement(db, order.id)] },
   };
+}
+
+/**
+ * The order's refunded total once its refund of `adding` from `paymentId` is recorded (`refundId` when its row may
+ * be there already, after a lost race): that payment at the larger of what it says and its refund rows with it, as
+ * the refund's batch sets it; the others as they are.
+ */
+export async function refundedTotalWith(
+  db: Database,
+  orderId: string,
+  paymentId: string,
+  adding: number,
+  refundId?: string,
+): Promise<number> {
+  let total = 0;
+  for (const payment of await paymentsOfOrder(db, orderId)) {
+    if (payment.id !== paymentId) {
+      total += payment.amountRefunded;
+      continue;
+    }
+    const recorded = await refundsOfPayment(db, payment.id);
+    const counted = recorded.some((refund) => refund.id === refundId);
+    total += refundedWith(payment, recorded, counted ? 0 : adding);
+  }
+  return total;
 }
 
 /**

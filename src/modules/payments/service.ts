@@ -50,7 +50,7 @@ import { paymentAudit, paymentEvent } from './events';
 import { ProviderRejected } from './provider';
 import { providerKey } from './provider-keys';
 import { paymentProvider } from './providers';
-import { getPayment } from './read';
+import { getPayment, refundsOfPayment } from './read';
 import type { PaymentRow, RefundRow } from './schemas';
 import { type OnPaymentSettled, type RecordResult, recordProviderUpdate } from './settlement';
 import { CAPTURABLE, REFUNDABLE, refundStatus, UNSETTLED, VOIDABLE } from './transitions';
@@ -277,7 +277,34 @@ export type RefundPaymentInput = {
   /** Staff's note; stored, and sent to the provider as metadata. */
   reason: string | null;
   idempotencyKey: string;
+  /**
+   * Set when `idempotencyKey` names the client's request (its Idempotency-Key), so this may be a retry of a refund
+   * the provider already made for a request that died before its batch; the provider's report of it (quiet: the
+   * key is edgecart's) may have raised the payment's refunded amount without a refund row. Only the recorded refunds
+   * are then held against the amount: the provider answers the retry with its first refund, or refuses more than
+   * the charge has left.
+   */
+  repeatsRequest?: boolean;
 };
+
+/** What a payment's refund rows add up to. */
+export const recordedRefundTotal = (recorded: RefundRow[]) =>
+  recorded.reduce((sum, refund) => sum + refund.amount, 0);
+
+/**
+ * What is refunded of `payment` once a refund of `adding` (the provider's `providerRef`, if known) is recorded: the
+ * larger of what the payment says and what its refund rows add up to with it, the refund batch's own rule. A
+ * refund whose row is there already adds nothing.
+ */
+export function refundedWith(
+  payment: PaymentRow,
+  recorded: RefundRow[],
+  adding: number,
+  providerRef?: string,
+): number {
+  const known = recorded.some((refund) => refund.providerRef === providerRef);
+  return Math.max(payment.amountRefunded, recordedRefundTotal(recorded) + (known ? 0 : adding));
+}
 
 /**
  * Refunds part or all of what was captured and not yet refunded. The refund row is inserted once per
@@ -299,7 +326,9 @@ export async function refundPayment(
   const before = await getPayment(db, input.paymentId);
   if (!REFUNDABLE.includes(before.status)) throw notRefundable(before.status);
   assertAmount(input.amount);
-  const refundable = before.amountCaptured - before.amountRefunded;
+  const recorded = await refundsOfPayment(db, before.id);
+  const refundable =
+    before.amountCaptured - (input.repeatsRequest ? recordedRefundTotal(recorded) : before.amountRefunded);
   if (input.amount > refundable) throw exceedsRefundable(refundable);
   const provider = paymentProvider(env, before.provider, callerLogger(caller));
   const key = await providerKey('refund', before.id, [
@@ -321,7 +350,7 @@ export async function refundPayment(
     status: result.status,
     createdAt: now,
   };
-  const amountRefunded = before.amountRefunded + input.amount;
+  const amountRefunded = refundedWith(before, recorded, input.amount, result.providerRef);
   const after: PaymentRow = {
     ...before,
     status: refundStatus(before.amountCaptured, amountRefunded),
