@@ -194,6 +194,36 @@ describe('two changes of a paid order that both move its payment, at the same ti
   });
 });
 
+/**
+ * The order's payment, and its `method` (the manual provider's capture or cancel) held once called until the
+ * returned `release`: the test lands the provider's report meanwhile, before the request's batch.
+ */
+async function heldAtProvider(orderId: string, method: 'capture' | 'cancel') {
+  const [{ id: paymentId }] = (await rows('SELECT id FROM payments WHERE order_id = ?', orderId)) as [
+    { id: string },
+  ];
+  const call = { held: false, released: false };
+  const real = manualProvider[method] as (...args: unknown[]) => Promise<unknown>;
+  const spy = vi.spyOn(manualProvider, method).mockImplementation((async (...args: unknown[]) => {
+    call.held = true;
+    while (!call.released) await pause();
+    return real(...args);
+  }) as never);
+  return {
+    paymentId,
+    untilHeld: async () => {
+      while (!call.held) await pause();
+    },
+    release: () => {
+      call.released = true;
+    },
+    restore: () => {
+      call.released = true;
+      spy.mockRestore();
+    },
+  };
+}
+
 describe('a fulfilment whose capture the provider reports first', () => {
   // A report of edgecart's own capture (its idempotency key is ours: quiet) records the move as the fulfilment
   // would have, event and audit entry, since the fulfilment then drops its own; one of a capture made elsewhere
@@ -203,31 +233,22 @@ describe('a fulfilment whose capture the provider reports first', () => {
     ['a report of a capture made elsewhere', false, []],
   ])('ships, and leaves the capture as the webhook recorded it: %s', async (_name, quiet, paymentAudit) => {
     const { orderId } = await paidOrder();
-    const [{ id: paymentId }] = (await rows('SELECT id FROM payments WHERE order_id = ?', orderId)) as [
-      { id: string },
-    ];
-    const real = manualProvider.capture;
-    const call = { held: false, released: false };
-    const spy = vi.spyOn(manualProvider, 'capture').mockImplementation(async (...args) => {
-      call.held = true;
-      while (!call.released) await pause();
-      return real(...args);
-    });
+    const provider = await heldAtProvider(orderId, 'capture');
     try {
       const sent = admin('POST', `/orders/${orderId}/fulfillments`, { carrier: 'DHL', tracking_number: 'T' });
-      while (!call.held) await pause();
+      await provider.untilHeld();
       // The provider's webhook reports the capture while the fulfilment's batch is not yet written.
       const reported = await recordProviderUpdate(
         db,
         env,
         staff(),
-        paymentId,
+        provider.paymentId,
         { status: 'captured', amountCaptured: 100 },
         { via: 'webhook', quiet },
       );
       expect(reported.outcome).not.toBe('unchanged');
       const before = await recorded(orderId);
-      call.released = true;
+      provider.release();
       await expectCurrentOrder(await sent, 201, orderId);
       expect(await recorded(orderId)).toStrictEqual({
         ...before,
@@ -241,8 +262,7 @@ describe('a fulfilment whose capture the provider reports first', () => {
       expect(before.paymentEvents).toStrictEqual(['payment.authorized', 'payment.captured']);
       expect(before.paymentAudit).toStrictEqual(paymentAudit);
     } finally {
-      call.released = true;
-      spy.mockRestore();
+      provider.restore();
     }
   });
 });
@@ -250,32 +270,24 @@ describe('a fulfilment whose capture the provider reports first', () => {
 describe('a cancel whose void the provider reports first, as its own', () => {
   it('cancels, and the void is recorded once, by the report: its event and audit entry', async () => {
     const { orderId } = await paidOrder();
-    const [{ id: paymentId }] = (await rows('SELECT id FROM payments WHERE order_id = ?', orderId)) as [
-      { id: string },
-    ];
-    const call = { held: false, released: false };
-    const spy = vi.spyOn(manualProvider, 'cancel').mockImplementation(async () => {
-      call.held = true;
-      while (!call.released) await pause();
-    });
+    const provider = await heldAtProvider(orderId, 'cancel');
     try {
       const sent = admin('POST', `/orders/${orderId}/cancel`);
-      while (!call.held) await pause();
+      await provider.untilHeld();
       const reported = await recordProviderUpdate(
         db,
         env,
         staff(),
-        paymentId,
+        provider.paymentId,
         { status: 'voided' },
         { via: 'webhook', quiet: true },
       );
       expect(reported.outcome).toBe('changed');
-      call.released = true;
+      provider.release();
       await expectCurrentOrder(await sent, 200, orderId);
       expect(await recorded(orderId)).toStrictEqual(CANCELED_ONCE);
     } finally {
-      call.released = true;
-      spy.mockRestore();
+      provider.restore();
     }
   });
 });

@@ -288,6 +288,29 @@ function titleBackfill(): D1PreparedStatement[] {
   return (migration?.queries ?? []).map((query) => env.DB.prepare(query));
 }
 
+/**
+ * Every full-text row without the words `isWord` picks, and the contentless copies `copies` emptied: the index as
+ * the migrations before those words left it.
+ */
+async function withoutWords(isWord: (word: string) => boolean, copies: string[]): Promise<void> {
+  const written = (await rows('SELECT rowid, lists FROM storefront_search')) as {
+    rowid: number;
+    lists: string;
+  }[];
+  await env.DB.batch([
+    ...written.map((row) =>
+      env.DB.prepare('UPDATE storefront_search SET lists = ? WHERE rowid = ?').bind(
+        row.lists
+          .split(' ')
+          .filter((word) => !isWord(word))
+          .join(' '),
+        row.rowid,
+      ),
+    ),
+    ...copies.map((table) => env.DB.prepare(`INSERT INTO ${table} (${table}) VALUES ('delete-all')`)),
+  ]);
+}
+
 describe('the migration backfill', () => {
   it('builds the same read model from the catalog tables alone', async () => {
     const expected = await expectedEntries();
@@ -334,24 +357,10 @@ describe('the migration backfill', () => {
     const isOptionWord = (word: string) => /^o[0-9A-F]+$/.test(word);
     expect(expected[0].some((row) => row.lists.split(' ').some(isOptionWord))).toBe(true);
     // The rows as the migrations before 0025 left them: no option words, in the index or its copies.
-    const written = (await rows('SELECT rowid, lists FROM storefront_search')) as {
-      rowid: number;
-      lists: string;
-    }[];
-    await env.DB.batch([
-      ...written.map((row) =>
-        env.DB.prepare('UPDATE storefront_search SET lists = ? WHERE rowid = ?').bind(
-          row.lists
-            .split(' ')
-            .filter((word) => !isOptionWord(word))
-            .join(' '),
-          row.rowid,
-        ),
-      ),
-      ...SEARCH_ORDERS.map(({ table }) =>
-        env.DB.prepare(`INSERT INTO ${table} (${table}) VALUES ('delete-all')`),
-      ),
-    ]);
+    await withoutWords(
+      isOptionWord,
+      SEARCH_ORDERS.map(({ table }) => table),
+    );
     expect(await searchRows()).not.toStrictEqual(expected);
     const migration = env.TEST_MIGRATIONS.find((m) => m.name.endsWith('_option_words.sql'));
     expect(migration?.queries).toHaveLength(5);
@@ -377,24 +386,7 @@ describe('the migration backfill', () => {
     expect(expected[0].length).toBeGreaterThan(0);
     expect(expected[0].every((row) => row.lists.split(' ').some(isPriceWord))).toBe(true);
     // The rows as the migrations before 0031 left them: no price words, in the index or its copies.
-    const written = (await rows('SELECT rowid, lists FROM storefront_search')) as {
-      rowid: number;
-      lists: string;
-    }[];
-    await env.DB.batch([
-      ...written.map((row) =>
-        env.DB.prepare('UPDATE storefront_search SET lists = ? WHERE rowid = ?').bind(
-          row.lists
-            .split(' ')
-            .filter((word) => !isPriceWord(word))
-            .join(' '),
-          row.rowid,
-        ),
-      ),
-      ...[...SEARCH_ORDERS.map(({ table }) => table), 'storefront_search_titles'].map((table) =>
-        env.DB.prepare(`INSERT INTO ${table} (${table}) VALUES ('delete-all')`),
-      ),
-    ]);
+    await withoutWords(isPriceWord, [...SEARCH_ORDERS.map(({ table }) => table), 'storefront_search_titles']);
     expect(await searchRows()).not.toStrictEqual(expected);
     const migration = env.TEST_MIGRATIONS.find((m) => m.name.endsWith('_price_words.sql'));
     expect(migration?.queries).toHaveLength(7);

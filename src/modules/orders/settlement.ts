@@ -28,8 +28,7 @@
  */
 import { eq } from 'drizzle-orm';
 import { orders } from '../../db/schema';
-import type { Actor } from '../../lib/caller';
-import { computedEvent, type DomainEvent } from '../../lib/commit';
+import { type AuditRecord, computedEvent, type DomainEvent } from '../../lib/commit';
 import type { Database } from '../../lib/db';
 import type {
   OnPaymentRefunded,
@@ -46,10 +45,18 @@ import { transitionOrder } from './transitions';
 
 const NOTHING: SettlementExtension = { statements: [] };
 
-/** The actor of an audit entry a provider's report made (see above). */
-const reportedBy = (report: Pick<PaymentSettled, 'provider' | 'via'>): Actor => ({
-  type: 'system',
-  id: `${report.provider}-${report.via}`,
+/** The audit entry of an order change a provider's report made, by the report (see above). */
+const reportedAudit = (
+  report: Pick<PaymentSettled, 'provider' | 'via'>,
+  action: string,
+  orderId: string,
+  changes: Record<string, unknown>,
+): AuditRecord => ({
+  action,
+  targetType: 'order',
+  targetId: orderId,
+  changes,
+  actor: { type: 'system', id: `${report.provider}-${report.via}` },
 });
 
 const orderOf = (db: Database, orderId: string) =>
@@ -68,13 +75,12 @@ export const markOrderPaidOnSettlement: OnPaymentSettled = async (db, settled, w
   return {
     statements: [transition.claim, transition.record],
     audit: [
-      {
-        action: 'order.pay',
-        targetType: 'order',
-        targetId: order.id,
-        changes: { from: order.status, to: 'paid', reason, ...paid.payload },
-        actor: reportedBy(settled),
-      },
+      reportedAudit(settled, 'order.pay', order.id, {
+        from: order.status,
+        to: 'paid',
+        reason,
+        ...paid.payload,
+      }),
     ],
     events: [paid],
   };
@@ -104,15 +110,7 @@ export const refundOrderOnProviderRefund: OnPaymentRefunded = async (db, refunde
       refundedTotalStatement(db, order.id, { ...refunded, guard: transition.won }),
       transition.record,
     ],
-    audit: [
-      {
-        action: 'order.refund',
-        targetType: 'order',
-        targetId: order.id,
-        changes: summary,
-        actor: reportedBy(refunded),
-      },
-    ],
+    audit: [reportedAudit(refunded, 'order.refund', order.id, summary)],
     // The status comes from the state machine's table, as a staff refund's does (changes.ts), so typed at run time.
     events: [
       computedEvent({
@@ -149,15 +147,7 @@ export const cancelOrderOnProviderVoid: OnPaymentVoided = async (db, env, voided
   };
   return {
     statements: [transition.claim, transition.record],
-    audit: [
-      {
-        action: 'order.cancel',
-        targetType: 'order',
-        targetId: order.id,
-        changes: summary,
-        actor: reportedBy(voided),
-      },
-    ],
+    audit: [reportedAudit(voided, 'order.cancel', order.id, summary)],
     events: [canceled],
     // The void is recorded only with the cancel: never a voided payment under an order still saying paid.
     requires: transition.won,
