@@ -17,9 +17,10 @@ import {
   unlockCart,
 } from '../../src/modules/carts/checkout-hooks';
 import { MAX_CART_QUANTITY } from '../../src/modules/carts/limits';
-import { addLineItem, removeLineItem } from '../../src/modules/carts/line-items';
+import { addLineItem, removeLineItem, updateLineItem } from '../../src/modules/carts/line-items';
 import { updateCart } from '../../src/modules/carts/service';
 import { cartWriteGuard } from '../../src/modules/carts/write-guard';
+import { stockSnapshot } from '../../src/modules/inventory/stock';
 import { rows } from '../helpers/admin-fixtures';
 import {
   addLine,
@@ -223,6 +224,19 @@ describe('the write guard', () => {
 
   it.each([
     [
+      'a quantity change',
+      'cart_lines',
+      'update',
+      (env: Env, cart: CartRow, line: string) => updateLineItem(env, caller, cart, line, 3, () => ['en']),
+    ],
+    [
+      'an addition',
+      'cart_lines',
+      'insert into',
+      (env: Env, cart: CartRow) =>
+        addLineItem(env, caller, cart, { variant_id: variant(0), quantity: 2 }, () => ['en']),
+    ],
+    [
       'a line removal',
       'cart_lines',
       'delete from',
@@ -242,11 +256,12 @@ describe('the write guard', () => {
         ),
     ],
   ] as const)(
-    'answers %s 404 cart_not_found, recording nothing, when the cart was deleted after it was read',
+    'answers %s 404 cart_not_found, recording nothing and holding no more, when the cart was deleted after it was read',
     async (_, table, write, send) => {
       const { cart, who } = await guestCart();
       const added = await addLine(cart.id, who, variant(0), 1);
       const read = await cartRow(cart.id);
+      const held = (await stockSnapshot(env.INVENTORY_ITEM, variant(0))).reserved;
       // Retention deletes the cart between the write's checks and its batch.
       const deleted = () => env.DB.prepare('DELETE FROM carts WHERE id = ?').bind(cart.id).run();
       const attempt = send(writeLandsBeforeBatch(table, deleted, write), read, added.lines[0]?.id as string);
@@ -257,6 +272,8 @@ describe('the write guard', () => {
           cart.id,
         ),
       ).toStrictEqual([{ n: 1 }]);
+      // A raised hold was given back (the line's first hold expires on its own, as the cart's would have).
+      expect((await stockSnapshot(env.INVENTORY_ITEM, variant(0))).reserved).toBe(held);
     },
   );
 

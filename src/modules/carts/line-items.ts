@@ -140,8 +140,9 @@ export async function addLineItem(
   if (!hold.ok) throw outOfStock(hold.available);
   const snapshot = { sku: variant.sku, productTitle: variant.title, variantTitle: variant.variantTitle };
   let written: { quantity: number }[];
-  let stamped: GuardStamp;
+  let after: CartRow;
   try {
+    let stamped: GuardStamp;
     [written, stamped] = await commit(db, caller, {
       conditional: true,
       statements: [
@@ -175,6 +176,8 @@ export async function addLineItem(
           assertAddition(await quantitiesOf(db, cart.id), input.variant_id, input.quantity);
         }),
     });
+    // Inside: a cart deleted meanwhile (404) gives its raised hold back too.
+    after = afterGuard(cart, stamped);
   } catch (error) {
     await bestEffort(caller, 'restore hold', () =>
       before > 0
@@ -187,7 +190,7 @@ export async function addLineItem(
   if (final !== undefined && final !== quantity) {
     await bestEffort(caller, 'raise hold', () => holdLine(env, cart.id, input.variant_id, final));
   }
-  return priceCart(env, db, afterGuard(cart, stamped), { locales, now });
+  return priceCart(env, db, after, { locales, now });
 }
 
 /** The line `lineId` of the cart, or 404 `line_item_not_found`. */
@@ -222,9 +225,9 @@ export async function updateLineItem(
 
   const hold = await holdLine(env, cart.id, line.variantId, quantity);
   if (!hold.ok) throw outOfStock(hold.available);
-  let stamped: GuardStamp;
+  let written: CartRow;
   try {
-    [, stamped] = await commit(db, caller, {
+    const [, stamped] = await commit(db, caller, {
       conditional: true,
       statements: [
         db
@@ -239,11 +242,13 @@ export async function updateLineItem(
           check(await quantitiesOf(db, cart.id));
         }),
     });
+    // Inside: a cart deleted meanwhile (404) gives its raised hold back too.
+    written = afterGuard(cart, stamped);
   } catch (error) {
     await bestEffort(caller, 'restore hold', () => holdLine(env, cart.id, line.variantId, line.quantity));
     throw error;
   }
-  return priceCart(env, db, afterGuard(cart, stamped), { locales, now });
+  return priceCart(env, db, written, { locales, now });
 }
 
 export async function removeLineItem(
