@@ -367,6 +367,7 @@ describe('OpenAPI document', () => {
       postAdminOrdersByIdRefunds: false,
       putAdminInventoryByVariantId: false,
       postAdminInventoryByVariantIdAdjustments: false,
+      postStoreCartsByIdLineItems: false,
     });
     for (const { route, op } of operations()) {
       for (const [status, response] of Object.entries(op.responses)) {

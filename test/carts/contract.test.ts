@@ -355,6 +355,56 @@ describe('line items', () => {
   });
 });
 
+describe('adding to a cart retried with its Idempotency-Key', () => {
+  const add = (cartId: string, who: Parameters<typeof cartCall>[2], quantity: number, key: string) =>
+    cartCall(
+      'POST',
+      `/carts/${cartId}/line-items`,
+      who,
+      { variant_id: mugVariant, quantity },
+      {
+        headers: { 'Idempotency-Key': key },
+      },
+    );
+
+  it('adds once: the retry answers 200, Idempotent-Replayed, with the cart as it is now', async () => {
+    const { cart, who } = await guestCart();
+    const key = crypto.randomUUID();
+    const first = await add(cart.id, who, 2, key);
+    expect([first.status, first.headers.get('Idempotent-Replayed')]).toStrictEqual([200, null]);
+    const retry = await add(cart.id, who, 2, key);
+    expect([retry.status, retry.headers.get('Idempotent-Replayed')]).toStrictEqual([200, 'true']);
+    const now = await getCart(cart.id, who);
+    expect(((await retry.json()) as { cart: Cart }).cart).toStrictEqual(now);
+    expect(now.lines.map((l) => l.quantity)).toStrictEqual([2]);
+    expect(
+      (await eventsOf(cart.id)).filter((e) => e.type === 'cart.updated').map((e) => e.type),
+    ).toHaveLength(1);
+  });
+
+  it('the same key with another quantity is 422 idempotency_key_reused; a refusal keeps nothing', async () => {
+    const { cart, who } = await guestCart();
+    const key = crypto.randomUUID();
+    expect((await add(cart.id, who, 2, key)).status).toBe(200);
+    await expectProblem(await add(cart.id, who, 3, key), 422, 'idempotency_key_reused');
+    expect((await getCart(cart.id, who)).lines.map((l) => l.quantity)).toStrictEqual([2]);
+    const refusedKey = crypto.randomUUID();
+    await expectProblem(await add(cart.id, who, MAX_LINE_QUANTITY, refusedKey), 422, 'line_quantity_limit', [
+      { pointer: '/body/quantity', message: expect.any(String) },
+    ]);
+    const fixed = await add(cart.id, who, 1, refusedKey);
+    expect([fixed.status, fixed.headers.get('Idempotent-Replayed')]).toStrictEqual([200, null]);
+    expect((await getCart(cart.id, who)).lines.map((l) => l.quantity)).toStrictEqual([3]);
+  });
+
+  it('a replay is for whoever may reach the cart: without its token, 404', async () => {
+    const { cart, who } = await guestCart();
+    const key = crypto.randomUUID();
+    expect((await add(cart.id, who, 1, key)).status).toBe(200);
+    await expectProblem(await add(cart.id, {}, 1, key), 404, 'cart_not_found');
+  });
+});
+
 describe('limits', () => {
   it(`holds at most ${MAX_LINE_QUANTITY} units per line, also when adds sum up (422 line_quantity_limit)`, async () => {
     const { cart, who } = await guestCart();

@@ -16,6 +16,7 @@ import { type Caller, callerLogger } from '../../lib/caller';
 import { commit, type DomainEvent } from '../../lib/commit';
 import { createDb, type Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
+import { type IdempotencyClaim, idempotencyRecord } from '../../lib/idempotency';
 import { newId } from '../../lib/ids';
 import { localeRank } from '../../lib/locale-sql';
 import { describeError } from '../../lib/logger';
@@ -127,6 +128,7 @@ export async function addLineItem(
   cart: CartRow,
   input: { variant_id: string; quantity: number },
   locales: LocaleChains,
+  idempotency?: IdempotencyClaim,
 ): Promise<LoadedCart> {
   const db = createDb(env.DB);
   const now = new Date();
@@ -171,6 +173,8 @@ export async function addLineItem(
         cartWriteGuard(db, cart.id, now),
       ],
       events: linesChanged(cart.id),
+      // The answer is the cart as priced after the batch: a replay prices it again (routes.ts).
+      idempotency: idempotencyRecord(idempotency, 200, null),
       recheck: () =>
         recheckCartWrite(db, [cart.id], now, async () => {
           assertAddition(await quantitiesOf(db, cart.id), input.variant_id, input.quantity);

@@ -1,6 +1,15 @@
 import { createRoute, type RouteConfig } from '@hono/zod-openapi';
 import { optionalCustomer, requireCustomer } from '../../auth/require-customer';
-import { jsonBody, jsonContent, LocationHeader, problems } from '../../lib/openapi';
+import type { ShopperEnv } from '../../lib/app-env';
+import {
+  idempotencyKeyHeaders,
+  jsonBody,
+  jsonContent,
+  LocationHeader,
+  problems,
+  recordedKeySemantics,
+} from '../../lib/openapi';
+import { acceptIdempotencyKey } from '../../middleware/idempotency';
 import { MAX_CART_LINES, MAX_CART_QUANTITY, MAX_LINE_QUANTITY } from './limits';
 import {
   AddLineItemBody,
@@ -13,6 +22,7 @@ import {
   UpdateCartBody,
   UpdateLineItemBody,
 } from './schemas';
+import { currentCartBody } from './shopper-view';
 
 const tags = ['Store: carts'];
 
@@ -25,6 +35,15 @@ const CART_SECURITY: NonNullable<RouteConfig['security']> = [{ cartToken: [] }, 
 /** A route on one cart: a customer token, if sent, is checked before anything else. */
 const cartRoute = <const R extends Omit<RouteConfig, 'middleware' | 'security'>>(route: R) =>
   createRoute({ ...route, middleware: [optionalCustomer()] as const, security: CART_SECURITY });
+
+/**
+ * Adding to a cart adds to the line, so a storefront retrying after a lost answer would add twice: the route takes
+ * an Idempotency-Key, per cart as checkout's, and a replay answers the cart as it is now (priced again).
+ */
+const acceptAddKey = acceptIdempotencyKey<ShopperEnv>({
+  scope: (c) => `cart:${c.req.param('id')}`,
+  replayAs: (c) => currentCartBody(c, c.req.param('id') ?? ''),
+});
 
 const NOT_FOUND = 'No such cart, or not reachable with the credentials sent (`cart_not_found`)';
 const cartProblems = (...statuses: Parameters<typeof problems>) => {
@@ -82,13 +101,22 @@ export const updateCart = cartRoute({
   },
 });
 
-export const addLineItem = cartRoute({
+export const addLineItem = createRoute({
   method: 'post',
   path: '/carts/{id}/line-items',
   tags,
   summary: 'Add a variant (to its line, if the cart has one) and hold its stock',
   description: `Not enough stock: 409 \`out_of_stock\` with \`available\`. ${LIMITS}`,
-  request: { params: CartParams, body: jsonBody(AddLineItemBody) },
+  middleware: [optionalCustomer(), acceptAddKey] as const,
+  security: CART_SECURITY,
+  request: {
+    params: CartParams,
+    headers: idempotencyKeyHeaders(
+      false,
+      recordedKeySemantics('the first status with the cart as it is now'),
+    ),
+    body: jsonBody(AddLineItemBody),
+  },
   responses: {
     200: jsonContent(CartResponseSchema, 'The cart'),
     ...cartProblems(400, 401, 404, 409, 415, 422),
