@@ -18,6 +18,7 @@ import {
 } from '../../src/modules/carts/checkout-hooks';
 import { MAX_CART_QUANTITY } from '../../src/modules/carts/limits';
 import { addLineItem, removeLineItem, updateLineItem } from '../../src/modules/carts/line-items';
+import { releaseLine } from '../../src/modules/carts/reservations';
 import { updateCart } from '../../src/modules/carts/service';
 import { cartWriteGuard } from '../../src/modules/carts/write-guard';
 import { stockSnapshot } from '../../src/modules/inventory/stock';
@@ -274,6 +275,43 @@ describe('the write guard', () => {
       ).toStrictEqual([{ n: 1 }]);
       // A raised hold was given back (the line's first hold expires on its own, as the cart's would have).
       expect((await stockSnapshot(env.INVENTORY_ITEM, variant(0))).reserved).toBe(held);
+    },
+  );
+
+  // Retention deletes only a cart whose holds have all lapsed (retention.ts), so the line's hold is gone by then:
+  // giving back a raised hold must not hold the line's old quantity again, for a cart nothing can release it for.
+  it.each([
+    [
+      'a quantity change',
+      'update',
+      (env: Env, cart: CartRow, line: string) => updateLineItem(env, caller, cart, line, 3, () => ['en']),
+    ],
+    [
+      'an addition',
+      'insert into',
+      (env: Env, cart: CartRow) =>
+        addLineItem(env, caller, cart, { variant_id: variant(1), quantity: 2 }, () => ['en']),
+    ],
+  ] as const)(
+    'answers %s on a cart retention deleted meanwhile 404, holding nothing for the deleted cart',
+    async (_, write, send) => {
+      const { cart, who } = await guestCart();
+      const added = await addLine(cart.id, who, variant(1), 1);
+      // The line's hold lapsed, as retention requires: the InventoryItem dropped it, the line says it expired.
+      await releaseLine(env, cart.id, variant(1));
+      await env.DB.prepare('UPDATE cart_lines SET reservation_expires_at = ? WHERE cart_id = ?')
+        .bind(Date.now() - 1, cart.id)
+        .run();
+      const read = await cartRow(cart.id);
+      const held = (await stockSnapshot(env.INVENTORY_ITEM, variant(1))).reserved;
+      const deleted = () => env.DB.prepare('DELETE FROM carts WHERE id = ?').bind(cart.id).run();
+      const attempt = send(
+        writeLandsBeforeBatch('cart_lines', deleted, write),
+        read,
+        added.lines[0]?.id as string,
+      );
+      await expect(attempt).rejects.toMatchObject({ status: 404, code: 'cart_not_found' });
+      expect((await stockSnapshot(env.INVENTORY_ITEM, variant(1))).reserved).toBe(held);
     },
   );
 
