@@ -184,7 +184,7 @@ export async function addLineItem(
     after = afterGuard(cart, stamped);
   } catch (error) {
     await bestEffort(caller, 'restore hold', () =>
-      before > 0
+      before > 0 && !cartGone(error)
         ? holdLine(env, cart.id, input.variant_id, before)
         : releaseLine(env, cart.id, input.variant_id),
     );
@@ -196,6 +196,12 @@ export async function addLineItem(
   }
   return priceCart(env, db, after, { locales, now });
 }
+
+/**
+ * Whether a write failed because its cart went meanwhile (retention deleted it): its line's hold is given up
+ * then, not restored, as nothing could release a hold for a cart that is gone.
+ */
+const cartGone = (error: unknown) => error instanceof AppError && error.code === 'cart_not_found';
 
 /** The line `lineId` of the cart, or 404 `line_item_not_found`. */
 function lineOf(lines: LineQuantity[], lineId: string): LineQuantity {
@@ -249,7 +255,11 @@ export async function updateLineItem(
     // Inside: a cart deleted meanwhile (404) gives its raised hold back too.
     written = afterGuard(cart, stamped);
   } catch (error) {
-    await bestEffort(caller, 'restore hold', () => holdLine(env, cart.id, line.variantId, line.quantity));
+    await bestEffort(caller, 'restore hold', () =>
+      cartGone(error)
+        ? releaseLine(env, cart.id, line.variantId)
+        : holdLine(env, cart.id, line.variantId, line.quantity),
+    );
     throw error;
   }
   return priceCart(env, db, written, { locales, now });
@@ -276,5 +286,13 @@ export async function removeLineItem(
     recheck: () => recheckCartWrite(db, [cart.id], now),
     afterCommit: [{ name: 'release reservation', run: () => releaseLine(env, cart.id, line.variantId) }],
   });
-  return priceCart(env, db, afterGuard(cart, stamped), { locales, now });
+  let after: CartRow;
+  try {
+    after = afterGuard(cart, stamped);
+  } catch (error) {
+    // The cart went meanwhile and the batch skipped its follow-up: the line's hold goes now.
+    await bestEffort(caller, 'release hold', () => releaseLine(env, cart.id, line.variantId));
+    throw error;
+  }
+  return priceCart(env, db, after, { locales, now });
 }
