@@ -30,6 +30,7 @@ import { adminOrdersRouter } from './modules/orders/admin-handlers';
 import {
   cancelOrderOnProviderVoid,
   markOrderPaidOnSettlement,
+  recountOrderOnRefundFailure,
   refundOrderOnProviderRefund,
 } from './modules/orders/settlement';
 import { storeOrdersRouter } from './modules/orders/store-handlers';
@@ -93,6 +94,7 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
       onPaymentSettled: markOrderPaidOnSettlement,
       onPaymentRefunded: refundOrderOnProviderRefund,
       onPaymentVoided: cancelOrderOnProviderVoid,
+      onPaymentRefundFailed: recountOrderOnRefundFailure,
     }),
   );
 }

@@ -300,6 +300,11 @@ export const EVENT_CATALOG = {
   'payment.captured': paymentEvent('A payment was captured.'),
   'payment.partially_refunded': paymentEvent('Part of a payment was refunded (`refund`).'),
   'payment.refunded': paymentEvent('A payment was refunded in full (`refund`).'),
+  'payment.refund_failed': paymentEvent(
+    'A refund recorded as returning money (`refund`: its status now `failed` or `canceled`, with the ' +
+      'provider’s `failure_reason`) returned nothing: Stripe failed or canceled it. Its amount is back off the ' +
+      'payment’s `amount_refunded`, and the status says what is left refunded (`captured` when nothing).',
+  ),
   'payment.voided': paymentEvent('An authorization was voided.'),
   'payment.failed': paymentEvent('A payment failed.'),
   'webhook_endpoint.disabled': spec({

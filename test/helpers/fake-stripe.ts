@@ -4,6 +4,9 @@
  * `Idempotency-Key`. It keeps PaymentIntents in memory, lets a test play the shopper (`confirm`), and builds
  * webhook events signed by the official `stripe` package.
  *
+ * Refunds succeed at once unless `refundStatus` says `pending` (as Stripe answers some payment methods' refunds);
+ * `failRefund` then fails or cancels one, as Stripe does days later, and `refundEvent` is Stripe's report of it.
+ *
  * Test payment methods, as in Stripe's test mode: `pm_card_visa` authorizes, `pm_card_chargeDeclined` is
  * declined (402 card_error), `pm_card_threeDSecure2Required` needs the shopper (requires_action). Any other
  * PaymentMethod id is one Stripe does not know: creating a PaymentIntent with it is refused (400
@@ -33,6 +36,8 @@ export type StripeRefund = {
   /** Both nullable, as Stripe documents them. */
   status: string | null;
   metadata: Record<string, string> | null;
+  /** Why a `failed` refund failed; null otherwise. */
+  failure_reason: string | null;
 };
 
 export type Intent = {
@@ -64,6 +69,8 @@ const TEST_PAYMENT_METHODS = new Set([
 
 export class FakeStripe {
   behaviour: Behaviour = 'serve';
+  /** The status new refunds are created with. */
+  refundStatus: 'succeeded' | 'pending' = 'succeeded';
   readonly requests: RecordedRequest[] = [];
   readonly intents = new Map<string, Intent>();
   /** Refunded amount per PaymentIntent. */
@@ -245,8 +252,9 @@ export class FakeStripe {
       amount,
       currency: intent.currency,
       payment_intent: intent.id,
-      status: 'succeeded',
+      status: this.refundStatus,
       metadata,
+      failure_reason: null,
     };
     this.refunds.push(refund);
     return refund;
@@ -270,6 +278,22 @@ export class FakeStripe {
     const intent = this.intents.get(intentId);
     if (!intent) throw new Error(`no PaymentIntent ${intentId}`);
     return this.record(intent, amount, {});
+  }
+
+  /**
+   * Stripe fails (`failed`, with its `failure_reason`) or cancels a pending refund: it returns nothing, and the
+   * charge's refunded amount no longer counts it.
+   */
+  failRefund(
+    refundId: string,
+    status: 'failed' | 'canceled' = 'failed',
+    failureReason = 'expired_or_canceled_card',
+  ): StripeRefund {
+    const refund = this.refunds.find((r) => r.id === refundId);
+    if (!refund) throw new Error(`no Refund ${refundId}`);
+    Object.assign(refund, { status, failure_reason: status === 'failed' ? failureReason : null });
+    this.refunded.set(refund.payment_intent, (this.refunded.get(refund.payment_intent) ?? 0) - refund.amount);
+    return refund;
   }
 
   /** The shopper confirms in the browser (Stripe.js) with a test payment method. */
@@ -333,6 +357,15 @@ export function stripeEvent(type: string, object: unknown, idempotencyKey: strin
     type,
   };
 }
+
+/**
+ * Stripe's report of a Refund's change (`refund.failed`, `refund.updated`, or the legacy `charge.refund.updated`):
+ * an event carrying the Refund object as it is now. Refund events are not caused by an API request of ours.
+ */
+export const refundEvent = (
+  type: 'refund.failed' | 'refund.updated' | 'charge.refund.updated',
+  refund: StripeRefund,
+) => stripeEvent(type, { ...refund, charge: `ch_${refund.payment_intent.slice(3)}`, reason: null });
 
 const stripe = new Stripe('sk_test_only_for_webhook_signing');
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PAYMENT_STATUSES, type PaymentStatus } from '../../src/db/schema';
 import type { ProviderUpdate } from '../../src/modules/payments/provider';
 import type { PaymentRow } from '../../src/modules/payments/schemas';
-import { planUpdate } from '../../src/modules/payments/transitions';
+import { planRefundFailure, planUpdate } from '../../src/modules/payments/transitions';
 
 const row = (status: PaymentStatus, amountCaptured = 0, amountRefunded = 0): PaymentRow => ({
   id: 'pay_1',
@@ -165,5 +165,32 @@ describe('planUpdate', () => {
       amountRefunded: 600,
     });
     expect(planUpdate(row('partially_refunded', 1000, 200), { ...update, external: [] })).toBeNull();
+  });
+});
+
+describe('a refund reported failed or canceled', () => {
+  it('takes its amount back off: refunded -> partially_refunded -> captured', () => {
+    const refund = { amount: 400, status: 'pending' as const };
+    expect(planRefundFailure(row('refunded', 1000, 1000), refund)).toStrictEqual({
+      status: 'partially_refunded',
+      amountCaptured: 1000,
+      amountRefunded: 600,
+      failureCode: null,
+      settles: false,
+    });
+    expect(
+      planRefundFailure(row('partially_refunded', 1000, 400), { ...refund, status: 'succeeded' }),
+    ).toStrictEqual({
+      status: 'captured',
+      amountCaptured: 1000,
+      amountRefunded: 0,
+      failureCode: null,
+      settles: false,
+    });
+  });
+
+  it('changes nothing for a refund already recorded as returning nothing', () => {
+    expect(planRefundFailure(row('captured', 1000, 0), { amount: 400, status: 'failed' })).toBeNull();
+    expect(planRefundFailure(row('captured', 1000, 0), { amount: 400, status: 'canceled' })).toBeNull();
   });
 });

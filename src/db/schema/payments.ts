@@ -27,7 +27,14 @@ export const PAYMENT_STATUSES = [
 ] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
-export const REFUND_STATUSES = ['pending', 'succeeded'] as const;
+/**
+ * `pending` and `succeeded` return money; a refund Stripe reports `failed` or `canceled` later (some payment
+ * methods' refunds are `pending` for days) returned nothing, and its row stays as the record of it.
+ */
+export const REFUND_STATUSES = ['pending', 'succeeded', 'failed', 'canceled'] as const;
+/** The refund statuses that count as money gone back. */
+export const RETURNING_REFUND_STATUSES = ['pending', 'succeeded'] as const satisfies readonly RefundStatus[];
+export type RefundStatus = (typeof REFUND_STATUSES)[number];
 
 const createdAt = integer('created_at', { mode: 'timestamp_ms' })
   .notNull()

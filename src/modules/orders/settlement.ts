@@ -22,6 +22,9 @@
  * sweep's to cancel, one shipped or canceled is past it. A void edgecart made (a staff cancel) is never seen here:
  * its report is recorded quietly, or finds the payment already voided.
  *
+ * A refund the provider reports failed or canceled after it was counted (`OnPaymentRefundFailed`) returned
+ * nothing: the order's refunded total is recomputed from its payments in the batch that takes it off the payment.
+ *
  * Every audit entry here names the provider's report as its actor (`system`, `<provider>-<via>`: `stripe-webhook`,
  * `stripe-confirmation`), not the caller: the storefront's confirmation is asked for by a shopper, often an
  * anonymous one, and what it records is what the provider answered, as the webhook records what it sent.
@@ -32,6 +35,7 @@ import { type AuditRecord, computedEvent, type DomainEvent } from '../../lib/com
 import type { Database } from '../../lib/db';
 import type {
   OnPaymentRefunded,
+  OnPaymentRefundFailed,
   OnPaymentSettled,
   OnPaymentVoided,
   PaymentSettled,
@@ -121,6 +125,14 @@ export const refundOrderOnProviderRefund: OnPaymentRefunded = async (db, refunde
       }),
     ],
     requires: transition.won,
+  };
+};
+
+/** A refund that returned nothing after all: the order's refunded total counts the payment without it. */
+export const recountOrderOnRefundFailure: OnPaymentRefundFailed = (db, failed, when) => {
+  if (failed.orderId === null) return NOTHING;
+  return {
+    statements: [refundedTotalStatement(db, failed.orderId, { ...failed, guard: when })],
   };
 };
 

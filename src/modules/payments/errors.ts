@@ -6,8 +6,18 @@
 import type { PaymentProviderName } from '../../db/schema';
 import { AppError, conflict } from '../../lib/errors';
 
-/** `rejected`: the provider refused a call that only reads (a key without access), which an operator fixes. */
-export type UnavailableReason = 'circuit_open' | 'timeout' | 'unreachable' | 'rejected' | 'behind';
+/**
+ * `rejected`: the provider refused a call that only reads (a key without access), which an operator fixes.
+ * `behind`: the provider's list lags its event. `unrecorded`: a report about a refund edgecart has not recorded
+ * yet (its own batch, or the report of it, still to come).
+ */
+export type UnavailableReason =
+  | 'circuit_open'
+  | 'timeout'
+  | 'unreachable'
+  | 'rejected'
+  | 'behind'
+  | 'unrecorded';
 
 export class PaymentUnavailable extends AppError {
   /** Whole seconds, at least 1: what the `Retry-After` header says. */

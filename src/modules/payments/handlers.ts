@@ -7,11 +7,16 @@ import { actingAs } from '../../lib/caller';
 import { createDb } from '../../lib/db';
 import { createRouter } from '../../lib/openapi';
 import * as routes from './routes';
-import type { OnPaymentRefunded, OnPaymentSettled, OnPaymentVoided } from './settlement';
+import type {
+  OnPaymentRefunded,
+  OnPaymentRefundFailed,
+  OnPaymentSettled,
+  OnPaymentVoided,
+} from './settlement';
 import { receiveStripeWebhook } from './webhook-service';
 
 /**
- * The hooks router; the callbacks add the order side to a settling, refunding or voiding batch (src/routes.ts
+ * The hooks router; the callbacks add the order side to a settling, refunding, voiding or refund-failing batch (src/routes.ts
  * wires them).
  */
 export function stripeHooksRouter(
@@ -19,6 +24,7 @@ export function stripeHooksRouter(
     onPaymentSettled?: OnPaymentSettled;
     onPaymentRefunded?: OnPaymentRefunded;
     onPaymentVoided?: OnPaymentVoided;
+    onPaymentRefundFailed?: OnPaymentRefundFailed;
   } = {},
 ) {
   return createRouter().openapi(routes.receiveStripeEvent, async (c) => {
@@ -29,6 +35,7 @@ export function stripeHooksRouter(
       onPaymentSettled: options.onPaymentSettled,
       onPaymentRefunded: options.onPaymentRefunded,
       onPaymentVoided: options.onPaymentVoided,
+      onPaymentRefundFailed: options.onPaymentRefundFailed,
     });
     return c.json(result, 200);
   });

@@ -34,6 +34,19 @@ export function refundsOfPayment(db: Database, paymentId: string): Promise<Refun
   return db.select().from(refunds).where(eq(refunds.paymentId, paymentId)).orderBy(asc(refunds.createdAt));
 }
 
+/** The refund row of the provider's refund `providerRef` (Stripe: `re_...`) of a payment, if one is recorded. */
+export function findRefundByRef(
+  db: Database,
+  paymentId: string,
+  providerRef: string,
+): Promise<RefundRow | undefined> {
+  return db
+    .select()
+    .from(refunds)
+    .where(and(eq(refunds.paymentId, paymentId), eq(refunds.providerRef, providerRef)))
+    .get();
+}
+
 export async function eventRecorded(
   db: Database,
   provider: PaymentProviderName,

@@ -30,7 +30,13 @@
  */
 import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { type PaymentProviderName, type PaymentStatus, payments, refunds } from '../../db/schema';
+import {
+  type PaymentProviderName,
+  type PaymentStatus,
+  payments,
+  RETURNING_REFUND_STATUSES,
+  refunds,
+} from '../../db/schema';
 import { type Caller, callerLogger } from '../../lib/caller';
 import type { AuditRecord, DomainEvent } from '../../lib/commit';
 import { onlyIf } from '../../lib/d1-writes';
@@ -53,7 +59,7 @@ import { paymentProvider } from './providers';
 import { getPayment, refundsOfPayment } from './read';
 import type { PaymentRow, RefundRow } from './schemas';
 import { type OnPaymentSettled, type RecordResult, recordProviderUpdate } from './settlement';
-import { CAPTURABLE, REFUNDABLE, refundStatus, UNSETTLED, VOIDABLE } from './transitions';
+import { CAPTURABLE, REFUNDABLE, refundStatus, returnsMoney, UNSETTLED, VOIDABLE } from './transitions';
 
 /** What a payment operation adds to the caller's `commit()`: its statements, audit entries and events. */
 export type PaymentWrites = {
@@ -287,9 +293,9 @@ export type RefundPaymentInput = {
   repeatsRequest?: boolean;
 };
 
-/** What a payment's refund rows add up to. */
+/** What a payment's refund rows add up to; a refund that failed or was canceled returned nothing. */
 export const recordedRefundTotal = (recorded: RefundRow[]) =>
-  recorded.reduce((sum, refund) => sum + refund.amount, 0);
+  recorded.reduce((sum, refund) => sum + (returnsMoney(refund) ? refund.amount : 0), 0);
 
 /**
  * What is refunded of `payment` once a refund of `adding` (the provider's `providerRef`, if known) is recorded: the
@@ -357,7 +363,7 @@ export async function refundPayment(
     amountRefunded,
     updatedAt: now,
   };
-  const refundedTotal = sql`max(${payments.amountRefunded}, (SELECT coalesce(sum(${refunds.amount}), 0) FROM ${refunds} WHERE ${refunds.paymentId} = ${before.id}))`;
+  const refundedTotal = sql`max(${payments.amountRefunded}, (SELECT coalesce(sum(${refunds.amount}), 0) FROM ${refunds} WHERE ${refunds.paymentId} = ${before.id} AND ${inArray(refunds.status, RETURNING_REFUND_STATUSES)}))`;
   return {
     refund,
     payment: after,

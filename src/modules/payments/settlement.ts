@@ -26,6 +26,9 @@
  * expired, or was canceled in the provider's dashboard): the order that payment paid for loses what pays for it.
  * Its result may carry `requires` too, and `afterCommit`: work after the batch (giving the order's units back),
  * run only if the batch recorded the void. It is given the Worker's env for that work.
+ * `OnPaymentRefundFailed` is the seam for a refund the provider reports failed or canceled after it was recorded
+ * as returning money (refund-failure.ts, which writes its batch the same way): the order's refunded total and
+ * status give the money back; its `requires` holds the payment's change to the order's.
  * Payments never imports orders or checkout: src/routes.ts (the webhook) and checkout (the confirmation) pass
  * the callbacks in.
  *
@@ -91,6 +94,23 @@ export type PaymentVoided = {
   via: PaymentSettled['via'];
 };
 
+/**
+ * A refund recorded as returning money that the provider reports failed or canceled: it returned nothing, and
+ * comes back off the payment's refunded amount (refund-failure.ts), whoever made it.
+ */
+export type PaymentRefundFailed = {
+  paymentId: string;
+  orderId: string | null;
+  provider: PaymentProviderName;
+  /** What the failed refund was to return. */
+  amount: number;
+  /** The payment's refunded amount once the failure is recorded. */
+  amountRefunded: number;
+  currency: string;
+  status: 'failed' | 'canceled';
+  via: PaymentSettled['via'];
+};
+
 /** What the order side adds to the settling batch; every statement guarded by `when`. */
 export type SettlementExtension = {
   statements: BatchItem<'sqlite'>[];
@@ -118,6 +138,14 @@ export type OnPaymentSettled = (
 export type OnPaymentRefunded = (
   db: Database,
   refunded: PaymentRefunded,
+  when: SQL,
+  caller: Caller,
+) => SettlementExtension | Promise<SettlementExtension>;
+
+/** As `OnPaymentRefunded`, for a refund the provider reports failed or canceled (refund-failure.ts). */
+export type OnPaymentRefundFailed = (
+  db: Database,
+  failed: PaymentRefundFailed,
   when: SQL,
   caller: Caller,
 ) => SettlementExtension | Promise<SettlementExtension>;
@@ -169,7 +197,7 @@ const OWN_MOVES: Partial<Record<PaymentStatus, string>> = {
  * Each lost attempt means another writer changed this one payment in between; a payment has a handful of
  * writers at most (webhook deliveries, the confirmation, staff), so running out means something is wrong.
  */
-const MAX_ATTEMPTS = 5;
+export const MAX_ATTEMPTS = 5;
 
 const settledFrom = (payment: PaymentRow, via: PaymentSettled['via']): PaymentSettled => ({
   paymentId: payment.id,
@@ -248,8 +276,8 @@ function refundIfChanged(db: Database, paymentId: string, refund: ExternalRefund
     );
 }
 
-/** The receipt row, inserted only if the statement before it (the payment UPDATE) changed a row. */
-function receiptIfChanged(db: Database, event: ProviderEventReceipt, paymentId: string, at: Date) {
+/** The receipt row, inserted only if the statement before it (the payment UPDATE, or a row after it) changed a row. */
+export function receiptIfChanged(db: Database, event: ProviderEventReceipt, paymentId: string, at: Date) {
   // Values in the table's column order: provider, event_id, type, payment_id, received_at.
   return db
     .insert(paymentProviderEvents)
@@ -257,6 +285,20 @@ function receiptIfChanged(db: Database, event: ProviderEventReceipt, paymentId: 
       sql`SELECT ${event.provider}, ${event.eventId}, ${event.type}, ${paymentId}, ${at.getTime()} WHERE changes() > 0`,
     );
 }
+
+/** True in the batch while `event` has no receipt: a guard of the statement that records it. */
+export const eventNotRecorded = (db: Database, event: ProviderEventReceipt): SQL =>
+  notExists(
+    db
+      .select({ eventId: paymentProviderEvents.eventId })
+      .from(paymentProviderEvents)
+      .where(
+        and(
+          eq(paymentProviderEvents.provider, event.provider),
+          eq(paymentProviderEvents.eventId, event.eventId),
+        ),
+      ),
+  );
 
 /**
  * Applies `update` to payment `paymentId` if it moves the payment forward, as described above.
@@ -296,19 +338,7 @@ export async function recordProviderUpdate(
       eq(payments.status, before.status),
       eq(payments.amountCaptured, before.amountCaptured),
       eq(payments.amountRefunded, before.amountRefunded),
-      event
-        ? notExists(
-            db
-              .select({ eventId: paymentProviderEvents.eventId })
-              .from(paymentProviderEvents)
-              .where(
-                and(
-                  eq(paymentProviderEvents.provider, event.provider),
-                  eq(paymentProviderEvents.eventId, event.eventId),
-                ),
-              ),
-          )
-        : undefined,
+      event ? eventNotRecorded(db, event) : undefined,
       // Another report recorded one of these refunds meanwhile: read again rather than count it twice.
       external.length > 0
         ? notExists(

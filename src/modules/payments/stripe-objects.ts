@@ -42,6 +42,10 @@ export const StripeRefundSchema = z.object({
   status: z.string().nullable(),
   /** Documented nullable: a refund nobody set metadata on, so not one of edgecart's. */
   metadata: z.record(z.string(), z.string()).nullable(),
+  /** The PaymentIntent refunded; null for a refund of a charge made without one. */
+  payment_intent: z.string().nullish(),
+  /** Why a `failed` refund failed (`insufficient_funds`, `expired_or_canceled_card`, ...). */
+  failure_reason: z.string().nullish(),
 });
 
 /** A page of `GET /v1/refunds`: https://docs.stripe.com/api/refunds/list */

@@ -6,7 +6,9 @@
  * - failed -> authorized | captured | voided (the shopper tried again on the same provider payment)
  * - authorized -> captured | voided, or partially_refunded | refunded when a refund's report overtakes the
  *   capture's
- * - captured, partially_refunded -> partially_refunded | refunded (refunded amounts only grow)
+ * - captured, partially_refunded -> partially_refunded | refunded (refunded amounts only grow, as reported)
+ * - partially_refunded, refunded -> partially_refunded | captured when a refund recorded as returning money is
+ *   reported failed or canceled (`planRefundFailure`): its amount comes back off, the one way they shrink
  *
  * `planUpdate` is given a refund report's `external` refunds already less those recorded (settlement.ts), and
  * counts only them when they were looked up (see ProviderUpdate).
@@ -14,7 +16,7 @@
  * Moves only go forward, so reports arriving late or out of order (webhooks are not ordered) change nothing
  * they should not: an authorization reported after the capture is ignored.
  */
-import type { PaymentStatus } from '../../db/schema';
+import { type PaymentStatus, RETURNING_REFUND_STATUSES, type RefundStatus } from '../../db/schema';
 import type { ProviderUpdate } from './provider';
 import type { PaymentRow } from './schemas';
 
@@ -36,6 +38,30 @@ export type PaymentPlan = {
 /** The status a payment with these amounts has once money went back: all of it, or part. */
 export const refundStatus = (amountCaptured: number, amountRefunded: number): PaymentStatus =>
   amountRefunded >= amountCaptured ? 'refunded' : 'partially_refunded';
+
+/** Whether a refund row counts as money gone back: not one reported failed or canceled. */
+export const returnsMoney = (refund: { status: RefundStatus }): boolean =>
+  (RETURNING_REFUND_STATUSES as readonly RefundStatus[]).includes(refund.status);
+
+/**
+ * What a refund of `amount` that returned nothing after all (the provider reports it failed or canceled) does to
+ * `row`, whose refunded amount counted it: the amount comes off, and the status says what money is left gone
+ * back (`captured` when none). Null when the refund was not recorded as returning money (already failed).
+ */
+export function planRefundFailure(
+  row: PaymentRow,
+  refund: { amount: number; status: RefundStatus },
+): PaymentPlan | null {
+  if (!returnsMoney(refund)) return null;
+  const amountRefunded = Math.max(0, row.amountRefunded - refund.amount);
+  return {
+    status: amountRefunded > 0 ? refundStatus(row.amountCaptured, amountRefunded) : 'captured',
+    amountCaptured: row.amountCaptured,
+    amountRefunded,
+    failureCode: row.failureCode,
+    settles: false,
+  };
+}
 
 /**
  * The refunded amount a refund report stands for: the cumulative amount, or, once its outside refunds were looked

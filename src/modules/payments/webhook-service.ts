@@ -9,6 +9,10 @@
  *   dashboard, recorded once as a refund row keyed by Stripe's refund id. The event's Charge no longer lists its
  *   refunds (API version 2022-11-15 on), so they are listed from Stripe (`GET /v1/refunds`); edgecart marks its
  *   own in their metadata, and records them itself.
+ * - `charge.refund.updated`, `refund.updated`, `refund.failed` carrying a Refund `failed` or `canceled`: a refund
+ *   recorded as returning money (edgecart's, or one from the dashboard) returned nothing after all
+ *   (refund-failure.ts). The payment is found by the Refund's PaymentIntent, the row by Stripe's refund id; any
+ *   other status of the Refund is `ignored`. Never quiet: no edgecart call records a refund's failure.
  * Any other type, or a PaymentIntent that is not one of our payments, is answered 200 `ignored` and not
  * recorded: Stripe stops resending it, and there is nothing to deduplicate.
  *
@@ -18,8 +22,9 @@
  * only for a capture or void it records first, settlement.ts), in case that batch was lost or comes later. Every
  * other event (the shopper confirming in Stripe.js, 3-D Secure completing, staff
  * acting in Stripe's dashboard, the authorization expiring) is recorded in full: payment event, receipt and the
- * order side, through `onPaymentSettled` when it settles the payment, `onPaymentRefunded` when it reports a refund
- * and `onPaymentVoided` when it reports the payment voided (settlement.ts).
+ * order side, through `onPaymentSettled` when it settles the payment, `onPaymentRefunded` when it reports a refund,
+ * `onPaymentVoided` when it reports the payment voided (settlement.ts) and `onPaymentRefundFailed` when it reports
+ * a refund failed (refund-failure.ts).
  */
 import type { PaymentProviderName } from '../../db/schema';
 import { type Caller, callerLogger } from '../../lib/caller';
@@ -31,9 +36,11 @@ import { type ProviderRefund, ProviderRejected, type ProviderUpdate } from './pr
 import { madeByEdgecart } from './provider-keys';
 import { paymentProvider } from './providers';
 import { eventRecorded, findPaymentByRef } from './read';
+import { type RefundFailure, recordRefundFailure } from './refund-failure';
 import type { StripeHookResult } from './schemas';
 import {
   type OnPaymentRefunded,
+  type OnPaymentRefundFailed,
   type OnPaymentSettled,
   type OnPaymentVoided,
   recordProviderUpdate,
@@ -44,6 +51,7 @@ import {
   intentUpdate,
   PaymentIntentSchema,
   type StripeEvent,
+  StripeRefundSchema,
 } from './stripe-objects';
 import { verifyStripeSignature } from './webhook-signature';
 
@@ -55,6 +63,9 @@ const INTENT_EVENTS = new Set([
   'payment_intent.payment_failed',
   'payment_intent.canceled',
 ]);
+
+/** The events carrying a Refund whose status changed; the legacy `charge.refund.updated` and its successors. */
+const REFUND_EVENTS = new Set(['charge.refund.updated', 'refund.updated', 'refund.failed']);
 
 const invalidEvent = () =>
   new AppError(400, 'invalid_event', 'The event is not a Stripe event edgecart can read.');
@@ -81,6 +92,18 @@ function updateOf(event: StripeEvent): { ref: string; update: ProviderUpdate } |
     };
   }
   return null;
+}
+
+/**
+ * The PaymentIntent a Refund event is about and the failure it reports, or null when it reports none (a refund
+ * pending, succeeded or waiting for the customer: nothing to undo) or is of a charge without a PaymentIntent.
+ */
+function refundFailureOf(event: StripeEvent): { ref: string; failure: RefundFailure } | null {
+  const refund = StripeRefundSchema.safeParse(event.data.object);
+  if (!refund.success) throw invalidEvent();
+  const { id, status, payment_intent: ref, failure_reason: failureReason } = refund.data;
+  if (!ref || (status !== 'failed' && status !== 'canceled')) return null;
+  return { ref, failure: { providerRef: id, status, failureReason: failureReason ?? null } };
 }
 
 /** Retry-After of a refused listing; Stripe keeps its own schedule, and the key must be fixed first anyway. */
@@ -155,6 +178,7 @@ export type StripeWebhookInput = {
   onPaymentSettled?: OnPaymentSettled;
   onPaymentRefunded?: OnPaymentRefunded;
   onPaymentVoided?: OnPaymentVoided;
+  onPaymentRefundFailed?: OnPaymentRefundFailed;
   /** The clock for the signature's timestamp tolerance, ms since the epoch. */
   now?: number;
 };
@@ -165,8 +189,8 @@ export type StripeWebhookInput = {
  * @throws AppError 400 `invalid_signature` (missing, malformed or not matching: one answer for all),
  *   400 `signature_expired` (signed, but more than 300 s from our clock), 400 `invalid_event` (signed, but not
  *   an event of the shape Stripe documents); PaymentUnavailable (503) when Stripe does not answer or refuses the
- *   listing of a charge's refunds (Stripe delivers the event again later); Error when STRIPE_WEBHOOK_SECRET is
- *   not set (a logged 500, so Stripe keeps the events and retries them once the secret is configured).
+ *   listing of a charge's refunds, or reports the failure of a refund not recorded yet (Stripe delivers the event
+ *   again later); Error when STRIPE_WEBHOOK_SECRET is not set (a logged 500, so Stripe keeps the events and retries them once the secret is configured).
  */
 export async function receiveStripeWebhook(
   db: Database,
@@ -198,6 +222,7 @@ export async function receiveStripeWebhook(
   const event = parsed.data;
   const ignored: StripeHookResult = { event_id: event.id, result: 'ignored' };
 
+  if (REFUND_EVENTS.has(event.type)) return receiveRefundFailure(db, caller, event, input);
   const target = updateOf(event);
   if (!target) return ignored;
   const payment = await findPaymentByRef(db, PROVIDER, target.ref);
@@ -220,4 +245,22 @@ export async function receiveStripeWebhook(
   });
   const result = outcome === 'changed' ? 'processed' : outcome === 'duplicate' ? 'duplicate' : 'ignored';
   return { event_id: event.id, result };
+}
+
+/** A Refund event: the failure of a refund recorded as returning money, applied once (refund-failure.ts). */
+async function receiveRefundFailure(
+  db: Database,
+  caller: Caller,
+  event: StripeEvent,
+  input: StripeWebhookInput,
+): Promise<StripeHookResult> {
+  const target = refundFailureOf(event);
+  const payment = target && (await findPaymentByRef(db, PROVIDER, target.ref));
+  if (!target || !payment) return { event_id: event.id, result: 'ignored' };
+  const outcome = await recordRefundFailure(db, caller, payment.id, target.failure, {
+    via: 'webhook',
+    event: { provider: PROVIDER, eventId: event.id, type: event.type },
+    onPaymentRefundFailed: input.onPaymentRefundFailed,
+  });
+  return { event_id: event.id, result: outcome === 'changed' ? 'processed' : 'duplicate' };
 }

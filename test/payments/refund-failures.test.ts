@@ -1,0 +1,312 @@
+/**
+ * A refund Stripe reports failed or canceled after edgecart recorded it as returning money (some payment methods'
+ * refunds are `pending` for days), through POST /v1/hooks/stripe with events signed as Stripe signs them: the
+ * refund row, the payment's refunded amount and status, the `payment.refund_failed` event and audit entry, once
+ * per refund; 503 while the refund has no row yet; a payment changed under the report.
+ */
+import { env } from 'cloudflare:workers';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createDb } from '../../src/lib/db';
+import { capturePayment, refundPayment } from '../../src/modules/payments/service';
+import { receiveStripeWebhook } from '../../src/modules/payments/webhook-service';
+import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
+import { deliver, FakeStripe, refundEvent, signature, stripeEvent } from '../helpers/fake-stripe';
+import { expectProblem } from '../helpers/http';
+import {
+  auditOf,
+  commitWrites,
+  createPayment,
+  db,
+  eventsOf,
+  receiptsOf,
+  staff,
+  storedPayment,
+} from '../helpers/payments';
+
+const stripe = new FakeStripe();
+stripe.install();
+
+beforeEach(() => {
+  stripe.behaviour = 'serve';
+  stripe.refundStatus = 'pending';
+});
+
+const key = () => crypto.randomUUID();
+
+async function expectResult(res: Response, eventId: string, result: string): Promise<void> {
+  expect(res.status).toBe(200);
+  expect(await res.json()).toStrictEqual({ event_id: eventId, result });
+}
+
+/** A payment's refund rows, oldest first. */
+const refundRows = (paymentId: string) =>
+  env.DB.prepare(
+    'SELECT amount, provider_ref, status FROM refunds WHERE payment_id = ? ORDER BY created_at, rowid',
+  )
+    .bind(paymentId)
+    .all()
+    .then((r) => r.results);
+
+/** A Stripe payment of 42.00, authorized and captured. */
+async function captured() {
+  const { payment } = await createPayment('stripe', { paymentMethod: 'pm_card_visa' });
+  await commitWrites(
+    staff(),
+    (await capturePayment(db, env, staff(), { paymentId: payment.id, idempotencyKey: key() })).writes,
+  );
+  return payment;
+}
+
+/** Staff's refund of `amount` through edgecart, committed; Stripe answers it with the test's `refundStatus`. */
+async function refundedByStaff(paymentId: string, amount: number) {
+  const result = await refundPayment(db, env, staff(), {
+    paymentId,
+    amount,
+    reason: 'damaged',
+    idempotencyKey: key(),
+  });
+  await commitWrites(staff(), result.writes);
+  return result.refund;
+}
+
+const lastStripeRefund = () => {
+  const refund = stripe.refunds.at(-1);
+  if (!refund) throw new Error('no refund');
+  return refund;
+};
+
+describe('a pending refund Stripe fails later', () => {
+  it('comes back off the payment, with its event and audit entry; its redelivery is a duplicate', async () => {
+    const payment = await captured();
+    const refund = await refundedByStaff(payment.id, 4200);
+    expect(await storedPayment(payment.id)).toMatchObject({ status: 'refunded', amount_refunded: 4200 });
+
+    const failed = refundEvent('refund.failed', stripe.failRefund(refund.providerRef));
+    await expectResult(await deliver(failed), failed.id, 'processed');
+
+    const stored = await storedPayment(payment.id);
+    expect(stored).toMatchObject({ status: 'captured', amount_captured: 4200, amount_refunded: 0 });
+    expect(await refundRows(payment.id)).toStrictEqual([
+      { amount: 4200, provider_ref: refund.providerRef, status: 'failed' },
+    ]);
+    const events = await eventsOf(payment.id);
+    expect(events.map((e) => e.type)).toStrictEqual([
+      'payment.authorized',
+      'payment.captured',
+      'payment.refunded',
+      'payment.refund_failed',
+    ]);
+    expect(events.at(-1)?.payload).toStrictEqual({
+      id: payment.id,
+      order_id: null,
+      cart_id: payment.cartId,
+      provider: 'stripe',
+      provider_ref: payment.providerRef,
+      status: 'captured',
+      amount: 4200,
+      currency: 'EUR',
+      amount_captured: 4200,
+      amount_refunded: 0,
+      failure_code: null,
+      created_at: payment.createdAt.toISOString(),
+      updated_at: new Date(stored.updated_at).toISOString(),
+      refund: {
+        id: refund.id,
+        payment_id: payment.id,
+        amount: 4200,
+        reason: 'damaged',
+        provider_ref: refund.providerRef,
+        status: 'failed',
+        created_at: refund.createdAt.toISOString(),
+        failure_reason: 'expired_or_canceled_card',
+      },
+    });
+    const audit = await auditOf(payment.id);
+    expect(audit.at(-1)).toStrictEqual({
+      action: 'payment.refund_failed',
+      actor_id: 'stripe-webhook',
+      changes: {
+        refund: {
+          id: refund.id,
+          amount: 4200,
+          provider_ref: refund.providerRef,
+          status: 'failed',
+          failure_reason: 'expired_or_canceled_card',
+        },
+        row: {
+          status: { from: 'refunded', to: 'captured' },
+          amount_refunded: { from: 4200, to: 0 },
+        },
+      },
+    });
+    expect(await receiptsOf(payment.id)).toStrictEqual([{ event_id: failed.id, type: 'refund.failed' }]);
+
+    // Redelivered, and reported again by another of Stripe's events for the same Refund: nothing more.
+    await expectResult(await deliver(failed), failed.id, 'duplicate');
+    const updated = refundEvent('charge.refund.updated', lastStripeRefund());
+    await expectResult(await deliver(updated), updated.id, 'duplicate');
+    expect(await storedPayment(payment.id)).toStrictEqual(stored);
+    expect(await eventsOf(payment.id)).toHaveLength(4);
+    expect(await auditOf(payment.id)).toStrictEqual(audit);
+    expect(await receiptsOf(payment.id)).toStrictEqual([{ event_id: failed.id, type: 'refund.failed' }]);
+  });
+
+  it('leaves staff free to refund that money again', async () => {
+    const payment = await captured();
+    const refund = await refundedByStaff(payment.id, 4200);
+    const failed = refundEvent('refund.failed', stripe.failRefund(refund.providerRef));
+    await expectResult(await deliver(failed), failed.id, 'processed');
+
+    stripe.refundStatus = 'succeeded';
+    const again = await refundedByStaff(payment.id, 4200);
+    expect(await storedPayment(payment.id)).toMatchObject({ status: 'refunded', amount_refunded: 4200 });
+    expect(await refundRows(payment.id)).toStrictEqual([
+      { amount: 4200, provider_ref: refund.providerRef, status: 'failed' },
+      { amount: 4200, provider_ref: again.providerRef, status: 'succeeded' },
+    ]);
+  });
+
+  it('takes off only its own amount: a refund canceled beside one that went through leaves it counted', async () => {
+    const payment = await captured();
+    stripe.refundStatus = 'succeeded';
+    await refundedByStaff(payment.id, 1000);
+    stripe.refundStatus = 'pending';
+    const pending = await refundedByStaff(payment.id, 2000);
+    expect(await storedPayment(payment.id)).toMatchObject({ amount_refunded: 3000 });
+
+    const canceled = refundEvent('refund.updated', stripe.failRefund(pending.providerRef, 'canceled'));
+    await expectResult(await deliver(canceled), canceled.id, 'processed');
+    expect(await storedPayment(payment.id)).toMatchObject({
+      status: 'partially_refunded',
+      amount_refunded: 1000,
+    });
+    const [event] = (await eventsOf(payment.id)).slice(-1);
+    expect(event?.type).toBe('payment.refund_failed');
+    expect(event?.payload.refund).toMatchObject({ status: 'canceled', failure_reason: null });
+  });
+
+  it('applies to a refund made in Stripe’s dashboard, recorded from charge.refunded', async () => {
+    const payment = await captured();
+    const dashboard = stripe.refundInDashboard(payment.providerRef, 1500);
+    const refunded = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
+    await expectResult(await deliver(refunded), refunded.id, 'processed');
+    expect(await storedPayment(payment.id)).toMatchObject({ amount_refunded: 1500 });
+
+    const failed = refundEvent('charge.refund.updated', stripe.failRefund(dashboard.id));
+    await expectResult(await deliver(failed), failed.id, 'processed');
+    expect(await storedPayment(payment.id)).toMatchObject({ status: 'captured', amount_refunded: 0 });
+    expect(await refundRows(payment.id)).toStrictEqual([
+      { amount: 1500, provider_ref: dashboard.id, status: 'failed' },
+    ]);
+    expect(await receiptsOf(payment.id)).toStrictEqual([
+      { event_id: refunded.id, type: 'charge.refunded' },
+      { event_id: failed.id, type: 'charge.refund.updated' },
+    ]);
+  });
+});
+
+describe('a report of a refund edgecart has not recorded yet', () => {
+  it('answers 503 with Retry-After, changing nothing; the redelivery after the refund’s batch applies', async () => {
+    const payment = await captured();
+    // Staff's refund has reached Stripe; its batch has not reached D1 when Stripe reports it failed.
+    const refund = await refundPayment(db, env, staff(), {
+      paymentId: payment.id,
+      amount: 1000,
+      reason: null,
+      idempotencyKey: key(),
+    });
+    const failed = refundEvent('refund.failed', stripe.failRefund(refund.refund.providerRef));
+    const res = await deliver(failed);
+    expect(res.headers.get('Retry-After')).toBe('10');
+    await expectProblem(res, 503, 'payment_unavailable');
+    expect(await storedPayment(payment.id)).toMatchObject({ status: 'captured', amount_refunded: 0 });
+    expect(await receiptsOf(payment.id)).toStrictEqual([]);
+
+    await commitWrites(staff(), refund.writes);
+    expect(await storedPayment(payment.id)).toMatchObject({ amount_refunded: 1000 });
+    await expectResult(await deliver(failed), failed.id, 'processed');
+    expect(await storedPayment(payment.id)).toMatchObject({ status: 'captured', amount_refunded: 0 });
+    expect(await refundRows(payment.id)).toStrictEqual([
+      { amount: 1000, provider_ref: refund.refund.providerRef, status: 'failed' },
+    ]);
+  });
+});
+
+describe('Refund events that report no failure', () => {
+  it('are ignored, recording nothing: another status, another PaymentIntent, none', async () => {
+    const payment = await captured();
+    const refund = await refundedByStaff(payment.id, 1000);
+    const pending = refundEvent('refund.updated', lastStripeRefund());
+    await expectResult(await deliver(pending), pending.id, 'ignored');
+    const succeeded = refundEvent('refund.updated', { ...lastStripeRefund(), status: 'succeeded' });
+    await expectResult(await deliver(succeeded), succeeded.id, 'ignored');
+    const notOurs = refundEvent('refund.failed', {
+      ...lastStripeRefund(),
+      status: 'failed',
+      payment_intent: 'pi_not_ours',
+    });
+    await expectResult(await deliver(notOurs), notOurs.id, 'ignored');
+    const noIntent = stripeEvent('refund.failed', {
+      ...lastStripeRefund(),
+      status: 'failed',
+      payment_intent: null,
+    });
+    await expectResult(await deliver(noIntent), noIntent.id, 'ignored');
+    expect(await storedPayment(payment.id)).toMatchObject({
+      status: 'partially_refunded',
+      amount_refunded: 1000,
+    });
+    expect(await refundRows(payment.id)).toStrictEqual([
+      { amount: 1000, provider_ref: refund.providerRef, status: 'pending' },
+    ]);
+    expect(await receiptsOf(payment.id)).toStrictEqual([]);
+  });
+
+  it('refuses a Refund event whose object is not a Refund, changing nothing', async () => {
+    const payment = await captured();
+    const res = await deliver(stripeEvent('refund.failed', stripe.charge(payment.providerRef)));
+    await expectProblem(res, 400, 'invalid_event');
+    expect(await receiptsOf(payment.id)).toStrictEqual([]);
+  });
+});
+
+describe('a payment changed under the report', () => {
+  it('reads again and takes the failed refund off what the payment says then', async () => {
+    const payment = await captured();
+    const refund = await refundedByStaff(payment.id, 1000);
+    stripe.refundStatus = 'succeeded';
+    // Another staff refund reaches Stripe now and commits between the report's read and its batch.
+    const other = await refundPayment(db, env, staff(), {
+      paymentId: payment.id,
+      amount: 2000,
+      reason: null,
+      idempotencyKey: key(),
+    });
+    const failed = refundEvent('refund.failed', stripe.failRefund(refund.providerRef));
+    const payload = JSON.stringify(failed);
+    const raced = writeLandsBeforeBatch('payments', () => commitWrites(staff(), other.writes), 'update');
+    const result = await receiveStripeWebhook(
+      createDb(raced.DB),
+      raced,
+      { ...staff(), actor: { type: 'system', id: 'stripe-webhook' } },
+      { payload: new TextEncoder().encode(payload), signature: await signature(payload) },
+    );
+    expect(result).toStrictEqual({ event_id: failed.id, result: 'processed' });
+    expect(await storedPayment(payment.id)).toMatchObject({
+      status: 'partially_refunded',
+      amount_refunded: 2000,
+    });
+    expect(await refundRows(payment.id)).toStrictEqual([
+      { amount: 1000, provider_ref: refund.providerRef, status: 'failed' },
+      { amount: 2000, provider_ref: other.refund.providerRef, status: 'succeeded' },
+    ]);
+    expect((await eventsOf(payment.id)).map((e) => e.type)).toStrictEqual([
+      'payment.authorized',
+      'payment.captured',
+      'payment.partially_refunded',
+      'payment.partially_refunded',
+      'payment.refund_failed',
+    ]);
+    expect(await receiptsOf(payment.id)).toStrictEqual([{ event_id: failed.id, type: 'refund.failed' }]);
+  });
+});
