@@ -30,8 +30,8 @@ import { adminOrdersRouter } from './modules/orders/admin-handlers';
 import {
   cancelOrderOnProviderVoid,
   markOrderPaidOnSettlement,
-  recountOrderOnRefundFailure,
   refundOrderOnProviderRefund,
+  restoreOrderOnRefundFailure,
 } from './modules/orders/settlement';
 import { storeOrdersRouter } from './modules/orders/store-handlers';
 import { stripeHooksRouter } from './modules/payments/handlers';
@@ -94,7 +94,7 @@ export function mountRoutes(app: OpenAPIHono<AppEnv>): void {
       onPaymentSettled: markOrderPaidOnSettlement,
       onPaymentRefunded: refundOrderOnProviderRefund,
       onPaymentVoided: cancelOrderOnProviderVoid,
-      onPaymentRefundFailed: recountOrderOnRefundFailure,
+      onPaymentRefundFailed: restoreOrderOnRefundFailure,
     }),
   );
 }

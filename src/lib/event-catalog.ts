@@ -106,6 +106,17 @@ const OrderRefundedData = OrderMoneyData.extend({
   refunded_total: Amount,
 });
 
+/** A refund the provider failed or canceled after it was counted: the money it was to return, and the order's transition. */
+const OrderRefundFailedData = OrderMoneyData.extend({
+  amount: Amount.openapi({ description: 'What the failed refund was to return, no longer refunded' }),
+  number: z.string(),
+  from: z.enum(['partially_refunded', 'refunded']),
+  to: z.string(),
+  reason: z.string().optional(),
+  payment_id: Id,
+  refunded_total: Amount,
+});
+
 const StockLevel = z.enum(['in_stock', 'low_stock', 'out_of_stock']);
 
 /** A SKU's level moved (written by its InventoryItem object's outbox; `seq` orders one SKU's levels). */
@@ -328,6 +339,15 @@ export const EVENT_CATALOG = {
       '`refunded_total` so far); a partial refund raises one event each, and `to` says whether the order is ' +
       'now `partially_refunded` or `refunded`.',
     versions: { 1: OrderRefundedData },
+  }),
+  'order.refund_failed': spec({
+    aggregate: 'order',
+    audience: 'public',
+    description:
+      'A refund counted in `order.refunded` returned nothing after all: the provider failed or canceled it ' +
+      '(`amount`; `refunded_total` after it). The order is `partially_refunded` while refunded money remains, ' +
+      'else back in the status it had before its first refund (`to`); revenue counts the amount again.',
+    versions: { 1: OrderRefundFailedData },
   }),
   'customer.created': spec({
     aggregate: 'customer',

@@ -146,6 +146,38 @@ describe('sales analytics', () => {
     );
   });
 
+  it('counts a refund the provider failed back into revenue, in its row and its data point', async () => {
+    const points = vi.spyOn(env.ANALYTICS, 'writeDataPoint');
+    const refunded = money('order.refunded', '2021-05-10', 'eu', 'AT', 2500);
+    const failed = syntheticEnvelope(
+      'order.refund_failed',
+      {
+        ...refunded.data,
+        number: 'EC-TEST',
+        from: 'refunded',
+        to: 'fulfilled',
+        reason: 'stripe refund failed (webhook)',
+        refunded_total: 0,
+      },
+      at('2021-05-12'),
+    );
+    const events = [money('order.paid', '2021-05-10', 'eu', 'AT', 2500), refunded, failed];
+    expect((await deliverBatch(events)).acked).toHaveLength(events.length);
+
+    expect(await (await report('from=2021-05-10&to=2021-05-12')).json()).toStrictEqual({
+      data: [
+        row('2021-05-10', 'eu', 'AT', 'EUR', [0, 0, 2500, 2500]),
+        row('2021-05-12', 'eu', 'AT', 'EUR', [0, 0, 0, -2500]),
+      ],
+      page: { limit: 20, next_cursor: null },
+    });
+    expect(points.mock.calls.map(([point]) => point)).toContainEqual({
+      indexes: ['eu'],
+      blobs: ['order.refund_failed', 'eu', 'AT', 'EUR', failed.data.id],
+      doubles: [0, 0, 0, -2500],
+    });
+  });
+
   it('pages through the report in day, region, country and currency order', async () => {
     const countries = ['AT', 'BE', 'CH', 'DK', 'ES'];
     await deliverBatch(countries.map((country) => created('2021-04-01', 'eu', country, 'EUR', 100)));

@@ -15,6 +15,8 @@ const EVENTS: OrderEvent[] = [
   { action: 'cancel' },
   { action: 'refund', full: false },
   { action: 'refund', full: true },
+  { action: 'refund_failed', remaining: true, before: 'fulfilled' },
+  { action: 'refund_failed', remaining: false, before: 'fulfilled' },
 ];
 
 const label = (e: OrderEvent) =>
@@ -22,7 +24,9 @@ const label = (e: OrderEvent) =>
     ? `fulfil ${e.complete ? 'all' : 'part'}`
     : e.action === 'refund'
       ? `refund ${e.full ? 'all' : 'part'}`
-      : e.action;
+      : e.action === 'refund_failed'
+        ? `refund failed, ${e.remaining ? 'some' : 'none'} left`
+        : e.action;
 
 /** from -> event -> to; every pair not listed is refused. */
 const ALLOWED: Record<OrderStatus, Record<string, OrderStatus>> = {
@@ -48,8 +52,13 @@ const ALLOWED: Record<OrderStatus, Record<string, OrderStatus>> = {
     'fulfil all': 'partially_refunded',
     'refund part': 'partially_refunded',
     'refund all': 'refunded',
+    'refund failed, some left': 'partially_refunded',
+    'refund failed, none left': 'fulfilled',
   },
-  refunded: {},
+  refunded: {
+    'refund failed, some left': 'partially_refunded',
+    'refund failed, none left': 'fulfilled',
+  },
 };
 
 function outcome(from: OrderStatus, event: OrderEvent): OrderStatus | string {
@@ -89,9 +98,19 @@ describe('order state machine', () => {
     );
   });
 
-  it('ends in canceled and refunded: nothing leaves them', () => {
-    for (const from of ['canceled', 'refunded'] as const) {
-      expect(EVENTS.map((e) => outcome(from, e))).toStrictEqual(EVENTS.map(() => '409 invalid_transition'));
+  it('ends in canceled and refunded: nothing leaves them but a refund the provider failed', () => {
+    expect(EVENTS.map((e) => outcome('canceled', e))).toStrictEqual(
+      EVENTS.map(() => '409 invalid_transition'),
+    );
+    const staffActions = EVENTS.filter((e) => e.action !== 'refund_failed');
+    expect(staffActions.map((e) => outcome('refunded', e))).toStrictEqual(
+      staffActions.map(() => '409 invalid_transition'),
+    );
+  });
+
+  it('takes a refunded order back to the status it had before its refunds when none is left', () => {
+    for (const before of ['paid', 'partially_fulfilled', 'fulfilled', 'delivered'] as const) {
+      expect(nextStatus('refunded', { action: 'refund_failed', remaining: false, before })).toBe(before);
     }
   });
 

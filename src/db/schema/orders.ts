@@ -139,7 +139,16 @@ export const orderLines = sqliteTable(
   (t) => [index('order_lines_order_idx').on(t.orderId, t.position)],
 );
 
-export const ORDER_ACTIONS = ['place', 'pay', 'fulfil', 'deliver', 'cancel', 'refund'] as const;
+/** `refund_failed`: a refund the provider failed or canceled after it was counted gave the money back (never staff's). */
+export const ORDER_ACTIONS = [
+  'place',
+  'pay',
+  'fulfil',
+  'deliver',
+  'cancel',
+  'refund',
+  'refund_failed',
+] as const;
 export type OrderAction = (typeof ORDER_ACTIONS)[number];
 
 /** Every status change (and every action that keeps the status), with who made it and why. */

@@ -5,7 +5,8 @@
  *
  * Layout (Analytics Engine columns are positional): index1 = region; blob1 = event type, blob2 = region,
  * blob3 = country, blob4 = currency, blob5 = order id; double1 = orders, double2 = ordered, double3 = paid,
- * double4 = refunded (minor units).
+ * double4 = refunded (minor units; negative
+ * for `order.refund_failed`, a refund that returned nothing after all).
  */
 import { type SalesEvent, salesDelta } from './service';
 

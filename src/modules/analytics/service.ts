@@ -11,13 +11,14 @@ import type { CatalogEvent } from '../../lib/event-catalog';
 
 export type SalesEvent = Extract<
   CatalogEvent,
-  { type: 'order.created' | 'order.paid' | 'order.refunded' | 'order.canceled' }
+  { type: 'order.created' | 'order.paid' | 'order.refunded' | 'order.refund_failed' | 'order.canceled' }
 >;
 
 export const SALES_EVENT_TYPES: readonly SalesEvent['type'][] = [
   'order.created',
   'order.paid',
   'order.refunded',
+  'order.refund_failed',
   'order.canceled',
 ];
 
@@ -34,6 +35,9 @@ export function salesDelta(event: SalesEvent): SalesDelta {
     // A cancel gives back what order.paid counted (voided or refunded): revenue must not keep it.
     case 'order.canceled':
       return { orders: 0, ordered: 0, paid: 0, refunded: event.data.amount };
+    // A refund the provider failed returned nothing: what its order.refunded took off revenue comes back.
+    case 'order.refund_failed':
+      return { orders: 0, ordered: 0, paid: 0, refunded: -event.data.amount };
   }
 }
 

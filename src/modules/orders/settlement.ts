@@ -23,14 +23,20 @@
  * its report is recorded quietly, or finds the payment already voided.
  *
  * A refund the provider reports failed or canceled after it was counted (`OnPaymentRefundFailed`) returned
- * nothing: the order's refunded total is recomputed from its payments in the batch that takes it off the payment.
+ * nothing: in the batch that takes it off the payment, the order's refunded total is recomputed from its payments
+ * and a `partially_refunded` or `refunded` order gives the money back (action `refund_failed`, its claim required):
+ * `partially_refunded` while refunded money remains, else the status it had before its first refund (the `from`
+ * of its earliest `refund` transition, brought up to date with what shipped since: shipping keeps a refunded order
+ * `partially_refunded`), with the `order.refund_failed` audit entry and event (the mirror of `order.refunded`,
+ * which revenue counts back). An order in another status (canceled: its cancel refunded what was captured) keeps
+ * its status; only its refunded total follows.
  *
  * Every audit entry here names the provider's report as its actor (`system`, `<provider>-<via>`: `stripe-webhook`,
  * `stripe-confirmation`), not the caller: the storefront's confirmation is asked for by a shopper, often an
  * anonymous one, and what it records is what the provider answered, as the webhook records what it sent.
  */
-import { eq } from 'drizzle-orm';
-import { orders } from '../../db/schema';
+import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
+import { type OrderStatus, orderLines, orders, orderTransitions } from '../../db/schema';
 import { type AuditRecord, computedEvent, type DomainEvent } from '../../lib/commit';
 import type { Database } from '../../lib/db';
 import type {
@@ -128,11 +134,68 @@ export const refundOrderOnProviderRefund: OnPaymentRefunded = async (db, refunde
   };
 };
 
-/** A refund that returned nothing after all: the order's refunded total counts the payment without it. */
-export const recountOrderOnRefundFailure: OnPaymentRefundFailed = (db, failed, when) => {
+/**
+ * The status `order` had before its first refund, with what shipped since (see above); from its lines when no
+ * refund transition says (an order refunded before transitions named their action cannot be, but costs nothing).
+ */
+async function statusBeforeRefunds(db: Database, orderId: string): Promise<OrderStatus> {
+  const first = await db
+    .select({ from: orderTransitions.fromStatus })
+    .from(orderTransitions)
+    .where(and(eq(orderTransitions.orderId, orderId), eq(orderTransitions.action, 'refund')))
+    .orderBy(asc(orderTransitions.at), asc(orderTransitions.id))
+    .get();
+  if (first?.from === 'fulfilled' || first?.from === 'delivered') return first.from;
+  const lines = await db
+    .select({
+      ordered: sql<number>`coalesce(sum(${orderLines.quantity}), 0)`,
+      shipped: sql<number>`coalesce(sum(${orderLines.fulfilledQuantity}), 0)`,
+    })
+    .from(orderLines)
+    .where(eq(orderLines.orderId, orderId))
+    .get();
+  if (!lines || lines.shipped === 0) return 'paid';
+  return lines.shipped >= lines.ordered ? 'fulfilled' : 'partially_fulfilled';
+}
+
+/** A refund that returned nothing after all: the order gives the money back (see above). */
+export const restoreOrderOnRefundFailure: OnPaymentRefundFailed = async (db, failed, when, caller) => {
   if (failed.orderId === null) return NOTHING;
+  const order = await orderOf(db, failed.orderId);
+  if (!order) return NOTHING;
+  const recount = (guard: SQL) => refundedTotalStatement(db, order.id, { ...failed, guard });
+  if (!allows(order.status, 'refund_failed')) return { statements: [recount(when)] };
+  const refundedTotal = await refundedSoFar(db, order.id, failed);
+  const to = nextStatus(order.status, {
+    action: 'refund_failed',
+    remaining: refundedTotal > 0,
+    before: await statusBeforeRefunds(db, order.id),
+  });
+  const reason = `${failed.provider} refund ${failed.status} (${failed.via})`;
+  const transition = transitionOrder(db, caller, order, { action: 'refund_failed', to, reason }, when);
+  const summary = {
+    from: order.status,
+    to,
+    reason,
+    ...orderMoneyOf(order, await regionCodeOf(db, order.regionId)),
+    amount: failed.amount,
+    payment_id: failed.paymentId,
+    refunded_total: refundedTotal,
+  };
   return {
-    statements: [refundedTotalStatement(db, failed.orderId, { ...failed, guard: when })],
+    statements: [transition.claim, recount(transition.won), transition.record],
+    audit: [reportedAudit(failed, 'order.refund_failed', order.id, summary)],
+    // `from` and `to` come from the state machine's table, so typed at run time (as for order.refunded).
+    events: [
+      computedEvent({
+        type: 'order.refund_failed',
+        aggregateType: 'order',
+        aggregateId: order.id,
+        payload: { number: order.number, ...summary },
+      }),
+    ],
+    // The failure is recorded on the payment only with the order's: never an order still counting it.
+    requires: transition.won,
   };
 };
 

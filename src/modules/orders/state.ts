@@ -17,7 +17,12 @@ export type OrderEvent =
   | { action: 'deliver' }
   | { action: 'cancel' }
   /** `full`: after this refund the refunded total equals the order total. */
-  | { action: 'refund'; full: boolean };
+  | { action: 'refund'; full: boolean }
+  /**
+   * A refund the provider failed or canceled (settlement.ts): `remaining`, whether refunded money is left after it;
+   * `before`, the status without any refund (the one before the first refund, with what shipped since).
+   */
+  | { action: 'refund_failed'; remaining: boolean; before: OrderStatus };
 
 type TransitionAction = Exclude<OrderAction, 'place'>;
 type Target<A extends TransitionAction> = (event: Extract<OrderEvent, { action: A }>) => OrderStatus;
@@ -27,6 +32,7 @@ export const PLACED_STATUSES = ['pending_payment', 'paid'] as const satisfies re
 
 const fulfilTarget: Target<'fulfil'> = (e) => (e.complete ? 'fulfilled' : 'partially_fulfilled');
 const refundTarget: Target<'refund'> = (e) => (e.full ? 'refunded' : 'partially_refunded');
+const refundFailedTarget: Target<'refund_failed'> = (e) => (e.remaining ? 'partially_refunded' : e.before);
 
 /** For each action, the statuses it is allowed from and the status it leads to. Anything else is refused. */
 const TRANSITIONS: { [A in TransitionAction]: Partial<Record<OrderStatus, Target<A>>> } = {
@@ -45,6 +51,7 @@ const TRANSITIONS: { [A in TransitionAction]: Partial<Record<OrderStatus, Target
     delivered: refundTarget,
     partially_refunded: refundTarget,
   },
+  refund_failed: { partially_refunded: refundFailedTarget, refunded: refundFailedTarget },
 };
 
 export function invalidTransition(from: OrderStatus, action: OrderAction): AppError {
@@ -62,6 +69,7 @@ const PAST_TENSE: Record<OrderAction, string> = {
   deliver: 'marked delivered',
   cancel: 'canceled',
   refund: 'refunded',
+  refund_failed: 'given back a failed refund',
 };
 
 /** Whether `action` is allowed from `from` at all (before its details, such as quantities, are known). */
