@@ -205,6 +205,24 @@ describe('a pending refund Stripe fails later', () => {
   });
 });
 
+describe('a report of edgecart’s own refund older than its failure', () => {
+  it('does not count the failed refund again (its cumulative amount still holds it)', async () => {
+    const payment = await captured();
+    const refund = await refundedByStaff(payment.id, 1000);
+    const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
+    // Stripe's charge.refunded for the refund, sent while it was pending, is delivered after its failure.
+    const late = stripeEvent('charge.refunded', stripe.charge(payment.providerRef), ownKey);
+    const failed = refundEvent('refund.failed', stripe.failRefund(refund.providerRef));
+    await expectResult(await deliver(failed), failed.id, 'processed');
+    const stored = await storedPayment(payment.id);
+
+    await expectResult(await deliver(late), late.id, 'ignored');
+    expect(await storedPayment(payment.id)).toStrictEqual(stored);
+    expect(stored).toMatchObject({ status: 'captured', amount_refunded: 0 });
+    expect(await receiptsOf(payment.id)).toStrictEqual([{ event_id: failed.id, type: 'refund.failed' }]);
+  });
+});
+
 describe('a report of a refund edgecart has not recorded yet', () => {
   it('answers 503 with Retry-After, changing nothing; the redelivery after the refund’s batch applies', async () => {
     const payment = await captured();

@@ -56,7 +56,7 @@ import { paymentAudit, paymentEvent } from './events';
 import type { ExternalRefund, ProviderUpdate } from './provider';
 import { eventRecorded, getPayment, refundsOfPayment } from './read';
 import type { PaymentRow } from './schemas';
-import { planUpdate } from './transitions';
+import { planUpdate, returnsMoney } from './transitions';
 
 /** A payment that just became usable for its order: funds held (`authorized`) or taken (`captured`). */
 export type PaymentSettled = {
@@ -252,15 +252,26 @@ async function orderSide(
   return { statements: [] };
 }
 
-/** The refunds of `update` made outside edgecart that no refund row records yet. */
-async function unrecorded(
+/**
+ * `update` against the refunds recorded, with the refunds made outside edgecart that no row records yet. A
+ * cumulative refunded amount (the report of edgecart's own refund, `external` null) is taken less the refunds
+ * recorded failed or canceled: a report sent before their failure still counts them, and may be delivered after
+ * it (refund-failure.ts took them off). One sent after no longer counts them, so falls short and changes nothing.
+ */
+async function againstRecorded(
   db: Database,
   paymentId: string,
   update: ProviderUpdate,
-): Promise<ExternalRefund[]> {
-  if (update.status !== 'refunded' || !update.external?.length) return [];
-  const recorded = new Set((await refundsOfPayment(db, paymentId)).map((r) => r.providerRef));
-  return update.external.filter((r) => !recorded.has(r.providerRef));
+): Promise<{ update: ProviderUpdate; external: ExternalRefund[] }> {
+  if (update.status !== 'refunded') return { update, external: [] };
+  const recorded = await refundsOfPayment(db, paymentId);
+  if (update.external === null) {
+    const failed = recorded.reduce((sum, r) => sum + (returnsMoney(r) ? 0 : r.amount), 0);
+    return { update: { ...update, amountRefunded: update.amountRefunded - failed }, external: [] };
+  }
+  const refs = new Set(recorded.map((r) => r.providerRef));
+  const external = update.external.filter((r) => !refs.has(r.providerRef));
+  return { update: { ...update, external }, external };
 }
 
 /**
@@ -319,11 +330,8 @@ export async function recordProviderUpdate(
     if (event && (await eventRecorded(db, event.provider, event.eventId))) {
       return { outcome: 'duplicate', payment: before };
     }
-    const external = await unrecorded(db, before.id, update);
-    const plan = planUpdate(
-      before,
-      update.status === 'refunded' && update.external !== null ? { ...update, external } : update,
-    );
+    const { update: reported, external } = await againstRecorded(db, before.id, update);
+    const plan = planUpdate(before, reported);
     if (!plan) return { outcome: 'unchanged', payment: before };
     const after: PaymentRow = {
       ...before,

@@ -11,7 +11,8 @@
  *   reported failed or canceled (`planRefundFailure`): its amount comes back off, the one way they shrink
  *
  * `planUpdate` is given a refund report's `external` refunds already less those recorded (settlement.ts), and
- * counts only them when they were looked up (see ProviderUpdate).
+ * counts only them when they were looked up (see ProviderUpdate); a cumulative amount comes less the refunds
+ * recorded failed or canceled, which a report older than their failure still holds.
  *
  * Moves only go forward, so reports arriving late or out of order (webhooks are not ordered) change nothing
  * they should not: an authorization reported after the capture is ignored.
