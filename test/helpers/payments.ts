@@ -13,6 +13,7 @@ import { createDb } from '../../src/lib/db';
 import {
   type AuthorizePaymentResult,
   authorizePayment,
+  capturePayment,
   type PaymentWrites,
 } from '../../src/modules/payments/service';
 import type { OnPaymentSettled } from '../../src/modules/payments/settlement';
@@ -179,3 +180,14 @@ export const markStandInOrderPaid: OnPaymentSettled = (database, settled, when) 
     },
   ],
 });
+
+/** A Stripe payment (faked by the test file's FakeStripe) of 42.00, authorized and captured. */
+export async function capturedStripePayment() {
+  const { payment } = await createPayment('stripe', { paymentMethod: 'pm_card_visa' });
+  const capture = await capturePayment(db, env, staff(), {
+    paymentId: payment.id,
+    idempotencyKey: crypto.randomUUID(),
+  });
+  await commitWrites(staff(), capture.writes);
+  return payment;
+}

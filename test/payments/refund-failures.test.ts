@@ -7,15 +7,15 @@
 import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createDb } from '../../src/lib/db';
-import { capturePayment, refundPayment } from '../../src/modules/payments/service';
+import { refundPayment } from '../../src/modules/payments/service';
 import { receiveStripeWebhook } from '../../src/modules/payments/webhook-service';
 import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { deliver, FakeStripe, refundEvent, signature, stripeEvent } from '../helpers/fake-stripe';
 import { expectProblem } from '../helpers/http';
 import {
   auditOf,
+  capturedStripePayment,
   commitWrites,
-  createPayment,
   db,
   eventsOf,
   receiptsOf,
@@ -47,16 +47,6 @@ const refundRows = (paymentId: string) =>
     .all()
     .then((r) => r.results);
 
-/** A Stripe payment of 42.00, authorized and captured. */
-async function captured() {
-  const { payment } = await createPayment('stripe', { paymentMethod: 'pm_card_visa' });
-  await commitWrites(
-    staff(),
-    (await capturePayment(db, env, staff(), { paymentId: payment.id, idempotencyKey: key() })).writes,
-  );
-  return payment;
-}
-
 /** Staff's refund of `amount` through edgecart, committed; Stripe answers it with the test's `refundStatus`. */
 async function refundedByStaff(paymentId: string, amount: number) {
   const result = await refundPayment(db, env, staff(), {
@@ -77,7 +67,7 @@ const lastStripeRefund = () => {
 
 describe('a pending refund Stripe fails later', () => {
   it('comes back off the payment, with its event and audit entry; its redelivery is a duplicate', async () => {
-    const payment = await captured();
+    const payment = await capturedStripePayment();
     const refund = await refundedByStaff(payment.id, 4200);
     expect(await storedPayment(payment.id)).toMatchObject({ status: 'refunded', amount_refunded: 4200 });
 
@@ -152,7 +142,7 @@ describe('a pending refund Stripe fails later', () => {
   });
 
   it('leaves staff free to refund that money again', async () => {
-    const payment = await captured();
+    const payment = await capturedStripePayment();
     const refund = await refundedByStaff(payment.id, 4200);
     const failed = refundEvent('refund.failed', stripe.failRefund(refund.providerRef));
     await expectResult(await deliver(failed), failed.id, 'processed');
@@ -167,7 +157,7 @@ describe('a pending refund Stripe fails later', () => {
   });
 
   it('takes off only its own amount: a refund canceled beside one that went through leaves it counted', async () => {
-    const payment = await captured();
+    const payment = await capturedStripePayment();
     stripe.refundStatus = 'succeeded';
     await refundedByStaff(payment.id, 1000);
     stripe.refundStatus = 'pending';
@@ -186,7 +176,7 @@ describe('a pending refund Stripe fails later', () => {
   });
 
   it('applies to a refund made in Stripe’s dashboard, recorded from charge.refunded', async () => {
-    const payment = await captured();
+    const payment = await capturedStripePayment();
     const dashboard = stripe.refundInDashboard(payment.providerRef, 1500);
     const refunded = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
     await expectResult(await deliver(refunded), refunded.id, 'processed');
@@ -207,7 +197,7 @@ describe('a pending refund Stripe fails later', () => {
 
 describe('a report of edgecart’s own refund older than its failure', () => {
   it('does not count the failed refund again (its cumulative amount still holds it)', async () => {
-    const payment = await captured();
+    const payment = await capturedStripePayment();
     const refund = await refundedByStaff(payment.id, 1000);
     const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
     // Stripe's charge.refunded for the refund, sent while it was pending, is delivered after its failure.
@@ -225,7 +215,7 @@ describe('a report of edgecart’s own refund older than its failure', () => {
 
 describe('a report of a refund edgecart has not recorded yet', () => {
   it('answers 503 with Retry-After, changing nothing; the redelivery after the refund’s batch applies', async () => {
-    const payment = await captured();
+    const payment = await capturedStripePayment();
     // Staff's refund has reached Stripe; its batch has not reached D1 when Stripe reports it failed.
     const refund = await refundPayment(db, env, staff(), {
       paymentId: payment.id,
@@ -252,7 +242,7 @@ describe('a report of a refund edgecart has not recorded yet', () => {
 
 describe('Refund events that report no failure', () => {
   it('are ignored, recording nothing: another status, another PaymentIntent, none', async () => {
-    const payment = await captured();
+    const payment = await capturedStripePayment();
     const refund = await refundedByStaff(payment.id, 1000);
     const pending = refundEvent('refund.updated', lastStripeRefund());
     await expectResult(await deliver(pending), pending.id, 'ignored');
@@ -281,7 +271,7 @@ describe('Refund events that report no failure', () => {
   });
 
   it('refuses a Refund event whose object is not a Refund, changing nothing', async () => {
-    const payment = await captured();
+    const payment = await capturedStripePayment();
     const res = await deliver(stripeEvent('refund.failed', stripe.charge(payment.providerRef)));
     await expectProblem(res, 400, 'invalid_event');
     expect(await receiptsOf(payment.id)).toStrictEqual([]);
@@ -290,7 +280,7 @@ describe('Refund events that report no failure', () => {
 
 describe('a payment changed under the report', () => {
   it('reads again and takes the failed refund off what the payment says then', async () => {
-    const payment = await captured();
+    const payment = await capturedStripePayment();
     const refund = await refundedByStaff(payment.id, 1000);
     stripe.refundStatus = 'succeeded';
     // Another staff refund reaches Stripe now and commits between the report's read and its batch.

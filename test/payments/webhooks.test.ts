@@ -11,6 +11,7 @@ import { receiveStripeWebhook } from '../../src/modules/payments/webhook-service
 import { deliver, FakeStripe, signature, stripeEvent } from '../helpers/fake-stripe';
 import { call, expectProblem } from '../helpers/http';
 import {
+  capturedStripePayment,
   commitWrites,
   createOrdersStandIn,
   createPayment,
@@ -55,16 +56,6 @@ const refundRows = (paymentId: string) =>
     .bind(paymentId)
     .all()
     .then((r) => r.results);
-
-/** A Stripe payment, authorized and captured. */
-async function captured() {
-  const { payment } = await createPayment('stripe', { paymentMethod: 'pm_card_visa' });
-  await commitWrites(
-    staff(),
-    (await capturePayment(db, env, staff(), { paymentId: payment.id, idempotencyKey: key() })).writes,
-  );
-  return payment;
-}
 
 describe('signature', () => {
   it('applies a correctly signed event', async () => {
@@ -254,7 +245,7 @@ describe('effects', () => {
   });
 
   it('records refunds made in Stripe’s dashboard from charge.refunded', async () => {
-    const payment = await captured();
+    const payment = await capturedStripePayment();
     stripe.refundInDashboard(payment.providerRef, 1500);
     const partial = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
     await expectResult(await deliver(partial), partial.id, 'processed');
@@ -294,7 +285,7 @@ describe('events caused by edgecart’s own calls', () => {
   });
 
   it('do not count a refund twice when charge.refunded arrives before the refund’s batch', async () => {
-    const payment = await captured();
+    const payment = await capturedStripePayment();
     const refund = await refundPayment(db, env, staff(), {
       paymentId: payment.id,
       amount: 1000,
@@ -319,7 +310,7 @@ describe('events caused by edgecart’s own calls', () => {
 
 describe('refunds made in Stripe’s dashboard beside edgecart’s', () => {
   it('are recorded once by Stripe’s id, and an edgecart refund whose batch is pending is left to it', async () => {
-    const payment = await captured();
+    const payment = await capturedStripePayment();
     // Staff's refund has reached Stripe, its batch not D1, when a dashboard refund's event arrives.
     const refund = await refundPayment(db, env, staff(), {
       paymentId: payment.id,
@@ -347,7 +338,7 @@ describe('refunds made in Stripe’s dashboard beside edgecart’s', () => {
 
 describe('listing a charge’s refunds from Stripe', () => {
   it('reads a refund without metadata as the dashboard’s, and one without a status as returning nothing', async () => {
-    const payment = await captured();
+    const payment = await capturedStripePayment();
     // Stripe documents both as nullable.
     Object.assign(stripe.refundInDashboard(payment.providerRef, 300), { status: null, metadata: null });
     const dashboard = Object.assign(stripe.refundInDashboard(payment.providerRef, 500), { metadata: null });
@@ -365,7 +356,7 @@ describe('listing a charge’s refunds from Stripe', () => {
    * returned after checking it recorded nothing, and that the redelivery, with Stripe answering again, applies.
    */
   async function deliveredWhileListing(listing: () => Response): Promise<Response> {
-    const payment = await captured();
+    const payment = await capturedStripePayment();
     stripe.refundInDashboard(payment.providerRef, 500);
     const event = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
     const answerOf = stripe.handle.bind(stripe);
@@ -403,7 +394,7 @@ describe('listing a charge’s refunds from Stripe', () => {
   });
 
   it('answers a redelivered event duplicate without asking Stripe, even while Stripe is down', async () => {
-    const payment = await captured();
+    const payment = await capturedStripePayment();
     stripe.refundInDashboard(payment.providerRef, 500);
     const event = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
     await expectResult(await deliver(event), event.id, 'processed');

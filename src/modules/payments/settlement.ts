@@ -127,28 +127,20 @@ export type SettlementExtension = {
  * condition `when` and the caller recording it (the webhook's system actor, or the confirming shopper);
  * reads are allowed, writes go in the returned statements.
  */
-export type OnPaymentSettled = (
+type OrderSideHook<Report> = (
   db: Database,
-  settled: PaymentSettled,
+  report: Report,
   when: SQL,
   caller: Caller,
 ) => SettlementExtension | Promise<SettlementExtension>;
+
+export type OnPaymentSettled = OrderSideHook<PaymentSettled>;
 
 /** As `OnPaymentSettled`, for a report that a refund, not edgecart's, returned money (see the top of this file). */
-export type OnPaymentRefunded = (
-  db: Database,
-  refunded: PaymentRefunded,
-  when: SQL,
-  caller: Caller,
-) => SettlementExtension | Promise<SettlementExtension>;
+export type OnPaymentRefunded = OrderSideHook<PaymentRefunded>;
 
 /** As `OnPaymentRefunded`, for a refund the provider reports failed or canceled (refund-failure.ts). */
-export type OnPaymentRefundFailed = (
-  db: Database,
-  failed: PaymentRefundFailed,
-  when: SQL,
-  caller: Caller,
-) => SettlementExtension | Promise<SettlementExtension>;
+export type OnPaymentRefundFailed = OrderSideHook<PaymentRefundFailed>;
 
 /** As `OnPaymentSettled`, for a void the provider reports that edgecart did not make; with the env its follow-ups need. */
 export type OnPaymentVoided = (
