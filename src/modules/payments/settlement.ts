@@ -73,43 +73,30 @@ export type PaymentSettled = {
   via: 'webhook' | 'confirmation';
 };
 
-/** Money a provider reported returned to the shopper, not by an edgecart call: a refund in its dashboard. */
-export type PaymentRefunded = {
+/** What every report the order side is told of names: the payment, its order, the provider and the report. */
+type PaymentReport = {
   paymentId: string;
   orderId: string | null;
   provider: PaymentProviderName;
-  /** What the refunds this report records returned. */
-  amount: number;
-  /** The payment's refunded amount once the report is recorded. */
-  amountRefunded: number;
-  currency: string;
   via: PaymentSettled['via'];
 };
 
 /** A payment the provider reports voided, not by an edgecart call: its authorization expired, or was canceled. */
-export type PaymentVoided = {
-  paymentId: string;
-  orderId: string | null;
-  provider: PaymentProviderName;
-  via: PaymentSettled['via'];
-};
+export type PaymentVoided = PaymentReport;
+
+/**
+ * Money a provider reported returned to the shopper, not by an edgecart call (a refund in its dashboard):
+ * `amount`, what the refunds this report records returned; `amountRefunded`, the payment's refunded amount once the
+ * report is recorded.
+ */
+export type PaymentRefunded = PaymentReport & { amount: number; amountRefunded: number; currency: string };
 
 /**
  * A refund recorded as returning money that the provider reports failed or canceled: it returned nothing, and
- * comes back off the payment's refunded amount (refund-failure.ts), whoever made it.
+ * comes back off the payment's refunded amount (refund-failure.ts), whoever made it. `amount` is what it was to
+ * return, `amountRefunded` the payment's refunded amount once the failure is recorded.
  */
-export type PaymentRefundFailed = {
-  paymentId: string;
-  orderId: string | null;
-  provider: PaymentProviderName;
-  /** What the failed refund was to return. */
-  amount: number;
-  /** The payment's refunded amount once the failure is recorded. */
-  amountRefunded: number;
-  currency: string;
-  status: 'failed' | 'canceled';
-  via: PaymentSettled['via'];
-};
+export type PaymentRefundFailed = PaymentRefunded & { status: 'failed' | 'canceled' };
 
 /** What the order side adds to the settling batch; every statement guarded by `when`. */
 export type SettlementExtension = {
