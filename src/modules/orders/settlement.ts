@@ -37,6 +37,7 @@
  */
 import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
 import { type OrderStatus, orderLines, orders, orderTransitions } from '../../db/schema';
+import type { Caller } from '../../lib/caller';
 import { type AuditRecord, computedEvent, type DomainEvent } from '../../lib/commit';
 import type { Database } from '../../lib/db';
 import type {
@@ -44,12 +45,14 @@ import type {
   OnPaymentRefundFailed,
   OnPaymentSettled,
   OnPaymentVoided,
+  PaymentRefunded,
   PaymentSettled,
   SettlementExtension,
 } from '../payments/settlement';
 import { returnStock } from './cancel';
 import { orderCanceledMoney, orderMoneyOf, orderPaidEvent, regionCodeOf } from './events';
 import { activePayment, refundedSoFar, refundedTotalStatement } from './order-payments';
+import type { OrderRow } from './schemas';
 import { allows, nextStatus } from './state';
 import { transitionOrder } from './transitions';
 
@@ -96,6 +99,57 @@ export const markOrderPaidOnSettlement: OnPaymentSettled = async (db, settled, w
   };
 };
 
+/**
+ * A move of the order's refunded money that a provider reported (a refund made outside edgecart, or a refund that
+ * failed): the transition `action` to `to`, the refunded total recounted from the payments with the report's figure,
+ * the audit entry `order.<action>` and the event `type`. The payment is recorded only if the order's claim matched.
+ */
+async function reportedMoneyMove(
+  db: Database,
+  caller: Caller,
+  order: OrderRow,
+  report: PaymentRefunded,
+  move: {
+    action: 'refund' | 'refund_failed';
+    to: OrderStatus;
+    reason: string;
+    type: string;
+    /** The order's refunded total once the report is recorded (refundedSoFar with it). */
+    refundedTotal: number;
+  },
+  when: SQL,
+): Promise<SettlementExtension> {
+  const { action, to, reason, type, refundedTotal } = move;
+  const transition = transitionOrder(db, caller, order, { action, to, reason }, when);
+  const summary = {
+    from: order.status,
+    to,
+    reason,
+    ...orderMoneyOf(order, await regionCodeOf(db, order.regionId)),
+    amount: report.amount,
+    payment_id: report.paymentId,
+    refunded_total: refundedTotal,
+  };
+  return {
+    statements: [
+      transition.claim,
+      refundedTotalStatement(db, order.id, { ...report, guard: transition.won }),
+      transition.record,
+    ],
+    audit: [reportedAudit(report, `order.${action}`, order.id, summary)],
+    // `from` and `to` come from the state machine's table, as a staff refund's do (changes.ts), so typed at run time.
+    events: [
+      computedEvent({
+        type,
+        aggregateType: 'order',
+        aggregateId: order.id,
+        payload: { number: order.number, ...summary },
+      }),
+    ],
+    requires: transition.won,
+  };
+}
+
 /** Money a provider reports refunded outside edgecart: the order's refunded total and status follow, with the event. */
 export const refundOrderOnProviderRefund: OnPaymentRefunded = async (db, refunded, when, caller) => {
   if (refunded.orderId === null) return NOTHING;
@@ -104,34 +158,8 @@ export const refundOrderOnProviderRefund: OnPaymentRefunded = async (db, refunde
   const refundedTotal = await refundedSoFar(db, order.id, refunded);
   const to = nextStatus(order.status, { action: 'refund', full: refundedTotal >= order.total });
   const reason = `${refunded.provider} refund (${refunded.via})`;
-  const transition = transitionOrder(db, caller, order, { action: 'refund', to, reason }, when);
-  const summary = {
-    from: order.status,
-    to,
-    reason,
-    ...orderMoneyOf(order, await regionCodeOf(db, order.regionId)),
-    amount: refunded.amount,
-    payment_id: refunded.paymentId,
-    refunded_total: refundedTotal,
-  };
-  return {
-    statements: [
-      transition.claim,
-      refundedTotalStatement(db, order.id, { ...refunded, guard: transition.won }),
-      transition.record,
-    ],
-    audit: [reportedAudit(refunded, 'order.refund', order.id, summary)],
-    // The status comes from the state machine's table, as a staff refund's does (changes.ts), so typed at run time.
-    events: [
-      computedEvent({
-        type: 'order.refunded',
-        aggregateType: 'order',
-        aggregateId: order.id,
-        payload: { number: order.number, ...summary },
-      }),
-    ],
-    requires: transition.won,
-  };
+  const move = { action: 'refund', to, reason, type: 'order.refunded', refundedTotal } as const;
+  return reportedMoneyMove(db, caller, order, refunded, move, when);
 };
 
 /**
@@ -163,8 +191,9 @@ export const restoreOrderOnRefundFailure: OnPaymentRefundFailed = async (db, fai
   if (failed.orderId === null) return NOTHING;
   const order = await orderOf(db, failed.orderId);
   if (!order) return NOTHING;
-  const recount = (guard: SQL) => refundedTotalStatement(db, order.id, { ...failed, guard });
-  if (!allows(order.status, 'refund_failed')) return { statements: [recount(when)] };
+  if (!allows(order.status, 'refund_failed')) {
+    return { statements: [refundedTotalStatement(db, order.id, { ...failed, guard: when })] };
+  }
   const refundedTotal = await refundedSoFar(db, order.id, failed);
   const to = nextStatus(order.status, {
     action: 'refund_failed',
@@ -172,31 +201,8 @@ export const restoreOrderOnRefundFailure: OnPaymentRefundFailed = async (db, fai
     before: await statusBeforeRefunds(db, order.id),
   });
   const reason = `${failed.provider} refund ${failed.status} (${failed.via})`;
-  const transition = transitionOrder(db, caller, order, { action: 'refund_failed', to, reason }, when);
-  const summary = {
-    from: order.status,
-    to,
-    reason,
-    ...orderMoneyOf(order, await regionCodeOf(db, order.regionId)),
-    amount: failed.amount,
-    payment_id: failed.paymentId,
-    refunded_total: refundedTotal,
-  };
-  return {
-    statements: [transition.claim, recount(transition.won), transition.record],
-    audit: [reportedAudit(failed, 'order.refund_failed', order.id, summary)],
-    // `from` and `to` come from the state machine's table, so typed at run time (as for order.refunded).
-    events: [
-      computedEvent({
-        type: 'order.refund_failed',
-        aggregateType: 'order',
-        aggregateId: order.id,
-        payload: { number: order.number, ...summary },
-      }),
-    ],
-    // The failure is recorded on the payment only with the order's: never an order still counting it.
-    requires: transition.won,
-  };
+  const move = { action: 'refund_failed', to, reason, type: 'order.refund_failed', refundedTotal } as const;
+  return reportedMoneyMove(db, caller, order, failed, move, when);
 };
 
 /** An authorization the provider canceled: the paid order it paid for is canceled, its units given back after. */
