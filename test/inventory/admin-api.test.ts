@@ -306,6 +306,25 @@ describe('a count or an adjustment retried with its Idempotency-Key', () => {
     ]);
   });
 
+  it('refuses a malformed key with 400 invalid_idempotency_key, changing nothing', async () => {
+    const v = await variant();
+    await admin('PUT', `/inventory/${v.id}`, { on_hand: 10, reason: 'Count' });
+    const before = await snapshotD1();
+    for (const key of ['x'.repeat(256), 'two words', '']) {
+      await expectProblem(
+        await admin('POST', `/inventory/${v.id}/adjustments`, { delta: 1, reason: 'Found' }, withKey(key)),
+        400,
+        'invalid_idempotency_key',
+      );
+      await expectProblem(
+        await admin('PUT', `/inventory/${v.id}`, { on_hand: 1, reason: 'Count' }, withKey(key)),
+        400,
+        'invalid_idempotency_key',
+      );
+    }
+    expect({ ...(await snapshotD1()), api_keys: [] }).toStrictEqual({ ...before, api_keys: [] });
+  });
+
   it('refuses the key for another change with 422 idempotency_key_reused, changing nothing', async () => {
     const v = await variant();
     const key = crypto.randomUUID();
