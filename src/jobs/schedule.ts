@@ -7,6 +7,7 @@ import { runIdempotencyCleanupJob } from './idempotency-cleanup';
 import { runOrderStockJob } from './order-stock';
 import { runOutboxRetentionJob } from './outbox-retention';
 import { runOutboxSweepJob } from './outbox-sweep';
+import { runRefundClaimsJob } from './refund-claims';
 import { runStorefrontRebuildJob } from './storefront-rebuild';
 import { runWebhookDeliverySweep } from './webhook-deliveries';
 import { runWebhookDeliveryRetentionJob } from './webhook-delivery-retention';
@@ -21,6 +22,7 @@ export const CRON_JOBS: Record<string, ((env: Env) => Promise<void>)[]> = {
     runWebhookDeliveryRetentionJob,
     runCartRetentionJob,
     runStorefrontRebuildJob,
+    runRefundClaimsJob,
   ],
 };
 

@@ -8,9 +8,17 @@ import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { issueSecretKey } from '../../src/auth/secret-key';
 import { orders } from '../../src/db/schema';
+import { claimRefunds, REFUND_CLAIMS_JOB } from '../../src/jobs/refund-claims';
+import { systemCaller } from '../../src/lib/caller';
+import { createLogger } from '../../src/lib/logger';
 import { PERMISSIONS } from '../../src/lib/permissions';
-import { refundForOrder } from '../../src/modules/orders/order-payments';
+import {
+  refundForOrder,
+  refundKeyOf,
+  releasePaymentForCancel,
+} from '../../src/modules/orders/order-payments';
 import type { OrderRow } from '../../src/modules/orders/schemas';
+import { CLAIM_GRACE_MS } from '../../src/modules/payments/refund-claims';
 import { admin, rows } from '../helpers/admin-fixtures';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { shippingOption } from '../helpers/checkout';
@@ -199,7 +207,10 @@ describe('a staff action retried with its Idempotency-Key', () => {
     const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
     const claim = { scope: `secret_key:${till.id}`, key, requestHash: '', claimId: '' };
     const died = { paymentId: placed.paymentId, amount: 1000, reason: null };
-    await refundForOrder(db, env, staff(), order as OrderRow, died, claim);
+    await refundForOrder(db, env, staff(), order as OrderRow, {
+      ...died,
+      key: refundKeyOf(order as OrderRow, { amount: 1000 }, claim),
+    });
     // Meanwhile the order moves on (its version with it).
     expect((await admin('POST', `/orders/${placed.id}/deliver`)).status).toBe(200);
 
@@ -227,14 +238,12 @@ describe('a staff action retried with its Idempotency-Key', () => {
       const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
       expect(order?.total).toBe(2500);
       const claim = { scope: `secret_key:${till.id}`, key, requestHash: '', claimId: '' };
-      await refundForOrder(
-        db,
-        env,
-        staff(),
-        order as OrderRow,
-        { paymentId: placed.paymentId, amount, reason: null },
-        claim,
-      );
+      await refundForOrder(db, env, staff(), order as OrderRow, {
+        paymentId: placed.paymentId,
+        amount,
+        reason: null,
+        key: refundKeyOf(order as OrderRow, { amount }, claim),
+      });
       const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
       const report = await deliver(stripeEvent('charge.refunded', stripe.charge(placed.providerRef), ownKey));
       expect(report.status).toBe(200);
@@ -265,4 +274,242 @@ describe('a staff action retried with its Idempotency-Key', () => {
       expect(paymentEvents.map((e) => JSON.parse(String(e.payload)).amount_refunded)).toStrictEqual([amount]);
     },
   );
+});
+
+// A staff refund sent without a key whose Worker died past Stripe (its retry would name the order's version, which
+// has moved on, so no request ever records it): Stripe's quiet report records it on the payment, unclaimed. A keyed
+// refund after it is held against it and counted on the order by itself; the sweep of unclaimed refunds records the
+// lost one on the order ten minutes on, with its event, so the order's figures end where Stripe's are.
+describe('a refund Stripe made that no request recorded', () => {
+  async function withUnrecordedRefund() {
+    const placed = await shippedOrder('stripe');
+    const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
+    expect(order?.total).toBe(2500);
+    const died = { paymentId: placed.paymentId, amount: 1000, reason: null };
+    await refundForOrder(db, env, staff(), order as OrderRow, {
+      ...died,
+      key: refundKeyOf(order as OrderRow, died),
+    });
+    const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
+    const report = await deliver(stripeEvent('charge.refunded', stripe.charge(placed.providerRef), ownKey));
+    expect(report.status).toBe(200);
+    const till = await issueSecretKey(env.DB, 'till', PERMISSIONS);
+    const refund = (body: object, key = crypto.randomUUID()) =>
+      call(
+        `/v1/admin/orders/${placed.id}/refunds`,
+        jsonInit('POST', body, { ...withKey(key).headers, ...bearer(till.key) }),
+      );
+    return { placed, refund };
+  }
+
+  async function figures(placed: { id: string; paymentId: string; providerRef: string }) {
+    const [order] = await rows('SELECT status, refunded_total FROM orders WHERE id = ?', placed.id);
+    const [payment] = await rows(
+      'SELECT status, amount_refunded FROM payments WHERE id = ?',
+      placed.paymentId,
+    );
+    const atStripe = stripe.refunds
+      .filter((r) => r.payment_intent === placed.providerRef)
+      .reduce((sum, r) => sum + r.amount, 0);
+    return { order, payment, atStripe };
+  }
+
+  /** What each `order.refunded` event says, and who its audit entry names. */
+  async function refundsOnOrder(orderId: string) {
+    const events = await rows(
+      "SELECT payload FROM outbox_events WHERE aggregate_id = ? AND type = 'order.refunded' ORDER BY rowid",
+      orderId,
+    );
+    const audit = await rows(
+      "SELECT actor_id FROM audit_log WHERE target_id = ? AND action = 'order.refund' ORDER BY rowid",
+      orderId,
+    );
+    return events.map((e, i) => {
+      const { amount, refunded_total, to } = JSON.parse(String(e.payload));
+      return { amount, refunded_total, to, by: audit[i]?.actor_id };
+    });
+  }
+
+  /** The sweep's run at `now`. */
+  const sweep = (now: number) =>
+    claimRefunds(
+      {
+        runId: 'run',
+        logger: createLogger({}),
+        caller: systemCaller(REFUND_CLAIMS_JOB, 'run'),
+        env,
+      },
+      now,
+    );
+
+  it('"everything" refunds what Stripe has left; the sweep brings the lost refund to the order', async () => {
+    const { placed, refund } = await withUnrecordedRefund();
+    const res = await refund({});
+    expect(res.status, await res.clone().text()).toBe(201);
+    expect(await figures(placed)).toStrictEqual({
+      order: { status: 'partially_refunded', refunded_total: 1500 },
+      payment: { status: 'refunded', amount_refunded: 2500 },
+      atStripe: 2500,
+    });
+    // Before its grace is over the sweep leaves it to its request; after, records it once.
+    expect(await sweep(Date.now())).toStrictEqual({ claimed: 0, left: 0, more: false });
+    const later = Date.now() + CLAIM_GRACE_MS + 1000;
+    expect(await sweep(later)).toStrictEqual({ claimed: 1, left: 0, more: false });
+    expect(await sweep(later)).toStrictEqual({ claimed: 0, left: 0, more: false });
+    expect(await figures(placed)).toStrictEqual({
+      order: { status: 'refunded', refunded_total: 2500 },
+      payment: { status: 'refunded', amount_refunded: 2500 },
+      atStripe: 2500,
+    });
+    expect(await refundsOnOrder(placed.id)).toStrictEqual([
+      { amount: 1500, refunded_total: 1500, to: 'partially_refunded', by: expect.stringMatching(/^key_/) },
+      { amount: 1000, refunded_total: 2500, to: 'refunded', by: 'stripe-sweep' },
+    ]);
+  });
+
+  it('an amount that fits is counted on top of what Stripe returned, the order counting its own', async () => {
+    const { placed, refund } = await withUnrecordedRefund();
+    const res = await refund({ amount: 500 });
+    expect(res.status, await res.clone().text()).toBe(201);
+    expect(await figures(placed)).toStrictEqual({
+      order: { status: 'partially_refunded', refunded_total: 500 },
+      payment: { status: 'partially_refunded', amount_refunded: 1500 },
+      atStripe: 1500,
+    });
+    await sweep(Date.now() + CLAIM_GRACE_MS + 1000);
+    expect((await figures(placed)).order).toStrictEqual({
+      status: 'partially_refunded',
+      refunded_total: 1500,
+    });
+    expect((await refundsOnOrder(placed.id)).map((r) => [r.amount, r.refunded_total])).toStrictEqual([
+      [500, 500],
+      [1000, 1500],
+    ]);
+  });
+
+  it('an amount over what Stripe has left is the 422 with what is left, as without a key', async () => {
+    const { placed, refund } = await withUnrecordedRefund();
+    const res = await refund({ amount: 2000 });
+    await expectProblem(res, 422, 'refund_exceeds_refundable', [
+      { pointer: '/body/amount', message: 'At most 1500' },
+    ]);
+    expect(await figures(placed)).toStrictEqual({
+      order: { status: 'fulfilled', refunded_total: 0 },
+      payment: { status: 'partially_refunded', amount_refunded: 1000 },
+      atStripe: 1000,
+    });
+  });
+});
+
+// A keyed refund whose Worker died past Stripe, retried only after the sweep recorded its refund on the order.
+describe('a keyed refund retried after the sweep recorded it', () => {
+  it('answers 201 with the order as it is: no second refund, event or count', async () => {
+    const placed = await shippedOrder('stripe');
+    const till = await issueSecretKey(env.DB, 'till', PERMISSIONS);
+    const key = crypto.randomUUID();
+    const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
+    const claim = { scope: `secret_key:${till.id}`, key, requestHash: '', claimId: '' };
+    await refundForOrder(db, env, staff(), order as OrderRow, {
+      paymentId: placed.paymentId,
+      amount: 2500,
+      reason: null,
+      key: refundKeyOf(order as OrderRow, {}, claim),
+    });
+    const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
+    expect(
+      (await deliver(stripeEvent('charge.refunded', stripe.charge(placed.providerRef), ownKey))).status,
+    ).toBe(200);
+    await claimRefunds(
+      { runId: 'run', logger: createLogger({}), caller: systemCaller(REFUND_CLAIMS_JOB, 'run'), env },
+      Date.now() + CLAIM_GRACE_MS + 1000,
+    );
+    const before = await orderRecord(placed.id);
+    expect(before.order).toMatchObject({ status: 'refunded', refunded_total: 2500 });
+    const stripeCalls = stripeRefunds();
+
+    const retry = await call(
+      `/v1/admin/orders/${placed.id}/refunds`,
+      jsonInit('POST', {}, { ...withKey(key).headers, ...bearer(till.key) }),
+    );
+    expect(retry.status, await retry.clone().text()).toBe(201);
+    expect(await retry.json()).toMatchObject({ id: placed.id, status: 'refunded', refunded_total: 2500 });
+    expect(stripeRefunds()).toBe(stripeCalls);
+    expect(await orderRecord(placed.id)).toStrictEqual(before);
+  });
+});
+
+// A cancel refunds what was captured (here in Stripe's dashboard); its Worker died past Stripe and Stripe's report
+// recorded the refund unclaimed. The same cancel again (no key: the order's version names it, unchanged) finds that
+// refund and records it with the cancel.
+describe('a cancel retried after its refund was reported', () => {
+  it('records the one refund with the cancel, asking Stripe nothing again', async () => {
+    const placed = await paidOrder('stripe');
+    Object.assign(stripe.intents.get(placed.providerRef) ?? {}, {
+      status: 'succeeded',
+      amount_received: 2500,
+    });
+    const captured = stripeEvent('payment_intent.succeeded', stripe.intents.get(placed.providerRef));
+    expect((await deliver(captured)).status).toBe(200);
+    const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
+    const died = await releasePaymentForCancel(db, env, staff(), order as OrderRow);
+    expect(died?.events.map((e) => e.type)).toStrictEqual(['payment.refunded']);
+    const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
+    expect(
+      (await deliver(stripeEvent('charge.refunded', stripe.charge(placed.providerRef), ownKey))).status,
+    ).toBe(200);
+    const stripeCalls = stripeRefunds();
+
+    const retry = await admin('POST', `/orders/${placed.id}/cancel`, { reason: 'Customer asked' });
+    expect(retry.status, await retry.clone().text()).toBe(200);
+    expect(stripeRefunds()).toBe(stripeCalls);
+    const record = await orderRecord(placed.id);
+    expect(record.order).toMatchObject({ status: 'canceled', refunded_total: 2500 });
+    expect(record.refunds).toStrictEqual([{ amount: 2500, status: 'succeeded' }]);
+    expect(record.events.filter((type) => type === 'order.canceled')).toHaveLength(1);
+    const [claimed] = await rows(
+      'SELECT claimed_at IS NOT NULL AS claimed FROM refunds WHERE payment_id = ?',
+      placed.paymentId,
+    );
+    expect(claimed).toStrictEqual({ claimed: 1 });
+  });
+});
+
+// The key's first request died past Stripe; the same key comes back with another request. Stripe refuses to replay
+// its key with other parameters, and a recorded refund names its amount: either way the client reused its key.
+describe('a refund key sent again with another request after the first died past Stripe', () => {
+  async function diedPastStripe(amount: number, reason: string | null, report: boolean) {
+    const placed = await shippedOrder('stripe');
+    const till = await issueSecretKey(env.DB, 'till', PERMISSIONS);
+    const key = crypto.randomUUID();
+    const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
+    const claim = { scope: `secret_key:${till.id}`, key, requestHash: '', claimId: '' };
+    await refundForOrder(db, env, staff(), order as OrderRow, {
+      paymentId: placed.paymentId,
+      amount,
+      reason,
+      key: refundKeyOf(order as OrderRow, { amount, reason }, claim),
+    });
+    if (report) {
+      const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
+      const reported = stripeEvent('charge.refunded', stripe.charge(placed.providerRef), ownKey);
+      expect((await deliver(reported)).status).toBe(200);
+    }
+    const again = (body: object) =>
+      call(
+        `/v1/admin/orders/${placed.id}/refunds`,
+        jsonInit('POST', body, { ...withKey(key).headers, ...bearer(till.key) }),
+      );
+    return { placed, again, before: await orderRecord(placed.id) };
+  }
+
+  it.each([
+    ['another reason, before Stripe’s report', { amount: 1000, reason: 'lost' }, false],
+    ['another amount, before Stripe’s report', { amount: 900, reason: 'damaged' }, false],
+    ['another amount, after Stripe’s report', { amount: 900, reason: 'damaged' }, true],
+  ])('is 422 idempotency_key_reused, changing nothing: %s', async (_name, body, report) => {
+    const { placed, again, before } = await diedPastStripe(1000, 'damaged', report);
+    await expectProblem(await again(body), 422, 'idempotency_key_reused');
+    expect(await orderRecord(placed.id)).toStrictEqual(before);
+    expect(stripe.refunds.filter((r) => r.payment_intent === placed.providerRef)).toHaveLength(1);
+  });
 });

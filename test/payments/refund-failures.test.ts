@@ -240,6 +240,37 @@ describe('a report of a refund edgecart has not recorded yet', () => {
   });
 });
 
+describe('a report of an edgecart refund only its charge.refunded recorded', () => {
+  it('answers 503 while the row is unclaimed (the order has not counted it); applies once the batch claims it', async () => {
+    const payment = await capturedStripePayment();
+    // Staff's refund has reached Stripe and been reported; its batch has not reached D1 when Stripe fails it.
+    const refund = await refundPayment(db, env, staff(), {
+      paymentId: payment.id,
+      amount: 1000,
+      reason: null,
+      idempotencyKey: key(),
+    });
+    const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
+    const reported = stripeEvent('charge.refunded', stripe.charge(payment.providerRef), ownKey);
+    await expectResult(await deliver(reported), reported.id, 'processed');
+    const unclaimed = await storedPayment(payment.id);
+    expect(unclaimed).toMatchObject({ status: 'partially_refunded', amount_refunded: 1000 });
+    const failed = refundEvent('refund.failed', stripe.failRefund(refund.refund.providerRef));
+    const res = await deliver(failed);
+    expect(res.headers.get('Retry-After')).toBe('10');
+    await expectProblem(res, 503, 'payment_unavailable');
+    expect(await storedPayment(payment.id)).toStrictEqual(unclaimed);
+    expect(await receiptsOf(payment.id)).toStrictEqual([{ event_id: reported.id, type: 'charge.refunded' }]);
+
+    await commitWrites(staff(), refund.writes);
+    await expectResult(await deliver(failed), failed.id, 'processed');
+    expect(await storedPayment(payment.id)).toMatchObject({ status: 'captured', amount_refunded: 0 });
+    expect(await refundRows(payment.id)).toStrictEqual([
+      { amount: 1000, provider_ref: refund.refund.providerRef, status: 'failed' },
+    ]);
+  });
+});
+
 describe('Refund events that report no failure', () => {
   it('are ignored, recording nothing: another status, another PaymentIntent, none', async () => {
     const payment = await capturedStripePayment();

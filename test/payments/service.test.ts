@@ -415,14 +415,21 @@ describe('refundPayment', () => {
     const idempotencyKey = key();
     const input = { paymentId: payment.id, amount: 700, reason: null, idempotencyKey };
     const first = await refundPayment(db, env, staff(), input);
+    // The same key at once, as a concurrent request for the same refund sends it: the provider answers with the
+    // same refund, which this call would record again as a refund of its own.
+    const concurrent = await refundPayment(db, env, staff(), input);
+    expect(concurrent.refund.providerRef).toBe(first.refund.providerRef);
     await commitWrites(staff(), first.writes);
     await commitWrites(staff(), first.writes);
-    // The same key again, as a concurrent request for the same refund sends it: the provider answers with the
-    // refund already recorded, which this call would record again as a refund of its own.
-    const again = await refundPayment(db, env, staff(), input);
-    expect(again.refund.providerRef).toBe(first.refund.providerRef);
-    await expect(commitWrites(staff(), again.writes)).rejects.toThrow(
-      /UNIQUE constraint failed: refunds\.payment_id, refunds\.provider_ref/,
+    await expect(commitWrites(staff(), concurrent.writes)).rejects.toThrow(
+      /NOT NULL constraint failed: payments\.amount_refunded/,
+    );
+    // The same key once it is recorded (the order layer answers such a retry without calling): the same refund,
+    // whose batch fails too.
+    const retry = await refundPayment(db, env, staff(), input);
+    expect(retry.refund.providerRef).toBe(first.refund.providerRef);
+    await expect(commitWrites(staff(), retry.writes)).rejects.toThrow(
+      /NOT NULL constraint failed: payments\.amount_refunded/,
     );
     expect(await storedPayment(payment.id)).toMatchObject({
       status: 'partially_refunded',
@@ -499,8 +506,10 @@ describe('refundPayment', () => {
       payment_intent: payment.providerRef,
       amount: '1200',
       'metadata[edgecart]': 'refund',
+      'metadata[edgecart_key]': result.refund.providerKey,
       'metadata[reason]': 'late',
     });
+    expect(result.refund.providerKey).toBe(stripe.lastRequest('/refunds').headers['idempotency-key']);
     await commitWrites(staff(), result.writes);
     // Staff refunded the rest in Stripe's dashboard; its webhook has not arrived yet.
     stripe.refunded.set(payment.providerRef, 4200);

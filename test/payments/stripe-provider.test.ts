@@ -3,7 +3,11 @@
  * form body, Authorization, Stripe-Version, Idempotency-Key) and how each answer is read.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ProviderRejected, ProviderUnreachable } from '../../src/modules/payments/provider';
+import {
+  IDEMPOTENCY_ERROR,
+  ProviderRejected,
+  ProviderUnreachable,
+} from '../../src/modules/payments/provider';
 import { STRIPE_API_VERSION } from '../../src/modules/payments/stripe-api';
 import { stripeProvider } from '../../src/modules/payments/stripe-provider';
 import { FakeStripe, STRIPE_API } from '../helpers/fake-stripe';
@@ -104,8 +108,9 @@ describe('authorize', () => {
   it('turns any other refusal into ProviderRejected with Stripe’s code, and a bad key too', async () => {
     const request = authorizeRequest();
     await provider.authorize(request, signal);
+    // A key replayed with other parameters: Stripe's error has a type and no code.
     await expect(provider.authorize({ ...request, amount: 4300 }, signal)).rejects.toStrictEqual(
-      new ProviderRejected(400, null),
+      new ProviderRejected(400, IDEMPOTENCY_ERROR),
     );
     await expect(
       stripeProvider('sk_test_wrong').authorize(authorizeRequest(), signal),
@@ -152,6 +157,7 @@ describe('capture, refund, cancel, retrieve', () => {
       payment_intent: ref,
       amount: '1200',
       'metadata[edgecart]': 'refund',
+      'metadata[edgecart_key]': 'edgecart:refund:k2',
       'metadata[reason]': 'damaged in transit',
     });
     await expect(provider.refund(ref, 4000, null, 'edgecart:refund:k3', signal)).rejects.toStrictEqual(
@@ -171,12 +177,14 @@ describe('capture, refund, cancel, retrieve', () => {
       amount: 100,
       status: 'succeeded',
       ours: true,
+      key: 'edgecart:refund:k6',
     });
     expect(listed[0]).toStrictEqual({
       providerRef: dashboard.at(-1)?.id,
       amount: 1,
       status: 'succeeded',
       ours: false,
+      key: null,
     });
     const pages = stripe.requests.filter(
       (r) => new URL(r.url).pathname === '/v1/refunds' && r.method === 'GET',

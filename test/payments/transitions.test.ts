@@ -1,7 +1,7 @@
 /** The payment state machine as a table: what each provider report does to a payment in each status. */
 import { describe, expect, it } from 'vitest';
 import { PAYMENT_STATUSES, type PaymentStatus } from '../../src/db/schema';
-import type { ProviderUpdate } from '../../src/modules/payments/provider';
+import type { ProviderUpdate, ReportedRefund } from '../../src/modules/payments/provider';
 import type { PaymentRow } from '../../src/modules/payments/schemas';
 import { planRefundFailure, planUpdate } from '../../src/modules/payments/transitions';
 
@@ -79,13 +79,21 @@ const TABLE: Record<ProviderUpdate['status'], Record<PaymentStatus, string>> = {
   },
 };
 
+const reported = (providerRef: string, amount: number): ReportedRefund => ({
+  providerRef,
+  amount,
+  status: 'succeeded',
+  ours: false,
+  key: null,
+});
+
 const updates: Record<ProviderUpdate['status'], ProviderUpdate> = {
   requires_action: { status: 'requires_action' },
   authorized: { status: 'authorized' },
   captured: { status: 'captured', amountCaptured: 1000 },
   failed: { status: 'failed', failureCode: 'insufficient_funds' },
   voided: { status: 'voided' },
-  refunded: { status: 'refunded', amountCaptured: 1000, amountRefunded: 400, external: null },
+  refunded: { status: 'refunded', amountCaptured: 1000, refunds: [reported('re_1', 400)] },
 };
 
 describe('planUpdate', () => {
@@ -125,16 +133,19 @@ describe('planUpdate', () => {
     });
   });
 
-  it('takes cumulative refunded amounts, only when they grow, and knows a full refund', () => {
-    const refunded = (amountRefunded: number) => ({
-      status: 'refunded' as const,
+  it('adds the refunds it records to the refunded amount, and knows a full refund', () => {
+    const refunded = (...amounts: number[]): ProviderUpdate => ({
+      status: 'refunded',
       amountCaptured: 1000,
-      amountRefunded,
-      external: null,
+      refunds: amounts.map((amount, i) => reported(`re_${i}`, amount)),
     });
-    expect(planUpdate(row('partially_refunded', 1000, 400), refunded(400))).toBeNull();
-    expect(planUpdate(row('partially_refunded', 1000, 400), refunded(300))).toBeNull();
-    expect(planUpdate(row('partially_refunded', 1000, 400), refunded(1000))).toMatchObject({
+    // Every refund listed has a row already (settlement.ts leaves those out): nothing to do.
+    expect(planUpdate(row('partially_refunded', 1000, 400), refunded())).toBeNull();
+    expect(planUpdate(row('partially_refunded', 1000, 400), refunded(300))).toMatchObject({
+      status: 'partially_refunded',
+      amountRefunded: 700,
+    });
+    expect(planUpdate(row('partially_refunded', 1000, 400), refunded(200, 400))).toMatchObject({
       status: 'refunded',
       amountRefunded: 1000,
     });
@@ -144,27 +155,7 @@ describe('planUpdate', () => {
       amountCaptured: 1000,
       amountRefunded: 1000,
     });
-  });
-
-  it('takes a refund made outside edgecart not recorded yet, even when an earlier report counted its amount', () => {
-    const external = [{ providerRef: 're_dashboard', amount: 400, status: 'succeeded' as const }];
-    const update = { status: 'refunded' as const, amountCaptured: 1000, amountRefunded: 400, external };
-    expect(planUpdate(row('partially_refunded', 1000, 400), update)).toMatchObject({
-      status: 'partially_refunded',
-      amountRefunded: 400,
-    });
-    expect(planUpdate(row('partially_refunded', 1000, 700), update)).toMatchObject({ amountRefunded: 700 });
-  });
-
-  it('counts only the outside refunds it records, not an edgecart refund in the cumulative amount', () => {
-    // 200 recorded; Stripe's total of 900 also holds an edgecart refund of 300 whose batch has not committed.
-    const external = [{ providerRef: 're_dashboard', amount: 400, status: 'succeeded' as const }];
-    const update = { status: 'refunded' as const, amountCaptured: 1000, amountRefunded: 900, external };
-    expect(planUpdate(row('partially_refunded', 1000, 200), update)).toMatchObject({
-      status: 'partially_refunded',
-      amountRefunded: 600,
-    });
-    expect(planUpdate(row('partially_refunded', 1000, 200), { ...update, external: [] })).toBeNull();
+    expect(planUpdate(row('voided'), refunded(1000))).toBeNull();
   });
 });
 

@@ -6,8 +6,10 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { refundsOfPayment } from '../../src/modules/payments/read';
 import { capturePayment, refundPayment, syncPayment } from '../../src/modules/payments/service';
 import { receiveStripeWebhook } from '../../src/modules/payments/webhook-service';
+import { rows } from '../helpers/admin-fixtures';
 import { deliver, FakeStripe, signature, stripeEvent } from '../helpers/fake-stripe';
 import { call, expectProblem } from '../helpers/http';
 import {
@@ -309,7 +311,7 @@ describe('events caused by edgecart’s own calls', () => {
 });
 
 describe('refunds made in Stripe’s dashboard beside edgecart’s', () => {
-  it('are recorded once by Stripe’s id, and an edgecart refund whose batch is pending is left to it', async () => {
+  it('are recorded once by Stripe’s id; an edgecart refund whose batch is pending is recorded for its batch to claim', async () => {
     const payment = await capturedStripePayment();
     // Staff's refund has reached Stripe, its batch not D1, when a dashboard refund's event arrives.
     const refund = await refundPayment(db, env, staff(), {
@@ -321,18 +323,38 @@ describe('refunds made in Stripe’s dashboard beside edgecart’s', () => {
     const dashboard = stripe.refundInDashboard(payment.providerRef, 500);
     const event = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
     await expectResult(await deliver(event), event.id, 'processed');
-    expect(await refundRows(payment.id)).toStrictEqual([{ amount: 500, provider_ref: dashboard.id }]);
-    expect(await storedPayment(payment.id)).toMatchObject({ amount_refunded: 500 });
+    const claims = (paymentId: string) =>
+      rows(
+        'SELECT amount, provider_ref, provider_key, claimed_at IS NOT NULL AS claimed FROM refunds WHERE payment_id = ? ORDER BY amount',
+        paymentId,
+      );
+    const ownKey = refund.refund.providerKey;
+    expect(await claims(payment.id)).toStrictEqual([
+      { amount: 500, provider_ref: dashboard.id, provider_key: null, claimed: 1 },
+      { amount: 1000, provider_ref: refund.refund.providerRef, provider_key: ownKey, claimed: 0 },
+    ]);
+    // The payment says what Stripe returned; only the dashboard refund has its event (the batch raises its own).
+    expect(await storedPayment(payment.id)).toMatchObject({ amount_refunded: 1500 });
+    expect((await eventsOf(payment.id)).map((e) => [e.type, e.payload.amount_refunded])).toStrictEqual([
+      ['payment.authorized', 0],
+      ['payment.captured', 0],
+      ['payment.partially_refunded', 1500],
+    ]);
     await commitWrites(staff(), refund.writes);
     await expectResult(await deliver(event), event.id, 'duplicate');
     expect(await storedPayment(payment.id)).toMatchObject({
       status: 'partially_refunded',
       amount_refunded: 1500,
     });
-    expect(await refundRows(payment.id)).toStrictEqual([
-      { amount: 500, provider_ref: dashboard.id },
-      { amount: 1000, provider_ref: refund.refund.providerRef },
+    expect(await claims(payment.id)).toStrictEqual([
+      { amount: 500, provider_ref: dashboard.id, provider_key: null, claimed: 1 },
+      { amount: 1000, provider_ref: refund.refund.providerRef, provider_key: ownKey, claimed: 1 },
     ]);
+    // The claimed row is the batch's refund, under its id (its creation the report's).
+    expect(await refundsOfPayment(db, payment.id)).toContainEqual({
+      ...refund.refund,
+      createdAt: expect.any(Date),
+    });
   });
 });
 

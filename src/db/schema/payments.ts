@@ -88,8 +88,24 @@ export const refunds = sqliteTable(
     providerRef: text('provider_ref').notNull(),
     status: text('status', { enum: REFUND_STATUSES }).notNull(),
     createdAt,
+    /**
+     * The idempotency key edgecart sent the provider for this refund (carried in the refund's metadata, so the
+     * provider's report of it names it too); null for a refund made in the provider's dashboard.
+     */
+    providerKey: text('provider_key'),
+    /**
+     * When the order recorded this refund: the batch of the request that made it, the provider's report of a refund
+     * made in its dashboard, or the sweep of unclaimed refunds. Null while only the report of an edgecart refund has
+     * recorded it (its money counted on the payment), written so explicitly; a row that does not say is claimed
+     * (0: rows from before migration 0032, and from a Worker before it, running until the deploy).
+     */
+    claimedAt: integer('claimed_at', { mode: 'timestamp_ms' }).default(sql`0`),
   },
-  (t) => [uniqueIndex('refunds_provider_ref_uq').on(t.paymentId, t.providerRef)],
+  (t) => [
+    uniqueIndex('refunds_provider_ref_uq').on(t.paymentId, t.providerRef),
+    // The refunds nobody claimed, oldest first, for the sweep that records them on their orders.
+    index('refunds_unclaimed_idx').on(t.createdAt).where(sql`${t.claimedAt} IS NULL`),
+  ],
 );
 
 /**

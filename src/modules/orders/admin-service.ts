@@ -14,14 +14,22 @@ import type { Caller } from '../../lib/caller';
 import { insertRowIf } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
 import { AppError, conflict, type FieldError } from '../../lib/errors';
-import { type IdempotencyClaim, idempotencyRecord } from '../../lib/idempotency';
+import { type IdempotencyClaim, idempotencyKeyReused, idempotencyRecord } from '../../lib/idempotency';
 import { newId } from '../../lib/ids';
+import { returnsMoney } from '../payments/transitions';
 import { getAdminOrder } from './admin-read';
 import type { FulfilInput, RefundInput } from './admin-schemas';
 import { cancelOrderAs } from './cancel';
 import { changeOrder } from './changes';
 import { orderMoneyOf, regionCodeOf } from './events';
-import { captureForFulfilment, refundableOf, refundedTotalWith, refundForOrder } from './order-payments';
+import {
+  captureForFulfilment,
+  nothingToRefund,
+  refundableOf,
+  refundedSoFar,
+  refundForOrder,
+  refundKeyOf,
+} from './order-payments';
 import { findOrder, type OrderParts } from './read';
 import type { AdminOrder } from './schemas';
 import { allows, invalidTransition } from './state';
@@ -143,10 +151,17 @@ export async function cancelOrder(
   return getAdminOrder(env, orderId);
 }
 
-/** Whether the refund row this request made is on record (its losing attempts' writes ride unguarded). */
-async function refundRecorded(db: Database, refundId: string): Promise<boolean> {
-  const row = await db.select({ id: refunds.id }).from(refunds).where(eq(refunds.id, refundId)).get();
-  return row !== undefined;
+/**
+ * Whether the order counts the refund row `refundId` already: this request's batch claimed it after a lost race
+ * (its losing attempts' money writes ride unguarded), and it still returns money.
+ */
+async function refundCounted(db: Database, refundId: string): Promise<boolean> {
+  const row = await db
+    .select({ status: refunds.status, claimedAt: refunds.claimedAt })
+    .from(refunds)
+    .where(eq(refunds.id, refundId))
+    .get();
+  return row?.claimedAt != null && returnsMoney(row);
 }
 
 /** 422: the body's amount is what is wrong (the payments service answers its own callers 409 with this code). */
@@ -173,10 +188,17 @@ export async function refundOrder(
 ): Promise<AdminOrder> {
   const db = createDb(env.DB);
   const order = await findOrder(db, orderId);
+  const key = refundKeyOf(order, input, idempotency);
+  const { payment, refundable, earlier } = await refundableOf(db, order, key);
+  // The key's first request refunded another amount: this is another request.
+  if (earlier && input.amount !== undefined && input.amount !== earlier.amount) throw idempotencyKeyReused();
+  // A retry of a request whose refund the order recorded meanwhile (the sweep of unclaimed refunds): done.
+  if (earlier?.claimedAt) return getAdminOrder(env, orderId);
   if (!allows(order.status, 'refund')) throw invalidTransition(order.status, 'refund');
-  const { payment, refundable } = await refundableOf(db, order, idempotency);
-  const amount = input.amount ?? refundable;
-  if (amount > refundable) throw exceedsRefundable(refundable);
+  if (!payment) throw nothingToRefund();
+  // A retry of a request whose refund the provider made (its report recorded it): recorded as first asked.
+  const amount = earlier?.amount ?? input.amount ?? refundable;
+  if (!earlier && amount > refundable) throw exceedsRefundable(refundable);
   const reason = input.reason ?? null;
   // Read once: the plan below runs again after every lost race, and an order never changes region.
   const regionCode = await regionCodeOf(db, order.regionId);
@@ -184,20 +206,13 @@ export async function refundOrder(
   await changeOrder(env, caller, orderId, {
     plan: async (parts) => {
       if (!allows(parts.order.status, 'refund')) throw invalidTransition(parts.order.status, 'refund');
-      // After a lost race this refund is already in the payment's figures, unless its batch failed for not fitting.
-      const counted = refundId !== undefined && (await refundRecorded(db, refundId));
-      if (refundId !== undefined && !counted && input.amount !== undefined) {
-        const now = await refundableOf(db, parts.order, idempotency);
+      // After a lost race this refund is already counted, unless its batch failed for not fitting.
+      const counted = refundId !== undefined && (await refundCounted(db, refundId));
+      if (!earlier && refundId !== undefined && !counted && input.amount !== undefined) {
+        const now = await refundableOf(db, parts.order, key);
         if (input.amount > now.refundable) throw exceedsRefundable(now.refundable);
       }
-      // Counted as its batch will count it: a provider's report of this very refund may be in the payment already.
-      const refunded = await refundedTotalWith(
-        db,
-        orderId,
-        payment.id,
-        amount,
-        counted ? refundId : undefined,
-      );
+      const refunded = await refundedSoFar(db, orderId, counted ? 0 : amount);
       return {
         event: { action: 'refund', full: refunded >= parts.order.total },
         reason,
@@ -210,14 +225,12 @@ export async function refundOrder(
       };
     },
     money: async (parts) => {
-      const result = await refundForOrder(
-        db,
-        env,
-        caller,
-        parts.order,
-        { paymentId: payment.id, amount, reason },
-        idempotency,
-      );
+      const result = await refundForOrder(db, env, caller, parts.order, {
+        paymentId: payment.id,
+        amount,
+        reason,
+        key,
+      });
       refundId = result.refundId;
       return result.writes;
     },

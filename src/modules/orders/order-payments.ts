@@ -14,21 +14,22 @@
  * Provider idempotency keys name the order, its version and the action, so a retry of the same change on the
  * same order (a Worker that died after the provider call) repeats the provider's first answer instead of moving
  * money twice. A refund sent with an Idempotency-Key names the request instead of the version: its retry reaches
- * the provider's first refund even when the order changed in between (another action moved its version).
+ * the provider's first refund even when the order changed in between (another action moved its version). A
+ * refund's key never names the amount it came to ("everything" is what was left when it was first asked), so a
+ * retry finds its refund (`refundOfRequest`) after the provider's report recorded it.
  */
-import { and, eq, type SQL, sql } from 'drizzle-orm';
-import { orders, payments } from '../../db/schema';
+import { and, eq, inArray, isNotNull, type SQL, sql } from 'drizzle-orm';
+import { orders, payments, RETURNING_REFUND_STATUSES, refunds } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import type { Database } from '../../lib/db';
 import { conflict } from '../../lib/errors';
 import type { IdempotencyClaim } from '../../lib/idempotency';
-import { paymentsOfOrder, refundsOfPayment } from '../payments/read';
-import type { PaymentRow } from '../payments/schemas';
+import { paymentsOfOrder } from '../payments/read';
+import type { PaymentRow, RefundRow } from '../payments/schemas';
 import {
   capturePayment,
   type PaymentWrites,
-  recordedRefundTotal,
-  refundedWith,
+  refundOfRequest,
   refundPayment,
   voidPayment,
 } from '../payments/service';
@@ -44,24 +45,43 @@ export async function activePayment(db: Database, orderId: string): Promise<Paym
 const keyOf = (order: OrderRow, action: string) => `order:${order.id}:v${order.version}:${action}`;
 
 /**
- * The order's refunded total as its payments say, set in the same batch as a refund's payment writes. A
- * provider's report is recorded by an UPDATE that comes after the order side's statements, so `reported` counts
- * its payment at the refunded amount the report sets; `guard` is the order change's `won`.
+ * What the order's refunds returned, as the order recorded them: its payments' refund rows returning money that
+ * the order claimed (a refund only the provider's report recorded is the request's to count, with its event, when
+ * its batch claims it: settlement.ts in payments), so the order's refunded total is what its events add up to.
+ */
+const claimedRefunds = (db: Database, orderId: string) =>
+  db
+    .select({ total: sql<number>`coalesce(sum(${refunds.amount}), 0)` })
+    .from(refunds)
+    .innerJoin(payments, eq(payments.id, refunds.paymentId))
+    .where(
+      and(
+        eq(payments.orderId, orderId),
+        inArray(refunds.status, RETURNING_REFUND_STATUSES),
+        isNotNull(refunds.claimedAt),
+      ),
+    );
+
+/**
+ * The order's refunded total recounted, in the same batch as a refund's payment writes. A provider's report writes
+ * its refund rows after the order side's statements, so `reported.change` is what they add (or a failure takes off);
+ * `guard` is the order change's `won`.
  */
 export function refundedTotalStatement(
   db: Database,
   orderId: string,
-  reported?: { paymentId: string; amountRefunded: number; guard: SQL },
+  reported?: { change: number; guard: SQL },
 ) {
-  const amount = reported
-    ? sql`CASE WHEN ${payments.id} = ${reported.paymentId} THEN ${reported.amountRefunded} ELSE ${payments.amountRefunded} END`
-    : sql`${payments.amountRefunded}`;
   return db
     .update(orders)
-    .set({
-      refundedTotal: sql`(SELECT coalesce(sum(${amount}), 0) FROM ${payments} WHERE ${payments.orderId} = ${orderId})`,
-    })
+    .set({ refundedTotal: sql`(${claimedRefunds(db, orderId)}) + ${reported?.change ?? 0}` })
     .where(and(eq(orders.id, orderId), reported?.guard));
+}
+
+/** The order's refunded total as D1 says now, and `change` more (a report's, as `refundedTotalStatement` counts it). */
+export async function refundedSoFar(db: Database, orderId: string, change = 0): Promise<number> {
+  const row = await claimedRefunds(db, orderId).get();
+  return (row?.total ?? 0) + change;
 }
 
 /** 409: shipping the order would send goods that nothing pays for. */
@@ -111,36 +131,56 @@ export async function releasePaymentForCancel(
     return writes;
   }
   const refundable = payment.amountCaptured - payment.amountRefunded;
-  if (!REFUNDABLE.includes(payment.status) || refundable === 0) return null;
+  const idempotencyKey = keyOf(order, 'cancel');
+  // This cancel's refund, made by an attempt that died past the provider: recorded once the batch claims it, unless
+  // it is already.
+  const earlier = await refundOfRequest(db, payment.id, idempotencyKey);
+  if (earlier?.claimedAt) return null;
+  if (!earlier && (!REFUNDABLE.includes(payment.status) || refundable === 0)) return null;
   const { writes } = await refundPayment(db, env, caller, {
     paymentId: payment.id,
     amount: refundable,
     reason: 'order canceled',
-    idempotencyKey: keyOf(order, 'cancel'),
+    idempotencyKey,
   });
   return { ...writes, statements: [...writes.statements, refundedTotalStatement(db, order.id)] };
 }
 
-/** How much of the order can still be refunded, and from which payment; 409 when nothing was captured. */
+/** 409: there is no captured money to refund. */
+export const nothingToRefund = () =>
+  conflict(
+    'nothing_to_refund',
+    'Nothing has been charged for this order yet (payment is taken at the first fulfilment); cancel it instead.',
+  );
+
+/**
+ * What a refund of the order is made from: the refund the request (`key`, see `refundKeyOf`) made already, whose
+ * retry this is, and its payment; or the payment refundable now, if any, and what is left to refund of it.
+ */
 export async function refundableOf(
   db: Database,
   order: OrderRow,
-  request?: IdempotencyClaim,
-): Promise<{ payment: PaymentRow; refundable: number }> {
+  key: string,
+): Promise<{ payment: PaymentRow | undefined; refundable: number; earlier: RefundRow | undefined }> {
   const payment = await activePayment(db, order.id);
-  if (!payment || !REFUNDABLE.includes(payment.status)) {
-    throw conflict(
-      'nothing_to_refund',
-      'Nothing has been charged for this order yet (payment is taken at the first fulfilment); cancel it instead.',
-    );
-  }
-  // A request with a key may be the retry of a refund the provider made already (see refundForOrder): only the
-  // recorded refunds count against it, as the payments service counts them.
-  const refunded = request
-    ? recordedRefundTotal(await refundsOfPayment(db, payment.id))
-    : payment.amountRefunded;
-  return { payment, refundable: payment.amountCaptured - refunded };
+  const earlier = payment && (await refundOfRequest(db, payment.id, key));
+  const from = earlier || (payment && REFUNDABLE.includes(payment.status)) ? payment : undefined;
+  return { payment: from, refundable: from ? from.amountCaptured - from.amountRefunded : 0, earlier };
 }
+
+/**
+ * The key of a staff refund: a request with an Idempotency-Key is named by it alone (the same key with another
+ * amount or reason is another request, which the provider refuses: 422 `idempotency_key_reused`); one without it by
+ * the order's version and what it asks (`amount` undefined: everything left, whatever that comes to).
+ */
+export const refundKeyOf = (
+  order: OrderRow,
+  asked: { amount?: number; reason?: string | null },
+  request?: IdempotencyClaim,
+) =>
+  request
+    ? `order:${order.id}:request:${request.scope}\n${request.key}:refund`
+    : keyOf(order, `refund:${asked.amount ?? 'rest'}:${asked.reason ?? ''}`);
 
 /** Refunds `amount` of the order's payment; the writes also bring the order's refunded total up to date. */
 export async function refundForOrder(
@@ -148,60 +188,16 @@ export async function refundForOrder(
   env: Env,
   caller: Caller,
   order: OrderRow,
-  refund: { paymentId: string; amount: number; reason: string | null },
-  request?: IdempotencyClaim,
+  refund: { paymentId: string; amount: number; reason: string | null; key: string },
 ): Promise<{ refundId: string; writes: PaymentWrites }> {
-  const idempotencyKey = request
-    ? `order:${order.id}:request:${request.scope}\n${request.key}:refund:${refund.amount}`
-    : keyOf(order, `refund:${refund.amount}`);
   const { refund: row, writes } = await refundPayment(db, env, caller, {
-    ...refund,
-    idempotencyKey,
-    repeatsRequest: request !== undefined,
+    paymentId: refund.paymentId,
+    amount: refund.amount,
+    reason: refund.reason,
+    idempotencyKey: refund.key,
   });
   return {
     refundId: row.id,
     writes: { ...writes, statements: [...writes.statements, refundedTotalStatement(db, order.id)] },
   };
-}
-
-/**
- * The order's refunded total once its refund of `adding` from `paymentId` is recorded (`refundId` when its row may
- * be there already, after a lost race): that payment at the larger of what it says and its refund rows with it, as
- * the refund's batch sets it; the others as they are.
- */
-export async function refundedTotalWith(
-  db: Database,
-  orderId: string,
-  paymentId: string,
-  adding: number,
-  refundId?: string,
-): Promise<number> {
-  let total = 0;
-  for (const payment of await paymentsOfOrder(db, orderId)) {
-    if (payment.id !== paymentId) {
-      total += payment.amountRefunded;
-      continue;
-    }
-    const recorded = await refundsOfPayment(db, payment.id);
-    const counted = recorded.some((refund) => refund.id === refundId);
-    total += refundedWith(payment, recorded, counted ? 0 : adding);
-  }
-  return total;
-}
-
-/**
- * What the order's payments have returned so far, as D1 says now, counting a provider's report at the refunded
- * amount it sets (as `refundedTotalStatement` does).
- */
-export async function refundedSoFar(
-  db: Database,
-  orderId: string,
-  reported?: { paymentId: string; amountRefunded: number },
-): Promise<number> {
-  const rows = await paymentsOfOrder(db, orderId);
-  return rows.reduce(
-    (sum, p) => sum + (p.id === reported?.paymentId ? reported.amountRefunded : p.amountRefunded),
-    0,
-  );
 }

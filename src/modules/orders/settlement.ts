@@ -12,7 +12,10 @@
  * A refund made in the provider's dashboard arrives the same way (`OnPaymentRefunded`): the order takes it as a
  * staff refund would be taken, in the batch that records it on the payment, with the same transition, audit
  * entry and `order.refunded` event, once per report (the webhook's receipt) and never for edgecart's own refunds
- * (their batch did it; their report is recorded quietly). Its claim must match for the payment to be recorded.
+ * (their batch does it; their report is recorded quietly). Its claim must match for the payment to be recorded.
+ * The same seam records an edgecart refund whose request never did, for the sweep of unclaimed refunds
+ * (src/modules/payments/refund-claims.ts, via `sweep`). The order's refunded total counts the refunds it recorded
+ * (order-payments.ts), so its `order.refunded` events add up to it.
  *
  * An authorization the provider cancels (`OnPaymentVoided`: it expired after 7 days, or was voided in Stripe's
  * dashboard) leaves a `paid` order nothing to ship against: that order is canceled in the batch that records the
@@ -23,7 +26,7 @@
  * its report is recorded quietly, or finds the payment already voided.
  *
  * A refund the provider reports failed or canceled after it was counted (`OnPaymentRefundFailed`) returned
- * nothing: in the batch that takes it off the payment, the order's refunded total is recomputed from its payments
+ * nothing: in the batch that takes it off the payment, the order's refunded total is recounted without it
  * and a `partially_refunded` or `refunded` order gives the money back (action `refund_failed`, its claim required):
  * `partially_refunded` while refunded money remains, else the status it had before its first refund (the `from`
  * of its earliest `refund` transition, brought up to date with what shipped since: shipping keeps a refunded order
@@ -32,7 +35,7 @@
  * its status; only its refunded total follows.
  *
  * Every audit entry here names the provider's report as its actor (`system`, `<provider>-<via>`: `stripe-webhook`,
- * `stripe-confirmation`), not the caller: the storefront's confirmation is asked for by a shopper, often an
+ * `stripe-confirmation`, `stripe-sweep`), not the caller: the storefront's confirmation is asked for by a shopper, often an
  * anonymous one, and what it records is what the provider answered, as the webhook records what it sent.
  */
 import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
@@ -46,7 +49,7 @@ import type {
   OnPaymentSettled,
   OnPaymentVoided,
   PaymentRefunded,
-  PaymentSettled,
+  PaymentReport,
   SettlementExtension,
 } from '../payments/settlement';
 import { returnStock } from './cancel';
@@ -60,7 +63,7 @@ const NOTHING: SettlementExtension = { statements: [] };
 
 /** The audit entry of an order change a provider's report made, by the report (see above). */
 const reportedAudit = (
-  report: Pick<PaymentSettled, 'provider' | 'via'>,
+  report: Pick<PaymentReport, 'provider' | 'via'>,
   action: string,
   orderId: string,
   changes: Record<string, unknown>,
@@ -114,12 +117,14 @@ async function reportedMoneyMove(
     to: OrderStatus;
     reason: string;
     type: string;
-    /** The order's refunded total once the report is recorded (refundedSoFar with it). */
+    /** What the report adds to the order's refunded total (a failure: takes off). */
+    change: number;
+    /** The order's refunded total once the report is recorded (refundedSoFar with `change`). */
     refundedTotal: number;
   },
   when: SQL,
 ): Promise<SettlementExtension> {
-  const { action, to, reason, type, refundedTotal } = move;
+  const { action, to, reason, type, change, refundedTotal } = move;
   const transition = transitionOrder(db, caller, order, { action, to, reason }, when);
   const summary = {
     from: order.status,
@@ -133,7 +138,7 @@ async function reportedMoneyMove(
   return {
     statements: [
       transition.claim,
-      refundedTotalStatement(db, order.id, { ...report, guard: transition.won }),
+      refundedTotalStatement(db, order.id, { change, guard: transition.won }),
       transition.record,
     ],
     audit: [reportedAudit(report, `order.${action}`, order.id, summary)],
@@ -155,10 +160,11 @@ export const refundOrderOnProviderRefund: OnPaymentRefunded = async (db, refunde
   if (refunded.orderId === null) return NOTHING;
   const order = await orderOf(db, refunded.orderId);
   if (!order || !allows(order.status, 'refund')) return NOTHING;
-  const refundedTotal = await refundedSoFar(db, order.id, refunded);
+  const change = refunded.amount;
+  const refundedTotal = await refundedSoFar(db, order.id, change);
   const to = nextStatus(order.status, { action: 'refund', full: refundedTotal >= order.total });
   const reason = `${refunded.provider} refund (${refunded.via})`;
-  const move = { action: 'refund', to, reason, type: 'order.refunded', refundedTotal } as const;
+  const move = { action: 'refund', to, reason, type: 'order.refunded', change, refundedTotal } as const;
   return reportedMoneyMove(db, caller, order, refunded, move, when);
 };
 
@@ -191,17 +197,25 @@ export const restoreOrderOnRefundFailure: OnPaymentRefundFailed = async (db, fai
   if (failed.orderId === null) return NOTHING;
   const order = await orderOf(db, failed.orderId);
   if (!order) return NOTHING;
+  const change = -failed.amount;
   if (!allows(order.status, 'refund_failed')) {
-    return { statements: [refundedTotalStatement(db, order.id, { ...failed, guard: when })] };
+    return { statements: [refundedTotalStatement(db, order.id, { change, guard: when })] };
   }
-  const refundedTotal = await refundedSoFar(db, order.id, failed);
+  const refundedTotal = await refundedSoFar(db, order.id, change);
   const to = nextStatus(order.status, {
     action: 'refund_failed',
     remaining: refundedTotal > 0,
     before: await statusBeforeRefunds(db, order.id),
   });
   const reason = `${failed.provider} refund ${failed.status} (${failed.via})`;
-  const move = { action: 'refund_failed', to, reason, type: 'order.refund_failed', refundedTotal } as const;
+  const move = {
+    action: 'refund_failed',
+    to,
+    reason,
+    type: 'order.refund_failed',
+    change,
+    refundedTotal,
+  } as const;
   return reportedMoneyMove(db, caller, order, failed, move, when);
 };
 

@@ -51,19 +51,21 @@ export type CaptureResult = { amountCaptured: number };
 /** `failed`: the provider refused to return the money (Stripe: a refund created as failed or canceled). */
 export type RefundResult = { providerRef: string; status: 'pending' | 'succeeded' | 'failed' };
 
-/** A refund as the provider lists it; `ours` when an edgecart call made it, not someone in the provider's dashboard. */
-export type ProviderRefund = RefundResult & { amount: number; ours: boolean };
+/**
+ * A refund as the provider lists it: `ours` when an edgecart call made it, not someone in the provider's dashboard;
+ * `key`, the idempotency key of that call (from the refund's metadata; null for a dashboard refund, and for
+ * edgecart refunds made before the key was carried).
+ */
+export type ProviderRefund = RefundResult & { amount: number; ours: boolean; key: string | null };
 
-/** A refund made outside edgecart that returned (or is returning) money: what the webhook records as a refund row. */
-export type ExternalRefund = { providerRef: string; amount: number; status: 'pending' | 'succeeded' };
+/** A refund a report found returning (or about to return) money: what the report records once as a refund row. */
+export type ReportedRefund = Omit<ProviderRefund, 'status'> & { status: 'pending' | 'succeeded' };
 
 /**
  * What the provider says a payment is now (`retrieve`, and webhook events carrying the payment). `refunded`
- * carries cumulative amounts and the refunds made outside edgecart (`external`), each to be recorded once as a
- * refund row, so that edgecart's refunds and these add up to what went back. Once they are looked up, the
- * refunded amount grows by those refunds only, `amountRefunded` being their ceiling: the cumulative amount also
- * takes in edgecart refunds whose own batch has not committed yet, which that batch counts. `external` is null
- * when not looked up (the report of edgecart's own refund), and the cumulative amount is then taken as it is.
+ * carries the captured amount and every refund returning money, each recorded once as a refund row, so that the
+ * payment's refund rows add up to what went back (its refunded amount is their sum): a refund made outside
+ * edgecart with its order's side, one of edgecart's as a row its request's batch claims (settlement.ts).
  */
 export type ProviderUpdate =
   | { status: 'requires_action' }
@@ -71,12 +73,7 @@ export type ProviderUpdate =
   | { status: 'captured'; amountCaptured: number }
   | { status: 'failed'; failureCode: string | null }
   | { status: 'voided' }
-  | {
-      status: 'refunded';
-      amountCaptured: number;
-      amountRefunded: number;
-      external: ExternalRefund[] | null;
-    };
+  | { status: 'refunded'; amountCaptured: number; refunds: ReportedRefund[] };
 
 export interface PaymentProvider {
   readonly name: PaymentProviderName;
@@ -99,6 +96,9 @@ export interface PaymentProvider {
   /** Every refund of the payment, whoever made it. */
   refunds(ref: string, signal: AbortSignal): Promise<ProviderRefund[]>;
 }
+
+/** The `providerCode` of a refusal to replay an idempotency key with other parameters than its first request's. */
+export const IDEMPOTENCY_ERROR = 'idempotency_error';
 
 /** The provider gave no usable answer; counts as a failure for the circuit breaker. */
 export class ProviderUnreachable extends Error {

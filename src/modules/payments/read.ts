@@ -1,5 +1,5 @@
 /** Reads of payments, refunds and recorded provider events, for this module and the order side. */
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { type PaymentProviderName, paymentProviderEvents, payments, refunds } from '../../db/schema';
 import type { Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
@@ -31,7 +31,12 @@ export function paymentsOfOrder(db: Database, orderId: string): Promise<PaymentR
 
 /** A payment's refunds, oldest first. */
 export function refundsOfPayment(db: Database, paymentId: string): Promise<RefundRow[]> {
-  return db.select().from(refunds).where(eq(refunds.paymentId, paymentId)).orderBy(asc(refunds.createdAt));
+  // rowid: the order a batch inserted rows of the same millisecond in (a report records several at once).
+  return db
+    .select()
+    .from(refunds)
+    .where(eq(refunds.paymentId, paymentId))
+    .orderBy(asc(refunds.createdAt), asc(sql`rowid`));
 }
 
 /** The refund row of the provider's refund `providerRef` (Stripe: `re_...`) of a payment, if one is recorded. */

@@ -14,7 +14,9 @@
  *
  * A refund without a row is not known to be counted yet, but may be any moment (edgecart's own refund whose batch
  * has not committed, a dashboard refund whose `charge.refunded` is not processed yet), and answering the report
- * would lose it for good: 503 with Retry-After, so the provider delivers it again. A row already failed or canceled
+ * would lose it for good: 503 with Retry-After, so the provider delivers it again. The same for edgecart's refund
+ * whose row only its report recorded (unclaimed, settlement.ts): the order has not counted it yet, and the batch
+ * that claims it will. A row already failed or canceled
  * is the report applied already: `duplicate`.
  */
 import { and, eq, exists, type SQL, sql } from 'drizzle-orm';
@@ -74,7 +76,7 @@ export async function recordRefundFailure(
     const before = await getPayment(db, paymentId);
     if (event && (await eventRecorded(db, event.provider, event.eventId))) return 'duplicate';
     const refund = await findRefundByRef(db, before.id, failure.providerRef);
-    if (!refund) throw new PaymentUnavailable(before.provider, 'unrecorded', UNRECORDED_RETRY_MS);
+    if (!refund?.claimedAt) throw new PaymentUnavailable(before.provider, 'unrecorded', UNRECORDED_RETRY_MS);
     const plan = planRefundFailure(before, refund);
     if (!plan) return 'duplicate';
     const now = new Date();

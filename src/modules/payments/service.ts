@@ -28,7 +28,7 @@
  * they are. `ProviderRejected` that is not one of the state conflicts mapped here is a bug or a
  * misconfiguration (bad key): left to become a logged 500.
  */
-import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import {
   type PaymentProviderName,
@@ -42,6 +42,7 @@ import type { AuditRecord, DomainEvent } from '../../lib/commit';
 import { onlyIf } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import { conflict } from '../../lib/errors';
+import { idempotencyKeyReused } from '../../lib/idempotency';
 import { newId } from '../../lib/ids';
 import {
   exceedsAuthorized,
@@ -53,7 +54,7 @@ import {
   refundFailed,
 } from './errors';
 import { paymentAudit, paymentEvent } from './events';
-import { ProviderRejected } from './provider';
+import { IDEMPOTENCY_ERROR, ProviderRejected } from './provider';
 import { providerKey } from './provider-keys';
 import { paymentProvider } from './providers';
 import { getPayment, refundsOfPayment } from './read';
@@ -123,17 +124,23 @@ const STATE_CONFLICT_CODES = new Set([
   'amount_too_large',
 ]);
 
-/** Runs a provider call, turning a state conflict the provider reports into 409 `payment_state_conflict`. */
+/**
+ * Runs a provider call, turning a state conflict the provider reports into 409 `payment_state_conflict`, and its
+ * refusal of a key replayed with other parameters (the client's Idempotency-Key sent again with another request,
+ * after the first died past the provider) into 422 `idempotency_key_reused`.
+ */
 async function providerCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (error instanceof ProviderRejected && STATE_CONFLICT_CODES.has(error.providerCode ?? '')) {
+    if (!(error instanceof ProviderRejected)) throw error;
+    if (STATE_CONFLICT_CODES.has(error.providerCode ?? '')) {
       throw conflict(
         'payment_state_conflict',
         'The payment provider reports another state for this payment; try again shortly.',
       );
     }
+    if (error.providerCode === IDEMPOTENCY_ERROR) throw idempotencyKeyReused();
     throw error;
   }
 }
@@ -282,43 +289,35 @@ export type RefundPaymentInput = {
   amount: number;
   /** Staff's note; stored, and sent to the provider as metadata. */
   reason: string | null;
+  /** Names the request, the same in its retries: the provider's idempotency key is made from it. */
   idempotencyKey: string;
-  /**
-   * Set when `idempotencyKey` names the client's request (its Idempotency-Key), so this may be a retry of a refund
-   * the provider already made for a request that died before its batch; the provider's report of it (quiet: the
-   * key is edgecart's) may have raised the payment's refunded amount without a refund row. Only the recorded refunds
-   * are then held against the amount: the provider answers the retry with its first refund, or refuses more than
-   * the charge has left.
-   */
-  repeatsRequest?: boolean;
 };
 
 /** What a payment's refund rows add up to; a refund that failed or was canceled returned nothing. */
-export const recordedRefundTotal = (recorded: RefundRow[]) =>
+const recordedRefundTotal = (recorded: RefundRow[]) =>
   recorded.reduce((sum, refund) => sum + (returnsMoney(refund) ? refund.amount : 0), 0);
 
 /**
- * What is refunded of `payment` once a refund of `adding` (the provider's `providerRef`, if known) is recorded: the
- * larger of what the payment says and what its refund rows add up to with it, the refund batch's own rule. A
- * refund whose row is there already adds nothing.
+ * The refund the request `idempotencyKey` names made already, as a row records it: an attempt of the request that
+ * died past the provider, whose report of the refund landed, or whose batch committed.
  */
-export function refundedWith(
-  payment: PaymentRow,
-  recorded: RefundRow[],
-  adding: number,
-  providerRef?: string,
-): number {
-  const known = recorded.some((refund) => refund.providerRef === providerRef);
-  return Math.max(payment.amountRefunded, recordedRefundTotal(recorded) + (known ? 0 : adding));
+export async function refundOfRequest(
+  db: Database,
+  paymentId: string,
+  idempotencyKey: string,
+): Promise<RefundRow | undefined> {
+  const key = await providerKey('refund', paymentId, [idempotencyKey]);
+  return (await refundsOfPayment(db, paymentId)).find((refund) => refund.providerKey === key);
 }
 
 /**
- * Refunds part or all of what was captured and not yet refunded. The refund row is inserted once per
- * provider refund: the same row again (the caller's batch retried) changes nothing, and the provider's refund
- * under another row (a concurrent request that sent the same idempotency key) fails the batch. The payment's
- * refunded amount becomes the larger of what it says and the sum of its refund rows (edgecart's, and those the
- * webhook recorded for refunds made in the provider's dashboard), so a webhook that reported the refund first is
- * not counted twice, and the batch fails if that is more than was captured.
+ * Refunds part or all of what was captured and not yet refunded, or records the refund an earlier attempt of the
+ * same request made that only the provider's report recorded (unclaimed: then nothing is checked or asked of the
+ * provider again, and `amount` is the first attempt's). The batch claims the refund's row if the report recorded
+ * it first (settlement.ts), giving it this batch's id, or inserts it; the same row again (the caller's batch
+ * retried) changes nothing. The payment's refunded amount becomes the sum of its refund rows, and the batch fails
+ * if that is more than was captured or if another's claim holds the provider's refund (two requests with one
+ * idempotency key, answered with one refund; the sweep of unclaimed refunds, refund-claims.ts).
  *
  * @throws 404 `not_found`, 409 `payment_not_refundable` | `refund_exceeds_refundable` | `refund_failed` |
  *   `payment_state_conflict`, 422 `invalid_amount`, PaymentUnavailable (503).
@@ -330,53 +329,74 @@ export async function refundPayment(
   input: RefundPaymentInput,
 ): Promise<{ refund: RefundRow; payment: PaymentRow; writes: PaymentWrites }> {
   const before = await getPayment(db, input.paymentId);
-  if (!REFUNDABLE.includes(before.status)) throw notRefundable(before.status);
-  assertAmount(input.amount);
+  const key = await providerKey('refund', before.id, [input.idempotencyKey]);
   const recorded = await refundsOfPayment(db, before.id);
-  const refundable =
-    before.amountCaptured - (input.repeatsRequest ? recordedRefundTotal(recorded) : before.amountRefunded);
-  if (input.amount > refundable) throw exceedsRefundable(refundable);
+  // The request's refund, which only the provider's report recorded: an earlier attempt died past the provider.
+  const earlier = recorded.find((refund) => refund.providerKey === key && refund.claimedAt === null);
+  if (earlier && !returnsMoney(earlier)) throw refundFailed();
+  if (!earlier) {
+    if (!REFUNDABLE.includes(before.status)) throw notRefundable(before.status);
+    assertAmount(input.amount);
+    const refundable = before.amountCaptured - before.amountRefunded;
+    if (input.amount > refundable) throw exceedsRefundable(refundable);
+  }
   const provider = paymentProvider(env, before.provider, callerLogger(caller));
-  const key = await providerKey('refund', before.id, [
-    String(input.amount),
-    input.reason ?? '',
-    input.idempotencyKey,
-  ]);
-  const result = await providerCall(() =>
-    provider.refund(before.providerRef, input.amount, input.reason, key),
-  );
-  if (result.status === 'failed') throw refundFailed();
+  const result = earlier
+    ? { providerRef: earlier.providerRef, status: earlier.status }
+    : await providerCall(() => provider.refund(before.providerRef, input.amount, input.reason, key));
+  if (result.status !== 'pending' && result.status !== 'succeeded') throw refundFailed();
   const now = new Date();
   const refund: RefundRow = {
+    // A new id even for a row the report recorded: claiming it gives it this one, which no other claimer holds.
     id: newId('rfd'),
     paymentId: before.id,
-    amount: input.amount,
+    amount: earlier?.amount ?? input.amount,
     reason: input.reason,
     providerRef: result.providerRef,
     status: result.status,
-    createdAt: now,
+    createdAt: earlier?.createdAt ?? now,
+    providerKey: key,
+    claimedAt: now,
   };
-  const amountRefunded = refundedWith(before, recorded, input.amount, result.providerRef);
+  const counted = recorded.some((row) => row.providerRef === refund.providerRef && returnsMoney(row));
+  const amountRefunded = recordedRefundTotal(recorded) + (counted ? 0 : refund.amount);
   const after: PaymentRow = {
     ...before,
     status: refundStatus(before.amountCaptured, amountRefunded),
     amountRefunded,
     updatedAt: now,
   };
-  const refundedTotal = sql`max(${payments.amountRefunded}, (SELECT coalesce(sum(${refunds.amount}), 0) FROM ${refunds} WHERE ${refunds.paymentId} = ${before.id} AND ${inArray(refunds.status, RETURNING_REFUND_STATUSES)}))`;
+  const returning = and(eq(refunds.paymentId, before.id), inArray(refunds.status, RETURNING_REFUND_STATUSES));
+  const refundedTotal = sql`(SELECT coalesce(sum(${refunds.amount}), 0) FROM ${refunds} WHERE ${returning})`;
+  const claimed = sql`EXISTS (SELECT 1 FROM ${refunds} WHERE ${refunds.id} = ${refund.id})`;
   return {
     refund,
     payment: after,
     writes: {
       statements: [
-        // Only this very row may already be there; the unique provider ref refuses anyone else's.
-        db.insert(refunds).values(refund).onConflictDoNothing({ target: refunds.id }),
+        // The provider's report recorded the refund first: its row becomes this request's.
+        db
+          .update(refunds)
+          .set({ id: refund.id, reason: refund.reason, providerKey: key, claimedAt: now })
+          .where(
+            and(
+              eq(refunds.paymentId, before.id),
+              eq(refunds.providerRef, refund.providerRef),
+              isNull(refunds.claimedAt),
+            ),
+          ),
+        // Else the row goes in; this very row again (the batch retried), or a claimed one, stops it.
+        db.insert(refunds).values(refund).onConflictDoNothing(),
         // No status filter: an UPDATE that matched no row would leave the refund row in without a word. The amount
-        // guard alone refuses a payment refunded in full or never captured (nothing captured, nothing refundable).
+        // guard alone refuses a payment refunded in full or never captured (nothing captured, nothing refundable);
+        // the row guard, the provider's refund held by another request's row.
         db
           .update(payments)
           .set({
-            amountRefunded: onlyIf(sql`${refundedTotal} <= ${payments.amountCaptured}`, refundedTotal),
+            amountRefunded: onlyIf(
+              sql`${refundedTotal} <= ${payments.amountCaptured} AND ${claimed}`,
+              refundedTotal,
+            ),
             status: sql`CASE WHEN ${refundedTotal} >= ${payments.amountCaptured} THEN 'refunded' ELSE 'partially_refunded' END`,
             updatedAt: now,
           })

@@ -32,12 +32,14 @@
  * Payments never imports orders or checkout: src/routes.ts (the webhook) and checkout (the confirmation) pass
  * the callbacks in.
  *
- * Each refund made outside edgecart is recorded once, as a refund row keyed by the provider's id, in the batch
- * that reports it, so the payment's refund rows add up to everything that went back whoever refunded, and a
- * staff refund after it counts from there (service.ts). What those rows returned is the amount `OnPaymentRefunded`
- * is told of, and all the payment's refunded amount grows by (transitions.ts): known refunds, never a difference
- * of cumulative amounts, which would also take in an edgecart refund whose own batch has not committed yet (that
- * batch reports it).
+ * Every refund a report lists is recorded once, as a refund row keyed by the provider's id, in the batch that
+ * reports it, unless a row has it already; so the payment's refund rows add up to everything that went back,
+ * whoever refunded, and its refunded amount is their sum (transitions.ts). A refund made outside edgecart is
+ * recorded with its order's side (`OnPaymentRefunded` is told what those rows returned); one of edgecart's as a row
+ * nobody has claimed yet (`claimed_at` null), with no event and no order side: the batch of the request that made
+ * it claims the row and records the rest (service.ts), whether it comes after the report, or is a retry of a
+ * request that died past the provider. A report of edgecart's own refunds only is therefore quiet whatever caused
+ * its event.
  */
 import { and, eq, exists, inArray, notExists, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
@@ -53,10 +55,10 @@ import { type AuditRecord, commit, type DomainEvent, type FollowUp } from '../..
 import type { Database } from '../../lib/db';
 import { newId } from '../../lib/ids';
 import { paymentAudit, paymentEvent } from './events';
-import type { ExternalRefund, ProviderUpdate } from './provider';
+import type { ProviderUpdate, ReportedRefund } from './provider';
 import { eventRecorded, getPayment, refundsOfPayment } from './read';
 import type { PaymentRow } from './schemas';
-import { planUpdate, returnsMoney } from './transitions';
+import { planUpdate } from './transitions';
 
 /** A payment that just became usable for its order: funds held (`authorized`) or taken (`captured`). */
 export type PaymentSettled = {
@@ -73,12 +75,15 @@ export type PaymentSettled = {
   via: 'webhook' | 'confirmation';
 };
 
-/** What every report the order side is told of names: the payment, its order, the provider and the report. */
-type PaymentReport = {
+/**
+ * What every report the order side is told of names: the payment, its order, the provider and the report (`sweep`:
+ * an edgecart refund its request never recorded, refund-claims.ts).
+ */
+export type PaymentReport = {
   paymentId: string;
   orderId: string | null;
   provider: PaymentProviderName;
-  via: PaymentSettled['via'];
+  via: PaymentSettled['via'] | 'sweep';
 };
 
 /** A payment the provider reports voided, not by an edgecart call: its authorization expired, or was canceled. */
@@ -146,7 +151,8 @@ export type RecordOptions = {
   event?: ProviderEventReceipt;
   /**
    * Record the state only, raising no event and calling no extension: the change was made by an edgecart
-   * call, whose own batch raises them (see webhook-service.ts).
+   * call, whose own batch raises them (see webhook-service.ts). Not for a refund report, whose refunds each say
+   * whose they are (see the top of this file).
    */
   quiet?: boolean;
   onPaymentSettled?: OnPaymentSettled;
@@ -198,9 +204,9 @@ async function orderSide(
   caller: Caller,
   after: PaymentRow,
   settles: boolean,
-  external: ExternalRefund[],
+  external: ReportedRefund[],
   when: SQL,
-  options: RecordOptions,
+  options: RecordOptions & { quiet: boolean },
 ): Promise<SettlementExtension> {
   if (options.quiet) return { statements: [] };
   if (settles && options.onPaymentSettled) {
@@ -231,38 +237,29 @@ async function orderSide(
   return { statements: [] };
 }
 
-/**
- * `update` against the refunds recorded, with the refunds made outside edgecart that no row records yet. A
- * cumulative refunded amount (the report of edgecart's own refund, `external` null) is taken less the refunds
- * recorded failed or canceled: a report sent before their failure still counts them, and may be delivered after
- * it (refund-failure.ts took them off). One sent after no longer counts them, so falls short and changes nothing.
- */
+/** `update` less the refunds a row records already: what the report has to record. */
 async function againstRecorded(
   db: Database,
   paymentId: string,
   update: ProviderUpdate,
-): Promise<{ update: ProviderUpdate; external: ExternalRefund[] }> {
-  if (update.status !== 'refunded') return { update, external: [] };
-  const recorded = await refundsOfPayment(db, paymentId);
-  if (update.external === null) {
-    const failed = recorded.reduce((sum, r) => sum + (returnsMoney(r) ? 0 : r.amount), 0);
-    return { update: { ...update, amountRefunded: update.amountRefunded - failed }, external: [] };
-  }
-  const refs = new Set(recorded.map((r) => r.providerRef));
-  const external = update.external.filter((r) => !refs.has(r.providerRef));
-  return { update: { ...update, external }, external };
+): Promise<ProviderUpdate> {
+  if (update.status !== 'refunded') return update;
+  const refs = new Set((await refundsOfPayment(db, paymentId)).map((r) => r.providerRef));
+  return { ...update, refunds: update.refunds.filter((r) => !refs.has(r.providerRef)) };
 }
 
 /**
  * The refund row of `refund`, inserted only if the statement before it (the payment UPDATE, or the row before)
- * changed a row.
+ * changed a row; edgecart's own unclaimed, for the request's batch to claim.
  */
-function refundIfChanged(db: Database, paymentId: string, refund: ExternalRefund, at: Date) {
-  // Values in the table's column order: id, payment_id, amount, reason, provider_ref, status, created_at.
+function refundIfChanged(db: Database, paymentId: string, refund: ReportedRefund, at: Date) {
+  const claimedAt = refund.ours ? null : at.getTime();
+  // Values in the table's column order: id, payment_id, amount, reason, provider_ref, status, created_at,
+  // provider_key, claimed_at.
   return db
     .insert(refunds)
     .select(
-      sql`SELECT ${newId('rfd')}, ${paymentId}, ${refund.amount}, NULL, ${refund.providerRef}, ${refund.status}, ${at.getTime()} WHERE changes() > 0`,
+      sql`SELECT ${newId('rfd')}, ${paymentId}, ${refund.amount}, NULL, ${refund.providerRef}, ${refund.status}, ${at.getTime()}, ${refund.key}, ${claimedAt} WHERE changes() > 0`,
     );
 }
 
@@ -309,7 +306,11 @@ export async function recordProviderUpdate(
     if (event && (await eventRecorded(db, event.provider, event.eventId))) {
       return { outcome: 'duplicate', payment: before };
     }
-    const { update: reported, external } = await againstRecorded(db, before.id, update);
+    const reported = await againstRecorded(db, before.id, update);
+    const recording = reported.status === 'refunded' ? reported.refunds : [];
+    const external = recording.filter((r) => !r.ours);
+    // A refund report records what it lists whoever caused its event; edgecart's refunds only: quiet (see above).
+    const quiet = reported.status === 'refunded' ? external.length === 0 : options.quiet === true;
     const plan = planUpdate(before, reported);
     if (!plan) return { outcome: 'unchanged', payment: before };
     const after: PaymentRow = {
@@ -326,8 +327,8 @@ export async function recordProviderUpdate(
       eq(payments.amountCaptured, before.amountCaptured),
       eq(payments.amountRefunded, before.amountRefunded),
       event ? eventNotRecorded(db, event) : undefined,
-      // Another report recorded one of these refunds meanwhile: read again rather than count it twice.
-      external.length > 0
+      // Another writer recorded one of these refunds meanwhile: read again rather than count it twice.
+      recording.length > 0
         ? notExists(
             db
               .select({ id: refunds.id })
@@ -337,7 +338,7 @@ export async function recordProviderUpdate(
                   eq(refunds.paymentId, before.id),
                   inArray(
                     refunds.providerRef,
-                    external.map((r) => r.providerRef),
+                    recording.map((r) => r.providerRef),
                   ),
                 ),
               ),
@@ -352,7 +353,7 @@ export async function recordProviderUpdate(
       plan.settles,
       external,
       exists(db.select({ id: payments.id }).from(payments).where(asRead)),
-      options,
+      { ...options, quiet },
     );
     const statements: BatchItem<'sqlite'>[] = [
       ...extension.statements,
@@ -368,14 +369,14 @@ export async function recordProviderUpdate(
         .where(and(asRead, extension.requires))
         .returning({ id: payments.id }),
       // After the UPDATE, whose guard they would falsify: each row goes in if the statement before it did.
-      ...external.map((refund) => refundIfChanged(db, before.id, refund, after.updatedAt)),
+      ...recording.map((refund) => refundIfChanged(db, before.id, refund, after.updatedAt)),
     ];
     if (event) statements.push(receiptIfChanged(db, event, before.id, after.updatedAt));
-    const ownMove = options.quiet && before.status !== after.status ? OWN_MOVES[after.status] : undefined;
+    const ownMove = quiet && before.status !== after.status ? OWN_MOVES[after.status] : undefined;
     const results = await commit(db, caller, {
       statements,
       audit: [...(extension.audit ?? []), ...(ownMove ? [paymentAudit(ownMove, before, after)] : [])],
-      events: options.quiet && !ownMove ? [] : [paymentEvent(after), ...(extension.events ?? [])],
+      events: quiet && !ownMove ? [] : [paymentEvent(after), ...(extension.events ?? [])],
       conditional: true,
       afterCommit: extension.afterCommit,
     });

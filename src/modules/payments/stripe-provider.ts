@@ -14,6 +14,7 @@
 
 import type { z } from 'zod';
 import {
+  IDEMPOTENCY_ERROR,
   type PaymentProvider,
   type ProviderRefund,
   ProviderRejected,
@@ -64,8 +65,11 @@ const intentPath = (ref: string, action = '') => `/payment_intents/${encodeURICo
 /**
  * Set on every refund edgecart creates, so a refund listed without it is known to be one made in Stripe's
  * dashboard (a Refund carries no trace of the request that made it). Constant, so a retried call sends the same.
+ * `EDGECART_REFUND_KEY` carries the call's idempotency key: the request's retry and the report of the refund
+ * find the same refund row by it.
  */
 const EDGECART_REFUND = { key: 'edgecart', value: 'refund' } as const;
+const EDGECART_REFUND_KEY = 'edgecart_key';
 
 /** Most refunds Stripe lists per page (its maximum). */
 const REFUND_PAGE = 100;
@@ -80,7 +84,10 @@ function parsed<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
 /** A 4xx answer as the error it is. */
 function rejection(answer: StripeAnswer): ProviderRejected {
   const error = ErrorBodySchema.safeParse(answer.body);
-  return new ProviderRejected(answer.status, error.success ? (error.data.error.code ?? null) : null);
+  if (!error.success) return new ProviderRejected(answer.status, null);
+  // An idempotency key replayed with other parameters has a type and no code.
+  const { code, type } = error.data.error;
+  return new ProviderRejected(answer.status, code ?? (type === IDEMPOTENCY_ERROR ? IDEMPOTENCY_ERROR : null));
 }
 
 export function stripeProvider(secretKey: string): PaymentProvider {
@@ -163,6 +170,7 @@ export function stripeProvider(secretKey: string): PaymentProvider {
             amount,
             metadata: {
               [EDGECART_REFUND.key]: EDGECART_REFUND.value,
+              [EDGECART_REFUND_KEY]: idempotencyKey,
               ...(reason === null ? {} : { reason }),
             },
           },
@@ -198,6 +206,7 @@ export function stripeProvider(secretKey: string): PaymentProvider {
             amount: refund.amount,
             status: refundStatusOf(refund.status),
             ours: refund.metadata?.[EDGECART_REFUND.key] === EDGECART_REFUND.value,
+            key: refund.metadata?.[EDGECART_REFUND_KEY] ?? null,
           });
         }
         after = page.has_more ? page.data.at(-1)?.id : undefined;

@@ -10,9 +10,8 @@
  * - partially_refunded, refunded -> partially_refunded | captured when a refund recorded as returning money is
  *   reported failed or canceled (`planRefundFailure`): its amount comes back off, the one way they shrink
  *
- * `planUpdate` is given a refund report's `external` refunds already less those recorded (settlement.ts), and
- * counts only them when they were looked up (see ProviderUpdate); a cumulative amount comes less the refunds
- * recorded failed or canceled, which a report older than their failure still holds.
+ * `planUpdate` is given a refund report's refunds already less those recorded (settlement.ts): a payment's refunded
+ * amount is the sum of its refund rows returning money, so it grows by exactly the refunds the report records.
  *
  * Moves only go forward, so reports arriving late or out of order (webhooks are not ordered) change nothing
  * they should not: an authorization reported after the capture is ignored.
@@ -64,17 +63,6 @@ export function planRefundFailure(
   };
 }
 
-/**
- * The refunded amount a refund report stands for: the cumulative amount, or, once its outside refunds were looked
- * up, what is recorded plus those not recorded yet, never beyond the cumulative amount (an earlier report without
- * them may have counted them already).
- */
-function reportedRefunded(row: PaymentRow, update: Extract<ProviderUpdate, { status: 'refunded' }>): number {
-  if (update.external === null) return update.amountRefunded;
-  const recording = update.external.reduce((sum, r) => sum + r.amount, 0);
-  return Math.min(row.amountRefunded + recording, update.amountRefunded);
-}
-
 /** What `update` does to `row`, or null when it changes nothing (already there, or behind the row). */
 export function planUpdate(row: PaymentRow, update: ProviderUpdate): PaymentPlan | null {
   const unsettled = UNSETTLED.includes(row.status);
@@ -95,14 +83,11 @@ export function planUpdate(row: PaymentRow, update: ProviderUpdate): PaymentPlan
     case 'voided':
       return VOIDABLE.includes(row.status) ? { ...keep, status: 'voided', settles: false } : null;
     case 'refunded': {
-      // From authorized too: the refund's report may overtake the capture's. A refund made outside edgecart that
-      // is not recorded yet is news even when the amount is not (an earlier report already counted it).
+      // From authorized too: the refund's report may overtake the capture's. Only refunds with no row are news.
       const refundable = CAPTURABLE.includes(row.status) || REFUNDABLE.includes(row.status);
-      const reported = reportedRefunded(row, update);
-      const news = reported > row.amountRefunded || (update.external?.length ?? 0) > 0;
-      if (!refundable || !news) return null;
+      if (!refundable || update.refunds.length === 0) return null;
       const amountCaptured = Math.max(row.amountCaptured, update.amountCaptured);
-      const amountRefunded = Math.max(row.amountRefunded, reported);
+      const amountRefunded = row.amountRefunded + update.refunds.reduce((sum, r) => sum + r.amount, 0);
       return {
         ...keep,
         status: refundStatus(amountCaptured, amountRefunded),

@@ -5,10 +5,11 @@
  * from the event's name):
  * - `payment_intent.amount_capturable_updated` -> authorized, `payment_intent.succeeded` -> captured,
  *   `payment_intent.payment_failed` -> failed, `payment_intent.canceled` -> voided;
- * - `charge.refunded` -> the charge's cumulative captured and refunded amounts, and each refund made in Stripe's
- *   dashboard, recorded once as a refund row keyed by Stripe's refund id. The event's Charge no longer lists its
- *   refunds (API version 2022-11-15 on), so they are listed from Stripe (`GET /v1/refunds`); edgecart marks its
- *   own in their metadata, and records them itself.
+ * - `charge.refunded` -> the charge's captured amount, and each refund Stripe lists returning money, recorded once
+ *   as a refund row keyed by Stripe's refund id (settlement.ts: one made in Stripe's dashboard with its order's
+ *   side, one of edgecart's, marked in its metadata with its request's key, for that request's batch to claim). The
+ *   event's Charge no longer lists its refunds (API version 2022-11-15 on), so they are listed from Stripe
+ *   (`GET /v1/refunds`).
  * - `charge.refund.updated`, `refund.updated`, `refund.failed` carrying a Refund `failed` or `canceled`: a refund
  *   recorded as returning money (edgecart's, or one from the dashboard) returned nothing after all
  *   (refund-failure.ts). The payment is found by the Refund's PaymentIntent, the row by Stripe's refund id; any
@@ -19,7 +20,8 @@
  * One recorder per change: an event caused by edgecart's own API call (its request's idempotency key is one of
  * ours, provider-keys.ts) reports a change whose call records it, with its events and the order's change, in
  * the caller's batch. Such an event only fills in the state, quietly (no settlement; an event and an audit entry
- * only for a capture or void it records first, settlement.ts), in case that batch was lost or comes later. Every
+ * only for a capture or void it records first, settlement.ts), in case that batch was lost or comes later; a refund
+ * report is quiet by what it records, not by its cause (settlement.ts). Every
  * other event (the shopper confirming in Stripe.js, 3-D Secure completing, staff
  * acting in Stripe's dashboard, the authorization expiring) is recorded in full: payment event, receipt and the
  * order side, through `onPaymentSettled` when it settles the payment, `onPaymentRefunded` when it reports a refund,
@@ -70,8 +72,16 @@ const REFUND_EVENTS = new Set(['charge.refund.updated', 'refund.updated', 'refun
 const invalidEvent = () =>
   new AppError(400, 'invalid_event', 'The event is not a Stripe event edgecart can read.');
 
-/** The PaymentIntent an event is about and what it says of it, or null for an event we do not act on. */
-function updateOf(event: StripeEvent): { ref: string; update: ProviderUpdate } | null {
+/** A Charge's cumulative amounts, as `charge.refunded` carries them. */
+type ChargeRefunded = { amountCaptured: number; amountRefunded: number };
+
+/**
+ * The PaymentIntent an event is about and what it says of it (a Charge's amounts, whose refunds are listed
+ * before they are recorded), or null for an event we do not act on.
+ */
+function reportOf(
+  event: StripeEvent,
+): { ref: string; update: ProviderUpdate } | { ref: string; charge: ChargeRefunded } | null {
   if (INTENT_EVENTS.has(event.type)) {
     const intent = PaymentIntentSchema.safeParse(event.data.object);
     if (!intent.success) throw invalidEvent();
@@ -83,12 +93,7 @@ function updateOf(event: StripeEvent): { ref: string; update: ProviderUpdate } |
     if (charge.data.payment_intent === null) return null;
     return {
       ref: charge.data.payment_intent,
-      update: {
-        status: 'refunded',
-        amountCaptured: charge.data.amount_captured,
-        amountRefunded: charge.data.amount_refunded,
-        external: null,
-      },
+      charge: { amountCaptured: charge.data.amount_captured, amountRefunded: charge.data.amount_refunded },
     };
   }
   return null;
@@ -131,20 +136,20 @@ async function listedRefunds(env: Env, caller: Caller, ref: string): Promise<Pro
 }
 
 /**
- * `update` with the refunds made in Stripe's dashboard; the ceiling of what they add is raised to all that Stripe
- * lists now (the event may be older than the list).
+ * The refund report of `charge`: every refund Stripe lists returning money, edgecart's and those made in its
+ * dashboard (the event may be older than the list, which then holds more).
  */
-async function withExternalRefunds(
+async function refundReport(
   env: Env,
   caller: Caller,
   ref: string,
-  update: Extract<ProviderUpdate, { status: 'refunded' }>,
+  charge: ChargeRefunded,
 ): Promise<ProviderUpdate> {
   const listed = await listedRefunds(env, caller, ref);
   // Every refund the event counts is listed, failed ones too once they fail: a list short of the event's amount
   // has not caught up with it. Recording it now would miss the refund for good (this event is not sent again once
   // answered), so it is a 503, and Stripe delivers the event again.
-  if (listed.reduce((sum, r) => sum + r.amount, 0) < update.amountRefunded) {
+  if (listed.reduce((sum, r) => sum + r.amount, 0) < charge.amountRefunded) {
     callerLogger(caller).warn(
       'stripe lists fewer refunds than its event reports; asking for the event again',
       {
@@ -153,17 +158,9 @@ async function withExternalRefunds(
     );
     throw new PaymentUnavailable(PROVIDER, 'behind', LISTING_BEHIND_RETRY_MS);
   }
-  const counted = listed.flatMap((r) => (r.status === 'failed' ? [] : [{ ...r, status: r.status }]));
-  return {
-    ...update,
-    amountRefunded: Math.max(
-      update.amountRefunded,
-      counted.reduce((sum, r) => sum + r.amount, 0),
-    ),
-    external: counted
-      .filter((r) => !r.ours)
-      .map(({ providerRef, amount, status }) => ({ providerRef, amount, status })),
-  };
+  // Stripe lists the newest first; recorded in the order they were made.
+  const returning = listed.flatMap((r) => (r.status === 'failed' ? [] : [{ ...r, status: r.status }]));
+  return { status: 'refunded', amountCaptured: charge.amountCaptured, refunds: returning.reverse() };
 }
 
 export type StripeWebhookInput = {
@@ -223,22 +220,18 @@ export async function receiveStripeWebhook(
   const ignored: StripeHookResult = { event_id: event.id, result: 'ignored' };
 
   if (REFUND_EVENTS.has(event.type)) return receiveRefundFailure(db, caller, event, input);
-  const target = updateOf(event);
+  const target = reportOf(event);
   if (!target) return ignored;
   const payment = await findPaymentByRef(db, PROVIDER, target.ref);
   if (!payment) return ignored;
   // A redelivery is answered from its receipt before Stripe is asked anything: Stripe may be down.
   if (await eventRecorded(db, PROVIDER, event.id)) return { event_id: event.id, result: 'duplicate' };
-  const quiet = madeByEdgecart(event.request?.idempotency_key);
-  // Edgecart's own refund reported back is recorded by its call; any dashboard refund gets its own event.
   const update =
-    target.update.status === 'refunded' && !quiet
-      ? await withExternalRefunds(env, caller, target.ref, target.update)
-      : target.update;
+    'charge' in target ? await refundReport(env, caller, target.ref, target.charge) : target.update;
   const { outcome } = await recordProviderUpdate(db, env, caller, payment.id, update, {
     via: 'webhook',
     event: { provider: PROVIDER, eventId: event.id, type: event.type },
-    quiet,
+    quiet: madeByEdgecart(event.request?.idempotency_key),
     onPaymentSettled: input.onPaymentSettled,
     onPaymentRefunded: input.onPaymentRefunded,
     onPaymentVoided: input.onPaymentVoided,

@@ -1,0 +1,96 @@
+/**
+ * Edgecart refunds whose request never recorded them. The provider's report of an edgecart refund records its row
+ * unclaimed (settlement.ts): the payment counts the money, and the request's batch, landing a moment later or
+ * retried after its Worker died past the provider, claims the row and records the refund on the order with its
+ * event. A row left unclaimed past CLAIM_GRACE_MS belongs to a request that will not come back (a request without
+ * an Idempotency-Key whose Worker died; a key's retry after the sweep finds its refund recorded and answers with
+ * the order). Each is recorded on its order as a refund the provider reported, through the seam a dashboard refund
+ * takes (`OnPaymentRefunded`): the order's refunded total and status, its event and audit entry, in one batch
+ * whose last statement claims the row, so it happens once whoever else claims it meanwhile.
+ */
+import { and, asc, eq, exists, inArray, isNull, lte, type SQL } from 'drizzle-orm';
+import { RETURNING_REFUND_STATUSES, refunds } from '../../db/schema';
+import type { Caller } from '../../lib/caller';
+import { commit } from '../../lib/commit';
+import type { Database } from '../../lib/db';
+import { getPayment } from './read';
+import type { RefundRow } from './schemas';
+import type { OnPaymentRefunded, PaymentRefunded } from './settlement';
+
+/**
+ * Far longer than a request takes from the provider's answer to its batch (bounded by the provider's timeout):
+ * a batch that lands after the sweep claimed its row fails whole and is answered as a lost race.
+ */
+export const CLAIM_GRACE_MS = 10 * 60_000;
+
+const unclaimed = (refundId: string): SQL => and(eq(refunds.id, refundId), isNull(refunds.claimedAt)) as SQL;
+
+/** Records `refund` on its payment's order and claims it, if nobody has meanwhile; whether this call did. */
+async function claimOnOrder(
+  db: Database,
+  caller: Caller,
+  refund: RefundRow,
+  onPaymentRefunded: OnPaymentRefunded,
+): Promise<boolean> {
+  const payment = await getPayment(db, refund.paymentId);
+  const report: PaymentRefunded = {
+    paymentId: payment.id,
+    orderId: payment.orderId,
+    provider: payment.provider,
+    amount: refund.amount,
+    amountRefunded: payment.amountRefunded,
+    currency: payment.currency,
+    via: 'sweep',
+  };
+  const when = exists(db.select({ id: refunds.id }).from(refunds).where(unclaimed(refund.id)));
+  const extension = await onPaymentRefunded(db, report, when, caller);
+  const results = await commit(db, caller, {
+    statements: [
+      ...extension.statements,
+      db
+        .update(refunds)
+        .set({ claimedAt: new Date() })
+        .where(and(unclaimed(refund.id), extension.requires))
+        .returning({ id: refunds.id }),
+    ],
+    audit: extension.audit,
+    events: extension.events,
+    conditional: true,
+    afterCommit: extension.afterCommit,
+  });
+  const claim = results.at(-1);
+  return Array.isArray(claim) && claim.length > 0;
+}
+
+/** Up to `limit` refund rows unclaimed since before `before`, oldest first, through `refunds_unclaimed_idx`. */
+export function unclaimedRefundsBefore(db: Database, before: Date, limit: number) {
+  return db
+    .select()
+    .from(refunds)
+    .where(
+      and(
+        isNull(refunds.claimedAt),
+        lte(refunds.createdAt, before),
+        inArray(refunds.status, RETURNING_REFUND_STATUSES),
+      ),
+    )
+    .orderBy(asc(refunds.createdAt))
+    .limit(limit);
+}
+
+/**
+ * Records on their orders up to `limit` refunds left unclaimed since before `now - CLAIM_GRACE_MS`, oldest first.
+ * One whose order changed under it is left for the next run.
+ */
+export async function claimLeftRefunds(
+  db: Database,
+  caller: Caller,
+  input: { now: number; limit: number; onPaymentRefunded: OnPaymentRefunded },
+): Promise<{ claimed: number; left: number; more: boolean }> {
+  const due = await unclaimedRefundsBefore(db, new Date(input.now - CLAIM_GRACE_MS), input.limit);
+  let claimed = 0;
+  for (const refund of due) {
+    if (await claimOnOrder(db, caller, refund, input.onPaymentRefunded)) claimed++;
+  }
+  return { claimed, left: due.length - claimed, more: due.length === input.limit };
+}
