@@ -15,6 +15,7 @@ import {
   authorizePayment,
   capturePayment,
   type PaymentWrites,
+  refundPayment,
 } from '../../src/modules/payments/service';
 import type { OnPaymentSettled } from '../../src/modules/payments/settlement';
 
@@ -191,3 +192,7 @@ export async function capturedStripePayment() {
   await commitWrites(staff(), capture.writes);
   return payment;
 }
+
+/** Staff's refund of `amount` (no reason) that has reached the provider; its batch (`writes`) is not committed. */
+export const refundInFlight = (paymentId: string, amount: number) =>
+  refundPayment(db, env, staff(), { paymentId, amount, reason: null, idempotencyKey: crypto.randomUUID() });

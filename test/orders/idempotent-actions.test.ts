@@ -85,6 +85,45 @@ async function shippedOrder(provider: 'manual' | 'stripe' = 'manual') {
 
 const stripeRefunds = () => stripe.requests.filter((r) => new URL(r.url).pathname === '/v1/refunds').length;
 
+/** The refund-claims job's run at `now`. */
+const sweepAt = (now: number) =>
+  claimRefunds(
+    { runId: 'run', logger: createLogger({}), caller: systemCaller(REFUND_CLAIMS_JOB, 'run'), env },
+    now,
+  );
+
+/**
+ * A shipped Stripe order whose keyed refund of `amount` (the body asked `asked`) reached Stripe and died before its
+ * batch; with `reported`, Stripe's charge.refunded of it landed. `resend(body)` sends the key again.
+ */
+async function keyedRefundDiedPastStripe(
+  refund: { amount: number; asked: { amount?: number; reason?: string | null } },
+  reported: boolean,
+) {
+  const placed = await shippedOrder('stripe');
+  const till = await issueSecretKey(env.DB, 'till', PERMISSIONS);
+  const key = crypto.randomUUID();
+  const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
+  const claim = { scope: `secret_key:${till.id}`, key, requestHash: '', claimId: '' };
+  await refundForOrder(db, env, staff(), order as OrderRow, {
+    paymentId: placed.paymentId,
+    amount: refund.amount,
+    reason: refund.asked.reason ?? null,
+    key: refundKeyOf(order as OrderRow, refund.asked, claim),
+  });
+  if (reported) {
+    const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
+    const report = stripeEvent('charge.refunded', stripe.charge(placed.providerRef), ownKey);
+    expect((await deliver(report)).status).toBe(200);
+  }
+  const resend = (body: object) =>
+    call(
+      `/v1/admin/orders/${placed.id}/refunds`,
+      jsonInit('POST', body, { ...withKey(key).headers, ...bearer(till.key) }),
+    );
+  return { placed, resend };
+}
+
 describe('a staff action retried with its Idempotency-Key', () => {
   it('a refund whose answer was lost is not made again: the retry replays 201 with the order as it is', async () => {
     const placed = await shippedOrder('stripe');
@@ -232,26 +271,8 @@ describe('a staff action retried with its Idempotency-Key', () => {
   ])(
     'a refund retried after the Worker died past Stripe, whose report landed first, is recorded once on the order: %s',
     async (_name, amount) => {
-      const placed = await shippedOrder('stripe');
-      const till = await issueSecretKey(env.DB, 'till', PERMISSIONS);
-      const key = crypto.randomUUID();
-      const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
-      expect(order?.total).toBe(2500);
-      const claim = { scope: `secret_key:${till.id}`, key, requestHash: '', claimId: '' };
-      await refundForOrder(db, env, staff(), order as OrderRow, {
-        paymentId: placed.paymentId,
-        amount,
-        reason: null,
-        key: refundKeyOf(order as OrderRow, { amount }, claim),
-      });
-      const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
-      const report = await deliver(stripeEvent('charge.refunded', stripe.charge(placed.providerRef), ownKey));
-      expect(report.status).toBe(200);
-
-      const retry = await call(
-        `/v1/admin/orders/${placed.id}/refunds`,
-        jsonInit('POST', { amount }, { ...withKey(key).headers, ...bearer(till.key) }),
-      );
+      const { placed, resend } = await keyedRefundDiedPastStripe({ amount, asked: { amount } }, true);
+      const retry = await resend({ amount });
       expect(retry.status, await retry.clone().text()).toBe(201);
       expect(stripe.refunds.filter((r) => r.payment_intent === placed.providerRef)).toHaveLength(1);
       const record = await orderRecord(placed.id);
@@ -330,18 +351,6 @@ describe('a refund Stripe made that no request recorded', () => {
     });
   }
 
-  /** The sweep's run at `now`. */
-  const sweep = (now: number) =>
-    claimRefunds(
-      {
-        runId: 'run',
-        logger: createLogger({}),
-        caller: systemCaller(REFUND_CLAIMS_JOB, 'run'),
-        env,
-      },
-      now,
-    );
-
   it('"everything" refunds what Stripe has left; the sweep brings the lost refund to the order', async () => {
     const { placed, refund } = await withUnrecordedRefund();
     const res = await refund({});
@@ -352,10 +361,10 @@ describe('a refund Stripe made that no request recorded', () => {
       atStripe: 2500,
     });
     // Before its grace is over the sweep leaves it to its request; after, records it once.
-    expect(await sweep(Date.now())).toStrictEqual({ claimed: 0, left: 0, more: false });
+    expect(await sweepAt(Date.now())).toStrictEqual({ claimed: 0, left: 0, more: false });
     const later = Date.now() + CLAIM_GRACE_MS + 1000;
-    expect(await sweep(later)).toStrictEqual({ claimed: 1, left: 0, more: false });
-    expect(await sweep(later)).toStrictEqual({ claimed: 0, left: 0, more: false });
+    expect(await sweepAt(later)).toStrictEqual({ claimed: 1, left: 0, more: false });
+    expect(await sweepAt(later)).toStrictEqual({ claimed: 0, left: 0, more: false });
     expect(await figures(placed)).toStrictEqual({
       order: { status: 'refunded', refunded_total: 2500 },
       payment: { status: 'refunded', amount_refunded: 2500 },
@@ -376,7 +385,7 @@ describe('a refund Stripe made that no request recorded', () => {
       payment: { status: 'partially_refunded', amount_refunded: 1500 },
       atStripe: 1500,
     });
-    await sweep(Date.now() + CLAIM_GRACE_MS + 1000);
+    await sweepAt(Date.now() + CLAIM_GRACE_MS + 1000);
     expect((await figures(placed)).order).toStrictEqual({
       status: 'partially_refunded',
       refunded_total: 1500,
@@ -404,33 +413,13 @@ describe('a refund Stripe made that no request recorded', () => {
 // A keyed refund whose Worker died past Stripe, retried only after the sweep recorded its refund on the order.
 describe('a keyed refund retried after the sweep recorded it', () => {
   it('answers 201 with the order as it is: no second refund, event or count', async () => {
-    const placed = await shippedOrder('stripe');
-    const till = await issueSecretKey(env.DB, 'till', PERMISSIONS);
-    const key = crypto.randomUUID();
-    const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
-    const claim = { scope: `secret_key:${till.id}`, key, requestHash: '', claimId: '' };
-    await refundForOrder(db, env, staff(), order as OrderRow, {
-      paymentId: placed.paymentId,
-      amount: 2500,
-      reason: null,
-      key: refundKeyOf(order as OrderRow, {}, claim),
-    });
-    const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
-    expect(
-      (await deliver(stripeEvent('charge.refunded', stripe.charge(placed.providerRef), ownKey))).status,
-    ).toBe(200);
-    await claimRefunds(
-      { runId: 'run', logger: createLogger({}), caller: systemCaller(REFUND_CLAIMS_JOB, 'run'), env },
-      Date.now() + CLAIM_GRACE_MS + 1000,
-    );
+    const { placed, resend } = await keyedRefundDiedPastStripe({ amount: 2500, asked: {} }, true);
+    await sweepAt(Date.now() + CLAIM_GRACE_MS + 1000);
     const before = await orderRecord(placed.id);
     expect(before.order).toMatchObject({ status: 'refunded', refunded_total: 2500 });
     const stripeCalls = stripeRefunds();
 
-    const retry = await call(
-      `/v1/admin/orders/${placed.id}/refunds`,
-      jsonInit('POST', {}, { ...withKey(key).headers, ...bearer(till.key) }),
-    );
+    const retry = await resend({});
     expect(retry.status, await retry.clone().text()).toBe(201);
     expect(await retry.json()).toMatchObject({ id: placed.id, status: 'refunded', refunded_total: 2500 });
     expect(stripeRefunds()).toBe(stripeCalls);
@@ -477,38 +466,15 @@ describe('a cancel retried after its refund was reported', () => {
 // The key's first request died past Stripe; the same key comes back with another request. Stripe refuses to replay
 // its key with other parameters, and a recorded refund names its amount: either way the client reused its key.
 describe('a refund key sent again with another request after the first died past Stripe', () => {
-  async function diedPastStripe(amount: number, reason: string | null, report: boolean) {
-    const placed = await shippedOrder('stripe');
-    const till = await issueSecretKey(env.DB, 'till', PERMISSIONS);
-    const key = crypto.randomUUID();
-    const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
-    const claim = { scope: `secret_key:${till.id}`, key, requestHash: '', claimId: '' };
-    await refundForOrder(db, env, staff(), order as OrderRow, {
-      paymentId: placed.paymentId,
-      amount,
-      reason,
-      key: refundKeyOf(order as OrderRow, { amount, reason }, claim),
-    });
-    if (report) {
-      const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
-      const reported = stripeEvent('charge.refunded', stripe.charge(placed.providerRef), ownKey);
-      expect((await deliver(reported)).status).toBe(200);
-    }
-    const again = (body: object) =>
-      call(
-        `/v1/admin/orders/${placed.id}/refunds`,
-        jsonInit('POST', body, { ...withKey(key).headers, ...bearer(till.key) }),
-      );
-    return { placed, again, before: await orderRecord(placed.id) };
-  }
-
   it.each([
     ['another reason, before Stripe’s report', { amount: 1000, reason: 'lost' }, false],
     ['another amount, before Stripe’s report', { amount: 900, reason: 'damaged' }, false],
     ['another amount, after Stripe’s report', { amount: 900, reason: 'damaged' }, true],
   ])('is 422 idempotency_key_reused, changing nothing: %s', async (_name, body, report) => {
-    const { placed, again, before } = await diedPastStripe(1000, 'damaged', report);
-    await expectProblem(await again(body), 422, 'idempotency_key_reused');
+    const asked = { amount: 1000, reason: 'damaged' };
+    const { placed, resend } = await keyedRefundDiedPastStripe({ amount: 1000, asked }, report);
+    const before = await orderRecord(placed.id);
+    await expectProblem(await resend(body), 422, 'idempotency_key_reused');
     expect(await orderRecord(placed.id)).toStrictEqual(before);
     expect(stripe.refunds.filter((r) => r.payment_intent === placed.providerRef)).toHaveLength(1);
   });

@@ -19,6 +19,7 @@ import {
   db,
   eventsOf,
   receiptsOf,
+  refundInFlight,
   staff,
   storedPayment,
 } from '../helpers/payments';
@@ -217,12 +218,7 @@ describe('a report of a refund edgecart has not recorded yet', () => {
   it('answers 503 with Retry-After, changing nothing; the redelivery after the refund’s batch applies', async () => {
     const payment = await capturedStripePayment();
     // Staff's refund has reached Stripe; its batch has not reached D1 when Stripe reports it failed.
-    const refund = await refundPayment(db, env, staff(), {
-      paymentId: payment.id,
-      amount: 1000,
-      reason: null,
-      idempotencyKey: key(),
-    });
+    const refund = await refundInFlight(payment.id, 1000);
     const failed = refundEvent('refund.failed', stripe.failRefund(refund.refund.providerRef));
     const res = await deliver(failed);
     expect(res.headers.get('Retry-After')).toBe('10');
@@ -244,12 +240,7 @@ describe('a report of an edgecart refund only its charge.refunded recorded', () 
   it('answers 503 while the row is unclaimed (the order has not counted it); applies once the batch claims it', async () => {
     const payment = await capturedStripePayment();
     // Staff's refund has reached Stripe and been reported; its batch has not reached D1 when Stripe fails it.
-    const refund = await refundPayment(db, env, staff(), {
-      paymentId: payment.id,
-      amount: 1000,
-      reason: null,
-      idempotencyKey: key(),
-    });
+    const refund = await refundInFlight(payment.id, 1000);
     const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
     const reported = stripeEvent('charge.refunded', stripe.charge(payment.providerRef), ownKey);
     await expectResult(await deliver(reported), reported.id, 'processed');
@@ -315,12 +306,7 @@ describe('a payment changed under the report', () => {
     const refund = await refundedByStaff(payment.id, 1000);
     stripe.refundStatus = 'succeeded';
     // Another staff refund reaches Stripe now and commits between the report's read and its batch.
-    const other = await refundPayment(db, env, staff(), {
-      paymentId: payment.id,
-      amount: 2000,
-      reason: null,
-      idempotencyKey: key(),
-    });
+    const other = await refundInFlight(payment.id, 2000);
     const failed = refundEvent('refund.failed', stripe.failRefund(refund.providerRef));
     const payload = JSON.stringify(failed);
     const raced = writeLandsBeforeBatch('payments', () => commitWrites(staff(), other.writes), 'update');

@@ -7,7 +7,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { refundsOfPayment } from '../../src/modules/payments/read';
-import { capturePayment, refundPayment, syncPayment } from '../../src/modules/payments/service';
+import { capturePayment, syncPayment } from '../../src/modules/payments/service';
 import { receiveStripeWebhook } from '../../src/modules/payments/webhook-service';
 import { rows } from '../helpers/admin-fixtures';
 import { deliver, FakeStripe, signature, stripeEvent } from '../helpers/fake-stripe';
@@ -24,6 +24,7 @@ import {
   markStandInOrderPaid,
   orderStatus,
   receiptsOf,
+  refundInFlight,
   staff,
   standInOrderPaid,
   storedPayment,
@@ -288,12 +289,7 @@ describe('events caused by edgecart’s own calls', () => {
 
   it('do not count a refund twice when charge.refunded arrives before the refund’s batch', async () => {
     const payment = await capturedStripePayment();
-    const refund = await refundPayment(db, env, staff(), {
-      paymentId: payment.id,
-      amount: 1000,
-      reason: null,
-      idempotencyKey: key(),
-    });
+    const refund = await refundInFlight(payment.id, 1000);
     const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
     const event = stripeEvent('charge.refunded', stripe.charge(payment.providerRef), ownKey);
     await expectResult(await deliver(event), event.id, 'processed');
@@ -314,12 +310,7 @@ describe('refunds made in Stripe’s dashboard beside edgecart’s', () => {
   it('are recorded once by Stripe’s id; an edgecart refund whose batch is pending is recorded for its batch to claim', async () => {
     const payment = await capturedStripePayment();
     // Staff's refund has reached Stripe, its batch not D1, when a dashboard refund's event arrives.
-    const refund = await refundPayment(db, env, staff(), {
-      paymentId: payment.id,
-      amount: 1000,
-      reason: null,
-      idempotencyKey: key(),
-    });
+    const refund = await refundInFlight(payment.id, 1000);
     const dashboard = stripe.refundInDashboard(payment.providerRef, 500);
     const event = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
     await expectResult(await deliver(event), event.id, 'processed');
