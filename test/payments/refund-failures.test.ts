@@ -9,6 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createDb } from '../../src/lib/db';
 import { refundPayment } from '../../src/modules/payments/service';
 import { receiveStripeWebhook } from '../../src/modules/payments/webhook-service';
+import { rows } from '../helpers/admin-fixtures';
 import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { deliver, FakeStripe, refundEvent, signature, stripeEvent } from '../helpers/fake-stripe';
 import { expectProblem } from '../helpers/http';
@@ -193,6 +194,41 @@ describe('a pending refund Stripe fails later', () => {
       { event_id: refunded.id, type: 'charge.refunded' },
       { event_id: failed.id, type: 'charge.refund.updated' },
     ]);
+  });
+});
+
+describe('a dashboard refund that fails before its charge.refunded is processed', () => {
+  it('is recorded failed at once, counting nowhere; the charge.refunded that lists it later counts nothing', async () => {
+    const payment = await capturedStripePayment();
+    const dashboard = stripe.refundInDashboard(payment.providerRef, 700);
+    const refunded = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
+    const failed = refundEvent('refund.failed', stripe.failRefund(dashboard.id));
+    await expectResult(await deliver(failed), failed.id, 'processed');
+    await expectResult(await deliver(failed), failed.id, 'duplicate');
+    expect(await refundRows(payment.id)).toStrictEqual([
+      { amount: 700, provider_ref: dashboard.id, status: 'failed' },
+    ]);
+    expect(await storedPayment(payment.id)).toMatchObject({ status: 'captured', amount_refunded: 0 });
+    expect((await eventsOf(payment.id)).map((e) => e.type)).toStrictEqual([
+      'payment.authorized',
+      'payment.captured',
+    ]);
+    const [audit] = await rows(
+      "SELECT actor_id, changes FROM audit_log WHERE target_id = ? AND action = 'payment.refund_failed'",
+      payment.id,
+    );
+    expect(audit?.actor_id).toBe('stripe-webhook');
+    expect(JSON.parse(String(audit?.changes)).refund).toMatchObject({
+      amount: 700,
+      provider_ref: dashboard.id,
+      status: 'failed',
+    });
+
+    // Stripe's list lags behind its failure: it still says pending. The row is there, so nothing is counted.
+    Object.assign(dashboard, { status: 'pending' });
+    await expectResult(await deliver(refunded), refunded.id, 'ignored');
+    expect(await storedPayment(payment.id)).toMatchObject({ status: 'captured', amount_refunded: 0 });
+    expect(await refundRows(payment.id)).toHaveLength(1);
   });
 });
 

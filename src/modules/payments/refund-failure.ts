@@ -12,19 +12,22 @@
  * Another writer moving the payment or the row in between (a staff refund, another report) makes the attempt
  * write nothing, and it reads again.
  *
- * A refund without a row is not known to be counted yet, but may be any moment (edgecart's own refund whose batch
- * has not committed, a dashboard refund whose `charge.refunded` is not processed yet), and answering the report
- * would lose it for good: 503 with Retry-After, so the provider delivers it again. The same for edgecart's refund
- * whose row only its report recorded (unclaimed, settlement.ts): the order has not counted it yet, and the batch
- * that claims it will. A row already failed or canceled
+ * Edgecart's own refund without a row is not known to be counted yet, but will be any moment (its batch, or its
+ * report), and answering the failure would lose it for good: 503 with Retry-After, so the provider delivers it
+ * again. The same for edgecart's refund whose row only its report recorded (unclaimed, settlement.ts): the order
+ * has not counted it yet, and the batch that claims it will. A refund made in the provider's dashboard that fails
+ * before its `charge.refunded` is processed gets its row now, failed from the start: it counts nowhere, and the
+ * `charge.refunded` that lists it later (pending, if the provider's list lags) finds it recorded. A row already failed or canceled
  * is the report applied already: `duplicate`.
  */
-import { and, eq, exists, type SQL, sql } from 'drizzle-orm';
+import { and, eq, exists, not, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { payments, refunds } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
+import { insertRowIf } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
+import { newId } from '../../lib/ids';
 import { PaymentUnavailable } from './errors';
 import { paymentAudit, refundFailedEvent } from './events';
 import { eventRecorded, findRefundByRef, getPayment } from './read';
@@ -43,6 +46,10 @@ import { planRefundFailure } from './transitions';
 export type RefundFailure = {
   /** The provider's id of the refund (Stripe: `re_...`), as its row records it. */
   providerRef: string;
+  /** What it was to return. */
+  amount: number;
+  /** Whether edgecart made it (not someone in the provider's dashboard). */
+  ours: boolean;
   status: 'failed' | 'canceled';
   /** The provider's reason (Stripe: `failure_reason`), for the event and the audit entry. */
   failureReason: string | null;
@@ -76,6 +83,7 @@ export async function recordRefundFailure(
     const before = await getPayment(db, paymentId);
     if (event && (await eventRecorded(db, event.provider, event.eventId))) return 'duplicate';
     const refund = await findRefundByRef(db, before.id, failure.providerRef);
+    if (!refund && !failure.ours) return recordFailedFromStart(db, caller, before, failure, event);
     if (!refund?.claimedAt) throw new PaymentUnavailable(before.provider, 'unrecorded', UNRECORDED_RETRY_MS);
     const plan = planRefundFailure(before, refund);
     if (!plan) return 'duplicate';
@@ -145,4 +153,57 @@ export async function recordRefundFailure(
     if (Array.isArray(updated) && updated.length > 0) return 'changed';
   }
   throw new Error(`payment ${paymentId} changed under ${MAX_ATTEMPTS} attempts to record a refund failure`);
+}
+
+/**
+ * A dashboard refund that failed before edgecart recorded it: its row, failed and claimed (nothing to count on
+ * the payment or the order), the event's receipt, and the audit entry, once: the row goes in only while neither it
+ * nor the receipt is there.
+ */
+async function recordFailedFromStart(
+  db: Database,
+  caller: Caller,
+  payment: PaymentRow,
+  failure: RefundFailure,
+  event: ProviderEventReceipt | undefined,
+): Promise<'changed' | 'duplicate'> {
+  const now = new Date();
+  const row: RefundRow = {
+    id: newId('rfd'),
+    paymentId: payment.id,
+    amount: failure.amount,
+    reason: null,
+    providerRef: failure.providerRef,
+    status: failure.status,
+    createdAt: now,
+    providerKey: null,
+    claimedAt: now,
+  };
+  const recorded = exists(
+    db
+      .select({ id: refunds.id })
+      .from(refunds)
+      .where(and(eq(refunds.paymentId, payment.id), eq(refunds.providerRef, failure.providerRef))),
+  );
+  const statements: BatchItem<'sqlite'>[] = [
+    insertRowIf(db, refunds, row, and(not(recorded), event ? eventNotRecorded(db, event) : undefined) as SQL),
+  ];
+  if (event) statements.push(receiptIfChanged(db, event, payment.id, now));
+  const results = await commit(db, caller, {
+    statements,
+    audit: [
+      paymentAudit('payment.refund_failed', payment, payment, {
+        refund: {
+          id: row.id,
+          amount: row.amount,
+          provider_ref: row.providerRef,
+          status: failure.status,
+          failure_reason: failure.failureReason,
+        },
+      }),
+    ],
+    conditional: true,
+  });
+  const last = results.at(-1) as { meta?: { changes?: number } } | undefined;
+  return (last?.meta?.changes ?? 0) > 0 ? 'changed' : 'duplicate';
 }

@@ -52,12 +52,13 @@ import {
 } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { type AuditRecord, commit, type DomainEvent, type FollowUp } from '../../lib/commit';
+import { insertRowIf } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import { newId } from '../../lib/ids';
 import { paymentAudit, paymentEvent } from './events';
 import type { ProviderUpdate, ReportedRefund } from './provider';
 import { eventRecorded, getPayment, refundsOfPayment } from './read';
-import type { PaymentRow } from './schemas';
+import type { PaymentRow, RefundRow } from './schemas';
 import { planUpdate } from './transitions';
 
 /** A payment that just became usable for its order: funds held (`authorized`) or taken (`captured`). */
@@ -253,14 +254,18 @@ async function againstRecorded(
  * changed a row; edgecart's own unclaimed, for the request's batch to claim.
  */
 function refundIfChanged(db: Database, paymentId: string, refund: ReportedRefund, at: Date) {
-  const claimedAt = refund.ours ? null : at.getTime();
-  // Values in the table's column order: id, payment_id, amount, reason, provider_ref, status, created_at,
-  // provider_key, claimed_at.
-  return db
-    .insert(refunds)
-    .select(
-      sql`SELECT ${newId('rfd')}, ${paymentId}, ${refund.amount}, NULL, ${refund.providerRef}, ${refund.status}, ${at.getTime()}, ${refund.key}, ${claimedAt} WHERE changes() > 0`,
-    );
+  const row: RefundRow = {
+    id: newId('rfd'),
+    paymentId,
+    amount: refund.amount,
+    reason: null,
+    providerRef: refund.providerRef,
+    status: refund.status,
+    createdAt: at,
+    providerKey: refund.key,
+    claimedAt: refund.ours ? null : at,
+  };
+  return insertRowIf(db, refunds, row, sql`changes() > 0`);
 }
 
 /** The receipt row, inserted only if the statement before it (the payment UPDATE, or a row after it) changed a row. */

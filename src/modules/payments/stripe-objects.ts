@@ -48,6 +48,23 @@ export const StripeRefundSchema = z.object({
   failure_reason: z.string().nullish(),
 });
 
+export type StripeRefund = z.infer<typeof StripeRefundSchema>;
+
+/**
+ * Set on every refund edgecart creates, so a refund without it is known to be one made in Stripe's dashboard (a
+ * Refund carries no trace of the request that made it). Constant, so a retried call sends the same.
+ * `EDGECART_REFUND_KEY` carries the call's idempotency key: the request's retry and the report of the refund
+ * find the same refund row by it.
+ */
+export const EDGECART_REFUND = { key: 'edgecart', value: 'refund' } as const;
+export const EDGECART_REFUND_KEY = 'edgecart_key';
+
+/** Whose `refund` is, by its metadata: `ours` when edgecart made it, with `key`, its call's idempotency key. */
+export const refundOrigin = (refund: StripeRefund): { ours: boolean; key: string | null } => ({
+  ours: refund.metadata?.[EDGECART_REFUND.key] === EDGECART_REFUND.value,
+  key: refund.metadata?.[EDGECART_REFUND_KEY] ?? null,
+});
+
 /** A page of `GET /v1/refunds`: https://docs.stripe.com/api/refunds/list */
 export const RefundListSchema = z.object({
   object: z.literal('list'),

@@ -23,12 +23,15 @@ import {
 } from './provider';
 import { type FormParams, type StripeAnswer, type StripeCall, stripeRequest } from './stripe-api';
 import {
+  EDGECART_REFUND,
+  EDGECART_REFUND_KEY,
   ErrorBodySchema,
   failureCodeOf,
   intentUpdate,
   type PaymentIntent,
   PaymentIntentSchema,
   RefundListSchema,
+  refundOrigin,
   type StripeError,
   StripeRefundSchema,
 } from './stripe-objects';
@@ -61,15 +64,6 @@ const refundStatusOf = (status: string | null): RefundResult['status'] =>
   (status === null ? undefined : REFUND_STATUSES[status]) ?? 'failed';
 
 const intentPath = (ref: string, action = '') => `/payment_intents/${encodeURIComponent(ref)}${action}`;
-
-/**
- * Set on every refund edgecart creates, so a refund listed without it is known to be one made in Stripe's
- * dashboard (a Refund carries no trace of the request that made it). Constant, so a retried call sends the same.
- * `EDGECART_REFUND_KEY` carries the call's idempotency key: the request's retry and the report of the refund
- * find the same refund row by it.
- */
-const EDGECART_REFUND = { key: 'edgecart', value: 'refund' } as const;
-const EDGECART_REFUND_KEY = 'edgecart_key';
 
 /** Most refunds Stripe lists per page (its maximum). */
 const REFUND_PAGE = 100;
@@ -205,8 +199,7 @@ export function stripeProvider(secretKey: string): PaymentProvider {
             providerRef: refund.id,
             amount: refund.amount,
             status: refundStatusOf(refund.status),
-            ours: refund.metadata?.[EDGECART_REFUND.key] === EDGECART_REFUND.value,
-            key: refund.metadata?.[EDGECART_REFUND_KEY] ?? null,
+            ...refundOrigin(refund),
           });
         }
         after = page.has_more ? page.data.at(-1)?.id : undefined;

@@ -52,6 +52,7 @@ import {
   EventSchema,
   intentUpdate,
   PaymentIntentSchema,
+  refundOrigin,
   type StripeEvent,
   StripeRefundSchema,
 } from './stripe-objects';
@@ -106,9 +107,10 @@ function reportOf(
 function refundFailureOf(event: StripeEvent): { ref: string; failure: RefundFailure } | null {
   const refund = StripeRefundSchema.safeParse(event.data.object);
   if (!refund.success) throw invalidEvent();
-  const { id, status, payment_intent: ref, failure_reason: failureReason } = refund.data;
+  const { id, amount, status, payment_intent: ref, failure_reason: failureReason } = refund.data;
   if (!ref || (status !== 'failed' && status !== 'canceled')) return null;
-  return { ref, failure: { providerRef: id, status, failureReason: failureReason ?? null } };
+  const { ours } = refundOrigin(refund.data);
+  return { ref, failure: { providerRef: id, amount, ours, status, failureReason: failureReason ?? null } };
 }
 
 /** Retry-After of a refused listing; Stripe keeps its own schedule, and the key must be fixed first anyway. */
@@ -186,7 +188,7 @@ export type StripeWebhookInput = {
  * @throws AppError 400 `invalid_signature` (missing, malformed or not matching: one answer for all),
  *   400 `signature_expired` (signed, but more than 300 s from our clock), 400 `invalid_event` (signed, but not
  *   an event of the shape Stripe documents); PaymentUnavailable (503) when Stripe does not answer or refuses the
- *   listing of a charge's refunds, or reports the failure of a refund not recorded yet (Stripe delivers the event
+ *   listing of a charge's refunds, or reports the failure of an edgecart refund not recorded yet (Stripe delivers the event
  *   again later); Error when STRIPE_WEBHOOK_SECRET is not set (a logged 500, so Stripe keeps the events and retries them once the secret is configured).
  */
 export async function receiveStripeWebhook(
