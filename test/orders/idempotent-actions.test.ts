@@ -479,3 +479,72 @@ describe('a refund key sent again with another request after the first died past
     expect(stripe.refunds.filter((r) => r.payment_intent === placed.providerRef)).toHaveLength(1);
   });
 });
+
+// Stripe refused the key's first request (a dashboard refund it had not reported yet left less than asked): no
+// refund was made and edgecart kept nothing, so the key serves the corrected request, as after edgecart's own
+// refusal ("a refused action keeps nothing"). The Stripe key must not be spent on a refund that never happened.
+describe('a refund key sent again with the corrected request after Stripe refused the first', () => {
+  it('refunds the corrected amount: 201, once at Stripe, counted on the order', async () => {
+    const placed = await shippedOrder('stripe');
+    const dashboard = stripe.refundInDashboard(placed.providerRef, 1000);
+    const key = crypto.randomUUID();
+    await expectProblem(
+      await admin('POST', `/orders/${placed.id}/refunds`, { amount: 2500 }, withKey(key)),
+      409,
+      'payment_state_conflict',
+    );
+    // Stripe's report of the dashboard refund lands: the order counts it, 1500 is left.
+    const report = stripeEvent('charge.refunded', stripe.charge(placed.providerRef));
+    expect((await deliver(report)).status).toBe(200);
+    expect((await orderRecord(placed.id)).order).toMatchObject({
+      status: 'partially_refunded',
+      refunded_total: 1000,
+    });
+
+    const fixed = await admin('POST', `/orders/${placed.id}/refunds`, { amount: 1500 }, withKey(key));
+    expect(fixed.status, await fixed.clone().text()).toBe(201);
+    expect((await orderRecord(placed.id)).order).toMatchObject({ status: 'refunded', refunded_total: 2500 });
+    expect(
+      stripe.refunds.filter((r) => r.payment_intent === placed.providerRef).map((r) => r.amount),
+    ).toStrictEqual([dashboard.amount, 1500]);
+  });
+
+  // Without any key: a cancel is named by the order's version, which an edgecart refund only Stripe's report recorded
+  // (its request died past Stripe) does not move. Stripe refused the cancel's first refund (that refund was not
+  // recorded yet); once it is, the cancel asks for what is left under the same Stripe key.
+  it('a cancel sent again after Stripe refused its refund cancels: no 422 for a key nobody sent', async () => {
+    const placed = await paidOrder('stripe');
+    Object.assign(stripe.intents.get(placed.providerRef) ?? {}, {
+      status: 'succeeded',
+      amount_received: 2500,
+    });
+    const captured = stripeEvent('payment_intent.succeeded', stripe.intents.get(placed.providerRef));
+    expect((await deliver(captured)).status).toBe(200);
+    const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
+    const died = { paymentId: placed.paymentId, amount: 1000, reason: null };
+    await refundForOrder(db, env, staff(), order as OrderRow, {
+      ...died,
+      key: refundKeyOf(order as OrderRow, died, {
+        scope: 'secret_key:till',
+        key: crypto.randomUUID(),
+        requestHash: '',
+        claimId: '',
+      }),
+    });
+    const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
+    await expectProblem(
+      await admin('POST', `/orders/${placed.id}/cancel`, { reason: 'Customer asked' }),
+      409,
+      'payment_state_conflict',
+    );
+    const report = stripeEvent('charge.refunded', stripe.charge(placed.providerRef), ownKey);
+    expect((await deliver(report)).status).toBe(200);
+
+    const again = await admin('POST', `/orders/${placed.id}/cancel`, { reason: 'Customer asked' });
+    expect(again.status, await again.clone().text()).toBe(200);
+    expect((await orderRecord(placed.id)).order).toMatchObject({ status: 'canceled' });
+    expect(
+      stripe.refunds.filter((r) => r.payment_intent === placed.providerRef).map((r) => r.amount),
+    ).toStrictEqual([1000, 1500]);
+  });
+});
