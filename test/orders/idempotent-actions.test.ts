@@ -548,3 +548,41 @@ describe('a refund key sent again with the corrected request after Stripe refuse
     ).toStrictEqual([1000, 1500]);
   });
 });
+
+// A staff refund whose Worker died past Stripe, reported by Stripe (its row unclaimed), then the order canceled: the
+// cancel refunds what Stripe has left. The sweep finds the lost refund's order canceled, which takes no refund, and
+// must still count the money on it: the canceled order has returned everything Stripe captured.
+describe('a refund no request recorded, on an order canceled before the sweep', () => {
+  it('is counted in the canceled order’s refunded total', async () => {
+    const placed = await paidOrder('stripe');
+    Object.assign(stripe.intents.get(placed.providerRef) ?? {}, {
+      status: 'succeeded',
+      amount_received: 2500,
+    });
+    const captured = stripeEvent('payment_intent.succeeded', stripe.intents.get(placed.providerRef));
+    expect((await deliver(captured)).status).toBe(200);
+    const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
+    const died = { paymentId: placed.paymentId, amount: 1000, reason: null };
+    await refundForOrder(db, env, staff(), order as OrderRow, {
+      ...died,
+      key: refundKeyOf(order as OrderRow, died),
+    });
+    const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
+    const report = stripeEvent('charge.refunded', stripe.charge(placed.providerRef), ownKey);
+    expect((await deliver(report)).status).toBe(200);
+    const cancel = await admin('POST', `/orders/${placed.id}/cancel`, { reason: 'Customer asked' });
+    expect(cancel.status, await cancel.clone().text()).toBe(200);
+
+    await claimRefunds(
+      { runId: 'run', logger: createLogger({}), caller: systemCaller(REFUND_CLAIMS_JOB, 'run'), env },
+      Date.now() + CLAIM_GRACE_MS + 1000,
+    );
+    const atStripe = stripe.refunds
+      .filter((r) => r.payment_intent === placed.providerRef)
+      .reduce((sum, r) => sum + r.amount, 0);
+    expect(atStripe).toBe(2500);
+    const [payment] = await rows('SELECT amount_refunded FROM payments WHERE id = ?', placed.paymentId);
+    expect(payment).toStrictEqual({ amount_refunded: 2500 });
+    expect((await orderRecord(placed.id)).order).toMatchObject({ status: 'canceled', refunded_total: 2500 });
+  });
+});
