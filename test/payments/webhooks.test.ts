@@ -349,6 +349,41 @@ describe('refunds made in Stripe’s dashboard beside edgecart’s', () => {
   });
 });
 
+// Before migration 0032 the report of edgecart's own refund (quiet) raised the payment's refunded amount without a
+// row; a refund whose batch was then lost left the payment counting money no row records. The design says such a
+// payment is made whole by the next report, which lists and records the missing refund: recorded, it must not be
+// counted a second time on top of the amount the old report already raised.
+describe('a payment the previous Worker counted a refund on without its row', () => {
+  it('says what Stripe returned once the next report records that refund, and refunds the rest', async () => {
+    const payment = await capturedStripePayment();
+    // The previous Worker's refund (its mark, no edgecart_key), whose batch was lost after its quiet report.
+    const old = stripe.refundInDashboard(payment.providerRef, 3000);
+    old.metadata = { edgecart: 'refund' };
+    await env.DB.prepare(
+      "UPDATE payments SET amount_refunded = 3000, status = 'partially_refunded' WHERE id = ?",
+    )
+      .bind(payment.id)
+      .run();
+    // After the deploy, staff refund 700 in Stripe's dashboard.
+    stripe.refundInDashboard(payment.providerRef, 700);
+    const event = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
+    await expectResult(await deliver(event), event.id, 'processed');
+    expect(await storedPayment(payment.id)).toMatchObject({
+      status: 'partially_refunded',
+      amount_refunded: 3700,
+    });
+    // What Stripe has left (500) can still be refunded through edgecart.
+    const rest = await refundPayment(db, env, staff(), {
+      paymentId: payment.id,
+      amount: 500,
+      reason: null,
+      idempotencyKey: key(),
+    });
+    await commitWrites(staff(), rest.writes);
+    expect(await storedPayment(payment.id)).toMatchObject({ status: 'refunded', amount_refunded: 4200 });
+  });
+});
+
 describe('listing a charge’s refunds from Stripe', () => {
   it('reads a refund without metadata as the dashboard’s, and one without a status as returning nothing', async () => {
     const payment = await capturedStripePayment();
