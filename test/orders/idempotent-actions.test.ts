@@ -374,6 +374,20 @@ describe('a refund Stripe made that no request recorded', () => {
       { amount: 1500, refunded_total: 1500, to: 'partially_refunded', by: expect.stringMatching(/^key_/) },
       { amount: 1000, refunded_total: 2500, to: 'refunded', by: 'stripe-sweep' },
     ]);
+    // The payment's side of the lost refund, which its request would have raised: its event and audit entry.
+    const paymentEvents = await rows(
+      "SELECT type, payload FROM outbox_events WHERE aggregate_id = ? AND type LIKE 'payment.%refunded' ORDER BY rowid",
+      placed.paymentId,
+    );
+    expect(paymentEvents.map((e) => [e.type, JSON.parse(String(e.payload)).refund?.amount])).toStrictEqual([
+      ['payment.refunded', 1500],
+      ['payment.refunded', 1000],
+    ]);
+    const [paymentAudit] = await rows(
+      "SELECT actor_id FROM audit_log WHERE target_id = ? AND action = 'payment.refund' ORDER BY rowid DESC",
+      placed.paymentId,
+    );
+    expect(paymentAudit).toStrictEqual({ actor_id: REFUND_CLAIMS_JOB });
   });
 
   it('an amount that fits is counted on top of what Stripe returned, the order counting its own', async () => {

@@ -178,6 +178,7 @@ describe('capture, refund, cancel, retrieve', () => {
       status: 'succeeded',
       ours: true,
       key: 'edgecart:refund:k6',
+      reason: null,
     });
     expect(listed[0]).toStrictEqual({
       providerRef: dashboard.at(-1)?.id,
@@ -185,6 +186,7 @@ describe('capture, refund, cancel, retrieve', () => {
       status: 'succeeded',
       ours: false,
       key: null,
+      reason: null,
     });
     const pages = stripe.requests.filter(
       (r) => new URL(r.url).pathname === '/v1/refunds' && r.method === 'GET',

@@ -85,6 +85,7 @@ const reported = (providerRef: string, amount: number): ReportedRefund => ({
   status: 'succeeded',
   ours: false,
   key: null,
+  reason: null,
 });
 
 const updates: Record<ProviderUpdate['status'], ProviderUpdate> = {

@@ -7,7 +7,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { refundsOfPayment } from '../../src/modules/payments/read';
-import { capturePayment, syncPayment } from '../../src/modules/payments/service';
+import { capturePayment, refundPayment, syncPayment } from '../../src/modules/payments/service';
 import { receiveStripeWebhook } from '../../src/modules/payments/webhook-service';
 import { rows } from '../helpers/admin-fixtures';
 import { deliver, FakeStripe, signature, stripeEvent } from '../helpers/fake-stripe';

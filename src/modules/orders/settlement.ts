@@ -15,7 +15,8 @@
  * (their batch does it; their report is recorded quietly). Its claim must match for the payment to be recorded.
  * The same seam records an edgecart refund whose request never did, for the sweep of unclaimed refunds
  * (src/modules/payments/refund-claims.ts, via `sweep`). The order's refunded total counts the refunds it recorded
- * (order-payments.ts), so its `order.refunded` events add up to it.
+ * (order-payments.ts), so its `order.refunded` events add up to it. An order that takes no refund (canceled: its
+ * `order.canceled` released its whole total) keeps its status, and only its refunded total counts the refund.
  *
  * An authorization the provider cancels (`OnPaymentVoided`: it expired after 7 days, or was voided in Stripe's
  * dashboard) leaves a `paid` order nothing to ship against: that order is canceled in the batch that records the
@@ -159,8 +160,12 @@ async function reportedMoneyMove(
 export const refundOrderOnProviderRefund: OnPaymentRefunded = async (db, refunded, when, caller) => {
   if (refunded.orderId === null) return NOTHING;
   const order = await orderOf(db, refunded.orderId);
-  if (!order || !allows(order.status, 'refund')) return NOTHING;
+  if (!order) return NOTHING;
   const change = refunded.amount;
+  // A canceled order (its cancel's `order.canceled` released its whole total) keeps its status; its total follows.
+  if (!allows(order.status, 'refund')) {
+    return { statements: [refundedTotalStatement(db, order.id, { change, guard: when })] };
+  }
   const refundedTotal = await refundedSoFar(db, order.id, change);
   const to = nextStatus(order.status, { action: 'refund', full: refundedTotal >= order.total });
   const reason = `${refunded.provider} refund (${refunded.via})`;

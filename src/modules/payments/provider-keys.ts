@@ -13,11 +13,29 @@ const PROVIDER_KEY_PREFIX = 'edgecart:';
 
 /** @example await providerKey('capture', 'pay_01J...', ['4200', clientKey]) // "edgecart:capture:pay_01J...:3f9a..." */
 export async function providerKey(
-  operation: 'authorize' | 'capture' | 'refund' | 'void',
+  operation: 'authorize' | 'capture' | 'void',
   scope: string,
   parts: string[],
 ): Promise<string> {
   return `${PROVIDER_KEY_PREFIX}${operation}:${scope}:${(await sha256Hex(parts.join('\n'))).slice(0, 32)}`;
+}
+
+/**
+ * The part of a refund's key every attempt of one request shares (see `refundKey`), by which a retry finds the
+ * refund its first attempt made, whatever it sent.
+ */
+export async function refundRequestPrefix(paymentId: string, request: string): Promise<string> {
+  return `${PROVIDER_KEY_PREFIX}refund:${paymentId}:${(await sha256Hex(request)).slice(0, 16)}:`;
+}
+
+/**
+ * A refund's key: the request (the same in every retry) and what it sends (amount, reason), hashed apart. A provider
+ * keeps its answer to a key, a refusal too, so a request corrected after a refusal must send another key.
+ *
+ * @example await refundKey('pay_01J...', 'order:ord_01J...:v3:refund:rest:', ['1500', '']) // "edgecart:refund:pay_01J...:9c1e...:52d0..."
+ */
+export async function refundKey(paymentId: string, request: string, sent: string[]): Promise<string> {
+  return `${await refundRequestPrefix(paymentId, request)}${(await sha256Hex(sent.join('\n'))).slice(0, 16)}`;
 }
 
 /** Whether a provider request was made by edgecart (its idempotency key is one of ours). */

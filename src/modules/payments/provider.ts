@@ -54,9 +54,14 @@ export type RefundResult = { providerRef: string; status: 'pending' | 'succeeded
 /**
  * A refund as the provider lists it: `ours` when an edgecart call made it, not someone in the provider's dashboard;
  * `key`, the idempotency key of that call (from the refund's metadata; null for a dashboard refund, and for
- * edgecart refunds made before the key was carried).
+ * edgecart refunds made before the key was carried), and `reason`, the staff's note that call sent.
  */
-export type ProviderRefund = RefundResult & { amount: number; ours: boolean; key: string | null };
+export type ProviderRefund = RefundResult & {
+  amount: number;
+  ours: boolean;
+  key: string | null;
+  reason: string | null;
+};
 
 /** A refund a report found returning (or about to return) money: what the report records once as a refund row. */
 export type ReportedRefund = Omit<ProviderRefund, 'status'> & { status: 'pending' | 'succeeded' };

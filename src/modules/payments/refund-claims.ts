@@ -6,13 +6,16 @@
  * an Idempotency-Key whose Worker died; a key's retry after the sweep finds its refund recorded and answers with
  * the order). Each is recorded on its order as a refund the provider reported, through the seam a dashboard refund
  * takes (`OnPaymentRefunded`): the order's refunded total and status, its event and audit entry, in one batch
- * whose last statement claims the row, so it happens once whoever else claims it meanwhile.
+ * whose last statement claims the row, so it happens once whoever else claims it meanwhile. The batch also raises
+ * what the request's would have on the payment's side (the report recorded the money quietly): its
+ * `payment.partially_refunded`/`payment.refunded` event with the refund, and its `payment.refund` audit entry.
  */
 import { and, asc, eq, exists, inArray, isNull, lte, type SQL } from 'drizzle-orm';
 import { RETURNING_REFUND_STATUSES, refunds } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
 import type { Database } from '../../lib/db';
+import { paymentAudit, paymentEvent } from './events';
 import { getPayment } from './read';
 import type { RefundRow } from './schemas';
 import type { OnPaymentRefunded, PaymentRefunded } from './settlement';
@@ -44,6 +47,7 @@ async function claimOnOrder(
   };
   const when = exists(db.select({ id: refunds.id }).from(refunds).where(unclaimed(refund.id)));
   const extension = await onPaymentRefunded(db, report, when, caller);
+  const recorded = { id: refund.id, amount: refund.amount, reason: refund.reason };
   const results = await commit(db, caller, {
     statements: [
       ...extension.statements,
@@ -53,8 +57,11 @@ async function claimOnOrder(
         .where(and(unclaimed(refund.id), extension.requires))
         .returning({ id: refunds.id }),
     ],
-    audit: extension.audit,
-    events: extension.events,
+    audit: [
+      paymentAudit('payment.refund', payment, payment, { refund: recorded }),
+      ...(extension.audit ?? []),
+    ],
+    events: [paymentEvent(payment, refund), ...(extension.events ?? [])],
     conditional: true,
     afterCommit: extension.afterCommit,
   });

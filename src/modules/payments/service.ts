@@ -54,13 +54,22 @@ import {
   refundFailed,
 } from './errors';
 import { paymentAudit, paymentEvent } from './events';
-import { IDEMPOTENCY_ERROR, ProviderRejected } from './provider';
-import { providerKey } from './provider-keys';
+import { IDEMPOTENCY_ERROR, ProviderRejected, type RefundResult } from './provider';
+import { providerKey, refundKey, refundRequestPrefix } from './provider-keys';
 import { paymentProvider } from './providers';
 import { getPayment, refundsOfPayment } from './read';
+import type { ResilientProvider } from './resilience';
 import type { PaymentRow, RefundRow } from './schemas';
 import { type OnPaymentSettled, type RecordResult, recordProviderUpdate } from './settlement';
-import { CAPTURABLE, REFUNDABLE, refundStatus, returnsMoney, UNSETTLED, VOIDABLE } from './transitions';
+import {
+  CAPTURABLE,
+  REFUNDABLE,
+  recordedRefundTotal,
+  refundStatus,
+  returnsMoney,
+  UNSETTLED,
+  VOIDABLE,
+} from './transitions';
 
 /** What a payment operation adds to the caller's `commit()`: its statements, audit entries and events. */
 export type PaymentWrites = {
@@ -124,11 +133,7 @@ const STATE_CONFLICT_CODES = new Set([
   'amount_too_large',
 ]);
 
-/**
- * Runs a provider call, turning a state conflict the provider reports into 409 `payment_state_conflict`, and its
- * refusal of a key replayed with other parameters (the client's Idempotency-Key sent again with another request,
- * after the first died past the provider) into 422 `idempotency_key_reused`.
- */
+/** Runs a provider call, turning a state conflict the provider reports into 409 `payment_state_conflict`. */
 async function providerCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
@@ -140,7 +145,6 @@ async function providerCall<T>(call: () => Promise<T>): Promise<T> {
         'The payment provider reports another state for this payment; try again shortly.',
       );
     }
-    if (error.providerCode === IDEMPOTENCY_ERROR) throw idempotencyKeyReused();
     throw error;
   }
 }
@@ -293,9 +297,43 @@ export type RefundPaymentInput = {
   idempotencyKey: string;
 };
 
-/** What a payment's refund rows add up to; a refund that failed or was canceled returned nothing. */
-const recordedRefundTotal = (recorded: RefundRow[]) =>
-  recorded.reduce((sum, refund) => sum + (returnsMoney(refund) ? refund.amount : 0), 0);
+/**
+ * The provider's refund for `input`, made once per request whatever its attempts send. A provider keeps its answer
+ * to a key, a refusal too. Each attempt first sends the request's own key (`refundKey` of nothing sent), which
+ * replays the refund an attempt that died past the provider made. The provider refusing that key for other
+ * parameters means an earlier attempt sent others: if a refund is listed under this request's keys, it is the
+ * request's when it sent the same (amount and reason), else the client reused its key for another request (422); if
+ * none is (the provider refused that attempt), this one sends a key naming what it sends.
+ */
+async function refundOnce(
+  provider: ResilientProvider,
+  payment: PaymentRow,
+  input: RefundPaymentInput,
+): Promise<RefundResult & { key: string }> {
+  const { amount, reason, idempotencyKey } = input;
+  const send = (key: string) =>
+    providerCall(async () => ({ ...(await provider.refund(payment.providerRef, amount, reason, key)), key }));
+  try {
+    return await send(await refundKey(payment.id, idempotencyKey, []));
+  } catch (error) {
+    if (!(error instanceof ProviderRejected && error.providerCode === IDEMPOTENCY_ERROR)) throw error;
+  }
+  const prefix = await refundRequestPrefix(payment.id, idempotencyKey);
+  const made = (await providerCall(() => provider.refunds(payment.providerRef))).find((r) =>
+    r.key?.startsWith(prefix),
+  );
+  if (made?.key && made.amount === amount && made.reason === reason) {
+    return { providerRef: made.providerRef, status: made.status, key: made.key };
+  }
+  if (made) throw idempotencyKeyReused();
+  return send(await refundKey(payment.id, idempotencyKey, [String(amount), reason ?? '']));
+}
+
+/** The row of the refund the request `idempotencyKey` names, among `recorded`, whatever the request sent. */
+async function ofRequest(recorded: RefundRow[], paymentId: string, idempotencyKey: string) {
+  const prefix = await refundRequestPrefix(paymentId, idempotencyKey);
+  return recorded.find((refund) => refund.providerKey?.startsWith(prefix));
+}
 
 /**
  * The refund the request `idempotencyKey` names made already, as a row records it: an attempt of the request that
@@ -306,8 +344,7 @@ export async function refundOfRequest(
   paymentId: string,
   idempotencyKey: string,
 ): Promise<RefundRow | undefined> {
-  const key = await providerKey('refund', paymentId, [idempotencyKey]);
-  return (await refundsOfPayment(db, paymentId)).find((refund) => refund.providerKey === key);
+  return ofRequest(await refundsOfPayment(db, paymentId), paymentId, idempotencyKey);
 }
 
 /**
@@ -329,10 +366,10 @@ export async function refundPayment(
   input: RefundPaymentInput,
 ): Promise<{ refund: RefundRow; payment: PaymentRow; writes: PaymentWrites }> {
   const before = await getPayment(db, input.paymentId);
-  const key = await providerKey('refund', before.id, [input.idempotencyKey]);
   const recorded = await refundsOfPayment(db, before.id);
   // The request's refund, which only the provider's report recorded: an earlier attempt died past the provider.
-  const earlier = recorded.find((refund) => refund.providerKey === key && refund.claimedAt === null);
+  const found = await ofRequest(recorded, before.id, input.idempotencyKey);
+  const earlier = found?.claimedAt === null ? found : undefined;
   if (earlier && !returnsMoney(earlier)) throw refundFailed();
   if (!earlier) {
     if (!REFUNDABLE.includes(before.status)) throw notRefundable(before.status);
@@ -342,8 +379,8 @@ export async function refundPayment(
   }
   const provider = paymentProvider(env, before.provider, callerLogger(caller));
   const result = earlier
-    ? { providerRef: earlier.providerRef, status: earlier.status }
-    : await providerCall(() => provider.refund(before.providerRef, input.amount, input.reason, key));
+    ? { providerRef: earlier.providerRef, status: earlier.status, key: earlier.providerKey }
+    : await refundOnce(provider, before, input);
   if (result.status !== 'pending' && result.status !== 'succeeded') throw refundFailed();
   const now = new Date();
   const refund: RefundRow = {
@@ -355,7 +392,7 @@ export async function refundPayment(
     providerRef: result.providerRef,
     status: result.status,
     createdAt: earlier?.createdAt ?? now,
-    providerKey: key,
+    providerKey: result.key,
     claimedAt: now,
   };
   const counted = recorded.some((row) => row.providerRef === refund.providerRef && returnsMoney(row));
@@ -377,7 +414,7 @@ export async function refundPayment(
         // The provider's report recorded the refund first: its row becomes this request's.
         db
           .update(refunds)
-          .set({ id: refund.id, reason: refund.reason, providerKey: key, claimedAt: now })
+          .set({ id: refund.id, reason: refund.reason, providerKey: refund.providerKey, claimedAt: now })
           .where(
             and(
               eq(refunds.paymentId, before.id),

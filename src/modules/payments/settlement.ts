@@ -59,7 +59,7 @@ import { paymentAudit, paymentEvent } from './events';
 import type { ProviderUpdate, ReportedRefund } from './provider';
 import { eventRecorded, getPayment, refundsOfPayment } from './read';
 import type { PaymentRow, RefundRow } from './schemas';
-import { planUpdate } from './transitions';
+import { planUpdate, recordedRefundTotal } from './transitions';
 
 /** A payment that just became usable for its order: funds held (`authorized`) or taken (`captured`). */
 export type PaymentSettled = {
@@ -238,15 +238,23 @@ async function orderSide(
   return { statements: [] };
 }
 
-/** `update` less the refunds a row records already: what the report has to record. */
+/**
+ * `update` less the refunds a row records already (what the report has to record), and `payment` with the refunded
+ * amount its rows say, which the report adds to. A payment an older Worker's report raised without a row (before
+ * migration 0032) is set right by the first report that records the missing refund, instead of counting it twice.
+ */
 async function againstRecorded(
   db: Database,
-  paymentId: string,
+  payment: PaymentRow,
   update: ProviderUpdate,
-): Promise<ProviderUpdate> {
-  if (update.status !== 'refunded') return update;
-  const refs = new Set((await refundsOfPayment(db, paymentId)).map((r) => r.providerRef));
-  return { ...update, refunds: update.refunds.filter((r) => !refs.has(r.providerRef)) };
+): Promise<{ update: ProviderUpdate; payment: PaymentRow }> {
+  if (update.status !== 'refunded') return { update, payment };
+  const recorded = await refundsOfPayment(db, payment.id);
+  const refs = new Set(recorded.map((r) => r.providerRef));
+  return {
+    update: { ...update, refunds: update.refunds.filter((r) => !refs.has(r.providerRef)) },
+    payment: { ...payment, amountRefunded: recordedRefundTotal(recorded) },
+  };
 }
 
 /**
@@ -258,7 +266,7 @@ function refundIfChanged(db: Database, paymentId: string, refund: ReportedRefund
     id: newId('rfd'),
     paymentId,
     amount: refund.amount,
-    reason: null,
+    reason: refund.reason,
     providerRef: refund.providerRef,
     status: refund.status,
     createdAt: at,
@@ -311,12 +319,12 @@ export async function recordProviderUpdate(
     if (event && (await eventRecorded(db, event.provider, event.eventId))) {
       return { outcome: 'duplicate', payment: before };
     }
-    const reported = await againstRecorded(db, before.id, update);
+    const { update: reported, payment: asRows } = await againstRecorded(db, before, update);
     const recording = reported.status === 'refunded' ? reported.refunds : [];
     const external = recording.filter((r) => !r.ours);
     // A refund report records what it lists whoever caused its event; edgecart's refunds only: quiet (see above).
     const quiet = reported.status === 'refunded' ? external.length === 0 : options.quiet === true;
-    const plan = planUpdate(before, reported);
+    const plan = planUpdate(asRows, reported);
     if (!plan) return { outcome: 'unchanged', payment: before };
     const after: PaymentRow = {
       ...before,

@@ -59,11 +59,22 @@ export type StripeRefund = z.infer<typeof StripeRefundSchema>;
 export const EDGECART_REFUND = { key: 'edgecart', value: 'refund' } as const;
 export const EDGECART_REFUND_KEY = 'edgecart_key';
 
-/** Whose `refund` is, by its metadata: `ours` when edgecart made it, with `key`, its call's idempotency key. */
-export const refundOrigin = (refund: StripeRefund): { ours: boolean; key: string | null } => ({
-  ours: refund.metadata?.[EDGECART_REFUND.key] === EDGECART_REFUND.value,
-  key: refund.metadata?.[EDGECART_REFUND_KEY] ?? null,
-});
+/**
+ * Whose `refund` is, by its metadata: `ours` when edgecart made it, with `key`, its call's idempotency key, and
+ * `reason`, staff's note sent with it.
+ */
+export function refundOrigin(refund: StripeRefund): {
+  ours: boolean;
+  key: string | null;
+  reason: string | null;
+} {
+  const ours = refund.metadata?.[EDGECART_REFUND.key] === EDGECART_REFUND.value;
+  return {
+    ours,
+    key: refund.metadata?.[EDGECART_REFUND_KEY] ?? null,
+    reason: ours ? (refund.metadata?.reason ?? null) : null,
+  };
+}
 
 /** A page of `GET /v1/refunds`: https://docs.stripe.com/api/refunds/list */
 export const RefundListSchema = z.object({

@@ -43,6 +43,10 @@ export const refundStatus = (amountCaptured: number, amountRefunded: number): Pa
 export const returnsMoney = (refund: { status: RefundStatus }): boolean =>
   (RETURNING_REFUND_STATUSES as readonly RefundStatus[]).includes(refund.status);
 
+/** What a payment's refund rows add up to: its refunded amount. */
+export const recordedRefundTotal = (recorded: { status: RefundStatus; amount: number }[]): number =>
+  recorded.reduce((sum, refund) => sum + (returnsMoney(refund) ? refund.amount : 0), 0);
+
 /**
  * What a refund of `amount` that returned nothing after all (the provider reports it failed or canceled) does to
  * `row`, whose refunded amount counted it: the amount comes off, and the status says what money is left gone
