@@ -230,6 +230,39 @@ describe('a dashboard refund that fails before its charge.refunded is processed'
     expect(await storedPayment(payment.id)).toMatchObject({ status: 'captured', amount_refunded: 0 });
     expect(await refundRows(payment.id)).toHaveLength(1);
   });
+
+  // The failure reads no row; the charge.refunded (its list lagging: pending) records the refund, counted, between that
+  // read and the failure's batch. The failure must still be applied (read again: the row is there now), not answered
+  // `duplicate`: Stripe does not send an answered event again, so the refund would stay counted for good.
+  it('is applied when the charge.refunded records the refund between the failure’s read and its batch', async () => {
+    const payment = await capturedStripePayment();
+    const dashboard = stripe.refundInDashboard(payment.providerRef, 700);
+    const refunded = stripeEvent('charge.refunded', stripe.charge(payment.providerRef));
+    const failed = refundEvent('refund.failed', stripe.failRefund(dashboard.id));
+    const reportLands = async () => {
+      Object.assign(dashboard, { status: 'pending' });
+      await expectResult(await deliver(refunded), refunded.id, 'processed');
+      Object.assign(dashboard, { status: 'failed' });
+    };
+    const raced = writeLandsBeforeBatch('refunds', reportLands, 'insert into');
+    const payload = JSON.stringify(failed);
+    const result = await receiveStripeWebhook(
+      createDb(raced.DB),
+      raced,
+      { ...staff(), actor: { type: 'system', id: 'stripe-webhook' } },
+      { payload: new TextEncoder().encode(payload), signature: await signature(payload) },
+    );
+
+    expect(result).toStrictEqual({ event_id: failed.id, result: 'processed' });
+    expect(await refundRows(payment.id)).toStrictEqual([
+      { amount: 700, provider_ref: dashboard.id, status: 'failed' },
+    ]);
+    expect(await storedPayment(payment.id)).toMatchObject({ status: 'captured', amount_refunded: 0 });
+    expect(await receiptsOf(payment.id)).toStrictEqual([
+      { event_id: refunded.id, type: 'charge.refunded' },
+      { event_id: failed.id, type: 'refund.failed' },
+    ]);
+  });
 });
 
 describe('a report of edgecart’s own refund older than its failure', () => {
