@@ -484,6 +484,7 @@ describe('a refund key sent again with another request after the first died past
     ['another reason, before Stripe’s report', { amount: 1000, reason: 'lost' }, false],
     ['another amount, before Stripe’s report', { amount: 900, reason: 'damaged' }, false],
     ['another amount, after Stripe’s report', { amount: 900, reason: 'damaged' }, true],
+    ['another reason, after Stripe’s report', { amount: 1000, reason: 'lost' }, true],
   ])('is 422 idempotency_key_reused, changing nothing: %s', async (_name, body, report) => {
     const asked = { amount: 1000, reason: 'damaged' };
     const { placed, resend } = await keyedRefundDiedPastStripe({ amount: 1000, asked }, report);
