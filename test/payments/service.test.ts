@@ -5,7 +5,7 @@
  * the settlement seam. Stripe is faked at the fetch boundary.
  */
 import { env } from 'cloudflare:workers';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../../src/lib/errors';
 import { PaymentUnavailable, paymentDeclined } from '../../src/modules/payments/errors';
 import { chooseProvider, paymentProvider } from '../../src/modules/payments/providers';
@@ -491,6 +491,40 @@ describe('refundPayment', () => {
       422,
       'invalid_amount',
     );
+  });
+
+  it('answers 503 with Retry-After while Stripe runs another request with the refund’s key, recording nothing', async () => {
+    const payment = await captured('stripe');
+    const before = await storedPayment(payment.id);
+    const answerOf = stripe.handle.bind(stripe);
+    // The same change sent twice at once: Stripe refuses the second while the first runs.
+    const inFlight = vi.spyOn(stripe, 'handle').mockImplementation(async (request, signal) =>
+      request.method === 'POST' && new URL(request.url).pathname === '/v1/refunds'
+        ? Response.json(
+            {
+              error: {
+                type: 'idempotency_error',
+                message: 'There is currently another in-progress request using this Idempotent Key.',
+              },
+            },
+            { status: 409 },
+          )
+        : answerOf(request, signal),
+    );
+    const refused = refundPayment(db, env, staff(), {
+      paymentId: payment.id,
+      amount: 500,
+      reason: null,
+      idempotencyKey: key(),
+    });
+    await expect(refused).rejects.toMatchObject({
+      status: 503,
+      code: 'payment_unavailable',
+      retryAfterSeconds: 1,
+    });
+    inFlight.mockRestore();
+    expect(await storedPayment(payment.id)).toStrictEqual(before);
+    expect(await refundsOfPayment(db, payment.id)).toStrictEqual([]);
   });
 
   it('refunds through Stripe, and answers 409 when Stripe has less left to refund than our record says', async () => {

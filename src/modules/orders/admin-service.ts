@@ -190,8 +190,10 @@ export async function refundOrder(
   const order = await findOrder(db, orderId);
   const key = refundKeyOf(order, input, idempotency);
   const { payment, refundable, earlier } = await refundableOf(db, order, key);
-  // The key's first request refunded another amount: this is another request.
-  if (earlier && input.amount !== undefined && input.amount !== earlier.amount) throw idempotencyKeyReused();
+  // The key's first request refunded another amount, or with another reason: this is another request.
+  const reason = input.reason ?? null;
+  const differs = input.amount !== undefined && input.amount !== earlier?.amount;
+  if (earlier && (differs || reason !== earlier.reason)) throw idempotencyKeyReused();
   // A retry of a request whose refund the order recorded meanwhile (the sweep of unclaimed refunds): done.
   if (earlier?.claimedAt) return getAdminOrder(env, orderId);
   if (!allows(order.status, 'refund')) throw invalidTransition(order.status, 'refund');
@@ -199,7 +201,6 @@ export async function refundOrder(
   // A retry of a request whose refund the provider made (its report recorded it): recorded as first asked.
   const amount = earlier?.amount ?? input.amount ?? refundable;
   if (!earlier && amount > refundable) throw exceedsRefundable(refundable);
-  const reason = input.reason ?? null;
   // Read once: the plan below runs again after every lost race, and an order never changes region.
   const regionCode = await regionCodeOf(db, order.regionId);
   let refundId: string | undefined;

@@ -9,7 +9,8 @@ import { AppError, conflict } from '../../lib/errors';
 /**
  * `rejected`: the provider refused a call that only reads (a key without access), which an operator fixes.
  * `behind`: the provider's list lags its event. `unrecorded`: a report about a refund edgecart has not recorded
- * yet (its own batch, or the report of it, still to come).
+ * yet (its own batch, or the report of it, still to come). `in_flight`: another request with the same provider key
+ * (the same change, sent twice at once) is still running there.
  */
 export type UnavailableReason =
   | 'circuit_open'
@@ -17,7 +18,8 @@ export type UnavailableReason =
   | 'unreachable'
   | 'rejected'
   | 'behind'
-  | 'unrecorded';
+  | 'unrecorded'
+  | 'in_flight';
 
 export class PaymentUnavailable extends AppError {
   /** Whole seconds, at least 1: what the `Retry-After` header says. */

@@ -104,6 +104,8 @@ export interface PaymentProvider {
 
 /** The `providerCode` of a refusal to replay an idempotency key with other parameters than its first request's. */
 export const IDEMPOTENCY_ERROR = 'idempotency_error';
+/** The `providerCode` of a refusal to run a request while another with its idempotency key is in flight. */
+export const IDEMPOTENCY_KEY_IN_USE = 'idempotency_key_in_use';
 
 /** The provider gave no usable answer; counts as a failure for the circuit breaker. */
 export class ProviderUnreachable extends Error {

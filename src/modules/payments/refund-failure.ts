@@ -83,7 +83,11 @@ export async function recordRefundFailure(
     const before = await getPayment(db, paymentId);
     if (event && (await eventRecorded(db, event.provider, event.eventId))) return 'duplicate';
     const refund = await findRefundByRef(db, before.id, failure.providerRef);
-    if (!refund && !failure.ours) return recordFailedFromStart(db, caller, before, failure, event);
+    if (!refund && !failure.ours) {
+      // A row that landed meanwhile (the refund's charge.refunded) stops the insert: read again and fail it as any.
+      if (await recordFailedFromStart(db, caller, before, failure, event)) return 'changed';
+      continue;
+    }
     if (!refund?.claimedAt) throw new PaymentUnavailable(before.provider, 'unrecorded', UNRECORDED_RETRY_MS);
     const plan = planRefundFailure(before, refund);
     if (!plan) return 'duplicate';
@@ -158,7 +162,7 @@ export async function recordRefundFailure(
 /**
  * A dashboard refund that failed before edgecart recorded it: its row, failed and claimed (nothing to count on
  * the payment or the order), the event's receipt, and the audit entry, once: the row goes in only while neither it
- * nor the receipt is there.
+ * nor the receipt is there. Whether it went in.
  */
 async function recordFailedFromStart(
   db: Database,
@@ -166,7 +170,7 @@ async function recordFailedFromStart(
   payment: PaymentRow,
   failure: RefundFailure,
   event: ProviderEventReceipt | undefined,
-): Promise<'changed' | 'duplicate'> {
+): Promise<boolean> {
   const now = new Date();
   const row: RefundRow = {
     id: newId('rfd'),
@@ -205,5 +209,5 @@ async function recordFailedFromStart(
     conditional: true,
   });
   const last = results.at(-1) as { meta?: { changes?: number } } | undefined;
-  return (last?.meta?.changes ?? 0) > 0 ? 'changed' : 'duplicate';
+  return (last?.meta?.changes ?? 0) > 0;
 }

@@ -51,10 +51,11 @@ import {
   notCapturable,
   notRefundable,
   notVoidable,
+  PaymentUnavailable,
   refundFailed,
 } from './errors';
 import { paymentAudit, paymentEvent } from './events';
-import { IDEMPOTENCY_ERROR, ProviderRejected, type RefundResult } from './provider';
+import { IDEMPOTENCY_ERROR, IDEMPOTENCY_KEY_IN_USE, ProviderRejected, type RefundResult } from './provider';
 import { providerKey, refundKey, refundRequestPrefix } from './provider-keys';
 import { paymentProvider } from './providers';
 import { getPayment, refundsOfPayment } from './read';
@@ -133,8 +134,15 @@ const STATE_CONFLICT_CODES = new Set([
   'amount_too_large',
 ]);
 
-/** Runs a provider call, turning a state conflict the provider reports into 409 `payment_state_conflict`. */
-async function providerCall<T>(call: () => Promise<T>): Promise<T> {
+/** How soon to retry a change another request with its provider key was still making. */
+const IN_FLIGHT_RETRY_MS = 1_000;
+
+/**
+ * Runs a provider call on `provider`'s behalf, turning a state conflict it reports into 409
+ * `payment_state_conflict`, and its refusal to run a key another request is running (the same change sent twice
+ * at once) into 503 `payment_unavailable` with Retry-After: the retry gets the first request's answer.
+ */
+async function providerCall<T>(provider: PaymentProviderName, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
@@ -144,6 +152,9 @@ async function providerCall<T>(call: () => Promise<T>): Promise<T> {
         'payment_state_conflict',
         'The payment provider reports another state for this payment; try again shortly.',
       );
+    }
+    if (error.providerCode === IDEMPOTENCY_KEY_IN_USE) {
+      throw new PaymentUnavailable(provider, 'in_flight', IN_FLIGHT_RETRY_MS);
     }
     throw error;
   }
@@ -269,7 +280,9 @@ export async function capturePayment(
   if (amount > before.amount) throw exceedsAuthorized(before.amount);
   const provider = paymentProvider(env, before.provider, callerLogger(caller));
   const key = await providerKey('capture', before.id, [String(amount), input.idempotencyKey]);
-  const { amountCaptured } = await providerCall(() => provider.capture(before.providerRef, amount, key));
+  const { amountCaptured } = await providerCall(before.provider, () =>
+    provider.capture(before.providerRef, amount, key),
+  );
   const after: PaymentRow = { ...before, status: 'captured', amountCaptured, updatedAt: new Date() };
   const { statement, move } = moveOf(db, before.id, CAPTURABLE, {
     status: 'captured',
@@ -312,14 +325,17 @@ async function refundOnce(
 ): Promise<RefundResult & { key: string }> {
   const { amount, reason, idempotencyKey } = input;
   const send = (key: string) =>
-    providerCall(async () => ({ ...(await provider.refund(payment.providerRef, amount, reason, key)), key }));
+    providerCall(payment.provider, async () => ({
+      ...(await provider.refund(payment.providerRef, amount, reason, key)),
+      key,
+    }));
   try {
     return await send(await refundKey(payment.id, idempotencyKey, []));
   } catch (error) {
     if (!(error instanceof ProviderRejected && error.providerCode === IDEMPOTENCY_ERROR)) throw error;
   }
   const prefix = await refundRequestPrefix(payment.id, idempotencyKey);
-  const made = (await providerCall(() => provider.refunds(payment.providerRef))).find((r) =>
+  const made = (await providerCall(payment.provider, () => provider.refunds(payment.providerRef))).find((r) =>
     r.key?.startsWith(prefix),
   );
   if (made?.key && made.amount === amount && made.reason === reason) {
@@ -467,7 +483,7 @@ export async function voidPayment(
   if (!VOIDABLE.includes(before.status)) throw notVoidable(before.status);
   const provider = paymentProvider(env, before.provider, callerLogger(caller));
   const key = await providerKey('void', before.id, [input.idempotencyKey]);
-  await providerCall(() => provider.cancel(before.providerRef, key));
+  await providerCall(before.provider, () => provider.cancel(before.providerRef, key));
   const after: PaymentRow = { ...before, status: 'voided', updatedAt: new Date() };
   const { statement, move } = moveOf(db, before.id, VOIDABLE, {
     status: 'voided',

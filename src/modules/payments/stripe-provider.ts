@@ -15,6 +15,7 @@
 import type { z } from 'zod';
 import {
   IDEMPOTENCY_ERROR,
+  IDEMPOTENCY_KEY_IN_USE,
   type PaymentProvider,
   type ProviderRefund,
   ProviderRejected,
@@ -79,9 +80,14 @@ function parsed<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
 function rejection(answer: StripeAnswer): ProviderRejected {
   const error = ErrorBodySchema.safeParse(answer.body);
   if (!error.success) return new ProviderRejected(answer.status, null);
-  // An idempotency key replayed with other parameters has a type and no code.
+  // An idempotency error may come without a code: a key replayed with other parameters (400), or while another
+  // request with it is in flight (409).
   const { code, type } = error.data.error;
-  return new ProviderRejected(answer.status, code ?? (type === IDEMPOTENCY_ERROR ? IDEMPOTENCY_ERROR : null));
+  if (code || type !== IDEMPOTENCY_ERROR) return new ProviderRejected(answer.status, code ?? null);
+  return new ProviderRejected(
+    answer.status,
+    answer.status === 409 ? IDEMPOTENCY_KEY_IN_USE : IDEMPOTENCY_ERROR,
+  );
 }
 
 export function stripeProvider(secretKey: string): PaymentProvider {
