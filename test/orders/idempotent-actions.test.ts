@@ -12,6 +12,7 @@ import { claimRefunds, REFUND_CLAIMS_JOB } from '../../src/jobs/refund-claims';
 import { systemCaller } from '../../src/lib/caller';
 import { createLogger } from '../../src/lib/logger';
 import { PERMISSIONS } from '../../src/lib/permissions';
+import { stockSnapshot } from '../../src/modules/inventory/stock';
 import {
   refundForOrder,
   refundKeyOf,
@@ -474,6 +475,46 @@ describe('a cancel retried after its refund was reported', () => {
       placed.paymentId,
     );
     expect(claimed).toStrictEqual({ claimed: 1 });
+  });
+});
+
+// The same cancel, retried only after the sweep of unclaimed refunds (10 minutes on: staff came back to the order
+// later). The refund Stripe made was the cancel's: the order must still cancel, its units going back on hand, not
+// be turned into a refunded order that keeps the goods' units sold and refuses the cancel.
+describe('a cancel retried after the sweep recorded its refund', () => {
+  it('cancels the order and puts its units back, counting the refund once', async () => {
+    const placed = await paidOrder('stripe');
+    Object.assign(stripe.intents.get(placed.providerRef) ?? {}, {
+      status: 'succeeded',
+      amount_received: 2500,
+    });
+    const captured = stripeEvent('payment_intent.succeeded', stripe.intents.get(placed.providerRef));
+    expect((await deliver(captured)).status).toBe(200);
+    const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
+    const died = await releasePaymentForCancel(db, env, staff(), order as OrderRow);
+    expect(died?.events.map((e) => e.type)).toStrictEqual(['payment.refunded']);
+    const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
+    expect(
+      (await deliver(stripeEvent('charge.refunded', stripe.charge(placed.providerRef), ownKey))).status,
+    ).toBe(200);
+    await sweepAt(Date.now() + CLAIM_GRACE_MS + 1000);
+    const stripeCalls = stripeRefunds();
+
+    const retry = await admin('POST', `/orders/${placed.id}/cancel`, { reason: 'Customer asked' });
+    expect(retry.status, await retry.clone().text()).toBe(200);
+    expect(await retry.json()).toMatchObject({ status: 'canceled', stock_status: 'returned' });
+    expect(stripeRefunds()).toBe(stripeCalls);
+    expect(await stockSnapshot(env.INVENTORY_ITEM, placed.variantId)).toMatchObject({
+      on_hand: 5,
+      reserved: 0,
+    });
+    const record = await orderRecord(placed.id);
+    expect(record.order).toMatchObject({ status: 'canceled', refunded_total: 2500 });
+    expect(record.refunds).toStrictEqual([{ amount: 2500, status: 'succeeded' }]);
+    // Revenue takes the money off once: order.canceled releases what order.paid counted, and no order.refunded.
+    expect(
+      record.events.filter((type) => type === 'order.canceled' || type === 'order.refunded'),
+    ).toStrictEqual(['order.canceled']);
   });
 });
 
