@@ -1,10 +1,11 @@
 /**
  * Records on their orders the edgecart refunds no request claimed (src/modules/payments/refund-claims.ts): a staff
- * refund whose Worker died past the provider and was not retried still reaches its order, with its event, about
- * ten minutes after the provider's report. At most BATCH a run; what is left goes in the next minute's.
+ * refund whose Worker died past the provider and was not retried still reaches its order, with its event, and a
+ * cancel's refund completes the cancel, about ten minutes after the provider's report. At most BATCH a run; what
+ * is left goes in the next minute's.
  */
 import { createDb } from '../lib/db';
-import { refundOrderOnProviderRefund } from '../modules/orders/settlement';
+import { recordUnclaimedRefund } from '../modules/orders/settlement';
 import { claimLeftRefunds } from '../modules/payments/refund-claims';
 import { type JobContext, type JobResult, runJob } from './run-job';
 
@@ -13,10 +14,10 @@ export const REFUND_CLAIMS_JOB = 'refund-claims';
 const BATCH = 50;
 
 export function claimRefunds(job: JobContext, now = Date.now()): Promise<JobResult> {
-  return claimLeftRefunds(createDb(job.env.DB), job.caller, {
+  return claimLeftRefunds(createDb(job.env.DB), job.env, job.caller, {
     now,
     limit: BATCH,
-    onPaymentRefunded: refundOrderOnProviderRefund,
+    onRefundUnclaimed: recordUnclaimedRefund,
   });
 }
 

@@ -298,10 +298,10 @@ describe('a staff action retried with its Idempotency-Key', () => {
   );
 });
 
-// A staff refund sent without a key whose Worker died past Stripe (its retry would name the order's version, which
-// has moved on, so no request ever records it): Stripe's quiet report records it on the payment, unclaimed. A keyed
-// refund after it is held against it and counted on the order by itself; the sweep of unclaimed refunds records the
-// lost one on the order ten minutes on, with its event, so the order's figures end where Stripe's are.
+// A staff refund sent without a key whose Worker died past Stripe, not sent again (a retry at the same version would
+// claim it): Stripe's quiet report records it on the payment, unclaimed. A keyed refund after it is held against it
+// and counted on the order by itself; the sweep of unclaimed refunds records the lost one on the order ten minutes
+// on, with its event, so the order's figures end where Stripe's are.
 describe('a refund Stripe made that no request recorded', () => {
   async function withUnrecordedRefund() {
     const placed = await shippedOrder('stripe');
@@ -478,11 +478,11 @@ describe('a cancel retried after its refund was reported', () => {
   });
 });
 
-// The same cancel, retried only after the sweep of unclaimed refunds (10 minutes on: staff came back to the order
-// later). The refund Stripe made was the cancel's: the order must still cancel, its units going back on hand, not
-// be turned into a refunded order that keeps the goods' units sold and refuses the cancel.
-describe('a cancel retried after the sweep recorded its refund', () => {
-  it('cancels the order and puts its units back, counting the refund once', async () => {
+// The same cancel, not sent again before the sweep of unclaimed refunds (10 minutes on). The refund Stripe made was
+// the cancel's: the order must cancel, its units going back on hand, not be turned into a refunded order that keeps
+// the goods' units sold and refuses the cancel.
+describe('a cancel whose batch was lost, not sent again', () => {
+  it('is completed by the sweep from its refund: canceled, units back, the refund counted once', async () => {
     const placed = await paidOrder('stripe');
     Object.assign(stripe.intents.get(placed.providerRef) ?? {}, {
       status: 'succeeded',
@@ -497,13 +497,12 @@ describe('a cancel retried after the sweep recorded its refund', () => {
     expect(
       (await deliver(stripeEvent('charge.refunded', stripe.charge(placed.providerRef), ownKey))).status,
     ).toBe(200);
-    await sweepAt(Date.now() + CLAIM_GRACE_MS + 1000);
-    const stripeCalls = stripeRefunds();
+    expect(await sweepAt(Date.now() + CLAIM_GRACE_MS + 1000)).toStrictEqual({
+      claimed: 1,
+      left: 0,
+      more: false,
+    });
 
-    const retry = await admin('POST', `/orders/${placed.id}/cancel`, { reason: 'Customer asked' });
-    expect(retry.status, await retry.clone().text()).toBe(200);
-    expect(await retry.json()).toMatchObject({ status: 'canceled', stock_status: 'returned' });
-    expect(stripeRefunds()).toBe(stripeCalls);
     expect(await stockSnapshot(env.INVENTORY_ITEM, placed.variantId)).toMatchObject({
       on_hand: 5,
       reserved: 0,
@@ -511,10 +510,23 @@ describe('a cancel retried after the sweep recorded its refund', () => {
     const record = await orderRecord(placed.id);
     expect(record.order).toMatchObject({ status: 'canceled', refunded_total: 2500 });
     expect(record.refunds).toStrictEqual([{ amount: 2500, status: 'succeeded' }]);
+    expect(record.transitions.at(-1)).toStrictEqual({
+      action: 'cancel',
+      from_status: 'paid',
+      to_status: 'canceled',
+    });
     // Revenue takes the money off once: order.canceled releases what order.paid counted, and no order.refunded.
     expect(
       record.events.filter((type) => type === 'order.canceled' || type === 'order.refunded'),
     ).toStrictEqual(['order.canceled']);
+    expect(((await currentOrder(placed.id)) as { stock_status: string }).stock_status).toBe('returned');
+
+    // Staff sending the cancel again find it done: refused as for any canceled order, nothing asked of Stripe.
+    const stripeCalls = stripeRefunds();
+    const retry = await admin('POST', `/orders/${placed.id}/cancel`, { reason: 'Customer asked' });
+    await expectProblem(retry, 409, 'invalid_transition');
+    expect(stripeRefunds()).toBe(stripeCalls);
+    expect(await orderRecord(placed.id)).toStrictEqual(record);
   });
 });
 
@@ -629,16 +641,16 @@ describe('a refund no request recorded, on an order canceled before the sweep', 
     const cancel = await admin('POST', `/orders/${placed.id}/cancel`, { reason: 'Customer asked' });
     expect(cancel.status, await cancel.clone().text()).toBe(200);
 
-    await claimRefunds(
-      { runId: 'run', logger: createLogger({}), caller: systemCaller(REFUND_CLAIMS_JOB, 'run'), env },
-      Date.now() + CLAIM_GRACE_MS + 1000,
-    );
+    await sweepAt(Date.now() + CLAIM_GRACE_MS + 1000);
     const atStripe = stripe.refunds
       .filter((r) => r.payment_intent === placed.providerRef)
       .reduce((sum, r) => sum + r.amount, 0);
     expect(atStripe).toBe(2500);
     const [payment] = await rows('SELECT amount_refunded FROM payments WHERE id = ?', placed.paymentId);
     expect(payment).toStrictEqual({ amount_refunded: 2500 });
-    expect((await orderRecord(placed.id)).order).toMatchObject({ status: 'canceled', refunded_total: 2500 });
+    const record = await orderRecord(placed.id);
+    expect(record.order).toMatchObject({ status: 'canceled', refunded_total: 2500 });
+    // The cancel's order.canceled released the whole total: no order.refunded, or revenue would count it twice.
+    expect(record.events.filter((type) => type === 'order.refunded')).toStrictEqual([]);
   });
 });

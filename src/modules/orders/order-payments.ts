@@ -44,10 +44,14 @@ export async function activePayment(db: Database, orderId: string): Promise<Paym
 
 const keyOf = (order: OrderRow, action: string) => `order:${order.id}:v${order.version}:${action}`;
 
+/** The key of a cancel of `order` as it is: its provider calls (a void, or a refund) are made under it. */
+export const cancelKeyOf = (order: OrderRow) => keyOf(order, 'cancel');
+
 /**
  * What the order's refunds returned, as the order recorded them: its payments' refund rows returning money that
  * the order claimed (a refund only the provider's report recorded is the request's to count, with its event, when
- * its batch claims it: settlement.ts in payments), so the order's refunded total is what its events add up to.
+ * its batch claims it: settlement.ts in payments), so the order's refunded total is what its `order.refunded` events
+ * add up to (and, on a canceled order, the cancel's refund, which `order.canceled` released).
  */
 const claimedRefunds = (db: Database, orderId: string) =>
   db
@@ -126,12 +130,12 @@ export async function releasePaymentForCancel(
   if (VOIDABLE.includes(payment.status)) {
     const { writes } = await voidPayment(db, env, caller, {
       paymentId: payment.id,
-      idempotencyKey: keyOf(order, 'cancel'),
+      idempotencyKey: cancelKeyOf(order),
     });
     return writes;
   }
   const refundable = payment.amountCaptured - payment.amountRefunded;
-  const idempotencyKey = keyOf(order, 'cancel');
+  const idempotencyKey = cancelKeyOf(order);
   // This cancel's refund, made by an attempt that died past the provider: recorded once the batch claims it, unless
   // it is already.
   const earlier = await refundOfRequest(db, payment.id, idempotencyKey);

@@ -40,10 +40,13 @@
  * anonymous one, and what it records is what the provider answered, as the webhook records what it sent.
  */
 import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import { type OrderStatus, orderLines, orders, orderTransitions } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { type AuditRecord, computedEvent, type DomainEvent } from '../../lib/commit';
 import type { Database } from '../../lib/db';
+import { refundRequestPrefix } from '../payments/provider-keys';
+import type { OnRefundUnclaimed } from '../payments/refund-claims';
 import type {
   OnPaymentRefunded,
   OnPaymentRefundFailed,
@@ -55,7 +58,7 @@ import type {
 } from '../payments/settlement';
 import { returnStock } from './cancel';
 import { orderCanceledMoney, orderMoneyOf, orderPaidEvent, regionCodeOf } from './events';
-import { activePayment, refundedSoFar, refundedTotalStatement } from './order-payments';
+import { activePayment, cancelKeyOf, refundedSoFar, refundedTotalStatement } from './order-payments';
 import type { OrderRow } from './schemas';
 import { allows, nextStatus } from './state';
 import { transitionOrder } from './transitions';
@@ -224,17 +227,26 @@ export const restoreOrderOnRefundFailure: OnPaymentRefundFailed = async (db, fai
   return reportedMoneyMove(db, caller, order, failed, move, when);
 };
 
-/** An authorization the provider canceled: the paid order it paid for is canceled, its units given back after. */
-export const cancelOrderOnProviderVoid: OnPaymentVoided = async (db, env, voided, when, caller) => {
-  if (voided.orderId === null) return NOTHING;
-  const order = await orderOf(db, voided.orderId);
-  if (order?.status !== 'paid') return NOTHING;
-  // Only the payment that pays for the order now counts (activePayment): a void of another takes nothing from it.
-  if ((await activePayment(db, order.id))?.id !== voided.paymentId) return NOTHING;
-  const reason = `${voided.provider} authorization canceled (${voided.via})`;
+/**
+ * `order` canceled on a provider's report, as a staff cancel would cancel it: the transition, the `order.cancel`
+ * audit entry by the report, one `order.canceled` with the same payload, and its units back after the batch, by
+ * the same follow-up (the stock sweep repeats it); `also`, statements that apply only with the cancel. What the
+ * report records is recorded only with it (`requires`). `from` is the order's status, one a cancel leaves.
+ */
+async function canceledOnReport(
+  db: Database,
+  env: Env,
+  caller: Caller,
+  order: OrderRow,
+  from: 'paid' | 'pending_payment',
+  report: PaymentReport,
+  reason: string,
+  when: SQL,
+  also: (won: SQL) => BatchItem<'sqlite'>[] = () => [],
+): Promise<SettlementExtension> {
   const transition = transitionOrder(db, caller, order, { action: 'cancel', to: 'canceled', reason }, when);
   const summary = {
-    from: order.status,
+    from,
     to: 'canceled' as const,
     reason,
     ...orderCanceledMoney(order, await regionCodeOf(db, order.regionId)),
@@ -246,11 +258,41 @@ export const cancelOrderOnProviderVoid: OnPaymentVoided = async (db, env, voided
     payload: { number: order.number, ...summary },
   };
   return {
-    statements: [transition.claim, transition.record],
-    audit: [reportedAudit(voided, 'order.cancel', order.id, summary)],
+    statements: [transition.claim, ...also(transition.won), transition.record],
+    audit: [reportedAudit(report, 'order.cancel', order.id, summary)],
     events: [canceled],
-    // The void is recorded only with the cancel: never a voided payment under an order still saying paid.
     requires: transition.won,
     afterCommit: [returnStock(env, caller, order.id)],
   };
+}
+
+/** An authorization the provider canceled: the paid order it paid for is canceled, its units given back after. */
+export const cancelOrderOnProviderVoid: OnPaymentVoided = async (db, env, voided, when, caller) => {
+  if (voided.orderId === null) return NOTHING;
+  const order = await orderOf(db, voided.orderId);
+  if (order?.status !== 'paid') return NOTHING;
+  // Only the payment that pays for the order now counts (activePayment): a void of another takes nothing from it.
+  if ((await activePayment(db, order.id))?.id !== voided.paymentId) return NOTHING;
+  // The void is recorded only with the cancel: never a voided payment under an order still saying paid.
+  const reason = `${voided.provider} authorization canceled (${voided.via})`;
+  return canceledOnReport(db, env, caller, order, order.status, voided, reason, when);
+};
+
+/**
+ * An edgecart refund no request claimed (the sweep, src/modules/payments/refund-claims.ts). A cancel's own refund
+ * (made under the order's cancel key at the order's version: the cancel's batch was lost, and nothing moved the
+ * order since) completes that cancel, its refunded total with the refund: a retried cancel would have. Any other
+ * is taken as a refund the provider reported.
+ */
+export const recordUnclaimedRefund: OnRefundUnclaimed = async (db, env, refund, when, caller) => {
+  const order = refund.orderId === null ? undefined : await orderOf(db, refund.orderId);
+  const from = order?.status === 'paid' || order?.status === 'pending_payment' ? order.status : undefined;
+  const cancelPrefix = order && (await refundRequestPrefix(refund.paymentId, cancelKeyOf(order)));
+  if (order && from && cancelPrefix && refund.providerKey?.startsWith(cancelPrefix)) {
+    const reason = `canceled: its ${refund.provider} refund was made (${refund.via})`;
+    return canceledOnReport(db, env, caller, order, from, refund, reason, when, (won) => [
+      refundedTotalStatement(db, order.id, { change: refund.amount, guard: won }),
+    ]);
+  }
+  return refundOrderOnProviderRefund(db, refund, when, caller);
 };

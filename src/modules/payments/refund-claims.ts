@@ -4,9 +4,10 @@
  * retried after its Worker died past the provider, claims the row and records the refund on the order with its
  * event. A row left unclaimed past CLAIM_GRACE_MS belongs to a request that will not come back (a request without
  * an Idempotency-Key whose Worker died; a key's retry after the sweep finds its refund recorded and answers with
- * the order). Each is recorded on its order as a refund the provider reported, through the seam a dashboard refund
- * takes (`OnPaymentRefunded`): the order's refunded total and status, its event and audit entry, in one batch
- * whose last statement claims the row, so it happens once whoever else claims it meanwhile. The batch also raises
+ * the order). Each is recorded on its order by the order side (`OnRefundUnclaimed`): a cancel's refund completes
+ * the cancel, any other is taken as a refund the provider reported (the order's refunded total and status, its
+ * event and audit entry), in one batch whose last statement claims the row, so it happens once whoever else claims
+ * it meanwhile. The batch also raises
  * what the request's would have on the payment's side (the report recorded the money quietly): its
  * `payment.partially_refunded`/`payment.refunded` event with the refund, and its `payment.refund` audit entry.
  */
@@ -18,7 +19,22 @@ import type { Database } from '../../lib/db';
 import { paymentAudit, paymentEvent } from './events';
 import { getPayment } from './read';
 import type { RefundRow } from './schemas';
-import type { OnPaymentRefunded, PaymentRefunded } from './settlement';
+import type { PaymentRefunded, SettlementExtension } from './settlement';
+
+/** An edgecart refund no request claimed, as the sweep tells the order side: with the provider key it was made under. */
+export type UnclaimedRefund = PaymentRefunded & { providerKey: string | null };
+
+/**
+ * The order side of an unclaimed refund, as `OnPaymentRefunded` (settlement.ts) for a refund the provider reported,
+ * with the Worker's env for its follow-ups (a cancel completed gives its units back).
+ */
+export type OnRefundUnclaimed = (
+  db: Database,
+  env: Env,
+  refund: UnclaimedRefund,
+  when: SQL,
+  caller: Caller,
+) => SettlementExtension | Promise<SettlementExtension>;
 
 /**
  * Far longer than a request takes from the provider's answer to its batch (bounded by the provider's timeout):
@@ -31,12 +47,13 @@ const unclaimed = (refundId: string): SQL => and(eq(refunds.id, refundId), isNul
 /** Records `refund` on its payment's order and claims it, if nobody has meanwhile; whether this call did. */
 async function claimOnOrder(
   db: Database,
+  env: Env,
   caller: Caller,
   refund: RefundRow,
-  onPaymentRefunded: OnPaymentRefunded,
+  onRefundUnclaimed: OnRefundUnclaimed,
 ): Promise<boolean> {
   const payment = await getPayment(db, refund.paymentId);
-  const report: PaymentRefunded = {
+  const report: UnclaimedRefund = {
     paymentId: payment.id,
     orderId: payment.orderId,
     provider: payment.provider,
@@ -44,9 +61,10 @@ async function claimOnOrder(
     amountRefunded: payment.amountRefunded,
     currency: payment.currency,
     via: 'sweep',
+    providerKey: refund.providerKey,
   };
   const when = exists(db.select({ id: refunds.id }).from(refunds).where(unclaimed(refund.id)));
-  const extension = await onPaymentRefunded(db, report, when, caller);
+  const extension = await onRefundUnclaimed(db, env, report, when, caller);
   const recorded = { id: refund.id, amount: refund.amount, reason: refund.reason };
   const results = await commit(db, caller, {
     statements: [
@@ -91,13 +109,14 @@ export function unclaimedRefundsBefore(db: Database, before: Date, limit: number
  */
 export async function claimLeftRefunds(
   db: Database,
+  env: Env,
   caller: Caller,
-  input: { now: number; limit: number; onPaymentRefunded: OnPaymentRefunded },
+  input: { now: number; limit: number; onRefundUnclaimed: OnRefundUnclaimed },
 ): Promise<{ claimed: number; left: number; more: boolean }> {
   const due = await unclaimedRefundsBefore(db, new Date(input.now - CLAIM_GRACE_MS), input.limit);
   let claimed = 0;
   for (const refund of due) {
-    if (await claimOnOrder(db, caller, refund, input.onPaymentRefunded)) claimed++;
+    if (await claimOnOrder(db, env, caller, refund, input.onRefundUnclaimed)) claimed++;
   }
   return { claimed, left: due.length - claimed, more: due.length === input.limit };
 }

@@ -373,7 +373,7 @@ export async function refundOfRequest(
  * idempotency key, answered with one refund; the sweep of unclaimed refunds, refund-claims.ts).
  *
  * @throws 404 `not_found`, 409 `payment_not_refundable` | `refund_exceeds_refundable` | `refund_failed` |
- *   `payment_state_conflict`, 422 `invalid_amount`, PaymentUnavailable (503).
+ *   `payment_state_conflict`, 422 `invalid_amount` | `idempotency_key_reused`, PaymentUnavailable (503).
  */
 export async function refundPayment(
   db: Database,
