@@ -7,9 +7,9 @@
  * the order). Each is recorded on its order by the order side (`OnRefundUnclaimed`): a cancel's refund completes
  * the cancel, any other is taken as a refund the provider reported (the order's refunded total and status, its
  * event and audit entry), in one batch whose last statement claims the row, so it happens once whoever else claims
- * it meanwhile. The batch also raises
- * what the request's would have on the payment's side (the report recorded the money quietly): its
- * `payment.partially_refunded`/`payment.refunded` event with the refund, and its `payment.refund` audit entry.
+ * it meanwhile. The batch also raises what the request's would have on the payment's side (the report recorded the
+ * money quietly): its `payment.partially_refunded`/`payment.refunded` event with the refund, and its
+ * `payment.refund` audit entry.
  */
 import { and, asc, eq, exists, inArray, isNull, lte, type SQL } from 'drizzle-orm';
 import { RETURNING_REFUND_STATUSES, refunds } from '../../db/schema';
