@@ -335,7 +335,8 @@ export const EVENT_CATALOG = {
     aggregate: 'order',
     audience: 'public',
     description:
-      'Money went back to the shopper, refunded by staff or in the provider’s dashboard (`amount`; ' +
+      'Money went back to the shopper, refunded by staff or in the provider’s dashboard, or an edgecart refund ' +
+      'no request recorded, taken by the `refund-claims` job (`amount`; ' +
       '`refunded_total` so far); a partial refund raises one event each, and `to` says whether the order is ' +
       'now `partially_refunded` or `refunded`.',
     versions: { 1: OrderRefundedData },
