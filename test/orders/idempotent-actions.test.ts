@@ -86,6 +86,30 @@ async function shippedOrder(provider: 'manual' | 'stripe' = 'manual') {
 
 const stripeRefunds = () => stripe.requests.filter((r) => new URL(r.url).pathname === '/v1/refunds').length;
 
+/** A paid Stripe order whose authorization staff captured in Stripe's dashboard, the capture reported. */
+async function capturedInDashboard() {
+  const placed = await paidOrder('stripe');
+  Object.assign(stripe.intents.get(placed.providerRef) ?? {}, { status: 'succeeded', amount_received: 2500 });
+  const captured = stripeEvent('payment_intent.succeeded', stripe.intents.get(placed.providerRef));
+  expect((await deliver(captured)).status).toBe(200);
+  return placed;
+}
+
+/**
+ * `capturedInDashboard`, then a staff cancel whose Worker died past Stripe: its refund of everything made, its
+ * batch lost, Stripe's report of the refund recorded (unclaimed).
+ */
+async function cancelDiedPastStripe() {
+  const placed = await capturedInDashboard();
+  const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
+  const died = await releasePaymentForCancel(db, env, staff(), order as OrderRow);
+  expect(died?.events.map((e) => e.type)).toStrictEqual(['payment.refunded']);
+  const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
+  const report = stripeEvent('charge.refunded', stripe.charge(placed.providerRef), ownKey);
+  expect((await deliver(report)).status).toBe(200);
+  return placed;
+}
+
 /** The refund-claims job's run at `now`. */
 const sweepAt = (now: number) =>
   claimRefunds(
@@ -447,20 +471,7 @@ describe('a keyed refund retried after the sweep recorded it', () => {
 // refund and records it with the cancel.
 describe('a cancel retried after its refund was reported', () => {
   it('records the one refund with the cancel, asking Stripe nothing again', async () => {
-    const placed = await paidOrder('stripe');
-    Object.assign(stripe.intents.get(placed.providerRef) ?? {}, {
-      status: 'succeeded',
-      amount_received: 2500,
-    });
-    const captured = stripeEvent('payment_intent.succeeded', stripe.intents.get(placed.providerRef));
-    expect((await deliver(captured)).status).toBe(200);
-    const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
-    const died = await releasePaymentForCancel(db, env, staff(), order as OrderRow);
-    expect(died?.events.map((e) => e.type)).toStrictEqual(['payment.refunded']);
-    const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
-    expect(
-      (await deliver(stripeEvent('charge.refunded', stripe.charge(placed.providerRef), ownKey))).status,
-    ).toBe(200);
+    const placed = await cancelDiedPastStripe();
     const stripeCalls = stripeRefunds();
 
     const retry = await admin('POST', `/orders/${placed.id}/cancel`, { reason: 'Customer asked' });
@@ -483,20 +494,7 @@ describe('a cancel retried after its refund was reported', () => {
 // the goods' units sold and refuses the cancel.
 describe('a cancel whose batch was lost, not sent again', () => {
   it('is completed by the sweep from its refund: canceled, units back, the refund counted once', async () => {
-    const placed = await paidOrder('stripe');
-    Object.assign(stripe.intents.get(placed.providerRef) ?? {}, {
-      status: 'succeeded',
-      amount_received: 2500,
-    });
-    const captured = stripeEvent('payment_intent.succeeded', stripe.intents.get(placed.providerRef));
-    expect((await deliver(captured)).status).toBe(200);
-    const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
-    const died = await releasePaymentForCancel(db, env, staff(), order as OrderRow);
-    expect(died?.events.map((e) => e.type)).toStrictEqual(['payment.refunded']);
-    const ownKey = stripe.lastRequest('/refunds').headers['idempotency-key'] ?? '';
-    expect(
-      (await deliver(stripeEvent('charge.refunded', stripe.charge(placed.providerRef), ownKey))).status,
-    ).toBe(200);
+    const placed = await cancelDiedPastStripe();
     expect(await sweepAt(Date.now() + CLAIM_GRACE_MS + 1000)).toStrictEqual({
       claimed: 1,
       left: 0,
@@ -581,13 +579,7 @@ describe('a refund key sent again with the corrected request after Stripe refuse
   // (its request died past Stripe) does not move. Stripe refused the cancel's first refund (that refund was not
   // recorded yet); once it is, the cancel asks for what is left under the same Stripe key.
   it('a cancel sent again after Stripe refused its refund cancels: no 422 for a key nobody sent', async () => {
-    const placed = await paidOrder('stripe');
-    Object.assign(stripe.intents.get(placed.providerRef) ?? {}, {
-      status: 'succeeded',
-      amount_received: 2500,
-    });
-    const captured = stripeEvent('payment_intent.succeeded', stripe.intents.get(placed.providerRef));
-    expect((await deliver(captured)).status).toBe(200);
+    const placed = await capturedInDashboard();
     const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
     const died = { paymentId: placed.paymentId, amount: 1000, reason: null };
     await refundForOrder(db, env, staff(), order as OrderRow, {
@@ -622,13 +614,7 @@ describe('a refund key sent again with the corrected request after Stripe refuse
 // must still count the money on it: the canceled order has returned everything Stripe captured.
 describe('a refund no request recorded, on an order canceled before the sweep', () => {
   it('is counted in the canceled order’s refunded total', async () => {
-    const placed = await paidOrder('stripe');
-    Object.assign(stripe.intents.get(placed.providerRef) ?? {}, {
-      status: 'succeeded',
-      amount_received: 2500,
-    });
-    const captured = stripeEvent('payment_intent.succeeded', stripe.intents.get(placed.providerRef));
-    expect((await deliver(captured)).status).toBe(200);
+    const placed = await capturedInDashboard();
     const [order] = await db.select().from(orders).where(eq(orders.id, placed.id));
     const died = { paymentId: placed.paymentId, amount: 1000, reason: null };
     await refundForOrder(db, env, staff(), order as OrderRow, {

@@ -61,6 +61,18 @@ export type RefundFailureOptions = {
   onPaymentRefundFailed?: OnPaymentRefundFailed;
 };
 
+/** The `payment.refund_failed` audit entry: the payment's change, and the refund with the provider's reason. */
+const failureAudit = (before: PaymentRow, after: PaymentRow, refund: RefundRow, failure: RefundFailure) =>
+  paymentAudit('payment.refund_failed', before, after, {
+    refund: {
+      id: refund.id,
+      amount: refund.amount,
+      provider_ref: refund.providerRef,
+      status: failure.status,
+      failure_reason: failure.failureReason,
+    },
+  });
+
 /** Retry-After of a report about a refund not recorded yet: its batch or report usually lands within seconds. */
 const UNRECORDED_RETRY_MS = 10_000;
 
@@ -137,18 +149,7 @@ export async function recordRefundFailure(
     if (event) statements.push(receiptIfChanged(db, event, before.id, now));
     const results = await commit(db, caller, {
       statements,
-      audit: [
-        paymentAudit('payment.refund_failed', before, after, {
-          refund: {
-            id: refund.id,
-            amount: refund.amount,
-            provider_ref: refund.providerRef,
-            status: failure.status,
-            failure_reason: failure.failureReason,
-          },
-        }),
-        ...(extension.audit ?? []),
-      ],
+      audit: [failureAudit(before, after, refund, failure), ...(extension.audit ?? [])],
       events: [refundFailedEvent(after, failedRefund, failure.failureReason), ...(extension.events ?? [])],
       conditional: true,
       afterCommit: extension.afterCommit,
@@ -195,17 +196,7 @@ async function recordFailedFromStart(
   if (event) statements.push(receiptIfChanged(db, event, payment.id, now));
   const results = await commit(db, caller, {
     statements,
-    audit: [
-      paymentAudit('payment.refund_failed', payment, payment, {
-        refund: {
-          id: row.id,
-          amount: row.amount,
-          provider_ref: row.providerRef,
-          status: failure.status,
-          failure_reason: failure.failureReason,
-        },
-      }),
-    ],
+    audit: [failureAudit(payment, payment, row, failure)],
     conditional: true,
   });
   const last = results.at(-1) as { meta?: { changes?: number } } | undefined;
