@@ -449,6 +449,22 @@ describe('a refund Stripe made that no request recorded', () => {
   });
 });
 
+// A keyed refund of everything whose Worker died past Stripe, retried once Stripe's report recorded its refund: what
+// "everything" comes to now is nothing, and the retry is still the same request.
+describe('a keyed refund of everything retried after its report', () => {
+  it('claims the refund: 201, refunded once, the order refunded', async () => {
+    const { placed, resend } = await keyedRefundDiedPastStripe({ amount: 2500, asked: {} }, true);
+    const stripeCalls = stripeRefunds();
+    const retry = await resend({});
+    expect(retry.status, await retry.clone().text()).toBe(201);
+    expect(stripeRefunds()).toBe(stripeCalls);
+    const record = await orderRecord(placed.id);
+    expect(record.order).toMatchObject({ status: 'refunded', refunded_total: 2500 });
+    expect(record.refunds).toStrictEqual([{ amount: 2500, status: 'succeeded' }]);
+    expect(record.events.filter((type) => type === 'order.refunded')).toHaveLength(1);
+  });
+});
+
 // A keyed refund whose Worker died past Stripe, retried only after the sweep recorded its refund on the order.
 describe('a keyed refund retried after the sweep recorded it', () => {
   it('answers 201 with the order as it is: no second refund, event or count', async () => {
@@ -536,6 +552,8 @@ describe('a refund key sent again with another request after the first died past
     ['another amount, before Stripe’s report', { amount: 900, reason: 'damaged' }, false],
     ['another amount, after Stripe’s report', { amount: 900, reason: 'damaged' }, true],
     ['another reason, after Stripe’s report', { amount: 1000, reason: 'lost' }, true],
+    ['everything, before Stripe’s report', { reason: 'damaged' }, false],
+    ['everything, after Stripe’s report', { reason: 'damaged' }, true],
   ])('is 422 idempotency_key_reused, changing nothing: %s', async (_name, body, report) => {
     const asked = { amount: 1000, reason: 'damaged' };
     const { placed, resend } = await keyedRefundDiedPastStripe({ amount: 1000, asked }, report);

@@ -190,9 +190,11 @@ export async function refundOrder(
   const order = await findOrder(db, orderId);
   const key = refundKeyOf(order, input, idempotency);
   const { payment, refundable, earlier } = await refundableOf(db, order, key);
-  // The key's first request refunded another amount, or with another reason: this is another request.
+  // The key's first request refunded another amount or with another reason, or, when this asks for everything,
+  // left money over (it asked an amount): this is another request. A first refund that failed is answered below.
   const reason = input.reason ?? null;
-  const differs = input.amount !== undefined && input.amount !== earlier?.amount;
+  const leftOver = earlier !== undefined && returnsMoney(earlier) && refundable > 0;
+  const differs = input.amount === undefined ? leftOver : input.amount !== earlier?.amount;
   if (earlier && (differs || reason !== earlier.reason)) throw idempotencyKeyReused();
   // A retry of a request whose refund the order recorded meanwhile (the sweep of unclaimed refunds): done.
   if (earlier?.claimedAt) return getAdminOrder(env, orderId);
