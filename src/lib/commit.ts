@@ -156,7 +156,7 @@ function bookkeeping(
 }
 
 /** Rows a statement changed: the rows of a `.returning()`, or D1's count for a plain run. */
-function changedRows(result: unknown): number {
+export function changedRows(result: unknown): number {
   if (Array.isArray(result)) return result.length;
   const changes = (result as { meta?: { changes?: unknown } } | undefined)?.meta?.changes;
   return typeof changes === 'number' ? changes : 0;

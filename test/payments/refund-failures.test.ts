@@ -61,6 +61,17 @@ async function refundedByStaff(paymentId: string, amount: number) {
   return result.refund;
 }
 
+/** `event` delivered to the webhook service with `env`'s bindings (a write forced into its batch), as the route does. */
+async function receivedWith(env: Env, event: { id: string }) {
+  const payload = JSON.stringify(event);
+  return receiveStripeWebhook(
+    createDb(env.DB),
+    env,
+    { ...staff(), actor: { type: 'system', id: 'stripe-webhook' } },
+    { payload: new TextEncoder().encode(payload), signature: await signature(payload) },
+  );
+}
+
 const lastStripeRefund = () => {
   const refund = stripe.refunds.at(-1);
   if (!refund) throw new Error('no refund');
@@ -245,13 +256,7 @@ describe('a dashboard refund that fails before its charge.refunded is processed'
       Object.assign(dashboard, { status: 'failed' });
     };
     const raced = writeLandsBeforeBatch('refunds', reportLands, 'insert into');
-    const payload = JSON.stringify(failed);
-    const result = await receiveStripeWebhook(
-      createDb(raced.DB),
-      raced,
-      { ...staff(), actor: { type: 'system', id: 'stripe-webhook' } },
-      { payload: new TextEncoder().encode(payload), signature: await signature(payload) },
-    );
+    const result = await receivedWith(raced, failed);
 
     expect(result).toStrictEqual({ event_id: failed.id, result: 'processed' });
     expect(await refundRows(payment.id)).toStrictEqual([
@@ -377,14 +382,8 @@ describe('a payment changed under the report', () => {
     // Another staff refund reaches Stripe now and commits between the report's read and its batch.
     const other = await refundInFlight(payment.id, 2000);
     const failed = refundEvent('refund.failed', stripe.failRefund(refund.providerRef));
-    const payload = JSON.stringify(failed);
     const raced = writeLandsBeforeBatch('payments', () => commitWrites(staff(), other.writes), 'update');
-    const result = await receiveStripeWebhook(
-      createDb(raced.DB),
-      raced,
-      { ...staff(), actor: { type: 'system', id: 'stripe-webhook' } },
-      { payload: new TextEncoder().encode(payload), signature: await signature(payload) },
-    );
+    const result = await receivedWith(raced, failed);
     expect(result).toStrictEqual({ event_id: failed.id, result: 'processed' });
     expect(await storedPayment(payment.id)).toMatchObject({
       status: 'partially_refunded',

@@ -14,7 +14,7 @@
 import { and, asc, eq, exists, inArray, isNull, lte, type SQL } from 'drizzle-orm';
 import { RETURNING_REFUND_STATUSES, refunds } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
-import { commit } from '../../lib/commit';
+import { changedRows, commit } from '../../lib/commit';
 import type { Database } from '../../lib/db';
 import { paymentAudit, paymentEvent } from './events';
 import { getPayment } from './read';
@@ -58,8 +58,6 @@ async function claimOnOrder(
     orderId: payment.orderId,
     provider: payment.provider,
     amount: refund.amount,
-    amountRefunded: payment.amountRefunded,
-    currency: payment.currency,
     via: 'sweep',
     providerKey: refund.providerKey,
   };
@@ -83,8 +81,7 @@ async function claimOnOrder(
     conditional: true,
     afterCommit: extension.afterCommit,
   });
-  const claim = results.at(-1);
-  return Array.isArray(claim) && claim.length > 0;
+  return changedRows(results.at(-1)) > 0;
 }
 
 /** Up to `limit` refund rows unclaimed since before `before`, oldest first, through `refunds_unclaimed_idx`. */

@@ -24,7 +24,7 @@ import { and, eq, exists, not, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { payments, refunds } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
-import { commit } from '../../lib/commit';
+import { changedRows, commit } from '../../lib/commit';
 import { insertRowIf } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import { newId } from '../../lib/ids';
@@ -124,8 +124,6 @@ export async function recordRefundFailure(
       orderId: before.orderId,
       provider: before.provider,
       amount: refund.amount,
-      amountRefunded: after.amountRefunded,
-      currency: before.currency,
       status: failure.status,
       via: options.via,
     };
@@ -155,7 +153,7 @@ export async function recordRefundFailure(
       afterCommit: extension.afterCommit,
     });
     const updated = results[extension.statements.length];
-    if (Array.isArray(updated) && updated.length > 0) return 'changed';
+    if (changedRows(updated) > 0) return 'changed';
   }
   throw new Error(`payment ${paymentId} changed under ${MAX_ATTEMPTS} attempts to record a refund failure`);
 }
@@ -199,6 +197,5 @@ async function recordFailedFromStart(
     audit: [failureAudit(payment, payment, row, failure)],
     conditional: true,
   });
-  const last = results.at(-1) as { meta?: { changes?: number } } | undefined;
-  return (last?.meta?.changes ?? 0) > 0;
+  return changedRows(results.at(-1)) > 0;
 }

@@ -51,7 +51,7 @@ import {
   refunds,
 } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
-import { type AuditRecord, commit, type DomainEvent, type FollowUp } from '../../lib/commit';
+import { type AuditRecord, changedRows, commit, type DomainEvent, type FollowUp } from '../../lib/commit';
 import { insertRowIf } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import { newId } from '../../lib/ids';
@@ -91,16 +91,16 @@ export type PaymentReport = {
 export type PaymentVoided = PaymentReport;
 
 /**
- * Money a provider reported returned to the shopper, not by an edgecart call (a refund in its dashboard):
- * `amount`, what the refunds this report records returned; `amountRefunded`, the payment's refunded amount once the
- * report is recorded.
+ * Money a provider reported returned to the shopper, not by an edgecart call (a refund in its dashboard): `amount`,
+ * what the refunds this report records returned. The order counts its own refunds (src/modules/orders), so the
+ * payment's figures are not passed on.
  */
-export type PaymentRefunded = PaymentReport & { amount: number; amountRefunded: number; currency: string };
+export type PaymentRefunded = PaymentReport & { amount: number };
 
 /**
  * A refund recorded as returning money that the provider reports failed or canceled: it returned nothing, and
  * comes back off the payment's refunded amount (refund-failure.ts), whoever made it. `amount` is what it was to
- * return, `amountRefunded` the payment's refunded amount once the failure is recorded.
+ * return.
  */
 export type PaymentRefundFailed = PaymentRefunded & { status: 'failed' | 'canceled' };
 
@@ -229,8 +229,6 @@ async function orderSide(
       orderId: after.orderId,
       provider: after.provider,
       amount,
-      amountRefunded: after.amountRefunded,
-      currency: after.currency,
       via: options.via,
     };
     return options.onPaymentRefunded(db, refunded, when, caller);
@@ -394,7 +392,7 @@ export async function recordProviderUpdate(
       afterCommit: extension.afterCommit,
     });
     const updated = results[extension.statements.length];
-    if (Array.isArray(updated) && updated.length > 0) return { outcome: 'changed', payment: after };
+    if (changedRows(updated) > 0) return { outcome: 'changed', payment: after };
   }
   throw new Error(`payment ${paymentId} changed under ${MAX_ATTEMPTS} attempts to record a provider update`);
 }
