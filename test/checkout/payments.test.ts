@@ -2,17 +2,21 @@
  * Checkout's payment step, with Stripe faked at the fetch boundary in its wire format: a decline (402) and an
  * unreachable provider (503 with Retry-After) undo the holds and the lock and leave no order; an order paid in
  * the browser waits in pending_payment and is marked paid exactly once, whether Stripe's signed webhook or the
- * storefront's confirmation reports it first, or both at once.
+ * storefront's confirmation reports it first, or both at once; a retry after the order's batch failed is placed on
+ * a live PaymentIntent, not the one the failed attempt voided.
  */
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app';
 import { stockSnapshot } from '../../src/modules/inventory/stock';
 import { rows } from '../helpers/admin-fixtures';
-import { stockedProduct } from '../helpers/carts';
+import { type CartCredentials, cartHeaders, stockedProduct } from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { type CheckoutBody, checkoutCall, readyCart, shippingOption } from '../helpers/checkout';
+import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { deliver, FakeStripe, stripeEvent } from '../helpers/fake-stripe';
-import { call, expectProblem } from '../helpers/http';
+import { call, expectProblem, jsonInit } from '../helpers/http';
 
 const stripe = new FakeStripe();
 stripe.install();
@@ -203,4 +207,66 @@ describe('paying with Stripe', () => {
       'not_found',
     );
   });
+});
+
+/** The checkout call on the app with `bindings`: a D1 that fails the order's batch once, as the test says. */
+async function checkoutOn(bindings: Env, cartId: string, who: CartCredentials, key: string, body: unknown) {
+  const ctx = createExecutionContext();
+  const init = jsonInit('POST', body, { ...cartHeaders(who), 'Idempotency-Key': key });
+  const res = await createApp().request(`/v1/store/carts/${cartId}/checkout`, init, bindings, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+describe('a checkout retried with its Idempotency-Key after its order’s batch failed', () => {
+  // The first attempt authorized, then D1 refused the order's batch (a transient error: a 5xx the client is meant
+  // to retry), and checkout's undo voided the PaymentIntent. Stripe replays the first answer to the same key
+  // (`requires_capture` as it was then), so the retry must see that the PaymentIntent is canceled now.
+  const batchFailsOnce = () =>
+    writeLandsBeforeBatch(
+      'orders',
+      async () => {
+        throw new Error('D1_ERROR: Network connection lost.');
+      },
+      'insert into',
+    );
+
+  it.each([
+    {
+      paidWith: 'a payment method confirmed at once',
+      body: { provider: 'stripe', payment_method: 'pm_card_visa' },
+      status: 'paid',
+      intentStatus: 'requires_capture',
+    },
+    {
+      paidWith: 'the browser',
+      body: { provider: 'stripe' },
+      status: 'pending_payment',
+      intentStatus: 'requires_payment_method',
+    },
+  ])(
+    'paid with $paidWith: the order is placed on a live PaymentIntent, not the voided one',
+    async ({ body, status, intentStatus }) => {
+      const { cartId, who } = await stockedCart();
+      const key = crypto.randomUUID();
+      const first = await checkoutOn(batchFailsOnce(), cartId, who, key, body);
+      expect(first.status).toBe(500);
+      const [voided] = [...stripe.intents.values()].filter((i) => i.metadata.cart_id === cartId);
+      expect(voided?.status).toBe('canceled');
+
+      const retry = await checkoutCall(cartId, who, key, body);
+      expect(retry.status, await retry.clone().text()).toBe(201);
+      const placed = (await retry.json()) as CheckoutBody;
+      expect(placed.order.status).toBe(status);
+      const [payment] = await rows('SELECT provider_ref FROM payments WHERE order_id = ?', placed.order.id);
+      expect(payment?.provider_ref).not.toBe(voided?.id);
+      expect(stripe.intents.get(String(payment?.provider_ref))?.status).toBe(intentStatus);
+
+      // A further retry is the first answer again, on the same live PaymentIntent.
+      const again = await checkoutCall(cartId, who, key, body);
+      expect(again.status).toBe(201);
+      expect(((await again.json()) as CheckoutBody).order.id).toBe(placed.order.id);
+      expect([...stripe.intents.values()].filter((i) => i.metadata.cart_id === cartId)).toHaveLength(2);
+    },
+  );
 });

@@ -131,7 +131,8 @@ export class FakeStripe {
       request.method === 'GET' && url.pathname === '/v1/refunds'
         ? this.listRefunds(url.searchParams)
         : this.route(request.method, url.pathname, form);
-    if (key !== null) this.replies.set(key, { form: encoded, status, body });
+    // Stripe saves the first answer's status and body: a replay shows the object as it was then.
+    if (key !== null) this.replies.set(key, { form: encoded, status, body: structuredClone(body) });
     return Response.json(body, { status });
   }
 
@@ -326,6 +327,7 @@ export class FakeStripe {
       object: 'charge',
       payment_intent: intent.id,
       amount: intent.amount,
+      currency: intent.currency,
       amount_captured: intent.amount_received,
       amount_refunded: this.refunded.get(intent.id) ?? 0,
       refunded: (this.refunded.get(intent.id) ?? 0) >= intent.amount_received,

@@ -9,6 +9,7 @@
  * against the same, untouched order, then one is let go and answered before the other moves on.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Money } from '../../src/modules/payments/provider';
 import { admin, rows } from '../helpers/admin-fixtures';
 import { stockedProduct } from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
@@ -46,7 +47,7 @@ function race(orderId: string, first: { amount?: number }, second: { amount?: nu
       { path, body: first },
       { path, body: second },
     ],
-    (call) => call.args[1] === firstAmount,
+    (call) => (call.args[1] as Money).amount === firstAmount,
   );
 }
 

@@ -27,13 +27,23 @@ describe('manual provider', () => {
   it('captures, refunds and voids without fail', async () => {
     const { providerRef } = await manualProvider.authorize(request, signal);
     const ref = providerRef as string;
-    expect(await manualProvider.capture(ref, 4000, 'c-1', signal)).toStrictEqual({ amountCaptured: 4000 });
-    const refund = await manualProvider.refund(ref, 1000, 'damaged', 'r-1', signal);
+    expect(await manualProvider.capture(ref, { amount: 4000, currency: 'EUR' }, 'c-1', signal)).toStrictEqual(
+      { amountCaptured: 4000 },
+    );
+    const refund = await manualProvider.refund(
+      ref,
+      { amount: 1000, currency: 'EUR' },
+      'damaged',
+      'r-1',
+      signal,
+    );
     expect(refund).toStrictEqual({
       providerRef: expect.stringMatching(/^manual_re_[0-9a-f]{24}$/),
       status: 'succeeded',
     });
-    expect(await manualProvider.refund(ref, 1000, 'damaged', 'r-1', signal)).toStrictEqual(refund);
+    expect(
+      await manualProvider.refund(ref, { amount: 1000, currency: 'EUR' }, 'damaged', 'r-1', signal),
+    ).toStrictEqual(refund);
     await expect(manualProvider.cancel(ref, 'v-1', signal)).resolves.toBeUndefined();
     expect(await manualProvider.retrieve(ref, signal)).toStrictEqual({ status: 'authorized' });
   });

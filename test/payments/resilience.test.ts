@@ -94,8 +94,8 @@ describe('timeouts', () => {
     stripe.behaviour = 'hang';
     const ref = providerRef as string;
     for (const call of [
-      provider.capture(ref, 100, 'k1'),
-      provider.refund(ref, 100, null, 'k2'),
+      provider.capture(ref, { amount: 100, currency: 'EUR' }, 'k1'),
+      provider.refund(ref, { amount: 100, currency: 'EUR' }, null, 'k2'),
       provider.cancel(ref, 'k3'),
       provider.retrieve(ref),
     ]) {

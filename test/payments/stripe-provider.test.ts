@@ -137,7 +137,9 @@ describe('capture, refund, cancel, retrieve', () => {
 
   it('captures part of an authorization', async () => {
     const ref = await authorized();
-    expect(await provider.capture(ref, 4000, 'edgecart:capture:k1', signal)).toStrictEqual({
+    expect(
+      await provider.capture(ref, { amount: 4000, currency: 'EUR' }, 'edgecart:capture:k1', signal),
+    ).toStrictEqual({
       amountCaptured: 4000,
     });
     const sent = stripe.lastRequest(`/payment_intents/${ref}/capture`);
@@ -148,8 +150,14 @@ describe('capture, refund, cancel, retrieve', () => {
 
   it('refunds with the reason as metadata, and reads Stripe’s refund', async () => {
     const ref = await authorized();
-    await provider.capture(ref, 4200, 'edgecart:capture:k2', signal);
-    const refund = await provider.refund(ref, 1200, 'damaged in transit', 'edgecart:refund:k2', signal);
+    await provider.capture(ref, { amount: 4200, currency: 'EUR' }, 'edgecart:capture:k2', signal);
+    const refund = await provider.refund(
+      ref,
+      { amount: 1200, currency: 'EUR' },
+      'damaged in transit',
+      'edgecart:refund:k2',
+      signal,
+    );
     expect(refund).toStrictEqual({ providerRef: expect.stringMatching(/^re_/), status: 'succeeded' });
     const sent = stripe.lastRequest('/refunds');
     expect(sent.headers['idempotency-key']).toBe('edgecart:refund:k2');
@@ -160,15 +168,21 @@ describe('capture, refund, cancel, retrieve', () => {
       'metadata[edgecart_key]': 'edgecart:refund:k2',
       'metadata[reason]': 'damaged in transit',
     });
-    await expect(provider.refund(ref, 4000, null, 'edgecart:refund:k3', signal)).rejects.toStrictEqual(
-      new ProviderRejected(400, 'amount_too_large'),
-    );
+    await expect(
+      provider.refund(ref, { amount: 4000, currency: 'EUR' }, null, 'edgecart:refund:k3', signal),
+    ).rejects.toStrictEqual(new ProviderRejected(400, 'amount_too_large'));
   });
 
   it('lists every refund of a payment, page after page, telling edgecart’s from the dashboard’s', async () => {
     const ref = await authorized();
-    await provider.capture(ref, 4200, 'edgecart:capture:k6', signal);
-    const ours = await provider.refund(ref, 100, null, 'edgecart:refund:k6', signal);
+    await provider.capture(ref, { amount: 4200, currency: 'EUR' }, 'edgecart:capture:k6', signal);
+    const ours = await provider.refund(
+      ref,
+      { amount: 100, currency: 'EUR' },
+      null,
+      'edgecart:refund:k6',
+      signal,
+    );
     const dashboard = Array.from({ length: 100 }, () => stripe.refundInDashboard(ref, 1));
     const listed = await provider.refunds(ref, signal);
     expect(listed).toHaveLength(101);
@@ -206,9 +220,9 @@ describe('capture, refund, cancel, retrieve', () => {
     );
     expect(await provider.retrieve(ref, signal)).toStrictEqual({ status: 'voided' });
     expect(stripe.lastRequest(`/payment_intents/${ref}`).method).toBe('GET');
-    await expect(provider.capture(ref, 100, 'edgecart:capture:k5', signal)).rejects.toStrictEqual(
-      new ProviderRejected(400, 'payment_intent_unexpected_state'),
-    );
+    await expect(
+      provider.capture(ref, { amount: 100, currency: 'EUR' }, 'edgecart:capture:k5', signal),
+    ).rejects.toStrictEqual(new ProviderRejected(400, 'payment_intent_unexpected_state'));
   });
 
   it('reads a failed attempt and a payment still waiting for the shopper', async () => {

@@ -182,6 +182,7 @@ describe('each event once', () => {
       id: 'ch_1',
       object: 'charge',
       payment_intent: null,
+      currency: 'eur',
       amount_captured: 100,
       amount_refunded: 100,
     });

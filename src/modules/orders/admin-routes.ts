@@ -98,6 +98,9 @@ export const refundOrder = orderAction('orders:refund', {
   path: '/orders/{id}/refunds',
   tags,
   summary: 'Refund part or all of what was charged (payment is taken at the first fulfilment)',
+  description:
+    'An amount the payment provider cannot state in the order’s currency is 422 `invalid_amount`, with nothing ' +
+    'sent: Stripe takes three-decimal currencies (KWD, BHD, JOD, OMR, TND) only in tens.',
   request: {
     params: OrderParams,
     headers: OptionalIdempotencyKey,

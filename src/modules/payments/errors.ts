@@ -70,3 +70,11 @@ export const refundFailed = () =>
 /** An amount that is not a whole number of minor units above zero (a caller's bug or a client's input). */
 export const invalidAmount = () =>
   new AppError(422, 'invalid_amount', 'The amount must be a whole number of minor units, at least 1.');
+
+/** An amount the payment provider cannot state in its currency (Stripe: KWD in tens of fils only). */
+export const amountNotChargeable = (currency: string) =>
+  new AppError(
+    422,
+    'invalid_amount',
+    `The payment provider cannot move this amount in ${currency}; its amounts in ${currency} are coarser.`,
+  );

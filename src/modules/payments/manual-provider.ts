@@ -18,10 +18,10 @@ export const manualProvider: PaymentProvider = {
   async authorize(request) {
     return { status: 'authorized', providerRef: await reference('pay', request.idempotencyKey) };
   },
-  async capture(_ref, amount) {
+  async capture(_ref, { amount }) {
     return { amountCaptured: amount };
   },
-  async refund(_ref, _amount, _reason, idempotencyKey) {
+  async refund(_ref, _money, _reason, idempotencyKey) {
     return { providerRef: await reference('re', idempotencyKey), status: 'succeeded' };
   },
   async cancel() {},

@@ -13,6 +13,9 @@
  */
 import type { PaymentProviderName } from '../../db/schema';
 
+/** An amount in integer minor units of an ISO 4217 currency (any case). */
+export type Money = { amount: number; currency: string };
+
 export type AuthorizeRequest = {
   amount: number;
   currency: string;
@@ -85,11 +88,11 @@ export interface PaymentProvider {
   /** Creates the provider's payment for `amount` and, if it can, authorizes it without capturing. */
   authorize(request: AuthorizeRequest, signal: AbortSignal): Promise<AuthorizeResult>;
   /** Captures up to the authorized amount; the rest of the authorization is released. */
-  capture(ref: string, amount: number, idempotencyKey: string, signal: AbortSignal): Promise<CaptureResult>;
+  capture(ref: string, money: Money, idempotencyKey: string, signal: AbortSignal): Promise<CaptureResult>;
   /** Returns part or all of the captured amount. */
   refund(
     ref: string,
-    amount: number,
+    money: Money,
     reason: string | null,
     idempotencyKey: string,
     signal: AbortSignal,
@@ -102,6 +105,8 @@ export interface PaymentProvider {
   refunds(ref: string, signal: AbortSignal): Promise<ProviderRefund[]>;
 }
 
+/** The `providerCode` (and decline code) of an amount the provider cannot state in its currency. */
+export const AMOUNT_NOT_CHARGEABLE = 'amount_not_chargeable';
 /** The `providerCode` of a refusal to replay an idempotency key with other parameters than its first request's. */
 export const IDEMPOTENCY_ERROR = 'idempotency_error';
 /** The `providerCode` of a refusal to run a request while another with its idempotency key is in flight. */

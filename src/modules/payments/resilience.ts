@@ -7,7 +7,7 @@
 import type { CircuitBreaker } from '../../lib/circuit-breaker';
 import type { Logger } from '../../lib/logger';
 import { PaymentUnavailable } from './errors';
-import { type PaymentProvider, ProviderRejected, ProviderUnreachable } from './provider';
+import { type Money, type PaymentProvider, ProviderRejected, ProviderUnreachable } from './provider';
 
 /** Retry-After for a failed call that left the breaker closed: the provider may well answer the next one. */
 const FAILED_CALL_RETRY_MS = 1_000;
@@ -16,10 +16,10 @@ const FAILED_CALL_RETRY_MS = 1_000;
 export type ResilientProvider = {
   readonly name: PaymentProvider['name'];
   authorize(request: Parameters<PaymentProvider['authorize']>[0]): ReturnType<PaymentProvider['authorize']>;
-  capture(ref: string, amount: number, idempotencyKey: string): ReturnType<PaymentProvider['capture']>;
+  capture(ref: string, money: Money, idempotencyKey: string): ReturnType<PaymentProvider['capture']>;
   refund(
     ref: string,
-    amount: number,
+    money: Money,
     reason: string | null,
     idempotencyKey: string,
   ): ReturnType<PaymentProvider['refund']>;
@@ -66,9 +66,9 @@ export function resilientProvider(
   return {
     name: provider.name,
     authorize: (request) => guarded('authorize', (signal) => provider.authorize(request, signal)),
-    capture: (ref, amount, key) => guarded('capture', (signal) => provider.capture(ref, amount, key, signal)),
-    refund: (ref, amount, reason, key) =>
-      guarded('refund', (signal) => provider.refund(ref, amount, reason, key, signal)),
+    capture: (ref, money, key) => guarded('capture', (signal) => provider.capture(ref, money, key, signal)),
+    refund: (ref, money, reason, key) =>
+      guarded('refund', (signal) => provider.refund(ref, money, reason, key, signal)),
     cancel: (ref, key) => guarded('cancel', (signal) => provider.cancel(ref, key, signal)),
     retrieve: (ref) => guarded('retrieve', (signal) => provider.retrieve(ref, signal)),
     refunds: (ref) => guarded('refunds', (signal) => provider.refunds(ref, signal)),

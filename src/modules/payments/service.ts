@@ -45,6 +45,7 @@ import { conflict } from '../../lib/errors';
 import { idempotencyKeyReused } from '../../lib/idempotency';
 import { newId } from '../../lib/ids';
 import {
+  amountNotChargeable,
   exceedsAuthorized,
   exceedsRefundable,
   invalidAmount,
@@ -55,7 +56,13 @@ import {
   refundFailed,
 } from './errors';
 import { paymentAudit, paymentEvent } from './events';
-import { IDEMPOTENCY_ERROR, IDEMPOTENCY_KEY_IN_USE, ProviderRejected, type RefundResult } from './provider';
+import {
+  AMOUNT_NOT_CHARGEABLE,
+  IDEMPOTENCY_ERROR,
+  IDEMPOTENCY_KEY_IN_USE,
+  ProviderRejected,
+  type RefundResult,
+} from './provider';
 import { providerKey, refundKey, refundRequestPrefix } from './provider-keys';
 import { paymentProvider } from './providers';
 import { getPayment, refundsOfPayment } from './read';
@@ -138,15 +145,20 @@ const STATE_CONFLICT_CODES = new Set([
 const IN_FLIGHT_RETRY_MS = 1_000;
 
 /**
- * Runs a provider call on `provider`'s behalf, turning a state conflict it reports into 409
- * `payment_state_conflict`, and its refusal to run a key another request is running (the same change sent twice
- * at once) into 503 `payment_unavailable` with Retry-After: the retry gets the first request's answer.
+ * Runs a provider call on `payment`, turning an amount the provider cannot state in the payment's currency into
+ * 422 `invalid_amount`, a state conflict it reports into 409 `payment_state_conflict`, and its refusal to run a
+ * key another request is running (the same change sent twice at once) into 503 `payment_unavailable` with
+ * Retry-After: the retry gets the first request's answer.
  */
-async function providerCall<T>(provider: PaymentProviderName, call: () => Promise<T>): Promise<T> {
+async function providerCall<T>(
+  payment: Pick<PaymentRow, 'provider' | 'currency'>,
+  call: () => Promise<T>,
+): Promise<T> {
   try {
     return await call();
   } catch (error) {
     if (!(error instanceof ProviderRejected)) throw error;
+    if (error.providerCode === AMOUNT_NOT_CHARGEABLE) throw amountNotChargeable(payment.currency);
     if (STATE_CONFLICT_CODES.has(error.providerCode ?? '')) {
       throw conflict(
         'payment_state_conflict',
@@ -154,7 +166,7 @@ async function providerCall<T>(provider: PaymentProviderName, call: () => Promis
       );
     }
     if (error.providerCode === IDEMPOTENCY_KEY_IN_USE) {
-      throw new PaymentUnavailable(provider, 'in_flight', IN_FLIGHT_RETRY_MS);
+      throw new PaymentUnavailable(payment.provider, 'in_flight', IN_FLIGHT_RETRY_MS);
     }
     throw error;
   }
@@ -280,8 +292,8 @@ export async function capturePayment(
   if (amount > before.amount) throw exceedsAuthorized(before.amount);
   const provider = paymentProvider(env, before.provider, callerLogger(caller));
   const key = await providerKey('capture', before.id, [String(amount), input.idempotencyKey]);
-  const { amountCaptured } = await providerCall(before.provider, () =>
-    provider.capture(before.providerRef, amount, key),
+  const { amountCaptured } = await providerCall(before, () =>
+    provider.capture(before.providerRef, { amount, currency: before.currency }, key),
   );
   const after: PaymentRow = { ...before, status: 'captured', amountCaptured, updatedAt: new Date() };
   const { statement, move } = moveOf(db, before.id, CAPTURABLE, {
@@ -325,8 +337,8 @@ async function refundOnce(
 ): Promise<RefundResult & { key: string }> {
   const { amount, reason, idempotencyKey } = input;
   const send = (key: string) =>
-    providerCall(payment.provider, async () => ({
-      ...(await provider.refund(payment.providerRef, amount, reason, key)),
+    providerCall(payment, async () => ({
+      ...(await provider.refund(payment.providerRef, { amount, currency: payment.currency }, reason, key)),
       key,
     }));
   try {
@@ -335,7 +347,7 @@ async function refundOnce(
     if (!(error instanceof ProviderRejected && error.providerCode === IDEMPOTENCY_ERROR)) throw error;
   }
   const prefix = await refundRequestPrefix(payment.id, idempotencyKey);
-  const made = (await providerCall(payment.provider, () => provider.refunds(payment.providerRef))).find((r) =>
+  const made = (await providerCall(payment, () => provider.refunds(payment.providerRef))).find((r) =>
     r.key?.startsWith(prefix),
   );
   if (made?.key && made.amount === amount && made.reason === reason) {
@@ -483,7 +495,7 @@ export async function voidPayment(
   if (!VOIDABLE.includes(before.status)) throw notVoidable(before.status);
   const provider = paymentProvider(env, before.provider, callerLogger(caller));
   const key = await providerKey('void', before.id, [input.idempotencyKey]);
-  await providerCall(before.provider, () => provider.cancel(before.providerRef, key));
+  await providerCall(before, () => provider.cancel(before.providerRef, key));
   const after: PaymentRow = { ...before, status: 'voided', updatedAt: new Date() };
   const { statement, move } = moveOf(db, before.id, VOIDABLE, {
     status: 'voided',

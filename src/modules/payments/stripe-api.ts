@@ -29,7 +29,8 @@ function formBody(params: FormParams): string {
   return form.toString();
 }
 
-export type StripeAnswer = { status: number; body: unknown };
+/** `replayed`: Stripe answered with its saved answer to the key's first request (`Idempotent-Replayed: true`). */
+export type StripeAnswer = { status: number; body: unknown; replayed: boolean };
 
 export type StripeCall = {
   method: 'GET' | 'POST';
@@ -70,7 +71,11 @@ export async function stripeRequest(
     throw new ProviderUnreachable('status', `stripe ${call.path}: status ${res.status}`);
   }
   try {
-    return { status: res.status, body: await res.json() };
+    return {
+      status: res.status,
+      body: await res.json(),
+      replayed: res.headers.get('Idempotent-Replayed') === 'true',
+    };
   } catch (error) {
     throw new ProviderUnreachable('invalid_response', `stripe ${call.path}: body is not JSON`, {
       cause: error,

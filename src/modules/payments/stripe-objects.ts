@@ -2,51 +2,71 @@
  * The parts of Stripe's objects edgecart reads (PaymentIntent, Charge, Refund, error bodies, events), as zod
  * schemas, and what a PaymentIntent's or Charge's state means for a payment. Shared by the API client and the
  * webhook, which receive the same objects. Unknown fields are ignored; a missing field we read is an invalid
- * response, never a guess.
+ * response, never a guess. Amounts come out in edgecart's minor units (stripe-amounts.ts).
  */
 import { z } from 'zod';
 import type { ProviderUpdate } from './provider';
+import { fromStripeAmount } from './stripe-amounts';
 
-export const PaymentIntentSchema = z.object({
-  id: z.string().min(1),
-  object: z.literal('payment_intent'),
-  status: z.enum([
-    'requires_payment_method',
-    'requires_confirmation',
-    'requires_action',
-    'processing',
-    'requires_capture',
-    'succeeded',
-    'canceled',
-  ]),
-  amount: z.number().int(),
-  amount_received: z.number().int(),
-  client_secret: z.string().nullish(),
-  last_payment_error: z.object({ code: z.string().nullish(), decline_code: z.string().nullish() }).nullish(),
-});
+export const PaymentIntentSchema = z
+  .object({
+    id: z.string().min(1),
+    object: z.literal('payment_intent'),
+    status: z.enum([
+      'requires_payment_method',
+      'requires_confirmation',
+      'requires_action',
+      'processing',
+      'requires_capture',
+      'succeeded',
+      'canceled',
+    ]),
+    amount: z.number().int(),
+    amount_received: z.number().int(),
+    currency: z.string(),
+    client_secret: z.string().nullish(),
+    last_payment_error: z
+      .object({ code: z.string().nullish(), decline_code: z.string().nullish() })
+      .nullish(),
+  })
+  .transform((intent) => ({
+    ...intent,
+    amount: fromStripeAmount(intent.amount, intent.currency),
+    amount_received: fromStripeAmount(intent.amount_received, intent.currency),
+  }));
 export type PaymentIntent = z.infer<typeof PaymentIntentSchema>;
 
-export const ChargeSchema = z.object({
-  id: z.string().min(1),
-  object: z.literal('charge'),
-  payment_intent: z.string().nullable(),
-  amount_captured: z.number().int(),
-  amount_refunded: z.number().int(),
-});
+export const ChargeSchema = z
+  .object({
+    id: z.string().min(1),
+    object: z.literal('charge'),
+    payment_intent: z.string().nullable(),
+    amount_captured: z.number().int(),
+    amount_refunded: z.number().int(),
+    currency: z.string(),
+  })
+  .transform((charge) => ({
+    ...charge,
+    amount_captured: fromStripeAmount(charge.amount_captured, charge.currency),
+    amount_refunded: fromStripeAmount(charge.amount_refunded, charge.currency),
+  }));
 
-export const StripeRefundSchema = z.object({
-  id: z.string().min(1),
-  object: z.literal('refund'),
-  amount: z.number().int(),
-  /** Documented nullable: a refund whose status Stripe does not state. */
-  status: z.string().nullable(),
-  /** Documented nullable: a refund nobody set metadata on, so not one of edgecart's. */
-  metadata: z.record(z.string(), z.string()).nullable(),
-  /** The PaymentIntent refunded; null for a refund of a charge made without one. */
-  payment_intent: z.string().nullish(),
-  /** Why a `failed` refund failed (`insufficient_funds`, `expired_or_canceled_card`, ...). */
-  failure_reason: z.string().nullish(),
-});
+export const StripeRefundSchema = z
+  .object({
+    id: z.string().min(1),
+    object: z.literal('refund'),
+    amount: z.number().int(),
+    currency: z.string(),
+    /** Documented nullable: a refund whose status Stripe does not state. */
+    status: z.string().nullable(),
+    /** Documented nullable: a refund nobody set metadata on, so not one of edgecart's. */
+    metadata: z.record(z.string(), z.string()).nullable(),
+    /** The PaymentIntent refunded; null for a refund of a charge made without one. */
+    payment_intent: z.string().nullish(),
+    /** Why a `failed` refund failed (`insufficient_funds`, `expired_or_canceled_card`, ...). */
+    failure_reason: z.string().nullish(),
+  })
+  .transform((refund) => ({ ...refund, amount: fromStripeAmount(refund.amount, refund.currency) }));
 
 export type StripeRefund = z.infer<typeof StripeRefundSchema>;
 

@@ -9,19 +9,23 @@
  * authorization. With one, it confirms at once, server-side; redirect-based methods are then excluded
  * (`allow_redirects=never`), since there is no page to return to. A card error (HTTP 402), an amount Stripe
  * will not charge, or a payment method it refuses (one it does not know: a typo, another account's, a detached
- * one), is a decline; any other refusal is `ProviderRejected`.
+ * one), is a decline; any other refusal is `ProviderRejected`. Amounts cross in Stripe's units (stripe-amounts.ts).
  */
 
 import type { z } from 'zod';
 import {
+  AMOUNT_NOT_CHARGEABLE,
+  type AuthorizeResult,
   IDEMPOTENCY_ERROR,
   IDEMPOTENCY_KEY_IN_USE,
+  type Money,
   type PaymentProvider,
   type ProviderRefund,
   ProviderRejected,
   ProviderUnreachable,
   type RefundResult,
 } from './provider';
+import { toStripeAmount } from './stripe-amounts';
 import { type FormParams, type StripeAnswer, type StripeCall, stripeRequest } from './stripe-api';
 import {
   EDGECART_REFUND,
@@ -37,8 +41,25 @@ import {
   StripeRefundSchema,
 } from './stripe-objects';
 
-/** Invalid-request codes that mean "this amount cannot be charged", which the shopper can act on. */
-const AMOUNT_DECLINES = new Set(['amount_too_small', 'amount_too_large']);
+/**
+ * Invalid-request codes that mean "this amount cannot be charged", which the shopper can act on; the last is
+ * Stripe's refusal of an amount its currency cannot state (ISK in fractions of a króna).
+ */
+const AMOUNT_DECLINES = new Set([
+  'amount_too_small',
+  'amount_too_large',
+  'invalid_charge_amount_no_decimal_compatible',
+]);
+
+/**
+ * `money` as Stripe's amount; a refusal (`AMOUNT_NOT_CHARGEABLE`) when Stripe cannot state it, before anything is
+ * sent. An authorization it cannot state is a decline instead, like any amount Stripe will not charge.
+ */
+function stripeAmount({ amount, currency }: Money): number {
+  const stated = toStripeAmount(amount, currency);
+  if (stated === null) throw new ProviderRejected(400, AMOUNT_NOT_CHARGEABLE);
+  return stated;
+}
 
 /**
  * Whether Stripe's refusal of an authorization is a decline: something the shopper can change (card, amount,
@@ -90,6 +111,32 @@ function rejection(answer: StripeAnswer): ProviderRejected {
   );
 }
 
+/**
+ * Authorizations one request makes at most: each earlier attempt whose order was never written voided its own
+ * PaymentIntent, and the next one's key names it.
+ */
+const MAX_AUTHORIZE_ATTEMPTS = 5;
+
+/** What a PaymentIntent an authorization made (or found) means for the checkout. */
+function authorizeResult(intent: PaymentIntent): AuthorizeResult {
+  const update = intentUpdate(intent);
+  switch (update.status) {
+    case 'authorized':
+    case 'captured':
+      return { status: update.status, providerRef: intent.id };
+    case 'requires_action':
+      return {
+        status: 'requires_action',
+        providerRef: intent.id,
+        clientSecret: intent.client_secret ?? undefined,
+      };
+    case 'failed':
+      return { status: 'declined', providerRef: intent.id, declineCode: update.failureCode };
+    default:
+      return { status: 'declined', providerRef: intent.id, declineCode: null };
+  }
+}
+
 export function stripeProvider(secretKey: string): PaymentProvider {
   const send = (call: StripeCall, signal: AbortSignal) => stripeRequest(secretKey, call, signal);
   const intent = async (call: StripeCall, signal: AbortSignal): Promise<PaymentIntent> => {
@@ -102,8 +149,11 @@ export function stripeProvider(secretKey: string): PaymentProvider {
     name: 'stripe',
 
     async authorize(request, signal) {
+      const amount = toStripeAmount(request.amount, request.currency);
+      if (amount === null)
+        return { status: 'declined', providerRef: null, declineCode: AMOUNT_NOT_CHARGEABLE };
       const params: FormParams = {
-        amount: request.amount,
+        amount,
         currency: request.currency.toLowerCase(),
         capture_method: 'manual',
         automatic_payment_methods: request.paymentMethod
@@ -114,42 +164,39 @@ export function stripeProvider(secretKey: string): PaymentProvider {
         payment_method: request.paymentMethod,
         confirm: request.paymentMethod ? true : undefined,
       };
-      const answer = await send(
-        { method: 'POST', path: '/payment_intents', params, idempotencyKey: request.idempotencyKey },
-        signal,
-      );
-      if (answer.status >= 400) {
-        const error = ErrorBodySchema.safeParse(answer.body);
-        const body = error.success ? error.data.error : undefined;
-        if (!body || !isDecline(answer.status, body)) throw rejection(answer);
-        return {
-          status: 'declined',
-          providerRef: body.payment_intent?.id ?? null,
-          declineCode: failureCodeOf(body),
-        };
-      }
-      const created = parsed(PaymentIntentSchema, answer.body);
-      const update = intentUpdate(created);
-      const clientSecret = created.client_secret ?? undefined;
-      switch (update.status) {
-        case 'authorized':
-        case 'captured':
-          return { status: update.status, providerRef: created.id };
-        case 'requires_action':
-          return { status: 'requires_action', providerRef: created.id, clientSecret };
-        case 'failed':
-          return { status: 'declined', providerRef: created.id, declineCode: update.failureCode };
-        default:
-          return { status: 'declined', providerRef: created.id, declineCode: null };
+      let idempotencyKey = request.idempotencyKey;
+      for (let attempt = 1; ; attempt++) {
+        const answer = await send(
+          { method: 'POST', path: '/payment_intents', params, idempotencyKey },
+          signal,
+        );
+        if (answer.status >= 400) {
+          const error = ErrorBodySchema.safeParse(answer.body);
+          const body = error.success ? error.data.error : undefined;
+          if (!body || !isDecline(answer.status, body)) throw rejection(answer);
+          return {
+            status: 'declined',
+            providerRef: body.payment_intent?.id ?? null,
+            declineCode: failureCodeOf(body),
+          };
+        }
+        // A replay is the first answer as it was then; the PaymentIntent may have moved since. The one that
+        // matters: an earlier attempt whose order was never written voided it, so the retry must authorize anew.
+        const created = parsed(PaymentIntentSchema, answer.body);
+        const now = answer.replayed
+          ? await intent({ method: 'GET', path: intentPath(created.id) }, signal)
+          : created;
+        if (now.status !== 'canceled' || attempt === MAX_AUTHORIZE_ATTEMPTS) return authorizeResult(now);
+        idempotencyKey = `${request.idempotencyKey}:after:${now.id}`;
       }
     },
 
-    async capture(ref, amount, idempotencyKey, signal) {
+    async capture(ref, money, idempotencyKey, signal) {
       const captured = await intent(
         {
           method: 'POST',
           path: intentPath(ref, '/capture'),
-          params: { amount_to_capture: amount },
+          params: { amount_to_capture: stripeAmount(money) },
           idempotencyKey,
         },
         signal,
@@ -160,14 +207,14 @@ export function stripeProvider(secretKey: string): PaymentProvider {
       return { amountCaptured: captured.amount_received };
     },
 
-    async refund(ref, amount, reason, idempotencyKey, signal) {
+    async refund(ref, money, reason, idempotencyKey, signal) {
       const answer = await send(
         {
           method: 'POST',
           path: '/refunds',
           params: {
             payment_intent: ref,
-            amount,
+            amount: stripeAmount(money),
             metadata: {
               [EDGECART_REFUND.key]: EDGECART_REFUND.value,
               [EDGECART_REFUND_KEY]: idempotencyKey,
