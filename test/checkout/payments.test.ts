@@ -17,6 +17,7 @@ import { type CheckoutBody, checkoutCall, readyCart, shippingOption } from '../h
 import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { deliver, FakeStripe, stripeEvent } from '../helpers/fake-stripe';
 import { call, expectProblem, jsonInit } from '../helpers/http';
+import { expectRateLimited, inOneRateLimitWindow } from '../helpers/rate-limits';
 
 const stripe = new FakeStripe();
 stripe.install();
@@ -192,6 +193,39 @@ describe('paying with Stripe', () => {
         await rows("SELECT id FROM order_transitions WHERE order_id = ? AND action = 'pay'", body.order.id),
       ).toHaveLength(1);
     }
+  });
+
+  it('confirmations that ask Stripe are limited per order: the 21st in a minute is 429 and asks nothing', async () => {
+    await inOneRateLimitWindow(async () => {
+      const { body, intentId, token } = await pendingOrder();
+      const confirm = () =>
+        call(`/v1/store/orders/${body.order.id}/confirm-payment`, {
+          method: 'POST',
+          headers: { 'X-Order-Token': token },
+        });
+      const asked = () =>
+        stripe.requests.filter((r) => r.url.endsWith(`/payment_intents/${intentId}`)).length;
+      for (let i = 0; i < 20; i++) expect((await confirm()).status).toBe(200);
+      expect(asked()).toBe(20);
+      await expectRateLimited(await confirm());
+      expect(asked()).toBe(20);
+
+      // A paid order's confirmation asks nothing, so it is not counted.
+      expect(
+        (
+          await deliver(
+            stripeEvent('payment_intent.amount_capturable_updated', {
+              ...stripe.intents.get(intentId),
+              status: 'requires_capture',
+            }),
+          )
+        ).status,
+      ).toBe(200);
+      const paid = await confirm();
+      expect(paid.status).toBe(200);
+      expect(((await paid.json()) as { status: string }).status).toBe('paid');
+      expect(asked()).toBe(20);
+    });
   });
 
   it('the confirmation before the shopper paid: the order still waits', async () => {

@@ -46,12 +46,14 @@ export const confirmMyOrderPayment = createRoute({
   summary: 'After paying in the browser (Stripe.js): record the payment and answer the order',
   description:
     'Asks the payment provider and records what it says; a settled payment makes a `pending_payment` order ' +
-    '`paid` (once, even if the provider’s webhook reports it at the same moment). Safe to repeat.',
+    '`paid` (once, even if the provider’s webhook reports it at the same moment). Safe to repeat. The calls that ' +
+    'ask the provider (the order still waits for its payment) are limited to 20 a minute per order: over it, 429 ' +
+    '`rate_limited` with `Retry-After`.',
   middleware: [optionalCustomer()] as const,
   security: OWNER_SECURITY,
   request: { params: OrderParams, headers: OrderTokenHeaders },
   responses: {
     200: jsonContent(StoreOrderSchema, 'The order as it is now'),
-    ...problems(401, 404, 422, 503),
+    ...problems(401, 404, 422, 429, 503),
   },
 });
