@@ -1,0 +1,81 @@
+/**
+ * rv-access: who can read or change what. Each test shows an access that should be refused and is not.
+ */
+import { env } from 'cloudflare:workers';
+import { eq } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { apiKeys, staffInvites, staffUsers } from '../../src/db/schema';
+import type { AdminCaller } from '../../src/lib/caller';
+import { systemCaller } from '../../src/lib/caller';
+import { createDb } from '../../src/lib/db';
+import { ROLE_PERMISSIONS } from '../../src/lib/permissions';
+import { createSecretKey } from '../../src/modules/api-keys/service';
+import { acceptInvite } from '../../src/modules/staff/accept-invite';
+import { insertSecretKey } from '../helpers/admin';
+import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
+import { bearer, call, jsonInit } from '../helpers/http';
+import { insertPendingInvite, PASSWORD, signedInStaff } from '../helpers/staff';
+import { unique } from '../helpers/unique';
+
+const db = () => createDb(env.DB);
+
+type Member = Awaited<ReturnType<typeof signedInStaff>>;
+const callerFor = ({ staff }: Member): AdminCaller => ({
+  actor: { type: 'staff', id: staff.id },
+  meta: { requestId: unique('req'), ip: null, userAgent: null, traceparent: null },
+  principal: {
+    type: 'staff',
+    id: staff.id,
+    role: staff.role,
+    sessionId: unique('ses'),
+    permissions: new Set(ROLE_PERMISSIONS[staff.role]),
+  },
+});
+
+describe('grants racing the change that ends their authority', () => {
+  it('an invitation revoked while its acceptance hashes the password creates no account', async () => {
+    const admin = await insertSecretKey();
+    const { invite, token } = await insertPendingInvite('support');
+    // The revoke lands after acceptance read the invite as pending (and spent ~100k PBKDF2 rounds), before its batch.
+    const revoke = () =>
+      call(`/v1/admin/staff/invites/${invite.id}/revoke`, jsonInit('POST', {}, bearer(admin.key))).then(
+        (res) => expect(res.status).toBe(200),
+      );
+    const acceptance = acceptInvite(
+      writeLandsBeforeBatch('staff_users', revoke, 'insert into'),
+      systemCaller('test', unique('run')),
+      { token, name: 'Mallory', password: PASSWORD },
+    );
+    // Revoked means "400 invalid_invite from the moment the change commits" (docs/AUTH.md).
+    await expect(acceptance).rejects.toMatchObject({ status: 400, code: 'invalid_invite' });
+    const row = await db().select().from(staffInvites).where(eq(staffInvites.id, invite.id)).get();
+    expect(row?.revokedAt).toBeInstanceOf(Date);
+    expect(await db().select().from(staffUsers).where(eq(staffUsers.email, invite.email)).all()).toStrictEqual(
+      [],
+    );
+  });
+
+  it('a key created while its creator is being disabled does not outlive the disable', async () => {
+    const owner = await signedInStaff('owner');
+    const member = await signedInStaff('admin');
+    // The member's request passed its checks; the owner's disable commits before the key's insert.
+    const disable = () =>
+      call(
+        `/v1/admin/staff/${member.staff.id}`,
+        jsonInit('PATCH', { status: 'disabled' }, bearer(owner.tokens.access_token)),
+      ).then((res) => expect(res.status).toBe(200));
+    const created = await createSecretKey(
+      writeLandsBeforeBatch('api_keys', disable, 'insert into'),
+      callerFor(member),
+      { name: unique('exfil'), permissions: ['orders:read', 'api_keys:manage'] },
+    ).catch(() => null);
+    const member_ = await db().select().from(staffUsers).where(eq(staffUsers.id, member.staff.id)).get();
+    expect(member_?.status).toBe('disabled');
+    if (created === null) return; // refused: what should happen
+    // "Disabling a staff member revokes every active secret key their authority made" (docs/AUTH.md).
+    const key = await db().select().from(apiKeys).where(eq(apiKeys.id, created.row.id)).get();
+    expect(key?.revokedAt ?? null).not.toBeNull();
+    const res = await call('/v1/admin/orders?limit=1', { headers: bearer(created.secretKey) });
+    expect(res.status).toBe(401);
+  });
+});
