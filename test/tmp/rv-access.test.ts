@@ -1,6 +1,7 @@
 /**
  * rv-access: who can read or change what. Each test shows an access that should be refused and is not.
  */
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
@@ -11,9 +12,12 @@ import { createDb } from '../../src/lib/db';
 import { ROLE_PERMISSIONS } from '../../src/lib/permissions';
 import { createSecretKey } from '../../src/modules/api-keys/service';
 import { acceptInvite } from '../../src/modules/staff/accept-invite';
+import { createApp } from '../../src/app';
 import { insertSecretKey } from '../helpers/admin';
 import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
-import { bearer, call, jsonInit } from '../helpers/http';
+import { registerCustomer, PASSWORD as CUSTOMER_PASSWORD, tokenMailed } from '../helpers/customers';
+import { mailSentAfter } from '../helpers/events';
+import { bearer, call, jsonInit, post, randomIp } from '../helpers/http';
 import { insertPendingInvite, PASSWORD, signedInStaff } from '../helpers/staff';
 import { unique } from '../helpers/unique';
 
@@ -99,5 +103,36 @@ describe('grants racing the change that ends their authority', () => {
     if (created === null) return; // refused: what should happen
     // "Revoking a key likewise revokes every active secret key down its created_by chain" (docs/AUTH.md).
     expect((await call('/v1/admin/orders?limit=1', { headers: bearer(created.secretKey) })).status).toBe(401);
+  });
+
+  it('a sign-in with the old password that straddles a password reset keeps no session', async () => {
+    const who = await registerCustomer();
+    const requested = await post('/v1/auth/customers/password-reset/request', { email: who.email });
+    expect(requested.status).toBe(202);
+    await mailSentAfter(requested);
+    const token = await tokenMailed(who.email, 'reset');
+    // The owner resets the password ("signs out every session", docs/AUTH.md) after the sign-in checked the old
+    // one, before the sign-in's own write.
+    const reset = () =>
+      post('/v1/auth/customers/password-reset/confirm', { token, password: 'the owner’s new passphrase' }).then(
+        (res) => expect(res.status).toBe(204),
+      );
+    const ctx = createExecutionContext();
+    const login = await createApp().request(
+      '/v1/auth/customers/login',
+      jsonInit('POST', { email: who.email, password: CUSTOMER_PASSWORD }, { 'CF-Connecting-IP': randomIp() }),
+      writeLandsBeforeBatch('login_failures', reset),
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    const active = await env.DB.prepare(
+      "SELECT count(*) AS n FROM sessions WHERE principal_type = 'customer' AND principal_id = ? AND revoked_at IS NULL",
+    )
+      .bind(who.id)
+      .first<{ n: number }>();
+    expect(active?.n).toBe(0);
+    if (login.status !== 200) return;
+    const { tokens } = (await login.json()) as { tokens: { access_token: string } };
+    expect((await call('/v1/store/customers/me', { headers: bearer(tokens.access_token) })).status).toBe(401);
   });
 });
