@@ -2,10 +2,13 @@ import { env } from 'cloudflare:workers';
 import { and, eq, inArray } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { apiKeys, auditLog } from '../../src/db/schema';
+import type { AdminCaller } from '../../src/lib/caller';
 import { sha256Hex } from '../../src/lib/crypto';
 import { createDb } from '../../src/lib/db';
+import { createSecretKey } from '../../src/modules/api-keys/service';
 import { expectNoWrites, insertSecretKey } from '../helpers/admin';
 import { seedRegions } from '../helpers/catalog-fixtures';
+import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { bearer, call, expectProblem, jsonInit, problemOf } from '../helpers/http';
 import { unique } from '../helpers/unique';
 
@@ -299,6 +302,31 @@ describe('revoking keys', () => {
     });
     expect(res.status).toBe(404);
     expect((await problemOf(res)).code).toBe('not_found');
+  });
+  it('a key created by a leaked key while it is being revoked dies with it', async () => {
+    const admin = await insertSecretKey();
+    const leaked = await insertSecretKey(['orders:read', 'api_keys:manage']);
+    const revoke = () =>
+      call(`/v1/admin/api-keys/${leaked.id}/revoke`, jsonInit('POST', {}, bearer(admin.key))).then((res) =>
+        expect(res.status).toBe(200),
+      );
+    const caller: AdminCaller = {
+      actor: { type: 'secret_key', id: leaked.id },
+      meta: { requestId: unique('req'), ip: null, userAgent: null, traceparent: null },
+      principal: {
+        type: 'secret_key',
+        id: leaked.id,
+        permissions: new Set(['orders:read', 'api_keys:manage']),
+      },
+    };
+    const created = await createSecretKey(writeLandsBeforeBatch('api_keys', revoke, 'insert into'), caller, {
+      name: unique('child'),
+      permissions: ['orders:read'],
+    }).catch(() => null);
+    expect((await call('/v1/admin/orders?limit=1', { headers: bearer(leaked.key) })).status).toBe(401);
+    if (created === null) return; // refused: what should happen
+    // "Revoking a key likewise revokes every active secret key down its created_by chain" (docs/AUTH.md).
+    expect((await call('/v1/admin/orders?limit=1', { headers: bearer(created.secretKey) })).status).toBe(401);
   });
 });
 

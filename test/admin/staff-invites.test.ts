@@ -5,10 +5,12 @@ import { auditLog, staffInvites } from '../../src/db/schema';
 import { sha256Hex } from '../../src/lib/crypto';
 import { createDb } from '../../src/lib/db';
 import { pendingInvitesMadeBy } from '../../src/modules/grants/read';
+import { createInvite } from '../../src/modules/staff/invite-service';
 import { expectNoWrites, insertSecretKey, insertStaff } from '../helpers/admin';
+import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { mailSentAfter } from '../helpers/events';
 import { bearer, call, expectProblem, jsonInit, problemOf } from '../helpers/http';
-import { invalidInvite, signedInStaff } from '../helpers/staff';
+import { invalidInvite, signedInStaff, staffCaller } from '../helpers/staff';
 import { unique } from '../helpers/unique';
 
 const db = () => createDb(env.DB);
@@ -313,6 +315,24 @@ describe('invitations outliving their inviter’s authority', () => {
         [byChild.id, admin.id, requestId, { email: byChild.email, role: 'support', ...because }],
       ].sort(),
     });
+  });
+  it('an invitation made while its inviter is being disabled does not outlive the disable', async () => {
+    const owner = await signedInStaff('owner');
+    const member = await signedInStaff('admin');
+    const disable = () =>
+      call(
+        `/v1/admin/staff/${member.staff.id}`,
+        jsonInit('PATCH', { status: 'disabled' }, bearer(owner.tokens.access_token)),
+      ).then((res) => expect(res.status).toBe(200));
+    const invite = await createInvite(
+      writeLandsBeforeBatch('staff_invites', disable, 'insert into'),
+      staffCaller(member),
+      { email: `${unique('accomplice')}@example.com`, role: 'admin' },
+    ).catch(() => null);
+    if (invite === null) return; // refused: what should happen
+    // "those made by the member ... are revoked when disabled" (docs/AUTH.md): it must not be acceptable.
+    const row = await db().select().from(staffInvites).where(eq(staffInvites.id, invite.id)).get();
+    expect(row?.revokedAt ?? null).not.toBeNull();
   });
 });
 

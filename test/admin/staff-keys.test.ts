@@ -6,10 +6,13 @@
 import { env } from 'cloudflare:workers';
 import { and, eq, inArray } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { apiKeys, auditLog } from '../../src/db/schema';
+import { apiKeys, auditLog, staffUsers } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
+import { createSecretKey } from '../../src/modules/api-keys/service';
+import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { bearer, call, jsonInit } from '../helpers/http';
-import { signedInStaff } from '../helpers/staff';
+import { signedInStaff, staffCaller } from '../helpers/staff';
+import { unique } from '../helpers/unique';
 
 const db = () => createDb(env.DB);
 
@@ -142,5 +145,31 @@ describe('keys created by a staff member', () => {
     expect(res.status).toBe(200);
     expect((await readProducts(key)).status).toBe(200);
     expect(await revocations([key.id])).toStrictEqual([]);
+  });
+});
+
+describe('keys racing the change that ends their creator’s authority', () => {
+  it('a key created while its creator is being disabled does not outlive the disable', async () => {
+    const owner = await signedInStaff('owner');
+    const member = await signedInStaff('admin');
+    // The member's request passed its checks; the owner's disable commits before the key's insert.
+    const disable = () =>
+      call(
+        `/v1/admin/staff/${member.staff.id}`,
+        jsonInit('PATCH', { status: 'disabled' }, bearer(owner.tokens.access_token)),
+      ).then((res) => expect(res.status).toBe(200));
+    const created = await createSecretKey(
+      writeLandsBeforeBatch('api_keys', disable, 'insert into'),
+      staffCaller(member),
+      { name: unique('exfil'), permissions: ['orders:read', 'api_keys:manage'] },
+    ).catch(() => null);
+    const member_ = await db().select().from(staffUsers).where(eq(staffUsers.id, member.staff.id)).get();
+    expect(member_?.status).toBe('disabled');
+    if (created === null) return; // refused: what should happen
+    // "Disabling a staff member revokes every active secret key their authority made" (docs/AUTH.md).
+    const key = await db().select().from(apiKeys).where(eq(apiKeys.id, created.row.id)).get();
+    expect(key?.revokedAt ?? null).not.toBeNull();
+    const res = await call('/v1/admin/orders?limit=1', { headers: bearer(created.secretKey) });
+    expect(res.status).toBe(401);
   });
 });

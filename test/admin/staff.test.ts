@@ -2,14 +2,12 @@ import { env } from 'cloudflare:workers';
 import { and, eq, inArray } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { auditLog, sessions, staffUsers } from '../../src/db/schema';
-import type { AdminCaller } from '../../src/lib/caller';
 import { createDb } from '../../src/lib/db';
 import { AppError } from '../../src/lib/errors';
-import { ROLE_PERMISSIONS } from '../../src/lib/permissions';
 import { checkStaffUpdate, resetStaffMfa } from '../../src/modules/staff/service';
 import { expectNoWrites } from '../helpers/admin';
 import { bearer, call, expectProblem, jsonInit, problemOf } from '../helpers/http';
-import { login, signedInStaff } from '../helpers/staff';
+import { login, signedInStaff, staffCaller } from '../helpers/staff';
 import { unique } from '../helpers/unique';
 
 const db = () => createDb(env.DB);
@@ -179,18 +177,6 @@ describe('API keys created by staff', () => {
 });
 
 describe('changes racing the checks they passed', () => {
-  type Member = Awaited<ReturnType<typeof signedInStaff>>;
-  const callerFor = ({ staff }: Member): AdminCaller => ({
-    actor: { type: 'staff', id: staff.id },
-    meta: { requestId: unique('req'), ip: null, userAgent: null, traceparent: null },
-    principal: {
-      type: 'staff',
-      id: staff.id,
-      role: staff.role,
-      sessionId: unique('ses'),
-      permissions: new Set(ROLE_PERMISSIONS[staff.role]),
-    },
-  });
   /** The problem a refused write answers with, as the error handler would render it. */
   const refusalOf = async (write: Promise<unknown>) => {
     const error = await write.then(
@@ -222,8 +208,8 @@ describe('changes racing the checks they passed', () => {
     await env.DB.prepare("UPDATE staff_users SET status = 'disabled' WHERE role = 'owner'").run();
     const [a, b] = [await signedInStaff('owner'), await signedInStaff('owner')];
     // Both requests pass their checks before either writes.
-    const aDisablesB = await checkStaffUpdate(env, callerFor(a), b.staff.id, { status: 'disabled' });
-    const bDemotesA = await checkStaffUpdate(env, callerFor(b), a.staff.id, { role: 'admin' });
+    const aDisablesB = await checkStaffUpdate(env, staffCaller(a), b.staff.id, { status: 'disabled' });
+    const bDemotesA = await checkStaffUpdate(env, staffCaller(b), a.staff.id, { role: 'admin' });
 
     expect((await aDisablesB()).status).toBe('disabled');
     expect(await refusalOf(bDemotesA())).toStrictEqual({
@@ -248,7 +234,7 @@ describe('changes racing the checks they passed', () => {
       await signedInStaff('owner'),
       await signedInStaff('support'),
     ];
-    const disableMember = await checkStaffUpdate(env, callerFor(owner), member.staff.id, {
+    const disableMember = await checkStaffUpdate(env, staffCaller(owner), member.staff.id, {
       status: 'disabled',
     });
     expect((await patch(other.tokens.access_token, owner.staff.id, { status: 'disabled' })).status).toBe(200);
@@ -269,7 +255,7 @@ describe('changes racing the checks they passed', () => {
       await signedInStaff('admin'),
       await signedInStaff('support'),
     ];
-    const disableMember = await checkStaffUpdate(env, callerFor(admin), member.staff.id, {
+    const disableMember = await checkStaffUpdate(env, staffCaller(admin), member.staff.id, {
       status: 'disabled',
     });
     expect((await patch(owner.tokens.access_token, member.staff.id, { role: 'owner' })).status).toBe(200);
@@ -292,7 +278,7 @@ describe('changes racing the checks they passed', () => {
       await signedInStaff('owner'),
     ];
     // The owner's request was authenticated before the other owner disabled them.
-    const caller = callerFor(owner);
+    const caller = staffCaller(owner);
     expect((await patch(other.tokens.access_token, owner.staff.id, { status: 'disabled' })).status).toBe(200);
 
     expect(await refusalOf(resetStaffMfa(env, caller, target.staff.id))).toStrictEqual({

@@ -3,10 +3,14 @@ import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { ownerInvite } from '../../scripts/lib/owner-invite.mjs';
 import { auditLog, staffInvites, staffUsers } from '../../src/db/schema';
+import { systemCaller } from '../../src/lib/caller';
 import { createDb } from '../../src/lib/db';
-import { expectNoWrites } from '../helpers/admin';
-import { bearer, call, post, problemOf } from '../helpers/http';
+import { acceptInvite } from '../../src/modules/staff/accept-invite';
+import { expectNoWrites, insertSecretKey } from '../helpers/admin';
+import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
+import { bearer, call, jsonInit, post, problemOf } from '../helpers/http';
 import { insertPendingInvite, invalidInvite, login, PASSWORD } from '../helpers/staff';
+import { unique } from '../helpers/unique';
 
 const db = () => createDb(env.DB);
 const accept = (token: string, password = PASSWORD) =>
@@ -128,5 +132,29 @@ describe('creating the first owner (scripts/create-owner.mjs)', () => {
 
   it('refuses an address that is not an email before building any SQL', async () => {
     await expect(ownerInvite("x'); DROP TABLE staff_users; --@example.com")).rejects.toThrow(/not an email/);
+  });
+});
+
+describe('acceptance racing the end of its invitation', () => {
+  it('an invitation revoked while its acceptance hashes the password creates no account', async () => {
+    const admin = await insertSecretKey();
+    const { invite, token } = await insertPendingInvite('support');
+    // The revoke lands after acceptance read the invite as pending (and spent ~100k PBKDF2 rounds), before its batch.
+    const revoke = () =>
+      call(`/v1/admin/staff/invites/${invite.id}/revoke`, jsonInit('POST', {}, bearer(admin.key))).then(
+        (res) => expect(res.status).toBe(200),
+      );
+    const acceptance = acceptInvite(
+      writeLandsBeforeBatch('staff_users', revoke, 'insert into'),
+      systemCaller('test', unique('run')),
+      { token, name: 'Mallory', password: PASSWORD },
+    );
+    // Revoked means "400 invalid_invite from the moment the change commits" (docs/AUTH.md).
+    await expect(acceptance).rejects.toMatchObject({ status: 400, code: 'invalid_invite' });
+    const row = await db().select().from(staffInvites).where(eq(staffInvites.id, invite.id)).get();
+    expect(row?.revokedAt).toBeInstanceOf(Date);
+    expect(
+      await db().select().from(staffUsers).where(eq(staffUsers.email, invite.email)).all(),
+    ).toStrictEqual([]);
   });
 });

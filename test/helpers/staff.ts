@@ -2,11 +2,13 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, expect, vi } from 'vitest';
 import { type StaffRole, staffInvites } from '../../src/db/schema';
+import type { AdminCaller } from '../../src/lib/caller';
 import { randomToken, sha256Hex } from '../../src/lib/crypto';
 import { createDb } from '../../src/lib/db';
 import { encryptField } from '../../src/lib/encryption';
 import { newId } from '../../src/lib/ids';
 import { hashPassword } from '../../src/lib/password';
+import { ROLE_PERMISSIONS } from '../../src/lib/permissions';
 import { base32Decode, generateTotpSecret, hotp, totpStep } from '../../src/lib/totp';
 import { insertStaff } from './admin';
 import { post } from './http';
@@ -86,6 +88,22 @@ export async function signedInStaff(role: StaffRole) {
   expect(res.status).toBe(200);
   return { staff, tokens: (await res.json()) as Tokens };
 }
+
+/**
+ * The caller a request of `member` is once its checks passed (a session of theirs, their role's permissions): for
+ * calling a service directly, so a test can land another write between its checks and its batch.
+ */
+export const staffCaller = ({ staff }: { staff: { id: string; role: StaffRole } }): AdminCaller => ({
+  actor: { type: 'staff', id: staff.id },
+  meta: { requestId: unique('req'), ip: null, userAgent: null, traceparent: null },
+  principal: {
+    type: 'staff',
+    id: staff.id,
+    role: staff.role,
+    sessionId: unique('ses'),
+    permissions: new Set(ROLE_PERMISSIONS[staff.role]),
+  },
+});
 
 /** A pending invitation written straight to D1, with the token an invitee would have received. */
 export async function insertPendingInvite(role: StaffRole, overrides: { expiresAt?: Date } = {}) {

@@ -1,9 +1,12 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import { mailTo, registerCustomer, signIn, tokenMailed } from '../helpers/customers';
+import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
+import { mailTo, PASSWORD, registerCustomer, signIn, tokenMailed } from '../helpers/customers';
 import { mailSentAfter } from '../helpers/events';
-import { bearer, call, post, problemOf } from '../helpers/http';
+import { bearer, call, jsonInit, post, problemOf, randomIp } from '../helpers/http';
 import { uniqueEmail } from '../helpers/unique';
 
 beforeAll(seedRegions);
@@ -116,6 +119,38 @@ describe('password reset', () => {
     expect(replay.status).toBe(400);
     expect(await problemOf(replay)).toStrictEqual(invalidLink);
     expect(await customerRow(who.id)).toStrictEqual(hash);
+  });
+
+  it('a sign-in with the old password that straddles a password reset keeps no session', async () => {
+    const who = await registerCustomer();
+    const requested = await post('/v1/auth/customers/password-reset/request', { email: who.email });
+    expect(requested.status).toBe(202);
+    await mailSentAfter(requested);
+    const token = await tokenMailed(who.email, 'reset');
+    // The owner resets the password ("signs out every session", docs/AUTH.md) after the sign-in checked the old
+    // one, before the sign-in's own write.
+    const reset = () =>
+      post('/v1/auth/customers/password-reset/confirm', {
+        token,
+        password: 'the owner’s new passphrase',
+      }).then((res) => expect(res.status).toBe(204));
+    const ctx = createExecutionContext();
+    const login = await createApp().request(
+      '/v1/auth/customers/login',
+      jsonInit('POST', { email: who.email, password: PASSWORD }, { 'CF-Connecting-IP': randomIp() }),
+      writeLandsBeforeBatch('login_failures', reset),
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    const active = await env.DB.prepare(
+      "SELECT count(*) AS n FROM sessions WHERE principal_type = 'customer' AND principal_id = ? AND revoked_at IS NULL",
+    )
+      .bind(who.id)
+      .first<{ n: number }>();
+    expect(active?.n).toBe(0);
+    if (login.status !== 200) return;
+    const { tokens } = (await login.json()) as { tokens: { access_token: string } };
+    expect((await call('/v1/store/customers/me', { headers: bearer(tokens.access_token) })).status).toBe(401);
   });
 
   it('uses up every other reset link of the account once one is used', async () => {
