@@ -10,7 +10,7 @@ import { invalidToken } from '../lib/jwt';
 import type { Principal } from '../lib/permissions';
 import { bearerToken, REALMS } from './bearer';
 import { customerPrincipal } from './require-customer';
-import { verifySecretKey } from './secret-key';
+import { invalidApiKey, verifySecretKey } from './secret-key';
 import { staffPrincipal } from './staff-principal';
 
 export type BearerPrincipal = {
@@ -33,11 +33,7 @@ export async function bearerPrincipal(
   }
   if (token.startsWith('sk_') || token.startsWith('pk_')) {
     const key = await verifySecretKey(env.DB, token);
-    if (!key) {
-      throw new AppError(401, 'invalid_credentials', 'The API key is not valid.', {
-        headers: { 'WWW-Authenticate': `${REALMS.admin}, error="invalid_token"` },
-      });
-    }
+    if (!key) throw invalidApiKey();
     return { principal: { type: 'secret_key', id: key.id, permissions: key.permissions }, expiresAt: null };
   }
   // The audience only picks the check; each check verifies the whole token again.

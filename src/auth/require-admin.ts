@@ -5,9 +5,8 @@
  */
 import { createMiddleware } from 'hono/factory';
 import type { AdminEnv } from '../lib/app-env';
-import { AppError } from '../lib/errors';
-import { REALMS, requireBearer } from './bearer';
-import { touchApiKey, verifySecretKey } from './secret-key';
+import { requireBearer } from './bearer';
+import { invalidApiKey, touchApiKey, verifySecretKey } from './secret-key';
 import { staffPrincipal } from './staff-principal';
 
 export function requireAdmin() {
@@ -23,11 +22,7 @@ export function requireAdmin() {
       return next();
     }
     const key = await verifySecretKey(c.env.DB, token);
-    if (!key) {
-      throw new AppError(401, 'invalid_credentials', 'The API key is not valid.', {
-        headers: { 'WWW-Authenticate': `${REALMS.admin}, error="invalid_token"` },
-      });
-    }
+    if (!key) throw invalidApiKey();
     c.set('principal', { type: 'secret_key', id: key.id, permissions: key.permissions });
     c.executionCtx.waitUntil(touchApiKey(c.env.DB, key.id));
     await next();

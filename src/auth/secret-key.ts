@@ -10,7 +10,9 @@ import { and, eq, isNull } from 'drizzle-orm';
 import { apiKeys } from '../db/schema';
 import { sha256Hex, timingSafeEqualStrings } from '../lib/crypto';
 import { createDb } from '../lib/db';
+import { AppError } from '../lib/errors';
 import { isPermission, type Permission } from '../lib/permissions';
+import { REALMS } from './bearer';
 import { newSecretKey, SECRET_KEY_FORMAT } from './secret-key-format';
 
 export type IssuedKey = { id: string; key: string };
@@ -27,6 +29,12 @@ export async function issueSecretKey(
     .values({ id, kind: 'secret', name, secretHash, permissions: [...permissions], createdBy });
   return { id, key };
 }
+
+/** The 401 for a secret key that proves nothing (unknown, wrong or revoked), with the admin surface's challenge. */
+export const invalidApiKey = () =>
+  new AppError(401, 'invalid_credentials', 'The API key is not valid.', {
+    headers: { 'WWW-Authenticate': `${REALMS.admin}, error="invalid_token"` },
+  });
 
 export type VerifiedSecretKey = { id: string; permissions: ReadonlySet<Permission> };
 

@@ -316,23 +316,43 @@ describe('invitations outliving their inviter’s authority', () => {
       ].sort(),
     });
   });
-  it('an invitation made while its inviter is being disabled does not outlive the disable', async () => {
+  it('refuses an invitation whose inviter is disabled before it commits: 401, nothing written', async () => {
     const owner = await signedInStaff('owner');
     const member = await signedInStaff('admin');
+    const address = email();
+    // An invitation the member made earlier to the same address, which the new one would replace.
+    const earlier = await created(
+      await invite(member.tokens.access_token, { email: address, role: 'support' }),
+    );
+    // The member's request passed its checks; the owner's disable commits before its insert.
     const disable = () =>
       call(
         `/v1/admin/staff/${member.staff.id}`,
         jsonInit('PATCH', { status: 'disabled' }, bearer(owner.tokens.access_token)),
       ).then((res) => expect(res.status).toBe(200));
-    const invite = await createInvite(
+    const invitation = createInvite(
       writeLandsBeforeBatch('staff_invites', disable, 'insert into'),
       staffCaller(member),
-      { email: `${unique('accomplice')}@example.com`, role: 'admin' },
-    ).catch(() => null);
-    if (invite === null) return; // refused: what should happen
-    // "those made by the member ... are revoked when disabled" (docs/AUTH.md): it must not be acceptable.
-    const row = await db().select().from(staffInvites).where(eq(staffInvites.id, invite.id)).get();
-    expect(row?.revokedAt ?? null).not.toBeNull();
+      { email: address, role: 'admin' },
+    );
+    // "those made by the member ... are revoked when disabled" (docs/AUTH.md): one written after the disable is
+    // not written at all, and the member is answered as their next request would be.
+    await expect(invitation).rejects.toMatchObject({
+      status: 401,
+      code: 'invalid_token',
+      message: 'The access token is not valid: session ended.',
+    });
+    const rows = await db().select().from(staffInvites).where(eq(staffInvites.email, address)).all();
+    expect(rows.map((r) => [r.id, r.revokedAt !== null])).toStrictEqual([[earlier.id, true]]);
+    // The disable revoked the earlier one; the refused invitation wrote no audit entry of its own.
+    expect(
+      (await db().select().from(auditLog).where(eq(auditLog.targetId, earlier.id)).all())
+        .map((a) => [a.action, a.actorId])
+        .sort(),
+    ).toStrictEqual([
+      ['staff_invite.create', member.staff.id],
+      ['staff_invite.revoke', owner.staff.id],
+    ]);
   });
 });
 

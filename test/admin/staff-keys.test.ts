@@ -8,7 +8,8 @@ import { and, eq, inArray } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { apiKeys, auditLog, staffUsers } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
-import { createSecretKey } from '../../src/modules/api-keys/service';
+import { createPublishableKey, createSecretKey } from '../../src/modules/api-keys/service';
+import { seedRegions } from '../helpers/catalog-fixtures';
 import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { bearer, call, jsonInit } from '../helpers/http';
 import { signedInStaff, staffCaller } from '../helpers/staff';
@@ -149,27 +150,65 @@ describe('keys created by a staff member', () => {
 });
 
 describe('keys racing the change that ends their creator’s authority', () => {
-  it('a key created while its creator is being disabled does not outlive the disable', async () => {
+  /** The member's creation passed its checks; the owner's disable or demotion commits before its insert. */
+  const changedBeforeInsert = async (change: { status: 'disabled' } | { role: 'support' }) => {
     const owner = await signedInStaff('owner');
     const member = await signedInStaff('admin');
-    // The member's request passed its checks; the owner's disable commits before the key's insert.
-    const disable = () =>
+    const land = () =>
       call(
         `/v1/admin/staff/${member.staff.id}`,
-        jsonInit('PATCH', { status: 'disabled' }, bearer(owner.tokens.access_token)),
+        jsonInit('PATCH', change, bearer(owner.tokens.access_token)),
       ).then((res) => expect(res.status).toBe(200));
-    const created = await createSecretKey(
-      writeLandsBeforeBatch('api_keys', disable, 'insert into'),
-      staffCaller(member),
-      { name: unique('exfil'), permissions: ['orders:read', 'api_keys:manage'] },
-    ).catch(() => null);
+    return { member, env: writeLandsBeforeBatch('api_keys', land, 'insert into') };
+  };
+  // As the member's next request would be answered: their sessions ended with the change.
+  const sessionEnded = {
+    status: 401,
+    code: 'invalid_token',
+    message: 'The access token is not valid: session ended.',
+  };
+  const keysNamed = (name: string) => db().select().from(apiKeys).where(eq(apiKeys.name, name)).all();
+  const createdBy = (staffId: string) =>
+    db()
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.actorId, staffId), eq(auditLog.action, 'api_key.create')))
+      .all();
+
+  it('refuses a secret key whose creator is disabled before it commits: 401, no key', async () => {
+    const { member, env } = await changedBeforeInsert({ status: 'disabled' });
+    const name = unique('exfil');
+    const creation = createSecretKey(env, staffCaller(member), {
+      name,
+      permissions: ['orders:read', 'api_keys:manage'],
+    });
+    // "Disabling a staff member revokes every active secret key their authority made" (docs/AUTH.md): one written
+    // after the disable is not written at all.
+    await expect(creation).rejects.toMatchObject(sessionEnded);
     const member_ = await db().select().from(staffUsers).where(eq(staffUsers.id, member.staff.id)).get();
     expect(member_?.status).toBe('disabled');
-    if (created === null) return; // refused: what should happen
-    // "Disabling a staff member revokes every active secret key their authority made" (docs/AUTH.md).
-    const key = await db().select().from(apiKeys).where(eq(apiKeys.id, created.row.id)).get();
-    expect(key?.revokedAt ?? null).not.toBeNull();
-    const res = await call('/v1/admin/orders?limit=1', { headers: bearer(created.secretKey) });
-    expect(res.status).toBe(401);
+    expect(await keysNamed(name)).toStrictEqual([]);
+    expect(await createdBy(member.staff.id)).toStrictEqual([]);
+  });
+
+  it('refuses a key whose creator is demoted before it commits, even one the new role could make', async () => {
+    const { member, env } = await changedBeforeInsert({ role: 'support' });
+    const name = unique('after demotion');
+    // The request was checked against the admin role: the role the member holds now did not authorize it.
+    await expect(
+      createSecretKey(env, staffCaller(member), { name, permissions: ['orders:read'] }),
+    ).rejects.toMatchObject(sessionEnded);
+    expect(await keysNamed(name)).toStrictEqual([]);
+    expect(await createdBy(member.staff.id)).toStrictEqual([]);
+  });
+
+  it('refuses a publishable key whose creator is disabled before it commits', async () => {
+    await seedRegions();
+    const { member, env } = await changedBeforeInsert({ status: 'disabled' });
+    const name = unique('storefront');
+    await expect(
+      createPublishableKey(env, staffCaller(member), { name, defaultRegion: 'eu' }),
+    ).rejects.toMatchObject(sessionEnded);
+    expect(await keysNamed(name)).toStrictEqual([]);
   });
 });

@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { auditLog, sessions, staffUsers } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
 import { AppError } from '../../src/lib/errors';
+import { PERMISSIONS } from '../../src/lib/permissions';
 import { checkStaffUpdate, resetStaffMfa } from '../../src/modules/staff/service';
-import { expectNoWrites } from '../helpers/admin';
+import { expectNoWrites, insertSecretKey, keyCaller } from '../helpers/admin';
 import { bearer, call, expectProblem, jsonInit, problemOf } from '../helpers/http';
 import { login, signedInStaff, staffCaller } from '../helpers/staff';
 import { unique } from '../helpers/unique';
@@ -243,6 +244,31 @@ describe('changes racing the checks they passed', () => {
       status: 401,
       code: 'invalid_token',
       detail: 'The access token is not valid: session ended.',
+    });
+    expect(await staffRows([member.staff.id])).toStrictEqual({ [member.staff.id]: ['support', 'active'] });
+    expect(await updatesOf([member.staff.id])).toStrictEqual([]);
+    expect(await activeSessions(member.staff.id)).toHaveLength(1);
+  });
+
+  it('a key revoked after its checks changes nobody’s role: 401, as its next request would get', async () => {
+    const [admin, key, member] = [
+      await insertSecretKey(),
+      await insertSecretKey(),
+      await signedInStaff('support'),
+    ];
+    const promote = await checkStaffUpdate(env, keyCaller(key.id, PERMISSIONS), member.staff.id, {
+      role: 'admin',
+    });
+    const revoked = await call(
+      `/v1/admin/api-keys/${key.id}/revoke`,
+      jsonInit('POST', {}, bearer(admin.key)),
+    );
+    expect(revoked.status).toBe(200);
+
+    expect(await refusalOf(promote())).toStrictEqual({
+      status: 401,
+      code: 'invalid_credentials',
+      detail: 'The API key is not valid.',
     });
     expect(await staffRows([member.staff.id])).toStrictEqual({ [member.staff.id]: ['support', 'active'] });
     expect(await updatesOf([member.staff.id])).toStrictEqual([]);

@@ -3,6 +3,7 @@ import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
 import { issueSecretKey } from '../../src/auth/secret-key';
 import * as schema from '../../src/db/schema';
+import type { AdminCaller } from '../../src/lib/caller';
 import { createDb } from '../../src/lib/db';
 import { newId } from '../../src/lib/ids';
 import { PERMISSIONS, type Permission } from '../../src/lib/permissions';
@@ -12,6 +13,16 @@ import { unique } from './unique';
 export async function insertSecretKey(permissions: readonly Permission[] = PERMISSIONS) {
   return issueSecretKey(env.DB, unique('test key'), permissions);
 }
+
+/**
+ * The caller a request made with key `id` is once its checks passed: for calling a service directly, so a test can
+ * land another write between its checks and its batch.
+ */
+export const keyCaller = (id: string, permissions: readonly Permission[]): AdminCaller => ({
+  actor: { type: 'secret_key', id },
+  meta: { requestId: unique('req'), ip: null, userAgent: null, traceparent: null },
+  principal: { type: 'secret_key', id, permissions: new Set(permissions) },
+});
 
 // FTS5's shadow tables change with its rows, which the snapshot holds already.
 const IGNORED_TABLES =

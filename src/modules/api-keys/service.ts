@@ -1,7 +1,9 @@
 /**
  * Managing API keys. A principal can only hand out what it holds: a secret key's permissions must be a subset
  * of its creator's, and a key can only be revoked by a principal holding everything that key holds (so a
- * narrow key cannot switch off a broad one). Every change is audited in the same batch as the write.
+ * narrow key cannot switch off a broad one). A key is written only while its creator's authority holds (see
+ * grants/authority.ts): one made as that authority ends would outlive the revocation that should take it. Every
+ * change is audited in the same batch as the write.
  */
 import { and, eq, isNull } from 'drizzle-orm';
 import { forgetPublishableKey, publishableKeyHash } from '../../auth/publishable-key';
@@ -9,10 +11,12 @@ import { newSecretKey } from '../../auth/secret-key-format';
 import { apiKeys, regions } from '../../db/schema';
 import type { AdminCaller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
+import { onlyIf } from '../../lib/d1-writes';
 import { createDb } from '../../lib/db';
 import { AppError, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { type Permission, refuseEscalation } from '../../lib/permissions';
+import { authorityHeld, refuseEndedAuthority } from '../grants/authority';
 import { revokeGrantsOutliving } from '../grants/service';
 
 type ApiKeyRow = typeof apiKeys.$inferSelect;
@@ -38,12 +42,14 @@ export async function createSecretKey(
           id,
           kind: 'secret',
           name: input.name,
-          secretHash,
+          // NULL, failing the NOT NULL column and so the batch, once the creator's authority has ended.
+          secretHash: onlyIf(authorityHeld(db, caller.principal), secretHash),
           permissions: input.permissions,
           createdBy,
         })
         .returning(),
     ],
+    recheck: () => refuseEndedAuthority(db, caller.principal),
     audit: {
       action: 'api_key.create',
       targetType: 'api_key',
@@ -79,7 +85,7 @@ export async function createPublishableKey(
           id,
           kind: 'publishable',
           name: input.name,
-          secretHash: await publishableKeyHash(id),
+          secretHash: onlyIf(authorityHeld(db, caller.principal), await publishableKeyHash(id)),
           defaultRegion: input.defaultRegion,
           createdBy: caller.actor.id,
         })
@@ -91,6 +97,7 @@ export async function createPublishableKey(
       targetId: id,
       changes: { kind: 'publishable', name: input.name, default_region: input.defaultRegion },
     },
+    recheck: () => refuseEndedAuthority(db, caller.principal),
   });
   forgetPublishableKey(id);
   return inserted[0]!;

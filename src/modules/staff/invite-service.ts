@@ -2,7 +2,8 @@
  * Staff invitations: an invite names an email and a role; its token (256 bits, only the SHA-256 stored) travels only
  * in the invitation mail, and accepting it creates the account with the name and password the invitee chooses.
  * Invites expire after INVITE_TTL_MS and work once. Inviting an address again replaces its pending invite, which
- * revokes it: only a caller who may revoke it directly may do so.
+ * revokes it: only a caller who may revoke it directly may do so. An invitation is written only while its inviter's
+ * authority holds (see grants/authority.ts), so one made as it ends does not outlive the revocation.
  *
  * The mail is sent by the email consumer from the `staff_invite.created` event (src/modules/notifications), which
  * issues the token as it builds the mail (`invitationMail`): no token is ever in an event or in a log.
@@ -12,10 +13,12 @@ import { type StaffRole, staffInvites, staffUsers } from '../../db/schema';
 import type { AdminCaller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
 import { randomToken, sha256Hex } from '../../lib/crypto';
+import { onlyIf } from '../../lib/d1-writes';
 import { createDb } from '../../lib/db';
 import { AppError, conflict, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import type { EmailMessage } from '../email/types';
+import { authorityHeld, refuseEndedAuthority } from '../grants/authority';
 import { pendingInvite } from '../grants/read';
 import { revokePendingInvites } from '../grants/service';
 import { INVITE_TTL_MS } from './invite-ttl';
@@ -65,7 +68,8 @@ export async function createInvite(
           role: input.role,
           // A token nobody holds: the mail replaces it with the one it carries.
           tokenHash: await sha256Hex(randomToken(32)),
-          invitedBy: caller.actor.id,
+          // NULL, failing the NOT NULL column and so the whole batch, once the inviter's authority has ended.
+          invitedBy: onlyIf(authorityHeld(db, caller.principal), caller.actor.id),
           expiresAt: new Date(now.getTime() + INVITE_TTL_MS),
         })
         .returning(),
@@ -87,6 +91,7 @@ export async function createInvite(
     events: [
       { type: 'staff_invite.created', aggregateType: 'staff_invite', aggregateId: id, payload: { id } },
     ],
+    recheck: () => refuseEndedAuthority(db, caller.principal),
   });
   return inserted[0]!;
 }

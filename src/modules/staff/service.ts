@@ -12,9 +12,9 @@ import { commit } from '../../lib/commit';
 import { onlyIf } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
 import { conflict } from '../../lib/errors';
-import { invalidToken } from '../../lib/jwt';
 import type { AdminPrincipal } from '../../lib/permissions';
 import { changesOf } from '../../lib/row-changes';
+import { authorityEnded, authorityHeld } from '../grants/authority';
 import { revokeGrantsOutliving } from '../grants/service';
 import { revokeAllSessionsStatement } from '../sessions/service';
 import { getStaff } from './read';
@@ -93,34 +93,23 @@ async function writeStaffUpdate(
       ...grants.statements,
     ],
     audit: [{ action: 'staff.update', targetType: 'staff', targetId: id, changes }, ...grants.audit],
-    recheck: () => refusal(db, id, guard),
+    recheck: () => refusal(db, caller.principal, id, guard),
   });
   return updated[0] ?? before;
 }
 
 /**
  * What the checks of a change to `target` relied on, as conditions on the member's row for the database to
- * decide at commit, where a concurrent change is visible: the member still has the role that was checked; a
- * staff actor is still active in the role their request was checked with (disabling or demoting them ended
- * their sessions); and a change that takes an owner away (`ownerLeaves`) leaves another active owner, so that
+ * decide at commit, where a concurrent change is visible: the member still has the role that was checked; the
+ * actor's authority still holds (grants/authority.ts: a staff actor active in the role their request was checked
+ * with, a key not revoked); and a change that takes an owner away (`ownerLeaves`) leaves another active owner, so that
  * two owners disabling or demoting each other at once cannot leave the store without one.
  */
 function stillAllowed(db: Database, principal: AdminPrincipal, target: StaffRow, ownerLeaves: boolean) {
-  const actor = alias(staffUsers, 'actor');
   const owner = alias(staffUsers, 'other_owner');
   return {
     member: eq(staffUsers.role, target.role),
-    actor:
-      principal.type === 'staff'
-        ? exists(
-            db
-              .select({ one: sql`1` })
-              .from(actor)
-              .where(
-                and(eq(actor.id, principal.id), eq(actor.status, 'active'), eq(actor.role, principal.role)),
-              ),
-          )
-        : sql`1`,
+    actor: authorityHeld(db, principal),
     owners: ownerLeaves
       ? exists(
           db
@@ -143,7 +132,7 @@ const statusIf = (guard: Guard, status?: StaffRow['status']) =>
   onlyIf(sql`(${guard.member}) AND (${guard.actor}) AND (${guard.owners})`, status ?? staffUsers.status);
 
 /** Why a guarded change to member `id` failed, read with the guard's own conditions. */
-async function refusal(db: Database, id: string, guard: Guard): Promise<never> {
+async function refusal(db: Database, principal: AdminPrincipal, id: string, guard: Guard): Promise<never> {
   const held = await db
     .select({
       owners: sql<number>`${guard.owners}`,
@@ -155,7 +144,7 @@ async function refusal(db: Database, id: string, guard: Guard): Promise<never> {
   if (held && !held.owners) {
     throw conflict('last_owner', 'This change would leave the store without an active owner.');
   }
-  if (held && !held.actor) throw invalidToken('session ended');
+  if (held && !held.actor) throw authorityEnded(principal);
   throw conflict(
     'staff_changed',
     'The staff member changed while this request ran; read it again and retry.',
@@ -193,7 +182,7 @@ export async function resetStaffMfa(env: Env, caller: AdminCaller, id: string): 
       targetId: id,
       changes: { mfa_enabled: { from: before.mfaEnabledAt !== null, to: false } },
     },
-    recheck: () => refusal(db, id, guard),
+    recheck: () => refusal(db, caller.principal, id, guard),
   });
   return updated[0] ?? before;
 }
