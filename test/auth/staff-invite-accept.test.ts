@@ -9,7 +9,7 @@ import { acceptInvite } from '../../src/modules/staff/accept-invite';
 import { expectNoWrites, insertSecretKey } from '../helpers/admin';
 import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { bearer, call, jsonInit, post, problemOf } from '../helpers/http';
-import { insertPendingInvite, invalidInvite, login, PASSWORD } from '../helpers/staff';
+import { insertPendingInvite, invalidInvite, login, PASSWORD, signedInStaff } from '../helpers/staff';
 import { unique } from '../helpers/unique';
 
 const db = () => createDb(env.DB);
@@ -136,25 +136,67 @@ describe('creating the first owner (scripts/create-owner.mjs)', () => {
 });
 
 describe('acceptance racing the end of its invitation', () => {
+  /**
+   * Accepts `token` while `ending` (another request) ends its invitation after acceptance read it as pending (and
+   * spent ~100k PBKDF2 rounds on the password), before its batch.
+   */
+  const acceptWhile = (token: string, ending: () => Promise<unknown>) =>
+    acceptInvite(
+      writeLandsBeforeBatch('staff_users', ending, 'insert into'),
+      systemCaller('test', unique('run')),
+      {
+        token,
+        name: 'Mallory',
+        password: PASSWORD,
+      },
+    );
+  /** Nothing of the acceptance was written: no account, the invite unused, no `staff.create` entry. */
+  const expectNothingAccepted = async (invite: { id: string; email: string }) => {
+    expect(
+      await db().select().from(staffUsers).where(eq(staffUsers.email, invite.email)).all(),
+    ).toStrictEqual([]);
+    const row = await db().select().from(staffInvites).where(eq(staffInvites.id, invite.id)).get();
+    expect(row?.acceptedAt).toBeNull();
+    const created = await db().select().from(auditLog).where(eq(auditLog.action, 'staff.create')).all();
+    expect(created.filter((a) => a.changes?.invite_id === invite.id)).toStrictEqual([]);
+    return row;
+  };
+  const refused = { status: 400, code: 'invalid_invite', message: invalidInvite.detail };
+
   it('an invitation revoked while its acceptance hashes the password creates no account', async () => {
     const admin = await insertSecretKey();
     const { invite, token } = await insertPendingInvite('support');
-    // The revoke lands after acceptance read the invite as pending (and spent ~100k PBKDF2 rounds), before its batch.
     const revoke = () =>
       call(`/v1/admin/staff/invites/${invite.id}/revoke`, jsonInit('POST', {}, bearer(admin.key))).then(
         (res) => expect(res.status).toBe(200),
       );
-    const acceptance = acceptInvite(
-      writeLandsBeforeBatch('staff_users', revoke, 'insert into'),
-      systemCaller('test', unique('run')),
-      { token, name: 'Mallory', password: PASSWORD },
-    );
     // Revoked means "400 invalid_invite from the moment the change commits" (docs/AUTH.md).
-    await expect(acceptance).rejects.toMatchObject({ status: 400, code: 'invalid_invite' });
-    const row = await db().select().from(staffInvites).where(eq(staffInvites.id, invite.id)).get();
-    expect(row?.revokedAt).toBeInstanceOf(Date);
-    expect(
-      await db().select().from(staffUsers).where(eq(staffUsers.email, invite.email)).all(),
-    ).toStrictEqual([]);
+    await expect(acceptWhile(token, revoke)).rejects.toMatchObject(refused);
+    expect((await expectNothingAccepted(invite))?.revokedAt).toBeInstanceOf(Date);
+  });
+
+  it('an invitation whose inviter is disabled meanwhile creates no account', async () => {
+    const owner = await signedInStaff('owner');
+    const inviter = await signedInStaff('admin');
+    const { invite, token } = await insertPendingInvite('support', { invitedBy: inviter.staff.id });
+    const disable = () =>
+      call(
+        `/v1/admin/staff/${inviter.staff.id}`,
+        jsonInit('PATCH', { status: 'disabled' }, bearer(owner.tokens.access_token)),
+      ).then((res) => expect(res.status).toBe(200));
+    await expect(acceptWhile(token, disable)).rejects.toMatchObject(refused);
+    expect((await expectNothingAccepted(invite))?.revokedAt).toBeInstanceOf(Date);
+  });
+
+  it('an invitation that expires meanwhile creates no account', async () => {
+    const { invite, token } = await insertPendingInvite('support');
+    // Its 72 hours run out while the password is hashed.
+    const expire = () =>
+      db()
+        .update(staffInvites)
+        .set({ expiresAt: new Date(Date.now() - 1000) })
+        .where(eq(staffInvites.id, invite.id));
+    await expect(acceptWhile(token, expire)).rejects.toMatchObject(refused);
+    expect((await expectNothingAccepted(invite))?.revokedAt).toBeNull();
   });
 });

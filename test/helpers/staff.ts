@@ -106,7 +106,10 @@ export const staffCaller = ({ staff }: { staff: { id: string; role: StaffRole } 
 });
 
 /** A pending invitation written straight to D1, with the token an invitee would have received. */
-export async function insertPendingInvite(role: StaffRole, overrides: { expiresAt?: Date } = {}) {
+export async function insertPendingInvite(
+  role: StaffRole,
+  overrides: { expiresAt?: Date; invitedBy?: string } = {},
+) {
   const token = randomToken(32);
   const [invite] = await createDb(env.DB)
     .insert(staffInvites)
@@ -115,7 +118,7 @@ export async function insertPendingInvite(role: StaffRole, overrides: { expiresA
       email: `${unique('invitee')}@example.com`,
       role,
       tokenHash: await sha256Hex(token),
-      invitedBy: 'stf_test',
+      invitedBy: overrides.invitedBy ?? 'stf_test',
       expiresAt: overrides.expiresAt ?? new Date(Date.now() + 3600_000),
     })
     .returning();

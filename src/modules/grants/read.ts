@@ -2,7 +2,7 @@
  * What a member's or a key's authority made, for revoking it when that authority ends (service.ts): the keys
  * descended from it and the pending invitations it or those keys made.
  */
-import { and, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, or, type SQL, sql } from 'drizzle-orm';
 import { apiKeys, staffInvites } from '../../db/schema';
 import type { Database } from '../../lib/db';
 
@@ -31,8 +31,8 @@ export function activeKeysDescendedFrom(db: Database, creatorId: string) {
     .all();
 }
 
-/** An invitation that can still be accepted. */
-export const pendingInvite = (now: Date) =>
+/** An invitation that can still be accepted at `now` (a time, or the database's clock as the statement runs). */
+export const pendingInvite = (now: Date | SQL) =>
   and(isNull(staffInvites.acceptedAt), isNull(staffInvites.revokedAt), gt(staffInvites.expiresAt, now));
 
 /**

@@ -133,7 +133,9 @@ export const acceptInvite = publicRoute({
   middleware,
   summary: 'Accept a staff invitation',
   description:
-    'Creates the account with the invited email and role. Then log in (owners and admins enroll MFA).',
+    'Creates the account with the invited email and role. Then log in (owners and admins enroll MFA). An ' +
+    'invitation that is unknown, expired, revoked or used, including one that ends while this request runs, is ' +
+    'the same 400 `invalid_invite`, with nothing written.',
   request: { body: jsonBody(AcceptInviteBody) },
   responses: {
     201: jsonContent(StaffSchema, 'The new staff member'),
