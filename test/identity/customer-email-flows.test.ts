@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
+import { toBase64Url } from '../../src/lib/encoding';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { mailTo, PASSWORD, registerCustomer, signIn, tokenMailed } from '../helpers/customers';
@@ -20,6 +21,25 @@ const invalidLink = {
   request_id: expect.any(String),
 };
 const NEW_PASSWORD = 'a brand new passphrase';
+/** `password` hashed as an older version stored it: PBKDF2 at 1,000 iterations, which a sign-in upgrades. */
+async function olderHash(password: string): Promise<string> {
+  const salt = crypto.getRandomValues(new Uint8Array(16));
+  const material = await crypto.subtle.importKey('raw', new TextEncoder().encode(password), 'PBKDF2', false, [
+    'deriveBits',
+  ]);
+  const params = { name: 'PBKDF2', hash: 'SHA-256', iterations: 1000, salt };
+  const hash = new Uint8Array(await crypto.subtle.deriveBits(params, material, 256));
+  return `pbkdf2-sha256$v1$1000$${toBase64Url(salt)}$${toBase64Url(hash)}`;
+}
+
+const invalidCredentials = {
+  type: 'https://edgecart.dev/problems/invalid_credentials',
+  title: 'Unauthorized',
+  status: 401,
+  detail: 'The email or password is not right.',
+  code: 'invalid_credentials',
+  request_id: expect.any(String),
+};
 
 const customerRow = (id: string) =>
   env.DB.prepare('SELECT email_verified_at, password_hash FROM customers WHERE id = ?').bind(id).first();
@@ -121,19 +141,19 @@ describe('password reset', () => {
     expect(await customerRow(who.id)).toStrictEqual(hash);
   });
 
-  it('a sign-in with the old password that straddles a password reset keeps no session', async () => {
-    const who = await registerCustomer();
+  /**
+   * Signs `who` in with PASSWORD while the owner resets the password to `newPassword` after the sign-in checked the
+   * old one, before the sign-in's own writes (the reset "signs out every session", docs/AUTH.md).
+   */
+  async function signInOvertakenByReset(who: { email: string }, newPassword: string): Promise<Response> {
     const requested = await post('/v1/auth/customers/password-reset/request', { email: who.email });
     expect(requested.status).toBe(202);
     await mailSentAfter(requested);
     const token = await tokenMailed(who.email, 'reset');
-    // The owner resets the password ("signs out every session", docs/AUTH.md) after the sign-in checked the old
-    // one, before the sign-in's own write.
     const reset = () =>
-      post('/v1/auth/customers/password-reset/confirm', {
-        token,
-        password: 'the owner’s new passphrase',
-      }).then((res) => expect(res.status).toBe(204));
+      post('/v1/auth/customers/password-reset/confirm', { token, password: newPassword }).then((res) =>
+        expect(res.status).toBe(204),
+      );
     const ctx = createExecutionContext();
     const login = await createApp().request(
       '/v1/auth/customers/login',
@@ -142,15 +162,39 @@ describe('password reset', () => {
       ctx,
     );
     await waitOnExecutionContext(ctx);
-    const active = await env.DB.prepare(
-      "SELECT count(*) AS n FROM sessions WHERE principal_type = 'customer' AND principal_id = ? AND revoked_at IS NULL",
-    )
-      .bind(who.id)
-      .first<{ n: number }>();
-    expect(active?.n).toBe(0);
-    if (login.status !== 200) return;
-    const { tokens } = (await login.json()) as { tokens: { access_token: string } };
-    expect((await call('/v1/store/customers/me', { headers: bearer(tokens.access_token) })).status).toBe(401);
+    return login;
+  }
+  const activeSessions = async (customerId: string) =>
+    (
+      await env.DB.prepare(
+        "SELECT count(*) AS n FROM sessions WHERE principal_type = 'customer' AND principal_id = ? AND revoked_at IS NULL",
+      )
+        .bind(customerId)
+        .first<{ n: number }>()
+    )?.n;
+
+  it('refuses a sign-in with the old password that a reset overtakes: 401, no session', async () => {
+    const who = await registerCustomer();
+    const login = await signInOvertakenByReset(who, NEW_PASSWORD);
+    // As a sign-in with the old password after the reset is answered.
+    expect(login.status).toBe(401);
+    expect(await problemOf(login)).toStrictEqual(invalidCredentials);
+    expect(await activeSessions(who.id)).toBe(0);
+    expect((await signIn(who.email, NEW_PASSWORD)).status).toBe(200);
+  });
+
+  it('keeps the reset password when the overtaken sign-in had an older hash to upgrade', async () => {
+    const who = await registerCustomer();
+    // The account's hash is of an older, weaker format, which a sign-in upgrades.
+    await env.DB.prepare('UPDATE customers SET password_hash = ? WHERE id = ?')
+      .bind(await olderHash(PASSWORD), who.id)
+      .run();
+    const login = await signInOvertakenByReset(who, NEW_PASSWORD);
+    expect(login.status).toBe(401);
+    expect(await activeSessions(who.id)).toBe(0);
+    // The upgrade did not write the old password back over the new one.
+    expect((await signIn(who.email, PASSWORD)).status).toBe(401);
+    expect((await signIn(who.email, NEW_PASSWORD)).status).toBe(200);
   });
 
   it('uses up every other reset link of the account once one is used', async () => {

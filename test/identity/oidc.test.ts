@@ -1,9 +1,12 @@
 /** External OpenID Connect sign-in: who an ID token signs in as (creating and linking accounts). */
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app';
 import { seedRegions } from '../helpers/catalog-fixtures';
+import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { PASSWORD, registerCustomer, signIn } from '../helpers/customers';
-import { bearer, call, post, problemOf } from '../helpers/http';
+import { bearer, call, jsonInit, post, problemOf, randomIp } from '../helpers/http';
 import { configureProvider, FakeIssuer, newSubject, serveIssuers } from '../helpers/oidc';
 import { uniqueEmail } from '../helpers/unique';
 
@@ -168,6 +171,40 @@ describe('linking', () => {
           headers: bearer(body.tokens.access_token),
         })
       ).status,
+    ).toBe(200);
+  });
+
+  it('refuses the squatter’s password sign-in that the owner’s takeover overtakes: 401, no session', async () => {
+    const squatter = await registerCustomer();
+    // The provider-verified owner signs in after the squatter's password was checked, before its session is
+    // written: the takeover drops the password and every session (above), this one included.
+    let owner: AuthBody | undefined;
+    const idToken = await issuer.idToken({ sub: newSubject(), email: squatter.email, email_verified: true });
+    const takeOver = async () => {
+      const res = await signInWith(idToken);
+      expect(res.status).toBe(200);
+      owner = (await res.json()) as AuthBody;
+    };
+    const ctx = createExecutionContext();
+    const login = await createApp().request(
+      '/v1/auth/customers/login',
+      jsonInit('POST', { email: squatter.email, password: PASSWORD }, { 'CF-Connecting-IP': randomIp() }),
+      writeLandsBeforeBatch('login_failures', takeOver),
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(login.status).toBe(401);
+    expect((await problemOf(login)).code).toBe('invalid_credentials');
+    // The owner's is the account's one active session.
+    const active = await env.DB.prepare(
+      "SELECT count(*) AS n FROM sessions WHERE principal_type = 'customer' AND principal_id = ? AND revoked_at IS NULL",
+    )
+      .bind(squatter.id)
+      .first<{ n: number }>();
+    expect(active?.n).toBe(1);
+    expect(owner?.customer.id).toBe(squatter.id);
+    expect(
+      (await call('/v1/store/customers/me', { headers: bearer(owner?.tokens.access_token ?? '') })).status,
     ).toBe(200);
   });
 

@@ -9,7 +9,7 @@ import { rateLimit } from '../../middleware/rate-limit';
 import { issueTokens } from '../sessions/issue-tokens';
 import { refreshTokenOwner, revokeSession, rotateRefreshToken } from '../sessions/service';
 import * as routes from './auth-routes';
-import { authenticateCustomer, registerCustomer } from './auth-service';
+import { registerCustomer, signInWithPassword } from './auth-service';
 import { confirmEmail, requestPasswordReset, resetPassword } from './email-flows';
 import { signInWithIdToken } from './oidc-login';
 import { serializeCustomer } from './schemas';
@@ -33,10 +33,10 @@ export const customerAuthRouter = createRouter()
   .openapi(routes.login, async (c) => {
     const input = c.req.valid('json');
     await limitAccount(c, input.email);
-    const row = await authenticateCustomer(createDb(c.env.DB), anonymousCaller(c), input);
-    const tokens = await issueTokens(c.env, requestMeta(c), { type: 'customer', id: row.id });
+    const { customer, session } = await signInWithPassword(createDb(c.env.DB), anonymousCaller(c), input);
+    const tokens = await issueTokens(c.env, requestMeta(c), { type: 'customer', id: customer.id }, session);
     c.header('Cache-Control', 'no-store');
-    return c.json({ customer: await serializeCustomer(c.env, row), tokens }, 200);
+    return c.json({ customer: await serializeCustomer(c.env, customer), tokens }, 200);
   })
   .openapi(routes.oidcLogin, async (c) => {
     const input = c.req.valid('json');

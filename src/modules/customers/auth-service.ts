@@ -3,9 +3,10 @@
  * attempt (status, body, and one PBKDF2 run each), so no answer tells whether an account exists. Failures are
  * counted per (account, client network): a network that keeps failing is locked out of that account for a
  * growing time (the right password included), while the owner signing in from elsewhere is not; the per-IP and
- * per-account rate limits in the handlers bound guessing spread over many networks.
+ * per-account rate limits in the handlers bound guessing spread over many networks. A sign-in's session is written
+ * only while the password it verified is still the account's (see signInWithPassword).
  */
-import { eq } from 'drizzle-orm';
+import { and, eq, exists, inArray, sql } from 'drizzle-orm';
 import { customers } from '../../db/schema';
 import { actingAs, type Caller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
@@ -22,6 +23,7 @@ import {
   recordFailure,
   type SignInAttempt,
 } from '../sessions/login-failures';
+import { type NewSession, startSessionWhile } from '../sessions/service';
 import type { CustomerRow } from './schemas';
 
 /** Five free failures per network, then 30 s doubling with each further failure, up to 15 minutes. */
@@ -108,34 +110,55 @@ export async function verifyCustomerPassword(
   return { attempt, needsRehash };
 }
 
-/** The customer whose email and password these are. */
-export async function authenticateCustomer(
+/**
+ * Signs in the customer whose email and password these are: a new session, started only while the stored password
+ * hash is still the one verified (or the upgrade of it this sign-in wrote). A password reset or change, an erasure
+ * or an OpenID sign-in that takes the account over ends every session, and may commit between the check and the
+ * session's insert: the database compares the hash in that insert, so the session is not written and the answer
+ * is 401 `invalid_credentials`, as a sign-in after the change would get.
+ */
+export async function signInWithPassword(
   db: Database,
   caller: Caller,
   input: { email: string; password: string },
-): Promise<CustomerRow> {
+): Promise<{ customer: CustomerRow; session: NewSession }> {
   const { email, password } = input;
   const row = await db.select().from(customers).where(eq(customers.email, email)).get();
   if (!row?.passwordHash) {
     await dummyVerify(password);
     throw invalidCredentials();
   }
+  const verified = row.passwordHash;
   const { attempt, needsRehash } = await verifyCustomerPassword(
     db,
     caller,
-    { id: row.id, passwordHash: row.passwordHash },
+    { id: row.id, passwordHash: verified },
     password,
   );
+  const upgraded = needsRehash ? await hashPassword(password) : null;
   await db.batch([
     clearFailures(db, attempt),
-    ...(needsRehash
+    ...(upgraded
       ? [
+          // Only over the hash verified: a password set since stays.
           db
             .update(customers)
-            .set({ passwordHash: await hashPassword(password) })
-            .where(eq(customers.id, row.id)),
+            .set({ passwordHash: upgraded })
+            .where(and(eq(customers.id, row.id), eq(customers.passwordHash, verified))),
         ]
       : []),
   ]);
-  return row;
+  const current = upgraded ? [verified, upgraded] : [verified];
+  const session = await startSessionWhile(
+    db,
+    { principalType: 'customer', principalId: row.id, userAgent: caller.meta.userAgent },
+    exists(
+      db
+        .select({ one: sql`1` })
+        .from(customers)
+        .where(and(eq(customers.id, row.id), inArray(customers.passwordHash, current))),
+    ),
+  );
+  if (!session) throw invalidCredentials();
+  return { customer: row, session };
 }

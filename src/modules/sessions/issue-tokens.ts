@@ -8,8 +8,8 @@ import { startSession } from './service';
 export type TokenSubject = { type: 'customer' | 'staff'; id: string; role?: StaffRole; perms?: string[] };
 
 /**
- * An access token plus refresh token for `principal`: in a new session (sign-in), or in `session` after a
- * refresh rotated its token. Customers get store-audience tokens, staff admin-audience ones, so neither can be
+ * An access token plus refresh token for `principal`: in a new session (sign-in), or in `session`, one a refresh
+ * rotated the token of or a sign-in started itself (startSessionWhile). Customers get store-audience tokens, staff admin-audience ones, so neither can be
  * replayed against the other surface.
  */
 export async function issueTokens(

@@ -4,9 +4,10 @@
  * thief and the owner must sign in again (OAuth 2.0 Security BCP, refresh token rotation).
  * Only SHA-256 of refresh tokens is stored.
  */
-import { and, desc, eq, gt, isNull, notInArray } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, notInArray, type SQL, sql } from 'drizzle-orm';
 import { type PrincipalType, refreshTokens, sessions } from '../../db/schema';
 import { randomToken, sha256Hex } from '../../lib/crypto';
+import { insertRowIf } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
@@ -81,26 +82,53 @@ function evictBeyondLimit(db: Database, principalType: PrincipalType, principalI
     .where(and(active, notInArray(sessions.id, kept)));
 }
 
-export async function startSession(
+export type NewSession = { sessionId: string; refreshToken: string; refreshExpiresAt: Date };
+type SessionOwner = { principalType: PrincipalType; principalId: string; userAgent?: string | null };
+
+export async function startSession(db: Database, input: SessionOwner): Promise<NewSession> {
+  const session = await startSessionWhile(db, input, sql`1`);
+  if (!session) throw new Error('an unconditional session insert wrote nothing');
+  return session;
+}
+
+/**
+ * Starts a session only if `condition` still holds when its batch runs (a sign-in's credential still being the
+ * one it verified: a change that ends every session may commit between the check and this write, and would miss
+ * a session written after it); null when it does not, and nothing is written.
+ */
+export async function startSessionWhile(
   db: Database,
-  input: { principalType: PrincipalType; principalId: string; userAgent?: string | null },
-): Promise<{ sessionId: string; refreshToken: string; refreshExpiresAt: Date }> {
+  input: SessionOwner,
+  condition: SQL,
+): Promise<NewSession | null> {
   const now = Date.now();
   const sessionId = newId('ses');
   const refreshToken = newRefreshToken();
   const expiresAt = new Date(now + SESSION_TTL_MS);
-  await db.batch([
-    db.insert(sessions).values({
-      id: sessionId,
-      principalType: input.principalType,
-      principalId: input.principalId,
-      userAgent: input.userAgent?.slice(0, 256) ?? null,
-      lastUsedAt: new Date(now),
-      expiresAt,
-    }),
-    db.insert(refreshTokens).values({ tokenHash: await sha256Hex(refreshToken), sessionId, expiresAt }),
+  const [started] = await db.batch([
+    insertRowIf(
+      db,
+      sessions,
+      {
+        id: sessionId,
+        principalType: input.principalType,
+        principalId: input.principalId,
+        userAgent: input.userAgent?.slice(0, 256) ?? null,
+        lastUsedAt: new Date(now),
+        expiresAt,
+      },
+      condition,
+    ).returning({ id: sessions.id }),
+    // `changes()`: the session's insert, so a refused session gets no token either.
+    insertRowIf(
+      db,
+      refreshTokens,
+      { tokenHash: await sha256Hex(refreshToken), sessionId, expiresAt },
+      sql`changes() > 0`,
+    ),
     evictBeyondLimit(db, input.principalType, input.principalId, new Date(now)),
   ]);
+  if (started.length === 0) return null;
   return { sessionId, refreshToken, refreshExpiresAt: expiresAt };
 }
 
