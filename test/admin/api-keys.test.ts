@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { apiKeys, auditLog } from '../../src/db/schema';
 import { sha256Hex } from '../../src/lib/crypto';
 import { createDb } from '../../src/lib/db';
-import { createSecretKey } from '../../src/modules/api-keys/service';
+import { createSecretKey, revokeApiKey } from '../../src/modules/api-keys/service';
 import { expectNoWrites, insertSecretKey, keyCaller } from '../helpers/admin';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
@@ -281,6 +281,79 @@ describe('revoking keys', () => {
         [grandchild.id, admin.id, res.headers.get('X-Request-Id'), byCreator(grandchild.id)],
       ].sort(),
     );
+  });
+
+  it('revokes a key its key created after the revoke listed what to revoke, before its batch', async () => {
+    const admin = await insertSecretKey();
+    const leaked = await insertSecretKey(['orders:read', 'api_keys:manage']);
+    let child = '';
+    const createChild = async () => {
+      const res = await call(
+        '/v1/admin/api-keys',
+        jsonInit(
+          'POST',
+          { kind: 'secret', name: unique('child'), permissions: ['orders:read'] },
+          bearer(leaked.key),
+        ),
+      );
+      expect(res.status).toBe(201);
+      child = ((await res.json()) as { id: string; secret_key: string }).secret_key;
+    };
+    const revoked = await revokeApiKey(
+      writeLandsBeforeBatch('api_keys', createChild, 'update'),
+      keyCaller(admin.id, ['orders:read', 'api_keys:manage']),
+      leaked.id,
+    );
+    expect(revoked.revokedAt).toBeInstanceOf(Date);
+    expect((await call('/v1/admin/orders?limit=1', { headers: bearer(leaked.key) })).status).toBe(401);
+    expect((await call('/v1/admin/orders?limit=1', { headers: bearer(child) })).status).toBe(401);
+  });
+
+  it('answers 409 grants_changed, revoking nothing, when keys keep appearing under the key being revoked', async () => {
+    const admin = await insertSecretKey();
+    const leaked = await insertSecretKey(['orders:read', 'api_keys:manage']);
+    const children: string[] = [];
+    // A new child lands before each of the revoke's batches, so every list of what to revoke is stale.
+    const createChild = async () => {
+      const res = await call(
+        '/v1/admin/api-keys',
+        jsonInit(
+          'POST',
+          { kind: 'secret', name: unique('child'), permissions: ['orders:read'] },
+          bearer(leaked.key),
+        ),
+      );
+      expect(res.status).toBe(201);
+      children.push(((await res.json()) as { id: string }).id);
+    };
+    const revoke = revokeApiKey(
+      writeLandsBeforeBatch('api_keys', createChild, 'update', 3),
+      keyCaller(admin.id, ['orders:read', 'api_keys:manage']),
+      leaked.id,
+    );
+    await expect(revoke).rejects.toMatchObject({
+      status: 409,
+      code: 'grants_changed',
+      message: 'Keys or invitations were created under this authority while the request ran; retry.',
+    });
+    expect(children).toHaveLength(3);
+    const rows = await db()
+      .select({ revokedAt: apiKeys.revokedAt })
+      .from(apiKeys)
+      .where(inArray(apiKeys.id, [leaked.id, ...children]))
+      .all();
+    expect(rows.map((r) => r.revokedAt)).toStrictEqual([null, null, null, null]);
+    const audited = await db()
+      .select()
+      .from(auditLog)
+      .where(and(inArray(auditLog.targetId, [leaked.id, ...children]), eq(auditLog.action, 'api_key.revoke')))
+      .all();
+    expect(audited).toStrictEqual([]);
+    // Asked again, it revokes them all.
+    expect(
+      (await revokeApiKey(env, keyCaller(admin.id, ['orders:read', 'api_keys:manage']), leaked.id)).revokedAt,
+    ).toBeInstanceOf(Date);
+    expect((await call('/v1/admin/orders?limit=1', { headers: bearer(leaked.key) })).status).toBe(401);
   });
 
   it('refuses to let a narrow key revoke a broader one', async () => {

@@ -6,6 +6,7 @@ import { sha256Hex } from '../../src/lib/crypto';
 import { createDb } from '../../src/lib/db';
 import { pendingInvitesMadeBy } from '../../src/modules/grants/read';
 import { createInvite } from '../../src/modules/staff/invite-service';
+import { updateStaff } from '../../src/modules/staff/service';
 import { expectNoWrites, insertSecretKey, insertStaff } from '../helpers/admin';
 import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { mailSentAfter } from '../helpers/events';
@@ -316,6 +317,31 @@ describe('invitations outliving their inviter’s authority', () => {
       ].sort(),
     });
   });
+  it('revokes an invitation made after the disable listed what to revoke, before its batch', async () => {
+    const owner = await signedInStaff('owner');
+    const member = await signedInStaff('admin');
+    let late = { id: '', email: '' };
+    const inviteLate = async () => {
+      late = await created(await invite(member.tokens.access_token, { email: email(), role: 'support' }));
+    };
+    const disabled = await updateStaff(
+      writeLandsBeforeBatch('staff_users', inviteLate, 'update'),
+      staffCaller(owner),
+      member.staff.id,
+      { status: 'disabled' },
+    );
+    expect(disabled.status).toBe('disabled');
+    const { pending, revokes } = await pendingAndRevokes([late.id]);
+    expect(pending).toStrictEqual({ [late.id]: false });
+    expect(revokes.map(([id, actor, , changes]) => [id, actor, changes])).toStrictEqual([
+      [
+        late.id,
+        owner.staff.id,
+        { email: late.email, role: 'support', reason: 'creator_disabled', staff_id: member.staff.id },
+      ],
+    ]);
+  });
+
   it('refuses an invitation whose inviter is disabled before it commits: 401, nothing written', async () => {
     const owner = await signedInStaff('owner');
     const member = await signedInStaff('admin');

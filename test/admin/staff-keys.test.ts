@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { apiKeys, auditLog, staffUsers } from '../../src/db/schema';
 import { createDb } from '../../src/lib/db';
 import { createPublishableKey, createSecretKey } from '../../src/modules/api-keys/service';
+import { updateStaff } from '../../src/modules/staff/service';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { bearer, call, jsonInit } from '../helpers/http';
@@ -210,5 +211,40 @@ describe('keys racing the change that ends their creator’s authority', () => {
       createPublishableKey(env, staffCaller(member), { name, defaultRegion: 'eu' }),
     ).rejects.toMatchObject(sessionEnded);
     expect(await keysNamed(name)).toStrictEqual([]);
+  });
+
+  it('revokes a key created after the disable listed what to revoke, before its batch', async () => {
+    const owner = await signedInStaff('owner');
+    const member = await signedInStaff('admin');
+    const earlier = await createKey(member.tokens.access_token, 'earlier', ['catalog:read']);
+    // The disable has listed the member's keys (one); the member creates another before the disable commits.
+    let late: CreatedKey | undefined;
+    const createLate = async () => {
+      late = await createKey(member.tokens.access_token, 'late', ['catalog:read']);
+    };
+    const disabled = await updateStaff(
+      writeLandsBeforeBatch('staff_users', createLate, 'update'),
+      staffCaller(owner),
+      member.staff.id,
+      { status: 'disabled' },
+    );
+    expect(disabled.status).toBe('disabled');
+    const created = late as CreatedKey;
+    for (const key of [earlier, created]) expect((await readProducts(key)).status).toBe(401);
+    // Listed again, so the late key has its own audit entry like the earlier one.
+    const audited = await revocations([earlier.id, created.id]);
+    expect(audited.map(([id, actor, , changes]) => [id, actor, changes])).toStrictEqual(
+      [earlier.id, created.id]
+        .map((id) => [
+          id,
+          owner.staff.id,
+          {
+            revoked_at: { from: null, to: expect.any(String) },
+            reason: 'creator_disabled',
+            staff_id: member.staff.id,
+          },
+        ])
+        .sort(),
+    );
   });
 });

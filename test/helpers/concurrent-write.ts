@@ -8,27 +8,31 @@ type Write = 'delete from' | 'insert into' | 'update';
  * deletes from `table` (or inserts into it, or updates it, as `write` says): after the service's up-front checks
  * have read the rows, before its own write commits. Later batches of the service (a checkout that went on, its
  * undo) run as they are. Sessions opened on it do the same, so it works through the app too (a request routes
- * its queries through one session, src/lib/d1-session.ts).
+ * its queries through one session, src/lib/d1-session.ts). With `times`, it lands before that many such batches
+ * (a service that retries its batch meets the other write again each time).
  */
 export function writeLandsBeforeBatch(
   table: string,
   concurrent: () => Promise<unknown>,
   write: Write = 'delete from',
+  times = 1,
 ): Env {
-  let state: 'waiting' | 'armed' | 'landed' = 'waiting';
+  let left = times;
+  let armed = false;
   const intercept = <T extends D1Database | D1DatabaseSession>(d1: T): T =>
     new Proxy(d1, {
       get(target, property) {
         if (property === 'prepare') {
           return (query: string) => {
-            if (state === 'waiting' && query.startsWith(`${write} "${table}"`)) state = 'armed';
+            if (left > 0 && query.startsWith(`${write} "${table}"`)) armed = true;
             return target.prepare(query);
           };
         }
         if (property === 'batch') {
           return async (statements: D1PreparedStatement[]) => {
-            if (state === 'armed') {
-              state = 'landed';
+            if (armed) {
+              armed = false;
+              left--;
               await concurrent();
             }
             return target.batch(statements);

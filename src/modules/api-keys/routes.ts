@@ -18,7 +18,9 @@ export const createApiKey = adminRoute('api_keys:manage', {
   summary: 'Create a secret or publishable key',
   description:
     'A secret key holds the listed permissions, never more than its creator holds; the `sk_...` value is shown ' +
-    'once. A publishable key names a storefront and its default region.',
+    'once. A publishable key names a storefront and its default region. A key whose creator was disabled or ' +
+    'changed role (a staff member) or revoked (a key) while the request ran is not created: 401, as the ' +
+    'creator’s next request would get.',
   request: { body: jsonBody(CreateApiKeyBody) },
   responses: {
     201: jsonContent(CreatedApiKeySchema, 'The key'),
@@ -46,10 +48,11 @@ export const revokeApiKey = adminRoute('api_keys:manage', {
   description:
     'Only a principal holding every permission of a secret key can revoke it. The secret keys it created, ' +
     'the secret keys those created, and their pending staff invitations are revoked in the same write ' +
-    '(publishable keys grant nothing and stay).',
+    '(publishable keys grant nothing and stay), including keys and invitations created while the revoke ran; ' +
+    '409 `grants_changed`, revoking nothing, if new ones kept appearing through three attempts.',
   request: { params: ApiKeyIdParam },
   responses: {
     200: jsonContent(ApiKeySchema, 'The revoked key'),
-    ...problems(401, 403, 404),
+    ...problems(401, 403, 404, 409),
   },
 });

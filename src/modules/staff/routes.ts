@@ -25,7 +25,8 @@ export const createInvite = adminRoute('staff:manage', {
     'Creates a single-use invitation valid for 72 hours; its token is emailed to the invitee and in no response. ' +
     'Inviting the same address again replaces (revokes) the pending invitation, which needs what revoking it ' +
     'needs. Inviting to a role needs every permission of that role (403 `permission_escalation`); only an owner ' +
-    'can invite an owner.',
+    'can invite an owner. An invitation whose inviter was disabled or changed role (a staff member) or revoked ' +
+    '(a key) while the request ran is not created: 401, as the inviter’s next request would get.',
   request: { body: jsonBody(CreateInviteBody) },
   responses: {
     201: jsonContent(InviteSchema, 'The invitation; its token is emailed to the invitee'),
@@ -96,7 +97,9 @@ export const updateStaff = adminRoute('staff:manage', {
     'can change an owner or grant the owner role; nobody changes their own role or status. A change racing ' +
     'another is refused whole: 409 `last_owner` when it would leave no active owner (two owners disabling or ' +
     'demoting each other at once), 409 `staff_changed` when the member’s role changed since it was checked, ' +
-    '401 when the caller was disabled or changed role meanwhile.',
+    '409 `grants_changed` when keys or invitations kept being created under the member’s authority through ' +
+    'three attempts to list what to revoke, 401 when the caller was disabled or changed role (a key: revoked) ' +
+    'meanwhile.',
   request: { params: StaffIdParam, body: jsonBody(UpdateStaffBody) },
   responses: {
     200: jsonContent(StaffSchema, 'The staff member'),
@@ -112,7 +115,8 @@ export const resetStaffMfa = adminRoute('staff:manage', {
   description:
     'Removes the TOTP secret and recovery codes and signs the member out; an owner or admin must enroll again ' +
     'at the next login. Only an owner can reset an owner; nobody resets their own. 409 `staff_changed` when ' +
-    'the member’s role changed since it was checked, 401 when the caller was disabled or changed role meanwhile.',
+    'the member’s role changed since it was checked, 401 when the caller was disabled or changed role (a key: ' +
+    'revoked) meanwhile.',
   request: { params: StaffIdParam },
   responses: {
     200: jsonContent(StaffSchema, 'The staff member'),
