@@ -9,8 +9,8 @@ export type TokenSubject = { type: 'customer' | 'staff'; id: string; role?: Staf
 
 /**
  * An access token plus refresh token for `principal`: in a new session (sign-in), or in `session`, one a refresh
- * rotated the token of or a sign-in started itself (startSessionWhile). Customers get store-audience tokens, staff admin-audience ones, so neither can be
- * replayed against the other surface.
+ * rotated the token of or a sign-in started itself (startSessionWhile). Customers get store-audience tokens,
+ * staff admin-audience ones, so neither can be replayed against the other surface.
  */
 export async function issueTokens(
   env: Env,
