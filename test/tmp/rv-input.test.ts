@@ -2,13 +2,16 @@
  * rv-input: hostile and unusual input across the HTTP surface. Each test fails on the current code because of
  * the defect its name states, and passes once that is fixed.
  */
+import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { issueSecretKey } from '../../src/auth/secret-key';
+import { PERMISSIONS } from '../../src/lib/permissions';
 import { admin } from '../helpers/admin-fixtures';
 import { addLine, createCart, patchCart, stockedProduct } from '../helpers/carts';
 import { insertProductRow, seedRegions } from '../helpers/catalog-fixtures';
 import { checkoutCall, SHIPPING_ADDRESS, shippingOption } from '../helpers/checkout';
 import { PASSWORD, registerCustomer } from '../helpers/customers';
-import { bearer, call, post, problemOf } from '../helpers/http';
+import { bearer, call, jsonInit, post, problemOf } from '../helpers/http';
 import { configureProvider, FakeIssuer, newSubject, serveIssuers } from '../helpers/oidc';
 
 const issuer = new FakeIssuer('https://accounts.rv-input.idp.test');
@@ -144,5 +147,28 @@ describe('DELETE /v1/store/customers/me body guards (its OpenAPI entry lists 413
       headers: { ...bearer(who.tokens.access_token), 'Content-Type': 'application/json' },
     });
     await expectCode(res, 413, 'payload_too_large');
+  });
+});
+
+describe('revoking a key that made more than 100 keys (D1 binds at most 100 parameters per statement)', () => {
+  it('revokes it and all 101 of its keys instead of answering 500', async () => {
+    const parent = await issueSecretKey(env.DB, 'integration parent', PERMISSIONS);
+    const children: string[] = [];
+    for (let i = 0; i < 101; i++) {
+      const res = await call(
+        '/v1/admin/api-keys',
+        jsonInit('POST', { kind: 'secret', name: `ci-${i}`, permissions: ['catalog:read'] }, bearer(parent.key)),
+      );
+      expect(res.status).toBe(201);
+      children.push(((await res.json()) as { id: string }).id);
+    }
+    const res = await admin('POST', `/api-keys/${parent.id}/revoke`);
+    expect(res.status, await res.clone().text()).toBe(200);
+    const { results } = await env.DB.prepare(
+      `SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL AND id IN (SELECT value FROM json_each(?))`,
+    )
+      .bind(JSON.stringify(children))
+      .all<{ n: number }>();
+    expect(results[0]?.n).toBe(0);
   });
 });
