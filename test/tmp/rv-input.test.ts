@@ -128,6 +128,37 @@ describe('the OpenAPI document lists the statuses the middleware answers', () =>
   });
 });
 
+describe('the OpenAPI document lists the statuses the middleware answers (more)', () => {
+  it('every storefront operation documents the 422 the geo middleware gives a region the store lacks', async () => {
+    const who = await registerCustomer();
+    const doc = (await (await call('/openapi.json')).json()) as Doc;
+    const undocumented: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      if (!path.startsWith('/v1/store/')) continue;
+      for (const [method, op] of Object.entries(ops)) {
+        if (method !== 'get') continue;
+        const res = await call(`${path.replace(/\{[^}]+\}/g, 'x')}?region=atlantis`, {
+          headers: bearer(who.tokens.access_token),
+        });
+        if (res.status === 422 && !('422' in op.responses)) undocumented.push(`GET ${path}`);
+        await res.arrayBuffer();
+      }
+    }
+    expect(undocumented).toStrictEqual([]);
+  });
+
+  it('every POST documents the 415 requireJsonBody gives a non-JSON body, also those that declare no body', async () => {
+    const doc = (await (await call('/openapi.json')).json()) as Doc;
+    const undocumented = Object.entries(doc.paths)
+      .filter(([, ops]) => ops.post && !('415' in ops.post.responses))
+      .map(([path]) => `POST ${path}`);
+    // A browser's fetch(url, { method: 'POST', body: 'x' }) sends text/plain: every POST answers it 415.
+    const res = await call('/v1/auth/customers/logout', { method: 'POST', body: 'x' });
+    await expectCode(res, 415, 'unsupported_media_type');
+    expect(undocumented).toStrictEqual([]);
+  });
+});
+
 describe('DELETE /v1/store/customers/me body guards (its OpenAPI entry lists 413 and 415)', () => {
   it('refuses a body that is not JSON with 415 unsupported_media_type, as every other route does', async () => {
     const who = await registerCustomer();
