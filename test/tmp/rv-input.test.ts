@@ -40,7 +40,8 @@ describe('a customer whose identity provider vouches for an email zod’s z.emai
       id_token: await issuer.idToken({ sub: newSubject(), email, email_verified: true }),
     });
     expect(signIn.status).toBe(200);
-    const { access_token: accessToken } = ((await signIn.json()) as { tokens: { access_token: string } }).tokens;
+    const { access_token: accessToken } = ((await signIn.json()) as { tokens: { access_token: string } })
+      .tokens;
 
     const product = await stockedProduct({ variants: [{ prices: { EUR: 1190 } }] }, 10);
     // The cart takes the account's email (carts/service.ts), as a signed-in shopper expects.
@@ -63,13 +64,23 @@ describe('strings that are not well-formed UTF-16 (a lone surrogate, as a UI cut
       status: 'active',
       translations: { en: { title: 'Mug' } },
       options: [{ name }],
-      variants: [{ sku: `SKU-${handle}`, title: 'M', options: { [name]: 'M' }, prices: [{ currency: 'EUR', amount: 1000 }] }],
+      variants: [
+        {
+          sku: `SKU-${handle}`,
+          title: 'M',
+          options: { [name]: 'M' },
+          prices: [{ currency: 'EUR', amount: 1000 }],
+        },
+      ],
     });
     if (res.status === 422) return;
     expect(res.status).toBe(201);
     const page = await call(`/v1/store/products/${handle}`, { cf: { country: 'DE' } });
     const { product } = (await page.json()) as {
-      product: { options: { name: string; values: string[] }[]; variants: { options: Record<string, string> }[] };
+      product: {
+        options: { name: string; values: string[] }[];
+        variants: { options: Record<string, string> }[];
+      };
     };
     // The storefront's option list and its variants must use the same names, or no variant can be chosen.
     // Compared as JSON, which escapes a lone surrogate: vitest cannot report one over its RPC.
@@ -188,7 +199,11 @@ describe('revoking a key that made more than 100 keys (D1 binds at most 100 para
     for (let i = 0; i < 101; i++) {
       const res = await call(
         '/v1/admin/api-keys',
-        jsonInit('POST', { kind: 'secret', name: `ci-${i}`, permissions: ['catalog:read'] }, bearer(parent.key)),
+        jsonInit(
+          'POST',
+          { kind: 'secret', name: `ci-${i}`, permissions: ['catalog:read'] },
+          bearer(parent.key),
+        ),
       );
       expect(res.status).toBe(201);
       children.push(((await res.json()) as { id: string }).id);
