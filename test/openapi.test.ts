@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app';
 import { seedRegions } from './helpers/catalog-fixtures';
-import { call } from './helpers/http';
+import { registerCustomer } from './helpers/customers';
+import { bearer, call, problemOf } from './helpers/http';
 
 type Ref = { $ref: string };
 type Response = { description: string; headers?: Record<string, unknown>; content?: Record<string, unknown> };
@@ -400,6 +401,46 @@ describe('OpenAPI document', () => {
         expect(op.responses['422'], route).toBeDefined();
       }
     }
+  });
+
+  it('every storefront operation documents the 401 a bad X-Publishable-Api-Key gets', async () => {
+    const undocumented: string[] = [];
+    for (const { path, method, op, route } of operations()) {
+      if (!path.startsWith('/v1/store/') || method !== 'get') continue;
+      const res = await call(path.replace(/\{[^}]+\}/g, 'x'), {
+        headers: { 'X-Publishable-Api-Key': 'pk_not_a_key' },
+        cf: { country: 'DE' },
+      });
+      expect(res.status).toBe(401);
+      expect((await problemOf(res)).code).toBe('invalid_publishable_key');
+      if (!('401' in op.responses)) undocumented.push(route);
+    }
+    expect(undocumented).toStrictEqual([]);
+  });
+
+  it('every storefront operation documents the 422 the geo middleware gives a region the store lacks', async () => {
+    const who = await registerCustomer();
+    const undocumented: string[] = [];
+    for (const { path, method, op, route } of operations()) {
+      if (!path.startsWith('/v1/store/') || method !== 'get') continue;
+      const res = await call(`${path.replace(/\{[^}]+\}/g, 'x')}?region=atlantis`, {
+        headers: bearer(who.tokens.access_token),
+      });
+      if (res.status === 422 && !('422' in op.responses)) undocumented.push(route);
+      await res.arrayBuffer();
+    }
+    expect(undocumented).toStrictEqual([]);
+  });
+
+  it('every POST documents the 415 requireJsonBody gives a non-JSON body, also those that declare no body', async () => {
+    const undocumented = operations()
+      .filter(({ method, op }) => method === 'post' && !('415' in op.responses))
+      .map(({ route }) => route);
+    // A browser's fetch(url, { method: 'POST', body: 'x' }) sends text/plain: every POST answers it 415.
+    const res = await call('/v1/auth/customers/logout', { method: 'POST', body: 'x' });
+    expect(res.status).toBe(415);
+    expect((await problemOf(res)).code).toBe('unsupported_media_type');
+    expect(undocumented).toStrictEqual([]);
   });
 
   it('resolves every reference inside the document', () => {

@@ -1,8 +1,13 @@
 import { env } from 'cloudflare:workers';
-import { describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../src/app';
 import { insertSecretKey } from './helpers/admin';
+import { seedRegions } from './helpers/catalog-fixtures';
+import { PASSWORD, registerCustomer } from './helpers/customers';
 import { bearer, call, jsonInit, problemOf } from './helpers/http';
+
+// The storefront paths below need a region for the shopper's country.
+beforeAll(seedRegions);
 
 describe('system routes', () => {
   it('answers liveness', async () => {
@@ -109,6 +114,15 @@ describe('errors are problem+json', () => {
     expect((await problemOf(res)).code).toBe('method_not_allowed');
   });
 
+  it.each(['/v1/store/regions/', '/health/', '/openapi.json/'])(
+    'GET %s is not answered "405 GET is not supported here" with Allow: GET',
+    async (path) => {
+      const res = await call(path, { cf: { country: 'DE' } });
+      if (res.status === 405) expect(res.headers.get('Allow')?.split(', ')).not.toContain('GET');
+      else expect([200, 404]).toContain(res.status);
+    },
+  );
+
   it('answers an oversized body with 413 before any handler runs', async () => {
     const big = JSON.stringify({ pad: 'x'.repeat(Number(env.MAX_BODY_BYTES)) });
     const res = await call('/v1/admin/products', {
@@ -128,6 +142,30 @@ describe('errors are problem+json', () => {
     });
     expect(res.status).toBe(415);
     expect((await problemOf(res)).code).toBe('unsupported_media_type');
+  });
+});
+
+describe('DELETE /v1/store/customers/me body guards (its OpenAPI entry lists 413 and 415)', () => {
+  it('refuses a body that is not JSON with 415 unsupported_media_type, as every other route does', async () => {
+    const who = await registerCustomer();
+    const res = await call('/v1/store/customers/me', {
+      method: 'DELETE',
+      body: JSON.stringify({ password: PASSWORD }),
+      headers: { ...bearer(who.tokens.access_token), 'Content-Type': 'text/plain' },
+    });
+    expect(res.status).toBe(415);
+    expect((await problemOf(res)).code).toBe('unsupported_media_type');
+  });
+
+  it('refuses a body over MAX_BODY_BYTES with 413 payload_too_large', async () => {
+    const who = await registerCustomer();
+    const res = await call('/v1/store/customers/me', {
+      method: 'DELETE',
+      body: JSON.stringify({ password: 'x'.repeat(2_000_000) }),
+      headers: { ...bearer(who.tokens.access_token), 'Content-Type': 'application/json' },
+    });
+    expect(res.status).toBe(413);
+    expect((await problemOf(res)).code).toBe('payload_too_large');
   });
 });
 

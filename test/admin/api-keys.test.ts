@@ -1,11 +1,14 @@
 import { env } from 'cloudflare:workers';
 import { and, eq, inArray } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { issueSecretKey } from '../../src/auth/secret-key';
 import { apiKeys, auditLog } from '../../src/db/schema';
 import { sha256Hex } from '../../src/lib/crypto';
 import { createDb } from '../../src/lib/db';
+import { PERMISSIONS } from '../../src/lib/permissions';
 import { createSecretKey, revokeApiKey } from '../../src/modules/api-keys/service';
 import { expectNoWrites, insertSecretKey, keyCaller } from '../helpers/admin';
+import { admin as adminCall } from '../helpers/admin-fixtures';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { bearer, call, expectProblem, jsonInit, problemOf } from '../helpers/http';
@@ -354,6 +357,31 @@ describe('revoking keys', () => {
       (await revokeApiKey(env, keyCaller(admin.id, ['orders:read', 'api_keys:manage']), leaked.id)).revokedAt,
     ).toBeInstanceOf(Date);
     expect((await call('/v1/admin/orders?limit=1', { headers: bearer(leaked.key) })).status).toBe(401);
+  });
+
+  it('revokes a key that made more than 100 keys and all 101 of them (D1 binds at most 100 parameters per statement), instead of answering 500', async () => {
+    const parent = await issueSecretKey(env.DB, 'integration parent', PERMISSIONS);
+    const children: string[] = [];
+    for (let i = 0; i < 101; i++) {
+      const res = await call(
+        '/v1/admin/api-keys',
+        jsonInit(
+          'POST',
+          { kind: 'secret', name: `ci-${i}`, permissions: ['catalog:read'] },
+          bearer(parent.key),
+        ),
+      );
+      expect(res.status).toBe(201);
+      children.push(((await res.json()) as { id: string }).id);
+    }
+    const res = await adminCall('POST', `/api-keys/${parent.id}/revoke`);
+    expect(res.status, await res.clone().text()).toBe(200);
+    const { results } = await env.DB.prepare(
+      `SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL AND id IN (SELECT value FROM json_each(?))`,
+    )
+      .bind(JSON.stringify(children))
+      .all<{ n: number }>();
+    expect(results[0]?.n).toBe(0);
   });
 
   it('refuses to let a narrow key revoke a broader one', async () => {

@@ -3,7 +3,9 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
+import { addLine, createCart, patchCart, stockedProduct } from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
+import { checkoutCall, SHIPPING_ADDRESS, shippingOption } from '../helpers/checkout';
 import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { PASSWORD, registerCustomer, signIn } from '../helpers/customers';
 import { bearer, call, jsonInit, post, problemOf, randomIp } from '../helpers/http';
@@ -256,5 +258,29 @@ describe('providers', () => {
     expect(res.status).toBe(422);
     expect((await problemOf(res)).code).toBe('unknown_identity_provider');
     expect(disabled.jwksFetches).toBe(0);
+  });
+});
+
+describe('a customer whose identity provider vouches for an email zod’s z.email() refuses', () => {
+  beforeAll(() => shippingOption('eu', { name: 'Standard', amount: 490 }));
+
+  it('checks out (or is told to fix the email) instead of getting a 500', async () => {
+    // A verified address on an internationalized domain, in the ASCII (punycode) form DNS and SMTP use: .рф
+    const email = `ivan.${crypto.randomUUID().slice(0, 6)}@shop.xn--p1ai`;
+    const signedIn = await signInWith(
+      await issuer.idToken({ sub: newSubject(), email, email_verified: true }),
+    );
+    expect(signedIn.status).toBe(200);
+    const { access_token: accessToken } = ((await signedIn.json()) as AuthBody).tokens;
+
+    const product = await stockedProduct({ variants: [{ prices: { EUR: 1190 } }] }, 10);
+    // The cart takes the account's email (carts/service.ts), as a signed-in shopper expects.
+    const { cart } = await createCart({ region: 'eu' }, { accessToken });
+    expect(cart.email).toBe(email);
+    await addLine(cart.id, { accessToken }, product.variants[0]?.id as string, 1);
+    await patchCart(cart.id, { accessToken }, { shipping_address: SHIPPING_ADDRESS });
+
+    const res = await checkoutCall(cart.id, { accessToken }, crypto.randomUUID());
+    expect(res.status, await res.clone().text()).toBeLessThan(500);
   });
 });

@@ -376,6 +376,19 @@ describe('full-text search', () => {
     expect((await list(`q=cafe ${stem}`)).data.map((p) => p.handle)).toStrictEqual([product.handle]);
   });
 
+  it('finds "Crème" when the shopper’s keyboard sends it decomposed (NFD), as it finds it composed', async () => {
+    const stem = `kx${crypto.randomUUID().slice(0, 6)}`;
+    const product = await insertProductRow({ translations: { de: { title: `Crème ${stem}` } } });
+    const handlesFor = async (q: string) => {
+      const res = await call(`/v1/store/products?q=${encodeURIComponent(q)}`, { cf: { country: 'DE' } });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { data: { handle: string }[] }).data.map((p) => p.handle);
+    };
+    expect(await handlesFor(`Crème ${stem}`.normalize('NFC'))).toStrictEqual([product.handle]);
+    // The same two words as macOS and some Android keyboards send them: e + U+0300 COMBINING GRAVE ACCENT.
+    expect(await handlesFor(`Crème ${stem}`.normalize('NFD'))).toStrictEqual([product.handle]);
+  });
+
   it.each(['"', 'AND', 'NEAR(', '*', '-x', 'a OR b', "' OR 1=1 --"])(
     'treats %s as plain text, never an error',
     async (q) => {
