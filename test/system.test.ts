@@ -115,11 +115,19 @@ describe('errors are problem+json', () => {
   });
 
   it.each(['/v1/store/regions/', '/health/', '/openapi.json/'])(
-    'GET %s is not answered "405 GET is not supported here" with Allow: GET',
+    'answers GET %s (a served path with a trailing slash) with 404, not a 405 that allows GET',
     async (path) => {
       const res = await call(path, { cf: { country: 'DE' } });
-      if (res.status === 405) expect(res.headers.get('Allow')?.split(', ')).not.toContain('GET');
-      else expect([200, 404]).toContain(res.status);
+      expect(res.status).toBe(404);
+      expect(res.headers.get('Allow')).toBeNull();
+      expect(await problemOf(res)).toStrictEqual({
+        type: 'https://edgecart.dev/problems/route_not_found',
+        title: 'Not Found',
+        status: 404,
+        detail: `There is no route ${path}.`,
+        code: 'route_not_found',
+        request_id: res.headers.get('X-Request-Id'),
+      });
     },
   );
 

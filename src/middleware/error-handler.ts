@@ -45,15 +45,17 @@ export const routeNotFound = (path: string) =>
 
 type RouteSignature = { method: string; pattern: RegExp };
 
-/** Compiles Hono route paths (`/v1/store/products/:handle`) into matchers, to tell 404 from 405. */
+/**
+ * Compiles Hono route paths (`/v1/store/products/:handle`) into matchers, to tell 404 from 405. A path matches
+ * exactly as the router matches it (strict: `/health/` is not `/health`): a path no method is served on is a 404,
+ * never a 405 whose `Allow` names methods that miss there too.
+ */
 function compileRoutes(routes: { method: string; path: string }[]): RouteSignature[] {
   return routes
     .filter((r) => r.method !== 'ALL' && !r.path.includes('*'))
     .map((r) => ({
       method: r.method,
-      pattern: new RegExp(
-        `^${r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+')}/?$`,
-      ),
+      pattern: new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+')}$`),
     }));
 }
 
