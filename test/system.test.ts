@@ -3,8 +3,8 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../src/app';
 import { insertSecretKey } from './helpers/admin';
 import { seedRegions } from './helpers/catalog-fixtures';
-import { PASSWORD, registerCustomer } from './helpers/customers';
-import { bearer, call, jsonInit, problemOf } from './helpers/http';
+import { PASSWORD, registerCustomer, signIn } from './helpers/customers';
+import { bearer, call, expectProblem, jsonInit, problemOf, randomIp } from './helpers/http';
 
 // The storefront paths below need a region for the shopper's country.
 beforeAll(seedRegions);
@@ -142,6 +142,15 @@ describe('errors are problem+json', () => {
     expect((await problemOf(res)).code).toBe('payload_too_large');
   });
 
+  it('answers an empty body declared as another type with 415 unsupported_media_type too (the route’s own check)', async () => {
+    const res = await call('/v1/auth/customers/login', {
+      method: 'POST',
+      body: '',
+      headers: { 'Content-Type': 'text/plain', 'CF-Connecting-IP': randomIp() },
+    });
+    await expectProblem(res, 415, 'unsupported_media_type');
+  });
+
   it('answers a non-JSON body with 415', async () => {
     const res = await call('/v1/admin/products', {
       method: 'POST',
@@ -154,26 +163,25 @@ describe('errors are problem+json', () => {
 });
 
 describe('DELETE /v1/store/customers/me body guards (its OpenAPI entry lists 413 and 415)', () => {
-  it('refuses a body that is not JSON with 415 unsupported_media_type, as every other route does', async () => {
+  /** Asks to erase the account with `body`, then proves the account is still there. */
+  async function eraseRefused(body: string, type: string, status: number, code: string) {
     const who = await registerCustomer();
     const res = await call('/v1/store/customers/me', {
       method: 'DELETE',
-      body: JSON.stringify({ password: PASSWORD }),
-      headers: { ...bearer(who.tokens.access_token), 'Content-Type': 'text/plain' },
+      body,
+      headers: { ...bearer(who.tokens.access_token), 'Content-Type': type },
     });
-    expect(res.status).toBe(415);
-    expect((await problemOf(res)).code).toBe('unsupported_media_type');
+    await expectProblem(res, status, code);
+    expect((await signIn(who.email)).status).toBe(200);
+  }
+
+  it('refuses a body that is not JSON with 415 unsupported_media_type, as every other route does', async () => {
+    await eraseRefused(JSON.stringify({ password: PASSWORD }), 'text/plain', 415, 'unsupported_media_type');
   });
 
   it('refuses a body over MAX_BODY_BYTES with 413 payload_too_large', async () => {
-    const who = await registerCustomer();
-    const res = await call('/v1/store/customers/me', {
-      method: 'DELETE',
-      body: JSON.stringify({ password: 'x'.repeat(2_000_000) }),
-      headers: { ...bearer(who.tokens.access_token), 'Content-Type': 'application/json' },
-    });
-    expect(res.status).toBe(413);
-    expect((await problemOf(res)).code).toBe('payload_too_large');
+    const body = JSON.stringify({ password: 'x'.repeat(Number(env.MAX_BODY_BYTES)) });
+    await eraseRefused(body, 'application/json', 413, 'payload_too_large');
   });
 });
 

@@ -1,16 +1,20 @@
 /**
  * The single place errors become responses. AppError carries its own status, code and headers; Hono's
- * HTTPException (thrown by its validators for unparseable JSON) maps to a 400; anything else is a bug: it is
- * logged with the request id and answered with a generic 500 that reveals nothing.
+ * HTTPException (thrown by its validators for unparseable JSON, or a body that is not JSON) maps to the problem
+ * our own checks give (400 `malformed_json`, 415 `unsupported_media_type`); anything else is a bug: it is logged
+ * with the request id and answered with a generic 500 that reveals nothing.
  */
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from '../lib/app-env';
 import { AppError, problemBody, problemResponse } from '../lib/errors';
 import { describeError } from '../lib/logger';
+import { notJsonBody } from './security';
 
-export const onError: ErrorHandler<AppEnv> = (err, c) => {
+export const onError: ErrorHandler<AppEnv> = (thrown, c) => {
   const requestId = c.get('requestId') ?? 'unknown';
+  // A route's own media-type check throws Hono's 415: answered as requireJsonBody answers it.
+  const err = thrown instanceof HTTPException && thrown.status === 415 ? notJsonBody() : thrown;
   if (err instanceof AppError) {
     return problemResponse(
       problemBody(err.status, err.code, err.message, requestId, err.errors, err.extensions),

@@ -142,7 +142,15 @@ export function limitBody() {
   });
 }
 
-const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+/**
+ * The methods whose body the guards above and below check (413, 415). DELETE is one: a route may take a body on it
+ * (erasing an account takes the password), and a body on any route is bounded and must be JSON.
+ */
+export const METHODS_WITH_BODY: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** The refusal of a body that is not JSON, whichever check finds it (this one, or the route's validator). */
+export const notJsonBody = () =>
+  new AppError(415, 'unsupported_media_type', 'Send the request body as application/json.');
 
 /** A body that is present must be JSON: anything else would be silently ignored by the validators. */
 export function requireJsonBody() {
@@ -150,9 +158,7 @@ export function requireJsonBody() {
     if (METHODS_WITH_BODY.has(c.req.method)) {
       const hasBody = c.req.header('Content-Length') !== '0' && c.req.raw.body !== null;
       const type = c.req.header('Content-Type')?.split(';')[0]?.trim().toLowerCase();
-      if (hasBody && type !== 'application/json') {
-        throw new AppError(415, 'unsupported_media_type', 'Send the request body as application/json.');
-      }
+      if (hasBody && type !== 'application/json') throw notJsonBody();
     }
     await next();
   });
