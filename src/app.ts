@@ -16,7 +16,13 @@ import { notFoundOrMethodNotAllowed, onError } from './middleware/error-handler'
 import { geo } from './middleware/geo';
 import { requestBounds } from './middleware/request-bounds';
 import { requestContext } from './middleware/request-context';
-import { corsFromAllowlist, limitBody, requireJsonBody, securityHeaders } from './middleware/security';
+import {
+  corsFromAllowlist,
+  limitBody,
+  METHODS_WITH_BODY,
+  requireJsonBody,
+  securityHeaders,
+} from './middleware/security';
 import { documentEventWebhooks } from './modules/events/webhook-docs';
 import { mountRoutes } from './routes';
 
@@ -129,6 +135,7 @@ export function createApp() {
   let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
   app.get('/openapi.json', (c) => {
     document ??= finishDocument(app.getOpenAPI31Document(documentConfig), {
+      isBodyGuarded: (method) => METHODS_WITH_BODY.has(method),
       isStorefront: (path) => matchesHonoPath(STOREFRONT_PATH, path),
       // Under a cached prefix but not cached itself (a product's exact availability): the scopes say so.
       isCached: (path) =>

@@ -3,7 +3,7 @@
  * so it is declared once here, beside the rule that says where it applies, rather than in every route file:
  * operation ids, the storefront's request headers, the edge cache's response headers, the request id, the replay
  * header of writes that take an Idempotency-Key, the admin surface's D1 bookmark, and the problems every route
- * of a kind can answer (a body's 400, 413 and 415; a path or query parameter's 422).
+ * of a kind can answer (a body's 400, 413 and 415; a path or query parameter's 422; the storefront's 401 and 422).
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { PROBLEM_CONTENT_TYPE } from './errors';
@@ -37,8 +37,10 @@ function operationIdOf(method: string, path: string): string {
   return method.toLowerCase() + (parts.length > 0 ? parts.map(capitalize).join('') : 'Index');
 }
 
-/** Where the surface middleware of src/app.ts runs, in OpenAPI path form. */
+/** Where the middleware of src/app.ts runs: paths in OpenAPI form, methods in upper case. */
 export type DocumentSurfaces = {
+  /** Methods whose body the transport guards bound (413) and require as JSON (415), on every path. */
+  isBodyGuarded: (method: string) => boolean;
   /** Paths that pass the publishable-key and geo middleware. */
   isStorefront: (path: string) => boolean;
   /** GETs answered through the edge cache. */
@@ -127,24 +129,37 @@ const problemResponse = (status: number) => ({
 });
 
 /**
- * The problems middleware and validation answer for any route that takes a body or parameters, before the route
- * runs: a body that is not JSON (415, requireJsonBody) or is malformed JSON (400, the error handler), a body over
- * MAX_BODY_BYTES (413, limitBody), and a path or query value its schema refuses (422, createRouter's hook; every
- * id, handle and filter in this API has bounds). The routes list what only they answer.
+ * The problems middleware and validation answer before the route runs, for every route they cover:
+ * - a body over MAX_BODY_BYTES (413, limitBody) or not JSON (415, requireJsonBody), whatever the method's route
+ *   declares: a body sent where none is read is refused all the same;
+ * - malformed JSON (400, the error handler) where the route reads a body;
+ * - a path or query value its schema refuses (422, createRouter's hook; every id, handle and filter in this API
+ *   has bounds);
+ * - on the storefront, an unknown or revoked `X-Publishable-Api-Key` (401, publishableKey) and a `region` or
+ *   `locale` the store does not offer (422, geo).
+ * The routes list what only they answer.
  */
-function addCommonProblems(op: Operation, responses: NonNullable<Operation['responses']>) {
+function addCommonProblems(
+  path: string,
+  method: string,
+  op: Operation,
+  responses: NonNullable<Operation['responses']>,
+  on: DocumentSurfaces,
+) {
   const statuses: number[] = [];
-  if (op.requestBody) statuses.push(400, 413, 415);
+  if (on.isBodyGuarded(method.toUpperCase())) statuses.push(413, 415);
+  if (op.requestBody) statuses.push(400);
   const validated = (op.parameters ?? []).some(
     (p) => !('$ref' in p) && (p.in === 'path' || p.in === 'query'),
   );
   if (validated) statuses.push(422);
+  if (on.isStorefront(path)) statuses.push(401, 422);
   for (const status of statuses) responses[status] ??= problemResponse(status);
 }
 
 function finishOperation(path: string, method: string, op: Operation, on: DocumentSurfaces) {
   const responses = op.responses ?? {};
-  addCommonProblems(op, responses);
+  addCommonProblems(path, method, op, responses, on);
   if (on.isStorefront(path)) {
     op.parameters = [
       ...(op.parameters ?? []),

@@ -97,9 +97,9 @@ export const problemDescriptions: Record<number, string> = {
 const RETRY_AFTER_STATUSES = new Set([429, 503]);
 
 /**
- * The problem+json responses a route can give, for its OpenAPI entry. What any body or parameter can meet need
- * not be listed (400, 413 and 415 of a body, 422 of a path or query value): finishDocument (openapi-document.ts)
- * adds it.
+ * The problem+json responses a route can give, for its OpenAPI entry. What middleware and validation answer for
+ * every route of a kind need not be listed (413 and 415 of a POST, PUT, PATCH or DELETE; 400 of a body; 422 of a
+ * path or query value; the storefront's 401 and 422): finishDocument (openapi-document.ts) adds it.
  */
 export function problems(...statuses: (keyof typeof problemDescriptions)[]) {
   return Object.fromEntries(
