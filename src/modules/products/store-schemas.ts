@@ -31,7 +31,7 @@ export const ListProductsQuery = z
     ...PaginationQuery,
     q: z.string().trim().min(1).max(200).optional().openapi({
       description:
-        "Full-text search: every word must be in the title or description, in one of the region's locales; the last word matches as a prefix. Accents and case are ignored.",
+        "Full-text search: every word must be in the title or description, in one of the region's locales; the last word matches as a prefix. Accents and case are ignored, typed composed or decomposed (NFC or NFD).",
       example: 'linen shirt',
     }),
     category: z
