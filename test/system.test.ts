@@ -4,7 +4,8 @@ import { createApp } from '../src/app';
 import { insertSecretKey } from './helpers/admin';
 import { seedRegions } from './helpers/catalog-fixtures';
 import { PASSWORD, registerCustomer, signIn } from './helpers/customers';
-import { bearer, call, expectProblem, jsonInit, problemOf, randomIp } from './helpers/http';
+import { bearer, call, expectProblem, jsonInit, post, problemOf, randomIp } from './helpers/http';
+import { uniqueEmail } from './helpers/unique';
 
 // The storefront paths below need a region for the shopper's country.
 beforeAll(seedRegions);
@@ -140,6 +141,26 @@ describe('errors are problem+json', () => {
     });
     expect(res.status).toBe(413);
     expect((await problemOf(res)).code).toBe('payload_too_large');
+  });
+
+  it('refuses a string holding half a character (a lone surrogate) anywhere in a body with 422, on any route', async () => {
+    const email = uniqueEmail();
+    const message = 'Not well-formed Unicode: holds half of a character (a lone surrogate)';
+    // A high surrogate with nothing after it, and a pair in the wrong order (low, then high).
+    const body = { email, password: PASSWORD, first_name: 'Ada \ud83d', last_name: 'Love\ude00\ud83dlace' };
+    const res = await post('/v1/auth/customers/register', body);
+    await expectProblem(res, 422, 'validation_failed', [
+      { pointer: '/body/first_name', message },
+      { pointer: '/body/last_name', message },
+    ]);
+    expect(await env.DB.prepare('SELECT id FROM customers WHERE email = ?').bind(email).first()).toBeNull();
+    // Whole characters outside the BMP (a surrogate pair each) are text like any other.
+    const whole = await post('/v1/auth/customers/register', {
+      ...body,
+      first_name: 'Ada 😀',
+      last_name: '𝔏ovelace',
+    });
+    expect(whole.status).toBe(201);
   });
 
   it('answers an empty body declared as another type with 415 unsupported_media_type too (the route’s own check)', async () => {

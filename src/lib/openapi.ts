@@ -1,6 +1,7 @@
 /**
  * The router factory every module uses, so every validation failure looks the same (422 problem+json with a
- * pointer per field) and every route lands in /openapi.json.
+ * pointer per field), no string that is not well-formed Unicode gets past validation, and every route lands in
+ * /openapi.json.
  */
 import { createRoute, OpenAPIHono, type RouteConfig, z } from '@hono/zod-openapi';
 import type { Context, Env, MiddlewareHandler } from 'hono';
@@ -8,12 +9,17 @@ import type { ZodError } from 'zod';
 import type { AppEnv } from './app-env';
 import { AppError, type FieldError, PROBLEM_CONTENT_TYPE } from './errors';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_RETENTION_MS, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency';
+import { illFormedStrings } from './unicode-text';
 
-/** JSON Pointer (RFC 6901) into the request part that failed, e.g. `/body/variants/0/sku`, `/query/limit`. */
-export function toFieldErrors(target: string, error: ZodError): FieldError[] {
+/** JSON Pointer (RFC 6901) to `path` inside the request part `target` names, e.g. `/body/variants/0/sku`. */
+function pointerTo(target: string, path: PropertyKey[]): string {
   const part = target === 'json' ? 'body' : target === 'param' ? 'path' : target;
-  const pointer = (path: PropertyKey[]) =>
-    `/${[part, ...path.map((p) => String(p).replaceAll('~', '~0').replaceAll('/', '~1'))].join('/')}`;
+  return `/${[part, ...path.map((p) => String(p).replaceAll('~', '~0').replaceAll('/', '~1'))].join('/')}`;
+}
+
+/** A field error per issue, pointing into the request part that failed, e.g. `/body/variants/0/sku`, `/query/limit`. */
+export function toFieldErrors(target: string, error: ZodError): FieldError[] {
+  const pointer = (path: PropertyKey[]) => pointerTo(target, path);
   return error.issues.flatMap((issue) =>
     // A strict object reports all unknown keys in one issue at the object; point at each key instead.
     issue.code === 'unrecognized_keys'
@@ -22,14 +28,26 @@ export function toFieldErrors(target: string, error: ZodError): FieldError[] {
   );
 }
 
+/**
+ * A field error per string (or object key) of the validated value that holds half of a character: a lone UTF-16
+ * surrogate, which JSON can escape (`"\ud83d"`) but no text is made of (src/lib/unicode-text.ts).
+ */
+const illFormedFieldErrors = (target: string, value: unknown): FieldError[] =>
+  illFormedStrings(value).map((path) => ({
+    pointer: pointerTo(target, path),
+    message: 'Not well-formed Unicode: holds half of a character (a lone surrogate)',
+  }));
+
 /** A router for one surface; `E` is that surface's env (src/lib/app-env.ts), e.g. `createRouter<AdminEnv>()`. */
 export function createRouter<E extends Env = AppEnv>() {
   return new OpenAPIHono<E>({
+    // Runs on every validated part of every request (body, query, path, headers), after its schema.
     defaultHook: (result) => {
-      if (!result.success) {
-        throw new AppError(422, 'validation_failed', 'The request has invalid fields.', {
-          errors: toFieldErrors(result.target, result.error),
-        });
+      const errors = result.success
+        ? illFormedFieldErrors(result.target, result.data)
+        : toFieldErrors(result.target, result.error);
+      if (errors.length > 0) {
+        throw new AppError(422, 'validation_failed', 'The request has invalid fields.', { errors });
       }
     },
   });
