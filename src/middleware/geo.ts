@@ -10,6 +10,7 @@ import { cacheVersions } from '../lib/cache-versions';
 import { AppError } from '../lib/errors';
 import { localeChainOf, negotiateLocale } from '../lib/locale';
 import { getRegionDirectory } from '../lib/region-directory';
+import { cutToLength } from '../lib/unicode-text';
 import { timed } from './request-context';
 
 export function geo() {
@@ -35,7 +36,7 @@ export function geo() {
         directory.byCode.get(c.env.DEFAULT_REGION));
     if (!region) {
       throw requestedRegion
-        ? new AppError(422, 'unknown_region', `There is no region "${requestedRegion.slice(0, 32)}".`, {
+        ? new AppError(422, 'unknown_region', `There is no region "${cutToLength(requestedRegion, 32)}".`, {
             errors: [
               { pointer: '/query/region', message: `Use one of: ${[...directory.byCode.keys()].join(', ')}` },
             ],

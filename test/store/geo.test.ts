@@ -82,6 +82,26 @@ describe('geo resolution', () => {
     expect(body.errors).toStrictEqual([{ pointer: '/query/region', message: 'Use one of: eu, jp, uk, us' }]);
   });
 
+  it('quotes at most 32 characters of an unknown region, never half of one', async () => {
+    const region = `${'a'.repeat(31)}😀`; // the cut at 32 code units falls inside the emoji
+    const res = await call(`/v1/store/regions?region=${encodeURIComponent(region)}`, {
+      cf: { country: 'DE' },
+    });
+    expect(res.status).toBe(422);
+    const body = await problemOf(res);
+    // Checked first: vitest cannot report a string that holds half a character.
+    expect(body.detail.isWellFormed()).toBe(true);
+    expect(body).toStrictEqual({
+      type: 'https://edgecart.dev/problems/unknown_region',
+      title: 'Unprocessable Content',
+      status: 422,
+      detail: `There is no region "${'a'.repeat(31)}".`,
+      code: 'unknown_region',
+      request_id: res.headers.get('X-Request-Id'),
+      errors: [{ pointer: '/query/region', message: 'Use one of: eu, jp, uk, us' }],
+    });
+  });
+
   it('rejects a locale the region does not offer', async () => {
     const res = await call('/v1/store/regions?region=uk&locale=de');
     expect(res.status).toBe(422);
