@@ -83,6 +83,23 @@ describe('first sign-in', () => {
     ).toBe(200);
   });
 
+  it('stores the provider’s names cut to 100 characters between characters, and no name that holds half of one', async () => {
+    const given = `${'a'.repeat(99)}😀b`; // the cut at 100 code units falls inside the emoji
+    const family = 'Love\ud83d'; // a JSON claim can escape half of a character
+    const res = await signInWith(
+      await issuer.idToken({ sub: newSubject(), given_name: given, family_name: family }),
+    );
+    expect(res.status).toBe(200);
+    const { customer } = (await res.json()) as AuthBody & { customer: { first_name: string | null } };
+    const row = await env.DB.prepare('SELECT first_name, last_name FROM customers WHERE id = ?')
+      .bind(customer.id)
+      .first<{ first_name: string | null; last_name: string | null }>();
+    // Checked first: vitest cannot report a string that holds half a character.
+    expect(customer.first_name?.isWellFormed()).toBe(true);
+    expect(row).toStrictEqual({ first_name: 'a'.repeat(99), last_name: null });
+    expect(customer).toMatchObject({ first_name: 'a'.repeat(99), last_name: null });
+  });
+
   it('does not store an email the provider has not verified', async () => {
     const res = await signInWith(
       await issuer.idToken({ sub: newSubject(), email: uniqueEmail(), email_verified: false }),

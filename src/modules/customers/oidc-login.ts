@@ -16,6 +16,7 @@ import { constraintFailure } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
+import { cutToLength } from '../../lib/unicode-text';
 import { findProvider, type Provider, verifyIdToken } from '../identity-providers/id-token';
 import { revokeAllSessionsStatement } from '../sessions/service';
 import type { CustomerRow } from './schemas';
@@ -62,8 +63,10 @@ async function createLinked(
   claims: { email: string | null; givenName: unknown; familyName: unknown },
 ): Promise<void> {
   const id = newId('cus');
+  // Cut to the API's 100 at a character boundary; a name holding half of a character (a lone surrogate, which a
+  // JSON claim can escape) is not stored, as the API would refuse it.
   const name = (value: unknown) =>
-    typeof value === 'string' && value.trim() ? value.trim().slice(0, 100) : null;
+    typeof value === 'string' && value.trim() && value.isWellFormed() ? cutToLength(value.trim(), 100) : null;
   // Whoever signs up acts as the customer they become.
   await commit(db, actingAs(caller, { type: 'customer', id }), {
     statements: [
