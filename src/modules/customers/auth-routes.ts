@@ -93,6 +93,10 @@ export const oidcLogin = publicRoute({
   path: '/oidc',
   tags,
   summary: 'Sign in with an ID token from a configured OpenID Connect provider',
+  description:
+    'Links by (issuer, sub), then by an email the provider marks verified. A new account stores that email as ' +
+    'verified if the API would take it (as at registration); one it would not, e.g. on an internationalized ' +
+    'domain, is not stored and the account has `email: null`, as for a provider that shares no email.',
   middleware: [limitByIp()] as const,
   request: { body: jsonBody(OidcLoginSchema) },
   responses: {

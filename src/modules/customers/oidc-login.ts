@@ -19,7 +19,7 @@ import { newId } from '../../lib/ids';
 import { cutToLength } from '../../lib/unicode-text';
 import { findProvider, type Provider, verifyIdToken } from '../identity-providers/id-token';
 import { revokeAllSessionsStatement } from '../sessions/service';
-import type { CustomerRow } from './schemas';
+import { type CustomerRow, Email } from './schemas';
 
 type Identity = { issuer: string; subject: string };
 
@@ -92,9 +92,10 @@ async function link(
   const identity = { issuer: provider.issuer, subject: claims.sub };
   const linked = await linkedCustomer(db, identity);
   if (linked) return;
-  const verified = claims.email_verified === true && typeof claims.email === 'string';
-  const email =
-    typeof claims.email === 'string' && claims.email.length <= 320 ? claims.email.trim().toLowerCase() : null;
+  // Only an address the API's Email takes counts, as the account's email could not be used otherwise (its carts'
+  // orders carry it in their events); one it refuses is treated as absent (docs/AUTH.md).
+  const email = Email.safeParse(claims.email).data ?? null;
+  const verified = claims.email_verified === true && email !== null;
   const existing = email
     ? await db.select().from(customers).where(eq(customers.email, email)).get()
     : undefined;

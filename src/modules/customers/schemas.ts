@@ -54,10 +54,10 @@ export const PasswordResetSchema = z
 export const CustomerSchema = z
   .object({
     id: z.string().openapi({ example: 'cus_01JD3Q6C5W9ZK2M4T8R7XPN0AB' }),
-    email: z
-      .string()
-      .nullable()
-      .openapi({ description: 'Null for accounts from a provider that shares no email' }),
+    email: z.string().nullable().openapi({
+      description:
+        'Null for accounts from a provider that shares no email, or none the API takes (see sign-in)',
+    }),
     email_verified: z.boolean(),
     first_name: z.string().nullable(),
     last_name: z.string().nullable(),
