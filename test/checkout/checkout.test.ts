@@ -169,6 +169,17 @@ describe('a cart that cannot be checked out yet', () => {
       'email_required',
     );
 
+    // An address no writer takes now, stored before they all checked (an identity provider's, copied to its carts).
+    const unusableEmail = await readyCart([{ variantId }]);
+    await env.DB.prepare('UPDATE carts SET email = ? WHERE id = ?')
+      .bind('ivan@shop.xn--p1ai', unusableEmail.cartId)
+      .run();
+    await expectProblem(
+      await checkoutCall(unusableEmail.cartId, unusableEmail.who, crypto.randomUUID()),
+      422,
+      'email_required',
+    );
+
     const noAddress = await readyCart([{ variantId }]);
     await patchCart(noAddress.cartId, noAddress.who, { shipping_address: null });
     await expectProblem(
@@ -177,7 +188,7 @@ describe('a cart that cannot be checked out yet', () => {
       'shipping_address_required',
     );
 
-    for (const { cartId } of [empty, noEmail, noAddress]) {
+    for (const { cartId } of [empty, noEmail, unusableEmail, noAddress]) {
       expect(await cartState(cartId)).toMatchObject({ status: 'open', checkout_started_at: null });
       expect(await rows('SELECT id FROM orders WHERE cart_id = ?', cartId)).toStrictEqual([]);
     }

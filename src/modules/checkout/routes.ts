@@ -38,7 +38,8 @@ export const checkoutCart = createRoute({
   tags: ['Store: checkout'],
   summary: 'Place the order: hold the stock, authorize the payment, create the order',
   description:
-    'The cart needs an email, a shipping address in its region and at least one line; with no shipping option ' +
+    'The cart needs an email (422 `email_required` also when its email is one the API no longer takes), a ' +
+    'shipping address in its region and at least one line; with no shipping option ' +
     'chosen, the cheapest that applies is used. Requires an `Idempotency-Key`: a retry gets the same answer. ' +
     'With `stripe` and no `payment_method`, the order waits in `pending_payment` and `payment.client_secret` ' +
     'goes to Stripe.js; the order is paid when Stripe confirms (webhook, or `POST /v1/store/orders/{id}/confirm-payment`).',
