@@ -12,7 +12,8 @@ import {
   saveAddress,
   withAuth,
 } from '../helpers/customers';
-import { bearer, call, jsonInit, post, problemOf } from '../helpers/http';
+import { bearer, call, expectProblem, jsonInit, post, problemOf } from '../helpers/http';
+import { uniqueEmail } from '../helpers/unique';
 
 beforeAll(seedRegions);
 
@@ -59,6 +60,42 @@ describe('GET/PATCH /v1/store/customers/me', () => {
     const res = await call('/v1/store/customers/me', withAuth(who, 'PATCH', body));
     expect(res.status).toBe(422);
     expect((await problemOf(res)).errors?.map((e) => e.pointer)).toContain(pointer);
+    expect(await env.DB.prepare('SELECT * FROM customers WHERE id = ?').bind(who.id).first()).toStrictEqual(
+      before,
+    );
+  });
+});
+
+describe('the customer’s locale', () => {
+  // Tags that fit the pattern, at the catalog's bound of 35 characters and one past it.
+  const longest = `en${'-abcdefgh'.repeat(3)}-abcde`;
+  const tooLong = `${longest}f`;
+
+  it('takes a tag of up to 35 characters, as the catalog does', async () => {
+    expect(longest).toHaveLength(35);
+    const who = await registerCustomer({ locale: longest });
+    const me = await call('/v1/store/customers/me', { headers: bearer(who.tokens.access_token) });
+    expect(((await me.json()) as { locale: string }).locale).toBe(longest);
+  });
+
+  it('refuses a longer one with 422 at registration and in a change, storing nothing', async () => {
+    const email = uniqueEmail();
+    const registered = await post('/v1/auth/customers/register', {
+      email,
+      password: PASSWORD,
+      locale: tooLong,
+    });
+    await expectProblem(registered, 422, 'validation_failed', [
+      { pointer: '/body/locale', message: expect.any(String) },
+    ]);
+    expect(await env.DB.prepare('SELECT id FROM customers WHERE email = ?').bind(email).first()).toBeNull();
+
+    const who = await registerCustomer();
+    const before = await env.DB.prepare('SELECT * FROM customers WHERE id = ?').bind(who.id).first();
+    const changed = await call('/v1/store/customers/me', withAuth(who, 'PATCH', { locale: tooLong }));
+    await expectProblem(changed, 422, 'validation_failed', [
+      { pointer: '/body/locale', message: expect.any(String) },
+    ]);
     expect(await env.DB.prepare('SELECT * FROM customers WHERE id = ?').bind(who.id).first()).toStrictEqual(
       before,
     );

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { customers } from '../../db/schema';
+import { Locale } from '../../lib/catalog-fields';
 import { decryptField } from '../../lib/encryption';
 import { TokenResponseSchema } from '../sessions/schemas';
 
@@ -21,7 +22,6 @@ const Phone = z
   .string()
   .trim()
   .regex(/^\+?[0-9 ()-]{5,32}$/, 'A phone number, e.g. +49 30 1234567');
-const Locale = z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/);
 
 export const RegisterSchema = z
   .object({
