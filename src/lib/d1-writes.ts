@@ -74,6 +74,14 @@ export function chunkRows<T>(table: SQLiteTable, rows: T[]): T[][] {
   return chunks;
 }
 
+/**
+ * `column IN (...ids)` with the ids bound as one JSON array, so a list of any length binds one parameter: a
+ * statement's list that can outgrow D1's 100 bound parameters (a key's descendants) cannot fail the batch.
+ */
+export function inIdList(column: SQLiteColumn, ids: readonly string[]): SQL {
+  return sql`${column} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`;
+}
+
 /** Which of `ids` have no row in `idColumn`'s table. */
 export async function missingIds(db: Database, idColumn: SQLiteColumn, ids: string[]): Promise<Set<string>> {
   const unique = [...new Set(ids)];

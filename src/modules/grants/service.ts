@@ -8,11 +8,11 @@
  * written until the change commits). So the batch ends by checking that nothing the authority made outlives the
  * change; if something does, it rolls back and the change lists again (revokingGrants).
  */
-import { and, eq, inArray, isNull, type SQL, sql } from 'drizzle-orm';
+import { and, eq, isNull, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { apiKeys, STAFF_ROLES, type StaffRole, staffInvites, staffUsers } from '../../db/schema';
 import type { AuditRecord } from '../../lib/commit';
-import { onlyIf } from '../../lib/d1-writes';
+import { inIdList, onlyIf } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import { conflict } from '../../lib/errors';
 import { isPermission, PERMISSIONS, type Permission, ROLE_PERMISSIONS } from '../../lib/permissions';
@@ -180,7 +180,7 @@ async function revokeKeysOutliving(
       db
         .update(apiKeys)
         .set({ revokedAt: now })
-        .where(and(inArray(apiKeys.id, ids), isNull(apiKeys.revokedAt))),
+        .where(and(inIdList(apiKeys.id, ids), isNull(apiKeys.revokedAt))),
     ],
     audit: ids.map((id) => ({
       action: 'api_key.revoke',
@@ -196,7 +196,7 @@ export function revokePendingInvites(db: Database, ids: string[], now: Date) {
   return db
     .update(staffInvites)
     .set({ revokedAt: now })
-    .where(and(inArray(staffInvites.id, ids), pendingInvite(now)));
+    .where(and(inIdList(staffInvites.id, ids), pendingInvite(now)));
 }
 
 async function revokeInvitesOutliving(
