@@ -1,10 +1,10 @@
 import { env } from 'cloudflare:workers';
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { auditLog, staffInvites } from '../../src/db/schema';
 import { sha256Hex } from '../../src/lib/crypto';
 import { createDb } from '../../src/lib/db';
-import { pendingInvitesMadeBy } from '../../src/modules/grants/read';
+import { keyIdsDescendedFrom, pendingInvitesMadeBy } from '../../src/modules/grants/read';
 import { createInvite } from '../../src/modules/staff/invite-service';
 import { updateStaff } from '../../src/modules/staff/service';
 import { expectNoWrites, insertSecretKey, insertStaff } from '../helpers/admin';
@@ -383,6 +383,21 @@ describe('invitations outliving their inviter’s authority', () => {
 });
 
 describe('what revoking a grant reads', () => {
+  it('walks a key chain down through api_keys_created_by_idx, a search per level, never a scan of the keys', async () => {
+    const query = db()
+      .select({ id: sql`id` })
+      .from(sql`(${keyIdsDescendedFrom('stf_plan')})`)
+      .toSQL();
+    const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query.sql}`)
+      .bind(...query.params)
+      .all<{ detail: string }>();
+    const keysRead = results.map((r) => r.detail).filter((detail) => /\bk\b/.test(detail));
+    expect(keysRead).toStrictEqual([
+      'SEARCH k USING INDEX api_keys_created_by_idx (created_by=?)',
+      'SEARCH k USING INDEX api_keys_created_by_idx (created_by=?)',
+    ]);
+  });
+
   it('finds the pending invitations a member or key made through staff_invites_invited_by_idx', async () => {
     const query = pendingInvitesMadeBy(db(), 'stf_plan', new Date()).toSQL();
     const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query.sql}`)

@@ -4,7 +4,7 @@
  * Publishable keys (`pk_...`) are public by design: they name a storefront and its default region.
  */
 import { sql } from 'drizzle-orm';
-import { integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 export const apiKeys = sqliteTable(
   'api_keys',
@@ -25,5 +25,9 @@ export const apiKeys = sqliteTable(
     lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
     revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
   },
-  (t) => [uniqueIndex('api_keys_secret_hash_uq').on(t.secretHash)],
+  (t) => [
+    uniqueIndex('api_keys_secret_hash_uq').on(t.secretHash),
+    // Revoking walks a key chain down by created_by (grants/read.ts keyIdsDescendedFrom): a search per level.
+    index('api_keys_created_by_idx').on(t.createdBy),
+  ],
 );
