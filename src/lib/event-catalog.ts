@@ -14,6 +14,7 @@
  * event has them, so an event written before a deploy is still read after it.
  */
 import { z } from '@hono/zod-openapi';
+import { emailAddress } from './email-address';
 import { type EventEnvelope, EventEnvelopeSchema } from './event-envelope';
 
 /** The ids of our rows (prefixed ULIDs), with room to spare. */
@@ -51,7 +52,7 @@ const OrderLine = z.strictObject({
 const OrderCreatedData = z.strictObject({
   id: Id,
   customer_id: Id.nullable(),
-  email: z.email(),
+  email: emailAddress(),
   locale: z.string().nullable(),
   region: RegionCode,
   country: Country.openapi({ description: 'The shipping country (ISO 3166-1 alpha-2)' }),
@@ -375,7 +376,7 @@ export const EVENT_CATALOG = {
     description:
       'Someone asked for a password reset for `email`. Raised whether or not an account has it, so the request ' +
       'does the same work either way; the email consumer mails a link only when one does.',
-    versions: { 1: z.strictObject({ email: z.email() }) },
+    versions: { 1: z.strictObject({ email: emailAddress() }) },
   }),
   'staff_invite.created': spec({
     aggregate: 'staff_invite',

@@ -56,6 +56,25 @@ describe('register', () => {
     expect(await mailTo(email.toLowerCase())).toStrictEqual([expect.stringContaining('Confirm your email')]);
   });
 
+  it('takes an address on an internationalized domain in its ASCII form (.рф is xn--p1ai), and signs in with it', async () => {
+    const email = `ivan.${crypto.randomUUID().slice(0, 8)}@shop.xn--p1ai`;
+    const res = await post('/v1/auth/customers/register', { email, password: PASSWORD });
+    expect(res.status, await res.clone().text()).toBe(201);
+    expect(((await res.json()) as { customer: { email: string } }).customer.email).toBe(email);
+    const login = await post('/v1/auth/customers/login', { email: email.toUpperCase(), password: PASSWORD });
+    expect(login.status).toBe(200);
+  });
+
+  it('refuses an address outside the one email rule with 422 at its pointer, adding nothing', async () => {
+    const email = `"ivan smith".${crypto.randomUUID().slice(0, 8)}@example.com`;
+    const res = await post('/v1/auth/customers/register', { email, password: PASSWORD });
+    expect(res.status).toBe(422);
+    expect((await problemOf(res)).errors).toMatchObject([{ pointer: '/body/email' }]);
+    expect(
+      await env.DB.prepare('SELECT COUNT(*) AS n FROM customers WHERE email = ?').bind(email).first('n'),
+    ).toBe(0);
+  });
+
   it('refuses a taken email with 409 and adds nothing', async () => {
     const existing = await registerCustomer();
     const before = await count('SELECT COUNT(*) AS n FROM customers');

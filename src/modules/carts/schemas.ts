@@ -1,7 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { CART_STATUSES } from '../../db/schema';
 import { someFieldToChange, Timestamp } from '../../lib/catalog-fields';
-import { AddressInputSchema, Email, postalAddressFields } from '../customers/schemas';
+import { Email } from '../../lib/email-address';
+import { AddressInputSchema, postalAddressFields } from '../customers/schemas';
 import { DISCOUNT_REFUSALS } from '../discounts/rules';
 import { DiscountCode } from '../discounts/schemas';
 import { MAX_CART_QUANTITY, MAX_LINE_QUANTITY } from './limits';

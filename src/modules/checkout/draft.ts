@@ -6,10 +6,10 @@
 import { eq, inArray } from 'drizzle-orm';
 import { regionCountries, variants } from '../../db/schema';
 import type { Database } from '../../lib/db';
+import { Email } from '../../lib/email-address';
 import { AppError } from '../../lib/errors';
 import type { LoadedCart } from '../carts/load';
 import { reservationIdOf } from '../carts/reservations';
-import { Email } from '../customers/schemas';
 import { DISCOUNT_REFUSALS } from '../discounts/rules';
 import type { OrderDraft, OrderLineDraft } from '../orders/place';
 

@@ -14,12 +14,13 @@ import { actingAs, type Caller, callerLogger } from '../../lib/caller';
 import { commit } from '../../lib/commit';
 import { constraintFailure } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
+import { Email } from '../../lib/email-address';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { cutToLength } from '../../lib/unicode-text';
 import { findProvider, type Provider, verifyIdToken } from '../identity-providers/id-token';
 import { revokeAllSessionsStatement } from '../sessions/service';
-import { type CustomerRow, Email } from './schemas';
+import type { CustomerRow } from './schemas';
 
 type Identity = { issuer: string; subject: string };
 

@@ -1,16 +1,10 @@
 import { z } from '@hono/zod-openapi';
 import type { customers } from '../../db/schema';
 import { Locale } from '../../lib/catalog-fields';
+import { Email } from '../../lib/email-address';
 import { decryptField } from '../../lib/encryption';
 import { TokenResponseSchema } from '../sessions/schemas';
 
-export const Email = z
-  .string()
-  .trim()
-  .max(320)
-  .pipe(z.email())
-  .transform((e) => e.toLowerCase())
-  .openapi({ example: 'ada@example.com' });
 /** Long passphrases welcome; the upper bound keeps hashing cost bounded. */
 export const Password = z
   .string()

@@ -1,11 +1,7 @@
 import { z } from '@hono/zod-openapi';
+import { Email } from '../../lib/email-address';
 import { TokenResponseSchema } from '../sessions/schemas';
 
-const Email = z
-  .email()
-  .max(254)
-  .transform((e) => e.toLowerCase())
-  .openapi({ example: 'ana@example.com' });
 /** Login takes any string so that a wrong password and a malformed one are the same answer. */
 const LoginPassword = z.string().min(1).max(256);
 const TotpCode = z

@@ -1,13 +1,9 @@
 import { z } from '@hono/zod-openapi';
 import { type apiKeys, STAFF_ROLES, type staffInvites, type staffUsers } from '../../db/schema';
+import { Email } from '../../lib/email-address';
 import { PageInfoSchema, PaginationQuery } from '../../lib/pagination';
 
 const Role = z.enum(STAFF_ROLES).openapi({ example: 'catalog_manager' });
-const Email = z
-  .email()
-  .max(254)
-  .transform((e) => e.toLowerCase())
-  .openapi({ example: 'ana@example.com' });
 
 const idParam = (example: string) =>
   z.object({
