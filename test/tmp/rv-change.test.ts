@@ -6,7 +6,9 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
+import { revokeApiKey } from '../../src/modules/api-keys/service';
 import { toBase64Url } from '../../src/lib/encoding';
+import { insertSecretKey, keyCaller } from '../helpers/admin';
 import { admin, rows, uniqueCountry } from '../helpers/admin-fixtures';
 import { addLine, createCart, patchCart, stockedProduct } from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
@@ -14,7 +16,8 @@ import { type CheckoutBody, checkoutCall, SHIPPING_ADDRESS, shippingOption } fro
 import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { PASSWORD, registerCustomer, signIn } from '../helpers/customers';
 import { deliver, FakeStripe, stripeEvent } from '../helpers/fake-stripe';
-import { jsonInit, randomIp } from '../helpers/http';
+import { bearer, call, jsonInit, randomIp } from '../helpers/http';
+import { unique } from '../helpers/unique';
 
 const stripe = new FakeStripe();
 stripe.install();
@@ -125,5 +128,39 @@ describe('Stripe amounts read back in edgecart’s units', () => {
       amount_refunded: 5980,
     });
     expect(refunds.reduce((sum, r) => sum + Number(r.amount), 0)).toBe(5980);
+  });
+});
+
+describe('revoking a key while its holder keeps minting keys with it', () => {
+  it('a leaked key whose holder mints a child key in a loop is still revoked (not 409 grants_changed every time)', async () => {
+    const admin = await insertSecretKey();
+    const leaked = await insertSecretKey(['orders:read', 'api_keys:manage']);
+    // The thief mints keys with the leaked key as fast as it can: one lands between each listing of what to
+    // revoke and its batch (forced here for the three attempts one revoke makes; a loop does it in production,
+    // where each listing is a round trip to the D1 primary).
+    const mint = async () => {
+      const res = await call(
+        '/v1/admin/api-keys',
+        jsonInit(
+          'POST',
+          { kind: 'secret', name: unique('mint'), permissions: ['orders:read'] },
+          bearer(leaked.key),
+        ),
+      );
+      expect(res.status).toBe(201);
+    };
+    const revoke = () =>
+      revokeApiKey(
+        writeLandsBeforeBatch('api_keys', mint, 'update', 3),
+        keyCaller(admin.id, ['orders:read', 'api_keys:manage']),
+        leaked.id,
+      );
+    // Staff press "revoke": the leaked key must stop working, whatever it minted meanwhile.
+    const outcome = await revoke().then(
+      (row) => ({ revoked: row.revokedAt instanceof Date }),
+      (error: { status?: number; code?: string }) => ({ status: error.status, code: error.code }),
+    );
+    expect((await call('/v1/admin/orders?limit=1', { headers: bearer(leaked.key) })).status).toBe(401);
+    expect(outcome).toStrictEqual({ revoked: true });
   });
 });
