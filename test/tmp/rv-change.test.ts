@@ -6,8 +6,8 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
-import { revokeApiKey } from '../../src/modules/api-keys/service';
 import { toBase64Url } from '../../src/lib/encoding';
+import { revokeApiKey } from '../../src/modules/api-keys/service';
 import { insertSecretKey, keyCaller } from '../helpers/admin';
 import { admin, rows, uniqueCountry } from '../helpers/admin-fixtures';
 import { addLine, createCart, patchCart, stockedProduct } from '../helpers/carts';
