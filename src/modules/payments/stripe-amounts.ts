@@ -60,9 +60,38 @@ export function toStripeAmount(amount: number, currency: string): number | null 
 
 /**
  * A Stripe amount of `currency` in edgecart's minor units. Stripe states the currencies edgecart counts in whole
- * units (ISK, HUF) in multiples of 100 for anything it charges; a fraction a dashboard user typed is rounded.
+ * units in multiples of 100 for anything it charges (ISK always; HUF as edgecart charges it); a fraction someone
+ * typed in Stripe's dashboard (a HUF refund of 1,000.30 Ft) is rounded, `up` or to the nearest.
  */
-export function fromStripeAmount(amount: number, currency: string): number {
+export function fromStripeAmount(
+  amount: number,
+  currency: string,
+  rounding: 'nearest' | 'up' = 'nearest',
+): number {
   const shift = shiftOf(currency);
-  return shift >= 0 ? Math.round(amount / 10 ** shift) : amount * 10 ** -shift;
+  if (shift < 0) return amount * 10 ** -shift;
+  const units = amount / 10 ** shift;
+  return rounding === 'up' ? Math.ceil(units) : Math.round(units);
+}
+
+/**
+ * The refunds of one charge, oldest first, in edgecart's minor units. Those returning money are each the step of
+ * their running total, so they add up to their total converted once, as Stripe's charge states it (two HUF
+ * refunds of 2,990.50 Ft and 2,989.50 Ft are 2,991 and 2,989, never more than the 5,980 charged). Failed ones
+ * are rounded up, so a list that holds every refund the charge counts never sums to less than the charge says.
+ */
+export function fromStripeRefunds<T extends { amount: number; failed: boolean }>(
+  refunds: readonly T[],
+  currency: string,
+): T[] {
+  let stated = 0;
+  let converted = 0;
+  return refunds.map((refund) => {
+    if (refund.failed) return { ...refund, amount: fromStripeAmount(refund.amount, currency, 'up') };
+    stated += refund.amount;
+    const total = fromStripeAmount(stated, currency);
+    const amount = total - converted;
+    converted = total;
+    return { ...refund, amount };
+  });
 }

@@ -51,22 +51,20 @@ export const ChargeSchema = z
     amount_refunded: fromStripeAmount(charge.amount_refunded, charge.currency),
   }));
 
-export const StripeRefundSchema = z
-  .object({
-    id: z.string().min(1),
-    object: z.literal('refund'),
-    amount: z.number().int(),
-    currency: z.string(),
-    /** Documented nullable: a refund whose status Stripe does not state. */
-    status: z.string().nullable(),
-    /** Documented nullable: a refund nobody set metadata on, so not one of edgecart's. */
-    metadata: z.record(z.string(), z.string()).nullable(),
-    /** The PaymentIntent refunded; null for a refund of a charge made without one. */
-    payment_intent: z.string().nullish(),
-    /** Why a `failed` refund failed (`insufficient_funds`, `expired_or_canceled_card`, ...). */
-    failure_reason: z.string().nullish(),
-  })
-  .transform((refund) => ({ ...refund, amount: fromStripeAmount(refund.amount, refund.currency) }));
+export const StripeRefundSchema = z.object({
+  id: z.string().min(1),
+  object: z.literal('refund'),
+  amount: z.number().int(),
+  currency: z.string(),
+  /** Documented nullable: a refund whose status Stripe does not state. */
+  status: z.string().nullable(),
+  /** Documented nullable: a refund nobody set metadata on, so not one of edgecart's. */
+  metadata: z.record(z.string(), z.string()).nullable(),
+  /** The PaymentIntent refunded; null for a refund of a charge made without one. */
+  payment_intent: z.string().nullish(),
+  /** Why a `failed` refund failed (`insufficient_funds`, `expired_or_canceled_card`, ...). */
+  failure_reason: z.string().nullish(),
+});
 
 export type StripeRefund = z.infer<typeof StripeRefundSchema>;
 

@@ -25,7 +25,7 @@ import {
   ProviderUnreachable,
   type RefundResult,
 } from './provider';
-import { toStripeAmount } from './stripe-amounts';
+import { fromStripeRefunds, toStripeAmount } from './stripe-amounts';
 import { type FormParams, type StripeAnswer, type StripeCall, stripeRequest } from './stripe-api';
 import {
   EDGECART_REFUND,
@@ -239,7 +239,7 @@ export function stripeProvider(secretKey: string): PaymentProvider {
     },
 
     async refunds(ref, signal) {
-      const listed: ProviderRefund[] = [];
+      const listed: (ProviderRefund & { failed: boolean; currency: string })[] = [];
       let after: string | undefined;
       do {
         const query = new URLSearchParams({ payment_intent: ref, limit: String(REFUND_PAGE) });
@@ -248,16 +248,23 @@ export function stripeProvider(secretKey: string): PaymentProvider {
         if (answer.status >= 400) throw rejection(answer);
         const page = parsed(RefundListSchema, answer.body);
         for (const refund of page.data) {
+          const status = refundStatusOf(refund.status);
           listed.push({
             providerRef: refund.id,
             amount: refund.amount,
-            status: refundStatusOf(refund.status),
+            status,
             ...refundOrigin(refund),
+            failed: status === 'failed',
+            currency: refund.currency,
           });
         }
         after = page.has_more ? page.data.at(-1)?.id : undefined;
       } while (after !== undefined);
-      return listed;
+      // Stripe lists the newest first; amounts convert along the charge's running total, oldest first.
+      const currency = listed[0]?.currency ?? '';
+      return fromStripeRefunds(listed.reverse(), currency)
+        .reverse()
+        .map(({ failed: _, currency: __, ...refund }) => refund);
     },
   };
 }

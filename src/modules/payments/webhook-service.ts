@@ -47,6 +47,7 @@ import {
   type OnPaymentVoided,
   recordProviderUpdate,
 } from './settlement';
+import { fromStripeAmount } from './stripe-amounts';
 import {
   ChargeSchema,
   EventSchema,
@@ -107,9 +108,11 @@ function reportOf(
 function refundFailureOf(event: StripeEvent): { ref: string; failure: RefundFailure } | null {
   const refund = StripeRefundSchema.safeParse(event.data.object);
   if (!refund.success) throw invalidEvent();
-  const { id, amount, status, payment_intent: ref, failure_reason: failureReason } = refund.data;
+  const { id, status, payment_intent: ref, failure_reason: failureReason } = refund.data;
   if (!ref || (status !== 'failed' && status !== 'canceled')) return null;
   const { ours } = refundOrigin(refund.data);
+  // As a failed refund is read in a listing (stripe-amounts.ts), so both name the same amount.
+  const amount = fromStripeAmount(refund.data.amount, refund.data.currency, 'up');
   return { ref, failure: { providerRef: id, amount, ours, status, failureReason: failureReason ?? null } };
 }
 
