@@ -115,13 +115,31 @@ export async function verifyCustomerPassword(
  * hash is still the one verified (or the upgrade of it this sign-in wrote). A password reset or change, an erasure
  * or an OpenID sign-in that takes the account over ends every session, and may commit between the check and the
  * session's insert: the database compares the hash in that insert, so the session is not written and the answer
- * is 401 `invalid_credentials`, as a sign-in after the change would get.
+ * is 401 `invalid_credentials`, as a sign-in after the change would get. The hash may also have changed only in
+ * form (another sign-in upgraded it meanwhile): so a refused session is tried once more from the top, verifying
+ * the password against the hash as it is now, which the old password fails after a real change.
  */
 export async function signInWithPassword(
   db: Database,
   caller: Caller,
   input: { email: string; password: string },
 ): Promise<{ customer: CustomerRow; session: NewSession }> {
+  for (let attempt = 1; attempt <= SIGN_IN_ATTEMPTS; attempt++) {
+    const signedIn = await signInOnce(db, caller, input);
+    if (signedIn) return signedIn;
+  }
+  throw invalidCredentials();
+}
+
+/** Sign-ins one request tries: the second after the stored hash changed under the first. */
+const SIGN_IN_ATTEMPTS = 2;
+
+/** One sign-in against the stored hash as read; null when the hash changed before the session was written. */
+async function signInOnce(
+  db: Database,
+  caller: Caller,
+  input: { email: string; password: string },
+): Promise<{ customer: CustomerRow; session: NewSession } | null> {
   const { email, password } = input;
   const row = await db.select().from(customers).where(eq(customers.email, email)).get();
   if (!row?.passwordHash) {
@@ -159,6 +177,5 @@ export async function signInWithPassword(
         .where(and(eq(customers.id, row.id), inArray(customers.passwordHash, current))),
     ),
   );
-  if (!session) throw invalidCredentials();
-  return { customer: row, session };
+  return session ? { customer: row, session } : null;
 }
