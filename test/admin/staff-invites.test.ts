@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { auditLog, staffInvites } from '../../src/db/schema';
 import { sha256Hex } from '../../src/lib/crypto';
 import { createDb } from '../../src/lib/db';
-import { keyIdsDescendedFrom, pendingInvitesMadeBy } from '../../src/modules/grants/read';
+import { keyIdsDescendedFrom } from '../../src/modules/grants/read';
+import { invitesOutliving } from '../../src/modules/grants/service';
 import { createInvite } from '../../src/modules/staff/invite-service';
 import { updateStaff } from '../../src/modules/staff/service';
 import { expectNoWrites, insertSecretKey, insertStaff } from '../helpers/admin';
@@ -399,7 +400,11 @@ describe('what revoking a grant reads', () => {
   });
 
   it('finds the pending invitations a member or key made through staff_invites_invited_by_idx', async () => {
-    const query = pendingInvitesMadeBy(db(), 'stf_plan', new Date()).toSQL();
+    const query = db()
+      .select({ id: staffInvites.id })
+      .from(staffInvites)
+      .where(invitesOutliving('stf_plan', null, new Date()))
+      .toSQL();
     const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query.sql}`)
       .bind(...query.params)
       .all<{ detail: string }>();

@@ -48,11 +48,12 @@ export const revokeApiKey = adminRoute('api_keys:manage', {
   description:
     'Only a principal holding every permission of a secret key can revoke it. The secret keys it created, ' +
     'the secret keys those created, and their pending staff invitations are revoked in the same write ' +
-    '(publishable keys grant nothing and stay), including keys and invitations created while the revoke ran; ' +
-    '409 `grants_changed`, revoking nothing, if new ones kept appearing through three attempts.',
+    '(publishable keys grant nothing and stay), including keys and invitations created while the revoke ran: ' +
+    'the database decides what to revoke as the write commits, and a key or invitation its creator would make ' +
+    'after that is refused.',
   request: { params: ApiKeyIdParam },
   responses: {
     200: jsonContent(ApiKeySchema, 'The revoked key'),
-    ...problems(401, 403, 404, 409),
+    ...problems(401, 403, 404),
   },
 });

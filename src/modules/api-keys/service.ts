@@ -17,7 +17,7 @@ import { AppError, notFound } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { type Permission, refuseEscalation } from '../../lib/permissions';
 import { authorityHeld, refuseEndedAuthority } from '../grants/authority';
-import { revokingGrants } from '../grants/service';
+import { revokeGrantsOutliving } from '../grants/service';
 
 type ApiKeyRow = typeof apiKeys.$inferSelect;
 
@@ -118,30 +118,25 @@ export async function revokeApiKey(env: Env, caller: AdminCaller, id: string): P
       'You cannot revoke a key with permissions you do not hold',
     );
   if (row.revokedAt) return row;
-  const revoked = await revokingGrants(db, id, null, 'creator_revoked', async (grants) => {
-    const now = new Date();
-    const revoke = db
-      .update(apiKeys)
-      .set({ revokedAt: now })
-      .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
-      .returning();
-    const results = await commit(db, caller, {
-      conditional: true,
-      // The key's own revoke stays last, as `conditional` needs: a concurrent revoke that got there first leaves
-      // nothing to audit.
-      statements: [...grants.statements, revoke],
-      audit: [
-        {
-          action: 'api_key.revoke',
-          targetType: 'api_key',
-          targetId: id,
-          changes: { revoked_at: { from: null, to: now.toISOString() } },
-        },
-        ...grants.audit,
-      ],
-    });
-    return (results.at(-1) as Awaited<typeof revoke>)[0];
+  const now = new Date();
+  const revoke = db
+    .update(apiKeys)
+    .set({ revokedAt: now })
+    .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+    .returning();
+  const results = await commit(db, caller, {
+    conditional: true,
+    // The key's own revoke stays last, as `conditional` needs: a concurrent revoke that got there first leaves
+    // nothing to audit.
+    statements: [...revokeGrantsOutliving(db, caller, id, null, 'creator_revoked'), revoke],
+    audit: {
+      action: 'api_key.revoke',
+      targetType: 'api_key',
+      targetId: id,
+      changes: { revoked_at: { from: null, to: now.toISOString() } },
+    },
   });
+  const revoked = (results.at(-1) as Awaited<typeof revoke>)[0];
   forgetPublishableKey(id);
   return revoked ?? row;
 }

@@ -15,42 +15,6 @@ export const keyIdsDescendedFrom = (creatorId: string) => sql`WITH RECURSIVE tre
       UNION SELECT k.id FROM api_keys k JOIN tree ON k.created_by = tree.id
     ) SELECT id FROM tree`;
 
-/** Active secret keys that `creatorId`'s authority created (see keyIdsDescendedFrom). */
-export function activeKeysDescendedFrom(db: Database, creatorId: string) {
-  return db
-    .select()
-    .from(apiKeys)
-    .where(
-      and(
-        sql`${apiKeys.id} IN (${keyIdsDescendedFrom(creatorId)})`,
-        eq(apiKeys.kind, 'secret'),
-        isNull(apiKeys.revokedAt),
-      ),
-    )
-    .orderBy(apiKeys.createdAt, apiKeys.id)
-    .all();
-}
-
 /** An invitation that can still be accepted at `now` (a time, or the database's clock as the statement runs). */
 export const pendingInvite = (now: Date | SQL) =>
   and(isNull(staffInvites.acceptedAt), isNull(staffInvites.revokedAt), gt(staffInvites.expiresAt, now));
-
-/**
- * Pending invitations made by `creatorId` (a staff member or a key) or by a key descended from it: the query, to
- * run with `.all()` (its plan is tested).
- */
-export function pendingInvitesMadeBy(db: Database, creatorId: string, now: Date) {
-  return db
-    .select()
-    .from(staffInvites)
-    .where(
-      and(
-        or(
-          eq(staffInvites.invitedBy, creatorId),
-          sql`${staffInvites.invitedBy} IN (${keyIdsDescendedFrom(creatorId)})`,
-        ),
-        pendingInvite(now),
-      ),
-    )
-    .orderBy(staffInvites.createdAt, staffInvites.id);
-}

@@ -4,19 +4,21 @@
  * role, a key revoked), in the same batch. The staff and API-key services both end authority, so this sits
  * below them.
  *
- * What to revoke is listed before the batch, and a grant may still be made after that (authority.ts lets one be
- * written until the change commits). So the batch ends by checking that nothing the authority made outlives the
- * change; if something does, it rolls back and the change lists again (revokingGrants).
+ * Which grants outlive the change is decided by the database as the batch runs, not listed before it: a grant
+ * may be made until the change commits (authority.ts refuses one only after), so a list read first could miss
+ * it, and a holder of a leaked key minting keys in a loop could make every such list stale. Each grant's audit
+ * entry is written by the same statement's SELECT, so a grant made a moment before the batch is revoked and
+ * audited like the others.
  */
-import { and, eq, isNull, type SQL, sql } from 'drizzle-orm';
+import { and, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { apiKeys, STAFF_ROLES, type StaffRole, staffInvites, staffUsers } from '../../db/schema';
-import type { AuditRecord } from '../../lib/commit';
-import { inIdList, onlyIf } from '../../lib/d1-writes';
+import { apiKeys, auditLog, STAFF_ROLES, type StaffRole, staffInvites } from '../../db/schema';
+import type { Caller } from '../../lib/caller';
+import { inIdList } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
-import { conflict } from '../../lib/errors';
-import { isPermission, PERMISSIONS, type Permission, ROLE_PERMISSIONS } from '../../lib/permissions';
-import { activeKeysDescendedFrom, keyIdsDescendedFrom, pendingInvite, pendingInvitesMadeBy } from './read';
+import { newId } from '../../lib/ids';
+import { PERMISSIONS, ROLE_PERMISSIONS } from '../../lib/permissions';
+import { keyIdsDescendedFrom, pendingInvite } from './read';
 
 /**
  * Whether a member of role `granter` may invite to `role`: inviting needs staff:manage, and granting what
@@ -42,153 +44,88 @@ const CREATOR_FIELD: Record<CreatorChange, string> = {
   creator_revoked: 'api_key_id',
 };
 
-export type Revocations = { statements: BatchItem<'sqlite'>[]; audit: AuditRecord[] };
-
-/** Lists of grants to revoke that went stale before their batch, in a row, before the change gives up (409). */
-const LISTING_ATTEMPTS = 3;
-
 /**
- * Runs `write`, a change to `creatorId`'s authority, with the revocations of what that authority made
- * (revokeGrantsOutliving) in its batch. If the batch fails and the grants to revoke are no longer those listed
- * (one was made meanwhile), it lists again and retries; the change answers 409 `grants_changed` when that keeps
- * happening, and otherwise with whatever the batch's failure was.
+ * Active secret keys down `creatorId`'s chain (grants/read.ts keyIdsDescendedFrom) holding a permission `kept`
+ * lacks (names no longer in PERMISSIONS grant nothing, so they make no key outlive anyone): as a condition on
+ * `api_keys` rows.
  */
-export async function revokingGrants<T>(
-  db: Database,
-  creatorId: string,
-  kept: StaffRole | null,
-  reason: CreatorChange,
-  write: (grants: Revocations) => Promise<T>,
-): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    const grants = await revokeGrantsOutliving(db, creatorId, kept, reason);
-    try {
-      return await write(grants);
-    } catch (error) {
-      const again = await revokeGrantsOutliving(db, creatorId, kept, reason);
-      if (sameGrants(grants, again)) throw error;
-      if (attempt === LISTING_ATTEMPTS) {
-        throw conflict(
-          'grants_changed',
-          'Keys or invitations were created under this authority while the request ran; retry.',
-        );
-      }
-    }
-  }
-}
-
-const grantIds = (grants: Revocations) =>
-  grants.audit
-    .map((entry) => `${entry.targetType}:${entry.targetId}`)
-    .sort()
-    .join(' ');
-const sameGrants = (a: Revocations, b: Revocations) => grantIds(a) === grantIds(b);
-
-/**
- * Holds when nothing `creatorId`'s authority made outlives `kept` (null: anything): no active secret key down its
- * chain holds a known permission outside `kept`'s, no pending invitation by it or that chain is to a role `kept`
- * could not invite to. The lists are JSON, one bound parameter each whatever their length.
- */
-function nothingOutlives(creatorId: string, kept: StaffRole | null, now: Date): SQL {
+function keysOutliving(creatorId: string, kept: StaffRole | null): SQL {
   const keptPermissions = JSON.stringify(kept ? ROLE_PERMISSIONS[kept] : []);
-  const invitable = JSON.stringify(kept ? STAFF_ROLES.filter((role) => roleMayInvite(kept, role)) : []);
-  const chain = keyIdsDescendedFrom(creatorId);
-  return sql`NOT EXISTS (
-      SELECT 1 FROM api_keys k
-      WHERE k.id IN (${chain}) AND k.kind = 'secret' AND k.revoked_at IS NULL
-        AND EXISTS (
-          SELECT 1 FROM json_each(k.permissions) p
-          WHERE p.value IN (SELECT value FROM json_each(${JSON.stringify(PERMISSIONS)}))
-            AND p.value NOT IN (SELECT value FROM json_each(${keptPermissions}))
-        )
-    ) AND NOT EXISTS (
-      SELECT 1 FROM staff_invites i
-      WHERE (i.invited_by = ${creatorId} OR i.invited_by IN (${chain}))
-        AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ${now.getTime()}
-        AND i.role NOT IN (SELECT value FROM json_each(${invitable}))
+  return sql`${apiKeys.id} IN (${keyIdsDescendedFrom(creatorId)}) AND ${apiKeys.kind} = 'secret'
+    AND ${apiKeys.revokedAt} IS NULL
+    AND EXISTS (
+      SELECT 1 FROM json_each(${apiKeys.permissions}) p
+      WHERE p.value IN (SELECT value FROM json_each(${JSON.stringify(PERMISSIONS)}))
+        AND p.value NOT IN (SELECT value FROM json_each(${keptPermissions}))
     )`;
 }
 
 /**
- * The batch's last revocation statement: it rewrites a NOT NULL column of the creator's row (a member's status,
- * a key's kind) with itself where nothingOutlives holds, else with NULL, which fails the batch.
+ * Pending invitations made by `creatorId` or a key down its chain, to a role `kept` could not invite to (null:
+ * any role), through `staff_invites_invited_by_idx`: as a condition on `staff_invites` rows.
  */
-function checkNothingOutlives(
-  db: Database,
-  creatorId: string,
-  kept: StaffRole | null,
-  reason: CreatorChange,
-) {
-  const holds = nothingOutlives(creatorId, kept, new Date());
-  return reason === 'creator_revoked'
-    ? db
-        .update(apiKeys)
-        .set({ kind: onlyIf(holds, apiKeys.kind) })
-        .where(eq(apiKeys.id, creatorId))
-    : db
-        .update(staffUsers)
-        .set({ status: onlyIf(holds, staffUsers.status) })
-        .where(eq(staffUsers.id, creatorId));
+export function invitesOutliving(creatorId: string, kept: StaffRole | null, now: Date): SQL {
+  const invitable = JSON.stringify(kept ? STAFF_ROLES.filter((role) => roleMayInvite(kept, role)) : []);
+  return sql`(${staffInvites.invitedBy} = ${creatorId} OR ${staffInvites.invitedBy} IN (${keyIdsDescendedFrom(creatorId)}))
+    AND ${pendingInvite(now)} AND ${staffInvites.role} NOT IN (SELECT value FROM json_each(${invitable}))`;
 }
 
 /**
- * A grant must not outlive the authority that made it. When a staff member is disabled or a key revoked (`kept`
- * is null) or a member's role changes (`kept` is the new role), what `creatorId`'s authority made and `kept`
- * could not make again is revoked: active secret keys descended from it holding a permission outside `kept`'s,
- * and pending invitations made by it or those keys to a role `kept` could not invite to (see roleMayInvite).
- * The returned statements and audit entries (one `api_key.revoke` or `staff_invite.revoke` per grant) go into
- * the batch of the creator's change, so both commit or neither does; the last statement fails the batch if a
- * grant was made since the listing (run the change through revokingGrants).
+ * The audit entries of the rows of `table` matching `condition`, one per row, written by one INSERT ... SELECT
+ * before the UPDATE that revokes them. Each id is a fresh ULID's time and first random characters followed by
+ * the last twelve (random) characters of the row's own ULID, so the entries sort by time and stay unique.
  */
-async function revokeGrantsOutliving(
+function auditRevoked(
   db: Database,
+  caller: Caller,
+  target: { table: typeof apiKeys | typeof staffInvites; type: 'api_key' | 'staff_invite' },
+  condition: SQL,
+  changes: SQL,
+): BatchItem<'sqlite'> {
+  const stamp = newId('aud').slice(0, -12);
+  return db.insert(auditLog).select(
+    sql`SELECT ${stamp} || substr(${target.table.id}, -12), ${caller.actor.type}, ${caller.actor.id},
+      ${`${target.type}.revoke`}, ${target.type}, ${target.table.id}, ${changes}, ${caller.meta.requestId},
+      (unixepoch('subsec') * 1000)
+    FROM ${target.table} WHERE ${condition}`,
+  );
+}
+
+/**
+ * What `creatorId`'s change revokes, for the change's batch (both commit or neither does): when a staff member is
+ * disabled or a key revoked (`kept` is null) or a member's role changes (`kept` is the new role), the grants its
+ * authority made that `kept` could not make again, each with its `api_key.revoke` or `staff_invite.revoke` audit
+ * entry by `caller` naming the change's `reason` and the creator. No reads: decided as the batch runs.
+ */
+export function revokeGrantsOutliving(
+  db: Database,
+  caller: Caller,
   creatorId: string,
   kept: StaffRole | null,
   reason: CreatorChange,
-): Promise<Revocations> {
-  const because = { reason, [CREATOR_FIELD[reason]]: creatorId };
-  const [keys, invites] = await Promise.all([
-    revokeKeysOutliving(db, creatorId, kept ? ROLE_PERMISSIONS[kept] : [], because),
-    revokeInvitesOutliving(db, creatorId, kept, because),
-  ]);
-  return {
-    statements: [
-      ...keys.statements,
-      ...invites.statements,
-      checkNothingOutlives(db, creatorId, kept, reason),
-    ],
-    audit: [...keys.audit, ...invites.audit],
-  };
-}
-
-async function revokeKeysOutliving(
-  db: Database,
-  creatorId: string,
-  kept: readonly Permission[],
-  because: Record<string, string>,
-): Promise<Revocations> {
-  const keep = new Set<string>(kept);
-  // Names no longer in PERMISSIONS grant nothing, so they do not make a key outlive anyone.
-  const outliving = (await activeKeysDescendedFrom(db, creatorId)).filter((key) =>
-    (key.permissions ?? []).filter(isPermission).some((p) => !keep.has(p)),
-  );
-  if (outliving.length === 0) return { statements: [], audit: [] };
+): BatchItem<'sqlite'>[] {
   const now = new Date();
-  const ids = outliving.map((key) => key.id);
-  return {
-    statements: [
-      db
-        .update(apiKeys)
-        .set({ revokedAt: now })
-        .where(and(inIdList(apiKeys.id, ids), isNull(apiKeys.revokedAt))),
-    ],
-    audit: ids.map((id) => ({
-      action: 'api_key.revoke',
-      targetType: 'api_key',
-      targetId: id,
-      changes: { revoked_at: { from: null, to: now.toISOString() }, ...because },
-    })),
-  };
+  const keys = keysOutliving(creatorId, kept);
+  const invites = invitesOutliving(creatorId, kept, now);
+  const creator = sql`${reason}, ${CREATOR_FIELD[reason]}, ${creatorId}`;
+  return [
+    auditRevoked(
+      db,
+      caller,
+      { table: apiKeys, type: 'api_key' },
+      keys,
+      sql`json_object('revoked_at', json_object('from', NULL, 'to', ${now.toISOString()}), 'reason', ${creator})`,
+    ),
+    db.update(apiKeys).set({ revokedAt: now }).where(keys),
+    auditRevoked(
+      db,
+      caller,
+      { table: staffInvites, type: 'staff_invite' },
+      invites,
+      sql`json_object('email', ${staffInvites.email}, 'role', ${staffInvites.role}, 'reason', ${creator})`,
+    ),
+    db.update(staffInvites).set({ revokedAt: now }).where(invites),
+  ];
 }
 
 /** Revokes those of `ids` still pending at `now`: one accepted or revoked since it was read stays as it is. */
@@ -197,32 +134,4 @@ export function revokePendingInvites(db: Database, ids: string[], now: Date) {
     .update(staffInvites)
     .set({ revokedAt: now })
     .where(and(inIdList(staffInvites.id, ids), pendingInvite(now)));
-}
-
-async function revokeInvitesOutliving(
-  db: Database,
-  creatorId: string,
-  kept: StaffRole | null,
-  because: Record<string, string>,
-): Promise<Revocations> {
-  const now = new Date();
-  const outliving = (await pendingInvitesMadeBy(db, creatorId, now).all()).filter(
-    (invite) => kept === null || !roleMayInvite(kept, invite.role),
-  );
-  if (outliving.length === 0) return { statements: [], audit: [] };
-  return {
-    statements: [
-      revokePendingInvites(
-        db,
-        outliving.map((invite) => invite.id),
-        now,
-      ),
-    ],
-    audit: outliving.map((invite) => ({
-      action: 'staff_invite.revoke',
-      targetType: 'staff_invite',
-      targetId: invite.id,
-      changes: { email: invite.email, role: invite.role, ...because },
-    })),
-  };
 }

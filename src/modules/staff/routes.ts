@@ -97,9 +97,7 @@ export const updateStaff = adminRoute('staff:manage', {
     'can change an owner or grant the owner role; nobody changes their own role or status. A change racing ' +
     'another is refused whole: 409 `last_owner` when it would leave no active owner (two owners disabling or ' +
     'demoting each other at once), 409 `staff_changed` when the member’s role changed since it was checked, ' +
-    '409 `grants_changed` when keys or invitations kept being created under the member’s authority through ' +
-    'three attempts to list what to revoke, 401 when the caller was disabled or changed role (a key: revoked) ' +
-    'meanwhile.',
+    '401 when the caller was disabled or changed role (a key: revoked) meanwhile.',
   request: { params: StaffIdParam, body: jsonBody(UpdateStaffBody) },
   responses: {
     200: jsonContent(StaffSchema, 'The staff member'),

@@ -15,7 +15,7 @@ import { conflict } from '../../lib/errors';
 import type { AdminPrincipal } from '../../lib/permissions';
 import { changesOf } from '../../lib/row-changes';
 import { authorityEnded, authorityHeld } from '../grants/authority';
-import { type Revocations, revokingGrants } from '../grants/service';
+import { revokeGrantsOutliving } from '../grants/service';
 import { revokeAllSessionsStatement } from '../sessions/service';
 import { getStaff } from './read';
 import { assertMayManage } from './rules';
@@ -74,30 +74,29 @@ async function writeStaffUpdate(
   const signOut = change.role !== undefined || change.status === 'disabled';
   const disabled = (change.status ?? before.status) === 'disabled';
   const guard = stillAllowed(db, caller.principal, before, before.role === 'owner' && signOut);
-  const write = async (grants: Revocations) => {
-    const [updated] = await commit(db, caller, {
-      statements: [
-        db
-          .update(staffUsers)
-          .set({ ...change, status: statusIf(guard, change.status), updatedAt: new Date() })
-          .where(eq(staffUsers.id, id))
-          .returning(),
-        ...(signOut ? [revokeAllSessionsStatement(db, 'staff', id, 'revoked')] : []),
-        ...grants.statements,
-      ],
-      audit: [{ action: 'staff.update', targetType: 'staff', targetId: id, changes }, ...grants.audit],
-      recheck: () => refusal(db, caller.principal, id, guard),
-    });
-    return updated[0] ?? before;
-  };
-  if (!signOut) return write({ statements: [], audit: [] });
-  return revokingGrants(
-    db,
-    id,
-    disabled ? null : (change.role ?? before.role),
-    disabled ? 'creator_disabled' : 'creator_role_changed',
-    write,
-  );
+  const grants = signOut
+    ? revokeGrantsOutliving(
+        db,
+        caller,
+        id,
+        disabled ? null : (change.role ?? before.role),
+        disabled ? 'creator_disabled' : 'creator_role_changed',
+      )
+    : [];
+  const [updated] = await commit(db, caller, {
+    statements: [
+      db
+        .update(staffUsers)
+        .set({ ...change, status: statusIf(guard, change.status), updatedAt: new Date() })
+        .where(eq(staffUsers.id, id))
+        .returning(),
+      ...(signOut ? [revokeAllSessionsStatement(db, 'staff', id, 'revoked')] : []),
+      ...grants,
+    ],
+    audit: { action: 'staff.update', targetType: 'staff', targetId: id, changes },
+    recheck: () => refusal(db, caller.principal, id, guard),
+  });
+  return updated[0] ?? before;
 }
 
 /**
