@@ -197,6 +197,29 @@ describe('password reset', () => {
     expect((await signIn(who.email, NEW_PASSWORD)).status).toBe(200);
   });
 
+  it('two sign-ins with the right password at once, on an account whose hash is upgraded: both get a session', async () => {
+    const who = await registerCustomer();
+    await env.DB.prepare('UPDATE customers SET password_hash = ? WHERE id = ?')
+      .bind(await olderHash(PASSWORD), who.id)
+      .run();
+    // The other sign-in (a second tab, a double submit) lands after this one verified the old hash: it upgrades
+    // the hash to a new one of the same password and signs in.
+    let other: Response | undefined;
+    const ctx = createExecutionContext();
+    const login = await createApp().request(
+      '/v1/auth/customers/login',
+      jsonInit('POST', { email: who.email, password: PASSWORD }, { 'CF-Connecting-IP': randomIp() }),
+      writeLandsBeforeBatch('login_failures', async () => {
+        other = await signIn(who.email, PASSWORD);
+      }),
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(other?.status).toBe(200);
+    // The password is right and nothing about the account changed but the format of its hash.
+    expect(login.status, await login.clone().text()).toBe(200);
+  });
+
   it('uses up every other reset link of the account once one is used', async () => {
     const who = await registerCustomer();
     const older = await resetToken(who.email);

@@ -2,7 +2,8 @@
  * Money in currencies whose minor unit Stripe states differently from ISO 4217, through real checkout, capture,
  * refund and Stripe's report: ISK and HUF have no decimals in edgecart (the runtime's currency data) and two in
  * Stripe's API ("an ISK amount of 100 will continue to represent 1 króna"), and Stripe takes three-decimal amounts
- * (KWD) only in tens. The order's figures stay in edgecart's units; only the wire carries Stripe's.
+ * (KWD) only in tens. The order's figures stay in edgecart's units; only the wire carries Stripe's, and refunds
+ * someone made in Stripe's dashboard in fractions edgecart does not count add up to what Stripe says.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { admin, rows, uniqueCountry } from '../helpers/admin-fixtures';
@@ -56,6 +57,15 @@ async function checkoutIn(currency: string, price: number, shipping: number) {
   return { res, cartId: cart.id, sent: () => stripe.requests.slice(sentBefore) };
 }
 
+/** A Stripe order in `currency`, paid at once: the order and its PaymentIntent's id. */
+async function paidOrderIn(currency: string, price: number, shipping: number) {
+  const { res } = await checkoutIn(currency, price, shipping);
+  expect(res.status, await res.clone().text()).toBe(201);
+  const { order } = (await res.json()) as CheckoutBody;
+  const [payment] = await rows('SELECT provider_ref FROM payments WHERE order_id = ?', order.id);
+  return { order, intentId: String(payment?.provider_ref) };
+}
+
 const formsTo = (requests: typeof stripe.requests, path: string) =>
   requests.filter((r) => r.method === 'POST' && new URL(r.url).pathname === `/v1${path}`).map((r) => r.form);
 
@@ -107,6 +117,56 @@ describe.each(['ISK', 'HUF'])('%s, whole units in edgecart and hundredths at Str
       payments: [{ amount: 5980, amount_captured: 5980, amount_refunded: 1000, currency }],
       refunds: [{ amount: 1000 }],
     });
+  });
+});
+
+describe('HUF refunded in Stripe’s dashboard with fillér, which edgecart does not count', () => {
+  it('HUF refunded in Stripe’s dashboard in two halves with fillér: the order records what Stripe refunded, no more', async () => {
+    const { order, intentId } = await paidOrderIn('HUF', 4990, 990);
+    const shipped = await admin('POST', `/orders/${order.id}/fulfillments`, {
+      carrier: 'DHL',
+      tracking_number: 'T',
+    });
+    expect(shipped.status, await shipped.clone().text()).toBe(201);
+    // Stripe's API takes HUF in hundredths (two-decimal): 5,980 Ft refunded as 2,990.50 Ft + 2,989.50 Ft.
+    stripe.refundInDashboard(intentId, 299050);
+    stripe.refundInDashboard(intentId, 298950);
+    const report = await deliver(stripeEvent('charge.refunded', stripe.charge(intentId)));
+    expect(report.status, await report.clone().text()).toBe(200);
+    const [stored] = await rows(
+      'SELECT o.total, o.refunded_total, p.amount_captured, p.amount_refunded FROM orders o JOIN payments p ON p.order_id = o.id WHERE o.id = ?',
+      order.id,
+    );
+    const refunds = await rows(
+      'SELECT r.amount FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.order_id = ?',
+      order.id,
+    );
+    // Stripe returned exactly the 5,980 Ft charged.
+    expect(stored).toStrictEqual({
+      total: 5980,
+      refunded_total: 5980,
+      amount_captured: 5980,
+      amount_refunded: 5980,
+    });
+    expect(refunds.reduce((sum, r) => sum + Number(r.amount), 0)).toBe(5980);
+  });
+  it('HUF refunded in Stripe’s dashboard twice at 1,000.30 Ft: the report is recorded, not 503 on every delivery', async () => {
+    const { order, intentId } = await paidOrderIn('HUF', 4990, 990);
+    const shipped = await admin('POST', `/orders/${order.id}/fulfillments`, {
+      carrier: 'DHL',
+      tracking_number: 'T',
+    });
+    expect(shipped.status, await shipped.clone().text()).toBe(201);
+    stripe.refundInDashboard(intentId, 100030);
+    stripe.refundInDashboard(intentId, 100030);
+    // Each refund reads as 1,000 Ft, the charge's 2,000.60 Ft refunded as 2,001: the list looks short of the event
+    // for good, so every delivery (Stripe retries for days, then disables the endpoint) is a 503.
+    const event = stripeEvent('charge.refunded', stripe.charge(intentId));
+    const first = await deliver(event);
+    const again = await deliver(event);
+    expect([first.status, again.status]).toStrictEqual([200, 200]);
+    const [stored] = await rows('SELECT refunded_total FROM orders WHERE id = ?', order.id);
+    expect(stored?.refunded_total).toBeGreaterThanOrEqual(2000);
   });
 });
 
