@@ -16,7 +16,7 @@ import { seedRegions } from '../helpers/catalog-fixtures';
 import { type CheckoutBody, checkoutCall, readyCart, shippingOption } from '../helpers/checkout';
 import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { deliver, FakeStripe, stripeEvent } from '../helpers/fake-stripe';
-import { call, expectProblem, jsonInit } from '../helpers/http';
+import { call, expectProblem, jsonInit, problemOf } from '../helpers/http';
 import { expectRateLimited, inOneRateLimitWindow } from '../helpers/rate-limits';
 
 const stripe = new FakeStripe();
@@ -303,4 +303,20 @@ describe('a checkout retried with its Idempotency-Key after its order’s batch 
       expect([...stripe.intents.values()].filter((i) => i.metadata.cart_id === cartId)).toHaveLength(2);
     },
   );
+
+  it('after five attempts whose order batches all failed, the next is 503 payment_unavailable, not a decline', async () => {
+    const { cartId, who } = await stockedCart();
+    const key = crypto.randomUUID();
+    const body = { provider: 'stripe', payment_method: 'pm_card_visa' };
+    for (let i = 0; i < 5; i++)
+      expect((await checkoutOn(batchFailsOnce(), cartId, who, key, body)).status).toBe(500);
+    const voided = [...stripe.intents.values()].filter((i) => i.metadata.cart_id === cartId);
+    expect(voided.map((i) => i.status)).toStrictEqual(Array(5).fill('canceled'));
+
+    const res = await checkoutCall(cartId, who, key, body);
+    expect(res.status).toBe(503);
+    expect((await problemOf(res)).code).toBe('payment_unavailable');
+    expect(res.headers.get('Retry-After')).not.toBeNull();
+    expect([...stripe.intents.values()].filter((i) => i.metadata.cart_id === cartId)).toHaveLength(5);
+  });
 });

@@ -112,8 +112,8 @@ function rejection(answer: StripeAnswer): ProviderRejected {
 }
 
 /**
- * Authorizations one request makes at most: each earlier attempt whose order was never written voided its own
- * PaymentIntent, and the next one's key names it.
+ * Authorizations one request tries at most: each earlier attempt whose order was never written voided its own
+ * PaymentIntent, and the next one's key names it. Past that, the provider is as good as unavailable (503).
  */
 const MAX_AUTHORIZE_ATTEMPTS = 5;
 
@@ -186,7 +186,14 @@ export function stripeProvider(secretKey: string): PaymentProvider {
         const now = answer.replayed
           ? await intent({ method: 'GET', path: intentPath(created.id) }, signal)
           : created;
-        if (now.status !== 'canceled' || attempt === MAX_AUTHORIZE_ATTEMPTS) return authorizeResult(now);
+        if (now.status !== 'canceled') return authorizeResult(now);
+        if (attempt === MAX_AUTHORIZE_ATTEMPTS) {
+          // Not a decline: the shopper's card was never refused, every attempt's order batch failed.
+          throw new ProviderUnreachable(
+            'invalid_response',
+            'stripe: every PaymentIntent of this request was voided',
+          );
+        }
         idempotencyKey = `${request.idempotencyKey}:after:${now.id}`;
       }
     },

@@ -11,6 +11,7 @@ import { insertRowIf } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
+import { cutToLength } from '../../lib/unicode-text';
 
 export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
 /**
@@ -113,7 +114,7 @@ export async function startSessionWhile(
         id: sessionId,
         principalType: input.principalType,
         principalId: input.principalId,
-        userAgent: input.userAgent?.slice(0, 256) ?? null,
+        userAgent: input.userAgent ? cutToLength(input.userAgent, 256) : null,
         lastUsedAt: new Date(now),
         expiresAt,
       },
