@@ -50,13 +50,12 @@ const CREATOR_FIELD: Record<CreatorChange, string> = {
  * `api_keys` rows.
  */
 function keysOutliving(creatorId: string, kept: StaffRole | null): SQL {
-  const keptPermissions = JSON.stringify(kept ? ROLE_PERMISSIONS[kept] : []);
+  const keep = new Set<string>(kept ? ROLE_PERMISSIONS[kept] : []);
   return sql`${apiKeys.id} IN (${keyIdsDescendedFrom(creatorId)}) AND ${apiKeys.kind} = 'secret'
     AND ${apiKeys.revokedAt} IS NULL
     AND EXISTS (
       SELECT 1 FROM json_each(${apiKeys.permissions}) p
-      WHERE p.value IN (SELECT value FROM json_each(${JSON.stringify(PERMISSIONS)}))
-        AND p.value NOT IN (SELECT value FROM json_each(${keptPermissions}))
+      WHERE p.value IN (${valueList(PERMISSIONS.filter((p) => !keep.has(p)))})
     )`;
 }
 
@@ -65,10 +64,20 @@ function keysOutliving(creatorId: string, kept: StaffRole | null): SQL {
  * any role), through `staff_invites_invited_by_idx`: as a condition on `staff_invites` rows.
  */
 export function invitesOutliving(creatorId: string, kept: StaffRole | null, now: Date): SQL {
-  const invitable = JSON.stringify(kept ? STAFF_ROLES.filter((role) => roleMayInvite(kept, role)) : []);
+  const invitable = kept ? STAFF_ROLES.filter((role) => roleMayInvite(kept, role)) : [];
   return sql`(${staffInvites.invitedBy} = ${creatorId} OR ${staffInvites.invitedBy} IN (${keyIdsDescendedFrom(creatorId)}))
-    AND ${pendingInvite(now)} AND ${staffInvites.role} NOT IN (SELECT value FROM json_each(${invitable}))`;
+    AND ${pendingInvite(now)} AND ${staffInvites.role} NOT IN (${valueList(invitable)})`;
 }
+
+/**
+ * A short constant list as bound values (a few dozen at most: permissions, roles), which SQLite compares without
+ * reading a row, where json_each would read one per value for every row it is checked against.
+ */
+const valueList = (values: readonly string[]): SQL =>
+  sql.join(
+    values.map((value) => sql`${value}`),
+    sql`, `,
+  );
 
 /**
  * The audit entries of the rows of `table` matching `condition`, one per row, written by one INSERT ... SELECT
