@@ -417,6 +417,33 @@ describe('revoking keys', () => {
     expect(outcome).toStrictEqual({ revoked: true });
   });
 
+  it('answers a revoke that lost the race to another with the key as revoked, not as it was read', async () => {
+    const admin = await insertSecretKey();
+    const target = await insertSecretKey(['orders:read']);
+    const revoked = await revokeApiKey(
+      writeLandsBeforeBatch(
+        'api_keys',
+        async () => {
+          const res = await call(
+            `/v1/admin/api-keys/${target.id}/revoke`,
+            jsonInit('POST', {}, bearer(admin.key)),
+          );
+          expect(res.status).toBe(200);
+        },
+        'update',
+      ),
+      keyCaller(admin.id, ['orders:read', 'api_keys:manage']),
+      target.id,
+    );
+    expect(revoked.revokedAt).toBeInstanceOf(Date);
+    const audited = await db()
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.targetId, target.id), eq(auditLog.action, 'api_key.revoke')))
+      .all();
+    expect(audited).toHaveLength(1);
+  });
+
   it('revokes a key that made more than 100 keys and all 101 of them (D1 binds at most 100 parameters per statement), instead of answering 500', async () => {
     const parent = await issueSecretKey(env.DB, 'integration parent', PERMISSIONS);
     const children: string[] = [];

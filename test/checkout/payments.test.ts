@@ -16,7 +16,7 @@ import { seedRegions } from '../helpers/catalog-fixtures';
 import { type CheckoutBody, checkoutCall, readyCart, shippingOption } from '../helpers/checkout';
 import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { deliver, FakeStripe, stripeEvent } from '../helpers/fake-stripe';
-import { call, expectProblem, jsonInit, problemOf } from '../helpers/http';
+import { call, expectProblem, jsonInit } from '../helpers/http';
 import { expectRateLimited, inOneRateLimitWindow } from '../helpers/rate-limits';
 
 const stripe = new FakeStripe();
@@ -304,7 +304,7 @@ describe('a checkout retried with its Idempotency-Key after its order’s batch 
     },
   );
 
-  it('after five attempts whose order batches all failed, the next is 503 payment_unavailable, not a decline', async () => {
+  it('after five attempts whose order batches all failed, the next is 409 payment_attempts_exhausted, not a decline; a new key pays', async () => {
     const { cartId, who } = await stockedCart();
     const key = crypto.randomUUID();
     const body = { provider: 'stripe', payment_method: 'pm_card_visa' };
@@ -313,10 +313,13 @@ describe('a checkout retried with its Idempotency-Key after its order’s batch 
     const voided = [...stripe.intents.values()].filter((i) => i.metadata.cart_id === cartId);
     expect(voided.map((i) => i.status)).toStrictEqual(Array(5).fill('canceled'));
 
-    const res = await checkoutCall(cartId, who, key, body);
-    expect(res.status).toBe(503);
-    expect((await problemOf(res)).code).toBe('payment_unavailable');
-    expect(res.headers.get('Retry-After')).not.toBeNull();
+    // Retried as often as a client likes, it stays a 409 and never counts against Stripe's circuit breaker.
+    for (let i = 0; i < 6; i++) {
+      await expectProblem(await checkoutCall(cartId, who, key, body), 409, 'payment_attempts_exhausted');
+    }
     expect([...stripe.intents.values()].filter((i) => i.metadata.cart_id === cartId)).toHaveLength(5);
+    const fresh = await checkoutCall(cartId, who, crypto.randomUUID(), body);
+    expect(fresh.status, await fresh.clone().text()).toBe(201);
+    expect(((await fresh.json()) as CheckoutBody).order.status).toBe('paid');
   });
 });

@@ -138,5 +138,6 @@ export async function revokeApiKey(env: Env, caller: AdminCaller, id: string): P
   });
   const revoked = (results.at(-1) as Awaited<typeof revoke>)[0];
   forgetPublishableKey(id);
-  return revoked ?? row;
+  // A concurrent revoke got there first: answer with the key as that one left it.
+  return revoked ?? (await db.select().from(apiKeys).where(eq(apiKeys.id, id)).get()) ?? row;
 }

@@ -42,7 +42,9 @@ export const checkoutCart = createRoute({
     'shipping address in its region and at least one line; with no shipping option ' +
     'chosen, the cheapest that applies is used. Requires an `Idempotency-Key`: a retry gets the same answer. ' +
     'With `stripe` and no `payment_method`, the order waits in `pending_payment` and `payment.client_secret` ' +
-    'goes to Stripe.js; the order is paid when Stripe confirms (webhook, or `POST /v1/store/orders/{id}/confirm-payment`).',
+    'goes to Stripe.js; the order is paid when Stripe confirms (webhook, or `POST /v1/store/orders/{id}/confirm-payment`). ' +
+    'A key whose five attempts each failed after authorizing (a server error each time) is 409 ' +
+    '`payment_attempts_exhausted`: send the checkout again with a new key.',
   middleware,
   security: CART_SECURITY,
   request: {

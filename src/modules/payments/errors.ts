@@ -71,6 +71,14 @@ export const refundFailed = () =>
 export const invalidAmount = () =>
   new AppError(422, 'invalid_amount', 'The amount must be a whole number of minor units, at least 1.');
 
+/** 409: the request's Idempotency-Key has used up its authorizations (each attempt's order failed after one). */
+export const attemptsExhausted = () =>
+  new AppError(
+    409,
+    'payment_attempts_exhausted',
+    'Every attempt of this request failed after its payment was authorized; send it again with a new Idempotency-Key.',
+  );
+
 /** An amount the payment provider cannot state in its currency (Stripe: KWD in tens of fils only). */
 export const amountNotChargeable = (currency: string) =>
   new AppError(

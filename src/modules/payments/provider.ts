@@ -105,6 +105,11 @@ export interface PaymentProvider {
   refunds(ref: string, signal: AbortSignal): Promise<ProviderRefund[]>;
 }
 
+/**
+ * The `providerCode` of an authorization whose request's every attempt was voided (each attempt's order was never
+ * written): the provider is up, but this request will not authorize again under its key.
+ */
+export const ATTEMPTS_EXHAUSTED = 'attempts_exhausted';
 /** The `providerCode` (and decline code) of an amount the provider cannot state in its currency. */
 export const AMOUNT_NOT_CHARGEABLE = 'amount_not_chargeable';
 /** The `providerCode` of a refusal to replay an idempotency key with other parameters than its first request's. */

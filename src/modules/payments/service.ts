@@ -46,6 +46,7 @@ import { idempotencyKeyReused } from '../../lib/idempotency';
 import { newId } from '../../lib/ids';
 import {
   amountNotChargeable,
+  attemptsExhausted,
   exceedsAuthorized,
   exceedsRefundable,
   invalidAmount,
@@ -58,6 +59,7 @@ import {
 import { paymentAudit, paymentEvent } from './events';
 import {
   AMOUNT_NOT_CHARGEABLE,
+  ATTEMPTS_EXHAUSTED,
   IDEMPOTENCY_ERROR,
   IDEMPOTENCY_KEY_IN_USE,
   ProviderRejected,
@@ -176,6 +178,20 @@ function assertAmount(amount: number): void {
   if (!Number.isSafeInteger(amount) || amount < 1) throw invalidAmount();
 }
 
+/** `provider.authorize`, its refusal to authorize again under a used-up key answered 409 for the client. */
+async function authorizeOnce(
+  provider: ResilientProvider,
+  request: Parameters<ResilientProvider['authorize']>[0],
+): ReturnType<ResilientProvider['authorize']> {
+  try {
+    return await provider.authorize(request);
+  } catch (error) {
+    if (error instanceof ProviderRejected && error.providerCode === ATTEMPTS_EXHAUSTED)
+      throw attemptsExhausted();
+    throw error;
+  }
+}
+
 export type AuthorizePaymentInput = {
   /** From `chooseProvider(env, requested)`, which refuses providers the store has not enabled. */
   provider: PaymentProviderName;
@@ -224,7 +240,7 @@ export async function authorizePayment(
   if (!/^[A-Z]{3}$/.test(currency)) throw new Error(`not an ISO 4217 currency: ${input.currency}`);
   const id = newId('pay');
   const provider = paymentProvider(env, input.provider, callerLogger(caller));
-  const result = await provider.authorize({
+  const result = await authorizeOnce(provider, {
     amount: input.amount,
     currency,
     // Everything sent is in the key: the provider refuses a key replayed with other parameters.

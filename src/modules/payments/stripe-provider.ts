@@ -15,6 +15,7 @@
 import type { z } from 'zod';
 import {
   AMOUNT_NOT_CHARGEABLE,
+  ATTEMPTS_EXHAUSTED,
   type AuthorizeResult,
   IDEMPOTENCY_ERROR,
   IDEMPOTENCY_KEY_IN_USE,
@@ -113,7 +114,8 @@ function rejection(answer: StripeAnswer): ProviderRejected {
 
 /**
  * Authorizations one request tries at most: each earlier attempt whose order was never written voided its own
- * PaymentIntent, and the next one's key names it. Past that, the provider is as good as unavailable (503).
+ * PaymentIntent, and the next one's key names it. Past that, the request is refused (ATTEMPTS_EXHAUSTED): a
+ * checkout sent again under a new Idempotency-Key starts afresh.
  */
 const MAX_AUTHORIZE_ATTEMPTS = 5;
 
@@ -187,13 +189,8 @@ export function stripeProvider(secretKey: string): PaymentProvider {
           ? await intent({ method: 'GET', path: intentPath(created.id) }, signal)
           : created;
         if (now.status !== 'canceled') return authorizeResult(now);
-        if (attempt === MAX_AUTHORIZE_ATTEMPTS) {
-          // Not a decline: the shopper's card was never refused, every attempt's order batch failed.
-          throw new ProviderUnreachable(
-            'invalid_response',
-            'stripe: every PaymentIntent of this request was voided',
-          );
-        }
+        // Not a decline (the card was never refused) and not Stripe failing (its circuit must stay closed).
+        if (attempt === MAX_AUTHORIZE_ATTEMPTS) throw new ProviderRejected(409, ATTEMPTS_EXHAUSTED);
         idempotencyKey = `${request.idempotencyKey}:after:${now.id}`;
       }
     },
