@@ -10,7 +10,7 @@ import { admin, rows, uniqueCountry } from '../helpers/admin-fixtures';
 import { addLine, createCart, patchCart, stockedProduct } from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { type CheckoutBody, checkoutCall, SHIPPING_ADDRESS, shippingOption } from '../helpers/checkout';
-import { deliver, FakeStripe, stripeEvent } from '../helpers/fake-stripe';
+import { deliver, FakeStripe, refundEvent, stripeEvent } from '../helpers/fake-stripe';
 import { expectProblem } from '../helpers/http';
 
 const stripe = new FakeStripe();
@@ -64,6 +64,17 @@ async function paidOrderIn(currency: string, price: number, shipping: number) {
   const { order } = (await res.json()) as CheckoutBody;
   const [payment] = await rows('SELECT provider_ref FROM payments WHERE order_id = ?', order.id);
   return { order, intentId: String(payment?.provider_ref) };
+}
+
+/** A Stripe order in `currency`, paid at once and shipped (its payment captured). */
+async function shippedOrderIn(currency: string, price: number, shipping: number) {
+  const placed = await paidOrderIn(currency, price, shipping);
+  const shipped = await admin('POST', `/orders/${placed.order.id}/fulfillments`, {
+    carrier: 'DHL',
+    tracking_number: 'T',
+  });
+  expect(shipped.status, await shipped.clone().text()).toBe(201);
+  return placed;
 }
 
 const formsTo = (requests: typeof stripe.requests, path: string) =>
@@ -167,6 +178,36 @@ describe('HUF refunded in Stripe’s dashboard with fillér, which edgecart does
     expect([first.status, again.status]).toStrictEqual([200, 200]);
     const [stored] = await rows('SELECT refunded_total FROM orders WHERE id = ?', order.id);
     expect(stored?.refunded_total).toBeGreaterThanOrEqual(2000);
+  });
+  it('HUF dashboard refunds with fillér, an earlier one failing later: edgecart records no more than Stripe refunded', async () => {
+    const { order, intentId } = await shippedOrderIn('HUF', 4990, 990); // 5,980 Ft, 598000 at Stripe
+    // 1,000.40 Ft, pending: recorded as 1,000.
+    stripe.refundStatus = 'pending';
+    const r0 = stripe.refundInDashboard(intentId, 100040);
+    stripe.refundStatus = 'succeeded';
+    expect((await deliver(stripeEvent('charge.refunded', stripe.charge(intentId)))).status).toBe(200);
+    // 500.20 Ft: the running total 1,500.60 Ft is 1,501, so this one is recorded as 501.
+    stripe.refundInDashboard(intentId, 50020);
+    expect((await deliver(stripeEvent('charge.refunded', stripe.charge(intentId)))).status).toBe(200);
+    // The 1,000.40 Ft fails: its 1,000 comes off.
+    expect((await deliver(refundEvent('refund.failed', stripe.failRefund(r0.id)))).status).toBe(200);
+    // The rest of the charge, 5,479.80 Ft: Stripe has now refunded exactly 5,980 Ft (500.20 + 5,479.80).
+    stripe.refundInDashboard(intentId, 598000 - 50020);
+    const report = await deliver(stripeEvent('charge.refunded', stripe.charge(intentId)));
+    expect(report.status, await report.clone().text()).toBe(200);
+
+    const [stored] = await rows(
+      'SELECT o.total, o.refunded_total, p.amount_captured, p.amount_refunded FROM orders o JOIN payments p ON p.order_id = o.id WHERE o.id = ?',
+      order.id,
+    );
+    // The 500.20 Ft refund keeps the 501 it was recorded with, while the new listing (500.20 Ft now first, 500)
+    // would give the 5,479.80 Ft refund the step to 5,980, 5,480: 5,981 Ft of a 5,980 Ft charge. It gets 5,479.
+    expect(stored).toStrictEqual({
+      total: 5980,
+      refunded_total: 5980,
+      amount_captured: 5980,
+      amount_refunded: 5980,
+    });
   });
 });
 
