@@ -59,7 +59,7 @@ import { paymentAudit, paymentEvent } from './events';
 import type { ProviderUpdate, ReportedRefund } from './provider';
 import { eventRecorded, getPayment, refundsOfPayment } from './read';
 import type { PaymentRow, RefundRow } from './schemas';
-import { planUpdate, recordedRefundTotal } from './transitions';
+import { planUpdate, recordedRefundTotal, returnsMoney } from './transitions';
 
 /** A payment that just became usable for its order: funds held (`authorized`) or taken (`captured`). */
 export type PaymentSettled = {
@@ -249,10 +249,35 @@ async function againstRecorded(
   if (update.status !== 'refunded') return { update, payment };
   const recorded = await refundsOfPayment(db, payment.id);
   const refs = new Set(recorded.map((r) => r.providerRef));
+  const fresh = update.refunds.filter((r) => !refs.has(r.providerRef));
   return {
-    update: { ...update, refunds: update.refunds.filter((r) => !refs.has(r.providerRef)) },
+    update: { ...update, refunds: keepingTotal(update.refunds, recorded, fresh) },
     payment: { ...payment, amountRefunded: recordedRefundTotal(recorded) },
   };
+}
+
+/**
+ * `fresh` with its last amount moved by how far the rows already recorded differ from the report's own figures
+ * for the same refunds, so that the payment's rows add up to what the report says came back. They differ only
+ * where the provider states refunds more finely than edgecart counts (Stripe's HUF in fillér, converted along a
+ * running total, stripe-amounts.ts): a row recorded before an earlier refund failed kept its share of a running
+ * total that the failure moved.
+ */
+function keepingTotal(
+  reported: readonly ReportedRefund[],
+  recorded: readonly RefundRow[],
+  fresh: ReportedRefund[],
+): ReportedRefund[] {
+  const last = fresh.at(-1);
+  if (!last) return fresh;
+  const reportedAmount = new Map(reported.map((r) => [r.providerRef, r.amount]));
+  let drift = 0;
+  for (const row of recorded) {
+    const now = row.providerRef === null ? undefined : reportedAmount.get(row.providerRef);
+    if (now !== undefined && returnsMoney(row)) drift += now - row.amount;
+  }
+  if (drift === 0 || last.amount + drift < 1) return fresh;
+  return [...fresh.slice(0, -1), { ...last, amount: last.amount + drift }];
 }
 
 /**
