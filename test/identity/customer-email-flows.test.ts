@@ -220,6 +220,33 @@ describe('password reset', () => {
     expect(login.status, await login.clone().text()).toBe(200);
   });
 
+  it('an erasure proven with the old password that straddles a password reset erases nothing (401)', async () => {
+    const who = await registerCustomer();
+    const requested = await post('/v1/auth/customers/password-reset/request', { email: who.email });
+    expect(requested.status).toBe(202);
+    await mailSentAfter(requested);
+    const token = await tokenMailed(who.email, 'reset');
+    // The owner resets the password (a leak) while someone holding the old one and a token erases the account.
+    const reset = async () =>
+      expect(
+        (await post('/v1/auth/customers/password-reset/confirm', { token, password: NEW_PASSWORD })).status,
+      ).toBe(204);
+    const ctx = createExecutionContext();
+    const erased = await createApp().request(
+      '/v1/store/customers/me',
+      jsonInit('DELETE', { password: PASSWORD }, bearer(who.tokens.access_token)),
+      writeLandsBeforeBatch('customer_addresses', reset),
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(erased.status).toBe(401);
+    expect((await problemOf(erased)).code).toBe('reauthentication_required');
+    expect(
+      await env.DB.prepare('SELECT email, deleted_at FROM customers WHERE id = ?').bind(who.id).first(),
+    ).toStrictEqual({ email: who.email.toLowerCase(), deleted_at: null });
+    expect((await signIn(who.email, NEW_PASSWORD)).status).toBe(200);
+  });
+
   it('uses up every other reset link of the account once one is used', async () => {
     const who = await registerCustomer();
     const older = await resetToken(who.email);

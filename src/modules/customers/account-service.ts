@@ -1,5 +1,5 @@
 /** The signed-in customer's own record: read, change, export everything, erase. */
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, exists, inArray, isNull, type SQL, sql } from 'drizzle-orm';
 import {
   carts,
   customerAddresses,
@@ -10,7 +10,7 @@ import {
 } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import { commit } from '../../lib/commit';
-import { versionStamp } from '../../lib/d1-writes';
+import { onlyIf, versionStamp } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
 import { encryptField } from '../../lib/encryption';
 import { AppError, notFound } from '../../lib/errors';
@@ -98,19 +98,21 @@ const reauthenticationRequired = (detail: string) =>
  * Erasure cannot be undone, so a stolen access token alone must not do it: the caller proves they are the owner
  * again, with the current password, or, for an account without one (external sign-in only), with a session
  * signed in within the last ERASURE_SIGN_IN_WINDOW_MS (a refresh keeps a session alive but proves nothing).
+ * Returns what the proof relies on, for the erasure's batch to check again as it commits: a password reset or a
+ * sign-out everywhere may land in between, and must win.
  */
 async function checkFreshAuthentication(
   db: Database,
   caller: Caller,
   row: CustomerRow,
   proof: { password?: string | undefined; sessionId: string },
-): Promise<void> {
+): Promise<SQL> {
   if (row.passwordHash) {
     if (proof.password === undefined) {
       throw reauthenticationRequired('Send the current password to erase the account.');
     }
     await verifyCustomerPassword(db, caller, { id: row.id, passwordHash: row.passwordHash }, proof.password);
-    return;
+    return sql`${customers.passwordHash} = ${row.passwordHash}`;
   }
   const session = await db
     .select({ createdAt: sessions.createdAt })
@@ -120,6 +122,12 @@ async function checkFreshAuthentication(
   if (!session || session.createdAt.getTime() < Date.now() - ERASURE_SIGN_IN_WINDOW_MS) {
     throw reauthenticationRequired('Sign in again, then erase the account within 10 minutes.');
   }
+  return sql`${customers.passwordHash} IS NULL AND ${exists(
+    db
+      .select({ one: sql`1` })
+      .from(sessions)
+      .where(and(eq(sessions.id, proof.sessionId), isNull(sessions.revokedAt))),
+  )}`;
 }
 
 /** The signed-in customer erasing their own account, after proving again that they are its owner. */
@@ -129,8 +137,8 @@ export async function eraseOwnAccount(
   id: string,
   proof: { password?: string | undefined; sessionId: string },
 ): Promise<void> {
-  await checkFreshAuthentication(db, caller, await loadCustomer(db, id), proof);
-  await eraseCustomer(db, caller, id);
+  const proven = await checkFreshAuthentication(db, caller, await loadCustomer(db, id), proof);
+  await eraseCustomer(db, caller, id, proven);
 }
 
 /**
@@ -139,13 +147,23 @@ export async function eraseOwnAccount(
  * anonymized, its open carts stripped of email and address, signed out everywhere and unlinked from external
  * logins, or nothing changes.
  */
-export async function eraseCustomer(db: Database, caller: Caller, id: string): Promise<void> {
+export async function eraseCustomer(db: Database, caller: Caller, id: string, proven?: SQL): Promise<void> {
   await loadCustomer(db, id);
   const now = new Date();
   const own = and(eq(sessions.principalType, 'customer'), eq(sessions.principalId, id));
   await commit(db, caller, {
     events: [{ type: 'customer.deleted', aggregateType: 'customer', aggregateId: id, payload: { id } }],
     statements: [
+      // First, before the batch signs anyone out: rewrites the row's updated_at with itself while the owner's
+      // proof still holds, else with NULL, which fails the NOT NULL column and so the whole batch.
+      ...(proven
+        ? [
+            db
+              .update(customers)
+              .set({ updatedAt: onlyIf(proven, customers.updatedAt) })
+              .where(eq(customers.id, id)),
+          ]
+        : []),
       db.delete(customerAddresses).where(eq(customerAddresses.customerId, id)),
       db.delete(externalIdentities).where(eq(externalIdentities.customerId, id)),
       db
@@ -187,5 +205,18 @@ export async function eraseCustomer(db: Database, caller: Caller, id: string): P
         })
         .where(eq(customers.id, id)),
     ],
+    recheck: async () => {
+      if (!proven) return;
+      const row = await db
+        .select({ holds: sql<number>`${proven}` })
+        .from(customers)
+        .where(eq(customers.id, id))
+        .get();
+      if (!row?.holds) {
+        throw reauthenticationRequired(
+          'The account changed while it was being erased; prove again that it is yours.',
+        );
+      }
+    },
   });
 }
