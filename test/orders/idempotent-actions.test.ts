@@ -658,3 +658,33 @@ describe('a refund no request recorded, on an order canceled before the sweep', 
     expect(record.events.filter((type) => type === 'order.refunded')).toStrictEqual([]);
   });
 });
+
+// Capture happens at the first fulfilment, but a payment can be captured before (in Stripe's dashboard, or a
+// method Stripe captures at once): canceling that unshipped order refunds it, which is what orders:refund guards.
+describe('a cancel that would refund a captured payment', () => {
+  it('needs orders:refund as well: a key with only orders:write is 403, Stripe is asked nothing, the order stays', async () => {
+    const placed = await capturedInDashboard();
+    const before = await orderRecord(placed.id);
+    const stripeCalls = stripeRefunds();
+    const writer = await issueSecretKey(env.DB, 'cancels, cannot refund', ['orders:read', 'orders:write']);
+    const refused = await call(
+      `/v1/admin/orders/${placed.id}/cancel`,
+      jsonInit('POST', { reason: 'Customer asked' }, bearer(writer.key)),
+    );
+    await expectProblem(refused, 403, 'forbidden');
+    expect(stripeRefunds()).toBe(stripeCalls);
+    expect(await orderRecord(placed.id)).toStrictEqual(before);
+
+    const refunder = await issueSecretKey(env.DB, 'cancels and refunds', [
+      'orders:read',
+      'orders:write',
+      'orders:refund',
+    ]);
+    const canceled = await call(
+      `/v1/admin/orders/${placed.id}/cancel`,
+      jsonInit('POST', { reason: 'Customer asked' }, bearer(refunder.key)),
+    );
+    expect(canceled.status, await canceled.clone().text()).toBe(200);
+    expect((await orderRecord(placed.id)).order).toMatchObject({ status: 'canceled', refunded_total: 2500 });
+  });
+});

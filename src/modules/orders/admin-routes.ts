@@ -82,6 +82,10 @@ export const cancelOrder = orderAction('orders:write', {
   path: '/orders/{id}/cancel',
   tags,
   summary: 'Cancel an order that has not shipped: its payment is voided (or refunded) and its units go back',
+  description:
+    'An order whose payment was already captured (in the provider’s dashboard, or by a method captured at ' +
+    'once) is refunded by its cancel, which also needs the `orders:refund` permission: without it, 403 ' +
+    '`forbidden` and nothing changes.',
   request: {
     params: OrderParams,
     headers: OptionalIdempotencyKey,

@@ -10,7 +10,7 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import { type FulfilledLine, fulfillments, orderLines, refunds } from '../../db/schema';
-import type { Caller } from '../../lib/caller';
+import type { AdminCaller, Caller } from '../../lib/caller';
 import { insertRowIf } from '../../lib/d1-writes';
 import { createDb, type Database } from '../../lib/db';
 import { AppError, conflict, type FieldError } from '../../lib/errors';
@@ -142,12 +142,19 @@ export async function markDelivered(
  */
 export async function cancelOrder(
   env: Env,
-  caller: Caller,
+  caller: AdminCaller,
   orderId: string,
   input: { reason?: string | undefined },
   idempotency?: IdempotencyClaim,
 ): Promise<AdminOrder> {
-  await cancelOrderAs(env, caller, orderId, input.reason ?? null, answeredByReading(idempotency, 200));
+  await cancelOrderAs(
+    env,
+    caller,
+    orderId,
+    input.reason ?? null,
+    answeredByReading(idempotency, 200),
+    caller.principal.permissions.has('orders:refund'),
+  );
   return getAdminOrder(env, orderId);
 }
 

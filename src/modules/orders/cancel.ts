@@ -27,6 +27,7 @@ export function cancelOrderAs(
   orderId: string,
   reason: string | null,
   idempotency?: IdempotencyRecord,
+  mayRefund = true,
 ): Promise<OrderRow> {
   const db = createDb(env.DB);
   // Read at most once: the plan runs again after every lost race, and an order never changes region.
@@ -37,7 +38,7 @@ export function cancelOrderAs(
       regionCode ??= regionCodeOf(db, order.regionId);
       return { event: { action: 'cancel' }, reason, details: orderCanceledMoney(order, await regionCode) };
     },
-    money: (parts) => releasePaymentForCancel(db, env, caller, parts.order),
+    money: (parts) => releasePaymentForCancel(db, env, caller, parts.order, mayRefund),
     afterCommit: (order) => [returnStock(env, caller, order.id)],
     idempotency,
   });

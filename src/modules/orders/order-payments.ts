@@ -22,7 +22,7 @@ import { and, eq, inArray, isNotNull, type SQL, sql } from 'drizzle-orm';
 import { orders, payments, RETURNING_REFUND_STATUSES, refunds } from '../../db/schema';
 import type { Caller } from '../../lib/caller';
 import type { Database } from '../../lib/db';
-import { conflict } from '../../lib/errors';
+import { AppError, conflict } from '../../lib/errors';
 import type { IdempotencyClaim } from '../../lib/idempotency';
 import { paymentsOfOrder } from '../payments/read';
 import type { PaymentRow, RefundRow } from '../payments/schemas';
@@ -118,12 +118,17 @@ export async function captureForFulfilment(
   throw notPaidFor();
 }
 
-/** Cancel: void what is only authorized or pending, refund what was captured. */
+/**
+ * Cancel: void what is only authorized or pending, refund what was captured. A refund moves money back, so a caller
+ * that may cancel but not refund (`mayRefund` false: a key with `orders:write` and not `orders:refund`) is refused
+ * before the provider is asked.
+ */
 export async function releasePaymentForCancel(
   db: Database,
   env: Env,
   caller: Caller,
   order: OrderRow,
+  mayRefund = true,
 ): Promise<PaymentWrites | null> {
   const payment = await activePayment(db, order.id);
   if (!payment) return null;
@@ -141,6 +146,13 @@ export async function releasePaymentForCancel(
   const earlier = await refundOfRequest(db, payment.id, idempotencyKey);
   if (earlier?.claimedAt) return null;
   if (!earlier && (!REFUNDABLE.includes(payment.status) || refundable === 0)) return null;
+  if (!mayRefund) {
+    throw new AppError(
+      403,
+      'forbidden',
+      'Canceling this order refunds its captured payment, which needs the "orders:refund" permission.',
+    );
+  }
   const { writes } = await refundPayment(db, env, caller, {
     paymentId: payment.id,
     amount: refundable,
