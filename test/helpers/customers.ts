@@ -51,6 +51,16 @@ export async function tokenMailed(email: string, kind: keyof typeof OPENINGS): P
   return tokenIn((await mailTo(email)).find((text) => text.startsWith(OPENINGS[kind])));
 }
 
+/** The problem body of a refused customer sign-in (a wrong password, a lock, a session the database refused). */
+export const INVALID_CREDENTIALS = {
+  type: 'https://edgecart.dev/problems/invalid_credentials',
+  title: 'Unauthorized',
+  status: 401,
+  detail: 'The email or password is not right.',
+  code: 'invalid_credentials',
+  request_id: expect.any(String),
+};
+
 export async function signIn(email: string, password = PASSWORD): Promise<Response> {
   return post('/v1/auth/customers/login', { email, password });
 }

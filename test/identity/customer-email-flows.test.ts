@@ -5,7 +5,14 @@ import { createApp } from '../../src/app';
 import { toBase64Url } from '../../src/lib/encoding';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
-import { mailTo, PASSWORD, registerCustomer, signIn, tokenMailed } from '../helpers/customers';
+import {
+  INVALID_CREDENTIALS,
+  mailTo,
+  PASSWORD,
+  registerCustomer,
+  signIn,
+  tokenMailed,
+} from '../helpers/customers';
 import { mailSentAfter } from '../helpers/events';
 import { bearer, call, jsonInit, post, problemOf, randomIp } from '../helpers/http';
 import { uniqueEmail } from '../helpers/unique';
@@ -31,15 +38,6 @@ async function olderHash(password: string): Promise<string> {
   const hash = new Uint8Array(await crypto.subtle.deriveBits(params, material, 256));
   return `pbkdf2-sha256$v1$1000$${toBase64Url(salt)}$${toBase64Url(hash)}`;
 }
-
-const invalidCredentials = {
-  type: 'https://edgecart.dev/problems/invalid_credentials',
-  title: 'Unauthorized',
-  status: 401,
-  detail: 'The email or password is not right.',
-  code: 'invalid_credentials',
-  request_id: expect.any(String),
-};
 
 const customerRow = (id: string) =>
   env.DB.prepare('SELECT email_verified_at, password_hash FROM customers WHERE id = ?').bind(id).first();
@@ -178,7 +176,7 @@ describe('password reset', () => {
     const login = await signInOvertakenByReset(who, NEW_PASSWORD);
     // As a sign-in with the old password after the reset is answered.
     expect(login.status).toBe(401);
-    expect(await problemOf(login)).toStrictEqual(invalidCredentials);
+    expect(await problemOf(login)).toStrictEqual(INVALID_CREDENTIALS);
     expect(await activeSessions(who.id)).toBe(0);
     expect((await signIn(who.email, NEW_PASSWORD)).status).toBe(200);
   });

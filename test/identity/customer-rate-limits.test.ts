@@ -9,7 +9,7 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CUSTOMER_LOCK } from '../../src/modules/customers/auth-service';
 import { seedRegions } from '../helpers/catalog-fixtures';
-import { PASSWORD, registerCustomer, signIn, type Tokens } from '../helpers/customers';
+import { INVALID_CREDENTIALS, PASSWORD, registerCustomer, signIn, type Tokens } from '../helpers/customers';
 import { post, problemOf, randomIp } from '../helpers/http';
 import { expectRateLimited, inOneRateLimitWindow } from '../helpers/rate-limits';
 import { uniqueEmail } from '../helpers/unique';
@@ -48,14 +48,7 @@ describe('failed-login slow-down (per account and client network)', () => {
     const locked = await signInFrom(attacker, who.email);
     expect(locked.status).toBe(401);
     expect(locked.headers.get('Retry-After')).toBeNull();
-    expect(await problemOf(locked)).toStrictEqual({
-      type: 'https://edgecart.dev/problems/invalid_credentials',
-      title: 'Unauthorized',
-      status: 401,
-      detail: 'The email or password is not right.',
-      code: 'invalid_credentials',
-      request_id: expect.any(String),
-    });
+    expect(await problemOf(locked)).toStrictEqual(INVALID_CREDENTIALS);
     expect(await lockState(who.id, attacker)).toStrictEqual(first);
 
     // The owner, elsewhere, is not locked out; their success leaves the attacker's lock in place.

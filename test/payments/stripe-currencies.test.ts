@@ -133,12 +133,7 @@ describe.each(['ISK', 'HUF'])('%s, whole units in edgecart and hundredths at Str
 
 describe('HUF refunded in Stripe’s dashboard with fillér, which edgecart does not count', () => {
   it('HUF refunded in Stripe’s dashboard in two halves with fillér: the order records what Stripe refunded, no more', async () => {
-    const { order, intentId } = await paidOrderIn('HUF', 4990, 990);
-    const shipped = await admin('POST', `/orders/${order.id}/fulfillments`, {
-      carrier: 'DHL',
-      tracking_number: 'T',
-    });
-    expect(shipped.status, await shipped.clone().text()).toBe(201);
+    const { order, intentId } = await shippedOrderIn('HUF', 4990, 990);
     // Stripe's API takes HUF in hundredths (two-decimal): 5,980 Ft refunded as 2,990.50 Ft + 2,989.50 Ft.
     stripe.refundInDashboard(intentId, 299050);
     stripe.refundInDashboard(intentId, 298950);
@@ -162,12 +157,7 @@ describe('HUF refunded in Stripe’s dashboard with fillér, which edgecart does
     expect(refunds.reduce((sum, r) => sum + Number(r.amount), 0)).toBe(5980);
   });
   it('HUF refunded in Stripe’s dashboard twice at 1,000.30 Ft: the report is recorded, not 503 on every delivery', async () => {
-    const { order, intentId } = await paidOrderIn('HUF', 4990, 990);
-    const shipped = await admin('POST', `/orders/${order.id}/fulfillments`, {
-      carrier: 'DHL',
-      tracking_number: 'T',
-    });
-    expect(shipped.status, await shipped.clone().text()).toBe(201);
+    const { order, intentId } = await shippedOrderIn('HUF', 4990, 990);
     stripe.refundInDashboard(intentId, 100030);
     stripe.refundInDashboard(intentId, 100030);
     // Each refund reads as 1,000 Ft, the charge's 2,000.60 Ft refunded as 2,001: the list looks short of the event

@@ -1,10 +1,9 @@
 /**
  * What a member's or a key's authority made, for revoking it when that authority ends (service.ts): the keys
- * descended from it and the pending invitations it or those keys made.
+ * descended from it, and which invitations are still pending.
  */
-import { and, eq, gt, isNull, or, type SQL, sql } from 'drizzle-orm';
-import { apiKeys, staffInvites } from '../../db/schema';
-import type { Database } from '../../lib/db';
+import { and, gt, isNull, type SQL, sql } from 'drizzle-orm';
+import { staffInvites } from '../../db/schema';
 
 /**
  * The ids of every key `creatorId`'s authority created, revoked ones included: keys it created, keys those keys
