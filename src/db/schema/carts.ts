@@ -82,7 +82,9 @@ export const discounts = sqliteTable(
 /**
  * One row per order that used a code, written by checkout in the order's batch through
  * `discountRedemptionStatement` (src/modules/discounts/redemption.ts), whose conditions make the batch fail
- * when the code is over a limit. A discount with redemptions cannot be deleted (restrict): deactivate it.
+ * when the code is over a limit. The order's cancel releases it (`released_at`, in the cancel's batch): only
+ * unreleased rows count against the limits, so a canceled order gives its use back. A discount with
+ * redemptions, released or not, cannot be deleted (restrict): deactivate it.
  */
 export const discountRedemptions = sqliteTable(
   'discount_redemptions',
@@ -96,10 +98,14 @@ export const discountRedemptions = sqliteTable(
     /** Lower-cased, like customer emails; the per-customer limit counts guests by it. */
     email: text('email'),
     redeemedAt: integer('redeemed_at', { mode: 'timestamp_ms' }).notNull(),
+    /** When the order's cancel gave the use back; null while the redemption counts. */
+    releasedAt: integer('released_at', { mode: 'timestamp_ms' }),
   },
+  // `released_at` last, so a count of a code's uses reads only the index. Not partial indexes (WHERE released_at
+  // IS NULL): SQLite cannot use those for the branches of the per-customer count's OR, and scans the code's rows.
   (t) => [
-    index('discount_redemptions_customer_idx').on(t.discountId, t.customerId),
-    index('discount_redemptions_email_idx').on(t.discountId, t.email),
+    index('discount_redemptions_customer_idx').on(t.discountId, t.customerId, t.releasedAt),
+    index('discount_redemptions_email_idx').on(t.discountId, t.email, t.releasedAt),
   ],
 );
 

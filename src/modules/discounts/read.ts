@@ -16,15 +16,20 @@ export const DISCOUNT_SORT = 'created_at_desc';
 /** Who a per-customer limit counts: the customer's id and email (a guest has only the email). */
 export type Redeemer = { customerId: string | null; email: string | null };
 
-/** Redemptions of `discountId` (an SQL value: a bound id or a column). */
+/** Redemptions that count: those of orders not canceled (a cancel releases its order's redemption). */
+const counted = sql`${discountRedemptions.releasedAt} IS NULL`;
+
+/** Redemptions of `discountId` that count (an SQL value: a bound id or a column). */
 export function redemptionsTotal(discountId: SQL | string): SQL<number> {
-  return sql<number>`(SELECT count(*) FROM ${discountRedemptions} WHERE ${discountRedemptions.discountId} = ${discountId})`;
+  return sql<number>`(SELECT count(*) FROM ${discountRedemptions} WHERE ${discountRedemptions.discountId} = ${discountId}
+    AND ${counted})`;
 }
 
-/** Redemptions of `discountId` by the redeemer: their customer id or their email (NULL matches nothing). */
+/** Redemptions of `discountId` that count, by the redeemer: their customer id or email (NULL matches nothing). */
 export function redemptionsBy(discountId: SQL | string, who: Redeemer): SQL<number> {
   return sql<number>`(SELECT count(*) FROM ${discountRedemptions} WHERE ${discountRedemptions.discountId} = ${discountId}
-    AND (${discountRedemptions.customerId} = ${who.customerId} OR ${discountRedemptions.email} = ${who.email}))`;
+    AND (${discountRedemptions.customerId} = ${who.customerId} OR ${discountRedemptions.email} = ${who.email})
+    AND ${counted})`;
 }
 
 export async function findDiscount(db: Database, id: string): Promise<DiscountRow> {

@@ -1,6 +1,7 @@
 /**
  * Redeeming a discount code with an order, for checkout: one statement to put in the order's batch, and the
- * recheck that names why it failed.
+ * recheck that names why it failed. And giving the use back when the order is canceled: one statement in the
+ * cancel's batch (src/modules/orders/transitions.ts puts it in every move to `canceled`).
  *
  * The statement inserts the redemption row only through a condition evaluated inside the batch: the discount
  * exists, is active, is within its validity window at `at`, and both its total and its per-customer count of
@@ -19,7 +20,7 @@
  *   },
  * });
  */
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, isNull, type SQL, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { discountRedemptions, discounts } from '../../db/schema';
 import { onlyIf } from '../../lib/d1-writes';
@@ -46,11 +47,11 @@ export function discountRedemptionStatement(
     AND (${discounts.usageLimit} IS NULL OR ${redemptionsTotal(redemption.discountId)} < ${discounts.usageLimit})
     AND (${discounts.usageLimitPerCustomer} IS NULL
       OR ${redemptionsBy(redemption.discountId, redemption)} < ${discounts.usageLimitPerCustomer})`;
-  // Values in the table's column order. The LEFT JOIN yields a row even when the discount was deleted, so a
-  // missing discount fails the batch too instead of silently inserting nothing.
+  // Values in the table's column order (last, `released_at`: NULL, the use counts). The LEFT JOIN yields a row
+  // even when the discount was deleted, so a missing discount fails the batch too instead of inserting nothing.
   return db.insert(discountRedemptions).select(
     sql`SELECT ${newId('dred')}, ${onlyIf(redeemable, discounts.id)}, ${redemption.orderId},
-      ${redemption.customerId}, ${redemption.email}, ${at}
+      ${redemption.customerId}, ${redemption.email}, ${at}, NULL
     FROM (SELECT 1) LEFT JOIN ${discounts} ON ${eq(discounts.id, redemption.discountId)}`,
   );
 }
@@ -75,4 +76,20 @@ export async function assertDiscountRedeemable(db: Database, redemption: Redempt
     byCustomer: row?.byCustomer ?? 0,
   });
   if (refusal) throw new AppError(409, refusal, DISCOUNT_REFUSALS[refusal]);
+}
+
+/**
+ * The UPDATE that gives `orderId`'s use of its code back (its limits count it no more), for the order's cancel:
+ * applies only where `guard` holds (the cancel won the order), and once (a released row keeps its time).
+ */
+export function releaseRedemptionStatement(
+  db: Database,
+  orderId: string,
+  at: Date,
+  guard: SQL,
+): BatchItem<'sqlite'> {
+  return db
+    .update(discountRedemptions)
+    .set({ releasedAt: at })
+    .where(and(eq(discountRedemptions.orderId, orderId), isNull(discountRedemptions.releasedAt), guard));
 }

@@ -43,7 +43,9 @@ const discountFields = {
   }),
   starts_at: Instant.nullable().openapi({ description: 'Valid from (inclusive); null: at once' }),
   ends_at: Instant.nullable().openapi({ description: 'Valid until (exclusive); null: no end' }),
-  usage_limit: Limit.nullable().openapi({ description: 'Orders that may use the code in total' }),
+  usage_limit: Limit.nullable().openapi({
+    description: 'Orders that may use the code in total (a canceled order no longer counts)',
+  }),
   usage_limit_per_customer: Limit.nullable().openapi({
     description: 'Orders per customer (guests counted by email)',
   }),
@@ -101,7 +103,9 @@ export const DiscountSchema = z
     usage_limit_per_customer: z.number().int().nullable(),
     region_ids: z.array(z.string()).nullable(),
     active: z.boolean(),
-    times_used: z.number().int().openapi({ description: 'Orders that redeemed the code' }),
+    times_used: z.number().int().openapi({
+      description: 'Orders that redeemed the code, less those canceled since (a cancel gives the use back)',
+    }),
     created_at: Timestamp,
     updated_at: Timestamp,
   })

@@ -85,7 +85,8 @@ export const cancelOrder = orderAction('orders:write', {
   description:
     'An order whose payment was already captured (in the provider’s dashboard, or by a method captured at ' +
     'once) is refunded by its cancel, which also needs the `orders:refund` permission: without it, 403 ' +
-    '`forbidden` and nothing changes.',
+    '`forbidden` and nothing changes. The order’s discount code, if any, gets its use back: its limits no ' +
+    'longer count the order.',
   request: {
     params: OrderParams,
     headers: OptionalIdempotencyKey,

@@ -93,7 +93,7 @@ export const markOrderPaidOnSettlement: OnPaymentSettled = async (db, settled, w
     via: settled.via,
   });
   return {
-    statements: [transition.claim, transition.record],
+    statements: transition.batch(),
     audit: [
       reportedAudit(settled, 'order.pay', order.id, {
         from: order.status,
@@ -140,11 +140,7 @@ async function reportedMoneyMove(
     refunded_total: refundedTotal,
   };
   return {
-    statements: [
-      transition.claim,
-      refundedTotalStatement(db, order.id, { change, guard: transition.won }),
-      transition.record,
-    ],
+    statements: transition.batch([refundedTotalStatement(db, order.id, { change, guard: transition.won })]),
     audit: [reportedAudit(report, `order.${action}`, order.id, summary)],
     // `from` and `to` come from the state machine's table, as a staff refund's do (changes.ts), so typed at run time.
     events: [
@@ -258,7 +254,7 @@ async function canceledOnReport(
     payload: { number: order.number, ...summary },
   };
   return {
-    statements: [transition.claim, ...also(transition.won), transition.record],
+    statements: transition.batch(also(transition.won)),
     audit: [reportedAudit(report, 'order.cancel', order.id, summary)],
     events: [canceled],
     requires: transition.won,

@@ -4,11 +4,14 @@
  * 1. `claim`: UPDATE orders SET status, version + 1, last_transition_id = <this transition> WHERE id AND status
  *    AND version are what the service read. Of two concurrent changes exactly one matches; the other changes
  *    no row.
- * 2. The change's own statements (a fulfilment, line quantities, ...), each guarded by `won`: the order's
+ * 2. What every move to the new status does (a cancel gives the order's discount redemption back), then the
+ *    change's own statements (a fulfilment, line quantities, ...), each guarded by `won`: the order's
  *    last_transition_id is this transition's id, which is true only if step 1 matched. A batch runs without
  *    interleaving, so nothing else can set it in between.
  * 3. `record`: the order_transitions row, also guarded by `won`, as the LAST statement. `commit()` is called with
  *    `conditional: true`, so the audit entry, the events and any idempotency record are written only if it was.
+ *
+ * `OrderTransition.batch` puts them in that order, so no caller can leave a step out.
  *
  * A lost race therefore writes nothing at all, and the service reads the order again to answer.
  */
@@ -21,13 +24,14 @@ import { insertRowIf } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import { conflict } from '../../lib/errors';
 import { newId } from '../../lib/ids';
+import { releaseRedemptionStatement } from '../discounts/redemption';
 
 export type OrderTransition = {
   id: string;
-  claim: ReturnType<typeof claimStatement>;
   /** True inside the batch only after this transition's claim matched: the guard of every other statement. */
   won: SQL;
-  record: ReturnType<typeof recordStatement>;
+  /** The transition's statements around the change's `own` (each guarded by `won`): the record is the last. */
+  batch: (own?: BatchItem<'sqlite'>[]) => BatchItem<'sqlite'>[];
 };
 
 function claimStatement(
@@ -52,8 +56,8 @@ function claimStatement(
 
 /**
  * The statements that move `order` (as read, with its version) to `to` by `action`, recorded with the caller as
- * actor. Put `claim` first, the change's own statements (guarded by `won`) next and `record` last. `guard` is
- * one more condition of the claim (the payment settlement's `when`, when the batch is another module's).
+ * actor. `guard` is one more condition of the claim (the payment settlement's `when`, when the batch is another
+ * module's).
  */
 export function transitionOrder(
   db: Database,
@@ -64,12 +68,10 @@ export function transitionOrder(
 ): OrderTransition {
   const id = newId('otr');
   const won = sql`EXISTS (SELECT 1 FROM ${orders} WHERE ${orders.id} = ${order.id} AND ${orders.lastTransitionId} = ${id})`;
-  return {
-    id,
-    claim: claimStatement(db, order, step.to, id, guard),
-    won,
-    record: recordStatement(db, caller, order, step, id, won),
-  };
+  const claim = claimStatement(db, order, step.to, id, guard);
+  const effects = step.to === 'canceled' ? [releaseRedemptionStatement(db, order.id, new Date(), won)] : [];
+  const record = recordStatement(db, caller, order, step, id, won);
+  return { id, won, batch: (own = []) => [claim, ...effects, ...own, record] };
 }
 
 function recordStatement(
@@ -108,7 +110,7 @@ export async function commitTransition(
   transition: OrderTransition,
   change: Omit<Change, 'conditional'>,
 ): Promise<boolean> {
-  const statements: BatchItem<'sqlite'>[] = [transition.claim, ...change.statements, transition.record];
+  const statements = transition.batch(change.statements);
   const results = await commit(db, caller, { ...change, statements, conditional: true });
   // The record's `.returning()` rows: one if this transition won, none if it lost.
   const recorded: unknown = results.at(-1);
