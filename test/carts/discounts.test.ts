@@ -9,6 +9,7 @@ import { systemCaller } from '../../src/lib/caller';
 import { commit } from '../../src/lib/commit';
 import { createDb } from '../../src/lib/db';
 import { AppError } from '../../src/lib/errors';
+import { discountWithUsageQuery } from '../../src/modules/discounts/read';
 import {
   assertDiscountRedeemable,
   discountRedemptionStatement,
@@ -28,6 +29,7 @@ import { seedRegions } from '../helpers/catalog-fixtures';
 import { registerCustomer } from '../helpers/customers';
 import { expectProblem } from '../helpers/http';
 import { expectRateLimited, inOneRateLimitWindow } from '../helpers/rate-limits';
+import { d1CostOf } from '../helpers/request-cost';
 import { unique, uniqueEmail } from '../helpers/unique';
 
 let variantId: string;
@@ -89,6 +91,13 @@ function redeem(
       },
     ],
   }).then(() => orderId);
+}
+
+/** The code's `times_used`, as staff read it. */
+async function timesUsedOf(id: string): Promise<number> {
+  const res = await admin('GET', `/discounts/${id}`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { times_used: number }).times_used;
 }
 
 /** Enters `code` on the cart; the caller asserts the refusal. */
@@ -319,5 +328,48 @@ describe('the redemption statement', () => {
         at: new Date(),
       }),
     ).resolves.toBeUndefined();
+  });
+});
+
+describe('what counting a code’s uses reads', () => {
+  it('reads none of a popular code’s uses for a cart, when the code has no total limit', async () => {
+    const { id, code } = await discount({ usage_limit_per_customer: 1 });
+    const { cart, who } = await cartWith(1, 'eu', uniqueEmail());
+    await patchCart(cart.id, who, { discount_code: code });
+    const read = async () => {
+      const res = await cartCall('GET', `/carts/${cart.id}`, who);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { cart: Cart }).cart.discount?.applicable).toBe(true);
+      return d1CostOf(res);
+    };
+    const before = await read();
+    // 300 other shoppers used the code.
+    await env.DB.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
+       INSERT INTO discount_redemptions (id, discount_id, order_id, customer_id, email, redeemed_at)
+       SELECT 'dred_pop_' || ?1 || i, ?1, 'ord_pop_' || ?1 || i, NULL, 'pop' || i || '@example.com', 0 FROM n`,
+    )
+      .bind(id)
+      .run();
+    expect(await timesUsedOf(id)).toBe(300);
+    expect(await read()).toStrictEqual(before);
+  });
+
+  it('searches an index per redeemer, never a scan of the code’s uses', async () => {
+    const query = discountWithUsageQuery(createDb(env.DB), 'PLAN', {
+      customerId: 'cus_plan',
+      email: 'plan@example.com',
+    }).toSQL();
+    const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query.sql}`)
+      .bind(...query.params)
+      .all<{ detail: string }>();
+    const redemptionsRead = results
+      .map((r) => r.detail)
+      .filter((detail) => detail.includes('discount_redemptions'));
+    expect(redemptionsRead).toStrictEqual([
+      'SEARCH discount_redemptions USING COVERING INDEX discount_redemptions_email_idx (discount_id=?)',
+      'SEARCH discount_redemptions USING INDEX discount_redemptions_customer_idx (discount_id=? AND customer_id=? AND released_at=?)',
+      'SEARCH discount_redemptions USING INDEX discount_redemptions_email_idx (discount_id=? AND email=? AND released_at=?)',
+    ]);
   });
 });
