@@ -3,7 +3,7 @@
  * code was redeemed. The redemption counts are SQL fragments shared with the redemption statement, so the
  * limit a shopper is told about and the limit the order's batch enforces are counted the same way.
  */
-import { and, desc, eq, type SQL, sql } from 'drizzle-orm';
+import { type AnyColumn, and, desc, eq, type SQL, sql } from 'drizzle-orm';
 import { discountRedemptions, discounts } from '../../db/schema';
 import type { Database } from '../../lib/db';
 import { notFound } from '../../lib/errors';
@@ -25,11 +25,17 @@ export function redemptionsTotal(discountId: SQL | string): SQL<number> {
     AND ${counted})`;
 }
 
-/** Redemptions of `discountId` that count, by the redeemer: their customer id or email (NULL matches nothing). */
+/**
+ * Redemptions of `discountId` that count, by the redeemer: their customer id or email (NULL matches nothing).
+ * A UNION of one index search each, not one WHERE with an OR: for the OR, SQLite reads every redemption of the
+ * code, so each cart read of a popular code would read all its uses.
+ */
 export function redemptionsBy(discountId: SQL | string, who: Redeemer): SQL<number> {
-  return sql<number>`(SELECT count(*) FROM ${discountRedemptions} WHERE ${discountRedemptions.discountId} = ${discountId}
-    AND (${discountRedemptions.customerId} = ${who.customerId} OR ${discountRedemptions.email} = ${who.email})
-    AND ${counted})`;
+  const uses = (column: AnyColumn, value: string | null) =>
+    sql`SELECT ${discountRedemptions.id} FROM ${discountRedemptions}
+      WHERE ${discountRedemptions.discountId} = ${discountId} AND ${column} = ${value} AND ${counted}`;
+  return sql<number>`(SELECT count(*) FROM (${uses(discountRedemptions.customerId, who.customerId)}
+    UNION ${uses(discountRedemptions.email, who.email)}))`;
 }
 
 export async function findDiscount(db: Database, id: string): Promise<DiscountRow> {
@@ -46,13 +52,21 @@ export async function timesUsed(db: Database, id: string): Promise<number> {
   return row?.n ?? 0;
 }
 
-/** The query for the discount with `code` (already upper-cased) and its usage by `who`: for a batch. */
+/**
+ * The query for the discount with `code` (already upper-cased) and its usage by `who`: for a batch. A count is
+ * made only for a limit the code has (0 otherwise: only limits read usage), so a cart with a popular code that
+ * has no total limit reads none of its uses.
+ */
 export function discountWithUsageQuery(db: Database, code: string, who: Redeemer) {
+  const onlyFor = (limit: AnyColumn, count: SQL<number>) =>
+    sql<number>`CASE WHEN ${limit} IS NULL THEN 0 ELSE ${count} END`;
   return db
     .select({
       discount: discounts,
-      total: redemptionsTotal(sql`${discounts.id}`).as('times_used'),
-      byCustomer: redemptionsBy(sql`${discounts.id}`, who).as('times_used_by_customer'),
+      total: onlyFor(discounts.usageLimit, redemptionsTotal(sql`${discounts.id}`)).as('times_used'),
+      byCustomer: onlyFor(discounts.usageLimitPerCustomer, redemptionsBy(sql`${discounts.id}`, who)).as(
+        'times_used_by_customer',
+      ),
     })
     .from(discounts)
     .where(eq(discounts.code, code));
