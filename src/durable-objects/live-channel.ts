@@ -41,6 +41,8 @@ export type SubscriberAttachment = {
   subscribedAt: number;
   /** Epoch ms when the grant behind this subscription ends (null: a public topic, never). */
   until: number | null;
+  /** Opened on the storefront's right to follow an active product: `withdraw` ends it. */
+  public: boolean;
   /** A direct client's opening request and ticket holder, for its end-of-connection log line. */
   opened?: ChannelSubscription['opened'];
 };
@@ -50,6 +52,7 @@ const END_REASONS: Record<number, string> = {
   [LIVE_CLOSE_CODES.policyViolation]: 'rate_limited',
   [LIVE_CLOSE_CODES.expired]: 'expired',
   [LIVE_CLOSE_CODES.slowConsumer]: 'slow_consumer',
+  [LIVE_CLOSE_CODES.withdrawn]: 'withdrawn',
 };
 
 /**
@@ -97,6 +100,7 @@ export class LiveChannel extends DurableObject<Env> {
       transport: subscription.transport,
       subscribedAt: now,
       until: subscription.until,
+      public: subscription.public,
       ...(subscription.opened && { opened: subscription.opened }),
     };
     server.serializeAttachment(attachment);
@@ -138,6 +142,30 @@ export class LiveChannel extends DurableObject<Env> {
       if (this.deliver(ws, body, now)) delivered += 1;
     }
     return { seq, delivered };
+  }
+
+  /**
+   * The topic's product was taken off sale (unpublished, archived or deleted): every public subscription ends, so
+   * the storefront gets none of the topic's later events; a direct client is told `unsubscribed` `withdrawn`
+   * first, a session reads it from the close code. Subscriptions opened with a catalog grant (staff) go on.
+   * Returns how many ended.
+   */
+  async withdraw(): Promise<number> {
+    let ended = 0;
+    for (const ws of this.ctx.getWebSockets()) {
+      const attachment = this.attachmentOf(ws);
+      if (!attachment.public) continue;
+      try {
+        if (attachment.transport === 'direct') {
+          ws.send(encodeControl({ type: 'unsubscribed', topic: attachment.topic, reason: 'withdrawn' }));
+        }
+        ws.close(CHANNEL_CLOSE_CODES.withdrawn, 'withdrawn');
+        ended += 1;
+      } catch {
+        // Closing or closed already: its close handler forgets it.
+      }
+    }
+    return ended;
   }
 
   /**

@@ -22,6 +22,8 @@ export type ChannelSubscription = {
   afterSeq?: number;
   /** Epoch ms after which the channel ends the subscription (its ticket's grant ran out); null: never. */
   until: number | null;
+  /** Opened on the storefront's right to follow an active product: ended when the product is taken off sale. */
+  public: boolean;
   transport: LiveTransport;
   /**
    * For a direct client, whose connection the channel ends: the Worker's id of the request that opened it and
@@ -44,6 +46,8 @@ export const CHANNEL_CLOSE_CODES = {
   expired: LIVE_CLOSE_CODES.expired,
   /** The subscriber did not read what the channel sent (its queue passed the backlog limit). */
   slowConsumer: LIVE_CLOSE_CODES.slowConsumer,
+  /** The product was taken off sale and the subscription was public (`LiveChannel.withdraw`). */
+  withdrawn: LIVE_CLOSE_CODES.withdrawn,
 } as const;
 
 const BASE_URL = 'https://live-channel.internal/subscribe';
@@ -59,6 +63,7 @@ export function subscriptionRequest(subscription: ChannelSubscription): Request 
   url.searchParams.set('transport', subscription.transport);
   if (subscription.afterSeq !== undefined) url.searchParams.set('after_seq', String(subscription.afterSeq));
   if (subscription.until !== null) url.searchParams.set('until', String(subscription.until));
+  if (subscription.public) url.searchParams.set('public', '1');
   if (subscription.opened) {
     url.searchParams.set('request_id', subscription.opened.requestId);
     if (subscription.opened.holder !== null) url.searchParams.set('holder', subscription.opened.holder);
@@ -86,6 +91,7 @@ export function parseSubscriptionRequest(request: Request): ChannelSubscription 
     transport,
     ...(afterSeq !== undefined && { afterSeq }),
     until: integer(url.searchParams.get('until')) ?? null,
+    public: url.searchParams.get('public') === '1',
     ...(requestId !== null && { opened: { requestId, holder: loggable(url.searchParams.get('holder')) } }),
   };
 }

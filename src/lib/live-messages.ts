@@ -34,6 +34,8 @@ export const LIVE_CLOSE_CODES = {
   policyViolation: 1008,
   /** A direct connection's (GET /v1/live/channel) ticket grant ran out: get a new ticket and reconnect. */
   expired: 4001,
+  /** A direct connection's product was taken off sale (unpublished, archived or deleted): do not reconnect. */
+  withdrawn: 4004,
   /** Did not read fast enough: reconnect and subscribe with `after_seq` to catch up. */
   slowConsumer: 4008,
 } as const;
@@ -248,9 +250,13 @@ const Resync = z.strictObject({
   seq: z.number().int().min(0),
 });
 
-export const UNSUBSCRIBE_REASONS = ['requested', 'expired', 'channel_closed'] as const;
+export const UNSUBSCRIBE_REASONS = ['requested', 'expired', 'channel_closed', 'withdrawn'] as const;
+export type UnsubscribeReason = (typeof UNSUBSCRIBE_REASONS)[number];
 
-/** The subscription ended: asked for, its ticket's time ran out (get a new one), or the channel went away. */
+/**
+ * The subscription ended: asked for, its ticket's time ran out (get a new one), the channel went away, or the
+ * product was taken off sale (`withdrawn`: the topic is gone for the storefront, do not subscribe again).
+ */
 const Unsubscribed = z.strictObject({
   v: z.literal(LIVE_PROTOCOL_VERSION),
   type: z.literal('unsubscribed'),

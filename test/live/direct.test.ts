@@ -76,6 +76,7 @@ describe('GET /v1/live/channel', () => {
         transport: 'direct',
         subscribedAt: expect.any(Number),
         until: null,
+        public: true,
         opened: { requestId: expect.any(String), holder: null },
       },
     ]);
@@ -308,6 +309,7 @@ describe('access to GET /v1/live/channel', () => {
           transport: 'direct',
           subscribedAt: expect.any(Number),
           until: expect.any(Number),
+          public: false,
           opened: { requestId: expect.any(String), holder: `customer:${owner.id}` },
         });
         ws.serializeAttachment({ ...attachment, until: Date.now() - 1 });

@@ -46,7 +46,7 @@ describe('heartbeats', () => {
       logger: createLogger({ test: 'heartbeat' }),
       heartbeatMs: 20,
     });
-    await session.follow(product.topic, null, undefined);
+    await session.follow(product.topic, { until: null, public: true }, undefined);
     await keepAlive(1);
     await vi.waitFor(async () => {
       expect(await autoResponsesOf(product.topic)).toStrictEqual([expect.any(Date)]);

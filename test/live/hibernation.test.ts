@@ -33,6 +33,7 @@ describe('a hibernating channel', () => {
       transport: 'websocket',
       subscribedAt: expect.any(Number),
       until: null,
+      public: true,
     });
 
     await evictDurableObject(channelOf(product.topic));
@@ -62,6 +63,7 @@ describe('a hibernating channel', () => {
       transport: 'websocket',
       subscribedAt: expect.any(Number),
       until: Date.parse(subscriptions_end_at),
+      public: false,
     });
 
     await evictDurableObject(channelOf(STAFF_FEED_TOPIC));
@@ -101,7 +103,7 @@ describe('a hibernating channel', () => {
     const product = await liveProduct();
     const stub = channelStub(env.LIVE_CHANNEL, product.topic);
     const res = await stub.fetch(
-      subscriptionRequest({ topic: product.topic, until: null, transport: 'sse' }),
+      subscriptionRequest({ topic: product.topic, until: null, public: true, transport: 'sse' }),
     );
     const ws = res.webSocket as WebSocket;
     const received: string[] = [];

@@ -20,22 +20,22 @@ import { channelUpgrade } from './channel-socket';
 import { SseSink, WebSocketSink } from './client-sinks';
 import * as routes from './routes';
 import type { LiveTicket } from './schemas';
-import { LiveSession } from './session';
+import { LiveSession, type TopicAccess } from './session';
 import { parseCursor } from './sse-cursor';
 import { type Grant, signTicket, verifyTicket } from './tickets';
 
 const REFUSALS = { topic_not_found: 404, forbidden: 403 } as const;
 
 /**
- * Each topic's subscription end, checked before the connection opens; the first refusal as problem+json, pointing
- * at the query parameter that named the topic.
+ * Each topic's access (when the subscription ends, whether it is public), checked before the connection opens;
+ * the first refusal as problem+json, pointing at the query parameter that named the topic.
  */
 async function checkTopics(
   env: Env,
   topics: readonly Topic[],
   grants: readonly Grant[],
   pointer: (index: number) => string = (i) => `/query/topics/${i}`,
-) {
+): Promise<(TopicAccess & { topic: Topic })[]> {
   const access = await Promise.all(topics.map((topic) => subscriptionAccess(env, topic, grants)));
   return access.map((result, i) => {
     if (!result.ok) {
@@ -43,7 +43,7 @@ async function checkTopics(
         errors: [{ pointer: pointer(i), message: result.message }],
       });
     }
-    return result.until;
+    return { topic: topics[i] as Topic, until: result.until, public: result.public };
   });
 }
 
@@ -60,7 +60,7 @@ export const liveRouter = createRouter()
     requireUpgrade(c);
     const { topics = [], ticket } = c.req.valid('query');
     const grants = ticket === undefined ? [] : [await verifyTicket(c.env, ticket)];
-    const until = await checkTopics(c.env, topics, grants);
+    const access = await checkTopics(c.env, topics, grants);
     const { 0: client, 1: server } = new WebSocketPair();
     server.accept();
     const session = new LiveSession(c.env, new WebSocketSink(server), {
@@ -71,18 +71,19 @@ export const liveRouter = createRouter()
     server.addEventListener('message', (event) => void session.receive(event.data));
     server.addEventListener('close', () => session.end());
     server.addEventListener('error', () => session.end());
-    for (const [i, topic] of topics.entries()) void session.follow(topic, until[i] ?? null, undefined);
+    for (const { topic, ...opened } of access) void session.follow(topic, opened, undefined);
     return new Response(null, { status: 101, webSocket: client });
   })
   .openapi(routes.channel, async (c) => {
     requireUpgrade(c);
     const { topic, after_seq, ticket } = c.req.valid('query');
     const grants = ticket === undefined ? [] : [await verifyTicket(c.env, ticket)];
-    const [until = null] = await checkTopics(c.env, [topic], grants, () => '/query/topic');
+    const [access] = await checkTopics(c.env, [topic], grants, () => '/query/topic');
     try {
       const { res } = await channelUpgrade(c.env.LIVE_CHANNEL, {
         topic,
-        until,
+        until: access?.until ?? null,
+        public: access?.public ?? false,
         transport: 'direct',
         ...(after_seq !== undefined && { afterSeq: after_seq }),
         opened: { requestId: c.var.requestId, holder: grants[0]?.holder ?? null },
@@ -99,10 +100,11 @@ export const liveRouter = createRouter()
     const { topics, ticket, last_event_id } = c.req.valid('query');
     const positions = parseCursor(c.req.valid('header')['last-event-id'] ?? last_event_id, topics.length);
     const grants = ticket === undefined ? [] : [await verifyTicket(c.env, ticket)];
-    const until = await checkTopics(c.env, topics, grants);
+    const access = await checkTopics(c.env, topics, grants);
     const sink = new SseSink(topics, [...positions], () => session.end());
     const session = new LiveSession(c.env, sink, { transport: 'sse', grants, logger: c.var.logger });
-    for (const [i, topic] of topics.entries()) void session.follow(topic, until[i] ?? null, positions[i]);
+    for (const [i, { topic, ...opened }] of access.entries())
+      void session.follow(topic, opened, positions[i]);
     return new Response(sink.body, {
       status: 200,
       headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' },

@@ -39,7 +39,8 @@ export const channel = publicRoute({
     'session in between: the fastest way to watch one product. `subscribed` and the retained state (or what came ' +
     'after `after_seq`) arrive first, then events as on `/v1/live`. The client may send `ping` and ' +
     "`unsubscribe` (which closes the connection); a `subscribe` gets the error `single_topic`. When a ticket's " +
-    'grant ends the connection gets `unsubscribed` `expired` and closes with 4001. docs/LIVE.md has the details.',
+    'grant ends the connection gets `unsubscribed` `expired` and closes with 4001; when its product is taken off ' +
+    'sale (and no `catalog:read` ticket opened it), `unsubscribed` `withdrawn` and 4004. docs/LIVE.md has the details.',
   request: {
     query: ChannelQuery,
     headers: UpgradeHeaders,
@@ -86,7 +87,9 @@ export const createTicket = createRoute({
   summary: 'Get a short-lived ticket for topics that need credentials',
   description:
     'Send the credential that opens the topics: a customer token or `X-Order-Token` for `order:<id>`, a staff ' +
-    'token or secret key holding `orders:read` for `staff:feed` and any order. The ticket is valid for 60 s to ' +
+    'token or secret key holding `orders:read` for `staff:feed` and any order; one holding `catalog:read` makes ' +
+    'its `product:<id>` topics open whatever the product’s status, and not withdrawn when it goes off sale. ' +
+    'The ticket is valid for 60 s to ' +
     'connect or subscribe with; the subscriptions it opens last until the credential expires (at most an hour).',
   security: TICKET_SECURITY,
   request: { body: jsonBody(TicketBody), headers: OrderTokenHeaders },

@@ -14,6 +14,7 @@ import {
   LIVE_LIMITS,
   type LiveErrorCode,
   type Topic,
+  type UnsubscribeReason,
 } from '../../lib/live-messages';
 import { describeError, type Logger } from '../../lib/logger';
 import { subscriptionAccess } from './access';
@@ -28,6 +29,9 @@ export const HEARTBEAT_MS = 25_000;
 
 const OPENING = 'opening';
 
+/** When a subscription ends (null: with its topic) and whether it ends when its product is taken off sale. */
+export type TopicAccess = { until: number | null; public: boolean };
+
 export type SessionOptions = {
   transport: LiveTransport;
   /** What the connection's own ticket grants, if it was opened with one. */
@@ -36,6 +40,12 @@ export type SessionOptions = {
   now?: () => number;
   /** HEARTBEAT_MS unless a test needs heartbeats sooner. */
   heartbeatMs?: number;
+};
+
+/** What a client is told when its channel closed its subscription, by the channel's close code. */
+const CLOSE_REASONS: Record<number, UnsubscribeReason> = {
+  [CHANNEL_CLOSE_CODES.expired]: 'expired',
+  [CHANNEL_CLOSE_CODES.withdrawn]: 'withdrawn',
 };
 
 export class LiveSession {
@@ -125,15 +135,15 @@ export class LiveSession {
       this.error(access.code, access.message, topic);
       return;
     }
-    await this.open(topic, access.until, afterSeq);
+    await this.open(topic, access, afterSeq);
   }
 
   /**
    * Subscribes to topics whose access was checked before the connection opened (an SSE stream's, or a WebSocket
    * URL's `topics`).
    */
-  async follow(topic: Topic, until: number | null, afterSeq: number | undefined): Promise<void> {
-    if (this.reserve(topic)) await this.open(topic, until, afterSeq);
+  async follow(topic: Topic, access: TopicAccess, afterSeq: number | undefined): Promise<void> {
+    if (this.reserve(topic)) await this.open(topic, access, afterSeq);
   }
 
   /** Claims a place for `topic`, or says why not. Claimed before any wait, so a duplicate is refused at once. */
@@ -158,12 +168,13 @@ export class LiveSession {
     if (this.subscriptions.get(topic) === OPENING) this.subscriptions.delete(topic);
   }
 
-  private async open(topic: Topic, until: number | null, afterSeq: number | undefined): Promise<void> {
+  private async open(topic: Topic, access: TopicAccess, afterSeq: number | undefined): Promise<void> {
     let socket: ChannelSocket;
     try {
       socket = await openChannelSocket(this.env.LIVE_CHANNEL, {
         topic,
-        until,
+        until: access.until,
+        public: access.public,
         transport: this.options.transport,
         ...(afterSeq !== undefined && { afterSeq }),
       });
@@ -199,7 +210,7 @@ export class LiveSession {
   private channelClosed(topic: Topic, socket: ChannelSocket, code: number): void {
     if (this.subscriptions.get(topic) !== socket) return;
     this.subscriptions.delete(topic);
-    const reason = code === CHANNEL_CLOSE_CODES.expired ? 'expired' : 'channel_closed';
+    const reason = CLOSE_REASONS[code] ?? 'channel_closed';
     this.deliver(encodeControl({ type: 'unsubscribed', topic, reason }));
     // An SSE client cannot subscribe again, and EventSource reconnects (with Last-Event-ID, resuming every
     // topic after its seq) only when the stream ends; left open, the stream would carry nothing for the topic.

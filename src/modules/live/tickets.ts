@@ -21,18 +21,23 @@ const TICKET_TYPE = 'live-ticket+jwt';
 const AUDIENCE = 'edgecart:live';
 const ALGORITHM = 'EdDSA';
 
-/** What a valid ticket grants: its topics, until when (epoch ms), and who it was issued to (for logs). */
-export type Grant = { topics: ReadonlySet<Topic>; until: number; holder: string };
+/**
+ * What a valid ticket grants: its topics, until when (epoch ms), who it was issued to (for logs), and whether it
+ * was issued to staff or a secret key holding `catalog:read` (`catalog`): its product topics then stay open while
+ * the product is not on sale.
+ */
+export type Grant = { topics: ReadonlySet<Topic>; until: number; holder: string; catalog: boolean };
 
 export type IssuedTicket = { ticket: string; expiresAt: Date; until: Date };
 
 export async function signTicket(
   env: Env,
-  grant: { topics: readonly Topic[]; until: number; holder: string },
+  grant: { topics: readonly Topic[]; until: number; holder: string; catalog: boolean },
 ): Promise<IssuedTicket> {
   const { signer } = await signingKeys(env);
   const issuedAt = Math.floor(Date.now() / 1000);
-  const ticket = await new SignJWT({ topics: grant.topics, until: grant.until })
+  const claims = { topics: grant.topics, until: grant.until, ...(grant.catalog && { catalog: true }) };
+  const ticket = await new SignJWT(claims)
     .setProtectedHeader({ alg: ALGORITHM, kid: signer.kid, typ: TICKET_TYPE })
     .setIssuer(env.PUBLIC_URL)
     .setAudience(AUDIENCE)
@@ -90,5 +95,6 @@ export async function verifyTicket(env: Env, ticket: string): Promise<Grant> {
     topics: new Set(topics.flatMap((topic) => (topic.success ? [topic.data] : []))),
     until: payload.until,
     holder: payload.sub as string,
+    catalog: payload.catalog === true,
   };
 }
