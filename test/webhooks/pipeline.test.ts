@@ -265,13 +265,13 @@ describe('POST /v1/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver', () =
 });
 
 describe('POST /v1/admin/webhooks/{id}/replay', () => {
-  /** An outbox row written straight to D1 at a chosen commit time. */
-  async function outboxEvent(type: string, occurredAt: string) {
+  /** An outbox row written straight to D1 at a chosen commit time (in the trace `traceparent`, if given). */
+  async function outboxEvent(type: string, occurredAt: string, traceparent: string | null = null) {
     const id = newId('evt');
     const aggregateId = newId('prod');
     await env.DB.prepare(
-      `INSERT INTO outbox_events (id, type, version, aggregate_type, aggregate_id, payload, actor_type, actor_id, occurred_at)
-       VALUES (?, ?, 1, ?, ?, ?, 'staff', 'stf_1', ?)`,
+      `INSERT INTO outbox_events (id, type, version, aggregate_type, aggregate_id, payload, actor_type, actor_id, occurred_at, traceparent)
+       VALUES (?, ?, 1, ?, ?, ?, 'staff', 'stf_1', ?, ?)`,
     )
       .bind(
         id,
@@ -280,6 +280,7 @@ describe('POST /v1/admin/webhooks/{id}/replay', () => {
         aggregateId,
         JSON.stringify({ id: aggregateId }),
         Date.parse(occurredAt),
+        traceparent,
       )
       .run();
     return {
@@ -288,10 +289,30 @@ describe('POST /v1/admin/webhooks/{id}/replay', () => {
       version: 1,
       occurred_at: new Date(occurredAt).toISOString(),
       aggregate: { type: type.split('.')[0], id: aggregateId },
-      traceparent: null,
+      traceparent,
       data: { id: aggregateId },
     };
   }
+
+  it('sends each event as the event queue carried it, with the trace context of the request that caused it', async () => {
+    const endpoint = await createEndpoint(token, { url: receivers.url(), events: ['region.updated'] });
+    const traced = await outboxEvent(
+      'region.updated',
+      '2025-04-01T10:00:00.000Z',
+      '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    );
+
+    const res = await admin('POST', `/webhooks/${endpoint.id}/replay`, {
+      from: '2025-04-01T10:00:00Z',
+      to: '2025-04-01T10:00:01Z',
+    });
+
+    expect(res.status).toBe(202);
+    const [delivery] = await settledDeliveries(endpoint.id, 1);
+    expect(delivery).toMatchObject({ event_id: traced.id, origin: 'replay', status: 'succeeded' });
+    const [received] = receivers.at(endpoint.url);
+    expect(received?.body).toBe(JSON.stringify(traced));
+  });
 
   it('delivers again the subscribed events committed in [from, to)', async () => {
     const endpoint = await createEndpoint(token, {
