@@ -12,6 +12,7 @@ import { createDb, type Database } from '../../lib/db';
 import { AppError, notFound } from '../../lib/errors';
 import type { EventEnvelope } from '../../lib/event-envelope';
 import { newId } from '../../lib/ids';
+import { envelopeOf } from '../../lib/outbox';
 import { enqueueDeliveries } from './delivery-queue';
 import { PING_EVENT_TYPE, subscribedTypes } from './event-types';
 import { insertDeliveries, newDeliveryRow } from './fan-out';
@@ -111,25 +112,10 @@ export async function redeliver(
 }
 
 /**
- * The outbox row as the event queue carries it (src/lib/event-envelope.ts). The outbox keeps no trace context,
- * so a replayed event has none.
- */
-function envelopeOf(row: typeof outboxEvents.$inferSelect): EventEnvelope {
-  return {
-    id: row.id,
-    type: row.type,
-    version: row.version,
-    occurred_at: row.occurredAt.toISOString(),
-    aggregate: { type: row.aggregateType, id: row.aggregateId },
-    traceparent: null,
-    data: row.payload,
-  };
-}
-
-/**
  * Queues again every public event of [from, to) (by when it committed) that the endpoint subscribes to now, in the
- * order they occurred. A range holding more than MAX_REPLAY_EVENTS is refused whole (422
- * `replay_range_too_large`), never cut silently; replay it in shorter ranges.
+ * order they occurred, each as the event queue carried it (`envelopeOf`, its trace context included). A range
+ * holding more than MAX_REPLAY_EVENTS is refused whole (422 `replay_range_too_large`), never cut silently; replay
+ * it in shorter ranges.
  */
 export async function replayRange(
   env: Env,
