@@ -214,4 +214,36 @@ describe('outbox retention', () => {
     const left = await env.DB.prepare('SELECT id FROM outbox_events ORDER BY id').all<{ id: string }>();
     expect(left.results.map((r) => r.id)).toStrictEqual(['evt_old_customer', 'evt_recent_reset']);
   });
+
+  it('forgets the address of a reset request that was dead-lettered, a week after it was given up', async () => {
+    await env.DB.prepare('DELETE FROM dead_letters').run();
+    const insert = (id: string, type: string, data: unknown, ageMs: number) =>
+      env.DB.prepare(
+        `INSERT INTO dead_letters (id, message_id, event_id, event_type, envelope, failures, attempts, created_at)
+         VALUES (?, ?, ?, ?, ?, '[]', 10, unixepoch('subsec') * 1000 - ?)`,
+      )
+        .bind(
+          id,
+          `msg_${id}`,
+          `evt_${id}`,
+          type,
+          JSON.stringify({ id: `evt_${id}`, type, version: 1, data }),
+          ageMs,
+        )
+        .run();
+    const week = RESET_REQUEST_RETENTION_MS;
+    await insert('dlq_old_reset', 'password_reset.requested', { email: 'typed@example.com' }, week + 60_000);
+    await insert(
+      'dlq_recent_reset',
+      'password_reset.requested',
+      { email: 'typed@example.com' },
+      week - 60_000,
+    );
+    await insert('dlq_old_order', 'order.created', { id: 'ord_1' }, week + 60_000);
+
+    const result = await pruneResetRequests(env);
+    const left = await env.DB.prepare('SELECT id FROM dead_letters ORDER BY id').all<{ id: string }>();
+    expect(left.results.map((r) => r.id)).toStrictEqual(['dlq_old_order', 'dlq_recent_reset']);
+    expect(result).toStrictEqual({ deleted: 0, dead_letters_deleted: 1 });
+  });
 });
