@@ -210,7 +210,7 @@ describe('outbox retention', () => {
     await insert('evt_recent_reset', 'password_reset.requested', 'password_reset', reset, week - 60_000);
     await insert('evt_old_customer', 'customer.created', 'customer', '{"id":"cus_1"}', week + 60_000);
 
-    expect(await pruneResetRequests(env)).toStrictEqual({ deleted: 1 });
+    expect(await pruneResetRequests(env)).toStrictEqual({ deleted: 1, dead_letters_deleted: 0 });
     const left = await env.DB.prepare('SELECT id FROM outbox_events ORDER BY id').all<{ id: string }>();
     expect(left.results.map((r) => r.id)).toStrictEqual(['evt_old_customer', 'evt_recent_reset']);
   });
