@@ -12,8 +12,10 @@ import worker from '../../src/index';
 import { systemCaller } from '../../src/lib/caller';
 import { createDb } from '../../src/lib/db';
 import { newId } from '../../src/lib/ids';
+import { webhooksConsumer } from '../../src/modules/webhooks/consumer';
 import { fanOutEvent } from '../../src/modules/webhooks/fan-out';
 import { insertSecretKey } from '../helpers/admin';
+import { deliverBatch } from '../helpers/events';
 import { bearer, call, expectProblem, jsonInit } from '../helpers/http';
 import {
   attemptRows,
@@ -99,6 +101,17 @@ describe('fanOutEvent (called by the event backbone for each event)', () => {
     const [delivery] = await settledDeliveries(endpoint.id, 1);
     expect(delivery?.id).toBe(stranded);
     expect(receivers.at(endpoint.url)).toHaveLength(1);
+  });
+
+  it('sends an event from the event queue as docs/WEBHOOKS.md shows it, its fields in that order', async () => {
+    const endpoint = await createEndpoint(token, { url: receivers.url(), events: ['product.updated'] });
+    // id, type, version, occurred_at, aggregate, traceparent, data: the order of the example and of a replay.
+    const event = envelope();
+
+    expect(await deliverBatch([event], { consumers: [webhooksConsumer] })).toMatchObject({ retried: [] });
+
+    await settledDeliveries(endpoint.id, 1);
+    expect(receivers.at(endpoint.url).map((r) => r.body)).toStrictEqual([JSON.stringify(event)]);
   });
 
   it('does nothing for an event no endpoint subscribes to', async () => {
