@@ -471,8 +471,6 @@ export function validateDomainEvent(event: DomainEvent): {
   return { version, data: parsed.data };
 }
 
-const EnvelopeFields = EventEnvelopeSchema.omit({ type: true, version: true, data: true });
-
 /** The OpenAPI component name of a type's envelope: `order.created` -> `OrderCreatedEvent` (`...EventV1` if old). */
 export function eventSchemaName(type: EventType, version: number): string {
   const name = type
@@ -482,8 +480,13 @@ export function eventSchemaName(type: EventType, version: number): string {
   return version === currentVersion(type) ? `${name}Event` : `${name}EventV${version}`;
 }
 
+/**
+ * Extending the envelope keeps its fields where they are, so a parsed event serializes in the envelope's order (id,
+ * type, version, occurred_at, aggregate, traceparent, data): the bytes a webhook receiver gets from a fan-out are
+ * those of a replay, which serializes the outbox row.
+ */
 function envelopeSchema(type: EventType, version: number, data: z.ZodObject) {
-  return EnvelopeFields.extend({ type: z.literal(type), version: z.literal(version), data })
+  return EventEnvelopeSchema.extend({ type: z.literal(type), version: z.literal(version), data })
     .describe(EVENT_CATALOG[type].description)
     .openapi(eventSchemaName(type, version));
 }
