@@ -5,12 +5,13 @@
  */
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { handleDeadLetterBatch, MAX_DELIVERY_ATTEMPTS, retryDelaySeconds } from '../../src/jobs/event-queue';
 import type { CatalogEvent } from '../../src/lib/event-catalog';
 import type { EventConsumer } from '../../src/lib/event-consumer';
 import { analyticsConsumer } from '../../src/modules/analytics/consumer';
 import { deliverBatch, eventuallyFound, syntheticEnvelope } from '../helpers/events';
+import { logLines } from '../helpers/request-cost';
 import { unique } from '../helpers/unique';
 
 afterEach(() => vi.restoreAllMocks());
@@ -228,5 +229,37 @@ describe('the dead-letter queue', () => {
         attempts: MAX_DELIVERY_ATTEMPTS,
       },
     ]);
+  });
+});
+
+describe('the run’s log line', () => {
+  /** The `job` lines of `name`'s runs. */
+  const jobLines = (log: MockInstance, name: string) => logLines(log).filter((line) => line.job === name);
+
+  it('counts what an event batch cost in D1: the processed marks read, each consumer’s commit', async () => {
+    const { consumer } = recordingConsumer(unique('metered'));
+    const log = vi.spyOn(console, 'log');
+
+    await deliverBatch([productUpdated()], { consumers: [consumer] });
+
+    // The marks are read through drizzle's raw(), whose rows D1 does not report; the commit's are.
+    const lines = jobLines(log, 'event-queue');
+    expect(lines).toStrictEqual([
+      expect.objectContaining({ status: 'ok', messages: 1, acked: 1, d1_queries: 2, d1_unreported: 1 }),
+    ]);
+    expect(lines[0]?.d1_rows_written).toBeGreaterThan(0);
+  });
+
+  it('counts what storing dead letters cost in D1', async () => {
+    const message = { id: unique('dlq-msg'), timestamp: new Date(), attempts: 1, body: productUpdated() };
+    const log = vi.spyOn(console, 'log');
+
+    await handleDeadLetterBatch(createMessageBatch('edgecart-events-dlq', [message]), env);
+
+    const lines = jobLines(log, 'dead-letter-queue');
+    expect(lines).toStrictEqual([
+      expect.objectContaining({ status: 'ok', messages: 1, stored: 1, d1_queries: 1 }),
+    ]);
+    expect(lines[0]?.d1_rows_written).toBeGreaterThan(0);
   });
 });
