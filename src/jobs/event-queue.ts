@@ -140,16 +140,17 @@ export function handleEventBatch(
   ctx: ExecutionContext,
   consumers: readonly EventConsumer[] = EVENT_CONSUMERS,
 ): Promise<void> {
+  // The run's metered env throughout, consumers included, so its log line says what the batch cost in D1.
   return runJob('event-queue', env, async (job) => {
-    const db = createDb(env.DB);
+    const db = createDb(job.env.DB);
     const parsed = batch.messages.map((message) => parseCatalogEvent(message.body));
     const eventIds = parsed.flatMap((p) => ('event' in p ? [p.event.id] : []));
     const delivery: Delivery = {
-      env,
+      env: job.env,
       db,
       job,
       // Events the consumers raise leave like a request's: after the batch, in waitUntil.
-      publisher: queuePublisher(env, ctx.waitUntil.bind(ctx), job.logger),
+      publisher: queuePublisher(job.env, ctx.waitUntil.bind(ctx), job.logger),
       consumers,
       processed: await processedMarks(db, eventIds),
     };
@@ -182,7 +183,7 @@ function deadLetterOf(message: Message): DeadLetter {
 
 export function handleDeadLetterBatch(batch: MessageBatch, env: Env): Promise<void> {
   return runJob('dead-letter-queue', env, async (job) => {
-    const db = createDb(env.DB);
+    const db = createDb(job.env.DB);
     let stored = 0;
     for (const message of batch.messages) {
       try {
