@@ -3,12 +3,22 @@
  * topic's public subscribers are told `unsubscribed` `withdrawn` (a direct socket then closes with 4004) and get
  * none of its later events; staff following it with a ticket from `catalog:read` keep receiving them.
  */
+import { evictDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Topic } from '../../src/lib/live-messages';
 import { insertSecretKey } from '../helpers/admin';
 import { admin } from '../helpers/admin-fixtures';
 import { bearer, call, jsonInit } from '../helpers/http';
-import { connect, inStockEvent, type LiveSocket, liveProduct, publish, stockDraft, stream } from './helpers';
+import {
+  channelOf,
+  connect,
+  inStockEvent,
+  type LiveSocket,
+  liveProduct,
+  publish,
+  stockDraft,
+  stream,
+} from './helpers';
 
 let catalogKey: string;
 
@@ -51,6 +61,8 @@ describe.each(WITHDRAWALS)('a product %s', (_, withdraw, status) => {
     const staff = await connect(`?topics=${product.topic}&ticket=${await catalogTicket(product.topic)}`);
     expect(await staff.next()).toMatchObject({ type: 'subscribed', topic: product.topic });
 
+    // The channel sleeps meanwhile: who is public is read back from each socket's attachment.
+    await evictDurableObject(channelOf(product.topic));
     expect((await withdraw(product.id)).status).toBe(status);
 
     const withdrawn = { v: 1, type: 'unsubscribed', topic: product.topic, reason: 'withdrawn' };
