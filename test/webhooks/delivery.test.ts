@@ -282,6 +282,43 @@ describe('attempts without an answer', () => {
     ]);
   });
 
+  it('counts a 2xx answered in time as delivered though its body never ends: the deadline only cuts the excerpt', async () => {
+    let answered: () => void = () => {};
+    const asked = new Promise<void>((resolve) => {
+      answered = resolve;
+    });
+    const { deliveryId } = await deliveryTo((_request, signal) => {
+      answered();
+      // The receiver sends its status and a first chunk at once, then keeps the body open, as a streaming server
+      // does; aborting the request errors the body, as it does for a real fetch.
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('ok'));
+          signal?.addEventListener('abort', () => controller.error(signal.reason));
+        },
+      });
+      return new Response(body, { status: 200 });
+    });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+
+    const run = runDeliveryQueue(deliveryId);
+    await asked;
+    await vi.advanceTimersByTimeAsync(ATTEMPT_TIMEOUT_MS);
+
+    expect((await run).retryDelays).toStrictEqual([undefined]);
+    expect(await attemptRows(deliveryId)).toStrictEqual([
+      {
+        attempt: 1,
+        attempted_at: expect.any(Number),
+        latency_ms: expect.any(Number),
+        response_status: 200,
+        response_excerpt: 'ok',
+        error: null,
+      },
+    ]);
+    expect(await deliveryRow(deliveryId)).toMatchObject({ status: 'succeeded', attempt_count: 1 });
+  });
+
   it('records a connection failure and retries', async () => {
     const { endpoint } = await deliveryTo();
     await env.DB.prepare('UPDATE webhook_endpoints SET url = ? WHERE id = ?')
