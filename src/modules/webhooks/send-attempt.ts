@@ -1,7 +1,8 @@
 /**
  * One HTTP request of a webhook delivery: POST the signed body through the outbound URL guard (the URL is
  * checked again, redirects are refused), under one deadline that covers the response headers and the excerpt of
- * the body kept for the delivery log. Never throws: every way a request can go wrong is an outcome to record.
+ * the body kept for the delivery log: a status in time is the answer, however long its body goes on. Never
+ * throws: every way a request can go wrong is an outcome to record.
  */
 import type { WEBHOOK_ATTEMPT_ERRORS } from '../../db/schema';
 import { guardedFetch, OutboundUrlRefused } from '../../lib/url-guard';
@@ -21,20 +22,28 @@ export type AttemptOutcome = {
   retryAfterSeconds: number | undefined;
 };
 
-/** The first RESPONSE_EXCERPT_BYTES of the body as text (a character cut in half is dropped); null if empty. */
+/**
+ * The first RESPONSE_EXCERPT_BYTES of the body as text (a character cut in half is dropped); null if empty. A body
+ * cut short (the deadline ran out while it was still coming, or the receiver dropped the connection) leaves what
+ * had arrived: the status was answered in time, and it is the answer.
+ */
 async function readExcerpt(res: Response): Promise<string | null> {
   if (!res.body) return null;
   const reader = res.body.getReader();
   const bytes = new Uint8Array(RESPONSE_EXCERPT_BYTES);
   let length = 0;
-  while (length < RESPONSE_EXCERPT_BYTES) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    const take = value.subarray(0, RESPONSE_EXCERPT_BYTES - length);
-    bytes.set(take, length);
-    length += take.length;
+  try {
+    while (length < RESPONSE_EXCERPT_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const take = value.subarray(0, RESPONSE_EXCERPT_BYTES - length);
+      bytes.set(take, length);
+      length += take.length;
+    }
+    await reader.cancel();
+  } catch {
+    // Cut short: the excerpt is what came before.
   }
-  await reader.cancel();
   const text = new TextDecoder().decode(bytes.subarray(0, length), { stream: true });
   return text === '' ? null : text;
 }
