@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app';
+import { MAX_QUERY_PARAMETERS, MAX_URL_LENGTH } from '../src/middleware/request-bounds';
 import { seedRegions } from './helpers/catalog-fixtures';
 import { registerCustomer } from './helpers/customers';
 import { bearer, call, expectProblem, jsonInit } from './helpers/http';
@@ -41,6 +42,16 @@ const operations = () =>
 
 const ref = (kind: string, name: string): Ref => ({ $ref: `#/components/${kind}/${name}` });
 
+/** A problem response as finishDocument generates it for an operation at `path`. */
+const problem = (description: string, path: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: ref('schemas', 'Problem') } },
+  headers: {
+    'X-Request-Id': ref('headers', 'RequestId'),
+    ...(path.startsWith('/v1/admin/') && { 'X-D1-Bookmark': ref('headers', 'D1Bookmark') }),
+  },
+});
+
 /** The storefront GETs the edge cache answers (PUBLIC_CATALOG_PATHS in src/app.ts). */
 const CACHED = [
   'getStoreRegions',
@@ -61,9 +72,8 @@ describe('OpenAPI document', () => {
     expect(served.filter((route) => !documented.has(route))).toStrictEqual([]);
   });
 
-  it('gives every operation a success response, a client error unless none can happen, and admin ones a permission', () => {
+  it('gives every operation a success response, a client error (any URL can be too long), and admin ones a permission', () => {
     // What redocly.yaml turns off (operation-2xx-response, operation-4xx-response) is checked here instead.
-    const cannotFailByTheClient = new Set(['getIndex', 'getHealth', 'getReady', 'getWellKnownJwksJson']);
     for (const { route, path, op } of operations()) {
       const statuses = Object.keys(op.responses);
       // A WebSocket route succeeds with 101 Switching Protocols.
@@ -74,7 +84,7 @@ describe('OpenAPI document', () => {
       expect(
         statuses.some((s) => s.startsWith('4')),
         route,
-      ).toBe(!cannotFailByTheClient.has(op.operationId));
+      ).toBe(true);
       if (path.startsWith('/v1/admin/')) {
         expect(op['x-permission'], route).toMatch(/^[a-z_]+:[a-z_]+$/);
         expect(op.security, route).toStrictEqual([{ staffToken: [] }, { secretKey: [] }]);
@@ -382,14 +392,6 @@ describe('OpenAPI document', () => {
   });
 
   it('declares the problems any body or parameter can meet (413, 415 of every write; 400; 422) on every operation that has one', () => {
-    const problem = (description: string, path: string) => ({
-      description,
-      content: { 'application/problem+json': { schema: ref('schemas', 'Problem') } },
-      headers: {
-        'X-Request-Id': ref('headers', 'RequestId'),
-        ...(path.startsWith('/v1/admin/') && { 'X-D1-Bookmark': ref('headers', 'D1Bookmark') }),
-      },
-    });
     expect(operations().filter((o) => o.op.requestBody).length).toBeGreaterThan(50);
     for (const { route, path, method, op } of operations()) {
       const body = op.requestBody !== undefined;
@@ -443,6 +445,51 @@ describe('OpenAPI document', () => {
         .filter(({ op }) => !op.responses['422'])
         .map(({ route }) => route),
     ).toStrictEqual([]);
+  });
+
+  /** Every operation's request, its path parameters filled in, with `query` appended. */
+  const requests = (query: string) =>
+    operations().map(({ route, path, method }) => ({
+      route,
+      url: `${path.replace(/\{[^}]+\}/g, 'x')}${query}`,
+      method: method.toUpperCase(),
+    }));
+
+  it('declares on every operation the 414 and 422 the request bounds give any URL, before routing', async () => {
+    const longUrl = `?pad=${'x'.repeat(MAX_URL_LENGTH)}`;
+    for (const { route, url, method } of requests(longUrl)) {
+      const res = await call(url, { method });
+      expect(res.status, route).toBe(414);
+      await expectProblem(res, 414, 'uri_too_long');
+    }
+    const tooMany = `?${Array.from({ length: MAX_QUERY_PARAMETERS + 1 }, (_, i) => `p${i}=`).join('&')}`;
+    for (const { route, url, method } of requests(tooMany)) {
+      const res = await call(url, { method });
+      expect(res.status, route).toBe(422);
+      await expectProblem(res, 422, 'too_many_query_parameters', [
+        { pointer: '/query', message: `Send at most ${MAX_QUERY_PARAMETERS} query parameters.` },
+      ]);
+    }
+    for (const { route, path, op } of operations()) {
+      expect(op.responses['414'], route).toStrictEqual(problem('URL too long', path));
+      // A route may describe its own 422 (what it refuses beyond the schema): only presence is pinned.
+      expect(op.responses['422'], route).toBeDefined();
+    }
+  });
+
+  // Before any region exists in this file's storage: the last test seeds them.
+  it('declares on every storefront operation the 503 the geo middleware gives while no region resolves', async () => {
+    for (const url of storefrontGets()) {
+      const res = await call(url, { cf: { country: 'DE' } });
+      await expectProblem(res, 503, 'no_region_configured');
+      expect(res.headers.get('Retry-After'), url).toBe('60');
+    }
+    for (const { route, op } of storefront()) {
+      expect(op.responses['503']?.content, route).toStrictEqual({
+        'application/problem+json': { schema: expect.anything() },
+      });
+      expect(op.responses['503']?.headers?.['Retry-After'], route).toMatchObject({ required: true });
+    }
   });
 
   it('a write that declares no body answers a body as the document says: 415 if not JSON, 413 if too large', async () => {
