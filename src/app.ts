@@ -26,6 +26,8 @@ import {
 import { documentEventWebhooks } from './modules/events/webhook-docs';
 import { mountRoutes } from './routes';
 
+/** Where the request context, transport guards and request bounds run: every request. */
+const EVERY_PATH = '*';
 const STOREFRONT_PATH = '/v1/store/*';
 /** Provider webhooks: called server to server, never by a browser, so no CORS answer is ever given there. */
 const HOOKS_PATH = '/v1/hooks/*';
@@ -57,17 +59,18 @@ const PUBLIC_CATALOG: Record<string, CacheScopes> = {
   '/v1/store/collections': () => LISTINGS,
 };
 
-/** `/a/*` matches `/a` and everything under it, as Hono does; anything else matches itself. */
+/** `*` matches every path and `/a/*` matches `/a` and everything under it, as Hono does; anything else itself. */
 const matchesHonoPath = (pattern: string, path: string) =>
-  pattern.endsWith('/*')
+  pattern === EVERY_PATH ||
+  (pattern.endsWith('/*')
     ? path === pattern.slice(0, -2) || path.startsWith(pattern.slice(0, -1))
-    : pattern === path;
+    : pattern === path);
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
 
   app.use(
-    '*',
+    EVERY_PATH,
     requestContext(),
     securityHeaders(),
     except(HOOKS_PATH, corsFromAllowlist()),
@@ -135,6 +138,7 @@ export function createApp() {
   let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
   app.get('/openapi.json', (c) => {
     document ??= finishDocument(app.getOpenAPI31Document(documentConfig), {
+      isBounded: (path) => matchesHonoPath(EVERY_PATH, path),
       isBodyGuarded: (method) => METHODS_WITH_BODY.has(method),
       isStorefront: (path) => matchesHonoPath(STOREFRONT_PATH, path),
       // Under a cached prefix but not cached itself (a product's exact availability): the scopes say so.

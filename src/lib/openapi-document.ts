@@ -3,12 +3,13 @@
  * so it is declared once here, beside the rule that says where it applies, rather than in every route file:
  * operation ids, the storefront's request headers, the edge cache's response headers, the request id, the replay
  * header of writes that take an Idempotency-Key, the admin surface's D1 bookmark, and the problems every route
- * of a kind can answer (a body's 400, 413 and 415; a path or query parameter's 422; the storefront's 401 and 422).
+ * of a kind can answer (any URL's 414 and 422; a body's 400, 413 and 415; a path or query parameter's 422; the
+ * storefront's 401, 422 and 503).
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { PROBLEM_CONTENT_TYPE } from './errors';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from './idempotency';
-import { problemDescriptions } from './openapi';
+import { problemDescriptions, RETRY_AFTER_HEADER_OBJECT, RETRY_AFTER_STATUSES } from './openapi';
 
 type Document = ReturnType<OpenAPIHono['getOpenAPI31Document']>;
 type Operation = NonNullable<NonNullable<Document['paths']>[string]['get']>;
@@ -39,6 +40,8 @@ function operationIdOf(method: string, path: string): string {
 
 /** Where the middleware of src/app.ts runs: paths in OpenAPI form, methods in upper case. */
 export type DocumentSurfaces = {
+  /** Paths whose URL the request bounds limit: too long (414), too many query parameters (422). */
+  isBounded: (path: string) => boolean;
   /** Methods whose body the transport guards bound (413) and require as JSON (415), on every path. */
   isBodyGuarded: (method: string) => boolean;
   /** Paths that pass the publishable-key and geo middleware. */
@@ -125,18 +128,22 @@ const CACHED_RESPONSE_HEADERS = {
 /** A problem+json response as `problems()` (openapi.ts) documents it, generated; a new object per operation. */
 const problemResponse = (status: number) => ({
   description: problemDescriptions[status] as string,
+  ...(RETRY_AFTER_STATUSES.has(status) && { headers: { 'Retry-After': { ...RETRY_AFTER_HEADER_OBJECT } } }),
   content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } },
 });
 
 /**
  * The problems middleware and validation answer before the route runs, for every route they cover:
+ * - a URL over MAX_URL_LENGTH (414) or with more than MAX_QUERY_PARAMETERS query parameters (422, requestBounds),
+ *   whatever the route declares: any URL can carry them;
  * - a body over MAX_BODY_BYTES (413, limitBody) or not JSON (415, requireJsonBody), whatever the method's route
  *   declares: a body sent where none is read is refused all the same;
  * - malformed JSON (400, the error handler) where the route reads a body;
  * - a path or query value its schema refuses (422, createRouter's hook; every id, handle and filter in this API
  *   has bounds);
- * - on the storefront, an unknown or revoked `X-Publishable-Api-Key` (401, publishableKey) and a `region` or
- *   `locale` the store does not offer (422, geo).
+ * - on the storefront, an unknown or revoked `X-Publishable-Api-Key` (401, publishableKey), a `region` or
+ *   `locale` the store does not offer (422, geo), and no region to sell in while the store has none that the
+ *   country, the key or DEFAULT_REGION names (503 `no_region_configured`, geo).
  * The routes list what only they answer.
  */
 function addCommonProblems(
@@ -147,13 +154,14 @@ function addCommonProblems(
   on: DocumentSurfaces,
 ) {
   const statuses: number[] = [];
+  if (on.isBounded(path)) statuses.push(414, 422);
   if (on.isBodyGuarded(method.toUpperCase())) statuses.push(413, 415);
   if (op.requestBody) statuses.push(400);
   const validated = (op.parameters ?? []).some(
     (p) => !('$ref' in p) && (p.in === 'path' || p.in === 'query'),
   );
   if (validated) statuses.push(422);
-  if (on.isStorefront(path)) statuses.push(401, 422);
+  if (on.isStorefront(path)) statuses.push(401, 422, 503);
   for (const status of statuses) responses[status] ??= problemResponse(status);
 }
 

@@ -88,10 +88,19 @@ export function jsonBody<T extends z.ZodType>(schema: T) {
   return { content: { 'application/json': { schema } }, required: true };
 }
 
+const RETRY_AFTER_DESCRIPTION = 'Seconds to wait before trying again';
+
 /** The `Retry-After` header of a 429 or 503, for its OpenAPI entry. */
 const RetryAfterHeader = z.object({
-  'Retry-After': z.string().openapi({ description: 'Seconds to wait before trying again', example: '60' }),
+  'Retry-After': z.string().openapi({ description: RETRY_AFTER_DESCRIPTION, example: '60' }),
 });
+
+/** The same header as the document renders it, for the problems finishDocument adds (openapi-document.ts). */
+export const RETRY_AFTER_HEADER_OBJECT = {
+  required: true,
+  description: RETRY_AFTER_DESCRIPTION,
+  schema: { type: 'string', description: RETRY_AFTER_DESCRIPTION, example: '60' },
+} as const;
 
 export const problemDescriptions: Record<number, string> = {
   400: 'Malformed request',
@@ -101,6 +110,7 @@ export const problemDescriptions: Record<number, string> = {
   404: 'Not found',
   409: 'Conflicts with the current state',
   413: 'Body too large',
+  414: 'URL too long',
   415: 'Body is not JSON',
   422: 'Invalid fields',
   426: 'Not a WebSocket upgrade',
@@ -109,15 +119,15 @@ export const problemDescriptions: Record<number, string> = {
 };
 
 /**
- * Statuses documented with `Retry-After`: every 429 sends it (rate limiter, account lock), and so does the one
- * listed 503 (an identity provider's keys unreachable).
+ * Statuses documented with `Retry-After`: every 429 sends it (rate limiter, account lock), and so does every 503
+ * problem (a payment provider, an identity provider's keys or a live topic unreachable, a store with no region).
  */
-const RETRY_AFTER_STATUSES = new Set([429, 503]);
+export const RETRY_AFTER_STATUSES = new Set([429, 503]);
 
 /**
  * The problem+json responses a route can give, for its OpenAPI entry. What middleware and validation answer for
- * every route of a kind need not be listed (413 and 415 of a POST, PUT, PATCH or DELETE; 400 of a body; 422 of a
- * path or query value; the storefront's 401 and 422): finishDocument (openapi-document.ts) adds it.
+ * every route of a kind need not be listed (414 and 422 of any URL; 413 and 415 of a POST, PUT, PATCH or DELETE;
+ * 400 of a body; the storefront's 401, 422 and 503): finishDocument (openapi-document.ts) adds it.
  */
 export function problems(...statuses: (keyof typeof problemDescriptions)[]) {
   return Object.fromEntries(

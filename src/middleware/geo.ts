@@ -13,6 +13,13 @@ import { getRegionDirectory } from '../lib/region-directory';
 import { cutToLength } from '../lib/unicode-text';
 import { timed } from './request-context';
 
+/**
+ * What a client told the store has no region waits before asking again. Staff create regions in minutes, not
+ * seconds (the directory sees a new one within a second of its write), and a shorter wait would only have every
+ * storefront page poll a store that cannot sell yet.
+ */
+const NO_REGION_RETRY_AFTER_SECONDS = 60;
+
 export function geo() {
   return createMiddleware<StoreEnv>(async function geo(c, next) {
     // Both are plain values on a cache hit (remembered by the isolate); only a read returns a promise, and only
@@ -41,7 +48,9 @@ export function geo() {
               { pointer: '/query/region', message: `Use one of: ${[...directory.byCode.keys()].join(', ')}` },
             ],
           })
-        : new AppError(503, 'no_region_configured', 'The store has no region to sell in yet.');
+        : new AppError(503, 'no_region_configured', 'The store has no region to sell in yet.', {
+            headers: { 'Retry-After': String(NO_REGION_RETRY_AFTER_SECONDS) },
+          });
     }
 
     const requestedLocale = c.req.query('locale');
