@@ -10,9 +10,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { issueSecretKey } from '../src/auth/secret-key';
 import { toBase64Url } from '../src/lib/encoding';
 import { PERMISSIONS } from '../src/lib/permissions';
+import { insertSecretKey } from './helpers/admin';
 import { insertProductRow, seedRegions } from './helpers/catalog-fixtures';
 import { registerCustomer } from './helpers/customers';
-import { call } from './helpers/http';
+import { call, randomIp } from './helpers/http';
+import { signedInStaff } from './helpers/staff';
 
 type Parameter = { name: string; in: string; schema?: { type?: unknown; enum?: string[] } };
 type Document = {
@@ -204,4 +206,40 @@ describe('hostile list queries never cause a server error', () => {
     const statuses = await expectNoServerErrors(urls);
     expect(statuses[200]).toBeGreaterThan(100);
   }, 120_000);
+});
+
+describe('a wrong or missing credential is answered with a status the operation documents', () => {
+  it('on every documented operation: none, a malformed one, a key without permissions, a shopper, a staff member', async () => {
+    const staff = await signedInStaff('support');
+    const credentials: Record<string, Record<string, string>> = {
+      none: {},
+      malformed: { Authorization: 'Bearer not-a-token' },
+      'a key without permissions': { Authorization: `Bearer ${(await insertSecretKey([])).key}` },
+      'a shopper': { Authorization: customerAuth.Authorization as string },
+      'a support member': { Authorization: `Bearer ${staff.tokens.access_token}` },
+      'a cart token': { 'X-Cart-Token': 'not-a-cart-token' },
+      'an order token': { 'X-Order-Token': 'not-an-order-token' },
+    };
+    const undocumented: string[] = [];
+    const statuses: Record<number, number> = {};
+    for (const op of operations) {
+      const path = op.path.replace(/\{[^}]+\}/g, 'x');
+      for (const [name, headers] of Object.entries(credentials)) {
+        const res = await call(path, {
+          method: op.method,
+          headers: { ...headers, 'CF-Connecting-IP': randomIp() },
+          cf: { country: 'DE' },
+        });
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+        if (!op.documented.includes(String(res.status))) {
+          undocumented.push(`${op.method} ${op.path} with ${name} -> ${res.status}`);
+        }
+        await res.arrayBuffer();
+      }
+    }
+    // The walk must meet the guards, or it proves nothing.
+    expect(statuses[401]).toBeGreaterThan(100);
+    expect(statuses[403]).toBeGreaterThan(50);
+    expect(undocumented).toStrictEqual([]);
+  });
 });
