@@ -512,6 +512,21 @@ describe('OpenAPI document', () => {
     );
   });
 
+  // A generator of clients reads allOf as "all of these": `allOf: [{ $ref }, { type: [..., 'null'] }]` is the
+  // referenced schema alone, and null is refused where the route takes or sends it.
+  it('lets null fit every nullable reference', () => {
+    const notNullable: string[] = [];
+    const walk = (node: unknown, at: string) => {
+      if (node === null || typeof node !== 'object') return;
+      const parts = (node as { allOf?: { $ref?: string; type?: unknown }[] }).allOf ?? [];
+      const nullable = parts.some((p) => Array.isArray(p.type) && p.type.includes('null'));
+      if (nullable && parts.some((p) => p.$ref)) notNullable.push(at);
+      for (const [key, child] of Object.entries(node)) walk(child, `${at}/${key}`);
+    };
+    walk(doc, '#');
+    expect(notNullable).toStrictEqual([]);
+  });
+
   it('resolves every reference inside the document', () => {
     const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];
     const unresolved = [...new Set(refs.map((r) => r.slice(8, -1)))].filter((pointer) => {

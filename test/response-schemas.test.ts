@@ -1,0 +1,252 @@
+/**
+ * Every answer of a shop's ordinary day fits the OpenAPI document a client is generated from: a catalog, a guest's
+ * and a customer's checkout, staff's reads and order actions. Each response is checked against its operation's
+ * listed statuses and its JSON schema (test/helpers/openapi-schema.ts), and the walk reads every documented GET
+ * that answers JSON, so a new read is checked as soon as it is documented.
+ */
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { MAX_DELIVERY_ATTEMPTS } from '../src/jobs/event-queue';
+import { adminKey, createCategory, createCollection } from './helpers/admin-fixtures';
+import { stockedProduct } from './helpers/carts';
+import { seedRegions } from './helpers/catalog-fixtures';
+import { readyCart, SHIPPING_ADDRESS, shippingOption } from './helpers/checkout';
+import { registerCustomer, type SignedIn, saveAddress } from './helpers/customers';
+import { deliverBatch, eventuallyFound, syntheticEnvelope } from './helpers/events';
+import { bearer, type CallInit, call, jsonInit } from './helpers/http';
+import { type Document, responseViolations } from './helpers/openapi-schema';
+import { signedInStaff } from './helpers/staff';
+import { FakeReceivers } from './helpers/webhooks';
+
+let doc: Document;
+const violations: string[] = [];
+const visited = new Set<string>();
+/** A step of the day that was refused: the walk then checks less than it says. */
+const refused: string[] = [];
+
+/** Sends `init` to `url`, an instance of the documented `path`, checks the answer, and gives back its JSON. */
+async function checked(path: string, url: string, init: CallInit = {}): Promise<Record<string, unknown>> {
+  const method = init.method ?? 'GET';
+  const res = await call(url, init);
+  const body = await res.clone().text();
+  if (res.status >= 400) refused.push(`${method} ${url} -> ${res.status} ${body.slice(0, 200)}`);
+  violations.push(...(await responseViolations(doc, method, path, res)));
+  visited.add(`${method} ${path}`);
+  return body.startsWith('{') ? (JSON.parse(body) as Record<string, unknown>) : {};
+}
+
+const firstId = (page: Record<string, unknown>) =>
+  (page.data as { id: string }[] | undefined)?.[0]?.id ?? 'none';
+
+let staffAuth: Record<string, string>;
+let keyAuth: Record<string, string>;
+let shopper: SignedIn;
+
+beforeAll(async () => {
+  doc = (await (await call('/openapi.json')).json()) as Document;
+  await seedRegions();
+  await shippingOption('eu', { amount: 500 });
+  keyAuth = bearer(await adminKey());
+  staffAuth = bearer((await signedInStaff('owner')).tokens.access_token);
+  shopper = await registerCustomer();
+});
+
+describe('responses fit the OpenAPI document', () => {
+  it('along a day of a shop: catalog, checkouts, account, staff reads and order actions', async () => {
+    const category = await createCategory();
+    const collection = await createCollection();
+    const product = await stockedProduct({
+      categoryIds: [category.id],
+      collectionIds: [collection.id],
+      variants: [{ prices: { EUR: 1500, USD: 1600 } }],
+    });
+    const variantId = product.variants[0]?.id as string;
+    const address = await saveAddress(shopper);
+    const customerAuth = bearer(shopper.tokens.access_token);
+
+    // The storefront.
+    const store = '?region=eu&locale=de';
+    await checked('/', '/');
+    await checked('/health', '/health');
+    await checked('/ready', '/ready');
+    await checked('/.well-known/jwks.json', '/.well-known/jwks.json');
+    await checked('/v1/store/regions', `/v1/store/regions${store}`);
+    await checked('/v1/store/products', `/v1/store/products${store}`);
+    await checked('/v1/store/products', `/v1/store/products${store}&q=product`);
+    await checked('/v1/store/products/{handle}', `/v1/store/products/${product.handle}${store}`);
+    await checked(
+      '/v1/store/products/{id}/availability',
+      `/v1/store/products/${product.id}/availability${store}`,
+    );
+    await checked('/v1/store/stock-levels', `/v1/store/stock-levels${store}&product_ids=${product.id}`);
+    await checked('/v1/store/categories', `/v1/store/categories${store}`);
+    await checked('/v1/store/collections', `/v1/store/collections${store}`);
+
+    // A guest's checkout.
+    const guest = await readyCart([{ variantId, quantity: 2 }]);
+    const guestHeaders = { 'X-Cart-Token': guest.who.token as string };
+    const cartPath = `/v1/store/carts/${guest.cartId}`;
+    await checked('/v1/store/carts/{id}', cartPath, { headers: guestHeaders });
+    const options = await checked('/v1/store/carts/{id}/shipping-options', `${cartPath}/shipping-options`, {
+      headers: guestHeaders,
+    });
+    await checked(
+      '/v1/store/carts/{id}',
+      cartPath,
+      jsonInit('PATCH', { shipping_option_id: firstId(options) }, guestHeaders),
+    );
+    const placed = await checked(
+      '/v1/store/carts/{id}/checkout',
+      `${cartPath}/checkout`,
+      jsonInit('POST', {}, { ...guestHeaders, 'Idempotency-Key': crypto.randomUUID() }),
+    );
+    const guestOrder = placed.order as { id: string };
+    await checked('/v1/store/orders/{id}', `/v1/store/orders/${guestOrder.id}`, {
+      headers: { 'X-Order-Token': placed.order_token as string },
+    });
+
+    // A customer's cart, account and order.
+    const created = await checked(
+      '/v1/store/carts',
+      '/v1/store/carts',
+      jsonInit('POST', { region: 'eu' }, customerAuth),
+    );
+    const own = `/v1/store/carts/${(created.cart as { id: string }).id}`;
+    await checked(
+      '/v1/store/carts/{id}/line-items',
+      `${own}/line-items`,
+      jsonInit('POST', { variant_id: variantId, quantity: 1 }, customerAuth),
+    );
+    await checked(
+      '/v1/store/carts/{id}',
+      own,
+      jsonInit('PATCH', { email: shopper.email, shipping_address: SHIPPING_ADDRESS }, customerAuth),
+    );
+    const ownOrder = await checked(
+      '/v1/store/carts/{id}/checkout',
+      `${own}/checkout`,
+      jsonInit('POST', {}, { ...customerAuth, 'Idempotency-Key': crypto.randomUUID() }),
+    );
+    await checked('/v1/store/orders', '/v1/store/orders', { headers: customerAuth });
+    await checked('/v1/store/orders/{id}', `/v1/store/orders/${(ownOrder.order as { id: string }).id}`, {
+      headers: customerAuth,
+    });
+    await checked('/v1/store/customers/me', '/v1/store/customers/me', { headers: customerAuth });
+    await checked(
+      '/v1/store/customers/me',
+      '/v1/store/customers/me',
+      jsonInit('PATCH', { first_name: 'Ada' }, customerAuth),
+    );
+    await checked('/v1/store/customers/me/export', '/v1/store/customers/me/export', {
+      headers: customerAuth,
+    });
+    await checked('/v1/store/customers/me/sessions', '/v1/store/customers/me/sessions', {
+      headers: customerAuth,
+    });
+    await checked('/v1/store/customers/me/addresses', '/v1/store/customers/me/addresses', {
+      headers: customerAuth,
+    });
+    await checked(
+      '/v1/store/customers/me/addresses/{id}',
+      `/v1/store/customers/me/addresses/${address.id}`,
+      jsonInit('PATCH', { city: 'Hamburg' }, customerAuth),
+    );
+
+    // Staff: writes that give the reads something to list, then every admin read.
+    const admin = (path: string, url: string, method = 'GET', body?: unknown, auth = keyAuth) =>
+      checked(
+        path,
+        `/v1/admin${url}`,
+        body === undefined ? { method, headers: auth } : jsonInit(method, body, auth),
+      );
+    await admin('/v1/admin/discounts', '/discounts', 'POST', {
+      code: 'WALK10',
+      type: 'percentage',
+      percentage_bps: 1000,
+    });
+    await admin('/v1/admin/webhooks', '/webhooks', 'POST', {
+      url: new FakeReceivers().url(),
+      events: ['*'],
+    });
+    await admin('/v1/admin/staff/invites', '/staff/invites', 'POST', {
+      email: 'new.hire@example.com',
+      role: 'support',
+    });
+    await admin('/v1/admin/api-keys', '/api-keys', 'POST', {
+      kind: 'secret',
+      name: 'ERP',
+      permissions: ['catalog:read'],
+    });
+    const adminOrderPath = `/orders/${guestOrder.id}`;
+    await admin('/v1/admin/orders/{id}/fulfillments', `${adminOrderPath}/fulfillments`, 'POST', {
+      carrier: 'DHL',
+      tracking_number: '00340434161094042557',
+    });
+    await admin('/v1/admin/orders/{id}/deliver', `${adminOrderPath}/deliver`, 'POST', {});
+    await admin('/v1/admin/orders/{id}/refunds', `${adminOrderPath}/refunds`, 'POST', {
+      amount: 100,
+      reason: 'Scratched',
+    });
+    await admin(
+      '/v1/admin/inventory/{variant_id}/adjustments',
+      `/inventory/${variantId}/adjustments`,
+      'POST',
+      {
+        delta: -1,
+        reason: 'Damaged',
+      },
+    );
+    await admin('/v1/admin/inventory/{variant_id}', `/inventory/${variantId}`, 'PATCH', {
+      low_stock_threshold: 3,
+    });
+
+    // An event no consumer can read, dead-lettered as the queue handler does on its last attempt.
+    vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const lost = syntheticEnvelope('order.teleported', { id: 'ord_walk' });
+    await deliverBatch([lost], { attempts: MAX_DELIVERY_ATTEMPTS });
+    await eventuallyFound('the dead letter', () =>
+      env.DB.prepare('SELECT id FROM dead_letters WHERE event_id = ?').bind(lost.id).first(),
+    );
+
+    for (const list of [
+      'regions',
+      'products',
+      'categories',
+      'collections',
+      'identity-providers',
+      'shipping-options',
+      'discounts',
+      'webhooks',
+      'orders',
+      'staff',
+      'events/dead-letters',
+    ]) {
+      const page = await admin(`/v1/admin/${list}`, `/${list}`);
+      const byId = `/v1/admin/${list}/{id}`;
+      if (doc.paths[byId]?.get) await admin(byId, `/${list}/${firstId(page)}`);
+    }
+    for (const [path, url] of [
+      ['/v1/admin/api-keys', '/api-keys'],
+      ['/v1/admin/audit-log', '/audit-log'],
+      ['/v1/admin/staff/invites', '/staff/invites'],
+      ['/v1/admin/analytics/sales', '/analytics/sales?from=2026-01-01&to=2026-12-31'],
+      ['/v1/admin/inventory/{variant_id}', `/inventory/${variantId}`],
+      ['/v1/admin/inventory/{variant_id}/reservations', `/inventory/${variantId}/reservations`],
+    ] as const) {
+      await admin(path, url);
+    }
+    const hooks = await admin('/v1/admin/webhooks', '/webhooks');
+    await admin('/v1/admin/webhooks/{id}/test', `/webhooks/${firstId(hooks)}/test`, 'POST');
+    await admin('/v1/admin/webhooks/{id}/deliveries', `/webhooks/${firstId(hooks)}/deliveries`);
+    await checked('/v1/auth/staff/sessions', '/v1/auth/staff/sessions', { headers: staffAuth });
+    await checked('/v1/dev/mailbox', `/v1/dev/mailbox?to=${encodeURIComponent(shopper.email)}`);
+
+    expect(refused).toStrictEqual([]);
+    // Every documented GET that answers JSON was read (the live streams answer a socket or an event stream).
+    const gets = Object.entries(doc.paths)
+      .filter(([, ops]) => ops.get?.responses['200']?.content?.['application/json'])
+      .map(([path]) => `GET ${path}`);
+    expect(gets.filter((route) => !visited.has(route))).toStrictEqual([]);
+    expect(violations).toStrictEqual([]);
+  });
+});
