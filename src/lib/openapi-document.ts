@@ -4,7 +4,7 @@
  * operation ids, the storefront's request headers, the edge cache's response headers, the request id, the replay
  * header of writes that take an Idempotency-Key, the admin surface's D1 bookmark, and the problems every route
  * of a kind can answer (any URL's 414 and 422; a body's 400, 413 and 415; a path or query parameter's 422; the
- * storefront's 401, 422 and 503).
+ * storefront's 401, 422 and 503), and nullable references stated so that null fits them.
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { PROBLEM_CONTENT_TYPE } from './errors';
@@ -206,6 +206,28 @@ function finishOperation(path: string, method: string, op: Operation, on: Docume
   }
 }
 
+type SchemaNode = { allOf?: SchemaNode[]; anyOf?: SchemaNode[]; $ref?: string; type?: unknown };
+
+/**
+ * States each nullable reference as `anyOf: [{ $ref }, { type: 'null' }]`, in place. The generator renders
+ * `.nullable()` of a named schema as `allOf: [{ $ref }, { type: [..., 'null'] }]`, which null cannot fit (it must
+ * fit the reference too), so clients refused the null the API sends (an order's first transition's `from`) and
+ * could not send the null it takes (a translation patch's removal); asteasolutions/zod-to-openapi#387 makes the
+ * same change upstream. The schemas keep `.nullable()`: a union would state it too, but turns a field's
+ * validation errors into one `Invalid input` at the union.
+ */
+function stateNullableReferences(node: unknown): void {
+  if (node === null || typeof node !== 'object') return;
+  for (const child of Object.values(node)) stateNullableReferences(child);
+  const schema = node as SchemaNode;
+  const [reference, nullable, ...more] = schema.allOf ?? [];
+  if (!reference?.$ref || !nullable || more.length > 0) return;
+  const { type, ...annotations } = nullable;
+  if (!Array.isArray(type) || !type.includes('null')) return;
+  delete schema.allOf;
+  Object.assign(schema, annotations, { anyOf: [reference, { type: 'null' }] });
+}
+
 /** Adds operation ids, shared parameters and response headers in place; two routes with one id are refused. */
 export function finishDocument(doc: Document, on: DocumentSurfaces): Document {
   doc.components = {
@@ -227,5 +249,6 @@ export function finishDocument(doc: Document, on: DocumentSurfaces): Document {
       seen.set(id, `${method.toUpperCase()} ${path}`);
     }
   }
+  stateNullableReferences(doc);
   return doc;
 }
