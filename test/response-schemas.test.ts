@@ -5,17 +5,29 @@
  * that answers JSON, so a new read is checked as soon as it is documented.
  */
 import { env } from 'cloudflare:workers';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_DELIVERY_ATTEMPTS } from '../src/jobs/event-queue';
-import { adminKey, createCategory, createCollection } from './helpers/admin-fixtures';
+import {
+  adminKey,
+  createCategory,
+  createCollection,
+  productInput,
+  regionInput,
+} from './helpers/admin-fixtures';
 import { stockedProduct } from './helpers/carts';
 import { seedRegions } from './helpers/catalog-fixtures';
 import { readyCart, SHIPPING_ADDRESS, shippingOption } from './helpers/checkout';
-import { registerCustomer, type SignedIn, saveAddress } from './helpers/customers';
+import {
+  PASSWORD as CUSTOMER_PASSWORD,
+  registerCustomer,
+  type SignedIn,
+  saveAddress,
+} from './helpers/customers';
 import { deliverBatch, eventuallyFound, syntheticEnvelope } from './helpers/events';
-import { bearer, type CallInit, call, jsonInit } from './helpers/http';
+import { bearer, type CallInit, call, jsonInit, randomIp } from './helpers/http';
 import { type Document, responseViolations } from './helpers/openapi-schema';
-import { signedInStaff } from './helpers/staff';
+import { codeFor, insertStaffWithMfa, PASSWORD as STAFF_PASSWORD, signedInStaff } from './helpers/staff';
+import { unique } from './helpers/unique';
 import { FakeReceivers } from './helpers/webhooks';
 
 let doc: Document;
@@ -49,6 +61,11 @@ beforeAll(async () => {
   keyAuth = bearer(await adminKey());
   staffAuth = bearer((await signedInStaff('owner')).tokens.access_token);
   shopper = await registerCustomer();
+});
+
+beforeEach(() => {
+  violations.length = 0;
+  refused.length = 0;
 });
 
 describe('responses fit the OpenAPI document', () => {
@@ -238,6 +255,8 @@ describe('responses fit the OpenAPI document', () => {
     const hooks = await admin('/v1/admin/webhooks', '/webhooks');
     await admin('/v1/admin/webhooks/{id}/test', `/webhooks/${firstId(hooks)}/test`, 'POST');
     await admin('/v1/admin/webhooks/{id}/deliveries', `/webhooks/${firstId(hooks)}/deliveries`);
+    // Its deliveries go with it: none is left for the queue to send once this file's fake receivers are gone.
+    await admin('/v1/admin/webhooks/{id}', `/webhooks/${firstId(hooks)}`, 'DELETE');
     await checked('/v1/auth/staff/sessions', '/v1/auth/staff/sessions', { headers: staffAuth });
     await checked('/v1/dev/mailbox', `/v1/dev/mailbox?to=${encodeURIComponent(shopper.email)}`);
 
@@ -247,6 +266,168 @@ describe('responses fit the OpenAPI document', () => {
       .filter(([, ops]) => ops.get?.responses['200']?.content?.['application/json'])
       .map(([path]) => `GET ${path}`);
     expect(gets.filter((route) => !visited.has(route))).toStrictEqual([]);
+    expect(violations).toStrictEqual([]);
+  });
+
+  it('along staff’s catalog and settings changes, and the sign-in flows', async () => {
+    const admin = (path: string, url: string, method = 'GET', body?: unknown) =>
+      checked(
+        path,
+        `/v1/admin${url}`,
+        body === undefined ? { method, headers: keyAuth } : jsonInit(method, body, keyAuth),
+      );
+    const region = await admin('/v1/admin/regions', '/regions', 'POST', regionInput({ currency: 'EUR' }));
+    await admin('/v1/admin/regions/{id}', `/regions/${region.id}`, 'PATCH', { name: 'Renamed' });
+    const product = await admin('/v1/admin/products', '/products', 'POST', productInput());
+    const productPath = `/products/${product.id}`;
+    await admin('/v1/admin/products/{id}', productPath, 'PATCH', {
+      translations: { de: { title: 'Testprodukt' }, en: null },
+    });
+    const variant = await admin('/v1/admin/products/{id}/variants', `${productPath}/variants`, 'POST', {
+      sku: unique('SKU'),
+      title: 'L',
+      options: { Size: 'L' },
+      prices: [{ currency: 'EUR', amount: 2499 }],
+    });
+    const variantPath = `/variants/${variant.id}`;
+    await admin('/v1/admin/variants/{id}', variantPath, 'PATCH', { title: 'Large' });
+    await admin('/v1/admin/variants/{id}/prices', `${variantPath}/prices`, 'PUT', {
+      prices: [{ currency: 'EUR', amount: 2599 }],
+    });
+    await admin('/v1/admin/inventory/{variant_id}', `/inventory/${variant.id}`, 'PUT', {
+      on_hand: 7,
+      reason: 'Count',
+    });
+    await admin('/v1/admin/variants/{id}', variantPath, 'DELETE');
+    await admin('/v1/admin/products/{id}/archive', `${productPath}/archive`, 'POST');
+    await admin('/v1/admin/products/{id}', productPath, 'DELETE');
+    const category = await admin('/v1/admin/categories', '/categories', 'POST', {
+      handle: unique('category'),
+      translations: { en: { name: 'Shoes' } },
+    });
+    await admin('/v1/admin/categories/{id}', `/categories/${category.id}`, 'PATCH', {
+      translations: { de: { name: 'Schuhe' } },
+    });
+    await admin('/v1/admin/categories/{id}', `/categories/${category.id}`, 'DELETE');
+    const collection = await admin('/v1/admin/collections', '/collections', 'POST', {
+      handle: unique('collection'),
+      translations: { en: { title: 'Sale' } },
+    });
+    await admin('/v1/admin/collections/{id}', `/collections/${collection.id}`, 'PATCH', {
+      translations: { de: { title: 'Angebote' } },
+    });
+    await admin('/v1/admin/collections/{id}', `/collections/${collection.id}`, 'DELETE');
+    const shipping = await admin('/v1/admin/shipping-options', '/shipping-options', 'POST', {
+      region_id: region.id,
+      name: 'Express',
+      price_type: 'flat',
+      amount: 990,
+    });
+    await admin('/v1/admin/shipping-options/{id}', `/shipping-options/${shipping.id}`, 'PATCH', {
+      amount: 890,
+    });
+    await admin('/v1/admin/shipping-options/{id}', `/shipping-options/${shipping.id}`, 'DELETE');
+    const discount = await admin('/v1/admin/discounts', '/discounts', 'POST', {
+      code: unique('SPRING').replace(/[^A-Za-z0-9_-]/g, ''),
+      type: 'fixed',
+      amount: 500,
+      currency: 'EUR',
+    });
+    await admin('/v1/admin/discounts/{id}', `/discounts/${discount.id}`, 'PATCH', { active: false });
+    await admin('/v1/admin/discounts/{id}', `/discounts/${discount.id}`, 'DELETE');
+    await admin('/v1/admin/regions/{id}', `/regions/${region.id}`, 'DELETE');
+    const provider = await admin('/v1/admin/identity-providers', '/identity-providers', 'POST', {
+      name: 'Example ID',
+      issuer: 'https://id.example.com',
+      client_id: 'edgecart',
+      jwks_url: 'https://id.example.com/jwks',
+    });
+    await admin('/v1/admin/identity-providers/{id}', `/identity-providers/${provider.id}`, 'PATCH', {
+      enabled: false,
+    });
+    await admin('/v1/admin/identity-providers/{id}', `/identity-providers/${provider.id}`, 'DELETE');
+    const receivers = new FakeReceivers();
+    const hook = await admin('/v1/admin/webhooks', '/webhooks', 'POST', {
+      url: receivers.url(),
+      events: ['*'],
+    });
+    const hookPath = `/webhooks/${hook.id}`;
+    await admin('/v1/admin/webhooks/{id}', hookPath, 'PATCH', { description: 'ERP' });
+    await admin('/v1/admin/webhooks/{id}/rotate-secret', `${hookPath}/rotate-secret`, 'POST');
+    const ping = await admin('/v1/admin/webhooks/{id}/test', `${hookPath}/test`, 'POST');
+    await admin(
+      '/v1/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver',
+      `${hookPath}/deliveries/${ping.id}/redeliver`,
+      'POST',
+    );
+    const now = Date.now();
+    await admin('/v1/admin/webhooks/{id}/replay', `${hookPath}/replay`, 'POST', {
+      from: new Date(now - 3_600_000).toISOString(),
+      to: new Date(now).toISOString(),
+    });
+    await admin('/v1/admin/webhooks/{id}', hookPath, 'DELETE');
+    const key = await admin('/v1/admin/api-keys', '/api-keys', 'POST', {
+      kind: 'secret',
+      name: 'Reports',
+      permissions: ['orders:read'],
+    });
+    await admin('/v1/admin/api-keys/{id}/revoke', `/api-keys/${key.id}/revoke`, 'POST');
+    const invite = await admin('/v1/admin/staff/invites', '/staff/invites', 'POST', {
+      email: `invitee.${unique('x')}@example.com`,
+      role: 'support',
+    });
+    await admin('/v1/admin/staff/invites/{id}/revoke', `/staff/invites/${invite.id}/revoke`, 'POST');
+    const { staff } = await insertStaffWithMfa('admin');
+    await admin('/v1/admin/staff/{id}', `/staff/${staff.id}`, 'PATCH', { role: 'support' });
+    await admin('/v1/admin/staff/{id}/mfa/reset', `/staff/${staff.id}/mfa/reset`, 'POST');
+
+    // Sign-in flows: a staff member with MFA, and a shopper.
+    const ip = { 'CF-Connecting-IP': randomIp() };
+    const { staff: owner, secret: ownerSecret } = await insertStaffWithMfa('owner');
+    const challenge = await checked(
+      '/v1/auth/staff/login',
+      '/v1/auth/staff/login',
+      jsonInit('POST', { email: owner.email, password: STAFF_PASSWORD }, ip),
+    );
+    const staffTokens = await checked(
+      '/v1/auth/staff/mfa/verify',
+      '/v1/auth/staff/mfa/verify',
+      jsonInit('POST', { mfa_token: challenge.mfa_token, code: await codeFor(ownerSecret) }, ip),
+    );
+    await checked(
+      '/v1/auth/staff/refresh',
+      '/v1/auth/staff/refresh',
+      jsonInit('POST', { refresh_token: staffTokens.refresh_token }, ip),
+    );
+    await checked(
+      '/v1/live/tickets',
+      '/v1/live/tickets',
+      jsonInit('POST', { topics: ['staff:feed'] }, bearer(staffTokens.access_token as string)),
+    );
+    const email = `walker.${unique('x')}@example.com`;
+    await checked(
+      '/v1/auth/customers/register',
+      '/v1/auth/customers/register',
+      jsonInit('POST', { email, password: CUSTOMER_PASSWORD }, ip),
+    );
+    const signedIn = await checked(
+      '/v1/auth/customers/login',
+      '/v1/auth/customers/login',
+      jsonInit('POST', { email, password: CUSTOMER_PASSWORD }, ip),
+    );
+    const tokens = signedIn.tokens as { refresh_token: string; access_token: string };
+    await checked(
+      '/v1/auth/customers/refresh',
+      '/v1/auth/customers/refresh',
+      jsonInit('POST', { refresh_token: tokens.refresh_token }, ip),
+    );
+    await checked(
+      '/v1/auth/customers/password-reset/request',
+      '/v1/auth/customers/password-reset/request',
+      jsonInit('POST', { email }, ip),
+    );
+
+    expect(refused).toStrictEqual([]);
     expect(violations).toStrictEqual([]);
   });
 });
