@@ -5,8 +5,11 @@
  * that answers JSON, so a new read is checked as soon as it is documented.
  */
 import { env } from 'cloudflare:workers';
+import { desc, eq } from 'drizzle-orm';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { outboxEvents } from '../src/db/schema';
 import { MAX_DELIVERY_ATTEMPTS } from '../src/jobs/event-queue';
+import { createDb } from '../src/lib/db';
 import {
   adminKey,
   createCategory,
@@ -22,11 +25,18 @@ import {
   registerCustomer,
   type SignedIn,
   saveAddress,
+  TEST_ADDRESS,
 } from './helpers/customers';
-import { deliverBatch, eventuallyFound, syntheticEnvelope } from './helpers/events';
+import { deliverBatch, envelopesOf, eventuallyFound, syntheticEnvelope } from './helpers/events';
 import { bearer, type CallInit, call, jsonInit, randomIp } from './helpers/http';
 import { type Document, responseViolations } from './helpers/openapi-schema';
-import { codeFor, insertStaffWithMfa, PASSWORD as STAFF_PASSWORD, signedInStaff } from './helpers/staff';
+import {
+  codeFor,
+  insertPendingInvite,
+  insertStaffWithMfa,
+  PASSWORD as STAFF_PASSWORD,
+  signedInStaff,
+} from './helpers/staff';
 import { unique } from './helpers/unique';
 import { FakeReceivers } from './helpers/webhooks';
 
@@ -425,6 +435,175 @@ describe('responses fit the OpenAPI document', () => {
       '/v1/auth/customers/password-reset/request',
       '/v1/auth/customers/password-reset/request',
       jsonInit('POST', { email }, ip),
+    );
+
+    expect(refused).toStrictEqual([]);
+    expect(violations).toStrictEqual([]);
+  });
+
+  it('along the rest of a cart, an account and a staff member’s life: edits, merges, cancels, sign-outs, erasure', async () => {
+    const product = await stockedProduct({ variants: [{ prices: { EUR: 900 } }, { prices: { EUR: 1200 } }] });
+    const [first, second] = product.variants.map((v) => v.id) as [string, string];
+    const ip = { 'CF-Connecting-IP': randomIp() };
+
+    // A guest's cart edited, then merged into a new customer's cart.
+    const guest = await checked('/v1/store/carts', '/v1/store/carts', jsonInit('POST', { region: 'eu' }, ip));
+    const cartPath = `/v1/store/carts/${(guest.cart as { id: string }).id}`;
+    const cartToken = { ...ip, 'X-Cart-Token': guest.token as string };
+    const added = await checked(
+      '/v1/store/carts/{id}/line-items',
+      `${cartPath}/line-items`,
+      jsonInit('POST', { variant_id: first, quantity: 1 }, cartToken),
+    );
+    const lineId = (added.cart as { lines: { id: string }[] }).lines[0]?.id;
+    await checked(
+      '/v1/store/carts/{id}/line-items/{line_id}',
+      `${cartPath}/line-items/${lineId}`,
+      jsonInit('PATCH', { quantity: 2 }, cartToken),
+    );
+    await checked('/v1/store/carts/{id}/line-items/{line_id}', `${cartPath}/line-items/${lineId}`, {
+      method: 'DELETE',
+      headers: cartToken,
+    });
+    await checked(
+      '/v1/store/carts/{id}/line-items',
+      `${cartPath}/line-items`,
+      jsonInit('POST', { variant_id: second, quantity: 1 }, cartToken),
+    );
+    const email = `${unique('life')}@example.com`;
+    const signedUp = await checked(
+      '/v1/auth/customers/register',
+      '/v1/auth/customers/register',
+      jsonInit('POST', { email, password: CUSTOMER_PASSWORD }, ip),
+    );
+    const tokens = signedUp.tokens as { access_token: string; refresh_token: string };
+    const customer = { ...ip, ...bearer(tokens.access_token) };
+    await checked('/v1/store/carts/{id}/merge', `${cartPath}/merge`, {
+      method: 'POST',
+      headers: { ...customer, 'X-Cart-Token': guest.token as string },
+    });
+
+    // The account: addresses and sessions, then its erasure.
+    await checked(
+      '/v1/store/customers/me/addresses',
+      '/v1/store/customers/me/addresses',
+      jsonInit('POST', TEST_ADDRESS, customer),
+    );
+    const addresses = await checked('/v1/store/customers/me/addresses', '/v1/store/customers/me/addresses', {
+      headers: customer,
+    });
+    await checked(
+      '/v1/store/customers/me/addresses/{id}',
+      `/v1/store/customers/me/addresses/${firstId(addresses)}`,
+      {
+        method: 'DELETE',
+        headers: customer,
+      },
+    );
+    const other = await checked(
+      '/v1/auth/customers/login',
+      '/v1/auth/customers/login',
+      jsonInit('POST', { email, password: CUSTOMER_PASSWORD }, ip),
+    );
+    const otherTokens = other.tokens as { access_token: string };
+    const sessions = await checked('/v1/store/customers/me/sessions', '/v1/store/customers/me/sessions', {
+      headers: customer,
+    });
+    const ended = (sessions.data as { id: string; current: boolean }[]).find((x) => !x.current)?.id;
+    await checked('/v1/store/customers/me/sessions/{id}', `/v1/store/customers/me/sessions/${ended}`, {
+      method: 'DELETE',
+      headers: customer,
+    });
+    await checked('/v1/auth/customers/logout', '/v1/auth/customers/logout', {
+      method: 'POST',
+      headers: { ...ip, ...bearer(otherTokens.access_token) },
+    });
+    await checked(
+      '/v1/store/customers/me',
+      '/v1/store/customers/me',
+      jsonInit('DELETE', { password: CUSTOMER_PASSWORD }, customer),
+    );
+
+    // Staff: an order canceled, a dead letter replayed, an invitation accepted, MFA enrolled, a sign-out.
+    const { cartId, who } = await readyCart([{ variantId: first, quantity: 1 }]);
+    const placed = await checked(
+      '/v1/store/carts/{id}/checkout',
+      `/v1/store/carts/${cartId}/checkout`,
+      jsonInit('POST', {}, { 'X-Cart-Token': who.token as string, 'Idempotency-Key': crypto.randomUUID() }),
+    );
+    await checked(
+      '/v1/admin/orders/{id}/cancel',
+      `/v1/admin/orders/${(placed.order as { id: string }).id}/cancel`,
+      jsonInit('POST', { reason: 'Asked by the shopper' }, keyAuth),
+    );
+    // Its cancel event dead-lettered by a consumer that kept failing, so staff can replay it.
+    const canceledId = (placed.order as { id: string }).id;
+    const events = await createDb(env.DB)
+      .select()
+      .from(outboxEvents)
+      .where(eq(outboxEvents.aggregateId, canceledId))
+      .orderBy(desc(outboxEvents.occurredAt));
+    const [canceled] = envelopesOf(events);
+    const failing = {
+      name: 'walk',
+      handles: () => true,
+      consume: () => Promise.reject(new Error('down')),
+    };
+    vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    await deliverBatch([canceled], { attempts: MAX_DELIVERY_ATTEMPTS, consumers: [failing] });
+    const letter = await eventuallyFound('the dead letter', () =>
+      env.DB.prepare('SELECT id FROM dead_letters WHERE event_id = ?')
+        .bind(canceled?.id)
+        .first<{ id: string }>(),
+    );
+    await checked(
+      '/v1/admin/events/dead-letters/{id}/replay',
+      `/v1/admin/events/dead-letters/${letter.id}/replay`,
+      { method: 'POST', headers: keyAuth },
+    );
+    const { invite, token } = await insertPendingInvite('owner');
+    await checked(
+      '/v1/auth/staff/invites/accept',
+      '/v1/auth/staff/invites/accept',
+      jsonInit('POST', { token, name: 'Grace', password: STAFF_PASSWORD }, ip),
+    );
+    const enrolling = await checked(
+      '/v1/auth/staff/login',
+      '/v1/auth/staff/login',
+      jsonInit('POST', { email: invite.email, password: STAFF_PASSWORD }, ip),
+    );
+    const started = await checked(
+      '/v1/auth/staff/mfa/enrollment',
+      '/v1/auth/staff/mfa/enrollment',
+      jsonInit('POST', { enrollment_token: enrolling.enrollment_token }, ip),
+    );
+    const enrolled = await checked(
+      '/v1/auth/staff/mfa/enrollment/confirm',
+      '/v1/auth/staff/mfa/enrollment/confirm',
+      jsonInit(
+        'POST',
+        { enrollment_token: enrolling.enrollment_token, code: await codeFor(started.secret as string) },
+        ip,
+      ),
+    );
+    const member = await signedInStaff('catalog_manager');
+    await checked(
+      '/v1/auth/staff/mfa/enrollment-token',
+      '/v1/auth/staff/mfa/enrollment-token',
+      jsonInit('POST', { password: STAFF_PASSWORD }, { ...ip, ...bearer(member.tokens.access_token) }),
+    );
+    const memberAuth = bearer(member.tokens.access_token);
+    const memberSessions = await checked('/v1/auth/staff/sessions', '/v1/auth/staff/sessions', {
+      headers: memberAuth,
+    });
+    await checked('/v1/auth/staff/sessions/{id}', `/v1/auth/staff/sessions/${firstId(memberSessions)}`, {
+      method: 'DELETE',
+      headers: memberAuth,
+    });
+    await checked(
+      '/v1/auth/staff/logout',
+      '/v1/auth/staff/logout',
+      jsonInit('POST', { refresh_token: enrolled.refresh_token }, ip),
     );
 
     expect(refused).toStrictEqual([]);
