@@ -1,6 +1,7 @@
 /**
  * Checks a response against the served OpenAPI document, as a client generated from it would read it: the status
- * must be one its operation lists, and a JSON body must fit that response's schema. The schema check covers the
+ * must be one its operation lists, the headers it marks required must be there, and a JSON body must fit that
+ * response's schema. The schema check covers the
  * JSON Schema the document uses (refs, types with null, enums, consts, properties, required, additional
  * properties, items, anyOf/oneOf/allOf); formats and bounds are the validators' business, not the contract's shape.
  */
@@ -18,10 +19,11 @@ export type JsonSchema = {
   allOf?: JsonSchema[];
 };
 
-type Response = { content?: Record<string, { schema?: JsonSchema }> };
+type Header = { $ref?: string; required?: boolean };
+type Response = { content?: Record<string, { schema?: JsonSchema }>; headers?: Record<string, Header> };
 export type Document = {
   paths: Record<string, Record<string, { responses: Record<string, Response> }>>;
-  components: { schemas: Record<string, JsonSchema> };
+  components: { schemas: Record<string, JsonSchema>; headers?: Record<string, Header> };
 };
 
 const typeOf = (value: unknown): string =>
@@ -88,7 +90,7 @@ export function schemaViolations(doc: Document, schema: JsonSchema, value: unkno
 
 /**
  * What is wrong with `res` as an answer of `method path` (`path` as the document names it): an undocumented
- * status, or a JSON body off its schema. Reads the body.
+ * status, a required header missing, or a JSON body off its schema. Reads the body.
  */
 export async function responseViolations(
   doc: Document,
@@ -100,6 +102,14 @@ export async function responseViolations(
   const route = `${method.toUpperCase()} ${path} ${real.status}`;
   const documented = doc.paths[path]?.[method.toLowerCase()]?.responses[String(real.status)];
   if (!documented) return [`${route}: status not documented`];
+  const missing = Object.entries(documented.headers ?? {})
+    .filter(
+      ([, header]) =>
+        (header.$ref ? doc.components.headers?.[header.$ref.split('/').pop() ?? ''] : header)?.required,
+    )
+    .filter(([name]) => !real.headers.has(name))
+    .map(([name]) => `${route}: required header ${name} missing`);
+  if (missing.length > 0) return missing;
   const type = real.headers.get('Content-Type')?.split(';')[0] ?? '';
   if (!type.endsWith('json')) return [];
   const schema = documented.content?.[type]?.schema;
