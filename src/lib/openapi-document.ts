@@ -93,7 +93,8 @@ const components = {
   headers: {
     RequestId: {
       description:
-        'The request’s id (an incoming valid `X-Request-Id` is kept); it is in the log line and in any problem.',
+        'The request’s id, always one the API makes (a UUID): a client’s own `X-Request-Id` is never taken, only ' +
+        'logged beside it as `client_request_id`. It is in the log line, the audit log and any problem.',
       schema: { type: 'string' },
     },
     ETag: { description: 'A strong validator of the body, for `If-None-Match`.', schema: { type: 'string' } },
