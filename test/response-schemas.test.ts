@@ -29,7 +29,7 @@ import {
 } from './helpers/customers';
 import { deliverBatch, envelopesOf, eventuallyFound, syntheticEnvelope } from './helpers/events';
 import { bearer, type CallInit, call, jsonInit, randomIp } from './helpers/http';
-import { type Document, responseViolations } from './helpers/openapi-schema';
+import { type Document, requestViolations, responseViolations } from './helpers/openapi-schema';
 import {
   codeFor,
   insertPendingInvite,
@@ -46,13 +46,19 @@ const visited = new Set<string>();
 /** A step of the day that was refused: the walk then checks less than it says. */
 const refused: string[] = [];
 
-/** Sends `init` to `url`, an instance of the documented `path`, checks the answer, and gives back its JSON. */
+/**
+ * Sends `init` to `url`, an instance of the documented `path`, checks the answer (and a body the API took), and
+ * gives back its JSON.
+ */
 async function checked(path: string, url: string, init: CallInit = {}): Promise<Record<string, unknown>> {
   const method = init.method ?? 'GET';
   const res = await call(url, init);
   const body = await res.clone().text();
   if (res.status >= 400) refused.push(`${method} ${url} -> ${res.status} ${body.slice(0, 200)}`);
   violations.push(...(await responseViolations(doc, method, path, res)));
+  if (typeof init.body === 'string' && res.status < 400) {
+    violations.push(...requestViolations(doc, method, path, JSON.parse(init.body)));
+  }
   visited.add(`${method} ${path}`);
   return body.startsWith('{') ? (JSON.parse(body) as Record<string, unknown>) : {};
 }
@@ -209,7 +215,7 @@ describe('responses fit the OpenAPI document', () => {
       carrier: 'DHL',
       tracking_number: '00340434161094042557',
     });
-    await admin('/v1/admin/orders/{id}/deliver', `${adminOrderPath}/deliver`, 'POST', {});
+    await admin('/v1/admin/orders/{id}/deliver', `${adminOrderPath}/deliver`, 'POST');
     await admin('/v1/admin/orders/{id}/refunds', `${adminOrderPath}/refunds`, 'POST', {
       amount: 100,
       reason: 'Scratched',

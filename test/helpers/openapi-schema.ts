@@ -20,9 +20,10 @@ export type JsonSchema = {
 };
 
 type Header = { $ref?: string; required?: boolean };
+type RequestBody = { content?: Record<string, { schema?: JsonSchema }> };
 type Response = { content?: Record<string, { schema?: JsonSchema }>; headers?: Record<string, Header> };
 export type Document = {
-  paths: Record<string, Record<string, { responses: Record<string, Response> }>>;
+  paths: Record<string, Record<string, { requestBody?: RequestBody; responses: Record<string, Response> }>>;
   components: { schemas: Record<string, JsonSchema>; headers?: Record<string, Header> };
 };
 
@@ -115,4 +116,15 @@ export async function responseViolations(
   const schema = documented.content?.[type]?.schema;
   if (!schema) return [`${route}: ${type} not documented`];
   return schemaViolations(doc, schema, await real.json()).map((v) => `${route} ${v}`);
+}
+
+/**
+ * What is wrong with a JSON `body` sent to `method path` by the document's request schema: a body the API takes
+ * but the document refuses is one no client generated from it can send.
+ */
+export function requestViolations(doc: Document, method: string, path: string, body: unknown): string[] {
+  const schema = doc.paths[path]?.[method.toLowerCase()]?.requestBody?.content?.['application/json']?.schema;
+  const route = `${method.toUpperCase()} ${path} request`;
+  if (!schema) return [`${route}: no JSON body documented`];
+  return schemaViolations(doc, schema, body).map((v) => `${route} ${v}`);
 }
