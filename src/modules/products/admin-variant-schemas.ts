@@ -2,7 +2,11 @@ import { z } from '@hono/zod-openapi';
 import { Currency, someFieldToChange, Timestamp, uniqueBy } from '../../lib/catalog-fields';
 import { MAX_AMOUNT } from '../../lib/money';
 
-export const PriceSchema = z
+/**
+ * A price as staff set it. Named apart from the storefront's `Price` (./price.ts), whose shape (tax split,
+ * formatted) is what a region shows: under one name, the document gave staff writes the storefront's shape.
+ */
+export const PriceInputSchema = z
   .object({
     currency: Currency,
     amount: z
@@ -13,11 +17,11 @@ export const PriceSchema = z
       .openapi({ example: 1999, description: 'Integer minor units (1999 = 19.99 EUR)' }),
   })
   .strict()
-  .openapi('Price');
-export type PriceInput = z.infer<typeof PriceSchema>;
+  .openapi('PriceInput');
+export type PriceInput = z.infer<typeof PriceInputSchema>;
 
 export const PriceList = z
-  .array(PriceSchema)
+  .array(PriceInputSchema)
   .max(50)
   .superRefine(uniqueBy((p) => p.currency, 'currency'));
 
