@@ -91,7 +91,10 @@ describe('responses fit the OpenAPI document', () => {
     const product = await stockedProduct({
       categoryIds: [category.id],
       collectionIds: [collection.id],
-      variants: [{ prices: { EUR: 1500, USD: 1600 } }],
+      translations: { en: { title: 'Linen shirt', description: 'Cool' }, de: { title: 'Leinenhemd' } },
+      options: ['Size'],
+      variants: [{ options: { Size: 'M' }, weightGrams: 300, prices: { EUR: 1500, USD: 1600 } }],
+      images: [{ url: 'https://img.example.com/shirt.jpg', alt: { en: 'A shirt' } }],
     });
     const variantId = product.variants[0]?.id as string;
     const address = await saveAddress(shopper);
@@ -155,6 +158,12 @@ describe('responses fit the OpenAPI document', () => {
       own,
       jsonInit('PATCH', { email: shopper.email, shipping_address: SHIPPING_ADDRESS }, customerAuth),
     );
+    await checked(
+      '/v1/admin/discounts',
+      '/v1/admin/discounts',
+      jsonInit('POST', { code: 'DAY10', type: 'percentage', percentage_bps: 1000 }, keyAuth),
+    );
+    await checked('/v1/store/carts/{id}', own, jsonInit('PATCH', { discount_code: 'day10' }, customerAuth));
     const ownOrder = await checked(
       '/v1/store/carts/{id}/checkout',
       `${own}/checkout`,
