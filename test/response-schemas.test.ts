@@ -28,6 +28,7 @@ import {
   TEST_ADDRESS,
 } from './helpers/customers';
 import { deliverBatch, envelopesOf, eventuallyFound, syntheticEnvelope } from './helpers/events';
+import { FakeStripe, signature, stripeEvent } from './helpers/fake-stripe';
 import { bearer, type CallInit, call, jsonInit, randomIp } from './helpers/http';
 import { type Document, requestViolations, responseViolations } from './helpers/openapi-schema';
 import {
@@ -620,6 +621,39 @@ describe('responses fit the OpenAPI document', () => {
       '/v1/auth/staff/logout',
       jsonInit('POST', { refresh_token: enrolled.refresh_token }, ip),
     );
+
+    expect(refused).toStrictEqual([]);
+    expect(violations).toStrictEqual([]);
+  });
+
+  it('along a Stripe checkout: paid in the browser, confirmed, reported by the webhook', async () => {
+    const stripe = new FakeStripe();
+    stripe.install();
+    const product = await stockedProduct({ variants: [{ prices: { EUR: 2000 } }] });
+    const { cartId, who } = await readyCart([{ variantId: product.variants[0]?.id as string }]);
+    const placed = await checked(
+      '/v1/store/carts/{id}/checkout',
+      `/v1/store/carts/${cartId}/checkout`,
+      jsonInit(
+        'POST',
+        { provider: 'stripe' },
+        { 'X-Cart-Token': who.token as string, 'Idempotency-Key': crypto.randomUUID() },
+      ),
+    );
+    const intentId = [...stripe.intents.keys()][0] as string;
+    stripe.confirm(intentId);
+    await checked(
+      '/v1/store/orders/{id}/confirm-payment',
+      `/v1/store/orders/${(placed.order as { id: string }).id}/confirm-payment`,
+      { method: 'POST', headers: { 'X-Order-Token': placed.order_token as string } },
+    );
+    const event = stripeEvent('payment_intent.amount_capturable_updated', stripe.intents.get(intentId));
+    const payload = JSON.stringify(event);
+    await checked('/v1/hooks/stripe', '/v1/hooks/stripe', {
+      method: 'POST',
+      body: payload,
+      headers: { 'Content-Type': 'application/json', 'Stripe-Signature': await signature(payload) },
+    });
 
     expect(refused).toStrictEqual([]);
     expect(violations).toStrictEqual([]);
