@@ -1,0 +1,153 @@
+/**
+ * What a filtered admin page costs in D1 rows read: a page showing the one row a filter matches reads as many
+ * rows after 300 rows the filter does not match were written as before them. The list's own statements are
+ * measured (Server-Timing's `d1_rows_read` cannot count drizzle's selects: see src/lib/d1-meter.ts).
+ * test/admin/list-plans.test.ts shows the plans for every filter; these measure the bill for some of them.
+ */
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { createDb } from '../../src/lib/db';
+import { listApiKeys } from '../../src/modules/api-keys/read';
+import { listAuditLog } from '../../src/modules/audit/read';
+import { listDeadLetters } from '../../src/modules/events/read';
+import { listDeliveries } from '../../src/modules/webhooks/read';
+import { insertSecretKey } from '../helpers/admin';
+import { rowsReadBy } from '../helpers/query-plans';
+import { unique } from '../helpers/unique';
+import { createEndpoint } from '../helpers/webhooks';
+
+const NOISE = 300;
+
+/** Runs `sql` once for each of 300 numbers `i` (1..300), bound as the last parameter after `params`. */
+function forEachNoiseRow(sql: string, ...params: unknown[]) {
+  return env.DB.prepare(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${NOISE}) ${sql}`,
+  )
+    .bind(...params)
+    .run();
+}
+
+const PAGE = { limit: 20, after: null };
+
+/**
+ * The ids a page lists and the rows D1 read for it, with the one matching row only, then after `noise()` wrote
+ * 300 rows the filter does not match (older, or before it in the listing's order).
+ */
+async function costs<T>(
+  read: (d1: D1Database) => Promise<T>,
+  idsOf: (page: T) => string[],
+  noise: () => Promise<unknown>,
+) {
+  const page = async () => {
+    const { result, rowsRead } = await rowsReadBy(read);
+    return { ids: idsOf(result), rowsRead };
+  };
+  const alone = await page();
+  await noise();
+  return { alone, amidNoise: await page() };
+}
+
+const ids = (rows: { id: string }[]) => rows.map((row) => row.id);
+const dataIds = (page: { data: { id: string }[] }) => ids(page.data);
+
+const LONG_AGO = Date.parse('2020-01-01T00:00:00Z');
+
+describe('a filtered admin page reads in proportion to what it shows', () => {
+  it.each([
+    ['action=staff.invite', { action: 'staff.invite' }],
+    ['actor_id=cus_match', { actorId: 'cus_match' }],
+    ['target_id=idp_match', { targetId: 'idp_match' }],
+  ] as const)('GET /v1/admin/audit-log?%s', async (_query, filters) => {
+    const id = `aud_${unique('match')}`;
+    await env.DB.prepare(
+      `INSERT INTO audit_log (id, actor_type, actor_id, action, target_type, target_id, created_at)
+       VALUES (?, 'customer', 'cus_match', 'staff.invite', 'identity_provider', 'idp_match', ?)`,
+    )
+      .bind(id, Date.now() + 60_000)
+      .run();
+    const run = unique('noise');
+    const { alone, amidNoise } = await costs(
+      (d1) => listAuditLog(d1, filters, PAGE),
+      ids,
+      () =>
+        forEachNoiseRow(
+          `INSERT INTO audit_log (id, actor_type, actor_id, action, target_type, target_id, created_at)
+         SELECT 'aud_' || ? || '_' || i, 'system', 'noise', 'product.update', 'product', NULL, ? + i FROM n`,
+          run,
+          LONG_AGO,
+        ),
+    );
+    expect(alone.ids[0]).toBe(id);
+    expect(amidNoise).toStrictEqual(alone);
+  });
+
+  it('GET /v1/admin/events/dead-letters?event_type=', async () => {
+    const type = 'plan.matched';
+    await env.DB.prepare(
+      `INSERT INTO dead_letters (id, message_id, event_id, event_type, envelope, failures, attempts, created_at)
+       VALUES (?, ?, NULL, ?, '{}', '[]', 1, ?)`,
+    )
+      .bind('dlq_match', unique('msg'), type, Date.now())
+      .run();
+    const { alone, amidNoise } = await costs(
+      (d1) => listDeadLetters(createDb(d1), { eventType: type }, PAGE),
+      ids,
+      () =>
+        forEachNoiseRow(
+          `INSERT INTO dead_letters (id, message_id, event_id, event_type, envelope, failures, attempts, created_at)
+         SELECT 'dlq_noise_' || i, 'noise-' || i, NULL, 'order.created', '{}', '[]', 1, ? + i FROM n`,
+          LONG_AGO,
+        ),
+    );
+    expect(alone.ids).toStrictEqual(['dlq_match']);
+    expect(amidNoise).toStrictEqual(alone);
+  });
+
+  it('GET /v1/admin/api-keys?kind=publishable&include_revoked=true', async () => {
+    await env.DB.prepare(
+      `INSERT INTO api_keys (id, kind, name, secret_hash, created_at) VALUES ('key_match', 'publishable', 'm', ?, ?)`,
+    )
+      .bind(unique('hash'), LONG_AGO + 2 * NOISE)
+      .run();
+    const { alone, amidNoise } = await costs(
+      (d1) => listApiKeys(d1, { kind: 'publishable', includeRevoked: true }, PAGE),
+      ids,
+      () =>
+        forEachNoiseRow(
+          `INSERT INTO api_keys (id, kind, name, secret_hash, created_at, revoked_at)
+         SELECT 'key_noise_' || i, 'secret', 'n', 'noise-' || i, ? + i, ? FROM n`,
+          LONG_AGO,
+          LONG_AGO,
+        ),
+    );
+    expect(alone.ids).toStrictEqual(['key_match']);
+    expect(amidNoise).toStrictEqual(alone);
+  });
+
+  it('GET /v1/admin/webhooks/{id}/deliveries?status=failed', async () => {
+    const endpoint = await createEndpoint((await insertSecretKey()).key, {
+      url: 'https://hooks.example.com/costs',
+    });
+    const insert = (values: string) =>
+      `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, origin, payload, status, created_at) ${values}`;
+    await env.DB.prepare(
+      insert(`VALUES ('whd_match', ?, 'evt_match', 'order.created', 'event', '{}', 'failed', ?)`),
+    )
+      .bind(endpoint.id, Date.now())
+      .run();
+    const { alone, amidNoise } = await costs(
+      (d1) => listDeliveries(createDb(d1), endpoint.id, { limit: 20, status: 'failed' }),
+      dataIds,
+      () =>
+        forEachNoiseRow(
+          insert(
+            `SELECT 'whd_noise_' || i, ?, 'evt_noise_' || i, 'order.created', 'event', '{}', 'pending', ? + i FROM n`,
+          ),
+          endpoint.id,
+          LONG_AGO,
+        ),
+    );
+    expect(alone.ids).toStrictEqual(['whd_match']);
+    expect(amidNoise).toStrictEqual(alone);
+  });
+});
