@@ -77,8 +77,9 @@ describe('GET /v1/store/stock-levels', () => {
       .bind('prod_a', 'prod_b')
       .all<{ detail: string }>();
     expect(results.map((row) => row.detail)).toStrictEqual([
-      'SEARCH p USING INDEX sqlite_autoindex_products_1 (id=?)',
+      // The page's ids reach the variants through the join (since products_status_id_idx, SQLite starts there).
       'SEARCH v USING INDEX variants_product_idx (product_id=?)',
+      'SEARCH p USING INDEX sqlite_autoindex_products_1 (id=?)',
       'SEARCH s USING INDEX sqlite_autoindex_stock_levels_1 (variant_id=?) LEFT-JOIN',
       // Sorting the page's variants only.
       'USE TEMP B-TREE FOR ORDER BY',

@@ -57,7 +57,11 @@ export const products = sqliteTable(
       .default('draft'),
     ...timestamps,
   },
-  (t) => [index('products_status_created_idx').on(t.status, t.createdAt)],
+  (t) => [
+    index('products_status_created_idx').on(t.status, t.createdAt),
+    // Staff list products by status in id order (src/modules/products/admin-read.ts).
+    index('products_status_id_idx').on(t.status, t.id),
+  ],
 );
 
 export const productTranslations = sqliteTable(
@@ -133,7 +137,8 @@ export const categories = sqliteTable(
     position: integer('position').notNull().default(0),
     ...timestamps,
   },
-  (t) => [index('categories_parent_idx').on(t.parentId)],
+  // Children of a category, in the id order staff list them by (src/modules/categories/admin-read.ts).
+  (t) => [index('categories_parent_idx').on(t.parentId, t.id)],
 );
 
 export const categoryTranslations = sqliteTable(

@@ -43,5 +43,8 @@ export const deadLetters = sqliteTable(
     replayCount: integer('replay_count').notNull().default(0),
     lastReplayedAt: integer('last_replayed_at', { mode: 'timestamp_ms' }),
   },
-  (t) => [index('dead_letters_created_idx').on(t.createdAt, t.id)],
+  (t) => [
+    index('dead_letters_created_idx').on(t.createdAt, t.id),
+    index('dead_letters_event_type_created_idx').on(t.eventType, t.createdAt, t.id),
+  ],
 );

@@ -59,22 +59,31 @@ export const STAFF_ROLES = [
 ] as const;
 export type StaffRole = (typeof STAFF_ROLES)[number];
 
-export const staffUsers = sqliteTable('staff_users', {
-  id: text('id').primaryKey(),
-  email: text('email').notNull().unique(),
-  name: text('name').notNull(),
-  role: text('role', { enum: STAFF_ROLES }).notNull(),
-  status: text('status', { enum: ['active', 'disabled'] })
-    .notNull()
-    .default('active'),
-  passwordHash: text('password_hash').notNull(),
-  mfaSecretEncrypted: text('mfa_secret_encrypted'),
-  mfaEnabledAt: integer('mfa_enabled_at', { mode: 'timestamp_ms' }),
-  /** The last TOTP time step accepted: a code for this step or an earlier one is a replay. */
-  mfaLastStep: integer('mfa_last_step'),
-  createdAt,
-  updatedAt,
-});
+export const staffUsers = sqliteTable(
+  'staff_users',
+  {
+    id: text('id').primaryKey(),
+    email: text('email').notNull().unique(),
+    name: text('name').notNull(),
+    role: text('role', { enum: STAFF_ROLES }).notNull(),
+    status: text('status', { enum: ['active', 'disabled'] })
+      .notNull()
+      .default('active'),
+    passwordHash: text('password_hash').notNull(),
+    mfaSecretEncrypted: text('mfa_secret_encrypted'),
+    mfaEnabledAt: integer('mfa_enabled_at', { mode: 'timestamp_ms' }),
+    /** The last TOTP time step accepted: a code for this step or an earlier one is a replay. */
+    mfaLastStep: integer('mfa_last_step'),
+    createdAt,
+    updatedAt,
+  },
+  // Listed newest first, by role or status (src/modules/staff/read.ts).
+  (t) => [
+    index('staff_users_created_idx').on(t.createdAt, t.id),
+    index('staff_users_role_created_idx').on(t.role, t.createdAt, t.id),
+    index('staff_users_status_created_idx').on(t.status, t.createdAt, t.id),
+  ],
+);
 
 export const staffRecoveryCodes = sqliteTable(
   'staff_recovery_codes',
@@ -107,6 +116,16 @@ export const staffInvites = sqliteTable(
     index('staff_invites_email_idx').on(t.email),
     // Revoking what a member or key granted finds their pending invitations (src/modules/grants).
     index('staff_invites_invited_by_idx').on(t.invitedBy),
+    // Listed newest first, by status (src/modules/staff/read.ts): accepted, revoked, and open (pending or
+    // expired, told apart by expiry as the page is read).
+    index('staff_invites_created_idx').on(t.createdAt, t.id),
+    index('staff_invites_open_created_idx')
+      .on(t.createdAt, t.id)
+      .where(sql`accepted_at IS NULL AND revoked_at IS NULL`),
+    index('staff_invites_accepted_created_idx').on(t.createdAt, t.id).where(sql`accepted_at IS NOT NULL`),
+    index('staff_invites_revoked_created_idx')
+      .on(t.createdAt, t.id)
+      .where(sql`accepted_at IS NULL AND revoked_at IS NOT NULL`),
   ],
 );
 
@@ -227,10 +246,15 @@ export const auditLog = sqliteTable(
     requestId: text('request_id'),
     createdAt,
   },
+  // The log is kept forever and listed newest first: one index per filter, each ending in the sort's key, so a
+  // page of any filter is a search that reads about a page (src/modules/audit/read.ts).
   (t) => [
-    index('audit_log_created_idx').on(t.createdAt),
-    index('audit_log_target_idx').on(t.targetType, t.targetId),
-    index('audit_log_actor_idx').on(t.actorType, t.actorId),
+    index('audit_log_created_idx').on(t.createdAt, t.id),
+    index('audit_log_action_idx').on(t.action, t.createdAt, t.id),
+    index('audit_log_actor_type_idx').on(t.actorType, t.createdAt, t.id),
+    index('audit_log_actor_id_idx').on(t.actorId, t.createdAt, t.id),
+    index('audit_log_target_type_idx').on(t.targetType, t.createdAt, t.id),
+    index('audit_log_target_id_idx').on(t.targetId, t.createdAt, t.id),
   ],
 );
 

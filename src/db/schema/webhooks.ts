@@ -64,6 +64,8 @@ export const webhookDeliveries = sqliteTable(
   },
   (t) => [
     index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.createdAt, t.id),
+    // An endpoint's deliveries of one status, newest first (src/modules/webhooks/read.ts).
+    index('webhook_deliveries_endpoint_status_idx').on(t.endpointId, t.status, t.createdAt, t.id),
     // The sweep looks for pending deliveries whose message was lost (next attempt long overdue).
     index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt),
     // Retention deletes finished deliveries by age (src/modules/webhooks/retention.ts); pending ones have no

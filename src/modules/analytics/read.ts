@@ -25,12 +25,15 @@ export function listSales(
   },
 ) {
   const after = query.cursor ? decodeCursor(query.cursor, SALES_SORT, SALES_KEY) : null;
+  // A later page starts its search on the cursor's day, not on `from` (SQLite seeks on one lower bound of the
+  // day): it reads at most that day's rows before the cursor, not every page before it.
+  const firstDay = after && after[0] > query.from ? after[0] : query.from;
   return db
     .select()
     .from(salesDaily)
     .where(
       and(
-        gte(salesDaily.day, query.from),
+        gte(salesDaily.day, firstDay),
         lte(salesDaily.day, query.to),
         query.region ? eq(salesDaily.region, query.region) : undefined,
         // Row-value comparison: the rows after the cursor's in the listing's order.

@@ -1,7 +1,8 @@
 /** Listing API keys, newest first, with keyset pagination on (created_at, id); the keys a member's authority made. */
-import { and, desc, eq, isNull, lt, or } from 'drizzle-orm';
+import { and, desc, eq, isNull } from 'drizzle-orm';
 import { apiKeys } from '../../db/schema';
 import { createDb } from '../../lib/db';
+import { olderThan } from '../../lib/keyset';
 
 type ApiKeyRow = typeof apiKeys.$inferSelect;
 
@@ -19,12 +20,7 @@ export function listApiKeys(
       and(
         filters.kind ? eq(apiKeys.kind, filters.kind) : undefined,
         filters.includeRevoked ? undefined : isNull(apiKeys.revokedAt),
-        page.after
-          ? or(
-              lt(apiKeys.createdAt, new Date(page.after[0])),
-              and(eq(apiKeys.createdAt, new Date(page.after[0])), lt(apiKeys.id, page.after[1])),
-            )
-          : undefined,
+        olderThan(apiKeys.createdAt, apiKeys.id, page.after),
       ),
     )
     .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))

@@ -36,6 +36,19 @@ function search(q: string): SQL | undefined {
   return number === undefined ? byEmail : or(eq(orders.number, number), byEmail);
 }
 
+/**
+ * The tighter of the cursor and `created_before` as one keyset bound (`created_at < t` is `(created_at, id) <
+ * (t, '')`): given both, SQLite would seek on `created_at < t` and read every page before the cursor again.
+ */
+function upperBound(
+  after: [number, string] | null,
+  createdBefore: Date | undefined,
+): [number, string] | null {
+  const before: [number, string] | null = createdBefore ? [createdBefore.getTime(), ''] : null;
+  if (!after || !before) return after ?? before;
+  return after[0] < before[0] || (after[0] === before[0] && after[1] < before[1]) ? after : before;
+}
+
 export async function listOrders(
   db: Database,
   filters: AdminOrderFilters,
@@ -51,9 +64,8 @@ export async function listOrders(
         filters.customerId ? eq(orders.customerId, filters.customerId) : undefined,
         filters.email ? eq(orders.email, filters.email) : undefined,
         filters.createdFrom ? gte(orders.createdAt, filters.createdFrom) : undefined,
-        filters.createdBefore ? lt(orders.createdAt, filters.createdBefore) : undefined,
         filters.q ? search(filters.q) : undefined,
-        olderThan(orders.createdAt, orders.id, after),
+        olderThan(orders.createdAt, orders.id, upperBound(after, filters.createdBefore)),
       ),
     )
     .orderBy(desc(orders.createdAt), desc(orders.id))

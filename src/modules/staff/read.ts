@@ -1,8 +1,9 @@
 /** Staff members and invitations as admins list them: newest first, keyset pagination on (created_at, id). */
-import { and, desc, eq, isNotNull, isNull, lt, lte, or } from 'drizzle-orm';
+import { and, desc, eq, isNotNull, isNull, lte } from 'drizzle-orm';
 import { type StaffRole, staffInvites, staffUsers } from '../../db/schema';
 import { createDb } from '../../lib/db';
 import { notFound } from '../../lib/errors';
+import { olderThan } from '../../lib/keyset';
 import { pendingInvite } from '../grants/read';
 
 type StaffRow = typeof staffUsers.$inferSelect;
@@ -23,12 +24,7 @@ export function listStaff(
       and(
         filters.role ? eq(staffUsers.role, filters.role) : undefined,
         filters.status ? eq(staffUsers.status, filters.status) : undefined,
-        page.after
-          ? or(
-              lt(staffUsers.createdAt, new Date(page.after[0])),
-              and(eq(staffUsers.createdAt, new Date(page.after[0])), lt(staffUsers.id, page.after[1])),
-            )
-          : undefined,
+        olderThan(staffUsers.createdAt, staffUsers.id, page.after),
       ),
     )
     .orderBy(desc(staffUsers.createdAt), desc(staffUsers.id))
@@ -63,12 +59,7 @@ export function listInvites(
     .where(
       and(
         filters.status ? byStatus[filters.status] : undefined,
-        page.after
-          ? or(
-              lt(staffInvites.createdAt, new Date(page.after[0])),
-              and(eq(staffInvites.createdAt, new Date(page.after[0])), lt(staffInvites.id, page.after[1])),
-            )
-          : undefined,
+        olderThan(staffInvites.createdAt, staffInvites.id, page.after),
       ),
     )
     .orderBy(desc(staffInvites.createdAt), desc(staffInvites.id))
