@@ -46,9 +46,9 @@ import { createEndpoint } from '../helpers/webhooks';
 type FilterCase = { value: string; index: string; bound?: null };
 
 /**
- * A list endpoint: its query schema, the read its handler makes of a parsed query, the table it lists, the
- * index of its unfiltered pages, a cursor of its sort and how it bounds a search, cases for each filter (every value of an enum), the
- * filters no index can serve (with why) and what every query of it must have (a report's days).
+ * A list endpoint: its query schema, the read its handler makes of a parsed query, the table it lists, the index
+ * of its unfiltered pages, a cursor of its sort and how it bounds a search, cases for each filter (every value of
+ * an enum), the filters no index can serve (with why) and what every query of it must have (a report's days).
  */
 type Listing<Q extends z.ZodObject> = {
   schema: Q;
@@ -79,9 +79,9 @@ const afterOf = (cursor: string | undefined, sort: string) =>
   cursor ? decodeCursor(cursor, sort, TIME_ID_KEY) : null;
 
 /**
- * Whether `plan` reads `table` only through `index`: each step on it a SEARCH of it (or, on a first page with no
- * filter, a SCAN in its order), bounded by `cursor` (the sort key's comparison) on a page after one, and no temp
- * B-tree sorts what was read.
+ * Whether `plan` reads `table` only through `index`: each step on it a SEARCH of it, or a SCAN of it in its order
+ * (a first page with no filter, or a partial index that is the filter), bounded by `cursor` (the sort key's
+ * comparison) on a page after one; and no temp B-tree sorts what was read.
  */
 function servedBy(plan: string[], table: string, index: string, cursor: string | null): boolean {
   const steps = plan.filter((step) => new RegExp(`^(SEARCH|SCAN) ${table}( |$)`).test(step));
