@@ -59,6 +59,43 @@ describe('edge cache', () => {
     expect(changed.status).toBe(200);
   });
 
+  it('answers HEAD as GET without the body: from the cache, with its ETag, caching headers and 304', async () => {
+    // HEAD skipped the cache: no ETag, no Cache-Control, no Vary: Accept-Language, a 200 for a matching
+    // If-None-Match, and the page rendered from D1 on every HEAD.
+    const product = await insertProductRow();
+    const path = `/v1/store/products/${product.handle}`;
+    const head = await call(path, { method: 'HEAD', cf: { country: 'DE' } });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('X-Cache')).toBe('MISS');
+    const etag = head.headers.get('ETag');
+    expect(etag).toMatch(/^"[0-9a-f]{24}"$/);
+    expect(head.headers.get('Cache-Control')).toBe('private, no-cache');
+    expect(head.headers.get('Vary')).toBe('Accept-Language, Origin');
+    expect(head.headers.get('Content-Type')).toBe('application/json');
+    expect(await head.text()).toBe('');
+
+    const get = await call(path, { cf: { country: 'DE' } });
+    expect(get.headers.get('X-Cache')).toBe('HIT');
+    expect(get.headers.get('ETag')).toBe(etag);
+    expect(((await get.json()) as { product: { handle: string } }).product.handle).toBe(product.handle);
+
+    const again = await call(path, { method: 'HEAD', cf: { country: 'DE' } });
+    expect(again.status).toBe(200);
+    expect(again.headers.get('X-Cache')).toBe('HIT');
+    expect(again.headers.get('ETag')).toBe(etag);
+    expect(again.headers.get('Server-Timing')).toContain('d1_queries;desc=0');
+    expect(await again.text()).toBe('');
+
+    const unchanged = await call(path, {
+      method: 'HEAD',
+      cf: { country: 'DE' },
+      headers: { 'If-None-Match': etag as string },
+    });
+    expect(unchanged.status).toBe(304);
+    expect(unchanged.headers.get('ETag')).toBe(etag);
+    expect(unchanged.headers.get('Cache-Control')).toBe('private, no-cache');
+  });
+
   it('never serves one region’s cached prices to another', async () => {
     const product = await insertProductRow({ variants: [{ prices: { EUR: 2000, USD: 2100, GBP: 1800 } }] });
     const path = `/v1/store/products/${product.handle}`;
