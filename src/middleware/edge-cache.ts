@@ -1,7 +1,7 @@
 /**
- * Caches public storefront GETs at the location that served them, in two tiers: a small in-isolate memory
- * cache (no I/O at all) in front of the Cache API. The key holds the path, the query as the validators read it
- * (normalized), the resolved country, region and locale, and the versions of the cache scopes the response
+ * Caches public storefront GETs (and HEADs) at the location that served them, in two tiers: a small in-isolate
+ * memory cache (no I/O at all) in front of the Cache API. The key holds the path, the query as the validators
+ * read it (normalized), the resolved country, region and locale, and the versions of the cache scopes the response
  * depends on (src/lib/cache-versions.ts); so a shopper is never handed another region's prices, and a catalog
  * write makes exactly the entries it changed unreachable in both tiers. The memory tier uses the URL as sent in
  * place of the path and normalized query, so that a hit parses nothing.
@@ -19,6 +19,11 @@ import { sessionDatabase } from '../lib/d1-session';
 import { MemoryCache } from '../lib/memory-cache';
 import { timed } from './request-context';
 
+/**
+ * Hono runs a HEAD as a GET and drops the body; RFC 9110 wants the GET's header fields, so both are answered from
+ * one entry (ETag, caching headers, 304), and a HEAD costs what a GET costs.
+ */
+const CACHED_METHODS = new Set(['GET', 'HEAD']);
 /** Parameters that become part of the resolved context rather than of the key. */
 const CONTEXT_PARAMS = new Set(['region', 'locale']);
 /** Keys live under a host of their own, so they can never be mistaken for a URL the Worker serves. */
@@ -195,7 +200,7 @@ export function edgeCache(scopesOf: CacheScopes) {
   return createMiddleware<StoreEnv>(async function edgeCache(c, next) {
     const scopes = scopesOf(c.req.path);
     // A credentialed request may see private data: it never reads or fills the shared cache.
-    if (!scopes || c.req.method !== 'GET' || c.req.header('Authorization')) {
+    if (!scopes || !CACHED_METHODS.has(c.req.method) || c.req.header('Authorization')) {
       c.set('cacheStatus', 'BYPASS');
       return next();
     }
