@@ -178,6 +178,40 @@ describe('a category or collection write', () => {
     expect((await shop(page(other))).cache).toBe('HIT');
   });
 
+  it('leaves the pages of a category’s products cached when it only moves or changes its position', async () => {
+    // A page names the categories its product is directly in (id, handle, name), never their parents or order:
+    // a move or a new position moved every such page all the same, one version row per product of the category.
+    const [parent, category] = [await createCategory(), await createCategory()];
+    const member = await activeProduct({ category_ids: [category.id] });
+    await warm(page(member), '/v1/store/categories');
+    const versions = await cacheVersionRows();
+
+    const res = await admin('PATCH', `/categories/${category.id}`, { parent_id: parent.id, position: 7 });
+    expect(res.status).toBe(200);
+
+    expect(await verdicts(page(member), '/v1/store/categories')).toStrictEqual({
+      [page(member)]: 'HIT',
+      '/v1/store/categories': 'MISS',
+    });
+    expect((await cacheVersionRows())[`product:${member.handle}`]).toBe(versions[`product:${member.handle}`]);
+  });
+
+  it('leaves the pages of the products a collection keeps cached when only its product list changes', async () => {
+    // A kept product's page names the collection as before; the new list moved its page with the others'.
+    const [kept, leaving, joining] = [await activeProduct(), await activeProduct(), await activeProduct()];
+    const collection = await createCollection({ product_ids: [kept.id, leaving.id] });
+    await warm(page(kept), page(leaving), page(joining));
+
+    const res = await admin('PATCH', `/collections/${collection.id}`, { product_ids: [kept.id, joining.id] });
+    expect(res.status).toBe(200);
+
+    expect(await verdicts(page(kept), page(leaving), page(joining))).toStrictEqual({
+      [page(kept)]: 'HIT',
+      [page(leaving)]: 'MISS',
+      [page(joining)]: 'MISS',
+    });
+  });
+
   it('moves the pages of a deleted category’s products, whose links the delete removes', async () => {
     const category = await createCategory();
     const member = await activeProduct({ category_ids: [category.id] });
