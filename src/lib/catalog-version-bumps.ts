@@ -5,8 +5,10 @@
  *
  * - a product, its variants or prices: that product's page (under its old and its new handle) and the listings;
  *   other products' pages stay cached;
- * - a category or collection: the listings, and the pages of the products linked to it (before, and after when
- *   the write sets links), because a product page names its categories and collections; the listings again
+ * - a category or collection: the listings, and the pages of the products whose page it changes, because a
+ *   product page names the categories it is directly in and its collections: every linked product's when its
+ *   names or handle change or it is deleted, a collection's products that leave or join its product list, and
+ *   none for a category's move or new position (a page shows neither parents nor order); the listings again
  *   when the read model of a moved category or a collection's new product list, rebuilt in steps, is done;
  * - a region: everything (`catalog`), because a region decides currency, tax and locales of every response; and
  *   everything again when the region's read model, rebuilt in steps after a change of currency or locales, is
@@ -36,6 +38,18 @@ const productsById = (ids: string[]) =>
 const linkedProducts = (link: 'product_categories' | 'product_collections', column: string, id: string) =>
   sql`SELECT ${PRODUCT_PREFIX} || p.handle AS scope FROM ${sql.raw(link)} l JOIN products p ON p.id = l.product_id
     WHERE l.${sql.raw(column)} = ${id}`;
+
+/** The page scope of each product a collection lists that is not in `ids`, the list replacing its own. */
+const leavingCollection = (collectionId: string, ids: string[]) =>
+  sql`SELECT ${PRODUCT_PREFIX} || p.handle AS scope FROM product_collections l JOIN products p ON p.id = l.product_id
+    WHERE l.collection_id = ${collectionId}
+      AND l.product_id NOT IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`;
+
+/** The page scope of each product in `ids`, the list replacing a collection's own, that the collection lacks. */
+const joiningCollection = (collectionId: string, ids: string[]) =>
+  sql`SELECT ${PRODUCT_PREFIX} || handle AS scope FROM products
+    WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))
+      AND id NOT IN (SELECT product_id FROM product_collections WHERE collection_id = ${collectionId})`;
 
 export class CatalogVersionBump {
   private constructor(readonly statement: BatchItem<'sqlite'>) {}
@@ -86,20 +100,36 @@ export class CatalogVersionBump {
     ]);
   }
 
-  /** A category was created, changed or deleted. */
-  static category(db: Database, categoryId: string): CatalogVersionBump {
+  /**
+   * A category was created, changed or deleted. `pagesChange`: its products' pages show the change (its names or
+   * handle, or its delete); a move or a new position changes only the listings.
+   */
+  static category(db: Database, categoryId: string, pagesChange: boolean): CatalogVersionBump {
     return CatalogVersionBump.of(db, [
       LISTING,
-      linkedProducts('product_categories', 'category_id', categoryId),
+      ...(pagesChange ? [linkedProducts('product_categories', 'category_id', categoryId)] : []),
     ]);
   }
 
-  /** A collection was created, changed or deleted; `productIds` are the members the write sets, if it does. */
-  static collection(db: Database, collectionId: string, productIds: string[] = []): CatalogVersionBump {
-    return CatalogVersionBump.of(db, [
-      LISTING,
-      linkedProducts('product_collections', 'collection_id', collectionId),
-      productsById(productIds),
-    ]);
+  /**
+   * A collection was created, changed or deleted. `namesChange`: its names or handle change, or it is deleted, so
+   * every product it lists shows the change; `productIds`: the product list the write sets, if it does, whose
+   * products that leave or join it show the change (those it keeps do not, unless its names change too).
+   */
+  static collection(
+    db: Database,
+    collectionId: string,
+    change: { namesChange: boolean; productIds?: string[] },
+  ): CatalogVersionBump {
+    const { namesChange, productIds } = change;
+    const pages = namesChange
+      ? [
+          linkedProducts('product_collections', 'collection_id', collectionId),
+          ...(productIds === undefined ? [] : [productsById(productIds)]),
+        ]
+      : productIds === undefined
+        ? []
+        : [leavingCollection(collectionId, productIds), joiningCollection(collectionId, productIds)];
+    return CatalogVersionBump.of(db, [LISTING, ...pages]);
   }
 }

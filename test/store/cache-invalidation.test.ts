@@ -1,8 +1,8 @@
 /**
  * What a catalog write makes unreachable in the edge cache (src/lib/catalog-version-bumps.ts), seen from the
  * storefront: a product write moves its own page and the listings, never another product's page; a category or
- * collection write moves the pages of the products linked to it; a region write moves everything; a refused
- * write moves nothing. And how a write made at another location reaches this isolate: by the incremental read
+ * collection write moves the pages of the products whose page it changes; a region write moves everything; a
+ * refused write moves nothing. And how a write made at another location reaches this isolate: by the incremental read
  * of the versions, at most REFRESH_MS later (plus replica lag, which local D1 does not have).
  */
 import { env } from 'cloudflare:workers';

@@ -111,7 +111,8 @@ export async function createCategory(
     },
     events: [{ type: 'category.created', aggregateType: 'category', aggregateId: id, payload: { id } }],
     recheck: () => checkCreate(db, input),
-    versions: CatalogVersionBump.category(db, id),
+    // It has no products yet, so no page names it.
+    versions: CatalogVersionBump.category(db, id, false),
   });
   return getCategory(db, id);
 }
@@ -163,6 +164,8 @@ export async function updateCategory(
     updatedAt,
   });
   const handle = input.handle ?? sql`${categories.handle}`;
+  // Products show the names and handles of the categories they are directly in; never their parents or order.
+  const namesChange = input.translations !== undefined || input.handle !== undefined;
   await commit(db, caller, {
     statements: [
       db
@@ -180,9 +183,9 @@ export async function updateCategory(
       ...(input.translations
         ? translationPatchStatements(db, translations, id, input.translations, translationRow(id))
         : []),
-      // Products show their categories' names and handles; a move gives the whole subtree other ancestors, in
-      // steps when it holds more products than one (storefront/rebuild.ts).
-      ...(input.translations || input.handle ? refreshStorefront(db, { category: id }) : []),
+      // A move gives the whole subtree other ancestors, in steps when it holds more products than one
+      // (storefront/rebuild.ts).
+      ...(namesChange ? refreshStorefront(db, { category: id }) : []),
       ...(input.parent_id !== undefined
         ? startStorefrontRebuild(db, { category: id }, rebuildChunk(env))
         : []),
@@ -197,7 +200,7 @@ export async function updateCategory(
     recheck: async () => {
       await checkUpdate(db, id, input);
     },
-    versions: CatalogVersionBump.category(db, id),
+    versions: CatalogVersionBump.category(db, id, namesChange),
   });
   return getCategory(db, id);
 }
@@ -241,7 +244,8 @@ export async function deleteCategory(env: Env, caller: Caller, id: string): Prom
     recheck: async () => {
       await checkDelete(db, id);
     },
-    versions: CatalogVersionBump.category(db, id),
+    // Its products' pages lose it.
+    versions: CatalogVersionBump.category(db, id, true),
   });
   const deleted = results.at(-1) as Awaited<typeof remove>;
   if (deleted.length === 0) throw notFound('Category');

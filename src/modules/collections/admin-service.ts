@@ -91,7 +91,7 @@ export async function createCollection(
     },
     events: [{ type: 'collection.created', aggregateType: 'collection', aggregateId: id, payload: { id } }],
     recheck: () => checkCreate(db, input),
-    versions: CatalogVersionBump.collection(db, id, input.product_ids),
+    versions: CatalogVersionBump.collection(db, id, { namesChange: true, productIds: input.product_ids }),
   });
   return getCollection(db, id);
 }
@@ -158,7 +158,10 @@ export async function updateCollection(
     recheck: async () => {
       await checkUpdate(db, id, input);
     },
-    versions: CatalogVersionBump.collection(db, id, input.product_ids),
+    versions: CatalogVersionBump.collection(db, id, {
+      namesChange: input.translations !== undefined || input.handle !== undefined,
+      productIds: input.product_ids,
+    }),
   });
   return getCollection(db, id);
 }
@@ -185,7 +188,7 @@ export async function deleteCollection(env: Env, caller: Caller, id: string): Pr
       changes: auditChanges(collections, [], before, null),
     },
     events: [{ type: 'collection.deleted', aggregateType: 'collection', aggregateId: id, payload: { id } }],
-    versions: CatalogVersionBump.collection(db, id),
+    versions: CatalogVersionBump.collection(db, id, { namesChange: true }),
   });
   const deleted = results.at(-1) as Awaited<typeof remove>;
   if (deleted.length === 0) throw notFound('Collection');
