@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { toBase64Url } from '../../src/lib/encoding';
 import { cacheVersionRows } from '../helpers/cache-versions';
 import {
@@ -8,6 +8,7 @@ import {
   seedRegions,
 } from '../helpers/catalog-fixtures';
 import { call, expectProblem, problemOf } from '../helpers/http';
+import { d1CostOf } from '../helpers/request-cost';
 import { unique } from '../helpers/unique';
 
 beforeAll(seedRegions);
@@ -175,6 +176,29 @@ describe('GET /v1/store/products/{handle}', () => {
       code: 'not_found',
       request_id: res.headers.get('X-Request-Id'),
     });
+  });
+
+  it('answers the handle of a product it does not publish as it answers a handle nobody has, rows read included', async () => {
+    // Server-Timing's rows read told them apart (2 against 0): anyone could test guessed handles for drafts.
+    const [draft, archived] = [
+      await insertProductRow({ status: 'draft' }),
+      await insertProductRow({ status: 'archived' }),
+    ];
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      // The first request after the fixtures reads the cache versions; the frozen clock keeps the others from it.
+      await (await call(`/v1/store/products/${unique('nobody')}`, { cf: { country: 'DE' } })).arrayBuffer();
+      const answers = [];
+      for (const handle of [unique('nobody'), draft.handle, archived.handle]) {
+        const res = await call(`/v1/store/products/${handle}`, { cf: { country: 'DE' } });
+        const { request_id: _, ...problem } = await problemOf(res);
+        answers.push({ status: res.status, problem, cost: d1CostOf(res) });
+      }
+      expect(answers[1]).toStrictEqual(answers[0]);
+      expect(answers[2]).toStrictEqual(answers[0]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('answers 422 for a malformed handle', async () => {
