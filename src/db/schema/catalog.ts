@@ -61,6 +61,8 @@ export const products = sqliteTable(
     index('products_status_created_idx').on(t.status, t.createdAt),
     // Staff list products by status in id order (src/modules/products/admin-read.ts).
     index('products_status_id_idx').on(t.status, t.id),
+    // The storefront's product page: a draft's handle reads no row (getProductByHandle, store-read.ts).
+    index('products_active_handle_idx').on(t.handle).where(sql`status = 'active'`),
   ],
 );
 

@@ -25,7 +25,12 @@ export async function listProducts(d1: D1Database, query: ListProductsQuery, sto
   };
 }
 
-/** A product is visible in a region only when it has an entry in the region's catalog lane (it is sold there). */
+/**
+ * A product is visible in a region only when it has an entry in the region's catalog lane (it is sold there). It
+ * is looked up among the active products only, by their own index: through the handle index, a draft's or an
+ * archived product's row was read to be refused, and the rows read (in Server-Timing) told its handle from one
+ * nobody has.
+ */
 export async function getProductByHandle(
   d1: D1Database,
   handle: string,
@@ -34,9 +39,9 @@ export async function getProductByHandle(
   const lane = laneOf({ kind: 'all' }, store);
   const row = await d1
     .prepare(
-      `SELECT e.product_id AS id FROM products p
+      `SELECT e.product_id AS id FROM products p INDEXED BY products_active_handle_idx
        CROSS JOIN storefront_entries e ON e.lane = ${lane.sql} AND e.product_id = p.id
-       WHERE p.handle = ?`,
+       WHERE p.handle = ? AND p.status = 'active'`,
     )
     .bind(...lane.params, handle)
     .first<{ id: string }>();

@@ -1,0 +1,1 @@
+CREATE INDEX `products_active_handle_idx` ON `products` (`handle`) WHERE status = 'active';
