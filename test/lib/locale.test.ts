@@ -14,6 +14,21 @@ describe('negotiateLocale', () => {
     expect(negotiateLocale('*, it, en;q=0, fr', ['en', 'fr'])).toBe('fr');
   });
 
+  it('matches the most subtags of a range, so Traditional Chinese asked for is not answered in Simplified', () => {
+    // Only the primary language was compared: zh-Hant-TW got the first zh locale offered, zh-Hans.
+    expect(negotiateLocale('zh-Hant-TW', ['zh-Hans', 'zh-Hant'])).toBe('zh-Hant');
+    expect(negotiateLocale('zh-Hant-TW, en;q=0.5', ['en', 'zh-Hans-CN', 'zh-Hant-HK'])).toBe('zh-Hant-HK');
+  });
+
+  it('among locales of the range’s language, takes one the header names before the first offered', () => {
+    // An Australian shopper who also accepts en-GB got en-US, the region's first English.
+    expect(negotiateLocale('en-AU, en-GB;q=0.9, en;q=0.8', ['en-US', 'en-GB'])).toBe('en-GB');
+    expect(negotiateLocale('pt-AO, pt-PT;q=0.9', ['pt-BR', 'pt-PT'])).toBe('pt-PT');
+    // A language the shopper prefers still wins over another one named exactly.
+    expect(negotiateLocale('de-CH, fr;q=0.9', ['de-DE', 'fr'])).toBe('de-DE');
+    expect(negotiateLocale('de, de-AT;q=0.5', ['de-DE', 'de-AT', 'de'])).toBe('de');
+  });
+
   it('answers undefined when nothing matches or there is no header', () => {
     expect(negotiateLocale('it, es', ['de', 'en'])).toBeUndefined();
     expect(negotiateLocale(undefined, ['de'])).toBeUndefined();
