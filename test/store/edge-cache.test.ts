@@ -151,6 +151,31 @@ describe('edge cache', () => {
     expect(second.status).toBe(200);
   });
 
+  it('tells every cache not to keep an error, which depends on the shopper as its successes do', async () => {
+    // Errors said nothing about caching, and RFC 9111 lets a shared cache keep a 404 by heuristics: one keyed by
+    // URL would hand a British shopper's 404 (not sold in GBP) to a German shopper, for whom the product exists.
+    const product = await insertProductRow({ variants: [{ prices: { EUR: 1000 } }] });
+    const path = `/v1/store/products/${product.handle}`;
+    const notSoldHere = await call(path, { cf: { country: 'GB' } });
+    expect(notSoldHere.headers.get('Cache-Control')).toBe('no-store');
+    await expectProblem(notSoldHere, 404, 'not_found');
+    const sold = await call(path, { cf: { country: 'DE' } });
+    expect([sold.status, sold.headers.get('Cache-Control')]).toStrictEqual([200, 'private, no-cache']);
+    await sold.arrayBuffer();
+
+    const notOfferedHere = await call(`${path}?locale=fr`, { cf: { country: 'US' } });
+    expect(notOfferedHere.headers.get('Cache-Control')).toBe('no-store');
+    await expectProblem(notOfferedHere, 422, 'unsupported_locale', [
+      { pointer: '/query/locale', message: 'Use one of: en' },
+    ]);
+    const unknownKey = await call(path, {
+      cf: { country: 'DE' },
+      headers: { 'X-Publishable-Api-Key': 'pk_key_00000000000000000000000000' },
+    });
+    expect(unknownKey.headers.get('Cache-Control')).toBe('no-store');
+    await expectProblem(unknownKey, 401, 'invalid_publishable_key');
+  });
+
   it('normalizes query order so equivalent URLs share an entry', async () => {
     await insertProductRow();
     const a = await call('/v1/store/products?limit=5&sort=newest', { cf: { country: 'DE' } });
