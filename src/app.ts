@@ -14,6 +14,7 @@ import { CATALOG_SCOPE, LISTING_SCOPE, productScope } from './lib/version-scopes
 import { type CacheScopes, edgeCache } from './middleware/edge-cache';
 import { notFoundOrMethodNotAllowed, onError } from './middleware/error-handler';
 import { geo } from './middleware/geo';
+import { noStoreUnlessStated } from './middleware/no-store';
 import { requestBounds } from './middleware/request-bounds';
 import { requestContext } from './middleware/request-context';
 import {
@@ -69,15 +70,10 @@ const matchesHonoPath = (pattern: string, path: string) =>
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
 
-  app.use(
-    EVERY_PATH,
-    requestContext(),
-    securityHeaders(),
-    except(HOOKS_PATH, corsFromAllowlist()),
-    requestBounds(),
-    limitBody(),
-    requireJsonBody(),
-  );
+  app.use(EVERY_PATH, requestContext(), securityHeaders(), except(HOOKS_PATH, corsFromAllowlist()));
+  // Before the guards below, so that it sees every storefront answer last, their refusals included.
+  app.use(STOREFRONT_PATH, noStoreUnlessStated());
+  app.use(EVERY_PATH, requestBounds(), limitBody(), requireJsonBody());
   app.use(STOREFRONT_PATH, publishableKey(), geo());
   for (const [path, scopes] of Object.entries(PUBLIC_CATALOG)) app.use(path, edgeCache(scopes));
 

@@ -49,6 +49,7 @@ const problem = (description: string, path: string) => ({
   headers: {
     'X-Request-Id': ref('headers', 'RequestId'),
     ...(path.startsWith('/v1/admin/') && { 'X-D1-Bookmark': ref('headers', 'D1Bookmark') }),
+    ...(path.startsWith('/v1/store/') && { 'Cache-Control': ref('headers', 'NoStore') }),
   },
 });
 

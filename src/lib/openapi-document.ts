@@ -109,8 +109,16 @@ const components = {
       schema: { type: 'string', enum: ['HIT', 'MISS'] },
     },
     CacheControl: {
-      description: 'Always `private, no-cache`: the answer depends on the country, so clients revalidate.',
+      description:
+        '`private, no-cache`: the answer depends on the country, so clients revalidate (`no-store` when an ' +
+        '`Authorization` header bypassed the cache).',
       schema: { type: 'string', example: 'private, no-cache' },
+    },
+    NoStore: {
+      description:
+        '`no-store`: a storefront answer depends on the shopper (country, key, language), so one whose operation ' +
+        'states no other caching, errors included, must not be kept.',
+      schema: { type: 'string', example: 'no-store' },
     },
     IdempotentReplayed: {
       description:
@@ -201,6 +209,7 @@ function finishOperation(path: string, method: string, op: Operation, on: Docume
       'X-Request-Id': ref('headers', 'RequestId'),
       ...(admin ? { 'X-D1-Bookmark': ref('headers', 'D1Bookmark') } : {}),
     };
+    if (on.isStorefront(path)) response.headers['Cache-Control'] ??= ref('headers', 'NoStore');
     if (takesIdempotencyKey && status.startsWith('2')) {
       response.headers[IDEMPOTENT_REPLAYED_HEADER] = ref('headers', 'IdempotentReplayed');
     }

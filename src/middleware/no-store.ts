@@ -14,3 +14,17 @@ export function noStore() {
     addResponseHeaders(c, [['Cache-Control', 'no-store']]);
   });
 }
+
+/**
+ * `Cache-Control: no-store` on every answer whose route or middleware said nothing about caching. On the
+ * storefront an answer depends on the shopper's country, key and language, which no shared cache keys on: the
+ * cached catalog says `private, no-cache`, and an answer that says nothing (an error such as a 404 for a product not
+ * sold in the shopper's region, or a catalog read that bypassed the cache) could otherwise be kept by a shared cache,
+ * which RFC 9111 §4.2.2 allows for a 404 by heuristics, and handed to another shopper.
+ */
+export function noStoreUnlessStated() {
+  return createMiddleware<AppEnv>(async function noStoreUnlessStated(c, next) {
+    await next();
+    if (!c.res.headers.has('Cache-Control')) addResponseHeaders(c, [['Cache-Control', 'no-store']]);
+  });
+}
