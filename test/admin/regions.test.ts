@@ -101,6 +101,24 @@ describe('POST /v1/admin/regions', () => {
     ]);
   });
 
+  it.each([
+    ['a region of two digits', 'de-12'],
+    ['a repeated region', 'en-GB-GB'],
+    ['a two-character subtag after its region', 'en-US-x1'],
+  ])(
+    'refuses a locale with %s, in which no price can be shown, with 422 and changes nothing',
+    async (_, locale) => {
+      // The pattern took tags the runtime refuses to format in (RangeError): the region was created, and every
+      // product page and listing in it answered 500.
+      await expectRejected(
+        () => admin('POST', '/regions', regionInput({ locales: ['en', locale] })),
+        422,
+        'validation_failed',
+        [{ pointer: '/body/locales/1', message: 'Use a BCP 47 language tag such as "en" or "de-AT"' }],
+      );
+    },
+  );
+
   it('refuses a country another region serves with 409, naming it', async () => {
     const taken = uniqueCountry();
     const owner = await createRegion({ countries: [taken] });
