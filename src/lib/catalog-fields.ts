@@ -18,11 +18,28 @@ export const Handle = z
   .regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'Use lowercase letters, digits and single hyphens')
   .openapi({ example: 'blue-mug' });
 
-/** A BCP 47-style tag: a 2-3 letter language, then optional subtags (`de`, `en-GB`, `zh-Hant-TW`). */
+const LOCALE_MESSAGE = 'Use a BCP 47 language tag such as "en" or "de-AT"';
+
+/** Whether the runtime's Intl takes `tag`: prices are formatted in a region's locales, and one it refuses throws. */
+function intlTakes(tag: string): boolean {
+  try {
+    Intl.getCanonicalLocales(tag);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A BCP 47-style tag: a 2-3 letter language, then optional subtags (`de`, `en-GB`, `zh-Hant-TW`), well-formed as
+ * Intl reads it: the pattern alone took `de-12` or `en-GB-GB`, and every price shown in such a locale failed.
+ */
 export const Locale = z
   .string()
   .max(35)
-  .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'Use a BCP 47 language tag such as "en" or "de-AT"')
+  // Aborts: a tag it refuses gets one message, not a second from the check below.
+  .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { message: LOCALE_MESSAGE, abort: true })
+  .refine(intlTakes, LOCALE_MESSAGE)
   .openapi({ example: 'en' });
 
 export const Id = z.string().min(1).max(64).openapi({ example: 'cat_01JD3Q6C5W9ZK2M4T8R7XPN0AB' });
