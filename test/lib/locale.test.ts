@@ -29,6 +29,12 @@ describe('negotiateLocale', () => {
     expect(negotiateLocale('de, de-AT;q=0.5', ['de-DE', 'de-AT', 'de'])).toBe('de');
   });
 
+  it('never takes a locale the header refuses (q=0) for another range of its language', () => {
+    // en-US;q=0 was left out of the ranges, but en-AU's language match still took en-US, refused by name.
+    expect(negotiateLocale('en-AU, en-US;q=0', ['en-US', 'en-GB'])).toBe('en-GB');
+    expect(negotiateLocale('de-CH, de-DE;q=0', ['de-DE', 'fr'])).toBeUndefined();
+  });
+
   it('answers undefined when nothing matches or there is no header', () => {
     expect(negotiateLocale('it, es', ['de', 'en'])).toBeUndefined();
     expect(negotiateLocale(undefined, ['de'])).toBeUndefined();
