@@ -3,13 +3,13 @@
  * ranges by q, and for each the offered locale sharing the most leading subtags with it (`zh-Hant-TW` takes
  * `zh-Hant` before `zh-Hans`; a language range `de` also matches `de-AT` and vice versa). Of locales sharing as
  * many, the one the header names first (the range itself, or `en-GB` for `en-AU` in `en-AU, en-GB;q=0.9`, before
- * `en-US`), then the region's first.
+ * `en-US`), then the region's first; never one the header refuses by name (`q=0`).
  *
  * @example negotiateLocale('fr-CH, de;q=0.8, *;q=0.1', ['de', 'en']) // 'de'
  */
 export function negotiateLocale(header: string | undefined, offered: string[]): string | undefined {
   if (!header) return undefined;
-  const ranges = header
+  const weighed = header
     .split(',')
     .map((part, index) => {
       const [tag = '', ...params] = part.trim().split(';');
@@ -17,15 +17,19 @@ export function negotiateLocale(header: string | undefined, offered: string[]): 
       const quality = q ? Number(q.slice(2)) : 1;
       return { tag: tag.trim().toLowerCase(), quality: Number.isFinite(quality) ? quality : 0, index };
     })
-    .filter((r) => r.tag && r.tag !== '*' && r.quality > 0)
+    .filter((r) => r.tag && r.tag !== '*');
+  const ranges = weighed
+    .filter((r) => r.quality > 0)
     .sort((a, b) => b.quality - a.quality || a.index - b.index)
     .map((r) => r.tag);
+  // q=0 says "not this one": a locale the header refuses by name is no match for another range of its language.
+  const refused = new Set(weighed.filter((r) => r.quality <= 0).map((r) => r.tag));
   // Where the header first names each offered locale (after every range when it does not), found once: a header
   // of thousands of ranges must not cost thousands of searches per range.
-  const candidates = offered.map((locale, index) => {
+  const candidates = offered.flatMap((locale, index) => {
     const tag = locale.toLowerCase();
     const named = ranges.indexOf(tag);
-    return { locale, index, tag, named: named === -1 ? ranges.length : named };
+    return refused.has(tag) ? [] : [{ locale, index, tag, named: named === -1 ? ranges.length : named }];
   });
   for (const range of ranges) {
     const match = closestLocale(range, candidates);
