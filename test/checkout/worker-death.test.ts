@@ -17,8 +17,10 @@ import { createDb } from '../../src/lib/db';
 import { CHECKOUT_LOCK_TTL_MS, lockCartForCheckout } from '../../src/modules/carts/checkout-hooks';
 import { holdAll } from '../../src/modules/checkout/holds';
 import { commitStock, stockSnapshot } from '../../src/modules/inventory/stock';
+import { findOrder, loadOrderParts } from '../../src/modules/orders/read';
+import { settleOrderStock } from '../../src/modules/orders/stock';
 import { authorizePayment } from '../../src/modules/payments/service';
-import { rows } from '../helpers/admin-fixtures';
+import { admin, rows } from '../helpers/admin-fixtures';
 import { stockedProduct } from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { type CheckoutBody, checkoutCall, readyCart, shippingOption } from '../helpers/checkout';
@@ -193,6 +195,44 @@ describe('an order whose held units are gone by the time they are sold', () => {
         placed.order.id,
       ),
     ).toStrictEqual([{ reason: 'out of stock when the sale was completed' }]);
+  });
+});
+
+describe('an order canceled while its units are being sold', () => {
+  const cancel = async (orderId: string) => {
+    const res = await admin('POST', `/orders/${orderId}/cancel`, { reason: 'Customer asked' });
+    expect(res.status, await res.clone().text()).toBe(200);
+  };
+
+  it('gets them back when the sale was made but not recorded yet (its Worker died, or is still running)', async () => {
+    const variantId = await product(5);
+    const placed = await placedWithHeldStock([variantId]);
+    const line = placed.lines[0]!;
+    await commitStock(env.INVENTORY_ITEM, variantId, {
+      reservationId: line.reservationId,
+      orderId: placed.order.id,
+      quantity: line.quantity,
+    });
+
+    await cancel(placed.order.id);
+    await runOrderStockJob(env);
+
+    expect(await orderRow(placed.order.id)).toStrictEqual({ status: 'canceled', stock_status: 'returned' });
+    expect(await stock(variantId)).toMatchObject({ on_hand: 5, reserved: 0, available: 5 });
+  });
+
+  it('gets back what a sale that read the order before the cancel sold afterwards', async () => {
+    const variantId = await product(5);
+    const placed = await placedWithHeldStock([variantId]);
+    // The sweep (or checkout's follow-up) read the order while it was live, then the cancel ran in full.
+    const read = await loadOrderParts(db, await findOrder(db, placed.order.id));
+    await cancel(placed.order.id);
+
+    await settleOrderStock(env, caller, read.order, read.lines);
+    await runOrderStockJob(env);
+
+    expect(await orderRow(placed.order.id)).toStrictEqual({ status: 'canceled', stock_status: 'returned' });
+    expect(await stock(variantId)).toMatchObject({ on_hand: 5, reserved: 0, available: 5 });
   });
 });
 
