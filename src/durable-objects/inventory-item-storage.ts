@@ -19,8 +19,8 @@
 import type { Actor } from '../lib/caller';
 import type {
   BackorderPolicy,
-  CommitResult,
   ReservationView,
+  Sale,
   StockChange,
   StockLevel,
   StockRecord,
@@ -85,8 +85,6 @@ export type ItemRow = {
 };
 
 export type ReservationRow = { id: string; owner: string; quantity: number; expiresAt: number };
-
-export type Sale = Pick<Extract<CommitResult, { ok: true }>, 'orderId' | 'quantity' | 'source'>;
 
 type Row = Record<string, SqlStorageValue>;
 

@@ -164,14 +164,18 @@ export class InventoryItem extends DurableObject<Env> {
     });
   }
 
-  /** Frees the reservation. Releasing one that is gone, expired or never existed is a no-op (`released: false`). */
+  /**
+   * Frees the reservation. Releasing one that is gone, expired or never existed is a no-op (`released: false`);
+   * one that was sold answers its sale (`sold`), so a caller giving an order's units back knows to restock them.
+   */
   async release(ref: StockRef, reservationId: string): Promise<ReleaseResult> {
     checkId(reservationId, 'reservationId');
     return this.write(ref, (item, now): ReleaseResult => {
       const existing = this.store.reservation(reservationId);
       if (existing) this.store.deleteReservation(reservationId);
       const quantity = existing && existing.expiresAt > now ? existing.quantity : 0;
-      return { released: quantity > 0, quantity, ...this.settle(item, now, false) };
+      const sold = this.store.sale(reservationId);
+      return { released: quantity > 0, quantity, sold, ...this.settle(item, now, false) };
     });
   }
 

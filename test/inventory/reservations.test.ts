@@ -241,10 +241,32 @@ describe('release', () => {
     expect(await releaseStock(ns(), variantId, 'line_a')).toMatchObject({
       released: true,
       quantity: 2,
+      sold: null,
       stock: { reserved: 0, available: 5 },
     });
-    expect(await releaseStock(ns(), variantId, 'line_a')).toMatchObject({ released: false, quantity: 0 });
-    expect(await releaseStock(ns(), variantId, 'never')).toMatchObject({ released: false, quantity: 0 });
+    expect(await releaseStock(ns(), variantId, 'line_a')).toMatchObject({
+      released: false,
+      quantity: 0,
+      sold: null,
+    });
+    expect(await releaseStock(ns(), variantId, 'never')).toMatchObject({
+      released: false,
+      quantity: 0,
+      sold: null,
+    });
+  });
+
+  it('of a reservation sold already frees nothing and answers its sale', async () => {
+    const variantId = freshVariant();
+    await stockUp(variantId, 5);
+    await reserveStock(ns(), variantId, hold(2, 'line_a'));
+    await commitStock(ns(), variantId, { reservationId: 'line_a', orderId: 'ord_1', quantity: 2 });
+    expect(await releaseStock(ns(), variantId, 'line_a')).toMatchObject({
+      released: false,
+      quantity: 0,
+      sold: { orderId: 'ord_1', quantity: 2, source: 'reservation' },
+      stock: { on_hand: 3, reserved: 0, available: 3 },
+    });
   });
 });
 

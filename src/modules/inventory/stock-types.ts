@@ -52,7 +52,12 @@ export type ReserveResult =
       available: number;
     });
 
-export type ReleaseResult = Outcome & { released: boolean; quantity: number };
+export type ReleaseResult = Outcome & {
+  released: boolean;
+  quantity: number;
+  /** The reservation's sale when it was sold already (then nothing was held to release), else null. */
+  sold: Sale | null;
+};
 
 export type CommitInput = {
   reservationId: string;
@@ -72,6 +77,9 @@ export type CommitResult =
       replayed: boolean;
     })
   | (Outcome & { ok: false; reason: 'insufficient_stock'; available: number });
+
+/** What a reservation was sold as: recorded once per reservation id by its first commit. */
+export type Sale = Pick<Extract<CommitResult, { ok: true }>, 'orderId' | 'quantity' | 'source'>;
 
 /**
  * Who asked for a stock change and why: written to the ledger and to the audit entry. The actor must be known

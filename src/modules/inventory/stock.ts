@@ -56,7 +56,8 @@ export function reserveStock(
 
 /**
  * Releases the reservation (a cart line removed, a cart abandoned, a checkout that failed). Idempotent: a
- * reservation that is gone, expired or unknown answers `{ released: false, quantity: 0 }`.
+ * reservation that is gone, expired or unknown answers `{ released: false, quantity: 0 }`; one already sold
+ * also answers its sale (`sold: { orderId, quantity, source }`, else null): those units left with the order.
  */
 export function releaseStock(
   ns: InventoryNamespace,

@@ -3,13 +3,16 @@
  * status says they belong. `orders.stock_status` records where they are:
  *
  * - `held` and the order is live: sell every line (commitStock against the line's reservation) -> `sold`.
- * - `held` and the order is canceled: release every hold -> `returned`.
+ * - `held` and the order is canceled: release every hold, and put back on hand any line sold already (a sale
+ *   whose recording died, or is still running) -> `returned`.
  * - `sold` and the order is canceled: put every line back on hand (restockVariant) -> `returned`.
  *
  * Every step is idempotent in the objects (a commit per reservation id, a restock per key `order:<id>:<line
  * id>`), and the status moves with a guarded UPDATE, so running this twice (checkout's follow-up and the sweep,
  * or two sweeps) does each thing once. Lines are handled one variant at a time in variant-id order, as checkout
- * reserves them.
+ * reserves them. A sale that read the order before a cancel gave its units back, and so sold after it, finds
+ * its move to `sold` refused: it puts back what it sold (the same keys: what the cancel restocked is not
+ * restocked twice).
  *
  * If a sale cannot be completed (a hold expired and the free units went to someone else), the lines already
  * sold go back, and the order is reported as short: it is then canceled (./cancel.ts, sellOrderStock).
@@ -31,11 +34,23 @@ const byVariant = (lines: OrderLineRow[]) => [...lines].sort((a, b) => (a.varian
 
 const restockKey = (order: OrderRow, line: OrderLineRow) => `order:${order.id}:${line.id}`;
 
+/** Moves the order's stock status from `from` to `to`; false if it was no longer `from`. */
 async function moveStatus(env: Env, order: OrderRow, from: OrderStockStatus, to: OrderStockStatus) {
-  await createDb(env.DB)
+  const moved = await createDb(env.DB)
     .update(orders)
     .set({ stockStatus: to })
-    .where(and(eq(orders.id, order.id), eq(orders.stockStatus, from)));
+    .where(and(eq(orders.id, order.id), eq(orders.stockStatus, from)))
+    .returning({ id: orders.id });
+  return moved.length > 0;
+}
+
+async function stockStatusNow(env: Env, order: OrderRow): Promise<OrderStockStatus | undefined> {
+  const row = await createDb(env.DB)
+    .select({ stockStatus: orders.stockStatus })
+    .from(orders)
+    .where(eq(orders.id, order.id))
+    .get();
+  return row?.stockStatus;
 }
 
 async function putBack(env: Env, caller: Caller, order: OrderRow, lines: OrderLineRow[], reason: string) {
@@ -63,8 +78,12 @@ async function sell(env: Env, caller: Caller, order: OrderRow, lines: OrderLineR
     else short.push(line.variantId);
   }
   if (short.length === 0) {
-    await moveStatus(env, order, 'held', 'sold');
-    return { outcome: 'sold' };
+    if (await moveStatus(env, order, 'held', 'sold')) return { outcome: 'sold' };
+    // No longer held: another run recorded the same sales, or a cancel gave the units back after this sale read
+    // the order, and what it sold since then must go back too.
+    if ((await stockStatusNow(env, order)) !== 'returned') return { outcome: 'sold' };
+    await putBack(env, caller, order, sold, `order ${order.number} canceled`);
+    return { outcome: 'returned' };
   }
   // Marked returned BEFORE giving back: a rerun must not sell again what it is about to give back (a replayed
   // commit answers ok without taking units). A Worker dying right here leaves those units sold (never oversold);
@@ -85,8 +104,12 @@ export async function settleOrderStock(
   const canceled = order.status === 'canceled';
   if (order.stockStatus === 'held' && !canceled) return sell(env, caller, order, lines);
   if (order.stockStatus === 'held' && canceled) {
-    for (const line of byVariant(lines))
-      await releaseStock(env.INVENTORY_ITEM, line.variantId, line.reservationId);
+    const sold: OrderLineRow[] = [];
+    for (const line of byVariant(lines)) {
+      const released = await releaseStock(env.INVENTORY_ITEM, line.variantId, line.reservationId);
+      if (released.sold?.orderId === order.id) sold.push(line);
+    }
+    await putBack(env, caller, order, sold, `order ${order.number} canceled`);
     await moveStatus(env, order, 'held', 'returned');
     return { outcome: 'returned' };
   }
