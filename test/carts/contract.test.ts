@@ -2,8 +2,10 @@
  * The storefront cart contract: status, whole bodies and headers of create, read, update and the line-item
  * routes; guest token isolation; validation and limits; the events each write raises.
  */
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app';
 import { sha256Hex } from '../../src/lib/crypto';
 import { decryptField } from '../../src/lib/encryption';
 import { MAX_CART_LINES, MAX_CART_QUANTITY, MAX_LINE_QUANTITY } from '../../src/modules/carts/limits';
@@ -12,6 +14,7 @@ import {
   addLine,
   type Cart,
   cartCall,
+  cartHeaders,
   cartOk,
   getCart,
   guestCart,
@@ -19,8 +22,9 @@ import {
   stockedProduct,
 } from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
+import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { TEST_ADDRESS } from '../helpers/customers';
-import { call, expectProblem } from '../helpers/http';
+import { call, expectProblem, jsonInit } from '../helpers/http';
 import { uniqueEmail } from '../helpers/unique';
 
 const anyDate = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -199,6 +203,32 @@ describe('PATCH /v1/store/carts/{id}', () => {
     expect(
       await rows('SELECT shipping_address_encrypted, shipping_country FROM carts WHERE id = ?', cart.id),
     ).toStrictEqual([{ shipping_address_encrypted: null, shipping_country: null }]);
+  });
+
+  it('keeps what another PATCH set meanwhile: each PATCH writes only the fields it sent', async () => {
+    const { cart, who } = await guestCart();
+    const email = uniqueEmail();
+    // The shopper's email form commits after the address form's PATCH has read the cart, before its batch.
+    const emailLands = () => patchCart(cart.id, who, { email });
+    const ctx = createExecutionContext();
+    const res = await createApp().request(
+      `/v1/store/carts/${cart.id}`,
+      jsonInit('PATCH', { shipping_address: TEST_ADDRESS }, cartHeaders(who)),
+      writeLandsBeforeBatch('carts', emailLands, 'update'),
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(res.status, await res.clone().text()).toBe(200);
+    const address = { ...TEST_ADDRESS, company: null, line2: null, province: null };
+    expect(((await res.json()) as { cart: Cart }).cart).toStrictEqual(
+      emptyCart({ id: cart.id, email, shipping_address: address }),
+    );
+    expect(await getCart(cart.id, who)).toStrictEqual(
+      emptyCart({ id: cart.id, email, shipping_address: address }),
+    );
+    expect(await rows('SELECT email, shipping_country FROM carts WHERE id = ?', cart.id)).toStrictEqual([
+      { email, shipping_country: 'DE' },
+    ]);
   });
 
   it('refuses an address in a country the region does not ship to with 422 country_not_in_region', async () => {
