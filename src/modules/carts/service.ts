@@ -130,30 +130,45 @@ async function assertCountryInRegion(db: Database, address: CartAddressInput, re
   });
 }
 
-/** The cart row a PATCH would produce. */
-async function patchedCart(env: Env, db: Database, cart: CartRow, input: UpdateCartInput): Promise<CartRow> {
-  const next = { ...cart };
+/** The columns a PATCH may set. */
+type CartChanges = Partial<
+  Pick<
+    CartRow,
+    | 'regionId'
+    | 'currencyCode'
+    | 'email'
+    | 'shippingAddressEncrypted'
+    | 'shippingCountry'
+    | 'shippingOptionId'
+    | 'discountCode'
+  >
+>;
+
+/**
+ * The columns a PATCH sets: only those of the fields it sent (a region with its currency, and leaving the old
+ * region's option), so a PATCH of other fields landing meanwhile is kept, not written back as this one read it.
+ */
+async function cartChanges(env: Env, db: Database, cart: CartRow, input: UpdateCartInput) {
+  const changes: CartChanges = {};
   if (input.region !== undefined) {
     const region = await regionByCode(db, input.region);
-    if (region.id !== cart.regionId) {
-      next.regionId = region.id;
-      // An option belongs to one region: a move leaves none chosen unless the same request picks one.
-      next.shippingOptionId = null;
-    }
-    next.currencyCode = region.currencyCode;
+    // An option belongs to one region: a move leaves none chosen unless the same request picks one.
+    if (region.id !== cart.regionId) changes.shippingOptionId = null;
+    changes.regionId = region.id;
+    changes.currencyCode = region.currencyCode;
   }
-  if (input.email !== undefined) next.email = input.email;
+  if (input.email !== undefined) changes.email = input.email;
   if (input.shipping_address !== undefined) {
     const address = input.shipping_address;
-    if (address) await assertCountryInRegion(db, address, next.regionId);
-    next.shippingAddressEncrypted = address
+    if (address) await assertCountryInRegion(db, address, changes.regionId ?? cart.regionId);
+    changes.shippingAddressEncrypted = address
       ? await encryptField(env, JSON.stringify(cartAddress(address)))
       : null;
-    next.shippingCountry = address?.country_code ?? null;
+    changes.shippingCountry = address?.country_code ?? null;
   }
-  if (input.shipping_option_id !== undefined) next.shippingOptionId = input.shipping_option_id;
-  if (input.discount_code !== undefined) next.discountCode = input.discount_code;
-  return next;
+  if (input.shipping_option_id !== undefined) changes.shippingOptionId = input.shipping_option_id;
+  if (input.discount_code !== undefined) changes.discountCode = input.discount_code;
+  return changes;
 }
 
 /** 422s for a chosen option or an entered code that the cart, as the PATCH leaves it, cannot use. */
@@ -191,24 +206,14 @@ export async function updateCart(
   const db = createDb(env.DB);
   const now = new Date();
   assertWritable(cart, now);
-  const next = await patchedCart(env, db, cart, input);
+  const changes = await cartChanges(env, db, cart, input);
+  const next: CartRow = { ...cart, ...changes };
   const loaded = await priceCart(env, db, next, { locales: context.locales, now });
   assertChoicesApply(loaded, input);
-  const [, stamped] = await commit(db, caller, {
+  const [[written], stamped] = await commit(db, caller, {
     conditional: true,
     statements: [
-      db
-        .update(carts)
-        .set({
-          regionId: next.regionId,
-          currencyCode: next.currencyCode,
-          email: next.email,
-          shippingAddressEncrypted: next.shippingAddressEncrypted,
-          shippingCountry: next.shippingCountry,
-          shippingOptionId: next.shippingOptionId,
-          discountCode: next.discountCode,
-        })
-        .where(eq(carts.id, cart.id)),
+      db.update(carts).set(changes).where(eq(carts.id, cart.id)).returning(),
       cartWriteGuard(db, cart.id, now),
     ],
     events: [
@@ -225,5 +230,10 @@ export async function updateCart(
         assertChoicesApply(await priceCart(env, db, next, { locales: context.locales, now }), input);
       }),
   });
-  return { ...loaded, cart: afterGuard(next, stamped) };
+  const after = afterGuard(written ?? next, stamped);
+  // Another write landed between the read and the batch (a field, a line): answer the cart as it is now.
+  if (written && written.updatedAt.getTime() !== cart.updatedAt.getTime()) {
+    return priceCart(env, db, after, { locales: context.locales, now });
+  }
+  return { ...loaded, cart: after };
 }
