@@ -8,10 +8,19 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { systemCaller } from '../../src/lib/caller';
 import { createDb } from '../../src/lib/db';
 import { claimIdempotencyKey } from '../../src/lib/idempotency';
+import { updateLineItem } from '../../src/modules/carts/line-items';
 import { checkout } from '../../src/modules/checkout/service';
 import { releaseStock, stockSnapshot } from '../../src/modules/inventory/stock';
 import { admin, rows } from '../helpers/admin-fixtures';
-import { cartCall, cartRow, getCart, holdClockAt, patchCart, stockedProduct } from '../helpers/carts';
+import {
+  cartCall,
+  cartRow,
+  getCart,
+  guestCart,
+  holdClockAt,
+  patchCart,
+  stockedProduct,
+} from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import {
   type CheckoutBody,
@@ -284,6 +293,72 @@ describe('a cart changed while checkout prices it', () => {
     expect(res.status, await res.clone().text()).toBe(201);
     const { order } = (await res.json()) as CheckoutBody & { order: { subtotal: number } };
     expect([order.subtotal, order.total, order.lines.map((l) => l.quantity)]).toStrictEqual([500, 990, [1]]);
+  });
+});
+
+describe('a line lowered by a request that read the cart before checkout locked it', () => {
+  it('leaves the checkout its units: the lowering is refused (409 cart_not_open), another shopper gets none, the order sells both', async () => {
+    const product = await stockedProduct({ variants: [{ prices: { EUR: 500 } }] }, 2);
+    const variantId = product.variants[0]?.id as string;
+    const { cartId, who } = await readyCart([{ variantId, quantity: 2 }]);
+    const read = await cartRow(cartId);
+    const line = (await getCart(cartId, who)).lines[0]?.id as string;
+    const other = await guestCart();
+    let otherAdd: Response | undefined;
+    // In a flash sale, another shopper adds the SKU while the lowering request runs.
+    const otherShopperAdds = async () => {
+      otherAdd = await cartCall('POST', `/carts/${other.cart.id}/line-items`, other.who, {
+        variant_id: variantId,
+        quantity: 1,
+      });
+    };
+    // The shopper lowers the line to 1 in another tab: that request read the cart while it was still open, and
+    // runs after checkout held the lines, before checkout's order batch.
+    const lowering = async () => {
+      const lowered = updateLineItem(
+        writeLandsBeforeBatch('cart_lines', otherShopperAdds, 'update'),
+        systemCaller('test', 'run'),
+        read,
+        line,
+        1,
+        () => ['en'],
+      );
+      await expect(lowered).rejects.toMatchObject({ status: 409, code: 'cart_not_open' });
+    };
+    const claim = await claimIdempotencyKey(createDb(env.DB), {
+      scope: `cart:${cartId}`,
+      key: crypto.randomUUID(),
+      requestHash: 'lowered-meanwhile',
+    });
+    if (!('claimed' in claim)) throw new Error('the key was not claimed');
+
+    const placed = await checkout(
+      writeLandsBeforeBatch('orders', lowering, 'insert into'),
+      systemCaller('test', 'run'),
+      {
+        cartId,
+        shopper: { customerId: null, cartToken: who.token ?? undefined },
+        locales: () => ['en'],
+        idempotency: claim.claimed,
+      },
+    );
+
+    expect([placed.order.status, placed.order.lines.map((l) => l.quantity)]).toStrictEqual(['paid', [2]]);
+    const refused = otherAdd as Response;
+    expect(refused.status).toBe(409);
+    expect(await problemOf(refused)).toStrictEqual({
+      type: 'https://edgecart.dev/problems/out_of_stock',
+      title: 'Conflict',
+      status: 409,
+      detail: 'Not enough stock: 0 available.',
+      code: 'out_of_stock',
+      available: 0,
+      request_id: refused.headers.get('X-Request-Id'),
+    });
+    expect(await rows('SELECT status, stock_status FROM orders WHERE cart_id = ?', cartId)).toStrictEqual([
+      { status: 'paid', stock_status: 'sold' },
+    ]);
+    expect(await stock(variantId)).toMatchObject({ on_hand: 0, reserved: 0, available: 0 });
   });
 });
 
