@@ -78,8 +78,12 @@ describe('holding stock for cart lines', () => {
     const line = added.lines[0]?.id as string;
     await addLine(cart.id, who, variant, 3);
     expect(await stockOf(variant)).toMatchObject({ reserved: 5, available: 5 });
-    await cartOk('PATCH', `/carts/${cart.id}/line-items/${line}`, who, { quantity: 1 });
+    const lowered = await cartOk('PATCH', `/carts/${cart.id}/line-items/${line}`, who, { quantity: 1 });
     expect(await stockOf(variant)).toMatchObject({ reserved: 1, available: 9 });
+    // Lowered after its batch, the hold's new expiry is the one the line shows.
+    expect((await reservationsOf(variant)).map((r) => [r.quantity, r.expires_at])).toStrictEqual([
+      [1, lowered.lines[0]?.reservation_expires_at],
+    ]);
     await cartOk('DELETE', `/carts/${cart.id}/line-items/${line}`, who);
     expect(await stockOf(variant)).toMatchObject({ reserved: 0, available: 10 });
     expect(await reservationsOf(variant)).toStrictEqual([]);

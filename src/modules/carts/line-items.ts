@@ -1,11 +1,13 @@
 /**
  * Adding, changing and removing cart lines, with their stock holds (reservations.ts).
  *
- * Adding or changing a line first sets its reservation to the new quantity (not enough stock: 409
+ * Adding or raising a line first sets its reservation to the new quantity (not enough stock: 409
  * `out_of_stock` with `available`, and nothing is written), then writes the line in one batch that ends with
  * the write guard. If the batch fails (the cart was locked for checkout meanwhile, a limit was reached by a
- * concurrent request), the reservation is set back to the old quantity; should that fail too, the hold simply
- * expires. Removing a line releases its reservation after the batch commits (a follow-up: retried, logged).
+ * concurrent request), the reservation is set back to the old quantity, which cannot fail (a hold that does not
+ * grow stands). Lowering a line and removing it change the reservation only after the batch commits (a
+ * follow-up: retried, logged): checkout holds the lines with the same reservation ids, so a request that read
+ * the cart before checkout locked it must not free units the order is about to sell.
  *
  * Adding a variant the cart already has adds to its line, in SQL (`quantity + n`), so two concurrent adds both
  * count; if the line then holds more than was reserved, the reservation is raised to match.
@@ -203,6 +205,24 @@ export async function addLineItem(
  */
 const cartGone = (error: unknown) => error instanceof AppError && error.code === 'cart_not_found';
 
+/**
+ * Sets the line's hold to `quantity` and records its expiry on the line (none if it could not be held): for holds
+ * set after a batch committed (a line lowered, lines merged).
+ */
+export async function holdCommittedLine(
+  env: Env,
+  db: Database,
+  cartId: string,
+  variantId: string,
+  quantity: number,
+): Promise<void> {
+  const hold = await holdLine(env, cartId, variantId, quantity);
+  await db
+    .update(cartLines)
+    .set({ reservationExpiresAt: hold.ok ? hold.expiresAt : null })
+    .where(and(eq(cartLines.cartId, cartId), eq(cartLines.variantId, variantId)));
+}
+
 /** The line `lineId` of the cart, or 404 `line_item_not_found`. */
 function lineOf(lines: LineQuantity[], lineId: string): LineQuantity {
   const line = lines.find((l) => l.id === lineId);
@@ -232,6 +252,33 @@ export async function updateLineItem(
     return line;
   };
   const line = check(await quantitiesOf(db, cart.id));
+  const recheck = () =>
+    recheckCartWrite(db, [cart.id], now, async () => {
+      check(await quantitiesOf(db, cart.id));
+    });
+  if (quantity < line.quantity) {
+    // Lowered: written first, the hold lowered after the commit (see the top of this file).
+    const [, stamped] = await commit(db, caller, {
+      conditional: true,
+      statements: [
+        db
+          .update(cartLines)
+          .set({ quantity, updatedAt: now })
+          .where(and(eq(cartLines.id, lineId), eq(cartLines.cartId, cart.id))),
+        cartWriteGuard(db, cart.id, now),
+      ],
+      events: linesChanged(cart.id),
+      recheck,
+      afterCommit: [
+        {
+          name: 'lower reservation',
+          run: () => holdCommittedLine(env, db, cart.id, line.variantId, quantity),
+        },
+      ],
+    });
+    const after = await releasedIfGone(env, caller, cart, stamped, line.variantId);
+    return priceCart(env, db, after, { locales, now });
+  }
 
   const hold = await holdLine(env, cart.id, line.variantId, quantity);
   if (!hold.ok) throw outOfStock(hold.available);
@@ -247,10 +294,7 @@ export async function updateLineItem(
         cartWriteGuard(db, cart.id, now),
       ],
       events: linesChanged(cart.id),
-      recheck: () =>
-        recheckCartWrite(db, [cart.id], now, async () => {
-          check(await quantitiesOf(db, cart.id));
-        }),
+      recheck,
     });
     // Inside: a cart deleted meanwhile (404) gives its raised hold back too.
     written = afterGuard(cart, stamped);
@@ -286,13 +330,25 @@ export async function removeLineItem(
     recheck: () => recheckCartWrite(db, [cart.id], now),
     afterCommit: [{ name: 'release reservation', run: () => releaseLine(env, cart.id, line.variantId) }],
   });
-  let after: CartRow;
+  const after = await releasedIfGone(env, caller, cart, stamped, line.variantId);
+  return priceCart(env, db, after, { locales, now });
+}
+
+/**
+ * The cart as the guard of a write whose follow-up changes the line's hold left it. If the cart went meanwhile
+ * (404), the batch skipped that follow-up: the line's hold goes now.
+ */
+async function releasedIfGone(
+  env: Env,
+  caller: Caller,
+  cart: CartRow,
+  stamped: GuardStamp,
+  variantId: string,
+): Promise<CartRow> {
   try {
-    after = afterGuard(cart, stamped);
+    return afterGuard(cart, stamped);
   } catch (error) {
-    // The cart went meanwhile and the batch skipped its follow-up: the line's hold goes now.
-    await bestEffort(caller, 'release hold', () => releaseLine(env, cart.id, line.variantId));
+    await bestEffort(caller, 'release hold', () => releaseLine(env, cart.id, variantId));
     throw error;
   }
-  return priceCart(env, db, after, { locales, now });
 }

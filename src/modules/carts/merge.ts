@@ -28,9 +28,9 @@ import { createDb, type Database } from '../../lib/db';
 import { newId } from '../../lib/ids';
 import type { CartRow } from './access';
 import { MAX_LINE_QUANTITY } from './limits';
-import { assertWithinLimits, type LineQuantity, quantitiesOf } from './line-items';
+import { assertWithinLimits, holdCommittedLine, type LineQuantity, quantitiesOf } from './line-items';
 import { type LoadedCart, type LocaleChains, priceCart } from './load';
-import { holdLine, releaseLine } from './reservations';
+import { releaseLine } from './reservations';
 import { activeCartOf } from './service';
 import {
   afterGuard,
@@ -100,11 +100,7 @@ function moveHolds(env: Env, db: Database, guest: CartRow, target: CartRow, line
     run: async () => {
       for (const line of lines) {
         await releaseLine(env, guest.id, line.variantId);
-        const hold = await holdLine(env, target.id, line.variantId, line.quantity);
-        await db
-          .update(cartLines)
-          .set({ reservationExpiresAt: hold.ok ? hold.expiresAt : null })
-          .where(and(eq(cartLines.cartId, target.id), eq(cartLines.variantId, line.variantId)));
+        await holdCommittedLine(env, db, target.id, line.variantId, line.quantity);
       }
     },
   };
