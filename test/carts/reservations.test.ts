@@ -19,12 +19,14 @@ import {
   type Cart,
   cartCall,
   cartOk,
+  cartRow,
   createCart,
   getCart,
   guestCart,
   stockedProduct,
 } from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
+import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
 import { registerCustomer } from '../helpers/customers';
 import { problemOf } from '../helpers/http';
 
@@ -143,6 +145,39 @@ describe('holding stock for cart lines', () => {
     await expect(attempt).rejects.toMatchObject({ code: 'cart_not_open' });
     expect(await stockOf(variant)).toMatchObject({ reserved: 1, available: 4 });
     expect((await getCart(cart.id, who)).lines[0]?.quantity).toBe(1);
+  });
+
+  it('keeps the hold of a line another request added meanwhile when its own add of the variant is refused', async () => {
+    const [variant, fillerA, fillerB] = [
+      await variantWith(100),
+      await variantWith(100),
+      await variantWith(100),
+    ];
+    const { cart, who } = await guestCart();
+    await addLine(cart.id, who, fillerA, 99);
+    await addLine(cart.id, who, fillerB, 99);
+    // A double click: the first add of 30 lands after the second read the cart (no such line yet), before its batch.
+    const firstClick = async () => {
+      await addLine(cart.id, who, variant, 30);
+    };
+    const secondClick = addLineItem(
+      writeLandsBeforeBatch('cart_lines', firstClick, 'insert into'),
+      systemCaller('test', 'run'),
+      await cartRow(cart.id),
+      { variant_id: variant, quantity: 30 },
+      () => ['en'],
+    );
+
+    await expect(secondClick).rejects.toMatchObject({ status: 422, code: 'cart_quantity_limit' });
+    const line = (await getCart(cart.id, who)).lines.find((l) => l.variant_id === variant);
+    expect([line?.quantity, line?.flags]).toStrictEqual([30, []]);
+    expect(await stockOf(variant)).toMatchObject({ on_hand: 100, reserved: 30, available: 70 });
+    // Held at least as long as the cart says.
+    const [held] = await reservationsOf(variant);
+    expect(held?.quantity).toBe(30);
+    expect(Date.parse(held?.expires_at as string)).toBeGreaterThanOrEqual(
+      Date.parse(line?.reservation_expires_at as string),
+    );
   });
 
   it('flags a line whose hold has run out as not_reserved', async () => {
