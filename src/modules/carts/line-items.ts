@@ -4,10 +4,10 @@
  * Adding or raising a line first sets its reservation to the new quantity (not enough stock: 409
  * `out_of_stock` with `available`, and nothing is written), then writes the line in one batch that ends with
  * the write guard. If the batch fails (the cart was locked for checkout meanwhile, a limit was reached by a
- * concurrent request), the reservation is set back to the old quantity, which cannot fail (a hold that does not
- * grow stands). Lowering a line and removing it change the reservation only after the batch commits (a
- * follow-up: retried, logged): checkout holds the lines with the same reservation ids, so a request that read
- * the cart before checkout locked it must not free units the order is about to sell.
+ * concurrent request), the reservation is set back to what the line holds then (`restoreHold`). Lowering a line
+ * and removing it change the reservation only after the batch commits (a follow-up: retried, logged): checkout
+ * holds the lines with the same reservation ids, so a request that read the cart before checkout locked it must
+ * not free units the order is about to sell.
  *
  * Adding a variant the cart already has adds to its line, in SQL (`quantity + n`), so two concurrent adds both
  * count; if the line then holds more than was reserved, the reservation is raised to match.
@@ -137,7 +137,6 @@ export async function addLineItem(
   assertWritable(cart, now);
   const variant = await variantForLine(db, cart, input.variant_id, locales(cart.regionId));
   const lines = await quantitiesOf(db, cart.id);
-  const before = lines.find((line) => line.variantId === input.variant_id)?.quantity ?? 0;
   const { quantity } = assertAddition(lines, input.variant_id, input.quantity);
 
   const hold = await holdLine(env, cart.id, input.variant_id, quantity);
@@ -185,11 +184,7 @@ export async function addLineItem(
     // Inside: a cart deleted meanwhile (404) gives its raised hold back too.
     after = afterGuard(cart, stamped);
   } catch (error) {
-    await bestEffort(caller, 'restore hold', () =>
-      before > 0 && !cartGone(error)
-        ? holdLine(env, cart.id, input.variant_id, before)
-        : releaseLine(env, cart.id, input.variant_id),
-    );
+    await restoreHold(env, caller, cart.id, input.variant_id, error);
     throw error;
   }
   const final = written[0]?.quantity;
@@ -197,6 +192,19 @@ export async function addLineItem(
     await bestEffort(caller, 'raise hold', () => holdLine(env, cart.id, input.variant_id, final));
   }
   return priceCart(env, db, after, { locales, now });
+}
+
+/**
+ * After a raise whose batch failed: the line's hold set back to what the line holds NOW, read again (another
+ * request may have added to it meanwhile, and checkout holds it with the same id), or released when the line or
+ * its cart is gone. Setting back what this request read instead would free what that other request holds.
+ */
+async function restoreHold(env: Env, caller: Caller, cartId: string, variantId: string, error: unknown) {
+  await bestEffort(caller, 'restore hold', async () => {
+    const lines = cartGone(error) ? [] : await quantitiesOf(createDb(env.DB), cartId);
+    const line = lines.find((l) => l.variantId === variantId);
+    return line ? holdLine(env, cartId, variantId, line.quantity) : releaseLine(env, cartId, variantId);
+  });
 }
 
 /**
@@ -299,11 +307,7 @@ export async function updateLineItem(
     // Inside: a cart deleted meanwhile (404) gives its raised hold back too.
     written = afterGuard(cart, stamped);
   } catch (error) {
-    await bestEffort(caller, 'restore hold', () =>
-      cartGone(error)
-        ? releaseLine(env, cart.id, line.variantId)
-        : holdLine(env, cart.id, line.variantId, line.quantity),
-    );
+    await restoreHold(env, caller, cart.id, line.variantId, error);
     throw error;
   }
   return priceCart(env, db, written, { locales, now });
