@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { admin, rows } from '../helpers/admin-fixtures';
+import { admin, createRegion, rows } from '../helpers/admin-fixtures';
 import {
   addLine,
   type Cart,
@@ -16,6 +16,7 @@ import {
   stockedProduct,
 } from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
+import { checkoutCall, SHIPPING_ADDRESS } from '../helpers/checkout';
 import { expectProblem } from '../helpers/http';
 
 let regionIds: Record<string, string>;
@@ -138,6 +139,56 @@ describe('moving a cart to another region', () => {
     );
     const rescued = await patchCart(cart.id, who, { region: 'eu' });
     expect([rescued.region, rescued.lines[0]?.unit_price]).toStrictEqual(['eu', 500]);
+  });
+});
+
+describe('a cart whose region staff moved to another currency', () => {
+  it('is priced in the region’s currency, the one its shipping options are in, and takes lines sold in it', async () => {
+    const region = await createRegion({ currency: 'EUR', tax_rate_bps: 0 });
+    const option = await admin('POST', '/shipping-options', {
+      region_id: region.id,
+      name: 'Standard',
+      price_type: 'flat',
+      amount: 500,
+    });
+    expect(option.status, await option.clone().text()).toBe(201);
+    const both = await stockedProduct({ variants: [{ prices: { EUR: 1000, USD: 1200 } }] });
+    const dollarOnly = await stockedProduct({ variants: [{ prices: { USD: 300 } }] });
+    const { cart, who } = await guestCart(region.code);
+    await addLine(cart.id, who, both.variants[0]?.id as string, 1);
+    await patchCart(cart.id, who, { shipping_option_id: ((await option.json()) as { id: string }).id });
+
+    const moved = await admin('PATCH', `/regions/${region.id}`, { currency: 'USD' });
+    expect(moved.status, await moved.clone().text()).toBe(200);
+
+    const read = await getCart(cart.id, who);
+    expect([read.currency, summary(read)]).toStrictEqual([
+      'USD',
+      {
+        lines: [[1200, 1, 1200, false]],
+        totals: { subtotal: 1200, discount: 0, shipping: 500, tax: 0, total: 1700, tax_inclusive: true },
+      },
+    ]);
+    const added = await addLine(cart.id, who, dollarOnly.variants[0]?.id as string, 1);
+    expect([added.currency, summary(added)]).toStrictEqual([
+      'USD',
+      {
+        lines: [
+          [1200, 1, 1200, false],
+          [300, 1, 300, false],
+        ],
+        totals: { subtotal: 1500, discount: 0, shipping: 500, tax: 0, total: 2000, tax_inclusive: true },
+      },
+    ]);
+    // And checkout charges it so.
+    await patchCart(cart.id, who, {
+      email: 'shopper@example.com',
+      shipping_address: { ...SHIPPING_ADDRESS, country_code: region.countries[0] },
+    });
+    const res = await checkoutCall(cart.id, who, crypto.randomUUID());
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { order } = (await res.json()) as { order: { currency: string; total: number } };
+    expect([order.currency, order.total]).toStrictEqual(['USD', 2000]);
   });
 });
 
