@@ -24,7 +24,7 @@ import { localeRank } from '../../lib/locale-sql';
 import { describeError } from '../../lib/logger';
 import type { CartRow } from './access';
 import { MAX_CART_LINES, MAX_CART_QUANTITY, MAX_LINE_QUANTITY } from './limits';
-import { type LoadedCart, type LocaleChains, priceCart } from './load';
+import { cartCurrency, type LoadedCart, type LocaleChains, priceCart } from './load';
 import { holdLine, outOfStock, releaseLine } from './reservations';
 import {
   afterGuard,
@@ -108,7 +108,13 @@ async function variantForLine(db: Database, cart: CartRow, variantId: string, lo
     })
     .from(variants)
     .innerJoin(products, eq(products.id, variants.productId))
-    .leftJoin(prices, and(eq(prices.variantId, variants.id), eq(prices.currencyCode, cart.currencyCode)))
+    .leftJoin(
+      prices,
+      and(
+        eq(prices.variantId, variants.id),
+        eq(prices.currencyCode, cartCurrency(cart.regionId, cart.currencyCode)),
+      ),
+    )
     .where(eq(variants.id, variantId))
     .get();
   const pointer = [

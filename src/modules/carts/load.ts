@@ -4,7 +4,7 @@
  * code judged by its rules, and the totals (totals.ts). Nothing priced is stored on the cart, so a price change,
  * a region move, an archived product or a deactivated code shows on the next read; one D1 batch reads it all.
  */
-import { and, asc, eq, or, sql } from 'drizzle-orm';
+import { and, asc, eq, or, type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import {
   cartLines,
   prices,
@@ -75,6 +75,18 @@ export type LoadOptions = {
   now?: Date;
 };
 
+/**
+ * The currency a cart is priced in: its region's as it is now (staff may move a region to another currency, and
+ * its shipping options and the catalog's prices move with it), or without a region the one the cart was written
+ * in. `regionId` and `currency` are values, or the carts row's own columns in a statement on carts.
+ */
+export function cartCurrency(
+  regionId: SQLWrapper | string | null,
+  currency: SQLWrapper | string,
+): SQL<string> {
+  return sql<string>`coalesce((SELECT ${regions.currencyCode} FROM ${regions} WHERE ${regions.id} = ${regionId}), ${currency})`;
+}
+
 function linesQuery(db: Database, cart: CartRow, localeChain: string[]) {
   const title = sql<string | null>`(SELECT ${productTranslations.title} FROM ${productTranslations}
     WHERE ${productTranslations.productId} = ${variants.productId}
@@ -98,7 +110,10 @@ function linesQuery(db: Database, cart: CartRow, localeChain: string[]) {
     .leftJoin(products, eq(products.id, variants.productId))
     .leftJoin(
       prices,
-      and(eq(prices.variantId, cartLines.variantId), eq(prices.currencyCode, cart.currencyCode)),
+      and(
+        eq(prices.variantId, cartLines.variantId),
+        eq(prices.currencyCode, cartCurrency(cart.regionId, cart.currencyCode)),
+      ),
     )
     .where(eq(cartLines.cartId, cart.id))
     .orderBy(asc(cartLines.createdAt), asc(cartLines.id));
@@ -139,6 +154,8 @@ export async function priceCart(
     discountWithUsageQuery(db, cart.discountCode ?? '', { customerId: cart.customerId, email: cart.email }),
   ]);
   const region = regionRows[0] ?? null;
+  // In the currency the lines were just priced in (cartCurrency), whatever the row was last written with.
+  const priced = region ? { ...cart, currencyCode: region.currencyCode } : cart;
 
   const lines = lineRows.map((r) => {
     const buyable = region !== null && r.productStatus === 'active' && r.amount !== null;
@@ -160,7 +177,7 @@ export async function priceCart(
   const refusal = cart.discountCode
     ? discountRefusal(
         discount,
-        { regionId: cart.regionId, currency: cart.currencyCode, subtotal, now },
+        { regionId: cart.regionId, currency: priced.currencyCode, subtotal, now },
         usage,
       )
     : null;
@@ -197,7 +214,7 @@ export async function priceCart(
   const lineTotals = new Map(buyable.map((line, index) => [line, totals.lines[index] ?? null]));
 
   return {
-    cart,
+    cart: priced,
     region,
     lines: lines.map((line) => ({ ...line, totals: lineTotals.get(line) ?? null })),
     shippingAddress: cart.shippingAddressEncrypted

@@ -22,6 +22,7 @@ import { AppError, conflict } from '../../lib/errors';
 import { type CartRow, cartNotFound } from './access';
 import { CHECKOUT_LOCK_TTL_MS } from './checkout-hooks';
 import { MAX_CART_LINES, MAX_CART_QUANTITY, MAX_LINE_QUANTITY } from './limits';
+import { cartCurrency } from './load';
 
 /** Whether a cart with `row`'s status may be changed by the shopper at `now`. */
 export function isWritable(row: Pick<CartRow, 'status' | 'checkoutStartedAt'>, now: Date): boolean {
@@ -74,13 +75,15 @@ export function cartWriteGuard(db: Database, cartId: string, now: Date) {
       status: onlyIf(allowed, sql`'open'`),
       checkoutStartedAt: null,
       updatedAt: versionStamp(carts.updatedAt, now),
+      // The currency it is priced in (load.ts): its region's, which staff may have moved since it was set.
+      currencyCode: cartCurrency(carts.regionId, carts.currencyCode),
     })
     .where(eq(carts.id, cartId))
-    .returning({ updatedAt: carts.updatedAt });
+    .returning({ updatedAt: carts.updatedAt, currencyCode: carts.currencyCode });
 }
 
 /** What `cartWriteGuard` returned. */
-export type GuardStamp = { updatedAt: Date }[];
+export type GuardStamp = { updatedAt: Date; currencyCode: string }[];
 
 /** The guard's result in a write whose batch has statements of a varying number before its final guard. */
 export function finalStamp(results: readonly [...unknown[], GuardStamp]): GuardStamp {
@@ -142,10 +145,17 @@ export async function recheckCartWrite(
 
 /**
  * The cart row as the guard left it (`stamped`: what it returned): open, unlocked, at the `updated_at` it
- * stamped. No row: the cart was deleted before the batch, which then recorded nothing (404 `cart_not_found`).
+ * stamped, in its region's currency. No row: the cart was deleted before the batch, which then recorded nothing
+ * (404 `cart_not_found`).
  */
 export function afterGuard(cart: CartRow, stamped: GuardStamp): CartRow {
   const [row] = stamped;
   if (!row) throw cartNotFound();
-  return { ...cart, status: 'open', checkoutStartedAt: null, updatedAt: row.updatedAt };
+  return {
+    ...cart,
+    status: 'open',
+    checkoutStartedAt: null,
+    updatedAt: row.updatedAt,
+    currencyCode: row.currencyCode,
+  };
 }
