@@ -246,6 +246,27 @@ describe('a sold-out SKU', () => {
     ).toStrictEqual([]);
     expect(await cartState(cartId)).toMatchObject({ status: 'open', checkout_started_at: null });
   });
+
+  it('checks out a cart whose hold lapsed when the SKU takes backorders: the order sells what is not on hand', async () => {
+    const product = await stockedProduct({ variants: [{ prices: { EUR: 500 } }] }, 0);
+    const variantId = product.variants[0]?.id as string;
+    const preorders = await admin('PATCH', `/inventory/${variantId}`, {
+      backorder: 'allow',
+      reason: 'preorders',
+    });
+    expect(preorders.status, await preorders.clone().text()).toBe(200);
+    const { cartId, who } = await readyCart([{ variantId, quantity: 2 }]);
+    await releaseStock(env.INVENTORY_ITEM, variantId, `${cartId}:${variantId}`);
+    await rows('UPDATE cart_lines SET reservation_expires_at = ? WHERE cart_id = ?', Date.now() - 1, cartId);
+
+    const res = await checkoutCall(cartId, who, crypto.randomUUID());
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { order } = (await res.json()) as CheckoutBody;
+    expect(await rows('SELECT status, stock_status FROM orders WHERE id = ?', order.id)).toStrictEqual([
+      { status: 'paid', stock_status: 'sold' },
+    ]);
+    expect(await stock(variantId)).toMatchObject({ on_hand: -2, reserved: 0, available: -2 });
+  });
 });
 
 describe('a cart changed while checkout prices it', () => {
