@@ -39,9 +39,10 @@ export async function holdAll(env: Env, cartId: string, lines: HeldLine[]): Prom
 
 /**
  * Before anything is written: 409 `out_of_stock` for a line that holds nothing (its cart hold lapsed) while its
- * variant has fewer units available than it needs. A read per variant, so a sold-out SKU costs the shoppers who
- * lost the race no lock, no hold and no unlock. Lines still held skip it (their own hold counts for them), and
- * passing it promises nothing: `holdAll` decides.
+ * variant has fewer units available than it needs and takes no backorders. A read per variant, so a sold-out SKU
+ * costs the shoppers who lost the race no lock, no hold and no unlock. Lines still held skip it (their own hold
+ * counts for them), and so do backordered SKUs (they sell what is not on hand); passing it promises nothing:
+ * `holdAll` decides.
  */
 export async function refuseSoldOut(
   env: Env,
@@ -54,7 +55,9 @@ export async function refuseSoldOut(
     unheld.map((line) => line.variantId),
   );
   for (const line of unheld) {
-    const available = snapshots.get(line.variantId)?.available ?? 0;
+    const snapshot = snapshots.get(line.variantId);
+    if (snapshot?.backorder === 'allow') continue;
+    const available = snapshot?.available ?? 0;
     if (available < line.quantity) throw outOfStock(Math.max(0, available));
   }
 }
