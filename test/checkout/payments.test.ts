@@ -11,7 +11,7 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import { stockSnapshot } from '../../src/modules/inventory/stock';
 import { rows } from '../helpers/admin-fixtures';
-import { type CartCredentials, cartHeaders, stockedProduct } from '../helpers/carts';
+import { type Cart, type CartCredentials, cartCall, cartHeaders, stockedProduct } from '../helpers/carts';
 import { seedRegions } from '../helpers/catalog-fixtures';
 import { type CheckoutBody, checkoutCall, readyCart, shippingOption } from '../helpers/checkout';
 import { writeLandsBeforeBatch } from '../helpers/concurrent-write';
@@ -63,6 +63,22 @@ describe('a payment that does not go through', () => {
     });
     await expectProblem(res, 402, 'payment_declined');
     await nothingLeftBehind(cartId, variantId, 0);
+  });
+
+  it('declined: the cart shows its lines not_reserved, as the holds were released', async () => {
+    const { cartId, who, variantId } = await stockedCart();
+    const res = await checkoutCall(cartId, who, crypto.randomUUID(), {
+      provider: 'stripe',
+      payment_method: 'pm_card_chargeDeclined',
+    });
+    await expectProblem(res, 402, 'payment_declined');
+    await nothingLeftBehind(cartId, variantId, 0);
+    const read = await cartCall('GET', `/carts/${cartId}`, who);
+    expect(read.status).toBe(200);
+    const { cart } = (await read.json()) as { cart: Cart };
+    expect(cart.lines.map((l) => [l.quantity, l.flags, l.reservation_expires_at])).toStrictEqual([
+      [2, ['not_reserved'], null],
+    ]);
   });
 
   it('a payment method Stripe does not know (a typo, another account’s): 402 payment_declined, not a 500', async () => {
