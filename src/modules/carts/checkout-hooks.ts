@@ -10,7 +10,9 @@
  *    since read, already locked, completed, merged): run it with `commit({ conditional: true })` and answer
  *    409 when it changed no row. A lock older than CHECKOUT_LOCK_TTL_MS counts as abandoned (the Worker died
  *    mid-checkout): a new checkout may take it over, and a shopper write reopens the cart.
- * 2. `unlockCart`: back to `open` after a failure (payment declined, out of stock), if the lock is still ours.
+ * 2. `unlockCart`: back to `open` after a failure (payment declined, out of stock), if the lock is still ours,
+ *    with `forgetLineHolds` before it in the same batch: checkout released the lines' holds, so the cart shows
+ *    them `not_reserved` instead of the times they were held until.
  * 3. `completeCartStatement`: `checking_out` -> `completed` with the order id, in the order's batch, only while
  *    our lock holds. If the lock was taken over or the cart reopened, the statement fails the batch (NOT NULL
  *    on `status`), so an order is never created for a cart that changed after it was priced.
@@ -18,9 +20,9 @@
  * Each statement names the lock by its time (`lockedAt`, the `now` given to `lockCartForCheckout`), so a
  * checkout that lost its lock cannot unlock or complete what another checkout holds.
  */
-import { and, eq, or, sql } from 'drizzle-orm';
+import { and, eq, exists, or, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import { carts } from '../../db/schema';
+import { cartLines, carts } from '../../db/schema';
 import { onlyIf, versionStamp } from '../../lib/d1-writes';
 import type { Database } from '../../lib/db';
 import type { CartRow } from './access';
@@ -62,6 +64,18 @@ export function unlockCart(db: Database, cartId: string, lockedAt: Date) {
     .set({ status: 'open', checkoutStartedAt: null, updatedAt: versionStamp(carts.updatedAt, new Date()) })
     .where(and(eq(carts.id, cartId), heldBy(lockedAt)))
     .returning({ id: carts.id });
+}
+
+/** The cart's lines recorded as holding nothing, if the lock taken at `lockedAt` still holds. */
+export function forgetLineHolds(db: Database, cartId: string, lockedAt: Date) {
+  const locked = db
+    .select({ one: sql`1` })
+    .from(carts)
+    .where(and(eq(carts.id, cartId), heldBy(lockedAt)));
+  return db
+    .update(cartLines)
+    .set({ reservationExpiresAt: null })
+    .where(and(eq(cartLines.cartId, cartId), exists(locked)));
 }
 
 /** checking_out -> completed with `orderId`, failing the batch unless the lock taken at `lockedAt` holds. */

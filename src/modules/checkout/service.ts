@@ -33,7 +33,12 @@ import { type IdempotencyClaim, idempotencyRecord } from '../../lib/idempotency'
 import { newId } from '../../lib/ids';
 import { describeError } from '../../lib/logger';
 import { type CartRow, cartForShopper, type Shopper } from '../carts/access';
-import { completeCartStatement, lockCartForCheckout, unlockCart } from '../carts/checkout-hooks';
+import {
+  completeCartStatement,
+  forgetLineHolds,
+  lockCartForCheckout,
+  unlockCart,
+} from '../carts/checkout-hooks';
 import { type LocaleChains, priceCart } from '../carts/load';
 import { isWritable } from '../carts/write-guard';
 import { assertDiscountRedeemable, discountRedemptionStatement } from '../discounts/redemption';
@@ -153,7 +158,10 @@ export async function checkout(env: Env, caller: Caller, request: CheckoutReques
   const undo = async () => {
     const steps: Promise<unknown>[] = [
       releaseHolds(env, draft.lines),
-      commit(db, caller, { conditional: true, statements: [unlockCart(db, cart.id, lockedAt)] }),
+      commit(db, caller, {
+        conditional: true,
+        statements: [forgetLineHolds(db, cart.id, lockedAt), unlockCart(db, cart.id, lockedAt)],
+      }),
     ];
     if (authorization) {
       const key = await providerKey('void', cart.id, [authorization.payment.id, request.idempotency.key]);
