@@ -35,6 +35,14 @@ describe('negotiateLocale', () => {
     expect(negotiateLocale('de-CH, de-DE;q=0', ['de-DE', 'fr'])).toBeUndefined();
   });
 
+  it('never takes a locale whose most specific range in the header refuses it (q=0), named or not', () => {
+    // de;q=0 refuses every German but one a more specific range accepts; de-CH's language match still took de-DE.
+    expect(negotiateLocale('de-CH, de;q=0', ['de-DE', 'fr'])).toBeUndefined();
+    expect(negotiateLocale('en-AU, en;q=0, en-GB;q=0.5', ['en-US', 'en-GB'])).toBe('en-GB');
+    // A more specific range than the refusal still accepts its own.
+    expect(negotiateLocale('de;q=0, de-AT', ['de', 'de-AT'])).toBe('de-AT');
+  });
+
   it('answers undefined when nothing matches or there is no header', () => {
     expect(negotiateLocale('it, es', ['de', 'en'])).toBeUndefined();
     expect(negotiateLocale(undefined, ['de'])).toBeUndefined();
