@@ -3,7 +3,8 @@
  * ranges by q, and for each the offered locale sharing the most leading subtags with it (`zh-Hant-TW` takes
  * `zh-Hant` before `zh-Hans`; a language range `de` also matches `de-AT` and vice versa). Of locales sharing as
  * many, the one the header names first (the range itself, or `en-GB` for `en-AU` in `en-AU, en-GB;q=0.9`, before
- * `en-US`), then the region's first; never one the header refuses by name (`q=0`).
+ * `en-US`), then the region's first; never one the header refuses (`q=0`), by name or by a range of its language
+ * that no more specific range overrides (`de-CH, de;q=0` takes no `de-DE`).
  *
  * @example negotiateLocale('fr-CH, de;q=0.8, *;q=0.1', ['de', 'en']) // 'de'
  */
@@ -14,22 +15,21 @@ export function negotiateLocale(header: string | undefined, offered: string[]): 
     .map((part, index) => {
       const [tag = '', ...params] = part.trim().split(';');
       const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-      const quality = q ? Number(q.slice(2)) : 1;
-      return { tag: tag.trim().toLowerCase(), quality: Number.isFinite(quality) ? quality : 0, index };
+      // A q that is no number (`q=`, `q=x`) is no refusal: the range is left out, as one never sent.
+      const quality = q ? Number(q.slice(2) || Number.NaN) : 1;
+      return { tag: tag.trim().toLowerCase(), quality, index };
     })
-    .filter((r) => r.tag && r.tag !== '*');
+    .filter((r) => r.tag && r.tag !== '*' && Number.isFinite(r.quality));
   const ranges = weighed
     .filter((r) => r.quality > 0)
     .sort((a, b) => b.quality - a.quality || a.index - b.index)
     .map((r) => r.tag);
-  // q=0 says "not this one": a locale the header refuses by name is no match for another range of its language.
-  const refused = new Set(weighed.filter((r) => r.quality <= 0).map((r) => r.tag));
   // Where the header first names each offered locale (after every range when it does not), found once: a header
   // of thousands of ranges must not cost thousands of searches per range.
   const candidates = offered.flatMap((locale, index) => {
     const tag = locale.toLowerCase();
     const named = ranges.indexOf(tag);
-    return refused.has(tag) ? [] : [{ locale, index, tag, named: named === -1 ? ranges.length : named }];
+    return refuses(weighed, tag) ? [] : [{ locale, index, tag, named: named === -1 ? ranges.length : named }];
   });
   for (const range of ranges) {
     const match = closestLocale(range, candidates);
@@ -39,6 +39,20 @@ export function negotiateLocale(header: string | undefined, offered: string[]): 
 }
 
 type Candidate = { locale: string; index: number; tag: string; named: number };
+
+/**
+ * Whether the header refuses `tag`: q=0 says "not this one", and the most specific range that matches a tag (the
+ * tag itself, or a prefix of its subtags: `de` matches `de-de`) gives its q (RFC 9110 §12.5.4), so `de;q=0`
+ * refuses `de-DE` unless a range such as `de-DE` accepts it.
+ */
+function refuses(weighed: { tag: string; quality: number }[], tag: string): boolean {
+  let closest: { tag: string; quality: number } | undefined;
+  for (const range of weighed) {
+    const matches = tag === range.tag || tag.startsWith(`${range.tag}-`);
+    if (matches && (!closest || range.tag.length > closest.tag.length)) closest = range;
+  }
+  return closest !== undefined && closest.quality <= 0;
+}
 
 /** How many leading subtags two lower-cased tags share (`zh-hant-tw`, `zh-hant` -> 2). */
 function sharedSubtags(a: string, b: string): number {

@@ -41,6 +41,8 @@ describe('negotiateLocale', () => {
     expect(negotiateLocale('en-AU, en;q=0, en-GB;q=0.5', ['en-US', 'en-GB'])).toBe('en-GB');
     // A more specific range than the refusal still accepts its own.
     expect(negotiateLocale('de;q=0, de-AT', ['de', 'de-AT'])).toBe('de-AT');
+    // A q that is no number refuses nothing: the range is left out.
+    expect(negotiateLocale('de-CH, de;q=x, fr;q=', ['de-DE', 'fr'])).toBe('de-DE');
   });
 
   it('answers undefined when nothing matches or there is no header', () => {
