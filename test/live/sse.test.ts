@@ -9,6 +9,7 @@ import type { LiveChannel } from '../../src/durable-objects/live-channel';
 import { STAFF_FEED_TOPIC } from '../../src/lib/live-messages';
 import { SSE_RETRY_MS } from '../../src/modules/live/client-sinks';
 import { admin } from '../helpers/admin-fixtures';
+import { insertProductRow } from '../helpers/catalog-fixtures';
 import { expectProblem } from '../helpers/http';
 import {
   BOUNDED_POLL,
@@ -124,6 +125,22 @@ describe('GET /v1/live/sse', () => {
         [{ pointer: '/header/Last-Event-ID', message: 'Expected 1 comma-separated seqs' }],
       );
     }
+  });
+
+  it('tells every cache not to keep a refusal, which holds only until the product goes on sale', async () => {
+    // The refusals said nothing about caching, and RFC 9111 lets a shared cache keep a 404 by heuristics: a stream
+    // opened just before a product's launch would go on being refused from the cache once it is on sale.
+    const draft = await insertProductRow({ status: 'draft', variants: [{ prices: { USD: 1000 } }] });
+    const notYet = await openStream(`?topics=product:${draft.id}`);
+    expect(notYet.headers.get('Cache-Control')).toBe('no-store');
+    await expectProblem(notYet, 404, 'topic_not_found', [
+      { pointer: '/query/topics/0', message: 'No active product has this id.' },
+    ]);
+    const forbidden = await openStream(`?topics=${STAFF_FEED_TOPIC}`);
+    expect(forbidden.headers.get('Cache-Control')).toBe('no-store');
+    await expectProblem(forbidden, 403, 'forbidden', [
+      { pointer: '/query/topics/0', message: expect.any(String) },
+    ]);
   });
 
   it('does not keep the channel awake, and unsubscribes when the client goes', async () => {
