@@ -32,6 +32,11 @@ const EVERY_PATH = '*';
 const STOREFRONT_PATH = '/v1/store/*';
 /** Provider webhooks: called server to server, never by a browser, so no CORS answer is ever given there. */
 const HOOKS_PATH = '/v1/hooks/*';
+/**
+ * Where an answer that states no caching of its own is `no-store`: the storefront's depend on the shopper, and the
+ * live streams' refusals on a product's status (a 404 before a launch must not be kept past it).
+ */
+const NO_STORE_PATHS = [STOREFRONT_PATH, '/v1/live/*'];
 
 const REGION_LIST = [CATALOG_SCOPE];
 const LISTINGS = [CATALOG_SCOPE, LISTING_SCOPE];
@@ -71,8 +76,8 @@ export function createApp() {
   const app = new OpenAPIHono<AppEnv>();
 
   app.use(EVERY_PATH, requestContext(), securityHeaders(), except(HOOKS_PATH, corsFromAllowlist()));
-  // Before the guards below, so that it sees every storefront answer last, their refusals included.
-  app.use(STOREFRONT_PATH, noStoreUnlessStated());
+  // Before the guards below, so that it sees every such answer last, their refusals included.
+  for (const path of NO_STORE_PATHS) app.use(path, noStoreUnlessStated());
   app.use(EVERY_PATH, requestBounds(), limitBody(), requireJsonBody());
   app.use(STOREFRONT_PATH, publishableKey(), geo());
   for (const [path, scopes] of Object.entries(PUBLIC_CATALOG)) app.use(path, edgeCache(scopes));
@@ -137,6 +142,7 @@ export function createApp() {
       isBounded: (path) => matchesHonoPath(EVERY_PATH, path),
       isBodyGuarded: (method) => METHODS_WITH_BODY.has(method),
       isStorefront: (path) => matchesHonoPath(STOREFRONT_PATH, path),
+      isNoStore: (path) => NO_STORE_PATHS.some((p) => matchesHonoPath(p, path)),
       // Under a cached prefix but not cached itself (a product's exact availability): the scopes say so.
       isCached: (path) =>
         Object.entries(PUBLIC_CATALOG).some(

@@ -49,7 +49,9 @@ const problem = (description: string, path: string) => ({
   headers: {
     'X-Request-Id': ref('headers', 'RequestId'),
     ...(path.startsWith('/v1/admin/') && { 'X-D1-Bookmark': ref('headers', 'D1Bookmark') }),
-    ...(path.startsWith('/v1/store/') && { 'Cache-Control': ref('headers', 'NoStore') }),
+    ...((path.startsWith('/v1/store/') || path.startsWith('/v1/live')) && {
+      'Cache-Control': ref('headers', 'NoStore'),
+    }),
   },
 });
 

@@ -46,6 +46,8 @@ export type DocumentSurfaces = {
   isBodyGuarded: (method: string) => boolean;
   /** Paths that pass the publishable-key and geo middleware. */
   isStorefront: (path: string) => boolean;
+  /** Paths whose answers that state no caching of their own are `no-store` (noStoreUnlessStated). */
+  isNoStore: (path: string) => boolean;
   /** GETs answered through the edge cache. */
   isCached: (path: string) => boolean;
   /** Paths whose queries run in a D1 session that answers with its bookmark (read-your-writes middleware). */
@@ -116,8 +118,8 @@ const components = {
     },
     NoStore: {
       description:
-        '`no-store`: a storefront answer depends on the shopper (country, key, language), so one whose operation ' +
-        'states no other caching, errors included, must not be kept.',
+        '`no-store`: a storefront answer depends on the shopper (country, key, language), and a live refusal on a ' +
+        'product’s status, so one whose operation states no other caching, errors included, must not be kept.',
       schema: { type: 'string', example: 'no-store' },
     },
     IdempotentReplayed: {
@@ -209,7 +211,7 @@ function finishOperation(path: string, method: string, op: Operation, on: Docume
       'X-Request-Id': ref('headers', 'RequestId'),
       ...(admin ? { 'X-D1-Bookmark': ref('headers', 'D1Bookmark') } : {}),
     };
-    if (on.isStorefront(path)) response.headers['Cache-Control'] ??= ref('headers', 'NoStore');
+    if (on.isNoStore(path)) response.headers['Cache-Control'] ??= ref('headers', 'NoStore');
     if (takesIdempotencyKey && status.startsWith('2')) {
       response.headers[IDEMPOTENT_REPLAYED_HEADER] = ref('headers', 'IdempotentReplayed');
     }

@@ -20,7 +20,8 @@ export function noStore() {
  * storefront an answer depends on the shopper's country, key and language, which no shared cache keys on: the
  * cached catalog says `private, no-cache`, and an answer that says nothing (an error such as a 404 for a product not
  * sold in the shopper's region, or a catalog read that bypassed the cache) could otherwise be kept by a shared cache,
- * which RFC 9111 §4.2.2 allows for a 404 by heuristics, and handed to another shopper.
+ * which RFC 9111 §4.2.2 allows for a 404 by heuristics, and handed to another shopper. The live routes' refusals
+ * depend on a product's status in the same way: a 404 for a product not on sale yet must not outlive its launch.
  */
 export function noStoreUnlessStated() {
   return createMiddleware<AppEnv>(async function noStoreUnlessStated(c, next) {
