@@ -27,7 +27,7 @@ export async function pruneResetRequests(env: Env): Promise<JobResult> {
     .from(outboxEvents)
     .where(and(eq(outboxEvents.aggregateType, 'password_reset'), lt(outboxEvents.occurredAt, retentionStart)))
     .limit(PRUNE_LIMIT);
-  // A range seek on dead_letters_created_idx: dead letters are few, and only the old ones are read.
+  // A range seek on dead_letters_event_type_created_idx (event_type, created_at): only the old reset requests are read.
   const expiredLetters = db
     .select({ id: deadLetters.id })
     .from(deadLetters)
