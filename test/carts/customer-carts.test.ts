@@ -296,6 +296,34 @@ describe('POST /v1/store/carts/{id}/merge', () => {
     });
     expect(handedOver.updated_at).toBe((await getCart(guest.cart.id, as(customer))).updated_at);
   });
+  it('keeps the address the customer set on their cart after the merge read it: the guest’s fills only what is empty', async () => {
+    const customer = await registerCustomer();
+    const mine = await createCart({ region: 'eu' }, as(customer));
+    const guest = await guestCart();
+    await addLine(guest.cart.id, guest.who, variant(0), 1);
+    await patchCart(guest.cart.id, guest.who, { shipping_address: TEST_ADDRESS });
+    const own = { ...TEST_ADDRESS, line1: 'Karl-Marx-Allee 2', postal_code: '10178' };
+    const caller = {
+      ...systemCaller('merge-test', 'run'),
+      actor: { type: 'customer' as const, id: customer.id },
+    };
+    // The customer, in another tab, sets their cart's address after the merge's reads, before its batch.
+    const addressSet = () => patchCart(mine.cart.id, as(customer), { shipping_address: own });
+    const loaded = await mergeGuestCart(
+      writeLandsBeforeBatch('carts', addressSet, 'update'),
+      caller,
+      await cartRow(guest.cart.id),
+      customer.id,
+      () => ['en'],
+    );
+
+    const shown = { ...own, company: null, line2: null, province: null };
+    expect(loaded.shippingAddress).toStrictEqual(shown);
+    const cart = await getCart(mine.cart.id, as(customer));
+    expect([cart.shipping_address, quantities(cart)]).toStrictEqual([shown, { [variant(0)]: 1 }]);
+    expect(loaded.cart.updatedAt.toISOString()).toBe(cart.updated_at);
+  });
+
   it('leaves the guest cart as it was when the customer’s cart is deleted (retention) after the merge read it', async () => {
     const customer = await registerCustomer();
     const mine = await createCart({ region: 'eu' }, as(customer));
