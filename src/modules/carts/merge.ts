@@ -10,7 +10,8 @@
  * - The customer has an open cart: each guest line moves into it, quantities of the same variant summed and
  *   capped at MAX_LINE_QUANTITY; if the result would exceed the cart's line or unit limit, the merge is refused
  *   with 422 and nothing moves. The customer's cart keeps its region, email and choices; the guest's address,
- *   discount code and (same region) shipping option fill only what it lacks. The guest cart becomes `merged`
+ *   discount code and (same region) shipping option fill only what it lacks when the batch runs (in SQL, so
+ *   what the customer set in another tab after the merge read their cart is kept). The guest cart becomes `merged`
  *   (its email and address cleared, its lines gone); its token then reads it, and it cannot change.
  * - The customer's cart is being checked out: 409 `cart_not_open`.
  * - The guest cart changed after it was read (a line added in another tab): 409 `cart_changed`, nothing moves,
@@ -124,12 +125,18 @@ async function mergeInto(
   };
   const lines = await check();
   const moved = new Set(guestLines.map((line) => line.variantId));
+  // What the customer's cart lacks when the batch runs, not as read: a choice the customer made since is kept.
+  const noAddress = sql`${carts.shippingAddressEncrypted} IS NULL`;
   const filled = {
-    shippingAddressEncrypted: target.shippingAddressEncrypted ?? guest.shippingAddressEncrypted,
-    shippingCountry: target.shippingAddressEncrypted ? target.shippingCountry : guest.shippingCountry,
-    discountCode: target.discountCode ?? guest.discountCode,
-    shippingOptionId:
-      target.shippingOptionId ?? (guest.regionId === target.regionId ? guest.shippingOptionId : null),
+    shippingAddressEncrypted: sql<
+      string | null
+    >`coalesce(${carts.shippingAddressEncrypted}, ${guest.shippingAddressEncrypted})`,
+    shippingCountry: sql<
+      string | null
+    >`CASE WHEN ${noAddress} THEN ${guest.shippingCountry} ELSE ${carts.shippingCountry} END`,
+    discountCode: sql<string | null>`coalesce(${carts.discountCode}, ${guest.discountCode})`,
+    shippingOptionId: sql<string | null>`coalesce(${carts.shippingOptionId},
+      CASE WHEN ${carts.regionId} = ${guest.regionId} THEN ${guest.shippingOptionId} END)`,
   };
   const results = await commit(db, caller, {
     conditional: true,
@@ -169,7 +176,7 @@ async function mergeInto(
           updatedAt: versionStamp(carts.updatedAt, now),
         })
         .where(eq(carts.id, guest.id)),
-      db.update(carts).set(filled).where(eq(carts.id, target.id)),
+      db.update(carts).set(filled).where(eq(carts.id, target.id)).returning(),
       cartWriteGuard(db, target.id, now),
     ],
     events: merged(target.id, guest.id, customerId),
@@ -187,7 +194,9 @@ async function mergeInto(
       ),
     ],
   });
-  return afterGuard({ ...target, ...filled }, finalStamp(results));
+  // The customer's cart as its update left it (the statement before the guard), then as the guard stamped it.
+  const [written] = results.at(-2) as CartRow[];
+  return afterGuard(written ?? target, finalStamp(results));
 }
 
 /** Merges (or hands over) `guest` into the customer's cart; answers the customer's cart. */
