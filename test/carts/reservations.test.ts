@@ -12,6 +12,7 @@ import { commit } from '../../src/lib/commit';
 import { createDb } from '../../src/lib/db';
 import { lockCartForCheckout } from '../../src/modules/carts/checkout-hooks';
 import { addLineItem } from '../../src/modules/carts/line-items';
+import { mergeGuestCart } from '../../src/modules/carts/merge';
 import { reservationIdOf, reservationTtlMs } from '../../src/modules/carts/reservations';
 import { admin, rows } from '../helpers/admin-fixtures';
 import {
@@ -216,6 +217,37 @@ describe('holding stock for cart lines', () => {
       }),
     ]);
     expect(await stockOf(variant)).toMatchObject({ reserved: 3, available: 7 });
+  });
+
+  it('holds what the customer’s line has after the merge, also when the customer added to it meanwhile', async () => {
+    const variant = await variantWith(10);
+    const customer = await registerCustomer();
+    const auth = { accessToken: customer.tokens.access_token };
+    const mine = await createCart({ region: 'eu' }, auth);
+    await addLine(mine.cart.id, auth, variant, 1);
+    const guest = await guestCart();
+    await addLine(guest.cart.id, guest.who, variant, 2);
+    // The customer adds 4 more in another tab after the merge read their cart, before its batch.
+    const addedElsewhere = () => addLine(mine.cart.id, auth, variant, 4);
+    const caller = { ...systemCaller('test', 'run'), actor: { type: 'customer' as const, id: customer.id } };
+    await mergeGuestCart(
+      writeLandsBeforeBatch('carts', addedElsewhere, 'update'),
+      caller,
+      await cartRow(guest.cart.id),
+      customer.id,
+      () => ['en'],
+    );
+
+    const cart = await getCart(mine.cart.id, auth);
+    expect(cart.lines.map((l) => [l.quantity, l.flags])).toStrictEqual([[7, []]]);
+    expect(await reservationsOf(variant)).toStrictEqual([
+      expect.objectContaining({
+        id: reservationIdOf(mine.cart.id, variant),
+        owner: mine.cart.id,
+        quantity: 7,
+      }),
+    ]);
+    expect(await stockOf(variant)).toMatchObject({ on_hand: 10, reserved: 7, available: 3 });
   });
 });
 
