@@ -5,14 +5,15 @@
  * `out_of_stock` with `available`, and nothing is written), then writes the line in one batch that ends with
  * the write guard. If the batch fails (the cart was locked for checkout meanwhile, a limit was reached by a
  * concurrent request), the reservation is set back to what the line holds then (`restoreHold`). Lowering a line
- * and removing it change the reservation only after the batch commits (a follow-up: retried, logged): checkout
+ * and removing it change the reservation only after the batch commits (a follow-up: retried, logged; a lowered
+ * line is held at what it has then, read again, `holdCommittedLines`): checkout
  * holds the lines with the same reservation ids, so a request that read the cart before checkout locked it must
  * not free units the order is about to sell.
  *
  * Adding a variant the cart already has adds to its line, in SQL (`quantity + n`), so two concurrent adds both
  * count; if the line then holds more than was reserved, the reservation is raised to match.
  */
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { cartLines, prices, products, productTranslations, variants } from '../../db/schema';
 import { type Caller, callerLogger } from '../../lib/caller';
 import { commit, type DomainEvent } from '../../lib/commit';
@@ -220,21 +221,31 @@ async function restoreHold(env: Env, caller: Caller, cartId: string, variantId: 
 const cartGone = (error: unknown) => error instanceof AppError && error.code === 'cart_not_found';
 
 /**
- * Sets the line's hold to `quantity` and records its expiry on the line (none if it could not be held): for holds
- * set after a batch committed (a line lowered, lines merged).
+ * Sets the hold of each of the cart's lines of `variantIds` to what the line holds NOW, read again (one read for
+ * them all), and records its expiry on the line (none if it could not be held): for holds set after a batch
+ * committed (a line lowered, lines merged). Not the quantity the request computed before its batch: another
+ * request's add may have landed since (a merge sums it in SQL), and holding less would free units that add held
+ * while the cart shows them held. A line gone since: its removal released it.
  */
-export async function holdCommittedLine(
+export async function holdCommittedLines(
   env: Env,
   db: Database,
   cartId: string,
-  variantId: string,
-  quantity: number,
+  variantIds: string[],
 ): Promise<void> {
-  const hold = await holdLine(env, cartId, variantId, quantity);
-  await db
-    .update(cartLines)
-    .set({ reservationExpiresAt: hold.ok ? hold.expiresAt : null })
-    .where(and(eq(cartLines.cartId, cartId), eq(cartLines.variantId, variantId)));
+  if (variantIds.length === 0) return;
+  const lines = await db
+    .select({ variantId: cartLines.variantId, quantity: cartLines.quantity })
+    .from(cartLines)
+    .where(and(eq(cartLines.cartId, cartId), inArray(cartLines.variantId, variantIds)))
+    .all();
+  for (const line of lines) {
+    const hold = await holdLine(env, cartId, line.variantId, line.quantity);
+    await db
+      .update(cartLines)
+      .set({ reservationExpiresAt: hold.ok ? hold.expiresAt : null })
+      .where(and(eq(cartLines.cartId, cartId), eq(cartLines.variantId, line.variantId)));
+  }
 }
 
 /** The line `lineId` of the cart, or 404 `line_item_not_found`. */
@@ -286,7 +297,7 @@ export async function updateLineItem(
       afterCommit: [
         {
           name: 'lower reservation',
-          run: () => holdCommittedLine(env, db, cart.id, line.variantId, quantity),
+          run: () => holdCommittedLines(env, db, cart.id, [line.variantId]),
         },
       ],
     });

@@ -17,8 +17,8 @@
  * - The guest cart changed after it was read (a line added in another tab): 409 `cart_changed`, nothing moves,
  *   so no line is deleted without having been moved; the storefront sends the merge again.
  * Calling merge again for the same guest cart answers the customer's cart again (the call is idempotent).
- * Holds follow the lines after the batch: the guest's are released and the customer's cart holds the summed
- * quantities (best effort; checkout reserves again anyway).
+ * Holds follow the lines after the batch: the guest's are released and the customer's cart holds what its lines
+ * have then, read again (best effort; checkout reserves again anyway).
  */
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { cartLines, carts, customers } from '../../db/schema';
@@ -29,7 +29,7 @@ import { createDb, type Database } from '../../lib/db';
 import { newId } from '../../lib/ids';
 import type { CartRow } from './access';
 import { MAX_LINE_QUANTITY } from './limits';
-import { assertWithinLimits, holdCommittedLine, type LineQuantity, quantitiesOf } from './line-items';
+import { assertWithinLimits, holdCommittedLines, type LineQuantity, quantitiesOf } from './line-items';
 import { type LoadedCart, type LocaleChains, priceCart } from './load';
 import { releaseLine } from './reservations';
 import { activeCartOf } from './service';
@@ -94,15 +94,16 @@ async function adopt(db: Database, caller: Caller, guest: CartRow, customerId: s
   return afterGuard(adopted, stamped);
 }
 
-/** After the batch: the guest's holds released, the customer's lines held at their summed quantities. */
-function moveHolds(env: Env, db: Database, guest: CartRow, target: CartRow, lines: LineQuantity[]): FollowUp {
+/**
+ * After the batch: the guest's holds released, the customer's lines of the moved variants held at what they hold
+ * then (summed in SQL, with any add that landed meanwhile).
+ */
+function moveHolds(env: Env, db: Database, guest: CartRow, target: CartRow, variantIds: string[]): FollowUp {
   return {
     name: 'move reservations',
     run: async () => {
-      for (const line of lines) {
-        await releaseLine(env, guest.id, line.variantId);
-        await holdCommittedLine(env, db, target.id, line.variantId, line.quantity);
-      }
+      for (const variantId of variantIds) await releaseLine(env, guest.id, variantId);
+      await holdCommittedLines(env, db, target.id, variantIds);
     },
   };
 }
@@ -119,12 +120,9 @@ async function mergeInto(
   const customerId = target.customerId ?? '';
   const guestLines = await db.select().from(cartLines).where(eq(cartLines.cartId, guest.id)).all();
   const check = async () => {
-    const lines = mergedQuantities(await quantitiesOf(db, target.id), guestLines);
-    assertWithinLimits(lines, null);
-    return lines;
+    assertWithinLimits(mergedQuantities(await quantitiesOf(db, target.id), guestLines), null);
   };
-  const lines = await check();
-  const moved = new Set(guestLines.map((line) => line.variantId));
+  await check();
   // What the customer's cart lacks when the batch runs, not as read: a choice the customer made since is kept.
   const noAddress = sql`${carts.shippingAddressEncrypted} IS NULL`;
   const filled = {
@@ -190,7 +188,7 @@ async function mergeInto(
         db,
         guest,
         target,
-        lines.filter((line) => moved.has(line.variantId)),
+        guestLines.map((line) => line.variantId),
       ),
     ],
   });
