@@ -102,7 +102,7 @@ export const discountRedemptions = sqliteTable(
     releasedAt: integer('released_at', { mode: 'timestamp_ms' }),
   },
   // `released_at` last, so a count of a code's uses reads only the index. Not partial indexes (WHERE released_at
-  // IS NULL): SQLite cannot use those for the branches of the per-customer count's OR, and scans the code's rows.
+  // IS NULL): the delete's `discount_in_use` check and the foreign key's restrict look for released rows too.
   (t) => [
     index('discount_redemptions_customer_idx').on(t.discountId, t.customerId, t.releasedAt),
     index('discount_redemptions_email_idx').on(t.discountId, t.email, t.releasedAt),
