@@ -231,6 +231,33 @@ describe('PATCH /v1/store/carts/{id}', () => {
     ]);
   });
 
+  it('refuses an address checked against the region another PATCH moved the cart from meanwhile (409 cart_changed)', async () => {
+    const { cart, who } = await guestCart('eu');
+    // The region switcher's PATCH commits after the address form's PATCH checked DE against eu, before its batch.
+    const movedToUs = () => patchCart(cart.id, who, { region: 'us' });
+    const ctx = createExecutionContext();
+    const res = await createApp().request(
+      `/v1/store/carts/${cart.id}`,
+      jsonInit('PATCH', { shipping_address: TEST_ADDRESS }, cartHeaders(who)),
+      writeLandsBeforeBatch('carts', movedToUs, 'update'),
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+
+    await expectProblem(res, 409, 'cart_changed');
+    expect(await getCart(cart.id, who)).toStrictEqual(
+      emptyCart({
+        id: cart.id,
+        region: 'us',
+        currency: 'USD',
+        totals: { subtotal: 0, discount: 0, shipping: 0, tax: 0, total: 0, tax_inclusive: false },
+      }),
+    );
+    expect(
+      await rows('SELECT shipping_address_encrypted, shipping_country FROM carts WHERE id = ?', cart.id),
+    ).toStrictEqual([{ shipping_address_encrypted: null, shipping_country: null }]);
+  });
+
   it('refuses an address in a country the region does not ship to with 422 country_not_in_region', async () => {
     const { cart, who } = await guestCart('eu');
     await expectProblem(
