@@ -93,7 +93,9 @@ export const updateCart = cartRoute({
     'Discount codes answer 422 with the reason (`discount_code_invalid`, `discount_not_started`, ' +
     '`discount_expired`, `discount_region_excluded`, `discount_currency_mismatch`, `discount_minimum_not_met`, ' +
     '`discount_usage_limit_reached`, `discount_customer_limit_reached`); attempts are limited per cart and per ' +
-    'client IP (429). A cart being checked out or already completed answers 409 `cart_not_open`.',
+    'client IP (429). A cart being checked out or already completed answers 409 `cart_not_open`. An address, ' +
+    'option or code sent without `region` is checked against the cart’s region: if another request moved the ' +
+    'cart to another region meanwhile, 409 `cart_changed` and nothing changes (send it again).',
   request: { params: CartParams, body: jsonBody(UpdateCartBody) },
   responses: {
     200: jsonContent(CartResponseSchema, 'The updated cart'),

@@ -21,7 +21,14 @@ import { DISCOUNT_REFUSALS } from '../discounts/rules';
 import { type CartRow, newCartToken } from './access';
 import { type LoadedCart, type LocaleChains, priceCart, type RegionRow } from './load';
 import { type CartAddressInput, type CreateCartInput, cartAddress, type UpdateCartInput } from './schemas';
-import { afterGuard, assertWritable, cartWriteGuard, recheckCartWrite } from './write-guard';
+import {
+  afterGuard,
+  assertWritable,
+  cartRegionUnchanged,
+  cartWriteGuard,
+  finalStamp,
+  recheckCartWrite,
+} from './write-guard';
 
 /** The region with `code`, or 422 `unknown_region` at /body/region. */
 async function regionByCode(db: Database, code: string): Promise<RegionRow> {
@@ -210,10 +217,15 @@ export async function updateCart(
   const next: CartRow = { ...cart, ...changes };
   const loaded = await priceCart(env, db, next, { locales: context.locales, now });
   assertChoicesApply(loaded, input);
-  const [[written], stamped] = await commit(db, caller, {
+  // Checked against the region as read: a move of the cart meanwhile fails the batch (the recheck: cart_changed).
+  const checkedAgainstRegion =
+    input.region === undefined &&
+    Boolean(input.shipping_address || input.shipping_option_id || input.discount_code);
+  const results = await commit(db, caller, {
     conditional: true,
     statements: [
       db.update(carts).set(changes).where(eq(carts.id, cart.id)).returning(),
+      ...(checkedAgainstRegion ? [cartRegionUnchanged(db, cart)] : []),
       cartWriteGuard(db, cart.id, now),
     ],
     events: [
@@ -230,7 +242,8 @@ export async function updateCart(
         assertChoicesApply(await priceCart(env, db, next, { locales: context.locales, now }), input);
       }),
   });
-  const after = afterGuard(written ?? next, stamped);
+  const [written] = results[0];
+  const after = afterGuard(written ?? next, finalStamp(results));
   // Another write landed between the read and the batch (a field, a line): answer the cart as it is now.
   if (written && written.updatedAt.getTime() !== cart.updatedAt.getTime()) {
     return priceCart(env, db, after, { locales: context.locales, now });

@@ -107,6 +107,22 @@ export function cartUnchangedSince(
 }
 
 /**
+ * Fails the batch (NOT NULL) unless the cart's region is still the one read in `cart`: for a PATCH that checked
+ * what it sets (an address's country, a shipping option, a code) against that region without setting the region
+ * itself, so a region another request moved the cart to meanwhile is not left with them; the recheck then
+ * answers 409 `cart_changed`.
+ */
+export function cartRegionUnchanged(
+  db: Database,
+  cart: Pick<CartRow, 'id' | 'regionId'>,
+): BatchItem<'sqlite'> {
+  return db
+    .update(carts)
+    .set({ updatedAt: onlyIf(sql`${carts.regionId} IS ${cart.regionId}`, carts.updatedAt) })
+    .where(eq(carts.id, cart.id));
+}
+
+/**
  * Fails the batch (NOT NULL on `cart`'s `updated_at`) unless the cart `intoId` still exists: for a write that moves
  * `cart`'s contents into another cart (a merge). That cart's guard, last in the batch, only skips the bookkeeping
  * when the cart went meanwhile (retention deleted it), and would leave `cart`'s statements before it applied.
