@@ -95,6 +95,36 @@ describe('a filtered admin page reads in proportion to what it shows', () => {
     expectSameCost(alone, amidNoise);
   });
 
+  // A type names a large share of the log; the action beside it few entries. The page must search the action's
+  // index, not walk every entry of the type until it has found a page of the action.
+  it.each([
+    ['action=staff.invite&actor_type=staff', { action: 'staff.invite', actorType: 'staff' }],
+    ['action=staff.invite&target_type=staff_invite', { action: 'staff.invite', targetType: 'staff_invite' }],
+  ] as const)('GET /v1/admin/audit-log?%s', async (_query, filters) => {
+    const id = `aud_${unique('match')}`;
+    await env.DB.prepare(
+      `INSERT INTO audit_log (id, actor_type, actor_id, action, target_type, target_id, created_at)
+       VALUES (?, 'staff', 'stf_match', 'staff.invite', 'staff_invite', 'inv_match', ?)`,
+    )
+      .bind(id, Date.now() + 60_000)
+      .run();
+    const run = unique('noise');
+    const { alone, amidNoise } = await costs(
+      (d1) => listAuditLog(d1, filters, PAGE),
+      ids,
+      () =>
+        forEachNoiseRow(
+          `INSERT INTO audit_log (id, actor_type, actor_id, action, target_type, target_id, created_at)
+         SELECT 'aud_' || ? || '_' || i, 'staff', 'stf_noise', 'staff_invite.revoke', 'staff_invite', 'inv_noise', ? + i
+         FROM n`,
+          run,
+          LONG_AGO,
+        ),
+    );
+    expect(alone.ids[0]).toBe(id);
+    expectSameCost(alone, amidNoise);
+  });
+
   it('GET /v1/admin/events/dead-letters?event_type=', async () => {
     const type = 'plan.matched';
     await env.DB.prepare(
