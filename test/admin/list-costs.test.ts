@@ -168,6 +168,32 @@ describe('a filtered admin page reads in proportion to what it shows', () => {
     expectSameCost(alone, amidNoise);
   });
 
+  // Revoked keys are kept, and hidden unless include_revoked=true: a kind's page reads its unrevoked keys only.
+  it('GET /v1/admin/api-keys?kind=publishable', async () => {
+    const id = `key_${unique('live')}`;
+    await env.DB.prepare(
+      `INSERT INTO api_keys (id, kind, name, secret_hash, created_at) VALUES (?, 'publishable', 'live', ?, ?)`,
+    )
+      .bind(id, unique('hash'), Date.now())
+      .run();
+    const run = unique('revoked');
+    const { alone, amidNoise } = await costs(
+      (d1) => listApiKeys(d1, { kind: 'publishable', includeRevoked: false }, PAGE),
+      ids,
+      () =>
+        forEachNoiseRow(
+          `INSERT INTO api_keys (id, kind, name, secret_hash, created_at, revoked_at)
+         SELECT 'key_' || ? || '_' || i, 'publishable', 'n', ? || '-' || i, ? + i, ? FROM n`,
+          run,
+          run,
+          Date.now() - 10 * NOISE,
+          Date.now(),
+        ),
+    );
+    expect(alone.ids[0]).toBe(id);
+    expectSameCost(alone, amidNoise);
+  });
+
   it('GET /v1/admin/webhooks/{id}/deliveries?status=failed', async () => {
     const endpoint = await createEndpoint((await insertSecretKey()).key, {
       url: 'https://hooks.example.com/costs',

@@ -177,7 +177,8 @@ describeListing('GET /v1/admin/api-keys', () => ({
   cursor: timeCursor(API_KEY_SORT),
   bound: '(created_at,id)<(?,?)',
   filters: {
-    kind: each(['secret', 'publishable'], 'api_keys_kind_created_idx'),
+    // Unrevoked keys of the kind (include_revoked=false): revoked ones are kept, and would fill a page's search.
+    kind: each(['secret', 'publishable'], 'api_keys_unrevoked_kind_created_idx'),
     include_revoked: [
       { value: 'true', index: 'api_keys_created_idx' },
       { value: 'false', index: 'api_keys_unrevoked_created_idx' },
