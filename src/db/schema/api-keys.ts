@@ -29,9 +29,11 @@ export const apiKeys = sqliteTable(
     uniqueIndex('api_keys_secret_hash_uq').on(t.secretHash),
     // Revoking walks a key chain down by created_by (grants/read.ts keyIdsDescendedFrom): a search per level.
     index('api_keys_created_by_idx').on(t.createdBy),
-    // Listed newest first (src/modules/api-keys/read.ts): unrevoked keys unless asked, or by kind.
+    // Listed newest first (src/modules/api-keys/read.ts): unrevoked keys unless asked, or by kind, both with
+    // and without the revoked ones (kept for good: they would fill the search of a kind's unrevoked keys).
     index('api_keys_created_idx').on(t.createdAt, t.id),
     index('api_keys_unrevoked_created_idx').on(t.createdAt, t.id).where(sql`revoked_at IS NULL`),
     index('api_keys_kind_created_idx').on(t.kind, t.createdAt, t.id),
+    index('api_keys_unrevoked_kind_created_idx').on(t.kind, t.createdAt, t.id).where(sql`revoked_at IS NULL`),
   ],
 );

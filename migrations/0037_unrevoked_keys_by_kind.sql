@@ -1,0 +1,1 @@
+CREATE INDEX `api_keys_unrevoked_kind_created_idx` ON `api_keys` (`kind`,`created_at`,`id`) WHERE revoked_at IS NULL;
