@@ -13,6 +13,7 @@ import { listSales, SALES_SORT } from '../../src/modules/analytics/read';
 import { listApiKeys } from '../../src/modules/api-keys/read';
 import { listAuditLog } from '../../src/modules/audit/read';
 import { listDeadLetters } from '../../src/modules/events/read';
+import { listInvites } from '../../src/modules/staff/read';
 import { listDeliveries } from '../../src/modules/webhooks/read';
 import { insertSecretKey } from '../helpers/admin';
 import { rowsReadBy } from '../helpers/query-plans';
@@ -191,6 +192,35 @@ describe('a filtered admin page reads in proportion to what it shows', () => {
         ),
     );
     expect(alone.ids[0]).toBe(id);
+    expectSameCost(alone, amidNoise);
+  });
+
+  // Expired invitations nobody answered are kept, among the open ones: a page of pending ones must not read them.
+  it('GET /v1/admin/staff/invites?status=pending', async () => {
+    const id = `inv_${unique('pending')}`;
+    const now = Date.now();
+    await env.DB.prepare(
+      `INSERT INTO staff_invites (id, email, role, token_hash, invited_by, expires_at, created_at)
+       VALUES (?, 'pending@example.com', 'support', ?, 'system', ?, ?)`,
+    )
+      .bind(id, unique('hash'), now + 3_600_000, now)
+      .run();
+    const run = unique('expired');
+    const { alone, amidNoise } = await costs(
+      (d1) => listInvites(d1, { status: 'pending' }, PAGE),
+      ids,
+      () =>
+        forEachNoiseRow(
+          `INSERT INTO staff_invites (id, email, role, token_hash, invited_by, expires_at, created_at)
+         SELECT 'inv_' || ? || '_' || i, 'expired' || i || '@example.com', 'support', ? || '-' || i, 'system',
+           ? + i + 3600000, ? + i FROM n`,
+          run,
+          run,
+          LONG_AGO,
+          LONG_AGO,
+        ),
+    );
+    expect(alone.ids).toStrictEqual([id]);
     expectSameCost(alone, amidNoise);
   });
 
