@@ -122,6 +122,10 @@ export const staffInvites = sqliteTable(
     index('staff_invites_open_created_idx')
       .on(t.createdAt, t.id)
       .where(sql`accepted_at IS NULL AND revoked_at IS NULL`),
+    // The pending ones, by expiry: where a search of them among the open ones can stop (the oldest's creation).
+    index('staff_invites_open_expires_idx')
+      .on(t.expiresAt, t.createdAt)
+      .where(sql`accepted_at IS NULL AND revoked_at IS NULL`),
     index('staff_invites_accepted_created_idx').on(t.createdAt, t.id).where(sql`accepted_at IS NOT NULL`),
     index('staff_invites_revoked_created_idx')
       .on(t.createdAt, t.id)

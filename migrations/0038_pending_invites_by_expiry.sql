@@ -1,0 +1,1 @@
+CREATE INDEX `staff_invites_open_expires_idx` ON `staff_invites` (`expires_at`,`created_at`) WHERE accepted_at IS NULL AND revoked_at IS NULL;
