@@ -28,7 +28,7 @@ import { DiscountListQuery } from '../../src/modules/discounts/schemas';
 import { DEAD_LETTER_SORT, listDeadLetters } from '../../src/modules/events/read';
 import { DeadLetterQuery } from '../../src/modules/events/schemas';
 import { listOrders } from '../../src/modules/orders/admin-read';
-import { AdminOrderListQuery } from '../../src/modules/orders/admin-schemas';
+import { AdminOrderListQuery, orderFiltersOf } from '../../src/modules/orders/admin-schemas';
 import { listProducts } from '../../src/modules/products/admin-read';
 import { ListProductsQuery, PRODUCT_STATUSES } from '../../src/modules/products/admin-schemas';
 import { INVITE_SORT, listInvites, listStaff, STAFF_SORT } from '../../src/modules/staff/read';
@@ -272,19 +272,7 @@ describeListing('GET /v1/admin/analytics/sales', () => ({
 
 describeListing('GET /v1/admin/orders', () => ({
   schema: AdminOrderListQuery,
-  read: (d1, q) =>
-    listOrders(
-      createDb(d1),
-      {
-        status: q.status,
-        customerId: q.customer_id,
-        email: q.email,
-        createdFrom: q.created_from ? new Date(q.created_from) : undefined,
-        createdBefore: q.created_before ? new Date(q.created_before) : undefined,
-        q: q.q,
-      },
-      q,
-    ),
+  read: (d1, q) => listOrders(createDb(d1), orderFiltersOf(q), q),
   table: 'orders',
   unfiltered: 'orders_created_idx',
   cursor: timeCursor('created_at_desc'),

@@ -4,20 +4,13 @@ import { createDb } from '../../lib/db';
 import { createRouter } from '../../lib/openapi';
 import * as read from './admin-read';
 import * as routes from './admin-routes';
+import { orderFiltersOf } from './admin-schemas';
 import * as service from './admin-service';
 
 export const adminOrdersRouter = createRouter<AdminEnv>()
   .openapi(routes.listOrders, async (c) => {
     const q = c.req.valid('query');
-    const filters = {
-      status: q.status,
-      customerId: q.customer_id,
-      email: q.email,
-      createdFrom: q.created_from ? new Date(q.created_from) : undefined,
-      createdBefore: q.created_before ? new Date(q.created_before) : undefined,
-      q: q.q,
-    };
-    return c.json(await read.listOrders(createDb(c.env.DB), filters, q), 200);
+    return c.json(await read.listOrders(createDb(c.env.DB), orderFiltersOf(q), q), 200);
   })
   .openapi(routes.getOrder, async (c) =>
     c.json(await read.getAdminOrder(c.env, c.req.valid('param').id), 200),

@@ -3,6 +3,7 @@ import { z } from '@hono/zod-openapi';
 import { ORDER_STATUSES } from '../../db/schema';
 import { uniqueBy } from '../../lib/catalog-fields';
 import { PaginationQuery } from '../../lib/pagination';
+import type { AdminOrderFilters } from './admin-read';
 
 const Id = z.string().min(1).max(64);
 
@@ -30,6 +31,18 @@ export const AdminOrderListQuery = z.object({
   }),
   ...PaginationQuery,
 });
+
+/** The list filters a query asks for (its times as Dates). */
+export function orderFiltersOf(q: z.infer<typeof AdminOrderListQuery>): AdminOrderFilters {
+  return {
+    status: q.status,
+    customerId: q.customer_id,
+    email: q.email,
+    createdFrom: q.created_from ? new Date(q.created_from) : undefined,
+    createdBefore: q.created_before ? new Date(q.created_before) : undefined,
+    q: q.q,
+  };
+}
 
 const Reason = z.string().trim().min(1).max(500);
 
