@@ -61,8 +61,21 @@ export function mulDivRound(amount: number, numerator: number, denominator: numb
   return Number((2n * product + divisor) / (2n * divisor));
 }
 
-/** Formats minor units for display in a locale, e.g. formatMoney(1999, 'EUR', 'de') -> "19,99 €". */
+/**
+ * Formats minor units for display in a locale, e.g. formatMoney(1999, 'EUR', 'de') -> "19,99 €". A locale Intl
+ * refuses (`de-12`: regions and customers stored before Locale required Intl to take it) is shown in its language.
+ */
 export function formatMoney(amount: number, currency: string, locale: string): string {
   const digits = minorUnits(currency) ?? 2;
-  return new Intl.NumberFormat(locale, { style: 'currency', currency }).format(amount / 10 ** digits);
+  return numberFormat(locale, currency).format(amount / 10 ** digits);
+}
+
+function numberFormat(locale: string, currency: string): Intl.NumberFormat {
+  try {
+    return new Intl.NumberFormat(locale, { style: 'currency', currency });
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    const language = locale.split('-')[0] ?? locale;
+    return new Intl.NumberFormat(language, { style: 'currency', currency });
+  }
 }
