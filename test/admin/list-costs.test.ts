@@ -33,6 +33,16 @@ function forEachNoiseRow(sql: string, ...params: unknown[]) {
 
 const PAGE = { limit: 20, after: null };
 
+/** 300 `order.created` dead letters, `dlq_<name>_<i>`, created at `from` + i ms. */
+const deadLetterNoise = (name: string, from: number) =>
+  forEachNoiseRow(
+    `INSERT INTO dead_letters (id, message_id, event_id, event_type, envelope, failures, attempts, created_at)
+     SELECT 'dlq_' || ? || '_' || i, ? || '-' || i, NULL, 'order.created', '{}', '[]', 1, ? + i FROM n`,
+    name,
+    name,
+    from,
+  );
+
 /**
  * The ids a page lists and the rows D1 read for it, with the one matching row only, then after `noise()` wrote
  * 300 rows the filter does not match (older, or before it in the listing's order).
@@ -148,12 +158,7 @@ describe('a filtered admin page reads in proportion to what it shows', () => {
     const { alone, amidNoise } = await costs(
       (d1) => listDeadLetters(createDb(d1), { eventType: type }, PAGE),
       ids,
-      () =>
-        forEachNoiseRow(
-          `INSERT INTO dead_letters (id, message_id, event_id, event_type, envelope, failures, attempts, created_at)
-         SELECT 'dlq_noise_' || i, 'noise-' || i, NULL, 'order.created', '{}', '[]', 1, ? + i FROM n`,
-          LONG_AGO,
-        ),
+      () => deadLetterNoise('noise', LONG_AGO),
     );
     expect(alone.ids).toStrictEqual(['dlq_match']);
     expectSameCost(alone, amidNoise);
@@ -277,12 +282,7 @@ describe('a page after a cursor reads from the cursor, not the pages before it',
     const { alone, amidNoise } = await costs(
       (d1) => listDeadLetters(createDb(d1), {}, page),
       ids,
-      () =>
-        forEachNoiseRow(
-          `INSERT INTO dead_letters (id, message_id, event_id, event_type, envelope, failures, attempts, created_at)
-           SELECT 'dlq_newer_' || i, 'newer-' || i, NULL, 'order.created', '{}', '[]', 1, ? + i FROM n`,
-          cursorAt,
-        ),
+      () => deadLetterNoise('newer', cursorAt),
     );
     expect(alone.ids[0]).toBe('dlq_older');
     expectSameCost(alone, amidNoise);

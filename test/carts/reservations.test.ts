@@ -195,7 +195,8 @@ describe('holding stock for cart lines', () => {
     expect(held.lines[0]?.flags).toStrictEqual([]);
   });
 
-  it('moves the holds of a merged guest cart to the customer’s cart', async () => {
+  /** A customer's cart holding 1 of a variant with 10 on hand, and a guest cart holding 2, before their merge. */
+  async function cartsToMerge() {
     const variant = await variantWith(10);
     const customer = await registerCustomer();
     const auth = { accessToken: customer.tokens.access_token };
@@ -203,6 +204,11 @@ describe('holding stock for cart lines', () => {
     await addLine(mine.cart.id, auth, variant, 1);
     const guest = await guestCart();
     await addLine(guest.cart.id, guest.who, variant, 2);
+    return { variant, customer, auth, mine, guest };
+  }
+
+  it('moves the holds of a merged guest cart to the customer’s cart', async () => {
+    const { variant, auth, mine, guest } = await cartsToMerge();
     expect(await stockOf(variant)).toMatchObject({ reserved: 3 });
 
     const res = await cartCall('POST', `/carts/${guest.cart.id}/merge`, { ...guest.who, ...auth });
@@ -220,13 +226,7 @@ describe('holding stock for cart lines', () => {
   });
 
   it('holds what the customer’s line has after the merge, also when the customer added to it meanwhile', async () => {
-    const variant = await variantWith(10);
-    const customer = await registerCustomer();
-    const auth = { accessToken: customer.tokens.access_token };
-    const mine = await createCart({ region: 'eu' }, auth);
-    await addLine(mine.cart.id, auth, variant, 1);
-    const guest = await guestCart();
-    await addLine(guest.cart.id, guest.who, variant, 2);
+    const { variant, customer, auth, mine, guest } = await cartsToMerge();
     // The customer adds 4 more in another tab after the merge read their cart, before its batch.
     const addedElsewhere = () => addLine(mine.cart.id, auth, variant, 4);
     const caller = { ...systemCaller('test', 'run'), actor: { type: 'customer' as const, id: customer.id } };

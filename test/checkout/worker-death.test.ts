@@ -66,6 +66,19 @@ async function placedWithHeldStock(
   });
 }
 
+/** A placed order of 2 of 5 units whose sale the object made but D1 does not record yet (`held`). */
+async function soldButNotRecorded() {
+  const variantId = await product(5);
+  const placed = await placedWithHeldStock([variantId]);
+  const line = placed.lines[0]!;
+  await commitStock(env.INVENTORY_ITEM, variantId, {
+    reservationId: line.reservationId,
+    orderId: placed.order.id,
+    quantity: line.quantity,
+  });
+  return { variantId, placed };
+}
+
 const orderRow = async (id: string) =>
   (await rows('SELECT status, stock_status FROM orders WHERE id = ?', id))[0];
 
@@ -140,14 +153,7 @@ describe('the Worker dies right after', () => {
   });
 
   it('selling the units but before recording it: the sweep finds them sold and changes nothing more', async () => {
-    const variantId = await product(5);
-    const placed = await placedWithHeldStock([variantId]);
-    const line = placed.lines[0]!;
-    await commitStock(env.INVENTORY_ITEM, variantId, {
-      reservationId: line.reservationId,
-      orderId: placed.order.id,
-      quantity: line.quantity,
-    });
+    const { variantId, placed } = await soldButNotRecorded();
 
     await runOrderStockJob(env);
 
@@ -205,14 +211,7 @@ describe('an order canceled while its units are being sold', () => {
   };
 
   it('gets them back when the sale was made but not recorded yet (its Worker died, or is still running)', async () => {
-    const variantId = await product(5);
-    const placed = await placedWithHeldStock([variantId]);
-    const line = placed.lines[0]!;
-    await commitStock(env.INVENTORY_ITEM, variantId, {
-      reservationId: line.reservationId,
-      orderId: placed.order.id,
-      quantity: line.quantity,
-    });
+    const { variantId, placed } = await soldButNotRecorded();
 
     await cancel(placed.order.id);
     await runOrderStockJob(env);

@@ -77,6 +77,13 @@ async function shippedOrderIn(currency: string, price: number, shipping: number)
   return placed;
 }
 
+/** The order's total and refunded total beside its one payment's captured and refunded amounts. */
+async function orderAndPaymentTotals(orderId: string) {
+  const { order, payments } = await storedMoney(orderId);
+  const [payment] = payments;
+  return { ...order, amount_captured: payment?.amount_captured, amount_refunded: payment?.amount_refunded };
+}
+
 const formsTo = (requests: typeof stripe.requests, path: string) =>
   requests.filter((r) => r.method === 'POST' && new URL(r.url).pathname === `/v1${path}`).map((r) => r.form);
 
@@ -139,14 +146,8 @@ describe('HUF refunded in Stripe’s dashboard with fillér, which edgecart does
     stripe.refundInDashboard(intentId, 298950);
     const report = await deliver(stripeEvent('charge.refunded', stripe.charge(intentId)));
     expect(report.status, await report.clone().text()).toBe(200);
-    const [stored] = await rows(
-      'SELECT o.total, o.refunded_total, p.amount_captured, p.amount_refunded FROM orders o JOIN payments p ON p.order_id = o.id WHERE o.id = ?',
-      order.id,
-    );
-    const refunds = await rows(
-      'SELECT r.amount FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE p.order_id = ?',
-      order.id,
-    );
+    const stored = await orderAndPaymentTotals(order.id);
+    const { refunds } = await storedMoney(order.id);
     // Stripe returned exactly the 5,980 Ft charged.
     expect(stored).toStrictEqual({
       total: 5980,
@@ -186,10 +187,7 @@ describe('HUF refunded in Stripe’s dashboard with fillér, which edgecart does
     const report = await deliver(stripeEvent('charge.refunded', stripe.charge(intentId)));
     expect(report.status, await report.clone().text()).toBe(200);
 
-    const [stored] = await rows(
-      'SELECT o.total, o.refunded_total, p.amount_captured, p.amount_refunded FROM orders o JOIN payments p ON p.order_id = o.id WHERE o.id = ?',
-      order.id,
-    );
+    const stored = await orderAndPaymentTotals(order.id);
     // The 500.20 Ft refund keeps the 501 it was recorded with, while the new listing (500.20 Ft now first, 500)
     // would give the 5,479.80 Ft refund the step to 5,980, 5,480: 5,981 Ft of a 5,980 Ft charge. It gets 5,479.
     expect(stored).toStrictEqual({

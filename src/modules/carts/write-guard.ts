@@ -13,7 +13,7 @@
  * Writable: `open`, or `checking_out` with a lock older than CHECKOUT_LOCK_TTL_MS (the checkout died; see
  * checkout-hooks.ts). Writing to such a cart reopens it, and the dead checkout can no longer complete it.
  */
-import { and, count, eq, gt, sql, sum } from 'drizzle-orm';
+import { and, count, eq, gt, type SQL, sql, sum } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import { cartLines, carts } from '../../db/schema';
 import { onlyIf, versionStamp } from '../../lib/d1-writes';
@@ -100,10 +100,7 @@ export function cartUnchangedSince(
   db: Database,
   cart: Pick<CartRow, 'id' | 'updatedAt'>,
 ): BatchItem<'sqlite'> {
-  return db
-    .update(carts)
-    .set({ updatedAt: onlyIf(eq(carts.updatedAt, cart.updatedAt), carts.updatedAt) })
-    .where(eq(carts.id, cart.id));
+  return failsUnless(db, cart.id, eq(carts.updatedAt, cart.updatedAt));
 }
 
 /**
@@ -116,10 +113,7 @@ export function cartRegionUnchanged(
   db: Database,
   cart: Pick<CartRow, 'id' | 'regionId'>,
 ): BatchItem<'sqlite'> {
-  return db
-    .update(carts)
-    .set({ updatedAt: onlyIf(sql`${carts.regionId} IS ${cart.regionId}`, carts.updatedAt) })
-    .where(eq(carts.id, cart.id));
+  return failsUnless(db, cart.id, sql`${carts.regionId} IS ${cart.regionId}`);
 }
 
 /**
@@ -132,11 +126,19 @@ export function cartStillExists(
   cart: Pick<CartRow, 'id'>,
   intoId: string,
 ): BatchItem<'sqlite'> {
-  const exists = sql`EXISTS (SELECT 1 FROM carts AS into_cart WHERE into_cart.id = ${intoId})`;
+  return failsUnless(
+    db,
+    cart.id,
+    sql`EXISTS (SELECT 1 FROM carts AS into_cart WHERE into_cart.id = ${intoId})`,
+  );
+}
+
+/** An UPDATE that leaves the cart as it is while `condition` holds, and fails the batch (NOT NULL) otherwise. */
+function failsUnless(db: Database, cartId: string, condition: SQL): BatchItem<'sqlite'> {
   return db
     .update(carts)
-    .set({ updatedAt: onlyIf(exists, carts.updatedAt) })
-    .where(eq(carts.id, cart.id));
+    .set({ updatedAt: onlyIf(condition, carts.updatedAt) })
+    .where(eq(carts.id, cartId));
 }
 
 /**
